@@ -1,0 +1,91 @@
+# scaleout — one plain GNU Makefile.
+#   make            build ./scaleout
+#   make test       install missing Debian packages, build, run unit + integration tests
+#   make asan       the same tests under ASan + UBSan (build-asan/)
+#   make fuzz       build libFuzzer targets (clang) into build-fuzz/
+#   make bench      run the side-by-side benchmarks under bench/
+# V=1 shows full commands.
+
+CC       ?= cc
+BUILD    ?= build
+OPT      ?= -O2
+PKGS     := libuv libxxhash
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   ?=
+CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+            -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
+LDLIBS   += $(if $(PKG_LIBS),$(PKG_LIBS),-luv -lxxhash) -lpthread -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+SRCS      := $(sort $(wildcard src/*.c src/*/*.c))
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test unit integration asan fuzz bench clean deps
+
+all: scaleout
+
+scaleout: $(BUILD)/scaleout
+	$(Q)cp $< $@
+
+$(BUILD)/scaleout: $(OBJS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+unit: $(UNIT_BINS)
+	$(Q)fail=0; for t in $(UNIT_BINS); do \
+	  $$t --jobs 2 || fail=1; \
+	done; exit $$fail
+
+integration: $(BUILD)/scaleout
+	$(Q)SCALEOUT_BIN=$(abspath $(BUILD)/scaleout) /usr/bin/python3 -m pytest -q tests/integration
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" $(UNIT_BINS:$(BUILD)/%=build-asan/%) build-asan/scaleout
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" unit integration
+
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
+fuzz: $(FUZZ_BINS)
+build-fuzz/%: fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)clang -std=c11 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(LIB_SRCS) $(LDLIBS)
+
+bench: scaleout
+	$(Q)for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
+
+clean:
+	rm -rf build build-asan build-fuzz scaleout
+
+-include $(OBJS:.o=.d) $(LIB_OBJS:.o=.d)
