@@ -1,0 +1,112 @@
+/*
+ * config.h — table-driven configuration, shared by every role.
+ *
+ * A role describes its directives once, as a table of struct conf_directive
+ * (name, type, offset into the role's config struct, bounds, default, flags,
+ * help). The same table drives:
+ *   - the config file (Redis-style lines: `directive value ...`, # comments,
+ *     "double" or 'single' quoted words), with every error reported as
+ *     file:line, all of them, not only the first;
+ *   - command-line flags: `--directive value ...` (the words up to the next
+ *     --flag are the value, as redis-server does);
+ *   - `scaleout check FILE`;
+ *   - CONFIG GET / CONFIG SET at run time (only directives flagged CONF_RUNTIME);
+ *   - `scaleout ROLE --help`, which lists every directive with its default.
+ * Defaults are given as text and parsed by the same code as a file would be,
+ * so there is one source of truth for each value.
+ */
+#ifndef SCALEOUT_CORE_CONFIG_H
+#define SCALEOUT_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+enum conf_type {
+    CONF_INT,       /* long long, bounds min..max */
+    CONF_MEMORY,    /* unsigned long long bytes: "100mb", bounds min..max */
+    CONF_DURATION,  /* long long milliseconds: "10s", "250ms"; bare number = unit_ms */
+    CONF_BOOL,      /* bool: yes/no */
+    CONF_ENUM,      /* int, one of enums[] */
+    CONF_STRING,    /* char * (heap, owned by the config struct) */
+    CONF_CUSTOM,    /* parse/format callbacks */
+};
+
+struct conf_enum {
+    const char *name;
+    int value;
+};
+
+enum {
+    CONF_RUNTIME = 1 << 0,  /* may change with CONFIG SET / reload */
+    CONF_SECRET = 1 << 1,   /* not shown by --help defaults (passwords) */
+    CONF_REPEAT = 1 << 2,   /* custom: may appear several times (each call appends) */
+};
+
+struct conf_directive {
+    const char *name;
+    enum conf_type type;
+    size_t offset;
+    long long min, max;
+    const char *def;                 /* default, as it would be written in a file */
+    const struct conf_enum *enums;   /* CONF_ENUM: terminated by {NULL, 0} */
+    unsigned flags;
+    const char *help;
+    long long unit_ms;               /* CONF_DURATION: unit of a bare number (default 1000) */
+    /* CONF_CUSTOM: parse argv into conf; return 0, or -1 with a message in err */
+    int (*parse)(void *conf, int argc, char **argv, char *err, size_t errlen);
+    /* CONF_CUSTOM: format the current value */
+    void (*format)(const void *conf, struct buf *out);
+};
+
+struct conf_table {
+    const char *role;                       /* "kv", "lb", ... */
+    const struct conf_directive *dirs;      /* terminated by {NULL} */
+    size_t size;                            /* sizeof the role's config struct */
+    /* called after a successful CONFIG SET of a directive (may be NULL) */
+    void (*changed)(void *conf, const struct conf_directive *d);
+};
+
+/* Set every directive to its default. Aborts if a default does not parse (a bug). */
+void conf_defaults(const struct conf_table *t, void *conf);
+/* Free CONF_STRING values. */
+void conf_free(const struct conf_table *t, void *conf);
+
+const struct conf_directive *conf_lookup(const struct conf_table *t, const char *name);
+
+/*
+ * Set one directive from words. Returns 0, or -1 with a message in err.
+ * `runtime` rejects directives without CONF_RUNTIME.
+ */
+int conf_set(const struct conf_table *t, void *conf, const char *name, int argc, char **argv,
+             bool runtime, char *err, size_t errlen);
+
+/* Append the value of directive d, as a file would spell it, to out. */
+void conf_format(const struct conf_directive *d, const void *conf, struct buf *out);
+
+/*
+ * Load a file. Each error is appended to errs as "file:line: message\n".
+ * A `role NAME` line must name t->role. Returns the number of errors
+ * (0 = ok); -1 if the file cannot be read (message in errs).
+ */
+int conf_load_file(const struct conf_table *t, void *conf, const char *path, struct buf *errs);
+
+/*
+ * Parse argv (after the role word): `--config FILE` is loaded first, then each
+ * `--directive value...` applies in order. Errors go to errs (one per line).
+ * Returns the number of errors. `--help` is left to the caller.
+ */
+int conf_load_args(const struct conf_table *t, void *conf, int argc, char **argv, struct buf *errs);
+
+/* Split a line into words (quotes, escapes); returns argc or -1 on unbalanced
+ * quotes. Words are written into `line` in place; argv holds up to max. */
+int conf_split(char *line, char **argv, int max);
+
+/* Print every directive with its type, default and help (for --help and docs). */
+void conf_print_help(const struct conf_table *t, struct buf *out);
+
+/* Find `role NAME` in a file (for `scaleout check`); NULL if absent. Caller frees. */
+char *conf_file_role(const char *path);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * config.c — the kv directive table. One row per directive serves the config
+ * file, the --flags, `scaleout check`, CONFIG GET/SET and --help (core/config).
+ * Names and meanings follow redis.conf wherever Redis has the same setting.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "kv/evict.h"
+#include "kv/server.h"
+
+#define OFF(f) offsetof(struct kv_config, f)
+
+static const struct conf_enum loglevels[] = {
+    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
+};
+
+/* client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [<class> ...]:
+ * only the "normal" class exists in kv today; others are accepted and ignored,
+ * so a redis.conf line works unchanged. */
+static int parse_obl(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct kv_config *c = conf;
+    if (argc == 0 || argc % 4 != 0) {
+        snprintf(err, errlen, "'client-output-buffer-limit' takes <class> <hard> <soft> <soft-seconds>, repeated");
+        return -1;
+    }
+    struct kv_obl next = c->obl;
+    for (int i = 0; i < argc; i += 4) {
+        const char *cls = argv[i];
+        if (strcasecmp(cls, "normal") && strcasecmp(cls, "replica") && strcasecmp(cls, "slave") &&
+            strcasecmp(cls, "pubsub")) {
+            snprintf(err, errlen, "unknown client class '%s' (normal, replica, pubsub)", cls);
+            return -1;
+        }
+        unsigned long long hard, soft;
+        long long secs;
+        if (!util_parse_memory(argv[i + 1], &hard) || !util_parse_memory(argv[i + 2], &soft) ||
+            !util_str2ll(argv[i + 3], strlen(argv[i + 3]), &secs) || secs < 0) {
+            snprintf(err, errlen, "bad client-output-buffer-limit values '%s %s %s'", argv[i + 1], argv[i + 2], argv[i + 3]);
+            return -1;
+        }
+        if (strcasecmp(cls, "normal") == 0) {
+            next.hard = hard;
+            next.soft = soft;
+            next.soft_seconds = secs;
+        }
+    }
+    c->obl = next;
+    return 0;
+}
+
+static void format_obl(const void *conf, struct buf *out)
+{
+    const struct kv_config *c = conf;
+    buf_printf(out, "normal %llu %llu %lld", c->obl.hard, c->obl.soft, c->obl.soft_seconds);
+}
+
+static int parse_save(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    (void)conf, (void)argc, (void)argv, (void)err, (void)errlen;
+    return 0;
+}
+
+static int parse_appendonly(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    (void)conf;
+    if (argc == 1 && strcasecmp(argv[0], "no") == 0)
+        return 0;
+    snprintf(err, errlen, "'appendonly yes' is not supported yet: kv keeps data in memory only");
+    return -1;
+}
+
+static void format_empty(const void *conf, struct buf *out) { (void)conf, (void)out; }
+static void format_no(const void *conf, struct buf *out) { (void)conf; buf_puts(out, "no"); }
+
+#define MB (1024LL * 1024)
+#define GB (1024LL * MB)
+
+static const struct conf_directive kv_dirs[] = {
+    {"port", CONF_INT, OFF(port), 0, 65535, "7379", NULL, 0, "TCP port for clients", 0, NULL, NULL},
+    {"bind", CONF_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 0, "address to listen on", 0, NULL, NULL},
+    {"threads", CONF_INT, OFF(threads), 1, 64, "1", NULL, 0, "worker threads (I/O and parsing in parallel)", 0, NULL, NULL},
+    {"tcp-backlog", CONF_INT, OFF(tcp_backlog), 1, 65535, "511", NULL, 0, "listen(2) backlog", 0, NULL, NULL},
+    {"maxmemory", CONF_MEMORY, OFF(maxmemory), 0, 0, "1gb", NULL, CONF_RUNTIME,
+     "memory limit for data and buffers (0 = none)", 0, NULL, NULL},
+    {"maxmemory-policy", CONF_ENUM, OFF(maxmemory_policy), 0, 0, "noeviction", kv_policy_names, CONF_RUNTIME,
+     "what to evict when over maxmemory", 0, NULL, NULL},
+    {"maxmemory-samples", CONF_INT, OFF(maxmemory_samples), 1, 64, "5", NULL, CONF_RUNTIME,
+     "keys sampled per eviction (more: closer to exact, slower)", 0, NULL, NULL},
+    {"requirepass", CONF_STRING, OFF(requirepass), 0, 0, "", NULL, CONF_RUNTIME | CONF_SECRET,
+     "password clients must AUTH with (empty: none)", 0, NULL, NULL},
+    {"timeout", CONF_DURATION, OFF(timeout_ms), 0, 100LL * 365 * 86400 * 1000, "0", NULL, CONF_RUNTIME,
+     "close clients idle this long (seconds; 0 = never)", 1000, NULL, NULL},
+    {"tcp-keepalive", CONF_INT, OFF(tcp_keepalive), 0, 86400, "300", NULL, 0, "TCP keepalive seconds (0 = off)", 0, NULL, NULL},
+    {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, CONF_RUNTIME, "maximum connected clients", 0, NULL, NULL},
+    {"proto-max-bulk-len", CONF_MEMORY, OFF(proto_max_bulk_len), 1024, 4 * GB, "512mb", NULL, CONF_RUNTIME,
+     "largest bulk string a client may send", 0, NULL, NULL},
+    {"client-query-buffer-limit", CONF_MEMORY, OFF(client_query_buffer_limit), 1024 * 1024, 4 * GB, "1gb", NULL, CONF_RUNTIME,
+     "largest unparsed input held for one client", 0, NULL, NULL},
+    {"client-output-buffer-limit", CONF_CUSTOM, OFF(obl), 0, 0, "normal 256mb 64mb 60", NULL, CONF_RUNTIME,
+     "disconnect clients whose unread replies pass hard, or stay above soft for soft-seconds", 0, parse_obl, format_obl},
+    {"admin-port", CONF_INT, OFF(admin_port), -1, 65535, "-1", NULL, 0,
+     "HTTP port for /metrics and /status (-1: port+10000, 0: off)", 0, NULL, NULL},
+    {"admin-bind", CONF_STRING, OFF(admin_bind), 0, 0, "127.0.0.1", NULL, 0, "address of the admin endpoint", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, CONF_RUNTIME, "log verbosity", 0, NULL, NULL},
+    {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
+    {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL},
+    {"hz", CONF_INT, OFF(hz), 1, 500, "10", NULL, CONF_RUNTIME, "background task frequency (expiry, rehash)", 0, NULL, NULL},
+    {"databases", CONF_INT, OFF(databases), 1, 1, "1", NULL, 0, "number of databases (only db 0)", 0, NULL, NULL},
+    {"active-expire-effort", CONF_INT, OFF(active_expire_effort), 1, 10, "1", NULL, CONF_RUNTIME,
+     "CPU spent reclaiming expired keys (1-10)", 0, NULL, NULL},
+    {"lfu-log-factor", CONF_INT, OFF(lfu_log_factor), 0, 1000000, "10", NULL, CONF_RUNTIME, "LFU counter growth", 0, NULL, NULL},
+    {"lfu-decay-time", CONF_INT, OFF(lfu_decay_time), 0, 1000000, "1", NULL, CONF_RUNTIME, "minutes per LFU counter decay", 0, NULL, NULL},
+    {"hash-max-listpack-entries", CONF_INT, OFF(hash_max_listpack_entries), 0, 1 << 20, "128", NULL, CONF_RUNTIME,
+     "fields of a hash in the packed encoding", 0, NULL, NULL},
+    {"hash-max-listpack-value", CONF_INT, OFF(hash_max_listpack_value), 0, 1 << 20, "64", NULL, CONF_RUNTIME,
+     "longest field or value in the packed encoding", 0, NULL, NULL},
+    {"save", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_RUNTIME, "accepted for redis.conf compatibility (no snapshots)", 0,
+     parse_save, format_empty},
+    {"appendonly", CONF_CUSTOM, 0, 0, 0, NULL, NULL, 0, "accepted for redis.conf compatibility: must be no", 0,
+     parse_appendonly, format_no},
+    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+};
+
+static void changed(void *conf, const struct conf_directive *d);
+
+const struct conf_table kv_conf_table = {"kv", kv_dirs, sizeof(struct kv_config), changed};
+
+static void changed(void *conf, const struct conf_directive *d)
+{
+    (void)conf;
+    (void)d;
+    /* the server re-reads the whole struct in kv_config_apply() */
+}

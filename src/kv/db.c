@@ -1,0 +1,272 @@
+/*
+ * db.c — the kv keyspace (see db.h): object allocation, lookups with lazy
+ * expiry and access tracking (LRU clock, LFU counter), TTL changes.
+ */
+#include "kv/db.h"
+
+#include <stdlib.h>
+
+#include "core/alloc.h"
+#include "core/rand.h"
+#include "kv/hashobj.h"
+
+#define LFU_INIT_VAL 5
+
+void db_init(struct kv_db *db)
+{
+    memset(db, 0, sizeof *db);
+    dict_init(&db->d, KV_OBJ_HDR);
+    db->lfu_log_factor = 10;
+    db->lfu_decay_time = 1;
+}
+
+static void free_obj_node(struct dict_node *n, void *arg)
+{
+    (void)arg;
+    obj_free((struct kv_obj *)n);
+}
+
+void db_deinit(struct kv_db *db)
+{
+    dict_deinit(&db->d, free_obj_node, NULL);
+}
+
+void db_flush(struct kv_db *db)
+{
+    dict_deinit(&db->d, free_obj_node, NULL);
+    dict_init(&db->d, KV_OBJ_HDR);
+    db->volatile_keys = 0;
+}
+
+void db_set_now(struct kv_db *db, long long now_ms) { db->now_ms = now_ms; }
+uint32_t db_lru_clock(const struct kv_db *db) { return (uint32_t)(db->now_ms >> 4); }
+
+static inline uint16_t minutes_clock(const struct kv_db *db) { return (uint16_t)((db->now_ms / 60000) & 0xffff); }
+
+long long db_idle_ms(const struct kv_db *db, const struct kv_obj *o)
+{
+    uint32_t now = db_lru_clock(db);
+    return (long long)(uint32_t)(now - o->lru) << 4;
+}
+
+unsigned db_lfu_decayed(const struct kv_db *db, const struct kv_obj *o)
+{
+    if (db->lfu_decay_time <= 0)
+        return o->lfu;
+    uint16_t now = minutes_clock(db);
+    unsigned elapsed = (uint16_t)(now - o->ldt);
+    unsigned periods = elapsed / (unsigned)db->lfu_decay_time;
+    return periods >= o->lfu ? 0 : o->lfu - periods;
+}
+
+/* Access tracking, kept for both LRU and LFU so the policy can change at run time. */
+static inline void touch(struct kv_db *db, struct kv_obj *o)
+{
+    o->lru = db_lru_clock(db);
+    unsigned c = db_lfu_decayed(db, o);
+    if (c < 255) {
+        /* logarithmic increment: p = 1 / ((c - init) * factor + 1) */
+        double base = c > LFU_INIT_VAL ? (double)(c - LFU_INIT_VAL) : 0;
+        double p = 1.0 / (base * db->lfu_log_factor + 1);
+        if ((double)(rand64() >> 11) * (1.0 / 9007199254740992.0) < p)
+            c++;
+    }
+    o->lfu = (uint8_t)c;
+    o->ldt = minutes_clock(db);
+}
+
+static struct kv_obj *obj_alloc(const char *key, size_t klen, long long expire_ms, size_t vsize, int type)
+{
+    size_t ttl = expire_ms >= 0 ? 8 : 0;
+    struct kv_obj *o = xmalloc(KV_OBJ_HDR + klen + ttl + vsize);
+    o->dn.next = NULL;
+    o->dn.klen = (uint32_t)klen;
+    o->dn.meta = 0;
+    o->tf = (uint8_t)type | (ttl ? OBJ_F_TTL : 0);
+    o->lfu = LFU_INIT_VAL;
+    o->ldt = 0;
+    o->lru = 0;
+    o->seq = 0;
+    memcpy(o->data, key, klen);
+    if (ttl)
+        memcpy(o->data + klen, &expire_ms, 8);
+    return o;
+}
+
+struct kv_obj *obj_new_string(const char *key, size_t klen, const char *val, size_t vlen, long long expire_ms)
+{
+    struct kv_obj *o = obj_alloc(key, klen, expire_ms, vlen, OBJ_STRING);
+    o->dn.meta = (uint32_t)vlen;
+    if (vlen)
+        memcpy(obj_val(o), val, vlen);
+    return o;
+}
+
+struct kv_obj *obj_new_hash(const char *key, size_t klen, struct kv_hash *h, long long expire_ms)
+{
+    struct kv_obj *o = obj_alloc(key, klen, expire_ms, sizeof h, OBJ_HASH);
+    memcpy(obj_val(o), &h, sizeof h);
+    return o;
+}
+
+void obj_free(struct kv_obj *o)
+{
+    if (obj_type(o) == OBJ_HASH)
+        hash_free(obj_hash(o));
+    xfree(o);
+}
+
+size_t obj_string_capacity(const struct kv_obj *o)
+{
+    return xalloc_size(o) - (size_t)(obj_cval(o) - (const char *)o);
+}
+
+size_t obj_memory(const struct kv_obj *o)
+{
+    size_t m = xalloc_size(o) + sizeof(void *);
+    if (obj_type(o) == OBJ_HASH)
+        m += hash_memory(obj_hash(o));
+    return m;
+}
+
+bool db_expire_if_needed(struct kv_db *db, struct kv_obj **ref)
+{
+    struct kv_obj *o = *ref;
+    if (!obj_has_ttl(o) || obj_expire(o) > db->now_ms)
+        return false;
+    if (db->on_expire)
+        db->on_expire(db->on_expire_arg, obj_key(o), obj_klen(o));
+    db->st.expired++;
+    db_delete_ref(db, ref);
+    return true;
+}
+
+struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, int flags)
+{
+    struct kv_obj **ref = (struct kv_obj **)dict_find_ref(&db->d, key, klen, dict_hash(key, klen));
+    if (ref && db_expire_if_needed(db, ref))
+        ref = NULL;
+    if (!ref) {
+        if (!(flags & LOOKUP_WRITE))
+            db->st.misses++;
+        return NULL;
+    }
+    if (!(flags & LOOKUP_WRITE))
+        db->st.hits++;
+    if (!(flags & LOOKUP_NOTOUCH))
+        touch(db, *ref);
+    return ref;
+}
+
+void db_add(struct kv_db *db, struct kv_obj *o)
+{
+    o->seq = db->seq++;
+    touch(db, o);
+    if (obj_has_ttl(o))
+        db->volatile_keys++;
+    dict_insert(&db->d, &o->dn, dict_hash(obj_key(o), obj_klen(o)));
+}
+
+void db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o)
+{
+    struct kv_obj *old = *ref;
+    o->dn.next = old->dn.next;
+    o->seq = old->seq;
+    o->lfu = old->lfu;
+    o->ldt = old->ldt;
+    touch(db, o);
+    if (obj_has_ttl(old))
+        db->volatile_keys--;
+    if (obj_has_ttl(o))
+        db->volatile_keys++;
+    *ref = o;
+    obj_free(old);
+}
+
+struct kv_obj *db_set(struct kv_db *db, struct kv_obj *o, bool keep_ttl)
+{
+    const char *key = obj_key(o);
+    size_t klen = obj_klen(o);
+    struct kv_obj **ref = (struct kv_obj **)dict_find_ref(&db->d, key, klen, dict_hash(key, klen));
+    if (ref && db_expire_if_needed(db, ref))
+        ref = NULL;
+    if (!ref) {
+        db_add(db, o);
+        return o;
+    }
+    if (keep_ttl && !obj_has_ttl(o) && obj_has_ttl(*ref)) {
+        long long when = obj_expire(*ref);
+        db_replace(db, ref, o);
+        return db_set_expire(db, ref, when);
+    }
+    db_replace(db, ref, o);
+    return o;
+}
+
+struct kv_obj *db_unlink_ref(struct kv_db *db, struct kv_obj **ref)
+{
+    struct kv_obj *o = (struct kv_obj *)dict_unlink_ref(&db->d, (struct dict_node **)ref);
+    if (obj_has_ttl(o))
+        db->volatile_keys--;
+    return o;
+}
+
+void db_delete_ref(struct kv_db *db, struct kv_obj **ref)
+{
+    obj_free(db_unlink_ref(db, ref));
+}
+
+bool db_delete(struct kv_db *db, const char *key, size_t klen)
+{
+    struct kv_obj **ref = db_lookup_ref(db, key, klen, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    if (!ref)
+        return false;
+    db_delete_ref(db, ref);
+    return true;
+}
+
+struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long when_ms)
+{
+    struct kv_obj *o = *ref;
+    size_t klen = obj_klen(o);
+    if (when_ms >= 0 && obj_has_ttl(o)) {
+        memcpy(o->data + klen, &when_ms, 8);
+        return o;
+    }
+    if (when_ms < 0 && !obj_has_ttl(o))
+        return o;
+    size_t vsize = obj_type(o) == OBJ_STRING ? obj_vlen(o) : sizeof(struct kv_hash *);
+    size_t total = KV_OBJ_HDR + klen + vsize;
+    if (when_ms >= 0) {
+        /* grow by 8 and slide the value right */
+        o = xrealloc(o, total + 8);
+        memmove(o->data + klen + 8, o->data + klen, vsize);
+        memcpy(o->data + klen, &when_ms, 8);
+        o->tf |= OBJ_F_TTL;
+        db->volatile_keys++;
+    } else {
+        memmove(o->data + klen, o->data + klen + 8, vsize);
+        o->tf &= (uint8_t)~OBJ_F_TTL;
+        o = xrealloc(o, total);
+        db->volatile_keys--;
+    }
+    *ref = o;
+    return o;
+}
+
+struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
+{
+    (void)db;
+    struct kv_obj *o = *ref;
+    if (vlen > obj_string_capacity(o)) {
+        size_t head = (size_t)(obj_val(o) - (char *)o);
+        /* grow geometrically so repeated APPENDs are amortized O(1) */
+        size_t want = vlen < 64 ? vlen : vlen + vlen / 2;
+        if (want > (1u << 20) && vlen + (1u << 20) < want)
+            want = vlen + (1u << 20);
+        o = xrealloc(o, head + want);
+        *ref = o;
+    }
+    o->dn.meta = (uint32_t)vlen;
+    return o;
+}

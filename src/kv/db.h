@@ -1,0 +1,168 @@
+/*
+ * db.h — the kv keyspace: objects, lookups with lazy expiry, TTLs, and the
+ * hooks that eviction, expiry, replication and persistence hang on.
+ *
+ * One object is one allocation:
+ *
+ *   struct kv_obj (28 bytes)        data[]
+ *   +------+----+----+--+--+----+----+------------+-------------+---------------+
+ *   | next |klen|vlen|tf|lf|ldt |lru |seq | key bytes | [expire ms] | value           |
+ *   +------+----+----+--+--+----+----+------------+-------------+---------------+
+ *                                                   8 bytes, only   string: vlen bytes
+ *                                                   with OBJ_F_TTL  hash: struct kv_hash *
+ *
+ * so a 10-byte key with a 64-byte value costs one 112-byte malloc chunk plus
+ * its bucket pointer (Redis: dictEntry + robj + two sds + bucket ≈ 150 bytes).
+ * Strings grow in place up to the allocator's usable size (APPEND, SETRANGE).
+ * Any call that may reallocate an object returns the new pointer; pointers
+ * taken before such a call are stale.
+ *
+ * Everything here runs with the keyspace lock held (see server.h).
+ */
+#ifndef SCALEOUT_KV_DB_H
+#define SCALEOUT_KV_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kv/dict.h"
+
+enum kv_type {
+    OBJ_STRING = 0,
+    OBJ_HASH = 1,
+};
+
+enum {
+    OBJ_F_TTL = 1 << 4,    /* an expire time follows the key */
+};
+
+struct kv_hash;
+
+struct kv_obj {
+    struct dict_node dn;   /* dn.klen: key length, dn.meta: string value length */
+    uint8_t tf;            /* type (low 4 bits) | flags */
+    uint8_t lfu;           /* LFU logarithmic access counter */
+    uint16_t ldt;          /* LFU: minutes clock of the last decrement */
+    uint32_t lru;          /* LRU clock (16 ms units) of the last access */
+    uint32_t seq;          /* insertion order, for FIFO eviction */
+    char data[];
+};
+
+#define KV_OBJ_HDR offsetof(struct kv_obj, data)
+
+static inline int obj_type(const struct kv_obj *o) { return o->tf & 0x0f; }
+static inline bool obj_has_ttl(const struct kv_obj *o) { return (o->tf & OBJ_F_TTL) != 0; }
+static inline const char *obj_key(const struct kv_obj *o) { return o->data; }
+static inline uint32_t obj_klen(const struct kv_obj *o) { return o->dn.klen; }
+static inline char *obj_val(struct kv_obj *o) { return o->data + o->dn.klen + (obj_has_ttl(o) ? 8 : 0); }
+static inline const char *obj_cval(const struct kv_obj *o) { return o->data + o->dn.klen + (obj_has_ttl(o) ? 8 : 0); }
+static inline uint32_t obj_vlen(const struct kv_obj *o) { return o->dn.meta; }
+static inline long long obj_expire(const struct kv_obj *o)
+{
+    long long t;
+    if (!obj_has_ttl(o))
+        return -1;
+    memcpy(&t, o->data + o->dn.klen, 8);
+    return t;
+}
+static inline struct kv_hash *obj_hash(const struct kv_obj *o)
+{
+    struct kv_hash *h;
+    memcpy(&h, obj_cval(o), sizeof h);
+    return h;
+}
+
+/* Keyspace statistics (INFO stats / keyspace, /metrics). */
+struct kv_db_stats {
+    uint64_t hits, misses;
+    uint64_t expired;        /* keys removed because their TTL passed */
+    uint64_t evicted;        /* keys removed by maxmemory eviction */
+    uint64_t expire_cycles;  /* active expiry cycles run */
+};
+
+struct kv_db {
+    struct dict d;
+    uint64_t volatile_keys;  /* keys with a TTL */
+    uint32_t seq;            /* next insertion number */
+    struct kv_db_stats st;
+    long long now_ms;        /* cached clock for the current command batch */
+    int lfu_log_factor;      /* LFU counter growth (Redis lfu-log-factor, 10) */
+    int lfu_decay_time;      /* minutes per counter decrement (lfu-decay-time, 1) */
+    /* called for each key removed by expiry (for propagation: DEL); may be NULL */
+    void (*on_expire)(void *arg, const char *key, size_t klen);
+    void *on_expire_arg;
+};
+
+void db_init(struct kv_db *db);
+void db_deinit(struct kv_db *db);
+void db_flush(struct kv_db *db);
+static inline uint64_t db_size(const struct kv_db *db) { return dict_size(&db->d); }
+
+/* Clocks used for LRU/LFU (set from now_ms by db_set_now). */
+void db_set_now(struct kv_db *db, long long now_ms);
+uint32_t db_lru_clock(const struct kv_db *db);
+
+enum {
+    LOOKUP_WRITE = 1 << 0,   /* a write lookup: no hit/miss statistics */
+    LOOKUP_NOTOUCH = 1 << 1, /* do not update LRU/LFU (TYPE, OBJECT, TTL...) */
+    LOOKUP_NOEXPIRE = 1 << 2,/* see an expired key as absent but leave it (none yet) */
+};
+
+/*
+ * Look a key up; an expired key is deleted (lazy expiry) and reported absent.
+ * Returns a link to the object (for replacement or deletion), NULL if absent.
+ */
+struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, int flags);
+static inline struct kv_obj *db_lookup(struct kv_db *db, const char *key, size_t klen, int flags)
+{
+    struct kv_obj **r = db_lookup_ref(db, key, klen, flags);
+    return r ? *r : NULL;
+}
+
+/* Create a string object (not yet in the db). expire_ms < 0: no TTL. */
+struct kv_obj *obj_new_string(const char *key, size_t klen, const char *val, size_t vlen, long long expire_ms);
+struct kv_obj *obj_new_hash(const char *key, size_t klen, struct kv_hash *h, long long expire_ms);
+void obj_free(struct kv_obj *o);
+/* Usable bytes for a string value of o without reallocation. */
+size_t obj_string_capacity(const struct kv_obj *o);
+
+/*
+ * Store o under its key, replacing (and freeing) any previous value.
+ * keep_ttl: carry the old TTL over (SET KEEPTTL) when o has none.
+ * Returns the stored object (it may have been reallocated to add the TTL).
+ */
+struct kv_obj *db_set(struct kv_db *db, struct kv_obj *o, bool keep_ttl);
+/* Add o under a key known to be absent. */
+void db_add(struct kv_db *db, struct kv_obj *o);
+/* Replace the object *ref points to with o (same key), freeing the old one. */
+void db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o);
+/* Delete a key; true if it existed (and was not expired). */
+bool db_delete(struct kv_db *db, const char *key, size_t klen);
+/* Delete the object *ref points to (ref from the latest db_lookup_ref). */
+void db_delete_ref(struct kv_db *db, struct kv_obj **ref);
+/* Unlink without freeing (RENAME moves the value). */
+struct kv_obj *db_unlink_ref(struct kv_db *db, struct kv_obj **ref);
+
+/*
+ * Set (when_ms >= 0) or remove (when_ms < 0) the TTL of the object at *ref.
+ * May reallocate: *ref is updated and the new object returned.
+ */
+struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long when_ms);
+
+/* Resize a string value to vlen bytes (content up to min(old, new) kept). */
+struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen);
+
+/* Delete o if it is expired at now_ms; true if it was. */
+bool db_expire_if_needed(struct kv_db *db, struct kv_obj **ref);
+
+/* Memory the object holds (for MEMORY USAGE and eviction accounting). */
+size_t obj_memory(const struct kv_obj *o);
+
+/* LFU: the counter after decay for the time since o->ldt (read-only). */
+unsigned db_lfu_decayed(const struct kv_db *db, const struct kv_obj *o);
+/* LRU: milliseconds since o was last accessed. */
+long long db_idle_ms(const struct kv_db *db, const struct kv_obj *o);
+
+#endif

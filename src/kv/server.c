@@ -1,0 +1,788 @@
+/*
+ * server.c — the kv server: workers, client I/O, the command path, the cron,
+ * signals and start-up (see the diagram in server.h).
+ */
+#include "kv/server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/admin.h"
+#include "core/alloc.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "core/rand.h"
+#include "core/util.h"
+#include "kv/evict.h"
+#include "kv/hashobj.h"
+
+#define IOBUF_LEN (16 * 1024)
+#define MAX_ARGS_LOGGED 3
+
+static void client_close(struct kv_client *c);
+static void client_flush(struct kv_client *c);
+
+/* ---- replies -------------------------------------------------------------- */
+
+void kv_reply_error(struct kv_client *c, const char *msg)
+{
+    resp_add_error(&c->out, msg, strlen(msg));
+    if (c->last_cmd >= 0)
+        c->srv->st.cmd[c->last_cmd].failed++;
+}
+
+void kv_reply_errorf(struct kv_client *c, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* errors are one line: newlines in user data become spaces */
+    for (int i = 0; i < n && i < (int)sizeof msg; i++)
+        if (msg[i] == '\r' || msg[i] == '\n')
+            msg[i] = ' ';
+    kv_reply_error(c, msg);
+}
+
+void kv_reply_syntax(struct kv_client *c) { kv_reply_error(c, "ERR syntax error"); }
+
+void kv_reply_wrongtype(struct kv_client *c)
+{
+    kv_reply_error(c, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+void kv_reply_arity(struct kv_client *c, const char *cmd)
+{
+    kv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd);
+}
+
+bool kv_arg_ll_msg(struct kv_client *c, const struct resp_arg *a, long long *out, const char *msg)
+{
+    if (util_str2ll(a->ptr, a->len, out))
+        return true;
+    kv_reply_error(c, msg ? msg : "ERR value is not an integer or out of range");
+    return false;
+}
+
+bool kv_arg_ll(struct kv_client *c, const struct resp_arg *a, long long *out)
+{
+    return kv_arg_ll_msg(c, a, out, NULL);
+}
+
+bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out)
+{
+    if (util_str2ld(a->ptr, a->len, out))
+        return true;
+    kv_reply_error(c, "ERR value is not a valid float");
+    return false;
+}
+
+bool kv_arg_is(const struct resp_arg *a, const char *word) { return util_strieq(a->ptr, a->len, word); }
+
+/* ---- the command path ----------------------------------------------------- */
+
+static int lat_bucket(long long us)
+{
+    int b = 0;
+    while (b < KV_LAT_BUCKETS - 1 && us > (1LL << b))
+        b++;
+    return b;
+}
+
+static void reply_unknown(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    char args[512];
+    size_t n = 0;
+    for (int i = 1; i < argc && n < sizeof args - 1; i++) {
+        int w = snprintf(args + n, sizeof args - n, "'%.*s' ", (int)(argv[i].len > 128 ? 128 : argv[i].len), argv[i].ptr);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+        if (n >= sizeof args)
+            n = sizeof args - 1;
+    }
+    args[n] = '\0';
+    kv_reply_errorf(c, "ERR unknown command '%.*s', with args beginning with: %s",
+                    (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr, args);
+}
+
+void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct kv_server *s = c->srv;
+    int id = resp_cmd_lookup(argv[0].ptr, argv[0].len);
+    c->last_cmd = -1;
+    if (id < 0) {
+        s->st.unknown_commands++;
+        reply_unknown(c, argc, argv);
+        return;
+    }
+    const struct resp_cmd *cmd = &resp_cmds[id];
+    struct kv_cmd_stats *cs = &s->st.cmd[id];
+    if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
+        cs->rejected++;
+        kv_reply_arity(c, cmd->name);
+        return;
+    }
+    if (!c->authed && !(cmd->flags & CMD_NOAUTH)) {
+        cs->rejected++;
+        kv_reply_error(c, "NOAUTH Authentication required.");
+        return;
+    }
+    if (s->cfg.maxmemory && xalloc_used() > s->cfg.maxmemory) {
+        int r = kv_evict(s);
+        if (r < 0 && (cmd->flags & CMD_DENYOOM)) {
+            cs->rejected++;
+            kv_reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+            return;
+        }
+    }
+    c->last_cmd = id;
+    long long t0 = util_mono_us();
+    kv_handlers[id](c, argc, argv);
+    long long dt = util_mono_us() - t0;
+    cs->calls++;
+    cs->usec += (uint64_t)dt;
+    cs->lat[lat_bucket(dt)]++;
+    s->st.commands++;
+}
+
+/* ---- client lifecycle ----------------------------------------------------- */
+
+static void on_close(uv_handle_t *h)
+{
+    struct kv_client *c = h->data;
+    struct kv_server *s = c->srv;
+    struct kv_worker *w = c->w;
+    pthread_mutex_lock(&s->lock);
+    if (c->gprev)
+        c->gprev->gnext = c->gnext;
+    else
+        s->registry = c->gnext;
+    if (c->gnext)
+        c->gnext->gprev = c->gprev;
+    pthread_mutex_unlock(&s->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nclients--;
+    atomic_fetch_sub(&s->nclients, 1);
+    buf_deinit(&c->in);
+    buf_deinit(&c->out);
+    buf_deinit(&c->wbuf);
+    resp_parser_deinit(&c->parser);
+    xfree(c->name);
+    xfree(c);
+}
+
+static void client_close(struct kv_client *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct kv_client *c = req->data;
+    c->writing = false;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        client_close(c);
+        return;
+    }
+    c->net_out += buf_pending(&c->wbuf);
+    buf_consume(&c->wbuf, buf_pending(&c->wbuf));
+    buf_shrink(&c->wbuf, 64 * 1024);
+    client_flush(c);
+}
+
+/* Write what c->out holds: try directly, queue the rest on wbuf. */
+static void client_flush(struct kv_client *c)
+{
+    if (c->closing || c->writing)
+        return;
+    if (buf_pending(&c->out) == 0) {
+        if (c->close_after_reply)
+            client_close(c);
+        return;
+    }
+    uv_buf_t b = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n > 0) {
+        c->net_out += (uint64_t)n;
+        buf_consume(&c->out, (size_t)n);
+    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+        client_close(c);
+        return;
+    }
+    if (buf_pending(&c->out) == 0) {
+        buf_shrink(&c->out, 64 * 1024);
+        if (c->close_after_reply)
+            client_close(c);
+        return;
+    }
+    /* the rest goes out asynchronously from wbuf, while new replies collect in out */
+    struct buf tmp = c->wbuf;
+    c->wbuf = c->out;
+    c->out = tmp;
+    c->writing = true;
+    c->wreq.data = c;
+    uv_buf_t wb = uv_buf_init(buf_head(&c->wbuf), (unsigned)buf_pending(&c->wbuf));
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &wb, 1, on_write) != 0) {
+        c->writing = false;
+        client_close(c);
+    }
+}
+
+/* Output limits: true if the client was dropped. */
+static bool check_output_limits(struct kv_client *c, long long now_ms)
+{
+    const struct kv_obl *l = &c->srv->cfg.obl;
+    size_t used = buf_pending(&c->out) + buf_pending(&c->wbuf);
+    bool over = false;
+    if (l->hard && used > l->hard)
+        over = true;
+    if (l->soft && used > l->soft) {
+        if (!c->obl_soft_since)
+            c->obl_soft_since = now_ms;
+        else if (now_ms - c->obl_soft_since > l->soft_seconds * 1000)
+            over = true;
+    } else {
+        c->obl_soft_since = 0;
+    }
+    if (!over)
+        return false;
+    log_warn("client id=%llu addr=%s closed for overcoming of output buffer limits (%zu bytes)",
+             (unsigned long long)c->id, c->addr, used);
+    c->srv->st.obl_disconnects++;
+    /* drop what is queued: it will never be read */
+    buf_deinit(&c->out);
+    client_close(c);
+    return true;
+}
+
+static void process_input(struct kv_client *c)
+{
+    struct kv_server *s = c->srv;
+    bool locked = false;
+    while (!c->closing && !c->close_after_reply && buf_pending(&c->in) > 0) {
+        c->parser.max_bulk = (long long)s->cfg.proto_max_bulk_len;
+        ssize_t n = resp_parse(&c->parser, buf_head(&c->in), buf_pending(&c->in));
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (!locked) {
+                pthread_mutex_lock(&s->lock);
+                locked = true;
+            }
+            s->st.proto_errors++;
+            resp_add_error(&c->out, c->parser.err, strlen(c->parser.err));
+            log_verbose("protocol error from client id=%llu addr=%s: %s", (unsigned long long)c->id, c->addr,
+                        c->parser.err);
+            c->close_after_reply = true;
+            buf_consume(&c->in, buf_pending(&c->in));
+            break;
+        }
+        if (!locked) {
+            pthread_mutex_lock(&s->lock);
+            locked = true;
+            db_set_now(&s->db, util_time_ms());
+        }
+        kv_call(c, c->parser.argc, c->parser.argv);
+        buf_consume(&c->in, (size_t)n);
+        if (buf_pending(&c->out) > (1u << 20) && check_output_limits(c, s->db.now_ms))
+            break;
+    }
+    if (locked)
+        pthread_mutex_unlock(&s->lock);
+    if (!c->closing && !check_output_limits(c, util_time_ms()))
+        client_flush(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct kv_client *c = h->data;
+    size_t want = IOBUF_LEN;
+    size_t pending = buf_pending(&c->in);
+    if (c->parser.need > pending && c->parser.need - pending > want)
+        want = c->parser.need - pending;
+    buf_reserve(&c->in, want);
+    *out = uv_buf_init(buf_tail(&c->in), (unsigned)(buf_room(&c->in) > (1u << 30) ? (1u << 30) : buf_room(&c->in)));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+    (void)b;
+    struct kv_client *c = st->data;
+    if (nread < 0) {
+        client_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    c->in.len += (size_t)nread;
+    c->net_in += (uint64_t)nread;
+    c->last_ms = util_time_ms();
+    if (buf_pending(&c->in) > c->srv->cfg.client_query_buffer_limit) {
+        log_warn("client id=%llu addr=%s closed for overcoming of query buffer limit",
+                 (unsigned long long)c->id, c->addr);
+        client_close(c);
+        return;
+    }
+    process_input(c);
+    /* keep memory small for idle clients */
+    if (buf_pending(&c->in) == 0)
+        buf_shrink(&c->in, 64 * 1024);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct kv_worker *w = server->data;
+    struct kv_server *s = w->srv;
+    if (status < 0)
+        return;
+    struct kv_client *c = xcalloc(1, sizeof *c);
+    uv_tcp_init(&w->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)xfree);
+        return;
+    }
+    c->w = w;
+    c->srv = s;
+    if (atomic_fetch_add(&s->nclients, 1) >= s->cfg.maxclients) {
+        atomic_fetch_sub(&s->nclients, 1);
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) {
+            static const char msg[] = "-ERR max number of clients reached\r\n";
+            ssize_t wr = write(fd, msg, sizeof msg - 1);
+            (void)wr;
+        }
+        pthread_mutex_lock(&s->lock);
+        s->st.conns_rejected++;
+        pthread_mutex_unlock(&s->lock);
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)xfree);
+        return;
+    }
+    c->id = atomic_fetch_add(&s->next_client_id, 1);
+    c->proto = 2;
+    c->authed = s->cfg.requirepass == NULL || s->cfg.requirepass[0] == '\0';
+    c->last_cmd = -1;
+    c->ctime_ms = c->last_ms = util_time_ms();
+    buf_init(&c->in);
+    buf_init(&c->out);
+    buf_init(&c->wbuf);
+    resp_parser_init(&c->parser);
+    c->parser.max_bulk = (long long)s->cfg.proto_max_bulk_len;
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (s->cfg.tcp_keepalive > 0)
+        uv_tcp_keepalive(&c->tcp, 1, (unsigned)s->cfg.tcp_keepalive);
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        net_format_addr((struct sockaddr *)&ss, c->addr, sizeof c->addr);
+    len = sizeof ss;
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        net_format_addr((struct sockaddr *)&ss, c->laddr, sizeof c->laddr);
+    uv_os_fd_t fd = -1;
+    uv_fileno((uv_handle_t *)&c->tcp, &fd);
+    c->fd = fd;
+    /* worker list */
+    c->next = w->clients;
+    if (w->clients)
+        w->clients->prev = c;
+    w->clients = c;
+    w->nclients++;
+    /* registry (CLIENT LIST) */
+    pthread_mutex_lock(&s->lock);
+    c->gnext = s->registry;
+    if (s->registry)
+        s->registry->gprev = c;
+    s->registry = c;
+    s->st.conns_received++;
+    pthread_mutex_unlock(&s->lock);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* Idle timeouts and soft output limits, per worker. */
+static void on_clients_timer(uv_timer_t *t)
+{
+    struct kv_worker *w = t->data;
+    struct kv_server *s = w->srv;
+    long long now = util_time_ms();
+    long long timeout = s->cfg.timeout_ms;
+    if (w->drain_deadline) {
+        if (w->clients && now < w->drain_deadline)
+            return;
+        for (struct kv_client *c = w->clients; c; c = c->next)
+            client_close(c);
+        uv_timer_stop(t);
+        uv_close((uv_handle_t *)t, NULL);
+        return;
+    }
+    for (struct kv_client *c = w->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->closing)
+            continue;
+        if (timeout > 0 && !c->writing && now - c->last_ms > timeout) {
+            log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
+            client_close(c);
+            continue;
+        }
+        check_output_limits(c, now);
+    }
+}
+
+/* ---- workers -------------------------------------------------------------- */
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+#define DRAIN_MS 3000
+
+/* Shutdown of one worker: stop accepting, flush replies, close everything. */
+static void on_wake(uv_async_t *a)
+{
+    struct kv_worker *w = a->data;
+    if (!atomic_load(&w->srv->shutting_down))
+        return;
+    if (w->listening)
+        uv_close((uv_handle_t *)&w->listener, NULL);
+    w->listening = false;
+    for (struct kv_client *c = w->clients; c; c = c->next)
+        c->close_after_reply = true;
+    for (struct kv_client *c = w->clients, *next; c; c = next) {
+        next = c->next;
+        if (!c->writing)
+            client_close(c);
+    }
+    /* clients still writing get DRAIN_MS to take their replies */
+    w->drain_deadline = util_time_ms() + DRAIN_MS;
+    uv_close((uv_handle_t *)&w->wake, NULL);
+    if (w->id == 0) {
+        struct kv_server *s = w->srv;
+        uv_timer_stop(&s->cron);
+        uv_close((uv_handle_t *)&s->cron, NULL);
+        uv_close((uv_handle_t *)&s->sigterm, NULL);
+        uv_close((uv_handle_t *)&s->sigint, NULL);
+        uv_close((uv_handle_t *)&s->sighup, NULL);
+        if (s->admin)
+            admin_close(s->admin);
+        s->admin = NULL;
+    }
+}
+
+static int worker_listen(struct kv_worker *w, char *err, size_t errlen)
+{
+    struct kv_server *s = w->srv;
+    int fd = net_listen(s->cfg.bind, (int)s->cfg.port, (int)s->cfg.tcp_backlog, true, err, errlen);
+    if (fd < 0)
+        return fd;
+    uv_tcp_init(&w->loop, &w->listener);
+    w->listener.data = w;
+    int r = uv_tcp_open(&w->listener, fd);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&w->listener, (int)s->cfg.tcp_backlog, on_connection);
+    if (r != 0) {
+        snprintf(err, errlen, "listen: %s", uv_strerror(r));
+        return r;
+    }
+    w->listening = true;
+    return 0;
+}
+
+static int worker_init(struct kv_server *s, struct kv_worker *w, int id, char *err, size_t errlen)
+{
+    w->id = id;
+    w->srv = s;
+    uv_loop_init(&w->loop);
+    uv_async_init(&w->loop, &w->wake, on_wake);
+    w->wake.data = w;
+    uv_timer_init(&w->loop, &w->clients_timer);
+    w->clients_timer.data = w;
+    uv_timer_start(&w->clients_timer, on_clients_timer, 100, 100);
+    return worker_listen(w, err, errlen);
+}
+
+static void worker_run(void *arg)
+{
+    struct kv_worker *w = arg;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+/* ---- cron ---------------------------------------------------------------- */
+
+static void on_cron(uv_timer_t *t)
+{
+    struct kv_server *s = t->data;
+    long long now = util_time_ms();
+    pthread_mutex_lock(&s->lock);
+    db_set_now(&s->db, now);
+    s->cron_loops++;
+    long long period_us = 1000000 / s->cfg.hz;
+    /* active expiry: 1% of a core per effort level, up to 25% when keys expire in bulk */
+    uint64_t before = s->db.st.expired;
+    long long budget = period_us * s->cfg.active_expire_effort / 100;
+    kv_expire_cycle(s, budget);
+    if (s->db.st.expired - before > 100)
+        kv_expire_cycle(s, period_us / 4);
+    /* eviction without client traffic (CONFIG SET maxmemory lower) */
+    if (s->cfg.maxmemory && xalloc_used() > s->cfg.maxmemory)
+        kv_evict(s);
+    /* rehash in the background: 1 ms per tick */
+    if (dict_is_rehashing(&s->db.d))
+        dict_rehash_for(&s->db.d, 1000);
+    else
+        dict_maybe_shrink(&s->db.d);
+    /* instantaneous ops/sec, sampled every 100 ms */
+    if (now - s->ops_last_ms >= 100) {
+        uint64_t ops = s->st.commands;
+        if (s->ops_last_ms) {
+            uint64_t rate = (ops - s->ops_last) * 1000 / (uint64_t)(now - s->ops_last_ms);
+            s->ops_samples[s->ops_idx++ % 16] = rate;
+        }
+        s->ops_last = ops;
+        s->ops_last_ms = now;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+int kv_evict(struct kv_server *s)
+{
+    if (s->policy->noevict)
+        return -1;
+    int samples = (int)s->cfg.maxmemory_samples;
+    long long start = util_mono_us();
+    while (xalloc_used() > s->cfg.maxmemory) {
+        if (!kv_evict_one(&s->db, s->policy, samples))
+            return -1;
+        s->db.st.evicted++;
+        /* bound the time one call spends: the next command continues */
+        if ((s->db.st.evicted & 15) == 0 && util_mono_us() - start > 50000)
+            return xalloc_used() > s->cfg.maxmemory ? -1 : 0;
+    }
+    return 0;
+}
+
+void kv_config_apply(struct kv_server *s)
+{
+    s->policy = kv_policies[s->cfg.maxmemory_policy];
+    s->db.lfu_log_factor = (int)s->cfg.lfu_log_factor;
+    s->db.lfu_decay_time = (int)s->cfg.lfu_decay_time;
+    hash_max_entries = (size_t)s->cfg.hash_max_listpack_entries;
+    hash_max_value = (size_t)s->cfg.hash_max_listpack_value;
+    log_set_level(s->cfg.loglevel);
+    if (uv_is_active((uv_handle_t *)&s->cron) && (long long)uv_timer_get_repeat(&s->cron) != 1000 / s->cfg.hz)
+        uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static void begin_shutdown(struct kv_server *s, const char *why)
+{
+    if (atomic_exchange(&s->shutting_down, true))
+        return;
+    log_notice("%s received, shutting down: draining clients", why);
+    for (int i = 0; i < s->nworkers; i++)
+        uv_async_send(&s->workers[i].wake);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct kv_server *s = h->data;
+    if (signum == SIGHUP) {
+        if (!s->config_file) {
+            log_notice("SIGHUP: no config file to reload");
+            return;
+        }
+        struct kv_config next;
+        struct buf errs;
+        buf_init(&errs);
+        conf_defaults(&kv_conf_table, &next);
+        int n = conf_load_file(&kv_conf_table, &next, s->config_file, &errs);
+        if (n != 0) {
+            log_warn("SIGHUP: config not reloaded: %.*s", (int)buf_pending(&errs), buf_head(&errs));
+        } else {
+            /* runtime directives take the new values; the rest need a restart */
+            pthread_mutex_lock(&s->lock);
+            for (const struct conf_directive *d = kv_conf_table.dirs; d->name; d++) {
+                if (!(d->flags & CONF_RUNTIME) || !d->def)
+                    continue;
+                struct buf v;
+                buf_init(&v);
+                conf_format(d, &next, &v);
+                buf_putc(&v, '\0');
+                char *argv[64], err[256];
+                int argc = conf_split(buf_head(&v), argv, 64);
+                if (argc >= 0)
+                    conf_set(&kv_conf_table, &s->cfg, d->name, argc, argv, true, err, sizeof err);
+                buf_deinit(&v);
+            }
+            kv_config_apply(s);
+            pthread_mutex_unlock(&s->lock);
+            log_notice("SIGHUP: configuration reloaded from %s", s->config_file);
+        }
+        conf_free(&kv_conf_table, &next);
+        buf_deinit(&errs);
+        return;
+    }
+    begin_shutdown(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* ---- admin endpoint ------------------------------------------------------ */
+
+static int admin_handler(void *arg, const char *path, struct buf *body, const char **ctype)
+{
+    struct kv_server *s = arg;
+    if (strcmp(path, "/metrics") == 0) {
+        *ctype = "text/plain; version=0.0.4";
+        kv_metrics(s, body);
+        return 200;
+    }
+    if (strcmp(path, "/status") == 0) {
+        *ctype = "application/json";
+        kv_status(s, body);
+        return 200;
+    }
+    return 404;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    struct buf b;
+    buf_init(&b);
+    conf_print_help(&kv_conf_table, &b);
+    fprintf(f,
+            "usage: scaleout kv [--config FILE] [--directive value ...]\n\n"
+            "A Redis-protocol key-value server. Every config file directive is also a flag:\n\n%.*s\n"
+            "Example: scaleout kv --port 7379 --maxmemory 100mb --maxmemory-policy allkeys-lru\n",
+            (int)buf_pending(&b), buf_head(&b));
+    buf_deinit(&b);
+}
+
+static void write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        log_warn("cannot write pidfile %s: %s", path, strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+int kv_main(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    }
+    struct kv_server *s = xcalloc(1, sizeof *s);
+    conf_defaults(&kv_conf_table, &s->cfg);
+    struct buf errs;
+    buf_init(&errs);
+    if (conf_load_args(&kv_conf_table, &s->cfg, argc, argv, &errs) != 0) {
+        fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
+        fprintf(stderr, "scaleout kv: invalid configuration (see scaleout kv --help)\n");
+        return 2;
+    }
+    buf_deinit(&errs);
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0)
+            s->config_file = xstrdup(argv[i + 1]);
+
+    log_init("kv", s->cfg.loglevel, s->cfg.logfile);
+    signal(SIGPIPE, SIG_IGN);
+    dict_set_seed(rand_secure64());
+    pthread_mutex_init(&s->lock, NULL);
+    db_init(&s->db);
+    s->start_ms = util_time_ms();
+    s->next_client_id = 1;
+    kv_config_apply(s);
+
+    s->nworkers = (int)s->cfg.threads;
+    s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
+    char err[256];
+    for (int i = 0; i < s->nworkers; i++) {
+        if (worker_init(s, &s->workers[i], i, err, sizeof err) != 0) {
+            log_warn("%s", err);
+            fprintf(stderr, "scaleout kv: %s\n", err);
+            return 1;
+        }
+    }
+    /* port 0: every worker must share the port the first one got */
+    if (s->cfg.port == 0) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        uv_tcp_getsockname(&s->workers[0].listener, (struct sockaddr *)&ss, &len);
+        s->cfg.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    }
+    uv_loop_t *main_loop = &s->workers[0].loop;
+    uv_timer_init(main_loop, &s->cron);
+    s->cron.data = s;
+    uv_timer_start(&s->cron, on_cron, (uint64_t)(1000 / s->cfg.hz), (uint64_t)(1000 / s->cfg.hz));
+    uv_signal_init(main_loop, &s->sigterm);
+    uv_signal_init(main_loop, &s->sigint);
+    uv_signal_init(main_loop, &s->sighup);
+    s->sigterm.data = s->sigint.data = s->sighup.data = s;
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sighup, on_signal, SIGHUP);
+
+    long long aport = s->cfg.admin_port < 0 ? s->cfg.port + 10000 : s->cfg.admin_port;
+    if (aport > 0 && aport <= 65535) {
+        s->admin = admin_open(main_loop, s->cfg.admin_bind, (int)aport, admin_handler, s, err, sizeof err);
+        if (!s->admin)
+            log_warn("admin endpoint disabled: %s", err);
+    }
+    if (s->cfg.pidfile && *s->cfg.pidfile)
+        write_pidfile(s->cfg.pidfile);
+    log_notice("scaleout kv ready: %s:%lld, %d thread%s, maxmemory %llu (%s), admin %s:%lld", s->cfg.bind,
+               s->cfg.port, s->nworkers, s->nworkers > 1 ? "s" : "", s->cfg.maxmemory, s->policy->name,
+               s->cfg.admin_bind, s->admin ? aport : 0);
+
+    for (int i = 1; i < s->nworkers; i++)
+        uv_thread_create(&s->workers[i].thread, worker_run, &s->workers[i]);
+    uv_run(main_loop, UV_RUN_DEFAULT);
+    for (int i = 1; i < s->nworkers; i++)
+        uv_thread_join(&s->workers[i].thread);
+    for (int i = 0; i < s->nworkers; i++) {
+        uv_walk(&s->workers[i].loop, close_walk, NULL);
+        uv_run(&s->workers[i].loop, UV_RUN_DEFAULT);
+        uv_loop_close(&s->workers[i].loop);
+    }
+    if (s->cfg.pidfile && *s->cfg.pidfile)
+        unlink(s->cfg.pidfile);
+    log_notice("scaleout kv stopped");
+    db_deinit(&s->db);
+    conf_free(&kv_conf_table, &s->cfg);
+    xfree(s->workers);
+    xfree(s->config_file);
+    pthread_mutex_destroy(&s->lock);
+    xfree(s);
+    return 0;
+}

@@ -1,0 +1,210 @@
+/*
+ * server.h — the kv server: threads, clients, the command path.
+ *
+ * Where a request lives at every moment:
+ *
+ *   socket ──read──▶ client.in (struct buf) ──resp_parse──▶ argv slices into client.in
+ *                                                              │
+ *             keyspace lock held for the whole batch of parsed commands
+ *                                                              ▼
+ *   kv_call(): lookup in resp_cmds ─▶ arity/auth/OOM checks ─▶ handler ─▶ reply into client.out
+ *                                                              │ (write commands: dirty++,
+ *                                                              │  propagation hook for AOF/replicas)
+ *   socket ◀──uv_try_write / uv_write── client.wbuf ◀──swap── client.out
+ *
+ * Threads: `threads` workers, each with its own libuv loop and its own
+ * SO_REUSEPORT listening socket; a client stays on the worker that accepted
+ * it. Parsing, socket I/O and reply formatting run in parallel on all workers;
+ * command execution is serialized by one keyspace lock, taken once per batch
+ * of pipelined commands, so the keyspace needs no fine-grained locking and a
+ * single total order of writes exists (what replication and an append-only
+ * file need). Worker 0 runs in the main thread and also owns the cron
+ * (active expiry, eviction after CONFIG SET, rehashing), signals and the admin
+ * endpoint.
+ */
+#ifndef SCALEOUT_KV_SERVER_H
+#define SCALEOUT_KV_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "proto/commands.h"
+#include "proto/resp.h"
+#include "kv/db.h"
+
+struct kv_evict_policy;
+
+/* client-output-buffer-limit for normal clients */
+struct kv_obl {
+    unsigned long long hard, soft;
+    long long soft_seconds;
+};
+
+struct kv_config {
+    long long port;
+    char *bind;
+    long long threads;
+    long long tcp_backlog;
+    unsigned long long maxmemory;
+    int maxmemory_policy;
+    long long maxmemory_samples;
+    char *requirepass;
+    long long timeout_ms;
+    long long tcp_keepalive;
+    long long maxclients;
+    unsigned long long proto_max_bulk_len;
+    unsigned long long client_query_buffer_limit;
+    struct kv_obl obl;
+    long long admin_port;
+    char *admin_bind;
+    int loglevel;
+    char *logfile;
+    char *pidfile;
+    long long hz;
+    long long databases;
+    long long active_expire_effort;
+    long long lfu_log_factor;
+    long long lfu_decay_time;
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value;
+    long long slowlog_log_slower_than;
+};
+
+extern const struct conf_table kv_conf_table;
+
+#define KV_LAT_BUCKETS 22 /* <=1us, <=2us ... <=2^20us, +Inf */
+
+struct kv_cmd_stats {
+    uint64_t calls;
+    uint64_t usec;
+    uint64_t failed;     /* replied with an error by the handler */
+    uint64_t rejected;   /* refused before running (arity, auth, OOM) */
+    uint64_t lat[KV_LAT_BUCKETS];
+};
+
+/* Figures updated under the keyspace lock. */
+struct kv_stats {
+    uint64_t commands;
+    uint64_t conns_received;
+    uint64_t conns_rejected;
+    uint64_t unknown_commands;
+    uint64_t proto_errors;
+    uint64_t obl_disconnects;
+    uint64_t timeouts;
+    struct kv_cmd_stats cmd[RESP_CMD_COUNT];
+};
+
+struct kv_worker;
+struct kv_server;
+
+struct kv_client {
+    uv_tcp_t tcp;
+    struct kv_worker *w;
+    struct kv_server *srv;
+    uint64_t id;
+    struct buf in, out, wbuf;
+    struct resp_parser parser;
+    uv_write_t wreq;
+    int proto;                 /* 2 or 3 */
+    bool authed;
+    bool writing;              /* a uv_write of wbuf is in flight */
+    bool close_after_reply;    /* QUIT, protocol error */
+    bool closing;              /* uv_close called */
+    char *name;
+    char addr[64], laddr[64];
+    int fd;
+    long long ctime_ms;
+    long long last_ms;         /* last interaction (worker thread only) */
+    long long obl_soft_since;  /* when the output passed the soft limit, 0 if below */
+    int last_cmd;              /* last command id, -1 none */
+    uint64_t net_in, net_out;
+    struct kv_client *prev, *next;     /* worker's list (worker thread only) */
+    struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
+};
+
+struct kv_worker {
+    int id;
+    struct kv_server *srv;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_tcp_t listener;
+    uv_async_t wake;
+    uv_timer_t clients_timer;
+    bool listening;
+    long long drain_deadline;  /* shutting down: force-close clients after this */
+    struct kv_client *clients;
+    uint64_t nclients;
+    _Atomic uint64_t net_in, net_out;
+};
+
+struct kv_server {
+    struct kv_config cfg;
+    char *config_file;
+    pthread_mutex_t lock;      /* the keyspace lock */
+    struct kv_db db;
+    struct kv_stats st;
+    const struct kv_evict_policy *policy;
+    struct kv_worker *workers;
+    int nworkers;
+    _Atomic uint64_t next_client_id;
+    _Atomic long long nclients;
+    struct kv_client *registry;
+    uint64_t dirty;            /* write commands that changed something */
+    uint64_t repl_offset;      /* bytes of the propagated command stream */
+    long long start_ms;
+    _Atomic bool shutting_down;
+    uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t cron;
+    long long cron_loops;
+    /* instantaneous ops/sec samples */
+    uint64_t ops_samples[16];
+    int ops_idx;
+    uint64_t ops_last;
+    long long ops_last_ms;
+    void *admin;
+};
+
+/* Reply helpers bound to a client (proto-aware). */
+static inline struct buf *cout(struct kv_client *c) { return &c->out; }
+
+/* Redis error replies: `msg` without the leading '-'. */
+void kv_reply_error(struct kv_client *c, const char *msg);
+void kv_reply_errorf(struct kv_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kv_reply_syntax(struct kv_client *c);
+void kv_reply_wrongtype(struct kv_client *c);
+void kv_reply_arity(struct kv_client *c, const char *cmd);
+
+/* Argument helpers that reply with Redis's error and return false on failure. */
+bool kv_arg_ll(struct kv_client *c, const struct resp_arg *a, long long *out);
+bool kv_arg_ll_msg(struct kv_client *c, const struct resp_arg *a, long long *out, const char *msg);
+bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out);
+bool kv_arg_is(const struct resp_arg *a, const char *word);
+
+/* Command handlers: one per resp_cmds entry, defined in the t_*.c files. */
+typedef void kv_cmd_fn(struct kv_client *c, int argc, struct resp_arg *argv);
+extern kv_cmd_fn *const kv_handlers[RESP_CMD_COUNT];
+
+/* Run one command (keyspace lock held). */
+void kv_call(struct kv_client *c, int argc, struct resp_arg *argv);
+
+/* Eviction (evict.c): free memory until under maxmemory. 0 ok, -1 cannot. */
+int kv_evict(struct kv_server *s);
+/* Active expiry (expire.c): one cron step. */
+void kv_expire_cycle(struct kv_server *s, long long budget_us);
+
+/* INFO text of a section ("default", "all", "server", ...) into out. */
+void kv_info(struct kv_server *s, struct buf *out, const char *section);
+/* Prometheus /metrics and JSON /status bodies (lock taken inside). */
+void kv_metrics(struct kv_server *s, struct buf *out);
+void kv_status(struct kv_server *s, struct buf *out);
+
+/* Apply a runtime config change (CONFIG SET, SIGHUP). */
+void kv_config_apply(struct kv_server *s);
+
+int kv_main(int argc, char **argv);
+
+#endif

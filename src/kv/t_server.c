@@ -1,0 +1,585 @@
+/*
+ * t_server.c — connection and server commands: PING ECHO QUIT HELLO AUTH
+ * SELECT RESET CLIENT DBSIZE FLUSHDB FLUSHALL CONFIG COMMAND TIME MEMORY
+ * LASTSAVE (INFO is in info.c). Runs with the keyspace lock held.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+#include "core/util.h"
+#include "kv/hashobj.h"
+#include "kv/server.h"
+
+#define KV_REDIS_VERSION "7.0.0"
+#define KV_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."
+
+void kv_cmd_PING(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (argc > 2)
+        kv_reply_arity(c, "ping");
+    else if (argc == 2)
+        resp_add_bulk(&c->out, argv[1].ptr, argv[1].len);
+    else
+        resp_add_simple(&c->out, "PONG", 4);
+}
+
+void kv_cmd_ECHO(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc;
+    resp_add_bulk(&c->out, argv[1].ptr, argv[1].len);
+}
+
+void kv_cmd_QUIT(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc, (void)argv;
+    resp_add_ok(&c->out);
+    c->close_after_reply = true;
+}
+
+/* Constant-time password check against requirepass. */
+static bool password_ok(struct kv_client *c, const struct resp_arg *pass)
+{
+    const char *want = c->srv->cfg.requirepass;
+    size_t wl = strlen(want);
+    unsigned char diff = (unsigned char)(wl != pass->len);
+    for (size_t i = 0; i < pass->len; i++)
+        diff |= (unsigned char)(pass->ptr[i] ^ want[i % (wl ? wl : 1)]);
+    return diff == 0 && wl == pass->len;
+}
+
+static bool have_password(struct kv_client *c) { return c->srv->cfg.requirepass && c->srv->cfg.requirepass[0]; }
+
+void kv_cmd_AUTH(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (argc > 3) {
+        kv_reply_syntax(c);
+        return;
+    }
+    if (!have_password(c)) {
+        if (argc == 2) {
+            kv_reply_error(c, "ERR AUTH <password> called without any password configured for the default user. "
+                              "Are you sure your configuration is correct?");
+            return;
+        }
+        /* AUTH default <anything> is accepted by Redis with nopass users */
+        if (kv_arg_is(&argv[1], "default")) {
+            c->authed = true;
+            resp_add_ok(&c->out);
+        } else {
+            kv_reply_error(c, KV_WRONGPASS);
+        }
+        return;
+    }
+    const struct resp_arg *pass = &argv[argc - 1];
+    if ((argc == 3 && !kv_arg_is(&argv[1], "default")) || !password_ok(c, pass)) {
+        kv_reply_error(c, KV_WRONGPASS);
+        return;
+    }
+    c->authed = true;
+    resp_add_ok(&c->out);
+}
+
+static bool valid_client_name(const struct resp_arg *a)
+{
+    for (size_t i = 0; i < a->len; i++)
+        if (a->ptr[i] < '!' || a->ptr[i] > '~')
+            return false;
+    return true;
+}
+
+static void set_name(struct kv_client *c, const struct resp_arg *a)
+{
+    xfree(c->name);
+    c->name = a->len ? xstrndup(a->ptr, a->len) : NULL;
+}
+
+void kv_cmd_HELLO(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    long long ver = 0;
+    int j = 1;
+    if (argc >= 2) {
+        if (!util_str2ll(argv[1].ptr, argv[1].len, &ver)) {
+            kv_reply_error(c, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            kv_reply_error(c, "NOPROTO unsupported protocol version");
+            return;
+        }
+        j = 2;
+    }
+    const struct resp_arg *setname = NULL;
+    for (; j < argc; j++) {
+        bool more = argc - j - 1;
+        if (kv_arg_is(&argv[j], "auth") && argc - j - 1 >= 2) {
+            /* only the default user exists; without requirepass it takes any password */
+            bool ok = kv_arg_is(&argv[j + 1], "default") && (!have_password(c) || password_ok(c, &argv[j + 2]));
+            if (!ok) {
+                kv_reply_error(c, KV_WRONGPASS);
+                return;
+            }
+            c->authed = true;
+            j += 2;
+        } else if (kv_arg_is(&argv[j], "setname") && more) {
+            setname = &argv[j + 1];
+            if (!valid_client_name(setname)) {
+                kv_reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+                return;
+            }
+            j++;
+        } else {
+            kv_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", (int)argv[j].len, argv[j].ptr);
+            return;
+        }
+    }
+    if (!c->authed) {
+        kv_reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+                          "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                          "select the RESP protocol version at the same time");
+        return;
+    }
+    if (setname)
+        set_name(c, setname);
+    if (ver)
+        c->proto = (int)ver;
+    struct buf *o = &c->out;
+    resp_add_map(o, c->proto, 7);
+    resp_add_bulk_cstr(o, "server");
+    resp_add_bulk_cstr(o, "redis");
+    resp_add_bulk_cstr(o, "version");
+    resp_add_bulk_cstr(o, KV_REDIS_VERSION);
+    resp_add_bulk_cstr(o, "proto");
+    resp_add_int(o, c->proto);
+    resp_add_bulk_cstr(o, "id");
+    resp_add_int(o, (long long)c->id);
+    resp_add_bulk_cstr(o, "mode");
+    resp_add_bulk_cstr(o, "standalone");
+    resp_add_bulk_cstr(o, "role");
+    resp_add_bulk_cstr(o, "master");
+    resp_add_bulk_cstr(o, "modules");
+    resp_add_array(o, 0);
+}
+
+void kv_cmd_SELECT(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc;
+    long long id;
+    if (!kv_arg_ll(c, &argv[1], &id))
+        return;
+    if (id != 0) {
+        kv_reply_error(c, "ERR DB index is out of range");
+        return;
+    }
+    resp_add_ok(&c->out);
+}
+
+void kv_cmd_RESET(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc, (void)argv;
+    c->proto = 2;
+    xfree(c->name);
+    c->name = NULL;
+    c->authed = !have_password(c);
+    resp_add_simple(&c->out, "RESET", 5);
+}
+
+/* ---- CLIENT ---------------------------------------------------------------- */
+
+static void client_info_line(struct kv_client *me, struct kv_client *c, struct buf *b)
+{
+    long long now = me->srv->db.now_ms;
+    buf_printf(b,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=0 sub=0 psub=0 ssub=0 "
+               "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 "
+               "events=r cmd=%s user=default redir=-1 resp=%d\n",
+               (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000,
+               c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->proto);
+}
+
+static const char *client_help[] = {
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME", "    Return the name of the current connection.",
+    "ID", "    Return the ID of the current connection.",
+    "INFO", "    Return information about the current client connection.",
+    "KILL <ip:port> | ID <id> | ADDR <ip:port>", "    Kill connections.",
+    "LIST [TYPE normal] [ID <id> ...]", "    Return information about client connections.",
+    "SETNAME <name>", "    Assign the name <name> to the current connection.",
+    "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored.",
+    "HELP", "    Print this help.",
+};
+
+static void reply_help(struct kv_client *c, const char **lines, size_t n)
+{
+    resp_add_array(&c->out, (long long)n);
+    for (size_t i = 0; i < n; i++)
+        resp_add_simple(&c->out, lines[i], strlen(lines[i]));
+}
+
+static void reply_unknown_sub(struct kv_client *c, const struct resp_arg *sub, const char *cmd)
+{
+    kv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", (int)(sub->len > 128 ? 128 : sub->len),
+                    sub->ptr, cmd);
+}
+
+static bool kill_client(struct kv_client *me, struct kv_client *c)
+{
+    if (c == me) {
+        c->close_after_reply = true;
+        return true;
+    }
+    /* another worker's client: its own thread closes it (shutdown of its socket
+     * makes its next read fail; the fd stays owned by libuv) */
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
+    return true;
+}
+
+void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct resp_arg *sub = &argv[1];
+    if (kv_arg_is(sub, "id") && argc == 2) {
+        resp_add_int(&c->out, (long long)c->id);
+    } else if (kv_arg_is(sub, "getname") && argc == 2) {
+        if (c->name)
+            resp_add_bulk_cstr(&c->out, c->name);
+        else
+            resp_add_null(&c->out, c->proto);
+    } else if (kv_arg_is(sub, "setname") && argc == 3) {
+        if (!valid_client_name(&argv[2])) {
+            kv_reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+        set_name(c, &argv[2]);
+        resp_add_ok(&c->out);
+    } else if (kv_arg_is(sub, "setinfo") && argc == 4) {
+        resp_add_ok(&c->out);
+    } else if (kv_arg_is(sub, "info") && argc == 2) {
+        struct buf b;
+        buf_init(&b);
+        client_info_line(c, c, &b);
+        resp_add_verbatim(&c->out, c->proto, buf_head(&b), buf_pending(&b));
+        buf_deinit(&b);
+    } else if (kv_arg_is(sub, "list")) {
+        int j = 2;
+        struct buf b;
+        buf_init(&b);
+        if (argc >= 4 && kv_arg_is(&argv[2], "type")) {
+            if (!kv_arg_is(&argv[3], "normal") && !kv_arg_is(&argv[3], "master") && !kv_arg_is(&argv[3], "replica") &&
+                !kv_arg_is(&argv[3], "pubsub")) {
+                kv_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)argv[3].len, argv[3].ptr);
+                buf_deinit(&b);
+                return;
+            }
+            bool normal = kv_arg_is(&argv[3], "normal");
+            if (normal)
+                for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
+                    client_info_line(c, x, &b);
+            j = 4;
+        } else if (argc >= 4 && kv_arg_is(&argv[2], "id")) {
+            for (j = 3; j < argc; j++) {
+                long long id;
+                if (!util_str2ll(argv[j].ptr, argv[j].len, &id) || id <= 0) {
+                    kv_reply_error(c, "ERR Invalid client ID");
+                    buf_deinit(&b);
+                    return;
+                }
+                for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
+                    if (x->id == (uint64_t)id)
+                        client_info_line(c, x, &b);
+            }
+        } else if (argc == 2) {
+            for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
+                client_info_line(c, x, &b);
+        } else {
+            kv_reply_syntax(c);
+            buf_deinit(&b);
+            return;
+        }
+        (void)j;
+        resp_add_verbatim(&c->out, c->proto, buf_head(&b), buf_pending(&b));
+        buf_deinit(&b);
+    } else if (kv_arg_is(sub, "kill") && argc >= 3) {
+        if (argc == 3) {
+            for (struct kv_client *x = c->srv->registry; x; x = x->gnext) {
+                if (strlen(x->addr) == argv[2].len && memcmp(x->addr, argv[2].ptr, argv[2].len) == 0) {
+                    kill_client(c, x);
+                    resp_add_ok(&c->out);
+                    return;
+                }
+            }
+            kv_reply_error(c, "ERR No such client");
+            return;
+        }
+        long long killed = 0;
+        for (int j = 2; j + 1 < argc; j += 2) {
+            for (struct kv_client *x = c->srv->registry; x; x = x->gnext) {
+                bool match = false;
+                if (kv_arg_is(&argv[j], "id")) {
+                    long long id;
+                    match = util_str2ll(argv[j + 1].ptr, argv[j + 1].len, &id) && x->id == (uint64_t)id;
+                } else if (kv_arg_is(&argv[j], "addr")) {
+                    match = strlen(x->addr) == argv[j + 1].len && memcmp(x->addr, argv[j + 1].ptr, argv[j + 1].len) == 0;
+                } else {
+                    kv_reply_syntax(c);
+                    return;
+                }
+                if (match && kill_client(c, x))
+                    killed++;
+            }
+        }
+        resp_add_int(&c->out, killed);
+    } else if (kv_arg_is(sub, "help")) {
+        reply_help(c, client_help, sizeof client_help / sizeof client_help[0]);
+    } else {
+        reply_unknown_sub(c, sub, "CLIENT");
+    }
+}
+
+/* ---- keyspace-wide ---------------------------------------------------------- */
+
+void kv_cmd_DBSIZE(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc, (void)argv;
+    resp_add_int(&c->out, (long long)db_size(&c->srv->db));
+}
+
+static void flush_generic(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (argc > 2 || (argc == 2 && !kv_arg_is(&argv[1], "async") && !kv_arg_is(&argv[1], "sync"))) {
+        kv_reply_syntax(c);
+        return;
+    }
+    c->srv->dirty += db_size(&c->srv->db) + 1;
+    db_flush(&c->srv->db);
+    resp_add_ok(&c->out);
+}
+
+void kv_cmd_FLUSHDB(struct kv_client *c, int argc, struct resp_arg *argv) { flush_generic(c, argc, argv); }
+void kv_cmd_FLUSHALL(struct kv_client *c, int argc, struct resp_arg *argv) { flush_generic(c, argc, argv); }
+
+void kv_cmd_TIME(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc, (void)argv;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    resp_add_array(&c->out, 2);
+    resp_add_bulk_ll(&c->out, tv.tv_sec);
+    resp_add_bulk_ll(&c->out, tv.tv_usec);
+}
+
+void kv_cmd_LASTSAVE(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc, (void)argv;
+    resp_add_int(&c->out, c->srv->start_ms / 1000);
+}
+
+void kv_cmd_MEMORY(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (kv_arg_is(&argv[1], "usage") && (argc == 3 || argc == 5)) {
+        if (argc == 5 && !kv_arg_is(&argv[3], "samples")) {
+            kv_reply_syntax(c);
+            return;
+        }
+        struct kv_obj *o = db_lookup(&c->srv->db, argv[2].ptr, argv[2].len, LOOKUP_NOTOUCH | LOOKUP_WRITE);
+        if (!o)
+            resp_add_null(&c->out, c->proto);
+        else
+            resp_add_int(&c->out, (long long)obj_memory(o));
+    } else if (kv_arg_is(&argv[1], "help")) {
+        static const char *help[] = {"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                     "USAGE <key> [SAMPLES <count>]", "    Return memory in bytes used by <key>.",
+                                     "HELP", "    Print this help."};
+        reply_help(c, help, sizeof help / sizeof help[0]);
+    } else {
+        reply_unknown_sub(c, &argv[1], "MEMORY");
+    }
+}
+
+/* ---- CONFIG -------------------------------------------------------------- */
+
+void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct kv_server *s = c->srv;
+    struct resp_arg *sub = &argv[1];
+    if (kv_arg_is(sub, "get")) {
+        if (argc < 3) {
+            kv_reply_arity(c, "config|get");
+            return;
+        }
+        struct buf v;
+        buf_init(&v);
+        long long n = 0;
+        struct buf pairs;
+        buf_init(&pairs);
+        for (const struct conf_directive *d = kv_conf_table.dirs; d->name; d++) {
+            bool match = false;
+            for (int j = 2; j < argc && !match; j++)
+                match = util_glob_match(argv[j].ptr, argv[j].len, d->name, strlen(d->name), true);
+            if (!match)
+                continue;
+            v.off = v.len = 0;
+            conf_format(d, &s->cfg, &v);
+            resp_add_bulk_cstr(&pairs, d->name);
+            resp_add_bulk(&pairs, buf_head(&v), buf_pending(&v));
+            n++;
+        }
+        resp_add_map(&c->out, c->proto, n);
+        buf_append(&c->out, buf_head(&pairs), buf_pending(&pairs));
+        buf_deinit(&pairs);
+        buf_deinit(&v);
+    } else if (kv_arg_is(sub, "set")) {
+        if (argc < 4 || (argc - 2) % 2 != 0) {
+            kv_reply_arity(c, "config|set");
+            return;
+        }
+        /* validate every pair on a copy first, so a failure changes nothing */
+        struct kv_config next = s->cfg;
+        for (int j = 2; j < argc; j += 2) {
+            char name[128], val[1024], err[256];
+            char *words[64];
+            snprintf(name, sizeof name, "%.*s", (int)argv[j].len, argv[j].ptr);
+            snprintf(val, sizeof val, "%.*s", (int)argv[j + 1].len, argv[j + 1].ptr);
+            const struct conf_directive *d = conf_lookup(&kv_conf_table, name);
+            if (!d) {
+                kv_reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
+                goto fail;
+            }
+            int nw = conf_split(val, words, 64);
+            if (nw < 0) {
+                kv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - bad quoting", name);
+                goto fail;
+            }
+            if (d->type != CONF_CUSTOM && d->type != CONF_STRING && nw != 1) {
+                kv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - argument must be one value", name);
+                goto fail;
+            }
+            if (d->type == CONF_STRING) {
+                /* a string may be empty or contain spaces: take it whole */
+                words[0] = val;
+                nw = 1;
+                /* the copy shares s->cfg's strings: replace only in the copy */
+                char **slot = (char **)((char *)&next + d->offset);
+                *slot = NULL;
+            }
+            if (conf_set(&kv_conf_table, &next, name, nw, words, true, err, sizeof err) != 0) {
+                kv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
+                goto fail;
+            }
+        }
+        /* commit: free replaced strings, adopt the copy */
+        for (const struct conf_directive *d = kv_conf_table.dirs; d->name; d++) {
+            if (d->type != CONF_STRING)
+                continue;
+            char **old = (char **)((char *)&s->cfg + d->offset);
+            char **neu = (char **)((char *)&next + d->offset);
+            if (*old != *neu)
+                xfree(*old);
+        }
+        s->cfg = next;
+        kv_config_apply(s);
+        resp_add_ok(&c->out);
+        return;
+    fail:
+        for (const struct conf_directive *d = kv_conf_table.dirs; d->name; d++) {
+            if (d->type != CONF_STRING)
+                continue;
+            char **old = (char **)((char *)&s->cfg + d->offset);
+            char **neu = (char **)((char *)&next + d->offset);
+            if (*old != *neu)
+                xfree(*neu);
+        }
+        return;
+    } else if (kv_arg_is(sub, "resetstat") && argc == 2) {
+        memset(&s->st, 0, sizeof s->st);
+        memset(&s->db.st, 0, sizeof s->db.st);
+        resp_add_ok(&c->out);
+    } else if (kv_arg_is(sub, "rewrite") && argc == 2) {
+        kv_reply_error(c, "ERR CONFIG REWRITE is not supported: edit the config file and send SIGHUP");
+    } else if (kv_arg_is(sub, "help")) {
+        static const char *help[] = {"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                     "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+                                     "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+                                     "RESETSTAT", "    Reset statistics reported by the INFO command.",
+                                     "HELP", "    Print this help."};
+        reply_help(c, help, sizeof help / sizeof help[0]);
+    } else {
+        reply_unknown_sub(c, sub, "CONFIG");
+    }
+}
+
+/* ---- COMMAND --------------------------------------------------------------- */
+
+static void command_entry(struct kv_client *c, int id)
+{
+    const struct resp_cmd *cmd = &resp_cmds[id];
+    struct buf *o = &c->out;
+    resp_add_array(o, 10);
+    resp_add_bulk_cstr(o, cmd->name);
+    resp_add_int(o, cmd->arity);
+    const char *flags[8];
+    int nf = resp_cmd_flag_names(cmd->flags, flags, 8);
+    resp_add_set(o, c->proto, nf);
+    for (int i = 0; i < nf; i++)
+        resp_add_simple(o, flags[i], strlen(flags[i]));
+    resp_add_int(o, cmd->first);
+    resp_add_int(o, cmd->last);
+    resp_add_int(o, cmd->step);
+    resp_add_set(o, c->proto, 1);
+    char cat[32];
+    int n = snprintf(cat, sizeof cat, "@%s", cmd->group);
+    resp_add_simple(o, cat, (size_t)n);
+    resp_add_set(o, c->proto, 0);  /* tips */
+    resp_add_array(o, 0);          /* key specs */
+    resp_add_array(o, 0);          /* subcommands */
+}
+
+void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (argc == 1) {
+        resp_add_array(&c->out, RESP_CMD_COUNT);
+        for (int i = 0; i < RESP_CMD_COUNT; i++)
+            command_entry(c, i);
+        return;
+    }
+    struct resp_arg *sub = &argv[1];
+    if (kv_arg_is(sub, "count") && argc == 2) {
+        resp_add_int(&c->out, RESP_CMD_COUNT);
+    } else if (kv_arg_is(sub, "info")) {
+        if (argc == 2) {
+            resp_add_array(&c->out, RESP_CMD_COUNT);
+            for (int i = 0; i < RESP_CMD_COUNT; i++)
+                command_entry(c, i);
+            return;
+        }
+        resp_add_array(&c->out, argc - 2);
+        for (int j = 2; j < argc; j++) {
+            int id = resp_cmd_lookup(argv[j].ptr, argv[j].len);
+            if (id < 0)
+                resp_add_null_array(&c->out, c->proto);
+            else
+                command_entry(c, id);
+        }
+    } else if (kv_arg_is(sub, "docs")) {
+        /* no documentation strings: clients (redis-cli) fall back gracefully */
+        resp_add_map(&c->out, c->proto, 0);
+    } else if (kv_arg_is(sub, "list") && argc == 2) {
+        resp_add_array(&c->out, RESP_CMD_COUNT);
+        for (int i = 0; i < RESP_CMD_COUNT; i++)
+            resp_add_bulk_cstr(&c->out, resp_cmds[i].name);
+    } else if (kv_arg_is(sub, "help")) {
+        static const char *help[] = {"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                     "(no subcommand)", "    Return details about all commands.",
+                                     "COUNT", "    Return the total number of commands.",
+                                     "INFO [<command-name> ...]", "    Return details about the given commands.",
+                                     "LIST", "    Return a list of all commands.",
+                                     "HELP", "    Print this help."};
+        reply_help(c, help, sizeof help / sizeof help[0]);
+    } else {
+        reply_unknown_sub(c, sub, "COMMAND");
+    }
+}

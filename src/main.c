@@ -1,0 +1,123 @@
+/*
+ * main.c — the scaleout binary: one subcommand per role.
+ *
+ *   scaleout kv [--config FILE] [--directive value ...]   Redis-protocol key-value server
+ *   scaleout check [--role ROLE] FILE                     validate a config file
+ *   scaleout --version | --help
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "kv/server.h"
+
+#define SCALEOUT_VERSION "0.1.0"
+
+struct role {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const struct conf_table *conf;
+    const char *summary;
+};
+
+static const struct role roles[] = {
+    {"kv", kv_main, &kv_conf_table, "Redis-protocol key-value server: cache, sessions, eviction, TTLs"},
+};
+
+#define NROLES (sizeof roles / sizeof roles[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "scaleout %s — the scale-out tier of a web backend\n\nusage: scaleout ROLE [--config FILE] [--directive value ...]\n\nroles:\n",
+            SCALEOUT_VERSION);
+    for (size_t i = 0; i < NROLES; i++)
+        fprintf(f, "  %-8s %s\n", roles[i].name, roles[i].summary);
+    fprintf(f, "\nother commands:\n"
+               "  check [--role ROLE] FILE   validate a config file; prints file:line for every error\n"
+               "  --version                  print the version\n\n"
+               "scaleout ROLE --help lists every directive of a role.\n");
+}
+
+static const struct role *find_role(const char *name)
+{
+    for (size_t i = 0; i < NROLES; i++)
+        if (strcmp(roles[i].name, name) == 0)
+            return &roles[i];
+    return NULL;
+}
+
+static int check_main(int argc, char **argv)
+{
+    const char *file = NULL, *rolename = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+            rolename = argv[++i];
+        else if (!file)
+            file = argv[i];
+        else {
+            fprintf(stderr, "usage: scaleout check [--role ROLE] FILE\n");
+            return 2;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "usage: scaleout check [--role ROLE] FILE\n");
+        return 2;
+    }
+    char *fromfile = conf_file_role(file);
+    if (!rolename)
+        rolename = fromfile;
+    if (!rolename) {
+        fprintf(stderr, "%s: cannot tell the role: add a line 'role kv' to the file or pass --role (roles:", file);
+        for (size_t i = 0; i < NROLES; i++)
+            fprintf(stderr, " %s", roles[i].name);
+        fprintf(stderr, ")\n");
+        return 2;
+    }
+    const struct role *r = find_role(rolename);
+    if (!r) {
+        fprintf(stderr, "%s: unknown role '%s'\n", file, rolename);
+        free(fromfile);
+        return 2;
+    }
+    void *conf = calloc(1, r->conf->size);
+    conf_defaults(r->conf, conf);
+    struct buf errs;
+    buf_init(&errs);
+    int n = conf_load_file(r->conf, conf, file, &errs);
+    conf_free(r->conf, conf);
+    free(conf);
+    free(fromfile);
+    if (n != 0) {
+        fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
+        if (n > 0)
+            fprintf(stderr, "%s: %d error%s\n", file, n, n == 1 ? "" : "s");
+        buf_deinit(&errs);
+        return 1;
+    }
+    buf_deinit(&errs);
+    printf("%s: ok (role %s)\n", file, r->name);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("scaleout %s\n", SCALEOUT_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "check") == 0)
+        return check_main(argc - 2, argv + 2);
+    const struct role *r = find_role(argv[1]);
+    if (!r) {
+        fprintf(stderr, "scaleout: unknown role '%s'\n\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    return r->main(argc - 2, argv + 2);
+}

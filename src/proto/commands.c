@@ -1,0 +1,88 @@
+/*
+ * commands.c — the RESP command table and its name lookup (see commands.h).
+ *
+ * Lookup lowercases the name into a small stack buffer and probes a static
+ * open-addressing table built on first use (pthread_once), so the hot path
+ * is one hash of a few bytes and one memcmp.
+ */
+#include "proto/commands.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define W CMD_WRITE
+#define R CMD_READONLY
+#define M CMD_DENYOOM
+#define F CMD_FAST
+#define N CMD_NOAUTH
+#define A CMD_ADMIN
+#define K CMD_NOKEYS
+
+const struct resp_cmd resp_cmds[RESP_CMD_COUNT] = {
+#define X(id, nm, ar, fl, fi, la, st, gr) [RESP_CMD_##id] = {nm, ar, fl, fi, la, st, gr},
+    RESP_COMMANDS(X)
+#undef X
+};
+
+#define TABLE_SIZE 256 /* power of two, > 2x the commands */
+#define MAX_NAME 32
+
+static short table[TABLE_SIZE];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static inline uint32_t name_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static void build(void)
+{
+    for (int i = 0; i < TABLE_SIZE; i++)
+        table[i] = -1;
+    for (int c = 0; c < RESP_CMD_COUNT; c++) {
+        const char *nm = resp_cmds[c].name;
+        uint32_t i = name_hash(nm, strlen(nm)) & (TABLE_SIZE - 1);
+        while (table[i] >= 0)
+            i = (i + 1) & (TABLE_SIZE - 1);
+        table[i] = (short)c;
+    }
+}
+
+int resp_cmd_lookup(const char *name, size_t len)
+{
+    pthread_once(&once, build);
+    if (len == 0 || len > MAX_NAME)
+        return -1;
+    char low[MAX_NAME];
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        low[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+    uint32_t i = name_hash(low, len) & (TABLE_SIZE - 1);
+    while (table[i] >= 0) {
+        const char *nm = resp_cmds[table[i]].name;
+        if (strlen(nm) == len && memcmp(nm, low, len) == 0)
+            return table[i];
+        i = (i + 1) & (TABLE_SIZE - 1);
+    }
+    return -1;
+}
+
+int resp_cmd_flag_names(unsigned flags, const char **out, int max)
+{
+    static const struct {
+        unsigned f;
+        const char *name;
+    } names[] = {
+        {CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
+        {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_FAST, "fast"},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && n < max; i++)
+        if (flags & names[i].f)
+            out[n++] = names[i].name;
+    return n;
+}

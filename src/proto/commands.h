@@ -1,0 +1,143 @@
+/*
+ * commands.h — the RESP command table, as data.
+ *
+ * One X-macro list names every command scaleout knows, with Redis's arity
+ * (positive: exact argc; negative: at least -arity), flags and key positions
+ * (first, last, step; last -1 = up to the end). The kv server indexes its
+ * handler array by enum resp_cmd_id and does the generic checks (unknown
+ * command, arity, auth, OOM) once, before dispatch; the router uses the key
+ * positions to hash keys and split multi-key commands; COMMAND replies from it.
+ */
+#ifndef SCALEOUT_PROTO_COMMANDS_H
+#define SCALEOUT_PROTO_COMMANDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    CMD_WRITE = 1 << 0,
+    CMD_READONLY = 1 << 1,
+    CMD_DENYOOM = 1 << 2,   /* may grow memory: refused when over maxmemory */
+    CMD_FAST = 1 << 3,
+    CMD_NOAUTH = 1 << 4,    /* allowed before AUTH */
+    CMD_ADMIN = 1 << 5,
+    CMD_NOKEYS = 1 << 6,    /* never touches keys (cheap in the server path) */
+};
+
+#define W CMD_WRITE
+#define R CMD_READONLY
+#define M CMD_DENYOOM
+#define F CMD_FAST
+#define N CMD_NOAUTH
+#define A CMD_ADMIN
+#define K CMD_NOKEYS
+
+/*  X(id, name, arity, flags, first, last, step, group) */
+#define RESP_COMMANDS(X) \
+    X(GET, "get", 2, R|F, 1, 1, 1, "string") \
+    X(SET, "set", -3, W|M, 1, 1, 1, "string") \
+    X(SETNX, "setnx", 3, W|M|F, 1, 1, 1, "string") \
+    X(SETEX, "setex", 4, W|M, 1, 1, 1, "string") \
+    X(PSETEX, "psetex", 4, W|M, 1, 1, 1, "string") \
+    X(GETSET, "getset", 3, W|M|F, 1, 1, 1, "string") \
+    X(GETDEL, "getdel", 2, W|F, 1, 1, 1, "string") \
+    X(GETEX, "getex", -2, W|F, 1, 1, 1, "string") \
+    X(MGET, "mget", -2, R|F, 1, -1, 1, "string") \
+    X(MSET, "mset", -3, W|M, 1, -1, 2, "string") \
+    X(MSETNX, "msetnx", -3, W|M, 1, -1, 2, "string") \
+    X(APPEND, "append", 3, W|M|F, 1, 1, 1, "string") \
+    X(STRLEN, "strlen", 2, R|F, 1, 1, 1, "string") \
+    X(INCR, "incr", 2, W|M|F, 1, 1, 1, "string") \
+    X(DECR, "decr", 2, W|M|F, 1, 1, 1, "string") \
+    X(INCRBY, "incrby", 3, W|M|F, 1, 1, 1, "string") \
+    X(DECRBY, "decrby", 3, W|M|F, 1, 1, 1, "string") \
+    X(INCRBYFLOAT, "incrbyfloat", 3, W|M|F, 1, 1, 1, "string") \
+    X(GETRANGE, "getrange", 4, R, 1, 1, 1, "string") \
+    X(SUBSTR, "substr", 4, R, 1, 1, 1, "string") \
+    X(SETRANGE, "setrange", 4, W|M, 1, 1, 1, "string") \
+    X(DEL, "del", -2, W, 1, -1, 1, "generic") \
+    X(UNLINK, "unlink", -2, W|F, 1, -1, 1, "generic") \
+    X(EXISTS, "exists", -2, R|F, 1, -1, 1, "generic") \
+    X(TYPE, "type", 2, R|F, 1, 1, 1, "generic") \
+    X(RENAME, "rename", 3, W, 1, 2, 1, "generic") \
+    X(RENAMENX, "renamenx", 3, W|F, 1, 2, 1, "generic") \
+    X(EXPIRE, "expire", -3, W|F, 1, 1, 1, "generic") \
+    X(PEXPIRE, "pexpire", -3, W|F, 1, 1, 1, "generic") \
+    X(EXPIREAT, "expireat", -3, W|F, 1, 1, 1, "generic") \
+    X(PEXPIREAT, "pexpireat", -3, W|F, 1, 1, 1, "generic") \
+    X(TTL, "ttl", 2, R|F, 1, 1, 1, "generic") \
+    X(PTTL, "pttl", 2, R|F, 1, 1, 1, "generic") \
+    X(EXPIRETIME, "expiretime", 2, R|F, 1, 1, 1, "generic") \
+    X(PEXPIRETIME, "pexpiretime", 2, R|F, 1, 1, 1, "generic") \
+    X(PERSIST, "persist", 2, W|F, 1, 1, 1, "generic") \
+    X(KEYS, "keys", 2, R, 0, 0, 0, "generic") \
+    X(SCAN, "scan", -2, R, 0, 0, 0, "generic") \
+    X(RANDOMKEY, "randomkey", 1, R, 0, 0, 0, "generic") \
+    X(TOUCH, "touch", -2, R|F, 1, -1, 1, "generic") \
+    X(OBJECT, "object", -2, R, 2, 2, 1, "generic") \
+    X(HSET, "hset", -4, W|M|F, 1, 1, 1, "hash") \
+    X(HSETNX, "hsetnx", 4, W|M|F, 1, 1, 1, "hash") \
+    X(HGET, "hget", 3, R|F, 1, 1, 1, "hash") \
+    X(HMGET, "hmget", -3, R|F, 1, 1, 1, "hash") \
+    X(HMSET, "hmset", -4, W|M|F, 1, 1, 1, "hash") \
+    X(HGETALL, "hgetall", 2, R, 1, 1, 1, "hash") \
+    X(HDEL, "hdel", -3, W|F, 1, 1, 1, "hash") \
+    X(HEXISTS, "hexists", 3, R|F, 1, 1, 1, "hash") \
+    X(HLEN, "hlen", 2, R|F, 1, 1, 1, "hash") \
+    X(HKEYS, "hkeys", 2, R, 1, 1, 1, "hash") \
+    X(HVALS, "hvals", 2, R, 1, 1, 1, "hash") \
+    X(HINCRBY, "hincrby", 4, W|M|F, 1, 1, 1, "hash") \
+    X(HINCRBYFLOAT, "hincrbyfloat", 4, W|M|F, 1, 1, 1, "hash") \
+    X(HSTRLEN, "hstrlen", 3, R|F, 1, 1, 1, "hash") \
+    X(HSCAN, "hscan", -3, R, 1, 1, 1, "hash") \
+    X(HRANDFIELD, "hrandfield", -2, R, 1, 1, 1, "hash") \
+    X(PING, "ping", -1, F|K, 0, 0, 0, "connection") \
+    X(ECHO, "echo", 2, F|K, 0, 0, 0, "connection") \
+    X(QUIT, "quit", -1, F|N|K, 0, 0, 0, "connection") \
+    X(HELLO, "hello", -1, F|N|K, 0, 0, 0, "connection") \
+    X(AUTH, "auth", -2, F|N|K, 0, 0, 0, "connection") \
+    X(SELECT, "select", 2, F|K, 0, 0, 0, "connection") \
+    X(CLIENT, "client", -2, K, 0, 0, 0, "connection") \
+    X(RESET, "reset", 1, F|N|K, 0, 0, 0, "connection") \
+    X(DBSIZE, "dbsize", 1, R|F, 0, 0, 0, "server") \
+    X(FLUSHDB, "flushdb", -1, W, 0, 0, 0, "server") \
+    X(FLUSHALL, "flushall", -1, W, 0, 0, 0, "server") \
+    X(INFO, "info", -1, K, 0, 0, 0, "server") \
+    X(CONFIG, "config", -2, A|K, 0, 0, 0, "server") \
+    X(COMMAND, "command", -1, K, 0, 0, 0, "server") \
+    X(TIME, "time", 1, F|K, 0, 0, 0, "server") \
+    X(MEMORY, "memory", -2, R, 0, 0, 0, "server") \
+    X(LASTSAVE, "lastsave", 1, F|K, 0, 0, 0, "server")
+
+enum resp_cmd_id {
+#define X(id, name, arity, flags, first, last, step, group) RESP_CMD_##id,
+    RESP_COMMANDS(X)
+#undef X
+    RESP_CMD_COUNT
+};
+
+struct resp_cmd {
+    const char *name;
+    int arity;
+    unsigned flags;
+    int first, last, step;
+    const char *group;
+};
+
+extern const struct resp_cmd resp_cmds[RESP_CMD_COUNT];
+
+/* Find a command by name (case-insensitive); -1 when unknown. Lock-free, any thread. */
+int resp_cmd_lookup(const char *name, size_t len);
+
+/* Human names of the flags set in `flags` (for COMMAND INFO): count written to out. */
+int resp_cmd_flag_names(unsigned flags, const char **out, int max);
+
+#undef W
+#undef R
+#undef M
+#undef F
+#undef N
+#undef A
+#undef K
+
+#endif
