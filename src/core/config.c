@@ -323,11 +323,12 @@ int conf_load_args(const struct conf_table *t, void *conf, int argc, char **argv
         int j = i + 1;
         while (j < argc && strncmp(argv[j], "--", 2) != 0)
             j++;
-        /* a single word with spaces is split as a file line would be */
+        /* a multi-word directive given as one quoted word is split as a file line would be */
         char *words[MAX_WORDS], *copy = NULL, err[512];
         int nw = j - i - 1;
         char **vals = argv + i + 1;
-        if (nw == 1 && strpbrk(vals[0], " \t")) {
+        const struct conf_directive *d = conf_lookup(t, a + 2);
+        if (nw == 1 && d && d->type == CONF_CUSTOM && strpbrk(vals[0], " \t")) {
             copy = xstrdup(vals[0]);
             nw = conf_split(copy, words, MAX_WORDS);
             vals = words;

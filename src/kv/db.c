@@ -161,7 +161,10 @@ struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, in
 void db_add(struct kv_db *db, struct kv_obj *o)
 {
     o->seq = db->seq++;
-    touch(db, o);
+    /* a new key starts at the LFU initial value (5), not decayed from time 0 */
+    o->lru = db_lru_clock(db);
+    o->ldt = minutes_clock(db);
+    o->lfu = LFU_INIT_VAL;
     if (obj_has_ttl(o))
         db->volatile_keys++;
     dict_insert(&db->d, &o->dn, dict_hash(obj_key(o), obj_klen(o)));
@@ -174,7 +177,7 @@ void db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o)
     o->seq = old->seq;
     o->lfu = old->lfu;
     o->ldt = old->ldt;
-    touch(db, o);
+    o->lru = db_lru_clock(db);
     if (obj_has_ttl(old))
         db->volatile_keys--;
     if (obj_has_ttl(o))

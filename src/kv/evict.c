@@ -31,9 +31,10 @@ const struct kv_evict_policy *const kv_policies[] = {
     &kv_policy_volatile_fifo,
 };
 
+/* Redis's order first (its CONFIG SET error lists them so), then ours. */
 const struct conf_enum kv_policy_names[] = {
-    {"noeviction", 0}, {"allkeys-lru", 1}, {"volatile-lru", 2}, {"allkeys-lfu", 3}, {"volatile-lfu", 4},
-    {"volatile-ttl", 5}, {"allkeys-random", 6}, {"volatile-random", 7}, {"allkeys-fifo", 8}, {"volatile-fifo", 9},
+    {"volatile-lru", 2}, {"volatile-lfu", 4}, {"volatile-random", 7}, {"volatile-ttl", 5}, {"allkeys-lru", 1},
+    {"allkeys-lfu", 3}, {"allkeys-random", 6}, {"noeviction", 0}, {"allkeys-fifo", 8}, {"volatile-fifo", 9},
     {NULL, 0},
 };
 
@@ -159,15 +160,19 @@ bool kv_evict_one(struct kv_db *db, const struct kv_evict_policy *p, int samples
     struct dict_node *s[MAX_SAMPLES];
     for (int tries = 0; tries < 100; tries++) {
         /* refill: volatile policies may need several rounds to see TTL keys */
-        int rounds = 0;
+        /* volatile policies see as many TTL keys per round as allkeys ones see
+         * keys (Redis samples its expires dict; TTL keys are mixed in here) */
+        int rounds = 0, seen = 0;
         do {
             unsigned n = dict_sample(&db->d, s, (unsigned)samples);
             for (unsigned k = 0; k < n; k++) {
                 struct kv_obj *o = (struct kv_obj *)s[k];
-                if (eligible(p, o))
+                if (eligible(p, o)) {
                     pool_insert(p->score(db, o), obj_key(o), obj_klen(o));
+                    seen++;
+                }
             }
-        } while (pool_len == 0 && ++rounds < 100);
+        } while ((pool_len == 0 || seen < samples) && ++rounds < 100);
         if (pool_len == 0)
             return false;
         /* best candidate = highest score = last */

@@ -65,6 +65,16 @@ void kv_reply_arity(struct kv_client *c, const char *cmd)
     kv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd);
 }
 
+void kv_set_subcommand(struct kv_client *c, const struct resp_arg *sub)
+{
+    size_t n = sub->len < sizeof c->last_sub - 1 ? sub->len : sizeof c->last_sub - 1;
+    for (size_t i = 0; i < n; i++) {
+        char ch = sub->ptr[i];
+        c->last_sub[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+    c->last_sub[n] = '\0';
+}
+
 bool kv_arg_ll_msg(struct kv_client *c, const struct resp_arg *a, long long *out, const char *msg)
 {
     if (util_str2ll(a->ptr, a->len, out))
@@ -146,6 +156,7 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
         }
     }
     c->last_cmd = id;
+    c->last_sub[0] = '\0';
     long long t0 = util_mono_us();
     kv_handlers[id](c, argc, argv);
     long long dt = util_mono_us() - t0;
@@ -282,6 +293,7 @@ static void process_input(struct kv_client *c)
     bool locked = false;
     while (!c->closing && !c->close_after_reply && buf_pending(&c->in) > 0) {
         c->parser.max_bulk = (long long)s->cfg.proto_max_bulk_len;
+        c->parser.auth_required = !c->authed; /* Redis limits requests before AUTH */
         ssize_t n = resp_parse(&c->parser, buf_head(&c->in), buf_pending(&c->in));
         if (n == 0)
             break;

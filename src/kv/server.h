@@ -121,6 +121,7 @@ struct kv_client {
     long long last_ms;         /* last interaction (worker thread only) */
     long long obl_soft_since;  /* when the output passed the soft limit, 0 if below */
     int last_cmd;              /* last command id, -1 none */
+    char last_sub[16];         /* its subcommand, lowercase (CLIENT LIST shows "client|list") */
     uint64_t net_in, net_out;
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
@@ -177,6 +178,8 @@ void kv_reply_errorf(struct kv_client *c, const char *fmt, ...) __attribute__((f
 void kv_reply_syntax(struct kv_client *c);
 void kv_reply_wrongtype(struct kv_client *c);
 void kv_reply_arity(struct kv_client *c, const char *cmd);
+/* Container commands (CLIENT, CONFIG...): remember the subcommand for CLIENT LIST. */
+void kv_set_subcommand(struct kv_client *c, const struct resp_arg *sub);
 
 /* Argument helpers that reply with Redis's error and return false on failure. */
 bool kv_arg_ll(struct kv_client *c, const struct resp_arg *a, long long *out);

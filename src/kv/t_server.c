@@ -138,7 +138,7 @@ void kv_cmd_HELLO(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     if (!c->authed) {
         kv_reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-                          "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                          "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
                           "select the RESP protocol version at the same time");
         return;
     }
@@ -195,10 +195,11 @@ static void client_info_line(struct kv_client *me, struct kv_client *c, struct b
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=0 sub=0 psub=0 ssub=0 "
                "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 "
-               "events=r cmd=%s user=default redir=-1 resp=%d\n",
+               "events=r cmd=%s%s%s user=default redir=-1 resp=%d\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000,
-               c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->proto);
+               c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->last_sub[0] ? "|" : "", c->last_sub,
+               c->proto);
 }
 
 static const char *client_help[] = {
@@ -239,9 +240,45 @@ static bool kill_client(struct kv_client *me, struct kv_client *c)
     return true;
 }
 
+/* Subcommand arities (Redis's, as "client|setname"); negative = at least. */
+struct subcmd {
+    const char *name;
+    int arity;
+};
+
+/* true if argc fits; otherwise replies (arity error or unknown subcommand) */
+static bool check_sub(struct kv_client *c, const char *cmd, const struct subcmd *subs, int argc, struct resp_arg *argv)
+{
+    kv_set_subcommand(c, &argv[1]);
+    for (const struct subcmd *s = subs; s->name; s++) {
+        if (!kv_arg_is(&argv[1], s->name))
+            continue;
+        if ((s->arity > 0 && argc != s->arity) || (s->arity < 0 && argc < -s->arity)) {
+            kv_reply_errorf(c, "ERR wrong number of arguments for '%s|%s' command", cmd, s->name);
+            return false;
+        }
+        return true;
+    }
+    char up[16];
+    size_t n = strlen(cmd) < sizeof up - 1 ? strlen(cmd) : sizeof up - 1;
+    for (size_t i = 0; i < n; i++)
+        up[i] = (char)(cmd[i] >= 'a' && cmd[i] <= 'z' ? cmd[i] - 32 : cmd[i]);
+    up[n] = '\0';
+    kv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", (int)(argv[1].len > 128 ? 128 : argv[1].len),
+                    argv[1].ptr, up);
+    return false;
+}
+
+static const struct subcmd client_subs[] = {
+    {"id", 2}, {"getname", 2}, {"setname", 3}, {"setinfo", 4}, {"info", 2}, {"list", -2}, {"kill", -3},
+    {"help", 2}, {NULL, 0},
+};
+
 void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct resp_arg *sub = &argv[1];
+    if (!check_sub(c, "client", client_subs, argc, argv))
+        return;
     if (kv_arg_is(sub, "id") && argc == 2) {
         resp_add_int(&c->out, (long long)c->id);
     } else if (kv_arg_is(sub, "getname") && argc == 2) {
@@ -402,15 +439,49 @@ void kv_cmd_MEMORY(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* ---- CONFIG -------------------------------------------------------------- */
 
+static const struct subcmd config_subs[] = {
+    {"get", -3}, {"set", -4}, {"resetstat", 2}, {"rewrite", 2}, {"help", 2}, {NULL, 0},
+};
+
+/* CONFIG SET's reason for a bad value, in Redis's words. */
+static void config_value_error(struct kv_client *c, const struct conf_directive *d, const char *name,
+                               const char *val, const char *ourerr)
+{
+    char why[512];
+    long long ll;
+    switch (d->type) {
+    case CONF_MEMORY:
+        snprintf(why, sizeof why, "argument must be a memory value");
+        break;
+    case CONF_INT:
+        if (!util_str2ll(val, strlen(val), &ll))
+            snprintf(why, sizeof why, "argument couldn't be parsed into an integer");
+        else
+            snprintf(why, sizeof why, "argument must be between %lld and %lld inclusive", d->min, d->max);
+        break;
+    case CONF_BOOL:
+        snprintf(why, sizeof why, "argument must be 'yes' or 'no'");
+        break;
+    case CONF_ENUM: {
+        int n = snprintf(why, sizeof why, "argument(s) must be one of the following: ");
+        for (const struct conf_enum *e = d->enums; e->name && n > 0 && (size_t)n < sizeof why; e++)
+            n += snprintf(why + n, sizeof why - (size_t)n, "%s%s", e == d->enums ? "" : ", ", e->name);
+        break;
+    }
+    default:
+        snprintf(why, sizeof why, "%s", ourerr);
+        break;
+    }
+    kv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, why);
+}
+
 void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_server *s = c->srv;
     struct resp_arg *sub = &argv[1];
+    if (!check_sub(c, "config", config_subs, argc, argv))
+        return;
     if (kv_arg_is(sub, "get")) {
-        if (argc < 3) {
-            kv_reply_arity(c, "config|get");
-            return;
-        }
         struct buf v;
         buf_init(&v);
         long long n = 0;
@@ -433,7 +504,7 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
         buf_deinit(&pairs);
         buf_deinit(&v);
     } else if (kv_arg_is(sub, "set")) {
-        if (argc < 4 || (argc - 2) % 2 != 0) {
+        if ((argc - 2) % 2 != 0) {
             kv_reply_arity(c, "config|set");
             return;
         }
@@ -467,7 +538,10 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
                 *slot = NULL;
             }
             if (conf_set(&kv_conf_table, &next, name, nw, words, true, err, sizeof err) != 0) {
-                kv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
+                if (strcmp(err, "can't set immutable config") == 0)
+                    kv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
+                else
+                    config_value_error(c, d, name, nw ? words[0] : "", err);
                 goto fail;
             }
         }
@@ -547,6 +621,7 @@ void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     struct resp_arg *sub = &argv[1];
+    kv_set_subcommand(c, sub);
     if (kv_arg_is(sub, "count") && argc == 2) {
         resp_add_int(&c->out, RESP_CMD_COUNT);
     } else if (kv_arg_is(sub, "info")) {
@@ -565,8 +640,33 @@ void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
                 command_entry(c, id);
         }
     } else if (kv_arg_is(sub, "docs")) {
-        /* no documentation strings: clients (redis-cli) fall back gracefully */
-        resp_add_map(&c->out, c->proto, 0);
+        /* name -> {summary, since, group, arguments}; unknown names are left out */
+        int ids[RESP_CMD_COUNT];
+        int n = 0;
+        if (argc == 2) {
+            for (int i = 0; i < RESP_CMD_COUNT; i++)
+                ids[n++] = i;
+        } else {
+            for (int j = 2; j < argc && n < RESP_CMD_COUNT; j++) {
+                int id = resp_cmd_lookup(argv[j].ptr, argv[j].len);
+                if (id >= 0)
+                    ids[n++] = id;
+            }
+        }
+        resp_add_map(&c->out, c->proto, n);
+        for (int i = 0; i < n; i++) {
+            const struct resp_cmd_doc *d = &resp_cmd_docs[ids[i]];
+            resp_add_bulk_cstr(&c->out, resp_cmds[ids[i]].name);
+            resp_add_map(&c->out, c->proto, 4);
+            resp_add_bulk_cstr(&c->out, "summary");
+            resp_add_bulk_cstr(&c->out, d->summary ? d->summary : "");
+            resp_add_bulk_cstr(&c->out, "since");
+            resp_add_bulk_cstr(&c->out, d->since ? d->since : "");
+            resp_add_bulk_cstr(&c->out, "group");
+            resp_add_bulk_cstr(&c->out, resp_cmds[ids[i]].group);
+            resp_add_bulk_cstr(&c->out, "arguments");
+            resp_add_array(&c->out, 0);
+        }
     } else if (kv_arg_is(sub, "list") && argc == 2) {
         resp_add_array(&c->out, RESP_CMD_COUNT);
         for (int i = 0; i < RESP_CMD_COUNT; i++)

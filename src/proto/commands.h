@@ -126,6 +126,14 @@ struct resp_cmd {
 
 extern const struct resp_cmd resp_cmds[RESP_CMD_COUNT];
 
+struct resp_cmd_doc {
+    const char *summary;
+    const char *since;
+};
+
+/* Indexed like resp_cmds; a command without an entry has NULL fields. */
+extern const struct resp_cmd_doc resp_cmd_docs[RESP_CMD_COUNT];
+
 /* Find a command by name (case-insensitive); -1 when unknown. Lock-free, any thread. */
 int resp_cmd_lookup(const char *name, size_t len);
 

@@ -1374,10 +1374,11 @@ static size_t u64_to_str(char *dst, uint64_t v)
     return n;
 }
 
+/* Writers send 500 for a status outside 100..599 rather than a malformed line. */
+static int norm_status(int status) { return (status < 100 || status > 599) ? 500 : status; }
+
 static size_t status_line(char *dst, int status)
 {
-    if (status < 100 || status > 999)
-        status = 500;
     memcpy(dst, "HTTP/1.1 ", 9);
     dst[9] = (char)('0' + status / 100);
     dst[10] = (char)('0' + status / 10 % 10);
@@ -1389,6 +1390,7 @@ static size_t status_line(char *dst, int status)
 void http1_write_status_line(struct buf *b, int status)
 {
     char tmp[16];
+    status = norm_status(status);
     buf_append(b, tmp, status_line(tmp, status));
     buf_puts(b, http1_status_reason(status));
     buf_append(b, "\r\n", 2);
@@ -1448,6 +1450,7 @@ void http1_write_response(struct buf *b, int status, const char *content_type,
                           const void *body, size_t body_len,
                           const char *extra_headers, unsigned flags)
 {
+    status = norm_status(status);
     bool bodyless = status < 200 || status == 204 || status == 304;
     http1_write_status_line(b, status);
     if (flags & HTTP1_W_DATE) {

@@ -22,6 +22,11 @@
  *               with "double" and 'single' quoted words and \xHH escapes in
  *               double quotes (Redis sdssplitargs rules). An empty line is
  *               skipped (argc 0 is never returned).
+ * A line (an inline command, or a *<n> / $<n> header) longer than
+ * RESP_MAX_INLINE bytes is an error whether or not its end has arrived, so the
+ * result never depends on how the input was split into reads. The few inputs
+ * where this parser is stricter than Redis 7 are listed at the top of resp.c.
+ * The struct itself may also move between calls (it is re-based each call).
  *
  * Writer: appends replies to a struct buf. Functions taking `int proto` emit the
  * RESP2 or RESP3 form (proto is 2 or 3) for types that differ (null, map, set,
@@ -38,7 +43,7 @@
 #include "core/buf.h"
 
 #define RESP_INLINE_ARGV 16           /* argv slots without allocation */
-#define RESP_MAX_INLINE (64 * 1024)   /* longest inline line / count line */
+#define RESP_MAX_INLINE (64 * 1024)   /* longest inline line / header line */
 #define RESP_BIG_ARG (32 * 1024)      /* bulks this long set p->need (Redis PROTO_MBULK_BIG_ARG) */
 #define RESP_UNAUTH_MAX_MULTIBULK 10  /* limits while p->auth_required (Redis authRequired()) */
 #define RESP_UNAUTH_MAX_BULK 16384

@@ -483,6 +483,13 @@ class KvServer:
         return f"http://{HOST}:{self.admin_port}"
 
 
+# Where scaleout deliberately differs from Redis's defaults (docs/kv.md):
+# memory is bounded out of the box.
+DEFAULT_MAXMEMORY = {"redis": b"0", "scaleout": b"1073741824"}
+# scaleout has two FIFO policies Redis lacks; CONFIG SET's error lists them last.
+EXTRA_POLICIES = {"redis": "", "scaleout": ", allkeys-fifo, volatile-fifo"}
+
+
 def start_server(target, workdir, extra=()):
     return KvServer(target, workdir, extra).start()
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import RespMap, parse_info
+from conftest import DEFAULT_MAXMEMORY, EXTRA_POLICIES, RespMap, parse_info
 
 SYNTAX = "ERR syntax error"
 NOT_INT = "ERR value is not an integer or out of range"
@@ -80,7 +80,7 @@ def test_hello_resp2(c):
     assert c.cmd("HELLO", "2")[5] == 2
 
 
-def test_hello3_switches_to_resp3(c):
+def test_hello3_switches_to_resp3(c, kv_target):
     c.cmd("HSET", "h", "f", "v")
     c.cmd("SET", "s", "1")
     reply = c.cmd("HELLO", "3")
@@ -103,8 +103,9 @@ def test_hello3_switches_to_resp3(c):
     assert c.cmd("SET", "s", "2", "XX") == "OK"
     assert c.cmd("SET", "nokey", "2", "XX") is None
     assert c.last_raw == b"_\r\n"
-    assert c.cmd("CONFIG", "GET", "maxmemory") == {b"maxmemory": b"0"}
-    assert c.last_raw == b"%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"
+    mm = DEFAULT_MAXMEMORY[kv_target]
+    assert c.cmd("CONFIG", "GET", "maxmemory") == {b"maxmemory": mm}
+    assert c.last_raw == b"%%1\r\n$9\r\nmaxmemory\r\n$%d\r\n%s\r\n" % (len(mm), mm)
     # types that stay the same
     assert c.cmd("EXISTS", "s") == 1
     assert c.last_raw == b":1\r\n"
@@ -299,7 +300,7 @@ def test_info_used_memory_grows(c):
 def test_config_get_set_maxmemory(server_factory):
     s = server_factory()
     c = s.conn()
-    assert c.cmd("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"0"]
+    assert c.cmd("CONFIG", "GET", "maxmemory") == [b"maxmemory", DEFAULT_MAXMEMORY[s.target]]
     assert c.cmd("CONFIG", "SET", "maxmemory", "10mb") == "OK"
     assert c.cmd("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"10485760"]
     assert parse_info(c.cmd("INFO", "memory"))["maxmemory"] == 10485760
@@ -332,7 +333,7 @@ def test_config_errors(server_factory):
     assert c.err("CONFIG", "SET", "maxmemory-policy", "bogus") == (
         "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) "
         "must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, "
-        "allkeys-lru, allkeys-lfu, allkeys-random, noeviction")
+        "allkeys-lru, allkeys-lfu, allkeys-random, noeviction" + EXTRA_POLICIES[s.target])
     assert c.err("CONFIG", "SET", "no-such-directive", "1") == \
         "ERR Unknown option or number of arguments for CONFIG SET - 'no-such-directive'"
     assert c.err("CONFIG", "SET", "maxmemory") == arity("config|set")
@@ -340,7 +341,7 @@ def test_config_errors(server_factory):
     assert c.err("CONFIG", "FOO") == "ERR unknown subcommand 'FOO'. Try CONFIG HELP."
     assert c.err("CONFIG") == arity("config")
     # nothing changed
-    assert c.cmd("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"0"]
+    assert c.cmd("CONFIG", "GET", "maxmemory") == [b"maxmemory", DEFAULT_MAXMEMORY[s.target]]
     assert c.cmd("CONFIG", "GET", "maxmemory-policy") == [b"maxmemory-policy", b"noeviction"]
 
 

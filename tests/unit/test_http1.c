@@ -395,6 +395,8 @@ Test(request, http11_connection_close)
     cr_assert(!o.ka);
     o = REQ_OK("GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n");
     cr_assert(o.ka);
+    o = REQ_OK("GET / HTTP/1.1\r\nHost: a\r\nConnection: ,, close \t, x\r\n\r\n");
+    cr_assert(!o.ka);
 }
 
 Test(request, expect_continue)
@@ -428,6 +430,8 @@ Test(request, target_forms)
     cr_assert_eq(o.form, HTTP1_TARGET_AUTHORITY);
     o = REQ_OK("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
     cr_assert_eq(o.form, HTTP1_TARGET_ASTERISK);
+    o = REQ_OK("GET urn:isbn:0451450523 HTTP/1.1\r\nHost: a\r\n\r\n"); /* no authority to compare */
+    cr_assert_eq(o.form, HTTP1_TARGET_ABSOLUTE);
     o = REQ_OK("GET /a|b{c}\"d\\e^f`g<h>i%20;j=k:l@m!$&'()*+,~ HTTP/1.1\r\nHost: a\r\n\r\n");
     cr_assert_eq(o.form, HTTP1_TARGET_ORIGIN);
 }
@@ -592,6 +596,8 @@ Test(smuggling, transfer_encoding_rules)
     REQ_ERR("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
             HTTP1_E_TE_INVALID);
     REQ_ERR("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", HTTP1_E_TE_UNSUPPORTED);
+    REQ_ERR("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip;q=\"a, b\", chunked\r\n\r\n", HTTP1_E_TE_INVALID);
+    REQ_ERR("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip;level=9, chunked\r\n\r\n", HTTP1_E_TE_UNSUPPORTED);
     REQ_ERR("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", HTTP1_E_TE_UNSUPPORTED);
     REQ_ERR("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", HTTP1_E_TE_UNSUPPORTED);
     REQ_ERR("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", HTTP1_E_TE_UNSUPPORTED);
@@ -905,6 +911,8 @@ Test(response, chunked_and_codings)
     cr_assert(o.ka);
     o = RES_OK("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false);
     cr_assert_eq(o.body, HTTP1_BODY_CHUNKED);
+    o = RES_OK("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip;level=9 , chunked\r\n\r\n", false);
+    cr_assert_eq(o.body, HTTP1_BODY_CHUNKED);
     o = RES_OK("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", false);
     cr_assert_eq(o.body, HTTP1_BODY_CHUNKED);
     o = RES_OK("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", false);
@@ -1181,6 +1189,14 @@ Test(chunked, extensions)
     CK_OK("5 \r\nhello\r\n0\r\n\r\n", "hello");
     CK_OK("5;a \r\nhello\r\n0\r\n\r\n", "hello");
     CK_OK("5;a=\"\"\r\nhello\r\n0\r\n\r\n", "hello");
+    CK_OK("5;a=b;c=d;e\r\nhello\r\n0\r\n\r\n", "hello");
+    CK_OK("5;a=\"x\";b=\"y\" ;c\r\nhello\r\n0\r\n\r\n", "hello");
+    CK_OK("5;a=\"x\" \r\nhello\r\n0\r\n\r\n", "hello");
+    CK_OK("5;a=\"\\\xff\x80\"\r\nhello\r\n0\r\n\r\n", "hello");
+    CK_OK("5;a ;b\r\nhello\r\n0\r\n\r\n", "hello");
+    CK_ERR("5;a=\"\\\x01\"\r\nhello\r\n0\r\n\r\n", HTTP1_E_CHUNK_EXT);
+    CK_ERR("5;a b\r\nhello\r\n0\r\n\r\n", HTTP1_E_CHUNK_EXT);
+    CK_ERR("5 5\r\nhello\r\n0\r\n\r\n", HTTP1_E_CHUNK_EXT);
     CK_ERR("5;\r\nhello\r\n0\r\n\r\n", HTTP1_E_CHUNK_EXT);
     CK_ERR("5;=b\r\nhello\r\n0\r\n\r\n", HTTP1_E_CHUNK_EXT);
     CK_ERR("5;a=\r\nhello\r\n0\r\n\r\n", HTTP1_E_CHUNK_EXT);
@@ -1499,6 +1515,18 @@ Test(writer, chunks)
     struct ck o = ck_all(buf_head(&b), buf_pending(&b));
     cr_assert_eq(o.rc, HTTP1_CHUNK_DONE);
     cr_assert_eq(o.data_len, 305);
+    buf_deinit(&b);
+}
+
+Test(writer, out_of_range_status)
+{
+    struct buf b;
+    buf_init(&b);
+    http1_write_response(&b, 99, NULL, "x", 1, NULL, 0);
+    assert_buf(&b, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1\r\n\r\nx");
+    buf_deinit(&b);
+    http1_write_status_line(&b, 1000);
+    assert_buf(&b, "HTTP/1.1 500 Internal Server Error\r\n");
     buf_deinit(&b);
 }
 
