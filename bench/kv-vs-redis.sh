@@ -6,8 +6,11 @@
 #   (--port P --bind 127.0.0.1 --save '' --appendonly no --maxmemory 2gb; scaleout
 #   also gets --threads T). Each first gets the 100,000 keys the benchmark uses
 #   (key:000000000000 .. key:000000099999, 64-byte values), so every GET hits and
-#   every SET overwrites from the first round on, and answers a short warm-up.
-#   Then, for ROUNDS rounds, redis-benchmark
+#   every SET overwrites from the first round on, and answers a short warm-up,
+#   which also sizes the runs: N and NP are chosen so that one run lasts about
+#   RUN_SECONDS at the slower server's warm-up rate (so the total time stays
+#   bounded on a loaded machine or against a slow server; the figures do not
+#   depend on N). Then, for ROUNDS rounds, redis-benchmark
 #       -c 50 -d 64 -r 100000 -n N            (no pipelining)
 #       -c 50 -d 64 -r 100000 -n NP -P 16     (16 requests in flight per client)
 #   runs -t set and then -t get (what `-t set,get` does, but in two runs so the
@@ -50,11 +53,12 @@
 #   THREADS=2 bench/kv-vs-redis.sh          # scaleout --threads 2
 #   THREADS="1 2" bench/kv-vs-redis.sh      # both: 3 servers in alternation
 #   SCALEOUT_BIN=bench/lib/redis-as-scaleout.sh bench/kv-vs-redis.sh   # validation
-#   QUICK=1 bench/kv-vs-redis.sh            # smoke test, ~10 s: 1 round, small N
+#   QUICK=1 bench/kv-vs-redis.sh            # smoke test, ~15 s: 1 round, short runs
 # Environment (defaults in brackets):
 #   SCALEOUT_BIN [<repo>/scaleout]   THREADS [1] (scaleout --threads; a list runs each)
-#   ROUNDS [5]   N [125000] requests per unpipelined run (~2.5 s at 50k ops/s)
-#   NP [8*N] requests per -P 16 run   KEYS [1000000]   MEM_ROUNDS [3]
+#   ROUNDS [5]   RUN_SECONDS [2.5] target length of one benchmark run
+#   N / NP [sized from the warm-up] requests per unpipelined / -P 16 run
+#   KEYS [1000000] keys for the memory test   MEM_ROUNDS [3]
 #   SERVER_ARGS ["--save '' --appendonly no --maxmemory 2gb"] flags for both
 #   REDIS_ARGS [""] / SCALEOUT_ARGS [""] extra flags for one side only
 #   REDIS_SERVER [redis-server]   RUN_TIMEOUT [120] s limit per benchmark run
@@ -77,11 +81,13 @@ esac
 
 # ---------------------------------------------------------------- settings
 if [ "${QUICK:-0}" = 1 ]; then
-    : "${ROUNDS:=1}" "${MEM_ROUNDS:=1}" "${N:=20000}" "${NP:=160000}" "${KEYS:=100000}"
+    : "${ROUNDS:=1}" "${MEM_ROUNDS:=1}" "${RUN_SECONDS:=0.5}" "${KEYS:=100000}"
 fi
 ROUNDS=${ROUNDS:-5}
-N=${N:-125000}
-NP=${NP:-$(( N * 8 ))}
+# N / NP empty: sized from the warm-up (see RUN_SECONDS)
+N=${N:-}
+NP=${NP:-}
+RUN_SECONDS=${RUN_SECONDS:-2.5}
 KEYS=${KEYS:-1000000}
 THREADS=${THREADS:-1}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
@@ -99,11 +105,12 @@ KEYSPACE=100000
 PIPELINE=16
 
 THREADS=${THREADS//,/ }
-for v in ROUNDS MEM_ROUNDS N NP KEYS RUN_TIMEOUT $(for t in $THREADS; do echo "THREADS:$t"; done); do
+for v in ROUNDS MEM_ROUNDS ${N:+N} ${NP:+NP} KEYS RUN_TIMEOUT $(for t in $THREADS; do echo "THREADS:$t"; done); do
     case "$v" in THREADS:*) val=${v#THREADS:} ;; *) val=${!v} ;; esac
     case "$val" in ''|*[!0-9]*|0) bench_die "${v%%:*} must be a positive integer (got '$val')" ;; esac
 done
 [ -n "$THREADS" ] || bench_die "THREADS is empty"
+case "$RUN_SECONDS" in ''|*[!0-9.]*|*.*.*) bench_die "RUN_SECONDS must be a number of seconds (got '$RUN_SECONDS')" ;; esac
 eval "server_args=($SERVER_ARGS)"
 eval "redis_args=($REDIS_ARGS)"
 eval "scaleout_args=($SCALEOUT_ARGS)"
@@ -128,7 +135,7 @@ for t in $THREADS; do
     threads+=("$t")
 done
 nsrv=${#names[@]}
-pids=() ports=()
+pids=() ports=() rate1=() rateP=()
 
 value=$(printf 'x%.0s' $(seq 1 "$DSIZE"))
 
@@ -239,6 +246,14 @@ bench_one() {
         printf "%.3f %.2f", d / hz * 1e6 / n, o }')"
 }
 
+# size_n RATE MIN MAX: RATE * RUN_SECONDS within [MIN, MAX], two significant digits
+size_n() {
+    awk -v r="$1" -v s="$RUN_SECONDS" -v lo="$2" -v hi="$3" 'BEGIN {
+        n = r * s; if (n < lo) n = lo; if (n > hi) n = hi
+        e = 1; while (n >= 100 * e) e *= 10
+        printf "%d\n", int(n / e + 0.5) * e }'
+}
+
 fmt_int() {  # 1234567.8 -> 1,234,568
     printf '%.0f' "$1" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'
 }
@@ -253,22 +268,31 @@ results="$BENCH_TMP/results"   # name pipe test round rps p50 p99 cpu_us other_c
 
 # ---------------------------------------------------------------- throughput
 if [ "$SPEED" = 1 ]; then
-    bench_log "== throughput: ${names[*]}; $ROUNDS rounds; N=$N, NP=$NP"
+    bench_log "== throughput: ${names[*]}; $ROUNDS round(s)"
     for i in $(seq 0 $(( nsrv - 1 ))); do start_server "$i"; done
 
     gen_resp "$BENCH_TMP/keyspace.resp" "$KEYSPACE" 'key:%012d'
     for i in $(seq 0 $(( nsrv - 1 ))); do
         pipe_load "$i" "$BENCH_TMP/keyspace.resp" "$KEYSPACE"
-        # warm-up (not recorded); also checks that the PID we measure does the work
+        # warm-up and calibration (not recorded); also checks that the PID we
+        # measure is the one doing the work
         c0=$(bench_cpu_ticks "${pids[$i]}")
-        bench_one "$i" 1 GET $(( N / 10 + 1000 ))
-        bench_one "$i" "$PIPELINE" SET $(( NP / 20 + 1000 ))
+        bench_one "$i" 1 GET 20000
+        rate1[$i]=${ONE%% *}
+        bench_one "$i" "$PIPELINE" GET 200000
+        rateP[$i]=${ONE%% *}
         c1=$(bench_cpu_ticks "${pids[$i]}")
         [ $(( c1 - c0 )) -gt 0 ] || bench_die "pid ${pids[$i]} (${names[$i]}) used no CPU during the warm-up: is it the server? (a wrapper must exec the server)"
         if [ -s "$BENCH_TMP/rb.err" ]; then
             bench_log "redis-benchmark said, against ${names[$i]}:"; cat "$BENCH_TMP/rb.err" >&2
         fi
     done
+    # Requests per run: RUN_SECONDS at the slowest server's warm-up rate, two
+    # significant digits, so that the run time stays bounded whatever the
+    # machine's load or the servers' speed.
+    [ -n "$N" ] || N=$(size_n "$(printf '%s\n' "${rate1[@]}" | sort -g | head -n 1)" 5000 2000000)
+    [ -n "$NP" ] || NP=$(size_n "$(printf '%s\n' "${rateP[@]}" | sort -g | head -n 1)" 20000 20000000)
+    bench_log "requests per run: N=$N unpipelined, NP=$NP with -P $PIPELINE (about ${RUN_SECONDS} s each at the slowest server's warm-up rate)"
 
     total=$(( ROUNDS * 2 * nsrv * 2 )) k=0
     for r in $(seq 1 "$ROUNDS"); do

@@ -9,8 +9,11 @@
  *     result of the whole input; resuming on the same buffer after any prefix
  *     and feeding byte by byte give the whole-input result;
  *   - sane results: slices inside the header block, valid error codes.
- * Chunked bodies are fed whole, split in two at every offset, byte by byte,
- * and decoded in place; all must agree on result, consumed bytes and data.
+ *   - after an INCOMPLETE prefix, continuing in a moved (re-allocated)
+ *     buffer gives the whole-input result too.
+ * Chunked bodies (default and tight limits) are fed whole, split in two at
+ * every offset, byte by byte, and decoded in place; all must agree on result,
+ * consumed bytes and data.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -167,10 +170,11 @@ static void hash_add(uint64_t *h, const char *d, size_t n)
 }
 
 /* Feed [0,k) then [k,n), each an exact-size copy. */
-static void chunk_split(const uint8_t *d, size_t n, size_t k, struct cres *o)
+static void chunk_split(const uint8_t *d, size_t n, size_t k, const struct http1_limits *lim,
+                        struct cres *o)
 {
     struct http1_chunked c;
-    http1_chunked_init(&c, NULL);
+    http1_chunked_init(&c, lim);
     memset(o, 0, sizeof *o);
     o->hash = 1469598103934665603ull;
     size_t cuts[3] = { 0, k, n };
@@ -202,22 +206,27 @@ static void chunk_split(const uint8_t *d, size_t n, size_t k, struct cres *o)
     CHECK(rc == HTTP1_INCOMPLETE || rc == HTTP1_CHUNK_DONE || (rc < 0 && rc > -HTTP1_ERRI__COUNT));
     CHECK(c.total == o->dlen);
     CHECK(o->dlen <= o->consumed);
-    if (rc == HTTP1_CHUNK_DONE)
+    if (rc == HTTP1_CHUNK_DONE) {
         CHECK(http1_chunked_done(&c));
+        size_t used = 1;
+        const char *dp;
+        size_t dl;
+        CHECK(http1_chunked_next(&c, (const char *)d, n, &used, &dp, &dl) == HTTP1_CHUNK_DONE && used == 0);
+    }
 }
 
-static void fuzz_chunked(const uint8_t *d, size_t n)
+static void fuzz_chunked(const uint8_t *d, size_t n, const struct http1_limits *lim)
 {
     struct cres whole, other;
-    chunk_split(d, n, n, &whole);
+    chunk_split(d, n, n, lim, &whole);
     for (size_t k = 0; k < n; k++) {
-        chunk_split(d, n, k, &other);
+        chunk_split(d, n, k, lim, &other);
         CHECK(other.rc == whole.rc && other.consumed == whole.consumed &&
               other.dlen == whole.dlen && other.hash == whole.hash);
     }
     /* scan byte by byte */
     struct http1_chunked c;
-    http1_chunked_init(&c, NULL);
+    http1_chunked_init(&c, lim);
     int rc = HTTP1_INCOMPLETE;
     size_t total = 0;
     for (size_t i = 0; i < n && rc == HTTP1_INCOMPLETE; i++) {
@@ -228,7 +237,7 @@ static void fuzz_chunked(const uint8_t *d, size_t n)
     CHECK(rc == whole.rc && total == whole.consumed && c.total == whole.dlen);
     /* decode in place */
     char *b = copy(d, n);
-    http1_chunked_init(&c, NULL);
+    http1_chunked_init(&c, lim);
     size_t used, dl;
     rc = http1_chunked_decode(&c, b, n, &used, &dl);
     uint64_t h = 1469598103934665603ull;
@@ -251,15 +260,23 @@ static int fuzz_block(struct parser *p, const uint8_t *d, size_t n, bool splits)
     if (!splits)
         return rc;
 
-    /* fresh parse of every prefix: INCOMPLETE or the whole-input result */
+    /* fresh parse of every prefix: INCOMPLETE or the whole-input result;
+     * after INCOMPLETE, continuing in a moved buffer gives the whole result */
     for (size_t k = 0; k < n; k++) {
         b = copy(d, k);
         p_init(p);
         int prc = p_parse(p, b, k);
         snap_take(p, prc, b, &other);
-        free(b);
-        if (prc != HTTP1_INCOMPLETE)
+        if (prc != HTTP1_INCOMPLETE) {
             CHECK(snap_eq(&whole, &other));
+        } else {
+            char *b2 = copy(d, n); /* allocated while b is live: another address */
+            prc = p_parse(p, b2, n);
+            snap_take(p, prc, b2, &other);
+            CHECK(snap_eq(&whole, &other));
+            free(b2);
+        }
+        free(b);
     }
 
     /* resumption on one buffer: prefix k, then everything */
@@ -285,20 +302,21 @@ static int fuzz_block(struct parser *p, const uint8_t *d, size_t n, bool splits)
     return rc;
 }
 
+static const struct http1_limits tight = {
+    .max_line = 40, .max_header_bytes = 160, .max_headers = 6,
+    .max_chunk_ext = 16, .max_trailer_bytes = 32,
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct parser p; /* large: keep it off the stack */
-    const struct http1_limits tight = {
-        .max_line = 40, .max_header_bytes = 160, .max_headers = 6,
-        .max_chunk_ext = 16, .max_trailer_bytes = 32,
-    };
 
     p.is_req = true;
     p.head = false;
     p.lim = NULL;
     int rc = fuzz_block(&p, data, size, true);
     if (rc > 0 && p.req.body == HTTP1_BODY_CHUNKED)
-        fuzz_chunked(data + rc, size - (size_t)rc);
+        fuzz_chunked(data + rc, size - (size_t)rc, NULL);
     p.lim = &tight;
     fuzz_block(&p, data, size, true);
 
@@ -306,10 +324,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.lim = NULL;
     rc = fuzz_block(&p, data, size, true);
     if (rc > 0 && p.res.body == HTTP1_BODY_CHUNKED)
-        fuzz_chunked(data + rc, size - (size_t)rc);
+        fuzz_chunked(data + rc, size - (size_t)rc, &tight);
     p.head = true;
     fuzz_block(&p, data, size, false);
 
-    fuzz_chunked(data, size);
+    fuzz_chunked(data, size, NULL);
+    fuzz_chunked(data, size, &tight);
     return 0;
 }

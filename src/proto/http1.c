@@ -9,12 +9,16 @@
  *
  *   for the line at st.pos:
  *     1. cheap checks on its first byte (empty line = end, obs-fold, ...);
- *     2. memchr for its LF from st.scan, bounded by the size limits; if the
- *        LF has not arrived: remember st.scan = len, return INCOMPLETE (or
- *        414/431 when the limit lies inside the bytes we have);
- *     3. validate the complete line with table lookups, record the header,
- *        fold framing-relevant fields (Content-Length, Transfer-Encoding,
- *        Host, Connection, ...) into st.flags; st.pos = after the LF.
+ *     2. first look at the line (st.scan == st.pos): an optimistic single
+ *        pass that succeeds for any well-formed complete line — done;
+ *     3. otherwise memchr for its LF from st.scan, bounded by the size
+ *        limits; if the LF has not arrived: remember st.scan = len, return
+ *        INCOMPLETE (or 414/431 when the limit lies inside the bytes we
+ *        have); else validate the complete line with table lookups, which
+ *        names the error if there is one;
+ *     4. record the header, fold framing-relevant fields (Content-Length,
+ *        Transfer-Encoding, Host, Connection, ...) into st.flags as values;
+ *        st.pos = st.scan = after the LF.
  *   at the empty line: block-level checks and framing, reset progress.
  *
  * Every decision depends only on complete lines (or on positions relative to

@@ -1,0 +1,181 @@
+"""Operational behaviour of scaleout kv: memory stays within maxmemory while
+far more is written, several threads, signals (SIGTERM drains and exits 0,
+SIGHUP reloads), `scaleout check`, --help. The memory test also runs on Redis
+for comparison; the rest are scaleout features."""
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import SCALEOUT_BIN, parse_info
+
+pytestmark = []
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def pipeline_sets(c, prefix, start, count, value):
+    """SET prefix:i value for i in [start, start+count), pipelined in chunks."""
+    chunk = 500
+    for base in range(start, start + count, chunk):
+        n = min(chunk, start + count - base)
+        payload = b"".join(
+            b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(value), value)
+            for k in (f"{prefix}:{i}".encode() for i in range(base, base + n)))
+        c.send(payload)
+        for _ in range(n):
+            c.read()
+
+
+def test_rss_stays_within_maxmemory_while_writing_far_more(server_factory):
+    """Issue: RSS within 10% of maxmemory plus a fixed base while writing far more
+    than the limit. 32 MB limit, 320 MB written (10x), 1 KB values."""
+    limit = 32 * 1024 * 1024
+    s = server_factory("--maxmemory", str(limit), "--maxmemory-policy", "allkeys-lru")
+    c = s.conn()
+    base = rss_bytes(s.pid)
+    value = b"v" * 1024
+    written = 0
+    peak = 0
+    for round_ in range(10):
+        pipeline_sets(c, "k", round_ * 34000, 34000, value)
+        written += 34000 * len(value)
+        peak = max(peak, rss_bytes(s.pid))
+    info = parse_info(c.cmd("INFO"))
+    assert written >= 10 * limit
+    assert info["evicted_keys"] > 0
+    assert info["used_memory"] <= limit * 1.02, info["used_memory"]
+    # fixed base: the process at start plus 8 MB for client buffers and allocator slack
+    bound = 1.10 * limit + base + 8 * 1024 * 1024
+    print(f"{s.target}: peak RSS {peak / 1e6:.1f} MB, base {base / 1e6:.1f} MB, limit {limit / 1e6:.1f} MB")
+    assert peak <= bound, f"peak RSS {peak / 1e6:.1f} MB > {bound / 1e6:.1f} MB (base {base / 1e6:.1f} MB)"
+
+
+@pytest.mark.scaleout_only
+def test_threads_concurrent_clients_see_one_keyspace(server_factory):
+    s = server_factory("--threads", "2")
+    errors = []
+
+    def worker(n):
+        try:
+            c = s.conn()
+            for _ in range(500):
+                c.cmd("INCR", "counter")
+            c.cmd("SET", f"own:{n}", str(n))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert not errors, errors
+    c = s.conn()
+    assert c.cmd("GET", "counter") == b"4000"
+    assert c.cmd("DBSIZE") == 9
+    info = parse_info(c.cmd("INFO"))
+    assert info["io_threads_active"] == 1
+
+
+@pytest.mark.scaleout_only
+def test_sigterm_drains_and_exits_zero(server_factory):
+    s = server_factory()
+    c = s.conn()
+    c.cmd("SET", "a", "b")
+    idle = s.conn()   # an idle connection must not keep the server alive
+    idle.cmd("PING")
+    s.expect_exit = True
+    os.kill(s.pid, signal.SIGTERM)
+    assert s.proc.wait(10) == 0
+    assert "shutting down" in s.log_tail()
+
+
+@pytest.mark.scaleout_only
+def test_sighup_reloads_runtime_directives(server_factory, tmp_path):
+    conf = tmp_path / "kv.conf"
+    conf.write_text("role kv\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n")
+    s = server_factory("--config", str(conf))
+    c = s.conn()
+    assert c.cmd("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"10485760"]
+    conf.write_text("role kv\nmaxmemory 20mb\nmaxmemory-policy allkeys-lfu\n")
+    os.kill(s.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if c.cmd("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"20971520"]:
+            break
+        time.sleep(0.02)
+    assert c.cmd("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"20971520"]
+    assert c.cmd("CONFIG", "GET", "maxmemory-policy") == [b"maxmemory-policy", b"allkeys-lfu"]
+    # a broken file is refused as a whole and the running values stay
+    conf.write_text("role kv\nmaxmemory 30mb\nmaxmemory-policy nonsense\n")
+    os.kill(s.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "not reloaded" not in s.log_tail():
+        time.sleep(0.02)
+    assert "not reloaded" in s.log_tail()
+    assert c.cmd("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"20971520"]
+
+
+def run(*args):
+    return subprocess.run([str(SCALEOUT_BIN), *args], capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture
+def scaleout_bin():
+    if not SCALEOUT_BIN.exists():
+        pytest.skip("scaleout binary not built")
+
+
+def test_check_valid_file(scaleout_bin, tmp_path):
+    f = tmp_path / "ok.conf"
+    f.write_text("role kv\n# a comment\nport 7000\nmaxmemory 100mb\nmaxmemory-policy allkeys-fifo\n"
+                 "client-output-buffer-limit normal 1mb 512kb 10\n")
+    r = run("check", str(f))
+    assert r.returncode == 0, r.stderr
+    assert "ok" in r.stdout
+
+
+def test_check_reports_every_error_with_file_and_line(scaleout_bin, tmp_path):
+    f = tmp_path / "bad.conf"
+    f.write_text("role kv\nport 70000\nmaxmemory lots\nnosuch 1\nmaxmemory-policy sometimes\nthreads 2\n")
+    r = run("check", str(f))
+    assert r.returncode == 1
+    for line in (2, 3, 4, 5):
+        assert f"{f}:{line}: " in r.stderr, r.stderr
+    assert f"{f}:6:" not in r.stderr
+    assert "4 errors" in r.stderr
+
+
+def test_check_needs_a_role(scaleout_bin, tmp_path):
+    f = tmp_path / "norole.conf"
+    f.write_text("port 7000\n")
+    r = run("check", str(f))
+    assert r.returncode == 2 and "role" in r.stderr
+    r = run("check", "--role", "kv", str(f))
+    assert r.returncode == 0, r.stderr
+
+
+def test_bad_flag_is_refused_with_a_reason(scaleout_bin):
+    r = run("kv", "--maxmemory-policy", "sometimes")
+    assert r.returncode == 2
+    assert "maxmemory-policy" in r.stderr and "allkeys-lru" in r.stderr
+
+
+def test_help_lists_every_directive(scaleout_bin):
+    r = run("kv", "--help")
+    assert r.returncode == 0
+    for d in ("--port", "--maxmemory", "--maxmemory-policy", "--requirepass", "--threads", "--timeout",
+              "--client-output-buffer-limit", "--admin-port"):
+        assert d in r.stdout
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("scaleout ")
