@@ -95,7 +95,7 @@ static const struct conf_directive kv_dirs[] = {
      "keys sampled per eviction (more: closer to exact, slower)", 0, NULL, NULL},
     {"requirepass", CONF_STRING, OFF(requirepass), 0, 0, "", NULL, CONF_RUNTIME | CONF_SECRET,
      "password clients must AUTH with (empty: none)", 0, NULL, NULL},
-    {"timeout", CONF_DURATION, OFF(timeout_ms), 0, 100LL * 365 * 86400 * 1000, "0", NULL, CONF_RUNTIME,
+    {"timeout", CONF_DURATION, OFF(timeout_ms), 0, 100LL * 365 * 86400 * 1000, "3600", NULL, CONF_RUNTIME,
      "close clients idle this long (seconds; 0 = never)", 1000, NULL, NULL},
     {"tcp-keepalive", CONF_INT, OFF(tcp_keepalive), 0, 86400, "300", NULL, 0, "TCP keepalive seconds (0 = off)", 0, NULL, NULL},
     {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, CONF_RUNTIME, "maximum connected clients", 0, NULL, NULL},

@@ -295,8 +295,11 @@ static void process_input(struct kv_client *c)
         c->parser.max_bulk = (long long)s->cfg.proto_max_bulk_len;
         c->parser.auth_required = !c->authed; /* Redis limits requests before AUTH */
         ssize_t n = resp_parse(&c->parser, buf_head(&c->in), buf_pending(&c->in));
-        if (n == 0)
+        if (n == 0) {
+            /* blank lines and *0 keepalives must not pin the input buffer */
+            buf_consume(&c->in, resp_parser_drop_empty(&c->parser));
             break;
+        }
         if (n < 0) {
             if (!locked) {
                 pthread_mutex_lock(&s->lock);

@@ -102,10 +102,13 @@ def test_idle_timeout(server_factory):
     assert active.cmd("SET", "k", "v") == "OK"
 
 
-def test_no_timeout_by_default(server_factory):
+def test_default_idle_timeout(server_factory):
+    """Redis never closes idle clients by default; scaleout closes them after an
+    hour (safe defaults: timeouts on; docs/kv.md)."""
     s = server_factory()
     c = s.conn()
-    assert c.cmd("CONFIG", "GET", "timeout") == [b"timeout", b"0"]
+    want = {"redis": b"0", "scaleout": b"3600"}[s.target]
+    assert c.cmd("CONFIG", "GET", "timeout") == [b"timeout", want]
 
 
 def test_proto_max_bulk_len(server_factory):
