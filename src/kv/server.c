@@ -4,6 +4,7 @@
  */
 #include "kv/server.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -94,6 +95,39 @@ bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out)
         return true;
     kv_reply_error(c, "ERR value is not a valid float");
     return false;
+}
+
+/*
+ * Parse a SCAN cursor as Redis does (strtoul, base 10): leading space
+ * refused, a sign accepted (a negative value wraps), the C string ends at a
+ * NUL byte, an empty string is 0, out of range refused.
+ */
+bool kv_arg_cursor(const struct resp_arg *a, uint64_t *out)
+{
+    const char *p = a->ptr;
+    const char *end = p + strnlen(p, a->len);
+    bool neg = false;
+    uint64_t v = 0;
+    if (p == end) {
+        *out = 0;
+        return true;
+    }
+    if (isspace((unsigned char)*p))
+        return false;
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    if (p == end)
+        return false;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = neg ? (uint64_t)0 - v : v;
+    return true;
 }
 
 bool kv_arg_is(const struct resp_arg *a, const char *word) { return util_strieq(a->ptr, a->len, word); }

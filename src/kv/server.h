@@ -186,6 +186,8 @@ bool kv_arg_ll(struct kv_client *c, const struct resp_arg *a, long long *out);
 bool kv_arg_ll_msg(struct kv_client *c, const struct resp_arg *a, long long *out, const char *msg);
 bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out);
 bool kv_arg_is(const struct resp_arg *a, const char *word);
+/* A SCAN/HSCAN cursor, parsed as Redis does (strtoul rules); false if invalid. */
+bool kv_arg_cursor(const struct resp_arg *a, uint64_t *out);
 
 /* Command handlers: one per resp_cmds entry, defined in the t_*.c files. */
 typedef void kv_cmd_fn(struct kv_client *c, int argc, struct resp_arg *argv);

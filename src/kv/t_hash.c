@@ -302,40 +302,11 @@ static void pair_collect(const char *f, size_t flen, const char *v, size_t vlen,
 
 /* ---- HSCAN ------------------------------------------------------------------ */
 
-/* A SCAN cursor as Redis parses it (strtoul, base 10); see t_keys.c. */
-static bool parse_cursor(const struct resp_arg *a, uint64_t *out)
-{
-    const char *p = a->ptr;
-    const char *end = p + strnlen(p, a->len);
-    bool neg = false;
-    uint64_t v = 0;
-    if (p == end) {
-        *out = 0;
-        return true;
-    }
-    if (isspace((unsigned char)*p))
-        return false;
-    if (*p == '+' || *p == '-')
-        neg = *p++ == '-';
-    if (p == end)
-        return false;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = neg ? (uint64_t)0 - v : v;
-    return true;
-}
-
 void kv_cmd_HSCAN(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     uint64_t cursor;
     struct kv_hash *h;
-    if (!parse_cursor(&argv[2], &cursor)) {
+    if (!kv_arg_cursor(&argv[2], &cursor)) {
         kv_reply_error(c, "ERR invalid cursor");
         return;
     }

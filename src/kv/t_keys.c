@@ -352,46 +352,13 @@ void kv_cmd_KEYS(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* ---- SCAN ------------------------------------------------------------------- */
 
-/*
- * Parse a SCAN cursor as Redis does (strtoul, base 10): leading space
- * refused, a sign accepted (a negative value wraps), the C string ends at a
- * NUL byte, an empty string is 0, out of range refused.
- */
-static bool parse_cursor(const struct resp_arg *a, uint64_t *out)
-{
-    const char *p = a->ptr;
-    const char *end = p + strnlen(p, a->len);
-    bool neg = false;
-    uint64_t v = 0;
-    if (p == end) {
-        *out = 0;
-        return true;
-    }
-    if (isspace((unsigned char)*p))
-        return false;
-    if (*p == '+' || *p == '-')
-        neg = *p++ == '-';
-    if (p == end)
-        return false;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = neg ? (uint64_t)0 - v : v;
-    return true;
-}
-
 static void scan_collect(struct dict_node *n, void *arg) { objvec_push(arg, (struct kv_obj *)n); }
 
 void kv_cmd_SCAN(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_db *db = DB(c);
     uint64_t cursor;
-    if (!parse_cursor(&argv[1], &cursor)) {
+    if (!kv_arg_cursor(&argv[1], &cursor)) {
         kv_reply_error(c, "ERR invalid cursor");
         return;
     }

@@ -475,6 +475,20 @@ static void config_value_error(struct kv_client *c, const struct conf_directive 
     kv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, why);
 }
 
+/* Free the strings of `drop` that `keep` does not share (CONFIG SET works on a
+ * copy: on success the old values go, on failure the new ones). */
+static void free_replaced_strings(struct kv_config *drop, struct kv_config *keep)
+{
+    for (const struct conf_directive *d = kv_conf_table.dirs; d->name; d++) {
+        if (d->type != CONF_STRING)
+            continue;
+        char **a = (char **)((char *)drop + d->offset);
+        char **b = (char **)((char *)keep + d->offset);
+        if (*a != *b)
+            xfree(*a);
+    }
+}
+
 void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_server *s = c->srv;
@@ -546,27 +560,13 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
             }
         }
         /* commit: free replaced strings, adopt the copy */
-        for (const struct conf_directive *d = kv_conf_table.dirs; d->name; d++) {
-            if (d->type != CONF_STRING)
-                continue;
-            char **old = (char **)((char *)&s->cfg + d->offset);
-            char **neu = (char **)((char *)&next + d->offset);
-            if (*old != *neu)
-                xfree(*old);
-        }
+        free_replaced_strings(&s->cfg, &next);
         s->cfg = next;
         kv_config_apply(s);
         resp_add_ok(&c->out);
         return;
     fail:
-        for (const struct conf_directive *d = kv_conf_table.dirs; d->name; d++) {
-            if (d->type != CONF_STRING)
-                continue;
-            char **old = (char **)((char *)&s->cfg + d->offset);
-            char **neu = (char **)((char *)&next + d->offset);
-            if (*old != *neu)
-                xfree(*neu);
-        }
+        free_replaced_strings(&next, &s->cfg);
         return;
     } else if (kv_arg_is(sub, "resetstat") && argc == 2) {
         memset(&s->st, 0, sizeof s->st);
