@@ -37,10 +37,13 @@
 #     own; unpipelined it is the bottleneck for both servers, so ops/s and latency
 #     there mostly measure the client: compare CPU us/op, the server's own cost.
 #     With -P 16 the server does more per client wake-up and ops/s means more.
-#   - "spread" is (max - min) / median of ops/s over the rounds. On a shared VM
-#     it is often 10-40%; the medians of Redis against itself still agree within
-#     a few % for ops/s and CPU us/op, p99 within ~25%. A ratio closer to 1 than
-#     that is no difference; rerun with more ROUNDS to tighten it.
+#   - "spread" is (max - min) / median of ops/s over the rounds, and "other
+#     load" is the CPU the rest of the machine used meanwhile (busy time, steal
+#     included, minus the server and redis-benchmark). Redis against itself
+#     (validation, below) gave ratios within 0.97-1.03 for ops/s and CPU us/op
+#     and 0.83-1.26 for p99 with little other load, but 0.73-1.35 with 1.2
+#     cores of other load on this 2-core VM. A ratio closer to 1 than that is
+#     no difference; run on a quiet machine, or with more ROUNDS.
 #   - CPU time is counted in clock ticks (10 ms); runs last seconds, so the
 #     rounding error is under 1%.
 #   - RSS delta is what the OS sees (allocator overhead included);
@@ -63,7 +66,8 @@
 #   REDIS_ARGS [""] / SCALEOUT_ARGS [""] extra flags for one side only
 #   REDIS_SERVER [redis-server]   RUN_TIMEOUT [120] s limit per benchmark run
 #   SPEED [1] / MEMORY [1]: set to 0 to skip the throughput or the memory part
-# A default run takes about 2 minutes; THREADS="1 2" about 3.
+# A default run takes 2-2.5 minutes (measured); THREADS="1 2" adds a third server,
+# about 3.5 minutes (estimated).
 # Output: progress on stderr; a table, then a markdown block for
 # docs/BENCHMARKS.md, on stdout. Exit status 0 only if every step succeeded.
 set -eu
@@ -363,17 +367,59 @@ if [ "$MEMORY" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- report
-med() {  # med NAME PIPE TEST COLUMN(5=rps 6=p50 7=p99 8=cpu)
-    awk -v s="$1" -v p="$2" -v t="$3" -v c="$4" '$1 == s && $2 == p && $3 == t { print $c }' "$results" | bench_median
+# Medians, spreads and ratios in one awk pass each (no process per figure).
+# Awk helpers: median of v[1..n] (sorted in place), ratio a/b, thousands commas.
+AWK_LIB='
+function sortv(v, n,    i, j, x) { for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x } }
+function median(v, n) { if (n == 0) return "n/a"; sortv(v, n); return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+function ratio(a, b) { return (a == "n/a" || b == "n/a" || b + 0 <= 0) ? "n/a" : sprintf("%.2f", a / b) }
+function commas(x,    s) { s = sprintf("%.0f", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]([,]|$)/, ",&", s); return s }
+'
+# speed_tables TEXTFILE MDFILE: from $results
+speed_tables() {
+    awk -v names="${names[*]}" -v pipes="1 $PIPELINE" -v text="$1" -v md="$2" "$AWK_LIB"'
+    { k = $1 SUBSEP $2 SUBSEP $3; n[k]++; for (c = 5; c <= 8; c++) val[k, c, n[k]] = $c }
+    END {
+        ns = split(names, S, " "); np = split(pipes, P, " "); T[1] = "SET"; T[2] = "GET"
+        printf "%-4s %-4s %-12s %10s %7s %8s %8s %10s | %6s %6s %6s %6s\n", "test", "-P", "server", "ops/s", "spread", "p50 ms", "p99 ms", "CPU us/op", "ops/s", "p50", "p99", "CPU" > text
+        for (p = 1; p <= np; p++) for (t = 1; t <= 2; t++) for (s = 1; s <= ns; s++) {
+            k = S[s] SUBSEP P[p] SUBSEP T[t]
+            for (c = 5; c <= 8; c++) {
+                m = 0; for (r = 1; r <= n[k]; r++) v[++m] = val[k, c, r]
+                med[s, c] = median(v, m)
+                if (c == 5) spread = (m && med[s, c] > 0) ? sprintf("%.1f%%", (v[m] - v[1]) / med[s, c] * 100) : "n/a"
+            }
+            if (s == 1) { r5 = r6 = r7 = r8 = "" }
+            else { r5 = ratio(med[s, 5], med[1, 5]); r6 = ratio(med[s, 6], med[1, 6]); r7 = ratio(med[s, 7], med[1, 7]); r8 = ratio(med[s, 8], med[1, 8]) }
+            printf "%-4s %-4s %-12s %10s %7s %8.3f %8.3f %10.2f | %6s %6s %6s %6s\n", T[t], P[p], S[s], commas(med[s, 5]), spread, med[s, 6], med[s, 7], med[s, 8], r5, r6, r7, r8 > text
+            printf "| %s | %s | %s | %s | %.3f | %.3f | %.2f | %s | %s | %s | %s |\n", T[t], P[p], S[s], commas(med[s, 5]), med[s, 6], med[s, 7], med[s, 8], r5, r6, r7, r8 > md
+        }
+    }' "$results"
 }
-spread() {
-    awk -v s="$1" -v p="$2" -v t="$3" '$1 == s && $2 == p && $3 == t { print $5 }' "$results" | bench_spread_pct
-}
-memval() {  # memval NAME COLUMN(2=rss 3=used 4=load_s 5=cpu): median over the rounds, or n/a
-    local v
-    v=$(awk -v s="$1" -v c="$2" '$1 == s && $c != "n/a" { print $c }' "$memres" | bench_median)
-    [ "$v" = nan ] && v=n/a
-    echo "$v"
+# memory_tables TEXTFILE MDFILE: from $memres
+memory_tables() {
+    awk -v names="${names[*]}" -v keys="$KEYS" -v text="$1" -v md="$2" "$AWK_LIB"'
+    { n[$1]++; for (c = 2; c <= 5; c++) val[$1, c, n[$1]] = $c }
+    END {
+        ns = split(names, S, " ")
+        L[2] = "RSS delta, bytes/key"; L[3] = "used_memory delta, bytes/key"; L[4] = "load time, s"; L[5] = "server CPU, us/key"
+        printf "%-30s", "" > text; hdr = "| memory, " commas(keys) " keys"; sep = "|---"
+        for (s = 1; s <= ns; s++) {
+            printf " %12s", S[s] > text; hdr = hdr " | " S[s]; sep = sep "|--:"
+            if (s > 1) { printf " %8s", "ratio" > text; hdr = hdr " | " S[s] "/redis"; sep = sep "|--:" }
+        }
+        printf "\n" > text; print hdr " |" > md; print sep "|" > md
+        for (c = 2; c <= 5; c++) {
+            printf "%-30s", L[c] > text; line = "| " L[c]
+            for (s = 1; s <= ns; s++) {
+                m = 0; for (r = 1; r <= n[S[s]]; r++) if (val[S[s], c, r] != "n/a") v[++m] = val[S[s], c, r]
+                med[s] = median(v, m)
+                printf " %12s", med[s] > text; line = line " | " med[s]
+                if (s > 1) { printf " %8s", ratio(med[s], med[1]) > text; line = line " | " ratio(med[s], med[1]) }
+            }
+            printf "\n" > text; print line " |" > md
+        }
+    }' "$memres"
 }
 
 elapsed=$(( $(date +%s) - start_time ))
@@ -397,59 +443,15 @@ if [ "$SPEED" = 1 ]; then
     echo "ratios = scaleout / redis (ops/s: higher is better; latency and CPU: lower is better)"
     echo "$other_load"
     echo
-    printf '%-4s %-4s %-12s %10s %7s %8s %8s %10s | %6s %6s %6s %6s\n' \
-        test -P server ops/s spread "p50 ms" "p99 ms" "CPU us/op" "ops/s" p50 p99 CPU
-    for pipe in 1 "$PIPELINE"; do
-        for test in SET GET; do
-            base_rps=$(med redis "$pipe" "$test" 5) base_p50=$(med redis "$pipe" "$test" 6)
-            base_p99=$(med redis "$pipe" "$test" 7) base_cpu=$(med redis "$pipe" "$test" 8)
-            for i in $(seq 0 $(( nsrv - 1 ))); do
-                s=${names[$i]}
-                rps=$(med "$s" "$pipe" "$test" 5) p50=$(med "$s" "$pipe" "$test" 6)
-                p99=$(med "$s" "$pipe" "$test" 7) cpu=$(med "$s" "$pipe" "$test" 8)
-                if [ "$i" = 0 ]; then ratios=("" "" "" ""); else
-                    ratios=("$(bench_ratio "$rps" "$base_rps")" "$(bench_ratio "$p50" "$base_p50")"
-                            "$(bench_ratio "$p99" "$base_p99")" "$(bench_ratio "$cpu" "$base_cpu")")
-                fi
-                printf '%-4s %-4s %-12s %10s %6s%% %8.3f %8.3f %10.2f | %6s %6s %6s %6s\n' \
-                    "$test" "$pipe" "$s" "$(fmt_int "$rps")" "$(spread "$s" "$pipe" "$test")" \
-                    "$p50" "$p99" "$cpu" "${ratios[@]}"
-                echo "| $test | $pipe | $s | $(fmt_int "$rps") | $(printf '%.3f' "$p50") | $(printf '%.3f' "$p99") | $(printf '%.2f' "$cpu") | ${ratios[0]} | ${ratios[1]} | ${ratios[2]} | ${ratios[3]} |" >>"$BENCH_TMP/md_speed"
-            done
-        done
-    done
+    speed_tables "$BENCH_TMP/text_speed" "$BENCH_TMP/md_speed"
+    cat "$BENCH_TMP/text_speed"
 fi
 if [ "$MEMORY" = 1 ]; then
     echo
     echo "memory: $(fmt_int "$KEYS") keys key:N with ${DSIZE}-byte values loaded with redis-cli --pipe into a fresh server;"
     echo "$MEM_ROUNDS round(s) in alternation, medians (ratios: lower is better)"
-    hdr="" sep=""
-    for i in $(seq 0 $(( nsrv - 1 ))); do
-        hdr="$hdr | ${names[$i]}"; sep="$sep|--:"
-        [ "$i" = 0 ] || { hdr="$hdr | ${names[$i]}/redis"; sep="$sep|--:"; }
-    done
-    printf '%-28s' ""
-    for i in $(seq 0 $(( nsrv - 1 ))); do
-        printf ' %12s' "${names[$i]}"; [ "$i" = 0 ] || printf ' %8s' ratio
-    done
-    echo
-    echo "| memory, $(fmt_int "$KEYS") keys$hdr |" >"$BENCH_TMP/md_mem"
-    echo "|---$sep|" >>"$BENCH_TMP/md_mem"
-    for row in "2:RSS delta, bytes/key" "3:used_memory delta, bytes/key" "4:load time, s" "5:server CPU, us/key"; do
-        c=${row%%:*} label=${row#*:}
-        base=$(memval redis "$c")
-        printf '%-28s' "$label"
-        md="| $label"
-        for i in $(seq 0 $(( nsrv - 1 ))); do
-            v=$(memval "${names[$i]}" "$c")
-            printf ' %12s' "$v"; md="$md | $v"
-            if [ "$i" != 0 ]; then
-                ratio=$(bench_ratio "$v" "$base"); printf ' %8s' "$ratio"; md="$md | $ratio"
-            fi
-        done
-        echo
-        echo "$md |" >>"$BENCH_TMP/md_mem"
-    done
+    memory_tables "$BENCH_TMP/text_mem" "$BENCH_TMP/md_mem"
+    cat "$BENCH_TMP/text_mem"
 fi
 echo
 echo "runtime: ${elapsed} s"
