@@ -54,6 +54,17 @@ int net_listen(const char *host, int port, int backlog, bool reuseport, char *er
     return fd;
 }
 
+int net_port_in_use(const char *host, int port)
+{
+    char err[256];
+    int fd = net_listen(host, port, 1, false, err, sizeof err);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    return fd == -EADDRINUSE ? 1 : fd;
+}
+
 void net_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
 {
     char ip[INET6_ADDRSTRLEN] = "?";

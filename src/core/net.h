@@ -17,6 +17,15 @@
  */
 int net_listen(const char *host, int port, int backlog, bool reuseport, char *err, size_t errlen);
 
+/*
+ * Whether host:port is taken by any socket, ours or another process's: a bind
+ * without SO_REUSEPORT is tried and undone. Servers that spread one port over
+ * their threads with SO_REUSEPORT call it first, so that a second server started
+ * on the same port fails ("Address already in use") instead of silently
+ * sharing it. Returns 1 (in use), 0 (free) or a negative errno.
+ */
+int net_port_in_use(const char *host, int port);
+
 /* "ip:port" of a socket address into out. */
 void net_format_addr(const struct sockaddr *sa, char *out, size_t outlen);
 

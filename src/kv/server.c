@@ -776,19 +776,24 @@ int kv_main(int argc, char **argv)
     s->nworkers = (int)s->cfg.threads;
     s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
     char err[256];
+    if (s->cfg.port != 0 && net_port_in_use(s->cfg.bind, (int)s->cfg.port) == 1) {
+        fprintf(stderr, "scaleout kv: cannot listen on %s:%lld: Address already in use\n", s->cfg.bind, s->cfg.port);
+        log_warn("cannot listen on %s:%lld: Address already in use", s->cfg.bind, s->cfg.port);
+        return 1;
+    }
     for (int i = 0; i < s->nworkers; i++) {
         if (worker_init(s, &s->workers[i], i, err, sizeof err) != 0) {
             log_warn("%s", err);
             fprintf(stderr, "scaleout kv: %s\n", err);
             return 1;
         }
-    }
-    /* port 0: every worker must share the port the first one got */
-    if (s->cfg.port == 0) {
-        struct sockaddr_storage ss;
-        int len = sizeof ss;
-        uv_tcp_getsockname(&s->workers[0].listener, (struct sockaddr *)&ss, &len);
-        s->cfg.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        /* port 0: the kernel picks one for worker 0 and the others join it */
+        if (i == 0 && s->cfg.port == 0) {
+            struct sockaddr_storage ss;
+            int len = sizeof ss;
+            uv_tcp_getsockname(&s->workers[0].listener, (struct sockaddr *)&ss, &len);
+            s->cfg.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
     }
     uv_loop_t *main_loop = &s->workers[0].loop;
     uv_timer_init(main_loop, &s->cron);

@@ -179,3 +179,34 @@ def test_help_lists_every_directive(scaleout_bin):
         assert d in r.stdout
     r = run("--version")
     assert r.returncode == 0 and r.stdout.startswith("scaleout ")
+
+
+@pytest.mark.scaleout_only
+def test_second_server_on_a_taken_port_fails(server_factory, tmp_path):
+    """Workers share their port with SO_REUSEPORT; a second kv started on the
+    same port must fail as Redis does, not silently split the keyspace."""
+    s = server_factory("--threads", "2")
+    r = subprocess.run([str(SCALEOUT_BIN), "kv", "--port", str(s.port), "--admin-port", "0"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    assert "Address already in use" in r.stderr
+    c = s.conn()
+    assert c.cmd("PING") == "PONG"
+
+
+@pytest.mark.scaleout_only
+def test_port_zero_with_threads_shares_one_port(scaleout_bin, tmp_path):
+    p = subprocess.Popen([str(SCALEOUT_BIN), "kv", "--port", "0", "--threads", "3", "--admin-port", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = ""
+        deadline = time.monotonic() + 10
+        while "ready" not in line and time.monotonic() < deadline:
+            line = p.stdout.readline()
+        assert "ready" in line, line
+        out = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True, timeout=10).stdout
+        ports = {ln.split()[3].rsplit(":", 1)[1] for ln in out.splitlines() if f"pid={p.pid}," in ln}
+        assert len(ports) == 1, out
+    finally:
+        p.terminate()
+        p.wait(10)
