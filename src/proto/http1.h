@@ -35,8 +35,9 @@
  *
  * Speed: the first look at each line is an optimistic single pass (token
  * table for names, 8 bytes per step for values and targets); anything unusual
- * falls back to memchr + full validation, which alone decides errors. A
- * typical 200-byte request parses in ~150 ns on a 2.1 GHz EPYC.
+ * falls back to memchr + full validation, which alone decides errors. On a
+ * 2.1 GHz EPYC VM a typical 190-byte request or response parses in ~70 ns,
+ * a 700-byte browser request in ~155 ns.
  *
  * Strictness (each is an error, never forwarded) — decisions on the cases the
  * RFCs leave open, chosen for safety in a proxy:
