@@ -431,7 +431,6 @@ static void on_connection(uv_stream_t *server, int status)
     }
     c->id = atomic_fetch_add(&s->next_client_id, 1);
     c->proto = 2;
-    c->authed = s->cfg.requirepass == NULL || s->cfg.requirepass[0] == '\0';
     c->last_cmd = -1;
     c->ctime_ms = c->last_ms = util_time_ms();
     buf_init(&c->in);
@@ -460,6 +459,8 @@ static void on_connection(uv_stream_t *server, int status)
     w->nclients++;
     /* registry (CLIENT LIST) */
     pthread_mutex_lock(&s->lock);
+    /* requirepass may be replaced by CONFIG SET on another thread: read it locked */
+    c->authed = s->cfg.requirepass == NULL || s->cfg.requirepass[0] == '\0';
     c->gnext = s->registry;
     if (s->registry)
         s->registry->gprev = c;
