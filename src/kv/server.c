@@ -236,6 +236,11 @@ static void client_close(struct kv_client *c)
     if (c->closing)
         return;
     c->closing = true;
+    /* CLIENT KILL on another thread shuts the socket down by fd under the lock:
+     * the fd is closed by uv_close below and its number may be reused at once */
+    pthread_mutex_lock(&c->srv->lock);
+    c->fd = -1;
+    pthread_mutex_unlock(&c->srv->lock);
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_close((uv_handle_t *)&c->tcp, on_close);
 }
@@ -294,8 +299,9 @@ static void client_flush(struct kv_client *c)
     }
 }
 
-/* Output limits: true if the client was dropped. */
-static bool check_output_limits(struct kv_client *c, long long now_ms)
+/* Whether the client's unread replies pass the output limits (no side effect
+ * but the soft-limit clock). Safe with the keyspace lock held. */
+static bool output_over_limits(struct kv_client *c, long long now_ms)
 {
     const struct kv_obl *l = &c->srv->cfg.obl;
     size_t used = buf_pending(&c->out) + buf_pending(&c->wbuf);
@@ -310,11 +316,21 @@ static bool check_output_limits(struct kv_client *c, long long now_ms)
     } else {
         c->obl_soft_since = 0;
     }
-    if (!over)
+    return over;
+}
+
+/* Output limits: drop the client if over them; true if it was dropped.
+ * Takes the keyspace lock: never call with it held. */
+static bool check_output_limits(struct kv_client *c, long long now_ms)
+{
+    if (!output_over_limits(c, now_ms))
         return false;
+    size_t used = buf_pending(&c->out) + buf_pending(&c->wbuf);
     log_warn("client id=%llu addr=%s closed for overcoming of output buffer limits (%zu bytes)",
              (unsigned long long)c->id, c->addr, used);
+    pthread_mutex_lock(&c->srv->lock);
     c->srv->st.obl_disconnects++;
+    pthread_mutex_unlock(&c->srv->lock);
     /* drop what is queued: it will never be read */
     buf_deinit(&c->out);
     client_close(c);
@@ -354,8 +370,8 @@ static void process_input(struct kv_client *c)
         }
         kv_call(c, c->parser.argc, c->parser.argv);
         buf_consume(&c->in, (size_t)n);
-        if (buf_pending(&c->out) > (1u << 20) && check_output_limits(c, s->db.now_ms))
-            break;
+        if (buf_pending(&c->out) > (1u << 20) && output_over_limits(c, s->db.now_ms))
+            break; /* dropped below, once the lock is released */
     }
     if (locked)
         pthread_mutex_unlock(&s->lock);

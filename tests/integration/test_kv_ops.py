@@ -210,3 +210,20 @@ def test_port_zero_with_threads_shares_one_port(scaleout_bin, tmp_path):
     finally:
         p.terminate()
         p.wait(10)
+
+
+@pytest.mark.scaleout_only
+def test_client_kill_across_threads(server_factory):
+    """CLIENT KILL of clients owned by other worker threads closes exactly them."""
+    s = server_factory("--threads", "2")
+    victims = [s.conn() for _ in range(8)]
+    ids = [v.cmd("CLIENT", "ID") for v in victims]
+    killer = s.conn()
+    for i in ids[:4]:
+        assert killer.cmd("CLIENT", "KILL", "ID", str(i)) == 1
+    for v in victims[:4]:
+        assert v.read_until_closed(timeout=5) == b""
+    for v in victims[4:]:
+        assert v.cmd("PING") == "PONG"
+    assert killer.cmd("CLIENT", "KILL", "ID", "999999") == 0
+    assert killer.cmd("DBSIZE") == 0
