@@ -68,7 +68,7 @@ unit: $(UNIT_BINS)
 	done; exit $$fail
 
 integration: $(BUILD)/scaleout
-	$(Q)SCALEOUT_BIN=$(abspath $(BUILD)/scaleout) /usr/bin/python3 -m pytest -q tests/integration
+	$(Q)SCALEOUT_BIN=$(abspath $(BUILD)/scaleout) SCALEOUT_SANITIZERS=$(SANITIZERS) /usr/bin/python3 -m pytest -q tests/integration
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
@@ -79,7 +79,7 @@ asan: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" $(UNIT_BINS:$(BUILD)/%=build-asan/%) build-asan/scaleout
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	    LDFLAGS="-fsanitize=address,undefined" unit integration
+	    LDFLAGS="-fsanitize=address,undefined" SANITIZERS=1 unit integration
 
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)

@@ -51,6 +51,8 @@ static inline void buf_consume(struct buf *b, size_t n)
 
 static inline void buf_append(struct buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return; /* memcpy with a NULL pointer is undefined even for 0 bytes */
     buf_reserve(b, n);
     memcpy(b->data + b->len, p, n);
     b->len += n;

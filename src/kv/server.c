@@ -388,7 +388,13 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     if (c->parser.need > pending && c->parser.need - pending > want)
         want = c->parser.need - pending;
     buf_reserve(&c->in, want);
-    *out = uv_buf_init(buf_tail(&c->in), (unsigned)(buf_room(&c->in) > (1u << 30) ? (1u << 30) : buf_room(&c->in)));
+    /* read at most `want` (16 KB unless a large bulk needs more), as Redis does:
+     * a pipelining client must not balloon its input buffer, which counts in
+     * used_memory and would make eviction remove keys for transient bytes */
+    size_t room = buf_room(&c->in);
+    if (room > want)
+        room = want;
+    *out = uv_buf_init(buf_tail(&c->in), (unsigned)(room > (1u << 30) ? (1u << 30) : room));
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
@@ -774,6 +780,9 @@ int kv_main(int argc, char **argv)
     if (conf_load_args(&kv_conf_table, &s->cfg, argc, argv, &errs) != 0) {
         fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
         fprintf(stderr, "scaleout kv: invalid configuration (see scaleout kv --help)\n");
+        buf_deinit(&errs);
+        conf_free(&kv_conf_table, &s->cfg);
+        xfree(s);
         return 2;
     }
     buf_deinit(&errs);

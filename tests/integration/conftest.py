@@ -57,6 +57,9 @@ def _scaleout_bin():
 
 
 SCALEOUT_BIN = _scaleout_bin()
+# Extra flags for every scaleout server, e.g. KV_SCALEOUT_ARGS="--threads 2"
+# to run the whole suite multi-threaded.
+SCALEOUT_EXTRA = os.environ.get("KV_SCALEOUT_ARGS", "").split()
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli")
 TARGETS = [t.strip() for t in os.environ.get("KV_TARGETS", "scaleout,redis").split(",")
@@ -360,7 +363,7 @@ class KvServer:
     def argv(self):
         if self.target == "scaleout":
             return [str(SCALEOUT_BIN), "kv", "--port", str(self.port), "--bind", HOST,
-                    "--admin-port", str(self.admin_port)] + self.extra
+                    "--admin-port", str(self.admin_port)] + SCALEOUT_EXTRA + self.extra
         return [REDIS_SERVER, "--port", str(self.port), "--bind", HOST, "--save", "",
                 "--appendonly", "no"] + self.extra
 
