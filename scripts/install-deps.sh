@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libuv1-dev libxxhash-dev libcriterion-dev
       python3 python3-pytest python3-redis python3-requests
-      redis-server redis-tools curl procps"
+      redis-server redis-tools curl procps nginx wrk chromium"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/bench.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "kv/server.h"
@@ -24,6 +25,7 @@ struct role {
 
 static const struct role roles[] = {
     {"kv", kv_main, &kv_conf_table, "Redis-protocol key-value server: cache, sessions, eviction, TTLs"},
+    {"bench", bench_main, &bench_conf_table, "load generator for HTTP and RESP: open/closed loop, percentiles, scenarios, HTML reports"},
 };
 
 #define NROLES (sizeof roles / sizeof roles[0])

@@ -1,0 +1,183 @@
+/*
+ * reply.c — RESP2/RESP3 reply parser (see reply.h).
+ *
+ * One pass over the reply with an explicit stack of "elements left" per open
+ * aggregate: no recursion, so a hostile nesting depth cannot overflow the C
+ * stack (it is refused past BENCH_REPLY_MAX_DEPTH).
+ */
+#include "bench/reply.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/util.h"
+
+static bool parse_len(const char *s, size_t n, long long *out)
+{
+    return n > 0 && n <= 20 && util_str2ll(s, n, out);
+}
+
+static bool is_integer(const char *s, size_t n, bool big)
+{
+    if (!big) {
+        long long v;
+        return util_str2ll(s, n, &v);
+    }
+    size_t i = 0;
+    if (n > 0 && s[0] == '-')
+        i = 1;
+    if (i == n)
+        return false;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+ssize_t bench_reply_parse(struct bench_reply *p, const char *buf, size_t len)
+{
+    if (len < p->need)
+        return BENCH_REPLY_INCOMPLETE;
+    long long left[BENCH_REPLY_MAX_DEPTH];
+    bool attr[BENCH_REPLY_MAX_DEPTH];
+    int depth = 0;
+    size_t pos = 0;
+    p->is_error = false;
+    p->type = 0;
+    p->err = NULL;
+    p->err_len = 0;
+
+    for (;;) {
+        /* ---- one value starts at pos ---- */
+        if (pos >= len) {
+            p->need = pos + 1;
+            return BENCH_REPLY_INCOMPLETE;
+        }
+        char t = buf[pos];
+        const char *line = buf + pos + 1;
+        const char *cr = memchr(line, '\r', len - pos - 1);
+        if (!cr) {
+            if (len - pos > (size_t)BENCH_REPLY_MAX_BULK)
+                goto proto;
+            p->need = len + 1;
+            return BENCH_REPLY_INCOMPLETE;
+        }
+        size_t ll = (size_t)(cr - line);
+        size_t after = (size_t)(cr - buf) + 2;
+        if (after > len) {
+            p->need = after;
+            return BENCH_REPLY_INCOMPLETE;
+        }
+        if (cr[1] != '\n' || memchr(line, '\n', ll))
+            goto proto;
+        bool top = depth == 0 && t != '|';
+        if (top) {
+            p->type = t;
+            p->is_error = t == '-' || t == '!';
+            if (t == '-') {
+                p->err = line;
+                p->err_len = ll;
+            }
+        }
+        long long n;
+        switch (t) {
+        case '+':
+        case '-':
+            pos = after;
+            break;
+        case ':':
+        case '(':
+            if (!is_integer(line, ll, t == '('))
+                goto proto;
+            pos = after;
+            break;
+        case ',':
+            if (ll == 0)
+                goto proto;
+            pos = after;
+            break;
+        case '#':
+            if (ll != 1 || (line[0] != 't' && line[0] != 'f'))
+                goto proto;
+            pos = after;
+            break;
+        case '_':
+            if (ll != 0)
+                goto proto;
+            pos = after;
+            break;
+        case '$':
+        case '!':
+        case '=': {
+            if (!parse_len(line, ll, &n))
+                goto proto;
+            if (n == -1 && t == '$') {
+                pos = after;
+                break;
+            }
+            if (n < 0 || n > BENCH_REPLY_MAX_BULK || (t == '=' && n < 4))
+                goto proto;
+            size_t end = after + (size_t)n + 2;
+            if (len < end) {
+                p->need = end;
+                return BENCH_REPLY_INCOMPLETE;
+            }
+            if (buf[end - 2] != '\r' || buf[end - 1] != '\n')
+                goto proto;
+            if (t == '=' && buf[after + 3] != ':')
+                goto proto;
+            if (top && t == '!') {
+                p->err = buf + after;
+                p->err_len = (size_t)n;
+            }
+            pos = end;
+            break;
+        }
+        case '*':
+        case '~':
+        case '>':
+        case '%':
+        case '|': {
+            if (!parse_len(line, ll, &n))
+                goto proto;
+            pos = after;
+            if (n == -1 && t == '*')
+                break; /* null array: a complete value */
+            if (n < 0 || n > INT_MAX)
+                goto proto;
+            long long cnt = (t == '%' || t == '|') ? 2 * n : n;
+            if (cnt == 0) {
+                if (t == '|')
+                    continue; /* empty attribute: the value follows */
+                break;        /* empty aggregate: a complete value */
+            }
+            if (depth >= BENCH_REPLY_MAX_DEPTH)
+                goto proto;
+            left[depth] = cnt;
+            attr[depth] = t == '|';
+            depth++;
+            continue;
+        }
+        default:
+            goto proto;
+        }
+
+        /* ---- a value ended at pos: close the aggregates it completes ---- */
+        for (;;) {
+            if (depth == 0) {
+                p->need = 0;
+                return (ssize_t)pos;
+            }
+            if (--left[depth - 1] > 0)
+                break;
+            depth--;
+            if (attr[depth])
+                break; /* attribute done: the value it annotates comes next, same level */
+        }
+    }
+
+proto:
+    p->need = 0;
+    return BENCH_REPLY_EPROTO;
+}

@@ -1,0 +1,56 @@
+/*
+ * reply.h — RESP2/RESP3 *reply* parser for the bench role's RESP driver.
+ *
+ * proto/resp parses what clients send (commands); a load generator reads
+ * what servers send back: any reply type, nested. bench_reply_parse() looks
+ * at the bytes received so far and says how long the first complete reply
+ * is, that more bytes are needed, or that the input is not RESP. It allocates
+ * nothing, copies nothing and never reads past len.
+ *
+ * Types: + - : $ * (RESP2) and _ , # ( ! = % ~ > | (RESP3). Attributes (|)
+ * are skipped and the value after them is the reply. Bounds: nesting 64
+ * levels, aggregates 2^31 elements, bulks 512 MiB; beyond is a protocol
+ * error, as is a malformed length, integer, boolean or null line.
+ *
+ * Resumption: a reply arriving in pieces is re-scanned from its start on each
+ * call, except that p->need remembers how many bytes the reply needs at
+ * least (the end of a bulk being received), so a large bulk costs one scan
+ * per byte range, not one per read. Call again with the same start and more
+ * bytes; a final result (> 0 or an error) resets p->need.
+ *
+ * Reentrant; one parser per connection; any thread.
+ */
+#ifndef SCALEOUT_BENCH_REPLY_H
+#define SCALEOUT_BENCH_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define BENCH_REPLY_MAX_DEPTH 64
+#define BENCH_REPLY_MAX_BULK (512LL * 1024 * 1024)
+
+struct bench_reply {
+    size_t need;        /* do not parse again before len >= need */
+    /* results of the last call that returned > 0 */
+    bool is_error;      /* the reply is an error (- or !) */
+    char type;          /* first byte of the reply ('+', '$', ...), after attributes */
+    const char *err;    /* is_error: the message, without '-' and CRLF (points into buf) */
+    size_t err_len;
+};
+
+enum {
+    BENCH_REPLY_INCOMPLETE = 0,
+    BENCH_REPLY_EPROTO = -1,
+};
+
+static inline void bench_reply_init(struct bench_reply *p) { p->need = 0; }
+
+/*
+ * Parse the reply starting at buf[0] from the len bytes received.
+ * Returns its length (> 0; results in *p), BENCH_REPLY_INCOMPLETE, or
+ * BENCH_REPLY_EPROTO (the connection is unusable).
+ */
+ssize_t bench_reply_parse(struct bench_reply *p, const char *buf, size_t len);
+
+#endif

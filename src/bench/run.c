@@ -1,0 +1,298 @@
+/*
+ * run.c — the controller of one bench step (main thread).
+ *
+ * Splits connections, rate and request count over the workers, starts them,
+ * and then once a second flips every worker's interval (see worker.h),
+ * merges the finished intervals into one timeline point and into the step's
+ * totals, and prints the progress line. It never touches a socket: a slow
+ * terminal cannot slow the load.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/worker.h"
+#include "core/alloc.h"
+
+#define SEC_NS 1000000000ULL
+#define POLL_NS (10 * 1000 * 1000ULL)
+#define ACK_WAIT_NS (500 * 1000 * 1000ULL)
+
+atomic_bool bench_interrupted;
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / SEC_NS), (long)(ns % SEC_NS)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !atomic_load(&bench_interrupted))
+        ;
+}
+
+void bench_step_free(struct bench_step *s)
+{
+    conf_free(&bench_conf_table, &s->cfg);
+    bench_hist_free(s->hist);
+    xfree(s->points);
+    memset(s, 0, sizeof *s);
+}
+
+void bench_report_free(struct bench_report *r)
+{
+    for (size_t i = 0; i < r->nsteps; i++)
+        bench_step_free(&r->steps[i]);
+    xfree(r->steps);
+    for (size_t i = 0; i < r->nactions; i++)
+        xfree(r->actions[i].text);
+    xfree(r->actions);
+    xfree(r->scenario);
+    memset(r, 0, sizeof *r);
+}
+
+static void interval_reset(struct bench_interval *iv)
+{
+    memset(&iv->c, 0, sizeof iv->c);
+    bench_hist_init(&iv->hist);
+}
+
+static void interval_take(struct bench_interval *dst, struct bench_interval *src)
+{
+    bench_counts_add(&dst->c, &src->c);
+    bench_hist_merge(&dst->hist, &src->hist);
+    interval_reset(src);
+}
+
+/* Collect what the workers recorded since the last flip into acc. */
+static void collect(struct bench_run *run, struct bench_worker *ws, int n, struct bench_interval *acc)
+{
+    unsigned e = atomic_fetch_add(&run->epoch, 1) + 1;
+    uint64_t deadline = bench_now_ns() + ACK_WAIT_NS;
+    for (int i = 0; i < n; i++) {
+        struct bench_worker *w = &ws[i];
+        for (;;) {
+            if (atomic_load_explicit(&w->done, memory_order_acquire)) {
+                interval_take(acc, w->ivl[0]);
+                interval_take(acc, w->ivl[1]);
+                break;
+            }
+            if (atomic_load_explicit(&w->acked, memory_order_acquire) == e) {
+                interval_take(acc, w->ivl[(e + 1) & 1]);
+                break;
+            }
+            if (bench_now_ns() >= deadline)
+                break; /* busy worker: its figures move to the next point */
+            sleep_ns(100 * 1000);
+        }
+    }
+}
+
+static void add_point(struct bench_step *s, const struct bench_interval *acc, double t, double dt)
+{
+    if (s->npoints == s->cap_points) {
+        s->cap_points = s->cap_points ? s->cap_points * 2 : 64;
+        s->points = xrealloc(s->points, s->cap_points * sizeof *s->points);
+    }
+    struct bench_point *p = &s->points[s->npoints++];
+    memset(p, 0, sizeof *p);
+    p->t = t;
+    p->dt = dt;
+    p->done = acc->c.done;
+    p->sent = acc->c.sent;
+    p->errors = bench_counts_errors(&acc->c);
+    static const double qs[] = {50, 90, 99, 100};
+    uint64_t v[4];
+    bench_hist_percentiles(&acc->hist, qs, 4, v);
+    p->p50 = v[0];
+    p->p90 = v[1];
+    p->p99 = v[2];
+    p->max = v[3];
+}
+
+/* ---- progress -------------------------------------------------------------- */
+
+struct progress {
+    int mode;          /* BENCH_PROGRESS_TTY, _PLAIN or _OFF */
+    bool shown;        /* a TTY line is on screen */
+};
+
+static void progress_line(struct progress *pg, const struct bench_step *s, double elapsed,
+                          const struct bench_point *p)
+{
+    if (pg->mode == BENCH_PROGRESS_OFF)
+        return;
+    char p99[32];
+    bench_format_ns(p99, sizeof p99, bench_hist_percentile(s->hist, 99));
+    uint64_t errs = bench_counts_errors(&s->c);
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s%s%6.1fs  %10.0f req/s  p99 %-9s errors %llu",
+                     s->cfg.name && *s->cfg.name ? s->cfg.name : "", s->cfg.name && *s->cfg.name ? "  " : "",
+                     elapsed, p->dt > 0 ? (double)p->done / p->dt : 0.0, p99, (unsigned long long)errs);
+    if (errs) {
+        const char *sep = " (";
+        for (int i = 0; i < BENCH_ERR__COUNT && n > 0 && (size_t)n < sizeof line; i++) {
+            if (!s->c.errors[i])
+                continue;
+            n += snprintf(line + n, sizeof line - (size_t)n, "%s%s %llu", sep, bench_err_keys[i],
+                          (unsigned long long)s->c.errors[i]);
+            sep = ", ";
+        }
+        if (n > 0 && (size_t)n < sizeof line)
+            snprintf(line + n, sizeof line - (size_t)n, ")");
+    }
+    if (pg->mode == BENCH_PROGRESS_TTY) {
+        fprintf(stderr, "\r\033[K%s", line);
+        pg->shown = true;
+    } else {
+        fprintf(stderr, "%s\n", line);
+    }
+    fflush(stderr);
+}
+
+static void progress_clear(struct progress *pg)
+{
+    if (pg->shown) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+        pg->shown = false;
+    }
+}
+
+/* ---- one step ---------------------------------------------------------------- */
+
+int bench_run_step(const struct bench_config *cfg, uint64_t t0, struct bench_step *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    bench_config_copy(&s->cfg, cfg);
+    s->hist = bench_hist_new();
+    struct bench_target target;
+    if (bench_target_parse(&target, cfg->target, err, errlen) != 0)
+        return -1;
+    s->proto_name = target.proto->name;
+    void *shared = target.proto->setup(cfg, &target, err, errlen);
+    if (!shared)
+        return -1;
+
+    struct bench_run run = {
+        .cfg = cfg,
+        .target = &target,
+        .proto = target.proto,
+        .shared = shared,
+        .timeout_ns = (uint64_t)cfg->timeout_ms * 1000000ULL,
+        .pipeline = (uint32_t)cfg->pipeline,
+        .open_loop = cfg->rate > 0,
+    };
+    long long dur = cfg->duration_ms;
+    if (dur == 0 && cfg->requests == 0)
+        dur = 10000;
+    run.duration_ns = (uint64_t)dur * 1000000ULL;
+    atomic_init(&run.epoch, 0);
+
+    int nw = (int)cfg->threads;
+    if (nw > cfg->connections)
+        nw = (int)cfg->connections;
+    if (cfg->requests > 0 && nw > cfg->requests)
+        nw = (int)cfg->requests;
+    struct bench_worker *ws = xcalloc((size_t)nw, sizeof *ws);
+    for (int i = 0; i < nw; i++) {
+        int conns = (int)(cfg->connections / nw + (i < cfg->connections % nw));
+        uint64_t quota = cfg->requests > 0 ? (uint64_t)(cfg->requests / nw + (i < cfg->requests % nw)) : UINT64_MAX;
+        /* the rate follows the connections, so every connection has the same share */
+        double rate = (double)cfg->rate * conns / (double)cfg->connections;
+        bench_worker_init(&ws[i], i, &run, conns, rate, quota);
+    }
+
+    struct progress pg = {.mode = cfg->progress};
+    if (pg.mode == BENCH_PROGRESS_AUTO)
+        pg.mode = isatty(STDERR_FILENO) ? BENCH_PROGRESS_TTY : BENCH_PROGRESS_PLAIN;
+
+    uint64_t begin = bench_now_ns();
+    for (int i = 0; i < nw; i++) {
+        if (pthread_create(&ws[i].thread, NULL, bench_worker_main, &ws[i]) != 0) {
+            snprintf(err, errlen, "cannot start a worker thread: %s", strerror(errno));
+            atomic_store(&bench_interrupted, true);
+            break;
+        }
+        ws[i].started = true;
+    }
+
+    struct bench_interval *acc = xmalloc(sizeof *acc), *prev = xmalloc(sizeof *prev);
+    interval_reset(acc);
+    interval_reset(prev);
+    uint64_t last = begin, next = begin + SEC_NS;
+    for (;;) {
+        bool all_done = true;
+        for (int i = 0; i < nw; i++)
+            if (ws[i].started && !atomic_load_explicit(&ws[i].done, memory_order_acquire))
+                all_done = false;
+        if (all_done)
+            break;
+        uint64_t now = bench_now_ns();
+        if (now < next) {
+            sleep_ns(next - now < POLL_NS ? next - now : POLL_NS);
+            continue;
+        }
+        collect(&run, ws, nw, acc);
+        now = bench_now_ns();
+        add_point(s, acc, (double)(last - t0) / 1e9, (double)(now - last) / 1e9);
+        bench_counts_add(&s->c, &acc->c);
+        bench_hist_merge(s->hist, &acc->hist);
+        progress_line(&pg, s, (double)(now - begin) / 1e9, &s->points[s->npoints - 1]);
+        /* keep this point's figures in case the tail gets folded into it */
+        struct bench_interval *tmp = prev;
+        prev = acc;
+        acc = tmp;
+        interval_reset(acc);
+        last = now;
+        next += SEC_NS;
+        if (next < now)
+            next = now + SEC_NS;
+    }
+    for (int i = 0; i < nw; i++)
+        if (ws[i].started)
+            pthread_join(ws[i].thread, NULL);
+    /* what came in since the last point (the workers are gone: read both halves) */
+    uint64_t end = bench_now_ns();
+    for (int i = 0; i < nw; i++) {
+        interval_take(acc, ws[i].ivl[0]);
+        interval_take(acc, ws[i].ivl[1]);
+    }
+    bench_counts_add(&s->c, &acc->c);
+    bench_hist_merge(s->hist, &acc->hist);
+    if (s->npoints > 0 && end - last < SEC_NS / 2) {
+        /* a short tail (the drain): fold it into the last point rather than
+         * plot a sliver whose rate means nothing */
+        struct bench_point *p = &s->points[--s->npoints];
+        double t = p->t, dt = p->dt + (double)(end - last) / 1e9;
+        bench_counts_add(&acc->c, &prev->c);
+        bench_hist_merge(&acc->hist, &prev->hist);
+        add_point(s, acc, t, dt);
+    } else {
+        add_point(s, acc, (double)(last - t0) / 1e9, (double)(end - last) / 1e9);
+    }
+    progress_clear(&pg);
+    xfree(acc);
+    xfree(prev);
+
+    uint64_t start = 0, stop = 0;
+    for (int i = 0; i < nw; i++) {
+        struct bench_worker *w = &ws[i];
+        if (w->start_ns && (!start || w->start_ns < start))
+            start = w->start_ns;
+        if (w->stop_ns > stop)
+            stop = w->stop_ns;
+        if (!s->first_error[0] && w->first_error[0])
+            snprintf(s->first_error, sizeof s->first_error, "%s", w->first_error);
+        s->gave_up |= w->gave_up;
+        bench_worker_deinit(w);
+    }
+    if (!start)
+        start = stop = begin;
+    s->start = (double)(start - t0) / 1e9;
+    s->elapsed = (double)(stop - start) / 1e9;
+    s->interrupted = atomic_load(&bench_interrupted);
+    xfree(ws);
+    target.proto->teardown(shared);
+    return 0;
+}
