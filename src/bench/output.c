@@ -9,6 +9,7 @@
 
 #include "bench/bench.h"
 #include "core/alloc.h"
+#include "core/util.h"
 
 static const double summary_qs[] = {
 #define BENCH_X_Q(q, name) q,
@@ -301,16 +302,7 @@ int bench_write_json(const struct bench_report *r, const char *path, char *err, 
     }
     buf_puts(&b, "]}\n");
 
-    int rc = 0;
-    FILE *f = fopen(path, "w");
-    if (!f || fwrite(buf_head(&b), 1, buf_pending(&b), f) != buf_pending(&b)) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        rc = -1;
-    }
-    if (f && fclose(f) != 0 && rc == 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        rc = -1;
-    }
+    int rc = util_write_file(path, buf_head(&b), buf_pending(&b), err, errlen);
     buf_deinit(&b);
     return rc;
 }

@@ -19,6 +19,7 @@
 
 #include "bench/bench.h"
 #include "core/alloc.h"
+#include "core/util.h"
 
 #define W 900
 #define H 320
@@ -499,16 +500,7 @@ int bench_write_html(const struct bench_report *r, const char *path, char *err, 
     struct buf b;
     buf_init(&b);
     bench_report_html(r, &b);
-    int rc = 0;
-    FILE *f = fopen(path, "w");
-    if (!f || fwrite(buf_head(&b), 1, buf_pending(&b), f) != buf_pending(&b)) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        rc = -1;
-    }
-    if (f && fclose(f) != 0 && rc == 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        rc = -1;
-    }
+    int rc = util_write_file(path, buf_head(&b), buf_pending(&b), err, errlen);
     buf_deinit(&b);
     return rc;
 }

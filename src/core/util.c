@@ -498,3 +498,18 @@ long long util_mono_us(void)
 {
     return clock_us(CLOCK_MONOTONIC);
 }
+
+int util_write_file(const char *path, const void *data, size_t len, char *err, size_t errlen)
+{
+    int rc = 0;
+    FILE *f = fopen(path, "w");
+    if (!f || fwrite(data, 1, len, f) != len) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    if (f && fclose(f) != 0 && rc == 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}

@@ -49,6 +49,10 @@ bool util_strieq(const char *a, size_t alen, const char *b);
  * O(plen * slen) time at worst: no pattern makes it exponential. */
 bool util_glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase);
 
+/* Write len bytes to path (created or truncated). 0, or -1 with "cannot write
+ * PATH: reason" in err. */
+int util_write_file(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
 /* Milliseconds / microseconds of wall clock and monotonic clock. */
 long long util_time_ms(void);
 long long util_time_us(void);
