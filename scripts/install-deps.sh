@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libuv1-dev libxxhash-dev libcriterion-dev
       python3 python3-pytest python3-redis python3-requests
-      redis-server redis-tools curl procps nginx wrk chromium"
+      redis-server redis-tools curl procps nginx wrk chromium haproxy"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -19,5 +19,17 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing
-# Debian starts redis-server as a service on install; the tests start their own.
-if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+# Debian starts some servers as services on install; the tests and benchmarks
+# start their own on free loopback ports. Stop only the services this run
+# installed, never one the user already had.
+for svc in redis-server nginx haproxy; do
+    case " $missing " in
+    *" $svc "*)
+        if [ -d /run/systemd/system ]; then
+            $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+        elif command -v service >/dev/null 2>&1; then
+            $SUDO service "$svc" stop >/dev/null 2>&1 || true
+        fi
+        ;;
+    esac
+done
