@@ -36,6 +36,7 @@ struct admin {
     int port;
     int nconns;
     bool closing;
+    bool listener_closed;
     struct admin_conn *conns;
 };
 
@@ -55,6 +56,9 @@ static void conn_handle_closed(uv_handle_t *h)
     buf_deinit(&c->in);
     buf_deinit(&c->out);
     xfree(c);
+    /* admin_close: the last of the listener and the connections frees a */
+    if (a->closing && a->listener_closed && a->nconns == 0)
+        xfree(a);
 }
 
 static void conn_close(struct admin_conn *c)
@@ -233,7 +237,12 @@ struct admin *admin_open(uv_loop_t *loop, const char *host, int port, admin_hand
 
 static void on_listener_closed(uv_handle_t *h)
 {
-    xfree(h->data);
+    /* libuv runs close callbacks newest first: connections closed in the same
+     * admin_close may still be pending and need a */
+    struct admin *a = h->data;
+    a->listener_closed = true;
+    if (a->nconns == 0)
+        xfree(a);
 }
 
 void admin_close(struct admin *a)

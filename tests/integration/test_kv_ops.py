@@ -229,3 +229,23 @@ def test_client_kill_across_threads(server_factory):
         assert v.cmd("PING") == "PONG"
     assert killer.cmd("CLIENT", "KILL", "ID", "999999") == 0
     assert killer.cmd("DBSIZE") == 0
+
+
+@pytest.mark.scaleout_only
+def test_sigterm_with_open_admin_connections(server_factory):
+    """Admin connections open at shutdown are closed after the listener; their
+    close callbacks must not use freed endpoint state (ASan caught this)."""
+    import socket
+    s = server_factory()
+    conns = []
+    for _ in range(3):
+        a = socket.create_connection(("127.0.0.1", s.admin_port), timeout=5)
+        a.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert a.recv(65536).startswith(b"HTTP/1.1 200")
+        conns.append(a)   # keep-alive: left open
+    s.expect_exit = True
+    os.kill(s.pid, signal.SIGTERM)
+    assert s.proc.wait(10) == 0
+    assert "ERROR: AddressSanitizer" not in s.log_tail()
+    for a in conns:
+        a.close()
