@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "kv/server.h"
+#include "lb/lb.h"
 
 #define SCALEOUT_VERSION "0.1.0"
 
@@ -25,6 +26,7 @@ struct role {
 
 static const struct role roles[] = {
     {"kv", kv_main, &kv_conf_table, "Redis-protocol key-value server: cache, sessions, eviction, TTLs"},
+    {"lb", lb_main, &lb_conf_table, "HTTP/1.1 (L7) and TCP (L4) load balancer: pools, routes, health checks"},
     {"bench", bench_main, &bench_conf_table, "load generator for HTTP and RESP: open/closed loop, percentiles, scenarios, HTML reports"},
 };
 
@@ -71,7 +73,7 @@ static int check_main(int argc, char **argv)
     if (!rolename)
         rolename = fromfile;
     if (!rolename) {
-        fprintf(stderr, "%s: cannot tell the role: add a line 'role kv' to the file or pass --role (roles:", file);
+        fprintf(stderr, "%s: cannot tell the role: add a line 'role NAME' to the file or pass --role NAME (roles:", file);
         for (size_t i = 0; i < NROLES; i++)
             fprintf(stderr, " %s", roles[i].name);
         fprintf(stderr, ")\n");

@@ -1,0 +1,323 @@
+/*
+ * headers.c — what the proxy reads in and writes into message heads:
+ * routing (host, path prefix, header), the balancing key (uri, header,
+ * cookie, client address) and the sticky cookie, and the rewriting of
+ * request and response heads (hop-by-hop fields out; X-Forwarded-For,
+ * X-Forwarded-Proto and X-Request-Id in). All of it works on the slices
+ * proto/http1 left in the session's buffers; nothing here keeps state.
+ */
+#include <string.h>
+
+#include "core/rand.h"
+#include "core/util.h"
+#include "lb/balance.h"
+#include "lb/proxy.h"
+
+bool lb_header_is(const struct http1_header *h, const char *name)
+{
+    return util_strieq(h->name, h->name_len, name);
+}
+
+/* Hop-by-hop fields never cross the proxy (RFC 9110 7.6.1). */
+static bool hop_by_hop(const struct http1_header *h)
+{
+    switch (h->name_len) {
+    case 2: return lb_header_is(h, "te");
+    case 7: return lb_header_is(h, "upgrade");
+    case 10: return lb_header_is(h, "connection") || lb_header_is(h, "keep-alive");
+    case 16: return lb_header_is(h, "proxy-connection");
+    }
+    return false;
+}
+
+/* Whether some Connection field lists a token other than close, keep-alive
+ * and upgrade, i.e. names another field as hop-by-hop (rare: most messages
+ * skip the per-field check below). */
+static bool connection_names_fields(const struct http1_header *hdrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (hdrs[i].name_len != 10 || !lb_header_is(&hdrs[i], "connection"))
+            continue;
+        const char *p = hdrs[i].value, *end = p + hdrs[i].value_len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                p++;
+            const char *t = p;
+            while (p < end && *p != ',')
+                p++;
+            const char *te = p;
+            while (te > t && (te[-1] == ' ' || te[-1] == '\t'))
+                te--;
+            size_t tl = (size_t)(te - t);
+            if (tl && !util_strieq(t, tl, "close") && !util_strieq(t, tl, "keep-alive") &&
+                !util_strieq(t, tl, "upgrade"))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Names listed in Connection are hop-by-hop too. */
+static bool named_in_connection(const struct http1_header *hdrs, size_t n, const struct http1_header *h)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (hdrs[i].name_len != 10 || !lb_header_is(&hdrs[i], "connection"))
+            continue;
+        char name[128];
+        if (h->name_len >= sizeof name)
+            return false;
+        memcpy(name, h->name, h->name_len);
+        name[h->name_len] = '\0';
+        if (http1_list_has(hdrs[i].value, hdrs[i].value_len, name))
+            return true;
+    }
+    return false;
+}
+
+/* The value of cookie `name` in the Cookie fields, false if absent. */
+static bool find_cookie(const struct http1_header *hdrs, size_t n, const char *name, const char **v, size_t *vlen)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        if (hdrs[i].name_len != 6 || !lb_header_is(&hdrs[i], "cookie"))
+            continue;
+        const char *p = hdrs[i].value, *end = p + hdrs[i].value_len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ';'))
+                p++;
+            const char *c = p;
+            while (p < end && *p != ';')
+                p++;
+            const char *eq = memchr(c, '=', (size_t)(p - c));
+            if (eq && (size_t)(eq - c) == nl && memcmp(c, name, nl) == 0) {
+                const char *val = eq + 1, *ve = p;
+                while (ve > val && ve[-1] == ' ')
+                    ve--;
+                if (ve - val >= 2 && *val == '"' && ve[-1] == '"') {
+                    val++;
+                    ve--;
+                }
+                *v = val;
+                *vlen = (size_t)(ve - val);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Path of the target (origin-form, or the part of an absolute form after the authority). */
+static void target_path(const struct http1_request *r, const char **p, size_t *n)
+{
+    const char *t = r->target;
+    size_t len = r->target_len;
+    if (r->target_form == HTTP1_TARGET_ABSOLUTE) {
+        const char *ss = memchr(t, ':', len);
+        if (ss && (size_t)(ss - t) + 3 <= len && ss[1] == '/' && ss[2] == '/') {
+            const char *a = ss + 3;
+            const char *slash = memchr(a, '/', len - (size_t)(a - t));
+            if (!slash) {
+                *p = "/";
+                *n = 1;
+                return;
+            }
+            len -= (size_t)(slash - t);
+            t = slash;
+        }
+    }
+    *p = t;
+    *n = len;
+}
+
+static bool route_matches(const struct lb_route *r, const struct http1_request *req)
+{
+    for (int i = 0; i < r->nconds; i++) {
+        const struct lb_route_cond *c = &r->conds[i];
+        switch (c->kind) {
+        case LB_ROUTE_HOST: {
+            if (!req->host)
+                return false;
+            size_t hl = req->host_len;
+            const char *colon = memchr(req->host, ':', hl);
+            if (colon)
+                hl = (size_t)(colon - req->host);
+            size_t vl = strlen(c->value);
+            if (vl > 2 && c->value[0] == '*' && c->value[1] == '.') {
+                /* *.example.com: any subdomain */
+                if (hl < vl || !util_strieq(req->host + hl - (vl - 1), vl - 1, c->value + 1))
+                    return false;
+            } else if (!util_strieq(req->host, hl, c->value)) {
+                return false;
+            }
+            break;
+        }
+        case LB_ROUTE_PATH: {
+            const char *p;
+            size_t n;
+            target_path(req, &p, &n);
+            size_t vl = strlen(c->value);
+            if (n < vl || memcmp(p, c->value, vl) != 0)
+                return false;
+            break;
+        }
+        case LB_ROUTE_HEADER: {
+            const struct http1_header *h = http1_find_header(req->headers, req->num_headers, c->name, strlen(c->name));
+            if (!h || h->value_len != strlen(c->value) || memcmp(h->value, c->value, h->value_len) != 0)
+                return false;
+            break;
+        }
+        }
+    }
+    return true;
+}
+
+struct lb_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r)
+{
+    for (int i = 0; i < c->nroutes; i++)
+        if (route_matches(&c->routes[i], r))
+            return c->routes[i].pool;
+    return c->default_pool_rt;
+}
+
+void lb_http_request_key(struct lb_session *s)
+{
+    const struct lb_pool_conf *c = atomic_load(&s->pool->conf);
+    const struct http1_request *r = &s->req;
+    s->has_key = false;
+    switch (c->key) {
+    case LB_KEY_NONE:
+        break;
+    case LB_KEY_IP:
+        s->key = s->iphash;
+        s->has_key = true;
+        break;
+    case LB_KEY_URI: {
+        const char *p;
+        size_t n;
+        target_path(r, &p, &n);
+        const char *q = memchr(p, '?', n);
+        if (q)
+            n = (size_t)(q - p);
+        s->key = lb_hash(p, n, 0);
+        s->has_key = true;
+        break;
+    }
+    case LB_KEY_HEADER: {
+        const struct http1_header *h = http1_find_header(r->headers, r->num_headers, c->key_name, strlen(c->key_name));
+        if (h) {
+            s->key = lb_hash(h->value, h->value_len, 0);
+            s->has_key = true;
+        }
+        break;
+    }
+    case LB_KEY_COOKIE: {
+        const char *v;
+        size_t vl;
+        if (find_cookie(r->headers, r->num_headers, c->key_name, &v, &vl)) {
+            s->key = lb_hash(v, vl, 0);
+            s->has_key = true;
+        }
+        break;
+    }
+    }
+    s->sticky[0] = '\0';
+    if (c->sticky_cookie[0]) {
+        const char *v;
+        size_t vl;
+        if (find_cookie(r->headers, r->num_headers, c->sticky_cookie, &v, &vl) && vl == 16) {
+            memcpy(s->sticky, v, 16);
+            s->sticky[16] = '\0';
+        }
+    }
+}
+
+static void make_reqid(struct lb_session *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t a = rand64(), b = rand64();
+    for (int i = 0; i < 16; i++) {
+        s->reqid[i] = hex[(a >> (i * 4)) & 15];
+        s->reqid[16 + i] = hex[(b >> (i * 4)) & 15];
+    }
+    s->reqid[32] = '\0';
+}
+
+void lb_http_request_head(struct lb_session *s)
+{
+    const struct http1_request *r = &s->req;
+    const struct lb_listener_conf *lc = atomic_load(&s->ls->conf);
+    struct buf *o = &s->hold;
+    buf_append(o, r->method, r->method_len);
+    buf_putc(o, ' ');
+    buf_append(o, r->target, r->target_len);
+    buf_append(o, " HTTP/1.1\r\n", 11);
+    bool has_reqid = false;
+    bool named = connection_names_fields(r->headers, r->num_headers);
+    const struct http1_header *xff[8];
+    int nxff = 0;
+    for (size_t i = 0; i < r->num_headers; i++) {
+        const struct http1_header *h = &r->headers[i];
+        if (hop_by_hop(h))
+            continue;
+        if (lc->forwarded_for) {
+            if (h->name_len == 15 && lb_header_is(h, "x-forwarded-for")) {
+                if (nxff < 8)
+                    xff[nxff++] = h;
+                continue;
+            }
+            if (h->name_len == 17 && lb_header_is(h, "x-forwarded-proto"))
+                continue;
+        }
+        if (h->name_len == 12 && lb_header_is(h, "x-request-id")) {
+            if (h->value_len == 0 || h->value_len > 200)
+                continue; /* replaced by ours */
+            has_reqid = true;
+            size_t l = h->value_len < 32 ? h->value_len : 32;
+            memcpy(s->reqid, h->value, l);
+            s->reqid[l] = '\0';
+        }
+        if (named && named_in_connection(r->headers, r->num_headers, h))
+            continue;
+        buf_append(o, h->name, h->name_len);
+        buf_append(o, ": ", 2);
+        buf_append(o, h->value, h->value_len);
+        buf_append(o, "\r\n", 2);
+    }
+    if (!r->host)
+        buf_printf(o, "Host: %s\r\n", lc->addr);
+    if (lc->forwarded_for) {
+        buf_puts(o, "X-Forwarded-For: ");
+        for (int i = 0; i < nxff; i++) {
+            buf_append(o, xff[i]->value, xff[i]->value_len);
+            buf_append(o, ", ", 2);
+        }
+        buf_puts(o, s->ip);
+        buf_puts(o, "\r\nX-Forwarded-Proto: http\r\n");
+    }
+    if (!has_reqid && lc->request_id) {
+        make_reqid(s);
+        buf_puts(o, "X-Request-Id: ");
+        buf_append(o, s->reqid, 32);
+        buf_append(o, "\r\n", 2);
+    }
+    buf_append(o, "\r\n", 2);
+}
+
+void lb_http_response_head(struct buf *o, const struct http1_response *r, bool dechunk)
+{
+    http1_write_status_line(o, r->status);
+    bool named = connection_names_fields(r->headers, r->num_headers);
+    for (size_t i = 0; i < r->num_headers; i++) {
+        const struct http1_header *h = &r->headers[i];
+        if (hop_by_hop(h))
+            continue;
+        if (dechunk && h->name_len == 17 && lb_header_is(h, "transfer-encoding"))
+            continue;
+        if (named && named_in_connection(r->headers, r->num_headers, h))
+            continue;
+        buf_append(o, h->name, h->name_len);
+        buf_append(o, ": ", 2);
+        buf_append(o, h->value, h->value_len);
+        buf_append(o, "\r\n", 2);
+    }
+}

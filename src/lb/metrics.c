@@ -1,0 +1,304 @@
+/*
+ * metrics.c — /metrics (Prometheus text) and /status (JSON) of the lb.
+ * Per-backend figures are the sum of the workers' slots (struct
+ * lb_peer_local), read with relaxed loads while the workers run.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/util.h"
+#include "lb/balance.h"
+#include "lb/lb.h"
+#include "lb/peer.h"
+
+/* Per-backend counters: name, help, field of struct lb_peer_local. */
+#define LB_PEER_COUNTERS(X) \
+    X("lb_backend_requests_total", "requests sent to the backend (tcp mode: connections)", requests) \
+    X("lb_backend_errors_total", "connect failures, timeouts, resets and bad responses", errors) \
+    X("lb_backend_retries_total", "requests retried on another backend after failing on this one", retries) \
+    X("lb_backend_connects_total", "connections opened to the backend", connects) \
+    X("lb_backend_received_bytes_total", "bytes received from the backend", bytes_in) \
+    X("lb_backend_sent_bytes_total", "bytes sent to the backend", bytes_out)
+
+struct peer_sum {
+    uint64_t requests, errors, retries, connects, bytes_in, bytes_out;
+    uint64_t responses[6];
+    uint64_t lat[LB_LAT_BUCKETS];
+    uint64_t lat_sum_us;
+    int nidle;
+};
+
+static void sum_peer(const struct lb_peer *p, struct peer_sum *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int w = 0; w < p->nlocal; w++) {
+        const struct lb_peer_local *l = &p->local[w];
+#define LB_X_SUM(name, help, field) o->field += lb_read(&l->field);
+        LB_PEER_COUNTERS(LB_X_SUM)
+#undef LB_X_SUM
+        for (int i = 0; i < 6; i++)
+            o->responses[i] += lb_read(&l->responses[i]);
+        for (int i = 0; i < LB_LAT_BUCKETS; i++)
+            o->lat[i] += lb_read(&l->lat[i]);
+        o->lat_sum_us += lb_read(&l->lat_sum_us);
+        o->nidle += __atomic_load_n(&l->nidle, __ATOMIC_RELAXED);
+    }
+}
+
+static const char *peer_state(const struct lb_peer *p)
+{
+    int a = atomic_load(&p->admin);
+    if (a == LB_PEER_REMOVED)
+        return "removed";
+    if (a == LB_PEER_DRAIN)
+        return "draining";
+    if (!atomic_load(&p->check_up))
+        return "down";
+    if (atomic_load(&p->ejected_until))
+        return "ejected";
+    return "up";
+}
+
+/* Copies of a pool's peers (references), so that nothing is held locked
+ * while formatting. */
+static struct lb_peer **pool_peers(struct lb_pool *pool, int *n)
+{
+    pthread_mutex_lock(&pool->lock);
+    *n = pool->npeers;
+    struct lb_peer **v = xmalloc((size_t)(*n ? *n : 1) * sizeof *v);
+    for (int i = 0; i < *n; i++) {
+        v[i] = pool->peers[i];
+        lb_peer_ref(v[i]);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return v;
+}
+
+static void put_peers(struct lb_peer **v, int n)
+{
+    for (int i = 0; i < n; i++)
+        lb_peer_unref(v[i]);
+    xfree(v);
+}
+
+static void json_str(struct buf *o, const char *s)
+{
+    buf_putc(o, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            buf_printf(o, "\\%c", c);
+        else if (c < 0x20)
+            buf_printf(o, "\\u%04x", c);
+        else
+            buf_putc(o, (char)c);
+    }
+    buf_putc(o, '"');
+}
+
+void lb_metrics(struct lb_server *s, struct buf *o)
+{
+    static const long long bounds[] = LB_LAT_BOUNDS_MS;
+    static const char *const classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    buf_printf(o, "# HELP lb_clients client connections open\n# TYPE lb_clients gauge\nlb_clients %lld\n",
+               (long long)atomic_load(&s->nclients));
+    buf_printf(o, "# HELP lb_memory_bytes memory allocated\n# TYPE lb_memory_bytes gauge\nlb_memory_bytes %zu\n",
+               xalloc_used());
+    buf_printf(o, "# HELP lb_reloads_total configuration reloads\n# TYPE lb_reloads_total counter\nlb_reloads_total %llu\n",
+               (unsigned long long)atomic_load(&s->reloads));
+
+    pthread_mutex_lock(&s->lock);
+    int nl = s->nlisteners;
+    struct lb_listener **ls = xmalloc((size_t)(nl ? nl : 1) * sizeof *ls);
+    memcpy(ls, s->listeners, (size_t)nl * sizeof *ls);
+    int np = s->npools;
+    struct lb_pool **pools = xmalloc((size_t)(np ? np : 1) * sizeof *pools);
+    memcpy(pools, s->pools, (size_t)np * sizeof *pools);
+    pthread_mutex_unlock(&s->lock);
+
+    static const char *const rej[] = {"bad_request", "no_route", "timeout", "rate_limited", "unavailable", "other"};
+    buf_puts(o, "# HELP lb_listener_connections_total client connections accepted\n"
+                "# TYPE lb_listener_connections_total counter\n");
+    for (int i = 0; i < nl; i++)
+        buf_printf(o, "lb_listener_connections_total{listener=\"%s\"} %llu\n", ls[i]->name,
+                   (unsigned long long)atomic_load(&ls[i]->accepted));
+    buf_puts(o, "# HELP lb_listener_requests_total requests received (tcp mode: connections)\n"
+                "# TYPE lb_listener_requests_total counter\n");
+    for (int i = 0; i < nl; i++)
+        buf_printf(o, "lb_listener_requests_total{listener=\"%s\"} %llu\n", ls[i]->name,
+                   (unsigned long long)atomic_load(&ls[i]->requests));
+    buf_puts(o, "# HELP lb_listener_rejected_total requests answered by the lb itself, by reason\n"
+                "# TYPE lb_listener_rejected_total counter\n");
+    for (int i = 0; i < nl; i++)
+        for (int r = 0; r < 6; r++)
+            buf_printf(o, "lb_listener_rejected_total{listener=\"%s\",reason=\"%s\"} %llu\n", ls[i]->name, rej[r],
+                       (unsigned long long)atomic_load(&ls[i]->rejected[r]));
+
+    /* pools */
+    buf_puts(o, "# HELP lb_pool_queued requests waiting for a backend under maxconn\n# TYPE lb_pool_queued gauge\n");
+    for (int i = 0; i < np; i++)
+        buf_printf(o, "lb_pool_queued{pool=\"%s\"} %d\n", pools[i]->name, atomic_load(&pools[i]->nqueued));
+    buf_puts(o, "# HELP lb_pool_unavailable_total requests answered 503 because no backend was usable\n"
+                "# TYPE lb_pool_unavailable_total counter\n");
+    for (int i = 0; i < np; i++) {
+        uint64_t t = 0;
+        for (int w = 0; w < pools[i]->nlocal; w++)
+            t += lb_read(&pools[i]->local[w].no_peer);
+        buf_printf(o, "lb_pool_unavailable_total{pool=\"%s\"} %llu\n", pools[i]->name, (unsigned long long)t);
+    }
+    buf_puts(o, "# HELP lb_pool_queue_timeouts_total requests that waited too long in the queue\n"
+                "# TYPE lb_pool_queue_timeouts_total counter\n");
+    for (int i = 0; i < np; i++) {
+        uint64_t t = 0;
+        for (int w = 0; w < pools[i]->nlocal; w++)
+            t += lb_read(&pools[i]->local[w].queue_timeouts) + lb_read(&pools[i]->local[w].queue_overflows);
+        buf_printf(o, "lb_pool_queue_timeouts_total{pool=\"%s\"} %llu\n", pools[i]->name, (unsigned long long)t);
+    }
+
+    /* backends: one block per metric, every backend in it */
+    struct lb_peer ***all = xmalloc((size_t)(np ? np : 1) * sizeof *all);
+    int *counts = xmalloc((size_t)(np ? np : 1) * sizeof *counts);
+    struct peer_sum **sums = xmalloc((size_t)(np ? np : 1) * sizeof *sums);
+    for (int i = 0; i < np; i++) {
+        all[i] = pool_peers(pools[i], &counts[i]);
+        sums[i] = xmalloc((size_t)(counts[i] ? counts[i] : 1) * sizeof **sums);
+        for (int j = 0; j < counts[i]; j++)
+            sum_peer(all[i][j], &sums[i][j]);
+    }
+#define FOR_PEERS for (int i = 0; i < np; i++) for (int j = 0; j < counts[i]; j++)
+#define LABELS "pool=\"%s\",backend=\"%s\""
+#define LARGS pools[i]->name, all[i][j]->name
+#define LB_X_EMIT(name, help, field) \
+    buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name); \
+    FOR_PEERS buf_printf(o, "%s{" LABELS "} %llu\n", name, LARGS, (unsigned long long)sums[i][j].field);
+    LB_PEER_COUNTERS(LB_X_EMIT)
+#undef LB_X_EMIT
+    buf_puts(o, "# HELP lb_backend_responses_total responses by status class\n# TYPE lb_backend_responses_total counter\n");
+    FOR_PEERS for (int c = 1; c < 6; c++)
+        buf_printf(o, "lb_backend_responses_total{" LABELS ",code=\"%s\"} %llu\n", LARGS, classes[c],
+                   (unsigned long long)sums[i][j].responses[c]);
+    buf_puts(o, "# HELP lb_backend_active requests (tcp: tunnels) in flight\n# TYPE lb_backend_active gauge\n");
+    FOR_PEERS buf_printf(o, "lb_backend_active{" LABELS "} %d\n", LARGS, atomic_load(&all[i][j]->active));
+    buf_puts(o, "# HELP lb_backend_idle_connections pooled keep-alive connections\n"
+                "# TYPE lb_backend_idle_connections gauge\n");
+    FOR_PEERS buf_printf(o, "lb_backend_idle_connections{" LABELS "} %d\n", LARGS, sums[i][j].nidle);
+    buf_puts(o, "# HELP lb_backend_up 1 when the backend takes new requests\n# TYPE lb_backend_up gauge\n");
+    FOR_PEERS buf_printf(o, "lb_backend_up{" LABELS "} %d\n", LARGS, strcmp(peer_state(all[i][j]), "up") == 0);
+    buf_puts(o, "# HELP lb_backend_state state of the backend (up, down, ejected, draining)\n"
+                "# TYPE lb_backend_state gauge\n");
+    FOR_PEERS buf_printf(o, "lb_backend_state{" LABELS ",state=\"%s\"} 1\n", LARGS, peer_state(all[i][j]));
+    buf_puts(o, "# HELP lb_backend_weight configured weight\n# TYPE lb_backend_weight gauge\n");
+    FOR_PEERS buf_printf(o, "lb_backend_weight{" LABELS "} %d\n", LARGS, atomic_load(&all[i][j]->weight));
+    buf_puts(o, "# HELP lb_backend_health_checks_total active health checks (and failures)\n"
+                "# TYPE lb_backend_health_checks_total counter\n");
+    FOR_PEERS {
+        buf_printf(o, "lb_backend_health_checks_total{" LABELS ",result=\"ok\"} %llu\n", LARGS,
+                   (unsigned long long)(atomic_load(&all[i][j]->health_checks) - atomic_load(&all[i][j]->health_failures)));
+        buf_printf(o, "lb_backend_health_checks_total{" LABELS ",result=\"failed\"} %llu\n", LARGS,
+                   (unsigned long long)atomic_load(&all[i][j]->health_failures));
+    }
+    buf_puts(o, "# HELP lb_backend_response_seconds time from request sent to response head\n"
+                "# TYPE lb_backend_response_seconds histogram\n");
+    FOR_PEERS {
+        uint64_t cum = 0;
+        for (int b = 0; b < LB_LAT_BUCKETS; b++) {
+            cum += sums[i][j].lat[b];
+            if (b < LB_LAT_BUCKETS - 1)
+                buf_printf(o, "lb_backend_response_seconds_bucket{" LABELS ",le=\"%g\"} %llu\n", LARGS,
+                           (double)bounds[b] / 1000.0, (unsigned long long)cum);
+            else
+                buf_printf(o, "lb_backend_response_seconds_bucket{" LABELS ",le=\"+Inf\"} %llu\n", LARGS,
+                           (unsigned long long)cum);
+        }
+        buf_printf(o, "lb_backend_response_seconds_sum{" LABELS "} %.6f\n", LARGS, (double)sums[i][j].lat_sum_us / 1e6);
+        buf_printf(o, "lb_backend_response_seconds_count{" LABELS "} %llu\n", LARGS, (unsigned long long)cum);
+    }
+#undef FOR_PEERS
+#undef LABELS
+#undef LARGS
+    for (int i = 0; i < np; i++) {
+        put_peers(all[i], counts[i]);
+        xfree(sums[i]);
+    }
+    xfree(all);
+    xfree(counts);
+    xfree(sums);
+    xfree(pools);
+    xfree(ls);
+}
+
+void lb_status_json(struct lb_server *s, struct buf *o)
+{
+    static const char *const classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    long long now = lb_mono_ms();
+    pthread_mutex_lock(&s->lock);
+    int nl = s->nlisteners;
+    struct lb_listener **ls = xmalloc((size_t)(nl ? nl : 1) * sizeof *ls);
+    memcpy(ls, s->listeners, (size_t)nl * sizeof *ls);
+    int np = s->npools;
+    struct lb_pool **pools = xmalloc((size_t)(np ? np : 1) * sizeof *pools);
+    memcpy(pools, s->pools, (size_t)np * sizeof *pools);
+    pthread_mutex_unlock(&s->lock);
+    buf_printf(o, "{\"role\":\"lb\",\"pid\":%d,\"uptime_s\":%lld,\"threads\":%d,\"clients\":%lld,\"reloads\":%llu,"
+                  "\"memory_bytes\":%zu,\"listeners\":[",
+               (int)getpid(), (util_time_ms() - s->start_ms) / 1000, s->nworkers, (long long)atomic_load(&s->nclients),
+               (unsigned long long)atomic_load(&s->reloads), xalloc_used());
+    bool first = true;
+    for (int i = 0; i < nl; i++) {
+        if (atomic_load(&ls[i]->removed))
+            continue;
+        const struct lb_listener_conf *c = atomic_load(&ls[i]->conf);
+        buf_printf(o, "%s{\"name\":", first ? "" : ",");
+        first = false;
+        json_str(o, ls[i]->name);
+        buf_printf(o, ",\"address\":\"%s:%d\",\"mode\":\"%s\",\"connections\":%llu,\"requests\":%llu}", c->host,
+                   ls[i]->port, c->mode == LB_MODE_TCP ? "tcp" : "http",
+                   (unsigned long long)atomic_load(&ls[i]->accepted), (unsigned long long)atomic_load(&ls[i]->requests));
+    }
+    buf_puts(o, "],\"pools\":[");
+    first = true;
+    for (int i = 0; i < np; i++) {
+        struct lb_pool *pool = pools[i];
+        if (pool->removed)
+            continue;
+        const struct lb_pool_conf *pc = atomic_load(&pool->conf);
+        buf_printf(o, "%s{\"name\":", first ? "" : ",");
+        first = false;
+        json_str(o, pool->name);
+        buf_printf(o, ",\"balance\":\"%s\",\"queued\":%d,\"backends\":[", lb_balancers[pc->balance]->name,
+                   atomic_load(&pool->nqueued));
+        int n;
+        struct lb_peer **v = pool_peers(pool, &n);
+        int usable = 0;
+        for (int j = 0; j < n; j++) {
+            struct lb_peer *p = v[j];
+            struct peer_sum sm;
+            sum_peer(p, &sm);
+            if (lb_peer_usable(p, now))
+                usable++;
+            buf_printf(o, "%s{\"name\":", j ? "," : "");
+            json_str(o, p->name);
+            buf_puts(o, ",\"address\":");
+            json_str(o, p->addr);
+            buf_printf(o, ",\"state\":\"%s\",\"weight\":%d,\"maxconn\":%lld,\"active\":%d,\"idle_connections\":%d,"
+                          "\"requests\":%llu,\"errors\":%llu,\"retries\":%llu,\"responses\":{",
+                       peer_state(p), atomic_load(&p->weight), (long long)atomic_load(&p->maxconn),
+                       atomic_load(&p->active), sm.nidle, (unsigned long long)sm.requests,
+                       (unsigned long long)sm.errors, (unsigned long long)sm.retries);
+            for (int c = 1; c < 6; c++)
+                buf_printf(o, "%s\"%s\":%llu", c > 1 ? "," : "", classes[c], (unsigned long long)sm.responses[c]);
+            long long ej = atomic_load(&p->ejected_until);
+            buf_printf(o, "},\"response_ms_avg\":%.3f,\"ejected_for_ms\":%lld,\"check\":",
+                       (double)atomic_load(&p->ewma_us) / 1000.0, ej > now ? ej - now : 0);
+            json_str(o, p->last_check);
+            buf_printf(o, ",\"cookie\":\"%s\"}", p->cookie);
+        }
+        buf_printf(o, "],\"usable\":%d}", usable);
+        put_peers(v, n);
+    }
+    buf_puts(o, "]}\n");
+    xfree(pools);
+    xfree(ls);
+}

@@ -1,0 +1,1090 @@
+/*
+ * proxy.c — the HTTP/1.1 reverse proxy: one session per client connection,
+ * keep-alive on both sides, bodies streamed both ways with backpressure.
+ *
+ * Where a request lives at every moment:
+ *
+ *   client socket
+ *     │ read (never more than LB_HIGH_WATER ahead of the other side)
+ *     ▼
+ *   s->in ──http1_parse_request──▶ IDLE/HEAD ─ timeout-header: 408 ─ bad: 400/414/431/501/505, close
+ *     │                               │ head complete
+ *     │                               ▼
+ *     │                  rate limit (429) ─▶ route (404) ─▶ rewrite head into s->hold
+ *     │                  (hop-by-hop out; X-Forwarded-For/-Proto, X-Request-Id in)
+ *     │                               ▼
+ *     │            dispatch: sticky cookie or balancer pick ─ none usable: 503 + Retry-After
+ *     │                               │ all at maxconn: QUEUED (timeout-queue / full: 503)
+ *     │                               ▼
+ *     │                     CONNECT: idle pooled connection, or a new one (timeout-connect)
+ *     │                               │ connect failed: retry elsewhere once, else 502 / 504
+ *     │   body bytes                  ▼
+ *     └───────────▶ s->hold ──▶ u->out ──▶ backend            PROXY
+ *                 (until sent)  (Content-Length counted, chunked framing validated by
+ *                                http1_chunked_scan and forwarded unchanged)
+ *   backend ──▶ u->in ──http1_parse_response──▶ rewritten head ─▶ s->out ─▶ client
+ *                  │ body: counted / chunk-scanned / until close (dechunked for HTTP/1.0)
+ *                  │ EOF or reset before any byte: retry elsewhere (idempotent, or a
+ *                  │ reused connection the backend had closed), else 502
+ *                  │ silence past timeout-server: 504 (or cut, once the answer began)
+ *                  ▼
+ *   response and request both complete: the upstream connection goes back to the
+ *   peer's idle pool, the session to IDLE for the next (maybe pipelined) request.
+ *
+ * Errors the lb answers itself are complete responses; when the client's
+ * request body was not read the connection closes after them, so the next
+ * request on it can never be mistaken for body bytes (no smuggling through
+ * the lb: every message boundary is decided here, by one parser).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "core/rand.h"
+#include "core/util.h"
+#include "lb/balance.h"
+#include "lb/proxy.h"
+#include "lb/ratelimit.h"
+
+static void session_close(struct lb_session *s);
+static void client_flush(struct lb_session *s);
+static void process_head(struct lb_session *s);
+static void dispatch(struct lb_session *s);
+static void pump_request(struct lb_session *s);
+static void pump_response(struct lb_session *s, struct lb_upstream *u);
+static void request_end(struct lb_session *s);
+
+static inline struct lb_listener_conf *lconf(const struct lb_session *s) { return atomic_load(&s->ls->conf); }
+static inline struct lb_pool_conf *pconf(const struct lb_session *s) { return atomic_load(&s->pool->conf); }
+static inline long long now_ms(const struct lb_session *s) { return lb_now_ms(s->w); }
+
+/* ---- client I/O --------------------------------------------------------- */
+
+static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)suggested;
+    struct lb_session *s = h->data;
+    /* heads are small: a client sending one slowly holds 4 KiB, not 16 */
+    buf_reserve(&s->in, s->state <= LB_S_HEAD && buf_pending(&s->in) < 4096 ? 4096 : LB_READ_SIZE);
+    *b = uv_buf_init(buf_tail(&s->in), (unsigned)buf_room(&s->in));
+}
+
+static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+
+static void client_pause(struct lb_session *s)
+{
+    if (!s->paused && !s->closing) {
+        s->paused = true;
+        uv_read_stop((uv_stream_t *)&s->tcp);
+    }
+}
+
+static void client_resume(struct lb_session *s)
+{
+    if (s->paused && !s->closing && !s->client_eof) {
+        s->paused = false;
+        uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read);
+    }
+}
+
+static void on_session_closed(uv_handle_t *h)
+{
+    struct lb_session *s = h->data;
+    struct lb_worker *w = s->w;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        w->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    w->nsessions--;
+    atomic_fetch_sub(&w->srv->nclients, 1);
+    buf_deinit(&s->in);
+    buf_deinit(&s->out);
+    buf_deinit(&s->wbuf);
+    buf_deinit(&s->hold);
+    xfree(s);
+}
+
+static void on_client_written(uv_write_t *req, int status)
+{
+    struct lb_session *s = req->data;
+    s->writing = false;
+    if (s->closing)
+        return;
+    if (status < 0) {
+        session_close(s);
+        return;
+    }
+    buf_consume(&s->wbuf, buf_pending(&s->wbuf));
+    buf_shrink(&s->wbuf, LB_HIGH_WATER);
+    s->last_client = now_ms(s);
+    client_flush(s);
+    if (s->closing)
+        return;
+    struct lb_upstream *u = s->up;
+    if (u && u->paused && buf_pending(&s->out) + buf_pending(&s->wbuf) < LB_LOW_WATER)
+        lb_upstream_resume(u);
+}
+
+/* Write what s->out holds: at once when the socket takes it, else from wbuf
+ * while new bytes collect in out. Closes when close_after and all is sent. */
+static void client_flush(struct lb_session *s)
+{
+    if (s->closing || s->writing)
+        return;
+    if (buf_pending(&s->out) == 0) {
+        if (s->close_after && !s->up)
+            session_close(s);
+        return;
+    }
+    uv_buf_t b = uv_buf_init(buf_head(&s->out), (unsigned)buf_pending(&s->out));
+    int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+    if (n > 0) {
+        buf_consume(&s->out, (size_t)n);
+    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+        session_close(s);
+        return;
+    }
+    if (buf_pending(&s->out) == 0) {
+        buf_shrink(&s->out, LB_HIGH_WATER);
+        if (s->close_after && !s->up)
+            session_close(s);
+        return;
+    }
+    struct buf t = s->wbuf;
+    s->wbuf = s->out;
+    s->out = t;
+    s->writing = true;
+    s->wreq.data = s;
+    uv_buf_t wb = uv_buf_init(buf_head(&s->wbuf), (unsigned)buf_pending(&s->wbuf));
+    if (uv_write(&s->wreq, (uv_stream_t *)&s->tcp, &wb, 1, on_client_written) != 0) {
+        s->writing = false;
+        session_close(s);
+    }
+}
+
+/* ---- peers ------------------------------------------------------------ */
+
+static void queue_remove(struct lb_session *s)
+{
+    if (s->state != LB_S_QUEUED || !s->qnode.next)
+        return;
+    s->qnode.prev->next = s->qnode.next;
+    s->qnode.next->prev = s->qnode.prev;
+    s->qnode.prev = s->qnode.next = NULL;
+    s->pool->local[s->w->id].nqueued--;
+    atomic_fetch_sub(&s->pool->nqueued, 1);
+}
+
+/* Dispatch queued requests of pool while peers have room. */
+static void queue_kick(struct lb_worker *w, struct lb_pool *pool)
+{
+    struct lb_pool_local *l = &pool->local[w->id];
+    int budget = l->nqueued;
+    while (budget-- > 0 && l->queue.next != &l->queue) {
+        struct lb_qnode *q = l->queue.next;
+        struct lb_session *s = (struct lb_session *)((char *)q - offsetof(struct lb_session, qnode));
+        queue_remove(s);
+        s->state = LB_S_CONNECT;
+        dispatch(s);
+        if (s->state == LB_S_QUEUED) /* went back at the tail: everyone is full again */
+            break;
+    }
+}
+
+/* The request gives back its slot on the peer. */
+static void release_peer(struct lb_session *s)
+{
+    struct lb_peer *p = s->peer;
+    if (!p)
+        return;
+    s->peer = NULL;
+    atomic_fetch_sub(&p->active, 1);
+    struct lb_pool *pool = p->pool;
+    lb_peer_unref(p);
+    if (atomic_load(&pool->nqueued) > 0) {
+        struct lb_worker *w = s->w;
+        if (pool->local[w->id].nqueued > 0)
+            queue_kick(w, pool);
+        if (atomic_load(&pool->nqueued) > pool->local[w->id].nqueued)
+            for (int i = 0; i < w->srv->nworkers; i++)
+                if (i != w->id && pool->local[i].nqueued > 0)
+                    uv_async_send(&w->srv->workers[i].wake);
+    }
+}
+
+static void detach_upstream(struct lb_session *s, bool reuse)
+{
+    struct lb_upstream *u = s->up;
+    if (!u)
+        return;
+    s->up = NULL;
+    u->s = NULL;
+    if (reuse)
+        lb_upstream_park(u);
+    else
+        lb_upstream_close(u);
+}
+
+/* ---- session ------------------------------------------------------------ */
+
+static void session_close(struct lb_session *s)
+{
+    if (s->closing)
+        return;
+    queue_remove(s);
+    detach_upstream(s, false);
+    release_peer(s);
+    s->closing = true;
+    uv_close((uv_handle_t *)&s->tcp, on_session_closed);
+}
+
+static void count_reject(struct lb_session *s, int which)
+{
+    atomic_fetch_add_explicit(&s->ls->rejected[which], 1, memory_order_relaxed);
+}
+
+/* Answer the current request from the lb itself (nothing went to the client
+ * yet). The connection stays open only when the request is fully read. */
+static void reply(struct lb_session *s, int status, const char *body, const char *extra, bool force_close)
+{
+    bool close = force_close || !s->req_done || !s->req_keepalive || s->client_eof;
+    unsigned flags = HTTP1_W_DATE;
+    if (close)
+        flags |= HTTP1_W_CLOSE;
+    else if (s->req_http10)
+        flags |= HTTP1_W_KEEP_ALIVE;
+    if (s->meth == HTTP1_METHOD_HEAD)
+        flags |= HTTP1_W_HEAD;
+    char hdrs[256];
+    snprintf(hdrs, sizeof hdrs, "%s%s%s%s", extra ? extra : "", s->reqid[0] ? "X-Request-Id: " : "", s->reqid,
+             s->reqid[0] ? "\r\n" : "");
+    http1_write_response(&s->out, status, "text/plain", body, strlen(body), hdrs, flags);
+    s->status = status;
+    s->resp_done = true;
+    if (close)
+        s->close_after = true;
+    detach_upstream(s, false);
+    request_end(s);
+}
+
+/* ---- request head ------------------------------------------------------- */
+
+static bool method_idempotent(enum http1_method m)
+{
+    switch (m) {
+    case HTTP1_METHOD_GET: case HTTP1_METHOD_HEAD: case HTTP1_METHOD_PUT: case HTTP1_METHOD_DELETE:
+    case HTTP1_METHOD_OPTIONS: case HTTP1_METHOD_TRACE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void begin_request(struct lb_session *s, size_t head_len)
+{
+    struct http1_request *r = &s->req;
+    struct lb_listener *ls = s->ls;
+    struct lb_listener_conf *lc = lconf(s);
+    atomic_fetch_add_explicit(&ls->requests, 1, memory_order_relaxed);
+    s->nrequests++;
+    s->meth = r->meth;
+    s->req_keepalive = r->keep_alive;
+    s->req_http10 = r->minor_version == 0;
+    s->idempotent = method_idempotent(r->meth);
+    s->req_body = r->body;
+    s->req_left = r->content_length;
+    s->req_done = r->body == HTTP1_BODY_NONE || (r->body == HTTP1_BODY_LENGTH && r->content_length == 0);
+    s->state = LB_S_CONNECT;
+    s->since = now_ms(s);
+    if (r->body == HTTP1_BODY_CHUNKED)
+        http1_chunked_init(&s->req_ck, NULL);
+
+    if (r->meth == HTTP1_METHOD_CONNECT) {
+        count_reject(s, LB_REJ_BAD);
+        buf_consume(&s->in, head_len);
+        reply(s, 405, "CONNECT is not supported by this proxy\n", "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n", true);
+        return;
+    }
+    if (lc->rate > 0 && ls->rl) {
+        long long wait = lb_ratelimit_take(ls->rl, s->iphash, (double)lc->rate, (double)lc->burst,
+                                           (long long)(uv_hrtime() / 1000));
+        if (wait > 0) {
+            count_reject(s, LB_REJ_RATE);
+            buf_consume(&s->in, head_len);
+            char hdr[64];
+            snprintf(hdr, sizeof hdr, "Retry-After: %lld\r\n", (wait + 999) / 1000);
+            reply(s, 429, "too many requests\n", hdr, false);
+            return;
+        }
+    }
+    s->pool = lb_http_route(lconf(s), &s->req);
+    if (!s->pool) {
+        count_reject(s, LB_REJ_NOROUTE);
+        buf_consume(&s->in, head_len);
+        reply(s, 404, "no route for this request\n", NULL, false);
+        return;
+    }
+    lb_http_request_key(s);
+    lb_http_request_head(s);
+    buf_consume(&s->in, head_len);
+    /* a chunked body's framing in what already arrived is checked before
+     * anything goes up, so a broken one is never forwarded */
+    if (r->body == HTTP1_BODY_CHUNKED && buf_pending(&s->in)) {
+        struct http1_chunked probe = s->req_ck;
+        size_t used;
+        int rc = http1_chunked_scan(&probe, buf_head(&s->in), buf_pending(&s->in), &used);
+        if (rc < 0) {
+            count_reject(s, LB_REJ_BAD);
+            reply(s, http1_err_status(rc), http1_strerror(rc), NULL, true);
+            return;
+        }
+    }
+    pump_request(s);
+    if (s->closing || s->state != LB_S_CONNECT)
+        return;
+    dispatch(s);
+}
+
+static void process_head(struct lb_session *s)
+{
+    if (s->in_head)
+        return; /* the loop below is already running further up the stack */
+    s->in_head = true;
+    while (!s->closing && (s->state == LB_S_IDLE || s->state == LB_S_HEAD) && buf_pending(&s->in) > 0 &&
+           !s->close_after) {
+        struct lb_listener_conf *lc = lconf(s);
+        struct http1_limits lim = HTTP1_LIMITS_DEFAULT;
+        lim.max_header_bytes = (uint32_t)lc->max_header_size;
+        if (lim.max_line > lim.max_header_bytes)
+            lim.max_line = lim.max_header_bytes;
+        if (s->state == LB_S_IDLE) {
+            s->state = LB_S_HEAD;
+            s->since = now_ms(s);
+            http1_request_reset(&s->req);
+        }
+        int n = http1_parse_request(buf_head(&s->in), buf_pending(&s->in), &s->req, &lim);
+        if (n == HTTP1_INCOMPLETE) {
+            if (buf_pending(&s->in) <= lim.max_header_bytes + 64)
+                break;
+            n = HTTP1_E_HEADERS_TOO_LARGE; /* the parser reports it; belt and braces */
+        }
+        if (n < 0) {
+            count_reject(s, LB_REJ_BAD);
+            log_verbose("client %s: bad request: %s", s->ip, http1_strerror(n));
+            s->req_keepalive = false;
+            s->meth = HTTP1_METHOD_OTHER;
+            s->reqid[0] = '\0';
+            buf_consume(&s->in, buf_pending(&s->in));
+            http1_write_error(&s->out, n);
+            s->close_after = true;
+            s->state = LB_S_IDLE;
+            client_pause(s);
+            client_flush(s);
+            break;
+        }
+        begin_request(s, (size_t)n);
+    }
+    s->in_head = false;
+}
+
+/* ---- request body ------------------------------------------------------- */
+
+/* Move request body bytes from s->in toward the backend: into s->hold until
+ * the head is sent, then straight into the upstream's output. */
+static void pump_request(struct lb_session *s)
+{
+    if (s->req_done || buf_pending(&s->in) == 0)
+        goto backpressure;
+    struct buf *dst = s->req_sent && s->up ? &s->up->out : &s->hold;
+    size_t avail = buf_pending(&s->in);
+    if (s->req_body == HTTP1_BODY_LENGTH) {
+        size_t n = avail < s->req_left ? avail : (size_t)s->req_left;
+        lb_buf_move(&s->in, dst, n);
+        s->req_left -= n;
+        if (s->req_left == 0)
+            s->req_done = true;
+    } else if (s->req_body == HTTP1_BODY_CHUNKED) {
+        size_t used;
+        int rc = http1_chunked_scan(&s->req_ck, buf_head(&s->in), avail, &used);
+        lb_buf_move(&s->in, dst, used);
+        if (rc == HTTP1_CHUNK_DONE) {
+            s->req_done = true;
+        } else if (rc < 0) {
+            count_reject(s, LB_REJ_BAD);
+            log_verbose("client %s: bad chunked body: %s", s->ip, http1_strerror(rc));
+            if (!s->resp_head_done && !s->resp_started) {
+                reply(s, http1_err_status(rc), http1_strerror(rc), NULL, true);
+            } else {
+                session_close(s);
+            }
+            return;
+        }
+    }
+    if (s->req_sent && s->up)
+        lb_upstream_flush(s->up);
+backpressure:
+    if (s->closing)
+        return;
+    if (!s->req_done) {
+        size_t queued = s->req_sent && s->up ? buf_pending(&s->up->out) + buf_pending(&s->up->wbuf)
+                                             : buf_pending(&s->hold);
+        if (queued >= LB_HIGH_WATER)
+            client_pause(s);
+    } else if (buf_pending(&s->in) >= LB_HIGH_WATER) {
+        /* pipelined requests: enough is waiting */
+        client_pause(s);
+    }
+}
+
+void lb_proxy_upstream_drained(struct lb_session *s, struct lb_upstream *u)
+{
+    (void)u;
+    s->last_up = now_ms(s);
+    if (s->paused && !s->req_done) {
+        client_resume(s);
+    }
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+/* Hand the request to u (connected): the head and what body arrived go up. */
+static void send_request(struct lb_session *s, struct lb_upstream *u)
+{
+    s->state = LB_S_PROXY;
+    s->since = s->last_up = now_ms(s);
+    s->req_sent = true;
+    s->t_sent_us = (long long)(uv_hrtime() / 1000);
+    u->nreq++;
+    http1_response_reset(&u->res);
+    /* keep a copy for a retry only when it is the whole request */
+    s->replay = s->req_done && buf_pending(&s->hold) <= LB_HIGH_WATER;
+    if (s->replay)
+        buf_append(&u->out, buf_head(&s->hold), buf_pending(&s->hold));
+    else
+        lb_buf_move(&s->hold, &u->out, buf_pending(&s->hold));
+    lb_upstream_flush(u);
+    if (s->closing || s->up != u)
+        return;
+    pump_request(s);
+    if (s->closing || s->up != u)
+        return;
+    client_resume(s);
+}
+
+static void attach(struct lb_session *s, struct lb_upstream *u)
+{
+    s->up = u;
+    u->s = s;
+}
+
+/* Answer when no peer can take the request. */
+static void no_peer(struct lb_session *s)
+{
+    if (s->fail_status) {
+        reply(s, s->fail_status, s->fail_status == 504 ? "backend timed out\n" : "bad gateway\n", NULL, false);
+        return;
+    }
+    count_reject(s, LB_REJ_UNAVAIL);
+    s->pool->local[s->w->id].no_peer++;
+    char hdr[64];
+    snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", lb_pool_retry_after(s->pool, now_ms(s)));
+    reply(s, 503, "no backend available\n", hdr, false);
+}
+
+static void dispatch(struct lb_session *s)
+{
+    struct lb_pool *pool = s->pool;
+    const struct lb_pool_conf *c = pconf(s);
+    struct lb_worker *w = s->w;
+    long long now = now_ms(s);
+    struct lb_peer *p = NULL;
+    int n = lb_pool_snapshot(pool, w->id, now);
+    if (n == 0) {
+        no_peer(s);
+        return;
+    }
+    bool some_full = false;
+    if (s->sticky[0]) {
+        p = lb_pool_find_cookie(pool, w->id, s->sticky, 16, now);
+        for (int i = 0; p && i < s->ntried; i++)
+            if (s->tried[i] == p)
+                p = NULL;
+        if (p && !lb_peer_try_take(p)) {
+            some_full = true;
+            p = NULL;
+        }
+    }
+    if (!p) {
+        struct lb_peer *ex[64];
+        int nex = 0;
+        for (int i = 0; i < s->ntried; i++)
+            ex[nex++] = s->tried[i];
+        struct lb_pick_ctx ctx = {s->key, s->has_key, ex, 0, now};
+        for (int i = 0; i < n && nex < 64; i++) {
+            ctx.nexclude = nex;
+            p = lb_pool_pick(pool, w->id, &ctx, now);
+            if (!p || lb_peer_try_take(p))
+                break;
+            some_full = true;
+            ex[nex++] = p;
+            p = NULL;
+        }
+    }
+    if (!p) {
+        if (some_full) {
+            struct lb_pool_local *l = &pool->local[w->id];
+            if (l->nqueued >= c->queue_size) {
+                l->queue_overflows++;
+                count_reject(s, LB_REJ_UNAVAIL);
+                reply(s, 503, "all backends are busy and the queue is full\n", "Retry-After: 1\r\n", false);
+                return;
+            }
+            s->state = LB_S_QUEUED;
+            if (!s->queued_since)
+                s->queued_since = now; /* a re-queue (queue_kick) keeps its place in time */
+            s->since = now;
+            s->qnode.prev = l->queue.prev;
+            s->qnode.next = &l->queue;
+            l->queue.prev->next = &s->qnode;
+            l->queue.prev = &s->qnode;
+            l->nqueued++;
+            l->queued_total++;
+            atomic_fetch_add(&pool->nqueued, 1);
+            return;
+        }
+        no_peer(s);
+        return;
+    }
+    lb_peer_ref(p); /* its slot (active) was taken above */
+    s->peer = p;
+    if (s->ntried < (int)(sizeof s->tried / sizeof s->tried[0]))
+        s->tried[s->ntried++] = p;
+    lb_count(&p->local[w->id].requests, 1);
+    s->state = LB_S_CONNECT;
+    s->since = now;
+    struct lb_upstream *u = lb_upstream_take(w, p);
+    if (u) {
+        attach(s, u);
+        send_request(s, u);
+        return;
+    }
+    int err = 0;
+    u = lb_upstream_connect(w, p, s, &err);
+    if (!u) {
+        lb_proxy_upstream_connected(s, NULL, err);
+        return;
+    }
+    attach(s, u);
+}
+
+/* The exchange with the current peer failed before any response byte. */
+static void upstream_failed(struct lb_session *s, int status, bool retryable, const char *why)
+{
+    struct lb_peer *p = s->peer;
+    long long now = now_ms(s);
+    if (p) {
+        lb_count(&p->local[s->w->id].errors, 1);
+        lb_peer_failure(p, now);
+        log_verbose("pool %s: backend %s: %s", s->pool->name, p->name, why);
+    }
+    detach_upstream(s, false);
+    bool again = retryable && s->ntried <= pconf(s)->retries && (!s->req_sent || s->replay);
+    if (again && p)
+        lb_count(&p->local[s->w->id].retries, 1);
+    release_peer(s);
+    s->fail_status = status;
+    if (!again) {
+        reply(s, status, status == 504 ? "backend timed out\n" : "bad gateway\n", NULL, false);
+        return;
+    }
+    /* resend from hold: drop what a previous attempt sent */
+    s->req_sent = false;
+    s->resp_started = false;
+    s->state = LB_S_CONNECT;
+    dispatch(s);
+}
+
+void lb_proxy_upstream_connected(struct lb_session *s, struct lb_upstream *u, int status)
+{
+    if (status < 0) {
+        char why[96];
+        snprintf(why, sizeof why, "connect: %s", uv_strerror(status));
+        upstream_failed(s, 502, true, why);
+        return;
+    }
+    if (s->up != u)
+        return;
+    send_request(s, u);
+}
+
+/* ---- response ----------------------------------------------------------- */
+
+static int lat_bucket(long long ms)
+{
+    static const long long bounds[] = LB_LAT_BOUNDS_MS;
+    for (int i = 0; i < LB_LAT_BUCKETS - 1; i++)
+        if (ms <= bounds[i])
+            return i;
+    return LB_LAT_BUCKETS - 1;
+}
+
+/* Decide how the response body travels to the client (as is, or dechunked
+ * for HTTP/1.0), and whether the client connection stays open; write the
+ * rewritten head into s->out. */
+static void relay_head(struct lb_session *s, struct lb_upstream *u)
+{
+    const struct http1_response *r = &u->res;
+    const struct lb_pool_conf *pc = pconf(s);
+    struct buf *o = &s->out;
+    s->resp_body = r->body;
+    s->resp_left = r->content_length;
+    s->dechunk = false;
+    bool close = s->close_after || !s->req_keepalive || s->client_eof || !s->req_done;
+    if (r->body == HTTP1_BODY_UNTIL_CLOSE)
+        close = true;
+    if (r->body == HTTP1_BODY_CHUNKED) {
+        http1_chunked_init(&s->resp_ck, NULL);
+        if (s->req_http10) {
+            /* an HTTP/1.0 client cannot read chunks: send the data, close at the end */
+            s->dechunk = true;
+            close = true;
+        }
+    }
+    if (close)
+        s->close_after = true;
+    lb_http_response_head(o, r, s->dechunk);
+    if (close)
+        buf_puts(o, "Connection: close\r\n");
+    else if (s->req_http10)
+        buf_puts(o, "Connection: keep-alive\r\n");
+    if (pc->sticky_cookie[0] && s->peer && strcmp(s->sticky, s->peer->cookie) != 0)
+        buf_printf(o, "Set-Cookie: %s=%s; Path=/; HttpOnly\r\n", pc->sticky_cookie, s->peer->cookie);
+    buf_append(o, "\r\n", 2);
+}
+
+/* The response is complete. */
+static void response_done(struct lb_session *s, struct lb_upstream *u, bool reusable)
+{
+    s->resp_done = true;
+    if (s->peer)
+        lb_peer_success(s->peer);
+    bool reuse = reusable && s->req_done && s->resp_keepalive && buf_pending(&u->in) == 0;
+    if (!s->req_done)
+        s->close_after = true; /* the backend answered before the body ended */
+    detach_upstream(s, reuse);
+    release_peer(s);
+    request_end(s);
+}
+
+/* Parse and relay what the backend sent. */
+static void pump_response(struct lb_session *s, struct lb_upstream *u)
+{
+    struct lb_worker *w = s->w;
+    while (!s->resp_head_done) {
+        int n = http1_parse_response(buf_head(&u->in), buf_pending(&u->in), &u->res, NULL,
+                                     s->meth == HTTP1_METHOD_HEAD);
+        if (n == HTTP1_INCOMPLETE) {
+            if (buf_pending(&u->in) > 65536) {
+                upstream_failed(s, 502, false, "response head too large");
+            }
+            return;
+        }
+        if (n < 0) {
+            char why[96];
+            snprintf(why, sizeof why, "bad response: %s", http1_strerror(n));
+            upstream_failed(s, 502, false, why);
+            return;
+        }
+        if (u->res.status < 200) {
+            if (u->res.status == 101) {
+                upstream_failed(s, 502, false, "101 Switching Protocols without an upgrade request");
+                return;
+            }
+            /* interim: relay to HTTP/1.1 clients as is, then read the final answer */
+            if (!s->req_http10)
+                buf_append(&s->out, buf_head(&u->in), (size_t)n);
+            buf_consume(&u->in, (size_t)n);
+            http1_response_reset(&u->res);
+            client_flush(s);
+            if (s->closing)
+                return;
+            continue;
+        }
+        struct lb_peer *p = s->peer;
+        long long lat_us = (long long)(uv_hrtime() / 1000) - s->t_sent_us;
+        if (lat_us < 0)
+            lat_us = 0;
+        if (p) {
+            struct lb_peer_local *l = &p->local[w->id];
+            int cls = u->res.status / 100;
+            lb_count(&l->responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
+            lb_count(&l->lat[lat_bucket(lat_us / 1000)], 1);
+            lb_count(&l->lat_sum_us, (uint64_t)lat_us);
+            lb_peer_observe(p, (uint64_t)lat_us);
+        }
+        s->status = u->res.status;
+        s->resp_keepalive = u->res.keep_alive;
+        relay_head(s, u);
+        buf_consume(&u->in, (size_t)n);
+        s->resp_head_done = true;
+    }
+    size_t avail = buf_pending(&u->in);
+    switch (s->resp_body) {
+    case HTTP1_BODY_NONE:
+        response_done(s, u, true);
+        break;
+    case HTTP1_BODY_LENGTH: {
+        size_t n = avail < s->resp_left ? avail : (size_t)s->resp_left;
+        lb_buf_move(&u->in, &s->out, n);
+        s->resp_left -= n;
+        if (s->resp_left == 0)
+            response_done(s, u, true);
+        break;
+    }
+    case HTTP1_BODY_CHUNKED: {
+        int rc;
+        size_t used;
+        if (s->dechunk) {
+            size_t off = 0;
+            for (;;) {
+                const char *d;
+                size_t dl, k;
+                rc = http1_chunked_next(&s->resp_ck, buf_head(&u->in) + off, avail - off, &k, &d, &dl);
+                off += k;
+                if (rc != HTTP1_CHUNK_DATA)
+                    break;
+                buf_append(&s->out, d, dl);
+            }
+            used = off;
+            buf_consume(&u->in, used);
+        } else {
+            rc = http1_chunked_scan(&s->resp_ck, buf_head(&u->in), avail, &used);
+            lb_buf_move(&u->in, &s->out, used);
+        }
+        if (rc == HTTP1_CHUNK_DONE) {
+            response_done(s, u, true);
+        } else if (rc < 0) {
+            /* the answer already began: all we can do is cut it */
+            if (s->peer) {
+                lb_count(&s->peer->local[w->id].errors, 1);
+                lb_peer_failure(s->peer, now_ms(s));
+            }
+            log_verbose("pool %s: bad chunked response: %s", s->pool->name, http1_strerror(rc));
+            client_flush(s);
+            session_close(s);
+            return;
+        }
+        break;
+    }
+    case HTTP1_BODY_UNTIL_CLOSE:
+        lb_buf_move(&u->in, &s->out, avail);
+        break;
+    }
+    if (s->closing)
+        return;
+    client_flush(s);
+    /* after the flush: had it written everything, no completion would resume us */
+    if (!s->closing && s->up == u && buf_pending(&s->out) + buf_pending(&s->wbuf) >= LB_HIGH_WATER)
+        lb_upstream_pause(u);
+}
+
+void lb_proxy_upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n)
+{
+    if (s->up != u || s->closing)
+        return;
+    s->last_up = now_ms(s);
+    if (n >= 0) {
+        if (buf_pending(&u->in) == 0)
+            return;
+        if (!s->req_sent) {
+            /* the backend talks before it was asked */
+            upstream_failed(s, 502, false, "data before the request");
+            return;
+        }
+        s->resp_started = true;
+        pump_response(s, u);
+        return;
+    }
+    /* EOF or error, reading or writing */
+    if (!s->resp_started) {
+        bool stale = u->reused && (n == UV_EOF || n == UV_ECONNRESET || n == UV_EPIPE);
+        char why[96];
+        snprintf(why, sizeof why, "%s before responding", n == UV_EOF ? "closed" : uv_strerror((int)n));
+        if (stale) {
+            /* a pooled connection the backend had closed: not the peer's fault */
+            detach_upstream(s, false);
+            lb_count(&s->peer->local[s->w->id].retries, 1);
+            release_peer(s);
+            s->ntried--; /* the same peer may be tried again on a fresh connection */
+            if (s->replay) {
+                s->req_sent = false;
+                s->state = LB_S_CONNECT;
+                dispatch(s);
+            } else {
+                reply(s, 502, "bad gateway\n", NULL, false);
+            }
+            return;
+        }
+        upstream_failed(s, 502, s->idempotent, why);
+        return;
+    }
+    if (s->resp_head_done && s->resp_body == HTTP1_BODY_UNTIL_CLOSE && n == UV_EOF) {
+        response_done(s, u, false);
+        return;
+    }
+    /* cut in the middle of a response */
+    if (s->peer) {
+        lb_count(&s->peer->local[s->w->id].errors, 1);
+        lb_peer_failure(s->peer, now_ms(s));
+    }
+    log_verbose("pool %s: backend closed in the middle of a response", s->pool->name);
+    detach_upstream(s, false);
+    release_peer(s);
+    if (!s->resp_head_done) {
+        reply(s, 502, "bad gateway\n", NULL, true);
+        return;
+    }
+    s->close_after = true;
+    client_flush(s);
+    if (!s->writing && !s->closing)
+        session_close(s);
+}
+
+/* The request is over (answered by the backend or by the lb): back to IDLE
+ * for the next one, or close. */
+static void request_end(struct lb_session *s)
+{
+    release_peer(s);
+    queue_remove(s);
+    s->pool = NULL;
+    s->queued_since = 0;
+    s->ntried = 0;
+    s->fail_status = 0;
+    s->req_sent = s->replay = false;
+    s->resp_started = s->resp_head_done = s->resp_done = false;
+    s->reqid[0] = '\0';
+    s->sticky[0] = '\0';
+    buf_consume(&s->hold, buf_pending(&s->hold));
+    buf_shrink(&s->hold, 4096);
+    s->state = LB_S_IDLE;
+    s->since = s->last_client = now_ms(s);
+    if (s->close_after || !s->req_done) {
+        s->close_after = true;
+        client_pause(s);
+        client_flush(s);
+        return;
+    }
+    client_flush(s);
+    if (s->closing)
+        return;
+    if (s->w->draining) {
+        s->close_after = true;
+        client_flush(s);
+        return;
+    }
+    if (buf_pending(&s->in) == 0)
+        buf_shrink(&s->in, 0);
+    client_resume(s);
+    if (buf_pending(&s->in))
+        process_head(s);
+}
+
+/* ---- client events ------------------------------------------------------ */
+
+static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    (void)b;
+    struct lb_session *s = st->data;
+    if (n == 0 || s->closing)
+        return;
+    if (n < 0) {
+        switch (s->state) {
+        case LB_S_IDLE:
+        case LB_S_HEAD:
+            session_close(s);
+            return;
+        default:
+            if (n == UV_EOF && s->req_done) {
+                /* the client finished sending; the answer still goes out */
+                s->client_eof = true;
+                client_pause(s);
+                return;
+            }
+            session_close(s);
+            return;
+        }
+    }
+    s->in.len += (size_t)n;
+    s->last_client = now_ms(s);
+    switch (s->state) {
+    case LB_S_IDLE:
+    case LB_S_HEAD:
+        process_head(s);
+        break;
+    default:
+        pump_request(s);
+        break;
+    }
+}
+
+void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *server)
+{
+    struct lb_server *srv = w->srv;
+    struct lb_session *s = xcalloc(1, sizeof *s);
+    uv_tcp_init(&w->loop, &s->tcp);
+    s->tcp.data = s;
+    if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
+        uv_close((uv_handle_t *)&s->tcp, (uv_close_cb)xfree);
+        return;
+    }
+    if (atomic_fetch_add(&srv->nclients, 1) >= srv->cfg.maxclients || w->draining) {
+        atomic_fetch_sub(&srv->nclients, 1);
+        uv_close((uv_handle_t *)&s->tcp, (uv_close_cb)xfree);
+        return;
+    }
+    atomic_fetch_add_explicit(&ls->accepted, 1, memory_order_relaxed);
+    s->w = w;
+    s->ls = ls;
+    buf_init(&s->in);
+    buf_init(&s->out);
+    buf_init(&s->wbuf);
+    buf_init(&s->hold);
+    http1_request_init(&s->req, s->hdrs, LB_MAX_HEADERS);
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, s->ip, sizeof s->ip);
+            s->iphash = lb_hash(&a->sin_addr, sizeof a->sin_addr, 0);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, s->ip, sizeof s->ip);
+            s->iphash = lb_hash(&a->sin6_addr, sizeof a->sin6_addr, 0);
+        }
+    }
+    if (!s->ip[0])
+        snprintf(s->ip, sizeof s->ip, "unknown");
+    uv_tcp_nodelay(&s->tcp, 1);
+    /* timeout-header runs from the accept for the first request */
+    s->state = LB_S_HEAD;
+    s->since = s->last_client = now_ms(s);
+    s->next = w->sessions;
+    if (w->sessions)
+        w->sessions->prev = s;
+    w->sessions = s;
+    w->nsessions++;
+    uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read);
+}
+
+/* ---- timeouts ------------------------------------------------------------ */
+
+void lb_http_sweep(struct lb_worker *w, long long now)
+{
+    for (struct lb_session *s = w->sessions, *next; s; s = next) {
+        next = s->next;
+        if (s->closing)
+            continue;
+        struct lb_listener_conf *lc = lconf(s);
+        switch (s->state) {
+        case LB_S_IDLE:
+            if (s->close_after) {
+                /* waiting for the client to take its last answer */
+                if (now - s->last_client > lc->client_timeout_ms)
+                    session_close(s);
+            } else if (now - s->since > lc->keepalive_timeout_ms) {
+                session_close(s);
+            }
+            break;
+        case LB_S_HEAD:
+            if (now - s->since > lc->header_timeout_ms) {
+                count_reject(s, LB_REJ_TIMEOUT);
+                log_verbose("client %s: no complete request head after %lld ms", s->ip, lc->header_timeout_ms);
+                buf_consume(&s->in, buf_pending(&s->in));
+                s->req_keepalive = false;
+                s->req_done = false;
+                s->meth = HTTP1_METHOD_OTHER;
+                s->reqid[0] = '\0';
+                s->state = LB_S_IDLE;
+                http1_write_response(&s->out, 408, "text/plain", "request head timeout\n", 21, NULL,
+                                     HTTP1_W_CLOSE | HTTP1_W_DATE);
+                s->close_after = true;
+                client_pause(s);
+                client_flush(s);
+            }
+            break;
+        case LB_S_QUEUED:
+            if (now - s->queued_since > pconf(s)->queue_timeout_ms) {
+                s->pool->local[w->id].queue_timeouts++;
+                count_reject(s, LB_REJ_UNAVAIL);
+                queue_remove(s);
+                reply(s, 503, "all backends are busy\n", "Retry-After: 1\r\n", false);
+            }
+            break;
+        case LB_S_CONNECT:
+            if (s->up && !s->up->connected && now - s->since > pconf(s)->connect_timeout_ms)
+                upstream_failed(s, 504, true, "connect timeout");
+            break;
+        case LB_S_PROXY: {
+            const struct lb_pool_conf *pc = pconf(s);
+            bool waiting_client = !s->req_done && !s->paused;
+            if (waiting_client && now - s->last_client > lc->client_timeout_ms) {
+                count_reject(s, LB_REJ_TIMEOUT);
+                if (!s->resp_started)
+                    reply(s, 408, "request body timeout\n", NULL, true);
+                else
+                    session_close(s);
+            } else if (!waiting_client && !s->resp_done && !(s->up && s->up->paused) &&
+                       now - s->last_up > pc->server_timeout_ms) {
+                if (!s->resp_started)
+                    upstream_failed(s, 504, false, "no response in time");
+                else
+                    session_close(s);
+            } else if (s->writing && now - s->last_client > lc->client_timeout_ms) {
+                session_close(s); /* the client does not read its answer */
+            }
+            break;
+        }
+        }
+    }
+    lb_http_kick(w);
+    lb_upstream_sweep(w, now);
+}
+
+void lb_http_kick(struct lb_worker *w)
+{
+    /* requests queued while another worker freed a slot */
+    struct lb_server *srv = w->srv;
+    pthread_mutex_lock(&srv->lock);
+    int n = srv->npools;
+    struct lb_pool **pools = srv->pools;
+    pthread_mutex_unlock(&srv->lock);
+    for (int i = 0; i < n; i++)
+        if (pools[i]->local[w->id].nqueued > 0)
+            queue_kick(w, pools[i]);
+}
+
+void lb_http_drain(struct lb_worker *w)
+{
+    for (struct lb_session *s = w->sessions, *next; s; s = next) {
+        next = s->next;
+        if (s->closing)
+            continue;
+        if (s->state == LB_S_IDLE && !s->writing)
+            session_close(s);
+        else
+            s->close_after = true;
+    }
+}
+
+void lb_http_close_all(struct lb_worker *w)
+{
+    for (struct lb_session *s = w->sessions; s; s = s->next)
+        session_close(s);
+    lb_upstream_close_all(w);
+}

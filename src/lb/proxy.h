@@ -1,0 +1,147 @@
+/*
+ * proxy.h — the HTTP proxy: client sessions (proxy.c) and upstream
+ * connections with their per-peer idle pools (upstream.c). The state machine
+ * and where a request lives at each step are drawn at the top of proxy.c.
+ *
+ * Everything here runs on the worker that accepted the client; a session and
+ * its upstream connection never change thread.
+ */
+#ifndef SCALEOUT_LB_PROXY_H
+#define SCALEOUT_LB_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "lb/lb.h"
+#include "lb/peer.h"
+#include "proto/http1.h"
+
+/* Backpressure: a side stops reading when the other side has this much
+ * unwritten, and starts again under the low mark. */
+#define LB_HIGH_WATER (256 * 1024)
+#define LB_LOW_WATER (64 * 1024)
+#define LB_READ_SIZE (16 * 1024)
+
+struct lb_upstream {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_write_t wreq;
+    struct lb_worker *w;
+    struct lb_peer *peer;           /* a reference */
+    struct lb_session *s;           /* the session using it; NULL while idle */
+    struct lb_upstream *iprev, *inext; /* the peer's idle list on this worker */
+    struct lb_upstream *prev, *next;   /* the worker's list */
+    struct buf in, out, wbuf;       /* out collects, wbuf is being written */
+    bool connected, writing, closing, idle, paused, reused;
+    long long idle_since;
+    unsigned nreq;                  /* requests sent on it */
+    struct http1_response res;
+    struct http1_header hdrs[LB_MAX_HEADERS];
+};
+
+enum lb_sess_state {
+    LB_S_IDLE,      /* keep-alive: waiting for a request's first byte */
+    LB_S_HEAD,      /* receiving a request head */
+    LB_S_QUEUED,    /* every usable peer is at maxconn: waiting in the pool queue */
+    LB_S_CONNECT,   /* connecting to the chosen peer */
+    LB_S_PROXY,     /* request going up, response coming down */
+};
+
+struct lb_session {
+    uv_tcp_t tcp;
+    struct lb_worker *w;
+    struct lb_listener *ls;
+    struct lb_session *prev, *next; /* the worker's list */
+    struct lb_qnode qnode;          /* the pool queue (LB_S_QUEUED) */
+    enum lb_sess_state state;
+    bool closing, writing, paused, client_eof, close_after;
+    bool in_head;                   /* process_head is on the stack */
+    struct buf in;                  /* client bytes not yet forwarded */
+    struct buf out, wbuf;           /* to the client: out collects, wbuf is being written */
+    uv_write_t wreq;
+    char ip[64];                    /* client address, no port */
+    uint64_t iphash;
+    long long since;                /* when the current state began (loop ms) */
+    long long queued_since;         /* when the request first waited in the queue */
+    long long last_client, last_up; /* last byte from the client / to or from the peer */
+    unsigned nrequests;
+
+    /* the current request */
+    struct http1_request req;
+    struct http1_header hdrs[LB_MAX_HEADERS];
+    enum http1_method meth;
+    bool req_keepalive, req_http10, idempotent;
+    struct lb_pool *pool;
+    struct lb_peer *peer;           /* a reference while the request holds a slot */
+    struct lb_upstream *up;
+    struct buf hold;                /* rewritten head (+ body) until sent; kept for a retry */
+    bool replay;                    /* hold has the whole request: a retry can resend it */
+    uint64_t key;
+    bool has_key;
+    char sticky[17];                /* sticky cookie value sent by the client */
+    struct lb_peer *tried[4];
+    int ntried;
+    int fail_status;                /* answer if no retry is possible */
+    enum http1_body req_body;
+    uint64_t req_left;
+    struct http1_chunked req_ck;
+    bool req_done;                  /* the whole request is read from the client */
+    bool req_sent;                  /* the head went up */
+    long long t_sent_us;            /* when the request went up (latency) */
+    char reqid[33];
+    long long retry_after;          /* for 429 */
+
+    /* the response */
+    bool resp_started, resp_head_done, resp_done, resp_keepalive, dechunk;
+    int status;
+    enum http1_body resp_body;
+    uint64_t resp_left;
+    struct http1_chunked resp_ck;
+};
+
+/* upstream.c */
+/* A new connection to p for session s (connect in progress); NULL with the
+ * libuv error in *err when the connect cannot even start. */
+struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct lb_peer *p, struct lb_session *s, int *err);
+/* An idle pooled connection to p, detached from the pool, or NULL. */
+struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct lb_peer *p);
+/* Return a connection whose exchange completed cleanly to p's idle pool
+ * (closed instead when the pool is full or the peer takes no new work). */
+void lb_upstream_park(struct lb_upstream *u);
+/* Write what u->out holds. */
+void lb_upstream_flush(struct lb_upstream *u);
+void lb_upstream_close(struct lb_upstream *u);
+/* Stop / restart reading (backpressure from the client side). */
+void lb_upstream_pause(struct lb_upstream *u);
+void lb_upstream_resume(struct lb_upstream *u);
+/* Close idle connections past timeout-idle or to peers no longer usable. */
+void lb_upstream_sweep(struct lb_worker *w, long long now);
+void lb_upstream_close_all(struct lb_worker *w);
+
+/* proxy.c: what the upstream connection reports to its session. */
+void lb_proxy_upstream_connected(struct lb_session *s, struct lb_upstream *u, int status);
+/* n > 0: bytes appended to u->in; n < 0: EOF or error (reads or writes). */
+void lb_proxy_upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n);
+/* u's output dropped under the low mark. */
+void lb_proxy_upstream_drained(struct lb_session *s, struct lb_upstream *u);
+
+/* headers.c */
+bool lb_header_is(const struct http1_header *h, const char *name);
+/* The pool of the first route that matches r, else the default pool (NULL: 404). */
+struct lb_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r);
+/* s->key / s->has_key from the pool's hash key, s->sticky from its cookie. */
+void lb_http_request_key(struct lb_session *s);
+/* The head that goes to the backend, into s->hold (sets s->reqid). */
+void lb_http_request_head(struct lb_session *s);
+/* Status line and end-to-end fields of r into o (no final CRLF: the caller
+ * adds Connection, Set-Cookie, then the blank line). dechunk: drop
+ * Transfer-Encoding (the body is decoded for an HTTP/1.0 client). */
+void lb_http_response_head(struct buf *o, const struct http1_response *r, bool dechunk);
+
+/* Move n bytes from the head of src to the tail of dst (swaps the buffers
+ * when that moves everything into an empty dst: no copy). */
+void lb_buf_move(struct buf *src, struct buf *dst, size_t n);
+
+#endif

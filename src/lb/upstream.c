@@ -1,0 +1,274 @@
+/*
+ * upstream.c — connections to backends and the per-peer idle pools
+ * (see proxy.h).
+ *
+ * A connection is either attached to one session (u->s) or idle in its
+ * peer's list for this worker, most recently used first. Idle connections
+ * keep reading so that a backend closing one is noticed at once (any byte or
+ * EOF while idle closes it); they are closed after timeout-idle, when the
+ * list is over idle-conns, and when the peer stops taking work (drain,
+ * removal, down, ejected).
+ */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "lb/proxy.h"
+
+void lb_buf_move(struct buf *src, struct buf *dst, size_t n)
+{
+    if (n == 0)
+        return;
+    if (n == buf_pending(src) && buf_pending(dst) == 0) {
+        struct buf t = *src;
+        *src = *dst;
+        *dst = t;
+        src->off = src->len = 0;
+        return;
+    }
+    buf_append(dst, buf_head(src), n);
+    buf_consume(src, n);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct lb_upstream *u = h->data;
+    struct lb_worker *w = u->w;
+    if (u->prev)
+        u->prev->next = u->next;
+    else
+        w->upstreams = u->next;
+    if (u->next)
+        u->next->prev = u->prev;
+    w->nupstreams--;
+    buf_deinit(&u->in);
+    buf_deinit(&u->out);
+    buf_deinit(&u->wbuf);
+    lb_peer_unref(u->peer);
+    xfree(u);
+}
+
+static void idle_unlink(struct lb_upstream *u)
+{
+    struct lb_peer_local *l = &u->peer->local[u->w->id];
+    if (u->iprev)
+        u->iprev->inext = u->inext;
+    else
+        l->idle = u->inext;
+    if (u->inext)
+        u->inext->iprev = u->iprev;
+    u->iprev = u->inext = NULL;
+    l->nidle--;
+    u->idle = false;
+}
+
+void lb_upstream_close(struct lb_upstream *u)
+{
+    if (u->closing)
+        return;
+    u->closing = true;
+    if (u->idle)
+        idle_unlink(u);
+    u->s = NULL;
+    uv_close((uv_handle_t *)&u->tcp, on_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)suggested;
+    struct lb_upstream *u = h->data;
+    buf_reserve(&u->in, LB_READ_SIZE);
+    *b = uv_buf_init(buf_tail(&u->in), (unsigned)buf_room(&u->in));
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    (void)b;
+    struct lb_upstream *u = st->data;
+    if (n == 0 || u->closing)
+        return;
+    if (!u->s) {
+        /* idle: the backend closed it, or sent what nobody asked for */
+        lb_upstream_close(u);
+        return;
+    }
+    if (n > 0) {
+        u->in.len += (size_t)n;
+        lb_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
+    }
+    lb_proxy_upstream_read(u->s, u, n);
+}
+
+void lb_upstream_pause(struct lb_upstream *u)
+{
+    if (!u->paused && !u->closing) {
+        u->paused = true;
+        uv_read_stop((uv_stream_t *)&u->tcp);
+    }
+}
+
+void lb_upstream_resume(struct lb_upstream *u)
+{
+    if (u->paused && !u->closing) {
+        u->paused = false;
+        uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_read);
+    }
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct lb_upstream *u = req->data;
+    if (u->closing)
+        return;
+    if (status == 0) {
+        u->connected = true;
+        uv_tcp_nodelay(&u->tcp, 1);
+        uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_read);
+    }
+    if (u->s)
+        lb_proxy_upstream_connected(u->s, u, status);
+    else
+        lb_upstream_close(u);
+}
+
+struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct lb_peer *p, struct lb_session *s, int *err)
+{
+    struct lb_upstream *u = xcalloc(1, sizeof *u);
+    u->w = w;
+    lb_peer_ref(p);
+    u->peer = p;
+    u->s = s;
+    buf_init(&u->in);
+    buf_init(&u->out);
+    buf_init(&u->wbuf);
+    http1_response_init(&u->res, u->hdrs, LB_MAX_HEADERS);
+    uv_tcp_init(&w->loop, &u->tcp);
+    u->tcp.data = u;
+    u->creq.data = u;
+    u->next = w->upstreams;
+    if (w->upstreams)
+        w->upstreams->prev = u;
+    w->upstreams = u;
+    w->nupstreams++;
+    lb_count(&p->local[w->id].connects, 1);
+    int r = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&p->sa, on_connect);
+    if (r != 0) {
+        u->s = NULL;
+        lb_upstream_close(u);
+        *err = r;
+        return NULL;
+    }
+    return u;
+}
+
+struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct lb_peer *p)
+{
+    struct lb_peer_local *l = &p->local[w->id];
+    struct lb_upstream *u = l->idle;
+    if (!u)
+        return NULL;
+    idle_unlink(u);
+    u->reused = true;
+    return u;
+}
+
+void lb_upstream_park(struct lb_upstream *u)
+{
+    struct lb_peer *p = u->peer;
+    const struct lb_pool_conf *c = atomic_load(&p->pool->conf);
+    struct lb_peer_local *l = &p->local[u->w->id];
+    u->s = NULL;
+    if (u->closing || !u->connected || c->idle_conns == 0 || !lb_peer_usable(p, lb_now_ms(u->w)) ||
+        buf_pending(&u->in) || buf_pending(&u->out) || u->writing) {
+        lb_upstream_close(u);
+        return;
+    }
+    lb_upstream_resume(u);
+    buf_shrink(&u->in, LB_READ_SIZE * 2);
+    u->idle = true;
+    u->idle_since = lb_now_ms(u->w);
+    u->iprev = NULL;
+    u->inext = l->idle;
+    if (l->idle)
+        l->idle->iprev = u;
+    l->idle = u;
+    l->nidle++;
+    if (l->nidle > c->idle_conns) {
+        struct lb_upstream *last = l->idle;
+        while (last->inext)
+            last = last->inext;
+        lb_upstream_close(last);
+    }
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct lb_upstream *u = req->data;
+    u->writing = false;
+    if (u->closing)
+        return;
+    if (status < 0) {
+        if (u->s)
+            lb_proxy_upstream_read(u->s, u, status);
+        else
+            lb_upstream_close(u);
+        return;
+    }
+    lb_count(&u->peer->local[u->w->id].bytes_out, buf_pending(&u->wbuf));
+    buf_consume(&u->wbuf, buf_pending(&u->wbuf));
+    buf_shrink(&u->wbuf, LB_HIGH_WATER);
+    lb_upstream_flush(u);
+    if (!u->closing && u->s && buf_pending(&u->out) + buf_pending(&u->wbuf) < LB_LOW_WATER)
+        lb_proxy_upstream_drained(u->s, u);
+}
+
+void lb_upstream_flush(struct lb_upstream *u)
+{
+    if (u->closing || u->writing || !u->connected || buf_pending(&u->out) == 0)
+        return;
+    uv_buf_t b = uv_buf_init(buf_head(&u->out), (unsigned)buf_pending(&u->out));
+    int n = uv_try_write((uv_stream_t *)&u->tcp, &b, 1);
+    if (n > 0) {
+        lb_count(&u->peer->local[u->w->id].bytes_out, (uint64_t)n);
+        buf_consume(&u->out, (size_t)n);
+    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+        if (u->s)
+            lb_proxy_upstream_read(u->s, u, n);
+        else
+            lb_upstream_close(u);
+        return;
+    }
+    if (buf_pending(&u->out) == 0)
+        return;
+    struct buf t = u->wbuf;
+    u->wbuf = u->out;
+    u->out = t;
+    u->writing = true;
+    u->wreq.data = u;
+    uv_buf_t wb = uv_buf_init(buf_head(&u->wbuf), (unsigned)buf_pending(&u->wbuf));
+    int r = uv_write(&u->wreq, (uv_stream_t *)&u->tcp, &wb, 1, on_written);
+    if (r != 0) {
+        u->writing = false;
+        if (u->s)
+            lb_proxy_upstream_read(u->s, u, r);
+        else
+            lb_upstream_close(u);
+    }
+}
+
+void lb_upstream_sweep(struct lb_worker *w, long long now)
+{
+    for (struct lb_upstream *u = w->upstreams, *next; u; u = next) {
+        next = u->next;
+        if (!u->idle || u->closing)
+            continue;
+        const struct lb_pool_conf *c = atomic_load(&u->peer->pool->conf);
+        if (now - u->idle_since > c->idle_timeout_ms || !lb_peer_usable(u->peer, now))
+            lb_upstream_close(u);
+    }
+}
+
+void lb_upstream_close_all(struct lb_worker *w)
+{
+    for (struct lb_upstream *u = w->upstreams; u; u = u->next)
+        lb_upstream_close(u);
+}

@@ -1,0 +1,255 @@
+"""
+scaleout lb request-smuggling defence and slow clients: every ambiguous or
+malformed request head is answered 400 (or 414/431/501/505) by the lb and
+never reaches a backend; a client that sends its head slowly is cut at
+timeout-header and holds little memory meanwhile.
+"""
+import socket
+import threading
+import time
+
+import pytest
+
+from lb_helpers import (HOST, Client, backends, lb, raw, status_of, header_of,  # noqa: F401
+                        _skip_without_binary, wait_until)
+
+H = b"Host: a\r\n"
+
+VECTORS = [
+    # (name, request bytes, expected status)
+    ("cl-and-te", b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("te-and-cl", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", 400),
+    ("two-cl", b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400),
+    ("same-cl-twice", b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400),
+    ("cl-list", b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 5, 5\r\n\r\nhello", 400),
+    ("cl-plus", b"POST / HTTP/1.1\r\n" + H + b"Content-Length: +5\r\n\r\nhello", 400),
+    ("cl-negative", b"POST / HTTP/1.1\r\n" + H + b"Content-Length: -1\r\n\r\n", 400),
+    ("cl-hex", b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 0x5\r\n\r\nhello", 400),
+    ("cl-empty", b"POST / HTTP/1.1\r\n" + H + b"Content-Length:\r\n\r\n", 400),
+    ("cl-overflow", b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 99999999999999999999\r\n\r\n", 400),
+    ("te-not-last", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 400),
+    ("te-chunked-twice", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("te-gzip", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: gzip\r\n\r\n", 501),
+    ("te-xchunked", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: xchunked\r\n\r\n", 501),
+    ("te-space-before-colon", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400),
+    ("te-vtab", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: \x0bchunked\r\n\r\n0\r\n\r\n", 400),
+    ("te-http10", b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("te-empty-element", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n", 400),
+    ("chunk-size-junk", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
+    ("chunk-size-negative", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n", 400),
+    ("chunk-size-0x", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400),
+    ("chunk-size-overflow", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\nx\r\n0\r\n\r\n", 400),
+    ("chunk-data-too-long", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n", 400),
+    ("chunk-bare-lf", b"POST / HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 400),
+    ("obs-fold", b"GET / HTTP/1.1\r\n" + H + b"X-Foo: a\r\n b\r\n\r\n", 400),
+    ("ctl-in-value", b"GET / HTTP/1.1\r\n" + H + b"X-Foo: a\x01b\r\n\r\n", 400),
+    ("nul-in-value", b"GET / HTTP/1.1\r\n" + H + b"X-Foo: a\x00b\r\n\r\n", 400),
+    ("del-in-value", b"GET / HTTP/1.1\r\n" + H + b"X-Foo: a\x7fb\r\n\r\n", 400),
+    ("bare-lf", b"GET / HTTP/1.1\n" + b"Host: a\n\n", 400),
+    ("bare-cr", b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400),
+    ("space-in-name", b"GET / HTTP/1.1\r\n" + H + b"X Foo: b\r\n\r\n", 400),
+    ("no-host", b"GET / HTTP/1.1\r\n\r\n", 400),
+    ("two-hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    ("host-mismatch", b"GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n", 400),
+    ("space-in-target", b"GET /a b HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("fragment", b"GET /a#b HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("bad-method", b"G(T / HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("bad-version", b"GET / HTTP/1.2\r\n" + H + b"\r\n", 505),
+    ("garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400),
+    ("long-request-line", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n" + H + b"\r\n", 414),
+    ("huge-header", b"GET / HTTP/1.1\r\n" + H + b"X-Big: " + b"b" * 40000 + b"\r\n\r\n", 431),
+    ("too-many-headers", b"GET / HTTP/1.1\r\n" + H + b"".join(b"X-%d: v\r\n" % i for i in range(120)) + b"\r\n", 431),
+]
+
+
+@pytest.fixture(scope="module")
+def setup_once(tmp_path_factory):
+    from lb_helpers import Backend, Lb
+    b = Backend("b1").start()
+    x = Lb(tmp_path_factory.mktemp("smuggle"), "--backend", b.addr).start()
+    yield b, x
+    x.stop()
+    b.stop()
+
+
+@pytest.mark.parametrize("name,req,status", VECTORS, ids=[v[0] for v in VECTORS])
+def test_smuggling_vector_rejected_not_forwarded(setup_once, name, req, status):
+    b, x = setup_once
+    before = b.stats()["requests"]
+    # followed by a request that would be smuggled if the lb misread the framing
+    resp = raw(x.port, req + b"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n", until_close=True)
+    assert status_of(resp) == status, resp[:200]
+    assert header_of(resp, "Connection") == "close"
+    assert resp.count(b"HTTP/1.1 ") == 1, "the lb answered something after the error"
+    assert b.stats()["requests"] == before, "the bad request (or what follows it) reached the backend"
+
+
+def test_split_vectors_byte_by_byte(setup_once):
+    """The same answer when the head arrives one byte at a time."""
+    b, x = setup_once
+    before = b.stats()["requests"]
+    for name, req, status in [v for v in VECTORS if not v[0].startswith("chunk")]:
+        s = socket.create_connection((HOST, x.port), timeout=5)
+        try:
+            for i in range(len(req)):
+                s.sendall(req[i:i + 1])
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        data = b""
+        try:
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    break
+                data += d
+        except ConnectionResetError:
+            pass
+        s.close()
+        assert status_of(data) == status, (name, data[:100])
+    assert b.stats()["requests"] == before
+
+
+def test_bad_chunk_after_streaming_began(setup_once):
+    """A bad chunk size in the middle of a streamed body: the valid part went
+    up, the bad bytes and what follows never do; the client gets 400 and the
+    backend connection is closed, so it cannot take the rest as a request."""
+    b, x = setup_once
+    s = socket.create_connection((HOST, x.port), timeout=5)
+    s.sendall(b"POST /len HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+    wait_until(lambda: any("/len" in line for line in b.stats()["log"]), 3, what="head forwarded")
+    s.sendall(b"zz\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n")
+    data = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        data += d
+    s.close()
+    assert status_of(data) == 400
+    time.sleep(0.2)
+    assert not any("smuggled" in line for line in b.stats()["log"])
+
+
+def test_valid_requests_still_pass(setup_once):
+    b, x = setup_once
+    resp = raw(x.port, b"POST /len HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+                       b"5;ext=1\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n")
+    assert status_of(resp) == 200 and resp.endswith(b"\r\n\r\n5")
+    resp = raw(x.port, b"POST /len HTTP/1.1\r\n" + H + b"Content-Length: 005\r\n\r\nhello")
+    assert status_of(resp) == 200 and resp.endswith(b"5")
+
+
+def test_slow_headers_cut_at_timeout(backends, lb):
+    """60 clients send a head one byte every 150 ms: each is answered 408 and
+    closed at timeout-header (1 s), holds a few KiB meanwhile, and a normal
+    client is served at once all along."""
+    b = backends(1)
+    x = lb("--backend", b[0].addr, "--timeout-header", "1s")
+    base = x.status()["memory_bytes"]
+    slow = [socket.create_connection((HOST, x.port), timeout=5) for _ in range(60)]
+    head = b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"z" * 200
+    t0 = time.monotonic()
+    cut = [None] * len(slow)
+    peak = 0
+    i = 0
+    while time.monotonic() - t0 < 2.5 and None in cut:
+        for k, s in enumerate(slow):
+            if cut[k] is not None:
+                continue
+            try:
+                s.sendall(head[i:i + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                cut[k] = (time.monotonic() - t0, b"")
+                continue
+            s.setblocking(False)
+            try:
+                d = s.recv(4096)
+                cut[k] = (time.monotonic() - t0, d)
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                cut[k] = (time.monotonic() - t0, b"")
+            s.setblocking(True)
+        if i == 3:
+            peak = x.status()["memory_bytes"] - base
+            c = Client(x.port, timeout=1)
+            t1 = time.monotonic()
+            assert c.get("/")[2] == b"b1"
+            assert time.monotonic() - t1 < 0.5
+            c.close()
+        i += 1
+        time.sleep(0.15)
+    for s in slow:
+        s.close()
+    assert None not in cut, "a slow client was not cut"
+    for t, data in cut:
+        assert 0.9 < t < 2.0, t
+        assert data == b"" or status_of(data) == 408
+    assert peak / len(slow) < 16 * 1024, f"{peak / len(slow):.0f} bytes per slow client"
+    assert b[0].stats()["requests"] == 1
+
+
+CHAOS = [b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", b"GET /big?n=300000 HTTP/1.1\r\nHost: a\r\n\r\n",
+         b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+         b"POST /len HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789",
+         b"GET /slow?ms=200 HTTP/1.1\r\nHost: a\r\n\r\n", b"HEAD / HTTP/1.0\r\n\r\n",
+         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+         b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nabcd",
+         b"GET /close HTTP/1.1\r\nHost: a\r\n\r\n", b"\x00\xff garbage\r\n\r\n"]
+
+
+def test_random_truncated_traffic_and_resets(backends, lb):
+    """6 s of 8 clients sending random mixes of good, bad and truncated
+    requests in random pieces, reading some or none of the answer, closing or
+    resetting at random, while a backend is killed and restarted: the lb keeps
+    serving, and every session and buffer is released afterwards."""
+    import random
+    from lb_helpers import Backend
+    rnd = random.Random(7)
+    b = backends(2)
+    x = lb("--backend", b[0].addr, "--backend", b[1].addr, "--timeout-header", "1s", "--timeout-client", "2s",
+           "--timeout-server", "2s", "--maxconn", "20")
+    base = x.status()["memory_bytes"]
+    stop = time.monotonic() + 6
+
+    def worker(seed):
+        r = random.Random(seed)
+        while time.monotonic() < stop:
+            try:
+                s = socket.create_connection((HOST, x.port), timeout=3)
+                data = b"".join(r.choice(CHAOS) for _ in range(r.randint(1, 4)))
+                if r.random() < 0.3:
+                    data = data[:r.randint(0, len(data))]
+                for i in range(0, len(data), 150):
+                    s.sendall(data[i:i + 150])
+                if r.random() < 0.3:
+                    s.shutdown(socket.SHUT_WR)
+                want, got = r.choice([0, 100, 5000, 10 ** 7]), 0
+                while got < want:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    got += len(d)
+                if r.random() < 0.5:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.close()
+            except OSError:
+                pass
+
+    ts = [threading.Thread(target=worker, args=(rnd.random(),)) for _ in range(8)]
+    for t in ts:
+        t.start()
+    time.sleep(2)
+    port = b[0].port
+    b[0].kill()
+    time.sleep(1.5)
+    back = Backend("b1", port=port).start()
+    try:
+        for t in ts:
+            t.join(30)
+        assert x.alive()
+        assert Client(x.port).get("/")[0] == 200
+        wait_until(lambda: x.status()["clients"] == 0, 5, what="every client session released")
+        wait_until(lambda: x.status()["memory_bytes"] - base < 256 * 1024, 5, what="buffers released")
+    finally:
+        back.stop()
