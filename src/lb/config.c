@@ -940,3 +940,12 @@ int lb_config_load(struct lb_config *c, const char *path, int argc, char **argv,
         nerr += lb_config_validate(c, path, errs);
     return nerr;
 }
+
+int lb_config_check(const char *path, struct buf *errs)
+{
+    struct lb_config c;
+    lb_config_init(&c);
+    int n = lb_config_load(&c, path, 0, NULL, errs);
+    lb_config_deinit(&c);
+    return n;
+}

@@ -169,6 +169,10 @@ int lb_backend_parse(struct lb_backend_conf *b, int argc, char **argv, char *err
 void lb_backend_conf_deinit(struct lb_backend_conf *b);
 /* Resolve "host:port" (numeric or name) into sa. */
 int lb_resolve(const char *addr, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);
+/* `scaleout check`: load and validate a whole file without running it
+ * (per-line and cross-section errors, each as file:line). Returns the number
+ * of errors, -1 when the file cannot be read. */
+int lb_config_check(const char *path, struct buf *errs);
 /* --help text of every directive (global, listener, pool). */
 void lb_config_help(struct buf *out);
 

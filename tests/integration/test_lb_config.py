@@ -98,3 +98,14 @@ def test_help_lists_every_directive():
     for d in ("--listen", "--backend", "--balance", "--health", "--mode", "--threads", "--route", "--rate-limit",
               "--maxconn", "--sticky-cookie", "--timeout-header", "--admin-token"):
         assert d in r.stdout, d
+
+
+def test_check_reports_cross_section_errors(tmp_path):
+    """`scaleout check` runs the whole-file validation too, not only per-line checks."""
+    f = tmp_path / "lb.conf"
+    f.write_text("role lb\nlistener web 127.0.0.1:8080\n    mode http\n    route path /api/ pool nosuch\n"
+                 "    default-pool alsono\npool p\n    balance roundrobin\n    backend 127.0.0.1:1\n")
+    r = subprocess.run([str(scaleout_bin()), "check", str(f)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    assert f"{f}:2: listener 'web': default-pool 'alsono' is not defined" in r.stderr
+    assert f"{f}:4: listener 'web': route to pool 'nosuch', which is not defined" in r.stderr
