@@ -6,96 +6,60 @@
  * since the points depend only on peer names, every worker (and every lb
  * process with the same names) builds the same ring.
  *
- * The ring is generic and should move to core/ when the router role needs it.
+ * The ring itself is core/chash (the router uses it too); this file adapts it
+ * to the balancer ops.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/chash.h"
 #include "lb/balance.h"
 
-#define POINTS_PER_WEIGHT 100
-#define MAX_POINTS_PER_PEER 10000
-
-struct point {
-    uint64_t h;
-    int idx;
-};
-
-struct chash {
-    struct point *ring;
-    size_t npoints, cap;
-    int n;
+struct chash_state {
+    struct chash ring;
     unsigned next;
 };
 
-static void *chash_create(void) { return xcalloc(1, sizeof(struct chash)); }
+static void *chash_create(void)
+{
+    struct chash_state *c = xcalloc(1, sizeof *c);
+    chash_init(&c->ring);
+    return c;
+}
 
 static void chash_destroy(void *st)
 {
-    struct chash *c = st;
-    xfree(c->ring);
+    struct chash_state *c = st;
+    chash_deinit(&c->ring);
     xfree(c);
-}
-
-static int cmp_point(const void *a, const void *b)
-{
-    const struct point *x = a, *y = b;
-    if (x->h != y->h)
-        return x->h < y->h ? -1 : 1;
-    return x->idx - y->idx;
 }
 
 static void chash_update(void *st, struct lb_peer *const *peers, int n)
 {
-    struct chash *c = st;
-    size_t total = 0;
+    struct chash_state *c = st;
+    const char **names = xcalloc((size_t)(n ? n : 1), sizeof *names);
+    long long *weights = xcalloc((size_t)(n ? n : 1), sizeof *weights);
     for (int i = 0; i < n; i++) {
-        long long w = atomic_load_explicit(&peers[i]->weight, memory_order_relaxed);
-        long long pts = w * POINTS_PER_WEIGHT;
-        total += (size_t)(pts > MAX_POINTS_PER_PEER ? MAX_POINTS_PER_PEER : pts);
+        names[i] = peers[i]->name;
+        weights[i] = atomic_load_explicit(&peers[i]->weight, memory_order_relaxed);
     }
-    if (total > c->cap) {
-        c->ring = xrealloc(c->ring, total * sizeof *c->ring);
-        c->cap = total;
-    }
-    size_t k = 0;
-    for (int i = 0; i < n; i++) {
-        long long w = atomic_load_explicit(&peers[i]->weight, memory_order_relaxed);
-        long long pts = w * POINTS_PER_WEIGHT;
-        if (pts > MAX_POINTS_PER_PEER)
-            pts = MAX_POINTS_PER_PEER;
-        const char *name = peers[i]->name;
-        size_t len = strlen(name);
-        for (long long v = 0; v < pts; v++) {
-            c->ring[k].h = lb_hash(name, len, (uint64_t)v);
-            c->ring[k].idx = i;
-            k++;
-        }
-    }
-    qsort(c->ring, k, sizeof *c->ring, cmp_point);
-    c->npoints = k;
-    c->n = n;
+    chash_build(&c->ring, names, weights, n);
+    xfree(names);
+    xfree(weights);
 }
 
 static struct lb_peer *chash_pick(void *st, struct lb_peer *const *peers, int n, const struct lb_pick_ctx *ctx)
 {
-    struct chash *c = st;
-    if (n == 0 || c->npoints == 0 || n != c->n)
+    struct chash_state *c = st;
+    if (n == 0 || c->ring.npoints == 0 || n != c->ring.nmembers)
         return NULL;
     /* without a key: spread over the ring */
     uint64_t key = ctx->has_key ? ctx->key : lb_hash(&c->next, sizeof c->next, 0x9e3779b9);
     c->next++;
-    size_t lo = 0, hi = c->npoints;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->ring[mid].h < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t i = 0; i < c->npoints; i++) {
-        struct lb_peer *p = peers[c->ring[(lo + i) % c->npoints].idx];
+    size_t pos = chash_find(&c->ring, key);
+    for (size_t i = 0; i < c->ring.npoints; i++) {
+        struct lb_peer *p = peers[chash_member_at(&c->ring, pos + i)];
         if (!lb_pick_excluded(ctx, p))
             return p;
     }

@@ -1,0 +1,73 @@
+/*
+ * chash.c — consistent-hash ring (see chash.h).
+ */
+#include "core/chash.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "core/alloc.h"
+
+void chash_init(struct chash *c) { memset(c, 0, sizeof *c); }
+
+void chash_deinit(struct chash *c)
+{
+    xfree(c->ring);
+    chash_init(c);
+}
+
+uint64_t chash_hash(const void *key, size_t len) { return XXH3_64bits_withSeed(key, len, 0); }
+
+static int cmp_point(const void *a, const void *b)
+{
+    const struct chash_point *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    return x->member - y->member;
+}
+
+static size_t points_of(long long weight)
+{
+    if (weight <= 0)
+        return 0;
+    long long pts = weight * CHASH_POINTS_PER_WEIGHT;
+    return (size_t)(pts > CHASH_MAX_POINTS ? CHASH_MAX_POINTS : pts);
+}
+
+void chash_build(struct chash *c, const char *const *names, const long long *weights, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += points_of(weights[i]);
+    if (total > c->cap) {
+        c->ring = xrealloc(c->ring, total * sizeof *c->ring);
+        c->cap = total;
+    }
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        size_t pts = points_of(weights[i]);
+        for (size_t v = 0; v < pts; v++) {
+            c->ring[k].h = XXH3_64bits_withSeed(names[i], len, (uint64_t)v);
+            c->ring[k].member = i;
+            k++;
+        }
+    }
+    qsort(c->ring, k, sizeof *c->ring, cmp_point);
+    c->npoints = k;
+    c->nmembers = n;
+}
+
+size_t chash_find(const struct chash *c, uint64_t h)
+{
+    size_t lo = 0, hi = c->npoints;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->ring[mid].h < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == c->npoints ? 0 : lo;
+}
