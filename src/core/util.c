@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -512,4 +513,11 @@ int util_write_file(const char *path, const void *data, size_t len, char *err, s
         rc = -1;
     }
     return rc;
+}
+
+int util_write_pidfile(const char *path, char *err, size_t errlen)
+{
+    char pid[24];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    return util_write_file(path, pid, (size_t)n, err, errlen);
 }

@@ -53,6 +53,9 @@ bool util_glob_match(const char *pat, size_t plen, const char *s, size_t slen, b
  * PATH: reason" in err. */
 int util_write_file(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
+/* Write this process's PID and a newline to path. 0, or -1 with a message in err. */
+int util_write_pidfile(const char *path, char *err, size_t errlen);
+
 /* Milliseconds / microseconds of wall clock and monotonic clock. */
 long long util_time_ms(void);
 long long util_time_us(void);

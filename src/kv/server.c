@@ -756,13 +756,9 @@ static void usage(FILE *f)
 
 static void write_pidfile(const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        log_warn("cannot write pidfile %s: %s", path, strerror(errno));
-        return;
-    }
-    fprintf(f, "%d\n", (int)getpid());
-    fclose(f);
+    char err[256];
+    if (util_write_pidfile(path, err, sizeof err) != 0)
+        log_warn("pidfile: %s", err);
 }
 
 int kv_main(int argc, char **argv)
