@@ -11,7 +11,8 @@
 #include "core/net.h"
 #include "proto/http1.h"
 
-#define ADMIN_MAX_REQ 8192
+#define ADMIN_DEFAULT_MAX_REQ 8192
+#define ADMIN_MAX_PARAMS 8192
 #define ADMIN_MAX_CONNS 64
 #define ADMIN_IDLE_MS 30000
 #define ADMIN_MAX_HEADERS 32
@@ -31,6 +32,7 @@ struct admin_conn {
 
 struct admin {
     uv_tcp_t listener;
+    struct admin_opts opts;
     admin_handler_fn fn;
     void *arg;
     int port;
@@ -95,19 +97,24 @@ static void conn_send(struct admin_conn *c)
     }
 }
 
+static void conn_fail(struct admin_conn *c, int status, const char *text)
+{
+    http1_write_response(&c->out, status, "text/plain", text, strlen(text), NULL, HTTP1_W_CLOSE);
+    c->close_after = true;
+    conn_send(c);
+}
+
 static void conn_process(struct admin_conn *c)
 {
     if (c->closing || c->writing || buf_pending(&c->in) == 0)
         return;
-    struct http1_limits lim = {.max_line = 2048, .max_header_bytes = ADMIN_MAX_REQ,
+    const struct admin_opts *o = &c->a->opts;
+    struct http1_limits lim = {.max_line = (uint32_t)(o->max_request / 4), .max_header_bytes = (uint32_t)o->max_request,
                                .max_headers = ADMIN_MAX_HEADERS, .max_chunk_ext = 256, .max_trailer_bytes = 1024};
     int n = http1_parse_request(buf_head(&c->in), buf_pending(&c->in), &c->req, &lim);
     if (n == HTTP1_INCOMPLETE) {
-        if (buf_pending(&c->in) >= ADMIN_MAX_REQ) {
-            http1_write_response(&c->out, 431, "text/plain", "request too large\n", 18, NULL, HTTP1_W_CLOSE);
-            c->close_after = true;
-            conn_send(c);
-        }
+        if (buf_pending(&c->in) >= o->max_request)
+            conn_fail(c, 431, "request too large\n");
         return;
     }
     if (n < 0) {
@@ -116,39 +123,50 @@ static void conn_process(struct admin_conn *c)
         conn_send(c);
         return;
     }
-    unsigned flags = http1_request_write_flags(&c->req);
-    if (c->req.body == HTTP1_BODY_CHUNKED || (c->req.body == HTTP1_BODY_LENGTH && c->req.content_length > 0)) {
-        /* the admin endpoint takes no bodies: answer and close rather than skip it */
-        http1_write_response(&c->out, 413, "text/plain", "no body expected\n", 17, NULL, HTTP1_W_CLOSE);
-        c->close_after = true;
-        conn_send(c);
+    if (c->req.body == HTTP1_BODY_CHUNKED || (c->req.body == HTTP1_BODY_LENGTH && c->req.content_length > o->max_body)) {
+        conn_fail(c, 413, o->max_body ? "body too large\n" : "no body expected\n");
         return;
     }
-    char path[512];
-    size_t plen = c->req.target_len;
-    const char *q = memchr(c->req.target, '?', plen);
-    if (q)
-        plen = (size_t)(q - c->req.target);
+    size_t blen = c->req.body == HTTP1_BODY_LENGTH ? (size_t)c->req.content_length : 0;
+    if (buf_pending(&c->in) < (size_t)n + blen)
+        return; /* the body is still coming */
+
+    char path[512], params[ADMIN_MAX_PARAMS + 1];
+    size_t plen = c->req.target_len, qn = 0;
+    const char *qm = memchr(c->req.target, '?', plen);
+    if (qm) {
+        size_t ql = plen - (size_t)(qm - c->req.target) - 1;
+        if (ql < sizeof params - 1) {
+            memcpy(params, qm + 1, ql);
+            qn = ql;
+        }
+        plen = (size_t)(qm - c->req.target);
+    }
+    if (blen && qn + 1 + blen < sizeof params) {
+        if (qn)
+            params[qn++] = '&';
+        memcpy(params + qn, buf_head(&c->in) + n, blen);
+        qn += blen;
+    }
+    params[qn] = '\0';
     if (plen >= sizeof path)
         plen = sizeof path - 1;
     memcpy(path, c->req.target, plen);
     path[plen] = '\0';
-    if (!(flags & HTTP1_W_KEEP_ALIVE) && !c->req.keep_alive)
+
+    unsigned flags = http1_request_write_flags(&c->req) | HTTP1_W_DATE;
+    if (flags & HTTP1_W_CLOSE)
         c->close_after = true;
-    buf_consume(&c->in, (size_t)n);
-    if (c->req.meth != HTTP1_METHOD_GET && c->req.meth != HTTP1_METHOD_HEAD) {
-        http1_write_response(&c->out, 405, "text/plain", "only GET and HEAD\n", 18, "Allow: GET, HEAD\r\n", flags);
-        conn_send(c);
-        return;
-    }
-    struct buf body;
-    buf_init(&body);
-    const char *ctype = "text/plain";
-    int status = c->a->fn(c->a->arg, path, &body, &ctype);
-    if (status == 404 && buf_pending(&body) == 0)
-        buf_puts(&body, "not found: try /metrics or /status\n");
-    http1_write_response(&c->out, status, ctype, buf_head(&body), buf_pending(&body), NULL, flags | HTTP1_W_DATE);
-    buf_deinit(&body);
+    struct admin_req req = {c->req.meth, path, params, qn, &c->req};
+    struct admin_resp resp = {.status = 404, .ctype = "text/plain"};
+    buf_init(&resp.body);
+    c->a->fn(c->a->arg, &req, &resp);
+    if (resp.status == 404 && buf_pending(&resp.body) == 0)
+        buf_puts(&resp.body, "not found: try /metrics or /status\n");
+    http1_write_response(&c->out, resp.status, resp.ctype, buf_head(&resp.body), buf_pending(&resp.body),
+                         resp.extra_headers, flags);
+    buf_deinit(&resp.body);
+    buf_consume(&c->in, (size_t)n + blen);
     conn_send(c);
 }
 
@@ -206,8 +224,8 @@ static void on_conn(uv_stream_t *server, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-struct admin *admin_open(uv_loop_t *loop, const char *host, int port, admin_handler_fn fn, void *arg,
-                         char *err, size_t errlen)
+struct admin *admin_open(uv_loop_t *loop, const char *host, int port, const struct admin_opts *opts,
+                         admin_handler_fn fn, void *arg, char *err, size_t errlen)
 {
     int fd = net_listen(host, port, 64, false, err, errlen);
     if (fd < 0)
@@ -215,6 +233,12 @@ struct admin *admin_open(uv_loop_t *loop, const char *host, int port, admin_hand
     struct admin *a = xcalloc(1, sizeof *a);
     a->fn = fn;
     a->arg = arg;
+    if (opts)
+        a->opts = *opts;
+    if (a->opts.max_request == 0)
+        a->opts.max_request = ADMIN_DEFAULT_MAX_REQ;
+    if (a->opts.max_body > ADMIN_MAX_PARAMS / 2)
+        a->opts.max_body = ADMIN_MAX_PARAMS / 2;
     a->port = port;
     uv_tcp_init(loop, &a->listener);
     a->listener.data = a;

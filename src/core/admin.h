@@ -1,9 +1,10 @@
 /*
  * admin.h — the admin HTTP endpoint every role serves on loopback:
- * GET /metrics (Prometheus text) and GET /status (JSON), plus whatever paths
- * the role's handler answers. Small, strict (proto/http1), keep-alive, bounded:
- * requests over 8 KiB are refused, idle connections close after 30 s, and at
- * most 64 admin connections are open at once.
+ * GET /metrics (Prometheus text) and GET /status (JSON), plus whatever the
+ * role's handler answers (the lb's runtime control takes POST and DELETE with
+ * small form bodies). Small, strict (proto/http1), keep-alive, bounded: request
+ * and body sizes are capped per endpoint, idle connections close after 30 s,
+ * and at most 64 admin connections are open at once.
  */
 #ifndef SCALEOUT_CORE_ADMIN_H
 #define SCALEOUT_CORE_ADMIN_H
@@ -12,19 +13,39 @@
 #include <uv.h>
 
 #include "core/buf.h"
+#include "proto/http1.h"
 
 struct admin;
 
-/*
- * Handler: fill body and *ctype for method/path (path without the query
- * string); return the HTTP status (404 for unknown paths: the endpoint then
- * writes its own body). query may be empty. Runs on the loop's thread.
- */
-typedef int (*admin_handler_fn)(void *arg, const char *path, struct buf *body, const char **ctype);
+/* A request as the handler sees it. */
+struct admin_req {
+    enum http1_method method;
+    const char *path;               /* target without the query, NUL-terminated */
+    const char *params;             /* query string, then a form body, joined by '&'; NUL-terminated */
+    size_t params_len;
+    const struct http1_request *http; /* headers (http1_find_header) */
+};
 
-/* Listen on host:port. Returns NULL with a message in err on failure. */
-struct admin *admin_open(uv_loop_t *loop, const char *host, int port, admin_handler_fn fn, void *arg,
-                         char *err, size_t errlen);
+/* What the handler answers: status (default 404), content type, body, and
+ * optional extra header lines ("Name: value\r\n..."). */
+struct admin_resp {
+    int status;
+    const char *ctype;
+    struct buf body;
+    const char *extra_headers;
+};
+
+/* Runs on the loop's thread. A 404 with an empty body gets a generic text. */
+typedef void (*admin_handler_fn)(void *arg, const struct admin_req *req, struct admin_resp *resp);
+
+struct admin_opts {
+    size_t max_request;  /* request line + headers; 0 = 8 KiB; larger gets 431 */
+    size_t max_body;     /* Content-Length bodies accepted (0: none, 413); chunked never */
+};
+
+/* Listen on host:port. Returns NULL with a message in err on failure. opts may be NULL. */
+struct admin *admin_open(uv_loop_t *loop, const char *host, int port, const struct admin_opts *opts,
+                         admin_handler_fn fn, void *arg, char *err, size_t errlen);
 /* Stop listening and close every admin connection (memory freed in close callbacks). */
 void admin_close(struct admin *a);
 int admin_port(const struct admin *a);

@@ -723,20 +723,22 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- admin endpoint ------------------------------------------------------ */
 
-static int admin_handler(void *arg, const char *path, struct buf *body, const char **ctype)
+static void admin_handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
 {
     struct kv_server *s = arg;
-    if (strcmp(path, "/metrics") == 0) {
-        *ctype = "text/plain; version=0.0.4";
-        kv_metrics(s, body);
-        return 200;
+    if (req->method != HTTP1_METHOD_GET && req->method != HTTP1_METHOD_HEAD) {
+        resp->status = 405;
+        resp->extra_headers = "Allow: GET, HEAD\r\n";
+        buf_puts(&resp->body, "only GET and HEAD\n");
+    } else if (strcmp(req->path, "/metrics") == 0) {
+        resp->status = 200;
+        resp->ctype = "text/plain; version=0.0.4";
+        kv_metrics(s, &resp->body);
+    } else if (strcmp(req->path, "/status") == 0) {
+        resp->status = 200;
+        resp->ctype = "application/json";
+        kv_status(s, &resp->body);
     }
-    if (strcmp(path, "/status") == 0) {
-        *ctype = "application/json";
-        kv_status(s, body);
-        return 200;
-    }
-    return 404;
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -831,7 +833,7 @@ int kv_main(int argc, char **argv)
 
     long long aport = s->cfg.admin_port < 0 ? s->cfg.port + 10000 : s->cfg.admin_port;
     if (aport > 0 && aport <= 65535) {
-        s->admin = admin_open(main_loop, s->cfg.admin_bind, (int)aport, admin_handler, s, err, sizeof err);
+        s->admin = admin_open(main_loop, s->cfg.admin_bind, (int)aport, NULL, admin_handler, s, err, sizeof err);
         if (!s->admin)
             log_warn("admin endpoint disabled: %s", err);
     }

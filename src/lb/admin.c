@@ -1,9 +1,8 @@
 /*
  * admin.c — the lb's admin endpoint (loopback by default): what core/admin
  * serves (GET /metrics, GET /status) plus the runtime control API the
- * autoscaler uses. core/admin answers GET and HEAD only and passes no query
- * string or headers to its handler, so the lb has its own small server here;
- * it should move to core/ once core/admin grows POST, queries and a token.
+ * autoscaler uses. core/admin serves the connections (parsing, limits,
+ * keep-alive, form bodies); this file is the handler: routes, token, changes.
  *
  *   GET    /metrics                                  Prometheus text
  *   GET    /status   (also /pools)                   JSON: listeners, pools, backends
@@ -22,110 +21,28 @@
  * a backend starts its checks here.
  */
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/admin.h"
 #include "core/alloc.h"
 #include "core/log.h"
-#include "core/net.h"
 #include "core/util.h"
 #include "lb/health.h"
 #include "lb/lb.h"
 #include "lb/peer.h"
 #include "proto/http1.h"
 
-#define MAX_REQ (16 * 1024)
 #define MAX_BODY 4096
-#define MAX_CONNS 64
-#define IDLE_MS 30000
-#define NHDR 32
 
-struct admin;
-
-struct aconn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    struct admin *a;
-    struct buf in, out;
-    uv_write_t wreq;
-    bool writing, close_after, closing;
-    int handles;
-    struct http1_header hdrs[NHDR];
-    struct http1_request req;
-    struct aconn *prev, *next;
-};
-
-struct admin {
-    uv_tcp_t listener;
+struct lb_admin {
     struct lb_server *srv;
-    int port;
-    int nconns;
-    bool closing, listener_closed;
-    struct aconn *conns;
+    uv_loop_t *loop;
+    struct admin *core;
 };
-
-/* The endpoint is freed when its listener and its last connection are closed. */
-static void admin_free_if_done(struct admin *a)
-{
-    if (a->closing && a->listener_closed && a->nconns == 0)
-        xfree(a);
-}
-
-static void conn_closed(uv_handle_t *h)
-{
-    struct aconn *c = h->data;
-    if (--c->handles > 0)
-        return;
-    struct admin *a = c->a;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        a->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    a->nconns--;
-    buf_deinit(&c->in);
-    buf_deinit(&c->out);
-    xfree(c);
-    admin_free_if_done(a);
-}
-
-static void conn_close(struct aconn *c)
-{
-    if (c->closing)
-        return;
-    c->closing = true;
-    uv_close((uv_handle_t *)&c->tcp, conn_closed);
-    uv_close((uv_handle_t *)&c->timer, conn_closed);
-}
-
-static void conn_process(struct aconn *c);
-
-static void on_written(uv_write_t *w, int status)
-{
-    struct aconn *c = w->data;
-    c->writing = false;
-    buf_consume(&c->out, buf_pending(&c->out));
-    if (status < 0 || c->close_after) {
-        conn_close(c);
-        return;
-    }
-    conn_process(c);
-}
-
-static void conn_send(struct aconn *c)
-{
-    c->writing = true;
-    c->wreq.data = c;
-    uv_buf_t b = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-        c->writing = false;
-        conn_close(c);
-    }
-}
-
-/* ---- parameters ----------------------------------------------------------- */
 
 static int hexv(char ch)
 {
@@ -176,16 +93,9 @@ static bool param(const char *q, size_t qn, const char *key, char *out, size_t c
 
 /* ---- answers -------------------------------------------------------------- */
 
-static void answer(struct aconn *c, int status, const char *ctype, const char *body, size_t len)
-{
-    unsigned flags = http1_request_write_flags(&c->req) | HTTP1_W_DATE;
-    if (flags & HTTP1_W_CLOSE)
-        c->close_after = true;
-    http1_write_response(&c->out, status, ctype, body, len, NULL, flags);
-}
 
-static void answer_json(struct aconn *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void answer_json(struct aconn *c, int status, const char *fmt, ...)
+static void answer_json(struct admin_resp *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void answer_json(struct admin_resp *r, int status, const char *fmt, ...)
 {
     char body[1024];
     va_list ap;
@@ -196,16 +106,18 @@ static void answer_json(struct aconn *c, int status, const char *fmt, ...)
         n = 0;
     if ((size_t)n >= sizeof body)
         n = sizeof body - 1;
-    answer(c, status, "application/json", body, (size_t)n);
+    r->status = status;
+    r->ctype = "application/json";
+    buf_append(&r->body, body, (size_t)n);
 }
 
-static bool token_ok(struct aconn *c)
+static bool token_ok(struct lb_server *srv, const struct admin_req *req)
 {
-    const char *tok = c->a->srv->cfg.admin_token;
+    const char *tok = srv->cfg.admin_token;
     size_t tl = tok ? strlen(tok) : 0;
     if (tl == 0)
         return false;
-    const struct http1_request *r = &c->req;
+    const struct http1_request *r = req->http;
     const char *v = NULL;
     size_t vl = 0;
     const struct http1_header *h = http1_find_header(r->headers, r->num_headers, "authorization", 13);
@@ -232,10 +144,12 @@ static struct lb_pool *find_pool(struct lb_server *s, const char *name)
     return NULL;
 }
 
+
 /* POST/DELETE under /pools/. path: after "/pools/". */
-static void control(struct aconn *c, const char *path, const char *q, size_t qn)
+static void control(struct lb_admin *ctx, const struct admin_req *req, struct admin_resp *c, const char *path,
+                    const char *q, size_t qn)
 {
-    struct lb_server *s = c->a->srv;
+    struct lb_server *s = ctx->srv;
     char pname[128], rest[512];
     const char *slash = strchr(path, '/');
     if (!slash || (size_t)(slash - path) >= sizeof pname) {
@@ -250,7 +164,7 @@ static void control(struct aconn *c, const char *path, const char *q, size_t qn)
         answer_json(c, 404, "{\"error\":\"no pool named %s\"}\n", pname);
         return;
     }
-    enum http1_method m = c->req.meth;
+    enum http1_method m = req->method;
     if (strcmp(rest, "backends") == 0 || strcmp(rest, "backends/") == 0) {
         if (m != HTTP1_METHOD_POST) {
             answer_json(c, 405, "{\"error\":\"POST to add a backend\"}\n");
@@ -295,7 +209,7 @@ static void control(struct aconn *c, const char *path, const char *q, size_t qn)
         lb_health_new_peer(p);
         lb_peer_ref(p);
         lb_pool_add(pool, p);
-        lb_health_start(c->tcp.loop, p);
+        lb_health_start(ctx->loop, p);
         log_notice("admin: pool %s: backend %s added (weight %lld)", pool->name, p->name, b.weight);
         answer_json(c, 201, "{\"pool\":\"%s\",\"backend\":\"%s\",\"address\":\"%s\",\"weight\":%lld,\"state\":\"%s\"}\n",
                     pool->name, p->name, p->addr, b.weight, atomic_load(&p->check_up) ? "up" : "down");
@@ -355,179 +269,58 @@ static void control(struct aconn *c, const char *path, const char *q, size_t qn)
     lb_peer_unref(p);
 }
 
-static void conn_process(struct aconn *c)
+static void handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
 {
-    if (c->closing || c->writing || buf_pending(&c->in) == 0)
-        return;
-    struct http1_limits lim = {.max_line = 4096, .max_header_bytes = 8192, .max_headers = NHDR, .max_chunk_ext = 256,
-                               .max_trailer_bytes = 1024};
-    int n = http1_parse_request(buf_head(&c->in), buf_pending(&c->in), &c->req, &lim);
-    if (n == HTTP1_INCOMPLETE) {
-        if (buf_pending(&c->in) >= MAX_REQ) {
-            http1_write_response(&c->out, 431, "text/plain", "request too large\n", 18, NULL, HTTP1_W_CLOSE);
-            c->close_after = true;
-            conn_send(c);
-        }
-        return;
-    }
-    if (n < 0) {
-        http1_write_error(&c->out, n);
-        c->close_after = true;
-        conn_send(c);
-        return;
-    }
-    if (c->req.body == HTTP1_BODY_CHUNKED || (c->req.body == HTTP1_BODY_LENGTH && c->req.content_length > MAX_BODY)) {
-        http1_write_response(&c->out, 413, "text/plain", "body too large (4 KiB, Content-Length)\n", 39, NULL,
-                             HTTP1_W_CLOSE);
-        c->close_after = true;
-        conn_send(c);
-        return;
-    }
-    size_t blen = c->req.body == HTTP1_BODY_LENGTH ? (size_t)c->req.content_length : 0;
-    if (buf_pending(&c->in) < (size_t)n + blen)
-        return; /* the body is still coming */
-    char path[512], params[MAX_BODY + 1024];
-    size_t plen = c->req.target_len, qn = 0;
-    const char *qm = memchr(c->req.target, '?', plen);
-    if (qm) {
-        size_t ql = c->req.target_len - (size_t)(qm - c->req.target) - 1;
-        if (ql < sizeof params - 1) {
-            memcpy(params, qm + 1, ql);
-            qn = ql;
-        }
-        plen = (size_t)(qm - c->req.target);
-    }
-    if (blen && qn + 1 + blen < sizeof params) {
-        if (qn)
-            params[qn++] = '&';
-        memcpy(params + qn, buf_head(&c->in) + n, blen);
-        qn += blen;
-    }
-    params[qn] = '\0';
-    if (plen >= sizeof path)
-        plen = sizeof path - 1;
-    memcpy(path, c->req.target, plen);
-    path[plen] = '\0';
-    enum http1_method m = c->req.meth;
-    struct lb_server *s = c->a->srv;
+    struct lb_admin *ctx = arg;
+    struct lb_server *s = ctx->srv;
+    enum http1_method m = req->method;
     if (m == HTTP1_METHOD_GET || m == HTTP1_METHOD_HEAD) {
-        struct buf body;
-        buf_init(&body);
-        if (strcmp(path, "/metrics") == 0) {
-            lb_metrics(s, &body);
-            answer(c, 200, "text/plain; version=0.0.4", buf_head(&body), buf_pending(&body));
-        } else if (strcmp(path, "/status") == 0 || strcmp(path, "/pools") == 0) {
-            lb_status_json(s, &body);
-            answer(c, 200, "application/json", buf_head(&body), buf_pending(&body));
+        if (strcmp(req->path, "/metrics") == 0) {
+            resp->status = 200;
+            resp->ctype = "text/plain; version=0.0.4";
+            lb_metrics(s, &resp->body);
+        } else if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/pools") == 0) {
+            resp->status = 200;
+            resp->ctype = "application/json";
+            lb_status_json(s, &resp->body);
         } else {
-            answer_json(c, 404, "{\"error\":\"try /metrics, /status, or POST/DELETE /pools/POOL/backends...\"}\n");
+            answer_json(resp, 404, "{\"error\":\"try /metrics, /status, or POST/DELETE /pools/POOL/backends...\"}\n");
         }
-        buf_deinit(&body);
-    } else if ((m == HTTP1_METHOD_POST || m == HTTP1_METHOD_DELETE) && strncmp(path, "/pools/", 7) == 0) {
-        if (!token_ok(c)) {
+    } else if ((m == HTTP1_METHOD_POST || m == HTTP1_METHOD_DELETE) && strncmp(req->path, "/pools/", 7) == 0) {
+        if (!token_ok(s, req)) {
             if (!s->cfg.admin_token || !s->cfg.admin_token[0])
-                answer_json(c, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
+                answer_json(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
             else
-                answer_json(c, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
+                answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
         } else {
-            control(c, path + 7, params, qn);
+            control(ctx, req, resp, req->path + 7, req->params, req->params_len);
         }
     } else {
-        answer_json(c, 405, "{\"error\":\"GET /metrics /status; POST or DELETE /pools/...\"}\n");
+        answer_json(resp, 405, "{\"error\":\"GET /metrics /status; POST or DELETE /pools/...\"}\n");
     }
-    buf_consume(&c->in, (size_t)n + blen);
-    conn_send(c);
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    (void)suggested;
-    struct aconn *c = h->data;
-    buf_reserve(&c->in, 4096);
-    *b = uv_buf_init(buf_tail(&c->in), (unsigned)buf_room(&c->in));
-}
-
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
-{
-    (void)b;
-    struct aconn *c = st->data;
-    if (n < 0) {
-        conn_close(c);
-        return;
-    }
-    c->in.len += (size_t)n;
-    if (buf_pending(&c->in) > MAX_REQ + MAX_BODY) {
-        conn_close(c);
-        return;
-    }
-    uv_timer_again(&c->timer);
-    conn_process(c);
-}
-
-static void on_idle(uv_timer_t *t) { conn_close(t->data); }
-
-static void on_conn(uv_stream_t *server, int status)
-{
-    struct admin *a = server->data;
-    if (status < 0)
-        return;
-    struct aconn *c = xcalloc(1, sizeof *c);
-    c->a = a;
-    uv_tcp_init(server->loop, &c->tcp);
-    uv_timer_init(server->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles = 2;
-    buf_init(&c->in);
-    buf_init(&c->out);
-    http1_request_init(&c->req, c->hdrs, NHDR);
-    c->next = a->conns;
-    if (a->conns)
-        a->conns->prev = c;
-    a->conns = c;
-    a->nconns++;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || a->nconns > MAX_CONNS) {
-        conn_close(c);
-        return;
-    }
-    uv_timer_start(&c->timer, on_idle, IDLE_MS, IDLE_MS);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
 void *lb_admin_open(struct lb_server *s, uv_loop_t *loop, const char *host, int port, char *err, size_t errlen)
 {
-    int fd = net_listen(host, port, 64, false, err, errlen);
-    if (fd < 0)
-        return NULL;
-    struct admin *a = xcalloc(1, sizeof *a);
-    a->srv = s;
-    a->port = port;
-    uv_tcp_init(loop, &a->listener);
-    a->listener.data = a;
-    int r = uv_tcp_open(&a->listener, fd);
-    if (r == 0)
-        r = uv_listen((uv_stream_t *)&a->listener, 64, on_conn);
-    if (r != 0) {
-        snprintf(err, errlen, "admin listen: %s", uv_strerror(r));
-        uv_close((uv_handle_t *)&a->listener, (uv_close_cb)xfree);
+    struct lb_admin *ctx = xcalloc(1, sizeof *ctx);
+    ctx->srv = s;
+    ctx->loop = loop;
+    struct admin_opts opts = {.max_request = 16 * 1024, .max_body = MAX_BODY};
+    ctx->core = admin_open(loop, host, port, &opts, handler, ctx, err, errlen);
+    if (!ctx->core) {
+        xfree(ctx);
         return NULL;
     }
-    return a;
+    return ctx;
 }
 
-static void on_listener_closed(uv_handle_t *h)
-{
-    struct admin *a = h->data;
-    a->listener_closed = true;
-    admin_free_if_done(a);
-}
-
+/* core/admin frees its own state once its connections are closed; the context
+ * holds no handles, so it goes now (the handler is not called after close). */
 void lb_admin_close(void *p)
 {
-    struct admin *a = p;
-    a->closing = true;
-    for (struct aconn *c = a->conns; c; c = c->next)
-        conn_close(c);
-    uv_close((uv_handle_t *)&a->listener, on_listener_closed);
+    struct lb_admin *ctx = p;
+    admin_close(ctx->core);
+    xfree(ctx);
 }
 
-int lb_admin_port(const void *p) { return ((const struct admin *)p)->port; }
+int lb_admin_port(const void *p) { return admin_port(((const struct lb_admin *)p)->core); }
