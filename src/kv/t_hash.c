@@ -180,33 +180,32 @@ void kv_cmd_HINCRBYFLOAT(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* ---- reads ------------------------------------------------------------------ */
 
-void kv_cmd_HGET(struct kv_client *c, int argc, struct resp_arg *argv)
+/* Reply a field's value, or nil when the hash or the field is absent. */
+static void reply_field(struct kv_client *c, struct kv_hash *h, const struct resp_arg *f)
 {
-    struct kv_hash *h;
     const char *v;
     size_t vlen;
-    if (!lookup_hash(c, &argv[1], 0, &h, NULL))
-        return;
-    if (h && hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen))
+    if (h && hash_get(h, f->ptr, f->len, &v, &vlen))
         resp_add_bulk(&c->out, v, vlen);
     else
         resp_add_null(&c->out, c->proto);
 }
 
+void kv_cmd_HGET(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct kv_hash *h;
+    if (lookup_hash(c, &argv[1], 0, &h, NULL))
+        reply_field(c, h, &argv[2]);
+}
+
 void kv_cmd_HMGET(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_hash *h;
-    const char *v;
-    size_t vlen;
     if (!lookup_hash(c, &argv[1], 0, &h, NULL))
         return;
     resp_add_array(&c->out, argc - 2);
-    for (int i = 2; i < argc; i++) {
-        if (h && hash_get(h, argv[i].ptr, argv[i].len, &v, &vlen))
-            resp_add_bulk(&c->out, v, vlen);
-        else
-            resp_add_null(&c->out, c->proto);
-    }
+    for (int i = 2; i < argc; i++)
+        reply_field(c, h, &argv[i]);
 }
 
 void kv_cmd_HEXISTS(struct kv_client *c, int argc, struct resp_arg *argv)

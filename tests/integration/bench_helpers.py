@@ -27,38 +27,15 @@ import sys
 import time
 from pathlib import Path
 
+from proc_helpers import free_port, scaleout_bin, wait_until  # noqa: F401 (re-exported)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-
-
-def scaleout_bin():
-    p = Path(os.environ.get("SCALEOUT_BIN", "./scaleout"))
-    if not p.is_absolute():
-        p = REPO_ROOT / p
-    return p
 
 
 def find_tool(name):
     """A program on PATH or in /usr/sbin (nginx lives there), or None."""
     return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/local/sbin")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_until(pred, timeout=5.0, interval=0.02, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        last = pred()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-        time.sleep(interval)
 
 
 def port_open(port):
