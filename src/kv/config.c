@@ -3,6 +3,7 @@
  * file, the --flags, `scaleout check`, CONFIG GET/SET and --help (core/config).
  * Names and meanings follow redis.conf wherever Redis has the same setting.
  */
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,6 +122,14 @@ static const struct conf_directive kv_dirs[] = {
      "fields of a hash in the packed encoding", 0, NULL, NULL},
     {"hash-max-listpack-value", CONF_INT, OFF(hash_max_listpack_value), 0, 1 << 20, "64", NULL, CONF_RUNTIME,
      "longest field or value in the packed encoding", 0, NULL, NULL},
+    {"zset-max-listpack-entries", CONF_INT, OFF(zset_max_listpack_entries), 0, LLONG_MAX, "128", NULL, CONF_RUNTIME,
+     "elements of a sorted set in the packed encoding", 0, NULL, NULL},
+    {"zset-max-listpack-value", CONF_INT, OFF(zset_max_listpack_value), 0, LLONG_MAX, "64", NULL, CONF_RUNTIME,
+     "longest member in the packed encoding", 0, NULL, NULL},
+    {"zset-max-ziplist-entries", CONF_INT, OFF(zset_max_listpack_entries), 0, LLONG_MAX, "128", NULL, CONF_RUNTIME,
+     "alias of zset-max-listpack-entries", 0, NULL, NULL},
+    {"zset-max-ziplist-value", CONF_INT, OFF(zset_max_listpack_value), 0, LLONG_MAX, "64", NULL, CONF_RUNTIME,
+     "alias of zset-max-listpack-value", 0, NULL, NULL},
     {"save", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_RUNTIME, "accepted for redis.conf compatibility (no snapshots)", 0,
      parse_save, format_empty},
     {"appendonly", CONF_CUSTOM, 0, 0, 0, NULL, NULL, 0, "accepted for redis.conf compatibility: must be no", 0,

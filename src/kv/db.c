@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/rand.h"
 #include "kv/hashobj.h"
+#include "kv/zsetobj.h"
 
 #define LFU_INIT_VAL 5
 
@@ -109,10 +110,19 @@ struct kv_obj *obj_new_hash(const char *key, size_t klen, struct kv_hash *h, lon
     return o;
 }
 
+struct kv_obj *obj_new_zset(const char *key, size_t klen, struct kv_zset *z, long long expire_ms)
+{
+    struct kv_obj *o = obj_alloc(key, klen, expire_ms, sizeof z, OBJ_ZSET);
+    memcpy(obj_val(o), &z, sizeof z);
+    return o;
+}
+
 void obj_free(struct kv_obj *o)
 {
     if (obj_type(o) == OBJ_HASH)
         hash_free(obj_hash(o));
+    else if (obj_type(o) == OBJ_ZSET)
+        zset_free(obj_zset(o));
     xfree(o);
 }
 
@@ -126,6 +136,8 @@ size_t obj_memory(const struct kv_obj *o)
     size_t m = xalloc_size(o) + sizeof(void *);
     if (obj_type(o) == OBJ_HASH)
         m += hash_memory(obj_hash(o));
+    else if (obj_type(o) == OBJ_ZSET)
+        m += zset_memory(obj_zset(o));
     return m;
 }
 

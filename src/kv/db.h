@@ -32,6 +32,7 @@
 enum kv_type {
     OBJ_STRING = 0,
     OBJ_HASH = 1,
+    OBJ_ZSET = 4,
 };
 
 enum {
@@ -39,6 +40,7 @@ enum {
 };
 
 struct kv_hash;
+struct kv_zset;
 
 struct kv_obj {
     struct dict_node dn;   /* dn.klen: key length, dn.meta: string value length */
@@ -72,6 +74,13 @@ static inline struct kv_hash *obj_hash(const struct kv_obj *o)
     struct kv_hash *h;
     memcpy(&h, obj_cval(o), sizeof h);
     return h;
+}
+
+static inline struct kv_zset *obj_zset(const struct kv_obj *o)
+{
+    struct kv_zset *z;
+    memcpy(&z, obj_cval(o), sizeof z);
+    return z;
 }
 
 /* Keyspace statistics (INFO stats / keyspace, /metrics). */
@@ -124,6 +133,7 @@ static inline struct kv_obj *db_lookup(struct kv_db *db, const char *key, size_t
 /* Create a string object (not yet in the db). expire_ms < 0: no TTL. */
 struct kv_obj *obj_new_string(const char *key, size_t klen, const char *val, size_t vlen, long long expire_ms);
 struct kv_obj *obj_new_hash(const char *key, size_t klen, struct kv_hash *h, long long expire_ms);
+struct kv_obj *obj_new_zset(const char *key, size_t klen, struct kv_zset *z, long long expire_ms);
 void obj_free(struct kv_obj *o);
 /* Usable bytes for a string value of o without reallocation. */
 size_t obj_string_capacity(const struct kv_obj *o);

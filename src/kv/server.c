@@ -24,6 +24,7 @@
 #include "core/util.h"
 #include "kv/evict.h"
 #include "kv/hashobj.h"
+#include "kv/zsetobj.h"
 
 #define IOBUF_LEN (16 * 1024)
 #define MAX_ARGS_LOGGED 3
@@ -663,6 +664,8 @@ void kv_config_apply(struct kv_server *s)
     s->db.lfu_decay_time = (int)s->cfg.lfu_decay_time;
     hash_max_entries = (size_t)s->cfg.hash_max_listpack_entries;
     hash_max_value = (size_t)s->cfg.hash_max_listpack_value;
+    zset_max_entries = (size_t)s->cfg.zset_max_listpack_entries;
+    zset_max_value = (size_t)s->cfg.zset_max_listpack_value;
     log_set_level(s->cfg.loglevel);
     if (uv_is_active((uv_handle_t *)&s->cron) && (long long)uv_timer_get_repeat(&s->cron) != 1000 / s->cfg.hz)
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));

@@ -71,6 +71,8 @@ struct kv_config {
     long long lfu_decay_time;
     long long hash_max_listpack_entries;
     long long hash_max_listpack_value;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
     long long slowlog_log_slower_than;
 };
 

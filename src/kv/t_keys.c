@@ -19,6 +19,7 @@
 #include "core/util.h"
 #include "kv/evict.h"
 #include "kv/hashobj.h"
+#include "kv/zsetobj.h"
 #include "kv/server.h"
 
 #define SCAN_DEFAULT_COUNT 10
@@ -40,6 +41,8 @@ static const char *type_name(const struct kv_obj *o)
         return "string";
     case OBJ_HASH:
         return "hash";
+    case OBJ_ZSET:
+        return "zset";
     default:
         return "unknown";
     }
@@ -148,6 +151,10 @@ static void rename_generic(struct kv_client *c, struct resp_arg *argv, bool nx)
     if (obj_type(o) == OBJ_HASH) {
         struct kv_hash *h = obj_hash(o), *none = NULL;
         n = obj_new_hash(dst->ptr, dst->len, h, obj_expire(o));
+        memcpy(obj_val(o), &none, sizeof none);
+    } else if (obj_type(o) == OBJ_ZSET) {
+        struct kv_zset *z = obj_zset(o), *none = NULL;
+        n = obj_new_zset(dst->ptr, dst->len, z, obj_expire(o));
         memcpy(obj_val(o), &none, sizeof none);
     } else {
         n = obj_new_string(dst->ptr, dst->len, obj_cval(o), obj_vlen(o), obj_expire(o));
@@ -468,6 +475,8 @@ static const char *encoding_name(const struct kv_obj *o)
 {
     if (obj_type(o) == OBJ_HASH)
         return hash_is_packed(obj_hash(o)) ? "listpack" : "hashtable";
+    if (obj_type(o) == OBJ_ZSET)
+        return zset_is_packed(obj_zset(o)) ? "listpack" : "skiplist";
     long long ll;
     if (obj_vlen(o) <= 20 && util_str2ll(obj_cval(o), obj_vlen(o), &ll))
         return "int";

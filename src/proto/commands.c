@@ -17,6 +17,7 @@
 #define N CMD_NOAUTH
 #define A CMD_ADMIN
 #define K CMD_NOKEYS
+#define V CMD_MOVABLEKEYS
 
 const struct resp_cmd resp_cmds[RESP_CMD_COUNT] = {
 #define X(id, nm, ar, fl, fi, la, st, gr) [RESP_CMD_##id] = {nm, ar, fl, fi, la, st, gr},
@@ -24,7 +25,7 @@ const struct resp_cmd resp_cmds[RESP_CMD_COUNT] = {
 #undef X
 };
 
-#define TABLE_SIZE 256 /* power of two, > 2x the commands */
+#define TABLE_SIZE 512 /* power of two, > 2x the commands */
 #define MAX_NAME 32
 
 static short table[TABLE_SIZE];
@@ -78,11 +79,29 @@ int resp_cmd_flag_names(unsigned flags, const char **out, int max)
         const char *name;
     } names[] = {
         {CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-        {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_FAST, "fast"},
+        {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_FAST, "fast"}, {CMD_MOVABLEKEYS, "movablekeys"},
     };
     int n = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0] && n < max; i++)
         if (flags & names[i].f)
             out[n++] = names[i].name;
     return n;
+}
+
+int resp_cmd_keynum_index(int id)
+{
+    switch (id) {
+    case RESP_CMD_ZMPOP:
+    case RESP_CMD_ZUNION:
+    case RESP_CMD_ZINTER:
+    case RESP_CMD_ZDIFF:
+    case RESP_CMD_ZINTERCARD:
+        return 1;
+    case RESP_CMD_ZUNIONSTORE:
+    case RESP_CMD_ZINTERSTORE:
+    case RESP_CMD_ZDIFFSTORE:
+        return 2;
+    default:
+        return -1;
+    }
 }

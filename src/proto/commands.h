@@ -22,6 +22,7 @@ enum {
     CMD_NOAUTH = 1 << 4,    /* allowed before AUTH */
     CMD_ADMIN = 1 << 5,
     CMD_NOKEYS = 1 << 6,    /* never touches keys (cheap in the server path) */
+    CMD_MOVABLEKEYS = 1 << 7, /* keys follow a numkeys argument: see resp_cmd_keynum_index */
 };
 
 #define W CMD_WRITE
@@ -31,6 +32,7 @@ enum {
 #define N CMD_NOAUTH
 #define A CMD_ADMIN
 #define K CMD_NOKEYS
+#define V CMD_MOVABLEKEYS
 
 /*  X(id, name, arity, flags, first, last, step, group) */
 #define RESP_COMMANDS(X) \
@@ -91,6 +93,38 @@ enum {
     X(HSTRLEN, "hstrlen", 3, R|F, 1, 1, 1, "hash") \
     X(HSCAN, "hscan", -3, R, 1, 1, 1, "hash") \
     X(HRANDFIELD, "hrandfield", -2, R, 1, 1, 1, "hash") \
+    X(ZADD, "zadd", -4, W|M|F, 1, 1, 1, "sorted-set") \
+    X(ZINCRBY, "zincrby", 4, W|M|F, 1, 1, 1, "sorted-set") \
+    X(ZREM, "zrem", -3, W|F, 1, 1, 1, "sorted-set") \
+    X(ZCARD, "zcard", 2, R|F, 1, 1, 1, "sorted-set") \
+    X(ZSCORE, "zscore", 3, R|F, 1, 1, 1, "sorted-set") \
+    X(ZMSCORE, "zmscore", -3, R|F, 1, 1, 1, "sorted-set") \
+    X(ZRANK, "zrank", 3, R|F, 1, 1, 1, "sorted-set") \
+    X(ZREVRANK, "zrevrank", 3, R|F, 1, 1, 1, "sorted-set") \
+    X(ZCOUNT, "zcount", 4, R|F, 1, 1, 1, "sorted-set") \
+    X(ZLEXCOUNT, "zlexcount", 4, R|F, 1, 1, 1, "sorted-set") \
+    X(ZRANGE, "zrange", -4, R, 1, 1, 1, "sorted-set") \
+    X(ZRANGESTORE, "zrangestore", -5, W|M, 1, 2, 1, "sorted-set") \
+    X(ZREVRANGE, "zrevrange", -4, R, 1, 1, 1, "sorted-set") \
+    X(ZREVRANGEBYSCORE, "zrevrangebyscore", -4, R, 1, 1, 1, "sorted-set") \
+    X(ZREVRANGEBYLEX, "zrevrangebylex", -4, R, 1, 1, 1, "sorted-set") \
+    X(ZRANGEBYSCORE, "zrangebyscore", -4, R, 1, 1, 1, "sorted-set") \
+    X(ZRANGEBYLEX, "zrangebylex", -4, R, 1, 1, 1, "sorted-set") \
+    X(ZREMRANGEBYRANK, "zremrangebyrank", 4, W, 1, 1, 1, "sorted-set") \
+    X(ZREMRANGEBYSCORE, "zremrangebyscore", 4, W, 1, 1, 1, "sorted-set") \
+    X(ZREMRANGEBYLEX, "zremrangebylex", 4, W, 1, 1, 1, "sorted-set") \
+    X(ZPOPMIN, "zpopmin", -2, W|F, 1, 1, 1, "sorted-set") \
+    X(ZPOPMAX, "zpopmax", -2, W|F, 1, 1, 1, "sorted-set") \
+    X(ZMPOP, "zmpop", -4, W|V, 0, 0, 0, "sorted-set") \
+    X(ZRANDMEMBER, "zrandmember", -2, R, 1, 1, 1, "sorted-set") \
+    X(ZUNION, "zunion", -3, R|V, 0, 0, 0, "sorted-set") \
+    X(ZINTER, "zinter", -3, R|V, 0, 0, 0, "sorted-set") \
+    X(ZDIFF, "zdiff", -3, R|V, 0, 0, 0, "sorted-set") \
+    X(ZUNIONSTORE, "zunionstore", -4, W|M|V, 1, 1, 1, "sorted-set") \
+    X(ZINTERSTORE, "zinterstore", -4, W|M|V, 1, 1, 1, "sorted-set") \
+    X(ZDIFFSTORE, "zdiffstore", -4, W|M|V, 1, 1, 1, "sorted-set") \
+    X(ZINTERCARD, "zintercard", -3, R|V, 0, 0, 0, "sorted-set") \
+    X(ZSCAN, "zscan", -3, R, 1, 1, 1, "sorted-set") \
     X(PING, "ping", -1, F|K, 0, 0, 0, "connection") \
     X(ECHO, "echo", 2, F|K, 0, 0, 0, "connection") \
     X(QUIT, "quit", -1, F|N|K, 0, 0, 0, "connection") \
@@ -137,6 +171,13 @@ extern const struct resp_cmd_doc resp_cmd_docs[RESP_CMD_COUNT];
 /* Find a command by name (case-insensitive); -1 when unknown. Lock-free, any thread. */
 int resp_cmd_lookup(const char *name, size_t len);
 
+/*
+ * Commands whose keys are counted by a numkeys argument (CMD_MOVABLEKEYS):
+ * the index of that argument (keys follow it; ZMPOP/ZUNION... 1, the
+ * *STORE forms 2 after their destination at 1), or -1 for other commands.
+ */
+int resp_cmd_keynum_index(int id);
+
 /* Human names of the flags set in `flags` (for COMMAND INFO): count written to out. */
 int resp_cmd_flag_names(unsigned flags, const char **out, int max);
 
@@ -147,5 +188,6 @@ int resp_cmd_flag_names(unsigned flags, const char **out, int max);
 #undef N
 #undef A
 #undef K
+#undef V
 
 #endif
