@@ -554,7 +554,8 @@ static void zrange_generic(struct kv_client *c, int argc, struct resp_arg *argv,
         }
     }
     if (dst) {
-        struct kv_zset *out = zset_new();
+        /* Redis sizes the result by the rank window (unknown for BYSCORE/BYLEX) */
+        struct kv_zset *out = type == RT_RANK && n > zset_max_entries ? zset_new_skiplist() : zset_new();
         if (n)
             emit_ranks(c, z, first, n, reverse, true, out);
         resp_add_int(&c->out, store_zset(c, dst, out));
@@ -816,7 +817,8 @@ static void zrandmember_count(struct kv_client *c, struct resp_arg *argv, long l
         return;
     }
     if (count >= size) {
-        emit_ranks(c, z, 0, size, false, withscores, NULL);
+        /* the whole set, highest first: Redis's set iterator walks from the tail */
+        emit_ranks(c, z, size - 1, size, true, withscores, NULL);
         return;
     }
     /* distinct members: the first `count` slots of a partial Fisher-Yates
@@ -986,10 +988,9 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
     if (op != OP_DIFF)
         qsort(src, (size_t)setnum, sizeof *src, src_cmp);
 
-    /* Redis builds a skiplist and converts it at the end when it fits the
-     * packed limits; growing a packed set that converts when it passes them
-     * ends in the same encoding */
-    struct kv_zset *res = zset_new();
+    /* a skiplist, as Redis builds it (a reply shows its -0 scores), converted
+     * at the end when it fits the packed limits and is stored */
+    struct kv_zset *res = zset_new_skiplist();
     uint64_t card = 0;
     struct zset_iter it;
     const char *m;
@@ -1041,7 +1042,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
                     aggregate(&cur, score, agg);
                     score = cur;
                 }
-                zset_add(res, score, m, ml, 0, &out, NULL);
+                zset_add(res, score, m, ml, ZSET_IN_EXACT, &out, NULL);
             }
             zset_iter_done(&it);
         }

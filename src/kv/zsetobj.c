@@ -491,6 +491,14 @@ struct kv_zset *zset_new(void)
     return z;
 }
 
+struct kv_zset *zset_new_skiplist(void)
+{
+    struct kv_zset *z = xcalloc(1, sizeof *z);
+    z->packed = 1;
+    convert_to_big(z);
+    return z;
+}
+
 void zset_free(struct kv_zset *z)
 {
     if (!z)
@@ -562,7 +570,7 @@ bool zset_add(struct kv_zset *z, double score, const char *m, size_t mlen, int i
         }
         if (newscore)
             *newscore = score;
-        if (score != cur) {
+        if (score != cur || ((in & ZSET_IN_EXACT) && signbit(score) != signbit(cur))) {
             if (z->packed) {
                 pk_delete_at(z, (size_t)off);
                 pk_insert(z, score, m, mlen);

@@ -33,6 +33,9 @@ extern size_t zset_max_value;    /* zset-max-listpack-value, default 64 */
 
 /* An empty set in the packed encoding (skiplist if zset_max_entries is 0). */
 struct kv_zset *zset_new(void);
+/* An empty set in the skiplist encoding (results Redis builds that way: its
+ * scores keep -0, which the packed encoding stores as 0). */
+struct kv_zset *zset_new_skiplist(void);
 void zset_free(struct kv_zset *z);
 size_t zset_len(const struct kv_zset *z);
 size_t zset_memory(const struct kv_zset *z);
@@ -51,6 +54,7 @@ enum {
     ZSET_IN_XX = 1 << 2,
     ZSET_IN_GT = 1 << 3,
     ZSET_IN_LT = 1 << 4,
+    ZSET_IN_EXACT = 1 << 5, /* store -0 over 0 and the reverse (set-operation results) */
 };
 enum {
     ZSET_OUT_NOP = 1 << 0,     /* nothing done (NX/XX/GT/LT said no) */
