@@ -168,11 +168,12 @@ static bool lookup_zset(struct kv_client *c, const struct resp_arg *k, int flags
     return true;
 }
 
-static struct kv_zset *create_zset(struct kv_client *c, const struct resp_arg *k)
+/* Add an empty set under a key known to be absent; returns its object. */
+static struct kv_obj *create_zset(struct kv_client *c, const struct resp_arg *k)
 {
-    struct kv_zset *z = zset_new();
-    db_add(DB(c), obj_new_zset(k->ptr, k->len, z, -1));
-    return z;
+    struct kv_obj *o = obj_new_zset(k->ptr, k->len, zset_new(), -1);
+    db_add(DB(c), o);
+    return o;
 }
 
 /* Store z under k (replacing any value and its TTL), or delete k when z is
@@ -216,7 +217,7 @@ static void reply_len(struct kv_client *c, uint64_t n, bool withscores)
 
 /* Reply (or, with dst, collect) n elements walking from rank `from`. */
 static void emit_ranks(struct kv_client *c, struct kv_zset *z, uint64_t from, uint64_t n, bool reverse,
-                       bool withscores, struct kv_zset *dst)
+                       bool withscores, struct kv_zset **dst)
 {
     if (!dst)
         reply_len(c, n, withscores);
@@ -286,20 +287,26 @@ static void zadd_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
             goto done;
     }
     struct kv_zset *z;
-    if (!lookup_zset(c, &argv[1], LOOKUP_WRITE, &z, NULL))
+    struct kv_obj **ref, *o;
+    if (!lookup_zset(c, &argv[1], LOOKUP_WRITE, &z, &ref))
         goto done;
     long long added = 0, updated = 0, processed = 0;
     double score = 0;
-    if (!z) {
+    if (z) {
+        o = *ref;
+    } else {
         if (xx)
             goto reply;
-        z = create_zset(c, &argv[1]);
+        o = create_zset(c, &argv[1]);
+        z = obj_zset(o);
     }
     for (int j = 0; j < elements; j++) {
         const struct resp_arg *m = &argv[idx + 2 * j + 1];
         int out;
         double newscore = scores[j];
-        if (!zset_add(z, scores[j], m->ptr, m->len, in, &out, &newscore)) {
+        bool ok = zset_add(&z, scores[j], m->ptr, m->len, in, &out, &newscore);
+        memcpy(obj_val(o), &z, sizeof z); /* the set may have moved */
+        if (!ok) {
             kv_reply_error(c, NAN_ERR);
             goto done;
         }
@@ -557,7 +564,7 @@ static void zrange_generic(struct kv_client *c, int argc, struct resp_arg *argv,
         /* Redis sizes the result by the rank window (unknown for BYSCORE/BYLEX) */
         struct kv_zset *out = type == RT_RANK && n > zset_max_entries ? zset_new_skiplist() : zset_new();
         if (n)
-            emit_ranks(c, z, first, n, reverse, true, out);
+            emit_ranks(c, z, first, n, reverse, true, &out);
         resp_add_int(&c->out, store_zset(c, dst, out));
         return;
     }
@@ -1023,7 +1030,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
                         if (limit && card >= (uint64_t)limit)
                             break;
                     } else {
-                        zset_add(res, score, m, ml, 0, &out, NULL);
+                        zset_add(&res, score, m, ml, 0, &out, NULL);
                     }
                 }
             }
@@ -1042,7 +1049,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
                     aggregate(&cur, score, agg);
                     score = cur;
                 }
-                zset_add(res, score, m, ml, ZSET_IN_EXACT, &out, NULL);
+                zset_add(&res, score, m, ml, ZSET_IN_EXACT, &out, NULL);
             }
             zset_iter_done(&it);
         }
@@ -1056,7 +1063,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
                 if (src[k].z == src[0].z || (src[k].z && zset_score(src[k].z, m, ml, &v)))
                     break;
             if (k == setnum)
-                zset_add(res, s, m, ml, 0, &out, NULL);
+                zset_add(&res, s, m, ml, 0, &out, NULL);
         }
         zset_iter_done(&it);
     }
@@ -1066,7 +1073,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
         zset_free(res);
         resp_add_int(&c->out, (long long)card);
     } else if (dst) {
-        zset_shrink_if_fits(res);
+        zset_shrink_if_fits(&res);
         resp_add_int(&c->out, store_zset(c, dst, res));
     } else {
         emit_ranks(c, res, 0, zset_len(res), false, withscores, NULL);

@@ -42,24 +42,32 @@ struct zs_node {
     char m[];
 };
 
+/* Both encodings start with the `packed` word: a struct kv_zset * points to
+ * one or the other, and the packed buffer is the set's only allocation. */
+struct kv_zset {
+    uint32_t packed;
+};
+
+struct zs_packed {
+    uint32_t packed;   /* 1 */
+    uint32_t count;    /* entries */
+    uint32_t bytes;    /* bytes used in data[] (at most PACKED_MAX_BYTES) */
+    uint8_t data[];
+};
+
 struct zs_big {
+    uint32_t packed;   /* 0 */
+    int level;
     struct dict d;
     struct zs_node *head, *tail;
     uint64_t length;
-    int level;
     size_t node_bytes; /* usable bytes of all element nodes */
-};
-
-struct kv_zset {
-    uint32_t packed;
-    uint32_t count;    /* packed: entries */
-    size_t bytes;      /* packed: bytes used in buf */
-    void *p;           /* packed: entry buffer; skiplist: struct zs_big */
 };
 
 static inline struct zs_level *LV(struct zs_node *n, int i) { return (struct zs_level *)n - 1 - i; }
 static inline int nlevels(const struct zs_node *n) { return (int)n->dn.meta; }
-static inline struct zs_big *BIG(const struct kv_zset *z) { return z->p; }
+static inline struct zs_big *BIG(const struct kv_zset *z) { return (struct zs_big *)z; }
+static inline struct zs_packed *PK(const struct kv_zset *z) { return (struct zs_packed *)z; }
 
 int zset_member_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -209,12 +217,12 @@ static inline const uint8_t *entry_read(const uint8_t *p, double *s, const char 
     return p + v;
 }
 
-static inline uint8_t *PBUF(const struct kv_zset *z) { return z->p; }
+static inline uint8_t *PBUF(const struct kv_zset *z) { return PK(z)->data; }
 
 /* Find a member: offset of its entry or -1; *score set. */
 static long pk_find(const struct kv_zset *z, const char *m, size_t mlen, double *score)
 {
-    const uint8_t *b = PBUF(z), *p = b, *end = b + z->bytes;
+    const uint8_t *b = PBUF(z), *p = b, *end = b + PK(z)->bytes;
     while (p < end) {
         const char *em;
         size_t el;
@@ -236,17 +244,18 @@ static void pk_delete_at(struct kv_zset *z, size_t off)
     const char *m;
     size_t ml;
     size_t len = (size_t)(entry_read(b + off, &s, &m, &ml) - (b + off));
-    memmove(b + off, b + off + len, z->bytes - off - len);
-    z->bytes -= len;
-    z->count--;
+    memmove(b + off, b + off + len, PK(z)->bytes - off - len);
+    PK(z)->bytes -= len;
+    PK(z)->count--;
 }
 
-static void pk_insert(struct kv_zset *z, double score, const char *m, size_t mlen)
+static void pk_insert(struct kv_zset **zp, double score, const char *m, size_t mlen)
 {
+    struct kv_zset *z = *zp;
     size_t need = entry_size(score, mlen);
     uint8_t *b = PBUF(z);
     size_t off = 0;
-    while (off < z->bytes) {
+    while (off < PK(z)->bytes) {
         double s;
         const char *em;
         size_t el;
@@ -255,14 +264,16 @@ static void pk_insert(struct kv_zset *z, double score, const char *m, size_t mle
             break;
         off = (size_t)(next - b);
     }
-    if (!b || z->bytes + need > xalloc_size(b)) {
-        b = xrealloc(b, z->bytes + need);
-        z->p = b;
+    size_t total = sizeof(struct zs_packed) + PK(z)->bytes + need;
+    if (total > xalloc_size(z)) {
+        z = xrealloc(z, total);
+        *zp = z;
+        b = PBUF(z);
     }
-    memmove(b + off + need, b + off, z->bytes - off);
+    memmove(b + off + need, b + off, PK(z)->bytes - off);
     entry_write(b + off, score, m, mlen);
-    z->bytes += need;
-    z->count++;
+    PK(z)->bytes += (uint32_t)need;
+    PK(z)->count++;
 }
 
 /* ---- skiplist ------------------------------------------------------------------ */
@@ -436,10 +447,11 @@ static void big_remove_node(struct zs_big *b, struct zs_node *n, struct zs_node 
 
 /* ---- conversions ---------------------------------------------------------------- */
 
-static void convert_to_big(struct kv_zset *z)
+static void convert_to_big(struct kv_zset **zp)
 {
+    struct kv_zset *z = *zp;
     struct zs_big *b = big_new();
-    const uint8_t *p = PBUF(z), *end = p + z->bytes;
+    const uint8_t *p = PBUF(z), *end = p + PK(z)->bytes;
     while (p < end) {
         double s;
         const char *m;
@@ -447,15 +459,13 @@ static void convert_to_big(struct kv_zset *z)
         p = entry_read(p, &s, &m, &ml);
         big_insert(b, s, m, ml);
     }
-    xfree(z->p);
-    z->p = b;
-    z->packed = 0;
-    z->count = 0;
-    z->bytes = 0;
+    xfree(z);
+    *zp = (struct kv_zset *)b;
 }
 
-void zset_shrink_if_fits(struct kv_zset *z)
+void zset_shrink_if_fits(struct kv_zset **zp)
 {
+    struct kv_zset *z = *zp;
     if (z->packed)
         return;
     struct zs_big *b = BIG(z);
@@ -469,57 +479,57 @@ void zset_shrink_if_fits(struct kv_zset *z)
     }
     if (total > PACKED_MAX_BYTES)
         return;
-    uint8_t *buf = total ? xmalloc(total) : NULL, *w = buf;
+    struct zs_packed *pk = xmalloc(sizeof *pk + total);
+    uint8_t *w = pk->data;
     for (struct zs_node *n = LV(b->head, 0)->fwd; n; n = LV(n, 0)->fwd)
         w = entry_write(w, n->score, n->m, n->dn.klen);
-    uint32_t count = (uint32_t)b->length;
+    pk->packed = 1;
+    pk->count = (uint32_t)b->length;
+    pk->bytes = (uint32_t)total;
     big_free(b);
-    z->p = buf;
-    z->packed = 1;
-    z->count = count;
-    z->bytes = total;
+    *zp = (struct kv_zset *)pk;
 }
 
 /* ---- public API ----------------------------------------------------------------- */
 
+static struct kv_zset *packed_new(void)
+{
+    struct zs_packed *pk = xmalloc(sizeof *pk);
+    pk->packed = 1;
+    pk->count = 0;
+    pk->bytes = 0;
+    return (struct kv_zset *)pk;
+}
+
 struct kv_zset *zset_new(void)
 {
-    struct kv_zset *z = xcalloc(1, sizeof *z);
-    z->packed = 1;
+    struct kv_zset *z = packed_new();
     if (zset_max_entries == 0)
-        convert_to_big(z);
+        convert_to_big(&z);
     return z;
 }
 
-struct kv_zset *zset_new_skiplist(void)
-{
-    struct kv_zset *z = xcalloc(1, sizeof *z);
-    z->packed = 1;
-    convert_to_big(z);
-    return z;
-}
+struct kv_zset *zset_new_skiplist(void) { return (struct kv_zset *)big_new(); }
 
 void zset_free(struct kv_zset *z)
 {
     if (!z)
         return;
     if (z->packed)
-        xfree(z->p);
+        xfree(z);
     else
         big_free(BIG(z));
-    xfree(z);
 }
 
-size_t zset_len(const struct kv_zset *z) { return z->packed ? z->count : BIG(z)->length; }
+size_t zset_len(const struct kv_zset *z) { return z->packed ? PK(z)->count : BIG(z)->length; }
 bool zset_is_packed(const struct kv_zset *z) { return z->packed != 0; }
 
 size_t zset_memory(const struct kv_zset *z)
 {
-    size_t m = xalloc_size(z);
     if (z->packed)
-        return m + (z->p ? xalloc_size(z->p) : 0);
+        return xalloc_size(z);
     struct zs_big *b = BIG(z);
-    return m + xalloc_size(b) + xalloc_size(node_block(b->head)) + dict_buckets(&b->d) * sizeof(void *) +
+    return xalloc_size(b) + xalloc_size(node_block(b->head)) + dict_buckets(&b->d) * sizeof(void *) +
            b->node_bytes;
 }
 
@@ -534,8 +544,9 @@ bool zset_score(struct kv_zset *z, const char *m, size_t mlen, double *score)
     return true;
 }
 
-bool zset_add(struct kv_zset *z, double score, const char *m, size_t mlen, int in, int *out, double *newscore)
+bool zset_add(struct kv_zset **zp, double score, const char *m, size_t mlen, int in, int *out, double *newscore)
 {
+    struct kv_zset *z = *zp;
     bool incr = in & ZSET_IN_INCR, nx = in & ZSET_IN_NX, xx = in & ZSET_IN_XX;
     bool gt = in & ZSET_IN_GT, lt = in & ZSET_IN_LT;
     *out = 0;
@@ -573,7 +584,7 @@ bool zset_add(struct kv_zset *z, double score, const char *m, size_t mlen, int i
         if (score != cur || ((in & ZSET_IN_EXACT) && signbit(score) != signbit(cur))) {
             if (z->packed) {
                 pk_delete_at(z, (size_t)off);
-                pk_insert(z, score, m, mlen);
+                pk_insert(zp, score, m, mlen);
             } else {
                 zsl_unlink(BIG(z), node);
                 node->score = score;
@@ -587,11 +598,13 @@ bool zset_add(struct kv_zset *z, double score, const char *m, size_t mlen, int i
         *out = ZSET_OUT_NOP;
         return true;
     }
-    if (z->packed && (z->count + 1 > zset_max_entries || mlen > zset_max_value ||
-                      z->bytes + entry_size(score, mlen) > PACKED_MAX_BYTES))
-        convert_to_big(z);
+    if (z->packed && (PK(z)->count + 1 > zset_max_entries || mlen > zset_max_value ||
+                      PK(z)->bytes + entry_size(score, mlen) > PACKED_MAX_BYTES)) {
+        convert_to_big(zp);
+        z = *zp;
+    }
     if (z->packed)
-        pk_insert(z, score, m, mlen);
+        pk_insert(zp, score, m, mlen);
     else
         big_insert(BIG(z), score, m, mlen);
     if (newscore)
@@ -620,7 +633,7 @@ bool zset_del(struct kv_zset *z, const char *m, size_t mlen)
 bool zset_rank(struct kv_zset *z, const char *m, size_t mlen, uint64_t *rank, double *score)
 {
     if (z->packed) {
-        const uint8_t *p = PBUF(z), *end = p + z->bytes;
+        const uint8_t *p = PBUF(z), *end = p + PK(z)->bytes;
         uint64_t r = 0;
         while (p < end) {
             double s;
@@ -681,9 +694,9 @@ uint64_t zset_delete_ranks(struct kv_zset *z, uint64_t start, uint64_t end)
             size_t ml;
             p = entry_read(p, &s, &m, &ml);
         }
-        memmove(b + from, b + to, z->bytes - to);
-        z->bytes -= to - from;
-        z->count -= (uint32_t)(end - start);
+        memmove(b + from, b + to, PK(z)->bytes - to);
+        PK(z)->bytes -= to - from;
+        PK(z)->count -= (uint32_t)(end - start);
         return end - start;
     }
     struct zs_big *b = BIG(z);
@@ -707,7 +720,7 @@ typedef bool prefix_pred(double s, const char *m, size_t ml, const void *r);
 static uint64_t count_prefix(struct kv_zset *z, prefix_pred *pred, const void *r)
 {
     if (z->packed) {
-        const uint8_t *p = PBUF(z), *end = p + z->bytes;
+        const uint8_t *p = PBUF(z), *end = p + PK(z)->bytes;
         uint64_t n = 0;
         while (p < end) {
             double s;
@@ -796,7 +809,7 @@ bool zset_iter_next(struct zset_iter *it, const char **m, size_t *mlen, double *
         it->pos = it->pos == 0 ? UINT64_MAX : it->pos - 1;
         return true;
     }
-    if (it->off >= z->bytes)
+    if (it->off >= PK(z)->bytes)
         return false;
     it->off = (size_t)(entry_read(b + it->off, score, m, mlen) - b);
     it->pos++;
@@ -839,7 +852,7 @@ uint64_t zset_scan(struct kv_zset *z, uint64_t cursor,
                    void (*fn)(const char *m, size_t mlen, double score, void *arg), void *arg)
 {
     if (z->packed) {
-        const uint8_t *p = PBUF(z), *end = p + z->bytes;
+        const uint8_t *p = PBUF(z), *end = p + PK(z)->bytes;
         while (p < end) {
             double s;
             const char *m;

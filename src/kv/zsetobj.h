@@ -41,8 +41,8 @@ size_t zset_len(const struct kv_zset *z);
 size_t zset_memory(const struct kv_zset *z);
 bool zset_is_packed(const struct kv_zset *z);
 /* Convert a skiplist set back to packed when it fits the limits (the *STORE
- * commands do this for their result, as Redis does). */
-void zset_shrink_if_fits(struct kv_zset *z);
+ * commands do this for their result, as Redis does); *zp is updated. */
+void zset_shrink_if_fits(struct kv_zset **zp);
 
 /* Member lookup: true with *score set. */
 bool zset_score(struct kv_zset *z, const char *m, size_t mlen, double *score);
@@ -68,8 +68,9 @@ enum {
  * to the current one. Sets *out to ZSET_OUT_* and *newscore (if given) to
  * the member's score afterwards. Returns false only for ZSET_OUT_NAN.
  * The score must not be NaN. Converts to the skiplist when a limit is passed.
+ * May move the set: *zp is updated (a key's object must be given the new pointer).
  */
-bool zset_add(struct kv_zset *z, double score, const char *m, size_t mlen, int in, int *out, double *newscore);
+bool zset_add(struct kv_zset **zp, double score, const char *m, size_t mlen, int in, int *out, double *newscore);
 /* Remove a member; true if it existed. */
 bool zset_del(struct kv_zset *z, const char *m, size_t mlen);
 /* 0-based ascending rank of a member; true if present (*score set too if non-NULL). */

@@ -182,7 +182,7 @@ Test(zset, packed_score_kinds_round_trip)
     for (size_t i = 0; i < n; i++) {
         int out;
         size_t ml = (size_t)snprintf(m, sizeof m, "k%zu", i);
-        cr_assert(zset_add(z, scores[i], m, ml, 0, &out, NULL));
+        cr_assert(zset_add(&z, scores[i], m, ml, 0, &out, NULL));
         cr_assert_eq(out, ZSET_OUT_ADDED);
     }
     cr_assert(zset_is_packed(z));
@@ -205,7 +205,7 @@ Test(zset, packed_is_compact)
     int out;
     for (int i = 0; i < 100; i++) {
         size_t ml = (size_t)snprintf(m, sizeof m, "player:%04d", i);
-        zset_add(z, 1000 + i, m, ml, 0, &out, NULL);
+        zset_add(&z, 1000 + i, m, ml, 0, &out, NULL);
     }
     /* 11-byte member, 2-byte integer score: 1 + 2 + 1 + 11 = 15 bytes an entry */
     cr_assert_leq(zset_memory(z), 100 * 15 + 64);
@@ -223,17 +223,17 @@ Test(zset, converts_at_entry_limit)
     int out;
     for (int i = 0; i < 16; i++) {
         size_t ml = (size_t)snprintf(m, sizeof m, "e%d", i);
-        zset_add(z, i, m, ml, 0, &out, NULL);
+        zset_add(&z, i, m, ml, 0, &out, NULL);
     }
     cr_assert(zset_is_packed(z), "16 entries fit");
-    zset_add(z, 3, "e3", 2, 0, &out, NULL); /* an update does not grow */
+    zset_add(&z, 3, "e3", 2, 0, &out, NULL); /* an update does not grow */
     cr_assert(zset_is_packed(z));
-    zset_add(z, 99, "e16", 3, 0, &out, NULL);
+    zset_add(&z, 99, "e16", 3, 0, &out, NULL);
     cr_assert_not(zset_is_packed(z), "the 17th entry converts");
     cr_assert_eq(zset_len(z), 17);
     zset_del(z, "e16", 3);
     cr_assert_not(zset_is_packed(z), "deletes never convert back");
-    zset_shrink_if_fits(z);
+    zset_shrink_if_fits(&z);
     cr_assert(zset_is_packed(z), "16 short entries fit again");
     uint64_t r;
     cr_assert(zset_rank(z, "e15", 3, &r, NULL));
@@ -248,14 +248,14 @@ Test(zset, converts_at_value_limit)
     zset_max_value = 8;
     struct kv_zset *z = zset_new();
     int out;
-    zset_add(z, 1, "12345678", 8, 0, &out, NULL);
+    zset_add(&z, 1, "12345678", 8, 0, &out, NULL);
     cr_assert(zset_is_packed(z));
-    zset_add(z, -0.0, "123456789", 9, 0, &out, NULL);
+    zset_add(&z, -0.0, "123456789", 9, 0, &out, NULL);
     cr_assert_not(zset_is_packed(z));
     double s;
     cr_assert(zset_score(z, "123456789", 9, &s));
     cr_assert(signbit(s), "the skiplist keeps -0");
-    zset_shrink_if_fits(z);
+    zset_shrink_if_fits(&z);
     cr_assert_not(zset_is_packed(z), "a 9-byte member keeps it a skiplist");
     zset_free(z);
     zset_max_value = 64;
@@ -280,7 +280,7 @@ Test(zset, skiplist_ranks_and_range_delete)
     for (int i = 0; i < 2000; i++) {
         size_t ml = (size_t)snprintf(m, sizeof m, "n%d", i);
         double s = (double)((i * 7919) % 1000);
-        zset_add(z, s, m, ml, 0, &out, NULL);
+        zset_add(&z, s, m, ml, 0, &out, NULL);
         model_add(&md, s, m, ml, 0, &ns);
     }
     check_same(z, &md);
@@ -318,7 +318,7 @@ static void random_ops(unsigned seed, size_t max_entries, int steps)
             int in = flagsets[rand() % 10];
             double s = rand_score(), ns1 = NAN, ns2 = NAN;
             int out;
-            bool ok = zset_add(z, s, m, ml, in, &out, &ns1);
+            bool ok = zset_add(&z, s, m, ml, in, &out, &ns1);
             /* the packed encoding stores -0 as 0: the model does the same for small sets */
             int mout = model_add(&md, s, m, ml, in, &ns2);
             cr_assert_eq(ok, !(mout & ZSET_OUT_NAN));
@@ -369,7 +369,7 @@ static void random_ops(unsigned seed, size_t max_entries, int steps)
             double ns;
             for (int i = 0; i < (int)(rand() % 40); i++) {
                 rand_member(m, &ml);
-                zset_add(lz, 0, m, ml, 0, &out, NULL);
+                zset_add(&lz, 0, m, ml, 0, &out, NULL);
                 model_add(&lm, 0, m, ml, 0, &ns);
             }
             char a[16], b[16];
@@ -423,7 +423,7 @@ Test(zset, memory_is_freed)
     int out;
     for (int i = 0; i < 5000; i++) {
         size_t ml = (size_t)snprintf(m, sizeof m, "member:%d", i);
-        zset_add(z, i % 97, m, ml, 0, &out, NULL);
+        zset_add(&z, i % 97, m, ml, 0, &out, NULL);
     }
     cr_assert_not(zset_is_packed(z));
     cr_assert_gt(zset_memory(z), 5000 * 32);
