@@ -67,6 +67,13 @@ static bool parse_double(const struct resp_arg *a, double *out)
 {
     if (a->len == 0 || isspace((unsigned char)a->ptr[0]))
         return false;
+    /* fast path: a plain integer that a double holds exactly is what strtod
+     * would return ("-0" is refused by util_str2ll, so its sign is kept) */
+    long long ll;
+    if (a->len <= 16 && util_str2ll(a->ptr, a->len, &ll)) {
+        *out = (double)ll;
+        return true;
+    }
     struct cstr t;
     const char *s = cstr_of(&t, a->ptr, a->len);
     char *end;
@@ -245,6 +252,8 @@ static void zadd_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
     int idx = 2;
     for (; idx < argc; idx++) {
         const struct resp_arg *o = &argv[idx];
+        if (o->len < 2 || o->len > 4 || !isalpha((unsigned char)o->ptr[0]))
+            break; /* a score, not an option word */
         if (kv_arg_is(o, "nx"))
             in |= ZSET_IN_NX;
         else if (kv_arg_is(o, "xx"))
