@@ -7,7 +7,8 @@
 # timings are not.
 # Loopback only; stops only the servers it started.
 #
-#   bench/kv-callgrind.sh            (SCALEOUT_BIN=./scaleout N=20000)
+#   bench/kv-callgrind.sh            (SCALEOUT_BIN=./scaleout N=20000 TESTS="set get")
+#   TESTS="zadd zpopmin" bench/kv-callgrind.sh   (any redis-benchmark -t names)
 set -eu
 SCALEOUT_BIN=${SCALEOUT_BIN:-./scaleout}
 N=${N:-20000}
@@ -29,7 +30,7 @@ vr=$!; pids="$pids $vr"
 wait_ready "$ps_"; wait_ready "$pr"
 
 printf '%-6s %-9s %14s %10s\n' test server instructions instr/req
-for t in set get; do
+for t in ${TESTS:-set get}; do
   for s in scaleout redis; do
     if [ $s = scaleout ]; then p=$ps_; pid=$vs; else p=$pr; pid=$vr; fi
     redis-benchmark -p "$p" -t set -n 2000 -r 1000 -d 64 -c 10 -q >/dev/null 2>&1
