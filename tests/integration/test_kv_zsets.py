@@ -570,6 +570,38 @@ def test_generic_key_commands(c):
     assert c.cmd("DEL", "big2") == 1
 
 
+def test_memory_usage(c):
+    args = []
+    for i in range(1000):
+        args += [str(i), f"member:{i}"]
+    c.cmd("ZADD", "big", *args)
+    c.cmd("ZADD", "small", "1", "a")
+    big, small = c.cmd("MEMORY", "USAGE", "big"), c.cmd("MEMORY", "USAGE", "small")
+    assert 1000 * 40 < big < 1000 * 400
+    assert 0 < small < 1000
+
+
+def test_eviction_of_sorted_sets(server_factory):
+    """Sorted sets count against maxmemory and are evicted whole."""
+    s = server_factory("--maxmemory", "4mb", "--maxmemory-policy", "allkeys-random")
+    c = s.conn()
+    members = []
+    for i in range(200):
+        members += [str(i), f"member-{i:05d}"]
+    written = 0
+    for k in range(400):  # ~400 x 200 members: several times 4 MB
+        assert c.cmd("ZADD", f"z:{k}", *members) == 200
+        written += 1
+    info = s.info()
+    assert info["evicted_keys"] > 0
+    assert info["used_memory"] <= 4 * 1024 * 1024 + 64 * 1024
+    assert info["db0"]["keys"] + info["evicted_keys"] == written  # one INFO: one moment
+    cursor, keys = c.cmd("SCAN", "0", "COUNT", "1000")
+    # survivors are intact (a key may still be evicted between SCAN and ZCARD)
+    cards = [c.cmd("ZCARD", key) for key in keys[:20]]
+    assert set(cards) <= {0, 200} and 200 in cards
+
+
 def test_wrongtype(c):
     c.cmd("SET", "s", "x")
     c.cmd("ZADD", "z", "1", "a")

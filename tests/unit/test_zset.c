@@ -8,6 +8,7 @@
  *   conversion  packed -> skiplist at zset_max_entries + 1 elements and at a
  *               member longer than zset_max_value; back with
  *               zset_shrink_if_fits only when both limits hold
+ *   commands    key positions of the Z* rows (numkeys forms) and their docs
  *   model       random operations (add with NX/XX/GT/LT/INCR, delete, rank,
  *               rank-range delete, score and lex counts, iteration both ways
  *               from any rank) checked after every step against a naive
@@ -25,6 +26,7 @@
 #include "core/alloc.h"
 #include "core/rand.h"
 #include "kv/zsetobj.h"
+#include "proto/commands.h"
 
 /* ---- naive model: an array kept sorted by (score, member) ------------------------ */
 
@@ -430,4 +432,31 @@ Test(zset, memory_is_freed)
     zset_delete_ranks(z, 0, 2500);
     zset_free(z);
     cr_assert_eq(xalloc_used(), before);
+}
+
+/* ---- command table rows ------------------------------------------------------------- */
+
+Test(zset, command_table_key_positions)
+{
+    static const struct {
+        const char *name;
+        int keynum, first, last;
+    } rows[] = {
+        {"zadd", -1, 1, 1},       {"zrangestore", -1, 1, 2}, {"zunionstore", 2, 1, 1},
+        {"ZINTERSTORE", 2, 1, 1}, {"zdiffstore", 2, 1, 1},   {"zunion", 1, 0, 0},
+        {"zinter", 1, 0, 0},      {"zdiff", 1, 0, 0},        {"zintercard", 1, 0, 0},
+        {"zmpop", 1, 0, 0},       {"zscan", -1, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int id = resp_cmd_lookup(rows[i].name, strlen(rows[i].name));
+        cr_assert_geq(id, 0, "%s is in the table", rows[i].name);
+        cr_assert_eq(resp_cmd_keynum_index(id), rows[i].keynum, "%s", rows[i].name);
+        cr_assert_eq((resp_cmds[id].flags & CMD_MOVABLEKEYS) != 0, rows[i].keynum > 0, "%s", rows[i].name);
+        cr_assert_eq(resp_cmds[id].first, rows[i].first, "%s", rows[i].name);
+        cr_assert_eq(resp_cmds[id].last, rows[i].last, "%s", rows[i].name);
+    }
+    /* every sorted-set command has its COMMAND DOCS summary */
+    for (int id = 0; id < RESP_CMD_COUNT; id++)
+        if (strcmp(resp_cmds[id].group, "sorted-set") == 0)
+            cr_assert_not_null(resp_cmd_docs[id].summary, "%s", resp_cmds[id].name);
 }
