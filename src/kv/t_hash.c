@@ -204,7 +204,7 @@ void kv_cmd_HMGET(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_hash(c, &argv[1], 0, &h, NULL))
         return;
     resp_add_array(&c->out, argc - 2);
-    for (int i = 2; i < argc; i++)
+    for (int i = 2; i < argc && !kv_reply_full(c); i++)
         reply_field(c, h, &argv[i]);
 }
 
@@ -397,6 +397,8 @@ static void hrandfield_count(struct kv_client *c, struct resp_arg *argv, long lo
         resp_add_array(&c->out, (long long)count * per);
         for (uint64_t i = 0; i < count; i++) {
             struct hpair p;
+            if (kv_reply_full(c)) /* the count is the client's: |l| may be 2^63 */
+                return;
             hash_random(h, &p.f, &p.flen, &p.v, &p.vlen);
             reply_pair(c, &p, withvalues);
         }

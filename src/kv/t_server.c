@@ -4,6 +4,7 @@
  * LASTSAVE (INFO is in info.c). Runs with the keyspace lock held.
  */
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -168,7 +169,7 @@ void kv_cmd_SELECT(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc;
     long long id;
-    if (!kv_arg_ll(c, &argv[1], &id))
+    if (!kv_arg_range(c, &argv[1], INT_MIN, INT_MAX, &id, NULL, NULL)) /* Redis getIntFromObjectOrReply */
         return;
     if (id != 0) {
         kv_reply_error(c, "ERR DB index is out of range");

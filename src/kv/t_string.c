@@ -257,6 +257,8 @@ void kv_cmd_MGET(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     resp_add_array(&c->out, argc - 1);
     for (int j = 1; j < argc; j++) {
+        if (kv_reply_full(c)) /* MGET k k k ... repeats one value */
+            return;
         struct kv_obj *o = db_lookup(DB(c), argv[j].ptr, argv[j].len, 0);
         reply_string(c, o && obj_type(o) == OBJ_STRING ? o : NULL);
     }
@@ -287,9 +289,14 @@ static void mset_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
 void kv_cmd_MSET(struct kv_client *c, int argc, struct resp_arg *argv) { mset_generic(c, argc, argv, false); }
 void kv_cmd_MSETNX(struct kv_client *c, int argc, struct resp_arg *argv) { mset_generic(c, argc, argv, true); }
 
-static bool check_size(struct kv_client *c, long long total)
+/* Redis checkStringLength: a string of size + append bytes must fit the
+ * limits; the sum is checked before it is formed (size may be any offset). */
+static bool check_size(struct kv_client *c, long long size, size_t append)
 {
-    if (total > STRING_MAX || total > (long long)c->srv->cfg.proto_max_bulk_len) {
+    long long max = (long long)c->srv->cfg.proto_max_bulk_len;
+    if (max > STRING_MAX)
+        max = STRING_MAX;
+    if (size < 0 || size > max || append > (size_t)(max - size)) {
         kv_reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return false;
     }
@@ -308,7 +315,7 @@ void kv_cmd_APPEND(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     size_t old = obj_vlen(*ref);
-    if (!check_size(c, (long long)old + (long long)argv[2].len))
+    if (!check_size(c, (long long)old, argv[2].len))
         return;
     struct kv_obj *o = db_string_resize(DB(c), ref, old + argv[2].len);
     memcpy(obj_val(o) + old, argv[2].ptr, argv[2].len);
@@ -470,7 +477,7 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
             resp_add_int(&c->out, 0);
             return;
         }
-        if (!check_size(c, off + (long long)vlen))
+        if (!check_size(c, off, vlen))
             return;
         struct kv_obj *o = obj_new_string(argv[1].ptr, argv[1].len, NULL, 0, -1);
         db_add(DB(c), o);
@@ -481,7 +488,7 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_int(&c->out, (long long)old);
         return;
     }
-    if (!check_size(c, off + (long long)vlen))
+    if (!check_size(c, off, vlen))
         return;
     struct kv_obj *o = *ref;
     if ((size_t)off + vlen > old) {
