@@ -251,3 +251,32 @@ def test_large_bulk_in_small_pieces_completes(c):
     assert c.read() == "OK"
     assert c.cmd("GETRANGE", "k", str(n - 3), "-1") == bytes([253, 254, 255])
     assert c.cmd("STRLEN", "k") == n
+
+
+# ---- found by the argument sweep (test_kv_sweep.py) ---------------------------
+
+@pytest.mark.parametrize("bad", ["0", "-1", "x", "9223372036854775808", ""])
+def test_client_kill_id_checked(c, bad):
+    assert c.cmd("CLIENT", "KILL", "ID", bad) == RespError("ERR client-id should be greater than 0")
+    assert c.cmd("CLIENT", "KILL", "ID", "999999", "ID", bad) == RespError(
+        "ERR client-id should be greater than 0")
+    assert c.cmd("PING") == "PONG"
+
+
+def test_client_list_id_extremes(c):
+    assert c.cmd("CLIENT", "LIST", "ID", "0", "-1", str(LLONG_MIN)) == b""
+    assert c.cmd("CLIENT", "LIST", "ID", "x") == RespError("ERR Invalid client ID")
+
+
+@pytest.mark.parametrize("val", [" 1", "1 ", "1 2", "+1x"])
+def test_config_set_integer_taken_whole(c, val):
+    r = c.cmd("CONFIG", "SET", "maxmemory-samples", val)
+    assert isinstance(r, RespError) and "argument couldn't be parsed into an integer" in r.msg, r
+    assert c.cmd("CONFIG", "GET", "maxmemory-samples") == [b"maxmemory-samples", b"5"]
+
+
+def test_memory_usage_samples_checked(c):
+    assert c.cmd("SET", "k", "v") == "OK"
+    assert c.cmd("MEMORY", "USAGE", "k", "SAMPLES", "-1") == RespError("ERR syntax error")
+    assert c.cmd("MEMORY", "USAGE", "k", "SAMPLES", "x") == RespError(NOT_INT)
+    assert isinstance(c.cmd("MEMORY", "USAGE", "k", "SAMPLES", "0"), int)
