@@ -474,6 +474,11 @@ static const char *encoding_name(const struct kv_obj *o)
     return obj_vlen(o) <= 44 ? "embstr" : "raw";
 }
 
+static bool policy_is_lru(const struct kv_server *s)
+{
+    return s->policy == &kv_policy_allkeys_lru || s->policy == &kv_policy_volatile_lru;
+}
+
 static bool policy_is_lfu(const struct kv_server *s)
 {
     return s->policy == &kv_policy_allkeys_lfu || s->policy == &kv_policy_volatile_lfu;
@@ -528,9 +533,16 @@ void kv_cmd_OBJECT(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_bulk(&c->out, e, strlen(e));
         break;
     }
-    case OBJ_SUB_REFCOUNT:
-        resp_add_int(&c->out, 1);
+    case OBJ_SUB_REFCOUNT: {
+        /* Redis shares the integers 0..9999 (OBJ_SHARED_REFCOUNT) unless an
+         * LRU/LFU policy needs per-key access data */
+        long long v;
+        bool shared = obj_type(o) == OBJ_STRING && strcmp(encoding_name(o), "int") == 0 &&
+                      util_str2ll(obj_cval(o), obj_vlen(o), &v) && v >= 0 && v < 10000 &&
+                      !policy_is_lfu(c->srv) && !policy_is_lru(c->srv);
+        resp_add_int(&c->out, shared ? INT_MAX : 1);
         break;
+    }
     case OBJ_SUB_IDLETIME:
         if (policy_is_lfu(c->srv)) {
             kv_reply_error(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "

@@ -109,7 +109,7 @@ static bool parse_set_options(struct kv_client *c, int argc, struct resp_arg *ar
             return false;
         }
     }
-    if (*flags & SET_ANY_EXPIRE) {
+    if ((*flags & SET_ANY_EXPIRE) && !getex) {
         int j = (int)*when;
         bool sec = *flags & (SET_EX | SET_EXAT);
         bool abs_ = *flags & (SET_EXAT | SET_PXAT);
@@ -239,6 +239,14 @@ void kv_cmd_GETEX(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!ref) {
         resp_add_null(&c->out, c->proto);
         return;
+    }
+    /* Redis getexCommand validates the time only now (after nil and WRONGTYPE);
+     * parse_set_options left the argument's index in `when` */
+    if (flags & SET_ANY_EXPIRE) {
+        bool sec = flags & (SET_EX | SET_EXAT), abs_ = flags & (SET_EXAT | SET_PXAT);
+        if (!expire_from_arg(c, &argv[when], sec ? 1000 : 1, abs_, "getex", &when))
+            return;
+        ref = db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
     }
     reply_string(c, *ref);
     if (flags & SET_ANY_EXPIRE) {

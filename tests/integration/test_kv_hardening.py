@@ -280,3 +280,28 @@ def test_memory_usage_samples_checked(c):
     assert c.cmd("MEMORY", "USAGE", "k", "SAMPLES", "-1") == RespError("ERR syntax error")
     assert c.cmd("MEMORY", "USAGE", "k", "SAMPLES", "x") == RespError(NOT_INT)
     assert isinstance(c.cmd("MEMORY", "USAGE", "k", "SAMPLES", "0"), int)
+
+
+# ---- found by the differential fuzzer (fuzz/kv_diff.py) -----------------------
+
+def test_getex_checks_time_after_the_key(c):
+    """Redis getexCommand: nil for a missing key and WRONGTYPE come before the
+    expire time is validated."""
+    assert c.cmd("GETEX", "missing", "EX", "0") is None
+    assert c.cmd("HSET", "h", "f", "v") == 1
+    assert c.cmd("GETEX", "h", "EX", "0") == RespError(
+        "WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert c.cmd("SET", "k", "v") == "OK"
+    assert c.cmd("GETEX", "k", "EX", "0") == RespError("ERR invalid expire time in 'getex' command")
+    assert c.cmd("GETEX", "k", "EX", "x") == RespError(NOT_INT)
+    assert c.cmd("GETEX", "k", "EX", "100") == b"v"
+    assert c.cmd("TTL", "k") == 100
+
+
+def test_object_refcount_shared_integers(c):
+    assert c.cmd("SET", "a", "5") == "OK"
+    assert c.cmd("SET", "b", "10000") == "OK"
+    assert c.cmd("SET", "c", "abc") == "OK"
+    assert c.cmd("OBJECT", "REFCOUNT", "a") == 2147483647
+    assert c.cmd("OBJECT", "REFCOUNT", "b") == 1
+    assert c.cmd("OBJECT", "REFCOUNT", "c") == 1
