@@ -311,6 +311,13 @@ static bool check_size(struct kv_client *c, long long size, size_t append)
     return true;
 }
 
+/* A string of a size the client chose could not be allocated: the command
+ * fails, nothing changed, the server goes on (Redis would abort). */
+static void reply_alloc_failed(struct kv_client *c, size_t size)
+{
+    kv_reply_errorf(c, "OOM cannot allocate a string of %zu bytes", size);
+}
+
 void kv_cmd_APPEND(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc;
@@ -325,7 +332,11 @@ void kv_cmd_APPEND(struct kv_client *c, int argc, struct resp_arg *argv)
     size_t old = obj_vlen(*ref);
     if (!check_size(c, (long long)old, argv[2].len))
         return;
-    struct kv_obj *o = db_string_resize(DB(c), ref, old + argv[2].len);
+    struct kv_obj *o = db_string_try_resize(DB(c), ref, old + argv[2].len);
+    if (!o) {
+        reply_alloc_failed(c, old + argv[2].len);
+        return;
+    }
     memcpy(obj_val(o) + old, argv[2].ptr, argv[2].len);
     c->srv->dirty++;
     resp_add_int(&c->out, obj_vlen(o));
@@ -480,7 +491,9 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_string(c, &argv[1], LOOKUP_WRITE, &ref))
         return;
     size_t vlen = argv[3].len;
+    bool created = false;
     if (!ref) {
+        created = true;
         if (vlen == 0) {
             resp_add_int(&c->out, 0);
             return;
@@ -500,7 +513,13 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     struct kv_obj *o = *ref;
     if ((size_t)off + vlen > old) {
-        o = db_string_resize(DB(c), ref, (size_t)off + vlen);
+        o = db_string_try_resize(DB(c), ref, (size_t)off + vlen);
+        if (!o) {
+            if (created) /* the empty key made for this command goes again */
+                db_delete_ref(DB(c), ref);
+            reply_alloc_failed(c, (size_t)off + vlen);
+            return;
+        }
         if ((size_t)off > old)
             memset(obj_val(o) + old, 0, (size_t)off - old);
     }

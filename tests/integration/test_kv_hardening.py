@@ -14,7 +14,10 @@ Classes covered (each test failed before its fix, see the commit history):
 Every test but the last two classes runs against redis-server too: the error
 texts are Redis 7.0's.
 """
+import os
+import shutil
 import socket
+import subprocess
 
 import pytest
 
@@ -305,3 +308,27 @@ def test_object_refcount_shared_integers(c):
     assert c.cmd("OBJECT", "REFCOUNT", "a") == 2147483647
     assert c.cmd("OBJECT", "REFCOUNT", "b") == 1
     assert c.cmd("OBJECT", "REFCOUNT", "c") == 1
+
+
+# ---- no abort() from a request: a huge allocation fails the command -----------
+
+@scaleout_only
+@pytest.mark.skipif(os.environ.get("SCALEOUT_SANITIZERS") == "1",
+                    reason="ASan's allocator aborts on a failed allocation by design")
+@pytest.mark.skipif(shutil.which("prlimit") is None, reason="prlimit (util-linux) missing")
+def test_failed_string_allocation_is_an_error_not_an_abort(server_factory):
+    """With the address space limited to 300 MB, SETRANGE/APPEND to 400 MB
+    cannot be allocated: the command fails, nothing changes, the server lives
+    (it used to abort in xrealloc)."""
+    s = server_factory()
+    c = s.conn()
+    subprocess.run(["prlimit", "--pid", str(s.pid), "--as=300000000"], check=True, timeout=10)
+    assert c.cmd("SETRANGE", "k", "400000000", "x") == RespError(
+        "OOM cannot allocate a string of 400000001 bytes")
+    assert c.cmd("EXISTS", "k") == 0
+    assert c.cmd("SET", "k", "abc") == "OK"
+    assert c.cmd("SETRANGE", "k", "400000000", "x") == RespError(
+        "OOM cannot allocate a string of 400000001 bytes")
+    assert c.cmd("GET", "k") == b"abc"
+    assert c.cmd("SETRANGE", "k", "10", "x") == 11
+    assert s.alive()
