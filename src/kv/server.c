@@ -457,7 +457,12 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     c->in.len += (size_t)nread;
     c->net_in += (uint64_t)nread;
     c->last_ms = util_time_ms();
-    if (buf_pending(&c->in) > c->srv->cfg.client_query_buffer_limit) {
+    /* the argument arrays of a command still arriving count too: "$0\r\n\r\n"
+     * is 6 bytes on the wire but 32 bytes of offsets and slices */
+    size_t argmem = c->parser.cap > RESP_INLINE_ARGV
+                        ? (size_t)c->parser.cap * (sizeof(struct resp_arg) + 2 * sizeof(size_t))
+                        : 0;
+    if (buf_pending(&c->in) + argmem > c->srv->cfg.client_query_buffer_limit) {
         log_warn("client id=%llu addr=%s closed for overcoming of query buffer limit",
                  (unsigned long long)c->id, c->addr);
         client_close(c);

@@ -332,3 +332,17 @@ def test_failed_string_allocation_is_an_error_not_an_abort(server_factory):
     assert c.cmd("GET", "k") == b"abc"
     assert c.cmd("SETRANGE", "k", "10", "x") == 11
     assert s.alive()
+
+
+@scaleout_only
+def test_argument_arrays_count_against_query_buffer_limit(server, c):
+    """Empty arguments cost 6 bytes on the wire but 32 bytes of argument
+    arrays each: 600 kB of them pass a 1 MB query buffer limit."""
+    other = server.conn()
+    assert other.cmd("CONFIG", "SET", "client-query-buffer-limit", "1mb") == "OK"
+    try:
+        c.send(b"*1000000\r\n" + b"$0\r\n\r\n" * 100_000)
+        assert c.read_until_closed(timeout=10) == b""
+        assert other.cmd("PING") == "PONG"
+    finally:
+        other.cmd("CONFIG", "SET", "client-query-buffer-limit", "1gb")
