@@ -306,7 +306,8 @@ static void ttl_generic(struct kv_client *c, struct resp_arg *argv, bool ms, boo
     long long t = absolute ? when : when - db->now_ms;
     if (t < 0)
         t = 0;
-    resp_add_int(&c->out, ms ? t : (t + 500) / 1000);
+    /* rounded to the nearest second without forming t + 500 (t may be LLONG_MAX) */
+    resp_add_int(&c->out, ms ? t : t / 1000 + (t % 1000 >= 500));
 }
 
 void kv_cmd_TTL(struct kv_client *c, int argc, struct resp_arg *argv) { ttl_generic(c, argv, false, false); }

@@ -100,6 +100,9 @@ def test_expire_extremes_that_fit(c):
     assert c.cmd("SET", "k", "v") == "OK"
     assert c.cmd("PEXPIREAT", "k", str(LLONG_MAX)) == 1
     assert c.cmd("PEXPIRETIME", "k") == LLONG_MAX
+    # seconds are rounded: t + 500 must not overflow (UBSan caught it)
+    assert c.cmd("EXPIRETIME", "k") == LLONG_MAX // 1000 + 1
+    assert c.cmd("TTL", "k") > 9223372036854775807 // 1000 - 2_000_000_000
     assert c.cmd("PEXPIRE", "k", str(LLONG_MIN)) == 1   # in the past: deleted
     assert c.cmd("EXISTS", "k") == 0
 
