@@ -73,6 +73,16 @@ enum {
 };
 #define SET_ANY_EXPIRE (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
 
+/* The SET_EX.. flag of an EX/PX/EXAT/PXAT word. */
+static unsigned expire_kind(const struct resp_arg *a)
+{
+    if (kv_arg_is(a, "ex"))
+        return SET_EX;
+    if (kv_arg_is(a, "px"))
+        return SET_PX;
+    return kv_arg_is(a, "exat") ? SET_EXAT : SET_PXAT;
+}
+
 /*
  * Parse SET / GETEX options from argv[first..]. For GETEX (getex = true) only
  * the expire forms and PERSIST are allowed. Returns false after replying.
@@ -96,11 +106,11 @@ static bool parse_set_options(struct kv_client *c, int argc, struct resp_arg *ar
             *flags |= SET_KEEPTTL;
         } else if (getex && kv_arg_is(a, "persist") && !(*flags & (SET_ANY_EXPIRE | SET_KEEPTTL))) {
             *flags |= SET_PERSIST;
-        } else if (has_next && !(*flags & (SET_ANY_EXPIRE | SET_KEEPTTL | SET_PERSIST)) &&
-                   (kv_arg_is(a, "ex") || kv_arg_is(a, "px") || kv_arg_is(a, "exat") || kv_arg_is(a, "pxat"))) {
-            bool sec = kv_arg_is(a, "ex") || kv_arg_is(a, "exat");
-            bool abs_ = kv_arg_is(a, "exat") || kv_arg_is(a, "pxat");
-            *flags |= sec ? (abs_ ? SET_EXAT : SET_EX) : (abs_ ? SET_PXAT : SET_PX);
+        } else if (has_next && (kv_arg_is(a, "ex") || kv_arg_is(a, "px") || kv_arg_is(a, "exat") ||
+                                kv_arg_is(a, "pxat")) &&
+                   !(*flags & (SET_ANY_EXPIRE & ~expire_kind(a))) && !(*flags & (SET_KEEPTTL | SET_PERSIST))) {
+            /* the same form again replaces the time (Redis: the last one counts) */
+            *flags |= expire_kind(a);
             /* Redis validates the number only after all options parsed; keep the index */
             *when = j + 1;
             j++;

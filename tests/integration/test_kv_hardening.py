@@ -349,3 +349,15 @@ def test_argument_arrays_count_against_query_buffer_limit(server, c):
         assert other.cmd("PING") == "PONG"
     finally:
         other.cmd("CONFIG", "SET", "client-query-buffer-limit", "1gb")
+
+
+def test_set_repeated_expire_option_last_counts(c):
+    """Redis parseExtendedStringArgumentsOrReply: the same expire form again
+    replaces the time; a different form is a syntax error."""
+    assert c.cmd("SET", "k", "v", "EX", "10", "EX", "20") == "OK"
+    assert c.cmd("TTL", "k") == 20
+    assert c.cmd("SET", "k", "v", "EX", "10", "EX", "GET") == RespError(NOT_INT)
+    assert c.cmd("SET", "k", "v", "EX", "10", "PX", "20") == RespError("ERR syntax error")
+    assert c.cmd("GETEX", "k", "PX", "1", "PX", "5000000") == b"v"
+    assert c.cmd("TTL", "k") == 5000
+    assert c.cmd("GETEX", "k", "EX", "1", "EXAT", "5") == RespError("ERR syntax error")
