@@ -368,12 +368,8 @@ void kv_cmd_SCAN(struct kv_client *c, int argc, struct resp_arg *argv)
     for (int i = 2; i < argc; i += 2) {
         bool has_value = i + 1 < argc;
         if (has_value && kv_arg_is(&argv[i], "count")) {
-            if (!kv_arg_ll(c, &argv[i + 1], &count))
+            if (!kv_arg_range(c, &argv[i + 1], 1, LLONG_MAX, &count, NULL, "ERR syntax error"))
                 return;
-            if (count < 1) {
-                kv_reply_syntax(c);
-                return;
-            }
         } else if (has_value && kv_arg_is(&argv[i], "match")) {
             pat = &argv[i + 1];
             if (pat->len == 1 && pat->ptr[0] == '*')

@@ -491,12 +491,8 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc;
     long long off;
-    if (!kv_arg_ll(c, &argv[2], &off))
+    if (!kv_arg_range(c, &argv[2], 0, LLONG_MAX, &off, NULL, "ERR offset is out of range"))
         return;
-    if (off < 0) {
-        kv_reply_error(c, "ERR offset is out of range");
-        return;
-    }
     struct kv_obj **ref;
     if (!lookup_string(c, &argv[1], LOOKUP_WRITE, &ref))
         return;
