@@ -47,7 +47,7 @@ INTS = ["0", "1", "-1", "2", "5", "-5", "100", "-100", "9223372036854775807", "-
         "9223372036854775806", "abc", "", "1.5", "2147483648", "-2147483649"]
 FLOATS = ["0", "1", "-1", "0.1", "1.5", "-2.25", "1e3", "1e-5", "3.0e2", "inf", "-inf", "nan", "abc",
           "", "5.0e3000", "17179869184", "0.0001"]
-PATTERNS = ["*", "s*", "?0", "h[01]", "[a-z]1", "x\\*", "*1", "nomatch", "f*", "f[0-2]", "*[^0]"]
+PATTERNS = ["*", "s*", "?0", "h[01]", "[a-z]1", "x\\*", "*1", "nomatch", "f*", "f[0-2]", "*[^0]", "b1*", "b?"]
 LONG_TTL_S = ["100", "1000", "86400", "0", "-1", "-100", "abc", "9223372036854775807"]
 
 
@@ -67,10 +67,18 @@ def fields(r, n=None):
     return [r.choice(FIELDS) for _ in range(n if n is not None else r.randint(1, 4))]
 
 
+BIG_FIELDS = [f"b{i}" for i in range(200)]
+
+
 def pairs(r):
     out = []
+    if r.random() < 0.03:
+        # enough fields to pass hash-max-listpack-entries (128): the dict encoding
+        for f in r.sample(BIG_FIELDS, r.randint(40, 140)):
+            out += [f, r.choice(VALUES + INTS)]
+        return out
     for _ in range(r.randint(1, 3)):
-        out += [r.choice(FIELDS), r.choice(VALUES + INTS)]
+        out += [r.choice(FIELDS + BIG_FIELDS[:3]), r.choice(VALUES + INTS)]
     return out
 
 
@@ -181,7 +189,7 @@ GRAMMAR = {
     "hmget": (3, lambda r: [key(r)] + fields(r)),
     "hmset": (2, lambda r: [key(r)] + pairs(r)),
     "hgetall": (3, lambda r: [key(r)]),
-    "hdel": (3, lambda r: [key(r)] + fields(r)),
+    "hdel": (3, lambda r: [key(r)] + fields(r) + (r.sample(BIG_FIELDS, 60) if r.random() < 0.1 else [])),
     "hexists": (2, lambda r: [key(r), r.choice(FIELDS)]),
     "hlen": (2, lambda r: [key(r)]),
     "hkeys": (2, lambda r: [key(r)]),
