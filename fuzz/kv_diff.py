@@ -28,7 +28,6 @@ disagree because of the few microseconds between them.
 Exit status 1 and the command history on the first difference.
 """
 import argparse
-import os
 import random
 import sys
 import time
@@ -36,8 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
-from conftest import (REDIS_SERVER, RespConn, RespError, RespMap, RespSet,  # noqa: E402
-                      ConnectionClosed, start_server)
+from conftest import REDIS_SERVER, RespConn, RespError, RespMap, RespSet, start_server  # noqa: E402
 
 KEYS = ["s0", "s1", "n0", "n1", "h0", "h1", "x0", "x1"]
 FIELDS = ["f0", "f1", "f2", "f3", "f4"]

@@ -18,7 +18,6 @@ Run standalone for the figures:  /usr/bin/python3 tests/integration/test_kv_swee
 Under `make asan` the scaleout side is the ASan+UBSan binary (SCALEOUT_BIN).
 """
 import os
-import socket
 import sys
 import time
 
@@ -271,9 +270,6 @@ def test_kv_argument_sweep(tmp_path):
 if __name__ == "__main__":
     import tempfile
     from pathlib import Path
-
-    class _Req:  # start_server needs no pytest request
-        pass
 
     with tempfile.TemporaryDirectory() as d:
         so = start_server("scaleout", Path(d) / "scaleout")
