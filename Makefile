@@ -2,7 +2,7 @@
 #   make            build ./scaleout
 #   make test       install missing Debian packages, build, run unit + integration tests
 #   make asan       the same tests under ASan + UBSan (build-asan/)
-#   make fuzz       build libFuzzer targets (clang) into build-fuzz/
+#   make fuzz       build libFuzzer targets (clang) into build-fuzz/, run fuzz/kv_diff.py briefly
 #   make bench      run the side-by-side benchmarks under bench/
 # V=1 shows full commands.
 
@@ -83,7 +83,11 @@ asan: deps
 
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
-fuzz: $(FUZZ_BINS)
+# make fuzz also runs the kv differential fuzzer against redis-server for
+# KV_DIFF_SECONDS (fuzz/kv_diff.py; longer: make fuzz KV_DIFF_SECONDS=600)
+KV_DIFF_SECONDS ?= 10
+fuzz: $(FUZZ_BINS) $(BUILD)/scaleout
+	$(Q)SCALEOUT_BIN=$(abspath $(BUILD)/scaleout) /usr/bin/python3 fuzz/kv_diff.py --duration $(KV_DIFF_SECONDS)
 build-fuzz/%: fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"

@@ -58,6 +58,22 @@ void *xrealloc(void *p, size_t n)
     return q;
 }
 
+void *xtry_realloc(void *p, size_t n)
+{
+    size_t old = p ? malloc_usable_size(p) : 0;
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        return NULL;
+    size_t now = malloc_usable_size(q);
+    if (now >= old)
+        atomic_fetch_add_explicit(&used_bytes, now - old, memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(&used_bytes, old - now, memory_order_relaxed);
+    if (!p)
+        atomic_fetch_add_explicit(&n_allocs, 1, memory_order_relaxed);
+    return q;
+}
+
 void xfree(void *p)
 {
     if (!p)

@@ -20,6 +20,10 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
+/* Like xrealloc, but a failed allocation returns NULL (p is left as it was)
+ * instead of aborting: for sizes a request chooses (SETRANGE, APPEND), so a
+ * huge one gets an error reply rather than killing the server. */
+void *xtry_realloc(void *p, size_t n);
 void xfree(void *p);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);

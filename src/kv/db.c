@@ -269,6 +269,26 @@ struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long wh
     return o;
 }
 
+struct kv_obj *db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
+{
+    (void)db;
+    struct kv_obj *o = *ref;
+    if (vlen > obj_string_capacity(o)) {
+        size_t head = (size_t)(obj_val(o) - (char *)o);
+        size_t want = vlen < 64 ? vlen : vlen + vlen / 2;
+        if (want > (1u << 20) && vlen + (1u << 20) < want)
+            want = vlen + (1u << 20);
+        o = xtry_realloc(o, head + want);
+        if (!o && want > vlen)
+            o = xtry_realloc(*ref, head + vlen); /* no slack, then */
+        if (!o)
+            return NULL;
+        *ref = o;
+    }
+    o->dn.meta = (uint32_t)vlen;
+    return o;
+}
+
 struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
 {
     (void)db;

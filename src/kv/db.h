@@ -163,6 +163,9 @@ struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long wh
 
 /* Resize a string value to vlen bytes (content up to min(old, new) kept). */
 struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen);
+/* The same for a size a request chose: NULL (nothing changed) when the
+ * allocation fails, instead of aborting. */
+struct kv_obj *db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen);
 
 /* Delete o if it is expired at now_ms; true if it was. */
 bool db_expire_if_needed(struct kv_db *db, struct kv_obj **ref);

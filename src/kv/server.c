@@ -85,6 +85,38 @@ bool kv_arg_ll_msg(struct kv_client *c, const struct resp_arg *a, long long *out
     return false;
 }
 
+bool kv_arg_range(struct kv_client *c, const struct resp_arg *a, long long min, long long max, long long *out,
+                  const char *msg, const char *range_msg)
+{
+    long long v;
+    if (!kv_arg_ll_msg(c, a, &v, msg))
+        return false;
+    if (v < min || v > max) {
+        if (range_msg)
+            kv_reply_error(c, range_msg);
+        else
+            kv_reply_errorf(c, "ERR value is out of range, value must between %lld and %lld", min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+#define REPLY_FALLBACK_LIMIT (1ULL << 30)
+
+bool kv_reply_full(struct kv_client *c)
+{
+    if (c->reply_over)
+        return true;
+    unsigned long long limit = c->srv->cfg.obl.hard;
+    if (!limit)
+        limit = c->srv->cfg.maxmemory ? c->srv->cfg.maxmemory : REPLY_FALLBACK_LIMIT;
+    if (buf_pending(&c->out) + buf_pending(&c->wbuf) <= limit)
+        return false;
+    c->reply_over = true;
+    return true;
+}
+
 bool kv_arg_ll(struct kv_client *c, const struct resp_arg *a, long long *out)
 {
     return kv_arg_ll_msg(c, a, out, NULL);
@@ -192,9 +224,19 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     c->last_cmd = id;
     c->last_sub[0] = '\0';
+    size_t out_before = buf_pending(&c->out);
     long long t0 = util_mono_us();
     kv_handlers[id](c, argc, argv);
     long long dt = util_mono_us() - t0;
+    if (c->reply_over) {
+        /* the reply passed the output limit mid-command: drop it, say why, close */
+        log_warn("client id=%llu addr=%s closed: reply of '%s' passed the output buffer limit", (unsigned long long)c->id,
+                 c->addr, cmd->name);
+        c->out.len = c->out.off + out_before;
+        s->st.obl_disconnects++;
+        kv_reply_error(c, "ERR reply exceeds the client output buffer limit; closing the connection");
+        c->close_after_reply = true;
+    }
     cs->calls++;
     cs->usec += (uint64_t)dt;
     cs->lat[lat_bucket(dt)]++;
@@ -386,8 +428,13 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     struct kv_client *c = h->data;
     size_t want = IOBUF_LEN;
     size_t pending = buf_pending(&c->in);
-    if (c->parser.need > pending && c->parser.need - pending > want)
-        want = c->parser.need - pending;
+    /* a large bulk: grow toward its announced end, but never by more than what
+     * already arrived, so a header announcing 512 MB followed by a trickle
+     * costs what the trickle costs (the buffer still doubles: O(n) copying) */
+    if (c->parser.need > pending && c->parser.need - pending > want) {
+        size_t most = pending > IOBUF_LEN ? pending : IOBUF_LEN;
+        want = c->parser.need - pending < most ? c->parser.need - pending : most;
+    }
     buf_reserve(&c->in, want);
     /* read at most `want` (16 KB unless a large bulk needs more), as Redis does:
      * a pipelining client must not balloon its input buffer, which counts in
@@ -411,7 +458,12 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     c->in.len += (size_t)nread;
     c->net_in += (uint64_t)nread;
     c->last_ms = util_time_ms();
-    if (buf_pending(&c->in) > c->srv->cfg.client_query_buffer_limit) {
+    /* the argument arrays of a command still arriving count too: "$0\r\n\r\n"
+     * is 6 bytes on the wire but 32 bytes of offsets and slices */
+    size_t argmem = c->parser.cap > RESP_INLINE_ARGV
+                        ? (size_t)c->parser.cap * (sizeof(struct resp_arg) + 2 * sizeof(size_t))
+                        : 0;
+    if (buf_pending(&c->in) + argmem > c->srv->cfg.client_query_buffer_limit) {
         log_warn("client id=%llu addr=%s closed for overcoming of query buffer limit",
                  (unsigned long long)c->id, c->addr);
         client_close(c);

@@ -116,6 +116,7 @@ struct kv_client {
     bool writing;              /* a uv_write of wbuf is in flight */
     bool close_after_reply;    /* QUIT, protocol error */
     bool closing;              /* uv_close called */
+    bool reply_over;           /* the running command's reply passed the output limit */
     char *name;
     char addr[64], laddr[64];
     int fd;
@@ -186,10 +187,29 @@ void kv_set_subcommand(struct kv_client *c, const struct resp_arg *sub);
 /* Argument helpers that reply with Redis's error and return false on failure. */
 bool kv_arg_ll(struct kv_client *c, const struct resp_arg *a, long long *out);
 bool kv_arg_ll_msg(struct kv_client *c, const struct resp_arg *a, long long *out, const char *msg);
+/*
+ * The one integer-argument parser: overflow-safe (util_str2ll), then range
+ * checked. Not an integer: `msg` or "ERR value is not an integer or out of
+ * range"; outside [min, max]: `range_msg` or Redis's getRangeLongFromObject
+ * text "ERR value is out of range, value must between <min> and <max>".
+ * Replies and returns false on failure.
+ */
+bool kv_arg_range(struct kv_client *c, const struct resp_arg *a, long long min, long long max, long long *out,
+                  const char *msg, const char *range_msg);
 bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out);
 bool kv_arg_is(const struct resp_arg *a, const char *word);
 /* A SCAN/HSCAN cursor, parsed as Redis does (strtoul rules); false if invalid. */
 bool kv_arg_cursor(const struct resp_arg *a, uint64_t *out);
+
+/*
+ * Whether the running command's reply has passed the client's output limit
+ * (client-output-buffer-limit hard; when that is 0, maxmemory, or 1 GB when
+ * both are 0). A handler whose reply size depends on an argument (repeats,
+ * counts, ranges) calls this in its reply loop and returns at once when it
+ * says true: kv_call then drops the partial reply, answers an error and the
+ * client is closed; the server goes on.
+ */
+bool kv_reply_full(struct kv_client *c);
 
 /* Command handlers: one per resp_cmds entry, defined in the t_*.c files. */
 typedef void kv_cmd_fn(struct kv_client *c, int argc, struct resp_arg *argv);

@@ -204,7 +204,7 @@ void kv_cmd_HMGET(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_hash(c, &argv[1], 0, &h, NULL))
         return;
     resp_add_array(&c->out, argc - 2);
-    for (int i = 2; i < argc; i++)
+    for (int i = 2; i < argc && !kv_reply_full(c); i++)
         reply_field(c, h, &argv[i]);
 }
 
@@ -322,12 +322,8 @@ void kv_cmd_HSCAN(struct kv_client *c, int argc, struct resp_arg *argv)
     for (int i = 3; i < argc; i += 2) {
         bool has_value = i + 1 < argc;
         if (has_value && kv_arg_is(&argv[i], "count")) {
-            if (!kv_arg_ll(c, &argv[i + 1], &count))
+            if (!kv_arg_range(c, &argv[i + 1], 1, LLONG_MAX, &count, NULL, "ERR syntax error"))
                 return;
-            if (count < 1) {
-                kv_reply_syntax(c);
-                return;
-            }
         } else if (has_value && kv_arg_is(&argv[i], "match")) {
             pat = &argv[i + 1];
             if (pat->len == 1 && pat->ptr[0] == '*')
@@ -397,6 +393,8 @@ static void hrandfield_count(struct kv_client *c, struct resp_arg *argv, long lo
         resp_add_array(&c->out, (long long)count * per);
         for (uint64_t i = 0; i < count; i++) {
             struct hpair p;
+            if (kv_reply_full(c)) /* the count is the client's: |l| may be 2^63 */
+                return;
             hash_random(h, &p.f, &p.flen, &p.v, &p.vlen);
             reply_pair(c, &p, withvalues);
         }
@@ -428,12 +426,8 @@ void kv_cmd_HRANDFIELD(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     if (argc >= 3) {
         long long l;
-        if (!kv_arg_ll(c, &argv[2], &l))
+        if (!kv_arg_range(c, &argv[2], -LLONG_MAX, LLONG_MAX, &l, NULL, NULL))
             return;
-        if (l < -LLONG_MAX) {
-            kv_reply_errorf(c, "ERR value is out of range, value must between %lld and %lld", -LLONG_MAX, LLONG_MAX);
-            return;
-        }
         if (argc > 4 || (argc == 4 && !kv_arg_is(&argv[3], "withvalues"))) {
             kv_reply_syntax(c);
             return;

@@ -313,7 +313,8 @@ static void ttl_generic(struct kv_client *c, struct resp_arg *argv, bool ms, boo
     long long t = absolute ? when : when - db->now_ms;
     if (t < 0)
         t = 0;
-    resp_add_int(&c->out, ms ? t : (t + 500) / 1000);
+    /* rounded to the nearest second without forming t + 500 (t may be LLONG_MAX) */
+    resp_add_int(&c->out, ms ? t : t / 1000 + (t % 1000 >= 500));
 }
 
 void kv_cmd_TTL(struct kv_client *c, int argc, struct resp_arg *argv) { ttl_generic(c, argv, false, false); }
@@ -374,12 +375,8 @@ void kv_cmd_SCAN(struct kv_client *c, int argc, struct resp_arg *argv)
     for (int i = 2; i < argc; i += 2) {
         bool has_value = i + 1 < argc;
         if (has_value && kv_arg_is(&argv[i], "count")) {
-            if (!kv_arg_ll(c, &argv[i + 1], &count))
+            if (!kv_arg_range(c, &argv[i + 1], 1, LLONG_MAX, &count, NULL, "ERR syntax error"))
                 return;
-            if (count < 1) {
-                kv_reply_syntax(c);
-                return;
-            }
         } else if (has_value && kv_arg_is(&argv[i], "match")) {
             pat = &argv[i + 1];
             if (pat->len == 1 && pat->ptr[0] == '*')
@@ -483,6 +480,11 @@ static const char *encoding_name(const struct kv_obj *o)
     return obj_vlen(o) <= 44 ? "embstr" : "raw";
 }
 
+static bool policy_is_lru(const struct kv_server *s)
+{
+    return s->policy == &kv_policy_allkeys_lru || s->policy == &kv_policy_volatile_lru;
+}
+
 static bool policy_is_lfu(const struct kv_server *s)
 {
     return s->policy == &kv_policy_allkeys_lfu || s->policy == &kv_policy_volatile_lfu;
@@ -537,9 +539,16 @@ void kv_cmd_OBJECT(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_bulk(&c->out, e, strlen(e));
         break;
     }
-    case OBJ_SUB_REFCOUNT:
-        resp_add_int(&c->out, 1);
+    case OBJ_SUB_REFCOUNT: {
+        /* Redis shares the integers 0..9999 (OBJ_SHARED_REFCOUNT) unless an
+         * LRU/LFU policy needs per-key access data */
+        long long v;
+        bool shared = obj_type(o) == OBJ_STRING && strcmp(encoding_name(o), "int") == 0 &&
+                      util_str2ll(obj_cval(o), obj_vlen(o), &v) && v >= 0 && v < 10000 &&
+                      !policy_is_lfu(c->srv) && !policy_is_lru(c->srv);
+        resp_add_int(&c->out, shared ? INT_MAX : 1);
         break;
+    }
     case OBJ_SUB_IDLETIME:
         if (policy_is_lfu(c->srv)) {
             kv_reply_error(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "

@@ -4,6 +4,7 @@
  * LASTSAVE (INFO is in info.c). Runs with the keyspace lock held.
  */
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -168,7 +169,7 @@ void kv_cmd_SELECT(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc;
     long long id;
-    if (!kv_arg_ll(c, &argv[1], &id))
+    if (!kv_arg_range(c, &argv[1], INT_MIN, INT_MAX, &id, NULL, NULL)) /* Redis getIntFromObjectOrReply */
         return;
     if (id != 0) {
         kv_reply_error(c, "ERR DB index is out of range");
@@ -320,12 +321,12 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
         } else if (argc >= 4 && kv_arg_is(&argv[2], "id")) {
             for (j = 3; j < argc; j++) {
                 long long id;
-                if (!util_str2ll(argv[j].ptr, argv[j].len, &id) || id <= 0) {
+                if (!util_str2ll(argv[j].ptr, argv[j].len, &id)) {
                     kv_reply_error(c, "ERR Invalid client ID");
                     buf_deinit(&b);
                     return;
                 }
-                for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
+                for (struct kv_client *x = c->srv->registry; x && id > 0; x = x->gnext)
                     if (x->id == (uint64_t)id)
                         client_info_line(c, x, &b);
             }
@@ -353,6 +354,14 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             return;
         }
         long long killed = 0;
+        /* Redis checks every filter before killing anyone */
+        for (int j = 2; j + 1 < argc; j += 2) {
+            long long id;
+            if (kv_arg_is(&argv[j], "id") &&
+                !kv_arg_range(c, &argv[j + 1], 1, LLONG_MAX, &id, "ERR client-id should be greater than 0",
+                              "ERR client-id should be greater than 0"))
+                return;
+        }
         for (int j = 2; j + 1 < argc; j += 2) {
             for (struct kv_client *x = c->srv->registry; x; x = x->gnext) {
                 bool match = false;
@@ -422,6 +431,9 @@ void kv_cmd_MEMORY(struct kv_client *c, int argc, struct resp_arg *argv)
             kv_reply_syntax(c);
             return;
         }
+        long long samples;
+        if (argc == 5 && !kv_arg_range(c, &argv[4], 0, LLONG_MAX, &samples, NULL, "ERR syntax error"))
+            return; /* Redis: a negative count is a syntax error */
         struct kv_obj *o = db_lookup(&c->srv->db, argv[2].ptr, argv[2].len, LOOKUP_NOTOUCH | LOOKUP_WRITE);
         if (!o)
             resp_add_null(&c->out, c->proto);
@@ -534,7 +546,15 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
                 kv_reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
                 goto fail;
             }
-            int nw = conf_split(val, words, 64);
+            if (argv[j + 1].len >= sizeof val || memchr(argv[j + 1].ptr, '\0', argv[j + 1].len)) {
+                config_value_error(c, d, name, val, "value too long or not text");
+                goto fail;
+            }
+            int nw = 1;
+            words[0] = val;
+            /* one-value directives take the argument whole, as Redis: " 1" is not 1 */
+            if (d->type == CONF_CUSTOM)
+                nw = conf_split(val, words, 64);
             if (nw < 0) {
                 kv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - bad quoting", name);
                 goto fail;

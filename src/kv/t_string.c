@@ -73,6 +73,16 @@ enum {
 };
 #define SET_ANY_EXPIRE (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
 
+/* The SET_EX.. flag of an EX/PX/EXAT/PXAT word. */
+static unsigned expire_kind(const struct resp_arg *a)
+{
+    if (kv_arg_is(a, "ex"))
+        return SET_EX;
+    if (kv_arg_is(a, "px"))
+        return SET_PX;
+    return kv_arg_is(a, "exat") ? SET_EXAT : SET_PXAT;
+}
+
 /*
  * Parse SET / GETEX options from argv[first..]. For GETEX (getex = true) only
  * the expire forms and PERSIST are allowed. Returns false after replying.
@@ -96,11 +106,11 @@ static bool parse_set_options(struct kv_client *c, int argc, struct resp_arg *ar
             *flags |= SET_KEEPTTL;
         } else if (getex && kv_arg_is(a, "persist") && !(*flags & (SET_ANY_EXPIRE | SET_KEEPTTL))) {
             *flags |= SET_PERSIST;
-        } else if (has_next && !(*flags & (SET_ANY_EXPIRE | SET_KEEPTTL | SET_PERSIST)) &&
-                   (kv_arg_is(a, "ex") || kv_arg_is(a, "px") || kv_arg_is(a, "exat") || kv_arg_is(a, "pxat"))) {
-            bool sec = kv_arg_is(a, "ex") || kv_arg_is(a, "exat");
-            bool abs_ = kv_arg_is(a, "exat") || kv_arg_is(a, "pxat");
-            *flags |= sec ? (abs_ ? SET_EXAT : SET_EX) : (abs_ ? SET_PXAT : SET_PX);
+        } else if (has_next && (kv_arg_is(a, "ex") || kv_arg_is(a, "px") || kv_arg_is(a, "exat") ||
+                                kv_arg_is(a, "pxat")) &&
+                   !(*flags & (SET_ANY_EXPIRE & ~expire_kind(a))) && !(*flags & (SET_KEEPTTL | SET_PERSIST))) {
+            /* the same form again replaces the time (Redis: the last one counts) */
+            *flags |= expire_kind(a);
             /* Redis validates the number only after all options parsed; keep the index */
             *when = j + 1;
             j++;
@@ -109,7 +119,7 @@ static bool parse_set_options(struct kv_client *c, int argc, struct resp_arg *ar
             return false;
         }
     }
-    if (*flags & SET_ANY_EXPIRE) {
+    if ((*flags & SET_ANY_EXPIRE) && !getex) {
         int j = (int)*when;
         bool sec = *flags & (SET_EX | SET_EXAT);
         bool abs_ = *flags & (SET_EXAT | SET_PXAT);
@@ -240,6 +250,14 @@ void kv_cmd_GETEX(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_null(&c->out, c->proto);
         return;
     }
+    /* Redis getexCommand validates the time only now (after nil and WRONGTYPE);
+     * parse_set_options left the argument's index in `when` */
+    if (flags & SET_ANY_EXPIRE) {
+        bool sec = flags & (SET_EX | SET_EXAT), abs_ = flags & (SET_EXAT | SET_PXAT);
+        if (!expire_from_arg(c, &argv[when], sec ? 1000 : 1, abs_, "getex", &when))
+            return;
+        ref = db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    }
     reply_string(c, *ref);
     if (flags & SET_ANY_EXPIRE) {
         if (when <= DB(c)->now_ms)
@@ -257,6 +275,8 @@ void kv_cmd_MGET(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     resp_add_array(&c->out, argc - 1);
     for (int j = 1; j < argc; j++) {
+        if (kv_reply_full(c)) /* MGET k k k ... repeats one value */
+            return;
         struct kv_obj *o = db_lookup(DB(c), argv[j].ptr, argv[j].len, 0);
         reply_string(c, o && obj_type(o) == OBJ_STRING ? o : NULL);
     }
@@ -287,13 +307,25 @@ static void mset_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
 void kv_cmd_MSET(struct kv_client *c, int argc, struct resp_arg *argv) { mset_generic(c, argc, argv, false); }
 void kv_cmd_MSETNX(struct kv_client *c, int argc, struct resp_arg *argv) { mset_generic(c, argc, argv, true); }
 
-static bool check_size(struct kv_client *c, long long total)
+/* Redis checkStringLength: a string of size + append bytes must fit the
+ * limits; the sum is checked before it is formed (size may be any offset). */
+static bool check_size(struct kv_client *c, long long size, size_t append)
 {
-    if (total > STRING_MAX || total > (long long)c->srv->cfg.proto_max_bulk_len) {
+    long long max = (long long)c->srv->cfg.proto_max_bulk_len;
+    if (max > STRING_MAX)
+        max = STRING_MAX;
+    if (size < 0 || size > max || append > (size_t)(max - size)) {
         kv_reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return false;
     }
     return true;
+}
+
+/* A string of a size the client chose could not be allocated: the command
+ * fails, nothing changed, the server goes on (Redis would abort). */
+static void reply_alloc_failed(struct kv_client *c, size_t size)
+{
+    kv_reply_errorf(c, "OOM cannot allocate a string of %zu bytes", size);
 }
 
 void kv_cmd_APPEND(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -308,9 +340,13 @@ void kv_cmd_APPEND(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     size_t old = obj_vlen(*ref);
-    if (!check_size(c, (long long)old + (long long)argv[2].len))
+    if (!check_size(c, (long long)old, argv[2].len))
         return;
-    struct kv_obj *o = db_string_resize(DB(c), ref, old + argv[2].len);
+    struct kv_obj *o = db_string_try_resize(DB(c), ref, old + argv[2].len);
+    if (!o) {
+        reply_alloc_failed(c, old + argv[2].len);
+        return;
+    }
     memcpy(obj_val(o) + old, argv[2].ptr, argv[2].len);
     c->srv->dirty++;
     resp_add_int(&c->out, obj_vlen(o));
@@ -455,22 +491,20 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc;
     long long off;
-    if (!kv_arg_ll(c, &argv[2], &off))
+    if (!kv_arg_range(c, &argv[2], 0, LLONG_MAX, &off, NULL, "ERR offset is out of range"))
         return;
-    if (off < 0) {
-        kv_reply_error(c, "ERR offset is out of range");
-        return;
-    }
     struct kv_obj **ref;
     if (!lookup_string(c, &argv[1], LOOKUP_WRITE, &ref))
         return;
     size_t vlen = argv[3].len;
+    bool created = false;
     if (!ref) {
+        created = true;
         if (vlen == 0) {
             resp_add_int(&c->out, 0);
             return;
         }
-        if (!check_size(c, off + (long long)vlen))
+        if (!check_size(c, off, vlen))
             return;
         struct kv_obj *o = obj_new_string(argv[1].ptr, argv[1].len, NULL, 0, -1);
         db_add(DB(c), o);
@@ -481,11 +515,17 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_int(&c->out, (long long)old);
         return;
     }
-    if (!check_size(c, off + (long long)vlen))
+    if (!check_size(c, off, vlen))
         return;
     struct kv_obj *o = *ref;
     if ((size_t)off + vlen > old) {
-        o = db_string_resize(DB(c), ref, (size_t)off + vlen);
+        o = db_string_try_resize(DB(c), ref, (size_t)off + vlen);
+        if (!o) {
+            if (created) /* the empty key made for this command goes again */
+                db_delete_ref(DB(c), ref);
+            reply_alloc_failed(c, (size_t)off + vlen);
+            return;
+        }
         if ((size_t)off > old)
             memset(obj_val(o) + old, 0, (size_t)off - old);
     }

@@ -19,11 +19,10 @@ and checks:
 Policies are approximate (sampling), so class checks are fractions, not
 absolutes — but each one fails if the policy picks victims at random.
 """
-import time
 
 import pytest
 
-from conftest import RespError, parse_info
+from conftest import RespError, parse_info, wait_until
 
 MAXMEMORY = 4 * 1024 * 1024
 VALUE = b"v" * 1000
@@ -180,9 +179,11 @@ def test_allkeys_lru_keeps_recently_read_keys(server_factory):
     assert e.write(more_cold) == []
     cold += more_cold
     assert e.info()["evicted_keys"] == 0
-    # Redis's LRU clock ticks once a second: let it tick, so that what is read
-    # from now on is younger than the cold keys.
-    time.sleep(1.1)
+    # Redis's LRU clock ticks once a second: wait until the newest cold key
+    # shows an idle second (a positive signal, not a fixed sleep), so that
+    # what is read from now on is younger than the cold keys.
+    wait_until(lambda: e.c.cmd("OBJECT", "IDLETIME", cold[-1]) >= 1, timeout=5,
+               what="the LRU clock to tick past the cold keys")
     e.read(hot)
     new = keys_of("new", int(0.9 * e.capacity))
     assert e.write(new, between=lambda: e.read(hot)) == []
