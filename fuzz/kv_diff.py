@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 from conftest import REDIS_SERVER, RespConn, RespError, RespMap, RespSet, start_server  # noqa: E402
 
-KEYS = ["s0", "s1", "n0", "n1", "h0", "h1", "x0", "x1"]
+KEYS = ["s0", "s1", "n0", "n1", "h0", "h1", "x0", "x1", "z0", "z1", "z2"]
 FIELDS = ["f0", "f1", "f2", "f3", "f4"]
 VALUES = ["", "0", "1", "-1", "10", "3.5", "-2.25", "abc", "hello world", "9223372036854775807",
           "-9223372036854775808", "1e3", "0x10", " 7", "\x00bin\xff", "x" * 100, "1" * 30]
@@ -221,6 +221,123 @@ GRAMMAR = {
     "lastsave": (1, lambda r: []),
 }
 
+# sorted sets
+MEMBERS = ["m0", "m1", "m2", "m3", "a", "b", "c", "", "x" * 70]
+BIG_MEMBERS = [f"e{i}" for i in range(200)]
+SCORES = ["0", "1", "-1", "2.5", "-0", "1e3", "inf", "-inf", "+inf", "3", "10", "nan", "abc", "",
+          "9223372036854775807", "1.7976931348623157e308", "0.1", "5e-324", "(1"]
+SCORE_MIN = ["-inf", "(-inf", "0", "(0", "1", "(1", "2.5", "10", "+inf", "abc", "(", "nan"]
+LEX = ["-", "+", "[a", "(a", "[m1", "(m2", "[", "(", "a", "[x", "(zz"]
+
+
+# Lex ranges are defined only over members of one score (Redis leaves the
+# order of ZRANGEBYLEX & co over mixed scores unspecified): they run on "zl",
+# which only ZADD with score 0 (zadd_args) and the lex commands themselves touch.
+LEXKEY = "zl"
+
+
+def lexkey(r):
+    return LEXKEY if r.random() < 0.9 else "nokey"
+
+
+def member(r):
+    return r.choice(MEMBERS)
+
+
+def zadd_args(r):
+    if r.random() < 0.2:
+        return [LEXKEY] + [a for m in r.sample(MEMBERS, r.randint(1, 4)) for a in ("0", m)]
+    opts = [o for o in ("NX", "XX", "GT", "LT", "CH", "INCR") if r.random() < 0.12]
+    n = 1 if "INCR" in opts and r.random() < 0.8 else r.randint(1, 4)
+    pool = BIG_MEMBERS if r.random() < 0.03 else MEMBERS
+    if pool is BIG_MEMBERS:
+        n = r.randint(100, 160)
+    out = []
+    for _ in range(n):
+        out += [r.choice(SCORES[:11]) if r.random() < 0.9 else r.choice(SCORES), r.choice(pool)]
+    if r.random() < 0.03:
+        out = out[:-1]
+    return [key(r)] + opts + out
+
+
+def ranks(r):
+    return [r.choice(["0", "1", "-1", "2", "-2", "10", "-100", "9223372036854775807", "-9223372036854775808",
+                      "abc"]) for _ in range(2)]
+
+
+def limit(r):
+    if r.random() < 0.3:
+        return ["LIMIT", r.choice(["0", "1", "-1", "5", "9223372036854775807"]),
+                r.choice(["1", "2", "-1", "0", "9223372036854775807", "abc"])]
+    return []
+
+
+def zrange_args(r):
+    k = key(r)
+    kind = r.choice(["rank", "rank", "score", "lex"])
+    rev = ["REV"] if r.random() < 0.3 else []
+    if kind == "rank":
+        return [k] + ranks(r) + rev + (["WITHSCORES"] if r.random() < 0.4 else []) + (limit(r) if r.random() < 0.1 else [])
+    if kind == "score":
+        return [k, r.choice(SCORE_MIN), r.choice(SCORE_MIN), "BYSCORE"] + rev + limit(r) + (["WITHSCORES"] if r.random() < 0.4 else [])
+    return [lexkey(r), r.choice(LEX), r.choice(LEX), "BYLEX"] + rev + limit(r)
+
+
+def zsetop_args(r, store=False, withscores=True):
+    n = r.choice(["1", "2", "3", "2", "0", "-1", "abc", "9223372036854775807"])
+    try:
+        cnt = int(n) if 0 < int(n) < 10 else 2
+    except ValueError:
+        cnt = 2
+    out = ([key(r)] if store else []) + [n] + [key(r) for _ in range(cnt)]
+    if r.random() < 0.3:
+        out += ["WEIGHTS"] + [r.choice(["1", "2", "-1", "0.5", "inf", "abc"]) for _ in range(cnt)]
+    if r.random() < 0.3:
+        out += ["AGGREGATE", r.choice(["SUM", "MIN", "MAX", "BAD"])]
+    if withscores and not store and r.random() < 0.4:
+        out += ["WITHSCORES"]
+    return out
+
+
+ZGRAMMAR = {
+    "zadd": (8, zadd_args),
+    "zincrby": (3, lambda r: [key(r), r.choice(SCORES), member(r)]),
+    "zrem": (3, lambda r: [key(r)] + [member(r) for _ in range(r.randint(1, 3))]),
+    "zcard": (2, lambda r: [key(r)]),
+    "zscore": (3, lambda r: [key(r), member(r)]),
+    "zmscore": (2, lambda r: [key(r)] + [member(r) for _ in range(r.randint(1, 3))]),
+    "zrank": (2, lambda r: [key(r), member(r)]),
+    "zrevrank": (2, lambda r: [key(r), member(r)]),
+    "zcount": (2, lambda r: [key(r), r.choice(SCORE_MIN), r.choice(SCORE_MIN)]),
+    "zlexcount": (2, lambda r: [lexkey(r), r.choice(LEX), r.choice(LEX)]),
+    "zrange": (6, zrange_args),
+    "zrangestore": (2, lambda r: [key(r)] + [a for a in zrange_args(r) if a != "WITHSCORES"]),
+    "zrevrange": (2, lambda r: [key(r)] + ranks(r) + (["WITHSCORES"] if r.random() < 0.4 else [])),
+    "zrangebyscore": (2, lambda r: [key(r), r.choice(SCORE_MIN), r.choice(SCORE_MIN)] + (["WITHSCORES"] if r.random() < 0.4 else []) + limit(r)),
+    "zrevrangebyscore": (2, lambda r: [key(r), r.choice(SCORE_MIN), r.choice(SCORE_MIN)] + (["WITHSCORES"] if r.random() < 0.4 else []) + limit(r)),
+    "zrangebylex": (2, lambda r: [lexkey(r), r.choice(LEX), r.choice(LEX)] + limit(r)),
+    "zrevrangebylex": (2, lambda r: [lexkey(r), r.choice(LEX), r.choice(LEX)] + limit(r)),
+    "zremrangebyrank": (2, lambda r: [key(r)] + ranks(r)),
+    "zremrangebyscore": (2, lambda r: [key(r), r.choice(SCORE_MIN), r.choice(SCORE_MIN)]),
+    "zremrangebylex": (2, lambda r: [lexkey(r), r.choice(LEX), r.choice(LEX)]),
+    "zpopmin": (2, lambda r: [key(r)] + r.choice([[], [r.choice(["1", "2", "0", "-1", "10", "abc"])]])),
+    "zpopmax": (2, lambda r: [key(r)] + r.choice([[], [r.choice(["1", "2", "0", "-1", "10", "abc"])]])),
+    "zmpop": (2, lambda r: [r.choice(["1", "2", "0", "abc"]), key(r), key(r), r.choice(["MIN", "MAX", "BAD"])]
+              + r.choice([[], ["COUNT", r.choice(["1", "3", "0", "-1", "abc"])]])),
+    "zrandmember": (2, lambda r: [key(r)] + r.choice([[], [r.choice(["1", "2", "-2", "0", "100", "-100", "abc"])],
+                                                      [r.choice(["1", "100", "-3"]), "WITHSCORES"]])),
+    "zunion": (2, lambda r: zsetop_args(r)),
+    "zinter": (2, lambda r: zsetop_args(r)),
+    "zdiff": (2, lambda r: [r.choice(["1", "2", "0", "abc"]), key(r), key(r)] + (["WITHSCORES"] if r.random() < 0.4 else [])),
+    "zunionstore": (2, lambda r: zsetop_args(r, store=True)),
+    "zinterstore": (2, lambda r: zsetop_args(r, store=True)),
+    "zdiffstore": (2, lambda r: zsetop_args(r, store=True, withscores=False)),
+    "zintercard": (2, lambda r: [r.choice(["1", "2", "0", "abc"]), key(r), key(r)]
+                   + r.choice([[], ["LIMIT", r.choice(["0", "1", "-1", "abc"])]])),
+    "zscan": (2, lambda r: [key(r), r.choice(["0", "0", "abc"])] + scan_opts(r, keys=False)),
+}
+GRAMMAR.update(ZGRAMMAR)
+
 # Commands never sent, with the reason.
 EXCLUDED = {
     "quit": "closes the connection",
@@ -295,13 +412,18 @@ def normalise(name, args, v):
             return sorted(v.items())
         if isinstance(v, list):
             return sorted(zip(v[0::2], v[1::2]))
-    if name in ("scan", "hscan") and isinstance(v, list) and len(v) == 2 and isinstance(v[1], list):
+    if name in ("scan", "hscan", "zscan") and isinstance(v, list) and len(v) == 2 and isinstance(v[1], list):
         items = v[1]
-        if name == "hscan":
+        if name in ("hscan", "zscan"):
             items = sorted(zip(items[0::2], items[1::2]))
         else:
             items = sorted(items)
         return [v[0], items]
+    if name == "zrandmember":
+        # random picks, as HRANDFIELD below (the whole-set order is tested in test_kv_zsets.py)
+        if isinstance(v, list):
+            return ("array", len(v))
+        return shape(v) if v is not None else None
     if name == "hrandfield":
         if isinstance(v, list):
             # with a count >= size the set is the whole hash: compare as a set;
