@@ -20,6 +20,7 @@
 #include "kv/evict.h"
 #include "kv/hashobj.h"
 #include "kv/server.h"
+#include "kv/setobj.h"
 
 #define SCAN_DEFAULT_COUNT 10
 #define RANDOMKEY_MAX_TRIES 1000  /* expired keys RANDOMKEY deletes before giving up */
@@ -40,6 +41,10 @@ static const char *type_name(const struct kv_obj *o)
         return "string";
     case OBJ_HASH:
         return "hash";
+    case OBJ_LIST:
+        return "list";
+    case OBJ_SET:
+        return "set";
     default:
         return "unknown";
     }
@@ -149,6 +154,10 @@ static void rename_generic(struct kv_client *c, struct resp_arg *argv, bool nx)
         struct kv_hash *h = obj_hash(o), *none = NULL;
         n = obj_new_hash(dst->ptr, dst->len, h, obj_expire(o));
         memcpy(obj_val(o), &none, sizeof none);
+    } else if (obj_type(o) != OBJ_STRING) {
+        /* lists, sets...: the value moves by pointer */
+        n = obj_new_ptr(dst->ptr, dst->len, obj_type(o), obj_ptr(o), obj_expire(o));
+        obj_set_ptr(o, NULL);
     } else {
         n = obj_new_string(dst->ptr, dst->len, obj_cval(o), obj_vlen(o), obj_expire(o));
     }
@@ -468,6 +477,10 @@ static const char *encoding_name(const struct kv_obj *o)
 {
     if (obj_type(o) == OBJ_HASH)
         return hash_is_packed(obj_hash(o)) ? "listpack" : "hashtable";
+    if (obj_type(o) == OBJ_LIST)
+        return "quicklist"; /* Redis 7.0 has no other list encoding */
+    if (obj_type(o) == OBJ_SET)
+        return set_is_intset(obj_ptr(o)) ? "intset" : "hashtable";
     long long ll;
     if (obj_vlen(o) <= 20 && util_str2ll(obj_cval(o), obj_vlen(o), &ll))
         return "int";

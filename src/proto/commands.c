@@ -17,6 +17,7 @@
 #define N CMD_NOAUTH
 #define A CMD_ADMIN
 #define K CMD_NOKEYS
+#define B CMD_BLOCKING
 
 const struct resp_cmd resp_cmds[RESP_CMD_COUNT] = {
 #define X(id, nm, ar, fl, fi, la, st, gr) [RESP_CMD_##id] = {nm, ar, fl, fi, la, st, gr},
@@ -24,7 +25,7 @@ const struct resp_cmd resp_cmds[RESP_CMD_COUNT] = {
 #undef X
 };
 
-#define TABLE_SIZE 256 /* power of two, > 2x the commands */
+#define TABLE_SIZE 512 /* power of two, > 2x the commands */
 #define MAX_NAME 32
 
 static short table[TABLE_SIZE];
@@ -78,7 +79,7 @@ int resp_cmd_flag_names(unsigned flags, const char **out, int max)
         const char *name;
     } names[] = {
         {CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-        {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_FAST, "fast"},
+        {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_BLOCKING, "blocking"}, {CMD_FAST, "fast"},
     };
     int n = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0] && n < max; i++)
