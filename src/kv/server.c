@@ -245,6 +245,8 @@ static void client_close(struct kv_client *c)
      * the fd is closed by uv_close below and its number may be reused at once */
     pthread_mutex_lock(&c->srv->lock);
     c->fd = -1;
+    /* a waiter that is going away must not take an element meanwhile */
+    kv_blocking_client_gone(c);
     pthread_mutex_unlock(&c->srv->lock);
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_close((uv_handle_t *)&c->tcp, on_close);
@@ -677,7 +679,8 @@ void kv_config_apply(struct kv_server *s)
     hash_max_entries = (size_t)s->cfg.hash_max_listpack_entries;
     hash_max_value = (size_t)s->cfg.hash_max_listpack_value;
     list_fill = (long)s->cfg.list_max_listpack_size;
-    set_max_intset_entries = (size_t)s->cfg.set_max_intset_entries;
+    /* Redis caps the intset at 2^30 members whatever the setting says */
+    set_max_intset_entries = (size_t)(s->cfg.set_max_intset_entries < (1LL << 30) ? s->cfg.set_max_intset_entries : (1LL << 30));
     log_set_level(s->cfg.loglevel);
     if (uv_is_active((uv_handle_t *)&s->cron) && (long long)uv_timer_get_repeat(&s->cron) != 1000 / s->cfg.hz)
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));

@@ -536,3 +536,18 @@ def test_blmove_ping_pong_across_threads(threaded):
         assert a.read() == b"ball"
         assert b.read() == b"ball"
     assert p.cmd("LRANGE", "ping", "0", "-1") == [b"ball"]
+
+
+def test_eviction_removes_lists_and_sets(server_factory):
+    s = server_factory("--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru")
+    c = s.conn()
+    val = "v" * 100
+    for i in range(1000):
+        c.pipeline([("RPUSH", f"l:{i}", *[val] * 50), ("SADD", f"s:{i}", *[f"{val}{j}" for j in range(50)])])
+    st = s.info("stats")
+    assert st["evicted_keys"] > 0
+    assert c.cmd("DBSIZE") < 2000
+    assert s.info("memory")["used_memory"] < 8 * 1024 * 1024
+    # what is left is intact
+    keys = c.cmd("SCAN", "0", "TYPE", "list", "COUNT", "1000")[1]
+    assert keys and c.cmd("LLEN", keys[0]) == 50
