@@ -19,6 +19,7 @@
 #     small lists   KEYS_SMALL keys x 10 elements of 8 bytes (RPUSH)
 #     a large list  1 key x BIG elements of 8 bytes
 #     small intsets KEYS_SMALL keys x 10 integers (SADD)
+#     small sets    KEYS_SMALL keys x 10 members "member:N" (hashtables in both)
 #     a large set   1 key x BIG members "member:N" (a hashtable in both)
 #   The key and its entry in the keyspace are included, as in the
 #   issue's "bytes per element".
@@ -157,11 +158,12 @@ gen() {  # gen KIND FILE
         small_lists) awk -v n="$KEYS_SMALL" 'BEGIN { for (i = 0; i < n; i++) { k = "list:" i; printf "*12\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n", length(k), k; for (j = 0; j < 10; j++) printf "$8\r\n%08d\r\n", j } }' ;;
         big_list) awk -v n="$BIG" 'BEGIN { for (i = 0; i < n; i += 100) { printf "*102\r\n$5\r\nRPUSH\r\n$3\r\nbig\r\n"; for (j = 0; j < 100; j++) printf "$8\r\n%08d\r\n", i + j } }' ;;
         small_intsets) awk -v n="$KEYS_SMALL" 'BEGIN { for (i = 0; i < n; i++) { k = "set:" i; printf "*12\r\n$4\r\nSADD\r\n$%d\r\n%s\r\n", length(k), k; for (j = 0; j < 10; j++) { v = j * 1000; printf "$%d\r\n%d\r\n", length(v ""), v } } }' ;;
+        small_sets) awk -v n="$KEYS_SMALL" 'BEGIN { for (i = 0; i < n; i++) { k = "set:" i; printf "*12\r\n$4\r\nSADD\r\n$%d\r\n%s\r\n", length(k), k; for (j = 0; j < 10; j++) { v = "member:" j; printf "$%d\r\n%s\r\n", length(v), v } } }' ;;
         big_set) awk -v n="$BIG" 'BEGIN { for (i = 0; i < n; i += 100) { printf "*102\r\n$4\r\nSADD\r\n$3\r\nbig\r\n"; for (j = 0; j < 100; j++) { v = "member:" (i + j); printf "$%d\r\n%s\r\n", length(v), v } } }' ;;
     esac >"$2"
 }
 elements() {  # elements KIND
-    case "$1" in small_lists|small_intsets) echo $(( KEYS_SMALL * 10 )) ;; *) echo "$BIG" ;; esac
+    case "$1" in small_lists|small_intsets|small_sets) echo $(( KEYS_SMALL * 10 )) ;; *) echo "$BIG" ;; esac
 }
 check_loaded() {  # check_loaded I KIND
     local p=${ports[$1]} got
@@ -169,11 +171,12 @@ check_loaded() {  # check_loaded I KIND
         small_lists) got="$(cli "$p" LLEN list:0) $(cli "$p" LLEN "list:$(( KEYS_SMALL - 1 ))")"; [ "$got" = "10 10" ] ;;
         big_list) [ "$(cli "$p" LLEN big)" = "$BIG" ] && [ "$(cli "$p" LINDEX big -1)" = "$(printf '%08d' $(( BIG - 1 )))" ] ;;
         small_intsets) got="$(cli "$p" SCARD set:0) $(cli "$p" OBJECT ENCODING "set:$(( KEYS_SMALL - 1 ))")"; [ "$got" = "10 intset" ] ;;
+        small_sets) got="$(cli "$p" SCARD set:0) $(cli "$p" OBJECT ENCODING "set:$(( KEYS_SMALL - 1 ))")"; [ "$got" = "10 hashtable" ] ;;
         big_set) [ "$(cli "$p" SCARD big)" = "$BIG" ] ;;
     esac
 }
 if [ "$MEMORY" = 1 ]; then
-    for kind in small_lists big_list small_intsets big_set; do
+    for kind in small_lists big_list small_intsets small_sets big_set; do
         gen "$kind" "$BENCH_TMP/load.resp"
         cmds=$(grep -c $'^\*' "$BENCH_TMP/load.resp" || true)
         for i in 0 1; do
@@ -214,7 +217,7 @@ fi
 if [ "$MEMORY" = 1 ]; then
     echo "| data set | redis bytes/element | scaleout bytes/element | ratio |"
     echo "|---|---|---|---|"
-    for kind in small_lists big_list small_intsets big_set; do
+    for kind in small_lists big_list small_intsets small_sets big_set; do
         rb=$(awk -v k="$kind" '$1 == "redis" && $2 == k { print $3 }' "$memres")
         sb=$(awk -v k="$kind" '$1 == "scaleout" && $2 == k { print $3 }' "$memres")
         echo "| $kind | $rb | $sb | $(bench_ratio "$sb" "$rb") |"
