@@ -551,3 +551,58 @@ def test_eviction_removes_lists_and_sets(server_factory):
     # what is left is intact
     keys = c.cmd("SCAN", "0", "TYPE", "list", "COUNT", "1000")[1]
     assert keys and c.cmd("LLEN", keys[0]) == 50
+
+
+COMMAND_INFO = {
+    # name: (arity, first key, last key, step) as Redis 7.0's COMMAND INFO
+    "lpush": (-3, 1, 1, 1), "rpush": (-3, 1, 1, 1), "lpushx": (-3, 1, 1, 1), "rpushx": (-3, 1, 1, 1),
+    "lpop": (-2, 1, 1, 1), "rpop": (-2, 1, 1, 1), "llen": (2, 1, 1, 1), "lrange": (4, 1, 1, 1),
+    "lindex": (3, 1, 1, 1), "lset": (4, 1, 1, 1), "linsert": (5, 1, 1, 1), "lrem": (4, 1, 1, 1),
+    "ltrim": (4, 1, 1, 1), "lpos": (-3, 1, 1, 1), "lmove": (5, 1, 2, 1), "rpoplpush": (3, 1, 2, 1),
+    "lmpop": (-4, 0, 0, 0), "blpop": (-3, 1, -2, 1), "brpop": (-3, 1, -2, 1), "blmove": (6, 1, 2, 1),
+    "brpoplpush": (4, 1, 2, 1), "blmpop": (-5, 0, 0, 0),
+    "sadd": (-3, 1, 1, 1), "srem": (-3, 1, 1, 1), "scard": (2, 1, 1, 1), "sismember": (3, 1, 1, 1),
+    "smismember": (-3, 1, 1, 1), "smembers": (2, 1, 1, 1), "srandmember": (-2, 1, 1, 1),
+    "spop": (-2, 1, 1, 1), "smove": (4, 1, 2, 1), "sinter": (-2, 1, -1, 1), "sintercard": (-3, 0, 0, 0),
+    "sunion": (-2, 1, -1, 1), "sdiff": (-2, 1, -1, 1), "sinterstore": (-3, 1, -1, 1),
+    "sunionstore": (-3, 1, -1, 1), "sdiffstore": (-3, 1, -1, 1), "sscan": (-3, 1, 1, 1),
+}
+
+
+def test_command_info_and_docs(c):
+    names = list(COMMAND_INFO)
+    infos = c.cmd("COMMAND", "INFO", *names)
+    for name, info in zip(names, infos):
+        assert info[0] == name.encode()
+        assert (info[1], info[3], info[4], info[5]) == COMMAND_INFO[name], name
+        flags = {f if isinstance(f, str) else f.decode() for f in info[2]}
+        assert ("blocking" in flags) == name.startswith("b"), name
+        assert ("write" in flags) != ("readonly" in flags), name
+    docs = c.cmd("COMMAND", "DOCS", "lpush", "sintercard")
+    d = dict(zip(docs[0::2], docs[1::2]))
+    lp = dict(zip(d[b"lpush"][0::2], d[b"lpush"][1::2]))
+    assert lp[b"summary"] == b"Prepend one or multiple elements to a list"
+    assert lp[b"since"] == b"1.0.0" and lp[b"group"] == b"list"
+    sc = dict(zip(d[b"sintercard"][0::2], d[b"sintercard"][1::2]))
+    assert sc[b"since"] == b"7.0.0" and sc[b"group"] == b"set"
+
+
+def test_resp3_reply_types(server):
+    c = server.conn()
+    assert isinstance(c.cmd("HELLO", "3"), dict)
+    c.cmd("SADD", "s", "1", "2")
+    c.cmd("RPUSH", "l", "a")
+    assert c.cmd("SMEMBERS", "s") == [b"1", b"2"]
+    assert c.last_raw == b"~2\r\n$1\r\n1\r\n$1\r\n2\r\n"
+    assert c.cmd("SUNION", "s", "nokey") == [b"1", b"2"]
+    assert c.last_raw.startswith(b"~2\r\n")
+    assert c.cmd("SINTER", "s", "nokey") == []
+    assert c.last_raw == b"~0\r\n"
+    assert c.cmd("SPOP", "s", "5") is not None
+    assert c.last_raw.startswith(b"~2\r\n")
+    assert c.cmd("LPOP", "nokey", "2") is None
+    assert c.last_raw == b"_\r\n"
+    assert c.cmd("BLPOP", "nokey", "0.01") is None
+    assert c.last_raw == b"_\r\n"
+    assert c.cmd("LMPOP", "1", "l", "LEFT") == [b"l", [b"a"]]
+    assert c.last_raw == b"*2\r\n$1\r\nl\r\n*1\r\n$1\r\na\r\n"
