@@ -606,3 +606,16 @@ def test_resp3_reply_types(server):
     assert c.last_raw == b"_\r\n"
     assert c.cmd("LMPOP", "1", "l", "LEFT") == [b"l", [b"a"]]
     assert c.last_raw == b"*2\r\n$1\r\nl\r\n*1\r\n$1\r\na\r\n"
+
+
+def test_idle_timeout_spares_blocked_clients(server_factory):
+    s = server_factory("--timeout", "1")
+    a, idle = s.conn(), s.conn()
+    assert idle.cmd("PING") == "PONG"
+    a.send_cmd("BLPOP", "q", "0")
+    wait_blocked(s, 1)
+    idle.read_until_closed(timeout=10)  # the idle client goes after 1 s (and a cron tick)
+    assert blocked(s) == 1
+    p = s.conn()
+    p.cmd("RPUSH", "q", "v")
+    assert a.read() == [b"q", b"v"]
