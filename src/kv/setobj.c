@@ -1,9 +1,9 @@
 /*
  * setobj.c — set values: intset and hashtable encodings (see setobj.h).
  *
- * One allocation per set: a small header followed, for an intset, by the
- * sorted integers (count * width bytes, native byte order) or, for a
- * hashtable, by a struct dict whose nodes are the members.
+ * One allocation per set: an intset is an 8-byte header followed by the
+ * sorted integers (count * width bytes, native byte order); a hashtable is a
+ * bare struct dict whose nodes are the members (one allocation each).
  */
 #include "kv/setobj.h"
 
@@ -16,13 +16,17 @@
 
 size_t set_max_intset_entries = 512;
 
-enum { ENC_INTSET = 0, ENC_HT = 1 };
-
-struct kv_set {
-    uint8_t enc;
-    uint8_t width;   /* intset: bytes per integer, 2, 4 or 8 */
-    uint32_t count;  /* intset: members */
-    uint64_t data[]; /* intset integers, or struct dict */
+/*
+ * A set handle is the address of its one allocation: an intset (struct
+ * intset, bit 0 clear) or a bare struct dict (bit 0 set; malloc returns
+ * addresses aligned to 16, so the bit is free). No header besides the dict's
+ * own: a one-member hashtable set costs 16 bytes less than with one.
+ */
+struct intset {
+    uint8_t width;   /* bytes per integer, 2, 4 or 8 */
+    uint8_t pad[3];
+    uint32_t count;
+    uint64_t data[]; /* count * width bytes, sorted */
 };
 
 struct smember {
@@ -30,19 +34,21 @@ struct smember {
     char data[];
 };
 
-#define HDR offsetof(struct kv_set, data)
+#define HDR offsetof(struct intset, data)
 
-static inline struct dict *ht(const struct kv_set *s) { return (struct dict *)s->data; }
-static inline char *ints(struct kv_set *s) { return (char *)s->data; }
-static inline const char *cints(const struct kv_set *s) { return (const char *)s->data; }
+static inline bool is_ht(const struct kv_set *s) { return ((uintptr_t)s & 1) != 0; }
+static inline struct dict *ht(const struct kv_set *s) { return (struct dict *)((uintptr_t)s & ~(uintptr_t)1); }
+static inline struct kv_set *ht_handle(struct dict *d) { return (struct kv_set *)((uintptr_t)d | 1); }
+static inline struct intset *iset_of(const struct kv_set *s) { return (struct intset *)(uintptr_t)s; }
+static inline char *ints(struct intset *s) { return (char *)s->data; }
+static inline const char *cints(const struct intset *s) { return (const char *)s->data; }
 
 struct kv_set *set_new(void)
 {
-    struct kv_set *s = xmalloc(HDR);
-    s->enc = ENC_INTSET;
+    struct intset *s = xmalloc(HDR);
     s->width = 2;
     s->count = 0;
-    return s;
+    return (struct kv_set *)s;
 }
 
 static void free_member(struct dict_node *n, void *arg)
@@ -55,29 +61,31 @@ void set_free(struct kv_set *s)
 {
     if (!s)
         return;
-    if (s->enc == ENC_HT)
+    if (is_ht(s)) {
         dict_deinit(ht(s), free_member, NULL);
-    xfree(s);
+        xfree(ht(s));
+    } else {
+        xfree(iset_of(s));
+    }
 }
 
-uint64_t set_len(const struct kv_set *s) { return s->enc == ENC_INTSET ? s->count : dict_size(ht(s)); }
-bool set_is_intset(const struct kv_set *s) { return s->enc == ENC_INTSET; }
+uint64_t set_len(const struct kv_set *s) { return is_ht(s) ? dict_size(ht(s)) : iset_of(s)->count; }
+bool set_is_intset(const struct kv_set *s) { return !is_ht(s); }
 
 static void member_sum(struct dict_node *n, void *arg) { *(size_t *)arg += xalloc_size(n); }
 
 size_t set_memory(const struct kv_set *s)
 {
-    size_t m = xalloc_size(s);
-    if (s->enc == ENC_HT) {
-        m += dict_buckets(ht(s)) * sizeof(void *);
-        dict_foreach(ht(s), member_sum, &m);
-    }
+    if (!is_ht(s))
+        return xalloc_size(iset_of(s));
+    size_t m = xalloc_size(ht(s)) + dict_buckets(ht(s)) * sizeof(void *);
+    dict_foreach(ht(s), member_sum, &m);
     return m;
 }
 
 /* ---- intset --------------------------------------------------------------- */
 
-static inline int64_t iget(const struct kv_set *s, size_t i)
+static inline int64_t iget(const struct intset *s, size_t i)
 {
     const char *p = cints(s) + i * s->width;
     if (s->width == 2) {
@@ -95,7 +103,7 @@ static inline int64_t iget(const struct kv_set *s, size_t i)
     return v;
 }
 
-static inline void iset(struct kv_set *s, size_t i, int64_t v)
+static inline void iset(struct intset *s, size_t i, int64_t v)
 {
     char *p = ints(s) + i * s->width;
     if (s->width == 2) {
@@ -119,7 +127,7 @@ static inline uint8_t width_for(int64_t v)
 }
 
 /* Binary search: true if found; *pos is its index or where it would go. */
-static bool ifind(const struct kv_set *s, int64_t v, size_t *pos)
+static bool ifind(const struct intset *s, int64_t v, size_t *pos)
 {
     size_t lo = 0, hi = s->count;
     while (lo < hi) {
@@ -139,7 +147,7 @@ static bool ifind(const struct kv_set *s, int64_t v, size_t *pos)
 }
 
 /* Room for `count` integers of `width` bytes (growing by an eighth). */
-static struct kv_set *ireserve(struct kv_set *s, size_t count, uint8_t width)
+static struct intset *ireserve(struct intset *s, size_t count, uint8_t width)
 {
     size_t need = HDR + count * width;
     if (need > xalloc_size(s))
@@ -147,7 +155,7 @@ static struct kv_set *ireserve(struct kv_set *s, size_t count, uint8_t width)
     return s;
 }
 
-static struct kv_set *iinsert(struct kv_set *s, int64_t v, size_t pos)
+static struct intset *iinsert(struct intset *s, int64_t v, size_t pos)
 {
     uint8_t w = width_for(v);
     if (w > s->width) {
@@ -185,20 +193,17 @@ static void ht_insert(struct dict *d, const char *m, size_t n, uint64_t h)
     dict_insert(d, &e->dn, h);
 }
 
-static struct kv_set *to_ht(struct kv_set *s)
+static struct kv_set *to_ht(struct intset *s)
 {
-    struct kv_set *t = xmalloc(HDR + sizeof(struct dict));
-    t->enc = ENC_HT;
-    t->width = 0;
-    t->count = 0;
-    dict_init(ht(t), offsetof(struct smember, data));
+    struct dict *d = xmalloc(sizeof *d);
+    dict_init(d, offsetof(struct smember, data));
     char buf[SET_INT_STR];
     for (size_t i = 0; i < s->count; i++) {
         size_t n = util_ll2str(buf, iget(s, i));
-        ht_insert(ht(t), buf, n, dict_hash(buf, n));
+        ht_insert(d, buf, n, dict_hash(buf, n));
     }
     xfree(s);
-    return t;
+    return ht_handle(d);
 }
 
 /* ---- API ------------------------------------------------------------------ */
@@ -206,18 +211,19 @@ static struct kv_set *to_ht(struct kv_set *s)
 bool set_add(struct kv_set **sp, const char *m, size_t n)
 {
     struct kv_set *s = *sp;
-    if (s->enc == ENC_INTSET) {
+    if (!is_ht(s)) {
+        struct intset *is = iset_of(s);
         long long v;
         if (util_str2ll(m, n, &v)) {
             size_t pos;
-            if (ifind(s, v, &pos))
+            if (ifind(is, v, &pos))
                 return false;
-            if (s->count < set_max_intset_entries) {
-                *sp = iinsert(s, v, pos);
+            if (is->count < set_max_intset_entries) {
+                *sp = (struct kv_set *)iinsert(is, v, pos);
                 return true;
             }
         }
-        s = *sp = to_ht(s);
+        s = *sp = to_ht(is);
     }
     uint64_t h = dict_hash(m, n);
     if (dict_find(ht(s), m, n, h))
@@ -229,16 +235,17 @@ bool set_add(struct kv_set **sp, const char *m, size_t n)
 bool set_remove(struct kv_set **sp, const char *m, size_t n)
 {
     struct kv_set *s = *sp;
-    if (s->enc == ENC_INTSET) {
+    if (!is_ht(s)) {
+        struct intset *is = iset_of(s);
         long long v;
         size_t pos;
-        if (!util_str2ll(m, n, &v) || !ifind(s, v, &pos))
+        if (!util_str2ll(m, n, &v) || !ifind(is, v, &pos))
             return false;
-        memmove(ints(s) + pos * s->width, ints(s) + (pos + 1) * s->width, (s->count - pos - 1) * s->width);
-        s->count--;
-        size_t need = HDR + (size_t)s->count * s->width;
-        if (xalloc_size(s) > 2 * need + 64)
-            *sp = xrealloc(s, need);
+        memmove(ints(is) + pos * is->width, ints(is) + (pos + 1) * is->width, (is->count - pos - 1) * is->width);
+        is->count--;
+        size_t need = HDR + (size_t)is->count * is->width;
+        if (xalloc_size(is) > 2 * need + 64)
+            *sp = (struct kv_set *)xrealloc(is, need);
         return true;
     }
     struct dict_node *e = dict_remove(ht(s), m, n, dict_hash(m, n));
@@ -251,10 +258,10 @@ bool set_remove(struct kv_set **sp, const char *m, size_t n)
 
 bool set_has(const struct kv_set *s, const char *m, size_t n)
 {
-    if (s->enc == ENC_INTSET) {
+    if (!is_ht(s)) {
         long long v;
         size_t pos;
-        return util_str2ll(m, n, &v) && ifind(s, v, &pos);
+        return util_str2ll(m, n, &v) && ifind(iset_of(s), v, &pos);
     }
     return dict_find(ht(s), m, n, dict_hash(m, n)) != NULL;
 }
@@ -273,10 +280,11 @@ static void member_cb(struct dict_node *dn, void *arg)
 
 void set_foreach(const struct kv_set *s, void (*fn)(const char *m, size_t n, void *arg), void *arg)
 {
-    if (s->enc == ENC_INTSET) {
+    if (!is_ht(s)) {
+        const struct intset *is = iset_of(s);
         char buf[SET_INT_STR];
-        for (size_t i = 0; i < s->count; i++)
-            fn(buf, util_ll2str(buf, iget(s, i)), arg);
+        for (size_t i = 0; i < is->count; i++)
+            fn(buf, util_ll2str(buf, iget(is, i)), arg);
         return;
     }
     struct each_ctx x = {fn, arg};
@@ -285,7 +293,7 @@ void set_foreach(const struct kv_set *s, void (*fn)(const char *m, size_t n, voi
 
 uint64_t set_scan(const struct kv_set *s, uint64_t cursor, void (*fn)(const char *m, size_t n, void *arg), void *arg)
 {
-    if (s->enc == ENC_INTSET) {
+    if (!is_ht(s)) {
         set_foreach(s, fn, arg);
         return 0;
     }
@@ -297,8 +305,9 @@ bool set_random(const struct kv_set *s, char *buf, const char **m, size_t *n)
 {
     if (set_len(s) == 0)
         return false;
-    if (s->enc == ENC_INTSET) {
-        *n = util_ll2str(buf, iget(s, rand_below(s->count)));
+    if (!is_ht(s)) {
+        const struct intset *is = iset_of(s);
+        *n = util_ll2str(buf, iget(is, rand_below(is->count)));
         *m = buf;
         return true;
     }

@@ -9,8 +9,10 @@
  * allocation per set plus one per member of a hashtable set; an intset of
  * small numbers costs 2 bytes a member.
  *
- * Calls that may reallocate the set take struct kv_set ** and update it:
- * the caller stores the new pointer back into the key's object.
+ * A struct kv_set * is an opaque handle (setobj.c tags it), never
+ * dereferenced outside setobj.c. Calls that may reallocate the set take
+ * struct kv_set ** and update it: the caller stores the new handle back
+ * into the key's object.
  *
  * Not thread-safe: kv runs it under the keyspace lock.
  */
