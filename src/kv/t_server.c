@@ -193,11 +193,11 @@ static void client_info_line(struct kv_client *me, struct kv_client *c, struct b
 {
     long long now = me->srv->db.now_ms;
     buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=0 sub=0 psub=0 ssub=0 "
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 psub=0 ssub=0 "
                "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 "
                "events=r cmd=%s%s%s user=default redir=-1 resp=%d\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000,
+               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, c->blk ? "b" : "N",
                c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->last_sub[0] ? "|" : "", c->last_sub,
                c->proto);
 }

@@ -619,3 +619,17 @@ def test_idle_timeout_spares_blocked_clients(server_factory):
     p = s.conn()
     p.cmd("RPUSH", "q", "v")
     assert a.read() == [b"q", b"v"]
+
+
+def test_client_list_shows_blocked_flag(server):
+    a = server.conn()
+    assert a.cmd("CLIENT", "SETNAME", "waiter") == "OK"
+    a.send_cmd("BLPOP", "q", "0")
+    wait_blocked(server, 1)
+    p = server.conn()
+    line = [l for l in p.cmd("CLIENT", "LIST").decode().splitlines() if "name=waiter" in l][0]
+    assert " flags=b " in line and " cmd=blpop " in line
+    p.cmd("RPUSH", "q", "x")
+    assert a.read() == [b"q", b"x"]
+    line = [l for l in p.cmd("CLIENT", "LIST").decode().splitlines() if "name=waiter" in l][0]
+    assert " flags=N " in line
