@@ -159,6 +159,21 @@ static void finish(struct kv_blocking *bk, struct kv_blocked *b)
         uv_async_send(&ws->async);
 }
 
+bool kv_blocking_unblock(struct kv_client *target, bool error)
+{
+    struct kv_blocked *b = target->blk;
+    if (!b || b->done)
+        return false;
+    if (error) {
+        static const char msg[] = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+        resp_add_error(&b->reply, msg, sizeof msg - 1);
+    } else {
+        resp_add_null_array(&b->reply, b->proto);
+    }
+    finish(target->srv->blocking, b);
+    return true;
+}
+
 void kv_blocking_client_gone(struct kv_client *c)
 {
     struct kv_blocked *b = c->blk;

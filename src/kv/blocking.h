@@ -104,6 +104,10 @@ void kv_blocking_signal(struct kv_server *s, const char *key, size_t klen);
 /* Serve the waiters of the keys signalled so far (end of every command). */
 void kv_blocking_serve_ready(struct kv_server *s);
 
+/* CLIENT UNBLOCK: end target's wait now with a timeout reply, or with the
+ * -UNBLOCKED error. false when it is not waiting. */
+bool kv_blocking_unblock(struct kv_client *target, bool error);
+
 /* The client is going away: forget its wait (on_close, lock held). */
 void kv_blocking_client_gone(struct kv_client *c);
 

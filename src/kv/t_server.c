@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/util.h"
+#include "kv/blocking.h"
 #include "kv/hashobj.h"
 #include "kv/server.h"
 
@@ -210,6 +211,7 @@ static const char *client_help[] = {
     "KILL <ip:port> | ID <id> | ADDR <ip:port>", "    Kill connections.",
     "LIST [TYPE normal] [ID <id> ...]", "    Return information about client connections.",
     "SETNAME <name>", "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
     "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored.",
     "HELP", "    Print this help.",
 };
@@ -271,7 +273,7 @@ static bool check_sub(struct kv_client *c, const char *cmd, const struct subcmd 
 
 static const struct subcmd client_subs[] = {
     {"id", 2}, {"getname", 2}, {"setname", 3}, {"setinfo", 4}, {"info", 2}, {"list", -2}, {"kill", -3},
-    {"help", 2}, {NULL, 0},
+    {"unblock", -3}, {"help", 2}, {NULL, 0},
 };
 
 void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -370,6 +372,31 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             }
         }
         resp_add_int(&c->out, killed);
+    } else if (kv_arg_is(sub, "unblock")) {
+        if (argc > 4) {
+            kv_reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT HELP.",
+                            (int)sub->len, sub->ptr);
+            return;
+        }
+        bool error = false;
+        long long id;
+        if (argc == 4) {
+            if (kv_arg_is(&argv[3], "error")) {
+                error = true;
+            } else if (!kv_arg_is(&argv[3], "timeout")) {
+                kv_reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                return;
+            }
+        }
+        if (!kv_arg_ll(c, &argv[2], &id))
+            return;
+        for (struct kv_client *x = c->srv->registry; x; x = x->gnext) {
+            if (x->id == (uint64_t)id) {
+                resp_add_int(&c->out, kv_blocking_unblock(x, error));
+                return;
+            }
+        }
+        resp_add_int(&c->out, 0);
     } else if (kv_arg_is(sub, "help")) {
         reply_help(c, client_help, sizeof client_help / sizeof client_help[0]);
     } else {

@@ -633,3 +633,28 @@ def test_client_list_shows_blocked_flag(server):
     assert a.read() == [b"q", b"x"]
     line = [l for l in p.cmd("CLIENT", "LIST").decode().splitlines() if "name=waiter" in l][0]
     assert " flags=N " in line
+
+
+def test_client_unblock(server):
+    a = server.conn()
+    aid = a.cmd("CLIENT", "ID")
+    p = server.conn()
+    assert p.cmd("CLIENT", "UNBLOCK", str(aid)) == 0
+    a.send_cmd("BLPOP", "q", "0")
+    wait_blocked(server, 1)
+    assert p.cmd("CLIENT", "UNBLOCK", str(aid)) == 1
+    assert a.read() is None
+    assert a.last_raw == b"*-1\r\n"
+    a.send_cmd("BLMOVE", "q", "d", "LEFT", "LEFT", "0")
+    wait_blocked(server, 1)
+    assert p.cmd("CLIENT", "UNBLOCK", str(aid), "ERROR") == 1
+    assert a.read() == RespError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    assert blocked(server) == 0
+    assert a.cmd("PING") == "PONG"
+    assert p.err("CLIENT", "UNBLOCK", "abc") == NOT_INT
+    assert p.err("CLIENT", "UNBLOCK", "1", "foo") == "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+    assert p.err("CLIENT", "UNBLOCK", "1", "timeout", "x") == (
+        "ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.")
+    # nothing is left behind in the key queues: a later push is not lost
+    p.cmd("RPUSH", "q", "v")
+    assert p.cmd("LRANGE", "q", "0", "-1") == [b"v"]
