@@ -26,6 +26,9 @@
 struct kv_list;
 struct list_node;
 
+/* Longest element a node can hold (node sizes are 32-bit); kv refuses longer. */
+#define LIST_MAX_ELEMENT (UINT32_MAX - 64)
+
 /* list-max-listpack-size (Redis default -2: 8 KB nodes). */
 extern long list_fill;
 

@@ -86,6 +86,19 @@ static bool arg_positive(struct kv_client *c, const struct resp_arg *a, long lon
     return false;
 }
 
+/* Elements past LIST_MAX_ELEMENT (only possible with proto-max-bulk-len
+ * raised to 4gb) are refused: false after the error reply. */
+static bool elements_fit(struct kv_client *c, const struct resp_arg *argv, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        if (argv[i].len > LIST_MAX_ELEMENT) {
+            kv_reply_error(c, "ERR element too large for a list");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Pop up to count elements from one end into out as an array. */
 static void pop_range_reply(struct buf *out, struct kv_list *l, int where, long long count)
 {
@@ -105,6 +118,8 @@ static void pop_range_reply(struct buf *out, struct kv_list *l, int where, long 
 static void push_generic(struct kv_client *c, int argc, struct resp_arg *argv, int where, bool xx)
 {
     struct kv_list *l;
+    if (!elements_fit(c, argv, 2, argc))
+        return;
     if (!lookup_list(c, &argv[1], LOOKUP_WRITE, &l, NULL))
         return;
     if (!l) {
@@ -333,7 +348,7 @@ void kv_cmd_LSET(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_reply_error(c, "ERR no such key");
         return;
     }
-    if (!kv_arg_ll(c, &argv[2], &idx))
+    if (!kv_arg_ll(c, &argv[2], &idx) || !elements_fit(c, argv, 3, 4))
         return;
     uint64_t len = list_len(l), i;
     if (idx < 0) {
@@ -366,7 +381,7 @@ void kv_cmd_LINSERT(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     struct kv_list *l;
-    if (!lookup_list(c, &argv[1], LOOKUP_WRITE, &l, NULL))
+    if (!elements_fit(c, argv, 4, 5) || !lookup_list(c, &argv[1], LOOKUP_WRITE, &l, NULL))
         return;
     if (!l) {
         resp_add_int(&c->out, 0);
