@@ -338,6 +338,82 @@ ZGRAMMAR = {
 }
 GRAMMAR.update(ZGRAMMAR)
 
+# lists and sets
+ELEMS = ["a", "b", "c", "1", "2", "10", "-1", "", "x" * 70, "3.5"]
+BTIMEOUT = ["0.01", "0.01", "0.001", "-1", "abc", "1e400", "inf"]   # never 0: a block would never end
+
+
+def elems(r, lo=1, hi=4):
+    return [r.choice(ELEMS) for _ in range(r.randint(lo, hi))]
+
+
+def lindex_arg(r):
+    return r.choice(["0", "1", "-1", "2", "-3", "100", "-100", "9223372036854775807", "-9223372036854775808", "abc"])
+
+
+def where(r):
+    return r.choice(["LEFT", "RIGHT", "left", "BAD"])
+
+
+def mpop_args(r):
+    n = r.choice(["1", "2", "2", "0", "-1", "abc"])
+    k = [key(r) for _ in range(int(n) if n in ("1", "2") else 1)]
+    return [n] + k + [where(r)] + r.choice([[], ["COUNT", r.choice(["1", "2", "10", "0", "-1", "abc"])]])
+
+
+def set_big(r):
+    if r.random() < 0.03:
+        return [str(i) for i in range(r.randint(500, 530))]   # crosses set-max-intset-entries
+    return elems(r)
+
+
+LGRAMMAR = {
+    "lpush": (5, lambda r: [key(r)] + elems(r)),
+    "rpush": (5, lambda r: [key(r)] + elems(r)),
+    "lpushx": (2, lambda r: [key(r)] + elems(r)),
+    "rpushx": (2, lambda r: [key(r)] + elems(r)),
+    "lpop": (3, lambda r: [key(r)] + r.choice([[], [r.choice(["1", "2", "0", "-1", "10", "abc"])]])),
+    "rpop": (3, lambda r: [key(r)] + r.choice([[], [r.choice(["1", "2", "0", "-1", "10", "abc"])]])),
+    "llen": (2, lambda r: [key(r)]),
+    "lrange": (4, lambda r: [key(r), lindex_arg(r), lindex_arg(r)]),
+    "lindex": (2, lambda r: [key(r), lindex_arg(r)]),
+    "lset": (2, lambda r: [key(r), lindex_arg(r), r.choice(ELEMS)]),
+    "linsert": (2, lambda r: [key(r), r.choice(["BEFORE", "AFTER", "bad"]), r.choice(ELEMS), r.choice(ELEMS)]),
+    "lrem": (2, lambda r: [key(r), r.choice(["0", "1", "-1", "2", "-9223372036854775808", "abc"]), r.choice(ELEMS)]),
+    "ltrim": (2, lambda r: [key(r), lindex_arg(r), lindex_arg(r)]),
+    "lpos": (2, lambda r: [key(r), r.choice(ELEMS)] + r.choice([[], ["RANK", r.choice(["1", "-1", "2", "0", "-9223372036854775808"])],
+                                                                 ["COUNT", r.choice(["0", "1", "-1"])],
+                                                                 ["MAXLEN", r.choice(["0", "1", "-1"])], ["BAD"]])),
+    "lmove": (2, lambda r: [key(r), key(r), where(r), where(r)]),
+    "rpoplpush": (2, lambda r: [key(r), key(r)]),
+    "lmpop": (2, mpop_args),
+    "blpop": (1, lambda r: [key(r) for _ in range(r.randint(1, 2))] + [r.choice(BTIMEOUT)]),
+    "brpop": (1, lambda r: [key(r) for _ in range(r.randint(1, 2))] + [r.choice(BTIMEOUT)]),
+    "blmove": (1, lambda r: [key(r), key(r), where(r), where(r), r.choice(BTIMEOUT)]),
+    "brpoplpush": (1, lambda r: [key(r), key(r), r.choice(BTIMEOUT)]),
+    "blmpop": (1, lambda r: [r.choice(BTIMEOUT)] + mpop_args(r)),
+    "sadd": (5, lambda r: [key(r)] + set_big(r)),
+    "srem": (2, lambda r: [key(r)] + elems(r)),
+    "scard": (2, lambda r: [key(r)]),
+    "sismember": (2, lambda r: [key(r), r.choice(ELEMS)]),
+    "smismember": (2, lambda r: [key(r)] + elems(r)),
+    "smembers": (2, lambda r: [key(r)]),
+    "srandmember": (2, lambda r: [key(r)] + r.choice([[], [r.choice(["1", "2", "-2", "0", "1000", "-5", "abc"])]])),
+    # SPOP takes random members: only forms whose effect is the same on both servers
+    "spop": (2, lambda r: [key(r)] + [r.choice(["1000", "0", "-1", "abc"])]),
+    "smove": (2, lambda r: [key(r), key(r), r.choice(ELEMS)]),
+    "sinter": (2, lambda r: [key(r) for _ in range(r.randint(1, 3))]),
+    "sintercard": (2, lambda r: [r.choice(["1", "2", "0", "abc"]), key(r), key(r)]
+                   + r.choice([[], ["LIMIT", r.choice(["0", "1", "-1", "abc"])]])),
+    "sunion": (2, lambda r: [key(r) for _ in range(r.randint(1, 3))]),
+    "sdiff": (2, lambda r: [key(r) for _ in range(r.randint(1, 3))]),
+    "sinterstore": (2, lambda r: [key(r) for _ in range(r.randint(2, 3))]),
+    "sunionstore": (2, lambda r: [key(r) for _ in range(r.randint(2, 3))]),
+    "sdiffstore": (2, lambda r: [key(r) for _ in range(r.randint(2, 3))]),
+    "sscan": (2, lambda r: [key(r), r.choice(["0", "0", "abc"])] + scan_opts(r, keys=False)),
+}
+GRAMMAR.update(LGRAMMAR)
+
 # Commands never sent, with the reason.
 EXCLUDED = {
     "quit": "closes the connection",
@@ -351,7 +427,7 @@ EXCLUDED = {
 }
 
 # How replies of a command are compared when not exactly (reason in the comment).
-SORTED = {"hkeys", "hvals", "keys"}                       # order unspecified
+SORTED = {"hkeys", "hvals", "keys", "smembers", "sunion", "sinter", "sdiff", "spop"}  # order unspecified
 PAIRS_SORTED = {"hgetall"}                                # map order unspecified
 SHAPE = {
     "randomkey": "random key",
@@ -412,7 +488,12 @@ def normalise(name, args, v):
             return sorted(v.items())
         if isinstance(v, list):
             return sorted(zip(v[0::2], v[1::2]))
-    if name in ("scan", "hscan", "zscan") and isinstance(v, list) and len(v) == 2 and isinstance(v[1], list):
+    if name == "srandmember":
+        # random picks: compare how many came back
+        if isinstance(v, list):
+            return ("array", len(v))
+        return shape(v) if v is not None else None
+    if name in ("scan", "hscan", "zscan", "sscan") and isinstance(v, list) and len(v) == 2 and isinstance(v[1], list):
         items = v[1]
         if name in ("hscan", "zscan"):
             items = sorted(zip(items[0::2], items[1::2]))

@@ -10,6 +10,8 @@
 #include "core/rand.h"
 #include "kv/hashobj.h"
 #include "kv/zsetobj.h"
+#include "kv/listobj.h"
+#include "kv/setobj.h"
 
 #define LFU_INIT_VAL 5
 
@@ -112,8 +114,13 @@ struct kv_obj *obj_new_hash(const char *key, size_t klen, struct kv_hash *h, lon
 
 struct kv_obj *obj_new_zset(const char *key, size_t klen, struct kv_zset *z, long long expire_ms)
 {
-    struct kv_obj *o = obj_alloc(key, klen, expire_ms, sizeof z, OBJ_ZSET);
-    memcpy(obj_val(o), &z, sizeof z);
+    return obj_new_ptr(key, klen, OBJ_ZSET, z, expire_ms);
+}
+
+struct kv_obj *obj_new_ptr(const char *key, size_t klen, int type, void *p, long long expire_ms)
+{
+    struct kv_obj *o = obj_alloc(key, klen, expire_ms, sizeof p, type);
+    obj_set_ptr(o, p);
     return o;
 }
 
@@ -123,6 +130,10 @@ void obj_free(struct kv_obj *o)
         hash_free(obj_hash(o));
     else if (obj_type(o) == OBJ_ZSET)
         zset_free(obj_zset(o));
+    else if (obj_type(o) == OBJ_LIST)
+        list_free(obj_ptr(o));
+    else if (obj_type(o) == OBJ_SET)
+        set_free(obj_ptr(o));
     xfree(o);
 }
 
@@ -138,6 +149,10 @@ size_t obj_memory(const struct kv_obj *o)
         m += hash_memory(obj_hash(o));
     else if (obj_type(o) == OBJ_ZSET)
         m += zset_memory(obj_zset(o));
+    else if (obj_type(o) == OBJ_LIST)
+        m += list_memory(obj_ptr(o));
+    else if (obj_type(o) == OBJ_SET)
+        m += set_memory(obj_ptr(o));
     return m;
 }
 
@@ -180,6 +195,8 @@ void db_add(struct kv_db *db, struct kv_obj *o)
     if (obj_has_ttl(o))
         db->volatile_keys++;
     dict_insert(&db->d, &o->dn, dict_hash(obj_key(o), obj_klen(o)));
+    if (db->on_add)
+        db->on_add(db->on_add_arg, o);
 }
 
 void db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o)
@@ -196,6 +213,8 @@ void db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o)
         db->volatile_keys++;
     *ref = o;
     obj_free(old);
+    if (db->on_add)
+        db->on_add(db->on_add_arg, o);
 }
 
 struct kv_obj *db_set(struct kv_db *db, struct kv_obj *o, bool keep_ttl)

@@ -33,6 +33,8 @@ enum kv_type {
     OBJ_STRING = 0,
     OBJ_HASH = 1,
     OBJ_ZSET = 4,
+    OBJ_LIST = 2,          /* struct kv_list * (listobj.h) */
+    OBJ_SET = 3,           /* struct kv_set * (setobj.h) */
 };
 
 enum {
@@ -82,6 +84,14 @@ static inline struct kv_zset *obj_zset(const struct kv_obj *o)
     memcpy(&z, obj_cval(o), sizeof z);
     return z;
 }
+/* The value of a container type (hash, list, set...): a pointer. */
+static inline void *obj_ptr(const struct kv_obj *o)
+{
+    void *p;
+    memcpy(&p, obj_cval(o), sizeof p);
+    return p;
+}
+static inline void obj_set_ptr(struct kv_obj *o, void *p) { memcpy(obj_val(o), &p, sizeof p); }
 
 /* Keyspace statistics (INFO stats / keyspace, /metrics). */
 struct kv_db_stats {
@@ -102,6 +112,9 @@ struct kv_db {
     /* called for each key removed by expiry (for propagation: DEL); may be NULL */
     void (*on_expire)(void *arg, const char *key, size_t klen);
     void *on_expire_arg;
+    /* called for each object added or replacing a value (blocking pops wake on it); may be NULL */
+    void (*on_add)(void *arg, const struct kv_obj *o);
+    void *on_add_arg;
 };
 
 void db_init(struct kv_db *db);
@@ -134,6 +147,8 @@ static inline struct kv_obj *db_lookup(struct kv_db *db, const char *key, size_t
 struct kv_obj *obj_new_string(const char *key, size_t klen, const char *val, size_t vlen, long long expire_ms);
 struct kv_obj *obj_new_hash(const char *key, size_t klen, struct kv_hash *h, long long expire_ms);
 struct kv_obj *obj_new_zset(const char *key, size_t klen, struct kv_zset *z, long long expire_ms);
+/* A container object (OBJ_LIST, OBJ_SET...) holding p; obj_free frees p by type. */
+struct kv_obj *obj_new_ptr(const char *key, size_t klen, int type, void *p, long long expire_ms);
 void obj_free(struct kv_obj *o);
 /* Usable bytes for a string value of o without reallocation. */
 size_t obj_string_capacity(const struct kv_obj *o);

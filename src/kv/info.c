@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/util.h"
+#include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/server.h"
 
@@ -82,8 +83,8 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
     }
     if (want(section, "clients", true)) {
         SECTION("Clients");
-        buf_printf(o, "connected_clients:%lld\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
-                   (long long)atomic_load(&s->nclients), s->cfg.maxclients);
+        buf_printf(o, "connected_clients:%lld\r\nmaxclients:%lld\r\nblocked_clients:%llu\r\n",
+                   (long long)atomic_load(&s->nclients), s->cfg.maxclients, kv_blocking_count(s->blocking));
     }
     if (want(section, "memory", true)) {
         SECTION("Memory");

@@ -22,9 +22,12 @@
 #include "core/net.h"
 #include "core/rand.h"
 #include "core/util.h"
+#include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/hashobj.h"
 #include "kv/zsetobj.h"
+#include "kv/listobj.h"
+#include "kv/setobj.h"
 
 #define IOBUF_LEN (16 * 1024)
 #define MAX_ARGS_LOGGED 3
@@ -241,6 +244,7 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
     cs->usec += (uint64_t)dt;
     cs->lat[lat_bucket(dt)]++;
     s->st.commands++;
+    kv_blocking_serve_ready(s);
 }
 
 /* ---- client lifecycle ----------------------------------------------------- */
@@ -251,6 +255,7 @@ static void on_close(uv_handle_t *h)
     struct kv_server *s = c->srv;
     struct kv_worker *w = c->w;
     pthread_mutex_lock(&s->lock);
+    kv_blocking_client_gone(c);
     if (c->gprev)
         c->gprev->gnext = c->gnext;
     else
@@ -283,6 +288,8 @@ static void client_close(struct kv_client *c)
      * the fd is closed by uv_close below and its number may be reused at once */
     pthread_mutex_lock(&c->srv->lock);
     c->fd = -1;
+    /* a waiter that is going away must not take an element meanwhile */
+    kv_blocking_client_gone(c);
     pthread_mutex_unlock(&c->srv->lock);
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_close((uv_handle_t *)&c->tcp, on_close);
@@ -384,7 +391,7 @@ static void process_input(struct kv_client *c)
 {
     struct kv_server *s = c->srv;
     bool locked = false;
-    while (!c->closing && !c->close_after_reply && buf_pending(&c->in) > 0) {
+    while (!c->closing && !c->close_after_reply && !c->blk && buf_pending(&c->in) > 0) {
         c->parser.max_bulk = (long long)s->cfg.proto_max_bulk_len;
         c->parser.auth_required = !c->authed; /* Redis limits requests before AUTH */
         ssize_t n = resp_parse(&c->parser, buf_head(&c->in), buf_pending(&c->in));
@@ -545,6 +552,12 @@ static void on_connection(uv_stream_t *server, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
+void kv_client_resume(struct kv_client *c)
+{
+    if (!c->closing)
+        process_input(c);
+}
+
 /* Idle timeouts and soft output limits, per worker. */
 static void on_clients_timer(uv_timer_t *t)
 {
@@ -565,7 +578,7 @@ static void on_clients_timer(uv_timer_t *t)
         next = c->next;
         if (c->closing)
             continue;
-        if (timeout > 0 && !c->writing && now - c->last_ms > timeout) {
+        if (timeout > 0 && !c->writing && !c->blk && now - c->last_ms > timeout) {
             log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
             client_close(c);
             continue;
@@ -604,6 +617,7 @@ static void on_wake(uv_async_t *a)
     /* clients still writing get DRAIN_MS to take their replies */
     w->drain_deadline = util_time_ms() + DRAIN_MS;
     uv_close((uv_handle_t *)&w->wake, NULL);
+    kv_blocking_worker_close(w->srv->blocking, w);
     if (w->id == 0) {
         struct kv_server *s = w->srv;
         uv_timer_stop(&s->cron);
@@ -646,6 +660,7 @@ static int worker_init(struct kv_server *s, struct kv_worker *w, int id, char *e
     uv_timer_init(&w->loop, &w->clients_timer);
     w->clients_timer.data = w;
     uv_timer_start(&w->clients_timer, on_clients_timer, 100, 100);
+    kv_blocking_worker_init(s->blocking, w);
     return worker_listen(w, err, errlen);
 }
 
@@ -718,6 +733,9 @@ void kv_config_apply(struct kv_server *s)
     hash_max_value = (size_t)s->cfg.hash_max_listpack_value;
     zset_max_entries = (size_t)s->cfg.zset_max_listpack_entries;
     zset_max_value = (size_t)s->cfg.zset_max_listpack_value;
+    list_fill = (long)s->cfg.list_max_listpack_size;
+    /* Redis caps the intset at 2^30 members whatever the setting says */
+    set_max_intset_entries = (size_t)(s->cfg.set_max_intset_entries < (1LL << 30) ? s->cfg.set_max_intset_entries : (1LL << 30));
     log_set_level(s->cfg.loglevel);
     if (uv_is_active((uv_handle_t *)&s->cron) && (long long)uv_timer_get_repeat(&s->cron) != 1000 / s->cfg.hz)
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
@@ -854,6 +872,9 @@ int kv_main(int argc, char **argv)
 
     s->nworkers = (int)s->cfg.threads;
     s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
+    s->blocking = kv_blocking_new(s, s->nworkers);
+    s->db.on_add = kv_blocking_on_add;
+    s->db.on_add_arg = s;
     char err[256];
     if (s->cfg.port != 0 && net_port_in_use(s->cfg.bind, (int)s->cfg.port) == 1) {
         fprintf(stderr, "scaleout kv: cannot listen on %s:%lld: Address already in use\n", s->cfg.bind, s->cfg.port);
@@ -912,6 +933,7 @@ int kv_main(int argc, char **argv)
         unlink(s->cfg.pidfile);
     log_notice("scaleout kv stopped");
     db_deinit(&s->db);
+    kv_blocking_free(s->blocking);
     conf_free(&kv_conf_table, &s->cfg);
     xfree(s->workers);
     xfree(s->config_file);

@@ -37,6 +37,8 @@
 #include "kv/db.h"
 
 struct kv_evict_policy;
+struct kv_blocked;
+struct kv_blocking;
 
 /* client-output-buffer-limit for normal clients */
 struct kv_obl {
@@ -73,6 +75,8 @@ struct kv_config {
     long long hash_max_listpack_value;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
+    long long list_max_listpack_size;
+    long long set_max_intset_entries;
     long long slowlog_log_slower_than;
 };
 
@@ -126,6 +130,7 @@ struct kv_client {
     int last_cmd;              /* last command id, -1 none */
     char last_sub[16];         /* its subcommand, lowercase (CLIENT LIST shows "client|list") */
     uint64_t net_in, net_out;
+    struct kv_blocked *blk;    /* waiting in a blocking command (blocking.h), else NULL */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -170,6 +175,7 @@ struct kv_server {
     uint64_t ops_last;
     long long ops_last_ms;
     void *admin;
+    struct kv_blocking *blocking;  /* clients blocked on keys (blocking.h) */
 };
 
 /* Reply helpers bound to a client (proto-aware). */
@@ -217,6 +223,9 @@ extern kv_cmd_fn *const kv_handlers[RESP_CMD_COUNT];
 
 /* Run one command (keyspace lock held). */
 void kv_call(struct kv_client *c, int argc, struct resp_arg *argv);
+/* A blocked client got its reply (worker thread, lock not held): run the
+ * input it has queued meanwhile and flush. */
+void kv_client_resume(struct kv_client *c);
 
 /* Eviction (evict.c): free memory until under maxmemory. 0 ok, -1 cannot. */
 int kv_evict(struct kv_server *s);

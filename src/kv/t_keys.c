@@ -21,6 +21,7 @@
 #include "kv/hashobj.h"
 #include "kv/zsetobj.h"
 #include "kv/server.h"
+#include "kv/setobj.h"
 
 #define SCAN_DEFAULT_COUNT 10
 #define RANDOMKEY_MAX_TRIES 1000  /* expired keys RANDOMKEY deletes before giving up */
@@ -43,6 +44,10 @@ static const char *type_name(const struct kv_obj *o)
         return "hash";
     case OBJ_ZSET:
         return "zset";
+    case OBJ_LIST:
+        return "list";
+    case OBJ_SET:
+        return "set";
     default:
         return "unknown";
     }
@@ -152,10 +157,10 @@ static void rename_generic(struct kv_client *c, struct resp_arg *argv, bool nx)
         struct kv_hash *h = obj_hash(o), *none = NULL;
         n = obj_new_hash(dst->ptr, dst->len, h, obj_expire(o));
         memcpy(obj_val(o), &none, sizeof none);
-    } else if (obj_type(o) == OBJ_ZSET) {
-        struct kv_zset *z = obj_zset(o), *none = NULL;
-        n = obj_new_zset(dst->ptr, dst->len, z, obj_expire(o));
-        memcpy(obj_val(o), &none, sizeof none);
+    } else if (obj_type(o) != OBJ_STRING) {
+        /* lists, sets...: the value moves by pointer */
+        n = obj_new_ptr(dst->ptr, dst->len, obj_type(o), obj_ptr(o), obj_expire(o));
+        obj_set_ptr(o, NULL);
     } else {
         n = obj_new_string(dst->ptr, dst->len, obj_cval(o), obj_vlen(o), obj_expire(o));
     }
@@ -474,6 +479,10 @@ static const char *encoding_name(const struct kv_obj *o)
         return hash_is_packed(obj_hash(o)) ? "listpack" : "hashtable";
     if (obj_type(o) == OBJ_ZSET)
         return zset_is_packed(obj_zset(o)) ? "listpack" : "skiplist";
+    if (obj_type(o) == OBJ_LIST)
+        return "quicklist"; /* Redis 7.0 has no other list encoding */
+    if (obj_type(o) == OBJ_SET)
+        return set_is_intset(obj_ptr(o)) ? "intset" : "hashtable";
     long long ll;
     if (obj_vlen(o) <= 20 && util_str2ll(obj_cval(o), obj_vlen(o), &ll))
         return "int";

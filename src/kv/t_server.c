@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/util.h"
+#include "kv/blocking.h"
 #include "kv/hashobj.h"
 #include "kv/server.h"
 
@@ -194,11 +195,11 @@ static void client_info_line(struct kv_client *me, struct kv_client *c, struct b
 {
     long long now = me->srv->db.now_ms;
     buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=0 sub=0 psub=0 ssub=0 "
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 psub=0 ssub=0 "
                "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 "
                "events=r cmd=%s%s%s user=default redir=-1 resp=%d\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000,
+               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, c->blk ? "b" : "N",
                c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->last_sub[0] ? "|" : "", c->last_sub,
                c->proto);
 }
@@ -211,6 +212,7 @@ static const char *client_help[] = {
     "KILL <ip:port> | ID <id> | ADDR <ip:port>", "    Kill connections.",
     "LIST [TYPE normal] [ID <id> ...]", "    Return information about client connections.",
     "SETNAME <name>", "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
     "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored.",
     "HELP", "    Print this help.",
 };
@@ -272,7 +274,7 @@ static bool check_sub(struct kv_client *c, const char *cmd, const struct subcmd 
 
 static const struct subcmd client_subs[] = {
     {"id", 2}, {"getname", 2}, {"setname", 3}, {"setinfo", 4}, {"info", 2}, {"list", -2}, {"kill", -3},
-    {"help", 2}, {NULL, 0},
+    {"unblock", -3}, {"help", 2}, {NULL, 0},
 };
 
 void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -379,6 +381,31 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             }
         }
         resp_add_int(&c->out, killed);
+    } else if (kv_arg_is(sub, "unblock")) {
+        if (argc > 4) {
+            kv_reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT HELP.",
+                            (int)sub->len, sub->ptr);
+            return;
+        }
+        bool error = false;
+        long long id;
+        if (argc == 4) {
+            if (kv_arg_is(&argv[3], "error")) {
+                error = true;
+            } else if (!kv_arg_is(&argv[3], "timeout")) {
+                kv_reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                return;
+            }
+        }
+        if (!kv_arg_ll(c, &argv[2], &id))
+            return;
+        for (struct kv_client *x = c->srv->registry; x; x = x->gnext) {
+            if (x->id == (uint64_t)id) {
+                resp_add_int(&c->out, kv_blocking_unblock(x, error));
+                return;
+            }
+        }
+        resp_add_int(&c->out, 0);
     } else if (kv_arg_is(sub, "help")) {
         reply_help(c, client_help, sizeof client_help / sizeof client_help[0]);
     } else {

@@ -26,6 +26,7 @@
 #include "core/alloc.h"
 #include "core/rand.h"
 #include "core/util.h"
+#include "kv/setobj.h"
 #include "kv/zsetobj.h"
 
 #define ZSCAN_DEFAULT_COUNT 10
@@ -797,16 +798,6 @@ void kv_cmd_ZMPOP(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* Replies stop growing past this (the client is then dropped by the output
  * limits, as Redis would drop it): a count of 2^63 never loops 2^63 times. */
-static bool out_full(struct kv_client *c)
-{
-    unsigned long long hard = c->srv->cfg.obl.hard;
-    size_t cap = hard ? (size_t)hard : (size_t)1 << 30;
-    if (buf_pending(&c->out) <= cap)
-        return false;
-    c->close_after_reply = true;
-    return true;
-}
-
 static void zrandmember_count(struct kv_client *c, struct resp_arg *argv, long long l, bool withscores)
 {
     struct kv_zset *z;
@@ -825,7 +816,7 @@ static void zrandmember_count(struct kv_client *c, struct resp_arg *argv, long l
         /* with repeats: independent picks */
         reply_len(c, count, withscores);
         for (uint64_t i = 0; i < count; i++) {
-            if ((i & 1023) == 1023 && out_full(c))
+            if ((i & 1023) == 1023 && kv_reply_full(c))
                 return;
             zset_at(z, rand_below(size), &m, &ml, &s);
             reply_elem(c, m, ml, s, withscores);
@@ -901,7 +892,49 @@ struct zsrc {
     struct kv_zset *z; /* NULL: absent key (an empty input) */
     double weight;
     int idx;           /* argument order, the tie-break of the size sort */
+    bool owned;        /* z is a copy made from a plain set: freed with the sources */
 };
+
+static void set_member_cb(const char *m, size_t n, void *arg)
+{
+    int out;
+    zset_add(arg, 1.0, m, n, 0, &out, NULL);
+}
+
+/*
+ * One input of a set operation: a sorted set, or (as Redis) a plain set read
+ * as members of score 1, copied into a temporary skiplist the size of the
+ * set. Returns false after replying WRONGTYPE for any other type.
+ */
+static bool lookup_source(struct kv_client *c, const struct resp_arg *k, struct zsrc *out)
+{
+    struct kv_obj **r = db_lookup_ref(DB(c), k->ptr, k->len, 0);
+    out->z = NULL;
+    out->owned = false;
+    if (!r)
+        return true;
+    if (obj_type(*r) == OBJ_ZSET) {
+        out->z = obj_zset(*r);
+        return true;
+    }
+    if (obj_type(*r) == OBJ_SET) {
+        struct kv_zset *z = zset_new_skiplist();
+        set_foreach(obj_ptr(*r), set_member_cb, &z);
+        out->z = z;
+        out->owned = true;
+        return true;
+    }
+    kv_reply_wrongtype(c);
+    return false;
+}
+
+static void free_sources(struct zsrc *src, long long n)
+{
+    for (long long i = 0; i < n; i++)
+        if (src[i].owned)
+            zset_free(src[i].z);
+    xfree(src);
+}
 
 static inline uint64_t src_len(const struct zsrc *s) { return s->z ? zset_len(s->z) : 0; }
 
@@ -950,12 +983,12 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
     struct zsrc *src = xmalloc((size_t)setnum * sizeof *src);
     int j = numkeys_idx + 1;
     for (long long i = 0; i < setnum; i++, j++) {
-        struct kv_zset *z;
-        if (!lookup_zset(c, &argv[j], 0, &z, NULL)) {
-            xfree(src);
+        if (!lookup_source(c, &argv[j], &src[i])) {
+            free_sources(src, i);
             return;
         }
-        src[i] = (struct zsrc){z, 1.0, (int)i};
+        src[i].weight = 1.0;
+        src[i].idx = (int)i;
     }
     enum aggr agg = AGG_SUM;
     bool withscores = false;
@@ -966,7 +999,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
             j++;
             for (long long i = 0; i < setnum; i++, j++) {
                 if (!arg_double(c, &argv[j], &src[i].weight, "ERR weight value is not a float")) {
-                    xfree(src);
+                    free_sources(src, setnum);
                     return;
                 }
             }
@@ -979,7 +1012,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
             } else if (kv_arg_is(&argv[j], "max")) {
                 agg = AGG_MAX;
             } else {
-                xfree(src);
+                free_sources(src, setnum);
                 kv_reply_syntax(c);
                 return;
             }
@@ -990,13 +1023,13 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
         } else if (card_only && remaining >= 2 && kv_arg_is(&argv[j], "limit")) {
             j++;
             if (!util_str2ll(argv[j].ptr, argv[j].len, &limit) || limit < 0) {
-                xfree(src);
+                free_sources(src, setnum);
                 kv_reply_error(c, "ERR LIMIT can't be negative");
                 return;
             }
             j++;
         } else {
-            xfree(src);
+            free_sources(src, setnum);
             kv_reply_syntax(c);
             return;
         }
@@ -1076,7 +1109,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
         }
         zset_iter_done(&it);
     }
-    xfree(src);
+    free_sources(src, setnum);
 
     if (card_only) {
         zset_free(res);

@@ -18,6 +18,7 @@
 #define A CMD_ADMIN
 #define K CMD_NOKEYS
 #define V CMD_MOVABLEKEYS
+#define B CMD_BLOCKING
 
 const struct resp_cmd resp_cmds[RESP_CMD_COUNT] = {
 #define X(id, nm, ar, fl, fi, la, st, gr) [RESP_CMD_##id] = {nm, ar, fl, fi, la, st, gr},
@@ -79,7 +80,8 @@ int resp_cmd_flag_names(unsigned flags, const char **out, int max)
         const char *name;
     } names[] = {
         {CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-        {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_FAST, "fast"}, {CMD_MOVABLEKEYS, "movablekeys"},
+        {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_BLOCKING, "blocking"}, {CMD_FAST, "fast"},
+        {CMD_MOVABLEKEYS, "movablekeys"},
     };
     int n = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0] && n < max; i++)
@@ -96,10 +98,13 @@ int resp_cmd_keynum_index(int id)
     case RESP_CMD_ZINTER:
     case RESP_CMD_ZDIFF:
     case RESP_CMD_ZINTERCARD:
+    case RESP_CMD_LMPOP:
+    case RESP_CMD_SINTERCARD:
         return 1;
     case RESP_CMD_ZUNIONSTORE:
     case RESP_CMD_ZINTERSTORE:
     case RESP_CMD_ZDIFFSTORE:
+    case RESP_CMD_BLMPOP:
         return 2;
     default:
         return -1;

@@ -23,6 +23,7 @@ enum {
     CMD_ADMIN = 1 << 5,
     CMD_NOKEYS = 1 << 6,    /* never touches keys (cheap in the server path) */
     CMD_MOVABLEKEYS = 1 << 7, /* keys follow a numkeys argument: see resp_cmd_keynum_index */
+    CMD_BLOCKING = 1 << 8,  /* may block the client (BLPOP...) */
 };
 
 #define W CMD_WRITE
@@ -33,6 +34,7 @@ enum {
 #define A CMD_ADMIN
 #define K CMD_NOKEYS
 #define V CMD_MOVABLEKEYS
+#define B CMD_BLOCKING
 
 /*  X(id, name, arity, flags, first, last, step, group) */
 #define RESP_COMMANDS(X) \
@@ -125,6 +127,45 @@ enum {
     X(ZDIFFSTORE, "zdiffstore", -4, W|M|V, 1, 1, 1, "sorted-set") \
     X(ZINTERCARD, "zintercard", -3, R|V, 0, 0, 0, "sorted-set") \
     X(ZSCAN, "zscan", -3, R, 1, 1, 1, "sorted-set") \
+    X(LPUSH, "lpush", -3, W|M|F, 1, 1, 1, "list") \
+    X(RPUSH, "rpush", -3, W|M|F, 1, 1, 1, "list") \
+    X(LPUSHX, "lpushx", -3, W|M|F, 1, 1, 1, "list") \
+    X(RPUSHX, "rpushx", -3, W|M|F, 1, 1, 1, "list") \
+    X(LPOP, "lpop", -2, W|F, 1, 1, 1, "list") \
+    X(RPOP, "rpop", -2, W|F, 1, 1, 1, "list") \
+    X(LLEN, "llen", 2, R|F, 1, 1, 1, "list") \
+    X(LRANGE, "lrange", 4, R, 1, 1, 1, "list") \
+    X(LINDEX, "lindex", 3, R, 1, 1, 1, "list") \
+    X(LSET, "lset", 4, W|M, 1, 1, 1, "list") \
+    X(LINSERT, "linsert", 5, W|M, 1, 1, 1, "list") \
+    X(LREM, "lrem", 4, W, 1, 1, 1, "list") \
+    X(LTRIM, "ltrim", 4, W, 1, 1, 1, "list") \
+    X(LPOS, "lpos", -3, R, 1, 1, 1, "list") \
+    X(LMOVE, "lmove", 5, W|M, 1, 2, 1, "list") \
+    X(RPOPLPUSH, "rpoplpush", 3, W|M, 1, 2, 1, "list") \
+    X(LMPOP, "lmpop", -4, W|V, 0, 0, 0, "list") \
+    X(BLPOP, "blpop", -3, W|B, 1, -2, 1, "list") \
+    X(BRPOP, "brpop", -3, W|B, 1, -2, 1, "list") \
+    X(BLMOVE, "blmove", 6, W|M|B, 1, 2, 1, "list") \
+    X(BRPOPLPUSH, "brpoplpush", 4, W|M|B, 1, 2, 1, "list") \
+    X(BLMPOP, "blmpop", -5, W|B|V, 0, 0, 0, "list") \
+    X(SADD, "sadd", -3, W|M|F, 1, 1, 1, "set") \
+    X(SREM, "srem", -3, W|F, 1, 1, 1, "set") \
+    X(SCARD, "scard", 2, R|F, 1, 1, 1, "set") \
+    X(SISMEMBER, "sismember", 3, R|F, 1, 1, 1, "set") \
+    X(SMISMEMBER, "smismember", -3, R|F, 1, 1, 1, "set") \
+    X(SMEMBERS, "smembers", 2, R, 1, 1, 1, "set") \
+    X(SRANDMEMBER, "srandmember", -2, R, 1, 1, 1, "set") \
+    X(SPOP, "spop", -2, W|F, 1, 1, 1, "set") \
+    X(SMOVE, "smove", 4, W|F, 1, 2, 1, "set") \
+    X(SINTER, "sinter", -2, R, 1, -1, 1, "set") \
+    X(SINTERCARD, "sintercard", -3, R|V, 0, 0, 0, "set") \
+    X(SUNION, "sunion", -2, R, 1, -1, 1, "set") \
+    X(SDIFF, "sdiff", -2, R, 1, -1, 1, "set") \
+    X(SINTERSTORE, "sinterstore", -3, W|M, 1, -1, 1, "set") \
+    X(SUNIONSTORE, "sunionstore", -3, W|M, 1, -1, 1, "set") \
+    X(SDIFFSTORE, "sdiffstore", -3, W|M, 1, -1, 1, "set") \
+    X(SSCAN, "sscan", -3, R, 1, 1, 1, "set") \
     X(PING, "ping", -1, F|K, 0, 0, 0, "connection") \
     X(ECHO, "echo", 2, F|K, 0, 0, 0, "connection") \
     X(QUIT, "quit", -1, F|N|K, 0, 0, 0, "connection") \
@@ -189,5 +230,6 @@ int resp_cmd_flag_names(unsigned flags, const char **out, int max);
 #undef A
 #undef K
 #undef V
+#undef B
 
 #endif

@@ -410,6 +410,25 @@ def test_set_operations(c, c3):
     assert c.err("ZINTERCARD", "0", "u1") == "ERR at least 1 input key is needed for 'zintercard' command"
 
 
+def test_set_operations_read_plain_sets(c):
+    # Redis reads a plain set as members of score 1 (intset and hashtable alike)
+    c.cmd("ZADD", "z", "1", "a", "2", "b", "5", "7")
+    c.cmd("SADD", "ints", "7", "8")
+    c.cmd("SADD", "strs", "a", "x", "y")
+    assert c.cmd("ZUNION", "3", "z", "ints", "strs", "WITHSCORES") == [
+        b"8", b"1", b"x", b"1", b"y", b"1", b"a", b"2", b"b", b"2", b"7", b"6"]
+    assert c.cmd("ZINTER", "2", "z", "strs", "WEIGHTS", "1", "10", "WITHSCORES") == [b"a", b"11"]
+    assert c.cmd("ZDIFF", "2", "strs", "z", "WITHSCORES") == [b"x", b"1", b"y", b"1"]
+    assert c.cmd("ZINTERCARD", "2", "ints", "z") == 1
+    assert c.cmd("ZUNIONSTORE", "dst", "2", "ints", "strs") == 5
+    assert c.cmd("TYPE", "dst") == "zset"
+    assert c.cmd("ZDIFFSTORE", "dst", "2", "strs", "ints") == 3
+    # options are parsed after the type check of every key (found by fuzz/kv_diff.py)
+    assert c.err("ZDIFFSTORE", "dst", "1", "strs", "WEIGHTS", "2") == "ERR syntax error"
+    c.cmd("RPUSH", "list", "a")
+    assert c.err("ZUNION", "2", "z", "list").startswith("WRONGTYPE")
+
+
 def test_set_operation_errors(c):
     c.cmd("ZADD", "z", "1", "a")
     c.cmd("SET", "s", "x")
