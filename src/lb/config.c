@@ -713,8 +713,8 @@ static const struct conf_enum loglevels[] = {
     X(maxclients, "maxclients", CONF_INT, maxclients, 1, 10000000, "10000", NULL, CONF_RUNTIME, \
       "client connections open at once, all listeners (more are closed at accept)", 0, NULL, NULL) \
     X(tcp_backlog, "tcp-backlog", CONF_INT, tcp_backlog, 1, 65535, "511", NULL, 0, "listen(2) backlog", 0, NULL, NULL) \
-    X(reuseport, "reuseport", CONF_BOOL, reuseport, 0, 0, "yes", NULL, 0, \
-      "SO_REUSEPORT: several lb processes may share a port", 0, NULL, NULL) \
+    X(reuseport, "reuseport", CONF_BOOL, reuseport, 0, 0, "no", NULL, 0, \
+      "yes: join other lb processes on a port (SO_REUSEPORT); no: a port in use is refused", 0, NULL, NULL) \
     X(shutdown_timeout, "shutdown-timeout", CONF_DURATION, drain_ms, 0, 3600000, "10s", NULL, CONF_RUNTIME, \
       "on SIGTERM, in-flight requests get this long to finish", 1000, NULL, NULL)
 
