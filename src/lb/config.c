@@ -706,7 +706,12 @@ static const struct conf_enum loglevels[] = {
     X(admin_bind, "admin-bind", CONF_STRING, admin_bind, 0, 0, "127.0.0.1", NULL, 0, \
       "admin address (keep it on loopback)", 0, NULL, NULL) \
     X(admin_token, "admin-token", CONF_STRING, admin_token, 0, 0, "", NULL, CONF_SECRET | CONF_RUNTIME, \
-      "bearer token for admin changes (empty: changes refused)", 0, NULL, NULL) \
+      "bearer token for admin changes (empty: admin-token-file, else $SCALEOUT_ADMIN_TOKEN, else changes refused)", \
+      0, NULL, NULL) \
+    X(admin_token_file, "admin-token-file", CONF_STRING, admin_token_file, 0, 0, "", NULL, CONF_RUNTIME, \
+      "file holding the admin token (first line), so it is not in the process list", 0, NULL, NULL) \
+    X(admin_allow_host, "admin-allow-host", CONF_STRING, admin_allow_host, 0, 0, "", NULL, 0, \
+      "Host names the admin endpoint answers besides loopback ones (space-separated; *: any)", 0, NULL, NULL) \
     X(loglevel, "loglevel", CONF_ENUM, loglevel, 0, 0, "notice", loglevels, CONF_RUNTIME, "log verbosity", 0, NULL, NULL) \
     X(logfile, "logfile", CONF_STRING, logfile, 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL) \
     X(pidfile, "pidfile", CONF_STRING, pidfile, 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL) \
@@ -882,6 +887,8 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
     return nerr;
 }
 
+static int resolve_admin_token(struct lb_config *c, struct buf *errs);
+
 int lb_config_load(struct lb_config *c, const char *path, int argc, char **argv, struct buf *errs)
 {
     int nerr = 0;
@@ -938,7 +945,45 @@ int lb_config_load(struct lb_config *c, const char *path, int argc, char **argv,
     xfree(rest);
     if (nerr == 0)
         nerr += lb_config_validate(c, path, errs);
+    if (nerr == 0)
+        nerr += resolve_admin_token(c, errs);
     return nerr;
+}
+
+/* The admin token: admin-token, else the first line of admin-token-file, else
+ * $SCALEOUT_ADMIN_TOKEN (both of the last keep it out of the process list). */
+static int resolve_admin_token(struct lb_config *c, struct buf *errs)
+{
+    if (c->admin_token_file && *c->admin_token_file) {
+        if (c->admin_token && *c->admin_token) {
+            buf_printf(errs, "admin-token and admin-token-file are both set: keep one\n");
+            return 1;
+        }
+        FILE *f = fopen(c->admin_token_file, "r");
+        if (!f) {
+            buf_printf(errs, "admin-token-file %s: %s\n", c->admin_token_file, strerror(errno));
+            return 1;
+        }
+        char line[512];
+        size_t n = fgets(line, sizeof line, f) ? strlen(line) : 0;
+        fclose(f);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+            n--;
+        line[n] = '\0';
+        if (n == 0) {
+            buf_printf(errs, "admin-token-file %s: empty\n", c->admin_token_file);
+            return 1;
+        }
+        xfree(c->admin_token);
+        c->admin_token = xstrdup(line);
+        return 0;
+    }
+    const char *env = getenv("SCALEOUT_ADMIN_TOKEN");
+    if ((!c->admin_token || !*c->admin_token) && env && *env) {
+        xfree(c->admin_token);
+        c->admin_token = xstrdup(env);
+    }
+    return 0;
 }
 
 int lb_config_check(const char *path, struct buf *errs)
