@@ -277,7 +277,7 @@ def test_random_truncated_traffic_and_resets(backends, lb):
 # body framed as the lb framed it, and nothing else.
 # ---------------------------------------------------------------------------
 
-SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"      # 37 bytes, hidden in the body
+SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"      # hidden in the body
 CL_BODY = b"POST /len HTTP/1.1\r\nHost: a\r\n%sContent-Length: %d\r\n\r\n" % (b"%s", len(SMUGGLED))
 CHUNKED = b"%x\r\n" % len(SMUGGLED) + SMUGGLED + b"\r\n0\r\n\r\n"
 
@@ -332,8 +332,8 @@ def _read_response(sock, buf=b""):
 
 @pytest.mark.parametrize("name,conn,chunked,close", CONNECTION_VARIANTS, ids=[v[0] for v in CONNECTION_VARIANTS])
 def test_connection_cannot_unframe_the_body(setup_once, name, conn, chunked, close):
-    """The body hides a second request; the backend must read it as a body of
-    37 bytes (its answer to /len says so) and never see /smuggled. On a
+    """The body hides a second request; the backend must read it as a body
+    (its answer to /len gives the length) and never see /smuggled. On a
     keep-alive connection a follow-up request gets its own answer."""
     b, x = setup_once
     s = socket.create_connection((HOST, x.port), timeout=5)
@@ -430,3 +430,104 @@ listener main 127.0.0.1:{{port}}
         assert (st, body.decode()) == (200, want), path
         assert (api if want == "r1" else web).stats()["log"][-1] == logged
     c.close()
+
+
+# ---------------------------------------------------------------------------
+# The same inputs against HAProxy and nginx: the decision above ("ignore the
+# token") is what both anchors do; all three must frame every variant alike.
+# ---------------------------------------------------------------------------
+
+def _find(tool):
+    import shutil
+    return shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
+
+
+class _Anchor:
+    def __init__(self, argv, port, workdir):
+        import subprocess
+        self.port = port
+        self.log = open(workdir / "anchor.log", "wb")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+        def up():
+            assert self.proc.poll() is None, (workdir / "anchor.log").read_text()
+            try:
+                socket.create_connection((HOST, port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+        wait_until(up, 10, what=f"{argv[0]} to listen")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except Exception:  # noqa: BLE001 - then kill it
+            self.proc.kill()
+            self.proc.wait(5)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def anchors(tmp_path_factory, setup_once):
+    from lb_helpers import free_port
+    b, x = setup_once
+    hap, ngx = _find("haproxy"), _find("nginx")
+    if not hap or not ngx:  # a missing peer fails: scripts/install-deps.sh installs both
+        pytest.fail("haproxy and nginx are needed (scripts/install-deps.sh installs them)")
+    d = tmp_path_factory.mktemp("anchors")
+    hp, np_ = free_port(), free_port()
+    (d / "haproxy.cfg").write_text(f"""
+global
+    maxconn 100
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind {HOST}:{hp}
+    default_backend b
+backend b
+    server s1 {b.addr}
+""")
+    (d / "nginx.conf").write_text(f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/nginx.err;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/cb; proxy_temp_path {d}/pt; fastcgi_temp_path {d}/ft;
+  uwsgi_temp_path {d}/ut; scgi_temp_path {d}/st;
+  upstream u {{ server {b.addr}; keepalive 4; }}
+  server {{ listen {HOST}:{np_};
+           location / {{ proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}
+}}
+""")
+    started = []
+    try:
+        started.append(_Anchor([hap, "-db", "-f", str(d / "haproxy.cfg")], hp, d))
+        started.append(_Anchor([ngx, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "nginx.err")], np_, d))
+        yield {"haproxy": hp, "nginx": np_, "scaleout": x.port}
+    finally:
+        for a in started:
+            a.stop()
+
+
+@pytest.mark.parametrize("name,conn,chunked,close", CONNECTION_VARIANTS, ids=[v[0] for v in CONNECTION_VARIANTS])
+def test_connection_variants_framed_like_haproxy_and_nginx(setup_once, anchors, name, conn, chunked, close):
+    b, _ = setup_once
+    got = {}
+    for who, port in anchors.items():
+        s = socket.create_connection((HOST, port), timeout=5)
+        try:
+            s.sendall(_framed(conn, chunked))
+            st, _, body, _ = _read_response(s)
+            got[who] = (st, body)
+        finally:
+            s.close()
+    assert got["scaleout"] == got["haproxy"] == got["nginx"] == (200, str(len(SMUGGLED)).encode()), got
+    assert not any("smuggled" in line for line in b.stats()["log"])
