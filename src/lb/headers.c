@@ -5,6 +5,12 @@
  * request and response heads (hop-by-hop fields out; X-Forwarded-For,
  * X-Forwarded-Proto and X-Request-Id in). All of it works on the slices
  * proto/http1 left in the session's buffers; nothing here keeps state.
+ *
+ * Two rules keep the lb and the backend agreeing on what a request is:
+ * the framing fields (Content-Length, Transfer-Encoding, Host) are never
+ * hop-by-hop, whatever Connection lists; and the target is routed and
+ * forwarded in one form, origin form with a normalised path
+ * (lb_http_target), or refused.
  */
 #include <string.h>
 
