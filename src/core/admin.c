@@ -109,6 +109,14 @@ static bool in_list(const char *list, const char *h, size_t n)
 bool admin_host_allowed(const char *h, size_t n, const char *bind, const char *allow)
 {
     size_t hn = host_part(h, n);
+    if (hn < n) {
+        /* only ":PORT" may follow the host */
+        if (h[hn] != ':' || n - hn < 2 || n - hn > 6)
+            return false;
+        for (size_t i = hn + 1; i < n; i++)
+            if (h[i] < '0' || h[i] > '9')
+                return false;
+    }
     if (is_loopback(h, hn))
         return true;
     if (allow && in_list(allow, h, hn))
