@@ -19,7 +19,10 @@
 #   slow clients connected ("slow"), the order reversed every other round;
 #   the slow clients are all connected (and have sent their first bytes)
 #   before the measured run starts. Figures are medians over ROUNDS of the
-#   bench's p99; the ratio is slow / base (goal: at most 1.2).
+#   bench's p99 (spread: (max - min) / median); the ratio is slow / base
+#   (goal: at most 1.2). "server CPU" is the lb's or kv's utime+stime over the
+#   measured run, in % of one core: the steadier figure of what the slow
+#   clients cost the server itself when the machine is shared.
 #
 # USAGE
 #   bench/slow-clients.sh                 (ROUNDS=3 DURATION=8 SLOW=1000 LB_RATE=1000 KV_RATE=2000 CONNS=20)
@@ -83,21 +86,26 @@ bench_start backend "$BENCH_TMP/backend/log" "$(command -v nginx)" -p "$BENCH_TM
 bench_wait_port "$B" "$BENCH_LAST_PID" 10 || bench_die "nginx did not start"
 bench_start lb "$BENCH_TMP/lb.log" "$SCALEOUT" lb --listen "127.0.0.1:$L" --admin-port "$LA" --backend "127.0.0.1:$B"
 bench_wait_port "$L" "$BENCH_LAST_PID" 10 || bench_die "lb did not start: $(cat "$BENCH_TMP/lb.log")"
+LB_PID=$BENCH_LAST_PID
 bench_start kv "$BENCH_TMP/kv.log" "$SCALEOUT" kv --port "$K" --bind 127.0.0.1 --admin-port "$KA"
 bench_wait_port "$K" "$BENCH_LAST_PID" 10 || bench_die "kv did not start: $(cat "$BENCH_TMP/kv.log")"
+KV_PID=$BENCH_LAST_PID
 
 declare -A URL=([lb]="http://127.0.0.1:$L/" [kv]="redis://127.0.0.1:$K")
 declare -A RATE=([lb]=$LB_RATE [kv]=$KV_RATE)
 declare -A MODE=([lb]=http [kv]=resp)
 declare -A PORT=([lb]=$L [kv]=$K)
 declare -A ADMIN=([lb]=$LA [kv]=$KA)
+declare -A SPID=([lb]=$LB_PID [kv]=$KV_PID)
 
-# measure WHO OUT: one open-loop run; prints "p99_us requests errors"
+# measure WHO OUT: one open-loop run; prints "p99_us requests errors server_cpu_pct"
 measure() {
-    local who=$1 out=$2
+    local who=$1 out=$2 t0 t1
+    t0=$(bench_cpu_ticks "${SPID[$who]}")
     bench_run $((DURATION + 30)) "$SCALEOUT" bench "${URL[$who]}" --rate "${RATE[$who]}" -c "$CONNS" \
         -d "${DURATION}s" --progress off --json "$out" >/dev/null
-    python3 - "$out" <<'PY'
+    t1=$(bench_cpu_ticks "${SPID[$who]}")
+    python3 - "$out" "$(( (t1 - t0) * 100 / BENCH_CLK_TCK ))" "$DURATION" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 def find(o):
@@ -112,7 +120,7 @@ def find(o):
                 return r
     return None
 s = find(d)
-print(s["latency_us"]["p99"], s["requests"], s["errors"]["total"])
+print(s["latency_us"]["p99"], s["requests"], s["errors"]["total"], "%.1f" % (float(sys.argv[2]) / float(sys.argv[3])))
 PY
 }
 
@@ -138,7 +146,7 @@ clients() {
         2>/dev/null || echo "?"
 }
 
-declare -A RES
+declare -A RES CPU
 for who in lb kv; do
     bench_log "warm-up $who"
     measure "$who" "$BENCH_TMP/warm-$who.json" >/dev/null
@@ -154,24 +162,27 @@ for r in $(seq 1 "$ROUNDS"); do
             fi
             res=$(measure "$who" "$BENCH_TMP/$who-$kind-$r.json")
             if [ "$kind" = slow ]; then
-                bench_log "round $r $who slow: p99_us requests errors = $res ($(clients "$who") clients at the end)"
+                bench_log "round $r $who slow: p99_us requests errors cpu% = $res ($(clients "$who") clients at the end)"
                 bench_stop "$SLOW_PID" 5 || true
             else
-                bench_log "round $r $who base: p99_us requests errors = $res"
+                bench_log "round $r $who base: p99_us requests errors cpu% = $res"
             fi
             RES[$who-$kind]="${RES[$who-$kind]:-} ${res%% *}"
+            CPU[$who-$kind]="${CPU[$who-$kind]:-} ${res##* }"
         done
     done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-echo "| target | normal load | p99 alone | p99 with $SLOW slow clients | ratio |"
-echo "|---|---|---|---|---|"
+med() { tr ' ' '\n' | grep -v '^$' | bench_median; }
+spread() { tr ' ' '\n' | grep -v '^$' | bench_spread_pct; }
+echo "| target | normal load | p99 alone (spread) | p99 with $SLOW slow clients (spread) | ratio | server CPU alone / with |"
+echo "|---|---|---|---|---|---|"
 for who in lb kv; do
-    b=$(echo "${RES[$who-base]}" | median)
-    s=$(echo "${RES[$who-slow]}" | median)
+    b=$(echo "${RES[$who-base]}" | med); s=$(echo "${RES[$who-slow]}" | med)
+    bs=$(echo "${RES[$who-base]}" | spread); ss=$(echo "${RES[$who-slow]}" | spread)
+    cb=$(echo "${CPU[$who-base]}" | med); cs=$(echo "${CPU[$who-slow]}" | med)
     desc="${RATE[$who]} req/s open loop, $CONNS conns, ${DURATION}s x $ROUNDS"
     if [ "$who" = lb ]; then what="lb (slow headers)"; else what="kv (partial RESP)"; fi
-    awk -v w="$what" -v d="$desc" -v b="$b" -v s="$s" \
-        'BEGIN { printf "| %s | %s | %.0f us | %.0f us | %.2fx |\n", w, d, b, s, (b > 0 ? s / b : 0) }'
+    printf '| %s | %s | %.0f us (%s%%) | %.0f us (%s%%) | %sx | %s%% / %s%% |\n' "$what" "$desc" "$b" "$bs" "$s" "$ss" \
+        "$(bench_ratio "$s" "$b")" "$cb" "$cs"
 done
