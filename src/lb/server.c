@@ -160,6 +160,8 @@ static void sync_listeners(struct lb_worker *w)
             uv_tcp_init(&w->loop, &l->tcp);
             l->tcp.data = l;
             int r = uv_tcp_open(&l->tcp, ls->fds[w->id]);
+            if (r == 0 && !s->cfg.reuseport && s->nworkers > 1)
+                uv_tcp_simultaneous_accepts(&l->tcp, 0); /* one socket, all threads: accept one, let the others in */
             if (r == 0)
                 r = uv_listen((uv_stream_t *)&l->tcp, (int)s->cfg.tcp_backlog, on_connection);
             ls->fds[w->id] = -1;
