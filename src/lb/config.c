@@ -700,7 +700,7 @@ static const struct conf_enum loglevels[] = {
 
 #define LB_GLOBAL_DIRS(X) \
     X(threads, "threads", CONF_INT, threads, 1, LB_MAX_THREADS, "1", NULL, 0, \
-      "worker threads, each with its own loop and SO_REUSEPORT sockets", 0, NULL, NULL) \
+      "worker threads, each with its own loop (one shared socket per listener; own sockets with reuseport yes)", 0, NULL, NULL) \
     X(admin_port, "admin-port", CONF_INT, admin_port, -1, 65535, "-1", NULL, 0, \
       "admin HTTP port: /metrics, /status, runtime control (-1: first listener port + 10000, 0: off)", 0, NULL, NULL) \
     X(admin_bind, "admin-bind", CONF_STRING, admin_bind, 0, 0, "127.0.0.1", NULL, 0, \
