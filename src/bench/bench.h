@@ -293,6 +293,9 @@ void bench_started_now(char *dst, size_t cap);
  * settings win over both. Returns the process exit status.
  */
 int bench_scenario_main(const char *file, char **pairs, int npairs);
+/* Load and check scenario `file` without running anything (the fuzz target);
+ * errors as file:line to errf. Returns the number of errors. */
+int bench_scenario_check_file(const char *file, FILE *errf);
 
 /* Validate `step NAME [directive value ...]` (shared by the conf table, so
  * `scaleout check` knows scenario lines, and the scenario loader).

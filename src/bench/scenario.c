@@ -146,14 +146,14 @@ static bool cli_sets(char **pairs, int npairs, const char *name)
     return false;
 }
 
-/* Read and check the whole file. Returns the number of errors (printed). */
-static int load(struct scenario *sc, char **pairs, int npairs)
+/* Read and check the whole file. Returns the number of errors (printed to errf). */
+static int load(struct scenario *sc, char **pairs, int npairs, FILE *errf)
 {
     FILE *f = fopen(sc->file, "r");
     conf_defaults(&bench_conf_table, &sc->base);
     apply_cli(&sc->base, pairs, npairs);
     if (!f) {
-        fprintf(stderr, "%s: cannot open: %s\n", sc->file, strerror(errno));
+        fprintf(errf, "%s: cannot open: %s\n", sc->file, strerror(errno));
         return 1;
     }
     char *line = NULL;
@@ -164,7 +164,7 @@ static int load(struct scenario *sc, char **pairs, int npairs)
         char *argv[MAX_WORDS], err[512];
         int argc = conf_split(line, argv, MAX_WORDS);
         if (argc < 0) {
-            fprintf(stderr, "%s:%d: unbalanced quotes or too many words\n", sc->file, lineno);
+            fprintf(errf, "%s:%d: unbalanced quotes or too many words\n", sc->file, lineno);
             nerr++;
             continue;
         }
@@ -173,13 +173,13 @@ static int load(struct scenario *sc, char **pairs, int npairs)
         const char *w = argv[0];
         if (strcasecmp(w, "role") == 0) {
             if (argc != 2 || strcmp(argv[1], "bench") != 0) {
-                fprintf(stderr, "%s:%d: this file is for role '%s', not 'bench'\n", sc->file, lineno,
+                fprintf(errf, "%s:%d: this file is for role '%s', not 'bench'\n", sc->file, lineno,
                         argc > 1 ? argv[1] : "?");
                 nerr++;
             }
         } else if (strcasecmp(w, "step") == 0) {
             if (bench_scenario_check_step(argc - 1, argv + 1, err, sizeof err) != 0) {
-                fprintf(stderr, "%s:%d: %s\n", sc->file, lineno, err);
+                fprintf(errf, "%s:%d: %s\n", sc->file, lineno, err);
                 nerr++;
                 continue;
             }
@@ -193,13 +193,13 @@ static int load(struct scenario *sc, char **pairs, int npairs)
             }
             struct bench_target t;
             if (bench_target_parse(&t, it->cfg.target, err, sizeof err) != 0) {
-                fprintf(stderr, "%s:%d: step '%s': %s\n", sc->file, lineno, name, err);
+                fprintf(errf, "%s:%d: step '%s': %s\n", sc->file, lineno, name, err);
                 nerr++;
             }
             sc->nsteps++;
         } else if (strcasecmp(w, "run") == 0 || strcasecmp(w, "spawn") == 0) {
             if (argc < 2) {
-                fprintf(stderr, "%s:%d: '%s' needs a command\n", sc->file, lineno, w);
+                fprintf(errf, "%s:%d: '%s' needs a command\n", sc->file, lineno, w);
                 nerr++;
                 continue;
             }
@@ -218,14 +218,14 @@ static int load(struct scenario *sc, char **pairs, int npairs)
         } else if (strcasecmp(w, "sleep") == 0) {
             long long ms = 0;
             if (argc != 2 || !util_parse_duration_ms(argv[1], &ms) || ms > 86400LL * 1000) {
-                fprintf(stderr, "%s:%d: 'sleep' takes one duration like 2s or 500ms\n", sc->file, lineno);
+                fprintf(errf, "%s:%d: 'sleep' takes one duration like 2s or 500ms\n", sc->file, lineno);
                 nerr++;
                 continue;
             }
             struct item *it = add_item(sc, IT_SLEEP, lineno);
             it->ms = ms;
         } else if (strcasecmp(w, "scenario") == 0 || strcasecmp(w, "config") == 0) {
-            fprintf(stderr, "%s:%d: '%s' cannot be used inside a scenario\n", sc->file, lineno, w);
+            fprintf(errf, "%s:%d: '%s' cannot be used inside a scenario\n", sc->file, lineno, w);
             nerr++;
         } else {
             /* a directive the command line set is only checked (headers add up) */
@@ -236,7 +236,7 @@ static int load(struct scenario *sc, char **pairs, int npairs)
                 into = &scratch;
             }
             if (conf_set(&bench_conf_table, into, w, argc - 1, argv + 1, false, err, sizeof err) != 0) {
-                fprintf(stderr, "%s:%d: %s\n", sc->file, lineno, err);
+                fprintf(errf, "%s:%d: %s\n", sc->file, lineno, err);
                 nerr++;
             }
             if (check_only)
@@ -246,9 +246,17 @@ static int load(struct scenario *sc, char **pairs, int npairs)
     free(line);
     fclose(f);
     if (sc->nsteps == 0 && nerr == 0) {
-        fprintf(stderr, "%s: no step: add a line like 'step warmup duration 5s rate 1000'\n", sc->file);
+        fprintf(errf, "%s: no step: add a line like 'step warmup duration 5s rate 1000'\n", sc->file);
         nerr++;
     }
+    return nerr;
+}
+
+int bench_scenario_check_file(const char *file, FILE *errf)
+{
+    struct scenario sc = {.file = file};
+    int nerr = load(&sc, NULL, 0, errf);
+    free_items(&sc);
     return nerr;
 }
 
@@ -338,7 +346,7 @@ static void add_action(struct bench_report *r, double t, const char *text, int s
 int bench_scenario_main(const char *file, char **pairs, int npairs)
 {
     struct scenario sc = {.file = file};
-    int nerr = load(&sc, pairs, npairs);
+    int nerr = load(&sc, pairs, npairs, stderr);
     if (nerr) {
         fprintf(stderr, "%s: %d error%s\n", file, nerr, nerr == 1 ? "" : "s");
         free_items(&sc);

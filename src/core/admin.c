@@ -3,9 +3,11 @@
  */
 #include "core/admin.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/net.h"
@@ -16,6 +18,7 @@
 #define ADMIN_MAX_CONNS 64
 #define ADMIN_IDLE_MS 30000
 #define ADMIN_MAX_HEADERS 32
+#define ADMIN_PIPELINE_SLACK 4096
 
 struct admin_conn {
     uv_tcp_t tcp;
@@ -33,6 +36,8 @@ struct admin_conn {
 struct admin {
     uv_tcp_t listener;
     struct admin_opts opts;
+    char *allow_hosts;      /* owned copy of opts.allow_hosts */
+    char *bind;             /* the bind address, an allowed Host too */
     admin_handler_fn fn;
     void *arg;
     int port;
@@ -41,6 +46,91 @@ struct admin {
     bool listener_closed;
     struct admin_conn *conns;
 };
+
+static void admin_free(struct admin *a)
+{
+    xfree(a->allow_hosts);
+    xfree(a->bind);
+    xfree(a);
+}
+
+/* [h, n) without its port: "a:80" → "a", "[::1]:80" → "[::1]". */
+static size_t host_part(const char *h, size_t n)
+{
+    if (n && h[0] == '[') {
+        const char *e = memchr(h, ']', n);
+        return e ? (size_t)(e - h) + 1 : n;
+    }
+    const char *c = memchr(h, ':', n);
+    return c ? (size_t)(c - h) : n;
+}
+
+static bool is_loopback(const char *h, size_t n)
+{
+    char tmp[64];
+    if (n == 0 || n >= sizeof tmp)
+        return false;
+    if ((n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 10 && strncasecmp(h, "localhost.", 10) == 0))
+        return true;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (h[0] == '[' && h[n - 1] == ']') {
+        memcpy(tmp, h + 1, n - 2);
+        tmp[n - 2] = '\0';
+        if (inet_pton(AF_INET6, tmp, &a6) != 1)
+            return false;
+        if (IN6_IS_ADDR_LOOPBACK(&a6))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+    }
+    memcpy(tmp, h, n);
+    tmp[n] = '\0';
+    return inet_pton(AF_INET, tmp, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* Whether name [h, n) is one of the words of list (spaces or commas). */
+static bool in_list(const char *list, const char *h, size_t n)
+{
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ' && *p != ',' && *p != '\t')
+            p++;
+        size_t wl = (size_t)(p - w);
+        if (wl == 1 && *w == '*')
+            return true;
+        if (wl && wl == n && strncasecmp(w, h, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool admin_host_allowed(const char *h, size_t n, const char *bind, const char *allow)
+{
+    size_t hn = host_part(h, n);
+    if (hn < n) {
+        /* only ":PORT" may follow the host */
+        if (h[hn] != ':' || n - hn < 2 || n - hn > 6)
+            return false;
+        for (size_t i = hn + 1; i < n; i++)
+            if (h[i] < '0' || h[i] > '9')
+                return false;
+    }
+    if (is_loopback(h, hn))
+        return true;
+    if (allow && in_list(allow, h, hn))
+        return true;
+    if (bind && *bind && strcmp(bind, "0.0.0.0") != 0 && strcmp(bind, "::") != 0) {
+        size_t bl = strlen(bind);
+        if (bl == hn && strncasecmp(bind, h, hn) == 0)
+            return true;
+        /* an IPv6 bind address appears in brackets */
+        if (hn == bl + 2 && h[0] == '[' && strncasecmp(bind, h + 1, bl) == 0)
+            return true;
+    }
+    return false;
+}
 
 static void conn_handle_closed(uv_handle_t *h)
 {
@@ -60,7 +150,7 @@ static void conn_handle_closed(uv_handle_t *h)
     xfree(c);
     /* admin_close: the last of the listener and the connections frees a */
     if (a->closing && a->listener_closed && a->nconns == 0)
-        xfree(a);
+        admin_free(a);
 }
 
 static void conn_close(struct admin_conn *c)
@@ -121,6 +211,10 @@ static void conn_process(struct admin_conn *c)
         http1_write_error(&c->out, n);
         c->close_after = true;
         conn_send(c);
+        return;
+    }
+    if (c->req.host && !admin_host_allowed(c->req.host, c->req.host_len, c->a->bind, c->a->allow_hosts)) {
+        conn_fail(c, 403, "Host not allowed: use a loopback address or name (or admin-allow-host)\n");
         return;
     }
     if (c->req.body == HTTP1_BODY_CHUNKED || (c->req.body == HTTP1_BODY_LENGTH && c->req.content_length > o->max_body)) {
@@ -188,6 +282,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
     c->in.len += (size_t)n;
     uv_timer_again(&c->timer);
+    /* what may wait: one request and its body, plus a little of the next
+     * ones; a client that keeps sending while its answers are not read
+     * (a write pending) is closed instead of buffered */
+    const struct admin_opts *o = &c->a->opts;
+    if (buf_pending(&c->in) > o->max_request + o->max_body + ADMIN_PIPELINE_SLACK) {
+        conn_close(c);
+        return;
+    }
     conn_process(c);
 }
 
@@ -235,6 +337,9 @@ struct admin *admin_open(uv_loop_t *loop, const char *host, int port, const stru
     a->arg = arg;
     if (opts)
         a->opts = *opts;
+    a->allow_hosts = a->opts.allow_hosts ? xstrdup(a->opts.allow_hosts) : NULL;
+    a->opts.allow_hosts = NULL;
+    a->bind = host ? xstrdup(host) : NULL;
     if (a->opts.max_request == 0)
         a->opts.max_request = ADMIN_DEFAULT_MAX_REQ;
     if (a->opts.max_body > ADMIN_MAX_PARAMS / 2)
@@ -247,6 +352,8 @@ struct admin *admin_open(uv_loop_t *loop, const char *host, int port, const stru
         r = uv_listen((uv_stream_t *)&a->listener, 64, on_conn);
     if (r != 0) {
         snprintf(err, errlen, "admin listen: %s", uv_strerror(r));
+        xfree(a->allow_hosts);
+        xfree(a->bind);
         uv_close((uv_handle_t *)&a->listener, (uv_close_cb)xfree);
         return NULL;
     }
@@ -266,7 +373,7 @@ static void on_listener_closed(uv_handle_t *h)
     struct admin *a = h->data;
     a->listener_closed = true;
     if (a->nconns == 0)
-        xfree(a);
+        admin_free(a);
 }
 
 void admin_close(struct admin *a)

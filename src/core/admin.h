@@ -5,10 +5,22 @@
  * small form bodies). Small, strict (proto/http1), keep-alive, bounded: request
  * and body sizes are capped per endpoint, idle connections close after 30 s,
  * and at most 64 admin connections are open at once.
+ *
+ * Bounded pipelining: a client may pipeline requests, but bytes it sends while
+ * an answer is still being written are held only up to max_request + max_body
+ * + 4 KiB; past that the connection is closed (a client that sends without
+ * reading cannot grow the server's memory).
+ *
+ * Host check (DNS rebinding): a request whose Host is not a loopback name or
+ * address (localhost, 127.0.0.0/8, [::1]), nor the bind address, nor one of
+ * allow_hosts, is answered 403 and the connection closed; so a web page whose
+ * name a rebinding DNS points at 127.0.0.1 cannot read /status or /metrics
+ * from a browser. HTTP/1.0 requests without Host are served.
  */
 #ifndef SCALEOUT_CORE_ADMIN_H
 #define SCALEOUT_CORE_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -41,7 +53,14 @@ typedef void (*admin_handler_fn)(void *arg, const struct admin_req *req, struct 
 struct admin_opts {
     size_t max_request;  /* request line + headers; 0 = 8 KiB; larger gets 431 */
     size_t max_body;     /* Content-Length bodies accepted (0: none, 413); chunked never */
+    const char *allow_hosts; /* more Host names allowed, separated by spaces or commas
+                                (without port; "*": any); NULL or "": loopback only.
+                                Copied by admin_open. */
 };
+
+/* Whether Host value [h, h+n) (with or without port) is allowed by the rule
+ * above: loopback, bind (may be NULL), or a name in allow (may be NULL). */
+bool admin_host_allowed(const char *h, size_t n, const char *bind, const char *allow);
 
 /* Listen on host:port. Returns NULL with a message in err on failure. opts may be NULL. */
 struct admin *admin_open(uv_loop_t *loop, const char *host, int port, const struct admin_opts *opts,

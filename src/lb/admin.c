@@ -305,7 +305,7 @@ void *lb_admin_open(struct lb_server *s, uv_loop_t *loop, const char *host, int 
     struct lb_admin *ctx = xcalloc(1, sizeof *ctx);
     ctx->srv = s;
     ctx->loop = loop;
-    struct admin_opts opts = {.max_request = 16 * 1024, .max_body = MAX_BODY};
+    struct admin_opts opts = {.max_request = 16 * 1024, .max_body = MAX_BODY, .allow_hosts = s->cfg.admin_allow_host};
     ctx->core = admin_open(loop, host, port, &opts, handler, ctx, err, errlen);
     if (!ctx->core) {
         xfree(ctx);

@@ -700,21 +700,26 @@ static const struct conf_enum loglevels[] = {
 
 #define LB_GLOBAL_DIRS(X) \
     X(threads, "threads", CONF_INT, threads, 1, LB_MAX_THREADS, "1", NULL, 0, \
-      "worker threads, each with its own loop and SO_REUSEPORT sockets", 0, NULL, NULL) \
+      "worker threads, each with its own loop (one shared socket per listener; own sockets with reuseport yes)", 0, NULL, NULL) \
     X(admin_port, "admin-port", CONF_INT, admin_port, -1, 65535, "-1", NULL, 0, \
       "admin HTTP port: /metrics, /status, runtime control (-1: first listener port + 10000, 0: off)", 0, NULL, NULL) \
     X(admin_bind, "admin-bind", CONF_STRING, admin_bind, 0, 0, "127.0.0.1", NULL, 0, \
       "admin address (keep it on loopback)", 0, NULL, NULL) \
     X(admin_token, "admin-token", CONF_STRING, admin_token, 0, 0, "", NULL, CONF_SECRET | CONF_RUNTIME, \
-      "bearer token for admin changes (empty: changes refused)", 0, NULL, NULL) \
+      "bearer token for admin changes (empty: admin-token-file, else $SCALEOUT_ADMIN_TOKEN, else changes refused)", \
+      0, NULL, NULL) \
+    X(admin_token_file, "admin-token-file", CONF_STRING, admin_token_file, 0, 0, "", NULL, CONF_RUNTIME, \
+      "file holding the admin token (first line), so it is not in the process list", 0, NULL, NULL) \
+    X(admin_allow_host, "admin-allow-host", CONF_STRING, admin_allow_host, 0, 0, "", NULL, 0, \
+      "Host names the admin endpoint answers besides loopback ones (space-separated; *: any)", 0, NULL, NULL) \
     X(loglevel, "loglevel", CONF_ENUM, loglevel, 0, 0, "notice", loglevels, CONF_RUNTIME, "log verbosity", 0, NULL, NULL) \
     X(logfile, "logfile", CONF_STRING, logfile, 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL) \
     X(pidfile, "pidfile", CONF_STRING, pidfile, 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL) \
     X(maxclients, "maxclients", CONF_INT, maxclients, 1, 10000000, "10000", NULL, CONF_RUNTIME, \
       "client connections open at once, all listeners (more are closed at accept)", 0, NULL, NULL) \
     X(tcp_backlog, "tcp-backlog", CONF_INT, tcp_backlog, 1, 65535, "511", NULL, 0, "listen(2) backlog", 0, NULL, NULL) \
-    X(reuseport, "reuseport", CONF_BOOL, reuseport, 0, 0, "yes", NULL, 0, \
-      "SO_REUSEPORT: several lb processes may share a port", 0, NULL, NULL) \
+    X(reuseport, "reuseport", CONF_BOOL, reuseport, 0, 0, "no", NULL, 0, \
+      "yes: join other lb processes on a port (SO_REUSEPORT); no: a port in use is refused", 0, NULL, NULL) \
     X(shutdown_timeout, "shutdown-timeout", CONF_DURATION, drain_ms, 0, 3600000, "10s", NULL, CONF_RUNTIME, \
       "on SIGTERM, in-flight requests get this long to finish", 1000, NULL, NULL)
 
@@ -882,6 +887,8 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
     return nerr;
 }
 
+static int resolve_admin_token(struct lb_config *c, struct buf *errs);
+
 int lb_config_load(struct lb_config *c, const char *path, int argc, char **argv, struct buf *errs)
 {
     int nerr = 0;
@@ -938,7 +945,45 @@ int lb_config_load(struct lb_config *c, const char *path, int argc, char **argv,
     xfree(rest);
     if (nerr == 0)
         nerr += lb_config_validate(c, path, errs);
+    if (nerr == 0)
+        nerr += resolve_admin_token(c, errs);
     return nerr;
+}
+
+/* The admin token: admin-token, else the first line of admin-token-file, else
+ * $SCALEOUT_ADMIN_TOKEN (both of the last keep it out of the process list). */
+static int resolve_admin_token(struct lb_config *c, struct buf *errs)
+{
+    if (c->admin_token_file && *c->admin_token_file) {
+        if (c->admin_token && *c->admin_token) {
+            buf_printf(errs, "admin-token and admin-token-file are both set: keep one\n");
+            return 1;
+        }
+        FILE *f = fopen(c->admin_token_file, "r");
+        if (!f) {
+            buf_printf(errs, "admin-token-file %s: %s\n", c->admin_token_file, strerror(errno));
+            return 1;
+        }
+        char line[512];
+        size_t n = fgets(line, sizeof line, f) ? strlen(line) : 0;
+        fclose(f);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+            n--;
+        line[n] = '\0';
+        if (n == 0) {
+            buf_printf(errs, "admin-token-file %s: empty\n", c->admin_token_file);
+            return 1;
+        }
+        xfree(c->admin_token);
+        c->admin_token = xstrdup(line);
+        return 0;
+    }
+    const char *env = getenv("SCALEOUT_ADMIN_TOKEN");
+    if ((!c->admin_token || !*c->admin_token) && env && *env) {
+        xfree(c->admin_token);
+        c->admin_token = xstrdup(env);
+    }
+    return 0;
 }
 
 int lb_config_check(const char *path, struct buf *errs)

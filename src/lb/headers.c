@@ -5,6 +5,12 @@
  * request and response heads (hop-by-hop fields out; X-Forwarded-For,
  * X-Forwarded-Proto and X-Request-Id in). All of it works on the slices
  * proto/http1 left in the session's buffers; nothing here keeps state.
+ *
+ * Two rules keep the lb and the backend agreeing on what a request is:
+ * the framing fields (Content-Length, Transfer-Encoding, Host) are never
+ * hop-by-hop, whatever Connection lists; and the target is routed and
+ * forwarded in one form, origin form with a normalised path
+ * (lb_http_target), or refused.
  */
 #include <string.h>
 
@@ -57,9 +63,25 @@ static bool connection_names_fields(const struct http1_header *hdrs, size_t n)
     return false;
 }
 
-/* Names listed in Connection are hop-by-hop too. */
+/* Fields that frame or address the message. A Connection header naming one
+ * of them is ignored for that token (as HAProxy 2.6 and nginx 1.22 do): the
+ * lb frames the body by them, so the backend or the client must see them too,
+ * or the two ends would split the byte stream differently (smuggling). */
+static bool never_hop_by_hop(const struct http1_header *h)
+{
+    switch (h->name_len) {
+    case 4: return lb_header_is(h, "host");
+    case 14: return lb_header_is(h, "content-length");
+    case 17: return lb_header_is(h, "transfer-encoding");
+    }
+    return false;
+}
+
+/* Names listed in Connection are hop-by-hop too (except the framing fields). */
 static bool named_in_connection(const struct http1_header *hdrs, size_t n, const struct http1_header *h)
 {
+    if (never_hop_by_hop(h))
+        return false;
     for (size_t i = 0; i < n; i++) {
         if (hdrs[i].name_len != 10 || !lb_header_is(&hdrs[i], "connection"))
             continue;
@@ -106,57 +128,80 @@ static bool find_cookie(const struct http1_header *hdrs, size_t n, const char *n
     return false;
 }
 
-/* Path of the target (origin-form, or the part of an absolute form after the authority). */
-static void target_path(const struct http1_request *r, const char **p, size_t *n)
+static bool scheme_is(const char *t, size_t n, const char *lit)
 {
-    const char *t = r->target;
-    size_t len = r->target_len;
-    if (r->target_form == HTTP1_TARGET_ABSOLUTE) {
-        const char *ss = memchr(t, ':', len);
-        if (ss && (size_t)(ss - t) + 3 <= len && ss[1] == '/' && ss[2] == '/') {
-            const char *a = ss + 3;
-            const char *slash = memchr(a, '/', len - (size_t)(a - t));
-            if (!slash) {
-                *p = "/";
-                *n = 1;
-                return;
-            }
-            len -= (size_t)(slash - t);
-            t = slash;
-        }
-    }
-    *p = t;
-    *n = len;
+    size_t l = strlen(lit);
+    return n >= l && util_strieq(t, l, lit);
 }
 
-static bool route_matches(const struct lb_route *r, const struct http1_request *req)
+int lb_http_target(const struct http1_request *r, char *buf, struct lb_target *t)
+{
+    const char *p = r->target;
+    size_t n = r->target_len;
+    t->host = r->host;
+    t->host_len = r->host_len;
+    if (r->target_form == HTTP1_TARGET_ASTERISK || r->target_form == HTTP1_TARGET_AUTHORITY) {
+        t->path = p;
+        t->path_len = n;
+        return 0;
+    }
+    if (r->target_form == HTTP1_TARGET_ABSOLUTE) {
+        /* http://authority[/path][?query] → origin form; the parser checked
+         * that a Host field, if any, names the same authority */
+        size_t skip;
+        if (scheme_is(p, n, "http://"))
+            skip = 7;
+        else if (scheme_is(p, n, "https://"))
+            skip = 8;
+        else
+            return HTTP1_E_TARGET;
+        const char *a = p + skip, *end = p + n, *e = a;
+        while (e < end && *e != '/' && *e != '?')
+            e++;
+        if (e == a || memchr(a, '@', (size_t)(e - a)))
+            return HTTP1_E_TARGET; /* no host, or userinfo */
+        t->host = a;
+        t->host_len = (size_t)(e - a);
+        if (e == end || *e == '?') {
+            buf[0] = '/';
+            memcpy(buf + 1, e, (size_t)(end - e));
+            t->path = buf;
+            t->path_len = 1 + (size_t)(end - e);
+            return 0;
+        }
+        p = e;
+        n = (size_t)(end - e);
+    }
+    int rc = http1_normalize_path(p, n, buf, &t->path_len);
+    t->path = buf;
+    return rc;
+}
+
+static bool route_matches(const struct lb_route *r, const struct http1_request *req, const struct lb_target *t)
 {
     for (int i = 0; i < r->nconds; i++) {
         const struct lb_route_cond *c = &r->conds[i];
         switch (c->kind) {
         case LB_ROUTE_HOST: {
-            if (!req->host)
+            if (!t->host)
                 return false;
-            size_t hl = req->host_len;
-            const char *colon = memchr(req->host, ':', hl);
+            size_t hl = t->host_len;
+            const char *colon = memchr(t->host, ':', hl);
             if (colon)
-                hl = (size_t)(colon - req->host);
+                hl = (size_t)(colon - t->host);
             size_t vl = strlen(c->value);
             if (vl > 2 && c->value[0] == '*' && c->value[1] == '.') {
                 /* *.example.com: any subdomain */
-                if (hl < vl || !util_strieq(req->host + hl - (vl - 1), vl - 1, c->value + 1))
+                if (hl < vl || !util_strieq(t->host + hl - (vl - 1), vl - 1, c->value + 1))
                     return false;
-            } else if (!util_strieq(req->host, hl, c->value)) {
+            } else if (!util_strieq(t->host, hl, c->value)) {
                 return false;
             }
             break;
         }
         case LB_ROUTE_PATH: {
-            const char *p;
-            size_t n;
-            target_path(req, &p, &n);
             size_t vl = strlen(c->value);
-            if (n < vl || memcmp(p, c->value, vl) != 0)
+            if (t->path_len < vl || memcmp(t->path, c->value, vl) != 0)
                 return false;
             break;
         }
@@ -171,10 +216,11 @@ static bool route_matches(const struct lb_route *r, const struct http1_request *
     return true;
 }
 
-struct lb_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r)
+struct lb_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r,
+                              const struct lb_target *t)
 {
     for (int i = 0; i < c->nroutes; i++)
-        if (route_matches(&c->routes[i], r))
+        if (route_matches(&c->routes[i], r, t))
             return c->routes[i].pool;
     return c->default_pool_rt;
 }
@@ -192,9 +238,8 @@ void lb_http_request_key(struct lb_session *s)
         s->has_key = true;
         break;
     case LB_KEY_URI: {
-        const char *p;
-        size_t n;
-        target_path(r, &p, &n);
+        const char *p = s->tgt.path;
+        size_t n = s->tgt.path_len;
         const char *q = memchr(p, '?', n);
         if (q)
             n = (size_t)(q - p);
@@ -249,7 +294,7 @@ void lb_http_request_head(struct lb_session *s)
     struct buf *o = &s->hold;
     buf_append(o, r->method, r->method_len);
     buf_putc(o, ' ');
-    buf_append(o, r->target, r->target_len);
+    buf_append(o, s->tgt.path, s->tgt.path_len); /* origin form, normalised: what was routed */
     buf_append(o, " HTTP/1.1\r\n", 11);
     bool has_reqid = false;
     bool named = connection_names_fields(r->headers, r->num_headers);
@@ -268,6 +313,8 @@ void lb_http_request_head(struct lb_session *s)
             if (h->name_len == 17 && lb_header_is(h, "x-forwarded-proto"))
                 continue;
         }
+        if (named && named_in_connection(r->headers, r->num_headers, h))
+            continue;
         if (h->name_len == 12 && lb_header_is(h, "x-request-id")) {
             if (h->value_len == 0 || h->value_len > 200)
                 continue; /* replaced by ours */
@@ -276,15 +323,21 @@ void lb_http_request_head(struct lb_session *s)
             memcpy(s->reqid, h->value, l);
             s->reqid[l] = '\0';
         }
-        if (named && named_in_connection(r->headers, r->num_headers, h))
-            continue;
         buf_append(o, h->name, h->name_len);
         buf_append(o, ": ", 2);
         buf_append(o, h->value, h->value_len);
         buf_append(o, "\r\n", 2);
     }
-    if (!r->host)
-        buf_printf(o, "Host: %s\r\n", lc->addr);
+    if (!r->host) {
+        /* HTTP/1.0 without Host: the absolute-form authority, else the listener */
+        if (s->tgt.host) {
+            buf_puts(o, "Host: ");
+            buf_append(o, s->tgt.host, s->tgt.host_len);
+            buf_puts(o, "\r\n");
+        } else {
+            buf_printf(o, "Host: %s\r\n", lc->addr);
+        }
+    }
     if (lc->forwarded_for) {
         buf_puts(o, "X-Forwarded-For: ");
         for (int i = 0; i < nxff; i++) {

@@ -136,6 +136,8 @@ struct lb_config {
     long long admin_port;
     char *admin_bind;
     char *admin_token;
+    char *admin_token_file;
+    char *admin_allow_host;
     int loglevel;
     char *logfile;
     char *pidfile;

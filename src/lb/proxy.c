@@ -310,6 +310,17 @@ static void begin_request(struct lb_session *s, size_t head_len)
         reply(s, 405, "CONNECT is not supported by this proxy\n", "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n", true);
         return;
     }
+    /* the target in origin form, its path normalised: routes, the uri key
+     * and the backend all see the same path (or the request is refused) */
+    char tbuf[8192 + 1];
+    int trc = r->target_len < sizeof tbuf ? lb_http_target(r, tbuf, &s->tgt) : HTTP1_E_LINE_TOO_LONG;
+    if (trc < 0) {
+        count_reject(s, LB_REJ_BAD);
+        log_verbose("client %s: bad request target: %s", s->ip, http1_strerror(trc));
+        buf_consume(&s->in, head_len);
+        reply(s, http1_err_status(trc), http1_strerror(trc), NULL, true);
+        return;
+    }
     if (lc->rate > 0 && ls->rl) {
         long long wait = lb_ratelimit_take(ls->rl, s->iphash, (double)lc->rate, (double)lc->burst,
                                            (long long)(uv_hrtime() / 1000));
@@ -322,7 +333,7 @@ static void begin_request(struct lb_session *s, size_t head_len)
             return;
         }
     }
-    s->pool = lb_http_route(lconf(s), &s->req);
+    s->pool = lb_http_route(lconf(s), &s->req, &s->tgt);
     if (!s->pool) {
         count_reject(s, LB_REJ_NOROUTE);
         buf_consume(&s->in, head_len);
@@ -331,6 +342,7 @@ static void begin_request(struct lb_session *s, size_t head_len)
     }
     lb_http_request_key(s);
     lb_http_request_head(s);
+    s->tgt = (struct lb_target){0}; /* tbuf ends here */
     buf_consume(&s->in, head_len);
     /* a chunked body's framing in what already arrived is checked before
      * anything goes up, so a broken one is never forwarded */
@@ -869,6 +881,7 @@ static void request_end(struct lb_session *s)
     s->resp_started = s->resp_head_done = s->resp_done = false;
     s->reqid[0] = '\0';
     s->sticky[0] = '\0';
+    s->tgt = (struct lb_target){0};
     buf_consume(&s->hold, buf_pending(&s->hold));
     buf_shrink(&s->hold, 4096);
     s->state = LB_S_IDLE;

@@ -49,6 +49,14 @@ enum lb_sess_state {
     LB_S_PROXY,     /* request going up, response coming down */
 };
 
+/* The request as it is routed and forwarded (lb_http_target). */
+struct lb_target {
+    const char *path;               /* origin form, normalised; "*" for OPTIONS * */
+    size_t path_len;
+    const char *host;               /* Host, or the authority of an absolute-form target; NULL: none */
+    size_t host_len;
+};
+
 struct lb_session {
     uv_tcp_t tcp;
     struct lb_worker *w;
@@ -71,6 +79,7 @@ struct lb_session {
     /* the current request */
     struct http1_request req;
     struct http1_header hdrs[LB_MAX_HEADERS];
+    struct lb_target tgt;           /* valid while begin_request runs (points into its stack) */
     enum http1_method meth;
     bool req_keepalive, req_http10, idempotent;
     struct lb_pool *pool;
@@ -129,8 +138,15 @@ void lb_proxy_upstream_drained(struct lb_session *s, struct lb_upstream *u);
 
 /* headers.c */
 bool lb_header_is(const struct http1_header *h, const char *name);
-/* The pool of the first route that matches r, else the default pool (NULL: 404). */
-struct lb_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r);
+/* Fill t from r: the target in origin form with its path normalised
+ * (http1_normalize_path) and the host the request is for. buf must hold
+ * r->target_len + 1 bytes and outlive t. Returns 0, or an HTTP1_E_* to answer
+ * (400): a path two servers could read differently, an absolute-form target
+ * that is not http(s)://authority... */
+int lb_http_target(const struct http1_request *r, char *buf, struct lb_target *t);
+/* The pool of the first route that matches (r, t), else the default pool (NULL: 404). */
+struct lb_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r,
+                              const struct lb_target *t);
 /* s->key / s->has_key from the pool's hash key, s->sticky from its cookie. */
 void lb_http_request_key(struct lb_session *s);
 /* The head that goes to the backend, into s->hold (sets s->reqid). */

@@ -15,6 +15,7 @@
  * HAProxy's runtime API.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -91,10 +92,27 @@ static void on_connection(uv_stream_t *server, int status)
 static int bind_listener(struct lb_server *s, struct lb_listener *ls, const struct lb_listener_conf *c, char *err,
                          size_t errlen)
 {
-    ls->fds = xmalloc((size_t)s->nworkers * sizeof *ls->fds);
     int port = c->port;
+    /* Without `reuseport yes` a port another process listens on is refused,
+     * as kv does (SO_REUSEPORT would silently make us share its traffic):
+     * one socket is bound without it and the workers share it (each loop
+     * watches a dup of it; one accept wins). With `reuseport yes` each worker
+     * has its own SO_REUSEPORT socket and the kernel spreads connections over
+     * them and over other processes that asked for the same. */
+    bool shared = !s->cfg.reuseport;
+    ls->fds = xmalloc((size_t)s->nworkers * sizeof *ls->fds);
     for (int i = 0; i < s->nworkers; i++) {
-        int fd = net_listen(c->host, port, (int)s->cfg.tcp_backlog, s->cfg.reuseport || s->nworkers > 1, err, errlen);
+        int fd;
+        if (shared && i > 0) {
+            fd = fcntl(ls->fds[0], F_DUPFD_CLOEXEC, 0);
+            if (fd < 0)
+                snprintf(err, errlen, "dup: %s", strerror(errno));
+        } else {
+            fd = net_listen(c->host, port, (int)s->cfg.tcp_backlog, !shared, err, errlen);
+            if (fd == -EADDRINUSE && shared)
+                snprintf(err, errlen, "cannot listen on %.64s:%d: Address already in use (set `reuseport yes` in "
+                         "both processes to share a port)", c->host, port);
+        }
         if (fd < 0) {
             for (int j = 0; j < i; j++)
                 close(ls->fds[j]);
@@ -142,6 +160,8 @@ static void sync_listeners(struct lb_worker *w)
             uv_tcp_init(&w->loop, &l->tcp);
             l->tcp.data = l;
             int r = uv_tcp_open(&l->tcp, ls->fds[w->id]);
+            if (r == 0 && !s->cfg.reuseport && s->nworkers > 1)
+                uv_tcp_simultaneous_accepts(&l->tcp, 0); /* one socket, all threads: accept one, let the others in */
             if (r == 0)
                 r = uv_listen((uv_stream_t *)&l->tcp, (int)s->cfg.tcp_backlog, on_connection);
             ls->fds[w->id] = -1;

@@ -971,6 +971,76 @@ bool http1_list_has(const char *value, size_t value_len, const char *tok)
     }
 }
 
+/* ---- path normalisation ---------------------------------------------------- */
+
+static bool unreserved(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
+}
+
+int http1_normalize_path(const char *t, size_t n, char *out, size_t *out_len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *qm = memchr(t, '?', n);
+    size_t pn = qm ? (size_t)(qm - t) : n;
+    if (pn == 0 || t[0] != '/')
+        return HTTP1_E_TARGET;
+    size_t i = 0, o = 0;
+    while (i < pn) {
+        /* t[i] == '/': one segment up to the next '/' or the end */
+        i++;
+        size_t slash = o;
+        out[o++] = '/';
+        size_t s0 = o;
+        while (i < pn && t[i] != '/') {
+            unsigned char c = (unsigned char)t[i];
+            if (c == '%') {
+                if (pn - i < 3 || hexval((unsigned char)t[i + 1]) < 0 || hexval((unsigned char)t[i + 2]) < 0)
+                    return HTTP1_E_TARGET;
+                unsigned v = (unsigned)(hexval((unsigned char)t[i + 1]) * 16 + hexval((unsigned char)t[i + 2]));
+                if (v == 0 || v == '/' || v == '\\')
+                    return HTTP1_E_PATH_AMBIGUOUS;
+                if (unreserved((unsigned char)v)) {
+                    out[o++] = (char)v;
+                } else {
+                    out[o++] = '%';
+                    out[o++] = hex[v >> 4];
+                    out[o++] = hex[v & 15];
+                }
+                i += 3;
+                continue;
+            }
+            if (c == '\\')
+                return HTTP1_E_PATH_AMBIGUOUS;
+            out[o++] = (char)c;
+            i++;
+        }
+        bool last = i >= pn;
+        size_t sl = o - s0;
+        if (sl == 0) {
+            if (!last)
+                o = slash; /* "//": merged */
+        } else if (sl == 1 && out[s0] == '.') {
+            o = slash;
+            if (last)
+                out[o++] = '/';
+        } else if (sl == 2 && out[s0] == '.' && out[s0 + 1] == '.') {
+            if (slash == 0)
+                return HTTP1_E_PATH_AMBIGUOUS; /* above the root */
+            o = slash;
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            o--; /* onto the '/' that began the removed segment */
+            if (last)
+                out[o++] = '/';
+        }
+    }
+    memcpy(out + o, t + pn, n - pn);
+    *out_len = o + (n - pn);
+    return 0;
+}
+
 /* ---- chunked body --------------------------------------------------------- */
 
 enum {

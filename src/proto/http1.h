@@ -129,6 +129,7 @@
     X(HOST_DUP,              400, "multiple Host headers") \
     X(HOST_INVALID,          400, "invalid Host header") \
     X(HOST_MISMATCH,         400, "Host does not match request target") \
+    X(PATH_AMBIGUOUS,        400, "ambiguous request path") \
     X(CHUNK_SIZE,            400, "invalid chunk size") \
     X(CHUNK_EXT,             400, "invalid chunk extension") \
     X(CHUNK_EXT_TOO_LONG,    400, "chunk extension too long") \
@@ -301,6 +302,21 @@ const struct http1_header *http1_find_header(const struct http1_header *h, size_
 /* Whether the comma-separated list value contains token tok (case-insensitive),
  * e.g. http1_list_has(v, vlen, "close"). */
 bool http1_list_has(const char *value, size_t value_len, const char *tok);
+
+/*
+ * Normalise the path of an origin-form target ("/a/./b/../c?q") the way
+ * RFC 3986 6.2.2 does, so that whoever routes on it and whoever serves it
+ * see the same path: percent-encoded unreserved characters are decoded
+ * ("%7Euser" -> "~user", "%2e" -> "."), other triplets get upper-case hex,
+ * "." and ".." segments are removed (section 5.2.4) and runs of '/' are merged
+ * into one (as nginx's merge_slashes). The query (from the first '?') is
+ * copied unchanged. out must hold n bytes (the result is never longer).
+ * Returns 0 with *out_len set, HTTP1_E_TARGET when t is not a path or holds
+ * a malformed triplet, or HTTP1_E_PATH_AMBIGUOUS for what two servers could
+ * read differently: an encoded '/' (%2F), a backslash (raw or %5C), an
+ * encoded NUL (%00), or a ".." that climbs above the root.
+ */
+int http1_normalize_path(const char *t, size_t n, char *out, size_t *out_len);
 
 /* ---- chunked body ------------------------------------------------------ */
 

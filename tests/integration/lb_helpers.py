@@ -12,11 +12,14 @@ kill it):
     GET  /slow?ms=N         answers after N ms
     GET  /headers           the request headers as JSON
     GET  /status?code=N     answers status N
+    GET  /resp-header?Name=Value&...  answers "ok" with those extra header fields
     GET  /big?n=BYTES       a chunked body of BYTES bytes (pattern "0123456789...")
     POST /echo              reads the body (Content-Length or chunked, as it
                             arrives) and streams it back chunked
     GET  /_ctl/health?state=up|down
-    GET  /_ctl/stats        {"requests": N, "connections": N, "log": [request lines]}
+    GET  /_ctl/stats        {"requests": N, "connections": N, "closed": N, "log": [request lines]}
+                            (closed: connections that carried a counted request
+                            and that the backend read to their end)
   Requests to /_ctl/ and /health are not counted nor logged.
 
 As a module it gives the tests:
@@ -61,7 +64,7 @@ REPO_ROOT = HERE.parents[1]
 def run_backend(port, ident, delay_ms=0):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    state = {"healthy": True, "requests": 0, "connections": 0, "log": []}
+    state = {"healthy": True, "requests": 0, "connections": 0, "closed": 0, "log": []}
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -77,6 +80,14 @@ def run_backend(port, ident, delay_ms=0):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with lock:
                 state["connections"] += 1
+
+        def finish(self):
+            try:
+                super().finish()
+            finally:
+                if getattr(self, "counted", False):
+                    with lock:
+                        state["closed"] += 1
 
         def handle_expect_100(self):
             ok = super().handle_expect_100()
@@ -135,11 +146,12 @@ def run_backend(port, ident, delay_ms=0):
                 if path == "/_ctl/stats":
                     with lock:
                         body = json.dumps({"requests": state["requests"], "connections": state["connections"],
-                                           "log": state["log"][-2000:]})
+                                           "closed": state["closed"], "log": state["log"][-2000:]})
                     return self.send(200, body, "application/json")
                 return self.send(404, "no")
             if path == "/health":
                 return self.send(200 if state["healthy"] else 503, "ok" if state["healthy"] else "down")
+            self.counted = True
             with lock:
                 state["requests"] += 1
                 state["log"].append(self.requestline)
@@ -161,6 +173,8 @@ def run_backend(port, ident, delay_ms=0):
                                  "application/json")
             if path == "/status":
                 return self.send(int(q.get("code", "200")), ident)
+            if path == "/resp-header":
+                return self.send(200, "ok", extra=list(q.items()))
             if path == "/big":
                 n = int(q.get("n", "1000000"))
                 self.send_response(200)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(not scaleout_bin().exists(), reason="scaleout bi
 @pytest.fixture(scope="module")
 def nginx(tmp_path_factory):
     if not find_tool("nginx"):
-        pytest.skip("nginx not installed")
+        pytest.fail("nginx not installed (scripts/install-deps.sh installs it)")
     s = NginxServer(tmp_path_factory.mktemp("nginx")).start()
     yield s
     s.stop()

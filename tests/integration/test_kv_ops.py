@@ -241,7 +241,7 @@ def test_sigterm_with_open_admin_connections(server_factory):
     conns = []
     for _ in range(3):
         a = socket.create_connection(("127.0.0.1", s.admin_port), timeout=5)
-        a.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        a.sendall(b"GET /status HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert a.recv(65536).startswith(b"HTTP/1.1 200")
         conns.append(a)   # keep-alive: left open
     s.expect_exit = True

@@ -5,7 +5,6 @@ weight, remove) under load without a single failed request; the token.
 """
 import json
 import threading
-import time
 
 from lb_helpers import (Client, backends, lb, _skip_without_binary, wait_until)  # noqa: F401
 
@@ -93,9 +92,11 @@ def test_add_drain_remove_under_load_without_failures(backends, lb):
         # drain b1: it gets nothing new
         code, body = x.admin("POST", f"/pools/default/backends/{b[0].addr}/drain", token=TOKEN)
         assert code == 200 and json.loads(body)["state"] == "draining"
-        time.sleep(0.1)
+        # requests b1 had in flight finish; once b2 has served 50 more, none is left
+        at_drain = load.snapshot().get("b2", 0)
+        wait_until(lambda: load.snapshot().get("b2", 0) > at_drain + 50, 5)
         drained_at = load.snapshot().get("b1", 0)
-        wait_until(lambda: load.snapshot().get("b2", 0) > base.get("b2", 0) + 300, 5)
+        wait_until(lambda: load.snapshot().get("b2", 0) > at_drain + 350, 5)
         assert load.snapshot().get("b1", 0) == drained_at
         assert x.backend_state()[b[0].addr] == "draining"
         # and comes back when enabled
@@ -105,6 +106,8 @@ def test_add_drain_remove_under_load_without_failures(backends, lb):
         assert x.admin("DELETE", "/pools/default/backends/b2", token=TOKEN)[0] == 200
         assert x.admin("DELETE", f"/pools/default/backends/{b[0].addr}", token=TOKEN)[0] == 200
         assert x.backend_state() == {"b3": "up"}
+        at_delete = load.snapshot().get("b3", 0)
+        wait_until(lambda: load.snapshot().get("b3", 0) > at_delete + 50, 5)  # in-flight ones are done
         after = load.snapshot()
         wait_until(lambda: load.snapshot().get("b3", 0) > after.get("b3", 0) + 200, 5)
         assert load.snapshot().get("b2", 0) == after.get("b2", 0)

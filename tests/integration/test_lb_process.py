@@ -9,6 +9,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from lb_helpers import (HOST, Client, Lb, backends, count_ids, lb, raw, status_of,  # noqa: F401
                         _skip_without_binary, wait_until, free_port)
 
@@ -26,8 +28,8 @@ def test_threads_share_the_work(backends, lb):
 def test_two_processes_share_a_port_and_one_dies(backends, lb):
     b = backends(2)
     port = free_port()
-    x = lb("--backend", b[0].addr, "--backend", b[1].addr, port=port)
-    y = lb("--backend", b[0].addr, "--backend", b[1].addr, port=port)
+    x = lb("--backend", b[0].addr, "--backend", b[1].addr, "--reuseport", "yes", port=port)
+    y = lb("--backend", b[0].addr, "--backend", b[1].addr, "--reuseport", "yes", port=port)
     for _ in range(100):
         assert raw(port, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", until_close=True)
     ax = x.status()["listeners"][0]["connections"]
@@ -48,7 +50,7 @@ def test_two_processes_share_a_port_and_one_dies(backends, lb):
     ts = [threading.Thread(target=client) for _ in range(4)]
     for t in ts:
         t.start()
-    time.sleep(0.7)
+    wait_until(lambda: res["ok"] >= 20, 5, what="traffic through both processes")
     x.proc.kill()
     x.expect_exit = True
     for t in ts:
@@ -58,6 +60,40 @@ def test_two_processes_share_a_port_and_one_dies(backends, lb):
     assert res["failed"] <= max(4, total * 0.01), res
     for _ in range(50):
         assert status_of(raw(port, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", until_close=True)) == 200
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_second_lb_on_a_held_port_is_refused(backends, lb, threads):
+    """Without `reuseport yes` a second lb on a port a running lb holds exits
+    with an error (as kv does) instead of silently sharing its traffic; with
+    the flag on both they share it; one that asks to join an lb that did not
+    is refused too."""
+    b = backends(2)
+    port = free_port()
+    x = lb("--backend", b[0].addr, "--threads", threads, port=port)
+    y = lb("--backend", b[1].addr, "--threads", threads, port=port, expect_fail=True)
+    y.expect_exit = True
+    assert y.proc.returncode not in (0, None)
+    assert "Address already in use" in y.log_tail() and "reuseport" in y.log_tail()
+    z = lb("--backend", b[1].addr, "--threads", threads, "--reuseport", "yes", port=port, expect_fail=True)
+    z.expect_exit = True
+    assert z.proc.returncode not in (0, None), "joined a port whose owner did not ask to share it"
+    # every connection still reaches the first lb's backend
+    for _ in range(20):
+        assert raw(port, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", until_close=True).endswith(b"b1")
+    assert x.status()["listeners"][0]["connections"] == 20
+    x.stop()
+    # both asking: they share
+    p = lb("--backend", b[0].addr, "--threads", threads, "--reuseport", "yes", port=port)
+    q = lb("--backend", b[1].addr, "--threads", threads, "--reuseport", "yes", port=port)
+    seen = set()
+    for _ in range(100):
+        seen.add(raw(port, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", until_close=True)[-2:])
+        if len(seen) == 2:
+            break
+    assert seen == {b"b1", b"b2"}
+    p.stop()
+    q.stop()
 
 
 CONF = """

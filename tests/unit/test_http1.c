@@ -1539,3 +1539,66 @@ Test(util, list_has)
     cr_assert(!http1_list_has(S(""), "close"));
     cr_assert(!http1_list_has(S("a, b"), "c"));
 }
+
+/* ---- path normalisation ---------------------------------------------- */
+
+static int norm(const char *in, char *out)
+{
+    size_t n = 0;
+    int rc = http1_normalize_path(in, strlen(in), out, &n);
+    out[rc == 0 ? n : 0] = '\0';
+    return rc;
+}
+
+Test(http1_path, normalised_like_rfc3986)
+{
+    static const char *cases[][2] = {
+        {"/", "/"},
+        {"/a/b?x=/../", "/a/b?x=/../"},
+        {"/a/./b", "/a/b"},
+        {"/a/b/../c", "/a/c"},
+        {"/a/b/..", "/a/"},
+        {"/a/.", "/a/"},
+        {"/a//b///c", "/a/b/c"},
+        {"//api/x", "/api/x"},
+        {"/%7euser/%41%62", "/~user/Ab"},
+        {"/a%2e%2E/b", "/a../b"},
+        {"/a/%2e%2e/b", "/b"},
+        {"/x/%2E/y", "/x/y"},
+        {"/sp%20ace%3f%c3%a9", "/sp%20ace%3F%C3%A9"},
+        {"/a/b/../../c?q", "/c?q"},
+        {"/..a/b..", "/..a/b.."},
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert_eq(norm(cases[i][0], out), 0, "%s", cases[i][0]);
+        cr_assert_str_eq(out, cases[i][1], "%s", cases[i][0]);
+    }
+}
+
+Test(http1_path, ambiguous_or_malformed_refused)
+{
+    static const struct {
+        const char *in;
+        int rc;
+    } cases[] = {
+        {"/..", HTTP1_E_PATH_AMBIGUOUS},
+        {"/a/../..", HTTP1_E_PATH_AMBIGUOUS},
+        {"/%2e%2e/etc", HTTP1_E_PATH_AMBIGUOUS},
+        {"/./../x", HTTP1_E_PATH_AMBIGUOUS},
+        {"/a%2Fb", HTTP1_E_PATH_AMBIGUOUS},
+        {"/a%2fb", HTTP1_E_PATH_AMBIGUOUS},
+        {"/a%00b", HTTP1_E_PATH_AMBIGUOUS},
+        {"/a%5cb", HTTP1_E_PATH_AMBIGUOUS},
+        {"/a\\b", HTTP1_E_PATH_AMBIGUOUS},
+        {"/a%zzb", HTTP1_E_TARGET},
+        {"/a%4", HTTP1_E_TARGET},
+        {"/a%", HTTP1_E_TARGET},
+        {"a/b", HTTP1_E_TARGET},
+        {"?q", HTTP1_E_TARGET},
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_assert_eq(norm(cases[i].in, out), cases[i].rc, "%s", cases[i].in);
+    cr_assert_eq(http1_err_status(HTTP1_E_PATH_AMBIGUOUS), 400);
+}

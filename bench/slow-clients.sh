@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# bench/slow-clients.sh — what 1,000 slow clients cost the normal ones
+# (issue 7, item 8). A benchmark, not a test: it measures and prints.
+#
+# METHOD
+#   lb: scaleout lb (1 thread, defaults: timeout-header 10s) in front of one
+#       nginx backend answering `return 200 "ok\n"`. Normal clients:
+#       `scaleout bench http://... --rate LB_RATE -c CONNS -d DURATION` (open
+#       loop: latency counts from the scheduled send time, so a stall shows).
+#       Slow clients: SLOW connections that send "GET / HTTP/1.1 ... X-Slow: "
+#       and then one byte a second (bench/lib/slow_clients.py http); the lb
+#       cuts each at timeout-header with 408 and it connects again.
+#   kv: scaleout kv (1 thread, defaults). Normal clients: `scaleout bench
+#       redis://... --rate KV_RATE -c CONNS -d DURATION` (9:1 GET:SET).
+#       Slow clients: SLOW connections that send "*3 $3 SET $8 slow:key
+#       $1000000" and then one byte of the value a second
+#       (bench/lib/slow_clients.py resp): partial commands that never end.
+#   Each round measures the normal clients alone ("base") and with the SLOW
+#   slow clients connected ("slow"), the order reversed every other round;
+#   the slow clients are all connected (and have sent their first bytes)
+#   before the measured run starts. Figures are medians over ROUNDS of the
+#   bench's p99 (spread: (max - min) / median); the ratio is slow / base
+#   (goal: at most 1.2). "server CPU" is the lb's or kv's utime+stime over the
+#   measured run, in % of one core: the steadier figure of what the slow
+#   clients cost the server itself when the machine is shared.
+#
+# USAGE
+#   bench/slow-clients.sh                 (ROUNDS=3 DURATION=8 SLOW=1000 LB_RATE=1000 KV_RATE=2000 CONNS=20)
+#   PORT_BASE=22100 bench/slow-clients.sh (use PORT_BASE..PORT_BASE+5 instead of random free ports)
+#   Results go to stdout as a Markdown table (docs/BENCHMARKS.md).
+#
+# Needs: nginx, python3 (scripts/install-deps.sh installs them).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=lib/bench.sh
+. "$here/lib/bench.sh"
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-8}
+SLOW=${SLOW:-1000}
+LB_RATE=${LB_RATE:-1000}
+KV_RATE=${KV_RATE:-2000}
+CONNS=${CONNS:-20}
+SCALEOUT=${SCALEOUT_BIN:-$root/scaleout}
+
+for tool in nginx python3; do
+    command -v "$tool" >/dev/null 2>&1 || bench_die "$tool is not installed (scripts/install-deps.sh)"
+done
+[ -x "$SCALEOUT" ] || bench_die "$SCALEOUT not built (make)"
+ulimit -n 16384 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge $((SLOW * 2 + 256)) ] || bench_die "open-file limit $(ulimit -n) too low for SLOW=$SLOW"
+
+bench_init slow-clients
+next_port() {   # next_port VAR
+    if [ -n "${PORT_BASE:-}" ]; then
+        printf -v "$1" '%s' "$PORT_BASE"
+        PORT_BASE=$((PORT_BASE + 1))
+    else
+        bench_free_port "$1"
+    fi
+}
+next_port B; next_port L; next_port LA; next_port K; next_port KA
+
+mkdir -p "$BENCH_TMP/backend"
+cat >"$BENCH_TMP/backend/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $BENCH_TMP/backend/nginx.pid;
+error_log $BENCH_TMP/backend/error.log error;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $BENCH_TMP/backend;
+    proxy_temp_path $BENCH_TMP/backend;
+    fastcgi_temp_path $BENCH_TMP/backend;
+    uwsgi_temp_path $BENCH_TMP/backend;
+    scgi_temp_path $BENCH_TMP/backend;
+    server { listen 127.0.0.1:$B; location / { return 200 "ok\n"; } }
+}
+EOF
+bench_start backend "$BENCH_TMP/backend/log" "$(command -v nginx)" -p "$BENCH_TMP/backend" -c "$BENCH_TMP/backend/nginx.conf"
+bench_wait_port "$B" "$BENCH_LAST_PID" 10 || bench_die "nginx did not start"
+bench_start lb "$BENCH_TMP/lb.log" "$SCALEOUT" lb --listen "127.0.0.1:$L" --admin-port "$LA" --backend "127.0.0.1:$B"
+bench_wait_port "$L" "$BENCH_LAST_PID" 10 || bench_die "lb did not start: $(cat "$BENCH_TMP/lb.log")"
+LB_PID=$BENCH_LAST_PID
+bench_start kv "$BENCH_TMP/kv.log" "$SCALEOUT" kv --port "$K" --bind 127.0.0.1 --admin-port "$KA"
+bench_wait_port "$K" "$BENCH_LAST_PID" 10 || bench_die "kv did not start: $(cat "$BENCH_TMP/kv.log")"
+KV_PID=$BENCH_LAST_PID
+
+declare -A URL=([lb]="http://127.0.0.1:$L/" [kv]="redis://127.0.0.1:$K")
+declare -A RATE=([lb]=$LB_RATE [kv]=$KV_RATE)
+declare -A MODE=([lb]=http [kv]=resp)
+declare -A PORT=([lb]=$L [kv]=$K)
+declare -A ADMIN=([lb]=$LA [kv]=$KA)
+declare -A SPID=([lb]=$LB_PID [kv]=$KV_PID)
+
+# measure WHO OUT: one open-loop run; prints "p99_us requests errors server_cpu_pct"
+measure() {
+    local who=$1 out=$2 t0 t1
+    t0=$(bench_cpu_ticks "${SPID[$who]}")
+    bench_run $((DURATION + 30)) "$SCALEOUT" bench "${URL[$who]}" --rate "${RATE[$who]}" -c "$CONNS" \
+        -d "${DURATION}s" --progress off --json "$out" >/dev/null
+    t1=$(bench_cpu_ticks "${SPID[$who]}")
+    python3 - "$out" "$(( (t1 - t0) * 100 / BENCH_CLK_TCK ))" "$DURATION" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+def find(o):
+    if isinstance(o, dict):
+        if "latency_us" in o and "errors" in o:
+            return o
+        o = list(o.values())
+    if isinstance(o, list):
+        for v in o:
+            r = find(v)
+            if r:
+                return r
+    return None
+s = find(d)
+print(s["latency_us"]["p99"], s["requests"], s["errors"]["total"], "%.1f" % (float(sys.argv[2]) / float(sys.argv[3])))
+PY
+}
+
+# with_slow WHO ROUND: start SLOW slow clients, wait until all are connected
+with_slow() {
+    local who=$1 log=$BENCH_TMP/slow-$1-$2.log i
+    bench_start "slow $who" "$log" python3 "$here/lib/slow_clients.py" "${MODE[$who]}" 127.0.0.1 "${PORT[$who]}" \
+        "$SLOW" $((DURATION + 15))
+    SLOW_PID=$BENCH_LAST_PID
+    for i in $(seq 1 600); do
+        grep -q '^ready' "$log" 2>/dev/null && return 0
+        grep -q '^only' "$log" 2>/dev/null && bench_die "slow clients: $(cat "$log")"
+        kill -0 "$SLOW_PID" 2>/dev/null || bench_die "slow clients died: $(cat "$log")"
+        sleep 0.05
+    done
+    bench_die "slow clients not connected after 30 s"
+}
+
+# clients WHO: connected clients the server reports on its admin /status
+clients() {
+    curl -s "http://127.0.0.1:${ADMIN[$1]}/status" |
+        python3 -c 'import json, sys; d = json.load(sys.stdin); print(d.get("clients", d.get("connected_clients", "?")))' \
+        2>/dev/null || echo "?"
+}
+
+declare -A RES CPU
+for who in lb kv; do
+    bench_log "warm-up $who"
+    measure "$who" "$BENCH_TMP/warm-$who.json" >/dev/null
+done
+for r in $(seq 1 "$ROUNDS"); do
+    for who in lb kv; do
+        order="base slow"
+        [ $((r % 2)) -eq 0 ] && order="slow base"
+        for kind in $order; do
+            if [ "$kind" = slow ]; then
+                with_slow "$who" "$r"
+                bench_log "round $r $who: $(clients "$who") clients connected before the run"
+            fi
+            res=$(measure "$who" "$BENCH_TMP/$who-$kind-$r.json")
+            if [ "$kind" = slow ]; then
+                bench_log "round $r $who slow: p99_us requests errors cpu% = $res ($(clients "$who") clients at the end)"
+                bench_stop "$SLOW_PID" 5 || true
+            else
+                bench_log "round $r $who base: p99_us requests errors cpu% = $res"
+            fi
+            RES[$who-$kind]="${RES[$who-$kind]:-} ${res%% *}"
+            CPU[$who-$kind]="${CPU[$who-$kind]:-} ${res##* }"
+        done
+    done
+done
+
+med() { tr ' ' '\n' | grep -v '^$' | bench_median; }
+spread() { tr ' ' '\n' | grep -v '^$' | bench_spread_pct; }
+echo "| target | normal load | p99 alone (spread) | p99 with $SLOW slow clients (spread) | ratio | server CPU alone / with |"
+echo "|---|---|---|---|---|---|"
+for who in lb kv; do
+    b=$(echo "${RES[$who-base]}" | med); s=$(echo "${RES[$who-slow]}" | med)
+    bs=$(echo "${RES[$who-base]}" | spread); ss=$(echo "${RES[$who-slow]}" | spread)
+    cb=$(echo "${CPU[$who-base]}" | med); cs=$(echo "${CPU[$who-slow]}" | med)
+    desc="${RATE[$who]} req/s open loop, $CONNS conns, ${DURATION}s x $ROUNDS"
+    if [ "$who" = lb ]; then what="lb (slow headers)"; else what="kv (partial RESP)"; fi
+    printf '| %s | %s | %.0f us (%s%%) | %.0f us (%s%%) | %sx | %s%% / %s%% |\n' "$what" "$desc" "$b" "$bs" "$s" "$ss" \
+        "$(bench_ratio "$s" "$b")" "$cb" "$cs"
+done
