@@ -320,6 +320,13 @@ static void conn_process(struct app_conn *c)
     size_t blen = c->req.body == HTTP1_BODY_LENGTH ? (size_t)c->req.content_length : 0;
     if (buf_pending(&c->in) < c->head_len + blen)
         return;
+    /* the buffer may have moved while the body arrived: parse the head again
+     * so the target and header slices point into it (a final result reset
+     * the parser, so this is a fresh, same-result parse) */
+    if (http1_parse_request(buf_head(&c->in), c->head_len, &c->req, NULL) != (int)c->head_len) {
+        send_error_close(c, 400, "bad request");
+        return;
+    }
     uv_read_stop((uv_stream_t *)&c->tcp);
     start_request(c, buf_head(&c->in) + c->head_len, blen);
 }

@@ -193,7 +193,17 @@ static char pg_data[4200];
 
 static struct up_proc *add_app(struct up *u)
 {
-    int slot = u->app_seq++;
+    /* the lowest free slot: a scaled-down instance's port is reused */
+    int slot = 0;
+    for (bool taken = true; taken; ) {
+        taken = false;
+        for (struct up_proc *q = u->procs; q; q = q->next)
+            if (q->kind == UP_APP && q->slot == slot) {
+                taken = true;
+                slot++;
+                break;
+            }
+    }
     int port = u->cfg.app_port ? (int)u->cfg.app_port + slot : pick_free_port();
     int aport = u->cfg.app_port ? port + 10000 : pick_free_port();
     if (port > 65535 || aport > 65535 || port < 0 || aport < 0)
@@ -211,6 +221,7 @@ static struct up_proc *add_app(struct up *u)
     add_words(&argv, &argc, u->cfg.app_args);
     struct up_proc *pr = up_proc_new(u, UP_APP, name, argv, port);
     pr->admin_port = aport;
+    pr->slot = slot;
     return pr;
 }
 

@@ -79,6 +79,7 @@ struct up_proc {
     char **argv;                 /* owned, NULL-terminated */
     int port;                    /* readiness: TCP connect here (0: none) */
     int admin_port;              /* app: its /status (0: none) */
+    int slot;                    /* app: instance number - 1 (port offset) */
     uid_t uid;
     gid_t gid;
     bool setuid;
@@ -121,7 +122,6 @@ struct up {
     int stage;                   /* start-up stage in progress; UP_KIND__COUNT: running */
     bool stopping;
     long long stage_deadline_ms;
-    int app_seq;
     /* autoscaler */
     long long high_since, low_since, last_scale_ms;
     double load;                 /* avg in flight per serving app */
