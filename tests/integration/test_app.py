@@ -11,7 +11,8 @@ import threading
 import pytest
 import requests
 
-from up_helpers import HOST, Http, Postgres, Proc, app_status, free_port, rmtree, scaleout_bin, wait_until, world_dir
+from up_helpers import (HOST, Http, Postgres, Proc, app_status, free_port, rmtree, sanitizer_reports, scaleout_bin,
+                        wait_until, world_dir)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,9 @@ def world():
     for p in reversed(procs):
         p.stop()
     pg.stop()
+    bad = sanitizer_reports(base)
     rmtree(base)
+    assert not bad, bad
 
 
 def test_session_from_one_instance_is_valid_on_the_other(world):

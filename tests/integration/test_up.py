@@ -14,7 +14,8 @@ import time
 import pytest
 import requests
 
-from up_helpers import HOST, Http, Proc, free_port, rmtree, scaleout_bin, tcp_open, wait_until, world_dir
+from up_helpers import (HOST, REPO_ROOT, Http, Proc, free_port, rmtree, sanitizer_reports, scaleout_bin, tcp_open,
+                        wait_until, world_dir)
 
 
 def status(port):
@@ -72,7 +73,9 @@ ready-timeout 60s
             requests.get(f"http://{HOST}:{status_port}/status", timeout=5).json()["ready"])
     yield {"proc": p, "lb": lb_port, "status": status_port, "base": base}
     p.stop(timeout=30)
+    bad = sanitizer_reports(base)
     rmtree(base)
+    assert not bad, bad
 
 
 def test_round_trip_through_the_lb(up):
@@ -177,9 +180,8 @@ def test_bad_config_is_named_by_line(tmp_path):
     out = subprocess.run([str(scaleout_bin()), "check", str(f)], capture_output=True, text=True, timeout=10)
     assert out.returncode == 1
     assert f"{f}:2:" in out.stderr and f"{f}:3:" in out.stderr and f"{f}:4:" in out.stderr
-    assert subprocess.run([str(scaleout_bin()), "check", "examples/up.conf"], capture_output=True, timeout=10,
-                          cwd=str(scaleout_bin().parent) if scaleout_bin().parent.name != "build"
-                          else str(scaleout_bin().parents[1])).returncode == 0
+    assert subprocess.run([str(scaleout_bin()), "check", str(REPO_ROOT / "examples/up.conf")], capture_output=True,
+                          timeout=10).returncode == 0
 
 
 def test_port_in_use_is_named(tmp_path):

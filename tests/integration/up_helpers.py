@@ -28,7 +28,7 @@ from pathlib import Path
 
 import requests
 
-from proc_helpers import HOST, free_port, scaleout_bin, wait_until  # noqa: F401
+from proc_helpers import HOST, REPO_ROOT, free_port, scaleout_bin, wait_until  # noqa: F401
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -155,6 +155,22 @@ class Http:
 
 def app_status(admin_port):
     return requests.get(f"http://{HOST}:{admin_port}/status", timeout=5).json()
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_reports(base):
+    """Log files under base that hold an ASan/LSan/UBSan report (make asan)."""
+    bad = []
+    for f in Path(base).rglob("*.log"):
+        try:
+            text = f.read_text(errors="replace")
+        except OSError:
+            continue
+        if any(m in text for m in SANITIZER_MARKS):
+            bad.append(f"{f.name}: {text[-3000:]}")
+    return bad
 
 
 def rmtree(p):
