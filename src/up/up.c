@@ -258,7 +258,9 @@ static void build_topology(struct up *u)
     /* the lb's argv is built when its stage starts: it lists the ready apps */
 }
 
-static struct up_proc *make_lb(struct up *u)
+/* The lb's argv: its backends are the apps registered now (at start-up the
+ * ready ones; on a restart of the lb the ones it had, minus those leaving). */
+static char **lb_argv(struct up *u, bool first)
 {
     int argc;
     char listen[32], aport[16], retries[16];
@@ -269,15 +271,26 @@ static struct up_proc *make_lb(struct up *u)
                            "--balance", u->cfg.lb_balance, "--health", "/health", "--health-interval", "1s",
                            "--health-timeout", "500ms", "--health-rise", "1", "--health-fall", "2", "--retries", retries,
                            (char *)NULL);
-    for (struct up_proc *p = u->procs; p; p = p->next)
-        if (p->kind == UP_APP && p->ready) {
-            char addr[32];
-            snprintf(addr, sizeof addr, "127.0.0.1:%d", p->port);
-            add_arg(&argv, &argc, "--backend");
-            add_arg(&argv, &argc, addr);
-            p->in_lb = true;
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        if (p->kind != UP_APP)
+            continue;
+        if (first ? !p->ready : (!p->in_lb || p->state == UP_P_DRAINING || p->state == UP_P_STOPPING)) {
+            if (!first && p->in_lb)
+                p->in_lb = false;
+            continue;
         }
-    return up_proc_new(u, UP_LB, "lb", argv, (int)u->cfg.lb_port);
+        char addr[32];
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", p->port);
+        add_arg(&argv, &argc, "--backend");
+        add_arg(&argv, &argc, addr);
+        p->in_lb = true;
+    }
+    return argv;
+}
+
+static struct up_proc *make_lb(struct up *u)
+{
+    return up_proc_new(u, UP_LB, "lb", lb_argv(u, true), (int)u->cfg.lb_port);
 }
 
 static struct up_proc *find_lb(struct up *u)
@@ -322,6 +335,13 @@ static void backoff_fire(uv_timer_t *t)
     struct up_proc *p = t->data;
     if (p->up->stopping || !p->want)
         return;
+    if (p->kind == UP_LB) {
+        /* a restarted lb must know the apps the autoscaler added or removed */
+        for (char **a = p->argv; *a; a++)
+            xfree(*a);
+        xfree(p->argv);
+        p->argv = lb_argv(p->up, false);
+    }
     start_proc(p);
 }
 

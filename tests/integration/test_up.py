@@ -71,7 +71,7 @@ ready-timeout 60s
     p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base)
     p.start(timeout=90, ready=lambda: tcp_open(status_port) and tcp_open(lb_port) and
             requests.get(f"http://{HOST}:{status_port}/status", timeout=5).json()["ready"])
-    yield {"proc": p, "lb": lb_port, "status": status_port, "base": base}
+    yield {"proc": p, "lb": lb_port, "status": status_port, "base": base, "lb_admin": lb_admin}
     p.stop(timeout=30)
     bad = sanitizer_reports(base)
     rmtree(base)
@@ -138,7 +138,7 @@ def test_killed_app_loses_no_request_and_is_restarted(up):
     assert not bad, f"{len(bad)} failed of {len(results)}: {bad[:5]}"
 
 
-def test_autoscaling_up_under_load_and_down_after(up):
+def test_autoscaling_up_under_load_and_down_after_and_lb_restart(up):
     st = status(up["status"])
     start_apps = st["apps"]
     ups0, downs0 = st["autoscale"]["scale_ups"], st["autoscale"]["scale_downs"]
@@ -149,6 +149,15 @@ def test_autoscaling_up_under_load_and_down_after(up):
         wait_until(lambda: status(up["status"])["autoscale"]["scale_ups"] > ups0, timeout=40, what="a scale-up")
         wait_until(lambda: status(up["status"])["apps"] > start_apps or
                    status(up["status"])["apps"] == 3, timeout=30, what="a third instance serving")
+        # the lb dies now: up restarts it with the apps of now, not those of the first start
+        lb = proc_named(status(up["status"]), "lb")
+        os.kill(lb["pid"], signal.SIGKILL)
+        wait_until(lambda: (lambda p: p["restarts"] > lb["restarts"] and p["state"] == "running")(
+            proc_named(status(up["status"]), "lb")), timeout=30, what="lb restarted")
+        apps = sorted(p["port"] for p in status(up["status"])["procs"] if p["kind"] == "app" and p["state"] == "running")
+        lb_status = requests.get(f"http://{HOST}:{up['lb_admin']}/status", timeout=5).json()
+        backends = sorted(int(b["address"].rsplit(":", 1)[1]) for b in lb_status["pools"][0]["backends"])
+        assert len(apps) == 3 and backends == apps
     finally:
         bench.send_signal(signal.SIGINT)
         try:
@@ -164,6 +173,24 @@ def test_autoscaling_up_under_load_and_down_after(up):
     log = up["proc"].log_tail(200000)
     assert "autoscaler: scale up" in log and "autoscaler: scale down" in log and "removed from the lb" in log
     assert Http(up["lb"]).get("/health").status_code == 200
+
+
+def test_status_page_renders_in_headless_chromium(up, tmp_path):
+    import shutil
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is not installed (scripts/install-deps.sh installs it)"
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom",
+                        f"http://{HOST}:{up['status']}/"], capture_output=True, text=True, timeout=90)
+    assert p.returncode == 0, p.stderr[-2000:]
+    dom = p.stdout
+    # drawn by the page's script from /status: boxes per process and the plots
+    for name in ("app-1", "app-2", "worker-1", "postgres", "lb"):
+        assert f">{name}<" in dom, name
+    assert "running" in dom and "<path d=" in dom and "cache" in dom
 
 
 def test_sigterm_stops_everything_and_exits_0(up):
