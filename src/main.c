@@ -36,7 +36,7 @@ static const struct role roles[] = {
     {"bench", bench_main, &bench_conf_table, "load generator for HTTP and RESP: open/closed loop, percentiles, scenarios, HTML reports", NULL},
     {"app", app_main, &app_conf_table, "reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL", NULL},
     {"worker", worker_main, &worker_conf_table, "job consumer: runs the app's queued uploads from kv, retries failures", NULL},
-    {"up", up_main, &up_conf_table, "runs a whole topology from one file: starts, supervises, autoscales; status page", NULL},
+    {"up", up_main, &up_conf_table, "runs a whole topology from one file: starts, supervises, autoscales; status page", up_config_check},
 };
 
 #define NROLES (sizeof roles / sizeof roles[0])

@@ -3,6 +3,7 @@
  * every directive is also a --flag, and `scaleout check` validates a file.
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "core/log.h"
 #include "up/up.h"
@@ -70,3 +71,35 @@ static const struct conf_directive up_dirs[] = {
 };
 
 const struct conf_table up_conf_table = {"up", up_dirs, sizeof(struct up_config), NULL};
+
+int up_config_validate(const struct up_config *c, const char *where, struct buf *errs)
+{
+    int n = 0;
+    if (c->app_max < c->app_min) {
+        buf_printf(errs, "%s%sapp-max (%lld) is below app-min (%lld)\n", where ? where : "", where ? ": " : "",
+                   c->app_max, c->app_min);
+        n++;
+    }
+    if (!c->postgres && (!c->pg_conninfo || !*c->pg_conninfo)) {
+        buf_printf(errs, "%s%s'postgres no' needs pg-conninfo (where the apps find PostgreSQL)\n", where ? where : "",
+                   where ? ": " : "");
+        n++;
+    }
+    if (c->scale_down_at >= c->scale_up_at) {
+        buf_printf(errs, "%s%sscale-down-at (%lld) must be below scale-up-at (%lld)\n", where ? where : "",
+                   where ? ": " : "", c->scale_down_at, c->scale_up_at);
+        n++;
+    }
+    return n;
+}
+
+int up_config_check(const char *path, struct buf *errs)
+{
+    struct up_config c;
+    conf_defaults(&up_conf_table, &c);
+    int n = conf_load_file(&up_conf_table, &c, path, errs);
+    if (n == 0)
+        n = up_config_validate(&c, path, errs);
+    conf_free(&up_conf_table, &c);
+    return n;
+}

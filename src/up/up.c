@@ -1002,14 +1002,8 @@ int up_main(int argc, char **argv)
     buf_init(&errs);
     int nerr = conf_load_args(&up_conf_table, &u->cfg, nargs, args, &errs);
     xfree(args);
-    if (nerr == 0 && u->cfg.app_max < u->cfg.app_min) {
-        buf_printf(&errs, "app-max (%lld) is below app-min (%lld)\n", u->cfg.app_max, u->cfg.app_min);
-        nerr++;
-    }
-    if (nerr == 0 && !u->cfg.postgres && !*u->cfg.pg_conninfo) {
-        buf_puts(&errs, "'postgres no' needs pg-conninfo (where the apps find PostgreSQL)\n");
-        nerr++;
-    }
+    if (nerr == 0)
+        nerr = up_config_validate(&u->cfg, NULL, &errs);
     if (nerr != 0) {
         fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
         fprintf(stderr, "scaleout up: invalid configuration (see scaleout up --help)\n");

@@ -55,6 +55,10 @@ struct up_config {
 
 extern const struct conf_table up_conf_table;
 int up_main(int argc, char **argv);
+/* Checks across directives; errors "WHERE: message" appended to errs. Returns their number. */
+int up_config_validate(const struct up_config *c, const char *where, struct buf *errs);
+/* `scaleout check` of a topology file: directives, then the checks above. */
+int up_config_check(const char *path, struct buf *errs);
 
 /* ---- processes (proc.c) ---------------------------------------------------- */
 

@@ -209,6 +209,10 @@ def test_bad_config_is_named_by_line(tmp_path):
     assert f"{f}:2:" in out.stderr and f"{f}:3:" in out.stderr and f"{f}:4:" in out.stderr
     assert subprocess.run([str(scaleout_bin()), "check", str(REPO_ROOT / "examples/up.conf")], capture_output=True,
                           timeout=10).returncode == 0
+    g = tmp_path / "range.conf"
+    g.write_text("role up\napp-min 3\napp-max 2\n")
+    out = subprocess.run([str(scaleout_bin()), "check", str(g)], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 1 and "app-max (2) is below app-min (3)" in out.stderr
 
 
 def test_port_in_use_is_named(tmp_path):
