@@ -34,6 +34,8 @@ enum app_cache_strategy {
     APP_CACHE_NONE,
     APP_CACHE_ASIDE,        /* read: cache, else DB then fill; write: DB then delete */
     APP_CACHE_WRITE_THROUGH,/* read: as aside; write: DB then set the new value */
+    APP_CACHE_READ_THROUGH, /* read: cache, else one load per key (single flight); write: DB then delete */
+    APP_CACHE_REFRESH_AHEAD,/* read-through, and hot keys reloaded in the background before they expire */
     APP_CACHE__COUNT
 };
 
@@ -51,6 +53,7 @@ struct app_config {
     long long max_queue;         /* requests waiting for a slot; more get 503 */
     long long session_ttl_ms;
     long long cache_ttl_ms;
+    long long refresh_ahead_pct;  /* refresh-ahead: reload after this % of cache-ttl */
     int profile_cache;           /* enum app_cache_strategy */
     int product_cache;
     long long product_max_age_s; /* Cache-Control max-age of /products */
@@ -177,6 +180,7 @@ struct app_cache_ops {
     void (*written)(struct app_req *r, const char *key, const char *val, size_t len, app_cache_done done);
 };
 extern const struct app_cache_ops *const app_cache_strategies[APP_CACHE__COUNT];
+extern const struct app_cache_ops app_cache_read_through, app_cache_refresh_ahead; /* cache_flight.c */
 extern const struct conf_enum app_cache_names[];
 
 #endif

@@ -10,8 +10,9 @@
  *   write-through  read as cache-aside; write: PostgreSQL, then SET the new
  *                  value, so reads after a write hit at once.
  *
- * read-through and refresh-ahead are not here yet (see docs/app.md); a
- * strategy is one more row and two functions.
+ * read-through and refresh-ahead share a table of loads in flight and live in
+ * cache_flight.c. write-behind is not here (see docs/app.md). A strategy is
+ * one more row and two functions.
  *
  * A kv failure never fails a read: it counts as a miss and the database
  * answers (the cache is an optimisation, not a dependency). A failed DEL
@@ -128,4 +129,6 @@ const struct app_cache_ops *const app_cache_strategies[APP_CACHE__COUNT] = {
     [APP_CACHE_NONE] = &none_ops,
     [APP_CACHE_ASIDE] = &aside_ops,
     [APP_CACHE_WRITE_THROUGH] = &through_ops,
+    [APP_CACHE_READ_THROUGH] = &app_cache_read_through,
+    [APP_CACHE_REFRESH_AHEAD] = &app_cache_refresh_ahead,
 };

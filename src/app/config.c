@@ -14,7 +14,8 @@ static const struct conf_enum loglevels[] = {
 };
 
 const struct conf_enum app_cache_names[] = {
-    {"none", APP_CACHE_NONE}, {"cache-aside", APP_CACHE_ASIDE}, {"write-through", APP_CACHE_WRITE_THROUGH}, {NULL, 0},
+    {"none", APP_CACHE_NONE}, {"cache-aside", APP_CACHE_ASIDE}, {"write-through", APP_CACHE_WRITE_THROUGH},
+    {"read-through", APP_CACHE_READ_THROUGH}, {"refresh-ahead", APP_CACHE_REFRESH_AHEAD}, {NULL, 0},
 };
 
 static const struct conf_directive app_dirs[] = {
@@ -38,10 +39,12 @@ static const struct conf_directive app_dirs[] = {
     {"session-ttl", CONF_DURATION, OFF(session_ttl_ms), 1000, 365LL * 86400000, "30m", NULL, 0,
      "session lifetime (sliding: renewed on use)", 0, NULL, NULL},
     {"cache-ttl", CONF_DURATION, OFF(cache_ttl_ms), 1000, 365LL * 86400000, "5m", NULL, 0, "TTL of cached values", 0, NULL, NULL},
+    {"refresh-ahead", CONF_INT, OFF(refresh_ahead_pct), 1, 99, "80", NULL, 0,
+     "refresh-ahead: a hit reloads the key in the background after this percent of cache-ttl", 0, NULL, NULL},
     {"profile-cache", CONF_ENUM, OFF(profile_cache), 0, 0, "cache-aside", app_cache_names, 0,
-     "caching strategy of /me and /profile: none, cache-aside, write-through", 0, NULL, NULL},
+     "caching strategy of /me and /profile: none, cache-aside, write-through, read-through, refresh-ahead", 0, NULL, NULL},
     {"product-cache", CONF_ENUM, OFF(product_cache), 0, 0, "cache-aside", app_cache_names, 0,
-     "caching strategy of /products: none, cache-aside, write-through", 0, NULL, NULL},
+     "caching strategy of /products (as profile-cache)", 0, NULL, NULL},
     {"product-max-age", CONF_INT, OFF(product_max_age_s), 0, 86400 * 365, "60", NULL, 0,
      "Cache-Control max-age (seconds) of /products answers, for the edge", 0, NULL, NULL},
     {"max-body", CONF_MEMORY, OFF(max_body), 0, 64LL * 1024 * 1024, "1mb", NULL, 0, "largest request body (413 beyond)", 0,

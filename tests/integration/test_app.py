@@ -111,6 +111,44 @@ def test_cache_strategies_none_and_write_through(world):
     wt.stop()
 
 
+def test_read_through_loads_a_cold_key_once(world):
+    app = world["app"]("app-rt", "--product-cache", "read-through", "--concurrency", "64", "--service-time", "0")
+    s0 = app_status(app.admin)
+    answers = []
+
+    def one():
+        answers.append(requests.get(f"http://{HOST}:{app.port}/products/777", timeout=10).json())
+    ts = [threading.Thread(target=one) for _ in range(12)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    s1 = app_status(app.admin)
+    assert len(answers) == 12 and all(a == answers[0] for a in answers) and answers[0]["id"] == 777
+    # twelve readers, one database query: concurrent misses waited for the load in flight
+    assert s1["db_queries_total"] - s0["db_queries_total"] == 1
+    assert (s1["cache_hits_total"] + s1["cache_misses_total"]) - (s0["cache_hits_total"] + s0["cache_misses_total"]) == 12
+    app.stop()
+
+
+def test_refresh_ahead_reloads_a_hot_key_before_it_expires(world):
+    app = world["app"]("app-ra", "--profile-cache", "refresh-ahead", "--cache-ttl", "2s", "--refresh-ahead", "10")
+    h = Http(app.port)
+    h.login("ria")
+    assert h.put("/me", json={"bio": "ahead"}).json()["bio"] == "ahead"      # written with its refresh time
+    s0 = app_status(app.admin)
+    # keep reading: after 10% of the TTL a hit starts one background reload;
+    # every read stays a hit (no reader waits on the database)
+    def refreshed():
+        assert h.get("/profile/ria").json()["bio"] == "ahead"
+        s = app_status(app.admin)
+        return s if s["db_queries_total"] > s0["db_queries_total"] else None
+    s1 = wait_until(refreshed, timeout=10, interval=0.05, what="a background refresh")
+    assert s1["cache_misses_total"] == s0["cache_misses_total"]
+    assert s1["cache_hits_total"] > s0["cache_hits_total"]
+    app.stop()
+
+
 def test_profile_of_another_user_cannot_be_changed(world):
     h = Http(world["a"].port)
     h.login("eve")
