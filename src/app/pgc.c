@@ -86,6 +86,9 @@ static void conn_fail(struct pconn *c)
     size_t el = strlen(err);
     while (el && (err[el - 1] == '\n'))
         err[--el] = 0;
+    for (size_t i = 0; i < el; i++) /* libpq's messages span lines: keep one log line */
+        if (err[i] == '\n' || err[i] == '\t')
+            err[i] = ' ';
     log_warn("postgres: %s", err);
     stop_poll(c);
     if (c->res)
