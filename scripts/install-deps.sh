@@ -3,7 +3,7 @@
 # Runs apt-get update once, only if something is missing. Idempotent.
 set -e
 PKGS="build-essential pkg-config clang libuv1-dev libxxhash-dev libcriterion-dev libpq-dev postgresql-15
-      python3 python3-pytest python3-redis python3-requests
+      python3 python3-pytest python3-redis python3-requests python3-yaml
       redis-server redis-tools curl procps nginx wrk chromium haproxy"
 missing=""
 for p in $PKGS; do

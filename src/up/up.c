@@ -957,7 +957,9 @@ static void usage(void)
     buf_init(&b);
     buf_puts(&b, "usage: scaleout up [FILE | --config FILE] [--directive value ...]\n"
                  "       scaleout up stop [--dir DIR]      stop a running up\n"
-                 "       scaleout up status [--dir DIR]    print its status JSON\n\n"
+                 "       scaleout up status [--dir DIR]    print its status JSON\n"
+                 "       scaleout up [FILE] --emit systemd|k8s DIR   write the topology as systemd units or\n"
+                 "                                         Kubernetes manifests (docs/deploy.md)\n\n"
                  "Runs the whole system on 127.0.0.1: PostgreSQL, kv, app x N, worker x M and the lb in front,\n"
                  "supervised and autoscaled, with a status page. Without a file: the default topology below.\n\n"
                  "directives:\n");
@@ -986,10 +988,22 @@ int up_main(int argc, char **argv)
             usage();
             return 0;
         }
-    /* `scaleout up FILE` is `scaleout up --config FILE` */
+    /* `scaleout up FILE` is `scaleout up --config FILE`; `--emit KIND DIR` is not a directive */
     char **args = xmalloc((size_t)(argc + 2) * sizeof *args);
     int nargs = 0;
+    const char *emit_kind = NULL, *emit_dir = NULL;
     for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--emit") == 0) {
+            if (i + 2 >= argc) {
+                fprintf(stderr, "scaleout up: --emit takes KIND (systemd or k8s) and DIR\n");
+                xfree(args);
+                return 2;
+            }
+            emit_kind = argv[i + 1];
+            emit_dir = argv[i + 2];
+            i += 2;
+            continue;
+        }
         if (i == 0 && argv[0][0] != '-')
             args[nargs++] = "--config";
         args[nargs++] = argv[i];
@@ -1020,6 +1034,11 @@ int up_main(int argc, char **argv)
         return 1;
     }
     self_exe[n] = 0;
+    if (emit_kind) {
+        int rc = up_emit(&u->cfg, emit_kind, emit_dir, self_exe);
+        conf_free(&up_conf_table, &u->cfg);
+        return rc;
+    }
 
     mkdir(u->cfg.dir, 0755);
     if (!realpath(u->cfg.dir, u->dir)) {

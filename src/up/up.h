@@ -59,6 +59,8 @@ int up_main(int argc, char **argv);
 int up_config_validate(const struct up_config *c, const char *where, struct buf *errs);
 /* `scaleout check` of a topology file: directives, then the checks above. */
 int up_config_check(const char *path, struct buf *errs);
+/* emit.c: write the topology as systemd units or Kubernetes manifests into dir. Exit status. */
+int up_emit(const struct up_config *c, const char *kind, const char *dir, const char *bin);
 
 /* ---- processes (proc.c) ---------------------------------------------------- */
 
