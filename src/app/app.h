@@ -60,6 +60,7 @@ struct app_config {
     long long max_body;
     long long feed_limit;
     long long job_ttl_ms;
+    long long sync_job_ms;       /* POST /upload-sync: the job's work done in the request */
     long long maxclients;
     int loglevel;
     char *logfile;
@@ -164,6 +165,10 @@ struct app_metrics {
 #undef APP_X_FIELD
 };
 struct app_metrics *app_server_metrics(struct app_server *s);
+
+/* Hold a capacity slot for ms more of "CPU work" (queued like any request,
+ * 503 when the queue is full), then run then(r). */
+void app_work(struct app_req *r, long long ms, void (*then)(struct app_req *r));
 
 /* handlers.c: route and serve one request. */
 void app_handle(struct app_req *r);

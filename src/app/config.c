@@ -52,6 +52,8 @@ static const struct conf_directive app_dirs[] = {
     {"feed-limit", CONF_INT, OFF(feed_limit), 1, 1000, "50", NULL, 0, "posts in a feed page", 0, NULL, NULL},
     {"job-ttl", CONF_DURATION, OFF(job_ttl_ms), 1000, 365LL * 86400000, "1d", NULL, 0, "how long a job's record is kept", 0,
      NULL, NULL},
+    {"sync-job-time", CONF_DURATION, OFF(sync_job_ms), 0, 3600000, "20ms", NULL, 0,
+     "POST /upload-sync: the work of a job done in the request (the worker's job-time)", 1, NULL, NULL},
     {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, 0, "client connections open at once", 0, NULL, NULL},
     {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},

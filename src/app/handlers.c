@@ -10,6 +10,7 @@
  *   POST /posts   {"body":TEXT}  201 {"id":N}
  *   GET  /feed                   newest posts of the user and of whom they follow
  *   POST /upload  (any body)     202, Location: /jobs/ID (job queued in kv)
+ *   POST /upload-sync            the same work done in the request (for comparison)
  *   GET  /jobs/ID                {"id":ID,"status":"queued|running|done|failed",...}
  *   GET  /products/ID            cacheable at the edge (Cache-Control: public, max-age)
  *
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "app/app.h"
 #include "core/alloc.h"
@@ -443,6 +445,20 @@ static void h_upload(struct app_req *r)
     app_kv_cmdv(app_server_kv(r->srv), upload_id, r, 2, argv);
 }
 
+/* The comparison the queue is measured against: the same work as a worker's
+ * job (sync-job-time, holding a capacity slot, then the checksum) done while
+ * the client waits. */
+static void upload_sync_done(struct app_req *r)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "{\"status\":\"done\",\"result\":\"bytes=%zu xxh64=%016llx\"}\n", r->body_len,
+               (unsigned long long)XXH64(r->body ? r->body : "", r->body_len, 0));
+    app_reply_json(r, 200, &b, NULL);
+}
+
+static void h_upload_sync(struct app_req *r) { app_work(r, app_server_conf(r->srv)->sync_job_ms, upload_sync_done); }
+
 static void job_got(void *arg, const struct app_kv_reply *rep)
 {
     struct app_req *r = arg;
@@ -563,6 +579,7 @@ static const struct route routes[] = {
     {"/posts", HTTP1_METHOD_POST, 0, h_posts},
     {"/feed", HTTP1_METHOD_GET, 0, h_feed},
     {"/upload", HTTP1_METHOD_POST, 0, h_upload},
+    {"/upload-sync", HTTP1_METHOD_POST, 0, h_upload_sync},
     {"/jobs/", HTTP1_METHOD_GET, 0, h_job},
     {"/products/", HTTP1_METHOD_GET, 0, h_product},
 };

@@ -51,6 +51,8 @@ struct app_conn {
 
 struct gate_item {
     struct app_req *r;
+    long long ms;
+    void (*then)(struct app_req *r);
     struct gate_item *next;
 };
 
@@ -158,26 +160,29 @@ static void send_error_close(struct app_conn *c, int status, const char *msg)
 struct slot {
     uv_timer_t t;
     struct app_req *r;
+    long long ms;                     /* time the slot is held */
+    void (*then)(struct app_req *r);  /* what runs once it is released */
 };
 
 static void slot_closed(uv_handle_t *h) { xfree(h); }
 
-static void gate_admit(struct app_server *s, struct app_req *r);
+static void gate_admit(struct app_server *s, struct app_req *r, long long ms, void (*then)(struct app_req *r));
 
 static void slot_done(uv_timer_t *t)
 {
     struct slot *sl = (struct slot *)t;
     struct app_server *s = sl->r->srv;
     struct app_req *r = sl->r;
-    uv_close((uv_handle_t *)t, slot_closed);
-    if (s->cfg.service_spin && s->cfg.service_time_ms > 0) {
-        /* burn the service time on this core: a real CPU-bound request */
-        long long until = util_mono_us() + s->cfg.service_time_ms * 1000;
+    void (*then)(struct app_req *r) = sl->then;
+    if (s->cfg.service_spin && sl->ms > 0) {
+        /* burn the time on this core: really CPU-bound work */
+        long long until = util_mono_us() + sl->ms * 1000;
         volatile unsigned long long x = 0;
         while (util_mono_us() < until)
             for (int i = 0; i < 1000; i++)
                 x += (unsigned long long)i * 2654435761u;
     }
+    uv_close((uv_handle_t *)t, slot_closed);
     s->busy_slots--;
     if (s->qhead) {
         struct gate_item *it = s->qhead;
@@ -185,25 +190,27 @@ static void slot_done(uv_timer_t *t)
         if (!s->qhead)
             s->qtail = NULL;
         s->qlen--;
-        gate_admit(s, it->r);
+        gate_admit(s, it->r, it->ms, it->then);
         xfree(it);
     }
-    app_handle(r);
+    then(r);
 }
 
-static void gate_admit(struct app_server *s, struct app_req *r)
+static void gate_admit(struct app_server *s, struct app_req *r, long long ms, void (*then)(struct app_req *r))
 {
     s->busy_slots++;
     struct slot *sl = xmalloc(sizeof *sl);
     sl->r = r;
+    sl->ms = ms;
+    sl->then = then;
     uv_timer_init(s->loop, &sl->t);
-    uv_timer_start(&sl->t, slot_done, s->cfg.service_spin ? 0 : (uint64_t)s->cfg.service_time_ms, 0);
+    uv_timer_start(&sl->t, slot_done, s->cfg.service_spin ? 0 : (uint64_t)ms, 0);
 }
 
-static void gate_enter(struct app_server *s, struct app_req *r)
+static void gate_enter(struct app_server *s, struct app_req *r, long long ms, void (*then)(struct app_req *r))
 {
     if (s->busy_slots < s->cfg.concurrency) {
-        gate_admit(s, r);
+        gate_admit(s, r, ms, then);
         return;
     }
     if (s->qlen >= s->cfg.max_queue) {
@@ -213,6 +220,8 @@ static void gate_enter(struct app_server *s, struct app_req *r)
     }
     struct gate_item *it = xmalloc(sizeof *it);
     it->r = r;
+    it->ms = ms;
+    it->then = then;
     it->next = NULL;
     if (s->qtail)
         s->qtail->next = it;
@@ -220,6 +229,11 @@ static void gate_enter(struct app_server *s, struct app_req *r)
         s->qhead = it;
     s->qtail = it;
     s->qlen++;
+}
+
+void app_work(struct app_req *r, long long ms, void (*then)(struct app_req *r))
+{
+    gate_enter(r->srv, r, ms, then);
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -280,7 +294,7 @@ static void start_request(struct app_conn *c, const char *body, size_t body_len)
     s->inflight++;
     if (s->draining)
         c->wflags |= HTTP1_W_CLOSE;
-    gate_enter(s, r);
+    gate_enter(s, r, s->cfg.service_time_ms, app_handle);
 }
 
 /* Parse what has arrived; start at most one request. */

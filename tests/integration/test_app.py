@@ -183,6 +183,16 @@ def test_upload_is_queued_202_and_done_by_the_worker(world):
     assert job["attempts"] == 1 and job["size"] == 15 and job["result"].startswith("bytes=15 ")
 
 
+def test_upload_sync_does_the_same_work_in_the_request(world):
+    h = Http(world["a"].port)
+    body = b"same work either way"
+    loc = h.post("/upload", data=body).headers["Location"]
+    job = wait_until(lambda: (lambda j: j if j.get("status") == "done" else None)(h.get(loc).json()), timeout=15,
+                     what="job done")
+    r = h.post("/upload-sync", data=body)
+    assert r.status_code == 200 and r.json() == {"status": "done", "result": job["result"]}
+
+
 def test_failed_job_is_retried_then_marked_failed(world):
     h = Http(world["a"].port)
     once = h.post("/upload", data=b"fail:1").headers["Location"]
