@@ -17,7 +17,9 @@
  *
  * The flight table lives in the process (the app runs one loop thread); it
  * holds one entry per key being loaded, each with its waiting requests, so it
- * is bounded by the requests in flight. A background refresh runs on a
+ * is bounded by the requests in flight. An entry stays until kv acknowledges
+ * the fill: a GET sent on another kv connection meanwhile could still miss,
+ * and such misses are answered from the entry's copy instead of loading again. A background refresh runs on a
  * detached copy of the request (no connection) that frees itself.
  */
 #include <stdio.h>
@@ -35,6 +37,10 @@ struct flight {
     struct app_req **waiters;     /* NULL entries: a background refresh */
     size_t n, cap;
     bool prefixed;                /* refresh-ahead: store with the refresh time */
+    /* loaded, its SET not yet acknowledged: a GET on another kv connection
+     * could still miss, so misses in this window are answered from here */
+    char *val;
+    size_t len;
 };
 
 static struct flight *flights;
@@ -75,59 +81,81 @@ static void flight_remove(struct flight *f)
         *pp = f->next;
 }
 
-static void ignore(void *arg, const struct app_kv_reply *rep) { (void)arg, (void)rep; }
+static void flight_free(struct flight *f)
+{
+    xfree(f->waiters);
+    xfree(f->val);
+    xfree(f);
+}
 
-static void store(struct app_req *r, const char *key, const char *val, size_t len, bool prefixed)
+/* The fill is acknowledged (or failed): kv answers for the key from now on. */
+static void filled(void *arg, const struct app_kv_reply *rep)
+{
+    struct flight *f = arg;
+    (void)rep;
+    flight_remove(f);
+    flight_free(f);
+}
+
+/* Store val under f->key; f stays in the table (answering misses from its
+ * copy) until kv acknowledges the SET. */
+static void store(struct app_req *r, struct flight *f, const char *val, size_t len)
 {
     const struct app_config *cf = app_server_conf(r->srv);
     char ttl[32];
     snprintf(ttl, sizeof ttl, "%lld", cf->cache_ttl_ms);
     struct buf v;
     buf_init(&v);
-    if (prefixed)
+    if (f->prefixed)
         buf_printf(&v, "%lld\n", util_time_ms() + cf->cache_ttl_ms * cf->refresh_ahead_pct / 100);
     buf_append(&v, val, len);
-    const char *argv[] = {"SET", key, buf_head(&v), "PX", ttl};
-    size_t lens[] = {3, strlen(key), buf_pending(&v), 2, strlen(ttl)};
-    app_kv_cmd(app_server_kv(r->srv), ignore, NULL, 5, argv, lens);
+    f->val = xmalloc(len ? len : 1);
+    memcpy(f->val, val, len);
+    f->len = len;
+    f->n = 0;
+    const char *argv[] = {"SET", f->key, buf_head(&v), "PX", ttl};
+    size_t lens[] = {3, strlen(f->key), buf_pending(&v), 2, strlen(ttl)};
+    app_kv_cmd(app_server_kv(r->srv), filled, f, 5, argv, lens);
     buf_deinit(&v);
 }
 
-/* The load for r->key finished: fill the cache once, answer every waiter. */
+/* The load for f finished: answer every waiter, then fill the cache (or
+ * forget the flight when the load failed). */
+static void finish(struct app_req *any, struct flight *f, int status, const char *val, size_t len)
+{
+    struct app_req **w = f->waiters;
+    size_t n = f->n;
+    f->waiters = NULL;
+    f->n = f->cap = 0;
+    if (status == 200)
+        store(any, f, val, len); /* f lives on until filled() */
+    else {
+        flight_remove(f);
+        flight_free(f);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (w[i])
+            w[i]->cache_done(w[i], status, val, len); /* answers and frees w[i] */
+    xfree(w);
+}
+
+/* The load for r->key finished (r is one of the waiters). */
 static void loaded(struct app_req *r, int status, const char *val, size_t len)
 {
     struct flight *f = flight_find(r->key);
-    if (!f) { /* cannot happen: the loader registered it */
+    if (!f || f->val) { /* cannot happen: the loader registered it */
         r->cache_done(r, status, val, len);
         return;
     }
-    flight_remove(f);
-    if (status == 200)
-        store(r, f->key, val, len, f->prefixed);
-    for (size_t i = 0; i < f->n; i++) {
-        struct app_req *w = f->waiters[i];
-        if (w)
-            w->cache_done(w, status, val, len); /* answers and frees w (r among them) */
-    }
-    xfree(f->waiters);
-    xfree(f);
+    finish(r, f, status, val, len);
 }
 
 /* A background refresh's detached request finished loading. */
 static void refreshed(struct app_req *shadow, int status, const char *val, size_t len)
 {
     struct flight *f = flight_find(shadow->key);
-    if (f) {
-        flight_remove(f);
-        if (status == 200)
-            store(shadow, f->key, val, len, true);
-        /* readers that missed while the refresh ran wait on it too */
-        for (size_t i = 0; i < f->n; i++)
-            if (f->waiters[i])
-                f->waiters[i]->cache_done(f->waiters[i], status, val, len);
-        xfree(f->waiters);
-        xfree(f);
-    }
+    if (f && !f->val)
+        finish(shadow, f, status, val, len);
     xfree(shadow->scratch);
     xfree(shadow);
 }
@@ -137,6 +165,11 @@ static void miss(struct app_req *r, bool prefixed)
     struct app_metrics *m = app_server_metrics(r->srv);
     m->cache_misses_total++;
     struct flight *f = flight_find(r->key);
+    if (f && f->val) {
+        /* just loaded, its SET not yet acknowledged: answer from the copy */
+        r->cache_done(r, 200, f->val, f->len);
+        return;
+    }
     if (f) {
         flight_wait(f, r); /* one load per key: wait for the one in flight */
         return;

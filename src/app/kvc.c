@@ -346,12 +346,14 @@ static void failed_fire(uv_timer_t *t)
 
 void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv, const size_t *lens)
 {
-    struct kconn *best = NULL;
-    for (int i = 0; i < kv->n; i++) {
-        struct kconn *c = &kv->c[i];
-        if (!best || (c->state != C_DOWN && (best->state == C_DOWN || c->qlen < best->qlen)))
-            best = c;
-    }
+    /* the key picks the connection: commands on one key stay in order (a GET
+     * sent after a SET sees it; replies to one key arrive in sending order),
+     * which the caches' single-flight table relies on */
+    uint32_t h = 2166136261u;
+    if (argc >= 2)
+        for (size_t i = 0; i < lens[1]; i++)
+            h = (h ^ (unsigned char)argv[1][i]) * 16777619u;
+    struct kconn *best = &kv->c[h % (uint32_t)kv->n];
     if (best->state == C_DOWN)
         conn_open(best);
     if (best->state == C_DOWN || best->qlen >= MAX_PENDING) {
