@@ -1,8 +1,10 @@
 /*
  * page.c — the status page `up` serves at / on its status port: one HTML
  * file, no external assets. It polls /status (JSON) every second and draws
- * the topology (one box per process, coloured by state), the autoscaler's
- * numbers and two SVG plots (app instances and req/s over the last minute).
+ * the topology (one box per process, coloured by state), load, req/s,
+ * errors/s, response time, the job backlog, the cache hit ratio, the
+ * autoscaler's numbers and two SVG plots (app instances and req/s over the
+ * last minute).
  */
 #include "up/up.h"
 
@@ -26,7 +28,8 @@ const char up_page_html[] =
     " var a=j.autoscale,t=j.app_totals;\n"
     " document.getElementById('sum').innerHTML='<table><tr><td>system</td><td><a href=\"'+esc(j.lb)+'\">'+esc(j.lb)+'</a></td></tr>'+\n"
     "  '<tr><td>app instances</td><td>'+j.apps+' (min '+j.app_min+', max '+j.app_max+')</td></tr>'+\n"
-    "  '<tr><td>load</td><td>'+j.load.toFixed(2)+' in flight per instance, '+j.rps.toFixed(0)+' req/s</td></tr>'+\n"
+    "  '<tr><td>load</td><td>'+j.load.toFixed(2)+' in flight per instance, '+j.rps.toFixed(0)+' req/s, '+j.errors_per_s.toFixed(1)+' errors/s, slowest app '+j.response_ms_avg_max.toFixed(1)+' ms avg</td></tr>'+\n"
+    "  '<tr><td>jobs</td><td>'+j.job_backlog+' not yet done (upper bound)</td></tr>'+\n"
     "  '<tr><td>autoscaler</td><td>'+(a.enabled?'on':'off')+', up at '+a.scale_up_at+', down at '+a.scale_down_at+'; '+a.scale_ups+' up, '+a.scale_downs+' down; '+esc(a.last_action)+'</td></tr>'+\n"
     "  '<tr><td>cache</td><td>hit ratio '+(100*t.cache_hit_ratio).toFixed(1)+'% ('+t.cache_hits+' hits, '+t.cache_misses+' misses), '+t.db_queries+' db queries</td></tr></table>';\n"
     " var tiers=['lb','app','worker','kv','postgres'],h='';\n"

@@ -528,12 +528,14 @@ struct lb_sample {
     long long queued;
     int serving;
     unsigned long long requests;
+    unsigned long long errors;   /* failed exchanges + 5xx, summed over our apps */
+    double resp_ms;              /* the slowest app's average response time */
     bool ok;
 };
 
 /* Find backend `addr` in the lb's /status JSON; its active count and state. */
 static bool backend_info(const char *js, const char *addr, long long *active, char *state, size_t statecap,
-                         unsigned long long *requests)
+                         unsigned long long *requests, unsigned long long *errors, double *resp_ms)
 {
     char pat[64];
     snprintf(pat, sizeof pat, "\"address\":\"%s\"", addr);
@@ -554,7 +556,40 @@ static bool backend_info(const char *js, const char *addr, long long *active, ch
     *active = a ? strtoll(a + 9, NULL, 10) : 0;
     const char *r = strstr(p, "\"requests\":");
     *requests = r ? strtoull(r + 11, NULL, 10) : 0;
+    /* failed exchanges and 5xx answers, as the client would count them */
+    const char *e = strstr(p, "\"errors\":");
+    const char *x = strstr(p, "\"5xx\":");
+    *errors = (e && (!end || e < end) ? strtoull(e + 9, NULL, 10) : 0) +
+              (x && (!end || x < end) ? strtoull(x + 6, NULL, 10) : 0);
+    const char *m = strstr(p, "\"response_ms_avg\":");
+    *resp_ms = m && (!end || m < end) ? strtod(m + 18, NULL) : 0;
     return true;
+}
+
+/* GET key from kv as an integer (blocking, loopback, 1 s); -1 when absent or unreachable. */
+static long long kv_get_int(int port, const char *key)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    long long v = -1;
+    char req[160], rep[128];
+    int n = snprintf(req, sizeof req, "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", strlen(key), key);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)n) == n) {
+        ssize_t got = read(fd, rep, sizeof rep - 1);
+        if (got > 0) {
+            rep[got] = 0;
+            const char *nl = strstr(rep, "\r\n");
+            if (rep[0] == '$' && rep[1] != '-' && nl)
+                v = strtoll(nl + 2, NULL, 10);
+        }
+    }
+    close(fd);
+    return v;
 }
 
 static void scale_down_finish(struct up *u, struct up_proc *p)
@@ -593,9 +628,13 @@ static void autoscale_tick(struct up *u)
         char addr[32], state[32] = "";
         snprintf(addr, sizeof addr, "127.0.0.1:%d", p->port);
         long long active = 0;
-        unsigned long long req = 0;
-        bool found = p->in_lb && backend_info(js, addr, &active, state, sizeof state, &req);
+        unsigned long long req = 0, errs = 0;
+        double ms = 0;
+        bool found = p->in_lb && backend_info(js, addr, &active, state, sizeof state, &req, &errs, &ms);
         s.requests += req;
+        s.errors += errs;
+        if (found && ms > s.resp_ms)
+            s.resp_ms = ms;
         if (p->state == UP_P_DRAINING) {
             if (!found || active == 0 || now > p->drain_until_ms)
                 scale_down_finish(u, p);
@@ -615,6 +654,13 @@ static void autoscale_tick(struct up *u)
     double dt = u->last_sample_ms ? (double)(now - u->last_sample_ms) / 1000.0 : 0;
     u->rps = dt > 0 && s.requests >= u->last_requests ? (double)(s.requests - u->last_requests) / dt : 0;
     u->last_requests = s.requests;
+    u->errors_ps = dt > 0 && s.errors >= u->last_errors ? (double)(s.errors - u->last_errors) / dt : 0;
+    u->last_errors = s.errors;
+    u->resp_ms = s.resp_ms;
+    long long seq = kv_get_int(kv_port, "jobs:seq"), lowmark = kv_get_int(kv_port, "jobs:low");
+    u->job_backlog = seq <= 0 ? 0 : seq - (lowmark > 0 ? lowmark : 1) + 1;
+    if (u->job_backlog < 0)
+        u->job_backlog = 0;
     u->last_sample_ms = now;
     u->load = (double)(s.active + s.queued) / (double)(s.serving ? s.serving : 1);
     if (u->hist_n == 120) {
@@ -732,6 +778,8 @@ void up_status_json(struct up *u, struct buf *o)
     buf_printf(o, ",\"lb\":\"http://127.0.0.1:%lld/\",\"lb_admin_port\":%d,\"kv_port\":%d,\"pg\":", u->cfg.lb_port,
                u->lb_admin_port, kv_port);
     json_put_str(o, pg_conninfo, strlen(pg_conninfo));
+    buf_printf(o, ",\"errors_per_s\":%.1f,\"response_ms_avg_max\":%.2f,\"job_backlog\":%lld", u->errors_ps,
+               u->resp_ms, u->job_backlog);
     buf_printf(o, ",\"apps\":%d,\"app_min\":%lld,\"app_max\":%lld,\"load\":%.2f,\"rps\":%.1f,"
                   "\"autoscale\":{\"enabled\":%s,\"scale_up_at\":%lld,\"scale_down_at\":%lld,\"scale_ups\":%d,"
                   "\"scale_downs\":%d,\"last_action\":",

@@ -132,6 +132,10 @@ struct up {
     long long high_since, low_since, last_scale_ms;
     double load;                 /* avg in flight per serving app */
     double rps;
+    double errors_ps;            /* failed or 5xx answers per second (lb, app backends) */
+    unsigned long long last_errors;
+    double resp_ms;              /* slowest app's average response time (lb's EWMA) */
+    long long job_backlog;       /* job ids not known finished (jobs:seq - jobs:low + 1) */
     unsigned long long last_requests;
     long long last_sample_ms;
     char last_action[160];

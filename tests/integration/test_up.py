@@ -90,6 +90,9 @@ def test_round_trip_through_the_lb(up):
     job = wait_until(lambda: (lambda j: j if j.get("status") == "done" else None)(h.get(r.headers["Location"]).json()),
                      timeout=20, what="job done through up's worker")
     assert job["worker"] == "worker-1"
+    st = wait_until(lambda: (lambda s: s if s["job_backlog"] == 0 else None)(status(up["status"])), timeout=10,
+                    what="the job backlog back to 0")
+    assert st["errors_per_s"] == 0 and "response_ms_avg_max" in st
     assert h.get("/products/3").headers["Cache-Control"].startswith("public")
 
 
@@ -190,6 +193,7 @@ def test_status_page_renders_in_headless_chromium(up, tmp_path):
     # drawn by the page's script from /status: boxes per process and the plots
     for name in ("app-1", "app-2", "worker-1", "postgres", "lb"):
         assert f">{name}<" in dom, name
+    assert "not yet done" in dom and "errors/s" in dom
     assert "running" in dom and "<path d=" in dom and "cache" in dom
 
 
