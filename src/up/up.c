@@ -459,8 +459,17 @@ static void ready_checks(struct up *u)
     for (struct up_proc *p = u->procs; p; p = p->next) {
         if (p->state != UP_P_STARTING || !p->h)
             continue;
-        if (p->port && !tcp_ready(p->port))
+        if (p->port && !tcp_ready(p->port)) {
+            /* after start-up, a restart or a new instance that never gets
+             * ready is killed; the restart policy takes it from there */
+            if (u->stage == UP_KIND__COUNT && util_time_ms() - p->started_ms > u->cfg.ready_timeout_ms) {
+                up_log(u, "%s: not ready after %lld ms (port %d), killing it", p->name, u->cfg.ready_timeout_ms,
+                       p->port);
+                up_proc_signal(p, SIGKILL);
+                p->started_ms = util_time_ms(); /* once per timeout */
+            }
             continue;
+        }
         p->ready = true;
         p->state = UP_P_RUNNING;
         if (p->port)
