@@ -96,6 +96,27 @@ def test_round_trip_through_the_lb(up):
     assert h.get("/products/3").headers["Cache-Control"].startswith("public")
 
 
+def test_killed_kv_and_postgres_are_restarted_and_the_apps_reconnect(up):
+    for name in ("kv", "postgres"):
+        before = proc_named(status(up["status"]), name)
+        os.kill(before["pid"], signal.SIGKILL)
+        wait_until(lambda: (lambda p: p["restarts"] > before["restarts"] and p["state"] == "running")(
+            proc_named(status(up["status"]), name)), timeout=60, what=f"{name} restarted")
+    h = Http(up["lb"])
+
+    def works():
+        try:
+            h.s.cookies.clear()
+            if h.post("/login", json={"user": "kim"}).status_code != 200:
+                return None
+            r = h.put("/me", json={"bio": "after restarts"})
+            return r.status_code == 200 and h.get("/me").json()["bio"] == "after restarts"
+        except requests.RequestException:
+            return None
+    # kv lost its sessions (in memory); logins, writes and reads work again
+    wait_until(works, timeout=30, interval=0.2, what="login and profile through the restarted kv and PostgreSQL")
+
+
 def test_status_page_and_json(up):
     st = status(up["status"])
     kinds = sorted(p["kind"] for p in st["procs"])
