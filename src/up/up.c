@@ -601,6 +601,82 @@ static long long kv_get_int(int port, const char *key)
     return v;
 }
 
+/*
+ * Response-time percentiles of the apps over the last sample interval, from
+ * the lb's per-backend histograms (/metrics, lb_backend_response_seconds):
+ * buckets summed over the app backends, differenced against the previous
+ * sample; a percentile is reported as the upper bound of the bucket it falls
+ * in (the lb's buckets: 1, 2, 5, 10, 25, 50, 100, 250 ms, ...), -1 when no
+ * request completed in the interval.
+ */
+static void sample_latency(struct up *u)
+{
+    struct buf b;
+    buf_init(&b);
+    if (http_call(u->lb_admin_port, "GET", "/metrics", NULL, &b) != 200) {
+        buf_deinit(&b);
+        return;
+    }
+    buf_putc(&b, 0);
+    unsigned long long cum[UP_LAT_BUCKETS] = {0};
+    double le[UP_LAT_BUCKETS] = {0};
+    const char *pfx = "lb_backend_response_seconds_bucket{";
+    for (const char *line = buf_head(&b); line && *line;) {
+        const char *next = strchr(line, '\n');
+        if (strncmp(line, pfx, strlen(pfx)) == 0) {
+            const char *be = strstr(line, "backend=\"");
+            const char *lep = strstr(line, "le=\"");
+            const char *close = strchr(line, '}');
+            bool ours = false;
+            if (be && lep && close) {
+                int port = 0;
+                const char *colon = memchr(be, ':', (size_t)(close - be));
+                if (colon)
+                    port = atoi(colon + 1);
+                for (struct up_proc *p = u->procs; p && !ours; p = p->next)
+                    ours = p->kind == UP_APP && p->port == port;
+            }
+            if (ours) {
+                int i;
+                /* buckets come in increasing order per backend: index by le */
+                double v = strncmp(lep + 4, "+Inf", 4) == 0 ? 1e300 : strtod(lep + 4, NULL);
+                for (i = 0; i < UP_LAT_BUCKETS && le[i] != 0 && le[i] != v; i++) {
+                }
+                if (i < UP_LAT_BUCKETS) {
+                    le[i] = v;
+                    cum[i] += strtoull(close + 1, NULL, 10);
+                }
+            }
+        }
+        line = next ? next + 1 : NULL;
+    }
+    buf_deinit(&b);
+    unsigned long long d[UP_LAT_BUCKETS];
+    bool ok = u->lat_have;
+    for (int i = 0; i < UP_LAT_BUCKETS; i++) {
+        if (cum[i] < u->lat_prev[i])
+            ok = false; /* a backend left: start over */
+        d[i] = cum[i] - u->lat_prev[i];
+        u->lat_prev[i] = cum[i];
+    }
+    u->lat_have = true;
+    double q[3] = {0.50, 0.95, 0.99};
+    for (int k = 0; k < 3; k++)
+        u->lat_ms[k] = -1;
+    int last = 0;
+    while (last + 1 < UP_LAT_BUCKETS && le[last + 1] != 0)
+        last++;
+    unsigned long long total = d[last];
+    if (!ok || total == 0)
+        return;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i <= last; i++)
+            if ((double)d[i] >= q[k] * (double)total) {
+                u->lat_ms[k] = le[i] > 1e299 ? 1e9 : le[i] * 1000.0;
+                break;
+            }
+}
+
 static void scale_down_finish(struct up *u, struct up_proc *p)
 {
     int st = lb_backend(u, "DELETE", p, NULL);
@@ -666,6 +742,7 @@ static void autoscale_tick(struct up *u)
     u->errors_ps = dt > 0 && s.errors >= u->last_errors ? (double)(s.errors - u->last_errors) / dt : 0;
     u->last_errors = s.errors;
     u->resp_ms = s.resp_ms;
+    sample_latency(u);
     long long seq = kv_get_int(kv_port, "jobs:seq"), lowmark = kv_get_int(kv_port, "jobs:low");
     u->job_backlog = seq <= 0 ? 0 : seq - (lowmark > 0 ? lowmark : 1) + 1;
     if (u->job_backlog < 0)
@@ -789,6 +866,8 @@ void up_status_json(struct up *u, struct buf *o)
     json_put_str(o, pg_conninfo, strlen(pg_conninfo));
     buf_printf(o, ",\"errors_per_s\":%.1f,\"response_ms_avg_max\":%.2f,\"job_backlog\":%lld", u->errors_ps,
                u->resp_ms, u->job_backlog);
+    /* bucket upper bounds (ms) of the apps' response times in the last interval; -1: no request */
+    buf_printf(o, ",\"app_ms\":{\"p50\":%g,\"p95\":%g,\"p99\":%g}", u->lat_ms[0], u->lat_ms[1], u->lat_ms[2]);
     buf_printf(o, ",\"apps\":%d,\"app_min\":%lld,\"app_max\":%lld,\"load\":%.2f,\"rps\":%.1f,"
                   "\"autoscale\":{\"enabled\":%s,\"scale_up_at\":%lld,\"scale_down_at\":%lld,\"scale_ups\":%d,"
                   "\"scale_downs\":%d,\"last_action\":",

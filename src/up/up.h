@@ -118,6 +118,8 @@ void up_log(struct up *u, const char *fmt, ...) __attribute__((format(printf, 2,
 
 /* ---- the topology (up.c) ------------------------------------------------------ */
 
+#define UP_LAT_BUCKETS 16
+
 struct up {
     struct up_config cfg;
     uv_loop_t *loop;
@@ -136,6 +138,9 @@ struct up {
     unsigned long long last_errors;
     double resp_ms;              /* slowest app's average response time (lb's EWMA) */
     long long job_backlog;       /* job ids not known finished (jobs:seq - jobs:low + 1) */
+    unsigned long long lat_prev[UP_LAT_BUCKETS]; /* lb histogram of the apps at the last sample */
+    bool lat_have;
+    double lat_ms[3];            /* p50, p95, p99 bucket bounds over the last interval; -1: none */
     unsigned long long last_requests;
     long long last_sample_ms;
     char last_action[160];

@@ -171,6 +171,10 @@ def test_autoscaling_up_under_load_and_down_after_and_lb_restart(up):
                               "-d", "60s"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: status(up["status"])["autoscale"]["scale_ups"] > ups0, timeout=40, what="a scale-up")
+        # under load the status shows the apps' response-time percentiles (lb histogram bounds)
+        ms = wait_until(lambda: (lambda m: m if m["p50"] > 0 else None)(status(up["status"])["app_ms"]), timeout=10,
+                        what="response-time percentiles")
+        assert 0 < ms["p50"] <= ms["p95"] <= ms["p99"]
         wait_until(lambda: status(up["status"])["apps"] > start_apps or
                    status(up["status"])["apps"] == 3, timeout=30, what="a third instance serving")
         # the lb dies now: up restarts it with the apps of now, not those of the first start
