@@ -2,8 +2,8 @@
 # Installs the Debian packages scaleout needs to build and test, when missing.
 # Runs apt-get update once, only if something is missing. Idempotent.
 set -e
-PKGS="build-essential pkg-config clang libuv1-dev libxxhash-dev libcriterion-dev
-      python3 python3-pytest python3-redis python3-requests
+PKGS="build-essential pkg-config clang libuv1-dev libxxhash-dev libcriterion-dev libpq-dev postgresql-15
+      python3 python3-pytest python3-redis python3-requests python3-yaml
       redis-server redis-tools curl procps nginx wrk chromium haproxy"
 missing=""
 for p in $PKGS; do
@@ -22,7 +22,7 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing
 # Debian starts some servers as services on install; the tests and benchmarks
 # start their own on free loopback ports. Stop only the services this run
 # installed, never one the user already had.
-for svc in redis-server nginx haproxy; do
+for svc in redis-server nginx haproxy postgresql; do
     case " $missing " in
     *" $svc "*)
         if [ -d /run/systemd/system ]; then

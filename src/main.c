@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "bench/bench.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "kv/server.h"
 #include "lb/lb.h"
+#include "up/up.h"
+#include "worker/worker.h"
 
 #define SCALEOUT_VERSION "0.1.0"
 
@@ -31,6 +34,9 @@ static const struct role roles[] = {
     {"kv", kv_main, &kv_conf_table, "Redis-protocol key-value server: cache, sessions, eviction, TTLs", NULL},
     {"lb", lb_main, &lb_conf_table, "HTTP/1.1 (L7) and TCP (L4) load balancer: pools, routes, health checks", lb_config_check},
     {"bench", bench_main, &bench_conf_table, "load generator for HTTP and RESP: open/closed loop, percentiles, scenarios, HTML reports", NULL},
+    {"app", app_main, &app_conf_table, "reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL", NULL},
+    {"worker", worker_main, &worker_conf_table, "job consumer: runs the app's queued uploads from kv, retries failures", NULL},
+    {"up", up_main, &up_conf_table, "runs a whole topology from one file: starts, supervises, autoscales; status page", up_config_check},
 };
 
 #define NROLES (sizeof roles / sizeof roles[0])

@@ -6,7 +6,7 @@
  * uniformly or by Zipf from 0..keys-1 (--dist). Keys have a fixed width (12
  * digits, as redis-benchmark's key:__rand_int__), so both commands are
  * templates built once: writing a request is a memcpy and the digits written
- * in place. Replies are read with bench/reply (any RESP2/RESP3 type); error
+ * in place. Replies are read with proto/reply (any RESP2/RESP3 type); error
  * replies count as RESP errors.
  */
 #include <stdio.h>
@@ -14,7 +14,7 @@
 
 #include "bench/bench.h"
 #include "bench/dist.h"
-#include "bench/reply.h"
+#include "proto/reply.h"
 #include "core/alloc.h"
 #include "core/rand.h"
 
@@ -31,7 +31,7 @@ struct redis_shared {
 };
 
 struct redis_conn {
-    struct bench_reply p;
+    struct resp_reply p;
 };
 
 static void *redis_setup(const struct bench_config *cfg, const struct bench_target *t, char *err, size_t errlen)
@@ -92,7 +92,7 @@ static void redis_conn_reset(const void *shared, void *cs)
 {
     (void)shared;
     struct redis_conn *c = cs;
-    bench_reply_init(&c->p);
+    resp_reply_init(&c->p);
 }
 
 static void redis_write_request(const void *shared, struct buf *out)
@@ -117,8 +117,8 @@ static int redis_parse(const void *shared, void *cs, const char *buf, size_t len
 {
     (void)shared;
     struct redis_conn *c = cs;
-    ssize_t n = bench_reply_parse(&c->p, buf, len);
-    if (n == BENCH_REPLY_INCOMPLETE) {
+    ssize_t n = resp_reply_parse(&c->p, buf, len);
+    if (n == RESP_REPLY_INCOMPLETE) {
         *consumed = 0;
         return BENCH_PARSE_MORE;
     }

@@ -1,5 +1,5 @@
 /*
- * test_bench_reply.c — unit tests for bench/reply (RESP2/RESP3 reply parser).
+ * test_reply.c — unit tests for proto/reply (RESP2/RESP3 reply parser).
  *
  * Each input is parsed whole (exact-size heap copy: ASan catches an
  * over-read) and then fed one byte at a time, as a socket may deliver it;
@@ -10,18 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/reply.h"
+#include "proto/reply.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)
 
 /* Parse whole and bytewise; returns the whole result, checks they agree. */
-static ssize_t parse_both(const char *in, size_t len, struct bench_reply *out)
+static ssize_t parse_both(const char *in, size_t len, struct resp_reply *out)
 {
     char *copy = malloc(len ? len : 1);
     memcpy(copy, in, len);
-    struct bench_reply p;
-    bench_reply_init(&p);
-    ssize_t whole = bench_reply_parse(&p, copy, len);
+    struct resp_reply p;
+    resp_reply_init(&p);
+    ssize_t whole = resp_reply_parse(&p, copy, len);
     *out = p;
     if (whole > 0) {
         /* results point into the copy: re-point them into `in` */
@@ -30,13 +30,13 @@ static ssize_t parse_both(const char *in, size_t len, struct bench_reply *out)
     }
     free(copy);
 
-    struct bench_reply q;
-    bench_reply_init(&q);
+    struct resp_reply q;
+    resp_reply_init(&q);
     ssize_t last = 0;
     for (size_t n = 1; n <= len; n++) {
         char *c = malloc(n);
         memcpy(c, in, n);
-        last = bench_reply_parse(&q, c, n);
+        last = resp_reply_parse(&q, c, n);
         free(c);
         if (last != 0)
             break;
@@ -47,7 +47,7 @@ static ssize_t parse_both(const char *in, size_t len, struct bench_reply *out)
 
 static void ok(const char *in, size_t len, char type, bool is_error)
 {
-    struct bench_reply r;
+    struct resp_reply r;
     ssize_t n = parse_both(in, len, &r);
     cr_assert_eq(n, (ssize_t)len, "'%.*s': consumed %zd of %zu", (int)len, in, n, len);
     cr_assert_eq(r.type, type, "'%.*s': type %c", (int)len, in, r.type);
@@ -56,19 +56,19 @@ static void ok(const char *in, size_t len, char type, bool is_error)
 
 static void bad(const char *in, size_t len)
 {
-    struct bench_reply r;
+    struct resp_reply r;
     ssize_t n = parse_both(in, len, &r);
-    cr_assert_eq(n, BENCH_REPLY_EPROTO, "'%.*s' should be a protocol error, got %zd", (int)len, in, n);
+    cr_assert_eq(n, RESP_REPLY_EPROTO, "'%.*s' should be a protocol error, got %zd", (int)len, in, n);
 }
 
 static void incomplete(const char *in, size_t len)
 {
-    struct bench_reply r;
-    bench_reply_init(&r);
-    cr_assert_eq(bench_reply_parse(&r, in, len), 0, "'%.*s' should be incomplete", (int)len, in);
+    struct resp_reply r;
+    resp_reply_init(&r);
+    cr_assert_eq(resp_reply_parse(&r, in, len), 0, "'%.*s' should be incomplete", (int)len, in);
 }
 
-Test(bench_reply, resp2_types)
+Test(resp_reply, resp2_types)
 {
     ok(S("+OK\r\n"), '+', false);
     ok(S("+\r\n"), '+', false);
@@ -84,9 +84,9 @@ Test(bench_reply, resp2_types)
     ok(S("$4\r\na\r\nb\r\n"), '$', false); /* binary-safe bulk with CRLF inside */
 }
 
-Test(bench_reply, errors_carry_their_text)
+Test(resp_reply, errors_carry_their_text)
 {
-    struct bench_reply r;
+    struct resp_reply r;
     const char in[] = "-ERR unknown command 'FOO'\r\n";
     cr_assert_eq(parse_both(in, sizeof in - 1, &r), (ssize_t)(sizeof in - 1));
     cr_assert(r.is_error);
@@ -100,7 +100,7 @@ Test(bench_reply, errors_carry_their_text)
     ok(S("*2\r\n-ERR x\r\n+OK\r\n"), '*', false);
 }
 
-Test(bench_reply, resp3_types)
+Test(resp_reply, resp3_types)
 {
     ok(S("_\r\n"), '_', false);
     ok(S(",3.14\r\n"), ',', false);
@@ -115,7 +115,7 @@ Test(bench_reply, resp3_types)
     ok(S("%0\r\n"), '%', false);
 }
 
-Test(bench_reply, attributes_are_skipped)
+Test(resp_reply, attributes_are_skipped)
 {
     ok(S("|1\r\n+key\r\n+val\r\n:7\r\n"), ':', false);
     ok(S("|1\r\n+key\r\n+val\r\n-ERR after attribute\r\n"), '-', true);
@@ -123,7 +123,7 @@ Test(bench_reply, attributes_are_skipped)
     ok(S("|0\r\n+OK\r\n"), '+', false);
 }
 
-Test(bench_reply, malformed)
+Test(resp_reply, malformed)
 {
     bad(S("?\r\n"));
     bad(S("+OK\n\r\n"));
@@ -142,7 +142,7 @@ Test(bench_reply, malformed)
     bad(S("$600000000\r\n"));
 }
 
-Test(bench_reply, incomplete_inputs)
+Test(resp_reply, incomplete_inputs)
 {
     incomplete(S(""));
     incomplete(S("+OK"));
@@ -153,31 +153,31 @@ Test(bench_reply, incomplete_inputs)
     incomplete(S("|1\r\n+a\r\n+b\r\n"));
 }
 
-Test(bench_reply, need_hint_skips_rescans)
+Test(resp_reply, need_hint_skips_rescans)
 {
-    struct bench_reply r;
-    bench_reply_init(&r);
+    struct resp_reply r;
+    resp_reply_init(&r);
     char big[1000 + 16];
     int h = snprintf(big, sizeof big, "$1000\r\n");
     memset(big + h, 'x', 1000);
     memcpy(big + h + 1000, "\r\n", 2);
     size_t total = (size_t)h + 1002;
-    cr_assert_eq(bench_reply_parse(&r, big, 100), 0);
+    cr_assert_eq(resp_reply_parse(&r, big, 100), 0);
     cr_assert_eq(r.need, total, "need %zu, want %zu", r.need, total);
-    cr_assert_eq(bench_reply_parse(&r, big, total - 1), 0);
-    cr_assert_eq(bench_reply_parse(&r, big, total), (ssize_t)total);
+    cr_assert_eq(resp_reply_parse(&r, big, total - 1), 0);
+    cr_assert_eq(resp_reply_parse(&r, big, total), (ssize_t)total);
     cr_assert_eq(r.need, 0);
 }
 
-Test(bench_reply, pipelined_replies_one_at_a_time)
+Test(resp_reply, pipelined_replies_one_at_a_time)
 {
     const char in[] = "+OK\r\n$3\r\nabc\r\n-ERR no\r\n:5\r\n*1\r\n$-1\r\n";
     const char types[] = {'+', '$', '-', ':', '*'};
-    struct bench_reply r;
-    bench_reply_init(&r);
+    struct resp_reply r;
+    resp_reply_init(&r);
     size_t off = 0;
     for (int i = 0; i < 5; i++) {
-        ssize_t n = bench_reply_parse(&r, in + off, sizeof in - 1 - off);
+        ssize_t n = resp_reply_parse(&r, in + off, sizeof in - 1 - off);
         cr_assert_gt(n, 0, "reply %d", i);
         cr_assert_eq(r.type, types[i]);
         cr_assert_eq(r.is_error, types[i] == '-');
@@ -186,11 +186,11 @@ Test(bench_reply, pipelined_replies_one_at_a_time)
     cr_assert_eq(off, sizeof in - 1);
 }
 
-Test(bench_reply, nesting_is_bounded)
+Test(resp_reply, nesting_is_bounded)
 {
-    char deep[4 * (BENCH_REPLY_MAX_DEPTH + 2) + 8];
+    char deep[4 * (RESP_REPLY_MAX_DEPTH + 2) + 8];
     size_t n = 0;
-    for (int i = 0; i < BENCH_REPLY_MAX_DEPTH + 1; i++) {
+    for (int i = 0; i < RESP_REPLY_MAX_DEPTH + 1; i++) {
         memcpy(deep + n, "*1\r\n", 4);
         n += 4;
     }

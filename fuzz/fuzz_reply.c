@@ -1,13 +1,13 @@
 /*
- * fuzz_bench_reply.c — libFuzzer target for the load generator's RESP reply
- * parser (bench/reply.c): never a crash or an out-of-bounds read, and the same
+ * fuzz_reply.c — libFuzzer target for the RESP reply
+ * parser (proto/reply.c): never a crash or an out-of-bounds read, and the same
  * outcome whether a reply arrives whole or a byte at a time.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/reply.h"
+#include "proto/reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -16,18 +16,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     size_t off = 0;
     while (off < size) {
-        struct bench_reply whole;
-        bench_reply_init(&whole);
-        ssize_t r = bench_reply_parse(&whole, buf + off, size - off);
+        struct resp_reply whole;
+        resp_reply_init(&whole);
+        ssize_t r = resp_reply_parse(&whole, buf + off, size - off);
         /* incremental: grow the visible length one byte at a time */
-        struct bench_reply inc;
-        bench_reply_init(&inc);
-        ssize_t ri = BENCH_REPLY_INCOMPLETE;
+        struct resp_reply inc;
+        resp_reply_init(&inc);
+        ssize_t ri = RESP_REPLY_INCOMPLETE;
         for (size_t n = 1; n <= size - off; n++) {
             if (inc.need > n)
                 continue;
-            ri = bench_reply_parse(&inc, buf + off, n);
-            if (ri != BENCH_REPLY_INCOMPLETE)
+            ri = resp_reply_parse(&inc, buf + off, n);
+            if (ri != RESP_REPLY_INCOMPLETE)
                 break;
         }
         if (r > 0) {

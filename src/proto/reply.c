@@ -3,9 +3,9 @@
  *
  * One pass over the reply with an explicit stack of "elements left" per open
  * aggregate: no recursion, so a hostile nesting depth cannot overflow the C
- * stack (it is refused past BENCH_REPLY_MAX_DEPTH).
+ * stack (it is refused past RESP_REPLY_MAX_DEPTH).
  */
-#include "bench/reply.h"
+#include "proto/reply.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -35,12 +35,12 @@ static bool is_integer(const char *s, size_t n, bool big)
     return true;
 }
 
-ssize_t bench_reply_parse(struct bench_reply *p, const char *buf, size_t len)
+ssize_t resp_reply_parse(struct resp_reply *p, const char *buf, size_t len)
 {
     if (len < p->need)
-        return BENCH_REPLY_INCOMPLETE;
-    long long left[BENCH_REPLY_MAX_DEPTH];
-    bool attr[BENCH_REPLY_MAX_DEPTH];
+        return RESP_REPLY_INCOMPLETE;
+    long long left[RESP_REPLY_MAX_DEPTH];
+    bool attr[RESP_REPLY_MAX_DEPTH];
     int depth = 0;
     size_t pos = 0;
     p->is_error = false;
@@ -52,22 +52,22 @@ ssize_t bench_reply_parse(struct bench_reply *p, const char *buf, size_t len)
         /* ---- one value starts at pos ---- */
         if (pos >= len) {
             p->need = pos + 1;
-            return BENCH_REPLY_INCOMPLETE;
+            return RESP_REPLY_INCOMPLETE;
         }
         char t = buf[pos];
         const char *line = buf + pos + 1;
         const char *cr = memchr(line, '\r', len - pos - 1);
         if (!cr) {
-            if (len - pos > (size_t)BENCH_REPLY_MAX_BULK)
+            if (len - pos > (size_t)RESP_REPLY_MAX_BULK)
                 goto proto;
             p->need = len + 1;
-            return BENCH_REPLY_INCOMPLETE;
+            return RESP_REPLY_INCOMPLETE;
         }
         size_t ll = (size_t)(cr - line);
         size_t after = (size_t)(cr - buf) + 2;
         if (after > len) {
             p->need = after;
-            return BENCH_REPLY_INCOMPLETE;
+            return RESP_REPLY_INCOMPLETE;
         }
         if (cr[1] != '\n' || memchr(line, '\n', ll))
             goto proto;
@@ -116,12 +116,12 @@ ssize_t bench_reply_parse(struct bench_reply *p, const char *buf, size_t len)
                 pos = after;
                 break;
             }
-            if (n < 0 || n > BENCH_REPLY_MAX_BULK || (t == '=' && n < 4))
+            if (n < 0 || n > RESP_REPLY_MAX_BULK || (t == '=' && n < 4))
                 goto proto;
             size_t end = after + (size_t)n + 2;
             if (len < end) {
                 p->need = end;
-                return BENCH_REPLY_INCOMPLETE;
+                return RESP_REPLY_INCOMPLETE;
             }
             if (buf[end - 2] != '\r' || buf[end - 1] != '\n')
                 goto proto;
@@ -152,7 +152,7 @@ ssize_t bench_reply_parse(struct bench_reply *p, const char *buf, size_t len)
                     continue; /* empty attribute: the value follows */
                 break;        /* empty aggregate: a complete value */
             }
-            if (depth >= BENCH_REPLY_MAX_DEPTH)
+            if (depth >= RESP_REPLY_MAX_DEPTH)
                 goto proto;
             left[depth] = cnt;
             attr[depth] = t == '|';
@@ -179,5 +179,5 @@ ssize_t bench_reply_parse(struct bench_reply *p, const char *buf, size_t len)
 
 proto:
     p->need = 0;
-    return BENCH_REPLY_EPROTO;
+    return RESP_REPLY_EPROTO;
 }

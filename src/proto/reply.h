@@ -1,8 +1,9 @@
 /*
- * reply.h — RESP2/RESP3 *reply* parser for the bench role's RESP driver.
+ * reply.h — RESP2/RESP3 *reply* parser: the bench role's RESP driver, the app
+ * role's kv client and the worker read server replies with it.
  *
  * proto/resp parses what clients send (commands); a load generator reads
- * what servers send back: any reply type, nested. bench_reply_parse() looks
+ * what servers send back: any reply type, nested. resp_reply_parse() looks
  * at the bytes received so far and says how long the first complete reply
  * is, that more bytes are needed, or that the input is not RESP. It allocates
  * nothing, copies nothing and never reads past len.
@@ -20,17 +21,17 @@
  *
  * Reentrant; one parser per connection; any thread.
  */
-#ifndef SCALEOUT_BENCH_REPLY_H
-#define SCALEOUT_BENCH_REPLY_H
+#ifndef SCALEOUT_PROTO_REPLY_H
+#define SCALEOUT_PROTO_REPLY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-#define BENCH_REPLY_MAX_DEPTH 64
-#define BENCH_REPLY_MAX_BULK (512LL * 1024 * 1024)
+#define RESP_REPLY_MAX_DEPTH 64
+#define RESP_REPLY_MAX_BULK (512LL * 1024 * 1024)
 
-struct bench_reply {
+struct resp_reply {
     size_t need;        /* do not parse again before len >= need */
     /* results of the last call that returned > 0 */
     bool is_error;      /* the reply is an error (- or !) */
@@ -40,17 +41,17 @@ struct bench_reply {
 };
 
 enum {
-    BENCH_REPLY_INCOMPLETE = 0,
-    BENCH_REPLY_EPROTO = -1,
+    RESP_REPLY_INCOMPLETE = 0,
+    RESP_REPLY_EPROTO = -1,
 };
 
-static inline void bench_reply_init(struct bench_reply *p) { p->need = 0; }
+static inline void resp_reply_init(struct resp_reply *p) { p->need = 0; }
 
 /*
  * Parse the reply starting at buf[0] from the len bytes received.
- * Returns its length (> 0; results in *p), BENCH_REPLY_INCOMPLETE, or
- * BENCH_REPLY_EPROTO (the connection is unusable).
+ * Returns its length (> 0; results in *p), RESP_REPLY_INCOMPLETE, or
+ * RESP_REPLY_EPROTO (the connection is unusable).
  */
-ssize_t bench_reply_parse(struct bench_reply *p, const char *buf, size_t len);
+ssize_t resp_reply_parse(struct resp_reply *p, const char *buf, size_t len);
 
 #endif

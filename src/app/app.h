@@ -1,0 +1,191 @@
+/*
+ * app.h — `scaleout app`, the reference stateless service, and its internal
+ * modules. Nothing a request needs lives in the process: sessions, cached
+ * profiles and jobs are in kv, users, follows, posts and products in
+ * PostgreSQL, so any instance serves any request and instances come and go.
+ *
+ *   client ─▶ lb ─▶ app (this process: one libuv loop)
+ *                    │  server.c    HTTP/1.1 connections (proto/http1), the
+ *                    │              capacity gate (concurrency × service time)
+ *                    │  handlers.c  the endpoints
+ *                    │  cache.c     caching strategies (ops table, per endpoint)
+ *                    ├─ kvc.c ─▶ kv: a pool of pipelined RESP connections
+ *                    └─ pgc.c ─▶ PostgreSQL: a pool of libpq connections driven
+ *                                asynchronously on the loop (uv_poll on PQsocket)
+ *
+ * Every module runs on the one loop thread; nothing here blocks except the
+ * schema set-up before the listener opens.
+ */
+#ifndef SCALEOUT_APP_APP_H
+#define SCALEOUT_APP_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include <libpq-fe.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+
+/* ---- configuration ---------------------------------------------------- */
+
+enum app_cache_strategy {
+    APP_CACHE_NONE,
+    APP_CACHE_ASIDE,        /* read: cache, else DB then fill; write: DB then delete */
+    APP_CACHE_WRITE_THROUGH,/* read: as aside; write: DB then set the new value */
+    APP_CACHE_READ_THROUGH, /* read: cache, else one load per key (single flight); write: DB then delete */
+    APP_CACHE_REFRESH_AHEAD,/* read-through, and hot keys reloaded in the background before they expire */
+    APP_CACHE__COUNT
+};
+
+struct app_config {
+    char *bind;
+    long long port;
+    long long admin_port;        /* -1: port + 10000; 0: off */
+    char *kv;                    /* host:port */
+    long long kv_pool;
+    char *pg;                    /* libpq conninfo */
+    long long pg_pool;
+    long long concurrency;       /* capacity: requests served at once */
+    long long service_time_ms;   /* capacity: time each request holds a slot */
+    bool service_spin;           /* burn CPU for the service time instead of waiting */
+    long long max_queue;         /* requests waiting for a slot; more get 503 */
+    long long session_ttl_ms;
+    long long cache_ttl_ms;
+    long long refresh_ahead_pct;  /* refresh-ahead: reload after this % of cache-ttl */
+    int profile_cache;           /* enum app_cache_strategy */
+    int product_cache;
+    long long product_max_age_s; /* Cache-Control max-age of /products */
+    long long max_body;
+    long long feed_limit;
+    long long job_ttl_ms;
+    long long sync_job_ms;       /* POST /upload-sync: the job's work done in the request */
+    long long maxclients;
+    int loglevel;
+    char *logfile;
+    char *pidfile;
+};
+
+extern const struct conf_table app_conf_table;
+int app_main(int argc, char **argv);
+
+/* ---- kv client (kvc.c) -------------------------------------------------- */
+
+enum app_kv_type { APP_KV_NIL, APP_KV_STATUS, APP_KV_ERROR, APP_KV_INT, APP_KV_BULK, APP_KV_ARRAY };
+
+/* A decoded reply, valid during the callback only. Arrays are one level deep
+ * (elements are scalars); that is all the app's commands return. */
+struct app_kv_reply {
+    enum app_kv_type type;
+    long long integer;
+    const char *str;             /* STATUS, ERROR, BULK */
+    size_t len;
+    size_t nelem;                /* ARRAY */
+    struct app_kv_reply *elem;
+};
+
+/* reply NULL: the connection failed (kv down); the command may not have run. */
+typedef void (*app_kv_cb)(void *arg, const struct app_kv_reply *reply);
+
+struct app_kv;
+struct app_kv *app_kv_new(uv_loop_t *loop, const char *hostport, int nconns);
+void app_kv_free(struct app_kv *kv);
+/* Send one command (argv/lens); cb runs exactly once, later, on the loop. */
+void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv, const size_t *lens);
+/* Same, with NUL-terminated words. */
+void app_kv_cmdv(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv);
+unsigned long long app_kv_commands(const struct app_kv *kv);
+
+/* ---- PostgreSQL client (pgc.c) ------------------------------------------ */
+
+/* res NULL: no connection (message in err). Otherwise the caller reads res
+ * during the callback; it is cleared afterwards. */
+typedef void (*app_pg_cb)(void *arg, PGresult *res, const char *err);
+
+struct app_pg;
+struct app_pg *app_pg_new(uv_loop_t *loop, const char *conninfo, int nconns);
+void app_pg_free(struct app_pg *pg);
+/* Queue a parameterised query; cb runs exactly once, later, on the loop. */
+void app_pg_query(struct app_pg *pg, app_pg_cb cb, void *arg, const char *sql, int nparams,
+                  const char *const *params);
+unsigned long long app_pg_queries(const struct app_pg *pg);
+/* Create the schema (blocking; before the listener opens). Retries until
+ * timeout_ms. 0, or -1 with a message in err. */
+int app_pg_schema(const char *conninfo, long long timeout_ms, char *err, size_t errlen);
+
+/* ---- requests ----------------------------------------------------------- */
+
+struct app_server;
+
+/* One request being served; handlers answer with app_reply() exactly once. */
+struct app_req {
+    struct app_server *srv;
+    struct app_conn *conn;
+    int method;                  /* enum http1_method */
+    char path[256];
+    char sid[65];                /* the sid cookie, "" when absent */
+    char *body;                  /* NUL-terminated copy (heap), may be NULL */
+    size_t body_len;
+    char user[65];               /* after a session lookup */
+    long long t0_us;
+    void *scratch;               /* handler state */
+    char key[160];               /* handler's cache key */
+    char arg[128];               /* handler's path argument */
+    /* cache.c: where the value goes once read or written */
+    void (*cache_done)(struct app_req *r, int status, const char *val, size_t len);
+    void (*load_done)(struct app_req *r, int status, const char *val, size_t len); /* a load's answer */
+    void (*cache_load)(struct app_req *r, void (*done)(struct app_req *r, int status, const char *val, size_t len));
+    void (*next)(struct app_req *r); /* handlers.c: what runs after the session check */
+};
+
+void app_reply(struct app_req *r, int status, const char *ctype, const char *body, size_t len,
+               const char *extra_headers);
+void app_reply_json(struct app_req *r, int status, struct buf *body, const char *extra_headers);
+void app_reply_error(struct app_req *r, int status, const char *msg);
+
+struct app_kv *app_server_kv(struct app_server *s);
+struct app_pg *app_server_pg(struct app_server *s);
+const struct app_config *app_server_conf(struct app_server *s);
+
+/* counters shown on /metrics and /status (X-macro: name, help) */
+#define APP_METRICS(X) \
+    X(requests_total, "requests answered") \
+    X(errors_total, "requests answered 5xx") \
+    X(rejected_total, "requests refused 503 because the capacity queue was full") \
+    X(cache_hits_total, "cache lookups answered by kv") \
+    X(cache_misses_total, "cache lookups that went to PostgreSQL") \
+    X(db_queries_total, "queries sent to PostgreSQL") \
+    X(sessions_created_total, "logins") \
+    X(jobs_enqueued_total, "uploads queued")
+
+struct app_metrics {
+#define APP_X_FIELD(name, help) unsigned long long name;
+    APP_METRICS(APP_X_FIELD)
+#undef APP_X_FIELD
+};
+struct app_metrics *app_server_metrics(struct app_server *s);
+
+/* Hold a capacity slot for ms more of "CPU work" (queued like any request,
+ * 503 when the queue is full), then run then(r). */
+void app_work(struct app_req *r, long long ms, void (*then)(struct app_req *r));
+
+/* handlers.c: route and serve one request. */
+void app_handle(struct app_req *r);
+
+/* cache.c: read and write through the configured strategy.
+ * load runs on a miss (or always without a cache) and answers through done. */
+typedef void (*app_cache_done)(struct app_req *r, int status, const char *val, size_t len);
+typedef void (*app_cache_load)(struct app_req *r, app_cache_done done);
+
+struct app_cache_ops {
+    const char *name;
+    void (*read)(struct app_req *r, const char *key, app_cache_load load, app_cache_done done);
+    /* after the DB write succeeded with the new value val: keep the cache right */
+    void (*written)(struct app_req *r, const char *key, const char *val, size_t len, app_cache_done done);
+};
+extern const struct app_cache_ops *const app_cache_strategies[APP_CACHE__COUNT];
+extern const struct app_cache_ops app_cache_read_through, app_cache_refresh_ahead; /* cache_flight.c */
+extern const struct conf_enum app_cache_names[];
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * config.c — the app's directive table (core/config): file, --flags,
+ * `scaleout check` and --help from one list.
+ */
+#include <stddef.h>
+
+#include "app/app.h"
+#include "core/log.h"
+
+#define OFF(f) offsetof(struct app_config, f)
+
+static const struct conf_enum loglevels[] = {
+    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
+};
+
+const struct conf_enum app_cache_names[] = {
+    {"none", APP_CACHE_NONE}, {"cache-aside", APP_CACHE_ASIDE}, {"write-through", APP_CACHE_WRITE_THROUGH},
+    {"read-through", APP_CACHE_READ_THROUGH}, {"refresh-ahead", APP_CACHE_REFRESH_AHEAD}, {NULL, 0},
+};
+
+static const struct conf_directive app_dirs[] = {
+    {"bind", CONF_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 0, "address to listen on", 0, NULL, NULL},
+    {"port", CONF_INT, OFF(port), 1, 65535, "8101", NULL, 0, "HTTP port", 0, NULL, NULL},
+    {"admin-port", CONF_INT, OFF(admin_port), -1, 65535, "-1", NULL, 0,
+     "admin port for /metrics and /status (-1: port + 10000, 0: off)", 0, NULL, NULL},
+    {"kv", CONF_STRING, OFF(kv), 0, 0, "127.0.0.1:7379", NULL, 0, "kv (or router) address: sessions, cache, jobs", 0, NULL, NULL},
+    {"kv-pool", CONF_INT, OFF(kv_pool), 1, 64, "2", NULL, 0, "pipelined connections to kv", 0, NULL, NULL},
+    {"pg", CONF_STRING, OFF(pg), 0, 0, "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5", NULL, 0,
+     "libpq conninfo of PostgreSQL (or of the pg proxy)", 0, NULL, NULL},
+    {"pg-pool", CONF_INT, OFF(pg_pool), 1, 64, "4", NULL, 0, "connections to PostgreSQL (one query at a time each)", 0, NULL, NULL},
+    {"concurrency", CONF_INT, OFF(concurrency), 1, 100000, "8", NULL, 0,
+     "capacity: requests in service at once (like cores x threads)", 0, NULL, NULL},
+    {"service-time", CONF_DURATION, OFF(service_time_ms), 0, 60000, "2ms", NULL, 0,
+     "capacity: time each request holds a slot (bare number: ms)", 1, NULL, NULL},
+    {"service-spin", CONF_BOOL, OFF(service_spin), 0, 0, "no", NULL, 0,
+     "burn CPU for the service time instead of waiting on a timer", 0, NULL, NULL},
+    {"max-queue", CONF_INT, OFF(max_queue), 0, 1000000, "1024", NULL, 0,
+     "requests waiting for a slot; beyond, 503 with Retry-After", 0, NULL, NULL},
+    {"session-ttl", CONF_DURATION, OFF(session_ttl_ms), 1000, 365LL * 86400000, "30m", NULL, 0,
+     "session lifetime (sliding: renewed on use)", 0, NULL, NULL},
+    {"cache-ttl", CONF_DURATION, OFF(cache_ttl_ms), 1000, 365LL * 86400000, "5m", NULL, 0, "TTL of cached values", 0, NULL, NULL},
+    {"refresh-ahead", CONF_INT, OFF(refresh_ahead_pct), 1, 99, "80", NULL, 0,
+     "refresh-ahead: a hit reloads the key in the background after this percent of cache-ttl", 0, NULL, NULL},
+    {"profile-cache", CONF_ENUM, OFF(profile_cache), 0, 0, "cache-aside", app_cache_names, 0,
+     "caching strategy of /me and /profile: none, cache-aside, write-through, read-through, refresh-ahead", 0, NULL, NULL},
+    {"product-cache", CONF_ENUM, OFF(product_cache), 0, 0, "cache-aside", app_cache_names, 0,
+     "caching strategy of /products (as profile-cache)", 0, NULL, NULL},
+    {"product-max-age", CONF_INT, OFF(product_max_age_s), 0, 86400 * 365, "60", NULL, 0,
+     "Cache-Control max-age (seconds) of /products answers, for the edge", 0, NULL, NULL},
+    {"max-body", CONF_MEMORY, OFF(max_body), 0, 64LL * 1024 * 1024, "1mb", NULL, 0, "largest request body (413 beyond)", 0,
+     NULL, NULL},
+    {"feed-limit", CONF_INT, OFF(feed_limit), 1, 1000, "50", NULL, 0, "posts in a feed page", 0, NULL, NULL},
+    {"job-ttl", CONF_DURATION, OFF(job_ttl_ms), 1000, 365LL * 86400000, "1d", NULL, 0, "how long a job's record is kept", 0,
+     NULL, NULL},
+    {"sync-job-time", CONF_DURATION, OFF(sync_job_ms), 0, 3600000, "20ms", NULL, 0,
+     "POST /upload-sync: the work of a job done in the request (the worker's job-time)", 1, NULL, NULL},
+    {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, 0, "client connections open at once", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
+    {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
+    {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here", 0, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+};
+
+const struct conf_table app_conf_table = {"app", app_dirs, sizeof(struct app_config), NULL};

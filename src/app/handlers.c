@@ -1,0 +1,613 @@
+/*
+ * handlers.c — the app's endpoints. JSON in and out.
+ *
+ *   GET  /health                 200 {"status":"ok"}
+ *   POST /login   {"user":NAME}  session in kv (sess:SID, TTL session-ttl), Set-Cookie sid
+ *   POST /logout                 deletes the session, clears the cookie
+ *   GET  /me, PUT /me            the session user's profile (PUT {"bio":..,"email":..})
+ *   GET  /profile/NAME           anyone's profile; PUT only by NAME's session
+ *   POST /follow/NAME            the session user follows NAME
+ *   POST /posts   {"body":TEXT}  201 {"id":N}
+ *   GET  /feed                   newest posts of the user and of whom they follow
+ *   POST /upload  (any body)     202, Location: /jobs/ID (job queued in kv)
+ *   POST /upload-sync            the same work done in the request (for comparison)
+ *   GET  /jobs/ID                {"id":ID,"status":"queued|running|done|failed",...}
+ *   GET  /products/ID            cacheable at the edge (Cache-Control: public, max-age)
+ *
+ * Each handler is a chain of steps; every kv or PostgreSQL call is the last
+ * thing a step does, and its callback is the next step (the request lives in
+ * struct app_req until app_reply frees it).
+ *
+ * The job queue (upload → worker) uses only what kv has today, strings and
+ * hashes: INCR jobs:seq gives the job id, HSET job:ID holds its state and
+ * data. The worker scans ids above its low-water mark and claims one with
+ * SET job:ID:lease NX PX (see src/worker/queue_kv.c). When kv has lists and
+ * streams this becomes LPUSH/BLMOVE or XADD/XREADGROUP behind the worker's
+ * queue ops, and the enqueue here changes with it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "app/app.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/rand.h"
+#include "core/util.h"
+#include "proto/http1.h"
+#include "proto/json.h"
+
+#define MAX_NAME 32
+#define MAX_TEXT 4096
+
+static bool valid_name(const char *s, size_t n)
+{
+    if (n == 0 || n > MAX_NAME)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static void reply_kv_down(struct app_req *r) { app_reply_error(r, 503, "kv unavailable"); }
+
+static void reply_db_error(struct app_req *r, const char *err)
+{
+    log_warn("postgres: %s", err ? err : "error");
+    app_reply_error(r, 503, "database unavailable");
+}
+
+/* ---- sessions ---------------------------------------------------------------- */
+
+static void session_got(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep) {
+        reply_kv_down(r);
+        return;
+    }
+    if (rep->type != APP_KV_BULK || rep->len == 0 || rep->len >= sizeof r->user) {
+        app_reply_error(r, 401, "not logged in");
+        return;
+    }
+    memcpy(r->user, rep->str, rep->len);
+    r->user[rep->len] = 0;
+    r->next(r);
+}
+
+/* Look the session up (renewing its TTL), then run next with r->user set. */
+static void with_session(struct app_req *r, void (*next)(struct app_req *r))
+{
+    if (!r->sid[0]) {
+        app_reply_error(r, 401, "not logged in");
+        return;
+    }
+    r->next = next;
+    char key[96], ttl[32];
+    snprintf(key, sizeof key, "sess:%s", r->sid);
+    snprintf(ttl, sizeof ttl, "%lld", app_server_conf(r->srv)->session_ttl_ms);
+    const char *argv[] = {"GETEX", key, "PX", ttl};
+    app_kv_cmdv(app_server_kv(r->srv), session_got, r, 4, argv);
+}
+
+static void login_stored(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep || rep->type == APP_KV_ERROR) {
+        reply_kv_down(r);
+        return;
+    }
+    app_server_metrics(r->srv)->sessions_created_total++;
+    char hdr[256];
+    snprintf(hdr, sizeof hdr, "Set-Cookie: sid=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld\r\n", r->sid,
+             app_server_conf(r->srv)->session_ttl_ms / 1000);
+    struct buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"user\":");
+    json_put_str(&b, r->user, strlen(r->user));
+    buf_puts(&b, "}\n");
+    app_reply_json(r, 200, &b, hdr);
+}
+
+static void login_user_row(void *arg, PGresult *res, const char *err)
+{
+    struct app_req *r = arg;
+    (void)res;
+    if (err) {
+        reply_db_error(r, err);
+        return;
+    }
+    snprintf(r->sid, sizeof r->sid, "%016llx%016llx", (unsigned long long)rand_secure64(),
+             (unsigned long long)rand_secure64());
+    char key[96], ttl[32];
+    snprintf(key, sizeof key, "sess:%s", r->sid);
+    snprintf(ttl, sizeof ttl, "%lld", app_server_conf(r->srv)->session_ttl_ms);
+    const char *argv[] = {"SET", key, r->user, "PX", ttl};
+    app_kv_cmdv(app_server_kv(r->srv), login_stored, r, 5, argv);
+}
+
+static void h_login(struct app_req *r)
+{
+    int n = r->body ? json_get_str(r->body, r->body_len, "user", r->user, sizeof r->user) : -1;
+    if (n < 0 || !valid_name(r->user, (size_t)n)) {
+        app_reply_error(r, 400, "want {\"user\": NAME} with 1-32 of [A-Za-z0-9_.-]");
+        return;
+    }
+    app_server_metrics(r->srv)->db_queries_total++;
+    const char *p[] = {r->user};
+    app_pg_query(app_server_pg(r->srv), login_user_row, r, "INSERT INTO users (name) VALUES ($1) ON CONFLICT DO NOTHING",
+                 1, p);
+}
+
+static void logout_done(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep) {
+        reply_kv_down(r);
+        return;
+    }
+    app_reply(r, 200, "application/json", "{\"logged_out\":true}\n", 20,
+              "Set-Cookie: sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0\r\n");
+}
+
+static void h_logout(struct app_req *r)
+{
+    if (!r->sid[0]) {
+        logout_done(r, &(struct app_kv_reply){.type = APP_KV_INT});
+        return;
+    }
+    char key[96];
+    snprintf(key, sizeof key, "sess:%s", r->sid);
+    const char *argv[] = {"DEL", key};
+    app_kv_cmdv(app_server_kv(r->srv), logout_done, r, 2, argv);
+}
+
+/* ---- profiles ---------------------------------------------------------------- */
+
+static void profile_json(PGresult *res, struct buf *b)
+{
+    buf_puts(b, "{\"user\":");
+    json_put_str(b, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    buf_puts(b, ",\"bio\":");
+    json_put_str(b, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+    buf_puts(b, ",\"email\":");
+    json_put_str(b, PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
+    buf_printf(b, ",\"updated_at\":%s}\n", PQgetvalue(res, 0, 3));
+}
+
+static void answer(struct app_req *r, int status, const char *val, size_t len)
+{
+    if (status == 200)
+        app_reply(r, 200, "application/json", val, len, NULL);
+    else if (status == 404)
+        app_reply_error(r, 404, "not found");
+    else
+        app_reply_error(r, status, "database unavailable");
+}
+
+static void profile_loaded(void *arg, PGresult *res, const char *err)
+{
+    struct app_req *r = arg;
+    if (err) {
+        log_warn("postgres: %s", err);
+        r->load_done(r, 503, NULL, 0);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        r->load_done(r, 404, NULL, 0);
+        return;
+    }
+    struct buf b;
+    buf_init(&b);
+    profile_json(res, &b);
+    r->load_done(r, 200, buf_head(&b), buf_pending(&b));
+    buf_deinit(&b);
+}
+
+static void profile_load(struct app_req *r, app_cache_done done)
+{
+    r->load_done = done;
+    app_server_metrics(r->srv)->db_queries_total++;
+    const char *p[] = {r->arg};
+    app_pg_query(app_server_pg(r->srv), profile_loaded, r,
+                 "SELECT name, bio, email, extract(epoch FROM updated_at)::bigint FROM users WHERE name = $1", 1, p);
+}
+
+static void profile_read(struct app_req *r)
+{
+    char key[160];
+    snprintf(key, sizeof key, "profile:%s", r->arg);
+    app_cache_strategies[app_server_conf(r->srv)->profile_cache]->read(r, key, profile_load, answer);
+}
+
+static void profile_written(void *arg, PGresult *res, const char *err)
+{
+    struct app_req *r = arg;
+    if (err) {
+        reply_db_error(r, err);
+        return;
+    }
+    struct buf b;
+    buf_init(&b);
+    profile_json(res, &b);
+    char key[160];
+    snprintf(key, sizeof key, "profile:%s", r->arg);
+    app_cache_strategies[app_server_conf(r->srv)->profile_cache]->written(r, key, buf_head(&b), buf_pending(&b), answer);
+    buf_deinit(&b);
+}
+
+static void profile_write(struct app_req *r)
+{
+    if (strcmp(r->user, r->arg) != 0) {
+        app_reply_error(r, 403, "you may only change your own profile");
+        return;
+    }
+    char bio[MAX_TEXT], email[256];
+    int nb = r->body ? json_get_str(r->body, r->body_len, "bio", bio, sizeof bio) : -1;
+    int ne = r->body ? json_get_str(r->body, r->body_len, "email", email, sizeof email) : -1;
+    if (nb == -2 || ne == -2 || (nb < 0 && ne < 0) || (nb >= 0 && (size_t)nb != strlen(bio)) ||
+        (ne >= 0 && (size_t)ne != strlen(email))) {
+        app_reply_error(r, 400, "want {\"bio\": TEXT, \"email\": TEXT} (either, up to 4096 and 255 bytes, no NUL)");
+        return;
+    }
+    app_server_metrics(r->srv)->db_queries_total++;
+    const char *p[] = {r->arg, nb >= 0 ? bio : NULL, ne >= 0 ? email : NULL};
+    app_pg_query(app_server_pg(r->srv), profile_written, r,
+                 "INSERT INTO users (name, bio, email) VALUES ($1, coalesce($2, ''), coalesce($3, ''))"
+                 " ON CONFLICT (name) DO UPDATE SET bio = coalesce($2, users.bio), email = coalesce($3, users.email),"
+                 " updated_at = now()"
+                 " RETURNING name, bio, email, extract(epoch FROM updated_at)::bigint",
+                 3, p);
+}
+
+static void me_then(struct app_req *r)
+{
+    snprintf(r->arg, sizeof r->arg, "%s", r->user);
+    if (r->method == HTTP1_METHOD_GET)
+        profile_read(r);
+    else
+        profile_write(r);
+}
+
+static void h_me(struct app_req *r) { with_session(r, me_then); }
+
+static void h_profile(struct app_req *r)
+{
+    if (r->method == HTTP1_METHOD_GET)
+        profile_read(r);
+    else
+        with_session(r, profile_write);
+}
+
+/* ---- follows, posts, feed ------------------------------------------------- */
+
+static void follow_done(void *arg, PGresult *res, const char *err)
+{
+    struct app_req *r = arg;
+    (void)res;
+    if (err) {
+        reply_db_error(r, err);
+        return;
+    }
+    struct buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"following\":");
+    json_put_str(&b, r->arg, strlen(r->arg));
+    buf_puts(&b, "}\n");
+    app_reply_json(r, 200, &b, NULL);
+}
+
+static void follow_then(struct app_req *r)
+{
+    if (strcmp(r->user, r->arg) == 0) {
+        app_reply_error(r, 400, "you cannot follow yourself");
+        return;
+    }
+    app_server_metrics(r->srv)->db_queries_total++;
+    const char *p[] = {r->user, r->arg};
+    app_pg_query(app_server_pg(r->srv), follow_done, r,
+                 "INSERT INTO follows (follower, followee) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, p);
+}
+
+static void h_follow(struct app_req *r) { with_session(r, follow_then); }
+
+static void post_done(void *arg, PGresult *res, const char *err)
+{
+    struct app_req *r = arg;
+    if (err) {
+        reply_db_error(r, err);
+        return;
+    }
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "{\"id\":%s,\"author\":", PQgetvalue(res, 0, 0));
+    json_put_str(&b, r->user, strlen(r->user));
+    buf_puts(&b, "}\n");
+    app_reply_json(r, 201, &b, NULL);
+}
+
+static void post_then(struct app_req *r)
+{
+    char text[MAX_TEXT];
+    int n = r->body ? json_get_str(r->body, r->body_len, "body", text, sizeof text) : -1;
+    if (n <= 0 || (size_t)n != strlen(text)) {
+        app_reply_error(r, 400, "want {\"body\": TEXT} (1-4095 bytes, no NUL)");
+        return;
+    }
+    app_server_metrics(r->srv)->db_queries_total++;
+    const char *p[] = {r->user, text};
+    app_pg_query(app_server_pg(r->srv), post_done, r, "INSERT INTO posts (author, body) VALUES ($1, $2) RETURNING id", 2,
+                 p);
+}
+
+static void h_posts(struct app_req *r) { with_session(r, post_then); }
+
+static void feed_done(void *arg, PGresult *res, const char *err)
+{
+    struct app_req *r = arg;
+    if (err) {
+        reply_db_error(r, err);
+        return;
+    }
+    struct buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"user\":");
+    json_put_str(&b, r->user, strlen(r->user));
+    buf_puts(&b, ",\"posts\":[");
+    for (int i = 0; i < PQntuples(res); i++) {
+        buf_printf(&b, "%s{\"id\":%s,\"author\":", i ? "," : "", PQgetvalue(res, i, 0));
+        json_put_str(&b, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+        buf_puts(&b, ",\"body\":");
+        json_put_str(&b, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2));
+        buf_printf(&b, ",\"at\":%s}", PQgetvalue(res, i, 3));
+    }
+    buf_puts(&b, "]}\n");
+    app_reply_json(r, 200, &b, NULL);
+}
+
+static void feed_then(struct app_req *r)
+{
+    /* fan-out on read: one indexed query over the authors followed */
+    char lim[24];
+    snprintf(lim, sizeof lim, "%lld", app_server_conf(r->srv)->feed_limit);
+    app_server_metrics(r->srv)->db_queries_total++;
+    const char *p[] = {r->user, lim};
+    app_pg_query(app_server_pg(r->srv), feed_done, r,
+                 "SELECT id, author, body, extract(epoch FROM created_at)::bigint FROM posts"
+                 " WHERE author = $1 OR author IN (SELECT followee FROM follows WHERE follower = $1)"
+                 " ORDER BY id DESC LIMIT $2::int",
+                 2, p);
+}
+
+static void h_feed(struct app_req *r) { with_session(r, feed_then); }
+
+/* ---- uploads and jobs -------------------------------------------------------- */
+
+static void upload_expired(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep || rep->type == APP_KV_ERROR) {
+        reply_kv_down(r);
+        return;
+    }
+    app_server_metrics(r->srv)->jobs_enqueued_total++;
+    char hdr[192];
+    snprintf(hdr, sizeof hdr, "Location: /jobs/%s\r\n", r->arg);
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "{\"job\":%s,\"status\":\"queued\",\"status_url\":\"/jobs/%s\"}\n", r->arg, r->arg);
+    app_reply_json(r, 202, &b, hdr);
+}
+
+static void upload_stored(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep || rep->type == APP_KV_ERROR) {
+        reply_kv_down(r);
+        return;
+    }
+    /* the record expires job-ttl after its creation, done or not */
+    char ttl[32];
+    snprintf(ttl, sizeof ttl, "%lld", app_server_conf(r->srv)->job_ttl_ms);
+    const char *argv[] = {"PEXPIRE", r->key, ttl};
+    app_kv_cmdv(app_server_kv(r->srv), upload_expired, r, 3, argv);
+}
+
+static void upload_id(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep || rep->type != APP_KV_INT) {
+        reply_kv_down(r);
+        return;
+    }
+    snprintf(r->arg, sizeof r->arg, "%lld", rep->integer);
+    snprintf(r->key, sizeof r->key, "job:%lld", rep->integer);
+    char size[24], now[24];
+    snprintf(size, sizeof size, "%zu", r->body_len);
+    snprintf(now, sizeof now, "%lld", util_time_ms());
+    const char *argv[] = {"HSET", r->key, "status", "queued", "attempts", "0", "size", size,
+                          "created_ms", now, "owner", r->user[0] ? r->user : "-", "data", r->body ? r->body : ""};
+    size_t lens[14];
+    for (int i = 0; i < 13; i++)
+        lens[i] = strlen(argv[i]);
+    lens[13] = r->body_len;
+    app_kv_cmd(app_server_kv(r->srv), upload_stored, r, 14, argv, lens);
+}
+
+static void h_upload(struct app_req *r)
+{
+    const char *argv[] = {"INCR", "jobs:seq"};
+    app_kv_cmdv(app_server_kv(r->srv), upload_id, r, 2, argv);
+}
+
+/* The comparison the queue is measured against: the same work as a worker's
+ * job (sync-job-time, holding a capacity slot, then the checksum) done while
+ * the client waits. */
+static void upload_sync_done(struct app_req *r)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "{\"status\":\"done\",\"result\":\"bytes=%zu xxh64=%016llx\"}\n", r->body_len,
+               (unsigned long long)XXH64(r->body ? r->body : "", r->body_len, 0));
+    app_reply_json(r, 200, &b, NULL);
+}
+
+static void h_upload_sync(struct app_req *r) { app_work(r, app_server_conf(r->srv)->sync_job_ms, upload_sync_done); }
+
+static void job_got(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep) {
+        reply_kv_down(r);
+        return;
+    }
+    if (rep->type != APP_KV_ARRAY || rep->nelem != 6 || rep->elem[0].type != APP_KV_BULK) {
+        app_reply_error(r, 404, "no such job");
+        return;
+    }
+    static const char *const names[] = {"status", "attempts", "size", "result", "error", "worker"};
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "{\"id\":%s", r->arg);
+    for (size_t i = 0; i < 6; i++) {
+        const struct app_kv_reply *e = &rep->elem[i];
+        if (e->type != APP_KV_BULK)
+            continue;
+        buf_printf(&b, ",\"%s\":", names[i]);
+        long long v;
+        if ((i == 1 || i == 2) && util_str2ll(e->str, e->len, &v))
+            buf_printf(&b, "%lld", v);
+        else
+            json_put_str(&b, e->str, e->len);
+    }
+    buf_puts(&b, "}\n");
+    app_reply_json(r, 200, &b, NULL);
+}
+
+static void h_job(struct app_req *r)
+{
+    long long id;
+    if (!util_str2ll(r->arg, strlen(r->arg), &id) || id <= 0) {
+        app_reply_error(r, 404, "no such job");
+        return;
+    }
+    snprintf(r->key, sizeof r->key, "job:%lld", id);
+    const char *argv[] = {"HMGET", r->key, "status", "attempts", "size", "result", "error", "worker"};
+    app_kv_cmdv(app_server_kv(r->srv), job_got, r, 8, argv);
+}
+
+/* ---- products --------------------------------------------------------------- */
+
+static void product_answer(struct app_req *r, int status, const char *val, size_t len)
+{
+    if (status != 200) {
+        answer(r, status, val, len);
+        return;
+    }
+    char hdr[96];
+    snprintf(hdr, sizeof hdr, "Cache-Control: public, max-age=%lld\r\n", app_server_conf(r->srv)->product_max_age_s);
+    app_reply(r, 200, "application/json", val, len, hdr);
+}
+
+static void product_loaded(void *arg, PGresult *res, const char *err)
+{
+    struct app_req *r = arg;
+    if (err) {
+        log_warn("postgres: %s", err);
+        r->load_done(r, 503, NULL, 0);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        r->load_done(r, 404, NULL, 0);
+        return;
+    }
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "{\"id\":%s,\"name\":", PQgetvalue(res, 0, 0));
+    json_put_str(&b, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+    buf_printf(&b, ",\"price_cents\":%s}\n", PQgetvalue(res, 0, 2));
+    r->load_done(r, 200, buf_head(&b), buf_pending(&b));
+    buf_deinit(&b);
+}
+
+static void product_load(struct app_req *r, app_cache_done done)
+{
+    r->load_done = done;
+    app_server_metrics(r->srv)->db_queries_total++;
+    const char *p[] = {r->arg};
+    app_pg_query(app_server_pg(r->srv), product_loaded, r, "SELECT id, name, price_cents FROM products WHERE id = $1::bigint",
+                 1, p);
+}
+
+static void h_product(struct app_req *r)
+{
+    long long id;
+    if (!util_str2ll(r->arg, strlen(r->arg), &id) || id <= 0) {
+        app_reply_error(r, 404, "not found");
+        return;
+    }
+    char key[64];
+    snprintf(key, sizeof key, "product:%lld", id);
+    app_cache_strategies[app_server_conf(r->srv)->product_cache]->read(r, key, product_load, product_answer);
+}
+
+static void h_health(struct app_req *r)
+{
+    app_reply(r, 200, "application/json", "{\"status\":\"ok\"}\n", 16, NULL);
+}
+
+/* ---- routing ---------------------------------------------------------------- */
+
+struct route {
+    const char *path;    /* exact, or a prefix ending in '/' that takes one argument */
+    int m1, m2;          /* allowed methods (m2 may be 0) */
+    void (*fn)(struct app_req *r);
+};
+
+static const struct route routes[] = {
+    {"/health", HTTP1_METHOD_GET, HTTP1_METHOD_HEAD, h_health},
+    {"/login", HTTP1_METHOD_POST, 0, h_login},
+    {"/logout", HTTP1_METHOD_POST, 0, h_logout},
+    {"/me", HTTP1_METHOD_GET, HTTP1_METHOD_PUT, h_me},
+    {"/profile/", HTTP1_METHOD_GET, HTTP1_METHOD_PUT, h_profile},
+    {"/follow/", HTTP1_METHOD_POST, 0, h_follow},
+    {"/posts", HTTP1_METHOD_POST, 0, h_posts},
+    {"/feed", HTTP1_METHOD_GET, 0, h_feed},
+    {"/upload", HTTP1_METHOD_POST, 0, h_upload},
+    {"/upload-sync", HTTP1_METHOD_POST, 0, h_upload_sync},
+    {"/jobs/", HTTP1_METHOD_GET, 0, h_job},
+    {"/products/", HTTP1_METHOD_GET, 0, h_product},
+};
+
+void app_handle(struct app_req *r)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct route *rt = &routes[i];
+        size_t pl = strlen(rt->path);
+        bool prefix = rt->path[pl - 1] == '/';
+        if (prefix) {
+            if (strncmp(r->path, rt->path, pl) != 0)
+                continue;
+            const char *a = r->path + pl;
+            if (!valid_name(a, strlen(a))) {
+                app_reply_error(r, 404, "not found");
+                return;
+            }
+            snprintf(r->arg, sizeof r->arg, "%s", a);
+        } else if (strcmp(r->path, rt->path) != 0) {
+            continue;
+        }
+        if (r->method != rt->m1 && r->method != rt->m2) {
+            app_reply(r, 405, "application/json", "{\"error\":\"method not allowed\"}\n", 31, NULL);
+            return;
+        }
+        rt->fn(r);
+        return;
+    }
+    app_reply_error(r, 404, "not found");
+}

@@ -1,0 +1,387 @@
+/*
+ * kvc.c — the app's kv client: a small pool of RESP connections on the app's
+ * loop. Commands are pipelined: each connection keeps a FIFO of callbacks,
+ * and since a RESP server answers in order, the n-th reply belongs to the
+ * n-th callback. A command goes to the connection with the fewest pending
+ * replies. Connections open lazily; when one fails every pending callback
+ * gets reply NULL (the command may or may not have run) and the next
+ * command reconnects, at most once per 100 ms, failing fast in between, so a
+ * kv outage costs an error per request, not a hang.
+ *
+ * Replies are framed with proto/reply (resp_reply_parse) and decoded one
+ * level deep into struct app_kv_reply.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "core/util.h"
+#include "proto/reply.h"
+
+#define MAX_CONNS 64
+#define RECONNECT_MS 100
+#define MAX_PENDING 100000
+
+struct pend {
+    app_kv_cb cb;
+    void *arg;
+};
+
+enum { C_DOWN, C_CONNECTING, C_UP };
+
+struct kconn {
+    struct app_kv *kv;
+    uv_tcp_t *tcp;           /* NULL when down; freed in its close callback */
+    int state;
+    struct buf out, in;
+    struct pend *q;          /* ring of pending callbacks */
+    size_t qcap, qhead, qlen;
+    struct resp_reply rp;
+    long long last_fail_ms;
+    bool writing;
+};
+
+struct app_kv {
+    uv_loop_t *loop;
+    char host[128];
+    int port;
+    int n;
+    struct kconn c[MAX_CONNS];
+    unsigned long long commands;
+};
+
+static void conn_fail(struct kconn *c, const char *why);
+
+static void q_push(struct kconn *c, app_kv_cb cb, void *arg)
+{
+    if (c->qlen == c->qcap) {
+        size_t ncap = c->qcap ? c->qcap * 2 : 16;
+        struct pend *nq = xmalloc(ncap * sizeof *nq);
+        for (size_t i = 0; i < c->qlen; i++)
+            nq[i] = c->q[(c->qhead + i) % c->qcap];
+        xfree(c->q);
+        c->q = nq;
+        c->qcap = ncap;
+        c->qhead = 0;
+    }
+    c->q[(c->qhead + c->qlen) % c->qcap] = (struct pend){cb, arg};
+    c->qlen++;
+}
+
+static struct pend q_pop(struct kconn *c)
+{
+    struct pend p = c->q[c->qhead];
+    c->qhead = (c->qhead + 1) % c->qcap;
+    c->qlen--;
+    return p;
+}
+
+static void on_close(uv_handle_t *h) { xfree(h); }
+
+struct wreq {
+    uv_write_t req;
+    struct kconn *c;
+    char *data;
+};
+
+static void flush(struct kconn *c);
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct wreq *w = (struct wreq *)req;
+    struct kconn *c = w->c;
+    xfree(w->data);
+    xfree(w);
+    if (!c)
+        return;
+    c->writing = false;
+    if (status < 0) {
+        if (c->state == C_UP)
+            conn_fail(c, uv_strerror(status));
+        return;
+    }
+    flush(c);
+}
+
+/* One write in flight per connection; what accumulates meanwhile goes next. */
+static void flush(struct kconn *c)
+{
+    if (c->state != C_UP || c->writing || buf_pending(&c->out) == 0)
+        return;
+    struct wreq *w = xmalloc(sizeof *w);
+    w->c = c;
+    size_t n = buf_pending(&c->out);
+    w->data = xmalloc(n);
+    memcpy(w->data, buf_head(&c->out), n);
+    buf_consume(&c->out, n);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    c->writing = true;
+    int rc = uv_write(&w->req, (uv_stream_t *)c->tcp, &b, 1, on_write);
+    if (rc < 0) {
+        xfree(w->data);
+        xfree(w);
+        c->writing = false;
+        conn_fail(c, uv_strerror(rc));
+    }
+}
+
+static const char *line_end(const char *p, const char *end)
+{
+    const char *q = memchr(p, '\r', (size_t)(end - p));
+    return q ? q : end;
+}
+
+/* Decode one scalar at p (a complete reply); returns the byte after it. */
+static const char *decode_scalar(const char *p, const char *end, struct app_kv_reply *r)
+{
+    const char *le = line_end(p + 1, end);
+    long long v = 0;
+    memset(r, 0, sizeof *r);
+    switch (*p) {
+    case '+':
+        r->type = APP_KV_STATUS;
+        r->str = p + 1;
+        r->len = (size_t)(le - p - 1);
+        return le + 2;
+    case '-':
+        r->type = APP_KV_ERROR;
+        r->str = p + 1;
+        r->len = (size_t)(le - p - 1);
+        return le + 2;
+    case ':':
+        r->type = APP_KV_INT;
+        util_str2ll(p + 1, (size_t)(le - p - 1), &v);
+        r->integer = v;
+        return le + 2;
+    case '$':
+        util_str2ll(p + 1, (size_t)(le - p - 1), &v);
+        if (v < 0) {
+            r->type = APP_KV_NIL;
+            return le + 2;
+        }
+        r->type = APP_KV_BULK;
+        r->str = le + 2;
+        r->len = (size_t)v;
+        return le + 2 + v + 2;
+    case '_':
+        r->type = APP_KV_NIL;
+        return le + 2;
+    default:
+        r->type = APP_KV_ERROR;
+        r->str = "unexpected reply type";
+        r->len = strlen(r->str);
+        return NULL;
+    }
+}
+
+static void deliver(struct kconn *c, const char *p, size_t len)
+{
+    struct pend pd = q_pop(c);
+    const char *end = p + len;
+    struct app_kv_reply r;
+    if (*p == '*') {
+        long long n = 0;
+        const char *le = line_end(p + 1, end);
+        util_str2ll(p + 1, (size_t)(le - p - 1), &n);
+        memset(&r, 0, sizeof r);
+        if (n < 0) {
+            r.type = APP_KV_NIL;
+            pd.cb(pd.arg, &r);
+            return;
+        }
+        r.type = APP_KV_ARRAY;
+        r.nelem = (size_t)n;
+        r.elem = xcalloc(n ? (size_t)n : 1, sizeof *r.elem);
+        const char *q = le + 2;
+        for (long long i = 0; i < n && q && q < end; i++)
+            q = decode_scalar(q, end, &r.elem[i]);
+        pd.cb(pd.arg, &r);
+        xfree(r.elem);
+        return;
+    }
+    decode_scalar(p, end, &r);
+    pd.cb(pd.arg, &r);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct kconn *c = h->data;
+    (void)hint;
+    buf_reserve(&c->in, 16384);
+    *b = uv_buf_init(buf_tail(&c->in), (unsigned)buf_room(&c->in));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct kconn *c = s->data;
+    (void)b;
+    if (nread < 0) {
+        conn_fail(c, nread == UV_EOF ? "connection closed by kv" : uv_strerror((int)nread));
+        return;
+    }
+    c->in.len += (size_t)nread;
+    while (buf_pending(&c->in) > 0) {
+        ssize_t n = resp_reply_parse(&c->rp, buf_head(&c->in), buf_pending(&c->in));
+        if (n == RESP_REPLY_INCOMPLETE)
+            break;
+        if (n < 0 || c->qlen == 0) {
+            conn_fail(c, n < 0 ? "protocol error from kv" : "unexpected reply from kv");
+            return;
+        }
+        deliver(c, buf_head(&c->in), (size_t)n);
+        buf_consume(&c->in, (size_t)n);
+    }
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct kconn *c = req->data;
+    xfree(req);
+    if (!c)
+        return;
+    if (status < 0) {
+        conn_fail(c, uv_strerror(status));
+        return;
+    }
+    c->state = C_UP;
+    uv_tcp_nodelay(c->tcp, 1);
+    uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read);
+    flush(c);
+}
+
+static void conn_fail(struct kconn *c, const char *why)
+{
+    if (c->state != C_DOWN)
+        log_warn("kv %s:%d: %s", c->kv->host, c->kv->port, why);
+    c->last_fail_ms = util_time_ms();
+    if (c->tcp) {
+        c->tcp->data = NULL;
+        uv_close((uv_handle_t *)c->tcp, on_close);
+        c->tcp = NULL;
+    }
+    c->state = C_DOWN;
+    c->writing = false;   /* a write still in flight reports to nobody: see on_write */
+    buf_consume(&c->out, buf_pending(&c->out));
+    buf_consume(&c->in, buf_pending(&c->in));
+    resp_reply_init(&c->rp);
+    while (c->qlen) {
+        struct pend p = q_pop(c);
+        p.cb(p.arg, NULL);
+    }
+}
+
+static bool conn_open(struct kconn *c)
+{
+    if (util_time_ms() - c->last_fail_ms < RECONNECT_MS)
+        return false;
+    struct sockaddr_storage sa;
+    if (uv_ip4_addr(c->kv->host, c->kv->port, (struct sockaddr_in *)&sa) != 0 &&
+        uv_ip6_addr(c->kv->host, c->kv->port, (struct sockaddr_in6 *)&sa) != 0)
+        return false;
+    c->tcp = xmalloc(sizeof *c->tcp);
+    uv_tcp_init(c->kv->loop, c->tcp);
+    c->tcp->data = c;
+    uv_connect_t *req = xmalloc(sizeof *req);
+    req->data = c;
+    c->state = C_CONNECTING;
+    if (uv_tcp_connect(req, c->tcp, (struct sockaddr *)&sa, on_connect) != 0) {
+        xfree(req);
+        conn_fail(c, "connect failed");
+        return false;
+    }
+    return true;
+}
+
+struct app_kv *app_kv_new(uv_loop_t *loop, const char *hostport, int nconns)
+{
+    struct app_kv *kv = xcalloc(1, sizeof *kv);
+    kv->loop = loop;
+    if (!net_split_hostport(hostport, kv->host, sizeof kv->host, &kv->port)) {
+        xfree(kv);
+        return NULL;
+    }
+    kv->n = nconns < 1 ? 1 : nconns > MAX_CONNS ? MAX_CONNS : nconns;
+    for (int i = 0; i < kv->n; i++) {
+        kv->c[i].kv = kv;
+        buf_init(&kv->c[i].out);
+        buf_init(&kv->c[i].in);
+        resp_reply_init(&kv->c[i].rp);
+        kv->c[i].last_fail_ms = -RECONNECT_MS;
+    }
+    return kv;
+}
+
+void app_kv_free(struct app_kv *kv)
+{
+    if (!kv)
+        return;
+    for (int i = 0; i < kv->n; i++) {
+        struct kconn *c = &kv->c[i];
+        c->state = C_DOWN; /* so conn_fail stays quiet about it */
+        conn_fail(c, "shutting down");
+        buf_deinit(&c->out);
+        buf_deinit(&c->in);
+        xfree(c->q);
+    }
+    xfree(kv);
+}
+
+struct failed {
+    uv_timer_t t;
+    app_kv_cb cb;
+    void *arg;
+};
+
+static void failed_closed(uv_handle_t *h) { xfree(h); }
+
+static void failed_fire(uv_timer_t *t)
+{
+    struct failed *f = (struct failed *)t;
+    f->cb(f->arg, NULL);
+    uv_close((uv_handle_t *)t, failed_closed);
+}
+
+void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv, const size_t *lens)
+{
+    /* the key picks the connection: commands on one key stay in order (a GET
+     * sent after a SET sees it; replies to one key arrive in sending order),
+     * which the caches' single-flight table relies on */
+    uint32_t h = 2166136261u;
+    if (argc >= 2)
+        for (size_t i = 0; i < lens[1]; i++)
+            h = (h ^ (unsigned char)argv[1][i]) * 16777619u;
+    struct kconn *best = &kv->c[h % (uint32_t)kv->n];
+    if (best->state == C_DOWN)
+        conn_open(best);
+    if (best->state == C_DOWN || best->qlen >= MAX_PENDING) {
+        /* callbacks never run inside the call: report on the next loop turn */
+        struct failed *f = xmalloc(sizeof *f);
+        uv_timer_init(kv->loop, &f->t);
+        f->cb = cb;
+        f->arg = arg;
+        uv_timer_start(&f->t, failed_fire, 0, 0);
+        return;
+    }
+    kv->commands++;
+    buf_printf(&best->out, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        buf_printf(&best->out, "$%zu\r\n", lens[i]);
+        buf_append(&best->out, argv[i], lens[i]);
+        buf_append(&best->out, "\r\n", 2);
+    }
+    q_push(best, cb, arg);
+    flush(best);
+}
+
+void app_kv_cmdv(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv)
+{
+    size_t lens[16];
+    for (int i = 0; i < argc && i < 16; i++)
+        lens[i] = strlen(argv[i]);
+    app_kv_cmd(kv, cb, arg, argc > 16 ? 16 : argc, argv, lens);
+}
+
+unsigned long long app_kv_commands(const struct app_kv *kv) { return kv->commands; }

@@ -1,0 +1,289 @@
+/*
+ * emit.c — `scaleout up [FILE] --emit systemd|k8s DIR`: the same topology as
+ * systemd units or as Kubernetes manifests, for running it beyond one
+ * machine (docs/deploy.md). Nothing is started.
+ *
+ *   systemd  scaleout-postgres.service (initdb on first start, as postgres),
+ *            scaleout-kv.service, scaleout-app@.service (instance = port),
+ *            scaleout-worker@.service (instance = number), scaleout-lb.service,
+ *            scaleout.target wanting app-min apps and the workers. Restart=
+ *            on-failure with RestartSec = restart-backoff stands for up's
+ *            supervision; systemd has no autoscaler: start more app@PORT
+ *            units and add them with the lb's admin API.
+ *   k8s      ConfigMap scaleout (the apps' settings), StatefulSet + Service
+ *            for kv and for PostgreSQL (postgres:15 image), Deployment +
+ *            Service for app (readiness GET /health), a
+ *            HorizontalPodAutoscaler on CPU between app-min and app-max,
+ *            Deployment for worker, Deployment + Service for the lb in front
+ *            of the app Service.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/util.h"
+#include "up/up.h"
+
+static int put(const char *dir, const char *name, struct buf *b, char *err, size_t errlen)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int rc = util_write_file(path, buf_head(b), buf_pending(b), err, errlen);
+    buf_consume(b, buf_pending(b));
+    return rc;
+}
+
+static int emit_systemd(const struct up_config *c, const char *bin, const char *dir, char *err, size_t errlen)
+{
+    struct buf b;
+    buf_init(&b);
+    int rc = 0;
+    char kv[64], pg[512];
+    snprintf(kv, sizeof kv, "127.0.0.1:%lld", c->kv_port ? c->kv_port : 8379);
+    long long pg_port = c->pg_port ? c->pg_port : 8432;
+    if (c->postgres)
+        snprintf(pg, sizeof pg, "host=127.0.0.1 port=%lld user=postgres dbname=postgres connect_timeout=5", pg_port);
+    else
+        snprintf(pg, sizeof pg, "%s", c->pg_conninfo);
+    long long app_port = c->app_port ? c->app_port : 8101;
+    long long backoff_s = c->restart_backoff_ms / 1000 > 0 ? c->restart_backoff_ms / 1000 : 1;
+    const char *deps = c->postgres ? "scaleout-kv.service scaleout-postgres.service" : "scaleout-kv.service";
+
+    if (c->postgres) {
+        buf_printf(&b,
+                   "# scaleout-postgres.service — PostgreSQL for the apps (emitted by scaleout up --emit systemd)\n"
+                   "[Unit]\nDescription=scaleout PostgreSQL\nPartOf=scaleout.target\n\n"
+                   "[Service]\nUser=postgres\nEnvironment=PGDATA=/var/lib/scaleout/pg\n"
+                   "StateDirectory=scaleout\n"
+                   "ExecStartPre=/bin/sh -c 'test -f \"$PGDATA/PG_VERSION\" || %s/initdb -D \"$PGDATA\" -U postgres "
+                   "--auth=trust -E UTF8'\n"
+                   "ExecStart=%s/postgres -D ${PGDATA} -p %lld -c listen_addresses=127.0.0.1\n"
+                   "KillSignal=SIGINT\nRestart=on-failure\nRestartSec=%llds\n\n"
+                   "[Install]\nWantedBy=scaleout.target\n",
+                   c->pg_bin, c->pg_bin, pg_port, backoff_s);
+        rc |= put(dir, "scaleout-postgres.service", &b, err, errlen);
+    }
+    buf_printf(&b,
+               "# scaleout-kv.service — sessions, cache and jobs\n"
+               "[Unit]\nDescription=scaleout kv\nPartOf=scaleout.target\n\n"
+               "[Service]\nDynamicUser=yes\nExecStart=%s kv --port %lld --maxmemory %s --maxmemory-policy allkeys-lru\n"
+               "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
+               bin, c->kv_port ? c->kv_port : 8379, c->kv_maxmemory, backoff_s);
+    rc |= put(dir, "scaleout-kv.service", &b, err, errlen);
+    buf_printf(&b,
+               "# scaleout-app@.service — one app instance per port: systemctl start scaleout-app@%lld\n"
+               "[Unit]\nDescription=scaleout app on port %%i\nPartOf=scaleout.target\nAfter=%s\nWants=%s\n\n"
+               "[Service]\nDynamicUser=yes\nExecStart=%s app --port %%i --kv %s --pg \"%s\" --concurrency %lld "
+               "--service-time %lldms %s\n"
+               "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
+               app_port, deps, deps, bin, kv, pg, c->app_concurrency, c->app_service_ms, c->app_args, backoff_s);
+    rc |= put(dir, "scaleout-app@.service", &b, err, errlen);
+    buf_printf(&b,
+               "# scaleout-worker@.service — job workers: systemctl start scaleout-worker@1\n"
+               "[Unit]\nDescription=scaleout worker %%i\nPartOf=scaleout.target\nAfter=scaleout-kv.service\n"
+               "Wants=scaleout-kv.service\n\n"
+               "[Service]\nDynamicUser=yes\nExecStart=%s worker --kv %s --id worker-%%i %s\n"
+               "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
+               bin, kv, c->worker_args, backoff_s);
+    rc |= put(dir, "scaleout-worker@.service", &b, err, errlen);
+    buf_printf(&b, "# scaleout-lb.service — the lb in front of the app instances\n"
+                   "[Unit]\nDescription=scaleout lb\nPartOf=scaleout.target\nAfter=");
+    for (long long i = 0; i < c->app_min; i++)
+        buf_printf(&b, "%sscaleout-app@%lld.service", i ? " " : "", app_port + i);
+    buf_printf(&b, "\n\n[Service]\nDynamicUser=yes\nExecStart=%s lb --listen 127.0.0.1:%lld --balance %s "
+                   "--health /health --retries %lld",
+               bin, c->lb_port, c->lb_balance, c->lb_retries);
+    for (long long i = 0; i < c->app_min; i++)
+        buf_printf(&b, " --backend 127.0.0.1:%lld", app_port + i);
+    buf_printf(&b, "\nRestart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n", backoff_s);
+    rc |= put(dir, "scaleout-lb.service", &b, err, errlen);
+    buf_puts(&b, "# scaleout.target — the whole topology: systemctl start scaleout.target\n"
+                 "[Unit]\nDescription=scaleout (the whole system)\nWants=");
+    if (c->postgres)
+        buf_puts(&b, "scaleout-postgres.service ");
+    buf_puts(&b, "scaleout-kv.service");
+    for (long long i = 0; i < c->app_min; i++)
+        buf_printf(&b, " scaleout-app@%lld.service", app_port + i);
+    for (long long i = 0; i < c->workers; i++)
+        buf_printf(&b, " scaleout-worker@%lld.service", i + 1);
+    buf_puts(&b, " scaleout-lb.service\n\n[Install]\nWantedBy=multi-user.target\n");
+    rc |= put(dir, "scaleout.target", &b, err, errlen);
+    buf_deinit(&b);
+    return rc;
+}
+
+static void meta(struct buf *b, const char *kind, const char *api, const char *name)
+{
+    buf_printf(b, "apiVersion: %s\nkind: %s\nmetadata:\n  name: %s\n  labels:\n    app.kubernetes.io/name: %s\n"
+                  "    app.kubernetes.io/part-of: scaleout\n",
+               api, kind, name, name);
+}
+
+static void service(struct buf *b, const char *name, int port, bool headless)
+{
+    buf_puts(b, "---\n");
+    meta(b, "Service", "v1", name);
+    buf_printf(b, "spec:\n%s  selector:\n    app.kubernetes.io/name: %s\n  ports:\n    - name: main\n      port: %d\n"
+                  "      targetPort: %d\n",
+               headless ? "  clusterIP: None\n" : "", name, port, port);
+}
+
+/* A YAML list of words, each double-quoted. */
+static void args_list(struct buf *b, const char *indent, const char *const *words, const char *extra)
+{
+    for (int i = 0; words[i]; i++) {
+        buf_printf(b, "%s- \"", indent);
+        for (const char *p = words[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                buf_putc(b, '\\');
+            buf_putc(b, *p);
+        }
+        buf_puts(b, "\"\n");
+    }
+    if (extra && *extra) {
+        char *copy = xstrdup(extra), *w[64];
+        int n = conf_split(copy, w, 64);
+        for (int i = 0; i < n; i++)
+            buf_printf(b, "%s- \"%s\"\n", indent, w[i]);
+        xfree(copy);
+    }
+}
+
+static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_t errlen)
+{
+    struct buf b;
+    buf_init(&b);
+    int rc = 0;
+    const int kv_port = 6379, pg_port = 5432, app_port = 8101, lb_port = 8080;
+    char conc[24], svc[24], kvaddr[64], pg[256];
+    snprintf(conc, sizeof conc, "%lld", c->app_concurrency);
+    snprintf(svc, sizeof svc, "%lldms", c->app_service_ms);
+    snprintf(kvaddr, sizeof kvaddr, "kv:%d", kv_port);
+    if (c->postgres)
+        snprintf(pg, sizeof pg, "host=postgres port=%d user=postgres dbname=postgres connect_timeout=5", pg_port);
+    else
+        snprintf(pg, sizeof pg, "%s", c->pg_conninfo);
+
+    meta(&b, "ConfigMap", "v1", "scaleout");
+    buf_printf(&b, "data:\n  KV: \"%s\"\n  PG: \"%s\"\n  CONCURRENCY: \"%s\"\n  SERVICE_TIME: \"%s\"\n", kvaddr, pg, conc, svc);
+    rc |= put(dir, "configmap.yaml", &b, err, errlen);
+
+    meta(&b, "StatefulSet", "apps/v1", "kv");
+    buf_printf(&b, "spec:\n  serviceName: kv\n  replicas: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: kv\n"
+                   "  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: kv\n    spec:\n"
+                   "      containers:\n        - name: kv\n          image: scaleout:latest\n          args:\n");
+    const char *kvargs[] = {"kv", "--bind", "0.0.0.0", "--port", "6379", "--maxmemory", c->kv_maxmemory,
+                            "--maxmemory-policy", "allkeys-lru", NULL};
+    args_list(&b, "            ", kvargs, NULL);
+    buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
+                   "              port: %d\n",
+               kv_port, kv_port);
+    service(&b, "kv", kv_port, true);
+    rc |= put(dir, "kv.yaml", &b, err, errlen);
+
+    if (c->postgres) {
+        meta(&b, "StatefulSet", "apps/v1", "postgres");
+        buf_printf(&b, "spec:\n  serviceName: postgres\n  replicas: 1\n  selector:\n    matchLabels:\n"
+                       "      app.kubernetes.io/name: postgres\n  template:\n    metadata:\n      labels:\n"
+                       "        app.kubernetes.io/name: postgres\n    spec:\n      containers:\n"
+                       "        - name: postgres\n          image: postgres:15\n          env:\n"
+                       "            - name: POSTGRES_HOST_AUTH_METHOD\n              value: trust\n"
+                       "            - name: PGDATA\n              value: /var/lib/postgresql/data/pgdata\n"
+                       "          ports:\n            - containerPort: %d\n          readinessProbe:\n"
+                       "            exec:\n              command: [\"pg_isready\", \"-U\", \"postgres\"]\n"
+                       "          volumeMounts:\n            - name: data\n              mountPath: /var/lib/postgresql/data\n"
+                       "  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n"
+                       "        accessModes: [\"ReadWriteOnce\"]\n        resources:\n          requests:\n"
+                       "            storage: 1Gi\n",
+                   pg_port);
+        service(&b, "postgres", pg_port, true);
+        rc |= put(dir, "postgres.yaml", &b, err, errlen);
+    }
+
+    meta(&b, "Deployment", "apps/v1", "app");
+    buf_printf(&b, "spec:\n  replicas: %lld\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: app\n"
+                   "  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: app\n    spec:\n"
+                   "      containers:\n        - name: app\n          image: scaleout:latest\n"
+                   "          envFrom:\n            - configMapRef:\n                name: scaleout\n          args:\n",
+               c->app_min);
+    const char *appargs[] = {"app", "--bind", "0.0.0.0", "--port", "8101", "--kv", "$(KV)", "--pg", "$(PG)",
+                             "--concurrency", "$(CONCURRENCY)", "--service-time", "$(SERVICE_TIME)", NULL};
+    args_list(&b, "            ", appargs, c->app_args);
+    buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            httpGet:\n"
+                   "              path: /health\n              port: %d\n          resources:\n            requests:\n"
+                   "              cpu: 250m\n",
+               app_port, app_port);
+    service(&b, "app", app_port, false);
+    buf_puts(&b, "---\n");
+    meta(&b, "HorizontalPodAutoscaler", "autoscaling/v2", "app");
+    buf_printf(&b, "spec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: app\n"
+                   "  minReplicas: %lld\n  maxReplicas: %lld\n  metrics:\n    - type: Resource\n      resource:\n"
+                   "        name: cpu\n        target:\n          type: Utilization\n          averageUtilization: 70\n"
+                   "  behavior:\n    scaleDown:\n      stabilizationWindowSeconds: %lld\n",
+               c->app_min, c->app_max, c->scale_down_after_ms / 1000);
+    rc |= put(dir, "app.yaml", &b, err, errlen);
+
+    meta(&b, "Deployment", "apps/v1", "worker");
+    buf_printf(&b, "spec:\n  replicas: %lld\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: worker\n"
+                   "  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: worker\n    spec:\n"
+                   "      containers:\n        - name: worker\n          image: scaleout:latest\n"
+                   "          envFrom:\n            - configMapRef:\n                name: scaleout\n          args:\n",
+               c->workers);
+    const char *wargs[] = {"worker", "--kv", "$(KV)", NULL};
+    args_list(&b, "            ", wargs, c->worker_args);
+    rc |= put(dir, "worker.yaml", &b, err, errlen);
+
+    meta(&b, "Deployment", "apps/v1", "lb");
+    buf_printf(&b, "spec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: lb\n"
+                   "  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: lb\n    spec:\n"
+                   "      containers:\n        - name: lb\n          image: scaleout:latest\n          args:\n");
+    char listen[32], backend[32], retries[16];
+    snprintf(listen, sizeof listen, "0.0.0.0:%d", lb_port);
+    snprintf(backend, sizeof backend, "app:%d", app_port);
+    snprintf(retries, sizeof retries, "%lld", c->lb_retries);
+    const char *lbargs[] = {"lb", "--listen", listen, "--backend", backend, "--balance", c->lb_balance, "--health",
+                            "/health", "--retries", retries, NULL};
+    args_list(&b, "            ", lbargs, NULL);
+    buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
+                   "              port: %d\n",
+               lb_port, lb_port);
+    service(&b, "lb", lb_port, false);
+    rc |= put(dir, "lb.yaml", &b, err, errlen);
+    buf_deinit(&b);
+    return rc;
+}
+
+int up_emit(const struct up_config *c, const char *kind, const char *dir, const char *bin)
+{
+    char err[512];
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) /* mkdir -p */
+        if (*p == '/') {
+            *p = 0;
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "scaleout up: cannot create %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    int rc;
+    if (strcmp(kind, "systemd") == 0)
+        rc = emit_systemd(c, bin, dir, err, sizeof err);
+    else if (strcmp(kind, "k8s") == 0)
+        rc = emit_k8s(c, dir, err, sizeof err);
+    else {
+        fprintf(stderr, "scaleout up: --emit takes systemd or k8s, not '%s'\n", kind);
+        return 2;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "scaleout up: %s\n", err);
+        return 1;
+    }
+    printf("wrote the %s topology to %s (see docs/deploy.md)\n", kind, dir);
+    return 0;
+}

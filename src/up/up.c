@@ -1,0 +1,1262 @@
+/*
+ * up.c — `scaleout up`: start-up in dependency order with readiness checks,
+ * supervision, the autoscaler, the stop sequence and main.
+ *
+ * One 100 ms tick drives everything:
+ *   start-up   stage by stage (postgres, kv, apps, workers, lb): start the
+ *              stage's processes, wait until each accepts TCP connections on
+ *              its port, then the next stage. A process that exits or is not
+ *              ready within ready-timeout stops the start-up: up names it,
+ *              stops what it started and exits 1.
+ *   running    a process that dies is restarted after a back-off (doubling
+ *              from restart-backoff up to 10 s; reset once it lived 10 s);
+ *              after restart-limit quick deaths in a row it is given up.
+ *              An app restarts on its own port: the lb's health checks take
+ *              it out and back, and its retries cover requests in flight.
+ *   autoscale  every scale-interval the lb's /status gives requests in flight
+ *              per app backend and the pool's queue; load = (in flight +
+ *              queued) / serving instances. At or above scale-up-at for
+ *              scale-up-after → one more instance (started, ready, then added
+ *              to the lb); at or below scale-down-at for scale-down-after →
+ *              the newest instance is drained in the lb, deleted from it once
+ *              idle (or after drain-timeout), then stopped. cooldown after
+ *              each change; never below app-min nor above app-max.
+ *   stop       SIGTERM/SIGINT: lb, workers, apps, kv, postgres — each stage
+ *              signalled and waited for (SIGKILL after 10 s) before the next;
+ *              exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "core/admin.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "core/rand.h"
+#include "core/util.h"
+#include "proto/http1.h"
+#include "proto/json.h"
+#include "up/up.h"
+
+#define TICK_MS 100
+#define STOP_KILL_MS 10000
+#define LIVED_MS 10000
+#define MAX_BACKOFF_MS 10000
+
+static const char *const kind_names[UP_KIND__COUNT] = {"postgres", "kv", "app", "worker", "lb"};
+
+static uv_timer_t tick_timer;
+static uv_signal_t sig_term, sig_int;
+static char self_exe[PATH_MAX];
+static int stop_stage = -1;
+
+/* ---- small helpers ----------------------------------------------------------- */
+
+static bool tcp_ready(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
+static int pick_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof sa;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/*
+ * A blocking HTTP/1.1 exchange with a loopback admin endpoint (1 s timeout).
+ * Returns the status (body in out when out != NULL), or -1.
+ */
+static int http_call(int port, const char *method, const char *path, const char *token, struct buf *out)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    char req[1024];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     method, path, token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    struct buf b;
+    buf_init(&b);
+    for (;;) {
+        buf_reserve(&b, 16384);
+        ssize_t r = read(fd, buf_tail(&b), buf_room(&b));
+        if (r <= 0)
+            break;
+        b.len += (size_t)r;
+        if (b.len > (4u << 20))
+            break;
+    }
+    close(fd);
+    struct http1_header hdr[32];
+    struct http1_response res;
+    http1_response_init(&res, hdr, 32);
+    int hl = http1_parse_response(buf_head(&b), buf_pending(&b), &res, NULL, false);
+    int status = -1;
+    if (hl > 0) {
+        status = res.status;
+        if (out)
+            buf_append(out, buf_head(&b) + hl, buf_pending(&b) - (size_t)hl);
+    }
+    buf_deinit(&b);
+    return status;
+}
+
+/* Split a flag string into words appended to argv (heap copies). */
+static void add_words(char ***argv, int *argc, const char *s)
+{
+    if (!s || !*s)
+        return;
+    char *copy = xstrdup(s);
+    char *w[64];
+    int n = conf_split(copy, w, 64);
+    for (int i = 0; i < n; i++) {
+        *argv = xrealloc(*argv, (size_t)(*argc + 2) * sizeof **argv);
+        (*argv)[(*argc)++] = xstrdup(w[i]);
+        (*argv)[*argc] = NULL;
+    }
+    xfree(copy);
+}
+
+static char **argv_new(int *argc, ...)
+{
+    va_list ap;
+    va_start(ap, argc);
+    char **v = xmalloc(sizeof *v);
+    *argc = 0;
+    v[0] = NULL;
+    const char *s;
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        v = xrealloc(v, (size_t)(*argc + 2) * sizeof *v);
+        v[(*argc)++] = xstrdup(s);
+        v[*argc] = NULL;
+    }
+    va_end(ap);
+    return v;
+}
+
+static void add_arg(char ***argv, int *argc, const char *s)
+{
+    *argv = xrealloc(*argv, (size_t)(*argc + 2) * sizeof **argv);
+    (*argv)[(*argc)++] = xstrdup(s);
+    (*argv)[*argc] = NULL;
+}
+
+/* ---- the processes of the topology --------------------------------------------- */
+
+static char pg_conninfo[512];
+static int kv_port, pg_port;
+static uid_t pg_uid;
+static gid_t pg_gid;
+static bool pg_setuid;
+static char pg_data[4200];
+
+static struct up_proc *add_app(struct up *u)
+{
+    /* the lowest free slot: a scaled-down instance's port is reused */
+    int slot = 0;
+    for (bool taken = true; taken; ) {
+        taken = false;
+        for (struct up_proc *q = u->procs; q; q = q->next)
+            if (q->kind == UP_APP && q->slot == slot) {
+                taken = true;
+                slot++;
+                break;
+            }
+    }
+    int port = u->cfg.app_port ? (int)u->cfg.app_port + slot : pick_free_port();
+    int aport = u->cfg.app_port ? port + 10000 : pick_free_port();
+    if (port > 65535 || aport > 65535 || port < 0 || aport < 0)
+        return NULL;
+    char name[32], p[16], ap[16], kv[32], conc[24], svc[24];
+    snprintf(name, sizeof name, "app-%d", slot + 1);
+    snprintf(p, sizeof p, "%d", port);
+    snprintf(ap, sizeof ap, "%d", aport);
+    snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_port);
+    snprintf(conc, sizeof conc, "%lld", u->cfg.app_concurrency);
+    snprintf(svc, sizeof svc, "%lldms", u->cfg.app_service_ms);
+    int argc;
+    char **argv = argv_new(&argc, self_exe, "app", "--port", p, "--admin-port", ap, "--kv", kv, "--pg", pg_conninfo,
+                           "--concurrency", conc, "--service-time", svc, (char *)NULL);
+    add_words(&argv, &argc, u->cfg.app_args);
+    struct up_proc *pr = up_proc_new(u, UP_APP, name, argv, port);
+    pr->admin_port = aport;
+    pr->slot = slot;
+    return pr;
+}
+
+static void build_topology(struct up *u)
+{
+    int argc;
+    char port[16];
+    if (u->cfg.postgres) {
+        snprintf(port, sizeof port, "%d", pg_port);
+        char bin[1100];
+        snprintf(bin, sizeof bin, "%s/postgres", u->cfg.pg_bin);
+        char **argv = argv_new(&argc, bin, "-D", pg_data, "-p", port, "-c", "listen_addresses=127.0.0.1", "-c",
+                               "unix_socket_directories=", "-c", "max_connections=200", (char *)NULL);
+        struct up_proc *p = up_proc_new(u, UP_PG, "postgres", argv, pg_port);
+        p->stop_signal = SIGINT; /* fast shutdown: SIGTERM would wait for the apps' connections */
+        p->setuid = pg_setuid;
+        p->uid = pg_uid;
+        p->gid = pg_gid;
+    }
+    snprintf(port, sizeof port, "%d", kv_port);
+    char **argv = argv_new(&argc, self_exe, "kv", "--port", port, "--admin-port", "0", "--maxmemory",
+                           u->cfg.kv_maxmemory, "--maxmemory-policy", "allkeys-lru", (char *)NULL);
+    up_proc_new(u, UP_KV, "kv", argv, kv_port);
+    for (long long i = 0; i < u->cfg.app_min; i++)
+        add_app(u);
+    for (long long i = 0; i < u->cfg.workers; i++) {
+        char name[32], kv[32];
+        snprintf(name, sizeof name, "worker-%lld", i + 1);
+        snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_port);
+        argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, (char *)NULL);
+        add_words(&argv, &argc, u->cfg.worker_args);
+        up_proc_new(u, UP_WORKER, name, argv, 0);
+    }
+    /* the lb's argv is built when its stage starts: it lists the ready apps */
+}
+
+/* The lb's argv: its backends are the apps registered now (at start-up the
+ * ready ones; on a restart of the lb the ones it had, minus those leaving). */
+static char **lb_argv(struct up *u, bool first)
+{
+    int argc;
+    char listen[32], aport[16], retries[16];
+    snprintf(listen, sizeof listen, "127.0.0.1:%lld", u->cfg.lb_port);
+    snprintf(aport, sizeof aport, "%d", u->lb_admin_port);
+    snprintf(retries, sizeof retries, "%lld", u->cfg.lb_retries);
+    char **argv = argv_new(&argc, self_exe, "lb", "--listen", listen, "--admin-port", aport, "--admin-token", u->token,
+                           "--balance", u->cfg.lb_balance, "--health", "/health", "--health-interval", "1s",
+                           "--health-timeout", "500ms", "--health-rise", "1", "--health-fall", "2", "--retries", retries,
+                           (char *)NULL);
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        if (p->kind != UP_APP)
+            continue;
+        if (first ? !p->ready : (!p->in_lb || p->state == UP_P_DRAINING || p->state == UP_P_STOPPING)) {
+            if (!first && p->in_lb)
+                p->in_lb = false;
+            continue;
+        }
+        char addr[32];
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", p->port);
+        add_arg(&argv, &argc, "--backend");
+        add_arg(&argv, &argc, addr);
+        p->in_lb = true;
+    }
+    return argv;
+}
+
+static struct up_proc *make_lb(struct up *u)
+{
+    return up_proc_new(u, UP_LB, "lb", lb_argv(u, true), (int)u->cfg.lb_port);
+}
+
+static struct up_proc *find_lb(struct up *u)
+{
+    for (struct up_proc *p = u->procs; p; p = p->next)
+        if (p->kind == UP_LB)
+            return p;
+    return NULL;
+}
+
+static int lb_backend(struct up *u, const char *method, struct up_proc *app, const char *action)
+{
+    char path[128];
+    if (strcmp(method, "POST") == 0 && !action)
+        snprintf(path, sizeof path, "/pools/default/backends?addr=127.0.0.1:%d", app->port);
+    else
+        snprintf(path, sizeof path, "/pools/default/backends/127.0.0.1:%d%s%s", app->port, action ? "/" : "",
+                 action ? action : "");
+    int st = http_call(u->lb_admin_port, method, path, u->token, NULL);
+    return st;
+}
+
+/* ---- start, restart, stop -------------------------------------------------------- */
+
+static void begin_stop(struct up *u, int code);
+
+static void start_proc(struct up_proc *p)
+{
+    p->want = true;
+    p->state = UP_P_STARTING;
+    if (up_proc_start(p) != 0) {
+        p->state = UP_P_FAILED;
+        if (p->up->stage < UP_KIND__COUNT)
+            begin_stop(p->up, 1);
+        return;
+    }
+    up_log(p->up, "%s: started (pid %d)%s", p->name, p->pid, p->port ? "" : "");
+}
+
+static void backoff_fire(uv_timer_t *t)
+{
+    struct up_proc *p = t->data;
+    if (p->up->stopping || !p->want)
+        return;
+    if (p->kind == UP_LB) {
+        /* a restarted lb must know the apps the autoscaler added or removed */
+        for (char **a = p->argv; *a; a++)
+            xfree(*a);
+        xfree(p->argv);
+        p->argv = lb_argv(p->up, false);
+    }
+    start_proc(p);
+}
+
+void up_on_exit(struct up *u, struct up_proc *p, long long status, int sig)
+{
+    char how[64];
+    if (sig)
+        snprintf(how, sizeof how, "killed by signal %d", sig);
+    else
+        snprintf(how, sizeof how, "exited with status %lld", status);
+    p->ready = false;
+    if (u->stopping || !p->want) {
+        up_log(u, "%s: stopped (%s)", p->name, how);
+        p->state = UP_P_STOPPED;
+        return;
+    }
+    if (u->stage < UP_KIND__COUNT) {
+        up_log(u, "%s %s during start-up; see %s/logs/%s.log", p->name, how, u->dir, p->name);
+        p->state = UP_P_FAILED;
+        begin_stop(u, 1);
+        return;
+    }
+    long long lived = util_time_ms() - p->started_ms;
+    p->fast_fails = lived >= LIVED_MS ? 0 : p->fast_fails + 1;
+    if (u->cfg.restart_limit > 0 && p->fast_fails > u->cfg.restart_limit) {
+        up_log(u, "%s %s; %d quick deaths in a row: giving up on it", p->name, how, p->fast_fails);
+        p->state = UP_P_FAILED;
+        return;
+    }
+    long long delay = u->cfg.restart_backoff_ms;
+    for (int i = 1; i < p->fast_fails && delay < MAX_BACKOFF_MS; i++)
+        delay *= 2;
+    if (delay > MAX_BACKOFF_MS)
+        delay = MAX_BACKOFF_MS;
+    p->restarts++;
+    p->state = UP_P_BACKOFF;
+    up_log(u, "%s %s; restarting in %lld ms (restart %d)", p->name, how, delay, p->restarts);
+    if (!p->backoff) {
+        p->backoff = xmalloc(sizeof *p->backoff);
+        uv_timer_init(u->loop, p->backoff);
+        p->backoff->data = p;
+    }
+    uv_timer_start(p->backoff, backoff_fire, (uint64_t)delay, 0);
+}
+
+static void begin_stop(struct up *u, int code)
+{
+    if (u->stopping)
+        return;
+    u->stopping = true;
+    u->exit_code = code;
+    stop_stage = UP_KIND__COUNT - 1;
+    up_log(u, "stopping everything (lb, workers, apps, kv, postgres)");
+}
+
+static void stop_tick(struct up *u)
+{
+    long long now = util_time_ms();
+    while (stop_stage >= 0) {
+        bool alive = false;
+        for (struct up_proc *p = u->procs; p; p = p->next) {
+            if ((int)p->kind != stop_stage)
+                continue;
+            if (p->backoff)
+                uv_timer_stop(p->backoff);
+            if (!p->h) {
+                if (p->state != UP_P_FAILED)
+                    p->state = UP_P_STOPPED;
+                continue;
+            }
+            alive = true;
+            if (p->state != UP_P_STOPPING) {
+                p->want = false;
+                p->state = UP_P_STOPPING;
+                p->stop_ms = now;
+                up_proc_signal(p, p->stop_signal);
+            } else if (now - p->stop_ms > STOP_KILL_MS) {
+                up_log(u, "%s: still running %d s after the stop signal, SIGKILL", p->name, STOP_KILL_MS / 1000);
+                up_proc_signal(p, SIGKILL);
+                p->stop_ms = now;
+            }
+        }
+        if (alive)
+            return;
+        stop_stage--;
+    }
+    /* everything has exited */
+    uv_timer_stop(&tick_timer);
+    uv_close((uv_handle_t *)&tick_timer, NULL);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    if (u->admin) {
+        admin_close(u->admin);
+        u->admin = NULL;
+    }
+    while (u->procs)
+        up_proc_free(u->procs);
+    up_log(u, "all stopped");
+}
+
+/* ---- start-up stages -------------------------------------------------------------- */
+
+static void start_stage(struct up *u)
+{
+    if (u->stage == UP_LB)
+        make_lb(u);
+    u->stage_deadline_ms = util_time_ms() + u->cfg.ready_timeout_ms;
+    for (struct up_proc *p = u->procs; p; p = p->next)
+        if ((int)p->kind == u->stage && p->state == UP_P_STOPPED)
+            start_proc(p);
+}
+
+static void ready_checks(struct up *u)
+{
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        if (p->state != UP_P_STARTING || !p->h)
+            continue;
+        if (p->port && !tcp_ready(p->port)) {
+            /* after start-up, a restart or a new instance that never gets
+             * ready is killed; the restart policy takes it from there */
+            if (u->stage == UP_KIND__COUNT && util_time_ms() - p->started_ms > u->cfg.ready_timeout_ms) {
+                up_log(u, "%s: not ready after %lld ms (port %d), killing it", p->name, u->cfg.ready_timeout_ms,
+                       p->port);
+                up_proc_signal(p, SIGKILL);
+                p->started_ms = util_time_ms(); /* once per timeout */
+            }
+            continue;
+        }
+        p->ready = true;
+        p->state = UP_P_RUNNING;
+        if (p->port)
+            up_log(u, "%s: ready on 127.0.0.1:%d", p->name, p->port);
+        /* an app started by the autoscaler joins the lb once ready */
+        if (p->kind == UP_APP && !p->in_lb && u->stage == UP_KIND__COUNT) {
+            int st = lb_backend(u, "POST", p, NULL);
+            if (st == 201 || st == 200) {
+                p->in_lb = true;
+                up_log(u, "%s: added to the lb", p->name);
+            } else {
+                up_log(u, "%s: lb refused to add it (status %d)", p->name, st);
+            }
+        }
+    }
+}
+
+static void stage_tick(struct up *u)
+{
+    bool all = true;
+    for (struct up_proc *p = u->procs; p; p = p->next)
+        if ((int)p->kind == u->stage && !p->ready)
+            all = false;
+    if (!all) {
+        if (util_time_ms() > u->stage_deadline_ms) {
+            for (struct up_proc *p = u->procs; p; p = p->next)
+                if ((int)p->kind == u->stage && !p->ready)
+                    up_log(u, "%s: not ready after %lld ms (port %d); see %s/logs/%s.log", p->name,
+                           u->cfg.ready_timeout_ms, p->port, u->dir, p->name);
+            begin_stop(u, 1);
+        }
+        return;
+    }
+    do {
+        u->stage++;
+        if (u->stage == UP_KIND__COUNT) {
+            int napps = 0;
+            for (struct up_proc *p = u->procs; p; p = p->next)
+                napps += p->kind == UP_APP;
+            up_log(u, "ready: %d app instance%s behind the lb", napps, napps == 1 ? "" : "s");
+            printf("\n  scaleout up is running.\n"
+                   "    the system:   http://127.0.0.1:%lld/   (try: curl -i -XPOST 127.0.0.1:%lld/login -d '{\"user\":\"ann\"}')\n"
+                   "    status page:  http://127.0.0.1:%lld/\n"
+                   "    logs:         %s/logs/\n"
+                   "  Ctrl-C (or SIGTERM) stops everything.\n\n",
+                   u->cfg.lb_port, u->cfg.lb_port, u->cfg.status_port, u->dir);
+            fflush(stdout);
+            u->last_scale_ms = util_time_ms();
+            return;
+        }
+        bool any = false;
+        for (struct up_proc *p = u->procs; p; p = p->next)
+            any |= (int)p->kind == u->stage;
+        if (any || u->stage == UP_LB) {
+            start_stage(u);
+            return;
+        }
+    } while (1);
+}
+
+/* ---- autoscaler ---------------------------------------------------------------------- */
+
+struct lb_sample {
+    long long active;        /* summed over our serving apps */
+    long long queued;
+    int serving;
+    unsigned long long requests;
+    unsigned long long errors;   /* failed exchanges + 5xx, summed over our apps */
+    double resp_ms;              /* the slowest app's average response time */
+    bool ok;
+};
+
+/* Find backend `addr` in the lb's /status JSON; its active count and state. */
+static bool backend_info(const char *js, const char *addr, long long *active, char *state, size_t statecap,
+                         unsigned long long *requests, unsigned long long *errors, double *resp_ms)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"address\":\"%s\"", addr);
+    const char *p = strstr(js, pat);
+    if (!p)
+        return false;
+    const char *end = strstr(p, "\"cookie\"");
+    const char *s = strstr(p, "\"state\":\"");
+    if (s && (!end || s < end)) {
+        s += 9;
+        size_t n = 0;
+        while (s[n] && s[n] != '"' && n + 1 < statecap)
+            n++;
+        memcpy(state, s, n);
+        state[n] = 0;
+    }
+    const char *a = strstr(p, "\"active\":");
+    *active = a ? strtoll(a + 9, NULL, 10) : 0;
+    const char *r = strstr(p, "\"requests\":");
+    *requests = r ? strtoull(r + 11, NULL, 10) : 0;
+    /* failed exchanges and 5xx answers, as the client would count them */
+    const char *e = strstr(p, "\"errors\":");
+    const char *x = strstr(p, "\"5xx\":");
+    *errors = (e && (!end || e < end) ? strtoull(e + 9, NULL, 10) : 0) +
+              (x && (!end || x < end) ? strtoull(x + 6, NULL, 10) : 0);
+    const char *m = strstr(p, "\"response_ms_avg\":");
+    *resp_ms = m && (!end || m < end) ? strtod(m + 18, NULL) : 0;
+    return true;
+}
+
+/* GET key from kv as an integer (blocking, loopback, 1 s); -1 when absent or unreachable. */
+static long long kv_get_int(int port, const char *key)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    long long v = -1;
+    char req[160], rep[128];
+    int n = snprintf(req, sizeof req, "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", strlen(key), key);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)n) == n) {
+        ssize_t got = read(fd, rep, sizeof rep - 1);
+        if (got > 0) {
+            rep[got] = 0;
+            const char *nl = strstr(rep, "\r\n");
+            if (rep[0] == '$' && rep[1] != '-' && nl)
+                v = strtoll(nl + 2, NULL, 10);
+        }
+    }
+    close(fd);
+    return v;
+}
+
+/*
+ * Response-time percentiles of the apps over the last sample interval, from
+ * the lb's per-backend histograms (/metrics, lb_backend_response_seconds):
+ * buckets summed over the app backends, differenced against the previous
+ * sample; a percentile is reported as the upper bound of the bucket it falls
+ * in (the lb's buckets: 1, 2, 5, 10, 25, 50, 100, 250 ms, ...), -1 when no
+ * request completed in the interval.
+ */
+static void sample_latency(struct up *u)
+{
+    struct buf b;
+    buf_init(&b);
+    if (http_call(u->lb_admin_port, "GET", "/metrics", NULL, &b) != 200) {
+        buf_deinit(&b);
+        return;
+    }
+    buf_putc(&b, 0);
+    unsigned long long cum[UP_LAT_BUCKETS] = {0};
+    double le[UP_LAT_BUCKETS] = {0};
+    const char *pfx = "lb_backend_response_seconds_bucket{";
+    for (const char *line = buf_head(&b); line && *line;) {
+        const char *next = strchr(line, '\n');
+        if (strncmp(line, pfx, strlen(pfx)) == 0) {
+            const char *be = strstr(line, "backend=\"");
+            const char *lep = strstr(line, "le=\"");
+            const char *close = strchr(line, '}');
+            bool ours = false;
+            if (be && lep && close) {
+                int port = 0;
+                const char *colon = memchr(be, ':', (size_t)(close - be));
+                if (colon)
+                    port = atoi(colon + 1);
+                for (struct up_proc *p = u->procs; p && !ours; p = p->next)
+                    ours = p->kind == UP_APP && p->port == port;
+            }
+            if (ours) {
+                int i;
+                /* buckets come in increasing order per backend: index by le */
+                double v = strncmp(lep + 4, "+Inf", 4) == 0 ? 1e300 : strtod(lep + 4, NULL);
+                for (i = 0; i < UP_LAT_BUCKETS && le[i] != 0 && le[i] != v; i++) {
+                }
+                if (i < UP_LAT_BUCKETS) {
+                    le[i] = v;
+                    cum[i] += strtoull(close + 1, NULL, 10);
+                }
+            }
+        }
+        line = next ? next + 1 : NULL;
+    }
+    buf_deinit(&b);
+    unsigned long long d[UP_LAT_BUCKETS];
+    bool ok = u->lat_have;
+    for (int i = 0; i < UP_LAT_BUCKETS; i++) {
+        if (cum[i] < u->lat_prev[i])
+            ok = false; /* a backend left: start over */
+        d[i] = cum[i] - u->lat_prev[i];
+        u->lat_prev[i] = cum[i];
+    }
+    u->lat_have = true;
+    double q[3] = {0.50, 0.95, 0.99};
+    for (int k = 0; k < 3; k++)
+        u->lat_ms[k] = -1;
+    int last = 0;
+    while (last + 1 < UP_LAT_BUCKETS && le[last + 1] != 0)
+        last++;
+    unsigned long long total = d[last];
+    if (!ok || total == 0)
+        return;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i <= last; i++)
+            if ((double)d[i] >= q[k] * (double)total) {
+                u->lat_ms[k] = le[i] > 1e299 ? 1e9 : le[i] * 1000.0;
+                break;
+            }
+}
+
+static void scale_down_finish(struct up *u, struct up_proc *p)
+{
+    int st = lb_backend(u, "DELETE", p, NULL);
+    up_log(u, "%s: removed from the lb (status %d), stopping it", p->name, st);
+    p->in_lb = false;
+    p->want = false;
+    p->state = UP_P_STOPPING;
+    p->stop_ms = util_time_ms();
+    up_proc_signal(p, SIGTERM);
+}
+
+static void autoscale_tick(struct up *u)
+{
+    long long now = util_time_ms();
+    if (now - u->last_sample_ms < u->cfg.scale_interval_ms)
+        return;
+    struct buf b;
+    buf_init(&b);
+    int st = http_call(u->lb_admin_port, "GET", "/status", NULL, &b);
+    buf_putc(&b, 0);
+    if (st != 200) {
+        buf_deinit(&b);
+        return;
+    }
+    const char *js = buf_head(&b);
+    struct lb_sample s = {0};
+    const char *q = strstr(js, "\"queued\":");
+    s.queued = q ? strtoll(q + 9, NULL, 10) : 0;
+    int napps = 0;
+    struct up_proc *newest = NULL;
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        if (p->kind != UP_APP)
+            continue;
+        char addr[32], state[32] = "";
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", p->port);
+        long long active = 0;
+        unsigned long long req = 0, errs = 0;
+        double ms = 0;
+        bool found = p->in_lb && backend_info(js, addr, &active, state, sizeof state, &req, &errs, &ms);
+        s.requests += req;
+        s.errors += errs;
+        if (found && ms > s.resp_ms)
+            s.resp_ms = ms;
+        if (p->state == UP_P_DRAINING) {
+            if (!found || active == 0 || now > p->drain_until_ms)
+                scale_down_finish(u, p);
+            continue;
+        }
+        if (p->state == UP_P_STOPPING || p->state == UP_P_STOPPED)
+            continue;
+        napps++;
+        if (found && strcmp(state, "up") == 0) {
+            s.serving++;
+            s.active += active;
+        }
+        if (p->in_lb && p->state == UP_P_RUNNING)
+            newest = p;
+    }
+    buf_deinit(&b);
+    double dt = u->last_sample_ms ? (double)(now - u->last_sample_ms) / 1000.0 : 0;
+    u->rps = dt > 0 && s.requests >= u->last_requests ? (double)(s.requests - u->last_requests) / dt : 0;
+    u->last_requests = s.requests;
+    u->errors_ps = dt > 0 && s.errors >= u->last_errors ? (double)(s.errors - u->last_errors) / dt : 0;
+    u->last_errors = s.errors;
+    u->resp_ms = s.resp_ms;
+    sample_latency(u);
+    long long seq = kv_get_int(kv_port, "jobs:seq"), lowmark = kv_get_int(kv_port, "jobs:low");
+    u->job_backlog = seq <= 0 ? 0 : seq - (lowmark > 0 ? lowmark : 1) + 1;
+    if (u->job_backlog < 0)
+        u->job_backlog = 0;
+    u->last_sample_ms = now;
+    u->load = (double)(s.active + s.queued) / (double)(s.serving ? s.serving : 1);
+    if (u->hist_n == 120) {
+        memmove(u->hist_apps, u->hist_apps + 1, 119 * sizeof u->hist_apps[0]);
+        memmove(u->hist_rps, u->hist_rps + 1, 119 * sizeof u->hist_rps[0]);
+        memmove(u->hist_load, u->hist_load + 1, 119 * sizeof u->hist_load[0]);
+        u->hist_n--;
+    }
+    u->hist_apps[u->hist_n] = napps;
+    u->hist_rps[u->hist_n] = u->rps;
+    u->hist_load[u->hist_n] = u->load;
+    u->hist_n++;
+    if (!u->cfg.autoscale)
+        return;
+    bool high = u->load >= (double)u->cfg.scale_up_at;
+    bool low = u->load <= (double)u->cfg.scale_down_at;
+    u->high_since = high ? (u->high_since ? u->high_since : now) : 0;
+    u->low_since = low ? (u->low_since ? u->low_since : now) : 0;
+    if (now - u->last_scale_ms < u->cfg.cooldown_ms)
+        return;
+    /* an instance still starting counts: no second one for the same load */
+    for (struct up_proc *p = u->procs; p; p = p->next)
+        if (p->kind == UP_APP && (p->state == UP_P_STARTING || p->state == UP_P_DRAINING))
+            return;
+    if (high && now - u->high_since >= u->cfg.scale_up_after_ms && napps < u->cfg.app_max) {
+        struct up_proc *p = add_app(u);
+        if (!p)
+            return;
+        snprintf(u->last_action, sizeof u->last_action, "scale up to %d: load %.1f >= %lld for %lld ms", napps + 1,
+                 u->load, u->cfg.scale_up_at, now - u->high_since);
+        up_log(u, "autoscaler: %s (%s)", u->last_action, p->name);
+        u->scale_ups++;
+        u->last_scale_ms = now;
+        u->high_since = 0;
+        start_proc(p);
+    } else if (low && now - u->low_since >= u->cfg.scale_down_after_ms && napps > u->cfg.app_min && newest) {
+        snprintf(u->last_action, sizeof u->last_action, "scale down to %d: load %.1f <= %lld for %lld ms", napps - 1,
+                 u->load, u->cfg.scale_down_at, now - u->low_since);
+        up_log(u, "autoscaler: %s (draining %s)", u->last_action, newest->name);
+        u->scale_downs++;
+        u->last_scale_ms = now;
+        u->low_since = 0;
+        st = lb_backend(u, "POST", newest, "drain");
+        newest->state = UP_P_DRAINING;
+        newest->drain_until_ms = now + u->cfg.drain_timeout_ms;
+        if (st != 200 && st != 204)
+            scale_down_finish(u, newest);
+    }
+}
+
+/* Free app processes that were scaled down and have exited. */
+static void reap_removed(struct up *u)
+{
+    struct up_proc *p = u->procs;
+    while (p) {
+        struct up_proc *next = p->next;
+        if (p->kind == UP_APP && !p->want && !p->h && p->state == UP_P_STOPPED && !u->stopping)
+            up_proc_free(p);
+        p = next;
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct up *u = t->data;
+    if (u->stopping) {
+        stop_tick(u);
+        return;
+    }
+    ready_checks(u);
+    if (u->stage < UP_KIND__COUNT) {
+        stage_tick(u);
+        return;
+    }
+    if (find_lb(u))
+        autoscale_tick(u);
+    reap_removed(u);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+    struct up *u = h->data;
+    up_log(u, "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    begin_stop(u, u->exit_code);
+}
+
+/* ---- status ------------------------------------------------------------------------ */
+
+void up_status_json(struct up *u, struct buf *o)
+{
+    int napps = 0;
+    unsigned long long hits = 0, misses = 0, dbq = 0, reqs = 0;
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        if (p->kind != UP_APP || p->state != UP_P_RUNNING)
+            continue;
+        napps++;
+        struct buf b;
+        buf_init(&b);
+        if (p->admin_port && http_call(p->admin_port, "GET", "/status", NULL, &b) == 200) {
+            long long v;
+            if (json_get_int(buf_head(&b), buf_pending(&b), "cache_hits_total", &v))
+                hits += (unsigned long long)v;
+            if (json_get_int(buf_head(&b), buf_pending(&b), "cache_misses_total", &v))
+                misses += (unsigned long long)v;
+            if (json_get_int(buf_head(&b), buf_pending(&b), "db_queries_total", &v))
+                dbq += (unsigned long long)v;
+            if (json_get_int(buf_head(&b), buf_pending(&b), "requests_total", &v))
+                reqs += (unsigned long long)v;
+        }
+        buf_deinit(&b);
+    }
+    buf_printf(o, "{\"role\":\"up\",\"pid\":%d,\"ready\":%s,\"stopping\":%s,\"dir\":", (int)getpid(),
+               u->stage == UP_KIND__COUNT ? "true" : "false", u->stopping ? "true" : "false");
+    json_put_str(o, u->dir, strlen(u->dir));
+    buf_printf(o, ",\"lb\":\"http://127.0.0.1:%lld/\",\"lb_admin_port\":%d,\"kv_port\":%d,\"pg\":", u->cfg.lb_port,
+               u->lb_admin_port, kv_port);
+    json_put_str(o, pg_conninfo, strlen(pg_conninfo));
+    buf_printf(o, ",\"errors_per_s\":%.1f,\"response_ms_avg_max\":%.2f,\"job_backlog\":%lld", u->errors_ps,
+               u->resp_ms, u->job_backlog);
+    /* bucket upper bounds (ms) of the apps' response times in the last interval; -1: no request */
+    buf_printf(o, ",\"app_ms\":{\"p50\":%g,\"p95\":%g,\"p99\":%g}", u->lat_ms[0], u->lat_ms[1], u->lat_ms[2]);
+    buf_printf(o, ",\"apps\":%d,\"app_min\":%lld,\"app_max\":%lld,\"load\":%.2f,\"rps\":%.1f,"
+                  "\"autoscale\":{\"enabled\":%s,\"scale_up_at\":%lld,\"scale_down_at\":%lld,\"scale_ups\":%d,"
+                  "\"scale_downs\":%d,\"last_action\":",
+               napps, u->cfg.app_min, u->cfg.app_max, u->load, u->rps, u->cfg.autoscale ? "true" : "false",
+               u->cfg.scale_up_at, u->cfg.scale_down_at, u->scale_ups, u->scale_downs);
+    json_put_str(o, u->last_action, strlen(u->last_action));
+    buf_printf(o, "},\"app_totals\":{\"requests\":%llu,\"cache_hits\":%llu,\"cache_misses\":%llu,\"db_queries\":%llu,"
+                  "\"cache_hit_ratio\":%.3f},\"procs\":[",
+               reqs, hits, misses, dbq, hits + misses ? (double)hits / (double)(hits + misses) : 0.0);
+    bool first = true;
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        buf_printf(o, "%s{\"name\":\"%s\",\"kind\":\"%s\",\"pid\":%d,\"state\":\"%s\",\"port\":%d,\"restarts\":%d,"
+                      "\"in_lb\":%s,\"uptime_s\":%lld}",
+                   first ? "" : ",", p->name, kind_names[p->kind], p->pid, up_proc_state_name(p->state), p->port,
+                   p->restarts, p->in_lb ? "true" : "false",
+                   p->h ? (util_time_ms() - p->started_ms) / 1000 : 0);
+        first = false;
+    }
+    buf_puts(o, "],\"history\":{\"apps\":[");
+    for (int i = 0; i < u->hist_n; i++)
+        buf_printf(o, "%s%d", i ? "," : "", u->hist_apps[i]);
+    buf_puts(o, "],\"rps\":[");
+    for (int i = 0; i < u->hist_n; i++)
+        buf_printf(o, "%s%.1f", i ? "," : "", u->hist_rps[i]);
+    buf_puts(o, "],\"load\":[");
+    for (int i = 0; i < u->hist_n; i++)
+        buf_printf(o, "%s%.2f", i ? "," : "", u->hist_load[i]);
+    buf_puts(o, "]}}\n");
+}
+
+static void admin_handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
+{
+    struct up *u = arg;
+    if (req->method != HTTP1_METHOD_GET)
+        return;
+    if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/status.json") == 0) {
+        resp->status = 200;
+        resp->ctype = "application/json";
+        up_status_json(u, &resp->body);
+    } else if (strcmp(req->path, "/") == 0 || strcmp(req->path, "/index.html") == 0) {
+        resp->status = 200;
+        resp->ctype = "text/html; charset=utf-8";
+        buf_puts(&resp->body, up_page_html);
+    } else if (strcmp(req->path, "/metrics") == 0) {
+        resp->status = 200;
+        resp->ctype = "text/plain; version=0.0.4";
+        int napps = 0, restarts = 0;
+        for (struct up_proc *p = u->procs; p; p = p->next) {
+            napps += p->kind == UP_APP && p->state == UP_P_RUNNING;
+            restarts += p->restarts;
+        }
+        buf_printf(&resp->body,
+                   "# HELP up_app_instances app instances running\n# TYPE up_app_instances gauge\nup_app_instances %d\n"
+                   "# HELP up_load requests in flight per app instance (lb)\n# TYPE up_load gauge\nup_load %.3f\n"
+                   "# HELP up_restarts_total process restarts\n# TYPE up_restarts_total counter\nup_restarts_total %d\n"
+                   "# HELP up_scale_ups_total instances added\n# TYPE up_scale_ups_total counter\nup_scale_ups_total %d\n"
+                   "# HELP up_scale_downs_total instances removed\n# TYPE up_scale_downs_total counter\n"
+                   "up_scale_downs_total %d\n",
+                   napps, u->load, restarts, u->scale_ups, u->scale_downs);
+    }
+}
+
+/* ---- PostgreSQL set-up -------------------------------------------------------------- */
+
+/* Whether uid/gid can walk down to path (x on every directory above it). */
+static bool reachable_by(const char *path, uid_t uid, gid_t gid)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = p + strlen(p); s > p; s--) {
+        if (*s != '/' && s != p + strlen(p))
+            continue;
+        char c = *s;
+        *s = 0;
+        struct stat st;
+        if (*p && stat(p, &st) == 0) {
+            mode_t need = st.st_uid == uid ? S_IXUSR : st.st_gid == gid ? S_IXGRP : S_IXOTH;
+            if (!(st.st_mode & need)) {
+                *s = c;
+                return false;
+            }
+        }
+        *s = c;
+    }
+    return true;
+}
+
+static int run_as(char *const argv[], bool su, uid_t uid, gid_t gid, const char *logpath)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (su && (setgid(gid) != 0 || setuid(uid) != 0))
+            _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int setup_postgres(struct up *u)
+{
+    char initdb[1100], postgres[1100];
+    snprintf(initdb, sizeof initdb, "%s/initdb", u->cfg.pg_bin);
+    snprintf(postgres, sizeof postgres, "%s/postgres", u->cfg.pg_bin);
+    if (access(initdb, X_OK) != 0 || access(postgres, X_OK) != 0) {
+        fprintf(stderr, "scaleout up: PostgreSQL binaries not found in %s (install postgresql-15, set pg-bin, or "
+                        "'postgres no' with pg-conninfo)\n", u->cfg.pg_bin);
+        return -1;
+    }
+    snprintf(pg_data, sizeof pg_data, "%s/pg", u->dir);
+    if (geteuid() == 0) {
+        struct passwd *pw = getpwnam("postgres");
+        if (!pw)
+            pw = getpwnam("nobody");
+        if (!pw) {
+            fprintf(stderr, "scaleout up: running as root and neither 'postgres' nor 'nobody' exists to run PostgreSQL\n");
+            return -1;
+        }
+        pg_setuid = true;
+        pg_uid = pw->pw_uid;
+        pg_gid = pw->pw_gid;
+        if (!reachable_by(u->dir, pg_uid, pg_gid)) {
+            /* root's home is usually 0700: keep the data where the user can reach it */
+            snprintf(pg_data, sizeof pg_data, "/var/tmp/scaleout-pg-%d", pg_port);
+            up_log(u, "postgres: %s is not reachable by user %s; its data goes to %s", u->dir, pw->pw_name, pg_data);
+        }
+    }
+    char ver[4300];
+    snprintf(ver, sizeof ver, "%s/PG_VERSION", pg_data);
+    if (access(ver, F_OK) == 0)
+        return 0;
+    mkdir(pg_data, 0700);
+    if (pg_setuid && chown(pg_data, pg_uid, pg_gid) != 0) {
+        fprintf(stderr, "scaleout up: cannot chown %s: %s\n", pg_data, strerror(errno));
+        return -1;
+    }
+    chmod(pg_data, 0700);
+    up_log(u, "postgres: initdb %s (first start)", pg_data);
+    char log[4300];
+    snprintf(log, sizeof log, "%s/logs/initdb.log", u->dir);
+    char *argv[] = {initdb, "-D", pg_data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", NULL};
+    int rc = run_as(argv, pg_setuid, pg_uid, pg_gid, log);
+    if (rc != 0) {
+        fprintf(stderr, "scaleout up: initdb failed (status %d); see %s\n", rc, log);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- stop / status from another shell ------------------------------------------------ */
+
+static const char *arg_dir(int argc, char **argv)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--dir") == 0)
+            return argv[i + 1];
+    return "./scaleout-data";
+}
+
+static int read_int_file(const char *dir, const char *name)
+{
+    char path[8192], buf[32] = "";
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = 0;
+    fclose(f);
+    return atoi(buf);
+}
+
+static int cmd_stop(int argc, char **argv)
+{
+    const char *dir = arg_dir(argc, argv);
+    int pid = read_int_file(dir, "up.pid");
+    if (pid <= 0 || kill(pid, 0) != 0) {
+        fprintf(stderr, "scaleout up stop: no running up found in %s\n", dir);
+        return 1;
+    }
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 600 && kill(pid, 0) == 0; i++)
+        usleep(100 * 1000);
+    if (kill(pid, 0) == 0) {
+        fprintf(stderr, "scaleout up stop: pid %d still running after 60 s\n", pid);
+        return 1;
+    }
+    printf("stopped (pid %d)\n", pid);
+    return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    const char *dir = arg_dir(argc, argv);
+    int port = read_int_file(dir, "up.port");
+    struct buf b;
+    buf_init(&b);
+    if (port <= 0 || http_call(port, "GET", "/status", NULL, &b) != 200) {
+        fprintf(stderr, "scaleout up status: no running up found in %s\n", dir);
+        buf_deinit(&b);
+        return 1;
+    }
+    fwrite(buf_head(&b), 1, buf_pending(&b), stdout);
+    buf_deinit(&b);
+    return 0;
+}
+
+/* ---- main --------------------------------------------------------------------------- */
+
+static void usage(void)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_puts(&b, "usage: scaleout up [FILE | --config FILE] [--directive value ...]\n"
+                 "       scaleout up stop [--dir DIR]      stop a running up\n"
+                 "       scaleout up status [--dir DIR]    print its status JSON\n"
+                 "       scaleout up [FILE] --emit systemd|k8s DIR   write the topology as systemd units or\n"
+                 "                                         Kubernetes manifests (docs/deploy.md)\n\n"
+                 "Runs the whole system on 127.0.0.1: PostgreSQL, kv, app x N, worker x M and the lb in front,\n"
+                 "supervised and autoscaled, with a status page. Without a file: the default topology below.\n\n"
+                 "directives:\n");
+    conf_print_help(&up_conf_table, &b);
+    fwrite(buf_head(&b), 1, buf_pending(&b), stdout);
+    buf_deinit(&b);
+}
+
+static bool port_taken(long long port, const char *what)
+{
+    if (port > 0 && net_port_in_use("127.0.0.1", (int)port) == 1) {
+        fprintf(stderr, "scaleout up: port %lld (%s) is in use\n", port, what);
+        return true;
+    }
+    return false;
+}
+
+int up_main(int argc, char **argv)
+{
+    if (argc > 0 && strcmp(argv[0], "stop") == 0)
+        return cmd_stop(argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "status") == 0)
+        return cmd_status(argc - 1, argv + 1);
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage();
+            return 0;
+        }
+    /* `scaleout up FILE` is `scaleout up --config FILE`; `--emit KIND DIR` is not a directive */
+    char **args = xmalloc((size_t)(argc + 2) * sizeof *args);
+    int nargs = 0;
+    const char *emit_kind = NULL, *emit_dir = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--emit") == 0) {
+            if (i + 2 >= argc) {
+                fprintf(stderr, "scaleout up: --emit takes KIND (systemd or k8s) and DIR\n");
+                xfree(args);
+                return 2;
+            }
+            emit_kind = argv[i + 1];
+            emit_dir = argv[i + 2];
+            i += 2;
+            continue;
+        }
+        if (i == 0 && argv[0][0] != '-')
+            args[nargs++] = "--config";
+        args[nargs++] = argv[i];
+    }
+    args[nargs] = NULL;
+    static struct up up_state;
+    struct up *u = &up_state;
+    conf_defaults(&up_conf_table, &u->cfg);
+    struct buf errs;
+    buf_init(&errs);
+    int nerr = conf_load_args(&up_conf_table, &u->cfg, nargs, args, &errs);
+    xfree(args);
+    if (nerr == 0)
+        nerr = up_config_validate(&u->cfg, NULL, &errs);
+    if (nerr != 0) {
+        fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
+        fprintf(stderr, "scaleout up: invalid configuration (see scaleout up --help)\n");
+        buf_deinit(&errs);
+        conf_free(&up_conf_table, &u->cfg);
+        return 2;
+    }
+    buf_deinit(&errs);
+    log_init("up", u->cfg.loglevel, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    if (n <= 0) {
+        fprintf(stderr, "scaleout up: cannot find its own binary\n");
+        return 1;
+    }
+    self_exe[n] = 0;
+    if (emit_kind) {
+        int rc = up_emit(&u->cfg, emit_kind, emit_dir, self_exe);
+        conf_free(&up_conf_table, &u->cfg);
+        return rc;
+    }
+
+    mkdir(u->cfg.dir, 0755);
+    if (!realpath(u->cfg.dir, u->dir)) {
+        fprintf(stderr, "scaleout up: cannot use dir %s: %s\n", u->cfg.dir, strerror(errno));
+        return 1;
+    }
+    char path[8192];
+    snprintf(path, sizeof path, "%s/logs", u->dir);
+    mkdir(path, 0755);
+    int other = read_int_file(u->dir, "up.pid");
+    if (other > 0 && other != getpid() && kill(other, 0) == 0) {
+        fprintf(stderr, "scaleout up: another up (pid %d) runs in %s; `scaleout up stop` first, or --dir\n", other, u->dir);
+        return 1;
+    }
+    if (port_taken(u->cfg.lb_port, "lb-port") || port_taken(u->cfg.status_port, "status-port") ||
+        port_taken(u->cfg.kv_port, "kv-port") || (u->cfg.postgres && port_taken(u->cfg.pg_port, "pg-port")))
+        return 1;
+    for (long long i = 0; u->cfg.app_port && i < u->cfg.app_max; i++)
+        if (port_taken(u->cfg.app_port + i, "app-port + instance") || port_taken(u->cfg.app_port + i + 10000, "app admin port"))
+            return 1;
+    u->lb_admin_port = u->cfg.lb_admin_port < 0 ? (int)u->cfg.lb_port + 10000
+                                                : u->cfg.lb_admin_port ? (int)u->cfg.lb_admin_port : pick_free_port();
+    if (port_taken(u->lb_admin_port, "lb admin port"))
+        return 1;
+    kv_port = u->cfg.kv_port ? (int)u->cfg.kv_port : pick_free_port();
+    pg_port = u->cfg.pg_port ? (int)u->cfg.pg_port : pick_free_port();
+    snprintf(u->token, sizeof u->token, "%016llx%016llx", (unsigned long long)rand_secure64(),
+             (unsigned long long)rand_secure64());
+    if (u->cfg.postgres) {
+        snprintf(pg_conninfo, sizeof pg_conninfo,
+                 "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=5", pg_port);
+        if (setup_postgres(u) != 0)
+            return 1;
+    } else {
+        snprintf(pg_conninfo, sizeof pg_conninfo, "%s", u->cfg.pg_conninfo);
+    }
+    char err[256];
+    snprintf(path, sizeof path, "%s/up.pid", u->dir);
+    if (util_write_pidfile(path, err, sizeof err) != 0)
+        up_log(u, "%s", err);
+    snprintf(path, sizeof path, "%s/up.port", u->dir);
+    char portline[16];
+    int pl = snprintf(portline, sizeof portline, "%lld\n", u->cfg.status_port);
+    util_write_file(path, portline, (size_t)pl, err, sizeof err);
+
+    u->loop = xmalloc(sizeof *u->loop);
+    uv_loop_init(u->loop);
+    if (u->cfg.status_port > 0) {
+        u->admin = admin_open(u->loop, "127.0.0.1", (int)u->cfg.status_port, NULL, admin_handler, u, err, sizeof err);
+        if (!u->admin) {
+            fprintf(stderr, "scaleout up: status page: %s\n", err);
+            return 1;
+        }
+    }
+    build_topology(u);
+    uv_signal_init(u->loop, &sig_term);
+    uv_signal_init(u->loop, &sig_int);
+    sig_term.data = sig_int.data = u;
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_timer_init(u->loop, &tick_timer);
+    tick_timer.data = u;
+    uv_timer_start(&tick_timer, on_tick, TICK_MS, TICK_MS);
+    up_log(u, "starting in %s (status page http://127.0.0.1:%lld/)", u->dir, u->cfg.status_port);
+    u->stage = 0;
+    /* skip stages without processes (postgres no) */
+    for (;;) {
+        bool any = false;
+        for (struct up_proc *p = u->procs; p; p = p->next)
+            any |= (int)p->kind == u->stage;
+        if (any || u->stage == UP_LB)
+            break;
+        u->stage++;
+    }
+    start_stage(u);
+    uv_run(u->loop, UV_RUN_DEFAULT);
+    uv_loop_close(u->loop);
+    xfree(u->loop);
+    snprintf(path, sizeof path, "%s/up.pid", u->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/up.port", u->dir);
+    unlink(path);
+    conf_free(&up_conf_table, &u->cfg);
+    return u->exit_code;
+}

@@ -1,0 +1,161 @@
+/*
+ * up.h — `scaleout up`: runs a whole topology on one machine from one file.
+ *
+ *   up ──spawns──▶ postgres (optional) ─▶ kv ─▶ app × N ─▶ worker × M ─▶ lb
+ *      ◀─exit────  (supervised: restart with back-off, give up after a limit)
+ *      ──GET /status, POST/DELETE backends──▶ lb admin   (autoscaler)
+ *      ──serves──▶ status page (HTML + JSON) on status-port
+ *
+ * Files: config.c (directive table), proc.c (spawning, logs, restarts),
+ * up.c (start-up stages, autoscaler, stop, main), page.c (status page).
+ * Everything runs on one libuv loop; the small HTTP calls to the lb's admin
+ * API are blocking on loopback with a 1 s timeout.
+ */
+#ifndef SCALEOUT_UP_UP_H
+#define SCALEOUT_UP_UP_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+
+struct up_config {
+    char *dir;
+    long long status_port;
+    long long lb_port;
+    long long lb_admin_port;     /* -1: lb-port + 10000 */
+    char *lb_balance;
+    long long lb_retries;
+    long long kv_port;
+    char *kv_maxmemory;
+    bool postgres;
+    long long pg_port;
+    char *pg_bin;
+    char *pg_conninfo;           /* used when postgres is no */
+    long long app_min, app_max;
+    long long app_port;          /* first instance; 0: free ports */
+    long long app_concurrency;
+    long long app_service_ms;
+    char *app_args;
+    long long workers;
+    char *worker_args;
+    bool autoscale;
+    long long scale_up_at;       /* avg requests in flight per instance */
+    long long scale_down_at;
+    long long scale_up_after_ms, scale_down_after_ms, cooldown_ms, scale_interval_ms;
+    long long drain_timeout_ms;
+    long long ready_timeout_ms;
+    long long restart_backoff_ms;
+    long long restart_limit;
+    int loglevel;
+};
+
+extern const struct conf_table up_conf_table;
+int up_main(int argc, char **argv);
+/* Checks across directives; errors "WHERE: message" appended to errs. Returns their number. */
+int up_config_validate(const struct up_config *c, const char *where, struct buf *errs);
+/* `scaleout check` of a topology file: directives, then the checks above. */
+int up_config_check(const char *path, struct buf *errs);
+/* emit.c: write the topology as systemd units or Kubernetes manifests into dir. Exit status. */
+int up_emit(const struct up_config *c, const char *kind, const char *dir, const char *bin);
+
+/* ---- processes (proc.c) ---------------------------------------------------- */
+
+enum up_kind { UP_PG, UP_KV, UP_APP, UP_WORKER, UP_LB, UP_KIND__COUNT };
+
+#define UP_PROC_STATES(X) \
+    X(STOPPED, "stopped") X(STARTING, "starting") X(RUNNING, "running") X(BACKOFF, "restarting") \
+    X(DRAINING, "draining") X(STOPPING, "stopping") X(FAILED, "failed")
+
+enum up_proc_state {
+#define UP_X_ENUM(id, text) UP_P_##id,
+    UP_PROC_STATES(UP_X_ENUM)
+#undef UP_X_ENUM
+};
+
+struct up;
+
+struct up_proc {
+    struct up *up;
+    char name[32];
+    enum up_kind kind;
+    char **argv;                 /* owned, NULL-terminated */
+    int port;                    /* readiness: TCP connect here (0: none) */
+    int admin_port;              /* app: its /status (0: none) */
+    int slot;                    /* app: instance number - 1 (port offset) */
+    uid_t uid;
+    gid_t gid;
+    bool setuid;
+    int stop_signal;
+    enum up_proc_state state;
+    bool want;                   /* should be running */
+    bool in_lb;                  /* registered as an lb backend */
+    bool ready;
+    uv_process_t *h;             /* freed in its close callback */
+    int pid;
+    int restarts;
+    int fast_fails;
+    long long started_ms, drain_until_ms, stop_ms;
+    uv_timer_t *backoff;
+    uv_pipe_t *out, *err;
+    struct buf line_out, line_err;
+    int logfd;
+    struct up_proc *next;
+};
+
+struct up_proc *up_proc_new(struct up *u, enum up_kind kind, const char *name, char **argv, int port);
+int up_proc_start(struct up_proc *p);
+void up_proc_signal(struct up_proc *p, int sig);
+/* unlink from the list and free (the process must have exited) */
+void up_proc_free(struct up_proc *p);
+const char *up_proc_state_name(enum up_proc_state s);
+/* called by proc.c when a process exits */
+void up_on_exit(struct up *u, struct up_proc *p, long long status, int sig);
+void up_log(struct up *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- the topology (up.c) ------------------------------------------------------ */
+
+#define UP_LAT_BUCKETS 16
+
+struct up {
+    struct up_config cfg;
+    uv_loop_t *loop;
+    char dir[4096];               /* realpath: PATH_MAX */
+    char token[40];
+    struct up_proc *procs;
+    int lb_admin_port;
+    int stage;                   /* start-up stage in progress; UP_KIND__COUNT: running */
+    bool stopping;
+    long long stage_deadline_ms;
+    /* autoscaler */
+    long long high_since, low_since, last_scale_ms;
+    double load;                 /* avg in flight per serving app */
+    double rps;
+    double errors_ps;            /* failed or 5xx answers per second (lb, app backends) */
+    unsigned long long last_errors;
+    double resp_ms;              /* slowest app's average response time (lb's EWMA) */
+    long long job_backlog;       /* job ids not known finished (jobs:seq - jobs:low + 1) */
+    unsigned long long lat_prev[UP_LAT_BUCKETS]; /* lb histogram of the apps at the last sample */
+    bool lat_have;
+    double lat_ms[3];            /* p50, p95, p99 bucket bounds over the last interval; -1: none */
+    unsigned long long last_requests;
+    long long last_sample_ms;
+    char last_action[160];
+    int scale_ups, scale_downs;
+    /* history for the page: instance count and req/s */
+    int hist_n;
+    int hist_apps[120];
+    double hist_rps[120];
+    double hist_load[120];
+    struct admin *admin;
+    int exit_code;
+};
+
+/* the status JSON (page.c serves it and the HTML) */
+void up_status_json(struct up *u, struct buf *o);
+extern const char up_page_html[];
+
+#endif

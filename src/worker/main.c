@@ -1,0 +1,336 @@
+/*
+ * main.c — `scaleout worker`: the job loop, its blocking kv connection and
+ * its directive table.
+ *
+ *   loop: claim a job (queue ops) → run it → done, or fail (retried with
+ *         back-off up to max-attempts); nothing to do → sleep poll-ms.
+ *   SIGTERM/SIGINT: finish the job in hand, then exit 0. A worker killed
+ *   mid-job leaves a lease that expires (lease-ms), and the job runs again
+ *   on another worker: at-least-once.
+ *
+ * The job itself stands in for an upload's processing (thumbnails,
+ * virus scan): job-time of work, then a result naming the size and a
+ * checksum of the data. A payload that starts with "fail:N" fails its first
+ * N attempts ("fail" alone always fails): the retry path is testable.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <xxhash.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "core/util.h"
+#include "proto/reply.h"
+#include "worker/worker.h"
+
+#define OFF(f) offsetof(struct worker_config, f)
+
+static const struct conf_enum loglevels[] = {
+    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
+};
+
+const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv};
+const struct conf_enum worker_queue_names[] = {{"kv-hash", 0}, {NULL, 0}};
+
+static const struct conf_directive worker_dirs[] = {
+    {"kv", CONF_STRING, OFF(kv), 0, 0, "127.0.0.1:7379", NULL, 0, "kv address holding the queue", 0, NULL, NULL},
+    {"id", CONF_STRING, OFF(id), 0, 0, "", NULL, 0, "worker name in job records (empty: worker-PID)", 0, NULL, NULL},
+    {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-hash", worker_queue_names, 0, "queue representation in kv", 0, NULL, NULL},
+    {"poll", CONF_DURATION, OFF(poll_ms), 1, 60000, "50ms", NULL, 0, "sleep when the queue is empty", 1, NULL, NULL},
+    {"lease", CONF_DURATION, OFF(lease_ms), 100, 86400000, "30s", NULL, 0,
+     "a claimed job is run again elsewhere if not finished by then", 1, NULL, NULL},
+    {"job-time", CONF_DURATION, OFF(job_time_ms), 0, 3600000, "20ms", NULL, 0, "simulated processing time of a job", 1, NULL,
+     NULL},
+    {"max-attempts", CONF_INT, OFF(max_attempts), 1, 1000, "3", NULL, 0, "attempts before a job is marked failed", 0, NULL,
+     NULL},
+    {"retry-backoff", CONF_DURATION, OFF(retry_backoff_ms), 0, 3600000, "200ms", NULL, 0,
+     "wait before a failed job is retried, times the attempts so far", 1, NULL, NULL},
+    {"scan-window", CONF_INT, OFF(scan_window), 1, 100000, "256", NULL, 0, "job ids looked at per claim", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
+    {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
+    {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here", 0, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+};
+
+const struct conf_table worker_conf_table = {"worker", worker_dirs, sizeof(struct worker_config), NULL};
+
+/* ---- blocking kv connection ------------------------------------------------- */
+
+struct worker_kv {
+    char host[128];
+    int port;
+    int fd;
+    struct buf in, out;
+    struct resp_reply rp;
+    size_t last_len;              /* bytes of the previous reply, consumed on the next call */
+    struct worker_reply reply;
+    struct worker_reply elems[WORKER_MAX_ELEMS];
+    long long last_fail_ms;
+};
+
+static void kv_drop(struct worker_kv *kv)
+{
+    if (kv->fd >= 0)
+        close(kv->fd);
+    kv->fd = -1;
+    buf_consume(&kv->in, buf_pending(&kv->in));
+    kv->last_len = 0;
+    resp_reply_init(&kv->rp);
+}
+
+static bool kv_connect(struct worker_kv *kv)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)kv->port)};
+    if (inet_pton(AF_INET, kv->host, &sa.sin_addr) != 1)
+        return false;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return false;
+    }
+    kv->fd = fd;
+    return true;
+}
+
+static const char *scalar(const char *p, const char *end, struct worker_reply *r)
+{
+    const char *le = memchr(p, '\r', (size_t)(end - p));
+    if (!le)
+        return NULL;
+    long long v = 0;
+    memset(r, 0, sizeof *r);
+    switch (*p) {
+    case '+': case '-':
+        r->type = *p == '+' ? WR_STATUS : WR_ERROR;
+        r->str = p + 1;
+        r->len = (size_t)(le - p - 1);
+        return le + 2;
+    case ':':
+        r->type = WR_INT;
+        util_str2ll(p + 1, (size_t)(le - p - 1), &r->integer);
+        return le + 2;
+    case '$':
+        util_str2ll(p + 1, (size_t)(le - p - 1), &v);
+        if (v < 0) {
+            r->type = WR_NIL;
+            return le + 2;
+        }
+        r->type = WR_BULK;
+        r->str = le + 2;
+        r->len = (size_t)v;
+        return le + 2 + v + 2;
+    default:
+        r->type = WR_NIL;
+        return le + 2;
+    }
+}
+
+const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens)
+{
+    if (kv->last_len) {
+        buf_consume(&kv->in, kv->last_len);
+        kv->last_len = 0;
+    }
+    if (kv->fd < 0) {
+        if (util_time_ms() - kv->last_fail_ms < 500 || !kv_connect(kv)) {
+            kv->last_fail_ms = util_time_ms();
+            return NULL;
+        }
+        log_notice("connected to kv %s:%d", kv->host, kv->port);
+    }
+    buf_printf(&kv->out, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        buf_printf(&kv->out, "$%zu\r\n", lens[i]);
+        buf_append(&kv->out, argv[i], lens[i]);
+        buf_append(&kv->out, "\r\n", 2);
+    }
+    while (buf_pending(&kv->out)) {
+        ssize_t n = send(kv->fd, buf_head(&kv->out), buf_pending(&kv->out), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            buf_consume(&kv->out, buf_pending(&kv->out));
+            goto fail;
+        }
+        buf_consume(&kv->out, (size_t)n);
+    }
+    for (;;) {
+        ssize_t n = resp_reply_parse(&kv->rp, buf_head(&kv->in), buf_pending(&kv->in));
+        if (n > 0) {
+            const char *p = buf_head(&kv->in), *end = p + n;
+            kv->last_len = (size_t)n;
+            if (*p == '*') {
+                long long cnt = 0;
+                const char *le = memchr(p, '\r', (size_t)n);
+                util_str2ll(p + 1, (size_t)(le - p - 1), &cnt);
+                memset(&kv->reply, 0, sizeof kv->reply);
+                kv->reply.type = cnt < 0 ? WR_NIL : WR_ARRAY;
+                kv->reply.elem = kv->elems;
+                const char *q = le + 2;
+                for (long long i = 0; i < cnt && i < WORKER_MAX_ELEMS && q; i++) {
+                    q = scalar(q, end, &kv->elems[i]);
+                    kv->reply.nelem++;
+                }
+            } else {
+                scalar(p, end, &kv->reply);
+            }
+            return &kv->reply;
+        }
+        if (n < 0)
+            goto fail;
+        buf_reserve(&kv->in, 16384);
+        ssize_t got = recv(kv->fd, buf_tail(&kv->in), buf_room(&kv->in), 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            goto fail;
+        kv->in.len += (size_t)got;
+    }
+fail:
+    log_warn("kv %s:%d: connection lost", kv->host, kv->port);
+    kv_drop(kv);
+    kv->last_fail_ms = util_time_ms();
+    return NULL;
+}
+
+const struct worker_reply *worker_kv_cmdv(struct worker_kv *kv, int argc, const char **argv)
+{
+    size_t lens[16];
+    for (int i = 0; i < argc && i < 16; i++)
+        lens[i] = strlen(argv[i]);
+    return worker_kv_cmd(kv, argc > 16 ? 16 : argc, argv, lens);
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void sleep_ms(long long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL); /* a signal cuts it short: that is what we want */
+}
+
+/* Run one job: 0 and a result, or -1 and an error. */
+static int run_job(const struct worker_config *cf, const struct worker_job *job, char *out, size_t outlen)
+{
+    if (cf->job_time_ms)
+        sleep_ms(cf->job_time_ms);
+    if (job->len >= 4 && memcmp(job->data, "fail", 4) == 0) {
+        long long n = 1LL << 40;
+        if (job->len > 5 && job->data[4] == ':') {
+            size_t l = 0;
+            while (5 + l < job->len && job->data[5 + l] >= '0' && job->data[5 + l] <= '9')
+                l++;
+            if (!util_str2ll(job->data + 5, l, &n))
+                n = 1LL << 40;
+        }
+        if (job->attempts <= n) {
+            snprintf(out, outlen, "simulated failure on attempt %lld", job->attempts);
+            return -1;
+        }
+    }
+    snprintf(out, outlen, "bytes=%zu xxh64=%016llx", job->len,
+             (unsigned long long)XXH64(job->data, job->len, 0));
+    return 0;
+}
+
+int worker_main(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            struct buf b;
+            buf_init(&b);
+            buf_puts(&b, "usage: scaleout worker [--config FILE] [--directive value ...]\n\ndirectives:\n");
+            conf_print_help(&worker_conf_table, &b);
+            fwrite(buf_head(&b), 1, buf_pending(&b), stdout);
+            buf_deinit(&b);
+            return 0;
+        }
+    struct worker_config cf;
+    conf_defaults(&worker_conf_table, &cf);
+    struct buf errs;
+    buf_init(&errs);
+    if (conf_load_args(&worker_conf_table, &cf, argc, argv, &errs) != 0) {
+        fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
+        fprintf(stderr, "scaleout worker: invalid configuration (see scaleout worker --help)\n");
+        buf_deinit(&errs);
+        conf_free(&worker_conf_table, &cf);
+        return 2;
+    }
+    buf_deinit(&errs);
+    log_init("worker", cf.loglevel, cf.logfile);
+    char err[256];
+    if (cf.pidfile && *cf.pidfile && util_write_pidfile(cf.pidfile, err, sizeof err) != 0)
+        log_warn("%s", err);
+    if (!cf.id || !*cf.id) {
+        char id[32];
+        snprintf(id, sizeof id, "worker-%d", (int)getpid());
+        xfree(cf.id);
+        cf.id = xstrdup(id);
+    }
+    struct worker_kv kv = {.fd = -1, .last_fail_ms = -1000000};
+    buf_init(&kv.in);
+    buf_init(&kv.out);
+    resp_reply_init(&kv.rp);
+    if (!net_split_hostport(cf.kv, kv.host, sizeof kv.host, &kv.port)) {
+        fprintf(stderr, "scaleout worker: bad kv address '%s' (want host:port)\n", cf.kv);
+        conf_free(&worker_conf_table, &cf);
+        return 2;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    const struct worker_queue_ops *q = worker_queues[cf.queue];
+    log_notice("worker %s on kv %s (queue %s)", cf.id, cf.kv, q->name);
+    unsigned long long done = 0, failed = 0;
+    while (!stopping) {
+        struct worker_job job = {0};
+        int rc = q->claim(&kv, &cf, &job);
+        if (rc <= 0) {
+            sleep_ms(rc < 0 ? 500 : cf.poll_ms);
+            continue;
+        }
+        char out[256];
+        if (run_job(&cf, &job, out, sizeof out) == 0) {
+            q->done(&kv, &cf, &job, out);
+            done++;
+            log_verbose("job %lld done: %s", job.id, out);
+        } else {
+            q->fail(&kv, &cf, &job, out);
+            failed++;
+            log_notice("job %lld attempt %lld failed: %s", job.id, job.attempts, out);
+        }
+        xfree(job.data);
+    }
+    log_notice("worker %s stopping: %llu jobs done, %llu attempts failed", cf.id, done, failed);
+    kv_drop(&kv);
+    buf_deinit(&kv.in);
+    buf_deinit(&kv.out);
+    conf_free(&worker_conf_table, &cf);
+    return 0;
+}

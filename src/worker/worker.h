@@ -1,0 +1,84 @@
+/*
+ * worker.h — `scaleout worker`: runs the jobs the app queues (uploads).
+ *
+ * The worker reaches the queue through struct worker_queue_ops, so the queue's
+ * representation in kv can change without touching the loop in main.c:
+ * today queue_kv.c uses strings and hashes (what kv has); a lists/streams
+ * variant (BLMOVE or XREADGROUP/XACK) is one more file and table row.
+ *
+ * Blocking and single-threaded on purpose: a worker is one process doing one
+ * job at a time; `up` runs as many as the topology asks.
+ */
+#ifndef SCALEOUT_WORKER_WORKER_H
+#define SCALEOUT_WORKER_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+
+struct worker_config {
+    char *kv;
+    char *id;
+    long long poll_ms;
+    long long lease_ms;
+    long long job_time_ms;
+    long long max_attempts;
+    long long retry_backoff_ms;
+    long long scan_window;
+    int queue;                /* index into worker_queues */
+    int loglevel;
+    char *logfile;
+    char *pidfile;
+};
+
+extern const struct conf_table worker_conf_table;
+int worker_main(int argc, char **argv);
+
+/* ---- a blocking RESP connection (main.c) --------------------------------- */
+
+enum worker_rtype { WR_NIL, WR_STATUS, WR_ERROR, WR_INT, WR_BULK, WR_ARRAY };
+
+#define WORKER_MAX_ELEMS 16
+
+struct worker_reply {
+    enum worker_rtype type;
+    long long integer;
+    const char *str;      /* points into the connection's input buffer */
+    size_t len;
+    size_t nelem;
+    struct worker_reply *elem; /* ARRAY: up to WORKER_MAX_ELEMS scalars */
+};
+
+struct worker_kv;
+/* Send a command and wait for its reply. NULL when the connection failed
+ * (it reconnects on the next call). The reply is valid until the next call. */
+const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens);
+const struct worker_reply *worker_kv_cmdv(struct worker_kv *kv, int argc, const char **argv);
+
+/* ---- the queue ------------------------------------------------------------ */
+
+struct worker_job {
+    long long id;
+    char key[64];
+    char *data;               /* heap, owned by the job */
+    size_t len;
+    long long attempts;       /* including this one */
+};
+
+struct worker_queue_ops {
+    const char *name;
+    /* Claim the next job. 1: *job filled; 0: nothing to do now; -1: kv down. */
+    int (*claim)(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job);
+    /* The job succeeded with result. */
+    int (*done)(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job, const char *result);
+    /* The job failed: queued again after a back-off, or failed for good after max-attempts. */
+    int (*fail)(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job, const char *error);
+};
+
+extern const struct worker_queue_ops worker_queue_kv;
+extern const struct worker_queue_ops *const worker_queues[];
+extern const struct conf_enum worker_queue_names[];
+
+#endif

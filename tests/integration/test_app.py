@@ -1,0 +1,291 @@
+"""
+test_app.py — `scaleout app` and `scaleout worker` against a real PostgreSQL
+and a real `scaleout kv`, two app instances side by side (stateless: any
+instance serves any request).
+"""
+import json
+import signal
+import socket
+import threading
+
+import pytest
+import requests
+
+from up_helpers import (HOST, Http, Postgres, Proc, app_status, free_port, rmtree, sanitizer_reports, scaleout_bin,
+                        wait_until, world_dir)
+
+
+@pytest.fixture(scope="module")
+def world():
+    base = world_dir("scaleout-app-")
+    pg = Postgres(base).start()
+    kv_port = free_port()
+    kv = Proc("kv", [scaleout_bin(), "kv", "--port", kv_port, "--admin-port", "0"], port=kv_port, logdir=base).start()
+    procs = [kv]
+
+    def app(name, *flags):
+        port, aport = free_port(), free_port()
+        p = Proc(name, [scaleout_bin(), "app", "--port", port, "--admin-port", aport, "--kv", f"127.0.0.1:{kv_port}",
+                        "--pg", pg.conninfo, *flags], port=port, logdir=base).start()
+        p.admin = aport
+        procs.append(p)
+        return p
+
+    w = {"base": base, "pg": pg, "kv_port": kv_port, "app": app,
+         "a": app("app-a"), "b": app("app-b")}
+    worker = Proc("worker", [scaleout_bin(), "worker", "--kv", f"127.0.0.1:{kv_port}", "--job-time", "5ms",
+                             "--retry-backoff", "50ms", "--poll", "10ms"], logdir=base).start()
+    procs.append(worker)
+    w["worker"] = worker
+    yield w
+    for p in reversed(procs):
+        p.stop()
+    pg.stop()
+    bad = sanitizer_reports(base)
+    rmtree(base)
+    assert not bad, bad
+
+
+def test_session_from_one_instance_is_valid_on_the_other(world):
+    a, b = Http(world["a"].port), Http(world["b"].port)
+    r = a.login("ann")
+    assert "sid=" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
+    b.s.cookies.update(a.s.cookies)        # the same browser, now routed to the other instance
+    r = b.get("/me")
+    assert r.status_code == 200 and r.json()["user"] == "ann"
+    assert b.post("/logout").status_code == 200
+    a2 = Http(world["a"].port)
+    a2.s.cookies.set("sid", a.s.cookies.get("sid"))
+    assert a2.get("/me").status_code == 401          # logged out everywhere
+
+
+def test_no_session_is_401(world):
+    h = Http(world["a"].port)
+    assert h.get("/me").status_code == 401
+    h.s.cookies.set("sid", "0" * 32)
+    assert h.get("/feed").status_code == 401
+
+
+def test_profile_cache_hit_avoids_the_database(world):
+    a, b = Http(world["a"].port), Http(world["b"].port)
+    a.login("cat")
+    r = a.put("/me", json={"bio": "hello \"world\" ü", "email": "cat@example.com"})
+    assert r.status_code == 200 and r.json()["bio"] == "hello \"world\" ü"
+    before = app_status(world["b"].admin)
+    r1 = b.get("/profile/cat")                      # miss: loads from PostgreSQL, fills kv
+    mid = app_status(world["b"].admin)
+    r2 = b.get("/profile/cat")                      # hit: kv only
+    r3 = b.get("/profile/cat")
+    after = app_status(world["b"].admin)
+    assert r1.json() == r2.json() == r3.json()
+    assert r1.json()["email"] == "cat@example.com"
+    assert mid["db_queries_total"] - before["db_queries_total"] == 1
+    assert after["db_queries_total"] == mid["db_queries_total"]       # two reads, no query
+    assert after["cache_hits_total"] - mid["cache_hits_total"] == 2
+    # cache-aside invalidates on write: the other instance sees the new value at once
+    assert a.put("/me", json={"bio": "changed"}).status_code == 200
+    r = b.get("/profile/cat").json()
+    assert r["bio"] == "changed" and r["email"] == "cat@example.com"
+
+
+def test_cache_strategies_none_and_write_through(world):
+    none = world["app"]("app-none", "--profile-cache", "none")
+    wt = world["app"]("app-wt", "--profile-cache", "write-through")
+    h = Http(none.port)
+    h.login("dan")
+    h.put("/me", json={"bio": "d"})
+    s0 = app_status(none.admin)
+    for _ in range(3):
+        assert h.get("/profile/dan").json()["bio"] == "d"
+    s1 = app_status(none.admin)
+    assert s1["db_queries_total"] - s0["db_queries_total"] == 3 and s1["cache_hits_total"] == 0
+    w = Http(wt.port)
+    w.login("dan")
+    assert w.put("/me", json={"bio": "through"}).status_code == 200
+    s0 = app_status(wt.admin)
+    assert w.get("/profile/dan").json()["bio"] == "through"      # written through: a hit at once
+    s1 = app_status(wt.admin)
+    assert s1["cache_hits_total"] - s0["cache_hits_total"] == 1
+    assert s1["db_queries_total"] == s0["db_queries_total"]
+    none.stop()
+    wt.stop()
+
+
+def test_read_through_loads_a_cold_key_once(world):
+    app = world["app"]("app-rt", "--product-cache", "read-through", "--concurrency", "64", "--service-time", "0")
+    s0 = app_status(app.admin)
+    answers = []
+
+    def one():
+        answers.append(requests.get(f"http://{HOST}:{app.port}/products/777", timeout=10).json())
+    ts = [threading.Thread(target=one) for _ in range(12)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    s1 = app_status(app.admin)
+    assert len(answers) == 12 and all(a == answers[0] for a in answers) and answers[0]["id"] == 777
+    # twelve readers, one database query: concurrent misses waited for the load in flight
+    assert s1["db_queries_total"] - s0["db_queries_total"] == 1
+    assert (s1["cache_hits_total"] + s1["cache_misses_total"]) - (s0["cache_hits_total"] + s0["cache_misses_total"]) == 12
+    app.stop()
+
+
+def test_refresh_ahead_reloads_a_hot_key_before_it_expires(world):
+    app = world["app"]("app-ra", "--profile-cache", "refresh-ahead", "--cache-ttl", "2s", "--refresh-ahead", "10")
+    h = Http(app.port)
+    h.login("ria")
+    assert h.put("/me", json={"bio": "ahead"}).json()["bio"] == "ahead"      # written with its refresh time
+    s0 = app_status(app.admin)
+    # keep reading: after 10% of the TTL a hit starts one background reload;
+    # every read stays a hit (no reader waits on the database)
+    def refreshed():
+        assert h.get("/profile/ria").json()["bio"] == "ahead"
+        s = app_status(app.admin)
+        return s if s["db_queries_total"] > s0["db_queries_total"] else None
+    s1 = wait_until(refreshed, timeout=10, interval=0.05, what="a background refresh")
+    assert s1["cache_misses_total"] == s0["cache_misses_total"]
+    assert s1["cache_hits_total"] > s0["cache_hits_total"]
+    app.stop()
+
+
+def test_profile_of_another_user_cannot_be_changed(world):
+    h = Http(world["a"].port)
+    h.login("eve")
+    assert h.put("/profile/ann", json={"bio": "hacked"}).status_code == 403
+    assert Http(world["a"].port).get("/profile/nobody-here").status_code == 404
+
+
+def test_posts_follow_and_feed(world):
+    f, g = Http(world["a"].port), Http(world["b"].port)
+    f.login("fay")
+    g.login("gus")
+    r = f.post("/posts", json={"body": "first from fay"})
+    assert r.status_code == 201 and r.json()["author"] == "fay"
+    assert g.post("/follow/fay").status_code == 200
+    g.post("/posts", json={"body": "gus here"})
+    feed = g.get("/feed").json()
+    bodies = [p["body"] for p in feed["posts"]]
+    assert bodies[:2] == ["gus here", "first from fay"]            # newest first, own and followed
+    assert [p["body"] for p in f.get("/feed").json()["posts"]][0] == "first from fay"
+    assert f.post("/posts", json={"body": ""}).status_code == 400
+    assert f.post("/follow/fay").status_code == 400
+
+
+def test_upload_is_queued_202_and_done_by_the_worker(world):
+    h = Http(world["a"].port)
+    r = h.post("/upload", data=b"\x00binary\xffpayload")
+    assert r.status_code == 202
+    loc = r.headers["Location"]
+    assert loc == r.json()["status_url"] and loc.startswith("/jobs/")
+    job = wait_until(lambda: (lambda j: j if j.get("status") == "done" else None)(Http(world["b"].port).get(loc).json()),
+                     timeout=15, what="job done")
+    assert job["attempts"] == 1 and job["size"] == 15 and job["result"].startswith("bytes=15 ")
+
+
+def test_upload_sync_does_the_same_work_in_the_request(world):
+    h = Http(world["a"].port)
+    body = b"same work either way"
+    loc = h.post("/upload", data=body).headers["Location"]
+    job = wait_until(lambda: (lambda j: j if j.get("status") == "done" else None)(h.get(loc).json()), timeout=15,
+                     what="job done")
+    r = h.post("/upload-sync", data=body)
+    assert r.status_code == 200 and r.json() == {"status": "done", "result": job["result"]}
+
+
+def test_failed_job_is_retried_then_marked_failed(world):
+    h = Http(world["a"].port)
+    once = h.post("/upload", data=b"fail:1").headers["Location"]
+    always = h.post("/upload", data=b"fail").headers["Location"]
+    j1 = wait_until(lambda: (lambda j: j if j.get("status") == "done" else None)(h.get(once).json()), timeout=15,
+                    what="retried job done")
+    assert j1["attempts"] == 2
+    j2 = wait_until(lambda: (lambda j: j if j.get("status") == "failed" else None)(h.get(always).json()), timeout=15,
+                    what="job failed for good")
+    assert j2["attempts"] == 3 and "simulated failure" in j2["error"]
+    assert h.get("/jobs/999999").status_code == 404
+
+
+def test_products_are_cacheable_at_the_edge(world):
+    h = Http(world["a"].port)
+    r = h.get("/products/42")
+    assert r.status_code == 200 and r.json()["id"] == 42
+    assert r.headers["Cache-Control"] == "public, max-age=60"
+    assert h.get("/products/999999").status_code == 404
+    assert h.get("/products/x").status_code == 404
+
+
+def raw(port, data):
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out and b"Connection: close" not in out and b"Content-Length" in out:
+                head, _, body = out.partition(b"\r\n\r\n")
+                n = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1])
+                if len(body) >= n:
+                    break
+        return out
+
+
+def test_bad_input_gets_4xx(world):
+    port = world["a"].port
+    h = Http(port)
+    assert h.post("/login", data=b"not json").status_code == 400
+    assert h.post("/login", json={"user": "has space"}).status_code == 400
+    assert h.post("/login", json={"user": "x" * 33}).status_code == 400
+    assert h.get("/nope").status_code == 404
+    assert h.s.delete(h.base + "/me", timeout=5).status_code == 405
+    assert raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").startswith(
+        b"HTTP/1.1 400")
+    assert raw(port, b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").startswith(
+        b"HTTP/1.1 411")
+    assert raw(port, b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n").startswith(
+        b"HTTP/1.1 413")
+    assert h.get("/health").json() == {"status": "ok"}        # still serving
+
+
+def test_capacity_queue_full_answers_503(world):
+    app = world["app"]("app-slow", "--concurrency", "1", "--service-time", "300ms", "--max-queue", "1")
+    codes = []
+    lock = threading.Lock()
+
+    def one():
+        r = requests.get(f"http://{HOST}:{app.port}/health", timeout=20)
+        with lock:
+            codes.append((r.status_code, r.headers.get("Retry-After")))
+    ts = [threading.Thread(target=one) for _ in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    ok = [c for c in codes if c[0] == 200]
+    busy = [c for c in codes if c[0] == 503]
+    assert len(ok) + len(busy) == 6 and len(ok) >= 2 and busy, codes
+    assert all(c[1] == "1" for c in busy)
+    assert app_status(app.admin)["rejected_total"] == len(busy)
+    assert app.stop() == 0
+
+
+def test_kv_down_is_503_not_a_hang(world):
+    # an instance pointed at a closed port: sessions fail fast, /health still answers
+    app = world["app"]("app-nokv", "--kv", f"127.0.0.1:{free_port()}")
+    h = Http(app.port)
+    assert h.post("/login", json={"user": "zed"}).status_code == 503
+    assert h.get("/products/1").status_code == 200        # cache down: the database answers
+    assert h.get("/health").status_code == 200
+    assert app.stop() == 0
+
+
+def test_sigterm_exits_0(world):
+    app = world["app"]("app-term")
+    Http(app.port).get("/health")
+    assert app.stop(signal.SIGTERM) == 0
+    assert "app stopped" in app.log_tail()

@@ -1,0 +1,266 @@
+"""
+test_up.py — `scaleout up` running a whole small topology (PostgreSQL, kv,
+2..3 apps, a worker, the lb) on free ports: a round trip through the lb,
+the status page, kill -9 of an app under light load, autoscaling up under
+load and down after, a clean stop, and bad configurations.
+"""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from up_helpers import (HOST, REPO_ROOT, Http, Proc, free_port, rmtree, sanitizer_reports, scaleout_bin, tcp_open,
+                        wait_until, world_dir)
+
+
+def status(port):
+    return requests.get(f"http://{HOST}:{port}/status", timeout=5).json()
+
+
+def proc_named(st, name):
+    return [p for p in st["procs"] if p["name"] == name][0]
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is not alive for us
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def up():
+    base = world_dir("scaleout-up-")
+    lb_port, status_port, lb_admin = free_port(), free_port(), free_port()
+    conf = base / "up.conf"
+    conf.write_text(f"""role up
+dir {base}/data
+status-port {status_port}
+lb-port {lb_port}
+lb-admin-port {lb_admin}
+kv-port 0
+pg-port 0
+app-port 0
+app-min 2
+app-max 3
+app-concurrency 2
+app-service-time 10ms
+workers 1
+worker-args "--job-time 5ms --poll 10ms"
+scale-up-at 3
+scale-down-at 1
+scale-up-after 1s
+scale-down-after 2s
+cooldown 1s
+scale-interval 200ms
+drain-timeout 5s
+ready-timeout 60s
+""")
+    p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base)
+    p.start(timeout=90, ready=lambda: tcp_open(status_port) and tcp_open(lb_port) and
+            requests.get(f"http://{HOST}:{status_port}/status", timeout=5).json()["ready"])
+    yield {"proc": p, "lb": lb_port, "status": status_port, "base": base, "lb_admin": lb_admin}
+    p.stop(timeout=30)
+    bad = sanitizer_reports(base)
+    rmtree(base)
+    assert not bad, bad
+
+
+def test_round_trip_through_the_lb(up):
+    h = Http(up["lb"])
+    assert h.login("amy").json() == {"user": "amy"}
+    assert h.put("/me", json={"bio": "via lb"}).json()["bio"] == "via lb"
+    assert h.get("/me").json()["bio"] == "via lb"
+    assert h.post("/posts", json={"body": "post via lb"}).status_code == 201
+    assert h.get("/feed").json()["posts"][0]["body"] == "post via lb"
+    r = h.post("/upload", data=b"upload via lb")
+    assert r.status_code == 202
+    job = wait_until(lambda: (lambda j: j if j.get("status") == "done" else None)(h.get(r.headers["Location"]).json()),
+                     timeout=20, what="job done through up's worker")
+    assert job["worker"] == "worker-1"
+    st = wait_until(lambda: (lambda s: s if s["job_backlog"] == 0 else None)(status(up["status"])), timeout=10,
+                    what="the job backlog back to 0")
+    assert st["errors_per_s"] == 0 and "response_ms_avg_max" in st
+    assert h.get("/products/3").headers["Cache-Control"].startswith("public")
+
+
+def test_killed_kv_and_postgres_are_restarted_and_the_apps_reconnect(up):
+    for name in ("kv", "postgres"):
+        before = proc_named(status(up["status"]), name)
+        os.kill(before["pid"], signal.SIGKILL)
+        wait_until(lambda: (lambda p: p["restarts"] > before["restarts"] and p["state"] == "running")(
+            proc_named(status(up["status"]), name)), timeout=60, what=f"{name} restarted")
+    h = Http(up["lb"])
+
+    def works():
+        try:
+            h.s.cookies.clear()
+            if h.post("/login", json={"user": "kim"}).status_code != 200:
+                return None
+            r = h.put("/me", json={"bio": "after restarts"})
+            return r.status_code == 200 and h.get("/me").json()["bio"] == "after restarts"
+        except requests.RequestException:
+            return None
+    # kv lost its sessions (in memory); logins, writes and reads work again
+    wait_until(works, timeout=30, interval=0.2, what="login and profile through the restarted kv and PostgreSQL")
+
+
+def test_status_page_and_json(up):
+    st = status(up["status"])
+    kinds = sorted(p["kind"] for p in st["procs"])
+    assert kinds.count("app") >= 2 and {"postgres", "kv", "worker", "lb"} <= set(kinds)
+    assert all(p["state"] == "running" for p in st["procs"] if p["kind"] != "app")
+    page = requests.get(f"http://{HOST}:{up['status']}/", timeout=5)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert "<svg" in page.text and "fetch('/status')" in page.text
+    out = subprocess.run([str(scaleout_bin()), "up", "status", "--dir", str(up["base"] / "data")], capture_output=True,
+                         timeout=10)
+    assert out.returncode == 0 and json.loads(out.stdout)["role"] == "up"
+    assert "up_app_instances" in requests.get(f"http://{HOST}:{up['status']}/metrics", timeout=5).text
+
+
+def test_killed_app_loses_no_request_and_is_restarted(up):
+    st = status(up["status"])
+    victim = proc_named(st, "app-1")
+    results, stop = [], threading.Event()
+
+    def load():
+        s = requests.Session()
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                r = s.get(f"http://{HOST}:{up['lb']}/products/{1 + i % 50}", timeout=10)
+                results.append(r.status_code)
+            except requests.RequestException as e:
+                results.append(repr(e))
+    ts = [threading.Thread(target=load) for _ in range(2)]
+    for t in ts:
+        t.start()
+    wait_until(lambda: len(results) > 20, timeout=20, what="load flowing")
+    os.kill(victim["pid"], signal.SIGKILL)
+    wait_until(lambda: (lambda p: p["restarts"] >= 1 and p["state"] == "running" and p["pid"] != victim["pid"])(
+        proc_named(status(up["status"]), "app-1")), timeout=30, what="app-1 restarted by up")
+    n = len(results)
+    wait_until(lambda: len(results) > n + 20, timeout=20, what="load after the restart")
+    stop.set()
+    for t in ts:
+        t.join(15)
+    bad = [r for r in results if r != 200]
+    assert not bad, f"{len(bad)} failed of {len(results)}: {bad[:5]}"
+
+
+def test_autoscaling_up_under_load_and_down_after_and_lb_restart(up):
+    st = status(up["status"])
+    start_apps = st["apps"]
+    ups0, downs0 = st["autoscale"]["scale_ups"], st["autoscale"]["scale_downs"]
+    # capacity of one app: 2 slots x 10 ms; 24 connections keep ~12 in flight per instance
+    bench = subprocess.Popen([str(scaleout_bin()), "bench", f"http://{HOST}:{up['lb']}/products/7", "-c", "24",
+                              "-d", "60s"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: status(up["status"])["autoscale"]["scale_ups"] > ups0, timeout=40, what="a scale-up")
+        # under load the status shows the apps' response-time percentiles (lb histogram bounds)
+        ms = wait_until(lambda: (lambda m: m if m["p50"] > 0 else None)(status(up["status"])["app_ms"]), timeout=10,
+                        what="response-time percentiles")
+        assert 0 < ms["p50"] <= ms["p95"] <= ms["p99"]
+        wait_until(lambda: status(up["status"])["apps"] > start_apps or
+                   status(up["status"])["apps"] == 3, timeout=30, what="a third instance serving")
+        # the lb dies now: up restarts it with the apps of now, not those of the first start
+        lb = proc_named(status(up["status"]), "lb")
+        os.kill(lb["pid"], signal.SIGKILL)
+        wait_until(lambda: (lambda p: p["restarts"] > lb["restarts"] and p["state"] == "running")(
+            proc_named(status(up["status"]), "lb")), timeout=30, what="lb restarted")
+        apps = sorted(p["port"] for p in status(up["status"])["procs"] if p["kind"] == "app" and p["state"] == "running")
+        lb_status = requests.get(f"http://{HOST}:{up['lb_admin']}/status", timeout=5).json()
+        backends = sorted(int(b["address"].rsplit(":", 1)[1]) for b in lb_status["pools"][0]["backends"])
+        assert len(apps) == 3 and backends == apps
+    finally:
+        bench.send_signal(signal.SIGINT)
+        try:
+            bench.wait(15)
+        except subprocess.TimeoutExpired:
+            bench.kill()
+            bench.wait(5)
+    # back to app-min; the instance that left was drained, stopped and is gone
+    st = wait_until(lambda: (lambda s: s if s["autoscale"]["scale_downs"] > downs0 and
+                             [p["name"] for p in s["procs"] if p["kind"] == "app"] == ["app-1", "app-2"] else None)(
+        status(up["status"])), timeout=60, what="scale-down back to app-min")
+    assert st["apps"] == 2
+    log = up["proc"].log_tail(200000)
+    assert "autoscaler: scale up" in log and "autoscaler: scale down" in log and "removed from the lb" in log
+    assert Http(up["lb"]).get("/health").status_code == 200
+
+
+def test_status_page_renders_in_headless_chromium(up, tmp_path):
+    import shutil
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is not installed (scripts/install-deps.sh installs it)"
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom",
+                        f"http://{HOST}:{up['status']}/"], capture_output=True, text=True, timeout=90)
+    assert p.returncode == 0, p.stderr[-2000:]
+    dom = p.stdout
+    # drawn by the page's script from /status: boxes per process and the plots
+    for name in ("app-1", "app-2", "worker-1", "postgres", "lb"):
+        assert f">{name}<" in dom, name
+    assert "not yet done" in dom and "errors/s" in dom
+    assert "running" in dom and "<path d=" in dom and "cache" in dom
+
+
+def test_sigterm_stops_everything_and_exits_0(up):
+    st = status(up["status"])
+    pids = [p["pid"] for p in st["procs"] if p["pid"]]
+    assert up["proc"].stop(signal.SIGTERM, timeout=40) == 0
+    wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=15, what="no process left behind")
+    assert not tcp_open(up["lb"]) and not tcp_open(up["status"])
+
+
+def test_bad_config_is_named_by_line(tmp_path):
+    f = tmp_path / "bad.conf"
+    f.write_text("role up\napp-min 0\nnot-a-directive 1\nlb-port eighty\n")
+    out = subprocess.run([str(scaleout_bin()), "check", str(f)], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 1
+    assert f"{f}:2:" in out.stderr and f"{f}:3:" in out.stderr and f"{f}:4:" in out.stderr
+    assert subprocess.run([str(scaleout_bin()), "check", str(REPO_ROOT / "examples/up.conf")], capture_output=True,
+                          timeout=10).returncode == 0
+    g = tmp_path / "range.conf"
+    g.write_text("role up\napp-min 3\napp-max 2\n")
+    out = subprocess.run([str(scaleout_bin()), "check", str(g)], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 1 and "app-max (2) is below app-min (3)" in out.stderr
+
+
+def test_port_in_use_is_named(tmp_path):
+    import socket
+    s = socket.socket()
+    s.bind((HOST, 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        out = subprocess.run([str(scaleout_bin()), "up", "--dir", str(tmp_path / "d"), "--lb-port", str(port),
+                              "--status-port", str(free_port())], capture_output=True, text=True, timeout=20)
+    finally:
+        s.close()
+    assert out.returncode == 1 and f"port {port} (lb-port) is in use" in out.stderr
+
+
+def test_missing_postgres_binaries_are_named(tmp_path):
+    out = subprocess.run([str(scaleout_bin()), "up", "--dir", str(tmp_path / "d"), "--lb-port", str(free_port()),
+                          "--status-port", str(free_port()), "--kv-port", "0", "--pg-port", "0", "--app-port", "0",
+                          "--lb-admin-port", "0", "--pg-bin", str(tmp_path / "nowhere")],
+                         capture_output=True, text=True, timeout=20)
+    assert out.returncode == 1 and "PostgreSQL binaries not found" in out.stderr

@@ -1,0 +1,128 @@
+"""
+test_up_emit.py — `scaleout up --emit systemd|k8s DIR`: the emitted files
+parse and their references hold (units the target wants exist, services
+select pods that exist, the autoscaler targets the app Deployment, every
+$(VAR) an app uses is in the ConfigMap, hosts the apps connect to are
+Services). With systemd-analyze present the units are also verified by it.
+"""
+import configparser
+import os
+import re
+import shutil
+import subprocess
+
+import yaml
+
+from up_helpers import REPO_ROOT, scaleout_bin
+
+CONF = REPO_ROOT / "examples/up.conf"
+
+
+def emit(kind, d):
+    out = subprocess.run([str(scaleout_bin()), "up", str(CONF), "--emit", kind, str(d)], capture_output=True, text=True,
+                         timeout=20)
+    assert out.returncode == 0, out.stderr
+    return d
+
+
+def conf_value(name):
+    for line in CONF.read_text().splitlines():
+        w = line.split("#")[0].split()
+        if len(w) >= 2 and w[0] == name:
+            return w[1]
+    raise KeyError(name)
+
+
+def unit(path):
+    p = configparser.ConfigParser(strict=False, interpolation=None)
+    p.optionxform = str
+    p.read(path)
+    return p
+
+
+def test_systemd_units_reference_each_other(tmp_path):
+    d = emit("systemd", tmp_path / "sd")
+    files = {f.name for f in d.iterdir()}
+    assert {"scaleout.target", "scaleout-kv.service", "scaleout-app@.service", "scaleout-worker@.service",
+            "scaleout-lb.service", "scaleout-postgres.service"} <= files
+
+    def exists(u):
+        if u in ("multi-user.target",):
+            return True
+        return u in files or re.sub(r"@[^.]+\.", "@.", u) in files
+
+    target = unit(d / "scaleout.target")
+    wants = target["Unit"]["Wants"].split()
+    assert all(exists(u) for u in wants), wants
+    apps = sorted(int(u.split("@")[1].split(".")[0]) for u in wants if u.startswith("scaleout-app@"))
+    first = int(conf_value("app-port"))
+    assert apps == list(range(first, first + int(conf_value("app-min"))))
+    assert len([u for u in wants if u.startswith("scaleout-worker@")]) == int(conf_value("workers"))
+    for f in files:
+        u = unit(d / f)
+        for key in ("After", "Wants", "Requires", "PartOf"):
+            for ref in u["Unit"].get(key, "").split():
+                assert exists(ref), f"{f}: {key}={ref}"
+        if "Service" in u:
+            exe = u["Service"]["ExecStart"].split()
+            assert os.access(exe[0], os.X_OK), exe[0]
+            if exe[0].endswith("/scaleout"):
+                assert exe[1] in ("kv", "app", "worker", "lb")
+    lb = unit(d / "scaleout-lb.service")["Service"]["ExecStart"]
+    assert sorted(int(p) for p in re.findall(r"--backend 127\.0\.0\.1:(\d+)", lb)) == apps
+    analyze = shutil.which("systemd-analyze")
+    if analyze:    # an extra check where systemd is installed
+        inst = d / f"scaleout-app@{apps[0]}.service"
+        shutil.copy(d / "scaleout-app@.service", inst)
+        r = subprocess.run([analyze, "verify", str(d / "scaleout-kv.service"), str(d / "scaleout-lb.service"),
+                            str(d / "scaleout-postgres.service"), str(inst)], capture_output=True, text=True,
+                           timeout=60, cwd=str(d))
+        bad = [l for l in (r.stdout + r.stderr).splitlines() if "scaleout" in l and "not found" not in l]
+        assert r.returncode == 0 or not bad, r.stdout + r.stderr
+
+
+def test_k8s_manifests_reference_each_other(tmp_path):
+    d = emit("k8s", tmp_path / "k8s")
+    docs = []
+    for f in sorted(d.glob("*.yaml")):
+        docs += [x for x in yaml.safe_load_all(f.read_text()) if x]
+    by = {}
+    for x in docs:
+        assert {"apiVersion", "kind", "metadata"} <= set(x), x
+        by.setdefault(x["kind"], {})[x["metadata"]["name"]] = x
+    assert set(by["Deployment"]) == {"app", "worker", "lb"}
+    assert set(by["StatefulSet"]) == {"kv", "postgres"}
+    assert set(by["Service"]) == {"kv", "postgres", "app", "lb"}
+    workloads = {**by["Deployment"], **by["StatefulSet"]}
+    for name, w in workloads.items():
+        labels = w["spec"]["template"]["metadata"]["labels"]
+        assert w["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
+    for name, s in by["Service"].items():
+        sel = s["spec"]["selector"]
+        assert any(sel.items() <= w["spec"]["template"]["metadata"]["labels"].items() for w in workloads.values()), name
+    hpa = by["HorizontalPodAutoscaler"]["app"]["spec"]
+    assert hpa["scaleTargetRef"]["kind"] == "Deployment" and hpa["scaleTargetRef"]["name"] in by["Deployment"]
+    assert hpa["minReplicas"] == int(conf_value("app-min")) and hpa["maxReplicas"] == int(conf_value("app-max"))
+    cm = by["ConfigMap"]["scaleout"]["data"]
+    services = by["Service"]
+    for name, w in workloads.items():
+        for c in w["spec"]["template"]["spec"]["containers"]:
+            for ref in c.get("envFrom", []):
+                assert ref["configMapRef"]["name"] in by["ConfigMap"]
+            for a in c.get("args", []):
+                for var in re.findall(r"\$\((\w+)\)", a):
+                    assert var in cm, f"{name}: $({var}) not in the ConfigMap"
+    # the hosts the pods connect to are Services on the right ports
+    kv_host, kv_port = cm["KV"].split(":")
+    assert services[kv_host]["spec"]["ports"][0]["port"] == int(kv_port)
+    pg = dict(kv.split("=") for kv in cm["PG"].split())
+    assert services[pg["host"]]["spec"]["ports"][0]["port"] == int(pg["port"])
+    lb_args = by["Deployment"]["lb"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    host, port = lb_args[lb_args.index("--backend") + 1].split(":")
+    assert services[host]["spec"]["ports"][0]["port"] == int(port)
+
+
+def test_emit_rejects_an_unknown_kind(tmp_path):
+    out = subprocess.run([str(scaleout_bin()), "up", "--emit", "nomad", str(tmp_path)], capture_output=True, text=True,
+                         timeout=10)
+    assert out.returncode == 2 and "systemd or k8s" in out.stderr
