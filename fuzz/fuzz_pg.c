@@ -71,7 +71,7 @@ static void run(const uint8_t *data, size_t len, size_t max, int side, struct tr
                 }
                 if (side == 1 && m.type == 'Z' && v == 0)
                     CHECK(pg_ready_status(&m) != 0);
-                if (m.type == 'Q' && v == 0) {
+                if (side == 0 && m.type == 'Q' && v == 0) {
                     struct buf b;
                     buf_init(&b);
                     pg_write_query(&b, m.body);

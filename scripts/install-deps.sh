@@ -4,7 +4,8 @@
 set -e
 PKGS="build-essential pkg-config clang libuv1-dev libxxhash-dev libcriterion-dev
       python3 python3-pytest python3-redis python3-requests
-      redis-server redis-tools curl procps nginx wrk chromium haproxy"
+      redis-server redis-tools curl procps nginx wrk chromium haproxy
+      libssl-dev postgresql-15 pgbouncer python3-psycopg2"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -29,6 +30,19 @@ for svc in redis-server nginx haproxy; do
             $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
         elif command -v service >/dev/null 2>&1; then
             $SUDO service "$svc" stop >/dev/null 2>&1 || true
+        fi
+        ;;
+    esac
+done
+# postgresql-15 and pgbouncer start their own services on 5432 / 6432 when
+# installed: the tests start their own servers, so stop those too.
+for pkg in postgresql-15:postgresql pgbouncer:pgbouncer; do
+    case " $missing " in
+    *" ${pkg%%:*} "*)
+        if [ -d /run/systemd/system ]; then
+            $SUDO systemctl disable --now "${pkg#*:}" >/dev/null 2>&1 || true
+        elif command -v service >/dev/null 2>&1; then
+            $SUDO service "${pkg#*:}" stop >/dev/null 2>&1 || true
         fi
         ;;
     esac

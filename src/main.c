@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "kv/server.h"
 #include "lb/lb.h"
+#include "pg/pg.h"
 
 #define SCALEOUT_VERSION "0.1.0"
 
@@ -30,6 +31,7 @@ struct role {
 static const struct role roles[] = {
     {"kv", kv_main, &kv_conf_table, "Redis-protocol key-value server: cache, sessions, eviction, TTLs", NULL},
     {"lb", lb_main, &lb_conf_table, "HTTP/1.1 (L7) and TCP (L4) load balancer: pools, routes, health checks", lb_config_check},
+    {"pg", pg_main, &pg_conf_table, "PostgreSQL proxy: session/transaction pooling, read/write split to replicas", pg_config_check},
     {"bench", bench_main, &bench_conf_table, "load generator for HTTP and RESP: open/closed loop, percentiles, scenarios, HTML reports", NULL},
 };
 
