@@ -66,6 +66,29 @@ void pg_client_fail(struct pg_client *c, const char *sqlstate, const char *messa
     fatal(c, sqlstate, message);
 }
 
+void pg_client_wait_timeout(struct pg_client *c, const char *message)
+{
+    if (c->state != CL_WAIT)
+        return;
+    pg_pool_unwait(c);
+    if (!c->logged_in) {
+        fatal(c, "53300", message);
+        return;
+    }
+    c->state = CL_READY;
+    pg_write_error(&c->conn.out, "ERROR", "53300", message);
+    struct pg_msg m;
+    if (pg_parse_msg(buf_head(&c->conn.in), buf_pending(&c->conn.in), 0, &m) > 0 && m.type == 'Q') {
+        buf_consume(&c->conn.in, m.len + 1);
+        pg_write_ready(&c->conn.out, 'I');
+    } else {
+        c->skip_to_sync = true;
+    }
+    pg_conn_flush(&c->conn);
+    pg_conn_read_start(&c->conn);
+    client_process(c);
+}
+
 void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len)
 {
     if (c->state == CL_CLOSING)
@@ -456,6 +479,21 @@ static void client_process(struct pg_client *c)
         if (m.type == 'X') {
             client_close(c);
             break;
+        }
+        if (c->skip_to_sync) {
+            /* after an error in an extended-protocol batch, PostgreSQL drops
+             * messages up to the Sync and answers it with ReadyForQuery */
+            if (buf_pending(&c->conn.in) < (size_t)m.len + 1) {
+                c->fwd_left = 0;
+                break;
+            }
+            buf_consume(&c->conn.in, m.len + 1);
+            if (m.type == 'S') {
+                c->skip_to_sync = false;
+                pg_write_ready(&c->conn.out, 'I');
+                pg_conn_flush(&c->conn);
+            }
+            continue;
         }
         r = pg_parse_msg(buf_head(&c->conn.in), buf_pending(&c->conn.in), px->cfg.max_message_size, &m);
         if (r == 0)

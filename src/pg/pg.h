@@ -166,6 +166,7 @@ struct pg_client {
     int want;                       /* backend index waited for */
     bool logged_in;
     bool in_process;                /* client_process() is on the stack */
+    bool skip_to_sync;              /* an extended-protocol batch failed: drop up to its Sync */
     unsigned char salt[4];
     struct pg_scram_server *scram;
     uint32_t pid, key;
@@ -240,6 +241,10 @@ void pg_client_accept(struct pg_proxy *px, uv_stream_t *listener);
 void pg_client_linked(struct pg_client *c, struct pg_srv *s);
 /* The request failed: send the message (an ErrorResponse) and close. */
 void pg_client_fail(struct pg_client *c, const char *sqlstate, const char *message);
+/* No server within query-wait-timeout: a logged-in client gets ERROR 53300
+ * for the statement that waited (up to its Sync) and may go on; a client
+ * still logging in gets FATAL 53300. */
+void pg_client_wait_timeout(struct pg_client *c, const char *message);
 /* Pass a whole server ErrorResponse to the client, then close it. */
 void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len);
 /* The linked server finished the transaction (transaction mode): unlink. */

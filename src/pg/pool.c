@@ -509,17 +509,17 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
                 login_failed(s, NULL, 0, "malformed message from the server during login");
                 return;
             }
+            /* consumed first (the bytes stay in place until the next read), so
+             * that a ReadyForQuery that links the server leaves it clean */
             const char *raw = buf_head(&conn->in);
             bool ready = m.type == 'Z';
-            int rc = login_msg(s, &m, raw);
-            if (rc != 0)
-                return;
             buf_consume(&conn->in, (size_t)r);
-            if (ready) {
-                if (buf_pending(&conn->in))
-                    srv_close(s, "bytes after ReadyForQuery");
+            if (ready && buf_pending(&conn->in)) {
+                login_failed(s, NULL, 0, "bytes after ReadyForQuery at login");
                 return;
             }
+            if (login_msg(s, &m, raw) != 0 || ready)
+                return;
         }
     case SRV_ACTIVE:
         forward(s);
@@ -638,7 +638,7 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
                 snprintf(msg, sizeof msg,
                          "query_wait_timeout: no server connection to %s within %lld ms (pool-size %lld for %s/%s)",
                          px->backends[bi].name, cfg->query_wait_timeout_ms, cfg->pool_size, p->user, p->database);
-                pg_client_fail(c, "53300", msg);
+                pg_client_wait_timeout(c, msg);
             }
         }
     }

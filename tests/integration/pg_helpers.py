@@ -160,7 +160,7 @@ class PgCluster:
         _check(as_user([PG_BIN / "initdb", "-D", pdata, "-U", "postgres", "-A", "trust", "--no-sync",
                         "--pwfile", pwfile, "-E", "UTF8", "--locale", "C"]))
         with open(pdata / "postgresql.conf", "a") as f:
-            f.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+            f.write("fsync = off\nfull_page_writes = off\n"
                     "max_connections = 100\nwal_level = replica\nmax_wal_senders = 10\n"
                     "hot_standby = on\nshared_buffers = 32MB\n" + self.extra_conf + "\n")
         write_file(pdata / "pg_hba.conf",
