@@ -143,6 +143,24 @@ void pg_conn_flush(struct pg_conn *c)
 {
     if (c->writing || c->closing || buf_pending(&c->out) == 0)
         return;
+    /* most replies fit the socket buffer: write them now, without a round
+     * through the loop; only what is left waits for a uv_write */
+    uv_buf_t tb = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &tb, 1);
+    if (n > 0) {
+        c->bytes_out += (unsigned long long)n;
+        buf_consume(&c->out, (size_t)n);
+        if (buf_pending(&c->out) == 0) {
+            if (c->close_after_write)
+                pg_conn_close(c);
+            else if (c->ops->on_drain)
+                c->ops->on_drain(c);
+            return;
+        }
+    } else if (n < 0 && n != UV_EAGAIN) {
+        pg_conn_close(c);
+        return;
+    }
     struct buf t = c->wbuf;
     c->wbuf = c->out;
     c->out = t;
