@@ -114,6 +114,7 @@ static void client_on_close(struct pg_conn *conn)
     pg_list_del(&c->link);
     c->px->nclients--;
     xfree(c->scram);
+    pg_prep_client_free(&c->prep);
     xfree(c);
 }
 
@@ -437,7 +438,38 @@ static bool pass_through(struct pg_client *c)
         }
         if (m.type == 'Q' || m.type == 'S' || m.type == 'F')
             s->pending++;
-        c->fwd_left = m.len + 1;
+        if (c->px->cfg.pool_mode != PG_POOL_TRANSACTION) {
+            c->fwd_left = m.len + 1;
+            continue;
+        }
+        /* transaction mode: named statements are renamed, injected or answered here */
+        if (!pg_prep_needs_whole(m.type)) {
+            pg_prep_client_msg(&c->prep, &s->prep, &m, NULL, out);
+            c->fwd_left = m.len + 1;
+            continue;
+        }
+        if (m.len > c->px->cfg.max_message_size) {
+            fatal(c, "54000", "message too long for the proxy (max-message-size)");
+            return false;
+        }
+        r = pg_parse_msg(buf_head(in), buf_pending(in), 0, &m);
+        if (r == 0) {
+            if (m.type == 'Q' || m.type == 'S' || m.type == 'F')
+                s->pending--; /* counted again when it is whole */
+            break;
+        }
+        long k = pg_prep_client_msg(&c->prep, &s->prep, &m, buf_head(in), out);
+        if (k < 0) {
+            fatal(c, "53400", "too many prepared statements for one client (1000)");
+            return false;
+        }
+        if (k > 0)
+            buf_append(out, buf_head(in), (size_t)k);
+        buf_consume(in, (size_t)r);
+        if (s->fwd_left == 0 && s->skip_left == 0) {
+            pg_prep_emit(&s->prep, &c->conn.out);
+            pg_conn_flush(&c->conn);
+        }
     }
     pg_srv_flush(s);
     return true;

@@ -33,6 +33,7 @@
 #include "core/config.h"
 #include "pg/auth.h"
 #include "pg/conn.h"
+#include "pg/prepared.h"
 
 /* ---- intrusive list ------------------------------------------------------ */
 
@@ -147,6 +148,8 @@ struct pg_srv {
     uint32_t be_pid, be_key;
     int pending;                    /* ReadyForQuery still expected */
     size_t fwd_left;                /* bytes of the current message still to pass through */
+    size_t skip_left;               /* bytes of the current message to drop (answers to our own Parse) */
+    struct pg_prep_server prep;     /* statements prepared here, responses owed (transaction mode) */
     char status;                    /* last ReadyForQuery status */
     bool closed;
     long long since_ms;             /* state change time (idle, connect timeouts) */
@@ -171,6 +174,7 @@ struct pg_client {
     struct pg_scram_server *scram;
     uint32_t pid, key;
     size_t fwd_left;
+    struct pg_prep_client prep;     /* named statements (transaction mode) */
     long long since_ms;             /* connect / wait start / last activity */
     struct pg_list link;            /* proxy client list */
     struct pg_list wlink;           /* target waiters */

@@ -115,6 +115,7 @@ static void srv_on_close(struct pg_conn *conn)
     struct pg_srv *s = conn->owner;
     pg_list_del(&s->alink);
     s->px->nservers--;
+    pg_prep_server_free(&s->prep);
     xfree(s);
 }
 
@@ -347,7 +348,7 @@ static void link_pair(struct pg_srv *s, struct pg_client *c)
     set_state(s, SRV_ACTIVE);
     s->client = c;
     s->pending = 0;
-    s->fwd_left = 0;
+    s->fwd_left = s->skip_left = 0;
     pg_conn_read_start(&s->conn);
     pg_client_linked(c, s);
 }
@@ -405,6 +406,8 @@ static void end_of_transaction(struct pg_srv *s)
     s->px->stats.transactions++;
     if (buf_pending(&s->conn.in) != 0) {
         srv_close(s, "bytes after ReadyForQuery");
+    } else if (s->prep.retire || !pg_prep_idle(&s->prep)) {
+        srv_close(s, "prepared statements in an unknown state (DISCARD, DEALLOCATE or too many)");
     } else {
         set_state(s, SRV_IDLE);
         dispatch(s->pool, s->bi);
@@ -416,6 +419,7 @@ static void forward(struct pg_srv *s)
 {
     struct pg_client *c = s->client;
     struct buf *in = &s->conn.in, *out = &c->conn.out;
+    bool tx = s->px->cfg.pool_mode == PG_POOL_TRANSACTION;
     while (buf_pending(in)) {
         if (s->fwd_left) {
             size_t n = buf_pending(in) < s->fwd_left ? buf_pending(in) : s->fwd_left;
@@ -424,6 +428,14 @@ static void forward(struct pg_srv *s)
             s->fwd_left -= n;
             continue;
         }
+        if (s->skip_left) {
+            size_t n = buf_pending(in) < s->skip_left ? buf_pending(in) : s->skip_left;
+            buf_consume(in, n);
+            s->skip_left -= n;
+            continue;
+        }
+        if (tx)
+            pg_prep_emit(&s->prep, out); /* our own answers due before this message */
         struct pg_msg m;
         ssize_t r = pg_msg_header(buf_head(in), buf_pending(in), 0, &m);
         if (r == 0)
@@ -433,7 +445,15 @@ static void forward(struct pg_srv *s)
             return;
         }
         if (m.type != 'Z') {
-            s->fwd_left = m.len + 1;
+            bool swallow = false;
+            if (tx && pg_prep_server_msg(&s->prep, m.type, &swallow) != 0) {
+                srv_close(s, "a response that nothing asked for");
+                return;
+            }
+            if (swallow)
+                s->skip_left = m.len + 1;
+            else
+                s->fwd_left = m.len + 1;
             continue;
         }
         if (buf_pending(in) < 6)
@@ -446,6 +466,11 @@ static void forward(struct pg_srv *s)
         }
         buf_append(out, buf_head(in), (size_t)r);
         buf_consume(in, (size_t)r);
+        if (tx) {
+            bool swallow;
+            pg_prep_server_msg(&s->prep, 'Z', &swallow);
+            pg_prep_emit(&s->prep, out);
+        }
         s->status = st;
         if (s->pending > 0)
             s->pending--;
@@ -455,6 +480,8 @@ static void forward(struct pg_srv *s)
             return;
         }
     }
+    if (tx && s->fwd_left == 0 && s->skip_left == 0)
+        pg_prep_emit(&s->prep, out);
     pg_conn_flush(&c->conn);
     if (pg_conn_pending(&c->conn) > PG_BACKPRESSURE)
         pg_conn_read_stop(&s->conn);
@@ -552,7 +579,8 @@ void pg_pool_release(struct pg_srv *s, bool client_gone)
         c->srv = NULL;
     s->client = NULL;
     bool clean = s->state == SRV_ACTIVE && s->pending == 0 && s->status == 'I' && s->fwd_left == 0 &&
-                 buf_pending(&s->conn.in) == 0 && pg_conn_pending(&s->conn) == 0;
+                 s->skip_left == 0 && buf_pending(&s->conn.in) == 0 && pg_conn_pending(&s->conn) == 0 &&
+                 pg_prep_idle(&s->prep) && !s->prep.retire;
     if (!clean) {
         srv_close(s, "released inside a transaction or with a reply in flight");
         return;

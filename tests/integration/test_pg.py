@@ -159,10 +159,14 @@ def test_unknown_database(cluster, proxy):
 
 # ---- protocol edge cases -----------------------------------------------------------------
 
+_leftover = {}  # socket -> bytes read past the last message returned
+
+
 def read_msgs(s, want_type, timeout=5):
-    """Read until a message of want_type arrives; returns the list of (type, body)."""
+    """Read until a message of want_type arrives; returns the list of (type, body).
+    Bytes after it are kept for the next call on the same socket."""
     s.settimeout(timeout)
-    buf = b""
+    buf = _leftover.pop(s, b"")
     out = []
     while True:
         while len(buf) >= 5:
@@ -172,6 +176,8 @@ def read_msgs(s, want_type, timeout=5):
             out.append((t, buf[5:n + 1]))
             buf = buf[n + 1:]
             if t == want_type:
+                if buf:
+                    _leftover[s] = buf
                 return out
         d = s.recv(65536)
         if not d:
@@ -558,3 +564,93 @@ def test_sigterm_drains(cluster, proxy):
     assert p.proc.wait(15) == 0
     with pytest.raises(psycopg2.OperationalError):
         one(idle, "SELECT 1")
+
+
+# ---- prepared statements in transaction mode -------------------------------------------------
+
+def _m(t, b):
+    return t + struct.pack("!I", len(b) + 4) + b
+
+
+def _parse(name, q):
+    return _m(b"P", name + b"\0" + q + b"\0" + struct.pack("!h", 0))
+
+
+def _bind(name, *params):
+    body = b"\0" + name + b"\0" + struct.pack("!hh", 0, len(params))
+    for p in params:
+        body += struct.pack("!I", len(p)) + p
+    return _m(b"B", body + struct.pack("!h", 0))
+
+
+_DESC_P = _m(b"D", b"P\0")
+_EXEC = _m(b"E", b"\0" + struct.pack("!I", 0))
+_SYNC = _m(b"S", b"")
+
+
+def _login(port):
+    s = socket.create_connection((HOST, port), timeout=5)
+    body = struct.pack("!I", 196608) + b"user\0app\0database\0appdb\0\0"
+    s.sendall(struct.pack("!I", len(body) + 4) + body)
+    read_msgs(s, b"Z")
+    return s
+
+
+def _rows(msgs):
+    out = []
+    for t, b in msgs:
+        if t == b"D":
+            n = struct.unpack("!I", b[2:6])[0]
+            out.append(b[6:6 + n].decode())
+    return out
+
+
+def test_named_statements_follow_the_client_across_servers(cluster, proxy):
+    p = proxy(auth="trust", extra=["--pool-size", "2"], replicas=False)
+    a, b, holder = _login(p.port), _login(p.port), connect(p.port, autocommit=False)
+    a.sendall(_parse(b"s1", b"SELECT $1::int + 1, pg_backend_pid()") + _SYNC)
+    assert [t for t, _ in read_msgs(a, b"Z")] == [b"1", b"Z"]
+    b.sendall(_parse(b"s1", b"SELECT $1::text || '!'") + _SYNC)  # same name, other SQL, other client
+    assert [t for t, _ in read_msgs(b, b"Z")] == [b"1", b"Z"]
+    for i in range(6):
+        # the holder takes a server for a transaction now and then, so that a's
+        # Bind lands on a server connection its Parse never went to
+        if i % 2 == 0:
+            one(holder, "SELECT 1")
+        a.sendall(_bind(b"s1", b"41") + _DESC_P + _EXEC + _SYNC)
+        msgs = read_msgs(a, b"Z")
+        assert [t for t, _ in msgs] == [b"2", b"T", b"D", b"C", b"Z"], msgs
+        assert _rows(msgs) == ["42"]
+        b.sendall(_bind(b"s1", b"hi") + _DESC_P + _EXEC + _SYNC)
+        assert _rows(read_msgs(b, b"Z")) == ["hi!"]
+        if i % 2 == 0:
+            holder.rollback()
+    # a Parse of a statement the server already has is answered in place, in a pipeline
+    a.sendall(_parse(b"s2", b"SELECT $1::int + 1, pg_backend_pid()") + _bind(b"s2", b"1") + _DESC_P + _EXEC + _SYNC)
+    msgs = read_msgs(a, b"Z")
+    assert [t for t, _ in msgs] == [b"1", b"2", b"T", b"D", b"C", b"Z"]
+    # Close, then the name is gone (the server's own error)
+    a.sendall(_m(b"C", b"Ss1\0") + _SYNC)
+    assert [t for t, _ in read_msgs(a, b"Z")] == [b"3", b"Z"]
+    a.sendall(_bind(b"s1", b"1") + _EXEC + _SYNC)
+    msgs = read_msgs(a, b"Z")
+    assert msgs[0][0] == b"E" and b"C26000\0" in msgs[0][1] and b'prepared statement "s1" does not exist' in msgs[0][1]
+    # an error in a batch: the rest up to Sync is skipped, and the next batch works
+    a.sendall(_parse(b"bad", b"SELEC 1") + _bind(b"s2", b"5") + _EXEC + _SYNC + _bind(b"s2", b"6") + _DESC_P + _EXEC + _SYNC)
+    msgs = read_msgs(a, b"Z")
+    assert [t for t, _ in msgs] == [b"E", b"Z"]
+    msgs = read_msgs(a, b"Z")
+    assert _rows(msgs) == ["7"]
+    for s in (a, b):
+        s.close()
+    holder.close()
+
+
+def test_pgbench_prepared_in_transaction_mode(cluster, proxy, pgbench_db):
+    p = proxy(extra=["--pool-size", "2"])
+    for args in (["-S"], []):
+        # -j = -c: pgbench prepares synchronously, so one thread per client
+        r = pgbench(p.port, "-M", "prepared", "-c", "4", "-j", "4", "-t", "50", *args)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "number of transactions actually processed: 200/200" in r.stdout
+        assert "number of failed transactions: 0" in r.stdout
