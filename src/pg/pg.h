@@ -87,6 +87,8 @@ struct pg_config {
     long long server_idle_timeout_ms;
     long long server_connect_timeout_ms;
     long long replica_retry_ms;
+    long long replica_max_lag_ms;
+    long long replica_check_interval_ms;
     long long shutdown_timeout_ms;
     int auth_type;
     char *auth_file;
@@ -112,6 +114,9 @@ struct pg_backend {
     struct sockaddr_storage addr;
     bool replica;
     long long down_until_ms;        /* replicas: skipped until then after a failed connect */
+    long long lag_ms;               /* replicas: replay lag at the last check (-1: not measured) */
+    bool lagging;                   /* replicas: lag above replica-max-lag: no reads */
+    long long checked_ms;
     unsigned long long queries, connects, connect_failures;
 };
 
@@ -131,7 +136,7 @@ struct pg_pool {
     struct pg_list link;
 };
 
-enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET };
+enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK };
 
 struct pg_proxy;
 struct pg_client;

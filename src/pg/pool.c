@@ -337,10 +337,93 @@ int pg_pool_pick_replica(struct pg_proxy *px)
     long long now = now_ms();
     for (int k = 0; k < n; k++) {
         int bi = 1 + (int)(px->rr++ % (unsigned)n);
-        if (px->backends[bi].down_until_ms <= now)
+        if (px->backends[bi].down_until_ms <= now && !px->backends[bi].lagging)
             return bi;
     }
     return 0;
+}
+
+/* ---- replica lag -------------------------------------------------------------------- */
+
+/* Milliseconds since the last replayed transaction, 0 when everything received
+ * has been replayed (an idle primary is not lag). */
+#define LAG_QUERY                                                                                       \
+    "SELECT CASE WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() " \
+    "THEN 0 ELSE COALESCE((EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint, 0) END"
+
+/* Borrow an idle pooled connection of each replica to measure its lag. A
+ * replica with no idle connection keeps its last figure; one never used has
+ * none and gets reads (the first ones open a connection the next check uses). */
+static void check_lag(struct pg_proxy *px, long long now)
+{
+    for (int bi = 1; bi < px->nbackends; bi++) {
+        struct pg_backend *b = &px->backends[bi];
+        if (now - b->checked_ms < px->cfg.replica_check_interval_ms)
+            continue;
+        int conns = 0;
+        for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+            struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+            conns += p->t[bi].nidle + p->t[bi].nactive + p->t[bi].nconnecting;
+        }
+        if (conns == 0 && b->lagging) {
+            /* nothing left to measure with (idle timeout): let reads open one */
+            b->lagging = false;
+            b->lag_ms = -1;
+            log_notice("replica %s: no connection left to measure its lag: back in the read rotation", b->name);
+        }
+        for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+            struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+            if (p->t[bi].nidle == 0)
+                continue;
+            struct pg_srv *s = pg_container_of(p->t[bi].idle.next, struct pg_srv, link);
+            set_state(s, SRV_CHECK);
+            pg_write_query(&s->conn.out, LAG_QUERY);
+            pg_conn_flush(&s->conn);
+            b->checked_ms = now;
+            break;
+        }
+    }
+}
+
+static void check_msgs(struct pg_srv *s)
+{
+    struct buf *in = &s->conn.in;
+    struct pg_backend *b = &s->px->backends[s->bi];
+    for (;;) {
+        struct pg_msg m;
+        ssize_t r = pg_parse_msg(buf_head(in), buf_pending(in), LOGIN_MSG_MAX, &m);
+        if (r == 0)
+            return;
+        if (r < 0 || m.type == 'E') {
+            srv_close(s, "the replica lag query failed");
+            return;
+        }
+        buf_consume(in, (size_t)r);
+        if (m.type == 'D') {
+            struct pg_rd rd;
+            pg_rd_init(&rd, &m);
+            long long v;
+            int16_t n = pg_rd_i16(&rd);
+            int32_t l = pg_rd_i32(&rd);
+            const char *val = l > 0 ? pg_rd_bytes(&rd, (size_t)l) : NULL;
+            if (n == 1 && val && util_str2ll(val, (size_t)l, &v)) {
+                bool was = b->lagging;
+                b->lag_ms = v;
+                b->lagging = s->px->cfg.replica_max_lag_ms > 0 && v > s->px->cfg.replica_max_lag_ms;
+                if (b->lagging != was)
+                    log_notice("replica %s: replay lag %lld ms: %s", b->name, v,
+                               b->lagging ? "taken out of the read rotation" : "back in the read rotation");
+            }
+        } else if (m.type == 'Z') {
+            if (pg_ready_status(&m) != 'I' || buf_pending(in)) {
+                srv_close(s, "not idle after the lag query");
+                return;
+            }
+            set_state(s, SRV_IDLE);
+            dispatch(s->pool, s->bi);
+            return;
+        }
+    }
 }
 
 static void link_pair(struct pg_srv *s, struct pg_client *c)
@@ -554,6 +637,9 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
     case SRV_RESET:
         reset_msgs(s);
         return;
+    case SRV_CHECK:
+        check_msgs(s);
+        return;
     default:
         srv_close(s, "unexpected bytes from an idle server");
         return;
@@ -646,10 +732,14 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
             continue;
         if ((s->state == SRV_CONNECTING || s->state == SRV_LOGIN) && now - s->since_ms > cfg->server_connect_timeout_ms)
             login_failed(s, NULL, 0, "server-connect-timeout: no login in time");
+        else if (s->state == SRV_CHECK && now - s->since_ms > cfg->server_connect_timeout_ms)
+            srv_close(s, "no answer to the lag query in server-connect-timeout");
         else if (s->state == SRV_IDLE && cfg->server_idle_timeout_ms > 0 && now - s->since_ms > cfg->server_idle_timeout_ms)
             srv_close(s, "server-idle-timeout");
         /* login_failed may close other servers' clients, never other servers: next stays valid */
     }
+    if (cfg->replica_max_lag_ms > 0)
+        check_lag(px, now);
     if (cfg->query_wait_timeout_ms <= 0)
         return;
     for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {

@@ -85,6 +85,9 @@ static void metrics(struct pg_proxy *px, struct buf *b)
         buf_printf(b, "scaleout_pg_clients_waiting{backend=\"%s\"} %d\n", px->backends[bi].name, waiting);
         buf_printf(b, "scaleout_pg_backend_queries_total{backend=\"%s\",role=\"%s\"} %llu\n", px->backends[bi].name, role,
                    px->backends[bi].queries);
+        if (bi > 0)
+            buf_printf(b, "scaleout_pg_replica_lag_ms{backend=\"%s\"} %lld\n", px->backends[bi].name,
+                       px->backends[bi].lag_ms);
     }
     buf_printf(b, "scaleout_pg_memory_bytes %zu\n", xalloc_used());
 }
@@ -99,11 +102,13 @@ static void status(struct pg_proxy *px, struct buf *b)
         int idle, active, connecting, waiting;
         count_servers(px, bi, &idle, &active, &connecting, &waiting);
         buf_printf(b,
-                   "%s{\"address\":\"%s\",\"role\":\"%s\",\"up\":%s,\"idle\":%d,\"active\":%d,\"connecting\":%d,"
-                   "\"waiting\":%d,\"queries\":%llu,\"connects\":%llu,\"connect_failures\":%llu}",
+                   "%s{\"address\":\"%s\",\"role\":\"%s\",\"up\":%s,\"lagging\":%s,\"lag_ms\":%lld,\"idle\":%d,"
+                   "\"active\":%d,\"connecting\":%d,\"waiting\":%d,\"queries\":%llu,\"connects\":%llu,"
+                   "\"connect_failures\":%llu}",
                    bi ? "," : "", px->backends[bi].name, bi == 0 ? "primary" : "replica",
-                   px->backends[bi].down_until_ms > now ? "false" : "true", idle, active, connecting, waiting,
-                   px->backends[bi].queries, px->backends[bi].connects, px->backends[bi].connect_failures);
+                   px->backends[bi].down_until_ms > now ? "false" : "true", px->backends[bi].lagging ? "true" : "false",
+                   px->backends[bi].lag_ms, idle, active, connecting, waiting, px->backends[bi].queries,
+                   px->backends[bi].connects, px->backends[bi].connect_failures);
     }
     buf_puts(b, "],\"pools\":[");
     bool first = true;
@@ -250,6 +255,7 @@ int pg_main(int argc, char **argv)
             const char *a = bi == 0 ? px->cfg.primary : px->cfg.replicas[bi - 1];
             snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", a);
             px->backends[bi].replica = bi > 0;
+            px->backends[bi].lag_ms = bi > 0 ? -1 : 0;
             if (resolve(a, &px->backends[bi].addr, err, sizeof err) != 0) {
                 buf_printf(&errs, "%s: %s\n", bi == 0 ? "primary" : "replica", err);
                 nerr++;

@@ -654,3 +654,25 @@ def test_pgbench_prepared_in_transaction_mode(cluster, proxy, pgbench_db):
         assert r.returncode == 0, r.stdout + r.stderr
         assert "number of transactions actually processed: 200/200" in r.stdout
         assert "number of failed transactions: 0" in r.stdout
+
+
+# ---- replica lag ---------------------------------------------------------------------------------
+
+def test_lagging_replica_gets_no_reads_until_it_catches_up(cluster, proxy):
+    p = proxy(extra=["--replica-max-lag", "300ms", "--replica-check-interval", "100ms"])
+    c = connect(p.port)
+    assert one(c, "SELECT pg_is_in_recovery()") == (True,)
+    replica = cluster.replicas[0]
+    replica.sql("SELECT pg_wal_replay_pause()")
+    try:
+        cluster.primary.sql("INSERT INTO kv VALUES (7001, 'lag') ON CONFLICT (k) DO UPDATE SET v = 'lag2'", dbname="appdb")
+        wait_until(lambda: one(c, "SELECT pg_is_in_recovery()") == (False,), timeout=15, what="reads moved to the primary")
+        st = status(p.admin_port)["backends"][1]
+        assert st["lagging"] is True and st["lag_ms"] > 300
+        # the fresh row is visible: the read ran on the primary
+        assert one(c, "SELECT v FROM kv WHERE k = 7001")[0] in ("lag", "lag2")
+    finally:
+        replica.sql("SELECT pg_wal_replay_resume()")
+    wait_until(lambda: one(c, "SELECT pg_is_in_recovery()") == (True,), timeout=15, what="reads back on the replica")
+    assert status(p.admin_port)["backends"][1]["lagging"] is False
+    c.close()
