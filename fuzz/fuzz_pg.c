@@ -8,6 +8,8 @@
  * sees any read past its end); both must give the same messages at the same
  * offsets and stop with the same result. Every message is validated and its
  * fields walked; well-formed ones are written back and must parse the same.
+ * The SQL of Query and Parse messages also goes through the read/write
+ * classifier of the pg role (pg/route), which must stay inside the text.
  * Build: make fuzz; run e.g.
  *   build-fuzz/fuzz_pg -dict=fuzz/pg.dict fuzz/corpus/pg
  */
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "pg/route.h"
 #include "proto/pg.h"
 
 #define CHECK(cond)                                                                  \
@@ -71,6 +74,11 @@ static void run(const uint8_t *data, size_t len, size_t max, int side, struct tr
                 }
                 if (side == 1 && m.type == 'Z' && v == 0)
                     CHECK(pg_ready_status(&m) != 0);
+                if (side == 0 && (m.type == 'Q' || m.type == 'P')) {
+                    /* the read/write classifier must take any text, within its length */
+                    enum pg_route rt = pg_route_classify(m.body, m.body_len);
+                    CHECK(rt == PG_ROUTE_READ || rt == PG_ROUTE_PRIMARY);
+                }
                 if (side == 0 && m.type == 'Q' && v == 0) {
                     struct buf b;
                     buf_init(&b);

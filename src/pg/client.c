@@ -393,6 +393,9 @@ void pg_client_linked(struct pg_client *c, struct pg_srv *s)
 void pg_client_unlinked(struct pg_client *c)
 {
     c->srv = NULL;
+    if (c->wrote && c->px->cfg.read_your_writes_ms > 0)
+        c->primary_until_ms = now_ms() + c->px->cfg.read_your_writes_ms;
+    c->wrote = false;
     if (c->state == CL_CLOSING)
         return;
     c->state = CL_READY;
@@ -542,8 +545,12 @@ static void client_process(struct pg_client *c)
                 pg_rd_str(&rd, NULL);
                 sql = pg_rd_str(&rd, &len);
             }
-            if (sql && pg_route_classify(sql, len) == PG_ROUTE_READ)
-                bi = pg_pool_pick_replica(px);
+            if (sql && pg_route_classify(sql, len) == PG_ROUTE_READ) {
+                if (c->primary_until_ms <= now_ms())
+                    bi = pg_pool_pick_replica(px);
+            } else {
+                c->wrote = true;
+            }
         }
         px->backends[bi].queries++;
         if (bi == 0)

@@ -121,6 +121,8 @@ static const struct conf_directive pg_dirs[] = {
      "give up on a server connection that has not logged in after this long", 1000, NULL, NULL},
     {"replica-retry", CONF_DURATION, OFF(replica_retry_ms), 0, DAY_MS, "5", NULL, 0,
      "after a replica fails to connect, send its reads to the primary for this long", 1000, NULL, NULL},
+    {"read-your-writes", CONF_DURATION, OFF(read_your_writes_ms), 0, DAY_MS, "0", NULL, 0,
+     "after a client's write, its reads go to the primary for this long (0 = off)", 1000, NULL, NULL},
     {"replica-max-lag", CONF_DURATION, OFF(replica_max_lag_ms), 0, DAY_MS, "10s", NULL, 0,
      "a replica whose replay lags more than this gets no reads until it catches up (0 = no check)", 1000, NULL, NULL},
     {"replica-check-interval", CONF_DURATION, OFF(replica_check_interval_ms), 100, DAY_MS, "1s", NULL, 0,

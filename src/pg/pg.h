@@ -88,6 +88,7 @@ struct pg_config {
     long long server_connect_timeout_ms;
     long long replica_retry_ms;
     long long replica_max_lag_ms;
+    long long read_your_writes_ms;
     long long replica_check_interval_ms;
     long long shutdown_timeout_ms;
     int auth_type;
@@ -180,6 +181,8 @@ struct pg_client {
     uint32_t pid, key;
     size_t fwd_left;
     struct pg_prep_client prep;     /* named statements (transaction mode) */
+    bool wrote;                     /* the linked transaction went to the primary as a write */
+    long long primary_until_ms;     /* read-your-writes: reads go to the primary until then */
     long long since_ms;             /* connect / wait start / last activity */
     struct pg_list link;            /* proxy client list */
     struct pg_list wlink;           /* target waiters */

@@ -676,3 +676,17 @@ def test_lagging_replica_gets_no_reads_until_it_catches_up(cluster, proxy):
     wait_until(lambda: one(c, "SELECT pg_is_in_recovery()") == (True,), timeout=15, what="reads back on the replica")
     assert status(p.admin_port)["backends"][1]["lagging"] is False
     c.close()
+
+
+def test_read_your_writes_window(cluster, proxy):
+    p = proxy(extra=["--read-your-writes", "2s"])
+    c, other = connect(p.port), connect(p.port)
+    assert one(c, "SELECT pg_is_in_recovery()") == (True,)
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO kv VALUES (8001, 'ryw') ON CONFLICT (k) DO UPDATE SET v = 'ryw'")
+    # right after its write, this client reads from the primary; another client still from the replica
+    assert one(c, "SELECT pg_is_in_recovery(), (SELECT v FROM kv WHERE k = 8001)") == (False, "ryw")
+    assert one(other, "SELECT pg_is_in_recovery()") == (True,)
+    wait_until(lambda: one(c, "SELECT pg_is_in_recovery()") == (True,), timeout=10, what="window over")
+    c.close()
+    other.close()
