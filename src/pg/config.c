@@ -170,7 +170,7 @@ int pg_config_check(const char *path, struct buf *errs)
     memset(&c, 0, sizeof c);
     conf_defaults(&pg_conf_table, &c);
     int n = conf_load_file(&pg_conf_table, &c, path, errs);
-    if (n == 0) {
+    if (n >= 0) { /* cross-checks too, so that every error is reported at once */
         char err[256];
         if (!good_addr(c.listen, err, sizeof err)) {
             buf_printf(errs, "%s: listen: %s\n", path, err);

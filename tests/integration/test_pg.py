@@ -690,3 +690,16 @@ def test_read_your_writes_window(cluster, proxy):
     wait_until(lambda: one(c, "SELECT pg_is_in_recovery()") == (True,), timeout=10, what="window over")
     c.close()
     other.close()
+
+
+def test_scaleout_check_reports_every_error(workdir):
+    bad = H.write_file(workdir / "bad.conf", "role pg\nprimary nowhere\npool-mode bogus\npool-size 0\nauth-type md5\n")
+    r = subprocess.run([str(scaleout_bin()), "check", str(bad)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    assert "bad.conf:3: 'pool-mode' must be one of session transaction" in r.stderr
+    assert "bad.conf:4: 'pool-size' must be between 1 and 10000" in r.stderr
+    assert "primary: 'nowhere' is not host:port" in r.stderr
+    assert "need an auth-file" in r.stderr
+    good = H.write_file(workdir / "good.conf", "role pg\nlisten 127.0.0.1:6432\nreplica 127.0.0.1:5433\nauth-type trust\n")
+    r = subprocess.run([str(scaleout_bin()), "check", str(good)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "ok (role pg)" in r.stdout
