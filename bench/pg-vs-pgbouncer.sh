@@ -8,7 +8,8 @@
 #   when root), pgbench -i -s SCALE loads the tables. Then for ROUNDS rounds,
 #   targets in alternation (the order rotates every round), each run is
 #       pgbench -S -M simple -c CLIENTS -j 2 -T DURATION
-#   against:
+#   and, with NEWCONN=1 (default), the same with -C (a new connection per
+#   transaction, SCRAM login each time) against:
 #       direct        the primary itself
 #       pgbouncer     Debian's PgBouncer, pool_mode=transaction, SCRAM, pool 20
 #       scaleout      scaleout pg, transaction mode, SCRAM, pool 20, primary only
@@ -29,7 +30,7 @@ export SCALEOUT_BIN="${SCALEOUT_BIN:-$PWD/scaleout}"
 if [ "${QUICK:-}" = 1 ]; then
     : "${ROUNDS:=1}" "${DURATION:=3}"
 fi
-export ROUNDS="${ROUNDS:-3}" DURATION="${DURATION:-10}" CLIENTS="${CLIENTS:-16}" SCALE="${SCALE:-1}"
+export ROUNDS="${ROUNDS:-3}" DURATION="${DURATION:-10}" CLIENTS="${CLIENTS:-16}" SCALE="${SCALE:-1}" NEWCONN="${NEWCONN:-1}"
 exec /usr/bin/python3 - <<'PY'
 import os, re, statistics, subprocess, sys, time
 sys.path.insert(0, "tests/integration")
@@ -69,31 +70,36 @@ with H.PgCluster(replicas=1) as pg:
     ours_rw = H.start_scaleout_pg(pg, wd, replicas=True, extra=["--pool-size", "20"])
     targets = [("direct", pg.primary.port, None), ("pgbouncer", bouncer.port, bpid),
                ("scaleout", ours.port, ours.proc.pid), ("scaleout-rw", ours_rw.port, ours_rw.proc.pid)]
-    res = {t[0]: {"tps": [], "cpu": []} for t in targets}
+    modes = [("-S", [])] + ([("-S -C", ["-C"])] if os.environ["NEWCONN"] == "1" else [])
+    res = {(m, t[0]): {"tps": [], "cpu": []} for m, _ in modes for t in targets}
     other = []
     try:
+      for mode, extra in modes:
         for rnd in range(ROUNDS):
             order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
             for name, port, pid in order:
                 c0, m0, t0 = cpu_ticks(pid), machine_busy(), time.monotonic()
-                out = pgbench(port, "-S", "-M", "simple", "-c", str(CLIENTS), "-j", "2", "-T", str(DURATION))
+                out = pgbench(port, "-S", *extra, "-M", "simple", "-c", str(CLIENTS), "-j", "2", "-T", str(DURATION))
                 c1, m1, t1 = cpu_ticks(pid), machine_busy(), time.monotonic()
                 n = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
-                tps = float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))
-                res[name]["tps"].append(tps)
-                res[name]["cpu"].append((c1 - c0) / TICK * 1e6 / n if pid else 0.0)
+                tps = float(re.search(r"tps = ([\d.]+) \(", out).group(1))
+                r = res[(mode, name)]
+                r["tps"].append(tps)
+                r["cpu"].append((c1 - c0) / TICK * 1e6 / n if pid else 0.0)
                 other.append(((m1 - m0) / TICK) / (t1 - t0))
-                print(f"round {rnd + 1} {name:12s} tps {tps:10.1f}  proxy CPU {res[name]['cpu'][-1]:6.2f} us/txn", file=sys.stderr)
+                print(f"{mode:6s} round {rnd + 1} {name:12s} tps {tps:10.1f}  proxy CPU {r['cpu'][-1]:6.2f} us/txn", file=sys.stderr)
     finally:
         ours.stop(); ours_rw.stop(); bouncer.stop()
-    d = statistics.median(res["direct"]["tps"])
-    b_cpu = statistics.median(res["pgbouncer"]["cpu"])
-    print(f"\npgbench -S -M simple -c {CLIENTS} -j 2 -T {DURATION}, scale {SCALE}, median of {ROUNDS} round(s); "
+    print(f"\npgbench -M simple -c {CLIENTS} -j 2 -T {DURATION}, scale {SCALE}, median of {ROUNDS} round(s); "
           f"machine busy (all processes, incl. these) {statistics.mean(other):.2f} cores on average\n")
-    print("| target | tps | tps / direct | proxy CPU us/txn | CPU / PgBouncer |")
-    print("|---|--:|--:|--:|--:|")
-    for name, _, pid in targets:
-        tps = statistics.median(res[name]["tps"])
-        cpu = statistics.median(res[name]["cpu"])
-        print(f"| {name} | {tps:,.0f} | {tps / d:.2f} | {cpu:.1f} | " + (f"{cpu / b_cpu:.2f} |" if pid and b_cpu else " |"))
+    print("| pgbench | target | tps | tps / direct | proxy CPU us/txn | CPU / PgBouncer |")
+    print("|---|---|--:|--:|--:|--:|")
+    for mode, _ in modes:
+        d = statistics.median(res[(mode, "direct")]["tps"])
+        b_cpu = statistics.median(res[(mode, "pgbouncer")]["cpu"])
+        for name, _, pid in targets:
+            tps = statistics.median(res[(mode, name)]["tps"])
+            cpu = statistics.median(res[(mode, name)]["cpu"])
+            print(f"| {mode} | {name} | {tps:,.0f} | {tps / d:.2f} | " + (f"{cpu:.1f} |" if pid else " |")
+                  + (f" {cpu / b_cpu:.2f} |" if pid and b_cpu else " |"))
 PY

@@ -144,7 +144,7 @@ static bool word_in(const char *s, size_t n, const char *w)
 {
     size_t wl = strlen(w);
     for (size_t i = 0; i + wl <= n; i++)
-        if (strncasecmp(s + i, w, wl) == 0)
+        if ((s[i] | 0x20) == w[0] && strncasecmp(s + i, w, wl) == 0)
             return true;
     return false;
 }
