@@ -544,6 +544,16 @@ static void client_process(struct pg_client *c)
             } else if (m.type == 'P') {
                 pg_rd_str(&rd, NULL);
                 sql = pg_rd_str(&rd, &len);
+            } else if (m.type == 'B') {
+                /* a Bind of a named statement: route by the statement's SQL */
+                pg_rd_str(&rd, NULL);
+                size_t nl;
+                const char *name = pg_rd_str(&rd, &nl);
+                struct pg_stmt *st = name && nl ? pg_prep_find(&c->prep, name) : NULL;
+                if (st) {
+                    sql = st->body;
+                    len = strnlen(st->body, st->len);
+                }
             }
             if (sql && pg_route_classify(sql, len) == PG_ROUTE_READ) {
                 if (c->primary_until_ms <= now_ms())

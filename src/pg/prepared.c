@@ -43,7 +43,7 @@ void pg_prep_server_free(struct pg_prep_server *s)
     memset(s, 0, sizeof *s);
 }
 
-static struct pg_stmt *find_stmt(struct pg_prep_client *c, const char *name)
+struct pg_stmt *pg_prep_find(struct pg_prep_client *c, const char *name)
 {
     for (int i = 0; i < c->n; i++)
         if (strcmp(c->v[i].name, name) == 0)
@@ -53,7 +53,7 @@ static struct pg_stmt *find_stmt(struct pg_prep_client *c, const char *name)
 
 static void drop_stmt(struct pg_prep_client *c, const char *name)
 {
-    struct pg_stmt *st = find_stmt(c, name);
+    struct pg_stmt *st = pg_prep_find(c, name);
     if (!st)
         return;
     xfree(st->name);
@@ -166,7 +166,7 @@ long pg_prep_client_msg(struct pg_prep_client *pc, struct pg_prep_server *ps, co
         const char *rest = r.p;
         size_t len = pg_rd_left(&r);
         uint64_t h = XXH3_64bits(rest, len);
-        struct pg_stmt *st = find_stmt(pc, name);
+        struct pg_stmt *st = pg_prep_find(pc, name);
         if (!st) {
             if (pc->n >= PG_PREP_MAX_CLIENT)
                 return -1;
@@ -203,7 +203,7 @@ long pg_prep_client_msg(struct pg_prep_client *pc, struct pg_prep_server *ps, co
             kind = (char)pg_rd_u8(&r);
         size_t nl;
         const char *name = pg_rd_str(&r, &nl);
-        struct pg_stmt *st = (!r.err && kind == 'S' && nl > 0) ? find_stmt(pc, name) : NULL;
+        struct pg_stmt *st = (!r.err && kind == 'S' && nl > 0) ? pg_prep_find(pc, name) : NULL;
         if (!st) {
             push(ps, m->type, 0);
             return whole; /* unnamed, a portal, or unknown: the server answers as it would */

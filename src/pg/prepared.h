@@ -59,6 +59,9 @@ struct pg_prep_server {
 void pg_prep_client_free(struct pg_prep_client *c);
 void pg_prep_server_free(struct pg_prep_server *s);
 
+/* The client's statement of that name, or NULL. */
+struct pg_stmt *pg_prep_find(struct pg_prep_client *c, const char *name);
+
 /* Whether a client message of this type must be whole before it is passed
  * (it may be rewritten). */
 bool pg_prep_needs_whole(char type);

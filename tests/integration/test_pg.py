@@ -703,3 +703,37 @@ def test_scaleout_check_reports_every_error(workdir):
     good = H.write_file(workdir / "good.conf", "role pg\nlisten 127.0.0.1:6432\nreplica 127.0.0.1:5433\nauth-type trust\n")
     r = subprocess.run([str(scaleout_bin()), "check", str(good)], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and "ok (role pg)" in r.stdout
+
+
+def test_named_read_statement_routed_by_its_sql(cluster, proxy):
+    p = proxy(auth="trust")
+    a = _login(p.port)
+    a.sendall(_parse(b"r", b"SELECT pg_is_in_recovery()::text") + _SYNC)
+    read_msgs(a, b"Z")
+    a.sendall(_parse(b"w", b"SELECT nextval('seq') > 0, pg_is_in_recovery()::text") + _SYNC)
+    read_msgs(a, b"Z")
+    for _ in range(2):
+        a.sendall(_bind(b"r") + _DESC_P + _EXEC + _SYNC)
+        assert _rows(read_msgs(a, b"Z")) == ["true"]
+        a.sendall(_bind(b"w") + _DESC_P + _EXEC + _SYNC)
+        msgs = read_msgs(a, b"Z")
+        assert [t for t, _ in msgs] == [b"2", b"T", b"D", b"C", b"Z"]
+        assert b"false" in msgs[2][1]
+    a.close()
+
+
+def test_copy_in_and_out(cluster, txproxy):
+    import io
+    c = connect(txproxy.port, autocommit=False)
+    with c.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE cp(a int, b text)")
+        cur.copy_expert("COPY cp FROM STDIN", io.StringIO("".join(f"{i}\tline {i}\n" for i in range(5000))))
+        out = io.StringIO()
+        cur.copy_expert("COPY (SELECT * FROM cp ORDER BY a) TO STDOUT", out)
+        assert out.getvalue().count("\n") == 5000 and out.getvalue().startswith("0\tline 0\n")
+        with pytest.raises(psycopg2.errors.InvalidTextRepresentation):
+            cur.copy_expert("COPY cp FROM STDIN", io.StringIO("x\ty\n"))
+    c.rollback()
+    assert one(c, "SELECT 1") == (1,)
+    c.rollback()
+    c.close()
