@@ -115,6 +115,7 @@ static void client_on_close(struct pg_conn *conn)
     c->px->nclients--;
     xfree(c->scram);
     pg_prep_client_free(&c->prep);
+    pg_vars_free(&c->vars);
     xfree(c);
 }
 
@@ -240,6 +241,10 @@ static ssize_t on_startup(struct pg_client *c)
                 pg_put_str(&c->conn.out, k);
         pg_end(&c->conn.out, b);
     }
+    size_t pos = 0;
+    const char *k, *v;
+    while (pg_param_next(&st, &pos, &k, &v))
+        pg_vars_set(&c->vars, k, v); /* the tracked ones; other parameters are not passed on */
     snprintf(pending_user, sizeof pending_user, "%s", st.user);
     snprintf(pending_db, sizeof pending_db, "%s", dbname);
     buf_consume(&c->conn.in, (size_t)r);
@@ -346,7 +351,27 @@ static ssize_t on_auth(struct pg_client *c)
 static void finish_login(struct pg_client *c)
 {
     struct buf *o = &c->conn.out;
-    buf_append(o, buf_head(&c->pool->params), buf_pending(&c->pool->params));
+    /* the pool's parameters, but the client's own values of the settings it
+     * asked for in its startup packet (servers are SET to them when linked) */
+    const char *p = buf_head(&c->pool->params);
+    size_t left = buf_pending(&c->pool->params);
+    struct pg_msg m;
+    ssize_t r;
+    while (left && (r = pg_parse_msg(p, left, 0, &m)) > 0) {
+        struct pg_rd rd;
+        pg_rd_init(&rd, &m);
+        const char *name = pg_rd_str(&rd, NULL), *value = pg_rd_str(&rd, NULL);
+        int i = name && value ? pg_vars_index(name) : -1;
+        if (i >= 0 && c->vars.v[i]) {
+            pg_write_param_status(o, name, c->vars.v[i]);
+        } else {
+            buf_append(o, p, (size_t)r);
+            if (i >= 0)
+                pg_vars_set(&c->vars, name, value);
+        }
+        p += r;
+        left -= (size_t)r;
+    }
     pg_write_backend_key(o, c->pid, c->key);
     pg_write_ready(o, 'I');
     c->logged_in = true;

@@ -34,6 +34,7 @@
 #include "pg/auth.h"
 #include "pg/conn.h"
 #include "pg/prepared.h"
+#include "pg/vars.h"
 
 /* ---- intrusive list ------------------------------------------------------ */
 
@@ -156,6 +157,8 @@ struct pg_srv {
     size_t fwd_left;                /* bytes of the current message still to pass through */
     size_t skip_left;               /* bytes of the current message to drop (answers to our own Parse) */
     struct pg_prep_server prep;     /* statements prepared here, responses owed (transaction mode) */
+    struct pg_vars vars;            /* its session settings, as last reported or set */
+    int swallow_q;                  /* our own SET queries whose answers are not passed on */
     char status;                    /* last ReadyForQuery status */
     bool closed;
     long long since_ms;             /* state change time (idle, connect timeouts) */
@@ -181,6 +184,7 @@ struct pg_client {
     uint32_t pid, key;
     size_t fwd_left;
     struct pg_prep_client prep;     /* named statements (transaction mode) */
+    struct pg_vars vars;            /* the session settings the client asked for or was told */
     bool wrote;                     /* the linked transaction went to the primary as a write */
     long long primary_until_ms;     /* read-your-writes: reads go to the primary until then */
     long long since_ms;             /* connect / wait start / last activity */

@@ -116,6 +116,7 @@ static void srv_on_close(struct pg_conn *conn)
     pg_list_del(&s->alink);
     s->px->nservers--;
     pg_prep_server_free(&s->prep);
+    pg_vars_free(&s->vars);
     xfree(s);
 }
 
@@ -283,7 +284,13 @@ static int login_msg(struct pg_srv *s, const struct pg_msg *m, const char *raw)
         login_failed(s, NULL, 0, text);
         return -1;
     }
-    case 'S':
+    case 'S': {
+        struct pg_rd rd;
+        pg_rd_init(&rd, m);
+        const char *name = pg_rd_str(&rd, NULL), *value = pg_rd_str(&rd, NULL);
+        if (name && value)
+            pg_vars_set(&s->vars, name, value);
+    }
         if (s->bi == 0 && !p->have_params && (!p->params_by || p->params_by == s)) {
             p->params_by = s;
             buf_append(&p->params, raw, m->len + 1);
@@ -432,6 +439,17 @@ static void link_pair(struct pg_srv *s, struct pg_client *c)
     s->client = c;
     s->pending = 0;
     s->fwd_left = s->skip_left = 0;
+    /* make the server's session settings the client's before its first message */
+    struct buf sql;
+    buf_init(&sql);
+    if (pg_vars_diff_sql(&c->vars, &s->vars, &sql) > 0) {
+        buf_putc(&sql, '\0');
+        pg_write_query(&s->conn.out, buf_head(&sql));
+        s->swallow_q++;
+        pg_vars_copy(&s->vars, &c->vars);
+        pg_conn_flush(&s->conn);
+    }
+    buf_deinit(&sql);
     pg_conn_read_start(&s->conn);
     pg_client_linked(c, s);
 }
@@ -527,6 +545,33 @@ static void forward(struct pg_srv *s)
             srv_close(s, "malformed message from the server");
             return;
         }
+        if (s->swallow_q > 0 || m.type == 'S') {
+            /* the answer to our SET (dropped, but for an error), or a
+             * ParameterStatus: small, looked at whole */
+            r = pg_parse_msg(buf_head(in), buf_pending(in), LOGIN_MSG_MAX, &m);
+            if (r == 0)
+                break;
+            if (r < 0) {
+                srv_close(s, "oversized message from the server");
+                return;
+            }
+            if (m.type == 'S') {
+                struct pg_rd rd;
+                pg_rd_init(&rd, &m);
+                const char *name = pg_rd_str(&rd, NULL), *value = pg_rd_str(&rd, NULL);
+                if (name && value) {
+                    pg_vars_set(&s->vars, name, value);
+                    if (s->swallow_q == 0)
+                        pg_vars_set(&c->vars, name, value);
+                }
+            }
+            if (s->swallow_q == 0 || m.type == 'E')
+                buf_append(out, buf_head(in), (size_t)r);
+            if (s->swallow_q > 0 && m.type == 'Z')
+                s->swallow_q--;
+            buf_consume(in, (size_t)r);
+            continue;
+        }
         if (m.type != 'Z') {
             bool swallow = false;
             if (tx && pg_prep_server_msg(&s->prep, m.type, &swallow) != 0) {
@@ -583,6 +628,13 @@ static void reset_msgs(struct pg_srv *s)
             return;
         }
         buf_consume(in, (size_t)r);
+        if (m.type == 'S') {
+            struct pg_rd rd;
+            pg_rd_init(&rd, &m);
+            const char *name = pg_rd_str(&rd, NULL), *value = pg_rd_str(&rd, NULL);
+            if (name && value)
+                pg_vars_set(&s->vars, name, value);
+        }
         if (m.type == 'Z') {
             if (pg_ready_status(&m) != 'I' || buf_pending(in)) {
                 srv_close(s, "not idle after the reset query");
@@ -665,6 +717,7 @@ void pg_pool_release(struct pg_srv *s, bool client_gone)
         c->srv = NULL;
     s->client = NULL;
     bool clean = s->state == SRV_ACTIVE && s->pending == 0 && s->status == 'I' && s->fwd_left == 0 &&
+                 s->swallow_q == 0 &&
                  s->skip_left == 0 && buf_pending(&s->conn.in) == 0 && pg_conn_pending(&s->conn) == 0 &&
                  pg_prep_idle(&s->prep) && !s->prep.retire;
     if (!clean) {

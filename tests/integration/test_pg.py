@@ -737,3 +737,37 @@ def test_copy_in_and_out(cluster, txproxy):
     assert one(c, "SELECT 1") == (1,)
     c.rollback()
     c.close()
+
+
+# ---- session settings follow the client across pooled servers ------------------------------------
+
+def test_session_settings_follow_each_client(cluster, proxy):
+    p = proxy(extra=["--pool-size", "1"], replicas=False)
+    a = connect(p.port, application_name="app_a")
+    b = connect(p.port, application_name="app_b")
+    for _ in range(2):
+        assert one(a, "SELECT current_setting('application_name'), pg_backend_pid()")[0] == "app_a"
+        assert one(b, "SELECT current_setting('application_name')") == ("app_b",)
+    # a SET by one client stays with that client, not with the server connection
+    with a.cursor() as cur:
+        cur.execute("SET DateStyle TO 'German'")
+    assert a.get_parameter_status("DateStyle") == "German, DMY"
+    assert one(b, "SHOW DateStyle") == ("ISO, MDY",)
+    assert one(a, "SHOW DateStyle") == ("German, DMY",)
+    assert one(b, "SELECT '2024-01-31'::date::text") == ("2024-01-31",)
+    assert one(a, "SELECT '2024-01-31'::date::text") == ("31.01.2024",)
+    a.close()
+    b.close()
+
+
+def test_client_encoding_from_the_startup_packet(cluster, proxy):
+    p = proxy(auth="trust", extra=["--pool-size", "1"], replicas=False)
+    env = {"PATH": "/usr/bin:/bin", "PGCLIENTENCODING": "LATIN1"}
+    sql = "SHOW client_encoding; SELECT convert_to(chr(233), 'LATIN1') = '\\xe9'::bytea"
+    r = subprocess.run(["psql", "-X", "-At", "-h", HOST, "-p", str(p.port), "-U", H.APP_USER, "-d", "appdb", "-c", sql],
+                       capture_output=True, text=True, timeout=30, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["LATIN1", "t"]
+    c = connect(p.port)  # UTF8, on the same (only) server connection
+    assert one(c, "SHOW client_encoding") == ("UTF8",)
+    c.close()
