@@ -771,3 +771,44 @@ def test_client_encoding_from_the_startup_packet(cluster, proxy):
     c = connect(p.port)  # UTF8, on the same (only) server connection
     assert one(c, "SHOW client_encoding") == ("UTF8",)
     c.close()
+
+
+# ---- faults -------------------------------------------------------------------------------------------
+
+def test_server_killed_mid_query(cluster, proxy):
+    """pg_terminate_backend on the server under a client: the client sees what it
+    would see connected directly, and the proxy goes on."""
+    p = proxy(replicas=False, extra=["--pool-size", "2"])
+    seen = []
+    for port in (cluster.primary.port, p.port):
+        c = connect(port, autocommit=False)
+        pid = one(c, "SELECT pg_backend_pid()")[0]
+        killer = threading.Timer(0.5, lambda: cluster.primary.sql("SELECT pg_terminate_backend(%s)", (pid,)))
+        killer.start()
+        with pytest.raises(psycopg2.OperationalError) as e:
+            one(c, "SELECT pg_sleep(30)")
+        killer.join()
+        seen.append((type(e.value), str(e.value)))
+        c.close()
+    assert seen[0] == seen[1]
+    d = connect(p.port)
+    assert one(d, "SELECT 1") == (1,)
+    assert status(p.admin_port)["servers"] >= 1
+    d.close()
+
+
+def test_malformed_messages_after_login(cluster, proxy):
+    p = proxy(auth="trust", replicas=False)
+    for bad in (b"Q\0\0\0\x02", b"Q\xff\xff\xff\xff"):
+        s = _login(p.port)
+        s.sendall(bad)
+        msgs = read_msgs(s, b"E")
+        assert msgs and msgs[-1][0] == b"E" and b"C08P01\0" in msgs[-1][1] or b"C54000\0" in msgs[-1][1], msgs
+        s.close()
+    # a client that vanishes in the middle of a message leaves the proxy healthy
+    s = _login(p.port)
+    s.sendall(b"Q\0\0\0\x20SELECT")
+    s.close()
+    c = connect(p.port)
+    assert one(c, "SELECT 1") == (1,)
+    c.close()
