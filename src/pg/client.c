@@ -116,6 +116,7 @@ static void client_on_close(struct pg_conn *conn)
     xfree(c->scram);
     pg_prep_client_free(&c->prep);
     pg_vars_free(&c->vars);
+    xfree(c->username);
     xfree(c);
 }
 
@@ -143,14 +144,12 @@ static struct pg_client *find_by_key(struct pg_proxy *px, uint32_t pid, uint32_t
 
 static void login_done(struct pg_client *c);
 
-/* Remember who the client says it is; the pool comes after authentication. */
-static char pending_user[256], pending_db[256];
-
-static void start_auth(struct pg_client *c, const char *user, const char *dbname)
+static void start_auth(struct pg_client *c, const char *dbname)
 {
     struct pg_proxy *px = c->px;
-    c->user = pg_userlist_find(&px->users, user);
-    c->pool = pg_pool_get(px, user, dbname); /* pools are per (user, database): found or made */
+    c->user = pg_userlist_find(&px->users, c->username);
+    if (!c->console)
+        c->pool = pg_pool_get(px, c->username, dbname); /* per (user, database): found or made */
     switch (px->cfg.auth_type) {
     case PG_AUTH_TRUST:
         login_done(c);
@@ -212,12 +211,13 @@ static ssize_t on_startup(struct pg_client *c)
         return -1;
     }
     const char *db = st.database && st.database[0] ? st.database : st.user;
-    char msg[600];
-    if (strlen(st.user) >= sizeof pending_user || strlen(db) >= sizeof pending_db) {
+    char msg[600], dbcopy[256];
+    if (strlen(st.user) >= 256 || strlen(db) >= sizeof dbcopy) {
         fatal(c, "42622", "user or database name too long");
         return -1;
     }
-    const char *dbname = db_lookup(px, db);
+    c->console = pg_console_wanted(px, db);
+    const char *dbname = c->console ? db : db_lookup(px, db);
     if (!dbname) {
         snprintf(msg, sizeof msg, "database \"%s\" does not exist", db);
         px->stats.auth_failures++;
@@ -245,10 +245,16 @@ static ssize_t on_startup(struct pg_client *c)
     const char *k, *v;
     while (pg_param_next(&st, &pos, &k, &v))
         pg_vars_set(&c->vars, k, v); /* the tracked ones; other parameters are not passed on */
-    snprintf(pending_user, sizeof pending_user, "%s", st.user);
-    snprintf(pending_db, sizeof pending_db, "%s", dbname);
+    c->username = xstrdup(st.user);
+    snprintf(dbcopy, sizeof dbcopy, "%s", dbname);
     buf_consume(&c->conn.in, (size_t)r);
-    start_auth(c, pending_user, pending_db);
+    if (c->console && !pg_console_allowed(px, c->username)) {
+        snprintf(msg, sizeof msg, "not allowed: user \"%s\" is not in admin-users", c->username);
+        px->stats.auth_failures++;
+        fatal(c, "28000", msg);
+        return -1;
+    }
+    start_auth(c, dbcopy);
     return c->state == CL_CLOSING ? -1 : r;
 }
 
@@ -257,7 +263,7 @@ static ssize_t on_startup(struct pg_client *c)
 static void auth_failed(struct pg_client *c)
 {
     char msg[400];
-    snprintf(msg, sizeof msg, "password authentication failed for user \"%s\"", c->pool->user);
+    snprintf(msg, sizeof msg, "password authentication failed for user \"%s\"", c->username);
     c->px->stats.auth_failures++;
     log_verbose("client %u: %s", c->pid, msg);
     fatal(c, "28P01", msg);
@@ -384,6 +390,13 @@ static void login_done(struct pg_client *c)
     xfree(c->scram);
     c->scram = NULL;
     pg_write_auth(&c->conn.out, PG_AUTH_OK, NULL, 0);
+    if (c->console) {
+        pg_console_login(c);
+        c->logged_in = true;
+        c->state = CL_READY;
+        pg_conn_flush(&c->conn);
+        return;
+    }
     if (c->pool->have_params) {
         finish_login(c);
         c->state = CL_READY;
@@ -539,6 +552,15 @@ static void client_process(struct pg_client *c)
         if (m.type == 'X') {
             client_close(c);
             break;
+        }
+        if (c->console) {
+            r = pg_parse_msg(buf_head(&c->conn.in), buf_pending(&c->conn.in), px->cfg.max_message_size, &m);
+            if (r == 0)
+                break;
+            pg_console_message(c, &m);
+            buf_consume(&c->conn.in, (size_t)r);
+            pg_conn_flush(&c->conn);
+            continue;
         }
         if (c->skip_to_sync) {
             /* after an error in an extended-protocol batch, PostgreSQL drops

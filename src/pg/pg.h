@@ -35,6 +35,7 @@
 #include "pg/conn.h"
 #include "pg/prepared.h"
 #include "pg/vars.h"
+#include "proto/pg.h"
 
 /* ---- intrusive list ------------------------------------------------------ */
 
@@ -95,6 +96,7 @@ struct pg_config {
     int auth_type;
     char *auth_file;
     char *server_reset_query;
+    char *admin_users;
     bool read_write_split;
     unsigned long long max_message_size;
     long long admin_port;
@@ -178,6 +180,8 @@ struct pg_client {
     int want;                       /* backend index waited for */
     bool logged_in;
     bool in_process;                /* client_process() is on the stack */
+    bool console;                   /* logged in to the admin console, not a database */
+    char *username;
     bool skip_to_sync;              /* an extended-protocol batch failed: drop up to its Sync */
     unsigned char salt[4];
     struct pg_scram_server *scram;
@@ -225,6 +229,7 @@ struct pg_proxy {
     int nclients, nservers;
     uint32_t next_pid;
     bool draining;
+    bool paused;                    /* PAUSE from the console: no server is handed out */
     long long drain_deadline_ms;
     struct pg_stats stats;
 };
@@ -251,6 +256,15 @@ void pg_pool_close_idle(struct pg_proxy *px);
 void pg_pool_free_all(struct pg_proxy *px);
 /* Pick the backend for a read (a replica that is up), or 0. */
 int pg_pool_pick_replica(struct pg_proxy *px);
+
+/* console.c: the admin console, database "pgbouncer" or "scaleout" */
+bool pg_console_wanted(struct pg_proxy *px, const char *database);
+bool pg_console_allowed(struct pg_proxy *px, const char *user);
+void pg_console_login(struct pg_client *c);
+/* One whole message from a console client: the answer is queued on c. */
+void pg_console_message(struct pg_client *c, const struct pg_msg *m);
+/* RESUME: hand out servers to every queue again. */
+void pg_pool_resume(struct pg_proxy *px);
 
 /* client.c */
 void pg_client_accept(struct pg_proxy *px, uv_stream_t *listener);

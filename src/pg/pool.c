@@ -460,6 +460,8 @@ static void dispatch(struct pg_pool *p, int bi)
     for (;;) {
         if (pg_list_empty(&t->waiters))
             return;
+        if (pg_container_of(t->waiters.next, struct pg_client, wlink)->px->paused)
+            return;
         if (t->nidle > 0) {
             struct pg_srv *s = pg_container_of(t->idle.next, struct pg_srv, link);
             struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
@@ -834,5 +836,14 @@ void pg_pool_free_all(struct pg_proxy *px)
         xfree(p->database);
         buf_deinit(&p->params);
         xfree(p);
+    }
+}
+
+void pg_pool_resume(struct pg_proxy *px)
+{
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        for (int bi = 0; bi < px->nbackends; bi++)
+            dispatch(p, bi);
     }
 }

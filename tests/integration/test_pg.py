@@ -812,3 +812,39 @@ def test_malformed_messages_after_login(cluster, proxy):
     c = connect(p.port)
     assert one(c, "SELECT 1") == (1,)
     c.close()
+
+
+# ---- admin console ------------------------------------------------------------------------------------
+
+def console_psql(port, sql, user=H.APP_USER, db="pgbouncer"):
+    env = {"PGPASSWORD": H.APP_PASSWORD, "PATH": "/usr/bin:/bin"}
+    return subprocess.run(["psql", "-X", "-A", "-F", "|", "-h", HOST, "-p", str(port), "-U", user, "-d", db, "-c", sql],
+                          capture_output=True, text=True, timeout=30, env=env)
+
+
+def test_admin_console(cluster, proxy):
+    p = proxy(extra=["--admin-users", f"{H.APP_USER}", "--query-wait-timeout", "1"])
+    c = connect(p.port)
+    assert one(c, "SELECT 1") == (1,)
+    r = console_psql(p.port, "SHOW POOLS")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "database|user|backend|role|cl_waiting|sv_active|sv_idle|sv_connecting|pool_mode"
+    assert any(l.startswith(f"appdb|app|{HOST}:{cluster.primary.port}|primary|0|") for l in lines)
+    r = console_psql(p.port, "show stats;", db="scaleout")
+    assert r.returncode == 0 and "clients_accepted|" in r.stdout
+    for cmd in ("SHOW SERVERS", "SHOW CLIENTS", "SHOW DATABASES", "SHOW VERSION"):
+        r = console_psql(p.port, cmd)
+        assert r.returncode == 0, (cmd, r.stderr)
+    r = console_psql(p.port, "SHOW NONSENSE")
+    assert r.returncode != 0 and "unknown admin console command" in r.stderr
+    # PAUSE: no server is handed out; RESUME: they are again
+    assert console_psql(p.port, "PAUSE").returncode == 0
+    with pytest.raises(psycopg2.errors.TooManyConnections):
+        one(c, "SELECT 2")
+    assert console_psql(p.port, "RESUME").returncode == 0
+    assert one(c, "SELECT 3") == (3,)
+    c.close()
+    # a user not in admin-users, and a wrong password
+    r = console_psql(p.port, "SHOW POOLS", user=H.MD5_USER)
+    assert r.returncode != 0 and "not in admin-users" in r.stderr
