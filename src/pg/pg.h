@@ -82,6 +82,8 @@ struct pg_config {
     int ndatabases;
     int pool_mode;
     long long pool_size;
+    long long reserve_pool_size;
+    long long reserve_pool_timeout_ms;
     long long max_client_conn;
     long long query_wait_timeout_ms;
     long long client_idle_timeout_ms;

@@ -473,8 +473,12 @@ static void dispatch(struct pg_pool *p, int bi)
         int nwait = 0;
         for (struct pg_list *l = t->waiters.next; l != &t->waiters && nwait <= t->nconnecting; l = l->next)
             nwait++;
-        struct pg_proxy *px = pg_container_of(t->waiters.next, struct pg_client, wlink)->px;
-        if (nwait > t->nconnecting && t->nidle + t->nactive + t->nconnecting < px->cfg.pool_size) {
+        struct pg_client *head = pg_container_of(t->waiters.next, struct pg_client, wlink);
+        struct pg_proxy *px = head->px;
+        long long limit = px->cfg.pool_size;
+        if (px->cfg.reserve_pool_size > 0 && now_ms() - head->since_ms >= px->cfg.reserve_pool_timeout_ms)
+            limit += px->cfg.reserve_pool_size; /* the queue has waited long enough: use the reserve */
+        if (nwait > t->nconnecting && t->nidle + t->nactive + t->nconnecting < limit) {
             open_server(px, p, bi);
             continue; /* open_server may have failed at once and failed waiters */
         }
@@ -795,13 +799,13 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
     }
     if (cfg->replica_max_lag_ms > 0)
         check_lag(px, now);
-    if (cfg->query_wait_timeout_ms <= 0)
-        return;
     for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
         struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
         for (int bi = 0; bi < px->nbackends; bi++) {
             struct pg_target *t = &p->t[bi];
-            while (!pg_list_empty(&t->waiters)) {
+            if (cfg->reserve_pool_size > 0 && !pg_list_empty(&t->waiters))
+                dispatch(p, bi); /* the reserve opens to a queue that waited reserve-pool-timeout */
+            while (cfg->query_wait_timeout_ms > 0 && !pg_list_empty(&t->waiters)) {
                 struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
                 if (now - c->since_ms <= cfg->query_wait_timeout_ms)
                     break;

@@ -848,3 +848,17 @@ def test_admin_console(cluster, proxy):
     # a user not in admin-users, and a wrong password
     r = console_psql(p.port, "SHOW POOLS", user=H.MD5_USER)
     assert r.returncode != 0 and "not in admin-users" in r.stderr
+
+
+def test_reserve_pool(cluster, proxy):
+    p = proxy(replicas=False, extra=["--pool-size", "1", "--reserve-pool-size", "1", "--reserve-pool-timeout", "300ms",
+                                     "--query-wait-timeout", "20"])
+    a = connect(p.port, autocommit=False)
+    one(a, "SELECT 1")  # holds the pool's only regular connection
+    b = connect(p.port)
+    assert one(b, "SELECT 2") == (2,)  # served by the reserve (without it: 53300 after 20 s)
+    st = status(p.admin_port)["backends"][0]
+    assert st["idle"] + st["active"] == 2
+    a.rollback()
+    a.close()
+    b.close()
