@@ -66,17 +66,17 @@ void pg_client_fail(struct pg_client *c, const char *sqlstate, const char *messa
     fatal(c, sqlstate, message);
 }
 
-void pg_client_wait_timeout(struct pg_client *c, const char *message)
+void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *message)
 {
     if (c->state != CL_WAIT)
         return;
     pg_pool_unwait(c);
     if (!c->logged_in) {
-        fatal(c, "53300", message);
+        fatal(c, sqlstate, message);
         return;
     }
     c->state = CL_READY;
-    pg_write_error(&c->conn.out, "ERROR", "53300", message);
+    pg_write_error(&c->conn.out, "ERROR", sqlstate, message);
     struct pg_msg m;
     if (pg_parse_msg(buf_head(&c->conn.in), buf_pending(&c->conn.in), 0, &m) > 0 && m.type == 'Q') {
         buf_consume(&c->conn.in, m.len + 1);
@@ -405,7 +405,7 @@ static void login_done(struct pg_client *c)
     /* the first client of a pool waits for a server login to learn the parameters */
     c->state = CL_WAIT;
     pg_conn_flush(&c->conn);
-    pg_pool_request(c->pool, 0, c);
+    pg_pool_request(c->pool, c->px->primary, c);
 }
 
 /* ---- linking ---------------------------------------------------------------------------- */
@@ -580,7 +580,7 @@ static void client_process(struct pg_client *c)
         r = pg_parse_msg(buf_head(&c->conn.in), buf_pending(&c->conn.in), px->cfg.max_message_size, &m);
         if (r == 0)
             break; /* the whole first message is needed to route it */
-        int bi = 0;
+        int bi = px->primary;
         if (px->cfg.pool_mode == PG_POOL_TRANSACTION && px->cfg.read_write_split && px->nbackends > 1) {
             const char *sql = NULL;
             size_t len = 0;
@@ -610,7 +610,7 @@ static void client_process(struct pg_client *c)
             }
         }
         px->backends[bi].queries++;
-        if (bi == 0)
+        if (bi == px->primary)
             px->stats.queries_primary++;
         else
             px->stats.queries_replica++;

@@ -94,6 +94,7 @@ struct pg_config {
     long long replica_max_lag_ms;
     long long read_your_writes_ms;
     long long replica_check_interval_ms;
+    long long failover_timeout_ms;
     long long shutdown_timeout_ms;
     int auth_type;
     char *auth_file;
@@ -123,6 +124,7 @@ struct pg_backend {
     long long lag_ms;               /* replicas: replay lag at the last check (-1: not measured) */
     bool lagging;                   /* replicas: lag above replica-max-lag: no reads */
     long long checked_ms;
+    bool dead;                      /* a primary that was failed over: no traffic */
     unsigned long long queries, connects, connect_failures;
 };
 
@@ -142,7 +144,7 @@ struct pg_pool {
     struct pg_list link;
 };
 
-enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK };
+enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE };
 
 struct pg_proxy;
 struct pg_client;
@@ -208,7 +210,8 @@ struct pg_client {
     X(wait_timeouts, "clients refused after query-wait-timeout in the queue")            \
     X(server_connects, "server connections opened")                                      \
     X(server_connect_failures, "server connections that failed to connect or log in")    \
-    X(cancels, "cancel requests forwarded to a server")
+    X(cancels, "cancel requests forwarded to a server")                                  \
+    X(failovers, "replicas promoted to primary")
 
 struct pg_stats {
 #define PG_STAT_FIELD(name, help) unsigned long long name;
@@ -222,6 +225,9 @@ struct pg_proxy {
     struct pg_userlist users;
     struct pg_backend backends[1 + PG_MAX_REPLICAS];
     int nbackends;
+    int primary;                    /* index of the primary in backends (changes at failover) */
+    long long primary_down_since_ms; /* first failed login to the primary since the last good one (0: none) */
+    bool promoting;
     unsigned rr;                    /* replica round robin */
     uv_tcp_t listener;
     uv_timer_t cron;
@@ -273,10 +279,11 @@ void pg_client_accept(struct pg_proxy *px, uv_stream_t *listener);
 void pg_client_linked(struct pg_client *c, struct pg_srv *s);
 /* The request failed: send the message (an ErrorResponse) and close. */
 void pg_client_fail(struct pg_client *c, const char *sqlstate, const char *message);
-/* No server within query-wait-timeout: a logged-in client gets ERROR 53300
- * for the statement that waited (up to its Sync) and may go on; a client
- * still logging in gets FATAL 53300. */
-void pg_client_wait_timeout(struct pg_client *c, const char *message);
+/* No server for a waiting client (query-wait-timeout: 53300; the server
+ * cannot be reached: 08006): a logged-in client gets an ERROR for the
+ * statement that waited (up to its Sync) and may go on; a client still
+ * logging in gets it as FATAL. */
+void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *message);
 /* Pass a whole server ErrorResponse to the client, then close it. */
 void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len);
 /* The linked server finished the transaction (transaction mode): unlink. */

@@ -28,6 +28,7 @@
 #define LOGIN_MSG_MAX (64 * 1024)
 
 static const struct pg_conn_ops srv_ops;
+static void promote_msgs(struct pg_srv *s);
 
 static long long now_ms(void) { return util_mono_us() / 1000; }
 
@@ -133,15 +134,17 @@ static void login_failed(struct pg_srv *s, const char *errmsg, size_t errlen, co
     log_warn("server %s (%s/%s): %s", px->backends[bi].name, p->user, p->database, text);
     srv_close(s, NULL);
     struct pg_target *t = &p->t[bi];
-    if (bi != 0) {
+    if (bi != px->primary) {
         px->backends[bi].down_until_ms = now_ms() + px->cfg.replica_retry_ms;
         while (!pg_list_empty(&t->waiters)) {
             struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
             pg_pool_unwait(c);
-            pg_pool_request(p, 0, c);
+            pg_pool_request(p, px->primary, c);
         }
         return;
     }
+    if (px->primary_down_since_ms == 0)
+        px->primary_down_since_ms = now_ms();
     bool all = t->nactive == 0 && t->nconnecting == 0 && t->nidle == 0;
     while (!pg_list_empty(&t->waiters)) {
         struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
@@ -149,7 +152,7 @@ static void login_failed(struct pg_srv *s, const char *errmsg, size_t errlen, co
         if (errmsg)
             pg_client_fail_raw(c, errmsg, errlen);
         else
-            pg_client_fail(c, "08006", text);
+            pg_client_no_server(c, "08006", text);
         if (!all)
             break;
     }
@@ -291,7 +294,7 @@ static int login_msg(struct pg_srv *s, const struct pg_msg *m, const char *raw)
         if (name && value)
             pg_vars_set(&s->vars, name, value);
     }
-        if (s->bi == 0 && !p->have_params && (!p->params_by || p->params_by == s)) {
+        if (s->bi == s->px->primary && !p->have_params && (!p->params_by || p->params_by == s)) {
             p->params_by = s;
             buf_append(&p->params, raw, m->len + 1);
         }
@@ -311,6 +314,8 @@ static int login_msg(struct pg_srv *s, const struct pg_msg *m, const char *raw)
         return -1;
     }
     case 'Z':
+        if (s->bi == s->px->primary)
+            s->px->primary_down_since_ms = 0;
         if (p->params_by == s) {
             p->have_params = true;
             p->params_by = NULL;
@@ -338,16 +343,15 @@ void pg_pool_unwait(struct pg_client *c)
 
 int pg_pool_pick_replica(struct pg_proxy *px)
 {
-    int n = px->nbackends - 1;
-    if (n <= 0)
-        return 0;
+    int n = px->nbackends;
     long long now = now_ms();
     for (int k = 0; k < n; k++) {
-        int bi = 1 + (int)(px->rr++ % (unsigned)n);
-        if (px->backends[bi].down_until_ms <= now && !px->backends[bi].lagging)
+        int bi = (int)(px->rr++ % (unsigned)n);
+        const struct pg_backend *b = &px->backends[bi];
+        if (bi != px->primary && !b->dead && b->down_until_ms <= now && !b->lagging)
             return bi;
     }
-    return 0;
+    return px->primary;
 }
 
 /* ---- replica lag -------------------------------------------------------------------- */
@@ -363,9 +367,9 @@ int pg_pool_pick_replica(struct pg_proxy *px)
  * none and gets reads (the first ones open a connection the next check uses). */
 static void check_lag(struct pg_proxy *px, long long now)
 {
-    for (int bi = 1; bi < px->nbackends; bi++) {
+    for (int bi = 0; bi < px->nbackends; bi++) {
         struct pg_backend *b = &px->backends[bi];
-        if (now - b->checked_ms < px->cfg.replica_check_interval_ms)
+        if (bi == px->primary || b->dead || now - b->checked_ms < px->cfg.replica_check_interval_ms)
             continue;
         int conns = 0;
         for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
@@ -698,10 +702,119 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
     case SRV_CHECK:
         check_msgs(s);
         return;
+    case SRV_PROMOTE:
+        promote_msgs(s);
+        return;
     default:
         srv_close(s, "unexpected bytes from an idle server");
         return;
     }
+}
+
+/* ---- failover --------------------------------------------------------------------------- */
+
+/* The replica nbi is the primary now: the old one gets no traffic, its
+ * queues move over, its pooled connections close. */
+static void failed_over(struct pg_proxy *px, int nbi)
+{
+    int old = px->primary;
+    px->backends[old].dead = true;
+    px->primary = nbi;
+    px->backends[nbi].lagging = false;
+    px->backends[nbi].down_until_ms = 0;
+    px->backends[nbi].lag_ms = 0;
+    px->primary_down_since_ms = 0;
+    px->stats.failovers++;
+    log_warn("failover: %s promoted; it is the primary now (%s is out)", px->backends[nbi].name, px->backends[old].name);
+    for (struct pg_list *l = px->servers.next, *next; l != &px->servers; l = next) {
+        next = l->next;
+        struct pg_srv *s = pg_container_of(l, struct pg_srv, alink);
+        if (!s->closed && s->bi == old && s->state != SRV_ACTIVE)
+            srv_close(s, "failed over");
+    }
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        while (!pg_list_empty(&p->t[old].waiters)) {
+            struct pg_client *c = pg_container_of(p->t[old].waiters.next, struct pg_client, wlink);
+            pg_pool_unwait(c);
+            pg_pool_request(p, nbi, c);
+        }
+    }
+}
+
+static void promote_msgs(struct pg_srv *s)
+{
+    struct buf *in = &s->conn.in;
+    struct pg_proxy *px = s->px;
+    for (;;) {
+        struct pg_msg m;
+        ssize_t r = pg_parse_msg(buf_head(in), buf_pending(in), LOGIN_MSG_MAX, &m);
+        if (r == 0)
+            return;
+        if (r < 0 || m.type == 'E') {
+            size_t l = 0;
+            const char *msg = r > 0 ? pg_error_field(&m, 'M', &l) : NULL;
+            log_warn("failover: pg_promote() on %s failed: %.*s", px->backends[s->bi].name, (int)(msg ? l : 0),
+                     msg ? msg : "bad answer");
+            px->promoting = false;
+            px->primary_down_since_ms = now_ms(); /* try again after failover-timeout */
+            srv_close(s, "pg_promote failed");
+            return;
+        }
+        buf_consume(in, (size_t)r);
+        if (m.type == 'D') {
+            struct pg_rd rd;
+            pg_rd_init(&rd, &m);
+            int16_t n = pg_rd_i16(&rd);
+            int32_t l = pg_rd_i32(&rd);
+            const char *v = l == 1 ? pg_rd_bytes(&rd, 1) : NULL;
+            s->status = (n == 1 && v && *v == 't') ? 'P' : 'F';
+        } else if (m.type == 'Z') {
+            bool ok = s->status == 'P';
+            s->status = 'I';
+            px->promoting = false;
+            if (!ok) {
+                log_warn("failover: pg_promote() on %s returned false", px->backends[s->bi].name);
+                px->primary_down_since_ms = now_ms();
+                srv_close(s, "pg_promote returned false");
+                return;
+            }
+            set_state(s, SRV_IDLE);
+            failed_over(px, s->bi);
+            dispatch(s->pool, s->bi);
+            return;
+        }
+    }
+}
+
+/* The primary has refused logins for failover-timeout: promote the replica
+ * with the smallest measured lag that has a pooled connection to ask with. */
+static void maybe_failover(struct pg_proxy *px, long long now)
+{
+    if (px->cfg.failover_timeout_ms <= 0 || px->promoting || px->primary_down_since_ms == 0 ||
+        now - px->primary_down_since_ms < px->cfg.failover_timeout_ms)
+        return;
+    struct pg_srv *best = NULL;
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        for (int bi = 0; bi < px->nbackends; bi++) {
+            const struct pg_backend *b = &px->backends[bi];
+            if (bi == px->primary || b->dead || p->t[bi].nidle == 0)
+                continue;
+            struct pg_srv *s = pg_container_of(p->t[bi].idle.next, struct pg_srv, link);
+            long long lag = b->lag_ms < 0 ? 0 : b->lag_ms;
+            if (!best || lag < (px->backends[best->bi].lag_ms < 0 ? 0 : px->backends[best->bi].lag_ms))
+                best = s;
+        }
+    }
+    if (!best)
+        return; /* no replica connection to ask with yet: reads open one */
+    log_warn("failover: primary %s down for %lld ms: promoting %s", px->backends[px->primary].name,
+             now - px->primary_down_since_ms, px->backends[best->bi].name);
+    px->promoting = true;
+    set_state(best, SRV_PROMOTE);
+    pg_write_query(&best->conn.out, "SELECT pg_promote(true, 60)");
+    pg_conn_flush(&best->conn);
 }
 
 static void srv_on_drain(struct pg_conn *conn)
@@ -797,6 +910,7 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
             srv_close(s, "server-idle-timeout");
         /* login_failed may close other servers' clients, never other servers: next stays valid */
     }
+    maybe_failover(px, now); /* first: the lag check may borrow the connection it needs */
     if (cfg->replica_max_lag_ms > 0)
         check_lag(px, now);
     for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
@@ -815,7 +929,7 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
                 snprintf(msg, sizeof msg,
                          "query_wait_timeout: no server connection to %s within %lld ms (pool-size %lld for %s/%s)",
                          px->backends[bi].name, cfg->query_wait_timeout_ms, cfg->pool_size, p->user, p->database);
-                pg_client_wait_timeout(c, msg);
+                pg_client_no_server(c, "53300", msg);
             }
         }
     }

@@ -76,7 +76,7 @@ static void metrics(struct pg_proxy *px, struct buf *b)
     for (int bi = 0; bi < px->nbackends; bi++) {
         int idle, active, connecting, waiting;
         count_servers(px, bi, &idle, &active, &connecting, &waiting);
-        const char *role = bi == 0 ? "primary" : "replica";
+        const char *role = bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica";
         buf_printf(b, "scaleout_pg_servers{backend=\"%s\",role=\"%s\",state=\"idle\"} %d\n", px->backends[bi].name, role, idle);
         buf_printf(b, "scaleout_pg_servers{backend=\"%s\",role=\"%s\",state=\"active\"} %d\n", px->backends[bi].name, role,
                    active);
@@ -85,7 +85,7 @@ static void metrics(struct pg_proxy *px, struct buf *b)
         buf_printf(b, "scaleout_pg_clients_waiting{backend=\"%s\"} %d\n", px->backends[bi].name, waiting);
         buf_printf(b, "scaleout_pg_backend_queries_total{backend=\"%s\",role=\"%s\"} %llu\n", px->backends[bi].name, role,
                    px->backends[bi].queries);
-        if (bi > 0)
+        if (bi != px->primary)
             buf_printf(b, "scaleout_pg_replica_lag_ms{backend=\"%s\"} %lld\n", px->backends[bi].name,
                        px->backends[bi].lag_ms);
     }
@@ -105,7 +105,8 @@ static void status(struct pg_proxy *px, struct buf *b)
                    "%s{\"address\":\"%s\",\"role\":\"%s\",\"up\":%s,\"lagging\":%s,\"lag_ms\":%lld,\"idle\":%d,"
                    "\"active\":%d,\"connecting\":%d,\"waiting\":%d,\"queries\":%llu,\"connects\":%llu,"
                    "\"connect_failures\":%llu}",
-                   bi ? "," : "", px->backends[bi].name, bi == 0 ? "primary" : "replica",
+                   bi ? "," : "", px->backends[bi].name,
+                   bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica",
                    px->backends[bi].down_until_ms > now ? "false" : "true", px->backends[bi].lagging ? "true" : "false",
                    px->backends[bi].lag_ms, idle, active, connecting, waiting, px->backends[bi].queries,
                    px->backends[bi].connects, px->backends[bi].connect_failures);

@@ -862,3 +862,38 @@ def test_reserve_pool(cluster, proxy):
     a.rollback()
     a.close()
     b.close()
+
+
+# ---- failover (own cluster: it loses its primary) ---------------------------------------------------
+
+def test_failover_promotes_the_replica(workdir):
+    with H.PgCluster(replicas=1) as pg:
+        pg.primary.sql("CREATE TABLE f(x int)", dbname="appdb")
+        pg.wait_replicated()
+        p = H.start_scaleout_pg(pg, workdir, extra=["--failover-timeout", "500ms", "--replica-check-interval", "100ms",
+                                                     "--server-connect-timeout", "2"])
+        try:
+            c = connect(p.port)
+            assert one(c, "SELECT pg_is_in_recovery()") == (True,)  # a pooled replica connection
+            with c.cursor() as cur:
+                cur.execute("INSERT INTO f VALUES (1)")
+            pg.primary.stop("immediate")
+
+            def write_works():
+                try:
+                    with c.cursor() as cur:
+                        cur.execute("INSERT INTO f VALUES (2) RETURNING inet_server_port()")
+                        return cur.fetchone()[0]
+                except psycopg2.Error:
+                    return None
+
+            # writes fail while the primary is down, then land on the promoted replica
+            port = wait_until(write_works, timeout=30, interval=0.2, what="a write after failover")
+            assert port == pg.replicas[0].port
+            assert one(c, "SELECT count(*) FROM f") == (2,)
+            st = status(p.admin_port)
+            assert [b["role"] for b in st["backends"]] == ["failed", "primary"]
+            assert metrics(p.admin_port)["scaleout_pg_failovers_total"] == 1
+            c.close()
+        finally:
+            assert p.stop() == 0, p.log()
