@@ -329,7 +329,7 @@ int pg_scram_server_first(struct pg_scram_server *st, const struct pg_user *u, c
     return 0;
 }
 
-int pg_scram_server_final(struct pg_scram_server *st, const struct pg_user *u, const char *msg, size_t len,
+int pg_scram_server_final(struct pg_scram_server *st, struct pg_user *u, const char *msg, size_t len,
                           struct buf *out)
 {
     if (len >= PG_SCRAM_MSG_MAX)
@@ -365,6 +365,10 @@ int pg_scram_server_final(struct pg_scram_server *st, const struct pg_user *u, c
     sha256(ck, 32, sk);
     if (CRYPTO_memcmp(sk, u->stored_key, 32) != 0)
         return -1;
+    if (!u->password && !u->has_client_key) {
+        memcpy(u->client_key, ck, 32);
+        u->has_client_key = true;
+    }
     unsigned char ss[32];
     hmac(u->server_key, 32, am, (size_t)n, ss);
     char ssb[64];
@@ -420,6 +424,42 @@ int pg_scram_client_final(struct pg_scram_client *st, const char *password, cons
         proof[k] = ck[k] ^ sig[k];
     hmac(sp, 32, "Server Key", 10, skey);
     hmac(skey, 32, am, (size_t)n, st->server_signature);
+    char pb[64];
+    b64_encode(proof, 32, pb);
+    buf_printf(out, "%s,p=%s", without, pb);
+    return 0;
+}
+
+int pg_scram_client_final_keys(struct pg_scram_client *st, const struct pg_user *u, const char *msg, size_t len,
+                               struct buf *out)
+{
+    if (len >= PG_SCRAM_MSG_MAX || !u->has_client_key || !u->has_scram)
+        return -1;
+    size_t rlen, slen, ilen;
+    const char *r = attr(msg, len, 'r', &rlen);
+    const char *s = attr(msg, len, 's', &slen);
+    const char *i = attr(msg, len, 'i', &ilen);
+    if (!r || !s || !i)
+        return -1;
+    size_t cl = strlen(st->cnonce);
+    if (rlen <= cl || memcmp(r, st->cnonce, cl) != 0 || !printable_nonce(r, rlen))
+        return -1;
+    long long iter;
+    unsigned char salt[PG_SCRAM_SALT_MAX];
+    long sl = b64_decode(s, slen, salt, sizeof salt);
+    if (!util_str2ll(i, ilen, &iter) || iter != u->iter || sl != (long)u->salt_len || memcmp(salt, u->salt, (size_t)sl) != 0)
+        return -1; /* another secret than ours: the keys do not apply */
+    char without[PG_SCRAM_MSG_MAX + 16];
+    snprintf(without, sizeof without, "c=biws,r=%.*s", (int)rlen, r);
+    char am[3 * PG_SCRAM_MSG_MAX];
+    int n = snprintf(am, sizeof am, "%s,%.*s,%s", st->client_first_bare, (int)len, msg, without);
+    if (n < 0 || (size_t)n >= sizeof am)
+        return -1;
+    unsigned char sig[32], proof[32];
+    hmac(u->stored_key, 32, am, (size_t)n, sig);
+    for (int k = 0; k < 32; k++)
+        proof[k] = u->client_key[k] ^ sig[k];
+    hmac(u->server_key, 32, am, (size_t)n, st->server_signature);
     char pb[64];
     b64_encode(proof, 32, pb);
     buf_printf(out, "%s,p=%s", without, pb);

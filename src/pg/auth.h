@@ -38,6 +38,11 @@ struct pg_user {
     unsigned char salt[PG_SCRAM_SALT_MAX];
     size_t salt_len;
     unsigned char stored_key[PG_SCRAM_KEY], server_key[PG_SCRAM_KEY];
+    /* SCRAM secret only: the ClientKey learnt from a client's proof, which
+     * lets the proxy log in to servers that hold the same secret (as
+     * PgBouncer does) */
+    bool has_client_key;
+    unsigned char client_key[PG_SCRAM_KEY];
     struct pg_user *next;
 };
 
@@ -74,7 +79,7 @@ int pg_scram_server_first(struct pg_scram_server *st, const struct pg_user *u, c
                           struct buf *out);
 /* The client's final message: check the proof; on success write the
  * server-final message ("v=...") into out and return 0; -1 otherwise. */
-int pg_scram_server_final(struct pg_scram_server *st, const struct pg_user *u, const char *msg, size_t len,
+int pg_scram_server_final(struct pg_scram_server *st, struct pg_user *u, const char *msg, size_t len,
                           struct buf *out);
 
 /* ---- SCRAM-SHA-256 as the client ---------------------------------------- */
@@ -90,6 +95,10 @@ void pg_scram_client_first(struct pg_scram_client *st, struct buf *out);
 /* The server-first message: write the client-final message into out. 0, or -1. */
 int pg_scram_client_final(struct pg_scram_client *st, const char *password, const char *msg, size_t len,
                           struct buf *out);
+/* The same with the keys of a SCRAM secret and the ClientKey instead of a
+ * password: the server's salt and iteration count must be the secret's. */
+int pg_scram_client_final_keys(struct pg_scram_client *st, const struct pg_user *u, const char *msg, size_t len,
+                               struct buf *out);
 /* The server-final message: 0 when its signature is right, -1 otherwise. */
 int pg_scram_client_verify(const struct pg_scram_client *st, const char *msg, size_t len);
 

@@ -245,7 +245,7 @@ static int login_msg(struct pg_srv *s, const struct pg_msg *m, const char *raw)
                 login_failed(s, NULL, 0, "the server offers no SASL mechanism we speak (SCRAM-SHA-256)");
                 return -1;
             }
-            if (!u || !u->password)
+            if (!u || (!u->password && !u->has_client_key))
                 goto no_password;
             struct buf first;
             buf_init(&first);
@@ -257,7 +257,9 @@ static int login_msg(struct pg_srv *s, const struct pg_msg *m, const char *raw)
         case PG_AUTH_SASL_CONTINUE: {
             struct buf fin;
             buf_init(&fin);
-            int rc = u && u->password ? pg_scram_client_final(&s->scram, u->password, r.p, pg_rd_left(&r), &fin) : -1;
+            int rc = !u ? -1
+                     : u->password ? pg_scram_client_final(&s->scram, u->password, r.p, pg_rd_left(&r), &fin)
+                                   : pg_scram_client_final_keys(&s->scram, u, r.p, pg_rd_left(&r), &fin);
             if (rc == 0)
                 pg_write_sasl_response(&s->conn.out, buf_head(&fin), buf_pending(&fin));
             buf_deinit(&fin);

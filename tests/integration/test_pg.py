@@ -897,3 +897,25 @@ def test_failover_promotes_the_replica(workdir):
             c.close()
         finally:
             assert p.stop() == 0, p.log()
+
+
+def test_scram_secret_in_the_auth_file_logs_in_to_the_servers(cluster, workdir):
+    """The auth file holds pg_authid's SCRAM secret, not the password: the proxy
+    checks the client with it and logs in to the servers with the ClientKey
+    the client's proof revealed."""
+    secret = cluster.primary.sql("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (H.APP_USER,))[0][0]
+    assert secret.startswith("SCRAM-SHA-256$")
+    p = H.start_scaleout_pg(cluster, workdir, users={H.APP_USER: secret})
+    try:
+        with pytest.raises(psycopg2.OperationalError) as e:
+            connect(p.port, password="wrong")
+        assert 'password authentication failed for user "app"' in str(e.value)
+        c = connect(p.port)
+        assert one(c, "SELECT pg_is_in_recovery()") == (True,)  # a replica login
+        with c.cursor() as cur:
+            cur.execute("INSERT INTO kv VALUES (9100, 'secret') ON CONFLICT (k) DO UPDATE SET v = 'secret' "
+                        "RETURNING pg_is_in_recovery()")  # a primary login
+            assert cur.fetchone() == (False,)
+        c.close()
+    finally:
+        assert p.stop() == 0, p.log()

@@ -69,11 +69,9 @@ Test(pg_auth, scram_client_rfc7677)
     buf_deinit(&out);
 }
 
-static int round_trip(const char *secret_pw, const char *client_pw)
+static int round_trip_user(struct pg_user *up, const char *client_pw)
 {
-    struct pg_user u;
-    memset(&u, 0, sizeof u);
-    pg_scram_make_secret(&u, secret_pw);
+    struct pg_user u = *up;
     struct pg_scram_client cl;
     struct pg_scram_server sv;
     struct buf a, b, c, d;
@@ -87,7 +85,16 @@ static int round_trip(const char *secret_pw, const char *client_pw)
     if (rc == 0)
         rc = pg_scram_client_verify(&cl, buf_head(&d), buf_pending(&d));
     buf_deinit(&a), buf_deinit(&b), buf_deinit(&c), buf_deinit(&d);
+    *up = u;
     return rc;
+}
+
+static int round_trip(const char *secret_pw, const char *client_pw)
+{
+    struct pg_user u;
+    memset(&u, 0, sizeof u);
+    pg_scram_make_secret(&u, secret_pw);
+    return round_trip_user(&u, client_pw);
 }
 
 Test(pg_auth, scram_both_sides)
@@ -148,4 +155,25 @@ Test(pg_auth, userlist)
     cr_assert_null(pg_userlist_find(&ul, "nobody"));
     pg_userlist_free(&ul);
     buf_deinit(&errs);
+}
+
+Test(pg_auth, scram_client_key_learnt_from_a_proof)
+{
+    struct pg_user u;
+    memset(&u, 0, sizeof u);
+    pg_scram_make_secret(&u, "s3cret"); /* as if the file had only the secret */
+    cr_assert_not(u.has_client_key);
+    cr_assert_eq(round_trip_user(&u, "s3cret"), 0);
+    cr_assert(u.has_client_key);
+    /* now the proxy can log in without the password, to a server with the same secret */
+    struct pg_scram_client cl;
+    struct pg_scram_server sv;
+    struct buf a, b, c, d;
+    buf_init(&a), buf_init(&b), buf_init(&c), buf_init(&d);
+    pg_scram_client_first(&cl, &a);
+    cr_assert_eq(pg_scram_server_first(&sv, &u, buf_head(&a), buf_pending(&a), &b), 0);
+    cr_assert_eq(pg_scram_client_final_keys(&cl, &u, buf_head(&b), buf_pending(&b), &c), 0);
+    cr_assert_eq(pg_scram_server_final(&sv, &u, buf_head(&c), buf_pending(&c), &d), 0);
+    cr_assert_eq(pg_scram_client_verify(&cl, buf_head(&d), buf_pending(&d)), 0);
+    buf_deinit(&a), buf_deinit(&b), buf_deinit(&c), buf_deinit(&d);
 }
