@@ -90,6 +90,8 @@ with H.PgCluster(replicas=1) as pg:
                 print(f"{mode:6s} round {rnd + 1} {name:12s} tps {tps:10.1f}  proxy CPU {r['cpu'][-1]:6.2f} us/txn", file=sys.stderr)
     finally:
         ours.stop(); ours_rw.stop(); bouncer.stop()
+        import shutil
+        shutil.rmtree(wd, ignore_errors=True)
     print(f"\npgbench -M simple -c {CLIENTS} -j 2 -T {DURATION}, scale {SCALE}, median of {ROUNDS} round(s); "
           f"machine busy (all processes, incl. these) {statistics.mean(other):.2f} cores on average\n")
     print("| pgbench | target | tps | tps / direct | proxy CPU us/txn | CPU / PgBouncer |")
