@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "kv/server.h"
 #include "lb/lb.h"
+#include "pg/pg.h"
 #include "up/up.h"
 #include "worker/worker.h"
 
@@ -33,6 +34,7 @@ struct role {
 static const struct role roles[] = {
     {"kv", kv_main, &kv_conf_table, "Redis-protocol key-value server: cache, sessions, eviction, TTLs", NULL},
     {"lb", lb_main, &lb_conf_table, "HTTP/1.1 (L7) and TCP (L4) load balancer: pools, routes, health checks", lb_config_check},
+    {"pg", pg_main, &pg_conf_table, "PostgreSQL proxy: session/transaction pooling, read/write split to replicas", pg_config_check},
     {"bench", bench_main, &bench_conf_table, "load generator for HTTP and RESP: open/closed loop, percentiles, scenarios, HTML reports", NULL},
     {"app", app_main, &app_conf_table, "reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL", NULL},
     {"worker", worker_main, &worker_conf_table, "job consumer: runs the app's queued uploads from kv, retries failures", NULL},

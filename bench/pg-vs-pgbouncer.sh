@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# bench/pg-vs-pgbouncer.sh — `scaleout pg` side by side with PgBouncer and a
+# direct connection to PostgreSQL 15.
+#
+# METHOD
+#   A PostgreSQL 15 primary and one streaming replica are started in a temp
+#   dir (tests/integration/pg_helpers.py: fsync off, run as the postgres user
+#   when root), pgbench -i -s SCALE loads the tables. Then for ROUNDS rounds,
+#   targets in alternation (the order rotates every round), each run is
+#       pgbench -S -M simple -c CLIENTS -j 2 -T DURATION
+#   and, with NEWCONN=1 (default), the same with -C (a new connection per
+#   transaction, SCRAM login each time) against:
+#       direct        the primary itself
+#       pgbouncer     Debian's PgBouncer, pool_mode=transaction, SCRAM, pool 20
+#       scaleout      scaleout pg, transaction mode, SCRAM, pool 20, primary only
+#       scaleout-rw   the same with the replica behind it (reads go there)
+#   TPS is pgbench's; proxy CPU per transaction is the proxy's utime+stime
+#   (from /proc/PID/stat, ticks) over the run divided by the transactions.
+#   Figures are medians over the rounds.
+# HOW TO READ
+#   On 2 cores pgbench, the proxy and PostgreSQL share the CPU, so TPS is
+#   bounded by all three; CPU us/txn of the proxy is the steadiest figure.
+#   "other load" is the busy CPU of the rest of the machine (other users).
+# USAGE
+#   bench/pg-vs-pgbouncer.sh                 # defaults: ROUNDS=3 DURATION=10 CLIENTS=16 SCALE=1
+#   QUICK=1 bench/pg-vs-pgbouncer.sh         # smoke test (~30 s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SCALEOUT_BIN="${SCALEOUT_BIN:-$PWD/scaleout}"
+if [ "${QUICK:-}" = 1 ]; then
+    : "${ROUNDS:=1}" "${DURATION:=3}"
+fi
+export ROUNDS="${ROUNDS:-3}" DURATION="${DURATION:-10}" CLIENTS="${CLIENTS:-16}" SCALE="${SCALE:-1}" NEWCONN="${NEWCONN:-1}"
+exec /usr/bin/python3 - <<'PY'
+import os, re, statistics, subprocess, sys, time
+sys.path.insert(0, "tests/integration")
+import pg_helpers as H
+
+ROUNDS, DURATION = int(os.environ["ROUNDS"]), int(os.environ["DURATION"])
+CLIENTS, SCALE = int(os.environ["CLIENTS"]), int(os.environ["SCALE"])
+TICK = os.sysconf("SC_CLK_TCK")
+
+def cpu_ticks(pid):
+    if pid is None:
+        return 0
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+
+def machine_busy():
+    f = open("/proc/stat").readline().split()[1:]
+    v = list(map(int, f))
+    idle = v[3] + v[4]
+    return sum(v) - idle
+
+def pgbench(port, *args):
+    env = {"PGPASSWORD": H.APP_PASSWORD, "PATH": "/usr/bin:/bin"}
+    r = subprocess.run(["pgbench", "-h", H.HOST, "-p", str(port), "-U", H.APP_USER, *args, "appdb"],
+                       capture_output=True, text=True, env=env, timeout=DURATION + 120)
+    if r.returncode != 0:
+        raise SystemExit(f"pgbench failed on {port}:\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+with H.PgCluster(replicas=1) as pg:
+    wd = H.make_tempdir("scaleout-pgbench-")
+    pgbench(pg.primary.port, "-i", "-q", "-s", str(SCALE))
+    pg.wait_replicated()
+    bouncer = H.start_pgbouncer(pg, wd, mode="transaction", pool_size=20)
+    bpid = int(open(f"{wd}/pgbouncer-{bouncer.port}.pid").read())
+    ours = H.start_scaleout_pg(pg, wd, replicas=False, extra=["--pool-size", "20"])
+    ours_rw = H.start_scaleout_pg(pg, wd, replicas=True, extra=["--pool-size", "20"])
+    targets = [("direct", pg.primary.port, None), ("pgbouncer", bouncer.port, bpid),
+               ("scaleout", ours.port, ours.proc.pid), ("scaleout-rw", ours_rw.port, ours_rw.proc.pid)]
+    modes = [("-S", [])] + ([("-S -C", ["-C"])] if os.environ["NEWCONN"] == "1" else [])
+    res = {(m, t[0]): {"tps": [], "cpu": []} for m, _ in modes for t in targets}
+    other = []
+    try:
+      for mode, extra in modes:
+        for rnd in range(ROUNDS):
+            order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
+            for name, port, pid in order:
+                c0, m0, t0 = cpu_ticks(pid), machine_busy(), time.monotonic()
+                out = pgbench(port, "-S", *extra, "-M", "simple", "-c", str(CLIENTS), "-j", "2", "-T", str(DURATION))
+                c1, m1, t1 = cpu_ticks(pid), machine_busy(), time.monotonic()
+                n = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+                tps = float(re.search(r"tps = ([\d.]+) \(", out).group(1))
+                r = res[(mode, name)]
+                r["tps"].append(tps)
+                r["cpu"].append((c1 - c0) / TICK * 1e6 / n if pid else 0.0)
+                other.append(((m1 - m0) / TICK) / (t1 - t0))
+                print(f"{mode:6s} round {rnd + 1} {name:12s} tps {tps:10.1f}  proxy CPU {r['cpu'][-1]:6.2f} us/txn", file=sys.stderr)
+    finally:
+        ours.stop(); ours_rw.stop(); bouncer.stop()
+        import shutil
+        shutil.rmtree(wd, ignore_errors=True)
+    print(f"\npgbench -M simple -c {CLIENTS} -j 2 -T {DURATION}, scale {SCALE}, median of {ROUNDS} round(s); "
+          f"machine busy (all processes, incl. these) {statistics.mean(other):.2f} cores on average\n")
+    print("| pgbench | target | tps | tps / direct | proxy CPU us/txn | CPU / PgBouncer |")
+    print("|---|---|--:|--:|--:|--:|")
+    for mode, _ in modes:
+        d = statistics.median(res[(mode, "direct")]["tps"])
+        b_cpu = statistics.median(res[(mode, "pgbouncer")]["cpu"])
+        for name, _, pid in targets:
+            tps = statistics.median(res[(mode, name)]["tps"])
+            cpu = statistics.median(res[(mode, name)]["cpu"])
+            print(f"| {mode} | {name} | {tps:,.0f} | {tps / d:.2f} | " + (f"{cpu:.1f} |" if pid else " |")
+                  + (f" {cpu / b_cpu:.2f} |" if pid and b_cpu else " |"))
+PY

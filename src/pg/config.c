@@ -1,0 +1,206 @@
+/*
+ * config.c — the pg directive table. One row per directive serves the config
+ * file, the --flags, `scaleout check` and --help (core/config). Names follow
+ * pgbouncer.ini where PgBouncer has the same setting (pool_mode → pool-mode).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "pg/pg.h"
+
+#define OFF(f) offsetof(struct pg_config, f)
+
+static const struct conf_enum loglevels[] = {
+    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
+};
+static const struct conf_enum pool_modes[] = {
+    {"session", PG_POOL_SESSION}, {"transaction", PG_POOL_TRANSACTION}, {NULL, 0},
+};
+static const struct conf_enum auth_types[] = {
+    {"trust", PG_AUTH_TRUST}, {"md5", PG_AUTH_TYPE_MD5}, {"scram-sha-256", PG_AUTH_TYPE_SCRAM}, {NULL, 0},
+};
+
+static bool good_addr(const char *s, char *err, size_t errlen)
+{
+    char host[128];
+    int port;
+    if (!net_split_hostport(s, host, sizeof host, &port) || port <= 0 || port > 65535) {
+        snprintf(err, errlen, "'%s' is not host:port", s);
+        return false;
+    }
+    return true;
+}
+
+static int parse_replica(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct pg_config *c = conf;
+    if (argc < 1) {
+        snprintf(err, errlen, "'replica' takes host:port ...");
+        return -1;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (!good_addr(argv[i], err, errlen))
+            return -1;
+        if (c->nreplicas >= PG_MAX_REPLICAS) {
+            snprintf(err, errlen, "at most %d replicas", PG_MAX_REPLICAS);
+            return -1;
+        }
+        c->replicas[c->nreplicas++] = xstrdup(argv[i]);
+    }
+    return 0;
+}
+
+static void format_replica(const void *conf, struct buf *out)
+{
+    const struct pg_config *c = conf;
+    for (int i = 0; i < c->nreplicas; i++)
+        buf_printf(out, "%s%s", i ? " " : "", c->replicas[i]);
+}
+
+static int parse_database(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct pg_config *c = conf;
+    if (argc < 1 || argc > 2) {
+        snprintf(err, errlen, "'database' takes NAME [SERVER-DBNAME]");
+        return -1;
+    }
+    if (c->ndatabases >= PG_MAX_DATABASES) {
+        snprintf(err, errlen, "at most %d databases", PG_MAX_DATABASES);
+        return -1;
+    }
+    for (int i = 0; i < c->ndatabases; i++)
+        if (strcmp(c->databases[i].name, argv[0]) == 0) {
+            snprintf(err, errlen, "database '%s' is defined twice", argv[0]);
+            return -1;
+        }
+    c->databases[c->ndatabases].name = xstrdup(argv[0]);
+    c->databases[c->ndatabases].dbname = xstrdup(argc == 2 ? argv[1] : argv[0]);
+    c->ndatabases++;
+    return 0;
+}
+
+static void format_database(const void *conf, struct buf *out)
+{
+    const struct pg_config *c = conf;
+    for (int i = 0; i < c->ndatabases; i++)
+        buf_printf(out, "%s%s %s", i ? "; " : "", c->databases[i].name, c->databases[i].dbname);
+}
+
+#define DAY_MS (86400LL * 1000)
+
+static const struct conf_directive pg_dirs[] = {
+    {"listen", CONF_STRING, OFF(listen), 0, 0, "127.0.0.1:6432", NULL, 0, "address clients connect to (host:port)", 0,
+     NULL, NULL},
+    {"primary", CONF_STRING, OFF(primary), 0, 0, "127.0.0.1:5432", NULL, 0, "the primary PostgreSQL server (host:port)", 0,
+     NULL, NULL},
+    {"replica", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
+     "a streaming replica (host:port); repeat or list several; reads go there", 0, parse_replica, format_replica},
+    {"database", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
+     "NAME [SERVER-DBNAME]: a database clients may ask for (none listed: any name passes)", 0, parse_database,
+     format_database},
+    {"pool-mode", CONF_ENUM, OFF(pool_mode), 0, 0, "transaction", pool_modes, 0,
+     "session: a client keeps its server until it leaves; transaction: a server per transaction", 0, NULL, NULL},
+    {"pool-size", CONF_INT, OFF(pool_size), 1, 10000, "20", NULL, 0,
+     "server connections per (user, database) pool and backend", 0, NULL, NULL},
+    {"reserve-pool-size", CONF_INT, OFF(reserve_pool_size), 0, 10000, "0", NULL, 0,
+     "extra server connections a pool may open for clients that waited reserve-pool-timeout", 0, NULL, NULL},
+    {"reserve-pool-timeout", CONF_DURATION, OFF(reserve_pool_timeout_ms), 0, DAY_MS, "5", NULL, 0,
+     "how long the first client in a queue waits before the reserve is used", 1000, NULL, NULL},
+    {"max-client-conn", CONF_INT, OFF(max_client_conn), 1, 1000000, "1000", NULL, 0, "client connections accepted at once", 0,
+     NULL, NULL},
+    {"query-wait-timeout", CONF_DURATION, OFF(query_wait_timeout_ms), 0, DAY_MS, "120", NULL, 0,
+     "longest wait in the queue for a server connection (0 = forever); then SQLSTATE 53300", 1000, NULL, NULL},
+    {"client-idle-timeout", CONF_DURATION, OFF(client_idle_timeout_ms), 0, DAY_MS, "0", NULL, 0,
+     "close clients idle this long outside a transaction (0 = never)", 1000, NULL, NULL},
+    {"client-login-timeout", CONF_DURATION, OFF(client_login_timeout_ms), 0, DAY_MS, "60", NULL, 0,
+     "close clients that have not logged in after this long", 1000, NULL, NULL},
+    {"server-idle-timeout", CONF_DURATION, OFF(server_idle_timeout_ms), 0, DAY_MS, "600", NULL, 0,
+     "close pooled server connections idle this long (0 = never)", 1000, NULL, NULL},
+    {"server-connect-timeout", CONF_DURATION, OFF(server_connect_timeout_ms), 100, DAY_MS, "15", NULL, 0,
+     "give up on a server connection that has not logged in after this long", 1000, NULL, NULL},
+    {"replica-retry", CONF_DURATION, OFF(replica_retry_ms), 0, DAY_MS, "5", NULL, 0,
+     "after a replica fails to connect, send its reads to the primary for this long", 1000, NULL, NULL},
+    {"read-your-writes", CONF_DURATION, OFF(read_your_writes_ms), 0, DAY_MS, "0", NULL, 0,
+     "after a client's write, its reads go to the primary for this long (0 = off)", 1000, NULL, NULL},
+    {"replica-max-lag", CONF_DURATION, OFF(replica_max_lag_ms), 0, DAY_MS, "10s", NULL, 0,
+     "a replica whose replay lags more than this gets no reads until it catches up (0 = no check)", 1000, NULL, NULL},
+    {"replica-check-interval", CONF_DURATION, OFF(replica_check_interval_ms), 100, DAY_MS, "1s", NULL, 0,
+     "how often replica lag is measured (on a pooled server connection of the replica)", 1000, NULL, NULL},
+    {"failover-timeout", CONF_DURATION, OFF(failover_timeout_ms), 0, DAY_MS, "0", NULL, 0,
+     "after the primary refuses connections this long, promote the least lagging replica with pg_promote() (0 = never)",
+     1000, NULL, NULL},
+    {"shutdown-timeout", CONF_DURATION, OFF(shutdown_timeout_ms), 0, DAY_MS, "10", NULL, 0,
+     "on SIGTERM, wait this long for transactions in flight before closing", 1000, NULL, NULL},
+    {"auth-type", CONF_ENUM, OFF(auth_type), 0, 0, "md5", auth_types, 0,
+     "how clients prove who they are: trust, md5 or scram-sha-256", 0, NULL, NULL},
+    {"auth-file", CONF_STRING, OFF(auth_file), 0, 0, "", NULL, 0,
+     "user list in PgBouncer's userlist.txt form (\"user\" \"password\"); also the passwords for the servers", 0, NULL,
+     NULL},
+    {"server-reset-query", CONF_STRING, OFF(server_reset_query), 0, 0, "DISCARD ALL", NULL, 0,
+     "run on a server connection before a session-mode client's server is pooled again (empty: none)", 0, NULL, NULL},
+    {"admin-users", CONF_STRING, OFF(admin_users), 0, 0, "", NULL, 0,
+     "users (comma-separated) who may log in to the admin console, database \"pgbouncer\" or \"scaleout\" (empty: none)",
+     0, NULL, NULL},
+    {"read-write-split", CONF_BOOL, OFF(read_write_split), 0, 0, "yes", NULL, 0,
+     "send read-only statements outside transactions to replicas (transaction mode)", 0, NULL, NULL},
+    {"max-message-size", CONF_MEMORY, OFF(max_message_size), 1024, 1LL << 30, "16mb", NULL, 0,
+     "largest client message held whole for routing (larger: SQLSTATE 54000)", 0, NULL, NULL},
+    {"admin-port", CONF_INT, OFF(admin_port), -1, 65535, "-1", NULL, 0,
+     "HTTP port for /metrics and /status (-1: listen port + 10000, 0: off)", 0, NULL, NULL},
+    {"admin-bind", CONF_STRING, OFF(admin_bind), 0, 0, "127.0.0.1", NULL, 0, "address of the admin endpoint", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "log verbosity", 0, NULL, NULL},
+    {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
+    {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+};
+
+const struct conf_table pg_conf_table = {"pg", pg_dirs, sizeof(struct pg_config), NULL};
+
+void pg_config_free(struct pg_config *c)
+{
+    for (int i = 0; i < c->nreplicas; i++)
+        xfree(c->replicas[i]);
+    for (int i = 0; i < c->ndatabases; i++) {
+        xfree(c->databases[i].name);
+        xfree(c->databases[i].dbname);
+    }
+    c->nreplicas = c->ndatabases = 0;
+    conf_free(&pg_conf_table, c);
+}
+
+/* `scaleout check` for pg: the table, then cross-checks (addresses, auth file). */
+int pg_config_check(const char *path, struct buf *errs)
+{
+    struct pg_config c;
+    memset(&c, 0, sizeof c);
+    conf_defaults(&pg_conf_table, &c);
+    int n = conf_load_file(&pg_conf_table, &c, path, errs);
+    if (n >= 0) { /* cross-checks too, so that every error is reported at once */
+        char err[256];
+        if (!good_addr(c.listen, err, sizeof err)) {
+            buf_printf(errs, "%s: listen: %s\n", path, err);
+            n++;
+        }
+        if (!good_addr(c.primary, err, sizeof err)) {
+            buf_printf(errs, "%s: primary: %s\n", path, err);
+            n++;
+        }
+        if (c.auth_type != PG_AUTH_TRUST && !c.auth_file[0]) {
+            buf_printf(errs, "%s: auth-type md5 and scram-sha-256 need an auth-file\n", path);
+            n++;
+        }
+        if (c.auth_file[0]) {
+            struct pg_userlist ul;
+            int r = pg_userlist_load(c.auth_file, &ul, errs);
+            n += r < 0 ? 1 : r;
+            pg_userlist_free(&ul);
+        }
+    }
+    pg_config_free(&c);
+    return n;
+}

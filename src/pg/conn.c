@@ -1,0 +1,188 @@
+/*
+ * conn.c — a TCP connection on a libuv loop (see conn.h). Protocol-free.
+ */
+#include "pg/conn.h"
+
+#include "core/alloc.h"
+
+#define READ_CHUNK (64 * 1024)
+
+static void on_closed(uv_handle_t *h)
+{
+    struct pg_conn *c = h->data;
+    buf_deinit(&c->in);
+    buf_deinit(&c->out);
+    buf_deinit(&c->wbuf);
+    c->ops->on_close(c);
+}
+
+void pg_conn_close(struct pg_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct pg_conn *c = h->data;
+    buf_reserve(&c->in, READ_CHUNK);
+    out->base = buf_tail(&c->in);
+    out->len = buf_room(&c->in);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    (void)b;
+    struct pg_conn *c = s->data;
+    if (c->closing)
+        return;
+    if (n > 0) {
+        c->in.len += (size_t)n;
+        c->bytes_in += (unsigned long long)n;
+        c->ops->on_read(c, false);
+    } else if (n < 0) {
+        c->ops->on_read(c, true);
+    }
+    if (!c->closing)
+        buf_shrink(&c->in, 2 * READ_CHUNK);
+}
+
+void pg_conn_read_start(struct pg_conn *c)
+{
+    if (c->reading || c->closing)
+        return;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+void pg_conn_read_stop(struct pg_conn *c)
+{
+    if (!c->reading || c->closing)
+        return;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+}
+
+static void init(uv_loop_t *loop, struct pg_conn *c, const struct pg_conn_ops *ops, void *owner)
+{
+    buf_init(&c->in);
+    buf_init(&c->out);
+    buf_init(&c->wbuf);
+    c->ops = ops;
+    c->owner = owner;
+    c->reading = c->writing = c->closing = c->close_after_write = false;
+    c->bytes_in = c->bytes_out = 0;
+    uv_tcp_init(loop, &c->tcp);
+    c->tcp.data = c;
+}
+
+int pg_conn_accept(uv_loop_t *loop, uv_stream_t *server, struct pg_conn *c, const struct pg_conn_ops *ops, void *owner)
+{
+    init(loop, c, ops, owner);
+    int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+    if (rc != 0) {
+        pg_conn_close(c);
+        return rc;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    pg_conn_read_start(c);
+    return 0;
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct pg_conn *c = req->data;
+    if (c->closing)
+        return;
+    if (status == 0) {
+        uv_tcp_nodelay(&c->tcp, 1);
+        pg_conn_read_start(c);
+    }
+    c->ops->on_connect(c, status);
+}
+
+int pg_conn_connect(uv_loop_t *loop, struct pg_conn *c, const struct sockaddr *addr, const struct pg_conn_ops *ops,
+                    void *owner)
+{
+    init(loop, c, ops, owner);
+    c->creq.data = c;
+    int rc = uv_tcp_connect(&c->creq, &c->tcp, addr, on_connected);
+    if (rc != 0)
+        pg_conn_close(c);
+    return rc;
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct pg_conn *c = req->data;
+    c->writing = false;
+    c->wbuf.off = c->wbuf.len = 0;
+    buf_shrink(&c->wbuf, 2 * READ_CHUNK);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        pg_conn_close(c);
+        return;
+    }
+    if (buf_pending(&c->out)) {
+        pg_conn_flush(c);
+        return;
+    }
+    if (c->close_after_write) {
+        pg_conn_close(c);
+        return;
+    }
+    if (c->ops->on_drain)
+        c->ops->on_drain(c);
+}
+
+void pg_conn_flush(struct pg_conn *c)
+{
+    if (c->writing || c->closing || buf_pending(&c->out) == 0)
+        return;
+    /* most replies fit the socket buffer: write them now, without a round
+     * through the loop; only what is left waits for a uv_write */
+    uv_buf_t tb = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &tb, 1);
+    if (n > 0) {
+        c->bytes_out += (unsigned long long)n;
+        buf_consume(&c->out, (size_t)n);
+        if (buf_pending(&c->out) == 0) {
+            if (c->close_after_write)
+                pg_conn_close(c);
+            else if (c->ops->on_drain)
+                c->ops->on_drain(c);
+            return;
+        }
+    } else if (n < 0 && n != UV_EAGAIN) {
+        pg_conn_close(c);
+        return;
+    }
+    struct buf t = c->wbuf;
+    c->wbuf = c->out;
+    c->out = t;
+    uv_buf_t ub = uv_buf_init(buf_head(&c->wbuf), (unsigned)buf_pending(&c->wbuf));
+    c->bytes_out += buf_pending(&c->wbuf);
+    c->wreq.data = c;
+    c->writing = true;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &ub, 1, on_written) != 0) {
+        c->writing = false;
+        pg_conn_close(c);
+    }
+}
+
+void pg_conn_close_after_write(struct pg_conn *c)
+{
+    if (c->closing)
+        return;
+    if (!c->writing && buf_pending(&c->out) == 0) {
+        pg_conn_close(c);
+        return;
+    }
+    c->close_after_write = true;
+    pg_conn_read_stop(c);
+    pg_conn_flush(c);
+}

@@ -1,0 +1,301 @@
+/*
+ * pg.h — the pg role: a PostgreSQL proxy with connection pooling (session and
+ * transaction modes) and a read/write split over a primary and replicas.
+ *
+ * Where a client's bytes go, in transaction mode:
+ *
+ *   client ──▶ [client.c] startup, auth (trust/md5/SCRAM), then per message:
+ *                 unlinked: route (route.c) ─▶ pool_request(target)
+ *                             │ idle server? link now : open one or queue
+ *                             ▼   (queue bounded by query-wait-timeout)
+ *                 linked:   bytes pass through to the server, message by
+ *                           message (Query/Sync/FunctionCall counted)
+ *   server ──▶ [pool.c] login (trust/cleartext/md5/SCRAM), then while linked
+ *              bytes pass through to the client; each ReadyForQuery is
+ *              counted, and at 'I' with nothing pending the server goes back
+ *              to the pool (transaction mode) and the client is unlinked.
+ *
+ * In session mode the client keeps its server until it leaves; the server
+ * is then reset (server-reset-query, DISCARD ALL) and pooled, or closed if
+ * the client left in a transaction. Everything runs on one libuv loop.
+ * Layers: core and proto below; conn.c is the protocol-free connection.
+ */
+#ifndef SCALEOUT_PG_PG_H
+#define SCALEOUT_PG_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "pg/auth.h"
+#include "pg/conn.h"
+#include "pg/prepared.h"
+#include "pg/vars.h"
+#include "proto/pg.h"
+
+/* ---- intrusive list ------------------------------------------------------ */
+
+struct pg_list {
+    struct pg_list *prev, *next;
+};
+
+static inline void pg_list_init(struct pg_list *l) { l->prev = l->next = l; }
+static inline bool pg_list_empty(const struct pg_list *l) { return l->next == l; }
+static inline void pg_list_push(struct pg_list *head, struct pg_list *e)
+{
+    e->prev = head->prev;
+    e->next = head;
+    head->prev->next = e;
+    head->prev = e;
+}
+static inline void pg_list_del(struct pg_list *e)
+{
+    e->prev->next = e->next;
+    e->next->prev = e->prev;
+    e->prev = e->next = e;
+}
+#define pg_container_of(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+/* ---- configuration --------------------------------------------------------- */
+
+enum pg_pool_mode { PG_POOL_SESSION, PG_POOL_TRANSACTION };
+enum pg_auth_type { PG_AUTH_TRUST, PG_AUTH_TYPE_MD5, PG_AUTH_TYPE_SCRAM };
+
+#define PG_MAX_REPLICAS 16
+#define PG_MAX_DATABASES 64
+
+struct pg_db_alias {
+    char *name;     /* what clients ask for */
+    char *dbname;   /* the database on the servers */
+};
+
+struct pg_config {
+    char *listen;
+    char *primary;
+    char *replicas[PG_MAX_REPLICAS];
+    int nreplicas;
+    struct pg_db_alias databases[PG_MAX_DATABASES];
+    int ndatabases;
+    int pool_mode;
+    long long pool_size;
+    long long reserve_pool_size;
+    long long reserve_pool_timeout_ms;
+    long long max_client_conn;
+    long long query_wait_timeout_ms;
+    long long client_idle_timeout_ms;
+    long long client_login_timeout_ms;
+    long long server_idle_timeout_ms;
+    long long server_connect_timeout_ms;
+    long long replica_retry_ms;
+    long long replica_max_lag_ms;
+    long long read_your_writes_ms;
+    long long replica_check_interval_ms;
+    long long failover_timeout_ms;
+    long long shutdown_timeout_ms;
+    int auth_type;
+    char *auth_file;
+    char *server_reset_query;
+    char *admin_users;
+    bool read_write_split;
+    unsigned long long max_message_size;
+    long long admin_port;
+    char *admin_bind;
+    int loglevel;
+    char *logfile;
+    char *pidfile;
+};
+
+extern const struct conf_table pg_conf_table;
+void pg_config_free(struct pg_config *c);
+/* `scaleout check` for pg: the directive table, then addresses and the auth file. */
+int pg_config_check(const char *path, struct buf *errs);
+
+/* ---- runtime ------------------------------------------------------------------ */
+
+struct pg_backend {
+    char name[128];                 /* host:port as configured */
+    struct sockaddr_storage addr;
+    bool replica;
+    long long down_until_ms;        /* replicas: skipped until then after a failed connect */
+    long long lag_ms;               /* replicas: replay lag at the last check (-1: not measured) */
+    bool lagging;                   /* replicas: lag above replica-max-lag: no reads */
+    long long checked_ms;
+    bool dead;                      /* a primary that was failed over: no traffic */
+    unsigned long long queries, connects, connect_failures;
+};
+
+struct pg_target {                  /* one backend of one pool */
+    struct pg_list idle;            /* struct pg_srv.link */
+    struct pg_list waiters;         /* struct pg_client.wlink */
+    int nidle, nactive, nconnecting;
+};
+
+struct pg_pool {
+    char *user, *database;          /* names on the servers */
+    struct pg_user *auth;           /* password for the servers (NULL: none) */
+    struct pg_target t[1 + PG_MAX_REPLICAS];
+    struct buf params;              /* ParameterStatus messages from the primary's login */
+    bool have_params;
+    struct pg_srv *params_by;       /* the server whose login fills params */
+    struct pg_list link;
+};
+
+enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE };
+
+struct pg_proxy;
+struct pg_client;
+
+struct pg_srv {
+    struct pg_conn conn;
+    struct pg_proxy *px;
+    struct pg_pool *pool;
+    int bi;                         /* backend index (0 = primary) */
+    enum pg_srv_state state;
+    struct pg_client *client;
+    struct pg_list link;            /* target idle list */
+    struct pg_list alink;           /* proxy list of every server connection */
+    uint32_t be_pid, be_key;
+    int pending;                    /* ReadyForQuery still expected */
+    size_t fwd_left;                /* bytes of the current message still to pass through */
+    size_t skip_left;               /* bytes of the current message to drop (answers to our own Parse) */
+    struct pg_prep_server prep;     /* statements prepared here, responses owed (transaction mode) */
+    struct pg_vars vars;            /* its session settings, as last reported or set */
+    int swallow_q;                  /* our own SET queries whose answers are not passed on */
+    char status;                    /* last ReadyForQuery status */
+    bool closed;
+    long long since_ms;             /* state change time (idle, connect timeouts) */
+    struct pg_scram_client scram;
+};
+
+enum pg_client_state { CL_STARTUP, CL_AUTH, CL_READY, CL_WAIT, CL_LINKED, CL_CLOSING };
+
+struct pg_client {
+    struct pg_conn conn;
+    struct pg_proxy *px;
+    enum pg_client_state state;
+    int auth_step;                  /* 0 md5/password, 1 SASL first, 2 SASL final */
+    struct pg_pool *pool;
+    struct pg_user *user;
+    struct pg_srv *srv;
+    int want;                       /* backend index waited for */
+    bool logged_in;
+    bool in_process;                /* client_process() is on the stack */
+    bool console;                   /* logged in to the admin console, not a database */
+    char *username;
+    bool skip_to_sync;              /* an extended-protocol batch failed: drop up to its Sync */
+    unsigned char salt[4];
+    struct pg_scram_server *scram;
+    uint32_t pid, key;
+    size_t fwd_left;
+    struct pg_prep_client prep;     /* named statements (transaction mode) */
+    struct pg_vars vars;            /* the session settings the client asked for or was told */
+    bool wrote;                     /* the linked transaction went to the primary as a write */
+    long long primary_until_ms;     /* read-your-writes: reads go to the primary until then */
+    long long since_ms;             /* connect / wait start / last activity */
+    struct pg_list link;            /* proxy client list */
+    struct pg_list wlink;           /* target waiters */
+};
+
+#define PG_STATS(X)                                                                     \
+    X(clients_accepted, "client connections accepted")                                   \
+    X(clients_refused, "client connections refused (max-client-conn, shutdown)")         \
+    X(auth_failures, "client logins refused (wrong password, unknown user or database)") \
+    X(transactions, "server links released (transactions in transaction mode)")          \
+    X(queries_primary, "statements routed to the primary")                               \
+    X(queries_replica, "statements routed to a replica")                                 \
+    X(wait_timeouts, "clients refused after query-wait-timeout in the queue")            \
+    X(server_connects, "server connections opened")                                      \
+    X(server_connect_failures, "server connections that failed to connect or log in")    \
+    X(cancels, "cancel requests forwarded to a server")                                  \
+    X(failovers, "replicas promoted to primary")
+
+struct pg_stats {
+#define PG_STAT_FIELD(name, help) unsigned long long name;
+    PG_STATS(PG_STAT_FIELD)
+#undef PG_STAT_FIELD
+};
+
+struct pg_proxy {
+    uv_loop_t *loop;
+    struct pg_config cfg;
+    struct pg_userlist users;
+    struct pg_backend backends[1 + PG_MAX_REPLICAS];
+    int nbackends;
+    int primary;                    /* index of the primary in backends (changes at failover) */
+    long long primary_down_since_ms; /* first failed login to the primary since the last good one (0: none) */
+    bool promoting;
+    unsigned rr;                    /* replica round robin */
+    uv_tcp_t listener;
+    uv_timer_t cron;
+    uv_signal_t sigterm, sigint;
+    struct admin *admin;
+    struct pg_list clients, pools, servers;
+    int nclients, nservers;
+    uint32_t next_pid;
+    bool draining;
+    bool paused;                    /* PAUSE from the console: no server is handed out */
+    long long drain_deadline_ms;
+    struct pg_stats stats;
+};
+
+int pg_main(int argc, char **argv);
+
+/* pool.c */
+struct pg_pool *pg_pool_get(struct pg_proxy *px, const char *user, const char *database);
+/* Ask for a server of backend bi for c: pg_client_linked() runs (maybe at
+ * once) when one is linked, pg_client_fail() when none can be had. */
+void pg_pool_request(struct pg_pool *p, int bi, struct pg_client *c);
+/* Take c off the queue it waits in (no callback). */
+void pg_pool_unwait(struct pg_client *c);
+/* The client is done with its linked server: pool it (after a reset in
+ * session mode) or close it when it is not clean. */
+void pg_pool_release(struct pg_srv *s, bool client_gone);
+/* Forward a cancel request for the query running on s. */
+void pg_pool_cancel(struct pg_srv *s);
+/* Client bytes for a linked server were queued: flush, and push back. */
+void pg_srv_flush(struct pg_srv *s);
+void pg_pool_cron(struct pg_proxy *px, long long now_ms);
+/* Close every idle server (shutdown). */
+void pg_pool_close_idle(struct pg_proxy *px);
+void pg_pool_free_all(struct pg_proxy *px);
+/* Pick the backend for a read (a replica that is up), or 0. */
+int pg_pool_pick_replica(struct pg_proxy *px);
+
+/* console.c: the admin console, database "pgbouncer" or "scaleout" */
+bool pg_console_wanted(struct pg_proxy *px, const char *database);
+bool pg_console_allowed(struct pg_proxy *px, const char *user);
+void pg_console_login(struct pg_client *c);
+/* One whole message from a console client: the answer is queued on c. */
+void pg_console_message(struct pg_client *c, const struct pg_msg *m);
+/* RESUME: hand out servers to every queue again. */
+void pg_pool_resume(struct pg_proxy *px);
+
+/* client.c */
+void pg_client_accept(struct pg_proxy *px, uv_stream_t *listener);
+void pg_client_linked(struct pg_client *c, struct pg_srv *s);
+/* The request failed: send the message (an ErrorResponse) and close. */
+void pg_client_fail(struct pg_client *c, const char *sqlstate, const char *message);
+/* No server for a waiting client (query-wait-timeout: 53300; the server
+ * cannot be reached: 08006): a logged-in client gets an ERROR for the
+ * statement that waited (up to its Sync) and may go on; a client still
+ * logging in gets it as FATAL. */
+void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *message);
+/* Pass a whole server ErrorResponse to the client, then close it. */
+void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len);
+/* The linked server finished the transaction (transaction mode): unlink. */
+void pg_client_unlinked(struct pg_client *c);
+/* The linked server vanished. */
+void pg_client_server_lost(struct pg_client *c);
+/* The linked server's output was drained by the client socket: go on reading. */
+void pg_client_resume(struct pg_client *c);
+void pg_client_cron(struct pg_proxy *px, long long now_ms);
+/* Close every client that is not inside a transaction (shutdown). */
+void pg_client_drain(struct pg_proxy *px, bool all);
+
+#define PG_BACKPRESSURE (512 * 1024) /* queued bytes at which the other side stops reading */
+
+#endif

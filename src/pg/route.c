@@ -1,0 +1,204 @@
+/*
+ * route.c — read-only statement detection for the read/write split (see route.h).
+ */
+#include "pg/route.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "core/util.h"
+
+/* Functions whose call sends a statement to the primary. An entry ending in
+ * '*' matches every name starting with the rest. */
+static const char *const deny[] = {
+    "nextval", "setval", "currval", "lastval", "pg_advisory*", "pg_try_advisory*", "pg_notify", "set_config",
+    "txid_current", "txid_current_if_assigned", "pg_current_xact_id*", "pg_switch_wal", "pg_create_restore_point",
+    "lo_*", "dblink*", "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
+    "pg_promote", "pg_logical_emit_message", "pg_backup_start", "pg_backup_stop",
+    "pg_export_snapshot", "pg_create_*", "pg_drop_*", "pg_replication_*", "pg_stat_reset*", "pg_wal_replay_*",
+    NULL,
+};
+
+static bool denied(const char *w, size_t n)
+{
+    for (int i = 0; deny[i]; i++) {
+        size_t l = strlen(deny[i]);
+        if (deny[i][l - 1] == '*') {
+            if (n >= l - 1) {
+                bool eq = true;
+                for (size_t k = 0; k + 1 < l && eq; k++)
+                    eq = (w[k] | 0x20) == deny[i][k] || w[k] == deny[i][k];
+                if (eq)
+                    return true;
+            }
+        } else if (util_strieq(w, n, deny[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (unsigned char)c >= 0x80; }
+static bool ident_char(char c) { return ident_start(c) || (c >= '0' && c <= '9') || c == '$'; }
+
+enum pg_route pg_route_classify(const char *s, size_t n)
+{
+    size_t i = 0;
+    int words = 0;           /* words seen in the current statement */
+    bool read = false;       /* the current statement started as a read */
+    int statements = 0;
+    const char *prev = NULL; /* previous identifier, when the previous token was one */
+    size_t prevlen = 0;
+    bool prev_for = false;   /* previous keyword was FOR */
+    while (i < n) {
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            i++;
+            continue;
+        }
+        if (c == '-' && i + 1 < n && s[i + 1] == '-') {
+            while (i < n && s[i] != '\n')
+                i++;
+            continue;
+        }
+        if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+            size_t start = i;
+            int depth = 0;
+            while (i < n) {
+                if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+                    depth++;
+                    i += 2;
+                } else if (s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
+                    depth--;
+                    i += 2;
+                    if (depth == 0)
+                        break;
+                } else {
+                    i++;
+                }
+            }
+            if (depth != 0)
+                return PG_ROUTE_PRIMARY;
+            /* hint: the comment starts with "+primary" (spaces allowed after the +) */
+            size_t k = start + 2;
+            if (k < i && s[k] == '+') {
+                k++;
+                while (k < i && s[k] == ' ')
+                    k++;
+                if (i - k >= 7 && util_strieq(s + k, 7, "primary"))
+                    return PG_ROUTE_PRIMARY;
+            }
+            continue;
+        }
+        if (c == '\'') {
+            bool esc = i > 0 && (s[i - 1] == 'e' || s[i - 1] == 'E') && prev && prevlen == 1;
+            i++;
+            for (;;) {
+                if (i >= n)
+                    return PG_ROUTE_PRIMARY;
+                if (esc && s[i] == '\\') {
+                    i += 2;
+                    continue;
+                }
+                if (s[i] == '\'') {
+                    if (i + 1 < n && s[i + 1] == '\'') {
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                i++;
+            }
+            prev = NULL;
+            prev_for = false;
+            continue;
+        }
+        if (c == '"') {
+            i++;
+            for (;;) {
+                if (i >= n)
+                    return PG_ROUTE_PRIMARY;
+                if (s[i] == '"') {
+                    if (i + 1 < n && s[i + 1] == '"') {
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                i++;
+            }
+            if (words++ == 0)
+                read = false; /* a statement starting with a quoted name is not a read we know */
+            prev = NULL;
+            prev_for = false;
+            continue;
+        }
+        if (c == '$') {
+            /* $n parameter or $tag$ ... $tag$ */
+            size_t k = i + 1;
+            if (k < n && s[k] >= '0' && s[k] <= '9') {
+                while (k < n && s[k] >= '0' && s[k] <= '9')
+                    k++;
+                i = k;
+                prev = NULL;
+                continue;
+            }
+            while (k < n && ident_char(s[k]) && s[k] != '$')
+                k++;
+            if (k >= n || s[k] != '$')
+                return PG_ROUTE_PRIMARY;
+            size_t taglen = k + 1 - i;
+            const char *tag = s + i;
+            i = k + 1;
+            for (;;) {
+                if (i + taglen > n)
+                    return PG_ROUTE_PRIMARY;
+                if (s[i] == '$' && memcmp(s + i, tag, taglen) == 0) {
+                    i += taglen;
+                    break;
+                }
+                i++;
+            }
+            prev = NULL;
+            prev_for = false;
+            continue;
+        }
+        if (ident_start(c)) {
+            size_t k = i;
+            while (k < n && ident_char(s[k]))
+                k++;
+            const char *w = s + i;
+            size_t wl = k - i;
+            i = k;
+            if (words++ == 0) {
+                statements++;
+                read = util_strieq(w, wl, "select") || util_strieq(w, wl, "show") || util_strieq(w, wl, "table") ||
+                       util_strieq(w, wl, "values");
+                if (!read)
+                    return PG_ROUTE_PRIMARY;
+            } else if (util_strieq(w, wl, "into")) {
+                return PG_ROUTE_PRIMARY;
+            } else if (prev_for && (util_strieq(w, wl, "update") || util_strieq(w, wl, "share") ||
+                                    util_strieq(w, wl, "no") || util_strieq(w, wl, "key"))) {
+                return PG_ROUTE_PRIMARY;
+            }
+            prev_for = util_strieq(w, wl, "for");
+            prev = w;
+            prevlen = wl;
+            continue;
+        }
+        if (c == '(') {
+            if (prev && denied(prev, prevlen))
+                return PG_ROUTE_PRIMARY;
+        } else if (c == ';') {
+            words = 0;
+            read = false;
+        }
+        prev = NULL;
+        prev_for = false;
+        i++;
+    }
+    return statements > 0 ? PG_ROUTE_READ : PG_ROUTE_PRIMARY;
+}

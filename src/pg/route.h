@@ -1,0 +1,29 @@
+/*
+ * route.h — where a statement may run: the read/write split of the pg proxy.
+ *
+ * pg_route_classify() reads SQL text (a simple Query, or the text of an
+ * extended-protocol Parse) with a small lexer that knows comments (nested
+ * block comments too), 'strings' (E'' escapes), "identifiers" and $tag$
+ * dollar quotes, and says PG_ROUTE_READ only when every statement in it is
+ * certainly read-only:
+ *   - it starts with SELECT, SHOW, TABLE or VALUES;
+ *   - it has no INTO (SELECT INTO makes a table) and no FOR UPDATE / FOR
+ *     SHARE / FOR NO KEY UPDATE / FOR KEY SHARE locking clause;
+ *   - it calls no function on the deny list (nextval, setval, currval,
+ *     lastval, advisory locks, pg_notify, set_config, txid_current, lo_*,
+ *     ... see route.c) — functions that write or depend on the session;
+ *   - the text has no hint comment forcing the primary: slash, star, "+primary"
+ *     (spaces allowed after the '+'), star, slash.
+ * Anything else (writes, BEGIN, SET, WITH, EXPLAIN, DO, unknown words,
+ * unterminated quotes) is PG_ROUTE_PRIMARY: uncertain means the primary.
+ */
+#ifndef SCALEOUT_PG_ROUTE_H
+#define SCALEOUT_PG_ROUTE_H
+
+#include <stddef.h>
+
+enum pg_route { PG_ROUTE_PRIMARY = 0, PG_ROUTE_READ = 1 };
+
+enum pg_route pg_route_classify(const char *sql, size_t len);
+
+#endif

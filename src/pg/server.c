@@ -1,0 +1,335 @@
+/*
+ * server.c — the pg process: configuration, backends, the listening socket,
+ * the cron (timeouts), the admin endpoint (/metrics, /status), signals and
+ * shutdown. SIGTERM/SIGINT drain: no new clients, clients outside a
+ * transaction are closed at once, the others when their transaction ends or
+ * at shutdown-timeout; then the server connections are closed and the
+ * process exits 0.
+ */
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/admin.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "core/util.h"
+#include "pg/pg.h"
+
+#define CRON_MS 100
+
+static long long now_ms(void) { return util_mono_us() / 1000; }
+
+static int resolve(const char *hostport, struct sockaddr_storage *out, char *err, size_t errlen)
+{
+    char host[128];
+    int port;
+    if (!net_split_hostport(hostport, host, sizeof host, &port) || port <= 0 || port > 65535) {
+        snprintf(err, errlen, "'%s' is not host:port", hostport);
+        return -1;
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int rc = getaddrinfo(host, ps, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+/* ---- admin ---------------------------------------------------------------------- */
+
+static void count_servers(struct pg_proxy *px, int bi, int *idle, int *active, int *connecting, int *waiting)
+{
+    *idle = *active = *connecting = *waiting = 0;
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        *idle += p->t[bi].nidle;
+        *active += p->t[bi].nactive;
+        *connecting += p->t[bi].nconnecting;
+        for (struct pg_list *w = p->t[bi].waiters.next; w != &p->t[bi].waiters; w = w->next)
+            (*waiting)++;
+    }
+}
+
+static void metrics(struct pg_proxy *px, struct buf *b)
+{
+#define PG_STAT_OUT(name, help)                                                                  \
+    buf_printf(b, "# HELP scaleout_pg_" #name "_total " help "\n# TYPE scaleout_pg_" #name "_total counter\n" \
+                  "scaleout_pg_" #name "_total %llu\n", px->stats.name);
+    PG_STATS(PG_STAT_OUT)
+#undef PG_STAT_OUT
+    buf_printf(b, "# HELP scaleout_pg_clients client connections open\n# TYPE scaleout_pg_clients gauge\n"
+                  "scaleout_pg_clients %d\n", px->nclients);
+    buf_printf(b, "# HELP scaleout_pg_servers server connections by backend and state\n# TYPE scaleout_pg_servers gauge\n");
+    for (int bi = 0; bi < px->nbackends; bi++) {
+        int idle, active, connecting, waiting;
+        count_servers(px, bi, &idle, &active, &connecting, &waiting);
+        const char *role = bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica";
+        buf_printf(b, "scaleout_pg_servers{backend=\"%s\",role=\"%s\",state=\"idle\"} %d\n", px->backends[bi].name, role, idle);
+        buf_printf(b, "scaleout_pg_servers{backend=\"%s\",role=\"%s\",state=\"active\"} %d\n", px->backends[bi].name, role,
+                   active);
+        buf_printf(b, "scaleout_pg_servers{backend=\"%s\",role=\"%s\",state=\"connecting\"} %d\n", px->backends[bi].name,
+                   role, connecting);
+        buf_printf(b, "scaleout_pg_clients_waiting{backend=\"%s\"} %d\n", px->backends[bi].name, waiting);
+        buf_printf(b, "scaleout_pg_backend_queries_total{backend=\"%s\",role=\"%s\"} %llu\n", px->backends[bi].name, role,
+                   px->backends[bi].queries);
+        if (bi != px->primary)
+            buf_printf(b, "scaleout_pg_replica_lag_ms{backend=\"%s\"} %lld\n", px->backends[bi].name,
+                       px->backends[bi].lag_ms);
+    }
+    buf_printf(b, "scaleout_pg_memory_bytes %zu\n", xalloc_used());
+}
+
+static void status(struct pg_proxy *px, struct buf *b)
+{
+    buf_printf(b, "{\"role\":\"pg\",\"pid\":%d,\"pool_mode\":\"%s\",\"clients\":%d,\"servers\":%d,\"draining\":%s,\"backends\":[",
+               (int)getpid(), px->cfg.pool_mode == PG_POOL_SESSION ? "session" : "transaction", px->nclients, px->nservers,
+               px->draining ? "true" : "false");
+    long long now = now_ms();
+    for (int bi = 0; bi < px->nbackends; bi++) {
+        int idle, active, connecting, waiting;
+        count_servers(px, bi, &idle, &active, &connecting, &waiting);
+        buf_printf(b,
+                   "%s{\"address\":\"%s\",\"role\":\"%s\",\"up\":%s,\"lagging\":%s,\"lag_ms\":%lld,\"idle\":%d,"
+                   "\"active\":%d,\"connecting\":%d,\"waiting\":%d,\"queries\":%llu,\"connects\":%llu,"
+                   "\"connect_failures\":%llu}",
+                   bi ? "," : "", px->backends[bi].name,
+                   bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica",
+                   px->backends[bi].down_until_ms > now ? "false" : "true", px->backends[bi].lagging ? "true" : "false",
+                   px->backends[bi].lag_ms, idle, active, connecting, waiting, px->backends[bi].queries,
+                   px->backends[bi].connects, px->backends[bi].connect_failures);
+    }
+    buf_puts(b, "],\"pools\":[");
+    bool first = true;
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        buf_printf(b, "%s{\"user\":\"", first ? "" : ",");
+        for (const char *s = p->user; *s; s++)
+            buf_printf(b, *s == '"' || *s == '\\' ? "\\%c" : (unsigned char)*s < 0x20 ? "?" : "%c", *s);
+        buf_puts(b, "\",\"database\":\"");
+        for (const char *s = p->database; *s; s++)
+            buf_printf(b, *s == '"' || *s == '\\' ? "\\%c" : (unsigned char)*s < 0x20 ? "?" : "%c", *s);
+        buf_puts(b, "\"}");
+        first = false;
+    }
+    buf_puts(b, "]}\n");
+}
+
+static void admin_handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
+{
+    struct pg_proxy *px = arg;
+    if (req->method != HTTP1_METHOD_GET && req->method != HTTP1_METHOD_HEAD) {
+        resp->status = 405;
+        resp->extra_headers = "Allow: GET, HEAD\r\n";
+        buf_puts(&resp->body, "only GET and HEAD\n");
+    } else if (strcmp(req->path, "/metrics") == 0) {
+        resp->status = 200;
+        resp->ctype = "text/plain; version=0.0.4";
+        metrics(px, &resp->body);
+    } else if (strcmp(req->path, "/status") == 0) {
+        resp->status = 200;
+        resp->ctype = "application/json";
+        status(px, &resp->body);
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static void on_connection(uv_stream_t *server, int st)
+{
+    struct pg_proxy *px = server->data;
+    if (st < 0)
+        return;
+    pg_client_accept(px, server);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void finish(struct pg_proxy *px)
+{
+    pg_client_drain(px, true);
+    pg_pool_close_idle(px);
+    uv_timer_stop(&px->cron);
+    close_handle((uv_handle_t *)&px->cron);
+    close_handle((uv_handle_t *)&px->sigterm);
+    close_handle((uv_handle_t *)&px->sigint);
+    close_handle((uv_handle_t *)&px->listener);
+    if (px->admin) {
+        admin_close(px->admin);
+        px->admin = NULL;
+    }
+}
+
+static void on_cron(uv_timer_t *t)
+{
+    struct pg_proxy *px = t->data;
+    long long now = now_ms();
+    pg_pool_cron(px, now);
+    pg_client_cron(px, now);
+    if (px->draining) {
+        pg_client_drain(px, false);
+        if (px->nclients == 0 || now >= px->drain_deadline_ms) {
+            log_notice("shutdown: %d client%s left, closing", px->nclients, px->nclients == 1 ? "" : "s");
+            finish(px);
+        }
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct pg_proxy *px = h->data;
+    if (px->draining) {
+        if (signum == SIGINT)
+            finish(px);
+        return;
+    }
+    log_notice("received %s: draining (shutdown-timeout %lld ms)", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+               px->cfg.shutdown_timeout_ms);
+    px->draining = true;
+    px->drain_deadline_ms = now_ms() + px->cfg.shutdown_timeout_ms;
+    uv_close((uv_handle_t *)&px->listener, NULL);
+    pg_client_drain(px, false);
+}
+
+static void usage(FILE *f)
+{
+    struct buf b;
+    buf_init(&b);
+    conf_print_help(&pg_conf_table, &b);
+    fprintf(f,
+            "usage: scaleout pg [--config FILE] [--directive value ...]\n\n"
+            "A PostgreSQL proxy: connection pooling (session, transaction) and a read/write split.\n"
+            "Every config file directive is also a flag:\n\n%.*s\n"
+            "Example: scaleout pg --listen 127.0.0.1:6432 --primary 127.0.0.1:5432 --replica 127.0.0.1:5433 \\\n"
+            "             --auth-type scram-sha-256 --auth-file userlist.txt\n",
+            (int)buf_pending(&b), buf_head(&b));
+    buf_deinit(&b);
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int pg_main(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    struct pg_proxy *px = xcalloc(1, sizeof *px);
+    conf_defaults(&pg_conf_table, &px->cfg);
+    struct buf errs;
+    buf_init(&errs);
+    int nerr = conf_load_args(&pg_conf_table, &px->cfg, argc, argv, &errs);
+    char err[512];
+    if (nerr == 0) {
+        if (px->cfg.auth_type != PG_AUTH_TRUST && !px->cfg.auth_file[0]) {
+            buf_printf(&errs, "auth-type md5 and scram-sha-256 need an auth-file (or use --auth-type trust)\n");
+            nerr++;
+        }
+        if (px->cfg.auth_file[0]) {
+            int r = pg_userlist_load(px->cfg.auth_file, &px->users, &errs);
+            nerr += r < 0 ? 1 : r;
+        }
+        px->nbackends = 1 + px->cfg.nreplicas;
+        for (int bi = 0; bi < px->nbackends; bi++) {
+            const char *a = bi == 0 ? px->cfg.primary : px->cfg.replicas[bi - 1];
+            snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", a);
+            px->backends[bi].replica = bi > 0;
+            px->backends[bi].lag_ms = bi > 0 ? -1 : 0;
+            if (resolve(a, &px->backends[bi].addr, err, sizeof err) != 0) {
+                buf_printf(&errs, "%s: %s\n", bi == 0 ? "primary" : "replica", err);
+                nerr++;
+            }
+        }
+    }
+    if (nerr != 0) {
+        fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
+        fprintf(stderr, "scaleout pg: invalid configuration (see scaleout pg --help)\n");
+        buf_deinit(&errs);
+        pg_userlist_free(&px->users);
+        pg_config_free(&px->cfg);
+        xfree(px);
+        return 1;
+    }
+    buf_deinit(&errs);
+    log_init("pg", px->cfg.loglevel, px->cfg.logfile[0] ? px->cfg.logfile : NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    uv_loop_t *loop = uv_default_loop();
+    px->loop = loop;
+    pg_list_init(&px->clients);
+    pg_list_init(&px->pools);
+    pg_list_init(&px->servers);
+
+    char host[128];
+    int port = 0;
+    net_split_hostport(px->cfg.listen, host, sizeof host, &port);
+    int rc = 1;
+    int fd = net_listen(host, port, 511, false, err, sizeof err);
+    if (fd < 0) {
+        fprintf(stderr, "scaleout pg: cannot listen on %s: %s\n", px->cfg.listen, err);
+        goto out;
+    }
+    uv_tcp_init(loop, &px->listener);
+    px->listener.data = px;
+    if (uv_tcp_open(&px->listener, fd) != 0 || uv_listen((uv_stream_t *)&px->listener, 511, on_connection) != 0) {
+        fprintf(stderr, "scaleout pg: cannot listen on %s\n", px->cfg.listen);
+        goto out;
+    }
+    long long aport = px->cfg.admin_port < 0 ? port + 10000 : px->cfg.admin_port;
+    if (aport > 0 && aport <= 65535) {
+        px->admin = admin_open(loop, px->cfg.admin_bind, (int)aport, NULL, admin_handler, px, err, sizeof err);
+        if (!px->admin)
+            log_warn("admin endpoint disabled: %s", err);
+    }
+    if (px->cfg.pidfile[0] && util_write_pidfile(px->cfg.pidfile, err, sizeof err) != 0)
+        log_warn("%s", err);
+    uv_timer_init(loop, &px->cron);
+    px->cron.data = px;
+    uv_timer_start(&px->cron, on_cron, CRON_MS, CRON_MS);
+    uv_signal_init(loop, &px->sigterm);
+    uv_signal_init(loop, &px->sigint);
+    px->sigterm.data = px->sigint.data = px;
+    uv_signal_start(&px->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&px->sigint, on_signal, SIGINT);
+    log_notice("scaleout pg ready: %s, primary %s, %d replica%s, %s pooling, pool-size %lld, auth %s, admin %s:%lld",
+               px->cfg.listen, px->cfg.primary, px->cfg.nreplicas, px->cfg.nreplicas == 1 ? "" : "s",
+               px->cfg.pool_mode == PG_POOL_SESSION ? "session" : "transaction", px->cfg.pool_size,
+               px->cfg.auth_type == PG_AUTH_TRUST ? "trust" : px->cfg.auth_type == PG_AUTH_TYPE_MD5 ? "md5" : "scram-sha-256",
+               px->cfg.admin_bind, px->admin ? aport : 0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    rc = 0;
+    log_notice("scaleout pg stopped");
+out:
+    uv_walk(loop, walk_close, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+    if (px->cfg.pidfile[0])
+        unlink(px->cfg.pidfile);
+    pg_pool_free_all(px);
+    pg_userlist_free(&px->users);
+    pg_config_free(&px->cfg);
+    xfree(px);
+    return rc;
+}
