@@ -1,7 +1,7 @@
 /*
- * admin.c — the lb's admin endpoint (loopback by default): what core/admin
+ * admin.c — the lb's admin endpoint (loopback by default): what net/admin
  * serves (GET /metrics, GET /status) plus the runtime control API the
- * autoscaler uses. core/admin serves the connections (parsing, limits,
+ * autoscaler uses. net/admin serves the connections (parsing, limits,
  * keep-alive, form bodies); this file is the handler: routes, token, changes.
  *
  *   GET    /metrics                                  Prometheus text
@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/admin.h"
+#include "net/admin.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -314,7 +314,7 @@ void *lb_admin_open(struct lb_server *s, uv_loop_t *loop, const char *host, int 
     return ctx;
 }
 
-/* core/admin frees its own state once its connections are closed; the context
+/* net/admin frees its own state once its connections are closed; the context
  * holds no handles, so it goes now (the handler is not called after close). */
 void lb_admin_close(void *p)
 {
