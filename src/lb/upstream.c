@@ -43,13 +43,13 @@ static void on_closed(uv_handle_t *h)
     buf_deinit(&u->in);
     buf_deinit(&u->out);
     buf_deinit(&u->wbuf);
-    lb_peer_unref(u->peer);
+    net_peer_unref(u->peer);
     xfree(u);
 }
 
 static void idle_unlink(struct lb_upstream *u)
 {
-    struct lb_peer_local *l = &u->peer->local[u->w->id];
+    struct net_peer_local *l = &u->peer->local[u->w->id];
     if (u->iprev)
         u->iprev->inext = u->inext;
     else
@@ -93,7 +93,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     }
     if (n > 0) {
         u->in.len += (size_t)n;
-        lb_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
+        net_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
     }
     lb_proxy_upstream_read(u->s, u, n);
 }
@@ -130,11 +130,11 @@ static void on_connect(uv_connect_t *req, int status)
         lb_upstream_close(u);
 }
 
-struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct lb_peer *p, struct lb_session *s, int *err)
+struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p, struct lb_session *s, int *err)
 {
     struct lb_upstream *u = xcalloc(1, sizeof *u);
     u->w = w;
-    lb_peer_ref(p);
+    net_peer_ref(p);
     u->peer = p;
     u->s = s;
     buf_init(&u->in);
@@ -149,7 +149,7 @@ struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct lb_peer *p, 
         w->upstreams->prev = u;
     w->upstreams = u;
     w->nupstreams++;
-    lb_count(&p->local[w->id].connects, 1);
+    net_count(&p->local[w->id].connects, 1);
     int r = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&p->sa, on_connect);
     if (r != 0) {
         u->s = NULL;
@@ -160,9 +160,9 @@ struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct lb_peer *p, 
     return u;
 }
 
-struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct lb_peer *p)
+struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct net_peer *p)
 {
-    struct lb_peer_local *l = &p->local[w->id];
+    struct net_peer_local *l = &p->local[w->id];
     struct lb_upstream *u = l->idle;
     if (!u)
         return NULL;
@@ -173,11 +173,11 @@ struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct lb_peer *p)
 
 void lb_upstream_park(struct lb_upstream *u)
 {
-    struct lb_peer *p = u->peer;
-    const struct lb_pool_conf *c = atomic_load(&p->pool->conf);
-    struct lb_peer_local *l = &p->local[u->w->id];
+    struct net_peer *p = u->peer;
+    const struct lb_pool_conf *c = lb_pool_conf_of(p->pool);
+    struct net_peer_local *l = &p->local[u->w->id];
     u->s = NULL;
-    if (u->closing || !u->connected || c->idle_conns == 0 || !lb_peer_usable(p, lb_now_ms(u->w)) ||
+    if (u->closing || !u->connected || c->idle_conns == 0 || !net_peer_usable(p, lb_now_ms(u->w)) ||
         buf_pending(&u->in) || buf_pending(&u->out) || u->writing) {
         lb_upstream_close(u);
         return;
@@ -189,7 +189,7 @@ void lb_upstream_park(struct lb_upstream *u)
     u->iprev = NULL;
     u->inext = l->idle;
     if (l->idle)
-        l->idle->iprev = u;
+        ((struct lb_upstream *)l->idle)->iprev = u;
     l->idle = u;
     l->nidle++;
     if (l->nidle > c->idle_conns) {
@@ -213,7 +213,7 @@ static void on_written(uv_write_t *req, int status)
             lb_upstream_close(u);
         return;
     }
-    lb_count(&u->peer->local[u->w->id].bytes_out, buf_pending(&u->wbuf));
+    net_count(&u->peer->local[u->w->id].bytes_out, buf_pending(&u->wbuf));
     buf_consume(&u->wbuf, buf_pending(&u->wbuf));
     buf_shrink(&u->wbuf, LB_HIGH_WATER);
     lb_upstream_flush(u);
@@ -228,7 +228,7 @@ void lb_upstream_flush(struct lb_upstream *u)
     uv_buf_t b = uv_buf_init(buf_head(&u->out), (unsigned)buf_pending(&u->out));
     int n = uv_try_write((uv_stream_t *)&u->tcp, &b, 1);
     if (n > 0) {
-        lb_count(&u->peer->local[u->w->id].bytes_out, (uint64_t)n);
+        net_count(&u->peer->local[u->w->id].bytes_out, (uint64_t)n);
         buf_consume(&u->out, (size_t)n);
     } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
         if (u->s)
@@ -261,8 +261,8 @@ void lb_upstream_sweep(struct lb_worker *w, long long now)
         next = u->next;
         if (!u->idle || u->closing)
             continue;
-        const struct lb_pool_conf *c = atomic_load(&u->peer->pool->conf);
-        if (now - u->idle_since > c->idle_timeout_ms || !lb_peer_usable(u->peer, now))
+        const struct lb_pool_conf *c = lb_pool_conf_of(u->peer->pool);
+        if (now - u->idle_since > c->idle_timeout_ms || !net_peer_usable(u->peer, now))
             lb_upstream_close(u);
     }
 }

@@ -1,9 +1,9 @@
 /*
  * test_lb_balance.c — lb balancing algorithms on synthetic peer lists
- * (lb/balance*.c over lb/peer.c): exact round robin, smooth weighted round
+ * (net/balance*.c over net/peer.c): exact round robin, smooth weighted round
  * robin, leastconn, map hashing shares, consistent hashing's 1/N movement,
  * least response time, power of two choices, exclusion; the per-worker
- * snapshot and passive ejection of lb/peer.c; the token buckets of
+ * snapshot and passive ejection of net/peer.c; the token buckets of
  * lb/ratelimit.c.
  */
 #include <criterion/criterion.h>
@@ -12,36 +12,36 @@
 
 #include "core/log.h"
 #include "core/rand.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 #include "lb/lb.h"
-#include "lb/peer.h"
+#include "net/peer.h"
 #include "lb/ratelimit.h"
 
-static struct lb_pool_conf pconf = {.passive_fails = 2, .eject_ms = 1000, .eject_max_ms = 8000, .health = -1};
-static struct lb_pool *pool;
+static struct net_pool_conf pconf = {.passive_fails = 2, .eject_ms = 1000, .eject_max_ms = 8000, .health = -1};
+static struct net_pool *pool;
 
-static struct lb_peer *mk(const char *name, int weight)
+static struct net_peer *mk(const char *name, int weight)
 {
-    struct lb_backend_conf b = {0};
+    struct net_backend_conf b = {0};
     b.addr = (char *)name;
     b.name = (char *)name;
     b.weight = weight;
-    return lb_peer_new(pool, &b, 1);
+    return net_peer_new(pool, &b, 1);
 }
 
 static void setup(void)
 {
     log_set_level(LOG_WARNING);
-    pool = lb_pool_new("t", &pconf, 1);
+    pool = net_pool_new("t", &pconf, 1);
 }
-static void teardown(void) { lb_pool_free(pool); }
+static void teardown(void) { net_pool_free(pool); }
 
-TestSuite(lb_balance, .init = setup, .fini = teardown);
+TestSuite(net_balance, .init = setup, .fini = teardown);
 
-static const struct lb_balance_ops *ops(int id) { return lb_balancers[id]; }
-static const struct lb_pick_ctx noctx = {0, false, NULL, 0, 0};
+static const struct net_balance_ops *ops(int id) { return net_balancers[id]; }
+static const struct net_pick_ctx noctx = {0, false, NULL, 0, 0};
 
-static int idx_of(struct lb_peer **v, int n, struct lb_peer *p)
+static int idx_of(struct net_peer **v, int n, struct net_peer *p)
 {
     for (int i = 0; i < n; i++)
         if (v[i] == p)
@@ -49,116 +49,116 @@ static int idx_of(struct lb_peer **v, int n, struct lb_peer *p)
     return -1;
 }
 
-static void free_peers(struct lb_peer **v, int n)
+static void free_peers(struct net_peer **v, int n)
 {
     for (int i = 0; i < n; i++)
-        lb_peer_unref(v[i]);
+        net_peer_unref(v[i]);
 }
 
-Test(lb_balance, names_resolve)
+Test(net_balance, names_resolve)
 {
-    cr_assert_eq(lb_balance_find("roundrobin"), LB_BALANCE_ROUNDROBIN);
-    cr_assert_eq(lb_balance_find("WRR"), LB_BALANCE_WRR);
-    cr_assert_eq(lb_balance_find("leastconn"), LB_BALANCE_LEASTCONN);
-    cr_assert_eq(lb_balance_find("chash"), LB_BALANCE_CHASH);
-    cr_assert_eq(lb_balance_find("p2c"), LB_BALANCE_P2C);
-    cr_assert_eq(lb_balance_find("nope"), -1);
+    cr_assert_eq(net_balance_find("roundrobin"), NET_BALANCE_ROUNDROBIN);
+    cr_assert_eq(net_balance_find("WRR"), NET_BALANCE_WRR);
+    cr_assert_eq(net_balance_find("leastconn"), NET_BALANCE_LEASTCONN);
+    cr_assert_eq(net_balance_find("chash"), NET_BALANCE_CHASH);
+    cr_assert_eq(net_balance_find("p2c"), NET_BALANCE_P2C);
+    cr_assert_eq(net_balance_find("nope"), -1);
 }
 
-Test(lb_balance, roundrobin_cycles_and_skips_excluded)
+Test(net_balance, roundrobin_cycles_and_skips_excluded)
 {
-    struct lb_peer *v[3] = {mk("a:1", 1), mk("b:1", 5), mk("c:1", 1)};
-    void *st = ops(LB_BALANCE_ROUNDROBIN)->create();
-    ops(LB_BALANCE_ROUNDROBIN)->update(st, v, 3);
+    struct net_peer *v[3] = {mk("a:1", 1), mk("b:1", 5), mk("c:1", 1)};
+    void *st = ops(NET_BALANCE_ROUNDROBIN)->create();
+    ops(NET_BALANCE_ROUNDROBIN)->update(st, v, 3);
     for (int i = 0; i < 9; i++)
-        cr_assert_eq(ops(LB_BALANCE_ROUNDROBIN)->pick(st, v, 3, &noctx), v[i % 3]);
-    struct lb_peer *ex[1] = {v[1]};
-    struct lb_pick_ctx c = {0, false, ex, 1, 0};
+        cr_assert_eq(ops(NET_BALANCE_ROUNDROBIN)->pick(st, v, 3, &noctx), v[i % 3]);
+    struct net_peer *ex[1] = {v[1]};
+    struct net_pick_ctx c = {0, false, ex, 1, 0};
     for (int i = 0; i < 6; i++)
-        cr_assert_neq(ops(LB_BALANCE_ROUNDROBIN)->pick(st, v, 3, &c), v[1]);
-    struct lb_peer *all[3] = {v[0], v[1], v[2]};
-    struct lb_pick_ctx none = {0, false, all, 3, 0};
-    cr_assert_null(ops(LB_BALANCE_ROUNDROBIN)->pick(st, v, 3, &none));
-    ops(LB_BALANCE_ROUNDROBIN)->destroy(st);
+        cr_assert_neq(ops(NET_BALANCE_ROUNDROBIN)->pick(st, v, 3, &c), v[1]);
+    struct net_peer *all[3] = {v[0], v[1], v[2]};
+    struct net_pick_ctx none = {0, false, all, 3, 0};
+    cr_assert_null(ops(NET_BALANCE_ROUNDROBIN)->pick(st, v, 3, &none));
+    ops(NET_BALANCE_ROUNDROBIN)->destroy(st);
     free_peers(v, 3);
 }
 
-Test(lb_balance, wrr_smooth_and_exact)
+Test(net_balance, wrr_smooth_and_exact)
 {
-    struct lb_peer *v[3] = {mk("a:1", 5), mk("b:1", 1), mk("c:1", 1)};
-    void *st = ops(LB_BALANCE_WRR)->create();
-    ops(LB_BALANCE_WRR)->update(st, v, 3);
+    struct net_peer *v[3] = {mk("a:1", 5), mk("b:1", 1), mk("c:1", 1)};
+    void *st = ops(NET_BALANCE_WRR)->create();
+    ops(NET_BALANCE_WRR)->update(st, v, 3);
     char seq[8] = {0};
     for (int i = 0; i < 7; i++)
-        seq[i] = "abc"[idx_of(v, 3, ops(LB_BALANCE_WRR)->pick(st, v, 3, &noctx))];
+        seq[i] = "abc"[idx_of(v, 3, ops(NET_BALANCE_WRR)->pick(st, v, 3, &noctx))];
     cr_assert_str_eq(seq, "aabacaa");
     int counts[3] = {0};
     for (int i = 0; i < 7000; i++)
-        counts[idx_of(v, 3, ops(LB_BALANCE_WRR)->pick(st, v, 3, &noctx))]++;
+        counts[idx_of(v, 3, ops(NET_BALANCE_WRR)->pick(st, v, 3, &noctx))]++;
     cr_assert_eq(counts[0], 5000);
     cr_assert_eq(counts[1], 1000);
     cr_assert_eq(counts[2], 1000);
-    ops(LB_BALANCE_WRR)->destroy(st);
+    ops(NET_BALANCE_WRR)->destroy(st);
     free_peers(v, 3);
 }
 
-Test(lb_balance, leastconn_uses_active_per_weight)
+Test(net_balance, leastconn_uses_active_per_weight)
 {
-    struct lb_peer *v[3] = {mk("a:1", 1), mk("b:1", 2), mk("c:1", 1)};
-    void *st = ops(LB_BALANCE_LEASTCONN)->create();
-    ops(LB_BALANCE_LEASTCONN)->update(st, v, 3);
+    struct net_peer *v[3] = {mk("a:1", 1), mk("b:1", 2), mk("c:1", 1)};
+    void *st = ops(NET_BALANCE_LEASTCONN)->create();
+    ops(NET_BALANCE_LEASTCONN)->update(st, v, 3);
     atomic_store(&v[0]->active, 3);
     atomic_store(&v[1]->active, 4); /* 2 per unit of weight */
     atomic_store(&v[2]->active, 1);
     for (int i = 0; i < 5; i++)
-        cr_assert_eq(ops(LB_BALANCE_LEASTCONN)->pick(st, v, 3, &noctx), v[2]);
+        cr_assert_eq(ops(NET_BALANCE_LEASTCONN)->pick(st, v, 3, &noctx), v[2]);
     atomic_store(&v[2]->active, 5);
     for (int i = 0; i < 5; i++)
-        cr_assert_eq(ops(LB_BALANCE_LEASTCONN)->pick(st, v, 3, &noctx), v[1]);
+        cr_assert_eq(ops(NET_BALANCE_LEASTCONN)->pick(st, v, 3, &noctx), v[1]);
     /* ties rotate */
     for (int i = 0; i < 3; i++)
         atomic_store(&v[i]->active, 0);
     int seen[3] = {0};
     for (int i = 0; i < 30; i++)
-        seen[idx_of(v, 3, ops(LB_BALANCE_LEASTCONN)->pick(st, v, 3, &noctx))]++;
+        seen[idx_of(v, 3, ops(NET_BALANCE_LEASTCONN)->pick(st, v, 3, &noctx))]++;
     cr_assert(seen[0] > 0 && seen[1] > 0 && seen[2] > 0);
-    ops(LB_BALANCE_LEASTCONN)->destroy(st);
+    ops(NET_BALANCE_LEASTCONN)->destroy(st);
     free_peers(v, 3);
 }
 
-Test(lb_balance, hash_is_stable_and_weighted)
+Test(net_balance, hash_is_stable_and_weighted)
 {
-    struct lb_peer *v[2] = {mk("a:1", 3), mk("b:1", 1)};
-    void *st = ops(LB_BALANCE_HASH)->create();
-    ops(LB_BALANCE_HASH)->update(st, v, 2);
+    struct net_peer *v[2] = {mk("a:1", 3), mk("b:1", 1)};
+    void *st = ops(NET_BALANCE_HASH)->create();
+    ops(NET_BALANCE_HASH)->update(st, v, 2);
     int counts[2] = {0};
     for (int i = 0; i < 20000; i++) {
         char k[32];
         int n = snprintf(k, sizeof k, "key%d", i);
-        struct lb_pick_ctx c = {lb_hash(k, (size_t)n, 0), true, NULL, 0, 0};
-        struct lb_peer *p = ops(LB_BALANCE_HASH)->pick(st, v, 2, &c);
-        cr_assert_eq(p, ops(LB_BALANCE_HASH)->pick(st, v, 2, &c));
+        struct net_pick_ctx c = {net_hash(k, (size_t)n, 0), true, NULL, 0, 0};
+        struct net_peer *p = ops(NET_BALANCE_HASH)->pick(st, v, 2, &c);
+        cr_assert_eq(p, ops(NET_BALANCE_HASH)->pick(st, v, 2, &c));
         counts[idx_of(v, 2, p)]++;
     }
     double share = counts[0] / 20000.0;
     cr_assert(share > 0.73 && share < 0.77, "share %f", share);
-    ops(LB_BALANCE_HASH)->destroy(st);
+    ops(NET_BALANCE_HASH)->destroy(st);
     free_peers(v, 2);
 }
 
-Test(lb_balance, chash_moves_only_the_new_peers_share)
+Test(net_balance, chash_moves_only_the_new_peers_share)
 {
-    struct lb_peer *v[5] = {mk("10.0.0.1:80", 1), mk("10.0.0.2:80", 1), mk("10.0.0.3:80", 1), mk("10.0.0.4:80", 1),
+    struct net_peer *v[5] = {mk("10.0.0.1:80", 1), mk("10.0.0.2:80", 1), mk("10.0.0.3:80", 1), mk("10.0.0.4:80", 1),
                             mk("10.0.0.5:80", 1)};
     for (int n = 2; n <= 4; n++) {
-        void *a = ops(LB_BALANCE_CHASH)->create(), *b = ops(LB_BALANCE_CHASH)->create();
-        ops(LB_BALANCE_CHASH)->update(a, v, n);
-        ops(LB_BALANCE_CHASH)->update(b, v, n + 1);
+        void *a = ops(NET_BALANCE_CHASH)->create(), *b = ops(NET_BALANCE_CHASH)->create();
+        ops(NET_BALANCE_CHASH)->update(a, v, n);
+        ops(NET_BALANCE_CHASH)->update(b, v, n + 1);
         int moved = 0, total = 20000;
         for (int i = 0; i < total; i++) {
-            struct lb_pick_ctx c = {lb_hash(&i, sizeof i, 7), true, NULL, 0, 0};
-            struct lb_peer *p = ops(LB_BALANCE_CHASH)->pick(a, v, n, &c);
-            struct lb_peer *q = ops(LB_BALANCE_CHASH)->pick(b, v, n + 1, &c);
+            struct net_pick_ctx c = {net_hash(&i, sizeof i, 7), true, NULL, 0, 0};
+            struct net_peer *p = ops(NET_BALANCE_CHASH)->pick(a, v, n, &c);
+            struct net_peer *q = ops(NET_BALANCE_CHASH)->pick(b, v, n + 1, &c);
             if (p != q) {
                 moved++;
                 cr_assert_eq(q, v[n], "a key moved between old peers");
@@ -166,111 +166,111 @@ Test(lb_balance, chash_moves_only_the_new_peers_share)
         }
         double frac = (double)moved / total;
         cr_assert(frac <= 1.0 / (n + 1) + 0.05 && frac >= 1.0 / (n + 1) - 0.08, "n=%d moved %f", n, frac);
-        ops(LB_BALANCE_CHASH)->destroy(a);
-        ops(LB_BALANCE_CHASH)->destroy(b);
+        ops(NET_BALANCE_CHASH)->destroy(a);
+        ops(NET_BALANCE_CHASH)->destroy(b);
     }
     free_peers(v, 5);
 }
 
-Test(lb_balance, chash_exclusion_walks_the_ring)
+Test(net_balance, chash_exclusion_walks_the_ring)
 {
-    struct lb_peer *v[3] = {mk("x:1", 1), mk("y:1", 1), mk("z:1", 1)};
-    void *st = ops(LB_BALANCE_CHASH)->create();
-    ops(LB_BALANCE_CHASH)->update(st, v, 3);
+    struct net_peer *v[3] = {mk("x:1", 1), mk("y:1", 1), mk("z:1", 1)};
+    void *st = ops(NET_BALANCE_CHASH)->create();
+    ops(NET_BALANCE_CHASH)->update(st, v, 3);
     for (uint64_t k = 0; k < 1000; k++) {
-        struct lb_pick_ctx c = {lb_hash(&k, sizeof k, 0), true, NULL, 0, 0};
-        struct lb_peer *p = ops(LB_BALANCE_CHASH)->pick(st, v, 3, &c);
-        struct lb_peer *ex[1] = {p};
-        struct lb_pick_ctx c2 = {c.key, true, ex, 1, 0};
-        struct lb_peer *q = ops(LB_BALANCE_CHASH)->pick(st, v, 3, &c2);
+        struct net_pick_ctx c = {net_hash(&k, sizeof k, 0), true, NULL, 0, 0};
+        struct net_peer *p = ops(NET_BALANCE_CHASH)->pick(st, v, 3, &c);
+        struct net_peer *ex[1] = {p};
+        struct net_pick_ctx c2 = {c.key, true, ex, 1, 0};
+        struct net_peer *q = ops(NET_BALANCE_CHASH)->pick(st, v, 3, &c2);
         cr_assert(q && q != p);
     }
-    ops(LB_BALANCE_CHASH)->destroy(st);
+    ops(NET_BALANCE_CHASH)->destroy(st);
     free_peers(v, 3);
 }
 
-Test(lb_balance, lrt_prefers_fast_and_counts_in_flight)
+Test(net_balance, lrt_prefers_fast_and_counts_in_flight)
 {
-    struct lb_peer *v[2] = {mk("a:1", 1), mk("b:1", 1)};
-    long long now = lb_mono_ms();
+    struct net_peer *v[2] = {mk("a:1", 1), mk("b:1", 1)};
+    long long now = net_mono_ms();
     atomic_store(&v[0]->ewma_us, 10000);
     atomic_store(&v[1]->ewma_us, 1000);
     atomic_store(&v[0]->ewma_at, now);
     atomic_store(&v[1]->ewma_at, now);
-    void *st = ops(LB_BALANCE_LRT)->create();
-    ops(LB_BALANCE_LRT)->update(st, v, 2);
-    struct lb_pick_ctx c = {0, false, NULL, 0, now};
-    cr_assert_eq(ops(LB_BALANCE_LRT)->pick(st, v, 2, &c), v[1]);
+    void *st = ops(NET_BALANCE_LRT)->create();
+    ops(NET_BALANCE_LRT)->update(st, v, 2);
+    struct net_pick_ctx c = {0, false, NULL, 0, now};
+    cr_assert_eq(ops(NET_BALANCE_LRT)->pick(st, v, 2, &c), v[1]);
     atomic_store(&v[1]->active, 20); /* 1.1 ms x 21 > 10.1 ms x 1 */
-    cr_assert_eq(ops(LB_BALANCE_LRT)->pick(st, v, 2, &c), v[0]);
+    cr_assert_eq(ops(NET_BALANCE_LRT)->pick(st, v, 2, &c), v[0]);
     /* an average nobody fed for 20 s has decayed */
     atomic_store(&v[1]->active, 0);
     atomic_store(&v[0]->ewma_at, now - 20000);
-    cr_assert_eq(ops(LB_BALANCE_LRT)->pick(st, v, 2, &c), v[0]);
-    ops(LB_BALANCE_LRT)->destroy(st);
+    cr_assert_eq(ops(NET_BALANCE_LRT)->pick(st, v, 2, &c), v[0]);
+    ops(NET_BALANCE_LRT)->destroy(st);
     free_peers(v, 2);
 }
 
-Test(lb_balance, p2c_weighted_and_load_aware)
+Test(net_balance, p2c_weighted_and_load_aware)
 {
     rand_seed(42);
-    struct lb_peer *v[2] = {mk("a:1", 3), mk("b:1", 1)};
-    void *st = ops(LB_BALANCE_P2C)->create();
-    ops(LB_BALANCE_P2C)->update(st, v, 2);
+    struct net_peer *v[2] = {mk("a:1", 3), mk("b:1", 1)};
+    void *st = ops(NET_BALANCE_P2C)->create();
+    ops(NET_BALANCE_P2C)->update(st, v, 2);
     int counts[2] = {0};
     for (int i = 0; i < 20000; i++)
-        counts[idx_of(v, 2, ops(LB_BALANCE_P2C)->pick(st, v, 2, &noctx))]++;
+        counts[idx_of(v, 2, ops(NET_BALANCE_P2C)->pick(st, v, 2, &noctx))]++;
     double share = counts[0] / 20000.0;
     cr_assert(share > 0.73 && share < 0.77, "share %f", share);
     atomic_store(&v[0]->active, 10);
     for (int i = 0; i < 100; i++)
-        cr_assert_eq(ops(LB_BALANCE_P2C)->pick(st, v, 2, &noctx), v[1]);
-    struct lb_peer *ex[1] = {v[1]};
-    struct lb_pick_ctx c = {0, false, ex, 1, 0};
+        cr_assert_eq(ops(NET_BALANCE_P2C)->pick(st, v, 2, &noctx), v[1]);
+    struct net_peer *ex[1] = {v[1]};
+    struct net_pick_ctx c = {0, false, ex, 1, 0};
     for (int i = 0; i < 100; i++)
-        cr_assert_eq(ops(LB_BALANCE_P2C)->pick(st, v, 2, &c), v[0]);
-    ops(LB_BALANCE_P2C)->destroy(st);
+        cr_assert_eq(ops(NET_BALANCE_P2C)->pick(st, v, 2, &c), v[0]);
+    ops(NET_BALANCE_P2C)->destroy(st);
     free_peers(v, 2);
 }
 
-Test(lb_balance, snapshot_follows_state_changes)
+Test(net_balance, snapshot_follows_state_changes)
 {
-    struct lb_peer *a = mk("a:1", 1), *b = mk("b:1", 1);
-    lb_pool_add(pool, a);
-    lb_pool_add(pool, b);
-    cr_assert_eq(lb_pool_snapshot(pool, 0, 0), 2);
-    lb_peer_set_admin(a, LB_PEER_DRAIN);
-    cr_assert_eq(lb_pool_snapshot(pool, 0, 0), 1);
+    struct net_peer *a = mk("a:1", 1), *b = mk("b:1", 1);
+    net_pool_add(pool, a);
+    net_pool_add(pool, b);
+    cr_assert_eq(net_pool_snapshot(pool, 0, 0), 2);
+    net_peer_set_admin(a, NET_PEER_DRAIN);
+    cr_assert_eq(net_pool_snapshot(pool, 0, 0), 1);
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(lb_pool_pick(pool, 0, &noctx, 0), b);
-    lb_peer_set_admin(a, LB_PEER_READY);
-    lb_peer_set_check(b, false);
-    cr_assert_eq(lb_pool_snapshot(pool, 0, 0), 1);
-    cr_assert_eq(lb_pool_pick(pool, 0, &noctx, 0), a);
-    lb_peer_set_check(b, true);
+        cr_assert_eq(net_pool_pick(pool, 0, &noctx, 0), b);
+    net_peer_set_admin(a, NET_PEER_READY);
+    net_peer_set_check(b, false);
+    cr_assert_eq(net_pool_snapshot(pool, 0, 0), 1);
+    cr_assert_eq(net_pool_pick(pool, 0, &noctx, 0), a);
+    net_peer_set_check(b, true);
     /* passive: 2 consecutive failures eject for eject-time, doubling */
-    lb_peer_failure(a, 1000);
-    cr_assert_eq(lb_pool_snapshot(pool, 0, 1000), 2);
-    lb_peer_failure(a, 1000);
+    net_peer_failure(a, 1000);
+    cr_assert_eq(net_pool_snapshot(pool, 0, 1000), 2);
+    net_peer_failure(a, 1000);
     cr_assert_eq(atomic_load(&a->ejected_until), 2000);
-    cr_assert_eq(lb_pool_snapshot(pool, 0, 1000), 1);
-    lb_pool_expire_ejections(pool, 1999);
-    cr_assert_eq(lb_pool_snapshot(pool, 0, 1999), 1);
-    lb_pool_expire_ejections(pool, 2000);
-    cr_assert_eq(lb_pool_snapshot(pool, 0, 2000), 2);
-    lb_peer_failure(a, 3000);
-    lb_peer_failure(a, 3000);
+    cr_assert_eq(net_pool_snapshot(pool, 0, 1000), 1);
+    net_pool_expire_ejections(pool, 1999);
+    cr_assert_eq(net_pool_snapshot(pool, 0, 1999), 1);
+    net_pool_expire_ejections(pool, 2000);
+    cr_assert_eq(net_pool_snapshot(pool, 0, 2000), 2);
+    net_peer_failure(a, 3000);
+    net_peer_failure(a, 3000);
     cr_assert_eq(atomic_load(&a->ejected_until), 5000, "second ejection doubles");
-    lb_pool_expire_ejections(pool, 5000);
-    lb_peer_success(a);
-    lb_peer_failure(a, 6000);
-    lb_peer_failure(a, 6000);
+    net_pool_expire_ejections(pool, 5000);
+    net_peer_success(a);
+    net_peer_failure(a, 6000);
+    net_peer_failure(a, 6000);
     cr_assert_eq(atomic_load(&a->ejected_until), 7000, "a success resets the back-off");
-    cr_assert_eq(lb_pool_remove(pool, b), 0);
-    cr_assert_eq(lb_pool_remove(pool, b), -1);
-    lb_pool_expire_ejections(pool, 7000);
-    cr_assert_eq(lb_pool_snapshot(pool, 0, 7000), 1);
-    lb_pool_local_deinit(pool, 0);
+    cr_assert_eq(net_pool_remove(pool, b), 0);
+    cr_assert_eq(net_pool_remove(pool, b), -1);
+    net_pool_expire_ejections(pool, 7000);
+    cr_assert_eq(net_pool_snapshot(pool, 0, 7000), 1);
+    net_pool_local_deinit(pool, 0);
 }
 
 Test(lb_ratelimit, bucket_bursts_then_refills)
