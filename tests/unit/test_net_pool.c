@@ -1,10 +1,10 @@
 /*
- * test_lb_balance.c — lb balancing algorithms on synthetic peer lists
+ * test_net_pool.c — the backend pool's balancing algorithms on synthetic peer lists
  * (net/balance*.c over net/peer.c): exact round robin, smooth weighted round
  * robin, leastconn, map hashing shares, consistent hashing's 1/N movement,
  * least response time, power of two choices, exclusion; the per-worker
- * snapshot and passive ejection of net/peer.c; the token buckets of
- * lb/ratelimit.c.
+ * snapshot and passive ejection of net/peer.c; the algorithm and health-check
+ * tables (aliases as table data).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -13,9 +13,8 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "net/balance.h"
-#include "lb/lb.h"
+#include "net/health.h"
 #include "net/peer.h"
-#include "lb/ratelimit.h"
 
 static struct net_pool_conf pconf = {.passive_fails = 2, .eject_ms = 1000, .eject_max_ms = 8000, .health = -1};
 static struct net_pool *pool;
@@ -273,20 +272,33 @@ Test(net_balance, snapshot_follows_state_changes)
     net_pool_local_deinit(pool, 0);
 }
 
-Test(lb_ratelimit, bucket_bursts_then_refills)
+Test(net_balance, aliases_from_the_table)
 {
-    struct lb_ratelimit *rl = lb_ratelimit_new();
-    long long t = 1000000;
-    for (int i = 0; i < 5; i++)
-        cr_assert_eq(lb_ratelimit_take(rl, 42, 10.0, 5.0, t), 0);
-    long long wait = lb_ratelimit_take(rl, 42, 10.0, 5.0, t);
-    cr_assert(wait >= 90 && wait <= 100, "wait %lld", wait);
-    cr_assert_eq(lb_ratelimit_take(rl, 43, 10.0, 5.0, t), 0, "other clients have their own bucket");
-    t += 100000; /* 100 ms: one token */
-    cr_assert_eq(lb_ratelimit_take(rl, 42, 10.0, 5.0, t), 0);
-    cr_assert_neq(lb_ratelimit_take(rl, 42, 10.0, 5.0, t), 0);
-    /* many clients: the table stays bounded and keeps working */
-    for (uint64_t k = 1; k < 200000; k++)
-        lb_ratelimit_take(rl, k * 7919, 10.0, 5.0, t);
-    lb_ratelimit_free(rl);
+    static const struct {
+        const char *name;
+        int id;
+    } cases[] = {
+        {"rr", NET_BALANCE_ROUNDROBIN},      {"RR", NET_BALANCE_ROUNDROBIN},
+        {"weighted", NET_BALANCE_WRR},       {"swrr", NET_BALANCE_WRR},
+        {"least_conn", NET_BALANCE_LEASTCONN}, {"leastconns", NET_BALANCE_LEASTCONN},
+        {"consistent", NET_BALANCE_CHASH},   {"Consistent-Hash", NET_BALANCE_CHASH},
+        {"leasttime", NET_BALANCE_LRT},      {"least-time", NET_BALANCE_LRT},
+        {"random2", NET_BALANCE_P2C},        {"power-of-two", NET_BALANCE_P2C},
+        {"iphash", NET_BALANCE_IPHASH},      {"hash", NET_BALANCE_HASH},
+        {"", -1},                            {"least", -1},
+        {"rr ", -1},                         {"weighted swrr", -1},
+        {"consistent-hashx", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_expect_eq(net_balance_find(cases[i].name), cases[i].id, "%s", cases[i].name);
+    for (int i = 0; i < NET_BALANCE__COUNT; i++)
+        cr_expect_eq(net_balance_find(net_balancers[i]->name), i);
+}
+
+Test(net_balance, health_kinds_table)
+{
+    cr_assert_eq(net_health_nkinds, NET_HEALTH__COUNT);
+    cr_expect_eq(net_health_find("http"), NET_HEALTH_HTTP);
+    cr_expect_eq(net_health_find("TCP"), NET_HEALTH_TCP);
+    cr_expect_eq(net_health_find("ping"), -1);
 }
