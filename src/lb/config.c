@@ -858,7 +858,7 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
                            l->name);
                 nerr++;
             }
-            if (p && ((net_balancers[p->base.balance]->flags & NET_BAL_HTTP) ||
+            if (p && ((net_balancers[p->base.balance]->flags & NET_BAL_L7) ||
                       (p->key != LB_KEY_NONE && p->key != LB_KEY_IP) || p->sticky_cookie[0] ||
                       (p->base.health >= 0 && p->base.health_path))) {
                 where(errs, path, p->line > 0 ? p->line : l->line);

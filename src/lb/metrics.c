@@ -293,7 +293,7 @@ void lb_status_json(struct lb_server *s, struct buf *o)
             buf_printf(o, "},\"response_ms_avg\":%.3f,\"ejected_for_ms\":%lld,\"check\":",
                        (double)atomic_load(&p->ewma_us) / 1000.0, ej > now ? ej - now : 0);
             json_str(o, p->last_check);
-            buf_printf(o, ",\"cookie\":\"%s\"}", p->cookie);
+            buf_printf(o, ",\"cookie\":\"%s\"}", p->sticky_id);
         }
         buf_printf(o, "],\"usable\":%d}", usable);
         put_peers(v, n);

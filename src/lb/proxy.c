@@ -522,7 +522,7 @@ static void dispatch(struct lb_session *s)
     }
     bool some_full = false;
     if (s->sticky[0]) {
-        p = net_pool_find_cookie(pool, w->id, s->sticky, 16, now);
+        p = net_pool_find_sticky(pool, w->id, s->sticky, 16, now);
         for (int i = 0; p && i < s->ntried; i++)
             if (s->tried[i] == p)
                 p = NULL;
@@ -674,8 +674,8 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
         buf_puts(o, "Connection: close\r\n");
     else if (s->req_http10)
         buf_puts(o, "Connection: keep-alive\r\n");
-    if (pc->sticky_cookie[0] && s->peer && strcmp(s->sticky, s->peer->cookie) != 0)
-        buf_printf(o, "Set-Cookie: %s=%s; Path=/; HttpOnly\r\n", pc->sticky_cookie, s->peer->cookie);
+    if (pc->sticky_cookie[0] && s->peer && strcmp(s->sticky, s->peer->sticky_id) != 0)
+        buf_printf(o, "Set-Cookie: %s=%s; Path=/; HttpOnly\r\n", pc->sticky_cookie, s->peer->sticky_id);
     buf_append(o, "\r\n", 2);
 }
 

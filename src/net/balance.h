@@ -9,7 +9,8 @@
  * Peers' shared figures (active requests, response time) are read with
  * relaxed atomics. Everything runs on one worker's thread; no locks.
  *
- * To add an algorithm: one file with its ops, and one row in NET_BALANCERS.
+ * To add an algorithm: one file with its ops, and one row in NET_BALANCERS
+ * (with its aliases, if any).
  */
 #ifndef SCALEOUT_NET_BALANCE_H
 #define SCALEOUT_NET_BALANCE_H
@@ -17,8 +18,8 @@
 #include "net/peer.h"
 
 enum {
-    NET_BAL_HTTP = 1 << 0,      /* needs an HTTP request (not for mode tcp) */
-    NET_BAL_KEY = 1 << 1,       /* hashes a key: `balance NAME ip|uri|header N|cookie N` */
+    NET_BAL_L7 = 1 << 0,        /* needs a request (an L7 proxy), not for a plain TCP tunnel */
+    NET_BAL_KEY = 1 << 1,       /* hashes a key the role gives (ctx->key; the lb: ip, uri, header, cookie) */
 };
 
 struct net_balance_ops {

@@ -45,6 +45,6 @@ static struct net_peer *lrt_pick(void *st, struct net_peer *const *peers, int n,
 }
 
 const struct net_balance_ops net_balance_lrt = {
-    "lrt", NET_BAL_HTTP, "least response time (moving average x requests in flight, per weight)",
+    "lrt", NET_BAL_L7, "least response time (moving average x requests in flight, per weight)",
     lrt_create, lrt_destroy, lrt_update, lrt_pick,
 };

@@ -71,7 +71,7 @@ struct net_peer *net_peer_new(struct net_pool *pool, const struct net_backend_co
     memcpy(&p->sa, &b->sa, sizeof p->sa);
     p->salen = b->salen;
     p->hash = net_hash(p->name, strlen(p->name), 0);
-    snprintf(p->cookie, sizeof p->cookie, "%016llx", (unsigned long long)p->hash);
+    snprintf(p->sticky_id, sizeof p->sticky_id, "%016llx", (unsigned long long)p->hash);
     atomic_init(&p->weight, (int)b->weight);
     atomic_init(&p->maxconn, b->maxconn);
     atomic_init(&p->admin, NET_PEER_READY);
@@ -273,14 +273,14 @@ struct net_peer *net_pool_pick(struct net_pool *pool, int wid, const struct net_
     return net_balancers[l->bal_index]->pick(l->bal, l->snap, n, ctx);
 }
 
-struct net_peer *net_pool_find_cookie(struct net_pool *pool, int wid, const char *v, size_t vlen, long long now)
+struct net_peer *net_pool_find_sticky(struct net_pool *pool, int wid, const char *v, size_t vlen, long long now)
 {
     int n = net_pool_snapshot(pool, wid, now);
     struct net_pool_local *l = &pool->local[wid];
     if (vlen != 16)
         return NULL;
     for (int i = 0; i < n; i++)
-        if (memcmp(l->snap[i]->cookie, v, 16) == 0)
+        if (memcmp(l->snap[i]->sticky_id, v, 16) == 0)
             return l->snap[i];
     return NULL;
 }

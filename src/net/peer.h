@@ -88,7 +88,7 @@ struct net_peer {
     char addr[80];                  /* "ip:port" as configured */
     struct sockaddr_storage sa;
     socklen_t salen;
-    char cookie[17];                /* sticky cookie value: hex of a hash of the name */
+    char sticky_id[17];             /* sticky-session value (the lb: its cookie): hex of a hash of the name */
     uint64_t hash;                  /* hash of the name */
     _Atomic int weight;
     _Atomic long long maxconn;      /* 0: unlimited */
@@ -216,8 +216,8 @@ void net_peer_observe(struct net_peer *p, uint64_t us);
 int net_pool_snapshot(struct net_pool *pool, int wid, long long now);
 /* Pick a usable peer for worker wid, NULL when none fits. */
 struct net_peer *net_pool_pick(struct net_pool *pool, int wid, const struct net_pick_ctx *ctx, long long now);
-/* Sticky: the usable peer whose cookie value is v, NULL if none. */
-struct net_peer *net_pool_find_cookie(struct net_pool *pool, int wid, const char *v, size_t vlen, long long now);
+/* Sticky sessions: the usable peer whose sticky_id is v, NULL if none. */
+struct net_peer *net_pool_find_sticky(struct net_pool *pool, int wid, const char *v, size_t vlen, long long now);
 /* Worker wid drops its snapshot and balancer state (exit). */
 void net_pool_local_deinit(struct net_pool *pool, int wid);
 
