@@ -31,7 +31,7 @@ struct lb_upstream {
     struct lb_worker *w;
     struct net_peer *peer;           /* a reference */
     struct lb_session *s;           /* the session using it; NULL while idle */
-    struct lb_upstream *iprev, *inext; /* the peer's idle list on this worker */
+    struct net_idle inode;          /* the peer's idle list on this worker */
     struct lb_upstream *prev, *next;   /* the worker's list */
     struct buf in, out, wbuf;       /* out collects, wbuf is being written */
     bool connected, writing, closing, idle, paused, reused;

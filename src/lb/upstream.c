@@ -9,6 +9,7 @@
  * list is over idle-conns, and when the peer stops taking work (drain,
  * removal, down, ejected).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -47,17 +48,14 @@ static void on_closed(uv_handle_t *h)
     xfree(u);
 }
 
+static struct lb_upstream *of_inode(struct net_idle *n)
+{
+    return n ? (struct lb_upstream *)(void *)((char *)n - offsetof(struct lb_upstream, inode)) : NULL;
+}
+
 static void idle_unlink(struct lb_upstream *u)
 {
-    struct net_peer_local *l = &u->peer->local[u->w->id];
-    if (u->iprev)
-        u->iprev->inext = u->inext;
-    else
-        l->idle = u->inext;
-    if (u->inext)
-        u->inext->iprev = u->iprev;
-    u->iprev = u->inext = NULL;
-    l->nidle--;
+    net_peer_idle_unlink(&u->peer->local[u->w->id], &u->inode);
     u->idle = false;
 }
 
@@ -163,7 +161,7 @@ struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p,
 struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct net_peer *p)
 {
     struct net_peer_local *l = &p->local[w->id];
-    struct lb_upstream *u = l->idle;
+    struct lb_upstream *u = of_inode(l->idle);
     if (!u)
         return NULL;
     idle_unlink(u);
@@ -186,18 +184,9 @@ void lb_upstream_park(struct lb_upstream *u)
     buf_shrink(&u->in, LB_READ_SIZE * 2);
     u->idle = true;
     u->idle_since = lb_now_ms(u->w);
-    u->iprev = NULL;
-    u->inext = l->idle;
-    if (l->idle)
-        ((struct lb_upstream *)l->idle)->iprev = u;
-    l->idle = u;
-    l->nidle++;
-    if (l->nidle > c->idle_conns) {
-        struct lb_upstream *last = l->idle;
-        while (last->inext)
-            last = last->inext;
-        lb_upstream_close(last);
-    }
+    net_peer_idle_push(l, &u->inode);
+    if (l->nidle > c->idle_conns)
+        lb_upstream_close(of_inode(net_peer_idle_oldest(l)));
 }
 
 static void on_written(uv_write_t *req, int status)

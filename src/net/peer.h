@@ -61,10 +61,16 @@ struct net_pool_conf {
 
 enum net_admin_state { NET_PEER_READY, NET_PEER_DRAIN, NET_PEER_REMOVED };
 
+/* The link of an idle upstream connection in its peer's list on one worker;
+ * the role's connection object embeds it (net_peer_idle_* below). */
+struct net_idle {
+    struct net_idle *prev, *next;
+};
+
 /* Figures and the idle connection list of one peer on one worker: written by
  * that worker only, read (relaxed) by the admin endpoint. */
 struct net_peer_local {
-    void *idle;                     /* the role's idle upstream connections, most recent first */
+    struct net_idle *idle;          /* idle upstream connections, most recent first */
     int nidle;
     uint64_t requests;              /* requests sent (HTTP) / connections opened (TCP) */
     uint64_t responses[6];          /* 1xx..5xx, [0] other */
@@ -223,6 +229,37 @@ void net_pool_local_deinit(struct net_pool *pool, int wid);
 
 /* Seconds a client should wait before retrying when nothing is usable. */
 int net_pool_retry_after(struct net_pool *pool, long long now);
+
+/* The idle upstream connections of a peer on one worker (the worker's thread
+ * only): push puts n first (most recently used), pop takes the first,
+ * oldest is the last one (NULL when none). */
+static inline void net_peer_idle_push(struct net_peer_local *l, struct net_idle *n)
+{
+    n->prev = NULL;
+    n->next = l->idle;
+    if (l->idle)
+        l->idle->prev = n;
+    l->idle = n;
+    l->nidle++;
+}
+static inline void net_peer_idle_unlink(struct net_peer_local *l, struct net_idle *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        l->idle = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    n->prev = n->next = NULL;
+    l->nidle--;
+}
+static inline struct net_idle *net_peer_idle_oldest(const struct net_peer_local *l)
+{
+    struct net_idle *n = l->idle;
+    while (n && n->next)
+        n = n->next;
+    return n;
+}
 
 /* Monotonic ms for the code that has no loop at hand. */
 long long net_mono_ms(void);

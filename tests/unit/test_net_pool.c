@@ -302,3 +302,26 @@ Test(net_balance, health_kinds_table)
     cr_expect_eq(net_health_find("TCP"), NET_HEALTH_TCP);
     cr_expect_eq(net_health_find("ping"), -1);
 }
+
+Test(net_pool, idle_list_most_recent_first)
+{
+    struct net_peer_local l = {0};
+    struct net_idle a, b, c;
+    cr_assert_null(net_peer_idle_oldest(&l));
+    net_peer_idle_push(&l, &a);
+    net_peer_idle_push(&l, &b);
+    net_peer_idle_push(&l, &c);
+    cr_assert_eq(l.nidle, 3);
+    cr_assert_eq(l.idle, &c, "the most recent first");
+    cr_assert_eq(net_peer_idle_oldest(&l), &a);
+    net_peer_idle_unlink(&l, &b);
+    cr_assert_eq(l.nidle, 2);
+    cr_assert_eq(c.next, &a);
+    cr_assert_eq(a.prev, &c);
+    net_peer_idle_unlink(&l, &c);
+    cr_assert_eq(l.idle, &a);
+    cr_assert_null(a.prev);
+    net_peer_idle_unlink(&l, &a);
+    cr_assert_null(l.idle);
+    cr_assert_eq(l.nidle, 0);
+}
