@@ -1,6 +1,7 @@
 # scaleout — one plain GNU Makefile.
 #   make            build ./scaleout
-#   make test       install missing Debian packages, build, run unit + integration tests
+#   make test       install missing Debian packages, build, check the layering
+#                   (scripts/check-layers.sh), run unit + integration tests
 #   make asan       the same tests under ASan + UBSan (build-asan/)
 #   make fuzz       build libFuzzer targets (clang) into build-fuzz/, run fuzz/kv_diff.py briefly
 #   make bench      run the side-by-side benchmarks under bench/
@@ -72,6 +73,7 @@ integration: $(BUILD)/scaleout
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)scripts/check-layers.sh
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 

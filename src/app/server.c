@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
-#include "core/admin.h"
+#include "net/admin.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/net.h"

@@ -18,23 +18,16 @@
 #include "core/alloc.h"
 #include "core/rand.h"
 
-const struct kv_evict_policy *const kv_policies[] = {
-    &kv_policy_noeviction,
-    &kv_policy_allkeys_lru,
-    &kv_policy_volatile_lru,
-    &kv_policy_allkeys_lfu,
-    &kv_policy_volatile_lfu,
-    &kv_policy_volatile_ttl,
-    &kv_policy_allkeys_random,
-    &kv_policy_volatile_random,
-    &kv_policy_allkeys_fifo,
-    &kv_policy_volatile_fifo,
+const struct kv_evict_policy *const kv_policies[KV_EVICT__COUNT] = {
+#define KV_X_ROW(id, name, sym) &sym,
+    KV_EVICT_POLICIES(KV_X_ROW)
+#undef KV_X_ROW
 };
 
-/* Redis's order first (its CONFIG SET error lists them so), then ours. */
-const struct conf_enum kv_policy_names[] = {
-    {"volatile-lru", 2}, {"volatile-lfu", 4}, {"volatile-random", 7}, {"volatile-ttl", 5}, {"allkeys-lru", 1},
-    {"allkeys-lfu", 3}, {"allkeys-random", 6}, {"noeviction", 0}, {"allkeys-fifo", 8}, {"volatile-fifo", 9},
+const struct conf_enum kv_policy_names[KV_EVICT__COUNT + 1] = {
+#define KV_X_NAME(id, name, sym) {name, KV_EVICT_##id},
+    KV_EVICT_POLICIES(KV_X_NAME)
+#undef KV_X_NAME
     {NULL, 0},
 };
 

@@ -4,7 +4,7 @@
  * A policy says which keys it may evict (all, or only those with a TTL) and
  * how to score a sampled key (higher = evict sooner); the sampling, the pool
  * of best candidates and the deletion are shared (evict.c). Adding a policy is
- * one file with its struct kv_evict_policy and one row in kv_policies[].
+ * one file with its struct kv_evict_policy and one row in KV_EVICT_POLICIES.
  */
 #ifndef SCALEOUT_KV_EVICT_H
 #define SCALEOUT_KV_EVICT_H
@@ -23,16 +23,36 @@ struct kv_evict_policy {
     uint64_t (*score)(const struct kv_db *db, const struct kv_obj *o);
 };
 
-extern const struct kv_evict_policy kv_policy_noeviction;
-extern const struct kv_evict_policy kv_policy_allkeys_lru, kv_policy_volatile_lru;
-extern const struct kv_evict_policy kv_policy_allkeys_lfu, kv_policy_volatile_lfu;
-extern const struct kv_evict_policy kv_policy_volatile_ttl;
-extern const struct kv_evict_policy kv_policy_allkeys_random, kv_policy_volatile_random;
-extern const struct kv_evict_policy kv_policy_allkeys_fifo, kv_policy_volatile_fifo;
+/* One row per policy: id, its maxmemory-policy name, its ops (one file).
+ * The order is the one CONFIG SET's error lists them in (Redis's first, then
+ * ours); a row's position is its maxmemory-policy value. */
+#define KV_EVICT_POLICIES(X) \
+    X(VOLATILE_LRU,    "volatile-lru",    kv_policy_volatile_lru) \
+    X(VOLATILE_LFU,    "volatile-lfu",    kv_policy_volatile_lfu) \
+    X(VOLATILE_RANDOM, "volatile-random", kv_policy_volatile_random) \
+    X(VOLATILE_TTL,    "volatile-ttl",    kv_policy_volatile_ttl) \
+    X(ALLKEYS_LRU,     "allkeys-lru",     kv_policy_allkeys_lru) \
+    X(ALLKEYS_LFU,     "allkeys-lfu",     kv_policy_allkeys_lfu) \
+    X(ALLKEYS_RANDOM,  "allkeys-random",  kv_policy_allkeys_random) \
+    X(NOEVICTION,      "noeviction",      kv_policy_noeviction) \
+    X(ALLKEYS_FIFO,    "allkeys-fifo",    kv_policy_allkeys_fifo) \
+    X(VOLATILE_FIFO,   "volatile-fifo",   kv_policy_volatile_fifo)
 
-/* Indexed by the maxmemory-policy enum value. */
-extern const struct kv_evict_policy *const kv_policies[];
-extern const struct conf_enum kv_policy_names[];
+enum kv_evict_id {
+#define KV_X_ID(id, name, sym) KV_EVICT_##id,
+    KV_EVICT_POLICIES(KV_X_ID)
+#undef KV_X_ID
+    KV_EVICT__COUNT
+};
+
+#define KV_X_DECL(id, name, sym) extern const struct kv_evict_policy sym;
+KV_EVICT_POLICIES(KV_X_DECL)
+#undef KV_X_DECL
+
+/* Indexed by the maxmemory-policy value (enum kv_evict_id). */
+extern const struct kv_evict_policy *const kv_policies[KV_EVICT__COUNT];
+/* The maxmemory-policy names and values, from the same rows. */
+extern const struct conf_enum kv_policy_names[KV_EVICT__COUNT + 1];
 
 #define KV_EVPOOL_SIZE 16
 

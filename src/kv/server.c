@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/admin.h"
+#include "net/admin.h"
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/log.h"

@@ -1,7 +1,7 @@
 /*
- * admin.c — the lb's admin endpoint (loopback by default): what core/admin
+ * admin.c — the lb's admin endpoint (loopback by default): what net/admin
  * serves (GET /metrics, GET /status) plus the runtime control API the
- * autoscaler uses. core/admin serves the connections (parsing, limits,
+ * autoscaler uses. net/admin serves the connections (parsing, limits,
  * keep-alive, form bodies); this file is the handler: routes, token, changes.
  *
  *   GET    /metrics                                  Prometheus text
@@ -27,13 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/admin.h"
+#include "net/admin.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "lb/health.h"
+#include "net/health.h"
 #include "lb/lb.h"
-#include "lb/peer.h"
+#include "net/peer.h"
 #include "proto/http1.h"
 
 #define MAX_BODY 4096
@@ -136,7 +136,7 @@ static bool token_ok(struct lb_server *srv, const struct admin_req *req)
     return diff == 0;
 }
 
-static struct lb_pool *find_pool(struct lb_server *s, const char *name)
+static struct net_pool *find_pool(struct lb_server *s, const char *name)
 {
     for (int i = 0; i < s->npools; i++)
         if (!s->pools[i]->removed && strcmp(s->pools[i]->name, name) == 0)
@@ -159,7 +159,7 @@ static void control(struct lb_admin *ctx, const struct admin_req *req, struct ad
     memcpy(pname, path, (size_t)(slash - path));
     pname[slash - path] = '\0';
     snprintf(rest, sizeof rest, "%s", slash + 1);
-    struct lb_pool *pool = find_pool(s, pname);
+    struct net_pool *pool = find_pool(s, pname);
     if (!pool) {
         answer_json(c, 404, "{\"error\":\"no pool named %s\"}\n", pname);
         return;
@@ -190,30 +190,30 @@ static void control(struct lb_admin *ctx, const struct admin_req *req, struct ad
             argv[argc++] = "name";
             argv[argc++] = name;
         }
-        struct lb_backend_conf b;
+        struct net_backend_conf b;
         char err[256];
         if (lb_backend_parse(&b, argc, argv, err, sizeof err) != 0) {
             answer_json(c, 400, "{\"error\":\"%s\"}\n", err);
             return;
         }
-        struct lb_peer *dup = lb_pool_find(pool, b.name);
+        struct net_peer *dup = net_pool_find(pool, b.name);
         if (dup) {
-            lb_peer_unref(dup);
+            net_peer_unref(dup);
             answer_json(c, 409, "{\"error\":\"backend %s is already in pool %s\"}\n", b.name, pool->name);
             lb_backend_conf_deinit(&b);
             return;
         }
-        const struct lb_pool_conf *pc = atomic_load(&pool->conf);
-        struct lb_peer *p = lb_peer_new(pool, &b, s->nworkers);
+        const struct lb_pool_conf *pc = lb_pool_conf_of(pool);
+        struct net_peer *p = net_peer_new(pool, &b, s->nworkers);
         atomic_store(&p->maxconn, b.maxconn ? b.maxconn : pc->maxconn);
-        lb_health_new_peer(p);
-        lb_peer_ref(p);
-        lb_pool_add(pool, p);
-        lb_health_start(ctx->loop, p);
+        net_health_new_peer(p);
+        net_peer_ref(p);
+        net_pool_add(pool, p);
+        net_health_start(ctx->loop, p);
         log_notice("admin: pool %s: backend %s added (weight %lld)", pool->name, p->name, b.weight);
         answer_json(c, 201, "{\"pool\":\"%s\",\"backend\":\"%s\",\"address\":\"%s\",\"weight\":%lld,\"state\":\"%s\"}\n",
                     pool->name, p->name, p->addr, b.weight, atomic_load(&p->check_up) ? "up" : "down");
-        lb_peer_unref(p);
+        net_peer_unref(p);
         lb_backend_conf_deinit(&b);
         return;
     }
@@ -231,14 +231,14 @@ static void control(struct lb_admin *ctx, const struct admin_req *req, struct ad
     }
     if (as)
         snprintf(action, sizeof action, "%s", as + 1);
-    struct lb_peer *p = lb_pool_find(pool, bname);
+    struct net_peer *p = net_pool_find(pool, bname);
     if (!p) {
         answer_json(c, 404, "{\"error\":\"no backend %s in pool %s\"}\n", bname, pool->name);
         return;
     }
     if (!action[0] && m == HTTP1_METHOD_DELETE) {
-        lb_health_stop(p);
-        lb_pool_remove(pool, p);
+        net_health_stop(p);
+        net_pool_remove(pool, p);
         log_notice("admin: pool %s: backend %s removed (%d requests in flight finish)", pool->name, p->name,
                    atomic_load(&p->active));
         answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"removed\",\"active\":%d}\n", pool->name,
@@ -246,12 +246,12 @@ static void control(struct lb_admin *ctx, const struct admin_req *req, struct ad
     } else if (m != HTTP1_METHOD_POST) {
         answer_json(c, 405, "{\"error\":\"POST .../drain|enable|weight, or DELETE the backend\"}\n");
     } else if (strcmp(action, "drain") == 0) {
-        lb_peer_set_admin(p, LB_PEER_DRAIN);
+        net_peer_set_admin(p, NET_PEER_DRAIN);
         log_notice("admin: pool %s: backend %s draining", pool->name, p->name);
         answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"draining\",\"active\":%d}\n", pool->name,
                     p->name, atomic_load(&p->active));
     } else if (strcmp(action, "enable") == 0) {
-        lb_peer_set_admin(p, LB_PEER_READY);
+        net_peer_set_admin(p, NET_PEER_READY);
         log_notice("admin: pool %s: backend %s enabled", pool->name, p->name);
         answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"ready\"}\n", pool->name, p->name);
     } else if (strcmp(action, "weight") == 0) {
@@ -260,13 +260,13 @@ static void control(struct lb_admin *ctx, const struct admin_req *req, struct ad
         if (!param(q, qn, "value", v, sizeof v) || !util_str2ll(v, strlen(v), &wt) || wt < 1 || wt > 1000) {
             answer_json(c, 400, "{\"error\":\"value=1..1000 is required\"}\n");
         } else {
-            lb_peer_set_weight(p, (int)wt);
+            net_peer_set_weight(p, (int)wt);
             answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"weight\":%lld}\n", pool->name, p->name, wt);
         }
     } else {
         answer_json(c, 404, "{\"error\":\"unknown action '%s' (drain, enable, weight)\"}\n", action);
     }
-    lb_peer_unref(p);
+    net_peer_unref(p);
 }
 
 static void handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
@@ -314,7 +314,7 @@ void *lb_admin_open(struct lb_server *s, uv_loop_t *loop, const char *host, int 
     return ctx;
 }
 
-/* core/admin frees its own state once its connections are closed; the context
+/* net/admin frees its own state once its connections are closed; the context
  * holds no handles, so it goes now (the handler is not called after close). */
 void lb_admin_close(void *p)
 {

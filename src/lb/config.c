@@ -36,8 +36,8 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
-#include "lb/balance.h"
-#include "lb/health.h"
+#include "net/balance.h"
+#include "net/health.h"
 #include "lb/lb.h"
 
 #define MAX_WORDS 64
@@ -105,14 +105,14 @@ static bool parse_int_word(const char *s, long long min, long long max, long lon
 
 /* ---- pool directives ---------------------------------------------------- */
 
-void lb_backend_conf_deinit(struct lb_backend_conf *b)
+void lb_backend_conf_deinit(struct net_backend_conf *b)
 {
     xfree(b->addr);
     xfree(b->name);
     memset(b, 0, sizeof *b);
 }
 
-int lb_backend_parse(struct lb_backend_conf *b, int argc, char **argv, char *err, size_t errlen)
+int lb_backend_parse(struct net_backend_conf *b, int argc, char **argv, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
     if (argc < 1 || argc % 2 != 1) {
@@ -158,7 +158,7 @@ fail:
 static int parse_backend(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
     struct lb_pool_conf *p = conf;
-    struct lb_backend_conf b;
+    struct net_backend_conf b;
     if (lb_backend_parse(&b, argc, argv, err, errlen) != 0)
         return -1;
     for (int i = 0; i < p->nbackends; i++) {
@@ -212,25 +212,25 @@ static int parse_balance(void *conf, int argc, char **argv, char *err, size_t er
         snprintf(err, errlen, "'balance' takes an algorithm");
         return -1;
     }
-    int b = lb_balance_find(argv[0]);
+    int b = net_balance_find(argv[0]);
     if (b < 0) {
         int n = snprintf(err, errlen, "unknown algorithm '%s' (", argv[0]);
-        for (int i = 0; i < LB_BALANCE__COUNT && n > 0 && (size_t)n < errlen; i++)
-            n += snprintf(err + n, errlen - (size_t)n, "%s%s", i ? " " : "", lb_balancers[i]->name);
+        for (int i = 0; i < NET_BALANCE__COUNT && n > 0 && (size_t)n < errlen; i++)
+            n += snprintf(err + n, errlen - (size_t)n, "%s%s", i ? " " : "", net_balancers[i]->name);
         if (n > 0 && (size_t)n < errlen)
             snprintf(err + n, errlen - (size_t)n, ")");
         return -1;
     }
-    if (b == LB_BALANCE_IPHASH) {
+    if (b == NET_BALANCE_IPHASH) {
         if (argc != 1) {
             snprintf(err, errlen, "'balance iphash' takes no key (it hashes the client address)");
             return -1;
         }
-        p->balance = b;
+        p->base.balance = b;
         p->key = LB_KEY_IP;
         return 0;
     }
-    if (lb_balancers[b]->flags & LB_BAL_KEY) {
+    if (net_balancers[b]->flags & NET_BAL_KEY) {
         if (argc < 2) {
             snprintf(err, errlen, "'balance %s' needs a key: ip, uri, header NAME or cookie NAME", argv[0]);
             return -1;
@@ -244,31 +244,31 @@ static int parse_balance(void *conf, int argc, char **argv, char *err, size_t er
         }
         p->key = LB_KEY_NONE;
     }
-    p->balance = b;
+    p->base.balance = b;
     return 0;
 }
 
 static void format_balance(const void *conf, struct buf *out)
 {
     const struct lb_pool_conf *p = conf;
-    buf_puts(out, lb_balancers[p->balance]->name);
+    buf_puts(out, net_balancers[p->base.balance]->name);
     static const char *const keys[] = {"", " ip", " uri", " header ", " cookie "};
-    if (p->balance != LB_BALANCE_IPHASH && p->key != LB_KEY_NONE)
+    if (p->base.balance != NET_BALANCE_IPHASH && p->key != LB_KEY_NONE)
         buf_printf(out, "%s%s", keys[p->key], p->key_name ? p->key_name : "");
 }
 
 static int parse_health(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
     struct lb_pool_conf *p = conf;
-    xfree(p->health_path);
-    p->health_path = NULL;
-    p->health_expect = 0;
+    xfree(p->base.health_path);
+    p->base.health_path = NULL;
+    p->base.health_expect = 0;
     if (argc == 1 && strcasecmp(argv[0], "off") == 0) {
-        p->health = -1;
+        p->base.health = -1;
         return 0;
     }
     if (argc == 1 && strcasecmp(argv[0], "tcp") == 0) {
-        p->health = lb_health_find("tcp");
+        p->base.health = net_health_find("tcp");
         return 0;
     }
     int i = 0;
@@ -284,28 +284,28 @@ static int parse_health(void *conf, int argc, char **argv, char *err, size_t err
             return -1;
         }
     }
-    p->health_path = xstrdup(argv[i]);
+    p->base.health_path = xstrdup(argv[i]);
     i++;
     if (i < argc) {
         if (i + 2 != argc || strcasecmp(argv[i], "expect") != 0 ||
-            !parse_int_word(argv[i + 1], 100, 599, &p->health_expect)) {
+            !parse_int_word(argv[i + 1], 100, 599, &p->base.health_expect)) {
             snprintf(err, errlen, "after the health path: expect STATUS (100..599)");
-            xfree(p->health_path);
-            p->health_path = NULL;
+            xfree(p->base.health_path);
+            p->base.health_path = NULL;
             return -1;
         }
     }
-    p->health = lb_health_find("http");
+    p->base.health = net_health_find("http");
     return 0;
 }
 
 static void format_health(const void *conf, struct buf *out)
 {
     const struct lb_pool_conf *p = conf;
-    if (p->health < 0)
+    if (p->base.health < 0)
         buf_puts(out, "off");
-    else if (p->health_path)
-        buf_printf(out, "http %s%s", p->health_path, p->health_expect ? " expect" : "");
+    else if (p->base.health_path)
+        buf_printf(out, "http %s%s", p->base.health_path, p->base.health_expect ? " expect" : "");
     else
         buf_puts(out, "tcp");
 }
@@ -315,24 +315,24 @@ static void format_health(const void *conf, struct buf *out)
 #define LB_POOL_DIRS(X) \
     X(backend, "backend", CONF_CUSTOM, backends, 0, 0, NULL, NULL, CONF_REPEAT | CONF_RUNTIME, \
       "a backend: ADDR [weight N] [maxconn N] [name NAME] (repeat)", 0, parse_backend, format_backend) \
-    X(balance, "balance", CONF_CUSTOM, balance, 0, 0, "roundrobin", NULL, CONF_RUNTIME, \
+    X(balance, "balance", CONF_CUSTOM, base.balance, 0, 0, "roundrobin", NULL, CONF_RUNTIME, \
       "roundrobin | wrr | leastconn | iphash | hash KEY | chash KEY | lrt | p2c; KEY: ip, uri, header NAME, cookie NAME", \
       0, parse_balance, format_balance) \
-    X(health, "health", CONF_CUSTOM, health, 0, 0, "off", NULL, CONF_RUNTIME, \
+    X(health, "health", CONF_CUSTOM, base.health, 0, 0, "off", NULL, CONF_RUNTIME, \
       "active check: off | tcp | [http] /PATH [expect STATUS] (default: any 2xx or 3xx)", 0, parse_health, format_health) \
-    X(health_interval, "health-interval", CONF_DURATION, health_interval_ms, 50, 3600000, "2s", NULL, CONF_RUNTIME, \
+    X(health_interval, "health-interval", CONF_DURATION, base.health_interval_ms, 50, 3600000, "2s", NULL, CONF_RUNTIME, \
       "time between active checks of a backend", 1000, NULL, NULL) \
-    X(health_timeout, "health-timeout", CONF_DURATION, health_timeout_ms, 10, 600000, "1s", NULL, CONF_RUNTIME, \
+    X(health_timeout, "health-timeout", CONF_DURATION, base.health_timeout_ms, 10, 600000, "1s", NULL, CONF_RUNTIME, \
       "an active check not done by then failed (at most health-interval)", 1000, NULL, NULL) \
-    X(health_rise, "health-rise", CONF_INT, health_rise, 1, 100, "2", NULL, CONF_RUNTIME, \
+    X(health_rise, "health-rise", CONF_INT, base.health_rise, 1, 100, "2", NULL, CONF_RUNTIME, \
       "consecutive good checks that bring a backend back up", 0, NULL, NULL) \
-    X(health_fall, "health-fall", CONF_INT, health_fall, 1, 100, "3", NULL, CONF_RUNTIME, \
+    X(health_fall, "health-fall", CONF_INT, base.health_fall, 1, 100, "3", NULL, CONF_RUNTIME, \
       "consecutive failed checks that take a backend down", 0, NULL, NULL) \
-    X(passive_fails, "passive-fails", CONF_INT, passive_fails, 0, 1000, "3", NULL, CONF_RUNTIME, \
+    X(passive_fails, "passive-fails", CONF_INT, base.passive_fails, 0, 1000, "3", NULL, CONF_RUNTIME, \
       "consecutive errors or timeouts of real traffic that eject a backend (0: off)", 0, NULL, NULL) \
-    X(eject_time, "eject-time", CONF_DURATION, eject_ms, 10, 3600000, "1s", NULL, CONF_RUNTIME, \
+    X(eject_time, "eject-time", CONF_DURATION, base.eject_ms, 10, 3600000, "1s", NULL, CONF_RUNTIME, \
       "first ejection; each consecutive one doubles it", 1000, NULL, NULL) \
-    X(eject_max, "eject-max", CONF_DURATION, eject_max_ms, 10, 86400000, "30s", NULL, CONF_RUNTIME, \
+    X(eject_max, "eject-max", CONF_DURATION, base.eject_max_ms, 10, 86400000, "30s", NULL, CONF_RUNTIME, \
       "longest ejection", 1000, NULL, NULL) \
     X(timeout_connect, "timeout-connect", CONF_DURATION, connect_timeout_ms, 1, 600000, "3s", NULL, CONF_RUNTIME, \
       "connecting to a backend (then: retry, or 504)", 1000, NULL, NULL) \
@@ -596,7 +596,7 @@ void lb_pool_conf_free(struct lb_pool_conf *p)
         lb_backend_conf_deinit(&p->backends[i]);
     xfree(p->backends);
     xfree(p->key_name);
-    xfree(p->health_path);
+    xfree(p->base.health_path);
     xfree(p->name);
     conf_free(&pool_table, p);
     xfree(p);
@@ -858,15 +858,15 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
                            l->name);
                 nerr++;
             }
-            if (p && ((lb_balancers[p->balance]->flags & LB_BAL_HTTP) ||
+            if (p && ((net_balancers[p->base.balance]->flags & NET_BAL_L7) ||
                       (p->key != LB_KEY_NONE && p->key != LB_KEY_IP) || p->sticky_cookie[0] ||
-                      (p->health >= 0 && p->health_path))) {
+                      (p->base.health >= 0 && p->base.health_path))) {
                 where(errs, path, p->line > 0 ? p->line : l->line);
                 buf_printf(errs,
                            "pool '%s' is used by tcp listener '%s' but needs HTTP (balance %s%s%s); use a key of ip, "
                            "a tcp health check, no sticky-cookie\n",
-                           p->name, l->name, lb_balancers[p->balance]->name,
-                           p->sticky_cookie[0] ? ", sticky-cookie" : "", p->health_path ? ", http health check" : "");
+                           p->name, l->name, net_balancers[p->base.balance]->name,
+                           p->sticky_cookie[0] ? ", sticky-cookie" : "", p->base.health_path ? ", http health check" : "");
                 nerr++;
             }
         }
@@ -878,7 +878,7 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
             buf_printf(errs, "pool '%s': sticky-cookie '%s' is not a valid cookie name\n", p->name, p->sticky_cookie);
             nerr++;
         }
-        if (p->eject_max_ms < p->eject_ms) {
+        if (p->base.eject_max_ms < p->base.eject_ms) {
             where(errs, path, p->line);
             buf_printf(errs, "pool '%s': eject-max is shorter than eject-time\n", p->name);
             nerr++;

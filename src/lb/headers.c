@@ -16,7 +16,7 @@
 
 #include "core/rand.h"
 #include "core/util.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 #include "lb/proxy.h"
 
 bool lb_header_is(const struct http1_header *h, const char *name)
@@ -216,7 +216,7 @@ static bool route_matches(const struct lb_route *r, const struct http1_request *
     return true;
 }
 
-struct lb_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r,
+struct net_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r,
                               const struct lb_target *t)
 {
     for (int i = 0; i < c->nroutes; i++)
@@ -227,7 +227,7 @@ struct lb_pool *lb_http_route(const struct lb_listener_conf *c, const struct htt
 
 void lb_http_request_key(struct lb_session *s)
 {
-    const struct lb_pool_conf *c = atomic_load(&s->pool->conf);
+    const struct lb_pool_conf *c = lb_pool_conf_of(s->pool);
     const struct http1_request *r = &s->req;
     s->has_key = false;
     switch (c->key) {
@@ -243,14 +243,14 @@ void lb_http_request_key(struct lb_session *s)
         const char *q = memchr(p, '?', n);
         if (q)
             n = (size_t)(q - p);
-        s->key = lb_hash(p, n, 0);
+        s->key = net_hash(p, n, 0);
         s->has_key = true;
         break;
     }
     case LB_KEY_HEADER: {
         const struct http1_header *h = http1_find_header(r->headers, r->num_headers, c->key_name, strlen(c->key_name));
         if (h) {
-            s->key = lb_hash(h->value, h->value_len, 0);
+            s->key = net_hash(h->value, h->value_len, 0);
             s->has_key = true;
         }
         break;
@@ -259,7 +259,7 @@ void lb_http_request_key(struct lb_session *s)
         const char *v;
         size_t vl;
         if (find_cookie(r->headers, r->num_headers, c->key_name, &v, &vl)) {
-            s->key = lb_hash(v, vl, 0);
+            s->key = net_hash(v, vl, 0);
             s->has_key = true;
         }
         break;

@@ -11,11 +11,13 @@
  *      │                            ─▶ stream the request / response bodies with backpressure
  *      └── mode tcp  ─▶ tcp.c      byte tunnel client ⇄ peer with backpressure and half-close
  *
- *   pools and peers (peer.c)       the shared peer list: address, weight, admin/health state,
- *                                  counters; per worker a snapshot of the usable peers
- *   balancing (balance*.c)         one file per algorithm behind struct lb_balance_ops
- *   health (health*.c)             active checks on worker 0's loop, one file per kind;
- *                                  passive ejection is in peer.c
+ *   the backend pool (src/net, shared with other roles; it knows no HTTP beyond its http check):
+ *     pools and peers (net/peer.c)   the shared peer list: address, weight, admin/health state,
+ *                                    counters; per worker a snapshot of the usable peers
+ *     balancing (net/balance*.c)     one file per algorithm behind struct net_balance_ops
+ *     health (net/health*.c)         active checks on worker 0's loop, one file per kind;
+ *                                    passive ejection is in net/peer.c
+ *   pool settings                  struct lb_pool_conf embeds the pool's struct net_pool_conf
  *   config (config.c)              directive tables: global, listener sections, pool sections
  *   admin (admin.c, metrics.c)     loopback HTTP: /metrics, /status, runtime add/drain/remove
  *
@@ -23,7 +25,7 @@
  * sockets and its own sessions and idle upstream connections. Worker 0 runs in
  * the main thread and also owns signals, the cron (ejection expiry, reclaiming
  * retired configs), the health checks and the admin endpoint. What workers
- * share is in struct lb_pool / struct lb_peer: membership under a pool mutex
+ * share is in struct net_pool / struct net_peer: membership under a pool mutex
  * (taken only when membership or state changed), everything else atomics or
  * per-worker slots.
  */
@@ -34,12 +36,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <uv.h>
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "net/peer.h"
 
 #define LB_MAX_THREADS 64
 #define LB_MAX_HEADERS 100
@@ -53,16 +57,6 @@ enum lb_route_kind { LB_ROUTE_HOST, LB_ROUTE_PATH, LB_ROUTE_HEADER };
 
 /* ---- configuration ------------------------------------------------------ */
 
-/* One `backend ADDR [weight N] [maxconn N] [name NAME]` line. */
-struct lb_backend_conf {
-    char *addr;                     /* as written: "127.0.0.1:8101" */
-    char *name;                     /* defaults to addr; also the consistent-hash identity */
-    struct sockaddr_storage sa;     /* resolved when parsed */
-    socklen_t salen;
-    long long weight;               /* 1..1000 */
-    long long maxconn;              /* 0: the pool's maxconn */
-};
-
 /* One condition of a route. */
 struct lb_route_cond {
     enum lb_route_kind kind;
@@ -75,25 +69,17 @@ struct lb_route {
     struct lb_route_cond *conds;
     int nconds;
     char *pool_name;
-    void *pool;                     /* struct lb_pool *, resolved by the server */
+    void *pool;                     /* struct net_pool *, resolved by the server */
     int line;
 };
 
 struct lb_pool_conf {
+    struct net_pool_conf base;      /* what the backend pool reads: balance, health, ejection */
     char *name;
-    int balance;                    /* index into lb_balancers[] */
     enum lb_key key;
     char *key_name;                 /* header or cookie name */
-    struct lb_backend_conf *backends;
+    struct net_backend_conf *backends;
     int nbackends, backends_cap;
-    /* active health checks */
-    int health;                     /* -1 none, else index into lb_health_kinds[] */
-    char *health_path;
-    long long health_expect;        /* 0: any 2xx or 3xx */
-    long long health_interval_ms, health_timeout_ms, health_rise, health_fall;
-    /* passive health */
-    long long passive_fails;        /* consecutive errors that eject a peer (0: off) */
-    long long eject_ms, eject_max_ms;
     /* proxying */
     long long connect_timeout_ms, server_timeout_ms, retries;
     long long maxconn, queue_size, queue_timeout_ms;
@@ -109,7 +95,7 @@ struct lb_listener_conf {
     int port;
     int mode;                       /* enum lb_mode */
     char *default_pool;             /* empty: unrouted requests get 404 */
-    void *default_pool_rt;          /* struct lb_pool *, resolved by the server */
+    void *default_pool_rt;          /* struct net_pool *, resolved by the server */
     struct lb_route *routes;
     int nroutes, routes_cap;
     long long header_timeout_ms, keepalive_timeout_ms, client_timeout_ms;
@@ -167,8 +153,8 @@ int lb_config_load(struct lb_config *c, const char *path, int argc, char **argv,
 int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs);
 struct lb_pool_conf *lb_config_find_pool(const struct lb_config *c, const char *name);
 /* Parse "ADDR [weight N] [maxconn N] [name NAME]" into b (heap strings). */
-int lb_backend_parse(struct lb_backend_conf *b, int argc, char **argv, char *err, size_t errlen);
-void lb_backend_conf_deinit(struct lb_backend_conf *b);
+int lb_backend_parse(struct net_backend_conf *b, int argc, char **argv, char *err, size_t errlen);
+void lb_backend_conf_deinit(struct net_backend_conf *b);
 /* Resolve "host:port" (numeric or name) into sa. */
 int lb_resolve(const char *addr, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);
 /* `scaleout check`: load and validate a whole file without running it
@@ -247,7 +233,7 @@ struct lb_server {
     pthread_mutex_t lock;           /* listeners/pools arrays, retired list */
     struct lb_listener **listeners;
     int nlisteners;
-    struct lb_pool **pools;
+    struct net_pool **pools;
     int npools;
     struct lb_retired *retired;
     _Atomic long long nclients;
@@ -260,6 +246,13 @@ struct lb_server {
     bool started;                   /* past start-up: new peers wait for their first probe */
     _Atomic uint64_t reloads;
 };
+
+/* The lb settings around a pool's `base` settings, and those of a pool. */
+static inline struct lb_pool_conf *lb_pool_conf_from(struct net_pool_conf *c)
+{
+    return (struct lb_pool_conf *)(void *)((char *)c - offsetof(struct lb_pool_conf, base));
+}
+static inline struct lb_pool_conf *lb_pool_conf_of(struct net_pool *p) { return lb_pool_conf_from(atomic_load(&p->conf)); }
 
 /* Idle-loop time of the worker in ms (cheap: cached per loop iteration). */
 static inline long long lb_now_ms(struct lb_worker *w) { return (long long)uv_now(&w->loop); }

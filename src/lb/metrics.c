@@ -1,7 +1,7 @@
 /*
  * metrics.c — /metrics (Prometheus text) and /status (JSON) of the lb.
  * Per-backend figures are the sum of the workers' slots (struct
- * lb_peer_local), read with relaxed loads while the workers run.
+ * net_peer_local), read with relaxed loads while the workers run.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,11 +9,11 @@
 
 #include "core/alloc.h"
 #include "core/util.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 #include "lb/lb.h"
-#include "lb/peer.h"
+#include "net/peer.h"
 
-/* Per-backend counters: name, help, field of struct lb_peer_local. */
+/* Per-backend counters: name, help, field of struct net_peer_local. */
 #define LB_PEER_COUNTERS(X) \
     X("lb_backend_requests_total", "requests sent to the backend (tcp mode: connections)", requests) \
     X("lb_backend_errors_total", "connect failures, timeouts, resets and bad responses", errors) \
@@ -25,34 +25,34 @@
 struct peer_sum {
     uint64_t requests, errors, retries, connects, bytes_in, bytes_out;
     uint64_t responses[6];
-    uint64_t lat[LB_LAT_BUCKETS];
+    uint64_t lat[NET_LAT_BUCKETS];
     uint64_t lat_sum_us;
     int nidle;
 };
 
-static void sum_peer(const struct lb_peer *p, struct peer_sum *o)
+static void sum_peer(const struct net_peer *p, struct peer_sum *o)
 {
     memset(o, 0, sizeof *o);
     for (int w = 0; w < p->nlocal; w++) {
-        const struct lb_peer_local *l = &p->local[w];
-#define LB_X_SUM(name, help, field) o->field += lb_read(&l->field);
+        const struct net_peer_local *l = &p->local[w];
+#define LB_X_SUM(name, help, field) o->field += net_read(&l->field);
         LB_PEER_COUNTERS(LB_X_SUM)
 #undef LB_X_SUM
         for (int i = 0; i < 6; i++)
-            o->responses[i] += lb_read(&l->responses[i]);
-        for (int i = 0; i < LB_LAT_BUCKETS; i++)
-            o->lat[i] += lb_read(&l->lat[i]);
-        o->lat_sum_us += lb_read(&l->lat_sum_us);
+            o->responses[i] += net_read(&l->responses[i]);
+        for (int i = 0; i < NET_LAT_BUCKETS; i++)
+            o->lat[i] += net_read(&l->lat[i]);
+        o->lat_sum_us += net_read(&l->lat_sum_us);
         o->nidle += __atomic_load_n(&l->nidle, __ATOMIC_RELAXED);
     }
 }
 
-static const char *peer_state(const struct lb_peer *p)
+static const char *peer_state(const struct net_peer *p)
 {
     int a = atomic_load(&p->admin);
-    if (a == LB_PEER_REMOVED)
+    if (a == NET_PEER_REMOVED)
         return "removed";
-    if (a == LB_PEER_DRAIN)
+    if (a == NET_PEER_DRAIN)
         return "draining";
     if (!atomic_load(&p->check_up))
         return "down";
@@ -63,23 +63,23 @@ static const char *peer_state(const struct lb_peer *p)
 
 /* Copies of a pool's peers (references), so that nothing is held locked
  * while formatting. */
-static struct lb_peer **pool_peers(struct lb_pool *pool, int *n)
+static struct net_peer **pool_peers(struct net_pool *pool, int *n)
 {
     pthread_mutex_lock(&pool->lock);
     *n = pool->npeers;
-    struct lb_peer **v = xmalloc((size_t)(*n ? *n : 1) * sizeof *v);
+    struct net_peer **v = xmalloc((size_t)(*n ? *n : 1) * sizeof *v);
     for (int i = 0; i < *n; i++) {
         v[i] = pool->peers[i];
-        lb_peer_ref(v[i]);
+        net_peer_ref(v[i]);
     }
     pthread_mutex_unlock(&pool->lock);
     return v;
 }
 
-static void put_peers(struct lb_peer **v, int n)
+static void put_peers(struct net_peer **v, int n)
 {
     for (int i = 0; i < n; i++)
-        lb_peer_unref(v[i]);
+        net_peer_unref(v[i]);
     xfree(v);
 }
 
@@ -100,7 +100,7 @@ static void json_str(struct buf *o, const char *s)
 
 void lb_metrics(struct lb_server *s, struct buf *o)
 {
-    static const long long bounds[] = LB_LAT_BOUNDS_MS;
+    static const long long bounds[] = NET_LAT_BOUNDS_MS;
     static const char *const classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
     buf_printf(o, "# HELP lb_clients client connections open\n# TYPE lb_clients gauge\nlb_clients %lld\n",
                (long long)atomic_load(&s->nclients));
@@ -114,7 +114,7 @@ void lb_metrics(struct lb_server *s, struct buf *o)
     struct lb_listener **ls = xmalloc((size_t)(nl ? nl : 1) * sizeof *ls);
     memcpy(ls, s->listeners, (size_t)nl * sizeof *ls);
     int np = s->npools;
-    struct lb_pool **pools = xmalloc((size_t)(np ? np : 1) * sizeof *pools);
+    struct net_pool **pools = xmalloc((size_t)(np ? np : 1) * sizeof *pools);
     memcpy(pools, s->pools, (size_t)np * sizeof *pools);
     pthread_mutex_unlock(&s->lock);
 
@@ -145,7 +145,7 @@ void lb_metrics(struct lb_server *s, struct buf *o)
     for (int i = 0; i < np; i++) {
         uint64_t t = 0;
         for (int w = 0; w < pools[i]->nlocal; w++)
-            t += lb_read(&pools[i]->local[w].no_peer);
+            t += net_read(&pools[i]->local[w].no_peer);
         buf_printf(o, "lb_pool_unavailable_total{pool=\"%s\"} %llu\n", pools[i]->name, (unsigned long long)t);
     }
     buf_puts(o, "# HELP lb_pool_queue_timeouts_total requests that waited too long in the queue\n"
@@ -153,12 +153,12 @@ void lb_metrics(struct lb_server *s, struct buf *o)
     for (int i = 0; i < np; i++) {
         uint64_t t = 0;
         for (int w = 0; w < pools[i]->nlocal; w++)
-            t += lb_read(&pools[i]->local[w].queue_timeouts) + lb_read(&pools[i]->local[w].queue_overflows);
+            t += net_read(&pools[i]->local[w].queue_timeouts) + net_read(&pools[i]->local[w].queue_overflows);
         buf_printf(o, "lb_pool_queue_timeouts_total{pool=\"%s\"} %llu\n", pools[i]->name, (unsigned long long)t);
     }
 
     /* backends: one block per metric, every backend in it */
-    struct lb_peer ***all = xmalloc((size_t)(np ? np : 1) * sizeof *all);
+    struct net_peer ***all = xmalloc((size_t)(np ? np : 1) * sizeof *all);
     int *counts = xmalloc((size_t)(np ? np : 1) * sizeof *counts);
     struct peer_sum **sums = xmalloc((size_t)(np ? np : 1) * sizeof *sums);
     for (int i = 0; i < np; i++) {
@@ -203,9 +203,9 @@ void lb_metrics(struct lb_server *s, struct buf *o)
                 "# TYPE lb_backend_response_seconds histogram\n");
     FOR_PEERS {
         uint64_t cum = 0;
-        for (int b = 0; b < LB_LAT_BUCKETS; b++) {
+        for (int b = 0; b < NET_LAT_BUCKETS; b++) {
             cum += sums[i][j].lat[b];
-            if (b < LB_LAT_BUCKETS - 1)
+            if (b < NET_LAT_BUCKETS - 1)
                 buf_printf(o, "lb_backend_response_seconds_bucket{" LABELS ",le=\"%g\"} %llu\n", LARGS,
                            (double)bounds[b] / 1000.0, (unsigned long long)cum);
             else
@@ -232,13 +232,13 @@ void lb_metrics(struct lb_server *s, struct buf *o)
 void lb_status_json(struct lb_server *s, struct buf *o)
 {
     static const char *const classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    long long now = lb_mono_ms();
+    long long now = net_mono_ms();
     pthread_mutex_lock(&s->lock);
     int nl = s->nlisteners;
     struct lb_listener **ls = xmalloc((size_t)(nl ? nl : 1) * sizeof *ls);
     memcpy(ls, s->listeners, (size_t)nl * sizeof *ls);
     int np = s->npools;
-    struct lb_pool **pools = xmalloc((size_t)(np ? np : 1) * sizeof *pools);
+    struct net_pool **pools = xmalloc((size_t)(np ? np : 1) * sizeof *pools);
     memcpy(pools, s->pools, (size_t)np * sizeof *pools);
     pthread_mutex_unlock(&s->lock);
     buf_printf(o, "{\"role\":\"lb\",\"pid\":%d,\"uptime_s\":%lld,\"threads\":%d,\"clients\":%lld,\"reloads\":%llu,"
@@ -260,23 +260,23 @@ void lb_status_json(struct lb_server *s, struct buf *o)
     buf_puts(o, "],\"pools\":[");
     first = true;
     for (int i = 0; i < np; i++) {
-        struct lb_pool *pool = pools[i];
+        struct net_pool *pool = pools[i];
         if (pool->removed)
             continue;
-        const struct lb_pool_conf *pc = atomic_load(&pool->conf);
+        const struct lb_pool_conf *pc = lb_pool_conf_of(pool);
         buf_printf(o, "%s{\"name\":", first ? "" : ",");
         first = false;
         json_str(o, pool->name);
-        buf_printf(o, ",\"balance\":\"%s\",\"queued\":%d,\"backends\":[", lb_balancers[pc->balance]->name,
+        buf_printf(o, ",\"balance\":\"%s\",\"queued\":%d,\"backends\":[", net_balancers[pc->base.balance]->name,
                    atomic_load(&pool->nqueued));
         int n;
-        struct lb_peer **v = pool_peers(pool, &n);
+        struct net_peer **v = pool_peers(pool, &n);
         int usable = 0;
         for (int j = 0; j < n; j++) {
-            struct lb_peer *p = v[j];
+            struct net_peer *p = v[j];
             struct peer_sum sm;
             sum_peer(p, &sm);
-            if (lb_peer_usable(p, now))
+            if (net_peer_usable(p, now))
                 usable++;
             buf_printf(o, "%s{\"name\":", j ? "," : "");
             json_str(o, p->name);
@@ -293,7 +293,7 @@ void lb_status_json(struct lb_server *s, struct buf *o)
             buf_printf(o, "},\"response_ms_avg\":%.3f,\"ejected_for_ms\":%lld,\"check\":",
                        (double)atomic_load(&p->ewma_us) / 1000.0, ej > now ? ej - now : 0);
             json_str(o, p->last_check);
-            buf_printf(o, ",\"cookie\":\"%s\"}", p->cookie);
+            buf_printf(o, ",\"cookie\":\"%s\"}", p->sticky_id);
         }
         buf_printf(o, "],\"usable\":%d}", usable);
         put_peers(v, n);

@@ -45,7 +45,7 @@
 #include "core/net.h"
 #include "core/rand.h"
 #include "core/util.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 #include "lb/proxy.h"
 #include "lb/ratelimit.h"
 
@@ -58,7 +58,7 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u);
 static void request_end(struct lb_session *s);
 
 static inline struct lb_listener_conf *lconf(const struct lb_session *s) { return atomic_load(&s->ls->conf); }
-static inline struct lb_pool_conf *pconf(const struct lb_session *s) { return atomic_load(&s->pool->conf); }
+static inline struct lb_pool_conf *pconf(const struct lb_session *s) { return lb_pool_conf_of(s->pool); }
 static inline long long now_ms(const struct lb_session *s) { return lb_now_ms(s->w); }
 
 /* ---- client I/O --------------------------------------------------------- */
@@ -181,12 +181,12 @@ static void queue_remove(struct lb_session *s)
 }
 
 /* Dispatch queued requests of pool while peers have room. */
-static void queue_kick(struct lb_worker *w, struct lb_pool *pool)
+static void queue_kick(struct lb_worker *w, struct net_pool *pool)
 {
-    struct lb_pool_local *l = &pool->local[w->id];
+    struct net_pool_local *l = &pool->local[w->id];
     int budget = l->nqueued;
     while (budget-- > 0 && l->queue.next != &l->queue) {
-        struct lb_qnode *q = l->queue.next;
+        struct net_qnode *q = l->queue.next;
         struct lb_session *s = (struct lb_session *)((char *)q - offsetof(struct lb_session, qnode));
         queue_remove(s);
         s->state = LB_S_CONNECT;
@@ -199,13 +199,13 @@ static void queue_kick(struct lb_worker *w, struct lb_pool *pool)
 /* The request gives back its slot on the peer. */
 static void release_peer(struct lb_session *s)
 {
-    struct lb_peer *p = s->peer;
+    struct net_peer *p = s->peer;
     if (!p)
         return;
     s->peer = NULL;
     atomic_fetch_sub(&p->active, 1);
-    struct lb_pool *pool = p->pool;
-    lb_peer_unref(p);
+    struct net_pool *pool = p->pool;
+    net_peer_unref(p);
     if (atomic_load(&pool->nqueued) > 0) {
         struct lb_worker *w = s->w;
         if (pool->local[w->id].nqueued > 0)
@@ -504,43 +504,43 @@ static void no_peer(struct lb_session *s)
     count_reject(s, LB_REJ_UNAVAIL);
     s->pool->local[s->w->id].no_peer++;
     char hdr[64];
-    snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", lb_pool_retry_after(s->pool, now_ms(s)));
+    snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", net_pool_retry_after(s->pool, now_ms(s)));
     reply(s, 503, "no backend available\n", hdr, false);
 }
 
 static void dispatch(struct lb_session *s)
 {
-    struct lb_pool *pool = s->pool;
+    struct net_pool *pool = s->pool;
     const struct lb_pool_conf *c = pconf(s);
     struct lb_worker *w = s->w;
     long long now = now_ms(s);
-    struct lb_peer *p = NULL;
-    int n = lb_pool_snapshot(pool, w->id, now);
+    struct net_peer *p = NULL;
+    int n = net_pool_snapshot(pool, w->id, now);
     if (n == 0) {
         no_peer(s);
         return;
     }
     bool some_full = false;
     if (s->sticky[0]) {
-        p = lb_pool_find_cookie(pool, w->id, s->sticky, 16, now);
+        p = net_pool_find_sticky(pool, w->id, s->sticky, 16, now);
         for (int i = 0; p && i < s->ntried; i++)
             if (s->tried[i] == p)
                 p = NULL;
-        if (p && !lb_peer_try_take(p)) {
+        if (p && !net_peer_try_take(p)) {
             some_full = true;
             p = NULL;
         }
     }
     if (!p) {
-        struct lb_peer *ex[64];
+        struct net_peer *ex[64];
         int nex = 0;
         for (int i = 0; i < s->ntried; i++)
             ex[nex++] = s->tried[i];
-        struct lb_pick_ctx ctx = {s->key, s->has_key, ex, 0, now};
+        struct net_pick_ctx ctx = {s->key, s->has_key, ex, 0, now};
         for (int i = 0; i < n && nex < 64; i++) {
             ctx.nexclude = nex;
-            p = lb_pool_pick(pool, w->id, &ctx, now);
-            if (!p || lb_peer_try_take(p))
+            p = net_pool_pick(pool, w->id, &ctx, now);
+            if (!p || net_peer_try_take(p))
                 break;
             some_full = true;
             ex[nex++] = p;
@@ -549,7 +549,7 @@ static void dispatch(struct lb_session *s)
     }
     if (!p) {
         if (some_full) {
-            struct lb_pool_local *l = &pool->local[w->id];
+            struct net_pool_local *l = &pool->local[w->id];
             if (l->nqueued >= c->queue_size) {
                 l->queue_overflows++;
                 count_reject(s, LB_REJ_UNAVAIL);
@@ -572,11 +572,11 @@ static void dispatch(struct lb_session *s)
         no_peer(s);
         return;
     }
-    lb_peer_ref(p); /* its slot (active) was taken above */
+    net_peer_ref(p); /* its slot (active) was taken above */
     s->peer = p;
     if (s->ntried < (int)(sizeof s->tried / sizeof s->tried[0]))
         s->tried[s->ntried++] = p;
-    lb_count(&p->local[w->id].requests, 1);
+    net_count(&p->local[w->id].requests, 1);
     s->state = LB_S_CONNECT;
     s->since = now;
     struct lb_upstream *u = lb_upstream_take(w, p);
@@ -597,17 +597,17 @@ static void dispatch(struct lb_session *s)
 /* The exchange with the current peer failed before any response byte. */
 static void upstream_failed(struct lb_session *s, int status, bool retryable, const char *why)
 {
-    struct lb_peer *p = s->peer;
+    struct net_peer *p = s->peer;
     long long now = now_ms(s);
     if (p) {
-        lb_count(&p->local[s->w->id].errors, 1);
-        lb_peer_failure(p, now);
+        net_count(&p->local[s->w->id].errors, 1);
+        net_peer_failure(p, now);
         log_verbose("pool %s: backend %s: %s", s->pool->name, p->name, why);
     }
     detach_upstream(s, false);
     bool again = retryable && s->ntried <= pconf(s)->retries && (!s->req_sent || s->replay);
     if (again && p)
-        lb_count(&p->local[s->w->id].retries, 1);
+        net_count(&p->local[s->w->id].retries, 1);
     release_peer(s);
     s->fail_status = status;
     if (!again) {
@@ -638,11 +638,11 @@ void lb_proxy_upstream_connected(struct lb_session *s, struct lb_upstream *u, in
 
 static int lat_bucket(long long ms)
 {
-    static const long long bounds[] = LB_LAT_BOUNDS_MS;
-    for (int i = 0; i < LB_LAT_BUCKETS - 1; i++)
+    static const long long bounds[] = NET_LAT_BOUNDS_MS;
+    for (int i = 0; i < NET_LAT_BUCKETS - 1; i++)
         if (ms <= bounds[i])
             return i;
-    return LB_LAT_BUCKETS - 1;
+    return NET_LAT_BUCKETS - 1;
 }
 
 /* Decide how the response body travels to the client (as is, or dechunked
@@ -674,8 +674,8 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
         buf_puts(o, "Connection: close\r\n");
     else if (s->req_http10)
         buf_puts(o, "Connection: keep-alive\r\n");
-    if (pc->sticky_cookie[0] && s->peer && strcmp(s->sticky, s->peer->cookie) != 0)
-        buf_printf(o, "Set-Cookie: %s=%s; Path=/; HttpOnly\r\n", pc->sticky_cookie, s->peer->cookie);
+    if (pc->sticky_cookie[0] && s->peer && strcmp(s->sticky, s->peer->sticky_id) != 0)
+        buf_printf(o, "Set-Cookie: %s=%s; Path=/; HttpOnly\r\n", pc->sticky_cookie, s->peer->sticky_id);
     buf_append(o, "\r\n", 2);
 }
 
@@ -684,7 +684,7 @@ static void response_done(struct lb_session *s, struct lb_upstream *u, bool reus
 {
     s->resp_done = true;
     if (s->peer)
-        lb_peer_success(s->peer);
+        net_peer_success(s->peer);
     bool reuse = reusable && s->req_done && s->resp_keepalive && buf_pending(&u->in) == 0;
     if (!s->req_done)
         s->close_after = true; /* the backend answered before the body ended */
@@ -727,17 +727,17 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
                 return;
             continue;
         }
-        struct lb_peer *p = s->peer;
+        struct net_peer *p = s->peer;
         long long lat_us = (long long)(uv_hrtime() / 1000) - s->t_sent_us;
         if (lat_us < 0)
             lat_us = 0;
         if (p) {
-            struct lb_peer_local *l = &p->local[w->id];
+            struct net_peer_local *l = &p->local[w->id];
             int cls = u->res.status / 100;
-            lb_count(&l->responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
-            lb_count(&l->lat[lat_bucket(lat_us / 1000)], 1);
-            lb_count(&l->lat_sum_us, (uint64_t)lat_us);
-            lb_peer_observe(p, (uint64_t)lat_us);
+            net_count(&l->responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
+            net_count(&l->lat[lat_bucket(lat_us / 1000)], 1);
+            net_count(&l->lat_sum_us, (uint64_t)lat_us);
+            net_peer_observe(p, (uint64_t)lat_us);
         }
         s->status = u->res.status;
         s->resp_keepalive = u->res.keep_alive;
@@ -783,8 +783,8 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
         } else if (rc < 0) {
             /* the answer already began: all we can do is cut it */
             if (s->peer) {
-                lb_count(&s->peer->local[w->id].errors, 1);
-                lb_peer_failure(s->peer, now_ms(s));
+                net_count(&s->peer->local[w->id].errors, 1);
+                net_peer_failure(s->peer, now_ms(s));
             }
             log_verbose("pool %s: bad chunked response: %s", s->pool->name, http1_strerror(rc));
             client_flush(s);
@@ -830,7 +830,7 @@ void lb_proxy_upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t
         if (stale) {
             /* a pooled connection the backend had closed: not the peer's fault */
             detach_upstream(s, false);
-            lb_count(&s->peer->local[s->w->id].retries, 1);
+            net_count(&s->peer->local[s->w->id].retries, 1);
             release_peer(s);
             s->ntried--; /* the same peer may be tried again on a fresh connection */
             if (s->replay) {
@@ -851,8 +851,8 @@ void lb_proxy_upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t
     }
     /* cut in the middle of a response */
     if (s->peer) {
-        lb_count(&s->peer->local[s->w->id].errors, 1);
-        lb_peer_failure(s->peer, now_ms(s));
+        net_count(&s->peer->local[s->w->id].errors, 1);
+        net_peer_failure(s->peer, now_ms(s));
     }
     log_verbose("pool %s: backend closed in the middle of a response", s->pool->name);
     detach_upstream(s, false);
@@ -974,11 +974,11 @@ void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *se
         if (ss.ss_family == AF_INET) {
             struct sockaddr_in *a = (struct sockaddr_in *)&ss;
             inet_ntop(AF_INET, &a->sin_addr, s->ip, sizeof s->ip);
-            s->iphash = lb_hash(&a->sin_addr, sizeof a->sin_addr, 0);
+            s->iphash = net_hash(&a->sin_addr, sizeof a->sin_addr, 0);
         } else if (ss.ss_family == AF_INET6) {
             struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
             inet_ntop(AF_INET6, &a->sin6_addr, s->ip, sizeof s->ip);
-            s->iphash = lb_hash(&a->sin6_addr, sizeof a->sin6_addr, 0);
+            s->iphash = net_hash(&a->sin6_addr, sizeof a->sin6_addr, 0);
         }
     }
     if (!s->ip[0])
@@ -1075,7 +1075,7 @@ void lb_http_kick(struct lb_worker *w)
     struct lb_server *srv = w->srv;
     pthread_mutex_lock(&srv->lock);
     int n = srv->npools;
-    struct lb_pool **pools = srv->pools;
+    struct net_pool **pools = srv->pools;
     pthread_mutex_unlock(&srv->lock);
     for (int i = 0; i < n; i++)
         if (pools[i]->local[w->id].nqueued > 0)

@@ -15,7 +15,7 @@
 
 #include "core/buf.h"
 #include "lb/lb.h"
-#include "lb/peer.h"
+#include "net/peer.h"
 #include "proto/http1.h"
 
 /* Backpressure: a side stops reading when the other side has this much
@@ -29,9 +29,9 @@ struct lb_upstream {
     uv_connect_t creq;
     uv_write_t wreq;
     struct lb_worker *w;
-    struct lb_peer *peer;           /* a reference */
+    struct net_peer *peer;           /* a reference */
     struct lb_session *s;           /* the session using it; NULL while idle */
-    struct lb_upstream *iprev, *inext; /* the peer's idle list on this worker */
+    struct net_idle inode;          /* the peer's idle list on this worker */
     struct lb_upstream *prev, *next;   /* the worker's list */
     struct buf in, out, wbuf;       /* out collects, wbuf is being written */
     bool connected, writing, closing, idle, paused, reused;
@@ -62,7 +62,7 @@ struct lb_session {
     struct lb_worker *w;
     struct lb_listener *ls;
     struct lb_session *prev, *next; /* the worker's list */
-    struct lb_qnode qnode;          /* the pool queue (LB_S_QUEUED) */
+    struct net_qnode qnode;          /* the pool queue (LB_S_QUEUED) */
     enum lb_sess_state state;
     bool closing, writing, paused, client_eof, close_after;
     bool in_head;                   /* process_head is on the stack */
@@ -82,15 +82,15 @@ struct lb_session {
     struct lb_target tgt;           /* valid while begin_request runs (points into its stack) */
     enum http1_method meth;
     bool req_keepalive, req_http10, idempotent;
-    struct lb_pool *pool;
-    struct lb_peer *peer;           /* a reference while the request holds a slot */
+    struct net_pool *pool;
+    struct net_peer *peer;           /* a reference while the request holds a slot */
     struct lb_upstream *up;
     struct buf hold;                /* rewritten head (+ body) until sent; kept for a retry */
     bool replay;                    /* hold has the whole request: a retry can resend it */
     uint64_t key;
     bool has_key;
     char sticky[17];                /* sticky cookie value sent by the client */
-    struct lb_peer *tried[4];
+    struct net_peer *tried[4];
     int ntried;
     int fail_status;                /* answer if no retry is possible */
     enum http1_body req_body;
@@ -113,9 +113,9 @@ struct lb_session {
 /* upstream.c */
 /* A new connection to p for session s (connect in progress); NULL with the
  * libuv error in *err when the connect cannot even start. */
-struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct lb_peer *p, struct lb_session *s, int *err);
+struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p, struct lb_session *s, int *err);
 /* An idle pooled connection to p, detached from the pool, or NULL. */
-struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct lb_peer *p);
+struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct net_peer *p);
 /* Return a connection whose exchange completed cleanly to p's idle pool
  * (closed instead when the pool is full or the peer takes no new work). */
 void lb_upstream_park(struct lb_upstream *u);
@@ -145,7 +145,7 @@ bool lb_header_is(const struct http1_header *h, const char *name);
  * that is not http(s)://authority... */
 int lb_http_target(const struct http1_request *r, char *buf, struct lb_target *t);
 /* The pool of the first route that matches (r, t), else the default pool (NULL: 404). */
-struct lb_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r,
+struct net_pool *lb_http_route(const struct lb_listener_conf *c, const struct http1_request *r,
                               const struct lb_target *t);
 /* s->key / s->has_key from the pool's hash key, s->sticky from its cookie. */
 void lb_http_request_key(struct lb_session *s);

@@ -27,9 +27,9 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
-#include "lb/health.h"
+#include "net/health.h"
 #include "lb/lb.h"
-#include "lb/peer.h"
+#include "net/peer.h"
 #include "lb/ratelimit.h"
 
 #define SWEEP_MS 50
@@ -178,7 +178,10 @@ static void sync_listeners(struct lb_worker *w)
 
 /* ---- applying a configuration -------------------------------------------- */
 
-static struct lb_pool *find_pool(struct lb_server *s, const char *name)
+/* The pool frees the settings a reload left it with. */
+static void free_pool_conf(struct net_pool_conf *c) { lb_pool_conf_free(lb_pool_conf_from(c)); }
+
+static struct net_pool *find_pool(struct lb_server *s, const char *name)
 {
     for (int i = 0; i < s->npools; i++)
         if (strcmp(s->pools[i]->name, name) == 0)
@@ -189,11 +192,11 @@ static struct lb_pool *find_pool(struct lb_server *s, const char *name)
 static uv_loop_t *main_loop(struct lb_server *s) { return &s->workers[0].loop; }
 
 /* Make pool's peers match its backend lines. */
-static void sync_peers(struct lb_server *s, struct lb_pool *pool, const struct lb_pool_conf *pc)
+static void sync_peers(struct lb_server *s, struct net_pool *pool, const struct lb_pool_conf *pc)
 {
     /* removed: peers whose name is not in the file */
     for (;;) {
-        struct lb_peer *gone = NULL;
+        struct net_peer *gone = NULL;
         pthread_mutex_lock(&pool->lock);
         for (int i = 0; i < pool->npeers && !gone; i++) {
             bool keep = false;
@@ -202,35 +205,35 @@ static void sync_peers(struct lb_server *s, struct lb_pool *pool, const struct l
                        strcmp(pool->peers[i]->addr, pc->backends[j].addr) == 0;
             if (!keep) {
                 gone = pool->peers[i];
-                lb_peer_ref(gone);
+                net_peer_ref(gone);
             }
         }
         pthread_mutex_unlock(&pool->lock);
         if (!gone)
             break;
-        lb_health_stop(gone);
-        lb_pool_remove(pool, gone);
+        net_health_stop(gone);
+        net_pool_remove(pool, gone);
         log_notice("pool %s: backend %s removed", pool->name, gone->name);
-        lb_peer_unref(gone);
+        net_peer_unref(gone);
     }
     for (int j = 0; j < pc->nbackends; j++) {
-        const struct lb_backend_conf *b = &pc->backends[j];
-        struct lb_peer *p = lb_pool_find(pool, b->name);
+        const struct net_backend_conf *b = &pc->backends[j];
+        struct net_peer *p = net_pool_find(pool, b->name);
         if (p) {
-            lb_peer_set_weight(p, (int)b->weight);
+            net_peer_set_weight(p, (int)b->weight);
             atomic_store(&p->maxconn, b->maxconn ? b->maxconn : pc->maxconn);
-            lb_health_start(main_loop(s), p);
-            lb_peer_unref(p);
+            net_health_start(main_loop(s), p);
+            net_peer_unref(p);
             continue;
         }
-        p = lb_peer_new(pool, b, s->nworkers);
+        p = net_peer_new(pool, b, s->nworkers);
         atomic_store(&p->maxconn, b->maxconn ? b->maxconn : pc->maxconn);
         if (s->started)
-            lb_health_new_peer(p); /* added by a reload: wait for its first probe */
-        lb_peer_ref(p);
-        lb_pool_add(pool, p);
-        lb_health_start(main_loop(s), p);
-        lb_peer_unref(p);
+            net_health_new_peer(p); /* added by a reload: wait for its first probe */
+        net_peer_ref(p);
+        net_pool_add(pool, p);
+        net_health_start(main_loop(s), p);
+        net_peer_unref(p);
     }
 }
 
@@ -240,12 +243,13 @@ int lb_server_apply(struct lb_server *s, struct lb_config *next, struct buf *err
     /* pools first: listeners' routes point at them */
     for (int i = 0; i < sec->npools; i++) {
         struct lb_pool_conf *pc = sec->pools[i];
-        struct lb_pool *pool = find_pool(s, pc->name);
+        struct net_pool *pool = find_pool(s, pc->name);
         if (!pool) {
-            pool = lb_pool_new(pc->name, pc, s->nworkers);
+            pool = net_pool_new(pc->name, &pc->base, s->nworkers);
+            pool->free_conf = free_pool_conf;
             pthread_mutex_lock(&s->lock);
-            struct lb_pool **old = s->pools;
-            struct lb_pool **arr = xmalloc((size_t)(s->npools + 1) * sizeof *arr);
+            struct net_pool **old = s->pools;
+            struct net_pool **arr = xmalloc((size_t)(s->npools + 1) * sizeof *arr);
             if (s->npools)
                 memcpy(arr, old, (size_t)s->npools * sizeof *arr);
             arr[s->npools] = pool;
@@ -254,9 +258,9 @@ int lb_server_apply(struct lb_server *s, struct lb_config *next, struct buf *err
             pthread_mutex_unlock(&s->lock);
             lb_retire(s, old, xfree_fn);
         } else {
-            atomic_store(&pool->conf, pc);
+            atomic_store(&pool->conf, &pc->base);
             pool->removed = false;
-            lb_pool_changed(pool);
+            net_pool_changed(pool);
         }
         sync_peers(s, pool, pc);
     }
@@ -421,27 +425,27 @@ static void worker_run(void *arg)
 static void on_cron(uv_timer_t *t)
 {
     struct lb_server *s = t->data;
-    long long now = lb_mono_ms();
+    long long now = net_mono_ms();
     for (int i = 0; i < s->npools; i++)
-        lb_pool_expire_ejections(s->pools[i], now);
+        net_pool_expire_ejections(s->pools[i], now);
     reclaim(s, false);
 }
 
 static void stop_health(struct lb_server *s)
 {
     for (int i = 0; i < s->npools; i++) {
-        struct lb_pool *pool = s->pools[i];
+        struct net_pool *pool = s->pools[i];
         pthread_mutex_lock(&pool->lock);
         int n = pool->npeers;
-        struct lb_peer **copy = xmalloc((size_t)(n ? n : 1) * sizeof *copy);
+        struct net_peer **copy = xmalloc((size_t)(n ? n : 1) * sizeof *copy);
         for (int j = 0; j < n; j++) {
             copy[j] = pool->peers[j];
-            lb_peer_ref(copy[j]);
+            net_peer_ref(copy[j]);
         }
         pthread_mutex_unlock(&pool->lock);
         for (int j = 0; j < n; j++) {
-            lb_health_stop(copy[j]);
-            lb_peer_unref(copy[j]);
+            net_health_stop(copy[j]);
+            net_peer_unref(copy[j]);
         }
         xfree(copy);
     }
@@ -494,8 +498,8 @@ static void reload(struct lb_server *s)
     struct lb_sections *old = s->cfg.sec;
     for (int i = 0; i < old->npools; i++)
         for (int j = 0; j < s->npools; j++)
-            if (old->pools[i] && atomic_load(&s->pools[j]->conf) == old->pools[i]) {
-                s->pools[j]->own_conf = old->pools[i];
+            if (old->pools[i] && lb_pool_conf_of(s->pools[j]) == old->pools[i]) {
+                s->pools[j]->own_conf = &old->pools[i]->base;
                 old->pools[i] = NULL;
             }
     for (int i = 0; i < old->nlisteners; i++)
@@ -669,7 +673,7 @@ int lb_main(int argc, char **argv)
     for (int i = 0; i < s->nworkers; i++) {
         uv_run(&s->workers[i].loop, UV_RUN_DEFAULT);
         for (int j = 0; j < s->npools; j++)
-            lb_pool_local_deinit(s->pools[j], i);
+            net_pool_local_deinit(s->pools[j], i);
         uv_run(&s->workers[i].loop, UV_RUN_DEFAULT);
         if (uv_loop_close(&s->workers[i].loop) != 0)
             log_warn("worker %d: handles still open at exit", i);
@@ -687,7 +691,7 @@ int lb_main(int argc, char **argv)
     }
     xfree(s->listeners);
     for (int i = 0; i < s->npools; i++)
-        lb_pool_free(s->pools[i]);
+        net_pool_free(s->pools[i]);
     xfree(s->pools);
     log_notice("scaleout lb stopped");
     lb_config_deinit(&s->cfg);

@@ -21,9 +21,9 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 #include "lb/lb.h"
-#include "lb/peer.h"
+#include "net/peer.h"
 
 #define T_HIGH (256 * 1024)
 #define T_LOW (64 * 1024)
@@ -38,7 +38,7 @@ struct tconn {
     uv_write_t wreq;
     uv_shutdown_t sreq;
     struct lb_tunnel *t;
-    struct lb_peer *peer;
+    struct net_peer *peer;
 };
 
 struct lb_tunnel {
@@ -47,16 +47,16 @@ struct lb_tunnel {
     uv_shutdown_t csreq;
     struct lb_worker *w;
     struct lb_listener *ls;
-    struct lb_pool *pool;
+    struct net_pool *pool;
     struct tconn *srv;              /* current peer connection (NULL between attempts) */
-    struct lb_peer *peer;           /* a reference while the tunnel holds a slot */
+    struct net_peer *peer;           /* a reference while the tunnel holds a slot */
     struct lb_tunnel *prev, *next;
     struct buf c2s, c2s_w, s2c, s2c_w; /* pending / being written */
     bool connected, closing, cwriting, swriting, cpaused, spaused;
     bool cli_eof, srv_eof, srv_shut, cli_shut;
     int handles;                    /* open libuv handles: cli + srv */
     uint64_t key;
-    struct lb_peer *tried[4];
+    struct net_peer *tried[4];
     int ntried;
     long long since, last;
 };
@@ -99,7 +99,7 @@ static void on_srv_closed(uv_handle_t *h)
 {
     struct tconn *c = h->data;
     struct lb_tunnel *t = c->t;
-    lb_peer_unref(c->peer);
+    net_peer_unref(c->peer);
     xfree(c);
     t->handles--;
     tunnel_free_if_done(t);
@@ -110,7 +110,7 @@ static void release_peer(struct lb_tunnel *t)
     if (!t->peer)
         return;
     atomic_fetch_sub(&t->peer->active, 1);
-    lb_peer_unref(t->peer);
+    net_peer_unref(t->peer);
     t->peer = NULL;
 }
 
@@ -235,7 +235,7 @@ static void on_srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (n < 0) {
         if (n != UV_EOF) {
             if (t->peer)
-                lb_count(&t->peer->local[t->w->id].errors, 1);
+                net_count(&t->peer->local[t->w->id].errors, 1);
             tunnel_close(t);
             return;
         }
@@ -247,7 +247,7 @@ static void on_srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     t->s2c.len += (size_t)n;
     t->last = tnow(t);
     if (t->peer)
-        lb_count(&t->peer->local[t->w->id].bytes_in, (uint64_t)n);
+        net_count(&t->peer->local[t->w->id].bytes_in, (uint64_t)n);
     flush_to_cli(t);
     if (!t->closing && buf_pending(&t->s2c) + buf_pending(&t->s2c_w) >= T_HIGH && !t->spaused) {
         t->spaused = true;
@@ -269,7 +269,7 @@ static void on_srv_written(uv_write_t *req, int status)
         return;
     }
     if (t->peer)
-        lb_count(&t->peer->local[t->w->id].bytes_out, buf_pending(&t->c2s_w));
+        net_count(&t->peer->local[t->w->id].bytes_out, buf_pending(&t->c2s_w));
     buf_consume(&t->c2s_w, buf_pending(&t->c2s_w));
     t->last = tnow(t);
     flush_to_srv(t);
@@ -341,7 +341,7 @@ static void flush_to_srv(struct lb_tunnel *t)
     int r = flush_buf((uv_stream_t *)&t->srv->tcp, &t->c2s, &t->c2s_w, &t->srv->wreq, t->srv, on_srv_written,
                       &t->swriting, &n);
     if (n && t->peer)
-        lb_count(&t->peer->local[t->w->id].bytes_out, n);
+        net_count(&t->peer->local[t->w->id].bytes_out, n);
     if (r != 0)
         tunnel_close(t);
 }
@@ -361,15 +361,15 @@ static void flush_to_cli(struct lb_tunnel *t)
 static void connect_failed(struct lb_tunnel *t, const char *why)
 {
     if (t->peer) {
-        lb_count(&t->peer->local[t->w->id].errors, 1);
-        lb_peer_failure(t->peer, tnow(t));
+        net_count(&t->peer->local[t->w->id].errors, 1);
+        net_peer_failure(t->peer, tnow(t));
         log_verbose("pool %s: backend %s: %s", t->pool->name, t->peer->name, why);
     }
     srv_close(t);
-    const struct lb_pool_conf *c = atomic_load(&t->pool->conf);
+    const struct lb_pool_conf *c = lb_pool_conf_of(t->pool);
     if (t->ntried <= c->retries) {
         if (t->peer)
-            lb_count(&t->peer->local[t->w->id].retries, 1);
+            net_count(&t->peer->local[t->w->id].retries, 1);
         release_peer(t);
         connect_next(t);
         return;
@@ -390,7 +390,7 @@ static void on_srv_connect(uv_connect_t *req, int status)
     }
     t->connected = true;
     t->last = tnow(t);
-    lb_peer_success(c->peer);
+    net_peer_success(c->peer);
     uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, on_srv_alloc, on_srv_read);
     flush_to_srv(t);
@@ -401,17 +401,17 @@ static void connect_next(struct lb_tunnel *t)
 {
     struct lb_worker *w = t->w;
     long long now = tnow(t);
-    struct lb_peer *ex[64];
+    struct net_peer *ex[64];
     int nex = 0;
     for (int i = 0; i < t->ntried; i++)
         ex[nex++] = t->tried[i];
-    struct lb_pick_ctx ctx = {t->key, true, ex, 0, now};
-    struct lb_peer *p = NULL;
-    int n = lb_pool_snapshot(t->pool, w->id, now);
+    struct net_pick_ctx ctx = {t->key, true, ex, 0, now};
+    struct net_peer *p = NULL;
+    int n = net_pool_snapshot(t->pool, w->id, now);
     for (int i = 0; i < n && nex < 64; i++) {
         ctx.nexclude = nex;
-        p = lb_pool_pick(t->pool, w->id, &ctx, now);
-        if (!p || lb_peer_try_take(p))
+        p = net_pool_pick(t->pool, w->id, &ctx, now);
+        if (!p || net_peer_try_take(p))
             break;
         ex[nex++] = p;
         p = NULL;
@@ -423,15 +423,15 @@ static void connect_next(struct lb_tunnel *t)
         tunnel_close(t);
         return;
     }
-    lb_peer_ref(p); /* its slot (active) was taken above */
+    net_peer_ref(p); /* its slot (active) was taken above */
     t->peer = p;
     if (t->ntried < 4)
         t->tried[t->ntried++] = p;
-    lb_count(&p->local[w->id].requests, 1);
-    lb_count(&p->local[w->id].connects, 1);
+    net_count(&p->local[w->id].requests, 1);
+    net_count(&p->local[w->id].connects, 1);
     struct tconn *c = xcalloc(1, sizeof *c);
     c->t = t;
-    lb_peer_ref(p);
+    net_peer_ref(p);
     c->peer = p;
     uv_tcp_init(&w->loop, &c->tcp);
     c->tcp.data = c;
@@ -474,9 +474,9 @@ void lb_tcp_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *ser
     int len = sizeof ss;
     if (uv_tcp_getpeername(&t->cli, (struct sockaddr *)&ss, &len) == 0) {
         if (ss.ss_family == AF_INET)
-            t->key = lb_hash(&((struct sockaddr_in *)&ss)->sin_addr, 4, 0);
+            t->key = net_hash(&((struct sockaddr_in *)&ss)->sin_addr, 4, 0);
         else if (ss.ss_family == AF_INET6)
-            t->key = lb_hash(&((struct sockaddr_in6 *)&ss)->sin6_addr, 16, 0);
+            t->key = net_hash(&((struct sockaddr_in6 *)&ss)->sin6_addr, 16, 0);
     }
     uv_tcp_nodelay(&t->cli, 1);
     t->next = w->tunnels;
@@ -496,7 +496,7 @@ void lb_tcp_sweep(struct lb_worker *w, long long now)
         if (t->closing)
             continue;
         if (t->srv && !t->connected) {
-            const struct lb_pool_conf *c = atomic_load(&t->pool->conf);
+            const struct lb_pool_conf *c = lb_pool_conf_of(t->pool);
             if (now - t->since > c->connect_timeout_ms)
                 connect_failed(t, "connect timeout");
             continue;

@@ -9,6 +9,7 @@
  * list is over idle-conns, and when the peer stops taking work (drain,
  * removal, down, ejected).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -43,21 +44,18 @@ static void on_closed(uv_handle_t *h)
     buf_deinit(&u->in);
     buf_deinit(&u->out);
     buf_deinit(&u->wbuf);
-    lb_peer_unref(u->peer);
+    net_peer_unref(u->peer);
     xfree(u);
+}
+
+static struct lb_upstream *of_inode(struct net_idle *n)
+{
+    return n ? (struct lb_upstream *)(void *)((char *)n - offsetof(struct lb_upstream, inode)) : NULL;
 }
 
 static void idle_unlink(struct lb_upstream *u)
 {
-    struct lb_peer_local *l = &u->peer->local[u->w->id];
-    if (u->iprev)
-        u->iprev->inext = u->inext;
-    else
-        l->idle = u->inext;
-    if (u->inext)
-        u->inext->iprev = u->iprev;
-    u->iprev = u->inext = NULL;
-    l->nidle--;
+    net_peer_idle_unlink(&u->peer->local[u->w->id], &u->inode);
     u->idle = false;
 }
 
@@ -93,7 +91,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     }
     if (n > 0) {
         u->in.len += (size_t)n;
-        lb_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
+        net_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
     }
     lb_proxy_upstream_read(u->s, u, n);
 }
@@ -130,11 +128,11 @@ static void on_connect(uv_connect_t *req, int status)
         lb_upstream_close(u);
 }
 
-struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct lb_peer *p, struct lb_session *s, int *err)
+struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p, struct lb_session *s, int *err)
 {
     struct lb_upstream *u = xcalloc(1, sizeof *u);
     u->w = w;
-    lb_peer_ref(p);
+    net_peer_ref(p);
     u->peer = p;
     u->s = s;
     buf_init(&u->in);
@@ -149,7 +147,7 @@ struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct lb_peer *p, 
         w->upstreams->prev = u;
     w->upstreams = u;
     w->nupstreams++;
-    lb_count(&p->local[w->id].connects, 1);
+    net_count(&p->local[w->id].connects, 1);
     int r = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&p->sa, on_connect);
     if (r != 0) {
         u->s = NULL;
@@ -160,10 +158,10 @@ struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct lb_peer *p, 
     return u;
 }
 
-struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct lb_peer *p)
+struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct net_peer *p)
 {
-    struct lb_peer_local *l = &p->local[w->id];
-    struct lb_upstream *u = l->idle;
+    struct net_peer_local *l = &p->local[w->id];
+    struct lb_upstream *u = of_inode(l->idle);
     if (!u)
         return NULL;
     idle_unlink(u);
@@ -173,11 +171,11 @@ struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct lb_peer *p)
 
 void lb_upstream_park(struct lb_upstream *u)
 {
-    struct lb_peer *p = u->peer;
-    const struct lb_pool_conf *c = atomic_load(&p->pool->conf);
-    struct lb_peer_local *l = &p->local[u->w->id];
+    struct net_peer *p = u->peer;
+    const struct lb_pool_conf *c = lb_pool_conf_of(p->pool);
+    struct net_peer_local *l = &p->local[u->w->id];
     u->s = NULL;
-    if (u->closing || !u->connected || c->idle_conns == 0 || !lb_peer_usable(p, lb_now_ms(u->w)) ||
+    if (u->closing || !u->connected || c->idle_conns == 0 || !net_peer_usable(p, lb_now_ms(u->w)) ||
         buf_pending(&u->in) || buf_pending(&u->out) || u->writing) {
         lb_upstream_close(u);
         return;
@@ -186,18 +184,9 @@ void lb_upstream_park(struct lb_upstream *u)
     buf_shrink(&u->in, LB_READ_SIZE * 2);
     u->idle = true;
     u->idle_since = lb_now_ms(u->w);
-    u->iprev = NULL;
-    u->inext = l->idle;
-    if (l->idle)
-        l->idle->iprev = u;
-    l->idle = u;
-    l->nidle++;
-    if (l->nidle > c->idle_conns) {
-        struct lb_upstream *last = l->idle;
-        while (last->inext)
-            last = last->inext;
-        lb_upstream_close(last);
-    }
+    net_peer_idle_push(l, &u->inode);
+    if (l->nidle > c->idle_conns)
+        lb_upstream_close(of_inode(net_peer_idle_oldest(l)));
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -213,7 +202,7 @@ static void on_written(uv_write_t *req, int status)
             lb_upstream_close(u);
         return;
     }
-    lb_count(&u->peer->local[u->w->id].bytes_out, buf_pending(&u->wbuf));
+    net_count(&u->peer->local[u->w->id].bytes_out, buf_pending(&u->wbuf));
     buf_consume(&u->wbuf, buf_pending(&u->wbuf));
     buf_shrink(&u->wbuf, LB_HIGH_WATER);
     lb_upstream_flush(u);
@@ -228,7 +217,7 @@ void lb_upstream_flush(struct lb_upstream *u)
     uv_buf_t b = uv_buf_init(buf_head(&u->out), (unsigned)buf_pending(&u->out));
     int n = uv_try_write((uv_stream_t *)&u->tcp, &b, 1);
     if (n > 0) {
-        lb_count(&u->peer->local[u->w->id].bytes_out, (uint64_t)n);
+        net_count(&u->peer->local[u->w->id].bytes_out, (uint64_t)n);
         buf_consume(&u->out, (size_t)n);
     } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
         if (u->s)
@@ -261,8 +250,8 @@ void lb_upstream_sweep(struct lb_worker *w, long long now)
         next = u->next;
         if (!u->idle || u->closing)
             continue;
-        const struct lb_pool_conf *c = atomic_load(&u->peer->pool->conf);
-        if (now - u->idle_since > c->idle_timeout_ms || !lb_peer_usable(u->peer, now))
+        const struct lb_pool_conf *c = lb_pool_conf_of(u->peer->pool);
+        if (now - u->idle_since > c->idle_timeout_ms || !net_peer_usable(u->peer, now))
             lb_upstream_close(u);
     }
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/admin.h"
+#include "net/admin.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/net.h"

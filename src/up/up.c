@@ -41,7 +41,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "core/admin.h"
+#include "net/admin.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/net.h"

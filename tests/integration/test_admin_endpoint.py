@@ -1,5 +1,5 @@
 """
-The admin endpoint every role serves (core/admin.c), tried on the lb and on
+The admin endpoint every role serves (net/admin.c), tried on the lb and on
 kv: the Host check that stops DNS rebinding (loopback names and addresses,
 the bind address, or admin-allow-host; anything else 403), bounded input
 while answers are not read (a client that pipelines without reading is

@@ -1,12 +1,12 @@
 /*
- * test_admin.c — core/admin.c: which Host values the admin endpoint answers
+ * test_admin.c — net/admin.c: which Host values the admin endpoint answers
  * (DNS-rebinding defence). The endpoint itself is exercised end to end by
  * tests/integration/test_admin_endpoint.py.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "core/admin.h"
+#include "net/admin.h"
 
 static bool ok(const char *h, const char *bind, const char *allow)
 {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 #include "lb/lb.h"
 
 static char path[64];
@@ -53,8 +53,8 @@ Test(lb_config, one_line_form)
     cr_assert_not_null(p);
     cr_assert_eq(p->nbackends, 2);
     cr_assert_eq(p->backends[1].weight, 3);
-    cr_assert_eq(p->balance, LB_BALANCE_LEASTCONN);
-    cr_assert_str_eq(p->health_path, "/health");
+    cr_assert_eq(p->base.balance, NET_BALANCE_LEASTCONN);
+    cr_assert_str_eq(p->base.health_path, "/health");
     buf_deinit(&errs);
     lb_config_deinit(&c);
 }
@@ -88,7 +88,7 @@ Test(lb_config, sections_and_routes)
     cr_assert_str_eq(api->key_name, "X-User");
     cr_assert_str_eq(api->backends[0].name, "api1");
     cr_assert_eq(api->backends[1].maxconn, 10);
-    cr_assert_eq(api->health_expect, 204);
+    cr_assert_eq(api->base.health_expect, 204);
     cr_assert_eq(api->retries, 0);
     struct lb_listener_conf *f = c.sec->listeners[0];
     cr_assert_eq(f->nroutes, 2);

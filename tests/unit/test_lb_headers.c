@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 #include "lb/proxy.h"
 
 static char tbuf[8193];
@@ -83,8 +83,8 @@ Test(lb_headers, request_id_kept_and_http10_host_added)
 
 Test(lb_headers, routes_first_match)
 {
-    struct lb_pool *api = (struct lb_pool *)0x1, *stat = (struct lb_pool *)0x2, *canary = (struct lb_pool *)0x3,
-                   *def = (struct lb_pool *)0x4;
+    struct net_pool *api = (struct net_pool *)0x1, *stat = (struct net_pool *)0x2, *canary = (struct net_pool *)0x3,
+                   *def = (struct net_pool *)0x4;
     struct lb_route_cond c_canary = {LB_ROUTE_HEADER, "X-Canary", "yes"};
     struct lb_route_cond c_host = {LB_ROUTE_HOST, NULL, "api.example.com"};
     struct lb_route_cond c_wild = {LB_ROUTE_HOST, NULL, "*.api.example.com"};
@@ -96,7 +96,7 @@ Test(lb_headers, routes_first_match)
     struct lb_listener_conf lc = {.routes = routes, .nroutes = 4, .default_pool_rt = def};
     struct {
         const char *raw;
-        struct lb_pool *want;
+        struct net_pool *want;
     } cases[] = {
         {"GET / HTTP/1.1\r\nHost: api.example.com\r\n\r\n", api},
         {"GET / HTTP/1.1\r\nHost: API.Example.com:8443\r\n\r\n", api},
@@ -122,8 +122,8 @@ Test(lb_headers, routes_first_match)
 Test(lb_headers, keys_and_sticky_cookie)
 {
     struct lb_pool_conf pc = {.key = LB_KEY_COOKIE, .key_name = "uid", .sticky_cookie = "SRV"};
-    struct lb_pool pool = {0};
-    atomic_init(&pool.conf, &pc);
+    struct net_pool pool = {0};
+    atomic_init(&pool.conf, &pc.base);
     struct lb_listener_conf lc = {0};
     struct lb_listener ls = {0};
     struct lb_session *s = sess("GET /p?q HTTP/1.1\r\nHost: a\r\nCookie: a=1; uid=\"u42\"\r\n"
@@ -131,11 +131,11 @@ Test(lb_headers, keys_and_sticky_cookie)
     s->pool = &pool;
     lb_http_request_key(s);
     cr_assert(s->has_key);
-    cr_assert_eq(s->key, lb_hash("u42", 3, 0));
+    cr_assert_eq(s->key, net_hash("u42", 3, 0));
     cr_assert_str_eq(s->sticky, "0123456789abcdef");
     pc.key = LB_KEY_URI;
     lb_http_request_key(s);
-    cr_assert_eq(s->key, lb_hash("/p", 2, 0), "the query is not part of the uri key");
+    cr_assert_eq(s->key, net_hash("/p", 2, 0), "the query is not part of the uri key");
     pc.key = LB_KEY_HEADER;
     pc.key_name = "X-User";
     lb_http_request_key(s);
@@ -236,20 +236,20 @@ Test(lb_headers, absolute_form_forwarded_in_origin_form)
 
 Test(lb_headers, path_routes_match_the_normalised_path)
 {
-    struct lb_pool *api = (struct lb_pool *)0x1, *def = (struct lb_pool *)0x4;
+    struct net_pool *api = (struct net_pool *)0x1, *def = (struct net_pool *)0x4;
     struct lb_route_cond c_path = {LB_ROUTE_PATH, NULL, "/api/"};
     struct lb_route routes[] = {{&c_path, 1, "api", api, 1}};
     struct lb_listener_conf lc = {.routes = routes, .nroutes = 1, .default_pool_rt = def};
     static const struct {
         const char *raw;
-        struct lb_pool *want;
+        struct net_pool *want;
     } cases[] = {
-        {"GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct lb_pool *)0x1},
-        {"GET /public/../api/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct lb_pool *)0x1},
-        {"GET /%61pi/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct lb_pool *)0x1},
-        {"GET //api/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct lb_pool *)0x1},
-        {"GET /./api/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct lb_pool *)0x1},
-        {"GET /api/../x HTTP/1.1\r\nHost: a\r\n\r\n", (struct lb_pool *)0x4},
+        {"GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct net_pool *)0x1},
+        {"GET /public/../api/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct net_pool *)0x1},
+        {"GET /%61pi/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct net_pool *)0x1},
+        {"GET //api/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct net_pool *)0x1},
+        {"GET /./api/x HTTP/1.1\r\nHost: a\r\n\r\n", (struct net_pool *)0x1},
+        {"GET /api/../x HTTP/1.1\r\nHost: a\r\n\r\n", (struct net_pool *)0x4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct http1_header hh[16];

@@ -1,7 +1,7 @@
 /*
  * admin.c — the admin HTTP endpoint (see admin.h).
  */
-#include "core/admin.h"
+#include "net/admin.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

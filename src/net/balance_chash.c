@@ -14,7 +14,7 @@
 
 #include "core/alloc.h"
 #include "core/chash.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 
 struct chash_state {
     struct chash ring;
@@ -35,7 +35,7 @@ static void chash_destroy(void *st)
     xfree(c);
 }
 
-static void chash_update(void *st, struct lb_peer *const *peers, int n)
+static void chash_update(void *st, struct net_peer *const *peers, int n)
 {
     struct chash_state *c = st;
     const char **names = xcalloc((size_t)(n ? n : 1), sizeof *names);
@@ -49,24 +49,24 @@ static void chash_update(void *st, struct lb_peer *const *peers, int n)
     xfree(weights);
 }
 
-static struct lb_peer *chash_pick(void *st, struct lb_peer *const *peers, int n, const struct lb_pick_ctx *ctx)
+static struct net_peer *chash_pick(void *st, struct net_peer *const *peers, int n, const struct net_pick_ctx *ctx)
 {
     struct chash_state *c = st;
     if (n == 0 || c->ring.npoints == 0 || n != c->ring.nmembers)
         return NULL;
     /* without a key: spread over the ring */
-    uint64_t key = ctx->has_key ? ctx->key : lb_hash(&c->next, sizeof c->next, 0x9e3779b9);
+    uint64_t key = ctx->has_key ? ctx->key : net_hash(&c->next, sizeof c->next, 0x9e3779b9);
     c->next++;
     size_t pos = chash_find(&c->ring, key);
     for (size_t i = 0; i < c->ring.npoints; i++) {
-        struct lb_peer *p = peers[chash_member_at(&c->ring, pos + i)];
-        if (!lb_pick_excluded(ctx, p))
+        struct net_peer *p = peers[chash_member_at(&c->ring, pos + i)];
+        if (!net_pick_excluded(ctx, p))
             return p;
     }
     return NULL;
 }
 
-const struct lb_balance_ops lb_balance_chash = {
-    "chash", LB_BAL_KEY, "consistent hashing of a key (ip, uri, header NAME, cookie NAME)",
+const struct net_balance_ops net_balance_chash = {
+    "chash", NET_BAL_KEY, "consistent hashing of a key (ip, uri, header NAME, cookie NAME)",
     chash_create, chash_destroy, chash_update, chash_pick,
 };

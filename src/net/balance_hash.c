@@ -7,7 +7,7 @@
  * keys: use chash when that matters.
  */
 #include "core/alloc.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 
 struct hash {
     uint64_t *cum;
@@ -25,7 +25,7 @@ static void hash_destroy(void *st)
     xfree(h);
 }
 
-static void hash_update(void *st, struct lb_peer *const *peers, int n)
+static void hash_update(void *st, struct net_peer *const *peers, int n)
 {
     struct hash *h = st;
     if (n > h->cap) {
@@ -41,21 +41,21 @@ static void hash_update(void *st, struct lb_peer *const *peers, int n)
     h->n = n;
 }
 
-static struct lb_peer *hash_pick(void *st, struct lb_peer *const *peers, int n, const struct lb_pick_ctx *ctx)
+static struct net_peer *hash_pick(void *st, struct net_peer *const *peers, int n, const struct net_pick_ctx *ctx)
 {
     struct hash *h = st;
     if (n == 0 || h->total == 0 || n != h->n)
         return NULL;
     uint64_t point = ctx->has_key ? ctx->key % h->total : (uint64_t)(h->next++) % h->total;
-    return lb_balance_walk(peers, n, h->cum, point, ctx);
+    return net_balance_walk(peers, n, h->cum, point, ctx);
 }
 
-const struct lb_balance_ops lb_balance_hash = {
-    "hash", LB_BAL_KEY, "hash of a key (uri, header NAME, cookie NAME, ip) over the weights",
+const struct net_balance_ops net_balance_hash = {
+    "hash", NET_BAL_KEY, "hash of a key (uri, header NAME, cookie NAME, ip) over the weights",
     hash_create, hash_destroy, hash_update, hash_pick,
 };
 
-const struct lb_balance_ops lb_balance_iphash = {
-    "iphash", LB_BAL_KEY, "hash of the client address over the weights",
+const struct net_balance_ops net_balance_iphash = {
+    "iphash", NET_BAL_KEY, "hash of the client address over the weights",
     hash_create, hash_destroy, hash_update, hash_pick,
 };

@@ -17,8 +17,8 @@
  * name a rebinding DNS points at 127.0.0.1 cannot read /status or /metrics
  * from a browser. HTTP/1.0 requests without Host are served.
  */
-#ifndef SCALEOUT_CORE_ADMIN_H
-#define SCALEOUT_CORE_ADMIN_H
+#ifndef SCALEOUT_NET_ADMIN_H
+#define SCALEOUT_NET_ADMIN_H
 
 #include <stdbool.h>
 #include <stddef.h>

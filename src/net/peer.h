@@ -17,56 +17,88 @@
  * whoever still holds it finishes normally, and the last unref frees it.
  * Pools live until the server exits.
  *
- * Threads: lb_pool_pick / lb_pool_snapshot run on a worker for its own slot;
+ * Threads: net_pool_pick / net_pool_snapshot run on a worker for its own slot;
  * membership and health changes may come from any thread.
  */
-#ifndef SCALEOUT_LB_PEER_H
-#define SCALEOUT_LB_PEER_H
+#ifndef SCALEOUT_NET_PEER_H
+#define SCALEOUT_NET_PEER_H
 
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
 
-#include "lb/lb.h"
+/* One backend as configured: `backend ADDR [weight N] [maxconn N] [name NAME]`. */
+struct net_backend_conf {
+    char *addr;                     /* as written: "127.0.0.1:8101" */
+    char *name;                     /* defaults to addr; also the consistent-hash identity */
+    struct sockaddr_storage sa;     /* resolved when parsed */
+    socklen_t salen;
+    long long weight;               /* 1..1000 */
+    long long maxconn;              /* 0: the pool's maxconn */
+};
+
+/* The settings the pool itself reads. A role's pool settings embed it (the
+ * lb's struct lb_pool_conf as member `base`) and hand the pool a pointer to it. */
+struct net_pool_conf {
+    int balance;                    /* index into net_balancers[] */
+    /* active health checks */
+    int health;                     /* -1 none, else index into net_health_kinds[] */
+    char *health_path;
+    long long health_expect;        /* 0: any 2xx or 3xx */
+    long long health_interval_ms, health_timeout_ms, health_rise, health_fall;
+    /* passive health */
+    long long passive_fails;        /* consecutive errors that eject a peer (0: off) */
+    long long eject_ms, eject_max_ms;
+};
 
 /* Latency histogram buckets (upper bounds in ms), Prometheus style; the last is +Inf. */
-#define LB_LAT_BOUNDS_MS {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
-#define LB_LAT_BUCKETS 14
+#define NET_LAT_BOUNDS_MS {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
+#define NET_LAT_BUCKETS 14
 
-enum lb_admin_state { LB_PEER_READY, LB_PEER_DRAIN, LB_PEER_REMOVED };
+enum net_admin_state { NET_PEER_READY, NET_PEER_DRAIN, NET_PEER_REMOVED };
+
+/* The link of an idle upstream connection in its peer's list on one worker;
+ * the role's connection object embeds it (net_peer_idle_* below). */
+struct net_idle {
+    struct net_idle *prev, *next;
+};
 
 /* Figures and the idle connection list of one peer on one worker: written by
  * that worker only, read (relaxed) by the admin endpoint. */
-struct lb_peer_local {
-    struct lb_upstream *idle;       /* idle keep-alive connections, most recent first */
+struct net_peer_local {
+    struct net_idle *idle;          /* idle upstream connections, most recent first */
     int nidle;
     uint64_t requests;              /* requests sent (HTTP) / connections opened (TCP) */
     uint64_t responses[6];          /* 1xx..5xx, [0] other */
     uint64_t errors;                /* connect failures, timeouts, bad responses, resets */
     uint64_t retries;               /* requests retried elsewhere after failing here */
-    uint64_t lat[LB_LAT_BUCKETS];   /* time to response head */
+    uint64_t lat[NET_LAT_BUCKETS];   /* time to response head */
     uint64_t lat_sum_us;
     uint64_t bytes_in, bytes_out;   /* from / to the peer */
     uint64_t connects;              /* new upstream connections opened */
     char pad_[64];                  /* keeps workers' hot fields off each other's cache lines */
 };
 
-struct lb_pool;
-struct lb_probe;
+struct net_pool;
+struct net_probe;
 
-struct lb_peer {
+struct net_peer {
     _Atomic int refs;
-    struct lb_pool *pool;
+    struct net_pool *pool;
     uint64_t id;                    /* unique for the life of the process */
     char *name;                     /* consistent-hash identity, shown in /status */
     char addr[80];                  /* "ip:port" as configured */
     struct sockaddr_storage sa;
     socklen_t salen;
-    char cookie[17];                /* sticky cookie value: hex of a hash of the name */
+    char sticky_id[17];             /* sticky-session value (the lb: its cookie): hex of a hash of the name */
     uint64_t hash;                  /* hash of the name */
     _Atomic int weight;
     _Atomic long long maxconn;      /* 0: unlimited */
-    _Atomic int admin;              /* enum lb_admin_state */
+    _Atomic int admin;              /* enum net_admin_state */
     _Atomic bool check_up;          /* active checks' verdict (true without checks) */
     _Atomic long long ejected_until; /* passive ejection: monotonic ms, 0 when not ejected */
     _Atomic int eject_level;        /* consecutive ejections: the back-off doubles */
@@ -76,56 +108,57 @@ struct lb_peer {
     _Atomic long long ewma_at;      /* when it was last fed (monotonic ms) */
     _Atomic uint64_t health_checks, health_failures;
     /* health check state: worker 0 only */
-    struct lb_probe *probe;
+    struct net_probe *probe;
     uv_timer_t *check_timer;
     int rise_run, fall_run;
     bool checked;
     char last_check[96];
     int nlocal;
-    struct lb_peer_local local[];   /* one per worker */
+    struct net_peer_local local[];   /* one per worker */
 };
 
 /* The usable peers as one worker sees them, and its balancer state. */
-struct lb_pool_local {
+struct net_pool_local {
     unsigned gen;                   /* generation of the snapshot */
     bool valid;
-    struct lb_peer **snap;          /* usable peers (each holds a reference) */
+    struct net_peer **snap;          /* usable peers (each holds a reference) */
     int nsnap, snapcap;
     int bal_index;                  /* algorithm the state below belongs to */
     void *bal;
-    /* requests waiting for a peer under maxconn (struct lb_session) */
-    struct lb_qnode {
-        struct lb_qnode *prev, *next;
+    /* requests waiting for a peer under maxconn (the role's request, e.g. the lb's struct lb_session) */
+    struct net_qnode {
+        struct net_qnode *prev, *next;
     } queue;
     int nqueued;
     uint64_t queued_total, queue_timeouts, queue_overflows, no_peer;
     char pad_[64];
 };
 
-struct lb_pool {
+struct net_pool {
     char *name;
-    _Atomic(struct lb_pool_conf *) conf;
+    _Atomic(struct net_pool_conf *) conf;
     pthread_mutex_t lock;           /* peers[] and the state changes */
-    struct lb_peer **peers;
+    struct net_peer **peers;
     int npeers, cap;
     _Atomic unsigned gen;
     _Atomic int nqueued;            /* all workers */
     bool removed;                   /* by a reload: no listener routes here any more */
-    struct lb_pool_conf *own_conf;  /* settings kept after a reload dropped the pool */
+    struct net_pool_conf *own_conf; /* settings kept after a reload dropped the pool */
+    void (*free_conf)(struct net_pool_conf *); /* frees own_conf (set by the role) */
     int nlocal;
-    struct lb_pool_local local[];
+    struct net_pool_local local[];
 };
 
 /* What an algorithm may look at to pick. */
-struct lb_pick_ctx {
+struct net_pick_ctx {
     uint64_t key;                   /* hash of the request's key */
     bool has_key;                   /* false: key absent, hashing falls back to round robin */
-    struct lb_peer *const *exclude; /* already tried or full */
+    struct net_peer *const *exclude; /* already tried or full */
     int nexclude;
     long long now;                  /* monotonic ms */
 };
 
-static inline bool lb_pick_excluded(const struct lb_pick_ctx *c, const struct lb_peer *p)
+static inline bool net_pick_excluded(const struct net_pick_ctx *c, const struct net_peer *p)
 {
     for (int i = 0; i < c->nexclude; i++)
         if (c->exclude[i] == p)
@@ -133,29 +166,30 @@ static inline bool lb_pick_excluded(const struct lb_pick_ctx *c, const struct lb
     return false;
 }
 
-struct lb_pool *lb_pool_new(const char *name, struct lb_pool_conf *conf, int nworkers);
-/* Free a pool (exit only): drops the pool's peers and every snapshot. */
-void lb_pool_free(struct lb_pool *p);
+struct net_pool *net_pool_new(const char *name, struct net_pool_conf *conf, int nworkers);
+/* Free a pool (exit only): drops the pool's peers and every snapshot, and
+ * own_conf through free_conf. */
+void net_pool_free(struct net_pool *p);
 
 /* A peer for backend b (one reference, owned by the caller). */
-struct lb_peer *lb_peer_new(struct lb_pool *pool, const struct lb_backend_conf *b, int nworkers);
-static inline void lb_peer_ref(struct lb_peer *p) { atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed); }
-void lb_peer_unref(struct lb_peer *p);
+struct net_peer *net_peer_new(struct net_pool *pool, const struct net_backend_conf *b, int nworkers);
+static inline void net_peer_ref(struct net_peer *p) { atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed); }
+void net_peer_unref(struct net_peer *p);
 
 /* Membership (any thread). add takes over the caller's reference. */
-void lb_pool_add(struct lb_pool *pool, struct lb_peer *p);
+void net_pool_add(struct net_pool *pool, struct net_peer *p);
 /* Find by name or address (a new reference), NULL when absent. */
-struct lb_peer *lb_pool_find(struct lb_pool *pool, const char *name_or_addr);
+struct net_peer *net_pool_find(struct net_pool *pool, const char *name_or_addr);
 /* Drop p from the pool (state REMOVED). Returns 0, or -1 when p was not in it. */
-int lb_pool_remove(struct lb_pool *pool, struct lb_peer *p);
-void lb_peer_set_admin(struct lb_peer *p, int state);
-void lb_peer_set_weight(struct lb_peer *p, int weight);
-void lb_peer_set_check(struct lb_peer *p, bool up);
-static inline void lb_pool_changed(struct lb_pool *pool) { atomic_fetch_add(&pool->gen, 1); }
+int net_pool_remove(struct net_pool *pool, struct net_peer *p);
+void net_peer_set_admin(struct net_peer *p, int state);
+void net_peer_set_weight(struct net_peer *p, int weight);
+void net_peer_set_check(struct net_peer *p, bool up);
+static inline void net_pool_changed(struct net_pool *pool) { atomic_fetch_add(&pool->gen, 1); }
 
 /* Take a request slot on p (active + 1) unless p is at its maxconn; exact
  * across threads. false: full, nothing taken. */
-static inline bool lb_peer_try_take(struct lb_peer *p)
+static inline bool net_peer_try_take(struct net_peer *p)
 {
     long long m = atomic_load_explicit(&p->maxconn, memory_order_relaxed);
     if (m <= 0) {
@@ -172,37 +206,68 @@ static inline bool lb_peer_try_take(struct lb_peer *p)
 }
 
 /* Usable now (now: monotonic ms). */
-bool lb_peer_usable(const struct lb_peer *p, long long now);
+bool net_peer_usable(const struct net_peer *p, long long now);
 
 /* Passive health: an exchange with p went well / failed. A failure may eject
  * p for eject_ms << level (capped at eject_max_ms). now: monotonic ms. */
-void lb_peer_success(struct lb_peer *p);
-void lb_peer_failure(struct lb_peer *p, long long now);
+void net_peer_success(struct net_peer *p);
+void net_peer_failure(struct net_peer *p, long long now);
 /* End ejections that expired (cron, main thread). */
-void lb_pool_expire_ejections(struct lb_pool *pool, long long now);
+void net_pool_expire_ejections(struct net_pool *pool, long long now);
 /* Fold a response time into the peer's moving average. */
-void lb_peer_observe(struct lb_peer *p, uint64_t us);
+void net_peer_observe(struct net_peer *p, uint64_t us);
 
 /* Rebuild worker wid's snapshot if the pool changed. Returns the number of
  * usable peers. */
-int lb_pool_snapshot(struct lb_pool *pool, int wid, long long now);
+int net_pool_snapshot(struct net_pool *pool, int wid, long long now);
 /* Pick a usable peer for worker wid, NULL when none fits. */
-struct lb_peer *lb_pool_pick(struct lb_pool *pool, int wid, const struct lb_pick_ctx *ctx, long long now);
-/* Sticky: the usable peer whose cookie value is v, NULL if none. */
-struct lb_peer *lb_pool_find_cookie(struct lb_pool *pool, int wid, const char *v, size_t vlen, long long now);
+struct net_peer *net_pool_pick(struct net_pool *pool, int wid, const struct net_pick_ctx *ctx, long long now);
+/* Sticky sessions: the usable peer whose sticky_id is v, NULL if none. */
+struct net_peer *net_pool_find_sticky(struct net_pool *pool, int wid, const char *v, size_t vlen, long long now);
 /* Worker wid drops its snapshot and balancer state (exit). */
-void lb_pool_local_deinit(struct lb_pool *pool, int wid);
+void net_pool_local_deinit(struct net_pool *pool, int wid);
 
 /* Seconds a client should wait before retrying when nothing is usable. */
-int lb_pool_retry_after(struct lb_pool *pool, long long now);
+int net_pool_retry_after(struct net_pool *pool, long long now);
+
+/* The idle upstream connections of a peer on one worker (the worker's thread
+ * only): push puts n first (most recently used), pop takes the first,
+ * oldest is the last one (NULL when none). */
+static inline void net_peer_idle_push(struct net_peer_local *l, struct net_idle *n)
+{
+    n->prev = NULL;
+    n->next = l->idle;
+    if (l->idle)
+        l->idle->prev = n;
+    l->idle = n;
+    l->nidle++;
+}
+static inline void net_peer_idle_unlink(struct net_peer_local *l, struct net_idle *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        l->idle = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    n->prev = n->next = NULL;
+    l->nidle--;
+}
+static inline struct net_idle *net_peer_idle_oldest(const struct net_peer_local *l)
+{
+    struct net_idle *n = l->idle;
+    while (n && n->next)
+        n = n->next;
+    return n;
+}
 
 /* Monotonic ms for the code that has no loop at hand. */
-long long lb_mono_ms(void);
+long long net_mono_ms(void);
 
-static inline void lb_count(uint64_t *x, uint64_t n)
+static inline void net_count(uint64_t *x, uint64_t n)
 {
     __atomic_store_n(x, *x + n, __ATOMIC_RELAXED);
 }
-static inline uint64_t lb_read(const uint64_t *x) { return __atomic_load_n(x, __ATOMIC_RELAXED); }
+static inline uint64_t net_read(const uint64_t *x) { return __atomic_load_n(x, __ATOMIC_RELAXED); }
 
 #endif

@@ -3,7 +3,7 @@
  * ignored (use wrr for weights).
  */
 #include "core/alloc.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 
 struct rr {
     unsigned next;
@@ -11,14 +11,14 @@ struct rr {
 
 static void *rr_create(void) { return xcalloc(1, sizeof(struct rr)); }
 static void rr_destroy(void *st) { xfree(st); }
-static void rr_update(void *st, struct lb_peer *const *peers, int n) { (void)st, (void)peers, (void)n; }
+static void rr_update(void *st, struct net_peer *const *peers, int n) { (void)st, (void)peers, (void)n; }
 
-static struct lb_peer *rr_pick(void *st, struct lb_peer *const *peers, int n, const struct lb_pick_ctx *ctx)
+static struct net_peer *rr_pick(void *st, struct net_peer *const *peers, int n, const struct net_pick_ctx *ctx)
 {
     struct rr *r = st;
     for (int i = 0; i < n; i++) {
         unsigned idx = (r->next + (unsigned)i) % (unsigned)n;
-        if (!lb_pick_excluded(ctx, peers[idx])) {
+        if (!net_pick_excluded(ctx, peers[idx])) {
             r->next = idx + 1;
             return peers[idx];
         }
@@ -26,6 +26,6 @@ static struct lb_peer *rr_pick(void *st, struct lb_peer *const *peers, int n, co
     return NULL;
 }
 
-const struct lb_balance_ops lb_balance_rr = {
+const struct net_balance_ops net_balance_rr = {
     "roundrobin", 0, "each peer in turn (weights ignored)", rr_create, rr_destroy, rr_update, rr_pick,
 };

@@ -4,12 +4,12 @@
  */
 #include <stdio.h>
 
-#include "lb/health.h"
+#include "net/health.h"
 #include "proto/http1.h"
 
 #define MAX_ANSWER_HEAD 16384
 
-static int http_connected(struct lb_probe *pr, const struct lb_pool_conf *c)
+static int http_connected(struct net_probe *pr, const struct net_pool_conf *c)
 {
     buf_printf(&pr->out,
                "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: scaleout-lb-health\r\nConnection: close\r\n\r\n",
@@ -17,7 +17,7 @@ static int http_connected(struct lb_probe *pr, const struct lb_pool_conf *c)
     return 0;
 }
 
-static int http_data(struct lb_probe *pr, const struct lb_pool_conf *c)
+static int http_data(struct net_probe *pr, const struct net_pool_conf *c)
 {
     struct http1_header h[64];
     struct http1_response res;
@@ -40,4 +40,4 @@ static int http_data(struct lb_probe *pr, const struct lb_pool_conf *c)
     return ok ? 1 : -1;
 }
 
-const struct lb_health_ops lb_health_http = {"http", http_connected, http_data};
+const struct net_health_ops net_health_http = {"http", http_connected, http_data};

@@ -7,7 +7,7 @@
  */
 #include "core/alloc.h"
 #include "core/rand.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 
 struct p2c {
     uint64_t *cum;
@@ -24,7 +24,7 @@ static void p2c_destroy(void *st)
     xfree(c);
 }
 
-static void p2c_update(void *st, struct lb_peer *const *peers, int n)
+static void p2c_update(void *st, struct net_peer *const *peers, int n)
 {
     struct p2c *c = st;
     if (n > c->cap) {
@@ -40,24 +40,24 @@ static void p2c_update(void *st, struct lb_peer *const *peers, int n)
     c->n = n;
 }
 
-static struct lb_peer *p2c_pick(void *st, struct lb_peer *const *peers, int n, const struct lb_pick_ctx *ctx)
+static struct net_peer *p2c_pick(void *st, struct net_peer *const *peers, int n, const struct net_pick_ctx *ctx)
 {
     struct p2c *c = st;
     if (n == 0 || c->total == 0 || n != c->n)
         return NULL;
-    struct lb_peer *a = lb_balance_walk(peers, n, c->cum, rand_below(c->total), ctx);
+    struct net_peer *a = net_balance_walk(peers, n, c->cum, rand_below(c->total), ctx);
     if (!a)
         return NULL;
     /* the second choice must differ from the first */
-    struct lb_peer *ex[64];
+    struct net_peer *ex[64];
     int nex = 0;
     for (int i = 0; i < ctx->nexclude && nex < 63; i++)
         ex[nex++] = ctx->exclude[i];
     ex[nex++] = a;
-    struct lb_pick_ctx c2 = *ctx;
+    struct net_pick_ctx c2 = *ctx;
     c2.exclude = ex;
     c2.nexclude = nex;
-    struct lb_peer *b = lb_balance_walk(peers, n, c->cum, rand_below(c->total), &c2);
+    struct net_peer *b = net_balance_walk(peers, n, c->cum, rand_below(c->total), &c2);
     if (!b)
         return a;
     long long aa = atomic_load_explicit(&a->active, memory_order_relaxed);
@@ -68,7 +68,7 @@ static struct lb_peer *p2c_pick(void *st, struct lb_peer *const *peers, int n, c
     return ba * aw < aa * bw ? b : a;
 }
 
-const struct lb_balance_ops lb_balance_p2c = {
+const struct net_balance_ops net_balance_p2c = {
     "p2c", 0, "power of two random choices (weighted draw, fewer in flight wins)",
     p2c_create, p2c_destroy, p2c_update, p2c_pick,
 };

@@ -4,7 +4,7 @@
  * round-robin order so that idle peers share the load evenly.
  */
 #include "core/alloc.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 
 struct lc {
     unsigned next;
@@ -12,17 +12,17 @@ struct lc {
 
 static void *lc_create(void) { return xcalloc(1, sizeof(struct lc)); }
 static void lc_destroy(void *st) { xfree(st); }
-static void lc_update(void *st, struct lb_peer *const *peers, int n) { (void)st, (void)peers, (void)n; }
+static void lc_update(void *st, struct net_peer *const *peers, int n) { (void)st, (void)peers, (void)n; }
 
-static struct lb_peer *lc_pick(void *st, struct lb_peer *const *peers, int n, const struct lb_pick_ctx *ctx)
+static struct net_peer *lc_pick(void *st, struct net_peer *const *peers, int n, const struct net_pick_ctx *ctx)
 {
     struct lc *l = st;
-    struct lb_peer *best = NULL;
+    struct net_peer *best = NULL;
     long long ba = 0, bw = 1;
     unsigned start = l->next++;
     for (int i = 0; i < n; i++) {
-        struct lb_peer *p = peers[(start + (unsigned)i) % (unsigned)n];
-        if (lb_pick_excluded(ctx, p))
+        struct net_peer *p = peers[(start + (unsigned)i) % (unsigned)n];
+        if (net_pick_excluded(ctx, p))
             continue;
         long long a = atomic_load_explicit(&p->active, memory_order_relaxed);
         long long wt = atomic_load_explicit(&p->weight, memory_order_relaxed);
@@ -36,6 +36,6 @@ static struct lb_peer *lc_pick(void *st, struct lb_peer *const *peers, int n, co
     return best;
 }
 
-const struct lb_balance_ops lb_balance_leastconn = {
+const struct net_balance_ops net_balance_leastconn = {
     "leastconn", 0, "fewest requests in flight per unit of weight", lc_create, lc_destroy, lc_update, lc_pick,
 };

@@ -6,7 +6,7 @@
  * (weights 5,1,1 give a a b a c a a, not a a a a a b c).
  */
 #include "core/alloc.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 
 struct wrr {
     long long *cur;
@@ -22,7 +22,7 @@ static void wrr_destroy(void *st)
     xfree(w);
 }
 
-static void wrr_update(void *st, struct lb_peer *const *peers, int n)
+static void wrr_update(void *st, struct net_peer *const *peers, int n)
 {
     (void)peers;
     struct wrr *w = st;
@@ -35,13 +35,13 @@ static void wrr_update(void *st, struct lb_peer *const *peers, int n)
     w->n = n;
 }
 
-static struct lb_peer *wrr_pick(void *st, struct lb_peer *const *peers, int n, const struct lb_pick_ctx *ctx)
+static struct net_peer *wrr_pick(void *st, struct net_peer *const *peers, int n, const struct net_pick_ctx *ctx)
 {
     struct wrr *w = st;
     long long total = 0;
     int best = -1;
     for (int i = 0; i < n && i < w->n; i++) {
-        if (lb_pick_excluded(ctx, peers[i]))
+        if (net_pick_excluded(ctx, peers[i]))
             continue;
         long long wt = atomic_load_explicit(&peers[i]->weight, memory_order_relaxed);
         w->cur[i] += wt;
@@ -55,6 +55,6 @@ static struct lb_peer *wrr_pick(void *st, struct lb_peer *const *peers, int n, c
     return peers[best];
 }
 
-const struct lb_balance_ops lb_balance_wrr = {
+const struct net_balance_ops net_balance_wrr = {
     "wrr", 0, "smooth weighted round robin", wrr_create, wrr_destroy, wrr_update, wrr_pick,
 };

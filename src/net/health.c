@@ -5,11 +5,11 @@
  *   timer ──interval──▶ probe: connect ──▶ ops->connected ──▶ write ──▶ ops->data
  *     ▲                  │ error/EOF          │ 1/-1                    │ 1/-1
  *     │                  ▼                    ▼                         ▼
- *     └──── rearm ◀── result(ok, why): rise/fall ─▶ lb_peer_set_check (pool gen++)
+ *     └──── rearm ◀── result(ok, why): rise/fall ─▶ net_peer_set_check (pool gen++)
  *   The same timer fires `health-timeout` after the probe started: a probe
  *   still running then has failed.
  */
-#include "lb/health.h"
+#include "net/health.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,18 +18,22 @@
 #include "core/alloc.h"
 #include "core/log.h"
 
-const struct lb_health_ops *const lb_health_kinds[] = {&lb_health_http, &lb_health_tcp};
-const int lb_health_nkinds = 2;
+const struct net_health_ops *const net_health_kinds[NET_HEALTH__COUNT] = {
+#define NET_X_ROW(id, sym) &sym,
+    NET_HEALTH_KINDS(NET_X_ROW)
+#undef NET_X_ROW
+};
+const int net_health_nkinds = NET_HEALTH__COUNT;
 
-int lb_health_find(const char *name)
+int net_health_find(const char *name)
 {
-    for (int i = 0; i < lb_health_nkinds; i++)
-        if (strcasecmp(lb_health_kinds[i]->name, name) == 0)
+    for (int i = 0; i < net_health_nkinds; i++)
+        if (strcasecmp(net_health_kinds[i]->name, name) == 0)
             return i;
     return -1;
 }
 
-static long long probe_timeout(const struct lb_pool_conf *c)
+static long long probe_timeout(const struct net_pool_conf *c)
 {
     return c->health_timeout_ms < c->health_interval_ms ? c->health_timeout_ms : c->health_interval_ms;
 }
@@ -37,7 +41,7 @@ static long long probe_timeout(const struct lb_pool_conf *c)
 /* The timer's data: the peer and what the timer waits for. */
 struct check {
     uv_timer_t timer;
-    struct lb_peer *peer;           /* a reference */
+    struct net_peer *peer;           /* a reference */
     bool running;                   /* a probe is out; the timer is its timeout */
     bool stopped;
     long long started;              /* loop time the probe started */
@@ -45,50 +49,50 @@ struct check {
 
 static void on_probe_closed(uv_handle_t *h)
 {
-    struct lb_probe *pr = h->data;
+    struct net_probe *pr = h->data;
     buf_deinit(&pr->in);
     buf_deinit(&pr->out);
-    lb_peer_unref(pr->peer);
+    net_peer_unref(pr->peer);
     xfree(pr);
 }
 
 static void schedule(struct check *ck, long long delay);
 
 /* Rise/fall accounting; the first probe of a peer decides at once. */
-static void result(struct lb_peer *p, bool ok, const char *why)
+static void result(struct net_peer *p, bool ok, const char *why)
 {
-    const struct lb_pool_conf *c = atomic_load(&p->pool->conf);
+    const struct net_pool_conf *c = atomic_load(&p->pool->conf);
     atomic_fetch_add(&p->health_checks, 1);
     snprintf(p->last_check, sizeof p->last_check, "%s", ok ? "ok" : why);
     if (ok) {
         p->fall_run = 0;
         p->rise_run++;
         if (!atomic_load(&p->check_up) && (p->rise_run >= c->health_rise || !p->checked))
-            lb_peer_set_check(p, true);
+            net_peer_set_check(p, true);
     } else {
         atomic_fetch_add(&p->health_failures, 1);
         p->rise_run = 0;
         p->fall_run++;
         if (atomic_load(&p->check_up) && (p->fall_run >= c->health_fall || !p->checked))
-            lb_peer_set_check(p, false);
+            net_peer_set_check(p, false);
     }
     p->checked = true;
 }
 
 /* Report the probe's outcome once and close it. */
-static void finish(struct lb_probe *pr, bool ok)
+static void finish(struct net_probe *pr, bool ok)
 {
     if (pr->finished)
         return;
     pr->finished = true;
-    struct lb_peer *p = pr->peer;
+    struct net_peer *p = pr->peer;
     if (p->probe == pr) {
         p->probe = NULL;
         result(p, ok, pr->why);
         struct check *ck = p->check_timer ? p->check_timer->data : NULL;
         if (ck && ck->running) {
             ck->running = false;
-            const struct lb_pool_conf *c = atomic_load(&p->pool->conf);
+            const struct net_pool_conf *c = atomic_load(&p->pool->conf);
             schedule(ck, c->health_interval_ms - ((long long)uv_now(ck->timer.loop) - ck->started));
         }
     }
@@ -98,7 +102,7 @@ static void finish(struct lb_probe *pr, bool ok)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     (void)suggested;
-    struct lb_probe *pr = h->data;
+    struct net_probe *pr = h->data;
     buf_reserve(&pr->in, 4096);
     *b = uv_buf_init(buf_tail(&pr->in), (unsigned)buf_room(&pr->in));
 }
@@ -106,7 +110,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     (void)b;
-    struct lb_probe *pr = s->data;
+    struct net_probe *pr = s->data;
     if (pr->finished)
         return;
     if (n < 0) {
@@ -116,15 +120,15 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         return;
     }
     pr->in.len += (size_t)n;
-    const struct lb_pool_conf *c = atomic_load(&pr->peer->pool->conf);
-    int rc = lb_health_kinds[c->health]->data(pr, c);
+    const struct net_pool_conf *c = atomic_load(&pr->peer->pool->conf);
+    int rc = net_health_kinds[c->health]->data(pr, c);
     if (rc != 0)
         finish(pr, rc > 0);
 }
 
 static void on_written(uv_write_t *w, int status)
 {
-    struct lb_probe *pr = w->data;
+    struct net_probe *pr = w->data;
     if (status < 0 && !pr->finished) {
         snprintf(pr->why, sizeof pr->why, "write: %s", uv_strerror(status));
         finish(pr, false);
@@ -133,7 +137,7 @@ static void on_written(uv_write_t *w, int status)
 
 static void on_connect(uv_connect_t *req, int status)
 {
-    struct lb_probe *pr = req->data;
+    struct net_probe *pr = req->data;
     if (pr->finished)
         return;
     if (status < 0) {
@@ -141,12 +145,12 @@ static void on_connect(uv_connect_t *req, int status)
         finish(pr, false);
         return;
     }
-    const struct lb_pool_conf *c = atomic_load(&pr->peer->pool->conf);
+    const struct net_pool_conf *c = atomic_load(&pr->peer->pool->conf);
     if (c->health < 0) {
         finish(pr, true);
         return;
     }
-    int rc = lb_health_kinds[c->health]->connected(pr, c);
+    int rc = net_health_kinds[c->health]->connected(pr, c);
     if (rc != 0) {
         finish(pr, rc > 0);
         return;
@@ -165,9 +169,9 @@ static void on_connect(uv_connect_t *req, int status)
 
 static void start_probe(struct check *ck)
 {
-    struct lb_peer *p = ck->peer;
-    struct lb_probe *pr = xcalloc(1, sizeof *pr);
-    lb_peer_ref(p);
+    struct net_peer *p = ck->peer;
+    struct net_probe *pr = xcalloc(1, sizeof *pr);
+    net_peer_ref(p);
     pr->peer = p;
     buf_init(&pr->in);
     buf_init(&pr->out);
@@ -187,12 +191,12 @@ static void start_probe(struct check *ck)
 static void on_timer(uv_timer_t *t)
 {
     struct check *ck = t->data;
-    struct lb_peer *p = ck->peer;
-    const struct lb_pool_conf *c = atomic_load(&p->pool->conf);
+    struct net_peer *p = ck->peer;
+    const struct net_pool_conf *c = atomic_load(&p->pool->conf);
     if (ck->running) {
         /* the probe outlived health-timeout */
         ck->running = false;
-        struct lb_probe *pr = p->probe;
+        struct net_probe *pr = p->probe;
         if (pr) {
             snprintf(pr->why, sizeof pr->why, "timeout after %lld ms", probe_timeout(c));
             finish(pr, false);
@@ -200,7 +204,7 @@ static void on_timer(uv_timer_t *t)
         schedule(ck, c->health_interval_ms - probe_timeout(c));
         return;
     }
-    if (c->health < 0 || atomic_load(&p->admin) == LB_PEER_REMOVED)
+    if (c->health < 0 || atomic_load(&p->admin) == NET_PEER_REMOVED)
         return;
     ck->running = true;
     ck->started = (long long)uv_now(t->loop);
@@ -218,14 +222,14 @@ static void schedule(struct check *ck, long long delay)
 static void on_check_closed(uv_handle_t *h)
 {
     struct check *ck = h->data;
-    lb_peer_unref(ck->peer);
+    net_peer_unref(ck->peer);
     xfree(ck);
 }
 
-void lb_health_stop(struct lb_peer *p)
+void net_health_stop(struct net_peer *p)
 {
     if (p->probe) {
-        struct lb_probe *pr = p->probe;
+        struct net_probe *pr = p->probe;
         p->probe = NULL;
         pr->finished = true;
         uv_close((uv_handle_t *)&pr->tcp, on_probe_closed);
@@ -239,19 +243,19 @@ void lb_health_stop(struct lb_peer *p)
     }
 }
 
-void lb_health_start(uv_loop_t *loop, struct lb_peer *p)
+void net_health_start(uv_loop_t *loop, struct net_peer *p)
 {
-    lb_health_stop(p);
-    const struct lb_pool_conf *c = atomic_load(&p->pool->conf);
+    net_health_stop(p);
+    const struct net_pool_conf *c = atomic_load(&p->pool->conf);
     if (c->health < 0) {
         p->checked = false;
         p->rise_run = p->fall_run = 0;
         snprintf(p->last_check, sizeof p->last_check, "none");
-        lb_peer_set_check(p, true);
+        net_peer_set_check(p, true);
         return;
     }
     struct check *ck = xcalloc(1, sizeof *ck);
-    lb_peer_ref(p);
+    net_peer_ref(p);
     ck->peer = p;
     uv_timer_init(loop, &ck->timer);
     ck->timer.data = ck;
@@ -260,9 +264,9 @@ void lb_health_start(uv_loop_t *loop, struct lb_peer *p)
     schedule(ck, (long long)(p->id % 16));
 }
 
-void lb_health_new_peer(struct lb_peer *p)
+void net_health_new_peer(struct net_peer *p)
 {
-    const struct lb_pool_conf *c = atomic_load(&p->pool->conf);
+    const struct net_pool_conf *c = atomic_load(&p->pool->conf);
     if (c->health >= 0) {
         atomic_store(&p->check_up, false);
         snprintf(p->last_check, sizeof p->last_check, "not checked yet");

@@ -6,7 +6,7 @@
  * from taking everything under concurrency. Ties go round robin.
  */
 #include "core/alloc.h"
-#include "lb/balance.h"
+#include "net/balance.h"
 
 struct lrt {
     unsigned next;
@@ -14,17 +14,17 @@ struct lrt {
 
 static void *lrt_create(void) { return xcalloc(1, sizeof(struct lrt)); }
 static void lrt_destroy(void *st) { xfree(st); }
-static void lrt_update(void *st, struct lb_peer *const *peers, int n) { (void)st, (void)peers, (void)n; }
+static void lrt_update(void *st, struct net_peer *const *peers, int n) { (void)st, (void)peers, (void)n; }
 
-static struct lb_peer *lrt_pick(void *st, struct lb_peer *const *peers, int n, const struct lb_pick_ctx *ctx)
+static struct net_peer *lrt_pick(void *st, struct net_peer *const *peers, int n, const struct net_pick_ctx *ctx)
 {
     struct lrt *l = st;
-    struct lb_peer *best = NULL;
+    struct net_peer *best = NULL;
     double bs = 0;
     unsigned start = l->next++;
     for (int i = 0; i < n; i++) {
-        struct lb_peer *p = peers[(start + (unsigned)i) % (unsigned)n];
-        if (lb_pick_excluded(ctx, p))
+        struct net_peer *p = peers[(start + (unsigned)i) % (unsigned)n];
+        if (net_pick_excluded(ctx, p))
             continue;
         uint64_t e = atomic_load_explicit(&p->ewma_us, memory_order_relaxed);
         /* an average nobody fed for a while halves every second, so a peer
@@ -44,7 +44,7 @@ static struct lb_peer *lrt_pick(void *st, struct lb_peer *const *peers, int n, c
     return best;
 }
 
-const struct lb_balance_ops lb_balance_lrt = {
-    "lrt", LB_BAL_HTTP, "least response time (moving average x requests in flight, per weight)",
+const struct net_balance_ops net_balance_lrt = {
+    "lrt", NET_BAL_L7, "least response time (moving average x requests in flight, per weight)",
     lrt_create, lrt_destroy, lrt_update, lrt_pick,
 };
