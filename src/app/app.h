@@ -39,6 +39,11 @@ enum app_cache_strategy {
     APP_CACHE__COUNT
 };
 
+enum app_queue {
+    APP_QUEUE_HASH,              /* kv-hash: the job hash only, workers scan ids */
+    APP_QUEUE_LIST,              /* kv-list: and LPUSH the id onto queue:jobs */
+};
+
 struct app_config {
     char *bind;
     long long port;
@@ -60,6 +65,9 @@ struct app_config {
     long long max_body;
     long long feed_limit;
     long long job_ttl_ms;
+    int queue;                   /* enum app_queue: how uploads are enqueued */
+    long long fanout_threshold;  /* feed: authors with this many followers are read, not pushed */
+    long long timeline_len;      /* feed: ids kept per timeline list */
     long long sync_job_ms;       /* POST /upload-sync: the job's work done in the request */
     long long maxclients;
     int loglevel;

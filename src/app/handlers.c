@@ -388,7 +388,7 @@ static void h_feed(struct app_req *r) { with_session(r, feed_then); }
 
 /* ---- uploads and jobs -------------------------------------------------------- */
 
-static void upload_expired(void *arg, const struct app_kv_reply *rep)
+static void upload_queued(void *arg, const struct app_kv_reply *rep)
 {
     struct app_req *r = arg;
     if (!rep || rep->type == APP_KV_ERROR) {
@@ -402,6 +402,23 @@ static void upload_expired(void *arg, const struct app_kv_reply *rep)
     buf_init(&b);
     buf_printf(&b, "{\"job\":%s,\"status\":\"queued\",\"status_url\":\"/jobs/%s\"}\n", r->arg, r->arg);
     app_reply_json(r, 202, &b, hdr);
+}
+
+/* kv-list: the record exists, now the id goes on the queue (in this order: a
+ * worker that pops the id always finds the record). */
+static void upload_expired(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep || rep->type == APP_KV_ERROR) {
+        reply_kv_down(r);
+        return;
+    }
+    if (app_server_conf(r->srv)->queue != APP_QUEUE_LIST) {
+        upload_queued(r, rep);
+        return;
+    }
+    const char *argv[] = {"LPUSH", "queue:jobs", r->arg};
+    app_kv_cmdv(app_server_kv(r->srv), upload_queued, r, 3, argv);
 }
 
 static void upload_stored(void *arg, const struct app_kv_reply *rep)

@@ -9,6 +9,7 @@ import socket
 import threading
 
 import pytest
+import redis
 import requests
 
 from up_helpers import (HOST, Http, Postgres, Proc, app_status, free_port, rmtree, sanitizer_reports, scaleout_bin,
@@ -34,7 +35,7 @@ def world():
     w = {"base": base, "pg": pg, "kv_port": kv_port, "app": app,
          "a": app("app-a"), "b": app("app-b")}
     worker = Proc("worker", [scaleout_bin(), "worker", "--kv", f"127.0.0.1:{kv_port}", "--job-time", "5ms",
-                             "--retry-backoff", "50ms", "--poll", "10ms"], logdir=base).start()
+                             "--retry-backoff", "50ms", "--id", "w-main"], logdir=base).start()
     procs.append(worker)
     w["worker"] = worker
     yield w
@@ -204,6 +205,126 @@ def test_failed_job_is_retried_then_marked_failed(world):
                     what="job failed for good")
     assert j2["attempts"] == 3 and "simulated failure" in j2["error"]
     assert h.get("/jobs/999999").status_code == 404
+    # kv-list (the default): the dead letter is in queue:dead, nothing is left held or delayed
+    kv = redis.Redis(port=world["kv_port"], decode_responses=True)
+    assert always.split("/")[-1] in kv.lrange("queue:dead", 0, -1)
+    assert once.split("/")[-1] not in kv.lrange("queue:dead", 0, -1)
+    assert kv.zcard("queue:delayed") == 0 and kv.llen("queue:processing:w-main") == 0
+
+
+def job_state(h, loc, want):
+    return wait_until(lambda: (lambda j: j if j.get("status") == want else None)(h.get(loc).json()), timeout=20,
+                      what=f"{loc} {want}")
+
+
+@pytest.fixture
+def queue_world(world):
+    """A kv of its own (so the world's worker does not take the jobs), an app
+    on it, and a way to start workers against it."""
+    base = world["base"]
+    kv_port = free_port()
+    kv = Proc("kv-q", [scaleout_bin(), "kv", "--port", kv_port, "--admin-port", "0"], port=kv_port, logdir=base).start()
+    procs = [kv]
+
+    def worker(name, *flags):
+        p = Proc(name, [scaleout_bin(), "worker", "--kv", f"127.0.0.1:{kv_port}", "--id", name, *flags],
+                 logdir=base).start()
+        procs.append(p)
+        return p
+    app = world["app"]("app-q", "--kv", f"127.0.0.1:{kv_port}")
+    procs.append(app)
+    yield {"kv": redis.Redis(port=kv_port, decode_responses=True), "kv_port": kv_port, "worker": worker,
+           "http": Http(app.port), "app": app}
+    for p in reversed(procs):
+        p.stop(signal.SIGKILL if p.name.startswith("slow") else signal.SIGTERM)
+
+
+def test_kv_list_queue_keys_and_blocking_worker(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    r = h.post("/upload", data=b"list payload")          # no worker yet: the id waits on queue:jobs
+    assert r.status_code == 202
+    jid = str(r.json()["job"])
+    assert kv.lrange("queue:jobs", 0, -1) == [jid]
+    assert kv.hget(f"job:{jid}", "status") == "queued" and kv.hget(f"job:{jid}", "data") == "list payload"
+    w = q["worker"]("wl-1", "--job-time", "1ms")
+    job = job_state(h, f"/jobs/{jid}", "done")
+    assert job["attempts"] == 1 and job["worker"] == "wl-1" and job["result"].startswith("bytes=12 ")
+    assert kv.llen("queue:jobs") == 0 and kv.llen("queue:processing:wl-1") == 0
+    assert "wl-1" in kv.smembers("queue:workers") and kv.pttl("worker:wl-1:alive") > 0
+    # idle, it waits in BLMOVE (kv counts it as a blocked client), not polling
+    wait_until(lambda: int(kv.info("clients")["blocked_clients"]) >= 1, timeout=10, what="the worker blocked in BLMOVE")
+    r = h.post("/upload", data=b"second")                  # served at once by the blocked worker
+    job_state(h, r.headers["Location"], "done")
+    assert w.stop(signal.SIGTERM) == 0                     # SIGTERM while blocked: exits within `block`
+    assert "wl-1" not in kv.smembers("queue:workers") and not kv.exists("worker:wl-1:alive")
+
+
+def test_worker_killed_holding_a_job_is_reaped_and_the_job_done_elsewhere(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    slow = q["worker"]("slow-1", "--job-time", "120s", "--lease", "1s")
+    loc = h.post("/upload", data=b"slow job").headers["Location"]
+    jid = loc.split("/")[-1]
+    job = job_state(h, loc, "running")
+    assert job["worker"] == "slow-1" and kv.lrange("queue:processing:slow-1", 0, -1) == [jid]
+    # the lease is renewed while the long job runs
+    assert kv.pttl("worker:slow-1:alive") > 0
+    slow.p.kill()                                          # SIGKILL: the id stays in slow-1's processing list
+    slow.p.wait(5)
+    assert kv.lrange("queue:processing:slow-1", 0, -1) == [jid]
+    q["worker"]("fast-1", "--job-time", "1ms", "--lease", "1s")
+    job = job_state(h, loc, "done")                        # reaped once slow-1's lease expired, run again
+    assert job["worker"] == "fast-1" and job["attempts"] == 2
+    assert kv.llen("queue:processing:slow-1") == 0
+    wait_until(lambda: "slow-1" not in kv.smembers("queue:workers"), timeout=10, what="slow-1 unregistered")
+
+
+def test_restarted_worker_takes_its_own_list_back(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    slow = q["worker"]("slow-2", "--job-time", "120s", "--lease", "60s")
+    loc = h.post("/upload", data=b"held").headers["Location"]
+    job_state(h, loc, "running")
+    slow.p.kill()
+    slow.p.wait(5)
+    # the same name again (as `up` restarts it): no need to wait for the 60 s lease
+    q["worker"]("slow-2", "--job-time", "1ms", "--lease", "60s")
+    job = job_state(h, loc, "done")
+    assert job["attempts"] == 2 and kv.llen("queue:processing:slow-2") == 0
+
+
+def test_retries_back_off_then_dead_letter_kv_list(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    q["worker"]("wr-1", "--job-time", "1ms", "--retry-backoff", "300ms", "--max-attempts", "2")
+    loc = h.post("/upload", data=b"fail").headers["Location"]
+    jid = loc.split("/")[-1]
+    # after the first failure it waits in queue:delayed, status queued
+    wait_until(lambda: kv.zscore("queue:delayed", jid) is not None, timeout=10, what="the retry delayed")
+    assert h.get(loc).json()["status"] == "queued" and kv.llen("queue:jobs") == 0
+    job = job_state(h, loc, "failed")
+    assert job["attempts"] == 2 and kv.lrange("queue:dead", 0, -1) == [jid]
+    assert kv.zcard("queue:delayed") == 0 and kv.llen("queue:processing:wr-1") == 0
+
+
+def test_kv_hash_queue_still_works(world):
+    base = world["base"]
+    kv_port = free_port()
+    kv = Proc("kv-h", [scaleout_bin(), "kv", "--port", kv_port, "--admin-port", "0"], port=kv_port, logdir=base).start()
+    app = world["app"]("app-h", "--kv", f"127.0.0.1:{kv_port}", "--queue", "kv-hash")
+    w = Proc("worker-h", [scaleout_bin(), "worker", "--kv", f"127.0.0.1:{kv_port}", "--queue", "kv-hash", "--job-time",
+                          "1ms", "--poll", "10ms", "--retry-backoff", "50ms"], logdir=base).start()
+    try:
+        h = Http(app.port)
+        r = redis.Redis(port=kv_port, decode_responses=True)
+        once = h.post("/upload", data=b"fail:1").headers["Location"]
+        assert r.llen("queue:jobs") == 0                   # no list: the worker scans the job hashes
+        assert job_state(h, once, "done")["attempts"] == 2
+    finally:
+        assert w.stop() == 0
+        app.stop()
+        kv.stop()
 
 
 def test_products_are_cacheable_at_the_edge(world):
