@@ -165,7 +165,10 @@ const struct app_config *app_server_conf(struct app_server *s);
     X(cache_misses_total, "cache lookups that went to PostgreSQL") \
     X(db_queries_total, "queries sent to PostgreSQL") \
     X(sessions_created_total, "logins") \
-    X(jobs_enqueued_total, "uploads queued")
+    X(jobs_enqueued_total, "uploads queued") \
+    X(timeline_pushes_total, "timelines a post was pushed to (fan-out on write)") \
+    X(timeline_hits_total, "feeds read from a timeline in kv") \
+    X(timeline_rebuilds_total, "timelines built from PostgreSQL")
 
 struct app_metrics {
 #define APP_X_FIELD(name, help) unsigned long long name;
