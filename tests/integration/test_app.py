@@ -173,6 +173,58 @@ def test_posts_follow_and_feed(world):
     assert f.post("/follow/fay").status_code == 400
 
 
+def test_feed_small_author_is_fanned_out_on_write(world):
+    kv = redis.Redis(port=world["kv_port"], decode_responses=True)
+    author, fol = Http(world["a"].port), Http(world["b"].port)
+    author.login("small-au")
+    fol.login("small-fol")
+    old = author.post("/posts", json={"body": "before the follow"}).json()["id"]
+    assert fol.post("/follow/small-au").status_code == 200
+    assert not kv.exists("timeline:small-fol")                 # a follow invalidates; the first read builds it
+    s0 = app_status(world["b"].admin)
+    assert [p["body"] for p in fol.get("/feed").json()["posts"]] == ["before the follow"]
+    assert app_status(world["b"].admin)["timeline_rebuilds_total"] == s0["timeline_rebuilds_total"] + 1
+    assert str(old) in kv.lrange("timeline:small-fol", 0, -1)
+    r = author.post("/posts", json={"body": "pushed"}).json()
+    assert r["fanout"] == "write" and r["timelines"] >= 1
+    assert kv.lrange("timeline:small-fol", 0, 0) == [str(r["id"])]    # on the follower's timeline, at the head
+    s1 = app_status(world["b"].admin)
+    feed = fol.get("/feed").json()["posts"]
+    s2 = app_status(world["b"].admin)
+    assert [p["body"] for p in feed] == ["pushed", "before the follow"]
+    assert s2["timeline_hits_total"] == s1["timeline_hits_total"] + 1
+    assert s2["timeline_rebuilds_total"] == s1["timeline_rebuilds_total"]
+
+
+def test_feed_big_author_is_read_not_copied(world):
+    app = world["app"]("app-fan", "--fanout-threshold", "2", "--timeline-length", "5", "--feed-limit", "4")
+    kv = redis.Redis(port=world["kv_port"], decode_responses=True)
+    h = {n: Http(app.port) for n in ("bigacct", "smallacct", "fan1", "fan2")}
+    for n, c in h.items():
+        c.login(n)
+    for fan in ("fan1", "fan2"):
+        assert h[fan].post("/follow/bigacct").status_code == 200   # two followers: big at threshold 2
+    assert h["fan1"].post("/follow/smallacct").status_code == 200  # one follower: small
+    h["fan1"].get("/feed")                                         # builds fan1's timeline
+    ids = {}
+    for author, body in (("smallacct", "one"), ("bigacct", "two"), ("smallacct", "three"), ("bigacct", "four")):
+        r = h[author].post("/posts", json={"body": body}).json()
+        assert r["fanout"] == ("read" if author == "bigacct" else "write")
+        ids[body] = str(r["id"])
+    tl = kv.lrange("timeline:fan1", 0, -1)
+    assert ids["one"] in tl and ids["three"] in tl
+    assert ids["two"] not in tl and ids["four"] not in tl          # the big account's posts are not copied
+    assert [p["body"] for p in h["fan1"].get("/feed").json()["posts"]] == ["four", "three", "two", "one"]
+    assert [p["body"] for p in h["fan2"].get("/feed").json()["posts"]] == ["four", "two"]
+    # bounded: timeline-length 5 ids per timeline, feed-limit 4 posts per page
+    for i in range(6):
+        h["smallacct"].post("/posts", json={"body": f"more {i}"})
+    assert kv.llen("timeline:fan1") == 5
+    feed = [p["body"] for p in h["fan1"].get("/feed").json()["posts"]]
+    assert feed == ["more 5", "more 4", "more 3", "more 2"]
+    app.stop()
+
+
 def test_upload_is_queued_202_and_done_by_the_worker(world):
     h = Http(world["a"].port)
     r = h.post("/upload", data=b"\x00binary\xffpayload")
