@@ -49,7 +49,7 @@ static const struct conf_directive worker_dirs[] = {
     {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", worker_queue_names, 0,
      "queue representation in kv: kv-list (BLMOVE, reliable queue) or kv-hash (polling; as the app's queue)", 0, NULL, NULL},
     {"poll", CONF_DURATION, OFF(poll_ms), 1, 60000, "50ms", NULL, 0, "kv-hash: sleep when the queue is empty", 1, NULL, NULL},
-    {"block", CONF_DURATION, OFF(block_ms), 10, 10000, "1s", NULL, 0,
+    {"block", CONF_DURATION, OFF(block_ms), 10, 4000, "1s", NULL, 0,
      "kv-list: longest BLMOVE wait (SIGTERM is served within it)", 1, NULL, NULL},
     {"lease", CONF_DURATION, OFF(lease_ms), 100, 86400000, "30s", NULL, 0,
      "kv-hash: a claimed job runs again elsewhere if not finished by then; kv-list: a worker that stops renewing "

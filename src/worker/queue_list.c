@@ -48,6 +48,7 @@
 
 static char processing[160], alive[160];
 static long long next_beat_ms, next_reap_ms;
+static bool recover = true;  /* our list may hold ids we do not run: requeue them */
 
 static long long int_reply(const struct worker_reply *r, long long dflt)
 {
@@ -107,16 +108,26 @@ static long long requeue_all(struct worker_kv *kv, const char *src)
     return n;
 }
 
+/* Between jobs a worker holds nothing, so whatever its processing list has
+ * was left by a previous incarnation under the same name (a restart), or by
+ * a command whose reply was lost with the connection (a BLMOVE served just
+ * before it broke, an LREM that never arrived). Back to the queue with it. */
+static int recover_own(struct worker_kv *kv, const struct worker_config *cf)
+{
+    long long n = requeue_all(kv, processing);
+    if (n < 0)
+        return -1;
+    if (n > 0)
+        log_notice("put %lld job(s) left in %s's processing list back in the queue", n, cf->id);
+    recover = false;
+    return 0;
+}
+
 static void list_start(struct worker_kv *kv, const struct worker_config *cf)
 {
     names(cf);
-    if (beat(kv, cf) != 0)
-        return;
-    /* a worker restarted under the same name holds nothing yet: whatever its
-     * list has was left by the previous incarnation */
-    long long n = requeue_all(kv, processing);
-    if (n > 0)
-        log_notice("put %lld job(s) left by a previous %s back in the queue", n, cf->id);
+    if (beat(kv, cf) == 0)
+        recover_own(kv, cf);
 }
 
 static void list_stop(struct worker_kv *kv, const struct worker_config *cf)
@@ -224,6 +235,8 @@ static int promote(struct worker_kv *kv, long long now)
 static long long wait_ms(struct worker_kv *kv, const struct worker_config *cf, long long now)
 {
     long long ms = cf->block_ms;
+    if (ms > 4000)
+        ms = 4000;               /* under the connection's 5 s receive timeout */
     if (ms > cf->lease_ms / 3)
         ms = cf->lease_ms / 3;
     const char *z[] = {"ZRANGE", "queue:delayed", "0", "0", "WITHSCORES"};
@@ -236,10 +249,13 @@ static long long wait_ms(struct worker_kv *kv, const struct worker_config *cf, l
     return ms < 10 ? 10 : ms;
 }
 
+/* The id leaves our processing list. If kv does not answer, the next claim
+ * requeues whatever the list still holds. */
 static void drop(struct worker_kv *kv, const char *id)
 {
     const char *lr[] = {"LREM", processing, "1", id};
-    worker_kv_cmdv(kv, 4, lr);
+    if (!worker_kv_cmdv(kv, 4, lr))
+        recover = true;
 }
 
 static void dead_letter(struct worker_kv *kv, const char *key, const char *id, const char *error)
@@ -255,10 +271,24 @@ static void dead_letter(struct worker_kv *kv, const char *key, const char *id, c
     drop(kv, id);
 }
 
+static int claim(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job);
+
 static int list_claim(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job)
+{
+    int rc = claim(kv, cf, job);
+    if (rc < 0) {
+        next_beat_ms = 0;        /* kv may have restarted empty: register again at once */
+        recover = true;
+    }
+    return rc;
+}
+
+static int claim(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job)
 {
     long long now = util_time_ms();
     if (now >= next_beat_ms && beat(kv, cf) != 0)
+        return -1;
+    if (recover && recover_own(kv, cf) != 0)
         return -1;
     if (now >= next_reap_ms) {
         next_reap_ms = now + cf->lease_ms / 2;
@@ -338,8 +368,10 @@ static int list_done(struct worker_kv *kv, const struct worker_config *cf, struc
     snprintf(now, sizeof now, "%lld", util_time_ms());
     snprintf(id, sizeof id, "%lld", job->id);
     const char *hs[] = {"HSET", job->key, "status", "done", "result", result, "finished_ms", now, "worker", cf->id};
-    if (!worker_kv_cmdv(kv, 10, hs))
-        return -1; /* still in our list: it runs again (at-least-once) */
+    if (!worker_kv_cmdv(kv, 10, hs)) {
+        recover = true;          /* still in our list: it runs again (at-least-once) */
+        return -1;
+    }
     const char *hd[] = {"HDEL", job->key, "data", "error"};
     worker_kv_cmdv(kv, 4, hd);
     drop(kv, id);
@@ -355,13 +387,17 @@ static int list_fail(struct worker_kv *kv, const struct worker_config *cf, struc
         return 0;
     }
     const char *hs[] = {"HSET", job->key, "status", "queued", "error", error};
-    if (!worker_kv_cmdv(kv, 6, hs))
+    if (!worker_kv_cmdv(kv, 6, hs)) {
+        recover = true;
         return -1;
+    }
     char due[32];
     snprintf(due, sizeof due, "%lld", util_time_ms() + cf->retry_backoff_ms * job->attempts);
     const char *z[] = {"ZADD", "queue:delayed", due, id};
-    if (!worker_kv_cmdv(kv, 4, z))
+    if (!worker_kv_cmdv(kv, 4, z)) {
+        recover = true;
         return -1;
+    }
     drop(kv, id);
     return 0;
 }
