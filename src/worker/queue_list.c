@@ -18,7 +18,8 @@
  *                            a job runs): NAME's liveness lease
  *
  * Claim: BLMOVE with a timeout (block, shortened to the next due retry), so an
- * idle worker costs kv nothing and SIGTERM is served within `block`. Before
+ * idle worker costs kv nothing and SIGTERM is served within `block`; a retry
+ * is back in the queue at most about `block` after it is due. Before
  * blocking, a worker renews its lease, moves due retries back to queue:jobs,
  * and every lease/2 reaps: for every name in queue:workers whose lease has
  * expired, the ids in its processing list go back to queue:jobs (LMOVE, one
@@ -33,6 +34,7 @@
  * MULTI/EXEC or scripts, so each two-step move is ordered so that a crash in
  * between leaves the id in two places (run twice), never in none.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,26 +233,41 @@ static int promote(struct worker_kv *kv, long long now)
     return 0;
 }
 
+/* The earliest due retry (LLONG_MAX: none), looked up at most every
+ * DELAY_CHECK_MS while jobs keep coming, and always before blocking long. */
+#define DELAY_CHECK_MS 20
+static long long next_due = LLONG_MAX, next_delay_check_ms;
+
+static int check_delayed(struct worker_kv *kv, long long now)
+{
+    const char *z[] = {"ZRANGE", "queue:delayed", "0", "0", "WITHSCORES"};
+    const struct worker_reply *r = worker_kv_cmdv(kv, 5, z);
+    if (!r)
+        return -1;
+    next_due = r->type == WR_ARRAY && r->nelem == 2 ? int_reply(&r->elem[1], now) : LLONG_MAX;
+    next_delay_check_ms = now + DELAY_CHECK_MS;
+    if (next_due <= now) {
+        if (promote(kv, now) != 0)
+            return -1;
+        next_due = LLONG_MAX;
+        next_delay_check_ms = 0; /* more may be due: look again next time */
+    }
+    return 0;
+}
+
 /* How long to block: `block`, or less when a retry falls due sooner. */
-static long long wait_ms(struct worker_kv *kv, const struct worker_config *cf, long long now)
+static long long wait_ms(const struct worker_config *cf, long long now)
 {
     long long ms = cf->block_ms;
     if (ms > 4000)
         ms = 4000;               /* under the connection's 5 s receive timeout */
     if (ms > cf->lease_ms / 3)
         ms = cf->lease_ms / 3;
-    const char *z[] = {"ZRANGE", "queue:delayed", "0", "0", "WITHSCORES"};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 5, z);
-    if (r && r->type == WR_ARRAY && r->nelem == 2) {
-        long long due = int_reply(&r->elem[1], now);
-        if (due - now < ms)
-            ms = due - now;
-    }
+    if (next_due != LLONG_MAX && next_due - now < ms)
+        ms = next_due - now;
     return ms < 10 ? 10 : ms;
 }
 
-/* The id leaves our processing list. If kv does not answer, the next claim
- * requeues whatever the list still holds. */
 static void drop(struct worker_kv *kv, const char *id)
 {
     const char *lr[] = {"LREM", processing, "1", id};
@@ -295,9 +312,9 @@ static int claim(struct worker_kv *kv, const struct worker_config *cf, struct wo
         if (reap(kv, cf) != 0)
             return -1;
     }
-    if (promote(kv, now) != 0)
+    if (now >= next_delay_check_ms && check_delayed(kv, now) != 0)
         return -1;
-    long long ms = wait_ms(kv, cf, now);
+    long long ms = wait_ms(cf, now);
     char t[32];
     snprintf(t, sizeof t, "%lld.%03lld", ms / 1000, ms % 1000);
     const char *bm[] = {"BLMOVE", "queue:jobs", processing, "RIGHT", "LEFT", t};
@@ -398,6 +415,7 @@ static int list_fail(struct worker_kv *kv, const struct worker_config *cf, struc
         recover = true;
         return -1;
     }
+    next_delay_check_ms = 0;     /* block no longer than until it is due */
     drop(kv, id);
     return 0;
 }
