@@ -12,7 +12,8 @@
  * The job itself stands in for an upload's processing (thumbnails,
  * virus scan): job-time of work, then a result naming the size and a
  * checksum of the data. A payload that starts with "fail:N" fails its first
- * N attempts ("fail" alone always fails): the retry path is testable.
+ * N attempts ("fail" alone always fails): the retry path is testable;
+ * "slow:MS" takes MS more (at most 60 s): a job can be caught running.
  */
 #include <errno.h>
 #include <signal.h>
@@ -243,9 +244,19 @@ static void sleep_ms(long long ms)
 static int run_job(const struct worker_config *cf, const struct worker_queue_ops *q, struct worker_kv *kv,
                    const struct worker_job *job, char *out, size_t outlen)
 {
+    /* "slow:MS" adds MS (at most a minute) of work: a job that is easy to
+     * catch running */
+    long long work = cf->job_time_ms, extra = 0;
+    if (job->len > 5 && memcmp(job->data, "slow:", 5) == 0) {
+        size_t l = 0;
+        while (5 + l < job->len && l < 6 && job->data[5 + l] >= '0' && job->data[5 + l] <= '9')
+            l++;
+        if (util_str2ll(job->data + 5, l, &extra) && extra > 0)
+            work += extra < 60000 ? extra : 60000;
+    }
     /* the work, in slices short enough to keep the worker's lease alive */
-    long long end = util_time_ms() + cf->job_time_ms, slice = cf->lease_ms / 4 > 0 ? cf->lease_ms / 4 : 1;
-    for (long long left = cf->job_time_ms; left > 0; left = end - util_time_ms()) {
+    long long end = util_time_ms() + work, slice = cf->lease_ms / 4 > 0 ? cf->lease_ms / 4 : 1;
+    for (long long left = work; left > 0; left = end - util_time_ms()) {
         sleep_ms(left < slice ? left : slice);
         if (q->heartbeat)
             q->heartbeat(kv, cf);
