@@ -346,6 +346,24 @@ def test_restarted_worker_takes_its_own_list_back(queue_world):
     assert job["attempts"] == 2 and kv.llen("queue:processing:slow-2") == 0
 
 
+def test_a_job_that_kills_its_workers_is_dead_lettered(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    loc = h.post("/upload", data=b"slow:60000").headers["Location"]     # each attempt outlives its worker
+    jid = loc.split("/")[-1]
+    for n in (1, 2):
+        w = q["worker"](f"slow-p{n}", "--lease", "1s", "--max-attempts", "2")
+        job_state(h, loc, "running")
+        wait_until(lambda: h.get(loc).json().get("worker") == f"slow-p{n}", timeout=20, what=f"attempt {n} running")
+        w.p.kill()
+        w.p.wait(5)
+    # the next worker finds it has had its max-attempts: not run again, dead-lettered
+    q["worker"]("wp-3", "--lease", "1s", "--max-attempts", "2")
+    job = job_state(h, loc, "failed")
+    assert job["attempts"] == 2 and "gave up after 2 attempts" in job["error"]
+    assert kv.lrange("queue:dead", 0, -1) == [jid] and kv.llen("queue:jobs") == 0
+
+
 def test_retries_back_off_then_dead_letter_kv_list(queue_world):
     q = queue_world
     h, kv = q["http"], q["kv"]
