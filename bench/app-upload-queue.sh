@@ -11,7 +11,7 @@
 #       scaleout bench http://LB/PATH --method POST --body-file 4KiB -c CONNS --rate RATE -d DURATION
 #   Reported: req/s, p50/p99 as the client sees them (open loop: from the
 #   scheduled send time). For the queued path also the backlog when the run
-#   ends (jobs:seq - jobs:low + 1, the ids not known finished): answering at
+#   ends (up's job_backlog: ids waiting or held by the workers): answering at
 #   once does not make the work go faster; the workers set the throughput.
 #
 # USAGE
@@ -55,7 +55,7 @@ app-min 1
 app-max 1
 autoscale no
 workers $WORKERS
-worker-args "--job-time $JOB --poll 5ms"
+worker-args "--job-time $JOB"
 app-concurrency $CONC
 app-service-time $SVC
 app-args "--sync-job-time $JOB"
@@ -68,12 +68,8 @@ for _ in $(seq 1 600); do
     sleep 0.1
 done
 
-backlog() {   # ids handed out and not known finished (the workers' low-water mark)
-    command -v redis-cli >/dev/null 2>&1 || { echo "?"; return; }
-    local seq low
-    seq=$(redis-cli -p "$kv" get jobs:seq)
-    low=$(redis-cli -p "$kv" get jobs:low)
-    echo $(( ${seq:-0} - ${low:-1} + 1 ))
+backlog() {   # ids waiting in the queue or held by the workers (up's status)
+    curl -sf "127.0.0.1:$st/status" | sed -n 's/.*"job_backlog":\([0-9]*\).*/\1/p'
 }
 
 run() {

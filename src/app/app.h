@@ -39,6 +39,11 @@ enum app_cache_strategy {
     APP_CACHE__COUNT
 };
 
+enum app_queue {
+    APP_QUEUE_HASH,              /* kv-hash: the job hash only, workers scan ids */
+    APP_QUEUE_LIST,              /* kv-list: and LPUSH the id onto queue:jobs */
+};
+
 struct app_config {
     char *bind;
     long long port;
@@ -60,6 +65,9 @@ struct app_config {
     long long max_body;
     long long feed_limit;
     long long job_ttl_ms;
+    int queue;                   /* enum app_queue: how uploads are enqueued */
+    long long fanout_threshold;  /* feed: authors with this many followers are read, not pushed */
+    long long timeline_len;      /* feed: ids kept per timeline list */
     long long sync_job_ms;       /* POST /upload-sync: the job's work done in the request */
     long long maxclients;
     int loglevel;
@@ -157,7 +165,10 @@ const struct app_config *app_server_conf(struct app_server *s);
     X(cache_misses_total, "cache lookups that went to PostgreSQL") \
     X(db_queries_total, "queries sent to PostgreSQL") \
     X(sessions_created_total, "logins") \
-    X(jobs_enqueued_total, "uploads queued")
+    X(jobs_enqueued_total, "uploads queued") \
+    X(timeline_pushes_total, "timelines a post was pushed to (fan-out on write)") \
+    X(timeline_hits_total, "feeds read from a timeline in kv") \
+    X(timeline_rebuilds_total, "timelines built from PostgreSQL")
 
 struct app_metrics {
 #define APP_X_FIELD(name, help) unsigned long long name;

@@ -18,6 +18,8 @@ const struct conf_enum app_cache_names[] = {
     {"read-through", APP_CACHE_READ_THROUGH}, {"refresh-ahead", APP_CACHE_REFRESH_AHEAD}, {NULL, 0},
 };
 
+static const struct conf_enum queue_names[] = {{"kv-hash", APP_QUEUE_HASH}, {"kv-list", APP_QUEUE_LIST}, {NULL, 0}};
+
 static const struct conf_directive app_dirs[] = {
     {"bind", CONF_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 0, "address to listen on", 0, NULL, NULL},
     {"port", CONF_INT, OFF(port), 1, 65535, "8101", NULL, 0, "HTTP port", 0, NULL, NULL},
@@ -52,6 +54,13 @@ static const struct conf_directive app_dirs[] = {
     {"feed-limit", CONF_INT, OFF(feed_limit), 1, 1000, "50", NULL, 0, "posts in a feed page", 0, NULL, NULL},
     {"job-ttl", CONF_DURATION, OFF(job_ttl_ms), 1000, 365LL * 86400000, "1d", NULL, 0, "how long a job's record is kept", 0,
      NULL, NULL},
+    {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", queue_names, 0,
+     "job queue: kv-list (LPUSH queue:jobs) or kv-hash (polled job hashes); the workers' queue must match", 0, NULL, NULL},
+    {"fanout-threshold", CONF_INT, OFF(fanout_threshold), 0, 100000000, "1000", NULL, 0,
+     "feed: posts of authors with fewer followers are pushed to followers' timelines; others are read at feed time", 0,
+     NULL, NULL},
+    {"timeline-length", CONF_INT, OFF(timeline_len), 1, 100000, "200", NULL, 0,
+     "feed: post ids kept in each user's timeline list in kv (at least feed-limit)", 0, NULL, NULL},
     {"sync-job-time", CONF_DURATION, OFF(sync_job_ms), 0, 3600000, "20ms", NULL, 0,
      "POST /upload-sync: the work of a job done in the request (the worker's job-time)", 1, NULL, NULL},
     {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, 0, "client connections open at once", 0, NULL, NULL},

@@ -9,6 +9,7 @@
  *   POST /follow/NAME            the session user follows NAME
  *   POST /posts   {"body":TEXT}  201 {"id":N}
  *   GET  /feed                   newest posts of the user and of whom they follow
+ *                                (hybrid fan-out: timelines in kv + big accounts read)
  *   POST /upload  (any body)     202, Location: /jobs/ID (job queued in kv)
  *   POST /upload-sync            the same work done in the request (for comparison)
  *   GET  /jobs/ID                {"id":ID,"status":"queued|running|done|failed",...}
@@ -18,12 +19,11 @@
  * thing a step does, and its callback is the next step (the request lives in
  * struct app_req until app_reply frees it).
  *
- * The job queue (upload → worker) uses only what kv has today, strings and
- * hashes: INCR jobs:seq gives the job id, HSET job:ID holds its state and
- * data. The worker scans ids above its low-water mark and claims one with
- * SET job:ID:lease NX PX (see src/worker/queue_kv.c). When kv has lists and
- * streams this becomes LPUSH/BLMOVE or XADD/XREADGROUP behind the worker's
- * queue ops, and the enqueue here changes with it.
+ * The job queue (upload → worker): INCR jobs:seq gives the job id, HSET
+ * job:ID holds its state and data; with `queue kv-list` (the default) the id
+ * is then LPUSHed onto queue:jobs, which workers BLMOVE from
+ * (src/worker/queue_list.c); with `kv-hash` workers scan the ids above their
+ * low-water mark instead (src/worker/queue_kv.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +140,9 @@ static void h_login(struct app_req *r)
     }
     app_server_metrics(r->srv)->db_queries_total++;
     const char *p[] = {r->user};
-    app_pg_query(app_server_pg(r->srv), login_user_row, r, "INSERT INTO users (name) VALUES ($1) ON CONFLICT DO NOTHING",
+    app_pg_query(app_server_pg(r->srv), login_user_row, r,
+                 "INSERT INTO users (name, followers) VALUES ($1, (SELECT count(*) FROM follows WHERE followee = $1))"
+                 " ON CONFLICT DO NOTHING",
                  1, p);
 }
 
@@ -286,6 +288,39 @@ static void h_profile(struct app_req *r)
 
 /* ---- follows, posts, feed ------------------------------------------------- */
 
+/*
+ * Hybrid fan-out. PostgreSQL holds posts and follows (users.followers counts
+ * a user's followers); kv holds each user's timeline, a list of post ids
+ * (timeline:NAME, newest pushed at the head, at most timeline-length).
+ *
+ *   POST /posts    an author with fewer than fanout-threshold followers:
+ *                  LPUSHX + LTRIM the id onto every follower's timeline and
+ *                  the author's own (fan-out on write); a bigger author: the
+ *                  author's own timeline only
+ *   GET /feed      the timeline's ids, merged in one query with the recent
+ *                  posts of the big accounts the user follows (fan-out on
+ *                  read), newest first
+ *
+ * LPUSHX pushes only to timelines that exist: a timeline is built from
+ * PostgreSQL on the first read (a "0" placeholder first, so pushes that race
+ * with the build land in it; the merge query drops duplicates), and a follow
+ * deletes the follower's timeline so the next read rebuilds it with the new
+ * followee's posts. A timeline is a cache; PostgreSQL stays the truth.
+ */
+
+static void follow_invalidated(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep)
+        log_warn("kv: timeline of %s not invalidated after a follow", r->user);
+    struct buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"following\":");
+    json_put_str(&b, r->arg, strlen(r->arg));
+    buf_puts(&b, "}\n");
+    app_reply_json(r, 200, &b, NULL);
+}
+
 static void follow_done(void *arg, PGresult *res, const char *err)
 {
     struct app_req *r = arg;
@@ -294,12 +329,10 @@ static void follow_done(void *arg, PGresult *res, const char *err)
         reply_db_error(r, err);
         return;
     }
-    struct buf b;
-    buf_init(&b);
-    buf_puts(&b, "{\"following\":");
-    json_put_str(&b, r->arg, strlen(r->arg));
-    buf_puts(&b, "}\n");
-    app_reply_json(r, 200, &b, NULL);
+    char key[96];
+    snprintf(key, sizeof key, "timeline:%s", r->user);
+    const char *argv[] = {"DEL", key};
+    app_kv_cmdv(app_server_kv(r->srv), follow_invalidated, r, 2, argv);
 }
 
 static void follow_then(struct app_req *r)
@@ -311,10 +344,55 @@ static void follow_then(struct app_req *r)
     app_server_metrics(r->srv)->db_queries_total++;
     const char *p[] = {r->user, r->arg};
     app_pg_query(app_server_pg(r->srv), follow_done, r,
-                 "INSERT INTO follows (follower, followee) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, p);
+                 "WITH ins AS (INSERT INTO follows (follower, followee) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                 " RETURNING followee)"
+                 " UPDATE users SET followers = followers + 1 WHERE name IN (SELECT followee FROM ins)",
+                 2, p);
 }
 
 static void h_follow(struct app_req *r) { with_session(r, follow_then); }
+
+struct fanout {
+    int pending;                 /* kv commands not answered yet */
+    bool big;
+    int pushed;
+};
+
+static void post_reply(struct app_req *r)
+{
+    struct fanout *f = r->scratch;
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "{\"id\":%s,\"author\":", r->key);
+    json_put_str(&b, r->user, strlen(r->user));
+    buf_printf(&b, ",\"fanout\":\"%s\",\"timelines\":%d}\n", f->big ? "read" : "write", f->pushed);
+    app_reply_json(r, 201, &b, NULL);
+}
+
+static void post_pushed(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    struct fanout *f = r->scratch;
+    if (!rep)
+        log_warn("kv: post %s not pushed to a timeline", r->key);
+    else if (rep->type == APP_KV_INT && rep->integer > 0)
+        f->pushed++;             /* an LPUSHX that found the timeline */
+    if (--f->pending == 0)
+        post_reply(r);
+}
+
+static void push_timeline(struct app_req *r, const char *name, size_t len)
+{
+    struct fanout *f = r->scratch;
+    char key[96], keep[24];
+    snprintf(key, sizeof key, "timeline:%.*s", (int)len, name);
+    snprintf(keep, sizeof keep, "%lld", app_server_conf(r->srv)->timeline_len - 1);
+    const char *push[] = {"LPUSHX", key, r->key};
+    const char *trim[] = {"LTRIM", key, "0", keep};
+    f->pending += 2;
+    app_kv_cmdv(app_server_kv(r->srv), post_pushed, r, 3, push);
+    app_kv_cmdv(app_server_kv(r->srv), post_pushed, r, 4, trim);
+}
 
 static void post_done(void *arg, PGresult *res, const char *err)
 {
@@ -323,12 +401,18 @@ static void post_done(void *arg, PGresult *res, const char *err)
         reply_db_error(r, err);
         return;
     }
-    struct buf b;
-    buf_init(&b);
-    buf_printf(&b, "{\"id\":%s,\"author\":", PQgetvalue(res, 0, 0));
-    json_put_str(&b, r->user, strlen(r->user));
-    buf_puts(&b, "}\n");
-    app_reply_json(r, 201, &b, NULL);
+    struct fanout *f = xcalloc(1, sizeof *f);
+    r->scratch = f;
+    snprintf(r->key, sizeof r->key, "%s", PQgetvalue(res, 0, 0));
+    f->big = PQgetvalue(res, 0, 1)[0] == 't';
+    f->pending = 1;              /* held until every push is sent */
+    push_timeline(r, r->user, strlen(r->user));
+    for (int i = 0; i < PQntuples(res); i++)
+        if (!PQgetisnull(res, i, 2))
+            push_timeline(r, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2));
+    app_server_metrics(r->srv)->timeline_pushes_total += (unsigned long long)(f->pending / 2);
+    if (--f->pending == 0)
+        post_reply(r);
 }
 
 static void post_then(struct app_req *r)
@@ -339,10 +423,18 @@ static void post_then(struct app_req *r)
         app_reply_error(r, 400, "want {\"body\": TEXT} (1-4095 bytes, no NUL)");
         return;
     }
+    char thr[24];
+    snprintf(thr, sizeof thr, "%lld", app_server_conf(r->srv)->fanout_threshold);
     app_server_metrics(r->srv)->db_queries_total++;
-    const char *p[] = {r->user, text};
-    app_pg_query(app_server_pg(r->srv), post_done, r, "INSERT INTO posts (author, body) VALUES ($1, $2) RETURNING id", 2,
-                 p);
+    const char *p[] = {r->user, text, thr};
+    /* one round trip: the new id, whether the author is big, and (small
+     * authors only) their followers */
+    app_pg_query(app_server_pg(r->srv), post_done, r,
+                 "WITH p AS (INSERT INTO posts (author, body) VALUES ($1, $2) RETURNING id),"
+                 " b AS (SELECT coalesce((SELECT followers FROM users WHERE name = $1), 0) >= $3::bigint AS big)"
+                 " SELECT p.id, b.big, f.follower FROM p CROSS JOIN b"
+                 " LEFT JOIN follows f ON f.followee = $1 AND NOT b.big",
+                 3, p);
 }
 
 static void h_posts(struct app_req *r) { with_session(r, post_then); }
@@ -370,9 +462,10 @@ static void feed_done(void *arg, PGresult *res, const char *err)
     app_reply_json(r, 200, &b, NULL);
 }
 
-static void feed_then(struct app_req *r)
+/* Without a timeline (kv down, or another request building it): every
+ * followee's posts read at once, as before the timelines. */
+static void feed_read_all(struct app_req *r)
 {
-    /* fan-out on read: one indexed query over the authors followed */
     char lim[24];
     snprintf(lim, sizeof lim, "%lld", app_server_conf(r->srv)->feed_limit);
     app_server_metrics(r->srv)->db_queries_total++;
@@ -384,11 +477,147 @@ static void feed_then(struct app_req *r)
                  2, p);
 }
 
+/* The timeline's ids (a Postgres array literal in r->scratch) merged with the
+ * big followees' recent posts. */
+static void feed_merge(struct app_req *r)
+{
+    const struct app_config *cf = app_server_conf(r->srv);
+    char lim[24], thr[24];
+    snprintf(lim, sizeof lim, "%lld", cf->feed_limit);
+    snprintf(thr, sizeof thr, "%lld", cf->fanout_threshold);
+    app_server_metrics(r->srv)->db_queries_total++;
+    const char *p[] = {r->user, r->scratch, thr, lim};
+    app_pg_query(app_server_pg(r->srv), feed_done, r,
+                 "WITH big AS (SELECT f.followee FROM follows f JOIN users u ON u.name = f.followee"
+                 "  WHERE f.follower = $1 AND u.followers >= $3::bigint)"
+                 " SELECT id, author, body, extract(epoch FROM created_at)::bigint FROM ("
+                 "  SELECT id, author, body, created_at FROM posts WHERE id = ANY($2::bigint[])"
+                 "  UNION"
+                 "  SELECT p.id, p.author, p.body, p.created_at FROM big CROSS JOIN LATERAL"
+                 "   (SELECT id, author, body, created_at FROM posts WHERE author = big.followee"
+                 "    ORDER BY id DESC LIMIT $4::int) p"
+                 " ) x ORDER BY id DESC LIMIT $4::int",
+                 4, p);
+}
+
+static void feed_filled(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep || rep->type == APP_KV_ERROR)
+        log_warn("kv: timeline of %s not stored", r->user);
+    feed_merge(r);
+}
+
+/* The timeline built from PostgreSQL: own and small followees' posts. */
+static void feed_rebuilt(void *arg, PGresult *res, const char *err)
+{
+    struct app_req *r = arg;
+    if (err) {
+        reply_db_error(r, err);
+        return;
+    }
+    int n = PQntuples(res);
+    struct buf ids;
+    buf_init(&ids);
+    buf_putc(&ids, '{');
+    for (int i = 0; i < n; i++)
+        buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+    buf_puts(&ids, "}");
+    buf_putc(&ids, 0);
+    xfree(r->scratch);
+    r->scratch = xstrdup(buf_head(&ids));
+    buf_deinit(&ids);
+    app_server_metrics(r->srv)->timeline_rebuilds_total++;
+    if (n == 0) {
+        feed_merge(r);
+        return;
+    }
+    /* appended after the placeholder, oldest last: pushes that raced with the
+     * build are at the head already */
+    char key[96];
+    snprintf(key, sizeof key, "timeline:%s", r->user);
+    const char **argv = xcalloc((size_t)n + 2, sizeof *argv);
+    size_t *lens = xcalloc((size_t)n + 2, sizeof *lens);
+    argv[0] = "RPUSH";
+    argv[1] = key;
+    for (int i = 0; i < n; i++)
+        argv[i + 2] = PQgetvalue(res, i, 0);
+    for (int i = 0; i < n + 2; i++)
+        lens[i] = strlen(argv[i]);
+    app_kv_cmd(app_server_kv(r->srv), feed_filled, r, n + 2, argv, lens);
+    xfree(argv);
+    xfree(lens);
+}
+
+static void feed_placeholder(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep || rep->type != APP_KV_INT || rep->integer != 1) {
+        feed_read_all(r);        /* kv down, or someone else is building it */
+        return;
+    }
+    const struct app_config *cf = app_server_conf(r->srv);
+    char lim[24], thr[24];
+    snprintf(lim, sizeof lim, "%lld", cf->timeline_len);
+    snprintf(thr, sizeof thr, "%lld", cf->fanout_threshold);
+    app_server_metrics(r->srv)->db_queries_total++;
+    const char *p[] = {r->user, lim, thr};
+    app_pg_query(app_server_pg(r->srv), feed_rebuilt, r,
+                 "SELECT id FROM posts WHERE author = $1 OR author IN (SELECT f.followee FROM follows f"
+                 "  JOIN users u ON u.name = f.followee WHERE f.follower = $1 AND u.followers < $3::bigint)"
+                 " ORDER BY id DESC LIMIT $2::int",
+                 3, p);
+}
+
+static void feed_timeline(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep || rep->type != APP_KV_ARRAY) {
+        feed_read_all(r);
+        return;
+    }
+    if (rep->nelem == 0) {
+        /* no timeline yet (or evicted, or invalidated by a follow): build it */
+        char key[96];
+        snprintf(key, sizeof key, "timeline:%s", r->user);
+        const char *argv[] = {"RPUSH", key, "0"};
+        app_kv_cmdv(app_server_kv(r->srv), feed_placeholder, r, 3, argv);
+        return;
+    }
+    struct buf ids;
+    buf_init(&ids);
+    buf_putc(&ids, '{');
+    bool first = true;
+    for (size_t i = 0; i < rep->nelem; i++) {
+        const struct app_kv_reply *e = &rep->elem[i];
+        long long id;
+        if (e->type != APP_KV_BULK || !util_str2ll(e->str, e->len, &id) || id <= 0)
+            continue;            /* the placeholder, or junk */
+        buf_printf(&ids, "%s%lld", first ? "" : ",", id);
+        first = false;
+    }
+    buf_puts(&ids, "}");
+    buf_putc(&ids, 0);
+    r->scratch = xstrdup(buf_head(&ids));
+    buf_deinit(&ids);
+    app_server_metrics(r->srv)->timeline_hits_total++;
+    feed_merge(r);
+}
+
+static void feed_then(struct app_req *r)
+{
+    char key[96], last[24];
+    snprintf(key, sizeof key, "timeline:%s", r->user);
+    snprintf(last, sizeof last, "%lld", app_server_conf(r->srv)->timeline_len - 1);
+    const char *argv[] = {"LRANGE", key, "0", last};
+    app_kv_cmdv(app_server_kv(r->srv), feed_timeline, r, 4, argv);
+}
+
 static void h_feed(struct app_req *r) { with_session(r, feed_then); }
 
 /* ---- uploads and jobs -------------------------------------------------------- */
 
-static void upload_expired(void *arg, const struct app_kv_reply *rep)
+static void upload_queued(void *arg, const struct app_kv_reply *rep)
 {
     struct app_req *r = arg;
     if (!rep || rep->type == APP_KV_ERROR) {
@@ -402,6 +631,23 @@ static void upload_expired(void *arg, const struct app_kv_reply *rep)
     buf_init(&b);
     buf_printf(&b, "{\"job\":%s,\"status\":\"queued\",\"status_url\":\"/jobs/%s\"}\n", r->arg, r->arg);
     app_reply_json(r, 202, &b, hdr);
+}
+
+/* kv-list: the record exists, now the id goes on the queue (in this order: a
+ * worker that pops the id always finds the record). */
+static void upload_expired(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    if (!rep || rep->type == APP_KV_ERROR) {
+        reply_kv_down(r);
+        return;
+    }
+    if (app_server_conf(r->srv)->queue != APP_QUEUE_LIST) {
+        upload_queued(r, rep);
+        return;
+    }
+    const char *argv[] = {"LPUSH", "queue:jobs", r->arg};
+    app_kv_cmdv(app_server_kv(r->srv), upload_queued, r, 3, argv);
 }
 
 static void upload_stored(void *arg, const struct app_kv_reply *rep)

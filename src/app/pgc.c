@@ -377,6 +377,15 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS posts (id bigserial PRIMARY KEY, author text NOT NULL, body text NOT NULL,"
     "  created_at timestamptz NOT NULL DEFAULT now());"
     "CREATE INDEX IF NOT EXISTS posts_author ON posts (author, id DESC);"
+    /* followers per user (the feed's fan-out threshold); counted once when
+     * the column is added to a database from before it */
+    "DO $$ BEGIN"
+    "  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'users'"
+    "                 AND column_name = 'followers') THEN"
+    "    ALTER TABLE users ADD COLUMN followers bigint NOT NULL DEFAULT 0;"
+    "    UPDATE users u SET followers = (SELECT count(*) FROM follows f WHERE f.followee = u.name);"
+    "  END IF;"
+    "END $$;"
     "CREATE TABLE IF NOT EXISTS products (id bigint PRIMARY KEY, name text NOT NULL, price_cents bigint NOT NULL);"
     "INSERT INTO products SELECT g, 'product ' || g, 100 + (g * 37) % 9900 FROM generate_series(1, 1000) g"
     "  ON CONFLICT DO NOTHING;"

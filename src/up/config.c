@@ -16,6 +16,8 @@ static const struct conf_enum loglevels[] = {
 
 #define DAY (86400LL * 1000)
 
+static const struct conf_enum queues[] = {{"kv-hash", 0}, {"kv-list", 1}, {NULL, 0}};
+
 static const struct conf_directive up_dirs[] = {
     {"dir", CONF_STRING, OFF(dir), 0, 0, "./scaleout-data", NULL, 0, "state: PostgreSQL data, logs, pid file", 0, NULL, NULL},
     {"status-port", CONF_INT, OFF(status_port), 0, 65535, "8000", NULL, 0, "status page (HTML at /, JSON at /status; 0: off)", 0,
@@ -45,6 +47,8 @@ static const struct conf_directive up_dirs[] = {
      NULL, NULL},
     {"workers", CONF_INT, OFF(workers), 0, 64, "1", NULL, 0, "job workers", 0, NULL, NULL},
     {"worker-args", CONF_STRING, OFF(worker_args), 0, 0, "", NULL, 0, "more flags for every worker", 0, NULL, NULL},
+    {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", queues, 0,
+     "job queue of the apps and workers: kv-list (blocking lists) or kv-hash (polled hashes)", 0, NULL, NULL},
     {"autoscale", CONF_BOOL, OFF(autoscale), 0, 0, "yes", NULL, 0, "scale app instances between app-min and app-max", 0, NULL,
      NULL},
     {"scale-up-at", CONF_INT, OFF(scale_up_at), 1, 100000, "6", NULL, 0,

@@ -217,7 +217,8 @@ static struct up_proc *add_app(struct up *u)
     snprintf(svc, sizeof svc, "%lldms", u->cfg.app_service_ms);
     int argc;
     char **argv = argv_new(&argc, self_exe, "app", "--port", p, "--admin-port", ap, "--kv", kv, "--pg", pg_conninfo,
-                           "--concurrency", conc, "--service-time", svc, (char *)NULL);
+                           "--concurrency", conc, "--service-time", svc, "--queue", u->cfg.queue ? "kv-list" : "kv-hash",
+                           (char *)NULL);
     add_words(&argv, &argc, u->cfg.app_args);
     struct up_proc *pr = up_proc_new(u, UP_APP, name, argv, port);
     pr->admin_port = aport;
@@ -251,7 +252,8 @@ static void build_topology(struct up *u)
         char name[32], kv[32];
         snprintf(name, sizeof name, "worker-%lld", i + 1);
         snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_port);
-        argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, (char *)NULL);
+        argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, "--queue",
+                        u->cfg.queue ? "kv-list" : "kv-hash", (char *)NULL);
         add_words(&argv, &argc, u->cfg.worker_args);
         up_proc_new(u, UP_WORKER, name, argv, 0);
     }
@@ -576,7 +578,9 @@ static bool backend_info(const char *js, const char *addr, long long *active, ch
 }
 
 /* GET key from kv as an integer (blocking, loopback, 1 s); -1 when absent or unreachable. */
-static long long kv_get_int(int port, const char *key)
+/* One command with one key whose reply is an integer or a number in a bulk
+ * string (GET, LLEN, ZCARD); -1 when kv does not answer or the key is absent. */
+static long long kv_int(int port, const char *cmd, const char *key)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -587,7 +591,7 @@ static long long kv_get_int(int port, const char *key)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     long long v = -1;
     char req[160], rep[128];
-    int n = snprintf(req, sizeof req, "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", strlen(key), key);
+    int n = snprintf(req, sizeof req, "*2\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen(cmd), cmd, strlen(key), key);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)n) == n) {
         ssize_t got = read(fd, rep, sizeof rep - 1);
         if (got > 0) {
@@ -595,6 +599,8 @@ static long long kv_get_int(int port, const char *key)
             const char *nl = strstr(rep, "\r\n");
             if (rep[0] == '$' && rep[1] != '-' && nl)
                 v = strtoll(nl + 2, NULL, 10);
+            else if (rep[0] == ':')
+                v = strtoll(rep + 1, NULL, 10);
         }
     }
     close(fd);
@@ -743,8 +749,18 @@ static void autoscale_tick(struct up *u)
     u->last_errors = s.errors;
     u->resp_ms = s.resp_ms;
     sample_latency(u);
-    long long seq = kv_get_int(kv_port, "jobs:seq"), lowmark = kv_get_int(kv_port, "jobs:low");
-    u->job_backlog = seq <= 0 ? 0 : seq - (lowmark > 0 ? lowmark : 1) + 1;
+    if (u->cfg.queue) {
+        /* kv-list: queued + waiting for a retry + held by our workers */
+        u->job_backlog = kv_int(kv_port, "LLEN", "queue:jobs") + kv_int(kv_port, "ZCARD", "queue:delayed");
+        for (long long i = 0; i < u->cfg.workers; i++) {
+            char list[64];
+            snprintf(list, sizeof list, "queue:processing:worker-%lld", i + 1);
+            u->job_backlog += kv_int(kv_port, "LLEN", list);
+        }
+    } else {
+        long long seq = kv_int(kv_port, "GET", "jobs:seq"), lowmark = kv_int(kv_port, "GET", "jobs:low");
+        u->job_backlog = seq <= 0 ? 0 : seq - (lowmark > 0 ? lowmark : 1) + 1;
+    }
     if (u->job_backlog < 0)
         u->job_backlog = 0;
     u->last_sample_ms = now;

@@ -42,6 +42,7 @@ struct up_config {
     char *app_args;
     long long workers;
     char *worker_args;
+    int queue;                   /* 0 kv-hash, 1 kv-list: passed to apps and workers */
     bool autoscale;
     long long scale_up_at;       /* avg requests in flight per instance */
     long long scale_down_at;
@@ -137,7 +138,7 @@ struct up {
     double errors_ps;            /* failed or 5xx answers per second (lb, app backends) */
     unsigned long long last_errors;
     double resp_ms;              /* slowest app's average response time (lb's EWMA) */
-    long long job_backlog;       /* job ids not known finished (jobs:seq - jobs:low + 1) */
+    long long job_backlog;       /* kv-list: ids queued, delayed or held; kv-hash: jobs:seq - jobs:low + 1 */
     unsigned long long lat_prev[UP_LAT_BUCKETS]; /* lb histogram of the apps at the last sample */
     bool lat_have;
     double lat_ms[3];            /* p50, p95, p99 bucket bounds over the last interval; -1: none */

@@ -3,15 +3,17 @@
  * its directive table.
  *
  *   loop: claim a job (queue ops) → run it → done, or fail (retried with
- *         back-off up to max-attempts); nothing to do → sleep poll-ms.
+ *         back-off up to max-attempts); nothing to do: kv-list blocks in
+ *         BLMOVE (at most `block`), kv-hash sleeps poll-ms.
  *   SIGTERM/SIGINT: finish the job in hand, then exit 0. A worker killed
  *   mid-job leaves a lease that expires (lease-ms), and the job runs again
- *   on another worker: at-least-once.
+ *   on another worker: at-least-once (queue_list.c, queue_kv.c).
  *
  * The job itself stands in for an upload's processing (thumbnails,
  * virus scan): job-time of work, then a result naming the size and a
  * checksum of the data. A payload that starts with "fail:N" fails its first
- * N attempts ("fail" alone always fails): the retry path is testable.
+ * N attempts ("fail" alone always fails): the retry path is testable;
+ * "slow:MS" takes MS more (at most 60 s): a job can be caught running.
  */
 #include <errno.h>
 #include <signal.h>
@@ -39,16 +41,20 @@ static const struct conf_enum loglevels[] = {
     {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
 };
 
-const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv};
-const struct conf_enum worker_queue_names[] = {{"kv-hash", 0}, {NULL, 0}};
+const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv, &worker_queue_list};
+const struct conf_enum worker_queue_names[] = {{"kv-hash", 0}, {"kv-list", 1}, {NULL, 0}};
 
 static const struct conf_directive worker_dirs[] = {
     {"kv", CONF_STRING, OFF(kv), 0, 0, "127.0.0.1:7379", NULL, 0, "kv address holding the queue", 0, NULL, NULL},
     {"id", CONF_STRING, OFF(id), 0, 0, "", NULL, 0, "worker name in job records (empty: worker-PID)", 0, NULL, NULL},
-    {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-hash", worker_queue_names, 0, "queue representation in kv", 0, NULL, NULL},
-    {"poll", CONF_DURATION, OFF(poll_ms), 1, 60000, "50ms", NULL, 0, "sleep when the queue is empty", 1, NULL, NULL},
+    {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", worker_queue_names, 0,
+     "queue representation in kv: kv-list (BLMOVE, reliable queue) or kv-hash (polling; as the app's queue)", 0, NULL, NULL},
+    {"poll", CONF_DURATION, OFF(poll_ms), 1, 60000, "50ms", NULL, 0, "kv-hash: sleep when the queue is empty", 1, NULL, NULL},
+    {"block", CONF_DURATION, OFF(block_ms), 10, 4000, "1s", NULL, 0,
+     "kv-list: longest BLMOVE wait (SIGTERM is served within it)", 1, NULL, NULL},
     {"lease", CONF_DURATION, OFF(lease_ms), 100, 86400000, "30s", NULL, 0,
-     "a claimed job is run again elsewhere if not finished by then", 1, NULL, NULL},
+     "kv-hash: a claimed job runs again elsewhere if not finished by then; kv-list: a worker that stops renewing "
+     "its lease this long loses its jobs to the queue", 1, NULL, NULL},
     {"job-time", CONF_DURATION, OFF(job_time_ms), 0, 3600000, "20ms", NULL, 0, "simulated processing time of a job", 1, NULL,
      NULL},
     {"max-attempts", CONF_INT, OFF(max_attempts), 1, 1000, "3", NULL, 0, "attempts before a job is marked failed", 0, NULL,
@@ -235,10 +241,26 @@ static void sleep_ms(long long ms)
 }
 
 /* Run one job: 0 and a result, or -1 and an error. */
-static int run_job(const struct worker_config *cf, const struct worker_job *job, char *out, size_t outlen)
+static int run_job(const struct worker_config *cf, const struct worker_queue_ops *q, struct worker_kv *kv,
+                   const struct worker_job *job, char *out, size_t outlen)
 {
-    if (cf->job_time_ms)
-        sleep_ms(cf->job_time_ms);
+    /* "slow:MS" adds MS (at most a minute) of work: a job that is easy to
+     * catch running */
+    long long work = cf->job_time_ms, extra = 0;
+    if (job->len > 5 && memcmp(job->data, "slow:", 5) == 0) {
+        size_t l = 0;
+        while (5 + l < job->len && l < 6 && job->data[5 + l] >= '0' && job->data[5 + l] <= '9')
+            l++;
+        if (util_str2ll(job->data + 5, l, &extra) && extra > 0)
+            work += extra < 60000 ? extra : 60000;
+    }
+    /* the work, in slices short enough to keep the worker's lease alive */
+    long long end = util_time_ms() + work, slice = cf->lease_ms / 4 > 0 ? cf->lease_ms / 4 : 1;
+    for (long long left = work; left > 0; left = end - util_time_ms()) {
+        sleep_ms(left < slice ? left : slice);
+        if (q->heartbeat)
+            q->heartbeat(kv, cf);
+    }
     if (job->len >= 4 && memcmp(job->data, "fail", 4) == 0) {
         long long n = 1LL << 40;
         if (job->len > 5 && job->data[4] == ':') {
@@ -308,15 +330,19 @@ int worker_main(int argc, char **argv)
     const struct worker_queue_ops *q = worker_queues[cf.queue];
     log_notice("worker %s on kv %s (queue %s)", cf.id, cf.kv, q->name);
     unsigned long long done = 0, failed = 0;
+    if (q->start)
+        q->start(&kv, &cf);
     while (!stopping) {
         struct worker_job job = {0};
         int rc = q->claim(&kv, &cf, &job);
-        if (rc <= 0) {
+        if (rc < 0 || (rc == 0 && !q->blocks)) {
             sleep_ms(rc < 0 ? 500 : cf.poll_ms);
             continue;
         }
+        if (rc == 0)
+            continue;
         char out[256];
-        if (run_job(&cf, &job, out, sizeof out) == 0) {
+        if (run_job(&cf, q, &kv, &job, out, sizeof out) == 0) {
             q->done(&kv, &cf, &job, out);
             done++;
             log_verbose("job %lld done: %s", job.id, out);
@@ -327,6 +353,8 @@ int worker_main(int argc, char **argv)
         }
         xfree(job.data);
     }
+    if (q->stop)
+        q->stop(&kv, &cf);
     log_notice("worker %s stopping: %llu jobs done, %llu attempts failed", cf.id, done, failed);
     kv_drop(&kv);
     buf_deinit(&kv.in);

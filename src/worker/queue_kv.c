@@ -1,5 +1,6 @@
 /*
- * queue_kv.c — the job queue on kv strings and hashes (what kv has today).
+ * queue_kv.c — the job queue on kv strings and hashes (`queue kv-hash`, the
+ * first version, from before kv had lists; queue_list.c is the default).
  *
  *   jobs:seq          INCR by the app: the highest job id handed out
  *   job:ID            hash: status (queued, running, done, failed), attempts,
@@ -166,4 +167,4 @@ static int kv_fail(struct worker_kv *kv, const struct worker_config *cf, struct 
     return 0;
 }
 
-const struct worker_queue_ops worker_queue_kv = {"kv-hash", kv_claim, kv_done, kv_fail};
+const struct worker_queue_ops worker_queue_kv = {.name = "kv-hash", .claim = kv_claim, .done = kv_done, .fail = kv_fail};

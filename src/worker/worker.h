@@ -3,8 +3,10 @@
  *
  * The worker reaches the queue through struct worker_queue_ops, so the queue's
  * representation in kv can change without touching the loop in main.c:
- * today queue_kv.c uses strings and hashes (what kv has); a lists/streams
- * variant (BLMOVE or XREADGROUP/XACK) is one more file and table row.
+ * queue_list.c (`kv-list`, the default) is the reliable-queue pattern on kv
+ * lists (BLMOVE to a per-worker processing list, a reaper for dead workers);
+ * queue_kv.c (`kv-hash`) is the first version on strings and hashes only,
+ * polling. A streams variant (XREADGROUP/XACK) would be one more row.
  *
  * Blocking and single-threaded on purpose: a worker is one process doing one
  * job at a time; `up` runs as many as the topology asks.
@@ -22,6 +24,7 @@ struct worker_config {
     char *kv;
     char *id;
     long long poll_ms;
+    long long block_ms;
     long long lease_ms;
     long long job_time_ms;
     long long max_attempts;
@@ -40,7 +43,7 @@ int worker_main(int argc, char **argv);
 
 enum worker_rtype { WR_NIL, WR_STATUS, WR_ERROR, WR_INT, WR_BULK, WR_ARRAY };
 
-#define WORKER_MAX_ELEMS 16
+#define WORKER_MAX_ELEMS 64
 
 struct worker_reply {
     enum worker_rtype type;
@@ -69,6 +72,11 @@ struct worker_job {
 
 struct worker_queue_ops {
     const char *name;
+    bool blocks;              /* claim waits for work itself: no poll sleep */
+    /* Optional (NULL): once before the loop, during long jobs, after it. */
+    void (*start)(struct worker_kv *kv, const struct worker_config *cf);
+    void (*heartbeat)(struct worker_kv *kv, const struct worker_config *cf);
+    void (*stop)(struct worker_kv *kv, const struct worker_config *cf);
     /* Claim the next job. 1: *job filled; 0: nothing to do now; -1: kv down. */
     int (*claim)(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job);
     /* The job succeeded with result. */
@@ -77,7 +85,7 @@ struct worker_queue_ops {
     int (*fail)(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job, const char *error);
 };
 
-extern const struct worker_queue_ops worker_queue_kv;
+extern const struct worker_queue_ops worker_queue_kv, worker_queue_list;
 extern const struct worker_queue_ops *const worker_queues[];
 extern const struct conf_enum worker_queue_names[];
 

@@ -9,6 +9,7 @@ import socket
 import threading
 
 import pytest
+import redis
 import requests
 
 from up_helpers import (HOST, Http, Postgres, Proc, app_status, free_port, rmtree, sanitizer_reports, scaleout_bin,
@@ -34,7 +35,7 @@ def world():
     w = {"base": base, "pg": pg, "kv_port": kv_port, "app": app,
          "a": app("app-a"), "b": app("app-b")}
     worker = Proc("worker", [scaleout_bin(), "worker", "--kv", f"127.0.0.1:{kv_port}", "--job-time", "5ms",
-                             "--retry-backoff", "50ms", "--poll", "10ms"], logdir=base).start()
+                             "--retry-backoff", "50ms", "--id", "w-main"], logdir=base).start()
     procs.append(worker)
     w["worker"] = worker
     yield w
@@ -172,6 +173,58 @@ def test_posts_follow_and_feed(world):
     assert f.post("/follow/fay").status_code == 400
 
 
+def test_feed_small_author_is_fanned_out_on_write(world):
+    kv = redis.Redis(port=world["kv_port"], decode_responses=True)
+    author, fol = Http(world["a"].port), Http(world["b"].port)
+    author.login("small-au")
+    fol.login("small-fol")
+    old = author.post("/posts", json={"body": "before the follow"}).json()["id"]
+    assert fol.post("/follow/small-au").status_code == 200
+    assert not kv.exists("timeline:small-fol")                 # a follow invalidates; the first read builds it
+    s0 = app_status(world["b"].admin)
+    assert [p["body"] for p in fol.get("/feed").json()["posts"]] == ["before the follow"]
+    assert app_status(world["b"].admin)["timeline_rebuilds_total"] == s0["timeline_rebuilds_total"] + 1
+    assert str(old) in kv.lrange("timeline:small-fol", 0, -1)
+    r = author.post("/posts", json={"body": "pushed"}).json()
+    assert r["fanout"] == "write" and r["timelines"] >= 1
+    assert kv.lrange("timeline:small-fol", 0, 0) == [str(r["id"])]    # on the follower's timeline, at the head
+    s1 = app_status(world["b"].admin)
+    feed = fol.get("/feed").json()["posts"]
+    s2 = app_status(world["b"].admin)
+    assert [p["body"] for p in feed] == ["pushed", "before the follow"]
+    assert s2["timeline_hits_total"] == s1["timeline_hits_total"] + 1
+    assert s2["timeline_rebuilds_total"] == s1["timeline_rebuilds_total"]
+
+
+def test_feed_big_author_is_read_not_copied(world):
+    app = world["app"]("app-fan", "--fanout-threshold", "2", "--timeline-length", "5", "--feed-limit", "4")
+    kv = redis.Redis(port=world["kv_port"], decode_responses=True)
+    h = {n: Http(app.port) for n in ("bigacct", "smallacct", "fan1", "fan2")}
+    for n, c in h.items():
+        c.login(n)
+    for fan in ("fan1", "fan2"):
+        assert h[fan].post("/follow/bigacct").status_code == 200   # two followers: big at threshold 2
+    assert h["fan1"].post("/follow/smallacct").status_code == 200  # one follower: small
+    h["fan1"].get("/feed")                                         # builds fan1's timeline
+    ids = {}
+    for author, body in (("smallacct", "one"), ("bigacct", "two"), ("smallacct", "three"), ("bigacct", "four")):
+        r = h[author].post("/posts", json={"body": body}).json()
+        assert r["fanout"] == ("read" if author == "bigacct" else "write")
+        ids[body] = str(r["id"])
+    tl = kv.lrange("timeline:fan1", 0, -1)
+    assert ids["one"] in tl and ids["three"] in tl
+    assert ids["two"] not in tl and ids["four"] not in tl          # the big account's posts are not copied
+    assert [p["body"] for p in h["fan1"].get("/feed").json()["posts"]] == ["four", "three", "two", "one"]
+    assert [p["body"] for p in h["fan2"].get("/feed").json()["posts"]] == ["four", "two"]
+    # bounded: timeline-length 5 ids per timeline, feed-limit 4 posts per page
+    for i in range(6):
+        h["smallacct"].post("/posts", json={"body": f"more {i}"})
+    assert kv.llen("timeline:fan1") == 5
+    feed = [p["body"] for p in h["fan1"].get("/feed").json()["posts"]]
+    assert feed == ["more 5", "more 4", "more 3", "more 2"]
+    app.stop()
+
+
 def test_upload_is_queued_202_and_done_by_the_worker(world):
     h = Http(world["a"].port)
     r = h.post("/upload", data=b"\x00binary\xffpayload")
@@ -204,6 +257,144 @@ def test_failed_job_is_retried_then_marked_failed(world):
                     what="job failed for good")
     assert j2["attempts"] == 3 and "simulated failure" in j2["error"]
     assert h.get("/jobs/999999").status_code == 404
+    # kv-list (the default): the dead letter is in queue:dead, nothing is left held or delayed
+    kv = redis.Redis(port=world["kv_port"], decode_responses=True)
+    assert always.split("/")[-1] in kv.lrange("queue:dead", 0, -1)
+    assert once.split("/")[-1] not in kv.lrange("queue:dead", 0, -1)
+    assert kv.zcard("queue:delayed") == 0 and kv.llen("queue:processing:w-main") == 0
+
+
+def job_state(h, loc, want):
+    return wait_until(lambda: (lambda j: j if j.get("status") == want else None)(h.get(loc).json()), timeout=20,
+                      what=f"{loc} {want}")
+
+
+@pytest.fixture
+def queue_world(world):
+    """A kv of its own (so the world's worker does not take the jobs), an app
+    on it, and a way to start workers against it."""
+    base = world["base"]
+    kv_port = free_port()
+    kv = Proc("kv-q", [scaleout_bin(), "kv", "--port", kv_port, "--admin-port", "0"], port=kv_port, logdir=base).start()
+    procs = [kv]
+
+    def worker(name, *flags):
+        p = Proc(name, [scaleout_bin(), "worker", "--kv", f"127.0.0.1:{kv_port}", "--id", name, *flags],
+                 logdir=base).start()
+        procs.append(p)
+        return p
+    app = world["app"]("app-q", "--kv", f"127.0.0.1:{kv_port}")
+    procs.append(app)
+    yield {"kv": redis.Redis(port=kv_port, decode_responses=True), "kv_port": kv_port, "worker": worker,
+           "http": Http(app.port), "app": app}
+    for p in reversed(procs):
+        p.stop(signal.SIGKILL if p.name.startswith("slow") else signal.SIGTERM)
+
+
+def test_kv_list_queue_keys_and_blocking_worker(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    r = h.post("/upload", data=b"list payload")          # no worker yet: the id waits on queue:jobs
+    assert r.status_code == 202
+    jid = str(r.json()["job"])
+    assert kv.lrange("queue:jobs", 0, -1) == [jid]
+    assert kv.hget(f"job:{jid}", "status") == "queued" and kv.hget(f"job:{jid}", "data") == "list payload"
+    w = q["worker"]("wl-1", "--job-time", "1ms")
+    job = job_state(h, f"/jobs/{jid}", "done")
+    assert job["attempts"] == 1 and job["worker"] == "wl-1" and job["result"].startswith("bytes=12 ")
+    assert kv.llen("queue:jobs") == 0 and kv.llen("queue:processing:wl-1") == 0
+    assert "wl-1" in kv.smembers("queue:workers") and kv.pttl("worker:wl-1:alive") > 0
+    # idle, it waits in BLMOVE (kv counts it as a blocked client), not polling
+    wait_until(lambda: int(kv.info("clients")["blocked_clients"]) >= 1, timeout=10, what="the worker blocked in BLMOVE")
+    r = h.post("/upload", data=b"second")                  # served at once by the blocked worker
+    job_state(h, r.headers["Location"], "done")
+    assert w.stop(signal.SIGTERM) == 0                     # SIGTERM while blocked: exits within `block`
+    assert "wl-1" not in kv.smembers("queue:workers") and not kv.exists("worker:wl-1:alive")
+
+
+def test_worker_killed_holding_a_job_is_reaped_and_the_job_done_elsewhere(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    slow = q["worker"]("slow-1", "--job-time", "120s", "--lease", "1s")
+    loc = h.post("/upload", data=b"slow job").headers["Location"]
+    jid = loc.split("/")[-1]
+    job = job_state(h, loc, "running")
+    assert job["worker"] == "slow-1" and kv.lrange("queue:processing:slow-1", 0, -1) == [jid]
+    # the lease is renewed while the long job runs
+    assert kv.pttl("worker:slow-1:alive") > 0
+    slow.p.kill()                                          # SIGKILL: the id stays in slow-1's processing list
+    slow.p.wait(5)
+    assert kv.lrange("queue:processing:slow-1", 0, -1) == [jid]
+    q["worker"]("fast-1", "--job-time", "1ms", "--lease", "1s")
+    job = job_state(h, loc, "done")                        # reaped once slow-1's lease expired, run again
+    assert job["worker"] == "fast-1" and job["attempts"] == 2
+    assert kv.llen("queue:processing:slow-1") == 0
+    wait_until(lambda: "slow-1" not in kv.smembers("queue:workers"), timeout=10, what="slow-1 unregistered")
+
+
+def test_restarted_worker_takes_its_own_list_back(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    slow = q["worker"]("slow-2", "--job-time", "120s", "--lease", "60s")
+    loc = h.post("/upload", data=b"held").headers["Location"]
+    job_state(h, loc, "running")
+    slow.p.kill()
+    slow.p.wait(5)
+    # the same name again (as `up` restarts it): no need to wait for the 60 s lease
+    q["worker"]("slow-2", "--job-time", "1ms", "--lease", "60s")
+    job = job_state(h, loc, "done")
+    assert job["attempts"] == 2 and kv.llen("queue:processing:slow-2") == 0
+
+
+def test_a_job_that_kills_its_workers_is_dead_lettered(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    loc = h.post("/upload", data=b"slow:60000").headers["Location"]     # each attempt outlives its worker
+    jid = loc.split("/")[-1]
+    for n in (1, 2):
+        w = q["worker"](f"slow-p{n}", "--lease", "1s", "--max-attempts", "2")
+        job_state(h, loc, "running")
+        wait_until(lambda: h.get(loc).json().get("worker") == f"slow-p{n}", timeout=20, what=f"attempt {n} running")
+        w.p.kill()
+        w.p.wait(5)
+    # the next worker finds it has had its max-attempts: not run again, dead-lettered
+    q["worker"]("wp-3", "--lease", "1s", "--max-attempts", "2")
+    job = job_state(h, loc, "failed")
+    assert job["attempts"] == 2 and "gave up after 2 attempts" in job["error"]
+    assert kv.lrange("queue:dead", 0, -1) == [jid] and kv.llen("queue:jobs") == 0
+
+
+def test_retries_back_off_then_dead_letter_kv_list(queue_world):
+    q = queue_world
+    h, kv = q["http"], q["kv"]
+    q["worker"]("wr-1", "--job-time", "1ms", "--retry-backoff", "300ms", "--max-attempts", "2")
+    loc = h.post("/upload", data=b"fail").headers["Location"]
+    jid = loc.split("/")[-1]
+    # after the first failure it waits in queue:delayed, status queued
+    wait_until(lambda: kv.zscore("queue:delayed", jid) is not None, timeout=10, what="the retry delayed")
+    assert h.get(loc).json()["status"] == "queued" and kv.llen("queue:jobs") == 0
+    job = job_state(h, loc, "failed")
+    assert job["attempts"] == 2 and kv.lrange("queue:dead", 0, -1) == [jid]
+    assert kv.zcard("queue:delayed") == 0 and kv.llen("queue:processing:wr-1") == 0
+
+
+def test_kv_hash_queue_still_works(world):
+    base = world["base"]
+    kv_port = free_port()
+    kv = Proc("kv-h", [scaleout_bin(), "kv", "--port", kv_port, "--admin-port", "0"], port=kv_port, logdir=base).start()
+    app = world["app"]("app-h", "--kv", f"127.0.0.1:{kv_port}", "--queue", "kv-hash")
+    w = Proc("worker-h", [scaleout_bin(), "worker", "--kv", f"127.0.0.1:{kv_port}", "--queue", "kv-hash", "--job-time",
+                          "1ms", "--poll", "10ms", "--retry-backoff", "50ms"], logdir=base).start()
+    try:
+        h = Http(app.port)
+        r = redis.Redis(port=kv_port, decode_responses=True)
+        once = h.post("/upload", data=b"fail:1").headers["Location"]
+        assert r.llen("queue:jobs") == 0                   # no list: the worker scans the job hashes
+        assert job_state(h, once, "done")["attempts"] == 2
+    finally:
+        assert w.stop() == 0
+        app.stop()
+        kv.stop()
 
 
 def test_products_are_cacheable_at_the_edge(world):

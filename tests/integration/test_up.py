@@ -117,6 +117,20 @@ def test_killed_kv_and_postgres_are_restarted_and_the_apps_reconnect(up):
     wait_until(works, timeout=30, interval=0.2, what="login and profile through the restarted kv and PostgreSQL")
 
 
+def test_killed_worker_holding_a_job_is_restarted_and_the_job_done(up):
+    h = Http(up["lb"])
+    loc = h.post("/upload", data=b"slow:1500").headers["Location"]
+    wait_until(lambda: (lambda j: j if j.get("status") == "running" else None)(h.get(loc).json()), timeout=20,
+               what="the slow job running")
+    w = proc_named(status(up["status"]), "worker-1")
+    os.kill(w["pid"], signal.SIGKILL)                  # mid-job: the id stays in queue:processing:worker-1
+    # restarted under the same name by up, the worker takes its list back and runs the job again
+    job = wait_until(lambda: (lambda j: j if j.get("status") == "done" else None)(h.get(loc).json()), timeout=30,
+                     what="the job done after the worker's restart")
+    assert job["attempts"] == 2 and job["worker"] == "worker-1"
+    assert proc_named(status(up["status"]), "worker-1")["pid"] != w["pid"]
+
+
 def test_status_page_and_json(up):
     st = status(up["status"])
     kinds = sorted(p["kind"] for p in st["procs"])
