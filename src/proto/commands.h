@@ -118,6 +118,9 @@ enum {
     X(ZPOPMIN, "zpopmin", -2, W|F, 1, 1, 1, "sorted-set") \
     X(ZPOPMAX, "zpopmax", -2, W|F, 1, 1, 1, "sorted-set") \
     X(ZMPOP, "zmpop", -4, W|V, 0, 0, 0, "sorted-set") \
+    X(BZPOPMIN, "bzpopmin", -3, W|F|B, 1, -2, 1, "sorted-set") \
+    X(BZPOPMAX, "bzpopmax", -3, W|F|B, 1, -2, 1, "sorted-set") \
+    X(BZMPOP, "bzmpop", -5, W|B|V, 0, 0, 0, "sorted-set") \
     X(ZRANDMEMBER, "zrandmember", -2, R, 1, 1, 1, "sorted-set") \
     X(ZUNION, "zunion", -3, R|V, 0, 0, 0, "sorted-set") \
     X(ZINTER, "zinter", -3, R|V, 0, 0, 0, "sorted-set") \
