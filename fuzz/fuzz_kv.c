@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "core/util.h"
 #include "kv/hashobj.h"
+#include "kv/multi.h"
 #include "kv/server.h"
 
 static struct kv_server *srv;
@@ -34,6 +35,8 @@ static void setup_once(void)
     conf_defaults(&kv_conf_table, &srv->cfg);
     pthread_mutex_init(&srv->lock, NULL);
     db_init(&srv->db);
+    srv->db.on_modify = kv_watch_on_modify;
+    srv->db.on_modify_arg = srv;
     srv->start_ms = util_time_ms();
     srv->next_client_id = 1;
     uv_loop_init(&loop);
@@ -67,6 +70,7 @@ static void client_new(void)
 
 static void client_free(void)
 {
+    kv_multi_reset(cl); /* MULTI queue, WATCHed keys */
     srv->registry = NULL;
     srv->nclients = 0;
     buf_deinit(&cl->in);

@@ -716,6 +716,10 @@ static void blmove_generic(struct kv_client *c, struct resp_arg *argv, int from,
         lmove_generic(c, argv, from, to);
         return;
     }
+    if (c->in_exec) { /* as Redis: a null bulk, not the null array of a timeout */
+        resp_add_null(&c->out, c->proto);
+        return;
+    }
     struct kv_block_args a = {.where = from, .whereto = to, .reply = BR_VALUE};
     a.dst = xmalloc(argv[2].len ? argv[2].len : 1);
     memcpy(a.dst, argv[2].ptr, argv[2].len);

@@ -185,7 +185,12 @@ enum {
     X(COMMAND, "command", -1, K, 0, 0, 0, "server") \
     X(TIME, "time", 1, F|K, 0, 0, 0, "server") \
     X(MEMORY, "memory", -2, R, 0, 0, 0, "server") \
-    X(LASTSAVE, "lastsave", 1, F|K, 0, 0, 0, "server")
+    X(LASTSAVE, "lastsave", 1, F|K, 0, 0, 0, "server") \
+    X(MULTI, "multi", 1, F|K, 0, 0, 0, "transactions") \
+    X(EXEC, "exec", 1, K, 0, 0, 0, "transactions") \
+    X(DISCARD, "discard", 1, F|K, 0, 0, 0, "transactions") \
+    X(WATCH, "watch", -2, F, 1, -1, 1, "transactions") \
+    X(UNWATCH, "unwatch", 1, F|K, 0, 0, 0, "transactions")
 
 enum resp_cmd_id {
 #define X(id, name, arity, flags, first, last, step, group) RESP_CMD_##id,
