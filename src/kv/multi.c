@@ -13,6 +13,8 @@
  */
 #include "kv/multi.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -265,6 +267,67 @@ void kv_multi_reset(struct kv_client *c)
     c->mx = NULL;
 }
 
+/*
+ * Redis 7.0 looks subcommands of container commands up before queueing: an
+ * unknown one or a wrong arity is refused then (and aborts the transaction),
+ * where outside MULTI the handler answers the same text. Redis 7.0.15's
+ * subcommands with their arities.
+ */
+static const struct subcmd {
+    int id;
+    const char *name;
+    int arity;
+} subcmds[] = {
+    {RESP_CMD_CLIENT, "caching", -3}, {RESP_CMD_CLIENT, "getname", 2}, {RESP_CMD_CLIENT, "getredir", 2},
+    {RESP_CMD_CLIENT, "help", 2}, {RESP_CMD_CLIENT, "id", 2}, {RESP_CMD_CLIENT, "info", 2},
+    {RESP_CMD_CLIENT, "kill", -3}, {RESP_CMD_CLIENT, "list", -2}, {RESP_CMD_CLIENT, "no-evict", 3},
+    {RESP_CMD_CLIENT, "pause", -3}, {RESP_CMD_CLIENT, "reply", 3}, {RESP_CMD_CLIENT, "setname", 3},
+    {RESP_CMD_CLIENT, "tracking", -3}, {RESP_CMD_CLIENT, "trackinginfo", 2}, {RESP_CMD_CLIENT, "unblock", -3},
+    {RESP_CMD_CLIENT, "unpause", 2},
+    {RESP_CMD_CONFIG, "get", -3}, {RESP_CMD_CONFIG, "help", 2}, {RESP_CMD_CONFIG, "resetstat", 2},
+    {RESP_CMD_CONFIG, "rewrite", 2}, {RESP_CMD_CONFIG, "set", -4},
+    {RESP_CMD_COMMAND, "count", 2}, {RESP_CMD_COMMAND, "docs", -2}, {RESP_CMD_COMMAND, "getkeys", -3},
+    {RESP_CMD_COMMAND, "getkeysandflags", -3}, {RESP_CMD_COMMAND, "help", 2}, {RESP_CMD_COMMAND, "info", -2},
+    {RESP_CMD_COMMAND, "list", -2},
+    {RESP_CMD_OBJECT, "encoding", 3}, {RESP_CMD_OBJECT, "freq", 3}, {RESP_CMD_OBJECT, "help", 2},
+    {RESP_CMD_OBJECT, "idletime", 3}, {RESP_CMD_OBJECT, "refcount", 3},
+    {RESP_CMD_MEMORY, "doctor", 2}, {RESP_CMD_MEMORY, "help", 2}, {RESP_CMD_MEMORY, "malloc-stats", 2},
+    {RESP_CMD_MEMORY, "purge", 2}, {RESP_CMD_MEMORY, "stats", 2}, {RESP_CMD_MEMORY, "usage", -3},
+};
+
+/* Check the subcommand of a container command; false after refusing it. */
+static bool subcommand_ok(struct kv_client *c, int id, int argc, const struct resp_arg *argv)
+{
+    bool container = false;
+    for (size_t i = 0; i < sizeof subcmds / sizeof subcmds[0]; i++) {
+        const struct subcmd *sc = &subcmds[i];
+        if (sc->id != id)
+            continue;
+        container = true;
+        if (argc < 2 || !kv_arg_is(&argv[1], sc->name))
+            continue;
+        if ((sc->arity > 0 && argc != sc->arity) || argc < -sc->arity) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s|%s' command", resp_cmds[id].name,
+                     sc->name);
+            kv_multi_reject(c, id, msg);
+            return false;
+        }
+        return true;
+    }
+    if (!container || argc < 2)
+        return true;
+    char msg[256], upper[16];
+    size_t n = strlen(resp_cmds[id].name);
+    for (size_t i = 0; i <= n && i < sizeof upper; i++)
+        upper[i] = (char)toupper((unsigned char)resp_cmds[id].name[i]);
+    upper[sizeof upper - 1] = '\0';
+    snprintf(msg, sizeof msg, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+             (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].ptr, upper);
+    kv_multi_reject(c, id, msg);
+    return false;
+}
+
 bool kv_multi_queue(struct kv_client *c, int id, int argc, const struct resp_arg *argv)
 {
     if (!kv_multi_active(c))
@@ -280,6 +343,8 @@ bool kv_multi_queue(struct kv_client *c, int id, int argc, const struct resp_arg
     default:
         break;
     }
+    if (!subcommand_ok(c, id, argc, argv))
+        return true;
     struct kv_multi *m = c->mx;
     size_t bytes = (size_t)argc * sizeof(struct resp_arg);
     for (int i = 0; i < argc; i++)
@@ -312,18 +377,17 @@ bool kv_multi_queue(struct kv_client *c, int id, int argc, const struct resp_arg
 
 void kv_multi_reject(struct kv_client *c, int id, const char *msg)
 {
-    if (kv_multi_active(c)) {
-        if (id == RESP_CMD_EXEC) {
-            discard(c);
-            /* Redis's texts here have no "ERR " (rejectCommandFormat), but
-             * keep other codes ("...because of: OOM command not allowed...") */
-            if (strncmp(msg, "ERR ", 4) == 0)
-                msg += 4;
-            kv_reply_errorf(c, "EXECABORT Transaction discarded because of: %s", msg);
-            return;
-        }
-        c->mx->dirty_exec = true;
+    if (id == RESP_CMD_EXEC && msg) {
+        /* in MULTI or not, as Redis's rejectCommand. Its texts here have no
+         * "ERR " (rejectCommandFormat); other codes stay ("of: OOM ...") */
+        discard(c);
+        if (strncmp(msg, "ERR ", 4) == 0)
+            msg += 4;
+        kv_reply_errorf(c, "EXECABORT Transaction discarded because of: %s", msg);
+        return;
     }
+    if (kv_multi_active(c))
+        c->mx->dirty_exec = true;
     if (msg)
         kv_reply_error(c, msg);
 }

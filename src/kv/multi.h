@@ -52,8 +52,9 @@ bool kv_multi_denyoom(const struct kv_client *c);
 bool kv_multi_queue(struct kv_client *c, int id, int argc, const struct resp_arg *argv);
 /*
  * kv_call refused command `id` with error msg (no leading '-'): in MULTI,
- * the transaction is flagged (EXEC answers EXECABORT), and a refused EXEC
- * itself ends it with "EXECABORT Transaction discarded because of: msg".
+ * the transaction is flagged (EXEC answers EXECABORT); a refused EXEC (in
+ * MULTI or not, as Redis) answers "EXECABORT Transaction discarded because
+ * of: msg" and ends any transaction.
  * Replies in both cases; msg NULL: only flags (the caller replies).
  */
 void kv_multi_reject(struct kv_client *c, int id, const char *msg);
