@@ -624,7 +624,8 @@ class Fuzzer:
         queued = None   # commands QUEUED since MULTI: EXEC's elements are compared as theirs
         for (name, args), x, y in zip(cmds, a, b):
             self.sent += 1
-            self.per_cmd[name] = self.per_cmd.get(name, 0) + 1
+            if name in self.table:   # not the unknown command of a transaction unit
+                self.per_cmd[name] = self.per_cmd.get(name, 0) + 1
             self.history.append((name, args))
             if len(self.history) > 40:
                 self.history.pop(0)
