@@ -21,7 +21,9 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/util.h"
+#include "kv/blocking.h"
 #include "kv/hashobj.h"
+#include "kv/multi.h"
 #include "kv/server.h"
 
 static struct kv_server *srv;
@@ -34,6 +36,12 @@ static void setup_once(void)
     conf_defaults(&kv_conf_table, &srv->cfg);
     pthread_mutex_init(&srv->lock, NULL);
     db_init(&srv->db);
+    srv->db.on_modify = kv_watch_on_modify;
+    srv->db.on_modify_arg = srv;
+    /* blocking commands wait (no timer runs: the input ends the wait) */
+    srv->blocking = kv_blocking_new(srv, 1);
+    srv->db.on_add = kv_blocking_on_add;
+    srv->db.on_add_arg = srv;
     srv->start_ms = util_time_ms();
     srv->next_client_id = 1;
     uv_loop_init(&loop);
@@ -67,6 +75,8 @@ static void client_new(void)
 
 static void client_free(void)
 {
+    kv_multi_reset(cl); /* MULTI queue, WATCHed keys */
+    kv_blocking_client_gone(cl);
     srv->registry = NULL;
     srv->nclients = 0;
     buf_deinit(&cl->in);
@@ -93,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the parser may rewrite inline commands in place: give it its own copy */
     buf_append(&cl->in, data, size);
     db_set_now(&srv->db, util_time_ms());
-    while (!cl->close_after_reply && buf_pending(&cl->in) > 0) {
+    while (!cl->close_after_reply && !cl->blk && buf_pending(&cl->in) > 0) {
         cl->parser.max_bulk = (long long)srv->cfg.proto_max_bulk_len;
         cl->parser.auth_required = !cl->authed;
         ssize_t n = resp_parse(&cl->parser, buf_head(&cl->in), buf_pending(&cl->in));

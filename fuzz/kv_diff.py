@@ -414,6 +414,34 @@ LGRAMMAR = {
 }
 GRAMMAR.update(LGRAMMAR)
 
+
+def zmpop_args(r):
+    return GRAMMAR["zmpop"][1](r)
+
+
+# blocking sorted-set pops: short non-zero timeouts only (a 0 would block forever)
+GRAMMAR.update({
+    "bzpopmin": (1, lambda r: [key(r) for _ in range(r.randint(1, 2))] + [r.choice(BTIMEOUT)]),
+    "bzpopmax": (1, lambda r: [key(r) for _ in range(r.randint(1, 2))] + [r.choice(BTIMEOUT)]),
+    "bzmpop": (1, lambda r: [r.choice(BTIMEOUT)] + zmpop_args(r)),
+})
+
+# Transactions. "multi" is drawn like any command but always sent as one unit
+# MULTI, 0-4 commands, EXEC or DISCARD (Fuzzer.batch), so a batch never ends
+# inside a transaction; inside it, blocking commands do not block (any
+# timeout, even 0, is safe), and a queue-time error (unknown command, wrong
+# arity) makes EXEC answer EXECABORT. WATCH comes alone: the writes that the
+# same connection sends before the next unit decide whether its EXEC runs,
+# which compares the precision of "modified key" between the servers.
+TX_INNER_EXCLUDED = {"multi", "exec", "discard", "hello", "reset", "quit"}
+GRAMMAR.update({
+    "multi": (3, lambda r: []),
+    "exec": (1, lambda r: [] if r.random() < 0.9 else ["x"]),
+    "discard": (1, lambda r: []),
+    "watch": (3, lambda r: [key(r) for _ in range(r.randint(1, 3))]),
+    "unwatch": (1, lambda r: []),
+})
+
 # Commands never sent, with the reason.
 EXCLUDED = {
     "quit": "closes the connection",
@@ -554,12 +582,37 @@ class Fuzzer:
         args = GRAMMAR[name][1](self.r) if name in GRAMMAR else self.generic(name)
         return name, [a for a in args]
 
+    def tx_unit(self):
+        """MULTI, up to 4 commands (some of them refused at queue time), then
+        EXEC (rarely with a wrong arity) or DISCARD."""
+        unit = [("multi", [])]
+        for _ in range(self.r.randint(0, 4)):
+            x = self.r.random()
+            if x < 0.03:
+                unit.append(("nosuchcmd", ["a"]))
+            elif x < 0.06:
+                unit.append(("set", ["k"]))                     # wrong arity
+            else:
+                name, args = self.next_command()
+                while name in TX_INNER_EXCLUDED:
+                    name, args = self.next_command()
+                if name in ("blpop", "brpop", "bzpopmin", "bzpopmax") and self.r.random() < 0.3:
+                    args = args[:-1] + ["0"]                    # never blocks inside EXEC
+                unit.append((name, args))
+        unit.append(("discard", []) if self.r.random() < 0.15 else ("exec", GRAMMAR["exec"][1](self.r)))
+        return unit
+
     def batch(self, n):
-        cmds = [self.next_command() for _ in range(n)]
         # a command that changes the protocol or resets ends the batch: its
         # replies are parsed in the new protocol
         out = []
-        for name, args in cmds:
+        while len(out) < n:
+            name, args = self.next_command()
+            if name == "multi":
+                unit = self.tx_unit()
+                if len(out) + len(unit) <= n:
+                    out.extend(unit)
+                continue
             out.append((name, args))
             if name in ("hello", "reset"):
                 break
@@ -568,15 +621,28 @@ class Fuzzer:
     def run_batch(self, cmds):
         a = self.so.pipeline([(n, *args) for n, args in cmds])
         b = self.rd.pipeline([(n, *args) for n, args in cmds])
+        queued = None   # commands QUEUED since MULTI: EXEC's elements are compared as theirs
         for (name, args), x, y in zip(cmds, a, b):
             self.sent += 1
-            self.per_cmd[name] = self.per_cmd.get(name, 0) + 1
+            if name in self.table:   # not the unknown command of a transaction unit
+                self.per_cmd[name] = self.per_cmd.get(name, 0) + 1
             self.history.append((name, args))
             if len(self.history) > 40:
                 self.history.pop(0)
-            nx, ny = normalise(name, args, x), normalise(name, args, y)
+            if name == "exec" and queued is not None and isinstance(x, list) and isinstance(y, list) \
+                    and len(x) == len(y) == len(queued):
+                nx = [normalise(n, a_, v) for (n, a_), v in zip(queued, x)]
+                ny = [normalise(n, a_, v) for (n, a_), v in zip(queued, y)]
+            else:
+                nx, ny = normalise(name, args, x), normalise(name, args, y)
             if nx != ny:
                 return (name, args, x, y)
+            if name == "multi" and x == "OK":
+                queued = []
+            elif queued is not None and x == "QUEUED":
+                queued.append((name, args))
+            elif name in ("exec", "discard"):
+                queued = None
         return None
 
     def run(self, count=None, duration=None):

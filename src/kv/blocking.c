@@ -333,6 +333,13 @@ void kv_block(struct kv_client *c, const struct resp_arg *keys, int nkeys, long 
               kv_block_serve_fn *serve, const struct kv_block_args *args)
 {
     struct kv_blocking *bk = c->srv->blocking;
+    if (c->in_exec) {
+        /* inside EXEC nothing may wait: the answer is the timeout's (Redis) */
+        struct kv_block_args a = *args;
+        free_args(&a);
+        resp_add_null_array(&c->out, c->proto);
+        return;
+    }
     struct kv_blocked *b = xcalloc(1, sizeof *b);
     b->c = c;
     b->proto = c->proto;

@@ -195,6 +195,7 @@ void db_add(struct kv_db *db, struct kv_obj *o)
     if (obj_has_ttl(o))
         db->volatile_keys++;
     dict_insert(&db->d, &o->dn, dict_hash(obj_key(o), obj_klen(o)));
+    db_modified(db, obj_key(o), obj_klen(o));
     if (db->on_add)
         db->on_add(db->on_add_arg, o);
 }
@@ -213,6 +214,7 @@ void db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o)
         db->volatile_keys++;
     *ref = o;
     obj_free(old);
+    db_modified(db, obj_key(o), obj_klen(o));
     if (db->on_add)
         db->on_add(db->on_add_arg, o);
 }
@@ -242,6 +244,7 @@ struct kv_obj *db_unlink_ref(struct kv_db *db, struct kv_obj **ref)
     struct kv_obj *o = (struct kv_obj *)dict_unlink_ref(&db->d, (struct dict_node **)ref);
     if (obj_has_ttl(o))
         db->volatile_keys--;
+    db_modified(db, obj_key(o), obj_klen(o));
     return o;
 }
 
@@ -263,12 +266,13 @@ struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long wh
 {
     struct kv_obj *o = *ref;
     size_t klen = obj_klen(o);
+    if (when_ms < 0 && !obj_has_ttl(o))
+        return o;
+    db_modified(db, obj_key(o), klen);
     if (when_ms >= 0 && obj_has_ttl(o)) {
         memcpy(o->data + klen, &when_ms, 8);
         return o;
     }
-    if (when_ms < 0 && !obj_has_ttl(o))
-        return o;
     size_t vsize = obj_type(o) == OBJ_STRING ? obj_vlen(o) : sizeof(struct kv_hash *);
     size_t total = KV_OBJ_HDR + klen + vsize;
     if (when_ms >= 0) {
@@ -290,7 +294,6 @@ struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long wh
 
 struct kv_obj *db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
 {
-    (void)db;
     struct kv_obj *o = *ref;
     if (vlen > obj_string_capacity(o)) {
         size_t head = (size_t)(obj_val(o) - (char *)o);
@@ -305,12 +308,12 @@ struct kv_obj *db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_
         *ref = o;
     }
     o->dn.meta = (uint32_t)vlen;
+    db_modified(db, obj_key(o), obj_klen(o));
     return o;
 }
 
 struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
 {
-    (void)db;
     struct kv_obj *o = *ref;
     if (vlen > obj_string_capacity(o)) {
         size_t head = (size_t)(obj_val(o) - (char *)o);
@@ -322,5 +325,6 @@ struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vl
         *ref = o;
     }
     o->dn.meta = (uint32_t)vlen;
+    db_modified(db, obj_key(o), obj_klen(o));
     return o;
 }

@@ -115,7 +115,20 @@ struct kv_db {
     /* called for each object added or replacing a value (blocking pops wake on it); may be NULL */
     void (*on_add)(void *arg, const struct kv_obj *o);
     void *on_add_arg;
+    /* called for every change of a key: added, replaced, deleted (also by
+     * expiry and eviction), its TTL set or removed, its value changed in
+     * place (db_modified); WATCH hangs here. May be NULL */
+    void (*on_modify)(void *arg, const char *key, size_t klen);
+    void *on_modify_arg;
 };
+
+/* A command changed the value of key in place (a push, an increment...):
+ * the calls that add, replace or delete objects signal by themselves. */
+static inline void db_modified(struct kv_db *db, const char *key, size_t klen)
+{
+    if (db->on_modify)
+        db->on_modify(db->on_modify_arg, key, klen);
+}
 
 void db_init(struct kv_db *db);
 void db_deinit(struct kv_db *db);

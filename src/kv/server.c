@@ -27,6 +27,7 @@
 #include "kv/hashobj.h"
 #include "kv/zsetobj.h"
 #include "kv/listobj.h"
+#include "kv/multi.h"
 #include "kv/setobj.h"
 
 #define IOBUF_LEN (16 * 1024)
@@ -195,6 +196,35 @@ static void reply_unknown(struct kv_client *c, int argc, struct resp_arg *argv)
                     (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr, args);
 }
 
+/* Run the handler of a checked command and count it. */
+static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
+{
+    struct kv_cmd_stats *cs = &c->srv->st.cmd[id];
+    c->last_cmd = id;
+    c->last_sub[0] = '\0';
+    long long t0 = util_mono_us();
+    kv_handlers[id](c, argc, argv);
+    long long dt = util_mono_us() - t0;
+    cs->calls++;
+    cs->usec += (uint64_t)dt;
+    cs->lat[lat_bucket(dt)]++;
+    c->srv->st.commands++;
+}
+
+void kv_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv) { run(c, id, argc, argv); }
+
+/* Whether a command may be refused when over maxmemory: one that may grow
+ * memory, anything queued in MULTI (the queue grows), and an EXEC whose
+ * queue holds one that may grow it (as Redis). */
+static bool deny_oom(struct kv_client *c, int id)
+{
+    if (id == RESP_CMD_EXEC)
+        return kv_multi_denyoom(c);
+    if (kv_multi_active(c) && id != RESP_CMD_DISCARD && id != RESP_CMD_QUIT && id != RESP_CMD_RESET)
+        return true;
+    return (resp_cmds[id].flags & CMD_DENYOOM) != 0;
+}
+
 void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_server *s = c->srv;
@@ -202,35 +232,36 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
     c->last_cmd = -1;
     if (id < 0) {
         s->st.unknown_commands++;
+        kv_multi_reject(c, -1, NULL); /* only flags a transaction */
         reply_unknown(c, argc, argv);
         return;
     }
     const struct resp_cmd *cmd = &resp_cmds[id];
     struct kv_cmd_stats *cs = &s->st.cmd[id];
     if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
+        char msg[128];
         cs->rejected++;
-        kv_reply_arity(c, cmd->name);
+        snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command", cmd->name);
+        kv_multi_reject(c, id, msg);
         return;
     }
     if (!c->authed && !(cmd->flags & CMD_NOAUTH)) {
         cs->rejected++;
-        kv_reply_error(c, "NOAUTH Authentication required.");
+        kv_multi_reject(c, id, "NOAUTH Authentication required.");
         return;
     }
     if (s->cfg.maxmemory && xalloc_used() > s->cfg.maxmemory) {
         int r = kv_evict(s);
-        if (r < 0 && (cmd->flags & CMD_DENYOOM)) {
+        if (r < 0 && deny_oom(c, id)) {
             cs->rejected++;
-            kv_reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+            kv_multi_reject(c, id, "OOM command not allowed when used memory > 'maxmemory'.");
             return;
         }
     }
-    c->last_cmd = id;
-    c->last_sub[0] = '\0';
+    if (c->mx && kv_multi_queue(c, id, argc, argv))
+        return;
     size_t out_before = buf_pending(&c->out);
-    long long t0 = util_mono_us();
-    kv_handlers[id](c, argc, argv);
-    long long dt = util_mono_us() - t0;
+    run(c, id, argc, argv);
     if (c->reply_over) {
         /* the reply passed the output limit mid-command: drop it, say why, close */
         log_warn("client id=%llu addr=%s closed: reply of '%s' passed the output buffer limit", (unsigned long long)c->id,
@@ -240,10 +271,6 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_reply_error(c, "ERR reply exceeds the client output buffer limit; closing the connection");
         c->close_after_reply = true;
     }
-    cs->calls++;
-    cs->usec += (uint64_t)dt;
-    cs->lat[lat_bucket(dt)]++;
-    s->st.commands++;
     kv_blocking_serve_ready(s);
 }
 
@@ -256,6 +283,7 @@ static void on_close(uv_handle_t *h)
     struct kv_worker *w = c->w;
     pthread_mutex_lock(&s->lock);
     kv_blocking_client_gone(c);
+    kv_multi_reset(c);
     if (c->gprev)
         c->gprev->gnext = c->gnext;
     else
@@ -875,6 +903,8 @@ int kv_main(int argc, char **argv)
     s->blocking = kv_blocking_new(s, s->nworkers);
     s->db.on_add = kv_blocking_on_add;
     s->db.on_add_arg = s;
+    s->db.on_modify = kv_watch_on_modify;
+    s->db.on_modify_arg = s;
     char err[256];
     if (s->cfg.port != 0 && net_port_in_use(s->cfg.bind, (int)s->cfg.port) == 1) {
         fprintf(stderr, "scaleout kv: cannot listen on %s:%lld: Address already in use\n", s->cfg.bind, s->cfg.port);
@@ -934,6 +964,7 @@ int kv_main(int argc, char **argv)
     log_notice("scaleout kv stopped");
     db_deinit(&s->db);
     kv_blocking_free(s->blocking);
+    kv_watch_free(s->watch);
     conf_free(&kv_conf_table, &s->cfg);
     xfree(s->workers);
     xfree(s->config_file);

@@ -131,6 +131,8 @@ struct kv_client {
     char last_sub[16];         /* its subcommand, lowercase (CLIENT LIST shows "client|list") */
     uint64_t net_in, net_out;
     struct kv_blocked *blk;    /* waiting in a blocking command (blocking.h), else NULL */
+    struct kv_multi *mx;       /* MULTI queue and WATCHed keys (multi.h), else NULL */
+    bool in_exec;              /* running EXEC's commands: blocking ones answer at once */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -176,6 +178,7 @@ struct kv_server {
     long long ops_last_ms;
     void *admin;
     struct kv_blocking *blocking;  /* clients blocked on keys (blocking.h) */
+    struct kv_watch *watch;        /* WATCHed keys (multi.h), made by the first WATCH */
 };
 
 /* Reply helpers bound to a client (proto-aware). */
@@ -223,6 +226,9 @@ extern kv_cmd_fn *const kv_handlers[RESP_CMD_COUNT];
 
 /* Run one command (keyspace lock held). */
 void kv_call(struct kv_client *c, int argc, struct resp_arg *argv);
+/* Run command id, already checked, as part of EXEC (statistics kept; no
+ * serving of blocked clients until the EXEC ends). */
+void kv_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv);
 /* A blocked client got its reply (worker thread, lock not held): run the
  * input it has queued meanwhile and flush. */
 void kv_client_resume(struct kv_client *c);

@@ -70,6 +70,7 @@ static void hset_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
     long long created = 0;
     for (int i = 2; i < argc; i += 2)
         created += hash_set(h, argv[i].ptr, argv[i].len, argv[i + 1].ptr, argv[i + 1].len);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(argc - 2) / 2;
     if (hmset)
         resp_add_ok(&c->out);
@@ -94,6 +95,7 @@ void kv_cmd_HSETNX(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!h)
         h = create_hash(c, &argv[1]);
     hash_set(h, argv[2].ptr, argv[2].len, argv[3].ptr, argv[3].len);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     resp_add_int(&c->out, 1);
 }
@@ -116,6 +118,8 @@ void kv_cmd_HDEL(struct kv_client *c, int argc, struct resp_arg *argv)
             }
         }
     }
+    if (deleted)
+        db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)deleted;
     resp_add_int(&c->out, deleted);
 }
@@ -142,6 +146,7 @@ void kv_cmd_HINCRBY(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!h)
         h = create_hash(c, &argv[1]);
     hash_set(h, argv[2].ptr, argv[2].len, buf, n);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     resp_add_int(&c->out, value);
 }
@@ -174,6 +179,7 @@ void kv_cmd_HINCRBYFLOAT(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!h)
         h = create_hash(c, &argv[1]);
     hash_set(h, argv[2].ptr, argv[2].len, buf, n);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     resp_add_bulk(&c->out, buf, n);
 }

@@ -131,6 +131,7 @@ static void push_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
     }
     for (int i = 2; i < argc; i++)
         list_push(l, where, argv[i].ptr, argv[i].len);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(argc - 2);
     resp_add_int(&c->out, (long long)list_len(l));
 }
@@ -176,6 +177,7 @@ static void pop_generic(struct kv_client *c, int argc, struct resp_arg *argv, in
         resp_add_bulk(&c->out, v, vl);
         list_pop(l, where);
     }
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     if (list_len(l) == 0)
         db_delete_ref(DB(c), ref);
@@ -365,6 +367,7 @@ void kv_cmd_LSET(struct kv_client *c, int argc, struct resp_arg *argv)
         i = (uint64_t)idx;
     }
     list_set(l, i, argv[3].ptr, argv[3].len);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     resp_add_ok(&c->out);
 }
@@ -394,6 +397,7 @@ void kv_cmd_LINSERT(struct kv_client *c, int argc, struct resp_arg *argv)
     while (list_iter_get(&it, &v, &vl)) {
         if (vl == argv[3].len && memcmp(v, argv[3].ptr, vl) == 0) {
             list_iter_insert(&it, after, argv[4].ptr, argv[4].len);
+            db_modified(DB(c), argv[1].ptr, argv[1].len);
             c->srv->dirty++;
             resp_add_int(&c->out, (long long)list_len(l));
             return;
@@ -433,6 +437,8 @@ void kv_cmd_LREM(struct kv_client *c, int argc, struct resp_arg *argv)
             list_iter_next(&it);
         }
     }
+    if (removed)
+        db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += removed;
     if (list_len(l) == 0)
         db_delete_ref(DB(c), ref);
@@ -471,6 +477,7 @@ void kv_cmd_LTRIM(struct kv_client *c, int argc, struct resp_arg *argv)
     list_del_range(l, 0, (uint64_t)ltrim);
     if (rtrim)
         list_del_range(l, list_len(l) - (uint64_t)rtrim, (uint64_t)rtrim);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(ltrim + rtrim);
     if (list_len(l) == 0)
         db_delete_ref(DB(c), ref);
@@ -492,9 +499,11 @@ static char *move_one(struct kv_db *db, const struct resp_arg *src, struct kv_li
     char *copy = xmalloc(*n ? *n : 1);
     memcpy(copy, v, *n);
     list_pop(sl, wherefrom);
+    db_modified(db, src->ptr, src->len);
     if (!dl)
         dl = create_list(db, dst->ptr, dst->len);
     list_push(dl, whereto, copy, *n);
+    db_modified(db, dst->ptr, dst->len);
     /* src == dst: the list got its element back and is never empty here */
     delete_if_empty(db, src->ptr, src->len, sl);
     return copy;
@@ -600,6 +609,7 @@ static int mpop_try(struct kv_client *c, const struct resp_arg *keys, long long 
         resp_add_array(&c->out, 2);
         resp_add_bulk(&c->out, keys[j].ptr, keys[j].len);
         pop_range_reply(&c->out, l, where, count);
+        db_modified(DB(c), keys[j].ptr, keys[j].len);
         c->srv->dirty++;
         if (list_len(l) == 0)
             db_delete_ref(DB(c), ref);
@@ -654,6 +664,7 @@ static bool serve_list(struct kv_server *s, struct kv_blocked *b, const char *ke
             resp_add_bulk(out, v, vl);
             list_pop(l, b->a.where);
         }
+        db_modified(db, key, klen);
         if (list_len(l) == 0)
             db_delete_ref(db, ref);
     }
@@ -680,6 +691,7 @@ static void bpop_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
         resp_add_bulk(&c->out, argv[j].ptr, argv[j].len);
         resp_add_bulk(&c->out, v, vl);
         list_pop(l, where);
+        db_modified(DB(c), argv[j].ptr, argv[j].len);
         c->srv->dirty++;
         if (list_len(l) == 0)
             db_delete_ref(DB(c), ref);
@@ -702,6 +714,10 @@ static void blmove_generic(struct kv_client *c, struct resp_arg *argv, int from,
         return;
     if (sl) {
         lmove_generic(c, argv, from, to);
+        return;
+    }
+    if (c->in_exec) { /* as Redis: a null bulk, not the null array of a timeout */
+        resp_add_null(&c->out, c->proto);
         return;
     }
     struct kv_block_args a = {.where = from, .whereto = to, .reply = BR_VALUE};

@@ -14,6 +14,7 @@
 #include "core/util.h"
 #include "kv/blocking.h"
 #include "kv/hashobj.h"
+#include "kv/multi.h"
 #include "kv/server.h"
 
 #define KV_REDIS_VERSION "7.0.0"
@@ -182,6 +183,7 @@ void kv_cmd_SELECT(struct kv_client *c, int argc, struct resp_arg *argv)
 void kv_cmd_RESET(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc, (void)argv;
+    kv_multi_reset(c);
     c->proto = 2;
     xfree(c->name);
     c->name = NULL;
@@ -194,12 +196,23 @@ void kv_cmd_RESET(struct kv_client *c, int argc, struct resp_arg *argv)
 static void client_info_line(struct kv_client *me, struct kv_client *c, struct buf *b)
 {
     long long now = me->srv->db.now_ms;
+    char flags[8];
+    size_t nf = 0;
+    if (c->blk)
+        flags[nf++] = 'b';
+    if (kv_multi_dirty(c))
+        flags[nf++] = 'd';
+    if (kv_multi_active(c))
+        flags[nf++] = 'x';
+    if (!nf)
+        flags[nf++] = 'N';
+    flags[nf] = '\0';
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 psub=0 ssub=0 "
-               "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 "
+               "multi=%lld qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 "
                "events=r cmd=%s%s%s user=default redir=-1 resp=%d\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, c->blk ? "b" : "N",
+               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, kv_multi_count(c),
                c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->last_sub[0] ? "|" : "", c->last_sub,
                c->proto);
 }
@@ -428,6 +441,7 @@ static void flush_generic(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     c->srv->dirty += db_size(&c->srv->db) + 1;
+    kv_watch_flush(c->srv);
     db_flush(&c->srv->db);
     resp_add_ok(&c->out);
 }

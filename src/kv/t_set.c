@@ -74,6 +74,8 @@ void kv_cmd_SADD(struct kv_client *c, int argc, struct resp_arg *argv)
     for (int i = 2; i < argc; i++)
         added += set_add(&s, argv[i].ptr, argv[i].len);
     obj_set_ptr(o, s);
+    if (added)
+        db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)added;
     resp_add_int(&c->out, added);
 }
@@ -95,6 +97,8 @@ void kv_cmd_SREM(struct kv_client *c, int argc, struct resp_arg *argv)
             }
         }
     }
+    if (deleted)
+        db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)deleted;
     resp_add_int(&c->out, deleted);
 }
@@ -159,6 +163,8 @@ void kv_cmd_SMOVE(struct kv_client *c, int argc, struct resp_arg *argv)
         set_add(&d, m->ptr, m->len);
         obj_set_ptr(dobj, d);
     }
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
+    db_modified(db, argv[2].ptr, argv[2].len);
     c->srv->dirty++;
     resp_add_int(&c->out, 1);
 }
@@ -318,6 +324,7 @@ static void spop_count(struct kv_client *c, struct resp_arg *argv)
     }
     obj_set_ptr(*ref, s);
     memvec_free(&mv);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += count;
 }
 
@@ -349,6 +356,7 @@ void kv_cmd_SPOP(struct kv_client *c, int argc, struct resp_arg *argv)
     set_remove(&s, copy, n);
     xfree(copy);
     obj_set_ptr(*ref, s);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     if (set_len(s) == 0)
         db_delete_ref(DB(c), ref);
     c->srv->dirty++;

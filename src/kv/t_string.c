@@ -530,6 +530,7 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
             memset(obj_val(o) + old, 0, (size_t)off - old);
     }
     memcpy(obj_val(o) + off, argv[3].ptr, vlen);
+    db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     resp_add_int(&c->out, obj_vlen(o));
 }

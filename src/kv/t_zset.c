@@ -26,6 +26,7 @@
 #include "core/alloc.h"
 #include "core/rand.h"
 #include "core/util.h"
+#include "kv/blocking.h"
 #include "kv/setobj.h"
 #include "kv/zsetobj.h"
 
@@ -328,6 +329,8 @@ static void zadd_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
             processed++;
         score = newscore;
     }
+    if (added + updated)
+        db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(added + updated);
 reply:
     if (incr) {
@@ -365,6 +368,8 @@ void kv_cmd_ZREM(struct kv_client *c, int argc, struct resp_arg *argv)
             }
         }
     }
+    if (deleted)
+        db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)deleted;
     resp_add_int(&c->out, deleted);
 }
@@ -653,6 +658,8 @@ static void zremrange_generic(struct kv_client *c, struct resp_arg *argv, enum r
         hi = zset_lex_upto(z, &lr);
     }
     uint64_t deleted = hi > lo ? zset_delete_ranks(z, lo, hi) : 0;
+    if (deleted)
+        db_modified(DB(c), argv[1].ptr, argv[1].len);
     delete_if_empty(c, z, ref);
     c->srv->dirty += deleted;
     resp_add_int(&c->out, (long long)deleted);
@@ -664,22 +671,13 @@ void kv_cmd_ZREMRANGEBYLEX(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* ---- ZPOPMIN ZPOPMAX ZMPOP ------------------------------------------------------------- */
 
-int kv_zset_pop(struct kv_client *c, const struct resp_arg *keys, int nkeys, bool max, long long count,
-                enum kv_zpop_reply shape)
+/* Pop up to count elements of z (at key, link ref) and write the reply into
+ * o: the part shared by ZPOPMIN/ZMPOP and the blocking forms' serve step. */
+static void zpop_emit(struct kv_server *s, struct buf *o, int proto, const struct resp_arg *key, struct kv_zset *z,
+                      struct kv_obj **ref, bool max, long long count, enum kv_zpop_reply shape)
 {
-    struct kv_zset *z = NULL;
-    struct kv_obj **ref = NULL;
-    const struct resp_arg *key = NULL;
-    for (int i = 0; i < nkeys && !z; i++) {
-        key = &keys[i];
-        if (!lookup_zset(c, key, LOOKUP_WRITE, &z, &ref))
-            return -1;
-    }
-    if (!z)
-        return 0;
     uint64_t len = zset_len(z);
     uint64_t n = (uint64_t)count < len ? (uint64_t)count : len;
-    struct buf *o = &c->out;
     switch (shape) {
     case KV_ZPOP_FLAT:
         resp_add_array(o, (long long)n * 2);
@@ -702,20 +700,38 @@ int kv_zset_pop(struct kv_client *c, const struct resp_arg *keys, int nkeys, boo
     zset_iter_init(&it, z, max ? len - 1 : 0, max);
     const char *m;
     size_t ml;
-    double s;
-    for (uint64_t i = 0; i < n && zset_iter_next(&it, &m, &ml, &s); i++) {
+    double sc;
+    for (uint64_t i = 0; i < n && zset_iter_next(&it, &m, &ml, &sc); i++) {
         if (nested)
             resp_add_array(o, 2);
         resp_add_bulk(o, m, ml);
-        resp_add_double(o, c->proto, s);
+        resp_add_double(o, proto, sc);
     }
     zset_iter_done(&it);
     if (max)
         zset_delete_ranks(z, len - n, len);
     else
         zset_delete_ranks(z, 0, n);
-    c->srv->dirty += n;
-    delete_if_empty(c, z, ref);
+    s->dirty += n;
+    db_modified(&s->db, key->ptr, key->len);
+    if (zset_len(z) == 0)
+        db_delete_ref(&s->db, ref);
+}
+
+int kv_zset_pop(struct kv_client *c, const struct resp_arg *keys, int nkeys, bool max, long long count,
+                enum kv_zpop_reply shape)
+{
+    struct kv_zset *z = NULL;
+    struct kv_obj **ref = NULL;
+    const struct resp_arg *key = NULL;
+    for (int i = 0; i < nkeys && !z; i++) {
+        key = &keys[i];
+        if (!lookup_zset(c, key, LOOKUP_WRITE, &z, &ref))
+            return -1;
+    }
+    if (!z)
+        return 0;
+    zpop_emit(c->srv, &c->out, c->proto, key, z, ref, max, count, shape);
     return 1;
 }
 
@@ -759,39 +775,99 @@ static bool arg_numkeys(struct kv_client *c, const struct resp_arg *a, long long
     return true;
 }
 
-void kv_cmd_ZMPOP(struct kv_client *c, int argc, struct resp_arg *argv)
+/* ZMPOP/BZMPOP arguments after the command (and BZMPOP's timeout): numkeys
+ * at argv[idx], the keys, MIN|MAX, [COUNT n]. Replies and returns false on
+ * error (Redis's order: numkeys, room for the keys, MIN|MAX, options). */
+static bool parse_zmpop(struct kv_client *c, int argc, struct resp_arg *argv, int idx, long long *numkeys, bool *max,
+                        long long *count)
 {
-    long long numkeys, count = -1;
-    if (!arg_numkeys(c, &argv[1], &numkeys, "ERR numkeys should be greater than 0"))
-        return;
-    if (numkeys > argc - 3) { /* the keys and the MIN|MAX word must all be there */
+    *count = -1;
+    if (!arg_numkeys(c, &argv[idx], numkeys, "ERR numkeys should be greater than 0"))
+        return false;
+    if (*numkeys > argc - idx - 2) { /* the keys and the MIN|MAX word must all be there */
         kv_reply_syntax(c);
-        return;
+        return false;
     }
-    int where = 2 + (int)numkeys;
-    bool max;
+    int where = idx + 1 + (int)*numkeys;
     if (kv_arg_is(&argv[where], "min")) {
-        max = false;
+        *max = false;
     } else if (kv_arg_is(&argv[where], "max")) {
-        max = true;
+        *max = true;
     } else {
         kv_reply_syntax(c);
-        return;
+        return false;
     }
     for (int j = where + 1; j < argc; j++) {
-        if (count == -1 && kv_arg_is(&argv[j], "count") && j + 1 < argc) {
+        if (*count == -1 && kv_arg_is(&argv[j], "count") && j + 1 < argc) {
             j++;
-            if (!arg_numkeys(c, &argv[j], &count, "ERR count should be greater than 0"))
-                return;
+            if (!arg_numkeys(c, &argv[j], count, "ERR count should be greater than 0"))
+                return false;
         } else {
             kv_reply_syntax(c);
-            return;
+            return false;
         }
     }
-    if (count == -1)
-        count = 1;
+    if (*count == -1)
+        *count = 1;
+    return true;
+}
+
+void kv_cmd_ZMPOP(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    long long numkeys, count;
+    bool max;
+    if (!parse_zmpop(c, argc, argv, 1, &numkeys, &max, &count))
+        return;
     if (kv_zset_pop(c, &argv[2], (int)numkeys, max, count, KV_ZPOP_KEY_NESTED) == 0)
         resp_add_null_array(&c->out, c->proto);
+}
+
+/* ---- BZPOPMIN BZPOPMAX BZMPOP ---------------------------------------------------------- */
+
+/* blocking.c callback: serve waiter b from the sorted set now at key, if any
+ * (a value of another type keeps it waiting, as in Redis). */
+static bool serve_zset(struct kv_server *s, struct kv_blocked *b, const char *key, size_t klen)
+{
+    struct kv_obj **ref = db_lookup_ref(&s->db, key, klen, LOOKUP_WRITE);
+    if (!ref || obj_type(*ref) != OBJ_ZSET)
+        return false;
+    struct resp_arg k = {.ptr = key, .len = klen};
+    zpop_emit(s, &b->reply, b->proto, &k, obj_zset(*ref), ref, b->a.where != 0, b->a.count,
+              (enum kv_zpop_reply)b->a.reply);
+    return true;
+}
+
+/* Pop from the first non-empty key now, or block on all of them. */
+static void bzpop_generic(struct kv_client *c, struct resp_arg *keys, int nkeys, long long deadline, bool max,
+                          long long count, enum kv_zpop_reply shape)
+{
+    if (kv_zset_pop(c, keys, nkeys, max, count, shape) != 0)
+        return;
+    struct kv_block_args a = {.where = max, .count = count, .reply = shape};
+    kv_block(c, keys, nkeys, deadline, serve_zset, &a);
+}
+
+static void bzpop_command(struct kv_client *c, int argc, struct resp_arg *argv, bool max)
+{
+    long long deadline;
+    if (!kv_block_timeout(c, &argv[argc - 1], &deadline))
+        return;
+    bzpop_generic(c, &argv[1], argc - 2, deadline, max, 1, KV_ZPOP_KEY_FLAT);
+}
+
+void kv_cmd_BZPOPMIN(struct kv_client *c, int argc, struct resp_arg *argv) { bzpop_command(c, argc, argv, false); }
+void kv_cmd_BZPOPMAX(struct kv_client *c, int argc, struct resp_arg *argv) { bzpop_command(c, argc, argv, true); }
+
+void kv_cmd_BZMPOP(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    /* as Redis: numkeys, keys and options are checked before the timeout */
+    long long numkeys, count, deadline;
+    bool max;
+    if (!parse_zmpop(c, argc, argv, 2, &numkeys, &max, &count))
+        return;
+    if (!kv_block_timeout(c, &argv[1], &deadline))
+        return;
+    bzpop_generic(c, &argv[3], (int)numkeys, deadline, max, count, KV_ZPOP_KEY_NESTED);
 }
 
 /* ---- ZRANDMEMBER -------------------------------------------------------------------------- */

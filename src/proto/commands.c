@@ -105,6 +105,7 @@ int resp_cmd_keynum_index(int id)
     case RESP_CMD_ZINTERSTORE:
     case RESP_CMD_ZDIFFSTORE:
     case RESP_CMD_BLMPOP:
+    case RESP_CMD_BZMPOP:
         return 2;
     default:
         return -1;

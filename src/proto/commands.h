@@ -118,6 +118,9 @@ enum {
     X(ZPOPMIN, "zpopmin", -2, W|F, 1, 1, 1, "sorted-set") \
     X(ZPOPMAX, "zpopmax", -2, W|F, 1, 1, 1, "sorted-set") \
     X(ZMPOP, "zmpop", -4, W|V, 0, 0, 0, "sorted-set") \
+    X(BZPOPMIN, "bzpopmin", -3, W|F|B, 1, -2, 1, "sorted-set") \
+    X(BZPOPMAX, "bzpopmax", -3, W|F|B, 1, -2, 1, "sorted-set") \
+    X(BZMPOP, "bzmpop", -5, W|B|V, 0, 0, 0, "sorted-set") \
     X(ZRANDMEMBER, "zrandmember", -2, R, 1, 1, 1, "sorted-set") \
     X(ZUNION, "zunion", -3, R|V, 0, 0, 0, "sorted-set") \
     X(ZINTER, "zinter", -3, R|V, 0, 0, 0, "sorted-set") \
@@ -182,7 +185,12 @@ enum {
     X(COMMAND, "command", -1, K, 0, 0, 0, "server") \
     X(TIME, "time", 1, F|K, 0, 0, 0, "server") \
     X(MEMORY, "memory", -2, R, 0, 0, 0, "server") \
-    X(LASTSAVE, "lastsave", 1, F|K, 0, 0, 0, "server")
+    X(LASTSAVE, "lastsave", 1, F|K, 0, 0, 0, "server") \
+    X(MULTI, "multi", 1, F|K, 0, 0, 0, "transactions") \
+    X(EXEC, "exec", 1, K, 0, 0, 0, "transactions") \
+    X(DISCARD, "discard", 1, F|K, 0, 0, 0, "transactions") \
+    X(WATCH, "watch", -2, F, 1, -1, 1, "transactions") \
+    X(UNWATCH, "unwatch", 1, F|K, 0, 0, 0, "transactions")
 
 enum resp_cmd_id {
 #define X(id, name, arity, flags, first, last, step, group) RESP_CMD_##id,

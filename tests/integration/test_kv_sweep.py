@@ -205,6 +205,10 @@ def run_sweep(scaleout, redis, log=print):
             so.call("CONFIG", "SET", args[1], CONFIG_DEFAULTS[args[1]])
             if rd:
                 rd.call("CONFIG", "SET", args[1], CONFIG_DEFAULTS[args[1]])
+        if name == "multi":   # never leave a connection queueing the rest of the sweep
+            so.call("DISCARD")
+            if rd:
+                rd.call("DISCARD")
         if name in ("select", "hello", "client", "reset", "auth"):
             for r in RESTORE:
                 so.call(*r)
