@@ -8,6 +8,8 @@
 
 #include "core/alloc.h"
 
+char buf_empty[1];
+
 void buf_init(struct buf *b)
 {
     b->data = NULL;
