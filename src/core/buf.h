@@ -33,7 +33,7 @@ void buf_shrink(struct buf *b, size_t keep);
 static inline size_t buf_pending(const struct buf *b) { return b->len - b->off; }
 /* A buffer that never held data has no storage: its head and tail are
  * buf_empty (an offset from a null pointer is undefined behaviour). */
-extern char buf_empty[1];
+extern char buf_empty[];
 static inline char *buf_head(const struct buf *b) { return b->data ? b->data + b->off : buf_empty; }
 static inline char *buf_tail(const struct buf *b) { return b->data ? b->data + b->len : buf_empty; }
 static inline size_t buf_room(const struct buf *b) { return b->cap - b->len; }
