@@ -59,6 +59,11 @@ enum {
     X(GETRANGE, "getrange", 4, R, 1, 1, 1, "string") \
     X(SUBSTR, "substr", 4, R, 1, 1, 1, "string") \
     X(SETRANGE, "setrange", 4, W|M, 1, 1, 1, "string") \
+    X(SETBIT, "setbit", 4, W|M, 1, 1, 1, "bitmap") \
+    X(GETBIT, "getbit", 3, R|F, 1, 1, 1, "bitmap") \
+    X(BITCOUNT, "bitcount", -2, R, 1, 1, 1, "bitmap") \
+    X(BITPOS, "bitpos", -3, R, 1, 1, 1, "bitmap") \
+    X(BITOP, "bitop", -4, W|M, 2, -1, 1, "bitmap") \
     X(DEL, "del", -2, W, 1, -1, 1, "generic") \
     X(UNLINK, "unlink", -2, W|F, 1, -1, 1, "generic") \
     X(EXISTS, "exists", -2, R|F, 1, -1, 1, "generic") \
