@@ -1,0 +1,208 @@
+"""
+Bit commands on strings (SETBIT GETBIT BITCOUNT BITPOS BITOP): replies, wire
+types and exact error texts as Redis 7.0 gives them. Every test runs against
+scaleout kv and redis-server (conftest.py). `c` is a raw RESP connection.
+"""
+import pytest
+
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NOT_INT = "ERR value is not an integer or out of range"
+SYNTAX = "ERR syntax error"
+BAD_OFFSET = "ERR bit offset is not an integer or out of range"
+BAD_BIT = "ERR bit is not an integer or out of range"
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
+
+
+def arity(cmd):
+    return f"ERR wrong number of arguments for '{cmd}' command"
+
+
+def test_setbit_getbit(c):
+    assert c.cmd("SETBIT", "k", "7", "1") == 0
+    assert c.last_raw == b":0\r\n"
+    assert c.cmd("GET", "k") == b"\x01"
+    assert c.cmd("SETBIT", "k", "7", "1") == 1
+    assert c.cmd("SETBIT", "k", "0", "1") == 0
+    assert c.cmd("GET", "k") == b"\x81"
+    assert c.cmd("SETBIT", "k", "20", "0") == 0       # grows with zero bytes
+    assert c.cmd("GET", "k") == b"\x81\x00\x00"
+    assert c.cmd("SETBIT", "k", "7", "0") == 1
+    assert c.cmd("GET", "k") == b"\x80\x00\x00"
+    assert [c.cmd("GETBIT", "k", str(i)) for i in (0, 1, 7, 23, 24, 100000)] == [1, 0, 0, 0, 0, 0]
+    assert c.cmd("GETBIT", "nokey", "5") == 0
+    assert c.cmd("GETBIT", "k", "4294967295") == 0    # largest valid offset, reads only
+    assert c.cmd("SETBIT", "empty", "0", "0") == 0    # creates "\0"
+    assert c.cmd("GET", "empty") == b"\x00"
+
+
+def test_setbit_errors(c):
+    c.cmd("SET", "k", "a")
+    for off in ("-1", "4294967296", "9223372036854775808", "x", "1.5", ""):
+        assert c.err("SETBIT", "k", off, "1") == BAD_OFFSET, off
+        assert c.err("GETBIT", "k", off) == BAD_OFFSET, off
+    for v in ("2", "-1", "x", ""):
+        assert c.err("SETBIT", "k", "1", v) == BAD_BIT, v
+    # the offset is checked before the bit, both before the type
+    assert c.err("SETBIT", "k", "-1", "2") == BAD_OFFSET
+    c.cmd("RPUSH", "l", "a")
+    assert c.err("SETBIT", "l", "1", "2") == BAD_BIT
+    assert c.err("SETBIT", "l", "1", "1") == WRONGTYPE
+    assert c.err("GETBIT", "l", "1") == WRONGTYPE
+    assert c.err("GETBIT", "l", "-1") == BAD_OFFSET
+    assert c.err("SETBIT", "k", "1") == arity("setbit")
+    assert c.err("GETBIT", "k") == arity("getbit")
+    assert c.cmd("GET", "k") == b"a"
+    assert c.cmd("EXISTS", "nokey") == 0
+
+
+def test_setbit_offset_follows_proto_max_bulk_len(c):
+    assert c.cmd("CONFIG", "SET", "proto-max-bulk-len", "1mb") == "OK"
+    try:
+        limit = 1024 * 1024 * 8
+        assert c.err("SETBIT", "k", str(limit), "1") == BAD_OFFSET
+        assert c.err("GETBIT", "k", str(limit)) == BAD_OFFSET
+        assert c.cmd("EXISTS", "k") == 0
+        assert c.cmd("SETBIT", "k", str(limit - 1), "1") == 0
+        assert c.cmd("STRLEN", "k") == 1024 * 1024
+        assert c.cmd("BITCOUNT", "k") == 1
+        assert c.cmd("BITPOS", "k", "1") == limit - 1
+    finally:
+        c.cmd("CONFIG", "SET", "proto-max-bulk-len", "512mb")
+
+
+def test_bitcount(c):
+    c.cmd("SET", "f", "foobar")
+    assert c.cmd("BITCOUNT", "f") == 26
+    assert c.cmd("BITCOUNT", "f", "0", "0") == 4
+    assert c.cmd("BITCOUNT", "f", "1", "1") == 6
+    assert c.cmd("BITCOUNT", "f", "1", "1", "BYTE") == 6
+    assert c.cmd("BITCOUNT", "f", "5", "30", "BIT") == 17
+    assert c.cmd("BITCOUNT", "f", "5", "30", "bit") == 17
+    assert c.cmd("BITCOUNT", "f", "-2", "-1") == 7
+    assert c.cmd("BITCOUNT", "f", "-1", "-2") == 0
+    assert c.cmd("BITCOUNT", "f", "-1", "-2", "BAD") == 0   # the empty range wins over the syntax
+    assert c.cmd("BITCOUNT", "f", "3", "2") == 0
+    assert c.cmd("BITCOUNT", "f", "-100", "100") == 26
+    assert c.cmd("BITCOUNT", "f", "7", "7", "BIT") == 0
+    assert c.cmd("BITCOUNT", "f", "1", "1", "BIT") == 1
+    assert c.cmd("BITCOUNT", "f", "-3", "-1", "BIT") == 1
+    assert c.err("BITCOUNT", "f", "0", "1", "BAD") == SYNTAX
+    assert c.err("BITCOUNT", "f", "1") == SYNTAX              # only start
+    assert c.err("BITCOUNT", "f", "0", "1", "BIT", "x") == SYNTAX
+    assert c.err("BITCOUNT", "f", "a", "1") == NOT_INT
+    assert c.err("BITCOUNT", "f", "0", "b") == NOT_INT
+    # a missing key counts 0 before any argument is read (Redis 7.0)
+    assert c.cmd("BITCOUNT", "nokey") == 0
+    assert c.cmd("BITCOUNT", "nokey", "1") == 0
+    assert c.cmd("BITCOUNT", "nokey", "a", "b", "c") == 0
+    c.cmd("SET", "e", "")
+    assert c.cmd("BITCOUNT", "e") == 0
+    assert c.cmd("BITCOUNT", "e", "0", "-1", "BIT") == 0
+    c.cmd("HSET", "h", "a", "b")
+    assert c.err("BITCOUNT", "h") == WRONGTYPE
+    assert c.err("BITCOUNT", "h", "1") == WRONGTYPE
+    assert c.err("BITCOUNT") == arity("bitcount")
+
+
+def test_bitpos(c):
+    c.cmd("SET", "s", b"\xff\xf0\x00")
+    assert c.cmd("BITPOS", "s", "0") == 12
+    assert c.cmd("BITPOS", "s", "1") == 0
+    assert c.cmd("BITPOS", "s", "1", "2") == -1
+    assert c.cmd("BITPOS", "s", "0", "1", "-1") == 12
+    assert c.cmd("BITPOS", "s", "1", "7", "15", "BIT") == 7
+    assert c.cmd("BITPOS", "s", "0", "7", "15", "BIT") == 12
+    assert c.cmd("BITPOS", "s", "0", "3", "11", "BIT") == -1
+    assert c.cmd("BITPOS", "s", "1", "12", "-1", "BIT") == -1
+    assert c.cmd("BITPOS", "s", "1", "-100", "100", "BYTE") == 0
+    c.cmd("SET", "ones", b"\xff\xff\xff")
+    # all ones: without an end the string counts as zero padded, with one not
+    assert c.cmd("BITPOS", "ones", "0") == 24
+    assert c.cmd("BITPOS", "ones", "0", "0") == 24
+    assert c.cmd("BITPOS", "ones", "0", "1") == 24
+    assert c.cmd("BITPOS", "ones", "0", "0", "-1") == -1
+    assert c.cmd("BITPOS", "ones", "0", "0", "-1", "BIT") == -1
+    assert c.err("BITPOS", "ones", "0", "3", "BIT") == NOT_INT  # a unit needs an end
+    assert c.cmd("BITPOS", "ones", "0", "5", "9", "BIT") == -1
+    assert c.cmd("BITPOS", "ones", "0", "2", "1") == -1       # empty range
+    # a missing key is an infinite run of zeros
+    assert c.cmd("BITPOS", "nokey", "0") == 0
+    assert c.cmd("BITPOS", "nokey", "1") == -1
+    assert c.cmd("BITPOS", "nokey", "1", "a", "b", "c") == -1
+    c.cmd("SET", "e", "")
+    assert c.cmd("BITPOS", "e", "0") == -1               # an empty string: empty range
+    assert c.cmd("BITPOS", "e", "1") == -1
+    assert c.cmd("BITPOS", "e", "0", "0", "-1") == -1
+    for b in ("2", "-1"):
+        assert c.err("BITPOS", "s", b) == BITPOS_BIT
+        assert c.err("BITPOS", "nokey", b) == BITPOS_BIT
+    assert c.err("BITPOS", "s", "x") == NOT_INT
+    assert c.err("BITPOS", "s", "1", "x") == NOT_INT
+    assert c.err("BITPOS", "s", "1", "0", "x") == NOT_INT
+    assert c.err("BITPOS", "s", "1", "0", "1", "BAD") == SYNTAX
+    assert c.err("BITPOS", "s", "1", "0", "x", "BAD") == SYNTAX  # the unit before the end
+    assert c.err("BITPOS", "s", "1", "0", "1", "BIT", "x") == SYNTAX
+    c.cmd("SADD", "set", "a")
+    assert c.err("BITPOS", "set", "1") == WRONGTYPE
+    assert c.err("BITPOS", "s") == arity("bitpos")
+
+
+def test_bitop(c):
+    c.cmd("SET", "a", b"\x0f\xf0")
+    c.cmd("SET", "b", b"\xff")
+    assert c.cmd("BITOP", "AND", "d", "a", "b") == 2
+    assert c.cmd("GET", "d") == b"\x0f\x00"
+    assert c.cmd("BITOP", "or", "d", "a", "b", "nokey") == 2
+    assert c.cmd("GET", "d") == b"\xff\xf0"
+    assert c.cmd("BITOP", "XOR", "d", "a", "b") == 2
+    assert c.cmd("GET", "d") == b"\xf0\xf0"
+    assert c.cmd("BITOP", "NOT", "d", "a") == 2
+    assert c.cmd("GET", "d") == b"\xf0\x0f"
+    # the destination among the sources
+    assert c.cmd("BITOP", "XOR", "a", "a", "b") == 2
+    assert c.cmd("GET", "a") == b"\xf0\xf0"
+    # the result replaces any type and drops the TTL
+    c.cmd("RPUSH", "l", "x")
+    c.cmd("SET", "t", "x", "EX", "100")
+    assert c.cmd("BITOP", "OR", "l", "b") == 1
+    assert c.cmd("TYPE", "l") == "string"
+    assert c.cmd("BITOP", "OR", "t", "b") == 1
+    assert c.cmd("TTL", "t") == -1
+    # all sources missing or empty: the destination is deleted
+    c.cmd("SET", "e", "")
+    assert c.cmd("BITOP", "AND", "d", "nokey", "e") == 0
+    assert c.cmd("EXISTS", "d") == 0
+    assert c.err("BITOP", "NOT", "d", "a", "b") == NOT_ONE_KEY
+    assert c.err("BITOP", "NAND", "d", "a") == SYNTAX
+    c.cmd("HSET", "h", "f", "v")
+    assert c.err("BITOP", "AND", "d", "a", "h") == WRONGTYPE
+    assert c.cmd("EXISTS", "d") == 0
+    assert c.err("BITOP", "AND", "d") == arity("bitop")
+
+
+def test_setbit_watch(server):
+    """A SETBIT that changes the string aborts a WATCHing EXEC."""
+    a, b = server.conn(), server.conn()
+    a.cmd("SET", "k", "a")
+    assert a.cmd("WATCH", "k") == "OK"
+    assert b.cmd("SETBIT", "k", "0", "1") == 0
+    assert a.cmd("MULTI") == "OK"
+    assert a.cmd("GET", "k") == "QUEUED"
+    assert a.cmd("EXEC") is None
+    assert a.cmd("WATCH", "k") == "OK"
+    assert b.cmd("BITOP", "NOT", "k", "k") == 1
+    assert a.cmd("MULTI") == "OK"
+    assert a.cmd("GET", "k") == "QUEUED"
+    assert a.cmd("EXEC") is None
+
+
+@pytest.mark.parametrize("cmd", ["SETBIT", "GETBIT", "BITCOUNT", "BITPOS", "BITOP"])
+def test_command_info(c, cmd):
+    info = c.cmd("COMMAND", "INFO", cmd)[0]
+    assert info[0] == cmd.lower().encode()
+    flags = {"SETBIT": {"write", "denyoom"}, "GETBIT": {"readonly", "fast"},
+             "BITCOUNT": {"readonly"}, "BITPOS": {"readonly"}, "BITOP": {"write", "denyoom"}}[cmd]
+    assert set(info[2]) == flags
+    assert info[1] == {"SETBIT": 4, "GETBIT": 3, "BITCOUNT": -2, "BITPOS": -3, "BITOP": -4}[cmd]
+    assert info[3:6] == ([2, -1, 1] if cmd == "BITOP" else [1, 1, 1])
