@@ -70,6 +70,7 @@ enum {
     X(TYPE, "type", 2, R|F, 1, 1, 1, "generic") \
     X(RENAME, "rename", 3, W, 1, 2, 1, "generic") \
     X(RENAMENX, "renamenx", 3, W|F, 1, 2, 1, "generic") \
+    X(COPY, "copy", -3, W|M, 1, 2, 1, "generic") \
     X(EXPIRE, "expire", -3, W|F, 1, 1, 1, "generic") \
     X(PEXPIRE, "pexpire", -3, W|F, 1, 1, 1, "generic") \
     X(EXPIREAT, "expireat", -3, W|F, 1, 1, 1, "generic") \

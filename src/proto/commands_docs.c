@@ -37,6 +37,7 @@ const struct resp_cmd_doc resp_cmd_docs[RESP_CMD_COUNT] = {
     [RESP_CMD_TYPE] = {"Determine the type stored at key", "1.0.0"},
     [RESP_CMD_RENAME] = {"Rename a key", "1.0.0"},
     [RESP_CMD_RENAMENX] = {"Rename a key, only if the new key does not exist", "1.0.0"},
+    [RESP_CMD_COPY] = {"Copy a key", "6.2.0"},
     [RESP_CMD_EXPIRE] = {"Set a key's time to live in seconds", "1.0.0"},
     [RESP_CMD_PEXPIRE] = {"Set a key's time to live in milliseconds", "2.6.0"},
     [RESP_CMD_EXPIREAT] = {"Set the expiration for a key as a UNIX timestamp", "1.2.0"},
