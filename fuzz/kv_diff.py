@@ -452,6 +452,9 @@ GRAMMAR.update({
     "bitcount": (3, lambda r: [key(r)] + bit_range(r, 4 if r.random() < 0.05 else 3)),
     "bitpos": (3, lambda r: [key(r), r.choice(["0", "1", "1", "0", "2", "x"])] +
                bit_range(r, 4 if r.random() < 0.05 else 3)),
+    "copy": (3, lambda r: [key(r), key(r)] + r.choice([[], [], ["REPLACE"], ["replace"], ["DB", "0"],
+                                                         ["DB", "0", "REPLACE"], ["REPLACE", "DB", "0"],
+                                                         ["DB", "x"], ["DB"], ["BAD"], ["DB", "-1"]])),
     "bitop": (3, lambda r: [r.choice(["AND", "OR", "XOR", "NOT", "not", "and", "BAD"])] +
               [key(r) for _ in range(r.choice([2, 2, 3, 4]))]),
 })

@@ -216,8 +216,7 @@ void kv_cmd_COPY(struct kv_client *c, int argc, struct resp_arg *argv)
             replace = true;
         } else if (kv_arg_is(&argv[j], "db") && j + 1 < argc) {
             long long dbid;
-            if (!kv_arg_range(c, &argv[j + 1], INT_MIN, INT_MAX, &dbid, NULL,
-                              "ERR value is not an integer or out of range"))
+            if (!kv_arg_range(c, &argv[j + 1], INT_MIN, INT_MAX, &dbid, NULL, NULL)) /* getIntFromObject */
                 return;
             if (dbid != 0) {
                 kv_reply_error(c, "ERR DB index is out of range");

@@ -206,3 +206,111 @@ def test_command_info(c, cmd):
     assert set(info[2]) == flags
     assert info[1] == {"SETBIT": 4, "GETBIT": 3, "BITCOUNT": -2, "BITPOS": -3, "BITOP": -4}[cmd]
     assert info[3:6] == ([2, -1, 1] if cmd == "BITOP" else [1, 1, 1])
+
+
+# ---------------------------------------------------------------- COPY
+
+SAME = "ERR source and destination objects are the same"
+BAD_DB = "ERR DB index is out of range"
+
+
+def _fill(c, small):
+    n = 3 if small else 300
+    c.cmd("SET", "str", "hello")
+    c.cmd("RPUSH", "list", *[f"e{i}" for i in range(n)])
+    c.cmd("HSET", "hash", *[x for i in range(n) for x in (f"f{i}", f"v{i}")])
+    c.cmd("SADD", "iset", *[str(i) for i in range(n)])
+    c.cmd("SADD", "set", *[f"m{i}" for i in range(n)])
+    c.cmd("ZADD", "zset", *[x for i in range(n) for x in (str(i % 7 - 3.5), f"z{i}")])
+
+
+def _dump(c, key):
+    t = c.cmd("TYPE", key)
+    if t == "string":
+        return c.cmd("GET", key)
+    if t == "list":
+        return c.cmd("LRANGE", key, "0", "-1")
+    if t == "hash":
+        return sorted(c.cmd("HGETALL", key))
+    if t == "set":
+        return sorted(c.cmd("SMEMBERS", key))
+    if t == "zset":
+        return c.cmd("ZRANGE", key, "0", "-1", "WITHSCORES")
+    return t
+
+
+@pytest.mark.parametrize("small", [True, False], ids=["small", "large"])
+def test_copy_every_type(c, small):
+    _fill(c, small)
+    for key in ("str", "list", "hash", "iset", "set", "zset"):
+        assert c.cmd("COPY", key, key + ":c") == 1, key
+        assert c.cmd("TYPE", key + ":c") == c.cmd("TYPE", key)
+        assert _dump(c, key + ":c") == _dump(c, key), key
+        assert c.cmd("OBJECT", "ENCODING", key + ":c") == c.cmd("OBJECT", "ENCODING", key), key
+    # the copies are independent of their sources
+    c.cmd("RPUSH", "list:c", "more")
+    c.cmd("HSET", "hash:c", "new", "x")
+    c.cmd("SADD", "iset:c", "-5")
+    c.cmd("SREM", "set:c", "m1")
+    c.cmd("ZADD", "zset:c", "100", "z1")
+    c.cmd("APPEND", "str:c", "!")
+    assert c.cmd("LINDEX", "list", "-1") != b"more"
+    assert c.cmd("HEXISTS", "hash", "new") == 0
+    assert c.cmd("SISMEMBER", "iset", "-5") == 0
+    assert c.cmd("SISMEMBER", "set", "m1") == 1
+    assert c.cmd("ZSCORE", "zset", "z1") != b"100"
+    assert c.cmd("GET", "str") == b"hello"
+    # and the sources can go without harming the copies
+    c.cmd("DEL", "list", "hash", "iset", "set", "zset", "str")
+    assert c.cmd("GET", "str:c") == b"hello!"
+    assert c.cmd("HGET", "hash:c", "new") == b"x"
+
+
+def test_copy_replace_and_ttl(c):
+    c.cmd("SET", "a", "1", "EX", "1000")
+    c.cmd("RPUSH", "b", "x")
+    assert c.cmd("COPY", "a", "b") == 0
+    assert c.cmd("TYPE", "b") == "list"
+    assert c.cmd("COPY", "a", "b", "REPLACE") == 1
+    assert c.cmd("GET", "b") == b"1"
+    assert 0 < c.cmd("TTL", "b") <= 1000
+    c.cmd("PERSIST", "a")
+    c.cmd("EXPIRE", "b", "50")
+    assert c.cmd("COPY", "a", "b", "replace", "db", "0") == 1
+    assert c.cmd("TTL", "b") == -1                  # the source's TTL, here none
+    assert c.cmd("COPY", "nokey", "b") == 0
+    assert c.cmd("COPY", "nokey", "b", "REPLACE") == 0
+    assert c.cmd("GET", "b") == b"1"
+
+
+def test_copy_errors(c):
+    c.cmd("SET", "a", "1")
+    assert c.err("COPY", "a", "a") == SAME
+    assert c.err("COPY", "nokey", "nokey") == SAME
+    assert c.err("COPY", "a", "a", "DB", "0") == SAME
+    assert c.err("COPY", "a", "b", "DB", "x") == NOT_INT
+    assert c.err("COPY", "a", "b", "DB", "-1") == BAD_DB
+    assert c.err("COPY", "a", "b", "DB", "4294967296") == \
+        "ERR value is out of range, value must between -2147483648 and 2147483647"
+    assert c.err("COPY", "a", "b", "DB") == SYNTAX
+    assert c.err("COPY", "a", "b", "BAD") == SYNTAX
+    assert c.err("COPY", "a", "b", "DB", "x", "BAD") == NOT_INT    # options in order
+    assert c.err("COPY", "a", "b", "BAD", "DB", "x") == SYNTAX
+    assert c.err("COPY", "a") == arity("copy")
+    assert c.cmd("EXISTS", "b") == 0
+
+
+def test_copy_watch(server):
+    a, b = server.conn(), server.conn()
+    a.cmd("SET", "src", "v")
+    assert a.cmd("WATCH", "dst") == "OK"
+    assert b.cmd("COPY", "src", "dst") == 1
+    assert a.cmd("MULTI") == "OK"
+    assert a.cmd("GET", "dst") == "QUEUED"
+    assert a.cmd("EXEC") is None
+
+
+def test_copy_command_info(c):
+    info = c.cmd("COMMAND", "INFO", "COPY")[0]
+    assert info[:6] == [b"copy", -3, info[2], 1, 2, 1]
+    assert set(info[2]) == {"write", "denyoom"}
