@@ -59,6 +59,7 @@ enum {
     X(GETRANGE, "getrange", 4, R, 1, 1, 1, "string") \
     X(SUBSTR, "substr", 4, R, 1, 1, 1, "string") \
     X(SETRANGE, "setrange", 4, W|M, 1, 1, 1, "string") \
+    X(LCS, "lcs", -3, R, 1, 2, 1, "string") \
     X(SETBIT, "setbit", 4, W|M, 1, 1, 1, "bitmap") \
     X(GETBIT, "getbit", 3, R|F, 1, 1, 1, "bitmap") \
     X(BITCOUNT, "bitcount", -2, R, 1, 1, 1, "bitmap") \

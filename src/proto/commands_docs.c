@@ -26,6 +26,7 @@ const struct resp_cmd_doc resp_cmd_docs[RESP_CMD_COUNT] = {
     [RESP_CMD_GETRANGE] = {"Get a substring of the string stored at a key", "2.4.0"},
     [RESP_CMD_SUBSTR] = {"Get a substring of the string stored at a key", "1.0.0"},
     [RESP_CMD_SETRANGE] = {"Overwrite part of a string at key starting at the specified offset", "2.2.0"},
+    [RESP_CMD_LCS] = {"Find longest common substring", "7.0.0"},
     [RESP_CMD_SETBIT] = {"Sets or clears the bit at offset in the string value stored at key", "2.2.0"},
     [RESP_CMD_GETBIT] = {"Returns the bit value at offset in the string value stored at key", "2.2.0"},
     [RESP_CMD_BITCOUNT] = {"Count set bits in a string", "2.6.0"},
