@@ -455,6 +455,9 @@ GRAMMAR.update({
     "copy": (3, lambda r: [key(r), key(r)] + r.choice([[], [], ["REPLACE"], ["replace"], ["DB", "0"],
                                                          ["DB", "0", "REPLACE"], ["REPLACE", "DB", "0"],
                                                          ["DB", "x"], ["DB"], ["BAD"], ["DB", "-1"]])),
+    "lcs": (2, lambda r: [key(r), key(r)] + r.sample(["IDX", "LEN", "WITHMATCHLEN", "MINMATCHLEN",
+                                                       r.choice(["0", "1", "2", "4", "-1", "x"]), "idx", "BAD"],
+                                                      r.choice([0, 0, 1, 1, 2, 3]))),
     "bitop": (3, lambda r: [r.choice(["AND", "OR", "XOR", "NOT", "not", "and", "BAD"])] +
               [key(r) for _ in range(r.choice([2, 2, 3, 4]))]),
 })

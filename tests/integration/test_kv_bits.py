@@ -314,3 +314,109 @@ def test_copy_command_info(c):
     info = c.cmd("COMMAND", "INFO", "COPY")[0]
     assert info[:6] == [b"copy", -3, info[2], 1, 2, 1]
     assert set(info[2]) == {"write", "denyoom"}
+
+
+# ---------------------------------------------------------------- LCS
+
+LCS_TYPE = "ERR The specified keys must contain string values"
+
+
+def lcs_model(a, b, minmatchlen=0):
+    """Redis 7.0's lcsCommand walk in Python: (string, ranges, len). Run on
+    both targets, so the model itself is checked against redis-server."""
+    dp = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            dp[i][j] = dp[i - 1][j - 1] + 1 if a[i - 1] == b[j - 1] else max(dp[i - 1][j], dp[i][j - 1])
+    alen, out, ranges = len(a), [], []
+    as_, ae, bs, be = alen, 0, 0, 0
+    i, j = len(a), len(b)
+    while i > 0 and j > 0:
+        emit = False
+        if a[i - 1] == b[j - 1]:
+            out.append(a[i - 1])
+            if as_ == alen:
+                as_, ae, bs, be = i - 1, i - 1, j - 1, j - 1
+            elif as_ == i and bs == j:
+                as_, bs = as_ - 1, bs - 1
+            else:
+                emit = True
+            if as_ == 0 or bs == 0:
+                emit = True
+            i, j = i - 1, j - 1
+        else:
+            if dp[i - 1][j] > dp[i][j - 1]:
+                i -= 1
+            else:
+                j -= 1
+            if as_ != alen:
+                emit = True
+        if emit:
+            if minmatchlen == 0 or ae - as_ + 1 >= minmatchlen:
+                ranges.append([[as_, ae], [bs, be], ae - as_ + 1])
+            as_ = alen
+    return bytes(reversed(out)), ranges, dp[len(a)][len(b)]
+
+
+def test_lcs_example(c):
+    c.cmd("MSET", "key1", "ohmytext", "key2", "mynewtext")
+    assert c.cmd("LCS", "key1", "key2") == b"mytext"
+    assert c.cmd("LCS", "key1", "key2", "LEN") == 6
+    assert c.cmd("LCS", "key1", "key2", "IDX") == \
+        [b"matches", [[[4, 7], [5, 8]], [[2, 3], [0, 1]]], b"len", 6]
+    assert c.cmd("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN") == \
+        [b"matches", [[[4, 7], [5, 8], 4]], b"len", 6]
+    assert c.cmd("LCS", "key1", "nokey") == b""
+    assert c.cmd("LCS", "nokey", "nokey", "IDX") == [b"matches", [], b"len", 0]
+    assert c.cmd("LCS", "nokey", "key1", "LEN") == 0
+
+
+def test_lcs_errors(c):
+    c.cmd("SET", "a", "abc")
+    c.cmd("RPUSH", "l", "x")
+    assert c.err("LCS", "a", "b", "IDX", "LEN") == "ERR If you want both the length and indexes, please just use IDX."
+    assert c.err("LCS", "a", "b", "MINMATCHLEN") == SYNTAX
+    assert c.err("LCS", "a", "b", "MINMATCHLEN", "x") == NOT_INT
+    assert c.err("LCS", "a", "b", "BAD") == SYNTAX
+    assert c.err("LCS", "l", "a") == LCS_TYPE
+    assert c.err("LCS", "a", "l", "BAD") == LCS_TYPE          # the type before the options
+    assert c.err("LCS", "a") == arity("lcs")
+    # a negative MINMATCHLEN counts as 0
+    assert c.cmd("LCS", "a", "a", "IDX", "MINMATCHLEN", "-3") == [b"matches", [[[0, 2], [0, 2]]], b"len", 3]
+
+
+def test_lcs_random_against_model(c):
+    import random
+    rnd = random.Random(9)
+    for _ in range(150):
+        a = bytes(rnd.choice(b"abc ") for _ in range(rnd.randint(0, 25)))
+        b = bytes(rnd.choice(b"abc ") for _ in range(rnd.randint(0, 25)))
+        c.cmd("MSET", "a", a, "b", b)
+        s, ranges, n = lcs_model(a, b)
+        assert c.cmd("LCS", "a", "b") == s
+        assert c.cmd("LCS", "a", "b", "LEN") == n
+        assert c.cmd("LCS", "a", "b", "IDX", "WITHMATCHLEN") == [b"matches", ranges, b"len", n]
+        _, ranges2, _ = lcs_model(a, b, 2)
+        assert c.cmd("LCS", "a", "b", "IDX", "MINMATCHLEN", "2") == \
+            [b"matches", [r[:2] for r in ranges2], b"len", n]
+
+
+def test_lcs_resp3(server):
+    c = server.conn()
+    assert c.cmd("HELLO", "3") is not None
+    c.cmd("MSET", "key1", "ohmytext", "key2", "mynewtext")
+    reply = c.cmd("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4")
+    assert c.last_raw == (b"%2\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n"
+                          b"$3\r\nlen\r\n:6\r\n")
+    assert reply is not None
+
+
+@pytest.mark.scaleout_only
+def test_lcs_table_is_bounded(c):
+    """20,000 x 20,000 bytes would need a 1.6 GB table: scaleout answers
+    Redis's allocation error instead (Redis tries to allocate it)."""
+    c.cmd("MSET", "a", "a" * 20000, "b", "b" * 20000)
+    assert c.err("LCS", "a", "b") == "ERR Insufficient memory, failed allocating transient memory for LCS"
+    assert c.cmd("PING") == "PONG"
+    c.cmd("MSET", "a", "ab" * 4000, "b", "ba" * 4000)      # 256 MB: computed
+    assert c.cmd("LCS", "a", "b", "LEN") == 7999
