@@ -420,3 +420,13 @@ def test_lcs_table_is_bounded(c):
     assert c.cmd("PING") == "PONG"
     c.cmd("MSET", "a", "ab" * 4000, "b", "ba" * 4000)      # 256 MB: computed
     assert c.cmd("LCS", "a", "b", "LEN") == 7999
+
+
+def test_setbit_same_value_is_no_change_for_watch(server):
+    a, b = server.conn(), server.conn()
+    a.cmd("SET", "k", "a")                           # 0x61: bit 1 is set
+    assert a.cmd("WATCH", "k") == "OK"
+    assert b.cmd("SETBIT", "k", "1", "1") == 1
+    assert a.cmd("MULTI") == "OK"
+    assert a.cmd("GET", "k") == "QUEUED"
+    assert a.cmd("EXEC") == [b"a"]
