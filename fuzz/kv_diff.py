@@ -426,6 +426,42 @@ GRAMMAR.update({
     "bzmpop": (1, lambda r: [r.choice(BTIMEOUT)] + zmpop_args(r)),
 })
 
+# Bit commands. SETBIT offsets stay small (a valid 2^32-1 would allocate 512 MB
+# on both servers each time); the limits are tested in test_kv_bits.py.
+BITOFF = ["0", "1", "7", "8", "15", "63", "100", "1000", "-1", "abc", "4294967296", "9223372036854775807"]
+BITIDX = ["0", "1", "2", "-1", "-2", "-3", "5", "7", "8", "100", "-100", "x", "9223372036854775807",
+          "-9223372036854775808"]
+
+
+def bit_range(r, n_max):
+    """[start [end [BYTE|BIT]]] with up to n_max of the three."""
+    out = []
+    n = r.randint(0, n_max)
+    if n >= 1:
+        out.append(r.choice(BITIDX))
+    if n >= 2:
+        out.append(r.choice(BITIDX))
+    if n >= 3:
+        out.append(r.choice(["BYTE", "BIT", "bit", "byte", "BAD"]))
+    return out
+
+
+GRAMMAR.update({
+    "setbit": (4, lambda r: [key(r), r.choice(BITOFF), r.choice(["0", "1", "1", "0", "2", "-1", "x"])]),
+    "getbit": (3, lambda r: [key(r), r.choice(BITOFF + ["4294967295"])]),
+    "bitcount": (3, lambda r: [key(r)] + bit_range(r, 4 if r.random() < 0.05 else 3)),
+    "bitpos": (3, lambda r: [key(r), r.choice(["0", "1", "1", "0", "2", "x"])] +
+               bit_range(r, 4 if r.random() < 0.05 else 3)),
+    "copy": (3, lambda r: [key(r), key(r)] + r.choice([[], [], ["REPLACE"], ["replace"], ["DB", "0"],
+                                                         ["DB", "0", "REPLACE"], ["REPLACE", "DB", "0"],
+                                                         ["DB", "x"], ["DB"], ["BAD"], ["DB", "-1"]])),
+    "lcs": (2, lambda r: [key(r), key(r)] + r.sample(["IDX", "LEN", "WITHMATCHLEN", "MINMATCHLEN",
+                                                       r.choice(["0", "1", "2", "4", "-1", "x"]), "idx", "BAD"],
+                                                      r.choice([0, 0, 1, 1, 2, 3]))),
+    "bitop": (3, lambda r: [r.choice(["AND", "OR", "XOR", "NOT", "not", "and", "BAD"])] +
+              [key(r) for _ in range(r.choice([2, 2, 3, 4]))]),
+})
+
 # Transactions. "multi" is drawn like any command but always sent as one unit
 # MULTI, 0-4 commands, EXEC or DISCARD (Fuzzer.batch), so a batch never ends
 # inside a transaction; inside it, blocking commands do not block (any

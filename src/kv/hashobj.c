@@ -149,6 +149,31 @@ static void convert_to_dict(struct kv_hash *h)
 
 /* ---- API ----------------------------------------------------------------- */
 
+static void dup_field(struct dict_node *dn, void *arg)
+{
+    const struct hfield *f = (const struct hfield *)dn;
+    struct hfield *n = field_new(f->data, f->dn.klen, f->data + f->dn.klen, f->dn.meta);
+    dict_insert(arg, &n->dn, dict_hash(f->data, f->dn.klen));
+}
+
+struct kv_hash *hash_dup(const struct kv_hash *h)
+{
+    struct kv_hash *d = xcalloc(1, sizeof *d);
+    d->packed = h->packed;
+    if (h->packed) {
+        d->count = h->count;
+        d->len = h->len;
+        if (h->len) {
+            d->buf = xmalloc(h->len);
+            memcpy(d->buf, h->buf, h->len);
+        }
+    } else {
+        dict_init(&d->d, offsetof(struct hfield, data));
+        dict_foreach((struct dict *)&h->d, dup_field, &d->d);
+    }
+    return d;
+}
+
 bool hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, size_t *vlen)
 {
     if (h->packed) {

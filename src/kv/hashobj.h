@@ -21,6 +21,8 @@ extern size_t hash_max_value;    /* default 64 */
 
 struct kv_hash *hash_new(void);
 void hash_free(struct kv_hash *h);
+/* A deep copy in the same encoding (COPY). */
+struct kv_hash *hash_dup(const struct kv_hash *h);
 size_t hash_len(const struct kv_hash *h);
 size_t hash_memory(const struct kv_hash *h);
 bool hash_is_packed(const struct kv_hash *h);

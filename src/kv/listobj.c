@@ -366,6 +366,21 @@ void list_free(struct kv_list *l)
     xfree(l);
 }
 
+
+struct kv_list *list_dup(const struct kv_list *l)
+{
+    struct kv_list *d = list_new();
+    for (const struct list_node *nd = l->head; nd; nd = nd->next) {
+        struct list_node *m = node_new(nd->bytes);
+        m->count = nd->count;
+        m->bytes = nd->bytes;
+        memcpy(m->data, nd->data, nd->bytes);
+        link_after(d, d->tail, m);
+    }
+    d->count = l->count;
+    return d;
+}
+
 uint64_t list_len(const struct kv_list *l) { return l->count; }
 uint32_t list_nodes(const struct kv_list *l) { return l->nodes; }
 

@@ -36,6 +36,8 @@ enum { LIST_HEAD = 0, LIST_TAIL = 1 };
 
 struct kv_list *list_new(void);
 void list_free(struct kv_list *l);
+/* A deep copy with the same nodes (COPY). */
+struct kv_list *list_dup(const struct kv_list *l);
 uint64_t list_len(const struct kv_list *l);
 size_t list_memory(const struct kv_list *l);
 /* Nodes in the list (for tests and MEMORY figures). */

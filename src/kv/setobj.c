@@ -208,6 +208,28 @@ static struct kv_set *to_ht(struct intset *s)
 
 /* ---- API ------------------------------------------------------------------ */
 
+static void dup_member(struct dict_node *dn, void *arg)
+{
+    const struct smember *e = (const struct smember *)dn;
+    ht_insert(arg, e->data, e->dn.klen, dict_hash(e->data, e->dn.klen));
+}
+
+struct kv_set *set_dup(const struct kv_set *s)
+{
+    if (is_ht(s)) {
+        struct dict *d = xmalloc(sizeof *d);
+        dict_init(d, offsetof(struct smember, data));
+        dict_foreach(ht(s), dup_member, d);
+        return ht_handle(d);
+    }
+    const struct intset *is = iset_of(s);
+    size_t n = HDR + (size_t)is->count * is->width;
+    struct intset *c = xmalloc(n);
+    memcpy(c, is, n);
+    return (struct kv_set *)c;
+}
+
+
 bool set_add(struct kv_set **sp, const char *m, size_t n)
 {
     struct kv_set *s = *sp;

@@ -33,6 +33,8 @@ extern size_t set_max_intset_entries;
 
 struct kv_set *set_new(void);
 void set_free(struct kv_set *s);
+/* A deep copy in the same encoding (COPY). */
+struct kv_set *set_dup(const struct kv_set *s);
 uint64_t set_len(const struct kv_set *s);
 size_t set_memory(const struct kv_set *s);
 bool set_is_intset(const struct kv_set *s);

@@ -1,5 +1,5 @@
 /*
- * t_keys.c — generic key commands: DEL UNLINK EXISTS TYPE RENAME RENAMENX,
+ * t_keys.c — generic key commands: DEL UNLINK EXISTS TYPE RENAME RENAMENX COPY,
  * the EXPIRE family (Redis 7's NX XX GT LT), TTL PTTL EXPIRETIME PEXPIRETIME
  * PERSIST, KEYS SCAN RANDOMKEY TOUCH OBJECT. Replies and error texts are
  * Redis 7.0's (src/db.c, src/expire.c, src/object.c).
@@ -19,6 +19,7 @@
 #include "core/util.h"
 #include "kv/evict.h"
 #include "kv/hashobj.h"
+#include "kv/listobj.h"
 #include "kv/zsetobj.h"
 #include "kv/server.h"
 #include "kv/setobj.h"
@@ -179,6 +180,81 @@ static void rename_generic(struct kv_client *c, struct resp_arg *argv, bool nx)
 
 void kv_cmd_RENAME(struct kv_client *c, int argc, struct resp_arg *argv) { rename_generic(c, argv, false); }
 void kv_cmd_RENAMENX(struct kv_client *c, int argc, struct resp_arg *argv) { rename_generic(c, argv, true); }
+
+/* ---- COPY ------------------------------------------------------------------ */
+
+/* A deep copy of o's value under key: same type, same encoding, same TTL;
+ * the access metadata starts fresh (db_add), as Redis's COPY. */
+static struct kv_obj *obj_copy(const struct kv_obj *o, const char *key, size_t klen)
+{
+    long long when = obj_expire(o);
+    switch (obj_type(o)) {
+    case OBJ_STRING:
+        return obj_new_string(key, klen, obj_cval(o), obj_vlen(o), when);
+    case OBJ_HASH:
+        return obj_new_hash(key, klen, hash_dup(obj_hash(o)), when);
+    case OBJ_ZSET:
+        return obj_new_zset(key, klen, zset_dup(obj_zset(o)), when);
+    case OBJ_LIST:
+        return obj_new_ptr(key, klen, OBJ_LIST, list_dup(obj_ptr(o)), when);
+    case OBJ_SET:
+        return obj_new_ptr(key, klen, OBJ_SET, set_dup(obj_ptr(o)), when);
+    default:
+        return NULL;
+    }
+}
+
+/* COPY source destination [DB destination-db] [REPLACE]. kv has one
+ * database: DB 0 is accepted, any other index answers Redis's error for an
+ * index out of range. */
+void kv_cmd_COPY(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct kv_db *db = DB(c);
+    bool replace = false;
+    for (int j = 3; j < argc; j++) {
+        if (kv_arg_is(&argv[j], "replace")) {
+            replace = true;
+        } else if (kv_arg_is(&argv[j], "db") && j + 1 < argc) {
+            long long dbid;
+            if (!kv_arg_range(c, &argv[j + 1], INT_MIN, INT_MAX, &dbid, NULL, NULL)) /* getIntFromObject */
+                return;
+            if (dbid != 0) {
+                kv_reply_error(c, "ERR DB index is out of range");
+                return;
+            }
+            j++;
+        } else {
+            kv_reply_syntax(c);
+            return;
+        }
+    }
+    const struct resp_arg *src = &argv[1], *dst = &argv[2];
+    if (src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
+        kv_reply_error(c, "ERR source and destination objects are the same");
+        return;
+    }
+    struct kv_obj *o = db_lookup(db, src->ptr, src->len, 0);
+    if (!o) {
+        resp_add_int(&c->out, 0);
+        return;
+    }
+    /* o stays valid: the destination lookup and delete touch another key */
+    struct kv_obj **dref = db_lookup_ref(db, dst->ptr, dst->len, LOOKUP_WRITE);
+    if (dref && !replace) {
+        resp_add_int(&c->out, 0);
+        return;
+    }
+    struct kv_obj *n = obj_copy(o, dst->ptr, dst->len);
+    if (!n) {
+        kv_reply_error(c, "ERR unknown type object");
+        return;
+    }
+    if (dref)
+        db_delete_ref(db, dref);
+    db_add(db, n);
+    c->srv->dirty++;
+    resp_add_int(&c->out, 1);
+}
 
 /* ---- EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST ------------------------------ */
 

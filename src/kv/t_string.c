@@ -1,12 +1,13 @@
 /*
  * t_string.c — string commands: GET SET (and every variant), MGET/MSET,
- * APPEND, STRLEN, the INCR family, GETRANGE, SETRANGE. Replies and errors as
+ * APPEND, STRLEN, the INCR family, GETRANGE, SETRANGE, LCS. Replies and errors as
  * Redis 7 gives them. Runs with the keyspace lock held.
  */
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/util.h"
 #include "kv/server.h"
 
@@ -533,4 +534,148 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     resp_add_int(&c->out, obj_vlen(o));
+}
+
+/* ---- LCS ---------------------------------------------------------------- */
+
+/* The dynamic-programming table is (len(a)+1) * (len(b)+1) 32-bit cells: a
+ * pair of strings whose table would pass this answers Redis's allocation
+ * error instead of committing gigabytes (Redis tries the allocation). */
+#define LCS_MAX_TABLE ((unsigned long long)512 * 1024 * 1024)
+
+struct lcs_range {
+    uint32_t a0, a1, b0, b1;
+};
+
+void kv_cmd_LCS(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct kv_obj *oa = db_lookup(DB(c), argv[1].ptr, argv[1].len, 0);
+    struct kv_obj *ob = db_lookup(DB(c), argv[2].ptr, argv[2].len, 0);
+    if ((oa && obj_type(oa) != OBJ_STRING) || (ob && obj_type(ob) != OBJ_STRING)) {
+        kv_reply_error(c, "ERR The specified keys must contain string values");
+        return;
+    }
+    /* a second lookup only deletes its own key when expired: oa stays valid */
+    oa = db_lookup(DB(c), argv[1].ptr, argv[1].len, LOOKUP_NOTOUCH);
+    const char *a = oa ? obj_cval(oa) : "", *b = ob ? obj_cval(ob) : "";
+    uint32_t alen = oa ? obj_vlen(oa) : 0, blen = ob ? obj_vlen(ob) : 0;
+    bool getlen = false, getidx = false;
+    int withmatchlen = 0;
+    long long minmatchlen = 0;
+    for (int j = 3; j < argc; j++) {
+        if (kv_arg_is(&argv[j], "idx")) {
+            getidx = true;
+        } else if (kv_arg_is(&argv[j], "len")) {
+            getlen = true;
+        } else if (kv_arg_is(&argv[j], "withmatchlen")) {
+            withmatchlen = 1;
+        } else if (kv_arg_is(&argv[j], "minmatchlen") && j + 1 < argc) {
+            if (!kv_arg_ll(c, &argv[j + 1], &minmatchlen))
+                return;
+            if (minmatchlen < 0)
+                minmatchlen = 0;
+            j++;
+        } else {
+            kv_reply_syntax(c);
+            return;
+        }
+    }
+    if (getidx && getlen) {
+        kv_reply_error(c, "ERR If you want both the length and indexes, please just use IDX.");
+        return;
+    }
+    unsigned long long cells = (unsigned long long)(alen + 1ULL) * (blen + 1ULL);
+    uint32_t *dp = NULL;
+    if (cells * sizeof(uint32_t) <= LCS_MAX_TABLE)
+        dp = xtry_realloc(NULL, (size_t)cells * sizeof(uint32_t));
+    if (!dp) {
+        kv_reply_error(c, "ERR Insufficient memory, failed allocating transient memory for LCS");
+        return;
+    }
+#define LCS(A, B) dp[(size_t)(B) + (size_t)(A) * (blen + 1)]
+    for (uint32_t i = 0; i <= alen; i++) {
+        for (uint32_t j = 0; j <= blen; j++) {
+            if (i == 0 || j == 0) {
+                LCS(i, j) = 0;
+            } else if (a[i - 1] == b[j - 1]) {
+                LCS(i, j) = LCS(i - 1, j - 1) + 1;
+            } else {
+                uint32_t l1 = LCS(i - 1, j), l2 = LCS(i, j - 1);
+                LCS(i, j) = l1 > l2 ? l1 : l2;
+            }
+        }
+    }
+    /* Walk back from the end, as Redis: the LCS string from its last byte,
+     * and the matching ranges from the last one. */
+    uint32_t idx = LCS(alen, blen), total = idx;
+    bool compute = getidx || !getlen;
+    char *result = compute && idx ? xmalloc(idx) : NULL;
+    struct lcs_range *ranges = NULL;
+    size_t nranges = 0, cap = 0;
+    uint32_t as = alen, ae = 0, bs = 0, be = 0; /* as == alen: no range open */
+    uint32_t i = alen, j = blen;
+    while (compute && i > 0 && j > 0) {
+        bool emit = false;
+        if (a[i - 1] == b[j - 1]) {
+            result[idx - 1] = a[i - 1];
+            if (as == alen) {
+                as = ae = i - 1;
+                bs = be = j - 1;
+            } else if (as == i && bs == j) {
+                as--;
+                bs--;
+            } else {
+                emit = true;
+            }
+            if (as == 0 || bs == 0)
+                emit = true;
+            idx--, i--, j--;
+        } else {
+            if (LCS(i - 1, j) > LCS(i, j - 1))
+                i--;
+            else
+                j--;
+            if (as != alen)
+                emit = true;
+        }
+        uint32_t match_len = ae - as + 1;
+        if (emit) {
+            if (getidx && (minmatchlen == 0 || match_len >= (unsigned long long)minmatchlen)) {
+                if (nranges == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    ranges = xrealloc(ranges, cap * sizeof *ranges);
+                }
+                ranges[nranges++] = (struct lcs_range){as, ae, bs, be};
+            }
+            as = alen;
+        }
+    }
+#undef LCS
+    xfree(dp);
+    if (getidx) {
+        resp_add_map(&c->out, c->proto, 2);
+        resp_add_bulk_cstr(&c->out, "matches");
+        resp_add_array(&c->out, (long long)nranges);
+        for (size_t k = 0; k < nranges; k++) {
+            resp_add_array(&c->out, 2 + withmatchlen);
+            resp_add_array(&c->out, 2);
+            resp_add_int(&c->out, ranges[k].a0);
+            resp_add_int(&c->out, ranges[k].a1);
+            resp_add_array(&c->out, 2);
+            resp_add_int(&c->out, ranges[k].b0);
+            resp_add_int(&c->out, ranges[k].b1);
+            if (withmatchlen)
+                resp_add_int(&c->out, (long long)ranges[k].a1 - ranges[k].a0 + 1);
+            if (kv_reply_full(c))
+                break;
+        }
+        resp_add_bulk_cstr(&c->out, "len");
+        resp_add_int(&c->out, total);
+    } else if (getlen) {
+        resp_add_int(&c->out, total);
+    } else {
+        resp_add_bulk(&c->out, result ? result : "", total);
+    }
+    xfree(ranges);
+    xfree(result);
 }

@@ -521,6 +521,21 @@ void zset_free(struct kv_zset *z)
         big_free(BIG(z));
 }
 
+struct kv_zset *zset_dup(const struct kv_zset *z)
+{
+    if (z->packed) {
+        size_t n = offsetof(struct zs_packed, data) + PK(z)->bytes;
+        struct zs_packed *c = xmalloc(n);
+        memcpy(c, z, n);
+        return (struct kv_zset *)c;
+    }
+    struct zs_big *b = big_new();
+    /* from the tail back: each insert links at the head, no search walk */
+    for (struct zs_node *n = BIG(z)->tail; n; n = n->back)
+        big_insert(b, n->score, n->m, n->dn.klen);
+    return (struct kv_zset *)b;
+}
+
 size_t zset_len(const struct kv_zset *z) { return z->packed ? PK(z)->count : BIG(z)->length; }
 bool zset_is_packed(const struct kv_zset *z) { return z->packed != 0; }
 

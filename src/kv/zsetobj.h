@@ -37,6 +37,8 @@ struct kv_zset *zset_new(void);
  * scores keep -0, which the packed encoding stores as 0). */
 struct kv_zset *zset_new_skiplist(void);
 void zset_free(struct kv_zset *z);
+/* A deep copy in the same encoding (COPY). */
+struct kv_zset *zset_dup(const struct kv_zset *z);
 size_t zset_len(const struct kv_zset *z);
 size_t zset_memory(const struct kv_zset *z);
 bool zset_is_packed(const struct kv_zset *z);

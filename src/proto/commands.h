@@ -59,12 +59,19 @@ enum {
     X(GETRANGE, "getrange", 4, R, 1, 1, 1, "string") \
     X(SUBSTR, "substr", 4, R, 1, 1, 1, "string") \
     X(SETRANGE, "setrange", 4, W|M, 1, 1, 1, "string") \
+    X(LCS, "lcs", -3, R, 1, 2, 1, "string") \
+    X(SETBIT, "setbit", 4, W|M, 1, 1, 1, "bitmap") \
+    X(GETBIT, "getbit", 3, R|F, 1, 1, 1, "bitmap") \
+    X(BITCOUNT, "bitcount", -2, R, 1, 1, 1, "bitmap") \
+    X(BITPOS, "bitpos", -3, R, 1, 1, 1, "bitmap") \
+    X(BITOP, "bitop", -4, W|M, 2, -1, 1, "bitmap") \
     X(DEL, "del", -2, W, 1, -1, 1, "generic") \
     X(UNLINK, "unlink", -2, W|F, 1, -1, 1, "generic") \
     X(EXISTS, "exists", -2, R|F, 1, -1, 1, "generic") \
     X(TYPE, "type", 2, R|F, 1, 1, 1, "generic") \
     X(RENAME, "rename", 3, W, 1, 2, 1, "generic") \
     X(RENAMENX, "renamenx", 3, W|F, 1, 2, 1, "generic") \
+    X(COPY, "copy", -3, W|M, 1, 2, 1, "generic") \
     X(EXPIRE, "expire", -3, W|F, 1, 1, 1, "generic") \
     X(PEXPIRE, "pexpire", -3, W|F, 1, 1, 1, "generic") \
     X(EXPIREAT, "expireat", -3, W|F, 1, 1, 1, "generic") \
