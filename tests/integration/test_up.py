@@ -93,6 +93,7 @@ def test_round_trip_through_the_lb(up):
     st = wait_until(lambda: (lambda s: s if s["job_backlog"] == 0 else None)(status(up["status"])), timeout=10,
                     what="the job backlog back to 0")
     assert st["errors_per_s"] == 0 and "response_ms_avg_max" in st
+    assert st["queue"] == "kv-list"   # the backlog is exact for a list queue (the page says so)
     assert h.get("/products/3").headers["Cache-Control"].startswith("public")
 
 
@@ -233,6 +234,7 @@ def test_status_page_renders_in_headless_chromium(up, tmp_path):
     for name in ("app-1", "app-2", "worker-1", "postgres", "lb"):
         assert f">{name}<" in dom, name
     assert "not yet done" in dom and "errors/s" in dom
+    assert "not yet done</td>" in dom   # no "(upper bound)": only the kv-hash queue's backlog is an estimate
     assert "running" in dom and "<path d=" in dom and "cache" in dom
 
 
