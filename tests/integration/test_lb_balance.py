@@ -141,13 +141,16 @@ def test_chash_moves_about_one_nth_of_keys(backends, lb):
     for v in before.values():
         counts[v] = counts.get(v, 0) + 1
     assert all(0.20 <= n / 2000 <= 0.47 for n in counts.values()), counts
-    # add a fourth backend: at most 1/4 + 5% of the keys move, all of them to it
+    # add a fourth backend: exactly the keys it now owns move, all of them to
+    # it, and they are about 1/4 of all. The ring points hash the backends'
+    # addresses, whose ports are random, so the new backend's share varies
+    # from run to run (601 of 2000 was seen once): the exact property is the
+    # first assertion; the share gets a bound of 1/4 +- 10%.
     x4 = lb(*flags_for(b), "--balance", "chash", "header", "X-Key")
     after = _chash_map(x4.port, keys)
     moved = [k for k in keys if before[k] != after[k]]
-    assert len(moved) / len(keys) <= 0.25 + 0.05, len(moved)
-    assert len(moved) > 0
-    assert {after[k] for k in moved} == {"b4"}
+    assert set(moved) == {k for k in keys if after[k] == "b4"}
+    assert 0.25 - 0.10 <= len(moved) / len(keys) <= 0.25 + 0.10, len(moved)
     # remove one: only its keys move
     x4.stop()
     x3b = lb(*flags_for([b[0], b[2], b[3]]), "--balance", "chash", "header", "X-Key")
