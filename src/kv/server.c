@@ -139,6 +139,34 @@ bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out)
  * refused, a sign accepted (a negative value wraps), the C string ends at a
  * NUL byte, an empty string is 0, out of range refused.
  */
+bool kv_scan_opts(struct kv_client *c, int argc, struct resp_arg *argv, int first, long long *count,
+                  const struct resp_arg **pat)
+{
+    *pat = NULL;
+    for (int i = first; i < argc; i += 2) {
+        bool has_value = i + 1 < argc;
+        if (has_value && kv_arg_is(&argv[i], "count")) {
+            if (!kv_arg_range(c, &argv[i + 1], 1, LLONG_MAX, count, NULL, "ERR syntax error"))
+                return false;
+        } else if (has_value && kv_arg_is(&argv[i], "match")) {
+            *pat = &argv[i + 1];
+            if ((*pat)->len == 1 && (*pat)->ptr[0] == '*')
+                *pat = NULL;
+        } else {
+            kv_reply_syntax(c);
+            return false;
+        }
+    }
+    return true;
+}
+
+void kv_reply_empty_scan(struct kv_client *c)
+{
+    resp_add_array(&c->out, 2);
+    resp_add_bulk(&c->out, "0", 1);
+    resp_add_array(&c->out, 0);
+}
+
 bool kv_arg_cursor(const struct resp_arg *a, uint64_t *out)
 {
     const char *p = a->ptr;

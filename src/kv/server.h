@@ -209,6 +209,15 @@ bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out);
 bool kv_arg_is(const struct resp_arg *a, const char *word);
 /* A SCAN/HSCAN cursor, parsed as Redis does (strtoul rules); false if invalid. */
 bool kv_arg_cursor(const struct resp_arg *a, uint64_t *out);
+/*
+ * The COUNT and MATCH options of HSCAN/SSCAN/ZSCAN from argv[first..]: COUNT
+ * an integer >= 1 (a non-integer gets Redis's integer error, < 1 a syntax
+ * error), MATCH "*" is no pattern (*pat NULL). Returns false after replying.
+ */
+bool kv_scan_opts(struct kv_client *c, int argc, struct resp_arg *argv, int first, long long *count,
+                  const struct resp_arg **pat);
+/* The reply of a *SCAN on a missing key: cursor 0, no elements. */
+void kv_reply_empty_scan(struct kv_client *c);
 
 /*
  * Whether the running command's reply has passed the client's output limit

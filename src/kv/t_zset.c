@@ -1262,31 +1262,13 @@ void kv_cmd_ZSCAN(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_zset(c, &argv[1], 0, &z, NULL))
         return;
     if (!z) {
-        resp_add_array(&c->out, 2);
-        resp_add_bulk(&c->out, "0", 1);
-        resp_add_array(&c->out, 0);
+        kv_reply_empty_scan(c);
         return;
     }
     long long count = ZSCAN_DEFAULT_COUNT;
-    const struct resp_arg *pat = NULL;
-    for (int i = 3; i < argc; i += 2) {
-        bool has_value = i + 1 < argc;
-        if (has_value && kv_arg_is(&argv[i], "count")) {
-            if (!kv_arg_ll(c, &argv[i + 1], &count))
-                return;
-            if (count < 1) {
-                kv_reply_syntax(c);
-                return;
-            }
-        } else if (has_value && kv_arg_is(&argv[i], "match")) {
-            pat = &argv[i + 1];
-            if (pat->len == 1 && pat->ptr[0] == '*')
-                pat = NULL;
-        } else {
-            kv_reply_syntax(c);
-            return;
-        }
-    }
+    const struct resp_arg *pat;
+    if (!kv_scan_opts(c, argc, argv, 3, &count, &pat))
+        return;
     struct scan_vec sv = {0};
     if (zset_is_packed(z)) {
         cursor = zset_scan(z, 0, scan_collect, &sv);
