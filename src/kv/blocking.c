@@ -33,7 +33,8 @@ struct kv_bwait {
 struct kv_bkey {
     struct dict_node dn;
     struct kv_bwait *head, *tail;
-    bool ready;  /* in bk->ready */
+    bool ready;  /* in bk->ready for database ready_db */
+    int ready_db;
     char key[];
 };
 
@@ -49,6 +50,7 @@ struct wstate {
 struct ready_key {
     char *key;
     size_t klen;
+    int db;
 };
 
 struct kv_blocking {
@@ -346,6 +348,7 @@ void kv_block(struct kv_client *c, const struct resp_arg *keys, int nkeys, long 
     b->serve = serve;
     b->a = *args;
     b->deadline_ms = deadline_ms;
+    b->db = c->db;
     buf_init(&b->reply);
     b->waits = xcalloc((size_t)nkeys, sizeof *b->waits);
     for (int i = 0; i < nkeys; i++) {
@@ -388,20 +391,48 @@ void kv_block(struct kv_client *c, const struct resp_arg *keys, int nkeys, long 
 
 /* ---- readiness and serving ------------------------------------------------ */
 
+static void signal_db(struct kv_blocking *bk, int db, const char *key, size_t klen)
+{
+    struct kv_bkey *k = (struct kv_bkey *)dict_find(&bk->keys, key, klen, dict_hash(key, klen));
+    if (!k || (k->ready && k->ready_db == db))
+        return;
+    k->ready = true;
+    k->ready_db = db;
+    if (bk->nready == bk->capready) {
+        bk->capready = bk->capready ? bk->capready * 2 : 8;
+        bk->ready = xrealloc(bk->ready, bk->capready * sizeof *bk->ready);
+    }
+    bk->ready[bk->nready++] = (struct ready_key){xstrndup(key, klen), klen, db};
+}
+
 void kv_blocking_signal(struct kv_server *s, const char *key, size_t klen)
 {
     struct kv_blocking *bk = s->blocking;
     if (!bk || dict_size(&bk->keys) == 0)
         return;
-    struct kv_bkey *k = (struct kv_bkey *)dict_find(&bk->keys, key, klen, dict_hash(key, klen));
-    if (!k || k->ready)
+    signal_db(bk, s->db.id, key, klen); /* the hooks fire on the selected database */
+}
+
+struct swap_walk {
+    struct kv_blocking *bk;
+    int a, b;
+};
+
+static void swap_one(struct dict_node *n, void *arg)
+{
+    struct swap_walk *sw = arg;
+    struct kv_bkey *k = (struct kv_bkey *)n;
+    signal_db(sw->bk, sw->a, k->key, k->dn.klen);
+    signal_db(sw->bk, sw->b, k->key, k->dn.klen);
+}
+
+void kv_blocking_swapdb(struct kv_server *s, int a, int b)
+{
+    struct kv_blocking *bk = s->blocking;
+    if (!bk || dict_size(&bk->keys) == 0)
         return;
-    k->ready = true;
-    if (bk->nready == bk->capready) {
-        bk->capready = bk->capready ? bk->capready * 2 : 8;
-        bk->ready = xrealloc(bk->ready, bk->capready * sizeof *bk->ready);
-    }
-    bk->ready[bk->nready++] = (struct ready_key){xstrndup(key, klen), klen};
+    struct swap_walk sw = {bk, a, b};
+    dict_foreach(&bk->keys, swap_one, &sw);
 }
 
 void kv_blocking_on_add(void *arg, const struct kv_obj *o)
@@ -415,24 +446,30 @@ void kv_blocking_serve_ready(struct kv_server *s)
     struct kv_blocking *bk = s->blocking;
     if (!bk || bk->nready == 0)
         return;
+    int was = s->db.id;
     /* serving may signal more keys (BLMOVE pushes): they join the end */
     for (size_t i = 0; i < bk->nready; i++) {
         char *key = bk->ready[i].key;
         size_t klen = bk->ready[i].klen;
+        int db = bk->ready[i].db;
         struct kv_bkey *k = (struct kv_bkey *)dict_find(&bk->keys, key, klen, dict_hash(key, klen));
-        if (k) {
+        if (!k)
+            continue;
+        if (k->ready_db == db)
             k->ready = false;
-            while (k->head) {
-                struct kv_blocked *b = k->head->b;
-                bool last = k->head == k->tail;
-                if (!b->serve(s, b, key, klen))
-                    break;
-                finish(bk, b); /* frees k when b was its last waiter */
-                if (last)
-                    break;
-            }
+        /* waiters on the same key name in other databases keep their turn */
+        kv_db_select(s, db);
+        for (struct kv_bwait *w = k->head, *next; w; w = next) {
+            struct kv_blocked *b = w->b;
+            next = w->next; /* another client's entry: survives finish(b) */
+            if (b->db != db)
+                continue;
+            if (!b->serve(s, b, key, klen))
+                break;
+            finish(bk, b); /* frees k when b was its last waiter (next is NULL then) */
         }
     }
+    kv_db_select(s, was);
     for (size_t i = 0; i < bk->nready; i++)
         xfree(bk->ready[i].key);
     bk->nready = 0;

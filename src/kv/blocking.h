@@ -68,6 +68,7 @@ struct kv_blocked {
     kv_block_serve_fn *serve;
     struct kv_block_args a;
     long long deadline_ms;      /* 0: wait forever */
+    int db;                     /* the database of its keys */
     bool done;                  /* served or timed out: reply is complete */
     struct buf reply;
     /* internal */
@@ -100,6 +101,9 @@ void kv_block(struct kv_client *c, const struct resp_arg *keys, int nkeys, long 
 /* A key may have data for its waiters (values created by db_add signal by
  * themselves; a type that grows in place, like a stream, calls this). */
 void kv_blocking_signal(struct kv_server *s, const char *key, size_t klen);
+
+/* SWAPDB a b: every waited key of a and b may have data now. */
+void kv_blocking_swapdb(struct kv_server *s, int a, int b);
 
 /* Serve the waiters of the keys signalled so far (end of every command). */
 void kv_blocking_serve_ready(struct kv_server *s);

@@ -113,7 +113,7 @@ static const struct conf_directive kv_dirs[] = {
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
     {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL},
     {"hz", CONF_INT, OFF(hz), 1, 500, "10", NULL, CONF_RUNTIME, "background task frequency (expiry, rehash)", 0, NULL, NULL},
-    {"databases", CONF_INT, OFF(databases), 1, 1, "1", NULL, 0, "number of databases (only db 0)", 0, NULL, NULL},
+    {"databases", CONF_INT, OFF(databases), 1, 65536, "16", NULL, 0, "number of databases (SELECT 0 to databases-1)", 0, NULL, NULL},
     {"active-expire-effort", CONF_INT, OFF(active_expire_effort), 1, 10, "1", NULL, CONF_RUNTIME,
      "CPU spent reclaiming expired keys (1-10)", 0, NULL, NULL},
     {"lfu-log-factor", CONF_INT, OFF(lfu_log_factor), 0, 1000000, "10", NULL, CONF_RUNTIME, "LFU counter growth", 0, NULL, NULL},

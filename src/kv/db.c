@@ -39,6 +39,28 @@ void db_flush(struct kv_db *db)
     dict_deinit(&db->d, free_obj_node, NULL);
     dict_init(&db->d, KV_OBJ_HDR);
     db->volatile_keys = 0;
+    db->avg_ttl = 0;
+    db->expire_cursor = 0;
+}
+
+void db_exchange(struct kv_db *a, struct kv_db *b, bool with_id)
+{
+    struct dict d = a->d;
+    a->d = b->d;
+    b->d = d;
+#define SWAP_FIELD(f)        \
+    do {                     \
+        __typeof__(a->f) t = a->f; \
+        a->f = b->f;         \
+        b->f = t;            \
+    } while (0)
+    SWAP_FIELD(volatile_keys);
+    SWAP_FIELD(seq);
+    SWAP_FIELD(avg_ttl);
+    SWAP_FIELD(expire_cursor);
+    if (with_id)
+        SWAP_FIELD(id);
+#undef SWAP_FIELD
 }
 
 void db_set_now(struct kv_db *db, long long now_ms) { db->now_ms = now_ms; }

@@ -102,9 +102,14 @@ struct kv_db_stats {
 };
 
 struct kv_db {
+    /* the data of one database: db_exchange moves these fields */
     struct dict d;
     uint64_t volatile_keys;  /* keys with a TTL */
     uint32_t seq;            /* next insertion number */
+    int id;                  /* database number (SELECT) */
+    long long avg_ttl;       /* estimated mean TTL left of volatile keys, ms (INFO keyspace) */
+    uint64_t expire_cursor;  /* active expiry's scan position */
+    /* the context (statistics, clock, settings, hooks) stays in place */
     struct kv_db_stats st;
     long long now_ms;        /* cached clock for the current command batch */
     int lfu_log_factor;      /* LFU counter growth (Redis lfu-log-factor, 10) */
@@ -133,6 +138,13 @@ static inline void db_modified(struct kv_db *db, const char *key, size_t klen)
 void db_init(struct kv_db *db);
 void db_deinit(struct kv_db *db);
 void db_flush(struct kv_db *db);
+/*
+ * Exchange the data of two databases (keys, TTL count, expiry cursor...;
+ * with_id: their numbers too), leaving statistics, clock, settings and hooks
+ * where they are. The server keeps the selected database in one slot and
+ * the others beside it (server.h: kv_db_select); SWAPDB exchanges data only.
+ */
+void db_exchange(struct kv_db *a, struct kv_db *b, bool with_id);
 static inline uint64_t db_size(const struct kv_db *db) { return dict_size(&db->d); }
 
 /* Clocks used for LRU/LFU (set from now_ms by db_set_now). */

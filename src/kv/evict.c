@@ -36,6 +36,7 @@ const struct conf_enum kv_policy_names[KV_EVICT__COUNT + 1] = {
 
 struct pool_entry {
     uint64_t score;
+    int db;                         /* database number of the key */
     size_t klen;
     char *key;                      /* points to inline or to a heap copy */
     char inline_key[POOL_INLINE_KEY];
@@ -61,26 +62,27 @@ static void pool_reset(void)
     pool_len = 0;
 }
 
-static void entry_set(struct pool_entry *e, uint64_t score, const char *key, size_t klen)
+static void entry_set(struct pool_entry *e, int db, uint64_t score, const char *key, size_t klen)
 {
     e->score = score;
+    e->db = db;
     e->klen = klen;
     e->key = klen <= POOL_INLINE_KEY ? e->inline_key : xmalloc(klen);
     memcpy(e->key, key, klen);
 }
 
-static bool pool_has(const char *key, size_t klen)
+static bool pool_has(int db, const char *key, size_t klen)
 {
     for (int i = 0; i < pool_len; i++)
-        if (pool[i].klen == klen && memcmp(pool[i].key, key, klen) == 0)
+        if (pool[i].db == db && pool[i].klen == klen && memcmp(pool[i].key, key, klen) == 0)
             return true;
     return false;
 }
 
 /* Insert keeping ascending order; when full, only if better than the worst. */
-static void pool_insert(uint64_t score, const char *key, size_t klen)
+static void pool_insert(int db, uint64_t score, const char *key, size_t klen)
 {
-    if (pool_has(key, klen))
+    if (pool_has(db, key, klen))
         return;
     int i = 0;
     while (i < pool_len && pool[i].score < score)
@@ -99,7 +101,7 @@ static void pool_insert(uint64_t score, const char *key, size_t klen)
     }
     /* the slot at i holds a stale struct copy now: reinitialize */
     pool[i].key = NULL;
-    entry_set(&pool[i], score, key, klen);
+    entry_set(&pool[i], db, score, key, klen);
     /* inline keys moved by memmove point into the old slot: fix them */
     for (int j = 0; j < pool_len; j++)
         if (pool[j].klen <= POOL_INLINE_KEY && pool[j].key)
@@ -135,6 +137,57 @@ static bool evict_random(struct kv_db *db, const struct kv_evict_policy *p)
     return false;
 }
 
+/* Sample db into the pool: rounds until `samples` eligible keys were seen
+ * (volatile policies see as many TTL keys per round as allkeys ones see
+ * keys; Redis samples its expires dict, TTL keys are mixed in here). */
+static void pool_fill(struct kv_db *db, const struct kv_evict_policy *p, int samples)
+{
+    if (samples > MAX_SAMPLES)
+        samples = MAX_SAMPLES;
+    struct dict_node *s[MAX_SAMPLES];
+    int rounds = 0, seen = 0;
+    do {
+        unsigned n = dict_sample(&db->d, s, (unsigned)samples);
+        for (unsigned k = 0; k < n; k++) {
+            struct kv_obj *o = (struct kv_obj *)s[k];
+            if (eligible(p, o)) {
+                pool_insert(db->id, p->score(db, o), obj_key(o), obj_klen(o));
+                seen++;
+            }
+        }
+    } while ((pool_len == 0 || seen < samples) && ++rounds < 100);
+}
+
+void kv_evict_pool_fill(struct kv_db *db, const struct kv_evict_policy *p, int samples)
+{
+    if (pool_policy != p || pool_db) {
+        pool_reset();
+        pool_policy = p;
+        pool_db = NULL;
+    }
+    if (db_size(db) && (!p->volatile_only || db->volatile_keys))
+        pool_fill(db, p, samples);
+}
+
+int kv_evict_pool_best_db(void) { return pool_len ? pool[pool_len - 1].db : -1; }
+
+bool kv_evict_pool_take(struct kv_db *db, const struct kv_evict_policy *p)
+{
+    if (pool_len == 0)
+        return false;
+    /* best candidate = highest score = last */
+    struct pool_entry *e = &pool[pool_len - 1];
+    struct kv_obj **ref = NULL;
+    if (e->db == db->id)
+        ref = (struct kv_obj **)dict_find_ref(&db->d, e->key, e->klen, dict_hash(e->key, e->klen));
+    bool ok = ref && eligible(p, *ref);
+    if (ok)
+        db_delete_ref(db, ref);
+    entry_clear(e);
+    pool_len--;
+    return ok;
+}
+
 bool kv_evict_one(struct kv_db *db, const struct kv_evict_policy *p, int samples)
 {
     if (p->noevict || db_size(db) == 0)
@@ -148,35 +201,12 @@ bool kv_evict_one(struct kv_db *db, const struct kv_evict_policy *p, int samples
         pool_policy = p;
         pool_db = db;
     }
-    if (samples > MAX_SAMPLES)
-        samples = MAX_SAMPLES;
-    struct dict_node *s[MAX_SAMPLES];
     for (int tries = 0; tries < 100; tries++) {
         /* refill: volatile policies may need several rounds to see TTL keys */
-        /* volatile policies see as many TTL keys per round as allkeys ones see
-         * keys (Redis samples its expires dict; TTL keys are mixed in here) */
-        int rounds = 0, seen = 0;
-        do {
-            unsigned n = dict_sample(&db->d, s, (unsigned)samples);
-            for (unsigned k = 0; k < n; k++) {
-                struct kv_obj *o = (struct kv_obj *)s[k];
-                if (eligible(p, o)) {
-                    pool_insert(p->score(db, o), obj_key(o), obj_klen(o));
-                    seen++;
-                }
-            }
-        } while ((pool_len == 0 || seen < samples) && ++rounds < 100);
+        pool_fill(db, p, samples);
         if (pool_len == 0)
             return false;
-        /* best candidate = highest score = last */
-        struct pool_entry *e = &pool[pool_len - 1];
-        struct kv_obj **ref = (struct kv_obj **)dict_find_ref(&db->d, e->key, e->klen, dict_hash(e->key, e->klen));
-        bool ok = ref && eligible(p, *ref);
-        if (ok)
-            db_delete_ref(db, ref);
-        entry_clear(e);
-        pool_len--;
-        if (ok)
+        if (kv_evict_pool_take(db, p))
             return true;
     }
     return false;

@@ -63,4 +63,15 @@ extern const struct conf_enum kv_policy_names[KV_EVICT__COUNT + 1];
  */
 bool kv_evict_one(struct kv_db *db, const struct kv_evict_policy *p, int samples);
 
+/*
+ * Eviction across databases (kv_evict with `databases` > 1), with one pool
+ * for all of them as Redis: fill samples db (the selected one; its entries
+ * remember db->id), best_db names the database of the best candidate (-1:
+ * pool empty), take deletes that candidate from db if it still exists and
+ * is eligible (true) and drops it from the pool either way.
+ */
+void kv_evict_pool_fill(struct kv_db *db, const struct kv_evict_policy *p, int samples);
+int kv_evict_pool_best_db(void);
+bool kv_evict_pool_take(struct kv_db *db, const struct kv_evict_policy *p);
+
 #endif

@@ -12,6 +12,7 @@
  *
  * Runs with the keyspace lock held, from worker 0's cron.
  */
+#include <limits.h>
 #include <string.h>
 
 #include "core/util.h"
@@ -24,6 +25,8 @@ struct sweep {
     struct kv_obj *found[BATCH * 4];
     int nfound;
     uint64_t seen;
+    long long ttl_sum;   /* TTL left of the live volatile keys seen, for avg_ttl */
+    long long ttl_n;
 };
 
 static void visit(struct dict_node *n, void *arg)
@@ -31,24 +34,43 @@ static void visit(struct dict_node *n, void *arg)
     struct sweep *s = arg;
     struct kv_obj *o = (struct kv_obj *)n;
     s->seen++;
-    if (obj_has_ttl(o) && obj_expire(o) <= s->db->now_ms && s->nfound < (int)(sizeof s->found / sizeof s->found[0]))
-        s->found[s->nfound++] = o;
+    if (!obj_has_ttl(o))
+        return;
+    long long left = obj_expire(o) - s->db->now_ms;
+    if (left <= 0) {
+        if (s->nfound < (int)(sizeof s->found / sizeof s->found[0]))
+            s->found[s->nfound++] = o;
+    } else if (s->ttl_sum < LLONG_MAX - left) {
+        s->ttl_sum += left;
+        s->ttl_n++;
+    }
 }
 
-static uint64_t cursor;
+/* Redis's running estimate: the new sample counts 2%. */
+static void update_avg_ttl(struct kv_db *db, const struct sweep *s)
+{
+    if (!s->ttl_n)
+        return;
+    long long avg = s->ttl_sum / s->ttl_n;
+    db->avg_ttl = db->avg_ttl ? db->avg_ttl / 50 * 49 + avg / 50 : avg;
+}
 
 void kv_expire_cycle(struct kv_server *srv, long long budget_us)
 {
     struct kv_db *db = &srv->db;
-    if (db->volatile_keys == 0)
+    if (db->volatile_keys == 0) {
+        db->avg_ttl = 0;
         return;
+    }
     db->st.expire_cycles++;
     long long start = util_mono_us();
     struct sweep s = {.db = db};
     do {
         for (int i = 0; i < BATCH; i++) {
             s.nfound = 0;
-            cursor = dict_scan(&db->d, cursor, visit, &s);
+            s.ttl_sum = s.ttl_n = 0;
+            db->expire_cursor = dict_scan(&db->d, db->expire_cursor, visit, &s);
+            update_avg_ttl(db, &s);
             /* delete outside the scan callback; lookup expires them */
             for (int k = 0; k < s.nfound; k++) {
                 struct kv_obj *o = s.found[k];
@@ -57,7 +79,7 @@ void kv_expire_cycle(struct kv_server *srv, long long budget_us)
                 if (ref)
                     db_expire_if_needed(db, ref);
             }
-            if (cursor == 0 || db->volatile_keys == 0)
+            if (db->expire_cursor == 0 || db->volatile_keys == 0)
                 return; /* full pass done: rest until the next tick */
         }
     } while (util_mono_us() - start < budget_us);

@@ -58,6 +58,15 @@ static uint64_t net_total(struct kv_server *s, bool in)
     return t;
 }
 
+/* Keys (or keys with a TTL) in all databases. */
+static uint64_t all_keys(struct kv_server *s, bool volatile_only)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < s->ndbs; i++)
+        n += volatile_only ? kv_db_get(s, i)->volatile_keys : db_size(kv_db_get(s, i));
+    return n;
+}
+
 static bool want(const char *section, const char *name, bool in_default)
 {
     if (strcasecmp(section, "all") == 0 || strcasecmp(section, "everything") == 0)
@@ -143,9 +152,12 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
     }
     if (want(section, "keyspace", true)) {
         SECTION("Keyspace");
-        if (db_size(&s->db))
-            buf_printf(o, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)db_size(&s->db),
-                       (unsigned long long)s->db.volatile_keys);
+        for (int i = 0; i < s->ndbs; i++) {
+            const struct kv_db *db = kv_db_get(s, i);
+            if (db_size(db))
+                buf_printf(o, "db%d:keys=%llu,expires=%llu,avg_ttl=%lld\r\n", i, (unsigned long long)db_size(db),
+                           (unsigned long long)db->volatile_keys, db->volatile_keys ? db->avg_ttl : 0);
+        }
     }
 #undef SECTION
 }
@@ -188,8 +200,8 @@ void kv_metrics(struct kv_server *s, struct buf *o)
     metric(o, "scaleout_kv_memory_used_bytes", "gauge", "Bytes allocated for data and buffers.", xalloc_used());
     metric(o, "scaleout_kv_memory_rss_bytes", "gauge", "Resident set size of the process.", rss_bytes());
     metric(o, "scaleout_kv_memory_max_bytes", "gauge", "The maxmemory limit (0 = none).", s->cfg.maxmemory);
-    metric(o, "scaleout_kv_keys", "gauge", "Keys in the keyspace.", db_size(&s->db));
-    metric(o, "scaleout_kv_keys_volatile", "gauge", "Keys with a TTL.", s->db.volatile_keys);
+    metric(o, "scaleout_kv_keys", "gauge", "Keys in the keyspace.", all_keys(s, false));
+    metric(o, "scaleout_kv_keys_volatile", "gauge", "Keys with a TTL.", all_keys(s, true));
     metric(o, "scaleout_kv_keyspace_hits_total", "counter", "Key lookups that found the key.", s->db.st.hits);
     metric(o, "scaleout_kv_keyspace_misses_total", "counter", "Key lookups that did not find the key.", s->db.st.misses);
     metric(o, "scaleout_kv_expired_keys_total", "counter", "Keys removed because their TTL passed.", s->db.st.expired);
@@ -245,8 +257,8 @@ void kv_status(struct kv_server *s, struct buf *o)
                "\"stats\":{\"commands\":%llu,\"ops_per_sec\":%llu,\"hits\":%llu,\"misses\":%llu,\"hit_ratio\":%.4f,"
                "\"expired\":%llu,\"evicted\":%llu}}\n",
                KV_VERSION, (int)getpid(), s->cfg.port, s->nworkers, (util_time_ms() - s->start_ms) / 1000,
-               (long long)atomic_load(&s->nclients), (unsigned long long)db_size(&s->db),
-               (unsigned long long)s->db.volatile_keys, xalloc_used(), rss_bytes(), s->cfg.maxmemory, s->policy->name,
+               (long long)atomic_load(&s->nclients), (unsigned long long)all_keys(s, false),
+               (unsigned long long)all_keys(s, true), xalloc_used(), rss_bytes(), s->cfg.maxmemory, s->policy->name,
                (unsigned long long)s->st.commands, (unsigned long long)inst_ops(s), (unsigned long long)hits,
                (unsigned long long)misses, hits + misses ? (double)hits / (double)(hits + misses) : 0.0,
                (unsigned long long)s->db.st.expired, (unsigned long long)s->db.st.evicted);

@@ -32,6 +32,7 @@ struct wkey {
 struct wentry {
     struct kv_client *c;
     struct wkey *k;
+    int db;                 /* the key's database */
     struct wentry *prev, *next;
 };
 
@@ -108,31 +109,41 @@ void kv_watch_on_modify(void *arg, const char *key, size_t klen)
     if (!k)
         return;
     for (struct wentry *e = k->head; e; e = e->next)
-        e->c->mx->dirty_cas = true;
+        if (e->db == s->db.id) /* the hooks fire on the selected database */
+            e->c->mx->dirty_cas = true;
 }
 
 struct flush_walk {
     struct kv_server *s;
+    int a, b;  /* the databases whose watchers may be touched (the same for a flush) */
 };
 
 static void flush_one(struct dict_node *n, void *arg)
 {
     struct flush_walk *fw = arg;
     struct wkey *k = (struct wkey *)n;
+    uint64_t h = dict_hash(k->key, k->dn.klen);
     /* Redis looks in the dict: a key there but past its TTL counts too */
-    if (dict_find(&fw->s->db.d, k->key, k->dn.klen, dict_hash(k->key, k->dn.klen)))
-        for (struct wentry *e = k->head; e; e = e->next)
+    if (!dict_find(&kv_db_get(fw->s, fw->a)->d, k->key, k->dn.klen, h) &&
+        !dict_find(&kv_db_get(fw->s, fw->b)->d, k->key, k->dn.klen, h))
+        return;
+    for (struct wentry *e = k->head; e; e = e->next)
+        if (e->db == fw->a || e->db == fw->b)
             e->c->mx->dirty_cas = true;
 }
 
-void kv_watch_flush(struct kv_server *s)
+static void touch_dbs(struct kv_server *s, int a, int b)
 {
     struct kv_watch *w = s->watch;
     if (!w || dict_size(&w->keys) == 0)
         return;
-    struct flush_walk fw = {s};
+    struct flush_walk fw = {s, a, b};
     dict_foreach(&w->keys, flush_one, &fw);
 }
+
+void kv_watch_flush(struct kv_server *s) { touch_dbs(s, s->db.id, s->db.id); }
+
+void kv_watch_swapdb(struct kv_server *s, int a, int b) { touch_dbs(s, a, b); }
 
 static void unwatch_all(struct kv_client *c)
 {
@@ -159,11 +170,11 @@ static void unwatch_all(struct kv_client *c)
     m->dirty_cas = false;
 }
 
-static bool watching(const struct kv_multi *m, const struct resp_arg *key)
+static bool watching(const struct kv_multi *m, int db, const struct resp_arg *key)
 {
     for (size_t i = 0; i < m->nw; i++) {
         const struct wkey *k = m->w[i]->k;
-        if (k->dn.klen == key->len && memcmp(k->key, key->ptr, key->len) == 0)
+        if (m->w[i]->db == db && k->dn.klen == key->len && memcmp(k->key, key->ptr, key->len) == 0)
             return true;
     }
     return false;
@@ -173,7 +184,7 @@ static void watch_key(struct kv_client *c, const struct resp_arg *key)
 {
     struct kv_multi *m = mstate(c);
     struct kv_watch *w = c->srv->watch;
-    if (watching(m, key))
+    if (watching(m, c->db, key))
         return;
     /* an expired key is deleted now: later, its expiry is no change (Redis
      * remembers "expired at WATCH" for the same effect) */
@@ -192,6 +203,7 @@ static void watch_key(struct kv_client *c, const struct resp_arg *key)
     struct wentry *e = xmalloc(sizeof *e);
     e->c = c;
     e->k = k;
+    e->db = c->db;
     e->prev = NULL;
     e->next = k->head;
     if (k->head)
@@ -211,8 +223,10 @@ static void expire_watched(struct kv_client *c)
     struct kv_multi *m = c->mx;
     for (size_t i = 0; i < m->nw && !m->dirty_cas; i++) {
         struct wkey *k = m->w[i]->k;
+        kv_db_select(c->srv, m->w[i]->db);
         db_lookup_ref(&c->srv->db, k->key, k->dn.klen, LOOKUP_WRITE | LOOKUP_NOTOUCH);
     }
+    kv_db_select(c->srv, c->db);
 }
 
 void kv_cmd_WATCH(struct kv_client *c, int argc, struct resp_arg *argv)

@@ -31,9 +31,12 @@ void kv_watch_free(struct kv_watch *w);
 
 /* db on_modify hook: key changed (arg is the server). */
 void kv_watch_on_modify(void *arg, const char *key, size_t klen);
-/* FLUSHALL/FLUSHDB, before the keyspace is emptied: watchers of keys that
+/* FLUSHALL/FLUSHDB of the selected database, before the keyspace is emptied: watchers of keys that
  * exist now are dirty (as Redis: a watched absent key stays clean). */
 void kv_watch_flush(struct kv_server *s);
+/* SWAPDB a b, before the swap: watchers (in a or b) of keys that exist in a
+ * or b are dirty. */
+void kv_watch_swapdb(struct kv_server *s, int a, int b);
 
 /* Whether c is between MULTI and EXEC/DISCARD. */
 bool kv_multi_active(const struct kv_client *c);

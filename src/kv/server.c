@@ -224,10 +224,24 @@ static void reply_unknown(struct kv_client *c, int argc, struct resp_arg *argv)
                     (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr, args);
 }
 
+/* ---- databases ------------------------------------------------------------ */
+
+void kv_db_select(struct kv_server *s, int id)
+{
+    if (s->db.id == id)
+        return;
+    /* the slot's data goes home, database id's data comes in */
+    db_exchange(&s->db, &s->dbs[s->db.id], true);
+    db_exchange(&s->db, &s->dbs[id], true);
+}
+
+struct kv_db *kv_db_get(struct kv_server *s, int id) { return id == s->db.id ? &s->db : &s->dbs[id]; }
+
 /* Run the handler of a checked command and count it. */
 static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
 {
     struct kv_cmd_stats *cs = &c->srv->st.cmd[id];
+    kv_db_select(c->srv, c->db);
     c->last_cmd = id;
     c->last_sub[0] = '\0';
     long long t0 = util_mono_us();
@@ -736,20 +750,32 @@ static void on_cron(uv_timer_t *t)
     db_set_now(&s->db, now);
     s->cron_loops++;
     long long period_us = 1000000 / s->cfg.hz;
-    /* active expiry: 1% of a core per effort level, up to 25% when keys expire in bulk */
-    uint64_t before = s->db.st.expired;
-    long long budget = period_us * s->cfg.active_expire_effort / 100;
-    kv_expire_cycle(s, budget);
-    if (s->db.st.expired - before > 100)
-        kv_expire_cycle(s, period_us / 4);
+    /* active expiry in every database with TTLs: 1% of a core per effort
+     * level, up to 25% when keys expire in bulk, shared by those databases */
+    int nvol = 0;
+    for (int i = 0; i < s->ndbs; i++)
+        nvol += kv_db_get(s, i)->volatile_keys > 0;
+    for (int i = 0; i < s->ndbs && nvol; i++) {
+        if (kv_db_get(s, i)->volatile_keys == 0)
+            continue;
+        kv_db_select(s, i);
+        uint64_t before = s->db.st.expired;
+        long long budget = period_us * s->cfg.active_expire_effort / 100 / nvol;
+        kv_expire_cycle(s, budget);
+        if (s->db.st.expired - before > 100)
+            kv_expire_cycle(s, period_us / 4 / nvol);
+    }
     /* eviction without client traffic (CONFIG SET maxmemory lower) */
     if (s->cfg.maxmemory && xalloc_used() > s->cfg.maxmemory)
         kv_evict(s);
     /* rehash in the background: 1 ms per tick */
-    if (dict_is_rehashing(&s->db.d))
-        dict_rehash_for(&s->db.d, 1000);
-    else
-        dict_maybe_shrink(&s->db.d);
+    for (int i = 0; i < s->ndbs; i++) {
+        struct dict *d = &kv_db_get(s, i)->d;
+        if (dict_is_rehashing(d))
+            dict_rehash_for(d, 1000);
+        else if (dict_size(d) || d->t[0].b)
+            dict_maybe_shrink(d);
+    }
     /* instantaneous ops/sec, sampled every 100 ms */
     if (now - s->ops_last_ms >= 100) {
         uint64_t ops = s->st.commands;
@@ -763,6 +789,46 @@ static void on_cron(uv_timer_t *t)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* One key out of any database, chosen as Redis does: random policies take
+ * the databases in turn, the others sample every database into one pool and
+ * delete the best candidate overall. */
+static bool evict_any_db(struct kv_server *s, int samples)
+{
+    const struct kv_evict_policy *p = s->policy;
+    if (s->ndbs == 1)
+        return kv_evict_one(&s->db, p, samples);
+    if (!p->score) {
+        for (int k = 0; k < s->ndbs; k++) {
+            int i = (s->evict_next_db + k) % s->ndbs;
+            struct kv_db *db = kv_db_get(s, i);
+            if (db_size(db) == 0 || (p->volatile_only && db->volatile_keys == 0))
+                continue;
+            kv_db_select(s, i);
+            if (kv_evict_one(&s->db, p, samples)) {
+                s->evict_next_db = (i + 1) % s->ndbs;
+                return true;
+            }
+        }
+        return false;
+    }
+    for (int tries = 0; tries < 100; tries++) {
+        for (int i = 0; i < s->ndbs; i++) {
+            struct kv_db *db = kv_db_get(s, i);
+            if (db_size(db) == 0 || (p->volatile_only && db->volatile_keys == 0))
+                continue;
+            kv_db_select(s, i);
+            kv_evict_pool_fill(&s->db, p, samples);
+        }
+        int best = kv_evict_pool_best_db();
+        if (best < 0)
+            return false;
+        kv_db_select(s, best);
+        if (kv_evict_pool_take(&s->db, p))
+            return true;
+    }
+    return false;
+}
+
 int kv_evict(struct kv_server *s)
 {
     if (s->policy->noevict)
@@ -770,7 +836,7 @@ int kv_evict(struct kv_server *s)
     int samples = (int)s->cfg.maxmemory_samples;
     long long start = util_mono_us();
     while (xalloc_used() > s->cfg.maxmemory) {
-        if (!kv_evict_one(&s->db, s->policy, samples))
+        if (!evict_any_db(s, samples))
             return -1;
         s->db.st.evicted++;
         /* bound the time one call spends: the next command continues */
@@ -783,6 +849,7 @@ int kv_evict(struct kv_server *s)
 void kv_config_apply(struct kv_server *s)
 {
     s->policy = kv_policies[s->cfg.maxmemory_policy];
+    /* kept in the selected database's slot, which serves them all */
     s->db.lfu_log_factor = (int)s->cfg.lfu_log_factor;
     s->db.lfu_decay_time = (int)s->cfg.lfu_decay_time;
     hash_max_entries = (size_t)s->cfg.hash_max_listpack_entries;
@@ -922,6 +989,12 @@ int kv_main(int argc, char **argv)
     dict_set_seed(rand_secure64());
     pthread_mutex_init(&s->lock, NULL);
     db_init(&s->db);
+    s->ndbs = (int)s->cfg.databases;
+    s->dbs = xcalloc((size_t)s->ndbs, sizeof *s->dbs);
+    for (int i = 0; i < s->ndbs; i++) {
+        db_init(&s->dbs[i]);
+        s->dbs[i].id = i;
+    }
     s->start_ms = util_time_ms();
     s->next_client_id = 1;
     kv_config_apply(s);
@@ -991,6 +1064,9 @@ int kv_main(int argc, char **argv)
         unlink(s->cfg.pidfile);
     log_notice("scaleout kv stopped");
     db_deinit(&s->db);
+    for (int i = 0; i < s->ndbs; i++)
+        db_deinit(&s->dbs[i]);
+    xfree(s->dbs);
     kv_blocking_free(s->blocking);
     kv_watch_free(s->watch);
     conf_free(&kv_conf_table, &s->cfg);

@@ -133,6 +133,7 @@ struct kv_client {
     struct kv_blocked *blk;    /* waiting in a blocking command (blocking.h), else NULL */
     struct kv_multi *mx;       /* MULTI queue and WATCHed keys (multi.h), else NULL */
     bool in_exec;              /* running EXEC's commands: blocking ones answer at once */
+    int db;                    /* selected database (SELECT) */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -156,7 +157,14 @@ struct kv_server {
     struct kv_config cfg;
     char *config_file;
     pthread_mutex_t lock;      /* the keyspace lock */
+    /* The selected database (SELECT): every key operation works on s->db.
+     * The other databases' data wait in dbs[] (dbs[db.id] is an empty
+     * placeholder); kv_db_select moves data in and out of the slot, so the
+     * statistics, clock and hooks of s->db serve every database. */
     struct kv_db db;
+    struct kv_db *dbs;
+    int ndbs;
+    int evict_next_db;         /* random eviction: the database to try first */
     struct kv_stats st;
     const struct kv_evict_policy *policy;
     struct kv_worker *workers;
@@ -241,6 +249,12 @@ void kv_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv
 /* A blocked client got its reply (worker thread, lock not held): run the
  * input it has queued meanwhile and flush. */
 void kv_client_resume(struct kv_client *c);
+
+/* Make database id the one in s->db (lock held; 0 <= id < ndbs). */
+void kv_db_select(struct kv_server *s, int id);
+/* Database id, wherever its data is, for reading or dict-only work (no db_*
+ * call that fires hooks: select it for those). */
+struct kv_db *kv_db_get(struct kv_server *s, int id);
 
 /* Eviction (evict.c): free memory until under maxmemory. 0 ok, -1 cannot. */
 int kv_evict(struct kv_server *s);

@@ -204,13 +204,12 @@ static struct kv_obj *obj_copy(const struct kv_obj *o, const char *key, size_t k
     }
 }
 
-/* COPY source destination [DB destination-db] [REPLACE]. kv has one
- * database: DB 0 is accepted, any other index answers Redis's error for an
- * index out of range. */
+/* COPY source destination [DB destination-db] [REPLACE]. */
 void kv_cmd_COPY(struct kv_client *c, int argc, struct resp_arg *argv)
 {
-    struct kv_db *db = DB(c);
+    struct kv_server *s = c->srv;
     bool replace = false;
+    int dstdb = c->db;
     for (int j = 3; j < argc; j++) {
         if (kv_arg_is(&argv[j], "replace")) {
             replace = true;
@@ -218,10 +217,11 @@ void kv_cmd_COPY(struct kv_client *c, int argc, struct resp_arg *argv)
             long long dbid;
             if (!kv_arg_range(c, &argv[j + 1], INT_MIN, INT_MAX, &dbid, NULL, NULL)) /* getIntFromObject */
                 return;
-            if (dbid != 0) {
+            if (dbid < 0 || dbid >= s->ndbs) {
                 kv_reply_error(c, "ERR DB index is out of range");
                 return;
             }
+            dstdb = (int)dbid;
             j++;
         } else {
             kv_reply_syntax(c);
@@ -229,30 +229,35 @@ void kv_cmd_COPY(struct kv_client *c, int argc, struct resp_arg *argv)
         }
     }
     const struct resp_arg *src = &argv[1], *dst = &argv[2];
-    if (src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
+    if (dstdb == c->db && src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
         kv_reply_error(c, "ERR source and destination objects are the same");
         return;
     }
-    struct kv_obj *o = db_lookup(db, src->ptr, src->len, 0);
+    struct kv_obj *o = db_lookup(DB(c), src->ptr, src->len, 0);
     if (!o) {
         resp_add_int(&c->out, 0);
         return;
     }
-    /* o stays valid: the destination lookup and delete touch another key */
-    struct kv_obj **dref = db_lookup_ref(db, dst->ptr, dst->len, LOOKUP_WRITE);
-    if (dref && !replace) {
-        resp_add_int(&c->out, 0);
-        return;
-    }
+    /* the copy is made in the source database, then stored in the target */
     struct kv_obj *n = obj_copy(o, dst->ptr, dst->len);
     if (!n) {
         kv_reply_error(c, "ERR unknown type object");
         return;
     }
+    kv_db_select(s, dstdb);
+    struct kv_db *db = DB(c);
+    struct kv_obj **dref = db_lookup_ref(db, dst->ptr, dst->len, LOOKUP_WRITE);
+    if (dref && !replace) {
+        obj_free(n);
+        kv_db_select(s, c->db);
+        resp_add_int(&c->out, 0);
+        return;
+    }
     if (dref)
         db_delete_ref(db, dref);
     db_add(db, n);
-    c->srv->dirty++;
+    kv_db_select(s, c->db);
+    s->dirty++;
     resp_add_int(&c->out, 1);
 }
 

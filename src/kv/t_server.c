@@ -173,10 +173,12 @@ void kv_cmd_SELECT(struct kv_client *c, int argc, struct resp_arg *argv)
     long long id;
     if (!kv_arg_range(c, &argv[1], INT_MIN, INT_MAX, &id, NULL, NULL)) /* Redis getIntFromObjectOrReply */
         return;
-    if (id != 0) {
+    if (id < 0 || id >= c->srv->ndbs) {
         kv_reply_error(c, "ERR DB index is out of range");
         return;
     }
+    c->db = (int)id;
+    kv_db_select(c->srv, c->db);
     resp_add_ok(&c->out);
 }
 
@@ -184,6 +186,8 @@ void kv_cmd_RESET(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc, (void)argv;
     kv_multi_reset(c);
+    c->db = 0;
+    kv_db_select(c->srv, 0);
     c->proto = 2;
     xfree(c->name);
     c->name = NULL;
@@ -208,11 +212,11 @@ static void client_info_line(struct kv_client *me, struct kv_client *c, struct b
         flags[nf++] = 'N';
     flags[nf] = '\0';
     buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 psub=0 ssub=0 "
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
                "multi=%lld qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 "
                "events=r cmd=%s%s%s user=default redir=-1 resp=%d\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, kv_multi_count(c),
+               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, kv_multi_count(c),
                c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->last_sub[0] ? "|" : "", c->last_sub,
                c->proto);
 }
@@ -440,9 +444,18 @@ static void flush_generic(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_reply_syntax(c);
         return;
     }
-    c->srv->dirty += db_size(&c->srv->db) + 1;
-    kv_watch_flush(c->srv);
-    db_flush(&c->srv->db);
+    struct kv_server *s = c->srv;
+    bool all = c->last_cmd == RESP_CMD_FLUSHALL;
+    for (int i = all ? 0 : c->db; i < (all ? s->ndbs : c->db + 1); i++) {
+        if (db_size(kv_db_get(s, i)) == 0)
+            continue;
+        kv_db_select(s, i);
+        s->dirty += db_size(&s->db);
+        kv_watch_flush(s);
+        db_flush(&s->db);
+    }
+    kv_db_select(s, c->db);
+    s->dirty++;
     resp_add_ok(&c->out);
 }
 

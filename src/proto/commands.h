@@ -72,6 +72,8 @@ enum {
     X(RENAME, "rename", 3, W, 1, 2, 1, "generic") \
     X(RENAMENX, "renamenx", 3, W|F, 1, 2, 1, "generic") \
     X(COPY, "copy", -3, W|M, 1, 2, 1, "generic") \
+    X(MOVE, "move", 3, W|F, 1, 1, 1, "generic") \
+    X(SWAPDB, "swapdb", 3, W|F, 0, 0, 0, "server") \
     X(EXPIRE, "expire", -3, W|F, 1, 1, 1, "generic") \
     X(PEXPIRE, "pexpire", -3, W|F, 1, 1, 1, "generic") \
     X(EXPIREAT, "expireat", -3, W|F, 1, 1, 1, "generic") \
