@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -986,6 +987,7 @@ int kv_main(int argc, char **argv)
 
     log_init("kv", s->cfg.loglevel, s->cfg.logfile);
     signal(SIGPIPE, SIG_IGN);
+    setlocale(LC_COLLATE, ""); /* SORT ALPHA collates as Redis does */
     dict_set_seed(rand_secure64());
     pthread_mutex_init(&s->lock, NULL);
     db_init(&s->db);

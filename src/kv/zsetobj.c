@@ -463,6 +463,12 @@ static void convert_to_big(struct kv_zset **zp)
     *zp = (struct kv_zset *)b;
 }
 
+void zset_to_skiplist(struct kv_zset **zp)
+{
+    if ((*zp)->packed)
+        convert_to_big(zp);
+}
+
 void zset_shrink_if_fits(struct kv_zset **zp)
 {
     struct kv_zset *z = *zp;

@@ -45,6 +45,8 @@ bool zset_is_packed(const struct kv_zset *z);
 /* Convert a skiplist set back to packed when it fits the limits (the *STORE
  * commands do this for their result, as Redis does); *zp is updated. */
 void zset_shrink_if_fits(struct kv_zset **zp);
+/* Convert a packed set to the skiplist encoding (SORT does, as Redis). */
+void zset_to_skiplist(struct kv_zset **zp);
 
 /* Member lookup: true with *score set. */
 bool zset_score(struct kv_zset *z, const char *m, size_t mlen, double *score);

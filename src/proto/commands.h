@@ -88,6 +88,8 @@ enum {
     X(RANDOMKEY, "randomkey", 1, R, 0, 0, 0, "generic") \
     X(TOUCH, "touch", -2, R|F, 1, -1, 1, "generic") \
     X(OBJECT, "object", -2, R, 2, 2, 1, "generic") \
+    X(SORT, "sort", -2, W|M|V, 1, 1, 1, "generic") \
+    X(SORT_RO, "sort_ro", -2, R|V, 1, 1, 1, "generic") \
     X(HSET, "hset", -4, W|M|F, 1, 1, 1, "hash") \
     X(HSETNX, "hsetnx", 4, W|M|F, 1, 1, 1, "hash") \
     X(HGET, "hget", 3, R|F, 1, 1, 1, "hash") \
