@@ -1,5 +1,6 @@
 /*
- * t_bitops.c — bit commands on strings: SETBIT GETBIT BITCOUNT BITPOS BITOP.
+ * t_bitops.c — bit commands on strings: SETBIT GETBIT BITCOUNT BITPOS BITOP
+ * BITFIELD BITFIELD_RO.
  * Replies and error texts are Redis 7.0's (src/bitops.c), including its range
  * rules for BYTE|BIT ranges. Runs with the keyspace lock held.
  *
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/util.h"
 #include "kv/server.h"
 
 #define STRING_MAX (512LL * 1024 * 1024)
@@ -374,3 +376,282 @@ void kv_cmd_BITOP(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     resp_add_int(&c->out, (long long)maxlen);
 }
+
+/* ---- BITFIELD BITFIELD_RO ---------------------------------------------------
+ *
+ * BITFIELD key [GET type offset] [SET type offset value] [INCRBY type offset
+ * increment] [OVERFLOW WRAP|SAT|FAIL] ...: every operation is parsed first
+ * (any error answers alone), then the string is made long enough for the
+ * farthest write and the operations run in order. Integers are read and
+ * written most significant bit first, as Redis does; types are i1..i64 and
+ * u1..u63; "#n" offsets count in units of the type's width. */
+
+enum { BF_GET, BF_SET, BF_INCRBY };
+enum { BF_WRAP, BF_SAT, BF_FAIL };
+
+struct bf_op {
+    uint64_t offset;
+    int64_t value;
+    int op, overflow, bits;
+    bool sign;
+};
+
+static bool bf_type(struct kv_client *c, const struct resp_arg *a, bool *sign, int *bits)
+{
+    static const char *err =
+        "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+    long long n;
+    size_t clen = strnlen(a->ptr, a->len); /* Redis reads the argument as a C string */
+    if (clen == 0 || (a->ptr[0] != 'i' && a->ptr[0] != 'u')) {
+        kv_reply_error(c, err);
+        return false;
+    }
+    *sign = a->ptr[0] == 'i';
+    if (!util_str2ll(a->ptr + 1, clen - 1, &n) || n < 1 || n > (*sign ? 64 : 63)) {
+        kv_reply_error(c, err);
+        return false;
+    }
+    *bits = (int)n;
+    return true;
+}
+
+/* Redis's getBitOffsetFromArgument with "#": the multiplication wraps as
+ * it does in Redis's build, and the result must land in [0, max bulk). */
+static bool bf_offset(struct kv_client *c, const struct resp_arg *a, int bits, uint64_t *out)
+{
+    static const char *err = "ERR bit offset is not an integer or out of range";
+    bool hash = a->len > 0 && a->ptr[0] == '#';
+    long long off;
+    if (!util_str2ll(a->ptr + hash, a->len - hash, &off)) {
+        kv_reply_error(c, err);
+        return false;
+    }
+    if (hash)
+        off = (long long)((uint64_t)off * (uint64_t)bits);
+    long long max = (long long)c->srv->cfg.proto_max_bulk_len;
+    if (off < 0 || (off >> 3) >= max) {
+        kv_reply_error(c, err);
+        return false;
+    }
+    *out = (uint64_t)off;
+    return true;
+}
+
+static uint64_t bf_get_u(const unsigned char *p, uint64_t off, int bits)
+{
+    uint64_t v = 0;
+    for (int j = 0; j < bits; j++, off++)
+        v = (v << 1) | ((p[off >> 3] >> (7 - (off & 7))) & 1);
+    return v;
+}
+
+static int64_t bf_get_s(const unsigned char *p, uint64_t off, int bits)
+{
+    uint64_t u = bf_get_u(p, off, bits);
+    if (bits < 64 && (u & ((uint64_t)1 << (bits - 1))))
+        u |= UINT64_MAX << bits;
+    int64_t v;
+    memcpy(&v, &u, sizeof v); /* two's complement, without UB */
+    return v;
+}
+
+static void bf_set(unsigned char *p, uint64_t off, int bits, uint64_t v)
+{
+    for (int j = 0; j < bits; j++, off++) {
+        unsigned bit = 7 - (unsigned)(off & 7);
+        unsigned b = (unsigned)((v >> (bits - 1 - j)) & 1);
+        p[off >> 3] = (unsigned char)((p[off >> 3] & ~(1u << bit)) | (b << bit));
+    }
+}
+
+/* Redis's checkUnsignedBitfieldOverflow: nonzero on overflow, *limit the
+ * wrapped or saturated value (WRAP, SAT). */
+static int bf_overflow_u(uint64_t value, int64_t incr, int bits, int ow, uint64_t *limit)
+{
+    uint64_t max = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
+    int64_t maxincr = (int64_t)(max - value);
+    int64_t minincr = (int64_t)(0 - value);
+    int r = 0;
+    if (value > max || (incr > 0 && incr > maxincr)) {
+        r = 1;
+        if (ow == BF_SAT)
+            *limit = max;
+    } else if (incr < 0 && incr < minincr) {
+        r = -1;
+        if (ow == BF_SAT)
+            *limit = 0;
+    }
+    if (r && ow == BF_WRAP)
+        *limit = (value + (uint64_t)incr) & ~(UINT64_MAX << bits);
+    return r;
+}
+
+/* Redis's checkSignedBitfieldOverflow. */
+static int bf_overflow_s(int64_t value, int64_t incr, int bits, int ow, int64_t *limit)
+{
+    int64_t max = bits == 64 ? INT64_MAX : (int64_t)(((uint64_t)1 << (bits - 1)) - 1);
+    int64_t min = -max - 1;
+    int64_t maxincr = (int64_t)((uint64_t)max - (uint64_t)value);
+    int64_t minincr = (int64_t)((uint64_t)min - (uint64_t)value);
+    int r = 0;
+    if (value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr)) {
+        r = 1;
+        if (ow == BF_SAT)
+            *limit = max;
+    } else if (value < min || (bits != 64 && incr < minincr) || (value < 0 && incr < 0 && incr < minincr)) {
+        r = -1;
+        if (ow == BF_SAT)
+            *limit = min;
+    }
+    if (r && ow == BF_WRAP) {
+        uint64_t sum = (uint64_t)value + (uint64_t)incr;
+        if (bits < 64) {
+            uint64_t mask = UINT64_MAX << bits;
+            sum = (sum & ((uint64_t)1 << (bits - 1))) ? sum | mask : sum & ~mask;
+        }
+        memcpy(limit, &sum, sizeof sum);
+    }
+    return r;
+}
+
+static void bf_run(struct kv_client *c, struct kv_obj *o, const struct bf_op *op, int *changes)
+{
+    if (op->op == BF_GET) {
+        /* up to 9 bytes copied into a zero-padded buffer: reads past the end see 0 */
+        unsigned char buf[9] = {0};
+        uint64_t byte = op->offset >> 3;
+        size_t len = o ? obj_vlen(o) : 0;
+        for (uint64_t i = 0; i < 9 && byte + i < len; i++)
+            buf[i] = (unsigned char)obj_cval(o)[byte + i];
+        uint64_t rel = op->offset - byte * 8;
+        if (op->sign)
+            resp_add_int(&c->out, bf_get_s(buf, rel, op->bits));
+        else
+            resp_add_int(&c->out, (long long)bf_get_u(buf, rel, op->bits));
+        return;
+    }
+    unsigned char *p = (unsigned char *)obj_val(o);
+    bool incr = op->op == BF_INCRBY;
+    (*changes)++; /* counted even when FAIL refuses the write, as Redis */
+    if (op->sign) {
+        int64_t old = bf_get_s(p, op->offset, op->bits), wrapped = 0, nv;
+        int of = incr ? bf_overflow_s(old, op->value, op->bits, op->overflow, &wrapped)
+                      : bf_overflow_s(op->value, 0, op->bits, op->overflow, &wrapped);
+        nv = of ? wrapped : incr ? (int64_t)((uint64_t)old + (uint64_t)op->value) : op->value;
+        if (of && op->overflow == BF_FAIL) {
+            resp_add_null(&c->out, c->proto);
+            return;
+        }
+        resp_add_int(&c->out, incr ? nv : old);
+        bf_set(p, op->offset, op->bits, (uint64_t)nv);
+    } else {
+        uint64_t old = bf_get_u(p, op->offset, op->bits), wrapped = 0, nv;
+        int of = incr ? bf_overflow_u(old, op->value, op->bits, op->overflow, &wrapped)
+                      : bf_overflow_u((uint64_t)op->value, 0, op->bits, op->overflow, &wrapped);
+        nv = of ? wrapped : incr ? old + (uint64_t)op->value : (uint64_t)op->value;
+        if (of && op->overflow == BF_FAIL) {
+            resp_add_null(&c->out, c->proto);
+            return;
+        }
+        resp_add_int(&c->out, (long long)(incr ? nv : old));
+        bf_set(p, op->offset, op->bits, nv);
+    }
+}
+
+static void bitfield_generic(struct kv_client *c, int argc, struct resp_arg *argv, bool ro)
+{
+    struct bf_op *ops = xmalloc(sizeof *ops * (size_t)(argc / 3 + 1));
+    int nops = 0, overflow = BF_WRAP;
+    bool readonly = true;
+    uint64_t highest = 0;
+    for (int j = 2; j < argc; j++) {
+        int left = argc - j - 1;
+        int op;
+        if (kv_arg_is(&argv[j], "get") && left >= 2) {
+            op = BF_GET;
+        } else if (kv_arg_is(&argv[j], "set") && left >= 3) {
+            op = BF_SET;
+        } else if (kv_arg_is(&argv[j], "incrby") && left >= 3) {
+            op = BF_INCRBY;
+        } else if (kv_arg_is(&argv[j], "overflow") && left >= 1) {
+            const struct resp_arg *t = &argv[++j];
+            if (kv_arg_is(t, "wrap")) {
+                overflow = BF_WRAP;
+            } else if (kv_arg_is(t, "sat")) {
+                overflow = BF_SAT;
+            } else if (kv_arg_is(t, "fail")) {
+                overflow = BF_FAIL;
+            } else {
+                kv_reply_error(c, "ERR Invalid OVERFLOW type specified");
+                goto out;
+            }
+            continue;
+        } else {
+            kv_reply_syntax(c);
+            goto out;
+        }
+        struct bf_op *o = &ops[nops];
+        o->op = op;
+        o->overflow = overflow;
+        o->value = 0;
+        if (!bf_type(c, &argv[j + 1], &o->sign, &o->bits) || !bf_offset(c, &argv[j + 2], o->bits, &o->offset))
+            goto out;
+        if (op != BF_GET) {
+            readonly = false;
+            if (highest < o->offset + (uint64_t)o->bits - 1)
+                highest = o->offset + (uint64_t)o->bits - 1;
+            long long v;
+            if (!kv_arg_ll(c, &argv[j + 3], &v))
+                goto out;
+            o->value = v;
+        }
+        nops++;
+        j += op == BF_GET ? 2 : 3;
+    }
+    struct kv_obj **ref;
+    struct kv_obj *o = NULL;
+    if (readonly) {
+        if (!lookup_string(c, &argv[1], 0, &ref))
+            goto out;
+        o = ref ? *ref : NULL;
+    } else {
+        if (ro) {
+            kv_reply_error(c, "ERR BITFIELD_RO only supports the GET subcommand");
+            goto out;
+        }
+        if (!lookup_string(c, &argv[1], LOOKUP_WRITE, &ref))
+            goto out;
+        /* room up to the farthest bit written, zero-filled */
+        size_t need = (size_t)(highest >> 3) + 1;
+        bool created = !ref;
+        if (created) {
+            db_add(DB(c), obj_new_string(argv[1].ptr, argv[1].len, NULL, 0, -1));
+            ref = db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+        }
+        o = *ref;
+        size_t old = obj_vlen(o);
+        if (need > old) {
+            o = db_string_try_resize(DB(c), ref, need);
+            if (!o) {
+                if (created)
+                    db_delete_ref(DB(c), ref);
+                kv_reply_errorf(c, "OOM cannot allocate a string of %zu bytes", need);
+                goto out;
+            }
+            memset(obj_val(o) + old, 0, need - old);
+        }
+    }
+    resp_add_array(&c->out, nops);
+    int changes = 0;
+    for (int i = 0; i < nops; i++)
+        bf_run(c, o, &ops[i], &changes);
+    if (changes) {
+        db_modified(DB(c), argv[1].ptr, argv[1].len);
+        c->srv->dirty += (uint64_t)changes;
+    }
+out:
+    xfree(ops);
+}
+
+void kv_cmd_BITFIELD(struct kv_client *c, int argc, struct resp_arg *argv) { bitfield_generic(c, argc, argv, false); }
+void kv_cmd_BITFIELD_RO(struct kv_client *c, int argc, struct resp_arg *argv) { bitfield_generic(c, argc, argv, true); }

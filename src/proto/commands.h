@@ -65,6 +65,8 @@ enum {
     X(BITCOUNT, "bitcount", -2, R, 1, 1, 1, "bitmap") \
     X(BITPOS, "bitpos", -3, R, 1, 1, 1, "bitmap") \
     X(BITOP, "bitop", -4, W|M, 2, -1, 1, "bitmap") \
+    X(BITFIELD, "bitfield", -2, W|M, 1, 1, 1, "bitmap") \
+    X(BITFIELD_RO, "bitfield_ro", -2, R|F, 1, 1, 1, "bitmap") \
     X(DEL, "del", -2, W, 1, -1, 1, "generic") \
     X(UNLINK, "unlink", -2, W|F, 1, -1, 1, "generic") \
     X(EXISTS, "exists", -2, R|F, 1, -1, 1, "generic") \
