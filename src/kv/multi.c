@@ -97,6 +97,16 @@ long long kv_multi_count(const struct kv_client *c) { return kv_multi_active(c) 
 bool kv_multi_dirty(const struct kv_client *c) { return c->mx && c->mx->dirty_cas; }
 bool kv_multi_denyoom(const struct kv_client *c) { return c->mx && c->mx->denyoom; }
 
+bool kv_multi_writes(const struct kv_client *c)
+{
+    if (!kv_multi_active(c))
+        return false;
+    for (size_t i = 0; i < c->mx->nq; i++)
+        if (resp_cmds[c->mx->q[i].id].flags & CMD_WRITE)
+            return true;
+    return false;
+}
+
 /* ---- WATCH ----------------------------------------------------------------- */
 
 void kv_watch_on_modify(void *arg, const char *key, size_t klen)

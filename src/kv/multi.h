@@ -46,6 +46,8 @@ long long kv_multi_count(const struct kv_client *c);
 bool kv_multi_dirty(const struct kv_client *c);
 /* Whether any queued command may grow memory (EXEC's OOM check). */
 bool kv_multi_denyoom(const struct kv_client *c);
+/* Whether a queued command writes (CLIENT PAUSE WRITE holds such an EXEC). */
+bool kv_multi_writes(const struct kv_client *c);
 
 /*
  * kv_call, in MULTI, for a command that passed its checks: queue it and reply

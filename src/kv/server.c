@@ -30,12 +30,14 @@
 #include "kv/listobj.h"
 #include "kv/multi.h"
 #include "kv/setobj.h"
+#include "kv/slowlog.h"
 
 #define IOBUF_LEN (16 * 1024)
 #define MAX_ARGS_LOGGED 3
 
 static void client_close(struct kv_client *c);
 static void client_flush(struct kv_client *c);
+static void process_input(struct kv_client *c);
 
 /* ---- replies -------------------------------------------------------------- */
 
@@ -248,6 +250,7 @@ static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
     long long t0 = util_mono_us();
     kv_handlers[id](c, argc, argv);
     long long dt = util_mono_us() - t0;
+    kv_slowlog_note(c, id, argc, argv, dt);
     cs->calls++;
     cs->usec += (uint64_t)dt;
     cs->lat[lat_bucket(dt)]++;
@@ -458,6 +461,54 @@ static bool check_output_limits(struct kv_client *c, long long now_ms)
     return true;
 }
 
+/* ---- CLIENT PAUSE ------------------------------------------------------------ */
+
+/* Whether the pause is on at now_ms (it ends by itself at its deadline). */
+static bool pause_active(struct kv_server *s, long long now_ms)
+{
+    if (s->pause_type != KV_PAUSE_NONE && now_ms >= s->pause_end_ms)
+        s->pause_type = KV_PAUSE_NONE;
+    return s->pause_type != KV_PAUSE_NONE;
+}
+
+/* Whether CLIENT PAUSE holds this command (lock held): ALL holds every one,
+ * WRITE the write commands (also while MULTI queues them, as Redis 7.0)
+ * and an EXEC whose queue writes. */
+static bool pause_holds(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct kv_server *s = c->srv;
+    if (!pause_active(s, util_time_ms()) || argc < 1)
+        return false;
+    if (s->pause_type == KV_PAUSE_ALL)
+        return true;
+    int id = resp_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (id < 0)
+        return false;
+    if (id == RESP_CMD_EXEC)
+        return kv_multi_writes(c);
+    return (resp_cmds[id].flags & CMD_WRITE) != 0;
+}
+
+/* The worker's held clients run their input again (a client still held
+ * waits again). Worker thread, lock not held. */
+static void resume_paused(struct kv_worker *w)
+{
+    for (struct kv_client *c = w->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->paused && !c->closing) {
+            c->paused = false;
+            process_input(c);
+        }
+    }
+}
+
+void kv_unpause(struct kv_server *s)
+{
+    s->pause_type = KV_PAUSE_NONE;
+    for (int i = 0; i < s->nworkers; i++)
+        uv_async_send(&s->workers[i].wake);
+}
+
 static void process_input(struct kv_client *c)
 {
     struct kv_server *s = c->srv;
@@ -488,6 +539,10 @@ static void process_input(struct kv_client *c)
             pthread_mutex_lock(&s->lock);
             locked = true;
             db_set_now(&s->db, util_time_ms());
+        }
+        if (s->pause_type != KV_PAUSE_NONE && pause_holds(c, c->parser.argc, c->parser.argv)) {
+            c->paused = true; /* the command stays in the input until the pause ends */
+            break;
         }
         kv_call(c, c->parser.argc, c->parser.argv);
         buf_consume(&c->in, (size_t)n);
@@ -645,11 +700,21 @@ static void on_clients_timer(uv_timer_t *t)
         uv_close((uv_handle_t *)t, NULL);
         return;
     }
+    bool held = false;
+    for (struct kv_client *c = w->clients; c && !held; c = c->next)
+        held = c->paused;
+    if (held) {
+        pthread_mutex_lock(&s->lock);
+        bool on = pause_active(s, now);
+        pthread_mutex_unlock(&s->lock);
+        if (!on)
+            resume_paused(w);
+    }
     for (struct kv_client *c = w->clients, *next; c; c = next) {
         next = c->next;
         if (c->closing)
             continue;
-        if (timeout > 0 && !c->writing && !c->blk && now - c->last_ms > timeout) {
+        if (timeout > 0 && !c->writing && !c->blk && !c->paused && now - c->last_ms > timeout) {
             log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
             client_close(c);
             continue;
@@ -673,8 +738,10 @@ static void close_walk(uv_handle_t *h, void *arg)
 static void on_wake(uv_async_t *a)
 {
     struct kv_worker *w = a->data;
-    if (!atomic_load(&w->srv->shutting_down))
+    if (!atomic_load(&w->srv->shutting_down)) {
+        resume_paused(w); /* CLIENT UNPAUSE */
         return;
+    }
     if (w->listening)
         uv_close((uv_handle_t *)&w->listener, NULL);
     w->listening = false;
@@ -756,6 +823,8 @@ static void on_cron(uv_timer_t *t)
     int nvol = 0;
     for (int i = 0; i < s->ndbs; i++)
         nvol += kv_db_get(s, i)->volatile_keys > 0;
+    if (pause_active(s, now))
+        nvol = 0; /* a paused server changes no keys by itself (as Redis) */
     for (int i = 0; i < s->ndbs && nvol; i++) {
         if (kv_db_get(s, i)->volatile_keys == 0)
             continue;
@@ -767,7 +836,7 @@ static void on_cron(uv_timer_t *t)
             kv_expire_cycle(s, period_us / 4 / nvol);
     }
     /* eviction without client traffic (CONFIG SET maxmemory lower) */
-    if (s->cfg.maxmemory && xalloc_used() > s->cfg.maxmemory)
+    if (s->cfg.maxmemory && xalloc_used() > s->cfg.maxmemory && !pause_active(s, now))
         kv_evict(s);
     /* rehash in the background: 1 ms per tick */
     for (int i = 0; i < s->ndbs; i++) {
@@ -1004,6 +1073,7 @@ int kv_main(int argc, char **argv)
     s->nworkers = (int)s->cfg.threads;
     s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
     s->blocking = kv_blocking_new(s, s->nworkers);
+    s->slowlog = kv_slowlog_new();
     s->db.on_add = kv_blocking_on_add;
     s->db.on_add_arg = s;
     s->db.on_modify = kv_watch_on_modify;
@@ -1071,6 +1141,7 @@ int kv_main(int argc, char **argv)
     xfree(s->dbs);
     kv_blocking_free(s->blocking);
     kv_watch_free(s->watch);
+    kv_slowlog_free(s->slowlog);
     conf_free(&kv_conf_table, &s->cfg);
     xfree(s->workers);
     xfree(s->config_file);

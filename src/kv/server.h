@@ -46,6 +46,8 @@ struct kv_obl {
     long long soft_seconds;
 };
 
+enum { KV_PAUSE_NONE, KV_PAUSE_WRITE, KV_PAUSE_ALL };
+
 struct kv_config {
     long long port;
     char *bind;
@@ -78,6 +80,7 @@ struct kv_config {
     long long list_max_listpack_size;
     long long set_max_intset_entries;
     long long slowlog_log_slower_than;
+    long long slowlog_max_len;
 };
 
 extern const struct conf_table kv_conf_table;
@@ -134,6 +137,8 @@ struct kv_client {
     struct kv_multi *mx;       /* MULTI queue and WATCHed keys (multi.h), else NULL */
     bool in_exec;              /* running EXEC's commands: blocking ones answer at once */
     int db;                    /* selected database (SELECT) */
+    bool paused;               /* CLIENT PAUSE holds its next command (worker thread) */
+    bool no_evict;             /* CLIENT NO-EVICT on (CLIENT LIST flag e) */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -187,6 +192,10 @@ struct kv_server {
     void *admin;
     struct kv_blocking *blocking;  /* clients blocked on keys (blocking.h) */
     struct kv_watch *watch;        /* WATCHed keys (multi.h), made by the first WATCH */
+    struct kv_slowlog *slowlog;    /* SLOWLOG entries (slowlog.h) */
+    /* CLIENT PAUSE: clients whose next command it holds wait, input unread */
+    int pause_type;                /* KV_PAUSE_* */
+    long long pause_end_ms;
 };
 
 /* Reply helpers bound to a client (proto-aware). */
@@ -249,6 +258,9 @@ void kv_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv
 /* A blocked client got its reply (worker thread, lock not held): run the
  * input it has queued meanwhile and flush. */
 void kv_client_resume(struct kv_client *c);
+
+/* CLIENT PAUSE ended (UNPAUSE): the workers resume their held clients. */
+void kv_unpause(struct kv_server *s);
 
 /* Make database id the one in s->db (lock held; 0 <= id < ndbs). */
 void kv_db_select(struct kv_server *s, int id);

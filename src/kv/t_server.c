@@ -208,6 +208,8 @@ static void client_info_line(struct kv_client *me, struct kv_client *c, struct b
         flags[nf++] = 'd';
     if (kv_multi_active(c))
         flags[nf++] = 'x';
+    if (c->no_evict)
+        flags[nf++] = 'e';
     if (!nf)
         flags[nf++] = 'N';
     flags[nf] = '\0';
@@ -231,6 +233,9 @@ static const char *client_help[] = {
     "SETNAME <name>", "    Assign the name <name> to the current connection.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
     "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored.",
+    "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "UNPAUSE", "    Stop the current client pause, resuming traffic.",
+    "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
     "HELP", "    Print this help.",
 };
 
@@ -289,9 +294,47 @@ static bool check_sub(struct kv_client *c, const char *cmd, const struct subcmd 
     return false;
 }
 
+/* CLIENT PAUSE timeout [WRITE|ALL]: as Redis 7.0, the mode is checked
+ * first, then the timeout (milliseconds); a deadline past the end of time
+ * wraps there, which ends the pause at once. */
+static void client_pause(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct kv_server *s = c->srv;
+    if (argc > 4) {
+        kv_reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT HELP.",
+                        (int)argv[1].len, argv[1].ptr);
+        return;
+    }
+    int type = KV_PAUSE_ALL;
+    if (argc == 4) {
+        if (kv_arg_is(&argv[3], "write")) {
+            type = KV_PAUSE_WRITE;
+        } else if (!kv_arg_is(&argv[3], "all")) {
+            kv_reply_error(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    }
+    long long ms;
+    if (!kv_arg_ll_msg(c, &argv[2], &ms, "ERR timeout is not an integer or out of range"))
+        return;
+    if (ms < 0) {
+        kv_reply_error(c, "ERR timeout is negative");
+        return;
+    }
+    long long now = util_time_ms();
+    long long end = ms > LLONG_MAX - now ? LLONG_MIN : now + ms;
+    /* a second pause may widen the type; its deadline replaces the old one */
+    if (s->pause_type == KV_PAUSE_NONE || now >= s->pause_end_ms || type > s->pause_type)
+        s->pause_type = type;
+    s->pause_end_ms = end;
+    if (end <= now)
+        kv_unpause(s);
+    resp_add_ok(&c->out);
+}
+
 static const struct subcmd client_subs[] = {
     {"id", 2}, {"getname", 2}, {"setname", 3}, {"setinfo", 4}, {"info", 2}, {"list", -2}, {"kill", -3},
-    {"unblock", -3}, {"help", 2}, {NULL, 0},
+    {"unblock", -3}, {"help", 2}, {"pause", -3}, {"unpause", 2}, {"no-evict", 3}, {NULL, 0},
 };
 
 void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -423,6 +466,18 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             }
         }
         resp_add_int(&c->out, 0);
+    } else if (kv_arg_is(sub, "pause")) {
+        client_pause(c, argc, argv);
+    } else if (kv_arg_is(sub, "unpause")) {
+        kv_unpause(c->srv);
+        resp_add_ok(&c->out);
+    } else if (kv_arg_is(sub, "no-evict")) {
+        if (kv_arg_is(&argv[2], "on") || kv_arg_is(&argv[2], "off")) {
+            c->no_evict = kv_arg_is(&argv[2], "on");
+            resp_add_ok(&c->out);
+        } else {
+            kv_reply_syntax(c);
+        }
     } else if (kv_arg_is(sub, "help")) {
         reply_help(c, client_help, sizeof client_help / sizeof client_help[0]);
     } else {

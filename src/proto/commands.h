@@ -199,6 +199,7 @@ enum {
     X(TIME, "time", 1, F|K, 0, 0, 0, "server") \
     X(MEMORY, "memory", -2, R, 0, 0, 0, "server") \
     X(LASTSAVE, "lastsave", 1, F|K, 0, 0, 0, "server") \
+    X(SLOWLOG, "slowlog", -2, K, 0, 0, 0, "server") \
     X(MULTI, "multi", 1, F|K, 0, 0, 0, "transactions") \
     X(EXEC, "exec", 1, K, 0, 0, 0, "transactions") \
     X(DISCARD, "discard", 1, F|K, 0, 0, 0, "transactions") \
