@@ -47,6 +47,8 @@ FLOATS = ["0", "1", "-1", "0.1", "1.5", "-2.25", "1e3", "1e-5", "3.0e2", "inf", 
           "", "5.0e3000", "17179869184", "0.0001"]
 PATTERNS = ["*", "s*", "?0", "h[01]", "[a-z]1", "x\\*", "*1", "nomatch", "f*", "f[0-2]", "*[^0]", "b1*", "b?"]
 LONG_TTL_S = ["100", "1000", "86400", "0", "-1", "-100", "abc", "9223372036854775807"]
+# database numbers: mostly 0 and 1 so that keys meet again, the edges, errors
+DBS = ["0", "0", "1", "1", "2", "15", "16", "-1", "abc", "2147483648"]
 
 
 def key(r):
@@ -204,10 +206,13 @@ GRAMMAR = {
     "echo": (1, lambda r: [val(r)]),
     "hello": (1, lambda r: r.choice([[], ["2"], ["3"], ["4"], ["abc"], ["2", "SETNAME", "fz"]])),
     "auth": (1, lambda r: r.choice([["pw"], ["default", "pw"], ["a", "b", "c"]])),
-    "select": (1, lambda r: [r.choice(["0", "0", "abc", "-1", "16", "2147483648"])]),
+    "select": (3, lambda r: [r.choice(DBS)]),
     "client": (1, lambda r: r.choice([["GETNAME"], ["SETNAME", r.choice(["fz", "a b", ""])], ["ID"],
                                       ["INFO"], ["LIST"], ["KILL", "ID", "999999"], ["BAD"],
-                                      ["LIST", "TYPE", "normal"]])),
+                                      ["LIST", "TYPE", "normal"], ["NO-EVICT", r.choice(["on", "off", "x"])],
+                                      ["UNPAUSE"], ["PAUSE", r.choice(["0", "-1", "x"]), r.choice(["WRITE", "ALL", "x"])],
+                                      # 1 ms of pause: short, but it holds commands on both servers
+                                      ["PAUSE", "1", "WRITE"]])),
     "reset": (1, lambda r: []),
     "dbsize": (1, lambda r: []),
     "flushdb": (1, lambda r: r.choice([[], ["ASYNC"], ["SYNC"], ["BAD"]])),
@@ -454,12 +459,76 @@ GRAMMAR.update({
                bit_range(r, 4 if r.random() < 0.05 else 3)),
     "copy": (3, lambda r: [key(r), key(r)] + r.choice([[], [], ["REPLACE"], ["replace"], ["DB", "0"],
                                                          ["DB", "0", "REPLACE"], ["REPLACE", "DB", "0"],
-                                                         ["DB", "x"], ["DB"], ["BAD"], ["DB", "-1"]])),
+                                                         ["DB", "x"], ["DB"], ["BAD"], ["DB", "-1"],
+                                                         ["DB", r.choice(DBS)], ["DB", r.choice(DBS), "REPLACE"]])),
     "lcs": (2, lambda r: [key(r), key(r)] + r.sample(["IDX", "LEN", "WITHMATCHLEN", "MINMATCHLEN",
                                                        r.choice(["0", "1", "2", "4", "-1", "x"]), "idx", "BAD"],
                                                       r.choice([0, 0, 1, 1, 2, 3]))),
     "bitop": (3, lambda r: [r.choice(["AND", "OR", "XOR", "NOT", "not", "and", "BAD"])] +
               [key(r) for _ in range(r.choice([2, 2, 3, 4]))]),
+})
+
+# Databases: MOVE and SWAPDB between the few databases SELECT visits.
+GRAMMAR.update({
+    "move": (3, lambda r: [key(r), r.choice(DBS)]),
+    "swapdb": (2, lambda r: [r.choice(DBS), r.choice(DBS)]),
+})
+
+# SORT / SORT_RO. BY and GET patterns build key names from the elements
+# ("*" is the element itself, "s*" ... point into the key pool, "->" reads a
+# hash field); a constant BY means "do not sort".
+SORT_BY = ["nosort", "*", "s*", "n*", "h*->f0", "*->f1", "x*", "z*", "noexist*"]
+SORT_GET = ["#", "*", "s*", "h*->f0", "*->f2", "nostar", "n*"]
+
+
+def sort_args(r, ro):
+    out = [key(r)]
+    opts = [["ASC"], ["DESC"], ["ALPHA"], ["alpha"], ["BY", r.choice(SORT_BY)], ["GET", r.choice(SORT_GET)],
+            ["LIMIT", r.choice(["0", "1", "-1", "2", "100"]), r.choice(["0", "1", "2", "-1", "5", "x"])],
+            ["GET", r.choice(SORT_GET)]]
+    if not ro or r.random() < 0.05:
+        opts.append(["STORE", key(r)])
+    for _ in range(r.choice([0, 1, 1, 2, 2, 3, 4])):
+        out += r.choice(opts)
+    if r.random() < 0.03:
+        out += r.choice([["LIMIT", "1"], ["BY"], ["GET"], ["BAD"]])
+    return out
+
+
+# BITFIELD. Offsets small, or refused (a valid offset near 2^32 would
+# allocate 512 MB on both servers); the limits are tested in test_kv_bitfield.py.
+BF_TYPES = ["i1", "i5", "i8", "i16", "i32", "i63", "i64", "u1", "u4", "u8", "u15", "u32", "u63"]
+BF_BAD_TYPES = ["u64", "i65", "i0", "x8", "I8", ""]
+BF_OFFS = ["0", "1", "3", "7", "8", "13", "64", "100", "#0", "#1", "#3", "#-1", "-1", "x", "34359738368",
+           "#9223372036854775807", "#288230376151711745"]
+BF_VALS = ["0", "1", "-1", "7", "127", "128", "-129", "255", "256", "65535", "4294967297",
+           "9223372036854775807", "-9223372036854775808", "x", "1.5"]
+
+
+def bitfield_args(r, ro):
+    out = [key(r)]
+    for _ in range(r.randint(0, 4)):
+        op = r.choice(["GET", "GET", "SET", "INCRBY", "OVERFLOW", "get", "incrby"] if not ro or r.random() < 0.1
+                      else ["GET", "get", "OVERFLOW"])
+        t = r.choice(BF_TYPES if r.random() < 0.93 else BF_BAD_TYPES)
+        if op.upper() == "OVERFLOW":
+            out += [op, r.choice(["WRAP", "SAT", "FAIL", "fail", "BAD"])]
+        elif op.upper() == "GET":
+            out += [op, t, r.choice(BF_OFFS)]
+        else:
+            out += [op, t, r.choice(BF_OFFS), r.choice(BF_VALS)]
+    if r.random() < 0.03:
+        out += r.choice([["GET", "u8"], ["BAD"], ["OVERFLOW"]])
+    return out
+
+
+GRAMMAR.update({
+    "sort": (4, lambda r: sort_args(r, False)),
+    "sort_ro": (2, lambda r: sort_args(r, True)),
+    "bitfield": (4, lambda r: bitfield_args(r, False)),
+    "bitfield_ro": (2, lambda r: bitfield_args(r, True)),
+    "slowlog": (1, lambda r: r.choice([["GET"], ["GET", "2"], ["GET", "-2"], ["GET", "x"], ["LEN"], ["HELP"],
+                                       ["RESET"], ["BAD"], ["LEN", "1"]])),
 })
 
 # Transactions. "multi" is drawn like any command but always sent as one unit
@@ -503,10 +572,24 @@ SHAPE = {
     "client": "ids, addresses and ages differ",
     "hello": "server name, version and client id differ",
     "config": "directive sets differ (scaleout lists its own)",
+    "slowlog": "ids, times, durations and addresses differ; what is slow differs",
     "dbsize": "counts keys whose TTL passed but are not reclaimed yet; SET .. EXAT <past> "
               "deletes at once in scaleout, Redis 7.0 stores the key already expired",
 }
 TIMES = {"ttl", "pttl", "expiretime", "pexpiretime"}      # clock-dependent integers
+
+
+SORT_SCORES_ERR = "ERR One or more scores can't be converted into double"
+
+
+def redis_sort_errno(name, x, y):
+    """Redis 7.0's SORT tests errno == ERANGE after strtod without clearing
+    errno first, so a number that overflowed or underflowed in an earlier
+    command (ZINCRBY 5e-324, INCRBYFLOAT 5.0e3000...) can make a later SORT
+    of clean numbers fail. Our SORT parsed every weight (it answered), so
+    when Redis answers this error instead, the error is that stale errno."""
+    return (name in ("sort", "sort_ro") and isinstance(y, RespError) and y.msg == SORT_SCORES_ERR
+            and not isinstance(x, RespError))
 
 
 def shape(v):
@@ -543,6 +626,16 @@ def normalise(name, args, v):
         # relative time compared with a TTL set a few ms earlier: which is
         # greater depends on when each server ran the two commands
         return shape(v)
+    if name in ("sort", "sort_ro") and isinstance(v, list):
+        up = [a.upper() for a in args]
+        by = args[up.index("BY") + 1] if "BY" in up[:-1] else None
+        constant = by is not None and "*" not in by
+        if (constant or (by is not None and "ALPHA" in up)) and "STORE" not in up:
+            # a set BY a constant keeps its own (unspecified) order; ALPHA
+            # weights that tie (missing keys) keep the input order, which for
+            # a set is unspecified too: compare the elements, or with LIMIT
+            # only how many came back
+            return ("array", len(v)) if "LIMIT" in up else sorted(v, key=repr)
     if name in TIMES and isinstance(v, int):
         return v if v < 0 else ("positive", name)
     if name in SORTED and isinstance(v, list):
@@ -590,6 +683,7 @@ class Fuzzer:
         self.so_port, self.rd_port = so_port, rd_port
         self.history = []
         self.sent = 0
+        self.errno_quirks = 0
         self.per_cmd = {}
         table = self.so.cmd("COMMAND")
         self.table = {e[0].decode(): (e[1], e[3], e[4], e[5]) for e in table}
@@ -652,6 +746,8 @@ class Fuzzer:
             out.append((name, args))
             if name in ("hello", "reset"):
                 break
+            if name == "sort" and "STORE" in [a.upper() for a in args]:
+                break   # see redis_sort_errno below: the state may need a repair
         return out
 
     def run_batch(self, cmds):
@@ -671,6 +767,16 @@ class Fuzzer:
                 ny = [normalise(n, a_, v) for (n, a_), v in zip(queued, y)]
             else:
                 nx, ny = normalise(name, args, x), normalise(name, args, y)
+            if nx != ny and redis_sort_errno(name, x, y):
+                # accepted: Redis's stale errno (see redis_sort_errno); what
+                # STORE wrote on our side only is deleted on both
+                up = [a.upper() for a in args]
+                if "STORE" in up[:-1] and not queued:
+                    store = args[up.index("STORE") + 1]
+                    self.so.cmd("DEL", store)
+                    self.rd.cmd("DEL", store)
+                self.errno_quirks += 1
+                continue
             if nx != ny:
                 return (name, args, x, y)
             if name == "multi" and x == "OK":
@@ -748,7 +854,8 @@ def main(argv=None):
                 print(f.report(diff))
                 return 1
             print(f"seed {seed}: {f.sent} commands, no difference "
-                  f"({len(f.per_cmd)} commands used, {len(f.no_grammar)} without grammar)")
+                  f"({len(f.per_cmd)} commands used, {len(f.no_grammar)} without grammar, "
+                  f"{f.errno_quirks} SORT replies excused by Redis's stale errno)")
             if a.duration is None or time.monotonic() - t0 >= a.duration:
                 break
             seed += 1
