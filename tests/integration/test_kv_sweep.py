@@ -62,10 +62,13 @@ def redis_unbounded(cmd, args):
     return False
 
 # Connection state some commands change on both servers, restored after each.
-RESTORE = [("SELECT", "0"), ("HELLO", "2"), ("CLIENT", "SETNAME", "sweep")]
+# CLIENT UNPAUSE first: the templates pause only WRITE (UNPAUSE is no write,
+# so it runs at once on both servers); a PAUSE ALL would hold UNPAUSE too, for
+# as long as its timeout says (Redis), so ALL is only swept with 1 ms.
+RESTORE = [("CLIENT", "UNPAUSE"), ("SELECT", "0"), ("HELLO", "2"), ("CLIENT", "SETNAME", "sweep")]
 
 FILL_KEYS = {"s": ("SET", "s", "hello"), "n": ("SET", "n", "10"),
-             "h": ("HSET", "h", "f", "v", "g", "1")}
+             "h": ("HSET", "h", "f", "v", "g", "1"), "l": ("RPUSH", "l", "3", "1", "2")}
 
 
 # Commands with the "blocking" flag (filled from COMMAND): their non-key
@@ -103,9 +106,16 @@ TEMPLATES = [
     "MEMORY USAGE ?", "MEMORY ?", "HELLO ?", "HELLO 2 SETNAME ?", "HELLO 2 AUTH default ?",
     "COMMAND INFO ?", "COMMAND DOCS ?", "COMMAND ? ", "INFO ?", "ECHO ?", "PING ?",
     "SET ? ? NX GET", "MSET s ? n ?", "MGET ? s ?", "HMGET h ? g", "HSET h ? ?",
+    "CLIENT PAUSE ? WRITE", "CLIENT PAUSE 1 ?", "CLIENT NO-EVICT ?", "CLIENT UNPAUSE ?",
+    "SLOWLOG GET ?", "SLOWLOG ? 1", "CONFIG SET slowlog-log-slower-than ?", "CONFIG SET slowlog-max-len ?",
+    "SORT l LIMIT ? 1", "SORT l LIMIT 0 ?", "SORT l BY ?", "SORT l GET ?", "SORT l BY ? ALPHA",
+    "SORT l STORE ?", "SORT_RO l GET ? DESC", "SORT ? BY nosort",
+    "BITFIELD s GET ? 0", "BITFIELD s GET u8 ?", "BITFIELD s INCRBY u8 0 ?", "BITFIELD s SET i64 0 ?",
+    "BITFIELD s OVERFLOW ? INCRBY i8 0 100", "BITFIELD_RO s GET ? ?",
+    "COPY s t DB ?", "MOVE s ?", "SWAPDB ? 1", "SWAPDB 0 ?", "SELECT ?",
 ]
 CONFIG_DEFAULTS = {"hz": "10", "maxmemory-samples": "5", "lfu-log-factor": "10", "lfu-decay-time": "1",
-                   "active-expire-effort": "1"}
+                   "active-expire-effort": "1", "slowlog-log-slower-than": "10000", "slowlog-max-len": "128"}
 
 
 def invocations(table):
@@ -223,7 +233,8 @@ def run_sweep(scaleout, redis, log=print):
                 so.call(*r)
                 if rd:
                     rd.call(*r)
-        if name in ("flushall", "flushdb", "del", "unlink", "getdel", "rename", "renamenx", "hdel",
+        if name in ("flushall", "flushdb", "del", "unlink", "getdel", "rename", "renamenx", "hdel", "move",
+                    "swapdb", "sort", "copy", "bitfield",
                     "expire", "pexpire", "expireat", "pexpireat", "getex", "set", "setex",
                     "psetex", "setrange", "append", "hset", "hmset", "mset", "msetnx"):
             so.reset()
