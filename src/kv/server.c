@@ -505,6 +505,8 @@ static void resume_paused(struct kv_worker *w)
 void kv_unpause(struct kv_server *s)
 {
     s->pause_type = KV_PAUSE_NONE;
+    if (atomic_load(&s->shutting_down))
+        return; /* the wake handles are closing; nobody waits any more */
     for (int i = 0; i < s->nworkers; i++)
         uv_async_send(&s->workers[i].wake);
 }

@@ -336,8 +336,17 @@ static void sort_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
             }
         }
     } else {
+        /* the result may be far larger than the source (GET # GET # ...):
+         * with maxmemory set, building it stops there, as a reply stops at
+         * the output limit */
+        unsigned long long maxmem = c->srv->cfg.maxmemory;
+        bool oom = false;
         struct kv_list *l = list_new();
-        for (long long j = start; j <= end; j++) {
+        for (long long j = start; j <= end && !oom; j++) {
+            if (maxmem && xalloc_used() > maxmem) {
+                oom = true;
+                break;
+            }
             const char *el = buf_head(&arena) + col.v[j].off;
             size_t elen = col.v[j].len;
             if (!ngets)
@@ -349,7 +358,10 @@ static void sort_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
                 list_push(l, LIST_TAIL, v, vn);
             }
         }
-        if (outlen > 0) {
+        if (oom) {
+            list_free(l);
+            kv_reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+        } else if (outlen > 0) {
             db_set(db, obj_new_ptr(store->ptr, store->len, OBJ_LIST, l, -1), false);
             c->srv->dirty += (uint64_t)outlen;
         } else {
@@ -357,7 +369,8 @@ static void sort_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
             if (db_delete(db, store->ptr, store->len))
                 c->srv->dirty++;
         }
-        resp_add_int(&c->out, outlen);
+        if (!oom)
+            resp_add_int(&c->out, outlen);
     }
     buf_deinit(&key);
     buf_deinit(&arena);

@@ -5,6 +5,8 @@ fields, a constant pattern = no sorting), GET patterns (#, keys, hash fields,
 missing ones), STORE, and Redis's error texts. Same assertions against
 scaleout and redis-server.
 """
+import pytest
+
 from conftest import RespError
 
 NOT_INT = "ERR value is not an integer or out of range"
@@ -157,3 +159,17 @@ def test_command_info(c):
     assert {"write", "denyoom", "movablekeys"} <= {f.decode() if isinstance(f, bytes) else f for f in info[0][2]}
     assert info[1][:2] == [b"sort_ro", -2]
     assert not isinstance(info[1], RespError)
+
+
+@pytest.mark.scaleout_only
+def test_store_bounded_by_maxmemory(server_factory):
+    # GET # repeated makes the stored list far larger than its source; with
+    # maxmemory set, building it stops there (Redis would build it whole)
+    c = server_factory("--maxmemory", "20mb").conn()
+    for i in range(20):
+        c.cmd("RPUSH", "big", *[str(j) for j in range(1000)])
+    args = ["GET", "#"] * 300
+    assert c.err("SORT", "big", "BY", "nosort", *args, "STORE", "dst") == \
+        "OOM command not allowed when used memory > 'maxmemory'."
+    assert c.cmd("EXISTS", "dst") == 0
+    assert c.cmd("SORT", "big", "BY", "nosort", "LIMIT", "0", "2", *args[:4], "STORE", "dst") == 4
