@@ -105,7 +105,7 @@ Test(databases, select_keeps_keys_in_their_database)
     s->db.on_modify_arg = s;
     nmodified = 0;
     for (int i = 0; i < NDB; i++) {
-        char v[8];
+        char v[16];
         snprintf(v, sizeof v, "%d", i);
         kv_db_select(s, i);
         cr_assert_eq(s->db.id, i);
@@ -114,7 +114,7 @@ Test(databases, select_keeps_keys_in_their_database)
     for (int i = 0; i < 8; i++)
         cr_assert_eq(modified_db[i], i, "the hook saw database %d for write %d", modified_db[i], i);
     for (int i = NDB - 1; i >= 0; i--) {
-        char v[8];
+        char v[16];
         snprintf(v, sizeof v, "%d", i);
         kv_db_select(s, i);
         cr_assert_str_eq(get(&s->db, "k"), v);
