@@ -52,7 +52,9 @@ static void update_avg_ttl(struct kv_db *db, const struct sweep *s)
     if (!s->ttl_n)
         return;
     long long avg = s->ttl_sum / s->ttl_n;
-    db->avg_ttl = db->avg_ttl ? db->avg_ttl / 50 * 49 + avg / 50 : avg;
+    if (db->avg_ttl == 0)
+        db->avg_ttl = avg;
+    db->avg_ttl = db->avg_ttl / 50 * 49 + avg / 50;
 }
 
 void kv_expire_cycle(struct kv_server *srv, long long budget_us)
