@@ -388,3 +388,37 @@ def test_eviction_picks_across_databases(server_factory):
     left = sum(c.cmd("EXISTS", *old[i:i + 100]) for i in range(0, len(old), 100))
     # the old keys of db 1 went first, though every write was in db 0
     assert left < len(old) // 4, f"{left}/{len(old)} old keys of db 1 survived"
+
+
+def test_concurrent_clients_on_different_databases(server_factory, kv_target):
+    # several connections (on several server threads for scaleout), each in
+    # its own database, pipelining writes: every write lands in its database
+    import threading
+    extra = ("--threads", "3") if kv_target == "scaleout" else ()
+    s = server_factory(*extra)
+    errors = []
+
+    def worker(db):
+        try:
+            c = s.conn()
+            assert c.cmd("SELECT", str(db)) == "OK"
+            for _ in range(10):
+                replies = c.pipeline([("INCR", "ctr"), ("RPUSH", "l", str(db)), ("SET", f"own{db}", "x")] * 50)
+                assert all(not isinstance(r, RespError) for r in replies)
+        except Exception as e:  # reported below, in the test's thread
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(db,)) for db in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    c = s.conn()
+    for db in range(8):
+        c.cmd("SELECT", str(db))
+        assert c.cmd("GET", "ctr") == b"500"
+        assert set(c.cmd("LRANGE", "l", "0", "-1")) == {str(db).encode()}
+        assert c.cmd("KEYS", "own*") == [f"own{db}".encode()]
+    ks = keyspace(s)
+    assert sorted(ks) == [f"db{i}" for i in range(8)] and all(v["keys"] == 3 for v in ks.values())
