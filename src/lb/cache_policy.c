@@ -191,6 +191,8 @@ void lb_cache_decide(const struct lb_cache_resp *r, const struct lb_cache_rules 
             long long l = (long long)r->expires - (long long)base;
             d->lifetime = l > 0 ? (l > LB_CC_MAX_SECONDS ? LB_CC_MAX_SECONDS : l) : 0;
         }
+    } else if (cc->flags & LB_CC_NO_CACHE) {
+        d->lifetime = 0; /* stored for revalidation only: no lifetime needed */
     } else {
         long long t = rules ? lb_cache_default_ttl(rules->ttl, rules->nttl, r->ctype, r->ctype_len) : -1;
         if (t < 0) {

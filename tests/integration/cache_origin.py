@@ -8,10 +8,11 @@ with the fields the query asks for.
   GET|HEAD /ANY?h=Name:Value&h=...&status=N&delay=MS&size=N&chunked=1&body=TEXT
       status N (default 200) after MS ms, with those fields; the body is TEXT,
       else N bytes of a pattern, else "PATH#COUNT" where COUNT is how many
-      requests this path+query got so far (so a refetch shows).
+      requests this id (else path+query) got so far (so a refetch shows);
+      fail_after=N: 503 from the (N+1)th request on.
       An ETag among the fields makes a matching If-None-Match answer 304; a
       Last-Modified makes If-Modified-Since at or after it answer 304.
-  GET /_ctl/count?key=PATH?QUERY   {"count": N, "conditional": N, "304": N}
+  GET /_ctl/count?key=ID            {"count": N, "conditional": N, "304": N}
   GET /_ctl/total                  {"count": N}
   GET /_ctl/last?key=...           the request fields of the last request, JSON
 """
@@ -66,8 +67,8 @@ class Handler(BaseHTTPRequestHandler):
         u = urllib.parse.urlsplit(self.path)
         if u.path.startswith("/_ctl/"):
             return self.ctl(u)
-        key = u.path + ("?" + u.query if u.query else "")
         q = urllib.parse.parse_qs(u.query, keep_blank_values=True)
+        key = q["id"][0] if "id" in q else u.path + ("?" + u.query if u.query else "")
         cond = self.headers.get("If-None-Match") is not None or self.headers.get("If-Modified-Since") is not None
         with lock:
             state["total"] += 1
@@ -86,6 +87,8 @@ class Handler(BaseHTTPRequestHandler):
             fields.append((name, value.replace("{n}", str(n))))
         names = {k.lower(): v for k, v in fields}
         status = int(q.get("status", ["200"])[0])
+        if "fail_after" in q and n > int(q["fail_after"][0]):
+            status = 503
         inm = self.headers.get("If-None-Match")
         ims = self.headers.get("If-Modified-Since")
         not_mod = False
