@@ -137,7 +137,7 @@ start_proxy() {
 group_ticks() {
     local total=0 f line p
     for f in /proc/[0-9]*/stat; do
-        read -r line <"$f" 2>/dev/null || continue
+        { read -r line <"$f"; } 2>/dev/null || continue
         read -ra p <<<"${line##*) }"
         [ "${p[2]}" = "$1" ] && total=$(( total + p[11] + p[12] ))
     done
