@@ -209,7 +209,7 @@ errsum() { awk -v k="$1" -v t="$2" '$1 == k && $2 == t { n += $7 } END { print n
 echo "### lb edge cache vs Varnish and nginx proxy_cache (1 KiB hits), $(date +%Y-%m-%d)"
 echo
 echo "- Machine: $(bench_machine)"
-echo "- Versions: $("$VARNISHD" -V 2>&1 | head -1 | sed 's/ (.*//'); $("$NGINX" -v 2>&1 | sed 's/.*version: //'); $("$SCALEOUT" --version); $(wrk -v 2>&1 | head -1 | awk '{ print $1 " " $2 }')"
+echo "- Versions: $("$VARNISHD" -V 2>&1 | head -1 | sed 's/^varnishd (\(varnish-[^ ]*\).*/\1/'); $("$NGINX" -v 2>&1 | sed 's/.*version: //'); $("$SCALEOUT" --version); $(wrk -v 2>&1 | head -1 | awk '{ print $1 " " $2 }')"
 echo "- Run: \`ROUNDS=$ROUNDS DURATION=$DURATION THREADS=\"$THREADS\" CONNS=$CONNS bench/edge-vs-varnish.sh\` (${elapsed} s)"
 echo "- Method: \`wrk -t 2 -c $CONNS -d ${DURATION}s --latency\` on one cached 1 KiB URL (every request a hit, checked per proxy), keep-alive; proxies in alternation, median of $ROUNDS round(s). CPU = proxy utime+stime per request (process group). Ratios are scaleout / other: req/s higher is better, the rest lower."
 awk -v b0="$busy0" -v b1="$busy1" -v s="$elapsed" -v hz="$BENCH_CLK_TCK" 'BEGIN {
