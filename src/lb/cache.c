@@ -614,9 +614,9 @@ static bool build_vary(struct lb_cache_fill *f, const struct http1_response *r, 
             while (p < end && *p != ',' && *p != ' ' && *p != '\t')
                 p++;
             size_t l = (size_t)(p - s);
-            if (l == 0 || l > 64)
+            if (l == 0)
                 continue;
-            if (++nv > MAX_VARY) {
+            if (l > 64 || ++nv > MAX_VARY) { /* a key we would not keep whole: not stored */
                 buf_deinit(&v);
                 return false;
             }
@@ -774,6 +774,7 @@ int lb_cache_fill_head(struct lb_cache_fill *f, const struct http1_response *r, 
     o->key = dup_n(f->key, f->host_len + 1 + f->path_len);
     if (!build_vary(f, r, o)) {
         obj_free(o);
+        f->uncacheable = true;
         return 0;
     }
     o->status = r->status;

@@ -82,14 +82,21 @@ def start_lb(tmp, origin, *flags):
     return x.start()
 
 
+def stop_lb(x):
+    """SIGTERM; the lb must exit 0 with no sanitizer report (make asan)."""
+    rc = x.stop()
+    log = x.log_tail(200000)
+    assert rc == 0 and "runtime error" not in log and "Sanitizer" not in log, log[-4000:]
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     o = Origin().start()
     x = start_lb(tmp_path_factory.mktemp("lbcache"), o, "--cache", "16mb", "--cache-ttl", "text/", "60",
                  "--timeout-server", "5s")
     yield x, o
-    x.stop()
     o.stop()
+    stop_lb(x)
 
 
 def get(port, path, headers=None, method="GET"):
@@ -169,7 +176,7 @@ def test_set_cookie_stored_when_configured_without_the_cookie(tmp_path):
         st, h, _ = get(x.port, u)
         assert xc(h) == "HIT" and "set-cookie" not in h
         assert o.count("cookie3")["count"] == 1
-        x.stop()
+        stop_lb(x)
     finally:
         o.stop()
 
@@ -319,8 +326,8 @@ def test_stale_if_error_origin_killed(tmp_path):
         st, h, b = get(x.port, u2)
         assert st in (502, 503)  # no stale-if-error: the error
     finally:
-        x.stop()
         o.stop()
+        stop_lb(x)
 
 
 def test_stale_if_error_on_5xx(env):
@@ -424,8 +431,8 @@ def test_lru_eviction_under_memory_limit(tmp_path):
         assert xc(get(x.port, us[0])[1]) == "HIT"  # kept: used recently
         assert xc(get(x.port, us[1])[1]) == "MISS"  # the least recently used went first
     finally:
-        x.stop()
         o.stop()
+        stop_lb(x)
 
 
 def test_large_object_streamed_not_stored(tmp_path):
@@ -439,8 +446,8 @@ def test_large_object_streamed_not_stored(tmp_path):
                 assert st == 200 and len(b) == 50000 and xc(h) == "MISS"
             assert o.count(f"big{chunked}")["count"] == 2
     finally:
-        x.stop()
         o.stop()
+        stop_lb(x)
 
 
 def test_chunked_response_stored_dechunked(env):
@@ -554,8 +561,8 @@ def test_pool_without_caching(tmp_path):
             assert st == 200 and "x-cache" not in h
         assert o.count("off")["count"] == 2
     finally:
-        x.stop()
         o.stop()
+        stop_lb(x)
 
 
 def test_bad_cache_config_refused(tmp_path):
