@@ -47,7 +47,13 @@ struct lb_cache_obj {
 struct lb_cache_fill {
     struct lb_cache *c;
     int worker;
-    struct lb_cache_fill *next;             /* the worker's fills */
+    struct lb_cache_fill *next;             /* the store's fills in progress (c->lock) */
+    /* another worker's requests wait on a shadow of the fill, on their own
+     * loop: the fill signals it (uv_async_send) when it finishes */
+    bool shadow;
+    struct lb_cache_fill *shadows, *snext;  /* a fill's shadows (c->lock) */
+    uv_async_t async;                       /* shadow: the fill finished */
+    _Atomic bool apass;
     uint64_t hash;
     char *key;
     size_t host_len, path_len;
@@ -74,7 +80,8 @@ struct lb_cache {
     uint64_t bytes, max_bytes, max_object;
     int max_waiters;
     long long nobjects;
-    struct lb_cache_fill *fills[LB_MAX_THREADS];
+    struct lb_cache_fill *fills;            /* fetches in progress, every worker's */
+    void (*wake)(void *head, bool pass);
     _Atomic uint64_t hits, misses, stale, revalidated, evictions, stores, passes, purged;
 };
 
@@ -417,12 +424,47 @@ enum lb_cache_result lb_cache_lookup(struct lb_cache *c, const struct lb_cache_k
 
 /* ---- fills ------------------------------------------------------------------ */
 
-struct lb_cache_fill *lb_cache_fill_find(struct lb_cache *c, int worker, const struct lb_cache_key *k)
+static void on_shadow_closed(uv_handle_t *h) { xfree(h->data); }
+
+/* The fill a shadow stands for finished: wake its waiters (this worker's). */
+static void on_shadow_async(uv_async_t *a)
 {
-    for (struct lb_cache_fill *f = c->fills[worker]; f; f = f->next)
-        if (!f->finished && key_eq(f->key, f->host_len, f->path_len, f->hash, k, k->hash))
-            return f;
-    return NULL;
+    struct lb_cache_fill *sh = a->data;
+    struct lb_cache *c = sh->c;
+    pthread_mutex_lock(&c->lock);
+    void (*wake)(void *, bool) = c->wake;
+    pthread_mutex_unlock(&c->lock);
+    void *w = sh->waiters;
+    sh->waiters = NULL;
+    if (w && wake)
+        wake(w, atomic_load(&sh->apass));
+    uv_close((uv_handle_t *)&sh->async, on_shadow_closed);
+}
+
+struct lb_cache_fill *lb_cache_fill_find(struct lb_cache *c, int worker, uv_loop_t *loop, const struct lb_cache_key *k)
+{
+    pthread_mutex_lock(&c->lock);
+    struct lb_cache_fill *f = c->fills;
+    while (f && !key_eq(f->key, f->host_len, f->path_len, f->hash, k, k->hash))
+        f = f->next;
+    if (f && f->worker != worker) {
+        struct lb_cache_fill *sh = f->shadows;
+        while (sh && sh->worker != worker)
+            sh = sh->snext;
+        if (!sh) {
+            sh = xcalloc(1, sizeof *sh);
+            sh->c = c;
+            sh->worker = worker;
+            sh->shadow = true;
+            uv_async_init(loop, &sh->async, on_shadow_async);
+            sh->async.data = sh;
+            sh->snext = f->shadows;
+            f->shadows = sh;
+        }
+        f = sh;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return f;
 }
 
 struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loop_t *loop,
@@ -452,8 +494,10 @@ struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loo
     buf_init(&f->body);
     uv_timer_init(loop, &f->timer);
     f->timer.data = f;
-    f->next = c->fills[worker];
-    c->fills[worker] = f;
+    pthread_mutex_lock(&c->lock);
+    f->next = c->fills;
+    c->fills = f;
+    pthread_mutex_unlock(&c->lock);
     return f;
 }
 
@@ -872,12 +916,17 @@ static void on_fill_timer(uv_timer_t *t)
 void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, void (*wake)(void *head, bool pass))
 {
     struct lb_cache *c = f->c;
-    for (struct lb_cache_fill **pp = &c->fills[f->worker]; *pp; pp = &(*pp)->next) {
+    pthread_mutex_lock(&c->lock);
+    for (struct lb_cache_fill **pp = &c->fills; *pp; pp = &(*pp)->next) {
         if (*pp == f) {
             *pp = f->next;
             break;
         }
     }
+    struct lb_cache_fill *shadows = f->shadows;
+    f->shadows = NULL;
+    c->wake = wake;
+    pthread_mutex_unlock(&c->lock);
     f->finished = true;
     bool stored = false;
     if (f->fresh) {
@@ -906,6 +955,12 @@ void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, vo
     f->key = f->reqhead = NULL;
     f->pass = !stored && f->uncacheable;
     f->wake = wake;
+    /* other workers' waiters: after the object is in the store */
+    for (struct lb_cache_fill *sh = shadows, *next; sh; sh = next) {
+        next = sh->snext;
+        atomic_store(&sh->apass, f->pass);
+        uv_async_send(&sh->async); /* sh is its worker's from here on */
+    }
     uv_timer_start(&f->timer, on_fill_timer, 0, 0);
 }
 

@@ -11,9 +11,10 @@
  *             stale within stale-while-revalidate: written too, and the
  *             caller refreshes; stale otherwise: the caller revalidates
  *             (the fill carries the object's ETag / Last-Modified).
- *   fill      one origin fetch per key and worker: requests that miss
- *             while a fill runs wait for it (bounded), then look up again,
- *             or go to the origin when it turned out uncacheable.
+ *   fill      one origin fetch per key: requests that miss while a fill
+ *             runs wait for it (bounded; on another worker through a shadow
+ *             of the fill on that worker's loop), then look up again, or go
+ *             to the origin when it turned out uncacheable.
  *
  * Rules (what is stored, for how long) are pure functions in cache_policy.c.
  * Locking: one mutex around the table and the LRU list; a hit copies the
@@ -77,8 +78,10 @@ void lb_cache_write(struct lb_cache *c, const struct lb_cache_obj *o, long long 
 
 /* ---- fills ---------------------------------------------------------------- */
 
-/* The fill in progress for k on this worker, or NULL. */
-struct lb_cache_fill *lb_cache_fill_find(struct lb_cache *c, int worker, const struct lb_cache_key *k);
+/* The fill in progress for k, or NULL. When another worker runs it, what
+ * this worker gets is a shadow of it on its own loop (requests wait on the
+ * shadow; it is woken when the fill finishes). */
+struct lb_cache_fill *lb_cache_fill_find(struct lb_cache *c, int worker, uv_loop_t *loop, const struct lb_cache_key *k);
 /* Start one: reqhead is the client's request head (copied: Vary values),
  * stale a reference it takes over (or NULL), bg: the client was answered. */
 struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loop_t *loop,

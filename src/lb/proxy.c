@@ -403,7 +403,7 @@ static bool cache_request(struct lb_session *s, size_t head_len)
         cache_answered(s, head_len, a.status, close);
         return true;
     }
-    struct lb_cache_fill *f = lb_cache_fill_find(c, s->w->id, &k);
+    struct lb_cache_fill *f = lb_cache_fill_find(c, s->w->id, &s->w->loop, &k);
     if (res == LB_CACHE_STALE_SERVED) {
         /* stale-while-revalidate: the client has its answer; the refresh
          * rides on this connection (its next request waits for it) */

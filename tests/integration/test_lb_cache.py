@@ -375,6 +375,21 @@ def test_100_concurrent_misses_one_origin_request(env):
     assert o.count("coalesce")["count"] == 1
 
 
+def test_coalescing_across_threads(tmp_path):
+    o = Origin().start()
+    x = start_lb(tmp_path, o, "--cache", "1mb", "--threads", "2")
+    try:
+        for i in range(3):
+            u = url(f"coalesce-t2-{i}", "Cache-Control:max-age=60", delay=500)
+            out, errs = _burst(x.port, u, 60)
+            assert not errs and len(out) == 60 and all(st == 200 for st, _, _ in out)
+            assert len({b for _, _, b in out}) == 1
+            assert o.count(f"coalesce-t2-{i}")["count"] == 1
+    finally:
+        o.stop()
+        stop_lb(x)
+
+
 def test_uncacheable_fetch_releases_waiters_to_origin(env):
     x, o = env
     u = url("coalesce-nostore", "Cache-Control:no-store", delay=300)
