@@ -281,7 +281,7 @@ static void cache_purge(struct lb_server *s, const struct admin_req *req, struct
         answer_json(c, 404, "{\"error\":\"use POST /cache/purge?url=/PATH or ?prefix=/PATH [&host=H]\"}\n");
         return;
     }
-    if (!s->cache) {
+    if (!lb_cache_enabled(s->cache)) {
         answer_json(c, 409, "{\"error\":\"the cache is off (cache SIZE)\"}\n");
         return;
     }

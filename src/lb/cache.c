@@ -77,8 +77,9 @@ struct lb_cache {
     struct lb_cache_obj **buckets;
     size_t nbuckets;
     struct lb_cache_obj *lru_head, *lru_tail;
-    uint64_t bytes, max_bytes, max_object;
-    int max_waiters;
+    uint64_t bytes;
+    _Atomic uint64_t max_bytes, max_object; /* written by a reload, read by workers */
+    _Atomic int max_waiters;
     long long nobjects;
     struct lb_cache_fill *fills;            /* fetches in progress, every worker's */
     void (*wake)(void *head, bool pass);
@@ -155,6 +156,8 @@ void lb_cache_configure(struct lb_cache *c, uint64_t max_bytes, uint64_t max_obj
     evict(c);
     pthread_mutex_unlock(&c->lock);
 }
+
+bool lb_cache_enabled(const struct lb_cache *c) { return c && atomic_load_explicit(&c->max_bytes, memory_order_relaxed) > 0; }
 
 void lb_cache_free(struct lb_cache *c)
 {
@@ -993,7 +996,7 @@ void lb_cache_count_pass(struct lb_cache *c) { atomic_fetch_add_explicit(&c->pas
 void lb_cache_metrics(struct lb_cache *c, struct buf *o)
 {
     pthread_mutex_lock(&c->lock);
-    unsigned long long bytes = c->bytes, maxb = c->max_bytes;
+    unsigned long long bytes = c->bytes, maxb = atomic_load(&c->max_bytes);
     long long nobj = c->nobjects;
     pthread_mutex_unlock(&c->lock);
     unsigned long long hits = atomic_load(&c->hits), misses = atomic_load(&c->misses),

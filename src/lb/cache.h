@@ -42,6 +42,8 @@ struct lb_cache *lb_cache_new(void);
 void lb_cache_free(struct lb_cache *c);
 /* Memory limit (bytes; 0: store nothing), largest object, waiters per fill. */
 void lb_cache_configure(struct lb_cache *c, uint64_t max_bytes, uint64_t max_object, int max_waiters);
+/* A memory limit is set (the store exists from the start; `cache 0` turns it off). */
+bool lb_cache_enabled(const struct lb_cache *c);
 
 struct lb_cache_key {
     const char *host;               /* NULL: none */

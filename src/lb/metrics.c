@@ -228,7 +228,7 @@ void lb_metrics(struct lb_server *s, struct buf *o)
     xfree(sums);
     xfree(pools);
     xfree(ls);
-    if (s->cache)
+    if (lb_cache_enabled(s->cache))
         lb_cache_metrics(s->cache, o);
 }
 

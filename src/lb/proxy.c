@@ -384,7 +384,7 @@ static bool cache_request(struct lb_session *s, size_t head_len)
     const struct http1_request *r = &s->req;
     bool pass = s->cache_pass;
     s->cache_pass = false;
-    if (!c || !pconf(s)->caching || (r->meth != HTTP1_METHOD_GET && r->meth != HTTP1_METHOD_HEAD) ||
+    if (!lb_cache_enabled(c) || !pconf(s)->caching || (r->meth != HTTP1_METHOD_GET && r->meth != HTTP1_METHOD_HEAD) ||
         r->body != HTTP1_BODY_NONE)
         return false;
     s->xcache = "MISS";

@@ -241,10 +241,9 @@ static void sync_peers(struct lb_server *s, struct net_pool *pool, const struct 
 int lb_server_apply(struct lb_server *s, struct lb_config *next, struct buf *errs)
 {
     struct lb_sections *sec = next->sec;
-    if (next->cache_size > 0 && !s->cache)
-        s->cache = lb_cache_new(); /* kept until exit: workers hold no lock-free pointers into it */
-    if (s->cache)
-        lb_cache_configure(s->cache, next->cache_size, next->cache_max_object, (int)next->cache_waiters);
+    if (!s->cache)
+        s->cache = lb_cache_new(); /* before the workers run; kept until exit (a reload only resizes it) */
+    lb_cache_configure(s->cache, next->cache_size, next->cache_max_object, (int)next->cache_waiters);
     /* pools first: listeners' routes point at them */
     for (int i = 0; i < sec->npools; i++) {
         struct lb_pool_conf *pc = sec->pools[i];

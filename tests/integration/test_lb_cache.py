@@ -10,6 +10,7 @@ Each test uses its own URLs (id=...), so one lb and one origin serve the
 module; tests that kill the origin or need other settings start their own.
 """
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -585,3 +586,27 @@ def test_bad_cache_config_refused(tmp_path):
         r = subprocess.run([str(Lb(tmp_path).argv()[0]), "lb", "--listen", f"{HOST}:0", "--backend",
                             f"{HOST}:1", *flags], capture_output=True, timeout=10)
         assert r.returncode == 2, (flags, r.stderr)
+
+
+def test_reload_turns_the_cache_on_and_off(tmp_path):
+    o = Origin().start()
+    conf = "admin-token " + TOKEN + "\ncache {size}\nbackend 127.0.0.1:{origin}\n"
+    x = Lb(tmp_path, config=conf, fmt={"size": "0", "origin": o.port})
+    x.start()
+    try:
+        u = url("reload", "Cache-Control:max-age=60")
+        get(x.port, u)
+        assert "x-cache" not in get(x.port, u)[1]
+        x.fmt["size"] = "1mb"
+        x.write_config()
+        x.proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: xc(get(x.port, u)[1]) == "HIT", timeout=10)
+        assert x.metrics()["scaleout_lb_cache_max_bytes"] == 1024 * 1024
+        x.fmt["size"] = "0"
+        x.write_config()
+        x.proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "x-cache" not in get(x.port, u)[1], timeout=10)
+        assert "scaleout_lb_cache_hits_total" not in x.metrics()
+    finally:
+        o.stop()
+        stop_lb(x)
