@@ -16,6 +16,10 @@
 #include "lb/lb.h"
 
 #define MAX_VARY 8
+/* An uncacheable answer leaves a marker this long: requests for the URL then
+ * go to the origin at once instead of waiting behind each other's fetch
+ * (Varnish's hit-for-miss); a cacheable answer replaces it. */
+#define PASS_MARK_MS 120000
 #define HDRS_MAX 100
 
 struct lb_cache_obj {
@@ -41,6 +45,7 @@ struct lb_cache_obj {
     long long age0;                         /* age then, seconds */
     long long lifetime, swr, sie;           /* seconds */
     bool no_stale;
+    bool marker;                            /* hit-for-miss marker: no answer in it */
     size_t size;                            /* bytes charged to the limit */
 };
 
@@ -229,12 +234,18 @@ static void lru_touch(struct lb_cache *c, struct lb_cache_obj *o)
     c->lru_head = o;
 }
 
+/* The object for the request (an answer before a marker). */
 static struct lb_cache_obj *find(struct lb_cache *c, const struct lb_cache_key *k, const struct http1_request *r)
 {
-    for (struct lb_cache_obj *o = c->buckets[k->hash & (c->nbuckets - 1)]; o; o = o->hnext)
-        if (key_eq(o->key, o->host_len, o->path_len, o->hash, k, k->hash) && (!r || vary_match(o, r)))
-            return o;
-    return NULL;
+    struct lb_cache_obj *mark = NULL;
+    for (struct lb_cache_obj *o = c->buckets[k->hash & (c->nbuckets - 1)]; o; o = o->hnext) {
+        if (key_eq(o->key, o->host_len, o->path_len, o->hash, k, k->hash) && (!r || vary_match(o, r))) {
+            if (!o->marker)
+                return o;
+            mark = o;
+        }
+    }
+    return mark;
 }
 
 static void grow(struct lb_cache *c)
@@ -271,7 +282,10 @@ static void insert(struct lb_cache *c, struct lb_cache_obj *o)
     }
     for (struct lb_cache_obj *x = c->buckets[o->hash & (c->nbuckets - 1)], *next; x; x = next) {
         next = x->hnext;
-        if (same_variant(x, o))
+        /* the same variant, and a marker of the URL once it gave an answer to keep */
+        if (same_variant(x, o) || (x->marker && !o->marker && x->hash == o->hash && x->host_len == o->host_len &&
+                                   x->path_len == o->path_len &&
+                                   memcmp(x->key, o->key, o->host_len + 1 + o->path_len) == 0))
             unlink_obj(c, x);
     }
     if ((size_t)c->nobjects >= c->nbuckets)
@@ -289,7 +303,8 @@ static void insert(struct lb_cache *c, struct lb_cache_obj *o)
     o->linked = true;
     c->bytes += o->size;
     c->nobjects++;
-    atomic_fetch_add_explicit(&c->stores, 1, memory_order_relaxed);
+    if (!o->marker)
+        atomic_fetch_add_explicit(&c->stores, 1, memory_order_relaxed);
     evict(c);
     pthread_mutex_unlock(&c->lock);
 }
@@ -403,6 +418,12 @@ enum lb_cache_result lb_cache_lookup(struct lb_cache *c, const struct lb_cache_k
         return LB_CACHE_MISS;
     }
     lru_touch(c, o);
+    if (o->marker) {
+        bool live = now_ms - o->recv_ms < PASS_MARK_MS;
+        pthread_mutex_unlock(&c->lock);
+        atomic_fetch_add_explicit(&c->misses, 1, memory_order_relaxed);
+        return live ? LB_CACHE_PASS : LB_CACHE_MISS;
+    }
     long long age = age_of(o, now_ms);
     if (age < o->lifetime) {
         lb_cache_write(c, o, now_ms, "HIT", a);
@@ -472,7 +493,7 @@ struct lb_cache_fill *lb_cache_fill_find(struct lb_cache *c, int worker, uv_loop
 
 struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loop_t *loop,
                                           const struct lb_cache_key *k, const char *reqhead, size_t reqhead_len,
-                                          struct lb_cache_obj *stale, bool bg)
+                                          struct lb_cache_obj *stale, bool bg, bool coalesce)
 {
     struct lb_cache_fill *f = xcalloc(1, sizeof *f);
     f->c = c;
@@ -497,10 +518,12 @@ struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loo
     buf_init(&f->body);
     uv_timer_init(loop, &f->timer);
     f->timer.data = f;
-    pthread_mutex_lock(&c->lock);
-    f->next = c->fills;
-    c->fills = f;
-    pthread_mutex_unlock(&c->lock);
+    if (coalesce) {
+        pthread_mutex_lock(&c->lock);
+        f->next = c->fills;
+        c->fills = f;
+        pthread_mutex_unlock(&c->lock);
+    }
     return f;
 }
 
@@ -940,12 +963,25 @@ void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, vo
         o->body_len = buf_pending(&f->body);
         o->body = dup_n(buf_head(&f->body), o->body_len);
         o->size = sizeof *o + o->host_len + o->path_len + o->vary_len + o->head_len + o->body_len + 2;
-        (void)now_ms;
         insert(c, o);
         stored = true;
     }
     if (!stored)
         atomic_fetch_add_explicit(&c->passes, 1, memory_order_relaxed);
+    if (!stored && f->uncacheable) {
+        struct lb_cache_obj *m = xcalloc(1, sizeof *m);
+        atomic_init(&m->refs, 1);
+        m->marker = true;
+        m->hash = f->hash;
+        m->host_len = f->host_len;
+        m->path_len = f->path_len;
+        m->key = dup_n(f->key, f->host_len + 1 + f->path_len);
+        m->head = dup_n("", 0);
+        m->body = dup_n("", 0);
+        m->recv_ms = now_ms;
+        m->size = sizeof *m + m->host_len + m->path_len + 3;
+        insert(c, m);
+    }
     if (f->obj)
         obj_free(f->obj);
     f->obj = NULL;

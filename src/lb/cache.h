@@ -68,6 +68,7 @@ enum lb_cache_result {
     LB_CACHE_HIT,                   /* fresh: answered */
     LB_CACHE_STALE_SERVED,          /* stale-while-revalidate: answered; refresh it */
     LB_CACHE_STALE,                 /* stale: revalidate (*stale holds a reference) */
+    LB_CACHE_PASS,                  /* the URL answered uncacheably lately: fetch without others waiting */
 };
 
 /* Look up the request; now_ms: the loop clock. */
@@ -85,10 +86,11 @@ void lb_cache_write(struct lb_cache *c, const struct lb_cache_obj *o, long long 
  * shadow; it is woken when the fill finishes). */
 struct lb_cache_fill *lb_cache_fill_find(struct lb_cache *c, int worker, uv_loop_t *loop, const struct lb_cache_key *k);
 /* Start one: reqhead is the client's request head (copied: Vary values),
- * stale a reference it takes over (or NULL), bg: the client was answered. */
+ * stale a reference it takes over (or NULL), bg: the client was answered,
+ * coalesce: others may wait for it (lb_cache_fill_find finds it). */
 struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loop_t *loop,
                                           const struct lb_cache_key *k, const char *reqhead, size_t reqhead_len,
-                                          struct lb_cache_obj *stale, bool bg);
+                                          struct lb_cache_obj *stale, bool bg, bool coalesce);
 /* Room for one more waiter (counted when true); the waiters' list head,
  * kept by the caller (proxy.c links its sessions). */
 bool lb_cache_fill_wait(struct lb_cache_fill *f);

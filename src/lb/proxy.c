@@ -403,7 +403,7 @@ static bool cache_request(struct lb_session *s, size_t head_len)
         cache_answered(s, head_len, a.status, close);
         return true;
     }
-    struct lb_cache_fill *f = lb_cache_fill_find(c, s->w->id, &s->w->loop, &k);
+    struct lb_cache_fill *f = res == LB_CACHE_PASS ? NULL : lb_cache_fill_find(c, s->w->id, &s->w->loop, &k);
     if (res == LB_CACHE_STALE_SERVED) {
         /* stale-while-revalidate: the client has its answer; the refresh
          * rides on this connection (its next request waits for it) */
@@ -413,7 +413,7 @@ static bool cache_request(struct lb_session *s, size_t head_len)
             return true;
         }
         s->status = a.status;
-        s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, true);
+        s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, true, true);
         s->cache_sink = true;
         client_flush(s);
         return s->closing;
@@ -439,7 +439,10 @@ static bool cache_request(struct lb_session *s, size_t head_len)
         lb_cache_obj_unref(stale); /* objects come from GETs */
         return false;
     }
-    s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, false);
+    /* after an uncacheable answer (LB_CACHE_PASS) nobody waits for this
+     * fetch, but a cacheable answer is still stored */
+    s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, false,
+                                   res != LB_CACHE_PASS);
     return false;
 }
 

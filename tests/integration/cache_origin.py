@@ -9,7 +9,8 @@ with the fields the query asks for.
       status N (default 200) after MS ms, with those fields; the body is TEXT,
       else N bytes of a pattern, else "PATH#COUNT" where COUNT is how many
       requests this id (else path+query) got so far (so a refetch shows);
-      fail_after=N: 503 from the (N+1)th request on.
+      fail_after=N: 503 from the (N+1)th request on; nostore_until=N: the first
+      N answers also carry Cache-Control: no-store.
       An ETag among the fields makes a matching If-None-Match answer 304; a
       Last-Modified makes If-Modified-Since at or after it answer 304.
   GET /_ctl/count?key=ID            {"count": N, "conditional": N, "304": N}
@@ -85,6 +86,8 @@ class Handler(BaseHTTPRequestHandler):
         for h in q.get("h", []):
             name, _, value = h.partition(":")
             fields.append((name, value.replace("{n}", str(n))))
+        if "nostore_until" in q and n <= int(q["nostore_until"][0]):
+            fields.append(("Cache-Control", "no-store"))
         names = {k.lower(): v for k, v in fields}
         status = int(q.get("status", ["200"])[0])
         if "fail_after" in q and n > int(q["fail_after"][0]):

@@ -397,6 +397,21 @@ def test_uncacheable_fetch_releases_waiters_to_origin(env):
     out, errs = _burst(x.port, u, 10)
     assert not errs and len(out) == 10 and all(st == 200 for st, _, _ in out)
     assert o.count("coalesce-nostore")["count"] == 10
+    # the URL is now marked uncacheable (hit-for-miss): the next ones do not
+    # wait for each other at all, and still all reach the origin
+    out, errs = _burst(x.port, u, 10)
+    assert not errs and all(st == 200 and xc(h) == "MISS" for st, h, _ in out)
+    assert o.count("coalesce-nostore")["count"] == 20
+
+
+def test_uncacheable_marker_replaced_once_cacheable(env):
+    x, o = env
+    u = url("hfm", "Cache-Control:max-age=60", nostore_until=1)
+    assert xc(get(x.port, u)[1]) == "MISS"  # no-store: a marker is left
+    assert xc(get(x.port, u)[1]) == "MISS"  # marker: fetched, now cacheable: stored
+    st, h, b = get(x.port, u)
+    assert xc(h) == "HIT" and b.endswith(b"#2")
+    assert o.count("hfm")["count"] == 2
 
 
 # ---- purge ------------------------------------------------------------------------
