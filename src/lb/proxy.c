@@ -392,6 +392,9 @@ static bool cache_request(struct lb_session *s, size_t head_len)
         lb_cache_count_pass(c);
         return false;
     }
+    /* the key is host + target: once a listener terminates TLS, the scheme
+     * must join it (an origin may answer http and https differently, e.g.
+     * a redirect to https) */
     struct lb_cache_key k;
     lb_cache_key_init(&k, s->tgt.host, s->tgt.host_len, s->tgt.path, s->tgt.path_len);
     bool close = cache_close(s);
