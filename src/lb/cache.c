@@ -58,7 +58,7 @@ struct lb_cache_fill {
     bool shadow;
     struct lb_cache_fill *shadows, *snext;  /* a fill's shadows (c->lock) */
     uv_async_t async;                       /* shadow: the fill finished */
-    _Atomic bool apass;
+    _Atomic int amode;
     uint64_t hash;
     char *key;
     size_t host_len, path_len;
@@ -66,7 +66,9 @@ struct lb_cache_fill {
     size_t reqhead_len;
     struct lb_cache_obj *stale;             /* reference, or NULL */
     struct lb_cache_obj *fresh;             /* reference: what a 304 refreshed */
-    bool bg, collecting, pass, finished;
+    bool bg, collecting, finished;
+    bool failed, stale_served;              /* the origin failed; the stale object answered */
+    int mode;                               /* enum lb_cache_wake for the waiters */
     bool uncacheable;                       /* decided from the response: waiters go to the origin */
     struct lb_cache_obj *obj;               /* being built (head known) */
     struct buf body;
@@ -74,7 +76,7 @@ struct lb_cache_fill {
     void *waiters;
     int nwaiters;
     uv_timer_t timer;
-    void (*wake)(void *head, bool pass);
+    void (*wake)(void *head, int mode);
 };
 
 struct lb_cache {
@@ -87,7 +89,7 @@ struct lb_cache {
     _Atomic int max_waiters;
     long long nobjects;
     struct lb_cache_fill *fills;            /* fetches in progress, every worker's */
-    void (*wake)(void *head, bool pass);
+    void (*wake)(void *head, int mode);
     _Atomic uint64_t hits, misses, stale, revalidated, evictions, stores, passes, purged;
 };
 
@@ -456,12 +458,12 @@ static void on_shadow_async(uv_async_t *a)
     struct lb_cache_fill *sh = a->data;
     struct lb_cache *c = sh->c;
     pthread_mutex_lock(&c->lock);
-    void (*wake)(void *, bool) = c->wake;
+    void (*wake)(void *, int) = c->wake;
     pthread_mutex_unlock(&c->lock);
     void *w = sh->waiters;
     sh->waiters = NULL;
     if (w && wake)
-        wake(w, atomic_load(&sh->apass));
+        wake(w, atomic_load(&sh->amode));
     uv_close((uv_handle_t *)&sh->async, on_shadow_closed);
 }
 
@@ -917,10 +919,14 @@ bool lb_cache_fill_chunked(struct lb_cache_fill *f, const char *d, size_t n)
     return f->collecting;
 }
 
+bool lb_cache_obj_stale_on_error(const struct lb_cache_obj *o, long long now_ms)
+{
+    return o && !o->marker && !o->no_stale && o->sie > 0 && age_of(o, now_ms) < o->lifetime + o->sie;
+}
+
 bool lb_cache_fill_stale_on_error(const struct lb_cache_fill *f, long long now_ms)
 {
-    const struct lb_cache_obj *o = f->stale;
-    return o && !o->no_stale && o->sie > 0 && age_of(o, now_ms) < o->lifetime + o->sie;
+    return lb_cache_obj_stale_on_error(f->stale, now_ms);
 }
 
 static void on_fill_closed(uv_handle_t *h)
@@ -935,11 +941,17 @@ static void on_fill_timer(uv_timer_t *t)
     void *w = f->waiters;
     f->waiters = NULL;
     if (w && f->wake)
-        f->wake(w, f->pass);
+        f->wake(w, f->mode);
     uv_close((uv_handle_t *)&f->timer, on_fill_closed);
 }
 
-void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, void (*wake)(void *head, bool pass))
+void lb_cache_fill_failed(struct lb_cache_fill *f, bool stale_served)
+{
+    f->failed = true;
+    f->stale_served = stale_served;
+}
+
+void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, void (*wake)(void *head, int mode))
 {
     struct lb_cache *c = f->c;
     pthread_mutex_lock(&c->lock);
@@ -992,12 +1004,19 @@ void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, vo
     xfree(f->key);
     xfree(f->reqhead);
     f->key = f->reqhead = NULL;
-    f->pass = !stored && f->uncacheable;
+    /* what the waiters do: look up again after a store or when the fetch
+     * was merely abandoned; go to the origin themselves (all at once, not
+     * one failed fetch after another) when the answer was uncacheable or the
+     * origin failed; take the stale object when it stood in for the error */
+    f->mode = stored ? LB_CACHE_WAKE_LOOKUP
+            : f->uncacheable ? LB_CACHE_WAKE_PASS
+            : f->failed ? (f->stale_served ? LB_CACHE_WAKE_STALE : LB_CACHE_WAKE_PASS)
+            : LB_CACHE_WAKE_LOOKUP;
     f->wake = wake;
     /* other workers' waiters: after the object is in the store */
     for (struct lb_cache_fill *sh = shadows, *next; sh; sh = next) {
         next = sh->snext;
-        atomic_store(&sh->apass, f->pass);
+        atomic_store(&sh->amode, f->mode);
         uv_async_send(&sh->async); /* sh is its worker's from here on */
     }
     uv_timer_start(&f->timer, on_fill_timer, 0, 0);

@@ -117,13 +117,22 @@ void lb_cache_fill_answer(struct lb_cache_fill *f, const struct lb_cache_obj *o,
 /* Body bytes (decoded / still chunk-framed). false: too large, stop feeding. */
 bool lb_cache_fill_data(struct lb_cache_fill *f, const char *d, size_t n);
 bool lb_cache_fill_chunked(struct lb_cache_fill *f, const char *d, size_t n);
-/* Whether the stale object may stand in for an error now. */
+/* Whether the (fill's) stale object may stand in for an error now. */
 bool lb_cache_fill_stale_on_error(const struct lb_cache_fill *f, long long now_ms);
+bool lb_cache_obj_stale_on_error(const struct lb_cache_obj *o, long long now_ms);
+/* The origin failed (error, timeout, 5xx); stale_served: the stale object
+ * answered instead. Decides what the waiters do (enum lb_cache_wake). */
+void lb_cache_fill_failed(struct lb_cache_fill *f, bool stale_served);
+
+enum lb_cache_wake {
+    LB_CACHE_WAKE_LOOKUP,           /* look up again (stored, or the fetch was abandoned) */
+    LB_CACHE_WAKE_PASS,             /* go to the origin (uncacheable, or the origin failed) */
+    LB_CACHE_WAKE_STALE,            /* the origin failed, stale-if-error applies: take the stale object */
+};
 /* The fill is over: ok stores what was collected. Waiters are woken on the
- * next loop turn: wake(waiters list head, pass) where pass says the
- * response could not be stored (go to the origin); after a failed fetch
- * they look up again (one of them fetches). The fill is freed after. */
-void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, void (*wake)(void *head, bool pass));
+ * next loop turn: wake(waiters list head, enum lb_cache_wake). The fill is
+ * freed after. */
+void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, void (*wake)(void *head, int mode));
 
 /* ---- admin, metrics ------------------------------------------------------- */
 

@@ -373,7 +373,7 @@ static void cache_answered(struct lb_session *s, size_t head_len, int status, bo
 
 static bool cache_close(const struct lb_session *s) { return !s->req_keepalive || s->client_eof || s->close_after; }
 
-static void cache_wake(void *head, bool pass);
+static void cache_wake(void *head, int mode);
 
 /* Before the request goes up: answer it from the cache, park it behind the
  * fetch of the same URL, or make it that fetch (s->cfill). True when the
@@ -382,8 +382,8 @@ static bool cache_request(struct lb_session *s, size_t head_len)
 {
     struct lb_cache *c = s->w->srv->cache;
     const struct http1_request *r = &s->req;
-    bool pass = s->cache_pass;
-    s->cache_pass = false;
+    bool pass = s->cache_pass, stale_ok = s->cache_stale_ok;
+    s->cache_pass = s->cache_stale_ok = false;
     if (!lb_cache_enabled(c) || !pconf(s)->caching || (r->meth != HTTP1_METHOD_GET && r->meth != HTTP1_METHOD_HEAD) ||
         r->body != HTTP1_BODY_NONE)
         return false;
@@ -403,6 +403,14 @@ static bool cache_request(struct lb_session *s, size_t head_len)
     long long now = now_ms(s);
     enum lb_cache_result res = lb_cache_lookup(c, &k, now, &a, &stale);
     if (res == LB_CACHE_HIT) {
+        cache_answered(s, head_len, a.status, close);
+        return true;
+    }
+    if (res == LB_CACHE_STALE && stale_ok && lb_cache_obj_stale_on_error(stale, now)) {
+        /* the fetch this request waited for failed: the stale object answers */
+        lb_cache_write(c, stale, now, "STALE", &a);
+        lb_cache_obj_unref(stale);
+        lb_cache_note_stale(c);
         cache_answered(s, head_len, a.status, close);
         return true;
     }
@@ -467,13 +475,14 @@ static void cache_unwait(struct lb_session *s)
 }
 
 /* A parked request goes on: look up again, or to the origin (pass). */
-static void cache_resume(struct lb_session *s, bool pass)
+static void cache_resume(struct lb_session *s, int mode)
 {
     if (s->closing)
         return;
     s->state = LB_S_CONNECT;
     s->since = now_ms(s);
-    s->cache_pass = pass;
+    s->cache_pass = mode == LB_CACHE_WAKE_PASS;
+    s->cache_stale_ok = mode == LB_CACHE_WAKE_STALE;
     char tbuf[8192 + 1];
     int trc = s->req.target_len < sizeof tbuf ? lb_http_target(&s->req, tbuf, &s->tgt) : HTTP1_E_LINE_TOO_LONG;
     if (trc < 0) {
@@ -485,13 +494,13 @@ static void cache_resume(struct lb_session *s, bool pass)
     s->tgt = (struct lb_target){0};
 }
 
-static void cache_wake(void *head, bool pass)
+static void cache_wake(void *head, int mode)
 {
     for (struct lb_session *s = head, *next; s; s = next) {
         next = s->cwait_next;
         s->cwait = NULL;
         s->cwait_prev = s->cwait_next = NULL;
-        cache_resume(s, pass);
+        cache_resume(s, mode);
     }
 }
 
@@ -513,6 +522,7 @@ static bool cache_reply(struct lb_session *s, int status)
         bool close = cache_close(s);
         lb_cache_fill_answer(f, lb_cache_fill_stale(f), now_ms(s), "STALE", &s->out, close, !close && s->req_http10);
         lb_cache_note_stale(s->w->srv->cache);
+        lb_cache_fill_failed(f, true);
         cache_fill_end(s, false);
         s->status = 200;
         s->resp_done = true;
@@ -523,6 +533,8 @@ static bool cache_reply(struct lb_session *s, int status)
         request_end(s);
         return true;
     }
+    if (f && status >= 500)
+        lb_cache_fill_failed(f, false);
     cache_fill_end(s, false);
     if (s->cache_sink) {
         /* a background refresh failed: the client was answered already */
@@ -1150,7 +1162,7 @@ static void request_end(struct lb_session *s)
     if (s->cfill)
         cache_fill_end(s, false);
     s->xcache = NULL;
-    s->cache_sink = s->cache_pass = false;
+    s->cache_sink = s->cache_pass = s->cache_stale_ok = false;
     s->reqid[0] = '\0';
     s->sticky[0] = '\0';
     s->tgt = (struct lb_target){0};
@@ -1314,7 +1326,7 @@ void lb_http_sweep(struct lb_worker *w, long long now)
         case LB_S_CACHEWAIT:
             if (now - s->since > pconf(s)->server_timeout_ms) {
                 cache_unwait(s); /* the fetch takes too long: go to the origin */
-                cache_resume(s, true);
+                cache_resume(s, LB_CACHE_WAKE_PASS);
             }
             break;
         case LB_S_CONNECT:

@@ -117,6 +117,7 @@ struct lb_session {
     size_t chead_len;               /* its head, kept in s->in while it waits */
     const char *xcache;             /* X-Cache of a relayed response; NULL: none */
     bool cache_pass;                /* go to the origin (the fetch it waited for was not stored) */
+    bool cache_stale_ok;            /* that fetch failed and stale-if-error applied: take the stale object */
     bool cache_sink;                /* background refresh: the client already has its answer */
 };
 

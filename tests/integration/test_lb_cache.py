@@ -326,6 +326,12 @@ def test_stale_if_error_origin_killed(tmp_path):
         assert st == 200 and b == b1 and xc(h) == "STALE"
         st, h, b = get(x.port, u2)
         assert st in (502, 503)  # no stale-if-error: the error
+        # many at once: one tries the origin, the others wait and get the stale object too
+        out, errs = _burst(x.port, u, 30)
+        assert not errs and len(out) == 30
+        assert all(st == 200 and b == b1 and xc(h) == "STALE" for st, h, b in out)
+        out, errs = _burst(x.port, u2, 30)
+        assert not errs and all(st in (502, 503) for st, _, _ in out)
     finally:
         o.stop()
         stop_lb(x)

@@ -15,7 +15,7 @@ static uv_loop_t loop;
 static struct lb_cache *cache;
 static int woken;
 
-static void wake(void *head, bool pass) { (void)head, (void)pass, woken++; }
+static void wake(void *head, int mode) { (void)head, (void)mode, woken++; }
 
 static void setup(void)
 {
