@@ -253,7 +253,7 @@ struct lb_server {
     long long start_ms;
     bool started;                   /* past start-up: new peers wait for their first probe */
     _Atomic uint64_t reloads;
-    struct lb_cache *cache;         /* edge cache (cache.c); NULL: off */
+    struct lb_cache *cache;         /* edge cache (cache.c); off while its size is 0 */
 };
 
 /* The lb settings around a pool's `base` settings, and those of a pool. */
