@@ -11,6 +11,8 @@
  *   POST   /pools/P/backends/B/enable                back in rotation (undo drain)
  *   POST   /pools/P/backends/B/weight?value=N        change the weight
  *   DELETE /pools/P/backends/B                       remove (in-flight requests finish)
+ *   POST   /cache/purge?url=/PATH[&host=H]           drop one URL from the edge cache
+ *   POST   /cache/purge?prefix=/PATH[&host=H]        drop every URL under a prefix
  *
  * B is a backend's name or address. Changes need `Authorization: Bearer
  * TOKEN` (or `X-Admin-Token: TOKEN`) matching admin-token; with no token
@@ -26,12 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net/admin.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "net/health.h"
+#include "lb/cache.h"
 #include "lb/lb.h"
 #include "net/peer.h"
 #include "proto/http1.h"
@@ -269,6 +273,49 @@ static void control(struct lb_admin *ctx, const struct admin_req *req, struct ad
     net_peer_unref(p);
 }
 
+/* POST /cache/purge?url=/PATH[&host=H]  or  ?prefix=/PATH[&host=H]; a full
+ * url=http://H/PATH names the host too. */
+static void cache_purge(struct lb_server *s, const struct admin_req *req, struct admin_resp *c)
+{
+    if (strcmp(req->path, "/cache/purge") != 0) {
+        answer_json(c, 404, "{\"error\":\"use POST /cache/purge?url=/PATH or ?prefix=/PATH [&host=H]\"}\n");
+        return;
+    }
+    if (!lb_cache_enabled(s->cache)) {
+        answer_json(c, 409, "{\"error\":\"the cache is off (cache SIZE)\"}\n");
+        return;
+    }
+    char url[2048], host[256] = "";
+    bool prefix = false;
+    if (param(req->params, req->params_len, "prefix", url, sizeof url)) {
+        prefix = true;
+    } else if (!param(req->params, req->params_len, "url", url, sizeof url)) {
+        answer_json(c, 400, "{\"error\":\"url=/PATH or prefix=/PATH is required\"}\n");
+        return;
+    }
+    param(req->params, req->params_len, "host", host, sizeof host);
+    const char *path = url;
+    if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) {
+        const char *a = url + (url[4] == ':' ? 7 : 8);
+        const char *sl = strchr(a, '/');
+        size_t hl = sl ? (size_t)(sl - a) : strlen(a);
+        if (hl >= sizeof host) {
+            answer_json(c, 400, "{\"error\":\"host too long\"}\n");
+            return;
+        }
+        memcpy(host, a, hl);
+        host[hl] = '\0';
+        path = sl ? sl : "/";
+    }
+    if (path[0] != '/') {
+        answer_json(c, 400, "{\"error\":\"the path starts with /\"}\n");
+        return;
+    }
+    long long n = lb_cache_purge(s->cache, host[0] ? host : NULL, path, prefix);
+    log_notice("admin: cache purge %s%s%s: %lld objects", prefix ? "prefix " : "", host, path, n);
+    answer_json(c, 200, "{\"purged\":%lld}\n", n);
+}
+
 static void handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
 {
     struct lb_admin *ctx = arg;
@@ -294,6 +341,15 @@ static void handler(void *arg, const struct admin_req *req, struct admin_resp *r
                 answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
         } else {
             control(ctx, req, resp, req->path + 7, req->params, req->params_len);
+        }
+    } else if ((m == HTTP1_METHOD_POST || m == HTTP1_METHOD_DELETE) && strncmp(req->path, "/cache/", 7) == 0) {
+        if (!token_ok(s, req)) {
+            if (!s->cfg.admin_token || !s->cfg.admin_token[0])
+                answer_json(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
+            else
+                answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
+        } else {
+            cache_purge(s, req, resp);
         }
     } else {
         answer_json(resp, 405, "{\"error\":\"GET /metrics /status; POST or DELETE /pools/...\"}\n");

@@ -299,6 +299,38 @@ static int parse_health(void *conf, int argc, char **argv, char *err, size_t err
     return 0;
 }
 
+static int parse_cache_ttl(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct lb_pool_conf *p = conf;
+    long long secs;
+    if (argc != 2 || strlen(argv[0]) >= sizeof p->cache_ttl[0].type || !argv[0][0] ||
+        !parse_int_word(argv[1], 0, 31536000, &secs)) {
+        snprintf(err, errlen, "'cache-ttl' takes CONTENT_TYPE_PREFIX SECONDS (0..31536000), e.g. cache-ttl image/ 3600");
+        return -1;
+    }
+    int i = 0;
+    while (i < p->ncache_ttl && strcasecmp(p->cache_ttl[i].type, argv[0]) != 0)
+        i++;
+    if (i == p->ncache_ttl) {
+        if (p->ncache_ttl == (int)(sizeof p->cache_ttl / sizeof p->cache_ttl[0])) {
+            snprintf(err, errlen, "at most %d cache-ttl lines per pool",
+                     (int)(sizeof p->cache_ttl / sizeof p->cache_ttl[0]));
+            return -1;
+        }
+        p->ncache_ttl++;
+    }
+    snprintf(p->cache_ttl[i].type, sizeof p->cache_ttl[i].type, "%s", argv[0]);
+    p->cache_ttl[i].seconds = secs;
+    return 0;
+}
+
+static void format_cache_ttl(const void *conf, struct buf *out)
+{
+    const struct lb_pool_conf *p = conf;
+    for (int i = 0; i < p->ncache_ttl; i++)
+        buf_printf(out, "%s%s %lld", i ? ", " : "", p->cache_ttl[i].type, p->cache_ttl[i].seconds);
+}
+
 static void format_health(const void *conf, struct buf *out)
 {
     const struct lb_pool_conf *p = conf;
@@ -315,6 +347,13 @@ static void format_health(const void *conf, struct buf *out)
 #define LB_POOL_DIRS(X) \
     X(backend, "backend", CONF_CUSTOM, backends, 0, 0, NULL, NULL, CONF_REPEAT | CONF_RUNTIME, \
       "a backend: ADDR [weight N] [maxconn N] [name NAME] (repeat)", 0, parse_backend, format_backend) \
+    X(caching, "caching", CONF_BOOL, caching, 0, 0, "yes", NULL, CONF_RUNTIME, \
+      "use the edge cache (global 'cache SIZE') for this pool's routes", 0, NULL, NULL) \
+    X(cache_ttl, "cache-ttl", CONF_CUSTOM, cache_ttl, 0, 0, NULL, NULL, CONF_REPEAT | CONF_RUNTIME, \
+      "TYPE SECONDS: freshness of responses without Cache-Control/Expires whose Content-Type starts with TYPE (* any; repeat)", \
+      0, parse_cache_ttl, format_cache_ttl) \
+    X(cache_set_cookie, "cache-set-cookie", CONF_BOOL, cache_set_cookie, 0, 0, "no", NULL, CONF_RUNTIME, \
+      "store responses carrying Set-Cookie (the Set-Cookie fields are never stored)", 0, NULL, NULL) \
     X(balance, "balance", CONF_CUSTOM, base.balance, 0, 0, "roundrobin", NULL, CONF_RUNTIME, \
       "roundrobin | wrr | leastconn | iphash | hash KEY | chash KEY | lrt | p2c; KEY: ip, uri, header NAME, cookie NAME", \
       0, parse_balance, format_balance) \
@@ -701,6 +740,12 @@ static const struct conf_enum loglevels[] = {
 #define LB_GLOBAL_DIRS(X) \
     X(threads, "threads", CONF_INT, threads, 1, LB_MAX_THREADS, "1", NULL, 0, \
       "worker threads, each with its own loop (one shared socket per listener; own sockets with reuseport yes)", 0, NULL, NULL) \
+    X(cache, "cache", CONF_MEMORY, cache_size, 0, 1LL << 40, "0", NULL, CONF_RUNTIME, \
+      "edge cache memory limit, e.g. 64mb (0: no cache); pools opt out with caching no", 0, NULL, NULL) \
+    X(cache_max_object, "cache-max-object", CONF_MEMORY, cache_max_object, 1, 1LL << 32, "1mb", NULL, CONF_RUNTIME, \
+      "larger responses are streamed through, not stored", 0, NULL, NULL) \
+    X(cache_waiters, "cache-waiters", CONF_INT, cache_waiters, 0, 100000, "1024", NULL, CONF_RUNTIME, \
+      "requests that may wait for one origin fetch of the same URL (more go to the origin)", 0, NULL, NULL) \
     X(admin_port, "admin-port", CONF_INT, admin_port, -1, 65535, "-1", NULL, 0, \
       "admin HTTP port: /metrics, /status, runtime control (-1: first listener port + 10000, 0: off)", 0, NULL, NULL) \
     X(admin_bind, "admin-bind", CONF_STRING, admin_bind, 0, 0, "127.0.0.1", NULL, 0, \

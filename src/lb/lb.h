@@ -43,6 +43,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "lb/cache_policy.h"
 #include "net/peer.h"
 
 #define LB_MAX_THREADS 64
@@ -85,6 +86,10 @@ struct lb_pool_conf {
     long long maxconn, queue_size, queue_timeout_ms;
     char *sticky_cookie;            /* empty: no sticky sessions */
     long long idle_conns, idle_timeout_ms;
+    /* edge cache (cache.c): on when the global cache size is set */
+    bool caching, cache_set_cookie;
+    struct lb_cache_ttl cache_ttl[16]; /* cache-ttl TYPE SECONDS */
+    int ncache_ttl;
     int line;                       /* where the section starts (0: flags/default) */
 };
 
@@ -119,6 +124,8 @@ enum lb_section { LB_SEC_NONE, LB_SEC_LISTENER, LB_SEC_POOL };
 
 struct lb_config {
     long long threads;
+    unsigned long long cache_size, cache_max_object; /* edge cache (0: off) */
+    long long cache_waiters;
     long long admin_port;
     char *admin_bind;
     char *admin_token;
@@ -171,6 +178,7 @@ struct lb_session;
 struct lb_tunnel;
 struct lb_upstream;
 struct lb_ratelimit;
+struct lb_cache;
 
 /* A listener at run time; conf is swapped by a reload (old ones retired). */
 struct lb_listener {
@@ -245,6 +253,7 @@ struct lb_server {
     long long start_ms;
     bool started;                   /* past start-up: new peers wait for their first probe */
     _Atomic uint64_t reloads;
+    struct lb_cache *cache;         /* edge cache (cache.c); off while its size is 0 */
 };
 
 /* The lb settings around a pool's `base` settings, and those of a pool. */

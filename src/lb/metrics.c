@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/util.h"
 #include "net/balance.h"
+#include "lb/cache.h"
 #include "lb/lb.h"
 #include "net/peer.h"
 
@@ -227,6 +228,8 @@ void lb_metrics(struct lb_server *s, struct buf *o)
     xfree(sums);
     xfree(pools);
     xfree(ls);
+    if (lb_cache_enabled(s->cache))
+        lb_cache_metrics(s->cache, o);
 }
 
 void lb_status_json(struct lb_server *s, struct buf *o)

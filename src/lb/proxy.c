@@ -46,6 +46,7 @@
 #include "core/rand.h"
 #include "core/util.h"
 #include "net/balance.h"
+#include "lb/cache.h"
 #include "lb/proxy.h"
 #include "lb/ratelimit.h"
 
@@ -56,6 +57,11 @@ static void dispatch(struct lb_session *s);
 static void pump_request(struct lb_session *s);
 static void pump_response(struct lb_session *s, struct lb_upstream *u);
 static void request_end(struct lb_session *s);
+static void forward_request(struct lb_session *s, size_t head_len);
+static void cache_fill_end(struct lb_session *s, bool ok);
+static void response_done(struct lb_session *s, struct lb_upstream *u, bool reusable);
+static void cache_unwait(struct lb_session *s);
+static bool cache_reply(struct lb_session *s, int status);
 
 static inline struct lb_listener_conf *lconf(const struct lb_session *s) { return atomic_load(&s->ls->conf); }
 static inline struct lb_pool_conf *pconf(const struct lb_session *s) { return lb_pool_conf_of(s->pool); }
@@ -237,6 +243,9 @@ static void session_close(struct lb_session *s)
     if (s->closing)
         return;
     queue_remove(s);
+    cache_unwait(s);
+    if (s->cfill)
+        cache_fill_end(s, false);
     detach_upstream(s, false);
     release_peer(s);
     s->closing = true;
@@ -252,6 +261,8 @@ static void count_reject(struct lb_session *s, int which)
  * yet). The connection stays open only when the request is fully read. */
 static void reply(struct lb_session *s, int status, const char *body, const char *extra, bool force_close)
 {
+    if ((s->cfill || s->cache_sink) && cache_reply(s, status))
+        return;
     bool close = force_close || !s->req_done || !s->req_keepalive || s->client_eof;
     unsigned flags = HTTP1_W_DATE;
     if (close)
@@ -340,9 +351,251 @@ static void begin_request(struct lb_session *s, size_t head_len)
         reply(s, 404, "no route for this request\n", NULL, false);
         return;
     }
+    forward_request(s, head_len);
+    s->tgt = (struct lb_target){0}; /* tbuf ends here */
+}
+
+/* ---- edge cache (cache.c) ------------------------------------------------ */
+
+static void cache_fill_end(struct lb_session *s, bool ok);
+static void response_done(struct lb_session *s, struct lb_upstream *u, bool reusable);
+
+/* The request was answered from the cache (s->out holds the answer). */
+static void cache_answered(struct lb_session *s, size_t head_len, int status, bool close)
+{
+    buf_consume(&s->in, head_len);
+    s->status = status;
+    s->resp_done = true;
+    if (close)
+        s->close_after = true;
+    request_end(s);
+}
+
+static bool cache_close(const struct lb_session *s) { return !s->req_keepalive || s->client_eof || s->close_after; }
+
+static void cache_wake(void *head, int mode);
+
+/* Before the request goes up: answer it from the cache, park it behind the
+ * fetch of the same URL, or make it that fetch (s->cfill). True when the
+ * request needs nothing more now. */
+static bool cache_request(struct lb_session *s, size_t head_len)
+{
+    struct lb_cache *c = s->w->srv->cache;
+    const struct http1_request *r = &s->req;
+    bool pass = s->cache_pass, stale_ok = s->cache_stale_ok;
+    s->cache_pass = s->cache_stale_ok = false;
+    if (!lb_cache_enabled(c) || !pconf(s)->caching || (r->meth != HTTP1_METHOD_GET && r->meth != HTTP1_METHOD_HEAD) ||
+        r->body != HTTP1_BODY_NONE)
+        return false;
+    s->xcache = "MISS";
+    if (pass) {
+        lb_cache_count_pass(c);
+        return false;
+    }
+    /* the key is host + target: once a listener terminates TLS, the scheme
+     * must join it (an origin may answer http and https differently, e.g.
+     * a redirect to https) */
+    struct lb_cache_key k;
+    lb_cache_key_init(&k, s->tgt.host, s->tgt.host_len, s->tgt.path, s->tgt.path_len);
+    bool close = cache_close(s);
+    struct lb_cache_answer a = {&s->out, r, close, !close && s->req_http10, 0};
+    struct lb_cache_obj *stale = NULL;
+    long long now = now_ms(s);
+    enum lb_cache_result res = lb_cache_lookup(c, &k, now, &a, &stale);
+    if (res == LB_CACHE_HIT) {
+        cache_answered(s, head_len, a.status, close);
+        return true;
+    }
+    if (res == LB_CACHE_STALE && stale_ok && lb_cache_obj_stale_on_error(stale, now)) {
+        /* the fetch this request waited for failed: the stale object answers */
+        lb_cache_write(c, stale, now, "STALE", &a);
+        lb_cache_obj_unref(stale);
+        lb_cache_note_stale(c);
+        cache_answered(s, head_len, a.status, close);
+        return true;
+    }
+    struct lb_cache_fill *f = res == LB_CACHE_PASS ? NULL : lb_cache_fill_find(c, s->w->id, &s->w->loop, &k);
+    if (res == LB_CACHE_STALE_SERVED) {
+        /* stale-while-revalidate: the client has its answer; the refresh
+         * rides on this connection (its next request waits for it) */
+        if (close || f || r->meth != HTTP1_METHOD_GET) {
+            lb_cache_obj_unref(stale);
+            cache_answered(s, head_len, a.status, close);
+            return true;
+        }
+        s->status = a.status;
+        s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, true, true);
+        s->cache_sink = true;
+        client_flush(s);
+        return s->closing;
+    }
+    if (f) {
+        lb_cache_obj_unref(stale);
+        if (!lb_cache_fill_wait(f))
+            return false; /* enough are waiting: straight to the origin */
+        s->state = LB_S_CACHEWAIT;
+        s->since = now;
+        s->cwait = f;
+        s->chead_len = head_len;
+        void **head = lb_cache_fill_waiters(f);
+        s->cwait_prev = NULL;
+        s->cwait_next = *head;
+        if (s->cwait_next)
+            s->cwait_next->cwait_prev = s;
+        *head = s;
+        client_pause(s);
+        return true;
+    }
+    if (r->meth == HTTP1_METHOD_HEAD) {
+        lb_cache_obj_unref(stale); /* objects come from GETs */
+        return false;
+    }
+    /* after an uncacheable answer (LB_CACHE_PASS) nobody waits for this
+     * fetch, but a cacheable answer is still stored */
+    s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, false,
+                                   res != LB_CACHE_PASS);
+    return false;
+}
+
+/* A parked request leaves the fill's waiters. */
+static void cache_unwait(struct lb_session *s)
+{
+    struct lb_cache_fill *f = s->cwait;
+    if (!f)
+        return;
+    if (s->cwait_prev)
+        s->cwait_prev->cwait_next = s->cwait_next;
+    else
+        *lb_cache_fill_waiters(f) = s->cwait_next;
+    if (s->cwait_next)
+        s->cwait_next->cwait_prev = s->cwait_prev;
+    s->cwait_prev = s->cwait_next = NULL;
+    s->cwait = NULL;
+    lb_cache_fill_unwait(f);
+}
+
+/* A parked request goes on: look up again, or to the origin (pass). */
+static void cache_resume(struct lb_session *s, int mode)
+{
+    if (s->closing)
+        return;
+    s->state = LB_S_CONNECT;
+    s->since = now_ms(s);
+    s->cache_pass = mode == LB_CACHE_WAKE_PASS;
+    s->cache_stale_ok = mode == LB_CACHE_WAKE_STALE;
+    char tbuf[8192 + 1];
+    int trc = s->req.target_len < sizeof tbuf ? lb_http_target(&s->req, tbuf, &s->tgt) : HTTP1_E_LINE_TOO_LONG;
+    if (trc < 0) {
+        buf_consume(&s->in, s->chead_len);
+        reply(s, http1_err_status(trc), http1_strerror(trc), NULL, true);
+        return;
+    }
+    forward_request(s, s->chead_len);
+    s->tgt = (struct lb_target){0};
+}
+
+static void cache_wake(void *head, int mode)
+{
+    for (struct lb_session *s = head, *next; s; s = next) {
+        next = s->cwait_next;
+        s->cwait = NULL;
+        s->cwait_prev = s->cwait_next = NULL;
+        cache_resume(s, mode);
+    }
+}
+
+static void cache_fill_end(struct lb_session *s, bool ok)
+{
+    struct lb_cache_fill *f = s->cfill;
+    if (!f)
+        return;
+    s->cfill = NULL;
+    lb_cache_fill_finish(f, ok, now_ms(s), cache_wake);
+}
+
+/* The fetch failed (status: what the lb would answer). stale-if-error: the
+ * stale object answers instead. True when the request is done. */
+static bool cache_reply(struct lb_session *s, int status)
+{
+    struct lb_cache_fill *f = s->cfill;
+    if (f && status >= 500 && !s->cache_sink && lb_cache_fill_stale_on_error(f, now_ms(s))) {
+        bool close = cache_close(s);
+        lb_cache_fill_answer(f, lb_cache_fill_stale(f), now_ms(s), "STALE", &s->out, close, !close && s->req_http10);
+        lb_cache_note_stale(s->w->srv->cache);
+        lb_cache_fill_failed(f, true);
+        cache_fill_end(s, false);
+        s->status = 200;
+        s->resp_done = true;
+        if (close)
+            s->close_after = true;
+        detach_upstream(s, false);
+        release_peer(s);
+        request_end(s);
+        return true;
+    }
+    if (f && status >= 500)
+        lb_cache_fill_failed(f, false);
+    cache_fill_end(s, false);
+    if (s->cache_sink) {
+        /* a background refresh failed: the client was answered already */
+        s->resp_done = true;
+        detach_upstream(s, false);
+        release_peer(s);
+        request_end(s);
+        return true;
+    }
+    return false;
+}
+
+/* The origin's final response head (n bytes in u->in) for a request that
+ * feeds a fill. True when it was handled here (a 304 refreshed the object,
+ * or a 5xx was replaced by the stale object). */
+static bool cache_response_head(struct lb_session *s, struct lb_upstream *u, size_t n)
+{
+    struct lb_cache_fill *f = s->cfill;
+    const struct http1_response *r = &u->res;
+    long long now = now_ms(s);
+    if (r->status >= 500 && lb_cache_fill_stale_on_error(f, now)) {
+        if (s->peer)
+            net_peer_success(s->peer);
+        return cache_reply(s, r->status);
+    }
+    const struct lb_pool_conf *pc = pconf(s);
+    struct lb_cache_rules rules = {pc->cache_ttl, pc->ncache_ttl, pc->cache_set_cookie};
+    int rc = lb_cache_fill_head(f, r, &rules, now);
+    if (rc == 2 && r->body == HTTP1_BODY_NONE) {
+        /* 304 to our revalidation: the refreshed object answers */
+        if (!s->cache_sink) {
+            bool close = cache_close(s);
+            s->xcache = NULL;
+            lb_cache_fill_answer(f, lb_cache_fill_object(f), now, "REVALIDATED", &s->out, close,
+                                 !close && s->req_http10);
+            if (close)
+                s->close_after = true;
+        }
+        buf_consume(&u->in, n);
+        s->resp_head_done = true;
+        s->resp_body = HTTP1_BODY_NONE;
+        s->resp_keepalive = r->keep_alive;
+        cache_fill_end(s, true);
+        response_done(s, u, true);
+        return true;
+    }
+    if (rc != 1)
+        cache_fill_end(s, false); /* not stored: the waiters go to the origin now */
+    return false;
+}
+
+/* After routing: the cache, then the head towards the backend. */
+static void forward_request(struct lb_session *s, size_t head_len)
+{
+    const struct http1_request *r = &s->req;
+    if (cache_request(s, head_len))
+        return;
     lb_http_request_key(s);
     lb_http_request_head(s);
-    s->tgt = (struct lb_target){0}; /* tbuf ends here */
+    if (s->cfill)
+        lb_cache_upstream_head(s->cfill, &s->hold);
     buf_consume(&s->in, head_len);
     /* a chunked body's framing in what already arrived is checked before
      * anything goes up, so a broken one is never forwarded */
@@ -669,7 +922,14 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
     }
     if (close)
         s->close_after = true;
+    if (s->cache_sink)
+        return; /* a background refresh: nothing goes to the client */
     lb_http_response_head(o, r, s->dechunk);
+    if (s->xcache) {
+        buf_puts(o, "X-Cache: ");
+        buf_puts(o, s->xcache);
+        buf_puts(o, "\r\n");
+    }
     if (close)
         buf_puts(o, "Connection: close\r\n");
     else if (s->req_http10)
@@ -683,6 +943,8 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
 static void response_done(struct lb_session *s, struct lb_upstream *u, bool reusable)
 {
     s->resp_done = true;
+    if (s->cfill)
+        cache_fill_end(s, reusable);
     if (s->peer)
         net_peer_success(s->peer);
     bool reuse = reusable && s->req_done && s->resp_keepalive && buf_pending(&u->in) == 0;
@@ -691,6 +953,15 @@ static void response_done(struct lb_session *s, struct lb_upstream *u, bool reus
     detach_upstream(s, reuse);
     release_peer(s);
     request_end(s);
+}
+
+/* n body bytes from the backend to the client (dropped for a background refresh). */
+static void body_move(struct lb_session *s, struct lb_upstream *u, size_t n)
+{
+    if (s->cache_sink)
+        buf_consume(&u->in, n);
+    else
+        lb_buf_move(&u->in, &s->out, n);
 }
 
 /* Parse and relay what the backend sent. */
@@ -718,7 +989,7 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
                 return;
             }
             /* interim: relay to HTTP/1.1 clients as is, then read the final answer */
-            if (!s->req_http10)
+            if (!s->req_http10 && !s->cache_sink)
                 buf_append(&s->out, buf_head(&u->in), (size_t)n);
             buf_consume(&u->in, (size_t)n);
             http1_response_reset(&u->res);
@@ -739,6 +1010,8 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
             net_count(&l->lat_sum_us, (uint64_t)lat_us);
             net_peer_observe(p, (uint64_t)lat_us);
         }
+        if (s->cfill && cache_response_head(s, u, (size_t)n))
+            return;
         s->status = u->res.status;
         s->resp_keepalive = u->res.keep_alive;
         relay_head(s, u);
@@ -752,7 +1025,9 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
         break;
     case HTTP1_BODY_LENGTH: {
         size_t n = avail < s->resp_left ? avail : (size_t)s->resp_left;
-        lb_buf_move(&u->in, &s->out, n);
+        if (s->cfill && !lb_cache_fill_data(s->cfill, buf_head(&u->in), n))
+            cache_fill_end(s, false); /* too large: streamed through only */
+        body_move(s, u, n);
         s->resp_left -= n;
         if (s->resp_left == 0)
             response_done(s, u, true);
@@ -770,13 +1045,18 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
                 off += k;
                 if (rc != HTTP1_CHUNK_DATA)
                     break;
-                buf_append(&s->out, d, dl);
+                if (s->cfill && !lb_cache_fill_data(s->cfill, d, dl))
+                    cache_fill_end(s, false);
+                if (!s->cache_sink)
+                    buf_append(&s->out, d, dl);
             }
             used = off;
             buf_consume(&u->in, used);
         } else {
             rc = http1_chunked_scan(&s->resp_ck, buf_head(&u->in), avail, &used);
-            lb_buf_move(&u->in, &s->out, used);
+            if (s->cfill && !lb_cache_fill_chunked(s->cfill, buf_head(&u->in), used))
+                cache_fill_end(s, false);
+            body_move(s, u, used);
         }
         if (rc == HTTP1_CHUNK_DONE) {
             response_done(s, u, true);
@@ -794,7 +1074,7 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
         break;
     }
     case HTTP1_BODY_UNTIL_CLOSE:
-        lb_buf_move(&u->in, &s->out, avail);
+        body_move(s, u, avail);
         break;
     }
     if (s->closing)
@@ -879,6 +1159,10 @@ static void request_end(struct lb_session *s)
     s->fail_status = 0;
     s->req_sent = s->replay = false;
     s->resp_started = s->resp_head_done = s->resp_done = false;
+    if (s->cfill)
+        cache_fill_end(s, false);
+    s->xcache = NULL;
+    s->cache_sink = s->cache_pass = s->cache_stale_ok = false;
     s->reqid[0] = '\0';
     s->sticky[0] = '\0';
     s->tgt = (struct lb_target){0};
@@ -1037,6 +1321,12 @@ void lb_http_sweep(struct lb_worker *w, long long now)
                 count_reject(s, LB_REJ_UNAVAIL);
                 queue_remove(s);
                 reply(s, 503, "all backends are busy\n", "Retry-After: 1\r\n", false);
+            }
+            break;
+        case LB_S_CACHEWAIT:
+            if (now - s->since > pconf(s)->server_timeout_ms) {
+                cache_unwait(s); /* the fetch takes too long: go to the origin */
+                cache_resume(s, LB_CACHE_WAKE_PASS);
             }
             break;
         case LB_S_CONNECT:

@@ -47,6 +47,7 @@ enum lb_sess_state {
     LB_S_QUEUED,    /* every usable peer is at maxconn: waiting in the pool queue */
     LB_S_CONNECT,   /* connecting to the chosen peer */
     LB_S_PROXY,     /* request going up, response coming down */
+    LB_S_CACHEWAIT, /* edge cache: waiting for another request's fetch of the same URL */
 };
 
 /* The request as it is routed and forwarded (lb_http_target). */
@@ -108,6 +109,16 @@ struct lb_session {
     enum http1_body resp_body;
     uint64_t resp_left;
     struct http1_chunked resp_ck;
+
+    /* edge cache (cache.c) */
+    struct lb_cache_fill *cfill;    /* the origin fetch this request feeds, or NULL */
+    struct lb_cache_fill *cwait;    /* the fetch it waits for (LB_S_CACHEWAIT) */
+    struct lb_session *cwait_prev, *cwait_next;
+    size_t chead_len;               /* its head, kept in s->in while it waits */
+    const char *xcache;             /* X-Cache of a relayed response; NULL: none */
+    bool cache_pass;                /* go to the origin (the fetch it waited for was not stored) */
+    bool cache_stale_ok;            /* that fetch failed and stale-if-error applied: take the stale object */
+    bool cache_sink;                /* background refresh: the client already has its answer */
 };
 
 /* upstream.c */

@@ -28,6 +28,7 @@
 #include "core/net.h"
 #include "core/util.h"
 #include "net/health.h"
+#include "lb/cache.h"
 #include "lb/lb.h"
 #include "net/peer.h"
 #include "lb/ratelimit.h"
@@ -240,6 +241,9 @@ static void sync_peers(struct lb_server *s, struct net_pool *pool, const struct 
 int lb_server_apply(struct lb_server *s, struct lb_config *next, struct buf *errs)
 {
     struct lb_sections *sec = next->sec;
+    if (!s->cache)
+        s->cache = lb_cache_new(); /* before the workers run; kept until exit (a reload only resizes it) */
+    lb_cache_configure(s->cache, next->cache_size, next->cache_max_object, (int)next->cache_waiters);
     /* pools first: listeners' routes point at them */
     for (int i = 0; i < sec->npools; i++) {
         struct lb_pool_conf *pc = sec->pools[i];
@@ -693,6 +697,7 @@ int lb_main(int argc, char **argv)
     for (int i = 0; i < s->npools; i++)
         net_pool_free(s->pools[i]);
     xfree(s->pools);
+    lb_cache_free(s->cache);
     log_notice("scaleout lb stopped");
     lb_config_deinit(&s->cfg);
     xfree(s->workers);

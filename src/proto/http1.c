@@ -29,6 +29,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- character classes ------------------------------------------------- */
 
@@ -1492,6 +1493,90 @@ size_t http1_format_date(char *dst, time_t t)
                      tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
                      tm.tm_min, tm.tm_sec);
     return n < 0 ? 0 : (n > 29 ? 29 : (size_t)n);
+}
+
+/* ---- HTTP-date (RFC 9110 5.6.7) ---------------------------------------- */
+
+static int date_month(const char *s)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    for (int i = 0; i < 12; i++)
+        if (strncasecmp(s, months + i * 3, 3) == 0)
+            return i;
+    return -1;
+}
+
+/* n digits at s into *out; false unless all are digits */
+static bool date_digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* "HH:MM:SS" */
+static bool date_clock(const char *s, int *h, int *m, int *sec)
+{
+    return date_digits(s, 2, h) && s[2] == ':' && date_digits(s + 3, 2, m) && s[5] == ':' &&
+           date_digits(s + 6, 2, sec) && *h < 24 && *m < 60 && *sec <= 60;
+}
+
+bool http1_parse_date(const char *s, size_t n, time_t *out)
+{
+    char b[64];
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n < 24 || n >= sizeof b)
+        return false;
+    memcpy(b, s, n);
+    b[n] = '\0';
+    int day, mon, year, h, m, sec;
+    const char *comma = memchr(b, ',', n);
+    if (comma && comma - b == 3 && n == 29) {
+        /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+        const char *p = b + 4;
+        if (p[0] != ' ' || !date_digits(p + 1, 2, &day) || p[3] != ' ' || (mon = date_month(p + 4)) < 0 ||
+            p[7] != ' ' || !date_digits(p + 8, 4, &year) || p[12] != ' ' || !date_clock(p + 13, &h, &m, &sec) ||
+            strcmp(p + 21, " GMT") != 0)
+            return false;
+    } else if (comma) {
+        /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
+        const char *p = comma + 1;
+        if ((size_t)(b + n - p) != 23 || p[0] != ' ' || !date_digits(p + 1, 2, &day) || p[3] != '-' ||
+            (mon = date_month(p + 4)) < 0 || p[7] != '-' || !date_digits(p + 8, 2, &year) || p[10] != ' ' ||
+            !date_clock(p + 11, &h, &m, &sec) || strcmp(p + 19, " GMT") != 0)
+            return false;
+        year += year < 70 ? 2000 : 1900;
+    } else {
+        /* asctime: Sun Nov  6 08:49:37 1994 */
+        if (n != 24 || b[3] != ' ' || (mon = date_month(b + 4)) < 0 || b[7] != ' ')
+            return false;
+        char d[2] = {b[8] == ' ' ? '0' : b[8], b[9]};
+        if (!date_digits(d, 2, &day) || b[10] != ' ' || !date_clock(b + 11, &h, &m, &sec) || b[19] != ' ' ||
+            !date_digits(b + 20, 4, &year))
+            return false;
+    }
+    if (day < 1 || day > 31 || year < 1900)
+        return false;
+    struct tm tm = {0};
+    tm.tm_mday = day;
+    tm.tm_mon = mon;
+    tm.tm_year = year - 1900;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = sec > 59 ? 59 : sec;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *out = t;
+    return true;
 }
 
 static const char *date_now(size_t *len)

@@ -410,5 +410,8 @@ void http1_write_chunk(struct buf *b, const void *data, size_t len);
 void http1_write_last_chunk(struct buf *b);
 /* IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT" (29 bytes) into dst[30], NUL-terminated. */
 size_t http1_format_date(char *dst, time_t t);
+/* Parse an HTTP-date (IMF-fixdate, RFC 850 or asctime form; surrounding
+ * blanks allowed) into *out; false when it is none of them. */
+bool http1_parse_date(const char *s, size_t n, time_t *out);
 
 #endif
