@@ -44,6 +44,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "net/peer.h"
+#include "net/tls.h"
 
 #define LB_MAX_THREADS 64
 #define LB_MAX_HEADERS 100
@@ -102,6 +103,14 @@ struct lb_listener_conf {
     long long rate, burst;          /* requests per second per client address (0: off) */
     unsigned long long max_header_size;
     bool forwarded_for, request_id;
+    long long tunnel_timeout_ms;    /* idle WebSocket / Upgrade tunnel */
+    /* TLS (lb/tls.c): certificates in order (SNI by name, the first is the default) */
+    struct net_tls_cert_conf *tls_certs;
+    int ntls_certs;
+    char *tls_ciphers, *tls_ciphersuites;
+    int tls_min_version;            /* 12 or 13 */
+    long long tls_ticket_rotate_ms, tls_session_cache, tls_handshake_timeout_ms, tls_max_handshakes;
+    struct net_tls_ctx *tls;        /* built by lb_config_validate; NULL: plain */
     int line;
 };
 
