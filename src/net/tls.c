@@ -357,6 +357,70 @@ void net_tls_ctx_unref(struct net_tls_ctx *x)
 
 long long net_tls_ctx_handshakes(const struct net_tls_ctx *x) { return atomic_load(&x->handshakes); }
 
+/* ---- the connection's BIO -------------------------------------------------------
+ * One BIO for both directions, over the connection's own buffers: reads take
+ * ciphertext straight from c->raw (where the role's socket read put it),
+ * writes append records to c->wq, which net_tls_conn_output hands over
+ * (swapped when the caller's buffer is empty: no copy). A memory BIO pair
+ * would copy every byte once more each way. */
+
+static int cbio_write(BIO *b, const char *data, size_t n, size_t *written)
+{
+    struct net_tls_conn *c = BIO_get_data(b);
+    buf_append(&c->wq, data, n);
+    *written = n;
+    return 1;
+}
+
+static int cbio_read(BIO *b, char *data, size_t n, size_t *got)
+{
+    struct net_tls_conn *c = BIO_get_data(b);
+    size_t have = buf_pending(&c->raw);
+    BIO_clear_retry_flags(b);
+    if (have == 0) {
+        BIO_set_retry_read(b);
+        *got = 0;
+        return 0;
+    }
+    if (n > have)
+        n = have;
+    memcpy(data, buf_head(&c->raw), n);
+    buf_consume(&c->raw, n);
+    *got = n;
+    return 1;
+}
+
+static long cbio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)num;
+    (void)ptr;
+    struct net_tls_conn *c = BIO_get_data(b);
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+        return 1;
+    case BIO_CTRL_PENDING:
+        return c ? (long)buf_pending(&c->raw) : 0;
+    case BIO_CTRL_WPENDING:
+        return c ? (long)buf_pending(&c->wq) : 0;
+    default:
+        return 0;
+    }
+}
+
+static BIO_METHOD *cbio_method;
+static pthread_once_t cbio_once = PTHREAD_ONCE_INIT;
+
+static void cbio_init(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "scaleout-buf");
+    if (!m)
+        return;
+    BIO_meth_set_write_ex(m, cbio_write);
+    BIO_meth_set_read_ex(m, cbio_read);
+    BIO_meth_set_ctrl(m, cbio_ctrl);
+    cbio_method = m;
+}
+
 /* ---- connections ------------------------------------------------------------ */
 
 int net_tls_conn_init(struct net_tls_conn *c, struct net_tls_ctx *x)
@@ -368,27 +432,28 @@ int net_tls_conn_init(struct net_tls_conn *c, struct net_tls_ctx *x)
     }
     if (x->max_handshakes <= 0)
         atomic_fetch_add(&x->handshakes, 1);
+    pthread_once(&cbio_once, cbio_init);
     SSL *ssl = SSL_new(x->slots[0].ctx);
-    BIO *r = BIO_new(BIO_s_mem()), *w = BIO_new(BIO_s_mem());
-    if (!ssl || !r || !w) {
+    BIO *b = cbio_method ? BIO_new(cbio_method) : NULL;
+    if (!ssl || !b) {
         SSL_free(ssl);
-        BIO_free(r);
-        BIO_free(w);
+        BIO_free(b);
         atomic_fetch_sub(&x->handshakes, 1);
         return NET_TLS_E_PROTO;
     }
-    BIO_set_mem_eof_return(r, -1);
-    BIO_set_mem_eof_return(w, -1);
-    SSL_set_bio(ssl, r, w);
+    BIO_set_data(b, c);
+    BIO_set_init(b, 1);
+    SSL_set_bio(ssl, b, b); /* one reference per direction: SSL_set_bio takes both */
+    BIO_up_ref(b);
     SSL_set_accept_state(ssl);
     SSL_set_app_data(ssl, c);
     net_tls_ctx_ref(x);
     c->ssl = ssl;
-    c->rbio = r;
-    c->wbio = w;
+    c->bio = b;
     c->ctx = x;
     c->counted = true;
     buf_init(&c->raw);
+    buf_init(&c->wq);
     return 0;
 }
 
@@ -410,19 +475,12 @@ void net_tls_conn_deinit(struct net_tls_conn *c)
     net_tls_ctx_unref(c->ctx);
     c->ctx = NULL;
     buf_deinit(&c->raw);
+    buf_deinit(&c->wq);
 }
 
 long net_tls_conn_input(struct net_tls_conn *c, struct buf *plain)
 {
     SSL *ssl = c->ssl;
-    size_t n = buf_pending(&c->raw);
-    while (n > 0) {
-        int w = BIO_write(c->rbio, buf_head(&c->raw), n > INT_MAX ? INT_MAX : (int)n);
-        if (w <= 0)
-            return NET_TLS_E_PROTO;
-        buf_consume(&c->raw, (size_t)w);
-        n -= (size_t)w;
-    }
     if (c->closed)
         return NET_TLS_E_CLOSED;
     if (!c->established) {
@@ -439,7 +497,7 @@ long net_tls_conn_input(struct net_tls_conn *c, struct buf *plain)
     }
     long total = 0;
     for (;;) {
-        buf_reserve(plain, 16384);
+        buf_reserve(plain, 4096);
         size_t room = buf_room(plain);
         int r = SSL_read(ssl, buf_tail(plain), room > INT_MAX ? INT_MAX : (int)room);
         if (r > 0) {
@@ -479,13 +537,17 @@ int net_tls_conn_output(struct net_tls_conn *c, struct buf *plain, struct buf *o
         }
         buf_consume(plain, (size_t)r);
     }
-    size_t p;
-    while ((p = BIO_ctrl_pending(c->wbio)) > 0) {
-        buf_reserve(out, p);
-        int r = BIO_read(c->wbio, buf_tail(out), p > INT_MAX ? INT_MAX : (int)p);
-        if (r <= 0)
-            break;
-        out->len += (size_t)r;
+    size_t p = buf_pending(&c->wq);
+    if (p == 0)
+        return 0;
+    if (buf_pending(out) == 0) {
+        struct buf t = *out; /* no copy: the queue becomes the output */
+        *out = c->wq;
+        c->wq = t;
+        c->wq.off = c->wq.len = 0;
+    } else {
+        buf_append(out, buf_head(&c->wq), p);
+        c->wq.off = c->wq.len = 0;
     }
     return 0;
 }

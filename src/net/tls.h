@@ -8,8 +8,11 @@
  * turns it into ciphertext in the role's output buffer. So the protocol code
  * above (HTTP parsing, tunnels) works on plaintext buffers as before.
  *
- *   socket ─read─▶ rbio (BIO_s_mem) ─SSL_read─▶ plaintext buffer
- *   plaintext ─SSL_write─▶ wbio (BIO_s_mem) ─BIO_read─▶ ciphertext buffer ─write─▶ socket
+ *   socket ─read─▶ c->raw ─(BIO)─SSL_read─▶ plaintext buffer
+ *   plaintext ─SSL_write─(BIO)─▶ c->wq ─(swapped)─▶ ciphertext buffer ─write─▶ socket
+ *
+ * The BIO is the connection's own (a source/sink BIO_METHOD over those two
+ * buffers): the same thing as a BIO_s_mem pair without one copy each way.
  *
  * A context (struct net_tls_ctx) is built from settings: one SSL_CTX per
  * certificate (SNI picks the one whose certificate matches the server name,
@@ -65,9 +68,10 @@ enum {
 
 struct net_tls_conn {
     void *ssl;                      /* SSL * */
-    void *rbio, *wbio;              /* BIO * */
+    void *bio;                      /* BIO * over raw (in) and wq (out) */
     struct net_tls_ctx *ctx;        /* a reference */
     struct buf raw;                 /* ciphertext read from the socket (the role reads into it) */
+    struct buf wq;                  /* ciphertext OpenSSL wrote, not yet handed over */
     bool established, counted, reneg, closed;
 };
 
