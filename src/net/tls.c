@@ -554,7 +554,7 @@ int net_tls_conn_output(struct net_tls_conn *c, struct buf *plain, struct buf *o
 
 void net_tls_conn_shutdown(struct net_tls_conn *c)
 {
-    if (c->ssl && c->established) {
+    if (c->ssl && c->established && !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) {
         SSL_shutdown(c->ssl);
         ERR_clear_error();
     }
