@@ -443,8 +443,7 @@ int net_tls_conn_init(struct net_tls_conn *c, struct net_tls_ctx *x)
     }
     BIO_set_data(b, c);
     BIO_set_init(b, 1);
-    SSL_set_bio(ssl, b, b); /* one reference per direction: SSL_set_bio takes both */
-    BIO_up_ref(b);
+    SSL_set_bio(ssl, b, b); /* the same BIO both ways: SSL takes our one reference */
     SSL_set_accept_state(ssl);
     SSL_set_app_data(ssl, c);
     net_tls_ctx_ref(x);
