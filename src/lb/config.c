@@ -352,7 +352,13 @@ static void format_health(const void *conf, struct buf *out)
     X(idle_conns, "idle-conns", CONF_INT, idle_conns, 0, 100000, "64", NULL, CONF_RUNTIME, \
       "idle keep-alive connections kept per backend and thread", 0, NULL, NULL) \
     X(timeout_idle, "timeout-idle", CONF_DURATION, idle_timeout_ms, 100, 3600000, "15s", NULL, CONF_RUNTIME, \
-      "idle upstream connections are closed after this", 1000, NULL, NULL)
+      "idle upstream connections are closed after this", 1000, NULL, NULL) \
+    X(backend_tls, "backend-tls", CONF_BOOL, backend_tls, 0, 0, "no", NULL, 0, \
+      "speak TLS to the backends (http listeners; health off or tcp)", 0, NULL, NULL) \
+    X(backend_ca, "backend-ca", CONF_STRING, backend_ca, 0, 0, "", NULL, 0, \
+      "CA file the backends' certificates are verified with (empty: the system's CAs)", 0, NULL, NULL) \
+    X(backend_verify, "backend-verify", CONF_BOOL, backend_verify, 0, 0, "yes", NULL, 0, \
+      "check the backend's certificate and its name (the backend address's host); no: encrypt only", 0, NULL, NULL)
 
 #define LB_X_ROW(T, id, name, type, field, min, max, def, en, fl, help, unit, parse, format) \
     {name, type, offsetof(T, field), min, max, def, en, fl, help, unit, parse, format},
@@ -626,6 +632,7 @@ void lb_pool_conf_free(struct lb_pool_conf *p)
     for (int i = 0; i < p->nbackends; i++)
         lb_backend_conf_deinit(&p->backends[i]);
     xfree(p->backends);
+    net_tls_ctx_unref(p->backend_tls_ctx);
     xfree(p->key_name);
     xfree(p->base.health_path);
     xfree(p->name);
@@ -899,13 +906,14 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
             }
             if (p && ((net_balancers[p->base.balance]->flags & NET_BAL_L7) ||
                       (p->key != LB_KEY_NONE && p->key != LB_KEY_IP) || p->sticky_cookie[0] ||
-                      (p->base.health >= 0 && p->base.health_path))) {
+                      (p->base.health >= 0 && p->base.health_path) || p->backend_tls)) {
                 where(errs, path, p->line > 0 ? p->line : l->line);
                 buf_printf(errs,
-                           "pool '%s' is used by tcp listener '%s' but needs HTTP (balance %s%s%s); use a key of ip, "
-                           "a tcp health check, no sticky-cookie\n",
+                           "pool '%s' is used by tcp listener '%s' but needs HTTP (balance %s%s%s%s); use a key of ip, "
+                           "a tcp health check, no sticky-cookie, no backend-tls\n",
                            p->name, l->name, net_balancers[p->base.balance]->name,
-                           p->sticky_cookie[0] ? ", sticky-cookie" : "", p->base.health_path ? ", http health check" : "");
+                           p->sticky_cookie[0] ? ", sticky-cookie" : "", p->base.health_path ? ", http health check" : "",
+                           p->backend_tls ? ", backend-tls" : "");
                 nerr++;
             }
         }
@@ -921,6 +929,21 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
             where(errs, path, p->line);
             buf_printf(errs, "pool '%s': eject-max is shorter than eject-time\n", p->name);
             nerr++;
+        }
+        if (p->backend_tls && p->base.health >= 0 && p->base.health_path) {
+            where(errs, path, p->line);
+            buf_printf(errs, "pool '%s': backend-tls with an http health check (it speaks plaintext); use health tcp\n",
+                       p->name);
+            nerr++;
+        }
+        if (p->backend_tls && !p->backend_tls_ctx) {
+            char terr[512];
+            p->backend_tls_ctx = net_tls_client_ctx_new(p->backend_ca, p->backend_verify, terr, sizeof terr);
+            if (!p->backend_tls_ctx) {
+                where(errs, path, p->line);
+                buf_printf(errs, "pool '%s': %s\n", p->name, terr);
+                nerr++;
+            }
         }
     }
     return nerr;

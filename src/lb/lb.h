@@ -86,6 +86,9 @@ struct lb_pool_conf {
     long long maxconn, queue_size, queue_timeout_ms;
     char *sticky_cookie;            /* empty: no sticky sessions */
     long long idle_conns, idle_timeout_ms;
+    bool backend_tls, backend_verify; /* TLS towards the backends, certificate checked */
+    char *backend_ca;               /* CA file ("": the system's store) */
+    struct net_tls_ctx *backend_tls_ctx; /* built by lb_config_validate; NULL: plain */
     int line;                       /* where the section starts (0: flags/default) */
 };
 

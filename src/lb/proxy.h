@@ -34,6 +34,8 @@ struct lb_upstream {
     struct net_idle inode;          /* the peer's idle list on this worker */
     struct lb_upstream *prev, *next;   /* the worker's list */
     struct buf in, out, wbuf;       /* out collects, wbuf is being written */
+    struct net_tls_conn *tls;       /* backend-tls: in gets plaintext, out is encrypted into cout */
+    struct buf cout;
     bool connected, writing, closing, idle, paused, reused;
     long long idle_since;
     unsigned nreq;                  /* requests sent on it */

@@ -11,6 +11,7 @@
  * (SSL_OP_NO_RENEGOTIATION) and the connection is cut when a TLS 1.2 client
  * tries (the info callback sees a second handshake start).
  */
+#include <arpa/inet.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@ struct net_tls_ctx {
     size_t alpn_len;
     struct tls_slot slots[TLS_MAX_CERTS];
     int nslots;
+    bool client, verify;            /* net_tls_client_ctx_new */
 };
 
 /* ---- ticket keys (process-wide) ---------------------------------------------- */
@@ -347,6 +349,39 @@ struct net_tls_ctx *net_tls_ctx_new(const struct net_tls_conf *c, char *err, siz
     return x;
 }
 
+struct net_tls_ctx *net_tls_client_ctx_new(const char *ca_file, bool verify, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        ssl_err(err, errlen, "SSL_CTX_new", NULL);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    if (verify) {
+        int ok = ca_file && ca_file[0] ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+                                       : SSL_CTX_set_default_verify_paths(ctx);
+        if (ok != 1) {
+            ssl_err(err, errlen, "backend-ca", ca_file && ca_file[0] ? ca_file : "(system store)");
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    }
+    struct net_tls_ctx *x = xcalloc(1, sizeof *x);
+    atomic_init(&x->refs, 1);
+    atomic_init(&x->handshakes, 0);
+    x->slots[0].x = x;
+    x->slots[0].ctx = ctx;
+    x->nslots = 1;
+    x->client = true;
+    x->verify = verify;
+    SSL_CTX_set_app_data(ctx, &x->slots[0]);
+    return x;
+}
+
 void net_tls_ctx_ref(struct net_tls_ctx *x) { atomic_fetch_add(&x->refs, 1); }
 
 void net_tls_ctx_unref(struct net_tls_ctx *x)
@@ -453,6 +488,29 @@ int net_tls_conn_init(struct net_tls_conn *c, struct net_tls_ctx *x)
     c->counted = true;
     buf_init(&c->raw);
     buf_init(&c->wq);
+    return 0;
+}
+
+int net_tls_conn_init_client(struct net_tls_conn *c, struct net_tls_ctx *x, const char *host)
+{
+    if (!x->client || net_tls_conn_init(c, x) != 0)
+        return NET_TLS_E_PROTO;
+    SSL *ssl = c->ssl;
+    SSL_set_connect_state(ssl);
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    int ok = 1;
+    if (!is_ip && host[0])
+        ok = SSL_set_tlsext_host_name(ssl, host);
+    if (ok == 1 && x->verify && host[0])
+        ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) : SSL_set1_host(ssl, host);
+    if (ok != 1) {
+        ERR_clear_error();
+        net_tls_conn_deinit(c);
+        return NET_TLS_E_PROTO;
+    }
+    SSL_do_handshake(ssl); /* queues the ClientHello */
+    ERR_clear_error();
     return 0;
 }
 

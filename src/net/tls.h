@@ -55,6 +55,10 @@ struct net_tls_ctx;
 struct net_tls_ctx *net_tls_ctx_new(const struct net_tls_conf *c, char *err, size_t errlen);
 void net_tls_ctx_ref(struct net_tls_ctx *x);
 void net_tls_ctx_unref(struct net_tls_ctx *x);
+/* A client context, for TLS towards servers: TLS 1.2+, the server's
+ * certificate verified against ca_file (NULL or "": the system's store) and
+ * the name given to net_tls_conn_init_client, unless verify is false. */
+struct net_tls_ctx *net_tls_client_ctx_new(const char *ca_file, bool verify, char *err, size_t errlen);
 /* Handshakes in progress on x (all threads). */
 long long net_tls_ctx_handshakes(const struct net_tls_ctx *x);
 
@@ -78,6 +82,11 @@ struct net_tls_conn {
 /* Start a server-side connection on x (takes a reference). Returns 0, or
  * NET_TLS_E_BUSY when max-handshakes are in progress (c is left empty). */
 int net_tls_conn_init(struct net_tls_conn *c, struct net_tls_ctx *x);
+/* Start a client connection on a client context: host is sent as SNI (unless
+ * an IP literal) and checked against the certificate (as a name or an IP).
+ * The ClientHello is queued: net_tls_conn_output sends it. Returns 0 or
+ * NET_TLS_E_PROTO. */
+int net_tls_conn_init_client(struct net_tls_conn *c, struct net_tls_ctx *x, const char *host);
 void net_tls_conn_deinit(struct net_tls_conn *c);
 /* Feed the n ciphertext bytes at the head of c->raw (consumed), append the
  * plaintext to plain. Returns the plaintext byte count (>= 0) or NET_TLS_E_*.

@@ -330,3 +330,51 @@ def test_config_errors(certs, tmp_path):
     r = subprocess.run([str(scaleout_bin()), "check", str(conf)], capture_output=True, timeout=10)
     out = (r.stdout + r.stderr).decode()
     assert r.returncode != 0 and "missing.pem" in out, out
+
+
+def test_backend_tls_verified(certs, backends, lb, tmp_path):
+    """lb (plain) --backend-tls--> lb (TLS with a.test's cert, IP SAN 127.0.0.1) --> backend."""
+    (b,) = backends(1)
+    inner = lb("--backend", b.addr, *tls_flags(certs))
+    outer = lb("--backend", f"127.0.0.1:{inner.port}", "--backend-tls", "yes", "--backend-ca", certs / "ca.pem")
+    c = http.client.HTTPConnection(HOST, outer.port, timeout=10)
+    for _ in range(3):  # keep-alive on both hops
+        c.request("GET", "/headers")
+        r = c.getresponse()
+        body = r.read()
+        assert r.status == 200, body
+        assert json.loads(body)["x-forwarded-proto"] == "https"  # set by the inner lb: it arrived over TLS
+    c.close()
+    # a CA that did not sign the backend's certificate: 502, not a silent plaintext fallback
+    other = tmp_path / "other"
+    other.mkdir()
+    sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem",
+       "-out", "ca.pem", "-days", "2", "-subj", "/CN=other-ca", cwd=other)
+    wrong = lb("--backend", f"127.0.0.1:{inner.port}", "--backend-tls", "yes", "--backend-ca", other / "ca.pem",
+               "--retries", "0")
+    c = http.client.HTTPConnection(HOST, wrong.port, timeout=10)
+    c.request("GET", "/")
+    r = c.getresponse()
+    r.read()
+    assert r.status == 502
+    c.close()
+    # backend-verify no: encrypted, not verified
+    loose = lb("--backend", f"127.0.0.1:{inner.port}", "--backend-tls", "yes", "--backend-ca", other / "ca.pem",
+               "--backend-verify", "no")
+    c = http.client.HTTPConnection(HOST, loose.port, timeout=10)
+    c.request("GET", "/")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == b"b1"
+    c.close()
+
+
+def test_backend_tls_config_errors(certs, tmp_path):
+    from lb_helpers import scaleout_bin
+    conf = tmp_path / "bad.conf"
+    conf.write_text("role lb\nlisten 127.0.0.1:1\nbackend 127.0.0.1:2\nbackend-tls yes\nhealth /health\n"
+                    f"backend-ca {tmp_path / 'missing-ca.pem'}\n")
+    r = subprocess.run([str(scaleout_bin()), "lb", "--config", str(conf)], capture_output=True, timeout=10)
+    out = (r.stdout + r.stderr).decode()
+    assert r.returncode != 0
+    assert "use health tcp" in out, out
+    assert "missing-ca.pem" in out, out
