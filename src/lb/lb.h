@@ -197,6 +197,7 @@ struct lb_listener {
     struct lb_listener_conf *own_conf; /* settings kept after a reload dropped the listener */
     /* figures (atomics: all workers) */
     _Atomic uint64_t accepted, requests, rejected[6]; /* by class: bad request, 404, 408, 429, 503, other */
+    _Atomic uint64_t tls_full, tls_resumed, tls_errors; /* handshakes done; connections cut by a TLS error */
 };
 
 enum { LB_REJ_BAD, LB_REJ_NOROUTE, LB_REJ_TIMEOUT, LB_REJ_RATE, LB_REJ_UNAVAIL, LB_REJ_OTHER };

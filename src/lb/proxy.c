@@ -1029,13 +1029,16 @@ static ssize_t tls_input(struct lb_session *s, size_t n)
     long r = net_tls_conn_input(t, &s->in);
     if (r < 0 && r != NET_TLS_E_CLOSED) {
         count_reject(s, LB_REJ_BAD);
+        atomic_fetch_add_explicit(&s->ls->tls_errors, 1, memory_order_relaxed);
         log_verbose("client %s: %s", s->ip, r == NET_TLS_E_RENEG ? "TLS renegotiation refused" : "TLS error");
         client_flush(s); /* the alert OpenSSL queued, if the socket takes it now */
         session_close(s);
         return 0;
     }
-    if (!was && t->established)
+    if (!was && t->established) {
         s->since = now_ms(s); /* timeout-header runs from the end of the handshake */
+        atomic_fetch_add_explicit(t->resumed ? &s->ls->tls_resumed : &s->ls->tls_full, 1, memory_order_relaxed);
+    }
     client_flush(s);
     if (s->closing)
         return 0;

@@ -227,6 +227,7 @@ static ssize_t tls_input(struct lb_tunnel *t, size_t n)
     long r = net_tls_conn_input(t->tls, &t->c2s);
     if (r < 0 && r != NET_TLS_E_CLOSED) {
         atomic_fetch_add_explicit(&t->ls->rejected[LB_REJ_BAD], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->ls->tls_errors, 1, memory_order_relaxed);
         flush_to_cli(t); /* the alert OpenSSL queued, if the socket takes it now */
         tunnel_close(t);
         return 0;
@@ -236,6 +237,7 @@ static ssize_t tls_input(struct lb_tunnel *t, size_t n)
         return 0;
     if (t->tls->established && !t->started) {
         t->started = true;
+        atomic_fetch_add_explicit(t->tls->resumed ? &t->ls->tls_resumed : &t->ls->tls_full, 1, memory_order_relaxed);
         t->last = tnow(t);
         connect_next(t);
         if (t->closing)

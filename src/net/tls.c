@@ -550,6 +550,7 @@ long net_tls_conn_input(struct net_tls_conn *c, struct buf *plain)
             return NET_TLS_E_PROTO;
         }
         c->established = true;
+        c->resumed = SSL_session_reused(ssl) == 1;
         uncount(c);
     }
     long total = 0;

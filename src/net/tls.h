@@ -77,6 +77,7 @@ struct net_tls_conn {
     struct buf raw;                 /* ciphertext read from the socket (the role reads into it) */
     struct buf wq;                  /* ciphertext OpenSSL wrote, not yet handed over */
     bool established, counted, reneg, closed;
+    bool resumed;                   /* the handshake resumed a session (ticket or cache) */
 };
 
 /* Start a server-side connection on x (takes a reference). Returns 0, or
