@@ -382,3 +382,36 @@ def test_backend_tls_config_errors(certs, tmp_path):
     assert r.returncode != 0
     assert "use health tcp" in out, out
     assert "missing-ca.pem" in out, out
+
+
+def test_large_bodies_and_pipelining_over_tls(certs, backends, lb):
+    """Bodies both ways past the backpressure marks, and pipelined requests, through TLS."""
+    (b,) = backends(1)
+    x = lb("--backend", b.addr, *tls_flags(certs))
+    with socket.create_connection((HOST, x.port), timeout=20) as sock:
+        with ctx_for(certs).wrap_socket(sock, server_hostname="a.test") as t:
+            body = os.urandom(3 * 1024 * 1024)
+            t.sendall(b"POST /len HTTP/1.1\r\nHost: a.test\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                d = t.recv(65536)
+                assert d
+                head += d
+            assert head.startswith(b"HTTP/1.1 200"), head
+            while not head.endswith(b"\r\n\r\n%d" % len(body)):
+                d = t.recv(65536)
+                assert d
+                head += d
+            assert b"Connection: close" not in head
+            # three pipelined requests in one TLS record, answers in order
+            t.sendall(b"GET /a HTTP/1.1\r\nHost: a.test\r\n\r\nGET /headers HTTP/1.1\r\nHost: a.test\r\n\r\n"
+                      b"GET /big?n=2000000 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            rest = b""
+            while True:
+                d = t.recv(65536)
+                if not d:
+                    break
+                rest += d
+            assert rest.count(b"HTTP/1.1 200 OK") == 3
+            assert b'"x-forwarded-proto": "https"' in rest
+            assert rest.count(b"0123456789") >= 199000
