@@ -263,6 +263,7 @@ static SSL_CTX *make_ctx(struct net_tls_ctx *x, struct tls_slot *slot, const str
     if (c->ticket_rotate_ms <= 0)
         opts |= SSL_OP_NO_TICKET;
     SSL_CTX_set_options(ctx, opts);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (c->ciphers && c->ciphers[0] && SSL_CTX_set_cipher_list(ctx, c->ciphers) != 1) {
         ssl_err(err, errlen, "tls-ciphers", c->ciphers);
         goto fail;
@@ -573,6 +574,8 @@ long net_tls_conn_input(struct net_tls_conn *c, struct buf *plain)
         }
         return NET_TLS_E_PROTO;
     }
+    /* idle connections hold no read buffers: ours here, OpenSSL's by SSL_MODE_RELEASE_BUFFERS */
+    buf_shrink(&c->raw, 0);
     if (c->reneg)
         return NET_TLS_E_RENEG;
     if (total == 0 && c->closed)
