@@ -580,8 +580,10 @@ void lb_tcp_sweep(struct lb_worker *w, long long now)
         }
         const struct lb_listener_conf *lc = atomic_load(&t->ls->conf);
         if (t->tls && !t->tls->established) {
-            if (now - t->since > lc->tls_handshake_timeout_ms)
+            if (now - t->since > lc->tls_handshake_timeout_ms) {
+                atomic_fetch_add_explicit(&t->ls->rejected[LB_REJ_TIMEOUT], 1, memory_order_relaxed);
                 tunnel_close(t);
+            }
             continue;
         }
         if (now - t->last > lc->client_timeout_ms)
