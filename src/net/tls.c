@@ -1,5 +1,6 @@
 /*
- * tls.c — TLS termination over memory BIOs (see tls.h for the data path).
+ * tls.c — TLS over the connection's own buffers (see tls.h for the data path):
+ * server contexts (termination) and client contexts (towards backends).
  *
  * One SSL_CTX per certificate, all configured alike; the first is the one a
  * connection starts on, the servername callback moves it to the context

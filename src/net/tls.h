@@ -1,6 +1,7 @@
 /*
- * tls.h — TLS termination over memory BIOs, for any role that owns its
- * sockets (lb today; router and pg could use it the same way).
+ * tls.h — TLS for any role that owns its sockets, server side (termination)
+ * and client side (towards backends), without socket I/O of its own
+ * (lb today; router and pg could use it the same way).
  *
  * The role keeps doing its own socket I/O (libuv): ciphertext it reads is fed
  * to net_tls_conn_input, which appends the plaintext to the role's input
