@@ -16,7 +16,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   ?=
 CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
-LDLIBS   += $(if $(PKG_LIBS),$(PKG_LIBS),-luv -lxxhash -lpq) -lcrypto -lpthread -lm
+LDLIBS   += $(if $(PKG_LIBS),$(PKG_LIBS),-luv -lxxhash -lpq) -lssl -lcrypto -lpthread -lm
 
 ifeq ($(V),1)
 Q :=

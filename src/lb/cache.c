@@ -177,7 +177,11 @@ void lb_cache_free(struct lb_cache *c)
     xfree(c);
 }
 
-void lb_cache_key_init(struct lb_cache_key *k, const char *host, size_t hl, const char *path, size_t pl)
+/* A stored key is host, a separator byte and the path; the separator is
+ * the scheme ('\0' http, '\1' https), so both compare as one string. */
+static char key_sep(bool https) { return https ? '\1' : '\0'; }
+
+void lb_cache_key_init(struct lb_cache_key *k, const char *host, size_t hl, const char *path, size_t pl, bool https)
 {
     k->host = host;
     k->host_len = host ? hl : 0;
@@ -187,12 +191,13 @@ void lb_cache_key_init(struct lb_cache_key *k, const char *host, size_t hl, cons
     size_t n = k->host_len < sizeof low ? k->host_len : sizeof low;
     for (size_t i = 0; i < n; i++)
         low[i] = (char)((host[i] >= 'A' && host[i] <= 'Z') ? host[i] + 32 : host[i]);
-    k->hash = XXH3_64bits_withSeed(path, pl, XXH3_64bits(low, n));
+    k->https = https;
+    k->hash = XXH3_64bits_withSeed(path, pl, XXH3_64bits(low, n) ^ (https ? 0x9e3779b97f4a7c15ull : 0));
 }
 
 static bool key_eq(const char *key, size_t hl, size_t pl, uint64_t hash, const struct lb_cache_key *k, uint64_t kh)
 {
-    return hash == kh && hl == k->host_len && pl == k->path_len &&
+    return hash == kh && hl == k->host_len && pl == k->path_len && key[hl] == key_sep(k->https) &&
            (hl == 0 || strncasecmp(key, k->host, hl) == 0) && memcmp(key + hl + 1, k->path, pl) == 0;
 }
 
@@ -508,7 +513,7 @@ struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loo
         char ch = k->host[i];
         f->key[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
     }
-    f->key[k->host_len] = '\0';
+    f->key[k->host_len] = key_sep(k->https);
     memcpy(f->key + k->host_len + 1, k->path, k->path_len);
     f->key[k->host_len + 1 + k->path_len] = '\0';
     f->reqhead = xmalloc(reqhead_len + 1);

@@ -51,8 +51,9 @@ struct lb_cache_key {
     const char *path;               /* origin form with query */
     size_t path_len;
     uint64_t hash;
+    bool https;                     /* the scheme is part of the key: http and https never share */
 };
-void lb_cache_key_init(struct lb_cache_key *k, const char *host, size_t hl, const char *path, size_t pl);
+void lb_cache_key_init(struct lb_cache_key *k, const char *host, size_t hl, const char *path, size_t pl, bool https);
 
 /* How to answer a request from an object. */
 struct lb_cache_answer {

@@ -39,6 +39,7 @@
 #include "net/balance.h"
 #include "net/health.h"
 #include "lb/lb.h"
+#include "lb/tls.h"
 
 #define MAX_WORDS 64
 
@@ -390,7 +391,13 @@ static void format_health(const void *conf, struct buf *out)
     X(idle_conns, "idle-conns", CONF_INT, idle_conns, 0, 100000, "64", NULL, CONF_RUNTIME, \
       "idle keep-alive connections kept per backend and thread", 0, NULL, NULL) \
     X(timeout_idle, "timeout-idle", CONF_DURATION, idle_timeout_ms, 100, 3600000, "15s", NULL, CONF_RUNTIME, \
-      "idle upstream connections are closed after this", 1000, NULL, NULL)
+      "idle upstream connections are closed after this", 1000, NULL, NULL) \
+    X(backend_tls, "backend-tls", CONF_BOOL, backend_tls, 0, 0, "no", NULL, 0, \
+      "speak TLS to the backends (http listeners; health off or tcp)", 0, NULL, NULL) \
+    X(backend_ca, "backend-ca", CONF_STRING, backend_ca, 0, 0, "", NULL, 0, \
+      "CA file the backends' certificates are verified with (empty: the system's CAs)", 0, NULL, NULL) \
+    X(backend_verify, "backend-verify", CONF_BOOL, backend_verify, 0, 0, "yes", NULL, 0, \
+      "check the backend's certificate and its name (the backend address's host); no: encrypt only", 0, NULL, NULL)
 
 #define LB_X_ROW(T, id, name, type, field, min, max, def, en, fl, help, unit, parse, format) \
     {name, type, offsetof(T, field), min, max, def, en, fl, help, unit, parse, format},
@@ -534,6 +541,11 @@ static void format_rate(const void *conf, struct buf *out)
 }
 
 static const struct conf_enum modes[] = {{"http", LB_MODE_HTTP}, {"tcp", LB_MODE_TCP}, {NULL, 0}};
+static const struct conf_enum tls_versions[] = {{"1.2", 12}, {"1.3", 13}, {NULL, 0}};
+/* Mozilla's "intermediate" TLS 1.2 list: ECDHE key exchange, AEAD ciphers only */
+#define LB_TLS_CIPHERS \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 #define LOFF(f) offsetof(struct lb_listener_conf, f)
 #define LB_LISTENER_DIRS(X) \
@@ -558,7 +570,31 @@ static const struct conf_enum modes[] = {{"http", LB_MODE_HTTP}, {"tcp", LB_MODE
     X(forwarded_for, "forwarded-for", CONF_BOOL, forwarded_for, 0, 0, "yes", NULL, CONF_RUNTIME, \
       "add X-Forwarded-For and X-Forwarded-Proto", 0, NULL, NULL) \
     X(request_id, "request-id", CONF_BOOL, request_id, 0, 0, "yes", NULL, CONF_RUNTIME, \
-      "add X-Request-Id when the request has none", 0, NULL, NULL)
+      "add X-Request-Id when the request has none", 0, NULL, NULL) \
+    X(timeout_tunnel, "timeout-tunnel", CONF_DURATION, tunnel_timeout_ms, 1, 86400000, "1h", NULL, CONF_RUNTIME, \
+      "idle WebSocket / Upgrade tunnel (after a 101) is closed after this", 1000, NULL, NULL) \
+    X(tls_cert, "tls-cert", CONF_CUSTOM, tls_certs, 0, 0, NULL, NULL, CONF_REPEAT, \
+      "CERT.pem [KEY.pem]: terminate TLS (repeat for SNI: chosen by server name, the first is the default)", 0, \
+      lb_tls_parse_cert, lb_tls_format_cert) \
+    X(tls_key, "tls-key", CONF_CUSTOM, tls_certs, 0, 0, NULL, NULL, CONF_REPEAT, \
+      "KEY.pem of the tls-cert before it (default: the key is in the cert file)", 0, lb_tls_parse_key, lb_tls_format_key) \
+    X(tls_ocsp, "tls-ocsp", CONF_CUSTOM, tls_certs, 0, 0, NULL, NULL, CONF_REPEAT, \
+      "DER OCSP response file stapled for the tls-cert before it", 0, lb_tls_parse_ocsp, lb_tls_format_ocsp) \
+    X(tls_ciphers, "tls-ciphers", CONF_STRING, tls_ciphers, 0, 0, LB_TLS_CIPHERS, NULL, 0, \
+      "TLS 1.2 cipher list (OpenSSL syntax)", 0, NULL, NULL) \
+    X(tls_ciphersuites, "tls-ciphersuites", CONF_STRING, tls_ciphersuites, 0, 0, \
+      "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", NULL, 0, \
+      "TLS 1.3 cipher suites", 0, NULL, NULL) \
+    X(tls_min_version, "tls-min-version", CONF_ENUM, tls_min_version, 0, 0, "1.2", tls_versions, 0, \
+      "oldest TLS version accepted: 1.2 or 1.3 (1.0 and 1.1 are never offered)", 0, NULL, NULL) \
+    X(tls_ticket_rotate, "tls-ticket-rotate", CONF_DURATION, tls_ticket_rotate_ms, 0, 604800000, "1h", NULL, 0, \
+      "session ticket key lifetime: a new key then, the previous one still accepted (0: no tickets)", 1000, NULL, NULL) \
+    X(tls_session_cache, "tls-session-cache", CONF_INT, tls_session_cache, 0, 10000000, "20000", NULL, 0, \
+      "server-side TLS session cache entries (0: off)", 0, NULL, NULL) \
+    X(tls_handshake_timeout, "tls-handshake-timeout", CONF_DURATION, tls_handshake_timeout_ms, 1, 600000, "5s", NULL, \
+      CONF_RUNTIME, "a TLS handshake not finished after this is cut", 1000, NULL, NULL) \
+    X(tls_max_handshakes, "tls-max-handshakes", CONF_INT, tls_max_handshakes, 0, 10000000, "1000", NULL, 0, \
+      "TLS handshakes in progress at once on the listener (more are closed at accept; 0: no bound)", 0, NULL, NULL)
 
 #define LB_X_LISTENER_ROW(...) LB_X_ROW(struct lb_listener_conf, __VA_ARGS__)
 
@@ -622,6 +658,7 @@ void lb_listener_conf_free(struct lb_listener_conf *l)
         route_deinit(&l->routes[i]);
     xfree(l->routes);
     xfree(l->name);
+    lb_tls_conf_free(l);
     conf_free(&listener_table, l);
     xfree(l->addr);
     xfree(l);
@@ -634,6 +671,7 @@ void lb_pool_conf_free(struct lb_pool_conf *p)
     for (int i = 0; i < p->nbackends; i++)
         lb_backend_conf_deinit(&p->backends[i]);
     xfree(p->backends);
+    net_tls_ctx_unref(p->backend_tls_ctx);
     xfree(p->key_name);
     xfree(p->base.health_path);
     xfree(p->name);
@@ -890,6 +928,14 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
                 nerr++;
             }
         }
+        if (l->ntls_certs && !l->tls) {
+            char terr[512];
+            if (lb_tls_build(l, terr, sizeof terr) != 0) {
+                where(errs, path, l->line);
+                buf_printf(errs, "listener '%s': %s\n", l->name, terr);
+                nerr++;
+            }
+        }
         if (l->mode == LB_MODE_TCP) {
             if (l->nroutes) {
                 where(errs, path, l->line);
@@ -905,13 +951,14 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
             }
             if (p && ((net_balancers[p->base.balance]->flags & NET_BAL_L7) ||
                       (p->key != LB_KEY_NONE && p->key != LB_KEY_IP) || p->sticky_cookie[0] ||
-                      (p->base.health >= 0 && p->base.health_path))) {
+                      (p->base.health >= 0 && p->base.health_path) || p->backend_tls)) {
                 where(errs, path, p->line > 0 ? p->line : l->line);
                 buf_printf(errs,
-                           "pool '%s' is used by tcp listener '%s' but needs HTTP (balance %s%s%s); use a key of ip, "
-                           "a tcp health check, no sticky-cookie\n",
+                           "pool '%s' is used by tcp listener '%s' but needs HTTP (balance %s%s%s%s); use a key of ip, "
+                           "a tcp health check, no sticky-cookie, no backend-tls\n",
                            p->name, l->name, net_balancers[p->base.balance]->name,
-                           p->sticky_cookie[0] ? ", sticky-cookie" : "", p->base.health_path ? ", http health check" : "");
+                           p->sticky_cookie[0] ? ", sticky-cookie" : "", p->base.health_path ? ", http health check" : "",
+                           p->backend_tls ? ", backend-tls" : "");
                 nerr++;
             }
         }
@@ -927,6 +974,21 @@ int lb_config_validate(struct lb_config *c, const char *path, struct buf *errs)
             where(errs, path, p->line);
             buf_printf(errs, "pool '%s': eject-max is shorter than eject-time\n", p->name);
             nerr++;
+        }
+        if (p->backend_tls && p->base.health >= 0 && p->base.health_path) {
+            where(errs, path, p->line);
+            buf_printf(errs, "pool '%s': backend-tls with an http health check (it speaks plaintext); use health tcp\n",
+                       p->name);
+            nerr++;
+        }
+        if (p->backend_tls && !p->backend_tls_ctx) {
+            char terr[512];
+            p->backend_tls_ctx = net_tls_client_ctx_new(p->backend_ca, p->backend_verify, terr, sizeof terr);
+            if (!p->backend_tls_ctx) {
+                where(errs, path, p->line);
+                buf_printf(errs, "pool '%s': %s\n", p->name, terr);
+                nerr++;
+            }
         }
     }
     return nerr;

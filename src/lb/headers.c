@@ -36,6 +36,20 @@ static bool hop_by_hop(const struct http1_header *h)
     return false;
 }
 
+bool lb_http_is_upgrade(const struct http1_request *r)
+{
+    if (!r->upgrade || r->meth != HTTP1_METHOD_GET || r->body != HTTP1_BODY_NONE)
+        return false;
+    const struct http1_header *h = http1_find_header(r->headers, r->num_headers, "upgrade", 7);
+    if (!h || h->value_len == 0)
+        return false;
+    /* h2c would make the backend speak HTTP/2 to a client that asked the lb */
+    for (size_t i = 0; i + 3 <= h->value_len; i++)
+        if (util_strieq(h->value + i, 3, "h2c"))
+            return false;
+    return true;
+}
+
 /* Whether some Connection field lists a token other than close, keep-alive
  * and upgrade, i.e. names another field as hop-by-hop (rare: most messages
  * skip the per-field check below). */
@@ -302,7 +316,7 @@ void lb_http_request_head(struct lb_session *s)
     int nxff = 0;
     for (size_t i = 0; i < r->num_headers; i++) {
         const struct http1_header *h = &r->headers[i];
-        if (hop_by_hop(h))
+        if (hop_by_hop(h) && !(s->upgrade && h->name_len == 7 && lb_header_is(h, "upgrade")))
             continue;
         if (lc->forwarded_for) {
             if (h->name_len == 15 && lb_header_is(h, "x-forwarded-for")) {
@@ -310,7 +324,8 @@ void lb_http_request_head(struct lb_session *s)
                     xff[nxff++] = h;
                 continue;
             }
-            if (h->name_len == 17 && lb_header_is(h, "x-forwarded-proto"))
+            if ((h->name_len == 17 && lb_header_is(h, "x-forwarded-proto")) ||
+                (h->name_len == 16 && lb_header_is(h, "x-forwarded-port")))
                 continue;
         }
         if (named && named_in_connection(r->headers, r->num_headers, h))
@@ -345,8 +360,10 @@ void lb_http_request_head(struct lb_session *s)
             buf_append(o, ", ", 2);
         }
         buf_puts(o, s->ip);
-        buf_puts(o, "\r\nX-Forwarded-Proto: http\r\n");
+        buf_printf(o, "\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Port: %d\r\n", s->tls ? "https" : "http", s->ls->port);
     }
+    if (s->upgrade)
+        buf_puts(o, "Connection: Upgrade\r\n");
     if (!has_reqid && lc->request_id) {
         make_reqid(s);
         buf_puts(o, "X-Request-Id: ");
@@ -362,7 +379,7 @@ void lb_http_response_head(struct buf *o, const struct http1_response *r, bool d
     bool named = connection_names_fields(r->headers, r->num_headers);
     for (size_t i = 0; i < r->num_headers; i++) {
         const struct http1_header *h = &r->headers[i];
-        if (hop_by_hop(h))
+        if (hop_by_hop(h) && !(r->status == 101 && h->name_len == 7 && lb_header_is(h, "upgrade")))
             continue;
         if (dechunk && h->name_len == 17 && lb_header_is(h, "transfer-encoding"))
             continue;

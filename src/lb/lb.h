@@ -45,6 +45,7 @@
 #include "core/config.h"
 #include "lb/cache_policy.h"
 #include "net/peer.h"
+#include "net/tls.h"
 
 #define LB_MAX_THREADS 64
 #define LB_MAX_HEADERS 100
@@ -90,6 +91,9 @@ struct lb_pool_conf {
     bool caching, cache_set_cookie;
     struct lb_cache_ttl cache_ttl[16]; /* cache-ttl TYPE SECONDS */
     int ncache_ttl;
+    bool backend_tls, backend_verify; /* TLS towards the backends, certificate checked */
+    char *backend_ca;               /* CA file ("": the system's store) */
+    struct net_tls_ctx *backend_tls_ctx; /* built by lb_config_validate; NULL: plain */
     int line;                       /* where the section starts (0: flags/default) */
 };
 
@@ -107,6 +111,14 @@ struct lb_listener_conf {
     long long rate, burst;          /* requests per second per client address (0: off) */
     unsigned long long max_header_size;
     bool forwarded_for, request_id;
+    long long tunnel_timeout_ms;    /* idle WebSocket / Upgrade tunnel */
+    /* TLS (lb/tls.c): certificates in order (SNI by name, the first is the default) */
+    struct net_tls_cert_conf *tls_certs;
+    int ntls_certs;
+    char *tls_ciphers, *tls_ciphersuites;
+    int tls_min_version;            /* 12 or 13 */
+    long long tls_ticket_rotate_ms, tls_session_cache, tls_handshake_timeout_ms, tls_max_handshakes;
+    struct net_tls_ctx *tls;        /* built by lb_config_validate; NULL: plain */
     int line;
 };
 
@@ -193,6 +205,7 @@ struct lb_listener {
     struct lb_listener_conf *own_conf; /* settings kept after a reload dropped the listener */
     /* figures (atomics: all workers) */
     _Atomic uint64_t accepted, requests, rejected[6]; /* by class: bad request, 404, 408, 429, 503, other */
+    _Atomic uint64_t tls_full, tls_resumed, tls_errors; /* handshakes done; connections cut by a TLS error */
 };
 
 enum { LB_REJ_BAD, LB_REJ_NOROUTE, LB_REJ_TIMEOUT, LB_REJ_RATE, LB_REJ_UNAVAIL, LB_REJ_OTHER };

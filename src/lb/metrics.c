@@ -136,6 +136,19 @@ void lb_metrics(struct lb_server *s, struct buf *o)
         for (int r = 0; r < 6; r++)
             buf_printf(o, "lb_listener_rejected_total{listener=\"%s\",reason=\"%s\"} %llu\n", ls[i]->name, rej[r],
                        (unsigned long long)atomic_load(&ls[i]->rejected[r]));
+    buf_puts(o, "# HELP lb_listener_tls_handshakes_total TLS handshakes completed (resumed: by ticket or session cache)\n"
+                "# TYPE lb_listener_tls_handshakes_total counter\n");
+    for (int i = 0; i < nl; i++) {
+        buf_printf(o, "lb_listener_tls_handshakes_total{listener=\"%s\",kind=\"full\"} %llu\n", ls[i]->name,
+                   (unsigned long long)atomic_load(&ls[i]->tls_full));
+        buf_printf(o, "lb_listener_tls_handshakes_total{listener=\"%s\",kind=\"resumed\"} %llu\n", ls[i]->name,
+                   (unsigned long long)atomic_load(&ls[i]->tls_resumed));
+    }
+    buf_puts(o, "# HELP lb_listener_tls_errors_total connections cut by TLS: failed handshake, garbage, renegotiation\n"
+                "# TYPE lb_listener_tls_errors_total counter\n");
+    for (int i = 0; i < nl; i++)
+        buf_printf(o, "lb_listener_tls_errors_total{listener=\"%s\"} %llu\n", ls[i]->name,
+                   (unsigned long long)atomic_load(&ls[i]->tls_errors));
 
     /* pools */
     buf_puts(o, "# HELP lb_pool_queued requests waiting for a backend under maxconn\n# TYPE lb_pool_queued gauge\n");

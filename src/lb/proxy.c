@@ -73,6 +73,12 @@ static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     (void)suggested;
     struct lb_session *s = h->data;
+    if (s->tls) {
+        /* ciphertext: net_tls_conn_input decrypts it into s->in */
+        buf_reserve(&s->tls->raw, LB_READ_SIZE);
+        *b = uv_buf_init(buf_tail(&s->tls->raw), (unsigned)buf_room(&s->tls->raw));
+        return;
+    }
     /* heads are small: a client sending one slowly holds 4 KiB, not 16 */
     buf_reserve(&s->in, s->state <= LB_S_HEAD && buf_pending(&s->in) < 4096 ? 4096 : LB_READ_SIZE);
     *b = uv_buf_init(buf_tail(&s->in), (unsigned)buf_room(&s->in));
@@ -112,6 +118,10 @@ static void on_session_closed(uv_handle_t *h)
     buf_deinit(&s->out);
     buf_deinit(&s->wbuf);
     buf_deinit(&s->hold);
+    if (s->tls) {
+        net_tls_conn_deinit(s->tls);
+        xfree(s->tls);
+    }
     xfree(s);
 }
 
@@ -136,11 +146,37 @@ static void on_client_written(uv_write_t *req, int status)
         lb_upstream_resume(u);
 }
 
+/* TLS: turn the plaintext in s->out (and any handshake bytes or alert) into
+ * ciphertext, which then takes its place in s->out. Runs only while nothing
+ * is being written, so s->wbuf is empty and serves as the output. Returns 0,
+ * or -1 when the session was closed. */
+static int tls_encrypt(struct lb_session *s)
+{
+    struct net_tls_conn *t = s->tls;
+    if (!t->established)
+        buf_consume(&s->out, buf_pending(&s->out)); /* nothing can be said before the handshake */
+    bool last = s->close_after && !s->up;
+    if (net_tls_conn_output(t, &s->out, &s->wbuf) != 0) {
+        session_close(s);
+        return -1;
+    }
+    if (last && t->established && !t->closed) {
+        net_tls_conn_shutdown(t); /* close_notify after the last answer */
+        net_tls_conn_output(t, NULL, &s->wbuf);
+    }
+    struct buf tmp = s->out;
+    s->out = s->wbuf;
+    s->wbuf = tmp;
+    return 0;
+}
+
 /* Write what s->out holds: at once when the socket takes it, else from wbuf
  * while new bytes collect in out. Closes when close_after and all is sent. */
 static void client_flush(struct lb_session *s)
 {
     if (s->closing || s->writing)
+        return;
+    if (s->tls && tls_encrypt(s) != 0)
         return;
     if (buf_pending(&s->out) == 0) {
         if (s->close_after && !s->up)
@@ -307,6 +343,7 @@ static void begin_request(struct lb_session *s, size_t head_len)
     s->req_keepalive = r->keep_alive;
     s->req_http10 = r->minor_version == 0;
     s->idempotent = method_idempotent(r->meth);
+    s->upgrade = lb_http_is_upgrade(r);
     s->req_body = r->body;
     s->req_left = r->content_length;
     s->req_done = r->body == HTTP1_BODY_NONE || (r->body == HTTP1_BODY_LENGTH && r->content_length == 0);
@@ -392,11 +429,10 @@ static bool cache_request(struct lb_session *s, size_t head_len)
         lb_cache_count_pass(c);
         return false;
     }
-    /* the key is host + target: once a listener terminates TLS, the scheme
-     * must join it (an origin may answer http and https differently, e.g.
-     * a redirect to https) */
+    /* the key is scheme + host + target: an origin may answer http and
+     * https differently (e.g. a redirect to https) */
     struct lb_cache_key k;
-    lb_cache_key_init(&k, s->tgt.host, s->tgt.host_len, s->tgt.path, s->tgt.path_len);
+    lb_cache_key_init(&k, s->tgt.host, s->tgt.host_len, s->tgt.path, s->tgt.path_len, s->tls != NULL);
     bool close = cache_close(s);
     struct lb_cache_answer a = {&s->out, r, close, !close && s->req_http10, 0};
     struct lb_cache_obj *stale = NULL;
@@ -659,10 +695,64 @@ static void process_head(struct lb_session *s)
 
 /* ---- request body ------------------------------------------------------- */
 
+/* ---- tunnel (after a 101) --------------------------------------------------- */
+
+/* Client bytes go up unchanged; pause the client when the backend is behind. */
+static void tunnel_up(struct lb_session *s)
+{
+    struct lb_upstream *u = s->up;
+    if (!u) {
+        session_close(s);
+        return;
+    }
+    if (buf_pending(&s->in))
+        lb_buf_move(&s->in, &u->out, buf_pending(&s->in));
+    lb_upstream_flush(u);
+    if (s->closing || s->up != u)
+        return;
+    if (buf_pending(&u->out) + buf_pending(&u->wbuf) >= LB_HIGH_WATER)
+        client_pause(s);
+}
+
+/* Backend bytes go down unchanged; pause the backend when the client is behind. */
+static void tunnel_down(struct lb_session *s, struct lb_upstream *u)
+{
+    if (buf_pending(&u->in))
+        lb_buf_move(&u->in, &s->out, buf_pending(&u->in));
+    client_flush(s);
+    if (!s->closing && s->up == u && buf_pending(&s->out) + buf_pending(&s->wbuf) >= LB_HIGH_WATER)
+        lb_upstream_pause(u);
+}
+
+/* The backend accepted the upgrade: relay the 101 and switch to a byte tunnel. */
+static void tunnel_begin(struct lb_session *s, struct lb_upstream *u, size_t head_len)
+{
+    lb_http_response_head(&s->out, &u->res, false);
+    buf_puts(&s->out, "Connection: Upgrade\r\n\r\n");
+    buf_consume(&u->in, head_len);
+    if (s->peer)
+        net_peer_success(s->peer);
+    s->state = LB_S_TUNNEL;
+    s->status = 101;
+    s->resp_head_done = true;
+    s->since = s->last_client = s->last_up = now_ms(s);
+    tunnel_down(s, u);
+    if (s->closing || s->up != u)
+        return;
+    tunnel_up(s);
+    if (s->closing)
+        return;
+    client_resume(s);
+}
+
 /* Move request body bytes from s->in toward the backend: into s->hold until
  * the head is sent, then straight into the upstream's output. */
 static void pump_request(struct lb_session *s)
 {
+    if (s->state == LB_S_TUNNEL) {
+        tunnel_up(s);
+        return;
+    }
     if (s->req_done || buf_pending(&s->in) == 0)
         goto backpressure;
     struct buf *dst = s->req_sent && s->up ? &s->up->out : &s->hold;
@@ -710,7 +800,7 @@ void lb_proxy_upstream_drained(struct lb_session *s, struct lb_upstream *u)
 {
     (void)u;
     s->last_up = now_ms(s);
-    if (s->paused && !s->req_done) {
+    if (s->paused && (!s->req_done || s->state == LB_S_TUNNEL)) {
         client_resume(s);
     }
 }
@@ -984,6 +1074,10 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
             return;
         }
         if (u->res.status < 200) {
+            if (u->res.status == 101 && s->upgrade && u->res.upgrade) {
+                tunnel_begin(s, u, (size_t)n);
+                return;
+            }
             if (u->res.status == 101) {
                 upstream_failed(s, 502, false, "101 Switching Protocols without an upgrade request");
                 return;
@@ -1090,6 +1184,19 @@ void lb_proxy_upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t
     if (s->up != u || s->closing)
         return;
     s->last_up = now_ms(s);
+    if (s->state == LB_S_TUNNEL) {
+        if (n >= 0) {
+            tunnel_down(s, u);
+            return;
+        }
+        /* the backend ended the tunnel: the client gets what is left, then the close */
+        detach_upstream(s, false);
+        release_peer(s);
+        s->close_after = true;
+        client_pause(s);
+        client_flush(s);
+        return;
+    }
     if (n >= 0) {
         if (buf_pending(&u->in) == 0)
             return;
@@ -1193,12 +1300,53 @@ static void request_end(struct lb_session *s)
 
 /* ---- client events ------------------------------------------------------ */
 
+/* TLS: n ciphertext bytes arrived in s->tls->raw. Returns the plaintext
+ * bytes appended to s->in, 0 for none (handshake going on; its answer is
+ * sent here), UV_EOF when the client sent close_notify; a protocol error,
+ * garbage or a renegotiation closes the session (0). */
+static ssize_t tls_input(struct lb_session *s, size_t n)
+{
+    struct net_tls_conn *t = s->tls;
+    t->raw.len += n;
+    bool was = t->established;
+    long r = net_tls_conn_input(t, &s->in);
+    if (r < 0 && r != NET_TLS_E_CLOSED) {
+        count_reject(s, LB_REJ_BAD);
+        atomic_fetch_add_explicit(&s->ls->tls_errors, 1, memory_order_relaxed);
+        log_verbose("client %s: %s", s->ip, r == NET_TLS_E_RENEG ? "TLS renegotiation refused" : "TLS error");
+        client_flush(s); /* the alert OpenSSL queued, if the socket takes it now */
+        session_close(s);
+        return 0;
+    }
+    if (!was && t->established) {
+        s->since = now_ms(s); /* timeout-header runs from the end of the handshake */
+        atomic_fetch_add_explicit(t->resumed ? &s->ls->tls_resumed : &s->ls->tls_full, 1, memory_order_relaxed);
+    }
+    client_flush(s);
+    if (s->closing)
+        return 0;
+    if (r == NET_TLS_E_CLOSED)
+        return UV_EOF;
+    return (ssize_t)r;
+}
+
 static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     (void)b;
     struct lb_session *s = st->data;
     if (n == 0 || s->closing)
         return;
+    if (n > 0 && s->tls) {
+        n = tls_input(s, (size_t)n);
+        if (n == 0 || s->closing)
+            return;
+    } else if (n > 0) {
+        s->in.len += (size_t)n;
+    }
+    if (n < 0 && s->state == LB_S_TUNNEL) {
+        session_close(s); /* either side ending ends the tunnel */
+        return;
+    }
     if (n < 0) {
         switch (s->state) {
         case LB_S_IDLE:
@@ -1216,7 +1364,6 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
             return;
         }
     }
-    s->in.len += (size_t)n;
     s->last_client = now_ms(s);
     switch (s->state) {
     case LB_S_IDLE:
@@ -1267,6 +1414,19 @@ void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *se
     }
     if (!s->ip[0])
         snprintf(s->ip, sizeof s->ip, "unknown");
+    struct lb_listener_conf *lc = lconf(s);
+    if (lc->tls) {
+        s->tls = xmalloc(sizeof *s->tls);
+        if (net_tls_conn_init(s->tls, lc->tls) != 0) {
+            /* max-handshakes in progress: a flood is shed at the door */
+            count_reject(s, LB_REJ_UNAVAIL);
+            xfree(s->tls);
+            s->tls = NULL;
+            atomic_fetch_sub(&srv->nclients, 1);
+            uv_close((uv_handle_t *)&s->tcp, (uv_close_cb)xfree);
+            return;
+        }
+    }
     uv_tcp_nodelay(&s->tcp, 1);
     /* timeout-header runs from the accept for the first request */
     s->state = LB_S_HEAD;
@@ -1288,7 +1448,24 @@ void lb_http_sweep(struct lb_worker *w, long long now)
         if (s->closing)
             continue;
         struct lb_listener_conf *lc = lconf(s);
+        if (s->tls && !s->tls->established) {
+            /* slow or stalled handshakes are cut (timeout-header waits for it) */
+            if (now - s->since > lc->tls_handshake_timeout_ms) {
+                count_reject(s, LB_REJ_TIMEOUT);
+                log_verbose("client %s: TLS handshake not done after %lld ms", s->ip, lc->tls_handshake_timeout_ms);
+                session_close(s);
+            }
+            continue;
+        }
         switch (s->state) {
+        case LB_S_TUNNEL: {
+            long long last = s->last_client > s->last_up ? s->last_client : s->last_up;
+            if (now - last > lc->tunnel_timeout_ms) {
+                log_verbose("client %s: tunnel idle for %lld ms", s->ip, lc->tunnel_timeout_ms);
+                session_close(s);
+            }
+            break;
+        }
         case LB_S_IDLE:
             if (s->close_after) {
                 /* waiting for the client to take its last answer */

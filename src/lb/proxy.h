@@ -34,6 +34,8 @@ struct lb_upstream {
     struct net_idle inode;          /* the peer's idle list on this worker */
     struct lb_upstream *prev, *next;   /* the worker's list */
     struct buf in, out, wbuf;       /* out collects, wbuf is being written */
+    struct net_tls_conn *tls;       /* backend-tls: in gets plaintext, out is encrypted into cout */
+    struct buf cout;
     bool connected, writing, closing, idle, paused, reused;
     long long idle_since;
     unsigned nreq;                  /* requests sent on it */
@@ -48,6 +50,7 @@ enum lb_sess_state {
     LB_S_CONNECT,   /* connecting to the chosen peer */
     LB_S_PROXY,     /* request going up, response coming down */
     LB_S_CACHEWAIT, /* edge cache: waiting for another request's fetch of the same URL */
+    LB_S_TUNNEL,    /* after a 101 to an Upgrade request: bytes both ways (timeout-tunnel) */
 };
 
 /* The request as it is routed and forwarded (lb_http_target). */
@@ -67,6 +70,7 @@ struct lb_session {
     enum lb_sess_state state;
     bool closing, writing, paused, client_eof, close_after;
     bool in_head;                   /* process_head is on the stack */
+    struct net_tls_conn *tls;       /* TLS listener: the client side's TLS state; NULL plain */
     struct buf in;                  /* client bytes not yet forwarded */
     struct buf out, wbuf;           /* to the client: out collects, wbuf is being written */
     uv_write_t wreq;
@@ -83,6 +87,7 @@ struct lb_session {
     struct lb_target tgt;           /* valid while begin_request runs (points into its stack) */
     enum http1_method meth;
     bool req_keepalive, req_http10, idempotent;
+    bool upgrade;                   /* forwarded with Connection: Upgrade (a 101 makes a tunnel) */
     struct net_pool *pool;
     struct net_peer *peer;           /* a reference while the request holds a slot */
     struct lb_upstream *up;
@@ -149,6 +154,9 @@ void lb_proxy_upstream_drained(struct lb_session *s, struct lb_upstream *u);
 
 /* headers.c */
 bool lb_header_is(const struct http1_header *h, const char *name);
+/* Whether r asks for a protocol switch the lb tunnels (WebSocket and the
+ * like: GET, HTTP/1.1, Connection: upgrade, an Upgrade field, not h2c). */
+bool lb_http_is_upgrade(const struct http1_request *r);
 /* Fill t from r: the target in origin form with its path normalised
  * (http1_normalize_path) and the host the request is for. buf must hold
  * r->target_len + 1 bytes and outlive t. Returns 0, or an HTTP1_E_* to answer

@@ -54,6 +54,9 @@ struct lb_tunnel {
     struct buf c2s, c2s_w, s2c, s2c_w; /* pending / being written */
     bool connected, closing, cwriting, swriting, cpaused, spaused;
     bool cli_eof, srv_eof, srv_shut, cli_shut;
+    bool started;                   /* the first connect began (TLS: after the handshake) */
+    bool tls_shut;                  /* close_notify queued */
+    struct net_tls_conn *tls;       /* TLS listener: the client side's TLS state; NULL plain */
     int handles;                    /* open libuv handles: cli + srv */
     uint64_t key;
     struct net_peer *tried[4];
@@ -85,6 +88,10 @@ static void tunnel_free_if_done(struct lb_tunnel *t)
     buf_deinit(&t->c2s_w);
     buf_deinit(&t->s2c);
     buf_deinit(&t->s2c_w);
+    if (t->tls) {
+        net_tls_conn_deinit(t->tls);
+        xfree(t->tls);
+    }
     xfree(t);
 }
 
@@ -147,6 +154,11 @@ static void on_cli_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
 {
     (void)sz;
     struct lb_tunnel *t = h->data;
+    if (t->tls) {
+        buf_reserve(&t->tls->raw, T_READ);
+        *b = uv_buf_init(buf_tail(&t->tls->raw), (unsigned)buf_room(&t->tls->raw));
+        return;
+    }
     buf_reserve(&t->c2s, T_READ);
     *b = uv_buf_init(buf_tail(&t->c2s), (unsigned)buf_room(&t->c2s));
 }
@@ -188,6 +200,13 @@ static void pass_eofs(struct lb_tunnel *t)
             return;
         }
     }
+    if (t->srv_eof && t->tls && !t->tls_shut && !t->cwriting && !buf_pending(&t->s2c)) {
+        t->tls_shut = true;
+        net_tls_conn_shutdown(t->tls); /* close_notify before the TCP shutdown */
+        flush_to_cli(t);
+        if (t->closing)
+            return;
+    }
     if (t->srv_eof && !t->cli_shut && !t->cwriting && !buf_pending(&t->s2c)) {
         t->cli_shut = true;
         t->csreq.data = t;
@@ -199,12 +218,47 @@ static void pass_eofs(struct lb_tunnel *t)
     maybe_done(t);
 }
 
+/* TLS: n ciphertext bytes arrived. Returns the plaintext bytes appended to
+ * c2s, 0 for none (the handshake answer is sent here; the first connect to a
+ * peer starts when it completes), UV_EOF on close_notify; an error closes. */
+static ssize_t tls_input(struct lb_tunnel *t, size_t n)
+{
+    t->tls->raw.len += n;
+    long r = net_tls_conn_input(t->tls, &t->c2s);
+    if (r < 0 && r != NET_TLS_E_CLOSED) {
+        atomic_fetch_add_explicit(&t->ls->rejected[LB_REJ_BAD], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->ls->tls_errors, 1, memory_order_relaxed);
+        flush_to_cli(t); /* the alert OpenSSL queued, if the socket takes it now */
+        tunnel_close(t);
+        return 0;
+    }
+    flush_to_cli(t);
+    if (t->closing)
+        return 0;
+    if (t->tls->established && !t->started) {
+        t->started = true;
+        atomic_fetch_add_explicit(t->tls->resumed ? &t->ls->tls_resumed : &t->ls->tls_full, 1, memory_order_relaxed);
+        t->last = tnow(t);
+        connect_next(t);
+        if (t->closing)
+            return 0;
+    }
+    return r == NET_TLS_E_CLOSED ? UV_EOF : (ssize_t)r;
+}
+
 static void on_cli_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     (void)b;
     struct lb_tunnel *t = st->data;
     if (n == 0 || t->closing)
         return;
+    if (n > 0 && t->tls) {
+        n = tls_input(t, (size_t)n);
+        if (n == 0 || t->closing)
+            return;
+    } else if (n > 0) {
+        t->c2s.len += (size_t)n;
+    }
     if (n < 0) {
         if (n != UV_EOF) {
             tunnel_close(t);
@@ -215,7 +269,6 @@ static void on_cli_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         pass_eofs(t);
         return;
     }
-    t->c2s.len += (size_t)n;
     t->last = tnow(t);
     if (t->connected)
         flush_to_srv(t);
@@ -350,6 +403,16 @@ static void flush_to_cli(struct lb_tunnel *t)
 {
     if (t->closing)
         return;
+    if (t->tls && !t->cwriting) {
+        /* plaintext in s2c becomes ciphertext (s2c_w is empty while not writing) */
+        if (net_tls_conn_output(t->tls, &t->s2c, &t->s2c_w) != 0) {
+            tunnel_close(t);
+            return;
+        }
+        struct buf tmp = t->s2c;
+        t->s2c = t->s2c_w;
+        t->s2c_w = tmp;
+    }
     size_t n;
     int r = flush_buf((uv_stream_t *)&t->cli, &t->s2c, &t->s2c_w, &t->cwreq, t, on_cli_written, &t->cwriting, &n);
     if (r != 0)
@@ -478,6 +541,17 @@ void lb_tcp_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *ser
         else if (ss.ss_family == AF_INET6)
             t->key = net_hash(&((struct sockaddr_in6 *)&ss)->sin6_addr, 16, 0);
     }
+    if (lc->tls) {
+        t->tls = xmalloc(sizeof *t->tls);
+        if (net_tls_conn_init(t->tls, lc->tls) != 0) {
+            xfree(t->tls);
+            t->tls = NULL;
+            atomic_fetch_add_explicit(&ls->rejected[LB_REJ_UNAVAIL], 1, memory_order_relaxed);
+            atomic_fetch_sub(&srv->nclients, 1);
+            uv_close((uv_handle_t *)&t->cli, (uv_close_cb)xfree);
+            return;
+        }
+    }
     uv_tcp_nodelay(&t->cli, 1);
     t->next = w->tunnels;
     if (w->tunnels)
@@ -486,7 +560,10 @@ void lb_tcp_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *ser
     w->ntunnels++;
     t->since = t->last = lb_now_ms(w);
     uv_read_start((uv_stream_t *)&t->cli, on_cli_alloc, on_cli_read);
-    connect_next(t);
+    if (!t->tls) {
+        t->started = true;
+        connect_next(t);
+    }
 }
 
 void lb_tcp_sweep(struct lb_worker *w, long long now)
@@ -502,6 +579,13 @@ void lb_tcp_sweep(struct lb_worker *w, long long now)
             continue;
         }
         const struct lb_listener_conf *lc = atomic_load(&t->ls->conf);
+        if (t->tls && !t->tls->established) {
+            if (now - t->since > lc->tls_handshake_timeout_ms) {
+                atomic_fetch_add_explicit(&t->ls->rejected[LB_REJ_TIMEOUT], 1, memory_order_relaxed);
+                tunnel_close(t);
+            }
+            continue;
+        }
         if (now - t->last > lc->client_timeout_ms)
             tunnel_close(t);
     }

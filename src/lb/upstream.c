@@ -8,8 +8,15 @@
  * EOF while idle closes it); they are closed after timeout-idle, when the
  * list is over idle-conns, and when the peer stops taking work (drain,
  * removal, down, ejected).
+ *
+ * backend-tls: the connection is a TLS client (net/tls.h) started once TCP
+ * is up; the request written meanwhile waits in u->out as plaintext until the
+ * handshake is done, then goes out encrypted through u->cout. What the
+ * session sees (u->in, u->out) stays plaintext. TLS records that carry no
+ * data (session tickets) do not count as bytes on an idle connection.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -44,6 +51,11 @@ static void on_closed(uv_handle_t *h)
     buf_deinit(&u->in);
     buf_deinit(&u->out);
     buf_deinit(&u->wbuf);
+    buf_deinit(&u->cout);
+    if (u->tls) {
+        net_tls_conn_deinit(u->tls);
+        xfree(u->tls);
+    }
     net_peer_unref(u->peer);
     xfree(u);
 }
@@ -74,8 +86,31 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     (void)suggested;
     struct lb_upstream *u = h->data;
+    if (u->tls) {
+        buf_reserve(&u->tls->raw, LB_READ_SIZE);
+        *b = uv_buf_init(buf_tail(&u->tls->raw), (unsigned)buf_room(&u->tls->raw));
+        return;
+    }
     buf_reserve(&u->in, LB_READ_SIZE);
     *b = uv_buf_init(buf_tail(&u->in), (unsigned)buf_room(&u->in));
+}
+
+/* backend-tls: n ciphertext bytes arrived. Returns the plaintext bytes
+ * appended to u->in, 0 for none (handshake records are answered here), or a
+ * negative libuv error (UV_EPROTO: a failed handshake, a certificate that
+ * does not verify, garbage; UV_EOF: close_notify). */
+static ssize_t tls_in(struct lb_upstream *u, size_t n)
+{
+    u->tls->raw.len += n;
+    long r = net_tls_conn_input(u->tls, &u->in);
+    if (r >= 0 || r == NET_TLS_E_CLOSED) {
+        lb_upstream_flush(u); /* the handshake's next flight, or the request waiting for it */
+        if (u->closing)
+            return 0;
+    }
+    if (r < 0)
+        return r == NET_TLS_E_CLOSED ? UV_EOF : UV_EPROTO;
+    return (ssize_t)r;
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
@@ -84,6 +119,20 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     struct lb_upstream *u = st->data;
     if (n == 0 || u->closing)
         return;
+    if (n > 0 && u->tls) {
+        n = tls_in(u, (size_t)n);
+        if (n == 0 || u->closing)
+            return;
+        if (n > 0) {
+            if (!u->s) {
+                lb_upstream_close(u);
+                return;
+            }
+            net_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
+            lb_proxy_upstream_read(u->s, u, n);
+            return;
+        }
+    }
     if (!u->s) {
         /* idle: the backend closed it, or sent what nobody asked for */
         lb_upstream_close(u);
@@ -112,6 +161,31 @@ void lb_upstream_resume(struct lb_upstream *u)
     }
 }
 
+/* The TLS client on a connected socket: SNI and the certificate name are the
+ * host of the backend's address as configured (a name or an IP). */
+static int start_tls(struct lb_upstream *u, struct net_tls_ctx *tx)
+{
+    char host[sizeof u->peer->addr];
+    snprintf(host, sizeof host, "%s", u->peer->addr);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    char *h = host;
+    if (h[0] == '[') {
+        h++;
+        char *e = strchr(h, ']');
+        if (e)
+            *e = '\0';
+    }
+    u->tls = xmalloc(sizeof *u->tls);
+    if (net_tls_conn_init_client(u->tls, tx, h) != 0) {
+        xfree(u->tls);
+        u->tls = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
     struct lb_upstream *u = req->data;
@@ -120,7 +194,11 @@ static void on_connect(uv_connect_t *req, int status)
     if (status == 0) {
         u->connected = true;
         uv_tcp_nodelay(&u->tcp, 1);
-        uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_read);
+        struct net_tls_ctx *tx = lb_pool_conf_of(u->peer->pool)->backend_tls_ctx;
+        if (tx && start_tls(u, tx) != 0)
+            status = UV_EPROTO;
+        else
+            uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_read);
     }
     if (u->s)
         lb_proxy_upstream_connected(u->s, u, status);
@@ -176,7 +254,8 @@ void lb_upstream_park(struct lb_upstream *u)
     struct net_peer_local *l = &p->local[u->w->id];
     u->s = NULL;
     if (u->closing || !u->connected || c->idle_conns == 0 || !net_peer_usable(p, lb_now_ms(u->w)) ||
-        buf_pending(&u->in) || buf_pending(&u->out) || u->writing) {
+        buf_pending(&u->in) || buf_pending(&u->out) || buf_pending(&u->cout) || u->writing ||
+        (u->tls && !u->tls->established)) {
         lb_upstream_close(u);
         return;
     }
@@ -212,13 +291,27 @@ static void on_written(uv_write_t *req, int status)
 
 void lb_upstream_flush(struct lb_upstream *u)
 {
-    if (u->closing || u->writing || !u->connected || buf_pending(&u->out) == 0)
+    if (u->closing || u->writing || !u->connected)
         return;
-    uv_buf_t b = uv_buf_init(buf_head(&u->out), (unsigned)buf_pending(&u->out));
+    struct buf *src = &u->out;
+    if (u->tls) {
+        /* plaintext stays in out until the handshake is done */
+        if (net_tls_conn_output(u->tls, &u->out, &u->cout) != 0) {
+            if (u->s)
+                lb_proxy_upstream_read(u->s, u, UV_EPROTO);
+            else
+                lb_upstream_close(u);
+            return;
+        }
+        src = &u->cout;
+    }
+    if (buf_pending(src) == 0)
+        return;
+    uv_buf_t b = uv_buf_init(buf_head(src), (unsigned)buf_pending(src));
     int n = uv_try_write((uv_stream_t *)&u->tcp, &b, 1);
     if (n > 0) {
         net_count(&u->peer->local[u->w->id].bytes_out, (uint64_t)n);
-        buf_consume(&u->out, (size_t)n);
+        buf_consume(src, (size_t)n);
     } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
         if (u->s)
             lb_proxy_upstream_read(u->s, u, n);
@@ -226,11 +319,11 @@ void lb_upstream_flush(struct lb_upstream *u)
             lb_upstream_close(u);
         return;
     }
-    if (buf_pending(&u->out) == 0)
+    if (buf_pending(src) == 0)
         return;
     struct buf t = u->wbuf;
-    u->wbuf = u->out;
-    u->out = t;
+    u->wbuf = *src;
+    *src = t;
     u->writing = true;
     u->wreq.data = u;
     uv_buf_t wb = uv_buf_init(buf_head(&u->wbuf), (unsigned)buf_pending(&u->wbuf));

@@ -354,10 +354,10 @@ Test(cache_date, three_forms)
 Test(cache_key, host_case_insensitive_path_exact)
 {
     struct lb_cache_key a, b, c, d;
-    lb_cache_key_init(&a, "Example.COM", 11, "/x?a=1", 6);
-    lb_cache_key_init(&b, "example.com", 11, "/x?a=1", 6);
-    lb_cache_key_init(&c, "example.com", 11, "/x?a=2", 6);
-    lb_cache_key_init(&d, "example.org", 11, "/x?a=1", 6);
+    lb_cache_key_init(&a, "Example.COM", 11, "/x?a=1", 6, false);
+    lb_cache_key_init(&b, "example.com", 11, "/x?a=1", 6, false);
+    lb_cache_key_init(&c, "example.com", 11, "/x?a=2", 6, false);
+    lb_cache_key_init(&d, "example.org", 11, "/x?a=1", 6, false);
     cr_assert_eq(a.hash, b.hash);
     cr_assert_neq(a.hash, c.hash);
     cr_assert_neq(a.hash, d.hash);

@@ -14,6 +14,7 @@
 static uv_loop_t loop;
 static struct lb_cache *cache;
 static int woken;
+static bool https; /* the scheme of the keys fill() and look() make */
 
 static void wake(void *head, int mode) { (void)head, (void)mode, woken++; }
 
@@ -23,6 +24,7 @@ static void setup(void)
     cache = lb_cache_new();
     lb_cache_configure(cache, 1 << 20, 1 << 16, 16);
     woken = 0;
+    https = false;
 }
 
 static void teardown(void)
@@ -47,7 +49,7 @@ static void parse_req(struct req *q, const char *head)
 
 static void key_of(struct lb_cache_key *k, const char *path)
 {
-    lb_cache_key_init(k, "h", 1, path, strlen(path));
+    lb_cache_key_init(k, "h", 1, path, strlen(path), https);
 }
 
 /* Run a whole fill: request head reqhead for path, response head + body. */
@@ -245,5 +247,27 @@ Test(cache_store, revalidated_by_304, .init = setup, .fini = teardown)
     int st;
     cr_assert_eq(look("/r", GET("/r"), 50000, &out, &st), LB_CACHE_HIT);
     buf_deinit(&hold);
+    buf_deinit(&out);
+}
+
+/* An object stored for http is not an answer for https, nor the other way
+ * round (an origin may redirect http to https: one key would loop); purge
+ * by URL drops both. */
+Test(cache_store, scheme_is_part_of_the_key, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(fill("/a", GET("/a"), OK60, "0123456789", 0), 1);
+    struct buf out;
+    buf_init(&out);
+    int st;
+    https = true;
+    cr_assert_eq(look("/a", GET("/a"), 0, &out, &st), LB_CACHE_MISS);
+    cr_assert_eq(fill("/a", GET("/a"), OK60, "abcdefghij", 0), 1);
+    cr_assert_eq(look("/a", GET("/a"), 0, &out, &st), LB_CACHE_HIT);
+    cr_assert(has(&out, "abcdefghij"));
+    buf_consume(&out, buf_pending(&out));
+    https = false;
+    cr_assert_eq(look("/a", GET("/a"), 0, &out, &st), LB_CACHE_HIT);
+    cr_assert(has(&out, "0123456789"));
+    cr_assert_eq(lb_cache_purge(cache, NULL, "/a", false), 2);
     buf_deinit(&out);
 }

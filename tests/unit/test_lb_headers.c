@@ -263,3 +263,65 @@ Test(lb_headers, path_routes_match_the_normalised_path)
     (void)api;
     (void)def;
 }
+
+Test(lb_headers, upgrade_forwarded_with_https_and_port)
+{
+    struct lb_listener_conf lc = {.forwarded_for = true, .request_id = false, .addr = "127.0.0.1:8443"};
+    struct lb_listener ls = {.port = 8443};
+    struct lb_session *s = sess("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Forwarded-Port: 1\r\n\r\n",
+                                &lc, &ls);
+    cr_assert(lb_http_is_upgrade(&s->req));
+    s->upgrade = true;
+    s->tls = (struct net_tls_conn *)(void *)&lc; /* only tested for NULL */
+    lb_http_request_head(s);
+    const char *h = head(s);
+    cr_assert(strstr(h, "Upgrade: websocket\r\n"), "%s", h);
+    cr_assert(strstr(h, "Connection: Upgrade\r\n"), "%s", h);
+    cr_assert_null(strstr(h, "keep-alive"), "%s", h);
+    cr_assert(strstr(h, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"), "%s", h);
+    cr_assert(strstr(h, "X-Forwarded-Proto: https\r\nX-Forwarded-Port: 8443\r\n"), "%s", h);
+    cr_assert_null(strstr(h, "X-Forwarded-Port: 1\r\n"), "the client's X-Forwarded-Port is replaced: %s", h);
+    s->tls = NULL;
+    sess_free(s);
+}
+
+Test(lb_headers, what_is_an_upgrade)
+{
+    struct lb_listener_conf lc = {.forwarded_for = true};
+    struct lb_listener ls = {0};
+    static const struct {
+        const char *req;
+        bool up;
+    } cases[] = {
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", true},
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: foo/2\r\n\r\n", true},
+        {"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n", false},              /* Connection lacks it */
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\r\n", false},              /* no Upgrade field */
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", false}, /* never h2c */
+        {"POST / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 1\r\n\r\n", false},
+        {"GET / HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct lb_session *s = sess(cases[i].req, &lc, &ls);
+        cr_assert_eq(lb_http_is_upgrade(&s->req), cases[i].up, "case %zu", i);
+        sess_free(s);
+    }
+}
+
+Test(lb_headers, switching_protocols_keeps_upgrade)
+{
+    struct http1_header hdrs[8];
+    struct http1_response r;
+    http1_response_init(&r, hdrs, 8);
+    const char *raw = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    cr_assert_gt(http1_parse_response(raw, strlen(raw), &r, NULL, false), 0);
+    struct buf o;
+    buf_init(&o);
+    lb_http_response_head(&o, &r, false);
+    buf_putc(&o, '\0');
+    cr_assert(strstr(buf_head(&o), "Upgrade: websocket\r\n"), "%s", buf_head(&o));
+    cr_assert_null(strstr(buf_head(&o), "Connection"), "the proxy writes its own: %s", buf_head(&o));
+    buf_deinit(&o);
+}
