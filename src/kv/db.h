@@ -112,6 +112,9 @@ struct kv_db {
     /* called for each key removed by expiry (for propagation: DEL); may be NULL */
     void (*on_expire)(void *arg, const char *key, size_t klen);
     void *on_expire_arg;
+    /* called for each key removed by maxmemory eviction, before it goes; may be NULL */
+    void (*on_evict)(void *arg, const char *key, size_t klen);
+    void *on_evict_arg;
     /* called for each object added or replacing a value (blocking pops wake on it); may be NULL */
     void (*on_add)(void *arg, const struct kv_obj *o);
     void *on_add_arg;

@@ -172,8 +172,11 @@ bool kv_evict_one(struct kv_db *db, const struct kv_evict_policy *p, int samples
         struct pool_entry *e = &pool[pool_len - 1];
         struct kv_obj **ref = (struct kv_obj **)dict_find_ref(&db->d, e->key, e->klen, dict_hash(e->key, e->klen));
         bool ok = ref && eligible(p, *ref);
-        if (ok)
+        if (ok) {
+            if (db->on_evict)
+                db->on_evict(db->on_evict_arg, obj_key(*ref), obj_klen(*ref));
             db_delete_ref(db, ref);
+        }
         entry_clear(e);
         pool_len--;
         if (ok)
