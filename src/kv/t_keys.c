@@ -21,6 +21,7 @@
 #include "kv/hashobj.h"
 #include "kv/listobj.h"
 #include "kv/zsetobj.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 #include "kv/setobj.h"
 
@@ -83,9 +84,12 @@ static void objvec_free(struct objvec *ov) { xfree(ov->v); }
 static void del_generic(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     long long n = 0;
-    for (int j = 1; j < argc; j++)
-        if (db_delete(DB(c), argv[j].ptr, argv[j].len))
+    for (int j = 1; j < argc; j++) {
+        if (db_delete(DB(c), argv[j].ptr, argv[j].len)) {
             n++;
+            kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[j].ptr, argv[j].len);
+        }
+    }
     c->srv->dirty += (uint64_t)n;
     resp_add_int(&c->out, n);
 }
@@ -172,6 +176,8 @@ static void rename_generic(struct kv_client *c, struct resp_arg *argv, bool nx)
     n->seq = o->seq;
     obj_free(o);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_GENERIC, "rename_from", src->ptr, src->len);
+    kv_notify(c, KV_NOTIFY_GENERIC, "rename_to", dst->ptr, dst->len);
     if (nx)
         resp_add_int(&c->out, 1);
     else
@@ -253,6 +259,7 @@ void kv_cmd_COPY(struct kv_client *c, int argc, struct resp_arg *argv)
         db_delete_ref(db, dref);
     db_add(db, n);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_GENERIC, "copy_to", dst->ptr, dst->len);
     resp_add_int(&c->out, 1);
 }
 
@@ -334,11 +341,13 @@ static void expire_generic(struct kv_client *c, int argc, struct resp_arg *argv,
         resp_add_int(&c->out, 0);
         return;
     }
-    if (when <= db->now_ms)
+    bool gone = when <= db->now_ms;
+    if (gone)
         db_delete_ref(db, ref);
     else
         db_set_expire(db, ref, when);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_GENERIC, gone ? "del" : "expire", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, 1);
 }
 
@@ -372,6 +381,7 @@ void kv_cmd_PERSIST(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     db_set_expire(db, ref, -1);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_GENERIC, "persist", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, 1);
 }
 
