@@ -465,6 +465,8 @@ long long kv_pubsub_publish(struct kv_server *s, struct kv_client *from, const c
     struct kv_pubsub *ps = s->pubsub;
     long long receivers = 0;
     int kind = shard ? KIND_SHARD : KIND_CHAN;
+    if (!ps)
+        return 0;
     struct msg m = {.kind = shard ? "smessage" : "message", .chan = channel, .clen = clen, .data = data, .dlen = dlen};
     buf_init(&m.b[0]);
     buf_init(&m.b[1]);
@@ -580,6 +582,10 @@ void kv_pubsub_on_evict(void *arg, const char *key, size_t klen)
 
 static void subscribe_cmd(struct kv_client *c, int argc, struct resp_arg *argv, int kind)
 {
+    if (!c->srv->pubsub) { /* an embedded server without pub/sub (unit tests) */
+        kv_reply_error(c, "ERR pub/sub is not available");
+        return;
+    }
     for (int i = 1; i < argc; i++)
         subscribe(c, kind, argv[i].ptr, argv[i].len);
 }
@@ -669,6 +675,10 @@ static const char *pubsub_help[] = {
 
 void kv_cmd_PUBSUB(struct kv_client *c, int argc, struct resp_arg *argv)
 {
+    if (!c->srv->pubsub) {
+        kv_reply_error(c, "ERR pub/sub is not available");
+        return;
+    }
     const struct resp_arg *sub = &argv[1];
     kv_set_subcommand(c, sub);
     const struct resp_arg *pat = argc == 3 ? &argv[2] : NULL;
