@@ -172,12 +172,13 @@ static long long reply_count(const struct kv_psclient *pc, int kind)
     return count_of(pc, KIND_CHAN) + count_of(pc, KIND_PAT);
 }
 
-bool kv_pubsub_restricted(const struct kv_client *c)
+bool kv_pubsub_subscribed(const struct kv_client *c)
 {
     const struct kv_psclient *pc = c->ps;
-    return pc && c->proto == 2 &&
-           (dict_size(&pc->subs[KIND_CHAN]) | dict_size(&pc->subs[KIND_PAT]) | dict_size(&pc->subs[KIND_SHARD]));
+    return pc && (dict_size(&pc->subs[KIND_CHAN]) | dict_size(&pc->subs[KIND_PAT]) | dict_size(&pc->subs[KIND_SHARD]));
 }
+
+bool kv_pubsub_restricted(const struct kv_client *c) { return c->proto == 2 && kv_pubsub_subscribed(c); }
 
 bool kv_pubsub_allowed(int id)
 {

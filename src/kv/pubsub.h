@@ -112,6 +112,8 @@ long long kv_pubsub_publish(struct kv_server *s, struct kv_client *from, const c
 /* Whether c may only send (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT,
  * RESET: it has subscriptions and speaks RESP2. */
 bool kv_pubsub_restricted(const struct kv_client *c);
+/* Whether c has any subscription (pubsub output class, never idle). */
+bool kv_pubsub_subscribed(const struct kv_client *c);
 /* Whether command id is one a restricted client may send. */
 bool kv_pubsub_allowed(int id);
 /* Subscriptions of c: channels, patterns, shard channels (CLIENT LIST). */

@@ -452,9 +452,7 @@ static void client_flush(struct kv_client *c)
  * but the soft-limit clock). Safe with the keyspace lock held. */
 const struct kv_obl *kv_client_obl(const struct kv_client *c)
 {
-    long long sub, psub, ssub;
-    kv_pubsub_counts(c, &sub, &psub, &ssub);
-    return sub + psub + ssub ? &c->srv->cfg.obl_pubsub : &c->srv->cfg.obl;
+    return kv_pubsub_subscribed(c) ? &c->srv->cfg.obl_pubsub : &c->srv->cfg.obl;
 }
 
 static bool output_over_limits(struct kv_client *c, long long now_ms)
@@ -702,7 +700,8 @@ static void on_clients_timer(uv_timer_t *t)
         next = c->next;
         if (c->closing)
             continue;
-        if (timeout > 0 && !c->writing && !c->blk && now - c->last_ms > timeout) {
+        /* as Redis: a subscriber waits for messages, it is not idle */
+        if (timeout > 0 && !c->writing && !c->blk && now - c->last_ms > timeout && !kv_pubsub_subscribed(c)) {
             log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
             client_close(c);
             continue;

@@ -298,3 +298,20 @@ def test_slow_subscriber_counted_in_info(server_factory):
     c.pipeline([("PUBLISH", "ch", b"z" * 65536)] * 64)
     wait_until(lambda: parse_info(c.cmd("INFO", "stats"))["client_output_buffer_limit_disconnections"] == 1,
                timeout=10, what="disconnection counted")
+
+
+def test_subscriber_not_closed_as_idle(server_factory):
+    """`timeout` closes idle clients, not subscribers waiting for messages (Redis)."""
+    srv = server_factory("--timeout", "1")
+    s = sub_conn(srv, "ch")
+    idle = srv.conn()
+    idle.cmd("CLIENT", "SETNAME", "idler")
+    c = srv.conn()
+
+    def idler_gone():
+        c.cmd("PING")  # c itself stays active
+        return b"name=idler" not in c.cmd("CLIENT", "LIST")
+
+    wait_until(idler_gone, timeout=15, what="the idle normal client closed")
+    assert c.cmd("PUBLISH", "ch", "still here") == 1
+    assert s.read() == [b"message", b"ch", b"still here"]
