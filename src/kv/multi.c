@@ -293,6 +293,8 @@ static const struct subcmd {
     {RESP_CMD_OBJECT, "idletime", 3}, {RESP_CMD_OBJECT, "refcount", 3},
     {RESP_CMD_MEMORY, "doctor", 2}, {RESP_CMD_MEMORY, "help", 2}, {RESP_CMD_MEMORY, "malloc-stats", 2},
     {RESP_CMD_MEMORY, "purge", 2}, {RESP_CMD_MEMORY, "stats", 2}, {RESP_CMD_MEMORY, "usage", -3},
+    {RESP_CMD_PUBSUB, "channels", -2}, {RESP_CMD_PUBSUB, "help", 2}, {RESP_CMD_PUBSUB, "numpat", 2},
+    {RESP_CMD_PUBSUB, "numsub", -2}, {RESP_CMD_PUBSUB, "shardchannels", -2}, {RESP_CMD_PUBSUB, "shardnumsub", -2},
 };
 
 /* Check the subcommand of a container command; false after refusing it. */

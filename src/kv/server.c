@@ -314,7 +314,7 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
         snprintf(full, sizeof full, "%s", cmd->name);
         if (container_cmd(id) && argc > 1)
             lower_sub(full, sizeof full, &argv[1]);
-        char msg[160];
+        char msg[256];
         snprintf(msg, sizeof msg,
                  "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
                  "in this context",

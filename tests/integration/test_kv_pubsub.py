@@ -73,6 +73,12 @@ def test_arity_and_pubsub_errors(server, c):
         "ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.")
     h = c.cmd("PUBSUB", "HELP")
     assert h[0].startswith("PUBSUB <subcommand>") and len(h) == 14
+    # in MULTI the subcommand's arity is checked when queueing (Redis 7.0)
+    assert c.cmd("MULTI") == "OK"
+    assert c.cmd("PUBSUB", "NUMPAT", "x") == RespError(
+        "ERR wrong number of arguments for 'pubsub|numpat' command")
+    assert c.cmd("PUBLISH", "ch", "m") == "QUEUED"
+    assert c.cmd("EXEC") == RespError("EXECABORT Transaction discarded because of previous errors.")
 
 
 def test_publish_delivery_and_introspection(server, c):
