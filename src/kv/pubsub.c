@@ -574,6 +574,16 @@ void kv_pubsub_on_expire(void *arg, const char *key, size_t klen)
     kv_notify_db(arg, 0, KV_NOTIFY_EXPIRED, "expired", key, klen);
 }
 
+void kv_pubsub_on_new(void *arg, const char *key, size_t klen)
+{
+    kv_notify_db(arg, 0, KV_NOTIFY_NEW, "new", key, klen);
+}
+
+void kv_pubsub_on_miss(void *arg, const char *key, size_t klen)
+{
+    kv_notify_db(arg, 0, KV_NOTIFY_KEY_MISS, "keymiss", key, klen);
+}
+
 void kv_pubsub_on_evict(void *arg, const char *key, size_t klen)
 {
     kv_notify_db(arg, 0, KV_NOTIFY_EVICTED, "evicted", key, klen);

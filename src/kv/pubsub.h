@@ -131,6 +131,10 @@ void kv_pubsub_totals(const struct kv_server *s, long long *chans, long long *pa
 
 /* db on_expire hook: a key expired (notification "expired"). arg: the server. */
 void kv_pubsub_on_expire(void *arg, const char *key, size_t klen);
+/* db on_new hook: a key was created (notification "new", class n). */
+void kv_pubsub_on_new(void *arg, const char *key, size_t klen);
+/* db on_miss hook: a read lookup missed (notification "keymiss", class m). */
+void kv_pubsub_on_miss(void *arg, const char *key, size_t klen);
 /* db on_evict hook: a key is evicted (notification "evicted"). */
 void kv_pubsub_on_evict(void *arg, const char *key, size_t klen);
 

@@ -1003,6 +1003,10 @@ int kv_main(int argc, char **argv)
     s->db.on_expire_arg = s;
     s->db.on_evict = kv_pubsub_on_evict;
     s->db.on_evict_arg = s;
+    s->db.on_miss = kv_pubsub_on_miss;
+    s->db.on_miss_arg = s;
+    s->db.on_new = kv_pubsub_on_new;
+    s->db.on_new_arg = s;
     s->db.on_add = kv_blocking_on_add;
     s->db.on_add_arg = s;
     s->db.on_modify = kv_watch_on_modify;

@@ -623,7 +623,7 @@ void kv_cmd_OBJECT(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     struct kv_db *db = DB(c);
-    struct kv_obj *o = db_lookup(db, argv[2].ptr, argv[2].len, LOOKUP_NOTOUCH);
+    struct kv_obj *o = db_lookup(db, argv[2].ptr, argv[2].len, LOOKUP_NOTOUCH | LOOKUP_NONOTIFY);
     if (!o) {
         resp_add_null(&c->out, c->proto);
         return;

@@ -253,3 +253,68 @@ def test_evicted_event(tmp_path):
         assert s.alive()
     finally:
         s.stop()
+
+
+READS = [["GET", "nokey"], ["MGET", "a", "nokey", "n2"], ["STRLEN", "nokey"], ["GETRANGE", "nokey", "0", "1"],
+         ["EXISTS", "nokey", "a"], ["TYPE", "nokey"], ["TTL", "nokey"], ["PTTL", "nokey"], ["HGET", "nokey", "f"],
+         ["HGETALL", "nokey"], ["HLEN", "nokey"], ["LRANGE", "nokey", "0", "-1"], ["LLEN", "nokey"],
+         ["SMEMBERS", "nokey"], ["SISMEMBER", "nokey", "x"], ["SCARD", "nokey"], ["ZSCORE", "nokey", "m"],
+         ["ZRANGE", "nokey", "0", "-1"], ["ZCARD", "nokey"], ["SUNION", "nokey", "n2"], ["GETBIT", "nokey", "1"],
+         ["BITCOUNT", "nokey"], ["OBJECT", "ENCODING", "nokey"], ["SET", "nokey", "v", "GET"], ["GETDEL", "n2"],
+         ["INCR", "counter"], ["LPOP", "nokey"], ["APPEND", "nokey2", "x"], ["TOUCH", "nokey", "a"],
+         ["ZRANK", "nokey", "m"], ["LINDEX", "nokey", "0"], ["HEXISTS", "nokey", "f"], ["EXPIRE", "n3", "10"]]
+
+
+def test_keymiss_events_match_redis(both):
+    """Class m: "keymiss" for read lookups of absent keys, as Redis 7.0."""
+    got = []
+    for srv in both:
+        c = RespConn(srv.port)
+        sub = RespConn(srv.port)
+        c.cmd("FLUSHALL")
+        c.cmd("SET", "a", "1")
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "Em")
+        sub.send_cmd("SUBSCRIBE", "__keyevent@0__:keymiss", "sentinel")
+        sub.read(), sub.read()
+        per = []
+        for cmd in READS:
+            c.cmd(*cmd)
+            c.cmd("PUBLISH", "sentinel", cmd[0])
+            per.append((cmd[0], _messages(sub, cmd[0].encode())))
+        got.append(per)
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "")
+        c.close()
+        sub.close()
+    assert got[0] == got[1]
+
+
+NEWS = [["SET", "a", "1"], ["SET", "a", "2"], ["LPUSH", "l", "x"], ["LPUSH", "l", "y"], ["RENAME", "a", "b"],
+        ["COPY", "b", "c"], ["SETRANGE", "r", "2", "x"], ["SADD", "s", "m"], ["ZADD", "z", "1", "m"],
+        ["HSET", "h", "f", "v"], ["INCR", "n"], ["INCRBYFLOAT", "f", "1.5"], ["APPEND", "ap", "x"],
+        ["SETBIT", "bits", "3", "1"], ["MSET", "m1", "1", "m2", "2", "a", "3"], ["SMOVE", "s", "s2", "m"],
+        ["LMOVE", "l", "l2", "LEFT", "RIGHT"], ["BITOP", "OR", "bo", "bits"], ["SUNIONSTORE", "su", "s2"],
+        ["ZUNIONSTORE", "zu", "1", "z"], ["ZRANGESTORE", "zr", "z", "0", "-1"], ["GETSET", "gs", "v"],
+        ["SETNX", "sn", "v"], ["HINCRBY", "hi", "f", "1"], ["ZINCRBY", "zi", "1", "m"], ["RPUSH", "rp", "1"],
+        ["LINSERT", "l2", "BEFORE", "x", "w"], ["SINTERSTORE", "si", "s2", "s2"], ["PSETEX", "px", "100000", "v"]]
+
+
+def test_new_key_events_match_redis(both):
+    """Class n: "new" when a command creates a key, as Redis 7.0."""
+    got = []
+    for srv in both:
+        c = RespConn(srv.port)
+        sub = RespConn(srv.port)
+        c.cmd("FLUSHALL")
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "En")
+        sub.send_cmd("SUBSCRIBE", "__keyevent@0__:new", "sentinel")
+        sub.read(), sub.read()
+        per = []
+        for cmd in NEWS:
+            c.cmd(*cmd)
+            c.cmd("PUBLISH", "sentinel", cmd[0])
+            per.append((cmd[0], _messages(sub, cmd[0].encode())))
+        got.append(per)
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "")
+        c.close()
+        sub.close()
+    assert got[0] == got[1]
