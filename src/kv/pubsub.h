@@ -86,7 +86,10 @@ static inline void kv_notify(struct kv_client *c, int type, const char *event, c
     if (c->srv->cfg.notify_keyspace_events & type)
         kv_notify_emit(c->srv, c, 0 /* database of c: only db 0 yet */, type, event, key, klen);
 }
-/* The same without a client (expiry, eviction, the cron): database dbid. */
+/* The same without a client (expiry, eviction, the cron, a blocked client
+ * served by another's write, e.g. an XREADGROUP BLOCK served by an XADD):
+ * database dbid. With 16 databases, kv_notify takes c's database where it
+ * passes 0 above. */
 static inline void kv_notify_db(struct kv_server *s, int dbid, int type, const char *event, const char *key,
                                 size_t klen)
 {
