@@ -176,8 +176,12 @@ void kv_cmd_SET(struct kv_client *c, int argc, struct resp_arg *argv)
         if (exists) {
             db_delete_ref(DB(c), ref);
             c->srv->dirty++;
-            kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
         }
+        /* Redis 7.0 stores the key with its past time and expires it at once:
+         * the same events ("expired" after the reply) and the same count */
+        notify_set(c, &argv[1], when);
+        kv_notify_db(c->srv, 0, KV_NOTIFY_EXPIRED, "expired", argv[1].ptr, argv[1].len);
+        DB(c)->st.expired++;
     } else {
         store_string(c, &argv[1], argv[2].ptr, argv[2].len, when, flags & SET_KEEPTTL);
         notify_set(c, &argv[1], when);

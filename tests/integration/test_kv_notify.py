@@ -318,3 +318,33 @@ def test_new_key_events_match_redis(both):
         c.close()
         sub.close()
     assert got[0] == got[1]
+
+
+def test_set_with_past_time_events(both):
+    """SET k v PXAT <past>: Redis 7.0 stores the key and its expiry removes it
+    (set, expire, then expired when the cron or an access gets to it); kv
+    deletes at once and raises the same three. Compared once both are gone,
+    "expired" by content (its moment differs)."""
+    got = []
+    for srv in both:
+        c = RespConn(srv.port)
+        sub = RespConn(srv.port)
+        c.cmd("FLUSHALL")
+        c.cmd("SET", "k", "old")
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        sub.send_cmd("PSUBSCRIBE", "__keyevent@0__:*")
+        sub.read()
+        sub.send_cmd("SUBSCRIBE", "sentinel")
+        sub.read()
+        assert c.cmd("SET", "k", "v", "PXAT", "1") == "OK"
+        assert c.cmd("SET", "n", "v", "EXAT", "1") == "OK"
+        wait_until(lambda: c.cmd("EXISTS", "k", "n") == 0, what="keys expired")
+        c.cmd("PUBLISH", "sentinel", "end")
+        msgs = _messages(sub, b"end")
+        got.append(([m for m in msgs if not m[2].endswith(b"expired")],
+                    sorted(m for m in msgs if m[2].endswith(b"expired"))))
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "")
+        c.close()
+        sub.close()
+    assert got[0] == got[1]
+    assert len(got[0][1]) == 2
