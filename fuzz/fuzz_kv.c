@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "core/util.h"
 #include "kv/blocking.h"
+#include "kv/pubsub.h"
 #include "kv/hashobj.h"
 #include "kv/multi.h"
 #include "kv/server.h"
@@ -42,6 +43,8 @@ static void setup_once(void)
     srv->blocking = kv_blocking_new(srv, 1);
     srv->db.on_add = kv_blocking_on_add;
     srv->db.on_add_arg = srv;
+    /* pub/sub: messages to other clients would queue; the one client gets its own */
+    srv->pubsub = kv_pubsub_new(srv, 1);
     srv->start_ms = util_time_ms();
     srv->next_client_id = 1;
     uv_loop_init(&loop);
@@ -77,6 +80,7 @@ static void client_free(void)
 {
     kv_multi_reset(cl); /* MULTI queue, WATCHed keys */
     kv_blocking_client_gone(cl);
+    kv_pubsub_client_gone(cl);
     srv->registry = NULL;
     srv->nclients = 0;
     buf_deinit(&cl->in);

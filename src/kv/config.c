@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "kv/evict.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 
 #define OFF(f) offsetof(struct kv_config, f)
@@ -22,8 +23,9 @@ static const struct conf_enum loglevels[] = {
 };
 
 /* client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [<class> ...]:
- * only the "normal" class exists in kv today; others are accepted and ignored,
- * so a redis.conf line works unchanged. */
+ * classes normal, replica (alias slave: no replicas yet, kept for CONFIG
+ * GET/SET) and pubsub (clients with subscriptions); a class not named keeps
+ * its values, as in Redis. */
 static int parse_obl(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
     struct kv_config *c = conf;
@@ -31,11 +33,17 @@ static int parse_obl(void *conf, int argc, char **argv, char *err, size_t errlen
         snprintf(err, errlen, "'client-output-buffer-limit' takes <class> <hard> <soft> <soft-seconds>, repeated");
         return -1;
     }
-    struct kv_obl next = c->obl;
+    struct kv_obl next[3] = {c->obl, c->obl_replica, c->obl_pubsub};
     for (int i = 0; i < argc; i += 4) {
         const char *cls = argv[i];
-        if (strcasecmp(cls, "normal") && strcasecmp(cls, "replica") && strcasecmp(cls, "slave") &&
-            strcasecmp(cls, "pubsub")) {
+        int k;
+        if (strcasecmp(cls, "normal") == 0)
+            k = 0;
+        else if (strcasecmp(cls, "replica") == 0 || strcasecmp(cls, "slave") == 0)
+            k = 1;
+        else if (strcasecmp(cls, "pubsub") == 0)
+            k = 2;
+        else {
             snprintf(err, errlen, "unknown client class '%s' (normal, replica, pubsub)", cls);
             return -1;
         }
@@ -46,20 +54,41 @@ static int parse_obl(void *conf, int argc, char **argv, char *err, size_t errlen
             snprintf(err, errlen, "bad client-output-buffer-limit values '%s %s %s'", argv[i + 1], argv[i + 2], argv[i + 3]);
             return -1;
         }
-        if (strcasecmp(cls, "normal") == 0) {
-            next.hard = hard;
-            next.soft = soft;
-            next.soft_seconds = secs;
-        }
+        next[k] = (struct kv_obl){hard, soft, secs};
     }
-    c->obl = next;
+    c->obl = next[0];
+    c->obl_replica = next[1];
+    c->obl_pubsub = next[2];
     return 0;
 }
 
+/* Redis's CONFIG GET form: bytes, "slave" for the replica class. */
 static void format_obl(const void *conf, struct buf *out)
 {
     const struct kv_config *c = conf;
-    buf_printf(out, "normal %llu %llu %lld", c->obl.hard, c->obl.soft, c->obl.soft_seconds);
+    buf_printf(out, "normal %llu %llu %lld slave %llu %llu %lld pubsub %llu %llu %lld", c->obl.hard, c->obl.soft,
+               c->obl.soft_seconds, c->obl_replica.hard, c->obl_replica.soft, c->obl_replica.soft_seconds,
+               c->obl_pubsub.hard, c->obl_pubsub.soft, c->obl_pubsub.soft_seconds);
+}
+
+/* notify-keyspace-events: Redis's flag letters; CONFIG GET shows them normalised. */
+static int parse_notify(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct kv_config *c = conf;
+    int f = argc == 0 ? 0 : argc == 1 ? kv_notify_parse(argv[0], strlen(argv[0])) : -1;
+    if (f < 0) {
+        snprintf(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+        return -1;
+    }
+    c->notify_keyspace_events = f;
+    return 0;
+}
+
+static void format_notify(const void *conf, struct buf *out)
+{
+    char s[16];
+    kv_notify_format(((const struct kv_config *)conf)->notify_keyspace_events, s);
+    buf_puts(out, s);
 }
 
 static int parse_save(void *conf, int argc, char **argv, char *err, size_t errlen)
@@ -104,8 +133,13 @@ static const struct conf_directive kv_dirs[] = {
      "largest bulk string a client may send", 0, NULL, NULL},
     {"client-query-buffer-limit", CONF_MEMORY, OFF(client_query_buffer_limit), 1024 * 1024, 4 * GB, "1gb", NULL, CONF_RUNTIME,
      "largest unparsed input held for one client", 0, NULL, NULL},
-    {"client-output-buffer-limit", CONF_CUSTOM, OFF(obl), 0, 0, "normal 256mb 64mb 60", NULL, CONF_RUNTIME,
-     "disconnect clients whose unread replies pass hard, or stay above soft for soft-seconds", 0, parse_obl, format_obl},
+    {"client-output-buffer-limit", CONF_CUSTOM, OFF(obl), 0, 0,
+     "normal 256mb 64mb 60 replica 256mb 64mb 60 pubsub 32mb 8mb 60", NULL, CONF_RUNTIME,
+     "disconnect clients whose unread replies pass hard, or stay above soft for soft-seconds (classes normal, "
+     "replica, pubsub)", 0, parse_obl, format_obl},
+    {"notify-keyspace-events", CONF_CUSTOM, OFF(notify_keyspace_events), 0, 0, "", NULL, CONF_RUNTIME,
+     "keyspace notifications through pub/sub: Redis's flag letters (K E g $ l s h z x e t m d n A; empty: off)", 0,
+     parse_notify, format_notify},
     {"admin-port", CONF_INT, OFF(admin_port), -1, 65535, "-1", NULL, 0,
      "HTTP port for /metrics and /status (-1: port+10000, 0: off)", 0, NULL, NULL},
     {"admin-bind", CONF_STRING, OFF(admin_bind), 0, 0, "127.0.0.1", NULL, 0, "address of the admin endpoint", 0, NULL, NULL},

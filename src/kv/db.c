@@ -196,8 +196,11 @@ struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, in
     if (ref && db_expire_if_needed(db, ref))
         ref = NULL;
     if (!ref) {
-        if (!(flags & LOOKUP_WRITE))
+        if (!(flags & LOOKUP_WRITE)) {
             db->st.misses++;
+            if (db->on_miss && !(flags & LOOKUP_NONOTIFY))
+                db->on_miss(db->on_miss_arg, key, klen);
+        }
         return NULL;
     }
     if (!(flags & LOOKUP_WRITE))
@@ -218,6 +221,8 @@ void db_add(struct kv_db *db, struct kv_obj *o)
         db->volatile_keys++;
     dict_insert(&db->d, &o->dn, dict_hash(obj_key(o), obj_klen(o)));
     db_modified(db, obj_key(o), obj_klen(o));
+    if (db->on_new)
+        db->on_new(db->on_new_arg, obj_key(o), obj_klen(o));
     if (db->on_add)
         db->on_add(db->on_add_arg, o);
 }

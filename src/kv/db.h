@@ -117,6 +117,15 @@ struct kv_db {
     /* called for each key removed by expiry (for propagation: DEL); may be NULL */
     void (*on_expire)(void *arg, const char *key, size_t klen);
     void *on_expire_arg;
+    /* called for each key removed by maxmemory eviction, before it goes; may be NULL */
+    void (*on_evict)(void *arg, const char *key, size_t klen);
+    void *on_evict_arg;
+    /* called for each key created (db_add: not a replacement); may be NULL */
+    void (*on_new)(void *arg, const char *key, size_t klen);
+    void *on_new_arg;
+    /* called for each read lookup that finds no key (a keyspace miss); may be NULL */
+    void (*on_miss)(void *arg, const char *key, size_t klen);
+    void *on_miss_arg;
     /* called for each object added or replacing a value (blocking pops wake on it); may be NULL */
     void (*on_add)(void *arg, const struct kv_obj *o);
     void *on_add_arg;
@@ -155,6 +164,7 @@ enum {
     LOOKUP_WRITE = 1 << 0,   /* a write lookup: no hit/miss statistics */
     LOOKUP_NOTOUCH = 1 << 1, /* do not update LRU/LFU (TYPE, OBJECT, TTL...) */
     LOOKUP_NOEXPIRE = 1 << 2,/* see an expired key as absent but leave it (none yet) */
+    LOOKUP_NONOTIFY = 1 << 3,/* a miss raises no "keymiss" event (OBJECT, as Redis) */
 };
 
 /*

@@ -113,13 +113,21 @@ static bool eligible(const struct kv_evict_policy *p, const struct kv_obj *o)
     return !p->volatile_only || obj_has_ttl(o);
 }
 
+/* Remove o for eviction, telling the db's on_evict hook first. */
+static bool evict_key(struct kv_db *db, struct kv_obj *o)
+{
+    if (db->on_evict)
+        db->on_evict(db->on_evict_arg, obj_key(o), obj_klen(o));
+    return db_delete(db, obj_key(o), obj_klen(o));
+}
+
 static bool evict_random(struct kv_db *db, const struct kv_evict_policy *p)
 {
     if (!p->volatile_only) {
         struct kv_obj *o = (struct kv_obj *)dict_random(&db->d);
         if (!o)
             return false;
-        return db_delete(db, obj_key(o), obj_klen(o));
+        return evict_key(db, o);
     }
     if (db->volatile_keys == 0)
         return false;
@@ -131,7 +139,7 @@ static bool evict_random(struct kv_db *db, const struct kv_evict_policy *p)
         for (unsigned k = 0; k < n; k++) {
             struct kv_obj *o = (struct kv_obj *)s[(start + k) % n];
             if (obj_has_ttl(o))
-                return db_delete(db, obj_key(o), obj_klen(o));
+                return evict_key(db, o);
         }
     }
     return false;
@@ -181,8 +189,11 @@ bool kv_evict_pool_take(struct kv_db *db, const struct kv_evict_policy *p)
     if (e->db == db->id)
         ref = (struct kv_obj **)dict_find_ref(&db->d, e->key, e->klen, dict_hash(e->key, e->klen));
     bool ok = ref && eligible(p, *ref);
-    if (ok)
+    if (ok) {
+        if (db->on_evict)
+            db->on_evict(db->on_evict_arg, obj_key(*ref), obj_klen(*ref));
         db_delete_ref(db, ref);
+    }
     entry_clear(e);
     pool_len--;
     return ok;

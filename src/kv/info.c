@@ -14,6 +14,7 @@
 #include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/server.h"
+#include "kv/pubsub.h"
 
 #define KV_VERSION "0.1.0"
 
@@ -121,6 +122,9 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
                    (unsigned long long)s->db.st.expired, (unsigned long long)s->db.st.evicted,
                    (unsigned long long)hits, (unsigned long long)misses);
         buf_printf(o, "keyspace_hit_ratio:%.4f\r\n", hits + misses ? (double)hits / (double)(hits + misses) : 0.0);
+        long long pch, ppat, psch;
+        kv_pubsub_totals(s, &pch, &ppat, &psch);
+        buf_printf(o, "pubsub_channels:%lld\r\npubsub_patterns:%lld\r\npubsubshard_channels:%lld\r\n", pch, ppat, psch);
         buf_printf(o, "total_error_replies:%llu\r\nunexpected_error_replies:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n",
                    (unsigned long long)(s->st.unknown_commands + s->st.proto_errors), (unsigned long long)s->st.proto_errors,
                    (unsigned long long)s->st.obl_disconnects);

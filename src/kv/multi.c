@@ -319,6 +319,8 @@ static const struct subcmd {
     {RESP_CMD_MEMORY, "purge", 2}, {RESP_CMD_MEMORY, "stats", 2}, {RESP_CMD_MEMORY, "usage", -3},
     {RESP_CMD_SLOWLOG, "get", -2}, {RESP_CMD_SLOWLOG, "help", 2}, {RESP_CMD_SLOWLOG, "len", 2},
     {RESP_CMD_SLOWLOG, "reset", 2},
+    {RESP_CMD_PUBSUB, "channels", -2}, {RESP_CMD_PUBSUB, "help", 2}, {RESP_CMD_PUBSUB, "numpat", 2},
+    {RESP_CMD_PUBSUB, "numsub", -2}, {RESP_CMD_PUBSUB, "shardchannels", -2}, {RESP_CMD_PUBSUB, "shardnumsub", -2},
 };
 
 /* Check the subcommand of a container command; false after refusing it. */

@@ -29,6 +29,7 @@
 #include "kv/zsetobj.h"
 #include "kv/listobj.h"
 #include "kv/multi.h"
+#include "kv/pubsub.h"
 #include "kv/setobj.h"
 #include "kv/slowlog.h"
 
@@ -271,11 +272,33 @@ static bool deny_oom(struct kv_client *c, int id)
     return (resp_cmds[id].flags & CMD_DENYOOM) != 0;
 }
 
+/* Commands with subcommands: Redis names them "client|list" in errors. */
+static bool container_cmd(int id)
+{
+    return id == RESP_CMD_CLIENT || id == RESP_CMD_CONFIG || id == RESP_CMD_COMMAND || id == RESP_CMD_MEMORY ||
+           id == RESP_CMD_OBJECT || id == RESP_CMD_PUBSUB;
+}
+
+/* Append "|sub" (lowercased, bounded) to the command name in full. */
+static void lower_sub(char *full, size_t cap, const struct resp_arg *sub)
+{
+    size_t n = strlen(full);
+    if (n + 2 >= cap)
+        return;
+    full[n++] = '|';
+    for (size_t i = 0; i < sub->len && n + 1 < cap; i++) {
+        char ch = sub->ptr[i];
+        full[n++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+    full[n] = '\0';
+}
+
 void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_server *s = c->srv;
     int id = resp_cmd_lookup(argv[0].ptr, argv[0].len);
     c->last_cmd = -1;
+    kv_pubsub_drain(c); /* messages published before this command come first */
     if (id < 0) {
         s->st.unknown_commands++;
         kv_multi_reject(c, -1, NULL); /* only flags a transaction */
@@ -304,6 +327,20 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
             return;
         }
     }
+    if (kv_pubsub_restricted(c) && !kv_pubsub_allowed(id)) {
+        char full[64];
+        snprintf(full, sizeof full, "%s", cmd->name);
+        if (container_cmd(id) && argc > 1)
+            lower_sub(full, sizeof full, &argv[1]);
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+                 "in this context",
+                 full);
+        cs->rejected++;
+        kv_multi_reject(c, id, msg);
+        return;
+    }
     if (c->mx && kv_multi_queue(c, id, argc, argv))
         return;
     size_t out_before = buf_pending(&c->out);
@@ -329,6 +366,7 @@ static void on_close(uv_handle_t *h)
     struct kv_worker *w = c->w;
     pthread_mutex_lock(&s->lock);
     kv_blocking_client_gone(c);
+    kv_pubsub_client_gone(c);
     kv_multi_reset(c);
     if (c->gprev)
         c->gprev->gnext = c->gnext;
@@ -364,6 +402,8 @@ static void client_close(struct kv_client *c)
     c->fd = -1;
     /* a waiter that is going away must not take an element meanwhile */
     kv_blocking_client_gone(c);
+    /* nor a subscriber collect messages */
+    kv_pubsub_client_gone(c);
     pthread_mutex_unlock(&c->srv->lock);
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_close((uv_handle_t *)&c->tcp, on_close);
@@ -382,6 +422,7 @@ static void on_write(uv_write_t *req, int status)
     c->net_out += buf_pending(&c->wbuf);
     buf_consume(&c->wbuf, buf_pending(&c->wbuf));
     buf_shrink(&c->wbuf, 64 * 1024);
+    atomic_store_explicit(&c->out_bytes, buf_pending(&c->out), memory_order_relaxed);
     client_flush(c);
 }
 
@@ -406,6 +447,7 @@ static void client_flush(struct kv_client *c)
     }
     if (buf_pending(&c->out) == 0) {
         buf_shrink(&c->out, 64 * 1024);
+        atomic_store_explicit(&c->out_bytes, buf_pending(&c->wbuf), memory_order_relaxed);
         if (c->close_after_reply)
             client_close(c);
         return;
@@ -416,6 +458,7 @@ static void client_flush(struct kv_client *c)
     c->out = tmp;
     c->writing = true;
     c->wreq.data = c;
+    atomic_store_explicit(&c->out_bytes, buf_pending(&c->wbuf), memory_order_relaxed);
     uv_buf_t wb = uv_buf_init(buf_head(&c->wbuf), (unsigned)buf_pending(&c->wbuf));
     if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &wb, 1, on_write) != 0) {
         c->writing = false;
@@ -425,9 +468,14 @@ static void client_flush(struct kv_client *c)
 
 /* Whether the client's unread replies pass the output limits (no side effect
  * but the soft-limit clock). Safe with the keyspace lock held. */
+const struct kv_obl *kv_client_obl(const struct kv_client *c)
+{
+    return kv_pubsub_subscribed(c) ? &c->srv->cfg.obl_pubsub : &c->srv->cfg.obl;
+}
+
 static bool output_over_limits(struct kv_client *c, long long now_ms)
 {
-    const struct kv_obl *l = &c->srv->cfg.obl;
+    const struct kv_obl *l = kv_client_obl(c);
     size_t used = buf_pending(&c->out) + buf_pending(&c->wbuf);
     bool over = false;
     if (l->hard && used > l->hard)
@@ -509,6 +557,24 @@ void kv_unpause(struct kv_server *s)
         return; /* the wake handles are closing; nobody waits any more */
     for (int i = 0; i < s->nworkers; i++)
         uv_async_send(&s->workers[i].wake);
+}
+
+void kv_client_pushed(struct kv_client *c, bool over)
+{
+    if (c->closing)
+        return;
+    if (over) {
+        log_warn("client id=%llu addr=%s closed for overcoming of output buffer limits (pubsub class)",
+                 (unsigned long long)c->id, c->addr);
+        pthread_mutex_lock(&c->srv->lock);
+        c->srv->st.obl_disconnects++;
+        pthread_mutex_unlock(&c->srv->lock);
+        buf_deinit(&c->out);
+        client_close(c);
+        return;
+    }
+    if (!check_output_limits(c, util_time_ms()))
+        client_flush(c);
 }
 
 static void process_input(struct kv_client *c)
@@ -716,7 +782,9 @@ static void on_clients_timer(uv_timer_t *t)
         next = c->next;
         if (c->closing)
             continue;
-        if (timeout > 0 && !c->writing && !c->blk && !c->paused && now - c->last_ms > timeout) {
+        /* as Redis: a subscriber waits for messages, it is not idle */
+        if (timeout > 0 && !c->writing && !c->blk && !c->paused && now - c->last_ms > timeout &&
+            !kv_pubsub_subscribed(c)) {
             log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
             client_close(c);
             continue;
@@ -758,6 +826,7 @@ static void on_wake(uv_async_t *a)
     w->drain_deadline = util_time_ms() + DRAIN_MS;
     uv_close((uv_handle_t *)&w->wake, NULL);
     kv_blocking_worker_close(w->srv->blocking, w);
+    kv_pubsub_worker_close(w->srv->pubsub, w);
     if (w->id == 0) {
         struct kv_server *s = w->srv;
         uv_timer_stop(&s->cron);
@@ -801,6 +870,7 @@ static int worker_init(struct kv_server *s, struct kv_worker *w, int id, char *e
     w->clients_timer.data = w;
     uv_timer_start(&w->clients_timer, on_clients_timer, 100, 100);
     kv_blocking_worker_init(s->blocking, w);
+    kv_pubsub_worker_init(s->pubsub, w);
     return worker_listen(w, err, errlen);
 }
 
@@ -1076,6 +1146,15 @@ int kv_main(int argc, char **argv)
     s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
     s->blocking = kv_blocking_new(s, s->nworkers);
     s->slowlog = kv_slowlog_new();
+    s->pubsub = kv_pubsub_new(s, s->nworkers);
+    s->db.on_expire = kv_pubsub_on_expire;
+    s->db.on_expire_arg = s;
+    s->db.on_evict = kv_pubsub_on_evict;
+    s->db.on_evict_arg = s;
+    s->db.on_miss = kv_pubsub_on_miss;
+    s->db.on_miss_arg = s;
+    s->db.on_new = kv_pubsub_on_new;
+    s->db.on_new_arg = s;
     s->db.on_add = kv_blocking_on_add;
     s->db.on_add_arg = s;
     s->db.on_modify = kv_watch_on_modify;
@@ -1142,6 +1221,7 @@ int kv_main(int argc, char **argv)
         db_deinit(&s->dbs[i]);
     xfree(s->dbs);
     kv_blocking_free(s->blocking);
+    kv_pubsub_free(s->pubsub);
     kv_watch_free(s->watch);
     kv_slowlog_free(s->slowlog);
     conf_free(&kv_conf_table, &s->cfg);

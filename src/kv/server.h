@@ -40,7 +40,7 @@ struct kv_evict_policy;
 struct kv_blocked;
 struct kv_blocking;
 
-/* client-output-buffer-limit for normal clients */
+/* client-output-buffer-limit of one client class */
 struct kv_obl {
     unsigned long long hard, soft;
     long long soft_seconds;
@@ -62,7 +62,10 @@ struct kv_config {
     long long maxclients;
     unsigned long long proto_max_bulk_len;
     unsigned long long client_query_buffer_limit;
-    struct kv_obl obl;
+    struct kv_obl obl;          /* normal clients */
+    struct kv_obl obl_replica;  /* replicas (none yet: kept for CONFIG GET/SET) */
+    struct kv_obl obl_pubsub;   /* clients with subscriptions */
+    int notify_keyspace_events; /* KV_NOTIFY_* bits (pubsub.h) */
     long long admin_port;
     char *admin_bind;
     int loglevel;
@@ -135,6 +138,8 @@ struct kv_client {
     uint64_t net_in, net_out;
     struct kv_blocked *blk;    /* waiting in a blocking command (blocking.h), else NULL */
     struct kv_multi *mx;       /* MULTI queue and WATCHed keys (multi.h), else NULL */
+    struct kv_psclient *ps;    /* subscriptions and pending messages (pubsub.h), else NULL */
+    _Atomic size_t out_bytes;  /* unsent output after the last flush (read by publishers) */
     bool in_exec;              /* running EXEC's commands: blocking ones answer at once */
     int db;                    /* selected database (SELECT) */
     bool paused;               /* CLIENT PAUSE holds its next command (worker thread) */
@@ -196,6 +201,7 @@ struct kv_server {
     /* CLIENT PAUSE: clients whose next command it holds wait, input unread */
     int pause_type;                /* KV_PAUSE_* */
     long long pause_end_ms;
+    struct kv_pubsub *pubsub;      /* channels and patterns (pubsub.h) */
 };
 
 /* Reply helpers bound to a client (proto-aware). */
@@ -255,6 +261,13 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv);
 /* Run command id, already checked, as part of EXEC (statistics kept; no
  * serving of blocked clients until the EXEC ends). */
 void kv_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv);
+/* Pub/sub messages were moved into c's output (worker thread, lock not
+ * held): check its output limits and write; over: it passed the pubsub hard
+ * limit, close it. */
+void kv_client_pushed(struct kv_client *c, bool over);
+/* The output-buffer-limit class of c (normal or pubsub). */
+const struct kv_obl *kv_client_obl(const struct kv_client *c);
+
 /* A blocked client got its reply (worker thread, lock not held): run the
  * input it has queued meanwhile and flush. */
 void kv_client_resume(struct kv_client *c);

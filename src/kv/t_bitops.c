@@ -15,6 +15,7 @@
 
 #include "core/alloc.h"
 #include "core/util.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 
 #define STRING_MAX (512LL * 1024 * 1024)
@@ -96,6 +97,7 @@ void kv_cmd_SETBIT(struct kv_client *c, int argc, struct resp_arg *argv)
         if (!created)
             db_modified(DB(c), argv[1].ptr, argv[1].len);
         c->srv->dirty++;
+        kv_notify(c, KV_NOTIFY_STRING, "setbit", argv[1].ptr, argv[1].len);
     }
     resp_add_int(&c->out, was);
 }
@@ -369,10 +371,13 @@ void kv_cmd_BITOP(struct kv_client *c, int argc, struct resp_arg *argv)
         db_set(db, obj_new_string(argv[2].ptr, argv[2].len, (const char *)res, maxlen, -1), false);
         xfree(res);
         c->srv->dirty++;
+        kv_notify(c, KV_NOTIFY_STRING, "set", argv[2].ptr, argv[2].len);
     } else {
         xfree(src);
-        if (db_delete(db, argv[2].ptr, argv[2].len))
+        if (db_delete(db, argv[2].ptr, argv[2].len)) {
             c->srv->dirty++;
+            kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[2].ptr, argv[2].len);
+        }
     }
     resp_add_int(&c->out, (long long)maxlen);
 }

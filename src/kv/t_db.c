@@ -15,6 +15,7 @@
 
 #include "kv/blocking.h"
 #include "kv/multi.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 
 /* A database number argument: Redis's getIntFromObjectOrReply (msg, or the
@@ -63,6 +64,8 @@ void kv_cmd_MOVE(struct kv_client *c, int argc, struct resp_arg *argv)
     db_add(&s->db, o);
     kv_db_select(s, c->db);
     s->dirty++;
+    kv_notify(c, KV_NOTIFY_GENERIC, "move_from", key->ptr, key->len);
+    kv_notify_db(s, dst, KV_NOTIFY_GENERIC, "move_to", key->ptr, key->len);
     resp_add_int(&c->out, 1);
 }
 

@@ -17,6 +17,7 @@
 #include "core/rand.h"
 #include "core/util.h"
 #include "kv/hashobj.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 
 #define HSCAN_DEFAULT_COUNT 10
@@ -72,6 +73,7 @@ static void hset_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
         created += hash_set(h, argv[i].ptr, argv[i].len, argv[i + 1].ptr, argv[i + 1].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(argc - 2) / 2;
+    kv_notify(c, KV_NOTIFY_HASH, "hset", argv[1].ptr, argv[1].len);
     if (hmset)
         resp_add_ok(&c->out);
     else
@@ -97,6 +99,7 @@ void kv_cmd_HSETNX(struct kv_client *c, int argc, struct resp_arg *argv)
     hash_set(h, argv[2].ptr, argv[2].len, argv[3].ptr, argv[3].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_HASH, "hset", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, 1);
 }
 
@@ -107,6 +110,7 @@ void kv_cmd_HDEL(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_hash(c, &argv[1], LOOKUP_WRITE, &h, &ref))
         return;
     long long deleted = 0;
+    bool removed = false;
     if (h) {
         for (int i = 2; i < argc; i++) {
             if (hash_del(h, argv[i].ptr, argv[i].len))
@@ -114,12 +118,17 @@ void kv_cmd_HDEL(struct kv_client *c, int argc, struct resp_arg *argv)
             if (hash_len(h) == 0) {
                 /* only the hash changed since the lookup: ref is still good */
                 db_delete_ref(DB(c), ref);
+                removed = true;
                 break;
             }
         }
     }
-    if (deleted)
+    if (deleted) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_HASH, "hdel", argv[1].ptr, argv[1].len);
+        if (removed)
+            kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
+    }
     c->srv->dirty += (uint64_t)deleted;
     resp_add_int(&c->out, deleted);
 }
@@ -148,6 +157,7 @@ void kv_cmd_HINCRBY(struct kv_client *c, int argc, struct resp_arg *argv)
     hash_set(h, argv[2].ptr, argv[2].len, buf, n);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_HASH, "hincrby", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, value);
 }
 
@@ -181,6 +191,7 @@ void kv_cmd_HINCRBYFLOAT(struct kv_client *c, int argc, struct resp_arg *argv)
     hash_set(h, argv[2].ptr, argv[2].len, buf, n);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_HASH, "hincrbyfloat", argv[1].ptr, argv[1].len);
     resp_add_bulk(&c->out, buf, n);
 }
 

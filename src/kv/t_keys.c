@@ -21,6 +21,7 @@
 #include "kv/hashobj.h"
 #include "kv/listobj.h"
 #include "kv/zsetobj.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 #include "kv/setobj.h"
 
@@ -83,9 +84,12 @@ static void objvec_free(struct objvec *ov) { xfree(ov->v); }
 static void del_generic(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     long long n = 0;
-    for (int j = 1; j < argc; j++)
-        if (db_delete(DB(c), argv[j].ptr, argv[j].len))
+    for (int j = 1; j < argc; j++) {
+        if (db_delete(DB(c), argv[j].ptr, argv[j].len)) {
             n++;
+            kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[j].ptr, argv[j].len);
+        }
+    }
     c->srv->dirty += (uint64_t)n;
     resp_add_int(&c->out, n);
 }
@@ -172,6 +176,8 @@ static void rename_generic(struct kv_client *c, struct resp_arg *argv, bool nx)
     n->seq = o->seq;
     obj_free(o);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_GENERIC, "rename_from", src->ptr, src->len);
+    kv_notify(c, KV_NOTIFY_GENERIC, "rename_to", dst->ptr, dst->len);
     if (nx)
         resp_add_int(&c->out, 1);
     else
@@ -256,6 +262,7 @@ void kv_cmd_COPY(struct kv_client *c, int argc, struct resp_arg *argv)
     if (dref)
         db_delete_ref(db, dref);
     db_add(db, n);
+    kv_notify_db(s, dstdb, KV_NOTIFY_GENERIC, "copy_to", dst->ptr, dst->len);
     kv_db_select(s, c->db);
     s->dirty++;
     resp_add_int(&c->out, 1);
@@ -339,11 +346,13 @@ static void expire_generic(struct kv_client *c, int argc, struct resp_arg *argv,
         resp_add_int(&c->out, 0);
         return;
     }
-    if (when <= db->now_ms)
+    bool gone = when <= db->now_ms;
+    if (gone)
         db_delete_ref(db, ref);
     else
         db_set_expire(db, ref, when);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_GENERIC, gone ? "del" : "expire", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, 1);
 }
 
@@ -377,6 +386,7 @@ void kv_cmd_PERSIST(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     db_set_expire(db, ref, -1);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_GENERIC, "persist", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, 1);
 }
 
@@ -618,7 +628,7 @@ void kv_cmd_OBJECT(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     struct kv_db *db = DB(c);
-    struct kv_obj *o = db_lookup(db, argv[2].ptr, argv[2].len, LOOKUP_NOTOUCH);
+    struct kv_obj *o = db_lookup(db, argv[2].ptr, argv[2].len, LOOKUP_NOTOUCH | LOOKUP_NONOTIFY);
     if (!o) {
         resp_add_null(&c->out, c->proto);
         return;

@@ -20,6 +20,7 @@
 #include "core/util.h"
 #include "kv/blocking.h"
 #include "kv/listobj.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 
 static inline struct kv_db *DB(struct kv_client *c) { return &c->srv->db; }
@@ -50,6 +51,27 @@ static bool lookup_list(struct kv_client *c, const struct resp_arg *k, int flags
 }
 
 /* Add an empty list under a key known to be absent (filled at once by the caller). */
+/* Keyspace events of list commands: from the client running the command, or
+ * (c NULL: serving a blocked client) from the server. */
+static void notify(struct kv_server *s, struct kv_client *c, int type, const char *event, const char *key, size_t klen)
+{
+    if (c)
+        kv_notify(c, type, event, key, klen);
+    else
+        kv_notify_db(s, 0, type, event, key, klen);
+}
+
+static const char *pop_event(int where) { return where == LIST_HEAD ? "lpop" : "rpop"; }
+static const char *push_event(int where) { return where == LIST_HEAD ? "lpush" : "rpush"; }
+
+/* After elements left the list at key: the pop event, and "del" when emptied. */
+static void notify_popped(struct kv_server *s, struct kv_client *c, int where, const char *key, size_t klen, bool gone)
+{
+    notify(s, c, KV_NOTIFY_LIST, pop_event(where), key, klen);
+    if (gone)
+        notify(s, c, KV_NOTIFY_GENERIC, "del", key, klen);
+}
+
 static struct kv_list *create_list(struct kv_db *db, const char *key, size_t klen)
 {
     struct kv_list *l = list_new();
@@ -133,6 +155,7 @@ static void push_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
         list_push(l, where, argv[i].ptr, argv[i].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(argc - 2);
+    kv_notify(c, KV_NOTIFY_LIST, push_event(where), argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, (long long)list_len(l));
 }
 
@@ -179,8 +202,10 @@ static void pop_generic(struct kv_client *c, int argc, struct resp_arg *argv, in
     }
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
-    if (list_len(l) == 0)
+    bool gone = list_len(l) == 0;
+    if (gone)
         db_delete_ref(DB(c), ref);
+    notify_popped(c->srv, c, where, argv[1].ptr, argv[1].len, gone);
 }
 
 void kv_cmd_LPOP(struct kv_client *c, int argc, struct resp_arg *argv) { pop_generic(c, argc, argv, LIST_HEAD); }
@@ -369,6 +394,7 @@ void kv_cmd_LSET(struct kv_client *c, int argc, struct resp_arg *argv)
     list_set(l, i, argv[3].ptr, argv[3].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_LIST, "lset", argv[1].ptr, argv[1].len);
     resp_add_ok(&c->out);
 }
 
@@ -399,6 +425,7 @@ void kv_cmd_LINSERT(struct kv_client *c, int argc, struct resp_arg *argv)
             list_iter_insert(&it, after, argv[4].ptr, argv[4].len);
             db_modified(DB(c), argv[1].ptr, argv[1].len);
             c->srv->dirty++;
+            kv_notify(c, KV_NOTIFY_LIST, "linsert", argv[1].ptr, argv[1].len);
             resp_add_int(&c->out, (long long)list_len(l));
             return;
         }
@@ -437,11 +464,15 @@ void kv_cmd_LREM(struct kv_client *c, int argc, struct resp_arg *argv)
             list_iter_next(&it);
         }
     }
-    if (removed)
+    if (removed) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_LIST, "lrem", argv[1].ptr, argv[1].len);
+    }
     c->srv->dirty += removed;
-    if (list_len(l) == 0)
+    if (list_len(l) == 0) {
         db_delete_ref(DB(c), ref);
+        kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
+    }
     resp_add_int(&c->out, (long long)removed);
 }
 
@@ -479,8 +510,11 @@ void kv_cmd_LTRIM(struct kv_client *c, int argc, struct resp_arg *argv)
         list_del_range(l, list_len(l) - (uint64_t)rtrim, (uint64_t)rtrim);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(ltrim + rtrim);
-    if (list_len(l) == 0)
+    kv_notify(c, KV_NOTIFY_LIST, "ltrim", argv[1].ptr, argv[1].len);
+    if (list_len(l) == 0) {
         db_delete_ref(DB(c), ref);
+        kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
+    }
     resp_add_ok(&c->out);
 }
 
@@ -491,9 +525,10 @@ void kv_cmd_LTRIM(struct kv_client *c, int argc, struct resp_arg *argv)
  * caller checked (NULL: absent). Returns the element copied (caller frees),
  * its length in *n. The empty source is deleted.
  */
-static char *move_one(struct kv_db *db, const struct resp_arg *src, struct kv_list *sl, const struct resp_arg *dst,
-                      struct kv_list *dl, int wherefrom, int whereto, size_t *n)
+static char *move_one(struct kv_server *s, struct kv_client *c, const struct resp_arg *src, struct kv_list *sl,
+                      const struct resp_arg *dst, struct kv_list *dl, int wherefrom, int whereto, size_t *n)
 {
+    struct kv_db *db = &s->db;
     const char *v;
     list_peek(sl, wherefrom, &v, n);
     char *copy = xmalloc(*n ? *n : 1);
@@ -504,8 +539,11 @@ static char *move_one(struct kv_db *db, const struct resp_arg *src, struct kv_li
         dl = create_list(db, dst->ptr, dst->len);
     list_push(dl, whereto, copy, *n);
     db_modified(db, dst->ptr, dst->len);
+    notify(s, c, KV_NOTIFY_LIST, push_event(whereto), dst->ptr, dst->len);
     /* src == dst: the list got its element back and is never empty here */
+    bool gone = list_len(sl) == 0;
     delete_if_empty(db, src->ptr, src->len, sl);
+    notify_popped(s, c, wherefrom, src->ptr, src->len, gone);
     return copy;
 }
 
@@ -530,7 +568,7 @@ static void lmove_generic(struct kv_client *c, struct resp_arg *argv, int wheref
         return;
     }
     size_t n;
-    char *v = move_one(DB(c), &argv[1], sl, &argv[2], dl, wherefrom, whereto, &n);
+    char *v = move_one(c->srv, c, &argv[1], sl, &argv[2], dl, wherefrom, whereto, &n);
     resp_add_bulk(&c->out, v, n);
     xfree(v);
     c->srv->dirty++;
@@ -611,8 +649,10 @@ static int mpop_try(struct kv_client *c, const struct resp_arg *keys, long long 
         pop_range_reply(&c->out, l, where, count);
         db_modified(DB(c), keys[j].ptr, keys[j].len);
         c->srv->dirty++;
-        if (list_len(l) == 0)
+        bool gone = list_len(l) == 0;
+        if (gone)
             db_delete_ref(DB(c), ref);
+        notify_popped(c->srv, c, where, keys[j].ptr, keys[j].len, gone);
         return 1;
     }
     return 0;
@@ -649,7 +689,7 @@ static bool serve_list(struct kv_server *s, struct kv_blocked *b, const char *ke
         struct resp_arg src = {.ptr = key, .len = klen};
         struct resp_arg dst = {.ptr = b->a.dst, .len = b->a.dstlen};
         size_t n;
-        char *v = move_one(db, &src, l, &dst, d ? obj_ptr(d) : NULL, b->a.where, b->a.whereto, &n);
+        char *v = move_one(s, NULL, &src, l, &dst, d ? obj_ptr(d) : NULL, b->a.where, b->a.whereto, &n);
         resp_add_bulk(out, v, n);
         xfree(v);
     } else {
@@ -665,8 +705,10 @@ static bool serve_list(struct kv_server *s, struct kv_blocked *b, const char *ke
             list_pop(l, b->a.where);
         }
         db_modified(db, key, klen);
-        if (list_len(l) == 0)
+        bool gone = list_len(l) == 0;
+        if (gone)
             db_delete_ref(db, ref);
+        notify_popped(s, NULL, b->a.where, key, klen, gone);
     }
     s->dirty++;
     return true;
@@ -693,8 +735,10 @@ static void bpop_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
         list_pop(l, where);
         db_modified(DB(c), argv[j].ptr, argv[j].len);
         c->srv->dirty++;
-        if (list_len(l) == 0)
+        bool gone = list_len(l) == 0;
+        if (gone)
             db_delete_ref(DB(c), ref);
+        notify_popped(c->srv, c, where, argv[j].ptr, argv[j].len, gone);
         return;
     }
     struct kv_block_args a = {.where = where, .reply = BR_KEY_VALUE};

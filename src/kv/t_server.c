@@ -15,6 +15,7 @@
 #include "kv/blocking.h"
 #include "kv/hashobj.h"
 #include "kv/multi.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 
 #define KV_REDIS_VERSION "7.0.0"
@@ -22,9 +23,14 @@
 
 void kv_cmd_PING(struct kv_client *c, int argc, struct resp_arg *argv)
 {
-    if (argc > 2)
+    if (argc > 2) {
         kv_reply_arity(c, "ping");
-    else if (argc == 2)
+    } else if (kv_pubsub_restricted(c)) {
+        /* a RESP2 subscriber gets ["pong", <message or "">] */
+        resp_add_array(&c->out, 2);
+        resp_add_bulk(&c->out, "pong", 4);
+        resp_add_bulk(&c->out, argc == 2 ? argv[1].ptr : "", argc == 2 ? argv[1].len : 0);
+    } else if (argc == 2)
         resp_add_bulk(&c->out, argv[1].ptr, argv[1].len);
     else
         resp_add_simple(&c->out, "PONG", 4);
@@ -188,6 +194,7 @@ void kv_cmd_RESET(struct kv_client *c, int argc, struct resp_arg *argv)
     kv_multi_reset(c);
     c->db = 0;
     kv_db_select(c->srv, 0);
+    kv_pubsub_reset(c);
     c->proto = 2;
     xfree(c->name);
     c->name = NULL;
@@ -210,15 +217,22 @@ static void client_info_line(struct kv_client *me, struct kv_client *c, struct b
         flags[nf++] = 'x';
     if (c->no_evict)
         flags[nf++] = 'e';
+    long long sub, psub, ssub;
+    kv_pubsub_counts(c, &sub, &psub, &ssub);
+    if (sub + psub + ssub)
+        flags[nf++] = 'P';
     if (!nf)
         flags[nf++] = 'N';
     flags[nf] = '\0';
     buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
-               "multi=%lld qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 "
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lld psub=%lld ssub=%lld "
+               "multi=%lld qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=0 "
                "events=r cmd=%s%s%s user=default redir=-1 resp=%d\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, kv_multi_count(c),
+               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, sub, psub, ssub,
+               kv_multi_count(c),
+               c == me ? buf_pending(&c->out) + buf_pending(&c->wbuf)
+                       : atomic_load_explicit(&c->out_bytes, memory_order_relaxed),
                c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->last_sub[0] ? "|" : "", c->last_sub,
                c->proto);
 }

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "core/util.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 #include "kv/setobj.h"
 
@@ -74,8 +75,10 @@ void kv_cmd_SADD(struct kv_client *c, int argc, struct resp_arg *argv)
     for (int i = 2; i < argc; i++)
         added += set_add(&s, argv[i].ptr, argv[i].len);
     obj_set_ptr(o, s);
-    if (added)
+    if (added) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_SET, "sadd", argv[1].ptr, argv[1].len);
+    }
     c->srv->dirty += (uint64_t)added;
     resp_add_int(&c->out, added);
 }
@@ -87,18 +90,24 @@ void kv_cmd_SREM(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_set(c, &argv[1], LOOKUP_WRITE, &s, &ref))
         return;
     long long deleted = 0;
+    bool gone = false;
     if (s) {
         for (int i = 2; i < argc; i++) {
             deleted += set_remove(&s, argv[i].ptr, argv[i].len);
             obj_set_ptr(*ref, s);
             if (set_len(s) == 0) {
                 db_delete_ref(DB(c), ref);
+                gone = true;
                 break;
             }
         }
     }
-    if (deleted)
+    if (deleted) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_SET, "srem", argv[1].ptr, argv[1].len);
+        if (gone)
+            kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
+    }
     c->srv->dirty += (uint64_t)deleted;
     resp_add_int(&c->out, deleted);
 }
@@ -151,18 +160,24 @@ void kv_cmd_SMOVE(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     obj_set_ptr(so, s);
-    if (set_len(s) == 0)
+    kv_notify(c, KV_NOTIFY_SET, "srem", argv[1].ptr, argv[1].len);
+    if (set_len(s) == 0) {
         db_delete(db, argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
+    }
     dobj = db_lookup(db, argv[2].ptr, argv[2].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    int added;
     if (!dobj) {
         struct kv_set *d = set_new();
-        set_add(&d, m->ptr, m->len);
+        added = set_add(&d, m->ptr, m->len);
         db_add(db, obj_new_ptr(argv[2].ptr, argv[2].len, OBJ_SET, d, -1));
     } else {
         struct kv_set *d = obj_ptr(dobj);
-        set_add(&d, m->ptr, m->len);
+        added = set_add(&d, m->ptr, m->len);
         obj_set_ptr(dobj, d);
     }
+    if (added)
+        kv_notify(c, KV_NOTIFY_SET, "sadd", argv[2].ptr, argv[2].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     db_modified(db, argv[2].ptr, argv[2].len);
     c->srv->dirty++;
@@ -311,6 +326,8 @@ static void spop_count(struct kv_client *c, struct resp_arg *argv)
         set_free(u);
         db_delete_ref(DB(c), ref);
         c->srv->dirty++;
+        kv_notify(c, KV_NOTIFY_SET, "spop", argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
         return;
     }
     /* count < size: pick count distinct members, remove them */
@@ -326,6 +343,7 @@ static void spop_count(struct kv_client *c, struct resp_arg *argv)
     memvec_free(&mv);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += count;
+    kv_notify(c, KV_NOTIFY_SET, "spop", argv[1].ptr, argv[1].len);
 }
 
 void kv_cmd_SPOP(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -357,8 +375,11 @@ void kv_cmd_SPOP(struct kv_client *c, int argc, struct resp_arg *argv)
     xfree(copy);
     obj_set_ptr(*ref, s);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
-    if (set_len(s) == 0)
+    kv_notify(c, KV_NOTIFY_SET, "spop", argv[1].ptr, argv[1].len);
+    if (set_len(s) == 0) {
         db_delete_ref(DB(c), ref);
+        kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
+    }
     c->srv->dirty++;
 }
 
@@ -437,10 +458,14 @@ static void store_result(struct kv_client *c, const struct resp_arg *dst, struct
     if (n > 0) {
         db_set(db, obj_new_ptr(dst->ptr, dst->len, OBJ_SET, r, -1), false);
         c->srv->dirty++;
+        /* the event is the command's name: sinterstore, sunionstore, sdiffstore */
+        kv_notify(c, KV_NOTIFY_SET, resp_cmds[c->last_cmd].name, dst->ptr, dst->len);
     } else {
         set_free(r);
-        if (db_delete(db, dst->ptr, dst->len))
+        if (db_delete(db, dst->ptr, dst->len)) {
             c->srv->dirty++;
+            kv_notify(c, KV_NOTIFY_GENERIC, "del", dst->ptr, dst->len);
+        }
     }
     resp_add_int(&c->out, n);
 }
@@ -484,8 +509,10 @@ static void sinter_generic(struct kv_client *c, const struct resp_arg *keys, lon
         goto done;
     if (empty > 0) {
         if (dst) {
-            if (db_delete(DB(c), dst->ptr, dst->len))
+            if (db_delete(DB(c), dst->ptr, dst->len)) {
                 c->srv->dirty++;
+                kv_notify(c, KV_NOTIFY_GENERIC, "del", dst->ptr, dst->len);
+            }
             resp_add_int(&c->out, 0);
         } else if (card) {
             resp_add_int(&c->out, 0);

@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/util.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 
 #define STRING_MAX (512LL * 1024 * 1024)
@@ -139,6 +140,14 @@ static struct kv_obj *store_string(struct kv_client *c, const struct resp_arg *k
     return o;
 }
 
+/* The events of a string stored by SET and its variants. */
+static void notify_set(struct kv_client *c, const struct resp_arg *k, long long when)
+{
+    kv_notify(c, KV_NOTIFY_STRING, "set", k->ptr, k->len);
+    if (when >= 0)
+        kv_notify(c, KV_NOTIFY_GENERIC, "expire", k->ptr, k->len);
+}
+
 void kv_cmd_SET(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     unsigned flags;
@@ -168,8 +177,14 @@ void kv_cmd_SET(struct kv_client *c, int argc, struct resp_arg *argv)
             db_delete_ref(DB(c), ref);
             c->srv->dirty++;
         }
+        /* Redis 7.0 stores the key with its past time and expires it at once:
+         * the same events ("expired" after the reply) and the same count */
+        notify_set(c, &argv[1], when);
+        kv_notify_db(c->srv, 0, KV_NOTIFY_EXPIRED, "expired", argv[1].ptr, argv[1].len);
+        DB(c)->st.expired++;
     } else {
         store_string(c, &argv[1], argv[2].ptr, argv[2].len, when, flags & SET_KEEPTTL);
+        notify_set(c, &argv[1], when);
     }
     if (!(flags & SET_GET))
         resp_add_ok(&c->out);
@@ -183,6 +198,7 @@ void kv_cmd_SETNX(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     store_string(c, &argv[1], argv[2].ptr, argv[2].len, -1, false);
+    notify_set(c, &argv[1], -1);
     resp_add_int(&c->out, 1);
 }
 
@@ -192,6 +208,7 @@ static void setex_generic(struct kv_client *c, struct resp_arg *argv, long long 
     if (!expire_from_arg(c, &argv[2], unit, false, cmd, &when))
         return;
     store_string(c, &argv[1], argv[3].ptr, argv[3].len, when, false);
+    notify_set(c, &argv[1], when);
     resp_add_ok(&c->out);
 }
 
@@ -223,6 +240,7 @@ void kv_cmd_GETSET(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     reply_string(c, ref ? *ref : NULL);
     store_string(c, &argv[1], argv[2].ptr, argv[2].len, -1, false);
+    notify_set(c, &argv[1], -1);
 }
 
 void kv_cmd_GETDEL(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -235,6 +253,7 @@ void kv_cmd_GETDEL(struct kv_client *c, int argc, struct resp_arg *argv)
     if (ref) {
         db_delete_ref(DB(c), ref);
         c->srv->dirty++;
+        kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
     }
 }
 
@@ -261,14 +280,17 @@ void kv_cmd_GETEX(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     reply_string(c, *ref);
     if (flags & SET_ANY_EXPIRE) {
-        if (when <= DB(c)->now_ms)
+        bool gone = when <= DB(c)->now_ms;
+        if (gone)
             db_delete_ref(DB(c), ref);
         else
             db_set_expire(DB(c), ref, when);
         c->srv->dirty++;
+        kv_notify(c, KV_NOTIFY_GENERIC, gone ? "del" : "expire", argv[1].ptr, argv[1].len);
     } else if (flags & SET_PERSIST && obj_has_ttl(*ref)) {
         db_set_expire(DB(c), ref, -1);
         c->srv->dirty++;
+        kv_notify(c, KV_NOTIFY_GENERIC, "persist", argv[1].ptr, argv[1].len);
     }
 }
 
@@ -297,8 +319,10 @@ static void mset_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
             }
         }
     }
-    for (int j = 1; j < argc; j += 2)
+    for (int j = 1; j < argc; j += 2) {
         store_string(c, &argv[j], argv[j + 1].ptr, argv[j + 1].len, -1, false);
+        notify_set(c, &argv[j], -1);
+    }
     if (nx)
         resp_add_int(&c->out, 1);
     else
@@ -337,6 +361,7 @@ void kv_cmd_APPEND(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     if (!ref) {
         struct kv_obj *o = store_string(c, &argv[1], argv[2].ptr, argv[2].len, -1, false);
+        kv_notify(c, KV_NOTIFY_STRING, "append", argv[1].ptr, argv[1].len);
         resp_add_int(&c->out, obj_vlen(o));
         return;
     }
@@ -350,6 +375,7 @@ void kv_cmd_APPEND(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     memcpy(obj_val(o) + old, argv[2].ptr, argv[2].len);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_STRING, "append", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, obj_vlen(o));
 }
 
@@ -391,6 +417,7 @@ static void incr_generic(struct kv_client *c, const struct resp_arg *key, long l
         overwrite_value(c, ref, num, n);
     else
         store_string(c, key, num, n, -1, false);
+    kv_notify(c, KV_NOTIFY_STRING, "incrby", key->ptr, key->len);
     resp_add_int(&c->out, v);
 }
 
@@ -451,6 +478,7 @@ void kv_cmd_INCRBYFLOAT(struct kv_client *c, int argc, struct resp_arg *argv)
         overwrite_value(c, ref, num, n);
     else
         store_string(c, &argv[1], num, n, -1, false);
+    kv_notify(c, KV_NOTIFY_STRING, "incrbyfloat", argv[1].ptr, argv[1].len);
     resp_add_bulk(&c->out, num, n);
 }
 
@@ -533,6 +561,7 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
     memcpy(obj_val(o) + off, argv[3].ptr, vlen);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
+    kv_notify(c, KV_NOTIFY_STRING, "setrange", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, obj_vlen(o));
 }
 

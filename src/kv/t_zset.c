@@ -27,6 +27,7 @@
 #include "core/rand.h"
 #include "core/util.h"
 #include "kv/blocking.h"
+#include "kv/pubsub.h"
 #include "kv/setobj.h"
 #include "kv/zsetobj.h"
 
@@ -192,20 +193,26 @@ static long long store_zset(struct kv_client *c, const struct resp_arg *k, struc
     long long n = (long long)zset_len(z);
     if (n == 0) {
         zset_free(z);
-        if (db_delete(DB(c), k->ptr, k->len))
+        if (db_delete(DB(c), k->ptr, k->len)) {
             c->srv->dirty++;
+            kv_notify(c, KV_NOTIFY_GENERIC, "del", k->ptr, k->len);
+        }
         return 0;
     }
     db_set(DB(c), obj_new_zset(k->ptr, k->len, z, -1), false);
     c->srv->dirty++;
+    /* the event is the command's name: zrangestore, zunionstore, zinterstore, zdiffstore */
+    kv_notify(c, KV_NOTIFY_ZSET, resp_cmds[c->last_cmd].name, k->ptr, k->len);
     return n;
 }
 
-/* Delete the key at ref when its set became empty. */
-static void delete_if_empty(struct kv_client *c, struct kv_zset *z, struct kv_obj **ref)
+/* Delete the key at ref when its set became empty (event "del"). */
+static void delete_if_empty(struct kv_client *c, struct kv_zset *z, struct kv_obj **ref, const struct resp_arg *k)
 {
-    if (zset_len(z) == 0)
+    if (zset_len(z) == 0) {
         db_delete_ref(DB(c), ref);
+        kv_notify(c, KV_NOTIFY_GENERIC, "del", k->ptr, k->len);
+    }
 }
 
 /* ---- replies -------------------------------------------------------------------- */
@@ -329,8 +336,10 @@ static void zadd_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
             processed++;
         score = newscore;
     }
-    if (added + updated)
+    if (added + updated) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_ZSET, incr ? "zincr" : "zadd", argv[1].ptr, argv[1].len);
+    }
     c->srv->dirty += (uint64_t)(added + updated);
 reply:
     if (incr) {
@@ -358,18 +367,24 @@ void kv_cmd_ZREM(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_zset(c, &argv[1], LOOKUP_WRITE, &z, &ref))
         return;
     long long deleted = 0;
+    bool gone = false;
     if (z) {
         for (int i = 2; i < argc; i++) {
             if (zset_del(z, argv[i].ptr, argv[i].len))
                 deleted++;
             if (zset_len(z) == 0) {
                 db_delete_ref(DB(c), ref);
+                gone = true;
                 break;
             }
         }
     }
-    if (deleted)
+    if (deleted) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_ZSET, "zrem", argv[1].ptr, argv[1].len);
+        if (gone)
+            kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
+    }
     c->srv->dirty += (uint64_t)deleted;
     resp_add_int(&c->out, deleted);
 }
@@ -658,9 +673,11 @@ static void zremrange_generic(struct kv_client *c, struct resp_arg *argv, enum r
         hi = zset_lex_upto(z, &lr);
     }
     uint64_t deleted = hi > lo ? zset_delete_ranks(z, lo, hi) : 0;
-    if (deleted)
+    if (deleted) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
-    delete_if_empty(c, z, ref);
+        kv_notify(c, KV_NOTIFY_ZSET, resp_cmds[c->last_cmd].name, argv[1].ptr, argv[1].len); /* zremrangeby* */
+    }
+    delete_if_empty(c, z, ref, &argv[1]);
     c->srv->dirty += deleted;
     resp_add_int(&c->out, (long long)deleted);
 }
@@ -673,8 +690,8 @@ void kv_cmd_ZREMRANGEBYLEX(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* Pop up to count elements of z (at key, link ref) and write the reply into
  * o: the part shared by ZPOPMIN/ZMPOP and the blocking forms' serve step. */
-static void zpop_emit(struct kv_server *s, struct buf *o, int proto, const struct resp_arg *key, struct kv_zset *z,
-                      struct kv_obj **ref, bool max, long long count, enum kv_zpop_reply shape)
+static void zpop_emit(struct kv_server *s, struct kv_client *c, struct buf *o, int proto, const struct resp_arg *key,
+                      struct kv_zset *z, struct kv_obj **ref, bool max, long long count, enum kv_zpop_reply shape)
 {
     uint64_t len = zset_len(z);
     uint64_t n = (uint64_t)count < len ? (uint64_t)count : len;
@@ -714,8 +731,19 @@ static void zpop_emit(struct kv_server *s, struct buf *o, int proto, const struc
         zset_delete_ranks(z, 0, n);
     s->dirty += n;
     db_modified(&s->db, key->ptr, key->len);
-    if (zset_len(z) == 0)
+    bool gone = zset_len(z) == 0;
+    if (gone)
         db_delete_ref(&s->db, ref);
+    /* c NULL: serving a blocked client, the server raises the events */
+    const char *ev = max ? "zpopmax" : "zpopmin";
+    if (c)
+        kv_notify(c, KV_NOTIFY_ZSET, ev, key->ptr, key->len);
+    else
+        kv_notify_db(s, 0, KV_NOTIFY_ZSET, ev, key->ptr, key->len);
+    if (gone && c)
+        kv_notify(c, KV_NOTIFY_GENERIC, "del", key->ptr, key->len);
+    else if (gone)
+        kv_notify_db(s, 0, KV_NOTIFY_GENERIC, "del", key->ptr, key->len);
 }
 
 int kv_zset_pop(struct kv_client *c, const struct resp_arg *keys, int nkeys, bool max, long long count,
@@ -731,7 +759,7 @@ int kv_zset_pop(struct kv_client *c, const struct resp_arg *keys, int nkeys, boo
     }
     if (!z)
         return 0;
-    zpop_emit(c->srv, &c->out, c->proto, key, z, ref, max, count, shape);
+    zpop_emit(c->srv, c, &c->out, c->proto, key, z, ref, max, count, shape);
     return 1;
 }
 
@@ -832,7 +860,7 @@ static bool serve_zset(struct kv_server *s, struct kv_blocked *b, const char *ke
     if (!ref || obj_type(*ref) != OBJ_ZSET)
         return false;
     struct resp_arg k = {.ptr = key, .len = klen};
-    zpop_emit(s, &b->reply, b->proto, &k, obj_zset(*ref), ref, b->a.where != 0, b->a.count,
+    zpop_emit(s, NULL, &b->reply, b->proto, &k, obj_zset(*ref), ref, b->a.where != 0, b->a.count,
               (enum kv_zpop_reply)b->a.reply);
     return true;
 }

@@ -19,6 +19,7 @@
 #define K CMD_NOKEYS
 #define V CMD_MOVABLEKEYS
 #define B CMD_BLOCKING
+#define P CMD_PUBSUB
 
 const struct resp_cmd resp_cmds[RESP_CMD_COUNT] = {
 #define X(id, nm, ar, fl, fi, la, st, gr) [RESP_CMD_##id] = {nm, ar, fl, fi, la, st, gr},
@@ -80,7 +81,7 @@ int resp_cmd_flag_names(unsigned flags, const char **out, int max)
         const char *name;
     } names[] = {
         {CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-        {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_BLOCKING, "blocking"}, {CMD_FAST, "fast"},
+        {CMD_ADMIN, "admin"}, {CMD_PUBSUB, "pubsub"}, {CMD_NOAUTH, "no_auth"}, {CMD_BLOCKING, "blocking"}, {CMD_FAST, "fast"},
         {CMD_MOVABLEKEYS, "movablekeys"},
     };
     int n = 0;

@@ -24,6 +24,7 @@ enum {
     CMD_NOKEYS = 1 << 6,    /* never touches keys (cheap in the server path) */
     CMD_MOVABLEKEYS = 1 << 7, /* keys follow a numkeys argument: see resp_cmd_keynum_index */
     CMD_BLOCKING = 1 << 8,  /* may block the client (BLPOP...) */
+    CMD_PUBSUB = 1 << 9,    /* pub/sub (allowed to a RESP2 subscriber when also in kv's list) */
 };
 
 #define W CMD_WRITE
@@ -35,6 +36,7 @@ enum {
 #define K CMD_NOKEYS
 #define V CMD_MOVABLEKEYS
 #define B CMD_BLOCKING
+#define P CMD_PUBSUB
 
 /*  X(id, name, arity, flags, first, last, step, group) */
 #define RESP_COMMANDS(X) \
@@ -204,7 +206,16 @@ enum {
     X(EXEC, "exec", 1, K, 0, 0, 0, "transactions") \
     X(DISCARD, "discard", 1, F|K, 0, 0, 0, "transactions") \
     X(WATCH, "watch", -2, F, 1, -1, 1, "transactions") \
-    X(UNWATCH, "unwatch", 1, F|K, 0, 0, 0, "transactions")
+    X(UNWATCH, "unwatch", 1, F|K, 0, 0, 0, "transactions") \
+    X(SUBSCRIBE, "subscribe", -2, P|K, 0, 0, 0, "pubsub") \
+    X(UNSUBSCRIBE, "unsubscribe", -1, P|K, 0, 0, 0, "pubsub") \
+    X(PSUBSCRIBE, "psubscribe", -2, P|K, 0, 0, 0, "pubsub") \
+    X(PUNSUBSCRIBE, "punsubscribe", -1, P|K, 0, 0, 0, "pubsub") \
+    X(PUBLISH, "publish", 3, P|F|K, 0, 0, 0, "pubsub") \
+    X(PUBSUB, "pubsub", -2, P|K, 0, 0, 0, "pubsub") \
+    X(SSUBSCRIBE, "ssubscribe", -2, P, 1, -1, 1, "pubsub") \
+    X(SUNSUBSCRIBE, "sunsubscribe", -1, P, 1, -1, 1, "pubsub") \
+    X(SPUBLISH, "spublish", 3, P|F, 1, 1, 1, "pubsub")
 
 enum resp_cmd_id {
 #define X(id, name, arity, flags, first, last, step, group) RESP_CMD_##id,
@@ -253,5 +264,6 @@ int resp_cmd_flag_names(unsigned flags, const char **out, int max);
 #undef K
 #undef V
 #undef B
+#undef P
 
 #endif

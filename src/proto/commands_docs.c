@@ -172,4 +172,13 @@ const struct resp_cmd_doc resp_cmd_docs[RESP_CMD_COUNT] = {
     [RESP_CMD_ZDIFFSTORE] = {"Subtract multiple sorted sets and store the resulting sorted set in a new key", "6.2.0"},
     [RESP_CMD_ZINTERCARD] = {"Intersect multiple sorted sets and return the cardinality of the result", "7.0.0"},
     [RESP_CMD_ZSCAN] = {"Incrementally iterate sorted sets elements and associated scores", "2.8.0"},
+    [RESP_CMD_SUBSCRIBE] = {"Listen for messages published to the given channels", "2.0.0"},
+    [RESP_CMD_UNSUBSCRIBE] = {"Stop listening for messages posted to the given channels", "2.0.0"},
+    [RESP_CMD_PSUBSCRIBE] = {"Listen for messages published to channels matching the given patterns", "2.0.0"},
+    [RESP_CMD_PUNSUBSCRIBE] = {"Stop listening for messages posted to channels matching the given patterns", "2.0.0"},
+    [RESP_CMD_PUBLISH] = {"Post a message to a channel", "2.0.0"},
+    [RESP_CMD_PUBSUB] = {"A container for Pub/Sub commands", "2.8.0"},
+    [RESP_CMD_SSUBSCRIBE] = {"Listen for messages published to the given shard channels", "7.0.0"},
+    [RESP_CMD_SUNSUBSCRIBE] = {"Stop listening for messages posted to the given shard channels", "7.0.0"},
+    [RESP_CMD_SPUBLISH] = {"Post a message to a shard channel", "7.0.0"},
 };

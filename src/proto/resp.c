@@ -644,6 +644,12 @@ void resp_add_set(struct buf *b, int proto, long long n)
     commit(b, put_hdr(buf_tail(b), proto >= 3 ? '~' : '*', n));
 }
 
+void resp_add_push(struct buf *b, int proto, long long n)
+{
+    buf_reserve(b, HDR_MAX);
+    commit(b, put_hdr(buf_tail(b), proto >= 3 ? '>' : '*', n));
+}
+
 void resp_add_double(struct buf *b, int proto, double v)
 {
     char txt[UTIL_D_STR_MAX];

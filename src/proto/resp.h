@@ -165,6 +165,7 @@ void resp_add_null_array(struct buf *b, int proto);              /* *-1 | _ */
 void resp_add_array(struct buf *b, long long n);                 /* *n */
 void resp_add_map(struct buf *b, int proto, long long n);        /* *2n | %n */
 void resp_add_set(struct buf *b, int proto, long long n);        /* *n | ~n */
+void resp_add_push(struct buf *b, int proto, long long n);       /* *n | >n (pub/sub messages) */
 void resp_add_double(struct buf *b, int proto, double v);        /* $ bulk | ,v */
 void resp_add_bool(struct buf *b, int proto, bool v);            /* :1/:0 | #t/#f */
 void resp_add_verbatim(struct buf *b, int proto, const char *p, size_t n); /* $ | =n txt:... */
