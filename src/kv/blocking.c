@@ -22,6 +22,7 @@
 #include "core/alloc.h"
 #include "core/util.h"
 #include "kv/dict.h"
+#include "kv/multi.h"
 #include "kv/server.h"
 
 struct kv_bwait {
@@ -408,6 +409,12 @@ void kv_blocking_on_add(void *arg, const struct kv_obj *o)
 {
     struct kv_server *s = arg;
     kv_blocking_signal(s, obj_key(o), obj_klen(o));
+}
+
+void kv_blocking_on_modify(void *arg, const char *key, size_t klen)
+{
+    kv_watch_on_modify(arg, key, klen);
+    kv_blocking_signal(arg, key, klen);
 }
 
 void kv_blocking_serve_ready(struct kv_server *s)

@@ -116,5 +116,9 @@ unsigned long long kv_blocking_count(const struct kv_blocking *bk);
 
 /* db on_add hook: the object's key may have waiters. arg is the server. */
 void kv_blocking_on_add(void *arg, const struct kv_obj *o);
+/* db on_modify hook: WATCH (kv_watch_on_modify), then the key's waiters
+ * look again (a stream that grew in place, or a deleted stream whose
+ * XREADGROUP waiters get an error). arg is the server. */
+void kv_blocking_on_modify(void *arg, const char *key, size_t klen);
 
 #endif
