@@ -878,10 +878,6 @@ void kv_cmd_XSETID(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_reply_error(c, "ERR no such key");
         return;
     }
-    if (stream_id_cmp(&id, &s->max_deleted_id) < 0) {
-        kv_reply_error(c, "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id");
-        return;
-    }
     if (s->length > 0) {
         struct stream_id maxid;
         stream_last_valid_id(s, &maxid);
@@ -900,8 +896,7 @@ void kv_cmd_XSETID(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!stream_id_is_zero(&maxdel))
         s->max_deleted_id = maxdel;
     resp_add_ok(&c->out);
-    db_modified(DB(c), argv[1].ptr, argv[1].len);
-    c->srv->dirty++;
+    c->srv->dirty++; /* Redis 7.0 signals no WATCH here */
 }
 
 /* ---- XGROUP ---------------------------------------------------------------------------- */
@@ -1005,7 +1000,7 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         } else if (kv_arg_is(opt, "setid")) {
             if (argc == 7) {
                 if (!kv_arg_is(&argv[5], "entriesread")) {
-                    kv_reply_syntax(c);
+                    reply_sub_syntax(c, opt, "XGROUP");
                     return;
                 }
                 if (!parse_entries_read(c, &argv[6], &entries_read))
@@ -1044,7 +1039,6 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         if (stream_cg_create(s, argv[3].ptr, argv[3].len, &id, entries_read)) {
             resp_add_ok(&c->out);
             c->srv->dirty++;
-            db_modified(DB(c), argv[2].ptr, argv[2].len);
         } else {
             kv_reply_error(c, "BUSYGROUP Consumer Group name already exists");
         }
@@ -1058,13 +1052,11 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         cg->entries_read = entries_read;
         resp_add_ok(&c->out);
         c->srv->dirty++;
-        db_modified(DB(c), argv[2].ptr, argv[2].len);
     } else if (kv_arg_is(opt, "destroy") && argc == 4) {
         if (cg) {
             stream_cg_destroy(s, argv[3].ptr, argv[3].len);
             resp_add_int(&c->out, 1);
             c->srv->dirty++;
-            db_modified(DB(c), argv[2].ptr, argv[2].len);
             /* wakes XREADGROUP waiters of the group with -NOGROUP */
             kv_blocking_signal(c->srv, argv[2].ptr, argv[2].len);
         } else {
@@ -1072,10 +1064,8 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         }
     } else if (kv_arg_is(opt, "createconsumer") && argc == 5) {
         bool made = stream_consumer_create(cg, argv[4].ptr, argv[4].len, now_ms()) != NULL;
-        if (made) {
-            c->srv->dirty++;
-            db_modified(DB(c), argv[2].ptr, argv[2].len);
-        }
+        if (made)
+            c->srv->dirty++; /* Redis 7.0 signals no WATCH here */
         resp_add_int(&c->out, made);
     } else if (kv_arg_is(opt, "delconsumer") && argc == 5) {
         long long pending = 0;
@@ -1083,7 +1073,6 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         if (cons) {
             pending = (long long)stream_consumer_delete(cg, cons);
             c->srv->dirty++;
-            db_modified(DB(c), argv[2].ptr, argv[2].len);
         }
         resp_add_int(&c->out, pending);
     } else {
@@ -1122,10 +1111,7 @@ void kv_cmd_XACK(struct kv_client *c, int argc, struct resp_arg *argv)
         }
     }
     xfree(ids);
-    if (acked) {
-        c->srv->dirty += (uint64_t)acked;
-        db_modified(DB(c), argv[1].ptr, argv[1].len);
-    }
+    c->srv->dirty += (uint64_t)acked; /* group state: Redis 7.0 signals no WATCH */
     resp_add_int(&c->out, acked);
 }
 
@@ -1358,10 +1344,8 @@ void kv_cmd_XCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
     resp_add_array(&c->out, n);
     buf_append(&c->out, buf_head(&tmp), buf_pending(&tmp));
     buf_deinit(&tmp);
-    if (changed) {
-        c->srv->dirty++;
-        db_modified(DB(c), argv[1].ptr, argv[1].len);
-    }
+    if (changed)
+        c->srv->dirty++; /* group state: Redis 7.0 signals no WATCH */
 }
 
 void kv_cmd_XAUTOCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -1382,7 +1366,8 @@ void kv_cmd_XAUTOCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
     for (int j = 6; j < argc; j++) {
         int more = argc - 1 - j;
         if (kv_arg_is(&argv[j], "count") && more) {
-            if (!kv_arg_range(c, &argv[j + 1], 1, LONG_MAX / 16, &count, NULL, "ERR COUNT must be > 0"))
+            if (!kv_arg_range(c, &argv[j + 1], 1, LONG_MAX / 16, &count, "ERR COUNT must be > 0",
+                              "ERR COUNT must be > 0"))
                 return;
             j++;
         } else if (kv_arg_is(&argv[j], "justid")) {
@@ -1453,10 +1438,8 @@ void kv_cmd_XAUTOCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
     buf_append(&c->out, buf_head(&del), buf_pending(&del));
     buf_deinit(&tmp);
     buf_deinit(&del);
-    if (changed) {
-        c->srv->dirty++;
-        db_modified(DB(c), argv[1].ptr, argv[1].len);
-    }
+    if (changed)
+        c->srv->dirty++; /* group state: Redis 7.0 signals no WATCH */
 }
 
 /* ---- XINFO -------------------------------------------------------------------------------- */
