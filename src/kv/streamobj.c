@@ -332,6 +332,15 @@ void stream_append(struct kv_stream *s, const struct stream_id *id, const struct
     unsigned flags = 0;
     uint64_t msd = 0, seq = 0;
     if (!nd) {
+        if (s->nnodes) {
+            /* the old tail is complete: give back its spare capacity */
+            struct stream_node *t = s->nodes[s->nnodes - 1];
+            if (t->cap > t->used + 16) {
+                t = xrealloc(t, sizeof *t + t->used);
+                t->cap = (uint32_t)(xalloc_size(t) - sizeof *t);
+                s->nodes[s->nnodes - 1] = t;
+            }
+        }
         nd = node_new(id, kv, nfields, 1 + 2 + vals);
         nodes_insert(s, s->nnodes, nd);
         flags = F_SAME;
