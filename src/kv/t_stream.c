@@ -12,7 +12,9 @@
  *
  * Runs with the keyspace lock held (see server.h).
  */
+#include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -31,61 +33,70 @@ static long long now_ms(void) { return util_time_ms(); }
 
 /* ---- ids -------------------------------------------------------------------- */
 
-/* Redis string2ull: a decimal; values past LLONG_MAX as strtoull takes them. */
-static bool parse_u64(const char *p, size_t n, uint64_t *out)
+/* Redis string2ull on a C string: string2ll, else strtoull (which takes
+ * leading spaces and a sign, as Redis then accepts). */
+static bool parse_u64(const char *s, uint64_t *out)
 {
     long long ll;
-    if (util_str2ll(p, n, &ll)) {
+    if (util_str2ll(s, strlen(s), &ll)) {
         if (ll < 0)
             return false;
         *out = (uint64_t)ll;
         return true;
     }
-    unsigned long long u;
-    if (!util_str2ull(p, n, &u))
+    errno = 0;
+    char *end = NULL;
+    unsigned long long u = strtoull(s, &end, 10);
+    if (errno == EINVAL || errno == ERANGE || !(*s != '\0' && *end == '\0'))
         return false;
     *out = u;
     return true;
 }
 
 /*
- * Redis streamGenericParseIDOrReply. strict: "-" and "+" are refused.
+ * Redis streamGenericParseIDOrReply, on the argument as a C string (an
+ * embedded NUL ends it, as there). strict: "-" and "+" are refused.
  * seq_given non-NULL: "<ms>-*" is accepted and sets *seq_given false.
  * Replies (when c) and returns false on error.
  */
 static bool parse_id(struct kv_client *c, const struct resp_arg *a, struct stream_id *id, uint64_t missing_seq,
                      bool strict, bool *seq_given)
 {
-    const char *p = a->ptr;
-    size_t n = a->len;
+    char buf[128];
     if (seq_given)
         *seq_given = true;
-    if (n > 127)
+    if (a->len > sizeof buf - 1)
         goto invalid;
-    if (!strict && n == 1 && (p[0] == '-' || p[0] == '+')) {
-        if (p[0] == '-')
-            *id = (struct stream_id){0, 0};
-        else
-            *id = (struct stream_id){UINT64_MAX, UINT64_MAX};
+    memcpy(buf, a->ptr, a->len);
+    buf[a->len] = '\0';
+    if (strict && (buf[0] == '-' || buf[0] == '+') && buf[1] == '\0')
+        goto invalid;
+    if (buf[0] == '-' && buf[1] == '\0') {
+        *id = (struct stream_id){0, 0};
         return true;
     }
-    const char *dot = memchr(p, '-', n);
-    if (!dot) {
-        if (!parse_u64(p, n, &id->ms))
+    if (buf[0] == '+' && buf[1] == '\0') {
+        *id = (struct stream_id){UINT64_MAX, UINT64_MAX};
+        return true;
+    }
+    char *dot = strchr(buf, '-');
+    if (dot)
+        *dot = '\0';
+    uint64_t ms, seq;
+    if (!parse_u64(buf, &ms))
+        goto invalid;
+    if (dot) {
+        if (seq_given && dot[1] == '*' && dot[2] == '\0') {
+            seq = 0;
+            *seq_given = false;
+        } else if (!parse_u64(dot + 1, &seq)) {
             goto invalid;
-        id->seq = missing_seq;
-        return true;
+        }
+    } else {
+        seq = missing_seq;
     }
-    if (!parse_u64(p, (size_t)(dot - p), &id->ms))
-        goto invalid;
-    size_t rest = n - (size_t)(dot - p) - 1;
-    if (seq_given && rest == 1 && dot[1] == '*') {
-        id->seq = 0;
-        *seq_given = false;
-        return true;
-    }
-    if (!parse_u64(dot + 1, rest, &id->seq))
-        goto invalid;
+    id->ms = ms;
+    id->seq = seq;
     return true;
 invalid:
     if (c)
