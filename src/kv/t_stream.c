@@ -658,7 +658,6 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
     int streams_arg = 0, nstreams = 0;
     bool noack = false;
     const struct resp_arg *gname = NULL, *cname = NULL;
-    const char *cmdname = group_cmd ? "xreadgroup" : "xread";
     for (int i = 1; i < argc; i++) {
         int more = argc - i - 1;
         const struct resp_arg *o = &argv[i];
@@ -683,10 +682,9 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
             streams_arg = i + 1;
             nstreams = argc - streams_arg;
             if (nstreams % 2 != 0) {
-                kv_reply_errorf(c,
-                                "ERR Unbalanced '%s' list of streams: for each stream key an ID or '%c' must be "
-                                "specified.",
-                                cmdname, group_cmd ? '>' : '$');
+                /* Redis 7.0 says XREAD and '$' for both commands */
+                kv_reply_error(c, "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
+                                  "specified.");
                 return;
             }
             nstreams /= 2;
@@ -970,7 +968,7 @@ static const char *const xgroup_help[] = {
     "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
     "    Set the current group ID and entries_read counter.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 };
 
 static bool parse_entries_read(struct kv_client *c, const struct resp_arg *a, long long *v)
@@ -1468,7 +1466,7 @@ static const char *const xinfo_help[] = {
     "STREAM <key> [FULL [COUNT <count>]",
     "    Show information about the stream.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 };
 
 static void add_str(struct buf *o, const char *s) { resp_add_bulk(o, s, strlen(s)); }
