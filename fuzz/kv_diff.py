@@ -493,6 +493,12 @@ XCONS = ["c0", "c1", "c2"]
 IDLES = ["0", "0", "100000000", "-5", "x"]
 
 
+def skey(r):
+    """Mostly the two keys only stream commands use (the shared pool changes
+    type too often for a stream to grow), sometimes any key."""
+    return r.choice(["st0", "st1"]) if r.random() < 0.8 else key(r)
+
+
 def xid(r):
     return r.choice(SIDS) if r.random() < 0.85 else r.choice(XIDS)
 
@@ -509,7 +515,7 @@ def xrange_id(r, end=False):
 
 
 def xadd_args(r):
-    out = [key(r)]
+    out = [skey(r)]
     if r.random() < 0.1:
         out.append("NOMKSTREAM")
     if r.random() < 0.25:
@@ -538,13 +544,13 @@ def xadd_args(r):
 def xtrim_args(r):
     how = r.choice([[], ["~"], ["="]])
     if r.random() < 0.6:
-        out = [key(r), "MAXLEN"] + how + [r.choice(["0", "1", "2", "5", "10", "120", "-1", "x"])]
+        out = [skey(r), "MAXLEN"] + how + [r.choice(["0", "1", "2", "5", "10", "120", "-1", "x"])]
     else:
-        out = [key(r), "MINID"] + how + [xid(r)]
+        out = [skey(r), "MINID"] + how + [xid(r)]
     if r.random() < 0.2:
         out += ["LIMIT", r.choice(["0", "1", "10", "-1"])]
     if r.random() < 0.03:
-        out = [key(r), r.choice(["BAD", "LIMIT"]), "1"]
+        out = [skey(r), r.choice(["BAD", "LIMIT"]), "1"]
     return out
 
 
@@ -558,7 +564,7 @@ def xread_args(r, group):
         out += ["BLOCK", r.choice(["1", "2", "-1", "x"])]
     if group and r.random() < 0.2:
         out.append("NOACK")
-    ks = [key(r) for _ in range(r.choice([1, 1, 2]))]
+    ks = [skey(r) for _ in range(r.choice([1, 1, 2]))]
     if group:
         idl = [">" if r.random() < 0.7 else r.choice(["0", "0-0", "5-1", "$", xid(r)]) for _ in ks]
     else:
@@ -572,7 +578,7 @@ def xread_args(r, group):
 def xgroup_args(r):
     sub = r.choice(["CREATE", "CREATE", "CREATE", "SETID", "DESTROY", "CREATECONSUMER", "DELCONSUMER", "HELP",
                     "BAD"])
-    k, g = key(r), r.choice(XGROUPS)
+    k, g = skey(r), r.choice(XGROUPS)
     if sub == "CREATE":
         out = [sub, k, g, r.choice(["$", "0", "0-0", xid(r)])]
         if r.random() < 0.5:
@@ -595,7 +601,7 @@ def xgroup_args(r):
 
 
 def xpending_args(r):
-    out = [key(r), r.choice(XGROUPS)]
+    out = [skey(r), r.choice(XGROUPS)]
     if r.random() < 0.3:
         return out
     if r.random() < 0.3:
@@ -607,7 +613,7 @@ def xpending_args(r):
 
 
 def xclaim_args(r):
-    out = [key(r), r.choice(XGROUPS), r.choice(XCONS), r.choice(IDLES)]
+    out = [skey(r), r.choice(XGROUPS), r.choice(XCONS), r.choice(IDLES)]
     out += [xid(r) for _ in range(r.randint(1, 3))]
     for _ in range(r.choice([0, 0, 1, 2])):
         o = r.choice(["IDLE", "TIME", "RETRYCOUNT", "FORCE", "JUSTID", "LASTID", "BAD"])
@@ -625,7 +631,7 @@ def xclaim_args(r):
 
 
 def xautoclaim_args(r):
-    out = [key(r), r.choice(XGROUPS), r.choice(XCONS), r.choice(IDLES), xrange_id(r)]
+    out = [skey(r), r.choice(XGROUPS), r.choice(XCONS), r.choice(IDLES), xrange_id(r)]
     if r.random() < 0.4:
         out += ["COUNT", r.choice(["1", "2", "10", "0", "-1", "x"])]
     if r.random() < 0.3:
@@ -636,30 +642,30 @@ def xautoclaim_args(r):
 def xinfo_args(r):
     sub = r.choice(["STREAM", "STREAM", "GROUPS", "CONSUMERS", "HELP", "BAD"])
     if sub == "STREAM":
-        return [sub, key(r)] + r.choice([[], [], ["FULL"], ["FULL", "COUNT", r.choice(["0", "1", "2", "-1"])],
+        return [sub, skey(r)] + r.choice([[], [], ["FULL"], ["FULL", "COUNT", r.choice(["0", "1", "2", "-1"])],
                                           ["BAD"]])
     if sub == "CONSUMERS":
-        return [sub, key(r), r.choice(XGROUPS)]
+        return [sub, skey(r), r.choice(XGROUPS)]
     if sub == "HELP":
         return [sub]
-    return [sub, key(r)]
+    return [sub, skey(r)]
 
 
 GRAMMAR.update({
     "xadd": (10, xadd_args),
-    "xlen": (2, lambda r: [key(r)]),
-    "xrange": (3, lambda r: [key(r), xrange_id(r), xrange_id(r, True)]
+    "xlen": (2, lambda r: [skey(r)]),
+    "xrange": (3, lambda r: [skey(r), xrange_id(r), xrange_id(r, True)]
                + r.choice([[], [], ["COUNT", r.choice(["1", "2", "0", "-1", "x"])], ["BAD", "1"]])),
-    "xrevrange": (3, lambda r: [key(r), xrange_id(r, True), xrange_id(r)]
+    "xrevrange": (3, lambda r: [skey(r), xrange_id(r, True), xrange_id(r)]
                   + r.choice([[], [], ["COUNT", r.choice(["1", "2", "0", "-1", "x"])]])),
     "xread": (3, lambda r: xread_args(r, False)),
-    "xdel": (3, lambda r: [key(r)] + [xid(r) for _ in range(r.randint(1, 3))]),
+    "xdel": (3, lambda r: [skey(r)] + [xid(r) for _ in range(r.randint(1, 3))]),
     "xtrim": (2, xtrim_args),
-    "xsetid": (1, lambda r: [key(r), xid(r)] + r.choice([[], [], ["ENTRIESADDED", r.choice(["0", "5", "100", "-1"])],
+    "xsetid": (1, lambda r: [skey(r), xid(r)] + r.choice([[], [], ["ENTRIESADDED", r.choice(["0", "5", "100", "-1"])],
                                                           ["MAXDELETEDID", xid(r)], ["BAD"]])),
     "xgroup": (5, xgroup_args),
     "xreadgroup": (6, lambda r: xread_args(r, True)),
-    "xack": (3, lambda r: [key(r), r.choice(XGROUPS)] + [xid(r) for _ in range(r.randint(1, 3))]),
+    "xack": (3, lambda r: [skey(r), r.choice(XGROUPS)] + [xid(r) for _ in range(r.randint(1, 3))]),
     "xpending": (3, xpending_args),
     "xclaim": (3, xclaim_args),
     "xautoclaim": (3, xautoclaim_args),

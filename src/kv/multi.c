@@ -293,6 +293,10 @@ static const struct subcmd {
     {RESP_CMD_OBJECT, "idletime", 3}, {RESP_CMD_OBJECT, "refcount", 3},
     {RESP_CMD_MEMORY, "doctor", 2}, {RESP_CMD_MEMORY, "help", 2}, {RESP_CMD_MEMORY, "malloc-stats", 2},
     {RESP_CMD_MEMORY, "purge", 2}, {RESP_CMD_MEMORY, "stats", 2}, {RESP_CMD_MEMORY, "usage", -3},
+    {RESP_CMD_XGROUP, "create", -5}, {RESP_CMD_XGROUP, "createconsumer", 5}, {RESP_CMD_XGROUP, "delconsumer", 5},
+    {RESP_CMD_XGROUP, "destroy", 4}, {RESP_CMD_XGROUP, "help", 2}, {RESP_CMD_XGROUP, "setid", -5},
+    {RESP_CMD_XINFO, "consumers", 4}, {RESP_CMD_XINFO, "groups", 3}, {RESP_CMD_XINFO, "help", 2},
+    {RESP_CMD_XINFO, "stream", -3},
 };
 
 /* Check the subcommand of a container command; false after refusing it. */

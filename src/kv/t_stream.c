@@ -778,12 +778,6 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
                     gt = groups[i]->last_id;
                 }
             }
-            cons = stream_consumer_find(groups[i], cname->ptr, cname->len);
-            if (!cons) {
-                cons = stream_consumer_create(groups[i], cname->ptr, cname->len, now);
-                c->srv->dirty++;
-            }
-            cons->seen_time = now;
         } else if (s->length) {
             struct stream_id maxid;
             stream_last_valid_id(s, &maxid);
@@ -791,6 +785,15 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
         }
         if (!sync)
             continue;
+        if (groups) {
+            /* Redis 7.0 makes the consumer only when it serves it */
+            cons = stream_consumer_find(groups[i], cname->ptr, cname->len);
+            if (!cons) {
+                cons = stream_consumer_create(groups[i], cname->ptr, cname->len, now);
+                c->srv->dirty++;
+            }
+            cons->seen_time = now;
+        }
         served++;
         struct stream_id start = gt;
         stream_id_incr(&start);
