@@ -500,7 +500,10 @@ def skey(r):
 
 
 def xid(r):
-    return r.choice(SIDS) if r.random() < 0.85 else r.choice(XIDS)
+    x = r.random()
+    if x < 0.5:
+        return f"{r.randint(1, 40)}-{r.randint(0, 3)}"   # the ids XADD makes
+    return r.choice(SIDS) if x < 0.9 else r.choice(XIDS)
 
 
 def xrange_id(r, end=False):
