@@ -429,14 +429,18 @@ void kv_blocking_serve_ready(struct kv_server *s)
         struct kv_bkey *k = (struct kv_bkey *)dict_find(&bk->keys, key, klen, dict_hash(key, klen));
         if (k) {
             k->ready = false;
-            while (k->head) {
-                struct kv_blocked *b = k->head->b;
-                bool last = k->head == k->tail;
-                if (!b->serve(s, b, key, klen))
-                    break;
-                finish(bk, b); /* frees k when b was its last waiter */
+            /* every waiter in order: one that cannot be served (an XREAD
+             * whose id is ahead of the stream) does not hold up the rest */
+            struct kv_bwait *w = k->head;
+            while (w) {
+                struct kv_blocked *b = w->b;
+                struct kv_bwait *next = w->next;
+                bool last = w == k->tail;
+                if (b->serve(s, b, key, klen))
+                    finish(bk, b); /* frees k when b was its last waiter */
                 if (last)
                     break;
+                w = next;
             }
         }
     }

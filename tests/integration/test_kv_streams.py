@@ -213,6 +213,17 @@ def test_xread_block_woken_by_xadd(server, c):
     c.cmd("SET", "other", "1")
     c.cmd("XADD", "t", "7-1", "k", "v")
     assert waiter.read() == [[b"t", [[b"7-1", [b"k", b"v"]]]]]
+    # a waiter whose id is ahead of the stream does not hold up the next one
+    ahead = server.conn()
+    ahead.send_cmd("XREAD", "BLOCK", "0", "STREAMS", "t", "100-0")
+    wait_until(lambda: int(server.info("clients")["blocked_clients"]) == 1, what="first XREAD blocked")
+    waiter.send_cmd("XREAD", "BLOCK", "0", "STREAMS", "t", "$")
+    wait_until(lambda: int(server.info("clients")["blocked_clients"]) == 2, what="second XREAD blocked")
+    c.cmd("XADD", "t", "8-1", "k", "v")
+    assert waiter.read() == [[b"t", [[b"8-1", [b"k", b"v"]]]]]
+    assert int(server.info("clients")["blocked_clients"]) == 1
+    c.cmd("XADD", "t", "100-1", "k", "v")
+    assert ahead.read() == [[b"t", [[b"100-1", [b"k", b"v"]]]]]
     # inside MULTI, BLOCK does not block: the timeout's answer
     c.cmd("MULTI")
     assert c.cmd("XREAD", "BLOCK", "0", "STREAMS", "t", "$") == "QUEUED"
