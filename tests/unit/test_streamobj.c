@@ -192,6 +192,33 @@ Test(streamobj, groups_pel_dup)
     stream_free(s);
 }
 
+Test(streamobj, dup_is_independent)
+{
+    struct kv_stream *s = stream_new();
+    for (uint64_t i = 1; i <= 150; i++)
+        add(s, i, 0, i % 3 ? "a" : "z", "v");
+    struct stream_id z = {0, 0};
+    struct stream_cg *g = stream_cg_create(s, "g", 1, &z, 0);
+    struct stream_id five = {5, 0};
+    stream_pel_add(g, &five, stream_consumer_create(g, "c", 1, 1), 1);
+    struct kv_stream *d = stream_dup(s);
+    for (uint64_t i = 1; i <= 100; i++) {
+        struct stream_id id = {i, 0};
+        stream_delete(s, &id);
+    }
+    add(s, 500, 0, "a", "v");
+    stream_cg_destroy(s, "g", 1);
+    stream_free(s);
+    uint64_t out[200];
+    cr_assert_eq(collect(d, 0, UINT64_MAX, false, out, 200), 150);
+    cr_assert(out[0] == 1 && out[149] == 150);
+    add(d, 151, 0, "a", "v"); /* the copy's tail node grows on its own */
+    cr_assert_eq(collect(d, 0, UINT64_MAX, true, out, 200), 151);
+    struct stream_cg *dg = stream_cg_find(d, "g", 1);
+    cr_assert(dg && dg->npel == 1 && dg->pel[0].consumer == dg->consumers[0] && dg->consumers[0]->npel == 1);
+    stream_free(d);
+}
+
 /* Random appends (same or other fields), deletes and trims against an array. */
 Test(streamobj, model)
 {
