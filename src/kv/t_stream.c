@@ -190,6 +190,31 @@ static bool entry_exists(const struct kv_stream *s, const struct stream_id *id)
     return stream_iter_next(&it, &got, &nf);
 }
 
+/*
+ * Replies whose length is known only at the end are written in place, so
+ * that kv_reply_full sees them grow (a huge XRANGE stops at the output
+ * limit instead of doubling in a side buffer): remember buf_pending(o) as
+ * the mark, write the items, then insert the header there.
+ */
+static void insert_header(struct buf *o, size_t mark, const struct buf *hdr)
+{
+    size_t hl = buf_pending(hdr);
+    buf_reserve(o, hl);
+    char *at = buf_head(o) + mark;
+    memmove(at + hl, at, buf_pending(o) - mark);
+    memcpy(at, buf_head(hdr), hl);
+    o->len += hl;
+}
+
+static void insert_array_len(struct buf *o, size_t mark, long long n)
+{
+    struct buf h;
+    buf_init(&h);
+    resp_add_array(&h, n);
+    insert_header(o, mark, &h);
+    buf_deinit(&h);
+}
+
 struct range_ctx {
     struct kv_client *c; /* for kv_reply_full, may be NULL */
     struct kv_stream *s;
@@ -206,8 +231,7 @@ struct range_ctx {
 static uint64_t reply_range(struct buf *o, struct range_ctx *x, const struct stream_id *start,
                             const struct stream_id *end, uint64_t count, bool rev)
 {
-    struct buf tmp;
-    buf_init(&tmp);
+    size_t mark = buf_pending(o);
     struct stream_iter it;
     struct stream_id id;
     uint64_t nf, n = 0;
@@ -223,7 +247,7 @@ static uint64_t reply_range(struct buf *o, struct range_ctx *x, const struct str
                 g->entries_read = stream_estimate_distance(s, &id);
             g->last_id = id;
         }
-        emit_entry(&tmp, &it, &id, nf);
+        emit_entry(o, &it, &id, nf);
         if (g && !x->noack) {
             struct stream_nack *na = stream_pel_find(g, &id);
             if (na) {
@@ -240,9 +264,7 @@ static uint64_t reply_range(struct buf *o, struct range_ctx *x, const struct str
         if (x->c && (n & 1023) == 0 && kv_reply_full(x->c))
             break;
     }
-    resp_add_array(o, (long long)n);
-    buf_append(o, buf_head(&tmp), buf_pending(&tmp));
-    buf_deinit(&tmp);
+    insert_array_len(o, mark, (long long)n);
     return n;
 }
 
@@ -250,27 +272,24 @@ static uint64_t reply_range(struct buf *o, struct range_ctx *x, const struct str
 static void reply_consumer_history(struct buf *o, struct kv_stream *s, struct stream_cg *g,
                                    struct stream_consumer *cons, const struct stream_id *start, uint64_t count)
 {
-    struct buf tmp;
-    buf_init(&tmp);
+    size_t mark = buf_pending(o);
     uint64_t n = 0;
     long long now = now_ms();
     for (size_t i = stream_pel_lower_bound(g, start); i < g->npel && (!count || n < count); i++) {
         struct stream_nack *na = &g->pel[i];
         if (na->consumer != cons)
             continue;
-        if (!emit_entry_by_id(&tmp, s, &na->id)) {
-            resp_add_array(&tmp, 2);
-            add_id(&tmp, &na->id);
-            resp_add_null_array(&tmp, 2); /* Redis: *-1 in both protocols here */
+        if (!emit_entry_by_id(o, s, &na->id)) {
+            resp_add_array(o, 2);
+            add_id(o, &na->id);
+            resp_add_null_array(o, 2); /* Redis: *-1 in both protocols here */
         } else {
             na->delivery_time = now;
             na->delivery_count++;
         }
         n++;
     }
-    resp_add_array(o, (long long)n);
-    buf_append(o, buf_head(&tmp), buf_pending(&tmp));
-    buf_deinit(&tmp);
+    insert_array_len(o, mark, (long long)n);
 }
 
 /* ---- XADD XTRIM ----------------------------------------------------------------- */
@@ -718,8 +737,6 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
     }
     struct stream_id *ids = xmalloc((size_t)nstreams * sizeof *ids);
     struct stream_cg **groups = gname ? xcalloc((size_t)nstreams, sizeof *groups) : NULL;
-    struct buf tmp;
-    buf_init(&tmp);
     for (int i = streams_arg + nstreams; i < argc; i++) {
         int idx = i - streams_arg - nstreams;
         const struct resp_arg *key = &argv[i - nstreams];
@@ -757,6 +774,7 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
     }
     /* serve what can be served now */
     int served = 0;
+    size_t mark = buf_pending(&c->out);
     long long now = now_ms();
     for (int i = 0; i < nstreams; i++) {
         struct kv_stream *s;
@@ -798,22 +816,25 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
         struct stream_id start = gt;
         stream_id_incr(&start);
         if (c->proto == 2)
-            resp_add_array(&tmp, 2);
-        resp_add_bulk(&tmp, argv[streams_arg + i].ptr, argv[streams_arg + i].len);
+            resp_add_array(&c->out, 2);
+        resp_add_bulk(&c->out, argv[streams_arg + i].ptr, argv[streams_arg + i].len);
         if (history) {
-            reply_consumer_history(&tmp, s, groups[i], cons, &start, (uint64_t)count);
+            reply_consumer_history(&c->out, s, groups[i], cons, &start, (uint64_t)count);
         } else {
             struct range_ctx x = {.c = c, .s = s, .g = groups ? groups[i] : NULL, .consumer = cons, .noack = noack};
-            if (reply_range(&tmp, &x, &start, NULL, (uint64_t)count, false) && groups)
+            if (reply_range(&c->out, &x, &start, NULL, (uint64_t)count, false) && groups)
                 c->srv->dirty++;
         }
     }
     if (served) {
+        struct buf h;
+        buf_init(&h);
         if (c->proto == 2)
-            resp_add_array(&c->out, served);
+            resp_add_array(&h, served);
         else
-            resp_add_map(&c->out, 3, served);
-        buf_append(&c->out, buf_head(&tmp), buf_pending(&tmp));
+            resp_add_map(&h, 3, served);
+        insert_header(&c->out, mark, &h);
+        buf_deinit(&h);
         goto cleanup;
     }
     if (timeout != -1) {
@@ -844,7 +865,6 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
     }
     resp_add_null_array(&c->out, c->proto);
 cleanup:
-    buf_deinit(&tmp);
     xfree(ids);
     xfree(groups);
 }

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import RespConn, RespError, wait_until
+from conftest import RespConn, RespError, scaleout_only, wait_until
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
@@ -527,6 +527,23 @@ def test_bad_input_is_harmless(c):
     c.cmd("XGROUP", "CREATE", "s", "g", "0")
     assert c.err("XACK", "s", "g", "1-1", "bad") == INVALID_ID
     assert c.cmd("XREAD", "COUNT", "-5", "STREAMS", "s", "0")[0][0] == b"s"
+
+
+@scaleout_only
+def test_huge_range_stops_at_the_output_limit(server, c):
+    """An XRANGE bigger than the output limit is stopped while it is built
+    (written in place, so the limit sees it grow): error, close, server fine."""
+    other = server.conn()
+    assert c.cmd("CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0") == "OK"
+    try:
+        for base in range(0, 20000, 1000):
+            other.pipeline([("XADD", "s", f"{base + i + 1}-1", "f", "x" * 100) for i in range(1000)])
+        c.send_cmd("XRANGE", "s", "-", "+")
+        data = c.read_until_closed(timeout=30)
+        assert data == b"-ERR reply exceeds the client output buffer limit; closing the connection\r\n"
+        assert other.cmd("XLEN", "s") == 20000
+    finally:
+        other.cmd("CONFIG", "SET", "client-output-buffer-limit", "normal 256mb 64mb 60")
 
 
 # ---------------------------------------------------------------------------
