@@ -220,7 +220,7 @@ static void cg_free(struct stream_cg *g)
         xfree(g->consumers[i]);
     }
     xfree(g->consumers);
-    xfree(g->pel);
+    xfree(g->pel_base);
     xfree(g->name);
     xfree(g);
 }
@@ -262,7 +262,7 @@ static struct stream_cg *cg_dup(const struct stream_cg *g)
         d->consumers[i] = c;
     }
     d->npel = d->cappel = g->npel;
-    d->pel = xmalloc((g->npel ? g->npel : 1) * sizeof *d->pel);
+    d->pel = d->pel_base = xmalloc((g->npel ? g->npel : 1) * sizeof *d->pel);
     for (size_t i = 0; i < g->npel; i++) {
         d->pel[i] = g->pel[i];
         /* consumers are sorted the same way in both: map by position */
@@ -306,8 +306,8 @@ size_t stream_memory(const struct kv_stream *s)
     for (size_t i = 0; i < s->ngroups; i++) {
         const struct stream_cg *g = s->groups[i];
         m += xalloc_size(g) + xalloc_size(g->name);
-        if (g->pel)
-            m += xalloc_size(g->pel);
+        if (g->pel_base)
+            m += xalloc_size(g->pel_base);
         if (g->consumers)
             m += xalloc_size(g->consumers);
         for (size_t j = 0; j < g->nconsumers; j++)
@@ -508,6 +508,8 @@ static void iter_load(struct stream_iter *it)
     const struct stream_node *nd = it->s->nodes[it->node];
     uint64_t nm;
     uint32_t off = node_entries_off(nd, &nm);
+    it->nm = nm;
+    it->mfirst = varint_get(nd->buf, &nm);
     for (uint32_t i = 0; i < nd->count; i++) {
         struct rec r;
         it->offs[i] = off;
@@ -578,10 +580,8 @@ bool stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nf
             }
         }
         uint32_t idx = it->rev ? --it->pos : it->pos++;
-        uint64_t nm;
-        node_entries_off(nd, &nm);
         struct rec r;
-        rec_parse(nd, nm, it->offs[idx], &r);
+        rec_parse(nd, it->nm, it->offs[idx], &r);
         if (!it->rev && stream_id_cmp(&r.id, &it->end) > 0) {
             it->done = true;
             return false;
@@ -600,7 +600,7 @@ bool stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nf
         *nfields = r.nfields;
         it->same = (r.flags & F_SAME) != 0;
         it->fp = r.fields;
-        it->mp = varint_get(nd->buf, &nm);
+        it->mp = it->mfirst;
         it->nfields = r.nfields;
         it->fread = 0;
         return true;
@@ -790,9 +790,17 @@ struct stream_nack *stream_pel_add(struct stream_cg *g, const struct stream_id *
                                    long long now)
 {
     size_t at = stream_pel_lower_bound(g, id);
-    if (g->npel == g->cappel) {
-        g->cappel = g->cappel ? g->cappel * 2 : 4;
-        g->pel = xrealloc(g->pel, g->cappel * sizeof *g->pel);
+    size_t front = g->pel_base ? (size_t)(g->pel - g->pel_base) : 0;
+    if (front + g->npel == g->cappel) {
+        if (front > g->npel) {
+            /* mostly free slots at the front: slide back */
+            memmove(g->pel_base, g->pel, g->npel * sizeof *g->pel);
+            front = 0;
+        } else {
+            g->cappel = g->cappel ? g->cappel * 2 : 4;
+            g->pel_base = xrealloc(g->pel_base, g->cappel * sizeof *g->pel_base);
+        }
+        g->pel = g->pel_base + front;
     }
     memmove(g->pel + at + 1, g->pel + at, (g->npel - at) * sizeof *g->pel);
     g->npel++;
@@ -810,12 +818,20 @@ void stream_pel_remove_at(struct stream_cg *g, size_t i)
 {
     if (g->pel[i].consumer)
         g->pel[i].consumer->npel--;
-    memmove(g->pel + i, g->pel + i + 1, (g->npel - i - 1) * sizeof *g->pel);
+    if (i < g->npel / 2) {
+        memmove(g->pel + 1, g->pel, i * sizeof *g->pel);
+        g->pel++;
+    } else {
+        memmove(g->pel + i, g->pel + i + 1, (g->npel - i - 1) * sizeof *g->pel);
+    }
     g->npel--;
-    if (g->npel == 0 && g->cappel > 16) {
-        xfree(g->pel);
-        g->pel = NULL;
-        g->cappel = 0;
+    if (g->npel == 0) {
+        if (g->cappel > 16) {
+            xfree(g->pel_base);
+            g->pel_base = NULL;
+            g->cappel = 0;
+        }
+        g->pel = g->pel_base;
     }
 }
 

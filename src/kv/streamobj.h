@@ -22,7 +22,8 @@
  *
  * Consumer groups are a small array sorted by name (byte order, as Redis's
  * rax), each with a pending entries list (PEL): an array of NACKs sorted by
- * id, and consumers (array sorted by name) that count their NACKs.
+ * id (a removal moves the shorter side, so acks of the oldest cost O(1)),
+ * and consumers (array sorted by name) that count their NACKs.
  *
  * Not thread-safe: kv runs it under the keyspace lock.
  */
@@ -78,7 +79,9 @@ struct stream_cg {
     size_t nlen;
     struct stream_id last_id;
     long long entries_read;    /* STREAM_ENTRIES_READ_INVALID: unknown */
-    struct stream_nack *pel;   /* sorted by id */
+    struct stream_nack *pel;   /* sorted by id: npel NACKs from here */
+    struct stream_nack *pel_base; /* the allocation (cappel slots); pel may
+                                   * start past it: acking the oldest is O(1) */
     size_t npel, cappel;
     struct stream_consumer **consumers; /* sorted by name */
     size_t nconsumers, capconsumers;
@@ -138,6 +141,8 @@ struct stream_iter {
     uint32_t pos;               /* entry index within the node */
     uint32_t n;                 /* entries decoded in offs */
     uint32_t offs[STREAM_NODE_MAX_ENTRIES + 1];
+    uint64_t nm;                /* the node's master field count */
+    const unsigned char *mfirst;/* its first master field */
     bool started, done;
     /* the current entry */
     const unsigned char *fp;    /* next field/value to read */

@@ -219,6 +219,46 @@ Test(streamobj, dup_is_independent)
     stream_free(d);
 }
 
+/* PEL: random adds and removals (front, back, middle) against a sorted array. */
+Test(streamobj, pel_model)
+{
+    srand(7);
+    struct kv_stream *s = stream_new();
+    struct stream_id z = {0, 0};
+    struct stream_cg *g = stream_cg_create(s, "g", 1, &z, 0);
+    struct stream_consumer *c = stream_consumer_create(g, "c", 1, 0);
+    uint64_t *ref = calloc(5000, sizeof *ref);
+    size_t n = 0;
+    for (int step = 0; step < 30000; step++) {
+        int op = rand() % 4;
+        if ((op < 2 && n < 5000) || n == 0) {
+            uint64_t ms = (uint64_t)(rand() % 20000);
+            struct stream_id id = {ms, 0};
+            if (stream_pel_find(g, &id))
+                continue;
+            stream_pel_add(g, &id, c, 0);
+            size_t at = 0;
+            while (at < n && ref[at] < ms)
+                at++;
+            memmove(ref + at + 1, ref + at, (n - at) * sizeof *ref);
+            ref[at] = ms;
+            n++;
+        } else {
+            size_t i = op == 2 ? 0 : (size_t)rand() % n;
+            stream_pel_remove_at(g, i);
+            memmove(ref + i, ref + i + 1, (n - i - 1) * sizeof *ref);
+            n--;
+        }
+        cr_assert_eq(g->npel, n);
+        cr_assert_eq(c->npel, n);
+        if (step % 499 == 0)
+            for (size_t i = 0; i < n; i++)
+                cr_assert_eq(g->pel[i].id.ms, ref[i]);
+    }
+    free(ref);
+    stream_free(s);
+}
+
 /* Random appends (same or other fields), deletes and trims against an array. */
 Test(streamobj, model)
 {
