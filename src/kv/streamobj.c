@@ -318,9 +318,25 @@ size_t stream_memory(const struct kv_stream *s)
 
 size_t stream_nodes(const struct kv_stream *s) { return s->nnodes; }
 
+/* Index of the node that may hold id: the last one whose first id <= id; nnodes when none. */
+static size_t node_for(const struct kv_stream *s, const struct stream_id *id)
+{
+    size_t lo = 0, hi = s->nnodes;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (stream_id_cmp(&s->nodes[mid]->first, id) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == 0 ? s->nnodes : lo - 1;
+}
+
 void stream_append(struct kv_stream *s, const struct stream_id *id, const struct stream_str *kv, size_t nfields)
 {
-    struct stream_node *nd = s->nnodes ? s->nodes[s->nnodes - 1] : NULL;
+    /* the tail: the node with the greatest first id (Redis: raxSeek "$") */
+    size_t ni = s->nnodes ? s->nnodes - 1 : 0;
+    struct stream_node *nd = s->nnodes ? s->nodes[ni] : NULL;
     /* the record without fields names, to size the tail node check */
     size_t vals = 0, names = varint_len(nfields);
     for (size_t i = 0; i < nfields; i++) {
@@ -342,7 +358,11 @@ void stream_append(struct kv_stream *s, const struct stream_id *id, const struct
             }
         }
         nd = node_new(id, kv, nfields, 1 + 2 + vals);
-        nodes_insert(s, s->nnodes, nd);
+        /* nodes are ordered by first id (Redis's rax key): the end, unless an
+         * XSETID went below a tombstone that starts a node */
+        ni = node_for(s, id);
+        ni = ni == s->nnodes ? 0 : ni + 1;
+        nodes_insert(s, ni, nd);
         flags = F_SAME;
     } else if (same_fields(nd, kv, nfields)) {
         flags = F_SAME;
@@ -356,7 +376,7 @@ void stream_append(struct kv_stream *s, const struct stream_id *id, const struct
             cap = nd->used + need;
         nd = xrealloc(nd, sizeof *nd + cap);
         nd->cap = (uint32_t)(xalloc_size(nd) - sizeof *nd);
-        s->nodes[s->nnodes - 1] = nd;
+        s->nodes[ni] = nd;
     }
     unsigned char *p = nd->buf + nd->used;
     *p++ = (unsigned char)flags;
@@ -382,20 +402,6 @@ void stream_append(struct kv_stream *s, const struct stream_id *id, const struct
     s->last_id = *id;
 }
 
-/* Index of the node that may hold id: the last one whose first id <= id; nnodes when none. */
-static size_t node_for(const struct kv_stream *s, const struct stream_id *id)
-{
-    size_t lo = 0, hi = s->nnodes;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (stream_id_cmp(&s->nodes[mid]->first, id) <= 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo == 0 ? s->nnodes : lo - 1;
-}
-
 /* Mark the record at off deleted; frees the node (index ni) when it was its last live entry. */
 static void mark_deleted(struct kv_stream *s, size_t ni, uint32_t off)
 {
@@ -409,27 +415,28 @@ static void mark_deleted(struct kv_stream *s, size_t ni, uint32_t off)
 
 bool stream_delete(struct kv_stream *s, const struct stream_id *id)
 {
+    /* the walk of an iterator from id to id (Redis streamDeleteItem) */
     size_t ni = node_for(s, id);
     if (ni == s->nnodes)
-        return false;
-    const struct stream_node *nd = s->nodes[ni];
-    if (stream_id_cmp(id, &nd->last) > 0)
-        return false;
-    uint64_t nm;
-    uint32_t off = node_entries_off(nd, &nm);
-    for (uint32_t i = 0; i < nd->count; i++) {
-        struct rec r;
-        rec_parse(nd, nm, off, &r);
-        int c = stream_id_cmp(&r.id, id);
-        if (c == 0) {
-            if (r.flags & F_DELETED)
-                return false;
-            mark_deleted(s, ni, off);
-            return true;
+        ni = 0;
+    for (; ni < s->nnodes; ni++) {
+        const struct stream_node *nd = s->nodes[ni];
+        uint64_t nm;
+        uint32_t off = node_entries_off(nd, &nm);
+        for (uint32_t i = 0; i < nd->count; i++) {
+            struct rec r;
+            rec_parse(nd, nm, off, &r);
+            if (!(r.flags & F_DELETED)) {
+                int c = stream_id_cmp(&r.id, id);
+                if (c == 0) {
+                    mark_deleted(s, ni, off);
+                    return true;
+                }
+                if (c > 0)
+                    return false;
+            }
+            off = r.next;
         }
-        if (c > 0)
-            return false;
-        off = r.next;
     }
     return false;
 }
@@ -545,11 +552,7 @@ bool stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nf
             it->pos = 0;
         } else {
             size_t ni = node_for(s, &it->end);
-            if (ni == s->nnodes) {
-                it->done = true;
-                return false;
-            }
-            it->node = ni;
+            it->node = ni == s->nnodes ? s->nnodes - 1 : ni; /* Redis: else the last node */
             iter_load(it);
             it->pos = it->n;
         }
@@ -582,20 +585,26 @@ bool stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nf
         uint32_t idx = it->rev ? --it->pos : it->pos++;
         struct rec r;
         rec_parse(nd, it->nm, it->offs[idx], &r);
-        if (!it->rev && stream_id_cmp(&r.id, &it->end) > 0) {
-            it->done = true;
-            return false;
-        }
-        if (it->rev && stream_id_cmp(&r.id, &it->start) < 0) {
-            it->done = true;
-            return false;
-        }
+        /* Only live entries bound the walk, as Redis's iterator: after an
+         * XSETID below a tombstone, later live entries sit after a greater
+         * deleted id in the same node. */
         if (r.flags & F_DELETED)
             continue;
-        if (!it->rev && stream_id_cmp(&r.id, &it->start) < 0)
-            continue;
-        if (it->rev && stream_id_cmp(&r.id, &it->end) > 0)
-            continue;
+        if (!it->rev) {
+            if (stream_id_cmp(&r.id, &it->start) < 0)
+                continue;
+            if (stream_id_cmp(&r.id, &it->end) > 0) {
+                it->done = true;
+                return false;
+            }
+        } else {
+            if (stream_id_cmp(&r.id, &it->end) > 0)
+                continue;
+            if (stream_id_cmp(&r.id, &it->start) < 0) {
+                it->done = true;
+                return false;
+            }
+        }
         *id = r.id;
         *nfields = r.nfields;
         it->same = (r.flags & F_SAME) != 0;

@@ -180,6 +180,24 @@ def test_xsetid(c):
         "ERR The entries_added specified in XSETID is smaller than the target stream length"
 
 
+def test_xsetid_below_a_tombstone(c):
+    """XSETID may go below a deleted id: later entries then follow a greater
+    tombstone in the same node; ranges, deletes and claims still find them."""
+    c.cmd("XADD", "s", "1-1", "a", "1")
+    c.cmd("XADD", "s", "5-1", "a", "1")
+    c.cmd("XDEL", "s", "5-1")
+    assert c.cmd("XSETID", "s", "3-0") == "OK"
+    assert c.cmd("XADD", "s", "4-1", "a", "1") == b"4-1"
+    assert ids(c.cmd("XRANGE", "s", "4-1", "4-1")) == [b"4-1"]
+    assert ids(c.cmd("XREVRANGE", "s", "+", "-")) == [b"4-1", b"1-1"]
+    assert ids(c.cmd("XREVRANGE", "s", "4-1", "-")) == [b"4-1", b"1-1"]
+    c.cmd("XGROUP", "CREATE", "s", "g", "0")
+    c.cmd("XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">")
+    assert c.cmd("XAUTOCLAIM", "s", "g", "b", "0", "0", "JUSTID") == [b"0-0", [b"1-1", b"4-1"], []]
+    assert c.cmd("XDEL", "s", "4-1") == 1
+    assert ids(c.cmd("XRANGE", "s", "-", "+")) == [b"1-1"]
+
+
 # ---------------------------------------------------------------------------
 # XREAD
 # ---------------------------------------------------------------------------
