@@ -568,6 +568,202 @@ GRAMMAR.update({
     "sunsubscribe": (1, lambda r: r.choice([[], [channel(r)]])),
 })
 TX_INNER_EXCLUDED |= {"unsubscribe", "punsubscribe", "sunsubscribe"}
+# Streams. Ids are explicit (never `*`, whose milliseconds differ between
+# the servers): small ms and seq so that both see the same sequence, plus
+# `<ms>-*`, partial, special and invalid ids. Values stay short so that a node
+# fills by entry count (100) on both servers, never by bytes. Idle times and
+# min-idle arguments are 0 or huge so that no comparison depends on the clock.
+SIDS = ["1-0", "1-1", "2-0", "2-5", "3-0", "5-1", "5-2", "7-0", "10-0", "10-3", "20-0", "30-1", "0-1"]
+XIDS = SIDS + ["0-0", "5", "12", "18446744073709551615-18446744073709551615", "abc", "1-x", "-1", " 3",
+               "18446744073709551616"]
+XVALS = ["", "0", "1", "abc", "-1", "v"]
+XFIELDS = ["f0", "f1", "f2"]
+XGROUPS = ["g0", "g1", "g2"]
+XCONS = ["c0", "c1", "c2"]
+IDLES = ["0", "0", "100000000", "-5", "x"]
+
+
+def skey(r):
+    """Mostly the two keys only stream commands use (the shared pool changes
+    type too often for a stream to grow), sometimes any key."""
+    return r.choice(["st0", "st1"]) if r.random() < 0.8 else key(r)
+
+
+def xid(r):
+    x = r.random()
+    if x < 0.5:
+        return f"{r.randint(1, 40)}-{r.randint(0, 3)}"   # the ids XADD makes
+    return r.choice(SIDS) if x < 0.9 else r.choice(XIDS)
+
+
+def xrange_id(r, end=False):
+    x = r.random()
+    if x < 0.25:
+        return "+" if end else "-"
+    if x < 0.45:
+        return "(" + r.choice(SIDS)
+    if x < 0.55:
+        return str(r.randint(0, 31))
+    return xid(r)
+
+
+def xadd_args(r):
+    out = [skey(r)]
+    if r.random() < 0.1:
+        out.append("NOMKSTREAM")
+    if r.random() < 0.25:
+        how = r.choice([[], ["~"], ["="]])
+        if r.random() < 0.6:
+            out += ["MAXLEN"] + how + [r.choice(["0", "1", "3", "5", "10", "120", "-1", "x"])]
+        else:
+            out += ["MINID"] + how + [xid(r)]
+        if r.random() < 0.2:
+            out += ["LIMIT", r.choice(["0", "1", "10", "100", "-1"])]
+    x = r.random()
+    if x < 0.2:
+        out.append(f"{r.randint(1, 40)}-*")
+    elif x < 0.3:
+        out.append(str(r.randint(1, 40)))
+    else:
+        out.append(f"{r.randint(1, 40)}-{r.randint(0, 3)}" if r.random() < 0.9 else r.choice(XIDS))
+    n = r.choice([1, 1, 2, 3])
+    for i in range(n):
+        out += [XFIELDS[i] if r.random() < 0.8 else r.choice(XFIELDS), r.choice(XVALS)]
+    if r.random() < 0.03:
+        out.pop()   # odd field list
+    return out
+
+
+def xtrim_args(r):
+    how = r.choice([[], ["~"], ["="]])
+    if r.random() < 0.6:
+        out = [skey(r), "MAXLEN"] + how + [r.choice(["0", "1", "2", "5", "10", "120", "-1", "x"])]
+    else:
+        out = [skey(r), "MINID"] + how + [xid(r)]
+    if r.random() < 0.2:
+        out += ["LIMIT", r.choice(["0", "1", "10", "-1"])]
+    if r.random() < 0.03:
+        out = [skey(r), r.choice(["BAD", "LIMIT"]), "1"]
+    return out
+
+
+def xread_args(r, group):
+    out = []
+    if group:
+        out += ["GROUP", r.choice(XGROUPS), r.choice(XCONS)]
+    if r.random() < 0.4:
+        out += ["COUNT", r.choice(["1", "2", "0", "-1", "x"])]
+    if r.random() < 0.15:
+        out += ["BLOCK", r.choice(["1", "2", "-1", "x"])]
+    if group and r.random() < 0.2:
+        out.append("NOACK")
+    ks = [skey(r) for _ in range(r.choice([1, 1, 2]))]
+    if group:
+        idl = [">" if r.random() < 0.7 else r.choice(["0", "0-0", "5-1", "$", xid(r)]) for _ in ks]
+    else:
+        idl = [r.choice(["0", "0-0", "$", "5", xid(r), ">"]) for _ in ks]
+    out += ["STREAMS"] + ks + idl
+    if r.random() < 0.03:
+        out.pop()
+    return out
+
+
+def xgroup_args(r):
+    sub = r.choice(["CREATE", "CREATE", "CREATE", "SETID", "DESTROY", "CREATECONSUMER", "DELCONSUMER", "HELP",
+                    "BAD"])
+    k, g = skey(r), r.choice(XGROUPS)
+    if sub == "CREATE":
+        out = [sub, k, g, r.choice(["$", "0", "0-0", xid(r)])]
+        if r.random() < 0.5:
+            out.append("MKSTREAM")
+        if r.random() < 0.2:
+            out += ["ENTRIESREAD", r.choice(["0", "3", "-1", "-2", "x"])]
+        return out
+    if sub == "SETID":
+        out = [sub, k, g, r.choice(["$", "0", xid(r)])]
+        if r.random() < 0.2:
+            out += [r.choice(["ENTRIESREAD", "BAD"]), r.choice(["0", "2", "-1", "-3"])]
+        return out
+    if sub == "DESTROY":
+        return [sub, k, g]
+    if sub in ("CREATECONSUMER", "DELCONSUMER"):
+        return [sub, k, g, r.choice(XCONS)]
+    if sub == "HELP":
+        return [sub]
+    return [sub, k, g]
+
+
+def xpending_args(r):
+    out = [skey(r), r.choice(XGROUPS)]
+    if r.random() < 0.3:
+        return out
+    if r.random() < 0.3:
+        out += ["IDLE", r.choice(IDLES)]
+    out += [xrange_id(r), xrange_id(r, True), r.choice(["10", "1", "0", "-1", "x"])]
+    if r.random() < 0.3:
+        out.append(r.choice(XCONS))
+    return out
+
+
+def xclaim_args(r):
+    out = [skey(r), r.choice(XGROUPS), r.choice(XCONS), r.choice(IDLES)]
+    out += [xid(r) for _ in range(r.randint(1, 3))]
+    for _ in range(r.choice([0, 0, 1, 2])):
+        o = r.choice(["IDLE", "TIME", "RETRYCOUNT", "FORCE", "JUSTID", "LASTID", "BAD"])
+        if o == "IDLE":
+            out += [o, r.choice(["0", "200000000", "x"])]
+        elif o == "TIME":
+            out += [o, r.choice(["0", "99999999999999", "x"])]
+        elif o == "RETRYCOUNT":
+            out += [o, r.choice(["0", "5", "-1", "x"])]
+        elif o == "LASTID":
+            out += [o, xid(r)]
+        else:
+            out.append(o)
+    return out
+
+
+def xautoclaim_args(r):
+    out = [skey(r), r.choice(XGROUPS), r.choice(XCONS), r.choice(IDLES), xrange_id(r)]
+    if r.random() < 0.4:
+        out += ["COUNT", r.choice(["1", "2", "10", "0", "-1", "x"])]
+    if r.random() < 0.3:
+        out.append("JUSTID")
+    return out
+
+
+def xinfo_args(r):
+    sub = r.choice(["STREAM", "STREAM", "GROUPS", "CONSUMERS", "HELP", "BAD"])
+    if sub == "STREAM":
+        return [sub, skey(r)] + r.choice([[], [], ["FULL"], ["FULL", "COUNT", r.choice(["0", "1", "2", "-1"])],
+                                          ["BAD"]])
+    if sub == "CONSUMERS":
+        return [sub, skey(r), r.choice(XGROUPS)]
+    if sub == "HELP":
+        return [sub]
+    return [sub, skey(r)]
+
+
+GRAMMAR.update({
+    "xadd": (10, xadd_args),
+    "xlen": (2, lambda r: [skey(r)]),
+    "xrange": (3, lambda r: [skey(r), xrange_id(r), xrange_id(r, True)]
+               + r.choice([[], [], ["COUNT", r.choice(["1", "2", "0", "-1", "x"])], ["BAD", "1"]])),
+    "xrevrange": (3, lambda r: [skey(r), xrange_id(r, True), xrange_id(r)]
+                  + r.choice([[], [], ["COUNT", r.choice(["1", "2", "0", "-1", "x"])]])),
+    "xread": (3, lambda r: xread_args(r, False)),
+    "xdel": (3, lambda r: [skey(r)] + [xid(r) for _ in range(r.randint(1, 3))]),
+    "xtrim": (2, xtrim_args),
+    "xsetid": (1, lambda r: [skey(r), xid(r)] + r.choice([[], [], ["ENTRIESADDED", r.choice(["0", "5", "100", "-1"])],
+                                                          ["MAXDELETEDID", xid(r)], ["BAD"]])),
+    "xgroup": (5, xgroup_args),
+    "xreadgroup": (6, lambda r: xread_args(r, True)),
+    "xack": (3, lambda r: [skey(r), r.choice(XGROUPS)] + [xid(r) for _ in range(r.randint(1, 3))]),
+    "xpending": (3, xpending_args),
+    "xclaim": (3, xclaim_args),
+    "xautoclaim": (3, xautoclaim_args),
+    "xinfo": (3, xinfo_args),
+})
 
 # Commands never sent, with the reason.
 EXCLUDED = {
@@ -628,9 +824,35 @@ def norm_items(v):
     return sorted(v, key=repr) if isinstance(v, list) else v
 
 
+STREAM_CLOCK_KEYS = {b"idle", b"seen-time", b"radix-tree-nodes"}
+
+
+def xnorm(v):
+    """XINFO/XPENDING replies without clocks: ms timestamps and idle times
+    (the servers run a few ms apart) and radix-tree-nodes (Redis's rax
+    internals; scaleout has none)."""
+    if isinstance(v, RespMap):
+        return [(k, "clock" if k in STREAM_CLOCK_KEYS else xnorm(x)) for k, x in v.items()]
+    if isinstance(v, list):
+        out = []
+        for i, x in enumerate(v):
+            if i > 0 and isinstance(v[i - 1], bytes) and v[i - 1] in STREAM_CLOCK_KEYS:
+                out.append("clock")
+            elif isinstance(x, int) and x >= 10 ** 12:
+                out.append("clock")
+            else:
+                out.append(xnorm(x))
+        return out
+    return v
+
+
 def normalise(name, args, v):
     if isinstance(v, RespError):
         return v
+    if name == "xinfo":
+        return xnorm(v)
+    if name == "xpending" and isinstance(v, list) and v and all(isinstance(e, list) and len(e) == 4 for e in v):
+        return [[e[0], e[1], "idle", e[3]] for e in v]
     if name == "memory":
         # sizes are the allocator's; and a key SET with a past EXAT/PXAT is
         # gone at once in scaleout while Redis 7.0 still reports its size
@@ -751,6 +973,8 @@ class Fuzzer:
                     name, args = self.next_command()
                 if name in ("blpop", "brpop", "bzpopmin", "bzpopmax") and self.r.random() < 0.3:
                     args = args[:-1] + ["0"]                    # never blocks inside EXEC
+                if name in ("xread", "xreadgroup") and "BLOCK" in args and self.r.random() < 0.3:
+                    args[args.index("BLOCK") + 1] = "0"
                 unit.append((name, args))
         unit.append(("discard", []) if self.r.random() < 0.15 else ("exec", GRAMMAR["exec"][1](self.r)))
         return unit

@@ -22,6 +22,7 @@
 #include "core/alloc.h"
 #include "core/util.h"
 #include "kv/dict.h"
+#include "kv/multi.h"
 #include "kv/server.h"
 
 struct kv_bwait {
@@ -441,6 +442,12 @@ void kv_blocking_on_add(void *arg, const struct kv_obj *o)
     kv_blocking_signal(s, obj_key(o), obj_klen(o));
 }
 
+void kv_blocking_on_modify(void *arg, const char *key, size_t klen)
+{
+    kv_watch_on_modify(arg, key, klen);
+    kv_blocking_signal(arg, key, klen);
+}
+
 void kv_blocking_serve_ready(struct kv_server *s)
 {
     struct kv_blocking *bk = s->blocking;
@@ -457,16 +464,20 @@ void kv_blocking_serve_ready(struct kv_server *s)
             continue;
         if (k->ready_db == db)
             k->ready = false;
-        /* waiters on the same key name in other databases keep their turn */
+        /* every waiter of this database in order: one that cannot be served
+         * (an XREAD whose id is ahead of the stream) does not hold up the
+         * rest; waiters on the same key name in other databases keep their turn */
         kv_db_select(s, db);
-        for (struct kv_bwait *w = k->head, *next; w; w = next) {
+        struct kv_bwait *w = k->head;
+        while (w) {
             struct kv_blocked *b = w->b;
-            next = w->next; /* another client's entry: survives finish(b) */
-            if (b->db != db)
-                continue;
-            if (!b->serve(s, b, key, klen))
+            struct kv_bwait *next = w->next; /* another client's entry: survives finish(b) */
+            bool last = w == k->tail;
+            if (b->db == db && b->serve(s, b, key, klen))
+                finish(bk, b); /* frees k when b was its last waiter */
+            if (last)
                 break;
-            finish(bk, b); /* frees k when b was its last waiter (next is NULL then) */
+            w = next;
         }
     }
     kv_db_select(s, was);

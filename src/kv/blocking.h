@@ -18,8 +18,12 @@
  * The reply is built under the lock by whichever thread serves, into a buffer
  * the waiter owns; the client's own output buffer is only touched by its
  * worker thread. A value that cannot serve (wrong type, empty) leaves the
- * waiter queued: blocked clients survive other writes, deletes and type
- * changes of their keys. Timeouts run on a per-worker timer armed at the
+ * waiter queued, and the waiters after it are still tried (an XREAD whose id
+ * is ahead of the stream holds nobody up): blocked clients survive other
+ * writes, deletes and type changes of their keys (a serve callback may end a
+ * wait with an error instead: XREADGROUP on a deleted stream). Every change of
+ * a key (db on_modify) signals it, so types that grow in place need nothing
+ * more. Timeouts run on a per-worker timer armed at the
  * earliest deadline of that worker's waiters (millisecond precision).
  *
  * Everything except kv_blocking_new/free and the worker hooks runs with the
@@ -120,5 +124,9 @@ unsigned long long kv_blocking_count(const struct kv_blocking *bk);
 
 /* db on_add hook: the object's key may have waiters. arg is the server. */
 void kv_blocking_on_add(void *arg, const struct kv_obj *o);
+/* db on_modify hook: WATCH (kv_watch_on_modify), then the key's waiters
+ * look again (a stream that grew in place, or a deleted stream whose
+ * XREADGROUP waiters get an error). arg is the server. */
+void kv_blocking_on_modify(void *arg, const char *key, size_t klen);
 
 #endif

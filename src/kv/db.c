@@ -12,6 +12,7 @@
 #include "kv/zsetobj.h"
 #include "kv/listobj.h"
 #include "kv/setobj.h"
+#include "kv/streamobj.h"
 
 #define LFU_INIT_VAL 5
 
@@ -156,6 +157,8 @@ void obj_free(struct kv_obj *o)
         list_free(obj_ptr(o));
     else if (obj_type(o) == OBJ_SET)
         set_free(obj_ptr(o));
+    else if (obj_type(o) == OBJ_STREAM)
+        stream_free(obj_ptr(o));
     xfree(o);
 }
 
@@ -175,6 +178,8 @@ size_t obj_memory(const struct kv_obj *o)
         m += list_memory(obj_ptr(o));
     else if (obj_type(o) == OBJ_SET)
         m += set_memory(obj_ptr(o));
+    else if (obj_type(o) == OBJ_STREAM)
+        m += stream_memory(obj_ptr(o));
     return m;
 }
 

@@ -35,6 +35,7 @@ enum kv_type {
     OBJ_ZSET = 4,
     OBJ_LIST = 2,          /* struct kv_list * (listobj.h) */
     OBJ_SET = 3,           /* struct kv_set * (setobj.h) */
+    OBJ_STREAM = 5,        /* struct kv_stream * (streamobj.h) */
 };
 
 enum {

@@ -321,6 +321,10 @@ static const struct subcmd {
     {RESP_CMD_SLOWLOG, "reset", 2},
     {RESP_CMD_PUBSUB, "channels", -2}, {RESP_CMD_PUBSUB, "help", 2}, {RESP_CMD_PUBSUB, "numpat", 2},
     {RESP_CMD_PUBSUB, "numsub", -2}, {RESP_CMD_PUBSUB, "shardchannels", -2}, {RESP_CMD_PUBSUB, "shardnumsub", -2},
+    {RESP_CMD_XGROUP, "create", -5}, {RESP_CMD_XGROUP, "createconsumer", 5}, {RESP_CMD_XGROUP, "delconsumer", 5},
+    {RESP_CMD_XGROUP, "destroy", 4}, {RESP_CMD_XGROUP, "help", 2}, {RESP_CMD_XGROUP, "setid", -5},
+    {RESP_CMD_XINFO, "consumers", 4}, {RESP_CMD_XINFO, "groups", 3}, {RESP_CMD_XINFO, "help", 2},
+    {RESP_CMD_XINFO, "stream", -3},
 };
 
 /* Check the subcommand of a container command; false after refusing it. */

@@ -1157,7 +1157,7 @@ int kv_main(int argc, char **argv)
     s->db.on_new_arg = s;
     s->db.on_add = kv_blocking_on_add;
     s->db.on_add_arg = s;
-    s->db.on_modify = kv_watch_on_modify;
+    s->db.on_modify = kv_blocking_on_modify;
     s->db.on_modify_arg = s;
     char err[256];
     if (s->cfg.port != 0 && net_port_in_use(s->cfg.bind, (int)s->cfg.port) == 1) {

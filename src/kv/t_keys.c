@@ -24,6 +24,7 @@
 #include "kv/pubsub.h"
 #include "kv/server.h"
 #include "kv/setobj.h"
+#include "kv/streamobj.h"
 
 #define SCAN_DEFAULT_COUNT 10
 #define RANDOMKEY_MAX_TRIES 1000  /* expired keys RANDOMKEY deletes before giving up */
@@ -50,6 +51,8 @@ static const char *type_name(const struct kv_obj *o)
         return "list";
     case OBJ_SET:
         return "set";
+    case OBJ_STREAM:
+        return "stream";
     default:
         return "unknown";
     }
@@ -205,6 +208,8 @@ static struct kv_obj *obj_copy(const struct kv_obj *o, const char *key, size_t k
         return obj_new_ptr(key, klen, OBJ_LIST, list_dup(obj_ptr(o)), when);
     case OBJ_SET:
         return obj_new_ptr(key, klen, OBJ_SET, set_dup(obj_ptr(o)), when);
+    case OBJ_STREAM:
+        return obj_new_ptr(key, klen, OBJ_STREAM, stream_dup(obj_ptr(o)), when);
     default:
         return NULL;
     }
@@ -574,6 +579,8 @@ static const char *encoding_name(const struct kv_obj *o)
         return "quicklist"; /* Redis 7.0 has no other list encoding */
     if (obj_type(o) == OBJ_SET)
         return set_is_intset(obj_ptr(o)) ? "intset" : "hashtable";
+    if (obj_type(o) == OBJ_STREAM)
+        return "stream";
     long long ll;
     if (obj_vlen(o) <= 20 && util_str2ll(obj_cval(o), obj_vlen(o), &ll))
         return "int";

@@ -184,6 +184,21 @@ enum {
     X(SUNIONSTORE, "sunionstore", -3, W|M, 1, -1, 1, "set") \
     X(SDIFFSTORE, "sdiffstore", -3, W|M, 1, -1, 1, "set") \
     X(SSCAN, "sscan", -3, R, 1, 1, 1, "set") \
+    X(XADD, "xadd", -5, W|M|F, 1, 1, 1, "stream") \
+    X(XLEN, "xlen", 2, R|F, 1, 1, 1, "stream") \
+    X(XRANGE, "xrange", -4, R, 1, 1, 1, "stream") \
+    X(XREVRANGE, "xrevrange", -4, R, 1, 1, 1, "stream") \
+    X(XREAD, "xread", -4, R|B|V, 0, 0, 0, "stream") \
+    X(XDEL, "xdel", -3, W|F, 1, 1, 1, "stream") \
+    X(XTRIM, "xtrim", -4, W, 1, 1, 1, "stream") \
+    X(XSETID, "xsetid", -3, W|M|F, 1, 1, 1, "stream") \
+    X(XGROUP, "xgroup", -2, 0, 0, 0, 0, "stream") \
+    X(XREADGROUP, "xreadgroup", -7, W|B|V, 0, 0, 0, "stream") \
+    X(XACK, "xack", -4, W|F, 1, 1, 1, "stream") \
+    X(XPENDING, "xpending", -3, R, 1, 1, 1, "stream") \
+    X(XCLAIM, "xclaim", -6, W|F, 1, 1, 1, "stream") \
+    X(XAUTOCLAIM, "xautoclaim", -6, W|F, 1, 1, 1, "stream") \
+    X(XINFO, "xinfo", -2, 0, 0, 0, 0, "stream") \
     X(PING, "ping", -1, F|K, 0, 0, 0, "connection") \
     X(ECHO, "echo", 2, F|K, 0, 0, 0, "connection") \
     X(QUIT, "quit", -1, F|N|K, 0, 0, 0, "connection") \

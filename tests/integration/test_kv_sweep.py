@@ -73,6 +73,7 @@ def redis_unbounded(cmd, args):
 RESTORE = [("CLIENT", "UNPAUSE"), ("SELECT", "0"), ("HELLO", "2"), ("CLIENT", "SETNAME", "sweep")]
 
 FILL_KEYS = {"s": ("SET", "s", "hello"), "n": ("SET", "n", "10"),
+             "x": ("XADD", "x", "1-1", "f", "v"), "xg": ("XGROUP", "CREATE", "x", "g", "0"),
              "h": ("HSET", "h", "f", "v", "g", "1"), "l": ("RPUSH", "l", "3", "1", "2")}
 
 
@@ -118,6 +119,29 @@ TEMPLATES = [
     "BITFIELD s GET ? 0", "BITFIELD s GET u8 ?", "BITFIELD s INCRBY u8 0 ?", "BITFIELD s SET i64 0 ?",
     "BITFIELD s OVERFLOW ? INCRBY i8 0 100", "BITFIELD_RO s GET ? ?",
     "COPY s t DB ?", "MOVE s ?", "SWAPDB ? 1", "SWAPDB 0 ?", "SELECT ?",
+    # streams: x holds 1-1 and group g (FILL_KEYS); no template can block for
+    # long: XREAD/XREADGROUP BLOCK read history that exists
+    "XADD x ? f v", "XADD x ? * f v", "XADD x MAXLEN ? * f v", "XADD x MAXLEN ~ ? * f v",
+    "XADD x MINID ? * f v", "XADD x MINID = ? * f v", "XADD x MAXLEN ~ 1 LIMIT ? * f v",
+    "XADD x NOMKSTREAM ? f v", "XADD x 99999999-1 ? v", "XADD ? 99999999-1 f v",
+    "XRANGE x ? +", "XRANGE x - ?", "XRANGE x - + COUNT ?", "XREVRANGE x ? -", "XREVRANGE x + ?",
+    "XREAD COUNT ? STREAMS x 0", "XREAD BLOCK ? STREAMS x 0", "XREAD STREAMS x ?", "XREAD STREAMS ? 0",
+    "XREAD ? STREAMS x 0", "XTRIM x MAXLEN ?", "XTRIM x MAXLEN ~ ?", "XTRIM x MINID ?",
+    "XTRIM x MAXLEN ~ 1 LIMIT ?", "XTRIM x ? 1", "XDEL x ?", "XLEN ?", "XSETID x ?",
+    "XSETID x 99999999-0 ENTRIESADDED ?", "XSETID x 99999999-0 MAXDELETEDID ?",
+    "XGROUP CREATE x ? 0", "XGROUP CREATE x g2 ?", "XGROUP CREATE x g2 0 ENTRIESREAD ?",
+    "XGROUP CREATE ? g2 0 MKSTREAM", "XGROUP SETID x g ?", "XGROUP SETID x g 0 ENTRIESREAD ?",
+    "XGROUP ? x g", "XGROUP DESTROY x ?", "XGROUP CREATECONSUMER x g ?", "XGROUP DELCONSUMER x g ?",
+    "XREADGROUP GROUP g ? COUNT 1 STREAMS x >", "XREADGROUP GROUP g c COUNT ? STREAMS x >",
+    "XREADGROUP GROUP g c BLOCK ? STREAMS x 0", "XREADGROUP GROUP g c STREAMS x ?",
+    "XREADGROUP GROUP ? c STREAMS x >", "XREADGROUP GROUP g c ? STREAMS x 0",
+    "XACK x g ?", "XACK x ? 1-1", "XPENDING x g ?", "XPENDING x g - + ?", "XPENDING x g ? + 10",
+    "XPENDING x g IDLE ? - + 10", "XPENDING x g - + 10 ?", "XCLAIM x g c ? 1-1",
+    "XCLAIM x g c 0 ?", "XCLAIM x g c 0 1-1 IDLE ?", "XCLAIM x g c 0 1-1 TIME ?",
+    "XCLAIM x g c 0 1-1 RETRYCOUNT ?", "XCLAIM x g c 0 1-1 LASTID ?", "XCLAIM x g c 0 1-1 ?",
+    "XAUTOCLAIM x g c ? 0", "XAUTOCLAIM x g c 0 ?", "XAUTOCLAIM x g c 0 0 COUNT ?",
+    "XAUTOCLAIM x g c 0 0 ?", "XINFO STREAM ?", "XINFO STREAM x FULL COUNT ?", "XINFO STREAM x ?",
+    "XINFO GROUPS ?", "XINFO CONSUMERS x ?", "XINFO ? x",
 ]
 CONFIG_DEFAULTS = {"hz": "10", "maxmemory-samples": "5", "lfu-log-factor": "10", "lfu-decay-time": "1",
                    "active-expire-effort": "1", "slowlog-log-slower-than": "10000", "slowlog-max-len": "128"}
@@ -241,7 +265,8 @@ def run_sweep(scaleout, redis, log=print):
         if name in ("flushall", "flushdb", "del", "unlink", "getdel", "rename", "renamenx", "hdel", "move",
                     "swapdb", "sort", "copy", "bitfield",
                     "expire", "pexpire", "expireat", "pexpireat", "getex", "set", "setex",
-                    "psetex", "setrange", "append", "hset", "hmset", "mset", "msetnx"):
+                    "psetex", "setrange", "append", "hset", "hmset", "mset", "msetnx",
+                    "xadd", "xtrim", "xdel", "xsetid", "xgroup", "xreadgroup", "xack", "xclaim", "xautoclaim"):
             so.reset()
             if rd:
                 rd.reset()
