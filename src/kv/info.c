@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "kv/blocking.h"
 #include "kv/evict.h"
+#include "kv/persist.h"
 #include "kv/server.h"
 
 #define KV_VERSION "0.1.0"
@@ -98,6 +99,10 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
         buf_printf(o, "maxmemory:%llu\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n", s->cfg.maxmemory, h3,
                    s->policy->name);
         buf_printf(o, "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n", used ? (double)rss / (double)used : 0);
+    }
+    if (want(section, "persistence", true)) {
+        SECTION("Persistence");
+        kv_persist_info(s, o);
     }
     if (want(section, "stats", true)) {
         SECTION("Stats");

@@ -28,6 +28,7 @@
 #include "kv/zsetobj.h"
 #include "kv/listobj.h"
 #include "kv/multi.h"
+#include "kv/persist.h"
 #include "kv/setobj.h"
 
 #define IOBUF_LEN (16 * 1024)
@@ -285,6 +286,11 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
             kv_multi_reject(c, id, "OOM command not allowed when used memory > 'maxmemory'.");
             return;
         }
+    }
+    if (((cmd->flags & CMD_WRITE) || id == RESP_CMD_PING) && kv_persist_deny_write(s)) {
+        cs->rejected++;
+        kv_multi_reject(c, id, kv_persist_misconf);
+        return;
     }
     if (c->mx && kv_multi_queue(c, id, argc, argv))
         return;
@@ -760,6 +766,7 @@ static void on_cron(uv_timer_t *t)
         s->ops_last = ops;
         s->ops_last_ms = now;
     }
+    kv_persist_cron(s);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -799,7 +806,7 @@ void kv_config_apply(struct kv_server *s)
 
 /* ---- signals ------------------------------------------------------------- */
 
-static void begin_shutdown(struct kv_server *s, const char *why)
+void kv_begin_shutdown(struct kv_server *s, const char *why)
 {
     if (atomic_exchange(&s->shutting_down, true))
         return;
@@ -847,7 +854,12 @@ static void on_signal(uv_signal_t *h, int signum)
         buf_deinit(&errs);
         return;
     }
-    begin_shutdown(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    /* as Redis: a final save when a save schedule exists */
+    pthread_mutex_lock(&s->lock);
+    if (!atomic_load(&s->shutting_down) && kv_persist_shutdown(s, false, false) != 0)
+        log_warn("SIGTERM/SIGINT: the final save failed; exiting anyway");
+    pthread_mutex_unlock(&s->lock);
+    kv_begin_shutdown(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 /* ---- admin endpoint ------------------------------------------------------ */
@@ -931,8 +943,10 @@ int kv_main(int argc, char **argv)
     s->blocking = kv_blocking_new(s, s->nworkers);
     s->db.on_add = kv_blocking_on_add;
     s->db.on_add_arg = s;
-    s->db.on_modify = kv_watch_on_modify;
+    s->db.on_modify = kv_persist_on_modify;
     s->db.on_modify_arg = s;
+    if (kv_persist_load(s) != 0)
+        return 1;
     char err[256];
     if (s->cfg.port != 0 && net_port_in_use(s->cfg.bind, (int)s->cfg.port) == 1) {
         fprintf(stderr, "scaleout kv: cannot listen on %s:%lld: Address already in use\n", s->cfg.bind, s->cfg.port);

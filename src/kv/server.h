@@ -78,6 +78,16 @@ struct kv_config {
     long long list_max_listpack_size;
     long long set_max_intset_entries;
     long long slowlog_log_slower_than;
+    /* persistence (persist.h) */
+    char *dir;
+    char *dbfilename;
+    bool rdbcompression;
+    bool rdbchecksum;
+    bool stop_writes_on_bgsave_error;
+    struct kv_save_sched {
+        int n;                       /* save points; 0: no automatic saves */
+        long long secs[16], changes[16];
+    } save;
 };
 
 extern const struct conf_table kv_conf_table;
@@ -179,6 +189,17 @@ struct kv_server {
     void *admin;
     struct kv_blocking *blocking;  /* clients blocked on keys (blocking.h) */
     struct kv_watch *watch;        /* WATCHed keys (multi.h), made by the first WATCH */
+    /* RDB snapshots (persist.h; keyspace lock) */
+    long long lastsave;            /* unix seconds of the last successful save (or start) */
+    long long last_bgsave_try;     /* unix seconds */
+    int bgsave_pid;                /* child saving, -1 none */
+    int bgsave_errfd;              /* read end of the child's error pipe, -1 none */
+    bool bgsave_scheduled;         /* BGSAVE SCHEDULE while another ran */
+    bool last_bgsave_ok;
+    long long bgsave_start_ms;
+    long long last_bgsave_secs;    /* duration of the last BGSAVE, -1 none */
+    uint64_t dirty_at_bgsave;      /* dirty when the running BGSAVE forked */
+    uint64_t rdb_saves;            /* successful saves since start */
 };
 
 /* Reply helpers bound to a client (proto-aware). */
@@ -252,6 +273,9 @@ void kv_info(struct kv_server *s, struct buf *out, const char *section);
 /* Prometheus /metrics and JSON /status bodies (lock taken inside). */
 void kv_metrics(struct kv_server *s, struct buf *out);
 void kv_status(struct kv_server *s, struct buf *out);
+
+/* Begin a graceful shutdown (SHUTDOWN, signals): drain clients, stop. */
+void kv_begin_shutdown(struct kv_server *s, const char *why);
 
 /* Apply a runtime config change (CONFIG SET, SIGHUP). */
 void kv_config_apply(struct kv_server *s);
