@@ -207,7 +207,9 @@ static void put_zset(struct rdb_writer *w, struct kv_zset *z, const struct head 
     /* from the highest score down, as Redis writes (its loader inserts at the head) */
     put_head(w, RDB_TYPE_ZSET_2, hd);
     rdb_put_len(w, zset_len(z));
-    zset_iter_init(&it, z, 0, true);
+    if (zset_len(z) == 0)
+        return;
+    zset_iter_init(&it, z, zset_len(z) - 1, true);
     while (zset_iter_next(&it, &m, &mlen, &score)) {
         rdb_put_string(w, m, mlen);
         rdb_put_double(w, score);
