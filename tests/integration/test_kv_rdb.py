@@ -499,8 +499,9 @@ def misconf_run(target, tmp_path, launch):
                srv.info("persistence")["rdb_last_bgsave_status"] == "err", timeout=15, what="failed bgsave")
     out = [c.cmd("SET", "k", "w"), c.cmd("GET", "k"), c.cmd("CONFIG", "SET", "stop-writes-on-bgsave-error", "no"),
            c.cmd("SET", "k", "w")]
-    c.cmd("SHUTDOWN", "NOSAVE")
     srv.expect_exit = True
+    c.send_cmd("SHUTDOWN", "NOSAVE")
+    srv.proc.wait(10)
     return out
 
 
