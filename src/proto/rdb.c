@@ -450,7 +450,12 @@ bool rdb_get_string(struct rdb_reader *r, char **s, size_t *n)
                 return rdb_fail(r, "LZF string claims %llu bytes from %llu", (unsigned long long)ulen,
                                 (unsigned long long)clen);
             }
-            char *out = xmalloc((size_t)ulen + 1);
+            /* a size the input claims: allocated only if the allocator agrees */
+            char *out = ulen < UINT32_MAX ? xtry_realloc(NULL, (size_t)ulen + 1) : NULL;
+            if (!out) {
+                r->off = start;
+                return rdb_fail(r, "cannot allocate %llu bytes for an LZF string", (unsigned long long)ulen);
+            }
             if (lzf_decompress(r->p + r->off, (size_t)clen, out, (size_t)ulen) != ulen) {
                 xfree(out);
                 r->off = start;
