@@ -225,7 +225,7 @@ def run_sweep(scaleout, redis, log=print):
                     rd.call(*r)
         if name in ("flushall", "flushdb", "del", "unlink", "getdel", "rename", "renamenx", "hdel",
                     "expire", "pexpire", "expireat", "pexpireat", "getex", "set", "setex",
-                    "psetex", "setrange", "append", "hset", "hmset", "mset", "msetnx"):
+                    "psetex", "setrange", "setbit", "append", "hset", "hmset", "mset", "msetnx"):
             so.reset()
             if rd:
                 rd.reset()
