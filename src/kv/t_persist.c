@@ -435,3 +435,53 @@ void kv_cmd_RESTORE(struct kv_client *c, int argc, struct resp_arg *argv)
         o->lfu = (uint8_t)freq;
     resp_add_ok(&c->out);
 }
+
+/* DEBUG RELOAD [NOSAVE] [NOFLUSH]: save, empty the keyspace, load the file
+ * back. MERGE and the other DEBUG subcommands of Redis are not implemented. */
+void kv_cmd_DEBUG(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct kv_server *s = c->srv;
+    if (!kv_arg_is(&argv[1], "reload")) {
+        kv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try DEBUG HELP.", (int)(argv[1].len > 128 ? 128 : argv[1].len),
+                        argv[1].ptr);
+        return;
+    }
+    bool save = true, flush = true;
+    for (int i = 2; i < argc; i++) {
+        if (kv_arg_is(&argv[i], "nosave")) {
+            save = false;
+        } else if (kv_arg_is(&argv[i], "noflush")) {
+            flush = false;
+        } else if (kv_arg_is(&argv[i], "merge")) {
+            kv_reply_error(c, "ERR DEBUG RELOAD MERGE is not supported by scaleout");
+            return;
+        } else {
+            kv_reply_error(c, "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+            return;
+        }
+    }
+    if (save && save_now(s) != 0) {
+        kv_reply_error(c, "ERR Error trying to save the DB");
+        return;
+    }
+    struct kv_db *dbs[KV_PERSIST_MAX_DBS];
+    int n = kv_persist_dbs(s, dbs);
+    if (flush) {
+        kv_watch_flush(s);
+        for (int i = 0; i < n; i++)
+            db_flush(dbs[i]);
+    }
+    char path[4096], err[600];
+    struct kv_rdb_load_stats st;
+    rdb_path(s, path, sizeof path);
+    uint64_t dirty = s->dirty;
+    int rc = kv_rdb_load_file(path, dbs, n, util_time_ms(), &st, err, sizeof err);
+    s->dirty = dirty;
+    if (rc != 0) {
+        log_warn("DEBUG RELOAD: %s", rc > 0 ? "no RDB file" : err);
+        kv_reply_error(c, "ERR Error trying to load the RDB dump, check server logs.");
+        return;
+    }
+    log_notice("DB reloaded by DEBUG RELOAD");
+    resp_add_ok(&c->out);
+}

@@ -198,6 +198,7 @@ enum {
     X(SHUTDOWN, "shutdown", -1, A|K, 0, 0, 0, "server") \
     X(DUMP, "dump", 2, R, 1, 1, 1, "generic") \
     X(RESTORE, "restore", -4, W|M, 1, 1, 1, "generic") \
+    X(DEBUG, "debug", -2, A|K, 0, 0, 0, "server") \
     X(MULTI, "multi", 1, F|K, 0, 0, 0, "transactions") \
     X(EXEC, "exec", 1, K, 0, 0, 0, "transactions") \
     X(DISCARD, "discard", 1, F|K, 0, 0, 0, "transactions") \

@@ -129,6 +129,7 @@ const struct resp_cmd_doc resp_cmd_docs[RESP_CMD_COUNT] = {
     [RESP_CMD_BGSAVE] = {"Asynchronously save the dataset to disk", "1.0.0"},
     [RESP_CMD_SHUTDOWN] = {"Synchronously save the dataset to disk and then shut down the server", "1.0.0"},
     [RESP_CMD_DUMP] = {"Return a serialized version of the value stored at the specified key.", "2.6.0"},
+    [RESP_CMD_DEBUG] = {"A container for debugging commands", "1.0.0"},
     [RESP_CMD_RESTORE] = {"Create a key using the provided serialized value, previously obtained using DUMP.", "2.6.0"},
     [RESP_CMD_ZADD] = {"Add one or more members to a sorted set, or update its score if it already exists", "1.2.0"},
     [RESP_CMD_ZINCRBY] = {"Increment the score of a member in a sorted set", "1.2.0"},

@@ -602,3 +602,21 @@ def test_old_encodings_load_like_redis(tmp_path, launch):
     # hash-max-listpack-value (it checks only the entry count there); kv converts
     assert want.pop(b"zl:hash")[3] == b"listpack" and got.pop(b"zl:hash")[3] == b"hashtable"
     assert_same(want, got)
+
+
+def test_debug_reload_like_redis(tmp_path, launch):
+    require_redis()
+    out = {}
+    for target in ("redis", "scaleout"):
+        d = tmp_path / f"{target}-data"
+        d.mkdir()
+        extra = ["--enable-debug-command", "yes"] if target == "redis" else []
+        srv = start_with_file(launch, target, target, d, extra=extra)
+        r = srv.client()
+        fill(r)
+        want = snapshot(r)
+        c = srv.conn()
+        assert c.cmd("DEBUG", "RELOAD") == "OK"
+        assert_same(want, snapshot(r))
+        out[target] = [c.cmd("DEBUG", "RELOAD", "BOGUS"), c.cmd("DEBUG", "RELOAD", "NOSAVE"), r.dbsize()]
+    assert out["redis"] == out["scaleout"]
