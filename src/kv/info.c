@@ -121,6 +121,7 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
                    (unsigned long long)(s->st.unknown_commands + s->st.proto_errors), (unsigned long long)s->st.proto_errors,
                    (unsigned long long)s->st.obl_disconnects);
         buf_printf(o, "active_expire_cycles:%llu\r\n", (unsigned long long)s->db.st.expire_cycles);
+        buf_printf(o, "latest_fork_usec:%lld\r\n", s->latest_fork_usec);
     }
     if (want(section, "replication", true)) {
         SECTION("Replication");

@@ -200,6 +200,7 @@ struct kv_server {
     long long last_bgsave_secs;    /* duration of the last BGSAVE, -1 none */
     uint64_t dirty_at_bgsave;      /* dirty when the running BGSAVE forked */
     uint64_t rdb_saves;            /* successful saves since start */
+    long long latest_fork_usec;    /* how long the last fork() blocked the server */
 };
 
 /* Reply helpers bound to a client (proto-aware). */

@@ -123,6 +123,7 @@ static int bgsave_start(struct kv_server *s)
     if (pipe2(pfd, O_CLOEXEC) != 0)
         pfd[0] = pfd[1] = -1;
     s->last_bgsave_try = util_time_ms() / 1000;
+    long long t0 = util_mono_us();
     pid_t pid = fork();
     if (pid < 0) {
         log_warn("Can't save in background: fork: %s", strerror(errno));
@@ -151,13 +152,14 @@ static int bgsave_start(struct kv_server *s)
         }
         _exit(rc == 0 ? 0 : 1);
     }
+    s->latest_fork_usec = util_mono_us() - t0;
     if (pfd[1] >= 0)
         close(pfd[1]);
     s->bgsave_errfd = pfd[0];
     s->bgsave_pid = (int)pid;
     s->bgsave_start_ms = util_time_ms();
     s->dirty_at_bgsave = s->dirty;
-    log_notice("Background saving started by pid %d", (int)pid);
+    log_notice("Background saving started by pid %d (fork: %lld us)", (int)pid, s->latest_fork_usec);
     return 0;
 }
 
