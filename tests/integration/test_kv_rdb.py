@@ -620,3 +620,19 @@ def test_debug_reload_like_redis(tmp_path, launch):
         assert_same(want, snapshot(r))
         out[target] = [c.cmd("DEBUG", "RELOAD", "BOGUS"), c.cmd("DEBUG", "RELOAD", "NOSAVE"), r.dbsize()]
     assert out["redis"] == out["scaleout"]
+
+
+def test_command_info_like_redis(tmp_path, launch):
+    require_redis()
+    names = ["dump", "restore", "save", "bgsave", "lastsave", "shutdown", "debug"]
+    got = {}
+    for target in ("redis", "scaleout"):
+        c = launch(target, target).conn()
+        infos = c.cmd("COMMAND", "INFO", *names)
+        # name, arity, first key, last key, step
+        got[target] = [(i[0], i[1], i[3], i[4], i[5]) for i in infos]
+        flags = {i[0]: i[2] for i in infos}
+        assert "write" in flags[b"restore"] and "denyoom" in flags[b"restore"]
+        assert "readonly" in flags[b"dump"]
+        assert "admin" in flags[b"save"] and "admin" in flags[b"bgsave"]
+    assert got["redis"] == got["scaleout"]
