@@ -945,8 +945,17 @@ int kv_main(int argc, char **argv)
     s->db.on_add_arg = s;
     s->db.on_modify = kv_persist_on_modify;
     s->db.on_modify_arg = s;
-    if (kv_persist_load(s) != 0)
+    if (kv_persist_load(s) != 0) {
+        /* a corrupt or unreadable snapshot: nothing started yet, free it all */
+        db_deinit(&s->db);
+        kv_blocking_free(s->blocking);
+        conf_free(&kv_conf_table, &s->cfg);
+        xfree(s->workers);
+        xfree(s->config_file);
+        pthread_mutex_destroy(&s->lock);
+        xfree(s);
         return 1;
+    }
     char err[256];
     if (s->cfg.port != 0 && net_port_in_use(s->cfg.bind, (int)s->cfg.port) == 1) {
         fprintf(stderr, "scaleout kv: cannot listen on %s:%lld: Address already in use\n", s->cfg.bind, s->cfg.port);

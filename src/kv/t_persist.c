@@ -264,6 +264,9 @@ void kv_persist_info(struct kv_server *s, struct buf *o)
 
 /* ---- commands ------------------------------------------------------------- */
 
+/* The client's database (one today: SELECT 0-15 makes this the selected one). */
+static struct kv_db *client_db(struct kv_client *c) { return &c->srv->db; }
+
 void kv_cmd_SAVE(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc, (void)argv;
@@ -347,7 +350,7 @@ void kv_cmd_SHUTDOWN(struct kv_client *c, int argc, struct resp_arg *argv)
 void kv_cmd_DUMP(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc;
-    struct kv_obj *o = db_lookup(&c->srv->db, argv[1].ptr, argv[1].len, 0);
+    struct kv_obj *o = db_lookup(client_db(c), argv[1].ptr, argv[1].len, 0);
     if (!o) {
         resp_add_null(&c->out, c->proto);
         return;
@@ -361,7 +364,7 @@ void kv_cmd_DUMP(struct kv_client *c, int argc, struct resp_arg *argv)
 
 void kv_cmd_RESTORE(struct kv_client *c, int argc, struct resp_arg *argv)
 {
-    struct kv_db *db = &c->srv->db;
+    struct kv_db *db = client_db(c);
     bool replace = false, absttl = false;
     long long idle = -1, freq = -1, ttl;
     for (int j = 4; j < argc; j++) {

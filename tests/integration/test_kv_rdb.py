@@ -428,6 +428,7 @@ def test_corrupt_files_are_refused_with_the_offset(tmp_path, launch):
         p = run_with_file(tmp_path, data, name)
         assert p.returncode > 0, (name, p.returncode, p.stderr[-500:])   # an error exit, not a signal
         assert "offset " in p.stderr, (name, p.stderr[-500:])
+        assert "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, (name, p.stderr[-2000:])
     # the good file starts
     so2 = start_with_file(launch, "scaleout", "so2", d)
     assert so2.client().dbsize() > 0
