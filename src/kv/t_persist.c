@@ -433,7 +433,8 @@ void kv_cmd_RESTORE(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     db_add(db, o);
     if (idle >= 0) {
-        unsigned long long units = (unsigned long long)idle * 1000 / 16;
+        unsigned long long units = idle > (long long)(UINT32_MAX / 1000 * 16) ? UINT32_MAX
+                                                                            : (unsigned long long)idle * 1000 / 16;
         o->lru = db_lru_clock(db) - (uint32_t)(units > UINT32_MAX ? UINT32_MAX : units);
     }
     if (freq >= 0)
