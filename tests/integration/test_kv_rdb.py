@@ -637,3 +637,13 @@ def test_command_info_like_redis(tmp_path, launch):
         assert "readonly" in flags[b"dump"]
         assert "admin" in flags[b"save"] and "admin" in flags[b"bgsave"]
     assert got["redis"] == got["scaleout"]
+
+
+def test_save_and_shutdown_refused_in_multi_like_redis(tmp_path, launch):
+    require_redis()
+    got = {}
+    for target in ("redis", "scaleout"):
+        c = launch(target, target).conn()
+        got[target] = [c.cmd("MULTI"), c.cmd("SAVE"), c.cmd("SHUTDOWN"), c.cmd("DUMP", "x"), c.cmd("EXEC"),
+                       c.cmd("MULTI"), c.cmd("DUMP", "x"), c.cmd("LASTSAVE"), c.cmd("EXEC")[0]]
+    assert got["redis"] == got["scaleout"]
