@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* write it back through a pipe-free path: a memory file */
         FILE *f = tmpfile();
         if (f) {
-            struct kv_rdb_save_opts o = {true, true, 0, 0};
+            struct kv_rdb_save_opts o = {.compress = true, .checksum = true};
             if (kv_rdb_save_fd(fileno(f), dbs, 1, &o) == 0) {
                 long n = ftell(f);
                 (void)n;

@@ -173,6 +173,8 @@ static const struct conf_directive kv_dirs[] = {
      "LZF-compress strings in RDB files", 0, NULL, NULL},
     {"rdbchecksum", CONF_BOOL, OFF(rdbchecksum), 0, 0, "yes", NULL, CONF_RUNTIME, "write a CRC64 at the end of RDB files", 0,
      NULL, NULL},
+    {"rdb-key-save-delay", CONF_INT, OFF(rdb_key_save_delay), 0, 1000000000, "0", NULL, CONF_RUNTIME,
+     "microseconds to sleep per key saved (for tests, as Redis's)", 0, NULL, NULL},
     {"stop-writes-on-bgsave-error", CONF_BOOL, OFF(stop_writes_on_bgsave_error), 0, 0, "yes", NULL, CONF_RUNTIME,
      "refuse writes (MISCONF) while the last background save failed", 0, NULL, NULL},
     {"appendonly", CONF_CUSTOM, 0, 0, 0, NULL, NULL, 0, "accepted for redis.conf compatibility: must be no", 0,

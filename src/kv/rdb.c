@@ -633,6 +633,7 @@ static void put_aux_ll(struct rdb_writer *w, const char *k, long long v)
 
 struct save_ctx {
     struct rdb_writer *w;
+    long long key_delay_us;
 };
 
 static void save_key(struct dict_node *n, void *arg)
@@ -641,6 +642,8 @@ static void save_key(struct dict_node *n, void *arg)
     const struct kv_obj *o = (const struct kv_obj *)n;
     if (sc->w->err)
         return;
+    if (sc->key_delay_us > 0)
+        usleep((useconds_t)sc->key_delay_us);
     if (obj_has_ttl(o)) {
         rdb_put_byte(sc->w, RDB_OPCODE_EXPIRETIME_MS);
         rdb_put_u64le(sc->w, (uint64_t)obj_expire(o));
@@ -670,7 +673,7 @@ int kv_rdb_save_fd(int fd, struct kv_db *const *dbs, int ndbs, const struct kv_r
         rdb_put_byte(&w, RDB_OPCODE_RESIZEDB);
         rdb_put_len(&w, db_size(db));
         rdb_put_len(&w, db->volatile_keys);
-        struct save_ctx sc = {&w};
+        struct save_ctx sc = {&w, o->key_delay_us};
         dict_foreach(&db->d, save_key, &sc);
     }
     rdb_put_byte(&w, RDB_OPCODE_EOF);

@@ -52,6 +52,7 @@ struct kv_rdb_save_opts {
     bool checksum;      /* rdbchecksum: else the CRC is written as 0 */
     long long now_ms;   /* ctime aux field */
     uint64_t used_mem;  /* used-mem aux field */
+    long long key_delay_us; /* sleep per key (rdb-key-save-delay; tests) */
 };
 
 /* Write a whole RDB file to fd. 0, or -errno of the failed write. */

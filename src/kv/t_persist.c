@@ -49,6 +49,7 @@ static void save_opts(struct kv_server *s, struct kv_rdb_save_opts *o)
     o->checksum = s->cfg.rdbchecksum;
     o->now_ms = util_time_ms();
     o->used_mem = xalloc_used();
+    o->key_delay_us = s->cfg.rdb_key_save_delay;
 }
 
 static void rdb_path(struct kv_server *s, char *out, size_t n)

@@ -300,7 +300,8 @@ def children_of(pid):
 def test_bgsave_consistent_point_while_clients_write(tmp_path, launch):
     d = tmp_path / "data"
     d.mkdir()
-    so = start_with_file(launch, "scaleout", "so", d, extra=["--threads", "2"])
+    # rdb-key-save-delay (as Redis's): the child lives long enough to be stopped
+    so = start_with_file(launch, "scaleout", "so", d, extra=["--threads", "2", "--rdb-key-save-delay", "50"])
     r = so.client()
     r.mset({f"base:{i}": i for i in range(20000)})
     stop = threading.Event()
@@ -363,7 +364,7 @@ def bgsave_under_writes(so, r, replies):
 def test_bgsave_snapshot_is_the_fork_state(tmp_path, launch):
     d = tmp_path / "data"
     d.mkdir()
-    so = start_with_file(launch, "scaleout", "so", d)
+    so = start_with_file(launch, "scaleout", "so", d, extra=["--rdb-key-save-delay", "20000"])
     r = so.client()
     c = so.conn()
     fill(r)

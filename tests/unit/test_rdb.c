@@ -336,7 +336,7 @@ Test(kv_rdb, file_roundtrip_and_corruption)
     char path[] = "/tmp/test_rdb_XXXXXX";
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
-    struct kv_rdb_save_opts o = {true, true, 1700000000000LL, 12345};
+    struct kv_rdb_save_opts o = {.compress = true, .checksum = true, .now_ms = 1700000000000LL, .used_mem = 12345};
     struct kv_db *dbs[1] = {&db}, *dbs2[1] = {&db2};
     cr_assert_eq(kv_rdb_save_fd(fd, dbs, 1, &o), 0);
     close(fd);
