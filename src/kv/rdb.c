@@ -45,18 +45,21 @@ static void put_head(struct rdb_writer *w, int type, const struct head *h)
         rdb_put_string(w, h->key, h->klen);
 }
 
-/* List nodes: cut like list-max-listpack-size (negative: bytes, positive:
- * entries up to 8 KB), so redis-server gets nodes of the size it makes. */
-static bool node_full(size_t bytes, size_t count, size_t next)
+/* List nodes: cut where Redis's quicklist would (quicklistNodeExceedsLimit):
+ * with a negative list-max-listpack-size, a node takes an element while its
+ * listpack bytes + the element's length + 8 stay within 4 KB << (-fill - 1);
+ * with a positive one, up to that many elements within 8 KB. So redis-server
+ * loads the same nodes it would have built. */
+static bool node_full(size_t bytes, size_t count, size_t elen)
 {
+    size_t next = bytes + elen + 8;
     if (count == 0)
         return false;
     if (list_fill < 0) {
         long f = list_fill < -5 ? -5 : list_fill;
-        size_t limit = (size_t)4096 << (-f - 1);
-        return bytes + next > limit;
+        return next > ((size_t)4096 << (-f - 1));
     }
-    return count >= (size_t)list_fill || bytes + next > 8192;
+    return next > 8192 || count + 1 > (size_t)list_fill;
 }
 
 static void put_list(struct rdb_writer *w, struct kv_list *l, const struct head *hd)
@@ -65,18 +68,17 @@ static void put_list(struct rdb_writer *w, struct kv_list *l, const struct head 
     struct list_iter it;
     const char *v;
     size_t n;
-    /* pass 1: how many nodes */
+    /* pass 1: how many nodes (bytes: the node's listpack size so far) */
     uint64_t nodes = 0;
-    size_t bytes = 0, count = 0;
+    size_t bytes = 7, count = 0;
     if (len) {
         list_iter_init(&it, l, 0, true);
         for (; list_iter_get(&it, &v, &n); list_iter_next(&it)) {
-            size_t e = rdb_lp_entry_size(n);
-            if (count == 0 || node_full(bytes, count, e)) {
+            if (count == 0 || node_full(bytes, count, n)) {
                 nodes++;
                 bytes = 7, count = 0;
             }
-            bytes += e;
+            bytes += rdb_lp_entry_size(v, n);
             count++;
         }
     }
@@ -87,20 +89,18 @@ static void put_list(struct rdb_writer *w, struct kv_list *l, const struct head 
     /* pass 2: the same cuts, written */
     struct rdb_lp lp;
     rdb_lp_init(&lp);
-    bytes = 7, count = 0;
+    count = 0;
     list_iter_init(&it, l, 0, true);
     for (; list_iter_get(&it, &v, &n); list_iter_next(&it)) {
-        size_t e = rdb_lp_entry_size(n);
-        if (count && node_full(bytes, count, e)) {
+        if (count && node_full(buf_pending(&lp.b) + 1, count, n)) {
             rdb_lp_finish(&lp);
             rdb_put_len(w, RDB_QL_PACKED);
             rdb_put_string(w, buf_head(&lp.b), buf_pending(&lp.b));
             rdb_lp_deinit(&lp);
             rdb_lp_init(&lp);
-            bytes = 7, count = 0;
+            count = 0;
         }
         rdb_lp_append(&lp, v, n);
-        bytes += e;
         count++;
     }
     rdb_lp_finish(&lp);

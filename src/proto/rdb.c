@@ -202,8 +202,16 @@ void rdb_lp_init(struct rdb_lp *lp)
 
 void rdb_lp_deinit(struct rdb_lp *lp) { buf_deinit(&lp->b); }
 
-size_t rdb_lp_entry_size(size_t n)
+static bool canonical_ll(const char *s, size_t n, long long *v);
+
+size_t rdb_lp_entry_size(const char *s, size_t n)
 {
+    long long v;
+    if (canonical_ll(s, n, &v)) {
+        size_t k = v >= 0 && v <= 127 ? 1 : v >= -4096 && v <= 4095 ? 2 : v >= -32768 && v <= 32767 ? 3
+                   : v >= -8388608 && v <= 8388607 ? 4 : v >= INT32_MIN && v <= INT32_MAX ? 5 : 9;
+        return k + 1;
+    }
     size_t h = n < 64 ? 1 : n < 4096 ? 2 : 5;
     return h + n + backlen_size(h + n);
 }

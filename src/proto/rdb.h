@@ -109,8 +109,8 @@ void rdb_lp_append_int(struct rdb_lp *lp, long long v);
 /* Finish (header, terminator): the blob is buf_head(&lp->b), buf_pending bytes. */
 void rdb_lp_finish(struct rdb_lp *lp);
 void rdb_lp_deinit(struct rdb_lp *lp);
-/* Bytes an entry of n text bytes would add (to cut list nodes by size). */
-size_t rdb_lp_entry_size(size_t n);
+/* Bytes rdb_lp_append(s, n) adds (integers counted in their encoding). */
+size_t rdb_lp_entry_size(const char *s, size_t n);
 
 /* An intset blob from sorted distinct values: into out (caller inits). */
 void rdb_intset_build(struct buf *out, const int64_t *v, size_t n);
