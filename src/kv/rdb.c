@@ -589,10 +589,10 @@ struct kv_obj *kv_rdb_get_value(struct rdb_reader *r, int type, const char *key,
 
 /* ---- DUMP / RESTORE ------------------------------------------------------------ */
 
-void kv_rdb_dump(const struct kv_obj *o, struct buf *out)
+void kv_rdb_dump(const struct kv_obj *o, struct buf *out, bool compress)
 {
     struct rdb_writer w;
-    rdb_writer_init(&w, -1, true);
+    rdb_writer_init(&w, -1, compress);
     kv_rdb_put_value(&w, o);
     rdb_dump_footer(&w);
     buf_append(out, buf_head(&w.b), buf_pending(&w.b));

@@ -41,8 +41,9 @@ void kv_rdb_put_value(struct rdb_writer *w, const struct kv_obj *o);
 struct kv_obj *kv_rdb_get_value(struct rdb_reader *r, int type, const char *key, size_t klen, long long expire_ms,
                                 bool *empty);
 
-/* DUMP payload of o into out (appended). */
-void kv_rdb_dump(const struct kv_obj *o, struct buf *out);
+/* DUMP payload of o into out (appended); compress: rdbcompression, which
+ * applies to DUMP too in Redis. */
+void kv_rdb_dump(const struct kv_obj *o, struct buf *out, bool compress);
 /* Object from a DUMP payload body (footer already verified and cut off);
  * NULL when malformed, empty, or not all bytes were used. */
 struct kv_obj *kv_rdb_restore(const void *p, size_t len, const char *key, size_t klen, long long expire_ms);

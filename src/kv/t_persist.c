@@ -358,7 +358,7 @@ void kv_cmd_DUMP(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     struct buf b;
     buf_init(&b);
-    kv_rdb_dump(o, &b);
+    kv_rdb_dump(o, &b, c->srv->cfg.rdbcompression);
     resp_add_bulk(&c->out, buf_head(&b), buf_pending(&b));
     buf_deinit(&b);
 }

@@ -232,7 +232,7 @@ static struct kv_obj *roundtrip(struct kv_obj *o)
     struct buf b;
     size_t body;
     buf_init(&b);
-    kv_rdb_dump(o, &b);
+    kv_rdb_dump(o, &b, rand64() % 2 == 0);
     cr_assert(rdb_dump_verify(buf_head(&b), buf_pending(&b), &body));
     /* one flipped bit anywhere fails the checksum */
     size_t at = rand64() % buf_pending(&b);
