@@ -670,3 +670,25 @@ def test_dump_payloads_byte_identical_to_redis(tmp_path, launch):
         checked += 1
     assert checked >= 18
     assert r.dump(b"list:big") == s.dump(b"list:big")
+
+
+def test_sigterm_saves_with_a_schedule(tmp_path, launch):
+    d = tmp_path / "data"
+    d.mkdir()
+    so = start_with_file(launch, "scaleout", "so", d, extra=["--save", "3600 1"])
+    so.client().set("k", "v")
+    so.proc.send_signal(signal.SIGTERM)
+    so.proc.wait(10)
+    assert "Saving the final RDB snapshot" in so.log_tail()
+    so2 = start_with_file(launch, "scaleout", "so2", d)
+    assert so2.client().get("k") == b"v"
+
+
+def test_info_persistence_fields_exist_in_redis(tmp_path, launch):
+    require_redis()
+    mine = launch("scaleout", "so").info("persistence")
+    theirs = launch("redis", "rd").info("persistence")
+    assert set(mine) <= set(theirs), set(mine) - set(theirs)
+    for f in ("rdb_changes_since_last_save", "rdb_bgsave_in_progress", "rdb_last_save_time",
+              "rdb_last_bgsave_status", "rdb_saves"):
+        assert f in mine
