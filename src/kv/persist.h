@@ -33,6 +33,5 @@ extern const char kv_persist_misconf[];
 int kv_persist_shutdown(struct kv_server *s, bool force_save, bool nosave);
 /* INFO persistence fields. */
 void kv_persist_info(struct kv_server *s, struct buf *o);
-/* The save schedule as CONFIG GET shows it. */
 
 #endif
