@@ -633,7 +633,9 @@ static void put_aux_ll(struct rdb_writer *w, const char *k, long long v)
 
 struct save_ctx {
     struct rdb_writer *w;
+    struct kv_db *db;
     long long key_delay_us;
+    int hints;
 };
 
 static void save_key(struct dict_node *n, void *arg)
@@ -647,6 +649,13 @@ static void save_key(struct dict_node *n, void *arg)
     if (obj_has_ttl(o)) {
         rdb_put_byte(sc->w, RDB_OPCODE_EXPIRETIME_MS);
         rdb_put_u64le(sc->w, (uint64_t)obj_expire(o));
+    }
+    if (sc->hints == KV_RDB_HINT_LRU) {
+        rdb_put_byte(sc->w, RDB_OPCODE_IDLE);
+        rdb_put_len(sc->w, (uint64_t)(db_idle_ms(sc->db, o) / 1000));
+    } else if (sc->hints == KV_RDB_HINT_LFU) {
+        rdb_put_byte(sc->w, RDB_OPCODE_FREQ);
+        rdb_put_byte(sc->w, (uint8_t)db_lfu_decayed(sc->db, o));
     }
     struct head hd = {obj_key(o), obj_klen(o)};
     put_entry(sc->w, o, &hd);
@@ -673,7 +682,7 @@ int kv_rdb_save_fd(int fd, struct kv_db *const *dbs, int ndbs, const struct kv_r
         rdb_put_byte(&w, RDB_OPCODE_RESIZEDB);
         rdb_put_len(&w, db_size(db));
         rdb_put_len(&w, db->volatile_keys);
-        struct save_ctx sc = {&w, o->key_delay_us};
+        struct save_ctx sc = {&w, db, o->key_delay_us, o->hints};
         dict_foreach(&db->d, save_key, &sc);
     }
     rdb_put_byte(&w, RDB_OPCODE_EOF);
@@ -750,7 +759,10 @@ int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndb
     }
     st->version = ver;
     struct kv_db *db = ndbs > 0 ? dbs[0] : NULL;
-    long long expire = -1;
+    long long expire = -1, idle = -1;
+    int freq = -1;
+    for (int i = 0; i < ndbs && now_ms > 0; i++)
+        db_set_now(dbs[i], now_ms); /* clocks for the IDLE hints */
     for (;;) {
         uint8_t type;
         size_t at = r.off;
@@ -774,12 +786,14 @@ int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndb
             uint8_t f;
             if (!rdb_get_byte(&r, &f))
                 return load_fail(&r, err, errlen);
+            freq = f;
             continue;
         }
         if (type == RDB_OPCODE_IDLE) {
-            uint64_t idle;
-            if (!rdb_get_len(&r, &idle, NULL))
+            uint64_t secs;
+            if (!rdb_get_len(&r, &secs, NULL))
                 return load_fail(&r, err, errlen);
+            idle = secs > (uint64_t)(UINT32_MAX / 1000 * 16) ? UINT32_MAX / 1000 * 16 : (long long)secs;
             continue;
         }
         if (type == RDB_OPCODE_EOF)
@@ -842,7 +856,8 @@ int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndb
             if (!empty)
                 return load_fail(&r, err, errlen);
             st->empty++;
-            expire = -1;
+            expire = idle = -1;
+            freq = -1;
             continue;
         }
         if (expire >= 0 && expire < now_ms) {
@@ -856,10 +871,15 @@ int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndb
             return load_fail(&r, err, errlen);
         } else {
             db_add(db, o);
+            if (idle >= 0)
+                o->lru = db_lru_clock(db) - (uint32_t)((unsigned long long)idle * 1000 / 16);
+            if (freq >= 0)
+                o->lfu = (uint8_t)freq;
             st->keys++;
         }
         xfree(key);
-        expire = -1;
+        expire = idle = -1;
+        freq = -1;
     }
     if (ver >= 5) {
         size_t body = r.off;

@@ -54,6 +54,13 @@ struct kv_rdb_save_opts {
     long long now_ms;   /* ctime aux field */
     uint64_t used_mem;  /* used-mem aux field */
     long long key_delay_us; /* sleep per key (rdb-key-save-delay; tests) */
+    int hints;          /* KV_RDB_HINT_*: eviction hints written per key, as Redis */
+};
+
+enum {
+    KV_RDB_HINT_NONE = 0,
+    KV_RDB_HINT_LRU = 1,  /* an LRU policy: IDLE (seconds idle) before each key */
+    KV_RDB_HINT_LFU = 2,  /* an LFU policy: FREQ (the LFU counter) before each key */
 };
 
 /* Write a whole RDB file to fd. 0, or -errno of the failed write. */

@@ -24,6 +24,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "kv/evict.h"
 #include "kv/multi.h"
 #include "kv/persist.h"
 #include "kv/rdb.h"
@@ -50,6 +51,9 @@ static void save_opts(struct kv_server *s, struct kv_rdb_save_opts *o)
     o->now_ms = util_time_ms();
     o->used_mem = xalloc_used();
     o->key_delay_us = s->cfg.rdb_key_save_delay;
+    o->hints = s->policy == &kv_policy_allkeys_lru || s->policy == &kv_policy_volatile_lru ? KV_RDB_HINT_LRU
+               : s->policy == &kv_policy_allkeys_lfu || s->policy == &kv_policy_volatile_lfu ? KV_RDB_HINT_LFU
+                                                                                            : KV_RDB_HINT_NONE;
 }
 
 static void rdb_path(struct kv_server *s, char *out, size_t n)

@@ -692,3 +692,29 @@ def test_info_persistence_fields_exist_in_redis(tmp_path, launch):
     for f in ("rdb_changes_since_last_save", "rdb_bgsave_in_progress", "rdb_last_save_time",
               "rdb_last_bgsave_status", "rdb_saves"):
         assert f in mine
+
+
+@pytest.mark.parametrize("policy,hint,value", [("allkeys-lfu", "FREQ", 100), ("allkeys-lru", "IDLETIME", 5000)])
+def test_eviction_hints_travel_in_files_both_ways(tmp_path, launch, policy, hint, value):
+    """With an LRU/LFU policy each key carries its IDLE/FREQ hint in the file
+    (as Redis writes them) and the loader applies it, both directions."""
+    require_redis()
+    sub = "FREQ" if hint == "FREQ" else "IDLETIME"
+
+    def ok(v):
+        # the LFU counter may decay by one at a minute boundary; idle time only grows
+        return value - 1 <= v <= value if hint == "FREQ" else value <= v < value + 60
+
+    for src, dst in (("scaleout", "redis"), ("redis", "scaleout")):
+        d = tmp_path / f"{src}-{policy}"
+        d.mkdir()
+        a = start_with_file(launch, src, f"{src}-a-{policy}", d, extra=["--maxmemory-policy", policy])
+        ca = a.conn()
+        ca.cmd("SET", "src", "v")
+        p = ca.cmd("DUMP", "src")
+        assert ca.cmd("RESTORE", "k", "0", p, hint, str(value)) == "OK"
+        assert ok(ca.cmd("OBJECT", sub, "k"))
+        assert ca.cmd("SAVE") == "OK"
+        b = start_with_file(launch, dst, f"{dst}-b-{policy}", d, extra=["--maxmemory-policy", policy])
+        got = b.conn().cmd("OBJECT", sub, "k")
+        assert ok(got), (src, dst, got)
