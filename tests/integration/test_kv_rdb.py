@@ -264,7 +264,6 @@ def test_restore_bad_payload_with_good_crc(tmp_path, launch):
     """A payload whose CRC is right but whose body is not an object."""
     so = launch("scaleout", "so")
     c = so.conn()
-    import binascii  # noqa: F401  (crc64 below is Redis's, computed by the server)
     c.cmd("SET", "k", "v")
     p = c.cmd("DUMP", "k")
     # an empty set body (type 2, 0 members) with the checksum scaleout computes
