@@ -91,10 +91,38 @@ static void format_notify(const void *conf, struct buf *out)
     buf_puts(out, s);
 }
 
+/* save <seconds> <changes> [<seconds> <changes> ...], or "" for none (Redis). */
 static int parse_save(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
-    (void)conf, (void)argc, (void)argv, (void)err, (void)errlen;
+    struct kv_config *c = conf;
+    struct kv_save_sched next = {0};
+    if (argc == 0 || (argc == 1 && argv[0][0] == '\0')) {
+        c->save = next;
+        return 0;
+    }
+    if (argc % 2 != 0 || argc / 2 > 16) {
+        snprintf(err, errlen, "Invalid save parameters");
+        return -1;
+    }
+    for (int i = 0; i < argc; i += 2) {
+        long long secs, changes;
+        if (!util_str2ll(argv[i], strlen(argv[i]), &secs) || !util_str2ll(argv[i + 1], strlen(argv[i + 1]), &changes) ||
+            secs < 1 || changes < 0) {
+            snprintf(err, errlen, "Invalid save parameters");
+            return -1;
+        }
+        next.secs[next.n] = secs;
+        next.changes[next.n++] = changes;
+    }
+    c->save = next;
     return 0;
+}
+
+static void format_save(const void *conf, struct buf *out)
+{
+    const struct kv_config *c = conf;
+    for (int i = 0; i < c->save.n; i++)
+        buf_printf(out, "%s%lld %lld", i ? " " : "", c->save.secs[i], c->save.changes[i]);
 }
 
 static int parse_appendonly(void *conf, int argc, char **argv, char *err, size_t errlen)
@@ -106,7 +134,6 @@ static int parse_appendonly(void *conf, int argc, char **argv, char *err, size_t
     return -1;
 }
 
-static void format_empty(const void *conf, struct buf *out) { (void)conf, (void)out; }
 static void format_no(const void *conf, struct buf *out) { (void)conf; buf_puts(out, "no"); }
 
 #define MB (1024LL * 1024)
@@ -174,8 +201,20 @@ static const struct conf_directive kv_dirs[] = {
      "log commands running at least this many microseconds (-1: none, 0: all)", 0, NULL, NULL},
     {"slowlog-max-len", CONF_INT, OFF(slowlog_max_len), 0, LONG_MAX, "128", NULL, CONF_RUNTIME,
      "entries the slow log keeps", 0, NULL, NULL},
-    {"save", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_RUNTIME, "accepted for redis.conf compatibility (no snapshots)", 0,
-     parse_save, format_empty},
+    {"save", CONF_CUSTOM, OFF(save), 0, 0, "", NULL, CONF_RUNTIME,
+     "RDB snapshot schedule: <seconds> <changes> pairs (empty: none; Redis's default is 3600 1 300 100 60 10000)", 0,
+     parse_save, format_save},
+    {"dir", CONF_STRING, OFF(dir), 0, 0, ".", NULL, CONF_RUNTIME, "directory of the RDB file", 0, NULL, NULL},
+    {"dbfilename", CONF_STRING, OFF(dbfilename), 0, 0, "dump.rdb", NULL, CONF_RUNTIME, "RDB file name (loaded on start)", 0,
+     NULL, NULL},
+    {"rdbcompression", CONF_BOOL, OFF(rdbcompression), 0, 0, "yes", NULL, CONF_RUNTIME,
+     "LZF-compress strings in RDB files", 0, NULL, NULL},
+    {"rdbchecksum", CONF_BOOL, OFF(rdbchecksum), 0, 0, "yes", NULL, CONF_RUNTIME, "write a CRC64 at the end of RDB files", 0,
+     NULL, NULL},
+    {"rdb-key-save-delay", CONF_INT, OFF(rdb_key_save_delay), 0, 1000000000, "0", NULL, CONF_RUNTIME,
+     "microseconds to sleep per key saved (for tests, as Redis's)", 0, NULL, NULL},
+    {"stop-writes-on-bgsave-error", CONF_BOOL, OFF(stop_writes_on_bgsave_error), 0, 0, "yes", NULL, CONF_RUNTIME,
+     "refuse writes (MISCONF) while the last background save failed", 0, NULL, NULL},
     {"appendonly", CONF_CUSTOM, 0, 0, 0, NULL, NULL, 0, "accepted for redis.conf compatibility: must be no", 0,
      parse_appendonly, format_no},
     {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},

@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "kv/blocking.h"
 #include "kv/evict.h"
+#include "kv/persist.h"
 #include "kv/server.h"
 #include "kv/pubsub.h"
 
@@ -109,6 +110,10 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
                    s->policy->name);
         buf_printf(o, "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n", used ? (double)rss / (double)used : 0);
     }
+    if (want(section, "persistence", true)) {
+        SECTION("Persistence");
+        kv_persist_info(s, o);
+    }
     if (want(section, "stats", true)) {
         SECTION("Stats");
         uint64_t hits = s->db.st.hits, misses = s->db.st.misses;
@@ -129,6 +134,7 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
                    (unsigned long long)(s->st.unknown_commands + s->st.proto_errors), (unsigned long long)s->st.proto_errors,
                    (unsigned long long)s->st.obl_disconnects);
         buf_printf(o, "active_expire_cycles:%llu\r\n", (unsigned long long)s->db.st.expire_cycles);
+        buf_printf(o, "latest_fork_usec:%lld\r\n", s->latest_fork_usec);
     }
     if (want(section, "replication", true)) {
         SECTION("Replication");

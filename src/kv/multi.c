@@ -375,6 +375,10 @@ bool kv_multi_queue(struct kv_client *c, int id, int argc, const struct resp_arg
     default:
         break;
     }
+    if (id == RESP_CMD_SAVE || id == RESP_CMD_SHUTDOWN) { /* Redis's no_multi commands */
+        kv_multi_reject(c, id, "ERR Command not allowed inside a transaction");
+        return true;
+    }
     if (!subcommand_ok(c, id, argc, argv))
         return true;
     struct kv_multi *m = c->mx;

@@ -30,6 +30,7 @@
 #include "kv/listobj.h"
 #include "kv/multi.h"
 #include "kv/pubsub.h"
+#include "kv/persist.h"
 #include "kv/setobj.h"
 #include "kv/slowlog.h"
 
@@ -339,6 +340,11 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
                  full);
         cs->rejected++;
         kv_multi_reject(c, id, msg);
+        return;
+    }
+    if (((cmd->flags & CMD_WRITE) || id == RESP_CMD_PING) && kv_persist_deny_write(s)) {
+        cs->rejected++;
+        kv_multi_reject(c, id, kv_persist_misconf);
         return;
     }
     if (c->mx && kv_multi_queue(c, id, argc, argv))
@@ -928,6 +934,7 @@ static void on_cron(uv_timer_t *t)
         s->ops_last = ops;
         s->ops_last_ms = now;
     }
+    kv_persist_cron(s);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -1008,7 +1015,7 @@ void kv_config_apply(struct kv_server *s)
 
 /* ---- signals ------------------------------------------------------------- */
 
-static void begin_shutdown(struct kv_server *s, const char *why)
+void kv_begin_shutdown(struct kv_server *s, const char *why)
 {
     if (atomic_exchange(&s->shutting_down, true))
         return;
@@ -1056,7 +1063,12 @@ static void on_signal(uv_signal_t *h, int signum)
         buf_deinit(&errs);
         return;
     }
-    begin_shutdown(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    /* as Redis: a final save when a save schedule exists */
+    pthread_mutex_lock(&s->lock);
+    if (!atomic_load(&s->shutting_down) && kv_persist_shutdown(s, false, false) != 0)
+        log_warn("SIGTERM/SIGINT: the final save failed; exiting anyway");
+    pthread_mutex_unlock(&s->lock);
+    kv_begin_shutdown(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 /* ---- admin endpoint ------------------------------------------------------ */
@@ -1157,8 +1169,19 @@ int kv_main(int argc, char **argv)
     s->db.on_new_arg = s;
     s->db.on_add = kv_blocking_on_add;
     s->db.on_add_arg = s;
-    s->db.on_modify = kv_blocking_on_modify;
+    s->db.on_modify = kv_persist_on_modify; /* dirty count, WATCH, blocked waiters */
     s->db.on_modify_arg = s;
+    if (kv_persist_load(s) != 0) {
+        /* a corrupt or unreadable snapshot: nothing started yet, free it all */
+        db_deinit(&s->db);
+        kv_blocking_free(s->blocking);
+        conf_free(&kv_conf_table, &s->cfg);
+        xfree(s->workers);
+        xfree(s->config_file);
+        pthread_mutex_destroy(&s->lock);
+        xfree(s);
+        return 1;
+    }
     char err[256];
     if (s->cfg.port != 0 && net_port_in_use(s->cfg.bind, (int)s->cfg.port) == 1) {
         fprintf(stderr, "scaleout kv: cannot listen on %s:%lld: Address already in use\n", s->cfg.bind, s->cfg.port);
@@ -1220,6 +1243,7 @@ int kv_main(int argc, char **argv)
     for (int i = 0; i < s->ndbs; i++)
         db_deinit(&s->dbs[i]);
     xfree(s->dbs);
+    xfree(s->persist_dbs);
     kv_blocking_free(s->blocking);
     kv_pubsub_free(s->pubsub);
     kv_watch_free(s->watch);

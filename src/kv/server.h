@@ -84,6 +84,17 @@ struct kv_config {
     long long set_max_intset_entries;
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
+    /* persistence (persist.h) */
+    char *dir;
+    char *dbfilename;
+    bool rdbcompression;
+    bool rdbchecksum;
+    bool stop_writes_on_bgsave_error;
+    long long rdb_key_save_delay;    /* microseconds slept per key saved (tests, as Redis) */
+    struct kv_save_sched {
+        int n;                       /* save points; 0: no automatic saves */
+        long long secs[16], changes[16];
+    } save;
 };
 
 extern const struct conf_table kv_conf_table;
@@ -202,6 +213,19 @@ struct kv_server {
     int pause_type;                /* KV_PAUSE_* */
     long long pause_end_ms;
     struct kv_pubsub *pubsub;      /* channels and patterns (pubsub.h) */
+    /* RDB snapshots (persist.h; keyspace lock) */
+    long long lastsave;            /* unix seconds of the last successful save (or start) */
+    long long last_bgsave_try;     /* unix seconds */
+    int bgsave_pid;                /* child saving, -1 none */
+    int bgsave_errfd;              /* read end of the child's error pipe, -1 none */
+    bool bgsave_scheduled;         /* BGSAVE SCHEDULE while another ran */
+    bool last_bgsave_ok;
+    long long bgsave_start_ms;
+    long long last_bgsave_secs;    /* duration of the last BGSAVE, -1 none */
+    uint64_t dirty_at_bgsave;      /* dirty when the running BGSAVE forked */
+    uint64_t rdb_saves;            /* successful saves since start */
+    long long latest_fork_usec;    /* how long the last fork() blocked the server */
+    struct kv_db **persist_dbs;    /* kv_persist_dbs's array (ndbs) */
 };
 
 /* Reply helpers bound to a client (proto-aware). */
@@ -291,6 +315,9 @@ void kv_info(struct kv_server *s, struct buf *out, const char *section);
 /* Prometheus /metrics and JSON /status bodies (lock taken inside). */
 void kv_metrics(struct kv_server *s, struct buf *out);
 void kv_status(struct kv_server *s, struct buf *out);
+
+/* Begin a graceful shutdown (SHUTDOWN, signals): drain clients, stop. */
+void kv_begin_shutdown(struct kv_server *s, const char *why);
 
 /* Apply a runtime config change (CONFIG SET, SIGHUP). */
 void kv_config_apply(struct kv_server *s);

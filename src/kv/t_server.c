@@ -1,7 +1,7 @@
 /*
  * t_server.c — connection and server commands: PING ECHO QUIT HELLO AUTH
  * SELECT RESET CLIENT DBSIZE FLUSHDB FLUSHALL CONFIG COMMAND TIME MEMORY
- * LASTSAVE (INFO is in info.c). Runs with the keyspace lock held.
+ * (LASTSAVE is in t_persist.c, INFO in info.c). Runs with the keyspace lock held.
  */
 #include <stdio.h>
 #include <limits.h>
@@ -539,12 +539,6 @@ void kv_cmd_TIME(struct kv_client *c, int argc, struct resp_arg *argv)
     resp_add_array(&c->out, 2);
     resp_add_bulk_ll(&c->out, tv.tv_sec);
     resp_add_bulk_ll(&c->out, tv.tv_usec);
-}
-
-void kv_cmd_LASTSAVE(struct kv_client *c, int argc, struct resp_arg *argv)
-{
-    (void)argc, (void)argv;
-    resp_add_int(&c->out, c->srv->start_ms / 1000);
 }
 
 void kv_cmd_MEMORY(struct kv_client *c, int argc, struct resp_arg *argv)

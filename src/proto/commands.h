@@ -217,6 +217,12 @@ enum {
     X(MEMORY, "memory", -2, R, 0, 0, 0, "server") \
     X(LASTSAVE, "lastsave", 1, F|K, 0, 0, 0, "server") \
     X(SLOWLOG, "slowlog", -2, K, 0, 0, 0, "server") \
+    X(SAVE, "save", 1, A|K, 0, 0, 0, "server") \
+    X(BGSAVE, "bgsave", -1, A|K, 0, 0, 0, "server") \
+    X(SHUTDOWN, "shutdown", -1, A|K, 0, 0, 0, "server") \
+    X(DUMP, "dump", 2, R, 1, 1, 1, "generic") \
+    X(RESTORE, "restore", -4, W|M, 1, 1, 1, "generic") \
+    X(DEBUG, "debug", -2, A|K, 0, 0, 0, "server") \
     X(MULTI, "multi", 1, F|K, 0, 0, 0, "transactions") \
     X(EXEC, "exec", 1, K, 0, 0, 0, "transactions") \
     X(DISCARD, "discard", 1, F|K, 0, 0, 0, "transactions") \

@@ -265,7 +265,7 @@ def run_sweep(scaleout, redis, log=print):
         if name in ("flushall", "flushdb", "del", "unlink", "getdel", "rename", "renamenx", "hdel", "move",
                     "swapdb", "sort", "copy", "bitfield",
                     "expire", "pexpire", "expireat", "pexpireat", "getex", "set", "setex",
-                    "psetex", "setrange", "append", "hset", "hmset", "mset", "msetnx",
+                    "psetex", "setrange", "setbit", "append", "hset", "hmset", "mset", "msetnx",
                     "xadd", "xtrim", "xdel", "xsetid", "xgroup", "xreadgroup", "xack", "xclaim", "xautoclaim"):
             so.reset()
             if rd:

@@ -1,0 +1,38 @@
+/*
+ * persist.h — RDB snapshots of the kv keyspace: SAVE, BGSAVE (fork), save
+ * schedules, load on start, SHUTDOWN's save, the MISCONF guard, INFO
+ * persistence, and DUMP/RESTORE (t_persist.c; the format is kv/rdb.h).
+ */
+#ifndef SCALEOUT_KV_PERSIST_H
+#define SCALEOUT_KV_PERSIST_H
+
+#include <stdbool.h>
+
+#include "core/buf.h"
+#include "kv/server.h"
+
+/* Everything a snapshot covers: every database in number order (lock
+ * held), *n of them. The array is the server's (allocated on the first call,
+ * so that a forked child never allocates it); databases not selected get the
+ * selected one's clock and LFU settings, so that loading into them stamps
+ * keys as in the selected one. */
+struct kv_db **kv_persist_dbs(struct kv_server *s, int *n);
+
+/* Start-up: load dir/dbfilename if it exists. 0 ok (or no file), -1 corrupt
+ * or unreadable (message logged and printed: the server must not start). */
+int kv_persist_load(struct kv_server *s);
+/* Cron (worker 0, lock held): reap a finished BGSAVE child, run the save
+ * schedule, start a scheduled BGSAVE. */
+void kv_persist_cron(struct kv_server *s);
+/* db.on_modify hook: counts changes since the last save, then WATCH. */
+void kv_persist_on_modify(void *arg, const char *key, size_t klen);
+/* Whether a write must be refused with MISCONF (last BGSAVE failed). */
+bool kv_persist_deny_write(struct kv_server *s);
+extern const char kv_persist_misconf[];
+/* Shutdown (lock held): stop a BGSAVE child; save when a schedule exists
+ * (or force_save), unless nosave. 0, or -1 when the save failed. */
+int kv_persist_shutdown(struct kv_server *s, bool force_save, bool nosave);
+/* INFO persistence fields. */
+void kv_persist_info(struct kv_server *s, struct buf *o);
+
+#endif
