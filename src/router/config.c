@@ -43,7 +43,7 @@ static struct rt_pool_conf *new_pool(struct rt_config *c, const char *name)
     p->hash_tag = xstrdup("{}");
     p->read_policy = RT_READ_NEVER;
     p->ryw_ms = 1000;
-    p->vnodes = 160;
+    p->vnodes = 1000;
     p->dir_ttl_ms = 1000;
     c->pools[c->npools] = p;
     return c->pools[c->npools++];
@@ -407,7 +407,7 @@ static const struct conf_directive rt_dirs[] = {
     POOLDIR("hash", p_hash, "key hash: xxh3 (default), fnv1a_64, fnv1_64, md5, one_at_a_time (twemproxy's)"),
     POOLDIR("hash-tag", p_hash_tag, "two characters around the hashed part of a key (default {}; \"\": none)"),
     POOLDIR("ketama-compat", p_compat, "native (default) or twemproxy: nutcracker's ketama point layout"),
-    POOLDIR("vnodes", p_vnodes, "ketama points per unit of weight (native layout; default 160)"),
+    POOLDIR("vnodes", p_vnodes, "ketama points per unit of weight (native layout; default 1000, at most 1,000,000 points a pool)"),
     POOLDIR("auto-eject", p_auto_eject, "yes: a down shard leaves the distribution and its keys rehash (default no)"),
     POOLDIR("read-replicas", p_read_policy, "never (default), prefer, when-primary-down"),
     POOLDIR("read-your-writes", p_ryw, "after a write, a connection reads from primaries this long (default 1s)"),

@@ -3,8 +3,11 @@
  * shared ring (core/chash).
  *
  * Native layout: each shard puts vnodes x weight points at XXH3(name, seed =
- * point number) on a 64-bit ring, keys hash with XXH3 (chash_hash); adding a
- * shard moves about 1/N of the keys.
+ * point number) on a 64-bit ring (the points core/chash_build lays out, with
+ * more of them: 1000 per unit of weight by default, so each shard's share is
+ * within a few percent of its weight; at most 1,000,000 points a pool, fewer
+ * per weight beyond), keys hash with XXH3 (chash_hash); adding a shard moves
+ * about 1/N of the keys.
  *
  * twemproxy layout (`ketama-compat twemproxy`), nutcracker's `distribution:
  * ketama`: each live server gets floor(weight / total * 160 / 4 * nlive) x 4
@@ -69,8 +72,15 @@ static int build_twemproxy(struct chash *c, const struct rt_dist_in *in, int n, 
     return 0;
 }
 
+#define NATIVE_MAX_POINTS 1000000
+
 static int build_native(struct chash *c, const struct rt_dist_in *in, int n, long long vnodes)
 {
+    long long wsum = 0;
+    for (int i = 0; i < n; i++)
+        wsum += in[i].weight > 0 ? in[i].weight : 0;
+    if (wsum > 0 && wsum * vnodes > NATIVE_MAX_POINTS)
+        vnodes = NATIVE_MAX_POINTS / wsum > 0 ? NATIVE_MAX_POINTS / wsum : 1;
     size_t cap = 0;
     for (int i = 0; i < n; i++)
         cap += (size_t)(in[i].weight > 0 ? in[i].weight * vnodes : 0);
