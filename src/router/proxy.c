@@ -400,12 +400,15 @@ static void on_sconn_connect(uv_connect_t *req, int status)
     worker_flush(sc->w);
 }
 
-/* A connection to sh (primary or its replica) for worker w, opened when needed. */
-static struct rt_sconn *sconn_get(struct rt_worker *w, struct rt_shard *sh, bool replica)
+/* A connection to sh (primary or its replica) for client c, opened when
+ * needed. A client always uses the same connection to a shard, so its
+ * commands to one shard run in the order it sent them. */
+static struct rt_sconn *sconn_get(struct rt_client *c, struct rt_shard *sh, bool replica)
 {
+    struct rt_worker *w = c->w;
     int cps = (int)w->srv->cfg.conns_per_shard;
     int base = sh->id * 2 * cps + (replica ? cps : 0);
-    int slot = base + (int)(w->rr[sh->id]++ % (unsigned)cps);
+    int slot = base + (int)(c->cslot % (unsigned)cps);
     struct rt_sconn *sc = w->sc[slot];
     if (sc)
         return sc;
@@ -462,7 +465,6 @@ static bool shard_usable(struct rt_shard *sh, long long now)
 /* The connection a command for sh goes to: NULL when the shard is down. */
 static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool read, long long now)
 {
-    struct rt_worker *w = c->w;
     const struct rt_pool_conf *pc = sh->pool->conf;
     bool primary_ok = shard_usable(sh, now);
     if (read && sh->replica && pc->read_policy != RT_READ_NEVER && net_peer_usable(sh->replica, now)) {
@@ -473,12 +475,12 @@ static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool
             use = !primary_ok;
         if (use && !atomic_load_explicit(&sh->removed, memory_order_relaxed)) {
             atomic_fetch_add_explicit(&sh->replica_reads, 1, memory_order_relaxed);
-            return sconn_get(w, sh, true);
+            return sconn_get(c, sh, true);
         }
     }
     if (!primary_ok)
         return NULL;
-    return sconn_get(w, sh, false);
+    return sconn_get(c, sh, false);
 }
 
 static struct rt_shard *shard_of(struct rt_server *s, int id)
@@ -889,6 +891,7 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
     c->rp.max_bulk = (long long)w->srv->cfg.max_query;
     wq_init(&c->wq);
     c->multi_shard = -1;
+    c->cslot = w->next_cslot++;
     c->next = w->clients;
     if (w->clients)
         w->clients->prev = c;

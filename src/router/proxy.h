@@ -6,7 +6,8 @@
  * Connection model: every worker thread runs a libuv loop, accepts clients
  * from the shared listening socket, and keeps `conns-per-shard` pipelined
  * connections to each shard (and its replica). A client's commands go to
- * those connections; each connection answers in FIFO order, so a queue of
+ * one of those connections per shard (always the same one, so its commands
+ * to a shard run in its order); each connection answers in FIFO order, so a queue of
  * fragments per connection matches replies to commands. A client's replies
  * leave in its request order: each client keeps its commands in a queue and
  * writes a reply only when every earlier one is written.
@@ -114,6 +115,7 @@ struct rt_client {
     struct rt_wq wq;
     struct rt_msg *head, *tail;
     int inflight;
+    unsigned cslot;                 /* which of the shard connections this client uses */
     bool closing, close_after;
     bool dirty;
     struct rt_client *dnext, *prev, *next;
@@ -135,7 +137,7 @@ struct rt_worker {
     uv_tcp_t listener;
     bool listening;
     struct rt_sconn **sc;           /* [shard id * 2 * cps + replica * cps + i] */
-    unsigned rr[RT_MAX_SHARDS];
+    unsigned next_cslot;
     struct rt_sconn *dirty_s;
     struct rt_client *dirty_c;
     struct rt_client *clients;
