@@ -22,7 +22,7 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing
 # Debian starts some servers as services on install; the tests and benchmarks
 # start their own on free loopback ports. Stop only the services this run
 # installed, never one the user already had.
-for svc in redis-server nginx haproxy; do
+for svc in redis-server nginx haproxy nutcracker; do
     case " $missing " in
     *" $svc "*)
         if [ -d /run/systemd/system ]; then

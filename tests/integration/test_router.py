@@ -562,3 +562,53 @@ def test_limits_pipeline_depth_and_garbage_shard(procs, tmp_path):
     stop.set()
     t.join(5)
     lsock.close()
+
+
+def test_threads_and_many_clients(procs):
+    shards = [procs.kv() for _ in range(2)]
+    r = procs.router(*shard_flags(shards), "--threads", "2", "--conns-per-shard", "2")
+    errors = []
+
+    def worker(n):
+        try:
+            c = client(r.port)
+            for i in range(100):
+                k = f"t{n}:{i}"
+                p = c.pipeline(transaction=False)
+                p.set(k, i).incr(k).mget([k, f"t{n}:{i - 1}"])
+                assert p.execute() == [True, i + 1, [str(i + 1).encode(), str(i).encode() if i else None]]
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert errors == []
+    assert client(r.port).dbsize() == 1600
+    st = json.loads(admin_get(r, "/status"))
+    assert st["threads"] == 2
+
+
+def test_auto_eject_rehashes_keys_of_a_dead_shard(procs):
+    shards = [procs.kv() for _ in range(3)]
+    r = procs.router(*shard_flags(shards), "--auto-eject", "yes", "--health-interval", "100ms")
+    c = client(r.port)
+    keys = [f"ae:{i}" for i in range(300)]
+    c.mset({k: 1 for k in keys})
+    own = owners(shards)
+    shards[2].kill()
+
+    def all_served():
+        try:
+            return all(c.set(k, 2) for k in keys)
+        except redis.ResponseError:
+            return False
+
+    wait_until(all_served, 10, interval=0.1, what="every key served by the 2 live shards")
+    # keys of the live shards stayed where they were; the dead shard's moved
+    now = owners(shards[:2])
+    assert all(now[k] == own[k] for k in keys if own[k] != 2)
+    st = json.loads(admin_get(r, "/status"))
+    assert st["pools"][0]["in_distribution"] == 2
