@@ -134,6 +134,7 @@ struct rt_worker {
     uv_thread_t thread;
     uv_async_t wake;
     uv_timer_t sweep;
+    uv_check_t flush;               /* writes what the iteration's callbacks queued */
     uv_tcp_t listener;
     bool listening;
     struct rt_sconn **sc;           /* [shard id * 2 * cps + replica * cps + i] */
