@@ -102,6 +102,8 @@ run() { # target mode test
     echo "$t $mode $test $rps $p99 $us" >>"$RES"
 }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+T0=$(date +%s)
 for r in $(seq 1 "$ROUNDS"); do
     for i in 0 1 2; do
         t=${TARGETS[$(( (i + r) % 3 ))]}
@@ -116,7 +118,9 @@ done
 
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo
-echo "$(date -u +%Y-%m-%d) router-vs-twemproxy: ROUNDS=$ROUNDS N=$N NP=$NP CLIENTS=$CLIENTS THREADS=$THREADS, $(nproc) cores"
+echo "$(date -u +%Y-%m-%d) router-vs-twemproxy: ROUNDS=$ROUNDS N=$N NP=$NP CLIENTS=$CLIENTS THREADS=$THREADS, $(nproc) cores, $(( $(date +%s) - T0 )) s"
+echo "load average (1/5/15 min) before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "versions: $("$BIN" --version), $(nutcracker --version 2>&1 | head -1), $(redis-benchmark --version)"
 printf "%-11s %-4s %-4s %12s %9s %12s %10s %10s\n" target mode test "ops/s" "p99 ms" "CPU us/op" "x direct" "CPU x nc"
 for mode in noP P16; do
     for test in set get; do
