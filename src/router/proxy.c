@@ -59,8 +59,7 @@ found:;
     struct rt_dist *d = atomic_load_explicit(&p->dist, memory_order_acquire);
     if (!d)
         return -1;
-    int idx = rt_dist_locate(d, key, len);
-    return idx < 0 ? -1 : p->members[idx];
+    return rt_dist_locate(d, key, len); /* built with global shard ids (rt_server_rebuild) */
 }
 
 static int locate_cb(void *arg, const char *key, size_t len) { return rt_locate_key(arg, key, len); }

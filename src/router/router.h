@@ -144,7 +144,7 @@ struct rt_dist {
     const struct rt_pool_conf *conf;
     uint32_t (*hash)(const char *key, size_t len);
     int n;                      /* shards it spreads over */
-    int *ids;                   /* their shard indexes in the pool */
+    int *ids;                   /* their rt_dist_in.index, in input order */
     void *st;
     struct rt_dist *retired_next;
 };
@@ -152,7 +152,7 @@ struct rt_dist {
 struct rt_dist_in {
     const char *name;           /* point identity (twemproxy: name or host:port) */
     long long weight;
-    int index;                  /* index in the pool */
+    int index;                  /* what locate answers for this shard (the router: its global id) */
     const char *range_lo;
 };
 
@@ -161,7 +161,7 @@ struct rt_dist_ops {
     const char *help;
     /* Build d->st over in[0..n); -1 with a message on a bad layout. */
     int (*build)(struct rt_dist *d, const struct rt_dist_in *in, int n, char *err, size_t errlen);
-    /* The pool index of the shard for key (already hash-tagged), -1 when none. */
+    /* The index (rt_dist_in.index) of the shard for key (already hash-tagged), -1 when none. */
     int (*locate)(const struct rt_dist *d, const char *key, size_t len);
     void (*destroy)(struct rt_dist *d);
 };
@@ -188,7 +188,7 @@ int rt_dist_find(const char *name);
 struct rt_dist *rt_dist_new(const struct rt_pool_conf *pc, const struct rt_dist_in *in, int n, char *err,
                             size_t errlen);
 void rt_dist_free(struct rt_dist *d);
-/* Pool index for key (hash tag applied), -1 when none. */
+/* The index of key's shard (hash tag applied), -1 when none. */
 int rt_dist_locate(const struct rt_dist *d, const char *key, size_t len);
 
 /* The directory distribution's table (dist_directory.c): the server fetches

@@ -93,7 +93,7 @@ int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t 
             continue;
         in[n].name = sh->name;
         in[n].weight = atomic_load(&sh->peer->weight);
-        in[n].index = i;
+        in[n].index = sh->id; /* the distribution answers global shard ids */
         in[n].range_lo = sh->range_lo;
         n++;
     }
