@@ -382,7 +382,7 @@ static const struct conf_directive rt_dirs[] = {
     {"max-pipeline", CONF_INT, OFF(max_pipeline), 1, 1000000, "10000", NULL, 0,
      "commands one client may have in flight; more get an error", 0, NULL, NULL},
     {"client-output-limit", CONF_MEMORY, OFF(max_client_buffer), 1024, 1LL << 40, "256mb", NULL, 0,
-     "unsent reply bytes held for one client; past it the client is closed after an error", 0, NULL, NULL},
+     "unsent reply bytes held for one client; past it the client is closed", 0, NULL, NULL},
     {"client-query-buffer-limit", CONF_MEMORY, OFF(max_query), 1024, 1LL << 40, "512mb", NULL, 0,
      "largest single command", 0, NULL, NULL},
     {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, 0, "client connections at once", 0, NULL, NULL},

@@ -234,6 +234,10 @@ void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_loca
             }
             shard = s;
         }
+        if (shard < 0) { /* OBJECT HELP and the like: no key to route by */
+            refuse(r, "ERR '%.*s' without a key is not supported by the router", argv[0].ptr, argv[0].len);
+            return;
+        }
         r->kind = RT_SINGLE;
         r->shard = shard;
         return;

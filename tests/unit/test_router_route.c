@@ -88,6 +88,8 @@ Test(router_route, unknown_arity_unsupported)
     cr_assert_eq(R.kind, RT_REFUSE);
     route("WATCH k1");
     cr_assert_eq(R.kind, RT_REFUSE);
+    route("OBJECT HELP");
+    cr_assert_eq(R.kind, RT_REFUSE);
     route("GET none:1");
     cr_assert_eq(R.kind, RT_REFUSE);
     cr_assert(strstr(buf_head(&R.out), "no shard for key 'none:1'") != NULL);
