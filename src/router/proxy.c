@@ -36,7 +36,6 @@ enum { SC_CONNECTING, SC_UP, SC_CLOSED };
 #define READ_CHUNK 16384
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-static void worker_flush(struct rt_worker *w);
 static void sconn_fail(struct rt_sconn *sc, const char *why);
 static void client_close(struct rt_client *c);
 
@@ -320,14 +319,12 @@ static void on_sconn_write(uv_write_t *req, int status)
         return;
     if (status < 0) {
         sconn_fail(sc, uv_strerror(status));
-        worker_flush(sc->w);
         return;
     }
     buf_consume(&sc->wq.wout, buf_pending(&sc->wq.wout));
     buf_shrink(&sc->wq.wout, 64 * 1024);
     if (wq_flush(&sc->wq, (uv_stream_t *)&sc->tcp, on_sconn_write) != 0)
         sconn_fail(sc, "write failed");
-    worker_flush(sc->w);
 }
 
 static void on_sconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
@@ -348,7 +345,6 @@ static void on_sconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     struct rt_worker *w = sc->w;
     if (nread < 0) {
         sconn_fail(sc, nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
-        worker_flush(w);
         return;
     }
     sc->in.len += (size_t)nread;
@@ -362,7 +358,6 @@ static void on_sconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             break;
         if (n < 0 || !sc->head) {
             sconn_fail(sc, n < 0 ? "the shard sent bytes that are not RESP" : "the shard sent a reply nobody asked for");
-            worker_flush(w);
             return;
         }
         struct rt_frag *f = sc->head;
@@ -378,7 +373,6 @@ static void on_sconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (buf_pending(&sc->in) == 0)
         buf_shrink(&sc->in, 64 * 1024);
     net_peer_success(sc->peer);
-    worker_flush(w);
 }
 
 static void on_sconn_connect(uv_connect_t *req, int status)
@@ -388,7 +382,6 @@ static void on_sconn_connect(uv_connect_t *req, int status)
         return;
     if (status < 0) {
         sconn_fail(sc, uv_strerror(status));
-        worker_flush(sc->w);
         return;
     }
     sc->state = SC_UP;
@@ -396,7 +389,6 @@ static void on_sconn_connect(uv_connect_t *req, int status)
     uv_tcp_nodelay(&sc->tcp, 1);
     uv_read_start((uv_stream_t *)&sc->tcp, on_sconn_alloc, on_sconn_read);
     sconn_mark(sc);
-    worker_flush(sc->w);
 }
 
 /* A connection to sh (primary or its replica) for client c, opened when
@@ -795,7 +787,6 @@ static void on_client_write(uv_write_t *req, int status)
     buf_consume(&c->wq.wout, buf_pending(&c->wq.wout));
     buf_shrink(&c->wq.wout, 64 * 1024);
     client_mark(c);
-    worker_flush(c->w);
 }
 
 static void client_flush(struct rt_client *c)
@@ -834,7 +825,6 @@ static void on_client_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     struct rt_worker *w = c->w;
     if (nread < 0) {
         client_close(c);
-        worker_flush(w);
         return;
     }
     if (c->close_after || c->closing)
@@ -871,7 +861,6 @@ static void on_client_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     }
     if (buf_pending(&c->in) == 0)
         buf_shrink(&c->in, 64 * 1024);
-    worker_flush(w);
 }
 
 void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
@@ -906,7 +895,6 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
         buf_append(&c->wq.out, e, sizeof e - 1);
         c->close_after = true;
         client_mark(c);
-        worker_flush(w);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
@@ -915,13 +903,11 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
 
 /* ---- the worker ------------------------------------------------------------------------ */
 
-/* Writes are only queued by the callbacks (worker_flush marks nothing new:
- * the dirty lists already hold what changed); they go out in the loop's check
- * phase, after every I/O callback of this iteration ran, so the commands many
- * clients sent in one iteration leave in one write per shard connection
- * (nutcracker batches the same way, through its writable events). */
-static void worker_flush(struct rt_worker *w) { (void)w; }
-
+/* Writes are only queued by the callbacks (on the dirty lists); they go out
+ * in the loop's check phase, after every I/O callback of this iteration ran,
+ * so the commands many clients sent in one iteration leave in one write per
+ * shard connection (nutcracker batches the same way, through its writable
+ * events). */
 static void worker_flush_now(struct rt_worker *w)
 {
     while (w->dirty_s || w->dirty_c) {
