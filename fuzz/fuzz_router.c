@@ -9,7 +9,9 @@
  * re-parsed (each must be a valid command naming the same command and only
  * keys of its shard, in the client's order) and is merged with replies taken
  * from the reply stream (parsed with proto/reply) or made up (a right-shaped
- * array / integer / OK). The merged reply must parse as exactly one RESP reply.
+ * array / integer / OK); a SCAN gets its shard command written and re-parsed
+ * and its reply's cursor rewritten. The merged reply must parse as exactly
+ * one RESP reply.
  * The same input is also loaded as a router config file (the first 4 KiB).
  * Build: make fuzz; run e.g. build-fuzz/fuzz_router -dict=fuzz/resp.dict
  */
@@ -91,6 +93,35 @@ static void route_stream(char *data, size_t len, const char *replies, size_t rle
             check_one_reply(&r.out);
         if (r.kind == RT_SINGLE)
             CHECK(r.shard >= 0 && r.shard < 5);
+        if (r.kind == RT_SCAN) {
+            struct buf sub, out, rep;
+            buf_init(&sub);
+            buf_init(&out);
+            buf_init(&rep);
+            rt_route_write_scan(&r, p.argc, p.argv, &sub);
+            struct resp_parser q;
+            resp_parser_init(&q);
+            ssize_t m = resp_parse(&q, buf_head(&sub), buf_pending(&sub));
+            CHECK(m > 0 && (size_t)m == buf_pending(&sub) && q.argc == p.argc);
+            resp_parser_deinit(&q);
+            struct resp_reply rr;
+            resp_reply_init(&rr);
+            ssize_t k = roff < rlen ? resp_reply_parse(&rr, replies + roff, rlen - roff) : -1;
+            if (k > 0) {
+                buf_append(&rep, replies + roff, (size_t)k);
+                roff += (size_t)k;
+            } else {
+                buf_puts(&rep, "*2\r\n$2\r\n17\r\n*1\r\n$1\r\nk\r\n");
+            }
+            r.nparts = 3;
+            const char *rp = buf_head(&rep);
+            size_t rl = buf_pending(&rep);
+            rt_merge(&r, &rp, &rl, 1, &out);
+            check_one_reply(&out);
+            buf_deinit(&sub);
+            buf_deinit(&out);
+            buf_deinit(&rep);
+        }
         int nparts = r.kind == RT_SPLIT ? r.nparts : r.kind == RT_FANOUT ? 5 : 0;
         if (nparts) {
             if (r.kind == RT_FANOUT)

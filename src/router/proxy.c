@@ -573,6 +573,36 @@ static void send_fanout(struct rt_client *c, struct rt_route *r, int argc, const
     c->w->fanouts++;
 }
 
+static void send_scan(struct rt_client *c, struct rt_route *r, int argc, const struct resp_arg *argv, long long now)
+{
+    struct rt_server *s = c->w->srv;
+    int total = atomic_load(&s->nshards), live = 0;
+    struct rt_shard *target = NULL;
+    for (int id = 0; id < total; id++) {
+        struct rt_shard *sh = shard_of(s, id);
+        if (!sh || atomic_load(&sh->removed))
+            continue;
+        if (live == r->scan_shard)
+            target = sh;
+        live++;
+    }
+    if (!target) {
+        msg_error(c, "ERR invalid cursor%s", "");
+        return;
+    }
+    struct rt_sconn *sc = pick_conn(c, target, true, now);
+    if (!sc) {
+        unavailable(c, target);
+        return;
+    }
+    struct rt_msg *m = msg_new(c, 1);
+    m->route = route_copy(r);
+    m->route->nparts = live;
+    m->route->scan_shard = r->scan_shard;
+    rt_route_write_scan(r, argc, argv, &sc->wq.out);
+    sconn_push(sc, &m->frags[0]);
+}
+
 /* ---- MULTI blocks ------------------------------------------------------------------ */
 
 static void multi_reset(struct rt_client *c)
@@ -633,7 +663,7 @@ static void multi_queue(struct rt_client *c, struct rt_route *r, int argc, const
         msg_local(c, buf_head(&r->out), buf_pending(&r->out), false);
         return;
     }
-    if (r->kind == RT_FANOUT || r->kind == RT_SPLIT) {
+    if (r->kind == RT_FANOUT || r->kind == RT_SPLIT || r->kind == RT_SCAN) {
         c->multi_cross = true;
     } else if (r->kind == RT_SINGLE) {
         if (c->multi_shard >= 0 && c->multi_shard != r->shard)
@@ -726,6 +756,9 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
         if (r->write)
             c->last_write_ms = now;
         send_fanout(c, r, argc, argv, now);
+        return;
+    case RT_SCAN:
+        send_scan(c, r, argc, argv, now);
         return;
     }
 }

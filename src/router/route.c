@@ -9,7 +9,12 @@
  *                     list) CLIENT SETNAME/SETINFO INFO (a router section)
  *   fanned out        DBSIZE (sum), FLUSHDB FLUSHALL (OK when every shard
  *                     says OK), KEYS (every shard's keys, concatenated)
- *   refused           SCAN RANDOMKEY (no cursor across shards yet), CONFIG
+ *   one by one        SCAN: the router's cursor holds the shard's ordinal in
+ *                     its low 8 bits and the shard's cursor above them; a
+ *                     shard's 0 moves on to the next shard, the last one's 0
+ *                     ends the scan. Shards added or removed during a scan
+ *                     change the ordinals: such a scan may miss or repeat keys.
+ *   refused           RANDOMKEY (no shard to pick fairly), CONFIG
  *                     MEMORY TIME LASTSAVE AUTH HELLO RESET, CLIENT other than
  *                     SETNAME/SETINFO, SELECT n > 0, blocking commands (they
  *                     would stall a shard connection every client shares),
@@ -124,6 +129,18 @@ static bool keyless(struct rt_route *r, int argc, const struct resp_arg *argv)
         r->kind = RT_FANOUT;
         r->merge = RT_MERGE_CONCAT;
         return true;
+    case RESP_CMD_SCAN: {
+        unsigned long long cur;
+        if (!util_str2ull(argv[1].ptr, argv[1].len, &cur)) {
+            refuse(r, "ERR invalid cursor%.*s", "", 0);
+            return true;
+        }
+        r->kind = RT_SCAN;
+        r->merge = RT_MERGE_SCAN;
+        r->scan_shard = (int)(cur & ((1u << RT_SCAN_SHARD_BITS) - 1));
+        r->scan_cursor = cur >> RT_SCAN_SHARD_BITS;
+        return true;
+    }
     case RESP_CMD_MULTI:
     case RESP_CMD_EXEC:
     case RESP_CMD_DISCARD:
@@ -284,6 +301,17 @@ void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_loca
     r->merge = r->cmd == RESP_CMD_MGET ? RT_MERGE_ARRAY : r->cmd == RESP_CMD_MSET ? RT_MERGE_OK : RT_MERGE_SUM;
 }
 
+void rt_route_write_scan(const struct rt_route *r, int argc, const struct resp_arg *argv, struct buf *out)
+{
+    char cur[24];
+    size_t cl = util_ull2str(cur, r->scan_cursor);
+    resp_add_array(out, argc);
+    resp_add_bulk(out, argv[0].ptr, argv[0].len);
+    resp_add_bulk(out, cur, cl);
+    for (int i = 2; i < argc; i++)
+        resp_add_bulk(out, argv[i].ptr, argv[i].len);
+}
+
 void rt_write_command(struct buf *out, int argc, const struct resp_arg *argv)
 {
     resp_add_array(out, argc);
@@ -360,6 +388,36 @@ void rt_merge(const struct rt_route *r, const char *const *replies, const size_t
             array_head(replies[i], lens[i], &k, &hl);
             buf_append(out, replies[i] + hl, lens[i] - hl);
         }
+        return;
+    }
+    case RT_MERGE_SCAN: {
+        /* *2 $cursor *keys: the shard's cursor becomes the router's */
+        long long k, bl;
+        size_t hl;
+        const char *p = replies[0];
+        size_t len = lens[0];
+        const char *e;
+        unsigned long long sc;
+        if (n < 1 || !array_head(p, len, &k, &hl) || k != 2 || hl + 1 >= len || p[hl] != '$' ||
+            !(e = memchr(p + hl, '\r', len - hl)) || !util_str2ll(p + hl + 1, (size_t)(e - p - hl - 1), &bl) ||
+            bl < 0 || (size_t)(e - p) + 2 + (size_t)bl + 2 > len ||
+            !util_str2ull(e + 2, (size_t)bl, &sc) || sc >> (64 - RT_SCAN_SHARD_BITS)) {
+            resp_add_error(out, "ERR router: a shard sent a SCAN reply it cannot carry on", 56);
+            return;
+        }
+        unsigned long long next;
+        if (sc != 0)
+            next = sc << RT_SCAN_SHARD_BITS | (unsigned long long)r->scan_shard;
+        else if (r->scan_shard + 1 < r->nparts)
+            next = (unsigned long long)(r->scan_shard + 1);
+        else
+            next = 0;
+        char cur[24];
+        size_t cl = util_ull2str(cur, next);
+        resp_add_array(out, 2);
+        resp_add_bulk(out, cur, cl);
+        size_t rest = (size_t)(e - p) + 2 + (size_t)bl + 2;
+        buf_append(out, p + rest, len - rest);
         return;
     }
     case RT_MERGE_ARRAY: {

@@ -205,6 +205,7 @@ enum rt_kind {
     RT_SINGLE,      /* every key on one shard (or keyless command sent to shard) */
     RT_SPLIT,       /* one sub-command per shard, merged back */
     RT_FANOUT,      /* sent to every shard, merged */
+    RT_SCAN,        /* SCAN: one shard at a time, the shard's ordinal in the cursor */
     RT_REFUSE,      /* error reply in out */
 };
 
@@ -214,6 +215,7 @@ enum rt_merge {
     RT_MERGE_OK,    /* MSET, FLUSHALL: +OK unless an error */
     RT_MERGE_SUM,   /* DEL UNLINK EXISTS TOUCH DBSIZE: integers added */
     RT_MERGE_CONCAT,/* KEYS: arrays concatenated */
+    RT_MERGE_SCAN,  /* SCAN: the shard's cursor turned back into the router's */
 };
 
 /* Key -> global shard id (the caller's view of pools and distributions);
@@ -236,7 +238,9 @@ struct rt_route {
     bool write;
     int step;               /* SPLIT: arguments per key group (1, or 2 for MSET) */
     /* SPLIT: groups ordered by part; order[k] = index of the key group (0..) */
-    int nparts;
+    int nparts;             /* SPLIT: parts; RT_SCAN: live shards (set by the caller before merging) */
+    int scan_shard;         /* RT_SCAN: ordinal of the shard to ask (among live shards, by id) */
+    unsigned long long scan_cursor; /* RT_SCAN: that shard's cursor */
     struct rt_part *parts;
     int *order;
     struct buf out;         /* LOCAL / REFUSE reply */
@@ -252,6 +256,12 @@ void rt_route_deinit(struct rt_route *r);
 void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_locate_fn locate, void *arg);
 /* Write the sub-command of part p of a split route into out (multibulk). */
 void rt_route_write_part(const struct rt_route *r, int p, int argc, const struct resp_arg *argv, struct buf *out);
+/* SCAN cursors: the router's cursor is (shard cursor << 8) | shard ordinal,
+ * so a scan walks the live shards one after the other (at most 256). */
+#define RT_SCAN_SHARD_BITS 8
+/* Write the SCAN for the shard: argv with the shard's cursor. */
+void rt_route_write_scan(const struct rt_route *r, int argc, const struct resp_arg *argv, struct buf *out);
+
 /* Write argv as a multibulk command. */
 void rt_write_command(struct buf *out, int argc, const struct resp_arg *argv);
 

@@ -271,8 +271,11 @@ def test_keyless_commands(three):
     c.mset({f"d:{i}": i for i in range(60)})
     assert c.dbsize() == 60
     assert sorted(c.keys("d:*")) == sorted(f"d:{i}".encode() for i in range(60))
+    assert sorted(c.scan_iter(match="d:*", count=7)) == sorted(f"d:{i}".encode() for i in range(60))
+    with pytest.raises(redis.ResponseError, match="invalid cursor"):
+        c.scan(255)  # no shard 255
     with pytest.raises(redis.ResponseError, match="not supported by the router"):
-        c.scan(0)
+        c.randomkey()
     with pytest.raises(redis.ResponseError, match="unknown command 'NOPE'"):
         c.execute_command("NOPE", "x")
     with pytest.raises(redis.ResponseError, match="wrong number of arguments"):

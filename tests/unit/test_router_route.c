@@ -82,7 +82,9 @@ Test(router_route, unknown_arity_unsupported)
     cr_assert(strstr(buf_head(&R.out), "-ERR unknown command 'FOO'") == buf_head(&R.out));
     route("GET");
     out_is("-ERR wrong number of arguments for 'get' command\r\n");
-    route("SCAN 0");
+    route("SCAN x");
+    cr_assert_eq(R.kind, RT_REFUSE);
+    route("RANDOMKEY");
     cr_assert_eq(R.kind, RT_REFUSE);
     route("BLPOP k1 0");
     cr_assert_eq(R.kind, RT_REFUSE);
@@ -238,4 +240,43 @@ Test(router_route, fan_out)
     const char *m = "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n";
     cr_assert(buf_pending(&out) == strlen(m) && memcmp(buf_head(&out), m, strlen(m)) == 0);
     buf_deinit(&out);
+}
+
+Test(router_route, scan_walks_the_shards_in_turn)
+{
+    route("SCAN 0 MATCH u:* COUNT 10");
+    cr_assert_eq(R.kind, RT_SCAN);
+    cr_assert_eq(R.scan_shard, 0);
+    cr_assert_eq(R.scan_cursor, 0);
+    route("SCAN 1793 COUNT 10"); /* 7 << 8 | 1 */
+    cr_assert_eq(R.scan_shard, 1);
+    cr_assert_eq(R.scan_cursor, 7);
+    struct buf b;
+    buf_init(&b);
+    rt_route_write_scan(&R, N, A, &b);
+    const char *want = "*4\r\n$4\r\nSCAN\r\n$1\r\n7\r\n$5\r\nCOUNT\r\n$2\r\n10\r\n";
+    cr_assert(buf_pending(&b) == strlen(want) && memcmp(buf_head(&b), want, strlen(want)) == 0);
+    /* the shard says 12: the router's cursor is 12 << 8 | 1 */
+    R.nparts = 3;
+    const char *r1[] = {"*2\r\n$2\r\n12\r\n*1\r\n$1\r\na\r\n"};
+    size_t l1[] = {strlen(r1[0])};
+    struct buf out;
+    buf_init(&out);
+    rt_merge(&R, r1, l1, 1, &out);
+    const char *m1 = "*2\r\n$4\r\n3073\r\n*1\r\n$1\r\na\r\n";
+    cr_assert(buf_pending(&out) == strlen(m1) && memcmp(buf_head(&out), m1, strlen(m1)) == 0, "%.*s",
+              (int)buf_pending(&out), buf_head(&out));
+    /* the shard is done: on to shard 2 */
+    const char *r2[] = {"*2\r\n$1\r\n0\r\n*0\r\n"};
+    size_t l2[] = {strlen(r2[0])};
+    out.off = out.len = 0;
+    rt_merge(&R, r2, l2, 1, &out);
+    cr_assert(buf_pending(&out) == 15 && memcmp(buf_head(&out), "*2\r\n$1\r\n2\r\n*0\r\n", 15) == 0);
+    /* the last shard is done: 0 */
+    R.scan_shard = 2;
+    out.off = out.len = 0;
+    rt_merge(&R, r2, l2, 1, &out);
+    cr_assert(buf_pending(&out) == 15 && memcmp(buf_head(&out), "*2\r\n$1\r\n0\r\n*0\r\n", 15) == 0);
+    buf_deinit(&out);
+    buf_deinit(&b);
 }
