@@ -294,10 +294,13 @@ static void sconn_fail(struct rt_sconn *sc, const char *why)
     if (sc->state == SC_CLOSED)
         return;
     struct rt_worker *w = sc->w;
-    long long now = net_mono_ms();
-    net_count(&sc->peer->local[w->id].errors, 1);
-    net_peer_failure(sc->peer, now);
-    w->server_errors++;
+    /* an idle connection that closes (the shard restarted, or closed idle
+     * clients) failed nobody: not a passive health failure */
+    if (sc->head || sc->state == SC_CONNECTING) {
+        net_count(&sc->peer->local[w->id].errors, 1);
+        net_peer_failure(sc->peer, net_mono_ms());
+        w->server_errors++;
+    }
     struct rt_frag *f = sc->head;
     sc->head = sc->tail = NULL;
     sc->nq = 0;
