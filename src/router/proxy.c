@@ -119,7 +119,6 @@ static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
         buf_init(&m->frags[i].reply);
     }
     buf_init(&m->reply);
-    m->t0_us = util_mono_us();
     if (c->tail)
         c->tail->next = m;
     else
@@ -368,7 +367,7 @@ static void on_sconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         if (!sc->head)
             sc->tail = NULL;
         sc->nq--;
-        sc->since_ms = net_mono_ms();
+        sc->since_ms = (long long)uv_now(&w->loop);
         net_count(&sc->peer->local[w->id].responses[sc->rp.is_error ? 5 : 2], 1);
         frag_answer(f, buf_head(&sc->in), (size_t)n);
         buf_consume(&sc->in, (size_t)n);
@@ -388,7 +387,7 @@ static void on_sconn_connect(uv_connect_t *req, int status)
         return;
     }
     sc->state = SC_UP;
-    sc->since_ms = net_mono_ms();
+    sc->since_ms = (long long)uv_now(&sc->w->loop);
     uv_tcp_nodelay(&sc->tcp, 1);
     uv_read_start((uv_stream_t *)&sc->tcp, on_sconn_alloc, on_sconn_read);
     sconn_mark(sc);
@@ -420,7 +419,7 @@ static struct rt_sconn *sconn_get(struct rt_client *c, struct rt_shard *sh, bool
     sc->tcp.data = sc;
     sc->creq.data = sc;
     sc->state = SC_CONNECTING;
-    sc->since_ms = net_mono_ms();
+    sc->since_ms = (long long)uv_now(&w->loop);
     w->sc[slot] = sc;
     net_count(&peer->local[w->id].connects, 1);
     int r = uv_tcp_connect(&sc->creq, &sc->tcp, (const struct sockaddr *)&peer->sa, on_sconn_connect);
@@ -440,7 +439,7 @@ static void sconn_push(struct rt_sconn *sc, struct rt_frag *f)
     else {
         sc->head = f;
         if (sc->state == SC_UP)
-            sc->since_ms = net_mono_ms();
+            sc->since_ms = (long long)uv_now(&sc->w->loop);
     }
     sc->tail = f;
     sc->nq++;
@@ -695,7 +694,7 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
     struct rt_worker *w = c->w;
     struct rt_server *s = w->srv;
     w->commands++;
-    long long now = net_mono_ms();
+    long long now = (long long)uv_now(&w->loop); /* the loop's cached time: no clock read per command */
     if (c->inflight >= s->cfg.max_pipeline) {
         char n[32];
         snprintf(n, sizeof n, "%lld", s->cfg.max_pipeline);
@@ -989,7 +988,7 @@ void rt_proxy_worker_init(struct rt_worker *w)
 void rt_proxy_sweep(struct rt_worker *w)
 {
     struct rt_server *s = w->srv;
-    long long now = net_mono_ms();
+    long long now = (long long)uv_now(&w->loop);
     int n = RT_MAX_SHARDS * 2 * (int)s->cfg.conns_per_shard;
     for (int i = 0; i < n; i++) {
         struct rt_sconn *sc = w->sc[i];

@@ -80,7 +80,6 @@ struct rt_msg {
     struct buf reply;
     /* merge of a split or fan-out */
     struct rt_route *route;         /* copy of what merging needs (NULL: pass through) */
-    long long t0_us;
 };
 
 struct rt_wq {                      /* output of a stream: appended to `out`, written from `wout` */
