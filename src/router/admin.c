@@ -5,6 +5,8 @@
  *   GET    /status                           JSON: pools, distributions, shards, health
  *   POST   /shards?pool=P&addr=H:P[&weight=N][&name=S][&replica=H:P][&range=LO]   add (201)
  *   POST   /shards/S/weight?value=N          change a weight (the distribution is rebuilt)
+ *   POST   /shards/S/primary?addr=H:P        manual failover: H:P is S's primary from now on
+ *                                            (same name: no key moves; H:P = its replica: promoted)
  *   DELETE /shards/S                         remove (the distribution is rebuilt)
  *
  * S is a shard's name or address. Changes need `Authorization: Bearer TOKEN`
@@ -278,7 +280,20 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
         answer(resp, 200, "{\"shard\":\"%s\",\"weight\":%lld,\"moved_data\":false}\n", sname, w);
         return;
     }
-    answer(resp, 405, "{\"error\":\"POST /shards, POST /shards/S/weight, DELETE /shards/S\"}\n");
+    if (req->method == HTTP1_METHOD_POST && slash && strcmp(slash, "/primary") == 0) {
+        char addr[256];
+        if (!admin_param(req, "addr", addr, sizeof addr)) {
+            answer(resp, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
+            return;
+        }
+        if (rt_server_set_primary(s, sh, addr, err, sizeof err) != 0) {
+            answer(resp, 409, "{\"error\":\"%s\"}\n", err);
+            return;
+        }
+        answer(resp, 200, "{\"shard\":\"%s\",\"primary\":\"%s\",\"moved_data\":false}\n", sh->name, addr);
+        return;
+    }
+    answer(resp, 405, "{\"error\":\"POST /shards, POST /shards/S/weight, POST /shards/S/primary, DELETE /shards/S\"}\n");
 }
 
 static void handler(void *arg, const struct admin_req *req, struct admin_resp *resp)

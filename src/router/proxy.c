@@ -279,6 +279,11 @@ static void sconn_close(struct rt_sconn *sc)
     struct rt_worker *w = sc->w;
     if (w->sc[sc->slot] == sc)
         w->sc[sc->slot] = NULL;
+    for (struct rt_sconn **pp = &w->retired; *pp; pp = &(*pp)->rnext)
+        if (*pp == sc) {
+            *pp = sc->rnext;
+            break;
+        }
     /* unlink from the dirty list */
     for (struct rt_sconn **pp = &w->dirty_s; *pp; pp = &(*pp)->dnext)
         if (*pp == sc) {
@@ -375,6 +380,8 @@ static void on_sconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (buf_pending(&sc->in) == 0)
         buf_shrink(&sc->in, 64 * 1024);
     net_peer_success(sc->peer);
+    if (sc->retired && !sc->head)
+        sconn_close(sc);
 }
 
 static void on_sconn_connect(uv_connect_t *req, int status)
@@ -396,22 +403,37 @@ static void on_sconn_connect(uv_connect_t *req, int status)
 /* A connection to sh (primary or its replica) for client c, opened when
  * needed. A client always uses the same connection to a shard, so its
  * commands to one shard run in the order it sent them. */
-static struct rt_sconn *sconn_get(struct rt_client *c, struct rt_shard *sh, bool replica)
+static struct rt_sconn *sconn_get(struct rt_client *c, struct rt_shard *sh, struct net_peer *rpeer)
 {
+    bool replica = rpeer != NULL;
     struct rt_worker *w = c->w;
     int cps = (int)w->srv->cfg.conns_per_shard;
     int base = sh->id * 2 * cps + (replica ? cps : 0);
     int slot = base + (int)(c->cslot % (unsigned)cps);
     struct rt_sconn *sc = w->sc[slot];
+    unsigned gen = atomic_load_explicit(&sh->peer_gen, memory_order_acquire);
+    if (sc && !replica && sc->peer_gen != gen) {
+        /* the primary changed (manual failover): this one finishes what it owes, then closes */
+        w->sc[slot] = NULL;
+        sc->retired = true;
+        if (!sc->head) {
+            sconn_close(sc);
+        } else {
+            sc->rnext = w->retired;
+            w->retired = sc;
+        }
+        sc = NULL;
+    }
     if (sc)
         return sc;
-    struct net_peer *peer = replica ? sh->replica : sh->peer;
+    struct net_peer *peer = replica ? rpeer : atomic_load_explicit(&sh->peer, memory_order_acquire);
     sc = xcalloc(1, sizeof *sc);
     sc->w = w;
     sc->sh = sh;
     sc->peer = peer;
     net_peer_ref(peer);
     sc->slot = slot;
+    sc->peer_gen = gen;
     wq_init(&sc->wq);
     buf_init(&sc->in);
     resp_reply_init(&sc->rp);
@@ -452,7 +474,8 @@ static void sconn_push(struct rt_sconn *sc, struct rt_frag *f)
 
 static bool shard_usable(struct rt_shard *sh, long long now)
 {
-    return !atomic_load_explicit(&sh->removed, memory_order_relaxed) && net_peer_usable(sh->peer, now);
+    return !atomic_load_explicit(&sh->removed, memory_order_relaxed) &&
+           net_peer_usable(atomic_load_explicit(&sh->peer, memory_order_acquire), now);
 }
 
 /* The connection a command for sh goes to: NULL when the shard is down. */
@@ -460,7 +483,8 @@ static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool
 {
     const struct rt_pool_conf *pc = sh->pool->conf;
     bool primary_ok = shard_usable(sh, now);
-    if (read && sh->replica && pc->read_policy != RT_READ_NEVER && net_peer_usable(sh->replica, now)) {
+    struct net_peer *rep = atomic_load_explicit(&sh->replica, memory_order_acquire);
+    if (read && rep && pc->read_policy != RT_READ_NEVER && net_peer_usable(rep, now)) {
         bool use = false;
         if (pc->read_policy == RT_READ_PREFER)
             use = c->last_write_ms == 0 || now - c->last_write_ms >= pc->ryw_ms || !primary_ok;
@@ -468,12 +492,12 @@ static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool
             use = !primary_ok;
         if (use && !atomic_load_explicit(&sh->removed, memory_order_relaxed)) {
             atomic_fetch_add_explicit(&sh->replica_reads, 1, memory_order_relaxed);
-            return sconn_get(c, sh, true);
+            return sconn_get(c, sh, rep);
         }
     }
     if (!primary_ok)
         return NULL;
-    return sconn_get(c, sh, false);
+    return sconn_get(c, sh, NULL);
 }
 
 static struct rt_shard *shard_of(struct rt_server *s, int id)
@@ -990,8 +1014,12 @@ void rt_proxy_sweep(struct rt_worker *w)
     struct rt_server *s = w->srv;
     long long now = (long long)uv_now(&w->loop);
     int n = RT_MAX_SHARDS * 2 * (int)s->cfg.conns_per_shard;
-    for (int i = 0; i < n; i++) {
-        struct rt_sconn *sc = w->sc[i];
+    struct rt_sconn *ret[64];
+    int nret = 0;
+    for (struct rt_sconn *r = w->retired; r && nret < 64; r = r->rnext)
+        ret[nret++] = r;
+    for (int i = 0; i < n + nret; i++) {
+        struct rt_sconn *sc = i < n ? w->sc[i] : ret[i - n];
         if (!sc)
             continue;
         if (sc->state == SC_CONNECTING && sc->since_ms >= 0 && now - sc->since_ms > s->cfg.connect_timeout_ms) {
@@ -1001,7 +1029,7 @@ void rt_proxy_sweep(struct rt_worker *w)
                    now - sc->since_ms > s->cfg.server_timeout_ms) {
             w->timeouts++;
             sconn_fail(sc, "reply timeout");
-        } else if (sc->state != SC_CLOSED && !sc->head && atomic_load(&sc->sh->removed)) {
+        } else if (sc->state != SC_CLOSED && !sc->head && (atomic_load(&sc->sh->removed) || sc->retired)) {
             sconn_close(sc);
         }
     }

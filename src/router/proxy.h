@@ -29,8 +29,13 @@ struct rt_pool;
 struct rt_shard {
     int id;                         /* global, index into srv->shards */
     struct rt_pool *pool;
-    struct net_peer *peer;          /* the primary (its weight, health, figures) */
-    struct net_peer *replica;       /* NULL without one */
+    struct net_peer *_Atomic peer;  /* the primary (its weight, health, figures); replaced by a manual failover */
+    _Atomic unsigned peer_gen;      /* bumped when peer is replaced: older connections retire */
+    struct rt_retired {             /* peers replaced so far: kept (a worker may hold one), freed with the process */
+        struct net_peer *peer;
+        struct rt_retired *next;
+    } *retired;
+    struct net_peer *_Atomic replica; /* NULL without one */
     char *name;                     /* distribution identity (name or host:port) */
     char *range_lo;
     _Atomic bool removed;
@@ -95,6 +100,8 @@ struct rt_sconn {
     struct rt_shard *sh;
     struct net_peer *peer;
     int slot;
+    unsigned peer_gen;              /* the shard's peer_gen when opened (primary connections) */
+    bool retired;                   /* out of its slot: closes once it owes nothing */
     int state;                      /* SC_* in proxy.c */
     struct rt_wq wq;
     struct buf in;
@@ -104,6 +111,7 @@ struct rt_sconn {
     long long since_ms;             /* connect start, or when the head fragment was sent */
     bool dirty;
     struct rt_sconn *dnext;
+    struct rt_sconn *rnext;         /* in the worker's retired list */
 };
 
 struct rt_client {
@@ -139,6 +147,7 @@ struct rt_worker {
     struct rt_sconn **sc;           /* [shard id * 2 * cps + replica * cps + i] */
     unsigned next_cslot;
     struct rt_sconn *dirty_s;
+    struct rt_sconn *retired;       /* out of their slots, still owing replies */
     struct rt_client *dirty_c;
     struct rt_client *clients;
     struct rt_route route;          /* scratch */
@@ -180,6 +189,11 @@ int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t 
 struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, const struct rt_shard_conf *sc,
                                      char *err, size_t errlen);
 int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, size_t errlen);
+/* Manual failover: sh's primary becomes addr (its distribution identity, the
+ * name, stays, so no key moves); connections to the old primary finish what
+ * they owe and close. When addr is sh's replica, the shard has no replica
+ * any more. Main thread. */
+int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
 struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name);
 struct rt_shard *rt_server_find_shard(struct rt_server *s, const char *name_or_addr);
 

@@ -229,6 +229,43 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
     return 0;
 }
 
+int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen)
+{
+    struct rt_pool *p = sh->pool;
+    struct net_peer *old = atomic_load(&sh->peer);
+    if (strcmp(old->addr, addr) == 0) {
+        snprintf(err, errlen, "%s is already the primary of '%s'", addr, sh->name);
+        return -1;
+    }
+    struct net_peer *np = make_peer(s, p->np, addr, sh->name, atomic_load(&old->weight), true, err, errlen);
+    if (!np)
+        return -1;
+    /* a peer that was just promoted answered its checks as a replica: trust it at once */
+    net_peer_set_check(np, true);
+    net_health_stop(old);
+    net_pool_remove(p->np, old);
+    pthread_mutex_lock(&s->lock);
+    struct rt_retired *r = xcalloc(1, sizeof *r);
+    r->peer = old; /* kept with our reference: a worker may still hold the pointer it loaded */
+    r->next = sh->retired;
+    sh->retired = r;
+    struct net_peer *rep = atomic_load(&sh->replica);
+    if (rep && strcmp(rep->addr, addr) == 0) {
+        net_health_stop(rep);
+        net_pool_remove(p->rp, rep);
+        atomic_store(&sh->replica, NULL);
+        r = xcalloc(1, sizeof *r);
+        r->peer = rep;
+        r->next = sh->retired;
+        sh->retired = r;
+    }
+    pthread_mutex_unlock(&s->lock);
+    atomic_store_explicit(&sh->peer, np, memory_order_release);
+    atomic_fetch_add_explicit(&sh->peer_gen, 1, memory_order_acq_rel);
+    log_notice("shard %s: primary is now %s (was %s)", sh->name, addr, old->addr);
+    return 0;
+}
+
 /* ---- directory fetcher -------------------------------------------------------- */
 
 /* The bulk strings of an array reply as args; false if it is no array of bulks. */

@@ -615,3 +615,25 @@ def test_auto_eject_rehashes_keys_of_a_dead_shard(procs):
     assert all(now[k] == own[k] for k in keys if own[k] != 2)
     st = json.loads(admin_get(r, "/status"))
     assert st["pools"][0]["in_distribution"] == 2
+
+
+def test_manual_failover_keeps_placement(procs):
+    a, a2, b = procs.kv(), procs.kv(), procs.kv()
+    r = procs.router("--shard", f"{HOST}:{a.port}", "name", "A", "replica", f"{HOST}:{a2.port}",
+                     "--shard", f"{HOST}:{b.port}", "name", "B", "--admin-token", "t")
+    c = client(r.port)
+    keys = [f"f:{i}" for i in range(200)]
+    c.mset({k: "old" for k in keys})
+    on_a = set(k.decode() for k in client(a.port).keys("*"))
+    assert on_a and len(on_a) < 200
+    # the operator copies A to A2 (a stand-in for replication), then promotes A2
+    client(a2.port).mset({k: "copied" for k in on_a})
+    a.kill()
+    code, body = admin_call(r, "POST", f"/shards/A/primary?addr={HOST}:{a2.port}", token="t")
+    assert code == 200, body
+    assert c.mget(keys) == [b"copied" if k in on_a else b"old" for k in keys]
+    c.set(next(iter(on_a)), "new")
+    assert client(a2.port).get(next(iter(on_a))) == b"new"
+    st = json.loads(admin_get(r, "/status"))
+    sa = st["pools"][0]["shards"][0]
+    assert sa["name"] == "A" and sa["addr"] == f"{HOST}:{a2.port}" and "replica" not in sa
