@@ -125,6 +125,7 @@ static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
         c->head = m;
     c->tail = m;
     c->inflight++;
+    atomic_fetch_add_explicit(&c->w->inflight, 1, memory_order_relaxed);
     return m;
 }
 
@@ -161,6 +162,7 @@ static void client_advance(struct rt_client *c)
         if (!c->head)
             c->tail = NULL;
         c->inflight--;
+        atomic_fetch_sub_explicit(&c->w->inflight, 1, memory_order_relaxed);
         if (m->quit)
             c->close_after = true;
         msg_free(m);
@@ -208,6 +210,7 @@ static void frag_answer(struct rt_frag *f, const char *p, size_t n)
             if (!c->head)
                 c->tail = NULL;
             c->inflight--;
+            atomic_fetch_sub_explicit(&c->w->inflight, 1, memory_order_relaxed);
             msg_free(m);
             client_advance(c);
             return;
@@ -818,6 +821,8 @@ static void client_close(struct rt_client *c)
         m = next;
     }
     c->head = c->tail = NULL;
+    atomic_fetch_sub_explicit(&w->inflight, c->inflight, memory_order_relaxed);
+    c->inflight = 0;
     for (struct rt_client **pp = &w->dirty_c; *pp; pp = &(*pp)->dnext)
         if (*pp == c) {
             *pp = c->dnext;

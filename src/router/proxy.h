@@ -155,6 +155,7 @@ struct rt_worker {
     uint64_t commands, errors, splits, fanouts, refused, local, multis, clients_total, rejected;
     uint64_t unavailable, server_errors, timeouts;
     _Atomic int nclients;
+    _Atomic long long inflight;     /* commands of connected clients not yet answered */
     char pad_[64];
 };
 
@@ -174,6 +175,8 @@ struct rt_server {
     uv_signal_t sigterm, sigint;
     struct admin *admin;
     long long start_ms;
+    _Atomic bool draining;          /* SIGTERM: no new clients; exit once nothing is in flight */
+    long long drain_deadline;
     _Atomic bool stopping;
 };
 

@@ -400,6 +400,8 @@ static void on_sweep(uv_timer_t *t) { rt_proxy_sweep(t->data); }
 static void on_wake(uv_async_t *a)
 {
     struct rt_worker *w = a->data;
+    if (atomic_load(&w->srv->draining) && !uv_is_closing((uv_handle_t *)&w->listener))
+        uv_close((uv_handle_t *)&w->listener, NULL);
     if (atomic_load(&w->srv->stopping))
         uv_stop(&w->loop);
 }
@@ -414,6 +416,19 @@ static void on_cron(uv_timer_t *t)
 {
     struct rt_server *s = t->data;
     long long now = net_mono_ms();
+    if (atomic_load(&s->draining) && !atomic_load(&s->stopping)) {
+        long long left = 0;
+        for (int i = 0; i < s->nworkers; i++)
+            left += atomic_load(&s->workers[i].inflight);
+        if (left <= 0 || now >= s->drain_deadline) {
+            if (left > 0)
+                log_warn("drain: %lld commands still in flight after %lld ms; exiting", left,
+                         s->cfg.server_timeout_ms);
+            atomic_store(&s->stopping, true);
+            for (int i = 0; i < s->nworkers; i++)
+                uv_async_send(&s->workers[i].wake);
+        }
+    }
     for (int i = 0; i < s->npools; i++) {
         struct rt_pool *p = &s->pools[i];
         net_pool_expire_ejections(p->np, now);
@@ -432,8 +447,11 @@ static void on_cron(uv_timer_t *t)
 static void on_signal(uv_signal_t *h, int sig)
 {
     struct rt_server *s = h->data;
-    log_notice("%s received, exiting", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    atomic_store(&s->stopping, true);
+    if (atomic_exchange(&s->draining, true))
+        return;
+    log_notice("%s received: no new clients; exiting once the commands in flight are answered",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    s->drain_deadline = net_mono_ms() + (s->cfg.server_timeout_ms > 0 ? s->cfg.server_timeout_ms : 5000);
     for (int i = 0; i < s->nworkers; i++)
         uv_async_send(&s->workers[i].wake);
 }

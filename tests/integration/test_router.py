@@ -637,3 +637,66 @@ def test_manual_failover_keeps_placement(procs):
     st = json.loads(admin_get(r, "/status"))
     sa = st["pools"][0]["shards"][0]
     assert sa["name"] == "A" and sa["addr"] == f"{HOST}:{a2.port}" and "replica" not in sa
+
+
+def test_sigterm_answers_commands_in_flight_then_exits_0(procs):
+    """A fake shard answers GET after 0.5 s; SIGTERM arrives while the GET is
+    at the shard: the client still gets its reply, new clients are refused,
+    and the router exits 0."""
+    lsock = socket.socket()
+    lsock.bind((HOST, 0))
+    lsock.listen(8)
+    port = lsock.getsockname()[1]
+    got_get = threading.Event()
+    stop = threading.Event()
+
+    def serve(conn):
+        conn.settimeout(0.2)
+        buf = b""
+        while not stop.is_set():
+            try:
+                d = conn.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not d:
+                break
+            buf += d
+            while b"\r\n" in buf:
+                if buf.startswith(b"*1\r\n$4\r\nPING\r\n"):
+                    buf = buf[14:]
+                    conn.sendall(b"+PONG\r\n")
+                elif buf.startswith(b"*2\r\n$3\r\nGET\r\n") and buf.count(b"\r\n") >= 5:
+                    buf = b""
+                    got_get.set()
+                    time.sleep(0.5)
+                    conn.sendall(b"$4\r\nslow\r\n")
+                else:
+                    break
+        conn.close()
+
+    def accept():
+        lsock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = lsock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    r = procs.router("--shard", f"{HOST}:{port}")
+    c = client(r.port)
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("v", c.get("k")))
+    t.start()
+    assert got_get.wait(5)
+    r.proc.send_signal(signal.SIGTERM)
+    t.join(10)
+    assert result.get("v") == b"slow"
+    assert r.proc.wait(10) == 0
+    with pytest.raises(OSError):
+        socket.create_connection((HOST, r.port), timeout=1).close()
+    stop.set()
+    lsock.close()
