@@ -48,7 +48,7 @@ struct rt_pool {
     struct net_pool *rp;            /* replicas */
     struct net_pool_conf npc;       /* health settings both use */
     _Atomic(struct rt_dist *) dist;
-    struct rt_dist *retired;        /* replaced distributions (freed at exit) */
+    struct rt_dist *retired;        /* replaced distributions, freed 5 s later by the cron */
     int members[RT_MAX_SHARDS];     /* shard ids in configuration order (removed ones dropped) */
     int nmembers;
     unsigned built_gen;             /* np->gen the distribution was built at */

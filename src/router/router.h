@@ -138,7 +138,8 @@ int rt_config_check(const char *path, struct buf *errs);
 
 /* One distribution built over a pool's shards: immutable once built, shared
  * by every worker (a new one replaces it when membership, weight or health
- * changes; old ones are retired, freed at exit). */
+ * changes; the old one is retired and freed 5 s later, when no lookup can
+ * still hold it). */
 struct rt_dist {
     const struct rt_dist_ops *ops;
     const struct rt_pool_conf *conf;
@@ -147,6 +148,7 @@ struct rt_dist {
     int *ids;                   /* their rt_dist_in.index, in input order */
     void *st;
     struct rt_dist *retired_next;
+    long long retired_at;       /* monotonic ms it was replaced (the server frees it a while later) */
 };
 
 struct rt_dist_in {

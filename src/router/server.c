@@ -105,6 +105,7 @@ int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t 
     dir_reinstall(p, d);
     struct rt_dist *old = atomic_exchange_explicit(&p->dist, d, memory_order_acq_rel);
     if (old) {
+        old->retired_at = net_mono_ms();
         old->retired_next = p->retired;
         p->retired = old;
     }
@@ -412,10 +413,32 @@ static void worker_run(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
+/* Distributions replaced more than RETIRE_MS ago: no worker still reads them
+ * (a lookup holds one for microseconds). Cron, main thread. */
+#define RETIRE_MS 5000
+static void free_retired(struct rt_server *s, struct rt_pool *p, long long now)
+{
+    pthread_mutex_lock(&s->lock);
+    struct rt_dist **pp = &p->retired;
+    while (*pp) {
+        struct rt_dist *d = *pp;
+        if (now - d->retired_at >= RETIRE_MS) {
+            *pp = d->retired_next;
+            rt_dist_free(d);
+        } else {
+            pp = &d->retired_next;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void on_cron(uv_timer_t *t)
 {
     struct rt_server *s = t->data;
     long long now = net_mono_ms();
+    for (int i = 0; i < s->npools; i++)
+        if (s->pools[i].retired)
+            free_retired(s, &s->pools[i], now);
     if (atomic_load(&s->draining) && !atomic_load(&s->stopping)) {
         long long left = 0;
         for (int i = 0; i < s->nworkers; i++)
