@@ -16,6 +16,7 @@
 #include "kv/server.h"
 #include "lb/lb.h"
 #include "pg/pg.h"
+#include "router/router.h"
 #include "up/up.h"
 #include "worker/worker.h"
 
@@ -38,6 +39,7 @@ static const struct role roles[] = {
     {"bench", bench_main, &bench_conf_table, "load generator for HTTP and RESP: open/closed loop, percentiles, scenarios, HTML reports", NULL},
     {"app", app_main, &app_conf_table, "reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL", NULL},
     {"worker", worker_main, &worker_conf_table, "job consumer: runs the app's queued uploads from kv, retries failures", NULL},
+    {"router", router_main, &rt_conf_table, "sharding proxy for kv: consistent hashing, hash tags, multi-key split, replicas", rt_config_check},
     {"up", up_main, &up_conf_table, "runs a whole topology from one file: starts, supervises, autoscales; status page", up_config_check},
 };
 

@@ -59,6 +59,19 @@ void chash_build(struct chash *c, const char *const *names, const long long *wei
     c->nmembers = n;
 }
 
+void chash_build_points(struct chash *c, const struct chash_point *pts, size_t n, int nmembers)
+{
+    if (n > c->cap) {
+        c->ring = xrealloc(c->ring, n * sizeof *c->ring);
+        c->cap = n;
+    }
+    if (n)
+        memcpy(c->ring, pts, n * sizeof *pts);
+    qsort(c->ring, n, sizeof *c->ring, cmp_point);
+    c->npoints = n;
+    c->nmembers = nmembers;
+}
+
 size_t chash_find(const struct chash *c, uint64_t h)
 {
     size_t lo = 0, hi = c->npoints;

@@ -35,6 +35,10 @@ void chash_deinit(struct chash *c);
 /* Rebuild for members 0..n-1 with these names and weights (weight <= 0: no points). */
 void chash_build(struct chash *c, const char *const *names, const long long *weights, int n);
 
+/* Rebuild from the caller's points (any layout: another proxy's, or more
+ * points per weight), copied and sorted; members 0..nmembers-1. */
+void chash_build_points(struct chash *c, const struct chash_point *pts, size_t n, int nmembers);
+
 /* Hash of a key, the same function the ring uses for its points. */
 uint64_t chash_hash(const void *key, size_t len);
 

@@ -385,3 +385,74 @@ void admin_close(struct admin *a)
 }
 
 int admin_port(const struct admin *a) { return a->port; }
+
+/* ---- helpers for handlers ------------------------------------------------ */
+
+static int hexv(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+static bool pct_decode(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '+')
+            ch = ' ';
+        else if (ch == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
+            ch = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+            i += 2;
+        }
+        if (k + 1 >= cap)
+            return false;
+        out[k++] = ch;
+    }
+    out[k] = '\0';
+    return true;
+}
+
+bool admin_param(const struct admin_req *req, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key);
+    const char *p = req->params, *end = req->params + req->params_len;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        if (eq && (size_t)(eq - p) == kl && memcmp(p, key, kl) == 0)
+            return pct_decode(eq + 1, (size_t)(e - eq - 1), out, cap);
+        p = e + 1;
+    }
+    return false;
+}
+
+bool admin_token_ok(const struct admin_req *req, const char *tok)
+{
+    size_t tl = tok ? strlen(tok) : 0;
+    if (tl == 0)
+        return false;
+    const struct http1_request *r = req->http;
+    const char *v = NULL;
+    size_t vl = 0;
+    const struct http1_header *h = http1_find_header(r->headers, r->num_headers, "authorization", 13);
+    if (h && h->value_len > 7 && strncasecmp(h->value, "bearer ", 7) == 0) {
+        v = h->value + 7;
+        vl = h->value_len - 7;
+    } else if ((h = http1_find_header(r->headers, r->num_headers, "x-admin-token", 13)) != NULL) {
+        v = h->value;
+        vl = h->value_len;
+    }
+    if (!v || vl != tl)
+        return false;
+    unsigned char diff = 0; /* constant time */
+    for (size_t i = 0; i < tl; i++)
+        diff |= (unsigned char)(v[i] ^ tok[i]);
+    return diff == 0;
+}

@@ -62,6 +62,15 @@ struct admin_opts {
  * above: loopback, bind (may be NULL), or a name in allow (may be NULL). */
 bool admin_host_allowed(const char *h, size_t n, const char *bind, const char *allow);
 
+/* The value of key in req->params (query string and form body), percent-
+ * decoded into out; false when absent or longer than cap - 1. */
+bool admin_param(const struct admin_req *req, const char *key, char *out, size_t cap);
+
+/* Whether the request carries `Authorization: Bearer TOKEN` (or
+ * `X-Admin-Token: TOKEN`) equal to token, compared in constant time; an
+ * empty or NULL token matches nothing. */
+bool admin_token_ok(const struct admin_req *req, const char *token);
+
 /* Listen on host:port. Returns NULL with a message in err on failure. opts may be NULL. */
 struct admin *admin_open(uv_loop_t *loop, const char *host, int port, const struct admin_opts *opts,
                          admin_handler_fn fn, void *arg, char *err, size_t errlen);

@@ -2,7 +2,7 @@
  * health.h — active health checks: every `health-interval` worker 0 probes
  * each backend of a pool that has `health` set, with one kind of check per
  * file behind struct net_health_ops (health_http.c: GET PATH expecting a
- * status; health_tcp.c: a connect). `health-rise` consecutive good probes
+ * status; health_tcp.c: a connect; health_resp.c: a RESP PING). `health-rise` consecutive good probes
  * bring a down backend up, `health-fall` consecutive failures take it down;
  * the very first probe decides at once. A probe that takes longer than
  * `health-timeout` failed.
@@ -46,7 +46,8 @@ struct net_health_ops {
  * kinds that know nothing of HTTP: a RESP PING, a PostgreSQL startup. */
 #define NET_HEALTH_KINDS(X) \
     X(HTTP, net_health_http) \
-    X(TCP,  net_health_tcp)
+    X(TCP,  net_health_tcp) \
+    X(RESP, net_health_resp)
 
 enum net_health_id {
 #define NET_X_ID(id, sym) NET_HEALTH_##id,

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# bench/router-vs-twemproxy.sh — `scaleout router` over 2 kv shards, side by
+# side with direct access to one kv shard and with nutcracker (twemproxy)
+# over the same 2 shards.
+#
+# METHOD
+#   Two `scaleout kv` shards, a router (--shard both, ketama twemproxy-compat,
+#   fnv1a_64, THREADS worker threads) and nutcracker (distribution ketama,
+#   hash fnv1a_64, the same two servers) run at the same time on 127.0.0.1.
+#   For ROUNDS rounds, for each target in alternation (direct, router,
+#   nutcracker; the order rotates every round), redis-benchmark runs
+#       -c CLIENTS -d 64 -r 100000 -n N  -t set, then -t get        (no pipelining)
+#       -c CLIENTS -d 64 -r 100000 -n NP -P 16 -t set, then -t get  (16 in flight per client)
+#   ops/s and p99 come from its --csv output; around each run the utime+stime
+#   of the process that serves the port (the proxy; for "direct", the kv shard
+#   itself) is read from /proc/PID/stat, and divided by the requests: CPU per
+#   operation. Figures are medians over the rounds. Before measuring, each
+#   target must answer SET/GET correctly.
+#
+# HOW TO READ
+#   On a small shared machine redis-benchmark itself needs a core: without
+#   pipelining it is often the bottleneck, so compare CPU us/op (the proxy's own
+#   cost) more than ops/s. "direct" CPU/op is the kv shard's, shown for scale.
+#
+# USAGE
+#   bench/router-vs-twemproxy.sh            # ROUNDS=3 N=100000 NP=400000 CLIENTS=50 THREADS=1
+#   QUICK=1 bench/router-vs-twemproxy.sh    # 1 round, short runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${SCALEOUT_BIN:-./scaleout}
+ROUNDS=${ROUNDS:-3}
+N=${N:-100000}
+NP=${NP:-400000}
+CLIENTS=${CLIENTS:-50}
+THREADS=${THREADS:-1}
+if [ -n "${QUICK:-}" ]; then ROUNDS=1; N=20000; NP=100000; fi
+command -v nutcracker >/dev/null || { echo "nutcracker is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+command -v redis-benchmark >/dev/null || { echo "redis-benchmark is not installed" >&2; exit 1; }
+
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 250); do
+        redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+        sleep 0.02
+    done
+    echo "port $1 not ready" >&2; exit 1
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+K1=$(free_port); K2=$(free_port); RP=$(free_port); NCP=$(free_port); NCS=$(free_port)
+"$BIN" kv --port "$K1" --admin-port 0 >"$TMP/k1.log" 2>&1 & PK1=$!; PIDS+=($PK1)
+"$BIN" kv --port "$K2" --admin-port 0 >"$TMP/k2.log" 2>&1 & PK2=$!; PIDS+=($PK2)
+wait_port "$K1"; wait_port "$K2"
+"$BIN" router --listen "127.0.0.1:$RP" --admin-port 0 --threads "$THREADS" --distribution ketama \
+    --ketama-compat twemproxy --hash fnv1a_64 --shard "127.0.0.1:$K1" --shard "127.0.0.1:$K2" \
+    >"$TMP/router.log" 2>&1 & PR=$!; PIDS+=($PR)
+cat >"$TMP/nc.yml" <<YML
+alpha:
+  listen: 127.0.0.1:$NCP
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  servers:
+   - 127.0.0.1:$K1:1
+   - 127.0.0.1:$K2:1
+YML
+nutcracker -c "$TMP/nc.yml" -s "$NCS" -a 127.0.0.1 >"$TMP/nc.log" 2>&1 & PNC=$!; PIDS+=($PNC)
+wait_port "$RP"; wait_port "$NCP"
+
+for p in $K1 $RP $NCP; do
+    [ "$(redis-cli -p "$p" set bench:check ok)" = OK ] && [ "$(redis-cli -p "$p" get bench:check)" = ok ] ||
+        { echo "port $p does not answer SET/GET correctly" >&2; exit 1; }
+done
+
+declare -A PORT=([direct]=$K1 [router]=$RP [nutcracker]=$NCP)
+declare -A PID=([direct]=$PK1 [router]=$PR [nutcracker]=$PNC)
+TARGETS=(direct router nutcracker)
+HZ=$(getconf CLK_TCK)
+RES="$TMP/results"
+: >"$RES"
+
+run() { # target mode test
+    local t=$1 mode=$2 test=$3 n=$N extra=()
+    if [ "$mode" = P16 ]; then n=$NP; extra=(-P 16); fi
+    local c0 c1 csv rps p99
+    c0=$(cpu_ticks "${PID[$t]}")
+    csv=$(redis-benchmark -p "${PORT[$t]}" -c "$CLIENTS" -d 64 -r 100000 -n "$n" -t "$test" "${extra[@]}" --csv 2>/dev/null | tail -1)
+    c1=$(cpu_ticks "${PID[$t]}")
+    rps=$(echo "$csv" | awk -F'","' '{print $2}')
+    p99=$(echo "$csv" | awk -F'","' '{print $7}')
+    local us
+    us=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN{printf "%.2f", d / hz * 1e6 / n}')
+    echo "$t $mode $test $rps $p99 $us" >>"$RES"
+}
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+T0=$(date +%s)
+for r in $(seq 1 "$ROUNDS"); do
+    for i in 0 1 2; do
+        t=${TARGETS[$(( (i + r) % 3 ))]}
+        for mode in noP P16; do
+            for test in set get; do
+                run "$t" "$mode" "$test"
+            done
+        done
+    done
+    echo "round $r of $ROUNDS done" >&2
+done
+
+median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+echo
+echo "$(date -u +%Y-%m-%d) router-vs-twemproxy: ROUNDS=$ROUNDS N=$N NP=$NP CLIENTS=$CLIENTS THREADS=$THREADS, $(nproc) cores, $(( $(date +%s) - T0 )) s"
+echo "load average (1/5/15 min) before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "versions: $("$BIN" --version), $(nutcracker --version 2>&1 | head -1), $(redis-benchmark --version)"
+printf "%-11s %-4s %-4s %12s %9s %12s %10s %10s\n" target mode test "ops/s" "p99 ms" "CPU us/op" "x direct" "CPU x nc"
+for mode in noP P16; do
+    for test in set get; do
+        d=$(awk -v m=$mode -v t=$test '$1=="direct" && $2==m && $3==t {print $4}' "$RES" | median)
+        ncc=$(awk -v m=$mode -v t=$test '$1=="nutcracker" && $2==m && $3==t {print $6}' "$RES" | median)
+        for t in "${TARGETS[@]}"; do
+            rps=$(awk -v x=$t -v m=$mode -v s=$test '$1==x && $2==m && $3==s {print $4}' "$RES" | median)
+            p99=$(awk -v x=$t -v m=$mode -v s=$test '$1==x && $2==m && $3==s {print $5}' "$RES" | median)
+            cpu=$(awk -v x=$t -v m=$mode -v s=$test '$1==x && $2==m && $3==s {print $6}' "$RES" | median)
+            printf "%-11s %-4s %-4s %12.0f %9.3f %12.2f %10.2f %10s\n" "$t" "$mode" "$test" "$rps" "$p99" "$cpu" \
+                "$(awk -v a="$rps" -v b="$d" 'BEGIN{printf "%.2f", a/b}')" \
+                "$([ "$t" = direct ] && echo - || awk -v a="$cpu" -v b="$ncc" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a"}')"
+        done
+    done
+done

@@ -1,0 +1,501 @@
+/*
+ * config.c — the router's directives: global ones, and pool directives that
+ * apply to the pool section being parsed (before any section: the pool named
+ * "default"). One table serves the file, the --flags, `scaleout check` and
+ * --help (core/config), as the lb's does:
+ *
+ *   role router
+ *   listen 127.0.0.1:7400
+ *   shard 127.0.0.1:7401            # the default pool
+ *   shard 127.0.0.1:7402 weight 2
+ *
+ *   pool eu                         # a pool section lasts until the next one
+ *       prefix eu:                  # keys starting with eu: go here
+ *       distribution ketama
+ *       ketama-compat twemproxy
+ *       hash fnv1a_64
+ *       shard 10.0.0.1:6379 name eu1 replica 10.0.0.2:6379
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "core/util.h"
+#include "router/router.h"
+
+#define OFF(f) offsetof(struct rt_config, f)
+
+static const struct conf_enum loglevels[] = {
+    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
+};
+
+static struct rt_pool_conf *new_pool(struct rt_config *c, const char *name)
+{
+    struct rt_pool_conf *p = xcalloc(1, sizeof *p);
+    p->name = xstrdup(name);
+    p->dist = RT_DIST_KETAMA;
+    p->hash = 0;
+    p->hash_tag = xstrdup("{}");
+    p->read_policy = RT_READ_NEVER;
+    p->ryw_ms = 1000;
+    p->vnodes = 1000;
+    p->dir_ttl_ms = 1000;
+    c->pools[c->npools] = p;
+    return c->pools[c->npools++];
+}
+
+static struct rt_pool_conf *find_pool(const struct rt_config *c, const char *name)
+{
+    for (int i = 0; i < c->npools; i++)
+        if (strcmp(c->pools[i]->name, name) == 0)
+            return c->pools[i];
+    return NULL;
+}
+
+/* The pool a pool directive applies to. */
+static struct rt_pool_conf *cur_pool(struct rt_config *c)
+{
+    if (c->cur >= 0 && c->cur < c->npools)
+        return c->pools[c->cur];
+    struct rt_pool_conf *p = find_pool(c, "default");
+    return p ? p : new_pool(c, "default");
+}
+
+void rt_shard_conf_deinit(struct rt_shard_conf *s)
+{
+    xfree(s->addr);
+    xfree(s->name);
+    xfree(s->replica);
+    xfree(s->range_lo);
+    memset(s, 0, sizeof *s);
+}
+
+static void pool_free(struct rt_pool_conf *p)
+{
+    for (int i = 0; i < p->nshards; i++)
+        rt_shard_conf_deinit(&p->shards[i]);
+    for (int i = 0; i < p->nprefixes; i++)
+        xfree(p->prefixes[i]);
+    xfree(p->name);
+    xfree(p->hash_tag);
+    xfree(p->range_pattern);
+    xfree(p->dir_addr);
+    xfree(p->dir_hash);
+    xfree(p->dir_default);
+    xfree(p);
+}
+
+static bool valid_addr(const char *s)
+{
+    char host[256];
+    int port;
+    return net_split_hostport(s, host, sizeof host, &port) && port > 0 && port < 65536;
+}
+
+int rt_shard_parse(struct rt_shard_conf *s, int argc, char **argv, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->weight = 1;
+    if (argc < 1 || !valid_addr(argv[0])) {
+        snprintf(err, errlen, "shard HOST:PORT [weight N] [name NAME] [replica HOST:PORT] [range LO] (got '%s')",
+                 argc ? argv[0] : "");
+        return -1;
+    }
+    s->addr = xstrdup(argv[0]);
+    for (int i = 1; i < argc; i += 2) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) {
+            snprintf(err, errlen, "shard option '%s' needs a value", k);
+            goto bad;
+        }
+        if (strcasecmp(k, "weight") == 0) {
+            if (!util_str2ll(v, strlen(v), &s->weight) || s->weight < 1 || s->weight > 1000) {
+                snprintf(err, errlen, "shard weight must be 1..1000, got '%s'", v);
+                goto bad;
+            }
+        } else if (strcasecmp(k, "name") == 0) {
+            if (!*v || strlen(v) > 200 || strpbrk(v, " \t\r\n\"")) {
+                snprintf(err, errlen, "bad shard name '%s'", v);
+                goto bad;
+            }
+            xfree(s->name);
+            s->name = xstrdup(v);
+        } else if (strcasecmp(k, "replica") == 0) {
+            if (!valid_addr(v)) {
+                snprintf(err, errlen, "replica must be HOST:PORT, got '%s'", v);
+                goto bad;
+            }
+            xfree(s->replica);
+            s->replica = xstrdup(v);
+        } else if (strcasecmp(k, "range") == 0) {
+            xfree(s->range_lo);
+            s->range_lo = xstrdup(v);
+        } else {
+            snprintf(err, errlen, "unknown shard option '%s' (weight, name, replica, range)", k);
+            goto bad;
+        }
+    }
+    return 0;
+bad:
+    rt_shard_conf_deinit(s);
+    return -1;
+}
+
+static const char *shard_name(const struct rt_shard_conf *s) { return s->name ? s->name : s->addr; }
+
+/* ---- pool directives ------------------------------------------------------ */
+
+static int p_pool(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct rt_config *c = conf;
+    if (argc != 1 || !*argv[0] || strlen(argv[0]) > 64) {
+        snprintf(err, errlen, "a pool section starts with 'pool NAME'");
+        return -1;
+    }
+    struct rt_pool_conf *p = find_pool(c, argv[0]);
+    if (p && p->line) {
+        snprintf(err, errlen, "pool '%s' is defined twice", argv[0]);
+        return -1;
+    }
+    if (!p) {
+        if (c->npools >= RT_MAX_POOLS) {
+            snprintf(err, errlen, "at most %d pools", RT_MAX_POOLS);
+            return -1;
+        }
+        p = new_pool(c, argv[0]);
+    }
+    p->line = 1;
+    for (int i = 0; i < c->npools; i++)
+        if (c->pools[i] == p)
+            c->cur = i;
+    return 0;
+}
+
+static int p_shard(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct rt_config *c = conf;
+    struct rt_pool_conf *p = cur_pool(c);
+    int total = 0;
+    for (int i = 0; i < c->npools; i++)
+        total += c->pools[i]->nshards;
+    if (total >= RT_MAX_SHARDS) {
+        snprintf(err, errlen, "at most %d shards", RT_MAX_SHARDS);
+        return -1;
+    }
+    struct rt_shard_conf s;
+    if (rt_shard_parse(&s, argc, argv, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < p->nshards; i++)
+        if (strcmp(shard_name(&p->shards[i]), shard_name(&s)) == 0) {
+            snprintf(err, errlen, "shard '%s' appears twice in pool '%s'", shard_name(&s), p->name);
+            rt_shard_conf_deinit(&s);
+            return -1;
+        }
+    p->shards[p->nshards++] = s;
+    return 0;
+}
+
+static int p_distribution(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    int d = argc == 1 ? rt_dist_find(argv[0]) : -1;
+    if (d < 0) {
+        snprintf(err, errlen, "distribution must be ketama, modula, range or directory");
+        return -1;
+    }
+    cur_pool(conf)->dist = d;
+    return 0;
+}
+
+static int p_hash(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    int h = argc == 1 ? rt_hash_find(argv[0]) : -1;
+    if (h < 0) {
+        snprintf(err, errlen, "hash must be xxh3, fnv1a_64, fnv1_64, md5 or one_at_a_time");
+        return -1;
+    }
+    cur_pool(conf)->hash = h;
+    return 0;
+}
+
+static int p_hash_tag(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    if (argc != 1 || (strlen(argv[0]) != 2 && argv[0][0])) {
+        snprintf(err, errlen, "hash-tag is two characters (\"{}\") or \"\" for none");
+        return -1;
+    }
+    struct rt_pool_conf *p = cur_pool(conf);
+    xfree(p->hash_tag);
+    p->hash_tag = xstrdup(argv[0]);
+    return 0;
+}
+
+static int p_bool(bool *out, const char *name, int argc, char **argv, char *err, size_t errlen)
+{
+    if (argc == 1 && strcasecmp(argv[0], "yes") == 0)
+        *out = true;
+    else if (argc == 1 && strcasecmp(argv[0], "no") == 0)
+        *out = false;
+    else {
+        snprintf(err, errlen, "'%s' takes yes or no", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int p_compat(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct rt_pool_conf *p = cur_pool(conf);
+    if (argc == 1 && strcasecmp(argv[0], "twemproxy") == 0)
+        p->twemproxy = true;
+    else if (argc == 1 && strcasecmp(argv[0], "native") == 0)
+        p->twemproxy = false;
+    else {
+        snprintf(err, errlen, "ketama-compat takes twemproxy or native");
+        return -1;
+    }
+    return 0;
+}
+
+static int p_vnodes(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    long long v;
+    if (argc != 1 || !util_str2ll(argv[0], strlen(argv[0]), &v) || v < 1 || v > 2000) {
+        snprintf(err, errlen, "vnodes must be 1..2000");
+        return -1;
+    }
+    cur_pool(conf)->vnodes = v;
+    return 0;
+}
+
+static int p_auto_eject(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    return p_bool(&cur_pool(conf)->auto_eject, "auto-eject", argc, argv, err, errlen);
+}
+
+static int p_range_numeric(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    return p_bool(&cur_pool(conf)->range_numeric, "range-numeric", argc, argv, err, errlen);
+}
+
+static int p_read_policy(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    static const char *const names[] = {"never", "prefer", "when-primary-down"};
+    for (int i = 0; argc == 1 && i < 3; i++)
+        if (strcasecmp(argv[0], names[i]) == 0) {
+            cur_pool(conf)->read_policy = i;
+            return 0;
+        }
+    snprintf(err, errlen, "read-replicas must be never, prefer or when-primary-down");
+    return -1;
+}
+
+static int p_duration(long long *out, const char *name, long long min, int argc, char **argv, char *err,
+                      size_t errlen)
+{
+    long long v;
+    if (argc != 1 || !util_parse_duration_ms(argv[0], &v) || v < min || v > 86400000LL) {
+        snprintf(err, errlen, "'%s' takes a duration (250ms, 2s) of at least %lld ms", name, min);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int p_ryw(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    return p_duration(&cur_pool(conf)->ryw_ms, "read-your-writes", 0, argc, argv, err, errlen);
+}
+
+static int p_dir_ttl(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    return p_duration(&cur_pool(conf)->dir_ttl_ms, "directory-ttl", 100, argc, argv, err, errlen);
+}
+
+static int p_str(char **out, const char *name, int argc, char **argv, char *err, size_t errlen)
+{
+    if (argc != 1) {
+        snprintf(err, errlen, "'%s' takes one value", name);
+        return -1;
+    }
+    xfree(*out);
+    *out = xstrdup(argv[0]);
+    return 0;
+}
+
+static int p_range_pattern(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    return p_str(&cur_pool(conf)->range_pattern, "range-pattern", argc, argv, err, errlen);
+}
+
+static int p_dir_default(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    return p_str(&cur_pool(conf)->dir_default, "directory-default", argc, argv, err, errlen);
+}
+
+static int p_directory(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct rt_pool_conf *p = cur_pool(conf);
+    if (argc != 2 || !valid_addr(argv[0]) || !*argv[1]) {
+        snprintf(err, errlen, "directory HOST:PORT HASHNAME (the kv and the hash holding key -> shard name)");
+        return -1;
+    }
+    xfree(p->dir_addr);
+    xfree(p->dir_hash);
+    p->dir_addr = xstrdup(argv[0]);
+    p->dir_hash = xstrdup(argv[1]);
+    return 0;
+}
+
+static int p_prefix(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct rt_pool_conf *p = cur_pool(conf);
+    for (int i = 0; i < argc; i++) {
+        if (p->nprefixes >= RT_MAX_PREFIXES || !*argv[i]) {
+            snprintf(err, errlen, "prefix: at most %d non-empty prefixes per pool", RT_MAX_PREFIXES);
+            return -1;
+        }
+        p->prefixes[p->nprefixes++] = xstrdup(argv[i]);
+    }
+    if (argc == 0) {
+        snprintf(err, errlen, "prefix takes one or more key prefixes");
+        return -1;
+    }
+    return 0;
+}
+
+static void format_none(const void *conf, struct buf *out) { (void)conf, (void)out; }
+
+#define POOLDIR(name, fn, help) \
+    {name, CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT, help, 0, fn, format_none}
+
+static const struct conf_directive rt_dirs[] = {
+    {"listen", CONF_STRING, OFF(listen), 0, 0, "127.0.0.1:7400", NULL, 0, "host:port clients connect to", 0, NULL, NULL},
+    {"threads", CONF_INT, OFF(threads), 1, 64, "1", NULL, 0, "worker threads (each with its own shard connections)", 0, NULL, NULL},
+    {"tcp-backlog", CONF_INT, OFF(tcp_backlog), 1, 65535, "511", NULL, 0, "listen(2) backlog", 0, NULL, NULL},
+    {"conns-per-shard", CONF_INT, OFF(conns_per_shard), 1, 64, "2", NULL, 0,
+     "pipelined connections per shard per thread that every client's commands share", 0, NULL, NULL},
+    {"max-pipeline", CONF_INT, OFF(max_pipeline), 1, 1000000, "10000", NULL, 0,
+     "commands one client may have in flight; more get an error", 0, NULL, NULL},
+    {"client-output-limit", CONF_MEMORY, OFF(max_client_buffer), 1024, 1LL << 40, "256mb", NULL, 0,
+     "unsent reply bytes held for one client; past it the client is closed", 0, NULL, NULL},
+    {"client-query-buffer-limit", CONF_MEMORY, OFF(max_query), 1024, 1LL << 40, "512mb", NULL, 0,
+     "largest single command", 0, NULL, NULL},
+    {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, 0, "client connections at once", 0, NULL, NULL},
+    {"server-timeout", CONF_DURATION, OFF(server_timeout_ms), 0, 3600000, "5s", NULL, 0,
+     "a shard that owes a reply this long is cut off (its commands get an error); 0: never", 1000, NULL, NULL},
+    {"connect-timeout", CONF_DURATION, OFF(connect_timeout_ms), 1, 600000, "1s", NULL, 0, "shard connect timeout", 1000, NULL, NULL},
+    {"health-interval", CONF_DURATION, OFF(health_interval_ms), 50, 3600000, "1s", NULL, 0,
+     "PING every shard this often (a down shard returns when it answers)", 1000, NULL, NULL},
+    {"health-fall", CONF_INT, OFF(health_fall), 1, 100, "2", NULL, 0, "failed PINGs that mark a shard down", 0, NULL, NULL},
+    {"health-rise", CONF_INT, OFF(health_rise), 1, 100, "1", NULL, 0, "good PINGs that bring it back", 0, NULL, NULL},
+    {"admin-port", CONF_INT, OFF(admin_port), -1, 65535, "-1", NULL, 0,
+     "HTTP port for /metrics, /status and shard changes (-1: listen port + 10000, 0: off)", 0, NULL, NULL},
+    {"admin-bind", CONF_STRING, OFF(admin_bind), 0, 0, "127.0.0.1", NULL, 0, "address of the admin endpoint", 0, NULL, NULL},
+    {"admin-token", CONF_STRING, OFF(admin_token), 0, 0, "", NULL, CONF_SECRET,
+     "bearer token for POST /shards (empty: runtime changes refused)", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "log verbosity", 0, NULL, NULL},
+    {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
+    {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL},
+    POOLDIR("pool", p_pool, "pool NAME: starts a pool section (before any: the pool 'default')"),
+    POOLDIR("shard", p_shard, "HOST:PORT [weight N] [name NAME] [replica HOST:PORT] [range LO] (repeat)"),
+    POOLDIR("distribution", p_distribution, "ketama (default), modula, range or directory"),
+    POOLDIR("hash", p_hash, "key hash: xxh3 (default), fnv1a_64, fnv1_64, md5, one_at_a_time (twemproxy's)"),
+    POOLDIR("hash-tag", p_hash_tag, "two characters around the hashed part of a key (default {}; \"\": none)"),
+    POOLDIR("ketama-compat", p_compat, "native (default) or twemproxy: nutcracker's ketama point layout"),
+    POOLDIR("vnodes", p_vnodes, "ketama points per unit of weight (native layout; default 1000, at most 1,000,000 points a pool)"),
+    POOLDIR("auto-eject", p_auto_eject, "yes: a down shard leaves the distribution and its keys rehash (default no)"),
+    POOLDIR("read-replicas", p_read_policy, "never (default), prefer, when-primary-down"),
+    POOLDIR("read-your-writes", p_ryw, "after a write, a connection reads from primaries this long (default 1s)"),
+    POOLDIR("range-numeric", p_range_numeric, "range: compare numeric ids taken from keys (default no)"),
+    POOLDIR("range-pattern", p_range_pattern, "range-numeric: the prefix the id follows (user:)"),
+    POOLDIR("directory", p_directory, "HOST:PORT HASH: the kv hash holding key -> shard name"),
+    POOLDIR("directory-ttl", p_dir_ttl, "how often the directory table is fetched again (default 1s)"),
+    POOLDIR("directory-default", p_dir_default, "shard name for keys the directory lacks (default: error)"),
+    POOLDIR("prefix", p_prefix, "keys starting with one of these go to this pool (geographic / tenant placement)"),
+    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+};
+
+const struct conf_table rt_conf_table = {"router", rt_dirs, sizeof(struct rt_config), NULL};
+
+void rt_config_init(struct rt_config *c)
+{
+    conf_defaults(&rt_conf_table, c);
+    c->cur = -1;
+}
+
+void rt_config_deinit(struct rt_config *c)
+{
+    for (int i = 0; i < c->npools; i++)
+        pool_free(c->pools[i]);
+    c->npools = 0;
+    conf_free(&rt_conf_table, c);
+}
+
+int rt_config_validate(struct rt_config *c, struct buf *errs)
+{
+    int n = 0;
+    char err[256];
+    if (c->npools == 0)
+        cur_pool(c);
+    char host[256];
+    int port;
+    if (!net_split_hostport(c->listen, host, sizeof host, &port)) {
+        buf_printf(errs, "listen: '%s' is not HOST:PORT\n", c->listen);
+        n++;
+    }
+    for (int i = 0; i < c->npools; i++) {
+        struct rt_pool_conf *p = c->pools[i];
+        if (p->nshards == 0) {
+            buf_printf(errs, "pool '%s' has no shard (add: shard HOST:PORT)\n", p->name);
+            n++;
+            continue;
+        }
+        if (p->dist == RT_DIST_DIRECTORY && !p->dir_addr) {
+            buf_printf(errs, "pool '%s': distribution directory needs 'directory HOST:PORT HASH'\n", p->name);
+            n++;
+        }
+        if (p->twemproxy && p->dist != RT_DIST_KETAMA) {
+            buf_printf(errs, "pool '%s': ketama-compat applies to distribution ketama only\n", p->name);
+            n++;
+        }
+        /* build the distribution once to find layout errors (ranges) */
+        struct rt_dist_in in[RT_MAX_SHARDS];
+        for (int j = 0; j < p->nshards; j++) {
+            in[j].name = shard_name(&p->shards[j]);
+            in[j].weight = p->shards[j].weight;
+            in[j].index = j;
+            in[j].range_lo = p->shards[j].range_lo;
+        }
+        struct rt_dist *d = rt_dist_new(p, in, p->nshards, err, sizeof err);
+        if (!d) {
+            buf_printf(errs, "pool '%s': %s\n", p->name, err);
+            n++;
+        }
+        rt_dist_free(d);
+        for (int j = 0; j < p->nprefixes; j++)
+            for (int k = 0; k < c->npools; k++)
+                for (int m = 0; m < c->pools[k]->nprefixes; m++)
+                    if ((k != i || m != j) && strcmp(p->prefixes[j], c->pools[k]->prefixes[m]) == 0 && k > i) {
+                        buf_printf(errs, "prefix '%s' is given to pools '%s' and '%s'\n", p->prefixes[j], p->name,
+                                   c->pools[k]->name);
+                        n++;
+                    }
+    }
+    return n;
+}
+
+int rt_config_check(const char *path, struct buf *errs)
+{
+    struct rt_config c;
+    rt_config_init(&c);
+    int n = conf_load_file(&rt_conf_table, &c, path, errs);
+    if (n == 0)
+        n = rt_config_validate(&c, errs);
+    rt_config_deinit(&c);
+    return n;
+}

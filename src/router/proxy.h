@@ -1,0 +1,207 @@
+/*
+ * proxy.h — the router at run time: pools, shards, worker threads and the
+ * connections they hold (server.c builds them, proxy.c moves the bytes,
+ * admin.c shows and changes them).
+ *
+ * Connection model: every worker thread runs a libuv loop, accepts clients
+ * from the shared listening socket, and keeps `conns-per-shard` pipelined
+ * connections to each shard (and its replica). A client's commands go to
+ * one of those connections per shard (always the same one, so its commands
+ * to a shard run in its order); each connection answers in FIFO order, so a queue of
+ * fragments per connection matches replies to commands. A client's replies
+ * leave in its request order: each client keeps its commands in a queue and
+ * writes a reply only when every earlier one is written.
+ */
+#ifndef SCALEOUT_ROUTER_PROXY_H
+#define SCALEOUT_ROUTER_PROXY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "net/admin.h"
+#include "net/peer.h"
+#include "proto/reply.h"
+#include "router/router.h"
+
+struct rt_pool;
+
+struct rt_shard {
+    int id;                         /* global, index into srv->shards */
+    struct rt_pool *pool;
+    struct net_peer *_Atomic peer;  /* the primary (its weight, health, figures); replaced by a manual failover */
+    _Atomic unsigned peer_gen;      /* bumped when peer is replaced: older connections retire */
+    struct rt_retired {             /* peers replaced so far: kept (a worker may hold one), freed with the process */
+        struct net_peer *peer;
+        struct rt_retired *next;
+    } *retired;
+    struct net_peer *_Atomic replica; /* NULL without one */
+    char *name;                     /* distribution identity (name or host:port) */
+    char *range_lo;
+    _Atomic bool removed;
+    _Atomic uint64_t replica_reads;
+};
+
+struct rt_pool {
+    struct rt_pool_conf *conf;
+    struct net_pool *np;            /* primaries */
+    struct net_pool *rp;            /* replicas */
+    struct net_pool_conf npc;       /* health settings both use */
+    _Atomic(struct rt_dist *) dist;
+    struct rt_dist *retired;        /* replaced distributions, freed 5 s later by the cron */
+    int members[RT_MAX_SHARDS];     /* shard ids in configuration order (removed ones dropped) */
+    int nmembers;
+    unsigned built_gen;             /* np->gen the distribution was built at */
+    int nlive;                      /* shards in the distribution */
+    /* directory */
+    pthread_t dir_thread;
+    bool dir_started;
+    pthread_mutex_t dir_lock;
+    char *dir_reply;                /* last HGETALL reply (re-installed after a rebuild) */
+    size_t dir_len;
+    _Atomic long long dir_fetches, dir_errors;
+};
+
+struct rt_client;
+struct rt_sconn;
+
+struct rt_frag {
+    struct rt_msg *m;
+    struct rt_frag *next;           /* in its server connection's queue */
+    struct buf reply;
+    bool discard;                   /* MULTI/QUEUED of a transaction: dropped */
+    bool done;
+};
+
+struct rt_msg {
+    struct rt_client *c;            /* NULL once the client is gone */
+    struct rt_msg *next;
+    int pending;                    /* fragments still owed */
+    int nfrag;
+    bool done, quit;
+    int keep;                       /* transaction: the fragment whose reply is the answer (-1 merge) */
+    struct rt_frag *frags;
+    struct rt_frag one;             /* nfrag == 1 */
+    struct buf reply;
+    /* merge of a split or fan-out */
+    struct rt_route *route;         /* copy of what merging needs (NULL: pass through) */
+};
+
+struct rt_wq {                      /* output of a stream: appended to `out`, written from `wout` */
+    struct buf out, wout;
+    bool writing;
+    uv_write_t req;
+};
+
+struct rt_sconn {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    struct rt_worker *w;
+    struct rt_shard *sh;
+    struct net_peer *peer;
+    int slot;
+    unsigned peer_gen;              /* the shard's peer_gen when opened (primary connections) */
+    bool retired;                   /* out of its slot: closes once it owes nothing */
+    int state;                      /* SC_* in proxy.c */
+    struct rt_wq wq;
+    struct buf in;
+    struct resp_reply rp;
+    struct rt_frag *head, *tail;
+    int nq;
+    long long since_ms;             /* connect start, or when the head fragment was sent */
+    bool dirty;
+    struct rt_sconn *dnext;
+    struct rt_sconn *rnext;         /* in the worker's retired list */
+};
+
+struct rt_client {
+    uv_tcp_t tcp;
+    struct rt_worker *w;
+    struct buf in;
+    struct resp_parser rp;
+    struct rt_wq wq;
+    struct rt_msg *head, *tail;
+    int inflight;
+    unsigned cslot;                 /* which of the shard connections this client uses */
+    bool closing, close_after;
+    bool dirty;
+    struct rt_client *dnext, *prev, *next;
+    long long last_write_ms;
+    /* MULTI block */
+    bool in_multi, multi_bad, multi_cross;
+    int multi_shard;                /* -1 none yet */
+    int multi_count;
+    struct buf multi_cmds;
+};
+
+struct rt_worker {
+    int id;
+    struct rt_server *srv;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t wake;
+    uv_timer_t sweep;
+    uv_check_t flush;               /* writes what the iteration's callbacks queued */
+    uv_tcp_t listener;
+    bool listening;
+    struct rt_sconn **sc;           /* [shard id * 2 * cps + replica * cps + i] */
+    unsigned next_cslot;
+    struct rt_sconn *dirty_s;
+    struct rt_sconn *retired;       /* out of their slots, still owing replies */
+    struct rt_client *dirty_c;
+    struct rt_client *clients;
+    struct rt_route route;          /* scratch */
+    /* figures (this worker writes, admin reads relaxed) */
+    uint64_t commands, errors, splits, fanouts, refused, local, multis, clients_total, rejected;
+    uint64_t unavailable, server_errors, timeouts;
+    _Atomic int nclients;
+    _Atomic long long inflight;     /* commands of connected clients not yet answered */
+    char pad_[64];
+};
+
+struct rt_server {
+    struct rt_config cfg;
+    int nworkers;
+    struct rt_worker *workers;
+    int listen_fd;
+    int port;
+    int npools;
+    struct rt_pool pools[RT_MAX_POOLS];
+    int dflt_pool;
+    pthread_mutex_t lock;           /* shard membership and distribution rebuilds */
+    struct rt_shard *_Atomic shards[RT_MAX_SHARDS];
+    _Atomic int nshards;
+    uv_timer_t cron;
+    uv_signal_t sigterm, sigint;
+    struct admin *admin;
+    long long start_ms;
+    _Atomic bool draining;          /* SIGTERM: no new clients; exit once nothing is in flight */
+    long long drain_deadline;
+    _Atomic bool stopping;
+};
+
+/* proxy.c */
+void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server);
+void rt_proxy_sweep(struct rt_worker *w);
+void rt_proxy_worker_init(struct rt_worker *w);
+/* Key -> global shard id, following prefixes to a pool (any thread). */
+int rt_locate_key(struct rt_server *s, const char *key, size_t len);
+
+/* server.c */
+int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen);
+struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, const struct rt_shard_conf *sc,
+                                     char *err, size_t errlen);
+int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, size_t errlen);
+/* Manual failover: sh's primary becomes addr (its distribution identity, the
+ * name, stays, so no key moves); connections to the old primary finish what
+ * they owe and close. When addr is sh's replica, the shard has no replica
+ * any more. Main thread. */
+int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
+struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name);
+struct rt_shard *rt_server_find_shard(struct rt_server *s, const char *name_or_addr);
+
+/* admin.c */
+struct admin *rt_admin_open(struct rt_server *s, uv_loop_t *loop, const char *host, int port, char *err,
+                            size_t errlen);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * test_admin_helpers.c — net/admin's helpers for handlers: admin_param
+ * (query and form values, percent-decoding, bounds) and admin_token_ok
+ * (Bearer or X-Admin-Token, exact match, empty token matches nothing).
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "net/admin.h"
+
+static struct admin_req req_of(const char *params, struct http1_request *http)
+{
+    struct admin_req r;
+    memset(&r, 0, sizeof r);
+    r.path = "/x";
+    r.params = params;
+    r.params_len = strlen(params);
+    r.http = http;
+    return r;
+}
+
+Test(admin_helpers, params)
+{
+    struct admin_req r = req_of("pool=eu&addr=10.0.0.1%3A6379&name=a+b&empty=&weight=3", NULL);
+    char v[64];
+    cr_assert(admin_param(&r, "pool", v, sizeof v));
+    cr_assert_str_eq(v, "eu");
+    cr_assert(admin_param(&r, "addr", v, sizeof v));
+    cr_assert_str_eq(v, "10.0.0.1:6379");
+    cr_assert(admin_param(&r, "name", v, sizeof v));
+    cr_assert_str_eq(v, "a b");
+    cr_assert(admin_param(&r, "empty", v, sizeof v));
+    cr_assert_str_eq(v, "");
+    cr_assert(!admin_param(&r, "weigh", v, sizeof v));
+    cr_assert(!admin_param(&r, "missing", v, sizeof v));
+    char small[3];
+    cr_assert(!admin_param(&r, "pool", small, 2)); /* "eu" needs 3 bytes */
+    cr_assert(admin_param(&r, "pool", small, 3));
+}
+
+Test(admin_helpers, token)
+{
+    struct http1_header h[2];
+    struct http1_request http;
+    memset(&http, 0, sizeof http);
+    http.headers = h;
+    h[0] = (struct http1_header){"Authorization", 13, "Bearer s3cret", 13};
+    http.num_headers = 1;
+    struct admin_req r = req_of("", &http);
+    cr_assert(admin_token_ok(&r, "s3cret"));
+    cr_assert(!admin_token_ok(&r, "s3cre"));
+    cr_assert(!admin_token_ok(&r, "s3crett"));
+    cr_assert(!admin_token_ok(&r, ""));
+    cr_assert(!admin_token_ok(&r, NULL));
+    h[0] = (struct http1_header){"X-Admin-Token", 13, "s3cret", 6};
+    cr_assert(admin_token_ok(&r, "s3cret"));
+    http.num_headers = 0;
+    cr_assert(!admin_token_ok(&r, "s3cret"));
+}
