@@ -79,6 +79,8 @@ struct lb_h2_conn {
     long long last_active;
     long long empty_since;
     int nempty;
+    double rst_tokens;          /* rapid reset: a token bucket of RST_STREAMs */
+    long long rst_at;
 };
 
 /* ---- request conversion (pure: fuzzed) --------------------------------------- */
@@ -574,9 +576,22 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
         if (st && (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
             request_end(st);
         break;
-    case NGHTTP2_RST_STREAM:
+    case NGHTTP2_RST_STREAM: {
         atomic_fetch_add_explicit(&c->s->ls->h2_resets, 1, memory_order_relaxed);
+        /* CVE-2023-44487: h2-max-resets per second, a burst of 10x */
+        long long rate = atomic_load(&c->s->ls->conf)->h2_max_resets, now = lb_now_ms(c->s->w);
+        c->rst_tokens += (double)(now - c->rst_at) * (double)rate / 1000.0;
+        if (c->rst_tokens > (double)rate * 10)
+            c->rst_tokens = (double)rate * 10;
+        c->rst_at = now;
+        if (c->rst_tokens < 1) {
+            log_verbose("client %s: h2: rapid reset flood", c->s->ip);
+            nghttp2_session_terminate_session(ng, NGHTTP2_ENHANCE_YOUR_CALM);
+            break;
+        }
+        c->rst_tokens -= 1;
         break;
+    }
     default:
         break;
     }
@@ -668,7 +683,8 @@ int lb_h2_conn_start(struct lb_session *s)
     nghttp2_option_set_max_outbound_ack(opt, 1000);
     nghttp2_option_set_max_settings(opt, 32);
     nghttp2_option_set_max_continuations(opt, 8);
-    nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)lc->h2_max_resets * 10, (uint64_t)lc->h2_max_resets);
+    /* nghttp2's own limit (INTERNAL_ERROR) only backs ours (ENHANCE_YOUR_CALM) up */
+    nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)lc->h2_max_resets * 20, (uint64_t)lc->h2_max_resets * 2);
     nghttp2_option_set_max_send_header_block_length(opt, 256 * 1024);
     int rc = nghttp2_session_server_new2(&c->ng, cb, c, opt);
     nghttp2_session_callbacks_del(cb);
@@ -685,7 +701,8 @@ int lb_h2_conn_start(struct lb_session *s)
     };
     nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
     nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW);
-    c->last_active = lb_now_ms(s->w);
+    c->last_active = c->rst_at = lb_now_ms(s->w);
+    c->rst_tokens = (double)lc->h2_max_resets * 10;
     s->h2c = c;
     s->state = LB_S_H2;
     atomic_fetch_add_explicit(&s->ls->h2_conns, 1, memory_order_relaxed);
