@@ -300,7 +300,8 @@ def test_ping_flood_without_reading_is_cut(backends, lb):
     s.close()
     assert cut, "the lb kept taking PINGs from a client that does not read"
     assert x.alive()
-    assert rss_kb(x.pid) - before < 64 * 1024
+    grown = rss_kb(x.pid) - before
+    assert grown < 100 * 1024  # the flood is up to 140 MB; ASan builds keep freed memory in quarantine
     assert curl("--http2-prior-knowledge", f"http://{HOST}:{x.port}/").stdout == b"b1"
 
 
