@@ -7,8 +7,10 @@ rate limiting over h2, a dead backend answered on the stream only, and raw
 frames written from Python for the floods: rapid reset (CVE-2023-44487) →
 GOAWAY ENHANCE_YOUR_CALM, a PING flood from a client that never reads → the
 connection is cut with memory bounded, garbage after the preface → GOAWAY
-PROTOCOL_ERROR, an oversized frame → FRAME_SIZE_ERROR; SIGTERM → a graceful
-GOAWAY (NO_ERROR).
+PROTOCOL_ERROR, an oversized frame → FRAME_SIZE_ERROR, empty DATA frames →
+ENHANCE_YOUR_CALM; a closed client window pausing the backend read (the lb
+holds ~256 KiB of a 50 MB answer); the SETTINGS advertised; an idle
+connection and SIGTERM → a graceful GOAWAY (NO_ERROR).
 """
 import json
 import os
@@ -351,3 +353,70 @@ def test_sigterm_graceful_goaway(backends, lb):
     s.close()
     assert goaway_code(frames) == NO_ERROR, frames
     x.expect_exit = True
+
+
+def received_from_backends(x):
+    return sum(v for k, v in x.metrics().items() if k.startswith("lb_backend_received_bytes_total"))
+
+
+def test_backend_read_paused_while_client_window_closed(backends, lb):
+    """A client with a zero stream window asks for 50 MB: the lb holds a
+    bounded amount and stops reading the backend (no DATA is sent at all)."""
+    b = backends(1)
+    x = lb("--backend", b[0].addr)
+    s = socket.create_connection((HOST, x.port), timeout=10)
+    # SETTINGS_INITIAL_WINDOW_SIZE = 0
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0)) +
+              frame(HEADERS, 0x4 | 0x1, 1, get_headers(b"/big?n=50000000")))
+    assert wait_until(lambda: received_from_backends(x) > 0, timeout=10)
+    last = [-1]
+
+    def settled():
+        n = received_from_backends(x)
+        done = n == last[0]
+        last[0] = n
+        return done
+
+    assert wait_until(settled, timeout=20, interval=0.5)
+    assert last[0] < 10_000_000, last[0]
+    frames = read_frames(s, None, timeout=1)
+    assert not any(t == DATA for t, _, _, _ in frames)
+    # the window opens: the whole body arrives
+    s.sendall(frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 1 << 20)) + frame(8, 0, 0, struct.pack(">I", 1 << 30)))
+    got = 0
+    s.settimeout(30)
+    buf = b""
+    while got < 50_000_000:
+        chunk = s.recv(1 << 20)
+        assert chunk, "closed before the end of the body"
+        buf += chunk
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            n = int.from_bytes(buf[:3], "big")
+            if buf[3] == DATA:
+                got += n
+                if n:  # give the stream window back as we go
+                    s.sendall(frame(8, 0, 1, struct.pack(">I", n)) + frame(8, 0, 0, struct.pack(">I", n)))
+            buf = buf[9 + n:]
+    s.close()
+    assert got == 50_000_000
+
+
+def test_settings_advertised(backends, lb):
+    b = backends(1)
+    x = lb("--backend", b[0].addr, "--h2-max-streams", "7", "--max-header-size", "8kb")
+    s = h2c_sock(x.port)
+    frames = read_frames(s, SETTINGS, timeout=5)
+    s.close()
+    payload = next(p for t, f, _, p in frames if t == SETTINGS and not f & 1)
+    got = {int.from_bytes(payload[i:i + 2], "big"): int.from_bytes(payload[i + 2:i + 6], "big")
+           for i in range(0, len(payload), 6)}
+    assert got[3] == 7 and got[6] == 8192 and got[2] == 0, got  # MAX_CONCURRENT_STREAMS, MAX_HEADER_LIST_SIZE, ENABLE_PUSH
+
+
+def test_idle_connection_goaway(backends, lb):
+    b = backends(1)
+    x = lb("--backend", b[0].addr, "--timeout-keepalive", "1s")
+    s = h2c_sock(x.port)
+    frames = read_frames(s, None, timeout=10)  # until the lb closes it
+    s.close()
+    assert goaway_code(frames) == NO_ERROR, frames
