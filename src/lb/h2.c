@@ -67,6 +67,7 @@ struct lb_h2_stream {
     uint64_t rleft;
     struct http1_chunked rck;
     bool submitted, deferred, reset;
+    bool rst_after;             /* answered before its body ended: RST_STREAM NO_ERROR once the answer is out */
     struct lb_h2_stream *prev, *next;
 };
 
@@ -470,8 +471,9 @@ void lb_h2_stream_detach(struct lb_session *s)
         nghttp2_session_resume_data(c->ng, st->id);
     }
     if (!st->in_done && !st->reset) {
-        /* answered before the client finished its body: it need not send the rest */
-        stream_rst(st, NGHTTP2_NO_ERROR);
+        /* answered before the client finished its body: it need not send
+         * the rest (RFC 9113 8.1), once the answer has gone out */
+        st->rst_after = true;
     }
     conn_flush(c);
 }
@@ -531,9 +533,8 @@ static void request_begin(struct lb_h2_conn *c, struct lb_h2_stream *st, bool en
     if (rc != 0) {
         buf_deinit(&head);
         st->in_done = end_stream;
+        st->rst_after = !end_stream;
         stream_answer(st, rc == -2 ? 431 : 400);
-        if (!end_stream)
-            stream_rst(st, NGHTTP2_NO_ERROR);
         return;
     }
     st->chunked = st->req.chunked;
@@ -645,8 +646,12 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
 {
-    (void)ng;
     struct lb_h2_conn *c = ud;
+    if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        struct lb_h2_stream *st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+        if (st && st->rst_after)
+            stream_rst(st, NGHTTP2_NO_ERROR);
+    }
     if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR)
         atomic_fetch_add_explicit(&c->s->ls->h2_goaways, 1, memory_order_relaxed);
     return 0;

@@ -420,3 +420,24 @@ def test_idle_connection_goaway(backends, lb):
     frames = read_frames(s, None, timeout=10)  # until the lb closes it
     s.close()
     assert goaway_code(frames) == NO_ERROR, frames
+
+
+def test_answer_before_body_end_then_rst_no_error(backends, lb):
+    """A 429 to a POST whose body is still coming: the whole answer goes out
+    (HEADERS, DATA with END_STREAM), then RST_STREAM NO_ERROR tells the client
+    to stop sending (RFC 9113 8.1; curl 7.88 reports that as an error, nghttp
+    and browsers take the answer)."""
+    b = backends(1)
+    x = lb("--backend", b[0].addr, "--rate-limit", "1", "1")
+    assert curl("--http2-prior-knowledge", f"http://{HOST}:{x.port}/").stdout == b"b1"
+    s = h2c_sock(x.port)
+    hdrs = b"\x83\x86" + b"\x04\x05/echo" + b"\x01\x09127.0.0.1" + b"\x0f\x0d\x071000000"  # POST, content-length
+    s.sendall(frame(HEADERS, 0x4, 1, hdrs) + frame(DATA, 0, 1, b"x" * 1000))
+    frames = read_frames(s, RST_STREAM, timeout=10)
+    s.close()
+    kinds = [(t, f & 1) for t, f, sid, _ in frames if sid == 1]
+    assert kinds[0] == (HEADERS, 0) and (DATA, 1) in kinds and kinds[-1][0] == RST_STREAM, kinds
+    assert kinds.index((DATA, 1)) < len(kinds) - 1
+    rst = [p for t, _, sid, p in frames if t == RST_STREAM and sid == 1][0]
+    assert int.from_bytes(rst, "big") == NO_ERROR
+    assert b[0].stats()["requests"] == 1
