@@ -5,7 +5,7 @@ nghttp2-client for many concurrent streams on few connections (balanced over
 two backends), 5 MB bodies both ways under flow control, the edge cache and
 rate limiting over h2, a dead backend answered on the stream only, and raw
 frames written from Python for the floods: rapid reset (CVE-2023-44487) →
-GOAWAY ENHANCE_YOUR_CALM, a PING flood from a client that never reads → the
+GOAWAY ENHANCE_YOUR_CALM, a PING or SETTINGS flood from a client that never reads → the
 connection is cut with memory bounded, garbage after the preface → GOAWAY
 PROTOCOL_ERROR, an oversized frame → FRAME_SIZE_ERROR, empty DATA frames →
 ENHANCE_YOUR_CALM; a closed client window pausing the backend read (the lb
@@ -284,23 +284,26 @@ def test_rapid_reset_flood_goaway(backends, lb):
     assert m['lb_listener_h2_goaways_total{listener="default"}'] >= 1
 
 
-def test_ping_flood_without_reading_is_cut(backends, lb):
+@pytest.mark.parametrize("kind", ["ping", "settings"])
+def test_control_flood_without_reading_is_cut(backends, lb, kind):
+    """PING or SETTINGS frames (each wants an ACK) from a client that never reads."""
     b = backends(1)
     x = lb("--backend", b[0].addr)
     before = rss_kb(x.pid)
     s = h2c_sock(x.port)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.settimeout(10)
-    ping = frame(PING, 0, 0, b"12345678") * 4096
+    one = frame(PING, 0, 0, b"12345678") if kind == "ping" else frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 65535))
+    ping = one * 4096
     cut = False
-    for _ in range(2000):  # up to ~140 MB of PINGs, never reading the ACKs
+    for _ in range(2000):  # up to ~140 MB, never reading the ACKs
         try:
             s.sendall(ping)
         except (OSError, socket.timeout):
             cut = True
             break
     s.close()
-    assert cut, "the lb kept taking PINGs from a client that does not read"
+    assert cut, f"the lb kept taking {kind} frames from a client that does not read"
     assert x.alive()
     grown = rss_kb(x.pid) - before
     assert grown < 100 * 1024  # the flood is up to 140 MB; ASan builds keep freed memory in quarantine
