@@ -74,6 +74,8 @@ struct lb_h2_stream {
 struct lb_h2_conn {
     struct lb_session *s;       /* the carrier */
     nghttp2_session *ng;
+    uv_prepare_t flush;         /* frames are written once per loop turn, before the poll */
+    bool flush_due;
     struct lb_h2_stream *streams;
     int nstreams;
     bool in_recv, closing, goaway;
@@ -214,7 +216,7 @@ int lb_h2_req_head(struct lb_h2_req *r, bool body, struct buf *o)
 
 /* ---- output ------------------------------------------------------------------ */
 
-static void conn_flush(struct lb_h2_conn *c)
+static void conn_flush_now(struct lb_h2_conn *c)
 {
     struct lb_session *s = c->s;
     if (c->in_recv || c->closing || !c->ng)
@@ -235,6 +237,26 @@ static void conn_flush(struct lb_h2_conn *c)
     if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
         s->close_after = true; /* after a GOAWAY and its last stream: close once written */
     lb_proxy_flush(s);
+}
+
+static void on_flush(uv_prepare_t *p)
+{
+    struct lb_h2_conn *c = p->data;
+    uv_prepare_stop(p);
+    c->flush_due = false;
+    conn_flush_now(c);
+}
+
+static void on_flush_closed(uv_handle_t *h) { xfree(h->data); }
+
+/* Frames of many streams (answers that came in the same loop turn) leave
+ * in one write (one TLS record run, one syscall) at the end of the turn. */
+static void conn_flush(struct lb_h2_conn *c)
+{
+    if (c->in_recv || c->closing || c->flush_due)
+        return;
+    c->flush_due = true;
+    uv_prepare_start(&c->flush, on_flush);
 }
 
 static void stream_unlink(struct lb_h2_stream *st)
@@ -706,6 +728,8 @@ int lb_h2_conn_start(struct lb_session *s)
     };
     nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
     nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW);
+    uv_prepare_init(&s->w->loop, &c->flush);
+    c->flush.data = c;
     c->last_active = c->rst_at = lb_now_ms(s->w);
     c->rst_tokens = (double)lc->h2_max_resets * 10;
     s->h2c = c;
@@ -774,8 +798,10 @@ void lb_h2_conn_free(struct lb_session *s)
         stream_free(st);
     }
     nghttp2_session_del(c->ng);
+    c->ng = NULL;
     atomic_fetch_sub_explicit(&s->ls->h2_active, 1, memory_order_relaxed);
-    xfree(c);
+    uv_prepare_stop(&c->flush);
+    uv_close((uv_handle_t *)&c->flush, on_flush_closed); /* c goes with its handle */
 }
 
 void lb_h2_conn_sweep(struct lb_session *s, long long now)
