@@ -14,7 +14,9 @@
  *     ─http1_parse_response─▶ HEADERS (:status, fields without hop-by-hop)
  *     ─Content-Length / chunks decoded / until close─▶ st->body ─▶ DATA frames
  *   nghttp2_session_mem_send ─▶ carrier s->out ─▶ client (never more than
- *   LB_HIGH_WATER queued: the rest waits inside nghttp2, bounded by its queues)
+ *   LB_HIGH_WATER queued: the rest waits inside nghttp2, bounded by its queues),
+ *   once per event-loop turn (a uv_prepare handle): the answers of many
+ *   streams that came in during one turn leave in one write
  *
  * Flow control: the client's windows are nghttp2's (DATA is produced only as
  * they allow); what waits for them sits in st->body, and past LB_HIGH_WATER
