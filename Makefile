@@ -10,7 +10,7 @@
 CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2
-PKGS     := libuv libxxhash libpq
+PKGS     := libuv libxxhash libpq libnghttp2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   ?=

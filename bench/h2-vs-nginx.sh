@@ -48,8 +48,119 @@ mkdir -p "$C"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/srv.key" -out "$C/srv.pem" \
     -days 2 -subj /CN=bench.test -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" 2>/dev/null
 
-nginx_common() {
-    cat <<EOF
-error_log $1/error.log error;
-pid $1/nginx.pid;
+# nginx_conf DIR MASTER(on|off) SERVER_BLOCK...: a one-worker nginx config in DIR/nginx.conf
+nginx_conf() {
+    local d=$1 master=$2
+    shift 2
+    mkdir -p "$d"
+    cat >"$d/nginx.conf" <<EOF
+daemon off;
+master_process $master;
+worker_processes 1;
+error_log $d/error.log error;
+pid $d/nginx.pid;
 events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
+    $*
+}
+EOF
+}
+
+# ---- backend ------------------------------------------------------------------
+bench_free_port B1
+nginx_conf "$BENCH_TMP/backend" on "server { listen 127.0.0.1:$B1; location / { return 200 \"ok\\n\"; } }"
+bench_start backend "$BENCH_TMP/backend/log" "$NGINX" -p "$BENCH_TMP/backend" -c "$BENCH_TMP/backend/nginx.conf"
+BACKEND_PID=$BENCH_LAST_PID
+bench_wait_port "$B1" "$BACKEND_PID" 10 || bench_die "backend nginx did not start: $(cat "$BENCH_TMP/backend/log")"
+
+# ---- proxies ------------------------------------------------------------------
+start_proxy() {
+    local kind=$1 port=$2
+    case $kind in
+    nginx)
+        nginx_conf "$BENCH_TMP/front" off "http2_max_requests 1000000;
+    upstream be { server 127.0.0.1:$B1; keepalive 64; }
+    server {
+        listen 127.0.0.1:$port ssl http2;
+        ssl_certificate $C/srv.pem;
+        ssl_certificate_key $C/srv.key;
+        location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
+    }"
+        bench_start nginx "$BENCH_TMP/nginx.log" "$NGINX" -p "$BENCH_TMP/front" -c "$BENCH_TMP/front/nginx.conf" ;;
+    scaleout)
+        bench_start scaleout "$BENCH_TMP/scaleout.log" "$SCALEOUT" lb --listen "127.0.0.1:$port" \
+            --backend "127.0.0.1:$B1" --threads 1 --admin-port 0 --loglevel warning \
+            --tls-cert "$C/srv.pem" "$C/srv.key" --tls-max-handshakes 0 ;;
+    esac
+    PROXY_PID=$BENCH_LAST_PID
+    bench_wait_port "$port" "$PROXY_PID" 10 || bench_die "$kind did not start: $(tail -5 "$BENCH_TMP/$kind.log")"
+}
+
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000
+        printf "%.3f\n", n }'
+}
+
+RESULTS=$BENCH_TMP/results   # kind rps mean_ms max_ms cpu_us failed
+: >"$RESULTS"
+
+measure() {
+    local kind=$1 port c0 c1 out body rps mean max done ok cpu
+    bench_free_port port
+    start_proxy "$kind" "$port"
+    body=$(curl -sk --http2 --max-time 5 "https://127.0.0.1:$port/") || true
+    [ "$body" = ok ] || bench_die "$kind answered '$body' instead of ok"
+    bench_run 60 h2load -n 20000 -c 10 -m 10 "https://127.0.0.1:$port/" >/dev/null 2>&1 || true   # warm-up
+    c0=$(bench_cpu_ticks "$PROXY_PID")
+    out=$(bench_run 600 h2load -n "$REQUESTS" -c 10 -m 10 "https://127.0.0.1:$port/")
+    c1=$(bench_cpu_ticks "$PROXY_PID")
+    bench_stop "$PROXY_PID"
+    grep -q "Application protocol: h2" <<<"$out" || bench_die "$kind did not speak h2: $out"
+    rps=$(awk '/^finished in/ { print $4; exit }' <<<"$out")
+    done=$(awk '/^requests:/ { print $6; exit }' <<<"$out")
+    ok=$(awk '/^status codes:/ { print $3; exit }' <<<"$out")
+    max=$(to_ms "$(awk '/^time for request:/ { print $5; exit }' <<<"$out")")
+    mean=$(to_ms "$(awk '/^time for request:/ { print $6; exit }' <<<"$out")")
+    cpu=$(awk -v a="$c0" -v b="$c1" -v n="$done" -v hz="$BENCH_CLK_TCK" 'BEGIN { if (n > 0) printf "%.2f\n", (b - a) / hz * 1e6 / n; else print "nan" }')
+    echo "$kind $rps $mean $max $cpu $(( REQUESTS - ok ))" >>"$RESULTS"
+    bench_log "$kind: $rps req/s, mean $mean ms, max $max ms, $cpu us CPU/req, failed or non-2xx $(( REQUESTS - ok ))"
+}
+
+busy0=$(bench_sys_busy_ticks)
+for r in $(seq 1 "$ROUNDS"); do
+    kinds="nginx scaleout"
+    if [ $(( r % 2 )) = 0 ]; then kinds="scaleout nginx"; fi
+    for k in $kinds; do
+        bench_log "round $r/$ROUNDS: $k"
+        measure "$k"
+    done
+done
+busy1=$(bench_sys_busy_ticks)
+elapsed=$(( $(date +%s) - start_s ))
+
+med() { awk -v k="$1" -v c="$2" '$1 == k { print $c }' "$RESULTS" | bench_median; }
+errsum() { awk -v k="$1" '$1 == k { n += $6 } END { print n + 0 }' "$RESULTS"; }
+
+echo "### lb HTTP/2 (h2 over TLS) vs nginx, $(date +%Y-%m-%d)"
+echo
+echo "- Machine: $(bench_machine)"
+echo "- Versions: $("$NGINX" -v 2>&1 | awk -F/ '{ print "nginx " $2 }'); $("$SCALEOUT" --version); $(h2load --version 2>&1 | head -1); $(openssl version | awk '{ print $1 " " $2 }')"
+echo "- Run: \`ROUNDS=$ROUNDS REQUESTS=$REQUESTS bench/h2-vs-nginx.sh\` (${elapsed} s)"
+echo "- Method: one thread / one process each, same P-256 certificate, one nginx backend returning a fixed 200 over HTTP/1.1 keep-alive. Load: \`h2load -n $REQUESTS -c 10 -m 10 https://...\` (ALPN h2). CPU = proxy utime+stime per request. h2load reports no percentiles: mean and max time per request instead of p99. Median of $ROUNDS round(s); ratio scaleout / nginx."
+awk -v b0="$busy0" -v b1="$busy1" -v s="$elapsed" -v hz="$BENCH_CLK_TCK" 'BEGIN {
+    if (s > 0) printf "- Whole machine busy during the runs (proxies, h2load and backend included): %.2f cores on average.\n", (b1 - b0) / hz / s }'
+echo
+echo "| proxy | req/s | mean ms | max ms | CPU us/req | failed or non-2xx |"
+echo "|---|--:|--:|--:|--:|--:|"
+for k in nginx scaleout; do
+    printf '| %s | %.0f | %.3f | %.3f | %.2f | %s |\n' "$k" "$(med "$k" 2)" "$(med "$k" 3)" "$(med "$k" 4)" "$(med "$k" 5)" "$(errsum "$k")"
+done
+printf '| ratio | %s | %s | %s | %s | |\n' \
+    "$(bench_ratio "$(med scaleout 2)" "$(med nginx 2)")" "$(bench_ratio "$(med scaleout 3)" "$(med nginx 3)")" \
+    "$(bench_ratio "$(med scaleout 4)" "$(med nginx 4)")" "$(bench_ratio "$(med scaleout 5)" "$(med nginx 5)")"

@@ -594,7 +594,15 @@ static const struct conf_enum tls_versions[] = {{"1.2", 12}, {"1.3", 13}, {NULL,
     X(tls_handshake_timeout, "tls-handshake-timeout", CONF_DURATION, tls_handshake_timeout_ms, 1, 600000, "5s", NULL, \
       CONF_RUNTIME, "a TLS handshake not finished after this is cut", 1000, NULL, NULL) \
     X(tls_max_handshakes, "tls-max-handshakes", CONF_INT, tls_max_handshakes, 0, 10000000, "1000", NULL, 0, \
-      "TLS handshakes in progress at once on the listener (more are closed at accept; 0: no bound)", 0, NULL, NULL)
+      "TLS handshakes in progress at once on the listener (more are closed at accept; 0: no bound)", 0, NULL, NULL) \
+    X(h2, "h2", CONF_BOOL, h2, 0, 0, "yes", NULL, 0, \
+      "TLS http listeners offer h2 by ALPN (before http/1.1)", 0, NULL, NULL) \
+    X(h2c, "h2c", CONF_BOOL, h2c, 0, 0, "yes", NULL, CONF_RUNTIME, \
+      "plain http listeners take HTTP/2 with prior knowledge (the connection preface)", 0, NULL, NULL) \
+    X(h2_max_streams, "h2-max-streams", CONF_INT, h2_max_streams, 1, 10000, "100", NULL, CONF_RUNTIME, \
+      "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection", 0, NULL, NULL) \
+    X(h2_max_resets, "h2-max-resets", CONF_INT, h2_max_resets, 1, 1000000, "100", NULL, CONF_RUNTIME, \
+      "RST_STREAMs a client may send per second (burst: 10x) before GOAWAY ENHANCE_YOUR_CALM", 0, NULL, NULL)
 
 #define LB_X_LISTENER_ROW(...) LB_X_ROW(struct lb_listener_conf, __VA_ARGS__)
 

@@ -360,7 +360,7 @@ void lb_http_request_head(struct lb_session *s)
             buf_append(o, ", ", 2);
         }
         buf_puts(o, s->ip);
-        buf_printf(o, "\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Port: %d\r\n", s->tls ? "https" : "http", s->ls->port);
+        buf_printf(o, "\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Port: %d\r\n", s->tls || s->h2_tls ? "https" : "http", s->ls->port);
     }
     if (s->upgrade)
         buf_puts(o, "Connection: Upgrade\r\n");

@@ -119,6 +119,8 @@ struct lb_listener_conf {
     int tls_min_version;            /* 12 or 13 */
     long long tls_ticket_rotate_ms, tls_session_cache, tls_handshake_timeout_ms, tls_max_handshakes;
     struct net_tls_ctx *tls;        /* built by lb_config_validate; NULL: plain */
+    bool h2, h2c;                   /* HTTP/2 by ALPN (TLS) / by prior knowledge (plain) */
+    long long h2_max_streams, h2_max_resets;
     int line;
 };
 
@@ -205,6 +207,8 @@ struct lb_listener {
     struct lb_listener_conf *own_conf; /* settings kept after a reload dropped the listener */
     /* figures (atomics: all workers) */
     _Atomic uint64_t accepted, requests, rejected[6]; /* by class: bad request, 404, 408, 429, 503, other */
+    _Atomic uint64_t h2_conns, h2_streams, h2_resets, h2_goaways; /* HTTP/2 (h2.c): totals */
+    _Atomic int64_t h2_active;      /* HTTP/2 connections open */
     _Atomic uint64_t tls_full, tls_resumed, tls_errors; /* handshakes done; connections cut by a TLS error */
 };
 

@@ -136,6 +136,25 @@ void lb_metrics(struct lb_server *s, struct buf *o)
         for (int r = 0; r < 6; r++)
             buf_printf(o, "lb_listener_rejected_total{listener=\"%s\",reason=\"%s\"} %llu\n", ls[i]->name, rej[r],
                        (unsigned long long)atomic_load(&ls[i]->rejected[r]));
+    static const struct { const char *name, *help; size_t off; } h2m[] = {
+        {"lb_listener_h2_connections_total", "HTTP/2 connections (ALPN h2 or h2c prior knowledge)",
+         offsetof(struct lb_listener, h2_conns)},
+        {"lb_listener_h2_streams_total", "HTTP/2 streams (requests) opened", offsetof(struct lb_listener, h2_streams)},
+        {"lb_listener_h2_resets_total", "RST_STREAM frames received from HTTP/2 clients",
+         offsetof(struct lb_listener, h2_resets)},
+        {"lb_listener_h2_goaways_total", "HTTP/2 connections ended by the lb with an error GOAWAY (floods, protocol errors)",
+         offsetof(struct lb_listener, h2_goaways)},
+    };
+    for (size_t k = 0; k < sizeof h2m / sizeof h2m[0]; k++) {
+        buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n", h2m[k].name, h2m[k].help, h2m[k].name);
+        for (int i = 0; i < nl; i++)
+            buf_printf(o, "%s{listener=\"%s\"} %llu\n", h2m[k].name, ls[i]->name,
+                       (unsigned long long)atomic_load((_Atomic uint64_t *)((char *)ls[i] + h2m[k].off)));
+    }
+    buf_puts(o, "# HELP lb_listener_h2_connections HTTP/2 connections open\n# TYPE lb_listener_h2_connections gauge\n");
+    for (int i = 0; i < nl; i++)
+        buf_printf(o, "lb_listener_h2_connections{listener=\"%s\"} %lld\n", ls[i]->name,
+                   (long long)atomic_load(&ls[i]->h2_active));
     buf_puts(o, "# HELP lb_listener_tls_handshakes_total TLS handshakes completed (resumed: by ticket or session cache)\n"
                 "# TYPE lb_listener_tls_handshakes_total counter\n");
     for (int i = 0; i < nl; i++) {

@@ -47,6 +47,7 @@
 #include "core/util.h"
 #include "net/balance.h"
 #include "lb/cache.h"
+#include "lb/h2.h"
 #include "lb/proxy.h"
 #include "lb/ratelimit.h"
 
@@ -90,7 +91,8 @@ static void client_pause(struct lb_session *s)
 {
     if (!s->paused && !s->closing) {
         s->paused = true;
-        uv_read_stop((uv_stream_t *)&s->tcp);
+        if (!s->h2s)
+            uv_read_stop((uv_stream_t *)&s->tcp);
     }
 }
 
@@ -98,7 +100,10 @@ static void client_resume(struct lb_session *s)
 {
     if (s->paused && !s->closing && !s->client_eof) {
         s->paused = false;
-        uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read);
+        if (s->h2s)
+            lb_h2_stream_resume(s);
+        else
+            uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read);
     }
 }
 
@@ -118,6 +123,7 @@ static void on_session_closed(uv_handle_t *h)
     buf_deinit(&s->out);
     buf_deinit(&s->wbuf);
     buf_deinit(&s->hold);
+    lb_h2_conn_free(s);
     if (s->tls) {
         net_tls_conn_deinit(s->tls);
         xfree(s->tls);
@@ -141,6 +147,10 @@ static void on_client_written(uv_write_t *req, int status)
     client_flush(s);
     if (s->closing)
         return;
+    if (s->h2c) {
+        lb_h2_conn_written(s);
+        return;
+    }
     struct lb_upstream *u = s->up;
     if (u && u->paused && buf_pending(&s->out) + buf_pending(&s->wbuf) < LB_LOW_WATER)
         lb_upstream_resume(u);
@@ -176,6 +186,13 @@ static void client_flush(struct lb_session *s)
 {
     if (s->closing || s->writing)
         return;
+    if (s->h2s) {
+        /* an HTTP/2 stream: h2.c takes the answer and frames it */
+        lb_h2_stream_flush(s);
+        if (!s->closing && s->close_after && !s->up && buf_pending(&s->out) == 0)
+            session_close(s);
+        return;
+    }
     if (s->tls && tls_encrypt(s) != 0)
         return;
     if (buf_pending(&s->out) == 0) {
@@ -285,6 +302,8 @@ static void session_close(struct lb_session *s)
     detach_upstream(s, false);
     release_peer(s);
     s->closing = true;
+    lb_h2_stream_detach(s);
+    lb_h2_conn_close(s);
     uv_close((uv_handle_t *)&s->tcp, on_session_closed);
 }
 
@@ -432,7 +451,7 @@ static bool cache_request(struct lb_session *s, size_t head_len)
     /* the key is scheme + host + target: an origin may answer http and
      * https differently (e.g. a redirect to https) */
     struct lb_cache_key k;
-    lb_cache_key_init(&k, s->tgt.host, s->tgt.host_len, s->tgt.path, s->tgt.path_len, s->tls != NULL);
+    lb_cache_key_init(&k, s->tgt.host, s->tgt.host_len, s->tgt.path, s->tgt.path_len, s->tls != NULL || s->h2_tls);
     bool close = cache_close(s);
     struct lb_cache_answer a = {&s->out, r, close, !close && s->req_http10, 0};
     struct lb_cache_obj *stale = NULL;
@@ -668,6 +687,19 @@ static void process_head(struct lb_session *s)
             s->since = now_ms(s);
             http1_request_reset(&s->req);
         }
+        bool whole;
+        if (s->nrequests == 0 && lc->h2c && !s->tls && !s->h2s &&
+            lb_h2_preface(buf_head(&s->in), buf_pending(&s->in), &whole)) {
+            /* HTTP/2 with prior knowledge */
+            if (!whole)
+                break;
+            if (lb_h2_conn_start(s) != 0) {
+                session_close(s);
+                break;
+            }
+            lb_h2_conn_input(s);
+            break;
+        }
         int n = http1_parse_request(buf_head(&s->in), buf_pending(&s->in), &s->req, &lim);
         if (n == HTTP1_INCOMPLETE) {
             if (buf_pending(&s->in) <= lim.max_header_bytes + 64)
@@ -720,7 +752,8 @@ static void tunnel_down(struct lb_session *s, struct lb_upstream *u)
     if (buf_pending(&u->in))
         lb_buf_move(&u->in, &s->out, buf_pending(&u->in));
     client_flush(s);
-    if (!s->closing && s->up == u && buf_pending(&s->out) + buf_pending(&s->wbuf) >= LB_HIGH_WATER)
+    if (!s->closing && s->up == u &&
+        (s->h2s ? lb_h2_stream_queued(s) : buf_pending(&s->out) + buf_pending(&s->wbuf)) >= LB_HIGH_WATER)
         lb_upstream_pause(u);
 }
 
@@ -1175,7 +1208,8 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
         return;
     client_flush(s);
     /* after the flush: had it written everything, no completion would resume us */
-    if (!s->closing && s->up == u && buf_pending(&s->out) + buf_pending(&s->wbuf) >= LB_HIGH_WATER)
+    if (!s->closing && s->up == u &&
+        (s->h2s ? lb_h2_stream_queued(s) : buf_pending(&s->out) + buf_pending(&s->wbuf)) >= LB_HIGH_WATER)
         lb_upstream_pause(u);
 }
 
@@ -1321,6 +1355,11 @@ static ssize_t tls_input(struct lb_session *s, size_t n)
     if (!was && t->established) {
         s->since = now_ms(s); /* timeout-header runs from the end of the handshake */
         atomic_fetch_add_explicit(t->resumed ? &s->ls->tls_resumed : &s->ls->tls_full, 1, memory_order_relaxed);
+        char alpn[16];
+        if (strcmp(net_tls_conn_alpn(t, alpn, sizeof alpn), "h2") == 0 && lb_h2_conn_start(s) != 0) {
+            session_close(s);
+            return 0;
+        }
     }
     client_flush(s);
     if (s->closing)
@@ -1342,6 +1381,15 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
             return;
     } else if (n > 0) {
         s->in.len += (size_t)n;
+    }
+    if (s->state == LB_S_H2) {
+        if (n < 0) {
+            session_close(s);
+            return;
+        }
+        s->last_client = now_ms(s);
+        lb_h2_conn_input(s);
+        return;
     }
     if (n < 0 && s->state == LB_S_TUNNEL) {
         session_close(s); /* either side ending ends the tunnel */
@@ -1439,6 +1487,58 @@ void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *se
     uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read);
 }
 
+/* ---- HTTP/2 streams (h2.c) ---------------------------------------------------- */
+
+struct lb_session *lb_proxy_stream_new(struct lb_session *c)
+{
+    struct lb_worker *w = c->w;
+    struct lb_session *s = xcalloc(1, sizeof *s);
+    uv_tcp_init(&w->loop, &s->tcp); /* no socket: the handle only defers the free to the loop */
+    s->tcp.data = s;
+    atomic_fetch_add(&w->srv->nclients, 1);
+    s->w = w;
+    s->ls = c->ls;
+    buf_init(&s->in);
+    buf_init(&s->out);
+    buf_init(&s->wbuf);
+    buf_init(&s->hold);
+    http1_request_init(&s->req, s->hdrs, LB_MAX_HEADERS);
+    memcpy(s->ip, c->ip, sizeof s->ip);
+    s->iphash = c->iphash;
+    s->h2_tls = c->tls != NULL;
+    s->nrequests = 1; /* never an h2c preface */
+    s->state = LB_S_HEAD;
+    s->since = s->last_client = now_ms(s);
+    s->next = w->sessions;
+    if (w->sessions)
+        w->sessions->prev = s;
+    w->sessions = s;
+    w->nsessions++;
+    return s;
+}
+
+void lb_proxy_stream_input(struct lb_session *s)
+{
+    if (s->closing)
+        return;
+    s->last_client = now_ms(s);
+    if (s->state == LB_S_IDLE || s->state == LB_S_HEAD)
+        process_head(s);
+    else
+        pump_request(s);
+}
+
+void lb_proxy_stream_drained(struct lb_session *s)
+{
+    struct lb_upstream *u = s->up;
+    if (!s->closing && u && u->paused)
+        lb_upstream_resume(u);
+}
+
+void lb_proxy_close(struct lb_session *s) { session_close(s); }
+
+void lb_proxy_flush(struct lb_session *s) { client_flush(s); }
+
 /* ---- timeouts ------------------------------------------------------------ */
 
 void lb_http_sweep(struct lb_worker *w, long long now)
@@ -1458,6 +1558,9 @@ void lb_http_sweep(struct lb_worker *w, long long now)
             continue;
         }
         switch (s->state) {
+        case LB_S_H2:
+            lb_h2_conn_sweep(s, now);
+            break;
         case LB_S_TUNNEL: {
             long long last = s->last_client > s->last_up ? s->last_client : s->last_up;
             if (now - last > lc->tunnel_timeout_ms) {
@@ -1553,9 +1656,11 @@ void lb_http_drain(struct lb_worker *w)
 {
     for (struct lb_session *s = w->sessions, *next; s; s = next) {
         next = s->next;
-        if (s->closing)
+        if (s->closing || s->h2s)
             continue;
-        if (s->state == LB_S_IDLE && !s->writing)
+        if (s->state == LB_S_H2)
+            lb_h2_conn_drain(s);
+        else if (s->state == LB_S_IDLE && !s->writing)
             session_close(s);
         else
             s->close_after = true;

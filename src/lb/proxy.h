@@ -51,6 +51,7 @@ enum lb_sess_state {
     LB_S_PROXY,     /* request going up, response coming down */
     LB_S_CACHEWAIT, /* edge cache: waiting for another request's fetch of the same URL */
     LB_S_TUNNEL,    /* after a 101 to an Upgrade request: bytes both ways (timeout-tunnel) */
+    LB_S_H2,        /* an HTTP/2 connection: frames (h2.c), each stream a session of its own */
 };
 
 /* The request as it is routed and forwarded (lb_http_target). */
@@ -71,6 +72,9 @@ struct lb_session {
     bool closing, writing, paused, client_eof, close_after;
     bool in_head;                   /* process_head is on the stack */
     struct net_tls_conn *tls;       /* TLS listener: the client side's TLS state; NULL plain */
+    struct lb_h2_conn *h2c;         /* LB_S_H2: the HTTP/2 connection (h2.c) */
+    struct lb_h2_stream *h2s;       /* an HTTP/2 stream's session: no socket, h2.c carries its bytes */
+    bool h2_tls;                    /* that stream came over TLS */
     struct buf in;                  /* client bytes not yet forwarded */
     struct buf out, wbuf;           /* to the client: out collects, wbuf is being written */
     uv_write_t wreq;
@@ -151,6 +155,17 @@ void lb_proxy_upstream_connected(struct lb_session *s, struct lb_upstream *u, in
 void lb_proxy_upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n);
 /* u's output dropped under the low mark. */
 void lb_proxy_upstream_drained(struct lb_session *s, struct lb_upstream *u);
+
+/* proxy.c for h2.c */
+/* A socketless session for one HTTP/2 stream of carrier c (state HEAD: the
+ * caller puts the request in s->in and calls lb_proxy_stream_input). */
+struct lb_session *lb_proxy_stream_new(struct lb_session *c);
+/* Bytes were appended to s->in. */
+void lb_proxy_stream_input(struct lb_session *s);
+/* The stream's queued answer dropped under the low mark. */
+void lb_proxy_stream_drained(struct lb_session *s);
+void lb_proxy_close(struct lb_session *s);
+void lb_proxy_flush(struct lb_session *s);
 
 /* headers.c */
 bool lb_header_is(const struct http1_header *h, const char *name);

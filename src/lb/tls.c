@@ -84,8 +84,8 @@ int lb_tls_build(struct lb_listener_conf *l, char *err, size_t errlen)
         .ticket_rotate_ms = l->tls_ticket_rotate_ms,
         .session_cache = l->tls_session_cache,
         .max_handshakes = l->tls_max_handshakes,
-        /* h2 joins once the lb speaks HTTP/2; a tcp listener offers nothing */
-        .alpn = l->mode == LB_MODE_HTTP ? "http/1.1" : NULL,
+        /* server preference: h2 first when enabled; a tcp listener offers nothing */
+        .alpn = l->mode != LB_MODE_HTTP ? NULL : l->h2 ? "h2,http/1.1" : "http/1.1",
     };
     l->tls = net_tls_ctx_new(&c, err, errlen);
     return l->tls ? 0 : -1;

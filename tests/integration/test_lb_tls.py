@@ -168,8 +168,11 @@ def test_ticket_key_rotation(certs, backends, lb, tmp_path):
 def test_alpn(certs, backends, lb):
     (b,) = backends(1)
     x = lb("--backend", b.addr, *tls_flags(certs))
-    assert "ALPN protocol: http/1.1" in s_client(x.port, "-alpn", "h2,http/1.1")
-    assert "No ALPN negotiated" in s_client(x.port, "-alpn", "h2")
+    assert "ALPN protocol: h2" in s_client(x.port, "-alpn", "h2,http/1.1")  # h2 first (lb/h2.c)
+    assert "ALPN protocol: http/1.1" in s_client(x.port, "-alpn", "http/1.1")
+    y = lb("--backend", b.addr, *tls_flags(certs), "--h2", "no")
+    assert "ALPN protocol: http/1.1" in s_client(y.port, "-alpn", "h2,http/1.1")
+    assert "No ALPN negotiated" in s_client(y.port, "-alpn", "h2")
 
 
 def test_ocsp_staple(certs, backends, lb):

@@ -1,0 +1,839 @@
+/*
+ * h2.c — HTTP/2 on the client side (libnghttp2), mapped onto the HTTP/1.1
+ * proxy of proxy.c.
+ *
+ *   client ──TLS (ALPN h2) or plain (h2c: the connection preface)──▶ carrier session
+ *     │ s->in ─nghttp2_session_mem_recv─▶ frames                    (state LB_S_H2)
+ *     ▼
+ *   one stream = one socketless lb_session (s->h2s) with one request:
+ *     HEADERS ─lb_h2_req_*─▶ "GET /p HTTP/1.1 / Host / fields / Connection: close"
+ *     DATA    ─────────────▶ body bytes (Content-Length as sent, else chunked)
+ *       └──▶ s->in of the stream session: the same routing, rate limiting, edge
+ *            cache, balancing, queues, retries and backend pools as HTTP/1.1
+ *   the stream session's answer (an HTTP/1.1 response in s->out)
+ *     ─http1_parse_response─▶ HEADERS (:status, fields without hop-by-hop)
+ *     ─Content-Length / chunks decoded / until close─▶ st->body ─▶ DATA frames
+ *   nghttp2_session_mem_send ─▶ carrier s->out ─▶ client (never more than
+ *   LB_HIGH_WATER queued: the rest waits inside nghttp2, bounded by its queues),
+ *   once per event-loop turn (a uv_prepare handle): the answers of many
+ *   streams that came in during one turn leave in one write
+ *
+ * Flow control: the client's windows are nghttp2's (DATA is produced only as
+ * they allow); what waits for them sits in st->body, and past LB_HIGH_WATER
+ * the backend read pauses (lb_h2_stream_queued feeds proxy.c's check). Our
+ * receive windows are given back (nghttp2_session_consume) only while the
+ * stream session is not paused, so a slow backend bounds what a client can
+ * push: 256 KiB per stream, 1 MiB per connection.
+ *
+ * Floods: RST_STREAM by nghttp2's token bucket (h2-max-resets per second,
+ * burst 10x; then GOAWAY ENHANCE_YOUR_CALM), PING / SETTINGS acks by
+ * nghttp2_option_set_max_outbound_ack (the connection is dropped when the
+ * client does not read them), CONTINUATION by max_continuations, empty DATA
+ * frames counted here (more than 100 a second: ENHANCE_YOUR_CALM), frame
+ * sizes and order by nghttp2 (FRAME_SIZE_ERROR / PROTOCOL_ERROR GOAWAY).
+ *
+ * Everything runs on the worker thread that accepted the connection.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "lb/h2.h"
+#include "lb/proxy.h"
+
+#define H2_STREAM_WINDOW (256 * 1024)
+#define H2_CONN_WINDOW (1024 * 1024)
+#define H2_MAX_EMPTY_DATA 100 /* per second */
+
+static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+struct lb_h2_stream {
+    struct lb_h2_conn *c;
+    struct lb_session *s;       /* the stream's session; NULL once it closed */
+    int32_t id;
+    struct lb_h2_req req;
+    bool chunked;               /* the request body goes up chunked */
+    bool in_done;               /* END_STREAM seen */
+    size_t owed;                /* DATA bytes not yet given back to the client's window */
+    /* the response */
+    struct buf rin;             /* HTTP/1.1 response bytes not yet parsed */
+    struct buf body;            /* decoded body waiting for the client's window */
+    struct http1_response res;
+    struct http1_header hdrs[LB_MAX_HEADERS];
+    int rstate;                 /* 0 head, 1 body, 2 complete */
+    enum http1_body rbody;
+    uint64_t rleft;
+    struct http1_chunked rck;
+    bool submitted, deferred, reset;
+    bool rst_after;             /* answered before its body ended: RST_STREAM NO_ERROR once the answer is out */
+    struct lb_h2_stream *prev, *next;
+};
+
+struct lb_h2_conn {
+    struct lb_session *s;       /* the carrier */
+    nghttp2_session *ng;
+    uv_prepare_t flush;         /* frames are written once per loop turn, before the poll */
+    bool flush_due;
+    struct lb_h2_stream *streams;
+    int nstreams;
+    bool in_recv, closing, goaway;
+    long long last_active;
+    long long empty_since;
+    int nempty;
+    double rst_tokens;          /* rapid reset: a token bucket of RST_STREAMs */
+    long long rst_at;
+};
+
+/* ---- request conversion (pure: fuzzed) --------------------------------------- */
+
+void lb_h2_req_init(struct lb_h2_req *r, size_t limit)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->method);
+    buf_init(&r->path);
+    buf_init(&r->authority);
+    buf_init(&r->fields);
+    buf_init(&r->cookie);
+    r->limit = limit;
+}
+
+void lb_h2_req_deinit(struct lb_h2_req *r)
+{
+    buf_deinit(&r->method);
+    buf_deinit(&r->path);
+    buf_deinit(&r->authority);
+    buf_deinit(&r->fields);
+    buf_deinit(&r->cookie);
+}
+
+static bool name_is(const uint8_t *n, size_t nl, const char *s)
+{
+    size_t l = strlen(s);
+    return nl == l && memcmp(n, s, l) == 0;
+}
+
+static bool tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+int lb_h2_req_field(struct lb_h2_req *r, const uint8_t *n, size_t nl, const uint8_t *v, size_t vl)
+{
+    if (r->bad || r->too_large)
+        return -1;
+    r->bytes += nl + vl + 32; /* RFC 9113's list size accounting */
+    if (r->bytes > r->limit) {
+        r->too_large = true;
+        return -1;
+    }
+    for (size_t i = 0; i < vl; i++)
+        if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+            goto bad;
+    if (nl > 0 && n[0] == ':') {
+        if (r->nregular)
+            goto bad; /* pseudo-header after a regular one */
+        struct buf *dst = name_is(n, nl, ":method") ? &r->method
+                        : name_is(n, nl, ":path") ? &r->path
+                        : name_is(n, nl, ":authority") ? &r->authority
+                        : NULL;
+        if (name_is(n, nl, ":scheme"))
+            return 0;
+        if (!dst || buf_pending(dst) || vl == 0)
+            goto bad;
+        for (size_t i = 0; i < vl; i++)
+            if (v[i] == ' ' || v[i] == '\t')
+                goto bad;
+        buf_append(dst, v, vl);
+        return 0;
+    }
+    if (nl == 0)
+        goto bad;
+    for (size_t i = 0; i < nl; i++)
+        if (!tchar(n[i]))
+            goto bad; /* HTTP/2 field names are lowercase tokens */
+    r->nregular++;
+    /* hop-by-hop fields mean nothing in HTTP/2 (nghttp2 refuses most already) */
+    if (name_is(n, nl, "connection") || name_is(n, nl, "keep-alive") || name_is(n, nl, "proxy-connection") ||
+        name_is(n, nl, "transfer-encoding") || name_is(n, nl, "upgrade") || name_is(n, nl, "te"))
+        return 0;
+    if (name_is(n, nl, "host")) {
+        if (!r->host_seen && !buf_pending(&r->authority))
+            buf_append(&r->authority, v, vl);
+        r->host_seen = true;
+        return 0;
+    }
+    if (name_is(n, nl, "cookie")) {
+        /* RFC 9113 8.2.3: crumbs are joined with "; " for HTTP/1.1 */
+        if (buf_pending(&r->cookie))
+            buf_append(&r->cookie, "; ", 2);
+        buf_append(&r->cookie, v, vl);
+        return 0;
+    }
+    if (name_is(n, nl, "content-length"))
+        r->has_cl = true;
+    buf_append(&r->fields, n, nl);
+    buf_append(&r->fields, ": ", 2);
+    buf_append(&r->fields, v, vl);
+    buf_append(&r->fields, "\r\n", 2);
+    return 0;
+bad:
+    r->bad = true;
+    return -1;
+}
+
+int lb_h2_req_head(struct lb_h2_req *r, bool body, struct buf *o)
+{
+    if (r->too_large)
+        return -2;
+    if (r->bad || !buf_pending(&r->method) || !buf_pending(&r->path))
+        return -1; /* CONNECT (no :path) is not proxied */
+    for (size_t i = 0; i < buf_pending(&r->method); i++)
+        if (!tchar((unsigned char)tolower((unsigned char)buf_head(&r->method)[i])))
+            return -1;
+    buf_append(o, buf_head(&r->method), buf_pending(&r->method));
+    buf_putc(o, ' ');
+    buf_append(o, buf_head(&r->path), buf_pending(&r->path));
+    buf_append(o, " HTTP/1.1\r\n", 11);
+    if (buf_pending(&r->authority)) {
+        buf_append(o, "Host: ", 6);
+        buf_append(o, buf_head(&r->authority), buf_pending(&r->authority));
+        buf_append(o, "\r\n", 2);
+    }
+    buf_append(o, buf_head(&r->fields), buf_pending(&r->fields));
+    if (buf_pending(&r->cookie)) {
+        buf_append(o, "Cookie: ", 8);
+        buf_append(o, buf_head(&r->cookie), buf_pending(&r->cookie));
+        buf_append(o, "\r\n", 2);
+    }
+    r->chunked = body && !r->has_cl;
+    if (r->chunked)
+        buf_puts(o, "Transfer-Encoding: chunked\r\n");
+    buf_puts(o, "Connection: close\r\n\r\n");
+    return 0;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+static void conn_flush_now(struct lb_h2_conn *c)
+{
+    struct lb_session *s = c->s;
+    if (c->in_recv || c->closing || !c->ng)
+        return;
+    while (buf_pending(&s->out) < LB_HIGH_WATER) {
+        const uint8_t *p;
+        ssize_t n = nghttp2_session_mem_send(c->ng, &p);
+        if (n < 0) {
+            log_verbose("client %s: h2: %s", s->ip, nghttp2_strerror((int)n));
+            c->closing = true;
+            lb_proxy_close(s);
+            return;
+        }
+        if (n == 0)
+            break;
+        buf_append(&s->out, p, (size_t)n);
+    }
+    if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
+        s->close_after = true; /* after a GOAWAY and its last stream: close once written */
+    lb_proxy_flush(s);
+}
+
+static void on_flush(uv_prepare_t *p)
+{
+    struct lb_h2_conn *c = p->data;
+    uv_prepare_stop(p);
+    c->flush_due = false;
+    conn_flush_now(c);
+}
+
+static void on_flush_closed(uv_handle_t *h) { xfree(h->data); }
+
+/* Frames of many streams (answers that came in the same loop turn) leave
+ * in one write (one TLS record run, one syscall) at the end of the turn. */
+static void conn_flush(struct lb_h2_conn *c)
+{
+    if (c->in_recv || c->closing || c->flush_due)
+        return;
+    c->flush_due = true;
+    uv_prepare_start(&c->flush, on_flush);
+}
+
+static void stream_unlink(struct lb_h2_stream *st)
+{
+    struct lb_h2_conn *c = st->c;
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        c->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    c->nstreams--;
+}
+
+static void stream_free(struct lb_h2_stream *st)
+{
+    lb_h2_req_deinit(&st->req);
+    buf_deinit(&st->rin);
+    buf_deinit(&st->body);
+    xfree(st);
+}
+
+static ssize_t data_read(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud)
+{
+    (void)ng;
+    (void)id;
+    (void)ud;
+    struct lb_h2_stream *st = src->ptr;
+    size_t n = buf_pending(&st->body);
+    if (n > len)
+        n = len;
+    if (n)
+        memcpy(out, buf_head(&st->body), n);
+    buf_consume(&st->body, n);
+    if (buf_pending(&st->body) == 0 && st->rstate == 2) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (n == 0) {
+        st->deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    if (st->s && lb_h2_stream_queued(st->s) < LB_LOW_WATER)
+        lb_proxy_stream_drained(st->s);
+    return (ssize_t)n;
+}
+
+static void stream_rst(struct lb_h2_stream *st, uint32_t code)
+{
+    if (st->reset)
+        return;
+    st->reset = true;
+    nghttp2_submit_rst_stream(st->c->ng, NGHTTP2_FLAG_NONE, st->id, code);
+}
+
+/* An answer from the lb itself, for a stream that never became a request. */
+static void stream_answer(struct lb_h2_stream *st, int status)
+{
+    char code[4];
+    snprintf(code, sizeof code, "%03d", status);
+    nghttp2_nv nv[] = {{(uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE}};
+    st->submitted = true;
+    st->rstate = 2;
+    nghttp2_submit_response(st->c->ng, st->id, nv, 1, NULL);
+}
+
+static bool hop_by_hop(const struct http1_header *h)
+{
+    return lb_header_is(h, "connection") || lb_header_is(h, "keep-alive") ||
+           lb_header_is(h, "proxy-connection") || lb_header_is(h, "transfer-encoding") ||
+           lb_header_is(h, "upgrade") || lb_header_is(h, "te");
+}
+
+/* The response head is parsed: HEADERS. */
+static void submit_head(struct lb_h2_stream *st)
+{
+    const struct http1_response *r = &st->res;
+    nghttp2_nv nv[LB_MAX_HEADERS + 1];
+    char status[4];
+    snprintf(status, sizeof status, "%03d", r->status);
+    size_t k = 0;
+    nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE};
+    /* names lowercased in one scratch buffer (nghttp2 copies them) */
+    size_t total = 0;
+    for (size_t i = 0; i < r->num_headers; i++)
+        total += r->headers[i].name_len;
+    char *lower = xmalloc(total + 1);
+    size_t off = 0;
+    for (size_t i = 0; i < r->num_headers && k < LB_MAX_HEADERS + 1; i++) {
+        const struct http1_header *h = &r->headers[i];
+        if (hop_by_hop(h))
+            continue;
+        for (size_t j = 0; j < h->name_len; j++)
+            lower[off + j] = (char)tolower((unsigned char)h->name[j]);
+        nv[k++] = (nghttp2_nv){(uint8_t *)lower + off, (uint8_t *)h->value, h->name_len, h->value_len,
+                               NGHTTP2_NV_FLAG_NONE};
+        off += h->name_len;
+    }
+    nghttp2_data_provider dp = {.source.ptr = st, .read_callback = data_read};
+    st->submitted = true;
+    int rc = nghttp2_submit_response(st->c->ng, st->id, nv, k, r->body == HTTP1_BODY_NONE ? NULL : &dp);
+    xfree(lower);
+    if (rc != 0)
+        stream_rst(st, NGHTTP2_INTERNAL_ERROR);
+}
+
+/* Parse what the stream session wrote; returns false when the stream was reset. */
+static bool parse_response(struct lb_h2_stream *st)
+{
+    while (st->rstate == 0) {
+        int n = http1_parse_response(buf_head(&st->rin), buf_pending(&st->rin), &st->res, NULL,
+                                     buf_pending(&st->req.method) == 4 && memcmp(buf_head(&st->req.method), "HEAD", 4) == 0);
+        if (n == HTTP1_INCOMPLETE) {
+            if (buf_pending(&st->rin) > 65536)
+                n = HTTP1_E_HEADERS_TOO_LARGE;
+            else
+                return true;
+        }
+        if (n < 0) {
+            stream_rst(st, NGHTTP2_INTERNAL_ERROR);
+            return false;
+        }
+        if (st->res.status < 200) {
+            buf_consume(&st->rin, (size_t)n); /* interim answers are not relayed */
+            http1_response_reset(&st->res);
+            continue;
+        }
+        st->rbody = st->res.body;
+        st->rleft = st->res.content_length;
+        if (st->rbody == HTTP1_BODY_CHUNKED)
+            http1_chunked_init(&st->rck, NULL);
+        submit_head(st);
+        buf_consume(&st->rin, (size_t)n);
+        st->rstate = st->rbody == HTTP1_BODY_NONE ? 2 : 1;
+    }
+    if (st->rstate == 1) {
+        size_t avail = buf_pending(&st->rin);
+        switch (st->rbody) {
+        case HTTP1_BODY_LENGTH: {
+            size_t n = avail < st->rleft ? avail : (size_t)st->rleft;
+            lb_buf_move(&st->rin, &st->body, n);
+            st->rleft -= n;
+            if (st->rleft == 0)
+                st->rstate = 2;
+            break;
+        }
+        case HTTP1_BODY_CHUNKED: {
+            size_t off = 0;
+            int rc;
+            for (;;) {
+                const char *d;
+                size_t dl, k;
+                rc = http1_chunked_next(&st->rck, buf_head(&st->rin) + off, avail - off, &k, &d, &dl);
+                off += k;
+                if (rc != HTTP1_CHUNK_DATA)
+                    break;
+                buf_append(&st->body, d, dl);
+            }
+            buf_consume(&st->rin, off);
+            if (rc == HTTP1_CHUNK_DONE) {
+                st->rstate = 2;
+            } else if (rc < 0) {
+                stream_rst(st, NGHTTP2_INTERNAL_ERROR);
+                return false;
+            }
+            break;
+        }
+        default:
+            lb_buf_move(&st->rin, &st->body, avail);
+            break;
+        }
+        buf_consume(&st->rin, 0);
+    }
+    if (st->deferred && (buf_pending(&st->body) || st->rstate == 2)) {
+        st->deferred = false;
+        nghttp2_session_resume_data(st->c->ng, st->id);
+    }
+    return true;
+}
+
+void lb_h2_stream_flush(struct lb_session *s)
+{
+    struct lb_h2_stream *st = s->h2s;
+    if (!st)
+        return;
+    if (!st->reset) {
+        lb_buf_move(&s->out, &st->rin, buf_pending(&s->out));
+        parse_response(st);
+    } else {
+        buf_consume(&s->out, buf_pending(&s->out));
+    }
+    conn_flush(st->c);
+}
+
+size_t lb_h2_stream_queued(const struct lb_session *s)
+{
+    const struct lb_h2_stream *st = s->h2s;
+    return st ? buf_pending(&st->body) + buf_pending(&st->rin) : 0;
+}
+
+static void give_back(struct lb_h2_stream *st, size_t n)
+{
+    if (n && st->c->ng)
+        nghttp2_session_consume(st->c->ng, st->id, n);
+}
+
+void lb_h2_stream_resume(struct lb_session *s)
+{
+    struct lb_h2_stream *st = s->h2s;
+    if (!st || !st->owed)
+        return;
+    give_back(st, st->owed);
+    st->owed = 0;
+    conn_flush(st->c);
+}
+
+void lb_h2_stream_detach(struct lb_session *s)
+{
+    struct lb_h2_stream *st = s->h2s;
+    if (!st)
+        return;
+    s->h2s = NULL;
+    st->s = NULL;
+    struct lb_h2_conn *c = st->c;
+    if (c->closing)
+        return;
+    give_back(st, st->owed);
+    st->owed = 0;
+    if (st->rstate == 1 && st->rbody == HTTP1_BODY_UNTIL_CLOSE)
+        st->rstate = 2; /* the body ended with the session */
+    if (st->rstate != 2) {
+        stream_rst(st, NGHTTP2_INTERNAL_ERROR); /* cut in the middle */
+    } else if (st->deferred) {
+        st->deferred = false;
+        nghttp2_session_resume_data(c->ng, st->id);
+    }
+    if (!st->in_done && !st->reset) {
+        /* answered before the client finished its body: it need not send
+         * the rest (RFC 9113 8.1), once the answer has gone out */
+        st->rst_after = true;
+    }
+    conn_flush(c);
+}
+
+/* ---- input ------------------------------------------------------------------- */
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+    struct lb_h2_conn *c = ud;
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    struct lb_h2_stream *st = xcalloc(1, sizeof *st);
+    st->c = c;
+    st->id = f->hd.stream_id;
+    lb_h2_req_init(&st->req, atomic_load(&c->s->ls->conf)->max_header_size);
+    buf_init(&st->rin);
+    buf_init(&st->body);
+    http1_response_init(&st->res, st->hdrs, LB_MAX_HEADERS);
+    st->next = c->streams;
+    if (c->streams)
+        c->streams->prev = st;
+    c->streams = st;
+    c->nstreams++;
+    nghttp2_session_set_stream_user_data(ng, st->id, st);
+    atomic_fetch_add_explicit(&c->s->ls->h2_streams, 1, memory_order_relaxed);
+    return 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
+                     const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
+{
+    (void)flags;
+    (void)ud;
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* trailers are dropped */
+    struct lb_h2_stream *st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+    if (st)
+        lb_h2_req_field(&st->req, name, namelen, value, valuelen); /* errors are answered at the end */
+    return 0;
+}
+
+/* The request's end: the chunked body's last chunk. */
+static void request_end(struct lb_h2_stream *st)
+{
+    st->in_done = true;
+    if (st->s && st->chunked) {
+        buf_append(&st->s->in, "0\r\n\r\n", 5);
+        lb_proxy_stream_input(st->s);
+    }
+}
+
+static void request_begin(struct lb_h2_conn *c, struct lb_h2_stream *st, bool end_stream)
+{
+    struct buf head;
+    buf_init(&head);
+    int rc = lb_h2_req_head(&st->req, !end_stream, &head);
+    if (rc != 0) {
+        buf_deinit(&head);
+        st->in_done = end_stream;
+        st->rst_after = !end_stream;
+        stream_answer(st, rc == -2 ? 431 : 400);
+        return;
+    }
+    st->chunked = st->req.chunked;
+    st->in_done = end_stream;
+    struct lb_session *s = lb_proxy_stream_new(c->s);
+    s->h2s = st;
+    st->s = s;
+    lb_buf_move(&head, &s->in, buf_pending(&head));
+    buf_deinit(&head);
+    lb_proxy_stream_input(s);
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+    struct lb_h2_conn *c = ud;
+    struct lb_h2_stream *st = f->hd.stream_id ? nghttp2_session_get_stream_user_data(ng, f->hd.stream_id) : NULL;
+    c->last_active = lb_now_ms(c->s->w);
+    switch (f->hd.type) {
+    case NGHTTP2_HEADERS:
+        if (!st)
+            break;
+        if (f->headers.cat == NGHTTP2_HCAT_REQUEST)
+            request_begin(c, st, f->hd.flags & NGHTTP2_FLAG_END_STREAM);
+        else if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
+            request_end(st);
+        break;
+    case NGHTTP2_DATA:
+        if (f->hd.length == 0 && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+            long long now = lb_now_ms(c->s->w);
+            if (now - c->empty_since > 1000) {
+                c->empty_since = now;
+                c->nempty = 0;
+            }
+            if (++c->nempty > H2_MAX_EMPTY_DATA) {
+                log_verbose("client %s: h2: empty DATA flood", c->s->ip);
+                nghttp2_session_terminate_session(ng, NGHTTP2_ENHANCE_YOUR_CALM);
+                break;
+            }
+        }
+        if (st && (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+            request_end(st);
+        break;
+    case NGHTTP2_RST_STREAM: {
+        atomic_fetch_add_explicit(&c->s->ls->h2_resets, 1, memory_order_relaxed);
+        /* CVE-2023-44487: h2-max-resets per second, a burst of 10x */
+        long long rate = atomic_load(&c->s->ls->conf)->h2_max_resets, now = lb_now_ms(c->s->w);
+        c->rst_tokens += (double)(now - c->rst_at) * (double)rate / 1000.0;
+        if (c->rst_tokens > (double)rate * 10)
+            c->rst_tokens = (double)rate * 10;
+        c->rst_at = now;
+        if (c->rst_tokens < 1) {
+            log_verbose("client %s: h2: rapid reset flood", c->s->ip);
+            nghttp2_session_terminate_session(ng, NGHTTP2_ENHANCE_YOUR_CALM);
+            break;
+        }
+        c->rst_tokens -= 1;
+        break;
+    }
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len, void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct lb_h2_stream *st = nghttp2_session_get_stream_user_data(ng, id);
+    if (!st || !st->s) {
+        nghttp2_session_consume(ng, id, len);
+        return 0;
+    }
+    struct lb_session *s = st->s;
+    if (st->chunked) {
+        buf_printf(&s->in, "%zx\r\n", len);
+        buf_append(&s->in, data, len);
+        buf_append(&s->in, "\r\n", 2);
+    } else {
+        buf_append(&s->in, data, len);
+    }
+    if (s->paused)
+        st->owed += len;
+    else
+        give_back(st, len);
+    lb_proxy_stream_input(s);
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void *ud)
+{
+    (void)code;
+    (void)ud;
+    struct lb_h2_stream *st = nghttp2_session_get_stream_user_data(ng, id);
+    if (!st)
+        return 0;
+    nghttp2_session_set_stream_user_data(ng, id, NULL);
+    stream_unlink(st);
+    struct lb_session *s = st->s;
+    if (s) {
+        /* reset by the client (or by us) while the request was going on */
+        s->h2s = NULL;
+        st->s = NULL;
+        lb_proxy_close(s);
+    }
+    stream_free(st);
+    return 0;
+}
+
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+    struct lb_h2_conn *c = ud;
+    if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        struct lb_h2_stream *st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+        if (st && st->rst_after)
+            stream_rst(st, NGHTTP2_NO_ERROR);
+    }
+    if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR)
+        atomic_fetch_add_explicit(&c->s->ls->h2_goaways, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* ---- connection --------------------------------------------------------------- */
+
+bool lb_h2_preface(const char *p, size_t n, bool *complete)
+{
+    size_t l = sizeof preface - 1;
+    *complete = n >= l;
+    return memcmp(p, preface, n < l ? n : l) == 0;
+}
+
+int lb_h2_conn_start(struct lb_session *s)
+{
+    const struct lb_listener_conf *lc = atomic_load(&s->ls->conf);
+    struct lb_h2_conn *c = xcalloc(1, sizeof *c);
+    c->s = s;
+    nghttp2_session_callbacks *cb;
+    nghttp2_option *opt;
+    if (nghttp2_session_callbacks_new(&cb) != 0) {
+        xfree(c);
+        return -1;
+    }
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+    nghttp2_option_new(&opt);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    nghttp2_option_set_max_outbound_ack(opt, 1000);
+    nghttp2_option_set_max_settings(opt, 32);
+    nghttp2_option_set_max_continuations(opt, 8);
+    /* nghttp2's own limit (INTERNAL_ERROR) only backs ours (ENHANCE_YOUR_CALM) up */
+    nghttp2_option_set_stream_reset_rate_limit(opt, (uint64_t)lc->h2_max_resets * 20, (uint64_t)lc->h2_max_resets * 2);
+    nghttp2_option_set_max_send_header_block_length(opt, 256 * 1024);
+    int rc = nghttp2_session_server_new2(&c->ng, cb, c, opt);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    if (rc != 0) {
+        xfree(c);
+        return -1;
+    }
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)lc->h2_max_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)lc->max_header_size},
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+    };
+    nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
+    nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW);
+    uv_prepare_init(&s->w->loop, &c->flush);
+    c->flush.data = c;
+    c->last_active = c->rst_at = lb_now_ms(s->w);
+    c->rst_tokens = (double)lc->h2_max_resets * 10;
+    s->h2c = c;
+    s->state = LB_S_H2;
+    atomic_fetch_add_explicit(&s->ls->h2_conns, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->ls->h2_active, 1, memory_order_relaxed);
+    return 0;
+}
+
+void lb_h2_conn_input(struct lb_session *s)
+{
+    struct lb_h2_conn *c = s->h2c;
+    if (!c || c->closing)
+        return;
+    size_t n = buf_pending(&s->in);
+    c->in_recv = true;
+    ssize_t r = nghttp2_session_mem_recv(c->ng, (const uint8_t *)buf_head(&s->in), n);
+    c->in_recv = false;
+    buf_consume(&s->in, n);
+    if (c->closing)
+        return;
+    if (r < 0) {
+        log_verbose("client %s: h2: %s", s->ip, nghttp2_strerror((int)r));
+        atomic_fetch_add_explicit(&s->ls->h2_goaways, 1, memory_order_relaxed);
+        if (r == NGHTTP2_ERR_FLOODED || r == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+            c->closing = true; /* it does not read, or does not speak h2: nothing more is said */
+            lb_proxy_close(s);
+            return;
+        }
+        nghttp2_session_terminate_session(c->ng, NGHTTP2_PROTOCOL_ERROR);
+    }
+    conn_flush(c);
+}
+
+void lb_h2_conn_written(struct lb_session *s)
+{
+    if (s->h2c)
+        conn_flush(s->h2c);
+}
+
+void lb_h2_conn_close(struct lb_session *s)
+{
+    struct lb_h2_conn *c = s->h2c;
+    if (!c)
+        return;
+    c->closing = true;
+    for (struct lb_h2_stream *st = c->streams; st; st = st->next) {
+        struct lb_session *ss = st->s;
+        if (ss) {
+            ss->h2s = NULL;
+            st->s = NULL;
+            lb_proxy_close(ss);
+        }
+    }
+}
+
+void lb_h2_conn_free(struct lb_session *s)
+{
+    struct lb_h2_conn *c = s->h2c;
+    if (!c)
+        return;
+    s->h2c = NULL;
+    while (c->streams) {
+        struct lb_h2_stream *st = c->streams;
+        stream_unlink(st);
+        stream_free(st);
+    }
+    nghttp2_session_del(c->ng);
+    c->ng = NULL;
+    atomic_fetch_sub_explicit(&s->ls->h2_active, 1, memory_order_relaxed);
+    uv_prepare_stop(&c->flush);
+    uv_close((uv_handle_t *)&c->flush, on_flush_closed); /* c goes with its handle */
+}
+
+void lb_h2_conn_sweep(struct lb_session *s, long long now)
+{
+    struct lb_h2_conn *c = s->h2c;
+    const struct lb_listener_conf *lc = atomic_load(&s->ls->conf);
+    if (!c || c->closing)
+        return;
+    if (s->writing && now - s->last_client > lc->client_timeout_ms) {
+        lb_proxy_close(s); /* the client does not read */
+        return;
+    }
+    if (c->nstreams == 0 && now - c->last_active > lc->keepalive_timeout_ms) {
+        if (c->goaway) {
+            lb_proxy_close(s);
+            return;
+        }
+        lb_h2_conn_drain(s);
+    }
+}
+
+void lb_h2_conn_drain(struct lb_session *s)
+{
+    struct lb_h2_conn *c = s->h2c;
+    if (!c || c->closing || c->goaway)
+        return;
+    c->goaway = true;
+    c->last_active = lb_now_ms(s->w);
+    /* graceful: streams already begun are answered, no new ones are taken */
+    nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->ng),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+    conn_flush(c);
+}

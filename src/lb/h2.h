@@ -1,0 +1,69 @@
+/*
+ * h2.h — HTTP/2 on the client side (h2.c): an HTTP/2 connection is a carrier
+ * session (state LB_S_H2) running an nghttp2 server session; each stream is a
+ * socketless session of proxy.c (s->h2s) given one HTTP/1.1 request, whose
+ * HTTP/1.1 answer goes back as HEADERS and DATA frames. Runs on the worker
+ * thread that accepted the connection.
+ */
+#ifndef SCALEOUT_LB_H2_H
+#define SCALEOUT_LB_H2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+struct lb_session;
+
+/* A request's header list turned into an HTTP/1.1 head (pure, fuzzed). */
+struct lb_h2_req {
+    struct buf method, path, authority, fields, cookie;
+    size_t bytes, limit;            /* list size so far (name + value + 32 each) and its bound */
+    size_t nregular;
+    bool has_cl, host_seen, chunked, bad, too_large;
+};
+
+void lb_h2_req_init(struct lb_h2_req *r, size_t limit);
+void lb_h2_req_deinit(struct lb_h2_req *r);
+/* One field as decoded by HPACK. Returns 0, or -1 once the request is
+ * malformed (a bad pseudo-header, CR/LF/NUL, an uppercase name) or too large;
+ * later fields are then ignored. */
+int lb_h2_req_field(struct lb_h2_req *r, const uint8_t *name, size_t nl, const uint8_t *value, size_t vl);
+/* Append the HTTP/1.1 head to o: request line from :method/:path, Host from
+ * :authority (else host), cookies joined, hop-by-hop fields dropped,
+ * Transfer-Encoding: chunked when body and no Content-Length, Connection:
+ * close. Returns 0, -1 malformed (400) or -2 too large (431). */
+int lb_h2_req_head(struct lb_h2_req *r, bool body, struct buf *o);
+
+/* Whether p[0, n) agrees with the client connection preface; *complete when
+ * all of it is there. */
+bool lb_h2_preface(const char *p, size_t n, bool *complete);
+
+/* carrier sessions */
+/* Start HTTP/2 on s (ALPN h2 or the h2c preface): SETTINGS go out; s->in is
+ * then fed by lb_h2_conn_input. Returns 0 or -1. */
+int lb_h2_conn_start(struct lb_session *s);
+void lb_h2_conn_input(struct lb_session *s);
+/* s's output was written: produce more frames. */
+void lb_h2_conn_written(struct lb_session *s);
+/* s is closing: its streams' sessions are closed. */
+void lb_h2_conn_close(struct lb_session *s);
+/* s's memory goes: the nghttp2 session and what is left of the streams. */
+void lb_h2_conn_free(struct lb_session *s);
+/* Idle connections (no stream for timeout-keepalive) get a GOAWAY, then close. */
+void lb_h2_conn_sweep(struct lb_session *s, long long now);
+/* Graceful GOAWAY: streams begun are answered, then the connection closes. */
+void lb_h2_conn_drain(struct lb_session *s);
+
+/* stream sessions */
+/* Take what the session wrote to s->out (its HTTP/1.1 answer). */
+void lb_h2_stream_flush(struct lb_session *s);
+/* Response bytes waiting for the client's window (backpressure on the backend). */
+size_t lb_h2_stream_queued(const struct lb_session *s);
+/* The session reads again: the DATA held back is given back to the window. */
+void lb_h2_stream_resume(struct lb_session *s);
+/* The session is closing: the stream ends (or is reset when its answer was cut). */
+void lb_h2_stream_detach(struct lb_session *s);
+
+#endif
