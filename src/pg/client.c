@@ -431,8 +431,16 @@ void pg_client_linked(struct pg_client *c, struct pg_srv *s)
 void pg_client_unlinked(struct pg_client *c)
 {
     c->srv = NULL;
-    if (c->wrote && c->px->cfg.read_your_writes_ms > 0)
-        c->primary_until_ms = now_ms() + c->px->cfg.read_your_writes_ms;
+    struct pg_proxy *px = c->px;
+    if (c->wrote && px->cfg.read_your_writes == PG_RYW_WINDOW)
+        c->primary_until_ms = now_ms() + px->cfg.read_your_writes_ms;
+    if (c->wrote && px->cfg.read_your_writes == PG_RYW_LSN) {
+        /* reads wait for the primary's LSN sampled after this commit, then for
+         * a replica that replayed it */
+        c->ryw_epoch = px->lsn_sent + 1;
+        c->ryw_lsn = 0;
+        px->lsn_wanted = true;
+    }
     c->wrote = false;
     if (c->state == CL_CLOSING)
         return;
@@ -603,7 +611,11 @@ static void client_process(struct pg_client *c)
                 }
             }
             if (sql && pg_route_classify(sql, len) == PG_ROUTE_READ) {
-                if (c->primary_until_ms <= now_ms())
+                if (c->ryw_epoch && !c->ryw_lsn && (int)(px->lsn_known - c->ryw_epoch) >= 0)
+                    c->ryw_lsn = px->primary_lsn; /* a sample taken after the write's commit */
+                if (c->ryw_epoch && px->cfg.read_your_writes == PG_RYW_LSN)
+                    bi = c->ryw_lsn ? pg_pool_pick_replica_lsn(px, c->ryw_lsn) : px->primary;
+                else if (c->primary_until_ms <= now_ms())
                     bi = pg_pool_pick_replica(px);
             } else {
                 c->wrote = true;

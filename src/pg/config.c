@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/net.h"
+#include "core/util.h"
 #include "pg/pg.h"
 
 #define OFF(f) offsetof(struct pg_config, f)
@@ -93,6 +94,38 @@ static void format_database(const void *conf, struct buf *out)
 
 #define DAY_MS (86400LL * 1000)
 
+/* read-your-writes off | lsn | window | DURATION (a window that long; 0 = off) */
+static int parse_ryw(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct pg_config *c = conf;
+    long long ms;
+    if (argc != 1) {
+        snprintf(err, errlen, "'read-your-writes' takes off, lsn, window or a duration");
+        return -1;
+    }
+    if (strcmp(argv[0], "off") == 0 || strcmp(argv[0], "no") == 0) {
+        c->read_your_writes = PG_RYW_OFF;
+    } else if (strcmp(argv[0], "lsn") == 0) {
+        c->read_your_writes = PG_RYW_LSN;
+    } else if (strcmp(argv[0], "window") == 0) {
+        c->read_your_writes = PG_RYW_WINDOW;
+    } else if (util_parse_duration_ms(argv[0], &ms) && ms >= 0 && ms <= DAY_MS) {
+        c->read_your_writes = ms > 0 ? PG_RYW_WINDOW : PG_RYW_OFF;
+        if (ms > 0)
+            c->read_your_writes_ms = ms;
+    } else {
+        snprintf(err, errlen, "'read-your-writes' must be off, lsn, window or a duration, not '%s'", argv[0]);
+        return -1;
+    }
+    return 0;
+}
+
+static void format_ryw(const void *conf, struct buf *out)
+{
+    const struct pg_config *c = conf;
+    buf_puts(out, c->read_your_writes == PG_RYW_LSN ? "lsn" : c->read_your_writes == PG_RYW_WINDOW ? "window" : "off");
+}
+
 static const struct conf_directive pg_dirs[] = {
     {"listen", CONF_STRING, OFF(listen), 0, 0, "127.0.0.1:6432", NULL, 0, "address clients connect to (host:port)", 0,
      NULL, NULL},
@@ -125,8 +158,11 @@ static const struct conf_directive pg_dirs[] = {
      "give up on a server connection that has not logged in after this long", 1000, NULL, NULL},
     {"replica-retry", CONF_DURATION, OFF(replica_retry_ms), 0, DAY_MS, "5", NULL, 0,
      "after a replica fails to connect, send its reads to the primary for this long", 1000, NULL, NULL},
-    {"read-your-writes", CONF_DURATION, OFF(read_your_writes_ms), 0, DAY_MS, "0", NULL, 0,
-     "after a client's write, its reads go to the primary for this long (0 = off)", 1000, NULL, NULL},
+    {"read-your-writes", CONF_CUSTOM, 0, 0, 0, "off", NULL, 0,
+     "after a client's write its reads go to the primary: off; lsn (until a replica replayed the write); window "
+     "(read-your-writes-window); or a duration (a window that long)", 0, parse_ryw, format_ryw},
+    {"read-your-writes-window", CONF_DURATION, OFF(read_your_writes_ms), 0, DAY_MS, "2s", NULL, 0,
+     "the window of read-your-writes window", 1000, NULL, NULL},
     {"replica-max-lag", CONF_DURATION, OFF(replica_max_lag_ms), 0, DAY_MS, "10s", NULL, 0,
      "a replica whose replay lags more than this gets no reads until it catches up (0 = no check)", 1000, NULL, NULL},
     {"replica-check-interval", CONF_DURATION, OFF(replica_check_interval_ms), 100, DAY_MS, "1s", NULL, 0,

@@ -64,6 +64,8 @@ static inline void pg_list_del(struct pg_list *e)
 
 enum pg_pool_mode { PG_POOL_SESSION, PG_POOL_TRANSACTION };
 enum pg_auth_type { PG_AUTH_TRUST, PG_AUTH_TYPE_MD5, PG_AUTH_TYPE_SCRAM };
+/* read-your-writes: off, a fixed window, or until a replica replayed the write's LSN */
+enum pg_ryw { PG_RYW_OFF, PG_RYW_WINDOW, PG_RYW_LSN };
 
 #define PG_MAX_REPLICAS 16
 #define PG_MAX_DATABASES 64
@@ -92,7 +94,8 @@ struct pg_config {
     long long server_connect_timeout_ms;
     long long replica_retry_ms;
     long long replica_max_lag_ms;
-    long long read_your_writes_ms;
+    int read_your_writes;           /* enum pg_ryw */
+    long long read_your_writes_ms;  /* the window */
     long long replica_check_interval_ms;
     long long failover_timeout_ms;
     long long shutdown_timeout_ms;
@@ -125,6 +128,7 @@ struct pg_backend {
     bool lagging;                   /* replicas: lag above replica-max-lag: no reads */
     long long checked_ms;
     bool dead;                      /* a primary that was failed over: no traffic */
+    uint64_t replay_lsn;            /* replicas: pg_last_wal_replay_lsn() at the last check (0: unknown) */
     unsigned long long queries, connects, connect_failures;
 };
 
@@ -144,7 +148,7 @@ struct pg_pool {
     struct pg_list link;
 };
 
-enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE };
+enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE, SRV_LSN };
 
 struct pg_proxy;
 struct pg_client;
@@ -194,6 +198,8 @@ struct pg_client {
     struct pg_prep_client prep;     /* named statements (transaction mode) */
     struct pg_vars vars;            /* the session settings the client asked for or was told */
     bool wrote;                     /* the linked transaction went to the primary as a write */
+    unsigned ryw_epoch;             /* read-your-writes lsn: needs the primary's LSN of a sample >= this (0: none) */
+    uint64_t ryw_lsn;               /* read-your-writes lsn: replicas must have replayed this (0: not known yet) */
     long long primary_until_ms;     /* read-your-writes: reads go to the primary until then */
     long long since_ms;             /* connect / wait start / last activity */
     struct pg_list link;            /* proxy client list */
@@ -229,6 +235,11 @@ struct pg_proxy {
     long long primary_down_since_ms; /* first failed login to the primary since the last good one (0: none) */
     bool promoting;
     unsigned rr;                    /* replica round robin */
+    /* read-your-writes lsn: samples of pg_current_wal_insert_lsn() on the primary */
+    unsigned lsn_sent;              /* samples sent (the epoch of the last one) */
+    unsigned lsn_known;             /* epoch of the last sample answered */
+    uint64_t primary_lsn;           /* its value */
+    bool lsn_inflight, lsn_wanted;
     uv_tcp_t listener;
     uv_timer_t cron;
     uv_signal_t sigterm, sigint;
@@ -264,6 +275,8 @@ void pg_pool_close_idle(struct pg_proxy *px);
 void pg_pool_free_all(struct pg_proxy *px);
 /* Pick the backend for a read (a replica that is up), or 0. */
 int pg_pool_pick_replica(struct pg_proxy *px);
+/* Pick a replica that has replayed past lsn (0: any), or the primary. */
+int pg_pool_pick_replica_lsn(struct pg_proxy *px, uint64_t lsn);
 
 /* console.c: the admin console, database "pgbouncer" or "scaleout" */
 bool pg_console_wanted(struct pg_proxy *px, const char *database);

@@ -94,6 +94,8 @@ static void srv_close(struct pg_srv *s, const char *why)
     (*counter(s, s->state))--;
     if (s->state == SRV_IDLE)
         pg_list_del(&s->link);
+    if (s->state == SRV_LSN)
+        s->px->lsn_inflight = false;
     if (s->pool->params_by == s) {
         s->pool->params_by = NULL;
         if (!s->pool->have_params)
@@ -356,13 +358,31 @@ int pg_pool_pick_replica(struct pg_proxy *px)
     return px->primary;
 }
 
+int pg_pool_pick_replica_lsn(struct pg_proxy *px, uint64_t lsn)
+{
+    int n = px->nbackends;
+    long long now = now_ms();
+    for (int k = 0; k < n; k++) {
+        int bi = (int)(px->rr++ % (unsigned)n);
+        const struct pg_backend *b = &px->backends[bi];
+        if (bi != px->primary && !b->dead && b->down_until_ms <= now && !b->lagging && b->replay_lsn >= lsn)
+            return bi;
+    }
+    return px->primary;
+}
+
 /* ---- replica lag -------------------------------------------------------------------- */
 
 /* Milliseconds since the last replayed transaction, 0 when everything received
  * has been replayed (an idle primary is not lag). */
 #define LAG_QUERY                                                                                       \
     "SELECT CASE WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() " \
-    "THEN 0 ELSE COALESCE((EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint, 0) END"
+    "THEN 0 ELSE COALESCE((EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint, 0) END, " \
+    "COALESCE(pg_last_wal_replay_lsn() - '0/0', 0)::bigint"
+/* the primary's WAL insert position: past every commit that returned before it ran */
+#define LSN_QUERY "SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint"
+
+static bool lsn_mode(const struct pg_proxy *px) { return px->cfg.read_your_writes == PG_RYW_LSN; }
 
 /* Borrow an idle pooled connection of each replica to measure its lag. A
  * replica with no idle connection keeps its last figure; one never used has
@@ -377,6 +397,12 @@ static void check_lag(struct pg_proxy *px, long long now)
         for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
             struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
             conns += p->t[bi].nidle + p->t[bi].nactive + p->t[bi].nconnecting;
+        }
+        if (conns == 0 && lsn_mode(px) && !pg_list_empty(&px->pools)) {
+            /* read-your-writes lsn needs its replay position: open a connection to ask with */
+            open_server(px, pg_container_of(px->pools.next, struct pg_pool, link), bi);
+            b->checked_ms = now;
+            continue;
         }
         if (conns == 0 && b->lagging) {
             /* nothing left to measure with (idle timeout): let reads open one */
@@ -394,6 +420,66 @@ static void check_lag(struct pg_proxy *px, long long now)
             pg_conn_flush(&s->conn);
             b->checked_ms = now;
             break;
+        }
+    }
+}
+
+/* read-your-writes lsn: when a write ended since the last sample, borrow an
+ * idle primary connection and ask its WAL insert position (one sample in
+ * flight at a time: writes that end meanwhile wait for the next one). */
+static void sample_lsn(struct pg_proxy *px)
+{
+    if (!px->lsn_wanted || px->lsn_inflight)
+        return;
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        if (p->t[px->primary].nidle == 0 || px->paused)
+            continue;
+        struct pg_srv *s = pg_container_of(p->t[px->primary].idle.next, struct pg_srv, link);
+        set_state(s, SRV_LSN);
+        pg_write_query(&s->conn.out, LSN_QUERY);
+        pg_conn_flush(&s->conn);
+        px->lsn_sent++;
+        px->lsn_inflight = true;
+        px->lsn_wanted = false;
+        return;
+    }
+}
+
+static void lsn_msgs(struct pg_srv *s)
+{
+    struct buf *in = &s->conn.in;
+    struct pg_proxy *px = s->px;
+    for (;;) {
+        struct pg_msg m;
+        ssize_t r = pg_parse_msg(buf_head(in), buf_pending(in), LOGIN_MSG_MAX, &m);
+        if (r == 0)
+            return;
+        if (r < 0 || m.type == 'E') {
+            srv_close(s, "the primary's LSN query failed");
+            return;
+        }
+        buf_consume(in, (size_t)r);
+        if (m.type == 'D') {
+            struct pg_rd rd;
+            pg_rd_init(&rd, &m);
+            long long v;
+            int16_t n = pg_rd_i16(&rd);
+            int32_t l = pg_rd_i32(&rd);
+            const char *val = l > 0 ? pg_rd_bytes(&rd, (size_t)l) : NULL;
+            if (n == 1 && val && util_str2ll(val, (size_t)l, &v) && v >= 0 && (uint64_t)v >= px->primary_lsn) {
+                px->primary_lsn = (uint64_t)v;
+                px->lsn_known = px->lsn_sent;
+            }
+        } else if (m.type == 'Z') {
+            px->lsn_inflight = false;
+            if (pg_ready_status(&m) != 'I' || buf_pending(in)) {
+                srv_close(s, "not idle after the LSN query");
+                return;
+            }
+            set_state(s, SRV_IDLE);
+            dispatch(s->pool, s->bi);
+            return;
         }
     }
 }
@@ -419,7 +505,14 @@ static void check_msgs(struct pg_srv *s)
             int16_t n = pg_rd_i16(&rd);
             int32_t l = pg_rd_i32(&rd);
             const char *val = l > 0 ? pg_rd_bytes(&rd, (size_t)l) : NULL;
-            if (n == 1 && val && util_str2ll(val, (size_t)l, &v)) {
+            if (n >= 2) {
+                long long lsn;
+                int32_t l2 = pg_rd_i32(&rd);
+                const char *v2 = l2 > 0 ? pg_rd_bytes(&rd, (size_t)l2) : NULL;
+                if (v2 && util_str2ll(v2, (size_t)l2, &lsn) && lsn >= 0)
+                    b->replay_lsn = (uint64_t)lsn;
+            }
+            if (n >= 1 && val && util_str2ll(val, (size_t)l, &v)) {
                 bool was = b->lagging;
                 b->lag_ms = v;
                 b->lagging = s->px->cfg.replica_max_lag_ms > 0 && v > s->px->cfg.replica_max_lag_ms;
@@ -707,6 +800,9 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
     case SRV_PROMOTE:
         promote_msgs(s);
         return;
+    case SRV_LSN:
+        lsn_msgs(s);
+        return;
     default:
         srv_close(s, "unexpected bytes from an idle server");
         return;
@@ -906,15 +1002,17 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
             continue;
         if ((s->state == SRV_CONNECTING || s->state == SRV_LOGIN) && now - s->since_ms > cfg->server_connect_timeout_ms)
             login_failed(s, NULL, 0, "server-connect-timeout: no login in time");
-        else if (s->state == SRV_CHECK && now - s->since_ms > cfg->server_connect_timeout_ms)
+        else if ((s->state == SRV_CHECK || s->state == SRV_LSN) && now - s->since_ms > cfg->server_connect_timeout_ms)
             srv_close(s, "no answer to the lag query in server-connect-timeout");
         else if (s->state == SRV_IDLE && cfg->server_idle_timeout_ms > 0 && now - s->since_ms > cfg->server_idle_timeout_ms)
             srv_close(s, "server-idle-timeout");
         /* login_failed may close other servers' clients, never other servers: next stays valid */
     }
     maybe_failover(px, now); /* first: the lag check may borrow the connection it needs */
-    if (cfg->replica_max_lag_ms > 0)
+    if (cfg->replica_max_lag_ms > 0 || lsn_mode(px))
         check_lag(px, now);
+    if (lsn_mode(px))
+        sample_lsn(px);
     for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
         struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
         for (int bi = 0; bi < px->nbackends; bi++) {

@@ -104,14 +104,16 @@ static void status(struct pg_proxy *px, struct buf *b)
         buf_printf(b,
                    "%s{\"address\":\"%s\",\"role\":\"%s\",\"up\":%s,\"lagging\":%s,\"lag_ms\":%lld,\"idle\":%d,"
                    "\"active\":%d,\"connecting\":%d,\"waiting\":%d,\"queries\":%llu,\"connects\":%llu,"
-                   "\"connect_failures\":%llu}",
+                   "\"connect_failures\":%llu,\"replay_lsn\":%llu}",
                    bi ? "," : "", px->backends[bi].name,
                    bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica",
                    px->backends[bi].down_until_ms > now ? "false" : "true", px->backends[bi].lagging ? "true" : "false",
                    px->backends[bi].lag_ms, idle, active, connecting, waiting, px->backends[bi].queries,
-                   px->backends[bi].connects, px->backends[bi].connect_failures);
+                   px->backends[bi].connects, px->backends[bi].connect_failures,
+                   (unsigned long long)px->backends[bi].replay_lsn);
     }
-    buf_puts(b, "],\"pools\":[");
+    buf_printf(b, "],\"primary_lsn\":%llu,\"lsn_samples\":%u,\"pools\":[", (unsigned long long)px->primary_lsn,
+               px->lsn_known);
     bool first = true;
     for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
         struct pg_pool *p = pg_container_of(l, struct pg_pool, link);

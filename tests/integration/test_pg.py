@@ -919,3 +919,34 @@ def test_scram_secret_in_the_auth_file_logs_in_to_the_servers(cluster, workdir):
         c.close()
     finally:
         assert p.stop() == 0, p.log()
+
+
+# ---- read-your-writes by LSN -------------------------------------------------------------------
+
+def test_read_your_writes_lsn(cluster, proxy):
+    """After a write, the client reads from the primary until a replica has replayed
+    past the primary's WAL position sampled after its commit; other clients are not affected."""
+    p = proxy(extra=["--read-your-writes", "lsn", "--replica-check-interval", "100ms", "--replica-max-lag", "0"])
+    c, other = connect(p.port), connect(p.port)
+    assert one(c, "SELECT pg_is_in_recovery()") == (True,)
+    replica = cluster.replicas[0]
+    replica.sql("SELECT pg_wal_replay_pause()")
+    try:
+        with c.cursor() as cur:
+            cur.execute("INSERT INTO kv VALUES (8101, 'lsn') ON CONFLICT (k) DO UPDATE SET v = 'lsn'")
+        assert one(c, "SELECT pg_is_in_recovery(), (SELECT v FROM kv WHERE k = 8101)") == (False, "lsn")
+        # the sample after the commit is known, the replica is behind it: still the primary
+        samples = status(p.admin_port)["lsn_samples"]
+        wait_until(lambda: status(p.admin_port)["lsn_samples"] > samples, timeout=10, what="an LSN sample")
+        st = status(p.admin_port)
+        assert st["backends"][1]["replay_lsn"] < st["primary_lsn"]
+        for _ in range(5):
+            assert one(c, "SELECT pg_is_in_recovery()") == (False,)
+        assert one(other, "SELECT pg_is_in_recovery()") == (True,)
+    finally:
+        replica.sql("SELECT pg_wal_replay_resume()")
+    wait_until(lambda: one(c, "SELECT pg_is_in_recovery()") == (True,), timeout=15, what="reads back on the replica")
+    assert one(c, "SELECT v FROM kv WHERE k = 8101") == ("lsn",)
+    assert one(c, "SELECT pg_is_in_recovery()") == (True,)
+    c.close()
+    other.close()
