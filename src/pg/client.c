@@ -610,13 +610,16 @@ static void client_process(struct pg_client *c)
                     len = strnlen(st->body, st->len);
                 }
             }
-            if (sql && pg_route_classify(sql, len) == PG_ROUTE_READ) {
+            struct pg_hints hints;
+            if (sql)
+                pg_route_hints(sql, len, &hints);
+            if (sql && ((hints.replica && !hints.primary) || pg_route_classify(sql, len) == PG_ROUTE_READ)) {
                 if (c->ryw_epoch && !c->ryw_lsn && (int)(px->lsn_known - c->ryw_epoch) >= 0)
                     c->ryw_lsn = px->primary_lsn; /* a sample taken after the write's commit */
                 if (c->ryw_epoch && px->cfg.read_your_writes == PG_RYW_LSN)
-                    bi = c->ryw_lsn ? pg_pool_pick_replica_lsn(px, c->ryw_lsn) : px->primary;
+                    bi = c->ryw_lsn ? pg_pool_pick_replica(px, c->ryw_lsn, c->pid) : px->primary;
                 else if (c->primary_until_ms <= now_ms())
-                    bi = pg_pool_pick_replica(px);
+                    bi = pg_pool_pick_replica(px, 0, c->pid);
             } else {
                 c->wrote = true;
             }

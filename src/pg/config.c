@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
+#include "net/balance.h"
 #include "pg/pg.h"
 
 #define OFF(f) offsetof(struct pg_config, f)
@@ -45,12 +46,22 @@ static int parse_replica(void *conf, int argc, char **argv, char *err, size_t er
         return -1;
     }
     for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "weight=", 7) == 0) {
+            long long w;
+            if (c->nreplicas == 0 || !util_str2ll(argv[i] + 7, strlen(argv[i] + 7), &w) || w < 1 || w > 1000) {
+                snprintf(err, errlen, "'%s': weight=N (1..1000) follows a replica's address", argv[i]);
+                return -1;
+            }
+            c->replica_weights[c->nreplicas - 1] = w;
+            continue;
+        }
         if (!good_addr(argv[i], err, errlen))
             return -1;
         if (c->nreplicas >= PG_MAX_REPLICAS) {
             snprintf(err, errlen, "at most %d replicas", PG_MAX_REPLICAS);
             return -1;
         }
+        c->replica_weights[c->nreplicas] = 1;
         c->replicas[c->nreplicas++] = xstrdup(argv[i]);
     }
     return 0;
@@ -60,7 +71,8 @@ static void format_replica(const void *conf, struct buf *out)
 {
     const struct pg_config *c = conf;
     for (int i = 0; i < c->nreplicas; i++)
-        buf_printf(out, "%s%s", i ? " " : "", c->replicas[i]);
+        buf_printf(out, c->replica_weights[i] != 1 ? "%s%s weight=%lld" : "%s%s", i ? " " : "", c->replicas[i],
+                   c->replica_weights[i]);
 }
 
 static int parse_database(void *conf, int argc, char **argv, char *err, size_t errlen)
@@ -120,6 +132,24 @@ static int parse_ryw(void *conf, int argc, char **argv, char *err, size_t errlen
     return 0;
 }
 
+/* balance ALGORITHM: one of src/net's balancers that needs no HTTP request */
+static int parse_balance(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct pg_config *c = conf;
+    int i = argc == 1 ? net_balance_find(argv[0]) : -1;
+    if (i < 0 || (net_balancers[i]->flags & NET_BAL_L7)) {
+        snprintf(err, errlen, "'balance' must be one of roundrobin wrr leastconn p2c hash chash");
+        return -1;
+    }
+    c->balance = i;
+    return 0;
+}
+
+static void format_balance(const void *conf, struct buf *out)
+{
+    buf_puts(out, net_balancers[((const struct pg_config *)conf)->balance]->name);
+}
+
 static void format_ryw(const void *conf, struct buf *out)
 {
     const struct pg_config *c = conf;
@@ -132,7 +162,10 @@ static const struct conf_directive pg_dirs[] = {
     {"primary", CONF_STRING, OFF(primary), 0, 0, "127.0.0.1:5432", NULL, 0, "the primary PostgreSQL server (host:port)", 0,
      NULL, NULL},
     {"replica", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
-     "a streaming replica (host:port); repeat or list several; reads go there", 0, parse_replica, format_replica},
+     "a streaming replica (host:port [weight=N]); repeat or list several; reads go there", 0, parse_replica, format_replica},
+    {"balance", CONF_CUSTOM, 0, 0, 0, "roundrobin", NULL, 0,
+     "how reads spread over the replicas: roundrobin, wrr (replica ADDR weight=N), leastconn (fewest transactions in "
+     "flight), p2c, hash or chash (of the client: its reads stay on one replica)", 0, parse_balance, format_balance},
     {"database", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "NAME [SERVER-DBNAME]: a database clients may ask for (none listed: any name passes)", 0, parse_database,
      format_database},

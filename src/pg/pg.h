@@ -79,7 +79,9 @@ struct pg_config {
     char *listen;
     char *primary;
     char *replicas[PG_MAX_REPLICAS];
+    long long replica_weights[PG_MAX_REPLICAS]; /* `weight=N` after an address (default 1) */
     int nreplicas;
+    int balance;                    /* index into net_balancers[]: how reads spread over replicas */
     struct pg_db_alias databases[PG_MAX_DATABASES];
     int ndatabases;
     int pool_mode;
@@ -152,6 +154,7 @@ enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, 
 
 struct pg_proxy;
 struct pg_client;
+struct net_peer;
 
 struct pg_srv {
     struct pg_conn conn;
@@ -235,6 +238,12 @@ struct pg_proxy {
     long long primary_down_since_ms; /* first failed login to the primary since the last good one (0: none) */
     bool promoting;
     unsigned rr;                    /* replica round robin */
+    /* reads over replicas: the balancer of src/net on one peer per backend */
+    struct net_peer *peers[1 + PG_MAX_REPLICAS];
+    struct net_peer *usable[1 + PG_MAX_REPLICAS];
+    int nusable;
+    unsigned usable_mask;           /* backends in usable[] (bit per index), ~0u: not built */
+    void *bal;
     /* read-your-writes lsn: samples of pg_current_wal_insert_lsn() on the primary */
     unsigned lsn_sent;              /* samples sent (the epoch of the last one) */
     unsigned lsn_known;             /* epoch of the last sample answered */
@@ -273,10 +282,11 @@ void pg_pool_cron(struct pg_proxy *px, long long now_ms);
 /* Close every idle server (shutdown). */
 void pg_pool_close_idle(struct pg_proxy *px);
 void pg_pool_free_all(struct pg_proxy *px);
-/* Pick the backend for a read (a replica that is up), or 0. */
-int pg_pool_pick_replica(struct pg_proxy *px);
-/* Pick a replica that has replayed past lsn (0: any), or the primary. */
-int pg_pool_pick_replica_lsn(struct pg_proxy *px, uint64_t lsn);
+/* Pick the backend for a read by the configured balancer: a replica that is
+ * up, not lagging, and has replayed past lsn (0: any), or the primary. key:
+ * for hashing balancers (the client's id: its reads stick to one replica). */
+int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key);
+void pg_pool_balancer_init(struct pg_proxy *px);
 
 /* console.c: the admin console, database "pgbouncer" or "scaleout" */
 bool pg_console_wanted(struct pg_proxy *px, const char *database);

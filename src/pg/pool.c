@@ -22,6 +22,8 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "net/balance.h"
+#include "net/peer.h"
 #include "pg/pg.h"
 #include "proto/pg.h"
 
@@ -67,8 +69,18 @@ static int *counter(struct pg_srv *s, enum pg_srv_state st)
     }
 }
 
+/* requests in flight on a backend, as the balancer reads them: linked servers */
+static void peer_active(struct pg_srv *s, int delta)
+{
+    struct net_peer *p = s->px->peers[s->bi];
+    if (p)
+        atomic_fetch_add_explicit(&p->active, delta, memory_order_relaxed);
+}
+
 static void set_state(struct pg_srv *s, enum pg_srv_state st)
 {
+    if ((s->state == SRV_ACTIVE) != (st == SRV_ACTIVE))
+        peer_active(s, st == SRV_ACTIVE ? 1 : -1);
     (*counter(s, s->state))--;
     (*counter(s, st))++;
     if (s->state == SRV_IDLE)
@@ -92,6 +104,8 @@ static void srv_close(struct pg_srv *s, const char *why)
     if (why)
         log_verbose("server %s (%s/%s): closing: %s", s->px->backends[s->bi].name, s->pool->user, s->pool->database, why);
     (*counter(s, s->state))--;
+    if (s->state == SRV_ACTIVE)
+        peer_active(s, -1);
     if (s->state == SRV_IDLE)
         pg_list_del(&s->link);
     if (s->state == SRV_LSN)
@@ -345,29 +359,70 @@ void pg_pool_unwait(struct pg_client *c)
     pg_list_del(&c->wlink);
 }
 
-int pg_pool_pick_replica(struct pg_proxy *px)
+/* One net_peer per backend (weights from `replica ADDR weight=N`); the
+ * balancer sees the usable replicas, rebuilt when that set changes. */
+void pg_pool_balancer_init(struct pg_proxy *px)
 {
-    int n = px->nbackends;
-    long long now = now_ms();
-    for (int k = 0; k < n; k++) {
-        int bi = (int)(px->rr++ % (unsigned)n);
-        const struct pg_backend *b = &px->backends[bi];
-        if (bi != px->primary && !b->dead && b->down_until_ms <= now && !b->lagging)
-            return bi;
+    for (int bi = 0; bi < px->nbackends; bi++) {
+        struct net_backend_conf bc;
+        memset(&bc, 0, sizeof bc);
+        bc.addr = px->backends[bi].name;
+        bc.weight = bi > 0 ? px->cfg.replica_weights[bi - 1] : 1;
+        memcpy(&bc.sa, &px->backends[bi].addr, sizeof bc.sa);
+        bc.salen = sizeof bc.sa;
+        px->peers[bi] = net_peer_new(NULL, &bc, 1);
     }
-    return px->primary;
+    px->bal = net_balancers[px->cfg.balance]->create();
+    px->usable_mask = ~0u;
 }
 
-int pg_pool_pick_replica_lsn(struct pg_proxy *px, uint64_t lsn)
+static void balancer_free(struct pg_proxy *px)
 {
-    int n = px->nbackends;
+    if (px->bal)
+        net_balancers[px->cfg.balance]->destroy(px->bal);
+    px->bal = NULL;
+    for (int bi = 0; bi < px->nbackends; bi++)
+        if (px->peers[bi])
+            net_peer_unref(px->peers[bi]);
+    memset(px->peers, 0, sizeof px->peers);
+}
+
+int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key)
+{
+    if (!px->bal)
+        return px->primary;
     long long now = now_ms();
-    for (int k = 0; k < n; k++) {
-        int bi = (int)(px->rr++ % (unsigned)n);
+    unsigned mask = 0;
+    for (int bi = 0; bi < px->nbackends; bi++) {
         const struct pg_backend *b = &px->backends[bi];
-        if (bi != px->primary && !b->dead && b->down_until_ms <= now && !b->lagging && b->replay_lsn >= lsn)
-            return bi;
+        if (bi != px->primary && !b->dead && b->down_until_ms <= now && !b->lagging)
+            mask |= 1u << bi;
     }
+    const struct net_balance_ops *ops = net_balancers[px->cfg.balance];
+    if (mask != px->usable_mask) {
+        px->nusable = 0;
+        for (int bi = 0; bi < px->nbackends; bi++)
+            if (mask & (1u << bi))
+                px->usable[px->nusable++] = px->peers[bi];
+        ops->update(px->bal, px->usable, px->nusable);
+        px->usable_mask = mask;
+    }
+    if (px->nusable == 0)
+        return px->primary;
+    /* read-your-writes lsn: replicas that have not replayed the write are excluded */
+    struct net_peer *behind[1 + PG_MAX_REPLICAS];
+    int nbehind = 0;
+    if (lsn)
+        for (int bi = 0; bi < px->nbackends; bi++)
+            if ((mask & (1u << bi)) && px->backends[bi].replay_lsn < lsn)
+                behind[nbehind++] = px->peers[bi];
+    if (nbehind == px->nusable)
+        return px->primary;
+    struct net_pick_ctx ctx = {net_hash(&key, sizeof key, 0), true, behind, nbehind, now};
+    struct net_peer *p = ops->pick(px->bal, px->usable, px->nusable, &ctx);
+    for (int bi = 0; p && bi < px->nbackends; bi++)
+        if (px->peers[bi] == p)
+            return bi;
     return px->primary;
 }
 
@@ -1047,6 +1102,7 @@ void pg_pool_close_idle(struct pg_proxy *px)
 
 void pg_pool_free_all(struct pg_proxy *px)
 {
+    balancer_free(px);
     while (!pg_list_empty(&px->pools)) {
         struct pg_pool *p = pg_container_of(px->pools.next, struct pg_pool, link);
         pg_list_del(&p->link);

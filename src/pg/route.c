@@ -202,3 +202,88 @@ enum pg_route pg_route_classify(const char *s, size_t n)
     }
     return statements > 0 ? PG_ROUTE_READ : PG_ROUTE_PRIMARY;
 }
+
+static bool hint_sep(char c) { return c == ' ' || c == ',' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* The words of one hint comment s[0..n) (after the '+'). */
+static void hint_words(const char *s, size_t n, struct pg_hints *h)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (hint_sep(s[i])) {
+            i++;
+            continue;
+        }
+        size_t k = i;
+        while (k < n && !hint_sep(s[k]) && s[k] != '=')
+            k++;
+        const char *w = s + i;
+        size_t wl = k - i;
+        if (k < n && s[k] == '=') {
+            k++;
+            const char *v = s + k;
+            size_t vl;
+            bool quoted = false;
+            if (k < n && s[k] == '\'') {
+                size_t j = ++k;
+                while (j < n && !(s[j] == '\'' && !(j + 1 < n && s[j + 1] == '\'')))
+                    j += s[j] == '\'' ? 2 : 1;
+                v = s + k;
+                vl = (j < n ? j : n) - k;
+                quoted = true;
+                k = j + 1;
+            } else {
+                while (k < n && !hint_sep(s[k]))
+                    k++;
+                vl = (size_t)(s + k - v);
+            }
+            if (util_strieq(w, wl, "shard_key")) {
+                h->shard_key = v;
+                h->shard_key_len = vl;
+                h->shard_key_quoted = quoted;
+            }
+        } else if (util_strieq(w, wl, "primary")) {
+            h->primary = true;
+        } else if (util_strieq(w, wl, "replica")) {
+            h->replica = true;
+        }
+        i = k;
+    }
+}
+
+void pg_route_hints(const char *s, size_t n, struct pg_hints *h)
+{
+    memset(h, 0, sizeof *h);
+    size_t i = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            i++;
+        } else if (c == '-' && i + 1 < n && s[i + 1] == '-') {
+            while (i < n && s[i] != '\n')
+                i++;
+        } else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+            size_t start = i + 2;
+            int depth = 0;
+            while (i < n) {
+                if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+                    depth++;
+                    i += 2;
+                } else if (s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
+                    depth--;
+                    i += 2;
+                    if (depth == 0)
+                        break;
+                } else {
+                    i++;
+                }
+            }
+            if (depth != 0)
+                return;
+            if (start < i - 2 && s[start] == '+')
+                hint_words(s + start + 1, i - 2 - start - 1, h);
+        } else {
+            return; /* the statement's first word: hints end here */
+        }
+    }
+}

@@ -20,10 +20,28 @@
 #ifndef SCALEOUT_PG_ROUTE_H
 #define SCALEOUT_PG_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum pg_route { PG_ROUTE_PRIMARY = 0, PG_ROUTE_READ = 1 };
 
 enum pg_route pg_route_classify(const char *sql, size_t len);
+
+/* Hints in the comments before a statement's first word: a block comment
+ * whose text starts with '+', then words separated by spaces or commas:
+ *   primary            the primary (also recognised anywhere by classify)
+ *   replica            a replica, even when classify is unsure (a write
+ *                      sent there fails with the replica's own 25006)
+ *   shard_key=VALUE    the shard key (VALUE: up to a space, comma or the
+ *                      comment's end; or 'quoted' with '' for a quote)
+ * Unknown words are ignored. shard_key points into sql (quotes kept out;
+ * a quoted value with '' is left doubled: shard_key_quoted says so). */
+struct pg_hints {
+    bool primary, replica;
+    const char *shard_key;
+    size_t shard_key_len;
+    bool shard_key_quoted;
+};
+void pg_route_hints(const char *sql, size_t len, struct pg_hints *h);
 
 #endif

@@ -275,6 +275,7 @@ int pg_main(int argc, char **argv)
         return 1;
     }
     buf_deinit(&errs);
+    pg_pool_balancer_init(px);
     log_init("pg", px->cfg.loglevel, px->cfg.logfile[0] ? px->cfg.logfile : NULL);
     signal(SIGPIPE, SIG_IGN);
 

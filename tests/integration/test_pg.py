@@ -46,7 +46,7 @@ def proxy(cluster, workdir):
     """proxy(**kw) starts a scaleout pg (stopped at the end of the test)."""
     procs = []
 
-    def start(**kw):
+    def start(cluster=cluster, **kw):
         p = H.start_scaleout_pg(cluster, workdir, **kw)
         procs.append(p)
         return p
@@ -950,3 +950,56 @@ def test_read_your_writes_lsn(cluster, proxy):
     assert one(c, "SELECT pg_is_in_recovery()") == (True,)
     c.close()
     other.close()
+
+
+# ---- several replicas: the balancer of src/net, lag exclusion per replica, hints ----------------
+
+@pytest.fixture(scope="module")
+def cluster2():
+    """A second cluster: a primary and two replicas (also the second shard of the shard tests)."""
+    with H.PgCluster(replicas=2) as pg:
+        pg.primary.sql("CREATE TABLE kv(k int PRIMARY KEY, v text)", dbname="appdb")
+        pg.wait_replicated()
+        yield pg
+
+
+def ports_of(conn, n, sql="SELECT inet_server_port()"):
+    counts = {}
+    for _ in range(n):
+        port = one(conn, sql)[0]
+        counts[port] = counts.get(port, 0) + 1
+    return counts
+
+
+def test_weighted_balance_over_two_replicas(cluster2, workdir, proxy):
+    a, b = cluster2.replicas
+    p = proxy(cluster=cluster2, replicas=False,
+              extra=["--replica", f"{HOST}:{a.port} weight=3", "--replica", f"{HOST}:{b.port}", "--balance", "wrr"])
+    c = connect(p.port)
+    assert ports_of(c, 40) == {a.port: 30, b.port: 10}
+    # a write still goes to the primary
+    assert one(c, "INSERT INTO kv VALUES (1, 'x') ON CONFLICT (k) DO UPDATE SET v = 'x' RETURNING inet_server_port()") \
+        == (cluster2.primary.port,)
+    c.close()
+
+
+def test_lag_excludes_one_replica_and_hints(cluster2, workdir, proxy):
+    a, b = cluster2.replicas
+    p = proxy(cluster=cluster2, extra=["--replica-max-lag", "300ms", "--replica-check-interval", "100ms"])
+    c = connect(p.port)
+    assert set(ports_of(c, 10)) == {a.port, b.port}
+    a.sql("SELECT pg_wal_replay_pause()")
+    try:
+        cluster2.primary.sql("INSERT INTO kv VALUES (2, 'lag') ON CONFLICT (k) DO UPDATE SET v = kv.v || '+'", dbname="appdb")
+        wait_until(lambda: set(ports_of(c, 6)) == {b.port}, timeout=15, what="reads only on the replica not lagging")
+        st = status(p.admin_port)["backends"]
+        assert (st[1]["lagging"], st[2]["lagging"]) == (True, False)
+    finally:
+        a.sql("SELECT pg_wal_replay_resume()")
+    wait_until(lambda: set(ports_of(c, 6)) == {a.port, b.port}, timeout=15, what="both replicas read again")
+    # WITH is uncertain: the primary; /*+ replica */ sends it to a replica; /*+ primary */ a plain read to the primary
+    with_q = "WITH x AS (SELECT 1) SELECT inet_server_port() FROM x"
+    assert one(c, with_q) == (cluster2.primary.port,)
+    assert one(c, "/*+ replica */ " + with_q)[0] in (a.port, b.port)
+    assert one(c, "/*+ primary */ SELECT inet_server_port()") == (cluster2.primary.port,)
+    c.close()

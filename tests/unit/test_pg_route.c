@@ -177,3 +177,33 @@ Test(pg_auth, scram_client_key_learnt_from_a_proof)
     cr_assert_eq(pg_scram_client_verify(&cl, buf_head(&d), buf_pending(&d)), 0);
     buf_deinit(&a), buf_deinit(&b), buf_deinit(&c), buf_deinit(&d);
 }
+
+Test(pg_route, hints_before_the_first_word)
+{
+    struct pg_hints h;
+    const char *q = "/*+ replica */ WITH x AS (SELECT 1) SELECT * FROM x";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect(h.replica);
+    cr_expect(!h.primary);
+    cr_expect_null(h.shard_key);
+    q = "-- c\n/* plain */ /*+primary, shard_key=42 */ SELECT 1 /*+ replica */";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect(h.primary);
+    cr_expect(!h.replica, "hints after the first word are not read");
+    cr_expect_eq(h.shard_key_len, 2);
+    cr_expect(memcmp(h.shard_key, "42", 2) == 0);
+    q = "/*+ shard_key='it''s x' */ SELECT 1";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect(h.shard_key_quoted);
+    cr_expect_eq(h.shard_key_len, 7);
+    cr_expect(memcmp(h.shard_key, "it''s x", 7) == 0);
+    q = "/*+ shard_key= */ SELECT 1";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect_eq(h.shard_key_len, 0);
+    q = "/*+ shard_key='unterminated */";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect_leq(h.shard_key_len, strlen(q));
+    q = "/*+ unclosed";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect(!h.replica && !h.primary && !h.shard_key);
+}
