@@ -106,6 +106,122 @@ static void format_database(const void *conf, struct buf *out)
 
 #define DAY_MS (86400LL * 1000)
 
+static int shard_addr(struct pg_shard_map *m, const char *addr, char *err, size_t errlen)
+{
+    for (int i = 0; i < m->nshards; i++)
+        if (strcmp(m->addrs[i], addr) == 0)
+            return i;
+    if (!good_addr(addr, err, errlen))
+        return -1;
+    if (m->nshards >= PG_MAX_SHARDS) {
+        snprintf(err, errlen, "at most %d shards per database", PG_MAX_SHARDS);
+        return -1;
+    }
+    m->addrs[m->nshards] = xstrdup(addr);
+    return m->nshards++;
+}
+
+/* shard-map DB hash ADDR...
+ * shard-map DB range ADDR [BOUND ADDR]...   (increasing integer bounds)
+ * shard-map DB directory KEY=ADDR... [*=ADDR]  (repeat the line to add keys) */
+static int parse_shard_map(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct pg_config *c = conf;
+    if (argc < 3) {
+        snprintf(err, errlen, "'shard-map' takes DB hash|range|directory ...");
+        return -1;
+    }
+    struct pg_shard_map *m = pg_shard_map_find(c, argv[0]);
+    bool is_dir = strcmp(argv[1], "directory") == 0;
+    if (m && !(is_dir && m->kind == PG_SHARD_DIRECTORY)) {
+        snprintf(err, errlen, "database '%s' has a shard map already", argv[0]);
+        return -1;
+    }
+    if (!m) {
+        if (c->nshard_maps >= PG_MAX_SHARD_MAPS) {
+            snprintf(err, errlen, "at most %d shard maps", PG_MAX_SHARD_MAPS);
+            return -1;
+        }
+        m = &c->shard_maps[c->nshard_maps];
+        memset(m, 0, sizeof *m);
+        m->dir_default = -1;
+        if (strcmp(argv[1], "hash") == 0)
+            m->kind = PG_SHARD_HASH;
+        else if (strcmp(argv[1], "range") == 0)
+            m->kind = PG_SHARD_RANGE;
+        else if (is_dir)
+            m->kind = PG_SHARD_DIRECTORY;
+        else {
+            snprintf(err, errlen, "shard map kind must be hash, range or directory, not '%s'", argv[1]);
+            return -1;
+        }
+        m->database = xstrdup(argv[0]);
+        c->nshard_maps++;
+    }
+    if (m->kind == PG_SHARD_HASH) {
+        for (int i = 2; i < argc; i++)
+            if (shard_addr(m, argv[i], err, errlen) < 0)
+                return -1;
+        return 0;
+    }
+    if (m->kind == PG_SHARD_RANGE) {
+        if (argc % 2 != 1) {
+            snprintf(err, errlen, "range: ADDR [BOUND ADDR]...");
+            return -1;
+        }
+        for (int i = 2; i < argc; i += 2) {
+            int before = m->nshards;
+            if (i > 2) {
+                long long v;
+                if (!util_str2ll(argv[i - 1], strlen(argv[i - 1]), &v) || (before > 1 && v <= m->bounds[before - 1])) {
+                    snprintf(err, errlen, "range: '%s' is not an integer above the previous bound", argv[i - 1]);
+                    return -1;
+                }
+                m->bounds[before] = v;
+            }
+            if (shard_addr(m, argv[i], err, errlen) < 0)
+                return -1;
+            if (m->nshards == before) {
+                snprintf(err, errlen, "range: '%s' appears twice", argv[i]);
+                return -1;
+            }
+        }
+        return 0;
+    }
+    for (int i = 2; i < argc; i++) {
+        char *eq = strrchr(argv[i], '=');
+        if (!eq || eq == argv[i]) {
+            snprintf(err, errlen, "directory: KEY=ADDR, not '%s'", argv[i]);
+            return -1;
+        }
+        *eq = '\0';
+        int sh = shard_addr(m, eq + 1, err, errlen);
+        if (sh < 0)
+            return -1;
+        if (strcmp(argv[i], "*") == 0) {
+            m->dir_default = sh;
+            continue;
+        }
+        m->dir = xrealloc(m->dir, (size_t)(m->ndir + 1) * sizeof *m->dir);
+        m->dir[m->ndir].key = xstrdup(argv[i]);
+        m->dir[m->ndir].shard = sh;
+        m->ndir++;
+    }
+    return 0;
+}
+
+static void format_shard_map(const void *conf, struct buf *out)
+{
+    const struct pg_config *c = conf;
+    static const char *const kinds[] = {"hash", "range", "directory"};
+    for (int i = 0; i < c->nshard_maps; i++) {
+        const struct pg_shard_map *m = &c->shard_maps[i];
+        buf_printf(out, "%s%s %s", i ? "; " : "", m->database, kinds[m->kind]);
+        for (int k = 0; k < m->nshards; k++)
+            buf_printf(out, " %s", m->addrs[k]);
+    }
+}
+
 /* read-your-writes off | lsn | window | DURATION (a window that long; 0 = off) */
 static int parse_ryw(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
@@ -169,6 +285,13 @@ static const struct conf_directive pg_dirs[] = {
     {"database", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "NAME [SERVER-DBNAME]: a database clients may ask for (none listed: any name passes)", 0, parse_database,
      format_database},
+    {"shard-map", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
+     "DB hash ADDR... | DB range ADDR [BOUND ADDR]... | DB directory KEY=ADDR... [*=ADDR]: the database (its name on "
+     "the servers) is split over these primaries; statements need a shard key (transaction mode)", 0, parse_shard_map,
+     format_shard_map},
+    {"fanout-reads", CONF_BOOL, OFF(fanout_reads), 0, 0, "no", NULL, 0,
+     "on a sharded database, a read-only simple query without a shard key runs on every shard (rows concatenated)", 0,
+     NULL, NULL},
     {"pool-mode", CONF_ENUM, OFF(pool_mode), 0, 0, "transaction", pool_modes, 0,
      "session: a client keeps its server until it leaves; transaction: a server per transaction", 0, NULL, NULL},
     {"pool-size", CONF_INT, OFF(pool_size), 1, 10000, "20", NULL, 0,
@@ -238,6 +361,16 @@ void pg_config_free(struct pg_config *c)
         xfree(c->databases[i].name);
         xfree(c->databases[i].dbname);
     }
+    for (int i = 0; i < c->nshard_maps; i++) {
+        struct pg_shard_map *m = &c->shard_maps[i];
+        xfree(m->database);
+        for (int k = 0; k < m->nshards; k++)
+            xfree(m->addrs[k]);
+        for (int k = 0; k < m->ndir; k++)
+            xfree(m->dir[k].key);
+        xfree(m->dir);
+    }
+    c->nshard_maps = 0;
     c->nreplicas = c->ndatabases = 0;
     conf_free(&pg_conf_table, c);
 }

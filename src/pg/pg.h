@@ -68,11 +68,37 @@ enum pg_auth_type { PG_AUTH_TRUST, PG_AUTH_TYPE_MD5, PG_AUTH_TYPE_SCRAM };
 enum pg_ryw { PG_RYW_OFF, PG_RYW_WINDOW, PG_RYW_LSN };
 
 #define PG_MAX_REPLICAS 16
+#define PG_MAX_SHARDS 16                /* per shard map */
+#define PG_MAX_SHARD_MAPS 16
+#define PG_MAX_SHARD_BACKENDS 32        /* distinct shard addresses, all maps */
+#define PG_MAX_BACKENDS (1 + PG_MAX_REPLICAS + PG_MAX_SHARD_BACKENDS)
+#define PG_SHARD_KEY_MAX 256
 #define PG_MAX_DATABASES 64
 
 struct pg_db_alias {
     char *name;     /* what clients ask for */
     char *dbname;   /* the database on the servers */
+};
+
+/* A database split over shards (each a primary, no replicas): which shard a
+ * key goes to (shard.c). */
+enum pg_shard_kind { PG_SHARD_HASH, PG_SHARD_RANGE, PG_SHARD_DIRECTORY };
+
+struct pg_shard_dir {
+    char *key;
+    int shard;
+};
+
+struct pg_shard_map {
+    char *database;                 /* the database name on the servers */
+    int kind;
+    int nshards;
+    char *addrs[PG_MAX_SHARDS];
+    long long bounds[PG_MAX_SHARDS];  /* range: shard i takes keys >= bounds[i] (i >= 1) */
+    struct pg_shard_dir *dir;       /* directory: key -> shard */
+    int ndir;
+    int dir_default;                /* directory: shard of other keys (-1: refused) */
+    int bi[PG_MAX_SHARDS];          /* runtime: backend index of each shard */
 };
 
 struct pg_config {
@@ -84,6 +110,9 @@ struct pg_config {
     int balance;                    /* index into net_balancers[]: how reads spread over replicas */
     struct pg_db_alias databases[PG_MAX_DATABASES];
     int ndatabases;
+    struct pg_shard_map shard_maps[PG_MAX_SHARD_MAPS];
+    int nshard_maps;
+    bool fanout_reads;              /* a read without a shard key runs on every shard */
     int pool_mode;
     long long pool_size;
     long long reserve_pool_size;
@@ -119,6 +148,13 @@ void pg_config_free(struct pg_config *c);
 /* `scaleout check` for pg: the directive table, then addresses and the auth file. */
 int pg_config_check(const char *path, struct buf *errs);
 
+/* shard.c: the shard of a key (>= 0), -1 when the map has none for it
+ * (range: not an integer; directory: not listed and no default). */
+int pg_shard_of(const struct pg_shard_map *m, const char *key, size_t len);
+/* FNV-1a 64 of the key's bytes: hash maps take it modulo the shard count. */
+uint64_t pg_shard_hash(const char *key, size_t len);
+struct pg_shard_map *pg_shard_map_find(struct pg_config *c, const char *database);
+
 /* ---- runtime ------------------------------------------------------------------ */
 
 struct pg_backend {
@@ -130,6 +166,7 @@ struct pg_backend {
     bool lagging;                   /* replicas: lag above replica-max-lag: no reads */
     long long checked_ms;
     bool dead;                      /* a primary that was failed over: no traffic */
+    bool shard;                     /* a shard's primary (shard-map) */
     uint64_t replay_lsn;            /* replicas: pg_last_wal_replay_lsn() at the last check (0: unknown) */
     unsigned long long queries, connects, connect_failures;
 };
@@ -143,7 +180,9 @@ struct pg_target {                  /* one backend of one pool */
 struct pg_pool {
     char *user, *database;          /* names on the servers */
     struct pg_user *auth;           /* password for the servers (NULL: none) */
-    struct pg_target t[1 + PG_MAX_REPLICAS];
+    struct pg_target t[PG_MAX_BACKENDS];
+    struct pg_shard_map *smap;      /* the database is sharded (NULL: not) */
+    int home;                       /* backend of logins that learn the parameters: primary or shard 0 */
     struct buf params;              /* ParameterStatus messages from the primary's login */
     bool have_params;
     struct pg_srv *params_by;       /* the server whose login fills params */
@@ -205,6 +244,14 @@ struct pg_client {
     uint64_t ryw_lsn;               /* read-your-writes lsn: replicas must have replayed this (0: not known yet) */
     long long primary_until_ms;     /* read-your-writes: reads go to the primary until then */
     long long since_ms;             /* connect / wait start / last activity */
+    char *shard_key;                /* SET scaleout.shard_key (NULL: none) */
+    /* a read fanned out to every shard, one after the other (fanout-reads) */
+    bool fan;                       /* running */
+    int fan_next;                   /* shard whose turn is next */
+    struct buf fan_query;           /* the Query message, sent to each shard */
+    bool fan_T, fan_err, fan_select;
+    unsigned long long fan_rows;    /* SELECT n summed */
+    char fan_tag[64];               /* the first shard's tag when it is not SELECT n */
     struct pg_list link;            /* proxy client list */
     struct pg_list wlink;           /* target waiters */
 };
@@ -232,17 +279,17 @@ struct pg_proxy {
     uv_loop_t *loop;
     struct pg_config cfg;
     struct pg_userlist users;
-    struct pg_backend backends[1 + PG_MAX_REPLICAS];
+    struct pg_backend backends[PG_MAX_BACKENDS];
     int nbackends;
     int primary;                    /* index of the primary in backends (changes at failover) */
     long long primary_down_since_ms; /* first failed login to the primary since the last good one (0: none) */
     bool promoting;
     unsigned rr;                    /* replica round robin */
     /* reads over replicas: the balancer of src/net on one peer per backend */
-    struct net_peer *peers[1 + PG_MAX_REPLICAS];
-    struct net_peer *usable[1 + PG_MAX_REPLICAS];
+    struct net_peer *peers[PG_MAX_BACKENDS];
+    struct net_peer *usable[PG_MAX_BACKENDS];
     int nusable;
-    unsigned usable_mask;           /* backends in usable[] (bit per index), ~0u: not built */
+    uint64_t usable_mask;           /* backends in usable[] (bit per index), ~0: not built */
     void *bal;
     /* read-your-writes lsn: samples of pg_current_wal_insert_lsn() on the primary */
     unsigned lsn_sent;              /* samples sent (the epoch of the last one) */

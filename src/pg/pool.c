@@ -48,6 +48,8 @@ struct pg_pool *pg_pool_get(struct pg_proxy *px, const char *user, const char *d
     p->database = xstrdup(database);
     p->auth = pg_userlist_find(&px->users, user);
     buf_init(&p->params);
+    p->smap = pg_shard_map_find(&px->cfg, database);
+    p->home = p->smap ? p->smap->bi[0] : px->primary;
     for (int i = 0; i < px->nbackends; i++) {
         pg_list_init(&p->t[i].idle);
         pg_list_init(&p->t[i].waiters);
@@ -150,7 +152,7 @@ static void login_failed(struct pg_srv *s, const char *errmsg, size_t errlen, co
     log_warn("server %s (%s/%s): %s", px->backends[bi].name, p->user, p->database, text);
     srv_close(s, NULL);
     struct pg_target *t = &p->t[bi];
-    if (bi != px->primary) {
+    if (bi != px->primary && !px->backends[bi].shard) {
         px->backends[bi].down_until_ms = now_ms() + px->cfg.replica_retry_ms;
         while (!pg_list_empty(&t->waiters)) {
             struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
@@ -159,7 +161,7 @@ static void login_failed(struct pg_srv *s, const char *errmsg, size_t errlen, co
         }
         return;
     }
-    if (px->primary_down_since_ms == 0)
+    if (bi == px->primary && px->primary_down_since_ms == 0)
         px->primary_down_since_ms = now_ms();
     bool all = t->nactive == 0 && t->nconnecting == 0 && t->nidle == 0;
     while (!pg_list_empty(&t->waiters)) {
@@ -312,7 +314,7 @@ static int login_msg(struct pg_srv *s, const struct pg_msg *m, const char *raw)
         if (name && value)
             pg_vars_set(&s->vars, name, value);
     }
-        if (s->bi == s->px->primary && !p->have_params && (!p->params_by || p->params_by == s)) {
+        if (s->bi == p->home && !p->have_params && (!p->params_by || p->params_by == s)) {
             p->params_by = s;
             buf_append(&p->params, raw, m->len + 1);
         }
@@ -373,7 +375,7 @@ void pg_pool_balancer_init(struct pg_proxy *px)
         px->peers[bi] = net_peer_new(NULL, &bc, 1);
     }
     px->bal = net_balancers[px->cfg.balance]->create();
-    px->usable_mask = ~0u;
+    px->usable_mask = ~(uint64_t)0;
 }
 
 static void balancer_free(struct pg_proxy *px)
@@ -392,17 +394,17 @@ int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key)
     if (!px->bal)
         return px->primary;
     long long now = now_ms();
-    unsigned mask = 0;
+    uint64_t mask = 0;
     for (int bi = 0; bi < px->nbackends; bi++) {
         const struct pg_backend *b = &px->backends[bi];
-        if (bi != px->primary && !b->dead && b->down_until_ms <= now && !b->lagging)
-            mask |= 1u << bi;
+        if (bi != px->primary && !b->dead && !b->shard && b->down_until_ms <= now && !b->lagging)
+            mask |= (uint64_t)1 << bi;
     }
     const struct net_balance_ops *ops = net_balancers[px->cfg.balance];
     if (mask != px->usable_mask) {
         px->nusable = 0;
         for (int bi = 0; bi < px->nbackends; bi++)
-            if (mask & (1u << bi))
+            if (mask & ((uint64_t)1 << bi))
                 px->usable[px->nusable++] = px->peers[bi];
         ops->update(px->bal, px->usable, px->nusable);
         px->usable_mask = mask;
@@ -410,11 +412,11 @@ int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key)
     if (px->nusable == 0)
         return px->primary;
     /* read-your-writes lsn: replicas that have not replayed the write are excluded */
-    struct net_peer *behind[1 + PG_MAX_REPLICAS];
+    struct net_peer *behind[PG_MAX_BACKENDS];
     int nbehind = 0;
     if (lsn)
         for (int bi = 0; bi < px->nbackends; bi++)
-            if ((mask & (1u << bi)) && px->backends[bi].replay_lsn < lsn)
+            if ((mask & ((uint64_t)1 << bi)) && px->backends[bi].replay_lsn < lsn)
                 behind[nbehind++] = px->peers[bi];
     if (nbehind == px->nusable)
         return px->primary;
@@ -446,7 +448,7 @@ static void check_lag(struct pg_proxy *px, long long now)
 {
     for (int bi = 0; bi < px->nbackends; bi++) {
         struct pg_backend *b = &px->backends[bi];
-        if (bi == px->primary || b->dead || now - b->checked_ms < px->cfg.replica_check_interval_ms)
+        if (bi == px->primary || b->dead || b->shard || now - b->checked_ms < px->cfg.replica_check_interval_ms)
             continue;
         int conns = 0;
         for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
@@ -676,6 +678,63 @@ static void end_of_transaction(struct pg_srv *s)
     pg_client_unlinked(c);
 }
 
+/* ---- fan-out (a read without a shard key, run on each shard in turn) ---------------------- */
+
+/* One server message of a fan-out; true: drop it. The first RowDescription
+ * is passed on, the others dropped; rows and errors pass; command tags are
+ * summed (SELECT n) and sent once at the end. */
+static bool fan_msg(struct pg_client *c, const struct pg_msg *h, const char *raw)
+{
+    if (h->type == 'T') {
+        bool dup = c->fan_T;
+        c->fan_T = true;
+        return dup;
+    }
+    if (h->type == 'E') {
+        c->fan_err = true;
+        return false;
+    }
+    if (h->type != 'C')
+        return false;
+    struct pg_msg m;
+    if (pg_parse_msg(raw, h->len + 1, 0, &m) <= 0)
+        return true;
+    struct pg_rd rd;
+    pg_rd_init(&rd, &m);
+    size_t l;
+    const char *tag = pg_rd_str(&rd, &l);
+    long long n;
+    if (tag && l > 7 && memcmp(tag, "SELECT ", 7) == 0 && util_str2ll(tag + 7, l - 7, &n) && n >= 0)
+        c->fan_rows += (unsigned long long)n;
+    else if (tag && !c->fan_tag[0]) {
+        snprintf(c->fan_tag, sizeof c->fan_tag, "%.*s", (int)l, tag);
+        c->fan_select = false;
+    }
+    return true;
+}
+
+/* A shard's ReadyForQuery in a fan-out: true when it is the last one (the
+ * summed tag is written first), false to drop it and go to the next shard. */
+static bool fan_ready(struct pg_client *c, struct buf *out)
+{
+    if (!c->fan_err && c->fan_next + 1 < c->pool->smap->nshards) {
+        c->fan_next++;
+        return false;
+    }
+    if (!c->fan_err) {
+        char tag[96];
+        if (c->fan_select)
+            snprintf(tag, sizeof tag, "SELECT %llu", c->fan_rows);
+        else
+            snprintf(tag, sizeof tag, "%s", c->fan_tag);
+        size_t b = pg_begin(out, 'C');
+        pg_put_str(out, tag);
+        pg_end(out, b);
+    }
+    c->fan = false;
+    return true;
+}
+
 static void forward(struct pg_srv *s)
 {
     struct pg_client *c = s->client;
@@ -734,10 +793,14 @@ static void forward(struct pg_srv *s)
         }
         if (m.type != 'Z') {
             bool swallow = false;
+            if (c->fan && m.type == 'C' && buf_pending(in) < (size_t)m.len + 1)
+                break; /* a fan-out sums the tags: looked at whole */
             if (tx && pg_prep_server_msg(&s->prep, m.type, &swallow) != 0) {
                 srv_close(s, "a response that nothing asked for");
                 return;
             }
+            if (c->fan && !swallow)
+                swallow = fan_msg(c, &m, buf_head(in));
             if (swallow)
                 s->skip_left = m.len + 1;
             else
@@ -752,7 +815,8 @@ static void forward(struct pg_srv *s)
             srv_close(s, "malformed ReadyForQuery");
             return;
         }
-        buf_append(out, buf_head(in), (size_t)r);
+        if (!c->fan || fan_ready(c, out))
+            buf_append(out, buf_head(in), (size_t)r);
         buf_consume(in, (size_t)r);
         if (tx) {
             bool swallow;
@@ -952,7 +1016,7 @@ static void maybe_failover(struct pg_proxy *px, long long now)
         struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
         for (int bi = 0; bi < px->nbackends; bi++) {
             const struct pg_backend *b = &px->backends[bi];
-            if (bi == px->primary || b->dead || p->t[bi].nidle == 0)
+            if (bi == px->primary || b->dead || b->shard || p->t[bi].nidle == 0)
                 continue;
             struct pg_srv *s = pg_container_of(p->t[bi].idle.next, struct pg_srv, link);
             long long lag = b->lag_ms < 0 ? 0 : b->lag_ms;

@@ -44,4 +44,16 @@ struct pg_hints {
 };
 void pg_route_hints(const char *sql, size_t len, struct pg_hints *h);
 
+/* The proxy's own session variable, in a simple Query of one statement:
+ *   SET [SESSION|LOCAL] scaleout.shard_key {TO|=} VALUE   -> PG_SET_KEY (value copied to val)
+ *   SET scaleout.shard_key TO DEFAULT, RESET scaleout.shard_key -> PG_SET_CLEAR
+ *   RESET ALL, DISCARD ALL           -> PG_SET_CLEAR_PASS (cleared, and the statement runs)
+ * VALUE: a number, a word, or a 'string' ('' for a quote); at most cap - 1 bytes
+ * (longer: PG_SET_BAD). Anything else: PG_SET_NONE. */
+enum pg_set { PG_SET_NONE, PG_SET_KEY, PG_SET_CLEAR, PG_SET_CLEAR_PASS, PG_SET_BAD };
+enum pg_set pg_route_shard_set(const char *sql, size_t len, char *val, size_t cap, size_t *vlen);
+
+/* Like pg_route_classify; *statements gets the number of statements seen. */
+enum pg_route pg_route_classify_n(const char *sql, size_t len, int *statements);
+
 #endif

@@ -106,7 +106,10 @@ static void status(struct pg_proxy *px, struct buf *b)
                    "\"active\":%d,\"connecting\":%d,\"waiting\":%d,\"queries\":%llu,\"connects\":%llu,"
                    "\"connect_failures\":%llu,\"replay_lsn\":%llu}",
                    bi ? "," : "", px->backends[bi].name,
-                   bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica",
+                   bi == px->primary         ? "primary"
+                   : px->backends[bi].dead   ? "failed"
+                   : px->backends[bi].shard  ? "shard"
+                                             : "replica",
                    px->backends[bi].down_until_ms > now ? "false" : "true", px->backends[bi].lagging ? "true" : "false",
                    px->backends[bi].lag_ms, idle, active, connecting, waiting, px->backends[bi].queries,
                    px->backends[bi].connects, px->backends[bi].connect_failures,
@@ -262,6 +265,35 @@ int pg_main(int argc, char **argv)
             if (resolve(a, &px->backends[bi].addr, err, sizeof err) != 0) {
                 buf_printf(&errs, "%s: %s\n", bi == 0 ? "primary" : "replica", err);
                 nerr++;
+            }
+        }
+        /* each distinct shard address is one more backend (a primary of its own) */
+        for (int i = 0; i < px->cfg.nshard_maps; i++) {
+            struct pg_shard_map *m = &px->cfg.shard_maps[i];
+            if (px->cfg.pool_mode != PG_POOL_TRANSACTION) {
+                buf_printf(&errs, "shard-map %s: sharding needs pool-mode transaction\n", m->database);
+                nerr++;
+            }
+            for (int k = 0; k < m->nshards; k++) {
+                int bi = 1 + px->cfg.nreplicas;
+                while (bi < px->nbackends && strcmp(px->backends[bi].name, m->addrs[k]) != 0)
+                    bi++;
+                if (bi == px->nbackends) {
+                    if (px->nbackends >= PG_MAX_BACKENDS) {
+                        buf_printf(&errs, "shard-map %s: at most %d shard addresses\n", m->database,
+                                   PG_MAX_SHARD_BACKENDS);
+                        nerr++;
+                        break;
+                    }
+                    snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", m->addrs[k]);
+                    px->backends[bi].shard = true;
+                    if (resolve(m->addrs[k], &px->backends[bi].addr, err, sizeof err) != 0) {
+                        buf_printf(&errs, "shard-map %s: %s\n", m->database, err);
+                        nerr++;
+                    }
+                    px->nbackends++;
+                }
+                m->bi[k] = bi;
             }
         }
     }

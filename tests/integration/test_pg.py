@@ -1003,3 +1003,115 @@ def test_lag_excludes_one_replica_and_hints(cluster2, workdir, proxy):
     assert one(c, "/*+ replica */ " + with_q)[0] in (a.port, b.port)
     assert one(c, "/*+ primary */ SELECT inet_server_port()") == (cluster2.primary.port,)
     c.close()
+
+
+# ---- shard routing: two PostgreSQL primaries (the two clusters' primaries) ------------------------
+
+def fnv1a64(b):
+    h = 0xcbf29ce484222325
+    for x in b:
+        h = ((h ^ x) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+@pytest.fixture
+def shards(cluster, cluster2):
+    """Two shards of appdb: the first cluster's primary (shard 0) and the second's (shard 1)."""
+    servers = [cluster.primary, cluster2.primary]
+    for s in servers:
+        s.sql("DROP TABLE IF EXISTS sharded", dbname="appdb")
+        s.sql("CREATE TABLE sharded(k text PRIMARY KEY, v text)", dbname="appdb")
+    return servers
+
+
+def keys_on(server):
+    return sorted(r[0] for r in server.sql("SELECT k FROM sharded", dbname="appdb"))
+
+
+def test_shard_hash_by_hint_and_session_key(shards, proxy):
+    s0, s1 = shards
+    p = proxy(replicas=False, extra=["--shard-map", f"appdb hash {HOST}:{s0.port} {HOST}:{s1.port}"])
+    c = connect(p.port)
+    keys = [str(i) for i in range(20)]
+    for k in keys[:10]:
+        with c.cursor() as cur:
+            cur.execute(f"/*+ shard_key={k} */ INSERT INTO sharded VALUES (%s, 'hint')", (k,))
+    with c.cursor() as cur:
+        for k in keys[10:]:
+            cur.execute("SET scaleout.shard_key = %s", (k,))
+            cur.execute("INSERT INTO sharded VALUES (%s, 'set')", (k,))
+        # the key stays for the session: the same shard reads the row back
+        assert one(c, "SELECT v FROM sharded WHERE k = '19'") == ("set",)
+        cur.execute("RESET scaleout.shard_key")
+    want0 = sorted(k for k in keys if fnv1a64(k.encode()) % 2 == 0)
+    want1 = sorted(k for k in keys if fnv1a64(k.encode()) % 2 == 1)
+    assert want0 and want1
+    assert keys_on(s0) == want0 and keys_on(s1) == want1
+    # no key: refused with 0A000, the connection goes on
+    with pytest.raises(psycopg2.Error) as e:
+        one(c, "SELECT * FROM sharded")
+    assert e.value.pgcode == "0A000" and "no shard key" in str(e.value)
+    with c.cursor() as cur:
+        cur.execute("SET scaleout.shard_key TO '3'")
+        cur.execute("DISCARD ALL")  # clears the key, as RESET ALL does
+    with pytest.raises(psycopg2.Error) as e:
+        one(c, "SELECT * FROM sharded")
+    assert e.value.pgcode == "0A000"
+    # a transaction (psycopg2's BEGIN) runs on the shard of the session's key
+    with c.cursor() as cur:
+        cur.execute("SET scaleout.shard_key = 'tx'")
+    c.autocommit = False
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO sharded VALUES ('tx', 'in a transaction')")
+    c.commit()
+    c.close()
+    assert "tx" in (keys_on(s0) if fnv1a64(b"tx") % 2 == 0 else keys_on(s1))
+
+
+def test_shard_fanout_reads(shards, proxy):
+    s0, s1 = shards
+    for i in range(7):
+        (s0 if i % 2 else s1).sql("INSERT INTO sharded VALUES (%s, 'x')", (str(i),), dbname="appdb")
+    p = proxy(replicas=False, extra=["--shard-map", f"appdb hash {HOST}:{s0.port} {HOST}:{s1.port}",
+                                     "--fanout-reads", "yes"])
+    c = connect(p.port)
+    with c.cursor() as cur:
+        cur.execute("SELECT k, v FROM sharded")
+        rows = cur.fetchall()
+        assert sorted(r[0] for r in rows) == [str(i) for i in range(7)]
+        assert cur.rowcount == 7  # the SELECT n tags summed
+        assert [d.name for d in cur.description] == ["k", "v"]
+        cur.execute("SELECT count(*) FROM sharded")
+        assert sorted(r[0] for r in cur.fetchall()) == [3, 4]  # one row per shard
+        # writes without a key are never fanned out
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("DELETE FROM sharded")
+        assert e.value.pgcode == "0A000"
+        # an error on a shard ends the fan-out; the connection goes on
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("SELECT nosuchcolumn FROM sharded")
+        assert e.value.pgcode == "42703"
+        cur.execute("/*+ shard_key=1 */ SELECT count(*) FROM sharded")
+        assert cur.fetchone()[0] in (3, 4)
+    c.close()
+
+
+def test_shard_range_and_directory(shards, proxy):
+    s0, s1 = shards
+    p = proxy(replicas=False, extra=["--shard-map", f"appdb range {HOST}:{s0.port} 100 {HOST}:{s1.port}"])
+    c = connect(p.port)
+    for k in ("5", "99", "100", "12345", "-3"):
+        one(c, f"/*+ shard_key={k} */ INSERT INTO sharded VALUES ('{k}', 'r') RETURNING k")
+    assert keys_on(s0) == sorted(["5", "99", "-3"]) and keys_on(s1) == sorted(["100", "12345"])
+    with pytest.raises(psycopg2.Error) as e:
+        one(c, "/*+ shard_key=abc */ SELECT 1")
+    assert e.value.pgcode == "22023"
+    c.close()
+    d = proxy(replicas=False, extra=["--shard-map", f"appdb directory eu={HOST}:{s0.port} us={HOST}:{s1.port}"])
+    c = connect(d.port)
+    assert one(c, "/*+ shard_key='us' */ SELECT inet_server_port()") == (s1.port,)
+    assert one(c, "/*+ shard_key=eu */ SELECT inet_server_port()") == (s0.port,)
+    with pytest.raises(psycopg2.Error) as e:
+        one(c, "/*+ shard_key=asia */ SELECT 1")
+    assert e.value.pgcode == "22023" and "maps to no shard" in str(e.value)
+    c.close()

@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "pg/auth.h"
+#include "pg/pg.h"
 #include "pg/route.h"
 
 static enum pg_route cls(const char *s) { return pg_route_classify(s, strlen(s)); }
@@ -206,4 +207,60 @@ Test(pg_route, hints_before_the_first_word)
     q = "/*+ unclosed";
     pg_route_hints(q, strlen(q), &h);
     cr_expect(!h.replica && !h.primary && !h.shard_key);
+}
+
+static enum pg_set sset(const char *q, char *v, size_t cap)
+{
+    size_t l;
+    return pg_route_shard_set(q, strlen(q), v, cap, &l);
+}
+
+Test(pg_route, shard_key_set_reset_discard)
+{
+    char v[16];
+    cr_expect_eq(sset("SET scaleout.shard_key = 42", v, sizeof v), PG_SET_KEY);
+    cr_expect_str_eq(v, "42");
+    cr_expect_eq(sset("set session SCALEOUT.SHARD_KEY to 'it''s';", v, sizeof v), PG_SET_KEY);
+    cr_expect_str_eq(v, "it's");
+    cr_expect_eq(sset("SET scaleout.shard_key TO DEFAULT", v, sizeof v), PG_SET_CLEAR);
+    cr_expect_eq(sset("RESET scaleout.shard_key", v, sizeof v), PG_SET_CLEAR);
+    cr_expect_eq(sset("RESET ALL", v, sizeof v), PG_SET_CLEAR_PASS);
+    cr_expect_eq(sset("discard all ;", v, sizeof v), PG_SET_CLEAR_PASS);
+    cr_expect_eq(sset("SET search_path = x", v, sizeof v), PG_SET_NONE);
+    cr_expect_eq(sset("SELECT 1", v, sizeof v), PG_SET_NONE);
+    cr_expect_eq(sset("DISCARD PLANS", v, sizeof v), PG_SET_NONE);
+    cr_expect_eq(sset("SET scaleout.shard_key = 'a'; DELETE FROM t", v, sizeof v), PG_SET_BAD);
+    cr_expect_eq(sset("SET scaleout.shard_key =", v, sizeof v), PG_SET_BAD);
+    cr_expect_eq(sset("SET scaleout.shard_key = 'unterminated", v, sizeof v), PG_SET_BAD);
+    cr_expect_eq(sset("SET scaleout.shard_key = '0123456789abcdefXX'", v, sizeof v), PG_SET_BAD);
+}
+
+Test(pg_route, shard_of)
+{
+    struct pg_shard_map m;
+    memset(&m, 0, sizeof m);
+    m.kind = PG_SHARD_HASH;
+    m.nshards = 2;
+    cr_expect_eq(pg_shard_hash("", 0), 0xcbf29ce484222325ULL);
+    cr_expect_eq(pg_shard_hash("a", 1), 0xaf63dc4c8601ec8cULL); /* FNV-1a 64 test vector */
+    cr_expect_eq(pg_shard_of(&m, "a", 1), (int)(0xaf63dc4c8601ec8cULL % 2));
+    m.kind = PG_SHARD_RANGE;
+    m.nshards = 3;
+    m.bounds[1] = 100;
+    m.bounds[2] = 200;
+    cr_expect_eq(pg_shard_of(&m, "-5", 2), 0);
+    cr_expect_eq(pg_shard_of(&m, "100", 3), 1);
+    cr_expect_eq(pg_shard_of(&m, "199", 3), 1);
+    cr_expect_eq(pg_shard_of(&m, "99999999999", 11), 2);
+    cr_expect_eq(pg_shard_of(&m, "x", 1), -1);
+    struct pg_shard_dir d[] = {{"eu", 0}, {"us", 1}};
+    m.kind = PG_SHARD_DIRECTORY;
+    m.nshards = 2;
+    m.dir = d;
+    m.ndir = 2;
+    m.dir_default = -1;
+    cr_expect_eq(pg_shard_of(&m, "us", 2), 1);
+    cr_expect_eq(pg_shard_of(&m, "u", 1), -1);
+    m.dir_default = 0;
+    cr_expect_eq(pg_shard_of(&m, "asia", 4), 0);
 }
