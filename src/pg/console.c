@@ -129,7 +129,7 @@ static void show_pools(struct pg_proxy *px, struct buf *o)
             snprintf(b, sizeof b, "%d", p->t[bi].nactive);
             snprintf(c, sizeof c, "%d", p->t[bi].nidle);
             snprintf(d, sizeof d, "%d", p->t[bi].nconnecting);
-            const char *v[] = {p->database, p->user, px->backends[bi].name, bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica", a, b, c, d,
+            const char *v[] = {p->database, p->user, px->backends[bi].name, bi == px->primary ? "primary" : px->backends[bi].dead ? "fenced" : px->backends[bi].shard ? "shard" : "replica", a, b, c, d,
                                mode_name(px)};
             row(&t, v);
         }

@@ -165,8 +165,11 @@ struct pg_backend {
     long long lag_ms;               /* replicas: replay lag at the last check (-1: not measured) */
     bool lagging;                   /* replicas: lag above replica-max-lag: no reads */
     long long checked_ms;
-    bool dead;                      /* a primary that was failed over: no traffic */
+    bool dead;                      /* fenced: a primary that was failed over gets no traffic
+                                     * until a check finds it in recovery (a standby again) */
     bool shard;                     /* a shard's primary (shard-map) */
+    int in_recovery;                /* pg_is_in_recovery() at the last check: 1, 0, -1 unknown */
+    bool fence_logged;
     uint64_t replay_lsn;            /* replicas: pg_last_wal_replay_lsn() at the last check (0: unknown) */
     unsigned long long queries, connects, connect_failures;
 };

@@ -435,7 +435,7 @@ int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key)
 #define LAG_QUERY                                                                                       \
     "SELECT CASE WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() " \
     "THEN 0 ELSE COALESCE((EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint, 0) END, " \
-    "COALESCE(pg_last_wal_replay_lsn() - '0/0', 0)::bigint"
+    "COALESCE(pg_last_wal_replay_lsn() - '0/0', 0)::bigint, pg_is_in_recovery()"
 /* the primary's WAL insert position: past every commit that returned before it ran */
 #define LSN_QUERY "SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint"
 
@@ -448,12 +448,21 @@ static void check_lag(struct pg_proxy *px, long long now)
 {
     for (int bi = 0; bi < px->nbackends; bi++) {
         struct pg_backend *b = &px->backends[bi];
-        if (bi == px->primary || b->dead || b->shard || now - b->checked_ms < px->cfg.replica_check_interval_ms)
+        if (bi == px->primary || b->shard || now - b->checked_ms < px->cfg.replica_check_interval_ms)
             continue;
         int conns = 0;
         for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
             struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
             conns += p->t[bi].nidle + p->t[bi].nactive + p->t[bi].nconnecting;
+        }
+        if (b->dead && conns == 0) {
+            /* fenced: try it again after replica-retry; it rejoins once it is in recovery */
+            if (b->down_until_ms <= now && !pg_list_empty(&px->pools)) {
+                b->down_until_ms = now + px->cfg.replica_retry_ms;
+                open_server(px, pg_container_of(px->pools.next, struct pg_pool, link), bi);
+            }
+            b->checked_ms = now;
+            continue;
         }
         if (conns == 0 && lsn_mode(px) && !pg_list_empty(&px->pools)) {
             /* read-your-writes lsn needs its replay position: open a connection to ask with */
@@ -562,12 +571,31 @@ static void check_msgs(struct pg_srv *s)
             int16_t n = pg_rd_i16(&rd);
             int32_t l = pg_rd_i32(&rd);
             const char *val = l > 0 ? pg_rd_bytes(&rd, (size_t)l) : NULL;
-            if (n >= 2) {
+            if (n >= 3) {
                 long long lsn;
                 int32_t l2 = pg_rd_i32(&rd);
                 const char *v2 = l2 > 0 ? pg_rd_bytes(&rd, (size_t)l2) : NULL;
                 if (v2 && util_str2ll(v2, (size_t)l2, &lsn) && lsn >= 0)
                     b->replay_lsn = (uint64_t)lsn;
+                int32_t l3 = pg_rd_i32(&rd);
+                const char *v3 = l3 == 1 ? pg_rd_bytes(&rd, 1) : NULL;
+                b->in_recovery = v3 && *v3 == 't' ? 1 : 0;
+                if (b->dead && b->in_recovery) {
+                    /* the old primary came back as a standby: it rejoins as a replica */
+                    b->dead = false;
+                    b->replica = true;
+                    b->lagging = false;
+                    b->fence_logged = false;
+                    log_notice("backend %s is in recovery now: no longer fenced, it serves reads as a replica", b->name);
+                } else if (b->dead) {
+                    if (!b->fence_logged)
+                        log_warn("fenced backend %s is up and not in recovery (a second primary): it stays fenced; "
+                                 "make it a standby of the new primary to rejoin",
+                                 b->name);
+                    b->fence_logged = true;
+                    srv_close(s, "fenced");
+                    return;
+                }
             }
             if (n >= 1 && val && util_str2ll(val, (size_t)l, &v)) {
                 bool was = b->lagging;
@@ -935,7 +963,8 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
 static void failed_over(struct pg_proxy *px, int nbi)
 {
     int old = px->primary;
-    px->backends[old].dead = true;
+    px->backends[old].dead = true; /* fenced: see check_lag */
+    px->backends[old].down_until_ms = now_ms() + px->cfg.replica_retry_ms;
     px->primary = nbi;
     px->backends[nbi].lagging = false;
     px->backends[nbi].down_until_ms = 0;
@@ -1128,7 +1157,7 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
         /* login_failed may close other servers' clients, never other servers: next stays valid */
     }
     maybe_failover(px, now); /* first: the lag check may borrow the connection it needs */
-    if (cfg->replica_max_lag_ms > 0 || lsn_mode(px))
+    if (cfg->replica_max_lag_ms > 0 || lsn_mode(px) || px->stats.failovers > 0)
         check_lag(px, now);
     if (lsn_mode(px))
         sample_lsn(px);

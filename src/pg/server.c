@@ -76,7 +76,7 @@ static void metrics(struct pg_proxy *px, struct buf *b)
     for (int bi = 0; bi < px->nbackends; bi++) {
         int idle, active, connecting, waiting;
         count_servers(px, bi, &idle, &active, &connecting, &waiting);
-        const char *role = bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica";
+        const char *role = bi == px->primary ? "primary" : px->backends[bi].dead ? "fenced" : px->backends[bi].shard ? "shard" : "replica";
         buf_printf(b, "scaleout_pg_servers{backend=\"%s\",role=\"%s\",state=\"idle\"} %d\n", px->backends[bi].name, role, idle);
         buf_printf(b, "scaleout_pg_servers{backend=\"%s\",role=\"%s\",state=\"active\"} %d\n", px->backends[bi].name, role,
                    active);
@@ -104,16 +104,17 @@ static void status(struct pg_proxy *px, struct buf *b)
         buf_printf(b,
                    "%s{\"address\":\"%s\",\"role\":\"%s\",\"up\":%s,\"lagging\":%s,\"lag_ms\":%lld,\"idle\":%d,"
                    "\"active\":%d,\"connecting\":%d,\"waiting\":%d,\"queries\":%llu,\"connects\":%llu,"
-                   "\"connect_failures\":%llu,\"replay_lsn\":%llu}",
+                   "\"connect_failures\":%llu,\"replay_lsn\":%llu,\"in_recovery\":%s}",
                    bi ? "," : "", px->backends[bi].name,
                    bi == px->primary         ? "primary"
-                   : px->backends[bi].dead   ? "failed"
+                   : px->backends[bi].dead   ? "fenced"
                    : px->backends[bi].shard  ? "shard"
                                              : "replica",
                    px->backends[bi].down_until_ms > now ? "false" : "true", px->backends[bi].lagging ? "true" : "false",
                    px->backends[bi].lag_ms, idle, active, connecting, waiting, px->backends[bi].queries,
                    px->backends[bi].connects, px->backends[bi].connect_failures,
-                   (unsigned long long)px->backends[bi].replay_lsn);
+                   (unsigned long long)px->backends[bi].replay_lsn,
+                   px->backends[bi].in_recovery < 0 ? "null" : px->backends[bi].in_recovery ? "true" : "false");
     }
     buf_printf(b, "],\"primary_lsn\":%llu,\"lsn_samples\":%u,\"pools\":[", (unsigned long long)px->primary_lsn,
                px->lsn_known);
@@ -262,6 +263,7 @@ int pg_main(int argc, char **argv)
             snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", a);
             px->backends[bi].replica = bi > 0;
             px->backends[bi].lag_ms = bi > 0 ? -1 : 0;
+            px->backends[bi].in_recovery = -1;
             if (resolve(a, &px->backends[bi].addr, err, sizeof err) != 0) {
                 buf_printf(&errs, "%s: %s\n", bi == 0 ? "primary" : "replica", err);
                 nerr++;
@@ -287,6 +289,7 @@ int pg_main(int argc, char **argv)
                     }
                     snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", m->addrs[k]);
                     px->backends[bi].shard = true;
+                    px->backends[bi].in_recovery = -1;
                     if (resolve(m->addrs[k], &px->backends[bi].addr, err, sizeof err) != 0) {
                         buf_printf(&errs, "shard-map %s: %s\n", m->database, err);
                         nerr++;

@@ -7,6 +7,7 @@ Where each statement ran is checked on the servers themselves
 (pg_is_in_recovery(), inet_server_port(), pg_backend_pid(), pg_stat_activity).
 """
 import json
+import shutil
 import re
 import socket
 import struct
@@ -892,8 +893,27 @@ def test_failover_promotes_the_replica(workdir):
             assert port == pg.replicas[0].port
             assert one(c, "SELECT count(*) FROM f") == (2,)
             st = status(p.admin_port)
-            assert [b["role"] for b in st["backends"]] == ["failed", "primary"]
+            assert [b["role"] for b in st["backends"]] == ["fenced", "primary"]
             assert metrics(p.admin_port)["scaleout_pg_failovers_total"] == 1
+            # the old primary comes back as a primary: it stays fenced, writes go on to the new one
+            pg.primary.start()
+            wait_until(lambda: status(p.admin_port)["backends"][0]["in_recovery"] is False, timeout=30,
+                       what="the proxy saw the old primary back")
+            for i in range(5):
+                assert one(c, f"INSERT INTO f VALUES ({10 + i}) RETURNING inet_server_port()") == (pg.replicas[0].port,)
+                assert one(c, "SELECT inet_server_port()") == (pg.replicas[0].port,)
+            assert status(p.admin_port)["backends"][0]["role"] == "fenced"
+            assert pg.primary.sql("SELECT count(*) FROM f", dbname="appdb") == [(1,)]
+            # it rejoins as a standby of the new primary: then it serves reads again
+            pg.primary.stop("fast")
+            shutil.rmtree(pg.primary.datadir)
+            H._check(H.as_user([H.PG_BIN / "pg_basebackup", "-h", HOST, "-p", str(pg.replicas[0].port), "-U", "postgres",
+                                "-D", pg.primary.datadir, "-R", "-X", "stream", "--no-sync", "-c", "fast"]))
+            pg.primary.start()
+            wait_until(lambda: status(p.admin_port)["backends"][0]["role"] == "replica", timeout=30,
+                       what="the old primary rejoined as a replica")
+            wait_until(lambda: one(c, "SELECT inet_server_port()") == (pg.primary.port,), timeout=15,
+                       what="a read on the rejoined replica")
             c.close()
         finally:
             assert p.stop() == 0, p.log()
