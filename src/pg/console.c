@@ -281,12 +281,26 @@ void pg_console_message(struct pg_client *c, const struct pg_msg *m)
     } else if (is_cmd(sql, len, "show version")) {
         one_value(o, "version", SCALEOUT_PG_VERSION, "SHOW");
     } else if (is_cmd(sql, len, "show help") || is_cmd(sql, len, "help")) {
-        one_value(o, "help", "SHOW POOLS|STATS|SERVERS|CLIENTS|DATABASES|VERSION; PAUSE; RESUME", "SHOW");
+        one_value(o, "help", "SHOW POOLS|STATS|SERVERS|CLIENTS|DATABASES|VERSION; PAUSE; RESUME; RELOAD", "SHOW");
     } else if (is_cmd(sql, len, "pause")) {
         px->paused = true;
         size_t st = pg_begin(o, 'C');
         pg_put_str(o, "PAUSE");
         pg_end(o, st);
+    } else if (is_cmd(sql, len, "reload")) {
+        struct buf errs;
+        buf_init(&errs);
+        if (pg_reload(px, &errs) == 0) {
+            size_t st = pg_begin(o, 'C');
+            pg_put_str(o, "RELOAD");
+            pg_end(o, st);
+        } else {
+            char msg[600];
+            snprintf(msg, sizeof msg, "reload failed, nothing changed: %.*s", (int)(buf_pending(&errs) > 500 ? 500 : buf_pending(&errs)),
+                     buf_head(&errs));
+            pg_write_error(o, "ERROR", "F0000", msg);
+        }
+        buf_deinit(&errs);
     } else if (is_cmd(sql, len, "resume")) {
         px->paused = false;
         size_t st = pg_begin(o, 'C');

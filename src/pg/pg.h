@@ -301,7 +301,9 @@ struct pg_proxy {
     bool lsn_inflight, lsn_wanted;
     uv_tcp_t listener;
     uv_timer_t cron;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
+    int argc;                       /* the command line, read again by a reload */
+    char **argv;
     struct admin *admin;
     struct pg_list clients, pools, servers;
     int nclients, nservers;
@@ -313,6 +315,10 @@ struct pg_proxy {
 };
 
 int pg_main(int argc, char **argv);
+/* Read the config (file and flags) and the auth file again and apply what
+ * can change while clients stay connected; errors (nothing applied) go to
+ * errs. Returns 0 or -1. */
+int pg_reload(struct pg_proxy *px, struct buf *errs);
 
 /* pool.c */
 struct pg_pool *pg_pool_get(struct pg_proxy *px, const char *user, const char *database);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "net/admin.h"
+#include "net/balance.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/net.h"
@@ -175,6 +176,7 @@ static void finish(struct pg_proxy *px)
     close_handle((uv_handle_t *)&px->cron);
     close_handle((uv_handle_t *)&px->sigterm);
     close_handle((uv_handle_t *)&px->sigint);
+    close_handle((uv_handle_t *)&px->sighup);
     close_handle((uv_handle_t *)&px->listener);
     if (px->admin) {
         admin_close(px->admin);
@@ -213,6 +215,103 @@ static void on_signal(uv_signal_t *h, int signum)
     pg_client_drain(px, false);
 }
 
+/* ---- reload (SIGHUP, console RELOAD) --------------------------------------------------------- */
+
+#define SWAP(a, b)                                                                                      \
+    do {                                                                                                \
+        __typeof__(a) t_ = (a);                                                                         \
+        (a) = (b);                                                                                      \
+        (b) = t_;                                                                                       \
+    } while (0)
+
+int pg_reload(struct pg_proxy *px, struct buf *errs)
+{
+    struct pg_config n;
+    struct pg_userlist ul = {NULL};
+    conf_defaults(&pg_conf_table, &n);
+    int nerr = conf_load_args(&pg_conf_table, &n, px->argc, px->argv, errs);
+    if (nerr == 0 && n.auth_type != PG_AUTH_TRUST && !n.auth_file[0]) {
+        buf_printf(errs, "auth-type md5 and scram-sha-256 need an auth-file\n");
+        nerr++;
+    }
+    if (nerr == 0 && n.auth_file[0]) {
+        int r = pg_userlist_load(n.auth_file, &ul, errs);
+        nerr += r < 0 ? 1 : r;
+    }
+    if (nerr != 0) {
+        pg_userlist_free(&ul);
+        pg_config_free(&n);
+        log_warn("reload: invalid configuration, nothing changed: %.*s", (int)buf_pending(errs), buf_head(errs));
+        return -1;
+    }
+    /* what needs a restart keeps its running value */
+    struct pg_config *o = &px->cfg;
+    bool fixed_changed = strcmp(n.listen, o->listen) != 0 || strcmp(n.primary, o->primary) != 0 ||
+                         n.nreplicas != o->nreplicas || n.nshard_maps != o->nshard_maps || n.pool_mode != o->pool_mode ||
+                         n.admin_port != o->admin_port;
+    for (int i = 0; !fixed_changed && i < n.nreplicas; i++)
+        fixed_changed = strcmp(n.replicas[i], o->replicas[i]) != 0;
+    if (fixed_changed)
+        log_warn("reload: listen, primary, replica, shard-map, pool-mode and admin-port need a restart: kept as they were");
+    SWAP(n.listen, o->listen);
+    SWAP(n.primary, o->primary);
+    for (int i = 0; i < PG_MAX_REPLICAS; i++) {
+        SWAP(n.replicas[i], o->replicas[i]);
+        SWAP(n.replica_weights[i], o->replica_weights[i]);
+    }
+    SWAP(n.nreplicas, o->nreplicas);
+    for (int i = 0; i < PG_MAX_SHARD_MAPS; i++)
+        SWAP(n.shard_maps[i], o->shard_maps[i]);
+    SWAP(n.nshard_maps, o->nshard_maps);
+    SWAP(n.pool_mode, o->pool_mode);
+    SWAP(n.admin_port, o->admin_port);
+    SWAP(n.admin_bind, o->admin_bind);
+    SWAP(n.logfile, o->logfile);
+    SWAP(n.pidfile, o->pidfile);
+    if (n.balance != o->balance) {
+        net_balancers[o->balance]->destroy(px->bal);
+        px->bal = net_balancers[n.balance]->create();
+        px->usable_mask = ~(uint64_t)0;
+    }
+    SWAP(n, *o); /* n holds the old settings now */
+    pg_config_free(&n);
+    /* users: keep the ClientKeys learnt for unchanged SCRAM secrets */
+    for (struct pg_user *u = ul.head; u; u = u->next) {
+        struct pg_user *old = pg_userlist_find(&px->users, u->name);
+        if (old && old->has_client_key && u->has_scram && memcmp(old->stored_key, u->stored_key, sizeof u->stored_key) == 0) {
+            memcpy(u->client_key, old->client_key, sizeof u->client_key);
+            u->has_client_key = true;
+        }
+    }
+    SWAP(ul, px->users);
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        p->auth = pg_userlist_find(&px->users, p->user);
+    }
+    for (struct pg_list *l = px->clients.next; l != &px->clients; l = l->next) {
+        struct pg_client *c = pg_container_of(l, struct pg_client, link);
+        if (c->username)
+            c->user = pg_userlist_find(&px->users, c->username);
+    }
+    pg_userlist_free(&ul);
+    log_set_level(px->cfg.loglevel);
+    if (!px->paused)
+        pg_pool_resume(px); /* a larger pool-size serves the queues now */
+    log_notice("reload: configuration and auth file read again (pool-size %lld, query-wait-timeout %lld ms)",
+               px->cfg.pool_size, px->cfg.query_wait_timeout_ms);
+    return 0;
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    struct pg_proxy *px = h->data;
+    struct buf errs;
+    buf_init(&errs);
+    pg_reload(px, &errs);
+    buf_deinit(&errs);
+}
+
 static void usage(FILE *f)
 {
     struct buf b;
@@ -246,6 +345,8 @@ int pg_main(int argc, char **argv)
     conf_defaults(&pg_conf_table, &px->cfg);
     struct buf errs;
     buf_init(&errs);
+    px->argc = argc;
+    px->argv = argv;
     int nerr = conf_load_args(&pg_conf_table, &px->cfg, argc, argv, &errs);
     char err[512];
     if (nerr == 0) {
@@ -351,6 +452,9 @@ int pg_main(int argc, char **argv)
     px->sigterm.data = px->sigint.data = px;
     uv_signal_start(&px->sigterm, on_signal, SIGTERM);
     uv_signal_start(&px->sigint, on_signal, SIGINT);
+    uv_signal_init(loop, &px->sighup);
+    px->sighup.data = px;
+    uv_signal_start(&px->sighup, on_sighup, SIGHUP);
     log_notice("scaleout pg ready: %s, primary %s, %d replica%s, %s pooling, pool-size %lld, auth %s, admin %s:%lld",
                px->cfg.listen, px->cfg.primary, px->cfg.nreplicas, px->cfg.nreplicas == 1 ? "" : "s",
                px->cfg.pool_mode == PG_POOL_SESSION ? "session" : "transaction", px->cfg.pool_size,

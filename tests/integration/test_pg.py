@@ -8,6 +8,7 @@ Where each statement ran is checked on the servers themselves
 """
 import json
 import shutil
+import signal
 import re
 import socket
 import struct
@@ -1135,3 +1136,45 @@ def test_shard_range_and_directory(shards, proxy):
         one(c, "/*+ shard_key=asia */ SELECT 1")
     assert e.value.pgcode == "22023" and "maps to no shard" in str(e.value)
     c.close()
+
+
+# ---- reload (SIGHUP, console RELOAD) ------------------------------------------------------------
+
+def test_reload_changes_pools_users_timeouts_and_keeps_clients(cluster, workdir, proxy):
+    cluster.primary.sql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'latecomer') THEN "
+                        "CREATE ROLE latecomer LOGIN PASSWORD 'late'; END IF; END$$")
+    conf = H.write_file(workdir / "reload.conf", f"role pg\npool-size 1\nquery-wait-timeout 1\nadmin-users {H.APP_USER}\n")
+    p = proxy(replicas=False, extra=["--config", str(conf)])
+    c1 = connect(p.port, autocommit=False)
+    assert one(c1, "SELECT 1") == (1,)  # inside a transaction: it holds the pool's only server
+    c2 = connect(p.port)
+    with pytest.raises(psycopg2.Error) as e:
+        one(c2, "SELECT 2")
+    assert e.value.pgcode == "53300"
+    with pytest.raises(psycopg2.OperationalError):
+        connect(p.port, user="latecomer", password="late")
+    # SIGHUP: pool-size 2, query-wait-timeout 10 s, one more user
+    H.write_file(conf, f"role pg\npool-size 2\nquery-wait-timeout 10\nadmin-users {H.APP_USER}\n")
+    userlist = workdir / f"userlist-{p.port}.txt"
+    userlist.write_text(userlist.read_text() + '"latecomer" "late"\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "reload: configuration" in p.log(), timeout=10, what="the reload")
+    assert one(c2, "SELECT 2") == (2,)
+    c3 = connect(p.port, user="latecomer", password="late")
+    assert one(c3, "SELECT current_user") == ("latecomer",)
+    # the client in its transaction kept it
+    assert one(c1, "SELECT 3") == (3,)
+    c1.commit()
+    # console RELOAD: a broken file changes nothing; a good one applies
+    H.write_file(conf, f"role pg\npool-size 0\nadmin-users {H.APP_USER}\n")
+    r = console_psql(p.port, "RELOAD")
+    assert r.returncode != 0 and "reload failed" in r.stderr and "pool-size" in r.stderr
+    H.write_file(conf, f"role pg\npool-size 1\nquery-wait-timeout 1\nadmin-users {H.APP_USER}\n")
+    r = console_psql(p.port, "RELOAD")
+    assert r.returncode == 0, r.stderr
+    assert one(c1, "SELECT 4") == (4,)  # c1 in a new transaction holds a server
+    with c2.cursor() as cur:  # c2 uses the other pooled one (pool-size is a limit for new connections)
+        cur.execute("SELECT 5")
+    c1.rollback()
+    for c in (c1, c2, c3):
+        c.close()
