@@ -121,6 +121,9 @@ static void client_on_close(struct pg_conn *conn)
     pg_vars_free(&c->vars);
     xfree(c->username);
     xfree(c->shard_key);
+    xfree(c->authq_secret);
+    if (c->authq_srv)
+        c->authq_srv->client = NULL;
     buf_deinit(&c->fan_query);
     xfree(c);
 }
@@ -149,12 +152,80 @@ static struct pg_client *find_by_key(struct pg_proxy *px, uint32_t pid, uint32_t
 
 static void login_done(struct pg_client *c);
 
+struct pg_user *pg_user_find(struct pg_proxy *px, const char *name)
+{
+    struct pg_user *u = pg_userlist_find(&px->users, name);
+    return u ? u : pg_userlist_find(&px->fetched, name);
+}
+
+static void send_challenge(struct pg_client *c);
+
 static void start_auth(struct pg_client *c, const char *dbname)
 {
     struct pg_proxy *px = c->px;
     c->user = pg_userlist_find(&px->users, c->username);
     if (!c->console)
         c->pool = pg_pool_get(px, c->username, dbname); /* per (user, database): found or made */
+    if (!c->user && !c->console && px->cfg.auth_user[0] && px->cfg.auth_type != PG_AUTH_TRUST &&
+        strcmp(c->username, px->cfg.auth_user) != 0) {
+        /* not in the auth-file: ask the server (auth-query as auth-user), then challenge */
+        struct pg_pool *ap = pg_pool_get(px, px->cfg.auth_user, dbname);
+        c->authq = true;
+        c->authq_failed = false;
+        c->state = CL_WAIT;
+        pg_pool_request(ap, ap->home, c);
+        return;
+    }
+    send_challenge(c);
+}
+
+void pg_client_authq_done(struct pg_client *c)
+{
+    struct pg_proxy *px = c->px;
+    c->authq = false;
+    char *secret = c->authq_secret;
+    c->authq_secret = NULL;
+    if (c->state != CL_WAIT) {
+        xfree(secret);
+        return;
+    }
+    if (secret && !c->authq_failed) {
+        struct pg_user *u = pg_userlist_find(&px->fetched, c->username);
+        bool fresh = !u;
+        if (fresh) {
+            u = xcalloc(1, sizeof *u);
+            u->name = xstrdup(c->username);
+        }
+        if (pg_user_set_secret(u, secret) == 0) {
+            if (fresh) {
+                u->next = px->fetched.head;
+                px->fetched.head = u;
+            }
+            c->user = u;
+            if (c->pool)
+                c->pool->auth = u;
+        } else {
+            log_warn("auth-query for user \"%s\": the secret is neither an md5 hash nor a SCRAM secret", c->username);
+            if (fresh) {
+                xfree(u->name);
+                xfree(u);
+            }
+        }
+    }
+    xfree(secret);
+    if (c->authq_failed) {
+        px->stats.auth_failures++;
+        fatal(c, "28000", "auth_query failed (see the proxy's log)");
+        return;
+    }
+    send_challenge(c); /* an unknown user is challenged too, and fails with 28P01 */
+    if (!c->in_process)
+        client_process(c);
+}
+
+static void send_challenge(struct pg_client *c)
+{
+    struct pg_proxy *px = c->px;
     switch (px->cfg.auth_type) {
     case PG_AUTH_TRUST:
         login_done(c);

@@ -133,6 +133,8 @@ struct pg_config {
     int auth_type;
     char *auth_file;
     char *server_reset_query;
+    char *auth_user;                /* auth-query runs as this user of the auth-file (empty: no auth-query) */
+    char *auth_query;
     char *admin_users;
     bool read_write_split;
     unsigned long long max_message_size;
@@ -192,7 +194,7 @@ struct pg_pool {
     struct pg_list link;
 };
 
-enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE, SRV_LSN };
+enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE, SRV_LSN, SRV_AUTHQ };
 
 struct pg_proxy;
 struct pg_client;
@@ -248,6 +250,10 @@ struct pg_client {
     long long primary_until_ms;     /* read-your-writes: reads go to the primary until then */
     long long since_ms;             /* connect / wait start / last activity */
     char *shard_key;                /* SET scaleout.shard_key (NULL: none) */
+    bool authq;                     /* waiting for the auth-query's answer */
+    bool authq_failed;
+    char *authq_secret;             /* its passwd column */
+    struct pg_srv *authq_srv;       /* the server running it */
     /* a read fanned out to every shard, one after the other (fanout-reads) */
     bool fan;                       /* running */
     int fan_next;                   /* shard whose turn is next */
@@ -282,6 +288,7 @@ struct pg_proxy {
     uv_loop_t *loop;
     struct pg_config cfg;
     struct pg_userlist users;
+    struct pg_userlist fetched;     /* users whose secret came from auth-query */
     struct pg_backend backends[PG_MAX_BACKENDS];
     int nbackends;
     int primary;                    /* index of the primary in backends (changes at failover) */
@@ -367,6 +374,10 @@ void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *
 void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len);
 /* The linked server finished the transaction (transaction mode): unlink. */
 void pg_client_unlinked(struct pg_client *c);
+/* The auth-query ran (c->authq_secret, or c->authq_failed): go on with the login. */
+void pg_client_authq_done(struct pg_client *c);
+/* The user of that name: the auth-file's, else one fetched by auth-query, or NULL. */
+struct pg_user *pg_user_find(struct pg_proxy *px, const char *name);
 /* The linked server vanished. */
 void pg_client_server_lost(struct pg_client *c);
 /* The linked server's output was drained by the client socket: go on reading. */

@@ -46,7 +46,7 @@ struct pg_pool *pg_pool_get(struct pg_proxy *px, const char *user, const char *d
     struct pg_pool *p = xcalloc(1, sizeof *p);
     p->user = xstrdup(user);
     p->database = xstrdup(database);
-    p->auth = pg_userlist_find(&px->users, user);
+    p->auth = pg_user_find(px, user);
     buf_init(&p->params);
     p->smap = pg_shard_map_find(&px->cfg, database);
     p->home = p->smap ? p->smap->bi[0] : px->primary;
@@ -121,6 +121,11 @@ static void srv_close(struct pg_srv *s, const char *why)
     s->client = NULL;
     if (c && s->state == SRV_ACTIVE)
         pg_client_server_lost(c);
+    if (c && s->state == SRV_AUTHQ) {
+        c->authq_srv = NULL;
+        c->authq_failed = true;
+        pg_client_authq_done(c);
+    }
     if (s->state == SRV_IDLE || s->state == SRV_RESET) {
         pg_write_terminate(&s->conn.out);
         pg_conn_close_after_write(&s->conn);
@@ -638,6 +643,89 @@ static void link_pair(struct pg_srv *s, struct pg_client *c)
     pg_client_linked(c, s);
 }
 
+/* ---- auth-query: a client's secret fetched from the server ------------------------------ */
+
+static void authq_start(struct pg_srv *s, struct pg_client *c)
+{
+    struct buf *o = &s->conn.out;
+    set_state(s, SRV_AUTHQ);
+    s->client = c;
+    c->authq_srv = s;
+    size_t b = pg_begin(o, 'P');
+    pg_put_str(o, "");
+    pg_put_str(o, s->px->cfg.auth_query);
+    pg_put_i16(o, 0);
+    pg_end(o, b);
+    b = pg_begin(o, 'B');
+    pg_put_str(o, "");
+    pg_put_str(o, "");
+    pg_put_i16(o, 0);
+    pg_put_i16(o, 1);
+    pg_put_i32(o, (int32_t)strlen(c->username));
+    buf_append(o, c->username, strlen(c->username));
+    pg_put_i16(o, 0);
+    pg_end(o, b);
+    b = pg_begin(o, 'E');
+    pg_put_str(o, "");
+    pg_put_i32(o, 2);
+    pg_end(o, b);
+    b = pg_begin(o, 'S');
+    pg_end(o, b);
+    pg_conn_flush(&s->conn);
+    pg_conn_read_start(&s->conn);
+}
+
+static void authq_msgs(struct pg_srv *s)
+{
+    struct buf *in = &s->conn.in;
+    for (;;) {
+        struct pg_msg m;
+        ssize_t r = pg_parse_msg(buf_head(in), buf_pending(in), LOGIN_MSG_MAX, &m);
+        if (r == 0)
+            return;
+        if (r < 0) {
+            srv_close(s, "malformed answer to the auth-query");
+            return;
+        }
+        buf_consume(in, (size_t)r);
+        struct pg_client *c = s->client;
+        if (m.type == 'D' && c) {
+            struct pg_rd rd;
+            pg_rd_init(&rd, &m);
+            int16_t n = pg_rd_i16(&rd);
+            int32_t l1 = pg_rd_i32(&rd);
+            if (l1 > 0)
+                pg_rd_bytes(&rd, (size_t)l1);
+            int32_t l2 = n >= 2 ? pg_rd_i32(&rd) : -1;
+            const char *v = l2 > 0 && l2 < 4096 ? pg_rd_bytes(&rd, (size_t)l2) : NULL;
+            if (v && !rd.err && !c->authq_secret) {
+                c->authq_secret = xmalloc((size_t)l2 + 1);
+                memcpy(c->authq_secret, v, (size_t)l2);
+                c->authq_secret[l2] = '\0';
+            }
+        } else if (m.type == 'E') {
+            size_t l = 0;
+            const char *msg = pg_error_field(&m, 'M', &l);
+            log_warn("auth-query for user \"%s\" failed: %.*s", c ? c->username : "?", (int)(msg ? l : 0), msg ? msg : "");
+            if (c)
+                c->authq_failed = true;
+        } else if (m.type == 'Z') {
+            if (pg_ready_status(&m) != 'I' || buf_pending(in)) {
+                srv_close(s, "not idle after the auth-query");
+                return;
+            }
+            s->client = NULL;
+            if (c)
+                c->authq_srv = NULL;
+            set_state(s, SRV_IDLE);
+            dispatch(s->pool, s->bi);
+            if (c)
+                pg_client_authq_done(c);
+            return;
+        }
+    }
+}
+
 static void dispatch(struct pg_pool *p, int bi)
 {
     struct pg_target *t = &p->t[bi];
@@ -650,7 +738,10 @@ static void dispatch(struct pg_pool *p, int bi)
             struct pg_srv *s = pg_container_of(t->idle.next, struct pg_srv, link);
             struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
             pg_pool_unwait(c);
-            link_pair(s, c);
+            if (c->authq)
+                authq_start(s, c);
+            else
+                link_pair(s, c);
             continue;
         }
         /* count the waiters not yet covered by a connection being opened */
@@ -950,6 +1041,9 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
     case SRV_LSN:
         lsn_msgs(s);
         return;
+    case SRV_AUTHQ:
+        authq_msgs(s);
+        return;
     default:
         srv_close(s, "unexpected bytes from an idle server");
         return;
@@ -1150,7 +1244,7 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
             continue;
         if ((s->state == SRV_CONNECTING || s->state == SRV_LOGIN) && now - s->since_ms > cfg->server_connect_timeout_ms)
             login_failed(s, NULL, 0, "server-connect-timeout: no login in time");
-        else if ((s->state == SRV_CHECK || s->state == SRV_LSN) && now - s->since_ms > cfg->server_connect_timeout_ms)
+        else if ((s->state == SRV_CHECK || s->state == SRV_LSN || s->state == SRV_AUTHQ) && now - s->since_ms > cfg->server_connect_timeout_ms)
             srv_close(s, "no answer to the lag query in server-connect-timeout");
         else if (s->state == SRV_IDLE && cfg->server_idle_timeout_ms > 0 && now - s->since_ms > cfg->server_idle_timeout_ms)
             srv_close(s, "server-idle-timeout");

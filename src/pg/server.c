@@ -286,12 +286,12 @@ int pg_reload(struct pg_proxy *px, struct buf *errs)
     SWAP(ul, px->users);
     for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
         struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
-        p->auth = pg_userlist_find(&px->users, p->user);
+        p->auth = pg_user_find(px, p->user);
     }
     for (struct pg_list *l = px->clients.next; l != &px->clients; l = l->next) {
         struct pg_client *c = pg_container_of(l, struct pg_client, link);
         if (c->username)
-            c->user = pg_userlist_find(&px->users, c->username);
+            c->user = pg_user_find(px, c->username);
     }
     pg_userlist_free(&ul);
     log_set_level(px->cfg.loglevel);
@@ -471,6 +471,7 @@ out:
         unlink(px->cfg.pidfile);
     pg_pool_free_all(px);
     pg_userlist_free(&px->users);
+    pg_userlist_free(&px->fetched);
     pg_config_free(&px->cfg);
     xfree(px);
     return rc;

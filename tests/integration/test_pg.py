@@ -1178,3 +1178,35 @@ def test_reload_changes_pools_users_timeouts_and_keeps_clients(cluster, workdir,
     c1.rollback()
     for c in (c1, c2, c3):
         c.close()
+
+
+# ---- auth-query (PgBouncer's auth_user + auth_query) ---------------------------------------------
+
+def test_auth_query_fetches_secrets_from_the_server(cluster, workdir, proxy):
+    cluster.primary.sql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'aq_scram') THEN "
+                        "CREATE ROLE aq_scram LOGIN PASSWORD 'aqpass'; END IF; END$$")
+    # the auth file knows only the auth user
+    p = proxy(replicas=False, users={H.APP_USER: H.APP_PASSWORD}, extra=["--auth-user", H.APP_USER])
+    c = connect(p.port, user="aq_scram", password="aqpass")
+    assert one(c, "SELECT current_user") == ("aq_scram",)
+    c.close()
+    with pytest.raises(psycopg2.OperationalError) as e:
+        connect(p.port, user="aq_scram", password="wrong")
+    assert 'password authentication failed for user "aq_scram"' in str(e.value)
+    with pytest.raises(psycopg2.OperationalError) as e:
+        connect(p.port, user="nobody_here", password="x")
+    assert 'password authentication failed for user "nobody_here"' in str(e.value)
+    # a changed password is fetched again at the next login
+    cluster.primary.sql("ALTER ROLE aq_scram PASSWORD 'newpass'")
+    c = connect(p.port, user="aq_scram", password="newpass")
+    assert one(c, "SELECT 1") == (1,)
+    c.close()
+    # md5: the md5 user's hash from pg_shadow, md5 towards the server too
+    m = proxy(replicas=False, auth="md5", users={H.APP_USER: H.APP_PASSWORD}, extra=["--auth-user", H.APP_USER])
+    c = connect(m.port, user=H.MD5_USER, password=H.MD5_PASSWORD)
+    assert one(c, "SELECT current_user") == (H.MD5_USER,)
+    c.close()
+    # without auth-user the same login fails
+    n = proxy(replicas=False, users={H.APP_USER: H.APP_PASSWORD})
+    with pytest.raises(psycopg2.OperationalError):
+        connect(n.port, user="aq_scram", password="newpass")
