@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -244,6 +245,22 @@ static void send_challenge(struct pg_client *c)
     pg_conn_flush(&c->conn);
 }
 
+/* A startup parameter listed in ignore-startup-parameters (comma-separated). */
+static bool ignored_param(struct pg_proxy *px, const char *name)
+{
+    const char *l = px->cfg.ignore_startup_parameters;
+    size_t n = strlen(name);
+    while (l && *l) {
+        while (*l == ',' || *l == ' ')
+            l++;
+        size_t k = strcspn(l, ", ");
+        if (k == n && strncasecmp(l, name, n) == 0)
+            return true;
+        l += k;
+    }
+    return false;
+}
+
 /* Returns bytes consumed, 0 for more, -1 when the client was closed. */
 static ssize_t on_startup(struct pg_client *c)
 {
@@ -319,8 +336,27 @@ static ssize_t on_startup(struct pg_client *c)
     }
     size_t pos = 0;
     const char *k, *v;
-    while (pg_param_next(&st, &pos, &k, &v))
-        pg_vars_set(&c->vars, k, v); /* the tracked ones; other parameters are not passed on */
+    while (pg_param_next(&st, &pos, &k, &v)) {
+        /* the six tracked settings, and every other parameter (each -c of
+         * options too), are SET on the server the client is linked to */
+        if (strcmp(k, "user") == 0 || strcmp(k, "database") == 0 || strncmp(k, "_pq_.", 5) == 0 ||
+            ignored_param(px, k))
+            continue;
+        if (strcmp(k, "replication") == 0) {
+            fatal(c, "0A000", "replication connections are not supported by the proxy");
+            return -1;
+        }
+        int rc = strcmp(k, "options") == 0 ? pg_vars_parse_options(&c->vars, v) : pg_vars_set_extra(&c->vars, k, v);
+        if (rc != 0) {
+            snprintf(msg, sizeof msg,
+                     rc == -1   ? "unrecognized configuration parameter \"%.200s\""
+                     : rc == -2 ? "startup parameter \"%.200s\": value too long or too many parameters (at most 32)"
+                                : "invalid command-line argument in startup parameter \"%.200s\"",
+                     k);
+            fatal(c, rc == -1 ? "42704" : rc == -2 ? "54000" : "22023", msg);
+            return -1;
+        }
+    }
     c->username = xstrdup(st.user);
     snprintf(dbcopy, sizeof dbcopy, "%s", dbname);
     buf_consume(&c->conn.in, (size_t)r);

@@ -133,6 +133,7 @@ struct pg_config {
     int auth_type;
     char *auth_file;
     char *server_reset_query;
+    char *ignore_startup_parameters; /* dropped from startup packets (comma-separated) */
     char *auth_user;                /* auth-query runs as this user of the auth-file (empty: no auth-query) */
     char *auth_query;
     char *admin_users;

@@ -1185,6 +1185,9 @@ void pg_pool_release(struct pg_srv *s, bool client_gone)
     }
     const char *q = s->px->cfg.server_reset_query;
     if (s->px->cfg.pool_mode == PG_POOL_SESSION && q && q[0]) {
+        struct pg_vars none;
+        memset(&none, 0, sizeof none);
+        pg_vars_copy(&s->vars, &none); /* DISCARD ALL resets the other settings SET for the client */
         set_state(s, SRV_RESET);
         pg_write_query(&s->conn.out, q);
         pg_conn_flush(&s->conn);

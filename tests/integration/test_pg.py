@@ -590,9 +590,9 @@ _EXEC = _m(b"E", b"\0" + struct.pack("!I", 0))
 _SYNC = _m(b"S", b"")
 
 
-def _login(port):
+def _login(port, extra=b""):
     s = socket.create_connection((HOST, port), timeout=5)
-    body = struct.pack("!I", 196608) + b"user\0app\0database\0appdb\0\0"
+    body = struct.pack("!I", 196608) + b"user\0app\0database\0appdb\0" + extra + b"\0"
     s.sendall(struct.pack("!I", len(body) + 4) + body)
     read_msgs(s, b"Z")
     return s
@@ -1210,3 +1210,39 @@ def test_auth_query_fetches_secrets_from_the_server(cluster, workdir, proxy):
     n = proxy(replicas=False, users={H.APP_USER: H.APP_PASSWORD})
     with pytest.raises(psycopg2.OperationalError):
         connect(n.port, user="aq_scram", password="newpass")
+
+
+# ---- startup parameters beyond the six tracked ones ------------------------------------------------
+
+def test_startup_parameters_follow_the_client_in_transaction_mode(cluster, proxy):
+    cluster.primary.sql("CREATE SCHEMA IF NOT EXISTS s1", dbname="appdb")
+    p = proxy(replicas=False, extra=["--pool-size", "1"])
+    a = connect(p.port, options="-c search_path=s1,public -c extra_float_digits=0 --statement-timeout=1234",
+                application_name="client-a")
+    b = connect(p.port)
+    want_a = ("s1,public", "0", "1234ms", "client-a")
+    q = ("SELECT current_setting('search_path'), current_setting('extra_float_digits'), "
+         "current_setting('statement_timeout'), current_setting('application_name'), pg_backend_pid()")
+    pids = set()
+    for _ in range(3):  # one server connection, taken in turn
+        ra, rb = one(a, q), one(b, q)
+        assert ra[:4] == want_a
+        assert rb[:4] == ('"$user", public', "1", "0", "")
+        pids |= {ra[4], rb[4]}
+    assert len(pids) == 1
+    assert one(a, "SELECT current_schemas(false)") == (["s1", "public"],)
+    a.close()
+    b.close()
+    # a parameter sent as itself in the startup packet (as JDBC sends extra_float_digits)
+    t = proxy(replicas=False, auth="trust", extra=["--pool-size", "1", "--ignore-startup-parameters", "geqo"])
+    s = _login(t.port, b"extra_float_digits\x002\x00geqo\x00off\x00")
+    s.sendall(_m(b"Q", b"SELECT current_setting('extra_float_digits') || current_setting('geqo')\0"))
+    assert _rows(read_msgs(s, b"Z")) == ["2on"]  # geqo ignored, as listed
+    s.close()
+    # a name that is no setting's name: FATAL 42704 at login
+    bad = socket.create_connection((HOST, t.port), timeout=5)
+    body = struct.pack("!I", 196608) + b"user\0app\0database\0appdb\0bad;name\0x\0\0"
+    bad.sendall(struct.pack("!I", len(body) + 4) + body)
+    msgs = read_msgs(bad, b"E")
+    assert any(t == b"E" and b"42704" in m for t, m in msgs)
+    bad.close()

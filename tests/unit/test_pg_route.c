@@ -12,6 +12,7 @@
 #include "pg/auth.h"
 #include "pg/pg.h"
 #include "pg/route.h"
+#include "pg/vars.h"
 
 static enum pg_route cls(const char *s) { return pg_route_classify(s, strlen(s)); }
 
@@ -263,4 +264,48 @@ Test(pg_route, shard_of)
     cr_expect_eq(pg_shard_of(&m, "u", 1), -1);
     m.dir_default = 0;
     cr_expect_eq(pg_shard_of(&m, "asia", 4), 0);
+}
+
+Test(pg_vars, options_and_extra_parameters)
+{
+    struct pg_vars c, s;
+    memset(&c, 0, sizeof c);
+    memset(&s, 0, sizeof s);
+    cr_expect_eq(pg_vars_parse_options(&c, "-c search_path=a,b  -cwork_mem=8MB --statement-timeout=5s -c x.y=it\\ 's"), 0);
+    cr_expect_eq(c.nextra, 4);
+    struct buf sql;
+    buf_init(&sql);
+    cr_expect_eq(pg_vars_diff_sql(&c, &s, &sql), 4);
+    buf_putc(&sql, '\0');
+    cr_expect(strstr(buf_head(&sql), "set_config('search_path', 'a,b', false)"));
+    cr_expect(strstr(buf_head(&sql), "set_config('statement_timeout', '5s', false)"));
+    cr_expect(strstr(buf_head(&sql), "set_config('x.y', 'it ''s', false)"));
+    pg_vars_copy(&s, &c);
+    sql.off = sql.len = 0;
+    cr_expect_eq(pg_vars_diff_sql(&c, &s, &sql), 0);
+    /* a client without them: the server's are RESET */
+    struct pg_vars none;
+    memset(&none, 0, sizeof none);
+    cr_expect_eq(pg_vars_diff_sql(&none, &s, &sql), 4);
+    buf_putc(&sql, '\0');
+    cr_expect(strstr(buf_head(&sql), "RESET search_path;"));
+    /* tracked names go to their slot */
+    cr_expect_eq(pg_vars_set_extra(&c, "TimeZone", "UTC"), 0);
+    cr_expect_str_eq(c.v[pg_vars_index("timezone")], "UTC");
+    cr_expect_eq(pg_vars_set_extra(&c, "bad;name", "x"), -1);
+    cr_expect_eq(pg_vars_parse_options(&c, "-c"), -3);
+    cr_expect_eq(pg_vars_parse_options(&c, "nonsense"), -3);
+    cr_expect_eq(pg_vars_parse_options(&c, "-c noequals"), -3);
+    for (int i = 0; i < 40; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "p%d", i);
+        if (pg_vars_set_extra(&c, n, "1") != 0) {
+            cr_expect_eq(pg_vars_set_extra(&c, n, "1"), -2);
+            break;
+        }
+    }
+    cr_expect_eq(c.nextra, PG_MAX_EXTRA);
+    buf_deinit(&sql);
+    pg_vars_free(&c);
+    pg_vars_free(&s);
 }
