@@ -17,6 +17,7 @@ CFLAGS   ?=
 CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
 LDLIBS   += $(if $(PKG_LIBS),$(PKG_LIBS),-luv -lxxhash -lpq) -lcrypto -lpthread -lm
+LDLIBS   += -lssl
 
 ifeq ($(V),1)
 Q :=

@@ -22,6 +22,7 @@
 #include "core/util.h"
 #include "pg/pg.h"
 #include "pg/route.h"
+#include "pg/tls.h"
 #include "proto/pg.h"
 
 #define AUTH_MSG_MAX 8192
@@ -284,6 +285,24 @@ static ssize_t on_startup(struct pg_client *c)
     }
     switch (st.kind) {
     case PG_SSL_REQUEST:
+        buf_consume(&c->conn.in, (size_t)r);
+        if (px->tls_ctx && !c->conn.tls) {
+            if (buf_pending(&c->conn.in)) {
+                /* bytes after the SSLRequest would have been sent in clear text */
+                fatal(c, "08P01", "received unencrypted data after SSL request");
+                return -1;
+            }
+            buf_putc(&c->conn.out, 'S');
+            pg_conn_flush(&c->conn);
+            if (pg_tls_start(&c->conn, px->tls_ctx) != 0) {
+                client_close(c);
+                return -1;
+            }
+            return r;
+        }
+        buf_putc(&c->conn.out, 'N');
+        pg_conn_flush(&c->conn);
+        return r;
     case PG_GSSENC_REQUEST:
         buf_consume(&c->conn.in, (size_t)r);
         buf_putc(&c->conn.out, 'N');
@@ -301,6 +320,11 @@ static ssize_t on_startup(struct pg_client *c)
     }
     if (!st.user || !st.user[0]) {
         fatal(c, "28000", "no PostgreSQL user name specified in startup packet");
+        return -1;
+    }
+    if (px->cfg.client_tls_required && !c->conn.tls) {
+        px->stats.auth_failures++;
+        fatal(c, "28000", "SSL required: connect with sslmode=require (or stronger)");
         return -1;
     }
     const char *db = st.database && st.database[0] ? st.database : st.user;

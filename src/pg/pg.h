@@ -134,6 +134,8 @@ struct pg_config {
     char *auth_file;
     char *server_reset_query;
     char *ignore_startup_parameters; /* dropped from startup packets (comma-separated) */
+    char *client_tls_cert, *client_tls_key; /* PEM files: SSLRequest answered 'S' (empty: 'N') */
+    bool client_tls_required;       /* clients without TLS are refused */
     char *auth_user;                /* auth-query runs as this user of the auth-file (empty: no auth-query) */
     char *auth_query;
     char *admin_users;
@@ -200,6 +202,7 @@ enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, 
 struct pg_proxy;
 struct pg_client;
 struct net_peer;
+struct ssl_ctx_st;
 
 struct pg_srv {
     struct pg_conn conn;
@@ -290,6 +293,7 @@ struct pg_proxy {
     struct pg_config cfg;
     struct pg_userlist users;
     struct pg_userlist fetched;     /* users whose secret came from auth-query */
+    struct ssl_ctx_st *tls_ctx;     /* client TLS (NULL: none) */
     struct pg_backend backends[PG_MAX_BACKENDS];
     int nbackends;
     int primary;                    /* index of the primary in backends (changes at failover) */

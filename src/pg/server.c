@@ -20,6 +20,7 @@
 #include "core/net.h"
 #include "core/util.h"
 #include "pg/pg.h"
+#include "pg/tls.h"
 
 #define CRON_MS 100
 
@@ -268,6 +269,8 @@ int pg_reload(struct pg_proxy *px, struct buf *errs)
     SWAP(n.admin_bind, o->admin_bind);
     SWAP(n.logfile, o->logfile);
     SWAP(n.pidfile, o->pidfile);
+    SWAP(n.client_tls_cert, o->client_tls_cert);
+    SWAP(n.client_tls_key, o->client_tls_key);
     if (n.balance != o->balance) {
         net_balancers[o->balance]->destroy(px->bal);
         px->bal = net_balancers[n.balance]->create();
@@ -410,6 +413,24 @@ int pg_main(int argc, char **argv)
         xfree(px);
         return 1;
     }
+    if (px->cfg.client_tls_cert[0] || px->cfg.client_tls_key[0]) {
+        px->tls_ctx = pg_tls_server_ctx(px->cfg.client_tls_cert, px->cfg.client_tls_key, err, sizeof err);
+        if (!px->tls_ctx) {
+            fprintf(stderr, "scaleout pg: client TLS: %s\n", err);
+            buf_deinit(&errs);
+            pg_userlist_free(&px->users);
+            pg_config_free(&px->cfg);
+            xfree(px);
+            return 1;
+        }
+    } else if (px->cfg.client_tls_required) {
+        fprintf(stderr, "scaleout pg: client-tls-required needs client-tls-cert and client-tls-key\n");
+        buf_deinit(&errs);
+        pg_userlist_free(&px->users);
+        pg_config_free(&px->cfg);
+        xfree(px);
+        return 1;
+    }
     buf_deinit(&errs);
     pg_pool_balancer_init(px);
     log_init("pg", px->cfg.loglevel, px->cfg.logfile[0] ? px->cfg.logfile : NULL);
@@ -472,6 +493,7 @@ out:
     pg_pool_free_all(px);
     pg_userlist_free(&px->users);
     pg_userlist_free(&px->fetched);
+    pg_tls_ctx_free(px->tls_ctx);
     pg_config_free(&px->cfg);
     xfree(px);
     return rc;

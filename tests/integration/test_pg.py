@@ -7,6 +7,7 @@ Where each statement ran is checked on the servers themselves
 (pg_is_in_recovery(), inet_server_port(), pg_backend_pid(), pg_stat_activity).
 """
 import json
+import os
 import shutil
 import signal
 import re
@@ -1246,3 +1247,27 @@ def test_startup_parameters_follow_the_client_in_transaction_mode(cluster, proxy
     msgs = read_msgs(bad, b"E")
     assert any(t == b"E" and b"42704" in m for t, m in msgs)
     bad.close()
+
+
+# ---- client TLS ----------------------------------------------------------------------------------
+
+def test_client_tls_with_psql_and_psycopg2(cluster, workdir, proxy):
+    cert, key = workdir / "tls-cert.pem", workdir / "tls-key.pem"
+    if not cert.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                        "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    p = proxy(extra=["--client-tls-cert", str(cert), "--client-tls-key", str(key), "--client-tls-required", "yes"])
+    c = connect(p.port, sslmode="require")
+    assert c.info.ssl_in_use
+    assert one(c, "SELECT pg_is_in_recovery()") == (True,)  # the split works under TLS
+    big = one(c, "SELECT repeat('x', 300000)")[0]  # larger than a TLS record
+    assert len(big) == 300000
+    c.close()
+    env = dict(os.environ, PGPASSWORD=H.APP_PASSWORD, PGSSLMODE="require")
+    r = subprocess.run(["psql", "-X", "-h", HOST, "-p", str(p.port), "-U", H.APP_USER, "-d", "appdb", "-tAc",
+                        "SELECT 41 + 1"], env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.strip() == "42", r.stderr
+    # required: a client without TLS is refused
+    with pytest.raises(psycopg2.OperationalError) as e:
+        connect(p.port, sslmode="disable")
+    assert "SSL required" in str(e.value)
