@@ -410,6 +410,18 @@ int pg_config_check(const char *path, struct buf *errs)
             buf_printf(errs, "%s: auth-type md5 and scram-sha-256 need an auth-file\n", path);
             n++;
         }
+        if (c.nshard_maps > 0 && c.pool_mode != PG_POOL_TRANSACTION) {
+            buf_printf(errs, "%s: shard-map needs pool-mode transaction\n", path);
+            n++;
+        }
+        if (!c.client_tls_cert[0] != !c.client_tls_key[0] || (c.client_tls_required && !c.client_tls_cert[0])) {
+            buf_printf(errs, "%s: client TLS needs both client-tls-cert and client-tls-key\n", path);
+            n++;
+        }
+        if (c.auth_user[0] && c.auth_type == PG_AUTH_TRUST) {
+            buf_printf(errs, "%s: auth-user needs auth-type md5 or scram-sha-256\n", path);
+            n++;
+        }
         if (c.auth_file[0]) {
             struct pg_userlist ul;
             int r = pg_userlist_load(c.auth_file, &ul, errs);

@@ -449,6 +449,18 @@ static bool lsn_mode(const struct pg_proxy *px) { return px->cfg.read_your_write
 /* Borrow an idle pooled connection of each replica to measure its lag. A
  * replica with no idle connection keeps its last figure; one never used has
  * none and gets reads (the first ones open a connection the next check uses). */
+/* A pool of a database that is not sharded (its database is on the primary
+ * and the replicas), to open a connection for a check; NULL if none. */
+static struct pg_pool *plain_pool(struct pg_proxy *px)
+{
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        if (!p->smap)
+            return p;
+    }
+    return NULL;
+}
+
 static void check_lag(struct pg_proxy *px, long long now)
 {
     for (int bi = 0; bi < px->nbackends; bi++) {
@@ -462,16 +474,17 @@ static void check_lag(struct pg_proxy *px, long long now)
         }
         if (b->dead && conns == 0) {
             /* fenced: try it again after replica-retry; it rejoins once it is in recovery */
-            if (b->down_until_ms <= now && !pg_list_empty(&px->pools)) {
+            if (b->down_until_ms <= now) {
                 b->down_until_ms = now + px->cfg.replica_retry_ms;
-                open_server(px, pg_container_of(px->pools.next, struct pg_pool, link), bi);
+                if (plain_pool(px))
+                    open_server(px, plain_pool(px), bi);
             }
             b->checked_ms = now;
             continue;
         }
-        if (conns == 0 && lsn_mode(px) && !pg_list_empty(&px->pools)) {
+        if (conns == 0 && lsn_mode(px) && plain_pool(px)) {
             /* read-your-writes lsn needs its replay position: open a connection to ask with */
-            open_server(px, pg_container_of(px->pools.next, struct pg_pool, link), bi);
+            open_server(px, plain_pool(px), bi);
             b->checked_ms = now;
             continue;
         }
