@@ -1271,3 +1271,27 @@ def test_client_tls_with_psql_and_psycopg2(cluster, workdir, proxy):
     with pytest.raises(psycopg2.OperationalError) as e:
         connect(p.port, sslmode="disable")
     assert "SSL required" in str(e.value)
+
+
+def test_leastconn_avoids_the_busy_replica(cluster2, proxy):
+    a, b = cluster2.replicas
+    p = proxy(cluster=cluster2, extra=["--balance", "leastconn", "--replica-max-lag", "0"])
+    slow, c = connect(p.port), connect(p.port)
+    started = threading.Event()
+    got = {}
+
+    def long_read():
+        started.set()
+        got["port"] = one(slow, "SELECT inet_server_port() FROM pg_sleep(3)")[0]
+
+    t = threading.Thread(target=long_read)
+    t.start()
+    started.wait()
+    busy = wait_until(lambda: next((x["address"] for x in status(p.admin_port)["backends"] if x["active"] == 1), None),
+                      timeout=5, what="the long read running")
+    other = b.port if busy.endswith(f":{a.port}") else a.port
+    assert ports_of(c, 6) == {other: 6}  # while one replica runs the long read, reads go to the other
+    t.join()
+    assert f":{got['port']}" in busy
+    slow.close()
+    c.close()
