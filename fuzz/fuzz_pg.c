@@ -78,6 +78,16 @@ static void run(const uint8_t *data, size_t len, size_t max, int side, struct tr
                     /* the read/write classifier must take any text, within its length */
                     enum pg_route rt = pg_route_classify(m.body, m.body_len);
                     CHECK(rt == PG_ROUTE_READ || rt == PG_ROUTE_PRIMARY);
+                    /* hints and SET scaleout.shard_key: within the text, bounded values */
+                    struct pg_hints h;
+                    pg_route_hints(m.body, m.body_len, &h);
+                    if (h.shard_key)
+                        CHECK(h.shard_key >= m.body && h.shard_key + h.shard_key_len <= m.body + m.body_len);
+                    char val[64];
+                    size_t vl;
+                    enum pg_set st = pg_route_shard_set(m.body, m.body_len, val, sizeof val, &vl);
+                    if (st == PG_SET_KEY)
+                        CHECK(vl < sizeof val && val[vl] == '\0');
                 }
                 if (side == 0 && m.type == 'Q' && v == 0) {
                     struct buf b;

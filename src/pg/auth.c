@@ -191,6 +191,30 @@ static bool is_md5_hash(const char *s)
     return true;
 }
 
+int pg_user_set_secret(struct pg_user *u, const char *secret)
+{
+    struct pg_user n;
+    memset(&n, 0, sizeof n);
+    if (strncmp(secret, "SCRAM-SHA-256$", 14) == 0) {
+        if (!parse_scram_secret(&n, secret))
+            return -1;
+    } else if (is_md5_hash(secret)) {
+        n.has_md5 = true;
+        memcpy(n.md5, secret, 36);
+    } else {
+        return -1;
+    }
+    if (u->has_client_key && n.has_scram && u->has_scram && memcmp(u->stored_key, n.stored_key, PG_SCRAM_KEY) == 0) {
+        n.has_client_key = true;
+        memcpy(n.client_key, u->client_key, PG_SCRAM_KEY);
+    }
+    xfree(u->password);
+    n.name = u->name;
+    n.next = u->next;
+    *u = n;
+    return 0;
+}
+
 int pg_userlist_load(const char *path, struct pg_userlist *out, struct buf *errs)
 {
     out->head = NULL;

@@ -55,6 +55,10 @@ struct pg_userlist {
 int pg_userlist_load(const char *path, struct pg_userlist *out, struct buf *errs);
 void pg_userlist_free(struct pg_userlist *l);
 struct pg_user *pg_userlist_find(const struct pg_userlist *l, const char *name);
+/* Set u's secret from an md5 hash or a SCRAM secret (as pg_authid stores
+ * them; auth-query). The ClientKey learnt before is kept when the SCRAM
+ * secret did not change. 0, or -1 when the secret is neither. */
+int pg_user_set_secret(struct pg_user *u, const char *secret);
 
 /* "md5" + hex(md5(password + user)) into out (36 bytes with NUL). */
 void pg_md5_password(const char *password, const char *user, char out[36]);

@@ -15,12 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "pg/pg.h"
 #include "pg/route.h"
+#include "pg/tls.h"
 #include "proto/pg.h"
 
 #define AUTH_MSG_MAX 8192
@@ -78,7 +80,10 @@ void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *
     c->state = CL_READY;
     pg_write_error(&c->conn.out, "ERROR", sqlstate, message);
     struct pg_msg m;
-    if (pg_parse_msg(buf_head(&c->conn.in), buf_pending(&c->conn.in), 0, &m) > 0 && m.type == 'Q') {
+    if (c->fan) {
+        c->fan = false; /* the fanned-out Query was taken off the input already */
+        pg_write_ready(&c->conn.out, 'I');
+    } else if (pg_parse_msg(buf_head(&c->conn.in), buf_pending(&c->conn.in), 0, &m) > 0 && m.type == 'Q') {
         buf_consume(&c->conn.in, m.len + 1);
         pg_write_ready(&c->conn.out, 'I');
     } else {
@@ -117,6 +122,11 @@ static void client_on_close(struct pg_conn *conn)
     pg_prep_client_free(&c->prep);
     pg_vars_free(&c->vars);
     xfree(c->username);
+    xfree(c->shard_key);
+    xfree(c->authq_secret);
+    if (c->authq_srv)
+        c->authq_srv->client = NULL;
+    buf_deinit(&c->fan_query);
     xfree(c);
 }
 
@@ -144,12 +154,80 @@ static struct pg_client *find_by_key(struct pg_proxy *px, uint32_t pid, uint32_t
 
 static void login_done(struct pg_client *c);
 
+struct pg_user *pg_user_find(struct pg_proxy *px, const char *name)
+{
+    struct pg_user *u = pg_userlist_find(&px->users, name);
+    return u ? u : pg_userlist_find(&px->fetched, name);
+}
+
+static void send_challenge(struct pg_client *c);
+
 static void start_auth(struct pg_client *c, const char *dbname)
 {
     struct pg_proxy *px = c->px;
     c->user = pg_userlist_find(&px->users, c->username);
     if (!c->console)
         c->pool = pg_pool_get(px, c->username, dbname); /* per (user, database): found or made */
+    if (!c->user && !c->console && px->cfg.auth_user[0] && px->cfg.auth_type != PG_AUTH_TRUST &&
+        strcmp(c->username, px->cfg.auth_user) != 0) {
+        /* not in the auth-file: ask the server (auth-query as auth-user), then challenge */
+        struct pg_pool *ap = pg_pool_get(px, px->cfg.auth_user, dbname);
+        c->authq = true;
+        c->authq_failed = false;
+        c->state = CL_WAIT;
+        pg_pool_request(ap, ap->home, c);
+        return;
+    }
+    send_challenge(c);
+}
+
+void pg_client_authq_done(struct pg_client *c)
+{
+    struct pg_proxy *px = c->px;
+    c->authq = false;
+    char *secret = c->authq_secret;
+    c->authq_secret = NULL;
+    if (c->state != CL_WAIT) {
+        xfree(secret);
+        return;
+    }
+    if (secret && !c->authq_failed) {
+        struct pg_user *u = pg_userlist_find(&px->fetched, c->username);
+        bool fresh = !u;
+        if (fresh) {
+            u = xcalloc(1, sizeof *u);
+            u->name = xstrdup(c->username);
+        }
+        if (pg_user_set_secret(u, secret) == 0) {
+            if (fresh) {
+                u->next = px->fetched.head;
+                px->fetched.head = u;
+            }
+            c->user = u;
+            if (c->pool)
+                c->pool->auth = u;
+        } else {
+            log_warn("auth-query for user \"%s\": the secret is neither an md5 hash nor a SCRAM secret", c->username);
+            if (fresh) {
+                xfree(u->name);
+                xfree(u);
+            }
+        }
+    }
+    xfree(secret);
+    if (c->authq_failed) {
+        px->stats.auth_failures++;
+        fatal(c, "28000", "auth_query failed (see the proxy's log)");
+        return;
+    }
+    send_challenge(c); /* an unknown user is challenged too, and fails with 28P01 */
+    if (!c->in_process)
+        client_process(c);
+}
+
+static void send_challenge(struct pg_client *c)
+{
+    struct pg_proxy *px = c->px;
     switch (px->cfg.auth_type) {
     case PG_AUTH_TRUST:
         login_done(c);
@@ -166,6 +244,22 @@ static void start_auth(struct pg_client *c, const char *dbname)
     }
     c->state = CL_AUTH;
     pg_conn_flush(&c->conn);
+}
+
+/* A startup parameter listed in ignore-startup-parameters (comma-separated). */
+static bool ignored_param(struct pg_proxy *px, const char *name)
+{
+    const char *l = px->cfg.ignore_startup_parameters;
+    size_t n = strlen(name);
+    while (l && *l) {
+        while (*l == ',' || *l == ' ')
+            l++;
+        size_t k = strcspn(l, ", ");
+        if (k == n && strncasecmp(l, name, n) == 0)
+            return true;
+        l += k;
+    }
+    return false;
 }
 
 /* Returns bytes consumed, 0 for more, -1 when the client was closed. */
@@ -191,6 +285,24 @@ static ssize_t on_startup(struct pg_client *c)
     }
     switch (st.kind) {
     case PG_SSL_REQUEST:
+        buf_consume(&c->conn.in, (size_t)r);
+        if (px->tls_ctx && !c->conn.tls) {
+            if (buf_pending(&c->conn.in)) {
+                /* bytes after the SSLRequest would have been sent in clear text */
+                fatal(c, "08P01", "received unencrypted data after SSL request");
+                return -1;
+            }
+            buf_putc(&c->conn.out, 'S');
+            pg_conn_flush(&c->conn);
+            if (pg_tls_start(&c->conn, px->tls_ctx) != 0) {
+                client_close(c);
+                return -1;
+            }
+            return r;
+        }
+        buf_putc(&c->conn.out, 'N');
+        pg_conn_flush(&c->conn);
+        return r;
     case PG_GSSENC_REQUEST:
         buf_consume(&c->conn.in, (size_t)r);
         buf_putc(&c->conn.out, 'N');
@@ -208,6 +320,11 @@ static ssize_t on_startup(struct pg_client *c)
     }
     if (!st.user || !st.user[0]) {
         fatal(c, "28000", "no PostgreSQL user name specified in startup packet");
+        return -1;
+    }
+    if (px->cfg.client_tls_required && !c->conn.tls) {
+        px->stats.auth_failures++;
+        fatal(c, "28000", "SSL required: connect with sslmode=require (or stronger)");
         return -1;
     }
     const char *db = st.database && st.database[0] ? st.database : st.user;
@@ -243,8 +360,27 @@ static ssize_t on_startup(struct pg_client *c)
     }
     size_t pos = 0;
     const char *k, *v;
-    while (pg_param_next(&st, &pos, &k, &v))
-        pg_vars_set(&c->vars, k, v); /* the tracked ones; other parameters are not passed on */
+    while (pg_param_next(&st, &pos, &k, &v)) {
+        /* the six tracked settings, and every other parameter (each -c of
+         * options too), are SET on the server the client is linked to */
+        if (strcmp(k, "user") == 0 || strcmp(k, "database") == 0 || strncmp(k, "_pq_.", 5) == 0 ||
+            ignored_param(px, k))
+            continue;
+        if (strcmp(k, "replication") == 0) {
+            fatal(c, "0A000", "replication connections are not supported by the proxy");
+            return -1;
+        }
+        int rc = strcmp(k, "options") == 0 ? pg_vars_parse_options(&c->vars, v) : pg_vars_set_extra(&c->vars, k, v);
+        if (rc != 0) {
+            snprintf(msg, sizeof msg,
+                     rc == -1   ? "unrecognized configuration parameter \"%.200s\""
+                     : rc == -2 ? "startup parameter \"%.200s\": value too long or too many parameters (at most 32)"
+                                : "invalid command-line argument in startup parameter \"%.200s\"",
+                     k);
+            fatal(c, rc == -1 ? "42704" : rc == -2 ? "54000" : "22023", msg);
+            return -1;
+        }
+    }
     c->username = xstrdup(st.user);
     snprintf(dbcopy, sizeof dbcopy, "%s", dbname);
     buf_consume(&c->conn.in, (size_t)r);
@@ -405,7 +541,7 @@ static void login_done(struct pg_client *c)
     /* the first client of a pool waits for a server login to learn the parameters */
     c->state = CL_WAIT;
     pg_conn_flush(&c->conn);
-    pg_pool_request(c->pool, c->px->primary, c);
+    pg_pool_request(c->pool, c->pool->home, c);
 }
 
 /* ---- linking ---------------------------------------------------------------------------- */
@@ -416,6 +552,12 @@ void pg_client_linked(struct pg_client *c, struct pg_srv *s)
     c->state = CL_LINKED;
     c->fwd_left = 0;
     c->since_ms = now_ms();
+    if (c->fan) {
+        /* the next shard of a fanned-out read */
+        buf_append(&s->conn.out, buf_head(&c->fan_query), buf_pending(&c->fan_query));
+        s->pending++;
+        pg_srv_flush(s);
+    }
     if (!c->logged_in) {
         finish_login(c);
         if (c->px->cfg.pool_mode == PG_POOL_TRANSACTION) {
@@ -431,11 +573,24 @@ void pg_client_linked(struct pg_client *c, struct pg_srv *s)
 void pg_client_unlinked(struct pg_client *c)
 {
     c->srv = NULL;
-    if (c->wrote && c->px->cfg.read_your_writes_ms > 0)
-        c->primary_until_ms = now_ms() + c->px->cfg.read_your_writes_ms;
+    struct pg_proxy *px = c->px;
+    if (c->wrote && px->cfg.read_your_writes == PG_RYW_WINDOW)
+        c->primary_until_ms = now_ms() + px->cfg.read_your_writes_ms;
+    if (c->wrote && px->cfg.read_your_writes == PG_RYW_LSN) {
+        /* reads wait for the primary's LSN sampled after this commit, then for
+         * a replica that replayed it */
+        c->ryw_epoch = px->lsn_sent + 1;
+        c->ryw_lsn = 0;
+        px->lsn_wanted = true;
+    }
     c->wrote = false;
     if (c->state == CL_CLOSING)
         return;
+    if (c->fan) {
+        c->state = CL_WAIT;
+        pg_pool_request(c->pool, c->pool->smap->bi[c->fan_next], c);
+        return;
+    }
     c->state = CL_READY;
     c->since_ms = now_ms();
     pg_conn_read_start(&c->conn);
@@ -516,6 +671,162 @@ static bool pass_through(struct pg_client *c)
     return true;
 }
 
+/* ---- shard routing ---------------------------------------------------------------------- */
+
+/* Answer the client's first message here: a command tag, or an ERROR (the
+ * rest of an extended-protocol batch is then dropped up to its Sync). */
+static void answer_here(struct pg_client *c, const struct pg_msg *m, const char *tag, const char *sqlstate,
+                        const char *message)
+{
+    char type = m->type;
+    buf_consume(&c->conn.in, m->len + 1);
+    if (sqlstate) {
+        pg_write_error(&c->conn.out, "ERROR", sqlstate, message);
+    } else {
+        size_t b = pg_begin(&c->conn.out, 'C');
+        pg_put_str(&c->conn.out, tag);
+        pg_end(&c->conn.out, b);
+    }
+    if (type == 'Q')
+        pg_write_ready(&c->conn.out, 'I');
+    else if (type != 'S')
+        c->skip_to_sync = true;
+    else
+        pg_write_ready(&c->conn.out, 'I');
+    pg_conn_flush(&c->conn);
+}
+
+/* The SQL of a Query or Parse, or of the named statement a Bind uses. */
+static const char *msg_sql(struct pg_client *c, const struct pg_msg *m, size_t *len)
+{
+    struct pg_rd rd;
+    pg_rd_init(&rd, m);
+    *len = 0;
+    if (m->type == 'Q')
+        return pg_rd_str(&rd, len);
+    if (m->type == 'P') {
+        pg_rd_str(&rd, NULL);
+        return pg_rd_str(&rd, len);
+    }
+    if (m->type == 'B') {
+        pg_rd_str(&rd, NULL);
+        size_t nl;
+        const char *name = pg_rd_str(&rd, &nl);
+        struct pg_stmt *st = name && nl ? pg_prep_find(&c->prep, name) : NULL;
+        if (st) {
+            *len = strnlen(st->body, st->len);
+            return st->body;
+        }
+    }
+    return NULL;
+}
+
+/* Statements that touch no table: without a shard key they run on shard 0. */
+static bool session_statement(const char *sql, size_t len)
+{
+    static const char *const words[] = {"set", "reset", "discard", "show", "deallocate", "listen", "unlisten", NULL};
+    size_t i = 0;
+    while (i < len && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r'))
+        i++;
+    size_t k = i;
+    while (k < len && ((sql[k] | 0x20) >= 'a' && (sql[k] | 0x20) <= 'z'))
+        k++;
+    for (int w = 0; words[w]; w++)
+        if (util_strieq(sql + i, k - i, words[w]))
+            return true;
+    return false;
+}
+
+/* A sharded database: the backend of the message's shard, or -1 when it
+ * was answered here (SET scaleout.shard_key...), refused, or fanned out. */
+static int shard_route(struct pg_client *c, const struct pg_msg *m)
+{
+    struct pg_proxy *px = c->px;
+    struct pg_shard_map *sm = c->pool->smap;
+    char keybuf[PG_SHARD_KEY_MAX], msg[600];
+    const char *key = NULL;
+    size_t klen = 0, len;
+    const char *sql = msg_sql(c, m, &len);
+    if (m->type == 'Q' && sql) {
+        switch (pg_route_shard_set(sql, len, keybuf, sizeof keybuf, &klen)) {
+        case PG_SET_KEY:
+            xfree(c->shard_key);
+            c->shard_key = xstrdup(keybuf);
+            answer_here(c, m, "SET", NULL, NULL);
+            return -1;
+        case PG_SET_CLEAR:
+            xfree(c->shard_key);
+            c->shard_key = NULL;
+            answer_here(c, m, session_statement(sql, len) && (sql[strspn(sql, " \t\r\n")] | 0x20) == 'r' ? "RESET" : "SET",
+                        NULL, NULL);
+            return -1;
+        case PG_SET_CLEAR_PASS:
+            xfree(c->shard_key);
+            c->shard_key = NULL;
+            break;
+        case PG_SET_BAD:
+            answer_here(c, m, NULL, "22023",
+                        "invalid value for parameter \"scaleout.shard_key\": a number, a word or a 'string' of at most 255 bytes");
+            return -1;
+        case PG_SET_NONE:
+            break;
+        }
+    }
+    if (sql) {
+        struct pg_hints h;
+        pg_route_hints(sql, len, &h);
+        if (h.shard_key) {
+            size_t o = 0;
+            for (size_t k = 0; k < h.shard_key_len && o + 1 < sizeof keybuf; k++) {
+                keybuf[o++] = h.shard_key[k];
+                if (h.shard_key_quoted && h.shard_key[k] == '\'')
+                    k++;
+            }
+            keybuf[o] = '\0';
+            key = keybuf;
+            klen = o;
+        }
+    }
+    if (!key && c->shard_key) {
+        key = c->shard_key;
+        klen = strlen(key);
+    }
+    if (key) {
+        int sh = pg_shard_of(sm, key, klen);
+        if (sh < 0) {
+            snprintf(msg, sizeof msg, "shard key \"%.*s\" maps to no shard of database \"%s\"", (int)(klen > 200 ? 200 : klen),
+                     key, sm->database);
+            answer_here(c, m, NULL, "22023", msg);
+            return -1;
+        }
+        return sm->bi[sh];
+    }
+    if (!sql ? m->type != 'F' : session_statement(sql, len))
+        return sm->bi[0];
+    int nst = 0;
+    if (px->cfg.fanout_reads && m->type == 'Q' && pg_route_classify_n(sql, len, &nst) == PG_ROUTE_READ && nst == 1) {
+        c->fan = true;
+        c->fan_next = 0;
+        c->fan_T = c->fan_err = false;
+        c->fan_select = true;
+        c->fan_rows = 0;
+        c->fan_tag[0] = '\0';
+        c->fan_query.off = c->fan_query.len = 0;
+        buf_append(&c->fan_query, buf_head(&c->conn.in), m->len + 1);
+        buf_consume(&c->conn.in, m->len + 1);
+        px->stats.queries_primary++;
+        c->state = CL_WAIT;
+        pg_pool_request(c->pool, sm->bi[0], c);
+        return -1;
+    }
+    snprintf(msg, sizeof msg,
+             "no shard key: database \"%s\" is sharded; add /*+ shard_key=... */ to the statement or SET "
+             "scaleout.shard_key%s",
+             sm->database, px->cfg.fanout_reads ? " (only single read-only simple queries are fanned out)" : "");
+    answer_here(c, m, NULL, "0A000", msg);
+    return -1;
+}
+
 static void client_process(struct pg_client *c)
 {
     struct pg_proxy *px = c->px;
@@ -532,6 +843,8 @@ static void client_process(struct pg_client *c)
             continue;
         }
         if (c->state == CL_LINKED) {
+            if (c->fan)
+                break; /* the client's next messages wait for the fan-out to end */
             if (!pass_through(c))
                 break;
             if (c->state == CL_LINKED)
@@ -581,7 +894,11 @@ static void client_process(struct pg_client *c)
         if (r == 0)
             break; /* the whole first message is needed to route it */
         int bi = px->primary;
-        if (px->cfg.pool_mode == PG_POOL_TRANSACTION && px->cfg.read_write_split && px->nbackends > 1) {
+        if (c->pool->smap) {
+            bi = shard_route(c, &m);
+            if (bi < 0)
+                continue; /* answered here, refused, or fanned out */
+        } else if (px->cfg.pool_mode == PG_POOL_TRANSACTION && px->cfg.read_write_split && px->nbackends > 1) {
             const char *sql = NULL;
             size_t len = 0;
             struct pg_rd rd;
@@ -602,9 +919,16 @@ static void client_process(struct pg_client *c)
                     len = strnlen(st->body, st->len);
                 }
             }
-            if (sql && pg_route_classify(sql, len) == PG_ROUTE_READ) {
-                if (c->primary_until_ms <= now_ms())
-                    bi = pg_pool_pick_replica(px);
+            struct pg_hints hints;
+            if (sql)
+                pg_route_hints(sql, len, &hints);
+            if (sql && ((hints.replica && !hints.primary) || pg_route_classify(sql, len) == PG_ROUTE_READ)) {
+                if (c->ryw_epoch && !c->ryw_lsn && (int)(px->lsn_known - c->ryw_epoch) >= 0)
+                    c->ryw_lsn = px->primary_lsn; /* a sample taken after the write's commit */
+                if (c->ryw_epoch && px->cfg.read_your_writes == PG_RYW_LSN)
+                    bi = c->ryw_lsn ? pg_pool_pick_replica(px, c->ryw_lsn, c->pid) : px->primary;
+                else if (c->primary_until_ms <= now_ms())
+                    bi = pg_pool_pick_replica(px, 0, c->pid);
             } else {
                 c->wrote = true;
             }
@@ -658,6 +982,7 @@ void pg_client_accept(struct pg_proxy *px, uv_stream_t *listener)
     c->pid = ++px->next_pid;
     pg_auth_random(&c->key, sizeof c->key);
     pg_list_init(&c->wlink);
+    buf_init(&c->fan_query);
     pg_list_push(&px->clients, &c->link);
     px->nclients++;
     if (pg_conn_accept(px->loop, listener, &c->conn, &client_ops, c) != 0)

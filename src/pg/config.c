@@ -11,6 +11,8 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/net.h"
+#include "core/util.h"
+#include "net/balance.h"
 #include "pg/pg.h"
 
 #define OFF(f) offsetof(struct pg_config, f)
@@ -44,12 +46,22 @@ static int parse_replica(void *conf, int argc, char **argv, char *err, size_t er
         return -1;
     }
     for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "weight=", 7) == 0) {
+            long long w;
+            if (c->nreplicas == 0 || !util_str2ll(argv[i] + 7, strlen(argv[i] + 7), &w) || w < 1 || w > 1000) {
+                snprintf(err, errlen, "'%s': weight=N (1..1000) follows a replica's address", argv[i]);
+                return -1;
+            }
+            c->replica_weights[c->nreplicas - 1] = w;
+            continue;
+        }
         if (!good_addr(argv[i], err, errlen))
             return -1;
         if (c->nreplicas >= PG_MAX_REPLICAS) {
             snprintf(err, errlen, "at most %d replicas", PG_MAX_REPLICAS);
             return -1;
         }
+        c->replica_weights[c->nreplicas] = 1;
         c->replicas[c->nreplicas++] = xstrdup(argv[i]);
     }
     return 0;
@@ -59,7 +71,8 @@ static void format_replica(const void *conf, struct buf *out)
 {
     const struct pg_config *c = conf;
     for (int i = 0; i < c->nreplicas; i++)
-        buf_printf(out, "%s%s", i ? " " : "", c->replicas[i]);
+        buf_printf(out, c->replica_weights[i] != 1 ? "%s%s weight=%lld" : "%s%s", i ? " " : "", c->replicas[i],
+                   c->replica_weights[i]);
 }
 
 static int parse_database(void *conf, int argc, char **argv, char *err, size_t errlen)
@@ -93,16 +106,192 @@ static void format_database(const void *conf, struct buf *out)
 
 #define DAY_MS (86400LL * 1000)
 
+static int shard_addr(struct pg_shard_map *m, const char *addr, char *err, size_t errlen)
+{
+    for (int i = 0; i < m->nshards; i++)
+        if (strcmp(m->addrs[i], addr) == 0)
+            return i;
+    if (!good_addr(addr, err, errlen))
+        return -1;
+    if (m->nshards >= PG_MAX_SHARDS) {
+        snprintf(err, errlen, "at most %d shards per database", PG_MAX_SHARDS);
+        return -1;
+    }
+    m->addrs[m->nshards] = xstrdup(addr);
+    return m->nshards++;
+}
+
+/* shard-map DB hash ADDR...
+ * shard-map DB range ADDR [BOUND ADDR]...   (increasing integer bounds)
+ * shard-map DB directory KEY=ADDR... [*=ADDR]  (repeat the line to add keys) */
+static int parse_shard_map(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct pg_config *c = conf;
+    if (argc < 3) {
+        snprintf(err, errlen, "'shard-map' takes DB hash|range|directory ...");
+        return -1;
+    }
+    struct pg_shard_map *m = pg_shard_map_find(c, argv[0]);
+    bool is_dir = strcmp(argv[1], "directory") == 0;
+    if (m && !(is_dir && m->kind == PG_SHARD_DIRECTORY)) {
+        snprintf(err, errlen, "database '%s' has a shard map already", argv[0]);
+        return -1;
+    }
+    if (!m) {
+        if (c->nshard_maps >= PG_MAX_SHARD_MAPS) {
+            snprintf(err, errlen, "at most %d shard maps", PG_MAX_SHARD_MAPS);
+            return -1;
+        }
+        m = &c->shard_maps[c->nshard_maps];
+        memset(m, 0, sizeof *m);
+        m->dir_default = -1;
+        if (strcmp(argv[1], "hash") == 0)
+            m->kind = PG_SHARD_HASH;
+        else if (strcmp(argv[1], "range") == 0)
+            m->kind = PG_SHARD_RANGE;
+        else if (is_dir)
+            m->kind = PG_SHARD_DIRECTORY;
+        else {
+            snprintf(err, errlen, "shard map kind must be hash, range or directory, not '%s'", argv[1]);
+            return -1;
+        }
+        m->database = xstrdup(argv[0]);
+        c->nshard_maps++;
+    }
+    if (m->kind == PG_SHARD_HASH) {
+        for (int i = 2; i < argc; i++)
+            if (shard_addr(m, argv[i], err, errlen) < 0)
+                return -1;
+        return 0;
+    }
+    if (m->kind == PG_SHARD_RANGE) {
+        if (argc % 2 != 1) {
+            snprintf(err, errlen, "range: ADDR [BOUND ADDR]...");
+            return -1;
+        }
+        for (int i = 2; i < argc; i += 2) {
+            int before = m->nshards;
+            if (i > 2) {
+                long long v;
+                if (!util_str2ll(argv[i - 1], strlen(argv[i - 1]), &v) || (before > 1 && v <= m->bounds[before - 1])) {
+                    snprintf(err, errlen, "range: '%s' is not an integer above the previous bound", argv[i - 1]);
+                    return -1;
+                }
+                m->bounds[before] = v;
+            }
+            if (shard_addr(m, argv[i], err, errlen) < 0)
+                return -1;
+            if (m->nshards == before) {
+                snprintf(err, errlen, "range: '%s' appears twice", argv[i]);
+                return -1;
+            }
+        }
+        return 0;
+    }
+    for (int i = 2; i < argc; i++) {
+        char *eq = strrchr(argv[i], '=');
+        if (!eq || eq == argv[i]) {
+            snprintf(err, errlen, "directory: KEY=ADDR, not '%s'", argv[i]);
+            return -1;
+        }
+        *eq = '\0';
+        int sh = shard_addr(m, eq + 1, err, errlen);
+        if (sh < 0)
+            return -1;
+        if (strcmp(argv[i], "*") == 0) {
+            m->dir_default = sh;
+            continue;
+        }
+        m->dir = xrealloc(m->dir, (size_t)(m->ndir + 1) * sizeof *m->dir);
+        m->dir[m->ndir].key = xstrdup(argv[i]);
+        m->dir[m->ndir].shard = sh;
+        m->ndir++;
+    }
+    return 0;
+}
+
+static void format_shard_map(const void *conf, struct buf *out)
+{
+    const struct pg_config *c = conf;
+    static const char *const kinds[] = {"hash", "range", "directory"};
+    for (int i = 0; i < c->nshard_maps; i++) {
+        const struct pg_shard_map *m = &c->shard_maps[i];
+        buf_printf(out, "%s%s %s", i ? "; " : "", m->database, kinds[m->kind]);
+        for (int k = 0; k < m->nshards; k++)
+            buf_printf(out, " %s", m->addrs[k]);
+    }
+}
+
+/* read-your-writes off | lsn | window | DURATION (a window that long; 0 = off) */
+static int parse_ryw(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct pg_config *c = conf;
+    long long ms;
+    if (argc != 1) {
+        snprintf(err, errlen, "'read-your-writes' takes off, lsn, window or a duration");
+        return -1;
+    }
+    if (strcmp(argv[0], "off") == 0 || strcmp(argv[0], "no") == 0) {
+        c->read_your_writes = PG_RYW_OFF;
+    } else if (strcmp(argv[0], "lsn") == 0) {
+        c->read_your_writes = PG_RYW_LSN;
+    } else if (strcmp(argv[0], "window") == 0) {
+        c->read_your_writes = PG_RYW_WINDOW;
+    } else if (util_parse_duration_ms(argv[0], &ms) && ms >= 0 && ms <= DAY_MS) {
+        c->read_your_writes = ms > 0 ? PG_RYW_WINDOW : PG_RYW_OFF;
+        if (ms > 0)
+            c->read_your_writes_ms = ms;
+    } else {
+        snprintf(err, errlen, "'read-your-writes' must be off, lsn, window or a duration, not '%s'", argv[0]);
+        return -1;
+    }
+    return 0;
+}
+
+/* balance ALGORITHM: one of src/net's balancers that needs no HTTP request */
+static int parse_balance(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct pg_config *c = conf;
+    int i = argc == 1 ? net_balance_find(argv[0]) : -1;
+    if (i < 0 || (net_balancers[i]->flags & NET_BAL_L7)) {
+        snprintf(err, errlen, "'balance' must be one of roundrobin wrr leastconn p2c hash chash");
+        return -1;
+    }
+    c->balance = i;
+    return 0;
+}
+
+static void format_balance(const void *conf, struct buf *out)
+{
+    buf_puts(out, net_balancers[((const struct pg_config *)conf)->balance]->name);
+}
+
+static void format_ryw(const void *conf, struct buf *out)
+{
+    const struct pg_config *c = conf;
+    buf_puts(out, c->read_your_writes == PG_RYW_LSN ? "lsn" : c->read_your_writes == PG_RYW_WINDOW ? "window" : "off");
+}
+
 static const struct conf_directive pg_dirs[] = {
     {"listen", CONF_STRING, OFF(listen), 0, 0, "127.0.0.1:6432", NULL, 0, "address clients connect to (host:port)", 0,
      NULL, NULL},
     {"primary", CONF_STRING, OFF(primary), 0, 0, "127.0.0.1:5432", NULL, 0, "the primary PostgreSQL server (host:port)", 0,
      NULL, NULL},
     {"replica", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
-     "a streaming replica (host:port); repeat or list several; reads go there", 0, parse_replica, format_replica},
+     "a streaming replica (host:port [weight=N]); repeat or list several; reads go there", 0, parse_replica, format_replica},
+    {"balance", CONF_CUSTOM, 0, 0, 0, "roundrobin", NULL, 0,
+     "how reads spread over the replicas: roundrobin, wrr (replica ADDR weight=N), leastconn (fewest transactions in "
+     "flight), p2c, hash or chash (of the client: its reads stay on one replica)", 0, parse_balance, format_balance},
     {"database", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "NAME [SERVER-DBNAME]: a database clients may ask for (none listed: any name passes)", 0, parse_database,
      format_database},
+    {"shard-map", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
+     "DB hash ADDR... | DB range ADDR [BOUND ADDR]... | DB directory KEY=ADDR... [*=ADDR]: the database (its name on "
+     "the servers) is split over these primaries; statements need a shard key (transaction mode)", 0, parse_shard_map,
+     format_shard_map},
+    {"fanout-reads", CONF_BOOL, OFF(fanout_reads), 0, 0, "no", NULL, 0,
+     "on a sharded database, a read-only simple query without a shard key runs on every shard (rows concatenated)", 0,
+     NULL, NULL},
     {"pool-mode", CONF_ENUM, OFF(pool_mode), 0, 0, "transaction", pool_modes, 0,
      "session: a client keeps its server until it leaves; transaction: a server per transaction", 0, NULL, NULL},
     {"pool-size", CONF_INT, OFF(pool_size), 1, 10000, "20", NULL, 0,
@@ -125,8 +314,11 @@ static const struct conf_directive pg_dirs[] = {
      "give up on a server connection that has not logged in after this long", 1000, NULL, NULL},
     {"replica-retry", CONF_DURATION, OFF(replica_retry_ms), 0, DAY_MS, "5", NULL, 0,
      "after a replica fails to connect, send its reads to the primary for this long", 1000, NULL, NULL},
-    {"read-your-writes", CONF_DURATION, OFF(read_your_writes_ms), 0, DAY_MS, "0", NULL, 0,
-     "after a client's write, its reads go to the primary for this long (0 = off)", 1000, NULL, NULL},
+    {"read-your-writes", CONF_CUSTOM, 0, 0, 0, "off", NULL, 0,
+     "after a client's write its reads go to the primary: off; lsn (until a replica replayed the write); window "
+     "(read-your-writes-window); or a duration (a window that long)", 0, parse_ryw, format_ryw},
+    {"read-your-writes-window", CONF_DURATION, OFF(read_your_writes_ms), 0, DAY_MS, "2s", NULL, 0,
+     "the window of read-your-writes window", 1000, NULL, NULL},
     {"replica-max-lag", CONF_DURATION, OFF(replica_max_lag_ms), 0, DAY_MS, "10s", NULL, 0,
      "a replica whose replay lags more than this gets no reads until it catches up (0 = no check)", 1000, NULL, NULL},
     {"replica-check-interval", CONF_DURATION, OFF(replica_check_interval_ms), 100, DAY_MS, "1s", NULL, 0,
@@ -141,6 +333,20 @@ static const struct conf_directive pg_dirs[] = {
     {"auth-file", CONF_STRING, OFF(auth_file), 0, 0, "", NULL, 0,
      "user list in PgBouncer's userlist.txt form (\"user\" \"password\"); also the passwords for the servers", 0, NULL,
      NULL},
+    {"auth-user", CONF_STRING, OFF(auth_user), 0, 0, "", NULL, 0,
+     "a user of the auth-file as whom auth-query runs for clients not in the auth-file (empty: off)", 0, NULL, NULL},
+    {"auth-query", CONF_STRING, OFF(auth_query), 0, 0, "SELECT usename, passwd FROM pg_shadow WHERE usename=$1", NULL, 0,
+     "fetches a client's md5 hash or SCRAM secret from the primary ($1: the user name; second column: the secret)", 0,
+     NULL, NULL},
+    {"ignore-startup-parameters", CONF_STRING, OFF(ignore_startup_parameters), 0, 0, "", NULL, 0,
+     "startup parameters dropped (comma-separated); every other one is SET on the client's server connections", 0,
+     NULL, NULL},
+    {"client-tls-cert", CONF_STRING, OFF(client_tls_cert), 0, 0, "", NULL, 0,
+     "PEM certificate (chain) for clients' TLS: SSLRequest is answered 'S' (empty: 'N', no TLS)", 0, NULL, NULL},
+    {"client-tls-key", CONF_STRING, OFF(client_tls_key), 0, 0, "", NULL, 0, "PEM private key of client-tls-cert", 0, NULL,
+     NULL},
+    {"client-tls-required", CONF_BOOL, OFF(client_tls_required), 0, 0, "no", NULL, 0,
+     "refuse clients that do not ask for TLS (FATAL 28000)", 0, NULL, NULL},
     {"server-reset-query", CONF_STRING, OFF(server_reset_query), 0, 0, "DISCARD ALL", NULL, 0,
      "run on a server connection before a session-mode client's server is pooled again (empty: none)", 0, NULL, NULL},
     {"admin-users", CONF_STRING, OFF(admin_users), 0, 0, "", NULL, 0,
@@ -169,6 +375,16 @@ void pg_config_free(struct pg_config *c)
         xfree(c->databases[i].name);
         xfree(c->databases[i].dbname);
     }
+    for (int i = 0; i < c->nshard_maps; i++) {
+        struct pg_shard_map *m = &c->shard_maps[i];
+        xfree(m->database);
+        for (int k = 0; k < m->nshards; k++)
+            xfree(m->addrs[k]);
+        for (int k = 0; k < m->ndir; k++)
+            xfree(m->dir[k].key);
+        xfree(m->dir);
+    }
+    c->nshard_maps = 0;
     c->nreplicas = c->ndatabases = 0;
     conf_free(&pg_conf_table, c);
 }
@@ -192,6 +408,18 @@ int pg_config_check(const char *path, struct buf *errs)
         }
         if (c.auth_type != PG_AUTH_TRUST && !c.auth_file[0]) {
             buf_printf(errs, "%s: auth-type md5 and scram-sha-256 need an auth-file\n", path);
+            n++;
+        }
+        if (c.nshard_maps > 0 && c.pool_mode != PG_POOL_TRANSACTION) {
+            buf_printf(errs, "%s: shard-map needs pool-mode transaction\n", path);
+            n++;
+        }
+        if (!c.client_tls_cert[0] != !c.client_tls_key[0] || (c.client_tls_required && !c.client_tls_cert[0])) {
+            buf_printf(errs, "%s: client TLS needs both client-tls-cert and client-tls-key\n", path);
+            n++;
+        }
+        if (c.auth_user[0] && c.auth_type == PG_AUTH_TRUST) {
+            buf_printf(errs, "%s: auth-user needs auth-type md5 or scram-sha-256\n", path);
             n++;
         }
         if (c.auth_file[0]) {

@@ -4,6 +4,7 @@
 #include "pg/conn.h"
 
 #include "core/alloc.h"
+#include "pg/tls.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -13,6 +14,8 @@ static void on_closed(uv_handle_t *h)
     buf_deinit(&c->in);
     buf_deinit(&c->out);
     buf_deinit(&c->wbuf);
+    buf_deinit(&c->raw);
+    pg_tls_free(c);
     c->ops->on_close(c);
 }
 
@@ -28,9 +31,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     (void)suggested;
     struct pg_conn *c = h->data;
-    buf_reserve(&c->in, READ_CHUNK);
-    out->base = buf_tail(&c->in);
-    out->len = buf_room(&c->in);
+    struct buf *b = c->tls ? &c->raw : &c->in;
+    buf_reserve(b, READ_CHUNK);
+    out->base = buf_tail(b);
+    out->len = buf_room(b);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -39,7 +43,16 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     struct pg_conn *c = s->data;
     if (c->closing)
         return;
-    if (n > 0) {
+    if (n > 0 && c->tls) {
+        c->raw.len += (size_t)n;
+        c->bytes_in += (unsigned long long)n;
+        int r = pg_tls_on_read(c, &c->raw);
+        pg_conn_flush(c); /* handshake answers */
+        if (r < 0)
+            c->ops->on_read(c, true);
+        else if (r > 0 && !c->closing)
+            c->ops->on_read(c, false);
+    } else if (n > 0) {
         c->in.len += (size_t)n;
         c->bytes_in += (unsigned long long)n;
         c->ops->on_read(c, false);
@@ -71,6 +84,8 @@ static void init(uv_loop_t *loop, struct pg_conn *c, const struct pg_conn_ops *o
     buf_init(&c->in);
     buf_init(&c->out);
     buf_init(&c->wbuf);
+    buf_init(&c->raw);
+    c->tls = NULL;
     c->ops = ops;
     c->owner = owner;
     c->reading = c->writing = c->closing = c->close_after_write = false;
@@ -141,7 +156,13 @@ static void on_written(uv_write_t *req, int status)
 
 void pg_conn_flush(struct pg_conn *c)
 {
-    if (c->writing || c->closing || buf_pending(&c->out) == 0)
+    if (c->writing || c->closing)
+        return;
+    if (c->tls && pg_tls_encrypt(c) != 0) {
+        pg_conn_close(c);
+        return;
+    }
+    if (buf_pending(&c->out) == 0)
         return;
     /* most replies fit the socket buffer: write them now, without a round
      * through the loop; only what is left waits for a uv_write */

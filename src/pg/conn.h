@@ -46,6 +46,8 @@ struct pg_conn {
     void *owner;
     bool reading, writing, closing, close_after_write;
     unsigned long long bytes_in, bytes_out;
+    struct pg_tls *tls;             /* TLS (tls.c), or NULL */
+    struct buf raw;                 /* TLS: ciphertext read, not yet decrypted */
 };
 
 /* Accept one connection from a listening stream. 0 or a negative libuv error

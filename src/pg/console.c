@@ -129,7 +129,7 @@ static void show_pools(struct pg_proxy *px, struct buf *o)
             snprintf(b, sizeof b, "%d", p->t[bi].nactive);
             snprintf(c, sizeof c, "%d", p->t[bi].nidle);
             snprintf(d, sizeof d, "%d", p->t[bi].nconnecting);
-            const char *v[] = {p->database, p->user, px->backends[bi].name, bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica", a, b, c, d,
+            const char *v[] = {p->database, p->user, px->backends[bi].name, bi == px->primary ? "primary" : px->backends[bi].dead ? "fenced" : px->backends[bi].shard ? "shard" : "replica", a, b, c, d,
                                mode_name(px)};
             row(&t, v);
         }
@@ -164,6 +164,8 @@ static const char *srv_state_name(enum pg_srv_state s)
     case SRV_RESET: return "reset";
     case SRV_CHECK: return "lag-check";
     case SRV_PROMOTE: return "promoting";
+    case SRV_LSN: return "lsn-sample";
+    case SRV_AUTHQ: return "auth-query";
     }
     return "?";
 }
@@ -280,12 +282,26 @@ void pg_console_message(struct pg_client *c, const struct pg_msg *m)
     } else if (is_cmd(sql, len, "show version")) {
         one_value(o, "version", SCALEOUT_PG_VERSION, "SHOW");
     } else if (is_cmd(sql, len, "show help") || is_cmd(sql, len, "help")) {
-        one_value(o, "help", "SHOW POOLS|STATS|SERVERS|CLIENTS|DATABASES|VERSION; PAUSE; RESUME", "SHOW");
+        one_value(o, "help", "SHOW POOLS|STATS|SERVERS|CLIENTS|DATABASES|VERSION; PAUSE; RESUME; RELOAD", "SHOW");
     } else if (is_cmd(sql, len, "pause")) {
         px->paused = true;
         size_t st = pg_begin(o, 'C');
         pg_put_str(o, "PAUSE");
         pg_end(o, st);
+    } else if (is_cmd(sql, len, "reload")) {
+        struct buf errs;
+        buf_init(&errs);
+        if (pg_reload(px, &errs) == 0) {
+            size_t st = pg_begin(o, 'C');
+            pg_put_str(o, "RELOAD");
+            pg_end(o, st);
+        } else {
+            char msg[600];
+            snprintf(msg, sizeof msg, "reload failed, nothing changed: %.*s", (int)(buf_pending(&errs) > 500 ? 500 : buf_pending(&errs)),
+                     buf_head(&errs));
+            pg_write_error(o, "ERROR", "F0000", msg);
+        }
+        buf_deinit(&errs);
     } else if (is_cmd(sql, len, "resume")) {
         px->paused = false;
         size_t st = pg_begin(o, 'C');

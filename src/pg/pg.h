@@ -64,8 +64,15 @@ static inline void pg_list_del(struct pg_list *e)
 
 enum pg_pool_mode { PG_POOL_SESSION, PG_POOL_TRANSACTION };
 enum pg_auth_type { PG_AUTH_TRUST, PG_AUTH_TYPE_MD5, PG_AUTH_TYPE_SCRAM };
+/* read-your-writes: off, a fixed window, or until a replica replayed the write's LSN */
+enum pg_ryw { PG_RYW_OFF, PG_RYW_WINDOW, PG_RYW_LSN };
 
 #define PG_MAX_REPLICAS 16
+#define PG_MAX_SHARDS 16                /* per shard map */
+#define PG_MAX_SHARD_MAPS 16
+#define PG_MAX_SHARD_BACKENDS 32        /* distinct shard addresses, all maps */
+#define PG_MAX_BACKENDS (1 + PG_MAX_REPLICAS + PG_MAX_SHARD_BACKENDS)
+#define PG_SHARD_KEY_MAX 256
 #define PG_MAX_DATABASES 64
 
 struct pg_db_alias {
@@ -73,13 +80,39 @@ struct pg_db_alias {
     char *dbname;   /* the database on the servers */
 };
 
+/* A database split over shards (each a primary, no replicas): which shard a
+ * key goes to (shard.c). */
+enum pg_shard_kind { PG_SHARD_HASH, PG_SHARD_RANGE, PG_SHARD_DIRECTORY };
+
+struct pg_shard_dir {
+    char *key;
+    int shard;
+};
+
+struct pg_shard_map {
+    char *database;                 /* the database name on the servers */
+    int kind;
+    int nshards;
+    char *addrs[PG_MAX_SHARDS];
+    long long bounds[PG_MAX_SHARDS];  /* range: shard i takes keys >= bounds[i] (i >= 1) */
+    struct pg_shard_dir *dir;       /* directory: key -> shard */
+    int ndir;
+    int dir_default;                /* directory: shard of other keys (-1: refused) */
+    int bi[PG_MAX_SHARDS];          /* runtime: backend index of each shard */
+};
+
 struct pg_config {
     char *listen;
     char *primary;
     char *replicas[PG_MAX_REPLICAS];
+    long long replica_weights[PG_MAX_REPLICAS]; /* `weight=N` after an address (default 1) */
     int nreplicas;
+    int balance;                    /* index into net_balancers[]: how reads spread over replicas */
     struct pg_db_alias databases[PG_MAX_DATABASES];
     int ndatabases;
+    struct pg_shard_map shard_maps[PG_MAX_SHARD_MAPS];
+    int nshard_maps;
+    bool fanout_reads;              /* a read without a shard key runs on every shard */
     int pool_mode;
     long long pool_size;
     long long reserve_pool_size;
@@ -92,13 +125,19 @@ struct pg_config {
     long long server_connect_timeout_ms;
     long long replica_retry_ms;
     long long replica_max_lag_ms;
-    long long read_your_writes_ms;
+    int read_your_writes;           /* enum pg_ryw */
+    long long read_your_writes_ms;  /* the window */
     long long replica_check_interval_ms;
     long long failover_timeout_ms;
     long long shutdown_timeout_ms;
     int auth_type;
     char *auth_file;
     char *server_reset_query;
+    char *ignore_startup_parameters; /* dropped from startup packets (comma-separated) */
+    char *client_tls_cert, *client_tls_key; /* PEM files: SSLRequest answered 'S' (empty: 'N') */
+    bool client_tls_required;       /* clients without TLS are refused */
+    char *auth_user;                /* auth-query runs as this user of the auth-file (empty: no auth-query) */
+    char *auth_query;
     char *admin_users;
     bool read_write_split;
     unsigned long long max_message_size;
@@ -114,6 +153,13 @@ void pg_config_free(struct pg_config *c);
 /* `scaleout check` for pg: the directive table, then addresses and the auth file. */
 int pg_config_check(const char *path, struct buf *errs);
 
+/* shard.c: the shard of a key (>= 0), -1 when the map has none for it
+ * (range: not an integer; directory: not listed and no default). */
+int pg_shard_of(const struct pg_shard_map *m, const char *key, size_t len);
+/* FNV-1a 64 of the key's bytes: hash maps take it modulo the shard count. */
+uint64_t pg_shard_hash(const char *key, size_t len);
+struct pg_shard_map *pg_shard_map_find(struct pg_config *c, const char *database);
+
 /* ---- runtime ------------------------------------------------------------------ */
 
 struct pg_backend {
@@ -124,7 +170,12 @@ struct pg_backend {
     long long lag_ms;               /* replicas: replay lag at the last check (-1: not measured) */
     bool lagging;                   /* replicas: lag above replica-max-lag: no reads */
     long long checked_ms;
-    bool dead;                      /* a primary that was failed over: no traffic */
+    bool dead;                      /* fenced: a primary that was failed over gets no traffic
+                                     * until a check finds it in recovery (a standby again) */
+    bool shard;                     /* a shard's primary (shard-map) */
+    int in_recovery;                /* pg_is_in_recovery() at the last check: 1, 0, -1 unknown */
+    bool fence_logged;
+    uint64_t replay_lsn;            /* replicas: pg_last_wal_replay_lsn() at the last check (0: unknown) */
     unsigned long long queries, connects, connect_failures;
 };
 
@@ -137,17 +188,21 @@ struct pg_target {                  /* one backend of one pool */
 struct pg_pool {
     char *user, *database;          /* names on the servers */
     struct pg_user *auth;           /* password for the servers (NULL: none) */
-    struct pg_target t[1 + PG_MAX_REPLICAS];
+    struct pg_target t[PG_MAX_BACKENDS];
+    struct pg_shard_map *smap;      /* the database is sharded (NULL: not) */
+    int home;                       /* backend of logins that learn the parameters: primary or shard 0 */
     struct buf params;              /* ParameterStatus messages from the primary's login */
     bool have_params;
     struct pg_srv *params_by;       /* the server whose login fills params */
     struct pg_list link;
 };
 
-enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE };
+enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE, SRV_LSN, SRV_AUTHQ };
 
 struct pg_proxy;
 struct pg_client;
+struct net_peer;
+struct ssl_ctx_st;
 
 struct pg_srv {
     struct pg_conn conn;
@@ -194,8 +249,22 @@ struct pg_client {
     struct pg_prep_client prep;     /* named statements (transaction mode) */
     struct pg_vars vars;            /* the session settings the client asked for or was told */
     bool wrote;                     /* the linked transaction went to the primary as a write */
+    unsigned ryw_epoch;             /* read-your-writes lsn: needs the primary's LSN of a sample >= this (0: none) */
+    uint64_t ryw_lsn;               /* read-your-writes lsn: replicas must have replayed this (0: not known yet) */
     long long primary_until_ms;     /* read-your-writes: reads go to the primary until then */
     long long since_ms;             /* connect / wait start / last activity */
+    char *shard_key;                /* SET scaleout.shard_key (NULL: none) */
+    bool authq;                     /* waiting for the auth-query's answer */
+    bool authq_failed;
+    char *authq_secret;             /* its passwd column */
+    struct pg_srv *authq_srv;       /* the server running it */
+    /* a read fanned out to every shard, one after the other (fanout-reads) */
+    bool fan;                       /* running */
+    int fan_next;                   /* shard whose turn is next */
+    struct buf fan_query;           /* the Query message, sent to each shard */
+    bool fan_T, fan_err, fan_select;
+    unsigned long long fan_rows;    /* SELECT n summed */
+    char fan_tag[64];               /* the first shard's tag when it is not SELECT n */
     struct pg_list link;            /* proxy client list */
     struct pg_list wlink;           /* target waiters */
 };
@@ -223,15 +292,30 @@ struct pg_proxy {
     uv_loop_t *loop;
     struct pg_config cfg;
     struct pg_userlist users;
-    struct pg_backend backends[1 + PG_MAX_REPLICAS];
+    struct pg_userlist fetched;     /* users whose secret came from auth-query */
+    struct ssl_ctx_st *tls_ctx;     /* client TLS (NULL: none) */
+    struct pg_backend backends[PG_MAX_BACKENDS];
     int nbackends;
     int primary;                    /* index of the primary in backends (changes at failover) */
     long long primary_down_since_ms; /* first failed login to the primary since the last good one (0: none) */
     bool promoting;
     unsigned rr;                    /* replica round robin */
+    /* reads over replicas: the balancer of src/net on one peer per backend */
+    struct net_peer *peers[PG_MAX_BACKENDS];
+    struct net_peer *usable[PG_MAX_BACKENDS];
+    int nusable;
+    uint64_t usable_mask;           /* backends in usable[] (bit per index), ~0: not built */
+    void *bal;
+    /* read-your-writes lsn: samples of pg_current_wal_insert_lsn() on the primary */
+    unsigned lsn_sent;              /* samples sent (the epoch of the last one) */
+    unsigned lsn_known;             /* epoch of the last sample answered */
+    uint64_t primary_lsn;           /* its value */
+    bool lsn_inflight, lsn_wanted;
     uv_tcp_t listener;
     uv_timer_t cron;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
+    int argc;                       /* the command line, read again by a reload */
+    char **argv;
     struct admin *admin;
     struct pg_list clients, pools, servers;
     int nclients, nservers;
@@ -243,6 +327,10 @@ struct pg_proxy {
 };
 
 int pg_main(int argc, char **argv);
+/* Read the config (file and flags) and the auth file again and apply what
+ * can change while clients stay connected; errors (nothing applied) go to
+ * errs. Returns 0 or -1. */
+int pg_reload(struct pg_proxy *px, struct buf *errs);
 
 /* pool.c */
 struct pg_pool *pg_pool_get(struct pg_proxy *px, const char *user, const char *database);
@@ -262,8 +350,11 @@ void pg_pool_cron(struct pg_proxy *px, long long now_ms);
 /* Close every idle server (shutdown). */
 void pg_pool_close_idle(struct pg_proxy *px);
 void pg_pool_free_all(struct pg_proxy *px);
-/* Pick the backend for a read (a replica that is up), or 0. */
-int pg_pool_pick_replica(struct pg_proxy *px);
+/* Pick the backend for a read by the configured balancer: a replica that is
+ * up, not lagging, and has replayed past lsn (0: any), or the primary. key:
+ * for hashing balancers (the client's id: its reads stick to one replica). */
+int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key);
+void pg_pool_balancer_init(struct pg_proxy *px);
 
 /* console.c: the admin console, database "pgbouncer" or "scaleout" */
 bool pg_console_wanted(struct pg_proxy *px, const char *database);
@@ -288,6 +379,10 @@ void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *
 void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len);
 /* The linked server finished the transaction (transaction mode): unlink. */
 void pg_client_unlinked(struct pg_client *c);
+/* The auth-query ran (c->authq_secret, or c->authq_failed): go on with the login. */
+void pg_client_authq_done(struct pg_client *c);
+/* The user of that name: the auth-file's, else one fetched by auth-query, or NULL. */
+struct pg_user *pg_user_find(struct pg_proxy *px, const char *name);
 /* The linked server vanished. */
 void pg_client_server_lost(struct pg_client *c);
 /* The linked server's output was drained by the client socket: go on reading. */

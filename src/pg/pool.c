@@ -22,6 +22,8 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "net/balance.h"
+#include "net/peer.h"
 #include "pg/pg.h"
 #include "proto/pg.h"
 
@@ -44,8 +46,10 @@ struct pg_pool *pg_pool_get(struct pg_proxy *px, const char *user, const char *d
     struct pg_pool *p = xcalloc(1, sizeof *p);
     p->user = xstrdup(user);
     p->database = xstrdup(database);
-    p->auth = pg_userlist_find(&px->users, user);
+    p->auth = pg_user_find(px, user);
     buf_init(&p->params);
+    p->smap = pg_shard_map_find(&px->cfg, database);
+    p->home = p->smap ? p->smap->bi[0] : px->primary;
     for (int i = 0; i < px->nbackends; i++) {
         pg_list_init(&p->t[i].idle);
         pg_list_init(&p->t[i].waiters);
@@ -67,8 +71,18 @@ static int *counter(struct pg_srv *s, enum pg_srv_state st)
     }
 }
 
+/* requests in flight on a backend, as the balancer reads them: linked servers */
+static void peer_active(struct pg_srv *s, int delta)
+{
+    struct net_peer *p = s->px->peers[s->bi];
+    if (p)
+        atomic_fetch_add_explicit(&p->active, delta, memory_order_relaxed);
+}
+
 static void set_state(struct pg_srv *s, enum pg_srv_state st)
 {
+    if ((s->state == SRV_ACTIVE) != (st == SRV_ACTIVE))
+        peer_active(s, st == SRV_ACTIVE ? 1 : -1);
     (*counter(s, s->state))--;
     (*counter(s, st))++;
     if (s->state == SRV_IDLE)
@@ -92,8 +106,12 @@ static void srv_close(struct pg_srv *s, const char *why)
     if (why)
         log_verbose("server %s (%s/%s): closing: %s", s->px->backends[s->bi].name, s->pool->user, s->pool->database, why);
     (*counter(s, s->state))--;
+    if (s->state == SRV_ACTIVE)
+        peer_active(s, -1);
     if (s->state == SRV_IDLE)
         pg_list_del(&s->link);
+    if (s->state == SRV_LSN)
+        s->px->lsn_inflight = false;
     if (s->pool->params_by == s) {
         s->pool->params_by = NULL;
         if (!s->pool->have_params)
@@ -103,6 +121,11 @@ static void srv_close(struct pg_srv *s, const char *why)
     s->client = NULL;
     if (c && s->state == SRV_ACTIVE)
         pg_client_server_lost(c);
+    if (c && s->state == SRV_AUTHQ) {
+        c->authq_srv = NULL;
+        c->authq_failed = true;
+        pg_client_authq_done(c);
+    }
     if (s->state == SRV_IDLE || s->state == SRV_RESET) {
         pg_write_terminate(&s->conn.out);
         pg_conn_close_after_write(&s->conn);
@@ -134,7 +157,7 @@ static void login_failed(struct pg_srv *s, const char *errmsg, size_t errlen, co
     log_warn("server %s (%s/%s): %s", px->backends[bi].name, p->user, p->database, text);
     srv_close(s, NULL);
     struct pg_target *t = &p->t[bi];
-    if (bi != px->primary) {
+    if (bi != px->primary && !px->backends[bi].shard) {
         px->backends[bi].down_until_ms = now_ms() + px->cfg.replica_retry_ms;
         while (!pg_list_empty(&t->waiters)) {
             struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
@@ -143,7 +166,7 @@ static void login_failed(struct pg_srv *s, const char *errmsg, size_t errlen, co
         }
         return;
     }
-    if (px->primary_down_since_ms == 0)
+    if (bi == px->primary && px->primary_down_since_ms == 0)
         px->primary_down_since_ms = now_ms();
     bool all = t->nactive == 0 && t->nconnecting == 0 && t->nidle == 0;
     while (!pg_list_empty(&t->waiters)) {
@@ -296,7 +319,7 @@ static int login_msg(struct pg_srv *s, const struct pg_msg *m, const char *raw)
         if (name && value)
             pg_vars_set(&s->vars, name, value);
     }
-        if (s->bi == s->px->primary && !p->have_params && (!p->params_by || p->params_by == s)) {
+        if (s->bi == p->home && !p->have_params && (!p->params_by || p->params_by == s)) {
             p->params_by = s;
             buf_append(&p->params, raw, m->len + 1);
         }
@@ -343,16 +366,70 @@ void pg_pool_unwait(struct pg_client *c)
     pg_list_del(&c->wlink);
 }
 
-int pg_pool_pick_replica(struct pg_proxy *px)
+/* One net_peer per backend (weights from `replica ADDR weight=N`); the
+ * balancer sees the usable replicas, rebuilt when that set changes. */
+void pg_pool_balancer_init(struct pg_proxy *px)
 {
-    int n = px->nbackends;
-    long long now = now_ms();
-    for (int k = 0; k < n; k++) {
-        int bi = (int)(px->rr++ % (unsigned)n);
-        const struct pg_backend *b = &px->backends[bi];
-        if (bi != px->primary && !b->dead && b->down_until_ms <= now && !b->lagging)
-            return bi;
+    for (int bi = 0; bi < px->nbackends; bi++) {
+        struct net_backend_conf bc;
+        memset(&bc, 0, sizeof bc);
+        bc.addr = px->backends[bi].name;
+        bc.weight = bi > 0 ? px->cfg.replica_weights[bi - 1] : 1;
+        memcpy(&bc.sa, &px->backends[bi].addr, sizeof bc.sa);
+        bc.salen = sizeof bc.sa;
+        px->peers[bi] = net_peer_new(NULL, &bc, 1);
     }
+    px->bal = net_balancers[px->cfg.balance]->create();
+    px->usable_mask = ~(uint64_t)0;
+}
+
+static void balancer_free(struct pg_proxy *px)
+{
+    if (px->bal)
+        net_balancers[px->cfg.balance]->destroy(px->bal);
+    px->bal = NULL;
+    for (int bi = 0; bi < px->nbackends; bi++)
+        if (px->peers[bi])
+            net_peer_unref(px->peers[bi]);
+    memset(px->peers, 0, sizeof px->peers);
+}
+
+int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key)
+{
+    if (!px->bal)
+        return px->primary;
+    long long now = now_ms();
+    uint64_t mask = 0;
+    for (int bi = 0; bi < px->nbackends; bi++) {
+        const struct pg_backend *b = &px->backends[bi];
+        if (bi != px->primary && !b->dead && !b->shard && b->down_until_ms <= now && !b->lagging)
+            mask |= (uint64_t)1 << bi;
+    }
+    const struct net_balance_ops *ops = net_balancers[px->cfg.balance];
+    if (mask != px->usable_mask) {
+        px->nusable = 0;
+        for (int bi = 0; bi < px->nbackends; bi++)
+            if (mask & ((uint64_t)1 << bi))
+                px->usable[px->nusable++] = px->peers[bi];
+        ops->update(px->bal, px->usable, px->nusable);
+        px->usable_mask = mask;
+    }
+    if (px->nusable == 0)
+        return px->primary;
+    /* read-your-writes lsn: replicas that have not replayed the write are excluded */
+    struct net_peer *behind[PG_MAX_BACKENDS];
+    int nbehind = 0;
+    if (lsn)
+        for (int bi = 0; bi < px->nbackends; bi++)
+            if ((mask & ((uint64_t)1 << bi)) && px->backends[bi].replay_lsn < lsn)
+                behind[nbehind++] = px->peers[bi];
+    if (nbehind == px->nusable)
+        return px->primary;
+    struct net_pick_ctx ctx = {net_hash(&key, sizeof key, 0), true, behind, nbehind, now};
+    struct net_peer *p = ops->pick(px->bal, px->usable, px->nusable, &ctx);
+    for (int bi = 0; p && bi < px->nbackends; bi++)
+        if (px->peers[bi] == p)
+            return bi;
     return px->primary;
 }
 
@@ -362,21 +439,54 @@ int pg_pool_pick_replica(struct pg_proxy *px)
  * has been replayed (an idle primary is not lag). */
 #define LAG_QUERY                                                                                       \
     "SELECT CASE WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() " \
-    "THEN 0 ELSE COALESCE((EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint, 0) END"
+    "THEN 0 ELSE COALESCE((EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint, 0) END, " \
+    "COALESCE(pg_last_wal_replay_lsn() - '0/0', 0)::bigint, pg_is_in_recovery()"
+/* the primary's WAL insert position: past every commit that returned before it ran */
+#define LSN_QUERY "SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint"
+
+static bool lsn_mode(const struct pg_proxy *px) { return px->cfg.read_your_writes == PG_RYW_LSN; }
 
 /* Borrow an idle pooled connection of each replica to measure its lag. A
  * replica with no idle connection keeps its last figure; one never used has
  * none and gets reads (the first ones open a connection the next check uses). */
+/* A pool of a database that is not sharded (its database is on the primary
+ * and the replicas), to open a connection for a check; NULL if none. */
+static struct pg_pool *plain_pool(struct pg_proxy *px)
+{
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        if (!p->smap)
+            return p;
+    }
+    return NULL;
+}
+
 static void check_lag(struct pg_proxy *px, long long now)
 {
     for (int bi = 0; bi < px->nbackends; bi++) {
         struct pg_backend *b = &px->backends[bi];
-        if (bi == px->primary || b->dead || now - b->checked_ms < px->cfg.replica_check_interval_ms)
+        if (bi == px->primary || b->shard || now - b->checked_ms < px->cfg.replica_check_interval_ms)
             continue;
         int conns = 0;
         for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
             struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
             conns += p->t[bi].nidle + p->t[bi].nactive + p->t[bi].nconnecting;
+        }
+        if (b->dead && conns == 0) {
+            /* fenced: try it again after replica-retry; it rejoins once it is in recovery */
+            if (b->down_until_ms <= now) {
+                b->down_until_ms = now + px->cfg.replica_retry_ms;
+                if (plain_pool(px))
+                    open_server(px, plain_pool(px), bi);
+            }
+            b->checked_ms = now;
+            continue;
+        }
+        if (conns == 0 && lsn_mode(px) && plain_pool(px)) {
+            /* read-your-writes lsn needs its replay position: open a connection to ask with */
+            open_server(px, plain_pool(px), bi);
+            b->checked_ms = now;
+            continue;
         }
         if (conns == 0 && b->lagging) {
             /* nothing left to measure with (idle timeout): let reads open one */
@@ -394,6 +504,66 @@ static void check_lag(struct pg_proxy *px, long long now)
             pg_conn_flush(&s->conn);
             b->checked_ms = now;
             break;
+        }
+    }
+}
+
+/* read-your-writes lsn: when a write ended since the last sample, borrow an
+ * idle primary connection and ask its WAL insert position (one sample in
+ * flight at a time: writes that end meanwhile wait for the next one). */
+static void sample_lsn(struct pg_proxy *px)
+{
+    if (!px->lsn_wanted || px->lsn_inflight)
+        return;
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        if (p->t[px->primary].nidle == 0 || px->paused)
+            continue;
+        struct pg_srv *s = pg_container_of(p->t[px->primary].idle.next, struct pg_srv, link);
+        set_state(s, SRV_LSN);
+        pg_write_query(&s->conn.out, LSN_QUERY);
+        pg_conn_flush(&s->conn);
+        px->lsn_sent++;
+        px->lsn_inflight = true;
+        px->lsn_wanted = false;
+        return;
+    }
+}
+
+static void lsn_msgs(struct pg_srv *s)
+{
+    struct buf *in = &s->conn.in;
+    struct pg_proxy *px = s->px;
+    for (;;) {
+        struct pg_msg m;
+        ssize_t r = pg_parse_msg(buf_head(in), buf_pending(in), LOGIN_MSG_MAX, &m);
+        if (r == 0)
+            return;
+        if (r < 0 || m.type == 'E') {
+            srv_close(s, "the primary's LSN query failed");
+            return;
+        }
+        buf_consume(in, (size_t)r);
+        if (m.type == 'D') {
+            struct pg_rd rd;
+            pg_rd_init(&rd, &m);
+            long long v;
+            int16_t n = pg_rd_i16(&rd);
+            int32_t l = pg_rd_i32(&rd);
+            const char *val = l > 0 ? pg_rd_bytes(&rd, (size_t)l) : NULL;
+            if (n == 1 && val && util_str2ll(val, (size_t)l, &v) && v >= 0 && (uint64_t)v >= px->primary_lsn) {
+                px->primary_lsn = (uint64_t)v;
+                px->lsn_known = px->lsn_sent;
+            }
+        } else if (m.type == 'Z') {
+            px->lsn_inflight = false;
+            if (pg_ready_status(&m) != 'I' || buf_pending(in)) {
+                srv_close(s, "not idle after the LSN query");
+                return;
+            }
+            set_state(s, SRV_IDLE);
+            dispatch(s->pool, s->bi);
+            return;
         }
     }
 }
@@ -419,7 +589,33 @@ static void check_msgs(struct pg_srv *s)
             int16_t n = pg_rd_i16(&rd);
             int32_t l = pg_rd_i32(&rd);
             const char *val = l > 0 ? pg_rd_bytes(&rd, (size_t)l) : NULL;
-            if (n == 1 && val && util_str2ll(val, (size_t)l, &v)) {
+            if (n >= 3) {
+                long long lsn;
+                int32_t l2 = pg_rd_i32(&rd);
+                const char *v2 = l2 > 0 ? pg_rd_bytes(&rd, (size_t)l2) : NULL;
+                if (v2 && util_str2ll(v2, (size_t)l2, &lsn) && lsn >= 0)
+                    b->replay_lsn = (uint64_t)lsn;
+                int32_t l3 = pg_rd_i32(&rd);
+                const char *v3 = l3 == 1 ? pg_rd_bytes(&rd, 1) : NULL;
+                b->in_recovery = v3 && *v3 == 't' ? 1 : 0;
+                if (b->dead && b->in_recovery) {
+                    /* the old primary came back as a standby: it rejoins as a replica */
+                    b->dead = false;
+                    b->replica = true;
+                    b->lagging = false;
+                    b->fence_logged = false;
+                    log_notice("backend %s is in recovery now: no longer fenced, it serves reads as a replica", b->name);
+                } else if (b->dead) {
+                    if (!b->fence_logged)
+                        log_warn("fenced backend %s is up and not in recovery (a second primary): it stays fenced; "
+                                 "make it a standby of the new primary to rejoin",
+                                 b->name);
+                    b->fence_logged = true;
+                    srv_close(s, "fenced");
+                    return;
+                }
+            }
+            if (n >= 1 && val && util_str2ll(val, (size_t)l, &v)) {
                 bool was = b->lagging;
                 b->lag_ms = v;
                 b->lagging = s->px->cfg.replica_max_lag_ms > 0 && v > s->px->cfg.replica_max_lag_ms;
@@ -460,6 +656,89 @@ static void link_pair(struct pg_srv *s, struct pg_client *c)
     pg_client_linked(c, s);
 }
 
+/* ---- auth-query: a client's secret fetched from the server ------------------------------ */
+
+static void authq_start(struct pg_srv *s, struct pg_client *c)
+{
+    struct buf *o = &s->conn.out;
+    set_state(s, SRV_AUTHQ);
+    s->client = c;
+    c->authq_srv = s;
+    size_t b = pg_begin(o, 'P');
+    pg_put_str(o, "");
+    pg_put_str(o, s->px->cfg.auth_query);
+    pg_put_i16(o, 0);
+    pg_end(o, b);
+    b = pg_begin(o, 'B');
+    pg_put_str(o, "");
+    pg_put_str(o, "");
+    pg_put_i16(o, 0);
+    pg_put_i16(o, 1);
+    pg_put_i32(o, (int32_t)strlen(c->username));
+    buf_append(o, c->username, strlen(c->username));
+    pg_put_i16(o, 0);
+    pg_end(o, b);
+    b = pg_begin(o, 'E');
+    pg_put_str(o, "");
+    pg_put_i32(o, 2);
+    pg_end(o, b);
+    b = pg_begin(o, 'S');
+    pg_end(o, b);
+    pg_conn_flush(&s->conn);
+    pg_conn_read_start(&s->conn);
+}
+
+static void authq_msgs(struct pg_srv *s)
+{
+    struct buf *in = &s->conn.in;
+    for (;;) {
+        struct pg_msg m;
+        ssize_t r = pg_parse_msg(buf_head(in), buf_pending(in), LOGIN_MSG_MAX, &m);
+        if (r == 0)
+            return;
+        if (r < 0) {
+            srv_close(s, "malformed answer to the auth-query");
+            return;
+        }
+        buf_consume(in, (size_t)r);
+        struct pg_client *c = s->client;
+        if (m.type == 'D' && c) {
+            struct pg_rd rd;
+            pg_rd_init(&rd, &m);
+            int16_t n = pg_rd_i16(&rd);
+            int32_t l1 = pg_rd_i32(&rd);
+            if (l1 > 0)
+                pg_rd_bytes(&rd, (size_t)l1);
+            int32_t l2 = n >= 2 ? pg_rd_i32(&rd) : -1;
+            const char *v = l2 > 0 && l2 < 4096 ? pg_rd_bytes(&rd, (size_t)l2) : NULL;
+            if (v && !rd.err && !c->authq_secret) {
+                c->authq_secret = xmalloc((size_t)l2 + 1);
+                memcpy(c->authq_secret, v, (size_t)l2);
+                c->authq_secret[l2] = '\0';
+            }
+        } else if (m.type == 'E') {
+            size_t l = 0;
+            const char *msg = pg_error_field(&m, 'M', &l);
+            log_warn("auth-query for user \"%s\" failed: %.*s", c ? c->username : "?", (int)(msg ? l : 0), msg ? msg : "");
+            if (c)
+                c->authq_failed = true;
+        } else if (m.type == 'Z') {
+            if (pg_ready_status(&m) != 'I' || buf_pending(in)) {
+                srv_close(s, "not idle after the auth-query");
+                return;
+            }
+            s->client = NULL;
+            if (c)
+                c->authq_srv = NULL;
+            set_state(s, SRV_IDLE);
+            dispatch(s->pool, s->bi);
+            if (c)
+                pg_client_authq_done(c);
+            return;
+        }
+    }
+}
+
 static void dispatch(struct pg_pool *p, int bi)
 {
     struct pg_target *t = &p->t[bi];
@@ -472,7 +751,10 @@ static void dispatch(struct pg_pool *p, int bi)
             struct pg_srv *s = pg_container_of(t->idle.next, struct pg_srv, link);
             struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
             pg_pool_unwait(c);
-            link_pair(s, c);
+            if (c->authq)
+                authq_start(s, c);
+            else
+                link_pair(s, c);
             continue;
         }
         /* count the waiters not yet covered by a connection being opened */
@@ -526,6 +808,63 @@ static void end_of_transaction(struct pg_srv *s)
         dispatch(s->pool, s->bi);
     }
     pg_client_unlinked(c);
+}
+
+/* ---- fan-out (a read without a shard key, run on each shard in turn) ---------------------- */
+
+/* One server message of a fan-out; true: drop it. The first RowDescription
+ * is passed on, the others dropped; rows and errors pass; command tags are
+ * summed (SELECT n) and sent once at the end. */
+static bool fan_msg(struct pg_client *c, const struct pg_msg *h, const char *raw)
+{
+    if (h->type == 'T') {
+        bool dup = c->fan_T;
+        c->fan_T = true;
+        return dup;
+    }
+    if (h->type == 'E') {
+        c->fan_err = true;
+        return false;
+    }
+    if (h->type != 'C')
+        return false;
+    struct pg_msg m;
+    if (pg_parse_msg(raw, h->len + 1, 0, &m) <= 0)
+        return true;
+    struct pg_rd rd;
+    pg_rd_init(&rd, &m);
+    size_t l;
+    const char *tag = pg_rd_str(&rd, &l);
+    long long n;
+    if (tag && l > 7 && memcmp(tag, "SELECT ", 7) == 0 && util_str2ll(tag + 7, l - 7, &n) && n >= 0)
+        c->fan_rows += (unsigned long long)n;
+    else if (tag && !c->fan_tag[0]) {
+        snprintf(c->fan_tag, sizeof c->fan_tag, "%.*s", (int)l, tag);
+        c->fan_select = false;
+    }
+    return true;
+}
+
+/* A shard's ReadyForQuery in a fan-out: true when it is the last one (the
+ * summed tag is written first), false to drop it and go to the next shard. */
+static bool fan_ready(struct pg_client *c, struct buf *out)
+{
+    if (!c->fan_err && c->fan_next + 1 < c->pool->smap->nshards) {
+        c->fan_next++;
+        return false;
+    }
+    if (!c->fan_err) {
+        char tag[96];
+        if (c->fan_select)
+            snprintf(tag, sizeof tag, "SELECT %llu", c->fan_rows);
+        else
+            snprintf(tag, sizeof tag, "%s", c->fan_tag);
+        size_t b = pg_begin(out, 'C');
+        pg_put_str(out, tag);
+        pg_end(out, b);
+    }
+    c->fan = false;
+    return true;
 }
 
 static void forward(struct pg_srv *s)
@@ -586,10 +925,14 @@ static void forward(struct pg_srv *s)
         }
         if (m.type != 'Z') {
             bool swallow = false;
+            if (c->fan && m.type == 'C' && buf_pending(in) < (size_t)m.len + 1)
+                break; /* a fan-out sums the tags: looked at whole */
             if (tx && pg_prep_server_msg(&s->prep, m.type, &swallow) != 0) {
                 srv_close(s, "a response that nothing asked for");
                 return;
             }
+            if (c->fan && !swallow)
+                swallow = fan_msg(c, &m, buf_head(in));
             if (swallow)
                 s->skip_left = m.len + 1;
             else
@@ -604,7 +947,8 @@ static void forward(struct pg_srv *s)
             srv_close(s, "malformed ReadyForQuery");
             return;
         }
-        buf_append(out, buf_head(in), (size_t)r);
+        if (!c->fan || fan_ready(c, out))
+            buf_append(out, buf_head(in), (size_t)r);
         buf_consume(in, (size_t)r);
         if (tx) {
             bool swallow;
@@ -707,6 +1051,12 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
     case SRV_PROMOTE:
         promote_msgs(s);
         return;
+    case SRV_LSN:
+        lsn_msgs(s);
+        return;
+    case SRV_AUTHQ:
+        authq_msgs(s);
+        return;
     default:
         srv_close(s, "unexpected bytes from an idle server");
         return;
@@ -720,7 +1070,8 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
 static void failed_over(struct pg_proxy *px, int nbi)
 {
     int old = px->primary;
-    px->backends[old].dead = true;
+    px->backends[old].dead = true; /* fenced: see check_lag */
+    px->backends[old].down_until_ms = now_ms() + px->cfg.replica_retry_ms;
     px->primary = nbi;
     px->backends[nbi].lagging = false;
     px->backends[nbi].down_until_ms = 0;
@@ -801,7 +1152,7 @@ static void maybe_failover(struct pg_proxy *px, long long now)
         struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
         for (int bi = 0; bi < px->nbackends; bi++) {
             const struct pg_backend *b = &px->backends[bi];
-            if (bi == px->primary || b->dead || p->t[bi].nidle == 0)
+            if (bi == px->primary || b->dead || b->shard || p->t[bi].nidle == 0)
                 continue;
             struct pg_srv *s = pg_container_of(p->t[bi].idle.next, struct pg_srv, link);
             long long lag = b->lag_ms < 0 ? 0 : b->lag_ms;
@@ -847,6 +1198,9 @@ void pg_pool_release(struct pg_srv *s, bool client_gone)
     }
     const char *q = s->px->cfg.server_reset_query;
     if (s->px->cfg.pool_mode == PG_POOL_SESSION && q && q[0]) {
+        struct pg_vars none;
+        memset(&none, 0, sizeof none);
+        pg_vars_copy(&s->vars, &none); /* DISCARD ALL resets the other settings SET for the client */
         set_state(s, SRV_RESET);
         pg_write_query(&s->conn.out, q);
         pg_conn_flush(&s->conn);
@@ -906,15 +1260,17 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
             continue;
         if ((s->state == SRV_CONNECTING || s->state == SRV_LOGIN) && now - s->since_ms > cfg->server_connect_timeout_ms)
             login_failed(s, NULL, 0, "server-connect-timeout: no login in time");
-        else if (s->state == SRV_CHECK && now - s->since_ms > cfg->server_connect_timeout_ms)
+        else if ((s->state == SRV_CHECK || s->state == SRV_LSN || s->state == SRV_AUTHQ) && now - s->since_ms > cfg->server_connect_timeout_ms)
             srv_close(s, "no answer to the lag query in server-connect-timeout");
         else if (s->state == SRV_IDLE && cfg->server_idle_timeout_ms > 0 && now - s->since_ms > cfg->server_idle_timeout_ms)
             srv_close(s, "server-idle-timeout");
         /* login_failed may close other servers' clients, never other servers: next stays valid */
     }
     maybe_failover(px, now); /* first: the lag check may borrow the connection it needs */
-    if (cfg->replica_max_lag_ms > 0)
+    if (cfg->replica_max_lag_ms > 0 || lsn_mode(px) || px->stats.failovers > 0)
         check_lag(px, now);
+    if (lsn_mode(px))
+        sample_lsn(px);
     for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
         struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
         for (int bi = 0; bi < px->nbackends; bi++) {
@@ -949,6 +1305,7 @@ void pg_pool_close_idle(struct pg_proxy *px)
 
 void pg_pool_free_all(struct pg_proxy *px)
 {
+    balancer_free(px);
     while (!pg_list_empty(&px->pools)) {
         struct pg_pool *p = pg_container_of(px->pools.next, struct pg_pool, link);
         pg_list_del(&p->link);

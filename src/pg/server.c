@@ -14,11 +14,13 @@
 #include <unistd.h>
 
 #include "net/admin.h"
+#include "net/balance.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
 #include "pg/pg.h"
+#include "pg/tls.h"
 
 #define CRON_MS 100
 
@@ -76,7 +78,7 @@ static void metrics(struct pg_proxy *px, struct buf *b)
     for (int bi = 0; bi < px->nbackends; bi++) {
         int idle, active, connecting, waiting;
         count_servers(px, bi, &idle, &active, &connecting, &waiting);
-        const char *role = bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica";
+        const char *role = bi == px->primary ? "primary" : px->backends[bi].dead ? "fenced" : px->backends[bi].shard ? "shard" : "replica";
         buf_printf(b, "scaleout_pg_servers{backend=\"%s\",role=\"%s\",state=\"idle\"} %d\n", px->backends[bi].name, role, idle);
         buf_printf(b, "scaleout_pg_servers{backend=\"%s\",role=\"%s\",state=\"active\"} %d\n", px->backends[bi].name, role,
                    active);
@@ -104,14 +106,20 @@ static void status(struct pg_proxy *px, struct buf *b)
         buf_printf(b,
                    "%s{\"address\":\"%s\",\"role\":\"%s\",\"up\":%s,\"lagging\":%s,\"lag_ms\":%lld,\"idle\":%d,"
                    "\"active\":%d,\"connecting\":%d,\"waiting\":%d,\"queries\":%llu,\"connects\":%llu,"
-                   "\"connect_failures\":%llu}",
+                   "\"connect_failures\":%llu,\"replay_lsn\":%llu,\"in_recovery\":%s}",
                    bi ? "," : "", px->backends[bi].name,
-                   bi == px->primary ? "primary" : px->backends[bi].dead ? "failed" : "replica",
+                   bi == px->primary         ? "primary"
+                   : px->backends[bi].dead   ? "fenced"
+                   : px->backends[bi].shard  ? "shard"
+                                             : "replica",
                    px->backends[bi].down_until_ms > now ? "false" : "true", px->backends[bi].lagging ? "true" : "false",
                    px->backends[bi].lag_ms, idle, active, connecting, waiting, px->backends[bi].queries,
-                   px->backends[bi].connects, px->backends[bi].connect_failures);
+                   px->backends[bi].connects, px->backends[bi].connect_failures,
+                   (unsigned long long)px->backends[bi].replay_lsn,
+                   px->backends[bi].in_recovery < 0 ? "null" : px->backends[bi].in_recovery ? "true" : "false");
     }
-    buf_puts(b, "],\"pools\":[");
+    buf_printf(b, "],\"primary_lsn\":%llu,\"lsn_samples\":%u,\"pools\":[", (unsigned long long)px->primary_lsn,
+               px->lsn_known);
     bool first = true;
     for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
         struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
@@ -169,6 +177,7 @@ static void finish(struct pg_proxy *px)
     close_handle((uv_handle_t *)&px->cron);
     close_handle((uv_handle_t *)&px->sigterm);
     close_handle((uv_handle_t *)&px->sigint);
+    close_handle((uv_handle_t *)&px->sighup);
     close_handle((uv_handle_t *)&px->listener);
     if (px->admin) {
         admin_close(px->admin);
@@ -207,6 +216,105 @@ static void on_signal(uv_signal_t *h, int signum)
     pg_client_drain(px, false);
 }
 
+/* ---- reload (SIGHUP, console RELOAD) --------------------------------------------------------- */
+
+#define SWAP(a, b)                                                                                      \
+    do {                                                                                                \
+        __typeof__(a) t_ = (a);                                                                         \
+        (a) = (b);                                                                                      \
+        (b) = t_;                                                                                       \
+    } while (0)
+
+int pg_reload(struct pg_proxy *px, struct buf *errs)
+{
+    struct pg_config n;
+    struct pg_userlist ul = {NULL};
+    conf_defaults(&pg_conf_table, &n);
+    int nerr = conf_load_args(&pg_conf_table, &n, px->argc, px->argv, errs);
+    if (nerr == 0 && n.auth_type != PG_AUTH_TRUST && !n.auth_file[0]) {
+        buf_printf(errs, "auth-type md5 and scram-sha-256 need an auth-file\n");
+        nerr++;
+    }
+    if (nerr == 0 && n.auth_file[0]) {
+        int r = pg_userlist_load(n.auth_file, &ul, errs);
+        nerr += r < 0 ? 1 : r;
+    }
+    if (nerr != 0) {
+        pg_userlist_free(&ul);
+        pg_config_free(&n);
+        log_warn("reload: invalid configuration, nothing changed: %.*s", (int)buf_pending(errs), buf_head(errs));
+        return -1;
+    }
+    /* what needs a restart keeps its running value */
+    struct pg_config *o = &px->cfg;
+    bool fixed_changed = strcmp(n.listen, o->listen) != 0 || strcmp(n.primary, o->primary) != 0 ||
+                         n.nreplicas != o->nreplicas || n.nshard_maps != o->nshard_maps || n.pool_mode != o->pool_mode ||
+                         n.admin_port != o->admin_port;
+    for (int i = 0; !fixed_changed && i < n.nreplicas; i++)
+        fixed_changed = strcmp(n.replicas[i], o->replicas[i]) != 0;
+    if (fixed_changed)
+        log_warn("reload: listen, primary, replica, shard-map, pool-mode and admin-port need a restart: kept as they were");
+    SWAP(n.listen, o->listen);
+    SWAP(n.primary, o->primary);
+    for (int i = 0; i < PG_MAX_REPLICAS; i++) {
+        SWAP(n.replicas[i], o->replicas[i]);
+        SWAP(n.replica_weights[i], o->replica_weights[i]);
+    }
+    SWAP(n.nreplicas, o->nreplicas);
+    for (int i = 0; i < PG_MAX_SHARD_MAPS; i++)
+        SWAP(n.shard_maps[i], o->shard_maps[i]);
+    SWAP(n.nshard_maps, o->nshard_maps);
+    SWAP(n.pool_mode, o->pool_mode);
+    SWAP(n.admin_port, o->admin_port);
+    SWAP(n.admin_bind, o->admin_bind);
+    SWAP(n.logfile, o->logfile);
+    SWAP(n.pidfile, o->pidfile);
+    SWAP(n.client_tls_cert, o->client_tls_cert);
+    SWAP(n.client_tls_key, o->client_tls_key);
+    if (n.balance != o->balance) {
+        net_balancers[o->balance]->destroy(px->bal);
+        px->bal = net_balancers[n.balance]->create();
+        px->usable_mask = ~(uint64_t)0;
+    }
+    SWAP(n, *o); /* n holds the old settings now */
+    pg_config_free(&n);
+    /* users: keep the ClientKeys learnt for unchanged SCRAM secrets */
+    for (struct pg_user *u = ul.head; u; u = u->next) {
+        struct pg_user *old = pg_userlist_find(&px->users, u->name);
+        if (old && old->has_client_key && u->has_scram && memcmp(old->stored_key, u->stored_key, sizeof u->stored_key) == 0) {
+            memcpy(u->client_key, old->client_key, sizeof u->client_key);
+            u->has_client_key = true;
+        }
+    }
+    SWAP(ul, px->users);
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        p->auth = pg_user_find(px, p->user);
+    }
+    for (struct pg_list *l = px->clients.next; l != &px->clients; l = l->next) {
+        struct pg_client *c = pg_container_of(l, struct pg_client, link);
+        if (c->username)
+            c->user = pg_user_find(px, c->username);
+    }
+    pg_userlist_free(&ul);
+    log_set_level(px->cfg.loglevel);
+    if (!px->paused)
+        pg_pool_resume(px); /* a larger pool-size serves the queues now */
+    log_notice("reload: configuration and auth file read again (pool-size %lld, query-wait-timeout %lld ms)",
+               px->cfg.pool_size, px->cfg.query_wait_timeout_ms);
+    return 0;
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    struct pg_proxy *px = h->data;
+    struct buf errs;
+    buf_init(&errs);
+    pg_reload(px, &errs);
+    buf_deinit(&errs);
+}
+
 static void usage(FILE *f)
 {
     struct buf b;
@@ -240,6 +348,8 @@ int pg_main(int argc, char **argv)
     conf_defaults(&pg_conf_table, &px->cfg);
     struct buf errs;
     buf_init(&errs);
+    px->argc = argc;
+    px->argv = argv;
     int nerr = conf_load_args(&pg_conf_table, &px->cfg, argc, argv, &errs);
     char err[512];
     if (nerr == 0) {
@@ -257,9 +367,40 @@ int pg_main(int argc, char **argv)
             snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", a);
             px->backends[bi].replica = bi > 0;
             px->backends[bi].lag_ms = bi > 0 ? -1 : 0;
+            px->backends[bi].in_recovery = -1;
             if (resolve(a, &px->backends[bi].addr, err, sizeof err) != 0) {
                 buf_printf(&errs, "%s: %s\n", bi == 0 ? "primary" : "replica", err);
                 nerr++;
+            }
+        }
+        /* each distinct shard address is one more backend (a primary of its own) */
+        for (int i = 0; i < px->cfg.nshard_maps; i++) {
+            struct pg_shard_map *m = &px->cfg.shard_maps[i];
+            if (px->cfg.pool_mode != PG_POOL_TRANSACTION) {
+                buf_printf(&errs, "shard-map %s: sharding needs pool-mode transaction\n", m->database);
+                nerr++;
+            }
+            for (int k = 0; k < m->nshards; k++) {
+                int bi = 1 + px->cfg.nreplicas;
+                while (bi < px->nbackends && strcmp(px->backends[bi].name, m->addrs[k]) != 0)
+                    bi++;
+                if (bi == px->nbackends) {
+                    if (px->nbackends >= PG_MAX_BACKENDS) {
+                        buf_printf(&errs, "shard-map %s: at most %d shard addresses\n", m->database,
+                                   PG_MAX_SHARD_BACKENDS);
+                        nerr++;
+                        break;
+                    }
+                    snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", m->addrs[k]);
+                    px->backends[bi].shard = true;
+                    px->backends[bi].in_recovery = -1;
+                    if (resolve(m->addrs[k], &px->backends[bi].addr, err, sizeof err) != 0) {
+                        buf_printf(&errs, "shard-map %s: %s\n", m->database, err);
+                        nerr++;
+                    }
+                    px->nbackends++;
+                }
+                m->bi[k] = bi;
             }
         }
     }
@@ -272,7 +413,26 @@ int pg_main(int argc, char **argv)
         xfree(px);
         return 1;
     }
+    if (px->cfg.client_tls_cert[0] || px->cfg.client_tls_key[0]) {
+        px->tls_ctx = pg_tls_server_ctx(px->cfg.client_tls_cert, px->cfg.client_tls_key, err, sizeof err);
+        if (!px->tls_ctx) {
+            fprintf(stderr, "scaleout pg: client TLS: %s\n", err);
+            buf_deinit(&errs);
+            pg_userlist_free(&px->users);
+            pg_config_free(&px->cfg);
+            xfree(px);
+            return 1;
+        }
+    } else if (px->cfg.client_tls_required) {
+        fprintf(stderr, "scaleout pg: client-tls-required needs client-tls-cert and client-tls-key\n");
+        buf_deinit(&errs);
+        pg_userlist_free(&px->users);
+        pg_config_free(&px->cfg);
+        xfree(px);
+        return 1;
+    }
     buf_deinit(&errs);
+    pg_pool_balancer_init(px);
     log_init("pg", px->cfg.loglevel, px->cfg.logfile[0] ? px->cfg.logfile : NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -313,6 +473,9 @@ int pg_main(int argc, char **argv)
     px->sigterm.data = px->sigint.data = px;
     uv_signal_start(&px->sigterm, on_signal, SIGTERM);
     uv_signal_start(&px->sigint, on_signal, SIGINT);
+    uv_signal_init(loop, &px->sighup);
+    px->sighup.data = px;
+    uv_signal_start(&px->sighup, on_sighup, SIGHUP);
     log_notice("scaleout pg ready: %s, primary %s, %d replica%s, %s pooling, pool-size %lld, auth %s, admin %s:%lld",
                px->cfg.listen, px->cfg.primary, px->cfg.nreplicas, px->cfg.nreplicas == 1 ? "" : "s",
                px->cfg.pool_mode == PG_POOL_SESSION ? "session" : "transaction", px->cfg.pool_size,
@@ -329,6 +492,8 @@ out:
         unlink(px->cfg.pidfile);
     pg_pool_free_all(px);
     pg_userlist_free(&px->users);
+    pg_userlist_free(&px->fetched);
+    pg_tls_ctx_free(px->tls_ctx);
     pg_config_free(&px->cfg);
     xfree(px);
     return rc;

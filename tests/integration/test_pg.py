@@ -7,6 +7,9 @@ Where each statement ran is checked on the servers themselves
 (pg_is_in_recovery(), inet_server_port(), pg_backend_pid(), pg_stat_activity).
 """
 import json
+import os
+import shutil
+import signal
 import re
 import socket
 import struct
@@ -46,7 +49,7 @@ def proxy(cluster, workdir):
     """proxy(**kw) starts a scaleout pg (stopped at the end of the test)."""
     procs = []
 
-    def start(**kw):
+    def start(cluster=cluster, **kw):
         p = H.start_scaleout_pg(cluster, workdir, **kw)
         procs.append(p)
         return p
@@ -588,9 +591,9 @@ _EXEC = _m(b"E", b"\0" + struct.pack("!I", 0))
 _SYNC = _m(b"S", b"")
 
 
-def _login(port):
+def _login(port, extra=b""):
     s = socket.create_connection((HOST, port), timeout=5)
-    body = struct.pack("!I", 196608) + b"user\0app\0database\0appdb\0\0"
+    body = struct.pack("!I", 196608) + b"user\0app\0database\0appdb\0" + extra + b"\0"
     s.sendall(struct.pack("!I", len(body) + 4) + body)
     read_msgs(s, b"Z")
     return s
@@ -892,8 +895,27 @@ def test_failover_promotes_the_replica(workdir):
             assert port == pg.replicas[0].port
             assert one(c, "SELECT count(*) FROM f") == (2,)
             st = status(p.admin_port)
-            assert [b["role"] for b in st["backends"]] == ["failed", "primary"]
+            assert [b["role"] for b in st["backends"]] == ["fenced", "primary"]
             assert metrics(p.admin_port)["scaleout_pg_failovers_total"] == 1
+            # the old primary comes back as a primary: it stays fenced, writes go on to the new one
+            pg.primary.start()
+            wait_until(lambda: status(p.admin_port)["backends"][0]["in_recovery"] is False, timeout=30,
+                       what="the proxy saw the old primary back")
+            for i in range(5):
+                assert one(c, f"INSERT INTO f VALUES ({10 + i}) RETURNING inet_server_port()") == (pg.replicas[0].port,)
+                assert one(c, "SELECT inet_server_port()") == (pg.replicas[0].port,)
+            assert status(p.admin_port)["backends"][0]["role"] == "fenced"
+            assert pg.primary.sql("SELECT count(*) FROM f", dbname="appdb") == [(1,)]
+            # it rejoins as a standby of the new primary: then it serves reads again
+            pg.primary.stop("fast")
+            shutil.rmtree(pg.primary.datadir)
+            H._check(H.as_user([H.PG_BIN / "pg_basebackup", "-h", HOST, "-p", str(pg.replicas[0].port), "-U", "postgres",
+                                "-D", pg.primary.datadir, "-R", "-X", "stream", "--no-sync", "-c", "fast"]))
+            pg.primary.start()
+            wait_until(lambda: status(p.admin_port)["backends"][0]["role"] == "replica", timeout=30,
+                       what="the old primary rejoined as a replica")
+            wait_until(lambda: one(c, "SELECT inet_server_port()") == (pg.primary.port,), timeout=15,
+                       what="a read on the rejoined replica")
             c.close()
         finally:
             assert p.stop() == 0, p.log()
@@ -919,3 +941,357 @@ def test_scram_secret_in_the_auth_file_logs_in_to_the_servers(cluster, workdir):
         c.close()
     finally:
         assert p.stop() == 0, p.log()
+
+
+# ---- read-your-writes by LSN -------------------------------------------------------------------
+
+def test_read_your_writes_lsn(cluster, proxy):
+    """After a write, the client reads from the primary until a replica has replayed
+    past the primary's WAL position sampled after its commit; other clients are not affected."""
+    p = proxy(extra=["--read-your-writes", "lsn", "--replica-check-interval", "100ms", "--replica-max-lag", "0"])
+    c, other = connect(p.port), connect(p.port)
+    assert one(c, "SELECT pg_is_in_recovery()") == (True,)
+    replica = cluster.replicas[0]
+    replica.sql("SELECT pg_wal_replay_pause()")
+    try:
+        with c.cursor() as cur:
+            cur.execute("INSERT INTO kv VALUES (8101, 'lsn') ON CONFLICT (k) DO UPDATE SET v = 'lsn'")
+        assert one(c, "SELECT pg_is_in_recovery(), (SELECT v FROM kv WHERE k = 8101)") == (False, "lsn")
+        # the sample after the commit is known, the replica is behind it: still the primary
+        samples = status(p.admin_port)["lsn_samples"]
+        wait_until(lambda: status(p.admin_port)["lsn_samples"] > samples, timeout=10, what="an LSN sample")
+        st = status(p.admin_port)
+        assert st["backends"][1]["replay_lsn"] < st["primary_lsn"]
+        for _ in range(5):
+            assert one(c, "SELECT pg_is_in_recovery()") == (False,)
+        assert one(other, "SELECT pg_is_in_recovery()") == (True,)
+    finally:
+        replica.sql("SELECT pg_wal_replay_resume()")
+    wait_until(lambda: one(c, "SELECT pg_is_in_recovery()") == (True,), timeout=15, what="reads back on the replica")
+    assert one(c, "SELECT v FROM kv WHERE k = 8101") == ("lsn",)
+    assert one(c, "SELECT pg_is_in_recovery()") == (True,)
+    c.close()
+    other.close()
+
+
+# ---- several replicas: the balancer of src/net, lag exclusion per replica, hints ----------------
+
+@pytest.fixture(scope="module")
+def cluster2():
+    """A second cluster: a primary and two replicas (also the second shard of the shard tests)."""
+    with H.PgCluster(replicas=2) as pg:
+        pg.primary.sql("CREATE TABLE kv(k int PRIMARY KEY, v text)", dbname="appdb")
+        pg.wait_replicated()
+        yield pg
+
+
+def ports_of(conn, n, sql="SELECT inet_server_port()"):
+    counts = {}
+    for _ in range(n):
+        port = one(conn, sql)[0]
+        counts[port] = counts.get(port, 0) + 1
+    return counts
+
+
+def test_weighted_balance_over_two_replicas(cluster2, workdir, proxy):
+    a, b = cluster2.replicas
+    p = proxy(cluster=cluster2, replicas=False,
+              extra=["--replica", f"{HOST}:{a.port} weight=3", "--replica", f"{HOST}:{b.port}", "--balance", "wrr"])
+    c = connect(p.port)
+    assert ports_of(c, 40) == {a.port: 30, b.port: 10}
+    # a write still goes to the primary
+    assert one(c, "INSERT INTO kv VALUES (1, 'x') ON CONFLICT (k) DO UPDATE SET v = 'x' RETURNING inet_server_port()") \
+        == (cluster2.primary.port,)
+    c.close()
+
+
+def test_lag_excludes_one_replica_and_hints(cluster2, workdir, proxy):
+    a, b = cluster2.replicas
+    p = proxy(cluster=cluster2, extra=["--replica-max-lag", "300ms", "--replica-check-interval", "100ms"])
+    c = connect(p.port)
+    assert set(ports_of(c, 10)) == {a.port, b.port}
+    a.sql("SELECT pg_wal_replay_pause()")
+    try:
+        cluster2.primary.sql("INSERT INTO kv VALUES (2, 'lag') ON CONFLICT (k) DO UPDATE SET v = kv.v || '+'", dbname="appdb")
+        wait_until(lambda: set(ports_of(c, 6)) == {b.port}, timeout=15, what="reads only on the replica not lagging")
+        st = status(p.admin_port)["backends"]
+        assert (st[1]["lagging"], st[2]["lagging"]) == (True, False)
+    finally:
+        a.sql("SELECT pg_wal_replay_resume()")
+    wait_until(lambda: set(ports_of(c, 6)) == {a.port, b.port}, timeout=15, what="both replicas read again")
+    # WITH is uncertain: the primary; /*+ replica */ sends it to a replica; /*+ primary */ a plain read to the primary
+    with_q = "WITH x AS (SELECT 1) SELECT inet_server_port() FROM x"
+    assert one(c, with_q) == (cluster2.primary.port,)
+    assert one(c, "/*+ replica */ " + with_q)[0] in (a.port, b.port)
+    assert one(c, "/*+ primary */ SELECT inet_server_port()") == (cluster2.primary.port,)
+    c.close()
+
+
+# ---- shard routing: two PostgreSQL primaries (the two clusters' primaries) ------------------------
+
+def fnv1a64(b):
+    h = 0xcbf29ce484222325
+    for x in b:
+        h = ((h ^ x) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+@pytest.fixture
+def shards(cluster, cluster2):
+    """Two shards of appdb: the first cluster's primary (shard 0) and the second's (shard 1)."""
+    servers = [cluster.primary, cluster2.primary]
+    for s in servers:
+        s.sql("DROP TABLE IF EXISTS sharded", dbname="appdb")
+        s.sql("CREATE TABLE sharded(k text PRIMARY KEY, v text)", dbname="appdb")
+    return servers
+
+
+def keys_on(server):
+    return sorted(r[0] for r in server.sql("SELECT k FROM sharded", dbname="appdb"))
+
+
+def test_shard_hash_by_hint_and_session_key(shards, proxy):
+    s0, s1 = shards
+    p = proxy(replicas=False, extra=["--shard-map", f"appdb hash {HOST}:{s0.port} {HOST}:{s1.port}"])
+    c = connect(p.port)
+    keys = [str(i) for i in range(20)]
+    for k in keys[:10]:
+        with c.cursor() as cur:
+            cur.execute(f"/*+ shard_key={k} */ INSERT INTO sharded VALUES (%s, 'hint')", (k,))
+    with c.cursor() as cur:
+        for k in keys[10:]:
+            cur.execute("SET scaleout.shard_key = %s", (k,))
+            cur.execute("INSERT INTO sharded VALUES (%s, 'set')", (k,))
+        # the key stays for the session: the same shard reads the row back
+        assert one(c, "SELECT v FROM sharded WHERE k = '19'") == ("set",)
+        cur.execute("RESET scaleout.shard_key")
+    want0 = sorted(k for k in keys if fnv1a64(k.encode()) % 2 == 0)
+    want1 = sorted(k for k in keys if fnv1a64(k.encode()) % 2 == 1)
+    assert want0 and want1
+    assert keys_on(s0) == want0 and keys_on(s1) == want1
+    # no key: refused with 0A000, the connection goes on
+    with pytest.raises(psycopg2.Error) as e:
+        one(c, "SELECT * FROM sharded")
+    assert e.value.pgcode == "0A000" and "no shard key" in str(e.value)
+    with c.cursor() as cur:
+        cur.execute("SET scaleout.shard_key TO '3'")
+        cur.execute("DISCARD ALL")  # clears the key, as RESET ALL does
+    with pytest.raises(psycopg2.Error) as e:
+        one(c, "SELECT * FROM sharded")
+    assert e.value.pgcode == "0A000"
+    # a transaction (psycopg2's BEGIN) runs on the shard of the session's key
+    with c.cursor() as cur:
+        cur.execute("SET scaleout.shard_key = 'tx'")
+    c.autocommit = False
+    with c.cursor() as cur:
+        cur.execute("INSERT INTO sharded VALUES ('tx', 'in a transaction')")
+    c.commit()
+    c.close()
+    assert "tx" in (keys_on(s0) if fnv1a64(b"tx") % 2 == 0 else keys_on(s1))
+
+
+def test_shard_fanout_reads(shards, proxy):
+    s0, s1 = shards
+    for i in range(7):
+        (s0 if i % 2 else s1).sql("INSERT INTO sharded VALUES (%s, 'x')", (str(i),), dbname="appdb")
+    p = proxy(replicas=False, extra=["--shard-map", f"appdb hash {HOST}:{s0.port} {HOST}:{s1.port}",
+                                     "--fanout-reads", "yes"])
+    c = connect(p.port)
+    with c.cursor() as cur:
+        cur.execute("SELECT k, v FROM sharded")
+        rows = cur.fetchall()
+        assert sorted(r[0] for r in rows) == [str(i) for i in range(7)]
+        assert cur.rowcount == 7  # the SELECT n tags summed
+        assert [d.name for d in cur.description] == ["k", "v"]
+        cur.execute("SELECT count(*) FROM sharded")
+        assert sorted(r[0] for r in cur.fetchall()) == [3, 4]  # one row per shard
+        # writes without a key are never fanned out
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("DELETE FROM sharded")
+        assert e.value.pgcode == "0A000"
+        # an error on a shard ends the fan-out; the connection goes on
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("SELECT nosuchcolumn FROM sharded")
+        assert e.value.pgcode == "42703"
+        cur.execute("/*+ shard_key=1 */ SELECT count(*) FROM sharded")
+        assert cur.fetchone()[0] in (3, 4)
+    c.close()
+
+
+def test_shard_range_and_directory(shards, proxy):
+    s0, s1 = shards
+    p = proxy(replicas=False, extra=["--shard-map", f"appdb range {HOST}:{s0.port} 100 {HOST}:{s1.port}"])
+    c = connect(p.port)
+    for k in ("5", "99", "100", "12345", "-3"):
+        one(c, f"/*+ shard_key={k} */ INSERT INTO sharded VALUES ('{k}', 'r') RETURNING k")
+    assert keys_on(s0) == sorted(["5", "99", "-3"]) and keys_on(s1) == sorted(["100", "12345"])
+    with pytest.raises(psycopg2.Error) as e:
+        one(c, "/*+ shard_key=abc */ SELECT 1")
+    assert e.value.pgcode == "22023"
+    c.close()
+    d = proxy(replicas=False, extra=["--shard-map", f"appdb directory eu={HOST}:{s0.port} us={HOST}:{s1.port}"])
+    c = connect(d.port)
+    assert one(c, "/*+ shard_key='us' */ SELECT inet_server_port()") == (s1.port,)
+    assert one(c, "/*+ shard_key=eu */ SELECT inet_server_port()") == (s0.port,)
+    with pytest.raises(psycopg2.Error) as e:
+        one(c, "/*+ shard_key=asia */ SELECT 1")
+    assert e.value.pgcode == "22023" and "maps to no shard" in str(e.value)
+    c.close()
+
+
+# ---- reload (SIGHUP, console RELOAD) ------------------------------------------------------------
+
+def test_reload_changes_pools_users_timeouts_and_keeps_clients(cluster, workdir, proxy):
+    cluster.primary.sql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'latecomer') THEN "
+                        "CREATE ROLE latecomer LOGIN PASSWORD 'late'; END IF; END$$")
+    conf = H.write_file(workdir / "reload.conf", f"role pg\npool-size 1\nquery-wait-timeout 1\nadmin-users {H.APP_USER}\n")
+    p = proxy(replicas=False, extra=["--config", str(conf)])
+    c1 = connect(p.port, autocommit=False)
+    assert one(c1, "SELECT 1") == (1,)  # inside a transaction: it holds the pool's only server
+    c2 = connect(p.port)
+    with pytest.raises(psycopg2.Error) as e:
+        one(c2, "SELECT 2")
+    assert e.value.pgcode == "53300"
+    with pytest.raises(psycopg2.OperationalError):
+        connect(p.port, user="latecomer", password="late")
+    # SIGHUP: pool-size 2, query-wait-timeout 10 s, one more user
+    H.write_file(conf, f"role pg\npool-size 2\nquery-wait-timeout 10\nadmin-users {H.APP_USER}\n")
+    userlist = workdir / f"userlist-{p.port}.txt"
+    userlist.write_text(userlist.read_text() + '"latecomer" "late"\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "reload: configuration" in p.log(), timeout=10, what="the reload")
+    assert one(c2, "SELECT 2") == (2,)
+    c3 = connect(p.port, user="latecomer", password="late")
+    assert one(c3, "SELECT current_user") == ("latecomer",)
+    # the client in its transaction kept it
+    assert one(c1, "SELECT 3") == (3,)
+    c1.commit()
+    # console RELOAD: a broken file changes nothing; a good one applies
+    H.write_file(conf, f"role pg\npool-size 0\nadmin-users {H.APP_USER}\n")
+    r = console_psql(p.port, "RELOAD")
+    assert r.returncode != 0 and "reload failed" in r.stderr and "pool-size" in r.stderr
+    H.write_file(conf, f"role pg\npool-size 1\nquery-wait-timeout 1\nadmin-users {H.APP_USER}\n")
+    r = console_psql(p.port, "RELOAD")
+    assert r.returncode == 0, r.stderr
+    assert one(c1, "SELECT 4") == (4,)  # c1 in a new transaction holds a server
+    with c2.cursor() as cur:  # c2 uses the other pooled one (pool-size is a limit for new connections)
+        cur.execute("SELECT 5")
+    c1.rollback()
+    for c in (c1, c2, c3):
+        c.close()
+
+
+# ---- auth-query (PgBouncer's auth_user + auth_query) ---------------------------------------------
+
+def test_auth_query_fetches_secrets_from_the_server(cluster, workdir, proxy):
+    cluster.primary.sql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'aq_scram') THEN "
+                        "CREATE ROLE aq_scram LOGIN PASSWORD 'aqpass'; END IF; END$$")
+    # the auth file knows only the auth user
+    p = proxy(replicas=False, users={H.APP_USER: H.APP_PASSWORD}, extra=["--auth-user", H.APP_USER])
+    c = connect(p.port, user="aq_scram", password="aqpass")
+    assert one(c, "SELECT current_user") == ("aq_scram",)
+    c.close()
+    with pytest.raises(psycopg2.OperationalError) as e:
+        connect(p.port, user="aq_scram", password="wrong")
+    assert 'password authentication failed for user "aq_scram"' in str(e.value)
+    with pytest.raises(psycopg2.OperationalError) as e:
+        connect(p.port, user="nobody_here", password="x")
+    assert 'password authentication failed for user "nobody_here"' in str(e.value)
+    # a changed password is fetched again at the next login
+    cluster.primary.sql("ALTER ROLE aq_scram PASSWORD 'newpass'")
+    c = connect(p.port, user="aq_scram", password="newpass")
+    assert one(c, "SELECT 1") == (1,)
+    c.close()
+    # md5: the md5 user's hash from pg_shadow, md5 towards the server too
+    m = proxy(replicas=False, auth="md5", users={H.APP_USER: H.APP_PASSWORD}, extra=["--auth-user", H.APP_USER])
+    c = connect(m.port, user=H.MD5_USER, password=H.MD5_PASSWORD)
+    assert one(c, "SELECT current_user") == (H.MD5_USER,)
+    c.close()
+    # without auth-user the same login fails
+    n = proxy(replicas=False, users={H.APP_USER: H.APP_PASSWORD})
+    with pytest.raises(psycopg2.OperationalError):
+        connect(n.port, user="aq_scram", password="newpass")
+
+
+# ---- startup parameters beyond the six tracked ones ------------------------------------------------
+
+def test_startup_parameters_follow_the_client_in_transaction_mode(cluster, proxy):
+    cluster.primary.sql("CREATE SCHEMA IF NOT EXISTS s1", dbname="appdb")
+    p = proxy(replicas=False, extra=["--pool-size", "1"])
+    a = connect(p.port, options="-c search_path=s1,public -c extra_float_digits=0 --statement-timeout=1234",
+                application_name="client-a")
+    b = connect(p.port)
+    want_a = ("s1,public", "0", "1234ms", "client-a")
+    q = ("SELECT current_setting('search_path'), current_setting('extra_float_digits'), "
+         "current_setting('statement_timeout'), current_setting('application_name'), pg_backend_pid()")
+    pids = set()
+    for _ in range(3):  # one server connection, taken in turn
+        ra, rb = one(a, q), one(b, q)
+        assert ra[:4] == want_a
+        assert rb[:4] == ('"$user", public', "1", "0", "")
+        pids |= {ra[4], rb[4]}
+    assert len(pids) == 1
+    assert one(a, "SELECT current_schemas(false)") == (["s1", "public"],)
+    a.close()
+    b.close()
+    # a parameter sent as itself in the startup packet (as JDBC sends extra_float_digits)
+    t = proxy(replicas=False, auth="trust", extra=["--pool-size", "1", "--ignore-startup-parameters", "geqo"])
+    s = _login(t.port, b"extra_float_digits\x002\x00geqo\x00off\x00")
+    s.sendall(_m(b"Q", b"SELECT current_setting('extra_float_digits') || current_setting('geqo')\0"))
+    assert _rows(read_msgs(s, b"Z")) == ["2on"]  # geqo ignored, as listed
+    s.close()
+    # a name that is no setting's name: FATAL 42704 at login
+    bad = socket.create_connection((HOST, t.port), timeout=5)
+    body = struct.pack("!I", 196608) + b"user\0app\0database\0appdb\0bad;name\0x\0\0"
+    bad.sendall(struct.pack("!I", len(body) + 4) + body)
+    msgs = read_msgs(bad, b"E")
+    assert any(t == b"E" and b"42704" in m for t, m in msgs)
+    bad.close()
+
+
+# ---- client TLS ----------------------------------------------------------------------------------
+
+def test_client_tls_with_psql_and_psycopg2(cluster, workdir, proxy):
+    cert, key = workdir / "tls-cert.pem", workdir / "tls-key.pem"
+    if not cert.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                        "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    p = proxy(extra=["--client-tls-cert", str(cert), "--client-tls-key", str(key), "--client-tls-required", "yes"])
+    c = connect(p.port, sslmode="require")
+    assert c.info.ssl_in_use
+    assert one(c, "SELECT pg_is_in_recovery()") == (True,)  # the split works under TLS
+    big = one(c, "SELECT repeat('x', 300000)")[0]  # larger than a TLS record
+    assert len(big) == 300000
+    c.close()
+    env = dict(os.environ, PGPASSWORD=H.APP_PASSWORD, PGSSLMODE="require")
+    r = subprocess.run(["psql", "-X", "-h", HOST, "-p", str(p.port), "-U", H.APP_USER, "-d", "appdb", "-tAc",
+                        "SELECT 41 + 1"], env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.strip() == "42", r.stderr
+    # required: a client without TLS is refused
+    with pytest.raises(psycopg2.OperationalError) as e:
+        connect(p.port, sslmode="disable")
+    assert "SSL required" in str(e.value)
+
+
+def test_leastconn_avoids_the_busy_replica(cluster2, proxy):
+    a, b = cluster2.replicas
+    p = proxy(cluster=cluster2, extra=["--balance", "leastconn", "--replica-max-lag", "0"])
+    slow, c = connect(p.port), connect(p.port)
+    started = threading.Event()
+    got = {}
+
+    def long_read():
+        started.set()
+        got["port"] = one(slow, "SELECT inet_server_port() FROM pg_sleep(3)")[0]
+
+    t = threading.Thread(target=long_read)
+    t.start()
+    started.wait()
+    busy = wait_until(lambda: next((x["address"] for x in status(p.admin_port)["backends"] if x["active"] == 1), None),
+                      timeout=5, what="the long read running")
+    other = b.port if busy.endswith(f":{a.port}") else a.port
+    assert ports_of(c, 6) == {other: 6}  # while one replica runs the long read, reads go to the other
+    t.join()
+    assert f":{got['port']}" in busy
+    slow.close()
+    c.close()

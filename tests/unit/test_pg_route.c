@@ -10,7 +10,9 @@
 
 #include "core/buf.h"
 #include "pg/auth.h"
+#include "pg/pg.h"
 #include "pg/route.h"
+#include "pg/vars.h"
 
 static enum pg_route cls(const char *s) { return pg_route_classify(s, strlen(s)); }
 
@@ -176,4 +178,134 @@ Test(pg_auth, scram_client_key_learnt_from_a_proof)
     cr_assert_eq(pg_scram_server_final(&sv, &u, buf_head(&c), buf_pending(&c), &d), 0);
     cr_assert_eq(pg_scram_client_verify(&cl, buf_head(&d), buf_pending(&d)), 0);
     buf_deinit(&a), buf_deinit(&b), buf_deinit(&c), buf_deinit(&d);
+}
+
+Test(pg_route, hints_before_the_first_word)
+{
+    struct pg_hints h;
+    const char *q = "/*+ replica */ WITH x AS (SELECT 1) SELECT * FROM x";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect(h.replica);
+    cr_expect(!h.primary);
+    cr_expect_null(h.shard_key);
+    q = "-- c\n/* plain */ /*+primary, shard_key=42 */ SELECT 1 /*+ replica */";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect(h.primary);
+    cr_expect(!h.replica, "hints after the first word are not read");
+    cr_expect_eq(h.shard_key_len, 2);
+    cr_expect(memcmp(h.shard_key, "42", 2) == 0);
+    q = "/*+ shard_key='it''s x' */ SELECT 1";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect(h.shard_key_quoted);
+    cr_expect_eq(h.shard_key_len, 7);
+    cr_expect(memcmp(h.shard_key, "it''s x", 7) == 0);
+    q = "/*+ shard_key= */ SELECT 1";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect_eq(h.shard_key_len, 0);
+    q = "/*+ shard_key='unterminated */";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect_leq(h.shard_key_len, strlen(q));
+    q = "/*+ unclosed";
+    pg_route_hints(q, strlen(q), &h);
+    cr_expect(!h.replica && !h.primary && !h.shard_key);
+}
+
+static enum pg_set sset(const char *q, char *v, size_t cap)
+{
+    size_t l;
+    return pg_route_shard_set(q, strlen(q), v, cap, &l);
+}
+
+Test(pg_route, shard_key_set_reset_discard)
+{
+    char v[16];
+    cr_expect_eq(sset("SET scaleout.shard_key = 42", v, sizeof v), PG_SET_KEY);
+    cr_expect_str_eq(v, "42");
+    cr_expect_eq(sset("set session SCALEOUT.SHARD_KEY to 'it''s';", v, sizeof v), PG_SET_KEY);
+    cr_expect_str_eq(v, "it's");
+    cr_expect_eq(sset("SET scaleout.shard_key TO DEFAULT", v, sizeof v), PG_SET_CLEAR);
+    cr_expect_eq(sset("RESET scaleout.shard_key", v, sizeof v), PG_SET_CLEAR);
+    cr_expect_eq(sset("RESET ALL", v, sizeof v), PG_SET_CLEAR_PASS);
+    cr_expect_eq(sset("discard all ;", v, sizeof v), PG_SET_CLEAR_PASS);
+    cr_expect_eq(sset("SET search_path = x", v, sizeof v), PG_SET_NONE);
+    cr_expect_eq(sset("SELECT 1", v, sizeof v), PG_SET_NONE);
+    cr_expect_eq(sset("DISCARD PLANS", v, sizeof v), PG_SET_NONE);
+    cr_expect_eq(sset("SET scaleout.shard_key = 'a'; DELETE FROM t", v, sizeof v), PG_SET_BAD);
+    cr_expect_eq(sset("SET scaleout.shard_key =", v, sizeof v), PG_SET_BAD);
+    cr_expect_eq(sset("SET scaleout.shard_key = 'unterminated", v, sizeof v), PG_SET_BAD);
+    cr_expect_eq(sset("SET scaleout.shard_key = '0123456789abcdefXX'", v, sizeof v), PG_SET_BAD);
+}
+
+Test(pg_route, shard_of)
+{
+    struct pg_shard_map m;
+    memset(&m, 0, sizeof m);
+    m.kind = PG_SHARD_HASH;
+    m.nshards = 2;
+    cr_expect_eq(pg_shard_hash("", 0), 0xcbf29ce484222325ULL);
+    cr_expect_eq(pg_shard_hash("a", 1), 0xaf63dc4c8601ec8cULL); /* FNV-1a 64 test vector */
+    cr_expect_eq(pg_shard_of(&m, "a", 1), (int)(0xaf63dc4c8601ec8cULL % 2));
+    m.kind = PG_SHARD_RANGE;
+    m.nshards = 3;
+    m.bounds[1] = 100;
+    m.bounds[2] = 200;
+    cr_expect_eq(pg_shard_of(&m, "-5", 2), 0);
+    cr_expect_eq(pg_shard_of(&m, "100", 3), 1);
+    cr_expect_eq(pg_shard_of(&m, "199", 3), 1);
+    cr_expect_eq(pg_shard_of(&m, "99999999999", 11), 2);
+    cr_expect_eq(pg_shard_of(&m, "x", 1), -1);
+    struct pg_shard_dir d[] = {{"eu", 0}, {"us", 1}};
+    m.kind = PG_SHARD_DIRECTORY;
+    m.nshards = 2;
+    m.dir = d;
+    m.ndir = 2;
+    m.dir_default = -1;
+    cr_expect_eq(pg_shard_of(&m, "us", 2), 1);
+    cr_expect_eq(pg_shard_of(&m, "u", 1), -1);
+    m.dir_default = 0;
+    cr_expect_eq(pg_shard_of(&m, "asia", 4), 0);
+}
+
+Test(pg_vars, options_and_extra_parameters)
+{
+    struct pg_vars c, s;
+    memset(&c, 0, sizeof c);
+    memset(&s, 0, sizeof s);
+    cr_expect_eq(pg_vars_parse_options(&c, "-c search_path=a,b  -cwork_mem=8MB --statement-timeout=5s -c x.y=it\\ 's"), 0);
+    cr_expect_eq(c.nextra, 4);
+    struct buf sql;
+    buf_init(&sql);
+    cr_expect_eq(pg_vars_diff_sql(&c, &s, &sql), 4);
+    buf_putc(&sql, '\0');
+    cr_expect(strstr(buf_head(&sql), "set_config('search_path', 'a,b', false)"));
+    cr_expect(strstr(buf_head(&sql), "set_config('statement_timeout', '5s', false)"));
+    cr_expect(strstr(buf_head(&sql), "set_config('x.y', 'it ''s', false)"));
+    pg_vars_copy(&s, &c);
+    sql.off = sql.len = 0;
+    cr_expect_eq(pg_vars_diff_sql(&c, &s, &sql), 0);
+    /* a client without them: the server's are RESET */
+    struct pg_vars none;
+    memset(&none, 0, sizeof none);
+    cr_expect_eq(pg_vars_diff_sql(&none, &s, &sql), 4);
+    buf_putc(&sql, '\0');
+    cr_expect(strstr(buf_head(&sql), "RESET search_path;"));
+    /* tracked names go to their slot */
+    cr_expect_eq(pg_vars_set_extra(&c, "TimeZone", "UTC"), 0);
+    cr_expect_str_eq(c.v[pg_vars_index("timezone")], "UTC");
+    cr_expect_eq(pg_vars_set_extra(&c, "bad;name", "x"), -1);
+    cr_expect_eq(pg_vars_parse_options(&c, "-c"), -3);
+    cr_expect_eq(pg_vars_parse_options(&c, "nonsense"), -3);
+    cr_expect_eq(pg_vars_parse_options(&c, "-c noequals"), -3);
+    for (int i = 0; i < 40; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "p%d", i);
+        if (pg_vars_set_extra(&c, n, "1") != 0) {
+            cr_expect_eq(pg_vars_set_extra(&c, n, "1"), -2);
+            break;
+        }
+    }
+    cr_expect_eq(c.nextra, PG_MAX_EXTRA);
+    buf_deinit(&sql);
+    pg_vars_free(&c);
+    pg_vars_free(&s);
 }
