@@ -21,7 +21,8 @@
 #   XREADGROUP+XACK: queue_clients.py stream: one producer XADDs NS entries
 #     (field ts = send time) while 4 consumers of one group loop XREADGROUP
 #     COUNT 50 BLOCK 100 >, XACK; acked/s over the run, and the latency from
-#     XADD to the consumer's read (p50, p99).
+#     XADD to the consumer's read (p50, p99); server CPU over the run per
+#     entry (its XADD, XREADGROUP share and XACK).
 #   The stream parts run only when both servers answer XADD; a server that
 #   answers "ERR unknown command" (scaleout before its streams land) makes the
 #   script print a note and skip them.
@@ -145,12 +146,15 @@ xadd_run() {
         'BEGIN { printf "%.0f %.1f\n", r, c / hz * 1e9 / n }'
 }
 
-# group_run SERVER: prints "acked_per_s p50_us p99_us"
+# group_run SERVER: prints "acked_per_s p50_us p99_us cpu_ns_per_entry"
 group_run() {
-    local s=$1 out="$BENCH_TMP/stream.$1.out"
+    local s=$1 out="$BENCH_TMP/stream.$1.out" c0 c1
+    c0=$(bench_cpu_ticks "${PID[$s]}")
     bench_run "$RUN_TIMEOUT" "$PY" "$CLIENTS" stream "${PORT[$s]}" "$NS" 4 "$RUN_TIMEOUT" >"$out" \
         || bench_die "$s: consumer group run failed: $(cat "$out")"
-    awk '/^acked/ { printf "%.0f %s %s\n", $2 / $4, $6, $8 }' "$out"
+    c1=$(bench_cpu_ticks "${PID[$s]}")
+    awk -v c="$((c1 - c0))" -v hz="$BENCH_CLK_TCK" \
+        '/^acked/ { printf "%.0f %s %s %.1f\n", $2 / $4, $6, $8, c / hz * 1e9 / $2 }' "$out"
 }
 
 streams_supported() {
@@ -166,8 +170,8 @@ streams_supported() {
 }
 
 start_servers
-declare -A PUB_RATE PUB_CPU XADD_RATE XADD_CPU GRP_RATE GRP_P50 GRP_P99
-for s in redis scaleout; do PUB_RATE[$s]=""; PUB_CPU[$s]=""; XADD_RATE[$s]=""; XADD_CPU[$s]=""; GRP_RATE[$s]=""; GRP_P50[$s]=""; GRP_P99[$s]=""; done
+declare -A PUB_RATE PUB_CPU XADD_RATE XADD_CPU GRP_RATE GRP_P50 GRP_P99 GRP_CPU
+for s in redis scaleout; do PUB_RATE[$s]=""; PUB_CPU[$s]=""; XADD_RATE[$s]=""; XADD_CPU[$s]=""; GRP_RATE[$s]=""; GRP_P50[$s]=""; GRP_P99[$s]=""; GRP_CPU[$s]=""; done
 have_streams=0
 if [ "$STREAMS" = 1 ] && streams_supported; then have_streams=1; fi
 
@@ -186,8 +190,8 @@ for round in $(seq 1 "$ROUNDS"); do
             read -r rate cpu < <(xadd_run "$s")
             XADD_RATE[$s]+="$rate "; XADD_CPU[$s]+="$cpu "
             bench_log "round $round: $s XREADGROUP+XACK, 4 consumers, $NS entries"
-            read -r rate p50 p99 < <(group_run "$s")
-            GRP_RATE[$s]+="$rate "; GRP_P50[$s]+="$p50 "; GRP_P99[$s]+="$p99 "
+            read -r rate p50 p99 cpu < <(group_run "$s")
+            GRP_RATE[$s]+="$rate "; GRP_P50[$s]+="$p50 "; GRP_P99[$s]+="$p99 "; GRP_CPU[$s]+="$cpu "
         fi
     done
 done
@@ -215,6 +219,7 @@ row() { # label redis scaleout [ratio-format]
         row "XADD ops/s (-c 50 -P 16)" "$(med "${XADD_RATE[redis]}")" "$(med "${XADD_RATE[scaleout]}")"
         row "server CPU per XADD (ns)" "$(med "${XADD_CPU[redis]}")" "$(med "${XADD_CPU[scaleout]}")"
         row "XREADGROUP+XACK, 4 consumers: entries/s" "$(med "${GRP_RATE[redis]}")" "$(med "${GRP_RATE[scaleout]}")"
+        row "server CPU per entry through the group: XADD + XREADGROUP + XACK (ns)" "$(med "${GRP_CPU[redis]}")" "$(med "${GRP_CPU[scaleout]}")"
         row "XADD → consumer latency p50 (us)" "$(med "${GRP_P50[redis]}")" "$(med "${GRP_P50[scaleout]}")"
         row "XADD → consumer latency p99 (us)" "$(med "${GRP_P99[redis]}")" "$(med "${GRP_P99[scaleout]}")"
     else

@@ -9,7 +9,8 @@
  * Any crash, leak, sanitizer report or unbounded allocation is a finding.
  * Build: make build-fuzz/fuzz_rdb; run e.g.
  *   build-fuzz/fuzz_rdb -max_len=65536 fuzz/corpus/rdb
- * (seeds: files written by redis-server 7.0 and by scaleout, DUMP payloads).
+ * (seeds: files written by redis-server 7.0 and by scaleout, DUMP payloads;
+ * streams with groups, consumers and pending entries among both).
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -42,6 +42,7 @@ enum app_cache_strategy {
 enum app_queue {
     APP_QUEUE_HASH,              /* kv-hash: the job hash only, workers scan ids */
     APP_QUEUE_LIST,              /* kv-list: and LPUSH the id onto queue:jobs */
+    APP_QUEUE_STREAM,            /* kv-stream: and XADD queue:stream * job ID */
 };
 
 struct app_config {

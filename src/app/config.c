@@ -18,7 +18,8 @@ const struct conf_enum app_cache_names[] = {
     {"read-through", APP_CACHE_READ_THROUGH}, {"refresh-ahead", APP_CACHE_REFRESH_AHEAD}, {NULL, 0},
 };
 
-static const struct conf_enum queue_names[] = {{"kv-hash", APP_QUEUE_HASH}, {"kv-list", APP_QUEUE_LIST}, {NULL, 0}};
+static const struct conf_enum queue_names[] = {{"kv-hash", APP_QUEUE_HASH}, {"kv-list", APP_QUEUE_LIST},
+                                               {"kv-stream", APP_QUEUE_STREAM}, {NULL, 0}};
 
 static const struct conf_directive app_dirs[] = {
     {"bind", CONF_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 0, "address to listen on", 0, NULL, NULL},
@@ -55,7 +56,8 @@ static const struct conf_directive app_dirs[] = {
     {"job-ttl", CONF_DURATION, OFF(job_ttl_ms), 1000, 365LL * 86400000, "1d", NULL, 0, "how long a job's record is kept", 0,
      NULL, NULL},
     {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", queue_names, 0,
-     "job queue: kv-list (LPUSH queue:jobs) or kv-hash (polled job hashes); the workers' queue must match", 0, NULL, NULL},
+     "job queue: kv-list (LPUSH queue:jobs), kv-stream (XADD queue:stream) or kv-hash (polled job hashes); the "
+     "workers' queue must match", 0, NULL, NULL},
     {"fanout-threshold", CONF_INT, OFF(fanout_threshold), 0, 100000000, "1000", NULL, 0,
      "feed: posts of authors with fewer followers are pushed to followers' timelines; others are read at feed time", 0,
      NULL, NULL},

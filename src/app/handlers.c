@@ -633,13 +633,19 @@ static void upload_queued(void *arg, const struct app_kv_reply *rep)
     app_reply_json(r, 202, &b, hdr);
 }
 
-/* kv-list: the record exists, now the id goes on the queue (in this order: a
+/* kv-list / kv-stream: the record exists, now the id goes on the queue (in this order: a
  * worker that pops the id always finds the record). */
 static void upload_expired(void *arg, const struct app_kv_reply *rep)
 {
     struct app_req *r = arg;
     if (!rep || rep->type == APP_KV_ERROR) {
         reply_kv_down(r);
+        return;
+    }
+    if (app_server_conf(r->srv)->queue == APP_QUEUE_STREAM) {
+        /* kv-stream: an entry for the workers' consumer group (src/worker/queue_stream.c) */
+        const char *xa[] = {"XADD", "queue:stream", "*", "job", r->arg};
+        app_kv_cmdv(app_server_kv(r->srv), upload_queued, r, 5, xa);
         return;
     }
     if (app_server_conf(r->srv)->queue != APP_QUEUE_LIST) {

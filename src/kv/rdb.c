@@ -26,6 +26,7 @@
 #include "kv/hashobj.h"
 #include "kv/listobj.h"
 #include "kv/setobj.h"
+#include "kv/streamobj.h"
 #include "kv/zsetobj.h"
 
 #define MAX_STRING ((size_t)UINT32_MAX - 64) /* kv string values are 32-bit sized */
@@ -217,6 +218,148 @@ static void put_zset(struct rdb_writer *w, struct kv_zset *z, const struct head 
     zset_iter_done(&it);
 }
 
+/* Streams as RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0's rdbSaveObject): the
+ * nodes as (master id, 16 bytes big-endian; listpack) pairs, each listpack a
+ * master entry (count, deleted, nfields, fields..., 0) and per entry flags,
+ * ms-diff, seq-diff, [nfields, fields...] values, lp-count; then length,
+ * last id, first id, max deleted id, entries added; then the groups, each
+ * with its PEL (raw ids, delivery time, count) and consumers (name, seen
+ * time, raw ids of their NACKs). */
+static void put_raw_id(struct rdb_writer *w, const struct stream_id *id)
+{
+    uint8_t k[16];
+    for (int i = 0; i < 8; i++) {
+        k[i] = (uint8_t)(id->ms >> (56 - 8 * i));
+        k[8 + i] = (uint8_t)(id->seq >> (56 - 8 * i));
+    }
+    rdb_put_raw(w, k, 16);
+}
+
+static void put_id_key(struct rdb_writer *w, const struct stream_id *id)
+{
+    rdb_put_len(w, 16);
+    put_raw_id(w, id);
+}
+
+static void put_stream_node(struct rdb_writer *w, const struct kv_stream *s, size_t i)
+{
+    struct stream_node_view v;
+    struct stream_raw_rec r;
+    struct stream_str f, val;
+    struct rdb_lp lp;
+    stream_node_view(s, i, &v);
+    put_id_key(w, &v.master);
+    rdb_lp_init(&lp);
+    rdb_lp_append_int(&lp, (long long)(v.count - v.deleted));
+    rdb_lp_append_int(&lp, (long long)v.deleted);
+    rdb_lp_append_int(&lp, (long long)v.nmaster);
+    const unsigned char *p = v.mfields;
+    for (uint64_t k = 0; k < v.nmaster; k++) {
+        p = stream_raw_str(p, &f);
+        rdb_lp_append(&lp, f.p, f.n);
+    }
+    rdb_lp_append_int(&lp, 0);
+    p = v.recs;
+    for (uint32_t j = 0; j < v.count; j++) {
+        p = stream_raw_rec(&v, p, &r);
+        rdb_lp_append_int(&lp, (r.deleted ? 1 : 0) | (r.same ? 2 : 0));
+        rdb_lp_append_int(&lp, (long long)(r.id.ms - v.master.ms));
+        rdb_lp_append_int(&lp, (long long)(r.id.seq - v.master.seq));
+        const unsigned char *q = r.fields;
+        if (!r.same)
+            rdb_lp_append_int(&lp, (long long)r.nfields);
+        for (uint64_t k = 0; k < r.nfields; k++) {
+            if (!r.same) {
+                q = stream_raw_str(q, &f);
+                rdb_lp_append(&lp, f.p, f.n);
+            }
+            q = stream_raw_str(q, &val);
+            rdb_lp_append(&lp, val.p, val.n);
+        }
+        rdb_lp_append_int(&lp, (long long)(r.nfields + 3 + (r.same ? 0 : r.nfields + 1)));
+    }
+    rdb_lp_finish(&lp);
+    rdb_put_string(w, buf_head(&lp.b), buf_pending(&lp.b));
+    rdb_lp_deinit(&lp);
+}
+
+struct owned {
+    const struct stream_consumer *c;
+    size_t i;
+};
+
+static int owned_cmp(const void *a, const void *b)
+{
+    const struct owned *x = a, *y = b;
+    if (x->c != y->c)
+        return (uintptr_t)x->c < (uintptr_t)y->c ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void put_stream_group(struct rdb_writer *w, const struct stream_cg *g)
+{
+    rdb_put_string(w, g->name, g->nlen);
+    rdb_put_len(w, g->last_id.ms);
+    rdb_put_len(w, g->last_id.seq);
+    rdb_put_len(w, (uint64_t)g->entries_read);
+    rdb_put_len(w, g->npel);
+    for (size_t i = 0; i < g->npel; i++) {
+        put_raw_id(w, &g->pel[i].id);
+        rdb_put_u64le(w, (uint64_t)g->pel[i].delivery_time);
+        rdb_put_len(w, g->pel[i].delivery_count);
+    }
+    /* each consumer's NACKs in id order: the PEL sorted by (owner, index) */
+    struct owned *o = xmalloc((g->npel ? g->npel : 1) * sizeof *o);
+    for (size_t i = 0; i < g->npel; i++) {
+        o[i].c = g->pel[i].consumer;
+        o[i].i = i;
+    }
+    qsort(o, g->npel, sizeof *o, owned_cmp);
+    rdb_put_len(w, g->nconsumers);
+    for (size_t k = 0; k < g->nconsumers; k++) {
+        const struct stream_consumer *c = g->consumers[k];
+        rdb_put_string(w, c->name, c->nlen);
+        rdb_put_u64le(w, (uint64_t)c->seen_time);
+        size_t lo = 0, hi = g->npel;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if ((uintptr_t)o[mid].c < (uintptr_t)c)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t end = lo;
+        while (end < g->npel && o[end].c == c)
+            end++;
+        rdb_put_len(w, end - lo);
+        for (size_t j = lo; j < end; j++)
+            put_raw_id(w, &g->pel[o[j].i].id);
+    }
+    xfree(o);
+}
+
+static void put_stream(struct rdb_writer *w, const struct kv_stream *s, const struct head *hd)
+{
+    struct stream_id first = {0, 0};
+    put_head(w, RDB_TYPE_STREAM_LISTPACKS_2, hd);
+    rdb_put_len(w, stream_nodes(s));
+    for (size_t i = 0; i < stream_nodes(s); i++)
+        put_stream_node(w, s, i);
+    rdb_put_len(w, s->length);
+    rdb_put_len(w, s->last_id.ms);
+    rdb_put_len(w, s->last_id.seq);
+    if (!stream_first_id(s, &first))
+        first.ms = first.seq = 0;
+    rdb_put_len(w, first.ms);
+    rdb_put_len(w, first.seq);
+    rdb_put_len(w, s->max_deleted_id.ms);
+    rdb_put_len(w, s->max_deleted_id.seq);
+    rdb_put_len(w, s->entries_added);
+    rdb_put_len(w, s->ngroups);
+    for (size_t i = 0; i < s->ngroups; i++)
+        put_stream_group(w, s->groups[i]);
+}
+
 static void put_entry(struct rdb_writer *w, const struct kv_obj *o, const struct head *hd)
 {
     switch (obj_type(o)) {
@@ -236,8 +379,9 @@ static void put_entry(struct rdb_writer *w, const struct kv_obj *o, const struct
     case OBJ_ZSET:
         put_zset(w, obj_zset(o), hd);
         break;
-    /* KV_RDB_STREAM_HOOK: when the streams branch adds OBJ_STREAM, write it
-     * here as RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0's stream layout). */
+    case OBJ_STREAM:
+        put_stream(w, obj_ptr(o), hd);
+        break;
     default:
         break;
     }
@@ -524,6 +668,299 @@ fail:
     return NULL;
 }
 
+/* ---- streams ---- */
+
+static bool get_raw_id(struct rdb_reader *r, struct stream_id *id)
+{
+    uint8_t k[16];
+    if (!rdb_get_raw(r, k, 16))
+        return false;
+    id->ms = id->seq = 0;
+    for (int i = 0; i < 8; i++) {
+        id->ms = id->ms << 8 | k[i];
+        id->seq = id->seq << 8 | k[8 + i];
+    }
+    return true;
+}
+
+static bool get_len_id(struct rdb_reader *r, struct stream_id *id)
+{
+    return rdb_get_len(r, &id->ms, NULL) && rdb_get_len(r, &id->seq, NULL);
+}
+
+/* The next listpack element as an integer; 0 at the end (when allowed). */
+static int lp_int(struct rdb_reader *r, struct blob *b, long long *v, bool end_ok)
+{
+    const char *s;
+    size_t n;
+    int k = rdb_blob_next(&b->it, &s, &n, r);
+    if (k == 0 && end_ok)
+        return 0;
+    if (k != 1)
+        return k == 0 ? (rdb_fail(r, "stream listpack ends inside an entry"), -1) : -1;
+    if (!util_str2ll(s, n, v))
+        return rdb_fail(r, "stream listpack: integer expected"), -1;
+    return 1;
+}
+
+/* The next element as a string; integer ones copied to num (24 bytes). */
+static bool lp_str(struct rdb_reader *r, struct blob *b, struct stream_str *out, char *num)
+{
+    const char *s;
+    size_t n;
+    int k = rdb_blob_next(&b->it, &s, &n, r);
+    if (k != 1)
+        return k == 0 ? rdb_fail(r, "stream listpack ends inside an entry") : false;
+    if (s == b->it.num) {
+        memcpy(num, s, n);
+        s = num;
+    }
+    out->p = s;
+    out->n = n;
+    return true;
+}
+
+/* One listpack node; prev and any track the greatest id so far. */
+static bool load_stream_node(struct rdb_reader *r, struct kv_stream *s, struct stream_id *prev, bool *any,
+                             uint64_t *live)
+{
+    char *key;
+    size_t kn;
+    struct stream_id master;
+    if (!rdb_get_string(r, &key, &kn))
+        return false;
+    bool ok = kn == 16;
+    if (ok) {
+        master.ms = master.seq = 0;
+        for (int i = 0; i < 8; i++) {
+            master.ms = master.ms << 8 | (uint8_t)key[i];
+            master.seq = master.seq << 8 | (uint8_t)key[8 + i];
+        }
+    }
+    xfree(key);
+    if (!ok)
+        return rdb_fail(r, "stream node key is not a 16-byte id");
+    if (*any && stream_id_cmp(&master, prev) <= 0)
+        return rdb_fail(r, "stream nodes out of order");
+    struct blob b;
+    if (!blob_open(r, &b, RDB_BLOB_LISTPACK))
+        return false;
+    long long count, deleted, nmaster, zero;
+    struct stream_str *kv = NULL;
+    char *nums = NULL;
+    ok = false;
+    if (lp_int(r, &b, &count, true) != 1) {
+        if (!r->failed)
+            rdb_fail(r, "empty listpack inside stream");
+        goto out;
+    }
+    if (lp_int(r, &b, &deleted, false) != 1 || lp_int(r, &b, &nmaster, false) != 1)
+        goto out;
+    /* every element costs at least 2 bytes: bounds what the counts may claim */
+    size_t maxel = b.n / 2 + 1;
+    if (count < 0 || deleted < 0 || nmaster < 0 || (uint64_t)nmaster > maxel) {
+        rdb_fail(r, "bad stream master entry");
+        goto out;
+    }
+    struct stream_str *mf = xmalloc((size_t)(nmaster + 1) * sizeof *mf);
+    char *mnums = xmalloc((size_t)(nmaster + 1) * 24);
+    bool mok = true;
+    for (long long i = 0; i < nmaster && mok; i++)
+        mok = lp_str(r, &b, &mf[i], mnums + 24 * i);
+    mok = mok && lp_int(r, &b, &zero, false) == 1;
+    if (mok && zero != 0)
+        mok = rdb_fail(r, "stream master entry not terminated by 0");
+    if (!mok) {
+        xfree(mf);
+        xfree(mnums);
+        goto out;
+    }
+    stream_load_node(s, &master, mf, (size_t)nmaster);
+    size_t cap = 0;
+    long long nlive = 0, ndel = 0;
+    for (;;) {
+        long long flags, msd, seqd, nf, lpc;
+        struct stream_id id;
+        int k = lp_int(r, &b, &flags, true);
+        if (k == 0)
+            break;
+        if (k < 0 || lp_int(r, &b, &msd, false) != 1 || lp_int(r, &b, &seqd, false) != 1)
+            break;
+        if (flags & ~3LL) {
+            rdb_fail(r, "bad stream entry flags %lld", flags);
+            break;
+        }
+        id.ms = master.ms + (uint64_t)msd;
+        id.seq = master.seq + (uint64_t)seqd;
+        if (stream_id_cmp(&id, &master) < 0 || (*any && stream_id_cmp(&id, prev) <= 0)) {
+            rdb_fail(r, "stream entry ids out of order");
+            break;
+        }
+        if (flags & 2)
+            nf = nmaster;
+        else if (lp_int(r, &b, &nf, false) != 1)
+            break;
+        if (nf < 0 || (uint64_t)nf > maxel) {
+            rdb_fail(r, "bad stream entry field count");
+            break;
+        }
+        if ((size_t)nf * 2 + 1 > cap) {
+            cap = (size_t)nf * 2 + 1;
+            kv = xrealloc(kv, cap * sizeof *kv);
+            nums = xrealloc(nums, cap * 24);
+        }
+        bool eok = true;
+        for (long long i = 0; i < nf && eok; i++) {
+            if (flags & 2)
+                kv[2 * i] = mf[i];
+            else
+                eok = lp_str(r, &b, &kv[2 * i], nums + 48 * i);
+            eok = eok && lp_str(r, &b, &kv[2 * i + 1], nums + 48 * i + 24);
+        }
+        if (!eok || lp_int(r, &b, &lpc, false) != 1)
+            break;
+        if (lpc != nf + 3 + ((flags & 2) ? 0 : nf + 1)) {
+            rdb_fail(r, "bad stream entry lp-count");
+            break;
+        }
+        if (!stream_load_rec(s, flags & 1, &id, kv, (size_t)nf)) {
+            /* more entries than a kv node holds: continue in a new node */
+            stream_load_node_end(s);
+            stream_load_node(s, &id, mf, (size_t)nmaster);
+            stream_load_rec(s, flags & 1, &id, kv, (size_t)nf);
+        }
+        if (flags & 1)
+            ndel++;
+        else
+            nlive++;
+        *prev = id;
+        *any = true;
+    }
+    xfree(mf);
+    xfree(mnums);
+    stream_load_node_end(s);
+    if (r->failed)
+        goto out;
+    if (nlive != count || ndel != deleted) {
+        rdb_fail(r, "stream master entry counts do not match its entries");
+        goto out;
+    }
+    if (nlive + ndel == 0) {
+        rdb_fail(r, "empty listpack inside stream");
+        goto out;
+    }
+    *live += (uint64_t)nlive;
+    ok = true;
+out:
+    xfree(kv);
+    xfree(nums);
+    blob_close(&b);
+    return ok;
+}
+
+static bool load_stream_group(struct rdb_reader *r, struct kv_stream *s, int type)
+{
+    char *name;
+    size_t nlen;
+    struct stream_id last;
+    uint64_t er, n;
+    if (!rdb_get_string(r, &name, &nlen))
+        return false;
+    if (!get_len_id(r, &last) || (type >= RDB_TYPE_STREAM_LISTPACKS_2 && !rdb_get_len(r, &er, NULL))) {
+        xfree(name);
+        return false;
+    }
+    long long entries_read = type >= RDB_TYPE_STREAM_LISTPACKS_2 ? (long long)er : stream_estimate_distance(s, &last);
+    struct stream_cg *g = stream_cg_create(s, name, nlen, &last, entries_read);
+    xfree(name);
+    if (!g)
+        return rdb_fail(r, "duplicated consumer group name");
+    if (!rdb_get_len(r, &n, NULL))
+        return false;
+    for (uint64_t i = 0; i < n; i++) {
+        struct stream_id id;
+        uint64_t t, cnt;
+        if (!get_raw_id(r, &id) || !rdb_get_u64le(r, &t) || !rdb_get_len(r, &cnt, NULL))
+            return false;
+        if (stream_pel_find(g, &id))
+            return rdb_fail(r, "duplicated global PEL entry");
+        struct stream_nack *nk = stream_pel_add(g, &id, NULL, (long long)t);
+        nk->delivery_count = cnt;
+    }
+    if (!rdb_get_len(r, &n, NULL))
+        return false;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t seen, active, np;
+        if (!rdb_get_string(r, &name, &nlen))
+            return false;
+        if (!rdb_get_u64le(r, &seen) || (type >= RDB_TYPE_STREAM_LISTPACKS_3 && !rdb_get_u64le(r, &active))) {
+            xfree(name);
+            return false;
+        }
+        struct stream_consumer *c = stream_consumer_create(g, name, nlen, (long long)seen);
+        xfree(name);
+        if (!c)
+            return rdb_fail(r, "duplicated consumer name");
+        if (!rdb_get_len(r, &np, NULL))
+            return false;
+        for (uint64_t j = 0; j < np; j++) {
+            struct stream_id id;
+            if (!get_raw_id(r, &id))
+                return false;
+            struct stream_nack *nk = stream_pel_find(g, &id);
+            if (!nk)
+                return rdb_fail(r, "consumer PEL entry not found in the group PEL");
+            if (nk->consumer)
+                return rdb_fail(r, "PEL entry owned by two consumers");
+            stream_nack_set_owner(nk, c);
+        }
+    }
+    for (size_t i = 0; i < g->npel; i++)
+        if (!g->pel[i].consumer)
+            return rdb_fail(r, "group PEL entry without a consumer");
+    return true;
+}
+
+static struct kv_obj *load_stream(struct rdb_reader *r, int type, const char *key, size_t klen, long long exp)
+{
+    struct kv_stream *s = stream_new();
+    struct stream_id prev = {0, 0}, first;
+    bool any = false;
+    uint64_t n, live = 0, length;
+    if (!rdb_get_len(r, &n, NULL))
+        goto fail;
+    for (uint64_t i = 0; i < n; i++)
+        if (!load_stream_node(r, s, &prev, &any, &live))
+            goto fail;
+    if (!rdb_get_len(r, &length, NULL) || !get_len_id(r, &s->last_id))
+        goto fail;
+    if (length != live) {
+        rdb_fail(r, "stream length inconsistent with its entries");
+        goto fail;
+    }
+    if (any && stream_id_cmp(&s->last_id, &prev) < 0) {
+        rdb_fail(r, "stream last id smaller than its last entry");
+        goto fail;
+    }
+    s->length = live;
+    if (type >= RDB_TYPE_STREAM_LISTPACKS_2) {
+        if (!get_len_id(r, &first) || !get_len_id(r, &s->max_deleted_id) ||
+            !rdb_get_len(r, &s->entries_added, NULL))
+            goto fail;
+    } else {
+        s->entries_added = live;
+    }
+    if (!rdb_get_len(r, &n, NULL))
+        goto fail;
+    for (uint64_t i = 0; i < n; i++)
+        if (!load_stream_group(r, s, type))
+            goto fail;
+    return obj_new_ptr(key, klen, OBJ_STREAM, s, exp);
+fail:
+    stream_free(s);
+    return NULL;
+}
+
 struct kv_obj *kv_rdb_get_value(struct rdb_reader *r, int type, const char *key, size_t klen, long long expire_ms,
                                 bool *empty)
 {
@@ -567,12 +1004,11 @@ struct kv_obj *kv_rdb_get_value(struct rdb_reader *r, int type, const char *key,
     case RDB_TYPE_ZSET_LISTPACK:
         o = load_zset(r, type, key, klen, expire_ms);
         break;
-    /* KV_RDB_STREAM_HOOK: the streams branch reads RDB_TYPE_STREAM_LISTPACKS
-     * and _2 here into OBJ_STREAM. Until then they are refused by name. */
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2:
-        rdb_fail(r, "stream values are not supported by kv yet");
-        return NULL;
+    case RDB_TYPE_STREAM_LISTPACKS_3:
+        o = load_stream(r, type, key, klen, expire_ms);
+        break;
     case RDB_TYPE_MODULE:
     case RDB_TYPE_MODULE_2:
         rdb_fail(r, "module values are not supported by kv");

@@ -504,6 +504,129 @@ uint64_t stream_trim(struct kv_stream *s, int strategy, uint64_t maxlen, const s
     return deleted;
 }
 
+/* ---- raw nodes ------------------------------------------------------------ */
+
+void stream_node_view(const struct kv_stream *s, size_t i, struct stream_node_view *v)
+{
+    const struct stream_node *nd = s->nodes[i];
+    v->master = nd->first;
+    v->count = nd->count;
+    v->deleted = nd->deleted;
+    v->mfields = varint_get(nd->buf, &v->nmaster);
+    v->recs = nd->buf + node_entries_off(nd, &v->nmaster);
+}
+
+const unsigned char *stream_raw_rec(const struct stream_node_view *v, const unsigned char *p, struct stream_raw_rec *r)
+{
+    uint64_t msd, seq;
+    unsigned flags = *p++;
+    p = varint_get(p, &msd);
+    p = varint_get(p, &seq);
+    r->deleted = (flags & F_DELETED) != 0;
+    r->same = (flags & F_SAME) != 0;
+    r->id.ms = v->master.ms + msd;
+    r->id.seq = msd == 0 ? v->master.seq + seq : seq;
+    if (r->same) {
+        r->nfields = v->nmaster;
+        r->fields = p;
+        for (uint64_t i = 0; i < v->nmaster; i++)
+            p = skip_str(p);
+    } else {
+        p = varint_get(p, &r->nfields);
+        r->fields = p;
+        for (uint64_t i = 0; i < r->nfields * 2; i++)
+            p = skip_str(p);
+    }
+    return p;
+}
+
+const unsigned char *stream_raw_str(const unsigned char *p, struct stream_str *out)
+{
+    uint64_t n;
+    p = varint_get(p, &n);
+    out->p = (const char *)p;
+    out->n = (size_t)n;
+    return p + n;
+}
+
+void stream_load_node(struct kv_stream *s, const struct stream_id *master, const struct stream_str *mfields,
+                      size_t nmaster)
+{
+    /* node_new wants (field, value) pairs: only the fields are read */
+    struct stream_str stack[32] = {{NULL, 0}};
+    struct stream_str *kv = nmaster <= 16 ? stack : xmalloc(2 * nmaster * sizeof *kv);
+    for (size_t i = 0; i < nmaster; i++) {
+        kv[2 * i] = mfields[i];
+        kv[2 * i + 1].p = NULL;
+        kv[2 * i + 1].n = 0;
+    }
+    struct stream_node *nd = node_new(master, kv, nmaster, 64);
+    if (kv != stack)
+        xfree(kv);
+    nodes_insert(s, s->nnodes, nd);
+}
+
+bool stream_load_rec(struct kv_stream *s, bool deleted, const struct stream_id *id, const struct stream_str *kv,
+                     size_t nfields)
+{
+    size_t ni = s->nnodes - 1;
+    struct stream_node *nd = s->nodes[ni];
+    if (nd->count >= STREAM_NODE_MAX_ENTRIES)
+        return false;
+    unsigned flags = (same_fields(nd, kv, nfields) ? F_SAME : 0) | (deleted ? F_DELETED : 0);
+    uint64_t msd = id->ms - nd->first.ms;
+    uint64_t seq = msd == 0 ? id->seq - nd->first.seq : id->seq;
+    size_t need = 1 + varint_len(msd) + varint_len(seq) + varint_len(nfields);
+    for (size_t i = 0; i < nfields; i++)
+        need += str_size(kv[2 * i].n) + str_size(kv[2 * i + 1].n);
+    if (nd->used + need > nd->cap) {
+        size_t cap = nd->cap * 2;
+        if (cap < nd->used + need)
+            cap = nd->used + need;
+        nd = xrealloc(nd, sizeof *nd + cap);
+        nd->cap = (uint32_t)(xalloc_size(nd) - sizeof *nd);
+        s->nodes[ni] = nd;
+    }
+    unsigned char *p = nd->buf + nd->used;
+    *p++ = (unsigned char)flags;
+    p = varint_put(p, msd);
+    p = varint_put(p, seq);
+    if (!(flags & F_SAME))
+        p = varint_put(p, nfields);
+    for (size_t i = 0; i < nfields; i++) {
+        if (!(flags & F_SAME)) {
+            p = varint_put(p, kv[2 * i].n);
+            memcpy(p, kv[2 * i].p, kv[2 * i].n);
+            p += kv[2 * i].n;
+        }
+        p = varint_put(p, kv[2 * i + 1].n);
+        memcpy(p, kv[2 * i + 1].p, kv[2 * i + 1].n);
+        p += kv[2 * i + 1].n;
+    }
+    nd->used = (uint32_t)(p - nd->buf);
+    nd->count++;
+    if (deleted)
+        nd->deleted++;
+    nd->last = *id;
+    return true;
+}
+
+void stream_load_node_end(struct kv_stream *s)
+{
+    if (!s->nnodes)
+        return;
+    struct stream_node *nd = s->nodes[s->nnodes - 1];
+    if (nd->deleted == nd->count) {
+        nodes_remove(s, s->nnodes - 1);
+        return;
+    }
+    if (nd->cap > nd->used + 16) {
+        nd = xrealloc(nd, sizeof *nd + nd->used);
+        nd->cap = (uint32_t)(xalloc_size(nd) - sizeof *nd);
+        s->nodes[s->nnodes - 1] = nd;
+    }
+}
+
 /* ---- iteration ------------------------------------------------------------ */
 
 static const struct stream_id id_min = {0, 0};

@@ -158,6 +158,41 @@ bool stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nf
 /* The next (field, value) pair of the current entry. */
 void stream_iter_field(struct stream_iter *it, struct stream_str *f, struct stream_str *v);
 
+/* ---- raw nodes (RDB: one node is one Redis listpack) ---- */
+
+struct stream_node_view {
+    struct stream_id master;    /* the node's master id (Redis's rax key) */
+    uint32_t count, deleted;    /* records, deleted ones included */
+    uint64_t nmaster;           /* master fields, read with stream_raw_str */
+    const unsigned char *mfields;
+    const unsigned char *recs;  /* the first record, for stream_raw_rec */
+};
+struct stream_raw_rec {
+    bool deleted, same;         /* same: the master's field names, values only */
+    struct stream_id id;
+    uint64_t nfields;
+    const unsigned char *fields;/* same: nfields values, else nfields (field, value) */
+};
+void stream_node_view(const struct kv_stream *s, size_t i, struct stream_node_view *v);
+/* Decode the record at p; returns the next record. */
+const unsigned char *stream_raw_rec(const struct stream_node_view *v, const unsigned char *p, struct stream_raw_rec *r);
+/* Decode one string at p; returns what follows it. */
+const unsigned char *stream_raw_str(const unsigned char *p, struct stream_str *out);
+
+/*
+ * Loading: start a node at the end (master id greater than every id so far),
+ * then add its records in id order (each >= master, > the previous). A node
+ * left with no live record is dropped; length, last_id, entries_added are
+ * the caller's to set. Returns false when the node is full
+ * (STREAM_NODE_MAX_ENTRIES records): start another.
+ */
+void stream_load_node(struct kv_stream *s, const struct stream_id *master, const struct stream_str *mfields,
+                      size_t nmaster);
+bool stream_load_rec(struct kv_stream *s, bool deleted, const struct stream_id *id, const struct stream_str *kv,
+                     size_t nfields);
+/* Drop the tail node if it holds no live record. */
+void stream_load_node_end(struct kv_stream *s);
+
 /* ---- consumer groups ---- */
 
 struct stream_cg *stream_cg_find(const struct kv_stream *s, const char *name, size_t nlen);

@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "kv/blocking.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 #include "kv/streamobj.h"
 
@@ -478,7 +479,9 @@ void kv_cmd_XADD(struct kv_client *c, int argc, struct resp_arg *argv)
         xfree(kv);
     add_id(&c->out, &id);
     c->srv->dirty++;
-    do_trim(s, &a);
+    kv_notify(c, KV_NOTIFY_STREAM, "xadd", argv[1].ptr, argv[1].len);
+    if (do_trim(s, &a))
+        kv_notify(c, KV_NOTIFY_STREAM, "xtrim", argv[1].ptr, argv[1].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     kv_blocking_signal(c->srv, argv[1].ptr, argv[1].len);
 }
@@ -494,6 +497,7 @@ void kv_cmd_XTRIM(struct kv_client *c, int argc, struct resp_arg *argv)
     uint64_t deleted = s ? do_trim(s, &a) : 0;
     if (deleted) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_STREAM, "xtrim", argv[1].ptr, argv[1].len);
         c->srv->dirty += deleted;
     }
     resp_add_int(&c->out, (long long)deleted);
@@ -536,6 +540,7 @@ void kv_cmd_XDEL(struct kv_client *c, int argc, struct resp_arg *argv)
     xfree(ids);
     if (deleted) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
+        kv_notify(c, KV_NOTIFY_STREAM, "xdel", argv[1].ptr, argv[1].len);
         c->srv->dirty += (uint64_t)deleted;
     }
     resp_add_int(&c->out, deleted);
@@ -650,8 +655,10 @@ static bool serve_stream(struct kv_server *srv, struct kv_blocked *b, const char
     if (g) {
         long long now = now_ms();
         cons = stream_consumer_find(g, w->consumer, w->clen);
-        if (!cons)
+        if (!cons) {
             cons = stream_consumer_create(g, w->consumer, w->clen, now);
+            kv_notify_db(srv, srv->db.id, KV_NOTIFY_STREAM, "xgroup-createconsumer", key, klen);
+        }
         cons->seen_time = now;
     }
     struct stream_id start = gt;
@@ -808,6 +815,8 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
             cons = stream_consumer_find(groups[i], cname->ptr, cname->len);
             if (!cons) {
                 cons = stream_consumer_create(groups[i], cname->ptr, cname->len, now);
+                kv_notify(c, KV_NOTIFY_STREAM, "xgroup-createconsumer", argv[streams_arg + i].ptr,
+                          argv[streams_arg + i].len);
                 c->srv->dirty++;
             }
             cons->seen_time = now;
@@ -927,6 +936,7 @@ void kv_cmd_XSETID(struct kv_client *c, int argc, struct resp_arg *argv)
         s->entries_added = (uint64_t)entries_added;
     if (!stream_id_is_zero(&maxdel))
         s->max_deleted_id = maxdel;
+    kv_notify(c, KV_NOTIFY_STREAM, "xsetid", argv[1].ptr, argv[1].len);
     resp_add_ok(&c->out);
     c->srv->dirty++; /* Redis 7.0 signals no WATCH here */
 }
@@ -1069,6 +1079,7 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         if (!s)
             s = create_stream(c, &argv[2]);
         if (stream_cg_create(s, argv[3].ptr, argv[3].len, &id, entries_read)) {
+            kv_notify(c, KV_NOTIFY_STREAM, "xgroup-create", argv[2].ptr, argv[2].len);
             resp_add_ok(&c->out);
             c->srv->dirty++;
         } else {
@@ -1082,11 +1093,13 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
             return;
         cg->last_id = id;
         cg->entries_read = entries_read;
+        kv_notify(c, KV_NOTIFY_STREAM, "xgroup-setid", argv[2].ptr, argv[2].len);
         resp_add_ok(&c->out);
         c->srv->dirty++;
     } else if (kv_arg_is(opt, "destroy") && argc == 4) {
         if (cg) {
             stream_cg_destroy(s, argv[3].ptr, argv[3].len);
+            kv_notify(c, KV_NOTIFY_STREAM, "xgroup-destroy", argv[2].ptr, argv[2].len);
             resp_add_int(&c->out, 1);
             c->srv->dirty++;
             /* wakes XREADGROUP waiters of the group with -NOGROUP */
@@ -1096,8 +1109,10 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         }
     } else if (kv_arg_is(opt, "createconsumer") && argc == 5) {
         bool made = stream_consumer_create(cg, argv[4].ptr, argv[4].len, now_ms()) != NULL;
-        if (made)
+        if (made) {
             c->srv->dirty++; /* Redis 7.0 signals no WATCH here */
+            kv_notify(c, KV_NOTIFY_STREAM, "xgroup-createconsumer", argv[2].ptr, argv[2].len);
+        }
         resp_add_int(&c->out, made);
     } else if (kv_arg_is(opt, "delconsumer") && argc == 5) {
         long long pending = 0;
@@ -1105,6 +1120,7 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         if (cons) {
             pending = (long long)stream_consumer_delete(cg, cons);
             c->srv->dirty++;
+            kv_notify(c, KV_NOTIFY_STREAM, "xgroup-delconsumer", argv[2].ptr, argv[2].len);
         }
         resp_add_int(&c->out, pending);
     } else {
@@ -1259,11 +1275,14 @@ void kv_cmd_XPENDING(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* ---- XCLAIM XAUTOCLAIM --------------------------------------------------------------------- */
 
-static struct stream_consumer *get_consumer(struct stream_cg *g, const struct resp_arg *name, long long now)
+static struct stream_consumer *get_consumer(struct kv_client *c, const struct resp_arg *key, struct stream_cg *g,
+                                            const struct resp_arg *name, long long now)
 {
     struct stream_consumer *cs = stream_consumer_find(g, name->ptr, name->len);
-    if (!cs)
+    if (!cs) {
         cs = stream_consumer_create(g, name->ptr, name->len, now);
+        kv_notify(c, KV_NOTIFY_STREAM, "xgroup-createconsumer", key->ptr, key->len);
+    }
     cs->seen_time = now;
     return cs;
 }
@@ -1359,7 +1378,7 @@ void kv_cmd_XCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
         if (na->consumer && minidle && now - na->delivery_time < minidle)
             continue;
         if (!cons)
-            cons = get_consumer(g, &argv[3], now);
+            cons = get_consumer(c, &argv[1], g, &argv[3], now);
         stream_nack_set_owner(na, cons);
         na->delivery_time = deliverytime;
         if (retrycount >= 0)
@@ -1445,7 +1464,7 @@ void kv_cmd_XAUTOCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
             continue;
         }
         if (!cons) {
-            cons = get_consumer(g, &argv[3], now);
+            cons = get_consumer(c, &argv[1], g, &argv[3], now);
             na = &g->pel[i];
         }
         stream_nack_set_owner(na, cons);

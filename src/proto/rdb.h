@@ -46,6 +46,7 @@ enum {
     RDB_TYPE_ZSET_LISTPACK = 17,
     RDB_TYPE_LIST_QUICKLIST_2 = 18,
     RDB_TYPE_STREAM_LISTPACKS_2 = 19,
+    RDB_TYPE_STREAM_LISTPACKS_3 = 21, /* Redis 7.2: consumers with an active time */
 };
 
 /* opcodes */

@@ -41,14 +41,15 @@ static const struct conf_enum loglevels[] = {
     {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
 };
 
-const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv, &worker_queue_list};
-const struct conf_enum worker_queue_names[] = {{"kv-hash", 0}, {"kv-list", 1}, {NULL, 0}};
+const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv, &worker_queue_list, &worker_queue_stream};
+const struct conf_enum worker_queue_names[] = {{"kv-hash", 0}, {"kv-list", 1}, {"kv-stream", 2}, {NULL, 0}};
 
 static const struct conf_directive worker_dirs[] = {
     {"kv", CONF_STRING, OFF(kv), 0, 0, "127.0.0.1:7379", NULL, 0, "kv address holding the queue", 0, NULL, NULL},
     {"id", CONF_STRING, OFF(id), 0, 0, "", NULL, 0, "worker name in job records (empty: worker-PID)", 0, NULL, NULL},
     {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", worker_queue_names, 0,
-     "queue representation in kv: kv-list (BLMOVE, reliable queue) or kv-hash (polling; as the app's queue)", 0, NULL, NULL},
+     "queue representation in kv: kv-list (BLMOVE, reliable queue), kv-stream (consumer group) or kv-hash (polling; "
+     "as the app's queue)", 0, NULL, NULL},
     {"poll", CONF_DURATION, OFF(poll_ms), 1, 60000, "50ms", NULL, 0, "kv-hash: sleep when the queue is empty", 1, NULL, NULL},
     {"block", CONF_DURATION, OFF(block_ms), 10, 4000, "1s", NULL, 0,
      "kv-list: longest BLMOVE wait (SIGTERM is served within it)", 1, NULL, NULL},
@@ -148,6 +149,27 @@ static const char *scalar(const char *p, const char *end, struct worker_reply *r
     }
 }
 
+/* One element of an array reply: a scalar into kv->elems (up to
+ * WORKER_MAX_ELEMS), a nested array's elements in turn. */
+static const char *flatten(struct worker_kv *kv, const char *q, const char *end, int depth)
+{
+    if (*q != '*') {
+        struct worker_reply skip;
+        if (kv->reply.nelem < WORKER_MAX_ELEMS)
+            return scalar(q, end, &kv->elems[kv->reply.nelem++]);
+        return scalar(q, end, &skip);
+    }
+    const char *le = memchr(q, '\r', (size_t)(end - q));
+    long long cnt = 0;
+    if (!le || depth > 8)
+        return NULL;
+    util_str2ll(q + 1, (size_t)(le - q - 1), &cnt);
+    q = le + 2;
+    for (long long i = 0; i < cnt && q; i++)
+        q = flatten(kv, q, end, depth + 1);
+    return q;
+}
+
 const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens)
 {
     if (kv->last_len) {
@@ -190,10 +212,8 @@ const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const c
                 kv->reply.type = cnt < 0 ? WR_NIL : WR_ARRAY;
                 kv->reply.elem = kv->elems;
                 const char *q = le + 2;
-                for (long long i = 0; i < cnt && i < WORKER_MAX_ELEMS && q; i++) {
-                    q = scalar(q, end, &kv->elems[i]);
-                    kv->reply.nelem++;
-                }
+                for (long long i = 0; i < cnt && q; i++)
+                    q = flatten(kv, q, end, 0);
             } else {
                 scalar(p, end, &kv->reply);
             }

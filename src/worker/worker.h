@@ -6,7 +6,8 @@
  * queue_list.c (`kv-list`, the default) is the reliable-queue pattern on kv
  * lists (BLMOVE to a per-worker processing list, a reaper for dead workers);
  * queue_kv.c (`kv-hash`) is the first version on strings and hashes only,
- * polling. A streams variant (XREADGROUP/XACK) would be one more row.
+ * polling; queue_stream.c (`kv-stream`) is a consumer group on a stream
+ * (XREADGROUP, XACK, XAUTOCLAIM, a dead-letter stream).
  *
  * Blocking and single-threaded on purpose: a worker is one process doing one
  * job at a time; `up` runs as many as the topology asks.
@@ -51,7 +52,8 @@ struct worker_reply {
     const char *str;      /* points into the connection's input buffer */
     size_t len;
     size_t nelem;
-    struct worker_reply *elem; /* ARRAY: up to WORKER_MAX_ELEMS scalars */
+    struct worker_reply *elem; /* ARRAY: up to WORKER_MAX_ELEMS scalars; nested
+                                * arrays are flattened depth-first (a nil one adds nothing) */
 };
 
 struct worker_kv;
@@ -85,7 +87,7 @@ struct worker_queue_ops {
     int (*fail)(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job, const char *error);
 };
 
-extern const struct worker_queue_ops worker_queue_kv, worker_queue_list;
+extern const struct worker_queue_ops worker_queue_kv, worker_queue_list, worker_queue_stream;
 extern const struct worker_queue_ops *const worker_queues[];
 extern const struct conf_enum worker_queue_names[];
 

@@ -76,6 +76,26 @@ CASES = [
     ("databases", [["SET", "a", "1"], ["SET", "b", "2"]],
      [["MOVE", "a", "3"], ["MOVE", "b", "3"], ["COPY", "b", "c", "DB", "5"], ["SELECT", "3"], ["SET", "x", "1"],
       ["EXPIRE", "x", "100"], ["DEL", "a"], ["SWAPDB", "0", "3"], ["SELECT", "0"], ["DEL", "x"]]),
+    ("stream", [],
+     [["XADD", "s", "1-1", "f", "v"], ["XADD", "s", "NOMKSTREAM", "2-1", "f", "v"],
+      ["XADD", "nos", "NOMKSTREAM", "*", "f", "v"], ["XADD", "s", "MAXLEN", "1", "3-1", "f", "v"],
+      ["XADD", "s", "MAXLEN", "5", "4-1", "f", "v"], ["XADD", "s", "MINID", "4-0", "5-1", "f", "v"],
+      ["XADD", "s", "1-1", "f", "v"], ["XTRIM", "s", "MAXLEN", "10"], ["XTRIM", "s", "MAXLEN", "1"],
+      ["XDEL", "s", "1-1"], ["XDEL", "s", "5-1"], ["XSETID", "s", "9-9"], ["XSETID", "s", "1-1"]]),
+    ("stream-groups", [["XADD", "s", "1-1", "f", "v"], ["XADD", "s", "2-1", "f", "v"]],
+     [["XGROUP", "CREATE", "s", "g", "0"], ["XGROUP", "CREATE", "s", "g", "0"],
+      ["XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"], ["XGROUP", "CREATE", "nokey", "g", "$"],
+      ["XGROUP", "SETID", "s", "g", "1-1"], ["XGROUP", "CREATECONSUMER", "s", "g", "c1"],
+      ["XGROUP", "CREATECONSUMER", "s", "g", "c1"], ["XREADGROUP", "GROUP", "g", "c2", "COUNT", "1", "STREAMS", "s", ">"],
+      ["XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"], ["XREADGROUP", "GROUP", "g", "c3", "STREAMS", "s", ">"],
+      ["XREADGROUP", "GROUP", "g", "c3", "STREAMS", "s", "0"],
+      ["XCLAIM", "s", "g", "c4", "0", "2-1"], ["XCLAIM", "s", "g", "c4", "0", "2-1"],
+      ["XAUTOCLAIM", "s", "g", "c5", "0", "0"], ["XACK", "s", "g", "2-1"],
+      ["XGROUP", "DELCONSUMER", "s", "g", "c1"], ["XGROUP", "DELCONSUMER", "s", "g", "nobody"],
+      ["XGROUP", "DESTROY", "s", "g"], ["XGROUP", "DESTROY", "s", "g"], ["XGROUP", "DESTROY", "m", "g"]]),
+    ("stream-new-events", [],
+     [["CONFIG", "SET", "notify-keyspace-events", "KEAn"], ["XADD", "s", "1-1", "f", "v"], ["XADD", "s", "2-1", "f", "v"],
+      ["XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"], ["XADD", "t", "MAXLEN", "0", "1-1", "f", "v"]]),
     ("errors-no-events", [["SET", "s", "x"], ["LPUSH", "l", "a"]],
      [["LPUSH", "s", "a"], ["INCR", "l"], ["HSET", "s", "a", "b"], ["SADD", "l", "a"], ["ZADD", "s", "1", "a"],
       ["RENAME", "nokey", "x"], ["LSET", "l", "5", "x"], ["FLUSHALL"]]),
@@ -173,6 +193,34 @@ def test_blocked_pop_served_by_push_events(both):
             x.close()
     assert results[0] == results[1]
     assert results[0][0] == (b"pmessage", b"__keyspace@*", b"__keyspace@0__:src", b"lpush")
+
+
+def test_blocked_xreadgroup_served_by_xadd_events(both):
+    """A new consumer blocked in XREADGROUP, served by XADD: xadd, then the
+    consumer's xgroup-createconsumer, as Redis 7.0."""
+    results = []
+    for srv in both:
+        c = RespConn(srv.port)
+        blocked = RespConn(srv.port)
+        sub = RespConn(srv.port)
+        c.cmd("FLUSHALL")
+        c.cmd("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        sub.send_cmd("PSUBSCRIBE", "__key*__:*")
+        sub.read()
+        sub.send_cmd("SUBSCRIBE", "sentinel")
+        sub.read()
+        blocked.send_cmd("XREADGROUP", "GROUP", "g", "newc", "BLOCK", "0", "STREAMS", "s", ">")
+        wait_until(lambda: b"blocked_clients:1" in c.cmd("INFO", "clients"), what="client blocked")
+        c.cmd("XADD", "s", "1-1", "f", "v")
+        assert blocked.read()[0][0] == b"s"
+        c.cmd("PUBLISH", "sentinel", "end")
+        results.append(_messages(sub, b"end"))
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "")
+        for x in (c, blocked, sub):
+            x.close()
+    assert results[0] == results[1]
+    assert [m[3] for m in results[0] if m[2].startswith(b"__keyspace")] == [b"xadd", b"xgroup-createconsumer"]
 
 
 @pytest.mark.parametrize("flags", ["KEA", "Kgx$lshzetdnm", "nE", "AnKm", "", "gK", "A", "Ex", "KElg$"])
