@@ -1113,6 +1113,26 @@ static void write_pidfile(const char *path)
         log_warn("pidfile: %s", err);
 }
 
+/* Everything start-up allocated (the workers' loops are closed by then, or
+ * were never started): one path for a normal stop and an early failure. */
+static void server_free(struct kv_server *s)
+{
+    db_deinit(&s->db);
+    for (int i = 0; i < s->ndbs; i++)
+        db_deinit(&s->dbs[i]);
+    xfree(s->dbs);
+    xfree(s->persist_dbs);
+    kv_blocking_free(s->blocking);
+    kv_pubsub_free(s->pubsub);
+    kv_watch_free(s->watch);
+    kv_slowlog_free(s->slowlog);
+    conf_free(&kv_conf_table, &s->cfg);
+    xfree(s->workers);
+    xfree(s->config_file);
+    pthread_mutex_destroy(&s->lock);
+    xfree(s);
+}
+
 int kv_main(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
@@ -1172,20 +1192,14 @@ int kv_main(int argc, char **argv)
     s->db.on_modify = kv_persist_on_modify; /* dirty count, WATCH, blocked waiters */
     s->db.on_modify_arg = s;
     if (kv_persist_load(s) != 0) {
-        /* a corrupt or unreadable snapshot: nothing started yet, free it all */
-        db_deinit(&s->db);
-        kv_blocking_free(s->blocking);
-        conf_free(&kv_conf_table, &s->cfg);
-        xfree(s->workers);
-        xfree(s->config_file);
-        pthread_mutex_destroy(&s->lock);
-        xfree(s);
+        server_free(s); /* a corrupt or unreadable snapshot: nothing started yet */
         return 1;
     }
     char err[256];
     if (s->cfg.port != 0 && net_port_in_use(s->cfg.bind, (int)s->cfg.port) == 1) {
         fprintf(stderr, "scaleout kv: cannot listen on %s:%lld: Address already in use\n", s->cfg.bind, s->cfg.port);
         log_warn("cannot listen on %s:%lld: Address already in use", s->cfg.bind, s->cfg.port);
+        server_free(s);
         return 1;
     }
     for (int i = 0; i < s->nworkers; i++) {
@@ -1239,19 +1253,6 @@ int kv_main(int argc, char **argv)
     if (s->cfg.pidfile && *s->cfg.pidfile)
         unlink(s->cfg.pidfile);
     log_notice("scaleout kv stopped");
-    db_deinit(&s->db);
-    for (int i = 0; i < s->ndbs; i++)
-        db_deinit(&s->dbs[i]);
-    xfree(s->dbs);
-    xfree(s->persist_dbs);
-    kv_blocking_free(s->blocking);
-    kv_pubsub_free(s->pubsub);
-    kv_watch_free(s->watch);
-    kv_slowlog_free(s->slowlog);
-    conf_free(&kv_conf_table, &s->cfg);
-    xfree(s->workers);
-    xfree(s->config_file);
-    pthread_mutex_destroy(&s->lock);
-    xfree(s);
+    server_free(s);
     return 0;
 }
