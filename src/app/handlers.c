@@ -216,8 +216,11 @@ static void profile_load(struct app_req *r, app_cache_done done)
     r->load_done = done;
     app_server_metrics(r->srv)->db_queries_total++;
     const char *p[] = {r->arg};
+    /* the primary: a read right after a write (PUT, then the cache's DEL)
+     * must not fill the cache from a replica that has not replayed it yet */
     app_pg_query(app_server_pg(r->srv), profile_loaded, r,
-                 "SELECT name, bio, email, extract(epoch FROM updated_at)::bigint FROM users WHERE name = $1", 1, p);
+                 "/*+ primary */ SELECT name, bio, email, extract(epoch FROM updated_at)::bigint FROM users"
+                 " WHERE name = $1", 1, p);
 }
 
 static void profile_read(struct app_req *r)

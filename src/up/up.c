@@ -40,6 +40,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <libpq-fe.h>
 
 #include "net/admin.h"
 #include "core/alloc.h"
@@ -56,7 +57,7 @@
 #define LIVED_MS 10000
 #define MAX_BACKOFF_MS 10000
 
-static const char *const kind_names[UP_KIND__COUNT] = {"postgres", "kv", "app", "worker", "lb"};
+static const char *const kind_names[UP_KIND__COUNT] = {"postgres", "pg-replica", "pg-proxy", "kv", "app", "worker", "lb"};
 
 static uv_timer_t tick_timer;
 static uv_signal_t sig_term, sig_int;
@@ -190,6 +191,8 @@ static uid_t pg_uid;
 static gid_t pg_gid;
 static bool pg_setuid;
 static char pg_data[4200];
+static int pg_rep_ports[4];
+static int pg_proxy_port, pg_proxy_admin;
 
 static struct up_proc *add_app(struct up *u)
 {
@@ -241,6 +244,41 @@ static void build_topology(struct up *u)
         p->setuid = pg_setuid;
         p->uid = pg_uid;
         p->gid = pg_gid;
+    }
+    for (long long i = 0; u->cfg.postgres && i < u->cfg.pg_replicas; i++) {
+        /* a hot standby: data from pg_basebackup when its stage starts (the primary is up then) */
+        char name[32], data[4300];
+        snprintf(name, sizeof name, "pg-replica-%lld", i + 1);
+        snprintf(port, sizeof port, "%d", pg_rep_ports[i]);
+        snprintf(data, sizeof data, "%s-replica-%lld", pg_data, i + 1);
+        char bin[1100];
+        snprintf(bin, sizeof bin, "%s/postgres", u->cfg.pg_bin);
+        char **argv = argv_new(&argc, bin, "-D", data, "-p", port, "-c", "listen_addresses=127.0.0.1", "-c",
+                               "unix_socket_directories=", "-c", "max_connections=200", "-c", "hot_standby=on", "-c",
+                               "wal_retrieve_retry_interval=500ms", /* back to streaming soon after a primary restart */
+                               (char *)NULL);
+        struct up_proc *p = up_proc_new(u, UP_PGREP, name, argv, pg_rep_ports[i]);
+        p->stop_signal = SIGINT;
+        p->setuid = pg_setuid;
+        p->uid = pg_uid;
+        p->gid = pg_gid;
+    }
+    if (u->cfg.postgres && u->cfg.pg_proxy) {
+        char listen[32], primary[32], aport[16];
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", pg_proxy_port);
+        snprintf(primary, sizeof primary, "127.0.0.1:%d", pg_port);
+        snprintf(aport, sizeof aport, "%d", pg_proxy_admin);
+        char **argv = argv_new(&argc, self_exe, "pg", "--listen", listen, "--primary", primary, "--auth-type", "trust",
+                               "--admin-port", aport, "--admin-users", "postgres", "--pool-size", "20",
+                               "--server-connect-timeout", "5", "--replica-retry", "1", (char *)NULL);
+        for (long long i = 0; i < u->cfg.pg_replicas; i++) {
+            char rep[32];
+            snprintf(rep, sizeof rep, "127.0.0.1:%d", pg_rep_ports[i]);
+            add_arg(&argv, &argc, "--replica");
+            add_arg(&argv, &argc, rep);
+        }
+        struct up_proc *p = up_proc_new(u, UP_PGPROXY, "pg-proxy", argv, pg_proxy_port);
+        p->admin_port = pg_proxy_admin;
     }
     snprintf(port, sizeof port, "%d", kv_port);
     char **argv = argv_new(&argc, self_exe, "kv", "--port", port, "--admin-port", "0", "--maxmemory",
@@ -396,7 +434,7 @@ static void begin_stop(struct up *u, int code)
     u->stopping = true;
     u->exit_code = code;
     stop_stage = UP_KIND__COUNT - 1;
-    up_log(u, "stopping everything (lb, workers, apps, kv, postgres)");
+    up_log(u, "stopping everything (lb, workers, apps, kv, pg proxy, replicas, postgres)");
 }
 
 static void stop_tick(struct up *u)
@@ -446,10 +484,74 @@ static void stop_tick(struct up *u)
 
 /* ---- start-up stages -------------------------------------------------------------- */
 
+/*
+ * PostgreSQL is ready when it accepts logins, not when it accepts TCP (it
+ * answers "the database system is starting up" for a while); a replica when,
+ * besides, its WAL receiver streams from the primary (a hot standby that has
+ * not connected yet would serve reads from its base backup: no apps' tables).
+ */
+static bool pg_ready(struct up_proc *p)
+{
+    char ci[160];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=2", p->port);
+    if (p->kind == UP_PG)
+        return PQping(ci) == PQPING_OK;
+    PGconn *c = PQconnectdb(ci);
+    bool ok = false;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, "SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'");
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        PQclear(r);
+    }
+    PQfinish(c);
+    return ok;
+}
+
+static int run_as(char *const argv[], bool su, uid_t uid, gid_t gid, const char *logpath);
+
+/* A replica's data directory: a base backup of the running primary on first
+ * start (-R writes standby.signal and primary_conninfo). Blocks the loop for
+ * the copy, which is small (the apps' tables). */
+static int replica_basebackup(struct up *u, struct up_proc *p)
+{
+    const char *data = p->argv[2];
+    char ver[4400];
+    snprintf(ver, sizeof ver, "%s/PG_VERSION", data);
+    if (access(ver, F_OK) == 0)
+        return 0;
+    mkdir(data, 0700);
+    if (pg_setuid && chown(data, pg_uid, pg_gid) != 0) {
+        up_log(u, "%s: cannot chown %s: %s", p->name, data, strerror(errno));
+        return -1;
+    }
+    chmod(data, 0700);
+    char bin[1100], port[16], log[4300];
+    snprintf(bin, sizeof bin, "%s/pg_basebackup", u->cfg.pg_bin);
+    snprintf(port, sizeof port, "%d", pg_port);
+    snprintf(log, sizeof log, "%s/logs/%s-basebackup.log", u->dir, p->name);
+    up_log(u, "%s: pg_basebackup of the primary into %s (first start)", p->name, data);
+    char *argv[] = {bin, "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-D", (char *)data, "-X", "stream", "-R",
+                    "--no-sync", "-c", "fast", NULL};
+    /* the primary accepts TCP before it accepts logins ("starting up"): retry until ready-timeout */
+    long long deadline = util_time_ms() + u->cfg.ready_timeout_ms;
+    int rc;
+    while ((rc = run_as(argv, pg_setuid, pg_uid, pg_gid, log)) != 0 && util_time_ms() < deadline)
+        usleep(200 * 1000);
+    if (rc != 0)
+        up_log(u, "%s: pg_basebackup failed (status %d); see %s", p->name, rc, log);
+    return rc == 0 ? 0 : -1;
+}
+
 static void start_stage(struct up *u)
 {
     if (u->stage == UP_LB)
         make_lb(u);
+    if (u->stage == UP_PGREP)
+        for (struct up_proc *p = u->procs; p; p = p->next)
+            if (p->kind == UP_PGREP && replica_basebackup(u, p) != 0) {
+                begin_stop(u, 1);
+                return;
+            }
     u->stage_deadline_ms = util_time_ms() + u->cfg.ready_timeout_ms;
     for (struct up_proc *p = u->procs; p; p = p->next)
         if ((int)p->kind == u->stage && p->state == UP_P_STOPPED)
@@ -461,7 +563,7 @@ static void ready_checks(struct up *u)
     for (struct up_proc *p = u->procs; p; p = p->next) {
         if (p->state != UP_P_STARTING || !p->h)
             continue;
-        if (p->port && !tcp_ready(p->port)) {
+        if (p->port && (!tcp_ready(p->port) || ((p->kind == UP_PG || p->kind == UP_PGREP) && !pg_ready(p)))) {
             /* after start-up, a restart or a new instance that never gets
              * ready is killed; the restart policy takes it from there */
             if (u->stage == UP_KIND__COUNT && util_time_ms() - p->started_ms > u->cfg.ready_timeout_ms) {
@@ -880,6 +982,22 @@ void up_status_json(struct up *u, struct buf *o)
     buf_printf(o, ",\"lb\":\"http://127.0.0.1:%lld/\",\"lb_admin_port\":%d,\"kv_port\":%d,\"pg\":", u->cfg.lb_port,
                u->lb_admin_port, kv_port);
     json_put_str(o, pg_conninfo, strlen(pg_conninfo));
+    if (pg_proxy_port) {
+        /* the pg proxy's own /status: backends, queries per backend, replica lag */
+        buf_printf(o, ",\"pg_proxy\":{\"port\":%d,\"admin_port\":%d,\"status\":", pg_proxy_port, pg_proxy_admin);
+        struct buf b;
+        buf_init(&b);
+        if (http_call(pg_proxy_admin, "GET", "/status", NULL, &b) == 200 && buf_pending(&b) > 0 &&
+            buf_head(&b)[0] == '{') {
+            while (buf_pending(&b) > 0 && (buf_head(&b)[buf_pending(&b) - 1] == '\n'))
+                b.len--;
+            buf_append(o, buf_head(&b), buf_pending(&b));
+        } else {
+            buf_puts(o, "null");
+        }
+        buf_deinit(&b);
+        buf_puts(o, "}");
+    }
     buf_printf(o, ",\"errors_per_s\":%.1f,\"response_ms_avg_max\":%.2f,\"job_backlog\":%lld,\"queue\":\"%s\"",
                u->errors_ps, u->resp_ms, u->job_backlog, u->cfg.queue ? "kv-list" : "kv-hash");
     /* bucket upper bounds (ms) of the apps' response times in the last interval; -1: no request */
@@ -1217,11 +1335,25 @@ int up_main(int argc, char **argv)
         return 1;
     kv_port = u->cfg.kv_port ? (int)u->cfg.kv_port : pick_free_port();
     pg_port = u->cfg.pg_port ? (int)u->cfg.pg_port : pick_free_port();
+    if (u->cfg.postgres) {
+        for (long long i = 0; i < u->cfg.pg_replicas; i++) {
+            pg_rep_ports[i] = u->cfg.pg_port ? (int)(u->cfg.pg_port + 1 + i) : pick_free_port();
+            if (u->cfg.pg_port && port_taken(pg_rep_ports[i], "pg-port + replica"))
+                return 1;
+        }
+        if (u->cfg.pg_proxy) {
+            pg_proxy_port = u->cfg.pg_proxy_port ? (int)u->cfg.pg_proxy_port : pick_free_port();
+            pg_proxy_admin = u->cfg.pg_proxy_port ? pg_proxy_port + 10000 : pick_free_port();
+            if (port_taken(pg_proxy_port, "pg-proxy-port") || port_taken(pg_proxy_admin, "pg proxy admin port"))
+                return 1;
+        }
+    }
     snprintf(u->token, sizeof u->token, "%016llx%016llx", (unsigned long long)rand_secure64(),
              (unsigned long long)rand_secure64());
     if (u->cfg.postgres) {
         snprintf(pg_conninfo, sizeof pg_conninfo,
-                 "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=5", pg_port);
+                 "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=5",
+                 u->cfg.pg_proxy ? pg_proxy_port : pg_port);
         if (setup_postgres(u) != 0)
             return 1;
     } else {

@@ -1,7 +1,7 @@
 /*
  * up.h — `scaleout up`: runs a whole topology on one machine from one file.
  *
- *   up ──spawns──▶ postgres (optional) ─▶ kv ─▶ app × N ─▶ worker × M ─▶ lb
+ *   up ──spawns──▶ postgres (optional) ─▶ pg-replica × R ─▶ pg-proxy ─▶ kv ─▶ app × N ─▶ worker × M ─▶ lb
  *      ◀─exit────  (supervised: restart with back-off, give up after a limit)
  *      ──GET /status, POST/DELETE backends──▶ lb admin   (autoscaler)
  *      ──serves──▶ status page (HTML + JSON) on status-port
@@ -35,6 +35,9 @@ struct up_config {
     long long pg_port;
     char *pg_bin;
     char *pg_conninfo;           /* used when postgres is no */
+    long long pg_replicas;       /* streaming replicas of up's PostgreSQL */
+    bool pg_proxy;               /* apps reach PostgreSQL through `scaleout pg` */
+    long long pg_proxy_port;     /* 0: a free port */
     long long app_min, app_max;
     long long app_port;          /* first instance; 0: free ports */
     long long app_concurrency;
@@ -65,7 +68,8 @@ int up_emit(const struct up_config *c, const char *kind, const char *dir, const 
 
 /* ---- processes (proc.c) ---------------------------------------------------- */
 
-enum up_kind { UP_PG, UP_KV, UP_APP, UP_WORKER, UP_LB, UP_KIND__COUNT };
+/* in start-up order; stopped in the reverse order */
+enum up_kind { UP_PG, UP_PGREP, UP_PGPROXY, UP_KV, UP_APP, UP_WORKER, UP_LB, UP_KIND__COUNT };
 
 #define UP_PROC_STATES(X) \
     X(STOPPED, "stopped") X(STARTING, "starting") X(RUNNING, "running") X(BACKOFF, "restarting") \

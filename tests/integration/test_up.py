@@ -1,6 +1,7 @@
 """
-test_up.py — `scaleout up` running a whole small topology (PostgreSQL, kv,
-2..3 apps, a worker, the lb) on free ports: a round trip through the lb,
+test_up.py — `scaleout up` running a whole small topology (PostgreSQL with a
+streaming replica behind the pg proxy, kv, 2..3 apps, a worker, the lb) on
+free ports: a round trip through the lb (and through the pg proxy),
 the status page, kill -9 of an app under light load, autoscaling up under
 load and down after, a clean stop, and bad configurations.
 """
@@ -52,6 +53,8 @@ lb-port {lb_port}
 lb-admin-port {lb_admin}
 kv-port 0
 pg-port 0
+pg-proxy-port 0
+pg-replicas 1
 app-port 0
 app-min 2
 app-max 3
@@ -95,6 +98,44 @@ def test_round_trip_through_the_lb(up):
     assert st["errors_per_s"] == 0 and "response_ms_avg_max" in st
     assert st["queue"] == "kv-list"   # the backlog is exact for a list queue (the page says so)
     assert h.get("/products/3").headers["Cache-Control"].startswith("public")
+
+
+def pg_proxy_counters(admin_port):
+    text = requests.get(f"http://{HOST}:{admin_port}/metrics", timeout=5).text
+    c = {}
+    for line in text.splitlines():
+        for k in ("scaleout_pg_queries_primary_total", "scaleout_pg_queries_replica_total"):
+            if line.startswith(k + " "):
+                c[k.split("_")[3]] = int(line.split()[1])
+    return c
+
+
+def test_round_trip_through_the_lb_and_the_pg_proxy(up):
+    st = status(up["status"])
+    assert st["pg"].startswith(f"host=127.0.0.1 port={st['pg_proxy']['port']} ")   # the apps' conninfo: the proxy
+    roles = sorted(b["role"] for b in st["pg_proxy"]["status"]["backends"])
+    assert roles == ["primary", "replica"]
+    admin = st["pg_proxy"]["admin_port"]
+    before = pg_proxy_counters(admin)
+    h = Http(up["lb"])
+    h.login("pia")
+    assert h.put("/me", json={"bio": "through the proxy"}).json()["bio"] == "through the proxy"
+    assert h.get("/me").json()["bio"] == "through the proxy"       # read-your-writes: the profile load is primary
+    wait_until(lambda: pg_proxy_counters(admin)["primary"] > before["primary"], timeout=10,
+               what="writes counted on the primary by the pg proxy")
+    # product reads are read-only statements: the proxy sends them to the replica (once it accepts connections)
+    ids = iter(range(500, 1000))
+
+    def replica_read():
+        r = h.get(f"/products/{next(ids)}")
+        assert r.status_code == 200, r.text
+        return pg_proxy_counters(admin)["replica"] > before["replica"]
+    wait_until(replica_read, timeout=30, interval=0.2, what="a product read served by the replica through the proxy")
+    assert kinds_of(status(up["status"])) >= {"pg-proxy", "pg-replica", "postgres"}
+
+
+def kinds_of(st):
+    return {p["kind"] for p in st["procs"]}
 
 
 def test_killed_kv_and_postgres_are_restarted_and_the_apps_reconnect(up):
