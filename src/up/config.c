@@ -16,6 +16,9 @@ static const struct conf_enum loglevels[] = {
 
 #define DAY (86400LL * 1000)
 
+static const struct conf_enum metrics[] = {
+    {"inflight", UP_METRIC_INFLIGHT}, {"p99", UP_METRIC_P99}, {"cpu", UP_METRIC_CPU}, {NULL, 0}};
+
 static const struct conf_enum queues[] = {{"kv-hash", 0}, {"kv-list", 1}, {NULL, 0}};
 
 static const struct conf_directive up_dirs[] = {
@@ -57,10 +60,13 @@ static const struct conf_directive up_dirs[] = {
      "job queue of the apps and workers: kv-list (blocking lists) or kv-hash (polled hashes)", 0, NULL, NULL},
     {"autoscale", CONF_BOOL, OFF(autoscale), 0, 0, "yes", NULL, 0, "scale app instances between app-min and app-max", 0, NULL,
      NULL},
+    {"scale-metric", CONF_ENUM, OFF(scale_metric), 0, 0, "inflight", metrics, 0,
+     "what the autoscaler watches: inflight (requests in flight + queued per instance, lb), p99 (the apps' "
+     "p99 response time in ms, lb histograms) or cpu (% of one core per app process, /proc)", 0, NULL, NULL},
     {"scale-up-at", CONF_INT, OFF(scale_up_at), 1, 100000, "6", NULL, 0,
-     "add an instance when requests in flight per instance stay at or above this", 0, NULL, NULL},
+     "add an instance when the metric stays at or above this (in flight per instance, ms, or %)", 0, NULL, NULL},
     {"scale-down-at", CONF_INT, OFF(scale_down_at), 0, 100000, "1", NULL, 0,
-     "remove one when they stay at or below this", 0, NULL, NULL},
+     "remove one when it stays at or below this", 0, NULL, NULL},
     {"scale-up-after", CONF_DURATION, OFF(scale_up_after_ms), 0, DAY, "2s", NULL, 0, "how long load must stay high", 1000, NULL,
      NULL},
     {"scale-down-after", CONF_DURATION, OFF(scale_down_after_ms), 0, DAY, "10s", NULL, 0, "how long load must stay low", 1000,

@@ -31,7 +31,7 @@ const char up_page_html[] =
     "  '<tr><td>load</td><td>'+j.load.toFixed(2)+' in flight per instance, '+j.rps.toFixed(0)+' req/s, '+j.errors_per_s.toFixed(1)+' errors/s, slowest app '+j.response_ms_avg_max.toFixed(1)+' ms avg</td></tr>'+\n"
     "  '<tr><td>app response</td><td>'+(j.app_ms.p50<0?'no requests':'p50 ≤ '+j.app_ms.p50+' ms, p95 ≤ '+j.app_ms.p95+' ms, p99 ≤ '+j.app_ms.p99+' ms (lb histogram)')+'</td></tr>'+\n"
     "  '<tr><td>jobs</td><td>'+j.job_backlog+' not yet done'+(j.queue=='kv-hash'?' (upper bound)':'')+'</td></tr>'+\n"
-    "  '<tr><td>autoscaler</td><td>'+(a.enabled?'on':'off')+', up at '+a.scale_up_at+', down at '+a.scale_down_at+'; '+a.scale_ups+' up, '+a.scale_downs+' down; '+esc(a.last_action)+'</td></tr>'+\n"
+    "  '<tr><td>autoscaler</td><td>'+(a.enabled?'on':'off')+', '+esc(a.metric)+' now '+a.value.toFixed(1)+' ('+esc(a.unit)+'), up at '+a.scale_up_at+', down at '+a.scale_down_at+'; '+a.scale_ups+' up, '+a.scale_downs+' down; '+esc(a.last_action)+'</td></tr>'+\n"
     "  '<tr><td>cache</td><td>hit ratio '+(100*t.cache_hit_ratio).toFixed(1)+'% ('+t.cache_hits+' hits, '+t.cache_misses+' misses), '+t.db_queries+' db queries</td></tr>'+\n"
     "  (j.pg_proxy&&j.pg_proxy.status?'<tr><td>database</td><td>'+j.pg_proxy.status.backends.map(b=>esc(b.role)+' '+esc(b.address)+': '+b.queries+' queries'+(b.role=='replica'?', lag '+b.lag_ms+' ms':'')).join('; ')+' (pg proxy)</td></tr>':'')+'</table>';\n"
     " var tiers=['lb','app','worker','kv','pg-proxy','postgres','pg-replica'],h='';\n"

@@ -785,6 +785,61 @@ static void sample_latency(struct up *u)
             }
 }
 
+/*
+ * CPU of the running apps over the last interval: utime + stime from
+ * /proc/PID/stat (fields 14 and 15, clock ticks), differenced per process;
+ * the average in % of one core over the apps that have two samples.
+ */
+static void sample_cpu(struct up *u, long long now)
+{
+    static long hz;
+    if (!hz)
+        hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+    double sum = 0;
+    int n = 0;
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        if (p->kind != UP_APP || p->state != UP_P_RUNNING || p->pid <= 0)
+            continue;
+        char path[64], line[1024];
+        snprintf(path, sizeof path, "/proc/%d/stat", p->pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t got = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[got] = 0;
+        const char *s = strrchr(line, ')');
+        if (!s)
+            continue;
+        /* after "pid (comm)": field 3 (state) is token 0, utime (14) token 11, stime (15) token 12 */
+        unsigned long long ut = 0, st = 0;
+        int tok = 0;
+        for (const char *c = s + 1; *c && tok <= 12; tok++) {
+            while (*c == ' ')
+                c++;
+            if (tok == 11)
+                ut = strtoull(c, NULL, 10);
+            if (tok == 12)
+                st = strtoull(c, NULL, 10);
+            while (*c && *c != ' ')
+                c++;
+        }
+        unsigned long long ticks = ut + st;
+        if (p->cpu_ms && p->cpu_pid == p->pid && ticks >= p->cpu_ticks && now > p->cpu_ms) {
+            p->cpu_pct = 100.0 * (double)(ticks - p->cpu_ticks) / (double)hz / ((double)(now - p->cpu_ms) / 1000.0);
+            sum += p->cpu_pct;
+            n++;
+        }
+        p->cpu_ticks = ticks;
+        p->cpu_ms = now;
+        p->cpu_pid = p->pid;
+    }
+    u->cpu = n ? sum / n : 0;
+}
+
+static const char *const metric_names[] = {"inflight", "p99", "cpu"};
+static const char *const metric_units[] = {"in flight per instance", "ms p99", "% cpu"};
+
 static void scale_down_finish(struct up *u, struct up_proc *p)
 {
     int st = lb_backend(u, "DELETE", p, NULL);
@@ -867,6 +922,9 @@ static void autoscale_tick(struct up *u)
         u->job_backlog = 0;
     u->last_sample_ms = now;
     u->load = (double)(s.active + s.queued) / (double)(s.serving ? s.serving : 1);
+    sample_cpu(u, now);
+    u->metric = u->cfg.scale_metric == UP_METRIC_P99 ? (u->lat_ms[2] < 0 ? 0 : u->lat_ms[2])
+              : u->cfg.scale_metric == UP_METRIC_CPU ? u->cpu : u->load;
     if (u->hist_n == 120) {
         memmove(u->hist_apps, u->hist_apps + 1, 119 * sizeof u->hist_apps[0]);
         memmove(u->hist_rps, u->hist_rps + 1, 119 * sizeof u->hist_rps[0]);
@@ -879,8 +937,8 @@ static void autoscale_tick(struct up *u)
     u->hist_n++;
     if (!u->cfg.autoscale)
         return;
-    bool high = u->load >= (double)u->cfg.scale_up_at;
-    bool low = u->load <= (double)u->cfg.scale_down_at;
+    bool high = u->metric >= (double)u->cfg.scale_up_at;
+    bool low = u->metric <= (double)u->cfg.scale_down_at;
     u->high_since = high ? (u->high_since ? u->high_since : now) : 0;
     u->low_since = low ? (u->low_since ? u->low_since : now) : 0;
     if (now - u->last_scale_ms < u->cfg.cooldown_ms)
@@ -893,16 +951,16 @@ static void autoscale_tick(struct up *u)
         struct up_proc *p = add_app(u);
         if (!p)
             return;
-        snprintf(u->last_action, sizeof u->last_action, "scale up to %d: load %.1f >= %lld for %lld ms", napps + 1,
-                 u->load, u->cfg.scale_up_at, now - u->high_since);
+        snprintf(u->last_action, sizeof u->last_action, "scale up to %d: %s %.1f >= %lld for %lld ms", napps + 1,
+                 metric_names[u->cfg.scale_metric], u->metric, u->cfg.scale_up_at, now - u->high_since);
         up_log(u, "autoscaler: %s (%s)", u->last_action, p->name);
         u->scale_ups++;
         u->last_scale_ms = now;
         u->high_since = 0;
         start_proc(p);
     } else if (low && now - u->low_since >= u->cfg.scale_down_after_ms && napps > u->cfg.app_min && newest) {
-        snprintf(u->last_action, sizeof u->last_action, "scale down to %d: load %.1f <= %lld for %lld ms", napps - 1,
-                 u->load, u->cfg.scale_down_at, now - u->low_since);
+        snprintf(u->last_action, sizeof u->last_action, "scale down to %d: %s %.1f <= %lld for %lld ms", napps - 1,
+                 metric_names[u->cfg.scale_metric], u->metric, u->cfg.scale_down_at, now - u->low_since);
         up_log(u, "autoscaler: %s (draining %s)", u->last_action, newest->name);
         u->scale_downs++;
         u->last_scale_ms = now;
@@ -1003,9 +1061,11 @@ void up_status_json(struct up *u, struct buf *o)
     /* bucket upper bounds (ms) of the apps' response times in the last interval; -1: no request */
     buf_printf(o, ",\"app_ms\":{\"p50\":%g,\"p95\":%g,\"p99\":%g}", u->lat_ms[0], u->lat_ms[1], u->lat_ms[2]);
     buf_printf(o, ",\"apps\":%d,\"app_min\":%lld,\"app_max\":%lld,\"load\":%.2f,\"rps\":%.1f,"
-                  "\"autoscale\":{\"enabled\":%s,\"scale_up_at\":%lld,\"scale_down_at\":%lld,\"scale_ups\":%d,"
+                  "\"cpu\":%.1f,\"autoscale\":{\"enabled\":%s,\"metric\":\"%s\",\"unit\":\"%s\",\"value\":%.2f,"
+                  "\"scale_up_at\":%lld,\"scale_down_at\":%lld,\"scale_ups\":%d,"
                   "\"scale_downs\":%d,\"last_action\":",
-               napps, u->cfg.app_min, u->cfg.app_max, u->load, u->rps, u->cfg.autoscale ? "true" : "false",
+               napps, u->cfg.app_min, u->cfg.app_max, u->load, u->rps, u->cpu, u->cfg.autoscale ? "true" : "false",
+               metric_names[u->cfg.scale_metric], metric_units[u->cfg.scale_metric], u->metric,
                u->cfg.scale_up_at, u->cfg.scale_down_at, u->scale_ups, u->scale_downs);
     json_put_str(o, u->last_action, strlen(u->last_action));
     buf_printf(o, "},\"app_totals\":{\"requests\":%llu,\"cache_hits\":%llu,\"cache_misses\":%llu,\"db_queries\":%llu,"
@@ -1056,11 +1116,14 @@ static void admin_handler(void *arg, const struct admin_req *req, struct admin_r
         buf_printf(&resp->body,
                    "# HELP up_app_instances app instances running\n# TYPE up_app_instances gauge\nup_app_instances %d\n"
                    "# HELP up_load requests in flight per app instance (lb)\n# TYPE up_load gauge\nup_load %.3f\n"
+                   "# HELP up_app_cpu_percent CPU of the app processes, percent of one core, average\n"
+                   "# TYPE up_app_cpu_percent gauge\nup_app_cpu_percent %.1f\n"
+                   "# HELP up_scale_metric the autoscaler's metric now\n# TYPE up_scale_metric gauge\nup_scale_metric %.2f\n"
                    "# HELP up_restarts_total process restarts\n# TYPE up_restarts_total counter\nup_restarts_total %d\n"
                    "# HELP up_scale_ups_total instances added\n# TYPE up_scale_ups_total counter\nup_scale_ups_total %d\n"
                    "# HELP up_scale_downs_total instances removed\n# TYPE up_scale_downs_total counter\n"
                    "up_scale_downs_total %d\n",
-                   napps, u->load, restarts, u->scale_ups, u->scale_downs);
+                   napps, u->load, u->cpu, u->metric, restarts, u->scale_ups, u->scale_downs);
     }
 }
 

@@ -47,7 +47,8 @@ struct up_config {
     char *worker_args;
     int queue;                   /* 0 kv-hash, 1 kv-list: passed to apps and workers */
     bool autoscale;
-    long long scale_up_at;       /* avg requests in flight per instance */
+    int scale_metric;            /* enum up_metric */
+    long long scale_up_at;       /* in the metric's unit: in flight per instance, p99 ms, CPU % */
     long long scale_down_at;
     long long scale_up_after_ms, scale_down_after_ms, cooldown_ms, scale_interval_ms;
     long long drain_timeout_ms;
@@ -65,6 +66,13 @@ int up_config_validate(const struct up_config *c, const char *where, struct buf 
 int up_config_check(const char *path, struct buf *errs);
 /* emit.c: write the topology as systemd units or Kubernetes manifests into dir. Exit status. */
 int up_emit(const struct up_config *c, const char *kind, const char *dir, const char *bin);
+
+/* what the autoscaler compares with scale-up-at / scale-down-at */
+enum up_metric {
+    UP_METRIC_INFLIGHT, /* (requests in flight + queued in the lb) per serving instance */
+    UP_METRIC_P99,      /* the apps' p99 response time over the last interval, ms (lb histogram bound) */
+    UP_METRIC_CPU,      /* CPU of the app processes, % of one core, averaged over the running ones */
+};
 
 /* ---- processes (proc.c) ---------------------------------------------------- */
 
@@ -104,6 +112,10 @@ struct up_proc {
     int restarts;
     int fast_fails;
     long long started_ms, drain_until_ms, stop_ms;
+    unsigned long long cpu_ticks;  /* utime + stime at the last sample (/proc/PID/stat) */
+    long long cpu_ms;              /* when it was taken; 0: none yet */
+    int cpu_pid;
+    double cpu_pct;                /* over the last interval, % of one core */
     uv_timer_t *backoff;
     uv_pipe_t *out, *err;
     struct buf line_out, line_err;
@@ -138,6 +150,8 @@ struct up {
     /* autoscaler */
     long long high_since, low_since, last_scale_ms;
     double load;                 /* avg in flight per serving app */
+    double cpu;                  /* avg CPU % of the running apps */
+    double metric;               /* the autoscaler's metric now */
     double rps;
     double errors_ps;            /* failed or 5xx answers per second (lb, app backends) */
     unsigned long long last_errors;

@@ -259,6 +259,69 @@ def test_autoscaling_up_under_load_and_down_after_and_lb_restart(up):
     assert Http(up["lb"]).get("/health").status_code == 200
 
 
+@pytest.mark.parametrize("metric,extra,up_at,down_at,conns", [
+    # p99: 2 slots x 10 ms per instance; 16 connections queue in the apps, p99 well above 25 ms
+    ("p99", "app-concurrency 2\napp-service-time 10ms\n", 25, 5, 16),
+    # cpu: the service time burned on the CPU (service-spin): a loaded app is near 100 % of a core
+    ("cpu", "app-concurrency 1\napp-service-time 5ms\napp-args \"--service-spin yes\"\n", 30, 5, 8),
+])
+def test_autoscaler_on_p99_and_cpu_adds_and_removes_an_instance(metric, extra, up_at, down_at, conns):
+    base = world_dir(f"scaleout-up-{metric}-")
+    lb_port, status_port = free_port(), free_port()
+    conf = base / "up.conf"
+    conf.write_text(f"""role up
+dir {base}/data
+status-port {status_port}
+lb-port {lb_port}
+lb-admin-port 0
+kv-port 0
+pg-port 0
+pg-replicas 0
+pg-proxy no
+app-port 0
+app-min 1
+app-max 2
+workers 0
+{extra}scale-metric {metric}
+scale-up-at {up_at}
+scale-down-at {down_at}
+scale-up-after 1s
+scale-down-after 2s
+cooldown 1s
+scale-interval 200ms
+drain-timeout 3s
+""")
+    p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base)
+    bench = None
+    try:
+        p.start(timeout=90, ready=lambda: tcp_open(status_port) and tcp_open(lb_port) and
+                requests.get(f"http://{HOST}:{status_port}/status", timeout=5).json()["ready"])
+        st = status(status_port)
+        assert st["apps"] == 1 and st["autoscale"]["metric"] == metric
+        bench = subprocess.Popen([str(scaleout_bin()), "bench", f"http://{HOST}:{lb_port}/products/7", "-c", str(conns),
+                                  "-d", "60s", "--progress", "off"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        st = wait_until(lambda: (lambda s: s if s["autoscale"]["scale_ups"] >= 1 else None)(status(status_port)),
+                        timeout=40, what=f"a scale-up on {metric}")
+        assert st["autoscale"]["last_action"].startswith(f"scale up to 2: {metric} ")
+        wait_until(lambda: status(status_port)["apps"] == 2, timeout=30, what="the second instance serving")
+        bench.send_signal(signal.SIGINT)
+        bench.wait(15)
+        bench = None
+        st = wait_until(lambda: (lambda s: s if s["autoscale"]["scale_downs"] >= 1 and s["apps"] == 1 else None)(
+            status(status_port)), timeout=40, what=f"a scale-down on {metric} after the load")
+        assert st["autoscale"]["last_action"].startswith(f"scale down to 1: {metric} ")
+        assert "up_scale_metric" in requests.get(f"http://{HOST}:{status_port}/metrics", timeout=5).text
+    finally:
+        if bench:
+            bench.kill()
+            bench.wait(5)
+        rc = p.stop(timeout=30)
+        bad = sanitizer_reports(base)
+        rmtree(base)
+    assert rc == 0 and not bad, bad
+
+
 def test_status_page_renders_in_headless_chromium(up, tmp_path):
     import shutil
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
