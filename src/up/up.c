@@ -78,7 +78,7 @@ static bool tcp_ready(int port)
     return ok;
 }
 
-static int pick_free_port(void)
+int up_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
@@ -96,7 +96,7 @@ static int pick_free_port(void)
  * A blocking HTTP/1.1 exchange with a loopback admin endpoint (1 s timeout).
  * Returns the status (body in out when out != NULL), or -1.
  */
-static int http_call(int port, const char *method, const char *path, const char *token, struct buf *out)
+int up_http_call(int port, const char *method, const char *path, const char *token, struct buf *out)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -207,8 +207,8 @@ static struct up_proc *add_app(struct up *u)
                 break;
             }
     }
-    int port = u->cfg.app_port ? (int)u->cfg.app_port + slot : pick_free_port();
-    int aport = u->cfg.app_port ? port + 10000 : pick_free_port();
+    int port = u->cfg.app_port ? (int)u->cfg.app_port + slot : up_free_port();
+    int aport = u->cfg.app_port ? port + 10000 : up_free_port();
     if (port > 65535 || aport > 65535 || port < 0 || aport < 0)
         return NULL;
     char name[32], p[16], ap[16], kv[32], conc[24], svc[24];
@@ -349,7 +349,7 @@ static int lb_backend(struct up *u, const char *method, struct up_proc *app, con
     else
         snprintf(path, sizeof path, "/pools/default/backends/127.0.0.1:%d%s%s", app->port, action ? "/" : "",
                  action ? action : "");
-    int st = http_call(u->lb_admin_port, method, path, u->token, NULL);
+    int st = up_http_call(u->lb_admin_port, method, path, u->token, NULL);
     return st;
 }
 
@@ -721,7 +721,7 @@ static void sample_latency(struct up *u)
 {
     struct buf b;
     buf_init(&b);
-    if (http_call(u->lb_admin_port, "GET", "/metrics", NULL, &b) != 200) {
+    if (up_http_call(u->lb_admin_port, "GET", "/metrics", NULL, &b) != 200) {
         buf_deinit(&b);
         return;
     }
@@ -858,7 +858,7 @@ static void autoscale_tick(struct up *u)
         return;
     struct buf b;
     buf_init(&b);
-    int st = http_call(u->lb_admin_port, "GET", "/status", NULL, &b);
+    int st = up_http_call(u->lb_admin_port, "GET", "/status", NULL, &b);
     buf_putc(&b, 0);
     if (st != 200) {
         buf_deinit(&b);
@@ -1021,7 +1021,7 @@ void up_status_json(struct up *u, struct buf *o)
         napps++;
         struct buf b;
         buf_init(&b);
-        if (p->admin_port && http_call(p->admin_port, "GET", "/status", NULL, &b) == 200) {
+        if (p->admin_port && up_http_call(p->admin_port, "GET", "/status", NULL, &b) == 200) {
             long long v;
             if (json_get_int(buf_head(&b), buf_pending(&b), "cache_hits_total", &v))
                 hits += (unsigned long long)v;
@@ -1045,7 +1045,7 @@ void up_status_json(struct up *u, struct buf *o)
         buf_printf(o, ",\"pg_proxy\":{\"port\":%d,\"admin_port\":%d,\"status\":", pg_proxy_port, pg_proxy_admin);
         struct buf b;
         buf_init(&b);
-        if (http_call(pg_proxy_admin, "GET", "/status", NULL, &b) == 200 && buf_pending(&b) > 0 &&
+        if (up_http_call(pg_proxy_admin, "GET", "/status", NULL, &b) == 200 && buf_pending(&b) > 0 &&
             buf_head(&b)[0] == '{') {
             while (buf_pending(&b) > 0 && (buf_head(&b)[buf_pending(&b) - 1] == '\n'))
                 b.len--;
@@ -1272,7 +1272,7 @@ static int cmd_status(int argc, char **argv)
     int port = read_int_file(dir, "up.port");
     struct buf b;
     buf_init(&b);
-    if (port <= 0 || http_call(port, "GET", "/status", NULL, &b) != 200) {
+    if (port <= 0 || up_http_call(port, "GET", "/status", NULL, &b) != 200) {
         fprintf(stderr, "scaleout up status: no running up found in %s\n", dir);
         buf_deinit(&b);
         return 1;
@@ -1291,6 +1291,9 @@ static void usage(void)
     buf_puts(&b, "usage: scaleout up [FILE | --config FILE] [--directive value ...]\n"
                  "       scaleout up stop [--dir DIR]      stop a running up\n"
                  "       scaleout up status [--dir DIR]    print its status JSON\n"
+                 "       scaleout up --demo [--demo-seconds N] [--demo-report FILE] [--dir DIR]\n"
+                 "                                         measure the claims (capacity, cache, queue, replica,\n"
+                 "                                         faults, autoscaling): one HTML report with verdicts\n"
                  "       scaleout up [FILE] --emit systemd|k8s DIR   write the topology as systemd units or\n"
                  "                                         Kubernetes manifests (docs/deploy.md)\n\n"
                  "Runs the whole system on 127.0.0.1: PostgreSQL, kv, app x N, worker x M and the lb in front,\n"
@@ -1320,6 +1323,16 @@ int up_main(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage();
             return 0;
+        }
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--demo") == 0) {
+            ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+            if (n <= 0) {
+                fprintf(stderr, "scaleout up: cannot find its own binary\n");
+                return 1;
+            }
+            self_exe[n] = 0;
+            return up_demo(argc, argv, self_exe);
         }
     /* `scaleout up FILE` is `scaleout up --config FILE`; `--emit KIND DIR` is not a directive */
     char **args = xmalloc((size_t)(argc + 2) * sizeof *args);
@@ -1393,20 +1406,20 @@ int up_main(int argc, char **argv)
         if (port_taken(u->cfg.app_port + i, "app-port + instance") || port_taken(u->cfg.app_port + i + 10000, "app admin port"))
             return 1;
     u->lb_admin_port = u->cfg.lb_admin_port < 0 ? (int)u->cfg.lb_port + 10000
-                                                : u->cfg.lb_admin_port ? (int)u->cfg.lb_admin_port : pick_free_port();
+                                                : u->cfg.lb_admin_port ? (int)u->cfg.lb_admin_port : up_free_port();
     if (port_taken(u->lb_admin_port, "lb admin port"))
         return 1;
-    kv_port = u->cfg.kv_port ? (int)u->cfg.kv_port : pick_free_port();
-    pg_port = u->cfg.pg_port ? (int)u->cfg.pg_port : pick_free_port();
+    kv_port = u->cfg.kv_port ? (int)u->cfg.kv_port : up_free_port();
+    pg_port = u->cfg.pg_port ? (int)u->cfg.pg_port : up_free_port();
     if (u->cfg.postgres) {
         for (long long i = 0; i < u->cfg.pg_replicas; i++) {
-            pg_rep_ports[i] = u->cfg.pg_port ? (int)(u->cfg.pg_port + 1 + i) : pick_free_port();
+            pg_rep_ports[i] = u->cfg.pg_port ? (int)(u->cfg.pg_port + 1 + i) : up_free_port();
             if (u->cfg.pg_port && port_taken(pg_rep_ports[i], "pg-port + replica"))
                 return 1;
         }
         if (u->cfg.pg_proxy) {
-            pg_proxy_port = u->cfg.pg_proxy_port ? (int)u->cfg.pg_proxy_port : pick_free_port();
-            pg_proxy_admin = u->cfg.pg_proxy_port ? pg_proxy_port + 10000 : pick_free_port();
+            pg_proxy_port = u->cfg.pg_proxy_port ? (int)u->cfg.pg_proxy_port : up_free_port();
+            pg_proxy_admin = u->cfg.pg_proxy_port ? pg_proxy_port + 10000 : up_free_port();
             if (port_taken(pg_proxy_port, "pg-proxy-port") || port_taken(pg_proxy_admin, "pg proxy admin port"))
                 return 1;
         }

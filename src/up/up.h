@@ -74,6 +74,14 @@ enum up_metric {
     UP_METRIC_CPU,      /* CPU of the app processes, % of one core, averaged over the running ones */
 };
 
+/* up.c: a blocking HTTP/1.1 exchange with a loopback port (1 s timeout): the
+ * status, the body in out when not NULL; -1 when nothing answered. */
+int up_http_call(int port, const char *method, const char *path, const char *token, struct buf *out);
+/* a port free on 127.0.0.1 now (-1 on failure) */
+int up_free_port(void);
+/* demo.c: `scaleout up --demo`: the claims measured, one HTML report. Exit status. */
+int up_demo(int argc, char **argv, const char *self_exe);
+
 /* ---- processes (proc.c) ---------------------------------------------------- */
 
 /* in start-up order; stopped in the reverse order */
