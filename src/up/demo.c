@@ -78,9 +78,19 @@ static struct claim claims[C__COUNT] = {
     [C_AUTOSCALE] = {"autoscaling relieves load under a ramp", "", "", false, false},
 };
 
+/* every bench run, for the report's table */
+#define DEMO_MAX_RUNS 48
+static struct {
+    char phase[24], tag[40];
+    struct bench_res b;
+} runs[DEMO_MAX_RUNS];
+static int nruns;
+static const char *cur_phase = "";
+
 /* figures for the plots */
 static double cap_rps[3];
 static double p99_pairs[2][2]; /* [queue, sync], [autoscaled, fixed] */
+static double ramp_fixed_rps;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -215,6 +225,7 @@ static int proc_pid(int port, const char *name)
 static bool up_start(struct demo *d, struct up_run *r, const char *name, const char *state, const char *extra)
 {
     snprintf(r->name, sizeof r->name, "%s", name);
+    cur_phase = name;
     r->status_port = up_free_port();
     r->lb_port = up_free_port();
     char conf[8400];
@@ -314,6 +325,11 @@ static struct bench_res bench_result(struct demo *d, const char *tag, pid_t pid)
     if (jnum(js, "\"errors\"", "total", &v))
         b.errors = (long long)v;
     xfree(js);
+    if (nruns < DEMO_MAX_RUNS && strcmp(tag, "warm") != 0) {
+        snprintf(runs[nruns].phase, sizeof runs[nruns].phase, "%s", cur_phase);
+        snprintf(runs[nruns].tag, sizeof runs[nruns].tag, "%s", tag);
+        runs[nruns++].b = b;
+    }
     say("  bench %-14s %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  %lld requests, %lld errors", tag, b.rps, b.p50_ms,
         b.p99_ms, b.requests, b.errors);
     return b;
@@ -410,6 +426,7 @@ int up_demo(int argc, char **argv, const char *self_exe)
         phase_capacity(&d, 0, 1, &r, NULL);
         struct bench_res fixed = ramp(&d, "ramp-fixed", &r);
         p99_pairs[1][1] = fixed.p99_ms;
+        ramp_fixed_rps = fixed.rps;
         up_stop(&r);
     } else {
         failed = true;
@@ -556,8 +573,9 @@ int up_demo(int argc, char **argv, const char *self_exe)
                  "p99 of the heaviest ramp step (4, 12, then 32 connections) with autoscaling (1..4 instances) at most "
                  "half of that with 1 fixed instance");
         snprintf(claims[C_AUTOSCALE].measured, sizeof claims[C_AUTOSCALE].measured,
-                 "p99 %.1f ms autoscaled (%.0f scale-ups, %.0f instances at the end) vs %.1f ms fixed", a.p99_ms, ups,
-                 apps, p99_pairs[1][1]);
+                 "p99 %.1f ms autoscaled (%.0f scale-ups, %.0f instances at the end; %.0f req/s) vs %.1f ms with 1 "
+                 "fixed instance (%.0f req/s)",
+                 a.p99_ms, ups, apps, a.rps, p99_pairs[1][1], ramp_fixed_rps);
         claims[C_AUTOSCALE].pass = claims[C_AUTOSCALE].done && a.errors == 0 && a.p99_ms <= 0.5 * p99_pairs[1][1];
     } else {
         failed = true;
@@ -578,9 +596,9 @@ int up_demo(int argc, char **argv, const char *self_exe)
                ".NA{background:#eee}svg{background:#fafafa;border:1px solid #ccc;margin:.5em 1em .5em 0}</style></head>"
                "<body><h1>scaleout up --demo</h1><p>%s, %lld s per bench, %lld s in all, on one machine "
                "(%ld cores online). Each phase is a fresh <code>scaleout up</code>; load from "
-               "<code>scaleout bench</code>.</p>\n<table><tr><th>claim</th><th>goal</th><th>measured</th>"
+               "<code>scaleout bench</code>. Command: <code>scaleout up --demo --demo-seconds %lld</code>.</p>\n<table><tr><th>claim</th><th>goal</th><th>measured</th>"
                "<th>verdict</th></tr>\n",
-               when, d.secs, (util_time_ms() - t0) / 1000, sysconf(_SC_NPROCESSORS_ONLN));
+               when, d.secs, (util_time_ms() - t0) / 1000, sysconf(_SC_NPROCESSORS_ONLN), d.secs);
     int npass = 0;
     for (int i = 0; i < C__COUNT; i++) {
         const char *v = !claims[i].done ? "NA" : claims[i].pass ? "PASS" : "FAIL";
@@ -628,6 +646,13 @@ int up_demo(int argc, char **argv, const char *self_exe)
             buf_printf(&h, "<text x=%.1f y=%.0f font-size=12>%.1f ms</text>", 135 + w, y + 17, p99_pairs[i][j]);
         }
     buf_puts(&h, "</svg>\n");
+    buf_puts(&h, "<h2>every bench</h2><table><tr><th>phase</th><th>bench</th><th>req/s</th><th>p50 ms</th>"
+                 "<th>p99 ms</th><th>requests</th><th>errors</th></tr>\n");
+    for (int i = 0; i < nruns; i++)
+        buf_printf(&h, "<tr><td>%s</td><td>%s</td><td>%.0f</td><td>%.2f</td><td>%.2f</td><td>%lld</td><td>%lld</td></tr>\n",
+                   runs[i].phase, runs[i].tag, runs[i].b.rps, runs[i].b.p50_ms, runs[i].b.p99_ms, runs[i].b.requests,
+                   runs[i].b.errors);
+    buf_puts(&h, "</table>\n");
     buf_printf(&h, "<p>%d of %d claims met their goal. Benches, logs and the topology files of every phase are in "
                    "the demo directory.</p></body></html>\n", npass, (int)C__COUNT);
     char err[256] = "";

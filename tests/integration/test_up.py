@@ -359,8 +359,9 @@ def test_status_page_renders_in_headless_chromium(up, tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     dom = p.stdout
     # drawn by the page's script from /status: boxes per process and the plots
-    for name in ("app-1", "app-2", "worker-1", "postgres", "lb"):
+    for name in ("app-1", "app-2", "worker-1", "postgres", "pg-replica-1", "pg-proxy", "lb"):
         assert f">{name}<" in dom, name
+    assert "(pg proxy)" in dom and "replica 127.0.0.1:" in dom and "in flight per instance" in dom
     assert "not yet done" in dom and "errors/s" in dom
     assert "not yet done</td>" in dom   # no "(upper bound)": only the kv-hash queue's backlog is an estimate
     assert "running" in dom and "<path d=" in dom and "cache" in dom
