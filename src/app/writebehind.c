@@ -237,9 +237,15 @@ static void picked(void *arg, const struct app_kv_reply *rep)
     w->n = 0;
     for (size_t i = 0; i < rep->nelem && w->n < w->batch; i++) {
         const struct app_kv_reply *e = &rep->elem[i];
-        if (e->type != APP_KV_BULK || e->len <= strlen(WB_PREFIX) || e->len > 150 ||
-            memcmp(e->str, WB_PREFIX, strlen(WB_PREFIX)) != 0)
+        if (e->type != APP_KV_BULK)
             continue;
+        if (e->len <= strlen(WB_PREFIX) || e->len > 150 || memcmp(e->str, WB_PREFIX, strlen(WB_PREFIX)) != 0) {
+            /* not a profile key: dropped, so it cannot crowd out real ones */
+            const char *argv[] = {"SREM", WB_DIRTY, e->str};
+            size_t lens[] = {4, strlen(WB_DIRTY), e->len};
+            app_kv_cmd(app_server_kv(w->srv), ignore, NULL, 3, argv, lens);
+            continue;
+        }
         char *k = xmalloc(e->len + 1);
         memcpy(k, e->str, e->len);
         k[e->len] = 0;
