@@ -138,8 +138,8 @@ def kinds_of(st):
     return {p["kind"] for p in st["procs"]}
 
 
-def test_killed_kv_and_postgres_are_restarted_and_the_apps_reconnect(up):
-    for name in ("kv", "postgres"):
+def test_killed_kv_postgres_pg_proxy_and_replica_are_restarted_and_the_apps_reconnect(up):
+    for name in ("kv", "postgres", "pg-proxy", "pg-replica-1"):
         before = proc_named(status(up["status"]), name)
         os.kill(before["pid"], signal.SIGKILL)
         wait_until(lambda: (lambda p: p["restarts"] > before["restarts"] and p["state"] == "running")(
@@ -157,6 +157,9 @@ def test_killed_kv_and_postgres_are_restarted_and_the_apps_reconnect(up):
             return None
     # kv lost its sessions (in memory); logins, writes and reads work again
     wait_until(works, timeout=30, interval=0.2, what="login and profile through the restarted kv and PostgreSQL")
+    # reads from the restarted replica through the restarted proxy
+    wait_until(lambda: h.get("/products/901").status_code == 200, timeout=30, interval=0.2,
+               what="product reads through the restarted pg proxy and replica")
 
 
 def test_killed_worker_holding_a_job_is_restarted_and_the_job_done(up):
