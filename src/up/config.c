@@ -56,6 +56,12 @@ static const struct conf_directive up_dirs[] = {
      NULL, NULL},
     {"workers", CONF_INT, OFF(workers), 0, 64, "1", NULL, 0, "job workers", 0, NULL, NULL},
     {"worker-args", CONF_STRING, OFF(worker_args), 0, 0, "", NULL, 0, "more flags for every worker", 0, NULL, NULL},
+    {"worker-max", CONF_INT, OFF(worker_max), 0, 64, "0", NULL, 0,
+     "scale workers between `workers` and this on the job backlog (0: a fixed count)", 0, NULL, NULL},
+    {"worker-scale-up-at", CONF_INT, OFF(worker_up_at), 1, 1000000, "20", NULL, 0,
+     "add a worker when jobs waiting or running per worker stay at or above this", 0, NULL, NULL},
+    {"worker-scale-down-at", CONF_INT, OFF(worker_down_at), 0, 1000000, "0", NULL, 0,
+     "remove one when they stay at or below this", 0, NULL, NULL},
     {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", queues, 0,
      "job queue of the apps and workers: kv-list (blocking lists) or kv-hash (polled hashes)", 0, NULL, NULL},
     {"autoscale", CONF_BOOL, OFF(autoscale), 0, 0, "yes", NULL, 0, "scale app instances between app-min and app-max", 0, NULL,
@@ -99,6 +105,16 @@ int up_config_validate(const struct up_config *c, const char *where, struct buf 
     if (!c->postgres && (!c->pg_conninfo || !*c->pg_conninfo)) {
         buf_printf(errs, "%s%s'postgres no' needs pg-conninfo (where the apps find PostgreSQL)\n", where ? where : "",
                    where ? ": " : "");
+        n++;
+    }
+    if (c->worker_max && c->worker_max < c->workers) {
+        buf_printf(errs, "%s%sworker-max (%lld) is below workers (%lld)\n", where ? where : "", where ? ": " : "",
+                   c->worker_max, c->workers);
+        n++;
+    }
+    if (c->worker_max && c->worker_down_at >= c->worker_up_at) {
+        buf_printf(errs, "%s%sworker-scale-down-at (%lld) must be below worker-scale-up-at (%lld)\n",
+                   where ? where : "", where ? ": " : "", c->worker_down_at, c->worker_up_at);
         n++;
     }
     if (c->scale_down_at >= c->scale_up_at) {

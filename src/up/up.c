@@ -229,6 +229,32 @@ static struct up_proc *add_app(struct up *u)
     return pr;
 }
 
+/* A worker named worker-N, N the lowest free number (a removed one's name is
+ * reused, and with it its processing list, which it takes back at start). */
+static struct up_proc *add_worker(struct up *u)
+{
+    int slot = 0;
+    for (bool taken = true; taken;) {
+        taken = false;
+        for (struct up_proc *q = u->procs; q; q = q->next)
+            if (q->kind == UP_WORKER && q->slot == slot) {
+                taken = true;
+                slot++;
+                break;
+            }
+    }
+    char name[32], kv[32];
+    int argc;
+    snprintf(name, sizeof name, "worker-%d", slot + 1);
+    snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_port);
+    char **argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, "--queue",
+                           u->cfg.queue ? "kv-list" : "kv-hash", (char *)NULL);
+    add_words(&argv, &argc, u->cfg.worker_args);
+    struct up_proc *p = up_proc_new(u, UP_WORKER, name, argv, 0);
+    p->slot = slot;
+    return p;
+}
+
 static void build_topology(struct up *u)
 {
     int argc;
@@ -286,15 +312,8 @@ static void build_topology(struct up *u)
     up_proc_new(u, UP_KV, "kv", argv, kv_port);
     for (long long i = 0; i < u->cfg.app_min; i++)
         add_app(u);
-    for (long long i = 0; i < u->cfg.workers; i++) {
-        char name[32], kv[32];
-        snprintf(name, sizeof name, "worker-%lld", i + 1);
-        snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_port);
-        argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, "--queue",
-                        u->cfg.queue ? "kv-list" : "kv-hash", (char *)NULL);
-        add_words(&argv, &argc, u->cfg.worker_args);
-        up_proc_new(u, UP_WORKER, name, argv, 0);
-    }
+    for (long long i = 0; i < u->cfg.workers; i++)
+        add_worker(u);
     /* the lb's argv is built when its stage starts: it lists the ready apps */
 }
 
@@ -851,6 +870,57 @@ static void scale_down_finish(struct up *u, struct up_proc *p)
     up_proc_signal(p, SIGTERM);
 }
 
+/*
+ * The workers' policy: the job backlog (waiting, delayed or held) per running
+ * worker. At or above worker-scale-up-at for scale-up-after: one more worker;
+ * at or below worker-scale-down-at for scale-down-after: the newest one gets
+ * SIGTERM (it finishes its job and unregisters). cooldown between changes,
+ * between `workers` and worker-max.
+ */
+static void worker_scale(struct up *u, long long now)
+{
+    if (!u->cfg.worker_max || u->cfg.worker_max <= u->cfg.workers)
+        return;
+    int n = 0;
+    bool changing = false;
+    struct up_proc *newest = NULL;
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        if (p->kind != UP_WORKER || !p->want)
+            continue;
+        n++;
+        changing |= p->state == UP_P_STARTING;
+        if (p->state == UP_P_RUNNING && (!newest || p->slot > newest->slot))
+            newest = p;
+    }
+    double per = (double)u->job_backlog / (double)(n ? n : 1);
+    bool high = per >= (double)u->cfg.worker_up_at, low = per <= (double)u->cfg.worker_down_at;
+    u->w_high_since = high ? (u->w_high_since ? u->w_high_since : now) : 0;
+    u->w_low_since = low ? (u->w_low_since ? u->w_low_since : now) : 0;
+    if (changing || now - u->w_last_scale_ms < u->cfg.cooldown_ms)
+        return;
+    if (high && now - u->w_high_since >= u->cfg.scale_up_after_ms && n < u->cfg.worker_max) {
+        struct up_proc *p = add_worker(u);
+        snprintf(u->w_last_action, sizeof u->w_last_action, "workers up to %d: backlog %.1f per worker >= %lld",
+                 n + 1, per, u->cfg.worker_up_at);
+        up_log(u, "autoscaler: %s (%s)", u->w_last_action, p->name);
+        u->w_scale_ups++;
+        u->w_last_scale_ms = now;
+        u->w_high_since = 0;
+        start_proc(p);
+    } else if (low && now - u->w_low_since >= u->cfg.scale_down_after_ms && n > u->cfg.workers && newest) {
+        snprintf(u->w_last_action, sizeof u->w_last_action, "workers down to %d: backlog %.1f per worker <= %lld",
+                 n - 1, per, u->cfg.worker_down_at);
+        up_log(u, "autoscaler: %s (stopping %s)", u->w_last_action, newest->name);
+        u->w_scale_downs++;
+        u->w_last_scale_ms = now;
+        u->w_low_since = 0;
+        newest->want = false;
+        newest->state = UP_P_STOPPING;
+        newest->stop_ms = now;
+        up_proc_signal(newest, SIGTERM);
+    }
+}
+
 static void autoscale_tick(struct up *u)
 {
     long long now = util_time_ms();
@@ -909,10 +979,13 @@ static void autoscale_tick(struct up *u)
     if (u->cfg.queue) {
         /* kv-list: queued + waiting for a retry + held by our workers */
         u->job_backlog = kv_int(kv_port, "LLEN", "queue:jobs") + kv_int(kv_port, "ZCARD", "queue:delayed");
-        for (long long i = 0; i < u->cfg.workers; i++) {
+        for (struct up_proc *p = u->procs; p; p = p->next) {
+            if (p->kind != UP_WORKER)
+                continue;
             char list[64];
-            snprintf(list, sizeof list, "queue:processing:worker-%lld", i + 1);
-            u->job_backlog += kv_int(kv_port, "LLEN", list);
+            snprintf(list, sizeof list, "queue:processing:%s", p->name);
+            long long n = kv_int(kv_port, "LLEN", list);
+            u->job_backlog += n > 0 ? n : 0;
         }
     } else {
         long long seq = kv_int(kv_port, "GET", "jobs:seq"), lowmark = kv_int(kv_port, "GET", "jobs:low");
@@ -935,6 +1008,7 @@ static void autoscale_tick(struct up *u)
     u->hist_rps[u->hist_n] = u->rps;
     u->hist_load[u->hist_n] = u->load;
     u->hist_n++;
+    worker_scale(u, now);
     if (!u->cfg.autoscale)
         return;
     bool high = u->metric >= (double)u->cfg.scale_up_at;
@@ -979,7 +1053,8 @@ static void reap_removed(struct up *u)
     struct up_proc *p = u->procs;
     while (p) {
         struct up_proc *next = p->next;
-        if (p->kind == UP_APP && !p->want && !p->h && p->state == UP_P_STOPPED && !u->stopping)
+        if ((p->kind == UP_APP || p->kind == UP_WORKER) && !p->want && !p->h && p->state == UP_P_STOPPED &&
+            !u->stopping)
             up_proc_free(p);
         p = next;
     }
@@ -1068,6 +1143,15 @@ void up_status_json(struct up *u, struct buf *o)
                metric_names[u->cfg.scale_metric], metric_units[u->cfg.scale_metric], u->metric,
                u->cfg.scale_up_at, u->cfg.scale_down_at, u->scale_ups, u->scale_downs);
     json_put_str(o, u->last_action, strlen(u->last_action));
+    int nworkers = 0;
+    for (struct up_proc *p = u->procs; p; p = p->next)
+        nworkers += p->kind == UP_WORKER && p->state == UP_P_RUNNING;
+    buf_printf(o, "},\"workers\":%d,\"worker_autoscale\":{\"enabled\":%s,\"min\":%lld,\"max\":%lld,\"scale_up_at\":%lld,"
+                  "\"scale_down_at\":%lld,\"scale_ups\":%d,\"scale_downs\":%d,\"last_action\":",
+               nworkers, u->cfg.worker_max > u->cfg.workers ? "true" : "false", u->cfg.workers,
+               u->cfg.worker_max > u->cfg.workers ? u->cfg.worker_max : u->cfg.workers, u->cfg.worker_up_at,
+               u->cfg.worker_down_at, u->w_scale_ups, u->w_scale_downs);
+    json_put_str(o, u->w_last_action, strlen(u->w_last_action));
     buf_printf(o, "},\"app_totals\":{\"requests\":%llu,\"cache_hits\":%llu,\"cache_misses\":%llu,\"db_queries\":%llu,"
                   "\"cache_hit_ratio\":%.3f},\"procs\":[",
                reqs, hits, misses, dbq, hits + misses ? (double)hits / (double)(hits + misses) : 0.0);

@@ -45,6 +45,8 @@ struct up_config {
     char *app_args;
     long long workers;
     char *worker_args;
+    long long worker_max;        /* workers scaled between workers and this on the job backlog (0: fixed) */
+    long long worker_up_at, worker_down_at; /* job backlog per worker */
     int queue;                   /* 0 kv-hash, 1 kv-list: passed to apps and workers */
     bool autoscale;
     int scale_metric;            /* enum up_metric */
@@ -172,6 +174,9 @@ struct up {
     long long last_sample_ms;
     char last_action[160];
     int scale_ups, scale_downs;
+    long long w_high_since, w_low_since, w_last_scale_ms;
+    int w_scale_ups, w_scale_downs;
+    char w_last_action[160];
     /* history for the page: instance count and req/s */
     int hist_n;
     int hist_apps[120];

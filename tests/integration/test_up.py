@@ -325,6 +325,56 @@ drain-timeout 3s
     assert rc == 0 and not bad, bad
 
 
+def test_workers_scale_on_the_job_backlog_and_back():
+    base = world_dir("scaleout-up-workers-")
+    lb_port, status_port = free_port(), free_port()
+    conf = base / "up.conf"
+    conf.write_text(f"""role up
+dir {base}/data
+status-port {status_port}
+lb-port {lb_port}
+lb-admin-port 0
+kv-port 0
+pg-port 0
+pg-replicas 0
+pg-proxy no
+app-port 0
+app-min 1
+app-max 1
+autoscale no
+workers 1
+worker-max 2
+worker-scale-up-at 5
+worker-scale-down-at 0
+worker-args "--job-time 100ms"
+scale-up-after 1s
+scale-down-after 2s
+cooldown 1s
+scale-interval 200ms
+""")
+    p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base)
+    try:
+        p.start(timeout=90, ready=lambda: tcp_open(status_port) and tcp_open(lb_port) and
+                requests.get(f"http://{HOST}:{status_port}/status", timeout=5).json()["ready"])
+        assert status(status_port)["workers"] == 1
+        h = Http(lb_port)
+        jobs = [h.post("/upload", data=b"job %d" % i).headers["Location"] for i in range(60)]
+        st = wait_until(lambda: (lambda s: s if s["worker_autoscale"]["scale_ups"] >= 1 else None)(status(status_port)),
+                        timeout=30, what="a second worker for the backlog")
+        assert st["worker_autoscale"]["last_action"].startswith("workers up to 2")
+        wait_until(lambda: all(h.get(j).json()["status"] == "done" for j in jobs), timeout=60, what="every job done")
+        assert {h.get(j).json()["worker"] for j in jobs} == {"worker-1", "worker-2"}
+        st = wait_until(lambda: (lambda s: s if s["worker_autoscale"]["scale_downs"] >= 1 and s["workers"] == 1 and
+                                 [q["name"] for q in s["procs"] if q["kind"] == "worker"] == ["worker-1"] else None)(
+            status(status_port)), timeout=30, what="back to one worker")
+        assert st["worker_autoscale"]["last_action"].startswith("workers down to 1")
+    finally:
+        rc = p.stop(timeout=30)
+        bad = sanitizer_reports(base)
+        rmtree(base)
+    assert rc == 0 and not bad, bad
+
+
 def test_demo_writes_a_report_with_a_verdict_per_claim():
     base = world_dir("scaleout-up-demo-")
     report = base / "report.html"
