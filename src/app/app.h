@@ -36,6 +36,7 @@ enum app_cache_strategy {
     APP_CACHE_WRITE_THROUGH,/* read: as aside; write: DB then set the new value */
     APP_CACHE_READ_THROUGH, /* read: cache, else one load per key (single flight); write: DB then delete */
     APP_CACHE_REFRESH_AHEAD,/* read-through, and hot keys reloaded in the background before they expire */
+    APP_CACHE_WRITE_BEHIND, /* read: as aside; write: kv now, PostgreSQL later in batches (writebehind.c) */
     APP_CACHE__COUNT
 };
 
@@ -70,6 +71,8 @@ struct app_config {
     long long fanout_threshold;  /* feed: authors with this many followers are read, not pushed */
     long long timeline_len;      /* feed: ids kept per timeline list */
     long long sync_job_ms;       /* POST /upload-sync: the job's work done in the request */
+    long long wb_interval_ms;    /* write-behind: flush period */
+    long long wb_batch;          /* write-behind: values per flush */
     long long maxclients;
     int loglevel;
     char *logfile;
@@ -169,7 +172,9 @@ const struct app_config *app_server_conf(struct app_server *s);
     X(jobs_enqueued_total, "uploads queued") \
     X(timeline_pushes_total, "timelines a post was pushed to (fan-out on write)") \
     X(timeline_hits_total, "feeds read from a timeline in kv") \
-    X(timeline_rebuilds_total, "timelines built from PostgreSQL")
+    X(timeline_rebuilds_total, "timelines built from PostgreSQL") \
+    X(writebehind_flushed_total, "write-behind values written to PostgreSQL") \
+    X(writebehind_lost_total, "write-behind values gone from kv before their flush")
 
 struct app_metrics {
 #define APP_X_FIELD(name, help) unsigned long long name;
@@ -199,5 +204,13 @@ struct app_cache_ops {
 extern const struct app_cache_ops *const app_cache_strategies[APP_CACHE__COUNT];
 extern const struct app_cache_ops app_cache_read_through, app_cache_refresh_ahead; /* cache_flight.c */
 extern const struct conf_enum app_cache_names[];
+
+/* writebehind.c: the write-behind strategy's write and its flusher (every
+ * instance runs one; id names its wb:flushing:ID set: use bind:port) */
+struct app_wb;
+void app_wb_written(struct app_req *r, const char *key, const char *val, size_t len, app_cache_done done);
+struct app_wb *app_wb_start(struct app_server *srv, uv_loop_t *loop, const char *id, long long interval_ms, int batch);
+void app_wb_stop(struct app_wb *w);
+void app_wb_free(struct app_wb *w);
 
 #endif

@@ -11,8 +11,9 @@
  *                  value, so reads after a write hit at once.
  *
  * read-through and refresh-ahead share a table of loads in flight and live in
- * cache_flight.c. write-behind is not here (see docs/app.md). A strategy is
- * one more row and two functions.
+ * cache_flight.c; write-behind (acknowledged once kv has the value, flushed
+ * to PostgreSQL in batches) in writebehind.c. A strategy is one more row and
+ * two functions.
  *
  * A kv failure never fails a read: it counts as a miss and the database
  * answers (the cache is an optimisation, not a dependency). A failed DEL
@@ -124,6 +125,8 @@ static void through_written(struct app_req *r, const char *key, const char *val,
 static const struct app_cache_ops none_ops = {"none", none_read, none_written};
 static const struct app_cache_ops aside_ops = {"cache-aside", aside_read, aside_written};
 static const struct app_cache_ops through_ops = {"write-through", aside_read, through_written};
+/* write-behind reads as cache-aside; writes: writebehind.c */
+static const struct app_cache_ops behind_ops = {"write-behind", aside_read, app_wb_written};
 
 const struct app_cache_ops *const app_cache_strategies[APP_CACHE__COUNT] = {
     [APP_CACHE_NONE] = &none_ops,
@@ -131,4 +134,5 @@ const struct app_cache_ops *const app_cache_strategies[APP_CACHE__COUNT] = {
     [APP_CACHE_WRITE_THROUGH] = &through_ops,
     [APP_CACHE_READ_THROUGH] = &app_cache_read_through,
     [APP_CACHE_REFRESH_AHEAD] = &app_cache_refresh_ahead,
+    [APP_CACHE_WRITE_BEHIND] = &behind_ops,
 };

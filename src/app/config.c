@@ -15,7 +15,8 @@ static const struct conf_enum loglevels[] = {
 
 const struct conf_enum app_cache_names[] = {
     {"none", APP_CACHE_NONE}, {"cache-aside", APP_CACHE_ASIDE}, {"write-through", APP_CACHE_WRITE_THROUGH},
-    {"read-through", APP_CACHE_READ_THROUGH}, {"refresh-ahead", APP_CACHE_REFRESH_AHEAD}, {NULL, 0},
+    {"read-through", APP_CACHE_READ_THROUGH}, {"refresh-ahead", APP_CACHE_REFRESH_AHEAD},
+    {"write-behind", APP_CACHE_WRITE_BEHIND}, {NULL, 0},
 };
 
 static const struct conf_enum queue_names[] = {{"kv-hash", APP_QUEUE_HASH}, {"kv-list", APP_QUEUE_LIST},
@@ -42,10 +43,14 @@ static const struct conf_directive app_dirs[] = {
     {"session-ttl", CONF_DURATION, OFF(session_ttl_ms), 1000, 365LL * 86400000, "30m", NULL, 0,
      "session lifetime (sliding: renewed on use)", 0, NULL, NULL},
     {"cache-ttl", CONF_DURATION, OFF(cache_ttl_ms), 1000, 365LL * 86400000, "5m", NULL, 0, "TTL of cached values", 0, NULL, NULL},
+    {"write-behind-interval", CONF_DURATION, OFF(wb_interval_ms), 10, 60000, "100ms", NULL, 0,
+     "write-behind: how often each instance flushes dirty values to PostgreSQL", 1, NULL, NULL},
+    {"write-behind-batch", CONF_INT, OFF(wb_batch), 1, 256, "64", NULL, 0,
+     "write-behind: values written per flush (one statement)", 0, NULL, NULL},
     {"refresh-ahead", CONF_INT, OFF(refresh_ahead_pct), 1, 99, "80", NULL, 0,
      "refresh-ahead: a hit reloads the key in the background after this percent of cache-ttl", 0, NULL, NULL},
     {"profile-cache", CONF_ENUM, OFF(profile_cache), 0, 0, "cache-aside", app_cache_names, 0,
-     "caching strategy of /me and /profile: none, cache-aside, write-through, read-through, refresh-ahead", 0, NULL, NULL},
+     "caching strategy of /me and /profile: none, cache-aside, write-through, read-through, refresh-ahead, write-behind", 0, NULL, NULL},
     {"product-cache", CONF_ENUM, OFF(product_cache), 0, 0, "cache-aside", app_cache_names, 0,
      "caching strategy of /products (as profile-cache)", 0, NULL, NULL},
     {"product-max-age", CONF_INT, OFF(product_max_age_s), 0, 86400 * 365, "60", NULL, 0,

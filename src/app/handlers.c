@@ -216,8 +216,11 @@ static void profile_load(struct app_req *r, app_cache_done done)
     r->load_done = done;
     app_server_metrics(r->srv)->db_queries_total++;
     const char *p[] = {r->arg};
+    /* the primary: a read right after a write (PUT, then the cache's DEL)
+     * must not fill the cache from a replica that has not replayed it yet */
     app_pg_query(app_server_pg(r->srv), profile_loaded, r,
-                 "SELECT name, bio, email, extract(epoch FROM updated_at)::bigint FROM users WHERE name = $1", 1, p);
+                 "/*+ primary */ SELECT name, bio, email, extract(epoch FROM updated_at)::bigint FROM users"
+                 " WHERE name = $1", 1, p);
 }
 
 static void profile_read(struct app_req *r)
@@ -243,6 +246,46 @@ static void profile_written(void *arg, PGresult *res, const char *err)
     buf_deinit(&b);
 }
 
+/* write-behind: the change merged into the current profile (kv, else
+ * PostgreSQL); the merged value goes to kv now, to PostgreSQL later */
+struct wb_change {
+    int nb, ne;
+    char bio[MAX_TEXT], email[256];
+};
+
+static void wb_have_current(struct app_req *r, int status, const char *val, size_t len)
+{
+    if (status != 200 && status != 404) {
+        answer(r, status, NULL, 0);
+        return;
+    }
+    struct wb_change *c = r->scratch;
+    r->scratch = NULL;
+    char bio[MAX_TEXT] = "", email[256] = "";
+    if (status == 200) {
+        if (json_get_str(val, len, "bio", bio, sizeof bio) < 0)
+            bio[0] = 0;
+        if (json_get_str(val, len, "email", email, sizeof email) < 0)
+            email[0] = 0;
+    }
+    struct buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"user\":");
+    json_put_str(&b, r->arg, strlen(r->arg));
+    buf_puts(&b, ",\"bio\":");
+    const char *nb = c->nb >= 0 ? c->bio : bio;
+    const char *ne = c->ne >= 0 ? c->email : email;
+    json_put_str(&b, nb, strlen(nb));
+    buf_puts(&b, ",\"email\":");
+    json_put_str(&b, ne, strlen(ne));
+    buf_printf(&b, ",\"updated_at\":%lld}\n", util_time_ms() / 1000);
+    xfree(c);
+    char key[160];
+    snprintf(key, sizeof key, "profile:%s", r->arg);
+    app_cache_strategies[APP_CACHE_WRITE_BEHIND]->written(r, key, buf_head(&b), buf_pending(&b), answer);
+    buf_deinit(&b);
+}
+
 static void profile_write(struct app_req *r)
 {
     if (strcmp(r->user, r->arg) != 0) {
@@ -255,6 +298,19 @@ static void profile_write(struct app_req *r)
     if (nb == -2 || ne == -2 || (nb < 0 && ne < 0) || (nb >= 0 && (size_t)nb != strlen(bio)) ||
         (ne >= 0 && (size_t)ne != strlen(email))) {
         app_reply_error(r, 400, "want {\"bio\": TEXT, \"email\": TEXT} (either, up to 4096 and 255 bytes, no NUL)");
+        return;
+    }
+    if (app_server_conf(r->srv)->profile_cache == APP_CACHE_WRITE_BEHIND) {
+        struct wb_change *c = xmalloc(sizeof *c);
+        c->nb = nb;
+        c->ne = ne;
+        snprintf(c->bio, sizeof c->bio, "%s", nb >= 0 ? bio : "");
+        snprintf(c->email, sizeof c->email, "%s", ne >= 0 ? email : "");
+        xfree(r->scratch);
+        r->scratch = c;
+        char key[160];
+        snprintf(key, sizeof key, "profile:%s", r->arg);
+        app_cache_strategies[APP_CACHE_WRITE_BEHIND]->read(r, key, profile_load, wb_have_current);
         return;
     }
     app_server_metrics(r->srv)->db_queries_total++;

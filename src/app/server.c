@@ -64,6 +64,7 @@ struct app_server {
     struct admin *admin;
     struct app_kv *kv;
     struct app_pg *pg;
+    struct app_wb *wb;       /* write-behind flusher (profile-cache write-behind) */
     uv_signal_t sigterm, sigint;
     uv_timer_t drain_timer;
     bool draining;
@@ -619,6 +620,11 @@ int app_main(int argc, char **argv)
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_timer_init(s->loop, &s->drain_timer);
+    if (s->cfg.profile_cache == APP_CACHE_WRITE_BEHIND || s->cfg.product_cache == APP_CACHE_WRITE_BEHIND) {
+        char id[96];
+        snprintf(id, sizeof id, "%s:%lld", s->cfg.bind, s->cfg.port);
+        s->wb = app_wb_start(s, s->loop, id, s->cfg.wb_interval_ms, (int)s->cfg.wb_batch);
+    }
     log_notice("app listening on %s:%lld (kv %s, concurrency %lld x %lld ms, profile cache %s)", s->cfg.bind,
                s->cfg.port, s->cfg.kv, s->cfg.concurrency, s->cfg.service_time_ms,
                app_cache_strategies[s->cfg.profile_cache]->name);
@@ -626,6 +632,7 @@ int app_main(int argc, char **argv)
     log_notice("app stopped");
 
 out:
+    app_wb_stop(s->wb);
     if (s->admin)
         admin_close(s->admin);
     app_kv_free(s->kv);
@@ -636,6 +643,7 @@ out:
         uv_loop_close(s->loop);
         xfree(s->loop);
     }
+    app_wb_free(s->wb);
     while (s->qhead) {
         struct gate_item *it = s->qhead;
         s->qhead = it->next;

@@ -16,6 +16,9 @@ static const struct conf_enum loglevels[] = {
 
 #define DAY (86400LL * 1000)
 
+static const struct conf_enum metrics[] = {
+    {"inflight", UP_METRIC_INFLIGHT}, {"p99", UP_METRIC_P99}, {"cpu", UP_METRIC_CPU}, {NULL, 0}};
+
 static const struct conf_enum queues[] = {{"kv-hash", 0}, {"kv-list", 1}, {NULL, 0}};
 
 static const struct conf_directive up_dirs[] = {
@@ -36,6 +39,12 @@ static const struct conf_directive up_dirs[] = {
      NULL},
     {"pg-conninfo", CONF_STRING, OFF(pg_conninfo), 0, 0, "", NULL, 0,
      "libpq conninfo the apps use when postgres is no (a server, or the pg proxy)", 0, NULL, NULL},
+    {"pg-replicas", CONF_INT, OFF(pg_replicas), 0, 4, "1", NULL, 0,
+     "streaming replicas of up's PostgreSQL (pg_basebackup on first start; ports pg-port + 1, ...)", 0, NULL, NULL},
+    {"pg-proxy", CONF_BOOL, OFF(pg_proxy), 0, 0, "yes", NULL, 0,
+     "the apps reach up's PostgreSQL through `scaleout pg` (pooling; reads to the replicas)", 0, NULL, NULL},
+    {"pg-proxy-port", CONF_INT, OFF(pg_proxy_port), 0, 65535, "8430", NULL, 0,
+     "the pg proxy's port (its admin: + 10000; 0: free ports)", 0, NULL, NULL},
     {"app-min", CONF_INT, OFF(app_min), 1, 64, "2", NULL, 0, "app instances at least (started first)", 0, NULL, NULL},
     {"app-max", CONF_INT, OFF(app_max), 1, 64, "4", NULL, 0, "app instances at most (autoscaling)", 0, NULL, NULL},
     {"app-port", CONF_INT, OFF(app_port), 0, 65535, "8101", NULL, 0,
@@ -47,14 +56,23 @@ static const struct conf_directive up_dirs[] = {
      NULL, NULL},
     {"workers", CONF_INT, OFF(workers), 0, 64, "1", NULL, 0, "job workers", 0, NULL, NULL},
     {"worker-args", CONF_STRING, OFF(worker_args), 0, 0, "", NULL, 0, "more flags for every worker", 0, NULL, NULL},
+    {"worker-max", CONF_INT, OFF(worker_max), 0, 64, "0", NULL, 0,
+     "scale workers between `workers` and this on the job backlog (0: a fixed count)", 0, NULL, NULL},
+    {"worker-scale-up-at", CONF_INT, OFF(worker_up_at), 1, 1000000, "20", NULL, 0,
+     "add a worker when jobs waiting or running per worker stay at or above this", 0, NULL, NULL},
+    {"worker-scale-down-at", CONF_INT, OFF(worker_down_at), 0, 1000000, "0", NULL, 0,
+     "remove one when they stay at or below this", 0, NULL, NULL},
     {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", queues, 0,
      "job queue of the apps and workers: kv-list (blocking lists) or kv-hash (polled hashes)", 0, NULL, NULL},
     {"autoscale", CONF_BOOL, OFF(autoscale), 0, 0, "yes", NULL, 0, "scale app instances between app-min and app-max", 0, NULL,
      NULL},
+    {"scale-metric", CONF_ENUM, OFF(scale_metric), 0, 0, "inflight", metrics, 0,
+     "what the autoscaler watches: inflight (requests in flight + queued per instance, lb), p99 (the apps' "
+     "p99 response time in ms, lb histograms) or cpu (% of one core per app process, /proc)", 0, NULL, NULL},
     {"scale-up-at", CONF_INT, OFF(scale_up_at), 1, 100000, "6", NULL, 0,
-     "add an instance when requests in flight per instance stay at or above this", 0, NULL, NULL},
+     "add an instance when the metric stays at or above this (in flight per instance, ms, or %)", 0, NULL, NULL},
     {"scale-down-at", CONF_INT, OFF(scale_down_at), 0, 100000, "1", NULL, 0,
-     "remove one when they stay at or below this", 0, NULL, NULL},
+     "remove one when it stays at or below this", 0, NULL, NULL},
     {"scale-up-after", CONF_DURATION, OFF(scale_up_after_ms), 0, DAY, "2s", NULL, 0, "how long load must stay high", 1000, NULL,
      NULL},
     {"scale-down-after", CONF_DURATION, OFF(scale_down_after_ms), 0, DAY, "10s", NULL, 0, "how long load must stay low", 1000,
@@ -87,6 +105,16 @@ int up_config_validate(const struct up_config *c, const char *where, struct buf 
     if (!c->postgres && (!c->pg_conninfo || !*c->pg_conninfo)) {
         buf_printf(errs, "%s%s'postgres no' needs pg-conninfo (where the apps find PostgreSQL)\n", where ? where : "",
                    where ? ": " : "");
+        n++;
+    }
+    if (c->worker_max && c->worker_max < c->workers) {
+        buf_printf(errs, "%s%sworker-max (%lld) is below workers (%lld)\n", where ? where : "", where ? ": " : "",
+                   c->worker_max, c->workers);
+        n++;
+    }
+    if (c->worker_max && c->worker_down_at >= c->worker_up_at) {
+        buf_printf(errs, "%s%sworker-scale-down-at (%lld) must be below worker-scale-up-at (%lld)\n",
+                   where ? where : "", where ? ": " : "", c->worker_down_at, c->worker_up_at);
         n++;
     }
     if (c->scale_down_at >= c->scale_up_at) {

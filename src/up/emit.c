@@ -4,7 +4,8 @@
  * machine (docs/deploy.md). Nothing is started.
  *
  *   systemd  scaleout-postgres.service (initdb on first start, as postgres),
- *            scaleout-kv.service, scaleout-app@.service (instance = port),
+ *            scaleout-pg-replica-N.service (pg_basebackup -R on first start),
+ *            scaleout-pg-proxy.service (the apps' conninfo), scaleout-kv.service, scaleout-app@.service (instance = port),
  *            scaleout-worker@.service (instance = number), scaleout-lb.service,
  *            scaleout.target wanting app-min apps and the workers. Restart=
  *            on-failure with RestartSec = restart-backoff stands for up's
@@ -12,7 +13,8 @@
  *            units and add them with the lb's admin API.
  *   k8s      ConfigMap scaleout (the apps' settings), StatefulSet + Service
  *            for kv and for PostgreSQL (postgres:15 image), Deployment +
- *            Service for app (readiness GET /health), a
+ *            Service for the pg proxy (the apps' PG; no replica: the
+ *            image's pg_hba takes no replication from other pods), for app (readiness GET /health), a
  *            HorizontalPodAutoscaler on CPU between app-min and app-max,
  *            Deployment for worker, Deployment + Service for the lb in front
  *            of the app Service.
@@ -44,13 +46,19 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
     char kv[64], pg[512];
     snprintf(kv, sizeof kv, "127.0.0.1:%lld", c->kv_port ? c->kv_port : 8379);
     long long pg_port = c->pg_port ? c->pg_port : 8432;
+    bool proxy = c->postgres && c->pg_proxy;
+    long long proxy_port = c->pg_proxy_port ? c->pg_proxy_port : 8430;
     if (c->postgres)
-        snprintf(pg, sizeof pg, "host=127.0.0.1 port=%lld user=postgres dbname=postgres connect_timeout=5", pg_port);
+        snprintf(pg, sizeof pg, "host=127.0.0.1 port=%lld user=postgres dbname=postgres connect_timeout=5",
+                 proxy ? proxy_port : pg_port);
     else
         snprintf(pg, sizeof pg, "%s", c->pg_conninfo);
     long long app_port = c->app_port ? c->app_port : 8101;
     long long backoff_s = c->restart_backoff_ms / 1000 > 0 ? c->restart_backoff_ms / 1000 : 1;
-    const char *deps = c->postgres ? "scaleout-kv.service scaleout-postgres.service" : "scaleout-kv.service";
+    const char *deps = proxy         ? "scaleout-kv.service scaleout-pg-proxy.service"
+                       : c->postgres ? "scaleout-kv.service scaleout-postgres.service"
+                                     : "scaleout-kv.service";
+    long long replicas = c->postgres ? c->pg_replicas : 0;
 
     if (c->postgres) {
         buf_printf(&b,
@@ -65,6 +73,41 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
                    "[Install]\nWantedBy=scaleout.target\n",
                    c->pg_bin, c->pg_bin, pg_port, backoff_s);
         rc |= put(dir, "scaleout-postgres.service", &b, err, errlen);
+    }
+    for (long long i = 1; i <= replicas; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "scaleout-pg-replica-%lld.service", i);
+        buf_printf(&b,
+                   "# %s — a streaming replica (hot standby) of scaleout-postgres\n"
+                   "[Unit]\nDescription=scaleout PostgreSQL replica %lld\nPartOf=scaleout.target\n"
+                   "After=scaleout-postgres.service\nWants=scaleout-postgres.service\n\n"
+                   "[Service]\nUser=postgres\nEnvironment=PGDATA=/var/lib/scaleout/pg-replica-%lld\n"
+                   "StateDirectory=scaleout\n"
+                   "ExecStartPre=/bin/sh -c 'test -f \"$PGDATA/PG_VERSION\" || %s/pg_basebackup -h 127.0.0.1 -p %lld "
+                   "-U postgres -D \"$PGDATA\" -X stream -R'\n"
+                   "ExecStart=%s/postgres -D ${PGDATA} -p %lld -c listen_addresses=127.0.0.1 -c hot_standby=on "
+                   "-c wal_retrieve_retry_interval=500ms\n"
+                   "KillSignal=SIGINT\nRestart=on-failure\nRestartSec=%llds\n\n"
+                   "[Install]\nWantedBy=scaleout.target\n",
+                   name, i, i, c->pg_bin, pg_port, c->pg_bin, pg_port + i, backoff_s);
+        rc |= put(dir, name, &b, err, errlen);
+    }
+    if (proxy) {
+        buf_puts(&b,
+                 "# scaleout-pg-proxy.service — the pg proxy between the apps and PostgreSQL: pooling, reads to "
+                   "the replicas\n"
+                   "[Unit]\nDescription=scaleout pg proxy\nPartOf=scaleout.target\nAfter=scaleout-postgres.service");
+        for (long long i = 1; i <= replicas; i++)
+            buf_printf(&b, " scaleout-pg-replica-%lld.service", i);
+        buf_printf(&b,
+                   "\nWants=scaleout-postgres.service\n\n"
+                   "[Service]\nDynamicUser=yes\nExecStart=%s pg --listen 127.0.0.1:%lld --primary 127.0.0.1:%lld "
+                   "--auth-type trust --admin-users postgres",
+                   bin, proxy_port, pg_port);
+        for (long long i = 1; i <= replicas; i++)
+            buf_printf(&b, " --replica 127.0.0.1:%lld", pg_port + i);
+        buf_printf(&b, "\nRestart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n", backoff_s);
+        rc |= put(dir, "scaleout-pg-proxy.service", &b, err, errlen);
     }
     buf_printf(&b,
                "# scaleout-kv.service — sessions, cache and jobs\n"
@@ -104,6 +147,10 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
                  "[Unit]\nDescription=scaleout (the whole system)\nWants=");
     if (c->postgres)
         buf_puts(&b, "scaleout-postgres.service ");
+    for (long long i = 1; i <= replicas; i++)
+        buf_printf(&b, "scaleout-pg-replica-%lld.service ", i);
+    if (proxy)
+        buf_puts(&b, "scaleout-pg-proxy.service ");
     buf_puts(&b, "scaleout-kv.service");
     for (long long i = 0; i < c->app_min; i++)
         buf_printf(&b, " scaleout-app@%lld.service", app_port + i);
@@ -162,7 +209,11 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
     snprintf(conc, sizeof conc, "%lld", c->app_concurrency);
     snprintf(svc, sizeof svc, "%lldms", c->app_service_ms);
     snprintf(kvaddr, sizeof kvaddr, "kv:%d", kv_port);
-    if (c->postgres)
+    const int proxy_port = 6432;
+    bool proxy = c->postgres && c->pg_proxy;
+    if (proxy)
+        snprintf(pg, sizeof pg, "host=pg-proxy port=%d user=postgres dbname=postgres connect_timeout=5", proxy_port);
+    else if (c->postgres)
         snprintf(pg, sizeof pg, "host=postgres port=%d user=postgres dbname=postgres connect_timeout=5", pg_port);
     else
         snprintf(pg, sizeof pg, "%s", c->pg_conninfo);
@@ -201,6 +252,22 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
                    pg_port);
         service(&b, "postgres", pg_port, true);
         rc |= put(dir, "postgres.yaml", &b, err, errlen);
+    }
+    if (proxy) {
+        meta(&b, "Deployment", "apps/v1", "pg-proxy");
+        buf_puts(&b, "spec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: pg-proxy\n"
+                       "  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: pg-proxy\n    spec:\n"
+                       "      containers:\n        - name: pg-proxy\n          image: scaleout:latest\n          args:\n");
+        char listen[32], primary[32];
+        snprintf(listen, sizeof listen, "0.0.0.0:%d", proxy_port);
+        snprintf(primary, sizeof primary, "postgres:%d", pg_port);
+        const char *pargs[] = {"pg", "--listen", listen, "--primary", primary, "--auth-type", "trust", NULL};
+        args_list(&b, "            ", pargs, NULL);
+        buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
+                       "              port: %d\n",
+                   proxy_port, proxy_port);
+        service(&b, "pg-proxy", proxy_port, false);
+        rc |= put(dir, "pg-proxy.yaml", &b, err, errlen);
     }
 
     meta(&b, "Deployment", "apps/v1", "app");

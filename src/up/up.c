@@ -40,6 +40,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <libpq-fe.h>
 
 #include "net/admin.h"
 #include "core/alloc.h"
@@ -56,7 +57,7 @@
 #define LIVED_MS 10000
 #define MAX_BACKOFF_MS 10000
 
-static const char *const kind_names[UP_KIND__COUNT] = {"postgres", "kv", "app", "worker", "lb"};
+static const char *const kind_names[UP_KIND__COUNT] = {"postgres", "pg-replica", "pg-proxy", "kv", "app", "worker", "lb"};
 
 static uv_timer_t tick_timer;
 static uv_signal_t sig_term, sig_int;
@@ -77,7 +78,7 @@ static bool tcp_ready(int port)
     return ok;
 }
 
-static int pick_free_port(void)
+int up_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
@@ -95,7 +96,7 @@ static int pick_free_port(void)
  * A blocking HTTP/1.1 exchange with a loopback admin endpoint (1 s timeout).
  * Returns the status (body in out when out != NULL), or -1.
  */
-static int http_call(int port, const char *method, const char *path, const char *token, struct buf *out)
+int up_http_call(int port, const char *method, const char *path, const char *token, struct buf *out)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -190,6 +191,8 @@ static uid_t pg_uid;
 static gid_t pg_gid;
 static bool pg_setuid;
 static char pg_data[4200];
+static int pg_rep_ports[4];
+static int pg_proxy_port, pg_proxy_admin;
 
 static struct up_proc *add_app(struct up *u)
 {
@@ -204,8 +207,8 @@ static struct up_proc *add_app(struct up *u)
                 break;
             }
     }
-    int port = u->cfg.app_port ? (int)u->cfg.app_port + slot : pick_free_port();
-    int aport = u->cfg.app_port ? port + 10000 : pick_free_port();
+    int port = u->cfg.app_port ? (int)u->cfg.app_port + slot : up_free_port();
+    int aport = u->cfg.app_port ? port + 10000 : up_free_port();
     if (port > 65535 || aport > 65535 || port < 0 || aport < 0)
         return NULL;
     char name[32], p[16], ap[16], kv[32], conc[24], svc[24];
@@ -226,6 +229,32 @@ static struct up_proc *add_app(struct up *u)
     return pr;
 }
 
+/* A worker named worker-N, N the lowest free number (a removed one's name is
+ * reused, and with it its processing list, which it takes back at start). */
+static struct up_proc *add_worker(struct up *u)
+{
+    int slot = 0;
+    for (bool taken = true; taken;) {
+        taken = false;
+        for (struct up_proc *q = u->procs; q; q = q->next)
+            if (q->kind == UP_WORKER && q->slot == slot) {
+                taken = true;
+                slot++;
+                break;
+            }
+    }
+    char name[32], kv[32];
+    int argc;
+    snprintf(name, sizeof name, "worker-%d", slot + 1);
+    snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_port);
+    char **argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, "--queue",
+                           u->cfg.queue ? "kv-list" : "kv-hash", (char *)NULL);
+    add_words(&argv, &argc, u->cfg.worker_args);
+    struct up_proc *p = up_proc_new(u, UP_WORKER, name, argv, 0);
+    p->slot = slot;
+    return p;
+}
+
 static void build_topology(struct up *u)
 {
     int argc;
@@ -242,21 +271,49 @@ static void build_topology(struct up *u)
         p->uid = pg_uid;
         p->gid = pg_gid;
     }
+    for (long long i = 0; u->cfg.postgres && i < u->cfg.pg_replicas; i++) {
+        /* a hot standby: data from pg_basebackup when its stage starts (the primary is up then) */
+        char name[32], data[4300];
+        snprintf(name, sizeof name, "pg-replica-%lld", i + 1);
+        snprintf(port, sizeof port, "%d", pg_rep_ports[i]);
+        snprintf(data, sizeof data, "%s-replica-%lld", pg_data, i + 1);
+        char bin[1100];
+        snprintf(bin, sizeof bin, "%s/postgres", u->cfg.pg_bin);
+        char **argv = argv_new(&argc, bin, "-D", data, "-p", port, "-c", "listen_addresses=127.0.0.1", "-c",
+                               "unix_socket_directories=", "-c", "max_connections=200", "-c", "hot_standby=on", "-c",
+                               "wal_retrieve_retry_interval=500ms", /* back to streaming soon after a primary restart */
+                               (char *)NULL);
+        struct up_proc *p = up_proc_new(u, UP_PGREP, name, argv, pg_rep_ports[i]);
+        p->stop_signal = SIGINT;
+        p->setuid = pg_setuid;
+        p->uid = pg_uid;
+        p->gid = pg_gid;
+    }
+    if (u->cfg.postgres && u->cfg.pg_proxy) {
+        char listen[32], primary[32], aport[16];
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", pg_proxy_port);
+        snprintf(primary, sizeof primary, "127.0.0.1:%d", pg_port);
+        snprintf(aport, sizeof aport, "%d", pg_proxy_admin);
+        char **argv = argv_new(&argc, self_exe, "pg", "--listen", listen, "--primary", primary, "--auth-type", "trust",
+                               "--admin-port", aport, "--admin-users", "postgres", "--pool-size", "20",
+                               "--server-connect-timeout", "5", "--replica-retry", "1", (char *)NULL);
+        for (long long i = 0; i < u->cfg.pg_replicas; i++) {
+            char rep[32];
+            snprintf(rep, sizeof rep, "127.0.0.1:%d", pg_rep_ports[i]);
+            add_arg(&argv, &argc, "--replica");
+            add_arg(&argv, &argc, rep);
+        }
+        struct up_proc *p = up_proc_new(u, UP_PGPROXY, "pg-proxy", argv, pg_proxy_port);
+        p->admin_port = pg_proxy_admin;
+    }
     snprintf(port, sizeof port, "%d", kv_port);
     char **argv = argv_new(&argc, self_exe, "kv", "--port", port, "--admin-port", "0", "--maxmemory",
                            u->cfg.kv_maxmemory, "--maxmemory-policy", "allkeys-lru", (char *)NULL);
     up_proc_new(u, UP_KV, "kv", argv, kv_port);
     for (long long i = 0; i < u->cfg.app_min; i++)
         add_app(u);
-    for (long long i = 0; i < u->cfg.workers; i++) {
-        char name[32], kv[32];
-        snprintf(name, sizeof name, "worker-%lld", i + 1);
-        snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_port);
-        argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, "--queue",
-                        u->cfg.queue ? "kv-list" : "kv-hash", (char *)NULL);
-        add_words(&argv, &argc, u->cfg.worker_args);
-        up_proc_new(u, UP_WORKER, name, argv, 0);
-    }
+    for (long long i = 0; i < u->cfg.workers; i++)
+        add_worker(u);
     /* the lb's argv is built when its stage starts: it lists the ready apps */
 }
 
@@ -311,7 +368,7 @@ static int lb_backend(struct up *u, const char *method, struct up_proc *app, con
     else
         snprintf(path, sizeof path, "/pools/default/backends/127.0.0.1:%d%s%s", app->port, action ? "/" : "",
                  action ? action : "");
-    int st = http_call(u->lb_admin_port, method, path, u->token, NULL);
+    int st = up_http_call(u->lb_admin_port, method, path, u->token, NULL);
     return st;
 }
 
@@ -396,7 +453,7 @@ static void begin_stop(struct up *u, int code)
     u->stopping = true;
     u->exit_code = code;
     stop_stage = UP_KIND__COUNT - 1;
-    up_log(u, "stopping everything (lb, workers, apps, kv, postgres)");
+    up_log(u, "stopping everything (lb, workers, apps, kv, pg proxy, replicas, postgres)");
 }
 
 static void stop_tick(struct up *u)
@@ -446,10 +503,74 @@ static void stop_tick(struct up *u)
 
 /* ---- start-up stages -------------------------------------------------------------- */
 
+/*
+ * PostgreSQL is ready when it accepts logins, not when it accepts TCP (it
+ * answers "the database system is starting up" for a while); a replica when,
+ * besides, its WAL receiver streams from the primary (a hot standby that has
+ * not connected yet would serve reads from its base backup: no apps' tables).
+ */
+static bool pg_ready(struct up_proc *p)
+{
+    char ci[160];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=2", p->port);
+    if (p->kind == UP_PG)
+        return PQping(ci) == PQPING_OK;
+    PGconn *c = PQconnectdb(ci);
+    bool ok = false;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, "SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'");
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        PQclear(r);
+    }
+    PQfinish(c);
+    return ok;
+}
+
+static int run_as(char *const argv[], bool su, uid_t uid, gid_t gid, const char *logpath);
+
+/* A replica's data directory: a base backup of the running primary on first
+ * start (-R writes standby.signal and primary_conninfo). Blocks the loop for
+ * the copy, which is small (the apps' tables). */
+static int replica_basebackup(struct up *u, struct up_proc *p)
+{
+    const char *data = p->argv[2];
+    char ver[4400];
+    snprintf(ver, sizeof ver, "%s/PG_VERSION", data);
+    if (access(ver, F_OK) == 0)
+        return 0;
+    mkdir(data, 0700);
+    if (pg_setuid && chown(data, pg_uid, pg_gid) != 0) {
+        up_log(u, "%s: cannot chown %s: %s", p->name, data, strerror(errno));
+        return -1;
+    }
+    chmod(data, 0700);
+    char bin[1100], port[16], log[4300];
+    snprintf(bin, sizeof bin, "%s/pg_basebackup", u->cfg.pg_bin);
+    snprintf(port, sizeof port, "%d", pg_port);
+    snprintf(log, sizeof log, "%s/logs/%s-basebackup.log", u->dir, p->name);
+    up_log(u, "%s: pg_basebackup of the primary into %s (first start)", p->name, data);
+    char *argv[] = {bin, "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-D", (char *)data, "-X", "stream", "-R",
+                    "--no-sync", "-c", "fast", NULL};
+    /* the primary accepts TCP before it accepts logins ("starting up"): retry until ready-timeout */
+    long long deadline = util_time_ms() + u->cfg.ready_timeout_ms;
+    int rc;
+    while ((rc = run_as(argv, pg_setuid, pg_uid, pg_gid, log)) != 0 && util_time_ms() < deadline)
+        usleep(200 * 1000);
+    if (rc != 0)
+        up_log(u, "%s: pg_basebackup failed (status %d); see %s", p->name, rc, log);
+    return rc == 0 ? 0 : -1;
+}
+
 static void start_stage(struct up *u)
 {
     if (u->stage == UP_LB)
         make_lb(u);
+    if (u->stage == UP_PGREP)
+        for (struct up_proc *p = u->procs; p; p = p->next)
+            if (p->kind == UP_PGREP && replica_basebackup(u, p) != 0) {
+                begin_stop(u, 1);
+                return;
+            }
     u->stage_deadline_ms = util_time_ms() + u->cfg.ready_timeout_ms;
     for (struct up_proc *p = u->procs; p; p = p->next)
         if ((int)p->kind == u->stage && p->state == UP_P_STOPPED)
@@ -461,7 +582,7 @@ static void ready_checks(struct up *u)
     for (struct up_proc *p = u->procs; p; p = p->next) {
         if (p->state != UP_P_STARTING || !p->h)
             continue;
-        if (p->port && !tcp_ready(p->port)) {
+        if (p->port && (!tcp_ready(p->port) || ((p->kind == UP_PG || p->kind == UP_PGREP) && !pg_ready(p)))) {
             /* after start-up, a restart or a new instance that never gets
              * ready is killed; the restart policy takes it from there */
             if (u->stage == UP_KIND__COUNT && util_time_ms() - p->started_ms > u->cfg.ready_timeout_ms) {
@@ -619,7 +740,7 @@ static void sample_latency(struct up *u)
 {
     struct buf b;
     buf_init(&b);
-    if (http_call(u->lb_admin_port, "GET", "/metrics", NULL, &b) != 200) {
+    if (up_http_call(u->lb_admin_port, "GET", "/metrics", NULL, &b) != 200) {
         buf_deinit(&b);
         return;
     }
@@ -683,6 +804,61 @@ static void sample_latency(struct up *u)
             }
 }
 
+/*
+ * CPU of the running apps over the last interval: utime + stime from
+ * /proc/PID/stat (fields 14 and 15, clock ticks), differenced per process;
+ * the average in % of one core over the apps that have two samples.
+ */
+static void sample_cpu(struct up *u, long long now)
+{
+    static long hz;
+    if (!hz)
+        hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+    double sum = 0;
+    int n = 0;
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        if (p->kind != UP_APP || p->state != UP_P_RUNNING || p->pid <= 0)
+            continue;
+        char path[64], line[1024];
+        snprintf(path, sizeof path, "/proc/%d/stat", p->pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t got = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[got] = 0;
+        const char *s = strrchr(line, ')');
+        if (!s)
+            continue;
+        /* after "pid (comm)": field 3 (state) is token 0, utime (14) token 11, stime (15) token 12 */
+        unsigned long long ut = 0, st = 0;
+        int tok = 0;
+        for (const char *c = s + 1; *c && tok <= 12; tok++) {
+            while (*c == ' ')
+                c++;
+            if (tok == 11)
+                ut = strtoull(c, NULL, 10);
+            if (tok == 12)
+                st = strtoull(c, NULL, 10);
+            while (*c && *c != ' ')
+                c++;
+        }
+        unsigned long long ticks = ut + st;
+        if (p->cpu_ms && p->cpu_pid == p->pid && ticks >= p->cpu_ticks && now > p->cpu_ms) {
+            p->cpu_pct = 100.0 * (double)(ticks - p->cpu_ticks) / (double)hz / ((double)(now - p->cpu_ms) / 1000.0);
+            sum += p->cpu_pct;
+            n++;
+        }
+        p->cpu_ticks = ticks;
+        p->cpu_ms = now;
+        p->cpu_pid = p->pid;
+    }
+    u->cpu = n ? sum / n : 0;
+}
+
+static const char *const metric_names[] = {"inflight", "p99", "cpu"};
+static const char *const metric_units[] = {"in flight per instance", "ms p99", "% cpu"};
+
 static void scale_down_finish(struct up *u, struct up_proc *p)
 {
     int st = lb_backend(u, "DELETE", p, NULL);
@@ -694,6 +870,57 @@ static void scale_down_finish(struct up *u, struct up_proc *p)
     up_proc_signal(p, SIGTERM);
 }
 
+/*
+ * The workers' policy: the job backlog (waiting, delayed or held) per running
+ * worker. At or above worker-scale-up-at for scale-up-after: one more worker;
+ * at or below worker-scale-down-at for scale-down-after: the newest one gets
+ * SIGTERM (it finishes its job and unregisters). cooldown between changes,
+ * between `workers` and worker-max.
+ */
+static void worker_scale(struct up *u, long long now)
+{
+    if (!u->cfg.worker_max || u->cfg.worker_max <= u->cfg.workers)
+        return;
+    int n = 0;
+    bool changing = false;
+    struct up_proc *newest = NULL;
+    for (struct up_proc *p = u->procs; p; p = p->next) {
+        if (p->kind != UP_WORKER || !p->want)
+            continue;
+        n++;
+        changing |= p->state == UP_P_STARTING;
+        if (p->state == UP_P_RUNNING && (!newest || p->slot > newest->slot))
+            newest = p;
+    }
+    double per = (double)u->job_backlog / (double)(n ? n : 1);
+    bool high = per >= (double)u->cfg.worker_up_at, low = per <= (double)u->cfg.worker_down_at;
+    u->w_high_since = high ? (u->w_high_since ? u->w_high_since : now) : 0;
+    u->w_low_since = low ? (u->w_low_since ? u->w_low_since : now) : 0;
+    if (changing || now - u->w_last_scale_ms < u->cfg.cooldown_ms)
+        return;
+    if (high && now - u->w_high_since >= u->cfg.scale_up_after_ms && n < u->cfg.worker_max) {
+        struct up_proc *p = add_worker(u);
+        snprintf(u->w_last_action, sizeof u->w_last_action, "workers up to %d: backlog %.1f per worker >= %lld",
+                 n + 1, per, u->cfg.worker_up_at);
+        up_log(u, "autoscaler: %s (%s)", u->w_last_action, p->name);
+        u->w_scale_ups++;
+        u->w_last_scale_ms = now;
+        u->w_high_since = 0;
+        start_proc(p);
+    } else if (low && now - u->w_low_since >= u->cfg.scale_down_after_ms && n > u->cfg.workers && newest) {
+        snprintf(u->w_last_action, sizeof u->w_last_action, "workers down to %d: backlog %.1f per worker <= %lld",
+                 n - 1, per, u->cfg.worker_down_at);
+        up_log(u, "autoscaler: %s (stopping %s)", u->w_last_action, newest->name);
+        u->w_scale_downs++;
+        u->w_last_scale_ms = now;
+        u->w_low_since = 0;
+        newest->want = false;
+        newest->state = UP_P_STOPPING;
+        newest->stop_ms = now;
+        up_proc_signal(newest, SIGTERM);
+    }
+}
+
 static void autoscale_tick(struct up *u)
 {
     long long now = util_time_ms();
@@ -701,7 +928,7 @@ static void autoscale_tick(struct up *u)
         return;
     struct buf b;
     buf_init(&b);
-    int st = http_call(u->lb_admin_port, "GET", "/status", NULL, &b);
+    int st = up_http_call(u->lb_admin_port, "GET", "/status", NULL, &b);
     buf_putc(&b, 0);
     if (st != 200) {
         buf_deinit(&b);
@@ -752,10 +979,13 @@ static void autoscale_tick(struct up *u)
     if (u->cfg.queue) {
         /* kv-list: queued + waiting for a retry + held by our workers */
         u->job_backlog = kv_int(kv_port, "LLEN", "queue:jobs") + kv_int(kv_port, "ZCARD", "queue:delayed");
-        for (long long i = 0; i < u->cfg.workers; i++) {
+        for (struct up_proc *p = u->procs; p; p = p->next) {
+            if (p->kind != UP_WORKER)
+                continue;
             char list[64];
-            snprintf(list, sizeof list, "queue:processing:worker-%lld", i + 1);
-            u->job_backlog += kv_int(kv_port, "LLEN", list);
+            snprintf(list, sizeof list, "queue:processing:%s", p->name);
+            long long n = kv_int(kv_port, "LLEN", list);
+            u->job_backlog += n > 0 ? n : 0;
         }
     } else {
         long long seq = kv_int(kv_port, "GET", "jobs:seq"), lowmark = kv_int(kv_port, "GET", "jobs:low");
@@ -765,6 +995,9 @@ static void autoscale_tick(struct up *u)
         u->job_backlog = 0;
     u->last_sample_ms = now;
     u->load = (double)(s.active + s.queued) / (double)(s.serving ? s.serving : 1);
+    sample_cpu(u, now);
+    u->metric = u->cfg.scale_metric == UP_METRIC_P99 ? (u->lat_ms[2] < 0 ? 0 : u->lat_ms[2])
+              : u->cfg.scale_metric == UP_METRIC_CPU ? u->cpu : u->load;
     if (u->hist_n == 120) {
         memmove(u->hist_apps, u->hist_apps + 1, 119 * sizeof u->hist_apps[0]);
         memmove(u->hist_rps, u->hist_rps + 1, 119 * sizeof u->hist_rps[0]);
@@ -775,10 +1008,11 @@ static void autoscale_tick(struct up *u)
     u->hist_rps[u->hist_n] = u->rps;
     u->hist_load[u->hist_n] = u->load;
     u->hist_n++;
+    worker_scale(u, now);
     if (!u->cfg.autoscale)
         return;
-    bool high = u->load >= (double)u->cfg.scale_up_at;
-    bool low = u->load <= (double)u->cfg.scale_down_at;
+    bool high = u->metric >= (double)u->cfg.scale_up_at;
+    bool low = u->metric <= (double)u->cfg.scale_down_at;
     u->high_since = high ? (u->high_since ? u->high_since : now) : 0;
     u->low_since = low ? (u->low_since ? u->low_since : now) : 0;
     if (now - u->last_scale_ms < u->cfg.cooldown_ms)
@@ -791,16 +1025,16 @@ static void autoscale_tick(struct up *u)
         struct up_proc *p = add_app(u);
         if (!p)
             return;
-        snprintf(u->last_action, sizeof u->last_action, "scale up to %d: load %.1f >= %lld for %lld ms", napps + 1,
-                 u->load, u->cfg.scale_up_at, now - u->high_since);
+        snprintf(u->last_action, sizeof u->last_action, "scale up to %d: %s %.1f >= %lld for %lld ms", napps + 1,
+                 metric_names[u->cfg.scale_metric], u->metric, u->cfg.scale_up_at, now - u->high_since);
         up_log(u, "autoscaler: %s (%s)", u->last_action, p->name);
         u->scale_ups++;
         u->last_scale_ms = now;
         u->high_since = 0;
         start_proc(p);
     } else if (low && now - u->low_since >= u->cfg.scale_down_after_ms && napps > u->cfg.app_min && newest) {
-        snprintf(u->last_action, sizeof u->last_action, "scale down to %d: load %.1f <= %lld for %lld ms", napps - 1,
-                 u->load, u->cfg.scale_down_at, now - u->low_since);
+        snprintf(u->last_action, sizeof u->last_action, "scale down to %d: %s %.1f <= %lld for %lld ms", napps - 1,
+                 metric_names[u->cfg.scale_metric], u->metric, u->cfg.scale_down_at, now - u->low_since);
         up_log(u, "autoscaler: %s (draining %s)", u->last_action, newest->name);
         u->scale_downs++;
         u->last_scale_ms = now;
@@ -819,7 +1053,8 @@ static void reap_removed(struct up *u)
     struct up_proc *p = u->procs;
     while (p) {
         struct up_proc *next = p->next;
-        if (p->kind == UP_APP && !p->want && !p->h && p->state == UP_P_STOPPED && !u->stopping)
+        if ((p->kind == UP_APP || p->kind == UP_WORKER) && !p->want && !p->h && p->state == UP_P_STOPPED &&
+            !u->stopping)
             up_proc_free(p);
         p = next;
     }
@@ -861,7 +1096,7 @@ void up_status_json(struct up *u, struct buf *o)
         napps++;
         struct buf b;
         buf_init(&b);
-        if (p->admin_port && http_call(p->admin_port, "GET", "/status", NULL, &b) == 200) {
+        if (p->admin_port && up_http_call(p->admin_port, "GET", "/status", NULL, &b) == 200) {
             long long v;
             if (json_get_int(buf_head(&b), buf_pending(&b), "cache_hits_total", &v))
                 hits += (unsigned long long)v;
@@ -880,16 +1115,43 @@ void up_status_json(struct up *u, struct buf *o)
     buf_printf(o, ",\"lb\":\"http://127.0.0.1:%lld/\",\"lb_admin_port\":%d,\"kv_port\":%d,\"pg\":", u->cfg.lb_port,
                u->lb_admin_port, kv_port);
     json_put_str(o, pg_conninfo, strlen(pg_conninfo));
+    if (pg_proxy_port) {
+        /* the pg proxy's own /status: backends, queries per backend, replica lag */
+        buf_printf(o, ",\"pg_proxy\":{\"port\":%d,\"admin_port\":%d,\"status\":", pg_proxy_port, pg_proxy_admin);
+        struct buf b;
+        buf_init(&b);
+        if (up_http_call(pg_proxy_admin, "GET", "/status", NULL, &b) == 200 && buf_pending(&b) > 0 &&
+            buf_head(&b)[0] == '{') {
+            while (buf_pending(&b) > 0 && (buf_head(&b)[buf_pending(&b) - 1] == '\n'))
+                b.len--;
+            buf_append(o, buf_head(&b), buf_pending(&b));
+        } else {
+            buf_puts(o, "null");
+        }
+        buf_deinit(&b);
+        buf_puts(o, "}");
+    }
     buf_printf(o, ",\"errors_per_s\":%.1f,\"response_ms_avg_max\":%.2f,\"job_backlog\":%lld,\"queue\":\"%s\"",
                u->errors_ps, u->resp_ms, u->job_backlog, u->cfg.queue ? "kv-list" : "kv-hash");
     /* bucket upper bounds (ms) of the apps' response times in the last interval; -1: no request */
     buf_printf(o, ",\"app_ms\":{\"p50\":%g,\"p95\":%g,\"p99\":%g}", u->lat_ms[0], u->lat_ms[1], u->lat_ms[2]);
     buf_printf(o, ",\"apps\":%d,\"app_min\":%lld,\"app_max\":%lld,\"load\":%.2f,\"rps\":%.1f,"
-                  "\"autoscale\":{\"enabled\":%s,\"scale_up_at\":%lld,\"scale_down_at\":%lld,\"scale_ups\":%d,"
+                  "\"cpu\":%.1f,\"autoscale\":{\"enabled\":%s,\"metric\":\"%s\",\"unit\":\"%s\",\"value\":%.2f,"
+                  "\"scale_up_at\":%lld,\"scale_down_at\":%lld,\"scale_ups\":%d,"
                   "\"scale_downs\":%d,\"last_action\":",
-               napps, u->cfg.app_min, u->cfg.app_max, u->load, u->rps, u->cfg.autoscale ? "true" : "false",
+               napps, u->cfg.app_min, u->cfg.app_max, u->load, u->rps, u->cpu, u->cfg.autoscale ? "true" : "false",
+               metric_names[u->cfg.scale_metric], metric_units[u->cfg.scale_metric], u->metric,
                u->cfg.scale_up_at, u->cfg.scale_down_at, u->scale_ups, u->scale_downs);
     json_put_str(o, u->last_action, strlen(u->last_action));
+    int nworkers = 0;
+    for (struct up_proc *p = u->procs; p; p = p->next)
+        nworkers += p->kind == UP_WORKER && p->state == UP_P_RUNNING;
+    buf_printf(o, "},\"workers\":%d,\"worker_autoscale\":{\"enabled\":%s,\"min\":%lld,\"max\":%lld,\"scale_up_at\":%lld,"
+                  "\"scale_down_at\":%lld,\"scale_ups\":%d,\"scale_downs\":%d,\"last_action\":",
+               nworkers, u->cfg.worker_max > u->cfg.workers ? "true" : "false", u->cfg.workers,
+               u->cfg.worker_max > u->cfg.workers ? u->cfg.worker_max : u->cfg.workers, u->cfg.worker_up_at,
+               u->cfg.worker_down_at, u->w_scale_ups, u->w_scale_downs);
+    json_put_str(o, u->w_last_action, strlen(u->w_last_action));
     buf_printf(o, "},\"app_totals\":{\"requests\":%llu,\"cache_hits\":%llu,\"cache_misses\":%llu,\"db_queries\":%llu,"
                   "\"cache_hit_ratio\":%.3f},\"procs\":[",
                reqs, hits, misses, dbq, hits + misses ? (double)hits / (double)(hits + misses) : 0.0);
@@ -938,11 +1200,14 @@ static void admin_handler(void *arg, const struct admin_req *req, struct admin_r
         buf_printf(&resp->body,
                    "# HELP up_app_instances app instances running\n# TYPE up_app_instances gauge\nup_app_instances %d\n"
                    "# HELP up_load requests in flight per app instance (lb)\n# TYPE up_load gauge\nup_load %.3f\n"
+                   "# HELP up_app_cpu_percent CPU of the app processes, percent of one core, average\n"
+                   "# TYPE up_app_cpu_percent gauge\nup_app_cpu_percent %.1f\n"
+                   "# HELP up_scale_metric the autoscaler's metric now\n# TYPE up_scale_metric gauge\nup_scale_metric %.2f\n"
                    "# HELP up_restarts_total process restarts\n# TYPE up_restarts_total counter\nup_restarts_total %d\n"
                    "# HELP up_scale_ups_total instances added\n# TYPE up_scale_ups_total counter\nup_scale_ups_total %d\n"
                    "# HELP up_scale_downs_total instances removed\n# TYPE up_scale_downs_total counter\n"
                    "up_scale_downs_total %d\n",
-                   napps, u->load, restarts, u->scale_ups, u->scale_downs);
+                   napps, u->load, u->cpu, u->metric, restarts, u->scale_ups, u->scale_downs);
     }
 }
 
@@ -1091,7 +1356,7 @@ static int cmd_status(int argc, char **argv)
     int port = read_int_file(dir, "up.port");
     struct buf b;
     buf_init(&b);
-    if (port <= 0 || http_call(port, "GET", "/status", NULL, &b) != 200) {
+    if (port <= 0 || up_http_call(port, "GET", "/status", NULL, &b) != 200) {
         fprintf(stderr, "scaleout up status: no running up found in %s\n", dir);
         buf_deinit(&b);
         return 1;
@@ -1110,6 +1375,9 @@ static void usage(void)
     buf_puts(&b, "usage: scaleout up [FILE | --config FILE] [--directive value ...]\n"
                  "       scaleout up stop [--dir DIR]      stop a running up\n"
                  "       scaleout up status [--dir DIR]    print its status JSON\n"
+                 "       scaleout up --demo [--demo-seconds N] [--demo-report FILE] [--dir DIR]\n"
+                 "                                         measure the claims (capacity, cache, queue, replica,\n"
+                 "                                         faults, autoscaling): one HTML report with verdicts\n"
                  "       scaleout up [FILE] --emit systemd|k8s DIR   write the topology as systemd units or\n"
                  "                                         Kubernetes manifests (docs/deploy.md)\n\n"
                  "Runs the whole system on 127.0.0.1: PostgreSQL, kv, app x N, worker x M and the lb in front,\n"
@@ -1139,6 +1407,16 @@ int up_main(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage();
             return 0;
+        }
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--demo") == 0) {
+            ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+            if (n <= 0) {
+                fprintf(stderr, "scaleout up: cannot find its own binary\n");
+                return 1;
+            }
+            self_exe[n] = 0;
+            return up_demo(argc, argv, self_exe);
         }
     /* `scaleout up FILE` is `scaleout up --config FILE`; `--emit KIND DIR` is not a directive */
     char **args = xmalloc((size_t)(argc + 2) * sizeof *args);
@@ -1212,16 +1490,30 @@ int up_main(int argc, char **argv)
         if (port_taken(u->cfg.app_port + i, "app-port + instance") || port_taken(u->cfg.app_port + i + 10000, "app admin port"))
             return 1;
     u->lb_admin_port = u->cfg.lb_admin_port < 0 ? (int)u->cfg.lb_port + 10000
-                                                : u->cfg.lb_admin_port ? (int)u->cfg.lb_admin_port : pick_free_port();
+                                                : u->cfg.lb_admin_port ? (int)u->cfg.lb_admin_port : up_free_port();
     if (port_taken(u->lb_admin_port, "lb admin port"))
         return 1;
-    kv_port = u->cfg.kv_port ? (int)u->cfg.kv_port : pick_free_port();
-    pg_port = u->cfg.pg_port ? (int)u->cfg.pg_port : pick_free_port();
+    kv_port = u->cfg.kv_port ? (int)u->cfg.kv_port : up_free_port();
+    pg_port = u->cfg.pg_port ? (int)u->cfg.pg_port : up_free_port();
+    if (u->cfg.postgres) {
+        for (long long i = 0; i < u->cfg.pg_replicas; i++) {
+            pg_rep_ports[i] = u->cfg.pg_port ? (int)(u->cfg.pg_port + 1 + i) : up_free_port();
+            if (u->cfg.pg_port && port_taken(pg_rep_ports[i], "pg-port + replica"))
+                return 1;
+        }
+        if (u->cfg.pg_proxy) {
+            pg_proxy_port = u->cfg.pg_proxy_port ? (int)u->cfg.pg_proxy_port : up_free_port();
+            pg_proxy_admin = u->cfg.pg_proxy_port ? pg_proxy_port + 10000 : up_free_port();
+            if (port_taken(pg_proxy_port, "pg-proxy-port") || port_taken(pg_proxy_admin, "pg proxy admin port"))
+                return 1;
+        }
+    }
     snprintf(u->token, sizeof u->token, "%016llx%016llx", (unsigned long long)rand_secure64(),
              (unsigned long long)rand_secure64());
     if (u->cfg.postgres) {
         snprintf(pg_conninfo, sizeof pg_conninfo,
-                 "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=5", pg_port);
+                 "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=5",
+                 u->cfg.pg_proxy ? pg_proxy_port : pg_port);
         if (setup_postgres(u) != 0)
             return 1;
     } else {

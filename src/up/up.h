@@ -1,7 +1,7 @@
 /*
  * up.h — `scaleout up`: runs a whole topology on one machine from one file.
  *
- *   up ──spawns──▶ postgres (optional) ─▶ kv ─▶ app × N ─▶ worker × M ─▶ lb
+ *   up ──spawns──▶ postgres (optional) ─▶ pg-replica × R ─▶ pg-proxy ─▶ kv ─▶ app × N ─▶ worker × M ─▶ lb
  *      ◀─exit────  (supervised: restart with back-off, give up after a limit)
  *      ──GET /status, POST/DELETE backends──▶ lb admin   (autoscaler)
  *      ──serves──▶ status page (HTML + JSON) on status-port
@@ -35,6 +35,9 @@ struct up_config {
     long long pg_port;
     char *pg_bin;
     char *pg_conninfo;           /* used when postgres is no */
+    long long pg_replicas;       /* streaming replicas of up's PostgreSQL */
+    bool pg_proxy;               /* apps reach PostgreSQL through `scaleout pg` */
+    long long pg_proxy_port;     /* 0: a free port */
     long long app_min, app_max;
     long long app_port;          /* first instance; 0: free ports */
     long long app_concurrency;
@@ -42,9 +45,12 @@ struct up_config {
     char *app_args;
     long long workers;
     char *worker_args;
+    long long worker_max;        /* workers scaled between workers and this on the job backlog (0: fixed) */
+    long long worker_up_at, worker_down_at; /* job backlog per worker */
     int queue;                   /* 0 kv-hash, 1 kv-list: passed to apps and workers */
     bool autoscale;
-    long long scale_up_at;       /* avg requests in flight per instance */
+    int scale_metric;            /* enum up_metric */
+    long long scale_up_at;       /* in the metric's unit: in flight per instance, p99 ms, CPU % */
     long long scale_down_at;
     long long scale_up_after_ms, scale_down_after_ms, cooldown_ms, scale_interval_ms;
     long long drain_timeout_ms;
@@ -63,9 +69,25 @@ int up_config_check(const char *path, struct buf *errs);
 /* emit.c: write the topology as systemd units or Kubernetes manifests into dir. Exit status. */
 int up_emit(const struct up_config *c, const char *kind, const char *dir, const char *bin);
 
+/* what the autoscaler compares with scale-up-at / scale-down-at */
+enum up_metric {
+    UP_METRIC_INFLIGHT, /* (requests in flight + queued in the lb) per serving instance */
+    UP_METRIC_P99,      /* the apps' p99 response time over the last interval, ms (lb histogram bound) */
+    UP_METRIC_CPU,      /* CPU of the app processes, % of one core, averaged over the running ones */
+};
+
+/* up.c: a blocking HTTP/1.1 exchange with a loopback port (1 s timeout): the
+ * status, the body in out when not NULL; -1 when nothing answered. */
+int up_http_call(int port, const char *method, const char *path, const char *token, struct buf *out);
+/* a port free on 127.0.0.1 now (-1 on failure) */
+int up_free_port(void);
+/* demo.c: `scaleout up --demo`: the claims measured, one HTML report. Exit status. */
+int up_demo(int argc, char **argv, const char *self_exe);
+
 /* ---- processes (proc.c) ---------------------------------------------------- */
 
-enum up_kind { UP_PG, UP_KV, UP_APP, UP_WORKER, UP_LB, UP_KIND__COUNT };
+/* in start-up order; stopped in the reverse order */
+enum up_kind { UP_PG, UP_PGREP, UP_PGPROXY, UP_KV, UP_APP, UP_WORKER, UP_LB, UP_KIND__COUNT };
 
 #define UP_PROC_STATES(X) \
     X(STOPPED, "stopped") X(STARTING, "starting") X(RUNNING, "running") X(BACKOFF, "restarting") \
@@ -100,6 +122,10 @@ struct up_proc {
     int restarts;
     int fast_fails;
     long long started_ms, drain_until_ms, stop_ms;
+    unsigned long long cpu_ticks;  /* utime + stime at the last sample (/proc/PID/stat) */
+    long long cpu_ms;              /* when it was taken; 0: none yet */
+    int cpu_pid;
+    double cpu_pct;                /* over the last interval, % of one core */
     uv_timer_t *backoff;
     uv_pipe_t *out, *err;
     struct buf line_out, line_err;
@@ -134,6 +160,8 @@ struct up {
     /* autoscaler */
     long long high_since, low_since, last_scale_ms;
     double load;                 /* avg in flight per serving app */
+    double cpu;                  /* avg CPU % of the running apps */
+    double metric;               /* the autoscaler's metric now */
     double rps;
     double errors_ps;            /* failed or 5xx answers per second (lb, app backends) */
     unsigned long long last_errors;
@@ -146,6 +174,9 @@ struct up {
     long long last_sample_ms;
     char last_action[160];
     int scale_ups, scale_downs;
+    long long w_high_since, w_low_since, w_last_scale_ms;
+    int w_scale_ups, w_scale_downs;
+    char w_last_action[160];
     /* history for the page: instance count and req/s */
     int hist_n;
     int hist_apps[120];

@@ -1,6 +1,7 @@
 """
-test_up.py — `scaleout up` running a whole small topology (PostgreSQL, kv,
-2..3 apps, a worker, the lb) on free ports: a round trip through the lb,
+test_up.py — `scaleout up` running a whole small topology (PostgreSQL with a
+streaming replica behind the pg proxy, kv, 2..3 apps, a worker, the lb) on
+free ports: a round trip through the lb (and through the pg proxy),
 the status page, kill -9 of an app under light load, autoscaling up under
 load and down after, a clean stop, and bad configurations.
 """
@@ -52,6 +53,8 @@ lb-port {lb_port}
 lb-admin-port {lb_admin}
 kv-port 0
 pg-port 0
+pg-proxy-port 0
+pg-replicas 1
 app-port 0
 app-min 2
 app-max 3
@@ -97,8 +100,46 @@ def test_round_trip_through_the_lb(up):
     assert h.get("/products/3").headers["Cache-Control"].startswith("public")
 
 
-def test_killed_kv_and_postgres_are_restarted_and_the_apps_reconnect(up):
-    for name in ("kv", "postgres"):
+def pg_proxy_counters(admin_port):
+    text = requests.get(f"http://{HOST}:{admin_port}/metrics", timeout=5).text
+    c = {}
+    for line in text.splitlines():
+        for k in ("scaleout_pg_queries_primary_total", "scaleout_pg_queries_replica_total"):
+            if line.startswith(k + " "):
+                c[k.split("_")[3]] = int(line.split()[1])
+    return c
+
+
+def test_round_trip_through_the_lb_and_the_pg_proxy(up):
+    st = status(up["status"])
+    assert st["pg"].startswith(f"host=127.0.0.1 port={st['pg_proxy']['port']} ")   # the apps' conninfo: the proxy
+    roles = sorted(b["role"] for b in st["pg_proxy"]["status"]["backends"])
+    assert roles == ["primary", "replica"]
+    admin = st["pg_proxy"]["admin_port"]
+    before = pg_proxy_counters(admin)
+    h = Http(up["lb"])
+    h.login("pia")
+    assert h.put("/me", json={"bio": "through the proxy"}).json()["bio"] == "through the proxy"
+    assert h.get("/me").json()["bio"] == "through the proxy"       # read-your-writes: the profile load is primary
+    wait_until(lambda: pg_proxy_counters(admin)["primary"] > before["primary"], timeout=10,
+               what="writes counted on the primary by the pg proxy")
+    # product reads are read-only statements: the proxy sends them to the replica (once it accepts connections)
+    ids = iter(range(500, 1000))
+
+    def replica_read():
+        r = h.get(f"/products/{next(ids)}")
+        assert r.status_code == 200, r.text
+        return pg_proxy_counters(admin)["replica"] > before["replica"]
+    wait_until(replica_read, timeout=30, interval=0.2, what="a product read served by the replica through the proxy")
+    assert kinds_of(status(up["status"])) >= {"pg-proxy", "pg-replica", "postgres"}
+
+
+def kinds_of(st):
+    return {p["kind"] for p in st["procs"]}
+
+
+def test_killed_kv_postgres_pg_proxy_and_replica_are_restarted_and_the_apps_reconnect(up):
+    for name in ("kv", "postgres", "pg-proxy", "pg-replica-1"):
         before = proc_named(status(up["status"]), name)
         os.kill(before["pid"], signal.SIGKILL)
         wait_until(lambda: (lambda p: p["restarts"] > before["restarts"] and p["state"] == "running")(
@@ -116,6 +157,9 @@ def test_killed_kv_and_postgres_are_restarted_and_the_apps_reconnect(up):
             return None
     # kv lost its sessions (in memory); logins, writes and reads work again
     wait_until(works, timeout=30, interval=0.2, what="login and profile through the restarted kv and PostgreSQL")
+    # reads from the restarted replica through the restarted proxy
+    wait_until(lambda: h.get("/products/901").status_code == 200, timeout=30, interval=0.2,
+               what="product reads through the restarted pg proxy and replica")
 
 
 def test_killed_worker_holding_a_job_is_restarted_and_the_job_done(up):
@@ -218,6 +262,143 @@ def test_autoscaling_up_under_load_and_down_after_and_lb_restart(up):
     assert Http(up["lb"]).get("/health").status_code == 200
 
 
+@pytest.mark.parametrize("metric,extra,up_at,down_at,conns", [
+    # p99: 2 slots x 10 ms per instance; 16 connections queue in the apps, p99 well above 25 ms
+    ("p99", "app-concurrency 2\napp-service-time 10ms\n", 25, 5, 16),
+    # cpu: the service time burned on the CPU (service-spin): a loaded app is near 100 % of a core
+    ("cpu", "app-concurrency 1\napp-service-time 5ms\napp-args \"--service-spin yes\"\n", 30, 5, 8),
+])
+def test_autoscaler_on_p99_and_cpu_adds_and_removes_an_instance(metric, extra, up_at, down_at, conns):
+    base = world_dir(f"scaleout-up-{metric}-")
+    lb_port, status_port = free_port(), free_port()
+    conf = base / "up.conf"
+    conf.write_text(f"""role up
+dir {base}/data
+status-port {status_port}
+lb-port {lb_port}
+lb-admin-port 0
+kv-port 0
+pg-port 0
+pg-replicas 0
+pg-proxy no
+app-port 0
+app-min 1
+app-max 2
+workers 0
+{extra}scale-metric {metric}
+scale-up-at {up_at}
+scale-down-at {down_at}
+scale-up-after 1s
+scale-down-after 2s
+cooldown 1s
+scale-interval 200ms
+drain-timeout 3s
+""")
+    p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base)
+    bench = None
+    try:
+        p.start(timeout=90, ready=lambda: tcp_open(status_port) and tcp_open(lb_port) and
+                requests.get(f"http://{HOST}:{status_port}/status", timeout=5).json()["ready"])
+        st = status(status_port)
+        assert st["apps"] == 1 and st["autoscale"]["metric"] == metric
+        bench = subprocess.Popen([str(scaleout_bin()), "bench", f"http://{HOST}:{lb_port}/products/7", "-c", str(conns),
+                                  "-d", "60s", "--progress", "off"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        st = wait_until(lambda: (lambda s: s if s["autoscale"]["scale_ups"] >= 1 else None)(status(status_port)),
+                        timeout=40, what=f"a scale-up on {metric}")
+        assert st["autoscale"]["last_action"].startswith(f"scale up to 2: {metric} ")
+        wait_until(lambda: status(status_port)["apps"] == 2, timeout=30, what="the second instance serving")
+        bench.send_signal(signal.SIGINT)
+        bench.wait(15)
+        bench = None
+        st = wait_until(lambda: (lambda s: s if s["autoscale"]["scale_downs"] >= 1 and s["apps"] == 1 else None)(
+            status(status_port)), timeout=40, what=f"a scale-down on {metric} after the load")
+        assert st["autoscale"]["last_action"].startswith(f"scale down to 1: {metric} ")
+        assert "up_scale_metric" in requests.get(f"http://{HOST}:{status_port}/metrics", timeout=5).text
+    finally:
+        if bench:
+            bench.kill()
+            bench.wait(5)
+        rc = p.stop(timeout=30)
+        bad = sanitizer_reports(base)
+        rmtree(base)
+    assert rc == 0 and not bad, bad
+
+
+def test_workers_scale_on_the_job_backlog_and_back():
+    base = world_dir("scaleout-up-workers-")
+    lb_port, status_port = free_port(), free_port()
+    conf = base / "up.conf"
+    conf.write_text(f"""role up
+dir {base}/data
+status-port {status_port}
+lb-port {lb_port}
+lb-admin-port 0
+kv-port 0
+pg-port 0
+pg-replicas 0
+pg-proxy no
+app-port 0
+app-min 1
+app-max 1
+autoscale no
+workers 1
+worker-max 2
+worker-scale-up-at 5
+worker-scale-down-at 0
+worker-args "--job-time 100ms"
+scale-up-after 1s
+scale-down-after 2s
+cooldown 1s
+scale-interval 200ms
+""")
+    p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base)
+    try:
+        p.start(timeout=90, ready=lambda: tcp_open(status_port) and tcp_open(lb_port) and
+                requests.get(f"http://{HOST}:{status_port}/status", timeout=5).json()["ready"])
+        assert status(status_port)["workers"] == 1
+        h = Http(lb_port)
+        jobs = [h.post("/upload", data=b"job %d" % i).headers["Location"] for i in range(60)]
+        st = wait_until(lambda: (lambda s: s if s["worker_autoscale"]["scale_ups"] >= 1 else None)(status(status_port)),
+                        timeout=30, what="a second worker for the backlog")
+        assert st["worker_autoscale"]["last_action"].startswith("workers up to 2")
+        wait_until(lambda: all(h.get(j).json()["status"] == "done" for j in jobs), timeout=60, what="every job done")
+        assert {h.get(j).json()["worker"] for j in jobs} == {"worker-1", "worker-2"}
+        st = wait_until(lambda: (lambda s: s if s["worker_autoscale"]["scale_downs"] >= 1 and s["workers"] == 1 and
+                                 [q["name"] for q in s["procs"] if q["kind"] == "worker"] == ["worker-1"] else None)(
+            status(status_port)), timeout=30, what="back to one worker")
+        assert st["worker_autoscale"]["last_action"].startswith("workers down to 1")
+    finally:
+        rc = p.stop(timeout=30)
+        bad = sanitizer_reports(base)
+        rmtree(base)
+    assert rc == 0 and not bad, bad
+
+
+def test_demo_writes_a_report_with_a_verdict_per_claim():
+    base = world_dir("scaleout-up-demo-")
+    report = base / "report.html"
+    try:
+        out = subprocess.run([str(scaleout_bin()), "up", "--demo", "--demo-seconds", "1", "--dir", str(base / "d"),
+                              "--demo-report", str(report)], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+        html = report.read_text()
+        claims = ["N app servers give about N times the capacity", "caching cuts database load",
+                  "a queue gives instant responses to uploads", "a read replica scales reads",
+                  "no failed request when an app instance and a worker die", "autoscaling relieves load under a ramp"]
+        import re
+        rows = re.findall(r"<tr><td>(.*?)</td><td>.*?</td><td>.*?</td><td class=(PASS|FAIL)>(PASS|FAIL)</td></tr>", html)
+        assert [r[0] for r in rows] == claims, html[:3000]
+        assert all(r[1] == r[2] for r in rows)
+        # self-contained: inline SVG plots, no external asset
+        assert html.count("<svg") >= 2 and "src=" not in html and "href=" not in html
+        assert "report:" in out.stdout
+    finally:
+        bad = sanitizer_reports(base)
+        rmtree(base)
+    assert not bad, bad
+
+
 def test_status_page_renders_in_headless_chromium(up, tmp_path):
     import shutil
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -231,8 +412,9 @@ def test_status_page_renders_in_headless_chromium(up, tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     dom = p.stdout
     # drawn by the page's script from /status: boxes per process and the plots
-    for name in ("app-1", "app-2", "worker-1", "postgres", "lb"):
+    for name in ("app-1", "app-2", "worker-1", "postgres", "pg-replica-1", "pg-proxy", "lb"):
         assert f">{name}<" in dom, name
+    assert "(pg proxy)" in dom and "replica 127.0.0.1:" in dom and "in flight per instance" in dom
     assert "not yet done" in dom and "errors/s" in dom
     assert "not yet done</td>" in dom   # no "(upper bound)": only the kv-hash queue's backlog is an estimate
     assert "running" in dom and "<path d=" in dom and "cache" in dom

@@ -44,7 +44,9 @@ def test_systemd_units_reference_each_other(tmp_path):
     d = emit("systemd", tmp_path / "sd")
     files = {f.name for f in d.iterdir()}
     assert {"scaleout.target", "scaleout-kv.service", "scaleout-app@.service", "scaleout-worker@.service",
-            "scaleout-lb.service", "scaleout-postgres.service"} <= files
+            "scaleout-lb.service", "scaleout-postgres.service", "scaleout-pg-proxy.service"} <= files
+    replicas = int(conf_value("pg-replicas"))
+    assert {f"scaleout-pg-replica-{i}.service" for i in range(1, replicas + 1)} <= files
 
     def exists(u):
         if u in ("multi-user.target",):
@@ -67,7 +69,19 @@ def test_systemd_units_reference_each_other(tmp_path):
             exe = u["Service"]["ExecStart"].split()
             assert os.access(exe[0], os.X_OK), exe[0]
             if exe[0].endswith("/scaleout"):
-                assert exe[1] in ("kv", "app", "worker", "lb")
+                assert exe[1] in ("kv", "app", "worker", "lb", "pg")
+    # the apps go through the pg proxy, which knows the primary and every replica
+    pg_port, proxy_port = int(conf_value("pg-port")), int(conf_value("pg-proxy-port"))
+    app = unit(d / "scaleout-app@.service")["Service"]["ExecStart"]
+    assert f"port={proxy_port} " in app and "scaleout-pg-proxy.service" in target["Unit"]["Wants"]
+    proxy = unit(d / "scaleout-pg-proxy.service")["Service"]["ExecStart"]
+    assert f"--listen 127.0.0.1:{proxy_port}" in proxy and f"--primary 127.0.0.1:{pg_port}" in proxy
+    assert sorted(int(p) for p in re.findall(r"--replica 127\.0\.0\.1:(\d+)", proxy)) == \
+        [pg_port + i for i in range(1, replicas + 1)]
+    for i in range(1, replicas + 1):
+        rep = unit(d / f"scaleout-pg-replica-{i}.service")["Service"]
+        assert f"-p {pg_port} " in rep["ExecStartPre"] and " -R" in rep["ExecStartPre"]
+        assert f"-p {pg_port + i} " in rep["ExecStart"]
     lb = unit(d / "scaleout-lb.service")["Service"]["ExecStart"]
     assert sorted(int(p) for p in re.findall(r"--backend 127\.0\.0\.1:(\d+)", lb)) == apps
     analyze = shutil.which("systemd-analyze")
@@ -90,9 +104,9 @@ def test_k8s_manifests_reference_each_other(tmp_path):
     for x in docs:
         assert {"apiVersion", "kind", "metadata"} <= set(x), x
         by.setdefault(x["kind"], {})[x["metadata"]["name"]] = x
-    assert set(by["Deployment"]) == {"app", "worker", "lb"}
+    assert set(by["Deployment"]) == {"app", "worker", "lb", "pg-proxy"}
     assert set(by["StatefulSet"]) == {"kv", "postgres"}
-    assert set(by["Service"]) == {"kv", "postgres", "app", "lb"}
+    assert set(by["Service"]) == {"kv", "postgres", "pg-proxy", "app", "lb"}
     workloads = {**by["Deployment"], **by["StatefulSet"]}
     for name, w in workloads.items():
         labels = w["spec"]["template"]["metadata"]["labels"]
@@ -117,6 +131,10 @@ def test_k8s_manifests_reference_each_other(tmp_path):
     assert services[kv_host]["spec"]["ports"][0]["port"] == int(kv_port)
     pg = dict(kv.split("=") for kv in cm["PG"].split())
     assert services[pg["host"]]["spec"]["ports"][0]["port"] == int(pg["port"])
+    assert pg["host"] == "pg-proxy"      # the apps go through the pg proxy, which reaches the postgres Service
+    px_args = by["Deployment"]["pg-proxy"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    host, port = px_args[px_args.index("--primary") + 1].split(":")
+    assert services[host]["spec"]["ports"][0]["port"] == int(port)
     lb_args = by["Deployment"]["lb"]["spec"]["template"]["spec"]["containers"][0]["args"]
     host, port = lb_args[lb_args.index("--backend") + 1].split(":")
     assert services[host]["spec"]["ports"][0]["port"] == int(port)

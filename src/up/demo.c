@@ -1,0 +1,682 @@
+/*
+ * demo.c — `scaleout up --demo`: the seeds' claims measured on the running
+ * system, one self-contained HTML report with a verdict per claim.
+ *
+ * Each phase starts `scaleout up` with a topology of its own (free ports,
+ * state under the demo dir), loads it with `scaleout bench` (--json), reads
+ * up's /status, injects faults by killing processes, and stops it:
+ *
+ *   A  1 app (fixed)            capacity(1); a ramp without autoscaling
+ *   B  2 apps                   capacity(2)
+ *   C  4 apps                   capacity(4), database queries with the cache;
+ *                               kill -9 of an app and a worker under load
+ *   D  4 apps, no cache,        database queries without the cache; reads
+ *      0 replicas               with 0 replicas (the apps not the bottleneck);
+ *                               upload p99 with and without the queue
+ *   E  as D with 1 replica      reads with 1 replica (through the pg proxy)
+ *   F  1..4 apps, autoscaled    the same ramp with autoscaling
+ *
+ * Every bench runs --demo-seconds (default 5). The capacity of an app is the
+ * model of app.md (concurrency × service time: 4 × 10 ms = 400 req/s), so
+ * N instances can show N× on a 2-core machine; the verdicts compare measured
+ * figures with the goals of issue 11 and say FAIL when they are missed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/util.h"
+#include "up/up.h"
+
+#define DEMO_MAX_ARGS 40
+
+struct demo {
+    const char *exe;
+    char dir[4096];
+    char report[4096];
+    long long secs;
+};
+
+struct bench_res {
+    double rps, p50_ms, p99_ms;
+    long long requests, errors;
+    bool ok;
+};
+
+struct up_run {
+    pid_t pid;
+    int status_port, lb_port;
+    char name[32];
+};
+
+struct claim {
+    const char *title;
+    char goal[200];
+    char measured[400];
+    bool pass;
+    bool done;
+};
+
+enum { C_CAPACITY, C_CACHE, C_QUEUE, C_REPLICA, C_FAULTS, C_AUTOSCALE, C__COUNT };
+
+static struct claim claims[C__COUNT] = {
+    [C_CAPACITY] = {"N app servers give about N times the capacity", "", "", false, false},
+    [C_CACHE] = {"caching cuts database load", "", "", false, false},
+    [C_QUEUE] = {"a queue gives instant responses to uploads", "", "", false, false},
+    [C_REPLICA] = {"a read replica scales reads", "", "", false, false},
+    [C_FAULTS] = {"no failed request when an app instance and a worker die", "", "", false, false},
+    [C_AUTOSCALE] = {"autoscaling relieves load under a ramp", "", "", false, false},
+};
+
+/* every bench run, for the report's table */
+#define DEMO_MAX_RUNS 48
+static struct {
+    char phase[24], tag[40];
+    struct bench_res b;
+} runs[DEMO_MAX_RUNS];
+static int nruns;
+static const char *cur_phase = "";
+
+/* figures for the plots */
+static double cap_rps[3];
+static double p99_pairs[2][2]; /* [queue, sync], [autoscaled, fixed] */
+static double ramp_fixed_rps;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("demo | ");
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+    va_end(ap);
+}
+
+/* ---- JSON figures (bench's and up's own output: flat enough for strstr) ---- */
+
+static bool jnum(const char *js, const char *after, const char *key, double *out)
+{
+    const char *p = js;
+    if (after) {
+        p = strstr(js, after);
+        if (!p)
+            return false;
+    }
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    p = strstr(p, pat);
+    if (!p)
+        return false;
+    p += strlen(pat);
+    while (*p == ' ')
+        p++;
+    char *end;
+    double v = strtod(p, &end);
+    if (end == p)
+        return false;
+    *out = v;
+    return true;
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    struct buf b;
+    buf_init(&b);
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        buf_append(&b, tmp, n);
+    fclose(f);
+    buf_putc(&b, 0);
+    char *s = xstrdup(buf_head(&b));
+    buf_deinit(&b);
+    return s;
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+static pid_t spawn(struct demo *d, char *const argv[], const char *logname)
+{
+    char path[8400];
+    snprintf(path, sizeof path, "%s/%s", d->dir, logname);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, 0);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_pid(pid_t pid, long long timeout_ms)
+{
+    long long end = util_time_ms() + timeout_ms;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (util_time_ms() > end)
+            return -2;
+        usleep(50 * 1000);
+    }
+}
+
+static char *status_json(int port)
+{
+    struct buf b;
+    buf_init(&b);
+    for (int i = 0; i < 3; i++) {
+        b.len = b.off = 0;
+        if (up_http_call(port, "GET", "/status", NULL, &b) == 200) {
+            buf_putc(&b, 0);
+            char *s = xstrdup(buf_head(&b));
+            buf_deinit(&b);
+            return s;
+        }
+        usleep(200 * 1000);
+    }
+    buf_deinit(&b);
+    return NULL;
+}
+
+static double status_num(int port, const char *after, const char *key)
+{
+    char *js = status_json(port);
+    double v = -1;
+    if (js && !jnum(js, after, key, &v))
+        v = -1;
+    xfree(js);
+    return v;
+}
+
+static int proc_pid(int port, const char *name)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"name\":\"%s\"", name);
+    return (int)status_num(port, pat, "pid");
+}
+
+/* Start `scaleout up` with conf lines (plus the demo's common ones); wait until ready. */
+static bool up_start(struct demo *d, struct up_run *r, const char *name, const char *state, const char *extra)
+{
+    snprintf(r->name, sizeof r->name, "%s", name);
+    cur_phase = name;
+    r->status_port = up_free_port();
+    r->lb_port = up_free_port();
+    char conf[8400];
+    snprintf(conf, sizeof conf, "%s/%s.conf", d->dir, name);
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return false;
+    fprintf(f,
+            "role up\ndir %s/%s\nstatus-port %d\nlb-port %d\nlb-admin-port 0\nkv-port 0\npg-port 0\n"
+            "pg-proxy-port 0\napp-port 0\nworkers 2\nworker-args \"--job-time 100ms\"\napp-concurrency 4\n"
+            "app-service-time 10ms\nautoscale no\nready-timeout 120s\n%s",
+            d->dir, state, r->status_port, r->lb_port, extra);
+    fclose(f);
+    char log[64];
+    snprintf(log, sizeof log, "%s.log", name);
+    char *argv[] = {(char *)d->exe, "up", conf, NULL};
+    r->pid = spawn(d, argv, log);
+    long long end = util_time_ms() + 150000;
+    while (util_time_ms() < end) {
+        if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
+            say("%s: up exited during start-up; see %s/%s", name, d->dir, log);
+            r->pid = 0;
+            return false;
+        }
+        double ready = status_num(r->status_port, NULL, "apps");
+        char *js = status_json(r->status_port);
+        bool ok = js && strstr(js, "\"ready\":true");
+        xfree(js);
+        if (ok && ready >= 1)
+            return true;
+        usleep(200 * 1000);
+    }
+    say("%s: not ready in 150 s", name);
+    return false;
+}
+
+static void up_stop(struct up_run *r)
+{
+    if (r->pid <= 0)
+        return;
+    kill(r->pid, SIGTERM);
+    if (wait_pid(r->pid, 60000) == -2) {
+        kill(r->pid, SIGKILL);
+        wait_pid(r->pid, 10000);
+    }
+    r->pid = 0;
+}
+
+/* bench URL -c conns -d secs --json; method POST with a small body when post. */
+static pid_t bench_start(struct demo *d, const char *tag, int port, const char *path, int conns, long long secs,
+                         bool post, int rate)
+{
+    char url[256], c[16], dur[32], json[8400], rt[16];
+    snprintf(rt, sizeof rt, "%d", rate);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    snprintf(c, sizeof c, "%d", conns);
+    snprintf(dur, sizeof dur, "%llds", secs);
+    snprintf(json, sizeof json, "%s/bench-%s.json", d->dir, tag);
+    unlink(json);
+    char body[8400];
+    snprintf(body, sizeof body, "%s/upload.bin", d->dir);
+    char *argv[DEMO_MAX_ARGS] = {(char *)d->exe, "bench", url, "-c", c, "-d", dur, "--json", json, "--progress", "off",
+                                 "--timeout", "30s", NULL};
+    int n = 13;
+    if (rate > 0) {
+        argv[n++] = "--rate";
+        argv[n++] = rt;
+        argv[n] = NULL;
+    }
+    if (post) {
+        argv[n++] = "--method";
+        argv[n++] = "POST";
+        argv[n++] = "--body-file";
+        argv[n++] = body;
+        argv[n] = NULL;
+    }
+    return spawn(d, argv, "bench.log");
+}
+
+static struct bench_res bench_result(struct demo *d, const char *tag, pid_t pid)
+{
+    struct bench_res b = {0};
+    wait_pid(pid, (d->secs + 60) * 1000);
+    char json[8400];
+    snprintf(json, sizeof json, "%s/bench-%s.json", d->dir, tag);
+    char *js = read_all(json);
+    if (!js)
+        return b;
+    double v;
+    b.ok = jnum(js, NULL, "requests_per_s", &b.rps);
+    if (jnum(js, NULL, "requests", &v))
+        b.requests = (long long)v;
+    if (jnum(js, "\"latency_us\"", "p50", &v))
+        b.p50_ms = v / 1000.0;
+    if (jnum(js, "\"latency_us\"", "p99", &v))
+        b.p99_ms = v / 1000.0;
+    if (jnum(js, "\"errors\"", "total", &v))
+        b.errors = (long long)v;
+    xfree(js);
+    if (nruns < DEMO_MAX_RUNS && strcmp(tag, "warm") != 0) {
+        snprintf(runs[nruns].phase, sizeof runs[nruns].phase, "%s", cur_phase);
+        snprintf(runs[nruns].tag, sizeof runs[nruns].tag, "%s", tag);
+        runs[nruns++].b = b;
+    }
+    say("  bench %-14s %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  %lld requests, %lld errors", tag, b.rps, b.p50_ms,
+        b.p99_ms, b.requests, b.errors);
+    return b;
+}
+
+static struct bench_res bench(struct demo *d, const char *tag, int port, const char *path, int conns, bool post)
+{
+    return bench_result(d, tag, bench_start(d, tag, port, path, conns, d->secs, post, 0));
+}
+
+/* ---- the phases ------------------------------------------------------------ */
+
+static struct bench_res ramp(struct demo *d, const char *tag, struct up_run *r)
+{
+    /* three steps of rising load; the last one (heaviest) is the one compared */
+    static const int steps[3] = {4, 12, 32};
+    struct bench_res last = {0};
+    for (int i = 0; i < 3; i++) {
+        char t[64];
+        snprintf(t, sizeof t, "%s-c%d", tag, steps[i]);
+        last = bench(d, t, r->lb_port, "/products/11", steps[i], false);
+    }
+    return last;
+}
+
+static void phase_capacity(struct demo *d, int idx, int n, struct up_run *r, double *dbq_per_1k)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, "capacity-%d", n);
+    /* warm the cache first: the figure is the apps' capacity, not the first miss */
+    bench_result(d, "warm", bench_start(d, "warm", r->lb_port, "/products/7", 2, 1, false, 0));
+    double q0 = status_num(r->status_port, "\"app_totals\"", "db_queries");
+    struct bench_res b = bench(d, tag, r->lb_port, "/products/7", 48, false);
+    double q1 = status_num(r->status_port, "\"app_totals\"", "db_queries");
+    cap_rps[idx] = b.ok ? b.rps : 0;
+    if (dbq_per_1k && b.requests > 0 && q0 >= 0 && q1 >= 0)
+        *dbq_per_1k = (q1 - q0) * 1000.0 / (double)b.requests;
+}
+
+int up_demo(int argc, char **argv, const char *self_exe)
+{
+    struct demo d = {.exe = self_exe, .secs = 5};
+    const char *dir = "./scaleout-data/demo", *report = "scaleout-demo-report.html";
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--demo") == 0)
+            continue;
+        if (i + 1 < argc && strcmp(argv[i], "--demo-seconds") == 0) {
+            d.secs = atoll(argv[++i]);
+            if (d.secs < 1 || d.secs > 600) {
+                fprintf(stderr, "scaleout up --demo: --demo-seconds wants 1..600\n");
+                return 2;
+            }
+        } else if (i + 1 < argc && strcmp(argv[i], "--demo-report") == 0) {
+            report = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--dir") == 0) {
+            dir = argv[++i];
+        } else {
+            fprintf(stderr, "scaleout up --demo: unknown argument '%s' (--demo-seconds N, --demo-report FILE, --dir DIR)\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", dir);
+    for (char *s = parent + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            mkdir(parent, 0755);
+            *s = '/';
+        }
+    mkdir(dir, 0755);
+    chmod(dir, 0755); /* PostgreSQL runs as another user when we are root */
+    if (!realpath(dir, d.dir)) {
+        fprintf(stderr, "scaleout up --demo: cannot use %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    snprintf(d.report, sizeof d.report, "%s", report);
+    char body[8400];
+    snprintf(body, sizeof body, "%s/upload.bin", d.dir);
+    char werr[256];
+    if (util_write_file(body, "a photo, or something that stands for one\n", 42, werr, sizeof werr) != 0) {
+        fprintf(stderr, "scaleout up --demo: %s\n", werr);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    long long t0 = util_time_ms();
+    say("measuring the claims, %lld s per bench, state and logs in %s", d.secs, d.dir);
+    struct up_run r = {0};
+    bool failed = false;
+
+    /* A: one app */
+    say("phase A: 1 app instance, no autoscaling");
+    if (up_start(&d, &r, "A-1app", "state", "app-min 1\napp-max 1\npg-replicas 0\n")) {
+        phase_capacity(&d, 0, 1, &r, NULL);
+        struct bench_res fixed = ramp(&d, "ramp-fixed", &r);
+        p99_pairs[1][1] = fixed.p99_ms;
+        ramp_fixed_rps = fixed.rps;
+        up_stop(&r);
+    } else {
+        failed = true;
+        up_stop(&r);
+    }
+
+    /* B: two apps */
+    say("phase B: 2 app instances");
+    if (up_start(&d, &r, "B-2apps", "state", "app-min 2\napp-max 2\npg-replicas 0\n"))
+        phase_capacity(&d, 1, 2, &r, NULL);
+    else
+        failed = true;
+    up_stop(&r);
+
+    /* C: four apps, the cache, faults */
+    double dbq_cache = -1, dbq_nocache = -1;
+    say("phase C: 4 app instances; then kill -9 of app-1 and worker-1 under load");
+    if (up_start(&d, &r, "C-4apps", "state", "app-min 4\napp-max 4\npg-replicas 0\n")) {
+        phase_capacity(&d, 2, 4, &r, &dbq_cache);
+        double backlog0 = status_num(r.status_port, NULL, "job_backlog");
+        (void)backlog0;
+        pid_t g = bench_start(&d, "faults-get", r.lb_port, "/products/9", 16, d.secs, false, 0);
+        pid_t u = bench_start(&d, "faults-upload", r.lb_port, "/upload", 2, d.secs, true, 10);
+        usleep((useconds_t)(d.secs * 1000 * 1000 / 3));
+        int app = proc_pid(r.status_port, "app-1"), wk = proc_pid(r.status_port, "worker-1");
+        if (app > 0)
+            kill(app, SIGKILL);
+        say("  killed app-1 (pid %d)", app);
+        usleep((useconds_t)(d.secs * 1000 * 1000 / 3));
+        if (wk > 0)
+            kill(wk, SIGKILL);
+        say("  killed worker-1 (pid %d)", wk);
+        struct bench_res bg = bench_result(&d, "faults-get", g);
+        struct bench_res bu = bench_result(&d, "faults-upload", u);
+        /* every queued job done after the worker's restart */
+        long long end = util_time_ms() + 60000;
+        double backlog = -1;
+        while (util_time_ms() < end) {
+            backlog = status_num(r.status_port, NULL, "job_backlog");
+            if (backlog == 0)
+                break;
+            usleep(200 * 1000);
+        }
+        double restarts = status_num(r.status_port, "\"name\":\"app-1\"", "restarts");
+        claims[C_FAULTS].done = bg.ok && bu.ok;
+        snprintf(claims[C_FAULTS].goal, sizeof claims[C_FAULTS].goal,
+                 "0 failed requests while app-1 and then worker-1 are killed with SIGKILL (GET /products, 16 "
+                 "connections, and POST /upload, 2); every queued job done afterwards");
+        snprintf(claims[C_FAULTS].measured, sizeof claims[C_FAULTS].measured,
+                 "%lld of %lld GETs and %lld of %lld uploads failed; job backlog %.0f after the worker's restart; "
+                 "app-1 restarted %.0f time(s)",
+                 bg.errors, bg.requests, bu.errors, bu.requests, backlog, restarts);
+        claims[C_FAULTS].pass = claims[C_FAULTS].done && bg.errors == 0 && bu.errors == 0 && backlog == 0 &&
+                                bg.requests > 0;
+    } else {
+        failed = true;
+    }
+    up_stop(&r);
+    claims[C_CAPACITY].done = cap_rps[0] > 0;
+    snprintf(claims[C_CAPACITY].goal, sizeof claims[C_CAPACITY].goal,
+             "throughput with N instances &ge; 0.9 &times; N &times; one instance's, for N = 2 and 4 (each instance: 4 "
+             "slots &times; 10 ms = 400 req/s; GET /products/7 cached, 48 connections)");
+    snprintf(claims[C_CAPACITY].measured, sizeof claims[C_CAPACITY].measured,
+             "1: %.0f req/s; 2: %.0f req/s (%.2f&times;); 4: %.0f req/s (%.2f&times;)", cap_rps[0], cap_rps[1],
+             cap_rps[0] > 0 ? cap_rps[1] / cap_rps[0] : 0, cap_rps[2], cap_rps[0] > 0 ? cap_rps[2] / cap_rps[0] : 0);
+    claims[C_CAPACITY].pass = cap_rps[0] > 0 && cap_rps[1] >= 0.9 * 2 * cap_rps[0] && cap_rps[2] >= 0.9 * 4 * cap_rps[0];
+
+    /* D and E: reads without the cache, 0 and 1 replica; app capacity not limiting */
+    struct bench_res rd[2] = {{0}};
+    double replica_share = -1;
+    for (int rep = 0; rep <= 1; rep++) {
+        say("phase %s: 4 app instances, no cache, %d replica%s", rep ? "E" : "D", rep, rep ? "" : "s");
+        char extra[256];
+        snprintf(extra, sizeof extra,
+                 "app-min 4\napp-max 4\npg-replicas %d\napp-concurrency 64\napp-service-time 0\n"
+                 "app-args \"--product-cache none --pg-pool 8 --sync-job-time 100ms\"\n",
+                 rep);
+        if (!up_start(&d, &r, rep ? "E-replica" : "D-nocache", rep ? "state-replica" : "state", extra)) {
+            failed = true;
+            up_stop(&r);
+            continue;
+        }
+        if (!rep) {
+            /* uploads: open loop at 20/s, below what the synchronous path serves, so neither is overloaded */
+            struct bench_res q = bench_result(&d, "upload-queue",
+                                              bench_start(&d, "upload-queue", r.lb_port, "/upload", 16, d.secs, true, 20));
+            struct bench_res s = bench_result(
+                &d, "upload-sync", bench_start(&d, "upload-sync", r.lb_port, "/upload-sync", 16, d.secs, true, 20));
+            p99_pairs[0][0] = q.p99_ms;
+            p99_pairs[0][1] = s.p99_ms;
+            claims[C_QUEUE].done = q.ok && s.ok;
+            snprintf(claims[C_QUEUE].goal, sizeof claims[C_QUEUE].goal,
+                     "upload p99 with the queue (POST /upload: 202, a worker does 100 ms of work) at least 10&times; "
+                     "lower than with the work done in the request (POST /upload-sync); open loop, 20 uploads/s");
+            snprintf(claims[C_QUEUE].measured, sizeof claims[C_QUEUE].measured,
+                     "p99 %.2f ms with the queue vs %.2f ms without: %.1f&times; lower (%lld and %lld errors)",
+                     q.p99_ms, s.p99_ms, q.p99_ms > 0 ? s.p99_ms / q.p99_ms : 0, q.errors, s.errors);
+            claims[C_QUEUE].pass =
+                claims[C_QUEUE].done && q.errors == 0 && q.p99_ms > 0 && s.p99_ms >= 10 * q.p99_ms;
+        }
+        double q0 = status_num(r.status_port, "\"app_totals\"", "db_queries");
+        double rq0 = rep ? status_num(r.status_port, "\"role\":\"replica\"", "queries") : 0;
+        double pq0 = rep ? status_num(r.status_port, "\"role\":\"primary\"", "queries") : 0;
+        rd[rep] = bench(&d, rep ? "reads-1replica" : "reads-0replicas", r.lb_port, "/products/7", 32, false);
+        double q1 = status_num(r.status_port, "\"app_totals\"", "db_queries");
+        if (!rep && rd[0].requests > 0 && q0 >= 0 && q1 >= 0)
+            dbq_nocache = (q1 - q0) * 1000.0 / (double)rd[0].requests;
+        if (rep) {
+            double rq1 = status_num(r.status_port, "\"role\":\"replica\"", "queries");
+            double pq1 = status_num(r.status_port, "\"role\":\"primary\"", "queries");
+            if (rq1 >= rq0 && pq1 >= pq0 && rq1 - rq0 + pq1 - pq0 > 0)
+                replica_share = (rq1 - rq0) / (rq1 - rq0 + pq1 - pq0);
+        }
+        up_stop(&r);
+    }
+    claims[C_CACHE].done = dbq_cache >= 0 && dbq_nocache >= 0;
+    snprintf(claims[C_CACHE].goal, sizeof claims[C_CACHE].goal,
+             "at least 10&times; fewer database queries per request with the cache (cache-aside in kv) than without "
+             "(product-cache none); GET /products/7");
+    snprintf(claims[C_CACHE].measured, sizeof claims[C_CACHE].measured,
+             "%.2f queries per 1,000 requests with the cache vs %.1f without", dbq_cache, dbq_nocache);
+    claims[C_CACHE].pass = claims[C_CACHE].done && dbq_nocache >= 10 * (dbq_cache > 0.001 ? dbq_cache : 0.001);
+    claims[C_REPLICA].done = rd[0].ok && rd[1].ok;
+    snprintf(claims[C_REPLICA].goal, sizeof claims[C_REPLICA].goal,
+             "with 1 streaming replica behind the pg proxy: at least 30%% of the reads served by the replica and "
+             "read throughput &ge; 1.3&times; the primary alone (no cache, apps not limiting, 32 connections)");
+    snprintf(claims[C_REPLICA].measured, sizeof claims[C_REPLICA].measured,
+             "%.0f req/s with 0 replicas, %.0f req/s with 1 (%.2f&times;); replica served %.0f%% of the queries",
+             rd[0].rps, rd[1].rps, rd[0].rps > 0 ? rd[1].rps / rd[0].rps : 0,
+             replica_share >= 0 ? 100 * replica_share : 0);
+    claims[C_REPLICA].pass = claims[C_REPLICA].done && replica_share >= 0.3 && rd[1].rps >= 1.3 * rd[0].rps;
+
+    /* F: the ramp with autoscaling */
+    say("phase F: 1..4 app instances, autoscaled on requests in flight");
+    if (up_start(&d, &r, "F-autoscale", "state",
+                 "app-min 1\napp-max 4\npg-replicas 0\nautoscale yes\nscale-metric inflight\nscale-up-at 6\n"
+                 "scale-down-at 1\nscale-up-after 1s\nscale-down-after 5s\ncooldown 1s\nscale-interval 200ms\n")) {
+        struct bench_res a = ramp(&d, "ramp-autoscaled", &r);
+        p99_pairs[1][0] = a.p99_ms;
+        double apps = status_num(r.status_port, NULL, "apps");
+        double ups = status_num(r.status_port, "\"autoscale\"", "scale_ups");
+        claims[C_AUTOSCALE].done = a.ok && p99_pairs[1][1] > 0;
+        snprintf(claims[C_AUTOSCALE].goal, sizeof claims[C_AUTOSCALE].goal,
+                 "p99 of the heaviest ramp step (4, 12, then 32 connections) with autoscaling (1..4 instances) at most "
+                 "half of that with 1 fixed instance");
+        snprintf(claims[C_AUTOSCALE].measured, sizeof claims[C_AUTOSCALE].measured,
+                 "p99 %.1f ms autoscaled (%.0f scale-ups, %.0f instances at the end; %.0f req/s) vs %.1f ms with 1 "
+                 "fixed instance (%.0f req/s)",
+                 a.p99_ms, ups, apps, a.rps, p99_pairs[1][1], ramp_fixed_rps);
+        claims[C_AUTOSCALE].pass = claims[C_AUTOSCALE].done && a.errors == 0 && a.p99_ms <= 0.5 * p99_pairs[1][1];
+    } else {
+        failed = true;
+    }
+    up_stop(&r);
+
+    /* ---- the report ---------------------------------------------------------- */
+    struct buf h;
+    buf_init(&h);
+    time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    buf_printf(&h,
+               "<!doctype html><html><head><meta charset=utf-8><title>scaleout up --demo</title><style>"
+               "body{font:14px system-ui,sans-serif;margin:2em;max-width:70em;color:#222}"
+               "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.35em .6em;text-align:left;"
+               "vertical-align:top}.PASS{background:#d8f5d8;font-weight:bold}.FAIL{background:#f8c8c8;font-weight:bold}"
+               ".NA{background:#eee}svg{background:#fafafa;border:1px solid #ccc;margin:.5em 1em .5em 0}</style></head>"
+               "<body><h1>scaleout up --demo</h1><p>%s, %lld s per bench, %lld s in all, on one machine "
+               "(%ld cores online). Each phase is a fresh <code>scaleout up</code>; load from "
+               "<code>scaleout bench</code>. Command: <code>scaleout up --demo --demo-seconds %lld</code>.</p>\n<table><tr><th>claim</th><th>goal</th><th>measured</th>"
+               "<th>verdict</th></tr>\n",
+               when, d.secs, (util_time_ms() - t0) / 1000, sysconf(_SC_NPROCESSORS_ONLN), d.secs);
+    int npass = 0;
+    for (int i = 0; i < C__COUNT; i++) {
+        const char *v = !claims[i].done ? "NA" : claims[i].pass ? "PASS" : "FAIL";
+        npass += claims[i].pass;
+        buf_printf(&h, "<tr><td>%s</td><td>%s</td><td>%s</td><td class=%s>%s</td></tr>\n", claims[i].title,
+                   claims[i].goal[0] ? claims[i].goal : "(phase did not run)",
+                   claims[i].measured[0] ? claims[i].measured : "&mdash;", v,
+                   !claims[i].done ? "NOT MEASURED" : v);
+    }
+    buf_puts(&h, "</table>\n<h2>capacity</h2>");
+    /* bars: measured req/s at 1, 2, 4 instances; the ideal N x one instance as outlines */
+    double max = 1;
+    for (int i = 0; i < 3; i++) {
+        double ideal = cap_rps[0] * (i == 0 ? 1 : i == 1 ? 2 : 4);
+        if (cap_rps[i] > max)
+            max = cap_rps[i];
+        if (ideal > max)
+            max = ideal;
+    }
+    buf_puts(&h, "<svg width=420 height=240 viewBox='0 0 420 240' xmlns='http://www.w3.org/2000/svg'>");
+    for (int i = 0; i < 3; i++) {
+        int n = i == 0 ? 1 : i == 1 ? 2 : 4;
+        double hb = 180.0 * cap_rps[i] / max, hi = 180.0 * cap_rps[0] * n / max;
+        double x = 50 + i * 120;
+        buf_printf(&h, "<rect x=%.0f y=%.1f width=70 height=%.1f fill='#4a7fd0'/>", x, 200 - hb, hb);
+        buf_printf(&h, "<rect x=%.0f y=%.1f width=70 height=%.1f fill=none stroke='#d04a4a' stroke-dasharray='4 3'/>",
+                   x, 200 - hi, hi);
+        buf_printf(&h, "<text x=%.0f y=%.1f font-size=12>%.0f</text>", x + 10, 195 - hb, cap_rps[i]);
+        buf_printf(&h, "<text x=%.0f y=218 font-size=12>%d instance%s</text>", x, n, n > 1 ? "s" : "");
+    }
+    buf_puts(&h, "<text x=10 y=234 font-size=11>req/s (blue: measured; dashed red: N &times; one instance)</text>"
+                 "</svg>\n<h2>p99 latency</h2>");
+    static const char *const pair_names[2][2] = {{"upload, queue", "upload, sync"}, {"ramp, autoscaled", "ramp, fixed"}};
+    double pmax = 1;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            if (p99_pairs[i][j] > pmax)
+                pmax = p99_pairs[i][j];
+    buf_puts(&h, "<svg width=520 height=200 viewBox='0 0 520 200' xmlns='http://www.w3.org/2000/svg'>");
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            double w = 300.0 * p99_pairs[i][j] / pmax, y = 15 + (i * 2 + j) * 42;
+            buf_printf(&h, "<text x=5 y=%.0f font-size=12>%s</text>", y + 17, pair_names[i][j]);
+            buf_printf(&h, "<rect x=130 y=%.0f width=%.1f height=26 fill='%s'/>", y, w, j ? "#d08a4a" : "#4a7fd0");
+            buf_printf(&h, "<text x=%.1f y=%.0f font-size=12>%.1f ms</text>", 135 + w, y + 17, p99_pairs[i][j]);
+        }
+    buf_puts(&h, "</svg>\n");
+    buf_puts(&h, "<h2>every bench</h2><table><tr><th>phase</th><th>bench</th><th>req/s</th><th>p50 ms</th>"
+                 "<th>p99 ms</th><th>requests</th><th>errors</th></tr>\n");
+    for (int i = 0; i < nruns; i++)
+        buf_printf(&h, "<tr><td>%s</td><td>%s</td><td>%.0f</td><td>%.2f</td><td>%.2f</td><td>%lld</td><td>%lld</td></tr>\n",
+                   runs[i].phase, runs[i].tag, runs[i].b.rps, runs[i].b.p50_ms, runs[i].b.p99_ms, runs[i].b.requests,
+                   runs[i].b.errors);
+    buf_puts(&h, "</table>\n");
+    buf_printf(&h, "<p>%d of %d claims met their goal. Benches, logs and the topology files of every phase are in "
+                   "the demo directory.</p></body></html>\n", npass, (int)C__COUNT);
+    char err[256] = "";
+    int rc = util_write_file(d.report, buf_head(&h), buf_pending(&h), err, sizeof err);
+    buf_deinit(&h);
+    for (int i = 0; i < C__COUNT; i++) {
+        /* the terminal gets "x" where the report has &times; */
+        char plain[400];
+        size_t o = 0;
+        for (const char *c = claims[i].measured; *c && o + 1 < sizeof plain; c++) {
+            if (strncmp(c, "&times;", 7) == 0) {
+                plain[o++] = 'x';
+                c += 6;
+            } else {
+                plain[o++] = *c;
+            }
+        }
+        plain[o] = 0;
+        say("%-4s %s: %s", !claims[i].done ? "N/A" : claims[i].pass ? "PASS" : "FAIL", claims[i].title, plain);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "scaleout up --demo: %s\n", err);
+        return 1;
+    }
+    say("report: %s (%d of %d claims PASS, %lld s)", d.report, npass, (int)C__COUNT, (util_time_ms() - t0) / 1000);
+    return failed ? 1 : 0;
+}
