@@ -14,6 +14,7 @@
 #include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/server.h"
+#include "kv/script.h"
 
 #define KV_VERSION "0.1.0"
 
@@ -104,6 +105,12 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
         human(h3, sizeof h3, s->cfg.maxmemory);
         buf_printf(o, "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\nused_memory_rss_human:%s\r\n",
                    used, h1, rss, h2);
+        size_t lua = kv_script_memory(s);
+        char h4[32];
+        human(h4, sizeof h4, lua);
+        buf_printf(o, "used_memory_lua:%zu\r\nused_memory_lua_human:%s\r\nnumber_of_cached_scripts:%lld\r\n"
+                      "number_of_functions:%lld\r\n",
+                   lua, h4, kv_script_cached(s), kv_script_functions(s, NULL));
         buf_printf(o, "maxmemory:%llu\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n", s->cfg.maxmemory, h3,
                    s->policy->name);
         buf_printf(o, "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n", used ? (double)rss / (double)used : 0);

@@ -30,6 +30,7 @@
 #include "kv/listobj.h"
 #include "kv/multi.h"
 #include "kv/setobj.h"
+#include "kv/script_int.h"
 #include "kv/slowlog.h"
 
 #define IOBUF_LEN (16 * 1024)
@@ -511,6 +512,58 @@ void kv_unpause(struct kv_server *s)
         uv_async_send(&s->workers[i].wake);
 }
 
+/*
+ * Take the keyspace lock for c's next parsed command. While a script is busy
+ * (past busy-reply-threshold) the lock stays held by it: the command is then
+ * answered without the lock (-BUSY, SCRIPT KILL...) and false is returned.
+ * Waiting for the lock wakes every 20 ms to notice a script turning busy.
+ */
+static bool lock_for_command(struct kv_client *c)
+{
+    struct kv_server *s = c->srv;
+    if (atomic_load(&s->script_busy) && kv_script_busy_reply(c, c->parser.argc, c->parser.argv))
+        return false;
+    if (pthread_mutex_trylock(&s->lock) == 0)
+        return true;
+    for (;;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_mutex_timedlock(&s->lock, &ts) == 0)
+            return true;
+        if (atomic_load(&s->script_busy) && kv_script_busy_reply(c, c->parser.argc, c->parser.argv))
+            return false;
+    }
+}
+
+/*
+ * From a busy script's hook (its worker thread, lock held by the script):
+ * read what the worker's other clients sent and answer it as during a busy
+ * script (process_input sees script_busy and never takes the lock). New
+ * connections to this worker wait in the backlog until the script ends.
+ */
+void kv_busy_poll(struct kv_server *s)
+{
+    struct kv_worker *w = s->script_worker;
+    if (!w)
+        return;
+    for (struct kv_client *c = w->clients; c; c = c->next) {
+        if (c == s->script_caller || c->closing || c->fd < 0 || c->close_after_reply || c->blk)
+            continue;
+        buf_reserve(&c->in, IOBUF_LEN);
+        ssize_t n = read(c->fd, buf_tail(&c->in), IOBUF_LEN);
+        if (n <= 0)
+            continue; /* EAGAIN, or EOF/error that libuv reports once the script ends */
+        c->in.len += (size_t)n;
+        c->net_in += (uint64_t)n;
+        process_input(c);
+    }
+}
+
 static void process_input(struct kv_client *c)
 {
     struct kv_server *s = c->srv;
@@ -525,11 +578,12 @@ static void process_input(struct kv_client *c)
             break;
         }
         if (n < 0) {
-            if (!locked) {
+            if (!locked && !atomic_load(&s->script_busy)) {
                 pthread_mutex_lock(&s->lock);
                 locked = true;
             }
-            s->st.proto_errors++;
+            if (locked)
+                s->st.proto_errors++;
             resp_add_error(&c->out, c->parser.err, strlen(c->parser.err));
             log_verbose("protocol error from client id=%llu addr=%s: %s", (unsigned long long)c->id, c->addr,
                         c->parser.err);
@@ -538,7 +592,10 @@ static void process_input(struct kv_client *c)
             break;
         }
         if (!locked) {
-            pthread_mutex_lock(&s->lock);
+            if (!lock_for_command(c)) {
+                buf_consume(&c->in, (size_t)n);
+                continue;
+            }
             locked = true;
             db_set_now(&s->db, util_time_ms());
         }
@@ -1144,6 +1201,7 @@ int kv_main(int argc, char **argv)
     kv_blocking_free(s->blocking);
     kv_watch_free(s->watch);
     kv_slowlog_free(s->slowlog);
+    kv_script_free(s->script);
     conf_free(&kv_conf_table, &s->cfg);
     xfree(s->workers);
     xfree(s->config_file);

@@ -39,6 +39,7 @@
 struct kv_evict_policy;
 struct kv_blocked;
 struct kv_blocking;
+struct kv_script;
 
 /* client-output-buffer-limit for normal clients */
 struct kv_obl {
@@ -81,6 +82,7 @@ struct kv_config {
     long long set_max_intset_entries;
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
+    long long busy_reply_threshold; /* ms a script runs before -BUSY (lua-time-limit) */
 };
 
 extern const struct conf_table kv_conf_table;
@@ -196,6 +198,15 @@ struct kv_server {
     /* CLIENT PAUSE: clients whose next command it holds wait, input unread */
     int pause_type;                /* KV_PAUSE_* */
     long long pause_end_ms;
+    /* scripting (script.h): state made by the first EVAL/FUNCTION; the flags
+     * are read without the lock by workers deciding to answer -BUSY */
+    struct kv_script *script;
+    _Atomic bool script_busy;      /* a script passed busy-reply-threshold */
+    _Atomic bool script_wrote;     /* ... and it ran a write command (UNKILLABLE) */
+    _Atomic bool script_kill;      /* SCRIPT KILL / FUNCTION KILL asked */
+    _Atomic bool script_is_fn;     /* the busy one is a function (FCALL) */
+    struct kv_worker *script_worker; /* the worker running it */
+    struct kv_client *script_caller;
 };
 
 /* Reply helpers bound to a client (proto-aware). */

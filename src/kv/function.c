@@ -1,0 +1,543 @@
+/*
+ * function.c — FUNCTION LOAD/DELETE/LIST/FLUSH/STATS/KILL and FCALL/FCALL_RO,
+ * as Redis 7.0, on the Lua engine of script.c.
+ *
+ * A library is its name, its code and the functions its body registered with
+ * redis.register_function while FUNCTION LOAD ran it (the callbacks are kept
+ * as Lua registry references). FUNCTION DUMP/RESTORE are not implemented
+ * (their payload is Redis's RDB serialization of the libraries).
+ */
+#include <lauxlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/util.h"
+#include "kv/script_int.h"
+
+enum { FN_NO_WRITES = 1, FN_ALLOW_OOM = 2, FN_ALLOW_STALE = 4, FN_NO_CLUSTER = 8, FN_ALLOW_CROSS_SLOT = 16 };
+
+static const struct {
+    unsigned f;
+    const char *name;
+} fn_flags[] = {
+    {FN_NO_WRITES, "no-writes"}, {FN_ALLOW_OOM, "allow-oom"}, {FN_ALLOW_STALE, "allow-stale"},
+    {FN_NO_CLUSTER, "no-cluster"}, {FN_ALLOW_CROSS_SLOT, "allow-cross-slot-keys"},
+};
+
+struct kv_fn {
+    char *name;
+    char *desc;        /* NULL: none */
+    unsigned flags;
+    int ref;           /* the callback in the Lua registry */
+};
+
+struct kv_fn_lib {
+    char *name;
+    char *code;
+    size_t code_len;
+    struct kv_fn *fns;
+    int nfns, cap;
+    struct kv_fn_lib *next;
+};
+
+static void lib_free(lua_State *L, struct kv_fn_lib *lib)
+{
+    if (!lib)
+        return;
+    for (int i = 0; i < lib->nfns; i++) {
+        luaL_unref(L, LUA_REGISTRYINDEX, lib->fns[i].ref);
+        xfree(lib->fns[i].name);
+        xfree(lib->fns[i].desc);
+    }
+    xfree(lib->fns);
+    xfree(lib->name);
+    xfree(lib->code);
+    xfree(lib);
+}
+
+void kv_fn_free_all(struct kv_script *sc)
+{
+    while (sc->libs) {
+        struct kv_fn_lib *n = sc->libs->next;
+        lib_free(sc->L, sc->libs);
+        sc->libs = n;
+    }
+}
+
+long long kv_script_functions(struct kv_server *s, long long *libraries)
+{
+    long long nf = 0, nl = 0;
+    for (struct kv_fn_lib *l = s->script ? s->script->libs : NULL; l; l = l->next) {
+        nl++;
+        nf += l->nfns;
+    }
+    if (libraries)
+        *libraries = nl;
+    return nf;
+}
+
+static bool valid_name(const char *p, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
+            return false;
+    }
+    return true;
+}
+
+static struct kv_fn *find_fn(struct kv_script *sc, const char *name, size_t n, struct kv_fn_lib **libp)
+{
+    for (struct kv_fn_lib *l = sc->libs; l; l = l->next)
+        for (int i = 0; i < l->nfns; i++)
+            if (strlen(l->fns[i].name) == n && memcmp(l->fns[i].name, name, n) == 0) {
+                if (libp)
+                    *libp = l;
+                return &l->fns[i];
+            }
+    return NULL;
+}
+
+static struct kv_fn_lib **find_lib(struct kv_script *sc, const char *name, size_t n)
+{
+    for (struct kv_fn_lib **l = &sc->libs; *l; l = &(*l)->next)
+        if (strlen((*l)->name) == n && memcmp((*l)->name, name, n) == 0)
+            return l;
+    return NULL;
+}
+
+/* ---- redis.register_function (FUNCTION LOAD only) --------------------------- */
+
+static int reg_error(lua_State *L, const char *msg)
+{
+    lua_newtable(L);
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "err");
+    return lua_error(L);
+}
+
+int kv_fn_lua_register(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_script");
+    struct kv_script *sc = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    struct kv_fn_lib *lib = sc->loading;
+    if (!lib)
+        return reg_error(L, "ERR redis.register_function can only be called on FUNCTION LOAD command");
+    int argc = lua_gettop(L);
+    size_t nlen = 0;
+    const char *name = NULL;
+    char *desc = NULL;
+    unsigned flags = 0;
+    if (argc == 2) {
+        if (lua_type(L, 1) != LUA_TSTRING)
+            return reg_error(L, "ERR wrong argument given to redis.register_function");
+        name = lua_tolstring(L, 1, &nlen);
+        if (!lua_isfunction(L, 2))
+            return reg_error(L, "ERR wrong argument given to redis.register_function");
+        lua_pushvalue(L, 2);
+    } else if (argc == 1 && lua_istable(L, 1)) {
+        int t = 1;
+        bool have_cb = false;
+        lua_pushnil(L);
+        while (lua_next(L, t)) {
+            if (lua_type(L, -2) != LUA_TSTRING) {
+                xfree(desc);
+                return reg_error(L, "ERR named argument key given to redis.register_function is not a string");
+            }
+            const char *k = lua_tostring(L, -2);
+            if (strcmp(k, "function_name") == 0) {
+                if (lua_type(L, -1) != LUA_TSTRING) {
+                    xfree(desc);
+                    return reg_error(L, "ERR function_name argument given to redis.register_function must be a string");
+                }
+                name = lua_tolstring(L, -1, &nlen);
+            } else if (strcmp(k, "description") == 0) {
+                if (lua_type(L, -1) != LUA_TSTRING) {
+                    xfree(desc);
+                    return reg_error(L, "ERR description argument given to redis.register_function must be a string");
+                }
+                xfree(desc);
+                desc = xstrdup(lua_tostring(L, -1));
+            } else if (strcmp(k, "callback") == 0) {
+                if (!lua_isfunction(L, -1)) {
+                    xfree(desc);
+                    return reg_error(L, "ERR callback argument given to redis.register_function must be a function");
+                }
+                have_cb = true;
+            } else if (strcmp(k, "flags") == 0) {
+                if (!lua_istable(L, -1)) {
+                    xfree(desc);
+                    return reg_error(L, "ERR flags argument to redis.register_function must be a table representing function flags");
+                }
+                for (int i = 1;; i++) {
+                    lua_rawgeti(L, -1, i);
+                    if (lua_isnil(L, -1)) {
+                        lua_pop(L, 1);
+                        break;
+                    }
+                    const char *fl = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+                    unsigned f = 0;
+                    for (size_t j = 0; j < sizeof fn_flags / sizeof fn_flags[0]; j++)
+                        if (strcmp(fl, fn_flags[j].name) == 0)
+                            f = fn_flags[j].f;
+                    lua_pop(L, 1);
+                    if (!f) {
+                        xfree(desc);
+                        return reg_error(L, "ERR unknown flag given");
+                    }
+                    flags |= f;
+                }
+            } else {
+                xfree(desc);
+                return reg_error(L, "ERR unknown argument given to redis.register_function");
+            }
+            lua_pop(L, 1);
+        }
+        if (!name || !have_cb) {
+            xfree(desc);
+            return reg_error(L, "ERR redis.register_function must get a function name argument");
+        }
+        lua_getfield(L, 1, "callback");
+    } else {
+        return reg_error(L, "ERR wrong number of arguments to redis.register_function");
+    }
+    if (!valid_name(name, nlen)) {
+        xfree(desc);
+        return reg_error(L, "ERR Function names can only contain letters, numbers, or underscores(_) and must be at "
+                            "least one character long");
+    }
+    for (int i = 0; i < lib->nfns; i++)
+        if (strlen(lib->fns[i].name) == nlen && memcmp(lib->fns[i].name, name, nlen) == 0) {
+            xfree(desc);
+            return reg_error(L, "ERR Function already exists in the library");
+        }
+    if (lib->nfns == lib->cap) {
+        lib->cap = lib->cap ? lib->cap * 2 : 4;
+        lib->fns = xrealloc(lib->fns, (size_t)lib->cap * sizeof *lib->fns);
+    }
+    struct kv_fn *f = &lib->fns[lib->nfns++];
+    f->name = xstrndup(name, nlen);
+    f->desc = desc;
+    f->flags = flags;
+    f->ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the callback */
+    return 0;
+}
+
+/* ---- FUNCTION LOAD ------------------------------------------------------------ */
+
+static void fn_load(struct kv_client *c, struct kv_script *sc, bool replace, const struct resp_arg *code)
+{
+    lua_State *L = sc->L;
+    const char *p = code->ptr, *end = code->ptr + code->len;
+    if (code->len < 2 || p[0] != '#' || p[1] != '!') {
+        kv_reply_error(c, "ERR Missing library metadata");
+        return;
+    }
+    const char *eol = memchr(p, '\n', code->len);
+    if (!eol)
+        eol = end;
+    /* "#!lua name=<lib>", words separated by spaces */
+    const char *q = p + 2;
+    const char *w = q;
+    while (q < eol && *q != ' ')
+        q++;
+    if (q - w != 3 || memcmp(w, "lua", 3) != 0) {
+        if (q - w == 0 || memchr(w, '=', (size_t)(q - w)))
+            kv_reply_error(c, "ERR Invalid library metadata");
+        else
+            kv_reply_errorf(c, "ERR Engine '%.*s' not found", (int)(q - w > 64 ? 64 : q - w), w);
+        return;
+    }
+    const char *name = NULL;
+    size_t nlen = 0;
+    while (q < eol) {
+        while (q < eol && *q == ' ')
+            q++;
+        if (q >= eol)
+            break;
+        w = q;
+        while (q < eol && *q != ' ')
+            q++;
+        if (q - w > 5 && memcmp(w, "name=", 5) == 0 && !name) {
+            name = w + 5;
+            nlen = (size_t)(q - w - 5);
+        } else {
+            kv_reply_error(c, "ERR Invalid library metadata");
+            return;
+        }
+    }
+    if (!name) {
+        kv_reply_error(c, "ERR Invalid library metadata");
+        return;
+    }
+    if (!valid_name(name, nlen)) {
+        kv_reply_error(c, "ERR Library names can only contain letters, numbers, or underscores(_) and must be at "
+                          "least one character long");
+        return;
+    }
+    struct kv_fn_lib **old = find_lib(sc, name, nlen);
+    if (old && !replace) {
+        kv_reply_errorf(c, "ERR Library '%.*s' already exists", (int)nlen, name);
+        return;
+    }
+    /* compiled with the shebang turned into a comment, so line numbers stay */
+    char *body = xstrndup(code->ptr, code->len);
+    body[0] = body[1] = '-';
+    int lrc = luaL_loadbuffer(L, body, code->len, "@user_function");
+    xfree(body);
+    if (lrc != 0) {
+        kv_reply_errorf(c, "ERR Error compiling function: %s", lua_tostring(L, -1));
+        lua_settop(L, 0);
+        return;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_env");
+    lua_setfenv(L, -2);
+    struct kv_fn_lib *lib = xcalloc(1, sizeof *lib);
+    lib->name = xstrndup(name, nlen);
+    lib->code = xstrndup(code->ptr, code->len);
+    lib->code_len = code->len;
+    sc->loading = lib;
+    sc->loading_lib = true;
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_errh");
+    lua_insert(L, -2);
+    /* a library body that loops is stopped by the count hook (FUNCTION LOAD timeout) */
+    kv_lua_load_hook(sc, true);
+    int rc = lua_pcall(L, 0, 0, 1);
+    kv_lua_load_hook(sc, false);
+    sc->loading = NULL;
+    sc->loading_lib = false;
+    if (rc != 0) {
+        const char *msg = "unknown error";
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "err");
+            if (lua_isstring(L, -1))
+                msg = lua_tostring(L, -1);
+        } else if (lua_isstring(L, -1)) {
+            msg = lua_tostring(L, -1);
+        }
+        kv_reply_errorf(c, "ERR Error registering functions: %s", msg);
+        lua_settop(L, 0);
+        lib_free(L, lib);
+        return;
+    }
+    lua_settop(L, 0);
+    if (lib->nfns == 0) {
+        kv_reply_error(c, "ERR No functions registered");
+        lib_free(L, lib);
+        return;
+    }
+    for (int i = 0; i < lib->nfns; i++) {
+        struct kv_fn_lib *owner = NULL;
+        if (find_fn(sc, lib->fns[i].name, strlen(lib->fns[i].name), &owner) && (!old || owner != *old)) {
+            kv_reply_errorf(c, "ERR Function %s already exists", lib->fns[i].name);
+            lib_free(L, lib);
+            return;
+        }
+    }
+    if (old) {
+        struct kv_fn_lib *o = *old;
+        *old = o->next;
+        lib_free(L, o);
+    }
+    lib->next = sc->libs;
+    sc->libs = lib;
+    resp_add_bulk(&c->out, lib->name, strlen(lib->name));
+}
+
+/* ---- FUNCTION LIST / STATS ----------------------------------------------------- */
+
+static void fn_list(struct kv_client *c, struct kv_script *sc, const struct resp_arg *pat, bool withcode)
+{
+    struct buf *o = &c->out;
+    long long n = 0;
+    for (struct kv_fn_lib *l = sc->libs; l; l = l->next)
+        if (!pat || util_glob_match(pat->ptr, pat->len, l->name, strlen(l->name), false))
+            n++;
+    resp_add_array(o, n);
+    for (struct kv_fn_lib *l = sc->libs; l; l = l->next) {
+        if (pat && !util_glob_match(pat->ptr, pat->len, l->name, strlen(l->name), false))
+            continue;
+        resp_add_map(o, c->proto, withcode ? 4 : 3);
+        resp_add_bulk_cstr(o, "library_name");
+        resp_add_bulk_cstr(o, l->name);
+        resp_add_bulk_cstr(o, "engine");
+        resp_add_bulk_cstr(o, "LUA");
+        resp_add_bulk_cstr(o, "functions");
+        resp_add_array(o, l->nfns);
+        for (int i = 0; i < l->nfns; i++) {
+            struct kv_fn *f = &l->fns[i];
+            resp_add_map(o, c->proto, 3);
+            resp_add_bulk_cstr(o, "name");
+            resp_add_bulk_cstr(o, f->name);
+            resp_add_bulk_cstr(o, "description");
+            if (f->desc)
+                resp_add_bulk_cstr(o, f->desc);
+            else
+                resp_add_null(o, c->proto);
+            resp_add_bulk_cstr(o, "flags");
+            int nf = 0;
+            for (size_t j = 0; j < sizeof fn_flags / sizeof fn_flags[0]; j++)
+                nf += (f->flags & fn_flags[j].f) != 0;
+            resp_add_set(o, c->proto, nf);
+            for (size_t j = 0; j < sizeof fn_flags / sizeof fn_flags[0]; j++)
+                if (f->flags & fn_flags[j].f)
+                    resp_add_simple(o, fn_flags[j].name, strlen(fn_flags[j].name));
+        }
+        if (withcode) {
+            resp_add_bulk_cstr(o, "library_code");
+            resp_add_bulk(o, l->code, l->code_len);
+        }
+    }
+}
+
+static const char *function_help[] = {
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "HELP",
+    "    Prints this help.",
+};
+
+void kv_cmd_FUNCTION(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    const struct resp_arg *sub = &argv[1];
+    kv_set_subcommand(c, sub);
+    struct kv_script *sc = kv_script_get(c->srv);
+    if (kv_arg_is(sub, "load") && argc >= 3 && argc <= 4) {
+        bool replace = false;
+        if (argc == 4) {
+            if (!kv_arg_is(&argv[2], "replace")) {
+                kv_reply_errorf(c, "ERR Unknown option given: %.*s", (int)(argv[2].len > 64 ? 64 : argv[2].len),
+                                argv[2].ptr);
+                return;
+            }
+            replace = true;
+        }
+        fn_load(c, sc, replace, &argv[argc - 1]);
+    } else if (kv_arg_is(sub, "delete") && argc == 3) {
+        struct kv_fn_lib **l = find_lib(sc, argv[2].ptr, argv[2].len);
+        if (!l) {
+            kv_reply_error(c, "ERR Library not found");
+            return;
+        }
+        struct kv_fn_lib *o = *l;
+        *l = o->next;
+        lib_free(sc->L, o);
+        resp_add_ok(&c->out);
+    } else if (kv_arg_is(sub, "list")) {
+        const struct resp_arg *pat = NULL;
+        bool withcode = false;
+        for (int i = 2; i < argc; i++) {
+            if (kv_arg_is(&argv[i], "withcode") && !withcode) {
+                withcode = true;
+            } else if (kv_arg_is(&argv[i], "libraryname") && i + 1 < argc && !pat) {
+                pat = &argv[++i];
+            } else {
+                kv_reply_errorf(c, "ERR Unknown argument %.*s", (int)(argv[i].len > 64 ? 64 : argv[i].len),
+                                argv[i].ptr);
+                return;
+            }
+        }
+        fn_list(c, sc, pat, withcode);
+    } else if (kv_arg_is(sub, "flush") && argc <= 3) {
+        if (argc == 3 && !kv_arg_is(&argv[2], "sync") && !kv_arg_is(&argv[2], "async")) {
+            kv_reply_error(c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+            return;
+        }
+        kv_fn_free_all(sc);
+        resp_add_ok(&c->out);
+    } else if (kv_arg_is(sub, "stats") && argc == 2) {
+        long long nl, nf = kv_script_functions(c->srv, &nl);
+        struct buf *o = &c->out;
+        resp_add_map(o, c->proto, 2);
+        resp_add_bulk_cstr(o, "running_script");
+        resp_add_null(o, c->proto); /* a running function holds the lock: none runs now */
+        resp_add_bulk_cstr(o, "engines");
+        resp_add_map(o, c->proto, 1);
+        resp_add_bulk_cstr(o, "LUA");
+        resp_add_map(o, c->proto, 2);
+        resp_add_bulk_cstr(o, "libraries_count");
+        resp_add_int(o, nl);
+        resp_add_bulk_cstr(o, "functions_count");
+        resp_add_int(o, nf);
+    } else if (kv_arg_is(sub, "kill") && argc == 2) {
+        kv_reply_error(c, "NOTBUSY No scripts in execution right now.");
+    } else if (kv_arg_is(sub, "help") && argc == 2) {
+        kv_reply_help(c, function_help, sizeof function_help / sizeof function_help[0]);
+    } else if (kv_arg_is(sub, "load") || kv_arg_is(sub, "delete") || kv_arg_is(sub, "flush") ||
+               kv_arg_is(sub, "stats") || kv_arg_is(sub, "kill") || kv_arg_is(sub, "help")) {
+        char low[16];
+        size_t n = sub->len < sizeof low - 1 ? sub->len : sizeof low - 1;
+        for (size_t i = 0; i < n; i++)
+            low[i] = (sub->ptr[i] >= 'A' && sub->ptr[i] <= 'Z') ? (char)(sub->ptr[i] + 32) : sub->ptr[i];
+        low[n] = '\0';
+        kv_reply_errorf(c, "ERR wrong number of arguments for 'function|%s' command", low);
+    } else {
+        kv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try FUNCTION HELP.",
+                        (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
+    }
+}
+
+/* ---- FCALL --------------------------------------------------------------------- */
+
+static void fcall(struct kv_client *c, int argc, struct resp_arg *argv, bool ro)
+{
+    struct kv_script *sc = kv_script_get(c->srv);
+    lua_State *L = sc->L;
+    long long nk;
+    if (!kv_lua_numkeys(c, argc, argv, &nk))
+        return;
+    struct kv_fn *f = find_fn(sc, argv[1].ptr, argv[1].len, NULL);
+    if (!f) {
+        kv_reply_error(c, "ERR Function not found");
+        return;
+    }
+    if (ro && !(f->flags & FN_NO_WRITES)) {
+        kv_reply_error(c, "ERR Can not execute a script with write flag using *_ro command.");
+        return;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
+    int fn_idx = lua_gettop(L);
+    for (int part = 0; part < 2; part++) {
+        int n = part == 0 ? (int)nk : argc - 3 - (int)nk;
+        const struct resp_arg *a = argv + 3 + (part == 0 ? 0 : nk);
+        lua_createtable(L, n, 0);
+        for (int i = 0; i < n; i++) {
+            lua_pushlstring(L, a[i].ptr, a[i].len);
+            lua_rawseti(L, -2, i + 1);
+        }
+    }
+    struct kv_run_opts o = {.ro = ro || (f->flags & FN_NO_WRITES), .is_fn = true, .name = f->name};
+    kv_lua_run(sc, c, fn_idx, 2, &o);
+}
+
+void kv_cmd_FCALL(struct kv_client *c, int argc, struct resp_arg *argv) { fcall(c, argc, argv, false); }
+void kv_cmd_FCALL_RO(struct kv_client *c, int argc, struct resp_arg *argv) { fcall(c, argc, argv, true); }
