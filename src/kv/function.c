@@ -245,10 +245,7 @@ static void fn_load(struct kv_client *c, struct kv_script *sc, bool replace, con
     while (q < eol && *q != ' ')
         q++;
     if (q - w != 3 || memcmp(w, "lua", 3) != 0) {
-        if (q - w == 0 || memchr(w, '=', (size_t)(q - w)))
-            kv_reply_error(c, "ERR Invalid library metadata");
-        else
-            kv_reply_errorf(c, "ERR Engine '%.*s' not found", (int)(q - w > 64 ? 64 : q - w), w);
+        kv_reply_error(c, "ERR Invalid library metadata");
         return;
     }
     const char *name = NULL;
@@ -512,14 +509,14 @@ static void fcall(struct kv_client *c, int argc, struct resp_arg *argv, bool ro)
 {
     struct kv_script *sc = kv_script_get(c->srv);
     lua_State *L = sc->L;
-    long long nk;
-    if (!kv_lua_numkeys(c, argc, argv, &nk))
-        return;
     struct kv_fn *f = find_fn(sc, argv[1].ptr, argv[1].len, NULL);
     if (!f) {
         kv_reply_error(c, "ERR Function not found");
         return;
     }
+    long long nk;
+    if (!kv_lua_numkeys(c, argc, argv, &nk))
+        return;
     if (ro && !(f->flags & FN_NO_WRITES)) {
         kv_reply_error(c, "ERR Can not execute a script with write flag using *_ro command.");
         return;

@@ -518,6 +518,29 @@ void kv_unpause(struct kv_server *s)
  * answered without the lock (-BUSY, SCRIPT KILL...) and false is returned.
  * Waiting for the lock wakes every 20 ms to notice a script turning busy.
  */
+/* The keyspace lock for background work (cron); false, without it, while a
+ * script is busy. */
+static bool lock_unless_busy(struct kv_server *s)
+{
+    if (atomic_load(&s->script_busy))
+        return false;
+    if (pthread_mutex_trylock(&s->lock) == 0)
+        return true;
+    for (;;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_mutex_timedlock(&s->lock, &ts) == 0)
+            return true;
+        if (atomic_load(&s->script_busy))
+            return false;
+    }
+}
+
 static bool lock_for_command(struct kv_client *c)
 {
     struct kv_server *s = c->srv;
@@ -873,7 +896,10 @@ static void on_cron(uv_timer_t *t)
 {
     struct kv_server *s = t->data;
     long long now = util_time_ms();
-    pthread_mutex_lock(&s->lock);
+    /* a busy script holds the lock: skip this round, so that worker 0 keeps
+     * answering -BUSY to its clients */
+    if (!lock_unless_busy(s))
+        return;
     db_set_now(&s->db, now);
     s->cron_loops++;
     long long period_us = 1000000 / s->cfg.hz;
