@@ -515,7 +515,7 @@ static void fcall(struct kv_client *c, int argc, struct resp_arg *argv, bool ro)
         return;
     }
     long long nk;
-    if (!kv_lua_numkeys(c, argc, argv, &nk))
+    if (!kv_lua_numkeys(c, argc, argv, &nk, true))
         return;
     if (ro && !(f->flags & FN_NO_WRITES)) {
         kv_reply_error(c, "ERR Can not execute a script with write flag using *_ro command.");

@@ -1160,9 +1160,9 @@ static void set_array_global(lua_State *L, const char *name, int n, const struct
 }
 
 /* numkeys of EVAL/FCALL at argv[2]: false after replying */
-bool kv_lua_numkeys(struct kv_client *c, int argc, struct resp_arg *argv, long long *nk)
+bool kv_lua_numkeys(struct kv_client *c, int argc, struct resp_arg *argv, long long *nk, bool fcall)
 {
-    if (!kv_arg_ll(c, &argv[2], nk))
+    if (!kv_arg_ll_msg(c, &argv[2], nk, fcall ? "ERR Bad number of keys provided" : NULL))
         return false;
     if (*nk > argc - 3) {
         kv_reply_error(c, "ERR Number of keys can't be greater than number of args");
@@ -1179,17 +1179,16 @@ static void eval_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
 {
     struct kv_script *sc = kv_script_get(c->srv);
     lua_State *L = sc->L;
+    if (by_sha && argv[1].len != 40) { /* Redis checks the length before numkeys */
+        kv_reply_error(c, "NOSCRIPT No matching script. Please use EVAL.");
+        return;
+    }
     long long nk;
-    if (!kv_lua_numkeys(c, argc, argv, &nk))
+    if (!kv_lua_numkeys(c, argc, argv, &nk, false))
         return;
     char sha[41];
     if (by_sha) {
         char low[41];
-        size_t n = argv[1].len;
-        if (n != 40) {
-            kv_reply_error(c, "NOSCRIPT No matching script. Please use EVAL.");
-            return;
-        }
         for (size_t i = 0; i < 40; i++) {
             char ch = argv[1].ptr[i];
             low[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;

@@ -57,8 +57,9 @@ struct kv_script *kv_script_get(struct kv_server *s);
 int kv_lua_run(struct kv_script *sc, struct kv_client *c, int fn_idx, int nargs, const struct kv_run_opts *o);
 /* FUNCTION LOAD: arm (on) or disarm the hook that stops a library body after 500 ms. */
 void kv_lua_load_hook(struct kv_script *sc, bool on);
-/* numkeys at argv[2] of EVAL/FCALL, checked as Redis; false after replying. */
-bool kv_lua_numkeys(struct kv_client *c, int argc, struct resp_arg *argv, long long *nk);
+/* numkeys at argv[2] of EVAL/FCALL, checked as Redis (FCALL's non-integer
+ * text differs); false after replying. */
+bool kv_lua_numkeys(struct kv_client *c, int argc, struct resp_arg *argv, long long *nk, bool fcall);
 void kv_lua_sha1hex(const char *p, size_t n, char out[41]);
 /* An array of status lines (HELP). */
 void kv_reply_help(struct kv_client *c, const char **lines, size_t n);
