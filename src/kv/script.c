@@ -892,16 +892,16 @@ static void reply_value(struct kv_script *sc, lua_State *L, struct buf *out, int
         resp_add_null(out, proto);
         return;
     }
+    /* err and ok are C strings in Redis: they end at a NUL byte */
     if (field(L, idx, "err", LUA_TSTRING)) {
-        size_t n;
-        const char *p = lua_tolstring(L, -1, &n);
-        add_error_line(out, p, n);
+        const char *p = lua_tostring(L, -1);
+        add_error_line(out, p, strlen(p));
         lua_pop(L, 1);
         return;
     }
     if (field(L, idx, "ok", LUA_TSTRING)) {
-        size_t n;
-        const char *p = lua_tolstring(L, -1, &n);
+        const char *p = lua_tostring(L, -1);
+        size_t n = strlen(p);
         buf_putc(out, '+');
         for (size_t i = 0; i < n; i++)
             buf_putc(out, (p[i] == '\r' || p[i] == '\n') ? ' ' : p[i]);
@@ -1081,9 +1081,7 @@ int kv_lua_run(struct kv_script *sc, struct kv_client *c, int fn_idx, int nargs,
         struct buf msg;
         buf_init(&msg);
         if (field(L, t, "err", LUA_TSTRING)) {
-            size_t n;
-            const char *p = lua_tolstring(L, -1, &n);
-            buf_append(&msg, p, n);
+            buf_puts(&msg, lua_tostring(L, -1));
             lua_pop(L, 1);
         }
         const char *src = NULL;
