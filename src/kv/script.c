@@ -361,6 +361,8 @@ static lua_State *state_new(struct kv_script *sc)
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_env");
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_scripts");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
     lua_settop(L, 0);
     return L;
 }
@@ -1115,6 +1117,79 @@ int kv_lua_run(struct kv_script *sc, struct kv_client *c, int fn_idx, int nargs,
 
 /* ---- EVAL ---------------------------------------------------------------------- */
 
+/*
+ * Redis 7's "#!lua [flags=f1,f2]" first line of an EVAL script: *flags gets
+ * the SCRIPT_FLAG_* bits (>= 0), or stays -1 without a shebang (the 6.x
+ * compatible mode). false after replying with Redis's error.
+ */
+static bool shebang_flags(struct kv_client *c, const char *body, size_t n, int *flags)
+{
+    if (n < 2 || body[0] != '#' || body[1] != '!')
+        return true;
+    const char *eol = memchr(body, '\n', n);
+    if (!eol) {
+        kv_reply_error(c, "ERR Invalid script shebang");
+        return false;
+    }
+    const char *p = body, *end = eol;
+    const char *w = p;
+    while (p < end && *p != ' ')
+        p++;
+    if (p - w != 5 || memcmp(w, "#!lua", 5) != 0) {
+        kv_reply_errorf(c, "ERR Unexpected engine in script shebang: %.*s", (int)(p - w > 64 ? 64 : p - w), w);
+        return false;
+    }
+    int f = 0;
+    while (p < end) {
+        while (p < end && *p == ' ')
+            p++;
+        if (p >= end)
+            break;
+        w = p;
+        while (p < end && *p != ' ')
+            p++;
+        if (p - w >= 6 && memcmp(w, "flags=", 6) == 0) {
+            const char *q = w + 6;
+            while (q < p) {
+                const char *e = memchr(q, ',', (size_t)(p - q));
+                if (!e)
+                    e = p;
+                static const struct {
+                    const char *name;
+                    int bit;
+                } names[] = {{"no-writes", KV_SCRIPT_NO_WRITES}, {"allow-oom", KV_SCRIPT_ALLOW_OOM},
+                             {"allow-stale", 0}, {"no-cluster", 0}, {"allow-cross-slot-keys", 0}};
+                bool ok = false;
+                for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+                    if ((size_t)(e - q) == strlen(names[i].name) && memcmp(q, names[i].name, (size_t)(e - q)) == 0) {
+                        f |= names[i].bit;
+                        ok = true;
+                    }
+                if (!ok && e > q) {
+                    kv_reply_errorf(c, "ERR Unexpected flag in script shebang: %.*s", (int)(e - q > 64 ? 64 : e - q), q);
+                    return false;
+                }
+                q = e + 1;
+            }
+        } else {
+            kv_reply_errorf(c, "ERR Unknown lua shebang option: %.*s", (int)(p - w > 64 ? 64 : p - w), w);
+            return false;
+        }
+    }
+    *flags = f;
+    return true;
+}
+
+/* Flags of a cached script: -1 without a shebang. */
+static int script_flags(lua_State *L, const char *sha)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
+    lua_getfield(L, -1, sha);
+    int f = lua_isnumber(L, -1) ? (int)lua_tonumber(L, -1) : -1;
+    lua_pop(L, 2);
+    return f;
+}
+
 /* Find or compile the script with this body; pushes the function. false after
  * replying (compile error). */
 static bool script_get(struct kv_script *sc, struct kv_client *c, const char *body, size_t n, char sha[41],
@@ -1131,10 +1206,29 @@ static bool script_get(struct kv_script *sc, struct kv_client *c, const char *bo
         return true;
     }
     lua_pop(L, 1);
-    if (luaL_loadbuffer(L, body, n, "@user_script") != 0) {
+    int flags = -1;
+    if (!shebang_flags(c, body, n, &flags)) {
+        lua_settop(L, 0);
+        return false;
+    }
+    char *copy = NULL;
+    if (flags >= 0) { /* the shebang line becomes a comment: line numbers stay */
+        copy = xstrndup(body, n);
+        copy[0] = copy[1] = '-';
+        body = copy;
+    }
+    int rc = luaL_loadbuffer(L, body, n, "@user_script");
+    xfree(copy);
+    if (rc != 0) {
         kv_reply_errorf(c, "ERR Error compiling script (new function): %s", lua_tostring(L, -1));
         lua_settop(L, 0);
         return false;
+    }
+    if (flags >= 0) {
+        lua_getfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
+        lua_pushnumber(L, flags);
+        lua_setfield(L, -2, sha);
+        lua_pop(L, 1);
     }
     lua_getfield(L, LUA_REGISTRYINDEX, "__kv_env");
     lua_setfenv(L, -2);
@@ -1204,6 +1298,14 @@ static void eval_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
     } else if (!script_get(sc, c, argv[1].ptr, argv[1].len, sha, true)) {
         return;
     }
+    int fl = script_flags(L, sha);
+    if (fl >= 0 && ro && !(fl & KV_SCRIPT_NO_WRITES)) {
+        lua_settop(L, 0);
+        kv_reply_error(c, "ERR Can not execute a script with write flag using *_ro command.");
+        return;
+    }
+    if (fl >= 0 && (fl & KV_SCRIPT_NO_WRITES))
+        ro = true;
     set_array_global(L, "KEYS", (int)nk, argv + 3);
     set_array_global(L, "ARGV", argc - 3 - (int)nk, argv + 3 + nk);
     struct kv_run_opts o = {.ro = ro, .is_fn = false, .name = sha};
@@ -1285,6 +1387,8 @@ void kv_cmd_SCRIPT(struct kv_client *c, int argc, struct resp_arg *argv)
             lua_State *L = c->srv->script->L;
             lua_newtable(L);
             lua_setfield(L, LUA_REGISTRYINDEX, "__kv_scripts");
+            lua_newtable(L);
+            lua_setfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
             c->srv->script->nscripts = 0;
             lua_gc(L, LUA_GCCOLLECT, 0);
         }

@@ -18,6 +18,9 @@
 
 struct kv_fn_lib;
 
+/* flags of an EVAL script's shebang (#!lua flags=...) */
+enum { KV_SCRIPT_NO_WRITES = 1, KV_SCRIPT_ALLOW_OOM = 2 };
+
 struct kv_script {
     struct kv_server *srv;
     lua_State *L;

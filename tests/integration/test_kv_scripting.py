@@ -547,3 +547,24 @@ def test_command_info(c):
         (b"evalsha_ro", -3, 0, 0, 0), (b"fcall", -3, 0, 0, 0), (b"fcall_ro", -3, 0, 0, 0),
         (b"script", -2, 0, 0, 0), (b"function", -2, 0, 0, 0),
     ]
+
+
+# ---------------------------------------------------------------- shebang (Redis 7 EVAL flags)
+
+def test_eval_shebang(c):
+    body = "#!lua flags=no-writes\nreturn redis.call('set','a','b')"
+    assert c.err("EVAL", body, "0") == script_err(
+        body, "ERR Write commands are not allowed from read-only scripts.", 2)
+    assert c.cmd("EVAL", "#!lua\nreturn 1", "0") == 1
+    assert c.cmd("EVAL", "#!lua flags=no-writes,allow-oom\nreturn 2", "0") == 2
+    assert c.err("EVAL", "#!luax\nreturn 1", "0") == "ERR Unexpected engine in script shebang: #!luax"
+    assert c.err("EVAL", "#!lua flags=bad\nreturn 1", "0") == "ERR Unexpected flag in script shebang: bad"
+    assert c.err("EVAL", "#!lua name=x\nreturn 1", "0") == "ERR Unknown lua shebang option: name=x"
+    assert c.err("EVAL", "#!lua", "0") == "ERR Invalid script shebang"
+    assert c.err("EVAL", "#!lua\nreturn x", "0") == script_err(
+        "#!lua\nreturn x", "ERR user_script:2: Script attempted to access nonexistent global variable 'x'", 2)
+    assert c.err("EVAL_RO", "#!lua\nreturn 1", "0") == \
+        "ERR Can not execute a script with write flag using *_ro command."
+    assert c.cmd("EVAL_RO", "#!lua flags=no-writes\nreturn 1", "0") == 1
+    sh = c.cmd("SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn 3")
+    assert c.cmd("EVALSHA_RO", sh, "0") == 3
