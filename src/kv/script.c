@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -1441,6 +1442,14 @@ bool kv_script_busy_reply(struct kv_client *c, int argc, const struct resp_arg *
             resp_add_ok(&c->out);
         }
         return true;
+    }
+    if (argc == 2 && util_strieq(a[0].ptr, a[0].len, "shutdown") && util_strieq(a[1].ptr, a[1].len, "nosave")) {
+        /* the way out of an UNKILLABLE script: exit at once, nothing saved
+         * (the script's thread still holds the keyspace) */
+        log_warn("SHUTDOWN NOSAVE during a busy script: exiting now");
+        if (s->cfg.pidfile && *s->cfg.pidfile)
+            unlink(s->cfg.pidfile);
+        _exit(0);
     }
     if (atomic_load(&s->script_is_fn))
         resp_add_errorf(&c->out, "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.");

@@ -456,6 +456,8 @@ def run_in_thread(port, *cmd):
         conn = RespConn(port, timeout=120)
         try:
             res["reply"] = conn.cmd(*cmd)
+        except Exception as e:  # the server went away (SHUTDOWN NOSAVE)
+            res["exc"] = e
         finally:
             conn.close()
 
@@ -568,3 +570,21 @@ def test_eval_shebang(c):
     assert c.cmd("EVAL_RO", "#!lua flags=no-writes\nreturn 1", "0") == 1
     sh = c.cmd("SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn 3")
     assert c.cmd("EVALSHA_RO", sh, "0") == 3
+
+
+def test_shutdown_nosave_ends_unkillable_script(server_factory):
+    s = server_factory()
+    s.expect_exit = True
+    other = s.conn()
+    other.cmd("CONFIG", "SET", "busy-reply-threshold", "100")
+    body = "redis.call('set', 'w', '1') local i = 0 while i < 3e9 do i = i + 1 end return i"
+    t, res = run_in_thread(s.port, "EVAL", body, "0")
+    try:
+        poll_busy(other)
+        assert other.err("SCRIPT", "KILL").startswith("UNKILLABLE ")
+        other.send_cmd("SHUTDOWN", "NOSAVE")
+        wait_until(lambda: not s.alive(), timeout=30, what="server exit")
+    finally:
+        t.join(60)
+    assert "reply" not in res           # the script never answered: the server exited
+    other.close()
