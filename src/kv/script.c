@@ -386,7 +386,7 @@ struct kv_script *kv_script_get(struct kv_server *s)
     buf_init(&f->in);
     buf_init(&f->out);
     buf_init(&f->wbuf);
-    snprintf(f->addr, sizeof f->addr, "lua");
+    snprintf(f->addr, sizeof f->addr, "?:0"); /* what Redis's SLOWLOG shows for a script's commands */
     sc->L = state_new(sc);
     if (!sc->L) {
         log_warn("scripting: cannot create the Lua state");

@@ -588,3 +588,17 @@ def test_shutdown_nosave_ends_unkillable_script(server_factory):
         t.join(60)
     assert "reply" not in res           # the script never answered: the server exited
     other.close()
+
+
+def test_slowlog_shows_script_commands(c):
+    try:
+        c.cmd("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        c.cmd("SLOWLOG", "RESET")
+        c.cmd("EVAL", "return redis.call('set','a','b')", "0")
+        entries = c.cmd("SLOWLOG", "GET", "3")
+        assert [e[3] for e in entries[:2]] == [[b"EVAL", b"return redis.call('set','a','b')", b"0"],
+                                               [b"set", b"a", b"b"]]
+        assert entries[1][4] == b"?:0"
+    finally:
+        c.cmd("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        c.cmd("SLOWLOG", "RESET")
