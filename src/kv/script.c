@@ -72,11 +72,21 @@ static int lua_math_randomseed(lua_State *L)
 
 /* ---- the engine state -------------------------------------------------------- */
 
+/* The engine of a Lua state. Every Lua call runs under the keyspace lock, so
+ * a one-entry cache in front of the registry lookup is safe (kv_script_free
+ * clears it: a new state may get the same address). */
+static lua_State *s_last_L;
+static struct kv_script *s_last_sc;
+
 static struct kv_script *S(lua_State *L)
 {
+    if (L == s_last_L)
+        return s_last_sc;
     lua_getfield(L, LUA_REGISTRYINDEX, "__kv_script");
     struct kv_script *sc = lua_touserdata(L, -1);
     lua_pop(L, 1);
+    s_last_L = L;
+    s_last_sc = sc;
     return sc;
 }
 
@@ -415,6 +425,8 @@ void kv_script_free(struct kv_script *sc)
         return;
     kv_fn_free_all(sc);
     lua_close(sc->L);
+    s_last_L = NULL;
+    s_last_sc = NULL;
     buf_deinit(&sc->fake->in);
     buf_deinit(&sc->fake->out);
     buf_deinit(&sc->fake->wbuf);
@@ -1112,7 +1124,11 @@ int kv_lua_run(struct kv_script *sc, struct kv_client *c, int fn_idx, int nargs,
     lua_settop(L, 0);
     if (sc->killed)
         log_warn("script %s killed by SCRIPT KILL / FUNCTION KILL", o->name);
-    lua_gc(L, LUA_GCSTEP, 1);
+    /* an incremental GC step every 50 scripts, as Redis */
+    if (++sc->gc_count >= 50) {
+        sc->gc_count = 0;
+        lua_gc(L, LUA_GCSTEP, 50);
+    }
     return rc;
 }
 
