@@ -228,13 +228,17 @@ int kv_fn_lua_register(lua_State *L)
 
 /* ---- FUNCTION LOAD ------------------------------------------------------------ */
 
-static void fn_load(struct kv_client *c, struct kv_script *sc, bool replace, const struct resp_arg *code)
+/*
+ * Load (or with replace, replace) the library in code: its name, or NULL with
+ * Redis's error text in err (no leading '-').
+ */
+static const char *fn_load(struct kv_script *sc, bool replace, const struct resp_arg *code, char *err, size_t errlen)
 {
     lua_State *L = sc->L;
     const char *p = code->ptr, *end = code->ptr + code->len;
     if (code->len < 2 || p[0] != '#' || p[1] != '!') {
-        kv_reply_error(c, "ERR Missing library metadata");
-        return;
+        snprintf(err, errlen, "%s", "ERR Missing library metadata");
+        return NULL;
     }
     const char *eol = memchr(p, '\n', code->len);
     if (!eol)
@@ -245,8 +249,8 @@ static void fn_load(struct kv_client *c, struct kv_script *sc, bool replace, con
     while (q < eol && *q != ' ')
         q++;
     if (q - w != 3 || memcmp(w, "lua", 3) != 0) {
-        kv_reply_error(c, "ERR Invalid library metadata");
-        return;
+        snprintf(err, errlen, "%s", "ERR Invalid library metadata");
+        return NULL;
     }
     const char *name = NULL;
     size_t nlen = 0;
@@ -262,23 +266,23 @@ static void fn_load(struct kv_client *c, struct kv_script *sc, bool replace, con
             name = w + 5;
             nlen = (size_t)(q - w - 5);
         } else {
-            kv_reply_error(c, "ERR Invalid library metadata");
-            return;
+            snprintf(err, errlen, "%s", "ERR Invalid library metadata");
+            return NULL;
         }
     }
     if (!name) {
-        kv_reply_error(c, "ERR Invalid library metadata");
-        return;
+        snprintf(err, errlen, "%s", "ERR Invalid library metadata");
+        return NULL;
     }
     if (!valid_name(name, nlen)) {
-        kv_reply_error(c, "ERR Library names can only contain letters, numbers, or underscores(_) and must be at "
+        snprintf(err, errlen, "%s", "ERR Library names can only contain letters, numbers, or underscores(_) and must be at "
                           "least one character long");
-        return;
+        return NULL;
     }
     struct kv_fn_lib **old = find_lib(sc, name, nlen);
     if (old && !replace) {
-        kv_reply_errorf(c, "ERR Library '%.*s' already exists", (int)nlen, name);
-        return;
+        snprintf(err, errlen, "ERR Library '%.*s' already exists", (int)nlen, name);
+        return NULL;
     }
     /* compiled with the shebang turned into a comment, so line numbers stay */
     char *body = xstrndup(code->ptr, code->len);
@@ -286,9 +290,9 @@ static void fn_load(struct kv_client *c, struct kv_script *sc, bool replace, con
     int lrc = luaL_loadbuffer(L, body, code->len, "@user_function");
     xfree(body);
     if (lrc != 0) {
-        kv_reply_errorf(c, "ERR Error compiling function: %s", lua_tostring(L, -1));
+        snprintf(err, errlen, "ERR Error compiling function: %s", lua_tostring(L, -1));
         lua_settop(L, 0);
-        return;
+        return NULL;
     }
     lua_getfield(L, LUA_REGISTRYINDEX, "__kv_env");
     lua_setfenv(L, -2);
@@ -315,23 +319,23 @@ static void fn_load(struct kv_client *c, struct kv_script *sc, bool replace, con
         } else if (lua_isstring(L, -1)) {
             msg = lua_tostring(L, -1);
         }
-        kv_reply_errorf(c, "ERR Error registering functions: %s", msg);
+        snprintf(err, errlen, "ERR Error registering functions: %s", msg);
         lua_settop(L, 0);
         lib_free(L, lib);
-        return;
+        return NULL;
     }
     lua_settop(L, 0);
     if (lib->nfns == 0) {
-        kv_reply_error(c, "ERR No functions registered");
+        snprintf(err, errlen, "%s", "ERR No functions registered");
         lib_free(L, lib);
-        return;
+        return NULL;
     }
     for (int i = 0; i < lib->nfns; i++) {
         struct kv_fn_lib *owner = NULL;
         if (find_fn(sc, lib->fns[i].name, strlen(lib->fns[i].name), &owner) && (!old || owner != *old)) {
-            kv_reply_errorf(c, "ERR Function %s already exists", lib->fns[i].name);
+            snprintf(err, errlen, "ERR Function %s already exists", lib->fns[i].name);
             lib_free(L, lib);
-            return;
+            return NULL;
         }
     }
     if (old) {
@@ -341,7 +345,7 @@ static void fn_load(struct kv_client *c, struct kv_script *sc, bool replace, con
     }
     lib->next = sc->libs;
     sc->libs = lib;
-    resp_add_bulk(&c->out, lib->name, strlen(lib->name));
+    return lib->name;
 }
 
 /* ---- FUNCTION LIST / STATS ----------------------------------------------------- */
@@ -438,7 +442,12 @@ void kv_cmd_FUNCTION(struct kv_client *c, int argc, struct resp_arg *argv)
             }
             replace = true;
         }
-        fn_load(c, sc, replace, &argv[argc - 1]);
+        char err[512];
+        const char *name = fn_load(sc, replace, &argv[argc - 1], err, sizeof err);
+        if (name)
+            resp_add_bulk_cstr(&c->out, name);
+        else
+            kv_reply_errorf(c, "%s", err);
     } else if (kv_arg_is(sub, "delete") && argc == 3) {
         struct kv_fn_lib **l = find_lib(sc, argv[2].ptr, argv[2].len);
         if (!l) {
