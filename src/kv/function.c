@@ -4,10 +4,13 @@
  *
  * A library is its name, its code and the functions its body registered with
  * redis.register_function while FUNCTION LOAD ran it (the callbacks are kept
- * as Lua registry references). FUNCTION DUMP/RESTORE are not implemented
- * (their payload is Redis's RDB serialization of the libraries).
+ * as Lua registry references). FUNCTION DUMP/RESTORE use Redis's payload
+ * (RDB function opcodes, version 10, CRC-64), so libraries move both ways
+ * between scaleout and Redis.
  */
 #include <lauxlib.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -348,6 +351,273 @@ static const char *fn_load(struct kv_script *sc, bool replace, const struct resp
     return lib->name;
 }
 
+/* ---- FUNCTION DUMP / RESTORE: Redis's payload ----------------------------------
+ *
+ *   payload = { 0xF5 (RDB_OPCODE_FUNCTION2), rdb string: library code }*
+ *             rdb version (2 bytes LE, 10) · CRC-64/Jones of all before (8 bytes LE)
+ *
+ * An rdb string is a length (00xxxxxx 6 bits, 01xxxxxx+1 byte 14 bits, 0x80 +
+ * 4 bytes BE, 0x81 + 8 bytes BE) and the bytes, or an encoded value (11xxxxxx:
+ * an 8/16/32-bit integer, or LZF: compressed length, length, data). DUMP
+ * writes plain strings; RESTORE reads all forms (Redis compresses code longer
+ * than 20 bytes when rdbcompression is on).
+ */
+
+#define RDB_OPCODE_FUNCTION2 245
+#define RDB_VERSION 10
+
+static uint64_t crc64_jones(uint64_t crc, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int b = 0; b < 8; b++)
+            crc = (crc & 1) ? (crc >> 1) ^ 0x95ac9329ac4bc9b5ULL : crc >> 1;
+    }
+    return crc;
+}
+
+static void rdb_put_len(struct buf *b, uint64_t n)
+{
+    if (n < 64) {
+        buf_putc(b, (char)n);
+    } else if (n < 16384) {
+        buf_putc(b, (char)(0x40 | (n >> 8)));
+        buf_putc(b, (char)(n & 0xff));
+    } else if (n <= UINT32_MAX) {
+        buf_putc(b, (char)0x80);
+        for (int i = 3; i >= 0; i--)
+            buf_putc(b, (char)((n >> (8 * i)) & 0xff));
+    } else {
+        buf_putc(b, (char)0x81);
+        for (int i = 7; i >= 0; i--)
+            buf_putc(b, (char)((n >> (8 * i)) & 0xff));
+    }
+}
+
+/* Read a length at *p; *enc set for an encoded value (11xxxxxx: the low 6 bits). */
+static bool rdb_get_len(const unsigned char **p, const unsigned char *end, uint64_t *n, int *enc)
+{
+    if (*p >= end)
+        return false;
+    unsigned char c = *(*p)++;
+    *enc = -1;
+    switch (c >> 6) {
+    case 0:
+        *n = c & 0x3f;
+        return true;
+    case 1:
+        if (*p >= end)
+            return false;
+        *n = ((uint64_t)(c & 0x3f) << 8) | *(*p)++;
+        return true;
+    case 3:
+        *enc = c & 0x3f;
+        *n = 0;
+        return true;
+    default: {
+        int bytes = c == 0x80 ? 4 : c == 0x81 ? 8 : 0;
+        if (!bytes || end - *p < bytes)
+            return false;
+        uint64_t v = 0;
+        for (int i = 0; i < bytes; i++)
+            v = (v << 8) | *(*p)++;
+        *n = v;
+        return true;
+    }
+    }
+}
+
+/* LZF decompression (liblzf's format): 0 on success when exactly out_len bytes came out. */
+static int lzf_expand(const unsigned char *in, size_t in_len, unsigned char *out, size_t out_len)
+{
+    const unsigned char *ip = in, *iend = in + in_len;
+    unsigned char *op = out, *oend = out + out_len;
+    while (ip < iend) {
+        unsigned ctrl = *ip++;
+        if (ctrl < 32) { /* literal run of ctrl + 1 bytes */
+            ctrl++;
+            if ((size_t)(oend - op) < ctrl || (size_t)(iend - ip) < ctrl)
+                return -1;
+            memcpy(op, ip, ctrl);
+            op += ctrl;
+            ip += ctrl;
+        } else { /* back reference */
+            size_t len = ctrl >> 5;
+            if (len == 7) {
+                if (ip >= iend)
+                    return -1;
+                len += *ip++;
+            }
+            if (ip >= iend)
+                return -1;
+            size_t back = ((size_t)(ctrl & 0x1f) << 8) + *ip++ + 1;
+            len += 2;
+            if ((size_t)(op - out) < back || (size_t)(oend - op) < len)
+                return -1;
+            const unsigned char *ref = op - back;
+            for (size_t i = 0; i < len; i++)
+                *op++ = *ref++;
+        }
+    }
+    return op == oend ? 0 : -1;
+}
+
+/* Read an rdb string into a new heap buffer (*out, *len); false if malformed. */
+static bool rdb_get_string(const unsigned char **p, const unsigned char *end, char **out, size_t *len)
+{
+    uint64_t n;
+    int enc;
+    if (!rdb_get_len(p, end, &n, &enc))
+        return false;
+    if (enc < 0) {
+        if ((uint64_t)(end - *p) < n)
+            return false;
+        *out = xstrndup((const char *)*p, (size_t)n);
+        *len = (size_t)n;
+        *p += n;
+        return true;
+    }
+    if (enc <= 2) { /* an integer stored as 1, 2 or 4 bytes, little endian */
+        int bytes = 1 << enc;
+        if (end - *p < bytes)
+            return false;
+        uint32_t u = 0;
+        for (int i = bytes - 1; i >= 0; i--)
+            u = (u << 8) | (*p)[i];
+        *p += bytes;
+        long long v = bytes == 1 ? (int8_t)u : bytes == 2 ? (int16_t)u : (int32_t)u;
+        char tmp[32];
+        int k = snprintf(tmp, sizeof tmp, "%lld", v);
+        *out = xstrndup(tmp, (size_t)k);
+        *len = (size_t)k;
+        return true;
+    }
+    if (enc == 3) { /* LZF */
+        uint64_t clen, ulen;
+        int e1, e2;
+        if (!rdb_get_len(p, end, &clen, &e1) || !rdb_get_len(p, end, &ulen, &e2) || e1 >= 0 || e2 >= 0)
+            return false;
+        if ((uint64_t)(end - *p) < clen || ulen > 512ULL * 1024 * 1024 || ulen == 0)
+            return false;
+        char *buf = xmalloc((size_t)ulen + 1);
+        if (lzf_expand(*p, (size_t)clen, (unsigned char *)buf, (size_t)ulen) != 0) {
+            xfree(buf);
+            return false;
+        }
+        buf[ulen] = '\0';
+        *p += clen;
+        *out = buf;
+        *len = (size_t)ulen;
+        return true;
+    }
+    return false;
+}
+
+static void fn_dump(struct kv_client *c, struct kv_script *sc)
+{
+    struct buf b;
+    buf_init(&b);
+    for (struct kv_fn_lib *l = sc->libs; l; l = l->next) {
+        buf_putc(&b, (char)RDB_OPCODE_FUNCTION2);
+        rdb_put_len(&b, l->code_len);
+        buf_append(&b, l->code, l->code_len);
+    }
+    buf_putc(&b, RDB_VERSION & 0xff);
+    buf_putc(&b, (RDB_VERSION >> 8) & 0xff);
+    uint64_t crc = crc64_jones(0, (const unsigned char *)buf_head(&b), buf_pending(&b));
+    for (int i = 0; i < 8; i++)
+        buf_putc(&b, (char)((crc >> (8 * i)) & 0xff));
+    resp_add_bulk(&c->out, buf_head(&b), buf_pending(&b));
+    buf_deinit(&b);
+}
+
+static const char *lib_name_of(const char *code, size_t len, size_t *nlen)
+{
+    /* the name= word of the shebang line (fn_load checks the rest) */
+    const char *eol = memchr(code, '\n', len);
+    size_t n = eol ? (size_t)(eol - code) : len;
+    for (size_t i = 0; i + 5 <= n; i++)
+        if (memcmp(code + i, "name=", 5) == 0 && (i == 0 || code[i - 1] == ' ')) {
+            size_t j = i + 5;
+            while (j < n && code[j] != ' ')
+                j++;
+            *nlen = j - i - 5;
+            return code + i + 5;
+        }
+    *nlen = 0;
+    return NULL;
+}
+
+static void fn_restore(struct kv_client *c, struct kv_script *sc, const struct resp_arg *payload, int policy)
+{
+    const unsigned char *p = (const unsigned char *)payload->ptr, *end = p + payload->len;
+    if (payload->len < 10) {
+        kv_reply_error(c, "ERR DUMP payload version or checksum are wrong");
+        return;
+    }
+    const unsigned char *footer = end - 10;
+    unsigned ver = footer[0] | (footer[1] << 8);
+    uint64_t want = 0;
+    for (int i = 7; i >= 0; i--)
+        want = (want << 8) | footer[2 + i];
+    if (ver > RDB_VERSION || crc64_jones(0, p, (size_t)(end - p) - 8) != want) {
+        kv_reply_error(c, "ERR DUMP payload version or checksum are wrong");
+        return;
+    }
+    /* every library's code first: nothing changes unless the payload is whole */
+    char **codes = NULL;
+    size_t *lens = NULL;
+    int n = 0, cap = 0;
+    const char *err = NULL;
+    while (p < footer) {
+        if (*p != RDB_OPCODE_FUNCTION2) {
+            err = *p == 246 ? "ERR Pre-GA function format not supported" : "ERR given type is not a function";
+            break;
+        }
+        p++;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4;
+            codes = xrealloc(codes, (size_t)cap * sizeof *codes);
+            lens = xrealloc(lens, (size_t)cap * sizeof *lens);
+        }
+        if (!rdb_get_string(&p, footer, &codes[n], &lens[n])) {
+            err = "ERR DUMP payload version or checksum are wrong";
+            break;
+        }
+        n++;
+    }
+    char msg[512];
+    if (!err && policy == 1) { /* APPEND: no name may collide */
+        for (int i = 0; i < n && !err; i++) {
+            size_t nl;
+            const char *nm = lib_name_of(codes[i], lens[i], &nl);
+            if (nm && find_lib(sc, nm, nl)) {
+                snprintf(msg, sizeof msg, "ERR Library %.*s already exists", (int)(nl > 128 ? 128 : nl), nm);
+                err = msg;
+            }
+        }
+    }
+    if (!err) {
+        if (policy == 0) /* FLUSH */
+            kv_fn_free_all(sc);
+        for (int i = 0; i < n; i++) {
+            struct resp_arg a = {codes[i], lens[i]};
+            if (!fn_load(sc, policy == 2, &a, msg, sizeof msg)) {
+                err = msg;
+                break;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        xfree(codes[i]);
+    xfree(codes);
+    xfree(lens);
+    if (err)
+        kv_reply_errorf(c, "%s", err);
+    else
+        resp_add_ok(&c->out);
+}
+
 /* ---- FUNCTION LIST / STATS ----------------------------------------------------- */
 
 static void fn_list(struct kv_client *c, struct kv_script *sc, const struct resp_arg *pat, bool withcode)
@@ -423,6 +693,16 @@ static const char *function_help[] = {
     "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
     "    * ASYNC: Asynchronously flush the libraries.",
     "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+    "      in case of functions name collision with another library).",
     "HELP",
     "    Prints this help.",
 };
@@ -496,10 +776,28 @@ void kv_cmd_FUNCTION(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_int(o, nf);
     } else if (kv_arg_is(sub, "kill") && argc == 2) {
         kv_reply_error(c, "NOTBUSY No scripts in execution right now.");
+    } else if (kv_arg_is(sub, "dump") && argc == 2) {
+        fn_dump(c, sc);
+    } else if (kv_arg_is(sub, "restore") && argc >= 3 && argc <= 4) {
+        int policy = 1; /* APPEND */
+        if (argc == 4) {
+            if (kv_arg_is(&argv[3], "flush"))
+                policy = 0;
+            else if (kv_arg_is(&argv[3], "append"))
+                policy = 1;
+            else if (kv_arg_is(&argv[3], "replace"))
+                policy = 2;
+            else {
+                kv_reply_error(c, "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+                return;
+            }
+        }
+        fn_restore(c, sc, &argv[2], policy);
     } else if (kv_arg_is(sub, "help") && argc == 2) {
         kv_reply_help(c, function_help, sizeof function_help / sizeof function_help[0]);
     } else if (kv_arg_is(sub, "load") || kv_arg_is(sub, "delete") || kv_arg_is(sub, "flush") ||
-               kv_arg_is(sub, "stats") || kv_arg_is(sub, "kill") || kv_arg_is(sub, "help")) {
+               kv_arg_is(sub, "stats") || kv_arg_is(sub, "kill") || kv_arg_is(sub, "help") ||
+               kv_arg_is(sub, "dump") || kv_arg_is(sub, "restore")) {
         char low[16];
         size_t n = sub->len < sizeof low - 1 ? sub->len : sizeof low - 1;
         for (size_t i = 0; i < n; i++)

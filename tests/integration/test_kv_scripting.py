@@ -602,3 +602,54 @@ def test_slowlog_shows_script_commands(c):
     finally:
         c.cmd("CONFIG", "SET", "slowlog-log-slower-than", "10000")
         c.cmd("SLOWLOG", "RESET")
+
+
+# ---------------------------------------------------------------- FUNCTION DUMP / RESTORE
+
+BIG_LIB = "#!lua name=big\n" + "".join(
+    f"redis.register_function('f{i}', function(keys, args) return 'value number {i} ' .. (args[1] or '') end)\n"
+    for i in range(30))      # long and repetitive: Redis LZF-compresses it in its payload
+SMALL_LIB = "#!lua name=aa\nredis.register_function('aaf', function() return 1 end)"
+
+
+def test_function_dump_restore_errors(c):
+    c.cmd("FUNCTION", "FLUSH")
+    c.cmd("FUNCTION", "LOAD", SMALL_LIB)
+    payload = c.cmd("FUNCTION", "DUMP")
+    assert c.err("FUNCTION", "RESTORE", payload) == "ERR Library aa already exists"
+    assert c.err("FUNCTION", "RESTORE", payload, "BAD") == \
+        "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE."
+    assert c.err("FUNCTION", "RESTORE", b"xx") == "ERR DUMP payload version or checksum are wrong"
+    assert c.err("FUNCTION", "RESTORE", payload[:-1] + b"x") == "ERR DUMP payload version or checksum are wrong"
+    assert c.cmd("FUNCTION", "RESTORE", payload, "REPLACE") == "OK"
+    assert c.cmd("FUNCTION", "RESTORE", payload, "FLUSH") == "OK"
+    assert c.cmd("FUNCTION", "FLUSH") == "OK"
+    assert c.cmd("FUNCTION", "RESTORE", payload) == "OK"
+    assert c.cmd("FCALL", "aaf", "0") == 1
+    c.cmd("FUNCTION", "FLUSH")
+    empty = c.cmd("FUNCTION", "DUMP")
+    assert len(empty) == 10                      # version + CRC only
+    assert c.cmd("FUNCTION", "RESTORE", empty) == "OK"
+
+
+def test_function_payload_between_servers(server, kv_target, tmp_path):
+    """A payload DUMPed by one server RESTOREs into the other, both ways."""
+    from conftest import start_server
+    other_target = "redis" if kv_target == "scaleout" else "scaleout"
+    other = start_server(other_target, tmp_path / "other")
+    try:
+        a, b = server.conn(), other.conn()
+        for src, dst in ((a, b), (b, a)):
+            for conn in (a, b):
+                conn.cmd("FUNCTION", "FLUSH")
+            assert src.cmd("FUNCTION", "LOAD", SMALL_LIB) == b"aa"
+            assert src.cmd("FUNCTION", "LOAD", BIG_LIB) == b"big"
+            assert dst.cmd("FUNCTION", "RESTORE", src.cmd("FUNCTION", "DUMP")) == "OK"
+            assert sorted(lib[1] for lib in dst.cmd("FUNCTION", "LIST")) == [b"aa", b"big"]
+            assert dst.cmd("FCALL", "f7", "0", "x") == b"value number 7 x"
+            assert dst.cmd("FUNCTION", "LIST", "LIBRARYNAME", "big", "WITHCODE")[0][-1] == BIG_LIB.encode()
+        a.cmd("FUNCTION", "FLUSH")
+        a.close()
+        b.close()
+    finally:
+        other.stop()
