@@ -566,9 +566,45 @@ static bool lock_for_command(struct kv_client *c)
 /*
  * From a busy script's hook (its worker thread, lock held by the script):
  * read what the worker's other clients sent and answer it as during a busy
- * script (process_input sees script_busy and never takes the lock). New
- * connections to this worker wait in the backlog until the script ends.
+ * script (busy_serve). New connections to this worker wait in the backlog
+ * until the script ends.
  */
+/*
+ * Answer c's complete commands while a script is busy, on the script's thread:
+ * nothing here may take the lock or close the client (client_close locks), so
+ * a protocol error or a failed write is left for when the script has ended
+ * (process_input and on_read see them again then).
+ */
+static void busy_serve(struct kv_client *c)
+{
+    while (buf_pending(&c->in) > 0) {
+        c->parser.max_bulk = (long long)c->srv->cfg.proto_max_bulk_len;
+        c->parser.auth_required = !c->authed;
+        ssize_t n = resp_parse(&c->parser, buf_head(&c->in), buf_pending(&c->in));
+        if (n <= 0 || !kv_script_busy_reply(c, c->parser.argc, c->parser.argv))
+            break;
+        buf_consume(&c->in, (size_t)n);
+    }
+    if (c->writing || buf_pending(&c->out) == 0)
+        return;
+    uv_buf_t b = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n > 0) {
+        c->net_out += (uint64_t)n;
+        buf_consume(&c->out, (size_t)n);
+    }
+    if (buf_pending(&c->out) == 0 || (n < 0 && n != UV_EAGAIN))
+        return;
+    struct buf tmp = c->wbuf; /* the rest asynchronously, as client_flush */
+    c->wbuf = c->out;
+    c->out = tmp;
+    c->writing = true;
+    c->wreq.data = c;
+    uv_buf_t wb = uv_buf_init(buf_head(&c->wbuf), (unsigned)buf_pending(&c->wbuf));
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &wb, 1, on_write) != 0)
+        c->writing = false;
+}
+
 void kv_busy_poll(struct kv_server *s)
 {
     struct kv_worker *w = s->script_worker;
@@ -583,7 +619,7 @@ void kv_busy_poll(struct kv_server *s)
             continue; /* EAGAIN, or EOF/error that libuv reports once the script ends */
         c->in.len += (size_t)n;
         c->net_in += (uint64_t)n;
-        process_input(c);
+        busy_serve(c);
     }
 }
 
