@@ -38,6 +38,7 @@
 
 static void client_close(struct kv_client *c);
 static void client_flush(struct kv_client *c);
+static bool lock_unless_busy(struct kv_server *s);
 static void process_input(struct kv_client *c);
 
 /* ---- replies -------------------------------------------------------------- */
@@ -358,10 +359,17 @@ static void client_close(struct kv_client *c)
 {
     if (c->closing)
         return;
+    if (!lock_unless_busy(c->srv)) {
+        /* a busy script holds the lock: stop reading, and the clients timer
+         * closes it once the script has ended (the worker goes on serving) */
+        if (!c->close_deferred)
+            uv_read_stop((uv_stream_t *)&c->tcp);
+        c->close_deferred = true;
+        return;
+    }
     c->closing = true;
     /* CLIENT KILL on another thread shuts the socket down by fd under the lock:
      * the fd is closed by uv_close below and its number may be reused at once */
-    pthread_mutex_lock(&c->srv->lock);
     c->fd = -1;
     /* a waiter that is going away must not take an element meanwhile */
     kv_blocking_client_gone(c);
@@ -611,7 +619,7 @@ void kv_busy_poll(struct kv_server *s)
     if (!w)
         return;
     for (struct kv_client *c = w->clients; c; c = c->next) {
-        if (c == s->script_caller || c->closing || c->fd < 0 || c->close_after_reply || c->blk)
+        if (c == s->script_caller || c->closing || c->close_deferred || c->fd < 0 || c->close_after_reply || c->blk)
             continue;
         buf_reserve(&c->in, IOBUF_LEN);
         ssize_t n = read(c->fd, buf_tail(&c->in), IOBUF_LEN);
@@ -832,6 +840,11 @@ static void on_clients_timer(uv_timer_t *t)
         next = c->next;
         if (c->closing)
             continue;
+        if (c->close_deferred) {
+            if (!atomic_load(&s->script_busy))
+                client_close(c);
+            continue;
+        }
         if (timeout > 0 && !c->writing && !c->blk && !c->paused && now - c->last_ms > timeout) {
             log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
             client_close(c);

@@ -125,6 +125,7 @@ struct kv_client {
     bool writing;              /* a uv_write of wbuf is in flight */
     bool close_after_reply;    /* QUIT, protocol error */
     bool closing;              /* uv_close called */
+    bool close_deferred;       /* to close once a busy script ends (server.c client_close) */
     bool reply_over;           /* the running command's reply passed the output limit */
     char *name;
     char addr[64], laddr[64];

@@ -653,3 +653,31 @@ def test_function_payload_between_servers(server, kv_target, tmp_path):
         b.close()
     finally:
         other.stop()
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_busy_with_misbehaving_clients(server_factory, kv_target, threads):
+    """During a busy script: a protocol error, a client that goes away and a
+    pipeline of 100 commands, on every worker; the server survives all."""
+    if threads != "1" and kv_target != "scaleout":
+        pytest.skip("worker threads are scaleout's")
+    s = server_factory(*(("--threads", threads) if kv_target == "scaleout" else ()))
+    conns = [s.conn() for _ in range(6)]
+    conns[0].cmd("CONFIG", "SET", "busy-reply-threshold", "100")
+    t, res = run_in_thread(s.port, "EVAL", LOOP, "0")
+    try:
+        poll_busy(conns[0])
+        conns[1].send(b"*1\r\n$abc\r\n")              # protocol error
+        conns[2].close()                               # gone
+        conns[3].send(b"".join(b"*1\r\n$4\r\nPING\r\n" for _ in range(100)))
+        replies = [conns[3].read() for _ in range(100)]
+        assert all(isinstance(r, RespError) and r.msg.startswith("BUSY ") for r in replies)
+        assert conns[4].cmd("SCRIPT", "KILL") == "OK"
+    finally:
+        t.join(120)
+    assert isinstance(res["reply"], RespError)
+    fresh = s.conn()
+    assert fresh.cmd("PING") == "PONG"
+    assert conns[5].cmd("PING") == "PONG"
+    for conn in [fresh] + conns[3:]:
+        conn.close()
