@@ -406,15 +406,17 @@ struct kv_script *kv_script_get(struct kv_server *s)
                                      "evalsha", "eval_ro", "evalsha_ro", "script", "function", "fcall", "fcall_ro",
                                      "reset", "subscribe", "unsubscribe", "psubscribe", "punsubscribe",
                                      "ssubscribe", "sunsubscribe", "monitor", "sync", "psync", "replconf",
-                                     "client", "shutdown", "quit", "save", "bgsave", "bgrewriteaof", "debug"};
+                                     "client", "shutdown", "quit", "save", "bgsave", "bgrewriteaof", "debug",
+                                     "config", "role", "wait", "failover", "replicaof", "slaveof", "acl",
+                                     "latency", "module", "blpop", "brpop", "blmove", "brpoplpush",
+                                     "bzpopmin", "bzpopmax"};
     for (size_t i = 0; i < sizeof noscript / sizeof noscript[0]; i++) {
         int id = resp_cmd_lookup(noscript[i], strlen(noscript[i]));
         if (id >= 0)
             sc->noscript[id] = true;
     }
-    for (int id = 0; id < RESP_CMD_COUNT; id++)
-        if (resp_cmds[id].flags & CMD_BLOCKING)
-            sc->noscript[id] = true;
+    /* Redis 7.0's "noscript" commands (blocking ones except BLMPOP/BZMPOP, which
+     * run without blocking in a script as in MULTI) */
     s->script = sc;
     return sc;
 }

@@ -173,7 +173,8 @@ def test_error_texts(c):
 
 @pytest.mark.parametrize("args", ["'multi'", "'exec'", "'watch', 'a'", "'auth', 'a'", "'blpop', 'a', 0",
                                   "'brpop', 'a', 0", "'eval', 'return 1', 0", "'script', 'flush'",
-                                  "'function', 'flush'", "'fcall', 'f', 0", "'client', 'list'"])
+                                  "'function', 'flush'", "'fcall', 'f', 0", "'client', 'list'",
+                                  "'config', 'get', 'port'", "'blmove', 'a', 'b', 'left', 'left', 0"])
 def test_not_allowed_from_script(c, args):
     body = f"return redis.call({args})"
     assert c.err("EVAL", body, "0") == script_err(body, "ERR This Redis command is not allowed from script")
@@ -681,3 +682,9 @@ def test_busy_with_misbehaving_clients(server_factory, kv_target, threads):
     assert conns[5].cmd("PING") == "PONG"
     for conn in [fresh] + conns[3:]:
         conn.close()
+
+
+def test_blmpop_in_script_does_not_block(c):
+    assert c.cmd("EVAL", "return redis.call('blmpop', 0, 1, KEYS[1], 'left')", "1", "nolist") is None
+    c.cmd("RPUSH", "bl", "a")
+    assert c.cmd("EVAL", "return redis.call('blmpop', 0, 1, KEYS[1], 'left')", "1", "bl") == [b"bl", [b"a"]]
