@@ -67,15 +67,19 @@ void kv_fn_free_all(struct kv_script *sc)
     }
 }
 
-long long kv_script_functions(struct kv_server *s, long long *libraries)
+long long kv_script_functions(struct kv_server *s, long long *libraries, size_t *code_bytes)
 {
     long long nf = 0, nl = 0;
+    size_t bytes = 0;
     for (struct kv_fn_lib *l = s->script ? s->script->libs : NULL; l; l = l->next) {
         nl++;
         nf += l->nfns;
+        bytes += l->code_len;
     }
     if (libraries)
         *libraries = nl;
+    if (code_bytes)
+        *code_bytes = bytes;
     return nf;
 }
 
@@ -761,7 +765,7 @@ void kv_cmd_FUNCTION(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_fn_free_all(sc);
         resp_add_ok(&c->out);
     } else if (kv_arg_is(sub, "stats") && argc == 2) {
-        long long nl, nf = kv_script_functions(c->srv, &nl);
+        long long nl, nf = kv_script_functions(c->srv, &nl, NULL);
         struct buf *o = &c->out;
         resp_add_map(o, c->proto, 2);
         resp_add_bulk_cstr(o, "running_script");

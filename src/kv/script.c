@@ -445,7 +445,12 @@ size_t kv_script_memory(struct kv_server *s)
     return (size_t)lua_gc(s->script->L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(s->script->L, LUA_GCCOUNTB, 0);
 }
 
-long long kv_script_cached(struct kv_server *s) { return s->script ? s->script->nscripts : 0; }
+long long kv_script_cached(struct kv_server *s, size_t *bytes)
+{
+    if (bytes)
+        *bytes = s->script ? s->script->scripts_bytes : 0;
+    return s->script ? s->script->nscripts : 0;
+}
 
 /* ---- RESP reply of a command ─▶ Lua value ------------------------------------- */
 
@@ -1255,6 +1260,7 @@ static bool script_get(struct kv_script *sc, struct kv_client *c, const char *bo
     lua_setfield(L, -3, sha);
     lua_remove(L, -2);
     sc->nscripts++;
+    sc->scripts_bytes += n;
     if (!push)
         lua_pop(L, 1);
     return true;
@@ -1409,6 +1415,7 @@ void kv_cmd_SCRIPT(struct kv_client *c, int argc, struct resp_arg *argv)
             lua_newtable(L);
             lua_setfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
             c->srv->script->nscripts = 0;
+            c->srv->script->scripts_bytes = 0;
             lua_gc(L, LUA_GCCOLLECT, 0);
         }
         resp_add_ok(&c->out);

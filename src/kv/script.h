@@ -36,10 +36,11 @@ struct kv_script;
 
 /* Free the scripting state at shutdown (NULL-safe). */
 void kv_script_free(struct kv_script *sc);
-/* INFO figures: Lua heap bytes and cached EVAL scripts; functions and libraries. */
+/* INFO figures: Lua heap bytes; cached EVAL scripts (and their bytes);
+ * functions (and libraries, and the bytes of their code). */
 size_t kv_script_memory(struct kv_server *s);
-long long kv_script_cached(struct kv_server *s);
-long long kv_script_functions(struct kv_server *s, long long *libraries);
+long long kv_script_cached(struct kv_server *s, size_t *bytes);
+long long kv_script_functions(struct kv_server *s, long long *libraries, size_t *code_bytes);
 
 /*
  * A command reached a worker while a script is busy (lock not held, any

@@ -28,6 +28,7 @@ struct kv_script {
     struct kv_client *caller;     /* the client whose EVAL/FCALL runs */
     bool noscript[RESP_CMD_COUNT];
     long long nscripts;           /* EVAL scripts cached */
+    size_t scripts_bytes;         /* their bodies (INFO used_memory_scripts_eval) */
     int gc_count;                 /* scripts run since the last GC step */
     /* the running script */
     bool running, ro, is_fn, wrote, killed, oom;

@@ -319,7 +319,16 @@ def test_info_memory_scripting(c):
     info = parse_info(c.cmd("INFO", "memory").decode())
     assert info["number_of_cached_scripts"] == 2
     assert info["used_memory_lua"] > 0
-    assert "number_of_functions" in info
+    for field in ("used_memory_vm_eval", "used_memory_lua_human", "used_memory_scripts_eval", "number_of_functions",
+                  "number_of_libraries", "used_memory_vm_functions", "used_memory_vm_total",
+                  "used_memory_vm_total_human", "used_memory_functions", "used_memory_scripts",
+                  "used_memory_scripts_human"):
+        assert field in info, field
+    c.cmd("FUNCTION", "FLUSH")
+    c.cmd("FUNCTION", "LOAD", LIB)
+    info = parse_info(c.cmd("INFO", "memory").decode())
+    assert (info["number_of_functions"], info["number_of_libraries"]) == (3, 1)
+    c.cmd("FUNCTION", "FLUSH")
 
 
 def test_redis_py_register_script(r):

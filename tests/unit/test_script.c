@@ -134,7 +134,7 @@ Test(script, script_cache)
 {
     cr_expect_str_eq(runv("SCRIPT", "LOAD", "return 7", NULL), "$40\r\n59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9\r\n");
     cr_expect_str_eq(runv("EVALSHA", "59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9", "0", NULL), ":7\r\n");
-    cr_expect_eq(kv_script_cached(srv), 1);
+    cr_expect_eq(kv_script_cached(srv, NULL), 1);
     cr_expect_str_eq(runv("SCRIPT", "FLUSH", NULL), "+OK\r\n");
     cr_expect_str_eq(runv("SCRIPT", "EXISTS", "59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9", NULL), "*1\r\n:0\r\n");
     cr_expect_str_eq(runv("EVALSHA", "59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9", "0", NULL),
@@ -148,7 +148,7 @@ Test(script, functions)
                      "$1\r\nl\r\n");
     cr_expect_str_eq(runv("FCALL", "f", "0", "hi", NULL), "$2\r\nhi\r\n");
     long long libs = 0;
-    cr_expect_eq(kv_script_functions(srv, &libs), 1);
+    cr_expect_eq(kv_script_functions(srv, &libs, NULL), 1);
     cr_expect_eq(libs, 1);
     cr_expect_str_eq(runv("FCALL_RO", "f", "0", NULL),
                      "-ERR Can not execute a script with write flag using *_ro command.\r\n");
