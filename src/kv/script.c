@@ -273,14 +273,29 @@ static void register_api(lua_State *L, struct kv_script *sc);
 
 /* Lua's memory goes through the counted allocator: it shows in used_memory
  * and maxmemory like every other byte of the server. */
+/* The Lua heap is bounded: while a script runs (inside lua_pcall, where Lua
+ * turns a refused allocation into a "not enough memory" error), growth past
+ * maxmemory (1 GB when maxmemory is 0) is refused. Outside a script nothing is
+ * refused: an allocation failing there would be a Lua panic. */
+#define LUA_HEAP_FALLBACK (1ULL << 30)
+
 static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    (void)ud, (void)osize;
+    struct kv_script *sc = ud;
     if (nsize == 0) {
         xfree(ptr);
+        sc->lua_bytes -= osize;
         return NULL;
     }
-    return xtry_realloc(ptr, nsize);
+    if (nsize > osize && (sc->running || sc->loading_lib)) {
+        unsigned long long limit = sc->srv->cfg.maxmemory ? sc->srv->cfg.maxmemory : LUA_HEAP_FALLBACK;
+        if (sc->lua_bytes + (nsize - osize) > limit)
+            return NULL;
+    }
+    void *p = xtry_realloc(ptr, nsize);
+    if (p)
+        sc->lua_bytes = sc->lua_bytes - osize + nsize;
+    return p;
 }
 
 static int lua_panic(lua_State *L)
@@ -291,7 +306,7 @@ static int lua_panic(lua_State *L)
 
 static lua_State *state_new(struct kv_script *sc)
 {
-    lua_State *L = lua_newstate(lua_alloc, NULL);
+    lua_State *L = lua_newstate(lua_alloc, sc);
     if (L)
         lua_atpanic(L, lua_panic);
     if (!L)
@@ -1131,8 +1146,12 @@ int kv_lua_run(struct kv_script *sc, struct kv_client *c, int fn_idx, int nargs,
     lua_settop(L, 0);
     if (sc->killed)
         log_warn("script %s killed by SCRIPT KILL / FUNCTION KILL", o->name);
-    /* an incremental GC step every 50 scripts, as Redis */
-    if (++sc->gc_count >= 50) {
+    /* an incremental GC step every 50 scripts, as Redis; a script that ran
+     * out of heap leaves its garbage: collect it all at once */
+    if (rc == LUA_ERRMEM) {
+        sc->gc_count = 0;
+        lua_gc(L, LUA_GCCOLLECT, 0);
+    } else if (++sc->gc_count >= 50) {
         sc->gc_count = 0;
         lua_gc(L, LUA_GCSTEP, 50);
     }

@@ -30,6 +30,7 @@ struct kv_script {
     long long nscripts;           /* EVAL scripts cached */
     size_t scripts_bytes;         /* their bodies (INFO used_memory_scripts_eval) */
     int gc_count;                 /* scripts run since the last GC step */
+    size_t lua_bytes;             /* the Lua heap (lua_alloc) */
     /* the running script */
     bool running, ro, is_fn, wrote, killed, oom;
     bool loading_lib;             /* FUNCTION LOAD runs a library's body */

@@ -697,3 +697,18 @@ def test_blmpop_in_script_does_not_block(c):
     assert c.cmd("EVAL", "return redis.call('blmpop', 0, 1, KEYS[1], 'left')", "1", "nolist") is None
     c.cmd("RPUSH", "bl", "a")
     assert c.cmd("EVAL", "return redis.call('blmpop', 0, 1, KEYS[1], 'left')", "1", "bl") == [b"bl", [b"a"]]
+
+
+@scaleout_only
+def test_lua_heap_bounded_by_maxmemory(server_factory, kv_target):
+    """A script that builds ever more data fails with Lua's memory error at
+    maxmemory (Redis lets the Lua heap grow without bound); the heap is
+    collected afterwards and the next script runs."""
+    s = server_factory("--maxmemory", "100mb")
+    c = s.conn()
+    body = "local t = {} for i = 1, 1e7 do t[i] = string.rep('x', 100) .. i end return #t"
+    assert c.err("EVAL", body, "0") == f"ERR Error running script (call to {sha(body)}): @not enough memory"
+    info = parse_info(c.cmd("INFO", "memory").decode())
+    assert info["used_memory_lua"] < 50 * 1024 * 1024
+    assert c.cmd("EVAL", "return #string.rep('x', 1000)", "0") == 1000
+    c.close()
