@@ -706,7 +706,7 @@ def test_lua_heap_bounded_by_maxmemory(server_factory, kv_target):
     collected afterwards and the next script runs."""
     s = server_factory("--maxmemory", "100mb")
     c = s.conn()
-    body = "local t = {} for i = 1, 1e7 do t[i] = string.rep('x', 100) .. i end return #t"
+    body = "local t = {} for i = 1, 1e8 do t[i] = {i, i, i, i} end return #t"
     assert c.err("EVAL", body, "0") == f"ERR Error running script (call to {sha(body)}): @not enough memory"
     info = parse_info(c.cmd("INFO", "memory").decode())
     assert info["used_memory_lua"] < 50 * 1024 * 1024
