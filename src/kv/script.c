@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <lualib.h>
 #include <math.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/sha1.h"
 #include "core/util.h"
 #include "kv/server.h"
 
@@ -90,17 +90,7 @@ static struct kv_script *S(lua_State *L)
     return sc;
 }
 
-void kv_lua_sha1hex(const char *p, size_t n, char out[41])
-{
-    unsigned char md[SHA_DIGEST_LENGTH];
-    SHA1((const unsigned char *)p, n, md);
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < SHA_DIGEST_LENGTH; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[40] = '\0';
-}
+void kv_lua_sha1hex(const char *p, size_t n, char out[41]) { sha1_hex(p, n, out); }
 
 /* A table made read-only: writes raise Redis's error with the position of
  * the Lua code that tried. */
