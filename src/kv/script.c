@@ -1463,14 +1463,15 @@ bool kv_script_busy_reply(struct kv_client *c, int argc, const struct resp_arg *
     bool kill = argc == 2 && (is_script || is_function) && util_strieq(a[1].ptr, a[1].len, "kill");
     if (kill) {
         bool fn = atomic_load(&s->script_is_fn);
-        if (is_script && fn) {
-            resp_add_errorf(&c->out, "BUSY %s", "Redis is busy running a function. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.");
-        } else if (is_function && !fn) {
-            resp_add_errorf(&c->out, "BUSY %s", "Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
-        } else if (atomic_load(&s->script_wrote)) {
+        /* Redis 7.0's scriptKill: a script that wrote first, then the wrong KILL */
+        if (atomic_load(&s->script_wrote)) {
             resp_add_errorf(&c->out, "UNKILLABLE Sorry the script already executed write commands against the dataset. "
                                      "You can either wait the script termination or kill the server in a hard way "
                                      "using the SHUTDOWN NOSAVE command.");
+        } else if (is_script && fn) {
+            resp_add_errorf(&c->out, "BUSY %s", "Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.");
+        } else if (is_function && !fn) {
+            resp_add_errorf(&c->out, "BUSY %s", "Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
         } else {
             atomic_store(&s->script_kill, true);
             resp_add_ok(&c->out);
