@@ -702,12 +702,25 @@ static int lua_redis_error_reply(lua_State *L)
 {
     if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
         return push_error_cstr(L, "ERR wrong number or type of arguments", false);
-    size_t n;
-    const char *p = lua_tolstring(L, 1, &n);
-    if (n && p[0] == '-')
-        p++, n--;
+    /* Redis's luaPushErrorBuff: "-CODE msg" keeps its code, a message without
+     * a space gets ERR; CR/LF trimmed from the message's ends */
+    const char *p = lua_tostring(L, 1); /* a C string in Redis: ends at NUL */
+    if (*p == '-')
+        p++;
+    const char *sp = strchr(p, ' ');
+    const char *code = sp ? p : "ERR";
+    size_t clen = sp ? (size_t)(sp - p) : 3;
+    const char *msg = sp ? sp + 1 : p;
+    size_t mlen = strlen(msg);
+    while (mlen && (*msg == '\r' || *msg == '\n'))
+        msg++, mlen--;
+    while (mlen && (msg[mlen - 1] == '\r' || msg[mlen - 1] == '\n'))
+        mlen--;
     lua_newtable(L);
-    lua_pushlstring(L, p, n);
+    lua_pushlstring(L, code, clen);
+    lua_pushstring(L, " ");
+    lua_pushlstring(L, msg, mlen);
+    lua_concat(L, 3);
     lua_setfield(L, -2, "err");
     return 1;
 }
