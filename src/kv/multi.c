@@ -319,6 +319,11 @@ static const struct subcmd {
     {RESP_CMD_MEMORY, "purge", 2}, {RESP_CMD_MEMORY, "stats", 2}, {RESP_CMD_MEMORY, "usage", -3},
     {RESP_CMD_SLOWLOG, "get", -2}, {RESP_CMD_SLOWLOG, "help", 2}, {RESP_CMD_SLOWLOG, "len", 2},
     {RESP_CMD_SLOWLOG, "reset", 2},
+    {RESP_CMD_SCRIPT, "debug", 3}, {RESP_CMD_SCRIPT, "exists", -3}, {RESP_CMD_SCRIPT, "flush", -2},
+    {RESP_CMD_SCRIPT, "help", 2}, {RESP_CMD_SCRIPT, "kill", 2}, {RESP_CMD_SCRIPT, "load", 3},
+    {RESP_CMD_FUNCTION, "delete", 3}, {RESP_CMD_FUNCTION, "dump", 2}, {RESP_CMD_FUNCTION, "flush", -2},
+    {RESP_CMD_FUNCTION, "help", 2}, {RESP_CMD_FUNCTION, "kill", 2}, {RESP_CMD_FUNCTION, "list", -2},
+    {RESP_CMD_FUNCTION, "load", -3}, {RESP_CMD_FUNCTION, "restore", -3}, {RESP_CMD_FUNCTION, "stats", 2},
 };
 
 /* Check the subcommand of a container command; false after refusing it. */

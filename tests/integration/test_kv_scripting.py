@@ -719,3 +719,14 @@ def test_lua_heap_bounded_by_maxmemory(server_factory, kv_target):
     assert info["used_memory_lua"] < 50 * 1024 * 1024
     assert c.cmd("EVAL", "return #string.rep('x', 1000)", "0") == 1000
     c.close()
+
+
+def test_scripts_in_multi(c):
+    assert c.cmd("MULTI") == "OK"
+    assert c.cmd("EVAL", "return redis.call('incr', KEYS[1])", "1", "m") == "QUEUED"
+    assert c.cmd("EVAL", "return redis.call('incr', KEYS[1])", "1", "m") == "QUEUED"
+    assert c.cmd("EXEC") == [1, 2]
+    assert c.cmd("MULTI") == "OK"
+    assert c.err("SCRIPT", "BAD") == "ERR unknown subcommand 'BAD'. Try SCRIPT HELP."
+    assert c.err("FUNCTION", "STATS", "x") == "ERR wrong number of arguments for 'function|stats' command"
+    assert c.err("EXEC") == "EXECABORT Transaction discarded because of previous errors."
