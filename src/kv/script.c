@@ -686,12 +686,23 @@ static int redis_call_generic(lua_State *L, bool raise)
     f->proto = sc->resp;
     f->reply_over = false;
     kv_call_queued(f, id, argc, argv);
-    const char *p = buf_head(&f->out), *end = buf_tail(&f->out);
-    if (p < end && *p == '-') {
-        const char *e = line_end(p + 1, end);
-        return push_error(L, p + 1, (size_t)(e - p - 1), raise);
+    if (sc->argbuf_cap > (1u << 20)) { /* one huge argument does not pin its copy */
+        xfree(sc->argbuf);
+        sc->argbuf = NULL;
+        sc->argbuf_cap = 0;
     }
-    push_reply(L, &p, end);
+    const char *p = buf_head(&f->out), *end = buf_tail(&f->out);
+    bool is_err = p < end && *p == '-';
+    if (is_err) {
+        const char *e = line_end(p + 1, end);
+        push_error(L, p + 1, (size_t)(e - p - 1), false);
+    } else {
+        push_reply(L, &p, end);
+    }
+    f->out.off = f->out.len = 0;
+    buf_shrink(&f->out, 64 * 1024); /* a huge reply does not pin its buffer */
+    if (is_err && raise)
+        return lua_error(L);
     return 1;
 }
 
