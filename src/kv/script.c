@@ -693,7 +693,11 @@ static int redis_call_generic(lua_State *L, bool raise)
     }
     const char *p = buf_head(&f->out), *end = buf_tail(&f->out);
     bool is_err = p < end && *p == '-';
-    if (is_err) {
+    if (f->reply_over) {
+        /* the handler stopped at the output limit: its reply is cut short */
+        is_err = true;
+        push_error_cstr(L, "ERR reply exceeds the client output buffer limit", false);
+    } else if (is_err) {
         const char *e = line_end(p + 1, end);
         push_error(L, p + 1, (size_t)(e - p - 1), false);
     } else {
