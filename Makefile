@@ -10,13 +10,13 @@
 CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2
-PKGS     := libuv libxxhash libpq libnghttp2
+PKGS     := libuv libxxhash libpq libnghttp2 lua5.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   ?=
 CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
-LDLIBS   += $(if $(PKG_LIBS),$(PKG_LIBS),-luv -lxxhash -lpq) -lssl -lcrypto -lpthread -lm
+LDLIBS   += $(if $(PKG_LIBS),$(PKG_LIBS),-luv -lxxhash -lpq -llua5.1) -lssl -lcrypto -lpthread -lm
 
 ifeq ($(V),1)
 Q :=

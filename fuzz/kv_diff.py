@@ -765,6 +765,69 @@ GRAMMAR.update({
     "xinfo": (3, xinfo_args),
 })
 
+
+# Scripting: a fixed set of deterministic, bounded scripts (no loop longer than
+# 50 rounds, so nothing ever becomes a busy script) with random keys and
+# arguments; EVALSHA of their shas (cached by an earlier EVAL or SCRIPT LOAD,
+# or NOSCRIPT after SCRIPT FLUSH on both); one function library.
+SCRIPTS = [
+    "return redis.call('get', KEYS[1])",
+    "return redis.call('set', KEYS[1], ARGV[1])",
+    "return redis.call('incrby', KEYS[1], ARGV[1])",
+    "return redis.pcall('hincrby', KEYS[1], 'f0', ARGV[1])",
+    "return {KEYS[1], ARGV[1], #KEYS, #ARGV}",
+    "return redis.call('lrange', KEYS[1], 0, -1)",
+    "return tonumber(ARGV[1])",
+    "return redis.call('exists', KEYS[1]) == 1",
+    "redis.call('del', KEYS[1]) return redis.status_reply('DONE')",
+    "return redis.error_reply('MYERR ' .. tostring(ARGV[1]))",
+    "error('fuzz')",
+    "return redis.call('type', KEYS[1])",
+    "redis.setresp(3) return redis.call('zscore', KEYS[1], 'm0')",
+    "return redis.call('zrange', KEYS[1], 0, -1, 'withscores')",
+    "local n = math.min(tonumber(ARGV[1]) or 0, 50) for i = 1, n do redis.call('rpush', KEYS[1], i) end "
+    "return redis.call('llen', KEYS[1])",
+    "return {1, 2.5, 'x', false, true, nil, 7}",
+    "return {err='ERR custom'}",
+    "return cjson.encode({ARGV[1]})",
+    "retur",
+]
+FN_LIB = ("#!lua name=fz\n"
+          "redis.register_function('fz_get', function(keys, args) return redis.call('get', keys[1]) end)\n"
+          "redis.register_function{function_name='fz_echo', callback=function(keys, args) return args end, "
+          "flags={'no-writes'}}\n"
+          "redis.register_function('fz_set', function(keys, args) return redis.call('set', keys[1], args[1]) end)\n")
+
+
+def script_numkeys(r):
+    return r.choice(["1", "1", "1", "1", "0", "2", "-1", "x", "5"])
+
+
+def script_args(r, by_sha):
+    body = r.choice(SCRIPTS)
+    if by_sha:
+        import hashlib
+        body = hashlib.sha1(body.encode()).hexdigest() if r.random() < 0.9 else "f" * 40
+    return [body, script_numkeys(r)] + [key(r) for _ in range(r.randint(0, 2))] + \
+        [r.choice(VALUES + INTS) for _ in range(r.randint(0, 2))]
+
+
+GRAMMAR.update({
+    "eval": (4, lambda r: script_args(r, False)),
+    "evalsha": (3, lambda r: script_args(r, True)),
+    "eval_ro": (2, lambda r: script_args(r, False)),
+    "evalsha_ro": (1, lambda r: script_args(r, True)),
+    "script": (1, lambda r: r.choice([["LOAD", r.choice(SCRIPTS)], ["EXISTS", script_args(r, True)[0]],
+                                      ["FLUSH"], ["FLUSH", "ASYNC"], ["KILL"], ["BAD"]])),
+    "function": (1, lambda r: r.choice([["LOAD", "REPLACE", FN_LIB], ["LOAD", FN_LIB], ["DELETE", "fz"],
+                                        ["LIST"], ["LIST", "WITHCODE"], ["STATS"], ["FLUSH"], ["KILL"],
+                                        ["LOAD", "#!lua name=bad\nreturn 1"]])),
+    "fcall": (3, lambda r: [r.choice(["fz_get", "fz_set", "fz_echo", "nofn"]), script_numkeys(r)] +
+              [key(r) for _ in range(r.randint(0, 2))] + [val(r) for _ in range(r.randint(0, 2))]),
+    "fcall_ro": (1, lambda r: [r.choice(["fz_get", "fz_echo"]), script_numkeys(r)] +
+                 [key(r) for _ in range(r.randint(0, 2))] + [val(r) for _ in range(r.randint(0, 2))]),
+})
+
 # Commands never sent, with the reason.
 EXCLUDED = {
     "quit": "closes the connection",
@@ -875,6 +938,9 @@ def normalise(name, args, v):
         # relative time compared with a TTL set a few ms earlier: which is
         # greater depends on when each server ran the two commands
         return shape(v)
+    if name == "function" and args and args[0].upper() == "LIST" and isinstance(v, list):
+        # functions of a library come in Redis's dict order (unspecified)
+        return [[sorted(x, key=repr) if isinstance(x, list) else x for x in lib] for lib in v]
     if name in ("sort", "sort_ro") and isinstance(v, list):
         up = [a.upper() for a in args]
         by = args[up.index("BY") + 1] if "BY" in up[:-1] else None
@@ -946,6 +1012,8 @@ class Fuzzer:
         for c in (self.so, self.rd):
             assert c.cmd("FLUSHALL") == "OK"
             c.cmd("HELLO", "2")
+            c.cmd("SCRIPT", "FLUSH")
+            c.cmd("FUNCTION", "FLUSH")
 
     def generic(self, name):
         arity, first, last, step = self.table[name]

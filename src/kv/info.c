@@ -16,6 +16,7 @@
 #include "kv/persist.h"
 #include "kv/server.h"
 #include "kv/pubsub.h"
+#include "kv/script.h"
 
 #define KV_VERSION "0.1.0"
 
@@ -106,6 +107,19 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
         human(h3, sizeof h3, s->cfg.maxmemory);
         buf_printf(o, "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\nused_memory_rss_human:%s\r\n",
                    used, h1, rss, h2);
+        /* Redis 7.0's scripting fields; one Lua VM serves EVAL and functions here,
+         * so it is all in the eval VM's figure and used_memory_vm_functions is 0 */
+        size_t lua = kv_script_memory(s), sbytes, fbytes;
+        long long nlibs, ncached = kv_script_cached(s, &sbytes), nfns = kv_script_functions(s, &nlibs, &fbytes);
+        char h4[32], h5[32];
+        human(h4, sizeof h4, lua);
+        human(h5, sizeof h5, sbytes + fbytes);
+        buf_printf(o, "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\nused_memory_lua_human:%s\r\n"
+                      "used_memory_scripts_eval:%zu\r\nnumber_of_cached_scripts:%lld\r\nnumber_of_functions:%lld\r\n"
+                      "number_of_libraries:%lld\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:%zu\r\n"
+                      "used_memory_vm_total_human:%s\r\nused_memory_functions:%zu\r\nused_memory_scripts:%zu\r\n"
+                      "used_memory_scripts_human:%s\r\n",
+                   lua, lua, h4, sbytes, ncached, nfns, nlibs, lua, h4, fbytes, sbytes + fbytes, h5);
         buf_printf(o, "maxmemory:%llu\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n", s->cfg.maxmemory, h3,
                    s->policy->name);
         buf_printf(o, "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n", used ? (double)rss / (double)used : 0);

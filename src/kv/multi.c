@@ -325,6 +325,11 @@ static const struct subcmd {
     {RESP_CMD_XGROUP, "destroy", 4}, {RESP_CMD_XGROUP, "help", 2}, {RESP_CMD_XGROUP, "setid", -5},
     {RESP_CMD_XINFO, "consumers", 4}, {RESP_CMD_XINFO, "groups", 3}, {RESP_CMD_XINFO, "help", 2},
     {RESP_CMD_XINFO, "stream", -3},
+    {RESP_CMD_SCRIPT, "debug", 3}, {RESP_CMD_SCRIPT, "exists", -3}, {RESP_CMD_SCRIPT, "flush", -2},
+    {RESP_CMD_SCRIPT, "help", 2}, {RESP_CMD_SCRIPT, "kill", 2}, {RESP_CMD_SCRIPT, "load", 3},
+    {RESP_CMD_FUNCTION, "delete", 3}, {RESP_CMD_FUNCTION, "dump", 2}, {RESP_CMD_FUNCTION, "flush", -2},
+    {RESP_CMD_FUNCTION, "help", 2}, {RESP_CMD_FUNCTION, "kill", 2}, {RESP_CMD_FUNCTION, "list", -2},
+    {RESP_CMD_FUNCTION, "load", -3}, {RESP_CMD_FUNCTION, "restore", -3}, {RESP_CMD_FUNCTION, "stats", 2},
 };
 
 /* Check the subcommand of a container command; false after refusing it. */

@@ -32,6 +32,7 @@
 #include "kv/pubsub.h"
 #include "kv/persist.h"
 #include "kv/setobj.h"
+#include "kv/script_int.h"
 #include "kv/slowlog.h"
 
 #define IOBUF_LEN (16 * 1024)
@@ -39,6 +40,7 @@
 
 static void client_close(struct kv_client *c);
 static void client_flush(struct kv_client *c);
+static bool lock_unless_busy(struct kv_server *s);
 static void process_input(struct kv_client *c);
 
 /* ---- replies -------------------------------------------------------------- */
@@ -401,10 +403,17 @@ static void client_close(struct kv_client *c)
 {
     if (c->closing)
         return;
+    if (!lock_unless_busy(c->srv)) {
+        /* a busy script holds the lock: stop reading, and the clients timer
+         * closes it once the script has ended (the worker goes on serving) */
+        if (!c->close_deferred)
+            uv_read_stop((uv_stream_t *)&c->tcp);
+        c->close_deferred = true;
+        return;
+    }
     c->closing = true;
     /* CLIENT KILL on another thread shuts the socket down by fd under the lock:
      * the fd is closed by uv_close below and its number may be reused at once */
-    pthread_mutex_lock(&c->srv->lock);
     c->fd = -1;
     /* a waiter that is going away must not take an element meanwhile */
     kv_blocking_client_gone(c);
@@ -583,6 +592,117 @@ void kv_client_pushed(struct kv_client *c, bool over)
         client_flush(c);
 }
 
+/*
+ * Take the keyspace lock for c's next parsed command. While a script is busy
+ * (past busy-reply-threshold) the lock stays held by it: the command is then
+ * answered without the lock (-BUSY, SCRIPT KILL...) and false is returned.
+ * Waiting for the lock wakes every 20 ms to notice a script turning busy.
+ */
+/* The keyspace lock for background work (cron); false, without it, while a
+ * script is busy. */
+static bool lock_unless_busy(struct kv_server *s)
+{
+    if (atomic_load(&s->script_busy))
+        return false;
+    if (pthread_mutex_trylock(&s->lock) == 0)
+        return true;
+    for (;;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_mutex_timedlock(&s->lock, &ts) == 0)
+            return true;
+        if (atomic_load(&s->script_busy))
+            return false;
+    }
+}
+
+static bool lock_for_command(struct kv_client *c)
+{
+    struct kv_server *s = c->srv;
+    if (atomic_load(&s->script_busy) && kv_script_busy_reply(c, c->parser.argc, c->parser.argv))
+        return false;
+    if (pthread_mutex_trylock(&s->lock) == 0)
+        return true;
+    for (;;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_mutex_timedlock(&s->lock, &ts) == 0)
+            return true;
+        if (atomic_load(&s->script_busy) && kv_script_busy_reply(c, c->parser.argc, c->parser.argv))
+            return false;
+    }
+}
+
+/*
+ * From a busy script's hook (its worker thread, lock held by the script):
+ * read what the worker's other clients sent and answer it as during a busy
+ * script (busy_serve). New connections to this worker wait in the backlog
+ * until the script ends.
+ */
+/*
+ * Answer c's complete commands while a script is busy, on the script's thread:
+ * nothing here may take the lock or close the client (client_close locks), so
+ * a protocol error or a failed write is left for when the script has ended
+ * (process_input and on_read see them again then).
+ */
+static void busy_serve(struct kv_client *c)
+{
+    while (buf_pending(&c->in) > 0) {
+        c->parser.max_bulk = (long long)c->srv->cfg.proto_max_bulk_len;
+        c->parser.auth_required = !c->authed;
+        ssize_t n = resp_parse(&c->parser, buf_head(&c->in), buf_pending(&c->in));
+        if (n <= 0 || !kv_script_busy_reply(c, c->parser.argc, c->parser.argv))
+            break;
+        buf_consume(&c->in, (size_t)n);
+    }
+    if (c->writing || buf_pending(&c->out) == 0)
+        return;
+    uv_buf_t b = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n > 0) {
+        c->net_out += (uint64_t)n;
+        buf_consume(&c->out, (size_t)n);
+    }
+    if (buf_pending(&c->out) == 0 || (n < 0 && n != UV_EAGAIN))
+        return;
+    struct buf tmp = c->wbuf; /* the rest asynchronously, as client_flush */
+    c->wbuf = c->out;
+    c->out = tmp;
+    c->writing = true;
+    c->wreq.data = c;
+    uv_buf_t wb = uv_buf_init(buf_head(&c->wbuf), (unsigned)buf_pending(&c->wbuf));
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &wb, 1, on_write) != 0)
+        c->writing = false;
+}
+
+void kv_busy_poll(struct kv_server *s)
+{
+    struct kv_worker *w = s->script_worker;
+    if (!w)
+        return;
+    for (struct kv_client *c = w->clients; c; c = c->next) {
+        if (c == s->script_caller || c->closing || c->close_deferred || c->fd < 0 || c->close_after_reply || c->blk)
+            continue;
+        buf_reserve(&c->in, IOBUF_LEN);
+        ssize_t n = read(c->fd, buf_tail(&c->in), IOBUF_LEN);
+        if (n <= 0)
+            continue; /* EAGAIN, or EOF/error that libuv reports once the script ends */
+        c->in.len += (size_t)n;
+        c->net_in += (uint64_t)n;
+        busy_serve(c);
+    }
+}
+
 static void process_input(struct kv_client *c)
 {
     struct kv_server *s = c->srv;
@@ -597,11 +717,12 @@ static void process_input(struct kv_client *c)
             break;
         }
         if (n < 0) {
-            if (!locked) {
+            if (!locked && !atomic_load(&s->script_busy)) {
                 pthread_mutex_lock(&s->lock);
                 locked = true;
             }
-            s->st.proto_errors++;
+            if (locked)
+                s->st.proto_errors++;
             resp_add_error(&c->out, c->parser.err, strlen(c->parser.err));
             log_verbose("protocol error from client id=%llu addr=%s: %s", (unsigned long long)c->id, c->addr,
                         c->parser.err);
@@ -610,7 +731,10 @@ static void process_input(struct kv_client *c)
             break;
         }
         if (!locked) {
-            pthread_mutex_lock(&s->lock);
+            if (!lock_for_command(c)) {
+                buf_consume(&c->in, (size_t)n);
+                continue;
+            }
             locked = true;
             db_set_now(&s->db, util_time_ms());
         }
@@ -788,6 +912,11 @@ static void on_clients_timer(uv_timer_t *t)
         next = c->next;
         if (c->closing)
             continue;
+        if (c->close_deferred) {
+            if (!atomic_load(&s->script_busy))
+                client_close(c);
+            continue;
+        }
         /* as Redis: a subscriber waits for messages, it is not idle */
         if (timeout > 0 && !c->writing && !c->blk && !c->paused && now - c->last_ms > timeout &&
             !kv_pubsub_subscribed(c)) {
@@ -892,7 +1021,10 @@ static void on_cron(uv_timer_t *t)
 {
     struct kv_server *s = t->data;
     long long now = util_time_ms();
-    pthread_mutex_lock(&s->lock);
+    /* a busy script holds the lock: skip this round, so that worker 0 keeps
+     * answering -BUSY to its clients */
+    if (!lock_unless_busy(s))
+        return;
     db_set_now(&s->db, now);
     s->cron_loops++;
     long long period_us = 1000000 / s->cfg.hz;
@@ -1126,6 +1258,7 @@ static void server_free(struct kv_server *s)
     kv_pubsub_free(s->pubsub);
     kv_watch_free(s->watch);
     kv_slowlog_free(s->slowlog);
+    kv_script_free(s->script);
     conf_free(&kv_conf_table, &s->cfg);
     xfree(s->workers);
     xfree(s->config_file);

@@ -39,6 +39,7 @@
 struct kv_evict_policy;
 struct kv_blocked;
 struct kv_blocking;
+struct kv_script;
 
 /* client-output-buffer-limit of one client class */
 struct kv_obl {
@@ -95,6 +96,7 @@ struct kv_config {
         int n;                       /* save points; 0: no automatic saves */
         long long secs[16], changes[16];
     } save;
+    long long busy_reply_threshold; /* ms a script runs before -BUSY (lua-time-limit) */
 };
 
 extern const struct conf_table kv_conf_table;
@@ -137,6 +139,7 @@ struct kv_client {
     bool writing;              /* a uv_write of wbuf is in flight */
     bool close_after_reply;    /* QUIT, protocol error */
     bool closing;              /* uv_close called */
+    bool close_deferred;       /* to close once a busy script ends (server.c client_close) */
     bool reply_over;           /* the running command's reply passed the output limit */
     char *name;
     char addr[64], laddr[64];
@@ -226,6 +229,15 @@ struct kv_server {
     uint64_t rdb_saves;            /* successful saves since start */
     long long latest_fork_usec;    /* how long the last fork() blocked the server */
     struct kv_db **persist_dbs;    /* kv_persist_dbs's array (ndbs) */
+    /* scripting (script.h): state made by the first EVAL/FUNCTION; the flags
+     * are read without the lock by workers deciding to answer -BUSY */
+    struct kv_script *script;
+    _Atomic bool script_busy;      /* a script passed busy-reply-threshold */
+    _Atomic bool script_wrote;     /* ... and it ran a write command (UNKILLABLE) */
+    _Atomic bool script_kill;      /* SCRIPT KILL / FUNCTION KILL asked */
+    _Atomic bool script_is_fn;     /* the busy one is a function (FCALL) */
+    struct kv_worker *script_worker; /* the worker running it */
+    struct kv_client *script_caller;
 };
 
 /* Reply helpers bound to a client (proto-aware). */

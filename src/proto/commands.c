@@ -102,6 +102,13 @@ int resp_cmd_keynum_index(int id)
     case RESP_CMD_LMPOP:
     case RESP_CMD_SINTERCARD:
         return 1;
+    case RESP_CMD_EVAL:
+    case RESP_CMD_EVALSHA:
+    case RESP_CMD_EVAL_RO:
+    case RESP_CMD_EVALSHA_RO:
+    case RESP_CMD_FCALL:
+    case RESP_CMD_FCALL_RO:
+        return 2;
     case RESP_CMD_ZUNIONSTORE:
     case RESP_CMD_ZINTERSTORE:
     case RESP_CMD_ZDIFFSTORE:

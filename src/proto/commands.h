@@ -199,6 +199,14 @@ enum {
     X(XCLAIM, "xclaim", -6, W|F, 1, 1, 1, "stream") \
     X(XAUTOCLAIM, "xautoclaim", -6, W|F, 1, 1, 1, "stream") \
     X(XINFO, "xinfo", -2, 0, 0, 0, 0, "stream") \
+    X(EVAL, "eval", -3, V, 0, 0, 0, "scripting") \
+    X(EVALSHA, "evalsha", -3, V, 0, 0, 0, "scripting") \
+    X(EVAL_RO, "eval_ro", -3, R|V, 0, 0, 0, "scripting") \
+    X(EVALSHA_RO, "evalsha_ro", -3, R|V, 0, 0, 0, "scripting") \
+    X(FCALL, "fcall", -3, V, 0, 0, 0, "scripting") \
+    X(FCALL_RO, "fcall_ro", -3, R|V, 0, 0, 0, "scripting") \
+    X(SCRIPT, "script", -2, K, 0, 0, 0, "scripting") \
+    X(FUNCTION, "function", -2, K, 0, 0, 0, "scripting") \
     X(PING, "ping", -1, F|K, 0, 0, 0, "connection") \
     X(ECHO, "echo", 2, F|K, 0, 0, 0, "connection") \
     X(QUIT, "quit", -1, F|N|K, 0, 0, 0, "connection") \
