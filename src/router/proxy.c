@@ -41,7 +41,7 @@ static void client_close(struct rt_client *c);
 
 /* ---- key location ------------------------------------------------------- */
 
-int rt_locate_key(struct rt_server *s, const char *key, size_t len)
+static int locate_in(struct rt_server *s, const char *key, size_t len, struct rt_worker *w)
 {
     struct rt_pool *p = &s->pools[s->dflt_pool];
     for (int i = 0; i < s->npools; i++) {
@@ -58,10 +58,25 @@ found:;
     struct rt_dist *d = atomic_load_explicit(&p->dist, memory_order_acquire);
     if (!d)
         return -1;
-    return rt_dist_locate(d, key, len); /* built with global shard ids (rt_server_rebuild) */
+    int id = rt_dist_locate(d, key, len); /* built with global shard ids (rt_server_rebuild) */
+    struct rt_dist *f = atomic_load_explicit(&p->from, memory_order_acquire);
+    if (f && w && !w->no_park && rt_dist_locate(f, key, len) != id) {
+        /* resharding: a moving key (reshard.c) */
+        w->moving = true;
+        uint32_t l32 = (uint32_t)len;
+        buf_append(&w->mkeys, (const char *)&l32, 4);
+        buf_append(&w->mkeys, key, len);
+    }
+    return id;
 }
 
-static int locate_cb(void *arg, const char *key, size_t len) { return rt_locate_key(arg, key, len); }
+int rt_locate_key(struct rt_server *s, const char *key, size_t len) { return locate_in(s, key, len, NULL); }
+
+static int locate_cb(void *arg, const char *key, size_t len)
+{
+    struct rt_worker *w = arg;
+    return locate_in(w->srv, key, len, w);
+}
 
 /* ---- output queues -------------------------------------------------------- */
 
@@ -109,8 +124,24 @@ static int wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
 
 static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
 {
+    struct rt_worker *w = c->w;
+    if (w->reuse) {
+        /* a released parked command: its place in the queue is kept */
+        struct rt_msg *m = w->reuse;
+        w->reuse = NULL;
+        m->nfrag = nfrag;
+        m->frags = nfrag <= 1 ? &m->one : xcalloc((size_t)nfrag, sizeof *m->frags);
+        for (int i = 0; i < nfrag; i++) {
+            m->frags[i].m = m;
+            buf_init(&m->frags[i].reply);
+        }
+        return m;
+    }
     struct rt_msg *m = xcalloc(1, sizeof *m);
     m->c = c;
+    m->w = w;
+    m->ep = w->cur_ep;
+    atomic_fetch_add_explicit(&w->ep_inflight[m->ep & 1], 1, memory_order_relaxed);
     m->nfrag = nfrag;
     m->keep = -1;
     m->frags = nfrag <= 1 ? &m->one : xcalloc((size_t)nfrag, sizeof *m->frags);
@@ -131,6 +162,8 @@ static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
 
 static void msg_free(struct rt_msg *m)
 {
+    if (!m->uncounted)
+        atomic_fetch_sub_explicit(&m->w->ep_inflight[m->ep & 1], 1, memory_order_relaxed);
     for (int i = 0; i < m->nfrag; i++)
         buf_deinit(&m->frags[i].reply);
     if (m->frags != &m->one)
@@ -636,7 +669,7 @@ static void send_scan(struct rt_client *c, struct rt_route *r, int argc, const s
 
 static void multi_reset(struct rt_client *c)
 {
-    c->in_multi = c->multi_bad = c->multi_cross = false;
+    c->in_multi = c->multi_bad = c->multi_cross = c->multi_moving = false;
     c->multi_shard = -1;
     c->multi_count = 0;
     buf_consume(&c->multi_cmds, buf_pending(&c->multi_cmds));
@@ -716,44 +749,12 @@ static void multi_queue(struct rt_client *c, struct rt_route *r, int argc, const
 
 /* ---- one command ------------------------------------------------------------------- */
 
-static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, const char *raw, size_t rawlen)
+/* Send a routed command on its way. */
+static void dispatch(struct rt_client *c, struct rt_route *r, int argc, const struct resp_arg *argv, const char *raw,
+                     size_t rawlen, long long now)
 {
     struct rt_worker *w = c->w;
     struct rt_server *s = w->srv;
-    w->commands++;
-    long long now = (long long)uv_now(&w->loop); /* the loop's cached time: no clock read per command */
-    if (c->inflight >= s->cfg.max_pipeline) {
-        char n[32];
-        snprintf(n, sizeof n, "%lld", s->cfg.max_pipeline);
-        msg_error(c, "ERR router: more than %s commands in flight on this connection (max-pipeline)", n);
-        return;
-    }
-    /* transactions */
-    if (util_strieq(argv[0].ptr, argv[0].len, "multi") && argc == 1) {
-        if (c->in_multi)
-            msg_error(c, "ERR MULTI calls can not be nested%s", "");
-        else {
-            multi_reset(c);
-            c->in_multi = true;
-            msg_local(c, "+OK\r\n", 5, false);
-        }
-        return;
-    }
-    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "exec") && argc == 1) {
-        multi_exec(c, now);
-        return;
-    }
-    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "discard") && argc == 1) {
-        multi_reset(c);
-        msg_local(c, "+OK\r\n", 5, false);
-        return;
-    }
-    struct rt_route *r = &w->route;
-    rt_route(r, argc, argv, locate_cb, s);
-    if (c->in_multi) {
-        multi_queue(c, r, argc, argv);
-        return;
-    }
     switch (r->kind) {
     case RT_LOCAL:
         w->local++;
@@ -790,6 +791,154 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
         send_scan(c, r, argc, argv, now);
         return;
     }
+}
+
+/* Resharding: hand a command on a moving key (or behind one) to the
+ * migrator. false: parking is over, dispatch it now. */
+static bool park(struct rt_client *c, int argc, const struct resp_arg *argv)
+{
+    struct rt_worker *w = c->w;
+    struct rt_park *pk = xcalloc(1, sizeof *pk);
+    pk->w = w;
+    buf_init(&pk->cmd);
+    buf_init(&pk->keys);
+    rt_write_command(&pk->cmd, argc, argv);
+    buf_append(&pk->keys, buf_head(&w->mkeys), buf_pending(&w->mkeys));
+    struct rt_msg *m = msg_new(c, 0);
+    m->pending = 1; /* owed by the migrator: a client that closes orphans it */
+    pk->m = m;
+    /* not part of the barrier: it goes only to new owners, after the keys moved */
+    atomic_fetch_sub_explicit(&w->ep_inflight[m->ep & 1], 1, memory_order_relaxed);
+    m->uncounted = true;
+    c->nparked++;
+    if (rt_reshard_park(w->srv, pk))
+        return true;
+    if (c->nparked > 1) {
+        /* parking just ended, but earlier commands of this client are on their way back: queue behind them */
+        pthread_mutex_lock(&w->rel_lock);
+        if (w->rel_tail)
+            w->rel_tail->next = pk;
+        else
+            w->rel_head = pk;
+        w->rel_tail = pk;
+        pthread_mutex_unlock(&w->rel_lock);
+        uv_async_send(&w->wake);
+        return true;
+    }
+    /* undo: the placeholder is used by the dispatch */
+    c->nparked--;
+    m->pending = 0;
+    w->reuse = m;
+    buf_deinit(&pk->cmd);
+    buf_deinit(&pk->keys);
+    xfree(pk);
+    return false;
+}
+
+void rt_proxy_released(struct rt_worker *w)
+{
+    pthread_mutex_lock(&w->rel_lock);
+    struct rt_park *pk = w->rel_head;
+    w->rel_head = w->rel_tail = NULL;
+    pthread_mutex_unlock(&w->rel_lock);
+    long long now = (long long)uv_now(&w->loop);
+    while (pk) {
+        struct rt_park *next = pk->next;
+        struct rt_msg *m = pk->m;
+        struct rt_client *c = m->c;
+        if (!c) {
+            msg_free(m); /* its client is gone */
+        } else {
+            c->nparked--;
+            m->pending = 0;
+            if (pk->failed) {
+                static const char e[] = "TRYAGAIN the key is being moved to another shard and the move failed; retry";
+                resp_add_error(&m->reply, e, sizeof e - 1);
+                m->done = true;
+                w->errors++;
+                client_advance(c);
+            } else {
+                struct resp_parser rp;
+                resp_parser_init(&rp);
+                ssize_t n = resp_parse(&rp, buf_head(&pk->cmd), buf_pending(&pk->cmd));
+                struct rt_route *r = &w->route;
+                w->no_park = true;
+                w->reuse = m;
+                if (n > 0) {
+                    rt_route(r, rp.argc, rp.argv, locate_cb, w);
+                    dispatch(c, r, rp.argc, rp.argv, buf_head(&pk->cmd), (size_t)n, now);
+                }
+                w->no_park = false;
+                if (w->reuse) { /* nothing answered (cannot happen): do not leave the client waiting */
+                    w->reuse = NULL;
+                    static const char e[] = "ERR router: internal error re-routing a command after resharding";
+                    resp_add_error(&m->reply, e, sizeof e - 1);
+                    m->done = true;
+                    client_advance(c);
+                }
+                resp_parser_deinit(&rp);
+            }
+        }
+        buf_deinit(&pk->cmd);
+        buf_deinit(&pk->keys);
+        xfree(pk);
+        pk = next;
+    }
+    /* the loop's check phase writes what was queued */
+}
+
+static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, const char *raw, size_t rawlen)
+{
+    struct rt_worker *w = c->w;
+    struct rt_server *s = w->srv;
+    w->commands++;
+    w->cur_ep = atomic_load(&s->epoch); /* before routing: the barrier counts this command in it */
+    long long now = (long long)uv_now(&w->loop); /* the loop's cached time: no clock read per command */
+    if (c->inflight >= s->cfg.max_pipeline) {
+        char n[32];
+        snprintf(n, sizeof n, "%lld", s->cfg.max_pipeline);
+        msg_error(c, "ERR router: more than %s commands in flight on this connection (max-pipeline)", n);
+        return;
+    }
+    /* transactions */
+    if (util_strieq(argv[0].ptr, argv[0].len, "multi") && argc == 1) {
+        if (c->in_multi)
+            msg_error(c, "ERR MULTI calls can not be nested%s", "");
+        else {
+            multi_reset(c);
+            c->in_multi = true;
+            c->multi_ep = w->cur_ep;
+            msg_local(c, "+OK\r\n", 5, false);
+        }
+        return;
+    }
+    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "exec") && argc == 1) {
+        if (c->multi_ep != w->cur_ep || c->nparked > 0 || c->multi_moving) {
+            msg_error(c, "EXECABORT Transaction discarded: keys are being resharded; retry%s", "");
+            multi_reset(c);
+            return;
+        }
+        multi_exec(c, now);
+        return;
+    }
+    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "discard") && argc == 1) {
+        multi_reset(c);
+        msg_local(c, "+OK\r\n", 5, false);
+        return;
+    }
+    struct rt_route *r = &w->route;
+    w->moving = false;
+    buf_consume(&w->mkeys, buf_pending(&w->mkeys));
+    rt_route(r, argc, argv, locate_cb, w);
+    if (c->in_multi) {
+        if (w->moving)
+            c->multi_moving = true;
+        multi_queue(c, r, argc, argv);
+        return;
+    }
+    if ((w->moving || c->nparked > 0) && r->kind != RT_LOCAL && r->kind != RT_REFUSE && park(c, argc, argv))
+        return;
+    dispatch(c, r, argc, argv, raw, rawlen, now);
 }
 
 /* ---- clients -------------------------------------------------------------------------- */
@@ -1011,6 +1160,8 @@ void rt_proxy_worker_init(struct rt_worker *w)
     int cps = (int)w->srv->cfg.conns_per_shard;
     w->sc = xcalloc((size_t)RT_MAX_SHARDS * 2 * (size_t)cps, sizeof *w->sc);
     rt_route_init(&w->route);
+    buf_init(&w->mkeys);
+    pthread_mutex_init(&w->rel_lock, NULL);
 }
 
 /* Every 100 ms: connects and replies that take too long fail; connections to removed shards close. */

@@ -102,6 +102,8 @@ struct rt_config {
     long long threads;
     long long tcp_backlog;
     long long conns_per_shard;  /* pipelined server connections per shard per thread */
+    long long reshard_batch;    /* resharding: SCAN COUNT per batch */
+    long long reshard_pause_ms; /* resharding: pause between batches */
     long long max_pipeline;     /* outstanding commands per client */
     unsigned long long max_client_buffer; /* unsent reply bytes per client */
     unsigned long long max_query;         /* largest single command */

@@ -80,7 +80,26 @@ struct rt_shard *rt_server_find_shard(struct rt_server *s, const char *key)
 /* Install the last fetched directory table into d (s->lock held). */
 static void dir_reinstall(struct rt_pool *p, struct rt_dist *d);
 
+static int rebuild(struct rt_server *s, struct rt_pool *p, bool migrate, char *err, size_t errlen);
+
 int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen)
+{
+    return rebuild(s, p, false, err, errlen);
+}
+
+/* Pools whose keys move when membership changes: not auto-eject (a cache
+ * that rehashes on failures), not directory (the table says where keys are). */
+static bool migrates(struct rt_server *s, struct rt_pool *p)
+{
+    return s->running && !p->conf->auto_eject && p->conf->dist != RT_DIST_DIRECTORY;
+}
+
+int rt_server_change(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen)
+{
+    return rebuild(s, p, migrates(s, p), err, errlen);
+}
+
+static int rebuild(struct rt_server *s, struct rt_pool *p, bool migrate, char *err, size_t errlen)
 {
     struct rt_dist_in in[RT_MAX_SHARDS];
     int n = 0;
@@ -103,6 +122,19 @@ int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t 
         return -1;
     }
     dir_reinstall(p, d);
+    if (migrate && atomic_load(&p->dist)) {
+        /* online resharding: from and to are both visible before the epoch
+         * moves on, so a command counted in the new epoch sees the move */
+        struct rt_dist *old = atomic_load(&p->dist);
+        atomic_store(&p->from, old);
+        atomic_store(&p->dist, d);
+        unsigned ep = atomic_fetch_add(&s->epoch, 1) + 1;
+        rt_reshard_start(s, p, old, d, ep);
+        p->built_gen = gen;
+        p->nlive = n;
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
     struct rt_dist *old = atomic_exchange_explicit(&p->dist, d, memory_order_acq_rel);
     if (old) {
         old->retired_at = net_mono_ms();
@@ -113,6 +145,27 @@ int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t 
     p->nlive = n;
     pthread_mutex_unlock(&s->lock);
     return 0;
+}
+
+/* PING addr on a blocking connection (a shard that is to receive keys must answer first). */
+static bool ping_ok(const char *addr, long long timeout_ms)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    char err[256];
+    if (resolve(addr, &sa, &salen, err, sizeof err) != 0)
+        return false;
+    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char rep[8];
+    bool ok = connect(fd, (struct sockaddr *)&sa, salen) == 0 && write(fd, "PING\r\n", 6) == 6 &&
+              read(fd, rep, sizeof rep) >= 5 && memcmp(rep, "+PONG", 5) == 0;
+    close(fd);
+    return ok;
 }
 
 static void init_npc(struct rt_server *s, struct net_pool_conf *c)
@@ -151,6 +204,10 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
                                      char *err, size_t errlen)
 {
     const char *name = sc->name ? sc->name : sc->addr;
+    if (s->running && rt_reshard_busy(s)) {
+        snprintf(err, errlen, "a resharding is in progress (see /status); try again when it is done");
+        return NULL;
+    }
     if (rt_server_find_shard(s, name) || rt_server_find_shard(s, sc->addr)) {
         snprintf(err, errlen, "shard '%s' exists", name);
         return NULL;
@@ -161,6 +218,11 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
         return NULL;
     }
     bool runtime = s->workers[0].loop.time > 0 && atomic_load(&s->nshards) > 0 && s->admin;
+    bool reshard = migrates(s, p);
+    if (reshard && !ping_ok(sc->addr, s->cfg.connect_timeout_ms)) {
+        snprintf(err, errlen, "shard %s does not answer PING: keys cannot move there", sc->addr);
+        return NULL;
+    }
     struct rt_shard *sh = xcalloc(1, sizeof *sh);
     sh->id = id;
     sh->pool = p;
@@ -187,12 +249,14 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
             return NULL;
         }
     }
+    if (reshard)
+        net_peer_set_check(sh->peer, true); /* it answered: keys go there from the switch on */
     atomic_store_explicit(&s->shards[id], sh, memory_order_release);
     atomic_store(&s->nshards, id + 1);
     pthread_mutex_lock(&s->lock);
     p->members[p->nmembers++] = id;
     pthread_mutex_unlock(&s->lock);
-    if (rt_server_rebuild(s, p, err, errlen) != 0) {
+    if (rt_server_change(s, p, err, errlen) != 0) {
         /* the layout does not take it (a range without LO): undo */
         pthread_mutex_lock(&s->lock);
         p->nmembers--;
@@ -211,6 +275,10 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
         snprintf(err, errlen, "shard '%s' is the last of pool '%s'", sh->name, p->conf->name);
         return -1;
     }
+    if (s->running && rt_reshard_busy(s)) {
+        snprintf(err, errlen, "a resharding is in progress (see /status); try again when it is done");
+        return -1;
+    }
     pthread_mutex_lock(&s->lock);
     int k = 0;
     for (int i = 0; i < p->nmembers; i++)
@@ -218,9 +286,13 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
             p->members[k++] = p->members[i];
     p->nmembers = k;
     pthread_mutex_unlock(&s->lock);
-    atomic_store(&sh->removed, true);
-    if (rt_server_rebuild(s, p, err, errlen) != 0)
+    /* resharding: commands routed by the old distribution may still go to it until the switch */
+    bool reshard = migrates(s, p);
+    if (!reshard)
+        atomic_store(&sh->removed, true);
+    if (rt_server_change(s, p, err, errlen) != 0)
         return -1;
+    atomic_store(&sh->removed, true);
     net_health_stop(sh->peer);
     net_pool_remove(p->np, sh->peer);
     if (sh->replica) {
@@ -401,6 +473,7 @@ static void on_sweep(uv_timer_t *t) { rt_proxy_sweep(t->data); }
 static void on_wake(uv_async_t *a)
 {
     struct rt_worker *w = a->data;
+    rt_proxy_released(w);
     if (atomic_load(&w->srv->draining) && !uv_is_closing((uv_handle_t *)&w->listener))
         uv_close((uv_handle_t *)&w->listener, NULL);
     if (atomic_load(&w->srv->stopping))
@@ -611,6 +684,8 @@ int router_main(int argc, char **argv)
     log_notice("scaleout router ready on %s:%d: %d pool%s, %d shard%s, %d thread%s, admin %s:%d", host, s->port,
                s->npools, s->npools == 1 ? "" : "s", nsh, nsh == 1 ? "" : "s", s->nworkers,
                s->nworkers == 1 ? "" : "s", s->cfg.admin_bind, s->admin ? admin_port(s->admin) : 0);
+    rt_reshard_init(s);
+    s->running = true;
     for (int i = 1; i < s->nworkers; i++)
         uv_thread_create(&s->workers[i].thread, worker_run, &s->workers[i]);
     uv_run(loop, UV_RUN_DEFAULT);

@@ -170,6 +170,15 @@ def admin_call(r, method, path, token=None, data=None):
         return e.code, json.loads(e.read())
 
 
+def reshard_done(r, runs):
+    """Wait until the router finished its runs-th resharding."""
+    def done():
+        rs = json.loads(admin_get(r, "/status"))["reshard"]
+        return rs["runs"] >= runs and rs["state"] == "done"
+    wait_until(done, 60, what=f"resharding #{runs} done")
+    return json.loads(admin_get(r, "/status"))["reshard"]
+
+
 def shard_flags(shards):
     out = []
     for s in shards:
@@ -499,12 +508,16 @@ def test_admin_status_metrics_and_runtime_shards(procs):
     assert code == 201, body
     wait_until(lambda: len([x for x in json.loads(admin_get(r, "/status"))["pools"][0]["shards"]
                             if x["state"] == "up"]) == 3, 10, what="new shard up")
+    reshard_done(r, 1)
     c.mset({f"n:{i}": i for i in range(300)})
     assert len(client(s[2].port).keys("n:*")) > 30  # about a third of new keys go to the new shard
     code, body = admin_call(r, "POST", f"/shards/{HOST}:{s[0].port}/weight?value=3", token="sekret")
     assert code == 200, body
+    reshard_done(r, 2)
     code, body = admin_call(r, "DELETE", f"/shards/{HOST}:{s[2].port}", token="sekret")
     assert code == 200, body
+    reshard_done(r, 3)
+    assert sorted(int(v) for v in c.mget([f"m:{i}" for i in range(100)])) == list(range(100))
     c.mset({f"o:{i}": i for i in range(100)})
     assert client(s[2].port).keys("o:*") == []
     st = json.loads(admin_get(r, "/status"))
@@ -698,3 +711,84 @@ def test_sigterm_answers_commands_in_flight_then_exits_0(procs):
         socket.create_connection((HOST, r.port), timeout=1).close()
     stop.set()
     lsock.close()
+
+
+def test_online_resharding_under_write_load_loses_no_acked_write(procs):
+    """A 3rd shard joins, then the 1st leaves, while writers SET and INCR
+    through the router: every acked write is readable afterwards with its last
+    acked value, every key lives on exactly one shard (direct connections),
+    and nothing is left on the removed shard."""
+    s = [procs.kv() for _ in range(3)]
+    r = procs.router(*shard_flags(s[:2]), "--threads", "2", "--admin-token", "t", "--reshard-batch", "25", "--reshard-pause", "2ms")
+    c = client(r.port)
+    pre = {f"pre:{i}": str(i) for i in range(3000)}
+    for i in range(0, 3000, 500):
+        c.mset({k: pre[k] for k in list(pre)[i:i + 500]})
+    c.set("ttl:key", "x", px=600000)
+    stop = threading.Event()
+    acked = {}        # key -> last acked value (each key has one writer)
+    errors = []
+    ops = [0]
+    nwriters = 4
+
+    def writer(t):
+        wc = client(r.port)
+        seq = 0
+        while not stop.is_set():
+            seq += 1
+            k = f"w{t}:{seq % 200}"
+            try:
+                wc.set(k, seq)
+                acked[k] = str(seq)
+                got = wc.get(k)
+                if got is None or got.decode() != str(seq):
+                    errors.append(f"read-your-write {k}: {got} != {seq}")
+                ck = f"cnt{t}:{seq % 50}"
+                acked[ck] = str(wc.incr(ck))
+                pk = f"pre:{(seq * 7 + t) % 3000}"
+                v = wc.append(pk, "+")
+                pre[pk] += "+"
+                if v != len(pre[pk]):
+                    errors.append(f"APPEND {pk}: length {v} != {len(pre[pk])}")
+                ops[0] += 1
+            except redis.RedisError as e:  # any error is a failure of the scheme
+                errors.append(f"{k}: {e!r}")
+                return
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(nwriters)]
+    for th in threads:
+        th.start()
+    try:
+        wait_until(lambda: ops[0] > 200, 20, what="writers running")
+        code, body = admin_call(r, "POST", f"/shards?addr={HOST}:{s[2].port}", token="t")
+        assert code == 201 and body["moved_data"] is True, body
+        code, _ = admin_call(r, "DELETE", f"/shards/{HOST}:{s[0].port}", token="t")
+        assert code == 409  # one resharding at a time
+        rs1 = reshard_done(r, 1)
+        assert rs1["keys_moved"] > 500 and rs1["keys_failed"] == 0, rs1
+        code, body = admin_call(r, "DELETE", f"/shards/{HOST}:{s[0].port}", token="t")
+        assert code == 200 and body["moved_data"] is True, body
+        rs2 = reshard_done(r, 2)
+        assert rs2["keys_moved"] > 500 and rs2["keys_failed"] == 0, rs2
+        n = ops[0]
+        wait_until(lambda: ops[0] > n + 100, 20, what="writers still running after the resharding")
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(30)
+    assert not errors, errors[:5]
+    assert rs1["commands_parked"] > 0 and rs2["commands_parked"] > 0, (rs1, rs2)  # the writers met moving keys
+    where = owners(s)  # asserts that no key is on two shards
+    assert not [k for k, i in where.items() if i == 0], "keys left on the removed shard"
+    expect = dict(pre)
+    expect.update(acked)
+    expect["ttl:key"] = "x"
+    assert set(where) == set(expect)
+    keys = sorted(expect)
+    for i in range(0, len(keys), 500):
+        got = c.mget(keys[i:i + 500])
+        bad = [(k, g, expect[k]) for k, g in zip(keys[i:i + 500], got) if g is None or g.decode() != expect[k]]
+        assert not bad, bad[:5]
+    assert 0 < c.pttl("ttl:key") <= 600000  # the TTL moved with the key
+    m = admin_get(r, "/metrics")
+    assert "scaleout_router_reshard_keys_moved_total" in m and "scaleout_router_reshard_state 4" in m
