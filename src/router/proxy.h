@@ -215,13 +215,16 @@ struct rt_server {
     struct rt_shard *_Atomic shards[RT_MAX_SHARDS];
     _Atomic int nshards;
     uv_timer_t cron;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     struct admin *admin;
     long long start_ms;
     _Atomic bool draining;          /* SIGTERM: no new clients; exit once nothing is in flight */
     long long drain_deadline;
     _Atomic bool stopping;
     bool running;                   /* past startup: shard changes reshard */
+    bool batch;                     /* SIGHUP: changes wait for one rebuild */
+    struct rt_shard *batch_removed[RT_MAX_SHARDS];
+    int nbatch_removed;
     _Atomic unsigned epoch;         /* bumped at every resharding switch */
     struct rt_reshard rs;
 };

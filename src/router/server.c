@@ -96,6 +96,8 @@ static bool migrates(struct rt_server *s, struct rt_pool *p)
 
 int rt_server_change(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen)
 {
+    if (s->batch)
+        return 0; /* SIGHUP reload: one rebuild after every change of the pool */
     return rebuild(s, p, migrates(s, p), err, errlen);
 }
 
@@ -204,7 +206,7 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
                                      char *err, size_t errlen)
 {
     const char *name = sc->name ? sc->name : sc->addr;
-    if (s->running && rt_reshard_busy(s)) {
+    if (s->running && !s->batch && rt_reshard_busy(s)) {
         snprintf(err, errlen, "a resharding is in progress (see /status); try again when it is done");
         return NULL;
     }
@@ -268,6 +270,19 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
     return sh;
 }
 
+static void finish_remove(struct rt_server *s, struct rt_shard *sh)
+{
+    struct rt_pool *p = sh->pool;
+    (void)s;
+    atomic_store(&sh->removed, true);
+    net_health_stop(sh->peer);
+    net_pool_remove(p->np, sh->peer);
+    if (sh->replica) {
+        net_health_stop(sh->replica);
+        net_pool_remove(p->rp, sh->replica);
+    }
+}
+
 int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, size_t errlen)
 {
     struct rt_pool *p = sh->pool;
@@ -275,7 +290,7 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
         snprintf(err, errlen, "shard '%s' is the last of pool '%s'", sh->name, p->conf->name);
         return -1;
     }
-    if (s->running && rt_reshard_busy(s)) {
+    if (s->running && !s->batch && rt_reshard_busy(s)) {
         snprintf(err, errlen, "a resharding is in progress (see /status); try again when it is done");
         return -1;
     }
@@ -290,15 +305,13 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
     bool reshard = migrates(s, p);
     if (!reshard)
         atomic_store(&sh->removed, true);
+    if (s->batch) {
+        s->batch_removed[s->nbatch_removed++] = sh;
+        return 0;
+    }
     if (rt_server_change(s, p, err, errlen) != 0)
         return -1;
-    atomic_store(&sh->removed, true);
-    net_health_stop(sh->peer);
-    net_pool_remove(p->np, sh->peer);
-    if (sh->replica) {
-        net_health_stop(sh->replica);
-        net_pool_remove(p->rp, sh->replica);
-    }
+    finish_remove(s, sh);
     return 0;
 }
 
@@ -540,6 +553,124 @@ static void on_cron(uv_timer_t *t)
     }
 }
 
+/* ---- SIGHUP: the configuration read again; shard lists and weights applied ---------- */
+
+static int g_argc;
+static char **g_argv;
+
+static const char *conf_name(const struct rt_shard_conf *sc) { return sc->name ? sc->name : sc->addr; }
+
+/* Does pool p differ from pc in its shards or weights? */
+static bool pool_differs(struct rt_server *s, struct rt_pool *p, const struct rt_pool_conf *pc)
+{
+    if (pc->nshards != p->nmembers)
+        return true;
+    for (int j = 0; j < pc->nshards; j++) {
+        struct rt_shard *sh = rt_server_find_shard(s, conf_name(&pc->shards[j]));
+        if (!sh || sh->pool != p || atomic_load(&sh->peer->weight) != pc->shards[j].weight)
+            return true;
+    }
+    return false;
+}
+
+/* Apply pc's shard list and weights to p with one rebuild (one resharding). */
+static void apply_pool(struct rt_server *s, struct rt_pool *p, const struct rt_pool_conf *pc)
+{
+    char err[512];
+    s->batch = true;
+    s->nbatch_removed = 0;
+    int added = 0, removed = 0, reweighted = 0;
+    for (int j = 0; j < pc->nshards; j++) {
+        const struct rt_shard_conf *sc = &pc->shards[j];
+        struct rt_shard *sh = rt_server_find_shard(s, conf_name(sc));
+        if (sh && sh->pool == p) {
+            if (atomic_load(&sh->peer->weight) != sc->weight) {
+                net_peer_set_weight(sh->peer, (int)sc->weight);
+                reweighted++;
+            }
+        } else if (!sh) {
+            if (rt_server_add_shard(s, p, sc, err, sizeof err))
+                added++;
+            else
+                log_warn("SIGHUP: pool %s: shard %s not added: %s", p->conf->name, conf_name(sc), err);
+        } else {
+            log_warn("SIGHUP: shard %s belongs to pool %s: not moved to pool %s", conf_name(sc), sh->pool->conf->name,
+                     p->conf->name);
+        }
+    }
+    int ids[RT_MAX_SHARDS], n = p->nmembers;
+    memcpy(ids, p->members, (size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i++) {
+        struct rt_shard *sh = atomic_load(&s->shards[ids[i]]);
+        bool keep = false;
+        for (int j = 0; j < pc->nshards && !keep; j++)
+            keep = strcmp(conf_name(&pc->shards[j]), sh->name) == 0;
+        if (!keep) {
+            if (rt_server_remove_shard(s, sh, err, sizeof err) == 0)
+                removed++;
+            else
+                log_warn("SIGHUP: pool %s: shard %s not removed: %s", p->conf->name, sh->name, err);
+        }
+    }
+    s->batch = false;
+    if (rt_server_change(s, p, err, sizeof err) != 0)
+        log_warn("SIGHUP: pool %s: %s", p->conf->name, err);
+    for (int i = 0; i < s->nbatch_removed; i++)
+        finish_remove(s, s->batch_removed[i]);
+    s->nbatch_removed = 0;
+    log_notice("SIGHUP: pool %s: %d shard%s added, %d removed, %d weight%s changed%s", p->conf->name, added,
+               added == 1 ? "" : "s", removed, reweighted, reweighted == 1 ? "" : "s",
+               migrates(s, p) ? "; keys move in the background (see /status)" : "");
+}
+
+static void reload(struct rt_server *s)
+{
+    struct rt_config *nc = xcalloc(1, sizeof *nc);
+    rt_config_init(nc);
+    struct buf errs;
+    buf_init(&errs);
+    int nerr = conf_load_args(&rt_conf_table, nc, g_argc, g_argv, &errs);
+    if (nerr == 0)
+        nerr = rt_config_validate(nc, &errs);
+    if (nerr) {
+        log_warn("SIGHUP: configuration not reloaded: %.*s", (int)buf_pending(&errs), buf_head(&errs));
+        goto out;
+    }
+    if (rt_reshard_busy(s)) {
+        log_warn("SIGHUP: a resharding is in progress; send SIGHUP again once /status shows it done");
+        goto out;
+    }
+    bool started = false;
+    for (int i = 0; i < nc->npools; i++) {
+        const struct rt_pool_conf *pc = nc->pools[i];
+        struct rt_pool *p = rt_server_find_pool(s, pc->name);
+        if (!p) {
+            log_warn("SIGHUP: pool %s is new: pools are read at start only", pc->name);
+            continue;
+        }
+        if (!pool_differs(s, p, pc))
+            continue;
+        if (started && migrates(s, p)) {
+            log_warn("SIGHUP: pool %s changed too: one resharding at a time; send SIGHUP again once /status "
+                     "shows it done", pc->name);
+            continue;
+        }
+        apply_pool(s, p, pc);
+        started = started || migrates(s, p);
+    }
+out:
+    buf_deinit(&errs);
+    rt_config_deinit(nc);
+    xfree(nc);
+}
+
+static void on_sighup(uv_signal_t *h, int sig)
+{
+    (void)sig;
+    log_notice("SIGHUP received: reading the configuration again (shard lists and weights)");
+    reload(h->data);
+}
+
 static void on_signal(uv_signal_t *h, int sig)
 {
     struct rt_server *s = h->data;
@@ -571,6 +702,8 @@ int router_main(int argc, char **argv)
         }
     struct rt_server *s = xcalloc(1, sizeof *s);
     g_srv = s;
+    g_argc = argc;
+    g_argv = argv;
     rt_config_init(&s->cfg);
     struct buf errs;
     buf_init(&errs);
@@ -658,6 +791,9 @@ int router_main(int argc, char **argv)
     s->sigterm.data = s->sigint.data = s;
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_init(loop, &s->sighup);
+    s->sighup.data = s;
+    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
     long long aport = s->cfg.admin_port;
     if (aport < 0)
         aport = s->port + 10000 <= 65535 ? s->port + 10000 : 0;

@@ -792,3 +792,35 @@ def test_online_resharding_under_write_load_loses_no_acked_write(procs):
     assert 0 < c.pttl("ttl:key") <= 600000  # the TTL moved with the key
     m = admin_get(r, "/metrics")
     assert "scaleout_router_reshard_keys_moved_total" in m and "scaleout_router_reshard_state 4" in m
+
+
+def test_sighup_reload_reshards_to_the_new_shard_list(procs, tmp_path):
+    """SIGHUP reads the file again: a new shard list and weights become a new
+    distribution and the keys move (every key readable, on exactly one shard)."""
+    s = [procs.kv() for _ in range(3)]
+
+    def conf(shards):
+        return "".join(f"shard {HOST}:{x.port} weight {w}\n" for x, w in shards)
+
+    r = procs.router(config=conf([(s[0], 1), (s[1], 1)]))
+    path = tmp_path / f"router{r.port}.conf"
+    c = client(r.port)
+    data = {f"h:{i}": str(i) for i in range(2000)}
+    c.mset(data)
+    path.write_text(conf([(s[0], 1), (s[1], 2), (s[2], 1)]))
+    r.proc.send_signal(signal.SIGHUP)
+    rs = reshard_done(r, 1)
+    assert rs["keys_moved"] > 300 and rs["keys_failed"] == 0, rs
+    st = json.loads(admin_get(r, "/status"))
+    assert [x["weight"] for x in st["pools"][0]["shards"]] == [1, 2, 1]
+    assert len(client(s[2].port).keys("h:*")) > 200
+    path.write_text(conf([(s[1], 2), (s[2], 1)]))
+    r.proc.send_signal(signal.SIGHUP)
+    reshard_done(r, 2)
+    where = owners(s)
+    assert set(where) == set(data) and 0 not in where.values()
+    assert [v.decode() for v in c.mget(list(data))] == list(data.values())
+    path.write_text("shard nonsense\n")
+    r.proc.send_signal(signal.SIGHUP)  # a bad file: logged, nothing changes
+    wait_until(lambda: "configuration not reloaded" in r.log(), 10, what="reload refused")
+    assert c.get("h:7") == b"7" and len(json.loads(admin_get(r, "/status"))["pools"][0]["shards"]) == 2
