@@ -70,6 +70,7 @@ const char *rt_reshard_state_name(int st)
 
 struct mconn {
     int fd;
+    unsigned gen;              /* the shard's peer_gen when opened: a failover reconnects */
     struct buf in;
     struct buf out;
     const char *rep[8];        /* the replies of the last call (into in) */
@@ -86,8 +87,10 @@ static void mc_close(struct mconn *c)
 
 static int mc_open(struct mconn *c, struct rt_shard *sh)
 {
-    if (c->fd >= 0)
+    unsigned gen = atomic_load(&sh->peer_gen);
+    if (c->fd >= 0 && c->gen == gen)
         return 0;
+    mc_close(c);
     struct net_peer *peer = atomic_load(&sh->peer);
     int fd = socket(peer->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -100,6 +103,7 @@ static int mc_open(struct mconn *c, struct rt_shard *sh)
         return -1;
     }
     c->fd = fd;
+    c->gen = gen;
     return 0;
 }
 

@@ -323,6 +323,16 @@ int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *
         snprintf(err, errlen, "%s is already the primary of '%s'", addr, sh->name);
         return -1;
     }
+    struct rt_shard *other = rt_server_find_shard(s, addr);
+    if (other && other != sh) {
+        snprintf(err, errlen, "%s is shard '%s': two shards cannot share a primary", addr, other->name);
+        return -1;
+    }
+    /* a primary that does not answer would turn the shard's keys into errors: keep the old one */
+    if (!ping_ok(addr, s->cfg.connect_timeout_ms)) {
+        snprintf(err, errlen, "%s does not answer PING: the primary of '%s' stays %s", addr, sh->name, old->addr);
+        return -1;
+    }
     struct net_peer *np = make_peer(s, p->np, addr, sh->name, atomic_load(&old->weight), true, err, errlen);
     if (!np)
         return -1;

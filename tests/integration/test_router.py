@@ -639,6 +639,12 @@ def test_manual_failover_keeps_placement(procs):
     assert on_a and len(on_a) < 200
     # the operator copies A to A2 (a stand-in for replication), then promotes A2
     client(a2.port).mset({k: "copied" for k in on_a})
+    # refused, and nothing changes: a primary that does not answer, another shard's primary
+    code, body = admin_call(r, "POST", f"/shards/A/primary?addr={HOST}:{free_port()}", token="t")
+    assert code == 409 and "PING" in body["error"], body
+    code, body = admin_call(r, "POST", f"/shards/A/primary?addr={HOST}:{b.port}", token="t")
+    assert code == 409 and "share" in body["error"], body
+    assert c.mget(keys) == [b"old"] * 200
     a.kill()
     code, body = admin_call(r, "POST", f"/shards/A/primary?addr={HOST}:{a2.port}", token="t")
     assert code == 200, body
