@@ -114,6 +114,15 @@ def procs(tmp_path):
             started.append(p)
             return p
 
+        def redis(self):
+            port = free_port()
+            exe = shutil.which("redis-server")
+            assert exe, "redis-server is required (scripts/install-deps.sh)"
+            p = Proc([exe, "--port", port, "--bind", HOST, "--save", "", "--appendonly", "no"], port, tmp_path,
+                     f"redis{port}").start()
+            started.append(p)
+            return p
+
         def nutcracker(self, yml):
             port = free_port()
             stats = free_port()
@@ -719,12 +728,14 @@ def test_sigterm_answers_commands_in_flight_then_exits_0(procs):
     lsock.close()
 
 
-def test_online_resharding_under_write_load_loses_no_acked_write(procs):
-    """A 3rd shard joins, then the 1st leaves, while writers SET and INCR
-    through the router: every acked write is readable afterwards with its last
-    acked value, every key lives on exactly one shard (direct connections),
-    and nothing is left on the removed shard."""
-    s = [procs.kv() for _ in range(3)]
+@pytest.mark.parametrize("shard", ["kv", "redis"])
+def test_online_resharding_under_write_load_loses_no_acked_write(procs, shard):
+    """A 3rd shard joins, then the 1st leaves, while writers SET, INCR and
+    APPEND through the router: every acked write is readable afterwards with
+    its last acked value, every key lives on exactly one shard (direct
+    connections), and nothing is left on the removed shard. Shards: scaleout
+    kv, and redis-server (the anchor: the same DUMP/RESTORE/WATCH protocol)."""
+    s = [getattr(procs, shard)() for _ in range(3)]
     r = procs.router(*shard_flags(s[:2]), "--threads", "2", "--admin-token", "t", "--reshard-batch", "25", "--reshard-pause", "2ms")
     c = client(r.port)
     pre = {f"pre:{i}": str(i) for i in range(3000)}
