@@ -208,9 +208,12 @@ static void status(struct rt_server *s, struct buf *b)
     buf_printf(b,
                "],\"reshard\":{\"state\":\"%s\",\"keys_scanned\":%llu,\"keys_moved\":%llu,\"keys_failed\":%llu,"
                "\"commands_parked\":%llu,\"runs\":%llu,\"batch\":%lld,\"pause_ms\":%lld}}\n",
-               rt_reshard_state_name(atomic_load(&rs->state)), (unsigned long long)atomic_load(&rs->scanned),
-               (unsigned long long)atomic_load(&rs->moved), (unsigned long long)atomic_load(&rs->failed),
-               (unsigned long long)atomic_load(&rs->parked), (unsigned long long)atomic_load(&rs->runs),
+               rt_reshard_state_name(atomic_load(&rs->state)),
+               (unsigned long long)(atomic_load(&rs->scanned) - atomic_load(&rs->base[0])),
+               (unsigned long long)(atomic_load(&rs->moved) - atomic_load(&rs->base[1])),
+               (unsigned long long)(atomic_load(&rs->failed) - atomic_load(&rs->base[2])),
+               (unsigned long long)(atomic_load(&rs->parked) - atomic_load(&rs->base[3])),
+               (unsigned long long)atomic_load(&rs->runs),
                s->cfg.reshard_batch, s->cfg.reshard_pause_ms);
 }
 

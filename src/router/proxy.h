@@ -164,7 +164,8 @@ struct rt_reshard {
     struct rt_park *head, *tail;
     struct mconn **conns;           /* the migrator's connection per shard id */
     _Atomic int state;              /* RS_* */
-    _Atomic uint64_t scanned, moved, failed, parked, runs;
+    _Atomic uint64_t scanned, moved, failed, parked, runs; /* since start (metrics) */
+    _Atomic uint64_t base[4];       /* scanned, moved, failed, parked when the last resharding began (/status: this one's) */
     long long started_ms, finished_ms;
 };
 

@@ -484,8 +484,9 @@ static void *reshard_thread(void *arg)
         atomic_fetch_add(&rs->runs, 1);
         pthread_mutex_unlock(&rs->lock);
         log_notice("reshard: pool %s: done (%llu keys scanned, %llu moved, %llu failed moves)", p->conf->name,
-                   (unsigned long long)atomic_load(&rs->scanned), (unsigned long long)atomic_load(&rs->moved),
-                   (unsigned long long)atomic_load(&rs->failed));
+                   (unsigned long long)(atomic_load(&rs->scanned) - atomic_load(&rs->base[0])),
+                   (unsigned long long)(atomic_load(&rs->moved) - atomic_load(&rs->base[1])),
+                   (unsigned long long)(atomic_load(&rs->failed) - atomic_load(&rs->base[2])));
     }
     return NULL;
 }
@@ -520,10 +521,10 @@ void rt_reshard_start(struct rt_server *s, struct rt_pool *p, struct rt_dist *fr
     rs->active = true;
     rs->started_ms = util_time_ms();
     rs->finished_ms = 0;
-    atomic_store(&rs->scanned, 0);
-    atomic_store(&rs->moved, 0);
-    atomic_store(&rs->failed, 0);
-    atomic_store(&rs->parked, 0);
+    atomic_store(&rs->base[0], atomic_load(&rs->scanned));
+    atomic_store(&rs->base[1], atomic_load(&rs->moved));
+    atomic_store(&rs->base[2], atomic_load(&rs->failed));
+    atomic_store(&rs->base[3], atomic_load(&rs->parked));
     atomic_store(&rs->state, RS_WAITING);
     pthread_cond_signal(&rs->cond);
     pthread_mutex_unlock(&rs->lock);
