@@ -138,6 +138,36 @@ struct rt_client {
     unsigned multi_ep;              /* epoch at MULTI: a resharding since aborts the block */
     struct buf multi_cmds;
     int nparked;                    /* commands waiting for the migrator: later ones park behind them */
+    struct rt_sub *sub;             /* pub/sub state, NULL until the first SUBSCRIBE */
+};
+
+/* A subscriber's dedicated connection to one shard (pub/sub, proxy.c). */
+struct rt_psconn {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    struct rt_client *c;            /* NULL once the client is gone */
+    struct rt_wq wq;
+    struct buf in;
+    struct resp_reply rp;
+    bool up, failed;
+};
+
+/* A channel or pattern the client subscribed to, and the shard it lives on. */
+struct rt_subname {
+    char *name;
+    size_t len;
+    bool pattern;
+    bool confirmed;                 /* the shard confirmed it: counted */
+    int shard;
+};
+
+struct rt_sub {
+    bool active;                    /* in subscribe mode: only (P)(UN)SUBSCRIBE, PING, QUIT */
+    struct rt_psconn **conns;       /* [shard id] */
+    struct rt_subname *names;
+    int n, cap;
+    int count;                      /* confirmed subscriptions: the count in confirmations */
+    int pending;                    /* confirmations owed: the client's next commands wait for them */
 };
 
 /* A command on a moving key, waiting for the migrator (reshard.c). */

@@ -147,6 +147,31 @@ static bool keyless(struct rt_route *r, int argc, const struct resp_arg *argv)
     case RESP_CMD_DISCARD:
         refuse(r, "ERR %.*s without MULTI", argv[0].ptr, argv[0].len);
         return true;
+    case RESP_CMD_PUBLISH:
+        /* every subscription lives on one shard (the proxy's subscriber
+         * connections): sent to all, the receivers added up */
+        r->kind = RT_FANOUT;
+        r->merge = RT_MERGE_SUM;
+        r->write = true;
+        return true;
+    case RESP_CMD_PUBSUB:
+        if (argis(&argv[1], "channels")) {
+            r->kind = RT_FANOUT;
+            r->merge = RT_MERGE_CONCAT;
+        } else if (argis(&argv[1], "numpat")) {
+            r->kind = RT_FANOUT;
+            r->merge = RT_MERGE_SUM;
+        } else {
+            refuse(r, "ERR PUBSUB %.*s is not supported by the router", argv[1].ptr, argv[1].len);
+        }
+        return true;
+    case RESP_CMD_SUBSCRIBE:
+    case RESP_CMD_PSUBSCRIBE:
+    case RESP_CMD_UNSUBSCRIBE:
+    case RESP_CMD_PUNSUBSCRIBE:
+        /* the proxy handles them (subscriber connections); here only without one */
+        refuse(r, "ERR %.*s is only supported on a client connection of the router", argv[0].ptr, argv[0].len);
+        return true;
     case RESP_CMD_WATCH:
     case RESP_CMD_UNWATCH:
         refuse(r, "ERR %.*s is not supported by the router (shard connections are shared)", argv[0].ptr,

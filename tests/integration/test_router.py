@@ -841,3 +841,62 @@ def test_sighup_reload_reshards_to_the_new_shard_list(procs, tmp_path):
     r.proc.send_signal(signal.SIGHUP)  # a bad file: logged, nothing changes
     wait_until(lambda: "configuration not reloaded" in r.log(), 10, what="reload refused")
     assert c.get("h:7") == b"7" and len(json.loads(admin_get(r, "/status"))["pools"][0]["shards"]) == 2
+
+
+def _pubsub_session(port, publisher_port):
+    """Subscribe to channels and a pattern, publish, unsubscribe; what a
+    client sees (confirmations in any order across channels)."""
+    c = client(publisher_port)
+    p = client(port).pubsub()
+    chans = [f"ch{i}" for i in range(8)]
+    p.subscribe(*chans)
+    p.psubscribe("news.*")
+
+    def drain(n):
+        out = []
+        deadline = time.monotonic() + 10
+        while len(out) < n and time.monotonic() < deadline:
+            m = p.get_message(timeout=0.2)
+            if m:
+                out.append(m)
+        return out
+
+    conf = drain(9)
+    counts = sorted(m["data"] for m in conf)
+    pubs = [c.publish("ch3", "hi"), c.publish("news.x", "n"), c.publish("nobody", "x"), c.publish("ch7", "b")]
+    msgs = sorted((m["type"], m["pattern"], m["channel"], m["data"]) for m in drain(3))
+    channels = sorted(c.pubsub_channels())
+    numpat = c.pubsub_numpat()
+    p.unsubscribe()
+    p.punsubscribe()
+    unsub = drain(9)
+    last = max(unsub, key=lambda m: -m["data"])
+    p.close()
+    return counts, pubs, msgs, channels, numpat, sorted(m["channel"] for m in unsub), last["data"]
+
+
+def test_pubsub_through_the_router_as_redis(procs):
+    """SUBSCRIBE/PSUBSCRIBE through the router over 3 shards (each channel on
+    the shard its name hashes to, PUBLISH to every shard) give what the same
+    session gives on one redis-server: confirmations counted over all
+    shards, each message once, PUBLISH's receiver count, PUBSUB CHANNELS."""
+    shards = [procs.kv() for _ in range(3)]
+    r = procs.router(*shard_flags(shards))
+    anchor = procs.redis()
+    got = _pubsub_session(r.port, r.port)
+    want = _pubsub_session(anchor.port, anchor.port)
+    assert got == want
+    assert want[1] == [1, 1, 0, 1] and want[0] == list(range(1, 10))
+    spread = [len(client(s.port).pubsub_channels()) for s in shards]
+    # subscribe mode on a raw connection: other commands refused, PING answered, normal again after UNSUBSCRIBE
+    with socket.create_connection((HOST, r.port), timeout=5) as s:
+        s.sendall(b"SUBSCRIBE a\r\nGET x\r\nPING\r\nUNSUBSCRIBE\r\nSET x 1\r\n")
+        want_bytes = (b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n-ERR Can't execute 'get': only (P|S)SUBSCRIBE / "
+                      b"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
+                      b"*2\r\n$4\r\npong\r\n$0\r\n\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n+OK\r\n")
+        buf = b""
+        deadline = time.monotonic() + 5
+        while len(buf) < len(want_bytes) and time.monotonic() < deadline:
+            buf += s.recv(4096)
+        assert buf == want_bytes
+    assert spread == [0, 0, 0]
