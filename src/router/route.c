@@ -165,6 +165,11 @@ static bool keyless(struct rt_route *r, int argc, const struct resp_arg *argv)
             refuse(r, "ERR PUBSUB %.*s is not supported by the router", argv[1].ptr, argv[1].len);
         }
         return true;
+    case RESP_CMD_SSUBSCRIBE:
+    case RESP_CMD_SUNSUBSCRIBE:
+        refuse(r, "ERR %.*s (sharded pub/sub) is not supported by the router; use SUBSCRIBE", argv[0].ptr,
+               argv[0].len);
+        return true;
     case RESP_CMD_SUBSCRIBE:
     case RESP_CMD_PSUBSCRIBE:
     case RESP_CMD_UNSUBSCRIBE:

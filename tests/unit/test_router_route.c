@@ -332,3 +332,23 @@ Test(router_route, scripts_by_numkeys)
     cr_assert(buf_pending(&out) == 8 && memcmp(buf_head(&out), "-ERR x\r\n", 8) == 0);
     buf_deinit(&out);
 }
+
+/* Pub/sub: PUBLISH to every shard (receivers added), PUBSUB CHANNELS/NUMPAT
+ * fanned out; (UN)SUBSCRIBE belong to the proxy's subscriber connections. */
+Test(router_route, pubsub)
+{
+    route("PUBLISH ch msg");
+    cr_assert_eq(R.kind, RT_FANOUT);
+    cr_assert_eq(R.merge, RT_MERGE_SUM);
+    route("PUBSUB CHANNELS");
+    cr_assert_eq(R.kind, RT_FANOUT);
+    cr_assert_eq(R.merge, RT_MERGE_CONCAT);
+    route("PUBSUB NUMPAT");
+    cr_assert_eq(R.merge, RT_MERGE_SUM);
+    route("PUBSUB NUMSUB a");
+    cr_assert_eq(R.kind, RT_REFUSE);
+    route("SUBSCRIBE a");
+    cr_assert_eq(R.kind, RT_REFUSE);
+    route("SSUBSCRIBE a");
+    cr_assert_eq(R.kind, RT_REFUSE);
+}
