@@ -900,3 +900,24 @@ def test_pubsub_through_the_router_as_redis(procs):
             buf += s.recv(4096)
         assert buf == want_bytes
     assert spread == [0, 0, 0]
+
+
+def test_resharding_moves_only_the_changed_pool(procs):
+    """A shard added to a prefix pool: its keys spread over the pool's two
+    shards; the default pool's keys do not move."""
+    a, b, d = procs.kv(), procs.kv(), procs.kv()
+    conf = f"shard {HOST}:{d.port}\npool users\n    prefix user:\n    shard {HOST}:{a.port}\n"
+    r = procs.router("--admin-token", "t", config=conf)
+    c = client(r.port)
+    data = {f"user:{i}": str(i) for i in range(1000)}
+    data.update({f"other:{i}": str(i) for i in range(300)})
+    c.mset(data)
+    code, body = admin_call(r, "POST", f"/shards?pool=users&addr={HOST}:{b.port}", token="t")
+    assert code == 201 and body["moved_data"] is True, body
+    rs = reshard_done(r, 1)
+    assert rs["keys_failed"] == 0 and 300 < rs["keys_moved"] < 700, rs
+    assert sorted(k.decode() for k in client(d.port).keys("*")) == sorted(k for k in data if k.startswith("other:"))
+    on_b = client(b.port).keys("*")
+    assert on_b and all(k.startswith(b"user:") for k in on_b)
+    owners([a, b, d])
+    assert [v.decode() for v in c.mget(list(data))] == list(data.values())
