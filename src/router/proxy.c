@@ -37,8 +37,6 @@ enum { SC_CONNECTING, SC_UP, SC_CLOSED };
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 static void sconn_fail(struct rt_sconn *sc, const char *why);
-static void client_close(struct rt_client *c);
-static void client_process(struct rt_client *c);
 
 /* ---- key location ------------------------------------------------------- */
 
@@ -81,14 +79,14 @@ static int locate_cb(void *arg, const char *key, size_t len)
 
 /* ---- output queues -------------------------------------------------------- */
 
-static void wq_init(struct rt_wq *q)
+void rt_wq_init(struct rt_wq *q)
 {
     buf_init(&q->out);
     buf_init(&q->wout);
     q->writing = false;
 }
 
-static void wq_deinit(struct rt_wq *q)
+void rt_wq_deinit(struct rt_wq *q)
 {
     buf_deinit(&q->out);
     buf_deinit(&q->wout);
@@ -97,7 +95,7 @@ static void wq_deinit(struct rt_wq *q)
 static size_t wq_pending(const struct rt_wq *q) { return buf_pending(&q->out) + buf_pending(&q->wout); }
 
 /* Write what is queued: try at once, the rest through uv_write. -1: the stream failed. */
-static int wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
+int rt_wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
 {
     if (q->writing || buf_pending(&q->out) == 0)
         return 0;
@@ -177,7 +175,7 @@ static void msg_free(struct rt_msg *m)
     xfree(m);
 }
 
-static void client_mark(struct rt_client *c)
+void rt_client_mark(struct rt_client *c)
 {
     if (!c->dirty) {
         c->dirty = true;
@@ -201,7 +199,7 @@ static void client_advance(struct rt_client *c)
             c->close_after = true;
         msg_free(m);
     }
-    client_mark(c);
+    rt_client_mark(c);
 }
 
 /* Every fragment answered: build the reply. */
@@ -267,7 +265,7 @@ static void frag_error(struct rt_frag *f, const char *fmt, const char *a, const 
 }
 
 /* A reply made here (local answer or error). */
-static void msg_local(struct rt_client *c, const char *p, size_t n, bool quit)
+void rt_msg_local(struct rt_client *c, const char *p, size_t n, bool quit)
 {
     struct rt_msg *m = msg_new(c, 0);
     buf_append(&m->reply, p, n);
@@ -276,14 +274,14 @@ static void msg_local(struct rt_client *c, const char *p, size_t n, bool quit)
     client_advance(c);
 }
 
-static void msg_error(struct rt_client *c, const char *fmt, const char *a)
+void rt_msg_error(struct rt_client *c, const char *fmt, const char *a)
 {
     char msg[300];
     snprintf(msg, sizeof msg, fmt, a);
     struct buf t;
     buf_init(&t);
     resp_add_error(&t, msg, strlen(msg));
-    msg_local(c, buf_head(&t), buf_pending(&t), false);
+    rt_msg_local(c, buf_head(&t), buf_pending(&t), false);
     buf_deinit(&t);
     c->w->errors++;
 }
@@ -302,7 +300,7 @@ static void sconn_mark(struct rt_sconn *sc)
 static void on_sconn_closed(uv_handle_t *h)
 {
     struct rt_sconn *sc = h->data;
-    wq_deinit(&sc->wq);
+    rt_wq_deinit(&sc->wq);
     buf_deinit(&sc->in);
     net_peer_unref(sc->peer);
     xfree(sc);
@@ -367,7 +365,7 @@ static void on_sconn_write(uv_write_t *req, int status)
     }
     buf_consume(&sc->wq.wout, buf_pending(&sc->wq.wout));
     buf_shrink(&sc->wq.wout, 64 * 1024);
-    if (wq_flush(&sc->wq, (uv_stream_t *)&sc->tcp, on_sconn_write) != 0)
+    if (rt_wq_flush(&sc->wq, (uv_stream_t *)&sc->tcp, on_sconn_write) != 0)
         sconn_fail(sc, "write failed");
 }
 
@@ -471,7 +469,7 @@ static struct rt_sconn *sconn_get(struct rt_client *c, struct rt_shard *sh, stru
     net_peer_ref(peer);
     sc->slot = slot;
     sc->peer_gen = gen;
-    wq_init(&sc->wq);
+    rt_wq_init(&sc->wq);
     buf_init(&sc->in);
     resp_reply_init(&sc->rp);
     uv_tcp_init(&w->loop, &sc->tcp);
@@ -509,7 +507,7 @@ static void sconn_push(struct rt_sconn *sc, struct rt_frag *f)
 
 /* ---- routing a command --------------------------------------------------------- */
 
-static bool shard_usable(struct rt_shard *sh, long long now)
+bool rt_shard_usable(struct rt_shard *sh, long long now)
 {
     return !atomic_load_explicit(&sh->removed, memory_order_relaxed) &&
            net_peer_usable(atomic_load_explicit(&sh->peer, memory_order_acquire), now);
@@ -519,7 +517,7 @@ static bool shard_usable(struct rt_shard *sh, long long now)
 static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool read, long long now)
 {
     const struct rt_pool_conf *pc = sh->pool->conf;
-    bool primary_ok = shard_usable(sh, now);
+    bool primary_ok = rt_shard_usable(sh, now);
     struct net_peer *rep = atomic_load_explicit(&sh->replica, memory_order_acquire);
     if (read && rep && pc->read_policy != RT_READ_NEVER && net_peer_usable(rep, now)) {
         bool use = false;
@@ -537,7 +535,7 @@ static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool
     return sconn_get(c, sh, NULL);
 }
 
-static struct rt_shard *shard_of(struct rt_server *s, int id)
+struct rt_shard *rt_shard_of(struct rt_server *s, int id)
 {
     return id >= 0 && id < RT_MAX_SHARDS ? atomic_load_explicit(&s->shards[id], memory_order_acquire) : NULL;
 }
@@ -545,7 +543,7 @@ static struct rt_shard *shard_of(struct rt_server *s, int id)
 static void unavailable(struct rt_client *c, struct rt_shard *sh)
 {
     c->w->unavailable++;
-    msg_error(c, "ERR shard %s unavailable", sh ? sh->name : "?");
+    rt_msg_error(c, "ERR shard %s unavailable", sh ? sh->name : "?");
 }
 
 /* Send a command (raw bytes, or argv re-encoded) to one shard. */
@@ -590,7 +588,7 @@ static void send_split(struct rt_client *c, struct rt_route *r, int argc, const 
     struct rt_sconn *conns[RT_MAX_SHARDS];
     bool read = !r->write;
     for (int p = 0; p < r->nparts; p++) {
-        struct rt_shard *sh = shard_of(s, r->parts[p].shard);
+        struct rt_shard *sh = rt_shard_of(s, r->parts[p].shard);
         conns[p] = sh ? pick_conn(c, sh, read, now) : NULL;
         if (!conns[p]) {
             unavailable(c, sh);
@@ -612,7 +610,7 @@ static void send_fanout(struct rt_client *c, struct rt_route *r, int argc, const
     struct rt_sconn *conns[RT_MAX_SHARDS];
     int n = 0, total = atomic_load(&s->nshards);
     for (int id = 0; id < total; id++) {
-        struct rt_shard *sh = shard_of(s, id);
+        struct rt_shard *sh = rt_shard_of(s, id);
         if (!sh || atomic_load(&sh->removed))
             continue;
         conns[n] = pick_conn(c, sh, !r->write, now);
@@ -623,7 +621,7 @@ static void send_fanout(struct rt_client *c, struct rt_route *r, int argc, const
         n++;
     }
     if (n == 0) {
-        msg_error(c, "ERR no shard%s", "");
+        rt_msg_error(c, "ERR no shard%s", "");
         return;
     }
     struct rt_msg *m = msg_new(c, n);
@@ -642,7 +640,7 @@ static void send_scan(struct rt_client *c, struct rt_route *r, int argc, const s
     int total = atomic_load(&s->nshards), live = 0;
     struct rt_shard *target = NULL;
     for (int id = 0; id < total; id++) {
-        struct rt_shard *sh = shard_of(s, id);
+        struct rt_shard *sh = rt_shard_of(s, id);
         if (!sh || atomic_load(&sh->removed))
             continue;
         if (live == r->scan_shard)
@@ -650,7 +648,7 @@ static void send_scan(struct rt_client *c, struct rt_route *r, int argc, const s
         live++;
     }
     if (!target) {
-        msg_error(c, "ERR invalid cursor%s", "");
+        rt_msg_error(c, "ERR invalid cursor%s", "");
         return;
     }
     struct rt_sconn *sc = pick_conn(c, target, true, now);
@@ -682,12 +680,12 @@ static void multi_exec(struct rt_client *c, long long now)
     struct rt_server *s = c->w->srv;
     c->w->multis++;
     if (c->multi_bad) {
-        msg_error(c, "EXECABORT Transaction discarded because of previous errors.%s", "");
+        rt_msg_error(c, "EXECABORT Transaction discarded because of previous errors.%s", "");
         multi_reset(c);
         return;
     }
     if (c->multi_cross) {
-        msg_error(c, "EXECABORT Transaction discarded: its keys are on more than one shard (use a {hash tag})%s", "");
+        rt_msg_error(c, "EXECABORT Transaction discarded: its keys are on more than one shard (use a {hash tag})%s", "");
         multi_reset(c);
         return;
     }
@@ -696,7 +694,7 @@ static void multi_exec(struct rt_client *c, long long now)
         struct rt_pool *p = &s->pools[s->dflt_pool];
         id = p->nmembers ? p->members[0] : -1;
     }
-    struct rt_shard *sh = shard_of(s, id);
+    struct rt_shard *sh = rt_shard_of(s, id);
     struct rt_sconn *sc = sh ? pick_conn(c, sh, false, now) : NULL;
     if (!sc) {
         unavailable(c, sh);
@@ -723,7 +721,7 @@ static void multi_queue(struct rt_client *c, struct rt_route *r, int argc, const
     struct rt_server *s = c->w->srv;
     if (r->kind == RT_REFUSE) {
         c->multi_bad = true;
-        msg_local(c, buf_head(&r->out), buf_pending(&r->out), false);
+        rt_msg_local(c, buf_head(&r->out), buf_pending(&r->out), false);
         return;
     }
     if (r->kind == RT_FANOUT || r->kind == RT_SPLIT || r->kind == RT_SCAN) {
@@ -734,389 +732,18 @@ static void multi_queue(struct rt_client *c, struct rt_route *r, int argc, const
         c->multi_shard = r->shard;
     } else if (r->cmd == RESP_CMD_QUIT || r->cmd == RESP_CMD_SELECT || r->cmd == RESP_CMD_CLIENT) {
         c->multi_bad = true;
-        msg_error(c, "ERR %s inside MULTI is not supported by the router", resp_cmds[r->cmd].name);
+        rt_msg_error(c, "ERR %s inside MULTI is not supported by the router", resp_cmds[r->cmd].name);
         return;
     }
     if (c->multi_count >= s->cfg.max_pipeline ||
         buf_pending(&c->multi_cmds) > s->cfg.max_query) {
         c->multi_bad = true;
-        msg_error(c, "ERR router: MULTI block too long%s", "");
+        rt_msg_error(c, "ERR router: MULTI block too long%s", "");
         return;
     }
     rt_write_command(&c->multi_cmds, argc, argv);
     c->multi_count++;
-    msg_local(c, "+QUEUED\r\n", 9, false);
-}
-
-/* ---- pub/sub ---------------------------------------------------------------------------
- *
- * A client that SUBSCRIBEs gets its own connection to each shard it needs
- * (not the shared pipelined ones): a channel (or pattern) is subscribed on
- * the shard its name hashes to, like a key, and PUBLISH goes to every shard
- * (route.c), so every subscription receives each message once and PUBLISH
- * answers the sum of receivers. The shards' (un)subscribe confirmations get
- * the count of the client's subscriptions over all shards; messages pass
- * through. A subscriber connection that fails closes the client (its
- * subscriptions on that shard are gone; clients reconnect and subscribe
- * again).
- */
-
-#define SUB_MAX 10000
-
-static void ps_closed(uv_handle_t *h)
-{
-    struct rt_psconn *ps = h->data;
-    wq_deinit(&ps->wq);
-    buf_deinit(&ps->in);
-    xfree(ps);
-}
-
-static void ps_close(struct rt_psconn *ps)
-{
-    if (!uv_is_closing((uv_handle_t *)&ps->tcp))
-        uv_close((uv_handle_t *)&ps->tcp, ps_closed);
-}
-
-static void ps_fail(struct rt_psconn *ps, const char *why)
-{
-    struct rt_client *c = ps->c;
-    ps->failed = true;
-    if (c) {
-        log_verbose("subscriber closed: its shard connection failed (%s)", why);
-        client_close(c); /* closes ps too */
-    } else {
-        ps_close(ps);
-    }
-}
-
-static void sub_free(struct rt_client *c)
-{
-    struct rt_sub *sub = c->sub;
-    if (!sub)
-        return;
-    for (int i = 0; i < RT_MAX_SHARDS; i++)
-        if (sub->conns[i]) {
-            sub->conns[i]->c = NULL;
-            ps_close(sub->conns[i]);
-        }
-    for (int i = 0; i < sub->n; i++)
-        xfree(sub->names[i].name);
-    xfree(sub->names);
-    xfree(sub->conns);
-    xfree(sub);
-    c->sub = NULL;
-}
-
-static void on_ps_write(uv_write_t *req, int status)
-{
-    struct rt_psconn *ps = container_of(req, struct rt_psconn, wq.req);
-    ps->wq.writing = false;
-    if (uv_is_closing((uv_handle_t *)&ps->tcp))
-        return;
-    if (status < 0) {
-        ps_fail(ps, uv_strerror(status));
-        return;
-    }
-    buf_consume(&ps->wq.wout, buf_pending(&ps->wq.wout));
-    if (wq_flush(&ps->wq, (uv_stream_t *)&ps->tcp, on_ps_write) != 0)
-        ps_fail(ps, "write failed");
-}
-
-static void ps_send(struct rt_psconn *ps)
-{
-    if (ps->up && wq_flush(&ps->wq, (uv_stream_t *)&ps->tcp, on_ps_write) != 0)
-        ps_fail(ps, "write failed");
-}
-
-static int sub_find(const struct rt_sub *sub, const char *name, size_t len, bool pattern)
-{
-    for (int i = 0; i < sub->n; i++)
-        if (sub->names[i].pattern == pattern && sub->names[i].len == len && memcmp(sub->names[i].name, name, len) == 0)
-            return i;
-    return -1;
-}
-
-/* *3 $kind $name :count, the count being the client's over all shards. */
-static void sub_confirm(struct buf *out, const char *kind, const char *name, size_t len, int count)
-{
-    resp_add_array(out, 3);
-    resp_add_bulk(out, kind, strlen(kind));
-    if (name)
-        resp_add_bulk(out, name, len);
-    else
-        resp_add_null(out, 2);
-    resp_add_int(out, count);
-}
-
-/* A bulk at *p (nil: *s = NULL); false when it is none. */
-static bool bulk_at(const char **p, const char *end, const char **s, size_t *n)
-{
-    long long bl;
-    const char *q = *p;
-    const char *e = q < end ? memchr(q, '\r', (size_t)(end - q)) : NULL;
-    if (!e || *q != '$' || !util_str2ll(q + 1, (size_t)(e - q - 1), &bl))
-        return false;
-    if (bl < 0) {
-        *s = NULL;
-        *n = 0;
-        *p = e + 2;
-        return true;
-    }
-    if (e + 2 + bl + 2 > end)
-        return false;
-    *s = e + 2;
-    *n = (size_t)bl;
-    *p = e + 2 + bl + 2;
-    return true;
-}
-
-/* One push from a shard: confirmations recounted, the rest passed through. */
-static void sub_forward(struct rt_client *c, const char *p, size_t n)
-{
-    struct rt_sub *sub = c->sub;
-    const char *end = p + n, *q = p + 4, *kind, *name;
-    size_t kl, nl;
-    if (n > 4 && memcmp(p, "*3\r\n", 4) == 0 && bulk_at(&q, end, &kind, &kl) && kind && q < end && *q == '$' &&
-        bulk_at(&q, end, &name, &nl) && q < end && *q == ':') {
-        bool pat = kl > 0 && kind[0] == 'p';
-        bool unsub = (kl == 11 && memcmp(kind, "unsubscribe", 11) == 0) || (kl == 12 && memcmp(kind, "punsubscribe", 12) == 0);
-        bool subs = (kl == 9 && memcmp(kind, "subscribe", 9) == 0) || (kl == 10 && memcmp(kind, "psubscribe", 10) == 0);
-        if (subs || unsub) {
-            if (!name)
-                return; /* an unsubscribe-all of a shard with nothing: the router answers those itself */
-            /* names are listed when sent, counted when confirmed, dropped when their unsubscribe is confirmed */
-            int i = sub_find(sub, name, nl, pat);
-            if (subs && i >= 0 && !sub->names[i].confirmed) {
-                sub->names[i].confirmed = true;
-                sub->count++;
-            } else if (unsub && i >= 0) {
-                if (sub->names[i].confirmed)
-                    sub->count--;
-                xfree(sub->names[i].name);
-                sub->names[i] = sub->names[--sub->n];
-            }
-            char k[16];
-            memcpy(k, kind, kl);
-            k[kl] = 0;
-            sub_confirm(&c->wq.out, k, name, nl, sub->count);
-            if (sub->n == 0 && unsub)
-                sub->active = false;
-            if (sub->pending > 0 && --sub->pending == 0)
-                client_process(c); /* the commands that waited */
-            return;
-        }
-    }
-    buf_append(&c->wq.out, p, n);
-}
-
-static void on_ps_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-    (void)hint;
-    struct rt_psconn *ps = h->data;
-    buf_reserve(&ps->in, READ_CHUNK);
-    *b = uv_buf_init(buf_tail(&ps->in), (unsigned)buf_room(&ps->in));
-}
-
-static void on_ps_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
-{
-    (void)b;
-    struct rt_psconn *ps = st->data;
-    if (nread < 0) {
-        ps_fail(ps, nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
-        return;
-    }
-    ps->in.len += (size_t)nread;
-    struct rt_client *c = ps->c;
-    for (;;) {
-        size_t avail = buf_pending(&ps->in);
-        if (avail == 0 || (ps->rp.need && avail < ps->rp.need))
-            break;
-        ssize_t n = resp_reply_parse(&ps->rp, buf_head(&ps->in), avail);
-        if (n == RESP_REPLY_INCOMPLETE)
-            break;
-        if (n < 0) {
-            ps_fail(ps, "the shard sent bytes that are not RESP");
-            return;
-        }
-        if (ps->c && c->sub)
-            sub_forward(c, buf_head(&ps->in), (size_t)n);
-        buf_consume(&ps->in, (size_t)n);
-        if (!ps->c || uv_is_closing((uv_handle_t *)&ps->tcp))
-            return; /* the client went away meanwhile */
-    }
-    if (buf_pending(&ps->in) == 0)
-        buf_shrink(&ps->in, 64 * 1024);
-    if (c && !c->closing)
-        client_mark(c);
-}
-
-static void on_ps_connect(uv_connect_t *req, int status)
-{
-    struct rt_psconn *ps = req->data;
-    if (uv_is_closing((uv_handle_t *)&ps->tcp))
-        return;
-    if (status < 0) {
-        ps_fail(ps, uv_strerror(status));
-        return;
-    }
-    ps->up = true;
-    uv_tcp_nodelay(&ps->tcp, 1);
-    uv_read_start((uv_stream_t *)&ps->tcp, on_ps_alloc, on_ps_read);
-    ps_send(ps);
-}
-
-static struct rt_psconn *ps_get(struct rt_client *c, int id, long long now)
-{
-    struct rt_sub *sub = c->sub;
-    if (sub->conns[id])
-        return sub->conns[id];
-    struct rt_shard *sh = shard_of(c->w->srv, id);
-    if (!sh || !shard_usable(sh, now))
-        return NULL;
-    struct rt_psconn *ps = xcalloc(1, sizeof *ps);
-    wq_init(&ps->wq);
-    buf_init(&ps->in);
-    resp_reply_init(&ps->rp);
-    uv_tcp_init(&c->w->loop, &ps->tcp);
-    ps->tcp.data = ps;
-    ps->creq.data = ps;
-    ps->c = c;
-    struct net_peer *peer = atomic_load_explicit(&sh->peer, memory_order_acquire);
-    if (uv_tcp_connect(&ps->creq, &ps->tcp, (const struct sockaddr *)&peer->sa, on_ps_connect) != 0) {
-        ps_close(ps);
-        return NULL;
-    }
-    sub->conns[id] = ps;
-    return ps;
-}
-
-/* Pub/sub commands, and every command in subscribe mode: true when handled. */
-static bool sub_handle(struct rt_client *c, int argc, const struct resp_arg *argv, long long now)
-{
-    int cmd = resp_cmd_lookup(argv[0].ptr, argv[0].len);
-    bool subc = cmd == RESP_CMD_SUBSCRIBE || cmd == RESP_CMD_PSUBSCRIBE;
-    bool unsubc = cmd == RESP_CMD_UNSUBSCRIBE || cmd == RESP_CMD_PUNSUBSCRIBE;
-    bool pat = cmd == RESP_CMD_PSUBSCRIBE || cmd == RESP_CMD_PUNSUBSCRIBE;
-    bool active = c->sub && c->sub->active;
-    if (c->in_multi || (!active && !subc && !unsubc))
-        return false;
-    if (active && !subc && !unsubc) {
-        if (cmd == RESP_CMD_PING) {
-            struct buf t;
-            buf_init(&t);
-            resp_add_array(&t, 2);
-            resp_add_bulk(&t, "pong", 4);
-            if (argc > 1)
-                resp_add_bulk(&t, argv[1].ptr, argv[1].len);
-            else
-                resp_add_bulk(&t, "", 0);
-            msg_local(c, buf_head(&t), buf_pending(&t), false);
-            buf_deinit(&t);
-        } else if (cmd == RESP_CMD_QUIT) {
-            msg_local(c, "+OK\r\n", 5, true);
-        } else {
-            char name[40];
-            size_t n = argv[0].len < sizeof name - 1 ? argv[0].len : sizeof name - 1;
-            for (size_t i = 0; i < n; i++)
-                name[i] = (char)(argv[0].ptr[i] >= 'A' && argv[0].ptr[i] <= 'Z' ? argv[0].ptr[i] + 32 : argv[0].ptr[i]);
-            name[n] = 0;
-            msg_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
-                         "allowed in this context", name);
-        }
-        return true;
-    }
-    const char *kind = cmd == RESP_CMD_SUBSCRIBE ? "subscribe" : cmd == RESP_CMD_PSUBSCRIBE ? "psubscribe"
-                     : cmd == RESP_CMD_UNSUBSCRIBE ? "unsubscribe" : "punsubscribe";
-    if (subc && argc < 2) {
-        msg_error(c, "ERR wrong number of arguments for '%s' command", kind);
-        return true;
-    }
-    struct buf t;
-    buf_init(&t);
-    if (!active && unsubc) {
-        /* not subscribed: answered here, as Redis does */
-        if (argc == 1)
-            sub_confirm(&t, kind, NULL, 0, 0);
-        for (int i = 1; i < argc; i++)
-            sub_confirm(&t, kind, argv[i].ptr, argv[i].len, 0);
-        msg_local(c, buf_head(&t), buf_pending(&t), false);
-        buf_deinit(&t);
-        return true;
-    }
-    if (!active && (c->head || c->nparked)) {
-        buf_deinit(&t);
-        msg_error(c, "ERR router: %s with commands still in flight on this connection is not supported", kind);
-        return true;
-    }
-    if (!c->sub) {
-        c->sub = xcalloc(1, sizeof *c->sub);
-        c->sub->conns = xcalloc(RT_MAX_SHARDS, sizeof *c->sub->conns);
-    }
-    struct rt_sub *sub = c->sub;
-    sub->active = true;
-    struct resp_arg cmdarg[2] = {{kind, strlen(kind)}, {NULL, 0}};
-    if (unsubc && argc == 1) {
-        /* every name of that kind, each on its shard */
-        bool any = false;
-        for (int i = 0; i < sub->n; i++) {
-            if (sub->names[i].pattern != pat || !sub->conns[sub->names[i].shard])
-                continue;
-            cmdarg[1] = (struct resp_arg){sub->names[i].name, sub->names[i].len};
-            rt_write_command(&sub->conns[sub->names[i].shard]->wq.out, 2, cmdarg);
-            sub->pending++;
-            ps_send(sub->conns[sub->names[i].shard]);
-            any = true;
-        }
-        if (!any) {
-            sub_confirm(&t, kind, NULL, 0, sub->count);
-            if (sub->n == 0)
-                sub->active = false;
-        }
-    }
-    for (int i = 1; i < argc; i++) {
-        int k = sub_find(sub, argv[i].ptr, argv[i].len, pat);
-        int id = k >= 0 ? sub->names[k].shard : rt_locate_key(c->w->srv, argv[i].ptr, argv[i].len);
-        struct rt_psconn *ps = id >= 0 && (unsubc ? k >= 0 : true) ? ps_get(c, id, now) : NULL;
-        if (unsubc && k < 0) {
-            sub_confirm(&t, kind, argv[i].ptr, argv[i].len, sub->count); /* not subscribed: nothing to tell a shard */
-            continue;
-        }
-        if (!ps) {
-            struct rt_shard *sh = shard_of(c->w->srv, id);
-            char e[300];
-            snprintf(e, sizeof e, "ERR shard %s unavailable", sh ? sh->name : "?");
-            resp_add_error(&t, e, strlen(e));
-            continue;
-        }
-        if (subc && k < 0) {
-            if (sub->n >= SUB_MAX) {
-                resp_add_error(&t, "ERR router: too many subscriptions on this connection", 53);
-                continue;
-            }
-            if (sub->n == sub->cap) {
-                sub->cap = sub->cap ? sub->cap * 2 : 8;
-                sub->names = xrealloc(sub->names, (size_t)sub->cap * sizeof *sub->names);
-            }
-            struct rt_subname *sn = &sub->names[sub->n++];
-            sn->name = xmalloc(argv[i].len + 1);
-            memcpy(sn->name, argv[i].ptr, argv[i].len);
-            sn->name[argv[i].len] = 0;
-            sn->len = argv[i].len;
-            sn->pattern = pat;
-            sn->confirmed = false;
-            sn->shard = id;
-        }
-        cmdarg[1] = argv[i];
-        rt_write_command(&ps->wq.out, 2, cmdarg);
-        sub->pending++;
-        ps_send(ps);
-    }
-    if (buf_pending(&t))
-        msg_local(c, buf_head(&t), buf_pending(&t), false);
-    if (sub->n == 0 && !unsubc)
-        sub->active = false; /* every SUBSCRIBE failed */
-    buf_deinit(&t);
-    return true;
+    rt_msg_local(c, "+QUEUED\r\n", 9, false);
 }
 
 /* ---- one command ------------------------------------------------------------------- */
@@ -1130,15 +757,15 @@ static void dispatch(struct rt_client *c, struct rt_route *r, int argc, const st
     switch (r->kind) {
     case RT_LOCAL:
         w->local++;
-        msg_local(c, buf_head(&r->out), buf_pending(&r->out), r->cmd == RESP_CMD_QUIT);
+        rt_msg_local(c, buf_head(&r->out), buf_pending(&r->out), r->cmd == RESP_CMD_QUIT);
         return;
     case RT_REFUSE:
         w->refused++;
         w->errors++;
-        msg_local(c, buf_head(&r->out), buf_pending(&r->out), false);
+        rt_msg_local(c, buf_head(&r->out), buf_pending(&r->out), false);
         return;
     case RT_SINGLE: {
-        struct rt_shard *sh = shard_of(s, r->shard);
+        struct rt_shard *sh = rt_shard_of(s, r->shard);
         if (!sh) {
             unavailable(c, NULL);
             return;
@@ -1269,26 +896,26 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
     if (c->inflight >= s->cfg.max_pipeline) {
         char n[32];
         snprintf(n, sizeof n, "%lld", s->cfg.max_pipeline);
-        msg_error(c, "ERR router: more than %s commands in flight on this connection (max-pipeline)", n);
+        rt_msg_error(c, "ERR router: more than %s commands in flight on this connection (max-pipeline)", n);
         return;
     }
-    if (sub_handle(c, argc, argv, now))
+    if (rt_sub_handle(c, argc, argv, now))
         return;
     /* transactions */
     if (util_strieq(argv[0].ptr, argv[0].len, "multi") && argc == 1) {
         if (c->in_multi)
-            msg_error(c, "ERR MULTI calls can not be nested%s", "");
+            rt_msg_error(c, "ERR MULTI calls can not be nested%s", "");
         else {
             multi_reset(c);
             c->in_multi = true;
             c->multi_ep = w->cur_ep;
-            msg_local(c, "+OK\r\n", 5, false);
+            rt_msg_local(c, "+OK\r\n", 5, false);
         }
         return;
     }
     if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "exec") && argc == 1) {
         if (c->multi_ep != w->cur_ep || c->nparked > 0 || c->multi_moving) {
-            msg_error(c, "EXECABORT Transaction discarded: keys are being resharded; retry%s", "");
+            rt_msg_error(c, "EXECABORT Transaction discarded: keys are being resharded; retry%s", "");
             multi_reset(c);
             return;
         }
@@ -1297,7 +924,7 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
     }
     if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "discard") && argc == 1) {
         multi_reset(c);
-        msg_local(c, "+OK\r\n", 5, false);
+        rt_msg_local(c, "+OK\r\n", 5, false);
         return;
     }
     struct rt_route *r = &w->route;
@@ -1323,11 +950,11 @@ static void on_client_closed(uv_handle_t *h)
     resp_parser_deinit(&c->rp);
     buf_deinit(&c->in);
     buf_deinit(&c->multi_cmds);
-    wq_deinit(&c->wq);
+    rt_wq_deinit(&c->wq);
     xfree(c);
 }
 
-static void client_close(struct rt_client *c)
+void rt_client_close(struct rt_client *c)
 {
     if (c->closing)
         return;
@@ -1358,7 +985,7 @@ static void client_close(struct rt_client *c)
     if (c->next)
         c->next->prev = c->prev;
     atomic_fetch_sub(&w->nclients, 1);
-    sub_free(c);
+    rt_sub_free(c);
     uv_close((uv_handle_t *)&c->tcp, on_client_closed);
 }
 
@@ -1369,12 +996,12 @@ static void on_client_write(uv_write_t *req, int status)
     if (c->closing)
         return;
     if (status < 0) {
-        client_close(c);
+        rt_client_close(c);
         return;
     }
     buf_consume(&c->wq.wout, buf_pending(&c->wq.wout));
     buf_shrink(&c->wq.wout, 64 * 1024);
-    client_mark(c);
+    rt_client_mark(c);
 }
 
 static void client_flush(struct rt_client *c)
@@ -1384,15 +1011,15 @@ static void client_flush(struct rt_client *c)
     struct rt_server *s = c->w->srv;
     if (wq_pending(&c->wq) > s->cfg.max_client_buffer) {
         log_verbose("client closed: %zu unsent reply bytes (client-output-limit)", wq_pending(&c->wq));
-        client_close(c);
+        rt_client_close(c);
         return;
     }
-    if (wq_flush(&c->wq, (uv_stream_t *)&c->tcp, on_client_write) != 0) {
-        client_close(c);
+    if (rt_wq_flush(&c->wq, (uv_stream_t *)&c->tcp, on_client_write) != 0) {
+        rt_client_close(c);
         return;
     }
     if (c->close_after && !c->wq.writing && buf_pending(&c->wq.out) == 0)
-        client_close(c);
+        rt_client_close(c);
 }
 
 static void on_client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
@@ -1407,7 +1034,7 @@ static void on_client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 }
 
 /* Handle the complete commands in c->in. */
-static void client_process(struct rt_client *c)
+void rt_client_process(struct rt_client *c)
 {
     struct rt_worker *w = c->w;
     for (;;) {
@@ -1422,7 +1049,7 @@ static void client_process(struct rt_client *c)
             if (drop)
                 buf_consume(&c->in, drop);
             if (buf_pending(&c->in) > w->srv->cfg.max_query) {
-                msg_error(c, "ERR router: command larger than client-query-buffer-limit%s", "");
+                rt_msg_error(c, "ERR router: command larger than client-query-buffer-limit%s", "");
                 c->close_after = true;
                 client_advance(c);
             }
@@ -1432,7 +1059,7 @@ static void client_process(struct rt_client *c)
             struct buf t;
             buf_init(&t);
             resp_add_error(&t, c->rp.err, strlen(c->rp.err));
-            msg_local(c, buf_head(&t), buf_pending(&t), true);
+            rt_msg_local(c, buf_head(&t), buf_pending(&t), true);
             buf_deinit(&t);
             break;
         }
@@ -1450,17 +1077,17 @@ static void on_client_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     (void)b;
     struct rt_client *c = st->data;
     if (nread < 0) {
-        client_close(c);
+        rt_client_close(c);
         return;
     }
     if (c->close_after || c->closing)
         return;
     c->in.len += (size_t)nread;
     if (c->sub && c->sub->pending > 0 && buf_pending(&c->in) > c->w->srv->cfg.max_query) {
-        client_close(c); /* a subscriber sending without waiting, past the query limit */
+        rt_client_close(c); /* a subscriber sending without waiting, past the query limit */
         return;
     }
-    client_process(c);
+    rt_client_process(c);
 }
 
 void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
@@ -1477,7 +1104,7 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
     buf_init(&c->multi_cmds);
     resp_parser_init(&c->rp);
     c->rp.max_bulk = (long long)w->srv->cfg.max_query;
-    wq_init(&c->wq);
+    rt_wq_init(&c->wq);
     c->multi_shard = -1;
     c->cslot = w->next_cslot++;
     c->next = w->clients;
@@ -1494,7 +1121,7 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
         static const char e[] = "-ERR max number of clients reached\r\n";
         buf_append(&c->wq.out, e, sizeof e - 1);
         c->close_after = true;
-        client_mark(c);
+        rt_client_mark(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
@@ -1522,7 +1149,7 @@ static void worker_flush_now(struct rt_worker *w)
             if (sc->state != SC_UP)
                 continue;
             size_t before = buf_pending(&sc->wq.out);
-            if (wq_flush(&sc->wq, (uv_stream_t *)&sc->tcp, on_sconn_write) != 0)
+            if (rt_wq_flush(&sc->wq, (uv_stream_t *)&sc->tcp, on_sconn_write) != 0)
                 sconn_fail(sc, "write failed");
             else
                 net_count(&sc->peer->local[w->id].bytes_out, before);

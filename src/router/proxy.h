@@ -264,6 +264,23 @@ struct rt_server {
 void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server);
 void rt_proxy_sweep(struct rt_worker *w);
 void rt_proxy_worker_init(struct rt_worker *w);
+/* Shared with pubsub.c (worker thread). */
+void rt_wq_init(struct rt_wq *q);
+void rt_wq_deinit(struct rt_wq *q);
+int rt_wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb);
+void rt_client_close(struct rt_client *c);
+void rt_client_mark(struct rt_client *c);
+/* Handle the complete commands in c's input (stops while a subscriber waits for confirmations). */
+void rt_client_process(struct rt_client *c);
+void rt_msg_local(struct rt_client *c, const char *p, size_t n, bool quit);
+void rt_msg_error(struct rt_client *c, const char *fmt, const char *a);
+bool rt_shard_usable(struct rt_shard *sh, long long now);
+struct rt_shard *rt_shard_of(struct rt_server *s, int id);
+
+/* pubsub.c: (P)(UN)SUBSCRIBE and every command in subscribe mode (true: handled); a closing client's subscriptions. */
+bool rt_sub_handle(struct rt_client *c, int argc, const struct resp_arg *argv, long long now);
+void rt_sub_free(struct rt_client *c);
+
 /* Dispatch the commands the migrator handed back (worker thread, on wake). */
 void rt_proxy_released(struct rt_worker *w);
 /* Key -> global shard id, following prefixes to a pool (any thread). */
