@@ -17,8 +17,9 @@
  *
  * Routing (route.c, pure functions, unit-tested): a parsed command becomes
  * local, single-shard, split (MGET/MSET/DEL/UNLINK/EXISTS/TOUCH), fan-out
- * (DBSIZE/FLUSHDB/FLUSHALL/KEYS) or refused, from the key positions of the
- * proto/commands table. proxy.c moves the bytes.
+ * (DBSIZE/FLUSHDB/FLUSHALL/KEYS/PUBLISH) or refused, from the key positions
+ * of the proto/commands table. proxy.c moves the bytes, pubsub.c serves
+ * subscribers, reshard.c moves keys after a membership or weight change.
  */
 #ifndef SCALEOUT_ROUTER_ROUTER_H
 #define SCALEOUT_ROUTER_ROUTER_H
