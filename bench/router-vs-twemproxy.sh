@@ -11,7 +11,10 @@
 #   nutcracker; the order rotates every round), redis-benchmark runs
 #       -c CLIENTS -d 64 -r 100000 -n N  -t set, then -t get        (no pipelining)
 #       -c CLIENTS -d 64 -r 100000 -n NP -P 16 -t set, then -t get  (16 in flight per client)
-#   ops/s and p99 come from its --csv output; around each run the utime+stime
+#   and `scaleout bench redis://... -c CLIENTS --ratio 1:1 --value-size 64
+#   --keys 100000` (test "sob": GET and SET mixed 1:1) without and with -P 16,
+#   its ops/s and p99 read from its --json file.
+#   ops/s and p99 come from redis-benchmark's --csv output; around each run the utime+stime
 #   of the process that serves the port (the proxy; for "direct", the kv shard
 #   itself) is read from /proc/PID/stat, and divided by the requests: CPU per
 #   operation. Figures are medians over the rounds. Before measuring, each
@@ -93,10 +96,17 @@ run() { # target mode test
     if [ "$mode" = P16 ]; then n=$NP; extra=(-P 16); fi
     local c0 c1 csv rps p99
     c0=$(cpu_ticks "${PID[$t]}")
+    if [ "$test" = sob ]; then
+        "$BIN" bench "redis://127.0.0.1:${PORT[$t]}" -c "$CLIENTS" -n "$n" -P "${extra[1]:-1}" --ratio 1:1 \
+            --value-size 64 --keys 100000 --progress off --json "$TMP/sob.json" >/dev/null 2>&1
+        c1=$(cpu_ticks "${PID[$t]}")
+        read -r rps p99 < <(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["steps"][0]; print(s["requests_per_s"], s["latency_us"]["p99"] / 1000)' "$TMP/sob.json")
+    else
     csv=$(redis-benchmark -p "${PORT[$t]}" -c "$CLIENTS" -d 64 -r 100000 -n "$n" -t "$test" "${extra[@]}" --csv 2>/dev/null | tail -1)
     c1=$(cpu_ticks "${PID[$t]}")
     rps=$(echo "$csv" | awk -F'","' '{print $2}')
     p99=$(echo "$csv" | awk -F'","' '{print $7}')
+    fi
     local us
     us=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN{printf "%.2f", d / hz * 1e6 / n}')
     echo "$t $mode $test $rps $p99 $us" >>"$RES"
@@ -108,7 +118,7 @@ for r in $(seq 1 "$ROUNDS"); do
     for i in 0 1 2; do
         t=${TARGETS[$(( (i + r) % 3 ))]}
         for mode in noP P16; do
-            for test in set get; do
+            for test in set get sob; do
                 run "$t" "$mode" "$test"
             done
         done
@@ -123,7 +133,7 @@ echo "load average (1/5/15 min) before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/l
 echo "versions: $("$BIN" --version), $(nutcracker --version 2>&1 | head -1), $(redis-benchmark --version)"
 printf "%-11s %-4s %-4s %12s %9s %12s %10s %10s\n" target mode test "ops/s" "p99 ms" "CPU us/op" "x direct" "CPU x nc"
 for mode in noP P16; do
-    for test in set get; do
+    for test in set get sob; do
         d=$(awk -v m=$mode -v t=$test '$1=="direct" && $2==m && $3==t {print $4}' "$RES" | median)
         ncc=$(awk -v m=$mode -v t=$test '$1=="nutcracker" && $2==m && $3==t {print $6}' "$RES" | median)
         for t in "${TARGETS[@]}"; do

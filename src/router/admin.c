@@ -12,9 +12,10 @@
  * S is a shard's name or address. Changes need `Authorization: Bearer TOKEN`
  * (admin-token); without a token configured they are refused (403).
  *
- * Changes move no data: after a shard joins, leaves or changes weight, the
- * keys whose owner changed are looked up on their new owner (a cache misses
- * them once; for a store, copy them first). Online resharding is not built yet.
+ * Changes move data: after a shard joins, leaves or changes weight, the keys
+ * whose owner changed move in the background (reshard.c; not in auto-eject or
+ * directory pools); progress in /status and /metrics. While one resharding
+ * runs, further changes are refused (409).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,6 +116,18 @@ static void metrics(struct rt_server *s, struct buf *b)
         buf_printf(b, "# HELP scaleout_router_%s %s\n# TYPE scaleout_router_%s counter\nscaleout_router_%s %llu\n",
                    ctr[i].name, ctr[i].help, ctr[i].name, ctr[i].name,
                    (unsigned long long)worker_sum(s, ctr[i].off));
+    const struct rt_reshard *rs = &s->rs;
+    buf_printf(b,
+               "# HELP scaleout_router_reshard_state online resharding: 0 idle, 1 waiting for older commands, 2 moving, "
+               "3 retrying, 4 done\n# TYPE scaleout_router_reshard_state gauge\nscaleout_router_reshard_state %d\n",
+               atomic_load(&rs->state));
+    static const char *const rsn[] = {"scanned", "moved", "failed", "parked"};
+    const _Atomic uint64_t *rsv[] = {&rs->scanned, &rs->moved, &rs->failed, &rs->parked};
+    for (int i = 0; i < 4; i++)
+        buf_printf(b, "# TYPE scaleout_router_reshard_keys_%s_total counter\nscaleout_router_reshard_keys_%s_total %llu\n",
+                   rsn[i], rsn[i], (unsigned long long)atomic_load(rsv[i]));
+    buf_printf(b, "# TYPE scaleout_router_reshard_runs_total counter\nscaleout_router_reshard_runs_total %llu\n",
+               (unsigned long long)atomic_load(&rs->runs));
     long long now = net_mono_ms();
     buf_puts(b, "# TYPE scaleout_router_shard_up gauge\n# TYPE scaleout_router_shard_requests_total counter\n"
                 "# TYPE scaleout_router_shard_errors_total counter\n# TYPE scaleout_router_shard_weight gauge\n"
@@ -191,8 +204,21 @@ static void status(struct rt_server *s, struct buf *b)
         }
         buf_puts(b, "]}");
     }
-    buf_puts(b, "]}\n");
+    const struct rt_reshard *rs = &s->rs;
+    buf_printf(b,
+               "],\"reshard\":{\"state\":\"%s\",\"keys_scanned\":%llu,\"keys_moved\":%llu,\"keys_failed\":%llu,"
+               "\"commands_parked\":%llu,\"runs\":%llu,\"batch\":%lld,\"pause_ms\":%lld}}\n",
+               rt_reshard_state_name(atomic_load(&rs->state)),
+               (unsigned long long)(atomic_load(&rs->scanned) - atomic_load(&rs->base[0])),
+               (unsigned long long)(atomic_load(&rs->moved) - atomic_load(&rs->base[1])),
+               (unsigned long long)(atomic_load(&rs->failed) - atomic_load(&rs->base[2])),
+               (unsigned long long)(atomic_load(&rs->parked) - atomic_load(&rs->base[3])),
+               (unsigned long long)atomic_load(&rs->runs),
+               s->cfg.reshard_batch, s->cfg.reshard_pause_ms);
 }
+
+/* whether a change in pool p moves keys (online resharding, reshard.c) */
+#define MOVES(p) (!(p)->conf->auto_eject && (p)->conf->dist != RT_DIST_DIRECTORY ? "true" : "false")
 
 static void control(struct rt_server *s, const struct admin_req *req, struct admin_resp *resp)
 {
@@ -235,7 +261,7 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
             answer(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }
-        answer(resp, 201, "{\"added\":\"%s\",\"pool\":\"%s\",\"moved_data\":false}\n", sh->name, p->conf->name);
+        answer(resp, 201, "{\"added\":\"%s\",\"pool\":\"%s\",\"moved_data\":%s}\n", sh->name, p->conf->name, MOVES(p));
         return;
     }
     if (*path != '/') {
@@ -262,7 +288,7 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
             answer(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }
-        answer(resp, 200, "{\"removed\":\"%s\",\"moved_data\":false}\n", sname);
+        answer(resp, 200, "{\"removed\":\"%s\",\"moved_data\":%s}\n", sname, MOVES(sh->pool));
         return;
     }
     if (req->method == HTTP1_METHOD_POST && slash && strcmp(slash, "/weight") == 0) {
@@ -272,12 +298,16 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
             answer(resp, 400, "{\"error\":\"value=N (1..1000) is required\"}\n");
             return;
         }
+        if (rt_reshard_busy(s)) {
+            answer(resp, 409, "{\"error\":\"a resharding is in progress (see /status); try again when it is done\"}\n");
+            return;
+        }
         net_peer_set_weight(sh->peer, (int)w);
-        if (rt_server_rebuild(s, sh->pool, err, sizeof err) != 0) {
+        if (rt_server_change(s, sh->pool, err, sizeof err) != 0) {
             answer(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }
-        answer(resp, 200, "{\"shard\":\"%s\",\"weight\":%lld,\"moved_data\":false}\n", sname, w);
+        answer(resp, 200, "{\"shard\":\"%s\",\"weight\":%lld,\"moved_data\":%s}\n", sname, w, MOVES(sh->pool));
         return;
     }
     if (req->method == HTTP1_METHOD_POST && slash && strcmp(slash, "/primary") == 0) {

@@ -37,11 +37,10 @@ enum { SC_CONNECTING, SC_UP, SC_CLOSED };
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 static void sconn_fail(struct rt_sconn *sc, const char *why);
-static void client_close(struct rt_client *c);
 
 /* ---- key location ------------------------------------------------------- */
 
-int rt_locate_key(struct rt_server *s, const char *key, size_t len)
+static int locate_in(struct rt_server *s, const char *key, size_t len, struct rt_worker *w)
 {
     struct rt_pool *p = &s->pools[s->dflt_pool];
     for (int i = 0; i < s->npools; i++) {
@@ -58,21 +57,36 @@ found:;
     struct rt_dist *d = atomic_load_explicit(&p->dist, memory_order_acquire);
     if (!d)
         return -1;
-    return rt_dist_locate(d, key, len); /* built with global shard ids (rt_server_rebuild) */
+    int id = rt_dist_locate(d, key, len); /* built with global shard ids (rt_server_rebuild) */
+    struct rt_dist *f = atomic_load_explicit(&p->from, memory_order_acquire);
+    if (f && w && !w->no_park && rt_dist_locate(f, key, len) != id) {
+        /* resharding: a moving key (reshard.c) */
+        w->moving = true;
+        uint32_t l32 = (uint32_t)len;
+        buf_append(&w->mkeys, (const char *)&l32, 4);
+        buf_append(&w->mkeys, key, len);
+    }
+    return id;
 }
 
-static int locate_cb(void *arg, const char *key, size_t len) { return rt_locate_key(arg, key, len); }
+int rt_locate_key(struct rt_server *s, const char *key, size_t len) { return locate_in(s, key, len, NULL); }
+
+static int locate_cb(void *arg, const char *key, size_t len)
+{
+    struct rt_worker *w = arg;
+    return locate_in(w->srv, key, len, w);
+}
 
 /* ---- output queues -------------------------------------------------------- */
 
-static void wq_init(struct rt_wq *q)
+void rt_wq_init(struct rt_wq *q)
 {
     buf_init(&q->out);
     buf_init(&q->wout);
     q->writing = false;
 }
 
-static void wq_deinit(struct rt_wq *q)
+void rt_wq_deinit(struct rt_wq *q)
 {
     buf_deinit(&q->out);
     buf_deinit(&q->wout);
@@ -81,7 +95,7 @@ static void wq_deinit(struct rt_wq *q)
 static size_t wq_pending(const struct rt_wq *q) { return buf_pending(&q->out) + buf_pending(&q->wout); }
 
 /* Write what is queued: try at once, the rest through uv_write. -1: the stream failed. */
-static int wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
+int rt_wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
 {
     if (q->writing || buf_pending(&q->out) == 0)
         return 0;
@@ -109,8 +123,24 @@ static int wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
 
 static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
 {
+    struct rt_worker *w = c->w;
+    if (w->reuse) {
+        /* a released parked command: its place in the queue is kept */
+        struct rt_msg *m = w->reuse;
+        w->reuse = NULL;
+        m->nfrag = nfrag;
+        m->frags = nfrag <= 1 ? &m->one : xcalloc((size_t)nfrag, sizeof *m->frags);
+        for (int i = 0; i < nfrag; i++) {
+            m->frags[i].m = m;
+            buf_init(&m->frags[i].reply);
+        }
+        return m;
+    }
     struct rt_msg *m = xcalloc(1, sizeof *m);
     m->c = c;
+    m->w = w;
+    m->ep = w->cur_ep;
+    atomic_fetch_add_explicit(&w->ep_inflight[m->ep & 1], 1, memory_order_relaxed);
     m->nfrag = nfrag;
     m->keep = -1;
     m->frags = nfrag <= 1 ? &m->one : xcalloc((size_t)nfrag, sizeof *m->frags);
@@ -131,6 +161,8 @@ static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
 
 static void msg_free(struct rt_msg *m)
 {
+    if (!m->uncounted)
+        atomic_fetch_sub_explicit(&m->w->ep_inflight[m->ep & 1], 1, memory_order_relaxed);
     for (int i = 0; i < m->nfrag; i++)
         buf_deinit(&m->frags[i].reply);
     if (m->frags != &m->one)
@@ -143,7 +175,7 @@ static void msg_free(struct rt_msg *m)
     xfree(m);
 }
 
-static void client_mark(struct rt_client *c)
+void rt_client_mark(struct rt_client *c)
 {
     if (!c->dirty) {
         c->dirty = true;
@@ -167,7 +199,7 @@ static void client_advance(struct rt_client *c)
             c->close_after = true;
         msg_free(m);
     }
-    client_mark(c);
+    rt_client_mark(c);
 }
 
 /* Every fragment answered: build the reply. */
@@ -233,7 +265,7 @@ static void frag_error(struct rt_frag *f, const char *fmt, const char *a, const 
 }
 
 /* A reply made here (local answer or error). */
-static void msg_local(struct rt_client *c, const char *p, size_t n, bool quit)
+void rt_msg_local(struct rt_client *c, const char *p, size_t n, bool quit)
 {
     struct rt_msg *m = msg_new(c, 0);
     buf_append(&m->reply, p, n);
@@ -242,14 +274,14 @@ static void msg_local(struct rt_client *c, const char *p, size_t n, bool quit)
     client_advance(c);
 }
 
-static void msg_error(struct rt_client *c, const char *fmt, const char *a)
+void rt_msg_error(struct rt_client *c, const char *fmt, const char *a)
 {
     char msg[300];
     snprintf(msg, sizeof msg, fmt, a);
     struct buf t;
     buf_init(&t);
     resp_add_error(&t, msg, strlen(msg));
-    msg_local(c, buf_head(&t), buf_pending(&t), false);
+    rt_msg_local(c, buf_head(&t), buf_pending(&t), false);
     buf_deinit(&t);
     c->w->errors++;
 }
@@ -268,7 +300,7 @@ static void sconn_mark(struct rt_sconn *sc)
 static void on_sconn_closed(uv_handle_t *h)
 {
     struct rt_sconn *sc = h->data;
-    wq_deinit(&sc->wq);
+    rt_wq_deinit(&sc->wq);
     buf_deinit(&sc->in);
     net_peer_unref(sc->peer);
     xfree(sc);
@@ -333,7 +365,7 @@ static void on_sconn_write(uv_write_t *req, int status)
     }
     buf_consume(&sc->wq.wout, buf_pending(&sc->wq.wout));
     buf_shrink(&sc->wq.wout, 64 * 1024);
-    if (wq_flush(&sc->wq, (uv_stream_t *)&sc->tcp, on_sconn_write) != 0)
+    if (rt_wq_flush(&sc->wq, (uv_stream_t *)&sc->tcp, on_sconn_write) != 0)
         sconn_fail(sc, "write failed");
 }
 
@@ -437,7 +469,7 @@ static struct rt_sconn *sconn_get(struct rt_client *c, struct rt_shard *sh, stru
     net_peer_ref(peer);
     sc->slot = slot;
     sc->peer_gen = gen;
-    wq_init(&sc->wq);
+    rt_wq_init(&sc->wq);
     buf_init(&sc->in);
     resp_reply_init(&sc->rp);
     uv_tcp_init(&w->loop, &sc->tcp);
@@ -475,7 +507,7 @@ static void sconn_push(struct rt_sconn *sc, struct rt_frag *f)
 
 /* ---- routing a command --------------------------------------------------------- */
 
-static bool shard_usable(struct rt_shard *sh, long long now)
+bool rt_shard_usable(struct rt_shard *sh, long long now)
 {
     return !atomic_load_explicit(&sh->removed, memory_order_relaxed) &&
            net_peer_usable(atomic_load_explicit(&sh->peer, memory_order_acquire), now);
@@ -485,7 +517,7 @@ static bool shard_usable(struct rt_shard *sh, long long now)
 static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool read, long long now)
 {
     const struct rt_pool_conf *pc = sh->pool->conf;
-    bool primary_ok = shard_usable(sh, now);
+    bool primary_ok = rt_shard_usable(sh, now);
     struct net_peer *rep = atomic_load_explicit(&sh->replica, memory_order_acquire);
     if (read && rep && pc->read_policy != RT_READ_NEVER && net_peer_usable(rep, now)) {
         bool use = false;
@@ -503,7 +535,7 @@ static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool
     return sconn_get(c, sh, NULL);
 }
 
-static struct rt_shard *shard_of(struct rt_server *s, int id)
+struct rt_shard *rt_shard_of(struct rt_server *s, int id)
 {
     return id >= 0 && id < RT_MAX_SHARDS ? atomic_load_explicit(&s->shards[id], memory_order_acquire) : NULL;
 }
@@ -511,7 +543,7 @@ static struct rt_shard *shard_of(struct rt_server *s, int id)
 static void unavailable(struct rt_client *c, struct rt_shard *sh)
 {
     c->w->unavailable++;
-    msg_error(c, "ERR shard %s unavailable", sh ? sh->name : "?");
+    rt_msg_error(c, "ERR shard %s unavailable", sh ? sh->name : "?");
 }
 
 /* Send a command (raw bytes, or argv re-encoded) to one shard. */
@@ -556,7 +588,7 @@ static void send_split(struct rt_client *c, struct rt_route *r, int argc, const 
     struct rt_sconn *conns[RT_MAX_SHARDS];
     bool read = !r->write;
     for (int p = 0; p < r->nparts; p++) {
-        struct rt_shard *sh = shard_of(s, r->parts[p].shard);
+        struct rt_shard *sh = rt_shard_of(s, r->parts[p].shard);
         conns[p] = sh ? pick_conn(c, sh, read, now) : NULL;
         if (!conns[p]) {
             unavailable(c, sh);
@@ -578,7 +610,7 @@ static void send_fanout(struct rt_client *c, struct rt_route *r, int argc, const
     struct rt_sconn *conns[RT_MAX_SHARDS];
     int n = 0, total = atomic_load(&s->nshards);
     for (int id = 0; id < total; id++) {
-        struct rt_shard *sh = shard_of(s, id);
+        struct rt_shard *sh = rt_shard_of(s, id);
         if (!sh || atomic_load(&sh->removed))
             continue;
         conns[n] = pick_conn(c, sh, !r->write, now);
@@ -589,7 +621,7 @@ static void send_fanout(struct rt_client *c, struct rt_route *r, int argc, const
         n++;
     }
     if (n == 0) {
-        msg_error(c, "ERR no shard%s", "");
+        rt_msg_error(c, "ERR no shard%s", "");
         return;
     }
     struct rt_msg *m = msg_new(c, n);
@@ -608,7 +640,7 @@ static void send_scan(struct rt_client *c, struct rt_route *r, int argc, const s
     int total = atomic_load(&s->nshards), live = 0;
     struct rt_shard *target = NULL;
     for (int id = 0; id < total; id++) {
-        struct rt_shard *sh = shard_of(s, id);
+        struct rt_shard *sh = rt_shard_of(s, id);
         if (!sh || atomic_load(&sh->removed))
             continue;
         if (live == r->scan_shard)
@@ -616,7 +648,7 @@ static void send_scan(struct rt_client *c, struct rt_route *r, int argc, const s
         live++;
     }
     if (!target) {
-        msg_error(c, "ERR invalid cursor%s", "");
+        rt_msg_error(c, "ERR invalid cursor%s", "");
         return;
     }
     struct rt_sconn *sc = pick_conn(c, target, true, now);
@@ -636,7 +668,7 @@ static void send_scan(struct rt_client *c, struct rt_route *r, int argc, const s
 
 static void multi_reset(struct rt_client *c)
 {
-    c->in_multi = c->multi_bad = c->multi_cross = false;
+    c->in_multi = c->multi_bad = c->multi_cross = c->multi_moving = false;
     c->multi_shard = -1;
     c->multi_count = 0;
     buf_consume(&c->multi_cmds, buf_pending(&c->multi_cmds));
@@ -648,12 +680,12 @@ static void multi_exec(struct rt_client *c, long long now)
     struct rt_server *s = c->w->srv;
     c->w->multis++;
     if (c->multi_bad) {
-        msg_error(c, "EXECABORT Transaction discarded because of previous errors.%s", "");
+        rt_msg_error(c, "EXECABORT Transaction discarded because of previous errors.%s", "");
         multi_reset(c);
         return;
     }
     if (c->multi_cross) {
-        msg_error(c, "EXECABORT Transaction discarded: its keys are on more than one shard (use a {hash tag})%s", "");
+        rt_msg_error(c, "EXECABORT Transaction discarded: its keys are on more than one shard (use a {hash tag})%s", "");
         multi_reset(c);
         return;
     }
@@ -662,7 +694,7 @@ static void multi_exec(struct rt_client *c, long long now)
         struct rt_pool *p = &s->pools[s->dflt_pool];
         id = p->nmembers ? p->members[0] : -1;
     }
-    struct rt_shard *sh = shard_of(s, id);
+    struct rt_shard *sh = rt_shard_of(s, id);
     struct rt_sconn *sc = sh ? pick_conn(c, sh, false, now) : NULL;
     if (!sc) {
         unavailable(c, sh);
@@ -689,7 +721,7 @@ static void multi_queue(struct rt_client *c, struct rt_route *r, int argc, const
     struct rt_server *s = c->w->srv;
     if (r->kind == RT_REFUSE) {
         c->multi_bad = true;
-        msg_local(c, buf_head(&r->out), buf_pending(&r->out), false);
+        rt_msg_local(c, buf_head(&r->out), buf_pending(&r->out), false);
         return;
     }
     if (r->kind == RT_FANOUT || r->kind == RT_SPLIT || r->kind == RT_SCAN) {
@@ -700,72 +732,40 @@ static void multi_queue(struct rt_client *c, struct rt_route *r, int argc, const
         c->multi_shard = r->shard;
     } else if (r->cmd == RESP_CMD_QUIT || r->cmd == RESP_CMD_SELECT || r->cmd == RESP_CMD_CLIENT) {
         c->multi_bad = true;
-        msg_error(c, "ERR %s inside MULTI is not supported by the router", resp_cmds[r->cmd].name);
+        rt_msg_error(c, "ERR %s inside MULTI is not supported by the router", resp_cmds[r->cmd].name);
         return;
     }
     if (c->multi_count >= s->cfg.max_pipeline ||
         buf_pending(&c->multi_cmds) > s->cfg.max_query) {
         c->multi_bad = true;
-        msg_error(c, "ERR router: MULTI block too long%s", "");
+        rt_msg_error(c, "ERR router: MULTI block too long%s", "");
         return;
     }
     rt_write_command(&c->multi_cmds, argc, argv);
     c->multi_count++;
-    msg_local(c, "+QUEUED\r\n", 9, false);
+    rt_msg_local(c, "+QUEUED\r\n", 9, false);
 }
 
 /* ---- one command ------------------------------------------------------------------- */
 
-static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, const char *raw, size_t rawlen)
+/* Send a routed command on its way. */
+static void dispatch(struct rt_client *c, struct rt_route *r, int argc, const struct resp_arg *argv, const char *raw,
+                     size_t rawlen, long long now)
 {
     struct rt_worker *w = c->w;
     struct rt_server *s = w->srv;
-    w->commands++;
-    long long now = (long long)uv_now(&w->loop); /* the loop's cached time: no clock read per command */
-    if (c->inflight >= s->cfg.max_pipeline) {
-        char n[32];
-        snprintf(n, sizeof n, "%lld", s->cfg.max_pipeline);
-        msg_error(c, "ERR router: more than %s commands in flight on this connection (max-pipeline)", n);
-        return;
-    }
-    /* transactions */
-    if (util_strieq(argv[0].ptr, argv[0].len, "multi") && argc == 1) {
-        if (c->in_multi)
-            msg_error(c, "ERR MULTI calls can not be nested%s", "");
-        else {
-            multi_reset(c);
-            c->in_multi = true;
-            msg_local(c, "+OK\r\n", 5, false);
-        }
-        return;
-    }
-    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "exec") && argc == 1) {
-        multi_exec(c, now);
-        return;
-    }
-    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "discard") && argc == 1) {
-        multi_reset(c);
-        msg_local(c, "+OK\r\n", 5, false);
-        return;
-    }
-    struct rt_route *r = &w->route;
-    rt_route(r, argc, argv, locate_cb, s);
-    if (c->in_multi) {
-        multi_queue(c, r, argc, argv);
-        return;
-    }
     switch (r->kind) {
     case RT_LOCAL:
         w->local++;
-        msg_local(c, buf_head(&r->out), buf_pending(&r->out), r->cmd == RESP_CMD_QUIT);
+        rt_msg_local(c, buf_head(&r->out), buf_pending(&r->out), r->cmd == RESP_CMD_QUIT);
         return;
     case RT_REFUSE:
         w->refused++;
         w->errors++;
-        msg_local(c, buf_head(&r->out), buf_pending(&r->out), false);
+        rt_msg_local(c, buf_head(&r->out), buf_pending(&r->out), false);
         return;
     case RT_SINGLE: {
-        struct rt_shard *sh = shard_of(s, r->shard);
+        struct rt_shard *sh = rt_shard_of(s, r->shard);
         if (!sh) {
             unavailable(c, NULL);
             return;
@@ -792,6 +792,156 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
     }
 }
 
+/* Resharding: hand a command on a moving key (or behind one) to the
+ * migrator. false: parking is over, dispatch it now. */
+static bool park(struct rt_client *c, int argc, const struct resp_arg *argv)
+{
+    struct rt_worker *w = c->w;
+    struct rt_park *pk = xcalloc(1, sizeof *pk);
+    pk->w = w;
+    buf_init(&pk->cmd);
+    buf_init(&pk->keys);
+    rt_write_command(&pk->cmd, argc, argv);
+    buf_append(&pk->keys, buf_head(&w->mkeys), buf_pending(&w->mkeys));
+    struct rt_msg *m = msg_new(c, 0);
+    m->pending = 1; /* owed by the migrator: a client that closes orphans it */
+    pk->m = m;
+    /* not part of the barrier: it goes only to new owners, after the keys moved */
+    atomic_fetch_sub_explicit(&w->ep_inflight[m->ep & 1], 1, memory_order_relaxed);
+    m->uncounted = true;
+    c->nparked++;
+    if (rt_reshard_park(w->srv, pk))
+        return true;
+    if (c->nparked > 1) {
+        /* parking just ended, but earlier commands of this client are on their way back: queue behind them */
+        pthread_mutex_lock(&w->rel_lock);
+        if (w->rel_tail)
+            w->rel_tail->next = pk;
+        else
+            w->rel_head = pk;
+        w->rel_tail = pk;
+        pthread_mutex_unlock(&w->rel_lock);
+        uv_async_send(&w->wake);
+        return true;
+    }
+    /* undo: the placeholder is used by the dispatch */
+    c->nparked--;
+    m->pending = 0;
+    w->reuse = m;
+    buf_deinit(&pk->cmd);
+    buf_deinit(&pk->keys);
+    xfree(pk);
+    return false;
+}
+
+void rt_proxy_released(struct rt_worker *w)
+{
+    pthread_mutex_lock(&w->rel_lock);
+    struct rt_park *pk = w->rel_head;
+    w->rel_head = w->rel_tail = NULL;
+    pthread_mutex_unlock(&w->rel_lock);
+    long long now = (long long)uv_now(&w->loop);
+    while (pk) {
+        struct rt_park *next = pk->next;
+        struct rt_msg *m = pk->m;
+        struct rt_client *c = m->c;
+        if (!c) {
+            msg_free(m); /* its client is gone */
+        } else {
+            c->nparked--;
+            m->pending = 0;
+            if (pk->failed) {
+                static const char e[] = "TRYAGAIN the key is being moved to another shard and the move failed; retry";
+                resp_add_error(&m->reply, e, sizeof e - 1);
+                m->done = true;
+                w->errors++;
+                client_advance(c);
+            } else {
+                struct resp_parser rp;
+                resp_parser_init(&rp);
+                ssize_t n = resp_parse(&rp, buf_head(&pk->cmd), buf_pending(&pk->cmd));
+                struct rt_route *r = &w->route;
+                w->no_park = true;
+                w->reuse = m;
+                if (n > 0) {
+                    rt_route(r, rp.argc, rp.argv, locate_cb, w);
+                    dispatch(c, r, rp.argc, rp.argv, buf_head(&pk->cmd), (size_t)n, now);
+                }
+                w->no_park = false;
+                if (w->reuse) { /* nothing answered (cannot happen): do not leave the client waiting */
+                    w->reuse = NULL;
+                    static const char e[] = "ERR router: internal error re-routing a command after resharding";
+                    resp_add_error(&m->reply, e, sizeof e - 1);
+                    m->done = true;
+                    client_advance(c);
+                }
+                resp_parser_deinit(&rp);
+            }
+        }
+        buf_deinit(&pk->cmd);
+        buf_deinit(&pk->keys);
+        xfree(pk);
+        pk = next;
+    }
+    /* the loop's check phase writes what was queued */
+}
+
+static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, const char *raw, size_t rawlen)
+{
+    struct rt_worker *w = c->w;
+    struct rt_server *s = w->srv;
+    w->commands++;
+    w->cur_ep = atomic_load(&s->epoch); /* before routing: the barrier counts this command in it */
+    long long now = (long long)uv_now(&w->loop); /* the loop's cached time: no clock read per command */
+    if (c->inflight >= s->cfg.max_pipeline) {
+        char n[32];
+        snprintf(n, sizeof n, "%lld", s->cfg.max_pipeline);
+        rt_msg_error(c, "ERR router: more than %s commands in flight on this connection (max-pipeline)", n);
+        return;
+    }
+    if (rt_sub_handle(c, argc, argv, now))
+        return;
+    /* transactions */
+    if (util_strieq(argv[0].ptr, argv[0].len, "multi") && argc == 1) {
+        if (c->in_multi)
+            rt_msg_error(c, "ERR MULTI calls can not be nested%s", "");
+        else {
+            multi_reset(c);
+            c->in_multi = true;
+            c->multi_ep = w->cur_ep;
+            rt_msg_local(c, "+OK\r\n", 5, false);
+        }
+        return;
+    }
+    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "exec") && argc == 1) {
+        if (c->multi_ep != w->cur_ep || c->nparked > 0 || c->multi_moving) {
+            rt_msg_error(c, "EXECABORT Transaction discarded: keys are being resharded; retry%s", "");
+            multi_reset(c);
+            return;
+        }
+        multi_exec(c, now);
+        return;
+    }
+    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "discard") && argc == 1) {
+        multi_reset(c);
+        rt_msg_local(c, "+OK\r\n", 5, false);
+        return;
+    }
+    struct rt_route *r = &w->route;
+    w->moving = false;
+    buf_consume(&w->mkeys, buf_pending(&w->mkeys));
+    rt_route(r, argc, argv, locate_cb, w);
+    if (c->in_multi) {
+        if (w->moving)
+            c->multi_moving = true;
+        multi_queue(c, r, argc, argv);
+        return;
+    }
+    if ((w->moving || c->nparked > 0) && r->kind != RT_LOCAL && r->kind != RT_REFUSE && park(c, argc, argv))
+        return;
+    dispatch(c, r, argc, argv, raw, rawlen, now);
+}
+
 /* ---- clients -------------------------------------------------------------------------- */
 
 static void on_client_closed(uv_handle_t *h)
@@ -800,11 +950,11 @@ static void on_client_closed(uv_handle_t *h)
     resp_parser_deinit(&c->rp);
     buf_deinit(&c->in);
     buf_deinit(&c->multi_cmds);
-    wq_deinit(&c->wq);
+    rt_wq_deinit(&c->wq);
     xfree(c);
 }
 
-static void client_close(struct rt_client *c)
+void rt_client_close(struct rt_client *c)
 {
     if (c->closing)
         return;
@@ -835,6 +985,7 @@ static void client_close(struct rt_client *c)
     if (c->next)
         c->next->prev = c->prev;
     atomic_fetch_sub(&w->nclients, 1);
+    rt_sub_free(c);
     uv_close((uv_handle_t *)&c->tcp, on_client_closed);
 }
 
@@ -845,12 +996,12 @@ static void on_client_write(uv_write_t *req, int status)
     if (c->closing)
         return;
     if (status < 0) {
-        client_close(c);
+        rt_client_close(c);
         return;
     }
     buf_consume(&c->wq.wout, buf_pending(&c->wq.wout));
     buf_shrink(&c->wq.wout, 64 * 1024);
-    client_mark(c);
+    rt_client_mark(c);
 }
 
 static void client_flush(struct rt_client *c)
@@ -860,15 +1011,15 @@ static void client_flush(struct rt_client *c)
     struct rt_server *s = c->w->srv;
     if (wq_pending(&c->wq) > s->cfg.max_client_buffer) {
         log_verbose("client closed: %zu unsent reply bytes (client-output-limit)", wq_pending(&c->wq));
-        client_close(c);
+        rt_client_close(c);
         return;
     }
-    if (wq_flush(&c->wq, (uv_stream_t *)&c->tcp, on_client_write) != 0) {
-        client_close(c);
+    if (rt_wq_flush(&c->wq, (uv_stream_t *)&c->tcp, on_client_write) != 0) {
+        rt_client_close(c);
         return;
     }
     if (c->close_after && !c->wq.writing && buf_pending(&c->wq.out) == 0)
-        client_close(c);
+        rt_client_close(c);
 }
 
 static void on_client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
@@ -882,29 +1033,23 @@ static void on_client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init(buf_tail(&c->in), (unsigned)buf_room(&c->in));
 }
 
-static void on_client_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+/* Handle the complete commands in c->in. */
+void rt_client_process(struct rt_client *c)
 {
-    (void)b;
-    struct rt_client *c = st->data;
     struct rt_worker *w = c->w;
-    if (nread < 0) {
-        client_close(c);
-        return;
-    }
-    if (c->close_after || c->closing)
-        return;
-    c->in.len += (size_t)nread;
     for (;;) {
         size_t avail = buf_pending(&c->in);
-        if (avail == 0)
+        if (avail == 0 || c->close_after || c->closing)
             break;
+        if (c->sub && c->sub->pending > 0)
+            break; /* a (un)subscribe is being confirmed: what follows waits (its order holds) */
         ssize_t n = resp_parse(&c->rp, buf_head(&c->in), avail);
         if (n == RESP_INCOMPLETE) {
             size_t drop = resp_parser_drop_empty(&c->rp);
             if (drop)
                 buf_consume(&c->in, drop);
             if (buf_pending(&c->in) > w->srv->cfg.max_query) {
-                msg_error(c, "ERR router: command larger than client-query-buffer-limit%s", "");
+                rt_msg_error(c, "ERR router: command larger than client-query-buffer-limit%s", "");
                 c->close_after = true;
                 client_advance(c);
             }
@@ -914,7 +1059,7 @@ static void on_client_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
             struct buf t;
             buf_init(&t);
             resp_add_error(&t, c->rp.err, strlen(c->rp.err));
-            msg_local(c, buf_head(&t), buf_pending(&t), true);
+            rt_msg_local(c, buf_head(&t), buf_pending(&t), true);
             buf_deinit(&t);
             break;
         }
@@ -925,6 +1070,24 @@ static void on_client_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     }
     if (buf_pending(&c->in) == 0)
         buf_shrink(&c->in, 64 * 1024);
+}
+
+static void on_client_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+    (void)b;
+    struct rt_client *c = st->data;
+    if (nread < 0) {
+        rt_client_close(c);
+        return;
+    }
+    if (c->close_after || c->closing)
+        return;
+    c->in.len += (size_t)nread;
+    if (c->sub && c->sub->pending > 0 && buf_pending(&c->in) > c->w->srv->cfg.max_query) {
+        rt_client_close(c); /* a subscriber sending without waiting, past the query limit */
+        return;
+    }
+    rt_client_process(c);
 }
 
 void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
@@ -941,7 +1104,7 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
     buf_init(&c->multi_cmds);
     resp_parser_init(&c->rp);
     c->rp.max_bulk = (long long)w->srv->cfg.max_query;
-    wq_init(&c->wq);
+    rt_wq_init(&c->wq);
     c->multi_shard = -1;
     c->cslot = w->next_cslot++;
     c->next = w->clients;
@@ -958,7 +1121,7 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
         static const char e[] = "-ERR max number of clients reached\r\n";
         buf_append(&c->wq.out, e, sizeof e - 1);
         c->close_after = true;
-        client_mark(c);
+        rt_client_mark(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
@@ -986,7 +1149,7 @@ static void worker_flush_now(struct rt_worker *w)
             if (sc->state != SC_UP)
                 continue;
             size_t before = buf_pending(&sc->wq.out);
-            if (wq_flush(&sc->wq, (uv_stream_t *)&sc->tcp, on_sconn_write) != 0)
+            if (rt_wq_flush(&sc->wq, (uv_stream_t *)&sc->tcp, on_sconn_write) != 0)
                 sconn_fail(sc, "write failed");
             else
                 net_count(&sc->peer->local[w->id].bytes_out, before);
@@ -1011,6 +1174,8 @@ void rt_proxy_worker_init(struct rt_worker *w)
     int cps = (int)w->srv->cfg.conns_per_shard;
     w->sc = xcalloc((size_t)RT_MAX_SHARDS * 2 * (size_t)cps, sizeof *w->sc);
     rt_route_init(&w->route);
+    buf_init(&w->mkeys);
+    pthread_mutex_init(&w->rel_lock, NULL);
 }
 
 /* Every 100 ms: connects and replies that take too long fail; connections to removed shards close. */

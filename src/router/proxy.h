@@ -48,6 +48,7 @@ struct rt_pool {
     struct net_pool *rp;            /* replicas */
     struct net_pool_conf npc;       /* health settings both use */
     _Atomic(struct rt_dist *) dist;
+    _Atomic(struct rt_dist *) from; /* resharding: the distribution keys are moving away from (NULL: none) */
     struct rt_dist *retired;        /* replaced distributions, freed 5 s later by the cron */
     int members[RT_MAX_SHARDS];     /* shard ids in configuration order (removed ones dropped) */
     int nmembers;
@@ -75,6 +76,9 @@ struct rt_frag {
 
 struct rt_msg {
     struct rt_client *c;            /* NULL once the client is gone */
+    struct rt_worker *w;
+    unsigned ep;                    /* epoch it was routed in (resharding barrier) */
+    bool uncounted;                 /* parked: not part of the barrier */
     struct rt_msg *next;
     int pending;                    /* fragments still owed */
     int nfrag;
@@ -128,10 +132,71 @@ struct rt_client {
     struct rt_client *dnext, *prev, *next;
     long long last_write_ms;
     /* MULTI block */
-    bool in_multi, multi_bad, multi_cross;
+    bool in_multi, multi_bad, multi_cross, multi_moving;
     int multi_shard;                /* -1 none yet */
     int multi_count;
+    unsigned multi_ep;              /* epoch at MULTI: a resharding since aborts the block */
     struct buf multi_cmds;
+    int nparked;                    /* commands waiting for the migrator: later ones park behind them */
+    struct rt_sub *sub;             /* pub/sub state, NULL until the first SUBSCRIBE */
+};
+
+/* A subscriber's dedicated connection to one shard (pub/sub, proxy.c). */
+struct rt_psconn {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    struct rt_client *c;            /* NULL once the client is gone */
+    struct rt_wq wq;
+    struct buf in;
+    struct resp_reply rp;
+    bool up, failed;
+};
+
+/* A channel or pattern the client subscribed to, and the shard it lives on. */
+struct rt_subname {
+    char *name;
+    size_t len;
+    bool pattern;
+    bool confirmed;                 /* the shard confirmed it: counted */
+    int shard;
+};
+
+struct rt_sub {
+    bool active;                    /* in subscribe mode: only (P)(UN)SUBSCRIBE, PING, QUIT */
+    struct rt_psconn **conns;       /* [shard id] */
+    struct rt_subname *names;
+    int n, cap;
+    int count;                      /* confirmed subscriptions: the count in confirmations */
+    int pending;                    /* confirmations owed: the client's next commands wait for them */
+};
+
+/* A command on a moving key, waiting for the migrator (reshard.c). */
+struct rt_park {
+    struct rt_worker *w;
+    struct rt_msg *m;               /* its place in the client's queue */
+    struct buf cmd;                 /* the command, multibulk */
+    struct buf keys;                /* its moving keys: (uint32 length, bytes)... */
+    bool failed;                    /* a move failed: the client gets -TRYAGAIN */
+    struct rt_park *next;
+};
+
+enum { RS_IDLE, RS_WAITING, RS_MOVING, RS_RETRYING, RS_DONE };
+
+struct mconn;
+struct rt_reshard {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct rt_pool *pool;           /* the pool resharding, NULL: none */
+    struct rt_dist *from, *to;
+    unsigned epoch;                 /* the switch's epoch: earlier commands are waited for */
+    bool active;                    /* commands on moving keys are parked */
+    struct rt_park *head, *tail;
+    struct mconn **conns;           /* the migrator's connection per shard id */
+    _Atomic int state;              /* RS_* */
+    _Atomic uint64_t scanned, moved, failed, parked, runs; /* since start (metrics) */
+    _Atomic uint64_t base[4];       /* scanned, moved, failed, parked when the last resharding began (/status: this one's) */
+    long long started_ms, finished_ms;
 };
 
 struct rt_worker {
@@ -151,6 +216,15 @@ struct rt_worker {
     struct rt_client *dirty_c;
     struct rt_client *clients;
     struct rt_route route;          /* scratch */
+    /* resharding */
+    unsigned cur_ep;                /* epoch read before routing the current command */
+    _Atomic long long ep_inflight[2]; /* messages alive per epoch parity */
+    bool moving;                    /* the command just routed has a moving key */
+    bool no_park;                   /* dispatching a released command */
+    struct buf mkeys;               /* its moving keys */
+    struct rt_msg *reuse;           /* msg_new fills this placeholder instead of a new message */
+    pthread_mutex_t rel_lock;
+    struct rt_park *rel_head, *rel_tail; /* handed back by the migrator */
     /* figures (this worker writes, admin reads relaxed) */
     uint64_t commands, errors, splits, fanouts, refused, local, multis, clients_total, rejected;
     uint64_t unavailable, server_errors, timeouts;
@@ -172,18 +246,43 @@ struct rt_server {
     struct rt_shard *_Atomic shards[RT_MAX_SHARDS];
     _Atomic int nshards;
     uv_timer_t cron;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     struct admin *admin;
     long long start_ms;
     _Atomic bool draining;          /* SIGTERM: no new clients; exit once nothing is in flight */
     long long drain_deadline;
     _Atomic bool stopping;
+    bool running;                   /* past startup: shard changes reshard */
+    bool batch;                     /* SIGHUP: changes wait for one rebuild */
+    struct rt_shard *batch_removed[RT_MAX_SHARDS];
+    int nbatch_removed;
+    _Atomic unsigned epoch;         /* bumped at every resharding switch */
+    struct rt_reshard rs;
 };
 
 /* proxy.c */
 void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server);
 void rt_proxy_sweep(struct rt_worker *w);
 void rt_proxy_worker_init(struct rt_worker *w);
+/* Shared with pubsub.c (worker thread). */
+void rt_wq_init(struct rt_wq *q);
+void rt_wq_deinit(struct rt_wq *q);
+int rt_wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb);
+void rt_client_close(struct rt_client *c);
+void rt_client_mark(struct rt_client *c);
+/* Handle the complete commands in c's input (stops while a subscriber waits for confirmations). */
+void rt_client_process(struct rt_client *c);
+void rt_msg_local(struct rt_client *c, const char *p, size_t n, bool quit);
+void rt_msg_error(struct rt_client *c, const char *fmt, const char *a);
+bool rt_shard_usable(struct rt_shard *sh, long long now);
+struct rt_shard *rt_shard_of(struct rt_server *s, int id);
+
+/* pubsub.c: (P)(UN)SUBSCRIBE and every command in subscribe mode (true: handled); a closing client's subscriptions. */
+bool rt_sub_handle(struct rt_client *c, int argc, const struct resp_arg *argv, long long now);
+void rt_sub_free(struct rt_client *c);
+
+/* Dispatch the commands the migrator handed back (worker thread, on wake). */
+void rt_proxy_released(struct rt_worker *w);
 /* Key -> global shard id, following prefixes to a pool (any thread). */
 int rt_locate_key(struct rt_server *s, const char *key, size_t len);
 
@@ -197,8 +296,19 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
  * they owe and close. When addr is sh's replica, the shard has no replica
  * any more. Main thread. */
 int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
+/* Rebuild after a membership or weight change: once running, keys whose
+ * owner changed are moved online (reshard.c); -1 when a resharding runs. */
+int rt_server_change(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen);
 struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name);
 struct rt_shard *rt_server_find_shard(struct rt_server *s, const char *name_or_addr);
+
+/* reshard.c */
+void rt_reshard_init(struct rt_server *s);
+bool rt_reshard_busy(struct rt_server *s);
+void rt_reshard_start(struct rt_server *s, struct rt_pool *p, struct rt_dist *from, struct rt_dist *to, unsigned ep);
+/* Queue a parked command; false when parking is over (dispatch it at once). */
+bool rt_reshard_park(struct rt_server *s, struct rt_park *pk);
+const char *rt_reshard_state_name(int st);
 
 /* admin.c */
 struct admin *rt_admin_open(struct rt_server *s, uv_loop_t *loop, const char *host, int port, char *err,

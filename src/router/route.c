@@ -19,6 +19,7 @@
  *                     SETNAME/SETINFO, SELECT n > 0, blocking commands (they
  *                     would stall a shard connection every client shares),
  *                     WATCH UNWATCH (the connection to the shard is shared)
+ * Scripts (EVAL..., FCALL..., SCRIPT, FUNCTION): route_script below.
  * MULTI/EXEC/DISCARD are the proxy's (the block is checked and pinned there).
  */
 #include <stdio.h>
@@ -146,6 +147,36 @@ static bool keyless(struct rt_route *r, int argc, const struct resp_arg *argv)
     case RESP_CMD_DISCARD:
         refuse(r, "ERR %.*s without MULTI", argv[0].ptr, argv[0].len);
         return true;
+    case RESP_CMD_PUBLISH:
+        /* every subscription lives on one shard (the proxy's subscriber
+         * connections): sent to all, the receivers added up */
+        r->kind = RT_FANOUT;
+        r->merge = RT_MERGE_SUM;
+        r->write = true;
+        return true;
+    case RESP_CMD_PUBSUB:
+        if (argis(&argv[1], "channels")) {
+            r->kind = RT_FANOUT;
+            r->merge = RT_MERGE_CONCAT;
+        } else if (argis(&argv[1], "numpat")) {
+            r->kind = RT_FANOUT;
+            r->merge = RT_MERGE_SUM;
+        } else {
+            refuse(r, "ERR PUBSUB %.*s is not supported by the router", argv[1].ptr, argv[1].len);
+        }
+        return true;
+    case RESP_CMD_SSUBSCRIBE:
+    case RESP_CMD_SUNSUBSCRIBE:
+        refuse(r, "ERR %.*s (sharded pub/sub) is not supported by the router; use SUBSCRIBE", argv[0].ptr,
+               argv[0].len);
+        return true;
+    case RESP_CMD_SUBSCRIBE:
+    case RESP_CMD_PSUBSCRIBE:
+    case RESP_CMD_UNSUBSCRIBE:
+    case RESP_CMD_PUNSUBSCRIBE:
+        /* the proxy handles them (subscriber connections); here only without one */
+        refuse(r, "ERR %.*s is only supported on a client connection of the router", argv[0].ptr, argv[0].len);
+        return true;
     case RESP_CMD_WATCH:
     case RESP_CMD_UNWATCH:
         refuse(r, "ERR %.*s is not supported by the router (shard connections are shared)", argv[0].ptr,
@@ -167,6 +198,92 @@ static bool splittable(int cmd)
            cmd == RESP_CMD_EXISTS || cmd == RESP_CMD_TOUCH;
 }
 
+/*
+ * Scripts, by name (whether or not the command table has them yet):
+ *   EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL FCALL_RO script|sha|fn numkeys key... arg...
+ *     every key on one shard: sent there; keys on several shards: CROSSSLOT;
+ *     numkeys 0: refused (the router cannot know which shard's data the
+ *     script touches; pass its keys, or a {tag}ged key, as KEYS).
+ *   SCRIPT LOAD|FLUSH, FUNCTION LOAD|DELETE|FLUSH|RESTORE: sent to every shard
+ *     (so EVALSHA / FCALL find the script wherever its keys are); the reply
+ *     is the first shard's unless one answers an error. Other SCRIPT /
+ *     FUNCTION subcommands are refused.
+ * true when argv is one of them (r filled).
+ */
+static bool route_script(struct rt_route *r, int argc, const struct resp_arg *argv, rt_locate_fn locate, void *arg)
+{
+    static const char *const evals[] = {"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"};
+    int e = -1;
+    for (int i = 0; i < 6 && e < 0; i++)
+        if (argis(&argv[0], evals[i]))
+            e = i;
+    char name[32];
+    if (e >= 0) {
+        lower_name(&argv[0], name, sizeof name);
+        r->write = strstr(name, "_ro") == NULL;
+        if (argc < 3) {
+            refuse(r, "ERR wrong number of arguments for '%.*s' command", name, strlen(name));
+            return true;
+        }
+        long long nk;
+        if (!util_str2ll(argv[2].ptr, argv[2].len, &nk)) {
+            refuse(r, "ERR value is not an integer or out of range%.*s", "", 0);
+            return true;
+        }
+        if (nk < 0) {
+            refuse(r, "ERR Number of keys can't be negative%.*s", "", 0);
+            return true;
+        }
+        if (nk > argc - 3) {
+            refuse(r, "ERR Number of keys can't be greater than number of args%.*s", "", 0);
+            return true;
+        }
+        if (nk == 0) {
+            refuse(r, "ERR %.*s without keys is not supported by the router: no shard to run it on (pass the keys "
+                      "it touches as KEYS)", name, strlen(name));
+            return true;
+        }
+        int shard = -2;
+        for (int i = 3; i < 3 + nk; i++) {
+            int sh = locate(arg, argv[i].ptr, argv[i].len);
+            if (sh < 0) {
+                refuse(r, "ERR no shard for key '%.*s'", argv[i].ptr, argv[i].len);
+                return true;
+            }
+            if (shard != -2 && sh != shard) {
+                refuse(r, "CROSSSLOT Keys in request don't hash to the same shard (%.*s; use a {hash tag})",
+                       argv[0].ptr, argv[0].len);
+                return true;
+            }
+            shard = sh;
+        }
+        r->kind = RT_SINGLE;
+        r->shard = shard;
+        r->nkeys = (int)nk;
+        return true;
+    }
+    bool script = argis(&argv[0], "script"), function = argis(&argv[0], "function");
+    if (!script && !function)
+        return false;
+    if (argc < 2) {
+        refuse(r, "ERR wrong number of arguments for '%.*s' command", script ? "script" : "function",
+               script ? 6 : 8);
+        return true;
+    }
+    if ((script && (argis(&argv[1], "load") || argis(&argv[1], "flush"))) ||
+        (function && (argis(&argv[1], "load") || argis(&argv[1], "delete") || argis(&argv[1], "flush") ||
+                      argis(&argv[1], "restore")))) {
+        r->kind = RT_FANOUT;
+        r->merge = RT_MERGE_NONE;
+        r->write = true;
+        return true;
+    }
+    refuse(r, script ? "ERR SCRIPT %.*s is not supported by the router" : "ERR FUNCTION %.*s is not supported by "
+                                                                          "the router",
+           argv[1].ptr, argv[1].len);
+    return true;
+}
+
 void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_locate_fn locate, void *arg)
 {
     r->out.off = r->out.len = 0;
@@ -178,6 +295,8 @@ void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_loca
     r->step = 1;
     r->write = false;
     r->cmd = resp_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (route_script(r, argc, argv, locate, arg))
+        return;
     if (r->cmd < 0) {
         char msg[200];
         int n = snprintf(msg, sizeof msg, "ERR unknown command '%.*s', with args beginning with: ",

@@ -17,8 +17,9 @@
  *
  * Routing (route.c, pure functions, unit-tested): a parsed command becomes
  * local, single-shard, split (MGET/MSET/DEL/UNLINK/EXISTS/TOUCH), fan-out
- * (DBSIZE/FLUSHDB/FLUSHALL/KEYS) or refused, from the key positions of the
- * proto/commands table. proxy.c moves the bytes.
+ * (DBSIZE/FLUSHDB/FLUSHALL/KEYS/PUBLISH) or refused, from the key positions
+ * of the proto/commands table. proxy.c moves the bytes, pubsub.c serves
+ * subscribers, reshard.c moves keys after a membership or weight change.
  */
 #ifndef SCALEOUT_ROUTER_ROUTER_H
 #define SCALEOUT_ROUTER_ROUTER_H
@@ -102,6 +103,8 @@ struct rt_config {
     long long threads;
     long long tcp_backlog;
     long long conns_per_shard;  /* pipelined server connections per shard per thread */
+    long long reshard_batch;    /* resharding: SCAN COUNT per batch */
+    long long reshard_pause_ms; /* resharding: pause between batches */
     long long max_pipeline;     /* outstanding commands per client */
     unsigned long long max_client_buffer; /* unsent reply bytes per client */
     unsigned long long max_query;         /* largest single command */

@@ -80,7 +80,28 @@ struct rt_shard *rt_server_find_shard(struct rt_server *s, const char *key)
 /* Install the last fetched directory table into d (s->lock held). */
 static void dir_reinstall(struct rt_pool *p, struct rt_dist *d);
 
+static int rebuild(struct rt_server *s, struct rt_pool *p, bool migrate, char *err, size_t errlen);
+
 int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen)
+{
+    return rebuild(s, p, false, err, errlen);
+}
+
+/* Pools whose keys move when membership changes: not auto-eject (a cache
+ * that rehashes on failures), not directory (the table says where keys are). */
+static bool migrates(struct rt_server *s, struct rt_pool *p)
+{
+    return s->running && !p->conf->auto_eject && p->conf->dist != RT_DIST_DIRECTORY;
+}
+
+int rt_server_change(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen)
+{
+    if (s->batch)
+        return 0; /* SIGHUP reload: one rebuild after every change of the pool */
+    return rebuild(s, p, migrates(s, p), err, errlen);
+}
+
+static int rebuild(struct rt_server *s, struct rt_pool *p, bool migrate, char *err, size_t errlen)
 {
     struct rt_dist_in in[RT_MAX_SHARDS];
     int n = 0;
@@ -103,6 +124,19 @@ int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t 
         return -1;
     }
     dir_reinstall(p, d);
+    if (migrate && atomic_load(&p->dist)) {
+        /* online resharding: from and to are both visible before the epoch
+         * moves on, so a command counted in the new epoch sees the move */
+        struct rt_dist *old = atomic_load(&p->dist);
+        atomic_store(&p->from, old);
+        atomic_store(&p->dist, d);
+        unsigned ep = atomic_fetch_add(&s->epoch, 1) + 1;
+        rt_reshard_start(s, p, old, d, ep);
+        p->built_gen = gen;
+        p->nlive = n;
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
     struct rt_dist *old = atomic_exchange_explicit(&p->dist, d, memory_order_acq_rel);
     if (old) {
         old->retired_at = net_mono_ms();
@@ -113,6 +147,27 @@ int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t 
     p->nlive = n;
     pthread_mutex_unlock(&s->lock);
     return 0;
+}
+
+/* PING addr on a blocking connection (a shard that is to receive keys must answer first). */
+static bool ping_ok(const char *addr, long long timeout_ms)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    char err[256];
+    if (resolve(addr, &sa, &salen, err, sizeof err) != 0)
+        return false;
+    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char rep[8];
+    bool ok = connect(fd, (struct sockaddr *)&sa, salen) == 0 && write(fd, "PING\r\n", 6) == 6 &&
+              read(fd, rep, sizeof rep) >= 5 && memcmp(rep, "+PONG", 5) == 0;
+    close(fd);
+    return ok;
 }
 
 static void init_npc(struct rt_server *s, struct net_pool_conf *c)
@@ -151,6 +206,10 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
                                      char *err, size_t errlen)
 {
     const char *name = sc->name ? sc->name : sc->addr;
+    if (s->running && !s->batch && rt_reshard_busy(s)) {
+        snprintf(err, errlen, "a resharding is in progress (see /status); try again when it is done");
+        return NULL;
+    }
     if (rt_server_find_shard(s, name) || rt_server_find_shard(s, sc->addr)) {
         snprintf(err, errlen, "shard '%s' exists", name);
         return NULL;
@@ -161,6 +220,11 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
         return NULL;
     }
     bool runtime = s->workers[0].loop.time > 0 && atomic_load(&s->nshards) > 0 && s->admin;
+    bool reshard = migrates(s, p);
+    if (reshard && !ping_ok(sc->addr, s->cfg.connect_timeout_ms)) {
+        snprintf(err, errlen, "shard %s does not answer PING: keys cannot move there", sc->addr);
+        return NULL;
+    }
     struct rt_shard *sh = xcalloc(1, sizeof *sh);
     sh->id = id;
     sh->pool = p;
@@ -187,12 +251,14 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
             return NULL;
         }
     }
+    if (reshard)
+        net_peer_set_check(sh->peer, true); /* it answered: keys go there from the switch on */
     atomic_store_explicit(&s->shards[id], sh, memory_order_release);
     atomic_store(&s->nshards, id + 1);
     pthread_mutex_lock(&s->lock);
     p->members[p->nmembers++] = id;
     pthread_mutex_unlock(&s->lock);
-    if (rt_server_rebuild(s, p, err, errlen) != 0) {
+    if (rt_server_change(s, p, err, errlen) != 0) {
         /* the layout does not take it (a range without LO): undo */
         pthread_mutex_lock(&s->lock);
         p->nmembers--;
@@ -204,11 +270,28 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
     return sh;
 }
 
+static void finish_remove(struct rt_server *s, struct rt_shard *sh)
+{
+    struct rt_pool *p = sh->pool;
+    (void)s;
+    atomic_store(&sh->removed, true);
+    net_health_stop(sh->peer);
+    net_pool_remove(p->np, sh->peer);
+    if (sh->replica) {
+        net_health_stop(sh->replica);
+        net_pool_remove(p->rp, sh->replica);
+    }
+}
+
 int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, size_t errlen)
 {
     struct rt_pool *p = sh->pool;
     if (p->nmembers <= 1) {
         snprintf(err, errlen, "shard '%s' is the last of pool '%s'", sh->name, p->conf->name);
+        return -1;
+    }
+    if (s->running && !s->batch && rt_reshard_busy(s)) {
+        snprintf(err, errlen, "a resharding is in progress (see /status); try again when it is done");
         return -1;
     }
     pthread_mutex_lock(&s->lock);
@@ -218,15 +301,17 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
             p->members[k++] = p->members[i];
     p->nmembers = k;
     pthread_mutex_unlock(&s->lock);
-    atomic_store(&sh->removed, true);
-    if (rt_server_rebuild(s, p, err, errlen) != 0)
-        return -1;
-    net_health_stop(sh->peer);
-    net_pool_remove(p->np, sh->peer);
-    if (sh->replica) {
-        net_health_stop(sh->replica);
-        net_pool_remove(p->rp, sh->replica);
+    /* resharding: commands routed by the old distribution may still go to it until the switch */
+    bool reshard = migrates(s, p);
+    if (!reshard)
+        atomic_store(&sh->removed, true);
+    if (s->batch) {
+        s->batch_removed[s->nbatch_removed++] = sh;
+        return 0;
     }
+    if (rt_server_change(s, p, err, errlen) != 0)
+        return -1;
+    finish_remove(s, sh);
     return 0;
 }
 
@@ -236,6 +321,16 @@ int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *
     struct net_peer *old = atomic_load(&sh->peer);
     if (strcmp(old->addr, addr) == 0) {
         snprintf(err, errlen, "%s is already the primary of '%s'", addr, sh->name);
+        return -1;
+    }
+    struct rt_shard *other = rt_server_find_shard(s, addr);
+    if (other && other != sh) {
+        snprintf(err, errlen, "%s is shard '%s': two shards cannot share a primary", addr, other->name);
+        return -1;
+    }
+    /* a primary that does not answer would turn the shard's keys into errors: keep the old one */
+    if (!ping_ok(addr, s->cfg.connect_timeout_ms)) {
+        snprintf(err, errlen, "%s does not answer PING: the primary of '%s' stays %s", addr, sh->name, old->addr);
         return -1;
     }
     struct net_peer *np = make_peer(s, p->np, addr, sh->name, atomic_load(&old->weight), true, err, errlen);
@@ -401,6 +496,7 @@ static void on_sweep(uv_timer_t *t) { rt_proxy_sweep(t->data); }
 static void on_wake(uv_async_t *a)
 {
     struct rt_worker *w = a->data;
+    rt_proxy_released(w);
     if (atomic_load(&w->srv->draining) && !uv_is_closing((uv_handle_t *)&w->listener))
         uv_close((uv_handle_t *)&w->listener, NULL);
     if (atomic_load(&w->srv->stopping))
@@ -467,6 +563,124 @@ static void on_cron(uv_timer_t *t)
     }
 }
 
+/* ---- SIGHUP: the configuration read again; shard lists and weights applied ---------- */
+
+static int g_argc;
+static char **g_argv;
+
+static const char *conf_name(const struct rt_shard_conf *sc) { return sc->name ? sc->name : sc->addr; }
+
+/* Does pool p differ from pc in its shards or weights? */
+static bool pool_differs(struct rt_server *s, struct rt_pool *p, const struct rt_pool_conf *pc)
+{
+    if (pc->nshards != p->nmembers)
+        return true;
+    for (int j = 0; j < pc->nshards; j++) {
+        struct rt_shard *sh = rt_server_find_shard(s, conf_name(&pc->shards[j]));
+        if (!sh || sh->pool != p || atomic_load(&sh->peer->weight) != pc->shards[j].weight)
+            return true;
+    }
+    return false;
+}
+
+/* Apply pc's shard list and weights to p with one rebuild (one resharding). */
+static void apply_pool(struct rt_server *s, struct rt_pool *p, const struct rt_pool_conf *pc)
+{
+    char err[512];
+    s->batch = true;
+    s->nbatch_removed = 0;
+    int added = 0, removed = 0, reweighted = 0;
+    for (int j = 0; j < pc->nshards; j++) {
+        const struct rt_shard_conf *sc = &pc->shards[j];
+        struct rt_shard *sh = rt_server_find_shard(s, conf_name(sc));
+        if (sh && sh->pool == p) {
+            if (atomic_load(&sh->peer->weight) != sc->weight) {
+                net_peer_set_weight(sh->peer, (int)sc->weight);
+                reweighted++;
+            }
+        } else if (!sh) {
+            if (rt_server_add_shard(s, p, sc, err, sizeof err))
+                added++;
+            else
+                log_warn("SIGHUP: pool %s: shard %s not added: %s", p->conf->name, conf_name(sc), err);
+        } else {
+            log_warn("SIGHUP: shard %s belongs to pool %s: not moved to pool %s", conf_name(sc), sh->pool->conf->name,
+                     p->conf->name);
+        }
+    }
+    int ids[RT_MAX_SHARDS], n = p->nmembers;
+    memcpy(ids, p->members, (size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i++) {
+        struct rt_shard *sh = atomic_load(&s->shards[ids[i]]);
+        bool keep = false;
+        for (int j = 0; j < pc->nshards && !keep; j++)
+            keep = strcmp(conf_name(&pc->shards[j]), sh->name) == 0;
+        if (!keep) {
+            if (rt_server_remove_shard(s, sh, err, sizeof err) == 0)
+                removed++;
+            else
+                log_warn("SIGHUP: pool %s: shard %s not removed: %s", p->conf->name, sh->name, err);
+        }
+    }
+    s->batch = false;
+    if (rt_server_change(s, p, err, sizeof err) != 0)
+        log_warn("SIGHUP: pool %s: %s", p->conf->name, err);
+    for (int i = 0; i < s->nbatch_removed; i++)
+        finish_remove(s, s->batch_removed[i]);
+    s->nbatch_removed = 0;
+    log_notice("SIGHUP: pool %s: %d shard%s added, %d removed, %d weight%s changed%s", p->conf->name, added,
+               added == 1 ? "" : "s", removed, reweighted, reweighted == 1 ? "" : "s",
+               migrates(s, p) ? "; keys move in the background (see /status)" : "");
+}
+
+static void reload(struct rt_server *s)
+{
+    struct rt_config *nc = xcalloc(1, sizeof *nc);
+    rt_config_init(nc);
+    struct buf errs;
+    buf_init(&errs);
+    int nerr = conf_load_args(&rt_conf_table, nc, g_argc, g_argv, &errs);
+    if (nerr == 0)
+        nerr = rt_config_validate(nc, &errs);
+    if (nerr) {
+        log_warn("SIGHUP: configuration not reloaded: %.*s", (int)buf_pending(&errs), buf_head(&errs));
+        goto out;
+    }
+    if (rt_reshard_busy(s)) {
+        log_warn("SIGHUP: a resharding is in progress; send SIGHUP again once /status shows it done");
+        goto out;
+    }
+    bool started = false;
+    for (int i = 0; i < nc->npools; i++) {
+        const struct rt_pool_conf *pc = nc->pools[i];
+        struct rt_pool *p = rt_server_find_pool(s, pc->name);
+        if (!p) {
+            log_warn("SIGHUP: pool %s is new: pools are read at start only", pc->name);
+            continue;
+        }
+        if (!pool_differs(s, p, pc))
+            continue;
+        if (started && migrates(s, p)) {
+            log_warn("SIGHUP: pool %s changed too: one resharding at a time; send SIGHUP again once /status "
+                     "shows it done", pc->name);
+            continue;
+        }
+        apply_pool(s, p, pc);
+        started = started || migrates(s, p);
+    }
+out:
+    buf_deinit(&errs);
+    rt_config_deinit(nc);
+    xfree(nc);
+}
+
+static void on_sighup(uv_signal_t *h, int sig)
+{
+    (void)sig;
+    log_notice("SIGHUP received: reading the configuration again (shard lists and weights)");
+    reload(h->data);
+}
+
 static void on_signal(uv_signal_t *h, int sig)
 {
     struct rt_server *s = h->data;
@@ -498,6 +712,8 @@ int router_main(int argc, char **argv)
         }
     struct rt_server *s = xcalloc(1, sizeof *s);
     g_srv = s;
+    g_argc = argc;
+    g_argv = argv;
     rt_config_init(&s->cfg);
     struct buf errs;
     buf_init(&errs);
@@ -585,6 +801,9 @@ int router_main(int argc, char **argv)
     s->sigterm.data = s->sigint.data = s;
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_init(loop, &s->sighup);
+    s->sighup.data = s;
+    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
     long long aport = s->cfg.admin_port;
     if (aport < 0)
         aport = s->port + 10000 <= 65535 ? s->port + 10000 : 0;
@@ -611,6 +830,8 @@ int router_main(int argc, char **argv)
     log_notice("scaleout router ready on %s:%d: %d pool%s, %d shard%s, %d thread%s, admin %s:%d", host, s->port,
                s->npools, s->npools == 1 ? "" : "s", nsh, nsh == 1 ? "" : "s", s->nworkers,
                s->nworkers == 1 ? "" : "s", s->cfg.admin_bind, s->admin ? admin_port(s->admin) : 0);
+    rt_reshard_init(s);
+    s->running = true;
     for (int i = 1; i < s->nworkers; i++)
         uv_thread_create(&s->workers[i].thread, worker_run, &s->workers[i]);
     uv_run(loop, UV_RUN_DEFAULT);

@@ -114,6 +114,15 @@ def procs(tmp_path):
             started.append(p)
             return p
 
+        def redis(self):
+            port = free_port()
+            exe = shutil.which("redis-server")
+            assert exe, "redis-server is required (scripts/install-deps.sh)"
+            p = Proc([exe, "--port", port, "--bind", HOST, "--save", "", "--appendonly", "no"], port, tmp_path,
+                     f"redis{port}").start()
+            started.append(p)
+            return p
+
         def nutcracker(self, yml):
             port = free_port()
             stats = free_port()
@@ -168,6 +177,15 @@ def admin_call(r, method, path, token=None, data=None):
             return f.status, json.loads(f.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+def reshard_done(r, runs):
+    """Wait until the router finished its runs-th resharding."""
+    def done():
+        rs = json.loads(admin_get(r, "/status"))["reshard"]
+        return rs["runs"] >= runs and rs["state"] == "done"
+    wait_until(done, 60, what=f"resharding #{runs} done")
+    return json.loads(admin_get(r, "/status"))["reshard"]
 
 
 def shard_flags(shards):
@@ -499,12 +517,16 @@ def test_admin_status_metrics_and_runtime_shards(procs):
     assert code == 201, body
     wait_until(lambda: len([x for x in json.loads(admin_get(r, "/status"))["pools"][0]["shards"]
                             if x["state"] == "up"]) == 3, 10, what="new shard up")
+    reshard_done(r, 1)
     c.mset({f"n:{i}": i for i in range(300)})
     assert len(client(s[2].port).keys("n:*")) > 30  # about a third of new keys go to the new shard
     code, body = admin_call(r, "POST", f"/shards/{HOST}:{s[0].port}/weight?value=3", token="sekret")
     assert code == 200, body
+    reshard_done(r, 2)
     code, body = admin_call(r, "DELETE", f"/shards/{HOST}:{s[2].port}", token="sekret")
     assert code == 200, body
+    reshard_done(r, 3)
+    assert sorted(int(v) for v in c.mget([f"m:{i}" for i in range(100)])) == list(range(100))
     c.mset({f"o:{i}": i for i in range(100)})
     assert client(s[2].port).keys("o:*") == []
     st = json.loads(admin_get(r, "/status"))
@@ -626,6 +648,12 @@ def test_manual_failover_keeps_placement(procs):
     assert on_a and len(on_a) < 200
     # the operator copies A to A2 (a stand-in for replication), then promotes A2
     client(a2.port).mset({k: "copied" for k in on_a})
+    # refused, and nothing changes: a primary that does not answer, another shard's primary
+    code, body = admin_call(r, "POST", f"/shards/A/primary?addr={HOST}:{free_port()}", token="t")
+    assert code == 409 and "PING" in body["error"], body
+    code, body = admin_call(r, "POST", f"/shards/A/primary?addr={HOST}:{b.port}", token="t")
+    assert code == 409 and "share" in body["error"], body
+    assert c.mget(keys) == [b"old"] * 200
     a.kill()
     code, body = admin_call(r, "POST", f"/shards/A/primary?addr={HOST}:{a2.port}", token="t")
     assert code == 200, body
@@ -698,3 +726,198 @@ def test_sigterm_answers_commands_in_flight_then_exits_0(procs):
         socket.create_connection((HOST, r.port), timeout=1).close()
     stop.set()
     lsock.close()
+
+
+@pytest.mark.parametrize("shard", ["kv", "redis"])
+def test_online_resharding_under_write_load_loses_no_acked_write(procs, shard):
+    """A 3rd shard joins, then the 1st leaves, while writers SET, INCR and
+    APPEND through the router: every acked write is readable afterwards with
+    its last acked value, every key lives on exactly one shard (direct
+    connections), and nothing is left on the removed shard. Shards: scaleout
+    kv, and redis-server (the anchor: the same DUMP/RESTORE/WATCH protocol)."""
+    s = [getattr(procs, shard)() for _ in range(3)]
+    r = procs.router(*shard_flags(s[:2]), "--threads", "2", "--admin-token", "t", "--reshard-batch", "25", "--reshard-pause", "2ms")
+    c = client(r.port)
+    pre = {f"pre:{i}": str(i) for i in range(3000)}
+    for i in range(0, 3000, 500):
+        c.mset({k: pre[k] for k in list(pre)[i:i + 500]})
+    c.set("ttl:key", "x", px=600000)
+    stop = threading.Event()
+    acked = {}        # key -> last acked value (each key has one writer)
+    errors = []
+    ops = [0]
+    nwriters = 4
+
+    def writer(t):
+        wc = client(r.port)
+        seq = 0
+        while not stop.is_set():
+            seq += 1
+            k = f"w{t}:{seq % 200}"
+            try:
+                wc.set(k, seq)
+                acked[k] = str(seq)
+                got = wc.get(k)
+                if got is None or got.decode() != str(seq):
+                    errors.append(f"read-your-write {k}: {got} != {seq}")
+                ck = f"cnt{t}:{seq % 50}"
+                acked[ck] = str(wc.incr(ck))
+                pk = f"pre:{(seq * 7 + t) % 3000}"
+                v = wc.append(pk, "+")
+                pre[pk] += "+"
+                if v != len(pre[pk]):
+                    errors.append(f"APPEND {pk}: length {v} != {len(pre[pk])}")
+                ops[0] += 1
+            except redis.RedisError as e:  # any error is a failure of the scheme
+                errors.append(f"{k}: {e!r}")
+                return
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(nwriters)]
+    for th in threads:
+        th.start()
+    try:
+        wait_until(lambda: ops[0] > 200, 20, what="writers running")
+        code, body = admin_call(r, "POST", f"/shards?addr={HOST}:{s[2].port}", token="t")
+        assert code == 201 and body["moved_data"] is True, body
+        code, _ = admin_call(r, "DELETE", f"/shards/{HOST}:{s[0].port}", token="t")
+        assert code == 409  # one resharding at a time
+        rs1 = reshard_done(r, 1)
+        assert rs1["keys_moved"] > 500 and rs1["keys_failed"] == 0, rs1
+        code, body = admin_call(r, "DELETE", f"/shards/{HOST}:{s[0].port}", token="t")
+        assert code == 200 and body["moved_data"] is True, body
+        rs2 = reshard_done(r, 2)
+        assert rs2["keys_moved"] > 500 and rs2["keys_failed"] == 0, rs2
+        n = ops[0]
+        wait_until(lambda: ops[0] > n + 100, 20, what="writers still running after the resharding")
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(30)
+    assert not errors, errors[:5]
+    assert rs1["commands_parked"] > 0 and rs2["commands_parked"] > 0, (rs1, rs2)  # the writers met moving keys
+    where = owners(s)  # asserts that no key is on two shards
+    assert not [k for k, i in where.items() if i == 0], "keys left on the removed shard"
+    expect = dict(pre)
+    expect.update(acked)
+    expect["ttl:key"] = "x"
+    assert set(where) == set(expect)
+    keys = sorted(expect)
+    for i in range(0, len(keys), 500):
+        got = c.mget(keys[i:i + 500])
+        bad = [(k, g, expect[k]) for k, g in zip(keys[i:i + 500], got) if g is None or g.decode() != expect[k]]
+        assert not bad, bad[:5]
+    assert 0 < c.pttl("ttl:key") <= 600000  # the TTL moved with the key
+    m = admin_get(r, "/metrics")
+    assert "scaleout_router_reshard_keys_moved_total" in m and "scaleout_router_reshard_state 4" in m
+
+
+def test_sighup_reload_reshards_to_the_new_shard_list(procs, tmp_path):
+    """SIGHUP reads the file again: a new shard list and weights become a new
+    distribution and the keys move (every key readable, on exactly one shard)."""
+    s = [procs.kv() for _ in range(3)]
+
+    def conf(shards):
+        return "".join(f"shard {HOST}:{x.port} weight {w}\n" for x, w in shards)
+
+    r = procs.router(config=conf([(s[0], 1), (s[1], 1)]))
+    path = tmp_path / f"router{r.port}.conf"
+    c = client(r.port)
+    data = {f"h:{i}": str(i) for i in range(2000)}
+    c.mset(data)
+    path.write_text(conf([(s[0], 1), (s[1], 2), (s[2], 1)]))
+    r.proc.send_signal(signal.SIGHUP)
+    rs = reshard_done(r, 1)
+    assert rs["keys_moved"] > 300 and rs["keys_failed"] == 0, rs
+    st = json.loads(admin_get(r, "/status"))
+    assert [x["weight"] for x in st["pools"][0]["shards"]] == [1, 2, 1]
+    assert len(client(s[2].port).keys("h:*")) > 200
+    path.write_text(conf([(s[1], 2), (s[2], 1)]))
+    r.proc.send_signal(signal.SIGHUP)
+    reshard_done(r, 2)
+    where = owners(s)
+    assert set(where) == set(data) and 0 not in where.values()
+    assert [v.decode() for v in c.mget(list(data))] == list(data.values())
+    path.write_text("shard nonsense\n")
+    r.proc.send_signal(signal.SIGHUP)  # a bad file: logged, nothing changes
+    wait_until(lambda: "configuration not reloaded" in r.log(), 10, what="reload refused")
+    assert c.get("h:7") == b"7" and len(json.loads(admin_get(r, "/status"))["pools"][0]["shards"]) == 2
+
+
+def _pubsub_session(port, publisher_port):
+    """Subscribe to channels and a pattern, publish, unsubscribe; what a
+    client sees (confirmations in any order across channels)."""
+    c = client(publisher_port)
+    p = client(port).pubsub()
+    chans = [f"ch{i}" for i in range(8)]
+    p.subscribe(*chans)
+    p.psubscribe("news.*")
+
+    def drain(n):
+        out = []
+        deadline = time.monotonic() + 10
+        while len(out) < n and time.monotonic() < deadline:
+            m = p.get_message(timeout=0.2)
+            if m:
+                out.append(m)
+        return out
+
+    conf = drain(9)
+    counts = sorted(m["data"] for m in conf)
+    pubs = [c.publish("ch3", "hi"), c.publish("news.x", "n"), c.publish("nobody", "x"), c.publish("ch7", "b")]
+    msgs = sorted((m["type"], m["pattern"], m["channel"], m["data"]) for m in drain(3))
+    channels = sorted(c.pubsub_channels())
+    numpat = c.pubsub_numpat()
+    p.unsubscribe()
+    p.punsubscribe()
+    unsub = drain(9)
+    last = max(unsub, key=lambda m: -m["data"])
+    p.close()
+    return counts, pubs, msgs, channels, numpat, sorted(m["channel"] for m in unsub), last["data"]
+
+
+def test_pubsub_through_the_router_as_redis(procs):
+    """SUBSCRIBE/PSUBSCRIBE through the router over 3 shards (each channel on
+    the shard its name hashes to, PUBLISH to every shard) give what the same
+    session gives on one redis-server: confirmations counted over all
+    shards, each message once, PUBLISH's receiver count, PUBSUB CHANNELS."""
+    shards = [procs.kv() for _ in range(3)]
+    r = procs.router(*shard_flags(shards))
+    anchor = procs.redis()
+    got = _pubsub_session(r.port, r.port)
+    want = _pubsub_session(anchor.port, anchor.port)
+    assert got == want
+    assert want[1] == [1, 1, 0, 1] and want[0] == list(range(1, 10))
+    spread = [len(client(s.port).pubsub_channels()) for s in shards]
+    # subscribe mode on a raw connection: other commands refused, PING answered, normal again after UNSUBSCRIBE
+    with socket.create_connection((HOST, r.port), timeout=5) as s:
+        s.sendall(b"SUBSCRIBE a\r\nGET x\r\nPING\r\nUNSUBSCRIBE\r\nSET x 1\r\n")
+        want_bytes = (b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n-ERR Can't execute 'get': only (P|S)SUBSCRIBE / "
+                      b"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
+                      b"*2\r\n$4\r\npong\r\n$0\r\n\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n+OK\r\n")
+        buf = b""
+        deadline = time.monotonic() + 5
+        while len(buf) < len(want_bytes) and time.monotonic() < deadline:
+            buf += s.recv(4096)
+        assert buf == want_bytes
+    assert spread == [0, 0, 0]
+
+
+def test_resharding_moves_only_the_changed_pool(procs):
+    """A shard added to a prefix pool: its keys spread over the pool's two
+    shards; the default pool's keys do not move."""
+    a, b, d = procs.kv(), procs.kv(), procs.kv()
+    conf = f"shard {HOST}:{d.port}\npool users\n    prefix user:\n    shard {HOST}:{a.port}\n"
+    r = procs.router("--admin-token", "t", config=conf)
+    c = client(r.port)
+    data = {f"user:{i}": str(i) for i in range(1000)}
+    data.update({f"other:{i}": str(i) for i in range(300)})
+    c.mset(data)
+    code, body = admin_call(r, "POST", f"/shards?pool=users&addr={HOST}:{b.port}", token="t")
+    assert code == 201 and body["moved_data"] is True, body
+    rs = reshard_done(r, 1)
+    assert rs["keys_failed"] == 0 and 300 < rs["keys_moved"] < 700, rs
+    assert sorted(k.decode() for k in client(d.port).keys("*")) == sorted(k for k in data if k.startswith("other:"))
+    on_b = client(b.port).keys("*")
+    assert on_b and all(k.startswith(b"user:") for k in on_b)
+    owners([a, b, d])
+    assert [v.decode() for v in c.mget(list(data))] == list(data.values())

@@ -280,3 +280,75 @@ Test(router_route, scan_walks_the_shards_in_turn)
     buf_deinit(&out);
     buf_deinit(&b);
 }
+
+/* EVAL / EVALSHA / FCALL: routed by their numkeys keys, whether or not the
+ * command table has them yet (they are matched by name). */
+Test(router_route, scripts_by_numkeys)
+{
+    route("EVAL return 2 k:1 {k:1}x arg");
+    cr_assert_eq(R.kind, RT_SINGLE);
+    cr_assert_eq(R.shard, 1);
+    cr_assert(R.write);
+    cr_assert_eq(R.nkeys, 2);
+    route("evalsha_ro abc 1 k:2 arg:1");
+    cr_assert_eq(R.kind, RT_SINGLE);
+    cr_assert_eq(R.shard, 2);
+    cr_assert(!R.write);
+    route("FCALL f 2 k:1 k:2");
+    cr_assert_eq(R.kind, RT_REFUSE);
+    cr_assert(memcmp(buf_head(&R.out), "-CROSSSLOT ", 11) == 0);
+    route("EVAL return 0");
+    cr_assert_eq(R.kind, RT_REFUSE);
+    cr_assert(strstr(buf_head(&R.out), "without keys") != NULL);
+    route("EVAL return 3 k:1");
+    out_is("-ERR Number of keys can't be greater than number of args\r\n");
+    route("EVAL return -1");
+    out_is("-ERR Number of keys can't be negative\r\n");
+    route("EVAL return x");
+    out_is("-ERR value is not an integer or out of range\r\n");
+    route("EVAL x");
+    out_is("-ERR wrong number of arguments for 'eval' command\r\n");
+    route("EVAL return 1 none:1");
+    cr_assert_eq(R.kind, RT_REFUSE);
+    route("SCRIPT LOAD return");
+    cr_assert_eq(R.kind, RT_FANOUT);
+    cr_assert_eq(R.merge, RT_MERGE_NONE);
+    route("FUNCTION FLUSH");
+    cr_assert_eq(R.kind, RT_FANOUT);
+    route("SCRIPT KILL");
+    cr_assert_eq(R.kind, RT_REFUSE);
+    /* merge of SCRIPT LOAD: the first shard's sha, unless one answers an error */
+    const char *rep[2] = {"$3\r\nabc\r\n", "$3\r\nabc\r\n"};
+    size_t len[2] = {9, 9};
+    struct buf out;
+    buf_init(&out);
+    route("SCRIPT LOAD return");
+    rt_merge(&R, rep, len, 2, &out);
+    cr_assert(buf_pending(&out) == 9 && memcmp(buf_head(&out), "$3\r\nabc\r\n", 9) == 0);
+    rep[1] = "-ERR x\r\n";
+    len[1] = 8;
+    buf_consume(&out, buf_pending(&out));
+    rt_merge(&R, rep, len, 2, &out);
+    cr_assert(buf_pending(&out) == 8 && memcmp(buf_head(&out), "-ERR x\r\n", 8) == 0);
+    buf_deinit(&out);
+}
+
+/* Pub/sub: PUBLISH to every shard (receivers added), PUBSUB CHANNELS/NUMPAT
+ * fanned out; (UN)SUBSCRIBE belong to the proxy's subscriber connections. */
+Test(router_route, pubsub)
+{
+    route("PUBLISH ch msg");
+    cr_assert_eq(R.kind, RT_FANOUT);
+    cr_assert_eq(R.merge, RT_MERGE_SUM);
+    route("PUBSUB CHANNELS");
+    cr_assert_eq(R.kind, RT_FANOUT);
+    cr_assert_eq(R.merge, RT_MERGE_CONCAT);
+    route("PUBSUB NUMPAT");
+    cr_assert_eq(R.merge, RT_MERGE_SUM);
+    route("PUBSUB NUMSUB a");
+    cr_assert_eq(R.kind, RT_REFUSE);
+    route("SUBSCRIBE a");
+    cr_assert_eq(R.kind, RT_REFUSE);
+    route("SSUBSCRIBE a");
+    cr_assert_eq(R.kind, RT_REFUSE);
+}
