@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import psycopg2
 import psycopg2.errors
@@ -916,6 +917,71 @@ def test_failover_promotes_the_replica(workdir):
                        what="the old primary rejoined as a replica")
             wait_until(lambda: one(c, "SELECT inet_server_port()") == (pg.primary.port,), timeout=15,
                        what="a read on the rejoined replica")
+            c.close()
+        finally:
+            assert p.stop() == 0, p.log()
+
+
+def test_failover_repoints_the_other_replica_and_persists_fencing(workdir):
+    """Primary + 2 replicas: the primary dies, the proxy promotes one replica
+    and repoints the other to it (ALTER SYSTEM SET primary_conninfo as
+    failover-user); the state file keeps the fencing across a restart."""
+    with H.PgCluster(replicas=2) as pg:
+        pg.primary.sql("CREATE TABLE f(x int)", dbname="appdb")
+        pg.wait_replicated()
+        state = Path(workdir) / "pg-failover.state"
+        extra = ["--failover-timeout", "500ms", "--replica-check-interval", "100ms", "--server-connect-timeout", "2",
+                 "--failover-user", "postgres", "--state-file", str(state), "--replica-retry", "1"]
+        p = H.start_scaleout_pg(pg, workdir, extra=extra)
+        port, admin = p.port, p.admin_port
+        try:
+            c = connect(port)
+            with c.cursor() as cur:
+                cur.execute("INSERT INTO f VALUES (1)")
+            assert {one(c, "SELECT inet_server_port()")[0] for _ in range(4)} == {r.port for r in pg.replicas}
+            wait_until(lambda: all(b["replay_lsn"] > 0 for b in status(admin)["backends"][1:]), timeout=15,
+                       what="replay positions measured")
+            pg.primary.stop("immediate")
+
+            def write_works():
+                try:
+                    with c.cursor() as cur:
+                        cur.execute("INSERT INTO f VALUES (2) RETURNING inet_server_port()")
+                        return cur.fetchone()[0]
+                except psycopg2.Error:
+                    return None
+
+            new = wait_until(write_works, timeout=30, interval=0.2, what="a write after failover")
+            rports = [r.port for r in pg.replicas]
+            assert new in rports
+            newp = pg.replicas[rports.index(new)]
+            other = pg.replicas[1 - rports.index(new)]
+            # the other replica streams from the new primary and gets rows written after the failover
+            wait_until(lambda: newp.sql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")[0][0] == 1,
+                       timeout=30, what="the other replica streaming from the new primary")
+            assert "port=%d" % new in other.sql("SHOW primary_conninfo")[0][0]
+            with c.cursor() as cur:
+                cur.execute("INSERT INTO f VALUES (3)")
+            wait_until(lambda: other.sql("SELECT count(*) FROM f WHERE x = 3", dbname="appdb")[0][0] == 1,
+                       timeout=30, what="a row written after failover on the other replica")
+            st = status(admin)
+            assert [b["role"] for b in st["backends"]].count("fenced") == 1
+            assert st["backends"][0]["role"] == "fenced"
+            assert not any(b["repoint_pending"] for b in st["backends"])
+            m = metrics(admin)
+            assert m["scaleout_pg_failovers_total"] == 1 and m["scaleout_pg_repoints_total"] == 1
+            text = state.read_text()
+            assert f"primary {HOST}:{new}" in text and f"fenced {HOST}:{pg.primary.port}" in text
+            c.close()
+        finally:
+            assert p.stop() == 0, p.log()
+        # a restarted proxy keeps the new primary and the fencing (same config: the old primary first)
+        p = H.start_scaleout_pg(pg, workdir, extra=extra, port=port, admin_port=admin)
+        try:
+            c = connect(port)
+            assert one(c, "INSERT INTO f VALUES (4) RETURNING inet_server_port()") == (new,)
+            roles = [b["role"] for b in status(admin)["backends"]]
+            assert roles[0] == "fenced" and roles[1 + rports.index(new)] == "primary"
             c.close()
         finally:
             assert p.stop() == 0, p.log()
