@@ -16,7 +16,8 @@
 #       scaleout-rw   the same with the replica behind it (reads go there)
 #       pgpool        Debian's Pgpool-II 4.3, streaming_replication mode,
 #                     connection_cache, SCRAM (pool_hba + pool_passwd),
-#                     num_init_children 32, max_pool 4, primary only
+#                     num_init_children 20 (its pool: one process per
+#                     client), max_pool 4, primary only
 #       pgpool-rw     the same with the replica and load_balance_mode on
 #                     (primary weight 0: every read to the replica)
 #   TPS is pgbench's; proxy CPU per transaction is the proxy's utime+stime
@@ -82,7 +83,7 @@ def pgbench(port, *args):
     return r.stdout
 
 LOAD0 = open("/proc/loadavg").read().strip()
-with H.PgCluster(replicas=1) as pg:
+with H.PgCluster(replicas=1, conf="max_connections = 250") as pg:
     wd = H.make_tempdir("scaleout-pgbench-")
     pgbench(pg.primary.port, "-i", "-q", "-s", str(SCALE))
     pg.wait_replicated()
@@ -90,8 +91,8 @@ with H.PgCluster(replicas=1) as pg:
     bpid = int(open(f"{wd}/pgbouncer-{bouncer.port}.pid").read())
     ours = H.start_scaleout_pg(pg, wd, replicas=False, extra=["--pool-size", "20"])
     ours_rw = H.start_scaleout_pg(pg, wd, replicas=True, extra=["--pool-size", "20"])
-    pool = H.start_pgpool(pg, wd, replicas=False)
-    pool_rw = H.start_pgpool(pg, wd, replicas=True)
+    pool = H.start_pgpool(pg, wd, replicas=False, children=20)
+    pool_rw = H.start_pgpool(pg, wd, replicas=True, children=20)
     ppid = int(open(f"{wd}/pgpool-{pool.port}/pgpool.pid").read().replace("\x00", " ").split()[0])
     ppid_rw = int(open(f"{wd}/pgpool-{pool_rw.port}/pgpool.pid").read().replace("\x00", " ").split()[0])
     TREE = {ppid, ppid_rw}

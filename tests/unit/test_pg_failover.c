@@ -1,6 +1,9 @@
-/* test_pg_failover.c — the primary_conninfo rewrite and the SQL literal of failover.c. */
+/* test_pg_failover.c — failover.c: the primary_conninfo rewrite, the SQL literal, the state file. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "pg/pg.h"
@@ -53,4 +56,47 @@ Test(pg_failover, sql_literal)
     buf_putc(&b, '\0');
     cr_expect_str_eq(buf_head(&b), "E'a\\'b\\\\c'");
     buf_deinit(&b);
+}
+
+static struct pg_proxy *proxy3(char *path)
+{
+    struct pg_proxy *px = calloc(1, sizeof *px);
+    px->nbackends = 3;
+    snprintf(px->backends[0].name, sizeof px->backends[0].name, "10.0.0.1:5432");
+    snprintf(px->backends[1].name, sizeof px->backends[1].name, "10.0.0.2:5432");
+    snprintf(px->backends[2].name, sizeof px->backends[2].name, "10.0.0.3:5432");
+    px->backends[1].replica = px->backends[2].replica = true;
+    px->cfg.state_file = path;
+    return px;
+}
+
+Test(pg_failover, state_file_round_trip)
+{
+    char path[] = "/tmp/test_pg_failover_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    struct pg_proxy *a = proxy3(path);
+    a->primary = 2;
+    a->backends[0].dead = true;
+    cr_assert_eq(pg_state_save(a), 0);
+    struct pg_proxy *b = proxy3(path);
+    cr_assert_eq(pg_state_load(b), 0);
+    cr_expect_eq(b->primary, 2);
+    cr_expect(b->backends[0].dead);
+    cr_expect(!b->backends[1].dead && !b->backends[2].dead);
+    /* a state naming no backend of the config changes nothing */
+    FILE *f = fopen(path, "w");
+    fputs("primary 10.9.9.9:5432\nfenced 10.0.0.1:5432\n", f);
+    fclose(f);
+    struct pg_proxy *c = proxy3(path);
+    cr_assert_eq(pg_state_load(c), 0);
+    cr_expect_eq(c->primary, 0);
+    cr_expect(!c->backends[0].dead);
+    /* no file: nothing to restore */
+    unlink(path);
+    struct pg_proxy *d = proxy3(path);
+    cr_expect_eq(pg_state_load(d), 0);
+    cr_expect_eq(d->primary, 0);
+    free(a), free(b), free(c), free(d);
 }
