@@ -202,7 +202,7 @@ struct pg_pool {
     struct pg_list link;
 };
 
-enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE, SRV_LSN, SRV_AUTHQ, SRV_REPOINT };
+enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE, SRV_LSN, SRV_AUTHQ, SRV_REPOINT, SRV_FAN };
 
 struct pg_proxy;
 struct pg_client;
@@ -270,6 +270,7 @@ struct pg_client {
     bool fan_T, fan_err, fan_select;
     unsigned long long fan_rows;    /* SELECT n summed */
     char fan_tag[64];               /* the first shard's tag when it is not SELECT n */
+    struct pg_srv *fan_side[PG_MAX_SHARDS]; /* shards running the query already, answers held (NULL: in turn) */
     struct pg_list link;            /* proxy client list */
     struct pg_list wlink;           /* target waiters */
 };
@@ -350,6 +351,14 @@ void pg_pool_unwait(struct pg_client *c);
 void pg_pool_release(struct pg_srv *s, bool client_gone);
 /* Forward a cancel request for the query running on s. */
 void pg_pool_cancel(struct pg_srv *s);
+/* Fan-out: send c->fan_query at once to every shard after the first that
+ * has an idle pooled connection (c->fan_side[k]); the others run in turn. */
+void pg_pool_fan_start(struct pg_client *c);
+/* Shard c->fan_next's turn: link its side connection (its answer may be
+ * there already). false: it has none, ask the pool. */
+bool pg_pool_fan_link(struct pg_client *c);
+/* The fan-out ended early (error, client gone): close the side connections. */
+void pg_pool_fan_abort(struct pg_client *c);
 /* Client bytes for a linked server were queued: flush, and push back. */
 void pg_srv_flush(struct pg_srv *s);
 void pg_pool_cron(struct pg_proxy *px, long long now_ms);

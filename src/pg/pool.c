@@ -122,6 +122,10 @@ static void srv_close(struct pg_srv *s, const char *why)
     s->client = NULL;
     if (c && s->state == SRV_ACTIVE)
         pg_client_server_lost(c);
+    if (c && s->state == SRV_FAN)
+        for (int k = 0; k < PG_MAX_SHARDS; k++)
+            if (c->fan_side[k] == s)
+                c->fan_side[k] = NULL; /* that shard runs in turn */
     if (c && s->state == SRV_AUTHQ) {
         c->authq_srv = NULL;
         c->authq_failed = true;
@@ -637,13 +641,9 @@ static void check_msgs(struct pg_srv *s)
     }
 }
 
-static void link_pair(struct pg_srv *s, struct pg_client *c)
+/* Make the server's session settings the client's before its first message. */
+static void sync_vars(struct pg_srv *s, struct pg_client *c)
 {
-    set_state(s, SRV_ACTIVE);
-    s->client = c;
-    s->pending = 0;
-    s->fwd_left = s->skip_left = 0;
-    /* make the server's session settings the client's before its first message */
     struct buf sql;
     buf_init(&sql);
     if (pg_vars_diff_sql(&c->vars, &s->vars, &sql) > 0) {
@@ -654,6 +654,15 @@ static void link_pair(struct pg_srv *s, struct pg_client *c)
         pg_conn_flush(&s->conn);
     }
     buf_deinit(&sql);
+}
+
+static void link_pair(struct pg_srv *s, struct pg_client *c)
+{
+    set_state(s, SRV_ACTIVE);
+    s->client = c;
+    s->pending = 0;
+    s->fwd_left = s->skip_left = 0;
+    sync_vars(s, c);
     pg_conn_read_start(&s->conn);
     pg_client_linked(c, s);
 }
@@ -866,7 +875,61 @@ static bool fan_ready(struct pg_client *c, struct buf *out)
         pg_end(out, b);
     }
     c->fan = false;
+    pg_pool_fan_abort(c); /* an error ended it early: the other shards' answers are not wanted */
     return true;
+}
+
+void pg_pool_fan_start(struct pg_client *c)
+{
+    struct pg_pool *p = c->pool;
+    for (int k = 1; k < p->smap->nshards; k++) {
+        struct pg_target *t = &p->t[p->smap->bi[k]];
+        c->fan_side[k] = NULL;
+        if (t->nidle == 0 || c->px->paused)
+            continue;
+        struct pg_srv *s = pg_container_of(t->idle.next, struct pg_srv, link);
+        set_state(s, SRV_FAN);
+        s->client = c;
+        s->fwd_left = s->skip_left = 0;
+        sync_vars(s, c);
+        buf_append(&s->conn.out, buf_head(&c->fan_query), buf_pending(&c->fan_query));
+        s->pending = 1;
+        s->px->backends[s->bi].queries++;
+        pg_conn_flush(&s->conn);
+        pg_conn_read_start(&s->conn);
+        c->fan_side[k] = s;
+    }
+}
+
+static void forward(struct pg_srv *s);
+
+bool pg_pool_fan_link(struct pg_client *c)
+{
+    struct pg_srv *s = c->fan_side[c->fan_next];
+    if (!s)
+        return false;
+    c->fan_side[c->fan_next] = NULL;
+    set_state(s, SRV_ACTIVE);
+    c->srv = s;
+    c->state = CL_LINKED;
+    c->fwd_left = 0;
+    c->since_ms = now_ms();
+    pg_conn_read_start(&s->conn);
+    if (buf_pending(&s->conn.in))
+        forward(s);
+    return true;
+}
+
+void pg_pool_fan_abort(struct pg_client *c)
+{
+    for (int k = 0; k < PG_MAX_SHARDS; k++) {
+        struct pg_srv *s = c->fan_side[k];
+        if (!s)
+            continue;
+        c->fan_side[k] = NULL;
+        s->client = NULL;
+        srv_close(s, "fan-out ended before this shard's turn");
+    }
 }
 
 static void forward(struct pg_srv *s)
@@ -1061,6 +1124,11 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
         return;
     case SRV_REPOINT:
         repoint_msgs(s);
+        return;
+    case SRV_FAN:
+        /* a fanned-out shard's answer waits for its turn, bounded */
+        if (buf_pending(&conn->in) > PG_BACKPRESSURE)
+            pg_conn_read_stop(conn);
         return;
     default:
         srv_close(s, "unexpected bytes from an idle server");

@@ -1181,6 +1181,37 @@ def test_shard_fanout_reads(shards, proxy):
         assert e.value.pgcode == "42703"
         cur.execute("/*+ shard_key=1 */ SELECT count(*) FROM sharded")
         assert cur.fetchone()[0] in (3, 4)
+        # shards with an idle pooled connection run the read at the same time
+        for _ in range(2):
+            cur.execute("SELECT count(*) FROM sharded")  # leaves a pooled connection on each shard
+        res = {}
+
+        def slow():
+            with c.cursor() as cur2:
+                cur2.execute("SELECT pg_sleep(2), k FROM sharded WHERE k IN ('0', '1')")
+                res["rows"] = sorted(r[1] for r in cur2.fetchall())
+
+        t = threading.Thread(target=slow)
+        t.start()
+        active = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(2)%'"
+        wait_until(lambda: s0.sql(active)[0][0] == 1 and s1.sql(active)[0][0] == 1, timeout=10,
+                   what="the fanned-out read running on both shards at once")
+        t.join(30)
+        assert res["rows"] == ["0", "1"]
+        cur.execute("SELECT k FROM sharded WHERE k = '6'")
+        assert cur.fetchall() == [("6",)]
+    # a client that vanishes mid fan-out: the shards' connections are dropped, the proxy goes on
+    c2 = connect(p.port)
+    for _ in range(2):
+        one(c2, "SELECT count(*) FROM sharded")
+    t = threading.Thread(target=lambda: pytest.raises(psycopg2.Error, one, c2, "SELECT pg_sleep(2), k FROM sharded"))
+    t.start()
+    wait_until(lambda: s0.sql(active)[0][0] >= 1 and s1.sql(active)[0][0] >= 1, timeout=10, what="a second fan-out")
+    socket.socket(fileno=os.dup(c2.fileno())).shutdown(socket.SHUT_RDWR)
+    t.join(30)
+    with c.cursor() as cur:
+        cur.execute("SELECT count(*) FROM sharded")
+        assert sorted(r[0] for r in cur.fetchall()) == [3, 4]
     c.close()
 
 
