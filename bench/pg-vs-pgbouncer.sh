@@ -14,8 +14,16 @@
 #       pgbouncer     Debian's PgBouncer, pool_mode=transaction, SCRAM, pool 20
 #       scaleout      scaleout pg, transaction mode, SCRAM, pool 20, primary only
 #       scaleout-rw   the same with the replica behind it (reads go there)
+#       pgpool        Debian's Pgpool-II 4.3, streaming_replication mode,
+#                     connection_cache, SCRAM (pool_hba + pool_passwd),
+#                     num_init_children 20 (its pool: one process per
+#                     client), max_pool 4, primary only
+#       pgpool-rw     the same with the replica and load_balance_mode on
+#                     (primary weight 0: every read to the replica)
 #   TPS is pgbench's; proxy CPU per transaction is the proxy's utime+stime
-#   (from /proc/PID/stat, ticks) over the run divided by the transactions.
+#   (from /proc/PID/stat, ticks) over the run divided by the transactions;
+#   for Pgpool-II (one process per client) the main process and all its
+#   children, with the children's reaped time (cutime+cstime).
 #   Figures are medians over the rounds.
 # HOW TO READ
 #   On 2 cores pgbench, the proxy and PostgreSQL share the CPU, so TPS is
@@ -46,6 +54,20 @@ def cpu_ticks(pid):
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(f[11]) + int(f[12])
 
+def cpu_ticks_tree(pid):
+    """pid and its children (Pgpool-II forks one per client), reaped ones included."""
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(d) == pid or int(f[1]) == pid:
+            total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+    return total
+
 def machine_busy():
     f = open("/proc/stat").readline().split()[1:]
     v = list(map(int, f))
@@ -60,7 +82,8 @@ def pgbench(port, *args):
         raise SystemExit(f"pgbench failed on {port}:\n{r.stdout}{r.stderr}")
     return r.stdout
 
-with H.PgCluster(replicas=1) as pg:
+LOAD0 = open("/proc/loadavg").read().strip()
+with H.PgCluster(replicas=1, conf="max_connections = 250") as pg:
     wd = H.make_tempdir("scaleout-pgbench-")
     pgbench(pg.primary.port, "-i", "-q", "-s", str(SCALE))
     pg.wait_replicated()
@@ -68,8 +91,14 @@ with H.PgCluster(replicas=1) as pg:
     bpid = int(open(f"{wd}/pgbouncer-{bouncer.port}.pid").read())
     ours = H.start_scaleout_pg(pg, wd, replicas=False, extra=["--pool-size", "20"])
     ours_rw = H.start_scaleout_pg(pg, wd, replicas=True, extra=["--pool-size", "20"])
+    pool = H.start_pgpool(pg, wd, replicas=False, children=20)
+    pool_rw = H.start_pgpool(pg, wd, replicas=True, children=20)
+    ppid = int(open(f"{wd}/pgpool-{pool.port}/pgpool.pid").read().replace("\x00", " ").split()[0])
+    ppid_rw = int(open(f"{wd}/pgpool-{pool_rw.port}/pgpool.pid").read().replace("\x00", " ").split()[0])
+    TREE = {ppid, ppid_rw}
     targets = [("direct", pg.primary.port, None), ("pgbouncer", bouncer.port, bpid),
-               ("scaleout", ours.port, ours.proc.pid), ("scaleout-rw", ours_rw.port, ours_rw.proc.pid)]
+               ("scaleout", ours.port, ours.proc.pid), ("scaleout-rw", ours_rw.port, ours_rw.proc.pid),
+               ("pgpool", pool.port, ppid), ("pgpool-rw", pool_rw.port, ppid_rw)]
     modes = [("-S", [])] + ([("-S -C", ["-C"])] if os.environ["NEWCONN"] == "1" else [])
     res = {(m, t[0]): {"tps": [], "cpu": []} for m, _ in modes for t in targets}
     other = []
@@ -78,9 +107,10 @@ with H.PgCluster(replicas=1) as pg:
         for rnd in range(ROUNDS):
             order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
             for name, port, pid in order:
-                c0, m0, t0 = cpu_ticks(pid), machine_busy(), time.monotonic()
+                cpu = cpu_ticks_tree if pid in TREE else cpu_ticks
+                c0, m0, t0 = cpu(pid), machine_busy(), time.monotonic()
                 out = pgbench(port, "-S", *extra, "-M", "simple", "-c", str(CLIENTS), "-j", "2", "-T", str(DURATION))
-                c1, m1, t1 = cpu_ticks(pid), machine_busy(), time.monotonic()
+                c1, m1, t1 = cpu(pid), machine_busy(), time.monotonic()
                 n = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
                 tps = float(re.search(r"tps = ([\d.]+) \(", out).group(1))
                 r = res[(mode, name)]
@@ -89,19 +119,23 @@ with H.PgCluster(replicas=1) as pg:
                 other.append(((m1 - m0) / TICK) / (t1 - t0))
                 print(f"{mode:6s} round {rnd + 1} {name:12s} tps {tps:10.1f}  proxy CPU {r['cpu'][-1]:6.2f} us/txn", file=sys.stderr)
     finally:
-        ours.stop(); ours_rw.stop(); bouncer.stop()
+        ours.stop(); ours_rw.stop(); bouncer.stop(); pool.stop(); pool_rw.stop()
         import shutil
         shutil.rmtree(wd, ignore_errors=True)
-    print(f"\npgbench -M simple -c {CLIENTS} -j 2 -T {DURATION}, scale {SCALE}, median of {ROUNDS} round(s); "
+    print(f"\nload average before: {LOAD0}; after: {open('/proc/loadavg').read().strip()}")
+    print(f"pgbench -M simple -c {CLIENTS} -j 2 -T {DURATION}, scale {SCALE}, median of {ROUNDS} round(s); "
           f"machine busy (all processes, incl. these) {statistics.mean(other):.2f} cores on average\n")
-    print("| pgbench | target | tps | tps / direct | proxy CPU us/txn | CPU / PgBouncer |")
-    print("|---|---|--:|--:|--:|--:|")
+    print("| pgbench | target | tps | tps / direct | proxy CPU us/txn | CPU / PgBouncer | CPU / Pgpool-II (same split) |")
+    print("|---|---|--:|--:|--:|--:|--:|")
     for mode, _ in modes:
         d = statistics.median(res[(mode, "direct")]["tps"])
         b_cpu = statistics.median(res[(mode, "pgbouncer")]["cpu"])
         for name, _, pid in targets:
             tps = statistics.median(res[(mode, name)]["tps"])
             cpu = statistics.median(res[(mode, name)]["cpu"])
+            pp = {"scaleout": "pgpool", "scaleout-rw": "pgpool-rw"}.get(name)
+            p_cpu = statistics.median(res[(mode, pp)]["cpu"]) if pp else 0
             print(f"| {mode} | {name} | {tps:,.0f} | {tps / d:.2f} | " + (f"{cpu:.1f} |" if pid else " |")
-                  + (f" {cpu / b_cpu:.2f} |" if pid and b_cpu else " |"))
+                  + (f" {cpu / b_cpu:.2f} |" if pid and b_cpu else " |")
+                  + (f" {cpu / p_cpu:.2f} |" if p_cpu else " |"))
 PY

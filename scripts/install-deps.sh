@@ -5,7 +5,8 @@ set -e
 PKGS="build-essential pkg-config clang libuv1-dev libxxhash-dev libcriterion-dev libpq-dev libssl-dev
       postgresql-15 pgbouncer python3 python3-pytest python3-redis python3-requests python3-yaml
       python3-psycopg2 redis-server redis-tools curl procps nginx wrk chromium haproxy
-      varnish openssl nutcracker libnghttp2-dev nghttp2-client liblua5.1-0-dev lua-cjson lua-bitop"
+      varnish openssl nutcracker libnghttp2-dev nghttp2-client liblua5.1-0-dev lua-cjson lua-bitop
+      pgpool2"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -34,9 +35,9 @@ for svc in redis-server nginx haproxy varnish nutcracker; do
         ;;
     esac
 done
-# postgresql-15 and pgbouncer start their own services on 5432 / 6432 when
+# postgresql-15, pgbouncer and pgpool2 start their own services on 5432 / 6432 / 5433 when
 # installed: the tests start their own servers, so stop those too.
-for pkg in postgresql-15:postgresql pgbouncer:pgbouncer; do
+for pkg in postgresql-15:postgresql pgbouncer:pgbouncer pgpool2:pgpool2; do
     case " $missing " in
     *" ${pkg%%:*} "*)
         if [ -d /run/systemd/system ]; then

@@ -82,6 +82,7 @@ void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *
     struct pg_msg m;
     if (c->fan) {
         c->fan = false; /* the fanned-out Query was taken off the input already */
+        pg_pool_fan_abort(c);
         pg_write_ready(&c->conn.out, 'I');
     } else if (pg_parse_msg(buf_head(&c->conn.in), buf_pending(&c->conn.in), 0, &m) > 0 && m.type == 'Q') {
         buf_consume(&c->conn.in, m.len + 1);
@@ -126,6 +127,7 @@ static void client_on_close(struct pg_conn *conn)
     xfree(c->authq_secret);
     if (c->authq_srv)
         c->authq_srv->client = NULL;
+    pg_pool_fan_abort(c);
     buf_deinit(&c->fan_query);
     xfree(c);
 }
@@ -587,6 +589,8 @@ void pg_client_unlinked(struct pg_client *c)
     if (c->state == CL_CLOSING)
         return;
     if (c->fan) {
+        if (pg_pool_fan_link(c))
+            return;
         c->state = CL_WAIT;
         pg_pool_request(c->pool, c->pool->smap->bi[c->fan_next], c);
         return;
@@ -815,6 +819,7 @@ static int shard_route(struct pg_client *c, const struct pg_msg *m)
         buf_append(&c->fan_query, buf_head(&c->conn.in), m->len + 1);
         buf_consume(&c->conn.in, m->len + 1);
         px->stats.queries_primary++;
+        pg_pool_fan_start(c); /* the other shards start at once where a connection is idle */
         c->state = CL_WAIT;
         pg_pool_request(c->pool, sm->bi[0], c);
         return -1;

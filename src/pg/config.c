@@ -326,6 +326,15 @@ static const struct conf_directive pg_dirs[] = {
     {"failover-timeout", CONF_DURATION, OFF(failover_timeout_ms), 0, DAY_MS, "0", NULL, 0,
      "after the primary refuses connections this long, promote the least lagging replica with pg_promote() (0 = never)",
      1000, NULL, NULL},
+    {"failover-user", CONF_STRING, OFF(failover_user), 0, 0, "", NULL, 0,
+     "a user of the auth-file (a superuser, or granted pg_promote and ALTER SYSTEM on primary_conninfo) as whom the "
+     "proxy promotes and repoints replicas, on database postgres (empty: the user of a client pool)", 0, NULL, NULL},
+    {"failover-conninfo", CONF_STRING, OFF(failover_conninfo), 0, 0, "", NULL, 0,
+     "primary_conninfo given to the other replicas after a failover, host and port set to the new primary's (empty: "
+     "each replica's own primary_conninfo with host and port replaced)", 0, NULL, NULL},
+    {"state-file", CONF_STRING, OFF(state_file), 0, 0, "", NULL, 0,
+     "file that keeps the failover state (the promoted primary, the fenced old one) across restarts (empty: none)", 0,
+     NULL, NULL},
     {"shutdown-timeout", CONF_DURATION, OFF(shutdown_timeout_ms), 0, DAY_MS, "10", NULL, 0,
      "on SIGTERM, wait this long for transactions in flight before closing", 1000, NULL, NULL},
     {"auth-type", CONF_ENUM, OFF(auth_type), 0, 0, "md5", auth_types, 0,

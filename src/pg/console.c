@@ -166,6 +166,8 @@ static const char *srv_state_name(enum pg_srv_state s)
     case SRV_PROMOTE: return "promoting";
     case SRV_LSN: return "lsn-sample";
     case SRV_AUTHQ: return "auth-query";
+    case SRV_REPOINT: return "repointing";
+    case SRV_FAN: return "fan-out";
     }
     return "?";
 }

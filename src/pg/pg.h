@@ -129,6 +129,9 @@ struct pg_config {
     long long read_your_writes_ms;  /* the window */
     long long replica_check_interval_ms;
     long long failover_timeout_ms;
+    char *failover_user;            /* a user of the auth-file for pg_promote and ALTER SYSTEM (empty: a pool's) */
+    char *failover_conninfo;        /* primary_conninfo of repointed replicas, sans host/port (empty: their own) */
+    char *state_file;               /* the failover state, kept across restarts (empty: none) */
     long long shutdown_timeout_ms;
     int auth_type;
     char *auth_file;
@@ -176,6 +179,8 @@ struct pg_backend {
     int in_recovery;                /* pg_is_in_recovery() at the last check: 1, 0, -1 unknown */
     bool fence_logged;
     uint64_t replay_lsn;            /* replicas: pg_last_wal_replay_lsn() at the last check (0: unknown) */
+    bool repoint;                   /* replicas: primary_conninfo still names the old primary (after failover) */
+    long long repoint_after_ms;     /* next try of the repoint */
     unsigned long long queries, connects, connect_failures;
 };
 
@@ -197,7 +202,7 @@ struct pg_pool {
     struct pg_list link;
 };
 
-enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE, SRV_LSN, SRV_AUTHQ };
+enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, SRV_CHECK, SRV_PROMOTE, SRV_LSN, SRV_AUTHQ, SRV_REPOINT, SRV_FAN };
 
 struct pg_proxy;
 struct pg_client;
@@ -265,6 +270,7 @@ struct pg_client {
     bool fan_T, fan_err, fan_select;
     unsigned long long fan_rows;    /* SELECT n summed */
     char fan_tag[64];               /* the first shard's tag when it is not SELECT n */
+    struct pg_srv *fan_side[PG_MAX_SHARDS]; /* shards running the query already, answers held (NULL: in turn) */
     struct pg_list link;            /* proxy client list */
     struct pg_list wlink;           /* target waiters */
 };
@@ -280,7 +286,8 @@ struct pg_client {
     X(server_connects, "server connections opened")                                      \
     X(server_connect_failures, "server connections that failed to connect or log in")    \
     X(cancels, "cancel requests forwarded to a server")                                  \
-    X(failovers, "replicas promoted to primary")
+    X(failovers, "replicas promoted to primary")                                         \
+    X(repoints, "replicas repointed to a new primary (ALTER SYSTEM SET primary_conninfo)")
 
 struct pg_stats {
 #define PG_STAT_FIELD(name, help) unsigned long long name;
@@ -344,6 +351,14 @@ void pg_pool_unwait(struct pg_client *c);
 void pg_pool_release(struct pg_srv *s, bool client_gone);
 /* Forward a cancel request for the query running on s. */
 void pg_pool_cancel(struct pg_srv *s);
+/* Fan-out: send c->fan_query at once to every shard after the first that
+ * has an idle pooled connection (c->fan_side[k]); the others run in turn. */
+void pg_pool_fan_start(struct pg_client *c);
+/* Shard c->fan_next's turn: link its side connection (its answer may be
+ * there already). false: it has none, ask the pool. */
+bool pg_pool_fan_link(struct pg_client *c);
+/* The fan-out ended early (error, client gone): close the side connections. */
+void pg_pool_fan_abort(struct pg_client *c);
 /* Client bytes for a linked server were queued: flush, and push back. */
 void pg_srv_flush(struct pg_srv *s);
 void pg_pool_cron(struct pg_proxy *px, long long now_ms);
@@ -355,6 +370,19 @@ void pg_pool_free_all(struct pg_proxy *px);
  * for hashing balancers (the client's id: its reads stick to one replica). */
 int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key);
 void pg_pool_balancer_init(struct pg_proxy *px);
+
+/* failover.c */
+/* The conninfo string old (len bytes) with host, hostaddr and port replaced
+ * by those of addr ("host:port"), appended to out. 0, or -1 when old is no
+ * valid conninfo or addr has no port (out may hold part of it). */
+int pg_conninfo_repoint(const char *old, size_t len, const char *addr, struct buf *out);
+/* s as an E'' SQL string literal, appended to out. */
+void pg_sql_literal(struct buf *out, const char *s, size_t len);
+/* The state file (state-file): which backend is the primary, which are
+ * fenced. save: written at each change (0, -1 logged); load: at start,
+ * before the pools (0; a missing file is no error). */
+int pg_state_save(struct pg_proxy *px);
+int pg_state_load(struct pg_proxy *px);
 
 /* console.c: the admin console, database "pgbouncer" or "scaleout" */
 bool pg_console_wanted(struct pg_proxy *px, const char *database);

@@ -31,6 +31,7 @@
 
 static const struct pg_conn_ops srv_ops;
 static void promote_msgs(struct pg_srv *s);
+static void repoint_msgs(struct pg_srv *s);
 
 static long long now_ms(void) { return util_mono_us() / 1000; }
 
@@ -121,6 +122,10 @@ static void srv_close(struct pg_srv *s, const char *why)
     s->client = NULL;
     if (c && s->state == SRV_ACTIVE)
         pg_client_server_lost(c);
+    if (c && s->state == SRV_FAN)
+        for (int k = 0; k < PG_MAX_SHARDS; k++)
+            if (c->fan_side[k] == s)
+                c->fan_side[k] = NULL; /* that shard runs in turn */
     if (c && s->state == SRV_AUTHQ) {
         c->authq_srv = NULL;
         c->authq_failed = true;
@@ -605,6 +610,7 @@ static void check_msgs(struct pg_srv *s)
                     b->lagging = false;
                     b->fence_logged = false;
                     log_notice("backend %s is in recovery now: no longer fenced, it serves reads as a replica", b->name);
+                    pg_state_save(s->px);
                 } else if (b->dead) {
                     if (!b->fence_logged)
                         log_warn("fenced backend %s is up and not in recovery (a second primary): it stays fenced; "
@@ -635,13 +641,9 @@ static void check_msgs(struct pg_srv *s)
     }
 }
 
-static void link_pair(struct pg_srv *s, struct pg_client *c)
+/* Make the server's session settings the client's before its first message. */
+static void sync_vars(struct pg_srv *s, struct pg_client *c)
 {
-    set_state(s, SRV_ACTIVE);
-    s->client = c;
-    s->pending = 0;
-    s->fwd_left = s->skip_left = 0;
-    /* make the server's session settings the client's before its first message */
     struct buf sql;
     buf_init(&sql);
     if (pg_vars_diff_sql(&c->vars, &s->vars, &sql) > 0) {
@@ -652,6 +654,15 @@ static void link_pair(struct pg_srv *s, struct pg_client *c)
         pg_conn_flush(&s->conn);
     }
     buf_deinit(&sql);
+}
+
+static void link_pair(struct pg_srv *s, struct pg_client *c)
+{
+    set_state(s, SRV_ACTIVE);
+    s->client = c;
+    s->pending = 0;
+    s->fwd_left = s->skip_left = 0;
+    sync_vars(s, c);
     pg_conn_read_start(&s->conn);
     pg_client_linked(c, s);
 }
@@ -864,7 +875,61 @@ static bool fan_ready(struct pg_client *c, struct buf *out)
         pg_end(out, b);
     }
     c->fan = false;
+    pg_pool_fan_abort(c); /* an error ended it early: the other shards' answers are not wanted */
     return true;
+}
+
+void pg_pool_fan_start(struct pg_client *c)
+{
+    struct pg_pool *p = c->pool;
+    for (int k = 1; k < p->smap->nshards; k++) {
+        struct pg_target *t = &p->t[p->smap->bi[k]];
+        c->fan_side[k] = NULL;
+        if (t->nidle == 0 || c->px->paused)
+            continue;
+        struct pg_srv *s = pg_container_of(t->idle.next, struct pg_srv, link);
+        set_state(s, SRV_FAN);
+        s->client = c;
+        s->fwd_left = s->skip_left = 0;
+        sync_vars(s, c);
+        buf_append(&s->conn.out, buf_head(&c->fan_query), buf_pending(&c->fan_query));
+        s->pending = 1;
+        s->px->backends[s->bi].queries++;
+        pg_conn_flush(&s->conn);
+        pg_conn_read_start(&s->conn);
+        c->fan_side[k] = s;
+    }
+}
+
+static void forward(struct pg_srv *s);
+
+bool pg_pool_fan_link(struct pg_client *c)
+{
+    struct pg_srv *s = c->fan_side[c->fan_next];
+    if (!s)
+        return false;
+    c->fan_side[c->fan_next] = NULL;
+    set_state(s, SRV_ACTIVE);
+    c->srv = s;
+    c->state = CL_LINKED;
+    c->fwd_left = 0;
+    c->since_ms = now_ms();
+    pg_conn_read_start(&s->conn);
+    if (buf_pending(&s->conn.in))
+        forward(s);
+    return true;
+}
+
+void pg_pool_fan_abort(struct pg_client *c)
+{
+    for (int k = 0; k < PG_MAX_SHARDS; k++) {
+        struct pg_srv *s = c->fan_side[k];
+        if (!s)
+            continue;
+        c->fan_side[k] = NULL;
+        s->client = NULL;
+        srv_close(s, "fan-out ended before this shard's turn");
+    }
 }
 
 static void forward(struct pg_srv *s)
@@ -1057,6 +1122,14 @@ static void srv_on_read(struct pg_conn *conn, bool eof)
     case SRV_AUTHQ:
         authq_msgs(s);
         return;
+    case SRV_REPOINT:
+        repoint_msgs(s);
+        return;
+    case SRV_FAN:
+        /* a fanned-out shard's answer waits for its turn, bounded */
+        if (buf_pending(&conn->in) > PG_BACKPRESSURE)
+            pg_conn_read_stop(conn);
+        return;
     default:
         srv_close(s, "unexpected bytes from an idle server");
         return;
@@ -1079,6 +1152,12 @@ static void failed_over(struct pg_proxy *px, int nbi)
     px->primary_down_since_ms = 0;
     px->stats.failovers++;
     log_warn("failover: %s promoted; it is the primary now (%s is out)", px->backends[nbi].name, px->backends[old].name);
+    for (int bi = 0; bi < px->nbackends; bi++) {
+        struct pg_backend *b = &px->backends[bi];
+        b->repoint = bi != nbi && !b->dead && !b->shard;
+        b->repoint_after_ms = 0;
+    }
+    pg_state_save(px);
     for (struct pg_list *l = px->servers.next, *next; l != &px->servers; l = next) {
         next = l->next;
         struct pg_srv *s = pg_container_of(l, struct pg_srv, alink);
@@ -1140,23 +1219,46 @@ static void promote_msgs(struct pg_srv *s)
     }
 }
 
-/* The primary has refused logins for failover-timeout: promote the replica
- * with the smallest measured lag that has a pooled connection to ask with. */
+/* The pool whose connections promote and repoint: failover-user's on
+ * database postgres, else any pool of an unsharded database (NULL: none yet). */
+static struct pg_pool *failover_pool(struct pg_proxy *px)
+{
+    if (px->cfg.failover_user[0])
+        return pg_pool_get(px, px->cfg.failover_user, "postgres");
+    return plain_pool(px);
+}
+
+static int target_conns(const struct pg_target *t) { return t->nidle + t->nactive + t->nconnecting; }
+
+/* The primary has refused logins for failover-timeout: promote the most
+ * advanced replica (highest replay LSN at the last check, then smallest
+ * lag) that has a pooled connection to ask with. With failover-user, its
+ * pool's connections only (opened here when missing). */
 static void maybe_failover(struct pg_proxy *px, long long now)
 {
     if (px->cfg.failover_timeout_ms <= 0 || px->promoting || px->primary_down_since_ms == 0 ||
         now - px->primary_down_since_ms < px->cfg.failover_timeout_ms)
         return;
     struct pg_srv *best = NULL;
+    struct pg_pool *only = px->cfg.failover_user[0] ? failover_pool(px) : NULL;
     for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
         struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        if (p->smap || (only && p != only))
+            continue;
         for (int bi = 0; bi < px->nbackends; bi++) {
             const struct pg_backend *b = &px->backends[bi];
-            if (bi == px->primary || b->dead || b->shard || p->t[bi].nidle == 0)
+            if (bi == px->primary || b->dead || b->shard)
                 continue;
+            if (p->t[bi].nidle == 0) {
+                if (p == only && target_conns(&p->t[bi]) == 0 && b->down_until_ms <= now)
+                    open_server(px, p, bi); /* the next tick promotes with it */
+                continue;
+            }
             struct pg_srv *s = pg_container_of(p->t[bi].idle.next, struct pg_srv, link);
+            const struct pg_backend *bb = best ? &px->backends[best->bi] : NULL;
             long long lag = b->lag_ms < 0 ? 0 : b->lag_ms;
-            if (!best || lag < (px->backends[best->bi].lag_ms < 0 ? 0 : px->backends[best->bi].lag_ms))
+            if (!bb || b->replay_lsn > bb->replay_lsn ||
+                (b->replay_lsn == bb->replay_lsn && lag < (bb->lag_ms < 0 ? 0 : bb->lag_ms)))
                 best = s;
         }
     }
@@ -1168,6 +1270,131 @@ static void maybe_failover(struct pg_proxy *px, long long now)
     set_state(best, SRV_PROMOTE);
     pg_write_query(&best->conn.out, "SELECT pg_promote(true, 60)");
     pg_conn_flush(&best->conn);
+}
+
+/* ---- repointing the other replicas -------------------------------------------------------- */
+
+/* ALTER SYSTEM SET primary_conninfo (old with the new primary's host and
+ * port), then pg_reload_conf(): two queries (ALTER SYSTEM refuses to run in
+ * a multi-statement string); s->pending counts their ReadyForQuery. */
+static int send_repoint(struct pg_srv *s, const char *old, size_t len)
+{
+    struct pg_proxy *px = s->px;
+    struct buf ci, q;
+    buf_init(&ci);
+    buf_init(&q);
+    int rc = pg_conninfo_repoint(old, len, px->backends[px->primary].name, &ci);
+    if (rc == 0) {
+        buf_puts(&q, "ALTER SYSTEM SET primary_conninfo = ");
+        pg_sql_literal(&q, buf_head(&ci), buf_pending(&ci));
+        buf_putc(&q, '\0');
+        pg_write_query(&s->conn.out, buf_head(&q));
+        pg_write_query(&s->conn.out, "SELECT pg_reload_conf()");
+        pg_conn_flush(&s->conn);
+        s->pending += 2;
+    }
+    buf_deinit(&ci);
+    buf_deinit(&q);
+    return rc;
+}
+
+static void repoint_failed(struct pg_srv *s, const char *why, size_t len)
+{
+    struct pg_backend *b = &s->px->backends[s->bi];
+    log_warn("failover: repointing replica %s to %s failed: %.*s (retry in replica-retry)", b->name,
+             s->px->backends[s->px->primary].name, (int)len, why);
+    b->repoint_after_ms = now_ms() + s->px->cfg.replica_retry_ms;
+    srv_close(s, "repoint failed");
+}
+
+static void repoint_msgs(struct pg_srv *s)
+{
+    struct buf *in = &s->conn.in;
+    struct pg_proxy *px = s->px;
+    struct pg_backend *b = &px->backends[s->bi];
+    for (;;) {
+        struct pg_msg m;
+        ssize_t r = pg_parse_msg(buf_head(in), buf_pending(in), LOGIN_MSG_MAX, &m);
+        if (r == 0)
+            return;
+        if (r < 0 || m.type == 'E') {
+            size_t l = 0;
+            const char *msg = r > 0 ? pg_error_field(&m, 'M', &l) : NULL;
+            repoint_failed(s, msg ? msg : "bad answer", msg ? l : 10);
+            return;
+        }
+        buf_consume(in, (size_t)r);
+        if (m.type == 'D' && s->status == 'S') {
+            /* SHOW primary_conninfo: the replica's own, host and port replaced */
+            struct pg_rd rd;
+            pg_rd_init(&rd, &m);
+            int16_t n = pg_rd_i16(&rd);
+            int32_t l = pg_rd_i32(&rd);
+            const char *v = l > 0 ? pg_rd_bytes(&rd, (size_t)l) : NULL;
+            if (n != 1 || send_repoint(s, v ? v : "", v ? (size_t)l : 0) != 0) {
+                repoint_failed(s, "its primary_conninfo could not be parsed", 40);
+                return;
+            }
+            s->status = 'A';
+        } else if (m.type == 'Z') {
+            if (--s->pending > 0)
+                continue;
+            if (s->status != 'A' || buf_pending(in)) {
+                repoint_failed(s, "unexpected answer", 17);
+                return;
+            }
+            s->status = 'I';
+            b->repoint = false;
+            px->stats.repoints++;
+            log_warn("failover: replica %s repointed to the new primary %s", b->name, px->backends[px->primary].name);
+            set_state(s, SRV_IDLE);
+            dispatch(s->pool, s->bi);
+            return;
+        }
+    }
+}
+
+/* After a failover, every remaining replica gets the new primary in its
+ * primary_conninfo (a reload is enough since PostgreSQL 13; it follows the
+ * new timeline with recovery_target_timeline 'latest', the default), on an
+ * idle connection of the failover pool (opened here when it has none). */
+static void repoint_replicas(struct pg_proxy *px, long long now)
+{
+    for (int bi = 0; bi < px->nbackends; bi++) {
+        struct pg_backend *b = &px->backends[bi];
+        if (!b->repoint)
+            continue;
+        if (bi == px->primary || b->dead || b->shard) {
+            b->repoint = false;
+            continue;
+        }
+        if (now < b->repoint_after_ms || px->promoting)
+            continue;
+        struct pg_pool *p = failover_pool(px);
+        if (!p)
+            continue; /* no pool yet: the first client makes one */
+        struct pg_target *t = &p->t[bi];
+        if (t->nidle == 0) {
+            if (target_conns(t) == 0 && b->down_until_ms <= now)
+                open_server(px, p, bi);
+            continue;
+        }
+        struct pg_srv *s = pg_container_of(t->idle.next, struct pg_srv, link);
+        set_state(s, SRV_REPOINT);
+        s->pending = 0;
+        if (px->cfg.failover_conninfo[0]) {
+            s->status = 'A';
+            if (send_repoint(s, px->cfg.failover_conninfo, strlen(px->cfg.failover_conninfo)) != 0) {
+                repoint_failed(s, "failover-conninfo could not be parsed", 37);
+                continue;
+            }
+        } else {
+            s->status = 'S';
+            s->pending = 1;
+            pg_write_query(&s->conn.out, "SHOW primary_conninfo");
+            pg_conn_flush(&s->conn);
+        }
+    }
 }
 
 static void srv_on_drain(struct pg_conn *conn)
@@ -1260,13 +1487,14 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
             continue;
         if ((s->state == SRV_CONNECTING || s->state == SRV_LOGIN) && now - s->since_ms > cfg->server_connect_timeout_ms)
             login_failed(s, NULL, 0, "server-connect-timeout: no login in time");
-        else if ((s->state == SRV_CHECK || s->state == SRV_LSN || s->state == SRV_AUTHQ) && now - s->since_ms > cfg->server_connect_timeout_ms)
+        else if ((s->state == SRV_CHECK || s->state == SRV_LSN || s->state == SRV_AUTHQ || s->state == SRV_REPOINT) && now - s->since_ms > cfg->server_connect_timeout_ms)
             srv_close(s, "no answer to the lag query in server-connect-timeout");
         else if (s->state == SRV_IDLE && cfg->server_idle_timeout_ms > 0 && now - s->since_ms > cfg->server_idle_timeout_ms)
             srv_close(s, "server-idle-timeout");
         /* login_failed may close other servers' clients, never other servers: next stays valid */
     }
     maybe_failover(px, now); /* first: the lag check may borrow the connection it needs */
+    repoint_replicas(px, now);
     if (cfg->replica_max_lag_ms > 0 || lsn_mode(px) || px->stats.failovers > 0)
         check_lag(px, now);
     if (lsn_mode(px))

@@ -6,6 +6,7 @@
  * at shutdown-timeout; then the server connections are closed and the
  * process exits 0.
  */
+#include <errno.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -106,7 +107,7 @@ static void status(struct pg_proxy *px, struct buf *b)
         buf_printf(b,
                    "%s{\"address\":\"%s\",\"role\":\"%s\",\"up\":%s,\"lagging\":%s,\"lag_ms\":%lld,\"idle\":%d,"
                    "\"active\":%d,\"connecting\":%d,\"waiting\":%d,\"queries\":%llu,\"connects\":%llu,"
-                   "\"connect_failures\":%llu,\"replay_lsn\":%llu,\"in_recovery\":%s}",
+                   "\"connect_failures\":%llu,\"replay_lsn\":%llu,\"in_recovery\":%s,\"repoint_pending\":%s}",
                    bi ? "," : "", px->backends[bi].name,
                    bi == px->primary         ? "primary"
                    : px->backends[bi].dead   ? "fenced"
@@ -116,7 +117,8 @@ static void status(struct pg_proxy *px, struct buf *b)
                    px->backends[bi].lag_ms, idle, active, connecting, waiting, px->backends[bi].queries,
                    px->backends[bi].connects, px->backends[bi].connect_failures,
                    (unsigned long long)px->backends[bi].replay_lsn,
-                   px->backends[bi].in_recovery < 0 ? "null" : px->backends[bi].in_recovery ? "true" : "false");
+                   px->backends[bi].in_recovery < 0 ? "null" : px->backends[bi].in_recovery ? "true" : "false",
+                   px->backends[bi].repoint ? "true" : "false");
     }
     buf_printf(b, "],\"primary_lsn\":%llu,\"lsn_samples\":%u,\"pools\":[", (unsigned long long)px->primary_lsn,
                px->lsn_known);
@@ -269,6 +271,7 @@ int pg_reload(struct pg_proxy *px, struct buf *errs)
     SWAP(n.admin_bind, o->admin_bind);
     SWAP(n.logfile, o->logfile);
     SWAP(n.pidfile, o->pidfile);
+    SWAP(n.state_file, o->state_file);
     SWAP(n.client_tls_cert, o->client_tls_cert);
     SWAP(n.client_tls_key, o->client_tls_key);
     if (n.balance != o->balance) {
@@ -432,8 +435,15 @@ int pg_main(int argc, char **argv)
         return 1;
     }
     buf_deinit(&errs);
-    pg_pool_balancer_init(px);
     log_init("pg", px->cfg.loglevel, px->cfg.logfile[0] ? px->cfg.logfile : NULL);
+    if (pg_state_load(px) != 0) {
+        fprintf(stderr, "scaleout pg: state-file %s: %s\n", px->cfg.state_file, strerror(errno));
+        pg_userlist_free(&px->users);
+        pg_config_free(&px->cfg);
+        xfree(px);
+        return 1;
+    }
+    pg_pool_balancer_init(px);
     signal(SIGPIPE, SIG_IGN);
 
     uv_loop_t *loop = uv_default_loop();

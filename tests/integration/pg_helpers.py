@@ -36,6 +36,7 @@ from proc_helpers import HOST, free_port, scaleout_bin, wait_until
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+PGPOOL = shutil.which("pgpool") or "/usr/sbin/pgpool"
 APP_USER, APP_PASSWORD = "app", "apppass"
 MD5_USER, MD5_PASSWORD = "app_md5", "md5pass"
 READY_TIMEOUT = 30.0
@@ -297,3 +298,36 @@ def start_pgbouncer(cluster, workdir, auth="scram-sha-256", mode="transaction", 
                      f"pidfile = {workdir}/pgbouncer-{port}.pid\nlogfile = {workdir}/pgbouncer-{port}.log\n"
                      "ignore_startup_parameters = extra_float_digits,options\n")
     return Proc(as_user([PGBOUNCER, ini]), workdir / f"pgbouncer-{port}.out", port).start()
+
+
+def start_pgpool(cluster, workdir, replicas=True, port=None, children=32, max_pool=4):
+    """Start Debian's Pgpool-II (as RUN_USER when root) in front of cluster:
+    streaming-replication mode, connection cache, load_balance_mode with the
+    replicas taking every read (primary weight 0), SCRAM for clients (pool_hba
+    + pool_passwd in clear text), no health or replication checks. Returns a
+    Proc whose .proc is the main pgpool (its children do the work)."""
+    port = port or free_port()
+    wd = Path(workdir) / f"pgpool-{port}"
+    wd.mkdir(parents=True, exist_ok=True)
+    _chown(wd)
+    backends = [cluster.primary] + (list(cluster.replicas) if replicas else [])
+    conf = [f"listen_addresses = '{HOST}'", f"port = {port}", f"unix_socket_directories = '{wd}'",
+            f"pcp_listen_addresses = ''", f"pcp_port = {free_port()}", f"pcp_socket_dir = '{wd}'",
+            f"wd_ipc_socket_dir = '{wd}'", f"pid_file_name = '{wd}/pgpool.pid'", f"logdir = '{wd}'",
+            "backend_clustering_mode = 'streaming_replication'",
+            f"num_init_children = {children}", f"max_pool = {max_pool}", "connection_cache = on",
+            "load_balance_mode = on", "sr_check_period = 0", "sr_check_user = 'postgres'", "sr_check_password = ''", "health_check_period = 0",
+            "failover_on_backend_error = off", "enable_pool_hba = on", f"pool_passwd = '{wd}/pool_passwd'",
+            "log_destination = 'stderr'", "log_min_messages = warning", "memory_cache_enabled = off"]
+    for i, b in enumerate(backends):
+        conf += [f"backend_hostname{i} = '{HOST}'", f"backend_port{i} = {b.port}",
+                 f"backend_weight{i} = {0 if i == 0 and len(backends) > 1 else 1}",
+                 f"backend_flag{i} = 'DISALLOW_TO_FAILOVER'"]
+    write_file(wd / "pgpool.conf", "\n".join(conf) + "\n", 0o644)
+    write_file(wd / "pool_hba.conf", f"local all all trust\nhost all all {HOST}/32 scram-sha-256\n", 0o644)
+    write_file(wd / "pool_passwd", f"{APP_USER}:TEXT{APP_PASSWORD}\n", 0o600)
+    write_file(wd / "pcp.conf", "", 0o644)
+    for f in ("pgpool.conf", "pool_hba.conf", "pool_passwd", "pcp.conf"):
+        _chown(wd / f)
+    cmd = as_user([PGPOOL, "-n", "-f", wd / "pgpool.conf", "-a", wd / "pool_hba.conf", "-F", wd / "pcp.conf"])
+    return Proc(cmd, wd / "pgpool.out", port).start(timeout=30)

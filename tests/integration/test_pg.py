@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import psycopg2
 import psycopg2.errors
@@ -921,6 +922,71 @@ def test_failover_promotes_the_replica(workdir):
             assert p.stop() == 0, p.log()
 
 
+def test_failover_repoints_the_other_replica_and_persists_fencing(workdir):
+    """Primary + 2 replicas: the primary dies, the proxy promotes one replica
+    and repoints the other to it (ALTER SYSTEM SET primary_conninfo as
+    failover-user); the state file keeps the fencing across a restart."""
+    with H.PgCluster(replicas=2) as pg:
+        pg.primary.sql("CREATE TABLE f(x int)", dbname="appdb")
+        pg.wait_replicated()
+        state = Path(workdir) / "pg-failover.state"
+        extra = ["--failover-timeout", "500ms", "--replica-check-interval", "100ms", "--server-connect-timeout", "2",
+                 "--failover-user", "postgres", "--state-file", str(state), "--replica-retry", "1"]
+        p = H.start_scaleout_pg(pg, workdir, extra=extra)
+        port, admin = p.port, p.admin_port
+        try:
+            c = connect(port)
+            with c.cursor() as cur:
+                cur.execute("INSERT INTO f VALUES (1)")
+            assert {one(c, "SELECT inet_server_port()")[0] for _ in range(4)} == {r.port for r in pg.replicas}
+            wait_until(lambda: all(b["replay_lsn"] > 0 for b in status(admin)["backends"][1:]), timeout=15,
+                       what="replay positions measured")
+            pg.primary.stop("immediate")
+
+            def write_works():
+                try:
+                    with c.cursor() as cur:
+                        cur.execute("INSERT INTO f VALUES (2) RETURNING inet_server_port()")
+                        return cur.fetchone()[0]
+                except psycopg2.Error:
+                    return None
+
+            new = wait_until(write_works, timeout=30, interval=0.2, what="a write after failover")
+            rports = [r.port for r in pg.replicas]
+            assert new in rports
+            newp = pg.replicas[rports.index(new)]
+            other = pg.replicas[1 - rports.index(new)]
+            # the other replica streams from the new primary and gets rows written after the failover
+            wait_until(lambda: newp.sql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")[0][0] == 1,
+                       timeout=30, what="the other replica streaming from the new primary")
+            assert "port=%d" % new in other.sql("SHOW primary_conninfo")[0][0]
+            with c.cursor() as cur:
+                cur.execute("INSERT INTO f VALUES (3)")
+            wait_until(lambda: other.sql("SELECT count(*) FROM f WHERE x = 3", dbname="appdb")[0][0] == 1,
+                       timeout=30, what="a row written after failover on the other replica")
+            st = status(admin)
+            assert [b["role"] for b in st["backends"]].count("fenced") == 1
+            assert st["backends"][0]["role"] == "fenced"
+            assert not any(b["repoint_pending"] for b in st["backends"])
+            m = metrics(admin)
+            assert m["scaleout_pg_failovers_total"] == 1 and m["scaleout_pg_repoints_total"] == 1
+            text = state.read_text()
+            assert f"primary {HOST}:{new}" in text and f"fenced {HOST}:{pg.primary.port}" in text
+            c.close()
+        finally:
+            assert p.stop() == 0, p.log()
+        # a restarted proxy keeps the new primary and the fencing (same config: the old primary first)
+        p = H.start_scaleout_pg(pg, workdir, extra=extra, port=port, admin_port=admin)
+        try:
+            c = connect(port)
+            assert one(c, "INSERT INTO f VALUES (4) RETURNING inet_server_port()") == (new,)
+            roles = [b["role"] for b in status(admin)["backends"]]
+            assert roles[0] == "fenced" and roles[1 + rports.index(new)] == "primary"
+            c.close()
+        finally:
+            assert p.stop() == 0, p.log()
+
+
 def test_scram_secret_in_the_auth_file_logs_in_to_the_servers(cluster, workdir):
     """The auth file holds pg_authid's SCRAM secret, not the password: the proxy
     checks the client with it and logs in to the servers with the ClientKey
@@ -1115,6 +1181,37 @@ def test_shard_fanout_reads(shards, proxy):
         assert e.value.pgcode == "42703"
         cur.execute("/*+ shard_key=1 */ SELECT count(*) FROM sharded")
         assert cur.fetchone()[0] in (3, 4)
+        # shards with an idle pooled connection run the read at the same time
+        for _ in range(2):
+            cur.execute("SELECT count(*) FROM sharded")  # leaves a pooled connection on each shard
+        res = {}
+
+        def slow():
+            with c.cursor() as cur2:
+                cur2.execute("SELECT pg_sleep(2), k FROM sharded WHERE k IN ('0', '1')")
+                res["rows"] = sorted(r[1] for r in cur2.fetchall())
+
+        t = threading.Thread(target=slow)
+        t.start()
+        active = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(2)%'"
+        wait_until(lambda: s0.sql(active)[0][0] == 1 and s1.sql(active)[0][0] == 1, timeout=10,
+                   what="the fanned-out read running on both shards at once")
+        t.join(30)
+        assert res["rows"] == ["0", "1"]
+        cur.execute("SELECT k FROM sharded WHERE k = '6'")
+        assert cur.fetchall() == [("6",)]
+    # a client that vanishes mid fan-out: the shards' connections are dropped, the proxy goes on
+    c2 = connect(p.port)
+    for _ in range(2):
+        one(c2, "SELECT count(*) FROM sharded")
+    t = threading.Thread(target=lambda: pytest.raises(psycopg2.Error, one, c2, "SELECT pg_sleep(2), k FROM sharded"))
+    t.start()
+    wait_until(lambda: s0.sql(active)[0][0] >= 1 and s1.sql(active)[0][0] >= 1, timeout=10, what="a second fan-out")
+    socket.socket(fileno=os.dup(c2.fileno())).shutdown(socket.SHUT_RDWR)
+    t.join(30)
+    with c.cursor() as cur:
+        cur.execute("SELECT count(*) FROM sharded")
+        assert sorted(r[0] for r in cur.fetchall()) == [3, 4]
     c.close()
 
 
