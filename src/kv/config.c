@@ -15,6 +15,7 @@
 #include "kv/evict.h"
 #include "kv/pubsub.h"
 #include "kv/server.h"
+#include "kv/aof.h"
 
 #define OFF(f) offsetof(struct kv_config, f)
 
@@ -125,17 +126,6 @@ static void format_save(const void *conf, struct buf *out)
         buf_printf(out, "%s%lld %lld", i ? " " : "", c->save.secs[i], c->save.changes[i]);
 }
 
-static int parse_appendonly(void *conf, int argc, char **argv, char *err, size_t errlen)
-{
-    (void)conf;
-    if (argc == 1 && strcasecmp(argv[0], "no") == 0)
-        return 0;
-    snprintf(err, errlen, "'appendonly yes' is not supported yet: kv keeps data in memory only");
-    return -1;
-}
-
-static void format_no(const void *conf, struct buf *out) { (void)conf; buf_puts(out, "no"); }
-
 #define MB (1024LL * 1024)
 #define GB (1024LL * MB)
 
@@ -215,8 +205,18 @@ static const struct conf_directive kv_dirs[] = {
      "microseconds to sleep per key saved (for tests, as Redis's)", 0, NULL, NULL},
     {"stop-writes-on-bgsave-error", CONF_BOOL, OFF(stop_writes_on_bgsave_error), 0, 0, "yes", NULL, CONF_RUNTIME,
      "refuse writes (MISCONF) while the last background save failed", 0, NULL, NULL},
-    {"appendonly", CONF_CUSTOM, 0, 0, 0, NULL, NULL, 0, "accepted for redis.conf compatibility: must be no", 0,
-     parse_appendonly, format_no},
+    {"appendonly", CONF_BOOL, OFF(appendonly), 0, 0, "no", NULL, CONF_RUNTIME,
+     "log every write to the append-only file (Redis 7.0 multi-part layout in appenddirname)", 0, NULL, NULL},
+    {"appendfilename", CONF_STRING, OFF(appendfilename), 0, 0, "appendonly.aof", NULL, 0,
+     "base name of the append-only files", 0, NULL, NULL},
+    {"appenddirname", CONF_STRING, OFF(appenddirname), 0, 0, "appendonlydir", NULL, 0,
+     "directory (inside dir) of the append-only files and their manifest", 0, NULL, NULL},
+    {"appendfsync", CONF_ENUM, OFF(appendfsync), 0, 0, "everysec", kv_appendfsync_names, CONF_RUNTIME,
+     "always: fsync before replying; everysec: a thread fsyncs once a second; no: the kernel decides", 0, NULL, NULL},
+    {"aof-load-truncated", CONF_BOOL, OFF(aof_load_truncated), 0, 0, "yes", NULL, CONF_RUNTIME,
+     "a truncated last command is cut off on load (no: refuse to start)", 0, NULL, NULL},
+    {"aof-use-rdb-preamble", CONF_BOOL, OFF(aof_use_rdb_preamble), 0, 0, "yes", NULL, CONF_RUNTIME,
+     "rewrites write the base file as RDB (no: as commands)", 0, NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
 };
 

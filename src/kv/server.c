@@ -23,6 +23,7 @@
 #include "core/net.h"
 #include "core/rand.h"
 #include "core/util.h"
+#include "kv/aof.h"
 #include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/hashobj.h"
@@ -31,6 +32,7 @@
 #include "kv/multi.h"
 #include "kv/pubsub.h"
 #include "kv/persist.h"
+#include "kv/propagate.h"
 #include "kv/setobj.h"
 #include "kv/slowlog.h"
 
@@ -249,9 +251,12 @@ static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
     kv_db_select(c->srv, c->db);
     c->last_cmd = id;
     c->last_sub[0] = '\0';
+    struct kv_prop_frame pf;
+    kv_prop_begin(c, &pf, id);
     long long t0 = util_mono_us();
     kv_handlers[id](c, argc, argv);
     long long dt = util_mono_us() - t0;
+    kv_prop_end(c, &pf, argc, argv);
     kv_slowlog_note(c, id, argc, argv, dt);
     cs->calls++;
     cs->usec += (uint64_t)dt;
@@ -623,8 +628,10 @@ static void process_input(struct kv_client *c)
         if (buf_pending(&c->out) > (1u << 20) && output_over_limits(c, s->db.now_ms))
             break; /* dropped below, once the lock is released */
     }
-    if (locked)
+    if (locked) {
+        kv_aof_flush(s); /* the batch's writes reach the AOF before its replies leave */
         pthread_mutex_unlock(&s->lock);
+    }
     if (!c->closing && !check_output_limits(c, util_time_ms()))
         client_flush(c);
 }
@@ -935,6 +942,7 @@ static void on_cron(uv_timer_t *t)
         s->ops_last_ms = now;
     }
     kv_persist_cron(s);
+    kv_aof_cron(s);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -1011,6 +1019,7 @@ void kv_config_apply(struct kv_server *s)
     log_set_level(s->cfg.loglevel);
     if (uv_is_active((uv_handle_t *)&s->cron) && (long long)uv_timer_get_repeat(&s->cron) != 1000 / s->cfg.hz)
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
+    kv_aof_apply(s);
 }
 
 /* ---- signals ------------------------------------------------------------- */
@@ -1159,9 +1168,10 @@ int kv_main(int argc, char **argv)
     s->blocking = kv_blocking_new(s, s->nworkers);
     s->slowlog = kv_slowlog_new();
     s->pubsub = kv_pubsub_new(s, s->nworkers);
-    s->db.on_expire = kv_pubsub_on_expire;
+    kv_prop_init(s);
+    s->db.on_expire = kv_prop_on_expire; /* DEL to the AOF and replicas, then pub/sub */
     s->db.on_expire_arg = s;
-    s->db.on_evict = kv_pubsub_on_evict;
+    s->db.on_evict = kv_prop_on_evict;
     s->db.on_evict_arg = s;
     s->db.on_miss = kv_pubsub_on_miss;
     s->db.on_miss_arg = s;
@@ -1171,7 +1181,8 @@ int kv_main(int argc, char **argv)
     s->db.on_add_arg = s;
     s->db.on_modify = kv_persist_on_modify; /* dirty count, WATCH, blocked waiters */
     s->db.on_modify_arg = s;
-    if (kv_persist_load(s) != 0) {
+    bool aof_loaded;
+    if (kv_aof_load(s, &aof_loaded) != 0 || (!aof_loaded && kv_persist_load(s) != 0) || kv_aof_open(s) != 0) {
         /* a corrupt or unreadable snapshot: nothing started yet, free it all */
         db_deinit(&s->db);
         kv_blocking_free(s->blocking);
@@ -1248,6 +1259,8 @@ int kv_main(int argc, char **argv)
     kv_pubsub_free(s->pubsub);
     kv_watch_free(s->watch);
     kv_slowlog_free(s->slowlog);
+    kv_aof_free(s);
+    kv_prop_free(s);
     conf_free(&kv_conf_table, &s->cfg);
     xfree(s->workers);
     xfree(s->config_file);

@@ -39,6 +39,8 @@
 struct kv_evict_policy;
 struct kv_blocked;
 struct kv_blocking;
+struct kv_prop;
+struct kv_aof;
 
 /* client-output-buffer-limit of one client class */
 struct kv_obl {
@@ -95,6 +97,13 @@ struct kv_config {
         int n;                       /* save points; 0: no automatic saves */
         long long secs[16], changes[16];
     } save;
+    /* append-only file (aof.h) */
+    bool appendonly;
+    char *appendfilename;
+    char *appenddirname;
+    int appendfsync;                 /* KV_FSYNC_* */
+    bool aof_load_truncated;
+    bool aof_use_rdb_preamble;
 };
 
 extern const struct conf_table kv_conf_table;
@@ -226,6 +235,8 @@ struct kv_server {
     uint64_t rdb_saves;            /* successful saves since start */
     long long latest_fork_usec;    /* how long the last fork() blocked the server */
     struct kv_db **persist_dbs;    /* kv_persist_dbs's array (ndbs) */
+    struct kv_prop *prop;          /* the propagation point (propagate.h) */
+    struct kv_aof *aof;            /* the append-only file (aof.h), NULL when off */
 };
 
 /* Reply helpers bound to a client (proto-aware). */

@@ -219,6 +219,7 @@ enum {
     X(SLOWLOG, "slowlog", -2, K, 0, 0, 0, "server") \
     X(SAVE, "save", 1, A|K, 0, 0, 0, "server") \
     X(BGSAVE, "bgsave", -1, A|K, 0, 0, 0, "server") \
+    X(BGREWRITEAOF, "bgrewriteaof", 1, A|K, 0, 0, 0, "server") \
     X(SHUTDOWN, "shutdown", -1, A|K, 0, 0, 0, "server") \
     X(DUMP, "dump", 2, R, 1, 1, 1, "generic") \
     X(RESTORE, "restore", -4, W|M, 1, 1, 1, "generic") \

@@ -134,6 +134,7 @@ const struct resp_cmd_doc resp_cmd_docs[RESP_CMD_COUNT] = {
     [RESP_CMD_LASTSAVE] = {"Get the UNIX time stamp of the last successful save to disk", "1.0.0"},
     [RESP_CMD_SAVE] = {"Synchronously save the dataset to disk", "1.0.0"},
     [RESP_CMD_BGSAVE] = {"Asynchronously save the dataset to disk", "1.0.0"},
+    [RESP_CMD_BGREWRITEAOF] = {"Asynchronously rewrite the append-only file", "1.0.0"},
     [RESP_CMD_SHUTDOWN] = {"Synchronously save the dataset to disk and then shut down the server", "1.0.0"},
     [RESP_CMD_DUMP] = {"Return a serialized version of the value stored at the specified key.", "2.6.0"},
     [RESP_CMD_DEBUG] = {"A container for debugging commands", "1.0.0"},
