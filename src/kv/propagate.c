@@ -98,7 +98,7 @@ static struct kv_prop_frame *wrapper_of(struct kv_prop *p)
 static void emit_encoded(struct kv_server *s, int db, const char *data, size_t n)
 {
     struct kv_prop *p = s->prop;
-    if (!p->enabled || p->nsinks == 0 || n == 0)
+    if (!p || !p->enabled || p->nsinks == 0 || n == 0)
         return;
     struct buf *b = &p->scratch;
     b->off = b->len = 0;
@@ -150,6 +150,8 @@ static void emit_args(struct kv_server *s, int db, int argc, const struct resp_a
 
 void kv_prop_effectv(struct kv_server *s, int db, int argc, const char *const *argv, const size_t *lens)
 {
+    if (!s->prop)
+        return;
     struct kv_prop_frame *f = s->prop->top;
     if (f && !f->wrapper) {
         if (!f->eff.data)
@@ -201,7 +203,7 @@ void kv_prop_on_expire(void *arg, const char *key, size_t klen)
 {
     struct kv_server *s = arg;
     /* the deletion counts in dirty (on_modify): not the running command's change */
-    if (s->prop->top)
+    if (s->prop && s->prop->top)
         s->prop->top->dirty0++;
     emit_del(s, key, klen);
     kv_pubsub_on_expire(arg, key, klen);
@@ -564,6 +566,8 @@ void kv_prop_begin(struct kv_client *c, struct kv_prop_frame *f, int id)
 {
     struct kv_prop *p = c->srv->prop;
     memset(f, 0, sizeof *f);
+    if (!p)
+        return; /* no propagation point (unit tests build bare servers) */
     f->prev = p->top;
     f->id = id;
     f->dirty0 = c->srv->dirty;
@@ -576,6 +580,8 @@ void kv_prop_end(struct kv_client *c, struct kv_prop_frame *f, int argc, const s
 {
     struct kv_server *s = c->srv;
     struct kv_prop *p = s->prop;
+    if (!p)
+        return;
     bool changed = s->dirty != f->dirty0;
     if (f->wrapper) {
         p->top = f->prev;
