@@ -701,6 +701,12 @@ int kv_aof_open(struct kv_server *s)
 
 bool kv_aof_rewriting(const struct kv_server *s) { return s->aof && s->aof->child > 0; }
 
+void kv_aof_after_full_sync(struct kv_server *s)
+{
+    if (s->aof)
+        s->aof->scheduled = true; /* the cron starts the rewrite (as Redis after a full sync) */
+}
+
 /* Start a rewrite: new incr file, then a child writing the new base. */
 static int rewrite_start(struct kv_server *s, char *err, size_t errlen)
 {

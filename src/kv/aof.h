@@ -65,5 +65,7 @@ void kv_aof_free(struct kv_server *s);
 void kv_aof_info(struct kv_server *s, struct buf *o);
 /* Whether a rewrite child runs (BGSAVE refuses meanwhile, as Redis). */
 bool kv_aof_rewriting(const struct kv_server *s);
+/* A replica loaded its primary's RDB: the AOF must start again from it. */
+void kv_aof_after_full_sync(struct kv_server *s);
 
 #endif

@@ -126,6 +126,34 @@ static void format_save(const void *conf, struct buf *out)
         buf_printf(out, "%s%lld %lld", i ? " " : "", c->save.secs[i], c->save.changes[i]);
 }
 
+/* replicaof <host> <port>, or "" / "no one" for none. */
+static int parse_replicaof(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct kv_config *c = conf;
+    if (argc == 0 || (argc == 1 && argv[0][0] == '\0') ||
+        (argc == 2 && strcasecmp(argv[0], "no") == 0 && strcasecmp(argv[1], "one") == 0)) {
+        c->replicaof.host[0] = '\0';
+        c->replicaof.port = 0;
+        return 0;
+    }
+    long long port;
+    if (argc != 2 || strlen(argv[0]) >= sizeof c->replicaof.host || !util_str2ll(argv[1], strlen(argv[1]), &port) ||
+        port < 0 || port > 65535) {
+        snprintf(err, errlen, "'replicaof' takes <host> <port>");
+        return -1;
+    }
+    snprintf(c->replicaof.host, sizeof c->replicaof.host, "%s", argv[0]);
+    c->replicaof.port = port;
+    return 0;
+}
+
+static void format_replicaof(const void *conf, struct buf *out)
+{
+    const struct kv_config *c = conf;
+    if (c->replicaof.host[0])
+        buf_printf(out, "%s %lld", c->replicaof.host, c->replicaof.port);
+}
+
 #define MB (1024LL * 1024)
 #define GB (1024LL * MB)
 
@@ -215,6 +243,19 @@ static const struct conf_directive kv_dirs[] = {
      "always: fsync before replying; everysec: a thread fsyncs once a second; no: the kernel decides", 0, NULL, NULL},
     {"aof-load-truncated", CONF_BOOL, OFF(aof_load_truncated), 0, 0, "yes", NULL, CONF_RUNTIME,
      "a truncated last command is cut off on load (no: refuse to start)", 0, NULL, NULL},
+    {"replicaof", CONF_CUSTOM, OFF(replicaof), 0, 0, "", NULL, 0,
+     "<host> <port>: start as a replica of that primary (REPLICAOF at run time)", 0, parse_replicaof,
+     format_replicaof},
+    {"repl-backlog-size", CONF_MEMORY, OFF(repl_backlog_size), 0, 0, "1mb", NULL, CONF_RUNTIME,
+     "replication backlog: how much of the stream a replica may miss and still resync partially", 0, NULL, NULL},
+    {"repl-ping-replica-period", CONF_INT, OFF(repl_ping_replica_period), 1, INT_MAX, "10", NULL, CONF_RUNTIME,
+     "seconds between PINGs the primary sends into the replication stream", 0, NULL, NULL},
+    {"min-replicas-to-write", CONF_INT, OFF(min_replicas_to_write), 0, INT_MAX, "0", NULL, CONF_RUNTIME,
+     "refuse writes (NOREPLICAS) with fewer replicas acked within min-replicas-max-lag (0: off)", 0, NULL, NULL},
+    {"min-replicas-max-lag", CONF_INT, OFF(min_replicas_max_lag), 0, INT_MAX, "10", NULL, CONF_RUNTIME,
+     "seconds since its last ACK for a replica to count as good", 0, NULL, NULL},
+    {"replica-read-only", CONF_BOOL, OFF(replica_read_only), 0, 0, "yes", NULL, CONF_RUNTIME,
+     "a replica refuses writes from clients (READONLY)", 0, NULL, NULL},
     {"aof-use-rdb-preamble", CONF_BOOL, OFF(aof_use_rdb_preamble), 0, 0, "yes", NULL, CONF_RUNTIME,
      "rewrites write the base file as RDB (no: as commands)", 0, NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},

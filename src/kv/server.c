@@ -31,6 +31,7 @@
 #include "kv/listobj.h"
 #include "kv/multi.h"
 #include "kv/pubsub.h"
+#include "kv/repl.h"
 #include "kv/persist.h"
 #include "kv/propagate.h"
 #include "kv/setobj.h"
@@ -347,6 +348,12 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_multi_reject(c, id, msg);
         return;
     }
+    const char *repl_err;
+    if (((cmd->flags & CMD_WRITE) || (id == RESP_CMD_EXEC && kv_multi_writes(c))) && kv_repl_deny_write(c, &repl_err)) {
+        cs->rejected++;
+        kv_multi_reject(c, id, repl_err);
+        return;
+    }
     if (((cmd->flags & CMD_WRITE) || id == RESP_CMD_PING) && kv_persist_deny_write(s)) {
         cs->rejected++;
         kv_multi_reject(c, id, kv_persist_misconf);
@@ -378,6 +385,7 @@ static void on_close(uv_handle_t *h)
     pthread_mutex_lock(&s->lock);
     kv_blocking_client_gone(c);
     kv_pubsub_client_gone(c);
+    kv_repl_client_gone(c);
     kv_multi_reset(c);
     if (c->gprev)
         c->gprev->gnext = c->gnext;
@@ -839,6 +847,9 @@ static void on_wake(uv_async_t *a)
     w->drain_deadline = util_time_ms() + DRAIN_MS;
     uv_close((uv_handle_t *)&w->wake, NULL);
     kv_blocking_worker_close(w->srv->blocking, w);
+    kv_repl_worker_close(w->srv, w);
+    if (w->id == 0)
+        kv_replica_close_handles(w->srv);
     kv_pubsub_worker_close(w->srv->pubsub, w);
     if (w->id == 0) {
         struct kv_server *s = w->srv;
@@ -884,6 +895,7 @@ static int worker_init(struct kv_server *s, struct kv_worker *w, int id, char *e
     uv_timer_start(&w->clients_timer, on_clients_timer, 100, 100);
     kv_blocking_worker_init(s->blocking, w);
     kv_pubsub_worker_init(s->pubsub, w);
+    kv_repl_worker_init(s, w);
     return worker_listen(w, err, errlen);
 }
 
@@ -943,6 +955,7 @@ static void on_cron(uv_timer_t *t)
     }
     kv_persist_cron(s);
     kv_aof_cron(s);
+    kv_repl_cron(s);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -1169,6 +1182,7 @@ int kv_main(int argc, char **argv)
     s->slowlog = kv_slowlog_new();
     s->pubsub = kv_pubsub_new(s, s->nworkers);
     kv_prop_init(s);
+    kv_repl_init(s);
     s->db.on_expire = kv_prop_on_expire; /* DEL to the AOF and replicas, then pub/sub */
     s->db.on_expire_arg = s;
     s->db.on_evict = kv_prop_on_evict;
@@ -1237,6 +1251,7 @@ int kv_main(int argc, char **argv)
                s->cfg.port, s->nworkers, s->nworkers > 1 ? "s" : "", s->cfg.maxmemory, s->policy->name,
                s->cfg.admin_bind, s->admin ? aport : 0);
 
+    kv_repl_start(s); /* --replicaof */
     for (int i = 1; i < s->nworkers; i++)
         uv_thread_create(&s->workers[i].thread, worker_run, &s->workers[i]);
     uv_run(main_loop, UV_RUN_DEFAULT);
@@ -1260,6 +1275,7 @@ int kv_main(int argc, char **argv)
     kv_watch_free(s->watch);
     kv_slowlog_free(s->slowlog);
     kv_aof_free(s);
+    kv_repl_free(s);
     kv_prop_free(s);
     conf_free(&kv_conf_table, &s->cfg);
     xfree(s->workers);

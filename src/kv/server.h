@@ -39,6 +39,8 @@
 struct kv_evict_policy;
 struct kv_blocked;
 struct kv_blocking;
+struct kv_replica;
+struct kv_repl;
 struct kv_prop;
 struct kv_aof;
 
@@ -104,6 +106,13 @@ struct kv_config {
     int appendfsync;                 /* KV_FSYNC_* */
     bool aof_load_truncated;
     bool aof_use_rdb_preamble;
+    /* replication (repl.h) */
+    struct kv_replicaof { char host[256]; long long port; } replicaof;
+    unsigned long long repl_backlog_size;
+    long long repl_ping_replica_period;
+    long long min_replicas_to_write;
+    long long min_replicas_max_lag;
+    bool replica_read_only;
 };
 
 extern const struct conf_table kv_conf_table;
@@ -164,6 +173,7 @@ struct kv_client {
     int db;                    /* selected database (SELECT) */
     bool paused;               /* CLIENT PAUSE holds its next command (worker thread) */
     bool no_evict;             /* CLIENT NO-EVICT on (CLIENT LIST flag e) */
+    struct kv_replica *rl;     /* a replica's link state on the primary (repl.c), else NULL */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -237,6 +247,7 @@ struct kv_server {
     struct kv_db **persist_dbs;    /* kv_persist_dbs's array (ndbs) */
     struct kv_prop *prop;          /* the propagation point (propagate.h) */
     struct kv_aof *aof;            /* the append-only file (aof.h), NULL when off */
+    struct kv_repl *repl;          /* replication, both sides (repl.h) */
 };
 
 /* Reply helpers bound to a client (proto-aware). */
