@@ -73,6 +73,7 @@ struct kv_repl {
     long long last_ping_ms;
     uint64_t sync_full, sync_partial_ok, sync_partial_err;
     struct wait_client *waits;
+    bool getack_pending;          /* a WAIT asked: REPLCONF GETACK * before the lock is released */
     struct kv_master_link *ml;    /* replica side (replica.c) */
 };
 
@@ -710,14 +711,15 @@ void kv_cmd_WAIT(struct kv_client *c, int argc, struct resp_arg *argv)
                           "just local and are not propagated.");
         return;
     }
-    long long off = (long long)s->repl_offset;
+    long long off = (long long)c->woff;
     int have = acked_at_least(s, off);
     if (have >= need || c->in_exec || !s->repl->bl) {
         resp_add_int(&c->out, have);
         return;
     }
-    /* ask the replicas now; the answer comes with their next ACK */
-    kv_repl_feed_raw(s, getack, sizeof getack - 1);
+    /* ask the replicas once the batch ends (kv_repl_flush); the answer
+     * comes with their next ACK */
+    s->repl->getack_pending = true;
     struct wait_client *w = xcalloc(1, sizeof *w);
     w->c = c;
     w->off = off;
@@ -728,6 +730,15 @@ void kv_cmd_WAIT(struct kv_client *c, int argc, struct resp_arg *argv)
     /* a waiter without keys: check_waits ends it (acks, timeout) */
     struct kv_block_args a = {0};
     kv_block(c, NULL, 0, 0, wait_never, &a);
+}
+
+void kv_repl_flush(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    if (r && r->getack_pending) {
+        r->getack_pending = false;
+        kv_repl_feed_raw(s, getack, sizeof getack - 1);
+    }
 }
 
 /* ---- cron and INFO ---------------------------------------------------------------------- */
@@ -760,6 +771,7 @@ void kv_repl_cron(struct kv_server *s)
         kv_prop_reset_db(s);
         kv_repl_feed_raw(s, ping, sizeof ping - 1);
     }
+    kv_repl_flush(s);
     if (r->waits)
         check_waits(s, now);
     kv_replica_cron(s);

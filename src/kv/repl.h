@@ -50,6 +50,8 @@ void kv_repl_worker_close(struct kv_server *s, struct kv_worker *w);
 void kv_repl_start(struct kv_server *s);
 /* Cron (worker 0, lock held): reap the sync child, PING replicas, min-replicas. */
 void kv_repl_cron(struct kv_server *s);
+/* End of a batch of commands (lock held): send what WAIT asked for. */
+void kv_repl_flush(struct kv_server *s);
 /* A client is going away (lock held). */
 void kv_repl_client_gone(struct kv_client *c);
 /* Whether c may not run a write now; *msg the error (READONLY, NOREPLICAS). */

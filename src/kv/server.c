@@ -253,11 +253,14 @@ static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
     c->last_cmd = id;
     c->last_sub[0] = '\0';
     struct kv_prop_frame pf;
+    uint64_t off0 = c->srv->repl_offset;
     kv_prop_begin(c, &pf, id);
     long long t0 = util_mono_us();
     kv_handlers[id](c, argc, argv);
     long long dt = util_mono_us() - t0;
     kv_prop_end(c, &pf, argc, argv);
+    if (c->srv->repl_offset != off0)
+        c->woff = c->srv->repl_offset; /* what WAIT waits for */
     kv_slowlog_note(c, id, argc, argv, dt);
     cs->calls++;
     cs->usec += (uint64_t)dt;
@@ -638,6 +641,7 @@ static void process_input(struct kv_client *c)
     }
     if (locked) {
         kv_aof_flush(s); /* the batch's writes reach the AOF before its replies leave */
+        kv_repl_flush(s);
         pthread_mutex_unlock(&s->lock);
     }
     if (!c->closing && !check_output_limits(c, util_time_ms()))

@@ -174,6 +174,7 @@ struct kv_client {
     bool paused;               /* CLIENT PAUSE holds its next command (worker thread) */
     bool no_evict;             /* CLIENT NO-EVICT on (CLIENT LIST flag e) */
     struct kv_replica *rl;     /* a replica's link state on the primary (repl.c), else NULL */
+    uint64_t woff;             /* replication offset after its last propagated write (WAIT) */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
