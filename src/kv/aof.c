@@ -513,6 +513,36 @@ void kv_aof_flush(struct kv_server *s)
     }
 }
 
+bool kv_aof_write(struct kv_server *s)
+{
+    struct kv_aof *a = s->aof;
+    if (!a || a->fd < 0 || buf_pending(&a->buf) == 0)
+        return false;
+    if (s->cfg.appendfsync != KV_FSYNC_ALWAYS) {
+        kv_aof_flush(s);
+        return false;
+    }
+    write_all(s, a);
+    return true;
+}
+
+void kv_aof_fsync(struct kv_server *s)
+{
+    /* a duplicate of the descriptor: the file may be switched (rewrite) or
+     * closed (appendonly no) meanwhile; open_incr syncs a file it leaves */
+    pthread_mutex_lock(&s->lock);
+    int fd = s->aof && s->aof->fd >= 0 ? dup(s->aof->fd) : -1;
+    pthread_mutex_unlock(&s->lock);
+    if (fd < 0)
+        return;
+    if (fdatasync(fd) != 0) {
+        log_warn("Can't persist AOF for fsync error when the AOF fsync policy is 'always': %s. Exiting...",
+                 strerror(errno));
+        _exit(1);
+    }
+    close(fd);
+}
+
 /* ---- the base file ---------------------------------------------------------- */
 
 struct cmd_walk {

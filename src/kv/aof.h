@@ -54,6 +54,11 @@ int kv_aof_open(struct kv_server *s);
 /* Write (and with appendfsync always, fsync) what the commands since the
  * last call propagated. Before replies leave; lock held. */
 void kv_aof_flush(struct kv_server *s);
+/* kv_aof_flush's write only (lock held): true when appendfsync is always
+ * and bytes were written, so the replies must wait for kv_aof_fsync. */
+bool kv_aof_write(struct kv_server *s);
+/* fdatasync what was written (lock NOT held; takes it briefly). */
+void kv_aof_fsync(struct kv_server *s);
 /* Cron: reap a rewrite child, retry a failed enabling rewrite. */
 void kv_aof_cron(struct kv_server *s);
 /* After CONFIG SET: appendonly turned on (background rewrite) or off. */

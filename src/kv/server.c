@@ -43,6 +43,7 @@
 static void client_close(struct kv_client *c);
 static void client_flush(struct kv_client *c);
 static void process_input(struct kv_client *c);
+static void on_aof_check(uv_check_t *h);
 
 /* ---- replies -------------------------------------------------------------- */
 
@@ -451,8 +452,8 @@ static void on_write(uv_write_t *req, int status)
 /* Write what c->out holds: try directly, queue the rest on wbuf. */
 static void client_flush(struct kv_client *c)
 {
-    if (c->closing || c->writing)
-        return;
+    if (c->closing || c->writing || c->aof_held)
+        return; /* aof_held: on_aof_check flushes after the fsync */
     if (buf_pending(&c->out) == 0) {
         if (c->close_after_reply)
             client_close(c);
@@ -640,9 +641,16 @@ static void process_input(struct kv_client *c)
             break; /* dropped below, once the lock is released */
     }
     if (locked) {
-        kv_aof_flush(s); /* the batch's writes reach the AOF before its replies leave */
+        /* the batch's writes reach the AOF before its replies leave; with
+         * appendfsync always they also wait for the worker's fsync after
+         * this loop iteration (one fsync for all its clients: on_aof_check) */
+        bool hold = kv_aof_write(s);
         kv_repl_flush(s);
         pthread_mutex_unlock(&s->lock);
+        if (hold) {
+            c->aof_held = true;
+            c->w->aof_sync = true;
+        }
     }
     if (!c->closing && !check_output_limits(c, util_time_ms()))
         client_flush(c);
@@ -840,6 +848,8 @@ static void on_wake(uv_async_t *a)
     if (w->listening)
         uv_close((uv_handle_t *)&w->listener, NULL);
     w->listening = false;
+    on_aof_check(&w->aof_check); /* held replies go out after their fsync */
+    uv_close((uv_handle_t *)&w->aof_check, NULL);
     for (struct kv_client *c = w->clients; c; c = c->next)
         c->close_after_reply = true;
     for (struct kv_client *c = w->clients, *next; c; c = next) {
@@ -900,7 +910,29 @@ static int worker_init(struct kv_server *s, struct kv_worker *w, int id, char *e
     kv_blocking_worker_init(s->blocking, w);
     kv_pubsub_worker_init(s->pubsub, w);
     kv_repl_worker_init(s, w);
+    uv_check_init(&w->loop, &w->aof_check);
+    w->aof_check.data = w;
+    uv_check_start(&w->aof_check, on_aof_check);
     return worker_listen(w, err, errlen);
+}
+
+/* appendfsync always: one fsync for what this worker's clients wrote in this
+ * loop iteration, then their replies go out (group commit). */
+static void on_aof_check(uv_check_t *h)
+{
+    struct kv_worker *w = h->data;
+    if (!w->aof_sync)
+        return;
+    w->aof_sync = false;
+    kv_aof_fsync(w->srv);
+    for (struct kv_client *c = w->clients, *next; c; c = next) {
+        next = c->next;
+        if (!c->aof_held)
+            continue;
+        c->aof_held = false;
+        if (!c->closing && !check_output_limits(c, util_time_ms()))
+            client_flush(c);
+    }
 }
 
 static void worker_run(void *arg)

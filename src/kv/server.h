@@ -175,6 +175,7 @@ struct kv_client {
     bool no_evict;             /* CLIENT NO-EVICT on (CLIENT LIST flag e) */
     struct kv_replica *rl;     /* a replica's link state on the primary (repl.c), else NULL */
     uint64_t woff;             /* replication offset after its last propagated write (WAIT) */
+    bool aof_held;             /* appendfsync always: replies wait for the worker's fsync */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -187,6 +188,8 @@ struct kv_worker {
     uv_tcp_t listener;
     uv_async_t wake;
     uv_timer_t clients_timer;
+    uv_check_t aof_check;      /* after each poll: one AOF fsync, then the held replies */
+    bool aof_sync;             /* held replies wait for that fsync */
     bool listening;
     long long drain_deadline;  /* shutting down: force-close clients after this */
     struct kv_client *clients;
