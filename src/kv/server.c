@@ -1234,7 +1234,16 @@ int kv_main(int argc, char **argv)
     bool aof_loaded;
     if (kv_aof_load(s, &aof_loaded) != 0 || (!aof_loaded && kv_persist_load(s) != 0) || kv_aof_open(s) != 0) {
         /* a corrupt or unreadable snapshot: nothing started yet, free it all */
+        kv_aof_free(s);
+        kv_repl_free(s);
+        kv_prop_free(s);
+        kv_pubsub_free(s->pubsub);
+        kv_slowlog_free(s->slowlog);
         db_deinit(&s->db);
+        for (int i = 0; i < s->ndbs; i++)
+            db_deinit(&s->dbs[i]);
+        xfree(s->dbs);
+        xfree(s->persist_dbs);
         kv_blocking_free(s->blocking);
         conf_free(&kv_conf_table, &s->cfg);
         xfree(s->workers);

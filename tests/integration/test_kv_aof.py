@@ -50,6 +50,12 @@ def launch(tmp_path):
         s.stop()
 
 
+def wait_loaded(s):
+    """redis-server answers -LOADING while it reads the files (it counts as started)."""
+    wait_until(lambda: s.info("persistence")["loading"] == 0, timeout=30, what="loaded")
+    return s
+
+
 def aof_args(target, d, *extra):
     return ["--dir", str(d), "--appendonly", "yes"] + SAME_THRESHOLDS[target] + list(extra)
 
@@ -232,7 +238,7 @@ def test_scaleout_aof_checks_and_loads_into_redis(tmp_path, launch, preamble):
                          capture_output=True, text=True, timeout=60)
     assert chk.returncode == 0, chk.stdout + chk.stderr
     assert "All AOF files and manifest are valid" in chk.stdout
-    rd = launch("redis", "rd", aof_args("redis", d))
+    rd = wait_loaded(launch("redis", "rd", aof_args("redis", d)))
     assert_same(want, snapshot(rd.client()), encodings=False)
     assert redis.Redis(port=rd.port, db=3).get("db3") == b"v"
 
