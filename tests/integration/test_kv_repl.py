@@ -269,3 +269,70 @@ def test_command_info_like_redis(tmp_path, launch):
                                 c.cmd("WAIT", "0", "-1")]
     assert got["redis"] == got["scaleout"]
     assert [str(e) for e in got["redis-err"]] == [str(e) for e in got["scaleout-err"]]
+
+
+def test_replica_fed_garbage_drops_the_link_and_resyncs(tmp_path, launch):
+    """A fake primary answers the handshake, sends a valid RDB (taken from a
+    real redis-server), then garbage: the replica drops the link, reconnects,
+    asks PSYNC again and takes the next full sync; it never crashes."""
+    import socket
+    import threading
+    require_redis()
+    src = launch("redis", "src", ["--dir", str(tmp_path / "src")])
+    src.client().set("from", "rdb")
+    assert src.client().save()
+    rdb = (tmp_path / "src" / "src" / "dump.rdb") if (tmp_path / "src" / "src" / "dump.rdb").exists() \
+        else (tmp_path / "src" / "dump.rdb")
+    payload = rdb.read_bytes()
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    port = lsock.getsockname()[1]
+    psyncs = []
+
+    def serve():
+        lsock.settimeout(20)
+        for n in range(2):
+            try:
+                conn, _ = lsock.accept()
+            except OSError:
+                return
+            conn.settimeout(10)
+            rd = conn.makefile("rb")
+
+            def read_cmd():
+                n_args = int(rd.readline()[1:])
+                args = []
+                for _ in range(n_args):
+                    ln = int(rd.readline()[1:])
+                    args.append(rd.read(ln + 2)[:-2])
+                return args
+            try:
+                while True:
+                    cmd = read_cmd()
+                    if cmd[0].upper() == b"PSYNC":
+                        buf = b" ".join(cmd)
+                        break
+                    conn.sendall(b"+PONG\r\n" if cmd[0].upper() == b"PING" else b"+OK\r\n")
+                psyncs.append(buf)
+                rid = b"a" * 40
+                conn.sendall(b"+FULLRESYNC " + rid + b" 0\r\n$%d\r\n" % len(payload) + payload)
+                if n == 0:
+                    conn.sendall(b"*1\r\n$4\r\nPING\r\n" + b"*x\r\ngarbage\r\n")
+                    time.sleep(0.5)
+                else:
+                    conn.sendall(b"*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$1\r\n1\r\n")
+                    time.sleep(3)
+            finally:
+                conn.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    so = launch("scaleout", "so", ["--dir", str(tmp_path / "so"), "--replicaof", "127.0.0.1", str(port)])
+    wait_until(lambda: so.client().get("after") == b"1", timeout=20, what="second sync applied")
+    assert so.client().get("from") == b"rdb"
+    assert len(psyncs) == 2 and all(b"PSYNC" in p for p in psyncs)
+    assert b"a" * 40 in psyncs[1]  # it tried to continue the history it had
+    assert "Protocol error from master" in so.log_tail()
+    lsock.close()
+    t.join(10)
