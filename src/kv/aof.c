@@ -46,6 +46,7 @@ struct kv_aof {
     bool enabling;              /* appendonly just turned on: no manifest until the first rewrite ends */
     struct buf buf;             /* propagated, not yet written */
     uint64_t cur_size, base_size;
+    uint64_t rewrite_base;      /* cur_size after the last rewrite (auto-aof-rewrite-percentage) */
     /* everysec fsync thread */
     pthread_t thr;
     bool thr_on;
@@ -724,7 +725,9 @@ int kv_aof_open(struct kv_server *s)
     }
     if (open_incr(s, a, a->incr[a->nincr - 1]) != 0)
         return -1;
+    a->rewrite_base = a->cur_size;
     s->aof = a;
+    s->aof_always = s->cfg.appendfsync == KV_FSYNC_ALWAYS;
     start_thread(a);
     return 0;
 }
@@ -846,6 +849,7 @@ static void rewrite_done(struct kv_server *s, bool ok)
     a->base_size = file_size(a->dir, name);
     incr_name(s, a->incr_seq, name, sizeof name);
     a->cur_size = a->base_size + file_size(a->dir, name) + buf_pending(&a->buf);
+    a->rewrite_base = a->cur_size;
     a->enabling = false;
     a->last_rw_ok = true;
     a->consecutive_failures = 0;
@@ -881,6 +885,15 @@ void kv_aof_cron(struct kv_server *s)
     }
     long long now = util_time_ms();
     bool retry = a->enabling && now - a->last_fail_ms > RETRY_SECS * 1000;
+    /* auto-aof-rewrite-percentage / -min-size, as Redis */
+    uint64_t base = a->rewrite_base ? a->rewrite_base : 1;
+    if (!a->scheduled && s->cfg.auto_aof_rewrite_percentage > 0 && a->cur_size > s->cfg.auto_aof_rewrite_min_size &&
+        (a->cur_size - base) * 100 / base >= (uint64_t)s->cfg.auto_aof_rewrite_percentage &&
+        now - a->last_fail_ms > RETRY_SECS * 1000) {
+        log_notice("Starting automatic rewriting of AOF on %llu%% growth",
+                   (unsigned long long)((a->cur_size - base) * 100 / base));
+        a->scheduled = true;
+    }
     if ((a->scheduled && s->bgsave_pid <= 0) || retry) {
         char err[256];
         if (rewrite_start(s, err, sizeof err) != 0) {
@@ -913,6 +926,7 @@ static void aof_close(struct kv_server *s)
     pthread_cond_destroy(&a->cv);
     xfree(a);
     s->aof = NULL;
+    s->aof_always = false;
 }
 
 void kv_aof_shutdown(struct kv_server *s)
@@ -930,7 +944,15 @@ void kv_aof_shutdown(struct kv_server *s)
 
 void kv_aof_free(struct kv_server *s) { aof_close(s); }
 
+static void aof_apply(struct kv_server *s);
+
 void kv_aof_apply(struct kv_server *s)
+{
+    aof_apply(s);
+    s->aof_always = s->aof && s->cfg.appendfsync == KV_FSYNC_ALWAYS;
+}
+
+static void aof_apply(struct kv_server *s)
 {
     if (!s->prop)
         return; /* start-up: kv_aof_open decides */

@@ -781,6 +781,12 @@ static void on_connection(uv_stream_t *server, int status)
 
 void kv_client_resume(struct kv_client *c)
 {
+    if (c->srv->aof_always && !c->closing) {
+        /* a reply made by another worker's write (a blocked pop served):
+         * it leaves after this worker's fsync of that write too */
+        c->aof_held = true;
+        c->w->aof_sync = true;
+    }
     if (!c->closing)
         process_input(c);
 }

@@ -106,6 +106,8 @@ struct kv_config {
     int appendfsync;                 /* KV_FSYNC_* */
     bool aof_load_truncated;
     bool aof_use_rdb_preamble;
+    long long auto_aof_rewrite_percentage;
+    unsigned long long auto_aof_rewrite_min_size;
     /* replication (repl.h) */
     struct kv_replicaof { char host[256]; long long port; } replicaof;
     unsigned long long repl_backlog_size;
@@ -252,6 +254,7 @@ struct kv_server {
     struct kv_prop *prop;          /* the propagation point (propagate.h) */
     struct kv_aof *aof;            /* the append-only file (aof.h), NULL when off */
     struct kv_repl *repl;          /* replication, both sides (repl.h) */
+    _Atomic bool aof_always;       /* AOF on with appendfsync always (read by workers unlocked) */
 };
 
 /* Reply helpers bound to a client (proto-aware). */

@@ -481,6 +481,26 @@ def test_info_and_command_like_redis(tmp_path, launch):
         got[s.target] = (info[0], info[1], info[3], info[4], info[5], "admin" in info[2])
         got[s.target + "-conf"] = [c.cmd("CONFIG", "GET", n) for n in
                                    ("appendonly", "appendfsync", "appendfilename", "appenddirname",
-                                    "aof-load-truncated", "aof-use-rdb-preamble")]
+                                    "aof-load-truncated", "aof-use-rdb-preamble", "auto-aof-rewrite-percentage",
+                                    "auto-aof-rewrite-min-size", "repl-backlog-size", "min-replicas-to-write",
+                                    "min-replicas-max-lag", "replica-read-only", "repl-ping-replica-period")]
     assert got["scaleout"] == got["redis"]
     assert got["scaleout-conf"] == got["redis-conf"]
+
+
+def test_automatic_rewrite_on_growth(tmp_path, launch):
+    d = tmp_path / "data"
+    d.mkdir()
+    so = launch("scaleout", "so", aof_args("scaleout", d, "--auto-aof-rewrite-min-size", "4kb",
+                                           "--auto-aof-rewrite-percentage", "100"))
+    r = so.client()
+    assert r.config_get("auto-aof-rewrite-percentage") == {"auto-aof-rewrite-percentage": "100"}
+    for i in range(300):
+        r.set("same", "x" * 100)  # the keyspace stays small, the log grows
+    wait_until(lambda: r.info("persistence")["aof_rewrites"] >= 1 and
+               r.info("persistence")["aof_rewrite_in_progress"] == 0, timeout=20, what="automatic rewrite")
+    assert r.info("persistence")["aof_current_size"] < 4096
+    assert "Starting automatic rewriting of AOF" in so.log_tail()
+    so.stop()
+    so2 = launch("scaleout", "so2", aof_args("scaleout", d))
+    assert so2.client().get("same") == b"x" * 100
