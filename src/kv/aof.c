@@ -329,6 +329,7 @@ int kv_aof_load(struct kv_server *s, bool *loaded)
     *loaded = false;
     if (!s->cfg.appendonly)
         return 0;
+    unsigned long long maxmemory = s->cfg.maxmemory;
     struct kv_aof tmp = {0};
     char err[1024], path[4700], name[512];
     dir_path(s, tmp.dir, sizeof tmp.dir);
@@ -346,6 +347,8 @@ int kv_aof_load(struct kv_server *s, bool *loaded)
     long long t0 = util_mono_us();
     uint64_t ncmds = 0;
     kv_prop_set_enabled(s, false);
+    /* as Redis: loading neither evicts nor refuses for maxmemory */
+    s->cfg.maxmemory = 0;
     if (tmp.base_seq) {
         base_name(s, tmp.base_seq, tmp.base_rdb, name, sizeof name);
         snprintf(path, sizeof path, "%s/%s", tmp.dir, name);
@@ -385,6 +388,7 @@ int kv_aof_load(struct kv_server *s, bool *loaded)
     fake_free(c);
     kv_db_select(s, 0);
     kv_prop_set_enabled(s, true);
+    s->cfg.maxmemory = maxmemory;
     s->dirty = 0;
     *loaded = true;
     log_notice("DB loaded from append only file: %s (base %d, %d incr file%s, %llu commands), %.3f seconds", tmp.dir,
@@ -392,6 +396,7 @@ int kv_aof_load(struct kv_server *s, bool *loaded)
                (double)(util_mono_us() - t0) / 1e6);
     return 0;
 fail:
+    s->cfg.maxmemory = maxmemory;
     log_warn("Bad AOF, refusing to start: %s", err);
     fprintf(stderr, "scaleout kv: cannot load the append only file: %s\n", err);
     return -1;
