@@ -12,6 +12,7 @@
 #include "kv/hashobj.h"
 #include "kv/pubsub.h"
 #include "kv/server.h"
+#include "kv/streamobj.h"
 
 #define MAX_SINKS 4
 
@@ -519,6 +520,84 @@ static void rw_restore(struct rw_ctx *x)
     out_args(x, 6, av, lv);
 }
 
+/*
+ * XADD and XTRIM: an automatic ID becomes the ID the reply gave; an
+ * approximate trim (~) becomes exact (=) at what it left: MAXLEN the length,
+ * MINID the first ID (LIMIT dropped), as Redis does.
+ */
+static void rw_stream(struct rw_ctx *x, bool xadd)
+{
+    int argc = x->argc, i = 2, id_idx = -1, approx = -1, thr = -1, limit = -1;
+    bool maxlen = false;
+    while (i < argc) {
+        if (xadd && kv_arg_is(&x->argv[i], "nomkstream")) {
+            i++;
+        } else if (kv_arg_is(&x->argv[i], "maxlen") || kv_arg_is(&x->argv[i], "minid")) {
+            maxlen = kv_arg_is(&x->argv[i], "maxlen");
+            i++;
+            if (i < argc && x->argv[i].len == 1 && (x->argv[i].ptr[0] == '~' || x->argv[i].ptr[0] == '=')) {
+                if (x->argv[i].ptr[0] == '~')
+                    approx = i;
+                i++;
+            }
+            thr = i++;
+        } else if (kv_arg_is(&x->argv[i], "limit")) {
+            limit = i;
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    if (xadd)
+        id_idx = i;
+    if (thr >= argc || (xadd && id_idx >= argc)) {
+        emit_args(x->s, x->s->db.id, x->argc, x->argv);
+        return;
+    }
+    const char **av = xmalloc(sizeof *av * (size_t)argc);
+    size_t *lv = xmalloc(sizeof *lv * (size_t)argc);
+    int n = 0;
+    char idbuf[48], thrbuf[48];
+    struct rrd r = {x->reply, x->reply + x->reply_len};
+    const char *rid;
+    size_t ridl;
+    bool have_id = xadd && rd_str(&r, &rid, &ridl);
+    struct kv_obj *o = approx >= 0 ? peek(x, &x->argv[1]) : NULL;
+    struct kv_stream *st = o && obj_type(o) == OBJ_STREAM ? obj_ptr(o) : NULL;
+    for (int k = 0; k < argc; k++) {
+        av[n] = x->argv[k].ptr;
+        lv[n] = x->argv[k].len;
+        if (k == id_idx && have_id) {
+            size_t l = ridl < sizeof idbuf ? ridl : sizeof idbuf - 1;
+            memcpy(idbuf, rid, l);
+            av[n] = idbuf;
+            lv[n] = l;
+        } else if (k == approx && st) {
+            av[n] = "=";
+            lv[n] = 1;
+        } else if (k == thr && approx >= 0 && st) {
+            struct stream_id first;
+            if (maxlen) {
+                lv[n] = (size_t)snprintf(thrbuf, sizeof thrbuf, "%llu", (unsigned long long)st->length);
+            } else if (stream_first_id(st, &first)) {
+                lv[n] = stream_id_fmt(thrbuf, &first);
+            } else {
+                lv[n] = (size_t)snprintf(thrbuf, sizeof thrbuf, "%.*s", (int)x->argv[k].len, x->argv[k].ptr);
+            }
+            av[n] = thrbuf;
+        } else if ((k == limit || k == limit + 1) && limit >= 0 && approx >= 0 && st) {
+            continue;
+        }
+        n++;
+    }
+    out_args(x, n, av, lv);
+    xfree(av);
+    xfree(lv);
+}
+
+static void rw_xadd(struct rw_ctx *x) { rw_stream(x, true); }
+static void rw_xtrim(struct rw_ctx *x) { rw_stream(x, false); }
+
 struct rw_entry {
     int id;
     rw_fn *fn;
@@ -545,6 +624,8 @@ static const struct rw_entry rewrites[] = {
     {RESP_CMD_BZPOPMAX, rw_bzpopmax},
     {RESP_CMD_BZMPOP, rw_bzmpop},
     {RESP_CMD_RESTORE, rw_restore},
+    {RESP_CMD_XADD, rw_xadd},
+    {RESP_CMD_XTRIM, rw_xtrim},
 };
 
 static rw_fn *rw_table[RESP_CMD_COUNT];

@@ -504,3 +504,25 @@ def test_automatic_rewrite_on_growth(tmp_path, launch):
     so.stop()
     so2 = launch("scaleout", "so2", aof_args("scaleout", d))
     assert so2.client().get("same") == b"x" * 100
+
+
+def test_stream_ids_and_approximate_trims_propagate_exactly(tmp_path, launch):
+    d = tmp_path / "data"
+    d.mkdir()
+    so = launch("scaleout", "so", aof_args("scaleout", d))
+    r = so.client()
+    ids = [r.xadd("s", {"f": i}) for i in range(5)]
+    last = r.xadd("s", {"f": "x"}, maxlen=3, approximate=True)
+    r.xadd("s", {"f": "y"}, id="9999999999999-1")
+    r.xtrim("s", minid=ids[2].decode(), approximate=True)
+    cmds = [c for c in incr_commands(d) if c[0] == b"XADD" or c[0] == b"XTRIM"]
+    assert [c[2] for c in cmds[:5]] == ids  # '*' became the ID given
+    # MAXLEN ~ 3 trimmed nothing (whole nodes only): MAXLEN = <the length it left>
+    assert cmds[5][2:5] == [b"MAXLEN", b"=", b"6"]
+    assert cmds[5][5] == last and b"~" not in cmds[5] and b"*" not in cmds[5]
+    assert cmds[6][2] == b"9999999999999-1"
+    assert len(cmds) == 7  # the XTRIM ~ that removed nothing is not written
+    want = r.xrange("s")
+    so.stop()
+    so2 = launch("scaleout", "so2", aof_args("scaleout", d))
+    assert so2.client().xrange("s") == want
