@@ -64,6 +64,7 @@ struct kv_aof {
     long long last_rw_secs;
     long long last_fail_ms;
     bool last_rw_ok, last_write_ok;
+    char write_err[128];        /* strerror of the failed write (MISCONF) */
     bool scheduled;
     uint64_t rewrites, consecutive_failures, delayed_fsync;
 };
@@ -483,8 +484,10 @@ static void write_all(struct kv_server *s, struct kv_aof *a)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
+            const char *why = w < 0 ? strerror(errno) : "short write";
             if (a->last_write_ok)
-                log_warn("Error writing to the AOF file: %s", w < 0 ? strerror(errno) : "short write");
+                log_warn("Error writing to the AOF file: %s", why);
+            snprintf(a->write_err, sizeof a->write_err, "%s", why);
             a->last_write_ok = false;
             if (s->cfg.appendfsync == KV_FSYNC_ALWAYS) {
                 /* as Redis: an acked write must be on disk; it cannot be */
@@ -517,6 +520,19 @@ void kv_aof_flush(struct kv_server *s)
     } else if (s->cfg.appendfsync == KV_FSYNC_EVERYSEC) {
         atomic_store(&a->unsynced, true);
     }
+}
+
+bool kv_aof_deny_write(struct kv_server *s, char *msg, size_t n)
+{
+    struct kv_aof *a = s->aof;
+    if (!a || a->last_write_ok)
+        return false;
+    /* as Redis: the last write failed; try again now, refuse while it fails */
+    write_all(s, a);
+    if (a->last_write_ok)
+        return false;
+    snprintf(msg, n, "MISCONF Errors writing to the AOF file: %s", a->write_err);
+    return true;
 }
 
 bool kv_aof_write(struct kv_server *s)

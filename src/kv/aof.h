@@ -59,6 +59,9 @@ void kv_aof_flush(struct kv_server *s);
 bool kv_aof_write(struct kv_server *s);
 /* fdatasync what was written (lock NOT held; takes it briefly). */
 void kv_aof_fsync(struct kv_server *s);
+/* The last AOF write failed (disk full...): writes get Redis's
+ * "MISCONF Errors writing to the AOF file: <error>" in msg. Lock held. */
+bool kv_aof_deny_write(struct kv_server *s, char *msg, size_t n);
 /* Cron: reap a rewrite child, retry a failed enabling rewrite. */
 void kv_aof_cron(struct kv_server *s);
 /* After CONFIG SET: appendonly turned on (background rewrite) or off. */

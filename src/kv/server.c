@@ -358,6 +358,13 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_multi_reject(c, id, repl_err);
         return;
     }
+    char aof_err[192];
+    if (((cmd->flags & CMD_WRITE) || (id == RESP_CMD_EXEC && kv_multi_writes(c))) &&
+        kv_aof_deny_write(s, aof_err, sizeof aof_err)) {
+        cs->rejected++;
+        kv_multi_reject(c, id, aof_err);
+        return;
+    }
     if (((cmd->flags & CMD_WRITE) || id == RESP_CMD_PING) && kv_persist_deny_write(s)) {
         cs->rejected++;
         kv_multi_reject(c, id, kv_persist_misconf);

@@ -526,3 +526,35 @@ def test_stream_ids_and_approximate_trims_propagate_exactly(tmp_path, launch):
     so.stop()
     so2 = launch("scaleout", "so2", aof_args("scaleout", d))
     assert so2.client().xrange("s") == want
+
+
+def test_disk_full_refuses_writes_with_misconf(tmp_path, launch):
+    """The incr file is /dev/full (every write: ENOSPC). everysec: the write
+    is kept in memory and later writes get Redis's MISCONF error; reads go on.
+    always: the server exits rather than acknowledge a write it cannot sync."""
+    d = tmp_path / "data"
+    d.mkdir()
+    so = launch("scaleout", "so", aof_args("scaleout", d))
+    so.client().set("before", "1")
+    so.stop()
+    f = incr_files(d)[-1]
+    saved = f.read_bytes()
+    f.unlink()
+    f.symlink_to("/dev/full")
+    so2 = launch("scaleout", "so2", aof_args("scaleout", d, "--appendfsync", "everysec"))
+    c = so2.conn()
+    assert c.cmd("SET", "a", "1") == "OK"  # written to memory; the AOF write fails after it
+    err = c.cmd("SET", "b", "1")
+    assert str(err) == "MISCONF Errors writing to the AOF file: No space left on device", err
+    assert so2.info("persistence")["aof_last_write_status"] == "err"
+    assert c.cmd("GET", "a") == b"1"
+    so2.stop()
+    so3 = launch("scaleout", "so3", aof_args("scaleout", d, "--appendfsync", "always"))
+    so3.expect_exit = True
+    with pytest.raises((redis.ConnectionError, redis.ResponseError)):
+        so3.client().set("x", "1")
+    so3.proc.wait(10)
+    assert so3.proc.returncode == 1
+    assert "Exiting" in so3.log_tail()
+    f.unlink()
+    f.write_bytes(saved)
