@@ -176,8 +176,10 @@ def test_readonly_role_and_info_like_redis(tmp_path, launch):
         rep = launch(target, f"r-{target}", ["--dir", str(tmp_path / f"r-{target}"),
                                               "--replicaof", "127.0.0.1", str(p.port)])
         wait_synced(p, rep)
+        pc = p.conn()
+        wait_until(lambda: len(pc.cmd("ROLE")[2]) == 1, timeout=10, what="replica listed by ROLE")
         c = rep.conn()
-        role_p, role_r = p.conn().cmd("ROLE"), c.cmd("ROLE")
+        role_p, role_r = pc.cmd("ROLE"), c.cmd("ROLE")
         got[target] = {
             "set": c.cmd("SET", "x", "1"),
             "multi": [c.cmd("MULTI"), c.cmd("SET", "x", "1"), c.cmd("EXEC")],
