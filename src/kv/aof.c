@@ -544,8 +544,7 @@ bool kv_aof_write(struct kv_server *s)
         kv_aof_flush(s);
         return false;
     }
-    write_all(s, a);
-    return true;
+    return true; /* written and synced by kv_aof_fsync: one write for the whole loop iteration */
 }
 
 void kv_aof_fsync(struct kv_server *s)
@@ -553,6 +552,8 @@ void kv_aof_fsync(struct kv_server *s)
     /* a duplicate of the descriptor: the file may be switched (rewrite) or
      * closed (appendonly no) meanwhile; open_incr syncs a file it leaves */
     pthread_mutex_lock(&s->lock);
+    if (s->aof && s->aof->fd >= 0)
+        write_all(s, s->aof);
     int fd = s->aof && s->aof->fd >= 0 ? dup(s->aof->fd) : -1;
     pthread_mutex_unlock(&s->lock);
     if (fd < 0)

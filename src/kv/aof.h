@@ -54,10 +54,12 @@ int kv_aof_open(struct kv_server *s);
 /* Write (and with appendfsync always, fsync) what the commands since the
  * last call propagated. Before replies leave; lock held. */
 void kv_aof_flush(struct kv_server *s);
-/* kv_aof_flush's write only (lock held): true when appendfsync is always
- * and bytes were written, so the replies must wait for kv_aof_fsync. */
+/* End of a batch (lock held): with appendfsync always, true when bytes are
+ * pending, which kv_aof_fsync writes and syncs before the replies leave;
+ * otherwise kv_aof_flush. */
 bool kv_aof_write(struct kv_server *s);
-/* fdatasync what was written (lock NOT held; takes it briefly). */
+/* Write what is pending (under the lock, taken briefly) and fdatasync it
+ * (without the lock). Lock NOT held. */
 void kv_aof_fsync(struct kv_server *s);
 /* The last AOF write failed (disk full...): writes get Redis's
  * "MISCONF Errors writing to the AOF file: <error>" in msg. Lock held. */
