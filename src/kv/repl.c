@@ -713,7 +713,7 @@ void kv_cmd_WAIT(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     long long off = (long long)c->woff;
     int have = acked_at_least(s, off);
-    if (have >= need || c->in_exec || !s->repl->bl) {
+    if (have >= need || c->in_exec) { /* as Redis: otherwise it waits, replicas or not */
         resp_add_int(&c->out, have);
         return;
     }
