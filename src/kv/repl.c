@@ -473,6 +473,10 @@ void kv_repl_client_gone(struct kv_client *c)
 
 void kv_cmd_REPLCONF(struct kv_client *c, int argc, struct resp_arg *argv)
 {
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
     struct kv_server *s = c->srv;
     if (argc % 2 == 0) {
         kv_reply_syntax(c);
@@ -512,6 +516,10 @@ void kv_cmd_REPLCONF(struct kv_client *c, int argc, struct resp_arg *argv)
 
 void kv_cmd_PSYNC(struct kv_client *c, int argc, struct resp_arg *argv)
 {
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
     (void)argc;
     struct kv_server *s = c->srv;
     struct kv_repl *r = s->repl;
@@ -564,6 +572,10 @@ void kv_cmd_SYNC(struct kv_client *c, int argc, struct resp_arg *argv)
 /* REPLICAOF host port | NO ONE; SLAVEOF the same. */
 void kv_cmd_REPLICAOF(struct kv_client *c, int argc, struct resp_arg *argv)
 {
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
     (void)argc;
     struct kv_server *s = c->srv;
     if (kv_arg_is(&argv[1], "no") && kv_arg_is(&argv[2], "one")) {
@@ -598,6 +610,10 @@ static long long lag_secs(const struct kv_replica *x, long long now)
 
 void kv_cmd_ROLE(struct kv_client *c, int argc, struct resp_arg *argv)
 {
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
     (void)argc, (void)argv;
     struct kv_server *s = c->srv;
     if (kv_replica_active(s)) {
@@ -694,6 +710,10 @@ static const char getack[] = "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\
 
 void kv_cmd_WAIT(struct kv_client *c, int argc, struct resp_arg *argv)
 {
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
     (void)argc;
     struct kv_server *s = c->srv;
     long long need, timeout;
@@ -788,6 +808,11 @@ void kv_repl_info_stats(struct kv_server *s, struct buf *o)
 void kv_repl_info(struct kv_server *s, struct buf *o)
 {
     struct kv_repl *r = s->repl;
+    if (!r) { /* a bare server (unit tests, fuzz harness) */
+        buf_printf(o, "role:master\r\nconnected_slaves:0\r\nmaster_repl_offset:%llu\r\n",
+                   (unsigned long long)s->repl_offset);
+        return;
+    }
     long long now = util_time_ms();
     if (kv_replica_active(s)) {
         kv_replica_info(s, o);
