@@ -841,6 +841,11 @@ EXCLUDED = {
     "psync": "replication stream",
     "save": "writes a dump file (test_kv_rdb.py)",
     "bgsave": "forks a child that writes a dump file; its replies depend on timing (test_kv_rdb.py)",
+    "bgrewriteaof": "forks a child that writes AOF files; its replies depend on timing (test_kv_aof.py)",
+    "replicaof": "turns the server into a replica (test_kv_repl.py)",
+    "slaveof": "turns the server into a replica (test_kv_repl.py)",
+    "replconf": "replication handshake (test_kv_repl.py)",
+    "wait": "blocks until replicas acknowledge, forever with timeout 0 (test_kv_repl.py)",
 }
 
 # How replies of a command are compared when not exactly (reason in the comment).

@@ -177,6 +177,16 @@ bool kv_blocking_unblock(struct kv_client *target, bool error)
     return true;
 }
 
+bool kv_block_finish(struct kv_client *c, const void *reply, size_t n)
+{
+    struct kv_blocked *b = c->blk;
+    if (!b || b->done)
+        return false;
+    buf_append(&b->reply, reply, n);
+    finish(c->srv->blocking, b);
+    return true;
+}
+
 void kv_blocking_client_gone(struct kv_client *c)
 {
     struct kv_blocked *b = c->blk;

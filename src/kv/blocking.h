@@ -114,6 +114,9 @@ void kv_blocking_serve_ready(struct kv_server *s);
 
 /* CLIENT UNBLOCK: end target's wait now with a timeout reply, or with the
  * -UNBLOCKED error. false when it is not waiting. */
+/* End c's wait with this reply (a waiter without keys, e.g. WAIT, that
+ * another module completes). False if c is not waiting. Lock held. */
+bool kv_block_finish(struct kv_client *c, const void *reply, size_t n);
 bool kv_blocking_unblock(struct kv_client *target, bool error);
 
 /* The client is going away: forget its wait (on_close, lock held). */

@@ -15,6 +15,7 @@
 #include "kv/evict.h"
 #include "kv/pubsub.h"
 #include "kv/server.h"
+#include "kv/aof.h"
 
 #define OFF(f) offsetof(struct kv_config, f)
 
@@ -125,16 +126,33 @@ static void format_save(const void *conf, struct buf *out)
         buf_printf(out, "%s%lld %lld", i ? " " : "", c->save.secs[i], c->save.changes[i]);
 }
 
-static int parse_appendonly(void *conf, int argc, char **argv, char *err, size_t errlen)
+/* replicaof <host> <port>, or "" / "no one" for none. */
+static int parse_replicaof(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
-    (void)conf;
-    if (argc == 1 && strcasecmp(argv[0], "no") == 0)
+    struct kv_config *c = conf;
+    if (argc == 0 || (argc == 1 && argv[0][0] == '\0') ||
+        (argc == 2 && strcasecmp(argv[0], "no") == 0 && strcasecmp(argv[1], "one") == 0)) {
+        c->replicaof.host[0] = '\0';
+        c->replicaof.port = 0;
         return 0;
-    snprintf(err, errlen, "'appendonly yes' is not supported yet: kv keeps data in memory only");
-    return -1;
+    }
+    long long port;
+    if (argc != 2 || strlen(argv[0]) >= sizeof c->replicaof.host || !util_str2ll(argv[1], strlen(argv[1]), &port) ||
+        port < 0 || port > 65535) {
+        snprintf(err, errlen, "'replicaof' takes <host> <port>");
+        return -1;
+    }
+    snprintf(c->replicaof.host, sizeof c->replicaof.host, "%s", argv[0]);
+    c->replicaof.port = port;
+    return 0;
 }
 
-static void format_no(const void *conf, struct buf *out) { (void)conf; buf_puts(out, "no"); }
+static void format_replicaof(const void *conf, struct buf *out)
+{
+    const struct kv_config *c = conf;
+    if (c->replicaof.host[0])
+        buf_printf(out, "%s %lld", c->replicaof.host, c->replicaof.port);
+}
 
 #define MB (1024LL * 1024)
 #define GB (1024LL * MB)
@@ -219,8 +237,35 @@ static const struct conf_directive kv_dirs[] = {
      "microseconds to sleep per key saved (for tests, as Redis's)", 0, NULL, NULL},
     {"stop-writes-on-bgsave-error", CONF_BOOL, OFF(stop_writes_on_bgsave_error), 0, 0, "yes", NULL, CONF_RUNTIME,
      "refuse writes (MISCONF) while the last background save failed", 0, NULL, NULL},
-    {"appendonly", CONF_CUSTOM, 0, 0, 0, NULL, NULL, 0, "accepted for redis.conf compatibility: must be no", 0,
-     parse_appendonly, format_no},
+    {"appendonly", CONF_BOOL, OFF(appendonly), 0, 0, "no", NULL, CONF_RUNTIME,
+     "log every write to the append-only file (Redis 7.0 multi-part layout in appenddirname)", 0, NULL, NULL},
+    {"appendfilename", CONF_STRING, OFF(appendfilename), 0, 0, "appendonly.aof", NULL, 0,
+     "base name of the append-only files", 0, NULL, NULL},
+    {"appenddirname", CONF_STRING, OFF(appenddirname), 0, 0, "appendonlydir", NULL, 0,
+     "directory (inside dir) of the append-only files and their manifest", 0, NULL, NULL},
+    {"appendfsync", CONF_ENUM, OFF(appendfsync), 0, 0, "everysec", kv_appendfsync_names, CONF_RUNTIME,
+     "always: fsync before replying; everysec: a thread fsyncs once a second; no: the kernel decides", 0, NULL, NULL},
+    {"aof-load-truncated", CONF_BOOL, OFF(aof_load_truncated), 0, 0, "yes", NULL, CONF_RUNTIME,
+     "a truncated last command is cut off on load (no: refuse to start)", 0, NULL, NULL},
+    {"auto-aof-rewrite-percentage", CONF_INT, OFF(auto_aof_rewrite_percentage), 0, INT_MAX, "100", NULL, CONF_RUNTIME,
+     "rewrite the AOF when it grew by this percentage over its size after the last rewrite (0: never)", 0, NULL, NULL},
+    {"auto-aof-rewrite-min-size", CONF_MEMORY, OFF(auto_aof_rewrite_min_size), 0, 0, "64mb", NULL, CONF_RUNTIME,
+     "no automatic AOF rewrite below this size", 0, NULL, NULL},
+    {"replicaof", CONF_CUSTOM, OFF(replicaof), 0, 0, "", NULL, 0,
+     "<host> <port>: start as a replica of that primary (REPLICAOF at run time)", 0, parse_replicaof,
+     format_replicaof},
+    {"repl-backlog-size", CONF_MEMORY, OFF(repl_backlog_size), 0, 0, "1mb", NULL, CONF_RUNTIME,
+     "replication backlog: how much of the stream a replica may miss and still resync partially", 0, NULL, NULL},
+    {"repl-ping-replica-period", CONF_INT, OFF(repl_ping_replica_period), 1, INT_MAX, "10", NULL, CONF_RUNTIME,
+     "seconds between PINGs the primary sends into the replication stream", 0, NULL, NULL},
+    {"min-replicas-to-write", CONF_INT, OFF(min_replicas_to_write), 0, INT_MAX, "0", NULL, CONF_RUNTIME,
+     "refuse writes (NOREPLICAS) with fewer replicas acked within min-replicas-max-lag (0: off)", 0, NULL, NULL},
+    {"min-replicas-max-lag", CONF_INT, OFF(min_replicas_max_lag), 0, INT_MAX, "10", NULL, CONF_RUNTIME,
+     "seconds since its last ACK for a replica to count as good", 0, NULL, NULL},
+    {"replica-read-only", CONF_BOOL, OFF(replica_read_only), 0, 0, "yes", NULL, CONF_RUNTIME,
+     "a replica refuses writes from clients (READONLY)", 0, NULL, NULL},
+    {"aof-use-rdb-preamble", CONF_BOOL, OFF(aof_use_rdb_preamble), 0, 0, "yes", NULL, CONF_RUNTIME,
+     "rewrites write the base file as RDB (no: as commands)", 0, NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
 };
 

@@ -14,6 +14,7 @@
 #include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/persist.h"
+#include "kv/repl.h"
 #include "kv/server.h"
 #include "kv/pubsub.h"
 #include "kv/script.h"
@@ -149,11 +150,11 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
                    (unsigned long long)s->st.obl_disconnects);
         buf_printf(o, "active_expire_cycles:%llu\r\n", (unsigned long long)s->db.st.expire_cycles);
         buf_printf(o, "latest_fork_usec:%lld\r\n", s->latest_fork_usec);
+        kv_repl_info_stats(s, o);
     }
     if (want(section, "replication", true)) {
         SECTION("Replication");
-        buf_printf(o, "role:master\r\nconnected_slaves:0\r\nmaster_repl_offset:%llu\r\n",
-                   (unsigned long long)s->repl_offset);
+        kv_repl_info(s, o);
     }
     if (want(section, "cpu", true)) {
         SECTION("CPU");

@@ -23,6 +23,7 @@
 #include "core/net.h"
 #include "core/rand.h"
 #include "core/util.h"
+#include "kv/aof.h"
 #include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/hashobj.h"
@@ -30,7 +31,9 @@
 #include "kv/listobj.h"
 #include "kv/multi.h"
 #include "kv/pubsub.h"
+#include "kv/repl.h"
 #include "kv/persist.h"
+#include "kv/propagate.h"
 #include "kv/setobj.h"
 #include "kv/script_int.h"
 #include "kv/slowlog.h"
@@ -42,6 +45,7 @@ static void client_close(struct kv_client *c);
 static void client_flush(struct kv_client *c);
 static bool lock_unless_busy(struct kv_server *s);
 static void process_input(struct kv_client *c);
+static void on_aof_check(uv_check_t *h);
 
 /* ---- replies -------------------------------------------------------------- */
 
@@ -251,9 +255,15 @@ static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
     kv_db_select(c->srv, c->db);
     c->last_cmd = id;
     c->last_sub[0] = '\0';
+    struct kv_prop_frame pf;
+    uint64_t off0 = c->srv->repl_offset;
+    kv_prop_begin(c, &pf, id);
     long long t0 = util_mono_us();
     kv_handlers[id](c, argc, argv);
     long long dt = util_mono_us() - t0;
+    kv_prop_end(c, &pf, argc, argv);
+    if (c->srv->repl_offset != off0)
+        c->woff = c->srv->repl_offset; /* what WAIT waits for */
     kv_slowlog_note(c, id, argc, argv, dt);
     cs->calls++;
     cs->usec += (uint64_t)dt;
@@ -344,6 +354,19 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_multi_reject(c, id, msg);
         return;
     }
+    const char *repl_err;
+    if (((cmd->flags & CMD_WRITE) || (id == RESP_CMD_EXEC && kv_multi_writes(c))) && kv_repl_deny_write(c, &repl_err)) {
+        cs->rejected++;
+        kv_multi_reject(c, id, repl_err);
+        return;
+    }
+    char aof_err[192];
+    if (((cmd->flags & CMD_WRITE) || (id == RESP_CMD_EXEC && kv_multi_writes(c))) &&
+        kv_aof_deny_write(s, aof_err, sizeof aof_err)) {
+        cs->rejected++;
+        kv_multi_reject(c, id, aof_err);
+        return;
+    }
     if (((cmd->flags & CMD_WRITE) || id == RESP_CMD_PING) && kv_persist_deny_write(s)) {
         cs->rejected++;
         kv_multi_reject(c, id, kv_persist_misconf);
@@ -375,6 +398,7 @@ static void on_close(uv_handle_t *h)
     pthread_mutex_lock(&s->lock);
     kv_blocking_client_gone(c);
     kv_pubsub_client_gone(c);
+    kv_repl_client_gone(c);
     kv_multi_reset(c);
     if (c->gprev)
         c->gprev->gnext = c->gnext;
@@ -444,8 +468,8 @@ static void on_write(uv_write_t *req, int status)
 /* Write what c->out holds: try directly, queue the rest on wbuf. */
 static void client_flush(struct kv_client *c)
 {
-    if (c->closing || c->writing)
-        return;
+    if (c->closing || c->writing || c->aof_held)
+        return; /* aof_held: on_aof_check flushes after the fsync */
     if (buf_pending(&c->out) == 0) {
         if (c->close_after_reply)
             client_close(c);
@@ -747,8 +771,18 @@ static void process_input(struct kv_client *c)
         if (buf_pending(&c->out) > (1u << 20) && output_over_limits(c, s->db.now_ms))
             break; /* dropped below, once the lock is released */
     }
-    if (locked)
+    if (locked) {
+        /* the batch's writes reach the AOF before its replies leave; with
+         * appendfsync always they also wait for the worker's fsync after
+         * this loop iteration (one fsync for all its clients: on_aof_check) */
+        bool hold = kv_aof_write(s);
+        kv_repl_flush(s);
         pthread_mutex_unlock(&s->lock);
+        if (hold) {
+            c->aof_held = true;
+            c->w->aof_sync = true;
+        }
+    }
     if (!c->closing && !check_output_limits(c, util_time_ms()))
         client_flush(c);
 }
@@ -878,6 +912,12 @@ static void on_connection(uv_stream_t *server, int status)
 
 void kv_client_resume(struct kv_client *c)
 {
+    if (c->srv->aof_always && !c->closing) {
+        /* a reply made by another worker's write (a blocked pop served):
+         * it leaves after this worker's fsync of that write too */
+        c->aof_held = true;
+        c->w->aof_sync = true;
+    }
     if (!c->closing)
         process_input(c);
 }
@@ -950,6 +990,8 @@ static void on_wake(uv_async_t *a)
     if (w->listening)
         uv_close((uv_handle_t *)&w->listener, NULL);
     w->listening = false;
+    on_aof_check(&w->aof_check); /* held replies go out after their fsync */
+    uv_close((uv_handle_t *)&w->aof_check, NULL);
     for (struct kv_client *c = w->clients; c; c = c->next)
         c->close_after_reply = true;
     for (struct kv_client *c = w->clients, *next; c; c = next) {
@@ -961,6 +1003,9 @@ static void on_wake(uv_async_t *a)
     w->drain_deadline = util_time_ms() + DRAIN_MS;
     uv_close((uv_handle_t *)&w->wake, NULL);
     kv_blocking_worker_close(w->srv->blocking, w);
+    kv_repl_worker_close(w->srv, w);
+    if (w->id == 0)
+        kv_replica_close_handles(w->srv);
     kv_pubsub_worker_close(w->srv->pubsub, w);
     if (w->id == 0) {
         struct kv_server *s = w->srv;
@@ -1006,7 +1051,30 @@ static int worker_init(struct kv_server *s, struct kv_worker *w, int id, char *e
     uv_timer_start(&w->clients_timer, on_clients_timer, 100, 100);
     kv_blocking_worker_init(s->blocking, w);
     kv_pubsub_worker_init(s->pubsub, w);
+    kv_repl_worker_init(s, w);
+    uv_check_init(&w->loop, &w->aof_check);
+    w->aof_check.data = w;
+    uv_check_start(&w->aof_check, on_aof_check);
     return worker_listen(w, err, errlen);
+}
+
+/* appendfsync always: one fsync for what this worker's clients wrote in this
+ * loop iteration, then their replies go out (group commit). */
+static void on_aof_check(uv_check_t *h)
+{
+    struct kv_worker *w = h->data;
+    if (!w->aof_sync)
+        return;
+    w->aof_sync = false;
+    kv_aof_fsync(w->srv);
+    for (struct kv_client *c = w->clients, *next; c; c = next) {
+        next = c->next;
+        if (!c->aof_held)
+            continue;
+        c->aof_held = false;
+        if (!c->closing && !check_output_limits(c, util_time_ms()))
+            client_flush(c);
+    }
 }
 
 static void worker_run(void *arg)
@@ -1067,6 +1135,8 @@ static void on_cron(uv_timer_t *t)
         s->ops_last_ms = now;
     }
     kv_persist_cron(s);
+    kv_aof_cron(s);
+    kv_repl_cron(s);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -1143,6 +1213,7 @@ void kv_config_apply(struct kv_server *s)
     log_set_level(s->cfg.loglevel);
     if (uv_is_active((uv_handle_t *)&s->cron) && (long long)uv_timer_get_repeat(&s->cron) != 1000 / s->cfg.hz)
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
+    kv_aof_apply(s);
 }
 
 /* ---- signals ------------------------------------------------------------- */
@@ -1259,6 +1330,9 @@ static void server_free(struct kv_server *s)
     kv_watch_free(s->watch);
     kv_slowlog_free(s->slowlog);
     kv_script_free(s->script);
+    kv_aof_free(s);
+    kv_repl_free(s);
+    kv_prop_free(s);
     conf_free(&kv_conf_table, &s->cfg);
     xfree(s->workers);
     xfree(s->config_file);
@@ -1312,9 +1386,11 @@ int kv_main(int argc, char **argv)
     s->blocking = kv_blocking_new(s, s->nworkers);
     s->slowlog = kv_slowlog_new();
     s->pubsub = kv_pubsub_new(s, s->nworkers);
-    s->db.on_expire = kv_pubsub_on_expire;
+    kv_prop_init(s);
+    kv_repl_init(s);
+    s->db.on_expire = kv_prop_on_expire; /* DEL to the AOF and replicas, then pub/sub */
     s->db.on_expire_arg = s;
-    s->db.on_evict = kv_pubsub_on_evict;
+    s->db.on_evict = kv_prop_on_evict;
     s->db.on_evict_arg = s;
     s->db.on_miss = kv_pubsub_on_miss;
     s->db.on_miss_arg = s;
@@ -1324,8 +1400,9 @@ int kv_main(int argc, char **argv)
     s->db.on_add_arg = s;
     s->db.on_modify = kv_persist_on_modify; /* dirty count, WATCH, blocked waiters */
     s->db.on_modify_arg = s;
-    if (kv_persist_load(s) != 0) {
-        server_free(s); /* a corrupt or unreadable snapshot: nothing started yet */
+    bool aof_loaded;
+    if (kv_aof_load(s, &aof_loaded) != 0 || (!aof_loaded && kv_persist_load(s) != 0) || kv_aof_open(s) != 0) {
+        server_free(s); /* a corrupt or unreadable snapshot or AOF: nothing started yet */
         return 1;
     }
     char err[256];
@@ -1373,6 +1450,7 @@ int kv_main(int argc, char **argv)
                s->cfg.port, s->nworkers, s->nworkers > 1 ? "s" : "", s->cfg.maxmemory, s->policy->name,
                s->cfg.admin_bind, s->admin ? aport : 0);
 
+    kv_repl_start(s); /* --replicaof */
     for (int i = 1; i < s->nworkers; i++)
         uv_thread_create(&s->workers[i].thread, worker_run, &s->workers[i]);
     uv_run(main_loop, UV_RUN_DEFAULT);

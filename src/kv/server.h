@@ -40,6 +40,10 @@ struct kv_evict_policy;
 struct kv_blocked;
 struct kv_blocking;
 struct kv_script;
+struct kv_replica;
+struct kv_repl;
+struct kv_prop;
+struct kv_aof;
 
 /* client-output-buffer-limit of one client class */
 struct kv_obl {
@@ -97,6 +101,22 @@ struct kv_config {
         long long secs[16], changes[16];
     } save;
     long long busy_reply_threshold; /* ms a script runs before -BUSY (lua-time-limit) */
+    /* append-only file (aof.h) */
+    bool appendonly;
+    char *appendfilename;
+    char *appenddirname;
+    int appendfsync;                 /* KV_FSYNC_* */
+    bool aof_load_truncated;
+    bool aof_use_rdb_preamble;
+    long long auto_aof_rewrite_percentage;
+    unsigned long long auto_aof_rewrite_min_size;
+    /* replication (repl.h) */
+    struct kv_replicaof { char host[256]; long long port; } replicaof;
+    unsigned long long repl_backlog_size;
+    long long repl_ping_replica_period;
+    long long min_replicas_to_write;
+    long long min_replicas_max_lag;
+    bool replica_read_only;
 };
 
 extern const struct conf_table kv_conf_table;
@@ -158,6 +178,9 @@ struct kv_client {
     int db;                    /* selected database (SELECT) */
     bool paused;               /* CLIENT PAUSE holds its next command (worker thread) */
     bool no_evict;             /* CLIENT NO-EVICT on (CLIENT LIST flag e) */
+    struct kv_replica *rl;     /* a replica's link state on the primary (repl.c), else NULL */
+    uint64_t woff;             /* replication offset after its last propagated write (WAIT) */
+    bool aof_held;             /* appendfsync always: replies wait for the worker's fsync */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -170,6 +193,8 @@ struct kv_worker {
     uv_tcp_t listener;
     uv_async_t wake;
     uv_timer_t clients_timer;
+    uv_check_t aof_check;      /* after each poll: one AOF fsync, then the held replies */
+    bool aof_sync;             /* held replies wait for that fsync */
     bool listening;
     long long drain_deadline;  /* shutting down: force-close clients after this */
     struct kv_client *clients;
@@ -238,6 +263,10 @@ struct kv_server {
     _Atomic bool script_is_fn;     /* the busy one is a function (FCALL) */
     struct kv_worker *script_worker; /* the worker running it */
     struct kv_client *script_caller;
+    struct kv_prop *prop;          /* the propagation point (propagate.h) */
+    struct kv_aof *aof;            /* the append-only file (aof.h), NULL when off */
+    struct kv_repl *repl;          /* replication, both sides (repl.h) */
+    _Atomic bool aof_always;       /* AOF on with appendfsync always (read by workers unlocked) */
 };
 
 /* Reply helpers bound to a client (proto-aware). */

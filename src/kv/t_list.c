@@ -20,6 +20,7 @@
 #include "core/util.h"
 #include "kv/blocking.h"
 #include "kv/listobj.h"
+#include "kv/propagate.h"
 #include "kv/pubsub.h"
 #include "kv/server.h"
 
@@ -690,12 +691,16 @@ static bool serve_list(struct kv_server *s, struct kv_blocked *b, const char *ke
         struct resp_arg dst = {.ptr = b->a.dst, .len = b->a.dstlen};
         size_t n;
         char *v = move_one(s, NULL, &src, l, &dst, d ? obj_ptr(d) : NULL, b->a.where, b->a.whereto, &n);
+        kv_prop_lmove(s, b->db, key, klen, b->a.dst, b->a.dstlen, b->a.where, b->a.whereto);
         resp_add_bulk(out, v, n);
         xfree(v);
     } else {
         resp_add_array(out, 2);
         resp_add_bulk(out, key, klen);
+        const char *pop = b->a.where == LIST_HEAD ? "LPOP" : "RPOP";
         if (b->a.reply == BR_KEY_VALUES) {
+            uint64_t len = list_len(l);
+            kv_prop_pop(s, b->db, pop, key, klen, (long long)(len < (uint64_t)b->a.count ? len : (uint64_t)b->a.count));
             pop_range_reply(out, l, b->a.where, b->a.count);
         } else {
             const char *v;
@@ -703,6 +708,7 @@ static bool serve_list(struct kv_server *s, struct kv_blocked *b, const char *ke
             list_peek(l, b->a.where, &v, &vl);
             resp_add_bulk(out, v, vl);
             list_pop(l, b->a.where);
+            kv_prop_pop(s, b->db, pop, key, klen, 0);
         }
         db_modified(db, key, klen);
         bool gone = list_len(l) == 0;

@@ -24,6 +24,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "kv/aof.h"
 #include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/multi.h"
@@ -252,6 +253,7 @@ static void bgsave_kill(struct kv_server *s)
 
 int kv_persist_shutdown(struct kv_server *s, bool force_save, bool nosave)
 {
+    kv_aof_shutdown(s);
     if (s->bgsave_pid > 0) {
         log_warn("There is a child saving an .rdb. Killing it!");
         bgsave_kill(s);
@@ -275,7 +277,7 @@ void kv_persist_info(struct kv_server *s, struct buf *o)
     buf_printf(o, "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\n",
                s->last_bgsave_secs, s->bgsave_pid > 0 ? (now - s->bgsave_start_ms) / 1000 : -1,
                (unsigned long long)s->rdb_saves);
-    buf_printf(o, "aof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+    kv_aof_info(s, o);
 }
 
 /* ---- commands ------------------------------------------------------------- */

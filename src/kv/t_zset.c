@@ -27,6 +27,7 @@
 #include "core/rand.h"
 #include "core/util.h"
 #include "kv/blocking.h"
+#include "kv/propagate.h"
 #include "kv/pubsub.h"
 #include "kv/setobj.h"
 #include "kv/zsetobj.h"
@@ -860,6 +861,10 @@ static bool serve_zset(struct kv_server *s, struct kv_blocked *b, const char *ke
     if (!ref || obj_type(*ref) != OBJ_ZSET)
         return false;
     struct resp_arg k = {.ptr = key, .len = klen};
+    size_t len = zset_len(obj_zset(*ref));
+    long long cnt = b->a.count > 0 ? b->a.count : 1;
+    kv_prop_pop(s, b->db, b->a.where != 0 ? "ZPOPMAX" : "ZPOPMIN", key, klen,
+                (long long)((size_t)cnt < len ? (size_t)cnt : len));
     zpop_emit(s, NULL, &b->reply, b->proto, &k, obj_zset(*ref), ref, b->a.where != 0, b->a.count,
               (enum kv_zpop_reply)b->a.reply);
     return true;

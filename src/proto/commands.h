@@ -227,6 +227,14 @@ enum {
     X(SLOWLOG, "slowlog", -2, K, 0, 0, 0, "server") \
     X(SAVE, "save", 1, A|K, 0, 0, 0, "server") \
     X(BGSAVE, "bgsave", -1, A|K, 0, 0, 0, "server") \
+    X(BGREWRITEAOF, "bgrewriteaof", 1, A|K, 0, 0, 0, "server") \
+    X(REPLICAOF, "replicaof", 3, A|K, 0, 0, 0, "server") \
+    X(SLAVEOF, "slaveof", 3, A|K, 0, 0, 0, "server") \
+    X(PSYNC, "psync", -3, A|K, 0, 0, 0, "server") \
+    X(SYNC, "sync", 1, A|K, 0, 0, 0, "server") \
+    X(REPLCONF, "replconf", -1, A|K, 0, 0, 0, "server") \
+    X(ROLE, "role", 1, F|K, 0, 0, 0, "server") \
+    X(WAIT, "wait", 3, K, 0, 0, 0, "generic") \
     X(SHUTDOWN, "shutdown", -1, A|K, 0, 0, 0, "server") \
     X(DUMP, "dump", 2, R, 1, 1, 1, "generic") \
     X(RESTORE, "restore", -4, W|M, 1, 1, 1, "generic") \

@@ -54,6 +54,8 @@ SKIP = {
     "save": "writes a dump file",
     "bgsave": "writes a dump file",
     "bgrewriteaof": "writes an append-only file",
+    "wait": "blocks until replicas acknowledge, forever with timeout 0 (test_kv_repl.py)",
+    "replconf": "replication handshake: ACK never answers (test_kv_repl.py)",
 }
 
 # Invocations redis-server 7.0 itself cannot answer in bounded time or memory:

@@ -1,0 +1,81 @@
+/*
+ * aof.h — the append-only file, in Redis 7.0's multi-part layout, so that
+ * redis-server 7.0 loads what kv writes and kv loads what redis-server writes:
+ *
+ *   <dir>/<appenddirname>/
+ *       <appendfilename>.manifest            "file <name> seq <n> type b|i" lines
+ *       <appendfilename>.<n>.base.rdb        the keyspace at the last rewrite (RDB;
+ *         or .base.aof                       commands when aof-use-rdb-preamble no)
+ *       <appendfilename>.<m>.incr.aof        the command stream since (RESP)
+ *
+ * The stream comes from the propagation point (propagate.h). Every batch of
+ * commands is written before its replies go out (kv_aof_flush, called by the
+ * worker before it releases the keyspace lock); appendfsync always also
+ * fdatasyncs there (one fsync per batch: group commit of the batch), everysec
+ * leaves the fsync to a thread that runs once a second, no to the kernel.
+ *
+ * BGREWRITEAOF (and CONFIG SET appendonly yes) opens a new incr file first,
+ * records it in the manifest, then forks a child that writes the new base from
+ * its copy of the keyspace; clients go on, their writes go to the new incr
+ * file. When the child succeeds the manifest becomes new base + new incr and
+ * the older files are deleted; when it fails, the old base and both incr
+ * files still hold everything.
+ *
+ * Loading replays the incr files through the normal dispatch with a fake
+ * client. A last command cut short (a crash mid-write) or an unfinished
+ * MULTI at the end of the last file is cut off when aof-load-truncated is
+ * yes (logged with the offset); otherwise, and for any garbage in the
+ * middle, the server refuses to start naming the file and offset.
+ * Everything runs with the keyspace lock held, except load (before the
+ * workers start).
+ */
+#ifndef SCALEOUT_KV_AOF_H
+#define SCALEOUT_KV_AOF_H
+
+#include <stdbool.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+
+struct kv_server;
+struct kv_client;
+struct resp_arg;
+
+enum { KV_FSYNC_NO = 0, KV_FSYNC_ALWAYS = 1, KV_FSYNC_EVERYSEC = 2 };
+extern const struct conf_enum kv_appendfsync_names[];
+
+/* Start-up, before the workers: when appendonly is yes and a manifest
+ * exists, load the AOF (*loaded = true) instead of the RDB. 0 ok, -1 the
+ * server must not start (message logged and printed). */
+int kv_aof_load(struct kv_server *s, bool *loaded);
+/* Start-up, after loading: when appendonly is yes, open the AOF for
+ * appending (writing a base file first when there is no manifest). */
+int kv_aof_open(struct kv_server *s);
+/* Write (and with appendfsync always, fsync) what the commands since the
+ * last call propagated. Before replies leave; lock held. */
+void kv_aof_flush(struct kv_server *s);
+/* End of a batch (lock held): with appendfsync always, true when bytes are
+ * pending, which kv_aof_fsync writes and syncs before the replies leave;
+ * otherwise kv_aof_flush. */
+bool kv_aof_write(struct kv_server *s);
+/* Write what is pending (under the lock, taken briefly) and fdatasync it
+ * (without the lock). Lock NOT held. */
+void kv_aof_fsync(struct kv_server *s);
+/* The last AOF write failed (disk full...): writes get Redis's
+ * "MISCONF Errors writing to the AOF file: <error>" in msg. Lock held. */
+bool kv_aof_deny_write(struct kv_server *s, char *msg, size_t n);
+/* Cron: reap a rewrite child, retry a failed enabling rewrite. */
+void kv_aof_cron(struct kv_server *s);
+/* After CONFIG SET: appendonly turned on (background rewrite) or off. */
+void kv_aof_apply(struct kv_server *s);
+/* SHUTDOWN / exit: stop a rewrite child, write and fsync everything. */
+void kv_aof_shutdown(struct kv_server *s);
+void kv_aof_free(struct kv_server *s);
+/* INFO persistence aof_* fields. */
+void kv_aof_info(struct kv_server *s, struct buf *o);
+/* Whether a rewrite child runs (BGSAVE refuses meanwhile, as Redis). */
+bool kv_aof_rewriting(const struct kv_server *s);
+/* A replica loaded its primary's RDB: the AOF must start again from it. */
+void kv_aof_after_full_sync(struct kv_server *s);
+
+#endif

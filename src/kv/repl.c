@@ -1,0 +1,848 @@
+/*
+ * repl.c — replication, the primary side (see repl.h): the backlog, PSYNC,
+ * full sync by a forked RDB child, the stream, REPLCONF, WAIT, ROLE, INFO.
+ */
+#include "kv/repl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/rand.h"
+#include "core/util.h"
+#include "kv/aof.h"
+#include "kv/blocking.h"
+#include "kv/multi.h"
+#include "kv/persist.h"
+#include "kv/propagate.h"
+#include "kv/rdb.h"
+#include "kv/server.h"
+
+enum {
+    RS_NONE,          /* said REPLCONF only */
+    RS_WAIT_START,    /* full sync: waits for the next RDB child */
+    RS_WAIT_END,      /* full sync: its RDB child runs; stream kept in `after` */
+    RS_ONLINE,        /* streaming */
+};
+
+struct kv_replica {
+    struct kv_client *c;
+    int state;
+    long long listening_port;
+    long long ack_off;
+    long long ack_ms;
+    long long sync_off;           /* the offset its RDB stands for */
+    struct buf pend;              /* for its worker to move into its output */
+    struct buf after;             /* stream fed while its RDB was being written */
+    bool dropped;                 /* too far behind: its worker closes it */
+    struct kv_replica *next;
+};
+
+struct wait_client {
+    struct kv_client *c;
+    long long off;
+    long long need;
+    long long deadline_ms;        /* 0: forever */
+    struct wait_client *next;
+};
+
+struct kv_repl {
+    char replid[KV_REPLID_LEN + 1], replid2[KV_REPLID_LEN + 1];
+    long long second_off;         /* -1 none */
+    /* backlog ring: bytes [bl_first, bl_first + histlen) of the stream */
+    char *bl;
+    size_t bl_size, bl_idx, histlen;
+    long long bl_first;
+    struct kv_replica *replicas;
+    int nreplicas_online;
+    /* the full-sync RDB child */
+    int child;
+    long long child_off;
+    char child_file[4200];
+    /* workers: one wake each */
+    uv_async_t *wake;
+    int nworkers;
+    long long last_ping_ms;
+    uint64_t sync_full, sync_partial_ok, sync_partial_err;
+    struct wait_client *waits;
+    bool getack_pending;          /* a WAIT asked: REPLCONF GETACK * before the lock is released */
+    struct kv_master_link *ml;    /* replica side (replica.c) */
+};
+
+/* replica.c reaches its state through this */
+struct kv_master_link **kv_repl_ml(struct kv_server *s);
+struct kv_master_link **kv_repl_ml(struct kv_server *s) { return &s->repl->ml; }
+
+static void random_id(char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < KV_REPLID_LEN; i += 16) {
+        uint64_t r = rand_secure64();
+        for (int k = 0; k < 16 && i + k < KV_REPLID_LEN; k++)
+            out[i + k] = hex[(r >> (4 * k)) & 15];
+    }
+    out[KV_REPLID_LEN] = '\0';
+}
+
+const char *kv_repl_id(const struct kv_server *s) { return s->repl->replid; }
+
+static void sink(void *arg, const char *p, size_t n)
+{
+    struct kv_server *s = arg;
+    if (kv_replica_active(s))
+        return; /* a replica passes on its primary's bytes verbatim (replica.c) */
+    kv_repl_feed_raw(s, p, n);
+}
+
+void kv_repl_init(struct kv_server *s)
+{
+    struct kv_repl *r = xcalloc(1, sizeof *r);
+    random_id(r->replid);
+    memset(r->replid2, '0', KV_REPLID_LEN);
+    r->second_off = -1;
+    r->child = -1;
+    r->bl_first = 1;
+    s->repl = r;
+    kv_prop_add_sink(s, sink, s);
+    kv_replica_init(s);
+}
+
+void kv_repl_free(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    if (!r)
+        return;
+    kv_replica_free(s);
+    while (r->replicas) {
+        struct kv_replica *x = r->replicas;
+        r->replicas = x->next;
+        x->c->rl = NULL;
+        buf_deinit(&x->pend);
+        buf_deinit(&x->after);
+        xfree(x);
+    }
+    while (r->waits) {
+        struct wait_client *w = r->waits;
+        r->waits = w->next;
+        xfree(w);
+    }
+    if (r->child > 0) {
+        kill(r->child, SIGUSR1);
+        waitpid(r->child, NULL, 0);
+        unlink(r->child_file);
+    }
+    xfree(r->bl);
+    xfree(r->wake);
+    xfree(r);
+    s->repl = NULL;
+}
+
+/* ---- worker wakes: move pending bytes into the replicas' outputs ------------------- */
+
+static void wake_worker(struct kv_server *s, struct kv_client *c)
+{
+    struct kv_repl *r = s->repl;
+    if (c->w && r->wake && c->w->id < r->nworkers && !atomic_load(&s->shutting_down))
+        uv_async_send(&r->wake[c->w->id]);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    struct kv_worker *w = a->data;
+    struct kv_server *s = w->srv;
+    struct kv_client *todo[64];
+    bool drop[64];
+    int n;
+    do {
+        n = 0;
+        pthread_mutex_lock(&s->lock);
+        if (!s->repl) {
+            pthread_mutex_unlock(&s->lock);
+            return;
+        }
+        for (struct kv_replica *x = s->repl->replicas; x && n < 64; x = x->next) {
+            if (x->c->w != w || x->c->closing || (buf_pending(&x->pend) == 0 && !x->dropped))
+                continue;
+            buf_append(&x->c->out, buf_head(&x->pend), buf_pending(&x->pend));
+            x->pend.off = x->pend.len = 0;
+            buf_shrink(&x->pend, 1 << 20);
+            drop[n] = x->dropped;
+            todo[n++] = x->c;
+        }
+        pthread_mutex_unlock(&s->lock);
+        for (int i = 0; i < n; i++)
+            kv_client_pushed(todo[i], drop[i]);
+    } while (n == 64);
+}
+
+void kv_repl_worker_init(struct kv_server *s, struct kv_worker *w)
+{
+    struct kv_repl *r = s->repl;
+    if (!r->wake) {
+        r->nworkers = s->nworkers;
+        r->wake = xcalloc((size_t)s->nworkers, sizeof *r->wake);
+    }
+    uv_async_init(&w->loop, &r->wake[w->id], on_wake);
+    r->wake[w->id].data = w;
+}
+
+void kv_repl_worker_close(struct kv_server *s, struct kv_worker *w)
+{
+    if (s->repl && s->repl->wake)
+        uv_close((uv_handle_t *)&s->repl->wake[w->id], NULL);
+}
+
+/* ---- the backlog and the feed -------------------------------------------------------- */
+
+static void backlog_create(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    if (r->bl)
+        return;
+    r->bl_size = s->cfg.repl_backlog_size ? (size_t)s->cfg.repl_backlog_size : 1;
+    r->bl = xmalloc(r->bl_size);
+    r->bl_idx = 0;
+    r->histlen = 0;
+    r->bl_first = (long long)s->repl_offset + 1;
+}
+
+static void backlog_append(struct kv_repl *r, const char *p, size_t n)
+{
+    while (n > 0) {
+        size_t k = r->bl_size - r->bl_idx;
+        if (k > n)
+            k = n;
+        memcpy(r->bl + r->bl_idx, p, k);
+        r->bl_idx = (r->bl_idx + k) % r->bl_size;
+        r->histlen += k;
+        p += k;
+        n -= k;
+    }
+    if (r->histlen > r->bl_size) {
+        r->bl_first += (long long)(r->histlen - r->bl_size);
+        r->histlen = r->bl_size;
+    }
+}
+
+/* Copy the backlog from offset `from` to its end into b. */
+static void backlog_copy(struct kv_repl *r, long long from, struct buf *b)
+{
+    long long end = r->bl_first + (long long)r->histlen;
+    if (from < r->bl_first || from > end)
+        return;
+    size_t skip = (size_t)(from - r->bl_first), len = (size_t)(end - from);
+    size_t start = (r->bl_idx + r->bl_size - r->histlen + skip) % r->bl_size;
+    while (len > 0) {
+        size_t k = r->bl_size - start;
+        if (k > len)
+            k = len;
+        buf_append(b, r->bl + start, k);
+        start = (start + k) % r->bl_size;
+        len -= k;
+    }
+}
+
+static bool over_limit(struct kv_server *s, struct kv_replica *x)
+{
+    unsigned long long hard = s->cfg.obl_replica.hard;
+    return hard && buf_pending(&x->pend) + buf_pending(&x->after) > hard;
+}
+
+void kv_repl_feed_raw(struct kv_server *s, const char *p, size_t n)
+{
+    struct kv_repl *r = s->repl;
+    if (!r || !r->bl || n == 0)
+        return;
+    backlog_append(r, p, n);
+    s->repl_offset += n;
+    for (struct kv_replica *x = r->replicas; x; x = x->next) {
+        if (x->dropped)
+            continue;
+        if (x->state == RS_ONLINE)
+            buf_append(&x->pend, p, n);
+        else if (x->state == RS_WAIT_END)
+            buf_append(&x->after, p, n);
+        else
+            continue;
+        if (over_limit(s, x)) {
+            log_warn("Client id=%llu addr=%s (replica) scheduled to be closed ASAP for overcoming of output buffer "
+                     "limits.",
+                     (unsigned long long)x->c->id, x->c->addr);
+            x->dropped = true;
+        }
+        wake_worker(s, x->c);
+    }
+}
+
+void kv_repl_ensure_backlog(struct kv_server *s) { backlog_create(s); }
+
+void kv_repl_new_history(struct kv_server *s, const char *replid, long long offset)
+{
+    struct kv_repl *r = s->repl;
+    if (replid)
+        memcpy(r->replid, replid, KV_REPLID_LEN);
+    else
+        random_id(r->replid);
+    r->replid[KV_REPLID_LEN] = '\0';
+    memset(r->replid2, '0', KV_REPLID_LEN);
+    r->second_off = -1;
+    s->repl_offset = (uint64_t)offset;
+    xfree(r->bl);
+    r->bl = NULL;
+    backlog_create(s);
+}
+
+void kv_repl_shift_replid(struct kv_server *s, const char *new_replid)
+{
+    struct kv_repl *r = s->repl;
+    memcpy(r->replid2, r->replid, KV_REPLID_LEN + 1);
+    r->second_off = (long long)s->repl_offset + 1;
+    if (new_replid) {
+        memcpy(r->replid, new_replid, KV_REPLID_LEN);
+        r->replid[KV_REPLID_LEN] = '\0';
+    } else {
+        random_id(r->replid);
+    }
+}
+
+void kv_repl_drop_replicas(struct kv_server *s)
+{
+    for (struct kv_replica *x = s->repl->replicas; x; x = x->next) {
+        if (!x->dropped) {
+            x->dropped = true;
+            wake_worker(s, x->c);
+        }
+    }
+}
+
+/* ---- full sync ---------------------------------------------------------------------- */
+
+static void sync_child_start(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    if (r->child > 0)
+        return;
+    snprintf(r->child_file, sizeof r->child_file, "%s/temp-repl-%d.rdb", s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".",
+             (int)getpid());
+    int n;
+    struct kv_db **dbs = kv_persist_dbs(s, &n);
+    kv_prop_reset_db(s); /* the stream after the snapshot starts with SELECT */
+    long long t0 = util_mono_us();
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_warn("Can't start the replication RDB child: fork: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_IGN);
+        struct kv_rdb_save_opts o = {.compress = s->cfg.rdbcompression,
+                                     .checksum = s->cfg.rdbchecksum,
+                                     .now_ms = util_time_ms(),
+                                     .used_mem = xalloc_used(),
+                                     .key_delay_us = s->cfg.rdb_key_save_delay,
+                                     .hints = KV_RDB_HINT_NONE};
+        char err[600], name[4200];
+        const char *slash = strrchr(r->child_file, '/');
+        snprintf(name, sizeof name, "%s", slash + 1);
+        int rc = kv_rdb_save_file(s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".", name, dbs, n, &o, err, sizeof err);
+        if (rc != 0)
+            fprintf(stderr, "replication RDB child: %s\n", err);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    s->latest_fork_usec = util_mono_us() - t0;
+    r->child = (int)pid;
+    r->child_off = (long long)s->repl_offset;
+    for (struct kv_replica *x = r->replicas; x; x = x->next) {
+        if (x->state != RS_WAIT_START)
+            continue;
+        x->state = RS_WAIT_END;
+        x->sync_off = r->child_off;
+        buf_printf(&x->pend, "+FULLRESYNC %s %lld\r\n", r->replid, r->child_off);
+        wake_worker(s, x->c);
+    }
+    log_notice("Starting BGSAVE for SYNC with target: disk (child %d, offset %lld)", (int)pid, r->child_off);
+}
+
+static void sync_child_done(struct kv_server *s, bool ok)
+{
+    struct kv_repl *r = s->repl;
+    r->child = -1;
+    char *data = NULL;
+    size_t len = 0;
+    if (ok) {
+        int fd = open(r->child_file, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0) {
+            len = (size_t)st.st_size;
+            data = xmalloc(len ? len : 1);
+            size_t got = 0;
+            while (got < len) {
+                ssize_t k = read(fd, data + got, len - got);
+                if (k <= 0)
+                    break;
+                got += (size_t)k;
+            }
+            ok = got == len;
+        } else {
+            ok = false;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    unlink(r->child_file);
+    for (struct kv_replica *x = r->replicas; x; x = x->next) {
+        if (x->state != RS_WAIT_END)
+            continue;
+        if (!ok) {
+            x->dropped = true;
+        } else {
+            buf_printf(&x->pend, "$%zu\r\n", len);
+            buf_append(&x->pend, data, len);
+            buf_append(&x->pend, buf_head(&x->after), buf_pending(&x->after));
+            buf_deinit(&x->after);
+            buf_init(&x->after);
+            x->state = RS_ONLINE;
+            x->ack_ms = util_time_ms();
+            log_notice("Synchronization with replica %s succeeded", x->c->addr);
+        }
+        wake_worker(s, x->c);
+    }
+    xfree(data);
+    if (!ok)
+        log_warn("Background replication RDB failed: replicas waiting for it are dropped");
+}
+
+static void check_waits(struct kv_server *s, long long now);
+
+/* ---- commands -------------------------------------------------------------------------- */
+
+static struct kv_replica *replica_of(struct kv_client *c)
+{
+    if (!c->rl) {
+        struct kv_replica *x = xcalloc(1, sizeof *x);
+        x->c = c;
+        x->ack_off = 0;
+        buf_init(&x->pend);
+        buf_init(&x->after);
+        x->next = c->srv->repl->replicas;
+        c->srv->repl->replicas = x;
+        c->rl = x;
+    }
+    return c->rl;
+}
+
+void kv_repl_client_gone(struct kv_client *c)
+{
+    struct kv_server *s = c->srv;
+    if (!s->repl)
+        return;
+    for (struct wait_client **pw = &s->repl->waits; *pw;) {
+        if ((*pw)->c == c) {
+            struct wait_client *w = *pw;
+            *pw = w->next;
+            xfree(w);
+        } else {
+            pw = &(*pw)->next;
+        }
+    }
+    if (!c->rl)
+        return;
+    for (struct kv_replica **p = &s->repl->replicas; *p; p = &(*p)->next) {
+        if (*p == c->rl) {
+            *p = c->rl->next;
+            break;
+        }
+    }
+    if (c->rl->state != RS_NONE)
+        log_notice("Connection with replica %s lost.", c->addr);
+    buf_deinit(&c->rl->pend);
+    buf_deinit(&c->rl->after);
+    xfree(c->rl);
+    c->rl = NULL;
+}
+
+void kv_cmd_REPLCONF(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
+    struct kv_server *s = c->srv;
+    if (argc % 2 == 0) {
+        kv_reply_syntax(c);
+        return;
+    }
+    for (int i = 1; i < argc; i += 2) {
+        if (kv_arg_is(&argv[i], "ack")) {
+            long long off;
+            if (!c->rl || !util_str2ll(argv[i + 1].ptr, argv[i + 1].len, &off))
+                return; /* as Redis: never a reply */
+            if (off > c->rl->ack_off)
+                c->rl->ack_off = off;
+            c->rl->ack_ms = util_time_ms();
+            if (s->repl->waits)
+                check_waits(s, c->rl->ack_ms);
+            return;
+        } else if (kv_arg_is(&argv[i], "getack")) {
+            if (kv_replica_is_master_client(s, c))
+                kv_replica_getack(s);
+            return;
+        } else if (kv_arg_is(&argv[i], "listening-port")) {
+            long long port;
+            if (!kv_arg_range(c, &argv[i + 1], 0, 65535, &port, NULL, NULL))
+                return;
+            replica_of(c)->listening_port = port;
+        } else if (kv_arg_is(&argv[i], "capa") || kv_arg_is(&argv[i], "ip-address") ||
+                   kv_arg_is(&argv[i], "rdb-only") || kv_arg_is(&argv[i], "rdb-filter-only")) {
+            /* capabilities: we send RDB files with a length (no EOF marker) whatever they say */
+        } else {
+            kv_reply_errorf(c, "ERR Unrecognized REPLCONF option: %.*s", (int)(argv[i].len > 64 ? 64 : argv[i].len),
+                            argv[i].ptr);
+            return;
+        }
+    }
+    resp_add_ok(&c->out);
+}
+
+void kv_cmd_PSYNC(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
+    (void)argc;
+    struct kv_server *s = c->srv;
+    struct kv_repl *r = s->repl;
+    if (c->rl && c->rl->state != RS_NONE)
+        return; /* as Redis: ignored on a replica link */
+    if (kv_replica_active(s) && kv_replica_applying(s) == false && !r->bl) {
+        kv_reply_error(c, "NOMASTERLINK Can't SYNC while not connected with my master");
+        return;
+    }
+    if (kv_multi_active(c)) {
+        kv_reply_error(c, "ERR Replica can't interact with the keyspace");
+        return;
+    }
+    struct kv_replica *x = replica_of(c);
+    long long off = -1;
+    util_str2ll(argv[2].ptr, argv[2].len, &off);
+    bool id1 = argv[1].len == KV_REPLID_LEN && memcmp(argv[1].ptr, r->replid, KV_REPLID_LEN) == 0;
+    bool id2 = argv[1].len == KV_REPLID_LEN && memcmp(argv[1].ptr, r->replid2, KV_REPLID_LEN) == 0 &&
+               off <= r->second_off;
+    if (r->bl && (id1 || id2) && off >= r->bl_first && off <= r->bl_first + (long long)r->histlen) {
+        buf_printf(&x->pend, "+CONTINUE %s\r\n", r->replid);
+        backlog_copy(r, off, &x->pend);
+        x->state = RS_ONLINE;
+        x->ack_off = off - 1;
+        x->ack_ms = util_time_ms();
+        r->sync_partial_ok++;
+        log_notice("Partial resynchronization request from %s accepted. Sending %lld bytes of backlog starting from "
+                   "offset %lld.",
+                   c->addr, (long long)s->repl_offset + 1 - off, off);
+        wake_worker(s, c);
+        return;
+    }
+    if (!(argv[1].len == 1 && argv[1].ptr[0] == '?'))
+        r->sync_partial_err++;
+    r->sync_full++;
+    backlog_create(s);
+    x->state = RS_WAIT_START;
+    log_notice("Full resync requested by replica %s", c->addr);
+    if (r->child <= 0)
+        sync_child_start(s);
+    wake_worker(s, c);
+}
+
+void kv_cmd_SYNC(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc, (void)argv;
+    kv_reply_error(c, "ERR SYNC is not supported: use PSYNC ? -1");
+}
+
+/* REPLICAOF host port | NO ONE; SLAVEOF the same. */
+void kv_cmd_REPLICAOF(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
+    (void)argc;
+    struct kv_server *s = c->srv;
+    if (kv_arg_is(&argv[1], "no") && kv_arg_is(&argv[2], "one")) {
+        if (kv_replica_active(s)) {
+            kv_replica_set_target(s, NULL, 0);
+            kv_repl_shift_replid(s, NULL);
+            log_notice("MASTER MODE enabled (user request from '%s')", c->addr);
+        }
+        resp_add_ok(&c->out);
+        return;
+    }
+    long long port;
+    if (!kv_arg_range(c, &argv[2], 0, 65535, &port, "ERR Invalid master port", "ERR Invalid master port"))
+        return;
+    if (c->rl && c->rl->state != RS_NONE) {
+        kv_reply_error(c, "ERR Command is not valid when client is a replica.");
+        return;
+    }
+    char host[256];
+    snprintf(host, sizeof host, "%.*s", (int)(argv[1].len < 255 ? argv[1].len : 255), argv[1].ptr);
+    kv_replica_set_target(s, host, port);
+    log_notice("REPLICAOF %s:%lld enabled (user request from '%s')", host, port, c->addr);
+    resp_add_simple(&c->out, "OK", 2);
+}
+
+void kv_cmd_SLAVEOF(struct kv_client *c, int argc, struct resp_arg *argv) { kv_cmd_REPLICAOF(c, argc, argv); }
+
+static long long lag_secs(const struct kv_replica *x, long long now)
+{
+    return x->ack_ms ? (now - x->ack_ms) / 1000 : 0;
+}
+
+void kv_cmd_ROLE(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
+    (void)argc, (void)argv;
+    struct kv_server *s = c->srv;
+    if (kv_replica_active(s)) {
+        kv_replica_role(s, c);
+        return;
+    }
+    int n = 0;
+    for (struct kv_replica *x = s->repl->replicas; x; x = x->next)
+        n += x->state == RS_ONLINE;
+    resp_add_array(&c->out, 3);
+    resp_add_bulk(&c->out, "master", 6);
+    resp_add_int(&c->out, (long long)s->repl_offset);
+    resp_add_array(&c->out, n);
+    for (struct kv_replica *x = s->repl->replicas; x; x = x->next) {
+        if (x->state != RS_ONLINE)
+            continue;
+        char ip[64], port[32], off[32];
+        snprintf(ip, sizeof ip, "%s", x->c->addr);
+        char *colon = strrchr(ip, ':');
+        if (colon)
+            *colon = '\0';
+        int pl = snprintf(port, sizeof port, "%lld", x->listening_port);
+        int ol = snprintf(off, sizeof off, "%lld", x->ack_off);
+        resp_add_array(&c->out, 3);
+        resp_add_bulk(&c->out, ip, strlen(ip));
+        resp_add_bulk(&c->out, port, (size_t)pl);
+        resp_add_bulk(&c->out, off, (size_t)ol);
+    }
+}
+
+/* ---- WAIT, min-replicas ------------------------------------------------------------------ */
+
+static int acked_at_least(struct kv_server *s, long long off)
+{
+    int n = 0;
+    for (struct kv_replica *x = s->repl->replicas; x; x = x->next)
+        n += x->state == RS_ONLINE && x->ack_off >= off;
+    return n;
+}
+
+static int good_replicas(struct kv_server *s, long long now)
+{
+    int n = 0;
+    for (struct kv_replica *x = s->repl->replicas; x; x = x->next)
+        n += x->state == RS_ONLINE && lag_secs(x, now) <= s->cfg.min_replicas_max_lag;
+    return n;
+}
+
+bool kv_repl_deny_write(struct kv_client *c, const char **msg)
+{
+    struct kv_server *s = c->srv;
+    if (!s->repl || (!c->w && c->fd < 0))
+        return false; /* internal clients: the AOF loader, the master link */
+    if (kv_replica_active(s)) {
+        if (s->cfg.replica_read_only && !kv_replica_is_master_client(s, c)) {
+            *msg = "READONLY You can't write against a read only replica.";
+            return true;
+        }
+        return false;
+    }
+    if (s->cfg.min_replicas_to_write > 0 && s->cfg.min_replicas_max_lag > 0 &&
+        good_replicas(s, util_time_ms()) < s->cfg.min_replicas_to_write) {
+        *msg = "NOREPLICAS Not enough good replicas to write.";
+        return true;
+    }
+    return false;
+}
+
+static bool wait_never(struct kv_server *s, struct kv_blocked *b, const char *key, size_t klen)
+{
+    (void)s, (void)b, (void)key, (void)klen;
+    return false;
+}
+
+/* End the WAITs whose replicas acked enough or whose time is up (lock held). */
+static void check_waits(struct kv_server *s, long long now)
+{
+    for (struct wait_client **pw = &s->repl->waits; *pw;) {
+        struct wait_client *w = *pw;
+        int have = acked_at_least(s, w->off);
+        if (have >= w->need || (w->deadline_ms && now >= w->deadline_ms) || !w->c->blk) {
+            char num[32];
+            int n = snprintf(num, sizeof num, ":%d\r\n", have);
+            kv_block_finish(w->c, num, (size_t)n);
+            *pw = w->next;
+            xfree(w);
+        } else {
+            pw = &w->next;
+        }
+    }
+}
+
+static const char getack[] = "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";
+
+void kv_cmd_WAIT(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (!c->srv->repl) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
+    (void)argc;
+    struct kv_server *s = c->srv;
+    long long need, timeout;
+    if (!kv_arg_range(c, &argv[1], LLONG_MIN, LLONG_MAX, &need, NULL, NULL) ||
+        !kv_arg_range(c, &argv[2], LLONG_MIN, LLONG_MAX, &timeout, "ERR timeout is not an integer or out of range",
+                      NULL))
+        return;
+    if (timeout < 0) {
+        kv_reply_error(c, "ERR timeout is negative");
+        return;
+    }
+    if (kv_replica_active(s)) {
+        kv_reply_error(c, "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if "
+                          "a replica is configured to be writable (which is not the default) writes to replicas are "
+                          "just local and are not propagated.");
+        return;
+    }
+    long long off = (long long)c->woff;
+    int have = acked_at_least(s, off);
+    if (have >= need || c->in_exec) { /* as Redis: otherwise it waits, replicas or not */
+        resp_add_int(&c->out, have);
+        return;
+    }
+    /* ask the replicas once the batch ends (kv_repl_flush); the answer
+     * comes with their next ACK */
+    s->repl->getack_pending = true;
+    struct wait_client *w = xcalloc(1, sizeof *w);
+    w->c = c;
+    w->off = off;
+    w->need = need;
+    w->deadline_ms = timeout ? util_time_ms() + timeout : 0;
+    w->next = s->repl->waits;
+    s->repl->waits = w;
+    /* a waiter without keys: check_waits ends it (acks, timeout) */
+    struct kv_block_args a = {0};
+    kv_block(c, NULL, 0, 0, wait_never, &a);
+}
+
+void kv_repl_flush(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    if (r && r->getack_pending) {
+        r->getack_pending = false;
+        kv_repl_feed_raw(s, getack, sizeof getack - 1);
+    }
+}
+
+/* ---- cron and INFO ---------------------------------------------------------------------- */
+
+void kv_repl_cron(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    if (!r)
+        return;
+    if (r->child > 0) {
+        int st;
+        pid_t p = waitpid(r->child, &st, WNOHANG);
+        if (p == r->child)
+            sync_child_done(s, WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        else if (p < 0 && errno == ECHILD)
+            sync_child_done(s, false);
+    }
+    if (r->child <= 0) {
+        for (struct kv_replica *x = r->replicas; x; x = x->next) {
+            if (x->state == RS_WAIT_START) {
+                sync_child_start(s);
+                break;
+            }
+        }
+    }
+    long long now = util_time_ms();
+    if (r->replicas && !kv_replica_active(s) && now - r->last_ping_ms >= s->cfg.repl_ping_replica_period * 1000) {
+        static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+        r->last_ping_ms = now;
+        kv_prop_reset_db(s);
+        kv_repl_feed_raw(s, ping, sizeof ping - 1);
+    }
+    kv_repl_flush(s);
+    if (r->waits)
+        check_waits(s, now);
+    kv_replica_cron(s);
+}
+
+void kv_repl_info_stats(struct kv_server *s, struct buf *o)
+{
+    struct kv_repl *r = s->repl;
+    buf_printf(o, "sync_full:%llu\r\nsync_partial_ok:%llu\r\nsync_partial_err:%llu\r\n",
+               (unsigned long long)(r ? r->sync_full : 0), (unsigned long long)(r ? r->sync_partial_ok : 0),
+               (unsigned long long)(r ? r->sync_partial_err : 0));
+}
+
+void kv_repl_info(struct kv_server *s, struct buf *o)
+{
+    struct kv_repl *r = s->repl;
+    if (!r) { /* a bare server (unit tests, fuzz harness) */
+        buf_printf(o, "role:master\r\nconnected_slaves:0\r\nmaster_repl_offset:%llu\r\n",
+                   (unsigned long long)s->repl_offset);
+        return;
+    }
+    long long now = util_time_ms();
+    if (kv_replica_active(s)) {
+        kv_replica_info(s, o);
+    } else {
+        buf_printf(o, "role:master\r\n");
+    }
+    int n = 0;
+    for (struct kv_replica *x = r->replicas; x; x = x->next)
+        n += x->state != RS_NONE;
+    buf_printf(o, "connected_slaves:%d\r\n", n);
+    if (!kv_replica_active(s) && s->cfg.min_replicas_to_write > 0 && s->cfg.min_replicas_max_lag > 0)
+        buf_printf(o, "min_slaves_good_slaves:%d\r\n", good_replicas(s, now));
+    int i = 0;
+    for (struct kv_replica *x = r->replicas; x; x = x->next) {
+        if (x->state == RS_NONE)
+            continue;
+        char ip[64];
+        snprintf(ip, sizeof ip, "%s", x->c->addr);
+        char *colon = strrchr(ip, ':');
+        if (colon)
+            *colon = '\0';
+        buf_printf(o, "slave%d:ip=%s,port=%lld,state=%s,offset=%lld,lag=%lld\r\n", i++, ip, x->listening_port,
+                   x->state == RS_ONLINE ? "online" : x->state == RS_WAIT_END ? "send_bulk" : "wait_bgsave",
+                   x->ack_off, lag_secs(x, now));
+    }
+    buf_printf(o, "master_failover_state:no-failover\r\nmaster_replid:%s\r\nmaster_replid2:%s\r\n", r->replid,
+               r->replid2);
+    buf_printf(o, "master_repl_offset:%llu\r\nsecond_repl_offset:%lld\r\n", (unsigned long long)s->repl_offset,
+               r->second_off);
+    buf_printf(o, "repl_backlog_active:%d\r\nrepl_backlog_size:%llu\r\nrepl_backlog_first_byte_offset:%lld\r\n"
+                  "repl_backlog_histlen:%zu\r\n",
+               r->bl != NULL, (unsigned long long)s->cfg.repl_backlog_size, r->bl ? r->bl_first : 0, r->histlen);
+}

@@ -1,0 +1,579 @@
+/*
+ * replica.c — replication, the replica side (see repl.h): the link to the
+ * primary on worker 0's loop, the handshake, the RDB of a full sync, the
+ * stream applied through the normal dispatch, REPLCONF ACK every second.
+ */
+#include "kv/repl.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "kv/aof.h"
+#include "kv/multi.h"
+#include "kv/persist.h"
+#include "kv/propagate.h"
+#include "kv/rdb.h"
+#include "kv/server.h"
+
+enum {
+    ML_NONE,        /* no connection */
+    ML_CONNECTING,
+    ML_PONG,        /* sent PING */
+    ML_PORT,        /* sent REPLCONF listening-port */
+    ML_CAPA,        /* sent REPLCONF capa */
+    ML_PSYNC,       /* sent PSYNC */
+    ML_RDB_LEN,     /* +FULLRESYNC read: waiting for $<len> */
+    ML_RDB,         /* reading the RDB payload */
+    ML_STREAM,      /* applying the command stream */
+};
+
+#define MAX_RDB_PAYLOAD (16ULL << 30)
+
+struct kv_master_link {
+    struct kv_server *s;
+    char host[256];
+    long long port;
+    bool want;                  /* a primary is configured */
+    uv_async_t async;           /* REPLICAOF from any worker: act on worker 0 */
+    uv_timer_t timer;           /* 1 s: reconnect, REPLCONF ACK */
+    bool handles;               /* async and timer initialised */
+    uv_tcp_t *tcp;              /* current connection, NULL none */
+    uv_connect_t creq;
+    int state;
+    struct buf in;
+    long long rdb_len;
+    char pending_id[KV_REPLID_LEN + 1];
+    long long pending_off;
+    struct kv_client *mc;       /* the master client the stream runs as */
+    struct resp_parser p;
+    bool applying;
+    long long last_io_ms;
+    long long down_since_ms;
+    long long read_off;         /* stream bytes received (applied or not) */
+};
+
+struct kv_master_link **kv_repl_ml(struct kv_server *s);
+
+static struct kv_master_link *ML(const struct kv_server *s)
+{
+    return s->repl ? *kv_repl_ml((struct kv_server *)s) : NULL;
+}
+
+bool kv_replica_active(const struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    return m && m->want;
+}
+
+bool kv_replica_is_master_client(const struct kv_server *s, const struct kv_client *c)
+{
+    struct kv_master_link *m = ML(s);
+    return m && c == m->mc;
+}
+
+bool kv_replica_applying(const struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    return m && m->state == ML_STREAM;
+}
+
+static struct kv_client *master_client(struct kv_server *s)
+{
+    struct kv_client *c = xcalloc(1, sizeof *c);
+    c->srv = s;
+    c->authed = true;
+    c->proto = 2;
+    c->last_cmd = -1;
+    c->fd = -1;
+    c->id = atomic_fetch_add(&s->next_client_id, 1);
+    snprintf(c->addr, sizeof c->addr, "master");
+    buf_init(&c->in);
+    buf_init(&c->out);
+    buf_init(&c->wbuf);
+    return c;
+}
+
+/* ---- writing to the primary ------------------------------------------------------------ */
+
+struct wreq {
+    uv_write_t req;
+    size_t n;
+    char data[];
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+    (void)status;
+    xfree(req->data);
+}
+
+static void send_bytes(struct kv_master_link *m, const char *p, size_t n)
+{
+    if (!m->tcp)
+        return;
+    struct wreq *w = xmalloc(sizeof *w + n);
+    memcpy(w->data, p, n);
+    w->n = n;
+    w->req.data = w;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    if (uv_write(&w->req, (uv_stream_t *)m->tcp, &b, 1, on_written) != 0)
+        xfree(w);
+}
+
+static void send_cmd(struct kv_master_link *m, int argc, const char **argv)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++)
+        buf_printf(&b, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
+    send_bytes(m, buf_head(&b), buf_pending(&b));
+    buf_deinit(&b);
+}
+
+static void send_ack(struct kv_master_link *m)
+{
+    char off[32];
+    snprintf(off, sizeof off, "%llu", (unsigned long long)m->s->repl_offset);
+    const char *av[3] = {"REPLCONF", "ACK", off};
+    send_cmd(m, 3, av);
+}
+
+void kv_replica_getack(struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    if (m && m->state == ML_STREAM)
+        send_ack(m);
+}
+
+/* ---- the connection ------------------------------------------------------------------- */
+
+static void on_tcp_closed(uv_handle_t *h) { xfree(h); }
+
+static void link_close(struct kv_master_link *m, const char *why)
+{
+    if (!m->tcp)
+        return;
+    if (why)
+        log_warn("Connection with master lost: %s", why);
+    uv_read_stop((uv_stream_t *)m->tcp);
+    uv_close((uv_handle_t *)m->tcp, on_tcp_closed);
+    m->tcp = NULL;
+    m->state = ML_NONE;
+    m->in.off = m->in.len = 0;
+    resp_parser_reset(&m->p);
+    m->down_since_ms = util_time_ms();
+    if (m->mc && kv_multi_active(m->mc))
+        kv_multi_reset(m->mc);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct kv_master_link *m = h->data;
+    size_t want = 64 * 1024;
+    if (m->state == ML_RDB && m->rdb_len > 0 && (size_t)m->rdb_len > buf_pending(&m->in))
+        want = (size_t)m->rdb_len - buf_pending(&m->in) < (1u << 24) ? (size_t)m->rdb_len - buf_pending(&m->in)
+                                                                        : (1u << 24);
+    if (want < 16 * 1024)
+        want = 16 * 1024;
+    buf_reserve(&m->in, want);
+    *out = uv_buf_init(buf_tail(&m->in), (unsigned)buf_room(&m->in));
+}
+
+/* One line (without CRLF) from the input, or NULL when incomplete. */
+static char *take_line(struct kv_master_link *m, size_t *len)
+{
+    char *h = buf_head(&m->in);
+    char *nl = memchr(h, '\n', buf_pending(&m->in));
+    if (!nl)
+        return NULL;
+    *len = (size_t)(nl - h);
+    if (*len && h[*len - 1] == '\r')
+        (*len)--;
+    h[*len] = '\0';
+    buf_consume(&m->in, (size_t)(nl - h) + 1);
+    return h;
+}
+
+static void full_sync_load(struct kv_master_link *m)
+{
+    struct kv_server *s = m->s;
+    char err[600];
+    int n;
+    pthread_mutex_lock(&s->lock);
+    kv_prop_set_enabled(s, false);
+    for (int i = 0; i < s->ndbs; i++) {
+        kv_db_select(s, i);
+        db_flush(&s->db);
+    }
+    kv_db_select(s, 0);
+    struct kv_db **dbs = kv_persist_dbs(s, &n);
+    struct kv_rdb_load_stats st;
+    int rc = kv_rdb_load_mem(buf_head(&m->in), (size_t)m->rdb_len, dbs, n, util_time_ms(), &st, err, sizeof err);
+    kv_prop_set_enabled(s, true);
+    if (rc != 0) {
+        pthread_mutex_unlock(&s->lock);
+        log_warn("Failed trying to load the MASTER synchronization DB from socket: %s", err);
+        link_close(m, "bad RDB payload");
+        return;
+    }
+    buf_consume(&m->in, (size_t)m->rdb_len);
+    kv_repl_drop_replicas(s); /* their data changed wholesale: they resync */
+    kv_repl_new_history(s, m->pending_id, m->pending_off);
+    m->mc->db = 0;
+    m->state = ML_STREAM;
+    s->dirty++;
+    kv_aof_after_full_sync(s);
+    pthread_mutex_unlock(&s->lock);
+    log_notice("MASTER <-> REPLICA sync: Finished with success (%llu keys, offset %lld)", (unsigned long long)st.keys,
+               m->pending_off);
+}
+
+/* Apply what the stream holds (worker 0, lock not held). */
+static void apply_stream(struct kv_master_link *m)
+{
+    struct kv_server *s = m->s;
+    bool locked = false;
+    while (m->tcp && buf_pending(&m->in) > 0) {
+        ssize_t n = resp_parse(&m->p, buf_head(&m->in), buf_pending(&m->in));
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (locked)
+                pthread_mutex_unlock(&s->lock);
+            log_warn("Protocol error from master: %s", m->p.err);
+            link_close(m, "protocol error in the replication stream");
+            return;
+        }
+        if (!locked) {
+            pthread_mutex_lock(&s->lock);
+            locked = true;
+            db_set_now(&s->db, util_time_ms());
+        }
+        m->applying = true;
+        kv_call(m->mc, m->p.argc, m->p.argv);
+        m->applying = false;
+        m->mc->out.off = m->mc->out.len = 0; /* the primary reads no replies */
+        kv_repl_feed_raw(s, buf_head(&m->in), (size_t)n);
+        buf_consume(&m->in, (size_t)n);
+    }
+    if (locked) {
+        kv_aof_flush(s);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+static void process(struct kv_master_link *m)
+{
+    struct kv_server *s = m->s;
+    char *line;
+    size_t len;
+    while (m->tcp) {
+        switch (m->state) {
+        case ML_PONG:
+        case ML_PORT:
+        case ML_CAPA: {
+            if (!(line = take_line(m, &len)))
+                return;
+            if (line[0] == '-' && m->state == ML_PONG && strncmp(line, "-NOAUTH", 7) != 0 &&
+                strncmp(line, "-NOPERM", 7) != 0 && strncmp(line, "-ERR operation not permitted", 28) != 0) {
+                log_warn("Error reply to PING from master: '%s'", line);
+                link_close(m, NULL);
+                return;
+            }
+            if (m->state == ML_PONG) {
+                char port[32];
+                snprintf(port, sizeof port, "%lld", s->cfg.port);
+                const char *av[3] = {"REPLCONF", "listening-port", port};
+                send_cmd(m, 3, av);
+                m->state = ML_PORT;
+            } else if (m->state == ML_PORT) {
+                const char *av[3] = {"REPLCONF", "capa", "psync2"};
+                send_cmd(m, 3, av);
+                m->state = ML_CAPA;
+            } else {
+                char off[32];
+                pthread_mutex_lock(&s->lock);
+                snprintf(off, sizeof off, "%lld", (long long)s->repl_offset + 1);
+                const char *av[3] = {"PSYNC", kv_repl_id(s), off};
+                pthread_mutex_unlock(&s->lock);
+                send_cmd(m, 3, av);
+                m->state = ML_PSYNC;
+            }
+            break;
+        }
+        case ML_PSYNC: {
+            if (!(line = take_line(m, &len)))
+                return;
+            if (len == 0)
+                continue; /* keepalive newline */
+            if (strncmp(line, "+FULLRESYNC ", 12) == 0 && len >= 12 + KV_REPLID_LEN + 2) {
+                memcpy(m->pending_id, line + 12, KV_REPLID_LEN);
+                m->pending_id[KV_REPLID_LEN] = '\0';
+                m->pending_off = strtoll(line + 13 + KV_REPLID_LEN, NULL, 10);
+                m->state = ML_RDB_LEN;
+                log_notice("Full resync from master: %s:%lld", m->pending_id, m->pending_off);
+            } else if (strncmp(line, "+CONTINUE", 9) == 0) {
+                pthread_mutex_lock(&s->lock);
+                if (len >= 10 + KV_REPLID_LEN && memcmp(line + 10, kv_repl_id(s), KV_REPLID_LEN) != 0) {
+                    char id[KV_REPLID_LEN + 1];
+                    memcpy(id, line + 10, KV_REPLID_LEN);
+                    id[KV_REPLID_LEN] = '\0';
+                    kv_repl_shift_replid(s, id);
+                }
+                kv_repl_ensure_backlog(s);
+                pthread_mutex_unlock(&s->lock);
+                m->state = ML_STREAM;
+                log_notice("Successful partial resynchronization with master.");
+            } else {
+                log_warn("Unexpected reply to PSYNC from master: %s", line);
+                link_close(m, NULL);
+                return;
+            }
+            break;
+        }
+        case ML_RDB_LEN: {
+            if (!(line = take_line(m, &len)))
+                return;
+            if (len == 0)
+                continue;
+            long long n;
+            if (line[0] != '$' || !util_str2ll(line + 1, len - 1, &n) || n < 0 || (unsigned long long)n > MAX_RDB_PAYLOAD) {
+                log_warn("Bad protocol from MASTER, the first byte is not '$' or a bad length: %.64s", line);
+                link_close(m, NULL);
+                return;
+            }
+            m->rdb_len = n;
+            m->state = ML_RDB;
+            break;
+        }
+        case ML_RDB:
+            if (buf_pending(&m->in) < (size_t)m->rdb_len)
+                return;
+            full_sync_load(m);
+            break;
+        case ML_STREAM:
+            apply_stream(m);
+            return;
+        default:
+            return;
+        }
+    }
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+    (void)b;
+    struct kv_master_link *m = st->data;
+    if (nread < 0) {
+        link_close(m, nread == UV_EOF ? "closed by the master" : uv_strerror((int)nread));
+        return;
+    }
+    m->in.len += (size_t)nread;
+    m->last_io_ms = util_time_ms();
+    if (m->state == ML_STREAM)
+        m->read_off += nread;
+    process(m);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct kv_master_link *m = req->data;
+    if (!m->tcp || req->handle != (uv_stream_t *)m->tcp)
+        return;
+    if (status < 0) {
+        log_warn("Error condition on socket for SYNC: %s", uv_strerror(status));
+        link_close(m, NULL);
+        return;
+    }
+    log_notice("MASTER <-> REPLICA sync started");
+    m->state = ML_PONG;
+    m->last_io_ms = util_time_ms();
+    uv_read_start((uv_stream_t *)m->tcp, on_alloc, on_read);
+    const char *av[1] = {"PING"};
+    send_cmd(m, 1, av);
+}
+
+static void link_connect(struct kv_master_link *m)
+{
+    if (m->tcp || !m->want)
+        return;
+    struct sockaddr_storage ss;
+    const char *host = strcmp(m->host, "localhost") == 0 ? "127.0.0.1" : m->host;
+    if (uv_ip4_addr(host, (int)m->port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, (int)m->port, (struct sockaddr_in6 *)&ss) != 0) {
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
+            log_warn("Can't resolve master host %s", m->host);
+            return;
+        }
+        memcpy(&ss, res->ai_addr, res->ai_addrlen);
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)m->port);
+        freeaddrinfo(res);
+    }
+    log_notice("Connecting to MASTER %s:%lld", m->host, m->port);
+    struct kv_worker *w0 = &m->s->workers[0];
+    m->tcp = xcalloc(1, sizeof *m->tcp);
+    uv_tcp_init(&w0->loop, m->tcp);
+    m->tcp->data = m;
+    uv_tcp_nodelay(m->tcp, 1);
+    m->creq.data = m;
+    m->state = ML_CONNECTING;
+    if (uv_tcp_connect(&m->creq, m->tcp, (struct sockaddr *)&ss, on_connect) != 0)
+        link_close(m, "connect failed");
+}
+
+static void on_async(uv_async_t *a)
+{
+    struct kv_master_link *m = a->data;
+    link_close(m, NULL);
+    link_connect(m);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct kv_master_link *m = t->data;
+    if (!m->want) {
+        link_close(m, NULL);
+        return;
+    }
+    if (!m->tcp) {
+        link_connect(m);
+        return;
+    }
+    if (m->state == ML_STREAM) {
+        pthread_mutex_lock(&m->s->lock);
+        send_ack(m);
+        pthread_mutex_unlock(&m->s->lock);
+    }
+}
+
+/* ---- setup and commands ------------------------------------------------------------------- */
+
+void kv_replica_init(struct kv_server *s)
+{
+    struct kv_master_link *m = xcalloc(1, sizeof *m);
+    m->s = s;
+    buf_init(&m->in);
+    resp_parser_init(&m->p);
+    m->p.max_bulk = 1LL << 40;
+    m->down_since_ms = util_time_ms();
+    m->mc = master_client(s);
+    *kv_repl_ml(s) = m;
+}
+
+void kv_repl_start(struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    struct kv_worker *w0 = &s->workers[0];
+    uv_async_init(&w0->loop, &m->async, on_async);
+    m->async.data = m;
+    uv_timer_init(&w0->loop, &m->timer);
+    m->timer.data = m;
+    uv_timer_start(&m->timer, on_timer, 1000, 1000);
+    m->handles = true;
+    if (s->cfg.replicaof.host[0]) {
+        pthread_mutex_lock(&s->lock);
+        kv_replica_set_target(s, s->cfg.replicaof.host, s->cfg.replicaof.port);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+void kv_replica_close_handles(struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    if (!m || !m->handles)
+        return;
+    m->want = false;
+    link_close(m, NULL);
+    uv_timer_stop(&m->timer);
+    uv_close((uv_handle_t *)&m->timer, NULL);
+    uv_close((uv_handle_t *)&m->async, NULL);
+    m->handles = false;
+}
+
+void kv_replica_free(struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    if (!m)
+        return;
+    kv_multi_reset(m->mc);
+    buf_deinit(&m->mc->in);
+    buf_deinit(&m->mc->out);
+    buf_deinit(&m->mc->wbuf);
+    xfree(m->mc);
+    buf_deinit(&m->in);
+    resp_parser_deinit(&m->p);
+    xfree(m);
+    *kv_repl_ml(s) = NULL;
+}
+
+void kv_replica_set_target(struct kv_server *s, const char *host, long long port)
+{
+    struct kv_master_link *m = ML(s);
+    if (host) {
+        snprintf(m->host, sizeof m->host, "%s", host);
+        m->port = port;
+        m->want = true;
+    } else {
+        m->want = false;
+    }
+    if (m->handles && !atomic_load(&s->shutting_down))
+        uv_async_send(&m->async);
+}
+
+void kv_replica_cron(struct kv_server *s) { (void)s; }
+
+static const char *link_state(const struct kv_master_link *m)
+{
+    if (!m->tcp)
+        return "connect";
+    if (m->state == ML_CONNECTING)
+        return "connecting";
+    if (m->state == ML_STREAM)
+        return "connected";
+    if (m->state >= ML_RDB_LEN)
+        return "sync";
+    return "handshake";
+}
+
+void kv_replica_role(struct kv_server *s, struct kv_client *c)
+{
+    struct kv_master_link *m = ML(s);
+    if (!m)
+        return;
+    resp_add_array(&c->out, 5);
+    resp_add_bulk(&c->out, "slave", 5);
+    resp_add_bulk(&c->out, m->host, strlen(m->host));
+    resp_add_int(&c->out, m->port);
+    const char *st = link_state(m);
+    resp_add_bulk(&c->out, st, strlen(st));
+    resp_add_int(&c->out, m->state == ML_STREAM ? (long long)s->repl_offset : -1);
+}
+
+void kv_replica_info(struct kv_server *s, struct buf *o)
+{
+    struct kv_master_link *m = ML(s);
+    if (!m)
+        return;
+    long long now = util_time_ms();
+    bool up = m->state == ML_STREAM;
+    buf_printf(o, "role:slave\r\nmaster_host:%s\r\nmaster_port:%lld\r\nmaster_link_status:%s\r\n", m->host, m->port,
+               up ? "up" : "down");
+    buf_printf(o, "master_last_io_seconds_ago:%lld\r\nmaster_sync_in_progress:%d\r\n",
+               m->tcp && m->last_io_ms ? (now - m->last_io_ms) / 1000 : -1,
+               m->state == ML_RDB_LEN || m->state == ML_RDB || m->state == ML_PSYNC);
+    buf_printf(o, "slave_read_repl_offset:%llu\r\nslave_repl_offset:%llu\r\n", (unsigned long long)s->repl_offset,
+               (unsigned long long)s->repl_offset);
+    if (!up)
+        buf_printf(o, "master_link_down_since_seconds:%lld\r\n", (now - m->down_since_ms) / 1000);
+    buf_printf(o, "slave_priority:100\r\nslave_read_only:%d\r\nreplica_announced:1\r\n", s->cfg.replica_read_only);
+}
