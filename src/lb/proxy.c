@@ -1325,8 +1325,8 @@ static void request_end(struct lb_session *s)
         client_flush(s);
         return;
     }
-    if (buf_pending(&s->in) == 0)
-        buf_shrink(&s->in, 0);
+    /* s->in keeps its buffer for the next request (lb_http_sweep frees it
+     * once the connection has been idle for LB_IDLE_TRIM_MS) */
     client_resume(s);
     if (buf_pending(&s->in))
         process_head(s);
@@ -1375,6 +1375,7 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     struct lb_session *s = st->data;
     if (n == 0 || s->closing)
         return;
+    s->trimmed = false;
     if (n > 0 && s->tls) {
         n = tls_input(s, (size_t)n);
         if (n == 0 || s->closing)
@@ -1541,6 +1542,20 @@ void lb_proxy_flush(struct lb_session *s) { client_flush(s); }
 
 /* ---- timeouts ------------------------------------------------------------ */
 
+/* An idle keep-alive connection gives back the buffers it keeps between
+ * requests (taken again on its next read). */
+static void session_trim(struct lb_session *s)
+{
+    s->trimmed = true;
+    if (buf_pending(&s->in) == 0)
+        buf_shrink(&s->in, 0);
+    if (!s->writing) {
+        buf_shrink(&s->out, 0);
+        buf_shrink(&s->wbuf, 0);
+    }
+    buf_shrink(&s->hold, 0);
+}
+
 void lb_http_sweep(struct lb_worker *w, long long now)
 {
     for (struct lb_session *s = w->sessions, *next; s; s = next) {
@@ -1570,6 +1585,8 @@ void lb_http_sweep(struct lb_worker *w, long long now)
             break;
         }
         case LB_S_IDLE:
+            if (!s->close_after && !s->trimmed && now - s->since > LB_IDLE_TRIM_MS)
+                session_trim(s);
             if (s->close_after) {
                 /* waiting for the client to take its last answer */
                 if (now - s->last_client > lc->client_timeout_ms)

@@ -23,6 +23,9 @@
 #define LB_HIGH_WATER (256 * 1024)
 #define LB_LOW_WATER (64 * 1024)
 #define LB_READ_SIZE (16 * 1024)
+/* A keep-alive connection idle this long frees the buffers it keeps
+ * between requests (reused while it is busy: no malloc per request). */
+#define LB_IDLE_TRIM_MS 1000
 
 struct lb_upstream {
     uv_tcp_t tcp;
@@ -71,6 +74,7 @@ struct lb_session {
     enum lb_sess_state state;
     bool closing, writing, paused, client_eof, close_after;
     bool in_head;                   /* process_head is on the stack */
+    bool trimmed;                   /* idle buffers freed (session_trim); cleared by a read */
     struct net_tls_conn *tls;       /* TLS listener: the client side's TLS state; NULL plain */
     struct lb_h2_conn *h2c;         /* LB_S_H2: the HTTP/2 connection (h2.c) */
     struct lb_h2_stream *h2s;       /* an HTTP/2 stream's session: no socket, h2.c carries its bytes */
