@@ -1554,6 +1554,8 @@ static void session_trim(struct lb_session *s)
         buf_shrink(&s->wbuf, 0);
     }
     buf_shrink(&s->hold, 0);
+    if (s->tls)
+        net_tls_conn_trim(s->tls);
 }
 
 void lb_http_sweep(struct lb_worker *w, long long now)
