@@ -35,6 +35,7 @@
  * Everything runs on the worker thread that accepted the connection.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -509,7 +510,11 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     struct lb_h2_conn *c = ud;
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
-    struct lb_h2_stream *st = xcalloc(1, sizeof *st);
+    /* zeroed but for the header array the parser fills (as lb_session's) */
+    struct lb_h2_stream *st = xmalloc(sizeof *st);
+    size_t a = offsetof(struct lb_h2_stream, hdrs), b = a + sizeof st->hdrs;
+    memset(st, 0, a);
+    memset((char *)st + b, 0, sizeof *st - b);
     st->c = c;
     st->id = f->hd.stream_id;
     lb_h2_req_init(&st->req, atomic_load(&c->s->ls->conf)->max_header_size);

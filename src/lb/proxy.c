@@ -37,6 +37,7 @@
  * the lb: every message boundary is decided here, by one parser).
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +68,18 @@ static bool cache_reply(struct lb_session *s, int status);
 static inline struct lb_listener_conf *lconf(const struct lb_session *s) { return atomic_load(&s->ls->conf); }
 static inline struct lb_pool_conf *pconf(const struct lb_session *s) { return lb_pool_conf_of(s->pool); }
 static inline long long now_ms(const struct lb_session *s) { return lb_now_ms(s->w); }
+
+/* A zeroed session but for its header array (3.2 KB, filled by the parser
+ * up to num_headers): calloc's memset of it was 15 % of the user CPU of an
+ * HTTP/2 request, which takes a session per stream. */
+static struct lb_session *session_alloc(void)
+{
+    struct lb_session *s = xmalloc(sizeof *s);
+    size_t a = offsetof(struct lb_session, hdrs), b = a + sizeof s->hdrs;
+    memset(s, 0, a);
+    memset((char *)s + b, 0, sizeof *s - b);
+    return s;
+}
 
 /* ---- client I/O --------------------------------------------------------- */
 
@@ -1428,7 +1441,7 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *server)
 {
     struct lb_server *srv = w->srv;
-    struct lb_session *s = xcalloc(1, sizeof *s);
+    struct lb_session *s = session_alloc();
     uv_tcp_init(&w->loop, &s->tcp);
     s->tcp.data = s;
     if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
@@ -1493,7 +1506,7 @@ void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *se
 struct lb_session *lb_proxy_stream_new(struct lb_session *c)
 {
     struct lb_worker *w = c->w;
-    struct lb_session *s = xcalloc(1, sizeof *s);
+    struct lb_session *s = session_alloc();
     uv_tcp_init(&w->loop, &s->tcp); /* no socket: the handle only defers the free to the loop */
     s->tcp.data = s;
     atomic_fetch_add(&w->srv->nclients, 1);
