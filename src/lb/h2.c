@@ -176,6 +176,7 @@ int lb_h2_req_field(struct lb_h2_req *r, const uint8_t *n, size_t nl, const uint
     }
     if (name_is(n, nl, "content-length"))
         r->has_cl = true;
+    buf_reserve(&r->fields, nl + vl + 4 > 512 ? nl + vl + 4 : 512); /* one allocation for usual fields */
     buf_append(&r->fields, n, nl);
     buf_append(&r->fields, ": ", 2);
     buf_append(&r->fields, v, vl);
@@ -195,6 +196,8 @@ int lb_h2_req_head(struct lb_h2_req *r, bool body, struct buf *o)
     for (size_t i = 0; i < buf_pending(&r->method); i++)
         if (!tchar((unsigned char)tolower((unsigned char)buf_head(&r->method)[i])))
             return -1;
+    buf_reserve(o, buf_pending(&r->method) + buf_pending(&r->path) + buf_pending(&r->authority) +
+                        buf_pending(&r->fields) + buf_pending(&r->cookie) + 96);
     buf_append(o, buf_head(&r->method), buf_pending(&r->method));
     buf_putc(o, ' ');
     buf_append(o, buf_head(&r->path), buf_pending(&r->path));
