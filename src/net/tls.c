@@ -565,6 +565,10 @@ long net_tls_conn_input(struct net_tls_conn *c, struct buf *plain)
         if (r > 0) {
             plain->len += (size_t)r;
             total += r;
+            /* every ciphertext byte taken and no plaintext left over: another
+             * SSL_read would only say WANT_READ (~1,000 instructions) */
+            if (buf_pending(&c->raw) == 0 && !SSL_has_pending(ssl))
+                break;
             continue;
         }
         int e = SSL_get_error(ssl, r);
