@@ -1589,6 +1589,10 @@ void lb_http_sweep(struct lb_worker *w, long long now)
         }
         switch (s->state) {
         case LB_S_H2:
+            if (s->tls && !s->trimmed && now - s->last_client > LB_IDLE_TRIM_MS) {
+                s->trimmed = true; /* no frame from the client for a while: give back the TLS buffers */
+                net_tls_conn_trim(s->tls);
+            }
             lb_h2_conn_sweep(s, now);
             break;
         case LB_S_TUNNEL: {

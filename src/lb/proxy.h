@@ -23,9 +23,6 @@
 #define LB_HIGH_WATER (256 * 1024)
 #define LB_LOW_WATER (64 * 1024)
 #define LB_READ_SIZE (16 * 1024)
-/* A keep-alive connection idle this long frees the buffers it keeps
- * between requests (reused while it is busy: no malloc per request). */
-#define LB_IDLE_TRIM_MS 1000
 
 struct lb_upstream {
     uv_tcp_t tcp;
