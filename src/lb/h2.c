@@ -35,6 +35,7 @@
  * Everything runs on the worker thread that accepted the connection.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -175,6 +176,7 @@ int lb_h2_req_field(struct lb_h2_req *r, const uint8_t *n, size_t nl, const uint
     }
     if (name_is(n, nl, "content-length"))
         r->has_cl = true;
+    buf_reserve(&r->fields, nl + vl + 4 > 512 ? nl + vl + 4 : 512); /* one allocation for usual fields */
     buf_append(&r->fields, n, nl);
     buf_append(&r->fields, ": ", 2);
     buf_append(&r->fields, v, vl);
@@ -194,6 +196,8 @@ int lb_h2_req_head(struct lb_h2_req *r, bool body, struct buf *o)
     for (size_t i = 0; i < buf_pending(&r->method); i++)
         if (!tchar((unsigned char)tolower((unsigned char)buf_head(&r->method)[i])))
             return -1;
+    buf_reserve(o, buf_pending(&r->method) + buf_pending(&r->path) + buf_pending(&r->authority) +
+                        buf_pending(&r->fields) + buf_pending(&r->cookie) + 96);
     buf_append(o, buf_head(&r->method), buf_pending(&r->method));
     buf_putc(o, ' ');
     buf_append(o, buf_head(&r->path), buf_pending(&r->path));
@@ -509,7 +513,11 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     struct lb_h2_conn *c = ud;
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
-    struct lb_h2_stream *st = xcalloc(1, sizeof *st);
+    /* zeroed but for the header array the parser fills (as lb_session's) */
+    struct lb_h2_stream *st = xmalloc(sizeof *st);
+    size_t a = offsetof(struct lb_h2_stream, hdrs), b = a + sizeof st->hdrs;
+    memset(st, 0, a);
+    memset((char *)st + b, 0, sizeof *st - b);
     st->c = c;
     st->id = f->hd.stream_id;
     lb_h2_req_init(&st->req, atomic_load(&c->s->ls->conf)->max_header_size);

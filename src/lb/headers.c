@@ -306,6 +306,9 @@ void lb_http_request_head(struct lb_session *s)
     const struct http1_request *r = &s->req;
     const struct lb_listener_conf *lc = atomic_load(&s->ls->conf);
     struct buf *o = &s->hold;
+    /* one allocation for a usual head, not a chain of doublings from 64 bytes
+     * (a new HTTP/2 stream's buffer is empty; an HTTP/1.1 session keeps its own) */
+    buf_reserve(o, 1024);
     buf_append(o, r->method, r->method_len);
     buf_putc(o, ' ');
     buf_append(o, s->tgt.path, s->tgt.path_len); /* origin form, normalised: what was routed */
@@ -360,7 +363,16 @@ void lb_http_request_head(struct lb_session *s)
             buf_append(o, ", ", 2);
         }
         buf_puts(o, s->ip);
-        buf_printf(o, "\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Port: %d\r\n", s->tls || s->h2_tls ? "https" : "http", s->ls->port);
+        /* no printf on the per-request path (it was 4 % of the lb's user CPU) */
+        buf_puts(o, s->tls || s->h2_tls ? "\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: "
+                                        : "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
+        char port[12], *e = port + sizeof port, *d = e;
+        unsigned v = (unsigned)s->ls->port;
+        do
+            *--d = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        buf_append(o, d, (size_t)(e - d));
+        buf_append(o, "\r\n", 2);
     }
     if (s->upgrade)
         buf_puts(o, "Connection: Upgrade\r\n");
@@ -375,6 +387,7 @@ void lb_http_request_head(struct lb_session *s)
 
 void lb_http_response_head(struct buf *o, const struct http1_response *r, bool dechunk)
 {
+    buf_reserve(o, 512);
     http1_write_status_line(o, r->status);
     bool named = connection_names_fields(r->headers, r->num_headers);
     for (size_t i = 0; i < r->num_headers; i++) {

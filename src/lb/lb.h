@@ -49,6 +49,9 @@
 
 #define LB_MAX_THREADS 64
 #define LB_MAX_HEADERS 100
+/* A connection idle this long frees the buffers it keeps between requests
+ * (reused while it is busy: no malloc per request). */
+#define LB_IDLE_TRIM_MS 1000
 
 enum lb_mode { LB_MODE_HTTP, LB_MODE_TCP };
 

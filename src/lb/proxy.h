@@ -71,6 +71,7 @@ struct lb_session {
     enum lb_sess_state state;
     bool closing, writing, paused, client_eof, close_after;
     bool in_head;                   /* process_head is on the stack */
+    bool trimmed;                   /* idle buffers freed (session_trim); cleared by a read */
     struct net_tls_conn *tls;       /* TLS listener: the client side's TLS state; NULL plain */
     struct lb_h2_conn *h2c;         /* LB_S_H2: the HTTP/2 connection (h2.c) */
     struct lb_h2_stream *h2s;       /* an HTTP/2 stream's session: no socket, h2.c carries its bytes */

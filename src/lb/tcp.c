@@ -588,6 +588,8 @@ void lb_tcp_sweep(struct lb_worker *w, long long now)
         }
         if (now - t->last > lc->client_timeout_ms)
             tunnel_close(t);
+        else if (t->tls && now - t->last > LB_IDLE_TRIM_MS)
+            net_tls_conn_trim(t->tls); /* a quiet TLS tunnel keeps no record buffers */
     }
 }
 

@@ -346,6 +346,8 @@ void lb_upstream_sweep(struct lb_worker *w, long long now)
         const struct lb_pool_conf *c = lb_pool_conf_of(u->peer->pool);
         if (now - u->idle_since > c->idle_timeout_ms || !net_peer_usable(u->peer, now))
             lb_upstream_close(u);
+        else if (u->tls && now - u->idle_since > LB_IDLE_TRIM_MS)
+            net_tls_conn_trim(u->tls); /* backend-tls: an idle pooled connection keeps no buffers */
     }
 }
 

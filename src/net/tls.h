@@ -98,6 +98,9 @@ long net_tls_conn_input(struct net_tls_conn *c, struct buf *plain);
 /* Encrypt all of plain (consumed; only once established, else kept) and
  * append every pending ciphertext byte to out. Returns 0 or NET_TLS_E_PROTO. */
 int net_tls_conn_output(struct net_tls_conn *c, struct buf *plain, struct buf *out);
+/* Free the buffers a connection keeps between records (ours and OpenSSL's;
+ * taken again on the next read or write): for connections idle a while. */
+void net_tls_conn_trim(struct net_tls_conn *c);
 /* Queue a close_notify (sent by the next net_tls_conn_output). */
 void net_tls_conn_shutdown(struct net_tls_conn *c);
 /* ALPN protocol chosen ("" none), SNI name ("" none), protocol version, resumed. */

@@ -202,6 +202,47 @@ Test(tls, handshake_data_alpn)
     net_tls_ctx_unref(x);
 }
 
+/* net_tls_conn_trim between requests frees the buffers; the next request and
+ * answer go through as before. */
+Test(tls, trim_between_requests)
+{
+    struct net_tls_ctx *x = server_ctx(12, 0);
+    struct net_tls_conn c;
+    cr_assert_eq(net_tls_conn_init(&c, x), 0);
+    struct client k;
+    client_init(&k, "a.test", 0);
+    struct buf plain, resp, out;
+    buf_init(&plain);
+    buf_init(&resp);
+    buf_init(&out);
+    cr_assert_geq(pump(&k, &c, &plain), 0);
+    cr_assert(c.established);
+    for (int i = 0; i < 3; i++) {
+        SSL_write(k.ssl, "GET / HTTP/1.1\r\n\r\n", 18);
+        cr_assert_gt(pump(&k, &c, &plain), 0);
+        cr_assert_eq(buf_pending(&plain), 18);
+        buf_consume(&plain, 18);
+        cr_assert_gt(c.raw.cap, 0, "the ciphertext buffer is kept between reads");
+        net_tls_conn_trim(&c);
+        cr_assert_eq(c.raw.cap, 0, "trim frees it");
+        cr_assert_eq(c.wq.cap, 0);
+        buf_puts(&resp, "HTTP/1.1 200 OK\r\n\r\n");
+        cr_assert_eq(net_tls_conn_output(&c, &resp, &out), 0);
+        BIO_write(k.rbio, buf_head(&out), (int)buf_pending(&out));
+        buf_consume(&out, buf_pending(&out));
+        char got[64];
+        cr_assert_eq(SSL_read(k.ssl, got, sizeof got), 19);
+        cr_assert_eq(memcmp(got, "HTTP/1.1 200 OK\r\n\r\n", 19), 0);
+        net_tls_conn_trim(&c);
+    }
+    buf_deinit(&resp);
+    buf_deinit(&out);
+    buf_deinit(&plain);
+    client_free(&k);
+    net_tls_conn_deinit(&c);
+    net_tls_ctx_unref(x);
+}
+
 static char *peer_cn(struct client *k, char *buf, size_t len)
 {
     X509 *p = SSL_get1_peer_certificate(k->ssl);
