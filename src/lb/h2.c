@@ -227,6 +227,7 @@ static void conn_flush_now(struct lb_h2_conn *c)
     struct lb_session *s = c->s;
     if (c->in_recv || c->closing || !c->ng)
         return;
+again:
     while (buf_pending(&s->out) < LB_HIGH_WATER) {
         const uint8_t *p;
         ssize_t n = nghttp2_session_mem_send(c->ng, &p);
@@ -242,7 +243,15 @@ static void conn_flush_now(struct lb_h2_conn *c)
     }
     if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
         s->close_after = true; /* after a GOAWAY and its last stream: close once written */
+    size_t framed = buf_pending(&s->out);
     lb_proxy_flush(s);
+    /* Stopped at LB_HIGH_WATER and the socket took it all at once: no write
+     * completion will call us again, the client may wait for what nghttp2
+     * still holds (DATA, a WINDOW_UPDATE) without sending anything, and a
+     * conn_flush() from inside this flush (a prepare callback) would only
+     * run after the next poll. So the rest goes now. */
+    if (framed && !s->closing && !c->closing && !s->writing && nghttp2_session_want_write(c->ng))
+        goto again;
 }
 
 static void on_flush(uv_prepare_t *p)

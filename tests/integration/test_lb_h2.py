@@ -9,7 +9,8 @@ GOAWAY ENHANCE_YOUR_CALM, a PING or SETTINGS flood from a client that never read
 connection is cut with memory bounded, garbage after the preface → GOAWAY
 PROTOCOL_ERROR, an oversized frame → FRAME_SIZE_ERROR, empty DATA frames →
 ENHANCE_YOUR_CALM; a closed client window pausing the backend read (the lb
-holds ~256 KiB of a 50 MB answer); the SETTINGS advertised; an idle
+holds ~256 KiB of a 50 MB answer); a window opened on four waiting answers
+at once, the client then only reading (all of them arrive); the SETTINGS advertised; an idle
 connection and SIGTERM → a graceful GOAWAY (NO_ERROR).
 """
 import json
@@ -449,3 +450,52 @@ def test_answer_before_body_end_then_rst_no_error(backends, lb):
     rst = [p for t, _, sid, p in frames if t == RST_STREAM and sid == 1][0]
     assert int.from_bytes(rst, "big") == NO_ERROR
     assert b[0].stats()["requests"] == 1
+
+
+def test_frames_past_the_high_mark_go_out_when_the_socket_took_all(backends, lb):
+    """Four answers wait, each ~256 KiB with its backend read paused, behind
+    a zero stream window. The window opens in one SETTINGS: one flush turn
+    frames 256 KiB (a quarter of each stream: no stream drops under the low
+    mark, so no backend read resumes), the socket takes it all at once, and
+    the client then only reads. What nghttp2 still holds must go out without
+    a further event (it used to wait forever: no write completion, no read)."""
+    b = backends(1)
+    x = lb("--backend", b[0].addr)
+    nstreams, size = 4, 1_000_000
+    s = socket.create_connection((HOST, x.port), timeout=10)
+    out = PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0))  # INITIAL_WINDOW_SIZE 0
+    out += frame(8, 0, 0, struct.pack(">I", (1 << 31) - 1 - 65535))  # the connection window: all of it
+    for i in range(nstreams):
+        out += frame(HEADERS, 0x4 | 0x1, 1 + 2 * i, get_headers(f"/big?n={size}".encode()))
+    s.sendall(out)
+    assert wait_until(lambda: received_from_backends(x) > 0, timeout=10)
+    last = [-1]
+
+    def settled():
+        n = received_from_backends(x)
+        done = n == last[0]
+        last[0] = n
+        return done
+
+    assert wait_until(settled, timeout=20, interval=0.5)  # every backend read paused
+    s.sendall(frame(SETTINGS, 0, 0, struct.pack(">HI", 4, (1 << 31) - 1)))
+    got, ended = {}, set()
+    buf = b""
+    s.settimeout(10)
+    while len(ended) < nstreams:
+        try:
+            chunk = s.recv(1 << 20)
+        except socket.timeout:
+            break
+        assert chunk, "closed before the end of the answers"
+        buf += chunk
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            n = int.from_bytes(buf[:3], "big")
+            sid = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+            if buf[3] == DATA:
+                got[sid] = got.get(sid, 0) + n
+                if buf[4] & 1:
+                    ended.add(sid)
+            buf = buf[9 + n:]
+    s.close()
+    assert got == {1 + 2 * i: size for i in range(nstreams)} and len(ended) == nstreams, got
