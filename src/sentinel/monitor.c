@@ -191,6 +191,7 @@ static void on_ping(struct snt_link *l, const struct snt_val *v, void *ctx)
     if (i->dead || !v)
         return;
     i->last_pong_ms = now_ms();
+    log_debug("reply to PING from %s:%d: %c %.*s", i->host, i->port, v->type, (int)v->len, v->s ? v->s : "");
     /* PONG, LOADING, MASTERDOWN count as available (Redis) */
     if ((v->type == '+' && v->len == 4 && memcmp(v->s, "PONG", 4) == 0) ||
         (v->type == '-' && (v->len >= 7 && (memcmp(v->s, "LOADING", 7) == 0 || memcmp(v->s, "MASTERDOWN", 10 <= v->len ? 10 : v->len) == 0)))) {
@@ -530,10 +531,12 @@ static void tick_inst(struct snt_inst *i)
             i->ping_sent_ms = 0;
             return;
         }
-        if (!i->ping_sent_ms && now - i->last_pong_ms >= PING_PERIOD) {
+        long long ping_period = m->down_after_ms < PING_PERIOD ? m->down_after_ms : PING_PERIOD;
+        if (!i->ping_sent_ms && now - i->last_ping_ms >= ping_period) {
             const char *argv[] = {"PING"};
+            log_debug("PING %s:%d", i->host, i->port);
             if (snt_link_cmd(i->cmd, on_ping, i, 1, argv) == 0)
-                i->ping_sent_ms = now;
+                i->ping_sent_ms = i->last_ping_ms = now;
         }
         if (i->kind != SNT_SENTINEL) {
             long long period = (m->fo != SNT_FO_NONE || m->odown_since_ms || (i->kind == SNT_MASTER && !i->last_info_ms))
@@ -555,7 +558,10 @@ static void tick_inst(struct snt_inst *i)
         }
     }
     /* subjective down */
-    bool down = now - i->last_avail_ms > m->down_after_ms;
+    /* Redis: time since the oldest unanswered PING, or since the last valid
+     * reply while disconnected */
+    bool down = i->ping_sent_ms ? now - i->ping_sent_ms > m->down_after_ms
+                                : !snt_link_up(i->cmd) && now - i->last_avail_ms > m->down_after_ms;
     if (down && !i->sdown_since_ms) {
         i->sdown_since_ms = now;
         snt_event_inst("+sdown", i, NULL);

@@ -129,6 +129,7 @@ struct snt_inst {
     char runid[41];
     struct snt_link *cmd, *sub;      /* sub: hello channel (masters and replicas) */
     long long ping_sent_ms;          /* 0: no PING pending */
+    long long last_ping_ms;          /* when the last PING went out */
     long long last_avail_ms;         /* last valid PING reply */
     long long last_pong_ms;          /* last reply of any kind */
     long long last_info_ms;
