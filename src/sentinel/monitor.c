@@ -541,7 +541,9 @@ static void tick_inst(struct snt_inst *i)
         if (i->kind != SNT_SENTINEL) {
             long long period = (m->fo != SNT_FO_NONE || m->odown_since_ms || (i->kind == SNT_MASTER && !i->last_info_ms))
                                    ? INFO_PERIOD_FAST : INFO_PERIOD;
-            if (i->kind == SNT_REPLICA && snt_inst_sdown(&m->self))
+            /* the master down, or a replica that says it is a master (the old
+             * master back) or is down: watch it closely */
+            if (i->kind == SNT_REPLICA && (snt_inst_sdown(&m->self) || snt_inst_sdown(i) || strcmp(i->role, "master") == 0))
                 period = INFO_PERIOD_FAST;
             if (!i->last_info_ms || now - i->last_info_ms >= period) {
                 const char *argv[] = {"INFO"};
