@@ -895,7 +895,7 @@ int snt_usable_sentinels(const struct snt_master *m)
 {
     int n = 1;
     for (int k = 0; k < m->nsentinels; k++)
-        if (!snt_inst_sdown(m->sentinels[k]) && snt_link_up(m->sentinels[k]->cmd))
+        if (!snt_inst_sdown(m->sentinels[k]))   /* Redis: not s_down / o_down */
             n++;
     return n;
 }

@@ -209,8 +209,15 @@ def test_differential_shapes_against_redis_sentinel(tmp_path, procs):
         with pytest.raises(redis.ResponseError) as eb:
             b.execute_command(*cmd)
         assert str(ea.value) == str(eb.value)
-    ra, rb = a.execute_command("SENTINEL", "ckquorum", MASTER), b.execute_command("SENTINEL", "ckquorum", MASTER)
-    assert ra == rb
+    def ckquorum(c):
+        try:
+            return c.execute_command("SENTINEL", "ckquorum", MASTER)
+        except redis.ResponseError as e:
+            return str(e)
+    # both see the other sentinel as usable once its first PINGs are answered
+    wait_until(lambda: ckquorum(a).startswith("OK") and ckquorum(b).startswith("OK"), timeout=10, interval=0.1,
+               what="ckquorum OK on both")
+    assert ckquorum(a) == ckquorum(b)
     # redis-py's parsed view has the same keys
     assert sorted(a.sentinel_masters()[MASTER]) == sorted(b.sentinel_masters()[MASTER])
 
