@@ -496,6 +496,7 @@ static void ask_others(struct snt_master *m, bool force)
         const char *argv[] = {"SENTINEL", "is-master-down-by-addr", m->self.host, port, epoch,
                               m->fo > SNT_FO_NONE ? snt.myid : "*"};
         s->down_reply_ms = now - ASK_PERIOD + 200;   /* no second request before the answer */
+        log_debug("is-master-down-by-addr -> %s:%d epoch %s runid %s", s->host, s->port, epoch, argv[5]);
         snt_link_cmd(s->cmd, on_down_reply, s, 6, argv);
     }
 }
@@ -545,6 +546,8 @@ static void tick_inst(struct snt_inst *i)
              * master back) or is down: watch it closely */
             if (i->kind == SNT_REPLICA && (snt_inst_sdown(&m->self) || snt_inst_sdown(i) || strcmp(i->role, "master") == 0))
                 period = INFO_PERIOD_FAST;
+            if (i->reconf == SNT_RECONF_SENT || i->reconf == SNT_RECONF_INPROG)
+                period = 300;   /* a replica being repointed: its link comes up soon */
             if (!i->last_info_ms || now - i->last_info_ms >= period) {
                 const char *argv[] = {"INFO"};
                 if (snt_link_cmd(i->cmd, on_info, i, 1, argv) == 0)
@@ -594,7 +597,6 @@ static void start_failover(struct snt_master *m, bool forced)
     m->fo_forced = forced;
     m->fo_start_ms = now_ms();
     m->fo_state_ms = now_ms();
-    m->fo_delay_ms = forced ? 0 : (long long)(rand64() % 1000);
     char e[32];
     snprintf(e, sizeof e, "%lld", snt.current_epoch);
     snt_publish("+new-epoch", e);
@@ -737,8 +739,6 @@ static void tick_failover(struct snt_master *m)
     case SNT_FO_NONE:
         break;
     case SNT_FO_WAIT_START: {
-        if (now - m->fo_start_ms < m->fo_delay_ms)
-            break;
         int votes;
         const char *leader = get_leader(m, &votes);
         if (leader && strcmp(leader, snt.myid) == 0) {
@@ -869,6 +869,7 @@ static void tick_master(struct snt_master *m)
             char extra[64];
             snprintf(extra, sizeof extra, "#quorum %d/%d", votes, m->quorum);
             snt_event_inst("+odown", &m->self, extra);
+            m->fo_delay_ms = (long long)(rand64() % 500);
         } else if (votes < m->quorum && m->odown_since_ms) {
             m->odown_since_ms = 0;
             snt_event_inst("-odown", &m->self, NULL);
@@ -877,8 +878,14 @@ static void tick_master(struct snt_master *m)
         m->odown_since_ms = 0;
         snt_event_inst("-odown", &m->self, NULL);
     }
-    if (m->odown_since_ms && m->fo == SNT_FO_NONE && now - m->fo_start_ms > 2 * m->failover_timeout_ms)
+    /* start after a random 0..500 ms desync, so that the first sentinel to
+     * ask usually collects every vote of the epoch (Redis desyncs with
+     * SENTINEL_MAX_DESYNC the same way) */
+    if (m->odown_since_ms && m->fo == SNT_FO_NONE && now - m->fo_start_ms > 2 * m->failover_timeout_ms &&
+        now - m->odown_since_ms >= m->fo_delay_ms) {
         start_failover(m, false);
+        ask_others(m, true);
+    }
     if (!m->odown_since_ms && m->fo == SNT_FO_WAIT_START && !m->fo_forced)
         abort_failover(m, "-failover-abort-not-odown");
     ask_others(m, false);

@@ -584,6 +584,7 @@ int sentinel_main(int argc, char **argv)
     snprintf(snt.announce_ip, sizeof snt.announce_ip, "%s", aip);
     snt.announce_port = cf.announce_port ? (int)cf.announce_port : (int)cf.port;
     start_ms = util_time_ms();
+    rand_seed(rand_secure64());   /* each sentinel its own failover desync */
 
     char err[256];
     int fd = net_listen(cf.bind, (int)cf.port, 511, false, err, sizeof err);
