@@ -331,10 +331,21 @@ static void on_info(struct snt_link *l, const struct snt_val *v, void *ctx)
 
 /* ---- hello ---------------------------------------------------------------- */
 
+const struct snt_inst *snt_current_addr(const struct snt_master *m)
+{
+    /* from the reconfiguration on, the promoted replica is the master (Redis's
+     * sentinelGetCurrentMasterAddress): hellos carry it with the new config
+     * epoch, and clients asking get-master-addr-by-name get it */
+    if (m->fo >= SNT_FO_RECONF_SLAVES && m->promoted)
+        return m->promoted;
+    return &m->self;
+}
+
 static void hello_payload(struct snt_master *m, char *out, size_t n)
 {
+    const struct snt_inst *a = snt_current_addr(m);
     snprintf(out, n, "%s,%d,%s,%lld,%s,%s,%d,%lld", snt.announce_ip, snt.announce_port, snt.myid, snt.current_epoch,
-             m->name, m->self.host, m->self.port, m->config_epoch);
+             m->name, a->host, a->port, m->config_epoch);
 }
 
 static struct snt_inst *find_sentinel(struct snt_master *m, const char *runid, const char *host, int port)

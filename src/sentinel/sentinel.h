@@ -198,6 +198,8 @@ void snt_monitor_init(void);
 void snt_monitor_tick(void);
 struct snt_master *snt_master_by_name(const char *name, size_t len);
 struct snt_master *snt_master_by_addr(const char *host, int port);
+/* the address clients should use: the promoted replica once it is reconfiguring the others */
+const struct snt_inst *snt_current_addr(const struct snt_master *m);
 /* Raft-like vote: returns the leader this sentinel votes for in *epoch. */
 const char *snt_vote(struct snt_master *m, long long req_epoch, const char *req_runid, long long *epoch);
 int snt_force_failover(struct snt_master *m, char *err, size_t errlen);

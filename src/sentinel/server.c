@@ -25,6 +25,7 @@
 
 #define CLIENT_MAX_IN (1024 * 1024)   /* a command larger than this closes the client */
 #define CLIENT_MAX_SUBS 1024
+#define CLIENT_MAX_OUT (32 * 1024 * 1024)   /* unsent replies/events beyond this close the client */
 
 struct client {
     uv_tcp_t tcp;
@@ -55,10 +56,18 @@ static void write_cb(uv_write_t *w, int status)
     xfree(r);
 }
 
+static void client_close(struct client *c);
+
 static void client_send(struct client *c, struct buf *b)
 {
     if (c->closing || buf_pending(b) == 0)
         return;
+    if (c->tcp.write_queue_size > CLIENT_MAX_OUT) {
+        /* a subscriber that does not read: drop it (Redis's pubsub output limit) */
+        log_warn("closing a client with %zu bytes unsent", (size_t)c->tcp.write_queue_size);
+        client_close(c);
+        return;
+    }
     struct wreq *r = xcalloc(1, sizeof *r);
     r->b = *b;
     buf_init(b);
@@ -235,9 +244,10 @@ static void cmd_sentinel(struct buf *o, int argc, const struct resp_arg *argv)
             resp_add_null_array(o, 2);
             return;
         }
+        const struct snt_inst *cur = snt_current_addr(m);
         resp_add_array(o, 2);
-        resp_add_bulk_cstr(o, m->self.host);
-        resp_add_bulk_ll(o, m->self.port);
+        resp_add_bulk_cstr(o, cur->host);
+        resp_add_bulk_ll(o, cur->port);
     } else if (argeq(sub, "masters") && argc == 2) {
         resp_add_array(o, snt.nmasters);
         for (int k = 0; k < snt.nmasters; k++)

@@ -183,6 +183,31 @@ def test_failover_with_one_sentinel_killed(tmp_path, procs):
     wait_replica_up(other, new.port)
 
 
+def test_forced_failover_and_bad_input(tmp_path, procs):
+    primary, replicas, sentinels = cluster(tmp_path, procs)
+    c = sentinels[0].client()
+    sub = c.pubsub()
+    sub.subscribe("+switch-master")
+    wait_until(lambda: sub.get_message(timeout=0.1) is not None, timeout=5, what="subscribe confirmation")
+    assert sentinels[1].client().execute_command("SENTINEL", "failover", MASTER) == "OK"
+    msg = wait_until(lambda: sub.get_message(timeout=0.2), timeout=30, interval=0, what="+switch-master")
+    newport = int(msg["data"].split()[4])
+    new = next(r for r in replicas if r.port == newport)
+    other = next(r for r in replicas if r is not new)
+    assert new.client().info("replication")["role"] == "master"
+    wait_replica_up(other, new.port)
+    # the old primary, alive, is repointed too
+    wait_replica_up(primary, new.port, timeout=30)
+    with pytest.raises(redis.ResponseError, match="No such master"):
+        c.execute_command("SENTINEL", "failover", "nope")
+    # protocol garbage: Redis's error text, then the connection is closed; the sentinel lives on
+    import socket
+    with socket.create_connection((HOST, sentinels[0].port), timeout=5) as s:
+        s.sendall(b"*1\r\n$-5\r\n")
+        assert s.recv(200).startswith(b"-ERR Protocol error: invalid bulk length")
+    assert c.ping()
+
+
 def _shape(entry):
     return [k for k in entry[::2]]
 
