@@ -149,7 +149,7 @@ static void on_closed(uv_handle_t *h)
 {
     struct snt_link *l = h->data;
     l->state = SNT_LINK_CLOSED;
-    if (l->on_push == (snt_push_cb)1) {   /* freed while closing */
+    if (l->free_on_close) {
         buf_deinit(&l->in);
         xfree(l);
     }
@@ -172,7 +172,7 @@ void snt_link_free(struct snt_link *l)
         return;
     snt_link_drop(l);
     if (l->state == SNT_LINK_CLOSING) {
-        l->on_push = (snt_push_cb)1;   /* marker: on_closed frees */
+        l->free_on_close = true;   /* on_closed frees */
         return;
     }
     buf_deinit(&l->in);

@@ -92,6 +92,7 @@ struct snt_link {
     snt_push_cb on_push;             /* set: every reply that is not a queued answer */
     void *push_ctx;
     long long connected_ms;
+    bool free_on_close;              /* snt_link_free while the close was pending */
 };
 
 enum { SNT_LINK_CLOSED, SNT_LINK_CONNECTING, SNT_LINK_UP, SNT_LINK_CLOSING };

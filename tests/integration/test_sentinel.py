@@ -152,6 +152,7 @@ def test_failover_redis_nodes(tmp_path, procs):
                what="writes after the switch")
     stop.set()
     t.join(10)
+    print(f"writer: {len(log['acked'])} writes acked, {log['errors']} errors during the switch")
     assert log["errors"] < 400, log["errors"]
     after = [k for k, at in log["acked"] if at > switched_at + 0.5]
     nc = new.client()
