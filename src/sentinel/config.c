@@ -106,6 +106,38 @@ static int parse_sentinel(void *conf, int argc, char **argv, char *err, size_t e
             m->down_after_ms = v;
         return 0;
     }
+    if ((strcasecmp(sub, "known-replica") == 0 && argc == 4) || (strcasecmp(sub, "known-sentinel") == 0 && argc == 5)) {
+        struct snt_master_conf *m = find_master(c, argv[1]);
+        if (!m) {
+            snprintf(err, errlen, "No such master with specified name.");
+            return -1;
+        }
+        bool s = argc == 5;
+        if (!num(argv[3], 1, 65535, &v) || strlen(argv[2]) >= 64 || (s && strlen(argv[4]) != 40)) {
+            snprintf(err, errlen, "sentinel %s: bad address or id", sub);
+            return -1;
+        }
+        if (m->nknown >= 1024)
+            return 0;
+        char k[160];
+        snprintf(k, sizeof k, "%c %s %lld%s%s", s ? 's' : 'r', argv[2], v, s ? " " : "", s ? argv[4] : "");
+        m->known = xrealloc(m->known, (size_t)(m->nknown + 1) * sizeof *m->known);
+        m->known[m->nknown++] = xstrdup(k);
+        return 0;
+    }
+    if (strcasecmp(sub, "config-epoch") == 0 && argc == 3) {
+        struct snt_master_conf *m = find_master(c, argv[1]);
+        if (!m) {
+            snprintf(err, errlen, "No such master with specified name.");
+            return -1;
+        }
+        if (!num(argv[2], 0, 1LL << 62, &v)) {
+            snprintf(err, errlen, "sentinel config-epoch: bad value '%s'", argv[2]);
+            return -1;
+        }
+        m->config_epoch = v;
+        return 0;
+    }
     if (strcasecmp(sub, "announce-ip") == 0 && argc == 2) {
         if (strlen(argv[1]) >= 64) {
             snprintf(err, errlen, "sentinel announce-ip: too long");
@@ -160,7 +192,8 @@ static const struct conf_directive snt_dirs[] = {
     {"bind", CONF_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 0, "address to listen on", 0, NULL, NULL},
     {"sentinel", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "monitor NAME HOST PORT QUORUM | down-after-milliseconds NAME MS | failover-timeout NAME MS | "
-     "parallel-syncs NAME N | announce-ip IP | announce-port PORT | myid ID | current-epoch N",
+     "parallel-syncs NAME N | announce-ip IP | announce-port PORT | myid ID | current-epoch N | config-epoch NAME N | "
+     "known-replica NAME IP PORT | known-sentinel NAME IP PORT RUNID",
      0, parse_sentinel, format_sentinel},
     {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},

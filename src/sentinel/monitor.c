@@ -907,6 +907,22 @@ void snt_monitor_tick(void)
 {
     for (int k = 0; k < snt.nmasters; k++)
         tick_master(snt.masters[k]);
+    /* write the state back when the epoch or a master's address/config epoch moved */
+    unsigned long long sig = (unsigned long long)snt.current_epoch * 1000003ULL;
+    for (int k = 0; k < snt.nmasters; k++) {
+        const struct snt_master *m = snt.masters[k];
+        sig = sig * 31 + (unsigned long long)m->config_epoch * 65537ULL + (unsigned long long)m->self.port;
+        for (int j = 0; j < m->nreplicas; j++)
+            sig = sig * 31 + (unsigned long long)m->replicas[j]->port;
+        for (int j = 0; j < m->nsentinels; j++)
+            sig = sig * 31 + (unsigned long long)m->sentinels[j]->port;
+        for (const char *p = m->self.host; *p; p++)
+            sig = sig * 31 + (unsigned char)*p;
+    }
+    if (sig != snt.persisted_sig) {
+        snt.persisted_sig = sig;
+        snt_persist();
+    }
 }
 
 int snt_usable_sentinels(const struct snt_master *m)
@@ -956,6 +972,24 @@ void snt_monitor_init(void)
         m->failover_timeout_ms = c->failover_timeout_ms;
         m->parallel_syncs = c->parallel_syncs;
         m->fo_start_ms = -(1LL << 40);
+        m->config_epoch = c->config_epoch;
+        /* replicas and sentinels written back by a previous run: a sentinel
+         * restarted while the configured master is dead still hears hellos */
+        for (int j = 0; j < c->nknown; j++) {
+            char host[64], runid[41] = "";
+            int port;
+            char kind;
+            if (sscanf(c->known[j], "%c %63s %d %40s", &kind, host, &port, runid) < 3)
+                continue;
+            if (kind == 'r') {
+                add_replica(m, host, port);
+            } else if (!find_sentinel(m, runid, NULL, 0) && strcmp(runid, snt.myid) != 0) {
+                struct snt_inst *si = inst_new(SNT_SENTINEL, m, host, port);
+                memcpy(si->runid, runid, 41);
+                m->sentinels = xrealloc(m->sentinels, (size_t)(m->nsentinels + 1) * sizeof *m->sentinels);
+                m->sentinels[m->nsentinels++] = si;
+            }
+        }
         snt.masters = xrealloc(snt.masters, (size_t)(snt.nmasters + 1) * sizeof *snt.masters);
         snt.masters[snt.nmasters++] = m;
     }

@@ -30,6 +30,10 @@ struct snt_master_conf {
     int port, quorum;
     long long down_after_ms, failover_timeout_ms;
     int parallel_syncs;
+    long long config_epoch;            /* `sentinel config-epoch NAME N` (written back) */
+    char **known;                      /* `known-replica NAME IP PORT` / `known-sentinel NAME IP PORT RUNID`,
+                                          as "r IP PORT" / "s IP PORT RUNID" */
+    int nknown;
     struct snt_master_conf *next;
 };
 
@@ -191,6 +195,7 @@ struct snt_state {
     struct snt_inst **graveyard;     /* removed instances (their links closing) */
     int ngrave;
     uv_timer_t timer;
+    unsigned long long persisted_sig;   /* state last written back (snt_persist) */
 };
 
 extern struct snt_state snt;
@@ -215,6 +220,10 @@ int snt_usable_sentinels(const struct snt_master *m);
 /* events: publish to our own subscribers (server.c). The payload of
  * instance events is built by snt_event_inst. */
 void snt_publish(const char *channel, const char *payload);
+/* Write the current epoch, this sentinel's id, each master's address and
+ * config epoch back into the config file, when started with --config
+ * (server.c; a no-op otherwise). */
+void snt_persist(void);
 void snt_event_inst(const char *type, const struct snt_inst *i, const char *extra);
 
 #endif

@@ -541,6 +541,57 @@ static void on_connection(uv_stream_t *srv, int status)
     uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read);
 }
 
+/* ---- writing the state back ---------------------------------------------------- */
+
+static char *conf_path;   /* --config FILE, NULL when started from flags only */
+static char *conf_text;   /* the file as loaded */
+
+void snt_persist(void)
+{
+    if (!conf_path || !conf_text)
+        return;
+    struct buf out;
+    buf_init(&out);
+    const char *p = conf_text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = xstrndup(p, n), *copy = xstrndup(p, n), *w[8];
+        int nw = conf_split(copy, w, 8);
+        bool sent = nw >= 2 && strcasecmp(w[0], "sentinel") == 0;
+        if (sent && (strcasecmp(w[1], "myid") == 0 || strcasecmp(w[1], "current-epoch") == 0 ||
+                     strcasecmp(w[1], "config-epoch") == 0 || strcasecmp(w[1], "known-replica") == 0 ||
+                     strcasecmp(w[1], "known-sentinel") == 0)) {
+            /* rewritten at the end */
+        } else if (sent && nw == 6 && strcasecmp(w[1], "monitor") == 0 && snt_master_by_name(w[2], strlen(w[2]))) {
+            const struct snt_master *m = snt_master_by_name(w[2], strlen(w[2]));
+            buf_printf(&out, "sentinel monitor %s %s %d %d\n", m->name, m->self.host, m->self.port, m->quorum);
+        } else {
+            buf_printf(&out, "%s\n", line);
+        }
+        xfree(line);
+        xfree(copy);
+        p = nl ? nl + 1 : p + n;
+    }
+    buf_printf(&out, "sentinel myid %s\nsentinel current-epoch %lld\n", snt.myid, snt.current_epoch);
+    for (int k = 0; k < snt.nmasters; k++) {
+        const struct snt_master *m = snt.masters[k];
+        if (m->config_epoch)
+            buf_printf(&out, "sentinel config-epoch %s %lld\n", m->name, m->config_epoch);
+        for (int j = 0; j < m->nreplicas; j++)
+            buf_printf(&out, "sentinel known-replica %s %s %d\n", m->name, m->replicas[j]->host, m->replicas[j]->port);
+        for (int j = 0; j < m->nsentinels; j++)
+            if (strlen(m->sentinels[j]->runid) == 40)
+                buf_printf(&out, "sentinel known-sentinel %s %s %d %s\n", m->name, m->sentinels[j]->host,
+                           m->sentinels[j]->port, m->sentinels[j]->runid);
+    }
+    char tmp[4096], err[256];
+    snprintf(tmp, sizeof tmp, "%s.tmp", conf_path);
+    if (util_write_file(tmp, buf_head(&out), buf_pending(&out), err, sizeof err) != 0 || rename(tmp, conf_path) != 0)
+        log_warn("cannot write the state back to %s: %s", conf_path, err);
+    buf_deinit(&out);
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 static void on_timer(uv_timer_t *t) { snt_monitor_tick(); }
@@ -561,6 +612,22 @@ int sentinel_main(int argc, char **argv)
             printf("usage: scaleout sentinel [--config FILE] [--directive value ...]\n\n%.*s", (int)buf_pending(&h), buf_head(&h));
             buf_deinit(&h);
             return 0;
+        }
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0) {
+            conf_path = argv[i + 1];
+            FILE *f = fopen(conf_path, "r");
+            if (f) {
+                struct buf t;
+                buf_init(&t);
+                char chunk[4096];
+                size_t n;
+                while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && buf_pending(&t) < (1 << 20))
+                    buf_append(&t, chunk, n);
+                fclose(f);
+                conf_text = xstrndup(buf_head(&t), buf_pending(&t));
+                buf_deinit(&t);
+            }
         }
     static struct snt_config cf;
     conf_defaults(&snt_conf_table, &cf);

@@ -164,8 +164,12 @@ def test_failover_redis_nodes(tmp_path, procs):
     back = start_redis(tmp_path, port=primary.port)
     procs.append(back)
     wait_replica_up(back, new.port, timeout=30)
+    # the new address and the epoch are written back into each sentinel's config file
     for s in sentinels:
-        s.client().execute_command("PING")
+        conf = open(s.argv[-1]).read()
+        assert f"sentinel monitor {MASTER} {HOST} {new.port} 2" in conf, conf
+        assert "sentinel current-epoch 0" not in conf and "sentinel current-epoch" in conf, conf
+        assert f"sentinel config-epoch {MASTER} " in conf, conf
 
 
 def test_failover_with_one_sentinel_killed(tmp_path, procs):
@@ -182,6 +186,10 @@ def test_failover_with_one_sentinel_killed(tmp_path, procs):
     other = next(r for r in replicas if r is not new)
     assert new.client().info("replication")["role"] == "master"
     wait_replica_up(other, new.port)
+    # the killed sentinel restarts from its (old) file and learns the switch from the hellos
+    sentinels[2].start()
+    wait_until(lambda: master_addr(sentinels[2]) == addr, timeout=20, interval=0.1,
+               what="the restarted sentinel to learn the new primary")
 
 
 def test_forced_failover_and_bad_input(tmp_path, procs):
