@@ -129,3 +129,22 @@ Test(sentinel_vote, first_request_in_an_epoch_wins)
     cr_assert_eq(snt.current_epoch, 2);
     xfree(m);
 }
+
+Test(sentinel_config, written_back_lines_load)
+{
+    char *argv[] = {"--sentinel", "monitor", "m", "127.0.0.1", "6379", "2",
+                    "--sentinel", "config-epoch", "m", "7",
+                    "--sentinel", "known-replica", "m", "127.0.0.1", "6380",
+                    "--sentinel", "known-sentinel", "m", "127.0.0.1", "26380", "0123456789012345678901234567890123456789",
+                    "--sentinel", "known-sentinel", "m", "127.0.0.1", "26381", "short",
+                    "--sentinel", "current-epoch", "9"};
+    struct snt_config c;
+    struct buf errs;
+    cr_assert_eq(load_args(&c, (int)(sizeof argv / sizeof argv[0]), argv, &errs), 1);
+    cr_assert_eq(c.masters->config_epoch, 7);
+    cr_assert_eq(c.masters->nknown, 2);
+    cr_assert_str_eq(c.masters->known[0], "r 127.0.0.1 6380");
+    cr_assert_str_eq(c.masters->known[1], "s 127.0.0.1 26380 0123456789012345678901234567890123456789");
+    cr_assert_eq(c.current_epoch, 9);
+    buf_deinit(&errs);
+}
