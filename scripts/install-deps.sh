@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libuv1-dev libxxhash-dev libcriterion-dev libpq-dev libssl-dev
       postgresql-15 pgbouncer python3 python3-pytest python3-redis python3-requests python3-yaml
-      python3-psycopg2 redis-server redis-tools curl procps nginx wrk chromium haproxy
+      python3-psycopg2 redis-server redis-sentinel redis-tools curl procps nginx wrk chromium haproxy
       varnish openssl nutcracker libnghttp2-dev nghttp2-client liblua5.1-0-dev lua-cjson lua-bitop
       pgpool2 python3-rq"
 missing=""
@@ -24,7 +24,7 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing
 # Debian starts some servers as services on install; the tests and benchmarks
 # start their own on free loopback ports. Stop only the services this run
 # installed, never one the user already had.
-for svc in redis-server nginx haproxy varnish nutcracker; do
+for svc in redis-server redis-sentinel nginx haproxy varnish nutcracker; do
     case " $missing " in
     *" $svc "*)
         if [ -d /run/systemd/system ]; then

@@ -17,6 +17,7 @@
 #include "lb/lb.h"
 #include "pg/pg.h"
 #include "router/router.h"
+#include "sentinel/sentinel.h"
 #include "up/up.h"
 #include "worker/worker.h"
 
@@ -40,6 +41,7 @@ static const struct role roles[] = {
     {"app", app_main, &app_conf_table, "reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL", NULL},
     {"worker", worker_main, &worker_conf_table, "job consumer: runs the app's queued uploads from kv, retries failures", NULL},
     {"router", router_main, &rt_conf_table, "sharding proxy for kv: consistent hashing, hash tags, multi-key split, replicas", rt_config_check},
+    {"sentinel", sentinel_main, &snt_conf_table, "failover monitor for kv / Redis primaries: Sentinel protocol, quorum, leader election", NULL},
     {"up", up_main, &up_conf_table, "runs a whole topology from one file: starts, supervises, autoscales; status page", up_config_check},
 };
 
