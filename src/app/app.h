@@ -52,6 +52,9 @@ struct app_config {
     long long admin_port;        /* -1: port + 10000; 0: off */
     char *kv;                    /* host:port */
     long long kv_pool;
+    char *kv_sentinel;           /* "" or HOST:PORT[,...]: the primary found through them */
+    char *kv_master_name;
+    long long kv_wait_replicas;  /* a login's session waits for this many replicas (WAIT) */
     char *pg;                    /* libpq conninfo */
     long long pg_pool;
     long long concurrency;       /* capacity: requests served at once */
@@ -108,6 +111,10 @@ void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char
 /* Same, with NUL-terminated words. */
 void app_kv_cmdv(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv);
 unsigned long long app_kv_commands(const struct app_kv *kv);
+/* Find the primary through these sentinels ("HOST:PORT[,HOST:PORT...]"). false: a bad list. */
+bool app_kv_set_sentinels(struct app_kv *kv, const char *list, const char *master_name);
+/* WAIT replicas timeout_ms on the connection that carries key's commands. */
+void app_kv_wait(struct app_kv *kv, const char *key, long long replicas, long long timeout_ms, app_kv_cb cb, void *arg);
 
 /* ---- PostgreSQL client (pgc.c) ------------------------------------------ */
 

@@ -95,7 +95,7 @@ static void with_session(struct app_req *r, void (*next)(struct app_req *r))
     app_kv_cmdv(app_server_kv(r->srv), session_got, r, 4, argv);
 }
 
-static void login_stored(void *arg, const struct app_kv_reply *rep)
+static void login_replicated(void *arg, const struct app_kv_reply *rep)
 {
     struct app_req *r = arg;
     if (!rep || rep->type == APP_KV_ERROR) {
@@ -112,6 +112,21 @@ static void login_stored(void *arg, const struct app_kv_reply *rep)
     json_put_str(&b, r->user, strlen(r->user));
     buf_puts(&b, "}\n");
     app_reply_json(r, 200, &b, hdr);
+}
+
+/* With kv-wait-replicas, the session is on that many replicas before the
+ * login is answered (WAIT; after 500 ms it is answered anyway). */
+static void login_stored(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    long long n = app_server_conf(r->srv)->kv_wait_replicas;
+    if (!rep || rep->type == APP_KV_ERROR || n <= 0) {
+        login_replicated(r, rep);
+        return;
+    }
+    char key[96];
+    snprintf(key, sizeof key, "sess:%s", r->sid);
+    app_kv_wait(app_server_kv(r->srv), key, n, 500, login_replicated, r);
 }
 
 static void login_user_row(void *arg, PGresult *res, const char *err)

@@ -8,11 +8,24 @@
  * command reconnects, at most once per 100 ms, failing fast in between, so a
  * kv outage costs an error per request, not a hang.
  *
+ * With sentinels (app_kv_set_sentinels) the address is the kv primary's as
+ * the sentinels report it (SENTINEL get-master-addr-by-name): asked at the
+ * first command, and again, at most once per 100 ms, after a connection
+ * fails or kv answers -READONLY (a demoted primary); a connection to an
+ * address that is no longer the primary's is closed before it is used. The
+ * question is a short blocking exchange (200 ms timeout per sentinel) on
+ * the app's loop: it happens only around a failover.
+ *
  * Replies are framed with proto/reply (resp_reply_parse) and decoded one
  * level deep into struct app_kv_reply.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "app/app.h"
 #include "core/alloc.h"
@@ -42,7 +55,11 @@ struct kconn {
     struct resp_reply rp;
     long long last_fail_ms;
     bool writing;
+    bool drop;               /* kv said -READONLY: closed after this read */
+    int port;                /* where it connected */
 };
+
+#define MAX_SENTINELS 8
 
 struct app_kv {
     uv_loop_t *loop;
@@ -51,6 +68,12 @@ struct app_kv {
     int n;
     struct kconn c[MAX_CONNS];
     unsigned long long commands;
+    int nsent;
+    char sent_host[MAX_SENTINELS][64];
+    int sent_port[MAX_SENTINELS];
+    char master_name[64];
+    bool stale;              /* ask the sentinels before the next connection */
+    long long last_ask_ms;
 };
 
 static void conn_fail(struct kconn *c, const char *why);
@@ -203,6 +226,10 @@ static void deliver(struct kconn *c, const char *p, size_t len)
         return;
     }
     decode_scalar(p, end, &r);
+    if (c->kv->nsent && r.type == APP_KV_ERROR && r.len >= 8 && memcmp(r.str, "READONLY", 8) == 0) {
+        c->kv->stale = true;
+        c->drop = true;
+    }
     pd.cb(pd.arg, &r);
 }
 
@@ -234,6 +261,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         deliver(c, buf_head(&c->in), (size_t)n);
         buf_consume(&c->in, (size_t)n);
     }
+    if (c->drop && c->state == C_UP)
+        conn_fail(c, "kv is read-only (no longer the primary)");
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -254,8 +283,11 @@ static void on_connect(uv_connect_t *req, int status)
 
 static void conn_fail(struct kconn *c, const char *why)
 {
-    if (c->state != C_DOWN)
-        log_warn("kv %s:%d: %s", c->kv->host, c->kv->port, why);
+    if (c->state != C_DOWN) {
+        log_warn("kv %s:%d: %s", c->kv->host, c->port, why);
+        c->kv->stale = true;
+    }
+    c->drop = false;
     c->last_fail_ms = util_time_ms();
     if (c->tcp) {
         c->tcp->data = NULL;
@@ -281,6 +313,7 @@ static bool conn_open(struct kconn *c)
     if (uv_ip4_addr(c->kv->host, c->kv->port, (struct sockaddr_in *)&sa) != 0 &&
         uv_ip6_addr(c->kv->host, c->kv->port, (struct sockaddr_in6 *)&sa) != 0)
         return false;
+    c->port = c->kv->port;
     c->tcp = xmalloc(sizeof *c->tcp);
     uv_tcp_init(c->kv->loop, c->tcp);
     c->tcp->data = c;
@@ -292,6 +325,105 @@ static bool conn_open(struct kconn *c)
         conn_fail(c, "connect failed");
         return false;
     }
+    return true;
+}
+
+/* One sentinel's answer to get-master-addr-by-name: true and host/port set. */
+static bool ask_sentinel(const char *host, int port, const char *name, char *mhost, size_t mhostlen, int *mport)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return false;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct timeval tv = {0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char req[256], rep[256];
+    int n = snprintf(req, sizeof req, "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$%zu\r\n%s\r\n",
+                     strlen(name), name);
+    bool ok = false;
+    size_t got = 0;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)n) == n) {
+        /* *2 $len host $len port: read until both bulk strings are in */
+        while (got < sizeof rep - 1) {
+            ssize_t r = read(fd, rep + got, sizeof rep - 1 - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            rep[got] = 0;
+            char h[64];
+            long long hl = 0, pl = 0;
+            int off = 0;
+            if (sscanf(rep, "*2\r\n$%lld\r\n%n", &hl, &off) == 1 && hl > 0 && hl < (long long)sizeof h &&
+                (size_t)off + (size_t)hl + 2 <= got) {
+                memcpy(h, rep + off, (size_t)hl);
+                h[hl] = 0;
+                const char *q = rep + off + hl + 2;
+                int off2 = 0;
+                if (sscanf(q, "$%lld\r\n%n", &pl, &off2) == 1 && off2 > 0 && (size_t)(q - rep) + (size_t)off2 + (size_t)pl + 2 <= got) {
+                    long long v = 0;
+                    if (util_str2ll(q + off2, (size_t)pl, &v) && v > 0 && v < 65536 && strlen(h) < mhostlen) {
+                        strcpy(mhost, h);
+                        *mport = (int)v;
+                        ok = true;
+                    }
+                    break;
+                }
+            } else if (got > 0 && rep[0] != '*') {
+                break; /* an error or nil: this sentinel does not know */
+            }
+        }
+    }
+    close(fd);
+    return ok;
+}
+
+/* Ask the sentinels, in turn, where the primary is (rate-limited). */
+static void rediscover(struct app_kv *kv)
+{
+    long long now = util_time_ms();
+    if (!kv->nsent || !kv->stale || now - kv->last_ask_ms < RECONNECT_MS)
+        return;
+    kv->last_ask_ms = now;
+    for (int i = 0; i < kv->nsent; i++) {
+        char h[128];
+        int port = 0;
+        if (ask_sentinel(kv->sent_host[i], kv->sent_port[i], kv->master_name, h, sizeof h, &port)) {
+            if (port != kv->port || strcmp(h, kv->host) != 0)
+                log_notice("kv primary %s is at %s:%d (sentinel %s:%d)", kv->master_name, h, port, kv->sent_host[i],
+                           kv->sent_port[i]);
+            snprintf(kv->host, sizeof kv->host, "%s", h);
+            kv->port = port;
+            kv->stale = false;
+            return;
+        }
+    }
+}
+
+bool app_kv_set_sentinels(struct app_kv *kv, const char *list, const char *master_name)
+{
+    kv->nsent = 0;
+    const char *p = list;
+    while (p && *p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char one[96];
+        if (n == 0 || n >= sizeof one || kv->nsent == MAX_SENTINELS)
+            return false;
+        memcpy(one, p, n);
+        one[n] = 0;
+        if (!net_split_hostport(one, kv->sent_host[kv->nsent], sizeof kv->sent_host[0], &kv->sent_port[kv->nsent]))
+            return false;
+        kv->nsent++;
+        p = comma ? comma + 1 : NULL;
+    }
+    if (!master_name || !*master_name || strlen(master_name) >= sizeof kv->master_name)
+        return false;
+    snprintf(kv->master_name, sizeof kv->master_name, "%s", master_name);
+    kv->stale = kv->nsent > 0;
+    kv->last_ask_ms = -RECONNECT_MS;
     return true;
 }
 
@@ -344,16 +476,23 @@ static void failed_fire(uv_timer_t *t)
     uv_close((uv_handle_t *)t, failed_closed);
 }
 
-void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv, const size_t *lens)
+static void cmd_routed(struct app_kv *kv, const char *rkey, size_t rlen, app_kv_cb cb, void *arg, int argc,
+                       const char **argv, const size_t *lens)
 {
     /* the key picks the connection: commands on one key stay in order (a GET
      * sent after a SET sees it; replies to one key arrive in sending order),
      * which the caches' single-flight table relies on */
     uint32_t h = 2166136261u;
-    if (argc >= 2)
-        for (size_t i = 0; i < lens[1]; i++)
-            h = (h ^ (unsigned char)argv[1][i]) * 16777619u;
+    for (size_t i = 0; i < rlen; i++)
+        h = (h ^ (unsigned char)rkey[i]) * 16777619u;
     struct kconn *best = &kv->c[h % (uint32_t)kv->n];
+    if (kv->nsent) {
+        rediscover(kv);
+        if (best->state != C_DOWN && best->port != kv->port) {
+            conn_fail(best, "kv primary moved");
+            best->last_fail_ms = -RECONNECT_MS; /* reconnect to the new one now */
+        }
+    }
     if (best->state == C_DOWN)
         conn_open(best);
     if (best->state == C_DOWN || best->qlen >= MAX_PENDING) {
@@ -374,6 +513,21 @@ void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char
     }
     q_push(best, cb, arg);
     flush(best);
+}
+
+void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv, const size_t *lens)
+{
+    cmd_routed(kv, argc >= 2 ? argv[1] : "", argc >= 2 ? lens[1] : 0, cb, arg, argc, argv, lens);
+}
+
+void app_kv_wait(struct app_kv *kv, const char *key, long long replicas, long long timeout_ms, app_kv_cb cb, void *arg)
+{
+    char n[24], t[24];
+    snprintf(n, sizeof n, "%lld", replicas);
+    snprintf(t, sizeof t, "%lld", timeout_ms);
+    const char *argv[] = {"WAIT", n, t};
+    size_t lens[] = {4, strlen(n), strlen(t)};
+    cmd_routed(kv, key, strlen(key), cb, arg, 3, argv, lens);
 }
 
 void app_kv_cmdv(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv)

@@ -585,6 +585,12 @@ int app_main(int argc, char **argv)
     s->loop = xmalloc(sizeof *s->loop);
     uv_loop_init(s->loop);
     s->kv = app_kv_new(s->loop, s->cfg.kv, (int)s->cfg.kv_pool);
+    if (s->kv && s->cfg.kv_sentinel && *s->cfg.kv_sentinel &&
+        !app_kv_set_sentinels(s->kv, s->cfg.kv_sentinel, s->cfg.kv_master_name)) {
+        fprintf(stderr, "scaleout app: bad kv-sentinel '%s' (want HOST:PORT[,HOST:PORT...], IPv4)\n", s->cfg.kv_sentinel);
+        rc = 2;
+        goto out;
+    }
     if (!s->kv) {
         fprintf(stderr, "scaleout app: bad kv address '%s' (want host:port)\n", s->cfg.kv);
         rc = 2;
