@@ -32,6 +32,14 @@ static const struct conf_directive up_dirs[] = {
     {"lb-retries", CONF_INT, OFF(lb_retries), 0, 10, "2", NULL, 0, "lb retries on another app instance", 0, NULL, NULL},
     {"kv-port", CONF_INT, OFF(kv_port), 0, 65535, "8379", NULL, 0, "kv port (0: a free port)", 0, NULL, NULL},
     {"kv-maxmemory", CONF_STRING, OFF(kv_maxmemory), 0, 0, "256mb", NULL, 0, "kv maxmemory", 0, NULL, NULL},
+    {"kv-replicas", CONF_INT, OFF(kv_replicas), 0, 4, "1", NULL, 0,
+     "kv replicas of the primary (ports kv-port + 1, ...; 0: a lone kv)", 0, NULL, NULL},
+    {"sentinels", CONF_INT, OFF(sentinels), -1, 7, "-1", NULL, 0,
+     "sentinels watching the kv primary (quorum: a majority; -1: 3 when kv-replicas >= 1); the apps find the primary "
+     "through them", 0, NULL, NULL},
+    {"sentinel-down-after", CONF_DURATION, OFF(sentinel_down_ms), 100, DAY, "2s", NULL, 0,
+     "the sentinels' down-after-milliseconds: how long the kv primary may not answer before a failover", 1000, NULL,
+     NULL},
     {"postgres", CONF_BOOL, OFF(postgres), 0, 0, "yes", NULL, 0,
      "start PostgreSQL (initdb on first start, as an unprivileged user when root); no: use pg-conninfo", 0, NULL, NULL},
     {"pg-port", CONF_INT, OFF(pg_port), 0, 65535, "8432", NULL, 0, "PostgreSQL port (0: a free port)", 0, NULL, NULL},
@@ -115,6 +123,11 @@ int up_config_validate(const struct up_config *c, const char *where, struct buf 
     if (c->worker_max && c->worker_down_at >= c->worker_up_at) {
         buf_printf(errs, "%s%sworker-scale-down-at (%lld) must be below worker-scale-up-at (%lld)\n",
                    where ? where : "", where ? ": " : "", c->worker_down_at, c->worker_up_at);
+        n++;
+    }
+    if (c->sentinels > 0 && c->kv_replicas < 1) {
+        buf_printf(errs, "%s%ssentinels need kv-replicas >= 1 (a replica to promote)\n", where ? where : "",
+                   where ? ": " : "");
         n++;
     }
     if (c->scale_down_at >= c->scale_up_at) {

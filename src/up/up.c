@@ -57,7 +57,8 @@
 #define LIVED_MS 10000
 #define MAX_BACKOFF_MS 10000
 
-static const char *const kind_names[UP_KIND__COUNT] = {"postgres", "pg-replica", "pg-proxy", "kv", "app", "worker", "lb"};
+static const char *const kind_names[UP_KIND__COUNT] = {"postgres", "pg-replica", "pg-proxy", "kv", "kv-replica",
+                                                              "sentinel", "app", "worker", "lb"};
 
 static uv_timer_t tick_timer;
 static uv_signal_t sig_term, sig_int;
@@ -193,6 +194,71 @@ static bool pg_setuid;
 static char pg_data[4200];
 static int pg_rep_ports[4];
 static int pg_proxy_port, pg_proxy_admin;
+static int kv_rep_ports[4];
+static int n_sentinels;
+static int sentinel_ports[8];
+static char sentinel_list[8 * 24];   /* "127.0.0.1:P,..." for the apps */
+#define KV_MASTER_NAME "scaleout"
+
+/* A kv node's argv: the primary (replicaof 0) or a replica of 127.0.0.1:replicaof. */
+static char **kv_argv(struct up *u, int port, int replicaof)
+{
+    int argc;
+    char p[16], r[16];
+    snprintf(p, sizeof p, "%d", port);
+    char **argv = argv_new(&argc, self_exe, "kv", "--port", p, "--admin-port", "0", "--maxmemory", u->cfg.kv_maxmemory,
+                           "--maxmemory-policy", "allkeys-lru", (char *)NULL);
+    if (replicaof > 0) {
+        snprintf(r, sizeof r, "%d", replicaof);
+        add_arg(&argv, &argc, "--replicaof");
+        add_arg(&argv, &argc, "127.0.0.1");
+        add_arg(&argv, &argc, r);
+    }
+    return argv;
+}
+
+/* The kv primary's port as the first sentinel that answers reports it (SENTINEL get-master-addr-by-name; blocking, loopback, 300 ms
+ * each); -1 when none answers. */
+static int sentinel_master_port(void)
+{
+    for (int i = 0; i < n_sentinels; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        struct timeval tv = {0, 300000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sentinel_ports[i])};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        char req[128], rep[256];
+        int n = snprintf(req, sizeof req, "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$%zu\r\n%s\r\n",
+                         strlen(KV_MASTER_NAME), KV_MASTER_NAME);
+        int port = -1;
+        size_t got = 0;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)n) == n) {
+            while (got < sizeof rep - 1) {
+                ssize_t r = read(fd, rep + got, sizeof rep - 1 - got);
+                if (r <= 0)
+                    break;
+                got += (size_t)r;
+                rep[got] = 0;
+                /* *2 $9 127.0.0.1 $N PORT */
+                char *a = strstr(rep, "127.0.0.1\r\n$");
+                char *e = a ? strstr(a + 12, "\r\n") : NULL;
+                char *e2 = e ? strstr(e + 2, "\r\n") : NULL;
+                if (e2) {
+                    port = atoi(e + 2);
+                    break;
+                }
+                if (rep[0] != '*')
+                    break;
+            }
+        }
+        close(fd);
+        if (port > 0)
+            return port;
+    }
+    return -1;
+}
 
 static struct up_proc *add_app(struct up *u)
 {
@@ -222,6 +288,14 @@ static struct up_proc *add_app(struct up *u)
     char **argv = argv_new(&argc, self_exe, "app", "--port", p, "--admin-port", ap, "--kv", kv, "--pg", pg_conninfo,
                            "--concurrency", conc, "--service-time", svc, "--queue", u->cfg.queue ? "kv-list" : "kv-hash",
                            (char *)NULL);
+    if (n_sentinels) {
+        add_arg(&argv, &argc, "--kv-sentinel");
+        add_arg(&argv, &argc, sentinel_list);
+        add_arg(&argv, &argc, "--kv-master-name");
+        add_arg(&argv, &argc, KV_MASTER_NAME);
+        add_arg(&argv, &argc, "--kv-wait-replicas");
+        add_arg(&argv, &argc, "1");
+    }
     add_words(&argv, &argc, u->cfg.app_args);
     struct up_proc *pr = up_proc_new(u, UP_APP, name, argv, port);
     pr->admin_port = aport;
@@ -306,10 +380,29 @@ static void build_topology(struct up *u)
         struct up_proc *p = up_proc_new(u, UP_PGPROXY, "pg-proxy", argv, pg_proxy_port);
         p->admin_port = pg_proxy_admin;
     }
-    snprintf(port, sizeof port, "%d", kv_port);
-    char **argv = argv_new(&argc, self_exe, "kv", "--port", port, "--admin-port", "0", "--maxmemory",
-                           u->cfg.kv_maxmemory, "--maxmemory-policy", "allkeys-lru", (char *)NULL);
-    up_proc_new(u, UP_KV, "kv", argv, kv_port);
+    up_proc_new(u, UP_KV, "kv", kv_argv(u, kv_port, 0), kv_port);
+    for (long long i = 0; i < u->cfg.kv_replicas; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "kv-replica-%lld", i + 1);
+        up_proc_new(u, UP_KVREP, name, kv_argv(u, kv_rep_ports[i], kv_port), kv_rep_ports[i]);
+    }
+    for (int i = 0; i < n_sentinels; i++) {
+        /* a fresh file each start: the sentinel writes its state back into it */
+        char name[32], conf[4200];
+        snprintf(name, sizeof name, "sentinel-%d", i + 1);
+        snprintf(conf, sizeof conf, "%s/%s.conf", u->dir, name);
+        FILE *f = fopen(conf, "w");
+        if (f) {
+            fprintf(f, "role sentinel\nport %d\nbind 127.0.0.1\n", sentinel_ports[i]);
+            fprintf(f, "sentinel monitor %s 127.0.0.1 %d %d\n", KV_MASTER_NAME, kv_port, n_sentinels / 2 + 1);
+            fprintf(f, "sentinel down-after-milliseconds %s %lld\n", KV_MASTER_NAME, u->cfg.sentinel_down_ms);
+            fprintf(f, "sentinel failover-timeout %s %lld\n", KV_MASTER_NAME, u->cfg.sentinel_down_ms * 5 + 5000);
+            fprintf(f, "sentinel parallel-syncs %s 1\n", KV_MASTER_NAME);
+            fclose(f);
+        }
+        char **argv = argv_new(&argc, self_exe, "sentinel", "--config", conf, (char *)NULL);
+        up_proc_new(u, UP_SENTINEL, name, argv, sentinel_ports[i]);
+    }
     for (long long i = 0; i < u->cfg.app_min; i++)
         add_app(u);
     for (long long i = 0; i < u->cfg.workers; i++)
@@ -389,11 +482,30 @@ static void start_proc(struct up_proc *p)
     up_log(p->up, "%s: started (pid %d)%s", p->name, p->pid, p->port ? "" : "");
 }
 
+static long long u_failover_wait(struct up *u) { return u->cfg.sentinel_down_ms * 4 + 10000; }
+
 static void backoff_fire(uv_timer_t *t)
 {
     struct up_proc *p = t->data;
     if (p->up->stopping || !p->want)
         return;
+    if ((p->kind == UP_KV || p->kind == UP_KVREP) && n_sentinels) {
+        /* A kv node comes back as a replica of whoever the sentinels say is
+         * the primary now. A primary that died waits for the failover (its
+         * restart empty, as a primary, would wipe its replicas): it is
+         * restarted as a primary only when the sentinels still name it after
+         * down-after x 4 + 10 s (no replica to promote). */
+        int m = sentinel_master_port();
+        if (m == p->port && util_time_ms() - p->died_ms < u_failover_wait(p->up)) {
+            uv_timer_start(p->backoff, backoff_fire, 200, 0);
+            return;
+        }
+        for (char **a = p->argv; *a; a++)
+            xfree(*a);
+        xfree(p->argv);
+        p->argv = kv_argv(p->up, p->port, m > 0 && m != p->port ? m : 0);
+        up_log(p->up, "%s: restarting as %s", p->name, m > 0 && m != p->port ? "a replica of the sentinels' primary" : "the primary");
+    }
     if (p->kind == UP_LB) {
         /* a restarted lb must know the apps the autoscaler added or removed */
         for (char **a = p->argv; *a; a++)
@@ -424,6 +536,7 @@ void up_on_exit(struct up *u, struct up_proc *p, long long status, int sig)
         return;
     }
     long long lived = util_time_ms() - p->started_ms;
+    p->died_ms = util_time_ms();
     p->fast_fails = lived >= LIVED_MS ? 0 : p->fast_fails + 1;
     if (u->cfg.restart_limit > 0 && p->fast_fails > u->cfg.restart_limit) {
         up_log(u, "%s %s; %d quick deaths in a row: giving up on it", p->name, how, p->fast_fails);
@@ -1494,6 +1607,18 @@ int up_main(int argc, char **argv)
     if (port_taken(u->lb_admin_port, "lb admin port"))
         return 1;
     kv_port = u->cfg.kv_port ? (int)u->cfg.kv_port : up_free_port();
+    for (long long i = 0; i < u->cfg.kv_replicas; i++) {
+        kv_rep_ports[i] = u->cfg.kv_port ? (int)(u->cfg.kv_port + 1 + i) : up_free_port();
+        if (u->cfg.kv_port && port_taken(kv_rep_ports[i], "kv-port + replica"))
+            return 1;
+    }
+    n_sentinels = (int)(u->cfg.sentinels < 0 ? (u->cfg.kv_replicas >= 1 ? 3 : 0) : u->cfg.sentinels);
+    sentinel_list[0] = 0;
+    for (int i = 0; i < n_sentinels; i++) {
+        sentinel_ports[i] = up_free_port();
+        size_t l = strlen(sentinel_list);
+        snprintf(sentinel_list + l, sizeof sentinel_list - l, "%s127.0.0.1:%d", i ? "," : "", sentinel_ports[i]);
+    }
     pg_port = u->cfg.pg_port ? (int)u->cfg.pg_port : up_free_port();
     if (u->cfg.postgres) {
         for (long long i = 0; i < u->cfg.pg_replicas; i++) {

@@ -1,7 +1,8 @@
 /*
  * up.h — `scaleout up`: runs a whole topology on one machine from one file.
  *
- *   up ──spawns──▶ postgres (optional) ─▶ pg-replica × R ─▶ pg-proxy ─▶ kv ─▶ app × N ─▶ worker × M ─▶ lb
+ *   up ──spawns──▶ postgres (optional) ─▶ pg-replica × R ─▶ pg-proxy ─▶ kv ─▶ kv-replica × K ─▶ sentinel × S
+ *                  ─▶ app × N ─▶ worker × M ─▶ lb
  *      ◀─exit────  (supervised: restart with back-off, give up after a limit)
  *      ──GET /status, POST/DELETE backends──▶ lb admin   (autoscaler)
  *      ──serves──▶ status page (HTML + JSON) on status-port
@@ -31,6 +32,9 @@ struct up_config {
     long long lb_retries;
     long long kv_port;
     char *kv_maxmemory;
+    long long kv_replicas;       /* `kv --replicaof` the primary, ports kv-port + 1, ... */
+    long long sentinels;         /* -1: 3 when kv-replicas >= 1, else 0 */
+    long long sentinel_down_ms;  /* their down-after-milliseconds */
     bool postgres;
     long long pg_port;
     char *pg_bin;
@@ -87,7 +91,7 @@ int up_demo(int argc, char **argv, const char *self_exe);
 /* ---- processes (proc.c) ---------------------------------------------------- */
 
 /* in start-up order; stopped in the reverse order */
-enum up_kind { UP_PG, UP_PGREP, UP_PGPROXY, UP_KV, UP_APP, UP_WORKER, UP_LB, UP_KIND__COUNT };
+enum up_kind { UP_PG, UP_PGREP, UP_PGPROXY, UP_KV, UP_KVREP, UP_SENTINEL, UP_APP, UP_WORKER, UP_LB, UP_KIND__COUNT };
 
 #define UP_PROC_STATES(X) \
     X(STOPPED, "stopped") X(STARTING, "starting") X(RUNNING, "running") X(BACKOFF, "restarting") \
@@ -122,6 +126,7 @@ struct up_proc {
     int restarts;
     int fast_fails;
     long long started_ms, drain_until_ms, stop_ms;
+    long long died_ms;             /* when it last exited unasked */
     unsigned long long cpu_ticks;  /* utime + stime at the last sample (/proc/PID/stat) */
     long long cpu_ms;              /* when it was taken; 0: none yet */
     int cpu_pid;
