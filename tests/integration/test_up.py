@@ -52,6 +52,7 @@ status-port {status_port}
 lb-port {lb_port}
 lb-admin-port {lb_admin}
 kv-port 0
+kv-replicas 0
 pg-port 0
 pg-proxy-port 0
 pg-replicas 1
@@ -426,6 +427,136 @@ def test_sigterm_stops_everything_and_exits_0(up):
     assert up["proc"].stop(signal.SIGTERM, timeout=40) == 0
     wait_until(lambda: not any(pid_alive(p) for p in pids), timeout=15, what="no process left behind")
     assert not tcp_open(up["lb"]) and not tcp_open(up["status"])
+
+
+def test_kv_primary_killed_under_load_sentinels_promote_the_replica_and_no_acknowledged_session_is_lost():
+    """kv-replicas 1 + sentinels 3: SIGKILL of the kv primary under login + profile
+    load through the lb. The sentinels promote the replica, the apps follow them,
+    requests succeed again, every session whose login was answered 200 still
+    works, and the old primary comes back as a replica of the new one."""
+    import redis
+    base = world_dir("scaleout-up-sent-")
+    lb_port, status_port = free_port(), free_port()
+    conf = base / "up.conf"
+    conf.write_text(f"""role up
+dir {base}/data
+status-port {status_port}
+lb-port {lb_port}
+lb-admin-port 0
+kv-port 0
+kv-replicas 1
+sentinels 3
+sentinel-down-after 500ms
+pg-port 0
+pg-replicas 0
+pg-proxy no
+app-port 0
+app-min 2
+app-max 2
+autoscale no
+workers 0
+ready-timeout 60s
+""")
+    p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base)
+    try:
+        p.start(timeout=90, ready=lambda: tcp_open(status_port) and tcp_open(lb_port) and
+                requests.get(f"http://{HOST}:{status_port}/status", timeout=5).json()["ready"])
+        st = status(status_port)
+        assert kinds_of(st) >= {"kv", "kv-replica", "sentinel", "app", "lb"}, kinds_of(st)
+        primary, replica = proc_named(st, "kv"), proc_named(st, "kv-replica-1")
+        sentinels = [q["port"] for q in st["procs"] if q["kind"] == "sentinel"]
+        assert len(sentinels) == 3
+        sc = [redis.Redis(host=HOST, port=sp, decode_responses=True, socket_timeout=2) for sp in sentinels]
+
+        def sentinels_ready():
+            for c in sc:
+                m = c.execute_command("SENTINEL", "get-master-addr-by-name", "scaleout")
+                if not m or int(m[1]) != primary["port"]:
+                    return False
+                if len(c.execute_command("SENTINEL", "replicas", "scaleout")) < 1:
+                    return False
+                if len(c.execute_command("SENTINEL", "sentinels", "scaleout")) < 2:
+                    return False
+            return True
+        wait_until(sentinels_ready, timeout=30, interval=0.2, what="the sentinels know the replica and each other")
+
+        lock = threading.Lock()
+        acked = []            # (user, cookie) of logins answered 200
+        results = []          # (phase, status or error)
+        stop = threading.Event()
+        phase = ["before"]
+
+        def load(tid):
+            s = requests.Session()
+            i = 0
+            while not stop.is_set():
+                i += 1
+                user = f"u{tid}x{i}"
+                try:
+                    s.cookies.clear()
+                    r = s.post(f"http://{HOST}:{lb_port}/login", json={"user": user}, timeout=10)
+                    with lock:
+                        results.append((phase[0], r.status_code))
+                    if r.status_code != 200:
+                        continue
+                    with lock:
+                        acked.append((user, r.cookies.get("sid")))
+                    r = s.get(f"http://{HOST}:{lb_port}/me", timeout=10)
+                    with lock:
+                        results.append((phase[0], r.status_code))
+                except requests.RequestException as e:
+                    with lock:
+                        results.append((phase[0], repr(e)))
+        ts = [threading.Thread(target=load, args=(t,)) for t in range(2)]
+        for t in ts:
+            t.start()
+        wait_until(lambda: len(acked) > 30, timeout=30, what="load flowing")
+        with lock:
+            phase[0] = "switch"
+        os.kill(primary["pid"], signal.SIGKILL)
+        wait_until(lambda: all((lambda m: m and int(m[1]) == replica["port"])(
+            c.execute_command("SENTINEL", "get-master-addr-by-name", "scaleout")) for c in sc),
+            timeout=30, interval=0.2, what="the sentinels promote the replica")
+        # requests succeed again: 20 answers in a row are 2xx
+        def recovered():
+            with lock:
+                tail = results[-20:]
+            return len(tail) == 20 and all(isinstance(x, int) and x < 300 for _, x in tail)
+        wait_until(recovered, timeout=30, interval=0.2, what="requests succeed again after the failover")
+        with lock:
+            phase[0] = "after"
+        n = len(results)
+        wait_until(lambda: len(results) > n + 20, timeout=20, what="load after the failover")
+        stop.set()
+        for t in ts:
+            t.join(15)
+        errs = {ph: [x for q, x in results if q == ph and not (isinstance(x, int) and x < 300)]
+                for ph in ("before", "switch", "after")}
+        print(f"kv failover under load: {len(results)} requests, errors before/switch/after: "
+              f"{len(errs['before'])}/{len(errs['switch'])}/{len(errs['after'])}; {len(acked)} logins acknowledged")
+        assert not errs["before"] and not errs["after"], errs
+        # no acknowledged login lost: every session answered 200 still works
+        lost = []
+        for user, sid in acked:
+            r = requests.get(f"http://{HOST}:{lb_port}/me", cookies={"sid": sid}, timeout=10)
+            if r.status_code != 200 or r.json().get("name", r.json().get("user")) != user:
+                lost.append((user, r.status_code, r.text[:80]))
+        assert not lost, f"{len(lost)} of {len(acked)} acknowledged sessions lost: {lost[:5]}"
+        # the old primary is back, as a replica of the new one
+        wait_until(lambda: (lambda q: q["restarts"] >= 1 and q["state"] == "running")(
+            proc_named(status(status_port), "kv")), timeout=60, what="kv restarted by up")
+        old = redis.Redis(host=HOST, port=primary["port"], decode_responses=True, socket_timeout=2)
+        role = wait_until(lambda: (lambda r: r if r[0] == "slave" else None)(old.execute_command("ROLE")),
+                          timeout=20, what="the old primary back as a replica")
+        assert int(role[2]) == replica["port"], role
+        pids = [q["pid"] for q in status(status_port)["procs"] if q["pid"]] + [primary["pid"]]
+        assert p.stop(signal.SIGTERM, timeout=40) == 0
+        wait_until(lambda: not any(pid_alive(x) for x in pids), timeout=15, what="no process left behind")
+    finally:
+        p.stop(timeout=30)
+        bad = sanitizer_reports(base)
+        rmtree(base)
+    assert not bad, bad
 
 
 def test_bad_config_is_named_by_line(tmp_path):
