@@ -195,6 +195,7 @@ static char pg_data[4200];
 static int pg_rep_ports[4];
 static int pg_proxy_port, pg_proxy_admin;
 static int kv_rep_ports[4];
+static int kv_primary;               /* the workers' kv: the sentinels' primary after a failover (0: kv_port) */
 static int n_sentinels;
 static int sentinel_ports[8];
 static char sentinel_list[8 * 24];   /* "127.0.0.1:P,..." for the apps */
@@ -320,7 +321,7 @@ static struct up_proc *add_worker(struct up *u)
     char name[32], kv[32];
     int argc;
     snprintf(name, sizeof name, "worker-%d", slot + 1);
-    snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_port);
+    snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_primary ? kv_primary : kv_port);
     char **argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, "--queue",
                            u->cfg.queue ? "kv-list" : "kv-hash", (char *)NULL);
     add_words(&argv, &argc, u->cfg.worker_args);
@@ -482,6 +483,29 @@ static void start_proc(struct up_proc *p)
     up_log(p->up, "%s: started (pid %d)%s", p->name, p->pid, p->port ? "" : "");
 }
 
+/* The workers' blocking kv client takes one address: after a failover each
+ * gets the new primary's in its argv and is restarted (SIGTERM: it finishes
+ * its job; under its name it takes its processing list back). */
+static void workers_follow(struct up *u, int primary)
+{
+    char kv[32];
+    kv_primary = primary;
+    snprintf(kv, sizeof kv, "127.0.0.1:%d", primary);
+    for (struct up_proc *w = u->procs; w; w = w->next) {
+        if (w->kind != UP_WORKER)
+            continue;
+        for (char **a = w->argv; a[0] && a[1]; a++)
+            if (strcmp(a[0], "--kv") == 0 && strcmp(a[1], kv) != 0) {
+                xfree(a[1]);
+                a[1] = xstrdup(kv);
+                up_log(u, "%s: kv primary now %s; restarting it there", w->name, kv);
+                if (w->want && w->h)
+                    up_proc_signal(w, SIGTERM);
+                break;
+            }
+    }
+}
+
 static long long u_failover_wait(struct up *u) { return u->cfg.sentinel_down_ms * 4 + 10000; }
 
 static void backoff_fire(uv_timer_t *t)
@@ -504,6 +528,8 @@ static void backoff_fire(uv_timer_t *t)
             xfree(*a);
         xfree(p->argv);
         p->argv = kv_argv(p->up, p->port, m > 0 && m != p->port ? m : 0);
+        if (m > 0)
+            workers_follow(p->up, m);
         up_log(p->up, "%s: restarting as %s", p->name, m > 0 && m != p->port ? "a replica of the sentinels' primary" : "the primary");
     }
     if (p->kind == UP_LB) {

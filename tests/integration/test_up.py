@@ -454,7 +454,8 @@ app-port 0
 app-min 2
 app-max 2
 autoscale no
-workers 0
+workers 1
+worker-args "--job-time 5ms --poll 10ms"
 ready-timeout 60s
 """)
     p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base)
@@ -549,6 +550,18 @@ ready-timeout 60s
         role = wait_until(lambda: (lambda r: r if r[0] == "slave" else None)(old.execute_command("ROLE")),
                           timeout=20, what="the old primary back as a replica")
         assert int(role[2]) == replica["port"], role
+        # the worker was moved to the new primary: an upload is done
+        h = Http(lb_port)
+        h.login("after-failover")
+        r = h.post("/upload", data=b"after the failover")
+        assert r.status_code == 202, r.text
+        try:
+            wait_until(lambda: h.get(r.headers["Location"]).json().get("status") == "done", timeout=30,
+                       what="a job done by the worker after the failover")
+        except AssertionError:
+            print([(q["name"], q["pid"], q["state"], q["restarts"]) for q in status(status_port)["procs"]])
+            print((base / "data" / "logs" / "worker-1.log").read_text()[-3000:])
+            raise
         pids = [q["pid"] for q in status(status_port)["procs"] if q["pid"]] + [primary["pid"]]
         assert p.stop(signal.SIGTERM, timeout=40) == 0
         wait_until(lambda: not any(pid_alive(x) for x in pids), timeout=15, what="no process left behind")
