@@ -921,3 +921,123 @@ def test_resharding_moves_only_the_changed_pool(procs):
     assert on_b and all(k.startswith(b"user:") for k in on_b)
     owners([a, b, d])
     assert [v.decode() for v in c.mget(list(data))] == list(data.values())
+
+
+def _sentinels_for(tmp_path, masters, n=3):
+    """n `scaleout sentinel`s (quorum 2, down-after 1 s) monitoring every master in masters {name: port}."""
+    from sentinel_helpers import Proc as SProc
+    out = []
+    for _ in range(n):
+        port = free_port()
+        conf = tmp_path / f"sent-{port}.conf"
+        lines = ["role sentinel", f"port {port}", f"bind {HOST}"]
+        for name, mport in masters.items():
+            lines += [f"sentinel monitor {name} {HOST} {mport} 2", f"sentinel down-after-milliseconds {name} 1000",
+                      f"sentinel failover-timeout {name} 10000", f"sentinel parallel-syncs {name} 1"]
+        conf.write_text("\n".join(lines) + "\n")
+        out.append(SProc("scaleout-sentinel", [str(scaleout_bin()), "sentinel", "--config", str(conf)], port,
+                         str(tmp_path)))
+    return out
+
+
+def test_sentinel_failover_errors_only_for_the_shard_then_none(procs, tmp_path):
+    from sentinel_helpers import pairs, start_kv, wait_replica_up
+    nodes = []
+    try:
+        a1 = start_kv(tmp_path)
+        nodes.append(a1)
+        a2 = start_kv(tmp_path, replicaof=a1.port)
+        nodes.append(a2)
+        b1 = start_kv(tmp_path)
+        nodes.append(b1)
+        b2 = start_kv(tmp_path, replicaof=b1.port)
+        nodes.append(b2)
+        wait_replica_up(a2, a1.port)
+        wait_replica_up(b2, b1.port)
+        sents = _sentinels_for(tmp_path, {"shard-a": a1.port, "shard-b": b1.port})
+        nodes.extend(sents)
+
+        def topology():
+            for s in sents:
+                for m in ("shard-a", "shard-b"):
+                    e = pairs(s.client().execute_command("SENTINEL", "master", m))
+                    if int(e["num-slaves"]) < 1 or int(e["num-other-sentinels"]) < 2:
+                        return False
+            return True
+
+        wait_until(topology, 20, interval=0.1, what="sentinels to discover the replicas and each other")
+        flags = []
+        for s in sents:
+            flags += ["--sentinel", f"{HOST}:{s.port}"]
+        # the configured addresses are the fallbacks (and, with name, not the identity): the sentinels decide
+        r = procs.router(*flags, "--shard", f"{HOST}:{a1.port}", "name", "A", "master", "shard-a",
+                         "--shard", f"{HOST}:{b1.port}", "name", "B", "master", "shard-b",
+                         "--health-interval", "200ms", "--server-timeout", "2s", "--sentinel-check-interval", "1s")
+
+        def shard_status():
+            st = json.loads(admin_get(r, "/status"))
+            return {s["name"]: s for s in st["pools"][0]["shards"]}
+
+        sh = shard_status()
+        assert sh["A"]["addr"] == f"{HOST}:{a1.port}" and sh["A"]["sentinel_master"] == "shard-a"
+        assert sh["B"]["addr"] == f"{HOST}:{b1.port}" and sh["B"]["sentinel_master"] == "shard-b"
+        c = client(r.port)
+        keys = [f"sf:{i}" for i in range(400)]
+        c.mset({k: "0" for k in keys})
+        on_a = set(k.decode() for k in client(a1.port).keys("*"))
+        assert 0 < len(on_a) < len(keys)
+        stop = threading.Event()
+        res = {"acked": {}, "errors": [], "conn": [], "a_ok": 0}  # acked: key -> (value, start time)
+
+        def load():
+            cl = client(r.port)
+            i = 0
+            while not stop.is_set():
+                k = keys[i % len(keys)]
+                i += 1
+                t0 = time.monotonic()
+                try:
+                    cl.set(k, str(i))
+                    res["acked"][k] = (str(i), t0)
+                    if k in on_a:
+                        res["a_ok"] += 1
+                except redis.ResponseError as e:
+                    res["errors"].append((k, t0, str(e)))
+                except redis.ConnectionError as e:  # the router must not drop the client
+                    res["conn"].append(str(e))
+
+        t = threading.Thread(target=load)
+        t.start()
+        wait_until(lambda: res["a_ok"] > 200, 10, what="load running")
+        killed = time.monotonic()
+        a1.kill9()
+        wait_until(lambda: shard_status()["A"]["addr"] == f"{HOST}:{a2.port}", 40, interval=0.1,
+                   what="the router to follow the sentinels' failover of shard A")
+        switched = time.monotonic()
+        base = res["a_ok"]
+        wait_until(lambda: res["a_ok"] > base + 300, 15, what="writes to shard A after the failover")
+        stop.set()
+        t.join(15)
+        assert not t.is_alive(), "a client hung"
+        assert not res["conn"], res["conn"][:3]
+        print(f"failover followed in {switched - killed:.1f} s; {len(res['errors'])} errors for shard A's keys "
+              f"({res['errors'][:1]}), {len(res['acked'])} keys acked")
+        # errors only for shard A's keys, only between the kill and the switch
+        assert all(k in on_a for k, _, _ in res["errors"]), [e for e in res["errors"] if e[0] not in on_a][:3]
+        assert all(killed <= t0 <= switched for _, t0, _ in res["errors"]), \
+            [e for e in res["errors"] if not killed <= e[1] <= switched][:3]
+        # every write acknowledged after the switch is readable through the router
+        after = {k: v for k, (v, t0) in res["acked"].items() if t0 > switched}
+        assert any(k in on_a for k in after) and any(k not in on_a for k in after)
+        got = c.mget(list(after))
+        assert [g.decode() if g else None for g in got] == list(after.values())
+        assert client(a2.port).execute_command("ROLE")[0] in ("master", b"master")
+        sh = shard_status()
+        assert sh["A"]["addr"] == f"{HOST}:{a2.port}" and sh["B"]["addr"] == f"{HOST}:{b1.port}"
+        # a router started later with the old (dead) address configured asks the sentinels: same keys, same values
+        r2 = procs.router(*flags, "--shard", f"{HOST}:{a1.port}", "name", "A", "master", "shard-a",
+                          "--shard", f"{HOST}:{b1.port}", "name", "B", "master", "shard-b")
+        assert [g.decode() if g else None for g in client(r2.port).mget(list(after))] == list(after.values())
+    finally:
+        for n in reversed(nodes):
+            n.stop()
