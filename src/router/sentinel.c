@@ -208,12 +208,43 @@ static int ask_one(const char *sentinel, const char *master, char *out, size_t o
     return rc;
 }
 
+/* Does addr answer ROLE with "master"? (A sentinel that has not heard of a
+ * failover yet names the old primary: dead, or a replica by now.) */
+static bool is_master(const char *addr)
+{
+    int fd = sent_connect(addr, SENT_TIMEOUT_MS);
+    if (fd < 0)
+        return false;
+    static const char role[] = "*1\r\n$4\r\nROLE\r\n";
+    struct rd *r = xcalloc(1, sizeof *r);
+    r->fd = fd;
+    char kind[32];
+    bool ok = send_all(fd, role, sizeof role - 1) == 0 && read_array(r) >= 1 &&
+              read_elem(r, kind, sizeof kind) == 0 && strcmp(kind, "master") == 0;
+    xfree(r);
+    close(fd);
+    return ok;
+}
+
 int rt_sentinel_ask(const struct rt_config *cfg, const char *master, char *out, size_t outlen)
 {
-    for (int i = 0; i < cfg->nsentinels; i++)
-        if (ask_one(cfg->sentinels[i], master, out, outlen) == 0)
+    /* the first answer whose node says it is a master; else the first answer */
+    char first[300] = "";
+    for (int i = 0; i < cfg->nsentinels; i++) {
+        char addr[300];
+        if (ask_one(cfg->sentinels[i], master, addr, sizeof addr) != 0)
+            continue;
+        if (is_master(addr)) {
+            snprintf(out, outlen, "%s", addr);
             return 0;
-    return -1;
+        }
+        if (!*first)
+            memcpy(first, addr, sizeof first);
+    }
+    if (!*first)
+        return -1;
+    snprintf(out, outlen, "%s", first);
+    return 0;
 }
 
 void rt_sentinel_resolve(struct rt_config *cfg)
