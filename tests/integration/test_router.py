@@ -15,6 +15,10 @@ driven by redis-py and redis-cli.
     nutcracker and through the router (same servers, same config) land on the
     same shard, for `hash: fnv1a_64` with weights and for `hash: md5` with
     named servers;
+  - a shard's primary found through 3 `scaleout sentinel`s (master names):
+    SIGKILL of shard A's primary under a redis-py write load gives errors
+    only for A's keys and only until the router follows +switch-master, none
+    after; every write acknowledged after the switch is readable;
   - replicas (read-replicas prefer, read-your-writes), the directory and range
     distributions, prefix pools from a config file, the admin endpoint
     (status, metrics, runtime shard add/remove with the token), limits.
