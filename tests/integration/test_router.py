@@ -1028,8 +1028,9 @@ def test_sentinel_failover_errors_only_for_the_shard_then_none(procs, tmp_path):
               f"({res['errors'][:1]}), {len(res['acked'])} keys acked")
         # errors only for shard A's keys, only between the kill and the switch
         assert all(k in on_a for k, _, _ in res["errors"]), [e for e in res["errors"] if e[0] not in on_a][:3]
-        assert all(killed <= t0 <= switched for _, t0, _ in res["errors"]), \
-            [e for e in res["errors"] if not killed <= e[1] <= switched][:3]
+        # (one writer: at most one command, the one in flight at the kill, started before it)
+        assert all(t0 <= switched for _, t0, _ in res["errors"]), [e for e in res["errors"] if e[1] > switched][:3]
+        assert sum(t0 < killed for _, t0, _ in res["errors"]) <= 1
         # every write acknowledged after the switch is readable through the router
         after = {k: v for k, (v, t0) in res["acked"].items() if t0 > switched}
         assert any(k in on_a for k in after) and any(k not in on_a for k in after)
