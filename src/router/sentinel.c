@@ -13,8 +13,10 @@
  *     the answer differs from the shard's primary.
  * Switches run on the main loop (uv_async) through rt_server_set_primary, the
  * manual failover's path: commands in flight on the old primary's connections
- * get errors, new commands go to the new primary. A switch the new primary
- * does not acknowledge with PING is dropped; the next poll queues it again.
+ * get errors, new commands go to the new primary. The new primary must
+ * answer ROLE with "master" (checked in the thread, so a dead address never
+ * blocks a loop) and then PING; a switch that fails is asked again at the
+ * next check.
  *
  * The threads use blocking sockets with timeouts; they only read the shard
  * table (atomics, peers are never freed) and hand addresses to the main loop.
@@ -364,7 +366,10 @@ static void *sub_thread(void *arg)
                 char addr[300];
                 snprintf(addr, sizeof addr, "%s:%s", nip, nport);
                 log_notice("sentinel %s: +switch-master %s", sa->addr, payload);
-                follow(st, name, addr);
+                if (is_master(addr))
+                    follow(st, name, addr);
+                else
+                    log_warn("sentinel %s: %s does not answer ROLE master; the check asks again", sa->addr, addr);
             }
             log_debug("sentinel %s: subscription lost; reconnecting", sa->addr);
         }
@@ -380,6 +385,8 @@ static void *poll_thread(void *arg)
 {
     struct rt_sentinel *st = arg;
     struct rt_server *s = st->srv;
+    /* the last unverified answer warned about per shard (one warning, not one per check) */
+    static char warned[RT_MAX_SHARDS][300];
     for (;;) {
         sleep_ms(s->cfg.sentinel_poll_ms);
         int n = atomic_load(&s->nshards);
@@ -388,12 +395,20 @@ static void *poll_thread(void *arg)
             char addr[300];
             if (!sh || !sh->master || atomic_load(&sh->removed))
                 continue;
-            if (rt_sentinel_ask(&s->cfg, sh->master, addr, sizeof addr) == 0 &&
-                strcmp(atomic_load(&sh->peer)->addr, addr) != 0) {
-                log_notice("shard %s: the sentinels name %s as the primary of '%s' (check)", sh->name, addr,
-                           sh->master);
-                queue_switch(st, sh, addr);
+            if (rt_sentinel_ask(&s->cfg, sh->master, addr, sizeof addr) != 0 ||
+                strcmp(atomic_load(&sh->peer)->addr, addr) == 0)
+                continue;
+            /* checked here, off the main loop: a dead or unroutable address never blocks the workers */
+            if (!is_master(addr)) {
+                if (strcmp(warned[i], addr) != 0)
+                    log_warn("shard %s: the sentinels name %s as the primary of '%s' but it does not answer ROLE "
+                             "master; the primary stays %s", sh->name, addr, sh->master, atomic_load(&sh->peer)->addr);
+                snprintf(warned[i], sizeof warned[i], "%s", addr);
+                continue;
             }
+            warned[i][0] = 0;
+            log_notice("shard %s: the sentinels name %s as the primary of '%s' (check)", sh->name, addr, sh->master);
+            queue_switch(st, sh, addr);
         }
     }
     return NULL;

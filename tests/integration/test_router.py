@@ -1046,3 +1046,102 @@ def test_sentinel_failover_errors_only_for_the_shard_then_none(procs, tmp_path):
     finally:
         for n in reversed(nodes):
             n.stop()
+
+
+class _FakeSentinel:
+    """Answers SENTINEL get-master-addr-by-name from self.masters and accepts
+    SUBSCRIBE without ever publishing: a router must find a failover by asking again."""
+
+    def __init__(self):
+        self.masters = {}
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST, 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.subscribers = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        f = conn.makefile("rb")
+        try:
+            while True:
+                line = f.readline()
+                if not line.startswith(b"*"):
+                    return
+                args = []
+                for _ in range(int(line[1:])):
+                    n = int(f.readline()[1:])
+                    args.append(f.read(n + 2)[:n].decode())
+                if args[0].upper() == "SUBSCRIBE":
+                    self.subscribers += 1
+                    conn.sendall(b"*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n")
+                elif args[0].upper() == "SENTINEL" and len(args) == 3:
+                    a = self.masters.get(args[2])
+                    if a:
+                        conn.sendall(f"*2\r\n${len(a[0])}\r\n{a[0]}\r\n${len(str(a[1]))}\r\n{a[1]}\r\n".encode())
+                    else:
+                        conn.sendall(b"*-1\r\n")
+                else:
+                    conn.sendall(b"-ERR unknown command\r\n")
+        except (OSError, ValueError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_sentinel_missed_message_found_by_the_periodic_check(procs):
+    from sentinel_helpers import start_kv, wait_replica_up
+    fake = _FakeSentinel()
+    nodes = []
+    try:
+        a1 = procs.kv()
+        a2 = start_kv(a1.workdir, replicaof=a1.port)
+        nodes.append(a2)
+        b = procs.kv()
+        wait_replica_up(a2, a1.port)
+        fake.masters["ma"] = (HOST, a1.port)
+        r = procs.router("--sentinel", f"{HOST}:{fake.port}", "--shard", f"{HOST}:{a1.port}", "name", "A", "master",
+                         "ma", "--shard", f"{HOST}:{b.port}", "name", "B", "--sentinel-check-interval", "200ms")
+        wait_until(lambda: fake.subscribers >= 1, 10, what="the router to subscribe")
+        c = client(r.port)
+        keys = [f"pc:{i}" for i in range(100)]
+        c.mset({k: "1" for k in keys})
+        on_a = [k.decode() for k in client(a1.port).keys("*")]
+        assert on_a
+        wait_until(lambda: client(a2.port).dbsize() == len(on_a), 10, what="the replica to catch up")
+        # the operator's failover; no +switch-master ever comes
+        client(a2.port).execute_command("REPLICAOF", "NO", "ONE")
+        fake.masters["ma"] = (HOST, a2.port)
+
+        def status_a():
+            st = json.loads(admin_get(r, "/status"))
+            return next(s for s in st["pools"][0]["shards"] if s["name"] == "A")
+
+        wait_until(lambda: status_a()["addr"] == f"{HOST}:{a2.port}", 10, interval=0.1,
+                   what="the periodic check to find the new primary")
+        c.set(on_a[0], "2")
+        assert client(a2.port).get(on_a[0]) == b"2"
+        assert c.mget(keys) == [b"2" if k == on_a[0] else b"1" for k in keys]
+        # a sentinel naming an address that does not answer: the primary stays
+        fake.masters["ma"] = (HOST, free_port())
+        wait_until(lambda: "does not answer ROLE master" in r.log(), 10, interval=0.1,
+                   what="the router to refuse a primary that does not answer PING")
+        assert status_a()["addr"] == f"{HOST}:{a2.port}"
+        c.set(on_a[0], "3")
+        assert client(a2.port).get(on_a[0]) == b"3"
+    finally:
+        for n in nodes:
+            n.stop()
+        fake.close()
