@@ -1145,3 +1145,14 @@ def test_sentinel_missed_message_found_by_the_periodic_check(procs):
         for n in nodes:
             n.stop()
         fake.close()
+
+
+@pytest.mark.parametrize("flags,msg", [
+    (["--shard", f"{HOST}:1", "master", "m"], "no 'sentinel HOST:PORT' is given"),
+    (["--sentinel", "nohostport", "--shard", f"{HOST}:1"], "sentinel HOST:PORT"),
+    (["--sentinel", f"{HOST}:1", "--shard", f"{HOST}:1", "master", ""], "bad sentinel master name"),
+])
+def test_sentinel_configuration_errors(flags, msg):
+    p = subprocess.run([str(scaleout_bin()), "router", "--listen", f"{HOST}:{free_port()}"] + flags,
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and msg in p.stderr, p.stderr
