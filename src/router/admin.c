@@ -193,6 +193,10 @@ static void status(struct rt_server *s, struct buf *b)
             json_str(b, sh->peer->last_check);
             buf_printf(b, ",\"requests\":%llu,\"errors\":%llu,\"connects\":%llu", (unsigned long long)PSUM(sh->peer, requests),
                        (unsigned long long)PSUM(sh->peer, errors), (unsigned long long)PSUM(sh->peer, connects));
+            if (sh->master) {
+                buf_puts(b, ",\"sentinel_master\":");
+                json_str(b, sh->master);
+            }
             if (sh->range_lo) {
                 buf_puts(b, ",\"range\":");
                 json_str(b, sh->range_lo);

@@ -72,6 +72,7 @@ void rt_shard_conf_deinit(struct rt_shard_conf *s)
     xfree(s->name);
     xfree(s->replica);
     xfree(s->range_lo);
+    xfree(s->master);
     memset(s, 0, sizeof *s);
 }
 
@@ -102,7 +103,8 @@ int rt_shard_parse(struct rt_shard_conf *s, int argc, char **argv, char *err, si
     memset(s, 0, sizeof *s);
     s->weight = 1;
     if (argc < 1 || !valid_addr(argv[0])) {
-        snprintf(err, errlen, "shard HOST:PORT [weight N] [name NAME] [replica HOST:PORT] [range LO] (got '%s')",
+        snprintf(err, errlen,
+                 "shard HOST:PORT [weight N] [name NAME] [replica HOST:PORT] [range LO] [master NAME] (got '%s')",
                  argc ? argv[0] : "");
         return -1;
     }
@@ -135,8 +137,15 @@ int rt_shard_parse(struct rt_shard_conf *s, int argc, char **argv, char *err, si
         } else if (strcasecmp(k, "range") == 0) {
             xfree(s->range_lo);
             s->range_lo = xstrdup(v);
+        } else if (strcasecmp(k, "master") == 0) {
+            if (!*v || strlen(v) > 200 || strpbrk(v, " \t\r\n\"")) {
+                snprintf(err, errlen, "bad sentinel master name '%s'", v);
+                goto bad;
+            }
+            xfree(s->master);
+            s->master = xstrdup(v);
         } else {
-            snprintf(err, errlen, "unknown shard option '%s' (weight, name, replica, range)", k);
+            snprintf(err, errlen, "unknown shard option '%s' (weight, name, replica, range, master)", k);
             goto bad;
         }
     }
@@ -370,6 +379,23 @@ static int p_prefix(void *conf, int argc, char **argv, char *err, size_t errlen)
 
 static void format_none(const void *conf, struct buf *out) { (void)conf, (void)out; }
 
+static int p_sentinel(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct rt_config *c = conf;
+    for (int i = 0; i < argc; i++) {
+        if (!valid_addr(argv[i]) || c->nsentinels >= RT_MAX_SENTINELS) {
+            snprintf(err, errlen, "sentinel HOST:PORT (at most %d), got '%s'", RT_MAX_SENTINELS, argv[i]);
+            return -1;
+        }
+        c->sentinels[c->nsentinels++] = xstrdup(argv[i]);
+    }
+    if (argc == 0) {
+        snprintf(err, errlen, "sentinel takes HOST:PORT");
+        return -1;
+    }
+    return 0;
+}
+
 #define POOLDIR(name, fn, help) \
     {name, CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT, help, 0, fn, format_none}
 
@@ -405,8 +431,11 @@ static const struct conf_directive rt_dirs[] = {
     {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "log verbosity", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
     {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL},
+    {"sentinel-check-interval", CONF_DURATION, OFF(sentinel_poll_ms), 100, 3600000, "2s", NULL, 0,
+     "shards with a master name: the sentinels are asked for the primary again this often", 1000, NULL, NULL},
+    POOLDIR("sentinel", p_sentinel, "HOST:PORT of a scaleout/Redis sentinel (repeat); shards with 'master NAME' follow it"),
     POOLDIR("pool", p_pool, "pool NAME: starts a pool section (before any: the pool 'default')"),
-    POOLDIR("shard", p_shard, "HOST:PORT [weight N] [name NAME] [replica HOST:PORT] [range LO] (repeat)"),
+    POOLDIR("shard", p_shard, "HOST:PORT [weight N] [name NAME] [replica HOST:PORT] [range LO] [master NAME] (repeat)"),
     POOLDIR("distribution", p_distribution, "ketama (default), modula, range or directory"),
     POOLDIR("hash", p_hash, "key hash: xxh3 (default), fnv1a_64, fnv1_64, md5, one_at_a_time (twemproxy's)"),
     POOLDIR("hash-tag", p_hash_tag, "two characters around the hashed part of a key (default {}; \"\": none)"),
@@ -437,6 +466,9 @@ void rt_config_deinit(struct rt_config *c)
     for (int i = 0; i < c->npools; i++)
         pool_free(c->pools[i]);
     c->npools = 0;
+    for (int i = 0; i < c->nsentinels; i++)
+        xfree(c->sentinels[i]);
+    c->nsentinels = 0;
     conf_free(&rt_conf_table, c);
 }
 
@@ -459,6 +491,12 @@ int rt_config_validate(struct rt_config *c, struct buf *errs)
             n++;
             continue;
         }
+        for (int j = 0; j < p->nshards; j++)
+            if (p->shards[j].master && c->nsentinels == 0) {
+                buf_printf(errs, "pool '%s': shard %s names master '%s' but no 'sentinel HOST:PORT' is given\n",
+                           p->name, p->shards[j].addr, p->shards[j].master);
+                n++;
+            }
         if (p->dist == RT_DIST_DIRECTORY && !p->dir_addr) {
             buf_printf(errs, "pool '%s': distribution directory needs 'directory HOST:PORT HASH'\n", p->name);
             n++;

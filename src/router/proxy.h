@@ -38,6 +38,7 @@ struct rt_shard {
     struct net_peer *_Atomic replica; /* NULL without one */
     char *name;                     /* distribution identity (name or host:port) */
     char *range_lo;
+    char *master;                   /* sentinel master name (NULL: primary configured by hand) */
     _Atomic bool removed;
     _Atomic uint64_t replica_reads;
 };
@@ -258,6 +259,7 @@ struct rt_server {
     int nbatch_removed;
     _Atomic unsigned epoch;         /* bumped at every resharding switch */
     struct rt_reshard rs;
+    struct rt_sentinel *sent;       /* sentinel follower (sentinel.c), NULL without sentinels */
 };
 
 /* proxy.c */
@@ -285,6 +287,19 @@ void rt_sub_free(struct rt_client *c);
 void rt_proxy_released(struct rt_worker *w);
 /* Key -> global shard id, following prefixes to a pool (any thread). */
 int rt_locate_key(struct rt_server *s, const char *key, size_t len);
+
+/* sentinel.c: shards with a master name follow the sentinels.
+ * rt_sentinel_resolve: before the shards are added, their configured address
+ * is replaced by the primary the first answering sentinel names (the old
+ * address stays the shard's name, so placement does not depend on it).
+ * rt_sentinel_start: after the loops exist; a thread per sentinel subscribes
+ * to +switch-master, another asks get-master-addr-by-name every
+ * sentinel-check-interval; switches run on the main loop through
+ * rt_server_set_primary (the manual failover's path). */
+void rt_sentinel_resolve(struct rt_config *cfg);
+void rt_sentinel_start(struct rt_server *s);
+/* Ask the sentinels (first that answers) for master's address ("ip:port"); 0 or -1. */
+int rt_sentinel_ask(const struct rt_config *cfg, const char *master, char *out, size_t outlen);
 
 /* server.c */
 int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen);

@@ -40,6 +40,7 @@
 #define RT_MAX_SHARDS 256        /* per router, over all pools, for its life (added ones count) */
 #define RT_MAX_PREFIXES 64
 #define RT_MAX_RANGES 256
+#define RT_MAX_SENTINELS 16
 
 /* ---- hash functions (hash.c) ------------------------------------------- */
 
@@ -64,6 +65,7 @@ struct rt_shard_conf {
     char *replica;              /* "host:port" of a read replica, or NULL */
     long long weight;
     char *range_lo;             /* range distribution: first key / id of this shard's range */
+    char *master;               /* sentinel master name: the primary is asked of the sentinels, NULL: none */
 };
 
 struct rt_range_conf {
@@ -119,6 +121,9 @@ struct rt_config {
     int loglevel;
     char *logfile;
     char *pidfile;
+    int nsentinels;             /* `sentinel HOST:PORT` lines: asked for the primaries of `master` shards */
+    char *sentinels[RT_MAX_SENTINELS];
+    long long sentinel_poll_ms; /* get-master-addr-by-name asked again this often (a missed message) */
     /* sections */
     int npools;
     struct rt_pool_conf *pools[RT_MAX_POOLS];
@@ -131,7 +136,7 @@ void rt_config_init(struct rt_config *c);
 void rt_config_deinit(struct rt_config *c);
 /* Cross-directive checks after loading (shard counts, ranges, names). */
 int rt_config_validate(struct rt_config *c, struct buf *errs);
-/* Parse "host:port [weight N] [name S] [replica host:port] [range LO]" into s. */
+/* Parse "host:port [weight N] [name S] [replica host:port] [range LO] [master NAME]" into s. */
 int rt_shard_parse(struct rt_shard_conf *s, int argc, char **argv, char *err, size_t errlen);
 void rt_shard_conf_deinit(struct rt_shard_conf *s);
 /* `scaleout check` for router files. */

@@ -230,10 +230,12 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
     sh->pool = p;
     sh->name = xstrdup(name);
     sh->range_lo = sc->range_lo ? xstrdup(sc->range_lo) : NULL;
+    sh->master = sc->master ? xstrdup(sc->master) : NULL;
     sh->peer = make_peer(s, p->np, sc->addr, name, sc->weight, runtime, err, errlen);
     if (!sh->peer) {
         xfree(sh->name);
         xfree(sh->range_lo);
+        xfree(sh->master);
         xfree(sh);
         return NULL;
     }
@@ -247,6 +249,7 @@ struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, con
             net_peer_unref(sh->peer);
             xfree(sh->name);
             xfree(sh->range_lo);
+            xfree(sh->master);
             xfree(sh);
             return NULL;
         }
@@ -744,7 +747,8 @@ int router_main(int argc, char **argv)
         uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
         rt_proxy_worker_init(w);
     }
-    /* pools and shards */
+    /* pools and shards (those with a sentinel master name: at the address the sentinels give) */
+    rt_sentinel_resolve(&s->cfg);
     char err[512];
     s->npools = s->cfg.npools;
     s->dflt_pool = 0;
@@ -831,6 +835,7 @@ int router_main(int argc, char **argv)
                s->npools, s->npools == 1 ? "" : "s", nsh, nsh == 1 ? "" : "s", s->nworkers,
                s->nworkers == 1 ? "" : "s", s->cfg.admin_bind, s->admin ? admin_port(s->admin) : 0);
     rt_reshard_init(s);
+    rt_sentinel_start(s);
     s->running = true;
     for (int i = 1; i < s->nworkers; i++)
         uv_thread_create(&s->workers[i].thread, worker_run, &s->workers[i]);

@@ -15,6 +15,10 @@ driven by redis-py and redis-cli.
     nutcracker and through the router (same servers, same config) land on the
     same shard, for `hash: fnv1a_64` with weights and for `hash: md5` with
     named servers;
+  - a shard's primary found through 3 `scaleout sentinel`s (master names):
+    SIGKILL of shard A's primary under a redis-py write load gives errors
+    only for A's keys and only until the router follows +switch-master, none
+    after; every write acknowledged after the switch is readable;
   - replicas (read-replicas prefer, read-your-writes), the directory and range
     distributions, prefix pools from a config file, the admin endpoint
     (status, metrics, runtime shard add/remove with the token), limits.
@@ -921,3 +925,234 @@ def test_resharding_moves_only_the_changed_pool(procs):
     assert on_b and all(k.startswith(b"user:") for k in on_b)
     owners([a, b, d])
     assert [v.decode() for v in c.mget(list(data))] == list(data.values())
+
+
+def _sentinels_for(tmp_path, masters, n=3):
+    """n `scaleout sentinel`s (quorum 2, down-after 1 s) monitoring every master in masters {name: port}."""
+    from sentinel_helpers import Proc as SProc
+    out = []
+    for _ in range(n):
+        port = free_port()
+        conf = tmp_path / f"sent-{port}.conf"
+        lines = ["role sentinel", f"port {port}", f"bind {HOST}"]
+        for name, mport in masters.items():
+            lines += [f"sentinel monitor {name} {HOST} {mport} 2", f"sentinel down-after-milliseconds {name} 1000",
+                      f"sentinel failover-timeout {name} 10000", f"sentinel parallel-syncs {name} 1"]
+        conf.write_text("\n".join(lines) + "\n")
+        out.append(SProc("scaleout-sentinel", [str(scaleout_bin()), "sentinel", "--config", str(conf)], port,
+                         str(tmp_path)))
+    return out
+
+
+def test_sentinel_failover_errors_only_for_the_shard_then_none(procs, tmp_path):
+    from sentinel_helpers import pairs, start_kv, wait_replica_up
+    nodes = []
+    try:
+        a1 = start_kv(tmp_path)
+        nodes.append(a1)
+        a2 = start_kv(tmp_path, replicaof=a1.port)
+        nodes.append(a2)
+        b1 = start_kv(tmp_path)
+        nodes.append(b1)
+        b2 = start_kv(tmp_path, replicaof=b1.port)
+        nodes.append(b2)
+        wait_replica_up(a2, a1.port)
+        wait_replica_up(b2, b1.port)
+        sents = _sentinels_for(tmp_path, {"shard-a": a1.port, "shard-b": b1.port})
+        nodes.extend(sents)
+
+        def topology():
+            for s in sents:
+                for m in ("shard-a", "shard-b"):
+                    e = pairs(s.client().execute_command("SENTINEL", "master", m))
+                    if int(e["num-slaves"]) < 1 or int(e["num-other-sentinels"]) < 2:
+                        return False
+            return True
+
+        wait_until(topology, 20, interval=0.1, what="sentinels to discover the replicas and each other")
+        flags = []
+        for s in sents:
+            flags += ["--sentinel", f"{HOST}:{s.port}"]
+        # the configured addresses are the fallbacks (and, with name, not the identity): the sentinels decide
+        r = procs.router(*flags, "--shard", f"{HOST}:{a1.port}", "name", "A", "master", "shard-a",
+                         "--shard", f"{HOST}:{b1.port}", "name", "B", "master", "shard-b",
+                         "--health-interval", "200ms", "--server-timeout", "2s", "--sentinel-check-interval", "1s")
+
+        def shard_status():
+            st = json.loads(admin_get(r, "/status"))
+            return {s["name"]: s for s in st["pools"][0]["shards"]}
+
+        sh = shard_status()
+        assert sh["A"]["addr"] == f"{HOST}:{a1.port}" and sh["A"]["sentinel_master"] == "shard-a"
+        assert sh["B"]["addr"] == f"{HOST}:{b1.port}" and sh["B"]["sentinel_master"] == "shard-b"
+        c = client(r.port)
+        keys = [f"sf:{i}" for i in range(400)]
+        c.mset({k: "0" for k in keys})
+        on_a = set(k.decode() for k in client(a1.port).keys("*"))
+        assert 0 < len(on_a) < len(keys)
+        stop = threading.Event()
+        res = {"acked": {}, "errors": [], "conn": [], "a_ok": 0}  # acked: key -> (value, start time)
+
+        def load():
+            cl = client(r.port)
+            i = 0
+            while not stop.is_set():
+                k = keys[i % len(keys)]
+                i += 1
+                t0 = time.monotonic()
+                try:
+                    cl.set(k, str(i))
+                    res["acked"][k] = (str(i), t0)
+                    if k in on_a:
+                        res["a_ok"] += 1
+                except redis.ResponseError as e:
+                    res["errors"].append((k, t0, str(e)))
+                except redis.ConnectionError as e:  # the router must not drop the client
+                    res["conn"].append(str(e))
+
+        t = threading.Thread(target=load)
+        t.start()
+        wait_until(lambda: res["a_ok"] > 200, 10, what="load running")
+        killed = time.monotonic()
+        a1.kill9()
+        wait_until(lambda: shard_status()["A"]["addr"] == f"{HOST}:{a2.port}", 40, interval=0.1,
+                   what="the router to follow the sentinels' failover of shard A")
+        switched = time.monotonic()
+        base = res["a_ok"]
+        wait_until(lambda: res["a_ok"] > base + 300, 15, what="writes to shard A after the failover")
+        stop.set()
+        t.join(15)
+        assert not t.is_alive(), "a client hung"
+        assert not res["conn"], res["conn"][:3]
+        print(f"failover followed in {switched - killed:.1f} s; {len(res['errors'])} errors for shard A's keys "
+              f"({res['errors'][:1]}), {len(res['acked'])} keys acked")
+        # errors only for shard A's keys, only between the kill and the switch
+        assert all(k in on_a for k, _, _ in res["errors"]), [e for e in res["errors"] if e[0] not in on_a][:3]
+        # (one writer: at most one command, the one in flight at the kill, started before it)
+        assert all(t0 <= switched for _, t0, _ in res["errors"]), [e for e in res["errors"] if e[1] > switched][:3]
+        assert sum(t0 < killed for _, t0, _ in res["errors"]) <= 1
+        # every write acknowledged after the switch is readable through the router
+        after = {k: v for k, (v, t0) in res["acked"].items() if t0 > switched}
+        assert any(k in on_a for k in after) and any(k not in on_a for k in after)
+        got = c.mget(list(after))
+        assert [g.decode() if g else None for g in got] == list(after.values())
+        assert client(a2.port).execute_command("ROLE")[0] in ("master", b"master")
+        sh = shard_status()
+        assert sh["A"]["addr"] == f"{HOST}:{a2.port}" and sh["B"]["addr"] == f"{HOST}:{b1.port}"
+        # a router started later with the old (dead) address configured asks the sentinels: same keys, same values
+        r2 = procs.router(*flags, "--shard", f"{HOST}:{a1.port}", "name", "A", "master", "shard-a",
+                          "--shard", f"{HOST}:{b1.port}", "name", "B", "master", "shard-b")
+        assert [g.decode() if g else None for g in client(r2.port).mget(list(after))] == list(after.values())
+    finally:
+        for n in reversed(nodes):
+            n.stop()
+
+
+class _FakeSentinel:
+    """Answers SENTINEL get-master-addr-by-name from self.masters and accepts
+    SUBSCRIBE without ever publishing: a router must find a failover by asking again."""
+
+    def __init__(self):
+        self.masters = {}
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST, 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.subscribers = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        f = conn.makefile("rb")
+        try:
+            while True:
+                line = f.readline()
+                if not line.startswith(b"*"):
+                    return
+                args = []
+                for _ in range(int(line[1:])):
+                    n = int(f.readline()[1:])
+                    args.append(f.read(n + 2)[:n].decode())
+                if args[0].upper() == "SUBSCRIBE":
+                    self.subscribers += 1
+                    conn.sendall(b"*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n")
+                elif args[0].upper() == "SENTINEL" and len(args) == 3:
+                    a = self.masters.get(args[2])
+                    if a:
+                        conn.sendall(f"*2\r\n${len(a[0])}\r\n{a[0]}\r\n${len(str(a[1]))}\r\n{a[1]}\r\n".encode())
+                    else:
+                        conn.sendall(b"*-1\r\n")
+                else:
+                    conn.sendall(b"-ERR unknown command\r\n")
+        except (OSError, ValueError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_sentinel_missed_message_found_by_the_periodic_check(procs):
+    from sentinel_helpers import start_kv, wait_replica_up
+    fake = _FakeSentinel()
+    nodes = []
+    try:
+        a1 = procs.kv()
+        a2 = start_kv(a1.workdir, replicaof=a1.port)
+        nodes.append(a2)
+        b = procs.kv()
+        wait_replica_up(a2, a1.port)
+        fake.masters["ma"] = (HOST, a1.port)
+        r = procs.router("--sentinel", f"{HOST}:{fake.port}", "--shard", f"{HOST}:{a1.port}", "name", "A", "master",
+                         "ma", "--shard", f"{HOST}:{b.port}", "name", "B", "--sentinel-check-interval", "200ms")
+        wait_until(lambda: fake.subscribers >= 1, 10, what="the router to subscribe")
+        c = client(r.port)
+        keys = [f"pc:{i}" for i in range(100)]
+        c.mset({k: "1" for k in keys})
+        on_a = [k.decode() for k in client(a1.port).keys("*")]
+        assert on_a
+        wait_until(lambda: client(a2.port).dbsize() == len(on_a), 10, what="the replica to catch up")
+        # the operator's failover; no +switch-master ever comes
+        client(a2.port).execute_command("REPLICAOF", "NO", "ONE")
+        fake.masters["ma"] = (HOST, a2.port)
+
+        def status_a():
+            st = json.loads(admin_get(r, "/status"))
+            return next(s for s in st["pools"][0]["shards"] if s["name"] == "A")
+
+        wait_until(lambda: status_a()["addr"] == f"{HOST}:{a2.port}", 10, interval=0.1,
+                   what="the periodic check to find the new primary")
+        c.set(on_a[0], "2")
+        assert client(a2.port).get(on_a[0]) == b"2"
+        assert c.mget(keys) == [b"2" if k == on_a[0] else b"1" for k in keys]
+        # a sentinel naming an address that does not answer: the primary stays
+        fake.masters["ma"] = (HOST, free_port())
+        wait_until(lambda: "does not answer ROLE master" in r.log(), 10, interval=0.1,
+                   what="the router to refuse a primary that does not answer PING")
+        assert status_a()["addr"] == f"{HOST}:{a2.port}"
+        c.set(on_a[0], "3")
+        assert client(a2.port).get(on_a[0]) == b"3"
+    finally:
+        for n in nodes:
+            n.stop()
+        fake.close()
+
+
+@pytest.mark.parametrize("flags,msg", [
+    (["--shard", f"{HOST}:1", "master", "m"], "no 'sentinel HOST:PORT' is given"),
+    (["--sentinel", "nohostport", "--shard", f"{HOST}:1"], "sentinel HOST:PORT"),
+    (["--sentinel", f"{HOST}:1", "--shard", f"{HOST}:1", "master", ""], "bad sentinel master name"),
+])
+def test_sentinel_configuration_errors(flags, msg):
+    p = subprocess.run([str(scaleout_bin()), "router", "--listen", f"{HOST}:{free_port()}"] + flags,
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and msg in p.stderr, p.stderr
