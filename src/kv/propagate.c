@@ -70,11 +70,28 @@ bool kv_prop_wrapper(int id)
 
 /* ---- emission ------------------------------------------------------------- */
 
+/* "<c><n>\r\n" without printf: this runs for every write command. */
+static void put_hdr(struct buf *b, char c, size_t n)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *q = e;
+    *--q = '\n';
+    *--q = '\r';
+    do
+        *--q = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    *--q = c;
+    buf_append(b, q, (size_t)(e - q));
+}
+
 static void encode(struct buf *b, int argc, const char *const *argv, const size_t *lens)
 {
-    buf_printf(b, "*%d\r\n", argc);
+    size_t need = 16;
+    for (int i = 0; i < argc; i++)
+        need += lens[i] + 24;
+    buf_reserve(b, need);
+    put_hdr(b, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
-        buf_printf(b, "$%zu\r\n", lens[i]);
+        put_hdr(b, '$', lens[i]);
         buf_append(b, argv[i], lens[i]);
         buf_append(b, "\r\n", 2);
     }
@@ -101,13 +118,10 @@ static struct kv_prop_frame *wrapper_of(struct kv_prop *p)
     return NULL;
 }
 
-/* Emit encoded commands (whole, of database db) to every sink: SELECT first
- * when the database changes, MULTI first inside a wrapper. */
-static void emit_encoded(struct kv_server *s, int db, const char *data, size_t n)
+/* Start a batch for the sinks in p->scratch: SELECT first when the database
+ * changes, MULTI first inside a wrapper. */
+static struct buf *emit_begin(struct kv_prop *p, int db)
 {
-    struct kv_prop *p = s->prop;
-    if (!p || !p->enabled || p->nsinks == 0 || n == 0)
-        return;
     struct buf *b = &p->scratch;
     b->off = b->len = 0;
     if (db != p->last_db) {
@@ -122,17 +136,31 @@ static void emit_encoded(struct kv_server *s, int db, const char *data, size_t n
         encode1(b, "MULTI");
         w->multi_open = true;
     }
+    return b;
+}
+
+static bool emitting(const struct kv_prop *p) { return p && p->enabled && p->nsinks > 0; }
+
+/* Emit encoded commands (whole, of database db) to every sink. */
+static void emit_encoded(struct kv_server *s, int db, const char *data, size_t n)
+{
+    struct kv_prop *p = s->prop;
+    if (!emitting(p) || n == 0)
+        return;
+    struct buf *b = emit_begin(p, db);
     buf_append(b, data, n);
     feed(p, buf_head(b), buf_pending(b));
 }
 
+/* One command, encoded straight into the scratch buffer. */
 static void emitv(struct kv_server *s, int db, int argc, const char *const *argv, const size_t *lens)
 {
-    struct buf tmp;
-    buf_init(&tmp);
-    encode(&tmp, argc, argv, lens);
-    emit_encoded(s, db, buf_head(&tmp), buf_pending(&tmp));
-    buf_deinit(&tmp);
+    struct kv_prop *p = s->prop;
+    if (!emitting(p) || argc <= 0)
+        return;
+    struct buf *b = emit_begin(p, db);
+    encode(b, argc, argv, lens);
+    feed(p, buf_head(b), buf_pending(b));
 }
 
 #define MAXV 64
