@@ -23,8 +23,8 @@ struct kv_hash {
     /* packed: records in buf[0..len) */
     char *buf;
     size_t len;
-    /* dict encoding */
-    struct dict d;
+    /* dict encoding (allocated on conversion: a small hash does not carry it) */
+    struct dict *d;
 };
 
 struct kv_hash *hash_new(void)
@@ -47,11 +47,12 @@ void hash_free(struct kv_hash *h)
     if (h->packed)
         xfree(h->buf);
     else
-        dict_deinit(&h->d, free_field, NULL);
+        dict_deinit(h->d, free_field, NULL);
+    xfree(h->d);
     xfree(h);
 }
 
-size_t hash_len(const struct kv_hash *h) { return h->packed ? h->count : dict_size(&h->d); }
+size_t hash_len(const struct kv_hash *h) { return h->packed ? h->count : dict_size(h->d); }
 bool hash_is_packed(const struct kv_hash *h) { return h->packed; }
 
 static void hfield_sum(struct dict_node *n, void *arg) { *(size_t *)arg += xalloc_size(n); }
@@ -61,8 +62,8 @@ size_t hash_memory(const struct kv_hash *h)
     size_t m = xalloc_size(h);
     if (h->packed)
         return m + xalloc_size(h->buf);
-    m += dict_buckets(&h->d) * sizeof(void *);
-    dict_foreach((struct dict *)&h->d, hfield_sum, &m);
+    m += xalloc_size(h->d) + dict_buckets(h->d) * sizeof(void *);
+    dict_foreach(h->d, hfield_sum, &m);
     return m;
 }
 
@@ -130,14 +131,15 @@ static struct hfield *field_new(const char *f, size_t flen, const char *v, size_
 
 static void convert_to_dict(struct kv_hash *h)
 {
-    dict_init(&h->d, offsetof(struct hfield, data));
+    h->d = xmalloc(sizeof *h->d);
+    dict_init(h->d, offsetof(struct hfield, data));
     size_t off = 0;
     while (off < h->len) {
         uint32_t fl = rd32(h->buf + off);
         const char *f = h->buf + off + 4;
         uint32_t vl = rd32(h->buf + off + 4 + fl);
         const char *v = h->buf + off + 8 + fl;
-        dict_insert(&h->d, &field_new(f, fl, v, vl)->dn, dict_hash(f, fl));
+        dict_insert(h->d, &field_new(f, fl, v, vl)->dn, dict_hash(f, fl));
         off += 8 + fl + vl;
     }
     xfree(h->buf);
@@ -168,8 +170,9 @@ struct kv_hash *hash_dup(const struct kv_hash *h)
             memcpy(d->buf, h->buf, h->len);
         }
     } else {
-        dict_init(&d->d, offsetof(struct hfield, data));
-        dict_foreach((struct dict *)&h->d, dup_field, &d->d);
+        d->d = xmalloc(sizeof *d->d);
+        dict_init(d->d, offsetof(struct hfield, data));
+        dict_foreach(h->d, dup_field, d->d);
     }
     return d;
 }
@@ -184,7 +187,7 @@ bool hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, siz
         *v = h->buf + off + 8 + flen;
         return true;
     }
-    struct hfield *n = (struct hfield *)dict_find(&h->d, f, flen, dict_hash(f, flen));
+    struct hfield *n = (struct hfield *)dict_find(h->d, f, flen, dict_hash(f, flen));
     if (!n)
         return false;
     *v = n->data + flen;
@@ -219,7 +222,7 @@ int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_
         convert_to_dict(h);
     }
     uint64_t hv = dict_hash(f, flen);
-    struct dict_node **ref = dict_find_ref(&h->d, f, flen, hv);
+    struct dict_node **ref = dict_find_ref(h->d, f, flen, hv);
     struct hfield *n = field_new(f, flen, v, vlen);
     if (ref) {
         n->dn.next = (*ref)->next;
@@ -227,7 +230,7 @@ int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_
         *ref = &n->dn;
         return 0;
     }
-    dict_insert(&h->d, &n->dn, hv);
+    dict_insert(h->d, &n->dn, hv);
     return 1;
 }
 
@@ -240,7 +243,7 @@ bool hash_del(struct kv_hash *h, const char *f, size_t flen)
         packed_remove(h, (size_t)off);
         return true;
     }
-    struct dict_node *n = dict_remove(&h->d, f, flen, dict_hash(f, flen));
+    struct dict_node *n = dict_remove(h->d, f, flen, dict_hash(f, flen));
     if (!n)
         return false;
     xfree(n);
@@ -273,7 +276,7 @@ void hash_foreach(struct kv_hash *h,
         return;
     }
     struct foreach_ctx c = {fn, arg};
-    dict_foreach(&h->d, field_cb, &c);
+    dict_foreach(h->d, field_cb, &c);
 }
 
 uint64_t hash_scan(struct kv_hash *h, uint64_t cursor,
@@ -284,7 +287,7 @@ uint64_t hash_scan(struct kv_hash *h, uint64_t cursor,
         return 0;
     }
     struct foreach_ctx c = {fn, arg};
-    return dict_scan(&h->d, cursor, field_cb, &c);
+    return dict_scan(h->d, cursor, field_cb, &c);
 }
 
 bool hash_random(struct kv_hash *h, const char **f, size_t *flen, const char **v, size_t *vlen)
@@ -307,7 +310,7 @@ bool hash_random(struct kv_hash *h, const char **f, size_t *flen, const char **v
             off += 8 + fl + vl;
         }
     }
-    struct hfield *n = (struct hfield *)dict_random(&h->d);
+    struct hfield *n = (struct hfield *)dict_random(h->d);
     *f = n->data;
     *flen = n->dn.klen;
     *v = n->data + n->dn.klen;
