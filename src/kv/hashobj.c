@@ -69,50 +69,94 @@ size_t hash_memory(const struct kv_hash *h)
 
 /* ---- packed encoding ----------------------------------------------------- */
 
-static inline uint32_t rd32(const char *p)
+/* A record: field length, field bytes, value length, value bytes; lengths
+ * as base-128 varints (one byte below 128, as listpack's small entries). */
+struct prec {
+    const char *f, *v;
+    uint32_t fl, vl;
+    size_t size; /* the whole record */
+};
+
+static size_t varint_get(const char *p, uint32_t *out)
 {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
+    uint32_t v = 0;
+    size_t i = 0;
+    for (int shift = 0;; shift += 7) {
+        unsigned char b = (unsigned char)p[i++];
+        v |= (uint32_t)(b & 0x7f) << shift;
+        if (!(b & 0x80) || shift >= 28)
+            break;
+    }
+    *out = v;
+    return i;
 }
 
-static inline void wr32(char *p, uint32_t v) { memcpy(p, &v, 4); }
+static size_t varint_put(char *p, uint32_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        p[i++] = (char)(v | 0x80);
+        v >>= 7;
+    }
+    p[i++] = (char)v;
+    return i;
+}
+
+static size_t varint_len(uint32_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static void rec_read(const char *p, struct prec *r)
+{
+    const char *q = p;
+    q += varint_get(q, &r->fl);
+    r->f = q;
+    q += r->fl;
+    q += varint_get(q, &r->vl);
+    r->v = q;
+    r->size = (size_t)(q + r->vl - p);
+}
 
 /* Find a field in the packed buffer: offset of its record, or -1. */
-static long packed_find(const struct kv_hash *h, const char *f, size_t flen)
+static long packed_find(const struct kv_hash *h, const char *f, size_t flen, struct prec *r)
 {
     size_t off = 0;
     while (off < h->len) {
-        uint32_t fl = rd32(h->buf + off);
-        uint32_t vl = rd32(h->buf + off + 4 + fl);
-        if (fl == flen && memcmp(h->buf + off + 4, f, flen) == 0)
+        rec_read(h->buf + off, r);
+        if (r->fl == flen && memcmp(r->f, f, flen) == 0)
             return (long)off;
-        off += 8 + fl + vl;
+        off += r->size;
     }
     return -1;
 }
 
 static void packed_append(struct kv_hash *h, const char *f, size_t flen, const char *v, size_t vlen)
 {
-    size_t need = h->len + 8 + flen + vlen;
+    size_t need = h->len + varint_len((uint32_t)flen) + flen + varint_len((uint32_t)vlen) + vlen;
     if (need > xalloc_size(h->buf))
         h->buf = xrealloc(h->buf, need);
     char *p = h->buf + h->len;
-    wr32(p, (uint32_t)flen);
-    memcpy(p + 4, f, flen);
-    wr32(p + 4 + flen, (uint32_t)vlen);
-    memcpy(p + 8 + flen, v, vlen);
+    p += varint_put(p, (uint32_t)flen);
+    memcpy(p, f, flen);
+    p += flen;
+    p += varint_put(p, (uint32_t)vlen);
+    memcpy(p, v, vlen);
     h->len = need;
     h->count++;
 }
 
 static void packed_remove(struct kv_hash *h, size_t off)
 {
-    uint32_t fl = rd32(h->buf + off);
-    uint32_t vl = rd32(h->buf + off + 4 + fl);
-    size_t rec = 8 + (size_t)fl + vl;
-    memmove(h->buf + off, h->buf + off + rec, h->len - off - rec);
-    h->len -= rec;
+    struct prec r;
+    rec_read(h->buf + off, &r);
+    memmove(h->buf + off, h->buf + off + r.size, h->len - off - r.size);
+    h->len -= r.size;
     h->count--;
 }
 
@@ -135,12 +179,10 @@ static void convert_to_dict(struct kv_hash *h)
     dict_init(h->d, offsetof(struct hfield, data));
     size_t off = 0;
     while (off < h->len) {
-        uint32_t fl = rd32(h->buf + off);
-        const char *f = h->buf + off + 4;
-        uint32_t vl = rd32(h->buf + off + 4 + fl);
-        const char *v = h->buf + off + 8 + fl;
-        dict_insert(h->d, &field_new(f, fl, v, vl)->dn, dict_hash(f, fl));
-        off += 8 + fl + vl;
+        struct prec r;
+        rec_read(h->buf + off, &r);
+        dict_insert(h->d, &field_new(r.f, r.fl, r.v, r.vl)->dn, dict_hash(r.f, r.fl));
+        off += r.size;
     }
     xfree(h->buf);
     h->buf = NULL;
@@ -180,11 +222,11 @@ struct kv_hash *hash_dup(const struct kv_hash *h)
 bool hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, size_t *vlen)
 {
     if (h->packed) {
-        long off = packed_find(h, f, flen);
-        if (off < 0)
+        struct prec r;
+        if (packed_find(h, f, flen, &r) < 0)
             return false;
-        *vlen = rd32(h->buf + off + 4 + flen);
-        *v = h->buf + off + 8 + flen;
+        *vlen = r.vl;
+        *v = r.v;
         return true;
     }
     struct hfield *n = (struct hfield *)dict_find(h->d, f, flen, dict_hash(f, flen));
@@ -198,12 +240,12 @@ bool hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, siz
 int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_t vlen)
 {
     if (h->packed) {
-        long off = packed_find(h, f, flen);
+        struct prec r;
+        long off = packed_find(h, f, flen, &r);
         bool fits = flen <= hash_max_value && vlen <= hash_max_value;
         if (off >= 0) {
-            uint32_t oldv = rd32(h->buf + off + 4 + flen);
-            if (fits && oldv == vlen) {
-                memcpy(h->buf + off + 8 + flen, v, vlen);
+            if (fits && r.vl == vlen) {
+                memcpy(h->buf + (r.v - h->buf), v, vlen);
                 return 0;
             }
             packed_remove(h, (size_t)off);
@@ -237,7 +279,8 @@ int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_
 bool hash_del(struct kv_hash *h, const char *f, size_t flen)
 {
     if (h->packed) {
-        long off = packed_find(h, f, flen);
+        struct prec r;
+        long off = packed_find(h, f, flen, &r);
         if (off < 0)
             return false;
         packed_remove(h, (size_t)off);
@@ -268,10 +311,10 @@ void hash_foreach(struct kv_hash *h,
     if (h->packed) {
         size_t off = 0;
         while (off < h->len) {
-            uint32_t fl = rd32(h->buf + off);
-            uint32_t vl = rd32(h->buf + off + 4 + fl);
-            fn(h->buf + off + 4, fl, h->buf + off + 8 + fl, vl, arg);
-            off += 8 + fl + vl;
+            struct prec r;
+            rec_read(h->buf + off, &r);
+            fn(r.f, r.fl, r.v, r.vl, arg);
+            off += r.size;
         }
         return;
     }
@@ -298,16 +341,16 @@ bool hash_random(struct kv_hash *h, const char **f, size_t *flen, const char **v
         uint64_t k = rand_below(h->count);
         size_t off = 0;
         for (;;) {
-            uint32_t fl = rd32(h->buf + off);
-            uint32_t vl = rd32(h->buf + off + 4 + fl);
+            struct prec r;
+            rec_read(h->buf + off, &r);
             if (k-- == 0) {
-                *f = h->buf + off + 4;
-                *flen = fl;
-                *v = h->buf + off + 8 + fl;
-                *vlen = vl;
+                *f = r.f;
+                *flen = r.fl;
+                *v = r.v;
+                *vlen = r.vl;
                 return true;
             }
-            off += 8 + fl + vl;
+            off += r.size;
         }
     }
     struct hfield *n = (struct hfield *)dict_random(h->d);
