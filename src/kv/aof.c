@@ -412,6 +412,12 @@ static void sink(void *arg, const char *p, size_t n)
         buf_append(&s->aof->buf, p, n);
 }
 
+static bool wants(void *arg)
+{
+    struct kv_server *s = arg;
+    return s->aof && s->aof->fd >= 0;
+}
+
 static void *fsync_thread(void *arg)
 {
     struct kv_aof *a = arg;
@@ -719,7 +725,7 @@ static int max_seq(const struct kv_aof *a)
 
 int kv_aof_open(struct kv_server *s)
 {
-    kv_prop_add_sink(s, sink, s);
+    kv_prop_add_sink(s, sink, wants, s);
     if (!s->cfg.appendonly)
         return 0;
     struct kv_aof *a = aof_new(s);

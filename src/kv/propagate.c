@@ -22,6 +22,7 @@ struct kv_prop {
     bool enabled;
     int nsinks;
     kv_prop_sink_fn *sink[MAX_SINKS];
+    kv_prop_want_fn *want[MAX_SINKS];
     void *sink_arg[MAX_SINKS];
     struct buf scratch;
 };
@@ -44,7 +45,7 @@ void kv_prop_free(struct kv_server *s)
     s->prop = NULL;
 }
 
-void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, void *arg)
+void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, kv_prop_want_fn *want, void *arg)
 {
     struct kv_prop *p = s->prop;
     for (int i = 0; i < p->nsinks; i++)
@@ -52,11 +53,16 @@ void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, void *arg)
             return;
     if (p->nsinks < MAX_SINKS) {
         p->sink[p->nsinks] = fn;
+        p->want[p->nsinks] = want;
         p->sink_arg[p->nsinks++] = arg;
     }
 }
 
-void kv_prop_reset_db(struct kv_server *s) { s->prop->last_db = -1; }
+void kv_prop_reset_db(struct kv_server *s)
+{
+    if (s->prop)
+        s->prop->last_db = -1;
+}
 void kv_prop_set_enabled(struct kv_server *s, bool on) { s->prop->enabled = on; }
 
 /* Commands whose effects go out as the commands they ran, in one
@@ -139,7 +145,16 @@ static struct buf *emit_begin(struct kv_prop *p, int db)
     return b;
 }
 
-static bool emitting(const struct kv_prop *p) { return p && p->enabled && p->nsinks > 0; }
+/* Whether any consumer takes the stream now. */
+static bool emitting(const struct kv_prop *p)
+{
+    if (!p || !p->enabled)
+        return false;
+    for (int i = 0; i < p->nsinks; i++)
+        if (!p->want[i] || p->want[i](p->sink_arg[i]))
+            return true;
+    return false;
+}
 
 /* Emit encoded commands (whole, of database db) to every sink. */
 static void emit_encoded(struct kv_server *s, int db, const char *data, size_t n)
@@ -718,7 +733,7 @@ void kv_prop_end(struct kv_client *c, struct kv_prop_frame *f, int argc, const s
         return;
     }
     p->top = f->prev;
-    if (!changed || !(resp_cmds[f->id].flags & CMD_WRITE) || !p->enabled || p->nsinks == 0)
+    if (!changed || !(resp_cmds[f->id].flags & CMD_WRITE) || !emitting(p))
         return;
     rw_fn *fn = rewrite_of(f->id);
     if (!fn) {
