@@ -21,6 +21,10 @@
 #     small intsets KEYS_SMALL keys x 10 integers (SADD)
 #     small sets    KEYS_SMALL keys x 10 members "member:N" (hashtables in both)
 #     a large set   1 key x BIG members "member:N" (a hashtable in both)
+#     small hashes  KEYS_SMALL keys x 10 fields "field:N" with 8-byte values (HSET)
+#     a large hash  1 key x BIG fields "field:N" with 8-byte values
+#     small zsets   KEYS_SMALL keys x 10 members "member:N", integer scores (ZADD)
+#     a large zset  1 key x BIG members "member:N", integer scores
 #   The key and its entry in the keyspace are included, as in the
 #   issue's "bytes per element".
 #
@@ -28,7 +32,7 @@
 #   bench/kv-lists-sets.sh             QUICK=1 bench/kv-lists-sets.sh (smoke, ~20 s)
 # Environment [defaults]: SCALEOUT_BIN [<repo>/scaleout] THREADS [1] ROUNDS [3]
 #   N [100000] NP [500000] KEYS_SMALL [100000] BIG [1000000] RUN_TIMEOUT [120]
-#   SPEED [1] MEMORY [1] (0 skips that part)
+#   SPEED [1] MEMORY [1] (0 skips that part)   KINDS [all the memory data sets above]
 # Output: progress on stderr; a markdown block for docs/BENCHMARKS.md on stdout.
 set -eu
 set -o pipefail
@@ -55,6 +59,7 @@ THREADS=${THREADS:-1}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 SPEED=${SPEED:-1}
 MEMORY=${MEMORY:-1}
+KINDS=${KINDS:-small_lists big_list small_intsets small_sets big_set small_hashes big_hash small_zsets big_zset}
 SCALEOUT_BIN=${SCALEOUT_BIN:-$root/scaleout}
 for v in ROUNDS N NP KEYS_SMALL BIG THREADS RUN_TIMEOUT; do
     case "${!v}" in ''|*[!0-9]*|0) bench_die "$v must be a positive integer (got '${!v}')" ;; esac
@@ -160,10 +165,14 @@ gen() {  # gen KIND FILE
         small_intsets) awk -v n="$KEYS_SMALL" 'BEGIN { for (i = 0; i < n; i++) { k = "set:" i; printf "*12\r\n$4\r\nSADD\r\n$%d\r\n%s\r\n", length(k), k; for (j = 0; j < 10; j++) { v = j * 1000; printf "$%d\r\n%d\r\n", length(v ""), v } } }' ;;
         small_sets) awk -v n="$KEYS_SMALL" 'BEGIN { for (i = 0; i < n; i++) { k = "set:" i; printf "*12\r\n$4\r\nSADD\r\n$%d\r\n%s\r\n", length(k), k; for (j = 0; j < 10; j++) { v = "member:" j; printf "$%d\r\n%s\r\n", length(v), v } } }' ;;
         big_set) awk -v n="$BIG" 'BEGIN { for (i = 0; i < n; i += 100) { printf "*102\r\n$4\r\nSADD\r\n$3\r\nbig\r\n"; for (j = 0; j < 100; j++) { v = "member:" (i + j); printf "$%d\r\n%s\r\n", length(v), v } } }' ;;
+        small_hashes) awk -v n="$KEYS_SMALL" 'BEGIN { for (i = 0; i < n; i++) { k = "hash:" i; printf "*22\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n", length(k), k; for (j = 0; j < 10; j++) { f = "field:" j; printf "$%d\r\n%s\r\n$8\r\n%08d\r\n", length(f), f, j } } }' ;;
+        big_hash) awk -v n="$BIG" 'BEGIN { for (i = 0; i < n; i += 100) { printf "*202\r\n$4\r\nHSET\r\n$3\r\nbig\r\n"; for (j = 0; j < 100; j++) { f = "field:" (i + j); printf "$%d\r\n%s\r\n$8\r\n%08d\r\n", length(f), f, i + j } } }' ;;
+        small_zsets) awk -v n="$KEYS_SMALL" 'BEGIN { for (i = 0; i < n; i++) { k = "zset:" i; printf "*22\r\n$4\r\nZADD\r\n$%d\r\n%s\r\n", length(k), k; for (j = 0; j < 10; j++) { v = "member:" j; sc = j * 7 ""; printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(sc), sc, length(v), v } } }' ;;
+        big_zset) awk -v n="$BIG" 'BEGIN { for (i = 0; i < n; i += 100) { printf "*202\r\n$4\r\nZADD\r\n$3\r\nbig\r\n"; for (j = 0; j < 100; j++) { v = "member:" (i + j); sc = (i + j) ""; printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(sc), sc, length(v), v } } }' ;;
     esac >"$2"
 }
 elements() {  # elements KIND
-    case "$1" in small_lists|small_intsets|small_sets) echo $(( KEYS_SMALL * 10 )) ;; *) echo "$BIG" ;; esac
+    case "$1" in small_*) echo $(( KEYS_SMALL * 10 )) ;; *) echo "$BIG" ;; esac
 }
 check_loaded() {  # check_loaded I KIND
     local p=${ports[$1]} got
@@ -173,10 +182,14 @@ check_loaded() {  # check_loaded I KIND
         small_intsets) got="$(cli "$p" SCARD set:0) $(cli "$p" OBJECT ENCODING "set:$(( KEYS_SMALL - 1 ))")"; [ "$got" = "10 intset" ] ;;
         small_sets) got="$(cli "$p" SCARD set:0) $(cli "$p" OBJECT ENCODING "set:$(( KEYS_SMALL - 1 ))")"; [ "$got" = "10 hashtable" ] ;;
         big_set) [ "$(cli "$p" SCARD big)" = "$BIG" ] ;;
+        small_hashes) got="$(cli "$p" HLEN hash:0) $(cli "$p" HLEN "hash:$(( KEYS_SMALL - 1 ))")"; [ "$got" = "10 10" ] ;;
+        big_hash) [ "$(cli "$p" HLEN big)" = "$BIG" ] ;;
+        small_zsets) got="$(cli "$p" ZCARD zset:0) $(cli "$p" ZCARD "zset:$(( KEYS_SMALL - 1 ))")"; [ "$got" = "10 10" ] ;;
+        big_zset) [ "$(cli "$p" ZCARD big)" = "$BIG" ] ;;
     esac
 }
 if [ "$MEMORY" = 1 ]; then
-    for kind in small_lists big_list small_intsets small_sets big_set; do
+    for kind in $KINDS; do
         gen "$kind" "$BENCH_TMP/load.resp"
         cmds=$(grep -c $'^\*' "$BENCH_TMP/load.resp" || true)
         for i in 0 1; do
@@ -217,7 +230,7 @@ fi
 if [ "$MEMORY" = 1 ]; then
     echo "| data set | redis bytes/element | scaleout bytes/element | ratio |"
     echo "|---|---|---|---|"
-    for kind in small_lists big_list small_intsets small_sets big_set; do
+    for kind in $KINDS; do
         rb=$(awk -v k="$kind" '$1 == "redis" && $2 == k { print $3 }' "$memres")
         sb=$(awk -v k="$kind" '$1 == "scaleout" && $2 == k { print $3 }' "$memres")
         echo "| $kind | $rb | $sb | $(bench_ratio "$sb" "$rb") |"

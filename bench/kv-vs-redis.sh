@@ -66,6 +66,11 @@
 #   REDIS_ARGS [""] / SCALEOUT_ARGS [""] extra flags for one side only
 #   REDIS_SERVER [redis-server]   RUN_TIMEOUT [120] s limit per benchmark run
 #   SPEED [1] / MEMORY [1]: set to 0 to skip the throughput or the memory part
+#   TESTS ["SET GET"] redis-benchmark tests, one run each; DEFAULT_LIST=1 means
+#     redis-benchmark's default list: SET GET INCR LPUSH RPUSH LPOP RPOP SADD HSET
+#     SPOP ZADD ZPOPMIN LRANGE_100 LRANGE_300 LRANGE_500 LRANGE_600 MSET (an
+#     LRANGE_* run includes redis-benchmark's own LPUSH fill of the list, on both
+#     servers alike)
 # A default run takes 2-2.5 minutes (measured); THREADS="1 2" adds a third server,
 # about 3.5 minutes (estimated).
 # Output: progress on stderr; a table, then a markdown block for
@@ -103,6 +108,10 @@ SCALEOUT_BIN=${SCALEOUT_BIN:-$root/scaleout}
 SERVER_ARGS=${SERVER_ARGS-"--save '' --appendonly no --maxmemory 2gb"}
 REDIS_ARGS=${REDIS_ARGS:-}
 SCALEOUT_ARGS=${SCALEOUT_ARGS:-}
+if [ "${DEFAULT_LIST:-0}" = 1 ]; then
+    : "${TESTS:=SET GET INCR LPUSH RPUSH LPOP RPOP SADD HSET SPOP ZADD ZPOPMIN LRANGE_100 LRANGE_300 LRANGE_500 LRANGE_600 MSET}"
+fi
+TESTS=${TESTS:-SET GET}
 CLIENTS=50
 DSIZE=64
 KEYSPACE=100000
@@ -217,7 +226,7 @@ csv_fields() {
     awk -F, -v t="$1" '
         { gsub(/"/, ""); sub(/\r$/, "") }
         NR == 1 { for (c = 1; c <= NF; c++) col[$c] = c; next }
-        $1 == t && ("rps" in col) && ("p50_latency_ms" in col) && ("p99_latency_ms" in col) {
+        ($1 == t || index($1, t " (") == 1) && ("rps" in col) && ("p50_latency_ms" in col) && ("p99_latency_ms" in col) {
             print $col["rps"], $col["p50_latency_ms"], $col["p99_latency_ms"]; found = 1 }
         END { if (!found) exit 1 }' "$2"
 }
@@ -298,18 +307,19 @@ if [ "$SPEED" = 1 ]; then
     [ -n "$NP" ] || NP=$(size_n "$(printf '%s\n' "${rateP[@]}" | sort -g | head -n 1)" 20000 20000000)
     bench_log "requests per run: N=$N unpipelined, NP=$NP with -P $PIPELINE (about ${RUN_SECONDS} s each at the slowest server's warm-up rate)"
 
-    total=$(( ROUNDS * 2 * nsrv * 2 )) k=0
+    ntests=$(echo $TESTS | wc -w)
+    total=$(( ROUNDS * 2 * nsrv * ntests )) k=0
     for r in $(seq 1 "$ROUNDS"); do
         if [ $(( r % 2 )) = 1 ]; then order=$(seq 0 $(( nsrv - 1 ))); else order=$(seq $(( nsrv - 1 )) -1 0); fi
         for pipe in 1 "$PIPELINE"; do
             if [ "$pipe" = 1 ]; then n=$N; else n=$NP; fi
             for i in $order; do
-                for test in SET GET; do
+                for test in $TESTS; do
                     k=$(( k + 1 ))
                     bench_one "$i" "$pipe" "$test" "$n"
                     echo "${names[$i]} $pipe $test $r $ONE" >>"$results"
                     set -- $ONE
-                    bench_log "$(printf '[%3d/%d] round %d  -P %-2s  %-4s %-12s %9s ops/s  p50 %6s  p99 %6s ms  cpu %7s us/op  other load %s cores' \
+                    bench_log "$(printf '[%3d/%d] round %d  -P %-2s  %-10s %-12s %9s ops/s  p50 %6s  p99 %6s ms  cpu %7s us/op  other load %s cores' \
                         "$k" "$total" "$r" "$pipe" "$test" "${names[$i]}" "$(fmt_int "$1")" "$2" "$3" "$4" "$5")"
                 done
             done
@@ -377,12 +387,12 @@ function commas(x,    s) { s = sprintf("%.0f", x); while (s ~ /[0-9][0-9][0-9][0
 '
 # speed_tables TEXTFILE MDFILE: from $results
 speed_tables() {
-    awk -v names="${names[*]}" -v pipes="1 $PIPELINE" -v text="$1" -v md="$2" "$AWK_LIB"'
+    awk -v names="${names[*]}" -v pipes="1 $PIPELINE" -v tests="$TESTS" -v text="$1" -v md="$2" "$AWK_LIB"'
     { k = $1 SUBSEP $2 SUBSEP $3; n[k]++; for (c = 5; c <= 8; c++) val[k, c, n[k]] = $c }
     END {
-        ns = split(names, S, " "); np = split(pipes, P, " "); T[1] = "SET"; T[2] = "GET"
-        printf "%-4s %-4s %-12s %10s %7s %8s %8s %10s | %6s %6s %6s %6s\n", "test", "-P", "server", "ops/s", "spread", "p50 ms", "p99 ms", "CPU us/op", "ops/s", "p50", "p99", "CPU" > text
-        for (p = 1; p <= np; p++) for (t = 1; t <= 2; t++) for (s = 1; s <= ns; s++) {
+        ns = split(names, S, " "); np = split(pipes, P, " "); nt = split(tests, T, " ")
+        printf "%-10s %-4s %-12s %10s %7s %8s %8s %10s | %6s %6s %6s %6s\n", "test", "-P", "server", "ops/s", "spread", "p50 ms", "p99 ms", "CPU us/op", "ops/s", "p50", "p99", "CPU" > text
+        for (p = 1; p <= np; p++) for (t = 1; t <= nt; t++) for (s = 1; s <= ns; s++) {
             k = S[s] SUBSEP P[p] SUBSEP T[t]
             for (c = 5; c <= 8; c++) {
                 m = 0; for (r = 1; r <= n[k]; r++) v[++m] = val[k, c, r]
@@ -391,7 +401,7 @@ speed_tables() {
             }
             if (s == 1) { r5 = r6 = r7 = r8 = "" }
             else { r5 = ratio(med[s, 5], med[1, 5]); r6 = ratio(med[s, 6], med[1, 6]); r7 = ratio(med[s, 7], med[1, 7]); r8 = ratio(med[s, 8], med[1, 8]) }
-            printf "%-4s %-4s %-12s %10s %7s %8.3f %8.3f %10.2f | %6s %6s %6s %6s\n", T[t], P[p], S[s], commas(med[s, 5]), spread, med[s, 6], med[s, 7], med[s, 8], r5, r6, r7, r8 > text
+            printf "%-10s %-4s %-12s %10s %7s %8.3f %8.3f %10.2f | %6s %6s %6s %6s\n", T[t], P[p], S[s], commas(med[s, 5]), spread, med[s, 6], med[s, 7], med[s, 8], r5, r6, r7, r8 > text
             printf "| %s | %s | %s | %s | %.3f | %.3f | %.2f | %s | %s | %s | %s |\n", T[t], P[p], S[s], commas(med[s, 5]), med[s, 6], med[s, 7], med[s, 8], r5, r6, r7, r8 > md
         }
     }' "$results"
@@ -439,7 +449,7 @@ echo "redis-server $redis_version; scaleout: $scaleout_version; redis-benchmark 
 echo "scaleout binary: $SCALEOUT_BIN (--threads: $THREADS)"
 if [ "$SPEED" = 1 ]; then
     echo
-    echo "$rb_cmd -t set|get, -n $N (no pipelining) / -n $NP -P $PIPELINE; $ROUNDS round(s) in alternation, medians"
+    echo "$rb_cmd -t <test> for each of $TESTS, -n $N (no pipelining) / -n $NP -P $PIPELINE; $ROUNDS round(s) in alternation, medians"
     echo "ratios = scaleout / redis (ops/s: higher is better; latency and CPU: lower is better)"
     echo "$other_load"
     echo
@@ -465,7 +475,7 @@ echo "- Machine: $machine"
 echo "- Versions: redis-server $redis_version; scaleout: $scaleout_version; redis-benchmark $rb_version"
 echo "- Run: \`ROUNDS=$ROUNDS MEM_ROUNDS=$MEM_ROUNDS N=$N NP=$NP THREADS=\"$THREADS\" KEYS=$KEYS bench/kv-vs-redis.sh\` ($elapsed s); both servers with \`${SERVER_ARGS}\`${REDIS_ARGS:+, redis also \`$REDIS_ARGS\`}${SCALEOUT_ARGS:+, scaleout also \`$SCALEOUT_ARGS\`}"
 if [ "$SPEED" = 1 ]; then
-    echo "- Method: \`$rb_cmd -t set|get\`, \`-n $N\` unpipelined and \`-n $NP -P $PIPELINE\`, servers in alternation, median of $ROUNDS round(s); CPU = server utime+stime per request. Ratios are scaleout / redis: ops/s higher is better, the rest lower is better. Unpipelined, the client saturates a core, so there CPU us/op is the telling figure."
+    echo "- Method: \`$rb_cmd -t <test>\` for each of $TESTS, \`-n $N\` unpipelined and \`-n $NP -P $PIPELINE\`, servers in alternation, median of $ROUNDS round(s); CPU = server utime+stime per request. Ratios are scaleout / redis: ops/s higher is better, the rest lower is better. Unpipelined, the client saturates a core, so there CPU us/op is the telling figure."
     echo "- O${other_load#o}."
     echo
     echo "| test | -P | server | ops/s | p50 ms | p99 ms | CPU us/op | ops/s ratio | p50 ratio | p99 ratio | CPU ratio |"

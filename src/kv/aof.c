@@ -412,6 +412,12 @@ static void sink(void *arg, const char *p, size_t n)
         buf_append(&s->aof->buf, p, n);
 }
 
+static bool wants(void *arg)
+{
+    struct kv_server *s = arg;
+    return s->aof && s->aof->fd >= 0;
+}
+
 static void *fsync_thread(void *arg)
 {
     struct kv_aof *a = arg;
@@ -538,23 +544,31 @@ bool kv_aof_deny_write(struct kv_server *s, char *msg, size_t n)
 bool kv_aof_write(struct kv_server *s)
 {
     struct kv_aof *a = s->aof;
-    if (!a || a->fd < 0 || buf_pending(&a->buf) == 0)
-        return false;
-    if (s->cfg.appendfsync != KV_FSYNC_ALWAYS) {
-        kv_aof_flush(s);
-        return false;
-    }
-    return true; /* written and synced by kv_aof_fsync: one write for the whole loop iteration */
+    /* written (and with appendfsync always synced) by kv_aof_fsync: one
+     * write for the whole loop iteration, before its replies leave (as
+     * Redis's beforeSleep) */
+    return a && a->fd >= 0 && buf_pending(&a->buf) > 0;
 }
 
 void kv_aof_fsync(struct kv_server *s)
 {
+    pthread_mutex_lock(&s->lock);
+    struct kv_aof *a = s->aof;
+    if (!a || a->fd < 0) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    if (buf_pending(&a->buf) > 0)
+        write_all(s, a);
+    if (s->cfg.appendfsync != KV_FSYNC_ALWAYS) {
+        if (s->cfg.appendfsync == KV_FSYNC_EVERYSEC)
+            atomic_store(&a->unsynced, true);
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
     /* a duplicate of the descriptor: the file may be switched (rewrite) or
      * closed (appendonly no) meanwhile; open_incr syncs a file it leaves */
-    pthread_mutex_lock(&s->lock);
-    if (s->aof && s->aof->fd >= 0)
-        write_all(s, s->aof);
-    int fd = s->aof && s->aof->fd >= 0 ? dup(s->aof->fd) : -1;
+    int fd = dup(a->fd);
     pthread_mutex_unlock(&s->lock);
     if (fd < 0)
         return;
@@ -711,7 +725,7 @@ static int max_seq(const struct kv_aof *a)
 
 int kv_aof_open(struct kv_server *s)
 {
-    kv_prop_add_sink(s, sink, s);
+    kv_prop_add_sink(s, sink, wants, s);
     if (!s->cfg.appendonly)
         return 0;
     struct kv_aof *a = aof_new(s);
@@ -749,7 +763,7 @@ int kv_aof_open(struct kv_server *s)
         return -1;
     a->rewrite_base = a->cur_size;
     s->aof = a;
-    s->aof_always = s->cfg.appendfsync == KV_FSYNC_ALWAYS;
+    s->aof_hold = true;
     start_thread(a);
     return 0;
 }
@@ -948,7 +962,7 @@ static void aof_close(struct kv_server *s)
     pthread_cond_destroy(&a->cv);
     xfree(a);
     s->aof = NULL;
-    s->aof_always = false;
+    s->aof_hold = false;
 }
 
 void kv_aof_shutdown(struct kv_server *s)
@@ -971,7 +985,7 @@ static void aof_apply(struct kv_server *s);
 void kv_aof_apply(struct kv_server *s)
 {
     aof_apply(s);
-    s->aof_always = s->aof && s->cfg.appendfsync == KV_FSYNC_ALWAYS;
+    s->aof_hold = s->aof != NULL;
 }
 
 static void aof_apply(struct kv_server *s)

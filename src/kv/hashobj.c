@@ -23,8 +23,8 @@ struct kv_hash {
     /* packed: records in buf[0..len) */
     char *buf;
     size_t len;
-    /* dict encoding */
-    struct dict d;
+    /* dict encoding (allocated on conversion: a small hash does not carry it) */
+    struct dict *d;
 };
 
 struct kv_hash *hash_new(void)
@@ -47,11 +47,12 @@ void hash_free(struct kv_hash *h)
     if (h->packed)
         xfree(h->buf);
     else
-        dict_deinit(&h->d, free_field, NULL);
+        dict_deinit(h->d, free_field, NULL);
+    xfree(h->d);
     xfree(h);
 }
 
-size_t hash_len(const struct kv_hash *h) { return h->packed ? h->count : dict_size(&h->d); }
+size_t hash_len(const struct kv_hash *h) { return h->packed ? h->count : dict_size(h->d); }
 bool hash_is_packed(const struct kv_hash *h) { return h->packed; }
 
 static void hfield_sum(struct dict_node *n, void *arg) { *(size_t *)arg += xalloc_size(n); }
@@ -61,57 +62,101 @@ size_t hash_memory(const struct kv_hash *h)
     size_t m = xalloc_size(h);
     if (h->packed)
         return m + xalloc_size(h->buf);
-    m += dict_buckets(&h->d) * sizeof(void *);
-    dict_foreach((struct dict *)&h->d, hfield_sum, &m);
+    m += xalloc_size(h->d) + dict_buckets(h->d) * sizeof(void *);
+    dict_foreach(h->d, hfield_sum, &m);
     return m;
 }
 
 /* ---- packed encoding ----------------------------------------------------- */
 
-static inline uint32_t rd32(const char *p)
+/* A record: field length, field bytes, value length, value bytes; lengths
+ * as base-128 varints (one byte below 128, as listpack's small entries). */
+struct prec {
+    const char *f, *v;
+    uint32_t fl, vl;
+    size_t size; /* the whole record */
+};
+
+static size_t varint_get(const char *p, uint32_t *out)
 {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
+    uint32_t v = 0;
+    size_t i = 0;
+    for (int shift = 0;; shift += 7) {
+        unsigned char b = (unsigned char)p[i++];
+        v |= (uint32_t)(b & 0x7f) << shift;
+        if (!(b & 0x80) || shift >= 28)
+            break;
+    }
+    *out = v;
+    return i;
 }
 
-static inline void wr32(char *p, uint32_t v) { memcpy(p, &v, 4); }
+static size_t varint_put(char *p, uint32_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        p[i++] = (char)(v | 0x80);
+        v >>= 7;
+    }
+    p[i++] = (char)v;
+    return i;
+}
+
+static size_t varint_len(uint32_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static void rec_read(const char *p, struct prec *r)
+{
+    const char *q = p;
+    q += varint_get(q, &r->fl);
+    r->f = q;
+    q += r->fl;
+    q += varint_get(q, &r->vl);
+    r->v = q;
+    r->size = (size_t)(q + r->vl - p);
+}
 
 /* Find a field in the packed buffer: offset of its record, or -1. */
-static long packed_find(const struct kv_hash *h, const char *f, size_t flen)
+static long packed_find(const struct kv_hash *h, const char *f, size_t flen, struct prec *r)
 {
     size_t off = 0;
     while (off < h->len) {
-        uint32_t fl = rd32(h->buf + off);
-        uint32_t vl = rd32(h->buf + off + 4 + fl);
-        if (fl == flen && memcmp(h->buf + off + 4, f, flen) == 0)
+        rec_read(h->buf + off, r);
+        if (r->fl == flen && memcmp(r->f, f, flen) == 0)
             return (long)off;
-        off += 8 + fl + vl;
+        off += r->size;
     }
     return -1;
 }
 
 static void packed_append(struct kv_hash *h, const char *f, size_t flen, const char *v, size_t vlen)
 {
-    size_t need = h->len + 8 + flen + vlen;
+    size_t need = h->len + varint_len((uint32_t)flen) + flen + varint_len((uint32_t)vlen) + vlen;
     if (need > xalloc_size(h->buf))
         h->buf = xrealloc(h->buf, need);
     char *p = h->buf + h->len;
-    wr32(p, (uint32_t)flen);
-    memcpy(p + 4, f, flen);
-    wr32(p + 4 + flen, (uint32_t)vlen);
-    memcpy(p + 8 + flen, v, vlen);
+    p += varint_put(p, (uint32_t)flen);
+    memcpy(p, f, flen);
+    p += flen;
+    p += varint_put(p, (uint32_t)vlen);
+    memcpy(p, v, vlen);
     h->len = need;
     h->count++;
 }
 
 static void packed_remove(struct kv_hash *h, size_t off)
 {
-    uint32_t fl = rd32(h->buf + off);
-    uint32_t vl = rd32(h->buf + off + 4 + fl);
-    size_t rec = 8 + (size_t)fl + vl;
-    memmove(h->buf + off, h->buf + off + rec, h->len - off - rec);
-    h->len -= rec;
+    struct prec r;
+    rec_read(h->buf + off, &r);
+    memmove(h->buf + off, h->buf + off + r.size, h->len - off - r.size);
+    h->len -= r.size;
     h->count--;
 }
 
@@ -130,15 +175,14 @@ static struct hfield *field_new(const char *f, size_t flen, const char *v, size_
 
 static void convert_to_dict(struct kv_hash *h)
 {
-    dict_init(&h->d, offsetof(struct hfield, data));
+    h->d = xmalloc(sizeof *h->d);
+    dict_init(h->d, offsetof(struct hfield, data));
     size_t off = 0;
     while (off < h->len) {
-        uint32_t fl = rd32(h->buf + off);
-        const char *f = h->buf + off + 4;
-        uint32_t vl = rd32(h->buf + off + 4 + fl);
-        const char *v = h->buf + off + 8 + fl;
-        dict_insert(&h->d, &field_new(f, fl, v, vl)->dn, dict_hash(f, fl));
-        off += 8 + fl + vl;
+        struct prec r;
+        rec_read(h->buf + off, &r);
+        dict_insert(h->d, &field_new(r.f, r.fl, r.v, r.vl)->dn, dict_hash(r.f, r.fl));
+        off += r.size;
     }
     xfree(h->buf);
     h->buf = NULL;
@@ -168,8 +212,9 @@ struct kv_hash *hash_dup(const struct kv_hash *h)
             memcpy(d->buf, h->buf, h->len);
         }
     } else {
-        dict_init(&d->d, offsetof(struct hfield, data));
-        dict_foreach((struct dict *)&h->d, dup_field, &d->d);
+        d->d = xmalloc(sizeof *d->d);
+        dict_init(d->d, offsetof(struct hfield, data));
+        dict_foreach(h->d, dup_field, d->d);
     }
     return d;
 }
@@ -177,14 +222,14 @@ struct kv_hash *hash_dup(const struct kv_hash *h)
 bool hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, size_t *vlen)
 {
     if (h->packed) {
-        long off = packed_find(h, f, flen);
-        if (off < 0)
+        struct prec r;
+        if (packed_find(h, f, flen, &r) < 0)
             return false;
-        *vlen = rd32(h->buf + off + 4 + flen);
-        *v = h->buf + off + 8 + flen;
+        *vlen = r.vl;
+        *v = r.v;
         return true;
     }
-    struct hfield *n = (struct hfield *)dict_find(&h->d, f, flen, dict_hash(f, flen));
+    struct hfield *n = (struct hfield *)dict_find(h->d, f, flen, dict_hash(f, flen));
     if (!n)
         return false;
     *v = n->data + flen;
@@ -195,12 +240,12 @@ bool hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, siz
 int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_t vlen)
 {
     if (h->packed) {
-        long off = packed_find(h, f, flen);
+        struct prec r;
+        long off = packed_find(h, f, flen, &r);
         bool fits = flen <= hash_max_value && vlen <= hash_max_value;
         if (off >= 0) {
-            uint32_t oldv = rd32(h->buf + off + 4 + flen);
-            if (fits && oldv == vlen) {
-                memcpy(h->buf + off + 8 + flen, v, vlen);
+            if (fits && r.vl == vlen) {
+                memcpy(h->buf + (r.v - h->buf), v, vlen);
                 return 0;
             }
             packed_remove(h, (size_t)off);
@@ -219,7 +264,7 @@ int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_
         convert_to_dict(h);
     }
     uint64_t hv = dict_hash(f, flen);
-    struct dict_node **ref = dict_find_ref(&h->d, f, flen, hv);
+    struct dict_node **ref = dict_find_ref(h->d, f, flen, hv);
     struct hfield *n = field_new(f, flen, v, vlen);
     if (ref) {
         n->dn.next = (*ref)->next;
@@ -227,20 +272,21 @@ int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_
         *ref = &n->dn;
         return 0;
     }
-    dict_insert(&h->d, &n->dn, hv);
+    dict_insert(h->d, &n->dn, hv);
     return 1;
 }
 
 bool hash_del(struct kv_hash *h, const char *f, size_t flen)
 {
     if (h->packed) {
-        long off = packed_find(h, f, flen);
+        struct prec r;
+        long off = packed_find(h, f, flen, &r);
         if (off < 0)
             return false;
         packed_remove(h, (size_t)off);
         return true;
     }
-    struct dict_node *n = dict_remove(&h->d, f, flen, dict_hash(f, flen));
+    struct dict_node *n = dict_remove(h->d, f, flen, dict_hash(f, flen));
     if (!n)
         return false;
     xfree(n);
@@ -265,15 +311,15 @@ void hash_foreach(struct kv_hash *h,
     if (h->packed) {
         size_t off = 0;
         while (off < h->len) {
-            uint32_t fl = rd32(h->buf + off);
-            uint32_t vl = rd32(h->buf + off + 4 + fl);
-            fn(h->buf + off + 4, fl, h->buf + off + 8 + fl, vl, arg);
-            off += 8 + fl + vl;
+            struct prec r;
+            rec_read(h->buf + off, &r);
+            fn(r.f, r.fl, r.v, r.vl, arg);
+            off += r.size;
         }
         return;
     }
     struct foreach_ctx c = {fn, arg};
-    dict_foreach(&h->d, field_cb, &c);
+    dict_foreach(h->d, field_cb, &c);
 }
 
 uint64_t hash_scan(struct kv_hash *h, uint64_t cursor,
@@ -284,7 +330,7 @@ uint64_t hash_scan(struct kv_hash *h, uint64_t cursor,
         return 0;
     }
     struct foreach_ctx c = {fn, arg};
-    return dict_scan(&h->d, cursor, field_cb, &c);
+    return dict_scan(h->d, cursor, field_cb, &c);
 }
 
 bool hash_random(struct kv_hash *h, const char **f, size_t *flen, const char **v, size_t *vlen)
@@ -295,19 +341,19 @@ bool hash_random(struct kv_hash *h, const char **f, size_t *flen, const char **v
         uint64_t k = rand_below(h->count);
         size_t off = 0;
         for (;;) {
-            uint32_t fl = rd32(h->buf + off);
-            uint32_t vl = rd32(h->buf + off + 4 + fl);
+            struct prec r;
+            rec_read(h->buf + off, &r);
             if (k-- == 0) {
-                *f = h->buf + off + 4;
-                *flen = fl;
-                *v = h->buf + off + 8 + fl;
-                *vlen = vl;
+                *f = r.f;
+                *flen = r.fl;
+                *v = r.v;
+                *vlen = r.vl;
                 return true;
             }
-            off += 8 + fl + vl;
+            off += r.size;
         }
     }
-    struct hfield *n = (struct hfield *)dict_random(&h->d);
+    struct hfield *n = (struct hfield *)dict_random(h->d);
     *f = n->data;
     *flen = n->dn.klen;
     *v = n->data + n->dn.klen;

@@ -3,7 +3,8 @@
  *
  * Two encodings, as Redis: a small hash (at most hash_max_entries fields, each
  * field and value at most hash_max_value bytes) is one packed buffer of
- * [u32 flen][field][u32 vlen][value] records searched linearly: a session with
+ * [varint flen][field][varint vlen][value] records (lengths below 128 take one
+ * byte) searched linearly: a session with
  * five fields costs one allocation. Past either limit it converts, once, to a
  * dict of one allocation per field. Callers never see the encoding.
  */

@@ -22,6 +22,7 @@ struct kv_prop {
     bool enabled;
     int nsinks;
     kv_prop_sink_fn *sink[MAX_SINKS];
+    kv_prop_want_fn *want[MAX_SINKS];
     void *sink_arg[MAX_SINKS];
     struct buf scratch;
 };
@@ -44,7 +45,7 @@ void kv_prop_free(struct kv_server *s)
     s->prop = NULL;
 }
 
-void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, void *arg)
+void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, kv_prop_want_fn *want, void *arg)
 {
     struct kv_prop *p = s->prop;
     for (int i = 0; i < p->nsinks; i++)
@@ -52,11 +53,16 @@ void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, void *arg)
             return;
     if (p->nsinks < MAX_SINKS) {
         p->sink[p->nsinks] = fn;
+        p->want[p->nsinks] = want;
         p->sink_arg[p->nsinks++] = arg;
     }
 }
 
-void kv_prop_reset_db(struct kv_server *s) { s->prop->last_db = -1; }
+void kv_prop_reset_db(struct kv_server *s)
+{
+    if (s->prop)
+        s->prop->last_db = -1;
+}
 void kv_prop_set_enabled(struct kv_server *s, bool on) { s->prop->enabled = on; }
 
 /* Commands whose effects go out as the commands they ran, in one
@@ -70,11 +76,28 @@ bool kv_prop_wrapper(int id)
 
 /* ---- emission ------------------------------------------------------------- */
 
+/* "<c><n>\r\n" without printf: this runs for every write command. */
+static void put_hdr(struct buf *b, char c, size_t n)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *q = e;
+    *--q = '\n';
+    *--q = '\r';
+    do
+        *--q = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    *--q = c;
+    buf_append(b, q, (size_t)(e - q));
+}
+
 static void encode(struct buf *b, int argc, const char *const *argv, const size_t *lens)
 {
-    buf_printf(b, "*%d\r\n", argc);
+    size_t need = 16;
+    for (int i = 0; i < argc; i++)
+        need += lens[i] + 24;
+    buf_reserve(b, need);
+    put_hdr(b, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
-        buf_printf(b, "$%zu\r\n", lens[i]);
+        put_hdr(b, '$', lens[i]);
         buf_append(b, argv[i], lens[i]);
         buf_append(b, "\r\n", 2);
     }
@@ -101,13 +124,10 @@ static struct kv_prop_frame *wrapper_of(struct kv_prop *p)
     return NULL;
 }
 
-/* Emit encoded commands (whole, of database db) to every sink: SELECT first
- * when the database changes, MULTI first inside a wrapper. */
-static void emit_encoded(struct kv_server *s, int db, const char *data, size_t n)
+/* Start a batch for the sinks in p->scratch: SELECT first when the database
+ * changes, MULTI first inside a wrapper. */
+static struct buf *emit_begin(struct kv_prop *p, int db)
 {
-    struct kv_prop *p = s->prop;
-    if (!p || !p->enabled || p->nsinks == 0 || n == 0)
-        return;
     struct buf *b = &p->scratch;
     b->off = b->len = 0;
     if (db != p->last_db) {
@@ -122,17 +142,40 @@ static void emit_encoded(struct kv_server *s, int db, const char *data, size_t n
         encode1(b, "MULTI");
         w->multi_open = true;
     }
+    return b;
+}
+
+/* Whether any consumer takes the stream now. */
+static bool emitting(const struct kv_prop *p)
+{
+    if (!p || !p->enabled)
+        return false;
+    for (int i = 0; i < p->nsinks; i++)
+        if (!p->want[i] || p->want[i](p->sink_arg[i]))
+            return true;
+    return false;
+}
+
+/* Emit encoded commands (whole, of database db) to every sink. */
+static void emit_encoded(struct kv_server *s, int db, const char *data, size_t n)
+{
+    struct kv_prop *p = s->prop;
+    if (!emitting(p) || n == 0)
+        return;
+    struct buf *b = emit_begin(p, db);
     buf_append(b, data, n);
     feed(p, buf_head(b), buf_pending(b));
 }
 
+/* One command, encoded straight into the scratch buffer. */
 static void emitv(struct kv_server *s, int db, int argc, const char *const *argv, const size_t *lens)
 {
-    struct buf tmp;
-    buf_init(&tmp);
-    encode(&tmp, argc, argv, lens);
-    emit_encoded(s, db, buf_head(&tmp), buf_pending(&tmp));
-    buf_deinit(&tmp);
+    struct kv_prop *p = s->prop;
+    if (!emitting(p) || argc <= 0)
+        return;
+    struct buf *b = emit_begin(p, db);
+    encode(b, argc, argv, lens);
+    feed(p, buf_head(b), buf_pending(b));
 }
 
 #define MAXV 64
@@ -690,7 +733,7 @@ void kv_prop_end(struct kv_client *c, struct kv_prop_frame *f, int argc, const s
         return;
     }
     p->top = f->prev;
-    if (!changed || !(resp_cmds[f->id].flags & CMD_WRITE) || !p->enabled || p->nsinks == 0)
+    if (!changed || !(resp_cmds[f->id].flags & CMD_WRITE) || !emitting(p))
         return;
     rw_fn *fn = rewrite_of(f->id);
     if (!fn) {

@@ -56,11 +56,14 @@ struct kv_prop_frame {
 
 /* A consumer of the stream: called with whole commands, in order. */
 typedef void kv_prop_sink_fn(void *arg, const char *p, size_t n);
+/* Whether a consumer takes the stream now (NULL: always): when none does,
+ * commands are not encoded at all (no AOF, no replication backlog). */
+typedef bool kv_prop_want_fn(void *arg);
 
 void kv_prop_init(struct kv_server *s);
 void kv_prop_free(struct kv_server *s);
 /* Add a consumer (at most a few: AOF, replication). */
-void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, void *arg);
+void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, kv_prop_want_fn *want, void *arg);
 /* The next command emitted starts with SELECT (a new consumer or file). */
 void kv_prop_reset_db(struct kv_server *s);
 /* Propagation off (loading the AOF, a replica applying its primary's

@@ -102,6 +102,13 @@ static void sink(void *arg, const char *p, size_t n)
     kv_repl_feed_raw(s, p, n);
 }
 
+/* A primary with a backlog (replicas now or earlier) takes the stream. */
+static bool wants(void *arg)
+{
+    struct kv_server *s = arg;
+    return s->repl && s->repl->bl && !kv_replica_active(s);
+}
+
 void kv_repl_init(struct kv_server *s)
 {
     struct kv_repl *r = xcalloc(1, sizeof *r);
@@ -111,7 +118,7 @@ void kv_repl_init(struct kv_server *s)
     r->child = -1;
     r->bl_first = 1;
     s->repl = r;
-    kv_prop_add_sink(s, sink, s);
+    kv_prop_add_sink(s, sink, wants, s);
     kv_replica_init(s);
 }
 
@@ -212,6 +219,7 @@ static void backlog_create(struct kv_server *s)
     r->bl_idx = 0;
     r->histlen = 0;
     r->bl_first = (long long)s->repl_offset + 1;
+    kv_prop_reset_db(s); /* commands were not encoded without a backlog: SELECT first */
 }
 
 static void backlog_append(struct kv_repl *r, const char *p, size_t n)

@@ -772,9 +772,10 @@ static void process_input(struct kv_client *c)
             break; /* dropped below, once the lock is released */
     }
     if (locked) {
-        /* the batch's writes reach the AOF before its replies leave; with
-         * appendfsync always they also wait for the worker's fsync after
-         * this loop iteration (one fsync for all its clients: on_aof_check) */
+        /* the batch's writes reach the AOF before its replies leave: the
+         * replies wait for the worker's AOF write (and with appendfsync
+         * always its fsync) after this loop iteration, one for all its
+         * clients (on_aof_check) */
         bool hold = kv_aof_write(s);
         kv_repl_flush(s);
         pthread_mutex_unlock(&s->lock);
@@ -912,7 +913,7 @@ static void on_connection(uv_stream_t *server, int status)
 
 void kv_client_resume(struct kv_client *c)
 {
-    if (c->srv->aof_always && !c->closing) {
+    if (c->srv->aof_hold && !c->closing) {
         /* a reply made by another worker's write (a blocked pop served):
          * it leaves after this worker's fsync of that write too */
         c->aof_held = true;
@@ -1058,8 +1059,9 @@ static int worker_init(struct kv_server *s, struct kv_worker *w, int id, char *e
     return worker_listen(w, err, errlen);
 }
 
-/* appendfsync always: one fsync for what this worker's clients wrote in this
- * loop iteration, then their replies go out (group commit). */
+/* AOF on: one write (appendfsync always: and one fsync) for what this
+ * worker's clients wrote in this loop iteration, then their replies go out
+ * (group commit). */
 static void on_aof_check(uv_check_t *h)
 {
     struct kv_worker *w = h->data;

@@ -180,7 +180,7 @@ struct kv_client {
     bool no_evict;             /* CLIENT NO-EVICT on (CLIENT LIST flag e) */
     struct kv_replica *rl;     /* a replica's link state on the primary (repl.c), else NULL */
     uint64_t woff;             /* replication offset after its last propagated write (WAIT) */
-    bool aof_held;             /* appendfsync always: replies wait for the worker's fsync */
+    bool aof_held;             /* AOF on: replies wait for the worker's AOF write (and fsync) */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -266,7 +266,7 @@ struct kv_server {
     struct kv_prop *prop;          /* the propagation point (propagate.h) */
     struct kv_aof *aof;            /* the append-only file (aof.h), NULL when off */
     struct kv_repl *repl;          /* replication, both sides (repl.h) */
-    _Atomic bool aof_always;       /* AOF on with appendfsync always (read by workers unlocked) */
+    _Atomic bool aof_hold;         /* AOF on: replies wait for the loop's AOF write (read by workers unlocked) */
 };
 
 /* Reply helpers bound to a client (proto-aware). */
