@@ -16,7 +16,9 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "kv/aof.h"
+#include "kv/blocking.h"
 #include "kv/multi.h"
+#include "kv/pubsub.h"
 #include "kv/persist.h"
 #include "kv/propagate.h"
 #include "kv/rdb.h"
@@ -384,6 +386,34 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     process(m);
 }
 
+/*
+ * Tests and fuzzing: feed bytes as if read from a primary just connected
+ * (state: after PING was sent), on a TCP handle of loop that has no socket
+ * (what the replica sends fails). Returns whether the link is still up; the
+ * link is then closed (run loop to free the handle).
+ */
+bool kv_replica_feed(struct kv_server *s, uv_loop_t *loop, const char *data, size_t len, size_t chunk)
+{
+    struct kv_master_link *m = ML(s);
+    link_close(m, NULL);
+    m->tcp = xcalloc(1, sizeof *m->tcp);
+    uv_tcp_init(loop, m->tcp);
+    m->tcp->data = m;
+    m->state = ML_PONG;
+    for (size_t off = 0; m->tcp && off < len;) {
+        size_t n = chunk && len - off > chunk ? chunk : len - off;
+        uv_buf_t b;
+        on_alloc((uv_handle_t *)m->tcp, n, &b);
+        size_t k = n < b.len ? n : b.len;
+        memcpy(b.base, data + off, k);
+        on_read((uv_stream_t *)m->tcp, (ssize_t)k, &b);
+        off += k;
+    }
+    bool up = m->tcp != NULL;
+    link_close(m, NULL);
+    return up;
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
     struct kv_master_link *m = req->data;
@@ -506,6 +536,8 @@ void kv_replica_free(struct kv_server *s)
     if (!m)
         return;
     kv_multi_reset(m->mc);
+    kv_blocking_client_gone(m->mc);
+    kv_pubsub_client_gone(m->mc);
     buf_deinit(&m->mc->in);
     buf_deinit(&m->mc->out);
     buf_deinit(&m->mc->wbuf);
