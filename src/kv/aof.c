@@ -319,8 +319,12 @@ static int replay_mem(struct kv_server *s, struct kv_client *c, char *data, size
         }
         if ((*ncmds & 1023) == 0)
             db_set_now(&s->db, util_time_ms());
+        /* as Redis (CLIENT_DENY_BLOCKING): BLPOP, WAIT... answer at once, as
+         * inside EXEC; the fake client has no worker to wait on */
+        c->in_exec = true;
         if (!skip || !skip(&p.argv[0]))
             kv_call(c, p.argc, p.argv);
+        c->in_exec = false;
         buf_consume(&c->out, buf_pending(&c->out));
         (*ncmds)++;
         off += (size_t)n;

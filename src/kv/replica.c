@@ -37,6 +37,8 @@ enum {
 };
 
 #define MAX_RDB_PAYLOAD (16ULL << 30)
+/* the largest offset a primary may announce: far from overflowing as the stream goes on */
+#define MAX_REPL_OFFSET (1LL << 62)
 
 struct kv_master_link {
     struct kv_server *s;
@@ -261,7 +263,9 @@ static void apply_stream(struct kv_master_link *m)
             db_set_now(&s->db, util_time_ms());
         }
         m->applying = true;
+        m->mc->in_exec = true; /* as Redis: the master client never blocks (BLPOP, WAIT answer at once) */
         kv_call(m->mc, m->p.argc, m->p.argv);
+        m->mc->in_exec = false;
         m->applying = false;
         m->mc->out.off = m->mc->out.len = 0; /* the primary reads no replies */
         kv_repl_feed_raw(s, buf_head(&m->in), (size_t)n);
@@ -318,9 +322,15 @@ static void process(struct kv_master_link *m)
             if (len == 0)
                 continue; /* keepalive newline */
             if (strncmp(line, "+FULLRESYNC ", 12) == 0 && len >= 12 + KV_REPLID_LEN + 2) {
+                const char *o = line + 13 + KV_REPLID_LEN;
+                if (!util_str2ll(o, len - 13 - KV_REPLID_LEN, &m->pending_off) || m->pending_off < 0 ||
+                    m->pending_off > MAX_REPL_OFFSET) {
+                    log_warn("Bad offset in the reply to PSYNC from master: %.80s", line);
+                    link_close(m, NULL);
+                    return;
+                }
                 memcpy(m->pending_id, line + 12, KV_REPLID_LEN);
                 m->pending_id[KV_REPLID_LEN] = '\0';
-                m->pending_off = strtoll(line + 13 + KV_REPLID_LEN, NULL, 10);
                 m->state = ML_RDB_LEN;
                 log_notice("Full resync from master: %s:%lld", m->pending_id, m->pending_off);
             } else if (strncmp(line, "+CONTINUE", 9) == 0) {
