@@ -174,3 +174,14 @@ Test(replica_feed, fullresync_offset_checked)
     cr_assert(FEED("+PONG\r\n+OK\r\n+OK\r\n+FULLRESYNC " RID " 12\r\n", 0)); /* waits for $len */
     uv_run(&loop, UV_RUN_NOWAIT);
 }
+
+/* the master client has no worker to wait on: BLPOP from a primary answers
+ * at once, as Redis (CLIENT_DENY_BLOCKING) */
+Test(replica_feed, master_client_never_blocks)
+{
+    cr_assert(FEED("+PONG\r\n+OK\r\n+OK\r\n+CONTINUE\r\n*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n"
+                   "*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n",
+                   0));
+    cr_assert(has(0, "q"));
+    uv_run(&loop, UV_RUN_NOWAIT);
+}
