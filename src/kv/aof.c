@@ -325,6 +325,8 @@ static int replay_mem(struct kv_server *s, struct kv_client *c, char *data, size
         if (!skip || !skip(&p.argv[0]))
             kv_call(c, p.argc, p.argv);
         c->in_exec = false;
+        if (kv_pubsub_subscribed(c))
+            kv_pubsub_reset(c); /* as Redis: later commands still run (no RESP2 pub/sub restriction) */
         buf_consume(&c->out, buf_pending(&c->out));
         (*ncmds)++;
         off += (size_t)n;

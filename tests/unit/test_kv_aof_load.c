@@ -136,6 +136,10 @@ Test(aof_load, fake_client_unsubscribed_when_freed)
     char err[512] = "";
     cr_assert_eq(LOAD("*2\r\n$10\r\nPSUBSCRIBE\r\n$1\r\n*\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nc\r\n", err), 0, "%s", err);
     cr_assert_eq(kv_pubsub_publish(s, NULL, "c", 1, "m", 1, false), 0);
+    /* and the commands after SUBSCRIBE still run (no RESP2 pub/sub restriction) */
+    cr_assert_eq(LOAD("*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nc\r\n*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$1\r\n1\r\n", err), 0,
+                 "%s", err);
+    cr_assert(has(0, "after"));
     cr_assert_eq(LOAD("*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n", err), 0, "%s", err);
     cr_assert_eq(LOAD("*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n", err), 0, "%s", err);
     cr_assert(has(0, "q")); /* nobody was waiting any more */
