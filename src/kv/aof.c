@@ -20,10 +20,12 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/multi.h"
 #include "kv/persist.h"
 #include "kv/propagate.h"
+#include "kv/pubsub.h"
 #include "kv/rdb.h"
 #include "kv/server.h"
 
@@ -31,7 +33,8 @@ const struct conf_enum kv_appendfsync_names[] = {
     {"no", KV_FSYNC_NO}, {"always", KV_FSYNC_ALWAYS}, {"everysec", KV_FSYNC_EVERYSEC}, {NULL, 0},
 };
 
-#define MAX_INCR 64
+#define MAX_INCR KV_AOF_MAX_INCR
+#define MANIFEST_MAX (1 << 20)
 #define RETRY_SECS 5
 
 struct kv_aof {
@@ -129,26 +132,34 @@ static int write_manifest(struct kv_server *s, struct kv_aof *a)
     return rc;
 }
 
-/* Read the manifest: 1 read, 0 none, -1 malformed (err). */
-static int read_manifest(struct kv_server *s, struct kv_aof *a, char *err, size_t errlen)
+/* Parse a manifest's text (name: for messages): 0, or -1 with err naming the line. */
+int kv_aof_manifest_parse(struct kv_server *s, const char *text, size_t len, const char *path,
+                          struct kv_aof_manifest *m, char *err, size_t errlen)
 {
-    char path[4700], line[1024];
-    snprintf(path, sizeof path, "%s/%s.manifest", a->dir, s->cfg.appendfilename);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT ? 0 : (snprintf(err, errlen, "can't open %.400s: %.400s", path, strerror(errno)), -1);
-    int lineno = 0, rc = 1;
-    a->base_seq = 0;
-    a->nincr = 0;
-    while (fgets(line, sizeof line, f)) {
+    char line[1024];
+    int lineno = 0;
+    size_t pos = 0;
+    m->base_seq = 0;
+    m->base_rdb = false;
+    m->nincr = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t ll = nl ? (size_t)(nl - (text + pos)) : len - pos;
         lineno++;
-        if (line[0] == '#' || line[0] == '\n')
+        if (ll >= sizeof line || memchr(text + pos, '\0', ll)) {
+            snprintf(err, errlen, "invalid AOF manifest %.400s at line %d (offset %zu)", path, lineno, pos);
+            return -1;
+        }
+        memcpy(line, text + pos, ll);
+        line[ll] = '\0';
+        pos += ll + (nl ? 1 : 0);
+        if (line[0] == '#' || line[0] == '\0')
             continue;
         char name[512] = "", type = 0;
         long long seq = -1;
-        char *tok[16];
+        char *tok[16], *save = NULL;
         int nt = 0;
-        for (char *p = strtok(line, " \r\n"); p && nt < 16; p = strtok(NULL, " \r\n"))
+        for (char *p = strtok_r(line, " \r", &save); p && nt < 16; p = strtok_r(NULL, " \r", &save))
             tok[nt++] = p;
         for (int i = 0; i + 1 < nt; i += 2) {
             if (strcmp(tok[i], "file") == 0)
@@ -158,35 +169,74 @@ static int read_manifest(struct kv_server *s, struct kv_aof *a, char *err, size_
             else if (strcmp(tok[i], "type") == 0)
                 type = tok[i + 1][0];
         }
+        if (nt == 0)
+            continue; /* blank (spaces, CR) */
         if (!name[0] || seq < 1 || seq > 1000000000 || (type != 'b' && type != 'i' && type != 'h')) {
             snprintf(err, errlen, "invalid AOF manifest %.400s at line %d", path, lineno);
-            rc = -1;
-            break;
+            return -1;
         }
         char want[512];
         if (type == 'b') {
-            size_t nl = strlen(name);
-            a->base_rdb = nl > 4 && strcmp(name + nl - 4, ".rdb") == 0;
-            a->base_seq = (int)seq;
-            base_name(s, a->base_seq, a->base_rdb, want, sizeof want);
+            size_t nl2 = strlen(name);
+            m->base_rdb = nl2 > 4 && strcmp(name + nl2 - 4, ".rdb") == 0;
+            m->base_seq = (int)seq;
+            base_name(s, m->base_seq, m->base_rdb, want, sizeof want);
         } else if (type == 'i') {
-            if (a->nincr == MAX_INCR) {
-                snprintf(err, errlen, "AOF manifest %.400s lists more than %d incr files", path, MAX_INCR);
-                rc = -1;
-                break;
+            if (m->nincr == KV_AOF_MAX_INCR) {
+                snprintf(err, errlen, "AOF manifest %.400s lists more than %d incr files", path, KV_AOF_MAX_INCR);
+                return -1;
             }
-            a->incr[a->nincr++] = (int)seq;
+            m->incr[m->nincr++] = (int)seq;
             incr_name(s, (int)seq, want, sizeof want);
         } else {
             continue; /* history: deleted files */
         }
         if (strcmp(want, name) != 0) {
             snprintf(err, errlen, "AOF manifest %.300s names %.200s: expected %.200s (appendfilename)", path, name, want);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Read the manifest: 1 read, 0 none, -1 malformed (err). */
+static int read_manifest(struct kv_server *s, struct kv_aof *a, char *err, size_t errlen)
+{
+    char path[4700];
+    snprintf(path, sizeof path, "%s/%s.manifest", a->dir, s->cfg.appendfilename);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : (snprintf(err, errlen, "can't open %.400s: %.400s", path, strerror(errno)), -1);
+    struct buf b;
+    buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    int rc = 1;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (buf_pending(&b) + n > MANIFEST_MAX) {
+            snprintf(err, errlen, "AOF manifest %.400s is over %d bytes", path, MANIFEST_MAX);
             rc = -1;
             break;
         }
+        buf_append(&b, chunk, n);
+    }
+    if (rc == 1 && ferror(f)) {
+        snprintf(err, errlen, "can't read %.400s: %.400s", path, strerror(errno));
+        rc = -1;
     }
     fclose(f);
+    struct kv_aof_manifest m;
+    if (rc == 1 && kv_aof_manifest_parse(s, buf_head(&b), buf_pending(&b), path, &m, err, errlen) != 0)
+        rc = -1;
+    buf_deinit(&b);
+    a->base_seq = 0;
+    a->nincr = 0;
+    if (rc == 1) {
+        a->base_seq = m.base_seq;
+        a->base_rdb = m.base_rdb;
+        a->nincr = m.nincr;
+        memcpy(a->incr, m.incr, sizeof m.incr);
+    }
     return rc;
 }
 
@@ -209,11 +259,116 @@ static struct kv_client *fake_client(struct kv_server *s)
 static void fake_free(struct kv_client *c)
 {
     kv_multi_reset(c);
+    /* a crafted file may SUBSCRIBE or block the fake client: unregister it */
+    kv_blocking_client_gone(c);
+    kv_pubsub_client_gone(c);
     buf_deinit(&c->in);
     buf_deinit(&c->out);
     buf_deinit(&c->wbuf);
     xfree(c->name);
     xfree(c);
+}
+
+/*
+ * Replay a buffer of commands (the parser decodes in place: data is
+ * writable). name: for messages. Stops at the first bad command (-1, err
+ * names the offset). A last command cut short or an unfinished MULTI at the
+ * end sets *truncate_at (0 returned; the caller cuts or refuses); *in_multi
+ * tells which. skip (tests, fuzzing): commands not run, NULL none.
+ */
+static int replay_mem(struct kv_server *s, struct kv_client *c, char *data, size_t len, const char *name,
+                      uint64_t *ncmds, long long *truncate_at, bool *in_multi_out,
+                      bool (*skip)(const struct resp_arg *), char *err, size_t errlen)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    p.max_bulk = 1LL << 40;
+    size_t off = 0, multi_off = 0;
+    bool in_multi = false;
+    int rc = 0;
+    *truncate_at = -1;
+    while (off < len) {
+        if (data[off] != '*') {
+            snprintf(err, errlen, "Bad file format reading the append only file %.400s at offset %zu", name, off);
+            rc = -1;
+            break;
+        }
+        ssize_t n = resp_parse(&p, data + off, len - off);
+        if (n < 0) {
+            snprintf(err, errlen, "Bad file format reading the append only file %.400s at offset %zu (%.400s)", name, off,
+                     p.err);
+            rc = -1;
+            break;
+        }
+        if (n == 0) {
+            *truncate_at = (long long)off;
+            break;
+        }
+        int id = resp_cmd_lookup(p.argv[0].ptr, p.argv[0].len);
+        if (id < 0) {
+            snprintf(err, errlen, "Unknown command '%.*s' reading the append only file %.400s at offset %zu",
+                     (int)(p.argv[0].len > 64 ? 64 : p.argv[0].len), p.argv[0].ptr, name, off);
+            rc = -1;
+            break;
+        }
+        if (id == RESP_CMD_MULTI) {
+            in_multi = true;
+            multi_off = off;
+        } else if (id == RESP_CMD_EXEC) {
+            in_multi = false;
+        }
+        if ((*ncmds & 1023) == 0)
+            db_set_now(&s->db, util_time_ms());
+        /* as Redis (CLIENT_DENY_BLOCKING): BLPOP, WAIT... answer at once, as
+         * inside EXEC; the fake client has no worker to wait on */
+        c->in_exec = true;
+        if (!skip || !skip(&p.argv[0]))
+            kv_call(c, p.argc, p.argv);
+        c->in_exec = false;
+        if (kv_pubsub_subscribed(c))
+            kv_pubsub_reset(c); /* as Redis: later commands still run (no RESP2 pub/sub restriction) */
+        buf_consume(&c->out, buf_pending(&c->out));
+        (*ncmds)++;
+        off += (size_t)n;
+    }
+    if (rc == 0 && *truncate_at < 0 && in_multi)
+        *truncate_at = (long long)multi_off; /* revert the unfinished transaction */
+    if (in_multi)
+        kv_multi_reset(c);
+    *in_multi_out = in_multi;
+    resp_parser_deinit(&p);
+    return rc;
+}
+
+/* A truncated tail: refused (not the last file, or aof-load-truncated no) or logged. */
+static int truncated(struct kv_server *s, const char *name, bool last, long long at, size_t len, bool in_multi,
+                     char *err, size_t errlen)
+{
+    if (!last || !s->cfg.aof_load_truncated) {
+        snprintf(err, errlen,
+                 "Unexpected end of file reading the append only file %.400s at offset %lld (of %zu bytes)%.400s", name,
+                 at, len, last ? ": use aof-load-truncated yes or redis-check-aof --fix" : " (not the last file)");
+        return -1;
+    }
+    log_warn("!!! Warning: short read while loading the AOF file %s !!!", name);
+    log_warn("AOF %s loaded anyway because aof-load-truncated is enabled: cut at offset %lld of %zu bytes%s", name, at,
+             len, in_multi ? " (an unfinished MULTI reverted)" : "");
+    return 0;
+}
+
+int kv_aof_load_mem(struct kv_server *s, char *data, size_t len, bool (*skip)(const struct resp_arg *), char *err,
+                    size_t errlen)
+{
+    struct kv_client *c = fake_client(s);
+    uint64_t ncmds = 0;
+    long long at;
+    bool in_multi;
+    int rc = replay_mem(s, c, data, len, "(memory)", &ncmds, &at, &in_multi, skip, err, errlen);
+    if (rc == 0 && at >= 0)
+        rc = truncated(s, "(memory)", true, at, len, in_multi, err, errlen);
+    fake_free(c);
+    kv_db_select(s, 0);
+    return rc;
 }
 
 /*
@@ -246,72 +401,16 @@ static int replay(struct kv_server *s, struct kv_client *c, const char *path, bo
         close(fd);
         return -1;
     }
-    struct resp_parser p;
-    resp_parser_init(&p);
-    p.max_bulk = 1LL << 40;
-    size_t off = 0, multi_off = 0;
-    bool in_multi = false;
-    int rc = 0;
-    long long truncate_at = -1;
-    while (off < len) {
-        if (data[off] != '*') {
-            snprintf(err, errlen, "Bad file format reading the append only file %.400s at offset %zu", path, off);
-            rc = -1;
-            break;
-        }
-        ssize_t n = resp_parse(&p, data + off, len - off);
-        if (n < 0) {
-            snprintf(err, errlen, "Bad file format reading the append only file %.400s at offset %zu (%.400s)", path, off,
-                     p.err);
-            rc = -1;
-            break;
-        }
-        if (n == 0) {
-            truncate_at = (long long)off;
-            break;
-        }
-        int id = resp_cmd_lookup(p.argv[0].ptr, p.argv[0].len);
-        if (id < 0) {
-            snprintf(err, errlen, "Unknown command '%.*s' reading the append only file %.400s at offset %zu",
-                     (int)(p.argv[0].len > 64 ? 64 : p.argv[0].len), p.argv[0].ptr, path, off);
-            rc = -1;
-            break;
-        }
-        if (id == RESP_CMD_MULTI) {
-            in_multi = true;
-            multi_off = off;
-        } else if (id == RESP_CMD_EXEC) {
-            in_multi = false;
-        }
-        if ((*ncmds & 1023) == 0)
-            db_set_now(&s->db, util_time_ms());
-        kv_call(c, p.argc, p.argv);
-        buf_consume(&c->out, buf_pending(&c->out));
-        (*ncmds)++;
-        off += (size_t)n;
-    }
-    if (rc == 0 && truncate_at < 0 && in_multi)
-        truncate_at = (long long)multi_off; /* revert the unfinished transaction */
+    long long truncate_at;
+    bool in_multi;
+    int rc = replay_mem(s, c, data, len, path, ncmds, &truncate_at, &in_multi, NULL, err, errlen);
     if (rc == 0 && truncate_at >= 0) {
-        if (!last || !s->cfg.aof_load_truncated) {
-            snprintf(err, errlen,
-                     "Unexpected end of file reading the append only file %.400s at offset %lld (of %zu bytes)%.400s", path,
-                     truncate_at, len,
-                     last ? ": use aof-load-truncated yes or redis-check-aof --fix" : " (not the last file)");
+        rc = truncated(s, path, last, truncate_at, len, in_multi, err, errlen);
+        if (rc == 0 && ftruncate(fd, (off_t)truncate_at) != 0) {
+            snprintf(err, errlen, "can't truncate %.400s at offset %lld: %.400s", path, truncate_at, strerror(errno));
             rc = -1;
-        } else {
-            log_warn("!!! Warning: short read while loading the AOF file %s !!!", path);
-            log_warn("AOF %s loaded anyway because aof-load-truncated is enabled: cut at offset %lld of %zu bytes%s",
-                     path, truncate_at, len, in_multi ? " (an unfinished MULTI reverted)" : "");
-            if (ftruncate(fd, (off_t)truncate_at) != 0) {
-                snprintf(err, errlen, "can't truncate %.400s at offset %lld: %.400s", path, truncate_at, strerror(errno));
-                rc = -1;
-            }
         }
     }
-    if (in_multi)
-        kv_multi_reset(c);
-    resp_parser_deinit(&p);
     munmap(data, len);
     close(fd);
     return rc;

@@ -48,6 +48,24 @@ extern const struct conf_enum kv_appendfsync_names[];
  * exists, load the AOF (*loaded = true) instead of the RDB. 0 ok, -1 the
  * server must not start (message logged and printed). */
 int kv_aof_load(struct kv_server *s, bool *loaded);
+/* The manifest's content. */
+#define KV_AOF_MAX_INCR 64
+struct kv_aof_manifest {
+    int base_seq; /* 0: none */
+    bool base_rdb;
+    int incr[KV_AOF_MAX_INCR];
+    int nincr;
+};
+/* Parse a manifest's text; path names it in messages. 0, or -1 with err
+ * naming the line. Names must match appendfilename. */
+int kv_aof_manifest_parse(struct kv_server *s, const char *text, size_t len, const char *path,
+                          struct kv_aof_manifest *m, char *err, size_t errlen);
+/* Replay a command stream from memory with a fake client, as one (last)
+ * incr file: 0, or -1 with err naming the offset. data is decoded in place.
+ * A truncated tail follows aof-load-truncated (cut: 0; no: -1). skip (tests,
+ * fuzzing; NULL none): commands parsed but not run. */
+int kv_aof_load_mem(struct kv_server *s, char *data, size_t len, bool (*skip)(const struct resp_arg *), char *err,
+                    size_t errlen);
 /* Start-up, after loading: when appendonly is yes, open the AOF for
  * appending (writing a base file first when there is no manifest). */
 int kv_aof_open(struct kv_server *s);

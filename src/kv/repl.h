@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "core/buf.h"
 
@@ -89,6 +90,9 @@ void kv_replica_free(struct kv_server *s);
 void kv_replica_cron(struct kv_server *s);
 /* Shutdown (worker 0): close the link and its handles. */
 void kv_replica_close_handles(struct kv_server *s);
+/* Tests and fuzzing: feed bytes as from a primary after PING, in chunks of
+ * chunk bytes (0: at once), without a socket; true when the link survived. */
+bool kv_replica_feed(struct kv_server *s, uv_loop_t *loop, const char *data, size_t len, size_t chunk);
 /* A backlog exists (a replica continuing its primary's history). */
 void kv_repl_ensure_backlog(struct kv_server *s);
 

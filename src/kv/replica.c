@@ -16,7 +16,9 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "kv/aof.h"
+#include "kv/blocking.h"
 #include "kv/multi.h"
+#include "kv/pubsub.h"
 #include "kv/persist.h"
 #include "kv/propagate.h"
 #include "kv/rdb.h"
@@ -35,6 +37,8 @@ enum {
 };
 
 #define MAX_RDB_PAYLOAD (16ULL << 30)
+/* the largest offset a primary may announce: far from overflowing as the stream goes on */
+#define MAX_REPL_OFFSET (1LL << 62)
 
 struct kv_master_link {
     struct kv_server *s;
@@ -259,7 +263,9 @@ static void apply_stream(struct kv_master_link *m)
             db_set_now(&s->db, util_time_ms());
         }
         m->applying = true;
+        m->mc->in_exec = true; /* as Redis: the master client never blocks (BLPOP, WAIT answer at once) */
         kv_call(m->mc, m->p.argc, m->p.argv);
+        m->mc->in_exec = false;
         m->applying = false;
         m->mc->out.off = m->mc->out.len = 0; /* the primary reads no replies */
         kv_repl_feed_raw(s, buf_head(&m->in), (size_t)n);
@@ -316,9 +322,15 @@ static void process(struct kv_master_link *m)
             if (len == 0)
                 continue; /* keepalive newline */
             if (strncmp(line, "+FULLRESYNC ", 12) == 0 && len >= 12 + KV_REPLID_LEN + 2) {
+                const char *o = line + 13 + KV_REPLID_LEN;
+                if (!util_str2ll(o, len - 13 - KV_REPLID_LEN, &m->pending_off) || m->pending_off < 0 ||
+                    m->pending_off > MAX_REPL_OFFSET) {
+                    log_warn("Bad offset in the reply to PSYNC from master: %.80s", line);
+                    link_close(m, NULL);
+                    return;
+                }
                 memcpy(m->pending_id, line + 12, KV_REPLID_LEN);
                 m->pending_id[KV_REPLID_LEN] = '\0';
-                m->pending_off = strtoll(line + 13 + KV_REPLID_LEN, NULL, 10);
                 m->state = ML_RDB_LEN;
                 log_notice("Full resync from master: %s:%lld", m->pending_id, m->pending_off);
             } else if (strncmp(line, "+CONTINUE", 9) == 0) {
@@ -382,6 +394,34 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     if (m->state == ML_STREAM)
         m->read_off += nread;
     process(m);
+}
+
+/*
+ * Tests and fuzzing: feed bytes as if read from a primary just connected
+ * (state: after PING was sent), on a TCP handle of loop that has no socket
+ * (what the replica sends fails). Returns whether the link is still up; the
+ * link is then closed (run loop to free the handle).
+ */
+bool kv_replica_feed(struct kv_server *s, uv_loop_t *loop, const char *data, size_t len, size_t chunk)
+{
+    struct kv_master_link *m = ML(s);
+    link_close(m, NULL);
+    m->tcp = xcalloc(1, sizeof *m->tcp);
+    uv_tcp_init(loop, m->tcp);
+    m->tcp->data = m;
+    m->state = ML_PONG;
+    for (size_t off = 0; m->tcp && off < len;) {
+        size_t n = chunk && len - off > chunk ? chunk : len - off;
+        uv_buf_t b;
+        on_alloc((uv_handle_t *)m->tcp, n, &b);
+        size_t k = n < b.len ? n : b.len;
+        memcpy(b.base, data + off, k);
+        on_read((uv_stream_t *)m->tcp, (ssize_t)k, &b);
+        off += k;
+    }
+    bool up = m->tcp != NULL;
+    link_close(m, NULL);
+    return up;
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -506,6 +546,8 @@ void kv_replica_free(struct kv_server *s)
     if (!m)
         return;
     kv_multi_reset(m->mc);
+    kv_blocking_client_gone(m->mc);
+    kv_pubsub_client_gone(m->mc);
     buf_deinit(&m->mc->in);
     buf_deinit(&m->mc->out);
     buf_deinit(&m->mc->wbuf);

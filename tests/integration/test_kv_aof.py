@@ -404,6 +404,23 @@ def test_corrupt_middle_is_refused_with_the_offset(tmp_path, launch):
     assert so.client().dbsize() == 20
 
 
+def test_blocking_and_subscribe_commands_in_the_aof(tmp_path, launch):
+    """Found by fuzz/fuzz_aof.c: BLPOP on an empty list in an AOF crashed the
+    server at start (the loader's client has no worker to wait on), SUBSCRIBE
+    left it registered after it was freed. As Redis, they answer at once."""
+    d = tmp_path / "data"
+    d.mkdir()
+    f = _kill_after_writes(launch, d, "w", 20)
+    f.write_bytes(f.read_bytes() + b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n"
+                  b"*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nc\r\n*2\r\n$10\r\nPSUBSCRIBE\r\n$1\r\n*\r\n"
+                  b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n")
+    so = launch("scaleout", "b", aof_args("scaleout", d))
+    r = so.client()
+    assert r.dbsize() == 21 and r.lrange("q", 0, -1) == [b"x"]
+    assert r.publish("c", "m") == 0
+    assert "Sanitizer" not in so.log_tail()
+
+
 # -- rewrites and run-time switch -------------------------------------------------------
 
 def test_bgrewriteaof_while_clients_write(tmp_path, launch):
