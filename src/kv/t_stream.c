@@ -25,6 +25,15 @@
 #include "kv/server.h"
 #include "kv/streamobj.h"
 
+
+/* now - t for times a client or a payload chose (XCLAIM IDLE, TIME, RESTORE
+ * of a stream): wraps like the two's-complement arithmetic Redis relies on,
+ * without signed overflow; callers clamp the result where Redis does. */
+static inline long long ms_since(long long now, long long t)
+{
+    return (long long)((unsigned long long)now - (unsigned long long)t);
+}
+
 static inline struct kv_db *DB(struct kv_client *c) { return &c->srv->db; }
 
 static const char ERR_INVALID_ID[] = "ERR Invalid stream ID specified as stream command argument";
@@ -1257,14 +1266,14 @@ void kv_cmd_XPENDING(struct kv_client *c, int argc, struct resp_arg *argv)
             break;
         if (cons && na->consumer != cons)
             continue;
-        if (minidle && now - na->delivery_time < minidle)
+        if (minidle && ms_since(now, na->delivery_time) < minidle)
             continue;
         n++;
         count--;
         resp_add_array(&tmp, 4);
         add_id(&tmp, &na->id);
         resp_add_bulk(&tmp, na->consumer->name, na->consumer->nlen);
-        long long el = now - na->delivery_time;
+        long long el = ms_since(now, na->delivery_time);
         resp_add_int(&tmp, el < 0 ? 0 : el);
         resp_add_int(&tmp, (long long)na->delivery_count);
     }
@@ -1325,7 +1334,7 @@ void kv_cmd_XCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
             j++;
             if (!kv_arg_ll_msg(c, &argv[j], &deliverytime, "ERR Invalid IDLE option argument for XCLAIM"))
                 return;
-            deliverytime = now - deliverytime;
+            deliverytime = ms_since(now, deliverytime);
         } else if (kv_arg_is(opt, "time") && more) {
             j++;
             if (!kv_arg_ll_msg(c, &argv[j], &deliverytime, "ERR Invalid TIME option argument for XCLAIM"))
@@ -1375,7 +1384,7 @@ void kv_cmd_XCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
             na = stream_pel_add(g, &id, NULL, now);
         if (!na)
             continue;
-        if (na->consumer && minidle && now - na->delivery_time < minidle)
+        if (na->consumer && minidle && ms_since(now, na->delivery_time) < minidle)
             continue;
         if (!cons)
             cons = get_consumer(c, &argv[1], g, &argv[3], now);
@@ -1459,7 +1468,7 @@ void kv_cmd_XAUTOCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
             changed = true;
             continue;
         }
-        if (minidle && now - na->delivery_time < minidle) {
+        if (minidle && ms_since(now, na->delivery_time) < minidle) {
             i++;
             continue;
         }
@@ -1685,7 +1694,7 @@ void kv_cmd_XINFO(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_array(o, (long long)g->nconsumers);
         for (size_t i = 0; i < g->nconsumers; i++) {
             struct stream_consumer *cs = g->consumers[i];
-            long long idle = now - cs->seen_time;
+            long long idle = ms_since(now, cs->seen_time);
             resp_add_map(o, c->proto, 3);
             add_str(o, "name");
             resp_add_bulk(o, cs->name, cs->nlen);

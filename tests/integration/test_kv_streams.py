@@ -740,3 +740,19 @@ def test_worker_killed_mid_job_is_claimed_and_acked_once(server, tmp_path):
     assert rescuer.xack("jobs", "workers", "1-1") == 1
     assert rescuer.xack("jobs", "workers", "1-1") == 0
     assert r.xpending("jobs", "workers")["pending"] == 0
+
+
+def test_xclaim_extreme_idle_and_time(c):
+    """IDLE and TIME at the ends of the 64-bit range: now - IDLE must not be
+    a signed overflow (UBSan stopped the server on IDLE -2^63 in the argument
+    sweep); the delivery time is clamped to now as Redis does, so the entry
+    reads back with a small idle time on both servers."""
+    fill(c, "s", 3)
+    c.cmd("XGROUP", "CREATE", "s", "g", "0")
+    c.cmd("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">")
+    for opt, v, ident in (("IDLE", "-9223372036854775808", "1-1"), ("IDLE", "9223372036854775807", "2-1"),
+                          ("TIME", "-9223372036854775808", "3-1")):
+        assert c.cmd("XCLAIM", "s", "g", "bob", "0", ident, opt, v, "JUSTID") == [ident.encode()]
+        p = c.cmd("XPENDING", "s", "g", ident, ident, "1")[0]
+        assert p[1] == b"bob" and 0 <= p[2] < 60000, (opt, v, p)
+    assert c.cmd("PING") == "PONG"
