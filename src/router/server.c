@@ -726,6 +726,10 @@ int router_main(int argc, char **argv)
     if (nerr) {
         fprintf(stderr, "%.*sscaleout router: invalid configuration (see scaleout router --help)\n",
                 (int)buf_pending(&errs), buf_head(&errs));
+        buf_deinit(&errs);
+        rt_config_deinit(&s->cfg);
+        xfree(s);
+        g_srv = NULL;
         return 2;
     }
     buf_deinit(&errs);
