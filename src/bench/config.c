@@ -247,7 +247,7 @@ static const struct conf_directive bench_dirs[] = {
      format_none},
     {"sleep", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "scenario only: sleep DURATION between steps", 0, parse_sleep, format_none},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table bench_conf_table = {"bench", bench_dirs, sizeof(struct bench_config), NULL};

@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/util.h"
+#include "net/admin.h"
 #include "net/balance.h"
 #include "lb/cache.h"
 #include "lb/lb.h"
@@ -82,21 +83,6 @@ static void put_peers(struct net_peer **v, int n)
     for (int i = 0; i < n; i++)
         net_peer_unref(v[i]);
     xfree(v);
-}
-
-static void json_str(struct buf *o, const char *s)
-{
-    buf_putc(o, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            buf_printf(o, "\\%c", c);
-        else if (c < 0x20)
-            buf_printf(o, "\\u%04x", c);
-        else
-            buf_putc(o, (char)c);
-    }
-    buf_putc(o, '"');
 }
 
 void lb_metrics(struct lb_server *s, struct buf *o)
@@ -287,7 +273,7 @@ void lb_status_json(struct lb_server *s, struct buf *o)
         const struct lb_listener_conf *c = atomic_load(&ls[i]->conf);
         buf_printf(o, "%s{\"name\":", first ? "" : ",");
         first = false;
-        json_str(o, ls[i]->name);
+        admin_json_str(o, ls[i]->name);
         buf_printf(o, ",\"address\":\"%s:%d\",\"mode\":\"%s\",\"connections\":%llu,\"requests\":%llu}", c->host,
                    ls[i]->port, c->mode == LB_MODE_TCP ? "tcp" : "http",
                    (unsigned long long)atomic_load(&ls[i]->accepted), (unsigned long long)atomic_load(&ls[i]->requests));
@@ -301,7 +287,7 @@ void lb_status_json(struct lb_server *s, struct buf *o)
         const struct lb_pool_conf *pc = lb_pool_conf_of(pool);
         buf_printf(o, "%s{\"name\":", first ? "" : ",");
         first = false;
-        json_str(o, pool->name);
+        admin_json_str(o, pool->name);
         buf_printf(o, ",\"balance\":\"%s\",\"queued\":%d,\"backends\":[", net_balancers[pc->base.balance]->name,
                    atomic_load(&pool->nqueued));
         int n;
@@ -314,9 +300,9 @@ void lb_status_json(struct lb_server *s, struct buf *o)
             if (net_peer_usable(p, now))
                 usable++;
             buf_printf(o, "%s{\"name\":", j ? "," : "");
-            json_str(o, p->name);
+            admin_json_str(o, p->name);
             buf_puts(o, ",\"address\":");
-            json_str(o, p->addr);
+            admin_json_str(o, p->addr);
             buf_printf(o, ",\"state\":\"%s\",\"weight\":%d,\"maxconn\":%lld,\"active\":%d,\"idle_connections\":%d,"
                           "\"requests\":%llu,\"errors\":%llu,\"retries\":%llu,\"responses\":{",
                        peer_state(p), atomic_load(&p->weight), (long long)atomic_load(&p->maxconn),
@@ -327,7 +313,7 @@ void lb_status_json(struct lb_server *s, struct buf *o)
             long long ej = atomic_load(&p->ejected_until);
             buf_printf(o, "},\"response_ms_avg\":%.3f,\"ejected_for_ms\":%lld,\"check\":",
                        (double)atomic_load(&p->ewma_us) / 1000.0, ej > now ? ej - now : 0);
-            json_str(o, p->last_check);
+            admin_json_str(o, p->last_check);
             buf_printf(o, ",\"cookie\":\"%s\"}", p->sticky_id);
         }
         buf_printf(o, "],\"usable\":%d}", usable);

@@ -66,6 +66,17 @@ bool admin_host_allowed(const char *h, size_t n, const char *bind, const char *a
  * decoded into out; false when absent or longer than cap - 1. */
 bool admin_param(const struct admin_req *req, const char *key, char *out, size_t cap);
 
+/* Percent-decode [s, s+n) ('+' is a space) into out, NUL-terminated; false
+ * when it does not fit in cap. */
+bool admin_pct_decode(const char *s, size_t n, char *out, size_t cap);
+
+/* Answer status with a JSON body printed from fmt (at most 1023 bytes; longer
+ * is cut). */
+void admin_answer_json(struct admin_resp *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Append s as a JSON string: '"' and '\\' escaped, control bytes as \\u00XX. */
+void admin_json_str(struct buf *b, const char *s);
+
 /* Whether the request carries `Authorization: Bearer TOKEN` (or
  * `X-Admin-Token: TOKEN`) equal to token, compared in constant time; an
  * empty or NULL token matches nothing. */

@@ -37,10 +37,6 @@
 
 #define OFF(f) offsetof(struct worker_config, f)
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv, &worker_queue_list, &worker_queue_stream};
 const struct conf_enum worker_queue_names[] = {{"kv-hash", 0}, {"kv-list", 1}, {"kv-stream", 2}, {NULL, 0}};
 
@@ -63,10 +59,10 @@ static const struct conf_directive worker_dirs[] = {
     {"retry-backoff", CONF_DURATION, OFF(retry_backoff_ms), 0, 3600000, "200ms", NULL, 0,
      "wait before a failed job is retried, times the attempts so far", 1, NULL, NULL},
     {"scan-window", CONF_INT, OFF(scan_window), 1, 100000, "256", NULL, 0, "job ids looked at per claim", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
     {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here", 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table worker_conf_table = {"worker", worker_dirs, sizeof(struct worker_config), NULL};

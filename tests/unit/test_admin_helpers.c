@@ -57,3 +57,33 @@ Test(admin_helpers, token)
     http.num_headers = 0;
     cr_assert(!admin_token_ok(&r, "s3cret"));
 }
+
+Test(admin_helpers, pct_decode)
+{
+    char v[8];
+    cr_assert(admin_pct_decode("a%2Fb+c", 7, v, sizeof v));
+    cr_assert_str_eq(v, "a/b c");
+    cr_assert(admin_pct_decode("%zz%4", 5, v, sizeof v)); /* bad escapes stay as they are */
+    cr_assert_str_eq(v, "%zz%4");
+    cr_assert_not(admin_pct_decode("12345678", 8, v, sizeof v)); /* no room for the NUL */
+    cr_assert(admin_pct_decode("1234567", 7, v, sizeof v));
+}
+
+Test(admin_helpers, answer_json_and_json_str)
+{
+    struct admin_resp r;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.body);
+    admin_answer_json(&r, 409, "{\"error\":\"%s %d\"}\n", "busy", 7);
+    cr_assert_eq(r.status, 409);
+    cr_assert_str_eq(r.ctype, "application/json");
+    cr_assert_eq(r.body.len, strlen("{\"error\":\"busy 7\"}\n"));
+    cr_assert(memcmp(r.body.data, "{\"error\":\"busy 7\"}\n", r.body.len) == 0);
+    r.body.len = 0;
+    r.body.off = 0;
+    admin_json_str(&r.body, "a\"b\\c\n\x01");
+    const char *want = "\"a\\\"b\\\\c\\u000a\\u0001\"";
+    cr_assert_eq(r.body.len, strlen(want));
+    cr_assert(memcmp(r.body.data, want, r.body.len) == 0);
+    buf_deinit(&r.body);
+}
