@@ -29,7 +29,7 @@
  * settings and the epoch counter.
  *
  * Protocols are drivers behind struct bench_proto (http.c, redis.c): adding
- * one is a file and a row in bench_protos[].
+ * one is a file and a row in BENCH_PROTOCOLS.
  */
 #ifndef SCALEOUT_BENCH_BENCH_H
 #define SCALEOUT_BENCH_BENCH_H
@@ -239,8 +239,27 @@ struct bench_proto {
     int (*eof)(const void *shared, void *cs, struct bench_response *r);
 };
 
-extern const struct bench_proto bench_http_proto;
-extern const struct bench_proto bench_redis_proto;
+/* One row per protocol: id, ops symbol (one file each), other URL schemes it
+ * answers to (space-separated; its own is ops->scheme). */
+#define BENCH_PROTOCOLS(X) \
+    X(HTTP,  bench_http_proto,  "") \
+    X(REDIS, bench_redis_proto, "resp")
+
+enum bench_proto_id {
+#define BENCH_X_ID(id, sym, aliases) BENCH_PROTO_##id,
+    BENCH_PROTOCOLS(BENCH_X_ID)
+#undef BENCH_X_ID
+    BENCH_PROTO__COUNT
+};
+
+#define BENCH_X_DECL(id, sym, aliases) extern const struct bench_proto sym;
+BENCH_PROTOCOLS(BENCH_X_DECL)
+#undef BENCH_X_DECL
+
+extern const struct bench_proto *const bench_protos[BENCH_PROTO__COUNT];
+
+/* The protocol whose scheme (or an alias) is s[0..n), case-insensitively; NULL if none. */
+const struct bench_proto *bench_proto_find(const char *s, size_t n);
 
 /* ---- running ------------------------------------------------------------ */
 

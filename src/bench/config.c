@@ -304,25 +304,53 @@ void bench_counts_add(struct bench_counts *dst, const struct bench_counts *src)
 
 /* ---- target URL ----------------------------------------------------------- */
 
+const struct bench_proto *const bench_protos[BENCH_PROTO__COUNT] = {
+#define BENCH_X_ROW(id, sym, aliases) &sym,
+    BENCH_PROTOCOLS(BENCH_X_ROW)
+#undef BENCH_X_ROW
+};
+
+static const char *const proto_aliases[BENCH_PROTO__COUNT] = {
+#define BENCH_X_ALIASES(id, sym, aliases) aliases,
+    BENCH_PROTOCOLS(BENCH_X_ALIASES)
+#undef BENCH_X_ALIASES
+};
+
+/* Whether s[0..n) is one of the space-separated words of list, case-insensitively. */
+static bool in_words(const char *list, const char *s, size_t n)
+{
+    for (const char *w = list; *w;) {
+        size_t l = strcspn(w, " ");
+        if (l == n && n > 0 && strncasecmp(w, s, n) == 0)
+            return true;
+        w += l;
+        while (*w == ' ')
+            w++;
+    }
+    return false;
+}
+
+const struct bench_proto *bench_proto_find(const char *s, size_t n)
+{
+    for (int i = 0; i < BENCH_PROTO__COUNT; i++)
+        if (strlen(bench_protos[i]->scheme) == n && strncasecmp(s, bench_protos[i]->scheme, n) == 0)
+            return bench_protos[i];
+    for (int i = 0; i < BENCH_PROTO__COUNT; i++)
+        if (in_words(proto_aliases[i], s, n))
+            return bench_protos[i];
+    return NULL;
+}
+
 int bench_target_parse(struct bench_target *t, const char *url, char *err, size_t errlen)
 {
-    static const struct bench_proto *const protos[] = {&bench_http_proto, &bench_redis_proto};
     memset(t, 0, sizeof *t);
     if (!url || !*url) {
         snprintf(err, errlen, "no target: give a URL like http://127.0.0.1:8080/ or redis://127.0.0.1:6379");
         return -1;
     }
     const char *sep = strstr(url, "://");
-    if (sep) {
-        for (size_t i = 0; i < sizeof protos / sizeof protos[0]; i++) {
-            size_t l = strlen(protos[i]->scheme);
-            if ((size_t)(sep - url) == l && strncasecmp(url, protos[i]->scheme, l) == 0)
-                t->proto = protos[i];
-        }
-        /* resp:// is an alias of redis:// */
-        if (!t->proto && sep - url == 4 && strncasecmp(url, "resp", 4) == 0)
-            t->proto = &bench_redis_proto;
-    }
+    if (sep)
+        t->proto = bench_proto_find(url, (size_t)(sep - url));
     if (!t->proto) {
         if (sep && sep - url == 5 && strncasecmp(url, "https", 5) == 0)
             snprintf(err, errlen, "'%s': https is not supported (plain HTTP/1.1 and RESP only)", url);
