@@ -42,38 +42,12 @@ export ROUNDS="${ROUNDS:-3}" DURATION="${DURATION:-10}" CLIENTS="${CLIENTS:-16}"
 exec /usr/bin/python3 - <<'PY'
 import os, re, statistics, subprocess, sys, time
 sys.path.insert(0, "tests/integration")
+sys.path.insert(0, "bench/lib")
 import pg_helpers as H
+from procstat import TICK, cpu_ticks, cpu_ticks_tree, machine_busy
 
 ROUNDS, DURATION = int(os.environ["ROUNDS"]), int(os.environ["DURATION"])
 CLIENTS, SCALE = int(os.environ["CLIENTS"]), int(os.environ["SCALE"])
-TICK = os.sysconf("SC_CLK_TCK")
-
-def cpu_ticks(pid):
-    if pid is None:
-        return 0
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(f[11]) + int(f[12])
-
-def cpu_ticks_tree(pid):
-    """pid and its children (Pgpool-II forks one per client), reaped ones included."""
-    total = 0
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(d) == pid or int(f[1]) == pid:
-            total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
-    return total
-
-def machine_busy():
-    f = open("/proc/stat").readline().split()[1:]
-    v = list(map(int, f))
-    idle = v[3] + v[4]
-    return sum(v) - idle
-
 def pgbench(port, *args):
     env = {"PGPASSWORD": H.APP_PASSWORD, "PATH": "/usr/bin:/bin"}
     r = subprocess.run(["pgbench", "-h", H.HOST, "-p", str(port), "-U", H.APP_USER, *args, "appdb"],
