@@ -48,6 +48,7 @@ from procstat import TICK, cpu_ticks, cpu_ticks_tree, machine_busy
 
 ROUNDS, DURATION = int(os.environ["ROUNDS"]), int(os.environ["DURATION"])
 CLIENTS, SCALE = int(os.environ["CLIENTS"]), int(os.environ["SCALE"])
+
 def pgbench(port, *args):
     env = {"PGPASSWORD": H.APP_PASSWORD, "PATH": "/usr/bin:/bin"}
     r = subprocess.run(["pgbench", "-h", H.HOST, "-p", str(port), "-U", H.APP_USER, *args, "appdb"],

@@ -61,15 +61,16 @@ bench_port_open() {
     timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 
-# bench_free_port VAR: set VAR to a port in 20000..59999 that nothing listens on
+# bench_free_port VAR: set VAR to a port in BENCH_PORT_MIN..BENCH_PORT_MAX
+# (default 20000..59999) that nothing listens on
 # (checked with ss when present, and by connecting) and that this script has not
 # already handed out. (It sets a variable rather than printing, so that the list
 # of ports handed out lives in the calling shell.) There is an unavoidable race
 # with other programs; bench_wait_port then reports the server's failure to bind.
 bench_free_port() {
-    local i p
+    local i p lo=${BENCH_PORT_MIN:-20000} hi=${BENCH_PORT_MAX:-59999}
     for i in $(seq 1 200); do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        p=$(( lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1) ))
         case "$BENCH_PORTS_USED" in *" $p "*) continue ;; esac
         if command -v ss >/dev/null 2>&1; then
             [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue

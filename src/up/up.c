@@ -869,7 +869,7 @@ static long long kv_int(int port, const char *cmd, const char *key)
 
 /*
  * Response-time percentiles of the apps over the last sample interval, from
- * the lb's per-backend histograms (/metrics, lb_backend_response_seconds):
+ * the lb's per-backend histograms (/metrics, scaleout_lb_backend_response_seconds):
  * buckets summed over the app backends, differenced against the previous
  * sample; a percentile is reported as the upper bound of the bucket it falls
  * in (the lb's buckets: 1, 2, 5, 10, 25, 50, 100, 250 ms, ...), -1 when no
@@ -886,7 +886,7 @@ static void sample_latency(struct up *u)
     buf_putc(&b, 0);
     unsigned long long cum[UP_LAT_BUCKETS] = {0};
     double le[UP_LAT_BUCKETS] = {0};
-    const char *pfx = "lb_backend_response_seconds_bucket{";
+    const char *pfx = "scaleout_lb_backend_response_seconds_bucket{";
     for (const char *line = buf_head(&b); line && *line;) {
         const char *next = strchr(line, '\n');
         if (strncmp(line, pfx, strlen(pfx)) == 0) {
