@@ -228,35 +228,18 @@ static void handler(void *arg, const struct admin_req *req, struct admin_resp *r
     struct lb_server *s = ctx->srv;
     enum http1_method m = req->method;
     if (m == HTTP1_METHOD_GET || m == HTTP1_METHOD_HEAD) {
-        if (strcmp(req->path, "/metrics") == 0) {
-            resp->status = 200;
-            resp->ctype = "text/plain; version=0.0.4";
-            lb_metrics(s, &resp->body);
-        } else if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/pools") == 0) {
-            resp->status = 200;
-            resp->ctype = "application/json";
-            lb_status_json(s, &resp->body);
-        } else {
+        if (strcmp(req->path, "/metrics") == 0)
+            lb_metrics(s, admin_ok_metrics(resp));
+        else if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/pools") == 0)
+            lb_status_json(s, admin_ok_json(resp));
+        else
             admin_answer_json(resp, 404, "{\"error\":\"try /metrics, /status, or POST/DELETE /pools/POOL/backends...\"}\n");
-        }
     } else if ((m == HTTP1_METHOD_POST || m == HTTP1_METHOD_DELETE) && strncmp(req->path, "/pools/", 7) == 0) {
-        if (!admin_token_ok(req, s->cfg.admin_token)) {
-            if (!s->cfg.admin_token || !s->cfg.admin_token[0])
-                admin_answer_json(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
-            else
-                admin_answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
-        } else {
+        if (admin_require_token(req, resp, s->cfg.admin_token))
             control(ctx, req, resp, req->path + 7);
-        }
     } else if ((m == HTTP1_METHOD_POST || m == HTTP1_METHOD_DELETE) && strncmp(req->path, "/cache/", 7) == 0) {
-        if (!admin_token_ok(req, s->cfg.admin_token)) {
-            if (!s->cfg.admin_token || !s->cfg.admin_token[0])
-                admin_answer_json(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
-            else
-                admin_answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
-        } else {
+        if (admin_require_token(req, resp, s->cfg.admin_token))
             cache_purge(s, req, resp);
-        }
     } else {
         admin_answer_json(resp, 405, "{\"error\":\"GET /metrics /status; POST or DELETE /pools/...\"}\n");
     }

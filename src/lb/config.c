@@ -70,21 +70,7 @@ int lb_resolve(const char *addr, struct sockaddr_storage *sa, socklen_t *salen, 
         snprintf(err, errlen, "'%s' is not an address: use host:port", addr);
         return -1;
     }
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int rc = getaddrinfo(host, ps, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(sa, res->ai_addr, res->ai_addrlen);
-    *salen = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
+    return net_resolve(host, port, sa, salen, err, errlen);
 }
 
 static bool is_token(const char *s)

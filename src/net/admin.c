@@ -448,6 +448,20 @@ bool admin_token_ok(const struct admin_req *req, const char *tok)
     return diff == 0;
 }
 
+struct buf *admin_ok_metrics(struct admin_resp *r)
+{
+    r->status = 200;
+    r->ctype = "text/plain; version=0.0.4";
+    return &r->body;
+}
+
+struct buf *admin_ok_json(struct admin_resp *r)
+{
+    r->status = 200;
+    r->ctype = "application/json";
+    return &r->body;
+}
+
 void admin_answer_json(struct admin_resp *r, int status, const char *fmt, ...)
 {
     char body[1024];
@@ -477,4 +491,15 @@ void admin_json_str(struct buf *b, const char *s)
             buf_putc(b, (char)ch);
     }
     buf_putc(b, '"');
+}
+
+bool admin_require_token(const struct admin_req *req, struct admin_resp *resp, const char *token)
+{
+    if (admin_token_ok(req, token))
+        return true;
+    if (!token || !token[0])
+        admin_answer_json(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
+    else
+        admin_answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
+    return false;
 }

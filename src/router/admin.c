@@ -301,29 +301,18 @@ static void handler(void *arg, const struct admin_req *req, struct admin_resp *r
 {
     struct rt_server *s = arg;
     if (req->method == HTTP1_METHOD_GET || req->method == HTTP1_METHOD_HEAD) {
-        if (strcmp(req->path, "/metrics") == 0) {
-            resp->status = 200;
-            resp->ctype = "text/plain; version=0.0.4";
-            metrics(s, &resp->body);
-        } else if (strcmp(req->path, "/status") == 0) {
-            resp->status = 200;
-            resp->ctype = "application/json";
-            status(s, &resp->body);
-        } else {
+        if (strcmp(req->path, "/metrics") == 0)
+            metrics(s, admin_ok_metrics(resp));
+        else if (strcmp(req->path, "/status") == 0)
+            status(s, admin_ok_json(resp));
+        else
             admin_answer_json(resp, 404, "{\"error\":\"try /metrics, /status, or POST/DELETE /shards...\"}\n");
-        }
         return;
     }
     if ((req->method == HTTP1_METHOD_POST || req->method == HTTP1_METHOD_DELETE) &&
         strncmp(req->path, "/shards", 7) == 0) {
-        if (!admin_token_ok(req, s->cfg.admin_token)) {
-            if (!s->cfg.admin_token || !s->cfg.admin_token[0])
-                admin_answer_json(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
-            else
-                admin_answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
-            return;
-        }
-        control(s, req, resp);
+        if (admin_require_token(req, resp, s->cfg.admin_token))
+            control(s, req, resp);
         return;
     }
     admin_answer_json(resp, 405, "{\"error\":\"GET /metrics /status; POST or DELETE /shards...\"}\n");

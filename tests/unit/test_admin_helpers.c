@@ -87,3 +87,46 @@ Test(admin_helpers, answer_json_and_json_str)
     cr_assert(memcmp(r.body.data, want, r.body.len) == 0);
     buf_deinit(&r.body);
 }
+
+static bool body_is(const struct admin_resp *r, const char *want)
+{
+    return r->body.len - r->body.off == strlen(want) && memcmp(r->body.data + r->body.off, want, strlen(want)) == 0;
+}
+
+Test(admin_helpers, require_token)
+{
+    struct http1_header h[1];
+    struct http1_request http;
+    memset(&http, 0, sizeof http);
+    http.headers = h;
+    h[0] = (struct http1_header){"Authorization", 13, "Bearer s3cret", 13};
+    http.num_headers = 1;
+    struct admin_req q = req_of("", &http);
+    struct admin_resp r;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.body);
+    cr_assert(admin_require_token(&q, &r, "s3cret"));
+    cr_assert_eq(r.status, 0);
+    cr_assert_eq(r.body.len, 0);
+    cr_assert_not(admin_require_token(&q, &r, "other"));
+    cr_assert_eq(r.status, 401);
+    cr_assert(body_is(&r, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n"));
+    r.body.len = r.body.off = 0;
+    cr_assert_not(admin_require_token(&q, &r, ""));
+    cr_assert_eq(r.status, 403);
+    cr_assert(body_is(&r, "{\"error\":\"changes are disabled: set admin-token\"}\n"));
+    buf_deinit(&r.body);
+}
+
+Test(admin_helpers, ok_answers)
+{
+    struct admin_resp r;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.body);
+    cr_assert_eq(admin_ok_metrics(&r), &r.body);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.ctype, "text/plain; version=0.0.4");
+    cr_assert_eq(admin_ok_json(&r), &r.body);
+    cr_assert_str_eq(r.ctype, "application/json");
+    buf_deinit(&r.body);
+}
