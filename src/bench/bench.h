@@ -239,24 +239,18 @@ struct bench_proto {
     int (*eof)(const void *shared, void *cs, struct bench_response *r);
 };
 
-/* One row per protocol: id, ops symbol (one file each), other URL schemes it
- * answers to (space-separated; its own is ops->scheme). */
+/* One row per protocol: its ops (one file each), and the other URL schemes it
+ * answers to besides ops->scheme (space-separated). */
 #define BENCH_PROTOCOLS(X) \
-    X(HTTP,  bench_http_proto,  "") \
-    X(REDIS, bench_redis_proto, "resp")
+    X(bench_http_proto,  "") \
+    X(bench_redis_proto, "resp")
 
-enum bench_proto_id {
-#define BENCH_X_ID(id, sym, aliases) BENCH_PROTO_##id,
-    BENCH_PROTOCOLS(BENCH_X_ID)
-#undef BENCH_X_ID
-    BENCH_PROTO__COUNT
-};
-
-#define BENCH_X_DECL(id, sym, aliases) extern const struct bench_proto sym;
+#define BENCH_X_DECL(sym, aliases) extern const struct bench_proto sym;
 BENCH_PROTOCOLS(BENCH_X_DECL)
 #undef BENCH_X_DECL
 
-extern const struct bench_proto *const bench_protos[BENCH_PROTO__COUNT];
+/* Every protocol, in BENCH_PROTOCOLS order, then NULL. */
+extern const struct bench_proto *const bench_protos[];
 
 /* The protocol whose scheme (or an alias) is s[0..n), case-insensitively; NULL if none. */
 const struct bench_proto *bench_proto_find(const char *s, size_t n);

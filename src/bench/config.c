@@ -304,14 +304,15 @@ void bench_counts_add(struct bench_counts *dst, const struct bench_counts *src)
 
 /* ---- target URL ----------------------------------------------------------- */
 
-const struct bench_proto *const bench_protos[BENCH_PROTO__COUNT] = {
-#define BENCH_X_ROW(id, sym, aliases) &sym,
+const struct bench_proto *const bench_protos[] = {
+#define BENCH_X_ROW(sym, aliases) &sym,
     BENCH_PROTOCOLS(BENCH_X_ROW)
 #undef BENCH_X_ROW
+    NULL,
 };
 
-static const char *const proto_aliases[BENCH_PROTO__COUNT] = {
-#define BENCH_X_ALIASES(id, sym, aliases) aliases,
+static const char *const proto_aliases[] = {
+#define BENCH_X_ALIASES(sym, aliases) aliases,
     BENCH_PROTOCOLS(BENCH_X_ALIASES)
 #undef BENCH_X_ALIASES
 };
@@ -332,10 +333,10 @@ static bool in_words(const char *list, const char *s, size_t n)
 
 const struct bench_proto *bench_proto_find(const char *s, size_t n)
 {
-    for (int i = 0; i < BENCH_PROTO__COUNT; i++)
+    for (int i = 0; bench_protos[i]; i++)
         if (strlen(bench_protos[i]->scheme) == n && strncasecmp(s, bench_protos[i]->scheme, n) == 0)
             return bench_protos[i];
-    for (int i = 0; i < BENCH_PROTO__COUNT; i++)
+    for (int i = 0; bench_protos[i]; i++)
         if (in_words(proto_aliases[i], s, n))
             return bench_protos[i];
     return NULL;

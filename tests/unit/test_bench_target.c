@@ -16,7 +16,7 @@ Test(bench_target, proto_find)
     cr_assert_null(bench_proto_find("https", 5));
     cr_assert_null(bench_proto_find("res", 3));
     cr_assert_null(bench_proto_find("", 0));
-    for (int i = 0; i < BENCH_PROTO__COUNT; i++)
+    for (int i = 0; bench_protos[i]; i++)
         cr_assert_eq(bench_proto_find(bench_protos[i]->scheme, strlen(bench_protos[i]->scheme)), bench_protos[i]);
 }
 
