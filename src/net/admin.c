@@ -462,20 +462,19 @@ struct buf *admin_ok_json(struct admin_resp *r)
     return &r->body;
 }
 
+#define ANSWER_MAX 1024 /* with the NUL: longer answers are cut */
+
 void admin_answer_json(struct admin_resp *r, int status, const char *fmt, ...)
 {
-    char body[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof body)
-        n = sizeof body - 1;
     r->status = status;
     r->ctype = "application/json";
-    buf_append(&r->body, body, (size_t)n);
+    buf_reserve(&r->body, ANSWER_MAX);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf_tail(&r->body), ANSWER_MAX, fmt, ap); /* formatted in place */
+    va_end(ap);
+    if (n > 0)
+        r->body.len += (size_t)n < ANSWER_MAX ? (size_t)n : ANSWER_MAX - 1;
 }
 
 void admin_json_str(struct buf *b, const char *s)

@@ -85,6 +85,13 @@ Test(admin_helpers, answer_json_and_json_str)
     const char *want = "\"a\\\"b\\\\c\\u000a\\u0001\"";
     cr_assert_eq(r.body.len, strlen(want));
     cr_assert(memcmp(r.body.data, want, r.body.len) == 0);
+    r.body.len = 0;
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    admin_answer_json(&r, 200, "{\"a\":\"%s\"}", big); /* cut at 1023 bytes, as before */
+    cr_assert_eq(r.body.len, 1023);
+    cr_assert(memcmp(r.body.data, "{\"a\":\"xxx", 9) == 0);
     buf_deinit(&r.body);
 }
 
