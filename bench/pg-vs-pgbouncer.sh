@@ -86,11 +86,15 @@ with H.PgCluster(replicas=1, conf="max_connections = 250") as pg:
                 c0, m0, t0 = cpu(pid), machine_busy(), time.monotonic()
                 out = pgbench(port, "-S", *extra, "-M", "simple", "-c", str(CLIENTS), "-j", "2", "-T", str(DURATION))
                 c1, m1, t1 = cpu(pid), machine_busy(), time.monotonic()
-                n = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
-                tps = float(re.search(r"tps = ([\d.]+) \(", out).group(1))
+                mn = re.search(r"number of transactions actually processed: (\d+)", out)
+                mt = re.search(r"tps = ([\d.]+) \(", out)
+                if not mn or (not mt and int(mn.group(1)) > 0):
+                    raise SystemExit(f"pgbench against {name} printed no transaction count or tps:\n{out}")
+                n = int(mn.group(1))
+                tps = float(mt.group(1)) if n else 0.0  # none done (Pgpool-II forking on a busy machine): no tps line
                 r = res[(mode, name)]
                 r["tps"].append(tps)
-                r["cpu"].append((c1 - c0) / TICK * 1e6 / n if pid else 0.0)
+                r["cpu"].append(((c1 - c0) / TICK * 1e6 / n if n else float("nan")) if pid else 0.0)
                 other.append(((m1 - m0) / TICK) / (t1 - t0))
                 print(f"{mode:6s} round {rnd + 1} {name:12s} tps {tps:10.1f}  proxy CPU {r['cpu'][-1]:6.2f} us/txn", file=sys.stderr)
     finally:
