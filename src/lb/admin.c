@@ -56,96 +56,63 @@ static struct net_pool *find_pool(struct lb_server *s, const char *name)
 }
 
 
-/* POST/DELETE under /pools/. path: after "/pools/". */
-static void control(struct lb_admin *ctx, const struct admin_req *req, struct admin_resp *c, const char *path)
+/* POST /pools/P/backends?addr=H:P[&weight=N][&maxconn=N][&name=N]: add a
+ * backend (201), its health checks started on this loop. */
+static void add_backend(struct lb_admin *ctx, const struct admin_req *req, struct admin_resp *c, struct net_pool *pool)
 {
     struct lb_server *s = ctx->srv;
-    char pname[128], rest[512];
-    const char *slash = strchr(path, '/');
-    if (!slash || (size_t)(slash - path) >= sizeof pname) {
-        admin_answer_json(c, 404, "{\"error\":\"use /pools/POOL/backends[/BACKEND[/ACTION]]\"}\n");
+    char addr[256], weight[32], maxconn[32], name[128];
+    if (!admin_param(req, "addr", addr, sizeof addr)) {
+        admin_answer_json(c, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
         return;
     }
-    memcpy(pname, path, (size_t)(slash - path));
-    pname[slash - path] = '\0';
-    snprintf(rest, sizeof rest, "%s", slash + 1);
-    struct net_pool *pool = find_pool(s, pname);
-    if (!pool) {
-        admin_answer_json(c, 404, "{\"error\":\"no pool named %s\"}\n", pname);
+    char *argv[7];
+    int argc = 0;
+    argv[argc++] = addr;
+    if (admin_param(req, "weight", weight, sizeof weight)) {
+        argv[argc++] = "weight";
+        argv[argc++] = weight;
+    }
+    if (admin_param(req, "maxconn", maxconn, sizeof maxconn)) {
+        argv[argc++] = "maxconn";
+        argv[argc++] = maxconn;
+    }
+    if (admin_param(req, "name", name, sizeof name)) {
+        argv[argc++] = "name";
+        argv[argc++] = name;
+    }
+    struct net_backend_conf b;
+    char err[256];
+    if (lb_backend_parse(&b, argc, argv, err, sizeof err) != 0) {
+        admin_answer_json(c, 400, "{\"error\":\"%s\"}\n", err);
         return;
     }
-    enum http1_method m = req->method;
-    if (strcmp(rest, "backends") == 0 || strcmp(rest, "backends/") == 0) {
-        if (m != HTTP1_METHOD_POST) {
-            admin_answer_json(c, 405, "{\"error\":\"POST to add a backend\"}\n");
-            return;
-        }
-        char addr[256], weight[32], maxconn[32], name[128];
-        if (!admin_param(req, "addr", addr, sizeof addr)) {
-            admin_answer_json(c, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
-            return;
-        }
-        char *argv[7];
-        int argc = 0;
-        argv[argc++] = addr;
-        if (admin_param(req, "weight", weight, sizeof weight)) {
-            argv[argc++] = "weight";
-            argv[argc++] = weight;
-        }
-        if (admin_param(req, "maxconn", maxconn, sizeof maxconn)) {
-            argv[argc++] = "maxconn";
-            argv[argc++] = maxconn;
-        }
-        if (admin_param(req, "name", name, sizeof name)) {
-            argv[argc++] = "name";
-            argv[argc++] = name;
-        }
-        struct net_backend_conf b;
-        char err[256];
-        if (lb_backend_parse(&b, argc, argv, err, sizeof err) != 0) {
-            admin_answer_json(c, 400, "{\"error\":\"%s\"}\n", err);
-            return;
-        }
-        struct net_peer *dup = net_pool_find(pool, b.name);
-        if (dup) {
-            net_peer_unref(dup);
-            admin_answer_json(c, 409, "{\"error\":\"backend %s is already in pool %s\"}\n", b.name, pool->name);
-            lb_backend_conf_deinit(&b);
-            return;
-        }
-        const struct lb_pool_conf *pc = lb_pool_conf_of(pool);
-        struct net_peer *p = net_peer_new(pool, &b, s->nworkers);
-        atomic_store(&p->maxconn, b.maxconn ? b.maxconn : pc->maxconn);
-        net_health_new_peer(p);
-        net_peer_ref(p);
-        net_pool_add(pool, p);
-        net_health_start(ctx->loop, p);
-        log_notice("admin: pool %s: backend %s added (weight %lld)", pool->name, p->name, b.weight);
-        admin_answer_json(c, 201, "{\"pool\":\"%s\",\"backend\":\"%s\",\"address\":\"%s\",\"weight\":%lld,\"state\":\"%s\"}\n",
-                    pool->name, p->name, p->addr, b.weight, atomic_load(&p->check_up) ? "up" : "down");
-        net_peer_unref(p);
+    struct net_peer *dup = net_pool_find(pool, b.name);
+    if (dup) {
+        net_peer_unref(dup);
+        admin_answer_json(c, 409, "{\"error\":\"backend %s is already in pool %s\"}\n", b.name, pool->name);
         lb_backend_conf_deinit(&b);
         return;
     }
-    if (strncmp(rest, "backends/", 9) != 0) {
-        admin_answer_json(c, 404, "{\"error\":\"use /pools/%s/backends[/BACKEND[/ACTION]]\"}\n", pool->name);
-        return;
-    }
-    char bname[256], action[32] = "";
-    const char *b = rest + 9;
-    const char *as = strchr(b, '/');
-    size_t bl = as ? (size_t)(as - b) : strlen(b);
-    if (!admin_pct_decode(b, bl, bname, sizeof bname) || !bname[0]) {
-        admin_answer_json(c, 404, "{\"error\":\"backend name missing\"}\n");
-        return;
-    }
-    if (as)
-        snprintf(action, sizeof action, "%s", as + 1);
-    struct net_peer *p = net_pool_find(pool, bname);
-    if (!p) {
-        admin_answer_json(c, 404, "{\"error\":\"no backend %s in pool %s\"}\n", bname, pool->name);
-        return;
-    }
+    const struct lb_pool_conf *pc = lb_pool_conf_of(pool);
+    struct net_peer *p = net_peer_new(pool, &b, s->nworkers);
+    atomic_store(&p->maxconn, b.maxconn ? b.maxconn : pc->maxconn);
+    net_health_new_peer(p);
+    net_peer_ref(p);
+    net_pool_add(pool, p);
+    net_health_start(ctx->loop, p);
+    log_notice("admin: pool %s: backend %s added (weight %lld)", pool->name, p->name, b.weight);
+    admin_answer_json(c, 201, "{\"pool\":\"%s\",\"backend\":\"%s\",\"address\":\"%s\",\"weight\":%lld,\"state\":\"%s\"}\n",
+                pool->name, p->name, p->addr, b.weight, atomic_load(&p->check_up) ? "up" : "down");
+    net_peer_unref(p);
+    lb_backend_conf_deinit(&b);
+}
+
+/* POST .../drain|enable|weight or DELETE on backend p of pool. */
+static void backend_action(const struct admin_req *req, struct admin_resp *c, struct net_pool *pool,
+                           struct net_peer *p, const char *action)
+{
+    enum http1_method m = req->method;
     if (!action[0] && m == HTTP1_METHOD_DELETE) {
         net_health_stop(p);
         net_pool_remove(pool, p);
@@ -176,6 +143,53 @@ static void control(struct lb_admin *ctx, const struct admin_req *req, struct ad
     } else {
         admin_answer_json(c, 404, "{\"error\":\"unknown action '%s' (drain, enable, weight)\"}\n", action);
     }
+}
+
+/* POST/DELETE under /pools/. path: after "/pools/". */
+static void control(struct lb_admin *ctx, const struct admin_req *req, struct admin_resp *c, const char *path)
+{
+    struct lb_server *s = ctx->srv;
+    char pname[128], rest[512];
+    const char *slash = strchr(path, '/');
+    if (!slash || (size_t)(slash - path) >= sizeof pname) {
+        admin_answer_json(c, 404, "{\"error\":\"use /pools/POOL/backends[/BACKEND[/ACTION]]\"}\n");
+        return;
+    }
+    memcpy(pname, path, (size_t)(slash - path));
+    pname[slash - path] = '\0';
+    snprintf(rest, sizeof rest, "%s", slash + 1);
+    struct net_pool *pool = find_pool(s, pname);
+    if (!pool) {
+        admin_answer_json(c, 404, "{\"error\":\"no pool named %s\"}\n", pname);
+        return;
+    }
+    if (strcmp(rest, "backends") == 0 || strcmp(rest, "backends/") == 0) {
+        if (req->method != HTTP1_METHOD_POST)
+            admin_answer_json(c, 405, "{\"error\":\"POST to add a backend\"}\n");
+        else
+            add_backend(ctx, req, c, pool);
+        return;
+    }
+    if (strncmp(rest, "backends/", 9) != 0) {
+        admin_answer_json(c, 404, "{\"error\":\"use /pools/%s/backends[/BACKEND[/ACTION]]\"}\n", pool->name);
+        return;
+    }
+    char bname[256], action[32] = "";
+    const char *b = rest + 9;
+    const char *as = strchr(b, '/');
+    size_t bl = as ? (size_t)(as - b) : strlen(b);
+    if (!admin_pct_decode(b, bl, bname, sizeof bname) || !bname[0]) {
+        admin_answer_json(c, 404, "{\"error\":\"backend name missing\"}\n");
+        return;
+    }
+    if (as)
+        snprintf(action, sizeof action, "%s", as + 1);
+    struct net_peer *p = net_pool_find(pool, bname);
+    if (!p) {
+        admin_answer_json(c, 404, "{\"error\":\"no backend %s in pool %s\"}\n", bname, pool->name);
+        return;
+    }
+    backend_action(req, c, pool, p, action);
     net_peer_unref(p);
 }
 

@@ -85,26 +85,20 @@ static void put_peers(struct net_peer **v, int n)
     xfree(v);
 }
 
-void lb_metrics(struct lb_server *s, struct buf *o)
+/* Process-wide figures: clients, memory, reloads. */
+static void metrics_process(struct lb_server *s, struct buf *o)
 {
-    static const long long bounds[] = NET_LAT_BOUNDS_MS;
-    static const char *const classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
     buf_printf(o, "# HELP scaleout_lb_clients client connections open\n# TYPE scaleout_lb_clients gauge\nscaleout_lb_clients %lld\n",
                (long long)atomic_load(&s->nclients));
     buf_printf(o, "# HELP scaleout_lb_memory_bytes memory allocated\n# TYPE scaleout_lb_memory_bytes gauge\nscaleout_lb_memory_bytes %zu\n",
                xalloc_used());
     buf_printf(o, "# HELP scaleout_lb_reloads_total configuration reloads\n# TYPE scaleout_lb_reloads_total counter\nscaleout_lb_reloads_total %llu\n",
                (unsigned long long)atomic_load(&s->reloads));
+}
 
-    pthread_mutex_lock(&s->lock);
-    int nl = s->nlisteners;
-    struct lb_listener **ls = xmalloc((size_t)(nl ? nl : 1) * sizeof *ls);
-    memcpy(ls, s->listeners, (size_t)nl * sizeof *ls);
-    int np = s->npools;
-    struct net_pool **pools = xmalloc((size_t)(np ? np : 1) * sizeof *pools);
-    memcpy(pools, s->pools, (size_t)np * sizeof *pools);
-    pthread_mutex_unlock(&s->lock);
-
+/* Per-listener counters: connections, requests, rejections, HTTP/2, TLS. */
+static void metrics_listeners(struct lb_listener *const *ls, int nl, struct buf *o)
+{
     static const char *const rej[] = {"bad_request", "no_route", "timeout", "rate_limited", "unavailable", "other"};
     buf_puts(o, "# HELP scaleout_lb_listener_connections_total client connections accepted\n"
                 "# TYPE scaleout_lb_listener_connections_total counter\n");
@@ -155,7 +149,11 @@ void lb_metrics(struct lb_server *s, struct buf *o)
         buf_printf(o, "scaleout_lb_listener_tls_errors_total{listener=\"%s\"} %llu\n", ls[i]->name,
                    (unsigned long long)atomic_load(&ls[i]->tls_errors));
 
-    /* pools */
+}
+
+/* Per-pool figures: the queue and the requests no backend could take. */
+static void metrics_pools(struct net_pool *const *pools, int np, struct buf *o)
+{
     buf_puts(o, "# HELP scaleout_lb_pool_queued requests waiting for a backend under maxconn\n# TYPE scaleout_lb_pool_queued gauge\n");
     for (int i = 0; i < np; i++)
         buf_printf(o, "scaleout_lb_pool_queued{pool=\"%s\"} %d\n", pools[i]->name, atomic_load(&pools[i]->nqueued));
@@ -176,6 +174,14 @@ void lb_metrics(struct lb_server *s, struct buf *o)
         buf_printf(o, "scaleout_lb_pool_queue_timeouts_total{pool=\"%s\"} %llu\n", pools[i]->name, (unsigned long long)t);
     }
 
+}
+
+/* Per-backend figures, one block per metric with every backend in it; the
+ * workers' slots are summed once per backend first. */
+static void metrics_backends(struct net_pool *const *pools, int np, struct buf *o)
+{
+    static const long long bounds[] = NET_LAT_BOUNDS_MS;
+    static const char *const classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
     /* backends: one block per metric, every backend in it */
     struct net_peer ***all = xmalloc((size_t)(np ? np : 1) * sizeof *all);
     int *counts = xmalloc((size_t)(np ? np : 1) * sizeof *counts);
@@ -244,6 +250,23 @@ void lb_metrics(struct lb_server *s, struct buf *o)
     xfree(all);
     xfree(counts);
     xfree(sums);
+}
+
+void lb_metrics(struct lb_server *s, struct buf *o)
+{
+    metrics_process(s, o);
+    pthread_mutex_lock(&s->lock);
+    int nl = s->nlisteners;
+    struct lb_listener **ls = xmalloc((size_t)(nl ? nl : 1) * sizeof *ls);
+    memcpy(ls, s->listeners, (size_t)nl * sizeof *ls);
+    int np = s->npools;
+    struct net_pool **pools = xmalloc((size_t)(np ? np : 1) * sizeof *pools);
+    memcpy(pools, s->pools, (size_t)np * sizeof *pools);
+    pthread_mutex_unlock(&s->lock);
+
+    metrics_listeners(ls, nl, o);
+    metrics_pools(pools, np, o);
+    metrics_backends(pools, np, o);
     xfree(pools);
     xfree(ls);
     if (lb_cache_enabled(s->cache))
