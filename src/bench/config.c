@@ -342,13 +342,9 @@ const struct bench_proto *bench_proto_find(const char *s, size_t n)
     return NULL;
 }
 
-int bench_target_parse(struct bench_target *t, const char *url, char *err, size_t errlen)
+/* The scheme: t->proto. Returns a pointer past "://", or NULL with err set. */
+static const char *target_scheme(struct bench_target *t, const char *url, char *err, size_t errlen)
 {
-    memset(t, 0, sizeof *t);
-    if (!url || !*url) {
-        snprintf(err, errlen, "no target: give a URL like http://127.0.0.1:8080/ or redis://127.0.0.1:6379");
-        return -1;
-    }
     const char *sep = strstr(url, "://");
     if (sep)
         t->proto = bench_proto_find(url, (size_t)(sep - url));
@@ -357,11 +353,16 @@ int bench_target_parse(struct bench_target *t, const char *url, char *err, size_
             snprintf(err, errlen, "'%s': https is not supported (plain HTTP/1.1 and RESP only)", url);
         else
             snprintf(err, errlen, "'%s': the target must start with http:// or redis://", url);
-        return -1;
+        return NULL;
     }
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    const char *rest = auth + alen;
+    return sep + 3;
+}
+
+/* The authority auth[0..alen) ("host", "host:port", "[v6]:port"): t->host,
+ * t->port (default: the protocol's), t->hostport. 0, or -1 with err set. */
+static int target_authority(struct bench_target *t, const char *url, const char *auth, size_t alen, char *err,
+                            size_t errlen)
+{
     if (memchr(auth, '@', alen)) {
         snprintf(err, errlen, "'%s': credentials in the URL are not supported", url);
         return -1;
@@ -401,6 +402,13 @@ int bench_target_parse(struct bench_target *t, const char *url, char *err, size_
     memcpy(t->host, h, hlen);
     t->host[hlen] = '\0';
     snprintf(t->hostport, sizeof t->hostport, "%s", hp);
+    return 0;
+}
+
+/* What follows the authority: t->path ("/" at least; a bare "?q" becomes
+ * "/?q"; no fragment). 0, or -1 with err set. */
+static int target_path(struct bench_target *t, const char *url, const char *rest, char *err, size_t errlen)
+{
     if (*rest == '#')
         rest = "";
     size_t plen = strcspn(rest, "#");
@@ -421,7 +429,16 @@ int bench_target_parse(struct bench_target *t, const char *url, char *err, size_
             return -1;
         }
     }
+    return 0;
+longpath:
+    snprintf(err, errlen, "'%s': path too long", url);
+    return -1;
+}
 
+/* t->host and t->port to t->addr, IPv4 first when a name has both (servers
+ * bound to 127.0.0.1). 0, or -1 with err set. */
+static int target_resolve(struct bench_target *t, char *err, size_t errlen)
+{
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -437,7 +454,6 @@ int bench_target_parse(struct bench_target *t, const char *url, char *err, size_
         snprintf(err, errlen, "cannot resolve '%s': %s", t->host, gai_strerror(rc));
         return -1;
     }
-    /* prefer IPv4 when a name has both (servers bound to 127.0.0.1) */
     struct addrinfo *pick = res;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
         if (ai->ai_family == AF_INET) {
@@ -448,7 +464,20 @@ int bench_target_parse(struct bench_target *t, const char *url, char *err, size_
     t->addrlen = pick->ai_addrlen;
     freeaddrinfo(res);
     return 0;
-longpath:
-    snprintf(err, errlen, "'%s': path too long", url);
-    return -1;
+}
+
+int bench_target_parse(struct bench_target *t, const char *url, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (!url || !*url) {
+        snprintf(err, errlen, "no target: give a URL like http://127.0.0.1:8080/ or redis://127.0.0.1:6379");
+        return -1;
+    }
+    const char *auth = target_scheme(t, url, err, errlen);
+    if (!auth)
+        return -1;
+    size_t alen = strcspn(auth, "/?#");
+    if (target_authority(t, url, auth, alen, err, errlen) != 0 || target_path(t, url, auth + alen, err, errlen) != 0)
+        return -1;
+    return target_resolve(t, err, errlen);
 }
