@@ -103,7 +103,7 @@ static void add_backend(struct lb_admin *ctx, const struct admin_req *req, struc
     net_health_start(ctx->loop, p);
     log_notice("admin: pool %s: backend %s added (weight %lld)", pool->name, p->name, b.weight);
     admin_answer_json(c, 201, "{\"pool\":\"%s\",\"backend\":\"%s\",\"address\":\"%s\",\"weight\":%lld,\"state\":\"%s\"}\n",
-                pool->name, p->name, p->addr, b.weight, atomic_load(&p->check_up) ? "up" : "down");
+                      pool->name, p->name, p->addr, b.weight, atomic_load(&p->check_up) ? "up" : "down");
     net_peer_unref(p);
     lb_backend_conf_deinit(&b);
 }
@@ -119,14 +119,14 @@ static void backend_action(const struct admin_req *req, struct admin_resp *c, st
         log_notice("admin: pool %s: backend %s removed (%d requests in flight finish)", pool->name, p->name,
                    atomic_load(&p->active));
         admin_answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"removed\",\"active\":%d}\n", pool->name,
-                    p->name, atomic_load(&p->active));
+                          p->name, atomic_load(&p->active));
     } else if (m != HTTP1_METHOD_POST) {
         admin_answer_json(c, 405, "{\"error\":\"POST .../drain|enable|weight, or DELETE the backend\"}\n");
     } else if (strcmp(action, "drain") == 0) {
         net_peer_set_admin(p, NET_PEER_DRAIN);
         log_notice("admin: pool %s: backend %s draining", pool->name, p->name);
         admin_answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"draining\",\"active\":%d}\n", pool->name,
-                    p->name, atomic_load(&p->active));
+                          p->name, atomic_load(&p->active));
     } else if (strcmp(action, "enable") == 0) {
         net_peer_set_admin(p, NET_PEER_READY);
         log_notice("admin: pool %s: backend %s enabled", pool->name, p->name);
