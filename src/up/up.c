@@ -1337,15 +1337,15 @@ static void admin_handler(void *arg, const struct admin_req *req, struct admin_r
             restarts += p->restarts;
         }
         buf_printf(&resp->body,
-                   "# HELP up_app_instances app instances running\n# TYPE up_app_instances gauge\nup_app_instances %d\n"
-                   "# HELP up_load requests in flight per app instance (lb)\n# TYPE up_load gauge\nup_load %.3f\n"
-                   "# HELP up_app_cpu_percent CPU of the app processes, percent of one core, average\n"
-                   "# TYPE up_app_cpu_percent gauge\nup_app_cpu_percent %.1f\n"
-                   "# HELP up_scale_metric the autoscaler's metric now\n# TYPE up_scale_metric gauge\nup_scale_metric %.2f\n"
-                   "# HELP up_restarts_total process restarts\n# TYPE up_restarts_total counter\nup_restarts_total %d\n"
-                   "# HELP up_scale_ups_total instances added\n# TYPE up_scale_ups_total counter\nup_scale_ups_total %d\n"
-                   "# HELP up_scale_downs_total instances removed\n# TYPE up_scale_downs_total counter\n"
-                   "up_scale_downs_total %d\n",
+                   "# HELP scaleout_up_app_instances app instances running\n# TYPE scaleout_up_app_instances gauge\nscaleout_up_app_instances %d\n"
+                   "# HELP scaleout_up_load requests in flight per app instance (lb)\n# TYPE scaleout_up_load gauge\nscaleout_up_load %.3f\n"
+                   "# HELP scaleout_up_app_cpu_percent CPU of the app processes, percent of one core, average\n"
+                   "# TYPE scaleout_up_app_cpu_percent gauge\nscaleout_up_app_cpu_percent %.1f\n"
+                   "# HELP scaleout_up_scale_metric the autoscaler's metric now\n# TYPE scaleout_up_scale_metric gauge\nscaleout_up_scale_metric %.2f\n"
+                   "# HELP scaleout_up_restarts_total process restarts\n# TYPE scaleout_up_restarts_total counter\nscaleout_up_restarts_total %d\n"
+                   "# HELP scaleout_up_scale_ups_total instances added\n# TYPE scaleout_up_scale_ups_total counter\nscaleout_up_scale_ups_total %d\n"
+                   "# HELP scaleout_up_scale_downs_total instances removed\n# TYPE scaleout_up_scale_downs_total counter\n"
+                   "scaleout_up_scale_downs_total %d\n",
                    napps, u->load, u->cpu, u->metric, restarts, u->scale_ups, u->scale_downs);
     }
 }
