@@ -74,6 +74,7 @@ integration: $(BUILD)/scaleout
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
 	$(Q)scripts/check-layers.sh
+	$(Q)scripts/check-layers-test.sh
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 

@@ -9,10 +9,6 @@
 
 #define OFF(f) offsetof(struct app_config, f)
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 const struct conf_enum app_cache_names[] = {
     {"none", APP_CACHE_NONE}, {"cache-aside", APP_CACHE_ASIDE}, {"write-through", APP_CACHE_WRITE_THROUGH},
     {"read-through", APP_CACHE_READ_THROUGH}, {"refresh-ahead", APP_CACHE_REFRESH_AHEAD},
@@ -78,10 +74,10 @@ static const struct conf_directive app_dirs[] = {
     {"sync-job-time", CONF_DURATION, OFF(sync_job_ms), 0, 3600000, "20ms", NULL, 0,
      "POST /upload-sync: the work of a job done in the request (the worker's job-time)", 1, NULL, NULL},
     {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, 0, "client connections open at once", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
     {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here", 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table app_conf_table = {"app", app_dirs, sizeof(struct app_config), NULL};

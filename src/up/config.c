@@ -10,10 +10,6 @@
 
 #define OFF(f) offsetof(struct up_config, f)
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 #define DAY (86400LL * 1000)
 
 static const struct conf_enum metrics[] = {
@@ -96,8 +92,8 @@ static const struct conf_directive up_dirs[] = {
      "first restart delay (doubles up to 10s; reset after 10s of life)", 1000, NULL, NULL},
     {"restart-limit", CONF_INT, OFF(restart_limit), 0, 1000, "10", NULL, 0,
      "consecutive quick deaths before up gives a process up", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table up_conf_table = {"up", up_dirs, sizeof(struct up_config), NULL};

@@ -869,7 +869,7 @@ static long long kv_int(int port, const char *cmd, const char *key)
 
 /*
  * Response-time percentiles of the apps over the last sample interval, from
- * the lb's per-backend histograms (/metrics, lb_backend_response_seconds):
+ * the lb's per-backend histograms (/metrics, scaleout_lb_backend_response_seconds):
  * buckets summed over the app backends, differenced against the previous
  * sample; a percentile is reported as the upper bound of the bucket it falls
  * in (the lb's buckets: 1, 2, 5, 10, 25, 50, 100, 250 ms, ...), -1 when no
@@ -886,7 +886,7 @@ static void sample_latency(struct up *u)
     buf_putc(&b, 0);
     unsigned long long cum[UP_LAT_BUCKETS] = {0};
     double le[UP_LAT_BUCKETS] = {0};
-    const char *pfx = "lb_backend_response_seconds_bucket{";
+    const char *pfx = "scaleout_lb_backend_response_seconds_bucket{";
     for (const char *line = buf_head(&b); line && *line;) {
         const char *next = strchr(line, '\n');
         if (strncmp(line, pfx, strlen(pfx)) == 0) {
@@ -1337,15 +1337,15 @@ static void admin_handler(void *arg, const struct admin_req *req, struct admin_r
             restarts += p->restarts;
         }
         buf_printf(&resp->body,
-                   "# HELP up_app_instances app instances running\n# TYPE up_app_instances gauge\nup_app_instances %d\n"
-                   "# HELP up_load requests in flight per app instance (lb)\n# TYPE up_load gauge\nup_load %.3f\n"
-                   "# HELP up_app_cpu_percent CPU of the app processes, percent of one core, average\n"
-                   "# TYPE up_app_cpu_percent gauge\nup_app_cpu_percent %.1f\n"
-                   "# HELP up_scale_metric the autoscaler's metric now\n# TYPE up_scale_metric gauge\nup_scale_metric %.2f\n"
-                   "# HELP up_restarts_total process restarts\n# TYPE up_restarts_total counter\nup_restarts_total %d\n"
-                   "# HELP up_scale_ups_total instances added\n# TYPE up_scale_ups_total counter\nup_scale_ups_total %d\n"
-                   "# HELP up_scale_downs_total instances removed\n# TYPE up_scale_downs_total counter\n"
-                   "up_scale_downs_total %d\n",
+                   "# HELP scaleout_up_app_instances app instances running\n# TYPE scaleout_up_app_instances gauge\nscaleout_up_app_instances %d\n"
+                   "# HELP scaleout_up_load requests in flight per app instance (lb)\n# TYPE scaleout_up_load gauge\nscaleout_up_load %.3f\n"
+                   "# HELP scaleout_up_app_cpu_percent CPU of the app processes, percent of one core, average\n"
+                   "# TYPE scaleout_up_app_cpu_percent gauge\nscaleout_up_app_cpu_percent %.1f\n"
+                   "# HELP scaleout_up_scale_metric the autoscaler's metric now\n# TYPE scaleout_up_scale_metric gauge\nscaleout_up_scale_metric %.2f\n"
+                   "# HELP scaleout_up_restarts_total process restarts\n# TYPE scaleout_up_restarts_total counter\nscaleout_up_restarts_total %d\n"
+                   "# HELP scaleout_up_scale_ups_total instances added\n# TYPE scaleout_up_scale_ups_total counter\nscaleout_up_scale_ups_total %d\n"
+                   "# HELP scaleout_up_scale_downs_total instances removed\n# TYPE scaleout_up_scale_downs_total counter\n"
+                   "scaleout_up_scale_downs_total %d\n",
                    napps, u->load, u->cpu, u->metric, restarts, u->scale_ups, u->scale_downs);
     }
 }

@@ -188,7 +188,7 @@ def test_status_page_and_json(up):
     out = subprocess.run([str(scaleout_bin()), "up", "status", "--dir", str(up["base"] / "data")], capture_output=True,
                          timeout=10)
     assert out.returncode == 0 and json.loads(out.stdout)["role"] == "up"
-    assert "up_app_instances" in requests.get(f"http://{HOST}:{up['status']}/metrics", timeout=5).text
+    assert "scaleout_up_app_instances" in requests.get(f"http://{HOST}:{up['status']}/metrics", timeout=5).text
 
 
 def test_killed_app_loses_no_request_and_is_restarted(up):
@@ -315,7 +315,7 @@ drain-timeout 3s
         st = wait_until(lambda: (lambda s: s if s["autoscale"]["scale_downs"] >= 1 and s["apps"] == 1 else None)(
             status(status_port)), timeout=40, what=f"a scale-down on {metric} after the load")
         assert st["autoscale"]["last_action"].startswith(f"scale down to 1: {metric} ")
-        assert "up_scale_metric" in requests.get(f"http://{HOST}:{status_port}/metrics", timeout=5).text
+        assert "scaleout_up_scale_metric" in requests.get(f"http://{HOST}:{status_port}/metrics", timeout=5).text
     finally:
         if bench:
             bench.kill()
