@@ -354,10 +354,17 @@ static void build_topology(struct up *u)
         snprintf(data, sizeof data, "%s-replica-%lld", pg_data, i + 1);
         char bin[1100];
         snprintf(bin, sizeof bin, "%s/postgres", u->cfg.pg_bin);
+        /* The primary's address of THIS start, on the command line: the one
+         * pg_basebackup -R wrote into postgresql.auto.conf is the port of the
+         * first start, and with pg-port 0 (a free port each start) a replica
+         * on a reused dir would stream from nowhere and never get ready. */
+        char conninfo[160];
+        snprintf(conninfo, sizeof conninfo, "primary_conninfo=host=127.0.0.1 port=%d user=postgres application_name=%s",
+                 pg_port, name);
         char **argv = argv_new(&argc, bin, "-D", data, "-p", port, "-c", "listen_addresses=127.0.0.1", "-c",
                                "unix_socket_directories=", "-c", "max_connections=200", "-c", "hot_standby=on", "-c",
                                "wal_retrieve_retry_interval=500ms", /* back to streaming soon after a primary restart */
-                               (char *)NULL);
+                               "-c", conninfo, (char *)NULL);
         struct up_proc *p = up_proc_new(u, UP_PGREP, name, argv, pg_rep_ports[i]);
         p->stop_signal = SIGINT;
         p->setuid = pg_setuid;
@@ -735,7 +742,8 @@ static void ready_checks(struct up *u)
         p->ready = true;
         p->state = UP_P_RUNNING;
         if (p->port)
-            up_log(u, "%s: ready on 127.0.0.1:%d", p->name, p->port);
+            up_log(u, "%s: ready on 127.0.0.1:%d (%lld ms after its start)", p->name, p->port,
+                   util_time_ms() - p->started_ms);
         /* an app started by the autoscaler joins the lb once ready */
         if (p->kind == UP_APP && !p->in_lb && u->stage == UP_KIND__COUNT) {
             int st = lb_backend(u, "POST", p, NULL);
@@ -1443,6 +1451,16 @@ static int setup_postgres(struct up *u)
     if (rc != 0) {
         fprintf(stderr, "scaleout up: initdb failed (status %d); see %s\n", rc, log);
         return -1;
+    }
+    /* A replica's data left from an earlier primary (whose data was removed)
+     * belongs to another cluster: it would never stream from this one. It is
+     * moved aside, and the replica's stage makes a fresh base backup. */
+    for (int i = 1; i <= 4; i++) {
+        char old[4400], aside[4500];
+        snprintf(old, sizeof old, "%s-replica-%d", pg_data, i);
+        snprintf(aside, sizeof aside, "%s.old-%lld", old, util_time_ms());
+        if (access(old, F_OK) == 0 && rename(old, aside) == 0)
+            up_log(u, "pg-replica-%d: data from an earlier primary moved to %s", i, aside);
     }
     return 0;
 }
