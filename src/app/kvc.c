@@ -74,9 +74,15 @@ struct app_kv {
     char master_name[64];
     bool stale;              /* ask the sentinels before the next connection */
     long long last_ask_ms;
+    long long retry_ms;      /* a failed command is sent again for this long (0: fail fast) */
+    unsigned long long retries;
+    bool closing;
+    struct op *waiting;      /* commands waiting for their next attempt */
 };
 
 static void conn_fail(struct kconn *c, const char *why);
+struct op;
+static void ops_fail_waiting(struct app_kv *kv);
 
 static void q_push(struct kconn *c, app_kv_cb cb, void *arg)
 {
@@ -450,6 +456,8 @@ void app_kv_free(struct app_kv *kv)
 {
     if (!kv)
         return;
+    kv->closing = true;
+    ops_fail_waiting(kv);
     for (int i = 0; i < kv->n; i++) {
         struct kconn *c = &kv->c[i];
         c->state = C_DOWN; /* so conn_fail stays quiet about it */
@@ -476,8 +484,10 @@ static void failed_fire(uv_timer_t *t)
     uv_close((uv_handle_t *)t, failed_closed);
 }
 
-static void cmd_routed(struct app_kv *kv, const char *rkey, size_t rlen, app_kv_cb cb, void *arg, int argc,
-                       const char **argv, const size_t *lens)
+/* Queue one encoded command (cmd, len bytes of RESP) on the connection its
+ * routing key picks; cb gets NULL on the next loop turn when kv is down. */
+static void send_encoded(struct app_kv *kv, const char *rkey, size_t rlen, app_kv_cb cb, void *arg, const char *cmd,
+                         size_t len)
 {
     /* the key picks the connection: commands on one key stay in order (a GET
      * sent after a SET sees it; replies to one key arrive in sending order),
@@ -505,15 +515,150 @@ static void cmd_routed(struct app_kv *kv, const char *rkey, size_t rlen, app_kv_
         return;
     }
     kv->commands++;
-    buf_printf(&best->out, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) {
-        buf_printf(&best->out, "$%zu\r\n", lens[i]);
-        buf_append(&best->out, argv[i], lens[i]);
-        buf_append(&best->out, "\r\n", 2);
-    }
+    buf_append(&best->out, cmd, len);
     q_push(best, cb, arg);
     flush(best);
 }
+
+/*
+ * Retries. A command whose connection failed (kv died, or is being
+ * replaced: the reply is NULL) or that a node refused because it is not
+ * (yet) a writable primary (-READONLY, -LOADING, -MASTERDOWN) is sent again
+ * every RETRY_MS until retry_ms after its first send; each attempt asks the
+ * sentinels again (rate-limited in rediscover), so during a failover the
+ * command waits for the new primary instead of failing the request. Only
+ * then does the caller see the failure. A command on a connection that died
+ * after sending it may have run: retried, it may run twice (an INCR of a
+ * job id skips a number, a job id may be pushed twice: at-least-once, as
+ * the workers are anyway).
+ */
+#define RETRY_MS 100
+
+struct op {
+    struct app_kv *kv;
+    app_kv_cb cb;
+    void *arg;
+    long long deadline_ms;
+    uv_timer_t *timer;       /* created on the first retry */
+    struct op *prev, *next;  /* in kv->waiting while the timer runs */
+    size_t rlen, len;
+    char *rkey;              /* rkey and the encoded command, one allocation */
+    char *cmd;
+};
+
+static void op_reply(void *arg, const struct app_kv_reply *r);
+
+static void op_timer_closed(uv_handle_t *h) { xfree(h); }
+
+static void op_free(struct op *o)
+{
+    if (o->timer)
+        uv_close((uv_handle_t *)o->timer, op_timer_closed);
+    xfree(o->rkey);
+    xfree(o);
+}
+
+static void op_unlink(struct op *o)
+{
+    if (o->prev)
+        o->prev->next = o->next;
+    else if (o->kv->waiting == o)
+        o->kv->waiting = o->next;
+    if (o->next)
+        o->next->prev = o->prev;
+    o->prev = o->next = NULL;
+}
+
+static void op_fire(uv_timer_t *t)
+{
+    struct op *o = t->data;
+    op_unlink(o);
+    o->kv->retries++;
+    send_encoded(o->kv, o->rkey, o->rlen, op_reply, o, o->cmd, o->len);
+}
+
+static bool retryable(const struct app_kv_reply *r)
+{
+    if (!r)
+        return true;
+    if (r->type != APP_KV_ERROR)
+        return false;
+    static const char *const codes[] = {"READONLY", "LOADING", "MASTERDOWN"};
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+        size_t n = strlen(codes[i]);
+        if (r->len >= n && memcmp(r->str, codes[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void op_reply(void *arg, const struct app_kv_reply *r)
+{
+    struct op *o = arg;
+    if (retryable(r) && util_time_ms() < o->deadline_ms && !o->kv->closing) {
+        if (!o->timer) {
+            o->timer = xmalloc(sizeof *o->timer);
+            uv_timer_init(o->kv->loop, o->timer);
+            o->timer->data = o;
+        }
+        o->kv->stale = o->kv->nsent > 0;
+        o->next = o->kv->waiting;
+        if (o->next)
+            o->next->prev = o;
+        o->kv->waiting = o;
+        uv_timer_start(o->timer, op_fire, RETRY_MS, 0);
+        return;
+    }
+    o->cb(o->arg, r);
+    op_free(o);
+}
+
+static void cmd_routed(struct app_kv *kv, const char *rkey, size_t rlen, app_kv_cb cb, void *arg, int argc,
+                       const char **argv, const size_t *lens)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        buf_printf(&b, "$%zu\r\n", lens[i]);
+        buf_append(&b, argv[i], lens[i]);
+        buf_append(&b, "\r\n", 2);
+    }
+    if (kv->retry_ms <= 0) {
+        send_encoded(kv, rkey, rlen, cb, arg, buf_head(&b), buf_pending(&b));
+        buf_deinit(&b);
+        return;
+    }
+    struct op *o = xcalloc(1, sizeof *o);
+    o->kv = kv;
+    o->cb = cb;
+    o->arg = arg;
+    o->deadline_ms = util_time_ms() + kv->retry_ms;
+    o->rlen = rlen;
+    o->len = buf_pending(&b);
+    o->rkey = xmalloc(rlen + o->len + 1);
+    memcpy(o->rkey, rkey, rlen);
+    o->cmd = o->rkey + rlen;
+    memcpy(o->cmd, buf_head(&b), o->len);
+    buf_deinit(&b);
+    send_encoded(kv, o->rkey, o->rlen, op_reply, o, o->cmd, o->len);
+}
+
+/* shutting down: the commands waiting for a retry fail now */
+static void ops_fail_waiting(struct app_kv *kv)
+{
+    while (kv->waiting) {
+        struct op *o = kv->waiting;
+        op_unlink(o);
+        uv_timer_stop(o->timer);
+        o->cb(o->arg, NULL);
+        op_free(o);
+    }
+}
+
+void app_kv_set_retry(struct app_kv *kv, long long ms) { kv->retry_ms = ms; }
+
+unsigned long long app_kv_retries(const struct app_kv *kv) { return kv->retries; }
 
 void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv, const size_t *lens)
 {

@@ -324,6 +324,13 @@ static struct up_proc *add_worker(struct up *u)
     snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_primary ? kv_primary : kv_port);
     char **argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, "--queue",
                            u->cfg.queue ? "kv-list" : "kv-hash", (char *)NULL);
+    if (n_sentinels) {
+        /* the worker asks them where the primary is at every reconnect */
+        add_arg(&argv, &argc, "--kv-sentinel");
+        add_arg(&argv, &argc, sentinel_list);
+        add_arg(&argv, &argc, "--kv-master-name");
+        add_arg(&argv, &argc, KV_MASTER_NAME);
+    }
     add_words(&argv, &argc, u->cfg.worker_args);
     struct up_proc *p = up_proc_new(u, UP_WORKER, name, argv, 0);
     p->slot = slot;
@@ -490,9 +497,9 @@ static void start_proc(struct up_proc *p)
     up_log(p->up, "%s: started (pid %d)%s", p->name, p->pid, p->port ? "" : "");
 }
 
-/* The workers' blocking kv client takes one address: after a failover each
- * gets the new primary's in its argv and is restarted (SIGTERM: it finishes
- * its job; under its name it takes its processing list back). */
+/* The workers follow the sentinels themselves (--kv-sentinel): after a
+ * failover only their --kv (where they start looking) becomes the new
+ * primary's, for their next restart. */
 static void workers_follow(struct up *u, int primary)
 {
     char kv[32];
@@ -505,9 +512,6 @@ static void workers_follow(struct up *u, int primary)
             if (strcmp(a[0], "--kv") == 0 && strcmp(a[1], kv) != 0) {
                 xfree(a[1]);
                 a[1] = xstrdup(kv);
-                up_log(u, "%s: kv primary now %s; restarting it there", w->name, kv);
-                if (w->want && w->h)
-                    up_proc_signal(w, SIGTERM);
                 break;
             }
     }
