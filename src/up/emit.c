@@ -38,6 +38,16 @@ static int put(const char *dir, const char *name, struct buf *b, char *err, size
     return rc;
 }
 
+#define EMIT_MASTER "scaleout"
+
+/* sentinels in the topology: -1 means 3 with a kv replica */
+static int emit_sentinels(const struct up_config *c)
+{
+    if (c->kv_replicas < 1)
+        return 0;
+    return c->sentinels < 0 ? 3 : (int)c->sentinels;
+}
+
 static int emit_systemd(const struct up_config *c, const char *bin, const char *dir, char *err, size_t errlen)
 {
     struct buf b;
@@ -59,6 +69,23 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
                        : c->postgres ? "scaleout-kv.service scaleout-postgres.service"
                                      : "scaleout-kv.service";
     long long replicas = c->postgres ? c->pg_replicas : 0;
+    /* kv replicas on kv-port + N, sentinels on kv-port + 20000 + N - 1 */
+    long long kv_port = c->kv_port ? c->kv_port : 8379;
+    int nsent = emit_sentinels(c);
+    long long sentinel_port = kv_port + 20000;
+    char sent_units[8 * 40] = "", sent_args[8 * 24 + 128] = "", wsent_args[8 * 24 + 128] = "";
+    if (nsent) {
+        size_t l = 0, la;
+        la = (size_t)snprintf(sent_args, sizeof sent_args, " --kv-sentinel ");
+        for (int i = 1; i <= nsent; i++) {
+            l += (size_t)snprintf(sent_units + l, sizeof sent_units - l, " scaleout-sentinel-%d.service", i);
+            la += (size_t)snprintf(sent_args + la, sizeof sent_args - la, "%s127.0.0.1:%lld", i > 1 ? "," : "",
+                                   sentinel_port + i - 1);
+        }
+        snprintf(sent_args + la, sizeof sent_args - la, " --kv-master-name %s", EMIT_MASTER);
+        snprintf(wsent_args, sizeof wsent_args, "%s", sent_args);
+        snprintf(sent_args + strlen(sent_args), sizeof sent_args - strlen(sent_args), " --kv-wait-replicas 1");
+    }
 
     if (c->postgres) {
         buf_printf(&b,
@@ -114,23 +141,56 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
                "[Unit]\nDescription=scaleout kv\nPartOf=scaleout.target\n\n"
                "[Service]\nDynamicUser=yes\nExecStart=%s kv --port %lld --maxmemory %s --maxmemory-policy allkeys-lru\n"
                "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
-               bin, c->kv_port ? c->kv_port : 8379, c->kv_maxmemory, backoff_s);
+               bin, kv_port, c->kv_maxmemory, backoff_s);
     rc |= put(dir, "scaleout-kv.service", &b, err, errlen);
+    for (long long i = 1; i <= c->kv_replicas; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "scaleout-kv-replica-%lld.service", i);
+        buf_printf(&b,
+                   "# %s — a replica of scaleout-kv (promoted by the sentinels if the primary dies)\n"
+                   "[Unit]\nDescription=scaleout kv replica %lld\nPartOf=scaleout.target\nAfter=scaleout-kv.service\n"
+                   "Wants=scaleout-kv.service\n\n"
+                   "[Service]\nDynamicUser=yes\nExecStart=%s kv --port %lld --maxmemory %s --maxmemory-policy allkeys-lru "
+                   "--replicaof 127.0.0.1 %lld\n"
+                   "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
+                   name, i, bin, kv_port + i, c->kv_maxmemory, kv_port, backoff_s);
+        rc |= put(dir, name, &b, err, errlen);
+    }
+    for (int i = 1; i <= nsent; i++) {
+        /* the sentinel writes its state (the primary of now) back into its
+         * file: the file is made on the first start in its StateDirectory */
+        char name[64];
+        snprintf(name, sizeof name, "scaleout-sentinel-%d.service", i);
+        buf_printf(&b,
+                   "# %s — watches the kv primary; with a majority of the %d sentinels it promotes a replica\n"
+                   "[Unit]\nDescription=scaleout sentinel %d\nPartOf=scaleout.target\nAfter=scaleout-kv.service\n"
+                   "Wants=scaleout-kv.service\n\n"
+                   "[Service]\nDynamicUser=yes\nStateDirectory=scaleout-sentinel-%d\n"
+                   "ExecStartPre=/bin/sh -c 'test -f \"$STATE_DIRECTORY/sentinel.conf\" || printf \"role sentinel\\\\nport %lld"
+                   "\\\\nbind 127.0.0.1\\\\nsentinel monitor %s 127.0.0.1 %lld %d\\\\nsentinel down-after-milliseconds %s %lld"
+                   "\\\\nsentinel failover-timeout %s %lld\\\\n\" > \"$STATE_DIRECTORY/sentinel.conf\"'\n"
+                   "ExecStart=%s sentinel --config ${STATE_DIRECTORY}/sentinel.conf\n"
+                   "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
+                   name, nsent, i, i, sentinel_port + i - 1, EMIT_MASTER, kv_port, nsent / 2 + 1, EMIT_MASTER,
+                   c->sentinel_down_ms, EMIT_MASTER, c->sentinel_down_ms * 5 + 5000, bin, backoff_s);
+        rc |= put(dir, name, &b, err, errlen);
+    }
     buf_printf(&b,
                "# scaleout-app@.service — one app instance per port: systemctl start scaleout-app@%lld\n"
-               "[Unit]\nDescription=scaleout app on port %%i\nPartOf=scaleout.target\nAfter=%s\nWants=%s\n\n"
-               "[Service]\nDynamicUser=yes\nExecStart=%s app --port %%i --kv %s --pg \"%s\" --concurrency %lld "
+               "[Unit]\nDescription=scaleout app on port %%i\nPartOf=scaleout.target\nAfter=%s%s\nWants=%s%s\n\n"
+               "[Service]\nDynamicUser=yes\nExecStart=%s app --port %%i --kv %s%s --pg \"%s\" --concurrency %lld "
                "--service-time %lldms %s\n"
                "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
-               app_port, deps, deps, bin, kv, pg, c->app_concurrency, c->app_service_ms, c->app_args, backoff_s);
+               app_port, deps, sent_units, deps, sent_units, bin, kv, sent_args, pg, c->app_concurrency, c->app_service_ms,
+               c->app_args, backoff_s);
     rc |= put(dir, "scaleout-app@.service", &b, err, errlen);
     buf_printf(&b,
                "# scaleout-worker@.service — job workers: systemctl start scaleout-worker@1\n"
-               "[Unit]\nDescription=scaleout worker %%i\nPartOf=scaleout.target\nAfter=scaleout-kv.service\n"
-               "Wants=scaleout-kv.service\n\n"
-               "[Service]\nDynamicUser=yes\nExecStart=%s worker --kv %s --id worker-%%i %s\n"
+               "[Unit]\nDescription=scaleout worker %%i\nPartOf=scaleout.target\nAfter=scaleout-kv.service%s\n"
+               "Wants=scaleout-kv.service%s\n\n"
+               "[Service]\nDynamicUser=yes\nExecStart=%s worker --kv %s%s --id worker-%%i %s\n"
                "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
-               bin, kv, c->worker_args, backoff_s);
+               sent_units, sent_units, bin, kv, wsent_args, c->worker_args, backoff_s);
     rc |= put(dir, "scaleout-worker@.service", &b, err, errlen);
     buf_printf(&b, "# scaleout-lb.service — the lb in front of the app instances\n"
                    "[Unit]\nDescription=scaleout lb\nPartOf=scaleout.target\nAfter=");
@@ -152,6 +212,9 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
     if (proxy)
         buf_puts(&b, "scaleout-pg-proxy.service ");
     buf_puts(&b, "scaleout-kv.service");
+    for (long long i = 1; i <= c->kv_replicas; i++)
+        buf_printf(&b, " scaleout-kv-replica-%lld.service", i);
+    buf_puts(&b, sent_units);
     for (long long i = 0; i < c->app_min; i++)
         buf_printf(&b, " scaleout-app@%lld.service", app_port + i);
     for (long long i = 0; i < c->workers; i++)
@@ -204,7 +267,7 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
     struct buf b;
     buf_init(&b);
     int rc = 0;
-    const int kv_port = 6379, pg_port = 5432, app_port = 8101, lb_port = 8080;
+    const int kv_port = 6379, pg_port = 5432, app_port = 8101, lb_port = 8080, sentinel_port = 26379;
     char conc[24], svc[24], kvaddr[64], pg[256];
     snprintf(conc, sizeof conc, "%lld", c->app_concurrency);
     snprintf(svc, sizeof svc, "%lldms", c->app_service_ms);
@@ -218,8 +281,16 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
     else
         snprintf(pg, sizeof pg, "%s", c->pg_conninfo);
 
+    int nsent = emit_sentinels(c);
     meta(&b, "ConfigMap", "v1", "scaleout");
     buf_printf(&b, "data:\n  KV: \"%s\"\n  PG: \"%s\"\n  CONCURRENCY: \"%s\"\n  SERVICE_TIME: \"%s\"\n", kvaddr, pg, conc, svc);
+    if (nsent) {
+        /* the apps and workers ask the sentinels where the kv primary is */
+        buf_puts(&b, "  KV_SENTINEL: \"");
+        for (int i = 0; i < nsent; i++)
+            buf_printf(&b, "%ssentinel-%d.sentinel:%d", i ? "," : "", i, sentinel_port);
+        buf_puts(&b, "\"\n");
+    }
     rc |= put(dir, "configmap.yaml", &b, err, errlen);
 
     meta(&b, "StatefulSet", "apps/v1", "kv");
@@ -233,7 +304,53 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
                    "              port: %d\n",
                kv_port, kv_port);
     service(&b, "kv", kv_port, true);
+    if (c->kv_replicas > 0) {
+        /* replicas of kv-0 (its stable name through the headless Service) */
+        buf_puts(&b, "---\n");
+        meta(&b, "StatefulSet", "apps/v1", "kv-replica");
+        buf_printf(&b, "spec:\n  serviceName: kv-replica\n  replicas: %lld\n  selector:\n    matchLabels:\n"
+                       "      app.kubernetes.io/name: kv-replica\n  template:\n    metadata:\n      labels:\n"
+                       "        app.kubernetes.io/name: kv-replica\n    spec:\n      containers:\n        - name: kv\n"
+                       "          image: scaleout:latest\n          args:\n",
+                   c->kv_replicas);
+        const char *rargs[] = {"kv", "--bind", "0.0.0.0", "--port", "6379", "--maxmemory", c->kv_maxmemory,
+                               "--maxmemory-policy", "allkeys-lru", "--replicaof", "kv-0.kv", "6379", NULL};
+        args_list(&b, "            ", rargs, NULL);
+        buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
+                       "              port: %d\n",
+                   kv_port, kv_port);
+        service(&b, "kv-replica", kv_port, true);
+    }
     rc |= put(dir, "kv.yaml", &b, err, errlen);
+    if (nsent) {
+        /* Each sentinel's file is written by an init container: the sentinel
+         * wants the primary's IP (kv-0's, resolved at start) and announces
+         * its pod IP to the others; it writes its state back into the file. */
+        meta(&b, "StatefulSet", "apps/v1", "sentinel");
+        buf_printf(&b, "spec:\n  serviceName: sentinel\n  replicas: %d\n  selector:\n    matchLabels:\n"
+                       "      app.kubernetes.io/name: sentinel\n  template:\n    metadata:\n      labels:\n"
+                       "        app.kubernetes.io/name: sentinel\n    spec:\n      initContainers:\n"
+                       "        - name: config\n          image: scaleout:latest\n"
+                       "          env:\n            - name: POD_IP\n              valueFrom:\n                fieldRef:\n"
+                       "                  fieldPath: status.podIP\n"
+                       "          command:\n            - \"/bin/sh\"\n            - \"-c\"\n"
+                       "            - \"until ip=$(getent hosts kv-0.kv | cut -d' ' -f1) && [ -n \\\"$ip\\\" ]; do sleep 1; done; "
+                       "printf 'role sentinel\\\\nport %d\\\\nbind 0.0.0.0\\\\nsentinel announce-ip %%s\\\\n"
+                       "sentinel monitor %s %%s %d %d\\\\nsentinel down-after-milliseconds %s %lld\\\\n"
+                       "sentinel failover-timeout %s %lld\\\\n' \\\"$POD_IP\\\" \\\"$ip\\\" > /data/sentinel.conf\"\n"
+                       "          volumeMounts:\n            - name: data\n              mountPath: /data\n"
+                       "      containers:\n        - name: sentinel\n          image: scaleout:latest\n          args:\n",
+                   nsent, sentinel_port, EMIT_MASTER, kv_port, nsent / 2 + 1, EMIT_MASTER, c->sentinel_down_ms, EMIT_MASTER,
+                   c->sentinel_down_ms * 5 + 5000);
+        const char *sargs[] = {"sentinel", "--config", "/data/sentinel.conf", NULL};
+        args_list(&b, "            ", sargs, NULL);
+        buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
+                       "              port: %d\n          volumeMounts:\n            - name: data\n"
+                       "              mountPath: /data\n      volumes:\n        - name: data\n          emptyDir: {}\n",
+                   sentinel_port, sentinel_port);
+        service(&b, "sentinel", sentinel_port, true);
+        rc |= put(dir, "sentinel.yaml", &b, err, errlen);
+    }
 
     if (c->postgres) {
         meta(&b, "StatefulSet", "apps/v1", "postgres");
@@ -246,11 +363,48 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
                        "          ports:\n            - containerPort: %d\n          readinessProbe:\n"
                        "            exec:\n              command: [\"pg_isready\", \"-U\", \"postgres\"]\n"
                        "          volumeMounts:\n            - name: data\n              mountPath: /var/lib/postgresql/data\n"
+                       "%s"
                        "  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n"
                        "        accessModes: [\"ReadWriteOnce\"]\n        resources:\n          requests:\n"
                        "            storage: 1Gi\n",
-                   pg_port);
+                   pg_port,
+                   c->pg_replicas > 0 ? "            - name: init\n              mountPath: /docker-entrypoint-initdb.d\n"
+                                        "      volumes:\n        - name: init\n          configMap:\n"
+                                        "            name: postgres-init\n"
+                                      : "");
         service(&b, "postgres", pg_port, true);
+        if (c->pg_replicas > 0) {
+            /* the image's pg_hba trusts every database but not replication:
+             * a first-start script adds it, for pg_basebackup and streaming */
+            buf_puts(&b, "---\n");
+            meta(&b, "ConfigMap", "v1", "postgres-init");
+            buf_puts(&b, "data:\n  replication.sh: |\n"
+                         "    echo \"host replication all all trust\" >> \"$PGDATA/pg_hba.conf\"\n");
+            buf_puts(&b, "---\n");
+            meta(&b, "StatefulSet", "apps/v1", "postgres-replica");
+            buf_printf(&b, "spec:\n  serviceName: postgres-replica\n  replicas: %lld\n  selector:\n    matchLabels:\n"
+                           "      app.kubernetes.io/name: postgres-replica\n  template:\n    metadata:\n      labels:\n"
+                           "        app.kubernetes.io/name: postgres-replica\n    spec:\n"
+                           "      securityContext:\n        fsGroup: 999\n"
+                           "      initContainers:\n        - name: basebackup\n          image: postgres:15\n"
+                           "          securityContext:\n            runAsUser: 999\n"
+                           "          env:\n            - name: PGDATA\n              value: /var/lib/postgresql/data/pgdata\n"
+                           "          command:\n            - \"/bin/sh\"\n            - \"-c\"\n"
+                           "            - \"test -f $PGDATA/PG_VERSION || until pg_basebackup -h postgres -p %d -U postgres "
+                           "-D $PGDATA -X stream -R; do rm -rf $PGDATA; sleep 2; done\"\n"
+                           "          volumeMounts:\n            - name: data\n              mountPath: /var/lib/postgresql/data\n"
+                           "      containers:\n        - name: postgres\n          image: postgres:15\n"
+                           "          args: [\"postgres\", \"-c\", \"hot_standby=on\", \"-c\", \"wal_retrieve_retry_interval=500ms\"]\n"
+                           "          env:\n            - name: PGDATA\n              value: /var/lib/postgresql/data/pgdata\n"
+                           "          ports:\n            - containerPort: %d\n          readinessProbe:\n"
+                           "            exec:\n              command: [\"pg_isready\", \"-U\", \"postgres\"]\n"
+                           "          volumeMounts:\n            - name: data\n              mountPath: /var/lib/postgresql/data\n"
+                           "  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n"
+                           "        accessModes: [\"ReadWriteOnce\"]\n        resources:\n          requests:\n"
+                           "            storage: 1Gi\n",
+                       c->pg_replicas, pg_port, pg_port);
+            service(&b, "postgres-replica", pg_port, false);
+        }
         rc |= put(dir, "postgres.yaml", &b, err, errlen);
     }
     if (proxy) {
@@ -261,7 +415,10 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
         char listen[32], primary[32];
         snprintf(listen, sizeof listen, "0.0.0.0:%d", proxy_port);
         snprintf(primary, sizeof primary, "postgres:%d", pg_port);
-        const char *pargs[] = {"pg", "--listen", listen, "--primary", primary, "--auth-type", "trust", NULL};
+        char replica[48];
+        snprintf(replica, sizeof replica, "postgres-replica:%d", pg_port);
+        const char *pargs[] = {"pg", "--listen", listen, "--primary", primary, "--auth-type", "trust",
+                               c->pg_replicas > 0 ? "--replica" : NULL, replica, NULL};
         args_list(&b, "            ", pargs, NULL);
         buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
                        "              port: %d\n",
@@ -278,7 +435,14 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
                c->app_min);
     const char *appargs[] = {"app", "--bind", "0.0.0.0", "--port", "8101", "--kv", "$(KV)", "--pg", "$(PG)",
                              "--concurrency", "$(CONCURRENCY)", "--service-time", "$(SERVICE_TIME)", NULL};
-    args_list(&b, "            ", appargs, c->app_args);
+    const char *sentargs[] = {"--kv-sentinel", "$(KV_SENTINEL)", "--kv-master-name", EMIT_MASTER, NULL};
+    args_list(&b, "            ", appargs, NULL);
+    if (nsent) {
+        args_list(&b, "            ", sentargs, NULL);
+        const char *wait[] = {"--kv-wait-replicas", "1", NULL};
+        args_list(&b, "            ", wait, NULL);
+    }
+    args_list(&b, "            ", (const char *const[]){NULL}, c->app_args);
     buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            httpGet:\n"
                    "              path: /health\n              port: %d\n          resources:\n            requests:\n"
                    "              cpu: 250m\n",
@@ -300,7 +464,10 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
                    "          envFrom:\n            - configMapRef:\n                name: scaleout\n          args:\n",
                c->workers);
     const char *wargs[] = {"worker", "--kv", "$(KV)", NULL};
-    args_list(&b, "            ", wargs, c->worker_args);
+    args_list(&b, "            ", wargs, NULL);
+    if (nsent)
+        args_list(&b, "            ", sentargs, NULL);
+    args_list(&b, "            ", (const char *const[]){NULL}, c->worker_args);
     rc |= put(dir, "worker.yaml", &b, err, errlen);
 
     meta(&b, "Deployment", "apps/v1", "lb");

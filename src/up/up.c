@@ -1266,6 +1266,21 @@ void up_status_json(struct up *u, struct buf *o)
     buf_printf(o, ",\"lb\":\"http://127.0.0.1:%lld/\",\"lb_admin_port\":%d,\"kv_port\":%d,\"pg\":", u->cfg.lb_port,
                u->lb_admin_port, kv_port);
     json_put_str(o, pg_conninfo, strlen(pg_conninfo));
+    {
+        /* the kv primary now: as the sentinels name it (after a failover,
+         * a former replica), else the kv node */
+        int m = n_sentinels ? sentinel_master_port() : kv_port;
+        const char *who = NULL;
+        for (struct up_proc *p = u->procs; p; p = p->next)
+            if ((p->kind == UP_KV || p->kind == UP_KVREP) && p->port == m)
+                who = p->name;
+        buf_printf(o, ",\"kv_primary\":{\"port\":%d,\"name\":", m);
+        if (who)
+            json_put_str(o, who, strlen(who));
+        else
+            buf_puts(o, "null");
+        buf_printf(o, ",\"source\":\"%s\"}", n_sentinels ? (m > 0 ? "sentinels" : "none answered") : "the only kv");
+    }
     if (pg_proxy_port) {
         /* the pg proxy's own /status: backends, queries per backend, replica lag */
         buf_printf(o, ",\"pg_proxy\":{\"port\":%d,\"admin_port\":%d,\"status\":", pg_proxy_port, pg_proxy_admin);

@@ -465,6 +465,7 @@ ready-timeout 60s
         st = status(status_port)
         assert kinds_of(st) >= {"kv", "kv-replica", "sentinel", "app", "lb"}, kinds_of(st)
         primary, replica = proc_named(st, "kv"), proc_named(st, "kv-replica-1")
+        assert st["kv_primary"] == {"port": primary["port"], "name": "kv", "source": "sentinels"}, st["kv_primary"]
         sentinels = [q["port"] for q in st["procs"] if q["kind"] == "sentinel"]
         assert len(sentinels) == 3
         sc = [redis.Redis(host=HOST, port=sp, decode_responses=True, socket_timeout=2) for sp in sentinels]
@@ -521,6 +522,9 @@ ready-timeout 60s
         wait_until(lambda: all((lambda m: m and int(m[1]) == replica["port"])(
             c.execute_command("SENTINEL", "get-master-addr-by-name", "scaleout")) for c in sc),
             timeout=30, interval=0.2, what="the sentinels promote the replica")
+        # up's status names the new primary
+        assert status(status_port)["kv_primary"] == {"port": replica["port"], "name": "kv-replica-1",
+                                                    "source": "sentinels"}
         # requests succeed again: 20 answers to requests started after the kill
         def recovered():
             with lock:

@@ -69,7 +69,7 @@ def test_systemd_units_reference_each_other(tmp_path):
             exe = u["Service"]["ExecStart"].split()
             assert os.access(exe[0], os.X_OK), exe[0]
             if exe[0].endswith("/scaleout"):
-                assert exe[1] in ("kv", "app", "worker", "lb", "pg")
+                assert exe[1] in ("kv", "app", "worker", "lb", "pg", "sentinel")
     # the apps go through the pg proxy, which knows the primary and every replica
     pg_port, proxy_port = int(conf_value("pg-port")), int(conf_value("pg-proxy-port"))
     app = unit(d / "scaleout-app@.service")["Service"]["ExecStart"]
@@ -84,6 +84,27 @@ def test_systemd_units_reference_each_other(tmp_path):
         assert f"-p {pg_port + i} " in rep["ExecStart"]
     lb = unit(d / "scaleout-lb.service")["Service"]["ExecStart"]
     assert sorted(int(p) for p in re.findall(r"--backend 127\.0\.0\.1:(\d+)", lb)) == apps
+    # kv replicas follow the primary; the sentinels watch it; apps and workers ask the sentinels
+    kv_port = int(conf_value("kv-port"))
+    kv_reps = sorted(f for f in files if f.startswith("scaleout-kv-replica-"))
+    assert len(kv_reps) == 1 and all(f in wants for f in kv_reps)          # the default: one kv replica
+    for i, f in enumerate(kv_reps, 1):
+        ex = unit(d / f)["Service"]["ExecStart"]
+        assert f"--port {kv_port + i} " in ex and f"--replicaof 127.0.0.1 {kv_port}" in ex, ex
+    sents = sorted(f for f in files if f.startswith("scaleout-sentinel-"))
+    assert len(sents) == 3 and all(f in wants for f in sents)
+    sent_ports = []
+    for f in sents:
+        pre = unit(d / f)["Service"]["ExecStartPre"]
+        sent_ports.append(int(re.search(r"port (\d+)", pre).group(1)))
+        assert f"sentinel monitor scaleout 127.0.0.1 {kv_port} 2" in pre, pre
+        assert "--config ${STATE_DIRECTORY}/sentinel.conf" in unit(d / f)["Service"]["ExecStart"]
+    for f in ("scaleout-app@.service", "scaleout-worker@.service"):
+        ex = unit(d / f)["Service"]["ExecStart"]
+        listed = re.search(r"--kv-sentinel (\S+)", ex).group(1).split(",")
+        assert sorted(int(x.split(":")[1]) for x in listed) == sorted(sent_ports), ex
+        assert "--kv-master-name scaleout" in ex
+        assert all(s in unit(d / f)["Unit"]["After"].split() for s in sents)
     analyze = shutil.which("systemd-analyze")
     if analyze:    # an extra check where systemd is installed
         inst = d / f"scaleout-app@{apps[0]}.service"
@@ -105,9 +126,17 @@ def test_k8s_manifests_reference_each_other(tmp_path):
         assert {"apiVersion", "kind", "metadata"} <= set(x), x
         by.setdefault(x["kind"], {})[x["metadata"]["name"]] = x
     assert set(by["Deployment"]) == {"app", "worker", "lb", "pg-proxy"}
-    assert set(by["StatefulSet"]) == {"kv", "postgres"}
-    assert set(by["Service"]) == {"kv", "postgres", "pg-proxy", "app", "lb"}
+    assert set(by["StatefulSet"]) == {"kv", "kv-replica", "sentinel", "postgres", "postgres-replica"}
+    assert set(by["Service"]) == {"kv", "kv-replica", "sentinel", "postgres", "postgres-replica", "pg-proxy", "app",
+                                  "lb"}
     workloads = {**by["Deployment"], **by["StatefulSet"]}
+    for name, st in by["StatefulSet"].items():    # the governing Service exists and is headless
+        svc = by["Service"][st["spec"]["serviceName"]]
+        assert svc["spec"]["selector"].items() <= st["spec"]["template"]["metadata"]["labels"].items(), name
+    for name, w in workloads.items():             # ConfigMaps mounted as volumes exist
+        for v in w["spec"]["template"]["spec"].get("volumes", []):
+            if "configMap" in v:
+                assert v["configMap"]["name"] in by["ConfigMap"], name
     for name, w in workloads.items():
         labels = w["spec"]["template"]["metadata"]["labels"]
         assert w["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
@@ -135,6 +164,28 @@ def test_k8s_manifests_reference_each_other(tmp_path):
     px_args = by["Deployment"]["pg-proxy"]["spec"]["template"]["spec"]["containers"][0]["args"]
     host, port = px_args[px_args.index("--primary") + 1].split(":")
     assert services[host]["spec"]["ports"][0]["port"] == int(port)
+    # the pg proxy's replica is the replicas' Service; the primary's pg_hba lets them replicate
+    rhost, rport = px_args[px_args.index("--replica") + 1].split(":")
+    assert services[rhost]["spec"]["selector"]["app.kubernetes.io/name"] == "postgres-replica"
+    assert services[rhost]["spec"]["ports"][0]["port"] == int(rport)
+    assert by["StatefulSet"]["postgres-replica"]["spec"]["replicas"] == int(conf_value("pg-replicas"))
+    init = by["StatefulSet"]["postgres-replica"]["spec"]["template"]["spec"]["initContainers"][0]["command"][-1]
+    assert "pg_basebackup -h postgres " in init and " -R" in init
+    assert "host replication" in by["ConfigMap"]["postgres-init"]["data"]["replication.sh"]
+    # kv replicas follow kv-0 by its stable name; sentinels are pods of their StatefulSet
+    rep_args = by["StatefulSet"]["kv-replica"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    pod, svc = rep_args[rep_args.index("--replicaof") + 1].split(".")
+    assert by["StatefulSet"][svc]["spec"]["serviceName"] == svc and pod == f"{svc}-0"
+    sent = by["StatefulSet"]["sentinel"]
+    for addr in cm["KV_SENTINEL"].split(","):
+        host, port = addr.split(":")
+        pod, svc = host.split(".")
+        assert svc == sent["spec"]["serviceName"] and int(pod.rsplit("-", 1)[1]) < sent["spec"]["replicas"]
+        assert services[svc]["spec"]["ports"][0]["port"] == int(port)
+    assert "sentinel monitor scaleout" in sent["spec"]["template"]["spec"]["initContainers"][0]["command"][-1]
+    for name in ("app", "worker"):
+        args = by["Deployment"][name]["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[args.index("--kv-sentinel") + 1] == "$(KV_SENTINEL)", name
     lb_args = by["Deployment"]["lb"]["spec"]["template"]["spec"]["containers"][0]["args"]
     host, port = lb_args[lb_args.index("--backend") + 1].split(":")
     assert services[host]["spec"]["ports"][0]["port"] == int(port)
