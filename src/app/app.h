@@ -56,6 +56,7 @@ struct app_config {
     char *kv_master_name;
     long long kv_wait_replicas;  /* a login's session waits for this many replicas (WAIT) */
     long long kv_retry_ms;       /* a failed kv command is retried this long (0: fail fast) */
+    bool kv_router;              /* kv is a scaleout router: retry too (its shards fail over) */
     char *pg;                    /* libpq conninfo */
     long long pg_pool;
     long long concurrency;       /* capacity: requests served at once */

@@ -597,6 +597,14 @@ static bool retryable(const struct app_kv_reply *r)
         if (r->len >= n && memcmp(r->str, codes[i], n) == 0)
             return true;
     }
+    /* the router, while a shard's primary is down or being replaced:
+     * "-ERR shard NAME unavailable (...)" */
+    static const char shard[] = "ERR shard ", unavail[] = " unavailable";
+    if (r->len > sizeof shard && memcmp(r->str, shard, sizeof shard - 1) == 0) {
+        for (size_t i = sizeof shard - 1; i + sizeof unavail - 1 <= r->len; i++)
+            if (memcmp(r->str + i, unavail, sizeof unavail - 1) == 0)
+                return true;
+    }
     return false;
 }
 

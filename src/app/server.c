@@ -594,7 +594,7 @@ int app_main(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (s->kv && s->cfg.kv_sentinel && *s->cfg.kv_sentinel)
+    if (s->kv && ((s->cfg.kv_sentinel && *s->cfg.kv_sentinel) || s->cfg.kv_router))
         app_kv_set_retry(s->kv, s->cfg.kv_retry_ms); /* a failover ends; a lone kv's outage may not */
     if (!s->kv) {
         fprintf(stderr, "scaleout app: bad kv address '%s' (want host:port)\n", s->cfg.kv);

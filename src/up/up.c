@@ -58,7 +58,7 @@
 #define MAX_BACKOFF_MS 10000
 
 static const char *const kind_names[UP_KIND__COUNT] = {"postgres", "pg-replica", "pg-proxy", "kv", "kv-replica",
-                                                              "sentinel", "app", "worker", "lb"};
+                                                              "sentinel", "router", "app", "worker", "lb"};
 
 static uv_timer_t tick_timer;
 static uv_signal_t sig_term, sig_int;
@@ -200,6 +200,19 @@ static int n_sentinels;
 static int sentinel_ports[8];
 static char sentinel_list[8 * 24];   /* "127.0.0.1:P,..." for the apps */
 #define KV_MASTER_NAME "scaleout"
+#define MAX_SHARDS 8
+static int n_shards;                 /* kv shards behind the router (0: no router; shard 0 is kv + kv-replica-N) */
+static int shard_ports[MAX_SHARDS][5]; /* shards 1..: [0] the primary's port, [1..] its replicas' */
+static int router_port, router_admin;
+
+/* The sentinels' name of shard s's primary: the first (or only) kv is "scaleout". */
+static const char *shard_master(int s, char *b, size_t n)
+{
+    if (s == 0)
+        return KV_MASTER_NAME;
+    snprintf(b, n, "%s-s%d", KV_MASTER_NAME, s + 1);
+    return b;
+}
 
 /* A kv node's argv: the primary (replicaof 0) or a replica of 127.0.0.1:replicaof. */
 static char **kv_argv(struct up *u, int port, int replicaof)
@@ -220,7 +233,11 @@ static char **kv_argv(struct up *u, int port, int replicaof)
 
 /* The kv primary's port as the first sentinel that answers reports it (SENTINEL get-master-addr-by-name; blocking, loopback, 300 ms
  * each); -1 when none answers. */
-static int sentinel_master_port(void)
+static int sentinel_master_port_of(const char *master);
+
+static int sentinel_master_port(void) { return sentinel_master_port_of(KV_MASTER_NAME); }
+
+static int sentinel_master_port_of(const char *master)
 {
     for (int i = 0; i < n_sentinels; i++) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -232,7 +249,7 @@ static int sentinel_master_port(void)
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         char req[128], rep[256];
         int n = snprintf(req, sizeof req, "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$%zu\r\n%s\r\n",
-                         strlen(KV_MASTER_NAME), KV_MASTER_NAME);
+                         strlen(master), master);
         int port = -1;
         size_t got = 0;
         if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)n) == n) {
@@ -289,7 +306,19 @@ static struct up_proc *add_app(struct up *u)
     char **argv = argv_new(&argc, self_exe, "app", "--port", p, "--admin-port", ap, "--kv", kv, "--pg", pg_conninfo,
                            "--concurrency", conc, "--service-time", svc, "--queue", u->cfg.queue ? "kv-list" : "kv-hash",
                            (char *)NULL);
-    if (n_sentinels) {
+    if (n_shards) {
+        /* the router follows the shards' sentinels; the app retries its
+         * "shard unavailable" answers during a shard's failover */
+        char rt[32];
+        snprintf(rt, sizeof rt, "127.0.0.1:%d", router_port);
+        for (char **a = argv; *a; a++)
+            if (strcmp(*a, kv) == 0) {
+                xfree(*a);
+                *a = xstrdup(rt);
+            }
+        add_arg(&argv, &argc, "--kv-router");
+        add_arg(&argv, &argc, "yes");
+    } else if (n_sentinels) {
         add_arg(&argv, &argc, "--kv-sentinel");
         add_arg(&argv, &argc, sentinel_list);
         add_arg(&argv, &argc, "--kv-master-name");
@@ -401,6 +430,16 @@ static void build_topology(struct up *u)
         snprintf(name, sizeof name, "kv-replica-%lld", i + 1);
         up_proc_new(u, UP_KVREP, name, kv_argv(u, kv_rep_ports[i], kv_port), kv_rep_ports[i]);
     }
+    for (int sh = 1; sh < n_shards; sh++) {
+        char name[32];
+        snprintf(name, sizeof name, "kv-s%d", sh + 1);
+        up_proc_new(u, UP_KV, name, kv_argv(u, shard_ports[sh][0], 0), shard_ports[sh][0])->shard = sh;
+        for (long long i = 0; i < u->cfg.kv_replicas; i++) {
+            snprintf(name, sizeof name, "kv-s%d-replica-%lld", sh + 1, i + 1);
+            up_proc_new(u, UP_KVREP, name, kv_argv(u, shard_ports[sh][i + 1], shard_ports[sh][0]), shard_ports[sh][i + 1])
+                ->shard = sh;
+        }
+    }
     for (int i = 0; i < n_sentinels; i++) {
         /* a fresh file each start: the sentinel writes its state back into it */
         char name[32], conf[4200];
@@ -413,10 +452,55 @@ static void build_topology(struct up *u)
             fprintf(f, "sentinel down-after-milliseconds %s %lld\n", KV_MASTER_NAME, u->cfg.sentinel_down_ms);
             fprintf(f, "sentinel failover-timeout %s %lld\n", KV_MASTER_NAME, u->cfg.sentinel_down_ms * 5 + 5000);
             fprintf(f, "sentinel parallel-syncs %s 1\n", KV_MASTER_NAME);
+            for (int sh = 1; sh < n_shards; sh++) {
+                char m[40];
+                shard_master(sh, m, sizeof m);
+                fprintf(f, "sentinel monitor %s 127.0.0.1 %d %d\n", m, shard_ports[sh][0], n_sentinels / 2 + 1);
+                fprintf(f, "sentinel down-after-milliseconds %s %lld\n", m, u->cfg.sentinel_down_ms);
+                fprintf(f, "sentinel failover-timeout %s %lld\n", m, u->cfg.sentinel_down_ms * 5 + 5000);
+                fprintf(f, "sentinel parallel-syncs %s 1\n", m);
+            }
             fclose(f);
         }
         char **argv = argv_new(&argc, self_exe, "sentinel", "--config", conf, (char *)NULL);
         up_proc_new(u, UP_SENTINEL, name, argv, sentinel_ports[i]);
+    }
+    if (n_shards) {
+        /* The queue's keys (job ids, job hashes, the lists a worker moves
+         * ids between with BLMOVE, worker leases) all live on shard 1, a
+         * prefix pool of its own, where the workers reach them directly
+         * through the sentinels (the router refuses blocking commands);
+         * sessions and cache spread over shards 2..N by consistent hashing
+         * (the default pool). A node is in one pool only (the router names
+         * shards by address). */
+        char listen[32], aport[16];
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", router_port);
+        snprintf(aport, sizeof aport, "%d", router_admin);
+        char **argv = argv_new(&argc, self_exe, "router", "--listen", listen, "--admin-port", aport,
+                               "--sentinel-check-interval", "1s", (char *)NULL);
+        for (int i = 0; i < n_sentinels; i++) {
+            char sp[32];
+            snprintf(sp, sizeof sp, "127.0.0.1:%d", sentinel_ports[i]);
+            add_arg(&argv, &argc, "--sentinel");
+            add_arg(&argv, &argc, sp);
+        }
+        for (int sh = 1; sh < n_shards; sh++) {
+            char m[40], shard[160];
+            snprintf(shard, sizeof shard, "127.0.0.1:%d name s%d master %s", sh ? shard_ports[sh][0] : kv_port, sh + 1,
+                     shard_master(sh, m, sizeof m));
+            add_arg(&argv, &argc, "--shard");
+            add_arg(&argv, &argc, shard);
+        }
+        char shard[160];
+        snprintf(shard, sizeof shard, "127.0.0.1:%d name q1 master %s", kv_port, KV_MASTER_NAME);
+        add_arg(&argv, &argc, "--pool");
+        add_arg(&argv, &argc, "queue");
+        add_arg(&argv, &argc, "--prefix");
+        add_arg(&argv, &argc, "queue: job: jobs: worker:");
+        add_arg(&argv, &argc, "--shard");
+        add_arg(&argv, &argc, shard);
+        struct up_proc *p = up_proc_new(u, UP_ROUTER, "router", argv, router_port);
+        p->admin_port = router_admin;
     }
     for (long long i = 0; i < u->cfg.app_min; i++)
         add_app(u);
@@ -530,7 +614,8 @@ static void backoff_fire(uv_timer_t *t)
          * restart empty, as a primary, would wipe its replicas): it is
          * restarted as a primary only when the sentinels still name it after
          * down-after x 4 + 10 s (no replica to promote). */
-        int m = sentinel_master_port();
+        char mn[40];
+        int m = sentinel_master_port_of(shard_master(p->shard, mn, sizeof mn));
         if (m == p->port && util_time_ms() - p->died_ms < u_failover_wait(p->up)) {
             uv_timer_start(p->backoff, backoff_fire, 200, 0);
             return;
@@ -539,7 +624,7 @@ static void backoff_fire(uv_timer_t *t)
             xfree(*a);
         xfree(p->argv);
         p->argv = kv_argv(p->up, p->port, m > 0 && m != p->port ? m : 0);
-        if (m > 0)
+        if (m > 0 && p->shard == 0)
             workers_follow(p->up, m);
         up_log(p->up, "%s: restarting as %s", p->name, m > 0 && m != p->port ? "a replica of the sentinels' primary" : "the primary");
     }
@@ -1280,6 +1365,27 @@ void up_status_json(struct up *u, struct buf *o)
         else
             buf_puts(o, "null");
         buf_printf(o, ",\"source\":\"%s\"}", n_sentinels ? (m > 0 ? "sentinels" : "none answered") : "the only kv");
+        if (n_shards) {
+            /* every shard's primary now, and the router */
+            buf_printf(o, ",\"router\":{\"port\":%d,\"admin_port\":%d},\"kv_shards\":[", router_port, router_admin);
+            for (int sh = 0; sh < n_shards; sh++) {
+                char mn[40];
+                const char *master = shard_master(sh, mn, sizeof mn);
+                int pm = sentinel_master_port_of(master);
+                const char *pn = NULL;
+                for (struct up_proc *p = u->procs; p; p = p->next)
+                    if ((p->kind == UP_KV || p->kind == UP_KVREP) && p->shard == sh && p->port == pm)
+                        pn = p->name;
+                buf_printf(o, "%s{\"shard\":\"s%d\",\"master\":\"%s\",\"primary_port\":%d,\"primary\":", sh ? "," : "",
+                           sh + 1, master, pm);
+                if (pn)
+                    json_put_str(o, pn, strlen(pn));
+                else
+                    buf_puts(o, "null");
+                buf_puts(o, "}");
+            }
+            buf_puts(o, "]");
+        }
     }
     if (pg_proxy_port) {
         /* the pg proxy's own /status: backends, queries per backend, replica lag */
@@ -1673,6 +1779,20 @@ int up_main(int argc, char **argv)
     for (long long i = 0; i < u->cfg.kv_replicas; i++) {
         kv_rep_ports[i] = u->cfg.kv_port ? (int)(u->cfg.kv_port + 1 + i) : up_free_port();
         if (u->cfg.kv_port && port_taken(kv_rep_ports[i], "kv-port + replica"))
+            return 1;
+    }
+    n_shards = u->cfg.router_shards >= 2 ? (int)u->cfg.router_shards : 0;
+    for (int sh = 1; sh < n_shards; sh++)
+        for (long long i = 0; i <= u->cfg.kv_replicas; i++) {
+            long long port = u->cfg.kv_port ? u->cfg.kv_port + sh * (1 + u->cfg.kv_replicas) + i : up_free_port();
+            if (port > 65535 || (u->cfg.kv_port && port_taken((int)port, "kv-port + shard")))
+                return 1;
+            shard_ports[sh][i] = (int)port;
+        }
+    if (n_shards) {
+        router_port = u->cfg.router_port ? (int)u->cfg.router_port : up_free_port();
+        router_admin = u->cfg.router_port ? router_port + 10000 : up_free_port();
+        if (port_taken(router_port, "router-port") || port_taken(router_admin, "router admin port"))
             return 1;
     }
     n_sentinels = (int)(u->cfg.sentinels < 0 ? (u->cfg.kv_replicas >= 1 ? 3 : 0) : u->cfg.sentinels);
