@@ -73,7 +73,7 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
     long long kv_port = c->kv_port ? c->kv_port : 8379;
     int nsent = emit_sentinels(c);
     long long sentinel_port = kv_port + 20000;
-    char sent_units[8 * 40] = "", sent_args[8 * 24 + 128] = "", wsent_args[8 * 24 + 128] = "";
+    char sent_units[8 * 40] = "", sent_args[8 * 24 + 128] = "", wsent_args[8 * 24 + 128] = "", wsent_units[8 * 40] = "";
     if (nsent) {
         size_t l = 0, la;
         la = (size_t)snprintf(sent_args, sizeof sent_args, " --kv-sentinel ");
@@ -84,6 +84,7 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
         }
         snprintf(sent_args + la, sizeof sent_args - la, " --kv-master-name %s", EMIT_MASTER);
         snprintf(wsent_args, sizeof wsent_args, "%s", sent_args);
+        snprintf(wsent_units, sizeof wsent_units, "%s", sent_units);
         snprintf(sent_args + strlen(sent_args), sizeof sent_args - strlen(sent_args), " --kv-wait-replicas 1");
     }
 
@@ -136,45 +137,101 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
         buf_printf(&b, "\nRestart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n", backoff_s);
         rc |= put(dir, "scaleout-pg-proxy.service", &b, err, errlen);
     }
-    buf_printf(&b,
-               "# scaleout-kv.service — sessions, cache and jobs\n"
-               "[Unit]\nDescription=scaleout kv\nPartOf=scaleout.target\n\n"
-               "[Service]\nDynamicUser=yes\nExecStart=%s kv --port %lld --maxmemory %s --maxmemory-policy allkeys-lru\n"
-               "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
-               bin, kv_port, c->kv_maxmemory, backoff_s);
-    rc |= put(dir, "scaleout-kv.service", &b, err, errlen);
-    for (long long i = 1; i <= c->kv_replicas; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "scaleout-kv-replica-%lld.service", i);
+    /* kv: one shard, or router-shards of them (shard s on kv-port + s x (1 + kv-replicas)) */
+    int nshards = c->router_shards >= 2 ? (int)c->router_shards : 1;
+    struct buf monitors, kv_units;
+    buf_init(&monitors);
+    buf_init(&kv_units);
+    for (int sh = 0; sh < nshards; sh++) {
+        char unit[48], master[48], desc[48];
+        long long port = kv_port + sh * (1 + c->kv_replicas);
+        if (sh == 0) {
+            snprintf(unit, sizeof unit, "scaleout-kv");
+            snprintf(master, sizeof master, "%s", EMIT_MASTER);
+            snprintf(desc, sizeof desc, "%s", nshards > 1 ? "shard 1: the job queue" : "sessions, cache and jobs");
+        } else {
+            snprintf(unit, sizeof unit, "scaleout-kv-s%d", sh + 1);
+            snprintf(master, sizeof master, "%s-s%d", EMIT_MASTER, sh + 1);
+            snprintf(desc, sizeof desc, "shard %d: sessions and cache", sh + 1);
+        }
+        buf_printf(&kv_units, " %s.service", unit);
+        buf_printf(&monitors,
+                   "\\\\nsentinel monitor %s 127.0.0.1 %lld %d\\\\nsentinel down-after-milliseconds %s %lld"
+                   "\\\\nsentinel failover-timeout %s %lld",
+                   master, port, nsent / 2 + 1, master, c->sentinel_down_ms, master, c->sentinel_down_ms * 5 + 5000);
         buf_printf(&b,
-                   "# %s — a replica of scaleout-kv (promoted by the sentinels if the primary dies)\n"
-                   "[Unit]\nDescription=scaleout kv replica %lld\nPartOf=scaleout.target\nAfter=scaleout-kv.service\n"
-                   "Wants=scaleout-kv.service\n\n"
-                   "[Service]\nDynamicUser=yes\nExecStart=%s kv --port %lld --maxmemory %s --maxmemory-policy allkeys-lru "
-                   "--replicaof 127.0.0.1 %lld\n"
+                   "# %s.service — kv, %s\n"
+                   "[Unit]\nDescription=scaleout kv (%s)\nPartOf=scaleout.target\n\n"
+                   "[Service]\nDynamicUser=yes\nExecStart=%s kv --port %lld --maxmemory %s --maxmemory-policy allkeys-lru\n"
                    "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
-                   name, i, bin, kv_port + i, c->kv_maxmemory, kv_port, backoff_s);
-        rc |= put(dir, name, &b, err, errlen);
+                   unit, desc, desc, bin, port, c->kv_maxmemory, backoff_s);
+        char file[64];
+        snprintf(file, sizeof file, "%s.service", unit);
+        rc |= put(dir, file, &b, err, errlen);
+        for (long long i = 1; i <= c->kv_replicas; i++) {
+            char name[160];
+            snprintf(name, sizeof name, "%s-replica-%lld.service", unit, i);
+            buf_printf(&kv_units, " %s", name);
+            buf_printf(&b,
+                       "# %s — a replica of %s.service (promoted by the sentinels if the primary dies)\n"
+                       "[Unit]\nDescription=scaleout kv replica %lld of %s\nPartOf=scaleout.target\nAfter=%s.service\n"
+                       "Wants=%s.service\n\n"
+                       "[Service]\nDynamicUser=yes\nExecStart=%s kv --port %lld --maxmemory %s --maxmemory-policy allkeys-lru "
+                       "--replicaof 127.0.0.1 %lld\n"
+                       "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
+                       name, unit, i, unit, unit, unit, bin, port + i, c->kv_maxmemory, port, backoff_s);
+            rc |= put(dir, name, &b, err, errlen);
+        }
     }
+    /* both read as C strings below: NUL after the content */
+    buf_putc(&kv_units, 0);
+    kv_units.len--;
+    buf_putc(&monitors, 0);
+    monitors.len--;
     for (int i = 1; i <= nsent; i++) {
         /* the sentinel writes its state (the primary of now) back into its
          * file: the file is made on the first start in its StateDirectory */
         char name[64];
         snprintf(name, sizeof name, "scaleout-sentinel-%d.service", i);
         buf_printf(&b,
-                   "# %s — watches the kv primary; with a majority of the %d sentinels it promotes a replica\n"
-                   "[Unit]\nDescription=scaleout sentinel %d\nPartOf=scaleout.target\nAfter=scaleout-kv.service\n"
-                   "Wants=scaleout-kv.service\n\n"
+                   "# %s — watches the kv primar%s; with a majority of the %d sentinels it promotes a replica\n"
+                   "[Unit]\nDescription=scaleout sentinel %d\nPartOf=scaleout.target\nAfter=%s\n"
+                   "Wants=%s\n\n"
                    "[Service]\nDynamicUser=yes\nStateDirectory=scaleout-sentinel-%d\n"
                    "ExecStartPre=/bin/sh -c 'test -f \"$STATE_DIRECTORY/sentinel.conf\" || printf \"role sentinel\\\\nport %lld"
-                   "\\\\nbind 127.0.0.1\\\\nsentinel monitor %s 127.0.0.1 %lld %d\\\\nsentinel down-after-milliseconds %s %lld"
-                   "\\\\nsentinel failover-timeout %s %lld\\\\n\" > \"$STATE_DIRECTORY/sentinel.conf\"'\n"
+                   "\\\\nbind 127.0.0.1%s\\\\n\" > \"$STATE_DIRECTORY/sentinel.conf\"'\n"
                    "ExecStart=%s sentinel --config ${STATE_DIRECTORY}/sentinel.conf\n"
                    "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
-                   name, nsent, i, i, sentinel_port + i - 1, EMIT_MASTER, kv_port, nsent / 2 + 1, EMIT_MASTER,
-                   c->sentinel_down_ms, EMIT_MASTER, c->sentinel_down_ms * 5 + 5000, bin, backoff_s);
+                   name, nshards > 1 ? "ies" : "y", nsent, i, buf_head(&kv_units) + 1, buf_head(&kv_units) + 1, i,
+                   sentinel_port + i - 1, buf_head(&monitors), bin, backoff_s);
         rc |= put(dir, name, &b, err, errlen);
     }
+    char router_units[64] = "";
+    if (nshards > 1) {
+        /* the apps' kv: the router over shards 2..N, the queue's keys on shard 1 */
+        long long rport = c->router_port ? c->router_port : 8400;
+        buf_printf(&b,
+                   "# scaleout-router.service — the apps' kv: sessions and cache over shards 2..%d (consistent "
+                   "hashing), the queue's keys on shard 1; primaries followed through the sentinels\n"
+                   "[Unit]\nDescription=scaleout router\nPartOf=scaleout.target\nAfter=%s\nWants=%s\n\n"
+                   "[Service]\nDynamicUser=yes\nExecStart=%s router --listen 127.0.0.1:%lld",
+                   nshards, sent_units + 1, sent_units + 1, bin, rport);
+        for (int i = 1; i <= nsent; i++)
+            buf_printf(&b, " --sentinel 127.0.0.1:%lld", sentinel_port + i - 1);
+        for (int sh = 1; sh < nshards; sh++)
+            buf_printf(&b, " --shard \"127.0.0.1:%lld name s%d master %s-s%d\"", kv_port + sh * (1 + c->kv_replicas),
+                       sh + 1, EMIT_MASTER, sh + 1);
+        buf_printf(&b, " --pool queue --prefix \"queue: job: jobs: worker:\" --shard \"127.0.0.1:%lld name q1 master %s\"\n"
+                       "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
+                   kv_port, EMIT_MASTER, backoff_s);
+        rc |= put(dir, "scaleout-router.service", &b, err, errlen);
+        snprintf(router_units, sizeof router_units, " scaleout-router.service");
+        /* the apps: kv through the router, retrying while a shard fails over */
+        snprintf(kv, sizeof kv, "127.0.0.1:%lld", rport);
+        snprintf(sent_args, sizeof sent_args, " --kv-router yes");
+        snprintf(sent_units, sizeof sent_units, "%s", router_units);
+    }
+    buf_deinit(&monitors);
     buf_printf(&b,
                "# scaleout-app@.service — one app instance per port: systemctl start scaleout-app@%lld\n"
                "[Unit]\nDescription=scaleout app on port %%i\nPartOf=scaleout.target\nAfter=%s%s\nWants=%s%s\n\n"
@@ -188,9 +245,9 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
                "# scaleout-worker@.service — job workers: systemctl start scaleout-worker@1\n"
                "[Unit]\nDescription=scaleout worker %%i\nPartOf=scaleout.target\nAfter=scaleout-kv.service%s\n"
                "Wants=scaleout-kv.service%s\n\n"
-               "[Service]\nDynamicUser=yes\nExecStart=%s worker --kv %s%s --id worker-%%i %s\n"
+               "[Service]\nDynamicUser=yes\nExecStart=%s worker --kv 127.0.0.1:%lld%s --id worker-%%i %s\n"
                "Restart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n",
-               sent_units, sent_units, bin, kv, wsent_args, c->worker_args, backoff_s);
+               wsent_units, wsent_units, bin, kv_port, wsent_args, c->worker_args, backoff_s);
     rc |= put(dir, "scaleout-worker@.service", &b, err, errlen);
     buf_printf(&b, "# scaleout-lb.service — the lb in front of the app instances\n"
                    "[Unit]\nDescription=scaleout lb\nPartOf=scaleout.target\nAfter=");
@@ -211,10 +268,9 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
         buf_printf(&b, "scaleout-pg-replica-%lld.service ", i);
     if (proxy)
         buf_puts(&b, "scaleout-pg-proxy.service ");
-    buf_puts(&b, "scaleout-kv.service");
-    for (long long i = 1; i <= c->kv_replicas; i++)
-        buf_printf(&b, " scaleout-kv-replica-%lld.service", i);
-    buf_puts(&b, sent_units);
+    buf_puts(&b, buf_head(&kv_units) + 1);
+    buf_puts(&b, wsent_units);
+    buf_puts(&b, router_units);
     for (long long i = 0; i < c->app_min; i++)
         buf_printf(&b, " scaleout-app@%lld.service", app_port + i);
     for (long long i = 0; i < c->workers; i++)
@@ -222,6 +278,7 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
     buf_puts(&b, " scaleout-lb.service\n\n[Install]\nWantedBy=multi-user.target\n");
     rc |= put(dir, "scaleout.target", &b, err, errlen);
     buf_deinit(&b);
+    buf_deinit(&kv_units);
     return rc;
 }
 

@@ -195,3 +195,49 @@ def test_emit_rejects_an_unknown_kind(tmp_path):
     out = subprocess.run([str(scaleout_bin()), "up", "--emit", "nomad", str(tmp_path)], capture_output=True, text=True,
                          timeout=10)
     assert out.returncode == 2 and "systemd or k8s" in out.stderr
+
+
+def test_systemd_units_of_the_router_topology(tmp_path):
+    """examples/up-sharded.conf: the shards' units, every sentinel watching
+    every shard, the router over shards 2..N with the queue pool on shard 1,
+    the apps on the router and the workers on shard 1 through the sentinels."""
+    import shlex
+    conf = REPO_ROOT / "examples/up-sharded.conf"
+    d = tmp_path / "sd"
+    out = subprocess.run([str(scaleout_bin()), "up", str(conf), "--emit", "systemd", str(d)], capture_output=True,
+                         text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    files = {f.name for f in d.iterdir()}
+    value = {w[0]: w[1] for w in (l.split("#")[0].split() for l in conf.read_text().splitlines()) if len(w) >= 2}
+    kv_port, shards, reps = int(value["kv-port"]), int(value["router-shards"]), int(value["kv-replicas"])
+    ports = {1: kv_port}
+    for s in range(2, shards + 1):
+        ports[s] = kv_port + (s - 1) * (1 + reps)
+        ex = unit(d / f"scaleout-kv-s{s}.service")["Service"]["ExecStart"]
+        assert f"--port {ports[s]} " in ex
+        rex = unit(d / f"scaleout-kv-s{s}-replica-1.service")["Service"]["ExecStart"]
+        assert f"--replicaof 127.0.0.1 {ports[s]}" in rex
+    wants = unit(d / "scaleout.target")["Unit"]["Wants"].split()
+    assert all(u in files or re.sub(r"@[^.]+\.", "@.", u) in files for u in wants), wants
+    assert "scaleout-router.service" in wants and "scaleout-kv-s3-replica-1.service" in wants
+    sent_ports = []
+    for f in sorted(f for f in files if f.startswith("scaleout-sentinel-")):
+        pre = unit(d / f)["Service"]["ExecStartPre"]
+        sent_ports.append(int(re.search(r"port (\d+)", pre).group(1)))
+        monitored = {m: int(p) for m, p in re.findall(r"sentinel monitor (\S+) 127\.0\.0\.1 (\d+) 2", pre)}
+        assert monitored == {"scaleout": ports[1], **{f"scaleout-s{s}": ports[s] for s in range(2, shards + 1)}}
+    router = shlex.split(unit(d / "scaleout-router.service")["Service"]["ExecStart"])
+    assert router[1] == "router"
+    rport = int(router[router.index("--listen") + 1].split(":")[1])
+    assert sorted(int(router[i + 1].split(":")[1]) for i, a in enumerate(router) if a == "--sentinel") == sent_ports
+    pool_at = router.index("--pool")
+    default = [router[i + 1] for i, a in enumerate(router[:pool_at]) if a == "--shard"]
+    assert sorted(default) == sorted(f"127.0.0.1:{ports[s]} name s{s} master scaleout-s{s}" for s in range(2, shards + 1))
+    assert router[pool_at + 1] == "queue" and router[router.index("--prefix") + 1] == "queue: job: jobs: worker:"
+    assert router[router.index("--shard", pool_at) + 1] == f"127.0.0.1:{ports[1]} name q1 master scaleout"
+    app = shlex.split(unit(d / "scaleout-app@.service")["Service"]["ExecStart"])
+    assert app[app.index("--kv") + 1] == f"127.0.0.1:{rport}" and app[app.index("--kv-router") + 1] == "yes"
+    assert "scaleout-router.service" in unit(d / "scaleout-app@.service")["Unit"]["After"].split()
+    worker = shlex.split(unit(d / "scaleout-worker@.service")["Service"]["ExecStart"])
+    assert worker[worker.index("--kv") + 1] == f"127.0.0.1:{ports[1]}"
+    assert sorted(int(x.split(":")[1]) for x in worker[worker.index("--kv-sentinel") + 1].split(",")) == sent_ports
