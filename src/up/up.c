@@ -431,11 +431,11 @@ static void build_topology(struct up *u)
         up_proc_new(u, UP_KVREP, name, kv_argv(u, kv_rep_ports[i], kv_port), kv_rep_ports[i]);
     }
     for (int sh = 1; sh < n_shards; sh++) {
-        char name[32];
+        char name[48];
         snprintf(name, sizeof name, "kv-s%d", sh + 1);
         up_proc_new(u, UP_KV, name, kv_argv(u, shard_ports[sh][0], 0), shard_ports[sh][0])->shard = sh;
         for (long long i = 0; i < u->cfg.kv_replicas; i++) {
-            snprintf(name, sizeof name, "kv-s%d-replica-%lld", sh + 1, i + 1);
+            snprintf(name, sizeof name, "kv-s%d-replica-%d", sh + 1, (int)i + 1);
             up_proc_new(u, UP_KVREP, name, kv_argv(u, shard_ports[sh][i + 1], shard_ports[sh][0]), shard_ports[sh][i + 1])
                 ->shard = sh;
         }
