@@ -319,6 +319,26 @@ static void args_list(struct buf *b, const char *indent, const char *const *word
     }
 }
 
+/* A kv StatefulSet: name, pods, and for replicas the primary's pod name. */
+static void k8s_kv(struct buf *b, const struct up_config *c, const char *name, long long pods, const char *replicaof,
+                   int port)
+{
+    meta(b, "StatefulSet", "apps/v1", name);
+    buf_printf(b, "spec:\n  serviceName: %s\n  replicas: %lld\n  selector:\n    matchLabels:\n"
+                  "      app.kubernetes.io/name: %s\n  template:\n    metadata:\n      labels:\n"
+                  "        app.kubernetes.io/name: %s\n    spec:\n      containers:\n        - name: kv\n"
+                  "          image: scaleout:latest\n          args:\n",
+               name, pods, name, name);
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    const char *args[] = {"kv", "--bind", "0.0.0.0", "--port", p, "--maxmemory", c->kv_maxmemory, "--maxmemory-policy",
+                          "allkeys-lru", replicaof ? "--replicaof" : NULL, replicaof, p, NULL};
+    args_list(b, "            ", args, NULL);
+    buf_printf(b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
+                  "              port: %d\n",
+               port, port);
+}
+
 static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_t errlen)
 {
     struct buf b;
@@ -340,7 +360,13 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
 
     int nsent = emit_sentinels(c);
     meta(&b, "ConfigMap", "v1", "scaleout");
+    const int router_port = 8400;
+    bool routed = c->router_shards >= 2;
+    if (routed)
+        snprintf(kvaddr, sizeof kvaddr, "router:%d", router_port);
     buf_printf(&b, "data:\n  KV: \"%s\"\n  PG: \"%s\"\n  CONCURRENCY: \"%s\"\n  SERVICE_TIME: \"%s\"\n", kvaddr, pg, conc, svc);
+    if (routed) /* the workers' kv: shard 1, where the queue's keys are */
+        buf_printf(&b, "  QUEUE_KV: \"kv:%d\"\n", kv_port);
     if (nsent) {
         /* the apps and workers ask the sentinels where the kv primary is */
         buf_puts(&b, "  KV_SENTINEL: \"");
@@ -350,39 +376,54 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
     }
     rc |= put(dir, "configmap.yaml", &b, err, errlen);
 
-    meta(&b, "StatefulSet", "apps/v1", "kv");
-    buf_printf(&b, "spec:\n  serviceName: kv\n  replicas: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: kv\n"
-                   "  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: kv\n    spec:\n"
-                   "      containers:\n        - name: kv\n          image: scaleout:latest\n          args:\n");
-    const char *kvargs[] = {"kv", "--bind", "0.0.0.0", "--port", "6379", "--maxmemory", c->kv_maxmemory,
-                            "--maxmemory-policy", "allkeys-lru", NULL};
-    args_list(&b, "            ", kvargs, NULL);
-    buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
-                   "              port: %d\n",
-               kv_port, kv_port);
-    service(&b, "kv", kv_port, true);
-    if (c->kv_replicas > 0) {
-        /* replicas of kv-0 (its stable name through the headless Service) */
-        buf_puts(&b, "---\n");
-        meta(&b, "StatefulSet", "apps/v1", "kv-replica");
-        buf_printf(&b, "spec:\n  serviceName: kv-replica\n  replicas: %lld\n  selector:\n    matchLabels:\n"
-                       "      app.kubernetes.io/name: kv-replica\n  template:\n    metadata:\n      labels:\n"
-                       "        app.kubernetes.io/name: kv-replica\n    spec:\n      containers:\n        - name: kv\n"
-                       "          image: scaleout:latest\n          args:\n",
-                   c->kv_replicas);
-        const char *rargs[] = {"kv", "--bind", "0.0.0.0", "--port", "6379", "--maxmemory", c->kv_maxmemory,
-                               "--maxmemory-policy", "allkeys-lru", "--replicaof", "kv-0.kv", "6379", NULL};
-        args_list(&b, "            ", rargs, NULL);
-        buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
-                       "              port: %d\n",
-                   kv_port, kv_port);
-        service(&b, "kv-replica", kv_port, true);
+    /* kv: shard 1 is "kv" (+ "kv-replica"), shard S "kv-sS" (+ "kv-sS-replica") */
+    int nshards = c->router_shards >= 2 ? (int)c->router_shards : 1;
+    for (int sh = 0; sh < nshards; sh++) {
+        char base[32], rbase[48], primary[80];
+        if (sh == 0)
+            snprintf(base, sizeof base, "kv");
+        else
+            snprintf(base, sizeof base, "kv-s%d", sh + 1);
+        snprintf(rbase, sizeof rbase, "%s-replica", base);
+        snprintf(primary, sizeof primary, "%s-0.%s", base, base);
+        if (sh)
+            buf_puts(&b, "---\n");
+        k8s_kv(&b, c, base, 1, NULL, kv_port);
+        service(&b, base, kv_port, true);
+        if (c->kv_replicas > 0) {
+            /* replicas of BASE-0 (its stable name through the headless Service) */
+            buf_puts(&b, "---\n");
+            k8s_kv(&b, c, rbase, c->kv_replicas, primary, kv_port);
+            service(&b, rbase, kv_port, true);
+        }
     }
     rc |= put(dir, "kv.yaml", &b, err, errlen);
     if (nsent) {
         /* Each sentinel's file is written by an init container: the sentinel
-         * wants the primary's IP (kv-0's, resolved at start) and announces
-         * its pod IP to the others; it writes its state back into the file. */
+         * wants the primaries' IPs (resolved at start) and announces its pod
+         * IP to the others; it writes its state back into the file. */
+        struct buf sh_script;
+        buf_init(&sh_script);
+        for (int sh = 0; sh < nshards; sh++) {
+            char base[32];
+            snprintf(base, sizeof base, sh ? "kv-s%d" : "kv", sh + 1);
+            buf_printf(&sh_script, "until ip%d=$(getent hosts %s-0.%s | cut -d' ' -f1) && [ -n \"$ip%d\" ]; do sleep 1; done; ",
+                       sh + 1, base, base, sh + 1);
+        }
+        buf_printf(&sh_script, "printf 'role sentinel\\nport %d\\nbind 0.0.0.0\\nsentinel announce-ip %%s\\n", sentinel_port);
+        for (int sh = 0; sh < nshards; sh++) {
+            char m[48];
+            snprintf(m, sizeof m, sh ? "%s-s%d" : "%s", EMIT_MASTER, sh + 1);
+            buf_printf(&sh_script,
+                       "sentinel monitor %s %%s %d %d\\nsentinel down-after-milliseconds %s %lld\\n"
+                       "sentinel failover-timeout %s %lld\\n",
+                       m, kv_port, nsent / 2 + 1, m, c->sentinel_down_ms, m, c->sentinel_down_ms * 5 + 5000);
+        }
+        buf_puts(&sh_script, "' \"$POD_IP\"");
+        for (int sh = 0; sh < nshards; sh++)
+            buf_printf(&sh_script, " \"$ip%d\"", sh + 1);
+        buf_puts(&sh_script, " > /data/sentinel.conf");
+        buf_putc(&sh_script, 0);
         meta(&b, "StatefulSet", "apps/v1", "sentinel");
         buf_printf(&b, "spec:\n  serviceName: sentinel\n  replicas: %d\n  selector:\n    matchLabels:\n"
                        "      app.kubernetes.io/name: sentinel\n  template:\n    metadata:\n      labels:\n"
@@ -390,15 +431,13 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
                        "        - name: config\n          image: scaleout:latest\n"
                        "          env:\n            - name: POD_IP\n              valueFrom:\n                fieldRef:\n"
                        "                  fieldPath: status.podIP\n"
-                       "          command:\n            - \"/bin/sh\"\n            - \"-c\"\n"
-                       "            - \"until ip=$(getent hosts kv-0.kv | cut -d' ' -f1) && [ -n \\\"$ip\\\" ]; do sleep 1; done; "
-                       "printf 'role sentinel\\\\nport %d\\\\nbind 0.0.0.0\\\\nsentinel announce-ip %%s\\\\n"
-                       "sentinel monitor %s %%s %d %d\\\\nsentinel down-after-milliseconds %s %lld\\\\n"
-                       "sentinel failover-timeout %s %lld\\\\n' \\\"$POD_IP\\\" \\\"$ip\\\" > /data/sentinel.conf\"\n"
-                       "          volumeMounts:\n            - name: data\n              mountPath: /data\n"
-                       "      containers:\n        - name: sentinel\n          image: scaleout:latest\n          args:\n",
-                   nsent, sentinel_port, EMIT_MASTER, kv_port, nsent / 2 + 1, EMIT_MASTER, c->sentinel_down_ms, EMIT_MASTER,
-                   c->sentinel_down_ms * 5 + 5000);
+                       "          command:\n",
+                   nsent);
+        const char *cmd[] = {"/bin/sh", "-c", buf_head(&sh_script), NULL};
+        args_list(&b, "            ", cmd, NULL);
+        buf_deinit(&sh_script);
+        buf_puts(&b, "          volumeMounts:\n            - name: data\n              mountPath: /data\n"
+                     "      containers:\n        - name: sentinel\n          image: scaleout:latest\n          args:\n");
         const char *sargs[] = {"sentinel", "--config", "/data/sentinel.conf", NULL};
         args_list(&b, "            ", sargs, NULL);
         buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
@@ -407,6 +446,39 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
                    sentinel_port, sentinel_port);
         service(&b, "sentinel", sentinel_port, true);
         rc |= put(dir, "sentinel.yaml", &b, err, errlen);
+    }
+    if (nshards > 1) {
+        /* the apps' kv: the router over shards 2..N, the queue's keys on shard 1 */
+        meta(&b, "Deployment", "apps/v1", "router");
+        buf_puts(&b, "spec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: router\n"
+                     "  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: router\n    spec:\n"
+                     "      containers:\n        - name: router\n          image: scaleout:latest\n          args:\n");
+        char listen[32];
+        snprintf(listen, sizeof listen, "0.0.0.0:%d", router_port);
+        const char *rargs[] = {"router", "--listen", listen, NULL};
+        args_list(&b, "            ", rargs, NULL);
+        for (int i = 0; i < nsent; i++) {
+            char sa[64];
+            snprintf(sa, sizeof sa, "sentinel-%d.sentinel:%d", i, sentinel_port);
+            const char *w[] = {"--sentinel", sa, NULL};
+            args_list(&b, "            ", w, NULL);
+        }
+        for (int sh = 1; sh < nshards; sh++) {
+            char shard[160];
+            snprintf(shard, sizeof shard, "kv-s%d-0.kv-s%d:%d name s%d master %s-s%d", sh + 1, sh + 1, kv_port, sh + 1,
+                     EMIT_MASTER, sh + 1);
+            const char *w[] = {"--shard", shard, NULL};
+            args_list(&b, "            ", w, NULL);
+        }
+        char q[160];
+        snprintf(q, sizeof q, "kv-0.kv:%d name q1 master %s", kv_port, EMIT_MASTER);
+        const char *w[] = {"--pool", "queue", "--prefix", "queue: job: jobs: worker:", "--shard", q, NULL};
+        args_list(&b, "            ", w, NULL);
+        buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
+                       "              port: %d\n",
+                   router_port, router_port);
+        service(&b, "router", router_port, false);
+        rc |= put(dir, "router.yaml", &b, err, errlen);
     }
 
     if (c->postgres) {
@@ -494,7 +566,10 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
                              "--concurrency", "$(CONCURRENCY)", "--service-time", "$(SERVICE_TIME)", NULL};
     const char *sentargs[] = {"--kv-sentinel", "$(KV_SENTINEL)", "--kv-master-name", EMIT_MASTER, NULL};
     args_list(&b, "            ", appargs, NULL);
-    if (nsent) {
+    if (routed) {
+        const char *rt[] = {"--kv-router", "yes", NULL};
+        args_list(&b, "            ", rt, NULL);
+    } else if (nsent) {
         args_list(&b, "            ", sentargs, NULL);
         const char *wait[] = {"--kv-wait-replicas", "1", NULL};
         args_list(&b, "            ", wait, NULL);
@@ -520,7 +595,7 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
                    "      containers:\n        - name: worker\n          image: scaleout:latest\n"
                    "          envFrom:\n            - configMapRef:\n                name: scaleout\n          args:\n",
                c->workers);
-    const char *wargs[] = {"worker", "--kv", "$(KV)", NULL};
+    const char *wargs[] = {"worker", "--kv", routed ? "$(QUEUE_KV)" : "$(KV)", NULL};
     args_list(&b, "            ", wargs, NULL);
     if (nsent)
         args_list(&b, "            ", sentargs, NULL);

@@ -241,3 +241,53 @@ def test_systemd_units_of_the_router_topology(tmp_path):
     worker = shlex.split(unit(d / "scaleout-worker@.service")["Service"]["ExecStart"])
     assert worker[worker.index("--kv") + 1] == f"127.0.0.1:{ports[1]}"
     assert sorted(int(x.split(":")[1]) for x in worker[worker.index("--kv-sentinel") + 1].split(",")) == sent_ports
+
+
+def test_k8s_manifests_of_the_router_topology(tmp_path):
+    """examples/up-sharded.conf as manifests: a StatefulSet pair per shard,
+    the sentinels' init script resolving and monitoring every shard, the
+    router Deployment over shards 2..N with the queue pool on shard 1, the
+    apps on the router Service and the workers on shard 1."""
+    conf = REPO_ROOT / "examples/up-sharded.conf"
+    d = tmp_path / "k8s"
+    out = subprocess.run([str(scaleout_bin()), "up", str(conf), "--emit", "k8s", str(d)], capture_output=True,
+                         text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    by = {}
+    for f in sorted(d.glob("*.yaml")):
+        for x in yaml.safe_load_all(f.read_text()):
+            if x:
+                by.setdefault(x["kind"], {})[x["metadata"]["name"]] = x
+    shards = int([l.split()[1] for l in conf.read_text().splitlines() if l.startswith("router-shards")][0])
+    bases = ["kv"] + [f"kv-s{s}" for s in range(2, shards + 1)]
+    assert set(by["StatefulSet"]) >= set(bases) | {f"{b}-replica" for b in bases} | {"sentinel"}
+    for b in bases:
+        st = by["StatefulSet"][f"{b}-replica"]
+        args = st["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[args.index("--replicaof") + 1] == f"{b}-0.{b}"
+        assert by["Service"][b]["spec"]["clusterIP"] == "None"
+    script = by["StatefulSet"]["sentinel"]["spec"]["template"]["spec"]["initContainers"][0]["command"][-1]
+    for i, b in enumerate(bases, 1):
+        assert f"getent hosts {b}-0.{b}" in script
+    assert script.count("sentinel monitor ") == shards
+    workloads = {**by["Deployment"], **by["StatefulSet"]}
+    router = by["Deployment"]["router"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    pool_at = router.index("--pool")
+    for i, a in enumerate(router):
+        if a in ("--shard", "--sentinel"):
+            host = router[i + 1].split()[0].split(":")[0]
+            pod, svc = host.split(".")
+            st = workloads[svc]
+            assert st["spec"]["serviceName"] == svc and int(pod.rsplit("-", 1)[1]) < st["spec"]["replicas"], host
+    assert [router[i + 1] for i, a in enumerate(router[:pool_at]) if a == "--shard"] == \
+        [f"kv-s{s}-0.kv-s{s}:6379 name s{s} master scaleout-s{s}" for s in range(2, shards + 1)]
+    assert router[router.index("--shard", pool_at) + 1] == "kv-0.kv:6379 name q1 master scaleout"
+    cm = by["ConfigMap"]["scaleout"]["data"]
+    host, port = cm["KV"].split(":")
+    assert by["Service"][host]["spec"]["selector"]["app.kubernetes.io/name"] == "router"
+    assert int(port) == int(router[router.index("--listen") + 1].split(":")[1])
+    app = by["Deployment"]["app"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert app[app.index("--kv") + 1] == "$(KV)" and app[app.index("--kv-router") + 1] == "yes"
+    worker = by["Deployment"]["worker"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert worker[worker.index("--kv") + 1] == "$(QUEUE_KV)" and cm["QUEUE_KV"].split(":")[0] == "kv"
+    assert worker[worker.index("--kv-sentinel") + 1] == "$(KV_SENTINEL)"
