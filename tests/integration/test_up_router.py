@@ -131,3 +131,18 @@ ready-timeout 60s
         bad = sanitizer_reports(base)
         rmtree(base)
     assert not bad, bad
+
+
+def test_router_group_settings_are_checked(tmp_path):
+    import subprocess
+    from up_helpers import REPO_ROOT
+    for body in ("router-shards 1\n", "router-shards 2\nkv-replicas 0\n", "router-shards 3\nsentinels 0\n",
+                 "router-shards 9\n"):
+        f = tmp_path / "r.conf"
+        f.write_text("role up\n" + body)
+        out = subprocess.run([str(scaleout_bin()), "check", str(f)], capture_output=True, text=True, timeout=10)
+        assert out.returncode == 1 and f"{f}" in out.stderr, (body, out.stderr)
+        assert "router-shards" in out.stderr, (body, out.stderr)
+    out = subprocess.run([str(scaleout_bin()), "check", str(REPO_ROOT / "examples/up-sharded.conf")],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
