@@ -16,6 +16,10 @@
  * question is a short blocking exchange (200 ms timeout per sentinel) on
  * the app's loop: it happens only around a failover.
  *
+ * With sentinels or a router (app_kv_set_retry) a command that fails is not
+ * reported at once: it is sent again every 100 ms for up to kv-retry (see
+ * "Retries" below), so a request waits through a failover.
+ *
  * Replies are framed with proto/reply (resp_reply_parse) and decoded one
  * level deep into struct app_kv_reply.
  */
