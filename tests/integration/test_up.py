@@ -498,9 +498,11 @@ ready-timeout 60s
                 ph = phase[0]
                 try:
                     s.cookies.clear()
+                    t0 = time.monotonic()
                     r = s.post(f"http://{HOST}:{lb_port}/login", json={"user": user}, timeout=10)
                     with lock:
                         results.append((ph, r.status_code))
+                        longest[ph] = max(longest.get(ph, 0), time.monotonic() - t0)
                     if r.status_code != 200:
                         continue
                     with lock:
@@ -512,6 +514,7 @@ ready-timeout 60s
                 except requests.RequestException as e:
                     with lock:
                         results.append((ph, repr(e)))
+        longest = {}          # phase -> the slowest login's seconds
         ts = [threading.Thread(target=load, args=(t,)) for t in range(2)]
         for t in ts:
             t.start()
@@ -541,7 +544,8 @@ ready-timeout 60s
         errs = {ph: [x for q, x in results if q == ph and not (isinstance(x, int) and x < 300)]
                 for ph in ("before", "switch", "after")}
         print(f"kv failover under load: {len(results)} requests, errors before/switch/after: "
-              f"{len(errs['before'])}/{len(errs['switch'])}/{len(errs['after'])}; {len(acked)} logins acknowledged")
+              f"{len(errs['before'])}/{len(errs['switch'])}/{len(errs['after'])}; {len(acked)} logins acknowledged; "
+              f"slowest login before/switch: {longest.get('before', 0):.2f}/{longest.get('switch', 0):.2f} s")
         # the apps retry kv commands (following the sentinels) through the
         # failover: not one request failed, before, during or after it
         assert not errs["before"] and not errs["switch"] and not errs["after"], errs
