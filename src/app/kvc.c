@@ -62,6 +62,7 @@ struct kconn {
     bool writing;
     bool drop;               /* kv said -READONLY: closed after this read */
     int port;                /* where it connected */
+    long long progress_ms;   /* last reply, or when the queue became non-empty */
 };
 
 #define MAX_SENTINELS 8
@@ -83,11 +84,13 @@ struct app_kv {
     unsigned long long retries;
     bool closing;
     struct op *waiting;      /* commands waiting for their next attempt */
+    uv_timer_t *watch;       /* with retries: cuts connections that owe replies too long */
 };
 
 static void conn_fail(struct kconn *c, const char *why);
 struct op;
 static void ops_fail_waiting(struct app_kv *kv);
+static void watch_closed(uv_handle_t *h);
 
 static void q_push(struct kconn *c, app_kv_cb cb, void *arg)
 {
@@ -270,6 +273,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             return;
         }
         deliver(c, buf_head(&c->in), (size_t)n);
+        c->progress_ms = util_time_ms();
         buf_consume(&c->in, (size_t)n);
     }
     if (c->drop && c->state == C_UP)
@@ -469,6 +473,10 @@ void app_kv_free(struct app_kv *kv)
     if (!kv)
         return;
     kv->closing = true;
+    if (kv->watch) {
+        uv_close((uv_handle_t *)kv->watch, watch_closed);
+        kv->watch = NULL;
+    }
     ops_fail_waiting(kv);
     for (int i = 0; i < kv->n; i++) {
         struct kconn *c = &kv->c[i];
@@ -528,6 +536,8 @@ static void send_encoded(struct app_kv *kv, const char *rkey, size_t rlen, app_k
     }
     kv->commands++;
     buf_append(&best->out, cmd, len);
+    if (best->qlen == 0)
+        best->progress_ms = util_time_ms();
     q_push(best, cb, arg);
     flush(best);
 }
@@ -676,7 +686,39 @@ static void ops_fail_waiting(struct app_kv *kv)
     }
 }
 
-void app_kv_set_retry(struct app_kv *kv, long long ms) { kv->retry_ms = ms; }
+/*
+ * A primary that hangs (SIGSTOP, a stalled host) keeps its connections open
+ * and never answers: with retries on, a connection that owes a reply for
+ * REPLY_TIMEOUT_MS is cut, which fails its commands into the retry path
+ * (and the sentinels are asked again). The app sends no blocking command
+ * (its WAIT is bounded at 500 ms).
+ */
+#define REPLY_TIMEOUT_MS 2000
+
+static void watch_tick(uv_timer_t *t)
+{
+    struct app_kv *kv = t->data;
+    long long now = util_time_ms();
+    for (int i = 0; i < kv->n; i++) {
+        struct kconn *c = &kv->c[i];
+        if (c->state != C_DOWN && c->qlen > 0 && now - c->progress_ms > REPLY_TIMEOUT_MS)
+            conn_fail(c, "no reply in 2 s");
+    }
+}
+
+static void watch_closed(uv_handle_t *h) { xfree(h); }
+
+void app_kv_set_retry(struct app_kv *kv, long long ms)
+{
+    kv->retry_ms = ms;
+    if (ms > 0 && !kv->watch) {
+        kv->watch = xmalloc(sizeof *kv->watch);
+        uv_timer_init(kv->loop, kv->watch);
+        kv->watch->data = kv;
+        uv_timer_start(kv->watch, watch_tick, 250, 250);
+        uv_unref((uv_handle_t *)kv->watch);
+    }
+}
 
 unsigned long long app_kv_retries(const struct app_kv *kv) { return kv->retries; }
 

@@ -429,11 +429,16 @@ def test_sigterm_stops_everything_and_exits_0(up):
     assert not tcp_open(up["lb"]) and not tcp_open(up["status"])
 
 
-def test_kv_primary_killed_under_load_sentinels_promote_the_replica_and_no_request_fails():
+@pytest.mark.parametrize("how", ["kill"])
+def test_kv_primary_killed_under_load_sentinels_promote_the_replica_and_no_request_fails(how):
     """kv-replicas 1 + sentinels 3: SIGKILL of the kv primary under login + profile
     load through the lb. The sentinels promote the replica, the apps follow them,
     requests succeed again, every session whose login was answered 200 still
-    works, and the old primary comes back as a replica of the new one."""
+    works, and the old primary comes back as a replica of the new one.
+    (A "hang" variant, SIGSTOP instead of SIGKILL, is not listed: the
+    sentinels never mark a stopped primary down — their link to it is
+    reconnected every down-after/2 and the kernel still accepts the
+    connection, which resets the pending PING.)"""
     import redis
     base = world_dir("scaleout-up-sent-")
     lb_port, status_port = free_port(), free_port()
@@ -521,7 +526,7 @@ ready-timeout 60s
         wait_until(lambda: len(acked) > 30, timeout=30, what="load flowing")
         with lock:
             phase[0] = "switch"
-        os.kill(primary["pid"], signal.SIGKILL)
+        os.kill(primary["pid"], signal.SIGKILL if how == "kill" else signal.SIGSTOP)
         wait_until(lambda: all((lambda m: m and int(m[1]) == replica["port"])(
             c.execute_command("SENTINEL", "get-master-addr-by-name", "scaleout")) for c in sc),
             timeout=30, interval=0.2, what="the sentinels promote the replica")
@@ -541,9 +546,11 @@ ready-timeout 60s
         stop.set()
         for t in ts:
             t.join(15)
+        if how == "hang":
+            os.kill(primary["pid"], signal.SIGCONT)
         errs = {ph: [x for q, x in results if q == ph and not (isinstance(x, int) and x < 300)]
                 for ph in ("before", "switch", "after")}
-        print(f"kv failover under load: {len(results)} requests, errors before/switch/after: "
+        print(f"kv failover ({how}) under load: {len(results)} requests, errors before/switch/after: "
               f"{len(errs['before'])}/{len(errs['switch'])}/{len(errs['after'])}; {len(acked)} logins acknowledged; "
               f"slowest login before/switch: {longest.get('before', 0):.2f}/{longest.get('switch', 0):.2f} s")
         # the apps retry kv commands (following the sentinels) through the
@@ -558,8 +565,9 @@ ready-timeout 60s
                 lost.append((user, r.status_code, r.text[:80]))
         assert not lost, f"{len(lost)} of {len(acked)} acknowledged sessions lost: {lost[:5]}"
         # the old primary is back, as a replica of the new one
-        wait_until(lambda: (lambda q: q["restarts"] >= 1 and q["state"] == "running")(
-            proc_named(status(status_port), "kv")), timeout=60, what="kv restarted by up")
+        if how == "kill":
+            wait_until(lambda: (lambda q: q["restarts"] >= 1 and q["state"] == "running")(
+                proc_named(status(status_port), "kv")), timeout=60, what="kv restarted by up")
         old = redis.Redis(host=HOST, port=primary["port"], decode_responses=True, socket_timeout=2)
         role = wait_until(lambda: (lambda r: r if r[0] == "slave" else None)(old.execute_command("ROLE")),
                           timeout=20, what="the old primary back as a replica")
