@@ -31,6 +31,13 @@ static const struct conf_directive app_dirs[] = {
      0, NULL, NULL},
     {"kv-wait-replicas", CONF_INT, OFF(kv_wait_replicas), 0, 16, "0", NULL, 0,
      "a login answers after its session reached this many kv replicas (WAIT, 500 ms at most)", 0, NULL, NULL},
+    {"kv-retry", CONF_DURATION, OFF(kv_retry_ms), 0, 60000, "5s", NULL, 0,
+     "with kv-sentinel: a kv command that fails (kv down, -READONLY during a failover) is sent again, following "
+     "the sentinels, for this long before the request fails (0: fail fast; without sentinels kv errors fail fast)", 1,
+     NULL, NULL},
+    {"kv-router", CONF_BOOL, OFF(kv_router), 0, 0, "no", NULL, 0,
+     "kv is a scaleout router whose shards fail over through sentinels: kv-retry applies (also to its "
+     "\"shard ... unavailable\" errors)", 0, NULL, NULL},
     {"kv-pool", CONF_INT, OFF(kv_pool), 1, 64, "2", NULL, 0, "pipelined connections to kv", 0, NULL, NULL},
     {"pg", CONF_STRING, OFF(pg), 0, 0, "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5", NULL, 0,
      "libpq conninfo of PostgreSQL (or of the pg proxy)", 0, NULL, NULL},

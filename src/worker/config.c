@@ -12,6 +12,11 @@ const struct conf_enum worker_queue_names[] = {{"kv-hash", 0}, {"kv-list", 1}, {
 
 static const struct conf_directive worker_dirs[] = {
     {"kv", CONF_STRING, OFF(kv), 0, 0, "127.0.0.1:7379", NULL, 0, "kv address holding the queue", 0, NULL, NULL},
+    {"kv-sentinel", CONF_STRING, OFF(kv_sentinel), 0, 0, "", NULL, 0,
+     "HOST:PORT[,HOST:PORT...] of sentinels: kv is the primary they report, asked again at every reconnect and "
+     "after -READONLY (a failover)", 0, NULL, NULL},
+    {"kv-master-name", CONF_STRING, OFF(kv_master_name), 0, 0, "scaleout", NULL, 0, "the sentinels' name of the kv primary",
+     0, NULL, NULL},
     {"id", CONF_STRING, OFF(id), 0, 0, "", NULL, 0, "worker name in job records (empty: worker-PID)", 0, NULL, NULL},
     {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", worker_queue_names, 0,
      "queue representation in kv: kv-list (BLMOVE, reliable queue), kv-stream (consumer group) or kv-hash (polling; "
