@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/sha1.h"
 #include "core/util.h"
+#include "kv/lua_libs.h"
 #include "kv/server.h"
 
 #define HOOK_COUNT 100000      /* instructions between busy/kill checks (Redis: same) */
@@ -156,9 +157,8 @@ static int lua_setmetatable_guard(lua_State *L)
         bool ro = lua_toboolean(L, -1);
         lua_pop(L, 2);
         if (ro) {
-            lua_newtable(L);
-            lua_pushstring(L, "ERR Attempt to modify a readonly table");
-            lua_setfield(L, -2, "err");
+            /* a string, as Redis's patched Lua raises it (pcall sees it bare) */
+            lua_pushstring(L, "Attempt to modify a readonly table");
             return lua_error(L);
         }
     }
@@ -177,9 +177,8 @@ static int lua_rawset_guard(lua_State *L)
         bool ro = lua_toboolean(L, -1);
         lua_pop(L, 2);
         if (ro) {
-            lua_newtable(L);
-            lua_pushstring(L, "ERR Attempt to modify a readonly table");
-            lua_setfield(L, -2, "err");
+            /* a string, as Redis's patched Lua raises it (pcall sees it bare) */
+            lua_pushstring(L, "Attempt to modify a readonly table");
             return lua_error(L);
         }
     }
@@ -312,6 +311,9 @@ static lua_State *state_new(struct kv_script *sc)
     }
     load_optional(L, "cjson");
     load_optional(L, "bit");
+    kv_lua_open_struct(L);
+    kv_lua_open_cmsgpack(L);
+    lua_pop(L, 2);
     lua_pushlightuserdata(L, sc);
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_script");
 
@@ -353,7 +355,8 @@ static lua_State *state_new(struct kv_script *sc)
 
     int g = lua_gettop(L) + 1;
     lua_pushvalue(L, LUA_GLOBALSINDEX);
-    static const char *protect[] = {"redis", "string", "math", "table", "cjson", "bit", "coroutine"};
+    static const char *protect[] = {"redis", "string", "math", "table", "cjson", "bit", "struct", "cmsgpack",
+                                    "coroutine"};
     for (size_t i = 0; i < sizeof protect / sizeof protect[0]; i++)
         protect_table(L, g, protect[i]);
 
@@ -361,11 +364,9 @@ static lua_State *state_new(struct kv_script *sc)
      * with only register_function and the logging API */
     lua_newtable(L);
     int lt = lua_gettop(L);
-    static const char *load_libs[] = {"string", "math", "table", "cjson", "bit"};
-    for (size_t i = 0; i < sizeof load_libs / sizeof load_libs[0]; i++) {
-        lua_getfield(L, g, load_libs[i]);
-        lua_setfield(L, lt, load_libs[i]);
-    }
+    /* no libraries: redis-server 7.0.15 answers "Script attempted to access
+     * nonexistent global variable 'string'" (or cjson, cmsgpack, struct,
+     * math, ...) to a library body that uses one at load time */
     lua_getfield(L, LUA_REGISTRYINDEX, "__kv_loadredis");
     lua_setfield(L, lt, "redis");
     lua_pushvalue(L, lt);
