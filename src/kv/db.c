@@ -215,6 +215,87 @@ struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, in
     return ref;
 }
 
+/* ---- prefetching the keys of a pipelined batch ------------------------------ */
+
+#define PREFETCH_MAX 32        /* requests looked at per call */
+#define PREFETCH_KEY_MAX 256   /* longer keys are not hashed twice */
+
+/* A decimal length after *p up to "\r\n" (p advanced past it); -1 if not one. */
+static long long scan_len(const char **p, const char *end)
+{
+    const char *q = *p;
+    long long v = 0;
+    if (q >= end || *q < '0' || *q > '9')
+        return -1;
+    while (q < end && *q >= '0' && *q <= '9') {
+        v = v * 10 + (*q++ - '0');
+        if (v > (1LL << 40))
+            return -1;
+    }
+    if (end - q < 2 || q[0] != '\r' || q[1] != '\n')
+        return -1;
+    *p = q + 2;
+    return v;
+}
+
+/*
+ * With several complete requests waiting in a client's input (pipelining),
+ * the lookup of each one's key stalls on two cache misses (bucket slot, then
+ * the record); issued in turn, those stalls add up. This pass reads ahead over
+ * up to PREFETCH_MAX requests of the multibulk form "*N $L cmd $L key ...",
+ * hashes argument 1 (the key of nearly every data command; for the others the
+ * prefetch is only wasted), and prefetches the buckets of all of them, then
+ * the records, so the misses overlap. Read-only: nothing is parsed for real,
+ * an inline request or an incomplete one ends the look-ahead. Called with the
+ * keyspace lock held. Returns the number of requests covered (at least 1;
+ * with fewer than two nothing is prefetched: one lookup gains nothing), i.e.
+ * after how many requests the caller should call again.
+ */
+size_t db_prefetch_requests(const struct kv_db *db, const char *buf, size_t len)
+{
+    const char *kp[PREFETCH_MAX];
+    size_t kl[PREFETCH_MAX];
+    size_t n = 0, seen = 0;
+    const char *p = buf, *end = buf + len;
+    while (seen < PREFETCH_MAX && p < end && *p == '*') {
+        p++;
+        long long argc = scan_len(&p, end);
+        if (argc < 1)
+            break;
+        bool ok = true;
+        for (long long i = 0; i < argc; i++) {
+            if (p >= end || *p != '$') {
+                ok = false;
+                break;
+            }
+            p++;
+            long long l = scan_len(&p, end);
+            if (l < 0 || end - p < l + 2) {
+                ok = false;
+                break;
+            }
+            if (i == 1 && l <= PREFETCH_KEY_MAX) {
+                kp[n] = p;
+                kl[n++] = (size_t)l;
+            }
+            p += l + 2;
+        }
+        if (!ok)
+            break;
+        seen++;
+    }
+    if (seen < 2)
+        return 1;
+    uint64_t hs[PREFETCH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        hs[i] = dict_hash(kp[i], kl[i]);
+        dict_prefetch_bucket(&db->d, hs[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        dict_prefetch_chain(&db->d, hs[i]);
+    return seen;
+}
+
 void db_add(struct kv_db *db, struct kv_obj *o)
 {
     o->seq = db->seq++;
