@@ -173,9 +173,6 @@ enum {
  * Returns a link to the object (for replacement or deletion), NULL if absent.
  */
 struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, int flags);
-/* Prefetch the keys (argument 1) of the next pipelined RESP requests in buf
- * (see db.c); returns after how many requests to call it again (>= 1). */
-size_t db_prefetch_requests(const struct kv_db *db, const char *buf, size_t len);
 static inline struct kv_obj *db_lookup(struct kv_db *db, const char *key, size_t klen, int flags)
 {
     struct kv_obj **r = db_lookup_ref(db, key, klen, flags);

@@ -73,42 +73,6 @@ static inline struct dict_node *dict_find(struct dict *d, const void *key, size_
     return r ? *r : NULL;
 }
 
-/*
- * Prefetch hints for a batch of lookups (pipelined requests), so the cache
- * misses of many lookups overlap instead of each stalling in turn: stage 1
- * (dict_prefetch_bucket) pulls the bucket slots of hash h toward the cache;
- * stage 2 (dict_prefetch_chain), run once stage 1 was issued for the whole
- * batch, reads the slot and pulls the chain's first node (record and key).
- * Nothing is modified, nothing is dereferenced but the slot itself.
- */
-static inline void dict_prefetch_bucket(const struct dict *d, uint64_t h)
-{
-    for (int i = 0; i < 2; i++) {
-        const struct dict_table *t = &d->t[i];
-        if (!t->b)
-            break;
-        __builtin_prefetch(&t->b[h & t->mask]);
-        if (d->rehash_idx == -1)
-            break;
-    }
-}
-
-static inline void dict_prefetch_chain(const struct dict *d, uint64_t h)
-{
-    for (int i = 0; i < 2; i++) {
-        const struct dict_table *t = &d->t[i];
-        if (!t->b)
-            break;
-        const struct dict_node *n = t->b[h & t->mask];
-        if (n) {
-            __builtin_prefetch(n);
-            __builtin_prefetch((const char *)n + 64);
-        }
-        if (d->rehash_idx == -1)
-            break;
-    }
-}
-
 /* Insert n (n->klen set, key bytes in place); h is the key's dict_hash. The key must be absent. */
 void dict_insert(struct dict *d, struct dict_node *n, uint64_t h);
 /* Unlink the node *ref points to; ref must come from the latest dict_find_ref

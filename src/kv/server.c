@@ -731,7 +731,6 @@ static void process_input(struct kv_client *c)
 {
     struct kv_server *s = c->srv;
     bool locked = false;
-    size_t prefetched = 0; /* requests left that db_prefetch_requests looked at */
     while (!c->closing && !c->close_after_reply && !c->blk && buf_pending(&c->in) > 0) {
         c->parser.max_bulk = (long long)s->cfg.proto_max_bulk_len;
         c->parser.auth_required = !c->authed; /* Redis limits requests before AUTH */
@@ -767,9 +766,6 @@ static void process_input(struct kv_client *c)
             c->paused = true; /* the command stays in the input until the pause ends */
             break;
         }
-        if (prefetched == 0) /* overlap the key lookups of a pipelined batch (db.c) */
-            prefetched = db_prefetch_requests(&s->db, buf_head(&c->in), buf_pending(&c->in));
-        prefetched--;
         kv_call(c, c->parser.argc, c->parser.argv);
         buf_consume(&c->in, (size_t)n);
         if (buf_pending(&c->out) > (1u << 20) && output_over_limits(c, s->db.now_ms))
