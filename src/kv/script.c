@@ -103,24 +103,15 @@ static int ro_newindex(lua_State *L)
     return lua_error(L);
 }
 
-/* __index of the globals: a name that exists nowhere is an error (Redis 7). */
-static int globals_index(lua_State *L)
+/*
+ * Reading a global a script never defined is an error (Redis 7). The script
+ * environment is an empty read-only proxy whose __index is a table: the real
+ * globals (or, while FUNCTION LOAD runs a library body, the load-time table),
+ * so a hit is resolved by the Lua VM itself with no C call; only a miss goes
+ * on to this function, the __index of both those tables.
+ */
+static int globals_miss(lua_State *L)
 {
-    /* upvalue 1: the real globals; upvalue 2: the load-time table (functions) */
-    struct kv_script *sc = S(L);
-    if (sc->loading_lib && lua_type(L, 2) == LUA_TSTRING) {
-        lua_pushvalue(L, 2);
-        lua_rawget(L, lua_upvalueindex(2));
-        if (!lua_isnil(L, -1))
-            return 1;
-        lua_pop(L, 1);
-    } else {
-        lua_pushvalue(L, 2);
-        lua_rawget(L, lua_upvalueindex(1));
-        if (!lua_isnil(L, -1))
-            return 1;
-        lua_pop(L, 1);
-    }
     luaL_where(L, 1);
     lua_pushfstring(L, "Script attempted to access nonexistent global variable '%s'", lua_tostring(L, 2));
     lua_concat(L, 2);
@@ -214,14 +205,14 @@ static void protect_table(lua_State *L, int globals, const char *name)
 }
 
 /* Make the environment table used by scripts: an empty proxy whose reads go to
- * the real globals (or the load-time table while a library loads). */
-static void make_env(lua_State *L, int globals, int loadtab)
+ * the real globals (kv_lua_load_hook points them at the load-time table while
+ * a library loads) and whose writes fail. Its metatable is kept in the
+ * registry as __kv_envmt. */
+static void make_env(lua_State *L, int globals)
 {
     lua_newtable(L);
     lua_newtable(L);
     lua_pushvalue(L, globals);
-    lua_pushvalue(L, loadtab);
-    lua_pushcclosure(L, globals_index, 2);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, ro_newindex);
     lua_setfield(L, -2, "__newindex");
@@ -229,7 +220,18 @@ static void make_env(lua_State *L, int globals, int loadtab)
     lua_setfield(L, -2, "__kv_ro");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "__kv_envmt");
     lua_setmetatable(L, -2);
+}
+
+/* Give table t a metatable whose __index raises globals_miss's error. */
+static void set_miss_meta(lua_State *L, int t)
+{
+    lua_newtable(L);
+    lua_pushcfunction(L, globals_miss);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, t);
 }
 
 /* Redis 7.0's error handler: a string error becomes {err='ERR ' .. e}; the
@@ -372,7 +374,10 @@ static lua_State *state_new(struct kv_script *sc)
     lua_pushvalue(L, lt);
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_loadtab");
 
-    make_env(L, g, lt);
+    set_miss_meta(L, lt);
+    lua_pushvalue(L, g);
+    lua_setfield(L, LUA_REGISTRYINDEX, "__kv_globals");
+    make_env(L, g);
     lua_pushvalue(L, -1);
     lua_setfield(L, g, "_G"); /* _G is the read-only view */
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_env");
@@ -380,6 +385,7 @@ static lua_State *state_new(struct kv_script *sc)
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_scripts");
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
+    set_miss_meta(L, g); /* last: C code above reads globals that may be nil */
     lua_settop(L, 0);
     return L;
 }
@@ -1092,8 +1098,14 @@ static void hook(lua_State *L, lua_Debug *ar)
 
 void kv_lua_load_hook(struct kv_script *sc, bool on)
 {
+    lua_State *L = sc->L;
     sc->start_ms = util_mono_us() / 1000;
-    lua_sethook(sc->L, on ? hook : NULL, on ? LUA_MASKCOUNT : 0, HOOK_COUNT);
+    lua_sethook(L, on ? hook : NULL, on ? LUA_MASKCOUNT : 0, HOOK_COUNT);
+    /* a library body reads the load-time table, its functions the globals */
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_envmt");
+    lua_getfield(L, LUA_REGISTRYINDEX, on ? "__kv_loadtab" : "__kv_globals");
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
 }
 
 int kv_lua_run(struct kv_script *sc, struct kv_client *c, int fn_idx, int nargs, const struct kv_run_opts *o)

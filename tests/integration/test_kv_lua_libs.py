@@ -26,16 +26,9 @@ local function dump(v, d)
   elseif t == 'string' then return 's:' .. string.format('%q', v)
   elseif t == 'table' then
     if d > 40 then return 'deep' end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys, function(a, b)
-      local ta, tb = type(a), type(b)
-      if ta ~= tb then return ta < tb end
-      if ta == 'number' or ta == 'string' then return a < b end
-      return tostring(a) < tostring(b)
-    end)
     local out = {}
-    for _, k in ipairs(keys) do out[#out + 1] = dump(k, d + 1) .. '=' .. dump(v[k], d + 1) end
+    for k, x in pairs(v) do out[#out + 1] = dump(k, d + 1) .. '=' .. dump(x, d + 1) end
+    table.sort(out)
     return '{' .. table.concat(out, ',') .. '}'
   end
   if t == 'boolean' or t == 'nil' then return t .. ':' .. tostring(v) end
