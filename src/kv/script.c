@@ -385,6 +385,8 @@ static lua_State *state_new(struct kv_script *sc)
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_scripts");
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "__kv_bodies");
     set_miss_meta(L, g); /* last: C code above reads globals that may be nil */
     lua_settop(L, 0);
     return L;
@@ -1270,7 +1272,18 @@ static bool script_get(struct kv_script *sc, struct kv_client *c, const char *bo
                        bool push)
 {
     lua_State *L = sc->L;
-    kv_lua_sha1hex(body, n, sha);
+    /* a body seen before maps to its sha in __kv_bodies (Lua interns the body
+     * string: one hash and compare instead of a SHA1 every EVAL) */
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_bodies");
+    lua_pushlstring(L, body, n);
+    lua_rawget(L, -2);
+    size_t shalen = 0;
+    const char *known = lua_tolstring(L, -1, &shalen);
+    if (known && shalen == 40)
+        memcpy(sha, known, 41);
+    else
+        kv_lua_sha1hex(body, n, sha);
+    lua_pop(L, 2);
     lua_getfield(L, LUA_REGISTRYINDEX, "__kv_scripts");
     lua_getfield(L, -1, sha);
     if (lua_isfunction(L, -1)) {
@@ -1285,6 +1298,7 @@ static bool script_get(struct kv_script *sc, struct kv_client *c, const char *bo
         lua_settop(L, 0);
         return false;
     }
+    const char *body0 = body;
     char *copy = NULL;
     if (flags >= 0) { /* the shebang line becomes a comment: line numbers stay */
         copy = xstrndup(body, n);
@@ -1309,6 +1323,11 @@ static bool script_get(struct kv_script *sc, struct kv_client *c, const char *bo
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, sha);
     lua_remove(L, -2);
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_bodies");
+    lua_pushlstring(L, body0, n);
+    lua_pushstring(L, sha);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     sc->nscripts++;
     sc->scripts_bytes += n;
     if (!push)
@@ -1464,6 +1483,8 @@ void kv_cmd_SCRIPT(struct kv_client *c, int argc, struct resp_arg *argv)
             lua_setfield(L, LUA_REGISTRYINDEX, "__kv_scripts");
             lua_newtable(L);
             lua_setfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
+            lua_newtable(L);
+            lua_setfield(L, LUA_REGISTRYINDEX, "__kv_bodies");
             c->srv->script->nscripts = 0;
             c->srv->script->scripts_bytes = 0;
             lua_gc(L, LUA_GCCOLLECT, 0);
