@@ -20,9 +20,11 @@ METHOD
 USAGE
   OLD=path/to/old/scaleout NEW=build/scaleout bench/kv-ab-cpu.py
   env: ROUNDS (5) N (400000) KEYS (100000) PIPE (16; 1 = no pipelining)
-       TESTS ("set get incr lpush rpush lpop sadd hset zadd")
+       TESTS ("set get incr lpush rpush lpop sadd hset zadd"; also eval, evalsha,
+       eval10: EVAL of a SET, EVALSHA of it, EVAL of 10 INCR)
 Stops only the servers it started.
 """
+import hashlib
 import os
 import socket
 import statistics
@@ -66,11 +68,26 @@ def wait_ready(port):
     sys.exit(f"server on port {port} did not answer PING")
 
 
+SET_LUA = "return redis.call('set',KEYS[1],ARGV[1])"
+TEN_LUA = "for i = 1, 10 do redis.call('incr', KEYS[1]) end return 1"
+# tests that are not redis-benchmark -t names: a command line of their own
+CUSTOM = {
+    "eval": ["EVAL", SET_LUA, "1", "key:__rand_int__", "v"],
+    "evalsha": ["EVALSHA", hashlib.sha1(SET_LUA.encode()).hexdigest(), "1", "key:__rand_int__", "v"],
+    "eval10": ["EVAL", TEN_LUA, "1", "counter:__rand_int__"],
+}
+
+
 def bench(port, test, n):
-    args = ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(n), "-r", str(KEYS), "-c", "50",
-            "-d", "64", "-q"]
+    args = ["redis-benchmark", "-p", str(port), "-n", str(n), "-r", str(KEYS), "-c", "50", "-d", "64", "-q"]
     if PIPE > 1:
         args += ["-P", str(PIPE)]
+    if test in CUSTOM:
+        if test == "evalsha":
+            subprocess.run(["redis-cli", "-p", str(port), "SCRIPT", "LOAD", SET_LUA], capture_output=True, check=True)
+        args += CUSTOM[test]
+    else:
+        args += ["-t", test]
     subprocess.run(args, capture_output=True, timeout=600, check=True)
 
 
