@@ -34,39 +34,17 @@
 
 #define MP_MAX_NESTING 16
 
-/* ---- output buffer: a userdata, so a Lua error mid-encode frees it (GC) ---- */
+/* ---- output buffer -------------------------------------------------------------
+ * A Lua userdata anchored in one stack slot of pack: growing it allocates a
+ * new userdata through Lua (so a refused allocation is Lua's own memory error,
+ * and the heap limit of scripts applies) and the old one becomes garbage; a
+ * Lua error mid-encode leaks nothing. */
 
 struct mp_buf {
     unsigned char *b;
     size_t len, cap;
-    lua_Alloc alloc;
-    void *ud;
+    int slot; /* the stack index that holds the userdata */
 };
-
-static int mp_buf_gc(lua_State *L)
-{
-    struct mp_buf *m = lua_touserdata(L, 1);
-    if (m && m->b) {
-        m->alloc(m->ud, m->b, m->cap, 0);
-        m->b = NULL;
-        m->cap = m->len = 0;
-    }
-    return 0;
-}
-
-/* Push a new empty buffer (userdata with a __gc) and return it. */
-static struct mp_buf *mp_buf_push(lua_State *L)
-{
-    struct mp_buf *m = lua_newuserdata(L, sizeof *m);
-    memset(m, 0, sizeof *m);
-    m->alloc = lua_getallocf(L, &m->ud);
-    if (luaL_newmetatable(L, "kv.cmsgpack.buf")) {
-        lua_pushcfunction(L, mp_buf_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return m;
-}
 
 static void mp_buf_append(lua_State *L, struct mp_buf *m, const void *p, size_t n)
 {
@@ -77,9 +55,10 @@ static void mp_buf_append(lua_State *L, struct mp_buf *m, const void *p, size_t 
                 luaL_error(L, "not enough memory");
             ncap *= 2;
         }
-        unsigned char *nb = m->alloc(m->ud, m->b, m->cap, ncap);
-        if (!nb)
-            luaL_error(L, "not enough memory");
+        unsigned char *nb = lua_newuserdata(L, ncap);
+        if (m->len)
+            memcpy(nb, m->b, m->len);
+        lua_replace(L, m->slot);
         m->b = nb;
         m->cap = ncap;
     }
@@ -277,13 +256,15 @@ static int mp_pack(lua_State *L)
         return luaL_argerror(L, 0, "MessagePack pack needs input.");
     if (!lua_checkstack(L, nargs))
         return luaL_argerror(L, 0, "Too many arguments for MessagePack pack.");
-    struct mp_buf *m = mp_buf_push(L);
+    luaL_checkstack(L, 1, "in function mp_check");
+    lua_pushnil(L); /* the buffer's slot */
+    struct mp_buf m = {NULL, 0, 0, lua_gettop(L)};
     for (int i = 1; i <= nargs; i++) {
         luaL_checkstack(L, 1, "in function mp_check");
         lua_pushvalue(L, i);
-        mp_encode_value(L, m, 0);
+        mp_encode_value(L, &m, 0);
     }
-    lua_pushlstring(L, m->b ? (const char *)m->b : "", m->len);
+    lua_pushlstring(L, m.b ? (const char *)m.b : "", m.len);
     return 1;
 }
 
