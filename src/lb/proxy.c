@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "net/conn.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/rand.h"
@@ -124,12 +125,7 @@ static void on_session_closed(uv_handle_t *h)
 {
     struct lb_session *s = h->data;
     struct lb_worker *w = s->w;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        w->sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    NET_LIST_REMOVE(w->sessions, s, prev, next);
     w->nsessions--;
     atomic_fetch_sub(&w->srv->nclients, 1);
     buf_deinit(&s->in);
@@ -154,8 +150,7 @@ static void on_client_written(uv_write_t *req, int status)
         session_close(s);
         return;
     }
-    buf_consume(&s->wbuf, buf_pending(&s->wbuf));
-    buf_shrink(&s->wbuf, LB_HIGH_WATER);
+    net_conn_written(&s->wbuf, LB_HIGH_WATER);
     s->last_client = now_ms(s);
     client_flush(s);
     if (s->closing)
@@ -213,29 +208,14 @@ static void client_flush(struct lb_session *s)
             session_close(s);
         return;
     }
-    uv_buf_t b = uv_buf_init(buf_head(&s->out), (unsigned)buf_pending(&s->out));
-    int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
-    if (n > 0) {
-        buf_consume(&s->out, (size_t)n);
-    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+    size_t n;
+    int r = net_conn_write((uv_stream_t *)&s->tcp, &s->out, &s->wbuf, &s->wreq, s, on_client_written, &s->writing, &n);
+    if (r < 0) {
         session_close(s);
-        return;
-    }
-    if (buf_pending(&s->out) == 0) {
+    } else if (r == NET_WRITE_DONE) {
         buf_shrink(&s->out, LB_HIGH_WATER);
         if (s->close_after && !s->up)
             session_close(s);
-        return;
-    }
-    struct buf t = s->wbuf;
-    s->wbuf = s->out;
-    s->out = t;
-    s->writing = true;
-    s->wreq.data = s;
-    uv_buf_t wb = uv_buf_init(buf_head(&s->wbuf), (unsigned)buf_pending(&s->wbuf));
-    if (uv_write(&s->wreq, (uv_stream_t *)&s->tcp, &wb, 1, on_client_written) != 0) {
-        s->writing = false;
-        session_close(s);
     }
 }
 
@@ -531,12 +511,7 @@ static void cache_unwait(struct lb_session *s)
     struct lb_cache_fill *f = s->cwait;
     if (!f)
         return;
-    if (s->cwait_prev)
-        s->cwait_prev->cwait_next = s->cwait_next;
-    else
-        *lb_cache_fill_waiters(f) = s->cwait_next;
-    if (s->cwait_next)
-        s->cwait_next->cwait_prev = s->cwait_prev;
+    NET_LIST_REMOVE(*lb_cache_fill_waiters(f), s, cwait_prev, cwait_next);
     s->cwait_prev = s->cwait_next = NULL;
     s->cwait = NULL;
     lb_cache_fill_unwait(f);
@@ -1493,10 +1468,7 @@ void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *se
     /* timeout-header runs from the accept for the first request */
     s->state = LB_S_HEAD;
     s->since = s->last_client = now_ms(s);
-    s->next = w->sessions;
-    if (w->sessions)
-        w->sessions->prev = s;
-    w->sessions = s;
+    NET_LIST_PUSH(w->sessions, s, prev, next);
     w->nsessions++;
     uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read);
 }
@@ -1523,10 +1495,7 @@ struct lb_session *lb_proxy_stream_new(struct lb_session *c)
     s->nrequests = 1; /* never an h2c preface */
     s->state = LB_S_HEAD;
     s->since = s->last_client = now_ms(s);
-    s->next = w->sessions;
-    if (w->sessions)
-        w->sessions->prev = s;
-    w->sessions = s;
+    NET_LIST_PUSH(w->sessions, s, prev, next);
     w->nsessions++;
     return s;
 }

@@ -179,4 +179,17 @@ static inline bool net_conn_close(uv_stream_t *st, bool *closing, uv_close_cb cl
             (el)->next->prev = (el)->prev;                                                                             \
     } while (0)
 
+/* Take el out of a list that also keeps its last element in tail. */
+#define NET_TLIST_REMOVE(head, tail, el, prev, next)                                                                   \
+    do {                                                                                                               \
+        if ((el)->prev)                                                                                                \
+            (el)->prev->next = (el)->next;                                                                             \
+        else                                                                                                           \
+            (head) = (el)->next;                                                                                       \
+        if ((el)->next)                                                                                                \
+            (el)->next->prev = (el)->prev;                                                                             \
+        else                                                                                                           \
+            (tail) = (el)->prev;                                                                                       \
+    } while (0)
+
 #endif
