@@ -537,14 +537,11 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void usage(void)
 {
-    struct buf b;
-    buf_init(&b);
-    buf_puts(&b, "usage: scaleout app [--config FILE] [--directive value ...]\n\n"
-                 "The reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL.\n\n"
-                 "directives:\n");
-    conf_print_help(&app_conf_table, &b);
-    fwrite(buf_head(&b), 1, buf_pending(&b), stdout);
-    buf_deinit(&b);
+    net_server_usage(stdout, &app_conf_table,
+                     "usage: scaleout app [--config FILE] [--directive value ...]\n\n"
+                     "The reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL.\n\n"
+                     "directives:\n",
+                     "");
 }
 
 int app_main(int argc, char **argv)

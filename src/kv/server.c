@@ -1210,15 +1210,11 @@ static void admin_handler(void *arg, const struct admin_req *req, struct admin_r
 
 static void usage(FILE *f)
 {
-    struct buf b;
-    buf_init(&b);
-    conf_print_help(&kv_conf_table, &b);
-    fprintf(f,
-            "usage: scaleout kv [--config FILE] [--directive value ...]\n\n"
-            "A Redis-protocol key-value server. Every config file directive is also a flag:\n\n%.*s\n"
-            "Example: scaleout kv --port 7379 --maxmemory 100mb --maxmemory-policy allkeys-lru\n",
-            (int)buf_pending(&b), buf_head(&b));
-    buf_deinit(&b);
+    net_server_usage(f, &kv_conf_table,
+                     "usage: scaleout kv [--config FILE] [--directive value ...]\n\n"
+                     "A Redis-protocol key-value server. Every config file directive is also a flag:\n\n",
+                     "\n"
+                     "Example: scaleout kv --port 7379 --maxmemory 100mb --maxmemory-policy allkeys-lru\n");
 }
 
 /* Everything start-up allocated (the workers' loops are closed by then, or

@@ -53,6 +53,15 @@ int net_server_conf_args(const struct conf_table *t, void *cfg, const char *role
     return n;
 }
 
+void net_server_usage(FILE *f, const struct conf_table *t, const char *before, const char *after)
+{
+    struct buf b;
+    buf_init(&b);
+    conf_print_help(t, &b);
+    fprintf(f, "%s%.*s%s", before, (int)buf_pending(&b), buf_head(&b), after);
+    buf_deinit(&b);
+}
+
 void net_server_process_init(const char *role, int level, const char *logfile)
 {
     log_init(role, level, logfile);

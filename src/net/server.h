@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "core/buf.h"
@@ -51,6 +52,9 @@ const char *net_server_config_path(int argc, char **argv);
  */
 int net_server_conf_args(const struct conf_table *t, void *cfg, const char *role, int argc, char **argv,
                          int (*validate)(void *cfg, struct buf *errs));
+
+/* The --help text on f: before, the help of every directive of t, after. */
+void net_server_usage(FILE *f, const struct conf_table *t, const char *before, const char *after);
 
 /* log_init(role, level, logfile) and SIGPIPE ignored (a peer that went away
  * makes a write fail, not the process die). */

@@ -36,20 +36,7 @@ static int resolve(const char *hostport, struct sockaddr_storage *out, char *err
         snprintf(err, errlen, "'%s' is not host:port", hostport);
         return -1;
     }
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int rc = getaddrinfo(host, ps, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(out, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return 0;
+    return net_resolve(host, port, out, NULL, err, errlen);
 }
 
 /* ---- admin ---------------------------------------------------------------------- */
@@ -308,17 +295,13 @@ static void on_sighup(uv_signal_t *h, int signum)
 
 static void usage(FILE *f)
 {
-    struct buf b;
-    buf_init(&b);
-    conf_print_help(&pg_conf_table, &b);
-    fprintf(f,
-            "usage: scaleout pg [--config FILE] [--directive value ...]\n\n"
-            "A PostgreSQL proxy: connection pooling (session, transaction) and a read/write split.\n"
-            "Every config file directive is also a flag:\n\n%.*s\n"
-            "Example: scaleout pg --listen 127.0.0.1:6432 --primary 127.0.0.1:5432 --replica 127.0.0.1:5433 \\\n"
-            "             --auth-type scram-sha-256 --auth-file userlist.txt\n",
-            (int)buf_pending(&b), buf_head(&b));
-    buf_deinit(&b);
+    net_server_usage(f, &pg_conf_table,
+                     "usage: scaleout pg [--config FILE] [--directive value ...]\n\n"
+                     "A PostgreSQL proxy: connection pooling (session, transaction) and a read/write split.\n"
+                     "Every config file directive is also a flag:\n\n",
+                     "\n"
+                     "Example: scaleout pg --listen 127.0.0.1:6432 --primary 127.0.0.1:5432 --replica 127.0.0.1:5433 \\\n"
+                     "             --auth-type scram-sha-256 --auth-file userlist.txt\n");
 }
 
 /* What the settings name beyond their own syntax: the auth file, and the

@@ -38,25 +38,13 @@ static struct rt_server *g_srv; /* keeps everything reachable until exit */
 
 static int resolve(const char *addr, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen)
 {
-    char host[256], port[16];
+    char host[256];
     int p;
     if (!net_split_hostport(addr, host, sizeof host, &p) || p <= 0 || p > 65535) {
         snprintf(err, errlen, "'%s' is not HOST:PORT", addr);
         return -1;
     }
-    snprintf(port, sizeof port, "%d", p);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(sa, res->ai_addr, res->ai_addrlen);
-    *salen = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
+    return net_resolve(host, p, sa, salen, err, errlen);
 }
 
 struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name)
@@ -693,12 +681,7 @@ static void on_signal(uv_signal_t *h, int sig)
 
 static void usage(void)
 {
-    struct buf b;
-    buf_init(&b);
-    conf_print_help(&rt_conf_table, &b);
-    printf("usage: scaleout router [--config FILE] [--directive value ...]\n\n%.*s", (int)buf_pending(&b),
-           buf_head(&b));
-    buf_deinit(&b);
+    net_server_usage(stdout, &rt_conf_table, "usage: scaleout router [--config FILE] [--directive value ...]\n\n", "");
 }
 
 static int validate(void *cfg, struct buf *errs) { return rt_config_validate(cfg, errs); }

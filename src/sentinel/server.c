@@ -606,11 +606,7 @@ static void on_signal(uv_signal_t *s, int signum)
 int sentinel_main(int argc, char **argv)
 {
     if (net_server_help_asked(argc, argv)) {
-        struct buf h;
-        buf_init(&h);
-        conf_print_help(&snt_conf_table, &h);
-        printf("usage: scaleout sentinel [--config FILE] [--directive value ...]\n\n%.*s", (int)buf_pending(&h), buf_head(&h));
-        buf_deinit(&h);
+        net_server_usage(stdout, &snt_conf_table, "usage: scaleout sentinel [--config FILE] [--directive value ...]\n\n", "");
         return 0;
     }
     for (int i = 0; i + 1 < argc; i++)
