@@ -86,14 +86,6 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-void bench_started_now(char *dst, size_t cap)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(dst, cap, "%Y-%m-%dT%H:%M:%S%z", &tm);
-}
-
 /*
  * Turn argv into (directive, value) pairs: pairs[2k] is a name, pairs[2k+1]
  * its value (pointers into argv). *config is the --config file, if any.
@@ -145,27 +137,6 @@ static int parse_argv(int argc, char **argv, char **pairs, const char **config)
         pairs[n++] = value;
     }
     return n;
-}
-
-/* Apply (directive, value) pairs; errors printed; returns 0 if none. */
-int bench_apply_pairs(struct bench_config *cfg, char **pairs, int n, const char *where, int *errors)
-{
-    for (int i = 0; i + 1 < n; i += 2) {
-        const char *name = pairs[i];
-        char err[512];
-        if (strcmp(name, "step") == 0 || strcmp(name, "run") == 0 || strcmp(name, "spawn") == 0 ||
-            strcmp(name, "sleep") == 0) {
-            fprintf(stderr, "%s: '%s' belongs in a scenario file\n", where, name);
-            (*errors)++;
-            continue;
-        }
-        char *v = pairs[i + 1];
-        if (conf_set(&bench_conf_table, cfg, name, 1, &v, false, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: --%s: %s\n", where, name, err);
-            (*errors)++;
-        }
-    }
-    return *errors ? -1 : 0;
 }
 
 static int single_run(struct bench_config *cfg)

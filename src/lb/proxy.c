@@ -65,6 +65,29 @@ static void cache_fill_end(struct lb_session *s, bool ok);
 static void response_done(struct lb_session *s, struct lb_upstream *u, bool reusable);
 static void cache_unwait(struct lb_session *s);
 static bool cache_reply(struct lb_session *s, int status);
+static void upstream_connected(struct lb_session *s, struct lb_upstream *u, int status);
+static void upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n);
+static void upstream_drained(struct lb_session *s, struct lb_upstream *u);
+
+static struct lb_session *stream_new(struct lb_session *c);
+static void stream_input(struct lb_session *s);
+static void stream_drained(struct lb_session *s);
+
+/* what upstream.c reports to a session (it calls none of this file by name) */
+static const struct lb_upstream_events upstream_events = {
+    .connected = upstream_connected,
+    .read = upstream_read,
+    .drained = upstream_drained,
+};
+
+/* what h2.c asks of the sessions of its streams (likewise) */
+static const struct lb_h2_session_ops h2_ops = {
+    .stream_new = stream_new,
+    .stream_input = stream_input,
+    .stream_drained = stream_drained,
+    .close = session_close,
+    .flush = client_flush,
+};
 
 static inline struct lb_listener_conf *lconf(const struct lb_session *s) { return atomic_load(&s->ls->conf); }
 static inline struct lb_pool_conf *pconf(const struct lb_session *s) { return lb_pool_conf_of(s->pool); }
@@ -681,7 +704,7 @@ static void process_head(struct lb_session *s)
             /* HTTP/2 with prior knowledge */
             if (!whole)
                 break;
-            if (lb_h2_conn_start(s) != 0) {
+            if (lb_h2_conn_start(s, &h2_ops) != 0) {
                 session_close(s);
                 break;
             }
@@ -817,7 +840,7 @@ backpressure:
     }
 }
 
-void lb_proxy_upstream_drained(struct lb_session *s, struct lb_upstream *u)
+static void upstream_drained(struct lb_session *s, struct lb_upstream *u)
 {
     (void)u;
     s->last_up = now_ms(s);
@@ -950,9 +973,9 @@ static void dispatch(struct lb_session *s)
         return;
     }
     int err = 0;
-    u = lb_upstream_connect(w, p, s, &err);
+    u = lb_upstream_connect(w, p, s, &upstream_events, &err);
     if (!u) {
-        lb_proxy_upstream_connected(s, NULL, err);
+        upstream_connected(s, NULL, err);
         return;
     }
     attach(s, u);
@@ -985,7 +1008,7 @@ static void upstream_failed(struct lb_session *s, int status, bool retryable, co
     dispatch(s);
 }
 
-void lb_proxy_upstream_connected(struct lb_session *s, struct lb_upstream *u, int status)
+static void upstream_connected(struct lb_session *s, struct lb_upstream *u, int status)
 {
     if (status < 0) {
         char why[96];
@@ -1201,7 +1224,7 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
         lb_upstream_pause(u);
 }
 
-void lb_proxy_upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n)
+static void upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n)
 {
     if (s->up != u || s->closing)
         return;
@@ -1344,7 +1367,7 @@ static ssize_t tls_input(struct lb_session *s, size_t n)
         s->since = now_ms(s); /* timeout-header runs from the end of the handshake */
         atomic_fetch_add_explicit(t->resumed ? &s->ls->tls_resumed : &s->ls->tls_full, 1, memory_order_relaxed);
         char alpn[16];
-        if (strcmp(net_tls_conn_alpn(t, alpn, sizeof alpn), "h2") == 0 && lb_h2_conn_start(s) != 0) {
+        if (strcmp(net_tls_conn_alpn(t, alpn, sizeof alpn), "h2") == 0 && lb_h2_conn_start(s, &h2_ops) != 0) {
             session_close(s);
             return 0;
         }
@@ -1475,7 +1498,7 @@ void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *se
 
 /* ---- HTTP/2 streams (h2.c) ---------------------------------------------------- */
 
-struct lb_session *lb_proxy_stream_new(struct lb_session *c)
+static struct lb_session *stream_new(struct lb_session *c)
 {
     struct lb_worker *w = c->w;
     struct lb_session *s = session_alloc();
@@ -1500,7 +1523,7 @@ struct lb_session *lb_proxy_stream_new(struct lb_session *c)
     return s;
 }
 
-void lb_proxy_stream_input(struct lb_session *s)
+static void stream_input(struct lb_session *s)
 {
     if (s->closing)
         return;
@@ -1511,16 +1534,14 @@ void lb_proxy_stream_input(struct lb_session *s)
         pump_request(s);
 }
 
-void lb_proxy_stream_drained(struct lb_session *s)
+static void stream_drained(struct lb_session *s)
 {
     struct lb_upstream *u = s->up;
     if (!s->closing && u && u->paused)
         lb_upstream_resume(u);
 }
 
-void lb_proxy_close(struct lb_session *s) { session_close(s); }
 
-void lb_proxy_flush(struct lb_session *s) { client_flush(s); }
 
 /* ---- timeouts ------------------------------------------------------------ */
 

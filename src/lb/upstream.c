@@ -125,7 +125,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
                 return;
             }
             net_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
-            lb_proxy_upstream_read(u->s, u, n);
+            u->ev->read(u->s, u, n);
             return;
         }
     }
@@ -138,7 +138,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         u->in.len += (size_t)n;
         net_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
     }
-    lb_proxy_upstream_read(u->s, u, n);
+    u->ev->read(u->s, u, n);
 }
 
 void lb_upstream_pause(struct lb_upstream *u)
@@ -197,18 +197,20 @@ static void on_connect(uv_connect_t *req, int status)
             uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_read);
     }
     if (u->s)
-        lb_proxy_upstream_connected(u->s, u, status);
+        u->ev->connected(u->s, u, status);
     else
         lb_upstream_close(u);
 }
 
-struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p, struct lb_session *s, int *err)
+struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p, struct lb_session *s,
+                                        const struct lb_upstream_events *ev, int *err)
 {
     struct lb_upstream *u = xcalloc(1, sizeof *u);
     u->w = w;
     net_peer_ref(p);
     u->peer = p;
     u->s = s;
+    u->ev = ev;
     buf_init(&u->in);
     buf_init(&u->out);
     buf_init(&u->wbuf);
@@ -269,7 +271,7 @@ static void on_written(uv_write_t *req, int status)
         return;
     if (status < 0) {
         if (u->s)
-            lb_proxy_upstream_read(u->s, u, status);
+            u->ev->read(u->s, u, status);
         else
             lb_upstream_close(u);
         return;
@@ -277,7 +279,7 @@ static void on_written(uv_write_t *req, int status)
     net_count(&u->peer->local[u->w->id].bytes_out, net_conn_written(&u->wbuf, LB_HIGH_WATER));
     lb_upstream_flush(u);
     if (!u->closing && u->s && buf_pending(&u->out) + buf_pending(&u->wbuf) < LB_LOW_WATER)
-        lb_proxy_upstream_drained(u->s, u);
+        u->ev->drained(u->s, u);
 }
 
 void lb_upstream_flush(struct lb_upstream *u)
@@ -289,7 +291,7 @@ void lb_upstream_flush(struct lb_upstream *u)
         /* plaintext stays in out until the handshake is done */
         if (net_tls_conn_output(u->tls, &u->out, &u->cout) != 0) {
             if (u->s)
-                lb_proxy_upstream_read(u->s, u, UV_EPROTO);
+                u->ev->read(u->s, u, UV_EPROTO);
             else
                 lb_upstream_close(u);
             return;
@@ -302,7 +304,7 @@ void lb_upstream_flush(struct lb_upstream *u)
         net_count(&u->peer->local[u->w->id].bytes_out, (uint64_t)n);
     if (r < 0) {
         if (u->s)
-            lb_proxy_upstream_read(u->s, u, r);
+            u->ev->read(u->s, u, r);
         else
             lb_upstream_close(u);
     }
