@@ -1099,9 +1099,29 @@ static void body_move(struct lb_session *s, struct lb_upstream *u, size_t n)
 }
 
 /* Parse and relay what the backend sent. */
-static void pump_response(struct lb_session *s, struct lb_upstream *u)
+/* The backend answered: its status and latency into the peer's figures. */
+static void count_response(struct lb_session *s, struct lb_upstream *u)
 {
-    struct lb_worker *w = s->w;
+    struct net_peer *p = s->peer;
+    long long lat_us = (long long)(uv_hrtime() / 1000) - s->t_sent_us;
+    if (lat_us < 0)
+        lat_us = 0;
+    if (p) {
+        struct net_peer_local *l = &p->local[s->w->id];
+        int cls = u->res.status / 100;
+        net_count(&l->responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
+        net_count(&l->lat[lat_bucket(lat_us / 1000)], 1);
+        net_count(&l->lat_sum_us, (uint64_t)lat_us);
+        net_peer_observe(p, (uint64_t)lat_us);
+    }
+}
+
+/* Parse the response head in u->in (relaying interim 1xx answers) and send
+ * it on. Returns true once the final head went on and the body follows;
+ * false when more bytes are needed or the exchange went elsewhere (failed,
+ * tunnel, cache, closed). */
+static bool response_head(struct lb_session *s, struct lb_upstream *u)
+{
     while (!s->resp_head_done) {
         int n = http1_parse_response(buf_head(&u->in), buf_pending(&u->in), &u->res, NULL,
                                      s->meth == HTTP1_METHOD_HEAD);
@@ -1109,22 +1129,22 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
             if (buf_pending(&u->in) > 65536) {
                 upstream_failed(s, 502, false, "response head too large");
             }
-            return;
+            return false;
         }
         if (n < 0) {
             char why[96];
             snprintf(why, sizeof why, "bad response: %s", http1_strerror(n));
             upstream_failed(s, 502, false, why);
-            return;
+            return false;
         }
         if (u->res.status < 200) {
             if (u->res.status == 101 && s->upgrade && u->res.upgrade) {
                 tunnel_begin(s, u, (size_t)n);
-                return;
+                return false;
             }
             if (u->res.status == 101) {
                 upstream_failed(s, 502, false, "101 Switching Protocols without an upgrade request");
-                return;
+                return false;
             }
             /* interim: relay to HTTP/1.1 clients as is, then read the final answer */
             if (!s->req_http10 && !s->cache_sink)
@@ -1133,29 +1153,70 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
             http1_response_reset(&u->res);
             client_flush(s);
             if (s->closing)
-                return;
+                return false;
             continue;
         }
-        struct net_peer *p = s->peer;
-        long long lat_us = (long long)(uv_hrtime() / 1000) - s->t_sent_us;
-        if (lat_us < 0)
-            lat_us = 0;
-        if (p) {
-            struct net_peer_local *l = &p->local[w->id];
-            int cls = u->res.status / 100;
-            net_count(&l->responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
-            net_count(&l->lat[lat_bucket(lat_us / 1000)], 1);
-            net_count(&l->lat_sum_us, (uint64_t)lat_us);
-            net_peer_observe(p, (uint64_t)lat_us);
-        }
+        count_response(s, u);
         if (s->cfill && cache_response_head(s, u, (size_t)n))
-            return;
+            return false;
         s->status = u->res.status;
         s->resp_keepalive = u->res.keep_alive;
         relay_head(s, u);
         buf_consume(&u->in, (size_t)n);
         s->resp_head_done = true;
     }
+    return true;
+}
+
+/* A chunked body: relayed as is, or de-chunked (HTTP/1.0 clients, HTTP/2
+ * streams); the cache fill gets it too. Returns false when the session was
+ * closed (a bad chunk after the answer began). */
+static bool chunked_body(struct lb_session *s, struct lb_upstream *u, size_t avail)
+{
+    int rc;
+    size_t used;
+    if (s->dechunk) {
+        size_t off = 0;
+        for (;;) {
+            const char *d;
+            size_t dl, k;
+            rc = http1_chunked_next(&s->resp_ck, buf_head(&u->in) + off, avail - off, &k, &d, &dl);
+            off += k;
+            if (rc != HTTP1_CHUNK_DATA)
+                break;
+            if (s->cfill && !lb_cache_fill_data(s->cfill, d, dl))
+                cache_fill_end(s, false);
+            if (!s->cache_sink)
+                buf_append(&s->out, d, dl);
+        }
+        used = off;
+        buf_consume(&u->in, used);
+    } else {
+        rc = http1_chunked_scan(&s->resp_ck, buf_head(&u->in), avail, &used);
+        if (s->cfill && !lb_cache_fill_chunked(s->cfill, buf_head(&u->in), used))
+            cache_fill_end(s, false);
+        body_move(s, u, used);
+    }
+    if (rc == HTTP1_CHUNK_DONE) {
+        response_done(s, u, true);
+    } else if (rc < 0) {
+        /* the answer already began: all we can do is cut it */
+        if (s->peer) {
+            net_count(&s->peer->local[s->w->id].errors, 1);
+            net_peer_failure(s->peer, now_ms(s));
+        }
+        log_verbose("pool %s: bad chunked response: %s", s->pool->name, http1_strerror(rc));
+        client_flush(s);
+        session_close(s);
+        return false;
+    }
+    return true;
+}
+
+/* Move what u->in holds of the body to the client. Returns false when the
+ * session was closed. */
+static bool response_body(struct lb_session *s, struct lb_upstream *u)
+{
     size_t avail = buf_pending(&u->in);
     switch (s->resp_body) {
     case HTTP1_BODY_NONE:
@@ -1171,51 +1232,18 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
             response_done(s, u, true);
         break;
     }
-    case HTTP1_BODY_CHUNKED: {
-        int rc;
-        size_t used;
-        if (s->dechunk) {
-            size_t off = 0;
-            for (;;) {
-                const char *d;
-                size_t dl, k;
-                rc = http1_chunked_next(&s->resp_ck, buf_head(&u->in) + off, avail - off, &k, &d, &dl);
-                off += k;
-                if (rc != HTTP1_CHUNK_DATA)
-                    break;
-                if (s->cfill && !lb_cache_fill_data(s->cfill, d, dl))
-                    cache_fill_end(s, false);
-                if (!s->cache_sink)
-                    buf_append(&s->out, d, dl);
-            }
-            used = off;
-            buf_consume(&u->in, used);
-        } else {
-            rc = http1_chunked_scan(&s->resp_ck, buf_head(&u->in), avail, &used);
-            if (s->cfill && !lb_cache_fill_chunked(s->cfill, buf_head(&u->in), used))
-                cache_fill_end(s, false);
-            body_move(s, u, used);
-        }
-        if (rc == HTTP1_CHUNK_DONE) {
-            response_done(s, u, true);
-        } else if (rc < 0) {
-            /* the answer already began: all we can do is cut it */
-            if (s->peer) {
-                net_count(&s->peer->local[w->id].errors, 1);
-                net_peer_failure(s->peer, now_ms(s));
-            }
-            log_verbose("pool %s: bad chunked response: %s", s->pool->name, http1_strerror(rc));
-            client_flush(s);
-            session_close(s);
-            return;
-        }
-        break;
-    }
+    case HTTP1_BODY_CHUNKED:
+        return chunked_body(s, u, avail);
     case HTTP1_BODY_UNTIL_CLOSE:
         body_move(s, u, avail);
         break;
     }
-    if (s->closing)
+    return true;
+}
+
+static void pump_response(struct lb_session *s, struct lb_upstream *u)
+{
+    if (!response_head(s, u) || !response_body(s, u) || s->closing)
         return;
     client_flush(s);
     /* after the flush: had it written everything, no completion would resume us */
