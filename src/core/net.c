@@ -131,3 +131,15 @@ int net_resolve(const char *host, int port, struct sockaddr_storage *sa, socklen
     freeaddrinfo(res);
     return 0;
 }
+
+int net_resolve_hostport(const char *hostport, const char *form, struct sockaddr_storage *sa, socklen_t *salen,
+                         char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (!net_split_hostport(hostport, host, sizeof host, &port) || port <= 0 || port > 65535) {
+        snprintf(err, errlen, "'%s' is not %s", hostport, form);
+        return -1;
+    }
+    return net_resolve(host, port, sa, salen, err, errlen);
+}

@@ -33,6 +33,11 @@ int net_port_in_use(const char *host, int port);
  */
 int net_resolve(const char *host, int port, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);
 
+/* The same for "host:port" or "[v6]:port" (port 1..65535); a bad form gives
+ * "'ADDR' is not FORM" in err (form: how the role's docs spell it). */
+int net_resolve_hostport(const char *hostport, const char *form, struct sockaddr_storage *sa, socklen_t *salen,
+                         char *err, size_t errlen);
+
 /* "ip:port" of a socket address into out. */
 void net_format_addr(const struct sockaddr *sa, char *out, size_t outlen);
 

@@ -30,13 +30,7 @@ static long long now_ms(void) { return util_mono_us() / 1000; }
 
 static int resolve(const char *hostport, struct sockaddr_storage *out, char *err, size_t errlen)
 {
-    char host[128];
-    int port;
-    if (!net_split_hostport(hostport, host, sizeof host, &port) || port <= 0 || port > 65535) {
-        snprintf(err, errlen, "'%s' is not host:port", hostport);
-        return -1;
-    }
-    return net_resolve(host, port, out, NULL, err, errlen);
+    return net_resolve_hostport(hostport, "host:port", out, NULL, err, errlen);
 }
 
 /* ---- admin ---------------------------------------------------------------------- */

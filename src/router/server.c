@@ -38,13 +38,7 @@ static struct rt_server *g_srv; /* keeps everything reachable until exit */
 
 static int resolve(const char *addr, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen)
 {
-    char host[256];
-    int p;
-    if (!net_split_hostport(addr, host, sizeof host, &p) || p <= 0 || p > 65535) {
-        snprintf(err, errlen, "'%s' is not HOST:PORT", addr);
-        return -1;
-    }
-    return net_resolve(host, p, sa, salen, err, errlen);
+    return net_resolve_hostport(addr, "HOST:PORT", sa, salen, err, errlen);
 }
 
 struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name)
