@@ -268,10 +268,8 @@ static void on_cli_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     t->last = tnow(t);
     if (t->connected)
         flush_to_srv(t);
-    if (!t->closing && buf_pending(&t->c2s) + buf_pending(&t->c2s_w) >= T_HIGH && !t->cpaused) {
-        t->cpaused = true;
-        uv_read_stop(st);
-    }
+    if (!t->closing && net_conn_backlog(&t->c2s, &t->c2s_w) >= T_HIGH)
+        net_conn_pause(st, &t->cpaused);
 }
 
 static void on_srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
@@ -298,10 +296,8 @@ static void on_srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (t->peer)
         net_count(&t->peer->local[t->w->id].bytes_in, (uint64_t)n);
     flush_to_cli(t);
-    if (!t->closing && buf_pending(&t->s2c) + buf_pending(&t->s2c_w) >= T_HIGH && !t->spaused) {
-        t->spaused = true;
-        uv_read_stop(st);
-    }
+    if (!t->closing && net_conn_backlog(&t->s2c, &t->s2c_w) >= T_HIGH)
+        net_conn_pause(st, &t->spaused);
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -324,10 +320,8 @@ static void on_srv_written(uv_write_t *req, int status)
     flush_to_srv(t);
     if (t->closing)
         return;
-    if (t->cpaused && !t->cli_eof && buf_pending(&t->c2s) + buf_pending(&t->c2s_w) < T_LOW) {
-        t->cpaused = false;
-        uv_read_start((uv_stream_t *)&t->cli, on_cli_alloc, on_cli_read);
-    }
+    if (!t->cli_eof && net_conn_backlog(&t->c2s, &t->c2s_w) < T_LOW)
+        net_conn_resume((uv_stream_t *)&t->cli, &t->cpaused, on_cli_alloc, on_cli_read);
     pass_eofs(t);
 }
 
@@ -346,10 +340,8 @@ static void on_cli_written(uv_write_t *req, int status)
     flush_to_cli(t);
     if (t->closing)
         return;
-    if (t->spaused && t->srv && !t->srv_eof && buf_pending(&t->s2c) + buf_pending(&t->s2c_w) < T_LOW) {
-        t->spaused = false;
-        uv_read_start((uv_stream_t *)&t->srv->tcp, on_srv_alloc, on_srv_read);
-    }
+    if (t->spaused && t->srv && !t->srv_eof && net_conn_backlog(&t->s2c, &t->s2c_w) < T_LOW)
+        net_conn_resume((uv_stream_t *)&t->srv->tcp, &t->spaused, on_srv_alloc, on_srv_read);
     pass_eofs(t);
 }
 

@@ -17,7 +17,8 @@
  * Everything here is static inline: it runs on every reply of kv, lb, router
  * and pg, and an out-of-line call would show in their CPU per operation.
  * The owner keeps its own state (closing, counters, TLS, what to do when all
- * is sent): these helpers only move bytes and say what happened.
+ * is sent) and closes the handle itself (kv, lb and pg each do more on close:
+ * registries, pools, TLS): these helpers only move bytes and say what happened.
  *
  * Thread: the connection's loop thread, as every libuv call.
  */
@@ -133,20 +134,6 @@ static inline bool net_conn_resume(uv_stream_t *st, bool *paused, uv_alloc_cb al
         return false;
     *paused = false;
     uv_read_start(st, alloc, read);
-    return true;
-}
-
-/* ---- close --------------------------------------------------------------- */
-
-/* Stop reading and close the handle once (*closing set); close_cb frees the
- * connection. Returns false if it was already closing. */
-static inline bool net_conn_close(uv_stream_t *st, bool *closing, uv_close_cb close_cb)
-{
-    if (*closing)
-        return false;
-    *closing = true;
-    uv_read_stop(st);
-    uv_close((uv_handle_t *)st, close_cb);
     return true;
 }
 

@@ -192,3 +192,43 @@ Test(net_server, resolve_hostport)
     cr_assert_str_eq(err, "'127.0.0.1' is not HOST:PORT");
     cr_assert_eq(net_resolve_hostport("127.0.0.1:0", "host:port", &sa, NULL, err, sizeof err), -1);
 }
+
+static void alloc_cb(uv_handle_t *h, size_t n, uv_buf_t *b)
+{
+    (void)h;
+    (void)n;
+    static char mem[64];
+    *b = uv_buf_init(mem, sizeof mem);
+}
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    (void)s;
+    (void)n;
+    (void)b;
+}
+
+/* Pausing twice or resuming a stream that is not paused does nothing. */
+Test(net_conn, pause_resume_once)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uv_pipe_t p;
+    uv_pipe_init(&loop, &p, 0);
+    cr_assert_eq(uv_pipe_open(&p, sv[0]), 0);
+    uv_read_start((uv_stream_t *)&p, alloc_cb, read_cb);
+    bool paused = false;
+    cr_assert(!net_conn_resume((uv_stream_t *)&p, &paused, alloc_cb, read_cb));
+    cr_assert(net_conn_pause((uv_stream_t *)&p, &paused));
+    cr_assert(paused);
+    cr_assert(!uv_is_active((uv_handle_t *)&p));
+    cr_assert(!net_conn_pause((uv_stream_t *)&p, &paused));
+    cr_assert(net_conn_resume((uv_stream_t *)&p, &paused, alloc_cb, read_cb));
+    cr_assert(!paused);
+    cr_assert(uv_is_active((uv_handle_t *)&p));
+    uv_close((uv_handle_t *)&p, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    close(sv[1]);
+}
