@@ -25,6 +25,7 @@
 
 #include "app/app.h"
 #include "net/admin.h"
+#include "net/server.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/net.h"
@@ -65,7 +66,7 @@ struct app_server {
     struct app_kv *kv;
     struct app_pg *pg;
     struct app_wb *wb;       /* write-behind flusher (profile-cache write-behind) */
-    uv_signal_t sigterm, sigint;
+    struct net_signals sig;
     uv_timer_t drain_timer;
     bool draining;
     long long nconns;
@@ -539,43 +540,31 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void usage(void)
 {
-    struct buf b;
-    buf_init(&b);
-    buf_puts(&b, "usage: scaleout app [--config FILE] [--directive value ...]\n\n"
-                 "The reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL.\n\n"
-                 "directives:\n");
-    conf_print_help(&app_conf_table, &b);
-    fwrite(buf_head(&b), 1, buf_pending(&b), stdout);
-    buf_deinit(&b);
+    net_server_usage(stdout, &app_conf_table,
+                     "usage: scaleout app [--config FILE] [--directive value ...]\n\n"
+                     "The reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL.\n\n"
+                     "directives:\n",
+                     "");
 }
 
 int app_main(int argc, char **argv)
 {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage();
-            return 0;
-        }
+    if (net_server_help_asked(argc, argv)) {
+        usage();
+        return 0;
+    }
     struct app_server *s = xcalloc(1, sizeof *s);
     conf_defaults(&app_conf_table, &s->cfg);
-    struct buf errs;
-    buf_init(&errs);
-    if (conf_load_args(&app_conf_table, &s->cfg, argc, argv, &errs) != 0) {
-        fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
-        fprintf(stderr, "scaleout app: invalid configuration (see scaleout app --help)\n");
-        buf_deinit(&errs);
+    if (net_server_conf_args(&app_conf_table, &s->cfg, "app", argc, argv, NULL) != 0) {
         conf_free(&app_conf_table, &s->cfg);
         xfree(s);
         return 2;
     }
-    buf_deinit(&errs);
-    log_init("app", s->cfg.loglevel, s->cfg.logfile);
-    signal(SIGPIPE, SIG_IGN);
+    net_server_process_init("app", s->cfg.loglevel, s->cfg.logfile);
     s->start_ms = util_time_ms();
     int rc = 0;
     char err[512];
-    if (s->cfg.pidfile && *s->cfg.pidfile && util_write_pidfile(s->cfg.pidfile, err, sizeof err) != 0)
-        log_warn("%s", err);
+    net_pidfile_write(s->cfg.pidfile);
 
     /* schema first: once the port answers, every endpoint works */
     if (app_pg_schema(s->cfg.pg, 30000, err, sizeof err) != 0) {
@@ -610,26 +599,15 @@ int app_main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    uv_tcp_init(s->loop, &s->listener);
-    s->listener.data = s;
-    uv_tcp_open(&s->listener, fd);
-    if (uv_listen((uv_stream_t *)&s->listener, 511, on_connection) != 0) {
+    if (net_listen_start(s->loop, &s->listener, fd, 511, false, on_connection, s) != 0) {
         fprintf(stderr, "scaleout app: listen failed\n");
         rc = 1;
         goto out;
     }
     s->listening = true;
-    long long aport = s->cfg.admin_port < 0 ? s->cfg.port + 10000 : s->cfg.admin_port;
-    if (aport > 0 && aport <= 65535) {
-        s->admin = admin_open(s->loop, s->cfg.bind, (int)aport, NULL, admin_handler, s, err, sizeof err);
-        if (!s->admin)
-            log_warn("admin endpoint: %s", err);
-    }
-    uv_signal_init(s->loop, &s->sigterm);
-    uv_signal_init(s->loop, &s->sigint);
-    s->sigterm.data = s->sigint.data = s;
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    s->admin = net_admin_start(s->loop, s->cfg.bind, net_admin_port(s->cfg.admin_port, s->cfg.port), NULL,
+                               admin_handler, s);
+    net_signals_start(&s->sig, s->loop, on_signal, NULL, s);
     uv_timer_init(s->loop, &s->drain_timer);
     if (s->cfg.profile_cache == APP_CACHE_WRITE_BEHIND || s->cfg.product_cache == APP_CACHE_WRITE_BEHIND) {
         char id[96];

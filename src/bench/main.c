@@ -24,6 +24,7 @@
 
 #include "bench/bench.h"
 #include "core/alloc.h"
+#include "net/server.h"
 #include "core/buf.h"
 
 static const struct {
@@ -36,29 +37,24 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    struct buf b;
-    buf_init(&b);
-    conf_print_help(&bench_conf_table, &b);
-    fprintf(f,
-            "usage: scaleout bench URL [options]\n"
-            "       scaleout bench --scenario FILE [options]\n\n"
-            "A load generator for HTTP/1.1 and RESP servers: closed loop (each connection sends its next\n"
-            "request when the last one is answered) or open loop (--rate: requests leave on a fixed\n"
-            "schedule and latency counts from the scheduled time, so a stalled server shows in the\n"
-            "percentiles). Prints throughput, p50..p99.99 and max latency, and errors by kind.\n\n"
-            "URL: http://HOST[:PORT]/PATH or redis://HOST[:PORT]\n\n"
-            "short flags: -c connections, -t threads, -d duration, -n requests, -R rate, -H header,\n"
-            "             -P pipeline\n\n"
-            "every directive is also a flag (--name value), and a line of a --config or --scenario file:\n\n"
-            "%.*s\n"
-            "examples:\n"
-            "  scaleout bench http://127.0.0.1:8080/ -c 50 -d 30s\n"
-            "  scaleout bench http://127.0.0.1:8080/api --rate 2000 -c 100 -d 1m --json out.json\n"
-            "  scaleout bench redis://127.0.0.1:7379 -c 50 -P 16 --ratio 1:1 --dist zipf:0.99 -n 1000000\n"
-            "  scaleout bench --scenario ramp.bench --html report.html\n"
-            "details: docs/bench.md\n",
-            (int)buf_pending(&b), buf_head(&b));
-    buf_deinit(&b);
+    net_server_usage(f, &bench_conf_table,
+                     "usage: scaleout bench URL [options]\n"
+                     "       scaleout bench --scenario FILE [options]\n\n"
+                     "A load generator for HTTP/1.1 and RESP servers: closed loop (each connection sends its next\n"
+                     "request when the last one is answered) or open loop (--rate: requests leave on a fixed\n"
+                     "schedule and latency counts from the scheduled time, so a stalled server shows in the\n"
+                     "percentiles). Prints throughput, p50..p99.99 and max latency, and errors by kind.\n\n"
+                     "URL: http://HOST[:PORT]/PATH or redis://HOST[:PORT]\n\n"
+                     "short flags: -c connections, -t threads, -d duration, -n requests, -R rate, -H header,\n"
+                     "             -P pipeline\n\n"
+                     "every directive is also a flag (--name value), and a line of a --config or --scenario file:\n\n",
+                     "\n"
+                     "examples:\n"
+                     "  scaleout bench http://127.0.0.1:8080/ -c 50 -d 30s\n"
+                     "  scaleout bench http://127.0.0.1:8080/api --rate 2000 -c 100 -d 1m --json out.json\n"
+                     "  scaleout bench redis://127.0.0.1:7379 -c 50 -P 16 --ratio 1:1 --dist zipf:0.99 -n 1000000\n"
+                     "  scaleout bench --scenario ramp.bench --html report.html\n"
+                     "details: docs/bench.md\n");
 }
 
 static void on_sigint(int sig)
@@ -88,14 +84,6 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-void bench_started_now(char *dst, size_t cap)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(dst, cap, "%Y-%m-%dT%H:%M:%S%z", &tm);
 }
 
 /*
@@ -149,27 +137,6 @@ static int parse_argv(int argc, char **argv, char **pairs, const char **config)
         pairs[n++] = value;
     }
     return n;
-}
-
-/* Apply (directive, value) pairs; errors printed; returns 0 if none. */
-int bench_apply_pairs(struct bench_config *cfg, char **pairs, int n, const char *where, int *errors)
-{
-    for (int i = 0; i + 1 < n; i += 2) {
-        const char *name = pairs[i];
-        char err[512];
-        if (strcmp(name, "step") == 0 || strcmp(name, "run") == 0 || strcmp(name, "spawn") == 0 ||
-            strcmp(name, "sleep") == 0) {
-            fprintf(stderr, "%s: '%s' belongs in a scenario file\n", where, name);
-            (*errors)++;
-            continue;
-        }
-        char *v = pairs[i + 1];
-        if (conf_set(&bench_conf_table, cfg, name, 1, &v, false, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: --%s: %s\n", where, name, err);
-            (*errors)++;
-        }
-    }
-    return *errors ? -1 : 0;
 }
 
 static int single_run(struct bench_config *cfg)

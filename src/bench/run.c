@@ -161,6 +161,132 @@ static void progress_clear(struct progress *pg)
 
 /* ---- one step ---------------------------------------------------------------- */
 
+/* The workers of one step: threads, each with its share of the
+ * connections, the request quota and the rate. *nw gets their number. */
+static struct bench_worker *workers_new(const struct bench_config *cfg, struct bench_run *run, int *nw)
+{
+    int n = (int)cfg->threads;
+    if (n > cfg->connections)
+        n = (int)cfg->connections;
+    if (cfg->requests > 0 && n > cfg->requests)
+        n = (int)cfg->requests;
+    struct bench_worker *ws = xcalloc((size_t)n, sizeof *ws);
+    for (int i = 0; i < n; i++) {
+        int conns = (int)(cfg->connections / n + (i < cfg->connections % n));
+        uint64_t quota = cfg->requests > 0 ? (uint64_t)(cfg->requests / n + (i < cfg->requests % n)) : UINT64_MAX;
+        /* the rate follows the connections, so every connection has the same share */
+        double rate = (double)cfg->rate * conns / (double)cfg->connections;
+        bench_worker_init(&ws[i], i, run, conns, rate, quota);
+    }
+    *nw = n;
+    return ws;
+}
+
+/* Start the worker threads; a thread that cannot start ends the step
+ * (interrupted, reason in err). */
+static void workers_start(struct bench_worker *ws, int nw, char *err, size_t errlen)
+{
+    for (int i = 0; i < nw; i++) {
+        if (pthread_create(&ws[i].thread, NULL, bench_worker_main, &ws[i]) != 0) {
+            snprintf(err, errlen, "cannot start a worker thread: %s", strerror(errno));
+            atomic_store(&bench_interrupted, true);
+            break;
+        }
+        ws[i].started = true;
+    }
+}
+
+static bool workers_done(struct bench_worker *ws, int nw)
+{
+    for (int i = 0; i < nw; i++)
+        if (ws[i].started && !atomic_load_explicit(&ws[i].done, memory_order_acquire))
+            return false;
+    return true;
+}
+
+/* The step's sampling: once a second, the workers' figures become a point
+ * (and the progress line) until every worker is done. *acc and *prev are
+ * swapped as points are taken (prev: the last point's figures); returns the
+ * time of the last point. */
+static uint64_t sample_points(struct bench_run *run, struct bench_worker *ws, int nw, struct bench_step *s,
+                              struct progress *pg, uint64_t t0, uint64_t begin, struct bench_interval **acc,
+                              struct bench_interval **prev)
+{
+    uint64_t last = begin, next = begin + SEC_NS;
+    while (!workers_done(ws, nw)) {
+        uint64_t now = bench_now_ns();
+        if (now < next) {
+            sleep_ns(next - now < POLL_NS ? next - now : POLL_NS);
+            continue;
+        }
+        collect(run, ws, nw, *acc);
+        now = bench_now_ns();
+        add_point(s, *acc, (double)(last - t0) / 1e9, (double)(now - last) / 1e9);
+        bench_counts_add(&s->c, &(*acc)->c);
+        bench_hist_merge(s->hist, &(*acc)->hist);
+        progress_line(pg, s, (double)(now - begin) / 1e9, &s->points[s->npoints - 1]);
+        /* keep this point's figures in case the tail gets folded into it */
+        struct bench_interval *tmp = *prev;
+        *prev = *acc;
+        *acc = tmp;
+        interval_reset(*acc);
+        last = now;
+        next += SEC_NS;
+        if (next < now)
+            next = now + SEC_NS;
+    }
+    return last;
+}
+
+/* What came in since the last point, once the workers are joined (read both
+ * halves of their intervals): a last point, or folded into the previous. */
+static void last_point(struct bench_worker *ws, int nw, struct bench_step *s, uint64_t t0, uint64_t last,
+                       struct bench_interval *acc, struct bench_interval *prev)
+{
+    uint64_t end = bench_now_ns();
+    for (int i = 0; i < nw; i++) {
+        interval_take(acc, ws[i].ivl[0]);
+        interval_take(acc, ws[i].ivl[1]);
+    }
+    bench_counts_add(&s->c, &acc->c);
+    bench_hist_merge(s->hist, &acc->hist);
+    if (s->npoints > 0 && end - last < SEC_NS / 2) {
+        /* a short tail (the drain): fold it into the last point rather than
+         * plot a sliver whose rate means nothing */
+        struct bench_point *p = &s->points[--s->npoints];
+        double t = p->t, dt = p->dt + (double)(end - last) / 1e9;
+        bench_counts_add(&acc->c, &prev->c);
+        bench_hist_merge(&acc->hist, &prev->hist);
+        add_point(s, acc, t, dt);
+    } else {
+        add_point(s, acc, (double)(last - t0) / 1e9, (double)(end - last) / 1e9);
+    }
+}
+
+/* The step's span (first start to last stop of any worker), its first error
+ * and whether it gave up; the workers are freed. */
+static void workers_finish(struct bench_worker *ws, int nw, struct bench_step *s, uint64_t t0, uint64_t begin)
+{
+    uint64_t start = 0, stop = 0;
+    for (int i = 0; i < nw; i++) {
+        struct bench_worker *w = &ws[i];
+        if (w->start_ns && (!start || w->start_ns < start))
+            start = w->start_ns;
+        if (w->stop_ns > stop)
+            stop = w->stop_ns;
+        if (!s->first_error[0] && w->first_error[0])
+            snprintf(s->first_error, sizeof s->first_error, "%s", w->first_error);
+        s->gave_up |= w->gave_up;
+        bench_worker_deinit(w);
+    }
+    if (!start)
+        start = stop = begin;
+    s->start = (double)(start - t0) / 1e9;
+    s->elapsed = (double)(stop - start) / 1e9;
+    s->interrupted = atomic_load(&bench_interrupted);
+    xfree(ws);
+}
+
 int bench_run_step(const struct bench_config *cfg, uint64_t t0, struct bench_step *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -189,110 +315,26 @@ int bench_run_step(const struct bench_config *cfg, uint64_t t0, struct bench_ste
     run.duration_ns = (uint64_t)dur * 1000000ULL;
     atomic_init(&run.epoch, 0);
 
-    int nw = (int)cfg->threads;
-    if (nw > cfg->connections)
-        nw = (int)cfg->connections;
-    if (cfg->requests > 0 && nw > cfg->requests)
-        nw = (int)cfg->requests;
-    struct bench_worker *ws = xcalloc((size_t)nw, sizeof *ws);
-    for (int i = 0; i < nw; i++) {
-        int conns = (int)(cfg->connections / nw + (i < cfg->connections % nw));
-        uint64_t quota = cfg->requests > 0 ? (uint64_t)(cfg->requests / nw + (i < cfg->requests % nw)) : UINT64_MAX;
-        /* the rate follows the connections, so every connection has the same share */
-        double rate = (double)cfg->rate * conns / (double)cfg->connections;
-        bench_worker_init(&ws[i], i, &run, conns, rate, quota);
-    }
-
+    int nw;
+    struct bench_worker *ws = workers_new(cfg, &run, &nw);
     struct progress pg = {.mode = cfg->progress};
     if (pg.mode == BENCH_PROGRESS_AUTO)
         pg.mode = isatty(STDERR_FILENO) ? BENCH_PROGRESS_TTY : BENCH_PROGRESS_PLAIN;
 
     uint64_t begin = bench_now_ns();
-    for (int i = 0; i < nw; i++) {
-        if (pthread_create(&ws[i].thread, NULL, bench_worker_main, &ws[i]) != 0) {
-            snprintf(err, errlen, "cannot start a worker thread: %s", strerror(errno));
-            atomic_store(&bench_interrupted, true);
-            break;
-        }
-        ws[i].started = true;
-    }
-
+    workers_start(ws, nw, err, errlen);
     struct bench_interval *acc = xmalloc(sizeof *acc), *prev = xmalloc(sizeof *prev);
     interval_reset(acc);
     interval_reset(prev);
-    uint64_t last = begin, next = begin + SEC_NS;
-    for (;;) {
-        bool all_done = true;
-        for (int i = 0; i < nw; i++)
-            if (ws[i].started && !atomic_load_explicit(&ws[i].done, memory_order_acquire))
-                all_done = false;
-        if (all_done)
-            break;
-        uint64_t now = bench_now_ns();
-        if (now < next) {
-            sleep_ns(next - now < POLL_NS ? next - now : POLL_NS);
-            continue;
-        }
-        collect(&run, ws, nw, acc);
-        now = bench_now_ns();
-        add_point(s, acc, (double)(last - t0) / 1e9, (double)(now - last) / 1e9);
-        bench_counts_add(&s->c, &acc->c);
-        bench_hist_merge(s->hist, &acc->hist);
-        progress_line(&pg, s, (double)(now - begin) / 1e9, &s->points[s->npoints - 1]);
-        /* keep this point's figures in case the tail gets folded into it */
-        struct bench_interval *tmp = prev;
-        prev = acc;
-        acc = tmp;
-        interval_reset(acc);
-        last = now;
-        next += SEC_NS;
-        if (next < now)
-            next = now + SEC_NS;
-    }
+    uint64_t last = sample_points(&run, ws, nw, s, &pg, t0, begin, &acc, &prev);
     for (int i = 0; i < nw; i++)
         if (ws[i].started)
             pthread_join(ws[i].thread, NULL);
-    /* what came in since the last point (the workers are gone: read both halves) */
-    uint64_t end = bench_now_ns();
-    for (int i = 0; i < nw; i++) {
-        interval_take(acc, ws[i].ivl[0]);
-        interval_take(acc, ws[i].ivl[1]);
-    }
-    bench_counts_add(&s->c, &acc->c);
-    bench_hist_merge(s->hist, &acc->hist);
-    if (s->npoints > 0 && end - last < SEC_NS / 2) {
-        /* a short tail (the drain): fold it into the last point rather than
-         * plot a sliver whose rate means nothing */
-        struct bench_point *p = &s->points[--s->npoints];
-        double t = p->t, dt = p->dt + (double)(end - last) / 1e9;
-        bench_counts_add(&acc->c, &prev->c);
-        bench_hist_merge(&acc->hist, &prev->hist);
-        add_point(s, acc, t, dt);
-    } else {
-        add_point(s, acc, (double)(last - t0) / 1e9, (double)(end - last) / 1e9);
-    }
+    last_point(ws, nw, s, t0, last, acc, prev);
     progress_clear(&pg);
     xfree(acc);
     xfree(prev);
-
-    uint64_t start = 0, stop = 0;
-    for (int i = 0; i < nw; i++) {
-        struct bench_worker *w = &ws[i];
-        if (w->start_ns && (!start || w->start_ns < start))
-            start = w->start_ns;
-        if (w->stop_ns > stop)
-            stop = w->stop_ns;
-        if (!s->first_error[0] && w->first_error[0])
-            snprintf(s->first_error, sizeof s->first_error, "%s", w->first_error);
-        s->gave_up |= w->gave_up;
-        bench_worker_deinit(w);
-    }
-    if (!start)
-        start = stop = begin;
-    s->start = (double)(start - t0) / 1e9;
-    s->elapsed = (double)(stop - start) / 1e9;
-    s->interrupted = atomic_load(&bench_interrupted);
-    xfree(ws);
+    workers_finish(ws, nw, s, t0, begin);
     target.proto->teardown(shared);
     return 0;
 }

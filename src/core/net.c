@@ -113,7 +113,8 @@ bool net_split_hostport(const char *s, char *host, size_t hostlen, int *port)
 
 int net_resolve(const char *host, int port, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen)
 {
-    struct addrinfo hints = {0}, *res = NULL;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
@@ -125,7 +126,20 @@ int net_resolve(const char *host, int port, struct sockaddr_storage *sa, socklen
         return -1;
     }
     memcpy(sa, res->ai_addr, res->ai_addrlen);
-    *salen = res->ai_addrlen;
+    if (salen)
+        *salen = res->ai_addrlen;
     freeaddrinfo(res);
     return 0;
+}
+
+int net_resolve_hostport(const char *hostport, const char *form, struct sockaddr_storage *sa, socklen_t *salen,
+                         char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (!net_split_hostport(hostport, host, sizeof host, &port) || port <= 0 || port > 65535) {
+        snprintf(err, errlen, "'%s' is not %s", hostport, form);
+        return -1;
+    }
+    return net_resolve(host, port, sa, salen, err, errlen);
 }

@@ -26,10 +26,17 @@ int net_listen(const char *host, int port, int backlog, bool reuseport, char *er
  */
 int net_port_in_use(const char *host, int port);
 
-/* Resolve host (a name or an IPv4/IPv6 literal) and port to the first TCP
- * address getaddrinfo gives. Returns 0, or -1 with "cannot resolve 'HOST':
- * REASON" in err. (Blocking: for configuration time.) */
+/*
+ * The first TCP address of host:port (a literal or a name, IPv4 or IPv6) into
+ * *sa, its length into *salen (may be NULL). Returns 0, or -1 with "cannot
+ * resolve 'HOST': reason" in err. Blocks on DNS for a name: start-up, config.
+ */
 int net_resolve(const char *host, int port, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);
+
+/* The same for "host:port" or "[v6]:port" (port 1..65535); a bad form gives
+ * "'ADDR' is not FORM" in err (form: how the role's docs spell it). */
+int net_resolve_hostport(const char *hostport, const char *form, struct sockaddr_storage *sa, socklen_t *salen,
+                         char *err, size_t errlen);
 
 /* "ip:port" of a socket address into out. */
 void net_format_addr(const struct sockaddr *sa, char *out, size_t outlen);

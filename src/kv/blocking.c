@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "net/conn.h"
 #include "core/util.h"
 #include "kv/dict.h"
 #include "kv/multi.h"
@@ -115,14 +116,7 @@ static void unlink_waits(struct kv_blocking *bk, struct kv_blocked *b)
         struct kv_bkey *k = w->k;
         if (!k)
             continue;
-        if (w->prev)
-            w->prev->next = w->next;
-        else
-            k->head = w->next;
-        if (w->next)
-            w->next->prev = w->prev;
-        else
-            k->tail = w->prev;
+        NET_TLIST_REMOVE(k->head, k->tail, w, prev, next);
         w->k = NULL;
         if (!k->head) {
             struct dict_node *n = dict_remove(&bk->keys, k->key, k->dn.klen, dict_hash(k->key, k->dn.klen));
@@ -134,12 +128,7 @@ static void unlink_waits(struct kv_blocking *bk, struct kv_blocked *b)
 
 static void worker_unlink(struct wstate *ws, struct kv_blocked *b)
 {
-    if (b->wprev)
-        b->wprev->wnext = b->wnext;
-    else
-        ws->head = b->wnext;
-    if (b->wnext)
-        b->wnext->wprev = b->wprev;
+    NET_LIST_REMOVE(ws->head, b, wprev, wnext);
     b->wprev = b->wnext = NULL;
 }
 

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "net/admin.h"
+#include "net/conn.h"
+#include "net/server.h"
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -400,19 +402,9 @@ static void on_close(uv_handle_t *h)
     kv_pubsub_client_gone(c);
     kv_repl_client_gone(c);
     kv_multi_reset(c);
-    if (c->gprev)
-        c->gprev->gnext = c->gnext;
-    else
-        s->registry = c->gnext;
-    if (c->gnext)
-        c->gnext->gprev = c->gprev;
+    NET_LIST_REMOVE(s->registry, c, gprev, gnext);
     pthread_mutex_unlock(&s->lock);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    NET_LIST_REMOVE(w->clients, c, prev, next);
     w->nclients--;
     atomic_fetch_sub(&s->nclients, 1);
     buf_deinit(&c->in);
@@ -458,9 +450,7 @@ static void on_write(uv_write_t *req, int status)
         client_close(c);
         return;
     }
-    c->net_out += buf_pending(&c->wbuf);
-    buf_consume(&c->wbuf, buf_pending(&c->wbuf));
-    buf_shrink(&c->wbuf, 64 * 1024);
+    c->net_out += net_conn_written(&c->wbuf, 64 * 1024);
     atomic_store_explicit(&c->out_bytes, buf_pending(&c->out), memory_order_relaxed);
     client_flush(c);
 }
@@ -475,33 +465,19 @@ static void client_flush(struct kv_client *c)
             client_close(c);
         return;
     }
-    uv_buf_t b = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
-    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    if (n > 0) {
-        c->net_out += (uint64_t)n;
-        buf_consume(&c->out, (size_t)n);
-    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+    /* the rest goes out asynchronously from wbuf, while new replies collect in out */
+    size_t n;
+    int r = net_conn_write((uv_stream_t *)&c->tcp, &c->out, &c->wbuf, &c->wreq, c, on_write, &c->writing, &n);
+    c->net_out += n;
+    if (r < 0) {
         client_close(c);
         return;
     }
-    if (buf_pending(&c->out) == 0) {
+    atomic_store_explicit(&c->out_bytes, buf_pending(&c->wbuf), memory_order_relaxed);
+    if (r == NET_WRITE_DONE) {
         buf_shrink(&c->out, 64 * 1024);
-        atomic_store_explicit(&c->out_bytes, buf_pending(&c->wbuf), memory_order_relaxed);
         if (c->close_after_reply)
             client_close(c);
-        return;
-    }
-    /* the rest goes out asynchronously from wbuf, while new replies collect in out */
-    struct buf tmp = c->wbuf;
-    c->wbuf = c->out;
-    c->out = tmp;
-    c->writing = true;
-    c->wreq.data = c;
-    atomic_store_explicit(&c->out_bytes, buf_pending(&c->wbuf), memory_order_relaxed);
-    uv_buf_t wb = uv_buf_init(buf_head(&c->wbuf), (unsigned)buf_pending(&c->wbuf));
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &wb, 1, on_write) != 0) {
-        c->writing = false;
-        client_close(c);
     }
 }
 
@@ -689,24 +665,12 @@ static void busy_serve(struct kv_client *c)
             break;
         buf_consume(&c->in, (size_t)n);
     }
-    if (c->writing || buf_pending(&c->out) == 0)
+    if (c->writing)
         return;
-    uv_buf_t b = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
-    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    if (n > 0) {
-        c->net_out += (uint64_t)n;
-        buf_consume(&c->out, (size_t)n);
-    }
-    if (buf_pending(&c->out) == 0 || (n < 0 && n != UV_EAGAIN))
-        return;
-    struct buf tmp = c->wbuf; /* the rest asynchronously, as client_flush */
-    c->wbuf = c->out;
-    c->out = tmp;
-    c->writing = true;
-    c->wreq.data = c;
-    uv_buf_t wb = uv_buf_init(buf_head(&c->wbuf), (unsigned)buf_pending(&c->wbuf));
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &wb, 1, on_write) != 0)
-        c->writing = false;
+    /* the rest asynchronously, as client_flush; a failed write is seen again later */
+    size_t n;
+    net_conn_write((uv_stream_t *)&c->tcp, &c->out, &c->wbuf, &c->wreq, c, on_write, &c->writing, &n);
+    c->net_out += n;
 }
 
 void kv_busy_poll(struct kv_server *s)
@@ -801,14 +765,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
         size_t most = pending > IOBUF_LEN ? pending : IOBUF_LEN;
         want = c->parser.need - pending < most ? c->parser.need - pending : most;
     }
-    buf_reserve(&c->in, want);
     /* read at most `want` (16 KB unless a large bulk needs more), as Redis does:
      * a pipelining client must not balloon its input buffer, which counts in
      * used_memory and would make eviction remove keys for transient bytes */
-    size_t room = buf_room(&c->in);
-    if (room > want)
-        room = want;
-    *out = uv_buf_init(buf_tail(&c->in), (unsigned)(room > (1u << 30) ? (1u << 30) : room));
+    net_conn_read_room(&c->in, want, want, out);
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
@@ -892,20 +852,13 @@ static void on_connection(uv_stream_t *server, int status)
     uv_os_fd_t fd = -1;
     uv_fileno((uv_handle_t *)&c->tcp, &fd);
     c->fd = fd;
-    /* worker list */
-    c->next = w->clients;
-    if (w->clients)
-        w->clients->prev = c;
-    w->clients = c;
+    NET_LIST_PUSH(w->clients, c, prev, next); /* worker list */
     w->nclients++;
     /* registry (CLIENT LIST) */
     pthread_mutex_lock(&s->lock);
     /* requirepass may be replaced by CONFIG SET on another thread: read it locked */
     c->authed = s->cfg.requirepass == NULL || s->cfg.requirepass[0] == '\0';
-    c->gnext = s->registry;
-    if (s->registry)
-        s->registry->gprev = c;
-    s->registry = c;
+    NET_LIST_PUSH(s->registry, c, gprev, gnext);
     s->st.conns_received++;
     pthread_mutex_unlock(&s->lock);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -971,13 +924,6 @@ static void on_clients_timer(uv_timer_t *t)
 
 /* ---- workers -------------------------------------------------------------- */
 
-static void close_walk(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
-}
-
 #define DRAIN_MS 3000
 
 /* Shutdown of one worker: stop accepting, flush replies, close everything. */
@@ -1010,53 +956,33 @@ static void on_wake(uv_async_t *a)
     kv_pubsub_worker_close(w->srv->pubsub, w);
     if (w->id == 0) {
         struct kv_server *s = w->srv;
-        uv_timer_stop(&s->cron);
-        uv_close((uv_handle_t *)&s->cron, NULL);
-        uv_close((uv_handle_t *)&s->sigterm, NULL);
-        uv_close((uv_handle_t *)&s->sigint, NULL);
-        uv_close((uv_handle_t *)&s->sighup, NULL);
+        net_cron_stop(&s->cron);
+        net_signals_close(&s->sig);
         if (s->admin)
             admin_close(s->admin);
         s->admin = NULL;
     }
 }
 
-static int worker_listen(struct kv_worker *w, char *err, size_t errlen)
-{
-    struct kv_server *s = w->srv;
-    int fd = net_listen(s->cfg.bind, (int)s->cfg.port, (int)s->cfg.tcp_backlog, true, err, errlen);
-    if (fd < 0)
-        return fd;
-    uv_tcp_init(&w->loop, &w->listener);
-    w->listener.data = w;
-    int r = uv_tcp_open(&w->listener, fd);
-    if (r == 0)
-        r = uv_listen((uv_stream_t *)&w->listener, (int)s->cfg.tcp_backlog, on_connection);
-    if (r != 0) {
-        snprintf(err, errlen, "listen: %s", uv_strerror(r));
-        return r;
-    }
-    w->listening = true;
-    return 0;
-}
-
-static int worker_init(struct kv_server *s, struct kv_worker *w, int id, char *err, size_t errlen)
+/* Worker id's loop and handles; it accepts on fd (its own SO_REUSEPORT socket). */
+static int worker_init(struct kv_server *s, struct kv_worker *w, int id, int fd, char *err, size_t errlen)
 {
     w->id = id;
     w->srv = s;
-    uv_loop_init(&w->loop);
-    uv_async_init(&w->loop, &w->wake, on_wake);
-    w->wake.data = w;
-    uv_timer_init(&w->loop, &w->clients_timer);
-    w->clients_timer.data = w;
-    uv_timer_start(&w->clients_timer, on_clients_timer, 100, 100);
+    net_worker_loop_init(&w->loop, &w->wake, on_wake, &w->clients_timer, on_clients_timer, 100, w);
     kv_blocking_worker_init(s->blocking, w);
     kv_pubsub_worker_init(s->pubsub, w);
     kv_repl_worker_init(s, w);
     uv_check_init(&w->loop, &w->aof_check);
     w->aof_check.data = w;
     uv_check_start(&w->aof_check, on_aof_check);
-    return worker_listen(w, err, errlen);
+    int r = net_listen_start(&w->loop, &w->listener, fd, (int)s->cfg.tcp_backlog, false, on_connection, w);
+    if (r != 0) {
+        snprintf(err, errlen, "listen: %s", uv_strerror(r));
+        return r;
+    }
+    w->listening = true;
+    return 0;
 }
 
 /* AOF on: one write (appendfsync always: and one fsync) for what this
@@ -1077,12 +1003,6 @@ static void on_aof_check(uv_check_t *h)
         if (!c->closing && !check_output_limits(c, util_time_ms()))
             client_flush(c);
     }
-}
-
-static void worker_run(void *arg)
-{
-    struct kv_worker *w = arg;
-    uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
 /* ---- cron ---------------------------------------------------------------- */
@@ -1278,44 +1198,23 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- admin endpoint ------------------------------------------------------ */
 
+static void admin_metrics(void *arg, struct buf *out) { kv_metrics(arg, out); }
+static void admin_status(void *arg, struct buf *out) { kv_status(arg, out); }
+
 static void admin_handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
 {
-    struct kv_server *s = arg;
-    if (req->method != HTTP1_METHOD_GET && req->method != HTTP1_METHOD_HEAD) {
-        resp->status = 405;
-        resp->extra_headers = "Allow: GET, HEAD\r\n";
-        buf_puts(&resp->body, "only GET and HEAD\n");
-    } else if (strcmp(req->path, "/metrics") == 0) {
-        resp->status = 200;
-        resp->ctype = "text/plain; version=0.0.4";
-        kv_metrics(s, &resp->body);
-    } else if (strcmp(req->path, "/status") == 0) {
-        resp->status = 200;
-        resp->ctype = "application/json";
-        kv_status(s, &resp->body);
-    }
+    net_admin_pages(req, resp, admin_metrics, admin_status, arg);
 }
 
 /* ---- main ---------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
-    struct buf b;
-    buf_init(&b);
-    conf_print_help(&kv_conf_table, &b);
-    fprintf(f,
-            "usage: scaleout kv [--config FILE] [--directive value ...]\n\n"
-            "A Redis-protocol key-value server. Every config file directive is also a flag:\n\n%.*s\n"
-            "Example: scaleout kv --port 7379 --maxmemory 100mb --maxmemory-policy allkeys-lru\n",
-            (int)buf_pending(&b), buf_head(&b));
-    buf_deinit(&b);
-}
-
-static void write_pidfile(const char *path)
-{
-    char err[256];
-    if (util_write_pidfile(path, err, sizeof err) != 0)
-        log_warn("pidfile: %s", err);
+    net_server_usage(f, &kv_conf_table,
+                     "usage: scaleout kv [--config FILE] [--directive value ...]\n\n"
+                     "A Redis-protocol key-value server. Every config file directive is also a flag:\n\n",
+                     "\n"
+                     "Example: scaleout kv --port 7379 --maxmemory 100mb --maxmemory-policy allkeys-lru\n");
 }
 
 /* Everything start-up allocated (the workers' loops are closed by then, or
@@ -1342,33 +1241,9 @@ static void server_free(struct kv_server *s)
     xfree(s);
 }
 
-int kv_main(int argc, char **argv)
+/* The keyspace: databases, settings, the subsystems and the keyspace hooks. */
+static void server_setup(struct kv_server *s)
 {
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-    }
-    struct kv_server *s = xcalloc(1, sizeof *s);
-    conf_defaults(&kv_conf_table, &s->cfg);
-    struct buf errs;
-    buf_init(&errs);
-    if (conf_load_args(&kv_conf_table, &s->cfg, argc, argv, &errs) != 0) {
-        fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
-        fprintf(stderr, "scaleout kv: invalid configuration (see scaleout kv --help)\n");
-        buf_deinit(&errs);
-        conf_free(&kv_conf_table, &s->cfg);
-        xfree(s);
-        return 2;
-    }
-    buf_deinit(&errs);
-    for (int i = 0; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0)
-            s->config_file = xstrdup(argv[i + 1]);
-
-    log_init("kv", s->cfg.loglevel, s->cfg.logfile);
-    signal(SIGPIPE, SIG_IGN);
     setlocale(LC_COLLATE, ""); /* SORT ALPHA collates as Redis does */
     dict_set_seed(rand_secure64());
     pthread_mutex_init(&s->lock, NULL);
@@ -1402,69 +1277,80 @@ int kv_main(int argc, char **argv)
     s->db.on_add_arg = s;
     s->db.on_modify = kv_persist_on_modify; /* dirty count, WATCH, blocked waiters */
     s->db.on_modify_arg = s;
+}
+
+/* One SO_REUSEPORT socket per worker (a port another server holds is refused)
+ * and the workers' loops. Returns 0, or with the reason printed -1 (nothing
+ * started) or -2 (some loops were made). */
+static int start_workers(struct kv_server *s)
+{
+    char err[256];
+    int port, *fds = xcalloc((size_t)s->nworkers, sizeof *fds);
+    int r = net_listen_fds(s->cfg.bind, (int)s->cfg.port, (int)s->cfg.tcp_backlog, true, true, s->nworkers, fds,
+                           &port, err, sizeof err);
+    int rc = r == 0 ? 0 : -1;
+    if (r == 0) {
+        s->cfg.port = port; /* port 0: the kernel picked one for worker 0 and the others joined it */
+        for (int i = 0; i < s->nworkers && r == 0; i++)
+            r = worker_init(s, &s->workers[i], i, fds[i], err, sizeof err);
+        rc = r == 0 ? 0 : -2;
+    }
+    xfree(fds);
+    if (rc != 0) {
+        log_warn("%s", err);
+        fprintf(stderr, "scaleout kv: %s\n", err);
+    }
+    return rc;
+}
+
+int kv_main(int argc, char **argv)
+{
+    if (net_server_help_asked(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    struct kv_server *s = xcalloc(1, sizeof *s);
+    conf_defaults(&kv_conf_table, &s->cfg);
+    if (net_server_conf_args(&kv_conf_table, &s->cfg, "kv", argc, argv, NULL) != 0) {
+        conf_free(&kv_conf_table, &s->cfg);
+        xfree(s);
+        return 2;
+    }
+    const char *path = net_server_config_path(argc, argv);
+    if (path)
+        s->config_file = xstrdup(path);
+
+    net_server_process_init("kv", s->cfg.loglevel, s->cfg.logfile);
+    server_setup(s);
     bool aof_loaded;
     if (kv_aof_load(s, &aof_loaded) != 0 || (!aof_loaded && kv_persist_load(s) != 0) || kv_aof_open(s) != 0) {
         server_free(s); /* a corrupt or unreadable snapshot or AOF: nothing started yet */
         return 1;
     }
-    char err[256];
-    if (s->cfg.port != 0 && net_port_in_use(s->cfg.bind, (int)s->cfg.port) == 1) {
-        fprintf(stderr, "scaleout kv: cannot listen on %s:%lld: Address already in use\n", s->cfg.bind, s->cfg.port);
-        log_warn("cannot listen on %s:%lld: Address already in use", s->cfg.bind, s->cfg.port);
-        server_free(s);
+    int r = start_workers(s);
+    if (r != 0) {
+        if (r == -1)
+            server_free(s); /* no loop was made yet: nothing else to close */
         return 1;
     }
-    for (int i = 0; i < s->nworkers; i++) {
-        if (worker_init(s, &s->workers[i], i, err, sizeof err) != 0) {
-            log_warn("%s", err);
-            fprintf(stderr, "scaleout kv: %s\n", err);
-            return 1;
-        }
-        /* port 0: the kernel picks one for worker 0 and the others join it */
-        if (i == 0 && s->cfg.port == 0) {
-            struct sockaddr_storage ss;
-            int len = sizeof ss;
-            uv_tcp_getsockname(&s->workers[0].listener, (struct sockaddr *)&ss, &len);
-            s->cfg.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        }
-    }
     uv_loop_t *main_loop = &s->workers[0].loop;
-    uv_timer_init(main_loop, &s->cron);
-    s->cron.data = s;
-    uv_timer_start(&s->cron, on_cron, (uint64_t)(1000 / s->cfg.hz), (uint64_t)(1000 / s->cfg.hz));
-    uv_signal_init(main_loop, &s->sigterm);
-    uv_signal_init(main_loop, &s->sigint);
-    uv_signal_init(main_loop, &s->sighup);
-    s->sigterm.data = s->sigint.data = s->sighup.data = s;
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sighup, on_signal, SIGHUP);
-
-    long long aport = s->cfg.admin_port < 0 ? s->cfg.port + 10000 : s->cfg.admin_port;
-    if (aport > 0 && aport <= 65535) {
-        s->admin = admin_open(main_loop, s->cfg.admin_bind, (int)aport, NULL, admin_handler, s, err, sizeof err);
-        if (!s->admin)
-            log_warn("admin endpoint disabled: %s", err);
-    }
-    if (s->cfg.pidfile && *s->cfg.pidfile)
-        write_pidfile(s->cfg.pidfile);
+    net_cron_start(&s->cron, main_loop, on_cron, (uint64_t)(1000 / s->cfg.hz), s);
+    net_signals_start(&s->sig, main_loop, on_signal, on_signal, s);
+    long long aport = net_admin_port(s->cfg.admin_port, s->cfg.port);
+    s->admin = net_admin_start(main_loop, s->cfg.admin_bind, aport, NULL, admin_handler, s);
+    net_pidfile_write(s->cfg.pidfile);
     log_notice("scaleout kv ready: %s:%lld, %d thread%s, maxmemory %llu (%s), admin %s:%lld", s->cfg.bind,
                s->cfg.port, s->nworkers, s->nworkers > 1 ? "s" : "", s->cfg.maxmemory, s->policy->name,
                s->cfg.admin_bind, s->admin ? aport : 0);
 
     kv_repl_start(s); /* --replicaof */
-    for (int i = 1; i < s->nworkers; i++)
-        uv_thread_create(&s->workers[i].thread, worker_run, &s->workers[i]);
+    struct net_threads th;
+    NET_THREADS_START(&th, s->workers, s->nworkers);
     uv_run(main_loop, UV_RUN_DEFAULT);
-    for (int i = 1; i < s->nworkers; i++)
-        uv_thread_join(&s->workers[i].thread);
-    for (int i = 0; i < s->nworkers; i++) {
-        uv_walk(&s->workers[i].loop, close_walk, NULL);
-        uv_run(&s->workers[i].loop, UV_RUN_DEFAULT);
-        uv_loop_close(&s->workers[i].loop);
-    }
-    if (s->cfg.pidfile && *s->cfg.pidfile)
-        unlink(s->cfg.pidfile);
+    net_threads_join(&th);
+    for (int i = 0; i < s->nworkers; i++)
+        net_loop_close(&s->workers[i].loop);
+    net_pidfile_remove(s->cfg.pidfile);
     log_notice("scaleout kv stopped");
     server_free(s);
     return 0;

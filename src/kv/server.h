@@ -34,6 +34,7 @@
 #include "core/buf.h"
 #include "proto/commands.h"
 #include "proto/resp.h"
+#include "net/server.h"
 #include "kv/db.h"
 
 struct kv_evict_policy;
@@ -189,7 +190,6 @@ struct kv_worker {
     int id;
     struct kv_server *srv;
     uv_loop_t loop;
-    uv_thread_t thread;
     uv_tcp_t listener;
     uv_async_t wake;
     uv_timer_t clients_timer;
@@ -225,7 +225,7 @@ struct kv_server {
     uint64_t repl_offset;      /* bytes of the propagated command stream */
     long long start_ms;
     _Atomic bool shutting_down;
-    uv_signal_t sigterm, sigint, sighup;
+    struct net_signals sig;    /* SIGTERM, SIGINT, SIGHUP on worker 0's loop */
     uv_timer_t cron;
     long long cron_loops;
     /* instantaneous ops/sec samples */

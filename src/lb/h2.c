@@ -76,6 +76,7 @@ struct lb_h2_stream {
 
 struct lb_h2_conn {
     struct lb_session *s;       /* the carrier */
+    const struct lb_h2_session_ops *ops; /* proxy.c's sessions (h2.c calls none of it by name) */
     nghttp2_session *ng;
     uv_prepare_t flush;         /* frames are written once per loop turn, before the poll */
     bool flush_due;
@@ -234,7 +235,7 @@ again:
         if (n < 0) {
             log_verbose("client %s: h2: %s", s->ip, nghttp2_strerror((int)n));
             c->closing = true;
-            lb_proxy_close(s);
+            c->ops->close(s);
             return;
         }
         if (n == 0)
@@ -244,7 +245,7 @@ again:
     if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
         s->close_after = true; /* after a GOAWAY and its last stream: close once written */
     size_t framed = buf_pending(&s->out);
-    lb_proxy_flush(s);
+    c->ops->flush(s);
     /* Stopped at LB_HIGH_WATER and the socket took it all at once: no write
      * completion will call us again, the client may wait for what nghttp2
      * still holds (DATA, a WINDOW_UPDATE) without sending anything, and a
@@ -314,7 +315,7 @@ static ssize_t data_read(nghttp2_session *ng, int32_t id, uint8_t *out, size_t l
         return NGHTTP2_ERR_DEFERRED;
     }
     if (st->s && lb_h2_stream_queued(st->s) < LB_LOW_WATER)
-        lb_proxy_stream_drained(st->s);
+        st->c->ops->stream_drained(st->s);
     return (ssize_t)n;
 }
 
@@ -562,7 +563,7 @@ static void request_end(struct lb_h2_stream *st)
     st->in_done = true;
     if (st->s && st->chunked) {
         buf_append(&st->s->in, "0\r\n\r\n", 5);
-        lb_proxy_stream_input(st->s);
+        st->c->ops->stream_input(st->s);
     }
 }
 
@@ -580,12 +581,12 @@ static void request_begin(struct lb_h2_conn *c, struct lb_h2_stream *st, bool en
     }
     st->chunked = st->req.chunked;
     st->in_done = end_stream;
-    struct lb_session *s = lb_proxy_stream_new(c->s);
+    struct lb_session *s = c->ops->stream_new(c->s);
     s->h2s = st;
     st->s = s;
     lb_buf_move(&head, &s->in, buf_pending(&head));
     buf_deinit(&head);
-    lb_proxy_stream_input(s);
+    c->ops->stream_input(s);
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
@@ -661,7 +662,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
         st->owed += len;
     else
         give_back(st, len);
-    lb_proxy_stream_input(s);
+    st->c->ops->stream_input(s);
     return 0;
 }
 
@@ -679,7 +680,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
         /* reset by the client (or by us) while the request was going on */
         s->h2s = NULL;
         st->s = NULL;
-        lb_proxy_close(s);
+        st->c->ops->close(s);
     }
     stream_free(st);
     return 0;
@@ -707,11 +708,12 @@ bool lb_h2_preface(const char *p, size_t n, bool *complete)
     return memcmp(p, preface, n < l ? n : l) == 0;
 }
 
-int lb_h2_conn_start(struct lb_session *s)
+int lb_h2_conn_start(struct lb_session *s, const struct lb_h2_session_ops *ops)
 {
     const struct lb_listener_conf *lc = atomic_load(&s->ls->conf);
     struct lb_h2_conn *c = xcalloc(1, sizeof *c);
     c->s = s;
+    c->ops = ops;
     nghttp2_session_callbacks *cb;
     nghttp2_option *opt;
     if (nghttp2_session_callbacks_new(&cb) != 0) {
@@ -775,7 +777,7 @@ void lb_h2_conn_input(struct lb_session *s)
         atomic_fetch_add_explicit(&s->ls->h2_goaways, 1, memory_order_relaxed);
         if (r == NGHTTP2_ERR_FLOODED || r == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
             c->closing = true; /* it does not read, or does not speak h2: nothing more is said */
-            lb_proxy_close(s);
+            c->ops->close(s);
             return;
         }
         nghttp2_session_terminate_session(c->ng, NGHTTP2_PROTOCOL_ERROR);
@@ -800,7 +802,7 @@ void lb_h2_conn_close(struct lb_session *s)
         if (ss) {
             ss->h2s = NULL;
             st->s = NULL;
-            lb_proxy_close(ss);
+            c->ops->close(ss);
         }
     }
 }
@@ -830,12 +832,12 @@ void lb_h2_conn_sweep(struct lb_session *s, long long now)
     if (!c || c->closing)
         return;
     if (s->writing && now - s->last_client > lc->client_timeout_ms) {
-        lb_proxy_close(s); /* the client does not read */
+        c->ops->close(s); /* the client does not read */
         return;
     }
     if (c->nstreams == 0 && now - c->last_active > lc->keepalive_timeout_ms) {
         if (c->goaway) {
-            lb_proxy_close(s);
+            c->ops->close(s);
             return;
         }
         lb_h2_conn_drain(s);

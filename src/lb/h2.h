@@ -40,10 +40,24 @@ int lb_h2_req_head(struct lb_h2_req *r, bool body, struct buf *o);
  * all of it is there. */
 bool lb_h2_preface(const char *p, size_t n, bool *complete);
 
+/* What h2.c asks of the sessions (proxy.c gives it at lb_h2_conn_start;
+ * h2.c calls nothing of proxy.c by name). */
+struct lb_h2_session_ops {
+    /* A socketless session for one stream of carrier c (state HEAD: the
+     * caller puts the request in s->in and calls stream_input). */
+    struct lb_session *(*stream_new)(struct lb_session *c);
+    /* Bytes were appended to s->in. */
+    void (*stream_input)(struct lb_session *s);
+    /* The stream's queued answer dropped under the low mark. */
+    void (*stream_drained)(struct lb_session *s);
+    void (*close)(struct lb_session *s);
+    void (*flush)(struct lb_session *s);
+};
+
 /* carrier sessions */
 /* Start HTTP/2 on s (ALPN h2 or the h2c preface): SETTINGS go out; s->in is
  * then fed by lb_h2_conn_input. Returns 0 or -1. */
-int lb_h2_conn_start(struct lb_session *s);
+int lb_h2_conn_start(struct lb_session *s, const struct lb_h2_session_ops *ops);
 void lb_h2_conn_input(struct lb_session *s);
 /* s's output was written: produce more frames. */
 void lb_h2_conn_written(struct lb_session *s);

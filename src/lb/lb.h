@@ -45,6 +45,7 @@
 #include "core/config.h"
 #include "lb/cache_policy.h"
 #include "net/peer.h"
+#include "net/server.h"
 #include "net/tls.h"
 
 #define LB_MAX_THREADS 64
@@ -228,7 +229,6 @@ struct lb_worker {
     int id;
     struct lb_server *srv;
     uv_loop_t loop;
-    uv_thread_t thread;
     uv_async_t wake;
     uv_timer_t sweep;
     struct lb_lsock **lsocks;       /* per listener slot (srv->listeners); NULL: none */
@@ -266,7 +266,7 @@ struct lb_server {
     struct lb_retired *retired;
     _Atomic long long nclients;
     _Atomic bool shutting_down;
-    uv_signal_t sigterm, sigint, sighup;
+    struct net_signals sig;
     uv_timer_t cron;
     void *admin;
     int admin_port;

@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "net/conn.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/rand.h"
@@ -64,6 +65,29 @@ static void cache_fill_end(struct lb_session *s, bool ok);
 static void response_done(struct lb_session *s, struct lb_upstream *u, bool reusable);
 static void cache_unwait(struct lb_session *s);
 static bool cache_reply(struct lb_session *s, int status);
+static void upstream_connected(struct lb_session *s, struct lb_upstream *u, int status);
+static void upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n);
+static void upstream_drained(struct lb_session *s, struct lb_upstream *u);
+
+static struct lb_session *stream_new(struct lb_session *c);
+static void stream_input(struct lb_session *s);
+static void stream_drained(struct lb_session *s);
+
+/* what upstream.c reports to a session (it calls none of this file by name) */
+static const struct lb_upstream_events upstream_events = {
+    .connected = upstream_connected,
+    .read = upstream_read,
+    .drained = upstream_drained,
+};
+
+/* what h2.c asks of the sessions of its streams (likewise) */
+static const struct lb_h2_session_ops h2_ops = {
+    .stream_new = stream_new,
+    .stream_input = stream_input,
+    .stream_drained = stream_drained,
+    .close = session_close,
+    .flush = client_flush,
+};
 
 static inline struct lb_listener_conf *lconf(const struct lb_session *s) { return atomic_load(&s->ls->conf); }
 static inline struct lb_pool_conf *pconf(const struct lb_session *s) { return lb_pool_conf_of(s->pool); }
@@ -124,12 +148,7 @@ static void on_session_closed(uv_handle_t *h)
 {
     struct lb_session *s = h->data;
     struct lb_worker *w = s->w;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        w->sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    NET_LIST_REMOVE(w->sessions, s, prev, next);
     w->nsessions--;
     atomic_fetch_sub(&w->srv->nclients, 1);
     buf_deinit(&s->in);
@@ -154,8 +173,7 @@ static void on_client_written(uv_write_t *req, int status)
         session_close(s);
         return;
     }
-    buf_consume(&s->wbuf, buf_pending(&s->wbuf));
-    buf_shrink(&s->wbuf, LB_HIGH_WATER);
+    net_conn_written(&s->wbuf, LB_HIGH_WATER);
     s->last_client = now_ms(s);
     client_flush(s);
     if (s->closing)
@@ -213,29 +231,14 @@ static void client_flush(struct lb_session *s)
             session_close(s);
         return;
     }
-    uv_buf_t b = uv_buf_init(buf_head(&s->out), (unsigned)buf_pending(&s->out));
-    int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
-    if (n > 0) {
-        buf_consume(&s->out, (size_t)n);
-    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+    size_t n;
+    int r = net_conn_write((uv_stream_t *)&s->tcp, &s->out, &s->wbuf, &s->wreq, s, on_client_written, &s->writing, &n);
+    if (r < 0) {
         session_close(s);
-        return;
-    }
-    if (buf_pending(&s->out) == 0) {
+    } else if (r == NET_WRITE_DONE) {
         buf_shrink(&s->out, LB_HIGH_WATER);
         if (s->close_after && !s->up)
             session_close(s);
-        return;
-    }
-    struct buf t = s->wbuf;
-    s->wbuf = s->out;
-    s->out = t;
-    s->writing = true;
-    s->wreq.data = s;
-    uv_buf_t wb = uv_buf_init(buf_head(&s->wbuf), (unsigned)buf_pending(&s->wbuf));
-    if (uv_write(&s->wreq, (uv_stream_t *)&s->tcp, &wb, 1, on_client_written) != 0) {
-        s->writing = false;
-        session_close(s);
     }
 }
 
@@ -531,12 +534,7 @@ static void cache_unwait(struct lb_session *s)
     struct lb_cache_fill *f = s->cwait;
     if (!f)
         return;
-    if (s->cwait_prev)
-        s->cwait_prev->cwait_next = s->cwait_next;
-    else
-        *lb_cache_fill_waiters(f) = s->cwait_next;
-    if (s->cwait_next)
-        s->cwait_next->cwait_prev = s->cwait_prev;
+    NET_LIST_REMOVE(*lb_cache_fill_waiters(f), s, cwait_prev, cwait_next);
     s->cwait_prev = s->cwait_next = NULL;
     s->cwait = NULL;
     lb_cache_fill_unwait(f);
@@ -706,7 +704,7 @@ static void process_head(struct lb_session *s)
             /* HTTP/2 with prior knowledge */
             if (!whole)
                 break;
-            if (lb_h2_conn_start(s) != 0) {
+            if (lb_h2_conn_start(s, &h2_ops) != 0) {
                 session_close(s);
                 break;
             }
@@ -842,7 +840,7 @@ backpressure:
     }
 }
 
-void lb_proxy_upstream_drained(struct lb_session *s, struct lb_upstream *u)
+static void upstream_drained(struct lb_session *s, struct lb_upstream *u)
 {
     (void)u;
     s->last_up = now_ms(s);
@@ -975,9 +973,9 @@ static void dispatch(struct lb_session *s)
         return;
     }
     int err = 0;
-    u = lb_upstream_connect(w, p, s, &err);
+    u = lb_upstream_connect(w, p, s, &upstream_events, &err);
     if (!u) {
-        lb_proxy_upstream_connected(s, NULL, err);
+        upstream_connected(s, NULL, err);
         return;
     }
     attach(s, u);
@@ -1010,7 +1008,7 @@ static void upstream_failed(struct lb_session *s, int status, bool retryable, co
     dispatch(s);
 }
 
-void lb_proxy_upstream_connected(struct lb_session *s, struct lb_upstream *u, int status)
+static void upstream_connected(struct lb_session *s, struct lb_upstream *u, int status)
 {
     if (status < 0) {
         char why[96];
@@ -1101,9 +1099,29 @@ static void body_move(struct lb_session *s, struct lb_upstream *u, size_t n)
 }
 
 /* Parse and relay what the backend sent. */
-static void pump_response(struct lb_session *s, struct lb_upstream *u)
+/* The backend answered: its status and latency into the peer's figures. */
+static void count_response(struct lb_session *s, struct lb_upstream *u)
 {
-    struct lb_worker *w = s->w;
+    struct net_peer *p = s->peer;
+    long long lat_us = (long long)(uv_hrtime() / 1000) - s->t_sent_us;
+    if (lat_us < 0)
+        lat_us = 0;
+    if (p) {
+        struct net_peer_local *l = &p->local[s->w->id];
+        int cls = u->res.status / 100;
+        net_count(&l->responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
+        net_count(&l->lat[lat_bucket(lat_us / 1000)], 1);
+        net_count(&l->lat_sum_us, (uint64_t)lat_us);
+        net_peer_observe(p, (uint64_t)lat_us);
+    }
+}
+
+/* Parse the response head in u->in (relaying interim 1xx answers) and send
+ * it on. Returns true once the final head went on and the body follows;
+ * false when more bytes are needed or the exchange went elsewhere (failed,
+ * tunnel, cache, closed). */
+static bool response_head(struct lb_session *s, struct lb_upstream *u)
+{
     while (!s->resp_head_done) {
         int n = http1_parse_response(buf_head(&u->in), buf_pending(&u->in), &u->res, NULL,
                                      s->meth == HTTP1_METHOD_HEAD);
@@ -1111,22 +1129,22 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
             if (buf_pending(&u->in) > 65536) {
                 upstream_failed(s, 502, false, "response head too large");
             }
-            return;
+            return false;
         }
         if (n < 0) {
             char why[96];
             snprintf(why, sizeof why, "bad response: %s", http1_strerror(n));
             upstream_failed(s, 502, false, why);
-            return;
+            return false;
         }
         if (u->res.status < 200) {
             if (u->res.status == 101 && s->upgrade && u->res.upgrade) {
                 tunnel_begin(s, u, (size_t)n);
-                return;
+                return false;
             }
             if (u->res.status == 101) {
                 upstream_failed(s, 502, false, "101 Switching Protocols without an upgrade request");
-                return;
+                return false;
             }
             /* interim: relay to HTTP/1.1 clients as is, then read the final answer */
             if (!s->req_http10 && !s->cache_sink)
@@ -1135,29 +1153,70 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
             http1_response_reset(&u->res);
             client_flush(s);
             if (s->closing)
-                return;
+                return false;
             continue;
         }
-        struct net_peer *p = s->peer;
-        long long lat_us = (long long)(uv_hrtime() / 1000) - s->t_sent_us;
-        if (lat_us < 0)
-            lat_us = 0;
-        if (p) {
-            struct net_peer_local *l = &p->local[w->id];
-            int cls = u->res.status / 100;
-            net_count(&l->responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
-            net_count(&l->lat[lat_bucket(lat_us / 1000)], 1);
-            net_count(&l->lat_sum_us, (uint64_t)lat_us);
-            net_peer_observe(p, (uint64_t)lat_us);
-        }
+        count_response(s, u);
         if (s->cfill && cache_response_head(s, u, (size_t)n))
-            return;
+            return false;
         s->status = u->res.status;
         s->resp_keepalive = u->res.keep_alive;
         relay_head(s, u);
         buf_consume(&u->in, (size_t)n);
         s->resp_head_done = true;
     }
+    return true;
+}
+
+/* A chunked body: relayed as is, or de-chunked (HTTP/1.0 clients, HTTP/2
+ * streams); the cache fill gets it too. Returns false when the session was
+ * closed (a bad chunk after the answer began). */
+static bool chunked_body(struct lb_session *s, struct lb_upstream *u, size_t avail)
+{
+    int rc;
+    size_t used;
+    if (s->dechunk) {
+        size_t off = 0;
+        for (;;) {
+            const char *d;
+            size_t dl, k;
+            rc = http1_chunked_next(&s->resp_ck, buf_head(&u->in) + off, avail - off, &k, &d, &dl);
+            off += k;
+            if (rc != HTTP1_CHUNK_DATA)
+                break;
+            if (s->cfill && !lb_cache_fill_data(s->cfill, d, dl))
+                cache_fill_end(s, false);
+            if (!s->cache_sink)
+                buf_append(&s->out, d, dl);
+        }
+        used = off;
+        buf_consume(&u->in, used);
+    } else {
+        rc = http1_chunked_scan(&s->resp_ck, buf_head(&u->in), avail, &used);
+        if (s->cfill && !lb_cache_fill_chunked(s->cfill, buf_head(&u->in), used))
+            cache_fill_end(s, false);
+        body_move(s, u, used);
+    }
+    if (rc == HTTP1_CHUNK_DONE) {
+        response_done(s, u, true);
+    } else if (rc < 0) {
+        /* the answer already began: all we can do is cut it */
+        if (s->peer) {
+            net_count(&s->peer->local[s->w->id].errors, 1);
+            net_peer_failure(s->peer, now_ms(s));
+        }
+        log_verbose("pool %s: bad chunked response: %s", s->pool->name, http1_strerror(rc));
+        client_flush(s);
+        session_close(s);
+        return false;
+    }
+    return true;
+}
+
+/* Move what u->in holds of the body to the client. Returns false when the
+ * session was closed. */
+static bool response_body(struct lb_session *s, struct lb_upstream *u)
+{
     size_t avail = buf_pending(&u->in);
     switch (s->resp_body) {
     case HTTP1_BODY_NONE:
@@ -1173,51 +1232,18 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
             response_done(s, u, true);
         break;
     }
-    case HTTP1_BODY_CHUNKED: {
-        int rc;
-        size_t used;
-        if (s->dechunk) {
-            size_t off = 0;
-            for (;;) {
-                const char *d;
-                size_t dl, k;
-                rc = http1_chunked_next(&s->resp_ck, buf_head(&u->in) + off, avail - off, &k, &d, &dl);
-                off += k;
-                if (rc != HTTP1_CHUNK_DATA)
-                    break;
-                if (s->cfill && !lb_cache_fill_data(s->cfill, d, dl))
-                    cache_fill_end(s, false);
-                if (!s->cache_sink)
-                    buf_append(&s->out, d, dl);
-            }
-            used = off;
-            buf_consume(&u->in, used);
-        } else {
-            rc = http1_chunked_scan(&s->resp_ck, buf_head(&u->in), avail, &used);
-            if (s->cfill && !lb_cache_fill_chunked(s->cfill, buf_head(&u->in), used))
-                cache_fill_end(s, false);
-            body_move(s, u, used);
-        }
-        if (rc == HTTP1_CHUNK_DONE) {
-            response_done(s, u, true);
-        } else if (rc < 0) {
-            /* the answer already began: all we can do is cut it */
-            if (s->peer) {
-                net_count(&s->peer->local[w->id].errors, 1);
-                net_peer_failure(s->peer, now_ms(s));
-            }
-            log_verbose("pool %s: bad chunked response: %s", s->pool->name, http1_strerror(rc));
-            client_flush(s);
-            session_close(s);
-            return;
-        }
-        break;
-    }
+    case HTTP1_BODY_CHUNKED:
+        return chunked_body(s, u, avail);
     case HTTP1_BODY_UNTIL_CLOSE:
         body_move(s, u, avail);
         break;
     }
-    if (s->closing)
+    return true;
+}
+
+static void pump_response(struct lb_session *s, struct lb_upstream *u)
+{
+    if (!response_head(s, u) || !response_body(s, u) || s->closing)
         return;
     client_flush(s);
     /* after the flush: had it written everything, no completion would resume us */
@@ -1226,7 +1252,7 @@ static void pump_response(struct lb_session *s, struct lb_upstream *u)
         lb_upstream_pause(u);
 }
 
-void lb_proxy_upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n)
+static void upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n)
 {
     if (s->up != u || s->closing)
         return;
@@ -1369,7 +1395,7 @@ static ssize_t tls_input(struct lb_session *s, size_t n)
         s->since = now_ms(s); /* timeout-header runs from the end of the handshake */
         atomic_fetch_add_explicit(t->resumed ? &s->ls->tls_resumed : &s->ls->tls_full, 1, memory_order_relaxed);
         char alpn[16];
-        if (strcmp(net_tls_conn_alpn(t, alpn, sizeof alpn), "h2") == 0 && lb_h2_conn_start(s) != 0) {
+        if (strcmp(net_tls_conn_alpn(t, alpn, sizeof alpn), "h2") == 0 && lb_h2_conn_start(s, &h2_ops) != 0) {
             session_close(s);
             return 0;
         }
@@ -1493,17 +1519,14 @@ void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *se
     /* timeout-header runs from the accept for the first request */
     s->state = LB_S_HEAD;
     s->since = s->last_client = now_ms(s);
-    s->next = w->sessions;
-    if (w->sessions)
-        w->sessions->prev = s;
-    w->sessions = s;
+    NET_LIST_PUSH(w->sessions, s, prev, next);
     w->nsessions++;
     uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read);
 }
 
 /* ---- HTTP/2 streams (h2.c) ---------------------------------------------------- */
 
-struct lb_session *lb_proxy_stream_new(struct lb_session *c)
+static struct lb_session *stream_new(struct lb_session *c)
 {
     struct lb_worker *w = c->w;
     struct lb_session *s = session_alloc();
@@ -1523,15 +1546,12 @@ struct lb_session *lb_proxy_stream_new(struct lb_session *c)
     s->nrequests = 1; /* never an h2c preface */
     s->state = LB_S_HEAD;
     s->since = s->last_client = now_ms(s);
-    s->next = w->sessions;
-    if (w->sessions)
-        w->sessions->prev = s;
-    w->sessions = s;
+    NET_LIST_PUSH(w->sessions, s, prev, next);
     w->nsessions++;
     return s;
 }
 
-void lb_proxy_stream_input(struct lb_session *s)
+static void stream_input(struct lb_session *s)
 {
     if (s->closing)
         return;
@@ -1542,16 +1562,14 @@ void lb_proxy_stream_input(struct lb_session *s)
         pump_request(s);
 }
 
-void lb_proxy_stream_drained(struct lb_session *s)
+static void stream_drained(struct lb_session *s)
 {
     struct lb_upstream *u = s->up;
     if (!s->closing && u && u->paused)
         lb_upstream_resume(u);
 }
 
-void lb_proxy_close(struct lb_session *s) { session_close(s); }
 
-void lb_proxy_flush(struct lb_session *s) { client_flush(s); }
 
 /* ---- timeouts ------------------------------------------------------------ */
 

@@ -24,7 +24,19 @@
 #define LB_LOW_WATER (64 * 1024)
 #define LB_READ_SIZE (16 * 1024)
 
+/* What an upstream connection reports to the session using it. proxy.c
+ * gives it at the connect; upstream.c calls back through it and never calls
+ * proxy.c by name (no circle between the two files). */
+struct lb_upstream_events {
+    void (*connected)(struct lb_session *s, struct lb_upstream *u, int status);
+    /* n > 0: bytes appended to u->in; n < 0: EOF or error (reads or writes). */
+    void (*read)(struct lb_session *s, struct lb_upstream *u, ssize_t n);
+    /* u's output dropped under the low mark. */
+    void (*drained)(struct lb_session *s, struct lb_upstream *u);
+};
+
 struct lb_upstream {
+    const struct lb_upstream_events *ev;
     uv_tcp_t tcp;
     uv_connect_t creq;
     uv_write_t wreq;
@@ -132,9 +144,11 @@ struct lb_session {
 };
 
 /* upstream.c */
-/* A new connection to p for session s (connect in progress); NULL with the
- * libuv error in *err when the connect cannot even start. */
-struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p, struct lb_session *s, int *err);
+/* A new connection to p for session s (connect in progress), reporting to ev
+ * (kept for the connection's life); NULL with the libuv error in *err when the
+ * connect cannot even start. */
+struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p, struct lb_session *s,
+                                        const struct lb_upstream_events *ev, int *err);
 /* An idle pooled connection to p, detached from the pool, or NULL. */
 struct lb_upstream *lb_upstream_take(struct lb_worker *w, struct net_peer *p);
 /* Return a connection whose exchange completed cleanly to p's idle pool
@@ -149,24 +163,6 @@ void lb_upstream_resume(struct lb_upstream *u);
 /* Close idle connections past timeout-idle or to peers no longer usable. */
 void lb_upstream_sweep(struct lb_worker *w, long long now);
 void lb_upstream_close_all(struct lb_worker *w);
-
-/* proxy.c: what the upstream connection reports to its session. */
-void lb_proxy_upstream_connected(struct lb_session *s, struct lb_upstream *u, int status);
-/* n > 0: bytes appended to u->in; n < 0: EOF or error (reads or writes). */
-void lb_proxy_upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n);
-/* u's output dropped under the low mark. */
-void lb_proxy_upstream_drained(struct lb_session *s, struct lb_upstream *u);
-
-/* proxy.c for h2.c */
-/* A socketless session for one HTTP/2 stream of carrier c (state HEAD: the
- * caller puts the request in s->in and calls lb_proxy_stream_input). */
-struct lb_session *lb_proxy_stream_new(struct lb_session *c);
-/* Bytes were appended to s->in. */
-void lb_proxy_stream_input(struct lb_session *s);
-/* The stream's queued answer dropped under the low mark. */
-void lb_proxy_stream_drained(struct lb_session *s);
-void lb_proxy_close(struct lb_session *s);
-void lb_proxy_flush(struct lb_session *s);
 
 /* headers.c */
 bool lb_header_is(const struct http1_header *h, const char *name);

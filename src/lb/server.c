@@ -28,6 +28,7 @@
 #include "core/net.h"
 #include "core/util.h"
 #include "net/health.h"
+#include "net/server.h"
 #include "lb/cache.h"
 #include "lb/lb.h"
 #include "net/peer.h"
@@ -102,33 +103,15 @@ static int bind_listener(struct lb_server *s, struct lb_listener *ls, const stru
      * them and over other processes that asked for the same. */
     bool shared = !s->cfg.reuseport;
     ls->fds = xmalloc((size_t)s->nworkers * sizeof *ls->fds);
-    for (int i = 0; i < s->nworkers; i++) {
-        int fd;
-        if (shared && i > 0) {
-            fd = fcntl(ls->fds[0], F_DUPFD_CLOEXEC, 0);
-            if (fd < 0)
-                snprintf(err, errlen, "dup: %s", strerror(errno));
-        } else {
-            fd = net_listen(c->host, port, (int)s->cfg.tcp_backlog, !shared, err, errlen);
-            if (fd == -EADDRINUSE && shared)
-                snprintf(err, errlen, "cannot listen on %.64s:%d: Address already in use (set `reuseport yes` in "
-                         "both processes to share a port)", c->host, port);
-        }
-        if (fd < 0) {
-            for (int j = 0; j < i; j++)
-                close(ls->fds[j]);
-            xfree(ls->fds);
-            ls->fds = NULL;
-            return -1;
-        }
-        if (port == 0) {
-            struct sockaddr_storage ss;
-            socklen_t len = sizeof ss;
-            getsockname(fd, (struct sockaddr *)&ss, &len);
-            port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                  : ((struct sockaddr_in *)&ss)->sin_port);
-        }
-        ls->fds[i] = fd;
+    int r = net_listen_fds(c->host, port, (int)s->cfg.tcp_backlog, !shared, false, s->nworkers, ls->fds, &port, err,
+                           errlen);
+    if (r == -EADDRINUSE && shared)
+        snprintf(err, errlen, "cannot listen on %.64s:%d: Address already in use (set `reuseport yes` in "
+                 "both processes to share a port)", c->host, port);
+    if (r != 0) {
+        xfree(ls->fds);
+        ls->fds = NULL;
+        return -1;
     }
     ls->port = port;
     return 0;
@@ -158,13 +141,8 @@ static void sync_listeners(struct lb_worker *w)
             l = xcalloc(1, sizeof *l);
             l->w = w;
             l->ls = ls;
-            uv_tcp_init(&w->loop, &l->tcp);
-            l->tcp.data = l;
-            int r = uv_tcp_open(&l->tcp, ls->fds[w->id]);
-            if (r == 0 && !s->cfg.reuseport && s->nworkers > 1)
-                uv_tcp_simultaneous_accepts(&l->tcp, 0); /* one socket, all threads: accept one, let the others in */
-            if (r == 0)
-                r = uv_listen((uv_stream_t *)&l->tcp, (int)s->cfg.tcp_backlog, on_connection);
+            int r = net_listen_start(&w->loop, &l->tcp, ls->fds[w->id], (int)s->cfg.tcp_backlog,
+                                     !s->cfg.reuseport && s->nworkers > 1, on_connection, l);
             ls->fds[w->id] = -1;
             if (r != 0) {
                 log_warn("listener %s: %s", ls->name, uv_strerror(r));
@@ -410,18 +388,7 @@ static void worker_init(struct lb_server *s, struct lb_worker *w, int id)
 {
     w->id = id;
     w->srv = s;
-    uv_loop_init(&w->loop);
-    uv_async_init(&w->loop, &w->wake, on_wake);
-    w->wake.data = w;
-    uv_timer_init(&w->loop, &w->sweep);
-    w->sweep.data = w;
-    uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
-}
-
-static void worker_run(void *arg)
-{
-    struct lb_worker *w = arg;
-    uv_run(&w->loop, UV_RUN_DEFAULT);
+    net_worker_loop_init(&w->loop, &w->wake, on_wake, &w->sweep, on_sweep, SWEEP_MS, w);
 }
 
 /* ---- cron, signals ---------------------------------------------------------- */
@@ -460,11 +427,8 @@ static void begin_shutdown(struct lb_server *s, const char *why)
     if (atomic_exchange(&s->shutting_down, true))
         return;
     log_notice("%s received, shutting down: finishing in-flight requests (at most %lld ms)", why, s->cfg.drain_ms);
-    uv_timer_stop(&s->cron);
-    uv_close((uv_handle_t *)&s->cron, NULL);
-    uv_close((uv_handle_t *)&s->sigterm, NULL);
-    uv_close((uv_handle_t *)&s->sigint, NULL);
-    uv_close((uv_handle_t *)&s->sighup, NULL);
+    net_cron_stop(&s->cron);
+    net_signals_close(&s->sig);
     if (s->admin)
         lb_admin_close(s->admin);
     s->admin = NULL;
@@ -557,13 +521,6 @@ static void usage(FILE *f)
     buf_deinit(&b);
 }
 
-static void write_pidfile(const char *path)
-{
-    char err[256];
-    if (util_write_pidfile(path, err, sizeof err) != 0)
-        log_warn("pidfile: %s", err);
-}
-
 static void free_listener_rt(struct lb_listener *ls)
 {
     if (ls->own_conf)
@@ -575,17 +532,10 @@ static void free_listener_rt(struct lb_listener *ls)
     xfree(ls);
 }
 
-int lb_main(int argc, char **argv)
+/* The configuration from the file and flags; NULL (errors printed) when invalid. */
+static struct lb_server *load_config(int argc, char **argv)
 {
-    const char *path = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
-            path = argv[i + 1];
-    }
+    const char *path = net_server_config_path(argc, argv);
     struct lb_server *s = xcalloc(1, sizeof *s);
     lb_config_init(&s->cfg);
     struct buf errs;
@@ -596,24 +546,27 @@ int lb_main(int argc, char **argv)
         buf_deinit(&errs);
         lb_config_deinit(&s->cfg);
         xfree(s);
-        return 2;
+        return NULL;
     }
     buf_deinit(&errs);
     if (path)
         s->config_file = xstrdup(path);
     s->argc = argc;
     s->argv = argv;
+    return s;
+}
 
-    log_init("lb", s->cfg.loglevel, s->cfg.logfile);
-    signal(SIGPIPE, SIG_IGN);
-    pthread_mutex_init(&s->lock, NULL);
+/* Workers, pools and listeners as the configuration says. Returns 0, or 1
+ * when a listener could not be bound (said on stderr and in the log). */
+static int start_workers(struct lb_server *s)
+{
     s->start_ms = util_time_ms();
     s->nworkers = (int)s->cfg.threads;
     s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
     for (int i = 0; i < s->nworkers; i++)
         worker_init(s, &s->workers[i], i);
-
     int rc = 0;
+    struct buf errs;
     buf_init(&errs);
     if (lb_server_apply(s, &s->cfg, &errs) != 0) {
         fprintf(stderr, "scaleout lb: %.*s", (int)buf_pending(&errs), buf_head(&errs));
@@ -625,55 +578,48 @@ int lb_main(int argc, char **argv)
         atomic_store(&s->workers[i].need_sync, false);
         sync_listeners(&s->workers[i]);
     }
+    return rc;
+}
 
+/* Cron, signals, the admin endpoint, the pidfile, the other workers' threads. */
+static void start_serving(struct lb_server *s, struct net_threads *th)
+{
     uv_loop_t *loop = main_loop(s);
-    uv_timer_init(loop, &s->cron);
-    s->cron.data = s;
-    uv_signal_init(loop, &s->sigterm);
-    uv_signal_init(loop, &s->sigint);
-    uv_signal_init(loop, &s->sighup);
-    s->sigterm.data = s->sigint.data = s->sighup.data = s;
-    if (rc == 0) {
-        uv_timer_start(&s->cron, on_cron, CRON_MS, CRON_MS);
-        uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-        uv_signal_start(&s->sigint, on_signal, SIGINT);
-        uv_signal_start(&s->sighup, on_signal, SIGHUP);
-        long long aport = s->cfg.admin_port;
-        if (aport < 0)
-            aport = s->nlisteners > 0 && s->listeners[0]->port + 10000 <= 65535 ? s->listeners[0]->port + 10000 : 0;
-        if (aport > 0 || s->cfg.admin_port == 0) {
-            char err[256];
-            if (aport > 0) {
-                s->admin = lb_admin_open(s, loop, s->cfg.admin_bind, (int)aport, err, sizeof err);
-                if (!s->admin)
-                    log_warn("admin endpoint disabled: %s", err);
-            }
-        }
-        if (s->cfg.pidfile && *s->cfg.pidfile)
-            write_pidfile(s->cfg.pidfile);
-        log_notice("scaleout lb ready: %d listener%s, %d pool%s, %d thread%s, admin %s:%d", s->nlisteners,
-                   s->nlisteners == 1 ? "" : "s", s->npools, s->npools == 1 ? "" : "s", s->nworkers,
-                   s->nworkers == 1 ? "" : "s", s->cfg.admin_bind, s->admin ? lb_admin_port(s->admin) : 0);
-        s->started = true;
-        for (int i = 1; i < s->nworkers; i++)
-            uv_thread_create(&s->workers[i].thread, worker_run, &s->workers[i]);
-    } else {
-        atomic_store(&s->shutting_down, true);
-        stop_health(s);
-        uv_close((uv_handle_t *)&s->cron, NULL);
-        uv_close((uv_handle_t *)&s->sigterm, NULL);
-        uv_close((uv_handle_t *)&s->sigint, NULL);
-        uv_close((uv_handle_t *)&s->sighup, NULL);
-        for (int i = 1; i < s->nworkers; i++)
-            stop_worker(&s->workers[i]);
-        stop_worker(&s->workers[0]);
-        for (int i = 1; i < s->nworkers; i++)
-            uv_run(&s->workers[i].loop, UV_RUN_DEFAULT);
+    net_cron_start(&s->cron, loop, on_cron, CRON_MS, s);
+    net_signals_start(&s->sig, loop, on_signal, on_signal, s);
+    long long aport = s->cfg.admin_port;
+    if (aport < 0)
+        aport = s->nlisteners > 0 && s->listeners[0]->port + 10000 <= 65535 ? s->listeners[0]->port + 10000 : 0;
+    if (aport > 0) {
+        char err[256];
+        s->admin = lb_admin_open(s, loop, s->cfg.admin_bind, (int)aport, err, sizeof err);
+        if (!s->admin)
+            log_warn("admin endpoint disabled: %s", err);
     }
-    uv_run(loop, UV_RUN_DEFAULT);
-    if (rc == 0)
-        for (int i = 1; i < s->nworkers; i++)
-            uv_thread_join(&s->workers[i].thread);
+    net_pidfile_write(s->cfg.pidfile);
+    log_notice("scaleout lb ready: %d listener%s, %d pool%s, %d thread%s, admin %s:%d", s->nlisteners,
+               s->nlisteners == 1 ? "" : "s", s->npools, s->npools == 1 ? "" : "s", s->nworkers,
+               s->nworkers == 1 ? "" : "s", s->cfg.admin_bind, s->admin ? lb_admin_port(s->admin) : 0);
+    s->started = true;
+    NET_THREADS_START(th, s->workers, s->nworkers);
+}
+
+/* A listener failed at start: stop every worker before its loop ever ran. */
+static void abort_start(struct lb_server *s)
+{
+    atomic_store(&s->shutting_down, true);
+    stop_health(s);
+    for (int i = 1; i < s->nworkers; i++)
+        stop_worker(&s->workers[i]);
+    stop_worker(&s->workers[0]);
+    for (int i = 1; i < s->nworkers; i++)
+        uv_run(&s->workers[i].loop, UV_RUN_DEFAULT);
+}
+
+/* Every loop closed (each worker's idle upstream connections first), then
+ * what the server holds. */
+static void server_free(struct lb_server *s)
+{
     for (int i = 0; i < s->nworkers; i++) {
         uv_run(&s->workers[i].loop, UV_RUN_DEFAULT);
         for (int j = 0; j < s->npools; j++)
@@ -683,8 +629,6 @@ int lb_main(int argc, char **argv)
             log_warn("worker %d: handles still open at exit", i);
         xfree(s->workers[i].lsocks);
     }
-    if (s->cfg.pidfile && *s->cfg.pidfile && rc == 0)
-        unlink(s->cfg.pidfile);
     reclaim(s, true);
     for (int i = 0; i < s->nlisteners; i++) {
         struct lb_listener *ls = s->listeners[i];
@@ -698,6 +642,30 @@ int lb_main(int argc, char **argv)
         net_pool_free(s->pools[i]);
     xfree(s->pools);
     lb_cache_free(s->cache);
+}
+
+int lb_main(int argc, char **argv)
+{
+    if (net_server_help_asked(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    struct lb_server *s = load_config(argc, argv);
+    if (!s)
+        return 2;
+    net_server_process_init("lb", s->cfg.loglevel, s->cfg.logfile);
+    pthread_mutex_init(&s->lock, NULL);
+    int rc = start_workers(s);
+    struct net_threads th = {0};
+    if (rc == 0)
+        start_serving(s, &th);
+    else
+        abort_start(s);
+    uv_run(main_loop(s), UV_RUN_DEFAULT);
+    net_threads_join(&th);
+    if (rc == 0)
+        net_pidfile_remove(s->cfg.pidfile);
+    server_free(s);
     log_notice("scaleout lb stopped");
     lb_config_deinit(&s->cfg);
     xfree(s->workers);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "net/conn.h"
 #include "core/log.h"
 #include "net/balance.h"
 #include "lb/lb.h"
@@ -76,12 +77,7 @@ static void tunnel_free_if_done(struct lb_tunnel *t)
     if (t->handles > 0)
         return;
     struct lb_worker *w = t->w;
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        w->tunnels = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
+    NET_LIST_REMOVE(w->tunnels, t, prev, next);
     w->ntunnels--;
     atomic_fetch_sub(&w->srv->nclients, 1);
     buf_deinit(&t->c2s);
@@ -272,10 +268,8 @@ static void on_cli_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     t->last = tnow(t);
     if (t->connected)
         flush_to_srv(t);
-    if (!t->closing && buf_pending(&t->c2s) + buf_pending(&t->c2s_w) >= T_HIGH && !t->cpaused) {
-        t->cpaused = true;
-        uv_read_stop(st);
-    }
+    if (!t->closing && net_conn_backlog(&t->c2s, &t->c2s_w) >= T_HIGH)
+        net_conn_pause(st, &t->cpaused);
 }
 
 static void on_srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
@@ -302,10 +296,8 @@ static void on_srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (t->peer)
         net_count(&t->peer->local[t->w->id].bytes_in, (uint64_t)n);
     flush_to_cli(t);
-    if (!t->closing && buf_pending(&t->s2c) + buf_pending(&t->s2c_w) >= T_HIGH && !t->spaused) {
-        t->spaused = true;
-        uv_read_stop(st);
-    }
+    if (!t->closing && net_conn_backlog(&t->s2c, &t->s2c_w) >= T_HIGH)
+        net_conn_pause(st, &t->spaused);
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -328,10 +320,8 @@ static void on_srv_written(uv_write_t *req, int status)
     flush_to_srv(t);
     if (t->closing)
         return;
-    if (t->cpaused && !t->cli_eof && buf_pending(&t->c2s) + buf_pending(&t->c2s_w) < T_LOW) {
-        t->cpaused = false;
-        uv_read_start((uv_stream_t *)&t->cli, on_cli_alloc, on_cli_read);
-    }
+    if (!t->cli_eof && net_conn_backlog(&t->c2s, &t->c2s_w) < T_LOW)
+        net_conn_resume((uv_stream_t *)&t->cli, &t->cpaused, on_cli_alloc, on_cli_read);
     pass_eofs(t);
 }
 
@@ -350,40 +340,21 @@ static void on_cli_written(uv_write_t *req, int status)
     flush_to_cli(t);
     if (t->closing)
         return;
-    if (t->spaused && t->srv && !t->srv_eof && buf_pending(&t->s2c) + buf_pending(&t->s2c_w) < T_LOW) {
-        t->spaused = false;
-        uv_read_start((uv_stream_t *)&t->srv->tcp, on_srv_alloc, on_srv_read);
-    }
+    if (t->spaused && t->srv && !t->srv_eof && net_conn_backlog(&t->s2c, &t->s2c_w) < T_LOW)
+        net_conn_resume((uv_stream_t *)&t->srv->tcp, &t->spaused, on_srv_alloc, on_srv_read);
     pass_eofs(t);
 }
 
-/* Write pending bytes: try at once, the rest asynchronously from the _w buffer. */
+/* Write pending bytes: try at once, the rest asynchronously from the _w buffer.
+ * Returns 0 or a negative libuv error. */
 static int flush_buf(uv_stream_t *st, struct buf *pending, struct buf *inflight, uv_write_t *req, void *data,
                      uv_write_cb cb, bool *busy, size_t *written)
 {
     *written = 0;
-    if (*busy || buf_pending(pending) == 0)
+    if (*busy)
         return 0;
-    uv_buf_t b = uv_buf_init(buf_head(pending), (unsigned)buf_pending(pending));
-    int n = uv_try_write(st, &b, 1);
-    if (n > 0) {
-        buf_consume(pending, (size_t)n);
-        *written = (size_t)n;
-    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
-        return n;
-    }
-    if (buf_pending(pending) == 0)
-        return 0;
-    struct buf tmp = *inflight;
-    *inflight = *pending;
-    *pending = tmp;
-    *busy = true;
-    req->data = data;
-    uv_buf_t wb = uv_buf_init(buf_head(inflight), (unsigned)buf_pending(inflight));
-    int r = uv_write(req, st, &wb, 1, cb);
-    if (r != 0)
-        *busy = false;
-    return r;
+    int r = net_conn_write(st, pending, inflight, req, data, cb, busy, written);
+    return r < 0 ? r : 0;
 }
 
 static void flush_to_srv(struct lb_tunnel *t)
@@ -553,10 +524,7 @@ void lb_tcp_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *ser
         }
     }
     uv_tcp_nodelay(&t->cli, 1);
-    t->next = w->tunnels;
-    if (w->tunnels)
-        w->tunnels->prev = t;
-    w->tunnels = t;
+    NET_LIST_PUSH(w->tunnels, t, prev, next);
     w->ntunnels++;
     t->since = t->last = lb_now_ms(w);
     uv_read_start((uv_stream_t *)&t->cli, on_cli_alloc, on_cli_read);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "net/conn.h"
 #include "lb/proxy.h"
 
 void lb_buf_move(struct buf *src, struct buf *dst, size_t n)
@@ -41,12 +42,7 @@ static void on_closed(uv_handle_t *h)
 {
     struct lb_upstream *u = h->data;
     struct lb_worker *w = u->w;
-    if (u->prev)
-        u->prev->next = u->next;
-    else
-        w->upstreams = u->next;
-    if (u->next)
-        u->next->prev = u->prev;
+    NET_LIST_REMOVE(w->upstreams, u, prev, next);
     w->nupstreams--;
     buf_deinit(&u->in);
     buf_deinit(&u->out);
@@ -129,7 +125,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
                 return;
             }
             net_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
-            lb_proxy_upstream_read(u->s, u, n);
+            u->ev->read(u->s, u, n);
             return;
         }
     }
@@ -142,7 +138,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         u->in.len += (size_t)n;
         net_count(&u->peer->local[u->w->id].bytes_in, (uint64_t)n);
     }
-    lb_proxy_upstream_read(u->s, u, n);
+    u->ev->read(u->s, u, n);
 }
 
 void lb_upstream_pause(struct lb_upstream *u)
@@ -201,18 +197,20 @@ static void on_connect(uv_connect_t *req, int status)
             uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_read);
     }
     if (u->s)
-        lb_proxy_upstream_connected(u->s, u, status);
+        u->ev->connected(u->s, u, status);
     else
         lb_upstream_close(u);
 }
 
-struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p, struct lb_session *s, int *err)
+struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p, struct lb_session *s,
+                                        const struct lb_upstream_events *ev, int *err)
 {
     struct lb_upstream *u = xcalloc(1, sizeof *u);
     u->w = w;
     net_peer_ref(p);
     u->peer = p;
     u->s = s;
+    u->ev = ev;
     buf_init(&u->in);
     buf_init(&u->out);
     buf_init(&u->wbuf);
@@ -220,10 +218,7 @@ struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p,
     uv_tcp_init(&w->loop, &u->tcp);
     u->tcp.data = u;
     u->creq.data = u;
-    u->next = w->upstreams;
-    if (w->upstreams)
-        w->upstreams->prev = u;
-    w->upstreams = u;
+    NET_LIST_PUSH(w->upstreams, u, prev, next);
     w->nupstreams++;
     net_count(&p->local[w->id].connects, 1);
     int r = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&p->sa, on_connect);
@@ -276,17 +271,15 @@ static void on_written(uv_write_t *req, int status)
         return;
     if (status < 0) {
         if (u->s)
-            lb_proxy_upstream_read(u->s, u, status);
+            u->ev->read(u->s, u, status);
         else
             lb_upstream_close(u);
         return;
     }
-    net_count(&u->peer->local[u->w->id].bytes_out, buf_pending(&u->wbuf));
-    buf_consume(&u->wbuf, buf_pending(&u->wbuf));
-    buf_shrink(&u->wbuf, LB_HIGH_WATER);
+    net_count(&u->peer->local[u->w->id].bytes_out, net_conn_written(&u->wbuf, LB_HIGH_WATER));
     lb_upstream_flush(u);
     if (!u->closing && u->s && buf_pending(&u->out) + buf_pending(&u->wbuf) < LB_LOW_WATER)
-        lb_proxy_upstream_drained(u->s, u);
+        u->ev->drained(u->s, u);
 }
 
 void lb_upstream_flush(struct lb_upstream *u)
@@ -298,40 +291,20 @@ void lb_upstream_flush(struct lb_upstream *u)
         /* plaintext stays in out until the handshake is done */
         if (net_tls_conn_output(u->tls, &u->out, &u->cout) != 0) {
             if (u->s)
-                lb_proxy_upstream_read(u->s, u, UV_EPROTO);
+                u->ev->read(u->s, u, UV_EPROTO);
             else
                 lb_upstream_close(u);
             return;
         }
         src = &u->cout;
     }
-    if (buf_pending(src) == 0)
-        return;
-    uv_buf_t b = uv_buf_init(buf_head(src), (unsigned)buf_pending(src));
-    int n = uv_try_write((uv_stream_t *)&u->tcp, &b, 1);
-    if (n > 0) {
+    size_t n;
+    int r = net_conn_write((uv_stream_t *)&u->tcp, src, &u->wbuf, &u->wreq, u, on_written, &u->writing, &n);
+    if (n)
         net_count(&u->peer->local[u->w->id].bytes_out, (uint64_t)n);
-        buf_consume(src, (size_t)n);
-    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+    if (r < 0) {
         if (u->s)
-            lb_proxy_upstream_read(u->s, u, n);
-        else
-            lb_upstream_close(u);
-        return;
-    }
-    if (buf_pending(src) == 0)
-        return;
-    struct buf t = u->wbuf;
-    u->wbuf = *src;
-    *src = t;
-    u->writing = true;
-    u->wreq.data = u;
-    uv_buf_t wb = uv_buf_init(buf_head(&u->wbuf), (unsigned)buf_pending(&u->wbuf));
-    int r = uv_write(&u->wreq, (uv_stream_t *)&u->tcp, &wb, 1, on_written);
-    if (r != 0) {
-        u->writing = false;
-        if (u->s)
-            lb_proxy_upstream_read(u->s, u, r);
+            u->ev->read(u->s, u, r);
         else
             lb_upstream_close(u);
     }

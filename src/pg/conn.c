@@ -4,6 +4,7 @@
 #include "pg/conn.h"
 
 #include "core/alloc.h"
+#include "net/conn.h"
 #include "pg/tls.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -134,8 +135,7 @@ static void on_written(uv_write_t *req, int status)
 {
     struct pg_conn *c = req->data;
     c->writing = false;
-    c->wbuf.off = c->wbuf.len = 0;
-    buf_shrink(&c->wbuf, 2 * READ_CHUNK);
+    net_conn_written(&c->wbuf, 2 * READ_CHUNK);
     if (c->closing)
         return;
     if (status < 0) {
@@ -166,32 +166,17 @@ void pg_conn_flush(struct pg_conn *c)
         return;
     /* most replies fit the socket buffer: write them now, without a round
      * through the loop; only what is left waits for a uv_write */
-    uv_buf_t tb = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
-    int n = uv_try_write((uv_stream_t *)&c->tcp, &tb, 1);
-    if (n > 0) {
-        c->bytes_out += (unsigned long long)n;
-        buf_consume(&c->out, (size_t)n);
-        if (buf_pending(&c->out) == 0) {
-            if (c->close_after_write)
-                pg_conn_close(c);
-            else if (c->ops->on_drain)
-                c->ops->on_drain(c);
-            return;
-        }
-    } else if (n < 0 && n != UV_EAGAIN) {
+    size_t n;
+    int r = net_conn_write((uv_stream_t *)&c->tcp, &c->out, &c->wbuf, &c->wreq, c, on_written, &c->writing, &n);
+    c->bytes_out += (unsigned long long)n;
+    if (r < 0) {
         pg_conn_close(c);
-        return;
-    }
-    struct buf t = c->wbuf;
-    c->wbuf = c->out;
-    c->out = t;
-    uv_buf_t ub = uv_buf_init(buf_head(&c->wbuf), (unsigned)buf_pending(&c->wbuf));
-    c->bytes_out += buf_pending(&c->wbuf);
-    c->wreq.data = c;
-    c->writing = true;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &ub, 1, on_written) != 0) {
-        c->writing = false;
+    } else if (r == NET_WRITE_QUEUED) {
+        c->bytes_out += buf_pending(&c->wbuf); /* counted when queued */
+    } else if (c->close_after_write) {
         pg_conn_close(c);
+    } else if (c->ops->on_drain) {
+        c->ops->on_drain(c);
     }
 }
 

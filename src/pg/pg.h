@@ -31,6 +31,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "net/server.h"
 #include "pg/auth.h"
 #include "pg/conn.h"
 #include "pg/prepared.h"
@@ -320,7 +321,7 @@ struct pg_proxy {
     bool lsn_inflight, lsn_wanted;
     uv_tcp_t listener;
     uv_timer_t cron;
-    uv_signal_t sigterm, sigint, sighup;
+    struct net_signals sig;
     int argc;                       /* the command line, read again by a reload */
     char **argv;
     struct admin *admin;

@@ -16,6 +16,7 @@
 
 #include "net/admin.h"
 #include "net/balance.h"
+#include "net/server.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/net.h"
@@ -29,26 +30,7 @@ static long long now_ms(void) { return util_mono_us() / 1000; }
 
 static int resolve(const char *hostport, struct sockaddr_storage *out, char *err, size_t errlen)
 {
-    char host[128];
-    int port;
-    if (!net_split_hostport(hostport, host, sizeof host, &port) || port <= 0 || port > 65535) {
-        snprintf(err, errlen, "'%s' is not host:port", hostport);
-        return -1;
-    }
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int rc = getaddrinfo(host, ps, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(out, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return 0;
+    return net_resolve_hostport(hostport, "host:port", out, NULL, err, errlen);
 }
 
 /* ---- admin ---------------------------------------------------------------------- */
@@ -137,22 +119,12 @@ static void status(struct pg_proxy *px, struct buf *b)
     buf_puts(b, "]}\n");
 }
 
+static void admin_metrics(void *arg, struct buf *out) { metrics(arg, out); }
+static void admin_status(void *arg, struct buf *out) { status(arg, out); }
+
 static void admin_handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
 {
-    struct pg_proxy *px = arg;
-    if (req->method != HTTP1_METHOD_GET && req->method != HTTP1_METHOD_HEAD) {
-        resp->status = 405;
-        resp->extra_headers = "Allow: GET, HEAD\r\n";
-        buf_puts(&resp->body, "only GET and HEAD\n");
-    } else if (strcmp(req->path, "/metrics") == 0) {
-        resp->status = 200;
-        resp->ctype = "text/plain; version=0.0.4";
-        metrics(px, &resp->body);
-    } else if (strcmp(req->path, "/status") == 0) {
-        resp->status = 200;
-        resp->ctype = "application/json";
-        status(px, &resp->body);
-    }
+    net_admin_pages(req, resp, admin_metrics, admin_status, arg);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
@@ -175,11 +147,8 @@ static void finish(struct pg_proxy *px)
 {
     pg_client_drain(px, true);
     pg_pool_close_idle(px);
-    uv_timer_stop(&px->cron);
-    close_handle((uv_handle_t *)&px->cron);
-    close_handle((uv_handle_t *)&px->sigterm);
-    close_handle((uv_handle_t *)&px->sigint);
-    close_handle((uv_handle_t *)&px->sighup);
+    net_cron_stop(&px->cron);
+    net_signals_close(&px->sig);
     close_handle((uv_handle_t *)&px->listener);
     if (px->admin) {
         admin_close(px->admin);
@@ -320,33 +289,81 @@ static void on_sighup(uv_signal_t *h, int signum)
 
 static void usage(FILE *f)
 {
-    struct buf b;
-    buf_init(&b);
-    conf_print_help(&pg_conf_table, &b);
-    fprintf(f,
-            "usage: scaleout pg [--config FILE] [--directive value ...]\n\n"
-            "A PostgreSQL proxy: connection pooling (session, transaction) and a read/write split.\n"
-            "Every config file directive is also a flag:\n\n%.*s\n"
-            "Example: scaleout pg --listen 127.0.0.1:6432 --primary 127.0.0.1:5432 --replica 127.0.0.1:5433 \\\n"
-            "             --auth-type scram-sha-256 --auth-file userlist.txt\n",
-            (int)buf_pending(&b), buf_head(&b));
-    buf_deinit(&b);
+    net_server_usage(f, &pg_conf_table,
+                     "usage: scaleout pg [--config FILE] [--directive value ...]\n\n"
+                     "A PostgreSQL proxy: connection pooling (session, transaction) and a read/write split.\n"
+                     "Every config file directive is also a flag:\n\n",
+                     "\n"
+                     "Example: scaleout pg --listen 127.0.0.1:6432 --primary 127.0.0.1:5432 --replica 127.0.0.1:5433 \\\n"
+                     "             --auth-type scram-sha-256 --auth-file userlist.txt\n");
 }
 
-static void walk_close(uv_handle_t *h, void *arg)
+/* What the settings name beyond their own syntax: the auth file, and the
+ * backends (primary, replicas, each distinct shard address) resolved.
+ * Returns the number of errors, each a line in errs. */
+static int load_backends(struct pg_proxy *px, struct buf *errs)
 {
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
+    char err[512];
+    int nerr = 0;
+    if (px->cfg.auth_type != PG_AUTH_TRUST && !px->cfg.auth_file[0]) {
+        buf_printf(errs, "auth-type md5 and scram-sha-256 need an auth-file (or use --auth-type trust)\n");
+        nerr++;
+    }
+    if (px->cfg.auth_file[0]) {
+        int r = pg_userlist_load(px->cfg.auth_file, &px->users, errs);
+        nerr += r < 0 ? 1 : r;
+    }
+    px->nbackends = 1 + px->cfg.nreplicas;
+    for (int bi = 0; bi < px->nbackends; bi++) {
+        const char *a = bi == 0 ? px->cfg.primary : px->cfg.replicas[bi - 1];
+        snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", a);
+        px->backends[bi].replica = bi > 0;
+        px->backends[bi].lag_ms = bi > 0 ? -1 : 0;
+        px->backends[bi].in_recovery = -1;
+        if (resolve(a, &px->backends[bi].addr, err, sizeof err) != 0) {
+            buf_printf(errs, "%s: %s\n", bi == 0 ? "primary" : "replica", err);
+            nerr++;
+        }
+    }
+    /* each distinct shard address is one more backend (a primary of its own) */
+    for (int i = 0; i < px->cfg.nshard_maps; i++) {
+        struct pg_shard_map *m = &px->cfg.shard_maps[i];
+        if (px->cfg.pool_mode != PG_POOL_TRANSACTION) {
+            buf_printf(errs, "shard-map %s: sharding needs pool-mode transaction\n", m->database);
+            nerr++;
+        }
+        for (int k = 0; k < m->nshards; k++) {
+            int bi = 1 + px->cfg.nreplicas;
+            while (bi < px->nbackends && strcmp(px->backends[bi].name, m->addrs[k]) != 0)
+                bi++;
+            if (bi == px->nbackends) {
+                if (px->nbackends >= PG_MAX_BACKENDS) {
+                    buf_printf(errs, "shard-map %s: at most %d shard addresses\n", m->database,
+                               PG_MAX_SHARD_BACKENDS);
+                    nerr++;
+                    break;
+                }
+                snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", m->addrs[k]);
+                px->backends[bi].shard = true;
+                px->backends[bi].in_recovery = -1;
+                if (resolve(m->addrs[k], &px->backends[bi].addr, err, sizeof err) != 0) {
+                    buf_printf(errs, "shard-map %s: %s\n", m->database, err);
+                    nerr++;
+                }
+                px->nbackends++;
+            }
+            m->bi[k] = bi;
+        }
+    }
+    return nerr;
 }
 
 int pg_main(int argc, char **argv)
 {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
+    if (net_server_help_asked(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
     struct pg_proxy *px = xcalloc(1, sizeof *px);
     conf_defaults(&pg_conf_table, &px->cfg);
     struct buf errs;
@@ -355,58 +372,8 @@ int pg_main(int argc, char **argv)
     px->argv = argv;
     int nerr = conf_load_args(&pg_conf_table, &px->cfg, argc, argv, &errs);
     char err[512];
-    if (nerr == 0) {
-        if (px->cfg.auth_type != PG_AUTH_TRUST && !px->cfg.auth_file[0]) {
-            buf_printf(&errs, "auth-type md5 and scram-sha-256 need an auth-file (or use --auth-type trust)\n");
-            nerr++;
-        }
-        if (px->cfg.auth_file[0]) {
-            int r = pg_userlist_load(px->cfg.auth_file, &px->users, &errs);
-            nerr += r < 0 ? 1 : r;
-        }
-        px->nbackends = 1 + px->cfg.nreplicas;
-        for (int bi = 0; bi < px->nbackends; bi++) {
-            const char *a = bi == 0 ? px->cfg.primary : px->cfg.replicas[bi - 1];
-            snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", a);
-            px->backends[bi].replica = bi > 0;
-            px->backends[bi].lag_ms = bi > 0 ? -1 : 0;
-            px->backends[bi].in_recovery = -1;
-            if (resolve(a, &px->backends[bi].addr, err, sizeof err) != 0) {
-                buf_printf(&errs, "%s: %s\n", bi == 0 ? "primary" : "replica", err);
-                nerr++;
-            }
-        }
-        /* each distinct shard address is one more backend (a primary of its own) */
-        for (int i = 0; i < px->cfg.nshard_maps; i++) {
-            struct pg_shard_map *m = &px->cfg.shard_maps[i];
-            if (px->cfg.pool_mode != PG_POOL_TRANSACTION) {
-                buf_printf(&errs, "shard-map %s: sharding needs pool-mode transaction\n", m->database);
-                nerr++;
-            }
-            for (int k = 0; k < m->nshards; k++) {
-                int bi = 1 + px->cfg.nreplicas;
-                while (bi < px->nbackends && strcmp(px->backends[bi].name, m->addrs[k]) != 0)
-                    bi++;
-                if (bi == px->nbackends) {
-                    if (px->nbackends >= PG_MAX_BACKENDS) {
-                        buf_printf(&errs, "shard-map %s: at most %d shard addresses\n", m->database,
-                                   PG_MAX_SHARD_BACKENDS);
-                        nerr++;
-                        break;
-                    }
-                    snprintf(px->backends[bi].name, sizeof px->backends[bi].name, "%s", m->addrs[k]);
-                    px->backends[bi].shard = true;
-                    px->backends[bi].in_recovery = -1;
-                    if (resolve(m->addrs[k], &px->backends[bi].addr, err, sizeof err) != 0) {
-                        buf_printf(&errs, "shard-map %s: %s\n", m->database, err);
-                        nerr++;
-                    }
-                    px->nbackends++;
-                }
-                m->bi[k] = bi;
-            }
-        }
-    }
+    if (nerr == 0)
+        nerr = load_backends(px, &errs);
     if (nerr != 0) {
         fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
         fprintf(stderr, "scaleout pg: invalid configuration (see scaleout pg --help)\n");
@@ -435,7 +402,7 @@ int pg_main(int argc, char **argv)
         return 1;
     }
     buf_deinit(&errs);
-    log_init("pg", px->cfg.loglevel, px->cfg.logfile[0] ? px->cfg.logfile : NULL);
+    net_server_process_init("pg", px->cfg.loglevel, px->cfg.logfile[0] ? px->cfg.logfile : NULL);
     if (pg_state_load(px) != 0) {
         fprintf(stderr, "scaleout pg: state-file %s: %s\n", px->cfg.state_file, strerror(errno));
         pg_userlist_free(&px->users);
@@ -444,7 +411,6 @@ int pg_main(int argc, char **argv)
         return 1;
     }
     pg_pool_balancer_init(px);
-    signal(SIGPIPE, SIG_IGN);
 
     uv_loop_t *loop = uv_default_loop();
     px->loop = loop;
@@ -461,31 +427,15 @@ int pg_main(int argc, char **argv)
         fprintf(stderr, "scaleout pg: cannot listen on %s: %s\n", px->cfg.listen, err);
         goto out;
     }
-    uv_tcp_init(loop, &px->listener);
-    px->listener.data = px;
-    if (uv_tcp_open(&px->listener, fd) != 0 || uv_listen((uv_stream_t *)&px->listener, 511, on_connection) != 0) {
+    if (net_listen_start(loop, &px->listener, fd, 511, false, on_connection, px) != 0) {
         fprintf(stderr, "scaleout pg: cannot listen on %s\n", px->cfg.listen);
         goto out;
     }
-    long long aport = px->cfg.admin_port < 0 ? port + 10000 : px->cfg.admin_port;
-    if (aport > 0 && aport <= 65535) {
-        px->admin = admin_open(loop, px->cfg.admin_bind, (int)aport, NULL, admin_handler, px, err, sizeof err);
-        if (!px->admin)
-            log_warn("admin endpoint disabled: %s", err);
-    }
-    if (px->cfg.pidfile[0] && util_write_pidfile(px->cfg.pidfile, err, sizeof err) != 0)
-        log_warn("%s", err);
-    uv_timer_init(loop, &px->cron);
-    px->cron.data = px;
-    uv_timer_start(&px->cron, on_cron, CRON_MS, CRON_MS);
-    uv_signal_init(loop, &px->sigterm);
-    uv_signal_init(loop, &px->sigint);
-    px->sigterm.data = px->sigint.data = px;
-    uv_signal_start(&px->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&px->sigint, on_signal, SIGINT);
-    uv_signal_init(loop, &px->sighup);
-    px->sighup.data = px;
-    uv_signal_start(&px->sighup, on_sighup, SIGHUP);
+    long long aport = net_admin_port(px->cfg.admin_port, port);
+    px->admin = net_admin_start(loop, px->cfg.admin_bind, aport, NULL, admin_handler, px);
+    net_pidfile_write(px->cfg.pidfile);
+    net_cron_start(&px->cron, loop, on_cron, CRON_MS, px);
+    net_signals_start(&px->sig, loop, on_signal, on_sighup, px);
     log_notice("scaleout pg ready: %s, primary %s, %d replica%s, %s pooling, pool-size %lld, auth %s, admin %s:%lld",
                px->cfg.listen, px->cfg.primary, px->cfg.nreplicas, px->cfg.nreplicas == 1 ? "" : "s",
                px->cfg.pool_mode == PG_POOL_SESSION ? "session" : "transaction", px->cfg.pool_size,
@@ -495,11 +445,8 @@ int pg_main(int argc, char **argv)
     rc = 0;
     log_notice("scaleout pg stopped");
 out:
-    uv_walk(loop, walk_close, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
-    uv_loop_close(loop);
-    if (px->cfg.pidfile[0])
-        unlink(px->cfg.pidfile);
+    net_loop_close(loop);
+    net_pidfile_remove(px->cfg.pidfile);
     pg_pool_free_all(px);
     pg_userlist_free(&px->users);
     pg_userlist_free(&px->fetched);

@@ -28,6 +28,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "net/conn.h"
 #include "proto/commands.h"
 #include "router/proxy.h"
 
@@ -99,23 +100,12 @@ int rt_wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
 {
     if (q->writing || buf_pending(&q->out) == 0)
         return 0;
-    uv_buf_t b = uv_buf_init(buf_head(&q->out), (unsigned)buf_pending(&q->out));
-    int n = uv_try_write(s, &b, 1);
-    if (n > 0)
-        buf_consume(&q->out, (size_t)n);
-    else if (n != UV_EAGAIN && n < 0)
+    size_t n; /* the callbacks find their connection from the request (container_of) */
+    int r = net_conn_write(s, &q->out, &q->wout, &q->req, q->req.data, cb, &q->writing, &n);
+    if (r < 0)
         return -1;
-    if (buf_pending(&q->out) == 0) {
+    if (r == NET_WRITE_DONE)
         buf_shrink(&q->out, 64 * 1024);
-        return 0;
-    }
-    struct buf t = q->wout;
-    q->wout = q->out;
-    q->out = t;
-    b = uv_buf_init(buf_head(&q->wout), (unsigned)buf_pending(&q->wout));
-    if (uv_write(&q->req, s, &b, 1, cb) != 0)
-        return -1;
-    q->writing = true;
     return 0;
 }
 
@@ -978,12 +968,7 @@ void rt_client_close(struct rt_client *c)
             *pp = c->dnext;
             break;
         }
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    NET_LIST_REMOVE(w->clients, c, prev, next);
     atomic_fetch_sub(&w->nclients, 1);
     rt_sub_free(c);
     uv_close((uv_handle_t *)&c->tcp, on_client_closed);
@@ -1107,10 +1092,7 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
     rt_wq_init(&c->wq);
     c->multi_shard = -1;
     c->cslot = w->next_cslot++;
-    c->next = w->clients;
-    if (w->clients)
-        w->clients->prev = c;
-    w->clients = c;
+    NET_LIST_PUSH(w->clients, c, prev, next);
     w->clients_total++;
     atomic_fetch_add(&w->nclients, 1);
     int total = 0;

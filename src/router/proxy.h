@@ -21,6 +21,7 @@
 
 #include "net/admin.h"
 #include "net/peer.h"
+#include "net/server.h"
 #include "proto/reply.h"
 #include "router/router.h"
 
@@ -204,7 +205,6 @@ struct rt_worker {
     int id;
     struct rt_server *srv;
     uv_loop_t loop;
-    uv_thread_t thread;
     uv_async_t wake;
     uv_timer_t sweep;
     uv_check_t flush;               /* writes what the iteration's callbacks queued */
@@ -247,7 +247,7 @@ struct rt_server {
     struct rt_shard *_Atomic shards[RT_MAX_SHARDS];
     _Atomic int nshards;
     uv_timer_t cron;
-    uv_signal_t sigterm, sigint, sighup;
+    struct net_signals sig;
     struct admin *admin;
     long long start_ms;
     _Atomic bool draining;          /* SIGTERM: no new clients; exit once nothing is in flight */

@@ -27,6 +27,7 @@
 #include "core/net.h"
 #include "core/util.h"
 #include "net/health.h"
+#include "net/server.h"
 #include "router/proxy.h"
 
 #define CRON_MS 100
@@ -37,25 +38,7 @@ static struct rt_server *g_srv; /* keeps everything reachable until exit */
 
 static int resolve(const char *addr, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen)
 {
-    char host[256], port[16];
-    int p;
-    if (!net_split_hostport(addr, host, sizeof host, &p) || p <= 0 || p > 65535) {
-        snprintf(err, errlen, "'%s' is not HOST:PORT", addr);
-        return -1;
-    }
-    snprintf(port, sizeof port, "%d", p);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(sa, res->ai_addr, res->ai_addrlen);
-    *salen = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
+    return net_resolve_hostport(addr, "HOST:PORT", sa, salen, err, errlen);
 }
 
 struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name)
@@ -506,12 +489,6 @@ static void on_wake(uv_async_t *a)
         uv_stop(&w->loop);
 }
 
-static void worker_run(void *arg)
-{
-    struct rt_worker *w = arg;
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-}
-
 /* Distributions replaced more than RETIRE_MS ago: no worker still reads them
  * (a lookup holds one for microseconds). Cron, main thread. */
 #define RETIRE_MS 5000
@@ -698,43 +675,29 @@ static void on_signal(uv_signal_t *h, int sig)
 
 static void usage(void)
 {
-    struct buf b;
-    buf_init(&b);
-    conf_print_help(&rt_conf_table, &b);
-    printf("usage: scaleout router [--config FILE] [--directive value ...]\n\n%.*s", (int)buf_pending(&b),
-           buf_head(&b));
-    buf_deinit(&b);
+    net_server_usage(stdout, &rt_conf_table, "usage: scaleout router [--config FILE] [--directive value ...]\n\n", "");
 }
+
+static int validate(void *cfg, struct buf *errs) { return rt_config_validate(cfg, errs); }
 
 int router_main(int argc, char **argv)
 {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage();
-            return 0;
-        }
+    if (net_server_help_asked(argc, argv)) {
+        usage();
+        return 0;
+    }
     struct rt_server *s = xcalloc(1, sizeof *s);
     g_srv = s;
     g_argc = argc;
     g_argv = argv;
     rt_config_init(&s->cfg);
-    struct buf errs;
-    buf_init(&errs);
-    int nerr = conf_load_args(&rt_conf_table, &s->cfg, argc, argv, &errs);
-    if (nerr == 0)
-        nerr = rt_config_validate(&s->cfg, &errs);
-    if (nerr) {
-        fprintf(stderr, "%.*sscaleout router: invalid configuration (see scaleout router --help)\n",
-                (int)buf_pending(&errs), buf_head(&errs));
-        buf_deinit(&errs);
+    if (net_server_conf_args(&rt_conf_table, &s->cfg, "router", argc, argv, validate) != 0) {
         rt_config_deinit(&s->cfg);
         xfree(s);
         g_srv = NULL;
         return 2;
     }
-    buf_deinit(&errs);
-    log_init("router", s->cfg.loglevel, s->cfg.logfile);
-    signal(SIGPIPE, SIG_IGN);
+    net_server_process_init("router", s->cfg.loglevel, s->cfg.logfile);
     pthread_mutex_init(&s->lock, NULL);
     s->start_ms = util_time_ms();
     s->nworkers = (int)s->cfg.threads;
@@ -743,12 +706,7 @@ int router_main(int argc, char **argv)
         struct rt_worker *w = &s->workers[i];
         w->id = i;
         w->srv = s;
-        uv_loop_init(&w->loop);
-        uv_async_init(&w->loop, &w->wake, on_wake);
-        w->wake.data = w;
-        uv_timer_init(&w->loop, &w->sweep);
-        w->sweep.data = w;
-        uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+        net_worker_loop_init(&w->loop, &w->wake, on_wake, &w->sweep, on_sweep, SWEEP_MS, w);
         rt_proxy_worker_init(w);
     }
     /* pools and shards (those with a sentinel master name: at the address the sentinels give) */
@@ -775,46 +733,29 @@ int router_main(int argc, char **argv)
     char host[256];
     int port;
     net_split_hostport(s->cfg.listen, host, sizeof host, &port);
-    int fd = net_listen(host, port, (int)s->cfg.tcp_backlog, false, err, sizeof err);
-    if (fd < 0) {
+    /* one socket, every worker's loop watching a dup of it */
+    int *fds = xcalloc((size_t)s->nworkers, sizeof *fds);
+    if (net_listen_fds(host, port, (int)s->cfg.tcp_backlog, false, false, s->nworkers, fds, &s->port, err,
+                       sizeof err) != 0) {
         fprintf(stderr, "scaleout router: %s\n", err);
+        xfree(fds);
         return 1;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                             : ((struct sockaddr_in *)&ss)->sin_port);
     for (int i = 0; i < s->nworkers; i++) {
         struct rt_worker *w = &s->workers[i];
-        int wfd = i == 0 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        uv_tcp_init(&w->loop, &w->listener);
-        w->listener.data = w;
-        int r = wfd < 0 ? UV_EINVAL : uv_tcp_open(&w->listener, wfd);
-        if (r == 0 && s->nworkers > 1)
-            uv_tcp_simultaneous_accepts(&w->listener, 0);
-        if (r == 0)
-            r = uv_listen((uv_stream_t *)&w->listener, (int)s->cfg.tcp_backlog, on_connection);
+        int r = net_listen_start(&w->loop, &w->listener, fds[i], (int)s->cfg.tcp_backlog, s->nworkers > 1,
+                                 on_connection, w);
         if (r != 0) {
             fprintf(stderr, "scaleout router: listen: %s\n", uv_strerror(r));
+            xfree(fds);
             return 1;
         }
     }
+    xfree(fds);
     uv_loop_t *loop = &s->workers[0].loop;
-    uv_timer_init(loop, &s->cron);
-    s->cron.data = s;
-    uv_timer_start(&s->cron, on_cron, CRON_MS, CRON_MS);
-    uv_signal_init(loop, &s->sigterm);
-    uv_signal_init(loop, &s->sigint);
-    s->sigterm.data = s->sigint.data = s;
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_init(loop, &s->sighup);
-    s->sighup.data = s;
-    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
-    long long aport = s->cfg.admin_port;
-    if (aport < 0)
-        aport = s->port + 10000 <= 65535 ? s->port + 10000 : 0;
+    net_cron_start(&s->cron, loop, on_cron, CRON_MS, s);
+    net_signals_start(&s->sig, loop, on_signal, on_sighup, s);
+    long long aport = net_admin_port(s->cfg.admin_port, s->port);
     if (aport > 0) {
         s->admin = rt_admin_open(s, loop, s->cfg.admin_bind, (int)aport, err, sizeof err);
         if (!s->admin)
@@ -829,11 +770,7 @@ int router_main(int argc, char **argv)
                 pthread_detach(p->dir_thread);
         }
     }
-    if (s->cfg.pidfile && *s->cfg.pidfile) {
-        char perr[256];
-        if (util_write_pidfile(s->cfg.pidfile, perr, sizeof perr) != 0)
-            log_warn("%s", perr);
-    }
+    net_pidfile_write(s->cfg.pidfile);
     int nsh = atomic_load(&s->nshards);
     log_notice("scaleout router ready on %s:%d: %d pool%s, %d shard%s, %d thread%s, admin %s:%d", host, s->port,
                s->npools, s->npools == 1 ? "" : "s", nsh, nsh == 1 ? "" : "s", s->nworkers,
@@ -841,13 +778,11 @@ int router_main(int argc, char **argv)
     rt_reshard_init(s);
     rt_sentinel_start(s);
     s->running = true;
-    for (int i = 1; i < s->nworkers; i++)
-        uv_thread_create(&s->workers[i].thread, worker_run, &s->workers[i]);
+    struct net_threads th;
+    NET_THREADS_START(&th, s->workers, s->nworkers);
     uv_run(loop, UV_RUN_DEFAULT);
-    for (int i = 1; i < s->nworkers; i++)
-        uv_thread_join(&s->workers[i].thread);
-    if (s->cfg.pidfile && *s->cfg.pidfile)
-        unlink(s->cfg.pidfile);
+    net_threads_join(&th);
+    net_pidfile_remove(s->cfg.pidfile);
     log_notice("scaleout router stopped");
     /* open connections and shard state are dropped with the process (g_srv keeps them reachable) */
     return 0;

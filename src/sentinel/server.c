@@ -20,6 +20,7 @@
 #include "core/net.h"
 #include "core/rand.h"
 #include "core/util.h"
+#include "net/server.h"
 #include "proto/resp.h"
 #include "sentinel/sentinel.h"
 
@@ -604,15 +605,10 @@ static void on_signal(uv_signal_t *s, int signum)
 
 int sentinel_main(int argc, char **argv)
 {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            struct buf h;
-            buf_init(&h);
-            conf_print_help(&snt_conf_table, &h);
-            printf("usage: scaleout sentinel [--config FILE] [--directive value ...]\n\n%.*s", (int)buf_pending(&h), buf_head(&h));
-            buf_deinit(&h);
-            return 0;
-        }
+    if (net_server_help_asked(argc, argv)) {
+        net_server_usage(stdout, &snt_conf_table, "usage: scaleout sentinel [--config FILE] [--directive value ...]\n\n", "");
+        return 0;
+    }
     for (int i = 0; i + 1 < argc; i++)
         if (strcmp(argv[i], "--config") == 0) {
             conf_path = argv[i + 1];
@@ -642,8 +638,7 @@ int sentinel_main(int argc, char **argv)
         fprintf(stderr, "scaleout sentinel: nothing to monitor: add 'sentinel monitor NAME HOST PORT QUORUM'\n");
         return 1;
     }
-    log_init("sentinel", cf.loglevel, cf.logfile && cf.logfile[0] ? cf.logfile : NULL);
-    signal(SIGPIPE, SIG_IGN);
+    net_server_process_init("sentinel", cf.loglevel, cf.logfile && cf.logfile[0] ? cf.logfile : NULL);
     memset(&snt, 0, sizeof snt);
     snt.loop = uv_default_loop();
     snt.cf = &cf;
@@ -669,22 +664,15 @@ int sentinel_main(int argc, char **argv)
         fprintf(stderr, "scaleout sentinel: %s\n", err);
         return 1;
     }
-    uv_tcp_init(snt.loop, &listener);
-    uv_tcp_open(&listener, fd);
-    if (uv_listen((uv_stream_t *)&listener, 511, on_connection) != 0) {
+    if (net_listen_start(snt.loop, &listener, fd, 511, false, on_connection, NULL) != 0) {
         fprintf(stderr, "scaleout sentinel: cannot listen on %s:%lld\n", cf.bind, cf.port);
         return 1;
     }
-    if (cf.pidfile && cf.pidfile[0] && util_write_pidfile(cf.pidfile, err, sizeof err) != 0)
-        log_warn("pidfile: %s", err);
+    net_pidfile_write(cf.pidfile);
     snt_monitor_init();
-    uv_timer_init(snt.loop, &snt.timer);
-    uv_timer_start(&snt.timer, on_timer, 100, 100);
-    uv_signal_t sterm, sint;
-    uv_signal_init(snt.loop, &sterm);
-    uv_signal_init(snt.loop, &sint);
-    uv_signal_start(&sterm, on_signal, SIGTERM);
-    uv_signal_start(&sint, on_signal, SIGINT);
+    net_cron_start(&snt.timer, snt.loop, on_timer, 100, NULL);
+    static struct net_signals sig;
+    net_signals_start(&sig, snt.loop, on_signal, NULL, NULL);
     log_notice("sentinel %s listening on %s:%lld, monitoring %d master(s)", snt.myid, cf.bind, cf.port, snt.nmasters);
     for (int k = 0; k < snt.nmasters; k++)
         snt_event_inst("+monitor", &snt.masters[k]->self, NULL);

@@ -33,6 +33,7 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
+#include "net/server.h"
 #include "proto/reply.h"
 #include "worker/worker.h"
 
@@ -368,32 +369,19 @@ static int run_job(const struct worker_config *cf, const struct worker_queue_ops
 
 int worker_main(int argc, char **argv)
 {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            struct buf b;
-            buf_init(&b);
-            buf_puts(&b, "usage: scaleout worker [--config FILE] [--directive value ...]\n\ndirectives:\n");
-            conf_print_help(&worker_conf_table, &b);
-            fwrite(buf_head(&b), 1, buf_pending(&b), stdout);
-            buf_deinit(&b);
-            return 0;
-        }
+    if (net_server_help_asked(argc, argv)) {
+        net_server_usage(stdout, &worker_conf_table,
+                         "usage: scaleout worker [--config FILE] [--directive value ...]\n\ndirectives:\n", "");
+        return 0;
+    }
     struct worker_config cf;
     conf_defaults(&worker_conf_table, &cf);
-    struct buf errs;
-    buf_init(&errs);
-    if (conf_load_args(&worker_conf_table, &cf, argc, argv, &errs) != 0) {
-        fprintf(stderr, "%.*s", (int)buf_pending(&errs), buf_head(&errs));
-        fprintf(stderr, "scaleout worker: invalid configuration (see scaleout worker --help)\n");
-        buf_deinit(&errs);
+    if (net_server_conf_args(&worker_conf_table, &cf, "worker", argc, argv, NULL) != 0) {
         conf_free(&worker_conf_table, &cf);
         return 2;
     }
-    buf_deinit(&errs);
     log_init("worker", cf.loglevel, cf.logfile);
-    char err[256];
-    if (cf.pidfile && *cf.pidfile && util_write_pidfile(cf.pidfile, err, sizeof err) != 0)
-        log_warn("%s", err);
+    net_pidfile_write(cf.pidfile);
     if (!cf.id || !*cf.id) {
         char id[32];
         snprintf(id, sizeof id, "worker-%d", (int)getpid());
