@@ -520,6 +520,8 @@ static bool output_over_limits(struct kv_client *c, long long now_ms)
     if (l->hard && used > l->hard)
         over = true;
     if (l->soft && used > l->soft) {
+        if (now_ms <= 0)
+            now_ms = util_time_ms(); /* callers on the hot path pass 0: the clock only when needed */
         if (!c->obl_soft_since)
             c->obl_soft_since = now_ms;
         else if (now_ms - c->obl_soft_since > l->soft_seconds * 1000)
@@ -784,7 +786,7 @@ static void process_input(struct kv_client *c)
             c->w->aof_sync = true;
         }
     }
-    if (!c->closing && !check_output_limits(c, util_time_ms()))
+    if (!c->closing && !check_output_limits(c, 0))
         client_flush(c);
 }
 
@@ -823,7 +825,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         return;
     c->in.len += (size_t)nread;
     c->net_in += (uint64_t)nread;
-    c->last_ms = util_time_ms();
+    c->last_ms = uv_now(&c->w->loop) + c->w->wall_off_ms; /* the loop's clock: no clock read per read */
     /* the argument arrays of a command still arriving count too: "$0\r\n\r\n"
      * is 6 bytes on the wire but 32 bytes of offsets and slices */
     size_t argmem = c->parser.cap > RESP_INLINE_ARGV
@@ -927,6 +929,7 @@ void kv_client_resume(struct kv_client *c)
 static void on_clients_timer(uv_timer_t *t)
 {
     struct kv_worker *w = t->data;
+    w->wall_off_ms = util_time_ms() - (long long)uv_now(&w->loop);
     struct kv_server *s = w->srv;
     long long now = util_time_ms();
     long long timeout = s->cfg.timeout_ms;
@@ -1045,6 +1048,7 @@ static int worker_init(struct kv_server *s, struct kv_worker *w, int id, char *e
     w->id = id;
     w->srv = s;
     uv_loop_init(&w->loop);
+    w->wall_off_ms = util_time_ms() - (long long)uv_now(&w->loop);
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;
     uv_timer_init(&w->loop, &w->clients_timer);
@@ -1074,7 +1078,7 @@ static void on_aof_check(uv_check_t *h)
         if (!c->aof_held)
             continue;
         c->aof_held = false;
-        if (!c->closing && !check_output_limits(c, util_time_ms()))
+        if (!c->closing && !check_output_limits(c, 0))
             client_flush(c);
     }
 }

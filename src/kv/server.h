@@ -197,6 +197,7 @@ struct kv_worker {
     bool aof_sync;             /* held replies wait for that fsync */
     bool listening;
     long long drain_deadline;  /* shutting down: force-close clients after this */
+    long long wall_off_ms;     /* wall clock - uv_now(loop), re-read every 100 ms (clients_timer) */
     struct kv_client *clients;
     uint64_t nclients;
     _Atomic uint64_t net_in, net_out;
