@@ -59,6 +59,7 @@ struct kv_aof {
     _Atomic bool unsynced;      /* written since the last fsync */
     bool syncing;               /* the thread is in fdatasync (on fd) */
     int fsyncers;               /* workers in fdatasync on fd (appendfsync always), under mu */
+    int fd_waiters;             /* open_incr / aof_close waiting for fsyncers to drop to 0, under mu */
     /* rewrite */
     int child;                  /* pid, -1 none */
     int new_base_seq;
@@ -567,8 +568,10 @@ static int open_incr(struct kv_server *s, struct kv_aof *a, int seq)
     if (fstat(fd, &st) == 0)
         a->cur_size += (uint64_t)st.st_size;
     pthread_mutex_lock(&a->mu);
+    a->fd_waiters++;
     while (a->syncing || a->fsyncers)
         pthread_cond_wait(&a->cv, &a->mu);
+    a->fd_waiters--;
     int old = a->fd;
     a->fd = fd;
     atomic_store(&a->unsynced, false);
@@ -681,7 +684,10 @@ void kv_aof_fsync(struct kv_server *s)
         _exit(1);
     }
     pthread_mutex_lock(&a->mu);
-    if (--a->fsyncers == 0)
+    /* wake only a file switch or close waiting for us: the everysec thread
+     * waits on the same condition, a broadcast per loop iteration would
+     * cost it (and us) two futex calls and a context switch */
+    if (--a->fsyncers == 0 && a->fd_waiters)
         pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
 }
@@ -1056,8 +1062,10 @@ static void aof_close(struct kv_server *s)
         (void)fdatasync(a->fd);
     }
     pthread_mutex_lock(&a->mu);
+    a->fd_waiters++;
     while (a->fsyncers) /* a worker still syncs fd (kv_aof_fsync) */
         pthread_cond_wait(&a->cv, &a->mu);
+    a->fd_waiters--;
     a->stop = true;
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
