@@ -174,10 +174,27 @@ class FailoverCluster:
     def wait_stable(self, writers, timeout=60):
         """Every sentinel names the primary and sees both replicas usable; both
         replicas linked; writes acknowledged on the primary."""
-        port = self.primary.port
-        for s in self.sentinels:
-            wait_until(lambda s=s: master_addr(s) == (HOST, port), timeout=timeout, interval=0.05,
-                       what=f"sentinel {s.port} to name {port}")
+        # the sentinels agree on a primary: normally self.primary, but on a
+        # loaded machine a live primary may miss down-after and be failed
+        # over (a spurious failover): follow it
+        ports = {n.port for n in self.nodes}
+
+        def agreed():
+            addrs = {master_addr(s) for s in self.sentinels}
+            if len(addrs) != 1:
+                return None
+            a = addrs.pop()
+            if not a or a[1] not in ports:
+                return None
+            try:
+                n = next(n for n in self.nodes if n.port == a[1])
+                return a[1] if n.client().info("replication")["role"] == "master" else None
+            except redis.RedisError:
+                return None
+        port = wait_until(agreed, timeout=timeout, interval=0.05, what="the sentinels to agree on a primary")
+        if port != self.primary.port:
+            print(f"note: the sentinels moved the primary to {port} without a kill (spurious failover)")
+            self.primary = next(n for n in self.nodes if n.port == port)
         for r in self.replicas():
             wait_replica_up(r, port, timeout=timeout)
         want = sorted(r.port for r in self.replicas())
