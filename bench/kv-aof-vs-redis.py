@@ -6,7 +6,9 @@ appendfsync everysec and always, `redis-benchmark -t set`, servers in
 alternation, median of ROUNDS. CPU = server utime+stime (/proc/PID/stat)
 over the run / requests. Environment: ROUNDS (3), N (100000), C (50), P (1),
 MODES (everysec,always), OLD (path of another scaleout binary, e.g. the
-previous commit's: measured as "scaleout-old" in the same alternation).
+previous commit's: measured as "scaleout-old" in the same alternation),
+IDLE (0: connections opened before the run, each sending one PING, then left
+idle during it: the cost of a server's many quiet clients).
 
 Run: bench/kv-aof-vs-redis.py   (prints a Markdown table)
 """
@@ -26,6 +28,7 @@ C = int(os.environ.get("C", "50"))
 P = int(os.environ.get("P", "1"))
 MODES = os.environ.get("MODES", "everysec,always").split(",")
 OLD = os.environ.get("OLD")
+IDLE = int(os.environ.get("IDLE", "0"))
 TARGETS = ["redis", "scaleout"] + (["scaleout-old"] if OLD else [])
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -63,7 +66,14 @@ def start(target, fsync, d):
 def run(target, fsync):
     d = tempfile.mkdtemp(prefix="aofbench-")
     p, port = start(target, fsync, d)
+    idle = []
     try:
+        for _ in range(IDLE):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"PING\r\n")
+            idle.append(s)
+        for s in idle:
+            s.recv(16)
         c0 = cpu(p.pid)
         t0 = time.monotonic()
         out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", str(N), "-c", str(C),
@@ -75,12 +85,18 @@ def run(target, fsync):
         rps = float(line.split(",")[1].strip('"'))
         return rps, (c1 - c0) * 1e6 / N, dt
     finally:
+        for s in idle:
+            s.close()
         p.terminate()
         p.wait(10)
         shutil.rmtree(d, ignore_errors=True)
 
 
 def main():
+    if IDLE:
+        import resource
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, IDLE + 1024), hard))
     rows = []
     for fsync in MODES:
         res = {t: [] for t in TARGETS}

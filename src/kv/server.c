@@ -414,6 +414,13 @@ static void on_close(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     w->nclients--;
+    if (c->aof_held) /* closed before its worker's AOF check ran: unlist it */
+        for (size_t i = 0; i < w->nheld; i++)
+            if (w->held[i] == c) {
+                memmove(&w->held[i], &w->held[i + 1], (w->nheld - i - 1) * sizeof *w->held);
+                w->nheld--;
+                break;
+            }
     atomic_fetch_sub(&s->nclients, 1);
     buf_deinit(&c->in);
     buf_deinit(&c->out);
@@ -466,6 +473,24 @@ static void on_write(uv_write_t *req, int status)
 }
 
 /* Write what c->out holds: try directly, queue the rest on wbuf. */
+/* Hold c's replies until its worker's AOF write (and with appendfsync
+ * always its fsync) at the end of this loop iteration (on_aof_check). The
+ * held clients are listed, so that the check walks them only, not every
+ * connection of the worker (as Redis's clients_pending_write). */
+static void aof_hold(struct kv_client *c)
+{
+    struct kv_worker *w = c->w;
+    if (!c->aof_held) {
+        if (w->nheld == w->held_cap) {
+            w->held_cap = w->held_cap ? w->held_cap * 2 : 64;
+            w->held = xrealloc(w->held, w->held_cap * sizeof *w->held);
+        }
+        w->held[w->nheld++] = c;
+        c->aof_held = true;
+    }
+    w->aof_sync = true;
+}
+
 static void client_flush(struct kv_client *c)
 {
     if (c->closing || c->writing || c->aof_held)
@@ -781,10 +806,8 @@ static void process_input(struct kv_client *c)
         bool hold = kv_aof_write(s);
         kv_repl_flush(s);
         pthread_mutex_unlock(&s->lock);
-        if (hold) {
-            c->aof_held = true;
-            c->w->aof_sync = true;
-        }
+        if (hold)
+            aof_hold(c);
     }
     if (!c->closing && !check_output_limits(c, 0))
         client_flush(c);
@@ -918,8 +941,7 @@ void kv_client_resume(struct kv_client *c)
     if (c->srv->aof_hold && !c->closing) {
         /* a reply made by another worker's write (a blocked pop served):
          * it leaves after this worker's fsync of that write too */
-        c->aof_held = true;
-        c->w->aof_sync = true;
+        aof_hold(c);
     }
     if (!c->closing)
         process_input(c);
@@ -1073,14 +1095,20 @@ static void on_aof_check(uv_check_t *h)
         return;
     w->aof_sync = false;
     kv_aof_fsync(w->srv);
-    for (struct kv_client *c = w->clients, *next; c; c = next) {
-        next = c->next;
-        if (!c->aof_held)
-            continue;
+    /* the clients held before the fsync; one held meanwhile (while a flush
+     * ran) waits for the next iteration's fsync */
+    size_t n = w->nheld;
+    for (size_t i = 0; i < n; i++) {
+        struct kv_client *c = w->held[i];
         c->aof_held = false;
         if (!c->closing && !check_output_limits(c, 0))
             client_flush(c);
     }
+    if (w->nheld > n) {
+        memmove(w->held, w->held + n, (w->nheld - n) * sizeof *w->held);
+        w->aof_sync = true;
+    }
+    w->nheld -= n;
 }
 
 static void worker_run(void *arg)
@@ -1466,6 +1494,7 @@ int kv_main(int argc, char **argv)
         uv_walk(&s->workers[i].loop, close_walk, NULL);
         uv_run(&s->workers[i].loop, UV_RUN_DEFAULT);
         uv_loop_close(&s->workers[i].loop);
+        xfree(s->workers[i].held);
     }
     if (s->cfg.pidfile && *s->cfg.pidfile)
         unlink(s->cfg.pidfile);
