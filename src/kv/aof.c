@@ -58,6 +58,8 @@ struct kv_aof {
     bool stop;
     _Atomic bool unsynced;      /* written since the last fsync */
     bool syncing;               /* the thread is in fdatasync (on fd) */
+    int fsyncers;               /* workers in fdatasync on fd (appendfsync always), under mu */
+    int fd_waiters;             /* open_incr / aof_close waiting for fsyncers to drop to 0, under mu */
     /* rewrite */
     int child;                  /* pid, -1 none */
     int new_base_seq;
@@ -566,8 +568,10 @@ static int open_incr(struct kv_server *s, struct kv_aof *a, int seq)
     if (fstat(fd, &st) == 0)
         a->cur_size += (uint64_t)st.st_size;
     pthread_mutex_lock(&a->mu);
-    while (a->syncing)
+    a->fd_waiters++;
+    while (a->syncing || a->fsyncers)
         pthread_cond_wait(&a->cv, &a->mu);
+    a->fd_waiters--;
     int old = a->fd;
     a->fd = fd;
     atomic_store(&a->unsynced, false);
@@ -665,18 +669,27 @@ void kv_aof_fsync(struct kv_server *s)
         pthread_mutex_unlock(&s->lock);
         return;
     }
-    /* a duplicate of the descriptor: the file may be switched (rewrite) or
-     * closed (appendonly no) meanwhile; open_incr syncs a file it leaves */
-    int fd = dup(a->fd);
+    /* fdatasync without the keyspace lock: the file is neither switched
+     * (open_incr) nor closed (aof_close) while a worker syncs it; they wait
+     * for fsyncers to drop to 0. (A counter rather than a dup()/close() of
+     * the descriptor: two system calls less per loop iteration.) */
+    int fd = a->fd;
+    pthread_mutex_lock(&a->mu);
+    a->fsyncers++;
+    pthread_mutex_unlock(&a->mu);
     pthread_mutex_unlock(&s->lock);
-    if (fd < 0)
-        return;
     if (fdatasync(fd) != 0) {
         log_warn("Can't persist AOF for fsync error when the AOF fsync policy is 'always': %s. Exiting...",
                  strerror(errno));
         _exit(1);
     }
-    close(fd);
+    pthread_mutex_lock(&a->mu);
+    /* wake only a file switch or close waiting for us: the everysec thread
+     * waits on the same condition, a broadcast per loop iteration would
+     * cost it (and us) two futex calls and a context switch */
+    if (--a->fsyncers == 0 && a->fd_waiters)
+        pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
 }
 
 /* ---- the base file ---------------------------------------------------------- */
@@ -1049,6 +1062,10 @@ static void aof_close(struct kv_server *s)
         (void)fdatasync(a->fd);
     }
     pthread_mutex_lock(&a->mu);
+    a->fd_waiters++;
+    while (a->fsyncers) /* a worker still syncs fd (kv_aof_fsync) */
+        pthread_cond_wait(&a->cv, &a->mu);
+    a->fd_waiters--;
     a->stop = true;
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);

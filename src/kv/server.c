@@ -406,6 +406,13 @@ static void on_close(uv_handle_t *h)
     pthread_mutex_unlock(&s->lock);
     NET_LIST_REMOVE(w->clients, c, prev, next);
     w->nclients--;
+    if (c->aof_held) /* closed before its worker's AOF check ran: unlist it */
+        for (size_t i = 0; i < w->nheld; i++)
+            if (w->held[i] == c) {
+                memmove(&w->held[i], &w->held[i + 1], (w->nheld - i - 1) * sizeof *w->held);
+                w->nheld--;
+                break;
+            }
     atomic_fetch_sub(&s->nclients, 1);
     buf_deinit(&c->in);
     buf_deinit(&c->out);
@@ -456,6 +463,24 @@ static void on_write(uv_write_t *req, int status)
 }
 
 /* Write what c->out holds: try directly, queue the rest on wbuf. */
+/* Hold c's replies until its worker's AOF write (and with appendfsync
+ * always its fsync) at the end of this loop iteration (on_aof_check). The
+ * held clients are listed, so that the check walks them only, not every
+ * connection of the worker (as Redis's clients_pending_write). */
+static void aof_hold(struct kv_client *c)
+{
+    struct kv_worker *w = c->w;
+    if (!c->aof_held) {
+        if (w->nheld == w->held_cap) {
+            w->held_cap = w->held_cap ? w->held_cap * 2 : 64;
+            w->held = xrealloc(w->held, w->held_cap * sizeof *w->held);
+        }
+        w->held[w->nheld++] = c;
+        c->aof_held = true;
+    }
+    w->aof_sync = true;
+}
+
 static void client_flush(struct kv_client *c)
 {
     if (c->closing || c->writing || c->aof_held)
@@ -496,6 +521,8 @@ static bool output_over_limits(struct kv_client *c, long long now_ms)
     if (l->hard && used > l->hard)
         over = true;
     if (l->soft && used > l->soft) {
+        if (now_ms <= 0)
+            now_ms = util_time_ms(); /* callers on the hot path pass 0: the clock only when needed */
         if (!c->obl_soft_since)
             c->obl_soft_since = now_ms;
         else if (now_ms - c->obl_soft_since > l->soft_seconds * 1000)
@@ -743,12 +770,10 @@ static void process_input(struct kv_client *c)
         bool hold = kv_aof_write(s);
         kv_repl_flush(s);
         pthread_mutex_unlock(&s->lock);
-        if (hold) {
-            c->aof_held = true;
-            c->w->aof_sync = true;
-        }
+        if (hold)
+            aof_hold(c);
     }
-    if (!c->closing && !check_output_limits(c, util_time_ms()))
+    if (!c->closing && !check_output_limits(c, 0))
         client_flush(c);
 }
 
@@ -783,7 +808,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         return;
     c->in.len += (size_t)nread;
     c->net_in += (uint64_t)nread;
-    c->last_ms = util_time_ms();
+    c->last_ms = uv_now(&c->w->loop) + c->w->wall_off_ms; /* the loop's clock: no clock read per read */
     /* the argument arrays of a command still arriving count too: "$0\r\n\r\n"
      * is 6 bytes on the wire but 32 bytes of offsets and slices */
     size_t argmem = c->parser.cap > RESP_INLINE_ARGV
@@ -869,8 +894,7 @@ void kv_client_resume(struct kv_client *c)
     if (c->srv->aof_hold && !c->closing) {
         /* a reply made by another worker's write (a blocked pop served):
          * it leaves after this worker's fsync of that write too */
-        c->aof_held = true;
-        c->w->aof_sync = true;
+        aof_hold(c);
     }
     if (!c->closing)
         process_input(c);
@@ -880,6 +904,7 @@ void kv_client_resume(struct kv_client *c)
 static void on_clients_timer(uv_timer_t *t)
 {
     struct kv_worker *w = t->data;
+    w->wall_off_ms = util_time_ms() - (long long)uv_now(&w->loop);
     struct kv_server *s = w->srv;
     long long now = util_time_ms();
     long long timeout = s->cfg.timeout_ms;
@@ -970,6 +995,7 @@ static int worker_init(struct kv_server *s, struct kv_worker *w, int id, int fd,
     w->id = id;
     w->srv = s;
     net_worker_loop_init(&w->loop, &w->wake, on_wake, &w->clients_timer, on_clients_timer, 100, w);
+    w->wall_off_ms = util_time_ms() - (long long)uv_now(&w->loop);
     kv_blocking_worker_init(s->blocking, w);
     kv_pubsub_worker_init(s->pubsub, w);
     kv_repl_worker_init(s, w);
@@ -995,14 +1021,20 @@ static void on_aof_check(uv_check_t *h)
         return;
     w->aof_sync = false;
     kv_aof_fsync(w->srv);
-    for (struct kv_client *c = w->clients, *next; c; c = next) {
-        next = c->next;
-        if (!c->aof_held)
-            continue;
+    /* the clients held before the fsync; one held meanwhile (while a flush
+     * ran) waits for the next iteration's fsync */
+    size_t n = w->nheld;
+    for (size_t i = 0; i < n; i++) {
+        struct kv_client *c = w->held[i];
         c->aof_held = false;
-        if (!c->closing && !check_output_limits(c, util_time_ms()))
+        if (!c->closing && !check_output_limits(c, 0))
             client_flush(c);
     }
+    if (w->nheld > n) {
+        memmove(w->held, w->held + n, (w->nheld - n) * sizeof *w->held);
+        w->aof_sync = true;
+    }
+    w->nheld -= n;
 }
 
 /* ---- cron ---------------------------------------------------------------- */
@@ -1348,8 +1380,10 @@ int kv_main(int argc, char **argv)
     NET_THREADS_START(&th, s->workers, s->nworkers);
     uv_run(main_loop, UV_RUN_DEFAULT);
     net_threads_join(&th);
-    for (int i = 0; i < s->nworkers; i++)
+    for (int i = 0; i < s->nworkers; i++) {
         net_loop_close(&s->workers[i].loop);
+        xfree(s->workers[i].held);
+    }
     net_pidfile_remove(s->cfg.pidfile);
     log_notice("scaleout kv stopped");
     server_free(s);

@@ -195,8 +195,11 @@ struct kv_worker {
     uv_timer_t clients_timer;
     uv_check_t aof_check;      /* after each poll: one AOF fsync, then the held replies */
     bool aof_sync;             /* held replies wait for that fsync */
+    struct kv_client **held;   /* the clients with aof_held set (on_aof_check walks only these) */
+    size_t nheld, held_cap;
     bool listening;
     long long drain_deadline;  /* shutting down: force-close clients after this */
+    long long wall_off_ms;     /* wall clock - uv_now(loop), re-read every 100 ms (clients_timer) */
     struct kv_client *clients;
     uint64_t nclients;
     _Atomic uint64_t net_in, net_out;

@@ -232,7 +232,7 @@ static void on_info(struct snt_link *l, const struct snt_val *v, void *ctx)
         return;
     struct snt_master *m = owner(i);
     long long now = now_ms();
-    i->last_info_ms = now;
+    i->last_info_ms = i->info_rx_ms = now;
     char oldrole[16];
     snprintf(oldrole, sizeof oldrole, "%s", i->role);
     i->mhost[0] = 0;
@@ -428,6 +428,7 @@ static void process_hello(const char *msg, size_t len)
         m->self.ping_sent_ms = 0;
         m->self.runid[0] = 0;
         m->fo = SNT_FO_NONE;
+        m->fo_start_ms = -(1LL << 40);   /* Redis's sentinelResetMaster: the new master can fail over at once */
         m->promoted = NULL;
         add_replica(m, oldhost, oldport);
         char payload[512];
@@ -694,6 +695,31 @@ static struct snt_inst *select_replica(struct snt_master *m)
     return best;
 }
 
+/* Whether every candidate replica's offset was read after the master went
+ * down (this sentinel's sdown time). An older INFO may rank first a replica
+ * that missed the last writes, and the writes a WAIT acknowledged on the
+ * other one would then be lost when it resyncs from the promoted one. Asks
+ * the stale ones for INFO (every 300 ms at most). Returns true when fresh. */
+static bool offsets_fresh(struct snt_master *m, long long now)
+{
+    long long since = m->self.sdown_since_ms;
+    bool fresh = true;
+    if (!since)
+        return true;   /* forced failover: the master is up */
+    for (int k = 0; k < m->nreplicas; k++) {
+        struct snt_inst *r = m->replicas[k];
+        if (snt_inst_sdown(r) || !snt_link_up(r->cmd) || r->info_rx_ms >= since || strcmp(r->role, "slave") != 0)
+            continue;
+        fresh = false;
+        if (now - r->info_ask_ms >= 300) {
+            const char *argv[] = {"INFO"};
+            if (snt_link_cmd(r->cmd, on_info, r, 1, argv) == 0)
+                r->info_ask_ms = now;
+        }
+    }
+    return fresh;
+}
+
 static void on_noone(struct snt_link *l, const struct snt_val *v, void *ctx)
 {
     struct snt_inst *r = ctx;
@@ -733,6 +759,10 @@ static void finish_failover(struct snt_master *m)
     add_replica(m, oldhost, oldport);
     m->fo = SNT_FO_NONE;
     m->fo_forced = false;
+    /* a new master: no failover of it has started (Redis's sentinelResetMaster
+     * sets failover_start_time to 0). Without this a second failover waited
+     * out 2 x failover-timeout from the first one. */
+    m->fo_start_ms = -(1LL << 40);
     char payload[512];
     snprintf(payload, sizeof payload, "%s %s %d %s %d", m->name, oldhost, oldport, nh, np);
     log_notice("+switch-master %s", payload);
@@ -743,7 +773,7 @@ static void finish_failover(struct snt_master *m)
     m->self.last_hello_sent_ms = 0;
 }
 
-static void tick_failover(struct snt_master *m)
+static void tick_failover_step(struct snt_master *m)
 {
     long long now = now_ms();
     switch (m->fo) {
@@ -766,6 +796,9 @@ static void tick_failover(struct snt_master *m)
         break;
     }
     case SNT_FO_SELECT_SLAVE: {
+        /* wait (2 s at most) for offsets read after the master went down */
+        if (!offsets_fresh(m, now) && now - m->fo_state_ms < 2 * INFO_PERIOD_FAST)
+            break;
         struct snt_inst *r = select_replica(m);
         if (!r) {
             abort_failover(m, "-failover-abort-no-good-slave");
@@ -842,6 +875,19 @@ static void tick_failover(struct snt_master *m)
     case SNT_FO_UPDATE_CONFIG:
         finish_failover(m);
         break;
+    }
+}
+
+/* Runs the failover state machine until its state stops moving (a few steps
+ * at most): an elected leader selects and promotes in the same 100 ms tick
+ * instead of one state per tick. */
+static void tick_failover(struct snt_master *m)
+{
+    for (int n = 0; n < 6; n++) {
+        enum snt_fo_state before = m->fo;
+        tick_failover_step(m);
+        if (m->fo == before || m->fo == SNT_FO_NONE)
+            break;
     }
 }
 

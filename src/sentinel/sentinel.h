@@ -138,6 +138,8 @@ struct snt_inst {
     long long last_avail_ms;         /* last valid PING reply */
     long long last_pong_ms;          /* last reply of any kind */
     long long last_info_ms;
+    long long info_rx_ms;            /* when the last INFO reply arrived */
+    long long info_ask_ms;           /* when failover selection last asked for a fresh INFO */
     long long last_hello_sent_ms, last_hello_ms;
     long long sdown_since_ms;        /* 0: not subjectively down */
     long long created_ms;
