@@ -299,6 +299,10 @@ static int p_read_policy(void *conf, int argc, char **argv, char *err, size_t er
             cur_pool(conf)->read_policy = i;
             return 0;
         }
+    if (argc == 1 && strcasecmp(argv[0], "primary-down") == 0) { /* short for when-primary-down */
+        cur_pool(conf)->read_policy = RT_READ_WHEN_DOWN;
+        return 0;
+    }
     snprintf(err, errlen, "read-replicas must be never, prefer or when-primary-down");
     return -1;
 }

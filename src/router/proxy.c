@@ -447,8 +447,8 @@ static struct rt_sconn *sconn_get(struct rt_client *c, struct rt_shard *sh, stru
     int slot = base + (int)(c->cslot % (unsigned)cps);
     struct rt_sconn *sc = w->sc[slot];
     unsigned gen = atomic_load_explicit(&sh->peer_gen, memory_order_acquire);
-    if (sc && !replica && sc->peer_gen != gen) {
-        /* the primary changed (manual failover): this one finishes what it owes, then closes */
+    if (sc && (replica ? sc->peer != rpeer : sc->peer_gen != gen)) {
+        /* the primary (manual or sentinel failover) or the replica changed: this one finishes what it owes, then closes */
         w->sc[slot] = NULL;
         sc->retired = true;
         if (!sc->head) {

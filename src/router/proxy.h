@@ -311,6 +311,10 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
  * they owe and close. When addr is sh's replica, the shard has no replica
  * any more. Main thread. */
 int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
+/* The shard's read replica becomes addr (NULL: none); connections to the old
+ * one finish what they owe and close. Main thread (sentinel.c: the replicas
+ * the sentinels list). */
+int rt_server_set_replica(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
 /* Rebuild after a membership or weight change: once running, keys whose
  * owner changed are moved online (reshard.c); -1 when a resharding runs. */
 int rt_server_change(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen);
