@@ -407,7 +407,7 @@ static const struct conf_directive rt_dirs[] = {
     {"listen", CONF_STRING, OFF(listen), 0, 0, "127.0.0.1:7400", NULL, 0, "host:port clients connect to", 0, NULL, NULL},
     {"threads", CONF_INT, OFF(threads), 1, 64, "1", NULL, 0, "worker threads (each with its own shard connections)", 0, NULL, NULL},
     {"tcp-backlog", CONF_INT, OFF(tcp_backlog), 1, 65535, "511", NULL, 0, "listen(2) backlog", 0, NULL, NULL},
-    {"conns-per-shard", CONF_INT, OFF(conns_per_shard), 1, 64, "2", NULL, 0,
+    {"conns-per-shard", CONF_INT, OFF(conns_per_shard), 1, 64, "1", NULL, 0,
      "pipelined connections per shard per thread that every client's commands share", 0, NULL, NULL},
     {"reshard-batch", CONF_INT, OFF(reshard_batch), 1, 100000, "100", NULL, 0,
      "online resharding: keys asked for per SCAN (COUNT) on a source shard", 0, NULL, NULL},

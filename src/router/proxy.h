@@ -224,6 +224,8 @@ struct rt_worker {
     bool no_park;                   /* dispatching a released command */
     struct buf mkeys;               /* its moving keys */
     struct rt_msg *reuse;           /* msg_new fills this placeholder instead of a new message */
+    struct rt_msg *free_msgs;       /* freed messages kept for reuse (no malloc per command) */
+    int nfree_msgs;
     pthread_mutex_t rel_lock;
     struct rt_park *rel_head, *rel_tail; /* handed back by the migrator */
     /* figures (this worker writes, admin reads relaxed) */
