@@ -25,9 +25,15 @@
 #   pipelining it is often the bottleneck, so compare CPU us/op (the proxy's own
 #   cost) more than ops/s. "direct" CPU/op is the kv shard's, shown for scale.
 #
+#   OLD_BIN=path/to/an/older/scaleout adds a fourth target, "router_old": the
+#   same router flags with that binary (before/after a change, side by side
+#   and in alternation on the same shards).
+#   TESTS="set get" runs only those tests (default: set get sob).
+#
 # USAGE
 #   bench/router-vs-twemproxy.sh            # ROUNDS=3 N=100000 NP=400000 CLIENTS=50 THREADS=1
 #   QUICK=1 bench/router-vs-twemproxy.sh    # 1 round, short runs
+#   OLD_BIN=/tmp/scaleout-main bench/router-vs-twemproxy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${SCALEOUT_BIN:-./scaleout}
@@ -36,6 +42,8 @@ N=${N:-100000}
 NP=${NP:-400000}
 CLIENTS=${CLIENTS:-50}
 THREADS=${THREADS:-1}
+TESTS=${TESTS:-set get sob}
+OLD_BIN=${OLD_BIN:-}
 if [ -n "${QUICK:-}" ]; then ROUNDS=1; N=20000; NP=100000; fi
 command -v nutcracker >/dev/null || { echo "nutcracker is not installed (scripts/install-deps.sh)" >&2; exit 1; }
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark is not installed" >&2; exit 1; }
@@ -66,6 +74,13 @@ wait_port "$K1"; wait_port "$K2"
 "$BIN" router --listen "127.0.0.1:$RP" --admin-port 0 --threads "$THREADS" --distribution ketama \
     --ketama-compat twemproxy --hash fnv1a_64 --shard "127.0.0.1:$K1" --shard "127.0.0.1:$K2" \
     >"$TMP/router.log" 2>&1 & PR=$!; PIDS+=($PR)
+if [ -n "$OLD_BIN" ]; then
+    RPO=$(free_port)
+    "$OLD_BIN" router --listen "127.0.0.1:$RPO" --admin-port 0 --threads "$THREADS" --distribution ketama \
+        --ketama-compat twemproxy --hash fnv1a_64 --shard "127.0.0.1:$K1" --shard "127.0.0.1:$K2" \
+        >"$TMP/router_old.log" 2>&1 & PRO=$!; PIDS+=($PRO)
+    wait_port "$RPO"
+fi
 cat >"$TMP/nc.yml" <<YML
 alpha:
   listen: 127.0.0.1:$NCP
@@ -79,7 +94,7 @@ YML
 nutcracker -c "$TMP/nc.yml" -s "$NCS" -a 127.0.0.1 >"$TMP/nc.log" 2>&1 & PNC=$!; PIDS+=($PNC)
 wait_port "$RP"; wait_port "$NCP"
 
-for p in $K1 $RP $NCP; do
+for p in $K1 $RP $NCP ${RPO:-}; do
     [ "$(redis-cli -p "$p" set bench:check ok)" = OK ] && [ "$(redis-cli -p "$p" get bench:check)" = ok ] ||
         { echo "port $p does not answer SET/GET correctly" >&2; exit 1; }
 done
@@ -87,6 +102,8 @@ done
 declare -A PORT=([direct]=$K1 [router]=$RP [nutcracker]=$NCP)
 declare -A PID=([direct]=$PK1 [router]=$PR [nutcracker]=$PNC)
 TARGETS=(direct router nutcracker)
+if [ -n "$OLD_BIN" ]; then PORT[router_old]=$RPO; PID[router_old]=$PRO; TARGETS+=(router_old); fi
+NT=${#TARGETS[@]}
 HZ=$(getconf CLK_TCK)
 RES="$TMP/results"
 : >"$RES"
@@ -115,10 +132,10 @@ run() { # target mode test
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 for r in $(seq 1 "$ROUNDS"); do
-    for i in 0 1 2; do
-        t=${TARGETS[$(( (i + r) % 3 ))]}
+    for i in $(seq 0 $((NT - 1))); do
+        t=${TARGETS[$(( (i + r) % NT ))]}
         for mode in noP P16; do
-            for test in set get sob; do
+            for test in $TESTS; do
                 run "$t" "$mode" "$test"
             done
         done
@@ -130,10 +147,10 @@ median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[
 echo
 echo "$(date -u +%Y-%m-%d) router-vs-twemproxy: ROUNDS=$ROUNDS N=$N NP=$NP CLIENTS=$CLIENTS THREADS=$THREADS, $(nproc) cores, $(( $(date +%s) - T0 )) s"
 echo "load average (1/5/15 min) before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "versions: $("$BIN" --version), $(nutcracker --version 2>&1 | head -1), $(redis-benchmark --version)"
+echo "versions: $("$BIN" --version)${OLD_BIN:+ (router_old: $OLD_BIN)}, $(nutcracker --version 2>&1 | head -1), $(redis-benchmark --version)"
 printf "%-11s %-4s %-4s %12s %9s %12s %10s %10s\n" target mode test "ops/s" "p99 ms" "CPU us/op" "x direct" "CPU x nc"
 for mode in noP P16; do
-    for test in set get sob; do
+    for test in $TESTS; do
         d=$(awk -v m=$mode -v t=$test '$1=="direct" && $2==m && $3==t {print $4}' "$RES" | median)
         ncc=$(awk -v m=$mode -v t=$test '$1=="nutcracker" && $2==m && $3==t {print $6}' "$RES" | median)
         for t in "${TARGETS[@]}"; do

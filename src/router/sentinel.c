@@ -12,9 +12,10 @@
  *     (a message lost while a subscription was down) and queues a switch when
  *     the answer differs from the shard's primary.
  *   - the same check asks SENTINEL replicas NAME and gives the shard the
- *     replica to read from: the one it has if the sentinels still list it
- *     healthy (flags without s_down/o_down/disconnected, master-link-status
- *     ok, answering ROLE with "slave"), else the first such one, else none;
+ *     replica to read from (pick_replica): one the sentinels list up (flags
+ *     without s_down/o_down/disconnected) that answers ROLE with "slave",
+ *     those with master-link-status ok first, the one it has while it
+ *     qualifies; else none;
  *     the events +slave, +sdown, -sdown, +convert-to-slave and +switch-master
  *     of our masters on the subscription make the check run at once, so a
  *     replica that joins (or an old primary that returns as a replica) is
@@ -253,11 +254,17 @@ static void copy_field(char *dst, size_t n, const char *v)
     dst[l] = 0;
 }
 
-/* SENTINEL replicas MASTER from one sentinel: the healthy replicas' "ip:port"
- * into good[] (at most SENT_MAX_REPLICAS), in the sentinel's order. Healthy:
- * flags without s_down, o_down or disconnected, and master-link-status ok.
- * 0, or -1 when the sentinel does not answer with a list of field/value lists. */
-static int ask_replicas_one(const char *sentinel, const char *master, char good[][300], int *ngood)
+/* A replica the sentinels list: "ip:port", and whether its link to the master is up. */
+struct sent_rep {
+    char addr[300];
+    bool link_ok;
+};
+
+/* SENTINEL replicas MASTER from one sentinel: the replicas not down
+ * (flags without s_down, o_down or disconnected) into reps[] (at most
+ * SENT_MAX_REPLICAS), in the sentinel's order. 0, or -1 when the sentinel
+ * does not answer with a list of field/value lists. */
+static int ask_replicas_one(const char *sentinel, const char *master, struct sent_rep *reps, int *nreps)
 {
     int fd = sent_connect(sentinel, SENT_TIMEOUT_MS);
     if (fd < 0)
@@ -268,7 +275,7 @@ static int ask_replicas_one(const char *sentinel, const char *master, char good[
     struct rd *r = xcalloc(1, sizeof *r);
     r->fd = fd;
     int rc = -1;
-    *ngood = 0;
+    *nreps = 0;
     long n = send_all(fd, cmd, strlen(cmd)) == 0 ? read_array(r) : -2;
     if (n < 0)
         goto out;
@@ -290,10 +297,12 @@ static int ask_replicas_one(const char *sentinel, const char *master, char good[
             else if (strcmp(k, "master-link-status") == 0)
                 copy_field(link, sizeof link, v);
         }
-        bool healthy = *ip && atoi(port) > 0 && !strstr(flags, "s_down") && !strstr(flags, "o_down") &&
-                       !strstr(flags, "disconnected") && strcmp(link, "ok") == 0;
-        if (healthy && *ngood < SENT_MAX_REPLICAS)
-            snprintf(good[(*ngood)++], 300, "%.255s:%.31s", ip, port);
+        bool up = *ip && atoi(port) > 0 && !strstr(flags, "s_down") && !strstr(flags, "o_down") &&
+                  !strstr(flags, "disconnected");
+        if (up && *nreps < SENT_MAX_REPLICAS) {
+            snprintf(reps[*nreps].addr, sizeof reps[*nreps].addr, "%.255s:%.31s", ip, port);
+            reps[(*nreps)++].link_ok = strcmp(link, "ok") == 0;
+        }
     }
     rc = 0;
 out:
@@ -303,10 +312,10 @@ out:
 }
 
 /* The first sentinel that answers SENTINEL replicas decides; -1: none answered. */
-static int ask_replicas(const struct rt_config *cfg, const char *master, char good[][300], int *ngood)
+static int ask_replicas(const struct rt_config *cfg, const char *master, struct sent_rep *reps, int *nreps)
 {
     for (int i = 0; i < cfg->nsentinels; i++)
-        if (ask_replicas_one(cfg->sentinels[i], master, good, ngood) == 0)
+        if (ask_replicas_one(cfg->sentinels[i], master, reps, nreps) == 0)
             return 0;
     return -1;
 }
@@ -510,25 +519,36 @@ static void *sub_thread(void *arg)
     return NULL;
 }
 
-/* The replica sh should read from, given the sentinels' healthy replicas
- * good[0..ng) and the primary they name: the current one while it stays
- * healthy (no needless reconnects), else the first that answers ROLE slave,
- * else none (""). Check thread. */
-static void pick_replica(struct rt_shard *sh, const char *primary, char good[][300], int ng, char *out, size_t outlen)
+/* The replica sh should read from, given the replicas the sentinels list up
+ * (reps[0..n)) and the primary they name: those whose link to the master
+ * is ok first (the others may be far behind; but while the primary is down
+ * every replica's link is down, and when-primary-down reads need one);
+ * within a tier the current one while it is listed (no needless reconnects),
+ * else the first that answers ROLE slave (a returning old primary answers
+ * master until the sentinels convert it); none: "". Check thread. */
+static void pick_replica(struct rt_shard *sh, const char *primary, const struct sent_rep *reps, int n, char *out,
+                         size_t outlen)
 {
     struct net_peer *cur = atomic_load(&sh->replica);
+    const char *paddr = atomic_load(&sh->peer)->addr;
     *out = 0;
-    for (int k = 0; k < ng && cur; k++)
-        if (strcmp(good[k], cur->addr) == 0 && strcmp(good[k], primary) != 0 && role_is(good[k], "slave")) {
-            copy_field(out, outlen, good[k]);
-            return;
-        }
-    for (int k = 0; k < ng; k++)
-        if ((!cur || strcmp(good[k], cur->addr) != 0) && strcmp(good[k], primary) != 0 &&
-            strcmp(good[k], atomic_load(&sh->peer)->addr) != 0 && role_is(good[k], "slave")) {
-            copy_field(out, outlen, good[k]);
-            return;
-        }
+    for (int tier = 0; tier < 2; tier++) {
+        bool want_ok = tier == 0;
+        for (int k = 0; k < n && cur; k++)
+            if (reps[k].link_ok == want_ok && strcmp(reps[k].addr, cur->addr) == 0 &&
+                strcmp(reps[k].addr, primary) != 0 && strcmp(reps[k].addr, paddr) != 0 &&
+                role_is(reps[k].addr, "slave")) {
+                copy_field(out, outlen, reps[k].addr);
+                return;
+            }
+        for (int k = 0; k < n; k++)
+            if (reps[k].link_ok == want_ok && (!cur || strcmp(reps[k].addr, cur->addr) != 0) &&
+                strcmp(reps[k].addr, primary) != 0 && strcmp(reps[k].addr, paddr) != 0 &&
+                role_is(reps[k].addr, "slave")) {
+                copy_field(out, outlen, reps[k].addr);
+                return;
+            }
+    }
 }
 
 static void check_shard(struct rt_sentinel *st, struct rt_shard *sh, int i)
@@ -552,11 +572,12 @@ static void check_shard(struct rt_sentinel *st, struct rt_shard *sh, int i)
             queue_switch(st, sh, addr, false);
         }
     }
-    char good[SENT_MAX_REPLICAS][300], want[300];
-    int ng = 0;
-    if (ask_replicas(&s->cfg, sh->master, good, &ng) != 0)
+    struct sent_rep reps[SENT_MAX_REPLICAS];
+    char want[300];
+    int nr = 0;
+    if (ask_replicas(&s->cfg, sh->master, reps, &nr) != 0)
         return; /* no sentinel answered: keep what we have */
-    pick_replica(sh, addr, good, ng, want, sizeof want);
+    pick_replica(sh, addr, reps, nr, want, sizeof want);
     struct net_peer *cur = atomic_load(&sh->replica);
     if (strcmp(want, cur ? cur->addr : "") != 0)
         queue_switch(st, sh, want, true);

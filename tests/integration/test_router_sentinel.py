@@ -20,8 +20,10 @@ import json
 import os
 import signal
 import subprocess
+import time
 import urllib.request
 
+import pytest
 import redis
 
 from proc_helpers import free_port, scaleout_bin, wait_until
@@ -179,6 +181,68 @@ def test_replicas_from_sentinels_reads_failover_and_return(tmp_path):
         # writes still go to the new primary
         w2.set(on_a[0], "v4")
         assert redis.Redis(host=HOST, port=a2.port, decode_responses=True).get(on_a[0]) == "v4"
+    finally:
+        if router:
+            router.stop()
+        for n in reversed(nodes):
+            n.stop()
+
+
+def test_replica_from_sentinel_serves_reads_while_the_primary_is_down(tmp_path):
+    """read-replicas primary-down with the replica learned from a sentinel that
+    does not fail over (down-after 60 s): while the primary is down, reads go to
+    the replica even though its link to the primary is broken (the only replica
+    there is); with the primary up, reads stay on the primary."""
+    nodes, router = [], None
+    try:
+        a1 = start_kv(tmp_path)
+        nodes.append(a1)
+        a2 = start_kv(tmp_path, replicaof=a1.port)
+        nodes.append(a2)
+        wait_replica_up(a2, a1.port)
+        port = free_port()
+        conf = tmp_path / f"sent-{port}.conf"
+        conf.write_text("\n".join([
+            "role sentinel", f"port {port}", f"bind {HOST}", f"sentinel monitor m {HOST} {a1.port} 1",
+            "sentinel down-after-milliseconds m 60000", "sentinel failover-timeout m 120000"]) + "\n")
+        sent = SProc("scaleout-sentinel", [str(scaleout_bin()), "sentinel", "--config", str(conf)], port,
+                     str(tmp_path))
+        nodes.append(sent)
+        wait_until(lambda: int(pairs(sent.client().execute_command("SENTINEL", "master", "m"))["num-slaves"]) >= 1,
+                   20, interval=0.1, what="the sentinel to discover the replica")
+        router = Router(tmp_path, ["--sentinel", f"{HOST}:{port}", "--shard", f"{HOST}:{a1.port}", "name", "A",
+                                   "master", "m", "--read-replicas", "primary-down", "--health-interval", "200ms",
+                                   "--server-timeout", "2s", "--sentinel-check-interval", "300ms"])
+        wait_until(lambda: router.replica_of("A") == f"{HOST}:{a2.port}", 15, interval=0.1,
+                   what="the router to learn the replica from the sentinel")
+        keys = [f"pd:{i}" for i in range(50)]
+        fresh(router.port).mset({k: "x" for k in keys})
+        wait_until(lambda: redis.Redis(host=HOST, port=a2.port).dbsize() == len(keys), 10,
+                   what="the replica to catch up")
+        p0, r0 = gets(a1), gets(a2)
+        rd = fresh(router.port)
+        assert [rd.get(k) for k in keys] == ["x"] * len(keys)
+        assert gets(a1) - p0 == len(keys) and gets(a2) == r0  # primary up: reads on the primary
+
+        a1.kill9()
+        wait_until(lambda: router.shard("A")["state"] != "up", 10, interval=0.05,
+                   what="the router to see the primary down")
+
+        def link_err():
+            reps = sent.client().execute_command("SENTINEL", "replicas", "m")
+            return reps and pairs(reps[0]).get("master-link-status") == "err"
+        wait_until(link_err, 20, interval=0.1, what="the sentinel to see the replica's link down")
+        # the router keeps reading from it (the only replica there is) over several of its checks
+        rd = fresh(router.port)
+        until = time.monotonic() + 5 * 0.3
+        while time.monotonic() < until:
+            r0 = gets(a2)
+            assert [rd.get(k) for k in keys] == ["x"] * len(keys)
+            assert gets(a2) - r0 == len(keys)
+        assert router.replica_of("A") == f"{HOST}:{a2.port}"
+        # writes have nowhere to go: the shard's error, at once
+        with pytest.raises(redis.ResponseError, match="unavailable"):
+            fresh(router.port).set(keys[0], "y")
     finally:
         if router:
             router.stop()
