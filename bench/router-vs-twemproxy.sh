@@ -29,6 +29,8 @@
 #   same router flags with that binary (before/after a change, side by side
 #   and in alternation on the same shards).
 #   TESTS="set get" runs only those tests (default: set get sob).
+#   SIDE=1 measures the proxies at the same time (see run_side): use it to
+#   compare CPU per operation on a machine whose load moves; TESTS=set/get only.
 #
 # USAGE
 #   bench/router-vs-twemproxy.sh            # ROUNDS=3 N=100000 NP=400000 CLIENTS=50 THREADS=1
@@ -129,8 +131,46 @@ run() { # target mode test
     echo "$t $mode $test $rps $p99 $us" >>"$RES"
 }
 
+# SIDE=1: the proxies (router, nutcracker, router_old) are measured at the same
+# time, one redis-benchmark each, so that all of them see the same machine
+# load (on a shared machine the load moves more between runs than the
+# proxies differ); direct runs alone. Only redis-benchmark tests (set, get).
+run_side() { # mode test
+    local mode=$1 test=$2 n=$N extra=() t
+    if [ "$mode" = P16 ]; then n=$NP; extra=(-P 16); fi
+    declare -A c0 bp
+    for t in "${TARGETS[@]}"; do
+        [ "$t" = direct ] && continue
+        c0[$t]=$(cpu_ticks "${PID[$t]}")
+        redis-benchmark -p "${PORT[$t]}" -c "$CLIENTS" -d 64 -r 100000 -n "$n" -t "$test" "${extra[@]}" --csv \
+            >"$TMP/side.$t" 2>/dev/null & bp[$t]=$!
+    done
+    for t in "${!bp[@]}"; do
+        wait "${bp[$t]}"
+        local c1 csv rps p99 us
+        c1=$(cpu_ticks "${PID[$t]}")
+        csv=$(tail -1 "$TMP/side.$t")
+        rps=$(echo "$csv" | awk -F'","' '{print $2}')
+        p99=$(echo "$csv" | awk -F'","' '{print $7}')
+        us=$(awk -v d=$((c1 - c0[$t])) -v hz="$HZ" -v n="$n" 'BEGIN{printf "%.2f", d / hz * 1e6 / n}')
+        echo "$t $mode $test $rps $p99 $us" >>"$RES"
+    done
+}
+
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
+if [ -n "${SIDE:-}" ]; then
+    for r in $(seq 1 "$ROUNDS"); do
+        for mode in noP P16; do
+            for test in $TESTS; do
+                [ "$test" = sob ] && continue
+                run direct "$mode" "$test"
+                run_side "$mode" "$test"
+            done
+        done
+        echo "round $r of $ROUNDS done (side by side)" >&2
+    done
+else
 for r in $(seq 1 "$ROUNDS"); do
     for i in $(seq 0 $((NT - 1))); do
         t=${TARGETS[$(( (i + r) % NT ))]}
@@ -142,15 +182,17 @@ for r in $(seq 1 "$ROUNDS"); do
     done
     echo "round $r of $ROUNDS done" >&2
 done
+fi
 
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo
-echo "$(date -u +%Y-%m-%d) router-vs-twemproxy: ROUNDS=$ROUNDS N=$N NP=$NP CLIENTS=$CLIENTS THREADS=$THREADS, $(nproc) cores, $(( $(date +%s) - T0 )) s"
+echo "$(date -u +%Y-%m-%d) router-vs-twemproxy${SIDE:+ (SIDE=1: proxies side by side)}: ROUNDS=$ROUNDS N=$N NP=$NP CLIENTS=$CLIENTS THREADS=$THREADS, $(nproc) cores, $(( $(date +%s) - T0 )) s"
 echo "load average (1/5/15 min) before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "versions: $("$BIN" --version)${OLD_BIN:+ (router_old: $OLD_BIN)}, $(nutcracker --version 2>&1 | head -1), $(redis-benchmark --version)"
 printf "%-11s %-4s %-4s %12s %9s %12s %10s %10s\n" target mode test "ops/s" "p99 ms" "CPU us/op" "x direct" "CPU x nc"
 for mode in noP P16; do
     for test in $TESTS; do
+        [ -n "${SIDE:-}" ] && [ "$test" = sob ] && continue
         d=$(awk -v m=$mode -v t=$test '$1=="direct" && $2==m && $3==t {print $4}' "$RES" | median)
         ncc=$(awk -v m=$mode -v t=$test '$1=="nutcracker" && $2==m && $3==t {print $6}' "$RES" | median)
         for t in "${TARGETS[@]}"; do
