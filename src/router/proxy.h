@@ -300,6 +300,20 @@ int rt_locate_key(struct rt_server *s, const char *key, size_t len);
  * rt_server_set_primary (the manual failover's path). */
 void rt_sentinel_resolve(struct rt_config *cfg);
 void rt_sentinel_start(struct rt_server *s);
+/* A replica SENTINEL replicas lists as up (no s_down, o_down, disconnected). */
+struct rt_sent_rep {
+    char addr[300];                 /* "ip:port" */
+    bool link_ok;                   /* master-link-status ok */
+};
+/* Which of reps[0..n) a shard reads from: those with link_ok first (the
+ * others may lag far behind; but while the primary is down every replica's
+ * link is down, and when-primary-down reads need one); within that order cur
+ * (the replica it has, NULL: none) while it qualifies, else the first in
+ * order; never primary (the sentinels' answer) or paddr (the shard's primary
+ * now); only one is_replica accepts (it answers ROLE slave: a returning old
+ * primary answers master until the sentinels convert it). Its index, or -1. */
+int rt_sentinel_pick_replica(const struct rt_sent_rep *reps, int n, const char *cur, const char *primary,
+                             const char *paddr, bool (*is_replica)(const char *addr));
 /* Ask the sentinels (first that answers) for master's address ("ip:port"); 0 or -1. */
 int rt_sentinel_ask(const struct rt_config *cfg, const char *master, char *out, size_t outlen);
 

@@ -254,17 +254,11 @@ static void copy_field(char *dst, size_t n, const char *v)
     dst[l] = 0;
 }
 
-/* A replica the sentinels list: "ip:port", and whether its link to the master is up. */
-struct sent_rep {
-    char addr[300];
-    bool link_ok;
-};
-
 /* SENTINEL replicas MASTER from one sentinel: the replicas not down
  * (flags without s_down, o_down or disconnected) into reps[] (at most
  * SENT_MAX_REPLICAS), in the sentinel's order. 0, or -1 when the sentinel
  * does not answer with a list of field/value lists. */
-static int ask_replicas_one(const char *sentinel, const char *master, struct sent_rep *reps, int *nreps)
+static int ask_replicas_one(const char *sentinel, const char *master, struct rt_sent_rep *reps, int *nreps)
 {
     int fd = sent_connect(sentinel, SENT_TIMEOUT_MS);
     if (fd < 0)
@@ -312,7 +306,7 @@ out:
 }
 
 /* The first sentinel that answers SENTINEL replicas decides; -1: none answered. */
-static int ask_replicas(const struct rt_config *cfg, const char *master, struct sent_rep *reps, int *nreps)
+static int ask_replicas(const struct rt_config *cfg, const char *master, struct rt_sent_rep *reps, int *nreps)
 {
     for (int i = 0; i < cfg->nsentinels; i++)
         if (ask_replicas_one(cfg->sentinels[i], master, reps, nreps) == 0)
@@ -519,36 +513,38 @@ static void *sub_thread(void *arg)
     return NULL;
 }
 
-/* The replica sh should read from, given the replicas the sentinels list up
- * (reps[0..n)) and the primary they name: those whose link to the master
- * is ok first (the others may be far behind; but while the primary is down
- * every replica's link is down, and when-primary-down reads need one);
- * within a tier the current one while it is listed (no needless reconnects),
- * else the first that answers ROLE slave (a returning old primary answers
- * master until the sentinels convert it); none: "". Check thread. */
-static void pick_replica(struct rt_shard *sh, const char *primary, const struct sent_rep *reps, int n, char *out,
+/* (see proxy.h) */
+int rt_sentinel_pick_replica(const struct rt_sent_rep *reps, int n, const char *cur, const char *primary,
+                             const char *paddr, bool (*is_replica)(const char *addr))
+{
+    for (int tier = 0; tier < 2; tier++) {
+        bool want_ok = tier == 0;
+        for (int pass = 0; pass < 2; pass++) /* the current one first, then the others in order */
+            for (int k = 0; k < n; k++) {
+                bool is_cur = cur && strcmp(reps[k].addr, cur) == 0;
+                if (reps[k].link_ok == want_ok && is_cur == (pass == 0) && strcmp(reps[k].addr, primary) != 0 &&
+                    strcmp(reps[k].addr, paddr) != 0 && is_replica(reps[k].addr))
+                    return k;
+            }
+    }
+    return -1;
+}
+
+static bool is_slave(const char *addr)
+{
+    return role_is(addr, "slave");
+}
+
+/* The replica sh should read from ("" : none); check thread. */
+static void pick_replica(struct rt_shard *sh, const char *primary, const struct rt_sent_rep *reps, int n, char *out,
                          size_t outlen)
 {
     struct net_peer *cur = atomic_load(&sh->replica);
-    const char *paddr = atomic_load(&sh->peer)->addr;
+    int k = rt_sentinel_pick_replica(reps, n, cur ? cur->addr : NULL, primary, atomic_load(&sh->peer)->addr,
+                                     is_slave);
     *out = 0;
-    for (int tier = 0; tier < 2; tier++) {
-        bool want_ok = tier == 0;
-        for (int k = 0; k < n && cur; k++)
-            if (reps[k].link_ok == want_ok && strcmp(reps[k].addr, cur->addr) == 0 &&
-                strcmp(reps[k].addr, primary) != 0 && strcmp(reps[k].addr, paddr) != 0 &&
-                role_is(reps[k].addr, "slave")) {
-                copy_field(out, outlen, reps[k].addr);
-                return;
-            }
-        for (int k = 0; k < n; k++)
-            if (reps[k].link_ok == want_ok && (!cur || strcmp(reps[k].addr, cur->addr) != 0) &&
-                strcmp(reps[k].addr, primary) != 0 && strcmp(reps[k].addr, paddr) != 0 &&
-                role_is(reps[k].addr, "slave")) {
-                copy_field(out, outlen, reps[k].addr);
-                return;
-            }
-    }
+    if (k >= 0)
+        copy_field(out, outlen, reps[k].addr);
 }
 
 static void check_shard(struct rt_sentinel *st, struct rt_shard *sh, int i)
@@ -572,7 +568,7 @@ static void check_shard(struct rt_sentinel *st, struct rt_shard *sh, int i)
             queue_switch(st, sh, addr, false);
         }
     }
-    struct sent_rep reps[SENT_MAX_REPLICAS];
+    struct rt_sent_rep reps[SENT_MAX_REPLICAS];
     char want[300];
     int nr = 0;
     if (ask_replicas(&s->cfg, sh->master, reps, &nr) != 0)
