@@ -446,7 +446,7 @@ static const struct conf_directive rt_dirs[] = {
     POOLDIR("ketama-compat", p_compat, "native (default) or twemproxy: nutcracker's ketama point layout"),
     POOLDIR("vnodes", p_vnodes, "ketama points per unit of weight (native layout; default 1000, at most 1,000,000 points a pool)"),
     POOLDIR("auto-eject", p_auto_eject, "yes: a down shard leaves the distribution and its keys rehash (default no)"),
-    POOLDIR("read-replicas", p_read_policy, "never (default), prefer, when-primary-down"),
+    POOLDIR("read-replicas", p_read_policy, "never (default), prefer, when-primary-down (or primary-down)"),
     POOLDIR("read-your-writes", p_ryw, "after a write, a connection reads from primaries this long (default 1s)"),
     POOLDIR("range-numeric", p_range_numeric, "range: compare numeric ids taken from keys (default no)"),
     POOLDIR("range-pattern", p_range_pattern, "range-numeric: the prefix the id follows (user:)"),

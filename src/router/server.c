@@ -382,6 +382,7 @@ int rt_server_set_replica(struct rt_server *s, struct rt_shard *sh, const char *
         np = make_peer(s, p->rp, addr, rname, 1, true, err, errlen);
         if (!np)
             return -1;
+        snprintf(np->last_check, sizeof np->last_check, "answered ROLE slave (named by the sentinels)");
         net_peer_set_check(np, true); /* the caller saw it answer ROLE as a replica */
     }
     if (old) {
