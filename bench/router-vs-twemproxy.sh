@@ -25,9 +25,17 @@
 #   pipelining it is often the bottleneck, so compare CPU us/op (the proxy's own
 #   cost) more than ops/s. "direct" CPU/op is the kv shard's, shown for scale.
 #
+#   OLD_BIN=path/to/an/older/scaleout adds a fourth target, "router_old": the
+#   same router flags with that binary (before/after a change, side by side
+#   and in alternation on the same shards).
+#   TESTS="set get" runs only those tests (default: set get sob).
+#   SIDE=1 measures the proxies at the same time (see run_side): use it to
+#   compare CPU per operation on a machine whose load moves; TESTS=set/get only.
+#
 # USAGE
 #   bench/router-vs-twemproxy.sh            # ROUNDS=3 N=100000 NP=400000 CLIENTS=50 THREADS=1
 #   QUICK=1 bench/router-vs-twemproxy.sh    # 1 round, short runs
+#   OLD_BIN=/tmp/scaleout-main bench/router-vs-twemproxy.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib/bench.sh
@@ -39,6 +47,8 @@ N=${N:-100000}
 NP=${NP:-400000}
 CLIENTS=${CLIENTS:-50}
 THREADS=${THREADS:-1}
+TESTS=${TESTS:-set get sob}
+OLD_BIN=${OLD_BIN:-}
 if [ -n "${QUICK:-}" ]; then ROUNDS=1; N=20000; NP=100000; fi
 command -v nutcracker >/dev/null || { echo "nutcracker is not installed (scripts/install-deps.sh)" >&2; exit 1; }
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark is not installed" >&2; exit 1; }
@@ -53,6 +63,14 @@ bench_wait_port "$K1" "$PK1" 10 && bench_wait_port "$K2" "$PK2" 10 || bench_die 
 bench_start router "$TMP/router.log" "$BIN" router --listen "127.0.0.1:$RP" --admin-port 0 --threads "$THREADS" \
     --distribution ketama --ketama-compat twemproxy --hash fnv1a_64 --shard "127.0.0.1:$K1" --shard "127.0.0.1:$K2"
 PR=$BENCH_LAST_PID
+if [ -n "$OLD_BIN" ]; then
+    bench_free_port RPO
+    bench_start router_old "$TMP/router_old.log" "$OLD_BIN" router --listen "127.0.0.1:$RPO" --admin-port 0 \
+        --threads "$THREADS" --distribution ketama --ketama-compat twemproxy --hash fnv1a_64 \
+        --shard "127.0.0.1:$K1" --shard "127.0.0.1:$K2"
+    PRO=$BENCH_LAST_PID
+    bench_wait_port "$RPO" "$PRO" 10 || bench_die "the old router did not start: $(tail -3 "$TMP/router_old.log")"
+fi
 cat >"$TMP/nc.yml" <<YML
 alpha:
   listen: 127.0.0.1:$NCP
@@ -67,7 +85,7 @@ bench_start nutcracker "$TMP/nc.log" nutcracker -c "$TMP/nc.yml" -s "$NCS" -a 12
 bench_wait_port "$RP" "$PR" 10 || bench_die "router did not start: $(tail -3 "$TMP/router.log")"
 bench_wait_port "$NCP" "$PNC" 10 || bench_die "nutcracker did not start: $(tail -3 "$TMP/nc.log")"
 
-for p in $K1 $RP $NCP; do
+for p in $K1 $RP $NCP ${RPO:-}; do
     [ "$(redis-cli -p "$p" set bench:check ok)" = OK ] && [ "$(redis-cli -p "$p" get bench:check)" = ok ] ||
         bench_die "port $p does not answer SET/GET correctly"
 done
@@ -75,6 +93,8 @@ done
 declare -A PORT=([direct]=$K1 [router]=$RP [nutcracker]=$NCP)
 declare -A PID=([direct]=$PK1 [router]=$PR [nutcracker]=$PNC)
 TARGETS=(direct router nutcracker)
+if [ -n "$OLD_BIN" ]; then PORT[router_old]=$RPO; PID[router_old]=$PRO; TARGETS+=(router_old); fi
+NT=${#TARGETS[@]}
 RES="$TMP/results"
 : >"$RES"
 
@@ -99,28 +119,68 @@ run() { # target mode test
     echo "$t $mode $test $rps $p99 $us" >>"$RES"
 }
 
+# SIDE=1: the proxies (router, nutcracker, router_old) are measured at the same
+# time, one redis-benchmark each, so that all of them see the same machine
+# load (on a shared machine the load moves more between runs than the
+# proxies differ); direct runs alone. Only redis-benchmark tests (set, get).
+run_side() { # mode test
+    local mode=$1 test=$2 n=$N extra=() t
+    if [ "$mode" = P16 ]; then n=$NP; extra=(-P 16); fi
+    declare -A c0 bp
+    for t in "${TARGETS[@]}"; do
+        [ "$t" = direct ] && continue
+        c0[$t]=$(bench_cpu_ticks "${PID[$t]}")
+        redis-benchmark -p "${PORT[$t]}" -c "$CLIENTS" -d 64 -r 100000 -n "$n" -t "$test" "${extra[@]}" --csv \
+            >"$TMP/side.$t" 2>/dev/null & bp[$t]=$!
+    done
+    for t in "${!bp[@]}"; do
+        wait "${bp[$t]}"
+        local c1 csv rps p99 us
+        c1=$(bench_cpu_ticks "${PID[$t]}")
+        csv=$(tail -1 "$TMP/side.$t")
+        rps=$(echo "$csv" | awk -F'","' '{print $2}')
+        p99=$(echo "$csv" | awk -F'","' '{print $7}')
+        us=$(bench_us_per "${c0[$t]}" "$c1" "$n")
+        echo "$t $mode $test $rps $p99 $us" >>"$RES"
+    done
+}
+
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
-for r in $(seq 1 "$ROUNDS"); do
-    for i in 0 1 2; do
-        t=${TARGETS[$(( (i + r) % 3 ))]}
+if [ -n "${SIDE:-}" ]; then
+    for r in $(seq 1 "$ROUNDS"); do
         for mode in noP P16; do
-            for test in set get sob; do
+            for test in $TESTS; do
+                [ "$test" = sob ] && continue
+                run direct "$mode" "$test"
+                run_side "$mode" "$test"
+            done
+        done
+        echo "round $r of $ROUNDS done (side by side)" >&2
+    done
+else
+for r in $(seq 1 "$ROUNDS"); do
+    for i in $(seq 0 $((NT - 1))); do
+        t=${TARGETS[$(( (i + r) % NT ))]}
+        for mode in noP P16; do
+            for test in $TESTS; do
                 run "$t" "$mode" "$test"
             done
         done
     done
     echo "round $r of $ROUNDS done" >&2
 done
+fi
 
 median() { bench_col_median "$RES" "$4" "$1" "$2" "$3"; }
 echo
-echo "$(date -u +%Y-%m-%d) router-vs-twemproxy: ROUNDS=$ROUNDS N=$N NP=$NP CLIENTS=$CLIENTS THREADS=$THREADS, $(nproc) cores, $(( $(date +%s) - T0 )) s"
+echo "$(date -u +%Y-%m-%d) router-vs-twemproxy${SIDE:+ (SIDE=1: proxies side by side)}: ROUNDS=$ROUNDS N=$N NP=$NP CLIENTS=$CLIENTS THREADS=$THREADS, $(nproc) cores, $(( $(date +%s) - T0 )) s"
 echo "load average (1/5/15 min) before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "versions: $("$BIN" --version), $(nutcracker --version 2>&1 | head -1), $(redis-benchmark --version)"
+echo "versions: $("$BIN" --version)${OLD_BIN:+ (router_old: $OLD_BIN)}, $(nutcracker --version 2>&1 | head -1), $(redis-benchmark --version)"
 printf "%-11s %-4s %-4s %12s %9s %12s %10s %10s\n" target mode test "ops/s" "p99 ms" "CPU us/op" "x direct" "CPU x nc"
 for mode in noP P16; do
-    for test in set get sob; do
+    for test in $TESTS; do
+        [ -n "${SIDE:-}" ] && [ "$test" = sob ] && continue
         d=$(median direct "$mode" "$test" 4)
         ncc=$(median nutcracker "$mode" "$test" 6)
         for t in "${TARGETS[@]}"; do

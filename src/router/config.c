@@ -295,6 +295,10 @@ static int p_read_policy(void *conf, int argc, char **argv, char *err, size_t er
             cur_pool(conf)->read_policy = i;
             return 0;
         }
+    if (argc == 1 && strcasecmp(argv[0], "primary-down") == 0) { /* short for when-primary-down */
+        cur_pool(conf)->read_policy = RT_READ_WHEN_DOWN;
+        return 0;
+    }
     snprintf(err, errlen, "read-replicas must be never, prefer or when-primary-down");
     return -1;
 }
@@ -399,7 +403,7 @@ static const struct conf_directive rt_dirs[] = {
     {"listen", CONF_STRING, OFF(listen), 0, 0, "127.0.0.1:7400", NULL, 0, "host:port clients connect to", 0, NULL, NULL},
     {"threads", CONF_INT, OFF(threads), 1, 64, "1", NULL, 0, "worker threads (each with its own shard connections)", 0, NULL, NULL},
     {"tcp-backlog", CONF_INT, OFF(tcp_backlog), 1, 65535, "511", NULL, 0, "listen(2) backlog", 0, NULL, NULL},
-    {"conns-per-shard", CONF_INT, OFF(conns_per_shard), 1, 64, "2", NULL, 0,
+    {"conns-per-shard", CONF_INT, OFF(conns_per_shard), 1, 64, "1", NULL, 0,
      "pipelined connections per shard per thread that every client's commands share", 0, NULL, NULL},
     {"reshard-batch", CONF_INT, OFF(reshard_batch), 1, 100000, "100", NULL, 0,
      "online resharding: keys asked for per SCAN (COUNT) on a source shard", 0, NULL, NULL},
@@ -438,7 +442,7 @@ static const struct conf_directive rt_dirs[] = {
     POOLDIR("ketama-compat", p_compat, "native (default) or twemproxy: nutcracker's ketama point layout"),
     POOLDIR("vnodes", p_vnodes, "ketama points per unit of weight (native layout; default 1000, at most 1,000,000 points a pool)"),
     POOLDIR("auto-eject", p_auto_eject, "yes: a down shard leaves the distribution and its keys rehash (default no)"),
-    POOLDIR("read-replicas", p_read_policy, "never (default), prefer, when-primary-down"),
+    POOLDIR("read-replicas", p_read_policy, "never (default), prefer, when-primary-down (or primary-down)"),
     POOLDIR("read-your-writes", p_ryw, "after a write, a connection reads from primaries this long (default 1s)"),
     POOLDIR("range-numeric", p_range_numeric, "range: compare numeric ids taken from keys (default no)"),
     POOLDIR("range-pattern", p_range_pattern, "range-numeric: the prefix the id follows (user:)"),

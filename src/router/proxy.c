@@ -35,6 +35,8 @@
 enum { SC_CONNECTING, SC_UP, SC_CLOSED };
 
 #define READ_CHUNK 16384
+#define SCONN_READ_CHUNK 65536  /* shard replies: one read takes a whole iteration's replies */
+#define MSG_FREE_MAX 4096       /* messages kept per worker for reuse */
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 static void sconn_fail(struct rt_sconn *sc, const char *why);
@@ -126,7 +128,14 @@ static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
         }
         return m;
     }
-    struct rt_msg *m = xcalloc(1, sizeof *m);
+    struct rt_msg *m = w->free_msgs;
+    if (m) {
+        w->free_msgs = m->next;
+        w->nfree_msgs--;
+        memset(m, 0, sizeof *m);
+    } else {
+        m = xcalloc(1, sizeof *m);
+    }
     m->c = c;
     m->w = w;
     m->ep = w->cur_ep;
@@ -162,6 +171,13 @@ static void msg_free(struct rt_msg *m)
         xfree(m->route);
     }
     buf_deinit(&m->reply);
+    struct rt_worker *w = m->w;
+    if (w->nfree_msgs < MSG_FREE_MAX) {
+        m->next = w->free_msgs;
+        w->free_msgs = m;
+        w->nfree_msgs++;
+        return;
+    }
     xfree(m);
 }
 
@@ -363,7 +379,7 @@ static void on_sconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
     (void)hint;
     struct rt_sconn *sc = h->data;
-    size_t want = READ_CHUNK;
+    size_t want = SCONN_READ_CHUNK;
     if (sc->rp.need > buf_pending(&sc->in) && sc->rp.need - buf_pending(&sc->in) > want)
         want = sc->rp.need - buf_pending(&sc->in);
     buf_reserve(&sc->in, want);
@@ -403,7 +419,7 @@ static void on_sconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         buf_consume(&sc->in, (size_t)n);
     }
     if (buf_pending(&sc->in) == 0)
-        buf_shrink(&sc->in, 64 * 1024);
+        buf_shrink(&sc->in, 4 * SCONN_READ_CHUNK);
     net_peer_success(sc->peer);
     if (sc->retired && !sc->head)
         sconn_close(sc);
@@ -437,8 +453,8 @@ static struct rt_sconn *sconn_get(struct rt_client *c, struct rt_shard *sh, stru
     int slot = base + (int)(c->cslot % (unsigned)cps);
     struct rt_sconn *sc = w->sc[slot];
     unsigned gen = atomic_load_explicit(&sh->peer_gen, memory_order_acquire);
-    if (sc && !replica && sc->peer_gen != gen) {
-        /* the primary changed (manual failover): this one finishes what it owes, then closes */
+    if (sc && (replica ? sc->peer != rpeer : sc->peer_gen != gen)) {
+        /* the primary (manual or sentinel failover) or the replica changed: this one finishes what it owes, then closes */
         w->sc[slot] = NULL;
         sc->retired = true;
         if (!sc->head) {

@@ -224,6 +224,8 @@ struct rt_worker {
     bool no_park;                   /* dispatching a released command */
     struct buf mkeys;               /* its moving keys */
     struct rt_msg *reuse;           /* msg_new fills this placeholder instead of a new message */
+    struct rt_msg *free_msgs;       /* freed messages kept for reuse (no malloc per command) */
+    int nfree_msgs;
     pthread_mutex_t rel_lock;
     struct rt_park *rel_head, *rel_tail; /* handed back by the migrator */
     /* figures (this worker writes, admin reads relaxed) */
@@ -298,6 +300,20 @@ int rt_locate_key(struct rt_server *s, const char *key, size_t len);
  * rt_server_set_primary (the manual failover's path). */
 void rt_sentinel_resolve(struct rt_config *cfg);
 void rt_sentinel_start(struct rt_server *s);
+/* A replica SENTINEL replicas lists as up (no s_down, o_down, disconnected). */
+struct rt_sent_rep {
+    char addr[300];                 /* "ip:port" */
+    bool link_ok;                   /* master-link-status ok */
+};
+/* Which of reps[0..n) a shard reads from: those with link_ok first (the
+ * others may lag far behind; but while the primary is down every replica's
+ * link is down, and when-primary-down reads need one); within that order cur
+ * (the replica it has, NULL: none) while it qualifies, else the first in
+ * order; never primary (the sentinels' answer) or paddr (the shard's primary
+ * now); only one is_replica accepts (it answers ROLE slave: a returning old
+ * primary answers master until the sentinels convert it). Its index, or -1. */
+int rt_sentinel_pick_replica(const struct rt_sent_rep *reps, int n, const char *cur, const char *primary,
+                             const char *paddr, bool (*is_replica)(const char *addr));
 /* Ask the sentinels (first that answers) for master's address ("ip:port"); 0 or -1. */
 int rt_sentinel_ask(const struct rt_config *cfg, const char *master, char *out, size_t outlen);
 
@@ -311,6 +327,10 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
  * they owe and close. When addr is sh's replica, the shard has no replica
  * any more. Main thread. */
 int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
+/* The shard's read replica becomes addr (NULL: none); connections to the old
+ * one finish what they owe and close. Main thread (sentinel.c: the replicas
+ * the sentinels list). */
+int rt_server_set_replica(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
 /* Rebuild after a membership or weight change: once running, keys whose
  * owner changed are moved online (reshard.c); -1 when a resharding runs. */
 int rt_server_change(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen);

@@ -11,8 +11,17 @@
  *   - one thread asks get-master-addr-by-name every sentinel-check-interval
  *     (a message lost while a subscription was down) and queues a switch when
  *     the answer differs from the shard's primary.
+ *   - the same check asks SENTINEL replicas NAME and gives the shard the
+ *     replica to read from (pick_replica): one the sentinels list up (flags
+ *     without s_down/o_down/disconnected) that answers ROLE with "slave",
+ *     those with master-link-status ok first, the one it has while it
+ *     qualifies; else none;
+ *     the events +slave, +sdown, -sdown, +convert-to-slave and +switch-master
+ *     of our masters on the subscription make the check run at once, so a
+ *     replica that joins (or an old primary that returns as a replica) is
+ *     read from within a second, and a replica that goes down is dropped.
  * Switches run on the main loop (uv_async) through rt_server_set_primary, the
- * manual failover's path: commands in flight on the old primary's connections
+ * manual failover's path (replicas through rt_server_set_replica): commands in flight on the old primary's connections
  * get errors, new commands go to the new primary. The new primary must
  * answer ROLE with "master" (checked in the thread, so a dead address never
  * blocks a loop) and then PING; a switch that fails is asked again at the
@@ -43,6 +52,7 @@
 
 struct sent_switch {
     int shard;
+    bool replica;               /* the shard's read replica ("" : none), else its primary */
     char addr[300];
 };
 
@@ -50,6 +60,8 @@ struct rt_sentinel {
     struct rt_server *srv;
     uv_async_t async;
     pthread_mutex_t lock;
+    pthread_cond_t cond;        /* wakes the check thread before its interval (an event came) */
+    bool kick;
     struct sent_switch q[SENT_QUEUE];
     int nq;
     const char *addrs[RT_MAX_SENTINELS];
@@ -210,9 +222,9 @@ static int ask_one(const char *sentinel, const char *master, char *out, size_t o
     return rc;
 }
 
-/* Does addr answer ROLE with "master"? (A sentinel that has not heard of a
- * failover yet names the old primary: dead, or a replica by now.) */
-static bool is_master(const char *addr)
+/* Does addr answer ROLE with want ("master" or "slave")? (A sentinel that has
+ * not heard of a failover yet names the old primary: dead, or a replica by now.) */
+static bool role_is(const char *addr, const char *want)
 {
     int fd = sent_connect(addr, SENT_TIMEOUT_MS);
     if (fd < 0)
@@ -222,10 +234,84 @@ static bool is_master(const char *addr)
     r->fd = fd;
     char kind[32];
     bool ok = send_all(fd, role, sizeof role - 1) == 0 && read_array(r) >= 1 &&
-              read_elem(r, kind, sizeof kind) == 0 && strcmp(kind, "master") == 0;
+              read_elem(r, kind, sizeof kind) == 0 && strcmp(kind, want) == 0;
     xfree(r);
     close(fd);
     return ok;
+}
+
+static bool is_master(const char *addr)
+{
+    return role_is(addr, "master");
+}
+
+#define SENT_MAX_REPLICAS 16
+
+static void copy_field(char *dst, size_t n, const char *v)
+{
+    size_t l = strnlen(v, n - 1);
+    memcpy(dst, v, l);
+    dst[l] = 0;
+}
+
+/* SENTINEL replicas MASTER from one sentinel: the replicas not down
+ * (flags without s_down, o_down or disconnected) into reps[] (at most
+ * SENT_MAX_REPLICAS), in the sentinel's order. 0, or -1 when the sentinel
+ * does not answer with a list of field/value lists. */
+static int ask_replicas_one(const char *sentinel, const char *master, struct rt_sent_rep *reps, int *nreps)
+{
+    int fd = sent_connect(sentinel, SENT_TIMEOUT_MS);
+    if (fd < 0)
+        return -1;
+    char cmd[512];
+    const char *argv[] = {"SENTINEL", "replicas", master};
+    write_cmd(cmd, sizeof cmd, 3, argv);
+    struct rd *r = xcalloc(1, sizeof *r);
+    r->fd = fd;
+    int rc = -1;
+    *nreps = 0;
+    long n = send_all(fd, cmd, strlen(cmd)) == 0 ? read_array(r) : -2;
+    if (n < 0)
+        goto out;
+    for (long i = 0; i < n; i++) {
+        long m = read_array(r);
+        if (m < 0 || m % 2)
+            goto out;
+        char ip[256] = "", port[32] = "", flags[256] = "", link[32] = "";
+        for (long j = 0; j < m; j += 2) {
+            char k[64], v[512];
+            if (read_elem(r, k, sizeof k) != 0 || read_elem(r, v, sizeof v) != 0)
+                goto out;
+            if (strcmp(k, "ip") == 0)
+                copy_field(ip, sizeof ip, v);
+            else if (strcmp(k, "port") == 0)
+                copy_field(port, sizeof port, v);
+            else if (strcmp(k, "flags") == 0)
+                copy_field(flags, sizeof flags, v);
+            else if (strcmp(k, "master-link-status") == 0)
+                copy_field(link, sizeof link, v);
+        }
+        bool up = *ip && atoi(port) > 0 && !strstr(flags, "s_down") && !strstr(flags, "o_down") &&
+                  !strstr(flags, "disconnected");
+        if (up && *nreps < SENT_MAX_REPLICAS) {
+            snprintf(reps[*nreps].addr, sizeof reps[*nreps].addr, "%.255s:%.31s", ip, port);
+            reps[(*nreps)++].link_ok = strcmp(link, "ok") == 0;
+        }
+    }
+    rc = 0;
+out:
+    xfree(r);
+    close(fd);
+    return rc;
+}
+
+/* The first sentinel that answers SENTINEL replicas decides; -1: none answered. */
+static int ask_replicas(const struct rt_config *cfg, const char *master, struct rt_sent_rep *reps, int *nreps)
+{
+    for (int i = 0; i < cfg->nsentinels; i++)
+        if (ask_replicas_one(cfg->sentinels[i], master, reps, nreps) == 0)
+            return 0;
+    return -1;
 }
 
 int rt_sentinel_ask(const struct rt_config *cfg, const char *master, char *out, size_t outlen)
@@ -276,14 +362,37 @@ void rt_sentinel_resolve(struct rt_config *cfg)
 
 /* ---- switching (main loop) ------------------------------------------------------ */
 
-static void queue_switch(struct rt_sentinel *st, struct rt_shard *sh, const char *addr)
+/* Make the check thread run now (an event about one of our masters, or a switch done). Any thread. */
+static void kick(struct rt_sentinel *st)
+{
+    pthread_mutex_lock(&st->lock);
+    st->kick = true;
+    pthread_cond_signal(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Does a shard follow master (name, len bytes)? */
+static bool ours(struct rt_server *s, const char *name, size_t len)
+{
+    int n = atomic_load(&s->nshards);
+    for (int i = 0; i < n; i++) {
+        struct rt_shard *sh = atomic_load(&s->shards[i]);
+        if (sh && sh->master && !atomic_load(&sh->removed) && strlen(sh->master) == len &&
+            memcmp(sh->master, name, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void queue_switch(struct rt_sentinel *st, struct rt_shard *sh, const char *addr, bool replica)
 {
     pthread_mutex_lock(&st->lock);
     bool dup = false;
     for (int i = 0; i < st->nq && !dup; i++)
-        dup = st->q[i].shard == sh->id && strcmp(st->q[i].addr, addr) == 0;
+        dup = st->q[i].shard == sh->id && st->q[i].replica == replica && strcmp(st->q[i].addr, addr) == 0;
     if (!dup && st->nq < SENT_QUEUE) {
         st->q[st->nq].shard = sh->id;
+        st->q[st->nq].replica = replica;
         snprintf(st->q[st->nq].addr, sizeof st->q[st->nq].addr, "%s", addr);
         st->nq++;
     }
@@ -302,12 +411,22 @@ static void on_switch(uv_async_t *a)
     pthread_mutex_unlock(&st->lock);
     for (int i = 0; i < n; i++) {
         struct rt_shard *sh = rt_shard_of(st->srv, q[i].shard);
-        if (!sh || atomic_load(&sh->removed) || strcmp(atomic_load(&sh->peer)->addr, q[i].addr) == 0)
-            continue;
         char err[512];
+        if (!sh || atomic_load(&sh->removed))
+            continue;
+        if (q[i].replica) {
+            if (rt_server_set_replica(st->srv, sh, *q[i].addr ? q[i].addr : NULL, err, sizeof err) != 0)
+                log_warn("shard %s: replica of sentinel master '%s' not changed (asked again at the next check): %s",
+                         sh->name, sh->master, err);
+            continue;
+        }
+        if (strcmp(atomic_load(&sh->peer)->addr, q[i].addr) == 0)
+            continue;
         log_notice("shard %s: sentinel master '%s' moved to %s", sh->name, sh->master, q[i].addr);
         if (rt_server_set_primary(st->srv, sh, q[i].addr, err, sizeof err) != 0)
             log_warn("shard %s: sentinel switch not applied (asked again at the next check): %s", sh->name, err);
+        else
+            kick(st); /* the promoted node was the replica: find the shard's replicas again */
     }
 }
 
@@ -320,7 +439,7 @@ static void follow(struct rt_sentinel *st, const char *master, const char *addr)
         struct rt_shard *sh = atomic_load(&s->shards[i]);
         if (sh && sh->master && !atomic_load(&sh->removed) && strcmp(sh->master, master) == 0 &&
             strcmp(atomic_load(&sh->peer)->addr, addr) != 0)
-            queue_switch(st, sh, addr);
+            queue_switch(st, sh, addr, false);
     }
 }
 
@@ -339,7 +458,9 @@ static void *sub_thread(void *arg)
     struct rd *r = xcalloc(1, sizeof *r);
     for (;;) {
         int fd = sent_connect(sa->addr, 0); /* no read timeout: messages come when they come */
-        static const char sub[] = "*2\r\n$9\r\nSUBSCRIBE\r\n$14\r\n+switch-master\r\n";
+        /* +switch-master moves a primary; the others change which replicas are readable */
+        static const char sub[] = "*6\r\n$9\r\nSUBSCRIBE\r\n$14\r\n+switch-master\r\n$6\r\n+slave\r\n"
+                                  "$6\r\n+sdown\r\n$6\r\n-sdown\r\n$17\r\n+convert-to-slave\r\n";
         if (fd >= 0 && send_all(fd, sub, sizeof sub - 1) == 0) {
             memset(r, 0, sizeof *r);
             r->fd = fd;
@@ -350,14 +471,25 @@ static void *sub_thread(void *arg)
                 if (n != 3 || read_elem(r, kind, sizeof kind) != 0 || read_elem(r, chan, sizeof chan) != 0 ||
                     read_elem(r, payload, sizeof payload) != 0)
                     break;
-                if (!subscribed && strcmp(kind, "subscribe") == 0) {
+                if (strcmp(kind, "subscribe") == 0) {
+                    if (!subscribed)
+                        log_debug("sentinel %s: subscribed to its events", sa->addr);
                     subscribed = true;
                     backoff = 100;
-                    log_debug("sentinel %s: subscribed to +switch-master", sa->addr);
                     continue;
                 }
-                if (strcmp(kind, "message") != 0 || strcmp(chan, "+switch-master") != 0)
+                if (strcmp(kind, "message") != 0)
                     continue;
+                if (strcmp(chan, "+switch-master") != 0) {
+                    /* "slave H:P H P @ MASTER H P" or "master MASTER H P": the master's name */
+                    const char *at = strstr(payload, " @ ");
+                    const char *nm = at ? at + 3 : strncmp(payload, "master ", 7) == 0 ? payload + 7 : NULL;
+                    if (nm && ours(st->srv, nm, strcspn(nm, " "))) {
+                        log_debug("sentinel %s: %s %s", sa->addr, chan, payload);
+                        kick(st);
+                    }
+                    continue;
+                }
                 char name[256], oip[256], oport[16], nip[256], nport[16];
                 if (sscanf(payload, "%255s %255s %15s %255s %15s", name, oip, oport, nip, nport) != 5) {
                     log_warn("sentinel %s: +switch-master message not understood: %s", sa->addr, payload);
@@ -381,35 +513,94 @@ static void *sub_thread(void *arg)
     return NULL;
 }
 
+/* (see proxy.h) */
+int rt_sentinel_pick_replica(const struct rt_sent_rep *reps, int n, const char *cur, const char *primary,
+                             const char *paddr, bool (*is_replica)(const char *addr))
+{
+    for (int tier = 0; tier < 2; tier++) {
+        bool want_ok = tier == 0;
+        for (int pass = 0; pass < 2; pass++) /* the current one first, then the others in order */
+            for (int k = 0; k < n; k++) {
+                bool is_cur = cur && strcmp(reps[k].addr, cur) == 0;
+                if (reps[k].link_ok == want_ok && is_cur == (pass == 0) && strcmp(reps[k].addr, primary) != 0 &&
+                    strcmp(reps[k].addr, paddr) != 0 && is_replica(reps[k].addr))
+                    return k;
+            }
+    }
+    return -1;
+}
+
+static bool is_slave(const char *addr)
+{
+    return role_is(addr, "slave");
+}
+
+/* The replica sh should read from ("" : none); check thread. */
+static void pick_replica(struct rt_shard *sh, const char *primary, const struct rt_sent_rep *reps, int n, char *out,
+                         size_t outlen)
+{
+    struct net_peer *cur = atomic_load(&sh->replica);
+    int k = rt_sentinel_pick_replica(reps, n, cur ? cur->addr : NULL, primary, atomic_load(&sh->peer)->addr,
+                                     is_slave);
+    *out = 0;
+    if (k >= 0)
+        copy_field(out, outlen, reps[k].addr);
+}
+
+static void check_shard(struct rt_sentinel *st, struct rt_shard *sh, int i)
+{
+    struct rt_server *s = st->srv;
+    /* the last unverified answer warned about per shard (one warning, not one per check) */
+    static char warned[RT_MAX_SHARDS][300];
+    char addr[300];
+    if (rt_sentinel_ask(&s->cfg, sh->master, addr, sizeof addr) != 0) {
+        snprintf(addr, sizeof addr, "%s", atomic_load(&sh->peer)->addr);
+    } else if (strcmp(atomic_load(&sh->peer)->addr, addr) != 0) {
+        /* checked here, off the main loop: a dead or unroutable address never blocks the workers */
+        if (!is_master(addr)) {
+            if (strcmp(warned[i], addr) != 0)
+                log_warn("shard %s: the sentinels name %s as the primary of '%s' but it does not answer ROLE "
+                         "master; the primary stays %s", sh->name, addr, sh->master, atomic_load(&sh->peer)->addr);
+            snprintf(warned[i], sizeof warned[i], "%s", addr);
+        } else {
+            warned[i][0] = 0;
+            log_notice("shard %s: the sentinels name %s as the primary of '%s' (check)", sh->name, addr, sh->master);
+            queue_switch(st, sh, addr, false);
+        }
+    }
+    struct rt_sent_rep reps[SENT_MAX_REPLICAS];
+    char want[300];
+    int nr = 0;
+    if (ask_replicas(&s->cfg, sh->master, reps, &nr) != 0)
+        return; /* no sentinel answered: keep what we have */
+    pick_replica(sh, addr, reps, nr, want, sizeof want);
+    struct net_peer *cur = atomic_load(&sh->replica);
+    if (strcmp(want, cur ? cur->addr : "") != 0)
+        queue_switch(st, sh, want, true);
+}
+
 static void *poll_thread(void *arg)
 {
     struct rt_sentinel *st = arg;
     struct rt_server *s = st->srv;
-    /* the last unverified answer warned about per shard (one warning, not one per check) */
-    static char warned[RT_MAX_SHARDS][300];
     for (;;) {
-        sleep_ms(s->cfg.sentinel_poll_ms);
         int n = atomic_load(&s->nshards);
         for (int i = 0; i < n; i++) {
             struct rt_shard *sh = atomic_load(&s->shards[i]);
-            char addr[300];
-            if (!sh || !sh->master || atomic_load(&sh->removed))
-                continue;
-            if (rt_sentinel_ask(&s->cfg, sh->master, addr, sizeof addr) != 0 ||
-                strcmp(atomic_load(&sh->peer)->addr, addr) == 0)
-                continue;
-            /* checked here, off the main loop: a dead or unroutable address never blocks the workers */
-            if (!is_master(addr)) {
-                if (strcmp(warned[i], addr) != 0)
-                    log_warn("shard %s: the sentinels name %s as the primary of '%s' but it does not answer ROLE "
-                             "master; the primary stays %s", sh->name, addr, sh->master, atomic_load(&sh->peer)->addr);
-                snprintf(warned[i], sizeof warned[i], "%s", addr);
-                continue;
-            }
-            warned[i][0] = 0;
-            log_notice("shard %s: the sentinels name %s as the primary of '%s' (check)", sh->name, addr, sh->master);
-            queue_switch(st, sh, addr);
+            if (sh && sh->master && !atomic_load(&sh->removed))
+                check_shard(st, sh, i);
         }
+        /* until the interval is over or an event kicks us */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        long long ns = until.tv_nsec + (s->cfg.sentinel_poll_ms % 1000) * 1000000LL;
+        until.tv_sec += (time_t)(s->cfg.sentinel_poll_ms / 1000 + ns / 1000000000LL);
+        until.tv_nsec = (long)(ns % 1000000000LL);
+        pthread_mutex_lock(&st->lock);
+        while (!st->kick && pthread_cond_timedwait(&st->cond, &st->lock, &until) == 0) {
+        }
+        st->kick = false;
+        pthread_mutex_unlock(&st->lock);
     }
     return NULL;
 }
@@ -427,6 +618,11 @@ void rt_sentinel_start(struct rt_server *s)
     struct rt_sentinel *st = xcalloc(1, sizeof *st);
     st->srv = s;
     pthread_mutex_init(&st->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->cond, &ca);
+    pthread_condattr_destroy(&ca);
     uv_async_init(&s->workers[0].loop, &st->async, on_switch);
     st->async.data = st;
     uv_unref((uv_handle_t *)&st->async); /* the loop ends when the router drains */

@@ -348,6 +348,41 @@ int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *
     return 0;
 }
 
+int rt_server_set_replica(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen)
+{
+    struct rt_pool *p = sh->pool;
+    struct net_peer *old = atomic_load(&sh->replica);
+    if ((!old && !addr) || (old && addr && strcmp(old->addr, addr) == 0))
+        return 0;
+    if (addr && strcmp(atomic_load(&sh->peer)->addr, addr) == 0) {
+        snprintf(err, errlen, "%s is the primary of '%s'", addr, sh->name);
+        return -1;
+    }
+    struct net_peer *np = NULL;
+    if (addr) {
+        char rname[300];
+        snprintf(rname, sizeof rname, "%s/replica", sh->name);
+        np = make_peer(s, p->rp, addr, rname, 1, true, err, errlen);
+        if (!np)
+            return -1;
+        snprintf(np->last_check, sizeof np->last_check, "answered ROLE slave (named by the sentinels)");
+        net_peer_set_check(np, true); /* the caller saw it answer ROLE as a replica */
+    }
+    if (old) {
+        net_health_stop(old);
+        net_pool_remove(p->rp, old);
+        pthread_mutex_lock(&s->lock);
+        struct rt_retired *r = xcalloc(1, sizeof *r);
+        r->peer = old; /* kept with our reference: a worker may still hold the pointer it loaded */
+        r->next = sh->retired;
+        sh->retired = r;
+        pthread_mutex_unlock(&s->lock);
+    }
+    atomic_store_explicit(&sh->replica, np, memory_order_release);
+    log_notice("shard %s: read replica is now %s (was %s)", sh->name, addr ? addr : "none", old ? old->addr : "none");
+    return 0;
+}
+
 /* ---- directory fetcher -------------------------------------------------------- */
 
 /* The bulk strings of an array reply as args; false if it is no array of bulks. */
