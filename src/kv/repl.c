@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ enum {
     RS_NONE,          /* said REPLCONF only */
     RS_WAIT_START,    /* full sync: waits for the next RDB child */
     RS_WAIT_END,      /* full sync: its RDB child runs; stream kept in `after` */
+    RS_WAIT_ACK,      /* diskless full sync sent: `after` goes out on its first ACK (as Redis) */
     RS_ONLINE,        /* streaming */
 };
 
@@ -43,6 +45,9 @@ struct kv_replica {
     struct buf pend;              /* for its worker to move into its output */
     struct buf after;             /* stream fed while its RDB was being written */
     bool dropped;                 /* too far behind: its worker closes it */
+    bool capa_eof;                /* REPLCONF capa eof: reads an RDB with $EOF:<mark> framing */
+    bool diskless;                /* its full sync is the diskless child's */
+    long long wait_ms;            /* when it asked for a full sync */
     struct kv_replica *next;
 };
 
@@ -67,6 +72,7 @@ struct kv_repl {
     int child;
     long long child_off;
     char child_file[4200];
+    int child_memfd;              /* diskless: the child writes the RDB into this memory file; -1 none */
     /* workers: one wake each */
     uv_async_t *wake;
     int nworkers;
@@ -116,6 +122,7 @@ void kv_repl_init(struct kv_server *s)
     memset(r->replid2, '0', KV_REPLID_LEN);
     r->second_off = -1;
     r->child = -1;
+    r->child_memfd = -1;
     r->bl_first = 1;
     s->repl = r;
     kv_prop_add_sink(s, sink, wants, s);
@@ -146,6 +153,8 @@ void kv_repl_free(struct kv_server *s)
         waitpid(r->child, NULL, 0);
         unlink(r->child_file);
     }
+    if (r->child_memfd >= 0)
+        close(r->child_memfd);
     xfree(r->bl);
     xfree(r->wake);
     xfree(r);
@@ -276,7 +285,7 @@ void kv_repl_feed_raw(struct kv_server *s, const char *p, size_t n)
             continue;
         if (x->state == RS_ONLINE)
             buf_append(&x->pend, p, n);
-        else if (x->state == RS_WAIT_END)
+        else if (x->state == RS_WAIT_END || x->state == RS_WAIT_ACK)
             buf_append(&x->after, p, n);
         else
             continue;
@@ -333,20 +342,46 @@ void kv_repl_drop_replicas(struct kv_server *s)
 
 /* ---- full sync ---------------------------------------------------------------------- */
 
+/* Diskless this time: repl-diskless-sync and every waiting replica reads EOF framing (else disk, as Redis). */
+static bool use_diskless(struct kv_server *s)
+{
+    if (!s->cfg.repl_diskless_sync)
+        return false;
+    for (struct kv_replica *x = s->repl->replicas; x; x = x->next)
+        if (x->state == RS_WAIT_START && !x->capa_eof)
+            return false;
+    return true;
+}
+
 static void sync_child_start(struct kv_server *s)
 {
     struct kv_repl *r = s->repl;
     if (r->child > 0)
         return;
+    bool diskless = use_diskless(s);
+    if (diskless) {
+        r->child_memfd = memfd_create("scaleout-repl-rdb", MFD_CLOEXEC);
+        if (r->child_memfd < 0) {
+            log_warn("Diskless sync: memfd_create: %s; using a disk file", strerror(errno));
+            diskless = false;
+        }
+    }
     snprintf(r->child_file, sizeof r->child_file, "%s/temp-repl-%d.rdb", s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".",
              (int)getpid());
     int n;
     struct kv_db **dbs = kv_persist_dbs(s, &n);
-    kv_prop_reset_db(s); /* the stream after the snapshot starts with SELECT */
+    /* a primary's stream after the snapshot starts with SELECT; a chained
+     * replica passes its primary's bytes on verbatim, so the snapshot says
+     * which database they are in (repl-stream-db, as Redis) */
+    int stream_db = kv_replica_stream_db(s);
+    kv_prop_reset_db(s);
     long long t0 = util_mono_us();
     pid_t pid = fork();
     if (pid < 0) {
         log_warn("Can't start the replication RDB child: fork: %s", strerror(errno));
+        if (r->child_memfd >= 0)
+            close(r->child_memfd);
+        r->child_memfd = -1;
         return;
     }
     if (pid == 0) {
@@ -358,8 +393,19 @@ static void sync_child_start(struct kv_server *s)
                                      .now_ms = util_time_ms(),
                                      .used_mem = xalloc_used(),
                                      .key_delay_us = s->cfg.rdb_key_save_delay,
-                                     .hints = KV_RDB_HINT_NONE};
+                                     .hints = KV_RDB_HINT_NONE,
+                                     .fn_srv = s,
+                                     .repl_info = true,
+                                     .repl_stream_db = stream_db >= 0 ? stream_db : 0,
+                                     .repl_id = r->replid,
+                                     .repl_offset = (long long)s->repl_offset};
         char err[600], name[4200];
+        if (r->child_memfd >= 0) {
+            int rc = kv_rdb_save_fd(r->child_memfd, dbs, n, &o);
+            if (rc != 0)
+                fprintf(stderr, "replication RDB child: %s\n", strerror(-rc));
+            _exit(rc == 0 ? 0 : 1);
+        }
         const char *slash = strrchr(r->child_file, '/');
         snprintf(name, sizeof name, "%s", slash + 1);
         int rc = kv_rdb_save_file(s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".", name, dbs, n, &o, err, sizeof err);
@@ -374,11 +420,13 @@ static void sync_child_start(struct kv_server *s)
         if (x->state != RS_WAIT_START)
             continue;
         x->state = RS_WAIT_END;
+        x->diskless = r->child_memfd >= 0;
         x->sync_off = r->child_off;
         buf_printf(&x->pend, "+FULLRESYNC %s %lld\r\n", r->replid, r->child_off);
         wake_worker(s, x->c);
     }
-    log_notice("Starting BGSAVE for SYNC with target: disk (child %d, offset %lld)", (int)pid, r->child_off);
+    log_notice("Starting BGSAVE for SYNC with target: %s (child %d, offset %lld)",
+               r->child_memfd >= 0 ? "replicas sockets" : "disk", (int)pid, r->child_off);
 }
 
 static void sync_child_done(struct kv_server *s, bool ok)
@@ -387,15 +435,16 @@ static void sync_child_done(struct kv_server *s, bool ok)
     r->child = -1;
     char *data = NULL;
     size_t len = 0;
+    bool diskless = r->child_memfd >= 0;
     if (ok) {
-        int fd = open(r->child_file, O_RDONLY | O_CLOEXEC);
+        int fd = diskless ? r->child_memfd : open(r->child_file, O_RDONLY | O_CLOEXEC);
         struct stat st;
         if (fd >= 0 && fstat(fd, &st) == 0) {
             len = (size_t)st.st_size;
             data = xmalloc(len ? len : 1);
             size_t got = 0;
             while (got < len) {
-                ssize_t k = read(fd, data + got, len - got);
+                ssize_t k = pread(fd, data + got, len - got, (off_t)got);
                 if (k <= 0)
                     break;
                 got += (size_t)k;
@@ -404,15 +453,31 @@ static void sync_child_done(struct kv_server *s, bool ok)
         } else {
             ok = false;
         }
-        if (fd >= 0)
+        if (fd >= 0 && !diskless)
             close(fd);
     }
-    unlink(r->child_file);
+    if (diskless) {
+        close(r->child_memfd);
+        r->child_memfd = -1;
+    } else {
+        unlink(r->child_file);
+    }
+    char mark[KV_REPLID_LEN + 1];
+    random_id(mark);
     for (struct kv_replica *x = r->replicas; x; x = x->next) {
         if (x->state != RS_WAIT_END)
             continue;
         if (!ok) {
             x->dropped = true;
+        } else if (diskless) {
+            /* Redis's EOF framing; the stream waits for the replica's first
+             * ACK, so that nothing follows the mark it looks for */
+            buf_printf(&x->pend, "$EOF:%s\r\n", mark);
+            buf_append(&x->pend, data, len);
+            buf_append(&x->pend, mark, KV_REPLID_LEN);
+            x->state = RS_WAIT_ACK;
+            x->ack_ms = util_time_ms();
+            log_notice("Streamed the RDB to replica %s (%zu bytes): waiting for its ACK", x->c->addr, len);
         } else {
             buf_printf(&x->pend, "$%zu\r\n", len);
             buf_append(&x->pend, data, len);
@@ -498,6 +563,15 @@ void kv_cmd_REPLCONF(struct kv_client *c, int argc, struct resp_arg *argv)
             if (off > c->rl->ack_off)
                 c->rl->ack_off = off;
             c->rl->ack_ms = util_time_ms();
+            if (c->rl->state == RS_WAIT_ACK) { /* diskless sync loaded: the stream follows */
+                struct kv_replica *x = c->rl;
+                buf_append(&x->pend, buf_head(&x->after), buf_pending(&x->after));
+                buf_deinit(&x->after);
+                buf_init(&x->after);
+                x->state = RS_ONLINE;
+                log_notice("Synchronization with replica %s succeeded", c->addr);
+                wake_worker(s, c);
+            }
             if (s->repl->waits)
                 check_waits(s, c->rl->ack_ms);
             return;
@@ -510,9 +584,11 @@ void kv_cmd_REPLCONF(struct kv_client *c, int argc, struct resp_arg *argv)
             if (!kv_arg_range(c, &argv[i + 1], 0, 65535, &port, NULL, NULL))
                 return;
             replica_of(c)->listening_port = port;
+        } else if (kv_arg_is(&argv[i], "capa") && kv_arg_is(&argv[i + 1], "eof")) {
+            replica_of(c)->capa_eof = true;
         } else if (kv_arg_is(&argv[i], "capa") || kv_arg_is(&argv[i], "ip-address") ||
                    kv_arg_is(&argv[i], "rdb-only") || kv_arg_is(&argv[i], "rdb-filter-only")) {
-            /* capabilities: we send RDB files with a length (no EOF marker) whatever they say */
+            /* other capabilities: nothing to do */
         } else {
             kv_reply_errorf(c, "ERR Unrecognized REPLCONF option: %.*s", (int)(argv[i].len > 64 ? 64 : argv[i].len),
                             argv[i].ptr);
@@ -565,9 +641,10 @@ void kv_cmd_PSYNC(struct kv_client *c, int argc, struct resp_arg *argv)
     r->sync_full++;
     backlog_create(s);
     x->state = RS_WAIT_START;
+    x->wait_ms = util_time_ms();
     log_notice("Full resync requested by replica %s", c->addr);
-    if (r->child <= 0)
-        sync_child_start(s);
+    if (r->child <= 0 && !(s->cfg.repl_diskless_sync && s->cfg.repl_diskless_sync_delay > 0 && x->capa_eof))
+        sync_child_start(s); /* diskless with a delay: the cron starts it */
     wake_worker(s, c);
 }
 
@@ -785,12 +862,19 @@ void kv_repl_cron(struct kv_server *s)
             sync_child_done(s, false);
     }
     if (r->child <= 0) {
+        /* repl-diskless-sync-delay: the diskless child waits for more
+         * replicas, counted from the first that asked */
+        long long first = 0;
+        bool any = false;
         for (struct kv_replica *x = r->replicas; x; x = x->next) {
             if (x->state == RS_WAIT_START) {
-                sync_child_start(s);
-                break;
+                any = true;
+                if (!first || x->wait_ms < first)
+                    first = x->wait_ms;
             }
         }
+        if (any && (!use_diskless(s) || util_time_ms() - first >= s->cfg.repl_diskless_sync_delay * 1000))
+            sync_child_start(s);
     }
     long long now = util_time_ms();
     if (r->replicas && !kv_replica_active(s) && now - r->last_ping_ms >= s->cfg.repl_ping_replica_period * 1000) {
@@ -843,7 +927,9 @@ void kv_repl_info(struct kv_server *s, struct buf *o)
         if (colon)
             *colon = '\0';
         buf_printf(o, "slave%d:ip=%s,port=%lld,state=%s,offset=%lld,lag=%lld\r\n", i++, ip, x->listening_port,
-                   x->state == RS_ONLINE ? "online" : x->state == RS_WAIT_END ? "send_bulk" : "wait_bgsave",
+                   x->state == RS_ONLINE                                   ? "online"
+                   : x->state == RS_WAIT_END || x->state == RS_WAIT_ACK ? "send_bulk"
+                                                                         : "wait_bgsave",
                    x->ack_off, lag_secs(x, now));
     }
     buf_printf(o, "master_failover_state:no-failover\r\nmaster_replid:%s\r\nmaster_replid2:%s\r\n", r->replid,
