@@ -750,15 +750,19 @@ static int good_replicas(struct kv_server *s, long long now)
 bool kv_repl_deny_write(struct kv_client *c, const char **msg)
 {
     struct kv_server *s = c->srv;
-    if (!s->repl || (!c->w && c->fd < 0))
-        return false; /* internal clients: the AOF loader, the master link */
+    if (!s->repl)
+        return false;
     if (kv_replica_active(s)) {
-        if (s->cfg.replica_read_only && !kv_replica_is_master_client(s, c)) {
+        /* everything but the primary's stream: clients, and the scripts
+         * they run (the script's own client has no socket), as Redis */
+        if (s->cfg.replica_read_only && !kv_replica_is_master_client(s, c) && !kv_replica_in_apply(s)) {
             *msg = "READONLY You can't write against a read only replica.";
             return true;
         }
         return false;
     }
+    if (!c->w && c->fd < 0)
+        return false; /* internal clients: the AOF loader, scripts (their caller was checked) */
     if (s->cfg.min_replicas_to_write > 0 && s->cfg.min_replicas_max_lag > 0 &&
         good_replicas(s, util_time_ms()) < s->cfg.min_replicas_to_write) {
         *msg = "NOREPLICAS Not enough good replicas to write.";

@@ -88,6 +88,12 @@ bool kv_replica_is_master_client(const struct kv_server *s, const struct kv_clie
     return m && c == m->mc;
 }
 
+bool kv_replica_in_apply(const struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    return m && m->applying;
+}
+
 int kv_replica_stream_db(const struct kv_server *s)
 {
     struct kv_master_link *m = ML(s);
