@@ -376,6 +376,28 @@ int kv_aof_load_mem(struct kv_server *s, char *data, size_t len, bool (*skip)(co
  * Replay one file of commands. last: the last file (a truncated tail may be
  * cut). Returns 0, or -1 with err set.
  */
+/* A file that starts with an RDB preamble ("REDIS": a Redis 6 appendonly.aof
+ * that 7.0 made a base .aof): load that part with the RDB loader (kv/rdb.c),
+ * *pre = its length; the commands follow. 0, or -1 (err). */
+static int rdb_preamble(struct kv_server *s, const char *data, size_t len, const char *path, size_t *pre, char *err,
+                        size_t errlen)
+{
+    *pre = 0;
+    if (len < 5 || memcmp(data, "REDIS", 5) != 0)
+        return 0;
+    int n;
+    struct kv_db **dbs = kv_persist_dbs(s, &n);
+    struct kv_rdb_load_stats st;
+    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    char e[600];
+    if (kv_rdb_load_mem_ex(data, len, dbs, n, util_time_ms(), &lo, &st, e, sizeof e) != 0) {
+        snprintf(err, errlen, "Bad RDB preamble of the append only file %.400s: %.400s", path, e);
+        return -1;
+    }
+    *pre = st.consumed;
+    return 0;
+}
+
 static int replay(struct kv_server *s, struct kv_client *c, const char *path, bool last, uint64_t *ncmds, char *err,
                   size_t errlen)
 {
@@ -404,7 +426,12 @@ static int replay(struct kv_server *s, struct kv_client *c, const char *path, bo
     }
     long long truncate_at;
     bool in_multi;
-    int rc = replay_mem(s, c, data, len, path, ncmds, &truncate_at, &in_multi, NULL, err, errlen);
+    size_t pre = 0;
+    int rc = rdb_preamble(s, data, len, path, &pre, err, errlen);
+    if (rc == 0)
+        rc = replay_mem(s, c, data + pre, len - pre, path, ncmds, &truncate_at, &in_multi, NULL, err, errlen);
+    if (rc == 0 && truncate_at >= 0)
+        truncate_at += (long long)pre;
     if (rc == 0 && truncate_at >= 0) {
         rc = truncated(s, path, last, truncate_at, len, in_multi, err, errlen);
         if (rc == 0 && ftruncate(fd, (off_t)truncate_at) != 0) {

@@ -1374,6 +1374,7 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
             return load_fail(&r, err, errlen);
         }
     }
+    st->consumed = r.off;
     return 0;
 }
 

@@ -87,6 +87,7 @@ struct kv_rdb_load_stats {
     int repl_stream_db;     /* aux repl-stream-db, -1 if absent */
     char repl_id[41];       /* aux repl-id, "" if absent */
     long long repl_offset;  /* aux repl-offset, -1 if absent */
+    size_t consumed;        /* bytes the image took (EOF and checksum included): an AOF goes on after it */
 };
 
 /* What a load does beyond keys. */

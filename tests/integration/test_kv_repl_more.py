@@ -218,8 +218,11 @@ def test_masterauth_scaleout_to_scaleout(launch):
     so = launch("scaleout", "so", ["--requirepass", "pw"])
     so.client(password="pw").set("k", "v")
     kv = launch("scaleout", "kvr", ["--replicaof", "127.0.0.1", str(so.port), "--masterauth", "pw"])
-    wait_synced(so, kv, pkw={"password": "pw"})
-    assert kv.client().get("k") == b"v"
+    kv2 = launch("scaleout", "kvr2", ["--replicaof", "127.0.0.1", str(so.port), "--masteruser", "default",
+                                      "--masterauth", "pw"])
+    wait_synced(so, kv, kv2, pkw={"password": "pw"})
+    assert kv.client().get("k") == b"v" and kv2.client().get("k") == b"v"
+    assert kv.client().config_get("masterauth") == {"masterauth": "pw"}
 
 
 # ---- diskless sync ---------------------------------------------------------------------
@@ -316,3 +319,36 @@ def test_replica_waits_for_primary_del(replica, launch):
     assert r.get("k") is None  # the primary's lazy expiry sends DEL
     wait_until(lambda: c.dbsize() == 1, timeout=5, what="DEL from the primary applied")
     assert c.get("keep") == b"1"
+
+
+# ---- a base .aof with an RDB preamble ---------------------------------------------------
+
+def test_base_aof_with_rdb_preamble_loads_like_redis(tmp_path, launch):
+    """An appendonly.aof of Redis 6 (RDB preamble, then commands) becomes a
+    7.0 base `.aof` file: redis-server and kv load the same directory to the
+    same data (libraries included)."""
+    require_redis()
+    src = launch("redis", "src", ["--dbfilename", "dump.rdb"])
+    r = src.client()
+    r.function_load(LIB)
+    r.set("pre", "1")
+    r.hset("h", mapping={"a": "1", "b": "2"})
+    r.set("ttl", "v", px=3_600_000)
+    r.save()
+    rdb = (tmp_path / "src" / "dump.rdb").read_bytes()
+    cmds = (b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$1\r\n2\r\n"
+            b"*4\r\n$4\r\nHSET\r\n$1\r\nh\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$3\r\nDEL\r\n$3\r\npre\r\n")
+    snaps = {}
+    for target in ("redis", "scaleout"):
+        d = tmp_path / f"aof_{target}"
+        (d / "appendonlydir").mkdir(parents=True)
+        (d / "appendonlydir" / "appendonly.aof.1.base.aof").write_bytes(rdb + cmds)
+        (d / "appendonlydir" / "appendonly.aof.1.incr.aof").write_bytes(b"")
+        (d / "appendonlydir" / "appendonly.aof.manifest").write_text(
+            "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
+        s = launch(target, f"aof_{target}", ["--appendonly", "yes"])
+        c = s.client()
+        snaps[target] = (sorted(c.keys("*")), c.hgetall("h"), c.get("after"), c.get("pre"), c.pttl("ttl") > 0,
+                         c.fcall_ro("myget", 1, "after"))
+    assert snaps["scaleout"] == snaps["redis"]
+    assert snaps["scaleout"][2] == b"2" and snaps["scaleout"][3] is None
