@@ -108,6 +108,7 @@ def test_functions_in_rdb_both_ways(tmp_path, launch):
     shutil.copy(so_dir / "dump.rdb", rd_dir / "dump.rdb")
     rd2 = launch("redis", "rd2", ["--dbfilename", "dump.rdb"])
     r2 = rd2.client()
+    wait_until(lambda: int(r2.info("persistence")["loading"]) == 0, timeout=20, what="loaded")
     assert r2.fcall("hello", 0, "there") == b"hi there"
     assert r2.fcall("myget", 1, "k") == b"v"
     assert libs(rd2) == libs(so)
@@ -348,6 +349,7 @@ def test_base_aof_with_rdb_preamble_loads_like_redis(tmp_path, launch):
             "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
         s = launch(target, f"aof_{target}", ["--appendonly", "yes"])
         c = s.client()
+        wait_until(lambda: int(c.info("persistence")["loading"]) == 0, timeout=20, what="loaded")
         snaps[target] = (sorted(c.keys("*")), c.hgetall("h"), c.get("after"), c.get("pre"), c.pttl("ttl") > 0,
                          c.fcall_ro("myget", 1, "after"))
     assert snaps["scaleout"] == snaps["redis"]
