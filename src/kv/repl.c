@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,7 +71,17 @@ struct kv_repl {
     int child;
     long long child_off;
     char child_file[4200];
-    int child_memfd;              /* diskless: the child writes the RDB into this memory file; -1 none */
+    /* diskless: the child writes the RDB into a pipe that worker 0 reads,
+     * each chunk going out to the replicas as it comes */
+    bool diskless_active;         /* a diskless sync runs (child or pipe not done) */
+    int child_pipe;               /* the pipe's read end; -1 none (rdb_pipe owns it once open) */
+    uv_pipe_t *rdb_pipe;          /* worker 0's handle on it */
+    uv_async_t pipe_async;        /* wakes worker 0 to open it */
+    bool pipe_async_init;
+    bool pipe_eof, pipe_failed, child_reaped, child_ok;
+    char mark[KV_REPLID_LEN + 1]; /* the $EOF:<mark> of this sync */
+    uint64_t streamed;            /* RDB bytes sent so far */
+    char *pipe_buf;
     /* workers: one wake each */
     uv_async_t *wake;
     int nworkers;
@@ -122,7 +131,7 @@ void kv_repl_init(struct kv_server *s)
     memset(r->replid2, '0', KV_REPLID_LEN);
     r->second_off = -1;
     r->child = -1;
-    r->child_memfd = -1;
+    r->child_pipe = -1;
     r->bl_first = 1;
     s->repl = r;
     kv_prop_add_sink(s, sink, wants, s);
@@ -153,8 +162,9 @@ void kv_repl_free(struct kv_server *s)
         waitpid(r->child, NULL, 0);
         unlink(r->child_file);
     }
-    if (r->child_memfd >= 0)
-        close(r->child_memfd);
+    if (r->child_pipe >= 0 && !r->rdb_pipe)
+        close(r->child_pipe);
+    xfree(r->pipe_buf);
     xfree(r->bl);
     xfree(r->wake);
     xfree(r);
@@ -199,6 +209,8 @@ static void on_wake(uv_async_t *a)
     } while (n == 64);
 }
 
+static void on_pipe_async(uv_async_t *a);
+
 void kv_repl_worker_init(struct kv_server *s, struct kv_worker *w)
 {
     struct kv_repl *r = s->repl;
@@ -208,12 +220,32 @@ void kv_repl_worker_init(struct kv_server *s, struct kv_worker *w)
     }
     uv_async_init(&w->loop, &r->wake[w->id], on_wake);
     r->wake[w->id].data = w;
+    if (w->id == 0) {
+        uv_async_init(&w->loop, &r->pipe_async, on_pipe_async);
+        r->pipe_async.data = s;
+        r->pipe_async_init = true;
+    }
 }
+
+static void on_pipe_closed(uv_handle_t *h) { xfree(h); }
 
 void kv_repl_worker_close(struct kv_server *s, struct kv_worker *w)
 {
     if (s->repl && s->repl->wake)
         uv_close((uv_handle_t *)&s->repl->wake[w->id], NULL);
+    if (s->repl && w->id == 0 && s->repl->pipe_async_init) {
+        struct kv_repl *r = s->repl;
+        uv_close((uv_handle_t *)&r->pipe_async, NULL);
+        r->pipe_async_init = false;
+        pthread_mutex_lock(&s->lock);
+        if (r->rdb_pipe) {
+            uv_read_stop((uv_stream_t *)r->rdb_pipe);
+            uv_close((uv_handle_t *)r->rdb_pipe, on_pipe_closed); /* closes child_pipe */
+            r->rdb_pipe = NULL;
+            r->child_pipe = -1;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 
 /* ---- the backlog and the feed -------------------------------------------------------- */
@@ -356,15 +388,13 @@ static bool use_diskless(struct kv_server *s)
 static void sync_child_start(struct kv_server *s)
 {
     struct kv_repl *r = s->repl;
-    if (r->child > 0)
+    if (r->child > 0 || r->diskless_active)
         return;
     bool diskless = use_diskless(s);
-    if (diskless) {
-        r->child_memfd = memfd_create("scaleout-repl-rdb", MFD_CLOEXEC);
-        if (r->child_memfd < 0) {
-            log_warn("Diskless sync: memfd_create: %s; using a disk file", strerror(errno));
-            diskless = false;
-        }
+    int pfd[2] = {-1, -1};
+    if (diskless && (!r->pipe_async_init || pipe2(pfd, O_CLOEXEC) != 0)) {
+        log_warn("Diskless sync: %s; using a disk file", r->pipe_async_init ? strerror(errno) : "no event loop");
+        diskless = false;
     }
     snprintf(r->child_file, sizeof r->child_file, "%s/temp-repl-%d.rdb", s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".",
              (int)getpid());
@@ -379,9 +409,10 @@ static void sync_child_start(struct kv_server *s)
     pid_t pid = fork();
     if (pid < 0) {
         log_warn("Can't start the replication RDB child: fork: %s", strerror(errno));
-        if (r->child_memfd >= 0)
-            close(r->child_memfd);
-        r->child_memfd = -1;
+        if (diskless) {
+            close(pfd[0]);
+            close(pfd[1]);
+        }
         return;
     }
     if (pid == 0) {
@@ -400,8 +431,10 @@ static void sync_child_start(struct kv_server *s)
                                      .repl_id = r->replid,
                                      .repl_offset = (long long)s->repl_offset};
         char err[600], name[4200];
-        if (r->child_memfd >= 0) {
-            int rc = kv_rdb_save_fd(r->child_memfd, dbs, n, &o);
+        if (diskless) {
+            close(pfd[0]);
+            signal(SIGPIPE, SIG_DFL); /* the parent went away: stop */
+            int rc = kv_rdb_save_fd(pfd[1], dbs, n, &o);
             if (rc != 0)
                 fprintf(stderr, "replication RDB child: %s\n", strerror(-rc));
             _exit(rc == 0 ? 0 : 1);
@@ -415,36 +448,148 @@ static void sync_child_start(struct kv_server *s)
     }
     s->latest_fork_usec = util_mono_us() - t0;
     r->child = (int)pid;
+    if (diskless) {
+        close(pfd[1]);
+        r->diskless_active = true;
+        r->child_pipe = pfd[0];
+        r->pipe_eof = r->pipe_failed = r->child_reaped = r->child_ok = false;
+        r->streamed = 0;
+        random_id(r->mark);
+        uv_async_send(&r->pipe_async); /* worker 0 reads the pipe */
+    }
     r->child_off = (long long)s->repl_offset;
     for (struct kv_replica *x = r->replicas; x; x = x->next) {
         if (x->state != RS_WAIT_START)
             continue;
         x->state = RS_WAIT_END;
-        x->diskless = r->child_memfd >= 0;
+        x->diskless = diskless;
         x->sync_off = r->child_off;
         buf_printf(&x->pend, "+FULLRESYNC %s %lld\r\n", r->replid, r->child_off);
+        if (diskless)
+            buf_printf(&x->pend, "$EOF:%s\r\n", r->mark); /* the RDB follows as the child writes it */
         wake_worker(s, x->c);
     }
     log_notice("Starting BGSAVE for SYNC with target: %s (child %d, offset %lld)",
-               r->child_memfd >= 0 ? "replicas sockets" : "disk", (int)pid, r->child_off);
+               diskless ? "replicas sockets" : "disk", (int)pid, r->child_off);
+}
+
+/* Diskless: the child exited and its pipe is drained (lock held): the mark
+ * ends the RDB; the stream gathered meanwhile waits for each replica's
+ * first ACK (Redis's put-online-on-ack), so nothing follows the mark the
+ * replica looks for. A failed child drops the replicas. */
+static void diskless_maybe_done(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    if (!r->diskless_active || !r->pipe_eof || !r->child_reaped)
+        return;
+    r->diskless_active = false;
+    for (struct kv_replica *x = r->replicas; x; x = x->next) {
+        if (x->state != RS_WAIT_END || !x->diskless)
+            continue;
+        if (!r->child_ok) {
+            x->dropped = true;
+        } else {
+            buf_append(&x->pend, r->mark, KV_REPLID_LEN);
+            x->state = RS_WAIT_ACK;
+            x->ack_ms = util_time_ms();
+            log_notice("Streamed the RDB to replica %s (%llu bytes): waiting for its ACK", x->c->addr,
+                       (unsigned long long)r->streamed);
+        }
+        wake_worker(s, x->c);
+    }
+    if (!r->child_ok)
+        log_warn("Diskless replication RDB failed: replicas waiting for it are dropped");
+}
+
+static void on_pipe_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct kv_server *s = h->data;
+    if (!s->repl->pipe_buf)
+        s->repl->pipe_buf = xmalloc(1 << 16);
+    *out = uv_buf_init(s->repl->pipe_buf, 1 << 16);
+}
+
+/* Worker 0: a chunk of the RDB from the child goes to every replica of this sync. */
+static void on_pipe_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+    struct kv_server *s = st->data;
+    struct kv_repl *r = s->repl;
+    pthread_mutex_lock(&s->lock);
+    if (nread > 0) {
+        r->streamed += (uint64_t)nread;
+        for (struct kv_replica *x = r->replicas; x; x = x->next) {
+            if (x->state == RS_WAIT_END && x->diskless && !x->dropped) {
+                buf_append(&x->pend, b->base, (size_t)nread);
+                wake_worker(s, x->c);
+            }
+        }
+    } else if (nread < 0) {
+        /* EOF (the child closed its end) or an error: the child's exit status decides */
+        if (nread != UV_EOF) {
+            log_warn("Diskless sync: reading the child's pipe: %s", uv_strerror((int)nread));
+            r->pipe_failed = true;
+            r->child_ok = false;
+        }
+        uv_read_stop(st);
+        uv_close((uv_handle_t *)st, on_pipe_closed);
+        r->rdb_pipe = NULL;
+        r->child_pipe = -1;
+        r->pipe_eof = true;
+        diskless_maybe_done(s);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void on_pipe_async(uv_async_t *a)
+{
+    struct kv_server *s = a->data;
+    struct kv_repl *r = s->repl;
+    pthread_mutex_lock(&s->lock);
+    if (r->child_pipe >= 0 && !r->rdb_pipe && !atomic_load(&s->shutting_down)) {
+        uv_pipe_t *p = xcalloc(1, sizeof *p);
+        uv_pipe_init(a->loop, p, 0);
+        p->data = s;
+        int rc = uv_pipe_open(p, r->child_pipe);
+        if (rc == 0)
+            rc = uv_read_start((uv_stream_t *)p, on_pipe_alloc, on_pipe_read);
+        if (rc != 0) {
+            log_warn("Diskless sync: can't read the child's pipe: %s", uv_strerror(rc));
+            uv_close((uv_handle_t *)p, on_pipe_closed);
+            r->child_pipe = -1;
+            r->pipe_eof = true;
+            r->pipe_failed = true;
+            r->child_ok = false;
+            if (r->child > 0)
+                kill(r->child, SIGUSR1);
+        } else {
+            r->rdb_pipe = p;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 static void sync_child_done(struct kv_server *s, bool ok)
 {
     struct kv_repl *r = s->repl;
     r->child = -1;
+    if (r->diskless_active) {
+        r->child_reaped = true;
+        r->child_ok = ok && !r->pipe_failed;
+        diskless_maybe_done(s);
+        return;
+    }
     char *data = NULL;
     size_t len = 0;
-    bool diskless = r->child_memfd >= 0;
     if (ok) {
-        int fd = diskless ? r->child_memfd : open(r->child_file, O_RDONLY | O_CLOEXEC);
+        int fd = open(r->child_file, O_RDONLY | O_CLOEXEC);
         struct stat st;
         if (fd >= 0 && fstat(fd, &st) == 0) {
             len = (size_t)st.st_size;
             data = xmalloc(len ? len : 1);
             size_t got = 0;
             while (got < len) {
-                ssize_t k = pread(fd, data + got, len - got, (off_t)got);
+                ssize_t k = read(fd, data + got, len - got);
                 if (k <= 0)
                     break;
                 got += (size_t)k;
@@ -453,31 +598,15 @@ static void sync_child_done(struct kv_server *s, bool ok)
         } else {
             ok = false;
         }
-        if (fd >= 0 && !diskless)
+        if (fd >= 0)
             close(fd);
     }
-    if (diskless) {
-        close(r->child_memfd);
-        r->child_memfd = -1;
-    } else {
-        unlink(r->child_file);
-    }
-    char mark[KV_REPLID_LEN + 1];
-    random_id(mark);
+    unlink(r->child_file);
     for (struct kv_replica *x = r->replicas; x; x = x->next) {
         if (x->state != RS_WAIT_END)
             continue;
         if (!ok) {
             x->dropped = true;
-        } else if (diskless) {
-            /* Redis's EOF framing; the stream waits for the replica's first
-             * ACK, so that nothing follows the mark it looks for */
-            buf_printf(&x->pend, "$EOF:%s\r\n", mark);
-            buf_append(&x->pend, data, len);
-            buf_append(&x->pend, mark, KV_REPLID_LEN);
-            x->state = RS_WAIT_ACK;
-            x->ack_ms = util_time_ms();
-            log_notice("Streamed the RDB to replica %s (%zu bytes): waiting for its ACK", x->c->addr, len);
         } else {
             buf_printf(&x->pend, "$%zu\r\n", len);
             buf_append(&x->pend, data, len);
@@ -643,7 +772,7 @@ void kv_cmd_PSYNC(struct kv_client *c, int argc, struct resp_arg *argv)
     x->state = RS_WAIT_START;
     x->wait_ms = util_time_ms();
     log_notice("Full resync requested by replica %s", c->addr);
-    if (r->child <= 0 && !(s->cfg.repl_diskless_sync && s->cfg.repl_diskless_sync_delay > 0 && x->capa_eof))
+    if (r->child <= 0 && !r->diskless_active && !(s->cfg.repl_diskless_sync && s->cfg.repl_diskless_sync_delay > 0 && x->capa_eof))
         sync_child_start(s); /* diskless with a delay: the cron starts it */
     wake_worker(s, c);
 }
@@ -865,7 +994,7 @@ void kv_repl_cron(struct kv_server *s)
         else if (p < 0 && errno == ECHILD)
             sync_child_done(s, false);
     }
-    if (r->child <= 0) {
+    if (r->child <= 0 && !r->diskless_active) {
         /* repl-diskless-sync-delay: the diskless child waits for more
          * replicas, counted from the first that asked */
         long long first = 0;

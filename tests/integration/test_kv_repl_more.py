@@ -236,10 +236,15 @@ def test_diskless_scaleout_primary(load, tmp_path, launch):
     for i in range(200):
         c.set(f"k{i}", "x" * i)
     c.hset("h", mapping={"a": 1})
+    c.config_set("rdb-key-save-delay", 2000)  # the child takes ~0.4 s: writes arrive while it streams
     kv = launch("scaleout", "kvr", ["--repl-diskless-load", load])
     kv.client().set("old", "gone after the sync")
     kv.client().replicaof("127.0.0.1", so.port)
     rd = launch("redis", "rd", ["--repl-diskless-load", load, "--replicaof", "127.0.0.1", str(so.port)])
+    wait_until(lambda: "target: replicas sockets" in so.log_tail(), timeout=10, what="diskless child")
+    for i in range(50):
+        c.set(f"during{i}", i)
+    c.config_set("rdb-key-save-delay", 0)
     wait_synced(so, kv, rd)
     c.set("after", "1")
     wait_synced(so, kv, rd)
@@ -247,6 +252,7 @@ def test_diskless_scaleout_primary(load, tmp_path, launch):
         rc = rep.client()
         assert rc.dbsize() == c.dbsize()
         assert rc.get("k199") == b"x" * 199 and rc.get("after") == b"1" and rc.get("old") is None
+        assert rc.get("during49") == b"49"
     assert "target: replicas sockets" in so.log_tail()
     assert not any(n.startswith("temp-repl") for n in os.listdir(tmp_path / "so"))
     # disabled: the payload went through a file that became dump.rdb
