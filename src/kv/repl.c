@@ -374,6 +374,8 @@ void kv_repl_drop_replicas(struct kv_server *s)
 
 /* ---- full sync ---------------------------------------------------------------------- */
 
+#define PIPE_CHUNK (1 << 20) /* diskless: pipe size and read size */
+
 /* Diskless this time: repl-diskless-sync and every waiting replica reads EOF framing (else disk, as Redis). */
 static bool use_diskless(struct kv_server *s)
 {
@@ -450,6 +452,7 @@ static void sync_child_start(struct kv_server *s)
     r->child = (int)pid;
     if (diskless) {
         close(pfd[1]);
+        (void)fcntl(pfd[0], F_SETPIPE_SZ, PIPE_CHUNK); /* fewer wake-ups; the default (64 KB) works too */
         r->diskless_active = true;
         r->child_pipe = pfd[0];
         r->pipe_eof = r->pipe_failed = r->child_reaped = r->child_ok = false;
@@ -506,8 +509,8 @@ static void on_pipe_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     (void)suggested;
     struct kv_server *s = h->data;
     if (!s->repl->pipe_buf)
-        s->repl->pipe_buf = xmalloc(1 << 16);
-    *out = uv_buf_init(s->repl->pipe_buf, 1 << 16);
+        s->repl->pipe_buf = xmalloc(PIPE_CHUNK);
+    *out = uv_buf_init(s->repl->pipe_buf, PIPE_CHUNK);
 }
 
 /* Worker 0: a chunk of the RDB from the child goes to every replica of this sync. */

@@ -222,7 +222,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     (void)suggested;
     struct kv_master_link *m = h->data;
     size_t want = 64 * 1024;
-    if (m->state == ML_RDB && m->rdb_len > 0 && (size_t)m->rdb_len > buf_pending(&m->in))
+    if (m->state == ML_RDB && m->eof_mode) /* diskless: length unknown, read big */
+        want = buf_pending(&m->in) >= (1u << 20) ? (1u << 22) : (1u << 20);
+    else if (m->state == ML_RDB && m->rdb_len > 0 && (size_t)m->rdb_len > buf_pending(&m->in))
         want = (size_t)m->rdb_len - buf_pending(&m->in) < (1u << 24) ? (size_t)m->rdb_len - buf_pending(&m->in)
                                                                         : (1u << 24);
     if (want < 16 * 1024)

@@ -276,10 +276,12 @@ def test_diskless_redis_primary(load, tmp_path, launch):
 
 
 def test_diskless_sync_delay_serves_two_replicas_with_one_child(launch):
-    so = launch("scaleout", "so", ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "2"])
+    so = launch("scaleout", "so", ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "3"])
     so.client().set("k", "v")
-    a = launch("scaleout", "a", ["--replicaof", "127.0.0.1", str(so.port)])
-    b = launch("scaleout", "b", ["--replicaof", "127.0.0.1", str(so.port)])
+    a = launch("scaleout", "a", [])
+    b = launch("scaleout", "b", [])
+    a.client().replicaof("127.0.0.1", so.port)
+    b.client().replicaof("127.0.0.1", so.port)
     wait_synced(so, a, b)
     assert so.log_tail().count("target: replicas sockets") == 1
     assert int(so.client().info("stats")["sync_full"]) == 2
@@ -319,7 +321,7 @@ def test_replica_waits_for_primary_del(replica, launch):
     r.set("k", "v", px=1000)
     wait_synced(rd, rep)
     c = rep.client()
-    assert c.get("k") == b"v"
+    wait_until(lambda: c.dbsize() == 2, timeout=10, what="both keys on the replica")
     wait_until(lambda: c.get("k") is None, timeout=5, what="key seen as expired")
     assert c.exists("k") == 0 and c.pttl("k") == -2
     assert c.dbsize() == 2  # still there: the replica does not delete it itself
