@@ -362,3 +362,22 @@ def test_base_aof_with_rdb_preamble_loads_like_redis(tmp_path, launch):
                          c.fcall_ro("myget", 1, "after"))
     assert snaps["scaleout"] == snaps["redis"]
     assert snaps["scaleout"][2] == b"2" and snaps["scaleout"][3] is None
+
+
+def test_new_directives_config_get_set_like_redis(launch):
+    require_redis()
+    so, rd = launch("scaleout", "so", []), launch("redis", "rd", [])
+    for name, value in [("masterauth", "x y"), ("masteruser", "u1"), ("repl-diskless-sync", "yes"),
+                        ("repl-diskless-sync-delay", "7"), ("repl-diskless-load", "swapdb"),
+                        ("repl-diskless-load", "on-empty-db")]:
+        got = {}
+        for s in (so, rd):
+            c = s.client()
+            c.config_set(name, value)
+            got[s.target] = c.config_get(name)
+        assert got["scaleout"] == got["redis"] == {name: value}
+    for s in (so, rd):
+        with pytest.raises(redis.ResponseError):
+            s.client().config_set("repl-diskless-load", "sometimes")
+    # the one default that differs on purpose (docs/kv.md): diskless sync is off
+    assert launch("scaleout", "so2", []).client().config_get("repl-diskless-sync") == {"repl-diskless-sync": "no"}
