@@ -388,6 +388,12 @@ static void full_sync_load(struct kv_master_link *m)
         else
             rc = kv_rdb_load_mem_ex(payload, plen, dbs, n, util_time_ms(), &lo, &st, err, sizeof err);
     }
+    if (rc != 0 && mode != KV_DISKLESS_LOAD_SWAPDB) {
+        /* as Redis: what a failed load left is not the primary's data */
+        for (int i = 0; i < n; i++)
+            db_flush(dbs[i]);
+        kv_fn_flush(s);
+    }
     kv_prop_set_enabled(s, true);
     if (rc != 0) {
         pthread_mutex_unlock(&s->lock);

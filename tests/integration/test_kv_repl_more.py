@@ -381,3 +381,72 @@ def test_new_directives_config_get_set_like_redis(launch):
             s.client().config_set("repl-diskless-load", "sometimes")
     # the one default that differs on purpose (docs/kv.md): diskless sync is off
     assert launch("scaleout", "so2", []).client().config_get("repl-diskless-sync") == {"repl-diskless-sync": "no"}
+
+
+# ---- a bad diskless payload ---------------------------------------------------------------
+
+class FakePrimary:
+    """Answers the replica's handshake and sends a corrupt RDB with the
+    diskless framing; counts the connections (the replica retries)."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.conns = 0
+        self.stop = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        mark = b"m" * 40
+        rdb = b"REDIS0010\xfa\x09redis-ver\x057.0.0\xfe\x00\x00\x01k\x01v\x07garbage"
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns += 1
+            c.settimeout(5)
+            try:
+                while True:
+                    data = c.recv(65536)
+                    if not data:
+                        break
+                    if b"PING" in data:
+                        c.sendall(b"+PONG\r\n")
+                    elif b"PSYNC" in data:
+                        c.sendall(b"+FULLRESYNC " + b"a" * 40 + b" 0\r\n$EOF:" + mark + b"\r\n" + rdb + mark)
+                    elif b"REPLCONF" in data and b"ACK" not in data:
+                        c.sendall(b"+OK\r\n")
+            except OSError:
+                pass
+            c.close()
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+
+
+@pytest.mark.parametrize("load", ["swapdb", "on-empty-db"])
+def test_bad_diskless_payload_drops_link_and_retries(load, launch):
+    fake = FakePrimary()
+    try:
+        kv = launch("scaleout", "kvr", ["--repl-diskless-load", load])
+        c = kv.client()
+        c.set("mine", "1")
+        c.replicaof("127.0.0.1", fake.port)
+        wait_until(lambda: "Failed trying to load the MASTER synchronization DB" in kv.log_tail(), timeout=10,
+                   what="load failure logged")
+        wait_until(lambda: fake.conns >= 2, timeout=10, what="the replica retries")
+        assert kv.alive()
+        assert c.info("replication")["master_link_status"] == "down"
+        # swapdb keeps the old data when the payload is bad; on-empty-db flushed it first
+        assert c.get("mine") == (b"1" if load == "swapdb" else None)
+        assert c.get("k") is None  # nothing of the bad payload stays
+        c.replicaof("no", "one")
+    finally:
+        fake.close()
