@@ -22,6 +22,7 @@
 #include "core/util.h"
 #include "kv/blocking.h"
 #include "kv/evict.h"
+#include "kv/function.h"
 #include "kv/multi.h"
 #include "kv/persist.h"
 #include "kv/propagate.h"
@@ -377,6 +378,28 @@ int kv_aof_load_mem(struct kv_server *s, char *data, size_t len, bool (*skip)(co
  * Replay one file of commands. last: the last file (a truncated tail may be
  * cut). Returns 0, or -1 with err set.
  */
+/* A file that starts with an RDB preamble ("REDIS": a Redis 6 appendonly.aof
+ * that 7.0 made a base .aof): load that part with the RDB loader (kv/rdb.c),
+ * *pre = its length; the commands follow. 0, or -1 (err). */
+static int rdb_preamble(struct kv_server *s, const char *data, size_t len, const char *path, size_t *pre, char *err,
+                        size_t errlen)
+{
+    *pre = 0;
+    if (len < 5 || memcmp(data, "REDIS", 5) != 0)
+        return 0;
+    int n;
+    struct kv_db **dbs = kv_persist_dbs(s, &n);
+    struct kv_rdb_load_stats st;
+    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    char e[600];
+    if (kv_rdb_load_mem_ex(data, len, dbs, n, util_time_ms(), &lo, &st, e, sizeof e) != 0) {
+        snprintf(err, errlen, "Bad RDB preamble of the append only file %.400s: %.400s", path, e);
+        return -1;
+    }
+    *pre = st.consumed;
+    return 0;
+}
+
 static int replay(struct kv_server *s, struct kv_client *c, const char *path, bool last, uint64_t *ncmds, char *err,
                   size_t errlen)
 {
@@ -405,7 +428,12 @@ static int replay(struct kv_server *s, struct kv_client *c, const char *path, bo
     }
     long long truncate_at;
     bool in_multi;
-    int rc = replay_mem(s, c, data, len, path, ncmds, &truncate_at, &in_multi, NULL, err, errlen);
+    size_t pre = 0;
+    int rc = rdb_preamble(s, data, len, path, &pre, err, errlen);
+    if (rc == 0)
+        rc = replay_mem(s, c, data + pre, len - pre, path, ncmds, &truncate_at, &in_multi, NULL, err, errlen);
+    if (rc == 0 && truncate_at >= 0)
+        truncate_at += (long long)pre;
     if (rc == 0 && truncate_at >= 0) {
         rc = truncated(s, path, last, truncate_at, len, in_multi, err, errlen);
         if (rc == 0 && ftruncate(fd, (off_t)truncate_at) != 0) {
@@ -459,7 +487,8 @@ int kv_aof_load(struct kv_server *s, bool *loaded)
             struct kv_db **dbs = kv_persist_dbs(s, &n);
             struct kv_rdb_load_stats st;
             char e2[600];
-            int rc = kv_rdb_load_file(path, dbs, n, util_time_ms(), &st, e2, sizeof e2);
+            struct kv_rdb_load_opts lo = {.fn_srv = s};
+            int rc = kv_rdb_load_file_ex(path, dbs, n, util_time_ms(), &lo, &st, e2, sizeof e2);
             if (rc != 0) {
                 snprintf(err, sizeof err, "%.400s: %.400s", path, rc == 1 ? "missing" : e2);
                 kv_prop_set_enabled(s, true);
@@ -745,9 +774,17 @@ static void put_key(struct dict_node *n, void *arg)
         w->err = errno ? errno : EIO;
 }
 
-/* Write the keyspace as commands into dir/name (temp file, fsync, rename). */
-static int write_cmd_base(const char *dir, const char *name, struct kv_db *const *dbs, int ndbs, char *err,
-                          size_t errlen)
+/* FUNCTION LOAD <code> for a library, as Redis's rewrite writes them (first). */
+static void put_function_cmd(void *arg, const char *code, size_t len)
+{
+    const char *av[3] = {"FUNCTION", "LOAD", code};
+    size_t lv[3] = {8, 4, len};
+    put_args(arg, 3, av, lv);
+}
+
+/* Write the libraries and the keyspace as commands into dir/name (temp file, fsync, rename). */
+static int write_cmd_base(struct kv_server *s, const char *dir, const char *name, struct kv_db *const *dbs, int ndbs,
+                          char *err, size_t errlen)
 {
     char tmp[4700], dst[4700];
     snprintf(tmp, sizeof tmp, "%s/temp-rewriteaof-%d.aof", dir, (int)getpid());
@@ -760,6 +797,7 @@ static int write_cmd_base(const char *dir, const char *name, struct kv_db *const
     struct buf b;
     buf_init(&b);
     struct cmd_walk w = {&b, fd, util_time_ms(), 0};
+    kv_fn_foreach_code(s, put_function_cmd, &b);
     for (int i = 0; i < ndbs && !w.err; i++) {
         if (db_size(dbs[i]) == 0)
             continue;
@@ -792,13 +830,14 @@ static int write_base(struct kv_server *s, const char *dir, int seq, bool rdb, c
     struct kv_db **dbs = kv_persist_dbs(s, &n);
     base_name(s, seq, rdb, name, sizeof name);
     if (!rdb)
-        return write_cmd_base(dir, name, dbs, n, err, errlen);
+        return write_cmd_base(s, dir, name, dbs, n, err, errlen);
     struct kv_rdb_save_opts o = {.compress = s->cfg.rdbcompression,
                                  .checksum = s->cfg.rdbchecksum,
                                  .now_ms = util_time_ms(),
                                  .used_mem = xalloc_used(),
                                  .key_delay_us = s->cfg.rdb_key_save_delay,
-                                 .hints = KV_RDB_HINT_NONE};
+                                 .hints = KV_RDB_HINT_NONE,
+                                 .fn_srv = s};
     return kv_rdb_save_file(dir, name, dbs, n, &o, err, errlen);
 }
 

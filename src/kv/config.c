@@ -19,6 +19,11 @@
 
 #define OFF(f) offsetof(struct kv_config, f)
 
+static const struct conf_enum diskless_load_names[] = {
+    {"disabled", KV_DISKLESS_LOAD_DISABLED}, {"on-empty-db", KV_DISKLESS_LOAD_ON_EMPTY_DB},
+    {"swapdb", KV_DISKLESS_LOAD_SWAPDB}, {NULL, 0},
+};
+
 /* client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [<class> ...]:
  * classes normal, replica (alias slave: no replicas yet, kept for CONFIG
  * GET/SET) and pubsub (clients with subscriptions); a class not named keeps
@@ -260,6 +265,18 @@ static const struct conf_directive kv_dirs[] = {
      "seconds since its last ACK for a replica to count as good", 0, NULL, NULL},
     {"replica-read-only", CONF_BOOL, OFF(replica_read_only), 0, 0, "yes", NULL, CONF_RUNTIME,
      "a replica refuses writes from clients (READONLY)", 0, NULL, NULL},
+    {"masterauth", CONF_STRING, OFF(masterauth), 0, 0, "", NULL, CONF_RUNTIME | CONF_SECRET,
+     "password a replica sends (AUTH) to its primary (empty: none)", 0, NULL, NULL},
+    {"masteruser", CONF_STRING, OFF(masteruser), 0, 0, "", NULL, CONF_RUNTIME,
+     "user name for the replica's AUTH to its primary (empty: AUTH <masterauth> alone)", 0, NULL, NULL},
+    {"repl-diskless-sync", CONF_BOOL, OFF(repl_diskless_sync), 0, 0, "no", NULL, CONF_RUNTIME,
+     "full sync: the RDB child writes to memory and the RDB is sent with Redis's EOF framing, no disk file", 0, NULL,
+     NULL},
+    {"repl-diskless-sync-delay", CONF_INT, OFF(repl_diskless_sync_delay), 0, INT_MAX, "5", NULL, CONF_RUNTIME,
+     "seconds a diskless full sync waits for more replicas before it starts", 0, NULL, NULL},
+    {"repl-diskless-load", CONF_ENUM, OFF(repl_diskless_load), 0, 0, "disabled", diskless_load_names, CONF_RUNTIME,
+     "replica: disabled (the RDB goes to a file, then loads), on-empty-db or swapdb (loads from the socket's bytes)",
+     0, NULL, NULL},
     {"aof-use-rdb-preamble", CONF_BOOL, OFF(aof_use_rdb_preamble), 0, 0, "yes", NULL, CONF_RUNTIME,
      "rewrites write the base file as RDB (no: as commands)", 0, NULL, NULL},
     CONF_END,

@@ -183,17 +183,22 @@ size_t obj_memory(const struct kv_obj *o)
     return m;
 }
 
-bool db_expire_if_needed(struct kv_db *db, struct kv_obj **ref)
+/* force: delete even in DB_EXPIRE_KEEP (a write replacing the key must not leave it twice). */
+static bool expire_ref(struct kv_db *db, struct kv_obj **ref, bool force)
 {
     struct kv_obj *o = *ref;
-    if (!obj_has_ttl(o) || obj_expire(o) > db->now_ms)
+    if (!obj_has_ttl(o) || obj_expire(o) > db->now_ms || db->expire_mode == DB_EXPIRE_NONE)
         return false;
+    if (db->expire_mode == DB_EXPIRE_KEEP && !force)
+        return true;
     if (db->on_expire)
         db->on_expire(db->on_expire_arg, obj_key(o), obj_klen(o));
     db->st.expired++;
     db_delete_ref(db, ref);
     return true;
 }
+
+bool db_expire_if_needed(struct kv_db *db, struct kv_obj **ref) { return expire_ref(db, ref, false); }
 
 struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, int flags)
 {
@@ -217,6 +222,14 @@ struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, in
 
 void db_add(struct kv_db *db, struct kv_obj *o)
 {
+    if (db->expire_mode == DB_EXPIRE_KEEP) {
+        /* a lookup saw an expired key as absent but kept it: a write (a
+         * writable path on a replica) replaces it, never a second copy */
+        struct kv_obj **old = (struct kv_obj **)dict_find_ref(&db->d, obj_key(o), obj_klen(o),
+                                                              dict_hash(obj_key(o), obj_klen(o)));
+        if (old)
+            expire_ref(db, old, true);
+    }
     o->seq = db->seq++;
     /* a new key starts at the LFU initial value (5), not decayed from time 0 */
     o->lru = db_lru_clock(db);
@@ -256,7 +269,7 @@ struct kv_obj *db_set(struct kv_db *db, struct kv_obj *o, bool keep_ttl)
     const char *key = obj_key(o);
     size_t klen = obj_klen(o);
     struct kv_obj **ref = (struct kv_obj **)dict_find_ref(&db->d, key, klen, dict_hash(key, klen));
-    if (ref && db_expire_if_needed(db, ref))
+    if (ref && expire_ref(db, ref, true))
         ref = NULL;
     if (!ref) {
         db_add(db, o);

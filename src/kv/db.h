@@ -115,6 +115,7 @@ struct kv_db {
     long long now_ms;        /* cached clock for the current command batch */
     int lfu_log_factor;      /* LFU counter growth (Redis lfu-log-factor, 10) */
     int lfu_decay_time;      /* minutes per counter decrement (lfu-decay-time, 1) */
+    int expire_mode;         /* DB_EXPIRE_*: what a passed TTL means (replicas) */
     /* called for each key removed by expiry (for propagation: DEL); may be NULL */
     void (*on_expire)(void *arg, const char *key, size_t klen);
     void *on_expire_arg;
@@ -144,6 +145,13 @@ static inline void db_modified(struct kv_db *db, const char *key, size_t klen)
     if (db->on_modify)
         db->on_modify(db->on_modify_arg, key, klen);
 }
+
+/* What a key whose TTL passed is, as Redis's expireIfNeeded on replicas. */
+enum {
+    DB_EXPIRE_NORMAL = 0, /* deleted when met (lazy) and by the active cycle */
+    DB_EXPIRE_KEEP = 1,   /* a read-only replica: absent to lookups but kept (the primary's DEL removes it) */
+    DB_EXPIRE_NONE = 2,   /* the primary's stream is applied: not expired at all */
+};
 
 void db_init(struct kv_db *db);
 void db_deinit(struct kv_db *db);

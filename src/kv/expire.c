@@ -60,6 +60,8 @@ static void update_avg_ttl(struct kv_db *db, const struct sweep *s)
 void kv_expire_cycle(struct kv_server *srv, long long budget_us)
 {
     struct kv_db *db = &srv->db;
+    if (db->expire_mode != DB_EXPIRE_NORMAL)
+        return; /* a read-only replica waits for its primary's DEL */
     if (db->volatile_keys == 0) {
         db->avg_ttl = 0;
         return;

@@ -15,6 +15,9 @@
 
 #include "core/alloc.h"
 #include "core/util.h"
+#include "kv/function.h"
+#include "kv/propagate.h"
+#include "kv/repl.h"
 #include "kv/script_int.h"
 
 enum { FN_NO_WRITES = 1, FN_ALLOW_OOM = 2, FN_ALLOW_STALE = 4, FN_NO_CLUSTER = 8, FN_ALLOW_CROSS_SLOT = 16 };
@@ -65,6 +68,46 @@ void kv_fn_free_all(struct kv_script *sc)
         lib_free(sc->L, sc->libs);
         sc->libs = n;
     }
+}
+
+static const char *fn_load(struct kv_script *sc, bool replace, const struct resp_arg *code, char *err, size_t errlen);
+
+void kv_fn_foreach_code(struct kv_server *s, void (*cb)(void *arg, const char *code, size_t len), void *arg)
+{
+    for (struct kv_fn_lib *l = s->script ? s->script->libs : NULL; l; l = l->next)
+        cb(arg, l->code, l->code_len);
+}
+
+int kv_fn_load_code(struct kv_server *s, const char *code, size_t len, char *err, size_t errlen)
+{
+    struct resp_arg a = {code, len};
+    return fn_load(kv_script_get(s), true, &a, err, errlen) ? 0 : -1;
+}
+
+void kv_fn_flush(struct kv_server *s)
+{
+    if (s->script)
+        kv_fn_free_all(s->script);
+}
+
+/* A FUNCTION subcommand changed the libraries: it goes to the AOF and the
+ * replicas as it was given (Redis propagates FUNCTION verbatim), and counts
+ * as a change for the save schedule. */
+static void fn_changed(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    c->srv->dirty++;
+    kv_prop_effect(c->srv, c->srv->db.id, argc, argv);
+}
+
+/* FUNCTION LOAD/DELETE/FLUSH/RESTORE write: refused where a write is (a read-only replica). */
+static bool fn_denied(struct kv_client *c)
+{
+    const char *msg = NULL;
+    if (kv_repl_deny_write(c, &msg)) {
+        kv_reply_errorf(c, "%s", msg);
+        return true;
+    }
+    return false;
 }
 
 long long kv_script_functions(struct kv_server *s, long long *libraries, size_t *code_bytes)
@@ -552,12 +595,12 @@ static const char *lib_name_of(const char *code, size_t len, size_t *nlen)
     return NULL;
 }
 
-static void fn_restore(struct kv_client *c, struct kv_script *sc, const struct resp_arg *payload, int policy)
+static bool fn_restore(struct kv_client *c, struct kv_script *sc, const struct resp_arg *payload, int policy)
 {
     const unsigned char *p = (const unsigned char *)payload->ptr, *end = p + payload->len;
     if (payload->len < 10) {
         kv_reply_error(c, "ERR DUMP payload version or checksum are wrong");
-        return;
+        return false;
     }
     const unsigned char *footer = end - 10;
     unsigned ver = footer[0] | (footer[1] << 8);
@@ -566,7 +609,7 @@ static void fn_restore(struct kv_client *c, struct kv_script *sc, const struct r
         want = (want << 8) | footer[2 + i];
     if (ver > RDB_VERSION || crc64_jones(0, p, (size_t)(end - p) - 8) != want) {
         kv_reply_error(c, "ERR DUMP payload version or checksum are wrong");
-        return;
+        return false;
     }
     /* every library's code first: nothing changes unless the payload is whole */
     char **codes = NULL;
@@ -620,6 +663,7 @@ static void fn_restore(struct kv_client *c, struct kv_script *sc, const struct r
         kv_reply_errorf(c, "%s", err);
     else
         resp_add_ok(&c->out);
+    return err == NULL;
 }
 
 /* ---- FUNCTION LIST / STATS ----------------------------------------------------- */
@@ -726,13 +770,18 @@ void kv_cmd_FUNCTION(struct kv_client *c, int argc, struct resp_arg *argv)
             }
             replace = true;
         }
+        if (fn_denied(c))
+            return;
         char err[512];
         const char *name = fn_load(sc, replace, &argv[argc - 1], err, sizeof err);
-        if (name)
+        if (name) {
             resp_add_bulk_cstr(&c->out, name);
-        else
+            fn_changed(c, argc, argv);
+        } else
             kv_reply_errorf(c, "%s", err);
     } else if (kv_arg_is(sub, "delete") && argc == 3) {
+        if (fn_denied(c))
+            return;
         struct kv_fn_lib **l = find_lib(sc, argv[2].ptr, argv[2].len);
         if (!l) {
             kv_reply_error(c, "ERR Library not found");
@@ -742,6 +791,7 @@ void kv_cmd_FUNCTION(struct kv_client *c, int argc, struct resp_arg *argv)
         *l = o->next;
         lib_free(sc->L, o);
         resp_add_ok(&c->out);
+        fn_changed(c, argc, argv);
     } else if (kv_arg_is(sub, "list")) {
         const struct resp_arg *pat = NULL;
         bool withcode = false;
@@ -762,8 +812,11 @@ void kv_cmd_FUNCTION(struct kv_client *c, int argc, struct resp_arg *argv)
             kv_reply_error(c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
             return;
         }
+        if (fn_denied(c))
+            return;
         kv_fn_free_all(sc);
         resp_add_ok(&c->out);
+        fn_changed(c, argc, argv);
     } else if (kv_arg_is(sub, "stats") && argc == 2) {
         long long nl, nf = kv_script_functions(c->srv, &nl, NULL);
         struct buf *o = &c->out;
@@ -796,7 +849,10 @@ void kv_cmd_FUNCTION(struct kv_client *c, int argc, struct resp_arg *argv)
                 return;
             }
         }
-        fn_restore(c, sc, &argv[2], policy);
+        if (fn_denied(c))
+            return;
+        if (fn_restore(c, sc, &argv[2], policy))
+            fn_changed(c, argc, argv);
     } else if (kv_arg_is(sub, "help") && argc == 2) {
         kv_reply_help(c, function_help, sizeof function_help / sizeof function_help[0]);
     } else if (kv_arg_is(sub, "load") || kv_arg_is(sub, "delete") || kv_arg_is(sub, "flush") ||

@@ -23,6 +23,7 @@
 #include "core/alloc.h"
 #include "core/crc64.h"
 #include "core/util.h"
+#include "kv/function.h"
 #include "kv/hashobj.h"
 #include "kv/listobj.h"
 #include "kv/setobj.h"
@@ -1097,6 +1098,14 @@ static void save_key(struct dict_node *n, void *arg)
     put_entry(sc->w, o, &hd);
 }
 
+/* a library as Redis 7.0 writes it: FUNCTION2, its code as a string */
+static void put_function(void *arg, const char *code, size_t len)
+{
+    struct rdb_writer *w = arg;
+    rdb_put_byte(w, RDB_OPCODE_FUNCTION2);
+    rdb_put_string(w, code, len);
+}
+
 int kv_rdb_save_fd(int fd, struct kv_db *const *dbs, int ndbs, const struct kv_rdb_save_opts *o)
 {
     struct rdb_writer w;
@@ -1108,7 +1117,14 @@ int kv_rdb_save_fd(int fd, struct kv_db *const *dbs, int ndbs, const struct kv_r
     put_aux_ll(&w, "redis-bits", (long long)(sizeof(void *) * 8));
     put_aux_ll(&w, "ctime", o->now_ms / 1000);
     put_aux_ll(&w, "used-mem", (long long)o->used_mem);
+    if (o->repl_info) {
+        put_aux_ll(&w, "repl-stream-db", o->repl_stream_db);
+        put_aux(&w, "repl-id", o->repl_id ? o->repl_id : "");
+        put_aux_ll(&w, "repl-offset", o->repl_offset);
+    }
     put_aux_ll(&w, "aof-base", 0);
+    if (o->fn_srv)
+        kv_fn_foreach_code(o->fn_srv, put_function, &w);
     for (int i = 0; i < ndbs; i++) {
         struct kv_db *db = dbs[i];
         if (!db || db_size(db) == 0)
@@ -1169,10 +1185,18 @@ static int load_fail(struct rdb_reader *r, char *err, size_t errlen)
 int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndbs, long long now_ms,
                     struct kv_rdb_load_stats *st, char *err, size_t errlen)
 {
+    return kv_rdb_load_mem_ex(p, len, dbs, ndbs, now_ms, NULL, st, err, errlen);
+}
+
+int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int ndbs, long long now_ms,
+                       const struct kv_rdb_load_opts *lo, struct kv_rdb_load_stats *st, char *err, size_t errlen)
+{
     struct rdb_reader r;
     char magic[10];
     memset(st, 0, sizeof *st);
     st->ctime = -1;
+    st->repl_stream_db = -1;
+    st->repl_offset = -1;
     rdb_reader_init(&r, p, len);
     if (!rdb_get_raw(&r, magic, 9))
         return load_fail(&r, err, errlen);
@@ -1264,14 +1288,36 @@ int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndb
             long long t;
             if (strcmp(k, "ctime") == 0 && util_str2ll(v, vl, &t))
                 st->ctime = t;
+            else if (strcmp(k, "repl-stream-db") == 0 && util_str2ll(v, vl, &t) && t >= 0 && t < ndbs)
+                st->repl_stream_db = (int)t;
+            else if (strcmp(k, "repl-offset") == 0 && util_str2ll(v, vl, &t) && t >= 0)
+                st->repl_offset = t;
+            else if (strcmp(k, "repl-id") == 0 && vl == sizeof st->repl_id - 1)
+                memcpy(st->repl_id, v, vl + 1);
             xfree(k);
             xfree(v);
             continue;
         }
-        if (type == RDB_OPCODE_MODULE_AUX || type == RDB_OPCODE_FUNCTION || type == RDB_OPCODE_FUNCTION2) {
+        if (type == RDB_OPCODE_FUNCTION2) {
+            char *code;
+            size_t cl;
+            if (!rdb_get_string(&r, &code, &cl))
+                return load_fail(&r, err, errlen);
+            st->functions++;
+            char fe[400];
+            int frc = lo && lo->fn_srv ? kv_fn_load_code(lo->fn_srv, code, cl, fe, sizeof fe) : 0;
+            xfree(code);
+            if (frc != 0) {
+                r.off = at;
+                rdb_fail(&r, "failed loading a library: %s", fe);
+                return load_fail(&r, err, errlen);
+            }
+            continue;
+        }
+        if (type == RDB_OPCODE_MODULE_AUX || type == RDB_OPCODE_FUNCTION) {
             r.off = at;
             rdb_fail(&r, "%s are not supported by kv",
-                     type == RDB_OPCODE_MODULE_AUX ? "module aux data" : "functions (FUNCTION LOAD libraries)");
+                     type == RDB_OPCODE_MODULE_AUX ? "module aux data" : "pre-GA functions (Redis 7.0 RC)");
             return load_fail(&r, err, errlen);
         }
         /* a key: type, key, value */
@@ -1328,11 +1374,18 @@ int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndb
             return load_fail(&r, err, errlen);
         }
     }
+    st->consumed = r.off;
     return 0;
 }
 
 int kv_rdb_load_file(const char *path, struct kv_db *const *dbs, int ndbs, long long now_ms,
                      struct kv_rdb_load_stats *st, char *err, size_t errlen)
+{
+    return kv_rdb_load_file_ex(path, dbs, ndbs, now_ms, NULL, st, err, errlen);
+}
+
+int kv_rdb_load_file_ex(const char *path, struct kv_db *const *dbs, int ndbs, long long now_ms,
+                        const struct kv_rdb_load_opts *lo, struct kv_rdb_load_stats *st, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -1363,7 +1416,7 @@ int kv_rdb_load_file(const char *path, struct kv_db *const *dbs, int ndbs, long 
     }
     close(fd);
     char e[300];
-    int rc = kv_rdb_load_mem(p, len, dbs, ndbs, now_ms, st, e, sizeof e);
+    int rc = kv_rdb_load_mem_ex(p, len, dbs, ndbs, now_ms, lo, st, e, sizeof e);
     if (rc != 0)
         snprintf(err, errlen, "%s: %s", path, e);
     xfree(p);

@@ -30,6 +30,8 @@
 #include "kv/db.h"
 #include "proto/rdb.h"
 
+struct kv_server;
+
 /* Write o's value: type byte then the value (no key). */
 void kv_rdb_put_value(struct rdb_writer *w, const struct kv_obj *o);
 
@@ -55,6 +57,11 @@ struct kv_rdb_save_opts {
     uint64_t used_mem;  /* used-mem aux field */
     long long key_delay_us; /* sleep per key (rdb-key-save-delay; tests) */
     int hints;          /* KV_RDB_HINT_*: eviction hints written per key, as Redis */
+    struct kv_server *fn_srv; /* write this server's FUNCTION LOAD libraries (FUNCTION2 opcode); NULL none */
+    bool repl_info;     /* write the repl-stream-db, repl-id and repl-offset aux fields (full sync) */
+    int repl_stream_db; /* the database the replication stream is in after this snapshot */
+    const char *repl_id;
+    long long repl_offset;
 };
 
 enum {
@@ -76,6 +83,16 @@ struct kv_rdb_load_stats {
     uint64_t empty;         /* keys skipped: empty collections */
     int version;
     long long ctime;        /* aux ctime, -1 if absent */
+    uint64_t functions;     /* FUNCTION2 libraries met (loaded when fn_srv was given) */
+    int repl_stream_db;     /* aux repl-stream-db, -1 if absent */
+    char repl_id[41];       /* aux repl-id, "" if absent */
+    long long repl_offset;  /* aux repl-offset, -1 if absent */
+    size_t consumed;        /* bytes the image took (EOF and checksum included): an AOF goes on after it */
+};
+
+/* What a load does beyond keys. */
+struct kv_rdb_load_opts {
+    struct kv_server *fn_srv; /* load FUNCTION2 libraries into it (replacing same-named ones); NULL: skip them */
 };
 
 /*
@@ -88,5 +105,11 @@ int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndb
 /* Load a file: 0 loaded, 1 no such file, -1 error (message in err). */
 int kv_rdb_load_file(const char *path, struct kv_db *const *dbs, int ndbs, long long now_ms,
                      struct kv_rdb_load_stats *st, char *err, size_t errlen);
+/* The same with options (lo NULL: as above, functions skipped). */
+int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int ndbs, long long now_ms,
+                       const struct kv_rdb_load_opts *lo, struct kv_rdb_load_stats *st, char *err, size_t errlen);
+int kv_rdb_load_file_ex(const char *path, struct kv_db *const *dbs, int ndbs, long long now_ms,
+                        const struct kv_rdb_load_opts *lo, struct kv_rdb_load_stats *st, char *err, size_t errlen);
+
 
 #endif

@@ -30,6 +30,7 @@ enum {
     RS_NONE,          /* said REPLCONF only */
     RS_WAIT_START,    /* full sync: waits for the next RDB child */
     RS_WAIT_END,      /* full sync: its RDB child runs; stream kept in `after` */
+    RS_WAIT_ACK,      /* diskless full sync sent: `after` goes out on its first ACK (as Redis) */
     RS_ONLINE,        /* streaming */
 };
 
@@ -43,6 +44,9 @@ struct kv_replica {
     struct buf pend;              /* for its worker to move into its output */
     struct buf after;             /* stream fed while its RDB was being written */
     bool dropped;                 /* too far behind: its worker closes it */
+    bool capa_eof;                /* REPLCONF capa eof: reads an RDB with $EOF:<mark> framing */
+    bool diskless;                /* its full sync is the diskless child's */
+    long long wait_ms;            /* when it asked for a full sync */
     struct kv_replica *next;
 };
 
@@ -67,6 +71,17 @@ struct kv_repl {
     int child;
     long long child_off;
     char child_file[4200];
+    /* diskless: the child writes the RDB into a pipe that worker 0 reads,
+     * each chunk going out to the replicas as it comes */
+    bool diskless_active;         /* a diskless sync runs (child or pipe not done) */
+    int child_pipe;               /* the pipe's read end; -1 none (rdb_pipe owns it once open) */
+    uv_pipe_t *rdb_pipe;          /* worker 0's handle on it */
+    uv_async_t pipe_async;        /* wakes worker 0 to open it */
+    bool pipe_async_init;
+    bool pipe_eof, pipe_failed, child_reaped, child_ok;
+    char mark[KV_REPLID_LEN + 1]; /* the $EOF:<mark> of this sync */
+    uint64_t streamed;            /* RDB bytes sent so far */
+    char *pipe_buf;
     /* workers: one wake each */
     uv_async_t *wake;
     int nworkers;
@@ -116,6 +131,7 @@ void kv_repl_init(struct kv_server *s)
     memset(r->replid2, '0', KV_REPLID_LEN);
     r->second_off = -1;
     r->child = -1;
+    r->child_pipe = -1;
     r->bl_first = 1;
     s->repl = r;
     kv_prop_add_sink(s, sink, wants, s);
@@ -146,6 +162,9 @@ void kv_repl_free(struct kv_server *s)
         waitpid(r->child, NULL, 0);
         unlink(r->child_file);
     }
+    if (r->child_pipe >= 0 && !r->rdb_pipe)
+        close(r->child_pipe);
+    xfree(r->pipe_buf);
     xfree(r->bl);
     xfree(r->wake);
     xfree(r);
@@ -190,6 +209,8 @@ static void on_wake(uv_async_t *a)
     } while (n == 64);
 }
 
+static void on_pipe_async(uv_async_t *a);
+
 void kv_repl_worker_init(struct kv_server *s, struct kv_worker *w)
 {
     struct kv_repl *r = s->repl;
@@ -199,12 +220,32 @@ void kv_repl_worker_init(struct kv_server *s, struct kv_worker *w)
     }
     uv_async_init(&w->loop, &r->wake[w->id], on_wake);
     r->wake[w->id].data = w;
+    if (w->id == 0) {
+        uv_async_init(&w->loop, &r->pipe_async, on_pipe_async);
+        r->pipe_async.data = s;
+        r->pipe_async_init = true;
+    }
 }
+
+static void on_pipe_closed(uv_handle_t *h) { xfree(h); }
 
 void kv_repl_worker_close(struct kv_server *s, struct kv_worker *w)
 {
     if (s->repl && s->repl->wake)
         uv_close((uv_handle_t *)&s->repl->wake[w->id], NULL);
+    if (s->repl && w->id == 0 && s->repl->pipe_async_init) {
+        struct kv_repl *r = s->repl;
+        uv_close((uv_handle_t *)&r->pipe_async, NULL);
+        r->pipe_async_init = false;
+        pthread_mutex_lock(&s->lock);
+        if (r->rdb_pipe) {
+            uv_read_stop((uv_stream_t *)r->rdb_pipe);
+            uv_close((uv_handle_t *)r->rdb_pipe, on_pipe_closed); /* closes child_pipe */
+            r->rdb_pipe = NULL;
+            r->child_pipe = -1;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 
 /* ---- the backlog and the feed -------------------------------------------------------- */
@@ -276,7 +317,7 @@ void kv_repl_feed_raw(struct kv_server *s, const char *p, size_t n)
             continue;
         if (x->state == RS_ONLINE)
             buf_append(&x->pend, p, n);
-        else if (x->state == RS_WAIT_END)
+        else if (x->state == RS_WAIT_END || x->state == RS_WAIT_ACK)
             buf_append(&x->after, p, n);
         else
             continue;
@@ -333,20 +374,47 @@ void kv_repl_drop_replicas(struct kv_server *s)
 
 /* ---- full sync ---------------------------------------------------------------------- */
 
+#define PIPE_CHUNK (1 << 20) /* diskless: pipe size and read size */
+
+/* Diskless this time: repl-diskless-sync and every waiting replica reads EOF framing (else disk, as Redis). */
+static bool use_diskless(struct kv_server *s)
+{
+    if (!s->cfg.repl_diskless_sync)
+        return false;
+    for (struct kv_replica *x = s->repl->replicas; x; x = x->next)
+        if (x->state == RS_WAIT_START && !x->capa_eof)
+            return false;
+    return true;
+}
+
 static void sync_child_start(struct kv_server *s)
 {
     struct kv_repl *r = s->repl;
-    if (r->child > 0)
+    if (r->child > 0 || r->diskless_active)
         return;
+    bool diskless = use_diskless(s);
+    int pfd[2] = {-1, -1};
+    if (diskless && (!r->pipe_async_init || pipe2(pfd, O_CLOEXEC) != 0)) {
+        log_warn("Diskless sync: %s; using a disk file", r->pipe_async_init ? strerror(errno) : "no event loop");
+        diskless = false;
+    }
     snprintf(r->child_file, sizeof r->child_file, "%s/temp-repl-%d.rdb", s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".",
              (int)getpid());
     int n;
     struct kv_db **dbs = kv_persist_dbs(s, &n);
-    kv_prop_reset_db(s); /* the stream after the snapshot starts with SELECT */
+    /* a primary's stream after the snapshot starts with SELECT; a chained
+     * replica passes its primary's bytes on verbatim, so the snapshot says
+     * which database they are in (repl-stream-db, as Redis) */
+    int stream_db = kv_replica_stream_db(s);
+    kv_prop_reset_db(s);
     long long t0 = util_mono_us();
     pid_t pid = fork();
     if (pid < 0) {
         log_warn("Can't start the replication RDB child: fork: %s", strerror(errno));
+        if (diskless) {
+            close(pfd[0]);
+            close(pfd[1]);
+        }
         return;
     }
     if (pid == 0) {
@@ -358,8 +426,21 @@ static void sync_child_start(struct kv_server *s)
                                      .now_ms = util_time_ms(),
                                      .used_mem = xalloc_used(),
                                      .key_delay_us = s->cfg.rdb_key_save_delay,
-                                     .hints = KV_RDB_HINT_NONE};
+                                     .hints = KV_RDB_HINT_NONE,
+                                     .fn_srv = s,
+                                     .repl_info = true,
+                                     .repl_stream_db = stream_db >= 0 ? stream_db : 0,
+                                     .repl_id = r->replid,
+                                     .repl_offset = (long long)s->repl_offset};
         char err[600], name[4200];
+        if (diskless) {
+            close(pfd[0]);
+            signal(SIGPIPE, SIG_DFL); /* the parent went away: stop */
+            int rc = kv_rdb_save_fd(pfd[1], dbs, n, &o);
+            if (rc != 0)
+                fprintf(stderr, "replication RDB child: %s\n", strerror(-rc));
+            _exit(rc == 0 ? 0 : 1);
+        }
         const char *slash = strrchr(r->child_file, '/');
         snprintf(name, sizeof name, "%s", slash + 1);
         int rc = kv_rdb_save_file(s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".", name, dbs, n, &o, err, sizeof err);
@@ -369,22 +450,138 @@ static void sync_child_start(struct kv_server *s)
     }
     s->latest_fork_usec = util_mono_us() - t0;
     r->child = (int)pid;
+    if (diskless) {
+        close(pfd[1]);
+        (void)fcntl(pfd[0], F_SETPIPE_SZ, PIPE_CHUNK); /* fewer wake-ups; the default (64 KB) works too */
+        r->diskless_active = true;
+        r->child_pipe = pfd[0];
+        r->pipe_eof = r->pipe_failed = r->child_reaped = r->child_ok = false;
+        r->streamed = 0;
+        random_id(r->mark);
+        uv_async_send(&r->pipe_async); /* worker 0 reads the pipe */
+    }
     r->child_off = (long long)s->repl_offset;
     for (struct kv_replica *x = r->replicas; x; x = x->next) {
         if (x->state != RS_WAIT_START)
             continue;
         x->state = RS_WAIT_END;
+        x->diskless = diskless;
         x->sync_off = r->child_off;
         buf_printf(&x->pend, "+FULLRESYNC %s %lld\r\n", r->replid, r->child_off);
+        if (diskless)
+            buf_printf(&x->pend, "$EOF:%s\r\n", r->mark); /* the RDB follows as the child writes it */
         wake_worker(s, x->c);
     }
-    log_notice("Starting BGSAVE for SYNC with target: disk (child %d, offset %lld)", (int)pid, r->child_off);
+    log_notice("Starting BGSAVE for SYNC with target: %s (child %d, offset %lld)",
+               diskless ? "replicas sockets" : "disk", (int)pid, r->child_off);
+}
+
+/* Diskless: the child exited and its pipe is drained (lock held): the mark
+ * ends the RDB; the stream gathered meanwhile waits for each replica's
+ * first ACK (Redis's put-online-on-ack), so nothing follows the mark the
+ * replica looks for. A failed child drops the replicas. */
+static void diskless_maybe_done(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    if (!r->diskless_active || !r->pipe_eof || !r->child_reaped)
+        return;
+    r->diskless_active = false;
+    for (struct kv_replica *x = r->replicas; x; x = x->next) {
+        if (x->state != RS_WAIT_END || !x->diskless)
+            continue;
+        if (!r->child_ok) {
+            x->dropped = true;
+        } else {
+            buf_append(&x->pend, r->mark, KV_REPLID_LEN);
+            x->state = RS_WAIT_ACK;
+            x->ack_ms = util_time_ms();
+            log_notice("Streamed the RDB to replica %s (%llu bytes): waiting for its ACK", x->c->addr,
+                       (unsigned long long)r->streamed);
+        }
+        wake_worker(s, x->c);
+    }
+    if (!r->child_ok)
+        log_warn("Diskless replication RDB failed: replicas waiting for it are dropped");
+}
+
+static void on_pipe_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct kv_server *s = h->data;
+    if (!s->repl->pipe_buf)
+        s->repl->pipe_buf = xmalloc(PIPE_CHUNK);
+    *out = uv_buf_init(s->repl->pipe_buf, PIPE_CHUNK);
+}
+
+/* Worker 0: a chunk of the RDB from the child goes to every replica of this sync. */
+static void on_pipe_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+    struct kv_server *s = st->data;
+    struct kv_repl *r = s->repl;
+    pthread_mutex_lock(&s->lock);
+    if (nread > 0) {
+        r->streamed += (uint64_t)nread;
+        for (struct kv_replica *x = r->replicas; x; x = x->next) {
+            if (x->state == RS_WAIT_END && x->diskless && !x->dropped) {
+                buf_append(&x->pend, b->base, (size_t)nread);
+                wake_worker(s, x->c);
+            }
+        }
+    } else if (nread < 0) {
+        /* EOF (the child closed its end) or an error: the child's exit status decides */
+        if (nread != UV_EOF) {
+            log_warn("Diskless sync: reading the child's pipe: %s", uv_strerror((int)nread));
+            r->pipe_failed = true;
+            r->child_ok = false;
+        }
+        uv_read_stop(st);
+        uv_close((uv_handle_t *)st, on_pipe_closed);
+        r->rdb_pipe = NULL;
+        r->child_pipe = -1;
+        r->pipe_eof = true;
+        diskless_maybe_done(s);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void on_pipe_async(uv_async_t *a)
+{
+    struct kv_server *s = a->data;
+    struct kv_repl *r = s->repl;
+    pthread_mutex_lock(&s->lock);
+    if (r->child_pipe >= 0 && !r->rdb_pipe && !atomic_load(&s->shutting_down)) {
+        uv_pipe_t *p = xcalloc(1, sizeof *p);
+        uv_pipe_init(a->loop, p, 0);
+        p->data = s;
+        int rc = uv_pipe_open(p, r->child_pipe);
+        if (rc == 0)
+            rc = uv_read_start((uv_stream_t *)p, on_pipe_alloc, on_pipe_read);
+        if (rc != 0) {
+            log_warn("Diskless sync: can't read the child's pipe: %s", uv_strerror(rc));
+            uv_close((uv_handle_t *)p, on_pipe_closed);
+            r->child_pipe = -1;
+            r->pipe_eof = true;
+            r->pipe_failed = true;
+            r->child_ok = false;
+            if (r->child > 0)
+                kill(r->child, SIGUSR1);
+        } else {
+            r->rdb_pipe = p;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 static void sync_child_done(struct kv_server *s, bool ok)
 {
     struct kv_repl *r = s->repl;
     r->child = -1;
+    if (r->diskless_active) {
+        r->child_reaped = true;
+        r->child_ok = ok && !r->pipe_failed;
+        diskless_maybe_done(s);
+        return;
+    }
     char *data = NULL;
     size_t len = 0;
     if (ok) {
@@ -498,6 +695,15 @@ void kv_cmd_REPLCONF(struct kv_client *c, int argc, struct resp_arg *argv)
             if (off > c->rl->ack_off)
                 c->rl->ack_off = off;
             c->rl->ack_ms = util_time_ms();
+            if (c->rl->state == RS_WAIT_ACK) { /* diskless sync loaded: the stream follows */
+                struct kv_replica *x = c->rl;
+                buf_append(&x->pend, buf_head(&x->after), buf_pending(&x->after));
+                buf_deinit(&x->after);
+                buf_init(&x->after);
+                x->state = RS_ONLINE;
+                log_notice("Synchronization with replica %s succeeded", c->addr);
+                wake_worker(s, c);
+            }
             if (s->repl->waits)
                 check_waits(s, c->rl->ack_ms);
             return;
@@ -510,9 +716,11 @@ void kv_cmd_REPLCONF(struct kv_client *c, int argc, struct resp_arg *argv)
             if (!kv_arg_range(c, &argv[i + 1], 0, 65535, &port, NULL, NULL))
                 return;
             replica_of(c)->listening_port = port;
+        } else if (kv_arg_is(&argv[i], "capa") && kv_arg_is(&argv[i + 1], "eof")) {
+            replica_of(c)->capa_eof = true;
         } else if (kv_arg_is(&argv[i], "capa") || kv_arg_is(&argv[i], "ip-address") ||
                    kv_arg_is(&argv[i], "rdb-only") || kv_arg_is(&argv[i], "rdb-filter-only")) {
-            /* capabilities: we send RDB files with a length (no EOF marker) whatever they say */
+            /* other capabilities: nothing to do */
         } else {
             kv_reply_errorf(c, "ERR Unrecognized REPLCONF option: %.*s", (int)(argv[i].len > 64 ? 64 : argv[i].len),
                             argv[i].ptr);
@@ -565,9 +773,10 @@ void kv_cmd_PSYNC(struct kv_client *c, int argc, struct resp_arg *argv)
     r->sync_full++;
     backlog_create(s);
     x->state = RS_WAIT_START;
+    x->wait_ms = util_time_ms();
     log_notice("Full resync requested by replica %s", c->addr);
-    if (r->child <= 0)
-        sync_child_start(s);
+    if (r->child <= 0 && !r->diskless_active && !(s->cfg.repl_diskless_sync && s->cfg.repl_diskless_sync_delay > 0 && x->capa_eof))
+        sync_child_start(s); /* diskless with a delay: the cron starts it */
     wake_worker(s, c);
 }
 
@@ -673,15 +882,19 @@ static int good_replicas(struct kv_server *s, long long now)
 bool kv_repl_deny_write(struct kv_client *c, const char **msg)
 {
     struct kv_server *s = c->srv;
-    if (!s->repl || (!c->w && c->fd < 0))
-        return false; /* internal clients: the AOF loader, the master link */
+    if (!s->repl)
+        return false;
     if (kv_replica_active(s)) {
-        if (s->cfg.replica_read_only && !kv_replica_is_master_client(s, c)) {
+        /* everything but the primary's stream: clients, and the scripts
+         * they run (the script's own client has no socket), as Redis */
+        if (s->cfg.replica_read_only && !kv_replica_is_master_client(s, c) && !kv_replica_in_apply(s)) {
             *msg = "READONLY You can't write against a read only replica.";
             return true;
         }
         return false;
     }
+    if (!c->w && c->fd < 0)
+        return false; /* internal clients: the AOF loader, scripts (their caller was checked) */
     if (s->cfg.min_replicas_to_write > 0 && s->cfg.min_replicas_max_lag > 0 &&
         good_replicas(s, util_time_ms()) < s->cfg.min_replicas_to_write) {
         *msg = "NOREPLICAS Not enough good replicas to write.";
@@ -784,13 +997,20 @@ void kv_repl_cron(struct kv_server *s)
         else if (p < 0 && errno == ECHILD)
             sync_child_done(s, false);
     }
-    if (r->child <= 0) {
+    if (r->child <= 0 && !r->diskless_active) {
+        /* repl-diskless-sync-delay: the diskless child waits for more
+         * replicas, counted from the first that asked */
+        long long first = 0;
+        bool any = false;
         for (struct kv_replica *x = r->replicas; x; x = x->next) {
             if (x->state == RS_WAIT_START) {
-                sync_child_start(s);
-                break;
+                any = true;
+                if (!first || x->wait_ms < first)
+                    first = x->wait_ms;
             }
         }
+        if (any && (!use_diskless(s) || util_time_ms() - first >= s->cfg.repl_diskless_sync_delay * 1000))
+            sync_child_start(s);
     }
     long long now = util_time_ms();
     if (r->replicas && !kv_replica_active(s) && now - r->last_ping_ms >= s->cfg.repl_ping_replica_period * 1000) {
@@ -843,7 +1063,9 @@ void kv_repl_info(struct kv_server *s, struct buf *o)
         if (colon)
             *colon = '\0';
         buf_printf(o, "slave%d:ip=%s,port=%lld,state=%s,offset=%lld,lag=%lld\r\n", i++, ip, x->listening_port,
-                   x->state == RS_ONLINE ? "online" : x->state == RS_WAIT_END ? "send_bulk" : "wait_bgsave",
+                   x->state == RS_ONLINE                                   ? "online"
+                   : x->state == RS_WAIT_END || x->state == RS_WAIT_ACK ? "send_bulk"
+                                                                         : "wait_bgsave",
                    x->ack_off, lag_secs(x, now));
     }
     buf_printf(o, "master_failover_state:no-failover\r\nmaster_replid:%s\r\nmaster_replid2:%s\r\n", r->replid,

@@ -83,6 +83,10 @@ void kv_replica_info(struct kv_server *s, struct buf *o);
 bool kv_replica_active(const struct kv_server *s);
 bool kv_replica_is_master_client(const struct kv_server *s, const struct kv_client *c);
 bool kv_replica_applying(const struct kv_server *s);
+/* A command of the primary's stream is running (its scripts and MULTI included). */
+bool kv_replica_in_apply(const struct kv_server *s);
+/* A replica with its link up: the database its primary's stream is in; else -1. */
+int kv_replica_stream_db(const struct kv_server *s);
 void kv_replica_role(struct kv_server *s, struct kv_client *c);
 void kv_replica_getack(struct kv_server *s);
 void kv_replica_init(struct kv_server *s);

@@ -6,6 +6,7 @@
 #include "kv/repl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "core/util.h"
 #include "kv/aof.h"
 #include "kv/blocking.h"
+#include "kv/function.h"
 #include "kv/multi.h"
 #include "kv/pubsub.h"
 #include "kv/persist.h"
@@ -28,6 +30,7 @@ enum {
     ML_NONE,        /* no connection */
     ML_CONNECTING,
     ML_PONG,        /* sent PING */
+    ML_AUTH,        /* sent AUTH [masteruser] masterauth */
     ML_PORT,        /* sent REPLCONF listening-port */
     ML_CAPA,        /* sent REPLCONF capa */
     ML_PSYNC,       /* sent PSYNC */
@@ -61,6 +64,9 @@ struct kv_master_link {
     long long last_io_ms;
     long long down_since_ms;
     long long read_off;         /* stream bytes received (applied or not) */
+    char last_error[256];       /* the primary's last refusal (AUTH), for INFO */
+    bool eof_mode;              /* the RDB comes with $EOF:<mark> framing (diskless primary) */
+    char eof_mark[KV_REPLID_LEN];
 };
 
 struct kv_master_link **kv_repl_ml(struct kv_server *s);
@@ -80,6 +86,18 @@ bool kv_replica_is_master_client(const struct kv_server *s, const struct kv_clie
 {
     struct kv_master_link *m = ML(s);
     return m && c == m->mc;
+}
+
+bool kv_replica_in_apply(const struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    return m && m->applying;
+}
+
+int kv_replica_stream_db(const struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    return m && m->want && m->state == ML_STREAM ? m->mc->db : -1;
 }
 
 bool kv_replica_applying(const struct kv_server *s)
@@ -142,6 +160,27 @@ static void send_cmd(struct kv_master_link *m, int argc, const char **argv)
     buf_deinit(&b);
 }
 
+/* AUTH [masteruser] masterauth when masterauth is set; whether it was sent. */
+static bool send_auth(struct kv_master_link *m)
+{
+    struct kv_server *s = m->s;
+    char user[256], pass[512];
+    pthread_mutex_lock(&s->lock); /* CONFIG SET may change them */
+    snprintf(user, sizeof user, "%s", s->cfg.masteruser ? s->cfg.masteruser : "");
+    snprintf(pass, sizeof pass, "%s", s->cfg.masterauth ? s->cfg.masterauth : "");
+    pthread_mutex_unlock(&s->lock);
+    if (!pass[0])
+        return false;
+    const char *av[3] = {"AUTH", user, pass};
+    if (user[0])
+        send_cmd(m, 3, av);
+    else {
+        av[1] = pass;
+        send_cmd(m, 2, av);
+    }
+    return true;
+}
+
 static void send_ack(struct kv_master_link *m)
 {
     char off[32];
@@ -183,7 +222,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     (void)suggested;
     struct kv_master_link *m = h->data;
     size_t want = 64 * 1024;
-    if (m->state == ML_RDB && m->rdb_len > 0 && (size_t)m->rdb_len > buf_pending(&m->in))
+    if (m->state == ML_RDB && m->eof_mode) /* diskless: length unknown, read big */
+        want = buf_pending(&m->in) >= (1u << 20) ? (1u << 22) : (1u << 20);
+    else if (m->state == ML_RDB && m->rdb_len > 0 && (size_t)m->rdb_len > buf_pending(&m->in))
         want = (size_t)m->rdb_len - buf_pending(&m->in) < (1u << 24) ? (size_t)m->rdb_len - buf_pending(&m->in)
                                                                         : (1u << 24);
     if (want < 16 * 1024)
@@ -207,38 +248,184 @@ static char *take_line(struct kv_master_link *m, size_t *len)
     return h;
 }
 
+/* Library codes kept across a swapdb load (put back if it fails). */
+struct code_list {
+    char **code;
+    size_t *len;
+    int n, cap;
+};
+
+static void keep_code(void *arg, const char *code, size_t len)
+{
+    struct code_list *l = arg;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->code = xrealloc(l->code, (size_t)l->cap * sizeof *l->code);
+        l->len = xrealloc(l->len, (size_t)l->cap * sizeof *l->len);
+    }
+    l->code[l->n] = xmalloc(len ? len : 1);
+    memcpy(l->code[l->n], code, len);
+    l->len[l->n++] = len;
+}
+
+static void code_list_free(struct code_list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        xfree(l->code[i]);
+    xfree(l->code);
+    xfree(l->len);
+}
+
+/*
+ * repl-diskless-load disabled: the payload goes to a temp file in dir, is
+ * loaded from there and becomes dbfilename (as Redis). 0, or -1 (err).
+ */
+static int load_via_file(struct kv_server *s, const char *p, size_t n, struct kv_db *const *dbs, int ndbs,
+                         const struct kv_rdb_load_opts *lo, struct kv_rdb_load_stats *st, char *err, size_t errlen)
+{
+    const char *dir = s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".";
+    char tmp[4200], dst[4200];
+    snprintf(tmp, sizeof tmp, "%s/temp-%lld.%d.rdb", dir, util_time_ms(), (int)getpid());
+    snprintf(dst, sizeof dst, "%s/%s", dir, s->cfg.dbfilename ? s->cfg.dbfilename : "dump.rdb");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "Opening the temp file needed for MASTER <-> REPLICA synchronization: %s",
+                 strerror(errno));
+        return -1;
+    }
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = write(fd, p + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            snprintf(err, errlen, "Write error writing to the DB file %.400s: %s", tmp, strerror(k < 0 ? errno : EIO));
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        done += (size_t)k;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        snprintf(err, errlen, "Failed trying to sync the temp DB to disk: %s", strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, dst) != 0) {
+        snprintf(err, errlen, "Failed trying to rename the temp DB into %.400s: %s", dst, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    int rc = kv_rdb_load_file_ex(dst, dbs, ndbs, util_time_ms(), lo, st, err, errlen);
+    return rc == 0 ? 0 : -1;
+}
+
+/*
+ * repl-diskless-load swapdb: load into new databases from the received
+ * bytes and exchange them with the server's only when the load succeeded
+ * (a bad payload leaves the old data, and the old libraries, in place).
+ */
+static int load_swapdb(struct kv_server *s, const char *p, size_t n, struct kv_db *const *dbs, int ndbs,
+                       struct kv_rdb_load_stats *st, char *err, size_t errlen)
+{
+    struct kv_db *tmp = xcalloc((size_t)ndbs, sizeof *tmp);
+    struct kv_db **tp = xcalloc((size_t)ndbs, sizeof *tp);
+    for (int i = 0; i < ndbs; i++) {
+        db_init(&tmp[i]);
+        tmp[i].id = i;
+        tmp[i].lfu_log_factor = dbs[i]->lfu_log_factor;
+        tmp[i].lfu_decay_time = dbs[i]->lfu_decay_time;
+        tp[i] = &tmp[i];
+    }
+    struct code_list old = {0};
+    kv_fn_foreach_code(s, keep_code, &old);
+    kv_fn_flush(s);
+    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    int rc = kv_rdb_load_mem_ex(p, n, tp, ndbs, util_time_ms(), &lo, st, err, errlen);
+    if (rc == 0) {
+        kv_watch_flush(s);
+        for (int i = 0; i < ndbs; i++)
+            db_exchange(dbs[i], &tmp[i], false);
+    } else {
+        char e2[300];
+        kv_fn_flush(s);
+        for (int i = 0; i < old.n; i++)
+            if (kv_fn_load_code(s, old.code[i], old.len[i], e2, sizeof e2) != 0)
+                log_warn("Restoring a library after a failed sync: %s", e2);
+    }
+    code_list_free(&old);
+    for (int i = 0; i < ndbs; i++)
+        db_deinit(&tmp[i]);
+    xfree(tmp);
+    xfree(tp);
+    return rc;
+}
+
 static void full_sync_load(struct kv_master_link *m)
 {
     struct kv_server *s = m->s;
     char err[600];
     int n;
+    const char *payload = buf_head(&m->in);
+    size_t plen = (size_t)m->rdb_len;
     pthread_mutex_lock(&s->lock);
     kv_prop_set_enabled(s, false);
-    for (int i = 0; i < s->ndbs; i++) {
-        kv_db_select(s, i);
-        db_flush(&s->db);
-    }
+    int mode = s->cfg.repl_diskless_load;
     kv_db_select(s, 0);
     struct kv_db **dbs = kv_persist_dbs(s, &n);
     struct kv_rdb_load_stats st;
-    int rc = kv_rdb_load_mem(buf_head(&m->in), (size_t)m->rdb_len, dbs, n, util_time_ms(), &st, err, sizeof err);
+    int rc;
+    if (mode == KV_DISKLESS_LOAD_SWAPDB) {
+        rc = load_swapdb(s, payload, plen, dbs, n, &st, err, sizeof err);
+    } else {
+        kv_watch_flush(s);
+        for (int i = 0; i < n; i++)
+            db_flush(dbs[i]);
+        kv_fn_flush(s); /* as Redis: a full sync replaces the libraries too */
+        struct kv_rdb_load_opts lo = {.fn_srv = s};
+        if (mode == KV_DISKLESS_LOAD_DISABLED)
+            rc = load_via_file(s, payload, plen, dbs, n, &lo, &st, err, sizeof err);
+        else
+            rc = kv_rdb_load_mem_ex(payload, plen, dbs, n, util_time_ms(), &lo, &st, err, sizeof err);
+    }
+    if (rc != 0 && mode != KV_DISKLESS_LOAD_SWAPDB) {
+        /* as Redis: what a failed load left is not the primary's data */
+        for (int i = 0; i < n; i++)
+            db_flush(dbs[i]);
+        kv_fn_flush(s);
+    }
     kv_prop_set_enabled(s, true);
     if (rc != 0) {
         pthread_mutex_unlock(&s->lock);
-        log_warn("Failed trying to load the MASTER synchronization DB from socket: %s", err);
+        log_warn("Failed trying to load the MASTER synchronization DB from %s: %s",
+                 mode == KV_DISKLESS_LOAD_DISABLED ? "disk" : "socket", err);
         link_close(m, "bad RDB payload");
         return;
     }
-    buf_consume(&m->in, (size_t)m->rdb_len);
+    buf_consume(&m->in, plen + (m->eof_mode ? KV_REPLID_LEN : 0));
     kv_repl_drop_replicas(s); /* their data changed wholesale: they resync */
     kv_repl_new_history(s, m->pending_id, m->pending_off);
-    m->mc->db = 0;
+    /* the stream goes on in the database the primary's stream was in when
+     * it took the snapshot (repl-stream-db: a chained primary's stream
+     * does not begin with SELECT) */
+    m->mc->db = st.repl_stream_db >= 0 ? st.repl_stream_db : 0;
     m->state = ML_STREAM;
+    m->last_error[0] = '\0';
     s->dirty++;
     kv_aof_after_full_sync(s);
+    /* as Redis: ACK at once (a diskless primary puts the replica online on its first ACK) */
+    send_ack(m);
     pthread_mutex_unlock(&s->lock);
-    log_notice("MASTER <-> REPLICA sync: Finished with success (%llu keys, offset %lld)", (unsigned long long)st.keys,
-               m->pending_off);
+    log_notice("MASTER <-> REPLICA sync: Finished with success (%llu keys, %llu libraries, offset %lld)",
+               (unsigned long long)st.keys, (unsigned long long)st.functions, m->pending_off);
+}
+
+/* Expired keys on a replica (lock held): a read-only replica keeps them
+ * for its primary's DEL and shows them as absent (as Redis); a writable one,
+ * or a primary, expires keys itself. */
+static int replica_expire_mode(const struct kv_server *s)
+{
+    return kv_replica_active(s) && s->cfg.replica_read_only ? DB_EXPIRE_KEEP : DB_EXPIRE_NORMAL;
 }
 
 /* Apply what the stream holds (worker 0, lock not held). */
@@ -264,7 +451,9 @@ static void apply_stream(struct kv_master_link *m)
         }
         m->applying = true;
         m->mc->in_exec = true; /* as Redis: the master client never blocks (BLPOP, WAIT answer at once) */
+        s->db.expire_mode = DB_EXPIRE_NONE; /* the primary's commands see its keys, expired or not */
         kv_call(m->mc, m->p.argc, m->p.argv);
+        s->db.expire_mode = replica_expire_mode(s);
         m->mc->in_exec = false;
         m->applying = false;
         m->mc->out.off = m->mc->out.len = 0; /* the primary reads no replies */
@@ -285,6 +474,7 @@ static void process(struct kv_master_link *m)
     while (m->tcp) {
         switch (m->state) {
         case ML_PONG:
+        case ML_AUTH:
         case ML_PORT:
         case ML_CAPA: {
             if (!(line = take_line(m, &len)))
@@ -295,15 +485,25 @@ static void process(struct kv_master_link *m)
                 link_close(m, NULL);
                 return;
             }
-            if (m->state == ML_PONG) {
+            if (line[0] == '-' && m->state == ML_AUTH) {
+                /* as Redis: logged, the link dropped and tried again a second later */
+                log_warn("Unable to AUTH to MASTER: %.200s", line);
+                snprintf(m->last_error, sizeof m->last_error, "%.200s", line + 1);
+                link_close(m, NULL);
+                return;
+            }
+            if (m->state == ML_PONG && send_auth(m)) {
+                m->state = ML_AUTH;
+            } else if (m->state == ML_PONG || m->state == ML_AUTH) {
                 char port[32];
                 snprintf(port, sizeof port, "%lld", s->cfg.port);
                 const char *av[3] = {"REPLCONF", "listening-port", port};
                 send_cmd(m, 3, av);
                 m->state = ML_PORT;
             } else if (m->state == ML_PORT) {
-                const char *av[3] = {"REPLCONF", "capa", "psync2"};
-                send_cmd(m, 3, av);
+                /* capa eof: we read an RDB sent with the $EOF:<mark> framing (diskless) */
+                const char *av[5] = {"REPLCONF", "capa", "eof", "capa", "psync2"};
+                send_cmd(m, 5, av);
                 m->state = ML_CAPA;
             } else {
                 char off[32];
@@ -347,6 +547,7 @@ static void process(struct kv_master_link *m)
                 log_notice("Successful partial resynchronization with master.");
             } else {
                 log_warn("Unexpected reply to PSYNC from master: %s", line);
+                snprintf(m->last_error, sizeof m->last_error, "%.200s", line[0] == '-' ? line + 1 : line);
                 link_close(m, NULL);
                 return;
             }
@@ -358,6 +559,15 @@ static void process(struct kv_master_link *m)
             if (len == 0)
                 continue;
             long long n;
+            if (len == 5 + KV_REPLID_LEN && memcmp(line, "$EOF:", 5) == 0) {
+                /* diskless: the RDB ends with the 40-byte mark, no length first */
+                memcpy(m->eof_mark, line + 5, KV_REPLID_LEN);
+                m->eof_mode = true;
+                m->rdb_len = -1;
+                m->state = ML_RDB;
+                break;
+            }
+            m->eof_mode = false;
             if (line[0] != '$' || !util_str2ll(line + 1, len - 1, &n) || n < 0 || (unsigned long long)n > MAX_RDB_PAYLOAD) {
                 log_warn("Bad protocol from MASTER, the first byte is not '$' or a bad length: %.64s", line);
                 link_close(m, NULL);
@@ -368,8 +578,20 @@ static void process(struct kv_master_link *m)
             break;
         }
         case ML_RDB:
-            if (buf_pending(&m->in) < (size_t)m->rdb_len)
+            if (m->eof_mode) {
+                /* the primary sends nothing after the mark until our first ACK */
+                size_t have = buf_pending(&m->in);
+                if (have > MAX_RDB_PAYLOAD) {
+                    link_close(m, "RDB payload too large");
+                    return;
+                }
+                if (have < KV_REPLID_LEN ||
+                    memcmp(buf_head(&m->in) + have - KV_REPLID_LEN, m->eof_mark, KV_REPLID_LEN) != 0)
+                    return;
+                m->rdb_len = (long long)(have - KV_REPLID_LEN);
+            } else if (buf_pending(&m->in) < (size_t)m->rdb_len) {
                 return;
+            }
             full_sync_load(m);
             break;
         case ML_STREAM:
@@ -481,6 +703,9 @@ static void on_async(uv_async_t *a)
 static void on_timer(uv_timer_t *t)
 {
     struct kv_master_link *m = t->data;
+    pthread_mutex_lock(&m->s->lock); /* CONFIG SET replica-read-only */
+    m->s->db.expire_mode = replica_expire_mode(m->s);
+    pthread_mutex_unlock(&m->s->lock);
     if (!m->want) {
         link_close(m, NULL);
         return;
@@ -568,6 +793,7 @@ void kv_replica_set_target(struct kv_server *s, const char *host, long long port
     } else {
         m->want = false;
     }
+    s->db.expire_mode = replica_expire_mode(s);
     if (m->handles && !atomic_load(&s->shutting_down))
         uv_async_send(&m->async);
 }
@@ -617,5 +843,7 @@ void kv_replica_info(struct kv_server *s, struct buf *o)
                (unsigned long long)s->repl_offset);
     if (!up)
         buf_printf(o, "master_link_down_since_seconds:%lld\r\n", (now - m->down_since_ms) / 1000);
+    if (!up && m->last_error[0]) /* scaleout's own field: why the primary refused (a wrong masterauth...) */
+        buf_printf(o, "master_link_last_error:%s\r\n", m->last_error);
     buf_printf(o, "slave_priority:100\r\nslave_read_only:%d\r\nreplica_announced:1\r\n", s->cfg.replica_read_only);
 }

@@ -118,7 +118,14 @@ struct kv_config {
     long long min_replicas_to_write;
     long long min_replicas_max_lag;
     bool replica_read_only;
+    char *masterauth;                /* a replica AUTHs to its primary with these (empty: no AUTH) */
+    char *masteruser;
+    bool repl_diskless_sync;         /* full sync: the RDB goes to the replicas without a disk file */
+    long long repl_diskless_sync_delay; /* seconds to wait for more replicas before the child starts */
+    int repl_diskless_load;          /* KV_DISKLESS_LOAD_* */
 };
+
+enum { KV_DISKLESS_LOAD_DISABLED, KV_DISKLESS_LOAD_ON_EMPTY_DB, KV_DISKLESS_LOAD_SWAPDB };
 
 extern const struct conf_table kv_conf_table;
 

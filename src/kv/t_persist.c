@@ -28,6 +28,7 @@
 #include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/multi.h"
+#include "kv/function.h"
 #include "kv/persist.h"
 #include "kv/rdb.h"
 
@@ -58,6 +59,8 @@ struct kv_db **kv_persist_dbs(struct kv_server *s, int *n)
 
 static void save_opts(struct kv_server *s, struct kv_rdb_save_opts *o)
 {
+    memset(o, 0, sizeof *o);
+    o->fn_srv = s; /* FUNCTION libraries, as Redis */
     o->compress = s->cfg.rdbcompression;
     o->checksum = s->cfg.rdbchecksum;
     o->now_ms = util_time_ms();
@@ -98,7 +101,8 @@ int kv_persist_load(struct kv_server *s)
     s->last_bgsave_secs = -1;
     s->lastsave = util_time_ms() / 1000;
     long long t0 = util_mono_us();
-    int rc = kv_rdb_load_file(path, dbs, n, util_time_ms(), &st, err, sizeof err);
+    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    int rc = kv_rdb_load_file_ex(path, dbs, n, util_time_ms(), &lo, &st, err, sizeof err);
     s->dirty = 0;
     if (rc == 1)
         return 0;
@@ -494,12 +498,14 @@ void kv_cmd_DEBUG(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_watch_flush(s);
         for (int i = 0; i < n; i++)
             db_flush(dbs[i]);
+        kv_fn_flush(s);
     }
     char path[4096], err[600];
     struct kv_rdb_load_stats st;
     rdb_path(s, path, sizeof path);
     uint64_t dirty = s->dirty;
-    int rc = kv_rdb_load_file(path, dbs, n, util_time_ms(), &st, err, sizeof err);
+    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    int rc = kv_rdb_load_file_ex(path, dbs, n, util_time_ms(), &lo, &st, err, sizeof err);
     s->dirty = dirty;
     if (rc != 0) {
         log_warn("DEBUG RELOAD: %s", rc > 0 ? "no RDB file" : err);

@@ -525,3 +525,63 @@ Test(kv_rdb, file_roundtrip_and_corruption)
     db_deinit(&db);
     db_deinit(&db2);
 }
+
+/* The repl-* aux fields (full sync) are written and read back; a FUNCTION2
+ * library is skipped without a server to load it into (counted), and the
+ * pre-GA FUNCTION opcode is refused with its offset. */
+Test(kv_rdb, repl_aux_and_function_opcode)
+{
+    struct kv_db db, db2;
+    db_init(&db);
+    db_init(&db2);
+    db_add(&db, obj_new_string("k", 1, "v", 1, -1));
+    char path[] = "/tmp/test_rdb_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    struct kv_db *dbs[4] = {&db, &db, &db, &db}, *dbs2[4] = {&db2, &db2, &db2, &db2};
+    struct kv_rdb_save_opts o = {.checksum = true,
+                                 .repl_info = true,
+                                 .repl_stream_db = 3,
+                                 .repl_id = "0123456789abcdef0123456789abcdef01234567",
+                                 .repl_offset = 4242};
+    cr_assert_eq(kv_rdb_save_fd(fd, dbs, 1, &o), 0);
+    close(fd);
+    FILE *f = fopen(path, "rb");
+    static char img[1 << 16];
+    size_t n = fread(img, 1, sizeof img, f);
+    fclose(f);
+    unlink(path);
+    struct kv_rdb_load_stats st;
+    char err[400];
+    cr_assert_eq(kv_rdb_load_mem(img, n, dbs2, 4, 0, &st, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st.repl_stream_db, 3);
+    cr_assert_eq(st.repl_offset, 4242);
+    cr_assert_str_eq(st.repl_id, "0123456789abcdef0123456789abcdef01234567");
+    /* a library before the EOF opcode (checksum 0: not verified) */
+    static const char lib[] = "#!lua name=x\nredis.register_function('f', function() return 1 end)";
+    static char img2[1 << 16];
+    size_t eof = n - 9; /* EOF opcode + 8-byte checksum */
+    memcpy(img2, img, eof);
+    size_t m = eof;
+    img2[m++] = (char)RDB_OPCODE_FUNCTION2;
+    img2[m++] = (char)(0x40 | ((sizeof lib - 1) >> 8));
+    img2[m++] = (char)((sizeof lib - 1) & 0xff);
+    memcpy(img2 + m, lib, sizeof lib - 1);
+    m += sizeof lib - 1;
+    img2[m++] = (char)RDB_OPCODE_EOF;
+    memset(img2 + m, 0, 8);
+    m += 8;
+    db_flush(&db2);
+    cr_assert_eq(kv_rdb_load_mem(img2, m, dbs2, 4, 0, &st, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st.functions, 1);
+    cr_assert_eq(st.keys, 1);
+    img2[eof] = (char)RDB_OPCODE_FUNCTION;
+    db_flush(&db2);
+    cr_assert_eq(kv_rdb_load_mem(img2, m, dbs2, 4, 0, &st, err, sizeof err), -1);
+    cr_assert(strstr(err, "pre-GA") != NULL, "%s", err);
+    char want[32];
+    snprintf(want, sizeof want, "offset %zu:", eof);
+    cr_assert(strncmp(err, want, strlen(want)) == 0, "%s", err);
+    db_deinit(&db);
+    db_deinit(&db2);
+}
