@@ -36,7 +36,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 all: scaleout
 
 scaleout: $(BUILD)/scaleout
-	$(Q)cp $< $@
+	$(Q)cp $< $@.tmp && mv -f $@.tmp $@ # a running ./scaleout is replaced, not written into (ETXTBSY)
 
 $(BUILD)/scaleout: $(OBJS)
 	@echo "  LINK    $@"

@@ -450,3 +450,26 @@ def test_bad_diskless_payload_drops_link_and_retries(load, launch):
         c.replicaof("no", "one")
     finally:
         fake.close()
+
+
+# ---- scripts on a read-only replica -------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["scaleout", "redis"])
+def test_script_write_refused_on_read_only_replica(target, launch):
+    """EVAL and FCALL that write are refused on a read-only replica with
+    Redis's READONLY error (scaleout let them write before), and a read-only
+    script still runs; the same on redis-server."""
+    if target == "redis":
+        require_redis()
+    p = launch(target, "p")
+    p.client().set("x", "1")
+    rep = launch(target, "rep", ["--replicaof", "127.0.0.1", str(p.port)])
+    wait_synced(p, rep)
+    c = rep.client()
+    with pytest.raises(redis.exceptions.ReadOnlyError) as e:  # -READONLY ...
+        c.eval("return redis.call('set', 'k', 'v')", 0)
+    assert str(e.value).startswith("You can't write against a read only replica. script: ")
+    r = c.eval("local r = redis.pcall('incr', 'x'); return type(r) == 'table' and r.err or 'ran'", 0)
+    assert r == b"READONLY You can't write against a read only replica."
+    assert c.eval("return redis.call('get', 'x')", 0) == b"1"
+    assert c.exists("k") == 0 and c.get("x") == b"1"
