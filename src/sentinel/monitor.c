@@ -200,6 +200,17 @@ static void on_ping(struct snt_link *l, const struct snt_val *v, void *ctx)
     }
 }
 
+/* Any reply ends the PING in flight on this connection; only a valid one
+ * (above) clears ping_sent_ms, the oldest unanswered PING, which outlives
+ * reconnections as Redis's act_ping_time does. */
+static void on_ping_reply(struct snt_link *l, const struct snt_val *v, void *ctx)
+{
+    struct snt_inst *i = ctx;
+    if (!i->dead && v)
+        i->ping_inflight = false;
+    on_ping(l, v, ctx);
+}
+
 static bool info_field(const char *line, size_t n, const char *key, const char **val, size_t *vlen)
 {
     size_t k = strlen(key);
@@ -426,6 +437,7 @@ static void process_hello(const char *msg, size_t len)
         m->odown_since_ms = 0;
         m->self.last_avail_ms = m->self.last_pong_ms = now_ms();
         m->self.ping_sent_ms = 0;
+        m->self.ping_inflight = false;
         m->self.runid[0] = 0;
         m->fo = SNT_FO_NONE;
         m->fo_start_ms = -(1LL << 40);   /* Redis's sentinelResetMaster: the new master can fail over at once */
@@ -522,7 +534,7 @@ static void tick_inst(struct snt_inst *i)
     if (!snt_link_up(i->cmd)) {
         if (i->cmd->state == SNT_LINK_CLOSED)
             snt_link_connect(i->cmd);
-        i->ping_sent_ms = 0;
+        i->ping_inflight = false; /* lost with the link; ping_sent_ms stays (Redis) */
     }
     if (i->kind != SNT_SENTINEL) {
         if (!i->sub)
@@ -538,18 +550,26 @@ static void tick_inst(struct snt_inst *i)
             i->sub->on_push = NULL;
     }
     if (snt_link_up(i->cmd)) {
-        /* a PING pending for half down-after: the link may be stuck, reconnect */
-        if (i->ping_sent_ms && now - i->ping_sent_ms > m->down_after_ms / 2 && now - i->cmd->connected_ms > m->down_after_ms / 2) {
+        /* a PING pending for half down-after: the link may be stuck, reconnect.
+         * The oldest unanswered PING's time stays: a peer that accepts
+         * connections but never answers (a stopped process: the kernel
+         * accepts for it) still goes subjectively down. */
+        if (i->ping_inflight && now - i->last_ping_ms > m->down_after_ms / 2 &&
+            now - i->cmd->connected_ms > m->down_after_ms / 2) {
             snt_link_drop(i->cmd);
-            i->ping_sent_ms = 0;
+            i->ping_inflight = false;
             return;
         }
         long long ping_period = m->down_after_ms < PING_PERIOD ? m->down_after_ms : PING_PERIOD;
-        if (!i->ping_sent_ms && now - i->last_ping_ms >= ping_period) {
+        if (!i->ping_inflight && now - i->last_ping_ms >= ping_period) {
             const char *argv[] = {"PING"};
             log_debug("PING %s:%d", i->host, i->port);
-            if (snt_link_cmd(i->cmd, on_ping, i, 1, argv) == 0)
-                i->ping_sent_ms = i->last_ping_ms = now;
+            if (snt_link_cmd(i->cmd, on_ping_reply, i, 1, argv) == 0) {
+                i->ping_inflight = true;
+                i->last_ping_ms = now;
+                if (!i->ping_sent_ms)
+                    i->ping_sent_ms = now;
+            }
         }
         if (i->kind != SNT_SENTINEL) {
             long long period = (m->fo != SNT_FO_NONE || m->odown_since_ms || (i->kind == SNT_MASTER && !i->last_info_ms))
@@ -752,6 +772,7 @@ static void finish_failover(struct snt_master *m)
     m->odown_since_ms = 0;
     m->self.last_avail_ms = m->self.last_pong_ms = now_ms();
     m->self.ping_sent_ms = 0;
+    m->self.ping_inflight = false;
     m->self.last_info_ms = 0;
     m->self.runid[0] = 0;
     for (int k = 0; k < m->nreplicas; k++)

@@ -133,7 +133,8 @@ struct snt_inst {
     int port;
     char runid[41];
     struct snt_link *cmd, *sub;      /* sub: hello channel (masters and replicas) */
-    long long ping_sent_ms;          /* 0: no PING pending */
+    long long ping_sent_ms;          /* oldest unanswered PING (0: none); kept across reconnections */
+    bool ping_inflight;              /* a PING awaits its reply on the current link */
     long long last_ping_ms;          /* when the last PING went out */
     long long last_avail_ms;         /* last valid PING reply */
     long long last_pong_ms;          /* last reply of any kind */

@@ -15,6 +15,7 @@ redis-server primary with two redis-server replicas:
     replication (ROLE); skipped with the reason otherwise.
 Missing redis-server / redis-sentinel FAIL (scripts/install-deps.sh installs them).
 """
+import signal
 import threading
 import time
 
@@ -44,14 +45,14 @@ def procs():
         p.stop()
 
 
-def cluster(tmp_path, procs, start_node=start_redis, nsentinels=3):
+def cluster(tmp_path, procs, start_node=start_redis, nsentinels=3, start_sentinel=start_ours):
     primary = start_node(tmp_path)
     procs.append(primary)
     replicas = [start_node(tmp_path, replicaof=primary.port) for _ in range(2)]
     procs.extend(replicas)
     for r in replicas:
         wait_replica_up(r, primary.port)
-    sentinels = [start_ours(tmp_path, primary.port) for _ in range(nsentinels)]
+    sentinels = [start_sentinel(tmp_path, primary.port) for _ in range(nsentinels)]
     procs.extend(sentinels)
     wait_topology(sentinels, 2, nsentinels - 1)
     return primary, replicas, sentinels
@@ -289,3 +290,28 @@ def test_failover_kv_nodes(tmp_path, procs):
     other = next(r for r in replicas if r is not new)
     assert new.client().execute_command("ROLE")[0] == "master"
     wait_replica_up(other, new.port)
+
+
+@pytest.mark.parametrize("kind", ["ours", "redis-sentinel"])
+def test_failover_stopped_primary(tmp_path, procs, kind):
+    """A primary that hangs (SIGSTOP) instead of dying: the kernel still
+    accepts connections for it, so each reconnection looked healthy and our
+    sentinels never failed over (they reset the unanswered PING's time on
+    every reconnect). Like redis-sentinel, they fail over; after SIGCONT the
+    old primary is turned into a replica of the new one."""
+    ok, why = _kv_speaks_replication(tmp_path)
+    if not ok:
+        pytest.skip(why)
+    start_sentinel = start_ours if kind == "ours" else start_redis_sentinel
+    primary, replicas, sentinels = cluster(tmp_path, procs, start_node=start_kv, start_sentinel=start_sentinel)
+    primary.proc.send_signal(signal.SIGSTOP)
+    try:
+        for s in sentinels:
+            wait_until(lambda s=s: master_addr(s) not in (None, (HOST, primary.port)), timeout=40, interval=0.1,
+                       what=f"sentinel {s.port} to fail over a stopped primary")
+    finally:
+        primary.proc.send_signal(signal.SIGCONT)
+    addr = master_addr(sentinels[0])
+    new = next(r for r in replicas if r.port == addr[1])
+    assert new.client().execute_command("ROLE")[0] == "master"
+    wait_replica_up(primary, new.port, timeout=30)
