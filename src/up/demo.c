@@ -412,9 +412,9 @@ static void up_stop(struct up_run *r)
     r->pid = 0;
 }
 
-/* bench URL -c conns -d secs --json; method POST with a small body when post. */
+/* bench URL -c conns -d secs --json; method POST with the body in the demo dir's file post when not NULL. */
 static pid_t bench_start(struct demo *d, const char *tag, int port, const char *path, int conns, long long secs,
-                         bool post, int rate)
+                         const char *post, int rate)
 {
     char url[256], c[16], dur[32], json[8400], rt[16];
     snprintf(rt, sizeof rt, "%d", rate);
@@ -424,7 +424,7 @@ static pid_t bench_start(struct demo *d, const char *tag, int port, const char *
     snprintf(json, sizeof json, "%s/bench-%s.json", d->dir, tag);
     unlink(json);
     char body[8400];
-    snprintf(body, sizeof body, "%s/upload.bin", d->dir);
+    snprintf(body, sizeof body, "%s/%s", d->dir, post ? post : "");
     char *argv[DEMO_MAX_ARGS] = {(char *)d->exe, "bench", url, "-c", c, "-d", dur, "--json", json, "--progress", "off",
                                  "--timeout", "30s", NULL};
     int n = 13;
@@ -477,7 +477,7 @@ static struct bench_res bench_result(struct demo *d, const char *tag, pid_t pid)
     return b;
 }
 
-static struct bench_res bench(struct demo *d, const char *tag, int port, const char *path, int conns, bool post)
+static struct bench_res bench(struct demo *d, const char *tag, int port, const char *path, int conns, const char *post)
 {
     return bench_result(d, tag, bench_start(d, tag, port, path, conns, d->secs, post, 0));
 }
@@ -492,7 +492,7 @@ static struct bench_res ramp(struct demo *d, const char *tag, struct up_run *r)
     for (int i = 0; i < 3; i++) {
         char t[64];
         snprintf(t, sizeof t, "%s-c%d", tag, steps[i]);
-        last = bench(d, t, r->lb_port, "/products/11", steps[i], false);
+        last = bench(d, t, r->lb_port, "/products/11", steps[i], NULL);
     }
     return last;
 }
@@ -502,9 +502,9 @@ static void phase_capacity(struct demo *d, int idx, int n, struct up_run *r, dou
     char tag[32];
     snprintf(tag, sizeof tag, "capacity-%d", n);
     /* warm the cache first: the figure is the apps' capacity, not the first miss */
-    bench_result(d, "warm", bench_start(d, "warm", r->lb_port, "/products/7", 2, 1, false, 0));
+    bench_result(d, "warm", bench_start(d, "warm", r->lb_port, "/products/7", 2, 1, NULL, 0));
     double q0 = status_num(r->status_port, "\"app_totals\"", "db_queries");
-    struct bench_res b = bench(d, tag, r->lb_port, "/products/7", 48, false);
+    struct bench_res b = bench(d, tag, r->lb_port, "/products/7", 48, NULL);
     double q1 = status_num(r->status_port, "\"app_totals\"", "db_queries");
     cap_rps[idx] = b.ok ? b.rps : 0;
     if (dbq_per_1k && b.requests > 0 && q0 >= 0 && q1 >= 0)
@@ -696,7 +696,7 @@ static void phase_lb(struct demo *d, struct up_run *r)
         return;
     }
     long long secs = d->secs < 3 ? 3 : d->secs;
-    pid_t g = bench_start(d, "lb-kill9", port, "/products/7", 16, secs, false, 0);
+    pid_t g = bench_start(d, "lb-kill9", port, "/products/7", 16, secs, NULL, 0);
     usleep((useconds_t)(secs * 1000 * 1000 / 3));
     kill(a, SIGKILL);
     wait_pid(a, 5000);
@@ -707,7 +707,7 @@ static void phase_lb(struct demo *d, struct up_run *r)
     a = lb_spawn(d, port, aa, app_port, "lb-a.log");
     struct bench_res tm = {0};
     if (http_wait_ready(aa, 20000)) {
-        g = bench_start(d, "lb-sigterm", port, "/products/7", 16, secs, false, 0);
+        g = bench_start(d, "lb-sigterm", port, "/products/7", 16, secs, NULL, 0);
         usleep((useconds_t)(secs * 1000 * 1000 / 3));
         kill(b, SIGTERM);
         say("  stopped lb-b (pid %d) with SIGTERM", (int)b);
@@ -738,8 +738,8 @@ static bool phase_kv(struct demo *d, struct up_run *r)
         return false;
     long long secs = d->secs < 4 ? 4 : d->secs;
     /* GET /products reads the cache in kv at every request; POST /login writes a session */
-    pid_t g = bench_start(d, "kv-get", r->lb_port, "/products/9", 16, secs, false, 0);
-    pid_t l = bench_start(d, "kv-login", r->lb_port, "/login", 2, secs, true, 20);
+    pid_t g = bench_start(d, "kv-get", r->lb_port, "/products/9", 16, secs, NULL, 0);
+    pid_t l = bench_start(d, "kv-login", r->lb_port, "/login", 2, secs, "login.json", 20);
     usleep((useconds_t)(secs * 1000 * 1000 / 4));
     int kv = proc_pid(r->status_port, "kv");
     if (kv > 0)
@@ -807,6 +807,11 @@ int up_demo(int argc, char **argv, const char *self_exe)
         fprintf(stderr, "scaleout up --demo: %s\n", werr);
         return 1;
     }
+    snprintf(body, sizeof body, "%s/login.json", d.dir);
+    if (util_write_file(body, "{\"user\":\"demo\"}", 15, werr, sizeof werr) != 0) {
+        fprintf(stderr, "scaleout up --demo: %s\n", werr);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     long long t0 = util_time_ms();
     say("measuring the claims, %lld s per bench, state and logs in %s", d.secs, d.dir);
@@ -848,8 +853,8 @@ int up_demo(int argc, char **argv, const char *self_exe)
         phase_capacity(&d, 2, 4, &r, &dbq_cache);
         double backlog0 = status_num(r.status_port, NULL, "job_backlog");
         (void)backlog0;
-        pid_t g = bench_start(&d, "faults-get", r.lb_port, "/products/9", 16, d.secs, false, 0);
-        pid_t u = bench_start(&d, "faults-upload", r.lb_port, "/upload", 2, d.secs, true, 10);
+        pid_t g = bench_start(&d, "faults-get", r.lb_port, "/products/9", 16, d.secs, NULL, 0);
+        pid_t u = bench_start(&d, "faults-upload", r.lb_port, "/upload", 2, d.secs, "upload.bin", 10);
         usleep((useconds_t)(d.secs * 1000 * 1000 / 3));
         int app = proc_pid(r.status_port, "app-1"), wk = proc_pid(r.status_port, "worker-1");
         if (app > 0)
@@ -916,9 +921,9 @@ int up_demo(int argc, char **argv, const char *self_exe)
         if (!rep) {
             /* uploads: open loop at 20/s, below what the synchronous path serves, so neither is overloaded */
             struct bench_res q = bench_result(&d, "upload-queue",
-                                              bench_start(&d, "upload-queue", r.lb_port, "/upload", 16, d.secs, true, 20));
+                                              bench_start(&d, "upload-queue", r.lb_port, "/upload", 16, d.secs, "upload.bin", 50));
             struct bench_res s = bench_result(
-                &d, "upload-sync", bench_start(&d, "upload-sync", r.lb_port, "/upload-sync", 16, d.secs, true, 20));
+                &d, "upload-sync", bench_start(&d, "upload-sync", r.lb_port, "/upload-sync", 16, d.secs, "upload.bin", 50));
             p99_pairs[0][0] = q.p99_ms;
             p99_pairs[0][1] = s.p99_ms;
             claims[C_QUEUE].done = q.ok && s.ok;
@@ -934,7 +939,7 @@ int up_demo(int argc, char **argv, const char *self_exe)
         double q0 = status_num(r.status_port, "\"app_totals\"", "db_queries");
         double rq0 = rep ? status_num(r.status_port, "\"role\":\"replica\"", "queries") : 0;
         double pq0 = rep ? status_num(r.status_port, "\"role\":\"primary\"", "queries") : 0;
-        rd[rep] = bench(&d, rep ? "reads-1replica" : "reads-0replicas", r.lb_port, "/products/7", 32, false);
+        rd[rep] = bench(&d, rep ? "reads-1replica" : "reads-0replicas", r.lb_port, "/products/7", 32, NULL);
         double q1 = status_num(r.status_port, "\"app_totals\"", "db_queries");
         if (!rep && rd[0].requests > 0 && q0 >= 0 && q1 >= 0)
             dbq_nocache = (q1 - q0) * 1000.0 / (double)rd[0].requests;
