@@ -543,11 +543,13 @@ static double chash_measure(struct demo *d, const char *dist, const int *kv_port
     snprintf(ap, sizeof ap, "%d", aport);
     for (int i = 0; i < 4; i++)
         snprintf(sh[i], sizeof sh[i], "127.0.0.1:%d", kv_port[i]);
+    char log[64], pidf[4200];
+    snprintf(log, sizeof log, "router-%s.log", dist);
+    snprintf(pidf, sizeof pidf, "%s/router-%s.pid", d->dir, dist);
+    /* the pidfile in the demo dir also names the dir in the process list */
     char *argv[] = {(char *)d->exe, "router", "--listen", listen, "--admin-port", ap, "--admin-token", "demo-token",
                     "--distribution", (char *)dist, "--shard", sh[0], "--shard", sh[1], "--shard", sh[2],
-                    "--shard", sh[3], NULL};
-    char log[64];
-    snprintf(log, sizeof log, "router-%s.log", dist);
+                    "--shard", sh[3], "--pidfile", pidf, NULL};
     pid_t pid = spawn(d, argv, log);
     double frac = -1;
     if (!resp_wait_ready(port, 20000)) {
@@ -647,14 +649,15 @@ static void phase_chash(struct demo *d)
 /* an lb of the demo's own in front of the up's two apps, sharing port with SO_REUSEPORT */
 static pid_t lb_spawn(struct demo *d, int port, int aport, const int *app_port, const char *log)
 {
-    char listen[64], ap[16], b1[64], b2[64];
+    char listen[64], ap[16], b1[64], b2[64], pidf[4200];
+    snprintf(pidf, sizeof pidf, "%s/%.*s.pid", d->dir, (int)(strlen(log) - 4), log);
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     snprintf(ap, sizeof ap, "%d", aport);
     snprintf(b1, sizeof b1, "127.0.0.1:%d", app_port[0]);
     snprintf(b2, sizeof b2, "127.0.0.1:%d", app_port[1]);
     char *argv[] = {(char *)d->exe, "lb", "--listen", listen, "--reuseport", "yes", "--admin-port", ap, "--backend", b1,
                     "--backend", b2, "--retries", "2", "--health", "/health", "--health-interval", "1s",
-                    "--shutdown-timeout", "5s", NULL};
+                    "--shutdown-timeout", "5s", "--pidfile", pidf, NULL};
     return spawn(d, argv, log);
 }
 
@@ -762,7 +765,7 @@ static bool phase_kv(struct demo *d, struct up_run *r)
 int up_demo(int argc, char **argv, const char *self_exe)
 {
     struct demo d = {.exe = self_exe, .secs = 5};
-    const char *dir = "./scaleout-data/demo", *report = "scaleout-demo-report.html", *phases = "ABCDEFGHI";
+    const char *dir = "./scaleout-data/demo", *report = "scaleout-demo-report.html", *phases = "ABCDEFGH";
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--demo") == 0)
             continue;
@@ -778,9 +781,13 @@ int up_demo(int argc, char **argv, const char *self_exe)
             dir = argv[++i];
         } else if (i + 1 < argc && strcmp(argv[i], "--demo-phases") == 0) {
             phases = argv[++i];
+            if (!*phases || strspn(phases, "ABCDEFGH") != strlen(phases)) {
+                fprintf(stderr, "scaleout up --demo: --demo-phases wants letters of ABCDEFGH, not '%s'\n", phases);
+                return 2;
+            }
         } else {
             fprintf(stderr, "scaleout up --demo: unknown argument '%s' (--demo-seconds N, --demo-report FILE, --dir DIR, "
-                    "--demo-phases ABCDEFGHI)\n",
+                    "--demo-phases ABCDEFGH)\n",
                     argv[i]);
             return 2;
         }
@@ -890,7 +897,7 @@ int up_demo(int argc, char **argv, const char *self_exe)
         failed = true;
     }
     up_stop(&r);
-    claims[C_CAPACITY].done = cap_rps[0] > 0;
+    claims[C_CAPACITY].done = cap_rps[0] > 0 && cap_rps[1] > 0 && cap_rps[2] > 0;
     snprintf(claims[C_CAPACITY].goal, sizeof claims[C_CAPACITY].goal,
              "throughput with N instances &ge; 0.9 &times; N &times; one instance's, for N = 2 and 4 (each instance: 4 "
              "slots &times; 10 ms = 400 req/s; GET /products/7 cached, 48 connections)");
@@ -973,8 +980,8 @@ int up_demo(int argc, char **argv, const char *self_exe)
     if (!strchr(phases, 'F'))
         say("  (skipped)");
     else if (up_start(&d, &r, "F-autoscale", "state",
-                 "app-min 1\napp-max 4\npg-replicas 0\nautoscale yes\nscale-metric inflight\nscale-up-at 6\n"
-                 "scale-down-at 1\nscale-up-after 1s\nscale-down-after 5s\ncooldown 1s\nscale-interval 200ms\n")) {
+                 "app-min 1\napp-max 4\npg-replicas 0\nautoscale yes\nscale-metric inflight\nscale-up-at 4\n"
+                 "scale-down-at 1\nscale-up-after 500ms\nscale-down-after 5s\ncooldown 500ms\nscale-interval 200ms\n")) {
         struct bench_res a = ramp(&d, "ramp-autoscaled", &r);
         p99_pairs[1][0] = a.p99_ms;
         double apps = status_num(r.status_port, NULL, "apps");
