@@ -86,9 +86,12 @@ static struct claim claims[C__COUNT] = {
 
 /* every bench run, for the report's table */
 #define DEMO_MAX_RUNS 48
+#define DEMO_MAX_TL 64
 static struct {
     char phase[24], tag[40];
     struct bench_res b;
+    int ntl;                       /* the bench's per-second timeline */
+    double tl_t[DEMO_MAX_TL], tl_ok[DEMO_MAX_TL], tl_err[DEMO_MAX_TL];
 } runs[DEMO_MAX_RUNS];
 static int nruns;
 static const char *cur_phase = "";
@@ -466,12 +469,28 @@ static struct bench_res bench_result(struct demo *d, const char *tag, pid_t pid)
         b.closed = (long long)v;
     if (jnum(js, "\"errors\"", "http_5xx", &v))
         b.http5xx = (long long)v;
-    xfree(js);
     if (nruns < DEMO_MAX_RUNS && strcmp(tag, "warm") != 0) {
         snprintf(runs[nruns].phase, sizeof runs[nruns].phase, "%s", cur_phase);
         snprintf(runs[nruns].tag, sizeof runs[nruns].tag, "%s", tag);
-        runs[nruns++].b = b;
+        runs[nruns].b = b;
+        /* "timeline":[{"t":..,"dt":..,"requests":..,...,"errors":..,...},...] */
+        const char *p = strstr(js, "\"timeline\"");
+        const char *end = p ? strchr(p, ']') : NULL;
+        int n = 0;
+        while (p && end && n < DEMO_MAX_TL && (p = strstr(p, "{\"t\":")) && p < end) {
+            double t = 0, req = 0, err = 0;
+            jnum(p, NULL, "t", &t);
+            jnum(p, NULL, "requests", &req);
+            jnum(p, NULL, "errors", &err);
+            runs[nruns].tl_t[n] = t;
+            runs[nruns].tl_ok[n] = req - err > 0 ? req - err : 0;
+            runs[nruns].tl_err[n] = err;
+            n++;
+            p++;
+        }
+        runs[nruns++].ntl = n;
     }
+    xfree(js);
     say("  bench %-14s %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  %lld requests, %lld errors", tag, b.rps, b.p50_ms,
         b.p99_ms, b.requests, b.errors);
     return b;
@@ -760,6 +779,55 @@ static bool phase_kv(struct demo *d, struct up_run *r)
              bg.requests + bg.closed, bg.http5xx, bl.errors, bl.requests + bl.closed, bl.http5xx);
     c->pass = c->done && bg.errors == 0 && bl.errors == 0;
     return true;
+}
+
+/* ---- report plots ------------------------------------------------------------- */
+
+/* bars: % of the keys moved when the 5th shard joined, ketama and modula; 1/5 and 4/5 dashed */
+static void chash_plot(struct buf *h)
+{
+    if (chash_frac[0] < 0 || chash_frac[1] < 0 || (chash_frac[0] == 0 && chash_frac[1] == 0))
+        return;
+    buf_puts(h, "<h2>keys moved when a 5th shard joins</h2><svg width=420 height=240 viewBox='0 0 420 240' "
+                "xmlns='http://www.w3.org/2000/svg'>");
+    static const char *const names[2] = {"ketama (consistent)", "modula"};
+    for (int i = 0; i < 2; i++) {
+        double hb = 180.0 * chash_frac[i], x = 60 + i * 170;
+        buf_printf(h, "<rect x=%.0f y=%.1f width=90 height=%.1f fill='%s'/>", x, 200 - hb, hb,
+                   i ? "#d08a4a" : "#4a7fd0");
+        buf_printf(h, "<text x=%.0f y=%.1f font-size=12>%.1f%%</text>", x + 20, 195 - hb, 100 * chash_frac[i]);
+        buf_printf(h, "<text x=%.0f y=218 font-size=12>%s</text>", x, names[i]);
+    }
+    buf_puts(h, "<line x1=40 x2=400 y1=164 y2=164 stroke='#4a7fd0' stroke-dasharray='4 3'/>"
+                "<text x=300 y=160 font-size=11>1/5</text>"
+                "<line x1=40 x2=400 y1=56 y2=56 stroke='#d08a4a' stroke-dasharray='4 3'/>"
+                "<text x=300 y=52 font-size=11>4/5</text>"
+                "<text x=10 y=234 font-size=11>% of the keys whose shard changed (20,000 keys, 4 &rarr; 5 shards)</text>"
+                "</svg>\n");
+}
+
+/* per second of one bench: answered (blue) and failed (red) requests */
+static void timeline_plot(struct buf *h, int i)
+{
+    double max = 1;
+    int n = runs[i].ntl;
+    for (int k = 0; k < n; k++)
+        if (runs[i].tl_ok[k] + runs[i].tl_err[k] > max)
+            max = runs[i].tl_ok[k] + runs[i].tl_err[k];
+    double w = 300.0 / n;
+    buf_printf(h, "<svg width=380 height=200 viewBox='0 0 380 200' xmlns='http://www.w3.org/2000/svg'>"
+                  "<text x=10 y=16 font-size=12>%s / %s: %lld failed</text>",
+               runs[i].phase, runs[i].tag, runs[i].b.errors);
+    for (int k = 0; k < n; k++) {
+        double ho = 140.0 * runs[i].tl_ok[k] / max, he = 140.0 * runs[i].tl_err[k] / max, x = 40 + k * w;
+        buf_printf(h, "<rect x=%.1f y=%.1f width=%.1f height=%.1f fill='#4a7fd0'/>", x, 170 - ho, w * 0.8, ho);
+        if (he > 0)
+            buf_printf(h, "<rect x=%.1f y=%.1f width=%.1f height=%.1f fill='#d04a4a'/>", x, 170 - ho - he, w * 0.8,
+                       he < 1 ? 1 : he);
+        buf_printf(h, "<text x=%.1f y=184 font-size=10>%.0f</text>", x, runs[i].tl_t[k]);
+    }
+    buf_printf(h, "<text x=10 y=197 font-size=10>s; blue: answered, red: failed (max %.0f per second)</text></svg>",
+               max);
 }
 
 int up_demo(int argc, char **argv, const char *self_exe)
@@ -1079,7 +1147,18 @@ int up_demo(int argc, char **argv, const char *self_exe)
             buf_printf(&h, "<text x=%.1f y=%.0f font-size=12>%.1f ms</text>", 135 + w, y + 17, p99_pairs[i][j]);
         }
     buf_puts(&h, "</svg>\n");
-    buf_puts(&h, "<h2>every bench</h2><table><tr><th>phase</th><th>bench</th><th>req/s</th><th>p50 ms</th>"
+    chash_plot(&h);
+    static const char *const tl_tags[] = {"faults-get", "lb-kill9", "kv-get", "kv-login"};
+    bool tl_head = false;
+    for (size_t k = 0; k < sizeof tl_tags / sizeof tl_tags[0]; k++)
+        for (int i = 0; i < nruns; i++)
+            if (strcmp(runs[i].tag, tl_tags[k]) == 0 && runs[i].ntl > 0) {
+                if (!tl_head)
+                    buf_puts(&h, "<h2>answers per second while a process is killed</h2>");
+                tl_head = true;
+                timeline_plot(&h, i);
+            }
+    buf_puts(&h, "\n<h2>every bench</h2><table><tr><th>phase</th><th>bench</th><th>req/s</th><th>p50 ms</th>"
                  "<th>p99 ms</th><th>requests</th><th>errors</th></tr>\n");
     for (int i = 0; i < nruns; i++)
         buf_printf(&h, "<tr><td>%s</td><td>%s</td><td>%.0f</td><td>%.2f</td><td>%.2f</td><td>%lld</td><td>%lld</td></tr>\n",
