@@ -7,7 +7,8 @@
  * up's /status, injects faults by killing processes, and stops it:
  *
  *   A  1 app (fixed)            capacity(1); a ramp without autoscaling
- *   B  2 apps                   capacity(2)
+ *   B  2 apps                   capacity(2); two lbs of the demo's own on one
+ *                               port (reuseport yes): kill -9 of one under load
  *   C  4 apps                   capacity(4), database queries with the cache;
  *                               kill -9 of an app and a worker under load
  *   D  4 apps, no cache,        database queries without the cache; reads
@@ -15,6 +16,10 @@
  *                               upload p99 with and without the queue
  *   E  as D with 1 replica      reads with 1 replica (through the pg proxy)
  *   F  1..4 apps, autoscaled    the same ramp with autoscaling
+ *   G  no up: 5 kv + a router   keys moved when a 5th shard joins 4 online
+ *                               (ketama, then modula as the contrast)
+ *   H  2 apps, kv primary +     kill -9 of the kv primary under load
+ *      replica + 3 sentinels
  *
  * Every bench runs --demo-seconds (default 5). The capacity of an app is the
  * model of app.md (concurrency × service time: 4 × 10 ms = 400 req/s), so
