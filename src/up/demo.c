@@ -366,7 +366,7 @@ static int proc_pid(int port, const char *name)
 }
 
 /* Start `scaleout up` with conf lines (plus the demo's common ones); wait until ready. */
-static bool up_start(struct demo *d, struct up_run *r, const char *name, const char *state, const char *extra)
+static bool up_start_once(struct demo *d, struct up_run *r, const char *name, const char *state, const char *extra)
 {
     snprintf(r->name, sizeof r->name, "%s", name);
     cur_phase = name;
@@ -406,6 +406,19 @@ static bool up_start(struct demo *d, struct up_run *r, const char *name, const c
     }
     say("%s: not ready in 150 s", name);
     return false;
+}
+
+/* Free ports are picked before they are bound: on a busy machine another
+ * process may take one first, and up then stops during start-up naming it.
+ * One more try with fresh ports (the log keeps both attempts). */
+static bool up_start(struct demo *d, struct up_run *r, const char *name, const char *state, const char *extra)
+{
+    if (up_start_once(d, r, name, state, extra))
+        return true;
+    if (r->pid > 0)
+        return false; /* not ready in time: no second try */
+    say("%s: trying once more with other ports", name);
+    return up_start_once(d, r, name, state, extra);
 }
 
 static void up_stop(struct up_run *r)
