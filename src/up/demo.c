@@ -1012,7 +1012,8 @@ int up_demo(int argc, char **argv, const char *self_exe)
             continue;
         }
         if (!rep) {
-            /* uploads: open loop at 50/s (250 samples in 5 s), below what the synchronous path serves (4 apps x 64 slots), so neither is overloaded */
+            /* uploads: open loop at 50/s (250 samples in 5 s), below what the
+             * synchronous path serves (4 apps x 64 slots): neither is overloaded */
             struct bench_res q = bench_result(&d, "upload-queue",
                                               bench_start(&d, "upload-queue", r.lb_port, "/upload", 16, d.secs, "upload.bin", 50));
             struct bench_res s = bench_result(
