@@ -74,6 +74,7 @@ integration: $(BUILD)/scaleout
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
 	$(Q)scripts/check-layers.sh
+	$(Q)scripts/check-layers-test.sh
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 
@@ -90,11 +91,20 @@ FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
 KV_DIFF_SECONDS ?= 10
 fuzz: $(FUZZ_BINS) $(BUILD)/scaleout
 	$(Q)SCALEOUT_BIN=$(abspath $(BUILD)/scaleout) /usr/bin/python3 fuzz/kv_diff.py --duration $(KV_DIFF_SECONDS)
-build-fuzz/%: fuzz/%.c $(LIB_SRCS)
+# The library is compiled once (instrumented, not linked with libFuzzer's
+# main) and every target links its harness against those objects.
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=build-fuzz/obj/%.o)
+build-fuzz/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)clang $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+-include $(FUZZ_OBJS:.o=.d)
+.SECONDARY: $(FUZZ_OBJS)
+build-fuzz/%: fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)clang -std=c11 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
 bench: scaleout
 	$(Q)for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done

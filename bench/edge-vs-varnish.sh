@@ -134,23 +134,6 @@ start_proxy() {
     bench_wait_port "$port" "$PROXY_PID" 20 || bench_die "$kind did not start: $(tail -5 "$BENCH_TMP/$kind"*.log)"
 }
 
-group_ticks() {
-    local total=0 f line p
-    for f in /proc/[0-9]*/stat; do
-        { read -r line <"$f"; } 2>/dev/null || continue
-        read -ra p <<<"${line##*) }"
-        [ "${p[2]}" = "$1" ] && total=$(( total + p[11] + p[12] ))
-    done
-    echo "$total"
-}
-
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000
-        printf "%.3f\n", n }'
-}
-
 # is_hit KIND HEADERS: the proxy's own sign of a cache hit
 is_hit() {
     case $1 in
@@ -163,7 +146,7 @@ RESULTS=$BENCH_TMP/results
 : >"$RESULTS"
 
 measure() {
-    local kind=$1 t=$2 port out c0 c1 reqs rps p50 p99 cpu errs hdrs body i
+    local kind=$1 t=$2 port rps p50 p99 cpu errs hdrs body i
     bench_free_port port
     start_proxy "$kind" "$t" "$port"
     local u="http://127.0.0.1:$port/object-1k"
@@ -174,17 +157,8 @@ measure() {
     [ "$body" = "$BODY" ] || bench_die "$kind did not answer the 1 KiB body"
     hdrs=$(curl -s --max-time 5 -D - -o /dev/null "$u" | tr -d '\r')
     is_hit "$kind" "$hdrs" || bench_die "$kind: second request is not a hit: $hdrs"
-    bench_run 30 wrk -t 2 -c "$CONNS" -d 1s "$u" >/dev/null 2>&1 || true
-    c0=$(group_ticks "$PROXY_PID")
-    out=$(bench_run $(( DURATION + 30 )) wrk -t 2 -c "$CONNS" -d "${DURATION}s" --latency "$u")
-    c1=$(group_ticks "$PROXY_PID")
+    read -r rps p50 p99 cpu errs <<<"$(bench_wrk_cpu bench_group_ticks "$PROXY_PID" "$CONNS" "$DURATION" "$u")"
     bench_stop "$PROXY_PID"
-    reqs=$(awk '/requests in/ { print $1; exit }' <<<"$out")
-    rps=$(awk '/^Requests\/sec:/ { print $2; exit }' <<<"$out")
-    p50=$(to_ms "$(awk '$1 == "50%" { print $2; exit }' <<<"$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2; exit }' <<<"$out")")
-    errs=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$out")
-    cpu=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" -v hz="$BENCH_CLK_TCK" 'BEGIN { if (n > 0) printf "%.2f\n", (b - a) / hz * 1e6 / n; else print "nan" }')
     echo "$kind $t $rps $p50 $p99 $cpu $errs" >>"$RESULTS"
     bench_log "$kind t$t: $rps req/s, p50 $p50 ms, p99 $p99 ms, $cpu us/req, errors $errs"
 }
@@ -203,8 +177,8 @@ done
 busy1=$(bench_sys_busy_ticks)
 elapsed=$(( $(date +%s) - start_s ))
 
-med() { awk -v k="$1" -v t="$2" -v c="$3" '$1 == k && $2 == t { print $c }' "$RESULTS" | bench_median; }
-errsum() { awk -v k="$1" -v t="$2" '$1 == k && $2 == t { n += $7 } END { print n + 0 }' "$RESULTS"; }
+med() { bench_col_median "$RESULTS" "$3" "$1" "$2"; }
+errsum() { bench_col_sum "$RESULTS" 7 "$1" "$2"; }
 
 echo "### lb edge cache vs Varnish and nginx proxy_cache (1 KiB hits), $(date +%Y-%m-%d)"
 echo

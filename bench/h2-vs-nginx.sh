@@ -100,13 +100,6 @@ start_proxy() {
     bench_wait_port "$port" "$PROXY_PID" 10 || bench_die "$kind did not start: $(tail -5 "$BENCH_TMP/$kind.log")"
 }
 
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000
-        printf "%.3f\n", n }'
-}
-
 RESULTS=$BENCH_TMP/results   # kind rps mean_ms max_ms cpu_us failed
 : >"$RESULTS"
 
@@ -125,9 +118,9 @@ measure() {
     rps=$(awk '/^finished in/ { print $4; exit }' <<<"$out")
     done=$(awk '/^requests:/ { print $6; exit }' <<<"$out")
     ok=$(awk '/^status codes:/ { print $3; exit }' <<<"$out")
-    max=$(to_ms "$(awk '/^time for request:/ { print $5; exit }' <<<"$out")")
-    mean=$(to_ms "$(awk '/^time for request:/ { print $6; exit }' <<<"$out")")
-    cpu=$(awk -v a="$c0" -v b="$c1" -v n="$done" -v hz="$BENCH_CLK_TCK" 'BEGIN { if (n > 0) printf "%.2f\n", (b - a) / hz * 1e6 / n; else print "nan" }')
+    max=$(bench_to_ms "$(awk '/^time for request:/ { print $5; exit }' <<<"$out")")
+    mean=$(bench_to_ms "$(awk '/^time for request:/ { print $6; exit }' <<<"$out")")
+    cpu=$(bench_us_per "$c0" "$c1" "$done")
     echo "$kind $rps $mean $max $cpu $(( REQUESTS - ok ))" >>"$RESULTS"
     bench_log "$kind: $rps req/s, mean $mean ms, max $max ms, $cpu us CPU/req, failed or non-2xx $(( REQUESTS - ok ))"
 }
@@ -144,8 +137,8 @@ done
 busy1=$(bench_sys_busy_ticks)
 elapsed=$(( $(date +%s) - start_s ))
 
-med() { awk -v k="$1" -v c="$2" '$1 == k { print $c }' "$RESULTS" | bench_median; }
-errsum() { awk -v k="$1" '$1 == k { n += $6 } END { print n + 0 }' "$RESULTS"; }
+med() { bench_col_median "$RESULTS" "$2" "$1"; }
+errsum() { bench_col_sum "$RESULTS" 6 "$1"; }
 
 echo "### lb HTTP/2 (h2 over TLS) vs nginx, $(date +%Y-%m-%d)"
 echo

@@ -42,37 +42,12 @@ export ROUNDS="${ROUNDS:-3}" DURATION="${DURATION:-10}" CLIENTS="${CLIENTS:-16}"
 exec /usr/bin/python3 - <<'PY'
 import os, re, statistics, subprocess, sys, time
 sys.path.insert(0, "tests/integration")
+sys.path.insert(0, "bench/lib")
 import pg_helpers as H
+from procstat import TICK, cpu_ticks, cpu_ticks_tree, machine_busy
 
 ROUNDS, DURATION = int(os.environ["ROUNDS"]), int(os.environ["DURATION"])
 CLIENTS, SCALE = int(os.environ["CLIENTS"]), int(os.environ["SCALE"])
-TICK = os.sysconf("SC_CLK_TCK")
-
-def cpu_ticks(pid):
-    if pid is None:
-        return 0
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(f[11]) + int(f[12])
-
-def cpu_ticks_tree(pid):
-    """pid and its children (Pgpool-II forks one per client), reaped ones included."""
-    total = 0
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(d) == pid or int(f[1]) == pid:
-            total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
-    return total
-
-def machine_busy():
-    f = open("/proc/stat").readline().split()[1:]
-    v = list(map(int, f))
-    idle = v[3] + v[4]
-    return sum(v) - idle
 
 def pgbench(port, *args):
     env = {"PGPASSWORD": H.APP_PASSWORD, "PATH": "/usr/bin:/bin"}
@@ -111,11 +86,15 @@ with H.PgCluster(replicas=1, conf="max_connections = 250") as pg:
                 c0, m0, t0 = cpu(pid), machine_busy(), time.monotonic()
                 out = pgbench(port, "-S", *extra, "-M", "simple", "-c", str(CLIENTS), "-j", "2", "-T", str(DURATION))
                 c1, m1, t1 = cpu(pid), machine_busy(), time.monotonic()
-                n = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
-                tps = float(re.search(r"tps = ([\d.]+) \(", out).group(1))
+                mn = re.search(r"number of transactions actually processed: (\d+)", out)
+                mt = re.search(r"tps = ([\d.]+) \(", out)
+                if not mn or (not mt and int(mn.group(1)) > 0):
+                    raise SystemExit(f"pgbench against {name} printed no transaction count or tps:\n{out}")
+                n = int(mn.group(1))
+                tps = float(mt.group(1)) if n else 0.0  # none done (Pgpool-II forking on a busy machine): no tps line
                 r = res[(mode, name)]
                 r["tps"].append(tps)
-                r["cpu"].append((c1 - c0) / TICK * 1e6 / n if pid else 0.0)
+                r["cpu"].append(((c1 - c0) / TICK * 1e6 / n if n else float("nan")) if pid else 0.0)
                 other.append(((m1 - m0) / TICK) / (t1 - t0))
                 print(f"{mode:6s} round {rnd + 1} {name:12s} tps {tps:10.1f}  proxy CPU {r['cpu'][-1]:6.2f} us/txn", file=sys.stderr)
     finally:

@@ -29,8 +29,11 @@
 #   bench/router-vs-twemproxy.sh            # ROUNDS=3 N=100000 NP=400000 CLIENTS=50 THREADS=1
 #   QUICK=1 bench/router-vs-twemproxy.sh    # 1 round, short runs
 set -euo pipefail
-cd "$(dirname "$0")/.."
-BIN=${SCALEOUT_BIN:-./scaleout}
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/bench.sh
+. "$here/lib/bench.sh"
+cd "$here/.."
+BIN=${SCALEOUT_BIN:-$PWD/scaleout}
 ROUNDS=${ROUNDS:-3}
 N=${N:-100000}
 NP=${NP:-400000}
@@ -40,32 +43,16 @@ if [ -n "${QUICK:-}" ]; then ROUNDS=1; N=20000; NP=100000; fi
 command -v nutcracker >/dev/null || { echo "nutcracker is not installed (scripts/install-deps.sh)" >&2; exit 1; }
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark is not installed" >&2; exit 1; }
 
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+bench_init router-bench
+TMP=$BENCH_TMP
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 1 250); do
-        redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
-        sleep 0.02
-    done
-    echo "port $1 not ready" >&2; exit 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-K1=$(free_port); K2=$(free_port); RP=$(free_port); NCP=$(free_port); NCS=$(free_port)
-"$BIN" kv --port "$K1" --admin-port 0 >"$TMP/k1.log" 2>&1 & PK1=$!; PIDS+=($PK1)
-"$BIN" kv --port "$K2" --admin-port 0 >"$TMP/k2.log" 2>&1 & PK2=$!; PIDS+=($PK2)
-wait_port "$K1"; wait_port "$K2"
-"$BIN" router --listen "127.0.0.1:$RP" --admin-port 0 --threads "$THREADS" --distribution ketama \
-    --ketama-compat twemproxy --hash fnv1a_64 --shard "127.0.0.1:$K1" --shard "127.0.0.1:$K2" \
-    >"$TMP/router.log" 2>&1 & PR=$!; PIDS+=($PR)
+bench_free_port K1; bench_free_port K2; bench_free_port RP; bench_free_port NCP; bench_free_port NCS
+bench_start kv1 "$TMP/k1.log" "$BIN" kv --port "$K1" --admin-port 0; PK1=$BENCH_LAST_PID
+bench_start kv2 "$TMP/k2.log" "$BIN" kv --port "$K2" --admin-port 0; PK2=$BENCH_LAST_PID
+bench_wait_port "$K1" "$PK1" 10 && bench_wait_port "$K2" "$PK2" 10 || bench_die "kv did not start: $(tail -3 "$TMP"/k*.log)"
+bench_start router "$TMP/router.log" "$BIN" router --listen "127.0.0.1:$RP" --admin-port 0 --threads "$THREADS" \
+    --distribution ketama --ketama-compat twemproxy --hash fnv1a_64 --shard "127.0.0.1:$K1" --shard "127.0.0.1:$K2"
+PR=$BENCH_LAST_PID
 cat >"$TMP/nc.yml" <<YML
 alpha:
   listen: 127.0.0.1:$NCP
@@ -76,18 +63,18 @@ alpha:
    - 127.0.0.1:$K1:1
    - 127.0.0.1:$K2:1
 YML
-nutcracker -c "$TMP/nc.yml" -s "$NCS" -a 127.0.0.1 >"$TMP/nc.log" 2>&1 & PNC=$!; PIDS+=($PNC)
-wait_port "$RP"; wait_port "$NCP"
+bench_start nutcracker "$TMP/nc.log" nutcracker -c "$TMP/nc.yml" -s "$NCS" -a 127.0.0.1; PNC=$BENCH_LAST_PID
+bench_wait_port "$RP" "$PR" 10 || bench_die "router did not start: $(tail -3 "$TMP/router.log")"
+bench_wait_port "$NCP" "$PNC" 10 || bench_die "nutcracker did not start: $(tail -3 "$TMP/nc.log")"
 
 for p in $K1 $RP $NCP; do
     [ "$(redis-cli -p "$p" set bench:check ok)" = OK ] && [ "$(redis-cli -p "$p" get bench:check)" = ok ] ||
-        { echo "port $p does not answer SET/GET correctly" >&2; exit 1; }
+        bench_die "port $p does not answer SET/GET correctly"
 done
 
 declare -A PORT=([direct]=$K1 [router]=$RP [nutcracker]=$NCP)
 declare -A PID=([direct]=$PK1 [router]=$PR [nutcracker]=$PNC)
 TARGETS=(direct router nutcracker)
-HZ=$(getconf CLK_TCK)
 RES="$TMP/results"
 : >"$RES"
 
@@ -95,20 +82,20 @@ run() { # target mode test
     local t=$1 mode=$2 test=$3 n=$N extra=()
     if [ "$mode" = P16 ]; then n=$NP; extra=(-P 16); fi
     local c0 c1 csv rps p99
-    c0=$(cpu_ticks "${PID[$t]}")
+    c0=$(bench_cpu_ticks "${PID[$t]}")
     if [ "$test" = sob ]; then
         "$BIN" bench "redis://127.0.0.1:${PORT[$t]}" -c "$CLIENTS" -n "$n" -P "${extra[1]:-1}" --ratio 1:1 \
             --value-size 64 --keys 100000 --progress off --json "$TMP/sob.json" >/dev/null 2>&1
-        c1=$(cpu_ticks "${PID[$t]}")
+        c1=$(bench_cpu_ticks "${PID[$t]}")
         read -r rps p99 < <(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["steps"][0]; print(s["requests_per_s"], s["latency_us"]["p99"] / 1000)' "$TMP/sob.json")
     else
     csv=$(redis-benchmark -p "${PORT[$t]}" -c "$CLIENTS" -d 64 -r 100000 -n "$n" -t "$test" "${extra[@]}" --csv 2>/dev/null | tail -1)
-    c1=$(cpu_ticks "${PID[$t]}")
+    c1=$(bench_cpu_ticks "${PID[$t]}")
     rps=$(echo "$csv" | awk -F'","' '{print $2}')
     p99=$(echo "$csv" | awk -F'","' '{print $7}')
     fi
     local us
-    us=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN{printf "%.2f", d / hz * 1e6 / n}')
+    us=$(bench_us_per "$c0" "$c1" "$n")
     echo "$t $mode $test $rps $p99 $us" >>"$RES"
 }
 
@@ -126,7 +113,7 @@ for r in $(seq 1 "$ROUNDS"); do
     echo "round $r of $ROUNDS done" >&2
 done
 
-median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+median() { bench_col_median "$RES" "$4" "$1" "$2" "$3"; }
 echo
 echo "$(date -u +%Y-%m-%d) router-vs-twemproxy: ROUNDS=$ROUNDS N=$N NP=$NP CLIENTS=$CLIENTS THREADS=$THREADS, $(nproc) cores, $(( $(date +%s) - T0 )) s"
 echo "load average (1/5/15 min) before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -134,15 +121,14 @@ echo "versions: $("$BIN" --version), $(nutcracker --version 2>&1 | head -1), $(r
 printf "%-11s %-4s %-4s %12s %9s %12s %10s %10s\n" target mode test "ops/s" "p99 ms" "CPU us/op" "x direct" "CPU x nc"
 for mode in noP P16; do
     for test in set get sob; do
-        d=$(awk -v m=$mode -v t=$test '$1=="direct" && $2==m && $3==t {print $4}' "$RES" | median)
-        ncc=$(awk -v m=$mode -v t=$test '$1=="nutcracker" && $2==m && $3==t {print $6}' "$RES" | median)
+        d=$(median direct "$mode" "$test" 4)
+        ncc=$(median nutcracker "$mode" "$test" 6)
         for t in "${TARGETS[@]}"; do
-            rps=$(awk -v x=$t -v m=$mode -v s=$test '$1==x && $2==m && $3==s {print $4}' "$RES" | median)
-            p99=$(awk -v x=$t -v m=$mode -v s=$test '$1==x && $2==m && $3==s {print $5}' "$RES" | median)
-            cpu=$(awk -v x=$t -v m=$mode -v s=$test '$1==x && $2==m && $3==s {print $6}' "$RES" | median)
-            printf "%-11s %-4s %-4s %12.0f %9.3f %12.2f %10.2f %10s\n" "$t" "$mode" "$test" "$rps" "$p99" "$cpu" \
-                "$(awk -v a="$rps" -v b="$d" 'BEGIN{printf "%.2f", a/b}')" \
-                "$([ "$t" = direct ] && echo - || awk -v a="$cpu" -v b="$ncc" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a"}')"
+            rps=$(median "$t" "$mode" "$test" 4)
+            p99=$(median "$t" "$mode" "$test" 5)
+            cpu=$(median "$t" "$mode" "$test" 6)
+            printf "%-11s %-4s %-4s %12.0f %9.3f %12.2f %10s %10s\n" "$t" "$mode" "$test" "$rps" "$p99" "$cpu" \
+                "$(bench_ratio "$rps" "$d")" "$([ "$t" = direct ] && echo - || bench_ratio "$cpu" "$ncc")"
         done
     done
 done

@@ -127,15 +127,6 @@ EOF
     bench_wait_port "$port" "$PROXY_PID" 10 || bench_die "$kind did not start: $(tail -5 "$BENCH_TMP/$kind.log")"
 }
 
-ticks() { bench_cpu_ticks "$1"; }
-
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000
-        printf "%.3f\n", n }'
-}
-
 RESULTS=$BENCH_TMP/results   # kind hs_per_s hs_cpu_us rps p50 p99 req_cpu_us errors
 : >"$RESULTS"
 
@@ -146,7 +137,7 @@ measure() {
     body=$(curl -s --max-time 5 --cacert "$C/ca.pem" "https://127.0.0.1:$port/") || true
     [ "$body" = ok ] || bench_die "$kind answered '$body' instead of ok"
     # 1. full handshakes
-    c0=$(ticks "$PROXY_PID")
+    c0=$(bench_cpu_ticks "$PROXY_PID")
     local pids=()
     for i in $(seq 1 "$PAR"); do
         timeout -k 5 $(( DURATION + 30 )) openssl s_time -connect "127.0.0.1:$port" -new -time "$DURATION" \
@@ -154,22 +145,13 @@ measure() {
         pids+=($!)
     done
     wait "${pids[@]}" || true
-    c1=$(ticks "$PROXY_PID")
+    c1=$(bench_cpu_ticks "$PROXY_PID")
     conns=$(cat "$BENCH_TMP"/stime.* | awk '/connections in .* real seconds/ { n += $1 } END { print n + 0 }')
     hs=$(awk -v n="$conns" -v d="$DURATION" 'BEGIN { printf "%.0f\n", n / d }')
-    hscpu=$(awk -v a="$c0" -v b="$c1" -v n="$conns" -v hz="$BENCH_CLK_TCK" 'BEGIN { if (n > 0) printf "%.1f\n", (b - a) / hz * 1e6 / n; else print "nan" }')
+    hscpu=$(bench_us_per "$c0" "$c1" "$conns" %.1f)
     # 2. keep-alive HTTPS
-    bench_run 30 wrk -t 2 -c "$CONNS" -d 1s "https://127.0.0.1:$port/" >/dev/null 2>&1 || true   # warm-up
-    c0=$(ticks "$PROXY_PID")
-    out=$(bench_run $(( DURATION + 30 )) wrk -t 2 -c "$CONNS" -d "${DURATION}s" --latency "https://127.0.0.1:$port/")
-    c1=$(ticks "$PROXY_PID")
+    read -r rps p50 p99 reqcpu errs <<<"$(bench_wrk_cpu bench_cpu_ticks "$PROXY_PID" "$CONNS" "$DURATION" "https://127.0.0.1:$port/")"
     bench_stop "$PROXY_PID"
-    reqs=$(awk '/requests in/ { print $1; exit }' <<<"$out")
-    rps=$(awk '/^Requests\/sec:/ { print $2; exit }' <<<"$out")
-    p50=$(to_ms "$(awk '$1 == "50%" { print $2; exit }' <<<"$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2; exit }' <<<"$out")")
-    errs=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$out")
-    reqcpu=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" -v hz="$BENCH_CLK_TCK" 'BEGIN { if (n > 0) printf "%.2f\n", (b - a) / hz * 1e6 / n; else print "nan" }')
     echo "$kind $hs $hscpu $rps $p50 $p99 $reqcpu $errs" >>"$RESULTS"
     bench_log "$kind: $hs handshakes/s ($hscpu us CPU each); keep-alive $rps req/s, p50 $p50 ms, p99 $p99 ms, $reqcpu us/req, errors $errs"
 }
@@ -187,8 +169,8 @@ busy1=$(bench_sys_busy_ticks)
 elapsed=$(( $(date +%s) - start_s ))
 
 # ---- report -----------------------------------------------------------------
-med() { awk -v k="$1" -v c="$2" '$1 == k { print $c }' "$RESULTS" | bench_median; }
-errsum() { awk -v k="$1" '$1 == k { n += $8 } END { print n + 0 }' "$RESULTS"; }
+med() { bench_col_median "$RESULTS" "$2" "$1"; }
+errsum() { bench_col_sum "$RESULTS" 8 "$1"; }
 
 echo "### lb TLS termination vs HAProxy, $(date +%Y-%m-%d)"
 echo

@@ -5,8 +5,16 @@
 #   src/main.c (role dispatch) may include everything.
 # Reads every #include "DIR/..." of src/*/*.c and src/*/*.h; exits 1 on any
 # violation, listing each as file:line.
+#
+# Usage: scripts/check-layers.sh [SRC]   (SRC: the tree to check, default the
+# project's src/; scripts/check-layers-test.sh gives it trees that violate)
 set -eu
-cd "$(dirname "$0")/.."
+if [ $# -ge 1 ]; then
+    SRC=$(cd "$1" && pwd)
+else
+    cd "$(dirname "$0")/.."
+    SRC=src
+fi
 
 rank() {
     case "$1" in
@@ -21,15 +29,15 @@ files=0
 includes=0
 bad=0
 roles=""
-for dir in src/*/; do
+for dir in "$SRC"/*/; do
     d=$(basename "$dir")
     case "$d" in core | proto | net) ;; *) roles="$roles $d" ;; esac
 done
 
-for f in src/*/*.c src/*/*.h; do
+for f in "$SRC"/*/*.c "$SRC"/*/*.h; do
     [ -f "$f" ] || continue
     files=$((files + 1))
-    from=$(echo "$f" | cut -d/ -f2)
+    from=$(basename "$(dirname "$f")")
     rfrom=$(rank "$from")
     # "DIR/file.h" includes only; <system> headers and same-folder "file.h" are fine
     out=$(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"/]*/' "$f" || true)
@@ -39,7 +47,7 @@ for f in src/*/*.c src/*/*.h; do
         num=${line%%:*}
         to=$(echo "$line" | sed 's/^[^"]*"\([^"/]*\)\/.*/\1/')
         [ "$to" = "$from" ] && continue
-        if [ ! -d "src/$to" ]; then
+        if [ ! -d "$SRC/$to" ]; then
             echo "check-layers: $f:$num includes \"$to/...\", which is no folder under src/"
             bad=$((bad + 1))
             continue
@@ -57,7 +65,7 @@ $out
 INCLUDES
 done
 
-echo "check-layers: $files files under src/*/ and $includes \"dir/...\" includes checked:" \
+echo "check-layers: $files files under $SRC/*/ and $includes \"dir/...\" includes checked:" \
      "core < proto < net < roles ($(echo $roles | sed 's/ /, /g')), no role includes another" \
      "(src/main.c exempt): $bad violation(s)"
 [ "$bad" -eq 0 ]

@@ -61,15 +61,16 @@ bench_port_open() {
     timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 
-# bench_free_port VAR: set VAR to a port in 20000..59999 that nothing listens on
+# bench_free_port VAR: set VAR to a port in BENCH_PORT_MIN..BENCH_PORT_MAX
+# (default 20000..59999) that nothing listens on
 # (checked with ss when present, and by connecting) and that this script has not
 # already handed out. (It sets a variable rather than printing, so that the list
 # of ports handed out lives in the calling shell.) There is an unavoidable race
 # with other programs; bench_wait_port then reports the server's failure to bind.
 bench_free_port() {
-    local i p
+    local i p lo=${BENCH_PORT_MIN:-20000} hi=${BENCH_PORT_MAX:-59999}
     for i in $(seq 1 200); do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        p=$(( lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1) ))
         case "$BENCH_PORTS_USED" in *" $p "*) continue ;; esac
         if command -v ss >/dev/null 2>&1; then
             [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
@@ -167,6 +168,25 @@ bench_cpu_ticks() {
     echo $(( f[11] + f[12] ))
 }
 
+# bench_group_ticks PGID: utime+stime of every process in the process group
+# (nginx or varnish: master + workers; bench_start makes each server a group).
+bench_group_ticks() {
+    local total=0 f line p
+    for f in /proc/[0-9]*/stat; do
+        { read -r line <"$f"; } 2>/dev/null || continue
+        read -ra p <<<"${line##*) }"
+        [ "${p[2]}" = "$1" ] && total=$(( total + p[11] + p[12] ))
+    done
+    echo "$total"
+}
+
+# bench_us_per T0 T1 N [FORMAT]: CPU microseconds per operation from two tick
+# readings and N operations (default format %.2f); "nan" when N is not positive.
+bench_us_per() {
+    awk -v a="$1" -v b="$2" -v n="$3" -v hz="$BENCH_CLK_TCK" -v f="${4:-%.2f}" \
+        'BEGIN { if (n > 0) printf f "\n", (b - a) / hz * 1e6 / n; else print "nan" }'
+}
+
 # bench_sys_busy_ticks: CPU time the whole machine spent busy (user, nice,
 # system, irq, softirq, steal; all CPUs) since boot, in clock ticks.
 bench_sys_busy_ticks() {
@@ -202,6 +222,58 @@ bench_run() {
     wait "$BENCH_CHILD" || rc=$?
     BENCH_CHILD=""
     return "$rc"
+}
+
+# bench_to_ms VALUE: a latency as wrk or h2load print it ("812.00us", "1.23ms",
+# "1.01s", "2.00m") in ms, with 3 decimals.
+bench_to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000
+        printf "%.3f\n", n }'
+}
+
+# bench_wrk_parse OUTPUT: from the text of `wrk --latency`, one line
+# "REQUESTS REQ/S P50_MS P99_MS ERRORS" (errors: non-2xx answers + socket errors).
+bench_wrk_parse() {
+    local reqs rps p50 p99 errs
+    reqs=$(awk '/requests in/ { print $1; exit }' <<<"$1")
+    rps=$(awk '/^Requests\/sec:/ { print $2; exit }' <<<"$1")
+    p50=$(bench_to_ms "$(awk '$1 == "50%" { print $2; exit }' <<<"$1")")
+    p99=$(bench_to_ms "$(awk '$1 == "99%" { print $2; exit }' <<<"$1")")
+    errs=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$1")
+    echo "${reqs:-0} ${rps:-0} $p50 $p99 $errs"
+}
+
+# bench_wrk_cpu TICKS PID CONNS SECONDS URL: a 1 s wrk warm-up, then
+# `wrk -t 2 -c CONNS -d SECONDS --latency URL` with the server's CPU read by
+# TICKS PID (bench_cpu_ticks: one process; bench_group_ticks: its group) around
+# it. Prints "REQ/S P50_MS P99_MS CPU_US_PER_REQ ERRORS".
+bench_wrk_cpu() {
+    local ticks=$1 pid=$2 conns=$3 secs=$4 url=$5 c0 c1 out reqs rps p50 p99 errs
+    bench_run 30 wrk -t 2 -c "$conns" -d 1s "$url" >/dev/null 2>&1 || true
+    c0=$("$ticks" "$pid")
+    out=$(bench_run $(( secs + 30 )) wrk -t 2 -c "$conns" -d "${secs}s" --latency "$url")
+    c1=$("$ticks" "$pid")
+    read -r reqs rps p50 p99 errs <<<"$(bench_wrk_parse "$out")"
+    echo "$rps $p50 $p99 $(bench_us_per "$c0" "$c1" "$reqs") $errs"
+}
+
+# bench_col_median FILE COL KEY...: median of column COL of the lines of FILE
+# (space-separated) whose first fields are KEY... ("nan" if none).
+bench_col_median() {
+    local file=$1 col=$2
+    shift 2
+    awk -v c="$col" -v k="$*" '{ n = split(k, w, " "); for (i = 1; i <= n; i++) if ($i != w[i]) next; print $c }' \
+        "$file" | bench_median
+}
+
+# bench_col_sum FILE COL KEY...: sum of column COL over the same lines (0 if none).
+bench_col_sum() {
+    local file=$1 col=$2
+    shift 2
+    awk -v c="$col" -v k="$*" '{ n = split(k, w, " "); for (i = 1; i <= n; i++) if ($i != w[i]) next; s += $c }
+        END { print s + 0 }' "$file"
 }
 
 # bench_median: median of the numbers on stdin (one per line); "nan" if none.

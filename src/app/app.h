@@ -55,6 +55,8 @@ struct app_config {
     char *kv_sentinel;           /* "" or HOST:PORT[,...]: the primary found through them */
     char *kv_master_name;
     long long kv_wait_replicas;  /* a login's session waits for this many replicas (WAIT) */
+    long long kv_retry_ms;       /* a failed kv command is retried this long (0: fail fast) */
+    bool kv_router;              /* kv is a scaleout router: retry too (its shards fail over) */
     char *pg;                    /* libpq conninfo */
     long long pg_pool;
     long long concurrency;       /* capacity: requests served at once */
@@ -111,6 +113,10 @@ void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char
 /* Same, with NUL-terminated words. */
 void app_kv_cmdv(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv);
 unsigned long long app_kv_commands(const struct app_kv *kv);
+/* A command that fails (connection lost, -READONLY, -LOADING, -MASTERDOWN)
+ * is sent again, following the sentinels, for up to ms (0: fail fast). */
+void app_kv_set_retry(struct app_kv *kv, long long ms);
+unsigned long long app_kv_retries(const struct app_kv *kv);
 /* Find the primary through these sentinels ("HOST:PORT[,HOST:PORT...]"). false: a bad list. */
 bool app_kv_set_sentinels(struct app_kv *kv, const char *list, const char *master_name);
 /* WAIT replicas timeout_ms on the connection that carries key's commands. */

@@ -9,10 +9,6 @@
 
 #define OFF(f) offsetof(struct app_config, f)
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 const struct conf_enum app_cache_names[] = {
     {"none", APP_CACHE_NONE}, {"cache-aside", APP_CACHE_ASIDE}, {"write-through", APP_CACHE_WRITE_THROUGH},
     {"read-through", APP_CACHE_READ_THROUGH}, {"refresh-ahead", APP_CACHE_REFRESH_AHEAD},
@@ -35,6 +31,13 @@ static const struct conf_directive app_dirs[] = {
      0, NULL, NULL},
     {"kv-wait-replicas", CONF_INT, OFF(kv_wait_replicas), 0, 16, "0", NULL, 0,
      "a login answers after its session reached this many kv replicas (WAIT, 500 ms at most)", 0, NULL, NULL},
+    {"kv-retry", CONF_DURATION, OFF(kv_retry_ms), 0, 60000, "5s", NULL, 0,
+     "with kv-sentinel: a kv command that fails (kv down, -READONLY during a failover) is sent again, following "
+     "the sentinels, for this long before the request fails (0: fail fast; without sentinels kv errors fail fast)", 1,
+     NULL, NULL},
+    {"kv-router", CONF_BOOL, OFF(kv_router), 0, 0, "no", NULL, 0,
+     "kv is a scaleout router whose shards fail over through sentinels: kv-retry applies (also to its "
+     "\"shard ... unavailable\" errors)", 0, NULL, NULL},
     {"kv-pool", CONF_INT, OFF(kv_pool), 1, 64, "2", NULL, 0, "pipelined connections to kv", 0, NULL, NULL},
     {"pg", CONF_STRING, OFF(pg), 0, 0, "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5", NULL, 0,
      "libpq conninfo of PostgreSQL (or of the pg proxy)", 0, NULL, NULL},
@@ -78,10 +81,10 @@ static const struct conf_directive app_dirs[] = {
     {"sync-job-time", CONF_DURATION, OFF(sync_job_ms), 0, 3600000, "20ms", NULL, 0,
      "POST /upload-sync: the work of a job done in the request (the worker's job-time)", 1, NULL, NULL},
     {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, 0, "client connections open at once", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
     {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here", 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table app_conf_table = {"app", app_dirs, sizeof(struct app_config), NULL};

@@ -115,19 +115,44 @@ static void login_replicated(void *arg, const struct app_kv_reply *rep)
     app_reply_json(r, 200, &b, hdr);
 }
 
+static void login_stored(void *arg, const struct app_kv_reply *rep);
+
+/* r->key marks a login whose session was stored a second time */
+#define LOGIN_RESTORED "login: session stored again"
+
+/* The WAIT's answer. Fewer replicas than asked for: the primary that took
+ * the SET may have died meanwhile (the WAIT was retried on its successor,
+ * which may never have seen the session). The session is SET once more, on
+ * the primary of now, and then the login is answered whatever the replicas. */
+static void login_waited(void *arg, const struct app_kv_reply *rep)
+{
+    struct app_req *r = arg;
+    long long n = app_server_conf(r->srv)->kv_wait_replicas;
+    if (rep && rep->type == APP_KV_INT && rep->integer < n && strcmp(r->key, LOGIN_RESTORED) != 0) {
+        snprintf(r->key, sizeof r->key, "%s", LOGIN_RESTORED);
+        char key[96], ttl[32];
+        snprintf(key, sizeof key, "sess:%s", r->sid);
+        snprintf(ttl, sizeof ttl, "%lld", app_server_conf(r->srv)->session_ttl_ms);
+        const char *argv[] = {"SET", key, r->user, "PX", ttl};
+        app_kv_cmdv(app_server_kv(r->srv), login_stored, r, 5, argv);
+        return;
+    }
+    login_replicated(r, rep);
+}
+
 /* With kv-wait-replicas, the session is on that many replicas before the
  * login is answered (WAIT; after 500 ms it is answered anyway). */
 static void login_stored(void *arg, const struct app_kv_reply *rep)
 {
     struct app_req *r = arg;
     long long n = app_server_conf(r->srv)->kv_wait_replicas;
-    if (!rep || rep->type == APP_KV_ERROR || n <= 0) {
+    if (!rep || rep->type == APP_KV_ERROR || n <= 0 || strcmp(r->key, LOGIN_RESTORED) == 0) {
         login_replicated(r, rep);
         return;
     }
     char key[96];
     snprintf(key, sizeof key, "sess:%s", r->sid);
-    app_kv_wait(app_server_kv(r->srv), key, n, 500, login_replicated, r);
+    app_kv_wait(app_server_kv(r->srv), key, n, 500, login_waited, r);
 }
 
 static void login_user_row(void *arg, PGresult *res, const char *err)

@@ -16,10 +16,15 @@
  * question is a short blocking exchange (200 ms timeout per sentinel) on
  * the app's loop: it happens only around a failover.
  *
+ * With sentinels or a router (app_kv_set_retry) a command that fails is not
+ * reported at once: it is sent again every 100 ms for up to kv-retry (see
+ * "Retries" below), so a request waits through a failover.
+ *
  * Replies are framed with proto/reply (resp_reply_parse) and decoded one
  * level deep into struct app_kv_reply.
  */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +62,7 @@ struct kconn {
     bool writing;
     bool drop;               /* kv said -READONLY: closed after this read */
     int port;                /* where it connected */
+    long long progress_ms;   /* last reply, or when the queue became non-empty */
 };
 
 #define MAX_SENTINELS 8
@@ -74,9 +80,17 @@ struct app_kv {
     char master_name[64];
     bool stale;              /* ask the sentinels before the next connection */
     long long last_ask_ms;
+    long long retry_ms;      /* a failed command is sent again for this long (0: fail fast) */
+    unsigned long long retries;
+    bool closing;
+    struct op *waiting;      /* commands waiting for their next attempt */
+    uv_timer_t *watch;       /* with retries: cuts connections that owe replies too long */
 };
 
 static void conn_fail(struct kconn *c, const char *why);
+struct op;
+static void ops_fail_waiting(struct app_kv *kv);
+static void watch_closed(uv_handle_t *h);
 
 static void q_push(struct kconn *c, app_kv_cb cb, void *arg)
 {
@@ -259,6 +273,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             return;
         }
         deliver(c, buf_head(&c->in), (size_t)n);
+        c->progress_ms = util_time_ms();
         buf_consume(&c->in, (size_t)n);
     }
     if (c->drop && c->state == C_UP)
@@ -332,8 +347,15 @@ static bool conn_open(struct kconn *c)
 static bool ask_sentinel(const char *host, int port, const char *name, char *mhost, size_t mhostlen, int *mport)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        return false;
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        /* a name (a StatefulSet pod's, under Kubernetes): resolved each time,
+         * blocking, which happens only around a failover */
+        struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+            return false;
+        sa.sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+        freeaddrinfo(res);
+    }
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
@@ -450,6 +472,12 @@ void app_kv_free(struct app_kv *kv)
 {
     if (!kv)
         return;
+    kv->closing = true;
+    if (kv->watch) {
+        uv_close((uv_handle_t *)kv->watch, watch_closed);
+        kv->watch = NULL;
+    }
+    ops_fail_waiting(kv);
     for (int i = 0; i < kv->n; i++) {
         struct kconn *c = &kv->c[i];
         c->state = C_DOWN; /* so conn_fail stays quiet about it */
@@ -476,8 +504,10 @@ static void failed_fire(uv_timer_t *t)
     uv_close((uv_handle_t *)t, failed_closed);
 }
 
-static void cmd_routed(struct app_kv *kv, const char *rkey, size_t rlen, app_kv_cb cb, void *arg, int argc,
-                       const char **argv, const size_t *lens)
+/* Queue one encoded command (cmd, len bytes of RESP) on the connection its
+ * routing key picks; cb gets NULL on the next loop turn when kv is down. */
+static void send_encoded(struct app_kv *kv, const char *rkey, size_t rlen, app_kv_cb cb, void *arg, const char *cmd,
+                         size_t len)
 {
     /* the key picks the connection: commands on one key stay in order (a GET
      * sent after a SET sees it; replies to one key arrive in sending order),
@@ -505,15 +535,192 @@ static void cmd_routed(struct app_kv *kv, const char *rkey, size_t rlen, app_kv_
         return;
     }
     kv->commands++;
-    buf_printf(&best->out, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) {
-        buf_printf(&best->out, "$%zu\r\n", lens[i]);
-        buf_append(&best->out, argv[i], lens[i]);
-        buf_append(&best->out, "\r\n", 2);
-    }
+    buf_append(&best->out, cmd, len);
+    if (best->qlen == 0)
+        best->progress_ms = util_time_ms();
     q_push(best, cb, arg);
     flush(best);
 }
+
+/*
+ * Retries. A command whose connection failed (kv died, or is being
+ * replaced: the reply is NULL) or that a node refused because it is not
+ * (yet) a writable primary (-READONLY, -LOADING, -MASTERDOWN) is sent again
+ * every RETRY_MS until retry_ms after its first send; each attempt asks the
+ * sentinels again (rate-limited in rediscover), so during a failover the
+ * command waits for the new primary instead of failing the request. Only
+ * then does the caller see the failure. A command on a connection that died
+ * after sending it may have run: retried, it may run twice (an INCR of a
+ * job id skips a number, a job id may be pushed twice: at-least-once, as
+ * the workers are anyway).
+ */
+#define RETRY_MS 100
+
+struct op {
+    struct app_kv *kv;
+    app_kv_cb cb;
+    void *arg;
+    long long deadline_ms;
+    uv_timer_t *timer;       /* created on the first retry */
+    struct op *prev, *next;  /* in kv->waiting while the timer runs */
+    size_t rlen, len;
+    char *rkey;              /* rkey and the encoded command, one allocation */
+    char *cmd;
+};
+
+static void op_reply(void *arg, const struct app_kv_reply *r);
+
+static void op_timer_closed(uv_handle_t *h) { xfree(h); }
+
+static void op_free(struct op *o)
+{
+    if (o->timer)
+        uv_close((uv_handle_t *)o->timer, op_timer_closed);
+    xfree(o->rkey);
+    xfree(o);
+}
+
+static void op_unlink(struct op *o)
+{
+    if (o->prev)
+        o->prev->next = o->next;
+    else if (o->kv->waiting == o)
+        o->kv->waiting = o->next;
+    if (o->next)
+        o->next->prev = o->prev;
+    o->prev = o->next = NULL;
+}
+
+static void op_fire(uv_timer_t *t)
+{
+    struct op *o = t->data;
+    op_unlink(o);
+    o->kv->retries++;
+    send_encoded(o->kv, o->rkey, o->rlen, op_reply, o, o->cmd, o->len);
+}
+
+static bool retryable(const struct app_kv_reply *r)
+{
+    if (!r)
+        return true;
+    if (r->type != APP_KV_ERROR)
+        return false;
+    static const char *const codes[] = {"READONLY", "LOADING", "MASTERDOWN"};
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+        size_t n = strlen(codes[i]);
+        if (r->len >= n && memcmp(r->str, codes[i], n) == 0)
+            return true;
+    }
+    /* the router, while a shard's primary is down or being replaced:
+     * "-ERR shard NAME unavailable (...)" */
+    static const char shard[] = "ERR shard ", unavail[] = " unavailable";
+    if (r->len > sizeof shard && memcmp(r->str, shard, sizeof shard - 1) == 0) {
+        for (size_t i = sizeof shard - 1; i + sizeof unavail - 1 <= r->len; i++)
+            if (memcmp(r->str + i, unavail, sizeof unavail - 1) == 0)
+                return true;
+    }
+    return false;
+}
+
+static void op_reply(void *arg, const struct app_kv_reply *r)
+{
+    struct op *o = arg;
+    if (retryable(r) && util_time_ms() < o->deadline_ms && !o->kv->closing) {
+        if (!o->timer) {
+            o->timer = xmalloc(sizeof *o->timer);
+            uv_timer_init(o->kv->loop, o->timer);
+            o->timer->data = o;
+        }
+        o->kv->stale = o->kv->nsent > 0;
+        o->next = o->kv->waiting;
+        if (o->next)
+            o->next->prev = o;
+        o->kv->waiting = o;
+        uv_timer_start(o->timer, op_fire, RETRY_MS, 0);
+        return;
+    }
+    o->cb(o->arg, r);
+    op_free(o);
+}
+
+static void cmd_routed(struct app_kv *kv, const char *rkey, size_t rlen, app_kv_cb cb, void *arg, int argc,
+                       const char **argv, const size_t *lens)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        buf_printf(&b, "$%zu\r\n", lens[i]);
+        buf_append(&b, argv[i], lens[i]);
+        buf_append(&b, "\r\n", 2);
+    }
+    if (kv->retry_ms <= 0) {
+        send_encoded(kv, rkey, rlen, cb, arg, buf_head(&b), buf_pending(&b));
+        buf_deinit(&b);
+        return;
+    }
+    struct op *o = xcalloc(1, sizeof *o);
+    o->kv = kv;
+    o->cb = cb;
+    o->arg = arg;
+    o->deadline_ms = util_time_ms() + kv->retry_ms;
+    o->rlen = rlen;
+    o->len = buf_pending(&b);
+    o->rkey = xmalloc(rlen + o->len + 1);
+    memcpy(o->rkey, rkey, rlen);
+    o->cmd = o->rkey + rlen;
+    memcpy(o->cmd, buf_head(&b), o->len);
+    buf_deinit(&b);
+    send_encoded(kv, o->rkey, o->rlen, op_reply, o, o->cmd, o->len);
+}
+
+/* shutting down: the commands waiting for a retry fail now */
+static void ops_fail_waiting(struct app_kv *kv)
+{
+    while (kv->waiting) {
+        struct op *o = kv->waiting;
+        op_unlink(o);
+        uv_timer_stop(o->timer);
+        o->cb(o->arg, NULL);
+        op_free(o);
+    }
+}
+
+/*
+ * A primary that hangs (SIGSTOP, a stalled host) keeps its connections open
+ * and never answers: with retries on, a connection that owes a reply for
+ * REPLY_TIMEOUT_MS is cut, which fails its commands into the retry path
+ * (and the sentinels are asked again). The app sends no blocking command
+ * (its WAIT is bounded at 500 ms).
+ */
+#define REPLY_TIMEOUT_MS 2000
+
+static void watch_tick(uv_timer_t *t)
+{
+    struct app_kv *kv = t->data;
+    long long now = util_time_ms();
+    for (int i = 0; i < kv->n; i++) {
+        struct kconn *c = &kv->c[i];
+        if (c->state != C_DOWN && c->qlen > 0 && now - c->progress_ms > REPLY_TIMEOUT_MS)
+            conn_fail(c, "no reply in 2 s");
+    }
+}
+
+static void watch_closed(uv_handle_t *h) { xfree(h); }
+
+void app_kv_set_retry(struct app_kv *kv, long long ms)
+{
+    kv->retry_ms = ms;
+    if (ms > 0 && !kv->watch) {
+        kv->watch = xmalloc(sizeof *kv->watch);
+        uv_timer_init(kv->loop, kv->watch);
+        kv->watch->data = kv;
+        uv_timer_start(kv->watch, watch_tick, 250, 250);
+        uv_unref((uv_handle_t *)kv->watch);
+    }
+}
+
+unsigned long long app_kv_retries(const struct app_kv *kv) { return kv->retries; }
 
 void app_kv_cmd(struct app_kv *kv, app_kv_cb cb, void *arg, int argc, const char **argv, const size_t *lens)
 {

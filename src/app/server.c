@@ -471,6 +471,8 @@ static void admin_handler(void *arg, const struct admin_req *req, struct admin_r
                    s->qlen);
         buf_printf(&resp->body, "# HELP app_kv_commands_total commands sent to kv\n# TYPE app_kv_commands_total counter\n"
                                 "app_kv_commands_total %llu\n", app_kv_commands(s->kv));
+        buf_printf(&resp->body, "# HELP app_kv_retries_total kv commands sent again (failover)\n"
+                                "# TYPE app_kv_retries_total counter\napp_kv_retries_total %llu\n", app_kv_retries(s->kv));
         return;
     }
     if (strcmp(req->path, "/status") == 0) {
@@ -485,6 +487,7 @@ static void admin_handler(void *arg, const struct admin_req *req, struct admin_r
 #define APP_X_JSON(name, help) buf_printf(&resp->body, ",\"" #name "\":%llu", s->m.name);
         APP_METRICS(APP_X_JSON)
 #undef APP_X_JSON
+        buf_printf(&resp->body, ",\"kv_retries_total\":%llu", app_kv_retries(s->kv));
         buf_printf(&resp->body, ",\"kv_commands_total\":%llu,\"latency_ms_avg\":%.3f}\n", app_kv_commands(s->kv),
                    s->m.requests_total ? (double)s->lat_us_sum / 1000.0 / (double)s->m.requests_total : 0.0);
     }
@@ -591,6 +594,8 @@ int app_main(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    if (s->kv && ((s->cfg.kv_sentinel && *s->cfg.kv_sentinel) || s->cfg.kv_router))
+        app_kv_set_retry(s->kv, s->cfg.kv_retry_ms); /* a failover ends; a lone kv's outage may not */
     if (!s->kv) {
         fprintf(stderr, "scaleout app: bad kv address '%s' (want host:port)\n", s->cfg.kv);
         rc = 2;

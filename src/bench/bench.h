@@ -29,7 +29,7 @@
  * settings and the epoch counter.
  *
  * Protocols are drivers behind struct bench_proto (http.c, redis.c): adding
- * one is a file and a row in bench_protos[].
+ * one is a file and a row in BENCH_PROTOCOLS.
  */
 #ifndef SCALEOUT_BENCH_BENCH_H
 #define SCALEOUT_BENCH_BENCH_H
@@ -239,8 +239,21 @@ struct bench_proto {
     int (*eof)(const void *shared, void *cs, struct bench_response *r);
 };
 
-extern const struct bench_proto bench_http_proto;
-extern const struct bench_proto bench_redis_proto;
+/* One row per protocol: its ops (one file each), and the other URL schemes it
+ * answers to besides ops->scheme (space-separated). */
+#define BENCH_PROTOCOLS(X) \
+    X(bench_http_proto,  "") \
+    X(bench_redis_proto, "resp")
+
+#define BENCH_X_DECL(sym, aliases) extern const struct bench_proto sym;
+BENCH_PROTOCOLS(BENCH_X_DECL)
+#undef BENCH_X_DECL
+
+/* Every protocol, in BENCH_PROTOCOLS order, then NULL. */
+extern const struct bench_proto *const bench_protos[];
+
+/* The protocol whose scheme (or an alias) is s[0..n), case-insensitively; NULL if none. */
+const struct bench_proto *bench_proto_find(const char *s, size_t n);
 
 /* ---- running ------------------------------------------------------------ */
 

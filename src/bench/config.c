@@ -247,7 +247,7 @@ static const struct conf_directive bench_dirs[] = {
      format_none},
     {"sleep", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "scenario only: sleep DURATION between steps", 0, parse_sleep, format_none},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table bench_conf_table = {"bench", bench_dirs, sizeof(struct bench_config), NULL};
@@ -304,35 +304,65 @@ void bench_counts_add(struct bench_counts *dst, const struct bench_counts *src)
 
 /* ---- target URL ----------------------------------------------------------- */
 
-int bench_target_parse(struct bench_target *t, const char *url, char *err, size_t errlen)
+const struct bench_proto *const bench_protos[] = {
+#define BENCH_X_ROW(sym, aliases) &sym,
+    BENCH_PROTOCOLS(BENCH_X_ROW)
+#undef BENCH_X_ROW
+    NULL,
+};
+
+static const char *const proto_aliases[] = {
+#define BENCH_X_ALIASES(sym, aliases) aliases,
+    BENCH_PROTOCOLS(BENCH_X_ALIASES)
+#undef BENCH_X_ALIASES
+};
+
+/* Whether s[0..n) is one of the space-separated words of list, case-insensitively. */
+static bool in_words(const char *list, const char *s, size_t n)
 {
-    static const struct bench_proto *const protos[] = {&bench_http_proto, &bench_redis_proto};
-    memset(t, 0, sizeof *t);
-    if (!url || !*url) {
-        snprintf(err, errlen, "no target: give a URL like http://127.0.0.1:8080/ or redis://127.0.0.1:6379");
-        return -1;
+    for (const char *w = list; *w;) {
+        size_t l = strcspn(w, " ");
+        if (l == n && n > 0 && strncasecmp(w, s, n) == 0)
+            return true;
+        w += l;
+        while (*w == ' ')
+            w++;
     }
+    return false;
+}
+
+const struct bench_proto *bench_proto_find(const char *s, size_t n)
+{
+    for (int i = 0; bench_protos[i]; i++)
+        if (strlen(bench_protos[i]->scheme) == n && strncasecmp(s, bench_protos[i]->scheme, n) == 0)
+            return bench_protos[i];
+    for (int i = 0; bench_protos[i]; i++)
+        if (in_words(proto_aliases[i], s, n))
+            return bench_protos[i];
+    return NULL;
+}
+
+/* The scheme: t->proto. Returns a pointer past "://", or NULL with err set. */
+static const char *target_scheme(struct bench_target *t, const char *url, char *err, size_t errlen)
+{
     const char *sep = strstr(url, "://");
-    if (sep) {
-        for (size_t i = 0; i < sizeof protos / sizeof protos[0]; i++) {
-            size_t l = strlen(protos[i]->scheme);
-            if ((size_t)(sep - url) == l && strncasecmp(url, protos[i]->scheme, l) == 0)
-                t->proto = protos[i];
-        }
-        /* resp:// is an alias of redis:// */
-        if (!t->proto && sep - url == 4 && strncasecmp(url, "resp", 4) == 0)
-            t->proto = &bench_redis_proto;
-    }
+    if (sep)
+        t->proto = bench_proto_find(url, (size_t)(sep - url));
     if (!t->proto) {
         if (sep && sep - url == 5 && strncasecmp(url, "https", 5) == 0)
             snprintf(err, errlen, "'%s': https is not supported (plain HTTP/1.1 and RESP only)", url);
         else
             snprintf(err, errlen, "'%s': the target must start with http:// or redis://", url);
-        return -1;
+        return NULL;
     }
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    const char *rest = auth + alen;
+    return sep + 3;
+}
+
+/* The authority auth[0..alen) ("host", "host:port", "[v6]:port"): t->host,
+ * t->port (default: the protocol's), t->hostport. 0, or -1 with err set. */
+static int target_authority(struct bench_target *t, const char *url, const char *auth, size_t alen, char *err,
+                            size_t errlen)
+{
     if (memchr(auth, '@', alen)) {
         snprintf(err, errlen, "'%s': credentials in the URL are not supported", url);
         return -1;
@@ -372,6 +402,13 @@ int bench_target_parse(struct bench_target *t, const char *url, char *err, size_
     memcpy(t->host, h, hlen);
     t->host[hlen] = '\0';
     snprintf(t->hostport, sizeof t->hostport, "%s", hp);
+    return 0;
+}
+
+/* What follows the authority: t->path ("/" at least; a bare "?q" becomes
+ * "/?q"; no fragment). 0, or -1 with err set. */
+static int target_path(struct bench_target *t, const char *url, const char *rest, char *err, size_t errlen)
+{
     if (*rest == '#')
         rest = "";
     size_t plen = strcspn(rest, "#");
@@ -392,7 +429,16 @@ int bench_target_parse(struct bench_target *t, const char *url, char *err, size_
             return -1;
         }
     }
+    return 0;
+longpath:
+    snprintf(err, errlen, "'%s': path too long", url);
+    return -1;
+}
 
+/* t->host and t->port to t->addr, IPv4 first when a name has both (servers
+ * bound to 127.0.0.1). 0, or -1 with err set. */
+static int target_resolve(struct bench_target *t, char *err, size_t errlen)
+{
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -408,7 +454,6 @@ int bench_target_parse(struct bench_target *t, const char *url, char *err, size_
         snprintf(err, errlen, "cannot resolve '%s': %s", t->host, gai_strerror(rc));
         return -1;
     }
-    /* prefer IPv4 when a name has both (servers bound to 127.0.0.1) */
     struct addrinfo *pick = res;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
         if (ai->ai_family == AF_INET) {
@@ -419,7 +464,20 @@ int bench_target_parse(struct bench_target *t, const char *url, char *err, size_
     t->addrlen = pick->ai_addrlen;
     freeaddrinfo(res);
     return 0;
-longpath:
-    snprintf(err, errlen, "'%s': path too long", url);
-    return -1;
+}
+
+int bench_target_parse(struct bench_target *t, const char *url, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (!url || !*url) {
+        snprintf(err, errlen, "no target: give a URL like http://127.0.0.1:8080/ or redis://127.0.0.1:6379");
+        return -1;
+    }
+    const char *auth = target_scheme(t, url, err, errlen);
+    if (!auth)
+        return -1;
+    size_t alen = strcspn(auth, "/?#");
+    if (target_authority(t, url, auth, alen, err, errlen) != 0 || target_path(t, url, auth + alen, err, errlen) != 0)
+        return -1;
+    return target_resolve(t, err, errlen);
 }

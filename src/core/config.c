@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/alloc.h"
+#include "core/log.h"
 #include "core/util.h"
 
 #define MAX_WORDS 64
@@ -254,7 +255,17 @@ int conf_split(char *line, char **argv, int max)
     }
 }
 
+const struct conf_enum conf_loglevels[] = {
+    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
+};
+
 int conf_load_file(const struct conf_table *t, void *conf, const char *path, struct buf *errs)
+{
+    return conf_load_file_lines(t, conf, path, errs, NULL);
+}
+
+int conf_load_file_lines(const struct conf_table *t, void *conf, const char *path, struct buf *errs,
+                         void (*at_line)(void *conf, int lineno))
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -284,6 +295,8 @@ int conf_load_file(const struct conf_table *t, void *conf, const char *path, str
             }
             continue;
         }
+        if (at_line)
+            at_line(conf, lineno);
         if (conf_set(t, conf, argv[0], argc - 1, argv + 1, false, err, sizeof err) != 0) {
             buf_printf(errs, "%s:%d: %s\n", path, lineno, err);
             nerr++;
@@ -291,6 +304,8 @@ int conf_load_file(const struct conf_table *t, void *conf, const char *path, str
     }
     free(line);
     fclose(f);
+    if (at_line)
+        at_line(conf, 0);
     return nerr;
 }
 

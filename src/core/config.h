@@ -60,6 +60,12 @@ struct conf_directive {
     void (*format)(const void *conf, struct buf *out);
 };
 
+/* The row that ends a directive table. */
+#define CONF_END {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL}
+
+/* The log levels every role's `loglevel` directive takes (core/log.h values). */
+extern const struct conf_enum conf_loglevels[];
+
 struct conf_table {
     const char *role;                       /* "kv", "lb", ... */
     const struct conf_directive *dirs;      /* terminated by {NULL} */
@@ -91,6 +97,10 @@ void conf_format(const struct conf_directive *d, const void *conf, struct buf *o
  * (0 = ok); -1 if the file cannot be read (message in errs).
  */
 int conf_load_file(const struct conf_table *t, void *conf, const char *path, struct buf *errs);
+/* The same, calling at_line(conf, N) before directive line N is applied and
+ * at_line(conf, 0) at the end (lb's sections record the line they start on). */
+int conf_load_file_lines(const struct conf_table *t, void *conf, const char *path, struct buf *errs,
+                         void (*at_line)(void *conf, int lineno));
 
 /*
  * Parse argv (after the role word): `--config FILE` is loaded first, then each

@@ -26,6 +26,11 @@ int net_listen(const char *host, int port, int backlog, bool reuseport, char *er
  */
 int net_port_in_use(const char *host, int port);
 
+/* Resolve host (a name or an IPv4/IPv6 literal) and port to the first TCP
+ * address getaddrinfo gives. Returns 0, or -1 with "cannot resolve 'HOST':
+ * REASON" in err. (Blocking: for configuration time.) */
+int net_resolve(const char *host, int port, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);
+
 /* "ip:port" of a socket address into out. */
 void net_format_addr(const struct sockaddr *sa, char *out, size_t outlen);
 

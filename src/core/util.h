@@ -43,6 +43,8 @@ bool util_parse_memory(const char *s, unsigned long long *out);
  * any case. false for negatives, junk or overflow. */
 bool util_parse_duration_ms(const char *s, long long *out);
 
+/* The value of hex digit c (0-9, a-f, A-F), or -1. */
+int util_hexval(int c);
 /* a[0..alen) equals the NUL-terminated b, ASCII case-insensitively. */
 bool util_strieq(const char *a, size_t alen, const char *b);
 /* Glob match as Redis stringmatchlen (*, ?, [abc], [^a], [a-z], \x), in

@@ -19,10 +19,6 @@
 
 #define OFF(f) offsetof(struct kv_config, f)
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 /* client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [<class> ...]:
  * classes normal, replica (alias slave: no replicas yet, kept for CONFIG
  * GET/SET) and pubsub (clients with subscriptions); a class not named keeps
@@ -188,7 +184,7 @@ static const struct conf_directive kv_dirs[] = {
     {"admin-port", CONF_INT, OFF(admin_port), -1, 65535, "-1", NULL, 0,
      "HTTP port for /metrics and /status (-1: port+10000, 0: off)", 0, NULL, NULL},
     {"admin-bind", CONF_STRING, OFF(admin_bind), 0, 0, "127.0.0.1", NULL, 0, "address of the admin endpoint", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, CONF_RUNTIME, "log verbosity", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, CONF_RUNTIME, "log verbosity", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
     {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL},
     {"hz", CONF_INT, OFF(hz), 1, 500, "10", NULL, CONF_RUNTIME, "background task frequency (expiry, rehash)", 0, NULL, NULL},
@@ -266,7 +262,7 @@ static const struct conf_directive kv_dirs[] = {
      "a replica refuses writes from clients (READONLY)", 0, NULL, NULL},
     {"aof-use-rdb-preamble", CONF_BOOL, OFF(aof_use_rdb_preamble), 0, 0, "yes", NULL, CONF_RUNTIME,
      "rewrites write the base file as RDB (no: as commands)", 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 
 static void changed(void *conf, const struct conf_directive *d);

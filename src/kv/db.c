@@ -327,7 +327,7 @@ struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long wh
 struct kv_obj *db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
 {
     struct kv_obj *o = *ref;
-    if (vlen > obj_string_capacity(o)) {
+    if (vlen > obj_vlen(o) && vlen > obj_string_capacity(o)) { /* no size query when it shrinks */
         size_t head = (size_t)(obj_val(o) - (char *)o);
         size_t want = vlen < 64 ? vlen : vlen + vlen / 2;
         if (want > (1u << 20) && vlen + (1u << 20) < want)
@@ -344,10 +344,26 @@ struct kv_obj *db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_
     return o;
 }
 
+bool db_string_overwrite(struct kv_db *db, struct kv_obj **ref, const char *v, size_t vlen)
+{
+    struct kv_obj *o = *ref;
+    /* only when the allocation stays about right: a value much shorter than
+     * the old one gets a fresh object (its memory then matches its size) */
+    if (obj_type(o) != OBJ_STRING || obj_has_ttl(o) || vlen > obj_vlen(o) || obj_vlen(o) - vlen >= 32)
+        return false;
+    memmove(obj_val(o), v, vlen);
+    o->dn.meta = (uint32_t)vlen;
+    o->lru = db_lru_clock(db); /* what db_replace gives the new object */
+    db_modified(db, obj_key(o), obj_klen(o));
+    if (db->on_add)
+        db->on_add(db->on_add_arg, o);
+    return true;
+}
+
 struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
 {
     struct kv_obj *o = *ref;
-    if (vlen > obj_string_capacity(o)) {
+    if (vlen > obj_vlen(o) && vlen > obj_string_capacity(o)) { /* no size query when it shrinks */
         size_t head = (size_t)(obj_val(o) - (char *)o);
         /* grow geometrically so repeated APPENDs are amortized O(1) */
         size_t want = vlen < 64 ? vlen : vlen + vlen / 2;

@@ -213,6 +213,10 @@ struct kv_obj *db_unlink_ref(struct kv_db *db, struct kv_obj **ref);
 struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long when_ms);
 
 /* Resize a string value to vlen bytes (content up to min(old, new) kept). */
+/* SET over an existing string without TTL whose value is as long or a little
+ * longer: the new value is written in place (no allocation, no second
+ * lookup), as db_replace would leave it. false: nothing done, replace it. */
+bool db_string_overwrite(struct kv_db *db, struct kv_obj **ref, const char *v, size_t vlen);
 struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen);
 /* The same for a size a request chose: NULL (nothing changed) when the
  * allocation fails, instead of aborting. */

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/sha1.h"
 #include "core/util.h"
+#include "kv/lua_libs.h"
 #include "kv/server.h"
 
 #define HOOK_COUNT 100000      /* instructions between busy/kill checks (Redis: same) */
@@ -102,24 +103,15 @@ static int ro_newindex(lua_State *L)
     return lua_error(L);
 }
 
-/* __index of the globals: a name that exists nowhere is an error (Redis 7). */
-static int globals_index(lua_State *L)
+/*
+ * Reading a global a script never defined is an error (Redis 7). The script
+ * environment is an empty read-only proxy whose __index is a table: the real
+ * globals (or, while FUNCTION LOAD runs a library body, the load-time table),
+ * so a hit is resolved by the Lua VM itself with no C call; only a miss goes
+ * on to this function, the __index of both those tables.
+ */
+static int globals_miss(lua_State *L)
 {
-    /* upvalue 1: the real globals; upvalue 2: the load-time table (functions) */
-    struct kv_script *sc = S(L);
-    if (sc->loading_lib && lua_type(L, 2) == LUA_TSTRING) {
-        lua_pushvalue(L, 2);
-        lua_rawget(L, lua_upvalueindex(2));
-        if (!lua_isnil(L, -1))
-            return 1;
-        lua_pop(L, 1);
-    } else {
-        lua_pushvalue(L, 2);
-        lua_rawget(L, lua_upvalueindex(1));
-        if (!lua_isnil(L, -1))
-            return 1;
-        lua_pop(L, 1);
-    }
     luaL_where(L, 1);
     lua_pushfstring(L, "Script attempted to access nonexistent global variable '%s'", lua_tostring(L, 2));
     lua_concat(L, 2);
@@ -156,9 +148,8 @@ static int lua_setmetatable_guard(lua_State *L)
         bool ro = lua_toboolean(L, -1);
         lua_pop(L, 2);
         if (ro) {
-            lua_newtable(L);
-            lua_pushstring(L, "ERR Attempt to modify a readonly table");
-            lua_setfield(L, -2, "err");
+            /* a string, as Redis's patched Lua raises it (pcall sees it bare) */
+            lua_pushstring(L, "Attempt to modify a readonly table");
             return lua_error(L);
         }
     }
@@ -177,9 +168,8 @@ static int lua_rawset_guard(lua_State *L)
         bool ro = lua_toboolean(L, -1);
         lua_pop(L, 2);
         if (ro) {
-            lua_newtable(L);
-            lua_pushstring(L, "ERR Attempt to modify a readonly table");
-            lua_setfield(L, -2, "err");
+            /* a string, as Redis's patched Lua raises it (pcall sees it bare) */
+            lua_pushstring(L, "Attempt to modify a readonly table");
             return lua_error(L);
         }
     }
@@ -215,14 +205,14 @@ static void protect_table(lua_State *L, int globals, const char *name)
 }
 
 /* Make the environment table used by scripts: an empty proxy whose reads go to
- * the real globals (or the load-time table while a library loads). */
-static void make_env(lua_State *L, int globals, int loadtab)
+ * the real globals (kv_lua_load_hook points them at the load-time table while
+ * a library loads) and whose writes fail. Its metatable is kept in the
+ * registry as __kv_envmt. */
+static void make_env(lua_State *L, int globals)
 {
     lua_newtable(L);
     lua_newtable(L);
     lua_pushvalue(L, globals);
-    lua_pushvalue(L, loadtab);
-    lua_pushcclosure(L, globals_index, 2);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, ro_newindex);
     lua_setfield(L, -2, "__newindex");
@@ -230,7 +220,18 @@ static void make_env(lua_State *L, int globals, int loadtab)
     lua_setfield(L, -2, "__kv_ro");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "__kv_envmt");
     lua_setmetatable(L, -2);
+}
+
+/* Give table t a metatable whose __index raises globals_miss's error. */
+static void set_miss_meta(lua_State *L, int t)
+{
+    lua_newtable(L);
+    lua_pushcfunction(L, globals_miss);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, t);
 }
 
 /* Redis 7.0's error handler: a string error becomes {err='ERR ' .. e}; the
@@ -312,6 +313,9 @@ static lua_State *state_new(struct kv_script *sc)
     }
     load_optional(L, "cjson");
     load_optional(L, "bit");
+    kv_lua_open_struct(L);
+    kv_lua_open_cmsgpack(L);
+    lua_pop(L, 2);
     lua_pushlightuserdata(L, sc);
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_script");
 
@@ -353,7 +357,8 @@ static lua_State *state_new(struct kv_script *sc)
 
     int g = lua_gettop(L) + 1;
     lua_pushvalue(L, LUA_GLOBALSINDEX);
-    static const char *protect[] = {"redis", "string", "math", "table", "cjson", "bit", "coroutine"};
+    static const char *protect[] = {"redis", "string", "math", "table", "cjson", "bit", "struct", "cmsgpack",
+                                    "coroutine"};
     for (size_t i = 0; i < sizeof protect / sizeof protect[0]; i++)
         protect_table(L, g, protect[i]);
 
@@ -361,17 +366,18 @@ static lua_State *state_new(struct kv_script *sc)
      * with only register_function and the logging API */
     lua_newtable(L);
     int lt = lua_gettop(L);
-    static const char *load_libs[] = {"string", "math", "table", "cjson", "bit"};
-    for (size_t i = 0; i < sizeof load_libs / sizeof load_libs[0]; i++) {
-        lua_getfield(L, g, load_libs[i]);
-        lua_setfield(L, lt, load_libs[i]);
-    }
+    /* no libraries: redis-server 7.0.15 answers "Script attempted to access
+     * nonexistent global variable 'string'" (or cjson, cmsgpack, struct,
+     * math, ...) to a library body that uses one at load time */
     lua_getfield(L, LUA_REGISTRYINDEX, "__kv_loadredis");
     lua_setfield(L, lt, "redis");
     lua_pushvalue(L, lt);
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_loadtab");
 
-    make_env(L, g, lt);
+    set_miss_meta(L, lt);
+    lua_pushvalue(L, g);
+    lua_setfield(L, LUA_REGISTRYINDEX, "__kv_globals");
+    make_env(L, g);
     lua_pushvalue(L, -1);
     lua_setfield(L, g, "_G"); /* _G is the read-only view */
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_env");
@@ -379,6 +385,9 @@ static lua_State *state_new(struct kv_script *sc)
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_scripts");
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "__kv_bodies");
+    set_miss_meta(L, g); /* last: C code above reads globals that may be nil */
     lua_settop(L, 0);
     return L;
 }
@@ -1091,8 +1100,14 @@ static void hook(lua_State *L, lua_Debug *ar)
 
 void kv_lua_load_hook(struct kv_script *sc, bool on)
 {
+    lua_State *L = sc->L;
     sc->start_ms = util_mono_us() / 1000;
-    lua_sethook(sc->L, on ? hook : NULL, on ? LUA_MASKCOUNT : 0, HOOK_COUNT);
+    lua_sethook(L, on ? hook : NULL, on ? LUA_MASKCOUNT : 0, HOOK_COUNT);
+    /* a library body reads the load-time table, its functions the globals */
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_envmt");
+    lua_getfield(L, LUA_REGISTRYINDEX, on ? "__kv_loadtab" : "__kv_globals");
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
 }
 
 int kv_lua_run(struct kv_script *sc, struct kv_client *c, int fn_idx, int nargs, const struct kv_run_opts *o)
@@ -1257,7 +1272,18 @@ static bool script_get(struct kv_script *sc, struct kv_client *c, const char *bo
                        bool push)
 {
     lua_State *L = sc->L;
-    kv_lua_sha1hex(body, n, sha);
+    /* a body seen before maps to its sha in __kv_bodies (Lua interns the body
+     * string: one hash and compare instead of a SHA1 every EVAL) */
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_bodies");
+    lua_pushlstring(L, body, n);
+    lua_rawget(L, -2);
+    size_t shalen = 0;
+    const char *known = lua_tolstring(L, -1, &shalen);
+    if (known && shalen == 40)
+        memcpy(sha, known, 41);
+    else
+        kv_lua_sha1hex(body, n, sha);
+    lua_pop(L, 2);
     lua_getfield(L, LUA_REGISTRYINDEX, "__kv_scripts");
     lua_getfield(L, -1, sha);
     if (lua_isfunction(L, -1)) {
@@ -1272,6 +1298,7 @@ static bool script_get(struct kv_script *sc, struct kv_client *c, const char *bo
         lua_settop(L, 0);
         return false;
     }
+    const char *body0 = body;
     char *copy = NULL;
     if (flags >= 0) { /* the shebang line becomes a comment: line numbers stay */
         copy = xstrndup(body, n);
@@ -1296,6 +1323,11 @@ static bool script_get(struct kv_script *sc, struct kv_client *c, const char *bo
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, sha);
     lua_remove(L, -2);
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_bodies");
+    lua_pushlstring(L, body0, n);
+    lua_pushstring(L, sha);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     sc->nscripts++;
     sc->scripts_bytes += n;
     if (!push)
@@ -1451,6 +1483,8 @@ void kv_cmd_SCRIPT(struct kv_client *c, int argc, struct resp_arg *argv)
             lua_setfield(L, LUA_REGISTRYINDEX, "__kv_scripts");
             lua_newtable(L);
             lua_setfield(L, LUA_REGISTRYINDEX, "__kv_sflags");
+            lua_newtable(L);
+            lua_setfield(L, LUA_REGISTRYINDEX, "__kv_bodies");
             c->srv->script->nscripts = 0;
             c->srv->script->scripts_bytes = 0;
             lua_gc(L, LUA_GCCOLLECT, 0);

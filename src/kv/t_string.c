@@ -182,6 +182,13 @@ void kv_cmd_SET(struct kv_client *c, int argc, struct resp_arg *argv)
         notify_set(c, &argv[1], when);
         kv_notify_db(c->srv, 0, KV_NOTIFY_EXPIRED, "expired", argv[1].ptr, argv[1].len);
         DB(c)->st.expired++;
+    } else if (exists && when < 0 && db_string_overwrite(DB(c), ref, argv[2].ptr, argv[2].len)) {
+        c->srv->dirty++; /* the common overwrite: in place, one lookup */
+        notify_set(c, &argv[1], when);
+    } else if (!exists) {
+        db_add(DB(c), obj_new_string(argv[1].ptr, argv[1].len, argv[2].ptr, argv[2].len, when));
+        c->srv->dirty++; /* absent a moment ago: no second lookup */
+        notify_set(c, &argv[1], when);
     } else {
         store_string(c, &argv[1], argv[2].ptr, argv[2].len, when, flags & SET_KEEPTTL);
         notify_set(c, &argv[1], when);

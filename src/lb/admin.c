@@ -22,7 +22,6 @@
  * Runs on worker 0's loop (the main thread), like the health checks: adding
  * a backend starts its checks here.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -48,98 +47,6 @@ struct lb_admin {
     struct admin *core;
 };
 
-static int hexv(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decode [s, s+n) into out (NUL-terminated); false if it does not fit. */
-static bool pct_decode(const char *s, size_t n, char *out, size_t cap)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (ch == '+')
-            ch = ' ';
-        else if (ch == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
-            ch = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
-            i += 2;
-        }
-        if (k + 1 >= cap)
-            return false;
-        out[k++] = ch;
-    }
-    out[k] = '\0';
-    return true;
-}
-
-/* Value of key in a query/form string, decoded; false when absent. */
-static bool param(const char *q, size_t qn, const char *key, char *out, size_t cap)
-{
-    size_t kl = strlen(key);
-    const char *p = q, *end = q + qn;
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(e - p));
-        if (eq && (size_t)(eq - p) == kl && memcmp(p, key, kl) == 0)
-            return pct_decode(eq + 1, (size_t)(e - eq - 1), out, cap);
-        p = e + 1;
-    }
-    return false;
-}
-
-/* ---- answers -------------------------------------------------------------- */
-
-
-static void answer_json(struct admin_resp *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void answer_json(struct admin_resp *r, int status, const char *fmt, ...)
-{
-    char body[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof body)
-        n = sizeof body - 1;
-    r->status = status;
-    r->ctype = "application/json";
-    buf_append(&r->body, body, (size_t)n);
-}
-
-static bool token_ok(struct lb_server *srv, const struct admin_req *req)
-{
-    const char *tok = srv->cfg.admin_token;
-    size_t tl = tok ? strlen(tok) : 0;
-    if (tl == 0)
-        return false;
-    const struct http1_request *r = req->http;
-    const char *v = NULL;
-    size_t vl = 0;
-    const struct http1_header *h = http1_find_header(r->headers, r->num_headers, "authorization", 13);
-    if (h && h->value_len > 7 && util_strieq(h->value, 7, "bearer ")) {
-        v = h->value + 7;
-        vl = h->value_len - 7;
-    } else if ((h = http1_find_header(r->headers, r->num_headers, "x-admin-token", 13)) != NULL) {
-        v = h->value;
-        vl = h->value_len;
-    }
-    if (!v || vl != tl)
-        return false;
-    unsigned char diff = 0; /* constant time */
-    for (size_t i = 0; i < tl; i++)
-        diff |= (unsigned char)(v[i] ^ tok[i]);
-    return diff == 0;
-}
-
 static struct net_pool *find_pool(struct lb_server *s, const char *name)
 {
     for (int i = 0; i < s->npools; i++)
@@ -149,15 +56,103 @@ static struct net_pool *find_pool(struct lb_server *s, const char *name)
 }
 
 
+/* POST /pools/P/backends?addr=H:P[&weight=N][&maxconn=N][&name=N]: add a
+ * backend (201), its health checks started on this loop. */
+static void add_backend(struct lb_admin *ctx, const struct admin_req *req, struct admin_resp *c, struct net_pool *pool)
+{
+    struct lb_server *s = ctx->srv;
+    char addr[256], weight[32], maxconn[32], name[128];
+    if (!admin_param(req, "addr", addr, sizeof addr)) {
+        admin_answer_json(c, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
+        return;
+    }
+    char *argv[7];
+    int argc = 0;
+    argv[argc++] = addr;
+    if (admin_param(req, "weight", weight, sizeof weight)) {
+        argv[argc++] = "weight";
+        argv[argc++] = weight;
+    }
+    if (admin_param(req, "maxconn", maxconn, sizeof maxconn)) {
+        argv[argc++] = "maxconn";
+        argv[argc++] = maxconn;
+    }
+    if (admin_param(req, "name", name, sizeof name)) {
+        argv[argc++] = "name";
+        argv[argc++] = name;
+    }
+    struct net_backend_conf b;
+    char err[256];
+    if (lb_backend_parse(&b, argc, argv, err, sizeof err) != 0) {
+        admin_answer_json(c, 400, "{\"error\":\"%s\"}\n", err);
+        return;
+    }
+    struct net_peer *dup = net_pool_find(pool, b.name);
+    if (dup) {
+        net_peer_unref(dup);
+        admin_answer_json(c, 409, "{\"error\":\"backend %s is already in pool %s\"}\n", b.name, pool->name);
+        lb_backend_conf_deinit(&b);
+        return;
+    }
+    const struct lb_pool_conf *pc = lb_pool_conf_of(pool);
+    struct net_peer *p = net_peer_new(pool, &b, s->nworkers);
+    atomic_store(&p->maxconn, b.maxconn ? b.maxconn : pc->maxconn);
+    net_health_new_peer(p);
+    net_peer_ref(p);
+    net_pool_add(pool, p);
+    net_health_start(ctx->loop, p);
+    log_notice("admin: pool %s: backend %s added (weight %lld)", pool->name, p->name, b.weight);
+    admin_answer_json(c, 201, "{\"pool\":\"%s\",\"backend\":\"%s\",\"address\":\"%s\",\"weight\":%lld,\"state\":\"%s\"}\n",
+                      pool->name, p->name, p->addr, b.weight, atomic_load(&p->check_up) ? "up" : "down");
+    net_peer_unref(p);
+    lb_backend_conf_deinit(&b);
+}
+
+/* POST .../drain|enable|weight or DELETE on backend p of pool. */
+static void backend_action(const struct admin_req *req, struct admin_resp *c, struct net_pool *pool,
+                           struct net_peer *p, const char *action)
+{
+    enum http1_method m = req->method;
+    if (!action[0] && m == HTTP1_METHOD_DELETE) {
+        net_health_stop(p);
+        net_pool_remove(pool, p);
+        log_notice("admin: pool %s: backend %s removed (%d requests in flight finish)", pool->name, p->name,
+                   atomic_load(&p->active));
+        admin_answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"removed\",\"active\":%d}\n", pool->name,
+                          p->name, atomic_load(&p->active));
+    } else if (m != HTTP1_METHOD_POST) {
+        admin_answer_json(c, 405, "{\"error\":\"POST .../drain|enable|weight, or DELETE the backend\"}\n");
+    } else if (strcmp(action, "drain") == 0) {
+        net_peer_set_admin(p, NET_PEER_DRAIN);
+        log_notice("admin: pool %s: backend %s draining", pool->name, p->name);
+        admin_answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"draining\",\"active\":%d}\n", pool->name,
+                          p->name, atomic_load(&p->active));
+    } else if (strcmp(action, "enable") == 0) {
+        net_peer_set_admin(p, NET_PEER_READY);
+        log_notice("admin: pool %s: backend %s enabled", pool->name, p->name);
+        admin_answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"ready\"}\n", pool->name, p->name);
+    } else if (strcmp(action, "weight") == 0) {
+        char v[32];
+        long long wt;
+        if (!admin_param(req, "value", v, sizeof v) || !util_str2ll(v, strlen(v), &wt) || wt < 1 || wt > 1000) {
+            admin_answer_json(c, 400, "{\"error\":\"value=1..1000 is required\"}\n");
+        } else {
+            net_peer_set_weight(p, (int)wt);
+            admin_answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"weight\":%lld}\n", pool->name, p->name, wt);
+        }
+    } else {
+        admin_answer_json(c, 404, "{\"error\":\"unknown action '%s' (drain, enable, weight)\"}\n", action);
+    }
+}
+
 /* POST/DELETE under /pools/. path: after "/pools/". */
-static void control(struct lb_admin *ctx, const struct admin_req *req, struct admin_resp *c, const char *path,
-                    const char *q, size_t qn)
+static void control(struct lb_admin *ctx, const struct admin_req *req, struct admin_resp *c, const char *path)
 {
     struct lb_server *s = ctx->srv;
     char pname[128], rest[512];
     const char *slash = strchr(path, '/');
     if (!slash || (size_t)(slash - path) >= sizeof pname) {
-        answer_json(c, 404, "{\"error\":\"use /pools/POOL/backends[/BACKEND[/ACTION]]\"}\n");
+        admin_answer_json(c, 404, "{\"error\":\"use /pools/POOL/backends[/BACKEND[/ACTION]]\"}\n");
         return;
     }
     memcpy(pname, path, (size_t)(slash - path));
@@ -165,111 +160,36 @@ static void control(struct lb_admin *ctx, const struct admin_req *req, struct ad
     snprintf(rest, sizeof rest, "%s", slash + 1);
     struct net_pool *pool = find_pool(s, pname);
     if (!pool) {
-        answer_json(c, 404, "{\"error\":\"no pool named %s\"}\n", pname);
+        admin_answer_json(c, 404, "{\"error\":\"no pool named %s\"}\n", pname);
         return;
     }
-    enum http1_method m = req->method;
     if (strcmp(rest, "backends") == 0 || strcmp(rest, "backends/") == 0) {
-        if (m != HTTP1_METHOD_POST) {
-            answer_json(c, 405, "{\"error\":\"POST to add a backend\"}\n");
-            return;
-        }
-        char addr[256], weight[32], maxconn[32], name[128];
-        if (!param(q, qn, "addr", addr, sizeof addr)) {
-            answer_json(c, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
-            return;
-        }
-        char *argv[7];
-        int argc = 0;
-        argv[argc++] = addr;
-        if (param(q, qn, "weight", weight, sizeof weight)) {
-            argv[argc++] = "weight";
-            argv[argc++] = weight;
-        }
-        if (param(q, qn, "maxconn", maxconn, sizeof maxconn)) {
-            argv[argc++] = "maxconn";
-            argv[argc++] = maxconn;
-        }
-        if (param(q, qn, "name", name, sizeof name)) {
-            argv[argc++] = "name";
-            argv[argc++] = name;
-        }
-        struct net_backend_conf b;
-        char err[256];
-        if (lb_backend_parse(&b, argc, argv, err, sizeof err) != 0) {
-            answer_json(c, 400, "{\"error\":\"%s\"}\n", err);
-            return;
-        }
-        struct net_peer *dup = net_pool_find(pool, b.name);
-        if (dup) {
-            net_peer_unref(dup);
-            answer_json(c, 409, "{\"error\":\"backend %s is already in pool %s\"}\n", b.name, pool->name);
-            lb_backend_conf_deinit(&b);
-            return;
-        }
-        const struct lb_pool_conf *pc = lb_pool_conf_of(pool);
-        struct net_peer *p = net_peer_new(pool, &b, s->nworkers);
-        atomic_store(&p->maxconn, b.maxconn ? b.maxconn : pc->maxconn);
-        net_health_new_peer(p);
-        net_peer_ref(p);
-        net_pool_add(pool, p);
-        net_health_start(ctx->loop, p);
-        log_notice("admin: pool %s: backend %s added (weight %lld)", pool->name, p->name, b.weight);
-        answer_json(c, 201, "{\"pool\":\"%s\",\"backend\":\"%s\",\"address\":\"%s\",\"weight\":%lld,\"state\":\"%s\"}\n",
-                    pool->name, p->name, p->addr, b.weight, atomic_load(&p->check_up) ? "up" : "down");
-        net_peer_unref(p);
-        lb_backend_conf_deinit(&b);
+        if (req->method != HTTP1_METHOD_POST)
+            admin_answer_json(c, 405, "{\"error\":\"POST to add a backend\"}\n");
+        else
+            add_backend(ctx, req, c, pool);
         return;
     }
     if (strncmp(rest, "backends/", 9) != 0) {
-        answer_json(c, 404, "{\"error\":\"use /pools/%s/backends[/BACKEND[/ACTION]]\"}\n", pool->name);
+        admin_answer_json(c, 404, "{\"error\":\"use /pools/%s/backends[/BACKEND[/ACTION]]\"}\n", pool->name);
         return;
     }
     char bname[256], action[32] = "";
     const char *b = rest + 9;
     const char *as = strchr(b, '/');
     size_t bl = as ? (size_t)(as - b) : strlen(b);
-    if (!pct_decode(b, bl, bname, sizeof bname) || !bname[0]) {
-        answer_json(c, 404, "{\"error\":\"backend name missing\"}\n");
+    if (!admin_pct_decode(b, bl, bname, sizeof bname) || !bname[0]) {
+        admin_answer_json(c, 404, "{\"error\":\"backend name missing\"}\n");
         return;
     }
     if (as)
         snprintf(action, sizeof action, "%s", as + 1);
     struct net_peer *p = net_pool_find(pool, bname);
     if (!p) {
-        answer_json(c, 404, "{\"error\":\"no backend %s in pool %s\"}\n", bname, pool->name);
+        admin_answer_json(c, 404, "{\"error\":\"no backend %s in pool %s\"}\n", bname, pool->name);
         return;
     }
-    if (!action[0] && m == HTTP1_METHOD_DELETE) {
-        net_health_stop(p);
-        net_pool_remove(pool, p);
-        log_notice("admin: pool %s: backend %s removed (%d requests in flight finish)", pool->name, p->name,
-                   atomic_load(&p->active));
-        answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"removed\",\"active\":%d}\n", pool->name,
-                    p->name, atomic_load(&p->active));
-    } else if (m != HTTP1_METHOD_POST) {
-        answer_json(c, 405, "{\"error\":\"POST .../drain|enable|weight, or DELETE the backend\"}\n");
-    } else if (strcmp(action, "drain") == 0) {
-        net_peer_set_admin(p, NET_PEER_DRAIN);
-        log_notice("admin: pool %s: backend %s draining", pool->name, p->name);
-        answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"draining\",\"active\":%d}\n", pool->name,
-                    p->name, atomic_load(&p->active));
-    } else if (strcmp(action, "enable") == 0) {
-        net_peer_set_admin(p, NET_PEER_READY);
-        log_notice("admin: pool %s: backend %s enabled", pool->name, p->name);
-        answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"state\":\"ready\"}\n", pool->name, p->name);
-    } else if (strcmp(action, "weight") == 0) {
-        char v[32];
-        long long wt;
-        if (!param(q, qn, "value", v, sizeof v) || !util_str2ll(v, strlen(v), &wt) || wt < 1 || wt > 1000) {
-            answer_json(c, 400, "{\"error\":\"value=1..1000 is required\"}\n");
-        } else {
-            net_peer_set_weight(p, (int)wt);
-            answer_json(c, 200, "{\"pool\":\"%s\",\"backend\":\"%s\",\"weight\":%lld}\n", pool->name, p->name, wt);
-        }
-    } else {
-        answer_json(c, 404, "{\"error\":\"unknown action '%s' (drain, enable, weight)\"}\n", action);
-    }
+    backend_action(req, c, pool, p, action);
     net_peer_unref(p);
 }
 
@@ -278,29 +198,29 @@ static void control(struct lb_admin *ctx, const struct admin_req *req, struct ad
 static void cache_purge(struct lb_server *s, const struct admin_req *req, struct admin_resp *c)
 {
     if (strcmp(req->path, "/cache/purge") != 0) {
-        answer_json(c, 404, "{\"error\":\"use POST /cache/purge?url=/PATH or ?prefix=/PATH [&host=H]\"}\n");
+        admin_answer_json(c, 404, "{\"error\":\"use POST /cache/purge?url=/PATH or ?prefix=/PATH [&host=H]\"}\n");
         return;
     }
     if (!lb_cache_enabled(s->cache)) {
-        answer_json(c, 409, "{\"error\":\"the cache is off (cache SIZE)\"}\n");
+        admin_answer_json(c, 409, "{\"error\":\"the cache is off (cache SIZE)\"}\n");
         return;
     }
     char url[2048], host[256] = "";
     bool prefix = false;
-    if (param(req->params, req->params_len, "prefix", url, sizeof url)) {
+    if (admin_param(req, "prefix", url, sizeof url)) {
         prefix = true;
-    } else if (!param(req->params, req->params_len, "url", url, sizeof url)) {
-        answer_json(c, 400, "{\"error\":\"url=/PATH or prefix=/PATH is required\"}\n");
+    } else if (!admin_param(req, "url", url, sizeof url)) {
+        admin_answer_json(c, 400, "{\"error\":\"url=/PATH or prefix=/PATH is required\"}\n");
         return;
     }
-    param(req->params, req->params_len, "host", host, sizeof host);
+    admin_param(req, "host", host, sizeof host);
     const char *path = url;
     if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) {
         const char *a = url + (url[4] == ':' ? 7 : 8);
         const char *sl = strchr(a, '/');
         size_t hl = sl ? (size_t)(sl - a) : strlen(a);
         if (hl >= sizeof host) {
-            answer_json(c, 400, "{\"error\":\"host too long\"}\n");
+            admin_answer_json(c, 400, "{\"error\":\"host too long\"}\n");
             return;
         }
         memcpy(host, a, hl);
@@ -308,12 +228,12 @@ static void cache_purge(struct lb_server *s, const struct admin_req *req, struct
         path = sl ? sl : "/";
     }
     if (path[0] != '/') {
-        answer_json(c, 400, "{\"error\":\"the path starts with /\"}\n");
+        admin_answer_json(c, 400, "{\"error\":\"the path starts with /\"}\n");
         return;
     }
     long long n = lb_cache_purge(s->cache, host[0] ? host : NULL, path, prefix);
     log_notice("admin: cache purge %s%s%s: %lld objects", prefix ? "prefix " : "", host, path, n);
-    answer_json(c, 200, "{\"purged\":%lld}\n", n);
+    admin_answer_json(c, 200, "{\"purged\":%lld}\n", n);
 }
 
 static void handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
@@ -322,37 +242,20 @@ static void handler(void *arg, const struct admin_req *req, struct admin_resp *r
     struct lb_server *s = ctx->srv;
     enum http1_method m = req->method;
     if (m == HTTP1_METHOD_GET || m == HTTP1_METHOD_HEAD) {
-        if (strcmp(req->path, "/metrics") == 0) {
-            resp->status = 200;
-            resp->ctype = "text/plain; version=0.0.4";
-            lb_metrics(s, &resp->body);
-        } else if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/pools") == 0) {
-            resp->status = 200;
-            resp->ctype = "application/json";
-            lb_status_json(s, &resp->body);
-        } else {
-            answer_json(resp, 404, "{\"error\":\"try /metrics, /status, or POST/DELETE /pools/POOL/backends...\"}\n");
-        }
+        if (strcmp(req->path, "/metrics") == 0)
+            lb_metrics(s, admin_ok_metrics(resp));
+        else if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/pools") == 0)
+            lb_status_json(s, admin_ok_json(resp));
+        else
+            admin_answer_json(resp, 404, "{\"error\":\"try /metrics, /status, or POST/DELETE /pools/POOL/backends...\"}\n");
     } else if ((m == HTTP1_METHOD_POST || m == HTTP1_METHOD_DELETE) && strncmp(req->path, "/pools/", 7) == 0) {
-        if (!token_ok(s, req)) {
-            if (!s->cfg.admin_token || !s->cfg.admin_token[0])
-                answer_json(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
-            else
-                answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
-        } else {
-            control(ctx, req, resp, req->path + 7, req->params, req->params_len);
-        }
+        if (admin_require_token(req, resp, s->cfg.admin_token))
+            control(ctx, req, resp, req->path + 7);
     } else if ((m == HTTP1_METHOD_POST || m == HTTP1_METHOD_DELETE) && strncmp(req->path, "/cache/", 7) == 0) {
-        if (!token_ok(s, req)) {
-            if (!s->cfg.admin_token || !s->cfg.admin_token[0])
-                answer_json(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
-            else
-                answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
-        } else {
+        if (admin_require_token(req, resp, s->cfg.admin_token))
             cache_purge(s, req, resp);
-        }
     } else {
-        answer_json(resp, 405, "{\"error\":\"GET /metrics /status; POST or DELETE /pools/...\"}\n");
+        admin_answer_json(resp, 405, "{\"error\":\"GET /metrics /status; POST or DELETE /pools/...\"}\n");
     }
 }
 

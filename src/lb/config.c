@@ -70,21 +70,7 @@ int lb_resolve(const char *addr, struct sockaddr_storage *sa, socklen_t *salen, 
         snprintf(err, errlen, "'%s' is not an address: use host:port", addr);
         return -1;
     }
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int rc = getaddrinfo(host, ps, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(sa, res->ai_addr, res->ai_addrlen);
-    *salen = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
+    return net_resolve(host, port, sa, salen, err, errlen);
 }
 
 static bool is_token(const char *s)
@@ -405,7 +391,7 @@ static void format_health(const void *conf, struct buf *out)
 
 static const struct conf_directive pool_dirs[] = {
     LB_POOL_DIRS(LB_X_POOL_ROW)
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 static const struct conf_table pool_table = {"lb", pool_dirs, sizeof(struct lb_pool_conf), NULL};
 
@@ -608,7 +594,7 @@ static const struct conf_enum tls_versions[] = {{"1.2", 12}, {"1.3", 13}, {NULL,
 
 static const struct conf_directive listener_dirs[] = {
     LB_LISTENER_DIRS(LB_X_LISTENER_ROW)
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 static const struct conf_table listener_table = {"lb", listener_dirs, sizeof(struct lb_listener_conf), NULL};
 
@@ -779,10 +765,6 @@ LB_LISTENER_DIRS(LB_X_FWD_LISTENER)
 
 /* ---- global directives ------------------------------------------------ */
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 #define LB_GLOBAL_DIRS(X) \
     X(threads, "threads", CONF_INT, threads, 1, LB_MAX_THREADS, "1", NULL, 0, \
       "worker threads, each with its own loop (one shared socket per listener; own sockets with reuseport yes)", 0, NULL, NULL) \
@@ -803,7 +785,7 @@ static const struct conf_enum loglevels[] = {
       "file holding the admin token (first line), so it is not in the process list", 0, NULL, NULL) \
     X(admin_allow_host, "admin-allow-host", CONF_STRING, admin_allow_host, 0, 0, "", NULL, 0, \
       "Host names the admin endpoint answers besides loopback ones (space-separated; *: any)", 0, NULL, NULL) \
-    X(loglevel, "loglevel", CONF_ENUM, loglevel, 0, 0, "notice", loglevels, CONF_RUNTIME, "log verbosity", 0, NULL, NULL) \
+    X(loglevel, "loglevel", CONF_ENUM, loglevel, 0, 0, "notice", conf_loglevels, CONF_RUNTIME, "log verbosity", 0, NULL, NULL) \
     X(logfile, "logfile", CONF_STRING, logfile, 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL) \
     X(pidfile, "pidfile", CONF_STRING, pidfile, 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL) \
     X(maxclients, "maxclients", CONF_INT, maxclients, 1, 10000000, "10000", NULL, CONF_RUNTIME, \
@@ -825,7 +807,7 @@ static const struct conf_enum loglevels[] = {
 static const struct conf_directive global_dirs[] = {
     LB_GLOBAL_DIRS(LB_X_GLOBAL_ROW)
     LB_SECTION_ROWS
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 static const struct conf_table global_table = {"lb", global_dirs, sizeof(struct lb_config), NULL};
 
@@ -834,8 +816,11 @@ static const struct conf_directive lb_dirs[] = {
     LB_SECTION_ROWS
     LB_LISTENER_DIRS(LB_X_FWD_LISTENER_ROW)
     LB_POOL_DIRS(LB_X_FWD_POOL_ROW)
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
+
+/* sections and routes record the line they start on (lb_config_validate names it) */
+static void at_line(void *conf, int lineno) { ((struct lb_config *)conf)->lineno = lineno; }
 
 const struct conf_table lb_conf_table = {"lb", lb_dirs, sizeof(struct lb_config), NULL};
 
@@ -1008,40 +993,10 @@ int lb_config_load(struct lb_config *c, const char *path, int argc, char **argv,
 {
     int nerr = 0;
     if (path) {
-        FILE *f = fopen(path, "r");
-        if (!f) {
-            buf_printf(errs, "%s: cannot open: %s\n", path, strerror(errno));
+        int n = conf_load_file_lines(&lb_conf_table, c, path, errs, at_line);
+        if (n < 0)
             return 1;
-        }
-        char *line = NULL;
-        size_t cap = 0;
-        int lineno = 0;
-        while (getline(&line, &cap, f) >= 0) {
-            lineno++;
-            char *words[MAX_WORDS], err[512];
-            int nw = conf_split(line, words, MAX_WORDS);
-            if (nw < 0) {
-                buf_printf(errs, "%s:%d: unbalanced quotes or too many words\n", path, lineno);
-                nerr++;
-                continue;
-            }
-            if (nw == 0)
-                continue;
-            if (strcasecmp(words[0], "role") == 0) {
-                if (nw != 2 || strcmp(words[1], "lb") != 0) {
-                    buf_printf(errs, "%s:%d: this file is for role '%s', not 'lb'\n", path, lineno, nw > 1 ? words[1] : "?");
-                    nerr++;
-                }
-                continue;
-            }
-            c->lineno = lineno;
-            if (conf_set(&lb_conf_table, c, words[0], nw - 1, words + 1, false, err, sizeof err) != 0) {
-                buf_printf(errs, "%s:%d: %s\n", path, lineno, err);
-                nerr++;
-            }
-        }
-        free(line);
-        fclose(f);
+        nerr += n;
     }
     /* flags apply to the global scope: default listener, default pool */
     c->cur_kind = LB_SEC_NONE;

@@ -5,12 +5,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/alloc.h"
 #include "core/net.h"
+#include "core/util.h"
 #include "proto/http1.h"
 
 #define ADMIN_DEFAULT_MAX_REQ 8192
@@ -388,26 +390,15 @@ int admin_port(const struct admin *a) { return a->port; }
 
 /* ---- helpers for handlers ------------------------------------------------ */
 
-static int hexv(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-static bool pct_decode(const char *s, size_t n, char *out, size_t cap)
+bool admin_pct_decode(const char *s, size_t n, char *out, size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         if (ch == '+')
             ch = ' ';
-        else if (ch == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
-            ch = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+        else if (ch == '%' && i + 2 < n && util_hexval(s[i + 1]) >= 0 && util_hexval(s[i + 2]) >= 0) {
+            ch = (char)(util_hexval(s[i + 1]) * 16 + util_hexval(s[i + 2]));
             i += 2;
         }
         if (k + 1 >= cap)
@@ -427,7 +418,7 @@ bool admin_param(const struct admin_req *req, const char *key, char *out, size_t
         const char *e = amp ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(e - p));
         if (eq && (size_t)(eq - p) == kl && memcmp(p, key, kl) == 0)
-            return pct_decode(eq + 1, (size_t)(e - eq - 1), out, cap);
+            return admin_pct_decode(eq + 1, (size_t)(e - eq - 1), out, cap);
         p = e + 1;
     }
     return false;
@@ -455,4 +446,59 @@ bool admin_token_ok(const struct admin_req *req, const char *tok)
     for (size_t i = 0; i < tl; i++)
         diff |= (unsigned char)(v[i] ^ tok[i]);
     return diff == 0;
+}
+
+struct buf *admin_ok_metrics(struct admin_resp *r)
+{
+    r->status = 200;
+    r->ctype = "text/plain; version=0.0.4";
+    return &r->body;
+}
+
+struct buf *admin_ok_json(struct admin_resp *r)
+{
+    r->status = 200;
+    r->ctype = "application/json";
+    return &r->body;
+}
+
+#define ANSWER_MAX 1024 /* with the NUL: longer answers are cut */
+
+void admin_answer_json(struct admin_resp *r, int status, const char *fmt, ...)
+{
+    r->status = status;
+    r->ctype = "application/json";
+    buf_reserve(&r->body, ANSWER_MAX);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf_tail(&r->body), ANSWER_MAX, fmt, ap); /* formatted in place */
+    va_end(ap);
+    if (n > 0)
+        r->body.len += (size_t)n < ANSWER_MAX ? (size_t)n : ANSWER_MAX - 1;
+}
+
+void admin_json_str(struct buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            buf_printf(b, "\\%c", ch);
+        else if (ch < 0x20)
+            buf_printf(b, "\\u%04x", ch);
+        else
+            buf_putc(b, (char)ch);
+    }
+    buf_putc(b, '"');
+}
+
+bool admin_require_token(const struct admin_req *req, struct admin_resp *resp, const char *token)
+{
+    if (admin_token_ok(req, token))
+        return true;
+    if (!token || !token[0])
+        admin_answer_json(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
+    else
+        admin_answer_json(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
+    return false;
 }

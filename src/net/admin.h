@@ -66,10 +66,31 @@ bool admin_host_allowed(const char *h, size_t n, const char *bind, const char *a
  * decoded into out; false when absent or longer than cap - 1. */
 bool admin_param(const struct admin_req *req, const char *key, char *out, size_t cap);
 
+/* Start a 200 answer of Prometheus text (admin_ok_metrics) or JSON
+ * (admin_ok_json) and return the body to write it into. */
+struct buf *admin_ok_metrics(struct admin_resp *r);
+struct buf *admin_ok_json(struct admin_resp *r);
+
+/* Percent-decode [s, s+n) ('+' is a space) into out, NUL-terminated; false
+ * when it does not fit in cap. */
+bool admin_pct_decode(const char *s, size_t n, char *out, size_t cap);
+
+/* Answer status with a JSON body printed from fmt (at most 1023 bytes; longer
+ * is cut). */
+void admin_answer_json(struct admin_resp *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Append s as a JSON string: '"' and '\\' escaped, control bytes as \\u00XX. */
+void admin_json_str(struct buf *b, const char *s);
+
 /* Whether the request carries `Authorization: Bearer TOKEN` (or
  * `X-Admin-Token: TOKEN`) equal to token, compared in constant time; an
  * empty or NULL token matches nothing. */
 bool admin_token_ok(const struct admin_req *req, const char *token);
+
+/* For a change request: true when admin_token_ok(req, token); else answers
+ * 403 {"error":"changes are disabled: set admin-token"} (no token set) or 401
+ * {"error":"Authorization: Bearer TOKEN required"} and returns false. */
+bool admin_require_token(const struct admin_req *req, struct admin_resp *resp, const char *token);
 
 /* Listen on host:port. Returns NULL with a message in err on failure. opts may be NULL. */
 struct admin *admin_open(uv_loop_t *loop, const char *host, int port, const struct admin_opts *opts,

@@ -17,9 +17,6 @@
 
 #define OFF(f) offsetof(struct pg_config, f)
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
 static const struct conf_enum pool_modes[] = {
     {"session", PG_POOL_SESSION}, {"transaction", PG_POOL_TRANSACTION}, {NULL, 0},
 };
@@ -368,10 +365,10 @@ static const struct conf_directive pg_dirs[] = {
     {"admin-port", CONF_INT, OFF(admin_port), -1, 65535, "-1", NULL, 0,
      "HTTP port for /metrics and /status (-1: listen port + 10000, 0: off)", 0, NULL, NULL},
     {"admin-bind", CONF_STRING, OFF(admin_bind), 0, 0, "127.0.0.1", NULL, 0, "address of the admin endpoint", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "log verbosity", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "log verbosity", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
     {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table pg_conf_table = {"pg", pg_dirs, sizeof(struct pg_config), NULL};

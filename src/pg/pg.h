@@ -207,7 +207,7 @@ enum pg_srv_state { SRV_CONNECTING, SRV_LOGIN, SRV_IDLE, SRV_ACTIVE, SRV_RESET, 
 struct pg_proxy;
 struct pg_client;
 struct net_peer;
-struct ssl_ctx_st;
+struct net_tls_ctx;
 
 struct pg_srv {
     struct pg_conn conn;
@@ -300,7 +300,7 @@ struct pg_proxy {
     struct pg_config cfg;
     struct pg_userlist users;
     struct pg_userlist fetched;     /* users whose secret came from auth-query */
-    struct ssl_ctx_st *tls_ctx;     /* client TLS (NULL: none) */
+    struct net_tls_ctx *tls_ctx;     /* client TLS (NULL: none) */
     struct pg_backend backends[PG_MAX_BACKENDS];
     int nbackends;
     int primary;                    /* index of the primary in backends (changes at failover) */

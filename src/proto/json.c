@@ -46,16 +46,6 @@ static void ws(struct cur *c)
         c->p++;
 }
 
-static int hexv(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
 
 /* Parse a string at c->p (at '"'). With out, unescape into it (cap bytes incl.
  * NUL). Returns the length, -1 on bad syntax, -2 when it does not fit. */
@@ -89,7 +79,7 @@ static int str(struct cur *c, char *out, size_t cap)
                     return -1;
                 unsigned v = 0;
                 for (int i = 0; i < 4; i++) {
-                    int h = hexv(c->p[i]);
+                    int h = util_hexval(c->p[i]);
                     if (h < 0)
                         return -1;
                     v = v << 4 | (unsigned)h;

@@ -17,7 +17,6 @@
  * directory pools); progress in /status and /metrics. While one resharding
  * runs, further changes are refused (409).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,38 +25,6 @@
 #include "net/admin.h"
 #include "net/health.h"
 #include "router/proxy.h"
-
-static void answer(struct admin_resp *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void answer(struct admin_resp *r, int status, const char *fmt, ...)
-{
-    char body[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof body)
-        n = sizeof body - 1;
-    r->status = status;
-    r->ctype = "application/json";
-    buf_append(&r->body, body, (size_t)n);
-}
-
-static void json_str(struct buf *b, const char *s)
-{
-    buf_putc(b, '"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            buf_printf(b, "\\%c", ch);
-        else if (ch < 0x20)
-            buf_printf(b, "\\u%04x", ch);
-        else
-            buf_putc(b, (char)ch);
-    }
-    buf_putc(b, '"');
-}
 
 static uint64_t peer_sum(const struct net_peer *p, size_t off)
 {
@@ -158,7 +125,7 @@ static void status(struct rt_server *s, struct buf *b)
     for (int i = 0; i < s->nworkers; i++)
         nc += atomic_load(&s->workers[i].nclients);
     buf_printf(b, "{\"role\":\"router\",\"listen\":");
-    json_str(b, s->cfg.listen);
+    admin_json_str(b, s->cfg.listen);
     buf_printf(b, ",\"port\":%d,\"threads\":%d,\"clients\":%d,\"uptime_ms\":%lld,\"commands\":%llu,\"pools\":[",
                s->port, s->nworkers, nc, util_time_ms() - s->start_ms, (unsigned long long)WSUM(s, commands));
     static const char *const rp[] = {"never", "prefer", "when-primary-down"};
@@ -166,16 +133,16 @@ static void status(struct rt_server *s, struct buf *b)
         struct rt_pool *p = &s->pools[i];
         const struct rt_pool_conf *c = p->conf;
         buf_printf(b, "%s{\"name\":", i ? "," : "");
-        json_str(b, c->name);
+        admin_json_str(b, c->name);
         buf_printf(b, ",\"distribution\":\"%s\",\"hash\":\"%s\",\"ketama_compat\":\"%s\",\"hash_tag\":",
                    rt_dists[c->dist]->name, rt_hash_fns[c->hash].name, c->twemproxy ? "twemproxy" : "native");
-        json_str(b, c->hash_tag);
+        admin_json_str(b, c->hash_tag);
         buf_printf(b, ",\"auto_eject\":%s,\"read_replicas\":\"%s\",\"in_distribution\":%d,\"prefixes\":[",
                    c->auto_eject ? "true" : "false", rp[c->read_policy], p->nlive);
         for (int j = 0; j < c->nprefixes; j++) {
             if (j)
                 buf_putc(b, ',');
-            json_str(b, c->prefixes[j]);
+            admin_json_str(b, c->prefixes[j]);
         }
         buf_puts(b, "]");
         if (c->dist == RT_DIST_DIRECTORY) {
@@ -187,19 +154,19 @@ static void status(struct rt_server *s, struct buf *b)
         for (int j = 0; j < p->nmembers; j++) {
             struct rt_shard *sh = atomic_load(&s->shards[p->members[j]]);
             buf_printf(b, "%s{\"name\":", j ? "," : "");
-            json_str(b, sh->name);
+            admin_json_str(b, sh->name);
             buf_printf(b, ",\"addr\":\"%s\",\"weight\":%d,\"state\":\"%s\",\"last_check\":", sh->peer->addr,
                        atomic_load(&sh->peer->weight), state_of(sh->peer, now));
-            json_str(b, sh->peer->last_check);
+            admin_json_str(b, sh->peer->last_check);
             buf_printf(b, ",\"requests\":%llu,\"errors\":%llu,\"connects\":%llu", (unsigned long long)PSUM(sh->peer, requests),
                        (unsigned long long)PSUM(sh->peer, errors), (unsigned long long)PSUM(sh->peer, connects));
             if (sh->master) {
                 buf_puts(b, ",\"sentinel_master\":");
-                json_str(b, sh->master);
+                admin_json_str(b, sh->master);
             }
             if (sh->range_lo) {
                 buf_puts(b, ",\"range\":");
-                json_str(b, sh->range_lo);
+                admin_json_str(b, sh->range_lo);
             }
             if (sh->replica)
                 buf_printf(b, ",\"replica\":{\"addr\":\"%s\",\"state\":\"%s\",\"reads\":%llu}", sh->replica->addr,
@@ -232,7 +199,7 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
         char pool[80] = "default", addr[256], weight[16] = "1", name[210] = "", replica[256] = "", range[256] = "";
         admin_param(req, "pool", pool, sizeof pool);
         if (!admin_param(req, "addr", addr, sizeof addr)) {
-            answer(resp, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
+            admin_answer_json(resp, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
             return;
         }
         admin_param(req, "weight", weight, sizeof weight);
@@ -241,7 +208,7 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
         admin_param(req, "range", range, sizeof range);
         struct rt_pool *p = rt_server_find_pool(s, pool);
         if (!p) {
-            answer(resp, 404, "{\"error\":\"no pool named '%s'\"}\n", pool);
+            admin_answer_json(resp, 404, "{\"error\":\"no pool named '%s'\"}\n", pool);
             return;
         }
         char *words[10];
@@ -256,20 +223,20 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
             words[n++] = "range", words[n++] = range;
         struct rt_shard_conf sc;
         if (rt_shard_parse(&sc, n, words, err, sizeof err) != 0) {
-            answer(resp, 400, "{\"error\":\"%s\"}\n", err);
+            admin_answer_json(resp, 400, "{\"error\":\"%s\"}\n", err);
             return;
         }
         struct rt_shard *sh = rt_server_add_shard(s, p, &sc, err, sizeof err);
         rt_shard_conf_deinit(&sc);
         if (!sh) {
-            answer(resp, 409, "{\"error\":\"%s\"}\n", err);
+            admin_answer_json(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }
-        answer(resp, 201, "{\"added\":\"%s\",\"pool\":\"%s\",\"moved_data\":%s}\n", sh->name, p->conf->name, MOVES(p));
+        admin_answer_json(resp, 201, "{\"added\":\"%s\",\"pool\":\"%s\",\"moved_data\":%s}\n", sh->name, p->conf->name, MOVES(p));
         return;
     }
     if (*path != '/') {
-        answer(resp, 404, "{\"error\":\"POST /shards, POST /shards/S/weight, DELETE /shards/S\"}\n");
+        admin_answer_json(resp, 404, "{\"error\":\"POST /shards, POST /shards/S/weight, DELETE /shards/S\"}\n");
         return;
     }
     path++;
@@ -277,89 +244,78 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
     const char *slash = strchr(path, '/');
     size_t nl = slash ? (size_t)(slash - path) : strlen(path);
     if (nl == 0 || nl >= sizeof sname) {
-        answer(resp, 404, "{\"error\":\"no shard named\"}\n");
+        admin_answer_json(resp, 404, "{\"error\":\"no shard named\"}\n");
         return;
     }
     memcpy(sname, path, nl);
     sname[nl] = 0;
     struct rt_shard *sh = rt_server_find_shard(s, sname);
     if (!sh) {
-        answer(resp, 404, "{\"error\":\"no shard named '%s'\"}\n", sname);
+        admin_answer_json(resp, 404, "{\"error\":\"no shard named '%s'\"}\n", sname);
         return;
     }
     if (req->method == HTTP1_METHOD_DELETE && !slash) {
         if (rt_server_remove_shard(s, sh, err, sizeof err) != 0) {
-            answer(resp, 409, "{\"error\":\"%s\"}\n", err);
+            admin_answer_json(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }
-        answer(resp, 200, "{\"removed\":\"%s\",\"moved_data\":%s}\n", sname, MOVES(sh->pool));
+        admin_answer_json(resp, 200, "{\"removed\":\"%s\",\"moved_data\":%s}\n", sname, MOVES(sh->pool));
         return;
     }
     if (req->method == HTTP1_METHOD_POST && slash && strcmp(slash, "/weight") == 0) {
         char v[16];
         long long w;
         if (!admin_param(req, "value", v, sizeof v) || !util_str2ll(v, strlen(v), &w) || w < 1 || w > 1000) {
-            answer(resp, 400, "{\"error\":\"value=N (1..1000) is required\"}\n");
+            admin_answer_json(resp, 400, "{\"error\":\"value=N (1..1000) is required\"}\n");
             return;
         }
         if (rt_reshard_busy(s)) {
-            answer(resp, 409, "{\"error\":\"a resharding is in progress (see /status); try again when it is done\"}\n");
+            admin_answer_json(resp, 409, "{\"error\":\"a resharding is in progress (see /status); try again when it is done\"}\n");
             return;
         }
         net_peer_set_weight(sh->peer, (int)w);
         if (rt_server_change(s, sh->pool, err, sizeof err) != 0) {
-            answer(resp, 409, "{\"error\":\"%s\"}\n", err);
+            admin_answer_json(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }
-        answer(resp, 200, "{\"shard\":\"%s\",\"weight\":%lld,\"moved_data\":%s}\n", sname, w, MOVES(sh->pool));
+        admin_answer_json(resp, 200, "{\"shard\":\"%s\",\"weight\":%lld,\"moved_data\":%s}\n", sname, w, MOVES(sh->pool));
         return;
     }
     if (req->method == HTTP1_METHOD_POST && slash && strcmp(slash, "/primary") == 0) {
         char addr[256];
         if (!admin_param(req, "addr", addr, sizeof addr)) {
-            answer(resp, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
+            admin_answer_json(resp, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
             return;
         }
         if (rt_server_set_primary(s, sh, addr, err, sizeof err) != 0) {
-            answer(resp, 409, "{\"error\":\"%s\"}\n", err);
+            admin_answer_json(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }
-        answer(resp, 200, "{\"shard\":\"%s\",\"primary\":\"%s\",\"moved_data\":false}\n", sh->name, addr);
+        admin_answer_json(resp, 200, "{\"shard\":\"%s\",\"primary\":\"%s\",\"moved_data\":false}\n", sh->name, addr);
         return;
     }
-    answer(resp, 405, "{\"error\":\"POST /shards, POST /shards/S/weight, POST /shards/S/primary, DELETE /shards/S\"}\n");
+    admin_answer_json(resp, 405, "{\"error\":\"POST /shards, POST /shards/S/weight, POST /shards/S/primary, DELETE /shards/S\"}\n");
 }
 
 static void handler(void *arg, const struct admin_req *req, struct admin_resp *resp)
 {
     struct rt_server *s = arg;
     if (req->method == HTTP1_METHOD_GET || req->method == HTTP1_METHOD_HEAD) {
-        if (strcmp(req->path, "/metrics") == 0) {
-            resp->status = 200;
-            resp->ctype = "text/plain; version=0.0.4";
-            metrics(s, &resp->body);
-        } else if (strcmp(req->path, "/status") == 0) {
-            resp->status = 200;
-            resp->ctype = "application/json";
-            status(s, &resp->body);
-        } else {
-            answer(resp, 404, "{\"error\":\"try /metrics, /status, or POST/DELETE /shards...\"}\n");
-        }
+        if (strcmp(req->path, "/metrics") == 0)
+            metrics(s, admin_ok_metrics(resp));
+        else if (strcmp(req->path, "/status") == 0)
+            status(s, admin_ok_json(resp));
+        else
+            admin_answer_json(resp, 404, "{\"error\":\"try /metrics, /status, or POST/DELETE /shards...\"}\n");
         return;
     }
     if ((req->method == HTTP1_METHOD_POST || req->method == HTTP1_METHOD_DELETE) &&
         strncmp(req->path, "/shards", 7) == 0) {
-        if (!admin_token_ok(req, s->cfg.admin_token)) {
-            if (!s->cfg.admin_token || !s->cfg.admin_token[0])
-                answer(resp, 403, "{\"error\":\"changes are disabled: set admin-token\"}\n");
-            else
-                answer(resp, 401, "{\"error\":\"Authorization: Bearer TOKEN required\"}\n");
-            return;
-        }
-        control(s, req, resp);
+        if (admin_require_token(req, resp, s->cfg.admin_token))
+            control(s, req, resp);
         return;
     }
-    answer(resp, 405, "{\"error\":\"GET /metrics /status; POST or DELETE /shards...\"}\n");
+    admin_answer_json(resp, 405, "{\"error\":\"GET /metrics /status; POST or DELETE /shards...\"}\n");
 }
 
 struct admin *rt_admin_open(struct rt_server *s, uv_loop_t *loop, const char *host, int port, char *err,

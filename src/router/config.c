@@ -30,10 +30,6 @@
 
 #define OFF(f) offsetof(struct rt_config, f)
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 static struct rt_pool_conf *new_pool(struct rt_config *c, const char *name)
 {
     struct rt_pool_conf *p = xcalloc(1, sizeof *p);
@@ -428,7 +424,7 @@ static const struct conf_directive rt_dirs[] = {
     {"admin-bind", CONF_STRING, OFF(admin_bind), 0, 0, "127.0.0.1", NULL, 0, "address of the admin endpoint", 0, NULL, NULL},
     {"admin-token", CONF_STRING, OFF(admin_token), 0, 0, "", NULL, CONF_SECRET,
      "bearer token for POST /shards (empty: runtime changes refused)", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "log verbosity", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "log verbosity", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
     {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL},
     {"sentinel-check-interval", CONF_DURATION, OFF(sentinel_poll_ms), 100, 3600000, "2s", NULL, 0,
@@ -450,7 +446,7 @@ static const struct conf_directive rt_dirs[] = {
     POOLDIR("directory-ttl", p_dir_ttl, "how often the directory table is fetched again (default 1s)"),
     POOLDIR("directory-default", p_dir_default, "shard name for keys the directory lacks (default: error)"),
     POOLDIR("prefix", p_prefix, "keys starting with one of these go to this pool (geographic / tenant placement)"),
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table rt_conf_table = {"router", rt_dirs, sizeof(struct rt_config), NULL};

@@ -183,10 +183,6 @@ static void format_sentinel(const void *conf, struct buf *out)
         buf_printf(out, "%smonitor %s %s %d %d", m == c->masters ? "" : "; ", m->name, m->host, m->port, m->quorum);
 }
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 static const struct conf_directive snt_dirs[] = {
     {"port", CONF_INT, OFF(port), 1, 65535, "26379", NULL, 0, "port clients and other sentinels connect to", 0, NULL, NULL},
     {"bind", CONF_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 0, "address to listen on", 0, NULL, NULL},
@@ -195,10 +191,10 @@ static const struct conf_directive snt_dirs[] = {
      "parallel-syncs NAME N | announce-ip IP | announce-port PORT | myid ID | current-epoch N | config-epoch NAME N | "
      "known-replica NAME IP PORT | known-sentinel NAME IP PORT RUNID",
      0, parse_sentinel, format_sentinel},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
     {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
     {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here", 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table snt_conf_table = {"sentinel", snt_dirs, sizeof(struct snt_config), NULL};

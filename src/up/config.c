@@ -10,10 +10,6 @@
 
 #define OFF(f) offsetof(struct up_config, f)
 
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 #define DAY (86400LL * 1000)
 
 static const struct conf_enum metrics[] = {
@@ -40,6 +36,12 @@ static const struct conf_directive up_dirs[] = {
     {"sentinel-down-after", CONF_DURATION, OFF(sentinel_down_ms), 100, DAY, "2s", NULL, 0,
      "the sentinels' down-after-milliseconds: how long the kv primary may not answer before a failover", 1000, NULL,
      NULL},
+    {"router-shards", CONF_INT, OFF(router_shards), 0, 8, "0", NULL, 0,
+     "kv shards behind `scaleout router` (each a primary + kv-replicas, followed through the sentinels; the apps "
+     "use the router; shard 1 holds the queue, sessions and cache spread over shards 2..N); 0: no router", 0, NULL,
+     NULL},
+    {"router-port", CONF_INT, OFF(router_port), 0, 65535, "8400", NULL, 0, "the router's port (its admin: + 10000; 0: free ports)",
+     0, NULL, NULL},
     {"postgres", CONF_BOOL, OFF(postgres), 0, 0, "yes", NULL, 0,
      "start PostgreSQL (initdb on first start, as an unprivileged user when root); no: use pg-conninfo", 0, NULL, NULL},
     {"pg-port", CONF_INT, OFF(pg_port), 0, 65535, "8432", NULL, 0, "PostgreSQL port (0: a free port)", 0, NULL, NULL},
@@ -96,8 +98,8 @@ static const struct conf_directive up_dirs[] = {
      "first restart delay (doubles up to 10s; reset after 10s of life)", 1000, NULL, NULL},
     {"restart-limit", CONF_INT, OFF(restart_limit), 0, 1000, "10", NULL, 0,
      "consecutive quick deaths before up gives a process up", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
+    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
+    CONF_END,
 };
 
 const struct conf_table up_conf_table = {"up", up_dirs, sizeof(struct up_config), NULL};
@@ -128,6 +130,11 @@ int up_config_validate(const struct up_config *c, const char *where, struct buf 
     if (c->sentinels > 0 && c->kv_replicas < 1) {
         buf_printf(errs, "%s%ssentinels need kv-replicas >= 1 (a replica to promote)\n", where ? where : "",
                    where ? ": " : "");
+        n++;
+    }
+    if (c->router_shards == 1 || (c->router_shards >= 2 && (c->kv_replicas < 1 || c->sentinels == 0))) {
+        buf_printf(errs, "%s%srouter-shards wants 2 or more shards, each with kv-replicas >= 1 and sentinels\n",
+                   where ? where : "", where ? ": " : "");
         n++;
     }
     if (c->scale_down_at >= c->scale_up_at) {

@@ -34,7 +34,7 @@ const char up_page_html[] =
     "  '<tr><td>autoscaler</td><td>'+(a.enabled?'on':'off')+', '+esc(a.metric)+' now '+a.value.toFixed(1)+' ('+esc(a.unit)+'), up at '+a.scale_up_at+', down at '+a.scale_down_at+'; '+a.scale_ups+' up, '+a.scale_downs+' down; '+esc(a.last_action)+'</td></tr>'+\n"
     "  '<tr><td>cache</td><td>hit ratio '+(100*t.cache_hit_ratio).toFixed(1)+'% ('+t.cache_hits+' hits, '+t.cache_misses+' misses), '+t.db_queries+' db queries</td></tr>'+\n"
     "  (j.pg_proxy&&j.pg_proxy.status?'<tr><td>database</td><td>'+j.pg_proxy.status.backends.map(b=>esc(b.role)+' '+esc(b.address)+': '+b.queries+' queries'+(b.role=='replica'?', lag '+b.lag_ms+' ms':'')).join('; ')+' (pg proxy)</td></tr>':'')+'</table>';\n"
-    " var tiers=['lb','app','worker','kv','kv-replica','sentinel','pg-proxy','postgres','pg-replica'],h='';\n"
+    " var tiers=['lb','app','worker','router','kv','kv-replica','sentinel','pg-proxy','postgres','pg-replica'],h='';\n"
     " tiers.forEach(k=>{var ps=j.procs.filter(p=>p.kind==k);if(!ps.length)return;h+='<div class=tier><b>'+k+'</b>';\n"
     "  ps.forEach(p=>{h+='<div class=\"p '+esc(p.state)+'\">'+esc(p.name)+'<br><small>'+esc(p.state)+(p.port?' :'+p.port:'')+' pid '+p.pid+(p.restarts?' ↻'+p.restarts:'')+'</small></div>'});h+='</div>'});\n"
     " document.getElementById('topo').innerHTML=h;plot('g1',j.history.apps);plot('g2',j.history.rps)}catch(e){document.getElementById('sum').textContent='up is not answering'}}\n"

@@ -58,7 +58,7 @@
 #define MAX_BACKOFF_MS 10000
 
 static const char *const kind_names[UP_KIND__COUNT] = {"postgres", "pg-replica", "pg-proxy", "kv", "kv-replica",
-                                                              "sentinel", "app", "worker", "lb"};
+                                                              "sentinel", "router", "app", "worker", "lb"};
 
 static uv_timer_t tick_timer;
 static uv_signal_t sig_term, sig_int;
@@ -216,6 +216,19 @@ static int n_sentinels;
 static int sentinel_ports[8];
 static char sentinel_list[8 * 24];   /* "127.0.0.1:P,..." for the apps */
 #define KV_MASTER_NAME "scaleout"
+#define MAX_SHARDS 8
+static int n_shards;                 /* kv shards behind the router (0: no router; shard 0 is kv + kv-replica-N) */
+static int shard_ports[MAX_SHARDS][5]; /* shards 1..: [0] the primary's port, [1..] its replicas' */
+static int router_port, router_admin;
+
+/* The sentinels' name of shard s's primary: the first (or only) kv is "scaleout". */
+static const char *shard_master(int s, char *b, size_t n)
+{
+    if (s == 0)
+        return KV_MASTER_NAME;
+    snprintf(b, n, "%s-s%d", KV_MASTER_NAME, s + 1);
+    return b;
+}
 
 /* A kv node's argv: the primary (replicaof 0) or a replica of 127.0.0.1:replicaof. */
 static char **kv_argv(struct up *u, int port, int replicaof)
@@ -236,7 +249,11 @@ static char **kv_argv(struct up *u, int port, int replicaof)
 
 /* The kv primary's port as the first sentinel that answers reports it (SENTINEL get-master-addr-by-name; blocking, loopback, 300 ms
  * each); -1 when none answers. */
-static int sentinel_master_port(void)
+static int sentinel_master_port_of(const char *master);
+
+static int sentinel_master_port(void) { return sentinel_master_port_of(KV_MASTER_NAME); }
+
+static int sentinel_master_port_of(const char *master)
 {
     for (int i = 0; i < n_sentinels; i++) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -248,7 +265,7 @@ static int sentinel_master_port(void)
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         char req[128], rep[256];
         int n = snprintf(req, sizeof req, "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$%zu\r\n%s\r\n",
-                         strlen(KV_MASTER_NAME), KV_MASTER_NAME);
+                         strlen(master), master);
         int port = -1;
         size_t got = 0;
         if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)n) == n) {
@@ -305,7 +322,19 @@ static struct up_proc *add_app(struct up *u)
     char **argv = argv_new(&argc, self_exe, "app", "--port", p, "--admin-port", ap, "--kv", kv, "--pg", pg_conninfo,
                            "--concurrency", conc, "--service-time", svc, "--queue", u->cfg.queue ? "kv-list" : "kv-hash",
                            (char *)NULL);
-    if (n_sentinels) {
+    if (n_shards) {
+        /* the router follows the shards' sentinels; the app retries its
+         * "shard unavailable" answers during a shard's failover */
+        char rt[32];
+        snprintf(rt, sizeof rt, "127.0.0.1:%d", router_port);
+        for (char **a = argv; *a; a++)
+            if (strcmp(*a, kv) == 0) {
+                xfree(*a);
+                *a = xstrdup(rt);
+            }
+        add_arg(&argv, &argc, "--kv-router");
+        add_arg(&argv, &argc, "yes");
+    } else if (n_sentinels) {
         add_arg(&argv, &argc, "--kv-sentinel");
         add_arg(&argv, &argc, sentinel_list);
         add_arg(&argv, &argc, "--kv-master-name");
@@ -340,6 +369,13 @@ static struct up_proc *add_worker(struct up *u)
     snprintf(kv, sizeof kv, "127.0.0.1:%d", kv_primary ? kv_primary : kv_port);
     char **argv = argv_new(&argc, self_exe, "worker", "--kv", kv, "--id", name, "--queue",
                            u->cfg.queue ? "kv-list" : "kv-hash", (char *)NULL);
+    if (n_sentinels) {
+        /* the worker asks them where the primary is at every reconnect */
+        add_arg(&argv, &argc, "--kv-sentinel");
+        add_arg(&argv, &argc, sentinel_list);
+        add_arg(&argv, &argc, "--kv-master-name");
+        add_arg(&argv, &argc, KV_MASTER_NAME);
+    }
     add_words(&argv, &argc, u->cfg.worker_args);
     struct up_proc *p = up_proc_new(u, UP_WORKER, name, argv, 0);
     p->slot = slot;
@@ -370,10 +406,17 @@ static void build_topology(struct up *u)
         snprintf(data, sizeof data, "%s-replica-%lld", pg_data, i + 1);
         char bin[1100];
         snprintf(bin, sizeof bin, "%s/postgres", u->cfg.pg_bin);
+        /* The primary's address of THIS start, on the command line: the one
+         * pg_basebackup -R wrote into postgresql.auto.conf is the port of the
+         * first start, and with pg-port 0 (a free port each start) a replica
+         * on a reused dir would stream from nowhere and never get ready. */
+        char conninfo[160];
+        snprintf(conninfo, sizeof conninfo, "primary_conninfo=host=127.0.0.1 port=%d user=postgres application_name=%s",
+                 pg_port, name);
         char **argv = argv_new(&argc, bin, "-D", data, "-p", port, "-c", "listen_addresses=127.0.0.1", "-c",
                                "unix_socket_directories=", "-c", "max_connections=200", "-c", "hot_standby=on", "-c",
                                "wal_retrieve_retry_interval=500ms", /* back to streaming soon after a primary restart */
-                               (char *)NULL);
+                               "-c", conninfo, (char *)NULL);
         struct up_proc *p = up_proc_new(u, UP_PGREP, name, argv, pg_rep_ports[i]);
         p->stop_signal = SIGINT;
         p->setuid = pg_setuid;
@@ -403,6 +446,16 @@ static void build_topology(struct up *u)
         snprintf(name, sizeof name, "kv-replica-%lld", i + 1);
         up_proc_new(u, UP_KVREP, name, kv_argv(u, kv_rep_ports[i], kv_port), kv_rep_ports[i]);
     }
+    for (int sh = 1; sh < n_shards; sh++) {
+        char name[48];
+        snprintf(name, sizeof name, "kv-s%d", sh + 1);
+        up_proc_new(u, UP_KV, name, kv_argv(u, shard_ports[sh][0], 0), shard_ports[sh][0])->shard = sh;
+        for (long long i = 0; i < u->cfg.kv_replicas; i++) {
+            snprintf(name, sizeof name, "kv-s%d-replica-%d", sh + 1, (int)i + 1);
+            up_proc_new(u, UP_KVREP, name, kv_argv(u, shard_ports[sh][i + 1], shard_ports[sh][0]), shard_ports[sh][i + 1])
+                ->shard = sh;
+        }
+    }
     for (int i = 0; i < n_sentinels; i++) {
         /* a fresh file each start: the sentinel writes its state back into it */
         char name[32], conf[4200];
@@ -415,10 +468,55 @@ static void build_topology(struct up *u)
             fprintf(f, "sentinel down-after-milliseconds %s %lld\n", KV_MASTER_NAME, u->cfg.sentinel_down_ms);
             fprintf(f, "sentinel failover-timeout %s %lld\n", KV_MASTER_NAME, u->cfg.sentinel_down_ms * 5 + 5000);
             fprintf(f, "sentinel parallel-syncs %s 1\n", KV_MASTER_NAME);
+            for (int sh = 1; sh < n_shards; sh++) {
+                char m[40];
+                shard_master(sh, m, sizeof m);
+                fprintf(f, "sentinel monitor %s 127.0.0.1 %d %d\n", m, shard_ports[sh][0], n_sentinels / 2 + 1);
+                fprintf(f, "sentinel down-after-milliseconds %s %lld\n", m, u->cfg.sentinel_down_ms);
+                fprintf(f, "sentinel failover-timeout %s %lld\n", m, u->cfg.sentinel_down_ms * 5 + 5000);
+                fprintf(f, "sentinel parallel-syncs %s 1\n", m);
+            }
             fclose(f);
         }
         char **argv = argv_new(&argc, self_exe, "sentinel", "--config", conf, (char *)NULL);
         up_proc_new(u, UP_SENTINEL, name, argv, sentinel_ports[i]);
+    }
+    if (n_shards) {
+        /* The queue's keys (job ids, job hashes, the lists a worker moves
+         * ids between with BLMOVE, worker leases) all live on shard 1, a
+         * prefix pool of its own, where the workers reach them directly
+         * through the sentinels (the router refuses blocking commands);
+         * sessions and cache spread over shards 2..N by consistent hashing
+         * (the default pool). A node is in one pool only (the router names
+         * shards by address). */
+        char listen[32], aport[16];
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", router_port);
+        snprintf(aport, sizeof aport, "%d", router_admin);
+        char **argv = argv_new(&argc, self_exe, "router", "--listen", listen, "--admin-port", aport,
+                               "--sentinel-check-interval", "1s", (char *)NULL);
+        for (int i = 0; i < n_sentinels; i++) {
+            char sp[32];
+            snprintf(sp, sizeof sp, "127.0.0.1:%d", sentinel_ports[i]);
+            add_arg(&argv, &argc, "--sentinel");
+            add_arg(&argv, &argc, sp);
+        }
+        for (int sh = 1; sh < n_shards; sh++) {
+            char m[40], shard[160];
+            snprintf(shard, sizeof shard, "127.0.0.1:%d name s%d master %s", sh ? shard_ports[sh][0] : kv_port, sh + 1,
+                     shard_master(sh, m, sizeof m));
+            add_arg(&argv, &argc, "--shard");
+            add_arg(&argv, &argc, shard);
+        }
+        char shard[160];
+        snprintf(shard, sizeof shard, "127.0.0.1:%d name q1 master %s", kv_port, KV_MASTER_NAME);
+        add_arg(&argv, &argc, "--pool");
+        add_arg(&argv, &argc, "queue");
+        add_arg(&argv, &argc, "--prefix");
+        add_arg(&argv, &argc, "queue: job: jobs: worker:");
+        add_arg(&argv, &argc, "--shard");
+        add_arg(&argv, &argc, shard);
+        struct up_proc *p = up_proc_new(u, UP_ROUTER, "router", argv, router_port);
+        p->admin_port = router_admin;
     }
     for (long long i = 0; i < u->cfg.app_min; i++)
         add_app(u);
@@ -499,9 +597,9 @@ static void start_proc(struct up_proc *p)
     up_log(p->up, "%s: started (pid %d)%s", p->name, p->pid, p->port ? "" : "");
 }
 
-/* The workers' blocking kv client takes one address: after a failover each
- * gets the new primary's in its argv and is restarted (SIGTERM: it finishes
- * its job; under its name it takes its processing list back). */
+/* The workers follow the sentinels themselves (--kv-sentinel): after a
+ * failover only their --kv (where they start looking) becomes the new
+ * primary's, for their next restart. */
 static void workers_follow(struct up *u, int primary)
 {
     char kv[32];
@@ -514,9 +612,6 @@ static void workers_follow(struct up *u, int primary)
             if (strcmp(a[0], "--kv") == 0 && strcmp(a[1], kv) != 0) {
                 xfree(a[1]);
                 a[1] = xstrdup(kv);
-                up_log(u, "%s: kv primary now %s; restarting it there", w->name, kv);
-                if (w->want && w->h)
-                    up_proc_signal(w, SIGTERM);
                 break;
             }
     }
@@ -535,7 +630,8 @@ static void backoff_fire(uv_timer_t *t)
          * restart empty, as a primary, would wipe its replicas): it is
          * restarted as a primary only when the sentinels still name it after
          * down-after x 4 + 10 s (no replica to promote). */
-        int m = sentinel_master_port();
+        char mn[40];
+        int m = sentinel_master_port_of(shard_master(p->shard, mn, sizeof mn));
         if (m == p->port && util_time_ms() - p->died_ms < u_failover_wait(p->up)) {
             uv_timer_start(p->backoff, backoff_fire, 200, 0);
             return;
@@ -544,7 +640,7 @@ static void backoff_fire(uv_timer_t *t)
             xfree(*a);
         xfree(p->argv);
         p->argv = kv_argv(p->up, p->port, m > 0 && m != p->port ? m : 0);
-        if (m > 0)
+        if (m > 0 && p->shard == 0)
             workers_follow(p->up, m);
         up_log(p->up, "%s: restarting as %s", p->name, m > 0 && m != p->port ? "a replica of the sentinels' primary" : "the primary");
     }
@@ -751,7 +847,8 @@ static void ready_checks(struct up *u)
         p->ready = true;
         p->state = UP_P_RUNNING;
         if (p->port)
-            up_log(u, "%s: ready on 127.0.0.1:%d", p->name, p->port);
+            up_log(u, "%s: ready on 127.0.0.1:%d (%lld ms after its start)", p->name, p->port,
+                   util_time_ms() - p->started_ms);
         /* an app started by the autoscaler joins the lb once ready */
         if (p->kind == UP_APP && !p->in_lb && u->stage == UP_KIND__COUNT) {
             int st = lb_backend(u, "POST", p, NULL);
@@ -885,7 +982,7 @@ static long long kv_int(int port, const char *cmd, const char *key)
 
 /*
  * Response-time percentiles of the apps over the last sample interval, from
- * the lb's per-backend histograms (/metrics, lb_backend_response_seconds):
+ * the lb's per-backend histograms (/metrics, scaleout_lb_backend_response_seconds):
  * buckets summed over the app backends, differenced against the previous
  * sample; a percentile is reported as the upper bound of the bucket it falls
  * in (the lb's buckets: 1, 2, 5, 10, 25, 50, 100, 250 ms, ...), -1 when no
@@ -902,7 +999,7 @@ static void sample_latency(struct up *u)
     buf_putc(&b, 0);
     unsigned long long cum[UP_LAT_BUCKETS] = {0};
     double le[UP_LAT_BUCKETS] = {0};
-    const char *pfx = "lb_backend_response_seconds_bucket{";
+    const char *pfx = "scaleout_lb_backend_response_seconds_bucket{";
     for (const char *line = buf_head(&b); line && *line;) {
         const char *next = strchr(line, '\n');
         if (strncmp(line, pfx, strlen(pfx)) == 0) {
@@ -1270,6 +1367,42 @@ void up_status_json(struct up *u, struct buf *o)
     buf_printf(o, ",\"lb\":\"http://127.0.0.1:%lld/\",\"lb_admin_port\":%d,\"kv_port\":%d,\"pg\":", u->cfg.lb_port,
                u->lb_admin_port, kv_port);
     json_put_str(o, pg_conninfo, strlen(pg_conninfo));
+    {
+        /* the kv primary now: as the sentinels name it (after a failover,
+         * a former replica), else the kv node */
+        int m = n_sentinels ? sentinel_master_port() : kv_port;
+        const char *who = NULL;
+        for (struct up_proc *p = u->procs; p; p = p->next)
+            if ((p->kind == UP_KV || p->kind == UP_KVREP) && p->port == m)
+                who = p->name;
+        buf_printf(o, ",\"kv_primary\":{\"port\":%d,\"name\":", m);
+        if (who)
+            json_put_str(o, who, strlen(who));
+        else
+            buf_puts(o, "null");
+        buf_printf(o, ",\"source\":\"%s\"}", n_sentinels ? (m > 0 ? "sentinels" : "none answered") : "the only kv");
+        if (n_shards) {
+            /* every shard's primary now, and the router */
+            buf_printf(o, ",\"router\":{\"port\":%d,\"admin_port\":%d},\"kv_shards\":[", router_port, router_admin);
+            for (int sh = 0; sh < n_shards; sh++) {
+                char mn[40];
+                const char *master = shard_master(sh, mn, sizeof mn);
+                int pm = sentinel_master_port_of(master);
+                const char *pn = NULL;
+                for (struct up_proc *p = u->procs; p; p = p->next)
+                    if ((p->kind == UP_KV || p->kind == UP_KVREP) && p->shard == sh && p->port == pm)
+                        pn = p->name;
+                buf_printf(o, "%s{\"shard\":\"s%d\",\"master\":\"%s\",\"primary_port\":%d,\"primary\":", sh ? "," : "",
+                           sh + 1, master, pm);
+                if (pn)
+                    json_put_str(o, pn, strlen(pn));
+                else
+                    buf_puts(o, "null");
+                buf_puts(o, "}");
+            }
+            buf_puts(o, "]");
+        }
+    }
     if (pg_proxy_port) {
         /* the pg proxy's own /status: backends, queries per backend, replica lag */
         buf_printf(o, ",\"pg_proxy\":{\"port\":%d,\"admin_port\":%d,\"status\":", pg_proxy_port, pg_proxy_admin);
@@ -1353,15 +1486,15 @@ static void admin_handler(void *arg, const struct admin_req *req, struct admin_r
             restarts += p->restarts;
         }
         buf_printf(&resp->body,
-                   "# HELP up_app_instances app instances running\n# TYPE up_app_instances gauge\nup_app_instances %d\n"
-                   "# HELP up_load requests in flight per app instance (lb)\n# TYPE up_load gauge\nup_load %.3f\n"
-                   "# HELP up_app_cpu_percent CPU of the app processes, percent of one core, average\n"
-                   "# TYPE up_app_cpu_percent gauge\nup_app_cpu_percent %.1f\n"
-                   "# HELP up_scale_metric the autoscaler's metric now\n# TYPE up_scale_metric gauge\nup_scale_metric %.2f\n"
-                   "# HELP up_restarts_total process restarts\n# TYPE up_restarts_total counter\nup_restarts_total %d\n"
-                   "# HELP up_scale_ups_total instances added\n# TYPE up_scale_ups_total counter\nup_scale_ups_total %d\n"
-                   "# HELP up_scale_downs_total instances removed\n# TYPE up_scale_downs_total counter\n"
-                   "up_scale_downs_total %d\n",
+                   "# HELP scaleout_up_app_instances app instances running\n# TYPE scaleout_up_app_instances gauge\nscaleout_up_app_instances %d\n"
+                   "# HELP scaleout_up_load requests in flight per app instance (lb)\n# TYPE scaleout_up_load gauge\nscaleout_up_load %.3f\n"
+                   "# HELP scaleout_up_app_cpu_percent CPU of the app processes, percent of one core, average\n"
+                   "# TYPE scaleout_up_app_cpu_percent gauge\nscaleout_up_app_cpu_percent %.1f\n"
+                   "# HELP scaleout_up_scale_metric the autoscaler's metric now\n# TYPE scaleout_up_scale_metric gauge\nscaleout_up_scale_metric %.2f\n"
+                   "# HELP scaleout_up_restarts_total process restarts\n# TYPE scaleout_up_restarts_total counter\nscaleout_up_restarts_total %d\n"
+                   "# HELP scaleout_up_scale_ups_total instances added\n# TYPE scaleout_up_scale_ups_total counter\nscaleout_up_scale_ups_total %d\n"
+                   "# HELP scaleout_up_scale_downs_total instances removed\n# TYPE scaleout_up_scale_downs_total counter\n"
+                   "scaleout_up_scale_downs_total %d\n",
                    napps, u->load, u->cpu, u->metric, restarts, u->scale_ups, u->scale_downs);
     }
 }
@@ -1459,6 +1592,16 @@ static int setup_postgres(struct up *u)
     if (rc != 0) {
         fprintf(stderr, "scaleout up: initdb failed (status %d); see %s\n", rc, log);
         return -1;
+    }
+    /* A replica's data left from an earlier primary (whose data was removed)
+     * belongs to another cluster: it would never stream from this one. It is
+     * moved aside, and the replica's stage makes a fresh base backup. */
+    for (int i = 1; i <= 4; i++) {
+        char old[4400], aside[4500];
+        snprintf(old, sizeof old, "%s-replica-%d", pg_data, i);
+        snprintf(aside, sizeof aside, "%s.old-%lld", old, util_time_ms());
+        if (access(old, F_OK) == 0 && rename(old, aside) == 0)
+            up_log(u, "pg-replica-%d: data from an earlier primary moved to %s", i, aside);
     }
     return 0;
 }
@@ -1652,6 +1795,20 @@ int up_main(int argc, char **argv)
     for (long long i = 0; i < u->cfg.kv_replicas; i++) {
         kv_rep_ports[i] = u->cfg.kv_port ? (int)(u->cfg.kv_port + 1 + i) : up_free_port();
         if (u->cfg.kv_port && port_taken(kv_rep_ports[i], "kv-port + replica"))
+            return 1;
+    }
+    n_shards = u->cfg.router_shards >= 2 ? (int)u->cfg.router_shards : 0;
+    for (int sh = 1; sh < n_shards; sh++)
+        for (long long i = 0; i <= u->cfg.kv_replicas; i++) {
+            long long port = u->cfg.kv_port ? u->cfg.kv_port + sh * (1 + u->cfg.kv_replicas) + i : up_free_port();
+            if (port > 65535 || (u->cfg.kv_port && port_taken((int)port, "kv-port + shard")))
+                return 1;
+            shard_ports[sh][i] = (int)port;
+        }
+    if (n_shards) {
+        router_port = u->cfg.router_port ? (int)u->cfg.router_port : up_free_port();
+        router_admin = u->cfg.router_port ? router_port + 10000 : up_free_port();
+        if (port_taken(router_port, "router-port") || port_taken(router_admin, "router admin port"))
             return 1;
     }
     n_sentinels = (int)(u->cfg.sentinels < 0 ? (u->cfg.kv_replicas >= 1 ? 3 : 0) : u->cfg.sentinels);

@@ -35,6 +35,8 @@ struct up_config {
     long long kv_replicas;       /* `kv --replicaof` the primary, ports kv-port + 1, ... */
     long long sentinels;         /* -1: 3 when kv-replicas >= 1, else 0 */
     long long sentinel_down_ms;  /* their down-after-milliseconds */
+    long long router_shards;     /* 0: no router; >= 2: kv shards (each a primary + kv-replicas) behind `scaleout router` */
+    long long router_port;       /* 0: a free port */
     bool postgres;
     long long pg_port;
     char *pg_bin;
@@ -91,7 +93,8 @@ int up_demo(int argc, char **argv, const char *self_exe);
 /* ---- processes (proc.c) ---------------------------------------------------- */
 
 /* in start-up order; stopped in the reverse order */
-enum up_kind { UP_PG, UP_PGREP, UP_PGPROXY, UP_KV, UP_KVREP, UP_SENTINEL, UP_APP, UP_WORKER, UP_LB, UP_KIND__COUNT };
+enum up_kind { UP_PG, UP_PGREP, UP_PGPROXY, UP_KV, UP_KVREP, UP_SENTINEL, UP_ROUTER, UP_APP, UP_WORKER, UP_LB,
+               UP_KIND__COUNT };
 
 #define UP_PROC_STATES(X) \
     X(STOPPED, "stopped") X(STARTING, "starting") X(RUNNING, "running") X(BACKOFF, "restarting") \
@@ -113,6 +116,7 @@ struct up_proc {
     int port;                    /* readiness: TCP connect here (0: none) */
     int admin_port;              /* app: its /status (0: none) */
     int slot;                    /* app: instance number - 1 (port offset) */
+    int shard;                   /* kv nodes: the shard (0: the first, or the only kv) */
     uid_t uid;
     gid_t gid;
     bool setuid;

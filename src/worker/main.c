@@ -1,6 +1,6 @@
 /*
- * main.c — `scaleout worker`: the job loop, its blocking kv connection and
- * its directive table.
+ * main.c — `scaleout worker`: the job loop and its blocking kv connection
+ * (the directive table is in config.c).
  *
  *   loop: claim a job (queue ops) → run it → done, or fail (retried with
  *         back-off up to max-attempts); nothing to do: kv-list blocks in
@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <xxhash.h>
 
@@ -35,47 +36,21 @@
 #include "proto/reply.h"
 #include "worker/worker.h"
 
-#define OFF(f) offsetof(struct worker_config, f)
-
-static const struct conf_enum loglevels[] = {
-    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING}, {NULL, 0},
-};
-
 const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv, &worker_queue_list, &worker_queue_stream};
-const struct conf_enum worker_queue_names[] = {{"kv-hash", 0}, {"kv-list", 1}, {"kv-stream", 2}, {NULL, 0}};
-
-static const struct conf_directive worker_dirs[] = {
-    {"kv", CONF_STRING, OFF(kv), 0, 0, "127.0.0.1:7379", NULL, 0, "kv address holding the queue", 0, NULL, NULL},
-    {"id", CONF_STRING, OFF(id), 0, 0, "", NULL, 0, "worker name in job records (empty: worker-PID)", 0, NULL, NULL},
-    {"queue", CONF_ENUM, OFF(queue), 0, 0, "kv-list", worker_queue_names, 0,
-     "queue representation in kv: kv-list (BLMOVE, reliable queue), kv-stream (consumer group) or kv-hash (polling; "
-     "as the app's queue)", 0, NULL, NULL},
-    {"poll", CONF_DURATION, OFF(poll_ms), 1, 60000, "50ms", NULL, 0, "kv-hash: sleep when the queue is empty", 1, NULL, NULL},
-    {"block", CONF_DURATION, OFF(block_ms), 10, 4000, "1s", NULL, 0,
-     "kv-list: longest BLMOVE wait (SIGTERM is served within it)", 1, NULL, NULL},
-    {"lease", CONF_DURATION, OFF(lease_ms), 100, 86400000, "30s", NULL, 0,
-     "kv-hash: a claimed job runs again elsewhere if not finished by then; kv-list: a worker that stops renewing "
-     "its lease this long loses its jobs to the queue", 1, NULL, NULL},
-    {"job-time", CONF_DURATION, OFF(job_time_ms), 0, 3600000, "20ms", NULL, 0, "simulated processing time of a job", 1, NULL,
-     NULL},
-    {"max-attempts", CONF_INT, OFF(max_attempts), 1, 1000, "3", NULL, 0, "attempts before a job is marked failed", 0, NULL,
-     NULL},
-    {"retry-backoff", CONF_DURATION, OFF(retry_backoff_ms), 0, 3600000, "200ms", NULL, 0,
-     "wait before a failed job is retried, times the attempts so far", 1, NULL, NULL},
-    {"scan-window", CONF_INT, OFF(scan_window), 1, 100000, "256", NULL, 0, "job ids looked at per claim", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
-    {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
-    {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here", 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL},
-};
-
-const struct conf_table worker_conf_table = {"worker", worker_dirs, sizeof(struct worker_config), NULL};
 
 /* ---- blocking kv connection ------------------------------------------------- */
+
+#define MAX_SENTINELS 8
+
+static const char *scalar(const char *p, const char *end, struct worker_reply *r);
 
 struct worker_kv {
     char host[128];
     int port;
+    int nsent;
+    char sent_host[MAX_SENTINELS][64];
+    int sent_port[MAX_SENTINELS];
+    const char *master_name;
     int fd;
     struct buf in, out;
     struct resp_reply rp;
@@ -95,8 +70,91 @@ static void kv_drop(struct worker_kv *kv)
     resp_reply_init(&kv->rp);
 }
 
+/* One sentinel's answer to SENTINEL get-master-addr-by-name (blocking,
+ * 300 ms): true and host/port set. */
+static bool ask_sentinel(const char *host, int port, const char *name, char *mhost, size_t mhostlen, int *mport)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        /* a name (a StatefulSet pod's, under Kubernetes): resolved each time,
+         * blocking, which happens only around a failover */
+        struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+            return false;
+        sa.sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+        freeaddrinfo(res);
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct timeval tv = {0, 300000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char req[256];
+    int n = snprintf(req, sizeof req, "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$%zu\r\n%s\r\n",
+                     strlen(name), name);
+    bool ok = false;
+    struct buf in;
+    buf_init(&in);
+    struct resp_reply rp;
+    resp_reply_init(&rp);
+    if (n > 0 && (size_t)n < sizeof req && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        write(fd, req, (size_t)n) == n) {
+        for (;;) {
+            ssize_t len = resp_reply_parse(&rp, buf_head(&in), buf_pending(&in));
+            if (len > 0) {
+                /* *2 $N host $M port */
+                const char *p = buf_head(&in), *end = p + len;
+                struct worker_reply h, pt;
+                const char *q = NULL;
+                if (*p == '*' && p[1] == '2' && (q = memchr(p, '\n', (size_t)len)) != NULL &&
+                    (q = scalar(q + 1, end, &h)) != NULL && scalar(q, end, &pt) != NULL && h.type == WR_BULK &&
+                    pt.type == WR_BULK && h.len < mhostlen) {
+                    long long v = 0;
+                    if (util_str2ll(pt.str, pt.len, &v) && v > 0 && v < 65536) {
+                        memcpy(mhost, h.str, h.len);
+                        mhost[h.len] = 0;
+                        *mport = (int)v;
+                        ok = true;
+                    }
+                }
+                break;
+            }
+            if (len < 0 || buf_pending(&in) > 4096)
+                break;
+            buf_reserve(&in, 512);
+            ssize_t got = recv(fd, buf_tail(&in), buf_room(&in), 0);
+            if (got <= 0)
+                break;
+            in.len += (size_t)got;
+        }
+    }
+    buf_deinit(&in);
+    close(fd);
+    return ok;
+}
+
+/* Where the primary is, as the first sentinel that answers says. */
+static void kv_follow_sentinels(struct worker_kv *kv)
+{
+    for (int i = 0; i < kv->nsent; i++) {
+        char h[128];
+        int port = 0;
+        if (ask_sentinel(kv->sent_host[i], kv->sent_port[i], kv->master_name, h, sizeof h, &port)) {
+            if (port != kv->port || strcmp(h, kv->host) != 0)
+                log_notice("kv primary %s is at %s:%d (sentinel %s:%d)", kv->master_name, h, port, kv->sent_host[i],
+                           kv->sent_port[i]);
+            snprintf(kv->host, sizeof kv->host, "%s", h);
+            kv->port = port;
+            return;
+        }
+    }
+}
+
 static bool kv_connect(struct worker_kv *kv)
 {
+    if (kv->nsent)
+        kv_follow_sentinels(kv);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)kv->port)};
     if (inet_pton(AF_INET, kv->host, &sa.sin_addr) != 1)
         return false;
@@ -216,6 +274,14 @@ const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const c
                     q = flatten(kv, q, end, 0);
             } else {
                 scalar(p, end, &kv->reply);
+                if (kv->nsent && kv->reply.type == WR_ERROR && kv->reply.len >= 8 &&
+                    memcmp(kv->reply.str, "READONLY", 8) == 0) {
+                    /* a demoted primary: ask the sentinels at the next call */
+                    log_warn("kv %s:%d is read-only (no longer the primary)", kv->host, kv->port);
+                    kv_drop(kv);
+                    kv->last_fail_ms = 0;
+                    return NULL;
+                }
             }
             return &kv->reply;
         }
@@ -342,6 +408,24 @@ int worker_main(int argc, char **argv)
         fprintf(stderr, "scaleout worker: bad kv address '%s' (want host:port)\n", cf.kv);
         conf_free(&worker_conf_table, &cf);
         return 2;
+    }
+    kv.master_name = cf.kv_master_name;
+    for (const char *p = cf.kv_sentinel; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char one[96];
+        if (n == 0 || n >= sizeof one || kv.nsent == MAX_SENTINELS || !*cf.kv_master_name ||
+            (memcpy(one, p, n), one[n] = 0,
+             !net_split_hostport(one, kv.sent_host[kv.nsent], sizeof kv.sent_host[0], &kv.sent_port[kv.nsent]))) {
+            fprintf(stderr, "scaleout worker: bad kv-sentinel '%s' (want HOST:PORT[,HOST:PORT...], IPv4)\n",
+                    cf.kv_sentinel);
+            buf_deinit(&kv.in);
+            buf_deinit(&kv.out);
+            conf_free(&worker_conf_table, &cf);
+            return 2;
+        }
+        kv.nsent++;
+        p = comma ? comma + 1 : NULL;
     }
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);

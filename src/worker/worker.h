@@ -23,6 +23,8 @@
 
 struct worker_config {
     char *kv;
+    char *kv_sentinel;        /* "" or HOST:PORT[,...]: kv is the primary they name */
+    char *kv_master_name;
     char *id;
     long long poll_ms;
     long long block_ms;

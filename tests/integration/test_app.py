@@ -540,6 +540,34 @@ def test_kv_down_is_503_not_a_hang(world):
     assert app.stop() == 0
 
 
+def test_a_hung_kv_is_cut_after_2s_and_the_command_retried(world):
+    """With retries on (--kv-router yes: kv is a router whose shards fail
+    over), a kv that stops answering (SIGSTOP) has its connection cut after
+    2 s without a reply; the command is sent again on a new connection and
+    the request is answered once kv answers again."""
+    base = world["base"]
+    kv_port = free_port()
+    kv = Proc("kv-hang", [scaleout_bin(), "kv", "--port", kv_port, "--admin-port", "0"], port=kv_port,
+              logdir=base).start()
+    app = world["app"]("app-hang", "--kv", f"127.0.0.1:{kv_port}", "--kv-router", "yes", "--kv-retry", "20s")
+    try:
+        h = Http(app.port, timeout=30)
+        h.login("before-hang")
+        kv.p.send_signal(signal.SIGSTOP)
+        got = []
+        t = threading.Thread(target=lambda: got.append(h.get("/me").status_code))
+        t.start()
+        wait_until(lambda: "no reply in 2 s" in app.log_tail(), timeout=15, what="the app cuts the hung connection")
+        kv.p.send_signal(signal.SIGCONT)
+        t.join(30)
+        assert got == [200]
+        assert app_status(app.admin)["kv_retries_total"] >= 1
+    finally:
+        kv.p.send_signal(signal.SIGCONT)
+        app.stop()
+        kv.stop()
+
+
 def test_sigterm_exits_0(world):
     app = world["app"]("app-term")
     Http(app.port).get("/health")

@@ -163,18 +163,18 @@ def test_status_and_metrics(backends, lb):
     assert be["response_ms_avg"] > 0
     m = x.metrics()
     lab = f'pool="default",backend="{b[0].addr}"'
-    assert m[f"lb_backend_requests_total{{{lab}}}"] == 15
-    assert m[f'lb_backend_responses_total{{{lab},code="5xx"}}'] == 5
-    assert m[f"lb_backend_errors_total{{{lab}}}"] == 0
-    assert m[f"lb_backend_retries_total{{{lab}}}"] == 0
-    assert m[f"lb_backend_active{{{lab}}}"] == 0
-    assert m[f"lb_backend_up{{{lab}}}"] == 1
-    assert m[f'lb_backend_state{{{lab},state="up"}}'] == 1
-    assert m[f'lb_backend_response_seconds_bucket{{{lab},le="+Inf"}}'] == 15
-    assert m[f"lb_backend_response_seconds_count{{{lab}}}"] == 15
-    assert m[f'lb_backend_health_checks_total{{{lab},result="ok"}}'] >= 1
-    assert m['lb_listener_requests_total{listener="default"}'] == 30
-    assert m["lb_clients"] >= 1
+    assert m[f"scaleout_lb_backend_requests_total{{{lab}}}"] == 15
+    assert m[f'scaleout_lb_backend_responses_total{{{lab},code="5xx"}}'] == 5
+    assert m[f"scaleout_lb_backend_errors_total{{{lab}}}"] == 0
+    assert m[f"scaleout_lb_backend_retries_total{{{lab}}}"] == 0
+    assert m[f"scaleout_lb_backend_active{{{lab}}}"] == 0
+    assert m[f"scaleout_lb_backend_up{{{lab}}}"] == 1
+    assert m[f'scaleout_lb_backend_state{{{lab},state="up"}}'] == 1
+    assert m[f'scaleout_lb_backend_response_seconds_bucket{{{lab},le="+Inf"}}'] == 15
+    assert m[f"scaleout_lb_backend_response_seconds_count{{{lab}}}"] == 15
+    assert m[f'scaleout_lb_backend_health_checks_total{{{lab},result="ok"}}'] >= 1
+    assert m['scaleout_lb_listener_requests_total{listener="default"}'] == 30
+    assert m["scaleout_lb_clients"] >= 1
 
 
 def test_added_backend_waits_for_its_first_health_check(backends, lb):

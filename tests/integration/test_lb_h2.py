@@ -136,8 +136,8 @@ def test_alpn_h2_over_tls(backends, lb, cert):
     r = curl("--http2", f"https://{HOST}:{x.port}/headers")
     assert json.loads(r.stdout)["x-forwarded-proto"] == "https", r.stdout
     m = x.metrics()
-    assert m['lb_listener_h2_connections_total{listener="default"}'] >= 2
-    assert m['lb_listener_h2_streams_total{listener="default"}'] >= 2
+    assert m['scaleout_lb_listener_h2_connections_total{listener="default"}'] >= 2
+    assert m['scaleout_lb_listener_h2_streams_total{listener="default"}'] >= 2
 
 
 def test_alpn_h2_off(backends, lb, cert):
@@ -286,8 +286,8 @@ def test_rapid_reset_flood_goaway(backends, lb):
     r = curl("--http2-prior-knowledge", f"http://{HOST}:{x.port}/after")
     assert r.stdout == b"b1"
     m = x.metrics()
-    assert m['lb_listener_h2_resets_total{listener="default"}'] >= 500
-    assert m['lb_listener_h2_goaways_total{listener="default"}'] >= 1
+    assert m['scaleout_lb_listener_h2_resets_total{listener="default"}'] >= 500
+    assert m['scaleout_lb_listener_h2_goaways_total{listener="default"}'] >= 1
 
 
 @pytest.mark.parametrize("kind", ["ping", "settings"])
@@ -356,7 +356,7 @@ def test_sigterm_graceful_goaway(backends, lb):
     s = h2c_sock(x.port)
     read_frames(s, SETTINGS, timeout=5)
     s.sendall(frame(HEADERS, 0x4 | 0x1, 1, get_headers(b"/slow?ms=500")))
-    assert wait_until(lambda: x.metrics()['lb_listener_h2_streams_total{listener="default"}'] >= 1, timeout=5)
+    assert wait_until(lambda: x.metrics()['scaleout_lb_listener_h2_streams_total{listener="default"}'] >= 1, timeout=5)
     os.kill(x.pid, signal.SIGTERM)
     frames = read_frames(s, None, timeout=10)
     s.close()
@@ -365,7 +365,7 @@ def test_sigterm_graceful_goaway(backends, lb):
 
 
 def received_from_backends(x):
-    return sum(v for k, v in x.metrics().items() if k.startswith("lb_backend_received_bytes_total"))
+    return sum(v for k, v in x.metrics().items() if k.startswith("scaleout_lb_backend_received_bytes_total"))
 
 
 def test_backend_read_paused_while_client_window_closed(backends, lb):

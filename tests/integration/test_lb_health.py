@@ -32,7 +32,7 @@ def test_active_http_check_down_and_up(backends, lb):
     assert time.monotonic() - t0 < 2 * 0.2 + 0.6
     assert traffic(x.port) == {"b1": 20, "b2": 20}
     m = x.metrics()
-    key = f'lb_backend_health_checks_total{{pool="default",backend="{b[0].addr}",result="failed"}}'
+    key = f'scaleout_lb_backend_health_checks_total{{pool="default",backend="{b[0].addr}",result="failed"}}'
     assert m[key] >= 2
 
 

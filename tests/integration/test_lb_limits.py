@@ -68,9 +68,9 @@ def test_connect_failure_retried_elsewhere(backends, lb):
     for _ in range(20):
         assert c.get("/")[:1] == (200,)
     m = x.metrics()
-    retried = m[f'lb_backend_retries_total{{pool="default",backend="{dead}"}}']
+    retried = m[f'scaleout_lb_backend_retries_total{{pool="default",backend="{dead}"}}']
     assert retried >= 10
-    assert m[f'lb_backend_errors_total{{pool="default",backend="{dead}"}}'] == retried
+    assert m[f'scaleout_lb_backend_errors_total{{pool="default",backend="{dead}"}}'] == retried
     assert b[0].stats()["requests"] == 20
 
 
@@ -125,7 +125,7 @@ def test_rate_limit_429_with_retry_after(backends, lb):
     wait_until(lambda: c.get("/")[0] == 200, 2, interval=0.05, what="a token")
     assert b[0].stats()["requests"] == 5
     m = x.metrics()
-    assert m['lb_listener_rejected_total{listener="default",reason="rate_limited"}'] >= 1
+    assert m['scaleout_lb_listener_rejected_total{listener="default",reason="rate_limited"}'] >= 1
 
 
 def _concurrent(port, n, path="/"):
@@ -162,7 +162,7 @@ def test_queue_timeout(backends, lb):
     codes, took = _concurrent(x.port, 2)
     assert sorted(codes) == [200, 503], codes
     m = x.metrics()
-    assert m['lb_pool_queue_timeouts_total{pool="default"}'] == 1
+    assert m['scaleout_lb_pool_queue_timeouts_total{pool="default"}'] == 1
 
 
 def test_maxconn_per_backend_spills_to_others(backends, lb):

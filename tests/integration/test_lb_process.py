@@ -21,7 +21,7 @@ def test_threads_share_the_work(backends, lb):
     counts = count_ids(x.port, 4000, threads=8)
     assert abs(counts.get("b1", 0) / 4000 - 0.75) <= 0.03, counts
     m = x.metrics()
-    assert sum(v for k, v in m.items() if k.startswith("lb_backend_requests_total")) == 4000
+    assert sum(v for k, v in m.items() if k.startswith("scaleout_lb_backend_requests_total")) == 4000
     assert x.status()["threads"] == 2
 
 

@@ -34,11 +34,11 @@ def test_keepalive_both_sides_and_upstream_pool(backends, lb):
         assert st == 200
     assert c.connects == 1, "the lb closed a keep-alive client connection"
     m = x.metrics()
-    connects = sum(v for k, v in m.items() if k.startswith("lb_backend_connects_total"))
-    reqs = sum(v for k, v in m.items() if k.startswith("lb_backend_requests_total"))
+    connects = sum(v for k, v in m.items() if k.startswith("scaleout_lb_backend_connects_total"))
+    reqs = sum(v for k, v in m.items() if k.startswith("scaleout_lb_backend_requests_total"))
     assert reqs == 300
     assert connects <= 2, f"{connects} upstream connections for 300 sequential requests"
-    idle = sum(v for k, v in m.items() if k.startswith("lb_backend_idle_connections"))
+    idle = sum(v for k, v in m.items() if k.startswith("scaleout_lb_backend_idle_connections"))
     assert idle == 2
 
 
@@ -305,7 +305,7 @@ def test_backend_connection_close_is_not_reused(backends, lb):
         assert c.get("/close")[2] == b"b1"
     assert c.connects == 1
     m = x.metrics()
-    assert sum(v for k, v in m.items() if k.startswith("lb_backend_connects_total")) == 5
+    assert sum(v for k, v in m.items() if k.startswith("scaleout_lb_backend_connects_total")) == 5
 
 
 def test_interim_100_continue_relayed(backends, lb):

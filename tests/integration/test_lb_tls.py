@@ -148,8 +148,8 @@ def test_resumption(certs, backends, lb, tmp_path, args):
     second = s_client(x.port, *args, "-sess_in", sess, send=GET_CLOSE)
     assert "Reused, TLSv1." in second and "X-Backend: b1" in second, second
     m = x.metrics()
-    assert m['lb_listener_tls_handshakes_total{listener="default",kind="full"}'] == 1
-    assert m['lb_listener_tls_handshakes_total{listener="default",kind="resumed"}'] == 1
+    assert m['scaleout_lb_listener_tls_handshakes_total{listener="default",kind="full"}'] == 1
+    assert m['scaleout_lb_listener_tls_handshakes_total{listener="default",kind="resumed"}'] == 1
 
 
 def test_ticket_key_rotation(certs, backends, lb, tmp_path):
@@ -249,7 +249,7 @@ def test_garbage_is_cut(certs, backends, lb):
     assert "RENEGOTIATING" in out and "no renegotiation" in out, out
     assert x.alive()
     assert peer_serial(x.port, certs)  # still serving
-    assert x.metrics()['lb_listener_tls_errors_total{listener="default"}'] == 3
+    assert x.metrics()['scaleout_lb_listener_tls_errors_total{listener="default"}'] == 3
 
 
 def test_slow_handshake_timed_out_and_bounded(certs, backends, lb):

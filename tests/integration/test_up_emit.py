@@ -69,7 +69,7 @@ def test_systemd_units_reference_each_other(tmp_path):
             exe = u["Service"]["ExecStart"].split()
             assert os.access(exe[0], os.X_OK), exe[0]
             if exe[0].endswith("/scaleout"):
-                assert exe[1] in ("kv", "app", "worker", "lb", "pg")
+                assert exe[1] in ("kv", "app", "worker", "lb", "pg", "sentinel")
     # the apps go through the pg proxy, which knows the primary and every replica
     pg_port, proxy_port = int(conf_value("pg-port")), int(conf_value("pg-proxy-port"))
     app = unit(d / "scaleout-app@.service")["Service"]["ExecStart"]
@@ -84,6 +84,27 @@ def test_systemd_units_reference_each_other(tmp_path):
         assert f"-p {pg_port + i} " in rep["ExecStart"]
     lb = unit(d / "scaleout-lb.service")["Service"]["ExecStart"]
     assert sorted(int(p) for p in re.findall(r"--backend 127\.0\.0\.1:(\d+)", lb)) == apps
+    # kv replicas follow the primary; the sentinels watch it; apps and workers ask the sentinels
+    kv_port = int(conf_value("kv-port"))
+    kv_reps = sorted(f for f in files if f.startswith("scaleout-kv-replica-"))
+    assert len(kv_reps) == 1 and all(f in wants for f in kv_reps)          # the default: one kv replica
+    for i, f in enumerate(kv_reps, 1):
+        ex = unit(d / f)["Service"]["ExecStart"]
+        assert f"--port {kv_port + i} " in ex and f"--replicaof 127.0.0.1 {kv_port}" in ex, ex
+    sents = sorted(f for f in files if f.startswith("scaleout-sentinel-"))
+    assert len(sents) == 3 and all(f in wants for f in sents)
+    sent_ports = []
+    for f in sents:
+        pre = unit(d / f)["Service"]["ExecStartPre"]
+        sent_ports.append(int(re.search(r"port (\d+)", pre).group(1)))
+        assert f"sentinel monitor scaleout 127.0.0.1 {kv_port} 2" in pre, pre
+        assert "--config ${STATE_DIRECTORY}/sentinel.conf" in unit(d / f)["Service"]["ExecStart"]
+    for f in ("scaleout-app@.service", "scaleout-worker@.service"):
+        ex = unit(d / f)["Service"]["ExecStart"]
+        listed = re.search(r"--kv-sentinel (\S+)", ex).group(1).split(",")
+        assert sorted(int(x.split(":")[1]) for x in listed) == sorted(sent_ports), ex
+        assert "--kv-master-name scaleout" in ex
+        assert all(s in unit(d / f)["Unit"]["After"].split() for s in sents)
     analyze = shutil.which("systemd-analyze")
     if analyze:    # an extra check where systemd is installed
         inst = d / f"scaleout-app@{apps[0]}.service"
@@ -105,9 +126,17 @@ def test_k8s_manifests_reference_each_other(tmp_path):
         assert {"apiVersion", "kind", "metadata"} <= set(x), x
         by.setdefault(x["kind"], {})[x["metadata"]["name"]] = x
     assert set(by["Deployment"]) == {"app", "worker", "lb", "pg-proxy"}
-    assert set(by["StatefulSet"]) == {"kv", "postgres"}
-    assert set(by["Service"]) == {"kv", "postgres", "pg-proxy", "app", "lb"}
+    assert set(by["StatefulSet"]) == {"kv", "kv-replica", "sentinel", "postgres", "postgres-replica"}
+    assert set(by["Service"]) == {"kv", "kv-replica", "sentinel", "postgres", "postgres-replica", "pg-proxy", "app",
+                                  "lb"}
     workloads = {**by["Deployment"], **by["StatefulSet"]}
+    for name, st in by["StatefulSet"].items():    # the governing Service exists and is headless
+        svc = by["Service"][st["spec"]["serviceName"]]
+        assert svc["spec"]["selector"].items() <= st["spec"]["template"]["metadata"]["labels"].items(), name
+    for name, w in workloads.items():             # ConfigMaps mounted as volumes exist
+        for v in w["spec"]["template"]["spec"].get("volumes", []):
+            if "configMap" in v:
+                assert v["configMap"]["name"] in by["ConfigMap"], name
     for name, w in workloads.items():
         labels = w["spec"]["template"]["metadata"]["labels"]
         assert w["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
@@ -135,6 +164,28 @@ def test_k8s_manifests_reference_each_other(tmp_path):
     px_args = by["Deployment"]["pg-proxy"]["spec"]["template"]["spec"]["containers"][0]["args"]
     host, port = px_args[px_args.index("--primary") + 1].split(":")
     assert services[host]["spec"]["ports"][0]["port"] == int(port)
+    # the pg proxy's replica is the replicas' Service; the primary's pg_hba lets them replicate
+    rhost, rport = px_args[px_args.index("--replica") + 1].split(":")
+    assert services[rhost]["spec"]["selector"]["app.kubernetes.io/name"] == "postgres-replica"
+    assert services[rhost]["spec"]["ports"][0]["port"] == int(rport)
+    assert by["StatefulSet"]["postgres-replica"]["spec"]["replicas"] == int(conf_value("pg-replicas"))
+    init = by["StatefulSet"]["postgres-replica"]["spec"]["template"]["spec"]["initContainers"][0]["command"][-1]
+    assert "pg_basebackup -h postgres " in init and " -R" in init
+    assert "host replication" in by["ConfigMap"]["postgres-init"]["data"]["replication.sh"]
+    # kv replicas follow kv-0 by its stable name; sentinels are pods of their StatefulSet
+    rep_args = by["StatefulSet"]["kv-replica"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    pod, svc = rep_args[rep_args.index("--replicaof") + 1].split(".")
+    assert by["StatefulSet"][svc]["spec"]["serviceName"] == svc and pod == f"{svc}-0"
+    sent = by["StatefulSet"]["sentinel"]
+    for addr in cm["KV_SENTINEL"].split(","):
+        host, port = addr.split(":")
+        pod, svc = host.split(".")
+        assert svc == sent["spec"]["serviceName"] and int(pod.rsplit("-", 1)[1]) < sent["spec"]["replicas"]
+        assert services[svc]["spec"]["ports"][0]["port"] == int(port)
+    assert "sentinel monitor scaleout" in sent["spec"]["template"]["spec"]["initContainers"][0]["command"][-1]
+    for name in ("app", "worker"):
+        args = by["Deployment"][name]["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[args.index("--kv-sentinel") + 1] == "$(KV_SENTINEL)", name
     lb_args = by["Deployment"]["lb"]["spec"]["template"]["spec"]["containers"][0]["args"]
     host, port = lb_args[lb_args.index("--backend") + 1].split(":")
     assert services[host]["spec"]["ports"][0]["port"] == int(port)
@@ -144,3 +195,99 @@ def test_emit_rejects_an_unknown_kind(tmp_path):
     out = subprocess.run([str(scaleout_bin()), "up", "--emit", "nomad", str(tmp_path)], capture_output=True, text=True,
                          timeout=10)
     assert out.returncode == 2 and "systemd or k8s" in out.stderr
+
+
+def test_systemd_units_of_the_router_topology(tmp_path):
+    """examples/up-sharded.conf: the shards' units, every sentinel watching
+    every shard, the router over shards 2..N with the queue pool on shard 1,
+    the apps on the router and the workers on shard 1 through the sentinels."""
+    import shlex
+    conf = REPO_ROOT / "examples/up-sharded.conf"
+    d = tmp_path / "sd"
+    out = subprocess.run([str(scaleout_bin()), "up", str(conf), "--emit", "systemd", str(d)], capture_output=True,
+                         text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    files = {f.name for f in d.iterdir()}
+    value = {w[0]: w[1] for w in (l.split("#")[0].split() for l in conf.read_text().splitlines()) if len(w) >= 2}
+    kv_port, shards, reps = int(value["kv-port"]), int(value["router-shards"]), int(value["kv-replicas"])
+    ports = {1: kv_port}
+    for s in range(2, shards + 1):
+        ports[s] = kv_port + (s - 1) * (1 + reps)
+        ex = unit(d / f"scaleout-kv-s{s}.service")["Service"]["ExecStart"]
+        assert f"--port {ports[s]} " in ex
+        rex = unit(d / f"scaleout-kv-s{s}-replica-1.service")["Service"]["ExecStart"]
+        assert f"--replicaof 127.0.0.1 {ports[s]}" in rex
+    wants = unit(d / "scaleout.target")["Unit"]["Wants"].split()
+    assert all(u in files or re.sub(r"@[^.]+\.", "@.", u) in files for u in wants), wants
+    assert "scaleout-router.service" in wants and "scaleout-kv-s3-replica-1.service" in wants
+    sent_ports = []
+    for f in sorted(f for f in files if f.startswith("scaleout-sentinel-")):
+        pre = unit(d / f)["Service"]["ExecStartPre"]
+        sent_ports.append(int(re.search(r"port (\d+)", pre).group(1)))
+        monitored = {m: int(p) for m, p in re.findall(r"sentinel monitor (\S+) 127\.0\.0\.1 (\d+) 2", pre)}
+        assert monitored == {"scaleout": ports[1], **{f"scaleout-s{s}": ports[s] for s in range(2, shards + 1)}}
+    router = shlex.split(unit(d / "scaleout-router.service")["Service"]["ExecStart"])
+    assert router[1] == "router"
+    rport = int(router[router.index("--listen") + 1].split(":")[1])
+    assert sorted(int(router[i + 1].split(":")[1]) for i, a in enumerate(router) if a == "--sentinel") == sent_ports
+    pool_at = router.index("--pool")
+    default = [router[i + 1] for i, a in enumerate(router[:pool_at]) if a == "--shard"]
+    assert sorted(default) == sorted(f"127.0.0.1:{ports[s]} name s{s} master scaleout-s{s}" for s in range(2, shards + 1))
+    assert router[pool_at + 1] == "queue" and router[router.index("--prefix") + 1] == "queue: job: jobs: worker:"
+    assert router[router.index("--shard", pool_at) + 1] == f"127.0.0.1:{ports[1]} name q1 master scaleout"
+    app = shlex.split(unit(d / "scaleout-app@.service")["Service"]["ExecStart"])
+    assert app[app.index("--kv") + 1] == f"127.0.0.1:{rport}" and app[app.index("--kv-router") + 1] == "yes"
+    assert "scaleout-router.service" in unit(d / "scaleout-app@.service")["Unit"]["After"].split()
+    worker = shlex.split(unit(d / "scaleout-worker@.service")["Service"]["ExecStart"])
+    assert worker[worker.index("--kv") + 1] == f"127.0.0.1:{ports[1]}"
+    assert sorted(int(x.split(":")[1]) for x in worker[worker.index("--kv-sentinel") + 1].split(",")) == sent_ports
+
+
+def test_k8s_manifests_of_the_router_topology(tmp_path):
+    """examples/up-sharded.conf as manifests: a StatefulSet pair per shard,
+    the sentinels' init script resolving and monitoring every shard, the
+    router Deployment over shards 2..N with the queue pool on shard 1, the
+    apps on the router Service and the workers on shard 1."""
+    conf = REPO_ROOT / "examples/up-sharded.conf"
+    d = tmp_path / "k8s"
+    out = subprocess.run([str(scaleout_bin()), "up", str(conf), "--emit", "k8s", str(d)], capture_output=True,
+                         text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    by = {}
+    for f in sorted(d.glob("*.yaml")):
+        for x in yaml.safe_load_all(f.read_text()):
+            if x:
+                by.setdefault(x["kind"], {})[x["metadata"]["name"]] = x
+    shards = int([l.split()[1] for l in conf.read_text().splitlines() if l.startswith("router-shards")][0])
+    bases = ["kv"] + [f"kv-s{s}" for s in range(2, shards + 1)]
+    assert set(by["StatefulSet"]) >= set(bases) | {f"{b}-replica" for b in bases} | {"sentinel"}
+    for b in bases:
+        st = by["StatefulSet"][f"{b}-replica"]
+        args = st["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[args.index("--replicaof") + 1] == f"{b}-0.{b}"
+        assert by["Service"][b]["spec"]["clusterIP"] == "None"
+    script = by["StatefulSet"]["sentinel"]["spec"]["template"]["spec"]["initContainers"][0]["command"][-1]
+    for i, b in enumerate(bases, 1):
+        assert f"getent hosts {b}-0.{b}" in script
+    assert script.count("sentinel monitor ") == shards
+    workloads = {**by["Deployment"], **by["StatefulSet"]}
+    router = by["Deployment"]["router"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    pool_at = router.index("--pool")
+    for i, a in enumerate(router):
+        if a in ("--shard", "--sentinel"):
+            host = router[i + 1].split()[0].split(":")[0]
+            pod, svc = host.split(".")
+            st = workloads[svc]
+            assert st["spec"]["serviceName"] == svc and int(pod.rsplit("-", 1)[1]) < st["spec"]["replicas"], host
+    assert [router[i + 1] for i, a in enumerate(router[:pool_at]) if a == "--shard"] == \
+        [f"kv-s{s}-0.kv-s{s}:6379 name s{s} master scaleout-s{s}" for s in range(2, shards + 1)]
+    assert router[router.index("--shard", pool_at) + 1] == "kv-0.kv:6379 name q1 master scaleout"
+    cm = by["ConfigMap"]["scaleout"]["data"]
+    host, port = cm["KV"].split(":")
+    assert by["Service"][host]["spec"]["selector"]["app.kubernetes.io/name"] == "router"
+    assert int(port) == int(router[router.index("--listen") + 1].split(":")[1])
+    app = by["Deployment"]["app"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert app[app.index("--kv") + 1] == "$(KV)" and app[app.index("--kv-router") + 1] == "yes"
+    worker = by["Deployment"]["worker"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert worker[worker.index("--kv") + 1] == "$(QUEUE_KV)" and cm["QUEUE_KV"].split(":")[0] == "kv"
+    assert worker[worker.index("--kv-sentinel") + 1] == "$(KV_SENTINEL)"
