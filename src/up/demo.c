@@ -361,7 +361,7 @@ static double status_num(int port, const char *after, const char *key)
 static int proc_pid(int port, const char *name)
 {
     char pat[64];
-    snprintf(pat, sizeof pat, "\"name\":\"%s\"", name);
+    snprintf(pat, sizeof pat, "{\"name\":\"%s\",\"kind\"", name);
     return (int)status_num(port, pat, "pid");
 }
 
@@ -715,8 +715,8 @@ static bool http_wait_ready(int port, long long timeout_ms)
 static void phase_lb(struct demo *d, struct up_run *r)
 {
     int app_port[2];
-    app_port[0] = (int)status_num(r->status_port, "\"name\":\"app-1\"", "port");
-    app_port[1] = (int)status_num(r->status_port, "\"name\":\"app-2\"", "port");
+    app_port[0] = (int)status_num(r->status_port, "{\"name\":\"app-1\",\"kind\"", "port");
+    app_port[1] = (int)status_num(r->status_port, "{\"name\":\"app-2\",\"kind\"", "port");
     if (app_port[0] <= 0 || app_port[1] <= 0) {
         say("  lb: no app ports in up's status");
         return;
@@ -972,7 +972,7 @@ int up_demo(int argc, char **argv, const char *self_exe)
                 break;
             usleep(200 * 1000);
         }
-        double restarts = status_num(r.status_port, "\"name\":\"app-1\"", "restarts");
+        double restarts = status_num(r.status_port, "{\"name\":\"app-1\",\"kind\"", "restarts");
         claims[C_FAULTS].done = bg.ok && bu.ok;
         snprintf(claims[C_FAULTS].goal, sizeof claims[C_FAULTS].goal,
                  "0 failed requests while app-1 and then worker-1 are killed with SIGKILL (GET /products, 16 "
