@@ -21,7 +21,8 @@
  *
  * The job queue (upload → worker): INCR jobs:seq gives the job id, HSET
  * job:ID holds its state and data; with `queue kv-list` (the default) the id
- * is then LPUSHed onto queue:jobs, which workers BLMOVE from
+ * is then LPUSHed onto queue:jobs (the three in one EVAL: one kv round trip
+ * before the 202), which workers BLMOVE from
  * (src/worker/queue_list.c); with `kv-hash` workers scan the ids above their
  * low-water mark instead (src/worker/queue_kv.c).
  */
@@ -716,10 +717,11 @@ static void h_feed(struct app_req *r) { with_session(r, feed_then); }
 static void upload_queued(void *arg, const struct app_kv_reply *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type == APP_KV_ERROR) {
+    if (!rep || rep->type != APP_KV_INT) {
         reply_kv_down(r);
         return;
     }
+    snprintf(r->arg, sizeof r->arg, "%lld", rep->integer);
     app_server_metrics(r->srv)->jobs_enqueued_total++;
     char hdr[192];
     snprintf(hdr, sizeof hdr, "Location: /jobs/%s\r\n", r->arg);
@@ -729,68 +731,37 @@ static void upload_queued(void *arg, const struct app_kv_reply *rep)
     app_reply_json(r, 202, &b, hdr);
 }
 
-/* kv-list / kv-stream: the record exists, now the id goes on the queue (in this order: a
- * worker that pops the id always finds the record). */
-static void upload_expired(void *arg, const struct app_kv_reply *rep)
-{
-    struct app_req *r = arg;
-    if (!rep || rep->type == APP_KV_ERROR) {
-        reply_kv_down(r);
-        return;
-    }
-    if (app_server_conf(r->srv)->queue == APP_QUEUE_STREAM) {
-        /* kv-stream: an entry for the workers' consumer group (src/worker/queue_stream.c) */
-        const char *xa[] = {"XADD", "queue:stream", "*", "job", r->arg};
-        app_kv_cmdv(app_server_kv(r->srv), upload_queued, r, 5, xa);
-        return;
-    }
-    if (app_server_conf(r->srv)->queue != APP_QUEUE_LIST) {
-        upload_queued(r, rep);
-        return;
-    }
-    const char *argv[] = {"LPUSH", "queue:jobs", r->arg};
-    app_kv_cmdv(app_server_kv(r->srv), upload_queued, r, 3, argv);
-}
-
-static void upload_stored(void *arg, const struct app_kv_reply *rep)
-{
-    struct app_req *r = arg;
-    if (!rep || rep->type == APP_KV_ERROR) {
-        reply_kv_down(r);
-        return;
-    }
-    /* the record expires job-ttl after its creation, done or not */
-    char ttl[32];
-    snprintf(ttl, sizeof ttl, "%lld", app_server_conf(r->srv)->job_ttl_ms);
-    const char *argv[] = {"PEXPIRE", r->key, ttl};
-    app_kv_cmdv(app_server_kv(r->srv), upload_expired, r, 3, argv);
-}
-
-static void upload_id(void *arg, const struct app_kv_reply *rep)
-{
-    struct app_req *r = arg;
-    if (!rep || rep->type != APP_KV_INT) {
-        reply_kv_down(r);
-        return;
-    }
-    snprintf(r->arg, sizeof r->arg, "%lld", rep->integer);
-    snprintf(r->key, sizeof r->key, "job:%lld", rep->integer);
-    char size[24], now[24];
-    snprintf(size, sizeof size, "%zu", r->body_len);
-    snprintf(now, sizeof now, "%lld", util_time_ms());
-    const char *argv[] = {"HSET", r->key, "status", "queued", "attempts", "0", "size", size,
-                          "created_ms", now, "owner", r->user[0] ? r->user : "-", "data", r->body ? r->body : ""};
-    size_t lens[14];
-    for (int i = 0; i < 13; i++)
-        lens[i] = strlen(argv[i]);
-    lens[13] = r->body_len;
-    app_kv_cmd(app_server_kv(r->srv), upload_stored, r, 14, argv, lens);
-}
+/* The whole enqueue in one kv round trip (the 202's only wait): the id from
+ * INCR jobs:seq, the record job:ID (expiring job-ttl after its creation) and,
+ * after it, the id on the queue (kv-list: LPUSH queue:jobs; kv-stream: XADD
+ * queue:stream; kv-hash: workers scan the ids), so a worker that gets the id
+ * always finds the record. The keys job:ID and the queue's are not declared:
+ * they must live on the kv node that holds jobs:seq (one primary, as up runs
+ * it). */
+static const char upload_script[] =
+    "local id = string.format('%d', redis.call('INCR', KEYS[1])) "
+    "local k = 'job:' .. id "
+    "redis.call('HSET', k, 'status', 'queued', 'attempts', '0', 'size', ARGV[1], 'created_ms', ARGV[2], "
+    "'owner', ARGV[3], 'data', ARGV[4]) "
+    "redis.call('PEXPIRE', k, ARGV[5]) "
+    "if ARGV[6] == 'list' then redis.call('LPUSH', 'queue:jobs', id) "
+    "elseif ARGV[6] == 'stream' then redis.call('XADD', 'queue:stream', '*', 'job', id) end "
+    "return tonumber(id)";
 
 static void h_upload(struct app_req *r)
 {
-    const char *argv[] = {"INCR", "jobs:seq"};
-    app_kv_cmdv(app_server_kv(r->srv), upload_id, r, 2, argv);
+    char size[24], now[24], ttl[32];
+    snprintf(size, sizeof size, "%zu", r->body_len);
+    snprintf(now, sizeof now, "%lld", util_time_ms());
+    snprintf(ttl, sizeof ttl, "%lld", app_server_conf(r->srv)->job_ttl_ms);
+    int q = app_server_conf(r->srv)->queue;
+    const char *argv[] = {"EVAL", upload_script, "1", "jobs:seq", size, now, r->user[0] ? r->user : "-",
+                          r->body ? r->body : "", ttl, q == APP_QUEUE_LIST ? "list" : q == APP_QUEUE_STREAM ? "stream" : "hash"};
+    size_t lens[10];
+    for (int i = 0; i < 10; i++)
+        lens[i] = strlen(argv[i]);
+    lens[7] = r->body_len;
+    app_kv_cmd(app_server_kv(r->srv), upload_queued, r, 10, argv, lens);
 }
 
 /* The comparison the queue is measured against: the same work as a worker's

@@ -81,16 +81,32 @@ static bool tcp_ready(int port)
 
 int up_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof sa;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
-        port = ntohs(sa.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
+    /* a port handed out here is bound later by a child: until then the
+     * kernel may give it out again, so the last ones given are skipped */
+    static int given[64];
+    static unsigned ngiven;
+    for (int attempt = 0; attempt < 32; attempt++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t l = sizeof sa;
+        int port = -1;
+        if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+            getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
+            port = ntohs(sa.sin_port);
+        if (fd >= 0)
+            close(fd);
+        if (port < 0)
+            return -1;
+        bool seen = false;
+        for (unsigned i = 0; i < 64 && i < ngiven; i++)
+            seen = seen || given[i] == port;
+        if (seen)
+            continue;
+        given[ngiven++ % 64] = port;
+        return port;
+    }
+    return -1;
 }
 
 /*
