@@ -462,18 +462,21 @@ static void admin_handler(void *arg, const struct admin_req *req, struct admin_r
     if (strcmp(req->path, "/metrics") == 0) {
         resp->status = 200;
         resp->ctype = "text/plain; version=0.0.4";
-#define APP_X_PROM(name, help) \
-        buf_printf(&resp->body, "# HELP app_" #name " " help "\n# TYPE app_" #name " counter\napp_" #name " %llu\n", s->m.name);
+#define APP_X_PROM(name, help)                                                                                 \
+        buf_printf(&resp->body, "# HELP scaleout_app_" #name " " help "\n# TYPE scaleout_app_" #name " counter\n"   \
+                                "scaleout_app_" #name " %llu\n", s->m.name);
         APP_METRICS(APP_X_PROM)
 #undef APP_X_PROM
-        buf_printf(&resp->body, "# HELP app_inflight requests not yet answered\n# TYPE app_inflight gauge\napp_inflight %lld\n",
-                   s->inflight);
-        buf_printf(&resp->body, "# HELP app_queued requests waiting for a capacity slot\n# TYPE app_queued gauge\napp_queued %lld\n",
-                   s->qlen);
-        buf_printf(&resp->body, "# HELP app_kv_commands_total commands sent to kv\n# TYPE app_kv_commands_total counter\n"
-                                "app_kv_commands_total %llu\n", app_kv_commands(s->kv));
-        buf_printf(&resp->body, "# HELP app_kv_retries_total kv commands sent again (failover)\n"
-                                "# TYPE app_kv_retries_total counter\napp_kv_retries_total %llu\n", app_kv_retries(s->kv));
+        buf_printf(&resp->body, "# HELP scaleout_app_inflight requests not yet answered\n# TYPE scaleout_app_inflight gauge\n"
+                                "scaleout_app_inflight %lld\n", s->inflight);
+        buf_printf(&resp->body, "# HELP scaleout_app_queued requests waiting for a capacity slot\n"
+                                "# TYPE scaleout_app_queued gauge\nscaleout_app_queued %lld\n", s->qlen);
+        buf_printf(&resp->body, "# HELP scaleout_app_kv_commands_total commands sent to kv\n"
+                                "# TYPE scaleout_app_kv_commands_total counter\nscaleout_app_kv_commands_total %llu\n",
+                   app_kv_commands(s->kv));
+        buf_printf(&resp->body, "# HELP scaleout_app_kv_retries_total kv commands sent again (failover)\n"
+                                "# TYPE scaleout_app_kv_retries_total counter\nscaleout_app_kv_retries_total %llu\n",
+                   app_kv_retries(s->kv));
         return;
     }
     if (strcmp(req->path, "/status") == 0) {

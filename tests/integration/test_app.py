@@ -573,3 +573,21 @@ def test_sigterm_exits_0(world):
     Http(app.port).get("/health")
     assert app.stop(signal.SIGTERM) == 0
     assert "app stopped" in app.log_tail()
+
+
+def test_metrics_follow_the_scaleout_role_scheme(world):
+    """Every metric the app serves is named scaleout_app_... like every other
+    role's (it served app_inflight, app_requests_total, ...), and counts."""
+    a = world["a"]
+    before = requests.get(f"http://{HOST}:{a.admin}/metrics", timeout=5).text
+    requests.get(f"http://{HOST}:{a.port}/health", timeout=5)
+    text = requests.get(f"http://{HOST}:{a.admin}/metrics", timeout=5).text
+    names = {line.split()[0] for line in text.splitlines() if line and not line.startswith("#")}
+    assert names and all(n.startswith("scaleout_app_") for n in names), names
+    for want in ("scaleout_app_inflight", "scaleout_app_queued", "scaleout_app_requests_total",
+                 "scaleout_app_kv_commands_total", "scaleout_app_kv_retries_total"):
+        assert want in names
+
+    def value(t, k):
+        return int(next(line.split()[1] for line in t.splitlines() if line.startswith(k + " ")))
+    assert value(text, "scaleout_app_requests_total") > value(before, "scaleout_app_requests_total")
