@@ -36,7 +36,7 @@ static void setup_once(void)
     srv = xcalloc(1, sizeof *srv);
     conf_defaults(&kv_conf_table, &srv->cfg);
     pthread_mutex_init(&srv->lock, NULL);
-    db_init(&srv->db);
+    kv_db_init(&srv->db);
     srv->db.on_modify = kv_watch_on_modify;
     srv->db.on_modify_arg = srv;
     /* blocking commands wait (no timer runs: the input ends the wait) */
@@ -113,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!srv)
         setup_once();
     /* a fresh state per input: empty keyspace, default configuration */
-    db_flush(&srv->db);
+    kv_db_flush(&srv->db);
     conf_free(&kv_conf_table, &srv->cfg);
     conf_defaults(&kv_conf_table, &srv->cfg);
     srv->cfg.obl.hard = 1024 * 1024;
@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* the parser may rewrite inline commands in place: give it its own copy */
     buf_append(&cl->in, data, size);
-    db_set_now(&srv->db, util_time_ms());
+    kv_db_set_now(&srv->db, util_time_ms());
     while (!cl->close_after_reply && !cl->blk && buf_pending(&cl->in) > 0) {
         cl->parser.max_bulk = (long long)srv->cfg.proto_max_bulk_len;
         cl->parser.auth_required = !cl->authed;

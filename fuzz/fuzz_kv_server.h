@@ -27,11 +27,11 @@ static void fz_setup_once(void)
     struct kv_server *s = fz_srv = xcalloc(1, sizeof *s);
     conf_defaults(&kv_conf_table, &s->cfg);
     pthread_mutex_init(&s->lock, NULL);
-    db_init(&s->db);
+    kv_db_init(&s->db);
     s->ndbs = (int)s->cfg.databases;
     s->dbs = xcalloc((size_t)s->ndbs, sizeof *s->dbs);
     for (int i = 0; i < s->ndbs; i++) {
-        db_init(&s->dbs[i]);
+        kv_db_init(&s->dbs[i]);
         s->dbs[i].id = i;
     }
     s->start_ms = util_time_ms();
@@ -56,7 +56,7 @@ static void fz_flush(void)
     struct kv_server *s = fz_srv;
     for (int i = 0; i < s->ndbs; i++) {
         kv_db_select(s, i);
-        db_flush(&s->db);
+        kv_db_flush(&s->db);
     }
     kv_db_select(s, 0);
 }
@@ -69,7 +69,7 @@ static void fz_reset(void)
     conf_free(&kv_conf_table, &s->cfg);
     conf_defaults(&kv_conf_table, &s->cfg);
     kv_config_apply(s);
-    db_set_now(&s->db, util_time_ms());
+    kv_db_set_now(&s->db, util_time_ms());
 }
 
 /* Not run: they fork (BGSAVE, BGREWRITEAOF), write files (SAVE, DEBUG),

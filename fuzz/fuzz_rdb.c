@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct kv_db *dbs[1] = {&db};
     struct kv_rdb_load_stats st;
     char err[400];
-    db_init(&db);
+    kv_db_init(&db);
     int rc = kv_rdb_load_mem(data, size, dbs, 1, 0, &st, err, sizeof err);
     if (rc == 0) {
         /* write it back to a temporary file and load that */
@@ -42,24 +42,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     struct kv_db db2;
                     struct kv_db *dbs2[1] = {&db2};
                     struct kv_rdb_load_stats st2;
-                    db_init(&db2);
+                    kv_db_init(&db2);
                     if (kv_rdb_load_mem(img, (size_t)len, dbs2, 1, 0, &st2, err, sizeof err) != 0 ||
                         db_size(&db2) != db_size(&db)) {
                         fprintf(stderr, "rewritten image does not load back: %s\n", err);
                         abort();
                     }
-                    db_deinit(&db2);
+                    kv_db_deinit(&db2);
                 }
                 xfree(img);
             }
             fclose(f);
         }
     }
-    db_deinit(&db);
+    kv_db_deinit(&db);
     if (size > 0) {
         struct kv_obj *o = kv_rdb_restore(data, size, "k", 1, -1);
         if (o)
-            obj_free(o);
+            kv_obj_free(o);
     }
     return 0;
 }

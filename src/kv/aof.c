@@ -321,7 +321,7 @@ static int replay_mem(struct kv_server *s, struct kv_client *c, char *data, size
             in_multi = false;
         }
         if ((*ncmds & 1023) == 0)
-            db_set_now(&s->db, util_time_ms());
+            kv_db_set_now(&s->db, util_time_ms());
         /* as Redis (CLIENT_DENY_BLOCKING): BLPOP, WAIT... answer at once, as
          * inside EXEC; the fake client has no worker to wait on */
         c->in_exec = true;
@@ -805,7 +805,7 @@ static int write_cmd_base(struct kv_server *s, const char *dir, const char *name
         const char *av[2] = {"SELECT", num};
         size_t lv[2] = {6, (size_t)snprintf(num, sizeof num, "%d", i)};
         put_args(&b, 2, av, lv);
-        dict_foreach((struct dict *)&dbs[i]->d, put_key, &w);
+        kv_dict_foreach((struct dict *)&dbs[i]->d, put_key, &w);
     }
     if (!w.err && drain(&w, 0) != 0)
         w.err = errno ? errno : EIO;

@@ -69,7 +69,7 @@ struct kv_blocking *kv_blocking_new(struct kv_server *s, int nworkers)
 {
     struct kv_blocking *bk = xcalloc(1, sizeof *bk);
     bk->s = s;
-    dict_init(&bk->keys, offsetof(struct kv_bkey, key));
+    kv_dict_init(&bk->keys, offsetof(struct kv_bkey, key));
     bk->nworkers = nworkers;
     bk->ws = xcalloc((size_t)nworkers, sizeof *bk->ws);
     for (int i = 0; i < nworkers; i++)
@@ -90,7 +90,7 @@ void kv_blocking_free(struct kv_blocking *bk)
     for (size_t i = 0; i < bk->nready; i++)
         xfree(bk->ready[i].key);
     xfree(bk->ready);
-    dict_deinit(&bk->keys, free_bkey, NULL);
+    kv_dict_deinit(&bk->keys, free_bkey, NULL);
     xfree(bk->ws);
     xfree(bk);
 }
@@ -119,7 +119,7 @@ static void unlink_waits(struct kv_blocking *bk, struct kv_blocked *b)
         NET_TLIST_REMOVE(k->head, k->tail, w, prev, next);
         w->k = NULL;
         if (!k->head) {
-            struct dict_node *n = dict_remove(&bk->keys, k->key, k->dn.klen, dict_hash(k->key, k->dn.klen));
+            struct dict_node *n = kv_dict_remove(&bk->keys, k->key, k->dn.klen, kv_dict_hash(k->key, k->dn.klen));
             xfree(n);
         }
     }
@@ -353,7 +353,7 @@ void kv_block(struct kv_client *c, const struct resp_arg *keys, int nkeys, long 
     b->waits = xcalloc((size_t)nkeys, sizeof *b->waits);
     for (int i = 0; i < nkeys; i++) {
         const struct resp_arg *k = &keys[i];
-        uint64_t h = dict_hash(k->ptr, k->len);
+        uint64_t h = kv_dict_hash(k->ptr, k->len);
         struct kv_bkey *bkey = (struct kv_bkey *)dict_find(&bk->keys, k->ptr, k->len, h);
         if (bkey && bkey->tail->b == b)
             continue; /* the same key twice */
@@ -365,7 +365,7 @@ void kv_block(struct kv_client *c, const struct resp_arg *keys, int nkeys, long 
             bkey->head = bkey->tail = NULL;
             bkey->ready = false;
             memcpy(bkey->key, k->ptr, k->len);
-            dict_insert(&bk->keys, &bkey->dn, h);
+            kv_dict_insert(&bk->keys, &bkey->dn, h);
         }
         struct kv_bwait *w = &b->waits[b->nkeys++];
         w->b = b;
@@ -393,7 +393,7 @@ void kv_block(struct kv_client *c, const struct resp_arg *keys, int nkeys, long 
 
 static void signal_db(struct kv_blocking *bk, int db, const char *key, size_t klen)
 {
-    struct kv_bkey *k = (struct kv_bkey *)dict_find(&bk->keys, key, klen, dict_hash(key, klen));
+    struct kv_bkey *k = (struct kv_bkey *)dict_find(&bk->keys, key, klen, kv_dict_hash(key, klen));
     if (!k || (k->ready && k->ready_db == db))
         return;
     k->ready = true;
@@ -432,7 +432,7 @@ void kv_blocking_swapdb(struct kv_server *s, int a, int b)
     if (!bk || dict_size(&bk->keys) == 0)
         return;
     struct swap_walk sw = {bk, a, b};
-    dict_foreach(&bk->keys, swap_one, &sw);
+    kv_dict_foreach(&bk->keys, swap_one, &sw);
 }
 
 void kv_blocking_on_add(void *arg, const struct kv_obj *o)
@@ -458,7 +458,7 @@ void kv_blocking_serve_ready(struct kv_server *s)
         char *key = bk->ready[i].key;
         size_t klen = bk->ready[i].klen;
         int db = bk->ready[i].db;
-        struct kv_bkey *k = (struct kv_bkey *)dict_find(&bk->keys, key, klen, dict_hash(key, klen));
+        struct kv_bkey *k = (struct kv_bkey *)dict_find(&bk->keys, key, klen, kv_dict_hash(key, klen));
         if (!k)
             continue;
         if (k->ready_db == db)

@@ -8,7 +8,7 @@
  * times out. Waiters queue per key in arrival order.
  *
  *   thread A (any worker)                      thread B (the waiter's worker)
- *   LPUSH k v ─▶ db_add ─▶ on_add: k is "ready"
+ *   LPUSH k v ─▶ kv_db_add ─▶ on_add: k is "ready"
  *   end of the command (kv_call): for each ready key, its waiters in order:
  *       serve(waiter, k) pops and writes the reply into waiter->reply,
  *       the waiter leaves every queue ─▶ uv_async_send ────▶ reply moved into
@@ -102,7 +102,7 @@ bool kv_block_timeout(struct kv_client *c, const struct resp_arg *a, long long *
 void kv_block(struct kv_client *c, const struct resp_arg *keys, int nkeys, long long deadline_ms,
               kv_block_serve_fn *serve, const struct kv_block_args *args);
 
-/* A key may have data for its waiters (values created by db_add signal by
+/* A key may have data for its waiters (values created by kv_db_add signal by
  * themselves; a type that grows in place, like a stream, calls this). */
 void kv_blocking_signal(struct kv_server *s, const char *key, size_t klen);
 

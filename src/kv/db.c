@@ -16,10 +16,10 @@
 
 #define LFU_INIT_VAL 5
 
-void db_init(struct kv_db *db)
+void kv_db_init(struct kv_db *db)
 {
     memset(db, 0, sizeof *db);
-    dict_init(&db->d, KV_OBJ_HDR);
+    kv_dict_init(&db->d, KV_OBJ_HDR);
     db->lfu_log_factor = 10;
     db->lfu_decay_time = 1;
 }
@@ -27,24 +27,24 @@ void db_init(struct kv_db *db)
 static void free_obj_node(struct dict_node *n, void *arg)
 {
     (void)arg;
-    obj_free((struct kv_obj *)n);
+    kv_obj_free((struct kv_obj *)n);
 }
 
-void db_deinit(struct kv_db *db)
+void kv_db_deinit(struct kv_db *db)
 {
-    dict_deinit(&db->d, free_obj_node, NULL);
+    kv_dict_deinit(&db->d, free_obj_node, NULL);
 }
 
-void db_flush(struct kv_db *db)
+void kv_db_flush(struct kv_db *db)
 {
-    dict_deinit(&db->d, free_obj_node, NULL);
-    dict_init(&db->d, KV_OBJ_HDR);
+    kv_dict_deinit(&db->d, free_obj_node, NULL);
+    kv_dict_init(&db->d, KV_OBJ_HDR);
     db->volatile_keys = 0;
     db->avg_ttl = 0;
     db->expire_cursor = 0;
 }
 
-void db_exchange(struct kv_db *a, struct kv_db *b, bool with_id)
+void kv_db_exchange(struct kv_db *a, struct kv_db *b, bool with_id)
 {
     struct dict d = a->d;
     a->d = b->d;
@@ -64,18 +64,18 @@ void db_exchange(struct kv_db *a, struct kv_db *b, bool with_id)
 #undef SWAP_FIELD
 }
 
-void db_set_now(struct kv_db *db, long long now_ms) { db->now_ms = now_ms; }
-uint32_t db_lru_clock(const struct kv_db *db) { return (uint32_t)(db->now_ms >> 4); }
+void kv_db_set_now(struct kv_db *db, long long now_ms) { db->now_ms = now_ms; }
+uint32_t kv_db_lru_clock(const struct kv_db *db) { return (uint32_t)(db->now_ms >> 4); }
 
 static inline uint16_t minutes_clock(const struct kv_db *db) { return (uint16_t)((db->now_ms / 60000) & 0xffff); }
 
-long long db_idle_ms(const struct kv_db *db, const struct kv_obj *o)
+long long kv_db_idle_ms(const struct kv_db *db, const struct kv_obj *o)
 {
-    uint32_t now = db_lru_clock(db);
+    uint32_t now = kv_db_lru_clock(db);
     return (long long)(uint32_t)(now - o->lru) << 4;
 }
 
-unsigned db_lfu_decayed(const struct kv_db *db, const struct kv_obj *o)
+unsigned kv_db_lfu_decayed(const struct kv_db *db, const struct kv_obj *o)
 {
     if (db->lfu_decay_time <= 0)
         return o->lfu;
@@ -88,8 +88,8 @@ unsigned db_lfu_decayed(const struct kv_db *db, const struct kv_obj *o)
 /* Access tracking, kept for both LRU and LFU so the policy can change at run time. */
 static inline void touch(struct kv_db *db, struct kv_obj *o)
 {
-    o->lru = db_lru_clock(db);
-    unsigned c = db_lfu_decayed(db, o);
+    o->lru = kv_db_lru_clock(db);
+    unsigned c = kv_db_lfu_decayed(db, o);
     if (c < 255) {
         /* logarithmic increment: p = 1 / ((c - init) * factor + 1) */
         double base = c > LFU_INIT_VAL ? (double)(c - LFU_INIT_VAL) : 0;
@@ -119,7 +119,7 @@ static struct kv_obj *obj_alloc(const char *key, size_t klen, long long expire_m
     return o;
 }
 
-struct kv_obj *obj_new_string(const char *key, size_t klen, const char *val, size_t vlen, long long expire_ms)
+struct kv_obj *kv_obj_new_string(const char *key, size_t klen, const char *val, size_t vlen, long long expire_ms)
 {
     struct kv_obj *o = obj_alloc(key, klen, expire_ms, vlen, OBJ_STRING);
     o->dn.meta = (uint32_t)vlen;
@@ -128,58 +128,58 @@ struct kv_obj *obj_new_string(const char *key, size_t klen, const char *val, siz
     return o;
 }
 
-struct kv_obj *obj_new_hash(const char *key, size_t klen, struct kv_hash *h, long long expire_ms)
+struct kv_obj *kv_obj_new_hash(const char *key, size_t klen, struct kv_hash *h, long long expire_ms)
 {
     struct kv_obj *o = obj_alloc(key, klen, expire_ms, sizeof h, OBJ_HASH);
     memcpy(obj_val(o), &h, sizeof h);
     return o;
 }
 
-struct kv_obj *obj_new_zset(const char *key, size_t klen, struct kv_zset *z, long long expire_ms)
+struct kv_obj *kv_obj_new_zset(const char *key, size_t klen, struct kv_zset *z, long long expire_ms)
 {
-    return obj_new_ptr(key, klen, OBJ_ZSET, z, expire_ms);
+    return kv_obj_new_ptr(key, klen, OBJ_ZSET, z, expire_ms);
 }
 
-struct kv_obj *obj_new_ptr(const char *key, size_t klen, int type, void *p, long long expire_ms)
+struct kv_obj *kv_obj_new_ptr(const char *key, size_t klen, int type, void *p, long long expire_ms)
 {
     struct kv_obj *o = obj_alloc(key, klen, expire_ms, sizeof p, type);
     obj_set_ptr(o, p);
     return o;
 }
 
-void obj_free(struct kv_obj *o)
+void kv_obj_free(struct kv_obj *o)
 {
     if (obj_type(o) == OBJ_HASH)
-        hash_free(obj_hash(o));
+        kv_hash_free(obj_hash(o));
     else if (obj_type(o) == OBJ_ZSET)
-        zset_free(obj_zset(o));
+        kv_zset_free(obj_zset(o));
     else if (obj_type(o) == OBJ_LIST)
-        list_free(obj_ptr(o));
+        kv_list_free(obj_ptr(o));
     else if (obj_type(o) == OBJ_SET)
-        set_free(obj_ptr(o));
+        kv_set_free(obj_ptr(o));
     else if (obj_type(o) == OBJ_STREAM)
-        stream_free(obj_ptr(o));
+        kv_stream_free(obj_ptr(o));
     xfree(o);
 }
 
-size_t obj_string_capacity(const struct kv_obj *o)
+size_t kv_obj_string_capacity(const struct kv_obj *o)
 {
     return xalloc_size(o) - (size_t)(obj_cval(o) - (const char *)o);
 }
 
-size_t obj_memory(const struct kv_obj *o)
+size_t kv_obj_memory(const struct kv_obj *o)
 {
     size_t m = xalloc_size(o) + sizeof(void *);
     if (obj_type(o) == OBJ_HASH)
-        m += hash_memory(obj_hash(o));
+        m += kv_hash_memory(obj_hash(o));
     else if (obj_type(o) == OBJ_ZSET)
-        m += zset_memory(obj_zset(o));
+        m += kv_zset_memory(obj_zset(o));
     else if (obj_type(o) == OBJ_LIST)
-        m += list_memory(obj_ptr(o));
+        m += kv_list_memory(obj_ptr(o));
     else if (obj_type(o) == OBJ_SET)
-        m += set_memory(obj_ptr(o));
+        m += kv_set_memory(obj_ptr(o));
     else if (obj_type(o) == OBJ_STREAM)
-        m += stream_memory(obj_ptr(o));
+        m += kv_stream_memory(obj_ptr(o));
     return m;
 }
 
@@ -194,16 +194,16 @@ static bool expire_ref(struct kv_db *db, struct kv_obj **ref, bool force)
     if (db->on_expire)
         db->on_expire(db->on_expire_arg, obj_key(o), obj_klen(o));
     db->st.expired++;
-    db_delete_ref(db, ref);
+    kv_db_delete_ref(db, ref);
     return true;
 }
 
-bool db_expire_if_needed(struct kv_db *db, struct kv_obj **ref) { return expire_ref(db, ref, false); }
+bool kv_db_expire_if_needed(struct kv_db *db, struct kv_obj **ref) { return expire_ref(db, ref, false); }
 
-struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, int flags)
+struct kv_obj **kv_db_lookup_ref(struct kv_db *db, const char *key, size_t klen, int flags)
 {
-    struct kv_obj **ref = (struct kv_obj **)dict_find_ref(&db->d, key, klen, dict_hash(key, klen));
-    if (ref && db_expire_if_needed(db, ref))
+    struct kv_obj **ref = (struct kv_obj **)kv_dict_find_ref(&db->d, key, klen, kv_dict_hash(key, klen));
+    if (ref && kv_db_expire_if_needed(db, ref))
         ref = NULL;
     if (!ref) {
         if (!(flags & LOOKUP_WRITE)) {
@@ -220,24 +220,24 @@ struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, in
     return ref;
 }
 
-void db_add(struct kv_db *db, struct kv_obj *o)
+void kv_db_add(struct kv_db *db, struct kv_obj *o)
 {
     if (db->expire_mode == DB_EXPIRE_KEEP) {
         /* a lookup saw an expired key as absent but kept it: a write (a
          * writable path on a replica) replaces it, never a second copy */
-        struct kv_obj **old = (struct kv_obj **)dict_find_ref(&db->d, obj_key(o), obj_klen(o),
-                                                              dict_hash(obj_key(o), obj_klen(o)));
+        struct kv_obj **old = (struct kv_obj **)kv_dict_find_ref(&db->d, obj_key(o), obj_klen(o),
+                                                              kv_dict_hash(obj_key(o), obj_klen(o)));
         if (old)
             expire_ref(db, old, true);
     }
     o->seq = db->seq++;
     /* a new key starts at the LFU initial value (5), not decayed from time 0 */
-    o->lru = db_lru_clock(db);
+    o->lru = kv_db_lru_clock(db);
     o->ldt = minutes_clock(db);
     o->lfu = LFU_INIT_VAL;
     if (obj_has_ttl(o))
         db->volatile_keys++;
-    dict_insert(&db->d, &o->dn, dict_hash(obj_key(o), obj_klen(o)));
+    kv_dict_insert(&db->d, &o->dn, kv_dict_hash(obj_key(o), obj_klen(o)));
     db_modified(db, obj_key(o), obj_klen(o));
     if (db->on_new)
         db->on_new(db->on_new_arg, obj_key(o), obj_klen(o));
@@ -245,69 +245,69 @@ void db_add(struct kv_db *db, struct kv_obj *o)
         db->on_add(db->on_add_arg, o);
 }
 
-void db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o)
+void kv_db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o)
 {
     struct kv_obj *old = *ref;
     o->dn.next = old->dn.next;
     o->seq = old->seq;
     o->lfu = old->lfu;
     o->ldt = old->ldt;
-    o->lru = db_lru_clock(db);
+    o->lru = kv_db_lru_clock(db);
     if (obj_has_ttl(old))
         db->volatile_keys--;
     if (obj_has_ttl(o))
         db->volatile_keys++;
     *ref = o;
-    obj_free(old);
+    kv_obj_free(old);
     db_modified(db, obj_key(o), obj_klen(o));
     if (db->on_add)
         db->on_add(db->on_add_arg, o);
 }
 
-struct kv_obj *db_set(struct kv_db *db, struct kv_obj *o, bool keep_ttl)
+struct kv_obj *kv_db_set(struct kv_db *db, struct kv_obj *o, bool keep_ttl)
 {
     const char *key = obj_key(o);
     size_t klen = obj_klen(o);
-    struct kv_obj **ref = (struct kv_obj **)dict_find_ref(&db->d, key, klen, dict_hash(key, klen));
+    struct kv_obj **ref = (struct kv_obj **)kv_dict_find_ref(&db->d, key, klen, kv_dict_hash(key, klen));
     if (ref && expire_ref(db, ref, true))
         ref = NULL;
     if (!ref) {
-        db_add(db, o);
+        kv_db_add(db, o);
         return o;
     }
     if (keep_ttl && !obj_has_ttl(o) && obj_has_ttl(*ref)) {
         long long when = obj_expire(*ref);
-        db_replace(db, ref, o);
-        return db_set_expire(db, ref, when);
+        kv_db_replace(db, ref, o);
+        return kv_db_set_expire(db, ref, when);
     }
-    db_replace(db, ref, o);
+    kv_db_replace(db, ref, o);
     return o;
 }
 
-struct kv_obj *db_unlink_ref(struct kv_db *db, struct kv_obj **ref)
+struct kv_obj *kv_db_unlink_ref(struct kv_db *db, struct kv_obj **ref)
 {
-    struct kv_obj *o = (struct kv_obj *)dict_unlink_ref(&db->d, (struct dict_node **)ref);
+    struct kv_obj *o = (struct kv_obj *)kv_dict_unlink_ref(&db->d, (struct dict_node **)ref);
     if (obj_has_ttl(o))
         db->volatile_keys--;
     db_modified(db, obj_key(o), obj_klen(o));
     return o;
 }
 
-void db_delete_ref(struct kv_db *db, struct kv_obj **ref)
+void kv_db_delete_ref(struct kv_db *db, struct kv_obj **ref)
 {
-    obj_free(db_unlink_ref(db, ref));
+    kv_obj_free(kv_db_unlink_ref(db, ref));
 }
 
-bool db_delete(struct kv_db *db, const char *key, size_t klen)
+bool kv_db_delete(struct kv_db *db, const char *key, size_t klen)
 {
-    struct kv_obj **ref = db_lookup_ref(db, key, klen, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    struct kv_obj **ref = kv_db_lookup_ref(db, key, klen, LOOKUP_WRITE | LOOKUP_NOTOUCH);
     if (!ref)
         return false;
-    db_delete_ref(db, ref);
+    kv_db_delete_ref(db, ref);
     return true;
 }
 
-struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long when_ms)
+struct kv_obj *kv_db_set_expire(struct kv_db *db, struct kv_obj **ref, long long when_ms)
 {
     struct kv_obj *o = *ref;
     size_t klen = obj_klen(o);
@@ -337,10 +337,10 @@ struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long wh
     return o;
 }
 
-struct kv_obj *db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
+struct kv_obj *kv_db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
 {
     struct kv_obj *o = *ref;
-    if (vlen > obj_vlen(o) && vlen > obj_string_capacity(o)) { /* no size query when it shrinks */
+    if (vlen > obj_vlen(o) && vlen > kv_obj_string_capacity(o)) { /* no size query when it shrinks */
         size_t head = (size_t)(obj_val(o) - (char *)o);
         size_t want = vlen < 64 ? vlen : vlen + vlen / 2;
         if (want > (1u << 20) && vlen + (1u << 20) < want)
@@ -357,7 +357,7 @@ struct kv_obj *db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_
     return o;
 }
 
-bool db_string_overwrite(struct kv_db *db, struct kv_obj **ref, const char *v, size_t vlen)
+bool kv_db_string_overwrite(struct kv_db *db, struct kv_obj **ref, const char *v, size_t vlen)
 {
     struct kv_obj *o = *ref;
     /* only when the allocation stays about right: a value much shorter than
@@ -366,17 +366,17 @@ bool db_string_overwrite(struct kv_db *db, struct kv_obj **ref, const char *v, s
         return false;
     memmove(obj_val(o), v, vlen);
     o->dn.meta = (uint32_t)vlen;
-    o->lru = db_lru_clock(db); /* what db_replace gives the new object */
+    o->lru = kv_db_lru_clock(db); /* what kv_db_replace gives the new object */
     db_modified(db, obj_key(o), obj_klen(o));
     if (db->on_add)
         db->on_add(db->on_add_arg, o);
     return true;
 }
 
-struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
+struct kv_obj *kv_db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen)
 {
     struct kv_obj *o = *ref;
-    if (vlen > obj_vlen(o) && vlen > obj_string_capacity(o)) { /* no size query when it shrinks */
+    if (vlen > obj_vlen(o) && vlen > kv_obj_string_capacity(o)) { /* no size query when it shrinks */
         size_t head = (size_t)(obj_val(o) - (char *)o);
         /* grow geometrically so repeated APPENDs are amortized O(1) */
         size_t want = vlen < 64 ? vlen : vlen + vlen / 2;

@@ -103,7 +103,7 @@ struct kv_db_stats {
 };
 
 struct kv_db {
-    /* the data of one database: db_exchange moves these fields */
+    /* the data of one database: kv_db_exchange moves these fields */
     struct dict d;
     uint64_t volatile_keys;  /* keys with a TTL */
     uint32_t seq;            /* next insertion number */
@@ -122,7 +122,7 @@ struct kv_db {
     /* called for each key removed by maxmemory eviction, before it goes; may be NULL */
     void (*on_evict)(void *arg, const char *key, size_t klen);
     void *on_evict_arg;
-    /* called for each key created (db_add: not a replacement); may be NULL */
+    /* called for each key created (kv_db_add: not a replacement); may be NULL */
     void (*on_new)(void *arg, const char *key, size_t klen);
     void *on_new_arg;
     /* called for each read lookup that finds no key (a keyspace miss); may be NULL */
@@ -153,21 +153,21 @@ enum {
     DB_EXPIRE_NONE = 2,   /* the primary's stream is applied: not expired at all */
 };
 
-void db_init(struct kv_db *db);
-void db_deinit(struct kv_db *db);
-void db_flush(struct kv_db *db);
+void kv_db_init(struct kv_db *db);
+void kv_db_deinit(struct kv_db *db);
+void kv_db_flush(struct kv_db *db);
 /*
  * Exchange the data of two databases (keys, TTL count, expiry cursor...;
  * with_id: their numbers too), leaving statistics, clock, settings and hooks
  * where they are. The server keeps the selected database in one slot and
  * the others beside it (server.h: kv_db_select); SWAPDB exchanges data only.
  */
-void db_exchange(struct kv_db *a, struct kv_db *b, bool with_id);
+void kv_db_exchange(struct kv_db *a, struct kv_db *b, bool with_id);
 static inline uint64_t db_size(const struct kv_db *db) { return dict_size(&db->d); }
 
-/* Clocks used for LRU/LFU (set from now_ms by db_set_now). */
-void db_set_now(struct kv_db *db, long long now_ms);
-uint32_t db_lru_clock(const struct kv_db *db);
+/* Clocks used for LRU/LFU (set from now_ms by kv_db_set_now). */
+void kv_db_set_now(struct kv_db *db, long long now_ms);
+uint32_t kv_db_lru_clock(const struct kv_db *db);
 
 enum {
     LOOKUP_WRITE = 1 << 0,   /* a write lookup: no hit/miss statistics */
@@ -180,65 +180,65 @@ enum {
  * Look a key up; an expired key is deleted (lazy expiry) and reported absent.
  * Returns a link to the object (for replacement or deletion), NULL if absent.
  */
-struct kv_obj **db_lookup_ref(struct kv_db *db, const char *key, size_t klen, int flags);
+struct kv_obj **kv_db_lookup_ref(struct kv_db *db, const char *key, size_t klen, int flags);
 static inline struct kv_obj *db_lookup(struct kv_db *db, const char *key, size_t klen, int flags)
 {
-    struct kv_obj **r = db_lookup_ref(db, key, klen, flags);
+    struct kv_obj **r = kv_db_lookup_ref(db, key, klen, flags);
     return r ? *r : NULL;
 }
 
 /* Create a string object (not yet in the db). expire_ms < 0: no TTL. */
-struct kv_obj *obj_new_string(const char *key, size_t klen, const char *val, size_t vlen, long long expire_ms);
-struct kv_obj *obj_new_hash(const char *key, size_t klen, struct kv_hash *h, long long expire_ms);
-struct kv_obj *obj_new_zset(const char *key, size_t klen, struct kv_zset *z, long long expire_ms);
-/* A container object (OBJ_LIST, OBJ_SET...) holding p; obj_free frees p by type. */
-struct kv_obj *obj_new_ptr(const char *key, size_t klen, int type, void *p, long long expire_ms);
-void obj_free(struct kv_obj *o);
+struct kv_obj *kv_obj_new_string(const char *key, size_t klen, const char *val, size_t vlen, long long expire_ms);
+struct kv_obj *kv_obj_new_hash(const char *key, size_t klen, struct kv_hash *h, long long expire_ms);
+struct kv_obj *kv_obj_new_zset(const char *key, size_t klen, struct kv_zset *z, long long expire_ms);
+/* A container object (OBJ_LIST, OBJ_SET...) holding p; kv_obj_free frees p by type. */
+struct kv_obj *kv_obj_new_ptr(const char *key, size_t klen, int type, void *p, long long expire_ms);
+void kv_obj_free(struct kv_obj *o);
 /* Usable bytes for a string value of o without reallocation. */
-size_t obj_string_capacity(const struct kv_obj *o);
+size_t kv_obj_string_capacity(const struct kv_obj *o);
 
 /*
  * Store o under its key, replacing (and freeing) any previous value.
  * keep_ttl: carry the old TTL over (SET KEEPTTL) when o has none.
  * Returns the stored object (it may have been reallocated to add the TTL).
  */
-struct kv_obj *db_set(struct kv_db *db, struct kv_obj *o, bool keep_ttl);
+struct kv_obj *kv_db_set(struct kv_db *db, struct kv_obj *o, bool keep_ttl);
 /* Add o under a key known to be absent. */
-void db_add(struct kv_db *db, struct kv_obj *o);
+void kv_db_add(struct kv_db *db, struct kv_obj *o);
 /* Replace the object *ref points to with o (same key), freeing the old one. */
-void db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o);
+void kv_db_replace(struct kv_db *db, struct kv_obj **ref, struct kv_obj *o);
 /* Delete a key; true if it existed (and was not expired). */
-bool db_delete(struct kv_db *db, const char *key, size_t klen);
-/* Delete the object *ref points to (ref from the latest db_lookup_ref). */
-void db_delete_ref(struct kv_db *db, struct kv_obj **ref);
+bool kv_db_delete(struct kv_db *db, const char *key, size_t klen);
+/* Delete the object *ref points to (ref from the latest kv_db_lookup_ref). */
+void kv_db_delete_ref(struct kv_db *db, struct kv_obj **ref);
 /* Unlink without freeing (RENAME moves the value). */
-struct kv_obj *db_unlink_ref(struct kv_db *db, struct kv_obj **ref);
+struct kv_obj *kv_db_unlink_ref(struct kv_db *db, struct kv_obj **ref);
 
 /*
  * Set (when_ms >= 0) or remove (when_ms < 0) the TTL of the object at *ref.
  * May reallocate: *ref is updated and the new object returned.
  */
-struct kv_obj *db_set_expire(struct kv_db *db, struct kv_obj **ref, long long when_ms);
+struct kv_obj *kv_db_set_expire(struct kv_db *db, struct kv_obj **ref, long long when_ms);
 
 /* Resize a string value to vlen bytes (content up to min(old, new) kept). */
 /* SET over an existing string without TTL whose value is as long or a little
  * longer: the new value is written in place (no allocation, no second
- * lookup), as db_replace would leave it. false: nothing done, replace it. */
-bool db_string_overwrite(struct kv_db *db, struct kv_obj **ref, const char *v, size_t vlen);
-struct kv_obj *db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen);
+ * lookup), as kv_db_replace would leave it. false: nothing done, replace it. */
+bool kv_db_string_overwrite(struct kv_db *db, struct kv_obj **ref, const char *v, size_t vlen);
+struct kv_obj *kv_db_string_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen);
 /* The same for a size a request chose: NULL (nothing changed) when the
  * allocation fails, instead of aborting. */
-struct kv_obj *db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen);
+struct kv_obj *kv_db_string_try_resize(struct kv_db *db, struct kv_obj **ref, size_t vlen);
 
 /* Delete o if it is expired at now_ms; true if it was. */
-bool db_expire_if_needed(struct kv_db *db, struct kv_obj **ref);
+bool kv_db_expire_if_needed(struct kv_db *db, struct kv_obj **ref);
 
 /* Memory the object holds (for MEMORY USAGE and eviction accounting). */
-size_t obj_memory(const struct kv_obj *o);
+size_t kv_obj_memory(const struct kv_obj *o);
 
 /* LFU: the counter after decay for the time since o->ldt (read-only). */
-unsigned db_lfu_decayed(const struct kv_db *db, const struct kv_obj *o);
+unsigned kv_db_lfu_decayed(const struct kv_db *db, const struct kv_obj *o);
 /* LRU: milliseconds since o was last accessed. */
-long long db_idle_ms(const struct kv_db *db, const struct kv_obj *o);
+long long kv_db_idle_ms(const struct kv_db *db, const struct kv_obj *o);
 
 #endif

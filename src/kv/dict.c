@@ -23,9 +23,9 @@
 
 static uint64_t hash_seed = 0x9e3779b97f4a7c15ULL;
 
-void dict_set_seed(uint64_t seed) { hash_seed = seed; }
+void kv_dict_set_seed(uint64_t seed) { hash_seed = seed; }
 
-uint64_t dict_hash(const void *key, size_t len)
+uint64_t kv_dict_hash(const void *key, size_t len)
 {
     return XXH3_64bits_withSeed(key, len, hash_seed);
 }
@@ -37,7 +37,7 @@ static void table_reset(struct dict_table *t)
     t->used = 0;
 }
 
-void dict_init(struct dict *d, size_t key_offset)
+void kv_dict_init(struct dict *d, size_t key_offset)
 {
     table_reset(&d->t[0]);
     table_reset(&d->t[1]);
@@ -46,7 +46,7 @@ void dict_init(struct dict *d, size_t key_offset)
     d->pause_rehash = 0;
 }
 
-void dict_deinit(struct dict *d, void (*free_node)(struct dict_node *, void *), void *arg)
+void kv_dict_deinit(struct dict *d, void (*free_node)(struct dict_node *, void *), void *arg)
 {
     for (int i = 0; i < 2; i++) {
         struct dict_table *t = &d->t[i];
@@ -96,7 +96,7 @@ static void dict_resize(struct dict *d, uint64_t size)
     d->rehash_idx = 0;
 }
 
-bool dict_rehash(struct dict *d, int n)
+bool kv_dict_rehash(struct dict *d, int n)
 {
     if (!dict_is_rehashing(d))
         return false;
@@ -111,7 +111,7 @@ bool dict_rehash(struct dict *d, int n)
         struct dict_node *e = t0->b[d->rehash_idx];
         while (e) {
             struct dict_node *next = e->next;
-            uint64_t idx = dict_hash(dict_node_key(d, e), e->klen) & t1->mask;
+            uint64_t idx = kv_dict_hash(dict_node_key(d, e), e->klen) & t1->mask;
             e->next = t1->b[idx];
             t1->b[idx] = e;
             t0->used--;
@@ -131,11 +131,11 @@ bool dict_rehash(struct dict *d, int n)
     return true;
 }
 
-int dict_rehash_for(struct dict *d, long long us)
+int kv_dict_rehash_for(struct dict *d, long long us)
 {
     long long start = util_mono_us();
     int moved = 0;
-    while (dict_rehash(d, 100)) {
+    while (kv_dict_rehash(d, 100)) {
         moved += 100;
         if (util_mono_us() - start > us)
             break;
@@ -146,7 +146,7 @@ int dict_rehash_for(struct dict *d, long long us)
 static inline void rehash_step(struct dict *d)
 {
     if (d->pause_rehash == 0 && dict_is_rehashing(d))
-        dict_rehash(d, 1);
+        kv_dict_rehash(d, 1);
 }
 
 static inline void expand_if_needed(struct dict *d)
@@ -161,7 +161,7 @@ static inline void expand_if_needed(struct dict *d)
         dict_resize(d, next_pow2(d->t[0].used * 2));
 }
 
-void dict_maybe_shrink(struct dict *d)
+void kv_dict_maybe_shrink(struct dict *d)
 {
     if (dict_is_rehashing(d) || !d->t[0].b)
         return;
@@ -170,7 +170,7 @@ void dict_maybe_shrink(struct dict *d)
         dict_resize(d, next_pow2(d->t[0].used));
 }
 
-struct dict_node **dict_find_ref(struct dict *d, const void *key, size_t klen, uint64_t h)
+struct dict_node **kv_dict_find_ref(struct dict *d, const void *key, size_t klen, uint64_t h)
 {
     if (dict_size(d) == 0)
         return NULL;
@@ -192,7 +192,7 @@ struct dict_node **dict_find_ref(struct dict *d, const void *key, size_t klen, u
     return NULL;
 }
 
-void dict_insert(struct dict *d, struct dict_node *n, uint64_t h)
+void kv_dict_insert(struct dict *d, struct dict_node *n, uint64_t h)
 {
     rehash_step(d);
     expand_if_needed(d);
@@ -203,7 +203,7 @@ void dict_insert(struct dict *d, struct dict_node *n, uint64_t h)
     t->used++;
 }
 
-struct dict_node *dict_unlink_ref(struct dict *d, struct dict_node **ref)
+struct dict_node *kv_dict_unlink_ref(struct dict *d, struct dict_node **ref)
 {
     struct dict_node *n = *ref;
     *ref = n->next;
@@ -212,10 +212,10 @@ struct dict_node *dict_unlink_ref(struct dict *d, struct dict_node **ref)
     return n;
 }
 
-struct dict_node *dict_remove(struct dict *d, const void *key, size_t klen, uint64_t h)
+struct dict_node *kv_dict_remove(struct dict *d, const void *key, size_t klen, uint64_t h)
 {
-    struct dict_node **ref = dict_find_ref(d, key, klen, h);
-    return ref ? dict_unlink_ref(d, ref) : NULL;
+    struct dict_node **ref = kv_dict_find_ref(d, key, klen, h);
+    return ref ? kv_dict_unlink_ref(d, ref) : NULL;
 }
 
 static inline uint64_t rev64(uint64_t v)
@@ -235,7 +235,7 @@ static void scan_bucket(struct dict_node *n, void (*fn)(struct dict_node *, void
     }
 }
 
-uint64_t dict_scan(struct dict *d, uint64_t v, void (*fn)(struct dict_node *, void *), void *arg)
+uint64_t kv_dict_scan(struct dict *d, uint64_t v, void (*fn)(struct dict_node *, void *), void *arg)
 {
     if (dict_size(d) == 0)
         return 0;
@@ -271,7 +271,7 @@ uint64_t dict_scan(struct dict *d, uint64_t v, void (*fn)(struct dict_node *, vo
     return v;
 }
 
-unsigned dict_sample(struct dict *d, struct dict_node **out, unsigned count)
+unsigned kv_dict_sample(struct dict *d, struct dict_node **out, unsigned count)
 {
     uint64_t size = dict_size(d);
     if (size == 0 || count == 0)
@@ -317,7 +317,7 @@ unsigned dict_sample(struct dict *d, struct dict_node **out, unsigned count)
     return stored;
 }
 
-struct dict_node *dict_random(struct dict *d)
+struct dict_node *kv_dict_random(struct dict *d)
 {
     if (dict_size(d) == 0)
         return NULL;
@@ -342,7 +342,7 @@ struct dict_node *dict_random(struct dict *d)
     return n;
 }
 
-void dict_foreach(struct dict *d, void (*fn)(struct dict_node *, void *), void *arg)
+void kv_dict_foreach(struct dict *d, void (*fn)(struct dict_node *, void *), void *arg)
 {
     d->pause_rehash++;
     for (int i = 0; i < 2; i++) {

@@ -3,7 +3,7 @@
  *
  * The table is intrusive: callers embed struct dict_node at the start of their
  * own record and the key bytes sit at a fixed offset from the node (given at
- * dict_init), so one allocation holds node, key and value — the main reason a
+ * kv_dict_init), so one allocation holds node, key and value — the main reason a
  * key costs less memory here than in Redis (no separate dictEntry, robj, sds).
  * Hashes are not stored (4 bytes a key saved); a rehash recomputes them.
  *
@@ -40,7 +40,7 @@ struct dict {
     int64_t rehash_idx;   /* -1 when not rehashing: next bucket of t[0] to move */
     size_t key_offset;    /* key bytes at (char *)node + key_offset */
     int pause_rehash;     /* > 0 while an iteration runs */
-    int found_in;         /* table of the last dict_find_ref hit */
+    int found_in;         /* table of the last kv_dict_find_ref hit */
 };
 
 static inline const char *dict_node_key(const struct dict *d, const struct dict_node *n)
@@ -49,12 +49,12 @@ static inline const char *dict_node_key(const struct dict *d, const struct dict_
 }
 
 /* Process-wide seeded hash (xxh3 with a random seed set at startup). */
-uint64_t dict_hash(const void *key, size_t len);
-void dict_set_seed(uint64_t seed);
+uint64_t kv_dict_hash(const void *key, size_t len);
+void kv_dict_set_seed(uint64_t seed);
 
-void dict_init(struct dict *d, size_t key_offset);
+void kv_dict_init(struct dict *d, size_t key_offset);
 /* Frees the bucket arrays; calls free_node(node, arg) on every node if given. */
-void dict_deinit(struct dict *d, void (*free_node)(struct dict_node *, void *), void *arg);
+void kv_dict_deinit(struct dict *d, void (*free_node)(struct dict_node *, void *), void *arg);
 
 static inline uint64_t dict_size(const struct dict *d) { return d->t[0].used + d->t[1].used; }
 static inline uint64_t dict_buckets(const struct dict *d) { return (d->t[0].mask + (d->t[0].b != NULL)) + (d->t[1].mask + (d->t[1].b != NULL)); }
@@ -62,49 +62,49 @@ static inline bool dict_is_rehashing(const struct dict *d) { return d->rehash_id
 
 /*
  * Find the link that points to the node with this key (so the caller can
- * replace or unlink it in O(1)). h is dict_hash(key, klen). Returns NULL when
+ * replace or unlink it in O(1)). h is kv_dict_hash(key, klen). Returns NULL when
  * absent. The link is valid until the next call that modifies the dict.
  */
-struct dict_node **dict_find_ref(struct dict *d, const void *key, size_t klen, uint64_t h);
+struct dict_node **kv_dict_find_ref(struct dict *d, const void *key, size_t klen, uint64_t h);
 
 static inline struct dict_node *dict_find(struct dict *d, const void *key, size_t klen, uint64_t h)
 {
-    struct dict_node **r = dict_find_ref(d, key, klen, h);
+    struct dict_node **r = kv_dict_find_ref(d, key, klen, h);
     return r ? *r : NULL;
 }
 
-/* Insert n (n->klen set, key bytes in place); h is the key's dict_hash. The key must be absent. */
-void dict_insert(struct dict *d, struct dict_node *n, uint64_t h);
-/* Unlink the node *ref points to; ref must come from the latest dict_find_ref
+/* Insert n (n->klen set, key bytes in place); h is the key's kv_dict_hash. The key must be absent. */
+void kv_dict_insert(struct dict *d, struct dict_node *n, uint64_t h);
+/* Unlink the node *ref points to; ref must come from the latest kv_dict_find_ref
  * with no modification in between. Returns the node. */
-struct dict_node *dict_unlink_ref(struct dict *d, struct dict_node **ref);
+struct dict_node *kv_dict_unlink_ref(struct dict *d, struct dict_node **ref);
 /* Find and unlink; NULL when absent. */
-struct dict_node *dict_remove(struct dict *d, const void *key, size_t klen, uint64_t h);
+struct dict_node *kv_dict_remove(struct dict *d, const void *key, size_t klen, uint64_t h);
 
 /* Move up to n buckets from the old to the new table. Returns true while more remain. */
-bool dict_rehash(struct dict *d, int n);
+bool kv_dict_rehash(struct dict *d, int n);
 /* Rehash for about `us` microseconds. Returns buckets moved. */
-int dict_rehash_for(struct dict *d, long long us);
+int kv_dict_rehash_for(struct dict *d, long long us);
 /* Shrink the table when it is mostly empty (called from the cron). */
-void dict_maybe_shrink(struct dict *d);
+void kv_dict_maybe_shrink(struct dict *d);
 
 /*
  * Reverse-binary cursor scan: calls fn on every node of the bucket(s) the
  * cursor names and returns the next cursor (0 when done). fn must not modify
  * the dict.
  */
-uint64_t dict_scan(struct dict *d, uint64_t cursor, void (*fn)(struct dict_node *, void *), void *arg);
+uint64_t kv_dict_scan(struct dict *d, uint64_t cursor, void (*fn)(struct dict_node *, void *), void *arg);
 
 /*
  * Sample up to `count` nodes from random places (consecutive buckets from a
  * random start, as Redis dictGetSomeKeys). Returns how many were stored. Not
  * uniform, good enough for eviction and expiry sampling.
  */
-unsigned dict_sample(struct dict *d, struct dict_node **out, unsigned count);
+unsigned kv_dict_sample(struct dict *d, struct dict_node **out, unsigned count);
 /* One node chosen roughly uniformly; NULL when empty. */
-struct dict_node *dict_random(struct dict *d);
+struct dict_node *kv_dict_random(struct dict *d);
 
 /* Call fn on every node (fn may not modify the dict). */
-void dict_foreach(struct dict *d, void (*fn)(struct dict_node *, void *), void *arg);
+void kv_dict_foreach(struct dict *d, void (*fn)(struct dict_node *, void *), void *arg);
 
 #endif

@@ -118,13 +118,13 @@ static bool evict_key(struct kv_db *db, struct kv_obj *o)
 {
     if (db->on_evict)
         db->on_evict(db->on_evict_arg, obj_key(o), obj_klen(o));
-    return db_delete(db, obj_key(o), obj_klen(o));
+    return kv_db_delete(db, obj_key(o), obj_klen(o));
 }
 
 static bool evict_random(struct kv_db *db, const struct kv_evict_policy *p)
 {
     if (!p->volatile_only) {
-        struct kv_obj *o = (struct kv_obj *)dict_random(&db->d);
+        struct kv_obj *o = (struct kv_obj *)kv_dict_random(&db->d);
         if (!o)
             return false;
         return evict_key(db, o);
@@ -134,7 +134,7 @@ static bool evict_random(struct kv_db *db, const struct kv_evict_policy *p)
     /* sample until a key with a TTL shows up, bounded */
     struct dict_node *s[MAX_SAMPLES];
     for (int round = 0; round < 1000; round++) {
-        unsigned n = dict_sample(&db->d, s, 16);
+        unsigned n = kv_dict_sample(&db->d, s, 16);
         unsigned start = (unsigned)rand_below(n ? n : 1);
         for (unsigned k = 0; k < n; k++) {
             struct kv_obj *o = (struct kv_obj *)s[(start + k) % n];
@@ -155,7 +155,7 @@ static void pool_fill(struct kv_db *db, const struct kv_evict_policy *p, int sam
     struct dict_node *s[MAX_SAMPLES];
     int rounds = 0, seen = 0;
     do {
-        unsigned n = dict_sample(&db->d, s, (unsigned)samples);
+        unsigned n = kv_dict_sample(&db->d, s, (unsigned)samples);
         for (unsigned k = 0; k < n; k++) {
             struct kv_obj *o = (struct kv_obj *)s[k];
             if (eligible(p, o)) {
@@ -187,12 +187,12 @@ bool kv_evict_pool_take(struct kv_db *db, const struct kv_evict_policy *p)
     struct pool_entry *e = &pool[pool_len - 1];
     struct kv_obj **ref = NULL;
     if (e->db == db->id)
-        ref = (struct kv_obj **)dict_find_ref(&db->d, e->key, e->klen, dict_hash(e->key, e->klen));
+        ref = (struct kv_obj **)kv_dict_find_ref(&db->d, e->key, e->klen, kv_dict_hash(e->key, e->klen));
     bool ok = ref && eligible(p, *ref);
     if (ok) {
         if (db->on_evict)
             db->on_evict(db->on_evict_arg, obj_key(*ref), obj_klen(*ref));
-        db_delete_ref(db, ref);
+        kv_db_delete_ref(db, ref);
     }
     entry_clear(e);
     pool_len--;

@@ -6,8 +6,8 @@
 
 static uint64_t lfu_score(const struct kv_db *db, const struct kv_obj *o)
 {
-    uint64_t freq = db_lfu_decayed(db, o);
-    uint64_t idle = (uint64_t)db_idle_ms(db, o);
+    uint64_t freq = kv_db_lfu_decayed(db, o);
+    uint64_t idle = (uint64_t)kv_db_idle_ms(db, o);
     if (idle > 0xffffffffULL)
         idle = 0xffffffffULL;
     return ((255 - freq) << 32) | idle;

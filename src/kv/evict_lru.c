@@ -4,7 +4,7 @@
  */
 #include "kv/evict.h"
 
-static uint64_t lru_score(const struct kv_db *db, const struct kv_obj *o) { return (uint64_t)db_idle_ms(db, o); }
+static uint64_t lru_score(const struct kv_db *db, const struct kv_obj *o) { return (uint64_t)kv_db_idle_ms(db, o); }
 
 const struct kv_evict_policy kv_policy_allkeys_lru = {"allkeys-lru", false, false, lru_score};
 const struct kv_evict_policy kv_policy_volatile_lru = {"volatile-lru", true, false, lru_score};

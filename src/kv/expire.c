@@ -2,7 +2,7 @@
  * expire.c — active expiry: memory of expired keys comes back without anyone
  * touching them.
  *
- * Lazy expiry (db_lookup_ref) removes a key when it is accessed. This cron
+ * Lazy expiry (kv_db_lookup_ref) removes a key when it is accessed. This cron
  * step removes the rest: it walks the keyspace with a SCAN cursor (which
  * survives resizes and visits every key present for a whole pass) and deletes
  * keys whose TTL has passed, within a time budget per call. A full pass over
@@ -73,15 +73,15 @@ void kv_expire_cycle(struct kv_server *srv, long long budget_us)
         for (int i = 0; i < BATCH; i++) {
             s.nfound = 0;
             s.ttl_sum = s.ttl_n = 0;
-            db->expire_cursor = dict_scan(&db->d, db->expire_cursor, visit, &s);
+            db->expire_cursor = kv_dict_scan(&db->d, db->expire_cursor, visit, &s);
             update_avg_ttl(db, &s);
             /* delete outside the scan callback; lookup expires them */
             for (int k = 0; k < s.nfound; k++) {
                 struct kv_obj *o = s.found[k];
-                struct kv_obj **ref = (struct kv_obj **)dict_find_ref(&db->d, obj_key(o), obj_klen(o),
-                                                                        dict_hash(obj_key(o), obj_klen(o)));
+                struct kv_obj **ref = (struct kv_obj **)kv_dict_find_ref(&db->d, obj_key(o), obj_klen(o),
+                                                                        kv_dict_hash(obj_key(o), obj_klen(o)));
                 if (ref)
-                    db_expire_if_needed(db, ref);
+                    kv_db_expire_if_needed(db, ref);
             }
             if (db->expire_cursor == 0 || db->volatile_keys == 0)
                 return; /* full pass done: rest until the next tick */

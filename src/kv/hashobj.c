@@ -9,8 +9,8 @@
 #include "core/rand.h"
 #include "kv/dict.h"
 
-size_t hash_max_entries = 128;
-size_t hash_max_value = 64;
+size_t kv_hash_max_entries = 128;
+size_t kv_hash_max_value = 64;
 
 struct hfield {
     struct dict_node dn; /* dn.meta: value length */
@@ -27,7 +27,7 @@ struct kv_hash {
     struct dict *d;
 };
 
-struct kv_hash *hash_new(void)
+struct kv_hash *kv_hash_new(void)
 {
     struct kv_hash *h = xcalloc(1, sizeof *h);
     h->packed = true;
@@ -40,30 +40,30 @@ static void free_field(struct dict_node *n, void *arg)
     xfree(n);
 }
 
-void hash_free(struct kv_hash *h)
+void kv_hash_free(struct kv_hash *h)
 {
     if (!h)
         return;
     if (h->packed)
         xfree(h->buf);
     else
-        dict_deinit(h->d, free_field, NULL);
+        kv_dict_deinit(h->d, free_field, NULL);
     xfree(h->d);
     xfree(h);
 }
 
-size_t hash_len(const struct kv_hash *h) { return h->packed ? h->count : dict_size(h->d); }
-bool hash_is_packed(const struct kv_hash *h) { return h->packed; }
+size_t kv_hash_len(const struct kv_hash *h) { return h->packed ? h->count : dict_size(h->d); }
+bool kv_hash_is_packed(const struct kv_hash *h) { return h->packed; }
 
 static void hfield_sum(struct dict_node *n, void *arg) { *(size_t *)arg += xalloc_size(n); }
 
-size_t hash_memory(const struct kv_hash *h)
+size_t kv_hash_memory(const struct kv_hash *h)
 {
     size_t m = xalloc_size(h);
     if (h->packed)
         return m + xalloc_size(h->buf);
     m += xalloc_size(h->d) + dict_buckets(h->d) * sizeof(void *);
-    dict_foreach(h->d, hfield_sum, &m);
+    kv_dict_foreach(h->d, hfield_sum, &m);
     return m;
 }
 
@@ -176,12 +176,12 @@ static struct hfield *field_new(const char *f, size_t flen, const char *v, size_
 static void convert_to_dict(struct kv_hash *h)
 {
     h->d = xmalloc(sizeof *h->d);
-    dict_init(h->d, offsetof(struct hfield, data));
+    kv_dict_init(h->d, offsetof(struct hfield, data));
     size_t off = 0;
     while (off < h->len) {
         struct prec r;
         rec_read(h->buf + off, &r);
-        dict_insert(h->d, &field_new(r.f, r.fl, r.v, r.vl)->dn, dict_hash(r.f, r.fl));
+        kv_dict_insert(h->d, &field_new(r.f, r.fl, r.v, r.vl)->dn, kv_dict_hash(r.f, r.fl));
         off += r.size;
     }
     xfree(h->buf);
@@ -197,10 +197,10 @@ static void dup_field(struct dict_node *dn, void *arg)
 {
     const struct hfield *f = (const struct hfield *)dn;
     struct hfield *n = field_new(f->data, f->dn.klen, f->data + f->dn.klen, f->dn.meta);
-    dict_insert(arg, &n->dn, dict_hash(f->data, f->dn.klen));
+    kv_dict_insert(arg, &n->dn, kv_dict_hash(f->data, f->dn.klen));
 }
 
-struct kv_hash *hash_dup(const struct kv_hash *h)
+struct kv_hash *kv_hash_dup(const struct kv_hash *h)
 {
     struct kv_hash *d = xcalloc(1, sizeof *d);
     d->packed = h->packed;
@@ -213,13 +213,13 @@ struct kv_hash *hash_dup(const struct kv_hash *h)
         }
     } else {
         d->d = xmalloc(sizeof *d->d);
-        dict_init(d->d, offsetof(struct hfield, data));
-        dict_foreach(h->d, dup_field, d->d);
+        kv_dict_init(d->d, offsetof(struct hfield, data));
+        kv_dict_foreach(h->d, dup_field, d->d);
     }
     return d;
 }
 
-bool hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, size_t *vlen)
+bool kv_hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, size_t *vlen)
 {
     if (h->packed) {
         struct prec r;
@@ -229,7 +229,7 @@ bool hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, siz
         *v = r.v;
         return true;
     }
-    struct hfield *n = (struct hfield *)dict_find(h->d, f, flen, dict_hash(f, flen));
+    struct hfield *n = (struct hfield *)dict_find(h->d, f, flen, kv_dict_hash(f, flen));
     if (!n)
         return false;
     *v = n->data + flen;
@@ -237,12 +237,12 @@ bool hash_get(struct kv_hash *h, const char *f, size_t flen, const char **v, siz
     return true;
 }
 
-int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_t vlen)
+int kv_hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_t vlen)
 {
     if (h->packed) {
         struct prec r;
         long off = packed_find(h, f, flen, &r);
-        bool fits = flen <= hash_max_value && vlen <= hash_max_value;
+        bool fits = flen <= kv_hash_max_value && vlen <= kv_hash_max_value;
         if (off >= 0) {
             if (fits && r.vl == vlen) {
                 memcpy(h->buf + (r.v - h->buf), v, vlen);
@@ -254,17 +254,17 @@ int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_
                 return 0;
             }
             convert_to_dict(h);
-            hash_set(h, f, flen, v, vlen);
+            kv_hash_set(h, f, flen, v, vlen);
             return 0;
         }
-        if (fits && h->count < hash_max_entries) {
+        if (fits && h->count < kv_hash_max_entries) {
             packed_append(h, f, flen, v, vlen);
             return 1;
         }
         convert_to_dict(h);
     }
-    uint64_t hv = dict_hash(f, flen);
-    struct dict_node **ref = dict_find_ref(h->d, f, flen, hv);
+    uint64_t hv = kv_dict_hash(f, flen);
+    struct dict_node **ref = kv_dict_find_ref(h->d, f, flen, hv);
     struct hfield *n = field_new(f, flen, v, vlen);
     if (ref) {
         n->dn.next = (*ref)->next;
@@ -272,11 +272,11 @@ int hash_set(struct kv_hash *h, const char *f, size_t flen, const char *v, size_
         *ref = &n->dn;
         return 0;
     }
-    dict_insert(h->d, &n->dn, hv);
+    kv_dict_insert(h->d, &n->dn, hv);
     return 1;
 }
 
-bool hash_del(struct kv_hash *h, const char *f, size_t flen)
+bool kv_hash_del(struct kv_hash *h, const char *f, size_t flen)
 {
     if (h->packed) {
         struct prec r;
@@ -286,7 +286,7 @@ bool hash_del(struct kv_hash *h, const char *f, size_t flen)
         packed_remove(h, (size_t)off);
         return true;
     }
-    struct dict_node *n = dict_remove(h->d, f, flen, dict_hash(f, flen));
+    struct dict_node *n = kv_dict_remove(h->d, f, flen, kv_dict_hash(f, flen));
     if (!n)
         return false;
     xfree(n);
@@ -305,7 +305,7 @@ static void field_cb(struct dict_node *dn, void *arg)
     c->fn(n->data, n->dn.klen, n->data + n->dn.klen, n->dn.meta, c->arg);
 }
 
-void hash_foreach(struct kv_hash *h,
+void kv_hash_foreach(struct kv_hash *h,
                   void (*fn)(const char *f, size_t flen, const char *v, size_t vlen, void *arg), void *arg)
 {
     if (h->packed) {
@@ -319,23 +319,23 @@ void hash_foreach(struct kv_hash *h,
         return;
     }
     struct foreach_ctx c = {fn, arg};
-    dict_foreach(h->d, field_cb, &c);
+    kv_dict_foreach(h->d, field_cb, &c);
 }
 
-uint64_t hash_scan(struct kv_hash *h, uint64_t cursor,
+uint64_t kv_hash_scan(struct kv_hash *h, uint64_t cursor,
                    void (*fn)(const char *f, size_t flen, const char *v, size_t vlen, void *arg), void *arg)
 {
     if (h->packed) {
-        hash_foreach(h, fn, arg);
+        kv_hash_foreach(h, fn, arg);
         return 0;
     }
     struct foreach_ctx c = {fn, arg};
-    return dict_scan(h->d, cursor, field_cb, &c);
+    return kv_dict_scan(h->d, cursor, field_cb, &c);
 }
 
-bool hash_random(struct kv_hash *h, const char **f, size_t *flen, const char **v, size_t *vlen)
+bool kv_hash_random(struct kv_hash *h, const char **f, size_t *flen, const char **v, size_t *vlen)
 {
-    if (hash_len(h) == 0)
+    if (kv_hash_len(h) == 0)
         return false;
     if (h->packed) {
         uint64_t k = rand_below(h->count);
@@ -353,7 +353,7 @@ bool hash_random(struct kv_hash *h, const char **f, size_t *flen, const char **v
             off += r.size;
         }
     }
-    struct hfield *n = (struct hfield *)dict_random(h->d);
+    struct hfield *n = (struct hfield *)kv_dict_random(h->d);
     *f = n->data;
     *flen = n->dn.klen;
     *v = n->data + n->dn.klen;

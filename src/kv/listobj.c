@@ -17,7 +17,7 @@
 
 #include "core/alloc.h"
 
-long list_fill = -2;
+long kv_list_fill = -2;
 
 struct list_node {
     struct list_node *prev, *next;
@@ -142,9 +142,9 @@ static inline uint32_t elast(const struct list_node *nd) { return eprev(nd, nd->
 
 static size_t limit_bytes(void)
 {
-    if (list_fill >= 0)
+    if (kv_list_fill >= 0)
         return SAFETY_LIMIT;
-    long f = list_fill < -5 ? -5 : list_fill;
+    long f = kv_list_fill < -5 ? -5 : kv_list_fill;
     return (size_t)4096 << (-f - 1);
 }
 
@@ -156,9 +156,9 @@ static bool node_allows(const struct list_node *nd, size_t es)
     if (nd->count == 0)
         return true;
     size_t nb = nd->bytes + es;
-    if (list_fill < 0)
+    if (kv_list_fill < 0)
         return nb <= limit_bytes();
-    return nb <= SAFETY_LIMIT && (long)nd->count < list_fill;
+    return nb <= SAFETY_LIMIT && (long)nd->count < kv_list_fill;
 }
 
 static struct list_node *node_new(size_t cap)
@@ -353,9 +353,9 @@ static struct list_node *locate(const struct kv_list *l, uint64_t idx, uint32_t 
 
 /* ---- API ------------------------------------------------------------------ */
 
-struct kv_list *list_new(void) { return xcalloc(1, sizeof(struct kv_list)); }
+struct kv_list *kv_list_new(void) { return xcalloc(1, sizeof(struct kv_list)); }
 
-void list_free(struct kv_list *l)
+void kv_list_free(struct kv_list *l)
 {
     if (!l)
         return;
@@ -367,9 +367,9 @@ void list_free(struct kv_list *l)
 }
 
 
-struct kv_list *list_dup(const struct kv_list *l)
+struct kv_list *kv_list_dup(const struct kv_list *l)
 {
-    struct kv_list *d = list_new();
+    struct kv_list *d = kv_list_new();
     for (const struct list_node *nd = l->head; nd; nd = nd->next) {
         struct list_node *m = node_new(nd->bytes);
         m->count = nd->count;
@@ -381,10 +381,10 @@ struct kv_list *list_dup(const struct kv_list *l)
     return d;
 }
 
-uint64_t list_len(const struct kv_list *l) { return l->count; }
-uint32_t list_nodes(const struct kv_list *l) { return l->nodes; }
+uint64_t kv_list_len(const struct kv_list *l) { return l->count; }
+uint32_t kv_list_nodes(const struct kv_list *l) { return l->nodes; }
 
-size_t list_memory(const struct kv_list *l)
+size_t kv_list_memory(const struct kv_list *l)
 {
     size_t m = xalloc_size(l);
     for (const struct list_node *nd = l->head; nd; nd = nd->next)
@@ -392,7 +392,7 @@ size_t list_memory(const struct kv_list *l)
     return m;
 }
 
-void list_push(struct kv_list *l, int where, const char *v, size_t n)
+void kv_list_push(struct kv_list *l, int where, const char *v, size_t n)
 {
     if (where == LIST_HEAD)
         insert_at(l, l->head, 0, v, n);
@@ -400,7 +400,7 @@ void list_push(struct kv_list *l, int where, const char *v, size_t n)
         insert_at(l, l->tail, l->tail ? l->tail->bytes : 0, v, n);
 }
 
-bool list_peek(const struct kv_list *l, int where, const char **v, size_t *n)
+bool kv_list_peek(const struct kv_list *l, int where, const char **v, size_t *n)
 {
     if (!l->count)
         return false;
@@ -409,14 +409,14 @@ bool list_peek(const struct kv_list *l, int where, const char **v, size_t *n)
     return true;
 }
 
-void list_pop(struct kv_list *l, int where)
+void kv_list_pop(struct kv_list *l, int where)
 {
     struct list_node *nd = where == LIST_HEAD ? l->head : l->tail;
     uint32_t off = where == LIST_HEAD ? 0 : elast(nd);
     del_raw(l, nd, off, etotal(nd, off), 1);
 }
 
-bool list_index(const struct kv_list *l, long long idx, const char **v, size_t *n)
+bool kv_list_index(const struct kv_list *l, long long idx, const char **v, size_t *n)
 {
     uint64_t i;
     if (idx < 0) {
@@ -435,14 +435,14 @@ bool list_index(const struct kv_list *l, long long idx, const char **v, size_t *
     return true;
 }
 
-void list_set(struct kv_list *l, uint64_t idx, const char *v, size_t n)
+void kv_list_set(struct kv_list *l, uint64_t idx, const char *v, size_t n)
 {
     uint32_t off;
     struct list_node *nd = locate(l, idx, &off);
     uint32_t old = etotal(nd, off);
     size_t es = esize(n);
     size_t nb = nd->bytes - old + es;
-    bool fits = nd->count == 1 || (list_fill < 0 ? nb <= limit_bytes() : nb <= SAFETY_LIMIT);
+    bool fits = nd->count == 1 || (kv_list_fill < 0 ? nb <= limit_bytes() : nb <= SAFETY_LIMIT);
     if (fits) {
         if (es > old)
             nd = node_reserve(l, nd, nb);
@@ -458,7 +458,7 @@ void list_set(struct kv_list *l, uint64_t idx, const char *v, size_t n)
     insert_at(l, nd, off, v, n);
 }
 
-void list_del_range(struct kv_list *l, uint64_t start, uint64_t count)
+void kv_list_del_range(struct kv_list *l, uint64_t start, uint64_t count)
 {
     if (count == 0)
         return;
@@ -486,7 +486,7 @@ void list_del_range(struct kv_list *l, uint64_t start, uint64_t count)
 
 /* ---- iterator ------------------------------------------------------------- */
 
-void list_iter_init(struct list_iter *it, struct kv_list *l, uint64_t idx, bool fwd)
+void kv_list_iter_init(struct list_iter *it, struct kv_list *l, uint64_t idx, bool fwd)
 {
     it->l = l;
     it->fwd = fwd;
@@ -495,7 +495,7 @@ void list_iter_init(struct list_iter *it, struct kv_list *l, uint64_t idx, bool 
         it->off = 0;
 }
 
-bool list_iter_get(const struct list_iter *it, const char **v, size_t *n)
+bool kv_list_iter_get(const struct list_iter *it, const char **v, size_t *n)
 {
     if (!it->n)
         return false;
@@ -519,7 +519,7 @@ static void step(struct list_iter *it)
     }
 }
 
-void list_iter_next(struct list_iter *it)
+void kv_list_iter_next(struct list_iter *it)
 {
     if (!it->n)
         return;
@@ -528,7 +528,7 @@ void list_iter_next(struct list_iter *it)
     step(it);
 }
 
-void list_iter_del(struct list_iter *it)
+void kv_list_iter_del(struct list_iter *it)
 {
     struct list_node *nd = it->n, *next = nd->next, *prev = nd->prev;
     nd = del_raw(it->l, nd, it->off, etotal(nd, it->off), 1);
@@ -541,7 +541,7 @@ void list_iter_del(struct list_iter *it)
     step(it);
 }
 
-void list_iter_insert(struct list_iter *it, bool after, const char *v, size_t n)
+void kv_list_iter_insert(struct list_iter *it, bool after, const char *v, size_t n)
 {
     uint32_t off = it->off + (after ? etotal(it->n, it->off) : 0);
     insert_at(it->l, it->n, off, v, n);

@@ -30,31 +30,31 @@ struct list_node;
 #define LIST_MAX_ELEMENT (UINT32_MAX - 64)
 
 /* list-max-listpack-size (Redis default -2: 8 KB nodes). */
-extern long list_fill;
+extern long kv_list_fill;
 
 enum { LIST_HEAD = 0, LIST_TAIL = 1 };
 
-struct kv_list *list_new(void);
-void list_free(struct kv_list *l);
+struct kv_list *kv_list_new(void);
+void kv_list_free(struct kv_list *l);
 /* A deep copy with the same nodes (COPY). */
-struct kv_list *list_dup(const struct kv_list *l);
-uint64_t list_len(const struct kv_list *l);
-size_t list_memory(const struct kv_list *l);
+struct kv_list *kv_list_dup(const struct kv_list *l);
+uint64_t kv_list_len(const struct kv_list *l);
+size_t kv_list_memory(const struct kv_list *l);
 /* Nodes in the list (for tests and MEMORY figures). */
-uint32_t list_nodes(const struct kv_list *l);
+uint32_t kv_list_nodes(const struct kv_list *l);
 
-void list_push(struct kv_list *l, int where, const char *v, size_t n);
+void kv_list_push(struct kv_list *l, int where, const char *v, size_t n);
 /* The element at one end without removing it; false when empty. The
  * pointer is valid until the next change of the list. */
-bool list_peek(const struct kv_list *l, int where, const char **v, size_t *n);
+bool kv_list_peek(const struct kv_list *l, int where, const char **v, size_t *n);
 /* Remove the element at one end (the list must not be empty). */
-void list_pop(struct kv_list *l, int where);
+void kv_list_pop(struct kv_list *l, int where);
 /* Element at idx (negative: from the tail); false when out of range. */
-bool list_index(const struct kv_list *l, long long idx, const char **v, size_t *n);
+bool kv_list_index(const struct kv_list *l, long long idx, const char **v, size_t *n);
 /* Replace the element at idx (0 <= idx < len). */
-void list_set(struct kv_list *l, uint64_t idx, const char *v, size_t n);
+void kv_list_set(struct kv_list *l, uint64_t idx, const char *v, size_t n);
 /* Delete `count` elements starting at index start (both within the list). */
-void list_del_range(struct kv_list *l, uint64_t start, uint64_t count);
+void kv_list_del_range(struct kv_list *l, uint64_t start, uint64_t count);
 
 /*
  * Iterator: positioned on an element, moving towards the tail (fwd) or the
@@ -69,14 +69,14 @@ struct list_iter {
 };
 
 /* Position on element idx (0 <= idx < len). */
-void list_iter_init(struct list_iter *it, struct kv_list *l, uint64_t idx, bool fwd);
+void kv_list_iter_init(struct list_iter *it, struct kv_list *l, uint64_t idx, bool fwd);
 /* The current element; false when the iterator has passed the end. */
-bool list_iter_get(const struct list_iter *it, const char **v, size_t *n);
-void list_iter_next(struct list_iter *it);
+bool kv_list_iter_get(const struct list_iter *it, const char **v, size_t *n);
+void kv_list_iter_next(struct list_iter *it);
 /* Delete the current element and move to the next one in the iterator's direction. */
-void list_iter_del(struct list_iter *it);
+void kv_list_iter_del(struct list_iter *it);
 /* Insert v before (toward the head) or after the current element; the
  * iterator is invalid afterwards. */
-void list_iter_insert(struct list_iter *it, bool after, const char *v, size_t n);
+void kv_list_iter_insert(struct list_iter *it, bool after, const char *v, size_t n);
 
 #endif

@@ -62,7 +62,7 @@ struct kv_multi {
 struct kv_watch *kv_watch_new(void)
 {
     struct kv_watch *w = xcalloc(1, sizeof *w);
-    dict_init(&w->keys, offsetof(struct wkey, key));
+    kv_dict_init(&w->keys, offsetof(struct wkey, key));
     return w;
 }
 
@@ -81,7 +81,7 @@ void kv_watch_free(struct kv_watch *w)
 {
     if (!w)
         return;
-    dict_deinit(&w->keys, free_wkey, NULL);
+    kv_dict_deinit(&w->keys, free_wkey, NULL);
     xfree(w);
 }
 
@@ -115,7 +115,7 @@ void kv_watch_on_modify(void *arg, const char *key, size_t klen)
     struct kv_watch *w = s->watch;
     if (!w || dict_size(&w->keys) == 0)
         return;
-    struct wkey *k = (struct wkey *)dict_find(&w->keys, key, klen, dict_hash(key, klen));
+    struct wkey *k = (struct wkey *)dict_find(&w->keys, key, klen, kv_dict_hash(key, klen));
     if (!k)
         return;
     for (struct wentry *e = k->head; e; e = e->next)
@@ -132,7 +132,7 @@ static void flush_one(struct dict_node *n, void *arg)
 {
     struct flush_walk *fw = arg;
     struct wkey *k = (struct wkey *)n;
-    uint64_t h = dict_hash(k->key, k->dn.klen);
+    uint64_t h = kv_dict_hash(k->key, k->dn.klen);
     /* Redis looks in the dict: a key there but past its TTL counts too */
     if (!dict_find(&kv_db_get(fw->s, fw->a)->d, k->key, k->dn.klen, h) &&
         !dict_find(&kv_db_get(fw->s, fw->b)->d, k->key, k->dn.klen, h))
@@ -148,7 +148,7 @@ static void touch_dbs(struct kv_server *s, int a, int b)
     if (!w || dict_size(&w->keys) == 0)
         return;
     struct flush_walk fw = {s, a, b};
-    dict_foreach(&w->keys, flush_one, &fw);
+    kv_dict_foreach(&w->keys, flush_one, &fw);
 }
 
 void kv_watch_flush(struct kv_server *s) { touch_dbs(s, s->db.id, s->db.id); }
@@ -171,7 +171,7 @@ static void unwatch_all(struct kv_client *c)
         if (e->next)
             e->next->prev = e->prev;
         if (!k->head)
-            xfree(dict_remove(&w->keys, k->key, k->dn.klen, dict_hash(k->key, k->dn.klen)));
+            xfree(kv_dict_remove(&w->keys, k->key, k->dn.klen, kv_dict_hash(k->key, k->dn.klen)));
         xfree(e);
     }
     xfree(m->w);
@@ -198,8 +198,8 @@ static void watch_key(struct kv_client *c, const struct resp_arg *key)
         return;
     /* an expired key is deleted now: later, its expiry is no change (Redis
      * remembers "expired at WATCH" for the same effect) */
-    db_lookup_ref(&c->srv->db, key->ptr, key->len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
-    uint64_t h = dict_hash(key->ptr, key->len);
+    kv_db_lookup_ref(&c->srv->db, key->ptr, key->len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    uint64_t h = kv_dict_hash(key->ptr, key->len);
     struct wkey *k = (struct wkey *)dict_find(&w->keys, key->ptr, key->len, h);
     if (!k) {
         k = xmalloc(offsetof(struct wkey, key) + key->len);
@@ -208,7 +208,7 @@ static void watch_key(struct kv_client *c, const struct resp_arg *key)
         k->dn.meta = 0;
         k->head = NULL;
         memcpy(k->key, key->ptr, key->len);
-        dict_insert(&w->keys, &k->dn, h);
+        kv_dict_insert(&w->keys, &k->dn, h);
     }
     struct wentry *e = xmalloc(sizeof *e);
     e->c = c;
@@ -234,7 +234,7 @@ static void expire_watched(struct kv_client *c)
     for (size_t i = 0; i < m->nw && !m->dirty_cas; i++) {
         struct wkey *k = m->w[i]->k;
         kv_db_select(c->srv, m->w[i]->db);
-        db_lookup_ref(&c->srv->db, k->key, k->dn.klen, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+        kv_db_lookup_ref(&c->srv->db, k->key, k->dn.klen, LOOKUP_WRITE | LOOKUP_NOTOUCH);
     }
     kv_db_select(c->srv, c->db);
 }

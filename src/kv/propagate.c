@@ -429,7 +429,7 @@ static void rw_hincrbyfloat(struct rw_ctx *x)
     struct kv_obj *o = peek(x, &x->argv[1]);
     const char *v;
     size_t vl;
-    if (!o || obj_type(o) != OBJ_HASH || !hash_get(obj_hash(o), x->argv[2].ptr, x->argv[2].len, &v, &vl))
+    if (!o || obj_type(o) != OBJ_HASH || !kv_hash_get(obj_hash(o), x->argv[2].ptr, x->argv[2].len, &v, &vl))
         return;
     const char *av[4] = {"HSET", x->argv[1].ptr, x->argv[2].ptr, v};
     size_t lv[4] = {4, x->argv[1].len, x->argv[2].len, vl};
@@ -629,8 +629,8 @@ static void rw_stream(struct rw_ctx *x, bool xadd)
             struct stream_id first;
             if (maxlen) {
                 lv[n] = (size_t)snprintf(thrbuf, sizeof thrbuf, "%llu", (unsigned long long)st->length);
-            } else if (stream_first_id(st, &first)) {
-                lv[n] = stream_id_fmt(thrbuf, &first);
+            } else if (kv_stream_first_id(st, &first)) {
+                lv[n] = kv_stream_id_fmt(thrbuf, &first);
             } else {
                 lv[n] = (size_t)snprintf(thrbuf, sizeof thrbuf, "%.*s", (int)x->argv[k].len, x->argv[k].ptr);
             }

@@ -118,7 +118,7 @@ struct kv_pubsub *kv_pubsub_new(struct kv_server *s, int nworkers)
     struct kv_pubsub *ps = xcalloc(1, sizeof *ps);
     ps->s = s;
     for (int k = 0; k < KIND_N; k++)
-        dict_init(&ps->d[k], offsetof(struct ps_chan, name));
+        kv_dict_init(&ps->d[k], offsetof(struct ps_chan, name));
     ps->nworkers = nworkers;
     ps->ws = xcalloc((size_t)nworkers, sizeof *ps->ws);
     for (int i = 0; i < nworkers; i++)
@@ -139,7 +139,7 @@ void kv_pubsub_free(struct kv_pubsub *ps)
     if (!ps)
         return;
     for (int k = 0; k < KIND_N; k++)
-        dict_deinit(&ps->d[k], free_chan, NULL);
+        kv_dict_deinit(&ps->d[k], free_chan, NULL);
     for (int i = 0; i < ps->nworkers; i++)
         xfree(ps->ws[i].q);
     xfree(ps->ws);
@@ -152,7 +152,7 @@ static struct kv_psclient *psclient(struct kv_client *c)
     if (!c->ps) {
         struct kv_psclient *pc = xcalloc(1, sizeof *pc);
         for (int k = 0; k < KIND_N; k++)
-            dict_init(&pc->subs[k], offsetof(struct ps_ref, name));
+            kv_dict_init(&pc->subs[k], offsetof(struct ps_ref, name));
         buf_init(&pc->pending);
         c->ps = pc;
     }
@@ -230,14 +230,14 @@ static void subscribe(struct kv_client *c, int kind, const char *name, size_t le
 {
     struct kv_pubsub *ps = c->srv->pubsub;
     struct kv_psclient *pc = psclient(c);
-    uint64_t h = dict_hash(name, len);
+    uint64_t h = kv_dict_hash(name, len);
     if (!dict_find(&pc->subs[kind], name, len, h)) {
         struct ps_chan *ch = (struct ps_chan *)dict_find(&ps->d[kind], name, len, h);
         if (!ch) {
             ch = xcalloc(1, offsetof(struct ps_chan, name) + len);
             ch->dn.klen = (uint32_t)len;
             memcpy(ch->name, name, len);
-            dict_insert(&ps->d[kind], &ch->dn, h);
+            kv_dict_insert(&ps->d[kind], &ch->dn, h);
             if (kind == KIND_PAT) {
                 if (ps->npat == ps->cappat) {
                     ps->cappat = ps->cappat ? ps->cappat * 2 : 16;
@@ -258,7 +258,7 @@ static void subscribe(struct kv_client *c, int kind, const char *name, size_t le
         r->dn.meta = 0;
         r->ch = ch;
         memcpy(r->name, name, len);
-        dict_insert(&pc->subs[kind], &r->dn, h);
+        kv_dict_insert(&pc->subs[kind], &r->dn, h);
     }
     reply_sub(c, sub_word[kind], name, len, reply_count(pc, kind));
 }
@@ -280,7 +280,7 @@ static void drop_ref(struct kv_pubsub *ps, struct kv_client *c, int kind, struct
             ps->patv[ch->pidx] = last;
             last->pidx = ch->pidx;
         }
-        dict_remove(&ps->d[kind], ch->name, ch->dn.klen, dict_hash(ch->name, ch->dn.klen));
+        kv_dict_remove(&ps->d[kind], ch->name, ch->dn.klen, kv_dict_hash(ch->name, ch->dn.klen));
         free_chan(&ch->dn, NULL);
     }
     xfree(r);
@@ -291,7 +291,7 @@ static void unsubscribe(struct kv_client *c, int kind, const char *name, size_t 
 {
     struct kv_psclient *pc = c->ps;
     if (pc) {
-        struct dict_node *n = dict_remove(&pc->subs[kind], name, len, dict_hash(name, len));
+        struct dict_node *n = kv_dict_remove(&pc->subs[kind], name, len, kv_dict_hash(name, len));
         if (n)
             drop_ref(c->srv->pubsub, c, kind, (struct ps_ref *)n);
     }
@@ -321,10 +321,10 @@ static void unsubscribe_all(struct kv_client *c, int kind, bool reply)
     struct kv_psclient *pc = c->ps;
     struct refvec rv = {0};
     if (pc)
-        dict_foreach(&pc->subs[kind], collect, &rv);
+        kv_dict_foreach(&pc->subs[kind], collect, &rv);
     for (size_t i = 0; i < rv.n; i++) {
         struct ps_ref *r = rv.v[i];
-        dict_remove(&pc->subs[kind], r->name, r->dn.klen, dict_hash(r->name, r->dn.klen));
+        kv_dict_remove(&pc->subs[kind], r->name, r->dn.klen, kv_dict_hash(r->name, r->dn.klen));
         if (reply)
             reply_sub(c, unsub_word[kind], r->name, r->dn.klen, reply_count(pc, kind));
         drop_ref(c->srv->pubsub, c, kind, r);
@@ -361,7 +361,7 @@ void kv_pubsub_client_gone(struct kv_client *c)
     if (pc->queued)
         dequeue(c->srv->pubsub, c);
     for (int k = 0; k < KIND_N; k++)
-        dict_deinit(&pc->subs[k], NULL, NULL);
+        kv_dict_deinit(&pc->subs[k], NULL, NULL);
     buf_deinit(&pc->pending);
     xfree(pc);
     c->ps = NULL;
@@ -472,7 +472,7 @@ long long kv_pubsub_publish(struct kv_server *s, struct kv_client *from, const c
     buf_init(&m.b[0]);
     buf_init(&m.b[1]);
     if (dict_size(&ps->d[kind])) {
-        struct ps_chan *ch = (struct ps_chan *)dict_find(&ps->d[kind], channel, clen, dict_hash(channel, clen));
+        struct ps_chan *ch = (struct ps_chan *)dict_find(&ps->d[kind], channel, clen, kv_dict_hash(channel, clen));
         if (ch)
             receivers += send_to(ps, from, ch, &m);
     }
@@ -647,7 +647,7 @@ static void chans_collect(struct dict_node *n, void *arg)
 static void reply_channels(struct kv_client *c, int kind, const struct resp_arg *pat)
 {
     struct chans_arg ca = {.pat = pat};
-    dict_foreach(&c->srv->pubsub->d[kind], chans_collect, &ca);
+    kv_dict_foreach(&c->srv->pubsub->d[kind], chans_collect, &ca);
     resp_add_array(&c->out, (long long)ca.names.n);
     for (size_t i = 0; i < ca.names.n; i++) {
         struct ps_chan *ch = (struct ps_chan *)ca.names.v[i];
@@ -661,7 +661,7 @@ static void reply_numsub(struct kv_client *c, int kind, int argc, struct resp_ar
     struct dict *d = &c->srv->pubsub->d[kind];
     resp_add_array(&c->out, 2LL * (argc - 2));
     for (int i = 2; i < argc; i++) {
-        struct ps_chan *ch = (struct ps_chan *)dict_find(d, argv[i].ptr, argv[i].len, dict_hash(argv[i].ptr, argv[i].len));
+        struct ps_chan *ch = (struct ps_chan *)dict_find(d, argv[i].ptr, argv[i].len, kv_dict_hash(argv[i].ptr, argv[i].len));
         resp_add_bulk(&c->out, argv[i].ptr, argv[i].len);
         resp_add_int(&c->out, ch ? ch->n : 0);
     }

@@ -57,16 +57,16 @@ static bool node_full(size_t bytes, size_t count, size_t elen)
     size_t next = bytes + elen + 8;
     if (count == 0)
         return false;
-    if (list_fill < 0) {
-        long f = list_fill < -5 ? -5 : list_fill;
+    if (kv_list_fill < 0) {
+        long f = kv_list_fill < -5 ? -5 : kv_list_fill;
         return next > ((size_t)4096 << (-f - 1));
     }
-    return next > 8192 || count + 1 > (size_t)list_fill;
+    return next > 8192 || count + 1 > (size_t)kv_list_fill;
 }
 
 static void put_list(struct rdb_writer *w, struct kv_list *l, const struct head *hd)
 {
-    uint64_t len = list_len(l);
+    uint64_t len = kv_list_len(l);
     struct list_iter it;
     const char *v;
     size_t n;
@@ -74,8 +74,8 @@ static void put_list(struct rdb_writer *w, struct kv_list *l, const struct head 
     uint64_t nodes = 0;
     size_t bytes = 7, count = 0;
     if (len) {
-        list_iter_init(&it, l, 0, true);
-        for (; list_iter_get(&it, &v, &n); list_iter_next(&it)) {
+        kv_list_iter_init(&it, l, 0, true);
+        for (; kv_list_iter_get(&it, &v, &n); kv_list_iter_next(&it)) {
             if (count == 0 || node_full(bytes, count, n)) {
                 nodes++;
                 bytes = 7, count = 0;
@@ -92,8 +92,8 @@ static void put_list(struct rdb_writer *w, struct kv_list *l, const struct head 
     struct rdb_lp lp;
     rdb_lp_init(&lp);
     count = 0;
-    list_iter_init(&it, l, 0, true);
-    for (; list_iter_get(&it, &v, &n); list_iter_next(&it)) {
+    kv_list_iter_init(&it, l, 0, true);
+    for (; kv_list_iter_get(&it, &v, &n); kv_list_iter_next(&it)) {
         if (count && node_full(buf_pending(&lp.b) + 1, count, n)) {
             rdb_lp_finish(&lp);
             rdb_put_len(w, RDB_QL_PACKED);
@@ -132,9 +132,9 @@ static void put_member(const char *m, size_t n, void *arg) { rdb_put_string(arg,
 
 static void put_set(struct rdb_writer *w, const struct kv_set *s, const struct head *hd)
 {
-    if (set_is_intset(s)) {
+    if (kv_set_is_intset(s)) {
         struct ints a = {0};
-        set_foreach(s, collect_int, &a);
+        kv_set_foreach(s, collect_int, &a);
         struct buf b;
         buf_init(&b);
         rdb_intset_build(&b, a.v, a.n);
@@ -145,8 +145,8 @@ static void put_set(struct rdb_writer *w, const struct kv_set *s, const struct h
         return;
     }
     put_head(w, RDB_TYPE_SET, hd);
-    rdb_put_len(w, set_len(s));
-    set_foreach(s, put_member, w);
+    rdb_put_len(w, kv_set_len(s));
+    kv_set_foreach(s, put_member, w);
 }
 
 static void lp_pair(const char *f, size_t flen, const char *v, size_t vlen, void *arg)
@@ -163,10 +163,10 @@ static void put_pair(const char *f, size_t flen, const char *v, size_t vlen, voi
 
 static void put_hash(struct rdb_writer *w, struct kv_hash *h, const struct head *hd)
 {
-    if (hash_is_packed(h)) {
+    if (kv_hash_is_packed(h)) {
         struct rdb_lp lp;
         rdb_lp_init(&lp);
-        hash_foreach(h, lp_pair, &lp);
+        kv_hash_foreach(h, lp_pair, &lp);
         rdb_lp_finish(&lp);
         if (buf_pending(&lp.b) < UINT32_MAX) {
             put_head(w, RDB_TYPE_HASH_LISTPACK, hd);
@@ -177,8 +177,8 @@ static void put_hash(struct rdb_writer *w, struct kv_hash *h, const struct head 
         rdb_lp_deinit(&lp);
     }
     put_head(w, RDB_TYPE_HASH, hd);
-    rdb_put_len(w, hash_len(h));
-    hash_foreach(h, put_pair, w);
+    rdb_put_len(w, kv_hash_len(h));
+    kv_hash_foreach(h, put_pair, w);
 }
 
 static void put_zset(struct rdb_writer *w, struct kv_zset *z, const struct head *hd)
@@ -187,16 +187,16 @@ static void put_zset(struct rdb_writer *w, struct kv_zset *z, const struct head 
     const char *m;
     size_t mlen;
     double score;
-    if (zset_is_packed(z)) {
+    if (kv_zset_is_packed(z)) {
         struct rdb_lp lp;
         char num[64];
         rdb_lp_init(&lp);
-        zset_iter_init(&it, z, 0, false);
-        while (zset_iter_next(&it, &m, &mlen, &score)) {
+        kv_zset_iter_init(&it, z, 0, false);
+        while (kv_zset_iter_next(&it, &m, &mlen, &score)) {
             rdb_lp_append(&lp, m, mlen);
             rdb_lp_append(&lp, num, util_d2str(num, sizeof num, score));
         }
-        zset_iter_done(&it);
+        kv_zset_iter_done(&it);
         rdb_lp_finish(&lp);
         if (buf_pending(&lp.b) < UINT32_MAX) {
             put_head(w, RDB_TYPE_ZSET_LISTPACK, hd);
@@ -208,15 +208,15 @@ static void put_zset(struct rdb_writer *w, struct kv_zset *z, const struct head 
     }
     /* from the highest score down, as Redis writes (its loader inserts at the head) */
     put_head(w, RDB_TYPE_ZSET_2, hd);
-    rdb_put_len(w, zset_len(z));
-    if (zset_len(z) == 0)
+    rdb_put_len(w, kv_zset_len(z));
+    if (kv_zset_len(z) == 0)
         return;
-    zset_iter_init(&it, z, zset_len(z) - 1, true);
-    while (zset_iter_next(&it, &m, &mlen, &score)) {
+    kv_zset_iter_init(&it, z, kv_zset_len(z) - 1, true);
+    while (kv_zset_iter_next(&it, &m, &mlen, &score)) {
         rdb_put_string(w, m, mlen);
         rdb_put_double(w, score);
     }
-    zset_iter_done(&it);
+    kv_zset_iter_done(&it);
 }
 
 /* Streams as RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0's rdbSaveObject): the
@@ -244,11 +244,11 @@ static void put_id_key(struct rdb_writer *w, const struct stream_id *id)
 
 static void put_stream_node(struct rdb_writer *w, const struct kv_stream *s, size_t i)
 {
-    struct stream_node_view v;
-    struct stream_raw_rec r;
+    struct kv_stream_node_view v;
+    struct kv_stream_raw_rec r;
     struct stream_str f, val;
     struct rdb_lp lp;
-    stream_node_view(s, i, &v);
+    kv_stream_node_view(s, i, &v);
     put_id_key(w, &v.master);
     rdb_lp_init(&lp);
     rdb_lp_append_int(&lp, (long long)(v.count - v.deleted));
@@ -256,13 +256,13 @@ static void put_stream_node(struct rdb_writer *w, const struct kv_stream *s, siz
     rdb_lp_append_int(&lp, (long long)v.nmaster);
     const unsigned char *p = v.mfields;
     for (uint64_t k = 0; k < v.nmaster; k++) {
-        p = stream_raw_str(p, &f);
+        p = kv_stream_raw_str(p, &f);
         rdb_lp_append(&lp, f.p, f.n);
     }
     rdb_lp_append_int(&lp, 0);
     p = v.recs;
     for (uint32_t j = 0; j < v.count; j++) {
-        p = stream_raw_rec(&v, p, &r);
+        p = kv_stream_raw_rec(&v, p, &r);
         rdb_lp_append_int(&lp, (r.deleted ? 1 : 0) | (r.same ? 2 : 0));
         rdb_lp_append_int(&lp, (long long)(r.id.ms - v.master.ms));
         rdb_lp_append_int(&lp, (long long)(r.id.seq - v.master.seq));
@@ -271,10 +271,10 @@ static void put_stream_node(struct rdb_writer *w, const struct kv_stream *s, siz
             rdb_lp_append_int(&lp, (long long)r.nfields);
         for (uint64_t k = 0; k < r.nfields; k++) {
             if (!r.same) {
-                q = stream_raw_str(q, &f);
+                q = kv_stream_raw_str(q, &f);
                 rdb_lp_append(&lp, f.p, f.n);
             }
-            q = stream_raw_str(q, &val);
+            q = kv_stream_raw_str(q, &val);
             rdb_lp_append(&lp, val.p, val.n);
         }
         rdb_lp_append_int(&lp, (long long)(r.nfields + 3 + (r.same ? 0 : r.nfields + 1)));
@@ -343,13 +343,13 @@ static void put_stream(struct rdb_writer *w, const struct kv_stream *s, const st
 {
     struct stream_id first = {0, 0};
     put_head(w, RDB_TYPE_STREAM_LISTPACKS_2, hd);
-    rdb_put_len(w, stream_nodes(s));
-    for (size_t i = 0; i < stream_nodes(s); i++)
+    rdb_put_len(w, kv_stream_nodes(s));
+    for (size_t i = 0; i < kv_stream_nodes(s); i++)
         put_stream_node(w, s, i);
     rdb_put_len(w, s->length);
     rdb_put_len(w, s->last_id.ms);
     rdb_put_len(w, s->last_id.seq);
-    if (!stream_first_id(s, &first))
+    if (!kv_stream_first_id(s, &first))
         first.ms = first.seq = 0;
     rdb_put_len(w, first.ms);
     rdb_put_len(w, first.seq);
@@ -432,7 +432,7 @@ static void blob_close(struct blob *b) { xfree(b->s); }
 
 static struct kv_obj *load_list(struct rdb_reader *r, int type, const char *key, size_t klen, long long exp)
 {
-    struct kv_list *l = list_new();
+    struct kv_list *l = kv_list_new();
     uint64_t n = 1;
     const char *s;
     size_t len;
@@ -444,7 +444,7 @@ static struct kv_obj *load_list(struct rdb_reader *r, int type, const char *key,
             char *v;
             if (!rdb_get_string(r, &v, &len))
                 goto fail;
-            list_push(l, LIST_TAIL, v, len);
+            kv_list_push(l, LIST_TAIL, v, len);
             xfree(v);
             continue;
         }
@@ -457,7 +457,7 @@ static struct kv_obj *load_list(struct rdb_reader *r, int type, const char *key,
                 char *v;
                 if (!rdb_get_string(r, &v, &len))
                     goto fail;
-                list_push(l, LIST_TAIL, v, len);
+                kv_list_push(l, LIST_TAIL, v, len);
                 xfree(v);
                 continue;
             }
@@ -472,24 +472,24 @@ static struct kv_obj *load_list(struct rdb_reader *r, int type, const char *key,
             goto fail;
         int k;
         while ((k = rdb_blob_next(&b.it, &s, &len, r)) == 1)
-            list_push(l, LIST_TAIL, s, len);
+            kv_list_push(l, LIST_TAIL, s, len);
         blob_close(&b);
         if (k < 0)
             goto fail;
     }
-    if (list_len(l) == 0) {
-        list_free(l);
+    if (kv_list_len(l) == 0) {
+        kv_list_free(l);
         return NULL;
     }
-    return obj_new_ptr(key, klen, OBJ_LIST, l, exp);
+    return kv_obj_new_ptr(key, klen, OBJ_LIST, l, exp);
 fail:
-    list_free(l);
+    kv_list_free(l);
     return NULL;
 }
 
 static struct kv_obj *load_set(struct rdb_reader *r, int type, const char *key, size_t klen, long long exp)
 {
-    struct kv_set *set = set_new();
+    struct kv_set *set = kv_set_new();
     if (type == RDB_TYPE_SET) {
         uint64_t n;
         if (!rdb_get_len(r, &n, NULL))
@@ -499,7 +499,7 @@ static struct kv_obj *load_set(struct rdb_reader *r, int type, const char *key, 
             size_t len;
             if (!rdb_get_string(r, &m, &len))
                 goto fail;
-            bool added = set_add(&set, m, len);
+            bool added = kv_set_add(&set, m, len);
             xfree(m);
             if (!added) {
                 rdb_fail(r, "duplicate set member");
@@ -514,24 +514,24 @@ static struct kv_obj *load_set(struct rdb_reader *r, int type, const char *key, 
         if (!blob_open(r, &b, RDB_BLOB_INTSET))
             goto fail;
         while ((k = rdb_blob_next(&b.it, &s, &len, r)) == 1)
-            set_add(&set, s, len); /* ascending order was checked: no duplicates */
+            kv_set_add(&set, s, len); /* ascending order was checked: no duplicates */
         blob_close(&b);
         if (k < 0)
             goto fail;
     }
-    if (set_len(set) == 0) {
-        set_free(set);
+    if (kv_set_len(set) == 0) {
+        kv_set_free(set);
         return NULL;
     }
-    return obj_new_ptr(key, klen, OBJ_SET, set, exp);
+    return kv_obj_new_ptr(key, klen, OBJ_SET, set, exp);
 fail:
-    set_free(set);
+    kv_set_free(set);
     return NULL;
 }
 
 static struct kv_obj *load_hash(struct rdb_reader *r, int type, const char *key, size_t klen, long long exp)
 {
-    struct kv_hash *h = hash_new();
+    struct kv_hash *h = kv_hash_new();
     if (type == RDB_TYPE_HASH) {
         uint64_t n;
         if (!rdb_get_len(r, &n, NULL))
@@ -545,7 +545,7 @@ static struct kv_obj *load_hash(struct rdb_reader *r, int type, const char *key,
                 xfree(f);
                 goto fail;
             }
-            int isnew = hash_set(h, f, flen, v, vlen);
+            int isnew = kv_hash_set(h, f, flen, v, vlen);
             xfree(f);
             xfree(v);
             if (!isnew) {
@@ -575,7 +575,7 @@ static struct kv_obj *load_hash(struct rdb_reader *r, int type, const char *key,
                 k = -1;
                 break;
             }
-            if (!hash_set(h, f, flen, v, vlen)) {
+            if (!kv_hash_set(h, f, flen, v, vlen)) {
                 rdb_fail(r, "duplicate hash field");
                 k = -1;
                 break;
@@ -585,13 +585,13 @@ static struct kv_obj *load_hash(struct rdb_reader *r, int type, const char *key,
         if (k < 0)
             goto fail;
     }
-    if (hash_len(h) == 0) {
-        hash_free(h);
+    if (kv_hash_len(h) == 0) {
+        kv_hash_free(h);
         return NULL;
     }
-    return obj_new_hash(key, klen, h, exp);
+    return kv_obj_new_hash(key, klen, h, exp);
 fail:
-    hash_free(h);
+    kv_hash_free(h);
     return NULL;
 }
 
@@ -600,7 +600,7 @@ static bool zadd_one(struct rdb_reader *r, struct kv_zset **z, const char *m, si
     int out = 0;
     if (isnan(score))
         return rdb_fail(r, "sorted set score is NaN");
-    zset_add(z, score, m, mlen, 0, &out, NULL);
+    kv_zset_add(z, score, m, mlen, 0, &out, NULL);
     if (!(out & ZSET_OUT_ADDED))
         return rdb_fail(r, "duplicate sorted set member");
     return true;
@@ -608,7 +608,7 @@ static bool zadd_one(struct rdb_reader *r, struct kv_zset **z, const char *m, si
 
 static struct kv_obj *load_zset(struct rdb_reader *r, int type, const char *key, size_t klen, long long exp)
 {
-    struct kv_zset *z = zset_new();
+    struct kv_zset *z = kv_zset_new();
     if (type == RDB_TYPE_ZSET || type == RDB_TYPE_ZSET_2) {
         uint64_t n;
         if (!rdb_get_len(r, &n, NULL))
@@ -659,13 +659,13 @@ static struct kv_obj *load_zset(struct rdb_reader *r, int type, const char *key,
         if (k < 0)
             goto fail;
     }
-    if (zset_len(z) == 0) {
-        zset_free(z);
+    if (kv_zset_len(z) == 0) {
+        kv_zset_free(z);
         return NULL;
     }
-    return obj_new_zset(key, klen, z, exp);
+    return kv_obj_new_zset(key, klen, z, exp);
 fail:
-    zset_free(z);
+    kv_zset_free(z);
     return NULL;
 }
 
@@ -776,7 +776,7 @@ static bool load_stream_node(struct rdb_reader *r, struct kv_stream *s, struct s
         xfree(mnums);
         goto out;
     }
-    stream_load_node(s, &master, mf, (size_t)nmaster);
+    kv_stream_load_node(s, &master, mf, (size_t)nmaster);
     size_t cap = 0;
     long long nlive = 0, ndel = 0;
     for (;;) {
@@ -824,11 +824,11 @@ static bool load_stream_node(struct rdb_reader *r, struct kv_stream *s, struct s
             rdb_fail(r, "bad stream entry lp-count");
             break;
         }
-        if (!stream_load_rec(s, flags & 1, &id, kv, (size_t)nf)) {
+        if (!kv_stream_load_rec(s, flags & 1, &id, kv, (size_t)nf)) {
             /* more entries than a kv node holds: continue in a new node */
-            stream_load_node_end(s);
-            stream_load_node(s, &id, mf, (size_t)nmaster);
-            stream_load_rec(s, flags & 1, &id, kv, (size_t)nf);
+            kv_stream_load_node_end(s);
+            kv_stream_load_node(s, &id, mf, (size_t)nmaster);
+            kv_stream_load_rec(s, flags & 1, &id, kv, (size_t)nf);
         }
         if (flags & 1)
             ndel++;
@@ -839,7 +839,7 @@ static bool load_stream_node(struct rdb_reader *r, struct kv_stream *s, struct s
     }
     xfree(mf);
     xfree(mnums);
-    stream_load_node_end(s);
+    kv_stream_load_node_end(s);
     if (r->failed)
         goto out;
     if (nlive != count || ndel != deleted) {
@@ -871,8 +871,8 @@ static bool load_stream_group(struct rdb_reader *r, struct kv_stream *s, int typ
         xfree(name);
         return false;
     }
-    long long entries_read = type >= RDB_TYPE_STREAM_LISTPACKS_2 ? (long long)er : stream_estimate_distance(s, &last);
-    struct stream_cg *g = stream_cg_create(s, name, nlen, &last, entries_read);
+    long long entries_read = type >= RDB_TYPE_STREAM_LISTPACKS_2 ? (long long)er : kv_stream_estimate_distance(s, &last);
+    struct stream_cg *g = kv_stream_cg_create(s, name, nlen, &last, entries_read);
     xfree(name);
     if (!g)
         return rdb_fail(r, "duplicated consumer group name");
@@ -883,9 +883,9 @@ static bool load_stream_group(struct rdb_reader *r, struct kv_stream *s, int typ
         uint64_t t, cnt;
         if (!get_raw_id(r, &id) || !rdb_get_u64le(r, &t) || !rdb_get_len(r, &cnt, NULL))
             return false;
-        if (stream_pel_find(g, &id))
+        if (kv_stream_pel_find(g, &id))
             return rdb_fail(r, "duplicated global PEL entry");
-        struct stream_nack *nk = stream_pel_add(g, &id, NULL, (long long)t);
+        struct stream_nack *nk = kv_stream_pel_add(g, &id, NULL, (long long)t);
         nk->delivery_count = cnt;
     }
     if (!rdb_get_len(r, &n, NULL))
@@ -898,7 +898,7 @@ static bool load_stream_group(struct rdb_reader *r, struct kv_stream *s, int typ
             xfree(name);
             return false;
         }
-        struct stream_consumer *c = stream_consumer_create(g, name, nlen, (long long)seen);
+        struct stream_consumer *c = kv_stream_consumer_create(g, name, nlen, (long long)seen);
         xfree(name);
         if (!c)
             return rdb_fail(r, "duplicated consumer name");
@@ -908,12 +908,12 @@ static bool load_stream_group(struct rdb_reader *r, struct kv_stream *s, int typ
             struct stream_id id;
             if (!get_raw_id(r, &id))
                 return false;
-            struct stream_nack *nk = stream_pel_find(g, &id);
+            struct stream_nack *nk = kv_stream_pel_find(g, &id);
             if (!nk)
                 return rdb_fail(r, "consumer PEL entry not found in the group PEL");
             if (nk->consumer)
                 return rdb_fail(r, "PEL entry owned by two consumers");
-            stream_nack_set_owner(nk, c);
+            kv_stream_nack_set_owner(nk, c);
         }
     }
     for (size_t i = 0; i < g->npel; i++)
@@ -924,7 +924,7 @@ static bool load_stream_group(struct rdb_reader *r, struct kv_stream *s, int typ
 
 static struct kv_obj *load_stream(struct rdb_reader *r, int type, const char *key, size_t klen, long long exp)
 {
-    struct kv_stream *s = stream_new();
+    struct kv_stream *s = kv_stream_new();
     struct stream_id prev = {0, 0}, first;
     bool any = false;
     uint64_t n, live = 0, length;
@@ -956,9 +956,9 @@ static struct kv_obj *load_stream(struct rdb_reader *r, int type, const char *ke
     for (uint64_t i = 0; i < n; i++)
         if (!load_stream_group(r, s, type))
             goto fail;
-    return obj_new_ptr(key, klen, OBJ_STREAM, s, exp);
+    return kv_obj_new_ptr(key, klen, OBJ_STREAM, s, exp);
 fail:
-    stream_free(s);
+    kv_stream_free(s);
     return NULL;
 }
 
@@ -979,7 +979,7 @@ struct kv_obj *kv_rdb_get_value(struct rdb_reader *r, int type, const char *key,
             rdb_fail(r, "string too long for kv");
             return NULL;
         }
-        o = obj_new_string(key, klen, v, n, expire_ms);
+        o = kv_obj_new_string(key, klen, v, n, expire_ms);
         xfree(v);
         return o;
     }
@@ -1046,7 +1046,7 @@ struct kv_obj *kv_rdb_restore(const void *p, size_t len, const char *key, size_t
         return NULL;
     struct kv_obj *o = kv_rdb_get_value(&r, type, key, klen, expire_ms, &empty);
     if (o && r.off != len) {
-        obj_free(o);
+        kv_obj_free(o);
         return NULL;
     }
     return o;
@@ -1089,10 +1089,10 @@ static void save_key(struct dict_node *n, void *arg)
     }
     if (sc->hints == KV_RDB_HINT_LRU) {
         rdb_put_byte(sc->w, RDB_OPCODE_IDLE);
-        rdb_put_len(sc->w, (uint64_t)(db_idle_ms(sc->db, o) / 1000));
+        rdb_put_len(sc->w, (uint64_t)(kv_db_idle_ms(sc->db, o) / 1000));
     } else if (sc->hints == KV_RDB_HINT_LFU) {
         rdb_put_byte(sc->w, RDB_OPCODE_FREQ);
-        rdb_put_byte(sc->w, (uint8_t)db_lfu_decayed(sc->db, o));
+        rdb_put_byte(sc->w, (uint8_t)kv_db_lfu_decayed(sc->db, o));
     }
     struct head hd = {obj_key(o), obj_klen(o)};
     put_entry(sc->w, o, &hd);
@@ -1135,7 +1135,7 @@ int kv_rdb_save_fd(int fd, struct kv_db *const *dbs, int ndbs, const struct kv_r
         rdb_put_len(&w, db_size(db));
         rdb_put_len(&w, db->volatile_keys);
         struct save_ctx sc = {&w, db, o->key_delay_us, o->hints};
-        dict_foreach(&db->d, save_key, &sc);
+        kv_dict_foreach(&db->d, save_key, &sc);
     }
     rdb_put_byte(&w, RDB_OPCODE_EOF);
     rdb_put_u64le(&w, o->checksum ? rdb_writer_crc(&w) : 0);
@@ -1222,7 +1222,7 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
     long long expire = -1, idle = -1;
     int freq = -1;
     for (int i = 0; i < ndbs && now_ms > 0; i++)
-        db_set_now(dbs[i], now_ms); /* clocks for the IDLE hints */
+        kv_db_set_now(dbs[i], now_ms); /* clocks for the IDLE hints */
     for (;;) {
         uint8_t type;
         size_t at = r.off;
@@ -1344,17 +1344,17 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
         }
         if (expire >= 0 && expire < now_ms) {
             st->expired++;
-            obj_free(o);
-        } else if (dict_find(&db->d, key, klen, dict_hash(key, klen))) {
-            obj_free(o);
+            kv_obj_free(o);
+        } else if (dict_find(&db->d, key, klen, kv_dict_hash(key, klen))) {
+            kv_obj_free(o);
             xfree(key);
             r.off = at;
             rdb_fail(&r, "duplicated key");
             return load_fail(&r, err, errlen);
         } else {
-            db_add(db, o);
+            kv_db_add(db, o);
             if (idle >= 0)
-                o->lru = db_lru_clock(db) - (uint32_t)((unsigned long long)idle * 1000 / 16);
+                o->lru = kv_db_lru_clock(db) - (uint32_t)((unsigned long long)idle * 1000 / 16);
             if (freq >= 0)
                 o->lfu = (uint8_t)freq;
             st->keys++;

@@ -331,7 +331,7 @@ static int load_swapdb(struct kv_server *s, const char *p, size_t n, struct kv_d
     struct kv_db *tmp = xcalloc((size_t)ndbs, sizeof *tmp);
     struct kv_db **tp = xcalloc((size_t)ndbs, sizeof *tp);
     for (int i = 0; i < ndbs; i++) {
-        db_init(&tmp[i]);
+        kv_db_init(&tmp[i]);
         tmp[i].id = i;
         tmp[i].lfu_log_factor = dbs[i]->lfu_log_factor;
         tmp[i].lfu_decay_time = dbs[i]->lfu_decay_time;
@@ -345,7 +345,7 @@ static int load_swapdb(struct kv_server *s, const char *p, size_t n, struct kv_d
     if (rc == 0) {
         kv_watch_flush(s);
         for (int i = 0; i < ndbs; i++)
-            db_exchange(dbs[i], &tmp[i], false);
+            kv_db_exchange(dbs[i], &tmp[i], false);
     } else {
         char e2[300];
         kv_fn_flush(s);
@@ -355,7 +355,7 @@ static int load_swapdb(struct kv_server *s, const char *p, size_t n, struct kv_d
     }
     code_list_free(&old);
     for (int i = 0; i < ndbs; i++)
-        db_deinit(&tmp[i]);
+        kv_db_deinit(&tmp[i]);
     xfree(tmp);
     xfree(tp);
     return rc;
@@ -380,7 +380,7 @@ static void full_sync_load(struct kv_master_link *m)
     } else {
         kv_watch_flush(s);
         for (int i = 0; i < n; i++)
-            db_flush(dbs[i]);
+            kv_db_flush(dbs[i]);
         kv_fn_flush(s); /* as Redis: a full sync replaces the libraries too */
         struct kv_rdb_load_opts lo = {.fn_srv = s};
         if (mode == KV_DISKLESS_LOAD_DISABLED)
@@ -391,7 +391,7 @@ static void full_sync_load(struct kv_master_link *m)
     if (rc != 0 && mode != KV_DISKLESS_LOAD_SWAPDB) {
         /* as Redis: what a failed load left is not the primary's data */
         for (int i = 0; i < n; i++)
-            db_flush(dbs[i]);
+            kv_db_flush(dbs[i]);
         kv_fn_flush(s);
     }
     kv_prop_set_enabled(s, true);
@@ -447,7 +447,7 @@ static void apply_stream(struct kv_master_link *m)
         if (!locked) {
             pthread_mutex_lock(&s->lock);
             locked = true;
-            db_set_now(&s->db, util_time_ms());
+            kv_db_set_now(&s->db, util_time_ms());
         }
         m->applying = true;
         m->mc->in_exec = true; /* as Redis: the master client never blocks (BLPOP, WAIT answer at once) */

@@ -244,8 +244,8 @@ void kv_db_select(struct kv_server *s, int id)
     if (s->db.id == id)
         return;
     /* the slot's data goes home, database id's data comes in */
-    db_exchange(&s->db, &s->dbs[s->db.id], true);
-    db_exchange(&s->db, &s->dbs[id], true);
+    kv_db_exchange(&s->db, &s->dbs[s->db.id], true);
+    kv_db_exchange(&s->db, &s->dbs[id], true);
 }
 
 struct kv_db *kv_db_get(struct kv_server *s, int id) { return id == s->db.id ? &s->db : &s->dbs[id]; }
@@ -751,7 +751,7 @@ static void process_input(struct kv_client *c)
                 continue;
             }
             locked = true;
-            db_set_now(&s->db, util_time_ms());
+            kv_db_set_now(&s->db, util_time_ms());
         }
         if (s->pause_type != KV_PAUSE_NONE && pause_holds(c, c->parser.argc, c->parser.argv)) {
             c->paused = true; /* the command stays in the input until the pause ends */
@@ -1047,7 +1047,7 @@ static void on_cron(uv_timer_t *t)
      * answering -BUSY to its clients */
     if (!lock_unless_busy(s))
         return;
-    db_set_now(&s->db, now);
+    kv_db_set_now(&s->db, now);
     s->cron_loops++;
     long long period_us = 1000000 / s->cfg.hz;
     /* active expiry in every database with TTLs: 1% of a core per effort
@@ -1074,9 +1074,9 @@ static void on_cron(uv_timer_t *t)
     for (int i = 0; i < s->ndbs; i++) {
         struct dict *d = &kv_db_get(s, i)->d;
         if (dict_is_rehashing(d))
-            dict_rehash_for(d, 1000);
+            kv_dict_rehash_for(d, 1000);
         else if (dict_size(d) || d->t[0].b)
-            dict_maybe_shrink(d);
+            kv_dict_maybe_shrink(d);
     }
     /* instantaneous ops/sec, sampled every 100 ms */
     if (now - s->ops_last_ms >= 100) {
@@ -1157,13 +1157,13 @@ void kv_config_apply(struct kv_server *s)
     /* kept in the selected database's slot, which serves them all */
     s->db.lfu_log_factor = (int)s->cfg.lfu_log_factor;
     s->db.lfu_decay_time = (int)s->cfg.lfu_decay_time;
-    hash_max_entries = (size_t)s->cfg.hash_max_listpack_entries;
-    hash_max_value = (size_t)s->cfg.hash_max_listpack_value;
-    zset_max_entries = (size_t)s->cfg.zset_max_listpack_entries;
-    zset_max_value = (size_t)s->cfg.zset_max_listpack_value;
-    list_fill = (long)s->cfg.list_max_listpack_size;
+    kv_hash_max_entries = (size_t)s->cfg.hash_max_listpack_entries;
+    kv_hash_max_value = (size_t)s->cfg.hash_max_listpack_value;
+    kv_zset_max_entries = (size_t)s->cfg.zset_max_listpack_entries;
+    kv_zset_max_value = (size_t)s->cfg.zset_max_listpack_value;
+    kv_list_fill = (long)s->cfg.list_max_listpack_size;
     /* Redis caps the intset at 2^30 members whatever the setting says */
-    set_max_intset_entries = (size_t)(s->cfg.set_max_intset_entries < (1LL << 30) ? s->cfg.set_max_intset_entries : (1LL << 30));
+    kv_set_max_intset_entries = (size_t)(s->cfg.set_max_intset_entries < (1LL << 30) ? s->cfg.set_max_intset_entries : (1LL << 30));
     log_set_level(s->cfg.loglevel);
     if (uv_is_active((uv_handle_t *)&s->cron) && (long long)uv_timer_get_repeat(&s->cron) != 1000 / s->cfg.hz)
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
@@ -1253,9 +1253,9 @@ static void usage(FILE *f)
  * were never started): one path for a normal stop and an early failure. */
 static void server_free(struct kv_server *s)
 {
-    db_deinit(&s->db);
+    kv_db_deinit(&s->db);
     for (int i = 0; i < s->ndbs; i++)
-        db_deinit(&s->dbs[i]);
+        kv_db_deinit(&s->dbs[i]);
     xfree(s->dbs);
     xfree(s->persist_dbs);
     kv_blocking_free(s->blocking);
@@ -1277,13 +1277,13 @@ static void server_free(struct kv_server *s)
 static void server_setup(struct kv_server *s)
 {
     setlocale(LC_COLLATE, ""); /* SORT ALPHA collates as Redis does */
-    dict_set_seed(rand_secure64());
+    kv_dict_set_seed(rand_secure64());
     pthread_mutex_init(&s->lock, NULL);
-    db_init(&s->db);
+    kv_db_init(&s->db);
     s->ndbs = (int)s->cfg.databases;
     s->dbs = xcalloc((size_t)s->ndbs, sizeof *s->dbs);
     for (int i = 0; i < s->ndbs; i++) {
-        db_init(&s->dbs[i]);
+        kv_db_init(&s->dbs[i]);
         s->dbs[i].id = i;
     }
     s->start_ms = util_time_ms();

@@ -14,7 +14,7 @@
 #include "core/util.h"
 #include "kv/dict.h"
 
-size_t set_max_intset_entries = 512;
+size_t kv_set_max_intset_entries = 512;
 
 /*
  * A set handle is the address of its one allocation: an intset (struct
@@ -43,7 +43,7 @@ static inline struct intset *iset_of(const struct kv_set *s) { return (struct in
 static inline char *ints(struct intset *s) { return (char *)s->data; }
 static inline const char *cints(const struct intset *s) { return (const char *)s->data; }
 
-struct kv_set *set_new(void)
+struct kv_set *kv_set_new(void)
 {
     struct intset *s = xmalloc(HDR);
     s->width = 2;
@@ -57,29 +57,29 @@ static void free_member(struct dict_node *n, void *arg)
     xfree(n);
 }
 
-void set_free(struct kv_set *s)
+void kv_set_free(struct kv_set *s)
 {
     if (!s)
         return;
     if (is_ht(s)) {
-        dict_deinit(ht(s), free_member, NULL);
+        kv_dict_deinit(ht(s), free_member, NULL);
         xfree(ht(s));
     } else {
         xfree(iset_of(s));
     }
 }
 
-uint64_t set_len(const struct kv_set *s) { return is_ht(s) ? dict_size(ht(s)) : iset_of(s)->count; }
-bool set_is_intset(const struct kv_set *s) { return !is_ht(s); }
+uint64_t kv_set_len(const struct kv_set *s) { return is_ht(s) ? dict_size(ht(s)) : iset_of(s)->count; }
+bool kv_set_is_intset(const struct kv_set *s) { return !is_ht(s); }
 
 static void member_sum(struct dict_node *n, void *arg) { *(size_t *)arg += xalloc_size(n); }
 
-size_t set_memory(const struct kv_set *s)
+size_t kv_set_memory(const struct kv_set *s)
 {
     if (!is_ht(s))
         return xalloc_size(iset_of(s));
     size_t m = xalloc_size(ht(s)) + dict_buckets(ht(s)) * sizeof(void *);
-    dict_foreach(ht(s), member_sum, &m);
+    kv_dict_foreach(ht(s), member_sum, &m);
     return m;
 }
 
@@ -190,17 +190,17 @@ static void ht_insert(struct dict *d, const char *m, size_t n, uint64_t h)
     e->dn.klen = (uint32_t)n;
     e->dn.meta = 0;
     memcpy(e->data, m, n);
-    dict_insert(d, &e->dn, h);
+    kv_dict_insert(d, &e->dn, h);
 }
 
 static struct kv_set *to_ht(struct intset *s)
 {
     struct dict *d = xmalloc(sizeof *d);
-    dict_init(d, offsetof(struct smember, data));
+    kv_dict_init(d, offsetof(struct smember, data));
     char buf[SET_INT_STR];
     for (size_t i = 0; i < s->count; i++) {
         size_t n = util_ll2str(buf, iget(s, i));
-        ht_insert(d, buf, n, dict_hash(buf, n));
+        ht_insert(d, buf, n, kv_dict_hash(buf, n));
     }
     xfree(s);
     return ht_handle(d);
@@ -211,15 +211,15 @@ static struct kv_set *to_ht(struct intset *s)
 static void dup_member(struct dict_node *dn, void *arg)
 {
     const struct smember *e = (const struct smember *)dn;
-    ht_insert(arg, e->data, e->dn.klen, dict_hash(e->data, e->dn.klen));
+    ht_insert(arg, e->data, e->dn.klen, kv_dict_hash(e->data, e->dn.klen));
 }
 
-struct kv_set *set_dup(const struct kv_set *s)
+struct kv_set *kv_set_dup(const struct kv_set *s)
 {
     if (is_ht(s)) {
         struct dict *d = xmalloc(sizeof *d);
-        dict_init(d, offsetof(struct smember, data));
-        dict_foreach(ht(s), dup_member, d);
+        kv_dict_init(d, offsetof(struct smember, data));
+        kv_dict_foreach(ht(s), dup_member, d);
         return ht_handle(d);
     }
     const struct intset *is = iset_of(s);
@@ -230,7 +230,7 @@ struct kv_set *set_dup(const struct kv_set *s)
 }
 
 
-bool set_add(struct kv_set **sp, const char *m, size_t n)
+bool kv_set_add(struct kv_set **sp, const char *m, size_t n)
 {
     struct kv_set *s = *sp;
     if (!is_ht(s)) {
@@ -240,21 +240,21 @@ bool set_add(struct kv_set **sp, const char *m, size_t n)
             size_t pos;
             if (ifind(is, v, &pos))
                 return false;
-            if (is->count < set_max_intset_entries) {
+            if (is->count < kv_set_max_intset_entries) {
                 *sp = (struct kv_set *)iinsert(is, v, pos);
                 return true;
             }
         }
         s = *sp = to_ht(is);
     }
-    uint64_t h = dict_hash(m, n);
+    uint64_t h = kv_dict_hash(m, n);
     if (dict_find(ht(s), m, n, h))
         return false;
     ht_insert(ht(s), m, n, h);
     return true;
 }
 
-bool set_remove(struct kv_set **sp, const char *m, size_t n)
+bool kv_set_remove(struct kv_set **sp, const char *m, size_t n)
 {
     struct kv_set *s = *sp;
     if (!is_ht(s)) {
@@ -270,22 +270,22 @@ bool set_remove(struct kv_set **sp, const char *m, size_t n)
             *sp = (struct kv_set *)xrealloc(is, need);
         return true;
     }
-    struct dict_node *e = dict_remove(ht(s), m, n, dict_hash(m, n));
+    struct dict_node *e = kv_dict_remove(ht(s), m, n, kv_dict_hash(m, n));
     if (!e)
         return false;
     xfree(e);
-    dict_maybe_shrink(ht(s));
+    kv_dict_maybe_shrink(ht(s));
     return true;
 }
 
-bool set_has(const struct kv_set *s, const char *m, size_t n)
+bool kv_set_has(const struct kv_set *s, const char *m, size_t n)
 {
     if (!is_ht(s)) {
         long long v;
         size_t pos;
         return util_str2ll(m, n, &v) && ifind(iset_of(s), v, &pos);
     }
-    return dict_find(ht(s), m, n, dict_hash(m, n)) != NULL;
+    return dict_find(ht(s), m, n, kv_dict_hash(m, n)) != NULL;
 }
 
 struct each_ctx {
@@ -300,7 +300,7 @@ static void member_cb(struct dict_node *dn, void *arg)
     x->fn(e->data, e->dn.klen, x->arg);
 }
 
-void set_foreach(const struct kv_set *s, void (*fn)(const char *m, size_t n, void *arg), void *arg)
+void kv_set_foreach(const struct kv_set *s, void (*fn)(const char *m, size_t n, void *arg), void *arg)
 {
     if (!is_ht(s)) {
         const struct intset *is = iset_of(s);
@@ -310,22 +310,22 @@ void set_foreach(const struct kv_set *s, void (*fn)(const char *m, size_t n, voi
         return;
     }
     struct each_ctx x = {fn, arg};
-    dict_foreach(ht(s), member_cb, &x);
+    kv_dict_foreach(ht(s), member_cb, &x);
 }
 
-uint64_t set_scan(const struct kv_set *s, uint64_t cursor, void (*fn)(const char *m, size_t n, void *arg), void *arg)
+uint64_t kv_set_scan(const struct kv_set *s, uint64_t cursor, void (*fn)(const char *m, size_t n, void *arg), void *arg)
 {
     if (!is_ht(s)) {
-        set_foreach(s, fn, arg);
+        kv_set_foreach(s, fn, arg);
         return 0;
     }
     struct each_ctx x = {fn, arg};
-    return dict_scan(ht(s), cursor, member_cb, &x);
+    return kv_dict_scan(ht(s), cursor, member_cb, &x);
 }
 
-bool set_random(const struct kv_set *s, char *buf, const char **m, size_t *n)
+bool kv_set_random(const struct kv_set *s, char *buf, const char **m, size_t *n)
 {
-    if (set_len(s) == 0)
+    if (kv_set_len(s) == 0)
         return false;
     if (!is_ht(s)) {
         const struct intset *is = iset_of(s);
@@ -333,7 +333,7 @@ bool set_random(const struct kv_set *s, char *buf, const char **m, size_t *n)
         *m = buf;
         return true;
     }
-    struct smember *e = (struct smember *)dict_random(ht(s));
+    struct smember *e = (struct smember *)kv_dict_random(ht(s));
     *m = e->data;
     *n = e->dn.klen;
     return true;

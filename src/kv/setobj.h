@@ -4,7 +4,7 @@
  * Two encodings, as Redis 7.0: "intset", a sorted array of integers 2, 4 or
  * 8 bytes wide (the narrowest that holds every member), while every member is
  * an integer in Redis's canonical spelling and there are at most
- * set_max_intset_entries of them; past that it converts, once, to
+ * kv_set_max_intset_entries of them; past that it converts, once, to
  * "hashtable": a dict of one allocation per member. Everything is one
  * allocation per set plus one per member of a hashtable set; an intset of
  * small numbers costs 2 bytes a member.
@@ -26,40 +26,40 @@
 struct kv_set;
 
 /* set-max-intset-entries (Redis default 512). */
-extern size_t set_max_intset_entries;
+extern size_t kv_set_max_intset_entries;
 
 /* Longest member text an intset yields ("-9223372036854775808"). */
 #define SET_INT_STR 24
 
-struct kv_set *set_new(void);
-void set_free(struct kv_set *s);
+struct kv_set *kv_set_new(void);
+void kv_set_free(struct kv_set *s);
 /* A deep copy in the same encoding (COPY). */
-struct kv_set *set_dup(const struct kv_set *s);
-uint64_t set_len(const struct kv_set *s);
-size_t set_memory(const struct kv_set *s);
-bool set_is_intset(const struct kv_set *s);
+struct kv_set *kv_set_dup(const struct kv_set *s);
+uint64_t kv_set_len(const struct kv_set *s);
+size_t kv_set_memory(const struct kv_set *s);
+bool kv_set_is_intset(const struct kv_set *s);
 
 /* Add a member: true when it was new. May convert or reallocate *s. */
-bool set_add(struct kv_set **s, const char *m, size_t n);
+bool kv_set_add(struct kv_set **s, const char *m, size_t n);
 /* Remove a member: true when it was there. May reallocate *s. */
-bool set_remove(struct kv_set **s, const char *m, size_t n);
-bool set_has(const struct kv_set *s, const char *m, size_t n);
+bool kv_set_remove(struct kv_set **s, const char *m, size_t n);
+bool kv_set_has(const struct kv_set *s, const char *m, size_t n);
 
 /*
  * Call fn for every member (fn must not change the set). Intset members come
  * in ascending order, as Redis returns them; the text is in a scratch buffer
  * valid during the call only.
  */
-void set_foreach(const struct kv_set *s, void (*fn)(const char *m, size_t n, void *arg), void *arg);
+void kv_set_foreach(const struct kv_set *s, void (*fn)(const char *m, size_t n, void *arg), void *arg);
 /* SSCAN: some members from cursor; returns the next cursor (0 = done). An
  * intset is returned whole with cursor 0, as Redis does. */
-uint64_t set_scan(const struct kv_set *s, uint64_t cursor, void (*fn)(const char *m, size_t n, void *arg), void *arg);
+uint64_t kv_set_scan(const struct kv_set *s, uint64_t cursor, void (*fn)(const char *m, size_t n, void *arg), void *arg);
 
 /*
  * A random member (roughly uniform). The text goes to buf (SET_INT_STR bytes
  * at least) for an intset, or points into the set; valid until the next
  * change. false when the set is empty.
  */
-bool set_random(const struct kv_set *s, char *buf, const char **m, size_t *n);
+bool kv_set_random(const struct kv_set *s, char *buf, const char **m, size_t *n);
 
 #endif

@@ -25,7 +25,7 @@ struct stream_node {
 
 /* ---- ids ----------------------------------------------------------------- */
 
-bool stream_id_incr(struct stream_id *id)
+bool kv_stream_id_incr(struct stream_id *id)
 {
     if (id->seq == UINT64_MAX) {
         if (id->ms == UINT64_MAX) {
@@ -40,7 +40,7 @@ bool stream_id_incr(struct stream_id *id)
     return true;
 }
 
-bool stream_id_decr(struct stream_id *id)
+bool kv_stream_id_decr(struct stream_id *id)
 {
     if (id->seq == 0) {
         if (id->ms == 0) {
@@ -55,7 +55,7 @@ bool stream_id_decr(struct stream_id *id)
     return true;
 }
 
-size_t stream_id_fmt(char *dst, const struct stream_id *id)
+size_t kv_stream_id_fmt(char *dst, const struct stream_id *id)
 {
     return (size_t)snprintf(dst, 42, "%llu-%llu", (unsigned long long)id->ms, (unsigned long long)id->seq);
 }
@@ -211,7 +211,7 @@ static void nodes_remove(struct kv_stream *s, size_t at)
 
 /* ---- stream --------------------------------------------------------------- */
 
-struct kv_stream *stream_new(void) { return xcalloc(1, sizeof(struct kv_stream)); }
+struct kv_stream *kv_stream_new(void) { return xcalloc(1, sizeof(struct kv_stream)); }
 
 static void cg_free(struct stream_cg *g)
 {
@@ -225,7 +225,7 @@ static void cg_free(struct stream_cg *g)
     xfree(g);
 }
 
-void stream_free(struct kv_stream *s)
+void kv_stream_free(struct kv_stream *s)
 {
     if (!s)
         return;
@@ -274,7 +274,7 @@ static struct stream_cg *cg_dup(const struct stream_cg *g)
     return d;
 }
 
-struct kv_stream *stream_dup(const struct kv_stream *s)
+struct kv_stream *kv_stream_dup(const struct kv_stream *s)
 {
     struct kv_stream *d = xmalloc(sizeof *d);
     *d = *s;
@@ -294,7 +294,7 @@ struct kv_stream *stream_dup(const struct kv_stream *s)
     return d;
 }
 
-size_t stream_memory(const struct kv_stream *s)
+size_t kv_stream_memory(const struct kv_stream *s)
 {
     size_t m = xalloc_size(s);
     if (s->nodes)
@@ -316,7 +316,7 @@ size_t stream_memory(const struct kv_stream *s)
     return m;
 }
 
-size_t stream_nodes(const struct kv_stream *s) { return s->nnodes; }
+size_t kv_stream_nodes(const struct kv_stream *s) { return s->nnodes; }
 
 /* Index of the node that may hold id: the last one whose first id <= id; nnodes when none. */
 static size_t node_for(const struct kv_stream *s, const struct stream_id *id)
@@ -332,7 +332,7 @@ static size_t node_for(const struct kv_stream *s, const struct stream_id *id)
     return lo == 0 ? s->nnodes : lo - 1;
 }
 
-void stream_append(struct kv_stream *s, const struct stream_id *id, const struct stream_str *kv, size_t nfields)
+void kv_stream_append(struct kv_stream *s, const struct stream_id *id, const struct stream_str *kv, size_t nfields)
 {
     /* the tail: the node with the greatest first id (Redis: raxSeek "$") */
     size_t ni = s->nnodes ? s->nnodes - 1 : 0;
@@ -413,7 +413,7 @@ static void mark_deleted(struct kv_stream *s, size_t ni, uint32_t off)
         nodes_remove(s, ni);
 }
 
-bool stream_delete(struct kv_stream *s, const struct stream_id *id)
+bool kv_stream_delete(struct kv_stream *s, const struct stream_id *id)
 {
     /* the walk of an iterator from id to id (Redis streamDeleteItem) */
     size_t ni = node_for(s, id);
@@ -441,23 +441,23 @@ bool stream_delete(struct kv_stream *s, const struct stream_id *id)
     return false;
 }
 
-bool stream_first_id(const struct kv_stream *s, struct stream_id *id)
+bool kv_stream_first_id(const struct kv_stream *s, struct stream_id *id)
 {
     struct stream_iter it;
     uint64_t nf;
-    stream_iter_init(&it, s, NULL, NULL, false);
-    return stream_iter_next(&it, id, &nf);
+    kv_stream_iter_init(&it, s, NULL, NULL, false);
+    return kv_stream_iter_next(&it, id, &nf);
 }
 
-bool stream_last_valid_id(const struct kv_stream *s, struct stream_id *id)
+bool kv_stream_last_valid_id(const struct kv_stream *s, struct stream_id *id)
 {
     struct stream_iter it;
     uint64_t nf;
-    stream_iter_init(&it, s, NULL, NULL, true);
-    return stream_iter_next(&it, id, &nf);
+    kv_stream_iter_init(&it, s, NULL, NULL, true);
+    return kv_stream_iter_next(&it, id, &nf);
 }
 
-uint64_t stream_trim(struct kv_stream *s, int strategy, uint64_t maxlen, const struct stream_id *minid,
+uint64_t kv_stream_trim(struct kv_stream *s, int strategy, uint64_t maxlen, const struct stream_id *minid,
                      bool approx, uint64_t limit)
 {
     uint64_t deleted = 0;
@@ -506,7 +506,7 @@ uint64_t stream_trim(struct kv_stream *s, int strategy, uint64_t maxlen, const s
 
 /* ---- raw nodes ------------------------------------------------------------ */
 
-void stream_node_view(const struct kv_stream *s, size_t i, struct stream_node_view *v)
+void kv_stream_node_view(const struct kv_stream *s, size_t i, struct kv_stream_node_view *v)
 {
     const struct stream_node *nd = s->nodes[i];
     v->master = nd->first;
@@ -516,7 +516,7 @@ void stream_node_view(const struct kv_stream *s, size_t i, struct stream_node_vi
     v->recs = nd->buf + node_entries_off(nd, &v->nmaster);
 }
 
-const unsigned char *stream_raw_rec(const struct stream_node_view *v, const unsigned char *p, struct stream_raw_rec *r)
+const unsigned char *kv_stream_raw_rec(const struct kv_stream_node_view *v, const unsigned char *p, struct kv_stream_raw_rec *r)
 {
     uint64_t msd, seq;
     unsigned flags = *p++;
@@ -540,7 +540,7 @@ const unsigned char *stream_raw_rec(const struct stream_node_view *v, const unsi
     return p;
 }
 
-const unsigned char *stream_raw_str(const unsigned char *p, struct stream_str *out)
+const unsigned char *kv_stream_raw_str(const unsigned char *p, struct stream_str *out)
 {
     uint64_t n;
     p = varint_get(p, &n);
@@ -549,7 +549,7 @@ const unsigned char *stream_raw_str(const unsigned char *p, struct stream_str *o
     return p + n;
 }
 
-void stream_load_node(struct kv_stream *s, const struct stream_id *master, const struct stream_str *mfields,
+void kv_stream_load_node(struct kv_stream *s, const struct stream_id *master, const struct stream_str *mfields,
                       size_t nmaster)
 {
     /* node_new wants (field, value) pairs: only the fields are read */
@@ -566,7 +566,7 @@ void stream_load_node(struct kv_stream *s, const struct stream_id *master, const
     nodes_insert(s, s->nnodes, nd);
 }
 
-bool stream_load_rec(struct kv_stream *s, bool deleted, const struct stream_id *id, const struct stream_str *kv,
+bool kv_stream_load_rec(struct kv_stream *s, bool deleted, const struct stream_id *id, const struct stream_str *kv,
                      size_t nfields)
 {
     size_t ni = s->nnodes - 1;
@@ -611,7 +611,7 @@ bool stream_load_rec(struct kv_stream *s, bool deleted, const struct stream_id *
     return true;
 }
 
-void stream_load_node_end(struct kv_stream *s)
+void kv_stream_load_node_end(struct kv_stream *s)
 {
     if (!s->nnodes)
         return;
@@ -649,7 +649,7 @@ static void iter_load(struct stream_iter *it)
     it->n = nd->count;
 }
 
-void stream_iter_init(struct stream_iter *it, const struct kv_stream *s, const struct stream_id *start,
+void kv_stream_iter_init(struct stream_iter *it, const struct kv_stream *s, const struct stream_id *start,
                       const struct stream_id *end, bool rev)
 {
     it->s = s;
@@ -661,7 +661,7 @@ void stream_iter_init(struct stream_iter *it, const struct kv_stream *s, const s
     it->n = 0;
 }
 
-bool stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nfields)
+bool kv_stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nfields)
 {
     const struct kv_stream *s = it->s;
     if (it->done)
@@ -739,7 +739,7 @@ bool stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nf
     }
 }
 
-void stream_iter_field(struct stream_iter *it, struct stream_str *f, struct stream_str *v)
+void kv_stream_iter_field(struct stream_iter *it, struct stream_str *f, struct stream_str *v)
 {
     uint64_t n;
     if (it->same) {
@@ -791,14 +791,14 @@ static size_t cg_pos(const struct kv_stream *s, const char *name, size_t nlen, b
     return lo;
 }
 
-struct stream_cg *stream_cg_find(const struct kv_stream *s, const char *name, size_t nlen)
+struct stream_cg *kv_stream_cg_find(const struct kv_stream *s, const char *name, size_t nlen)
 {
     bool found;
     size_t i = cg_pos(s, name, nlen, &found);
     return found ? s->groups[i] : NULL;
 }
 
-struct stream_cg *stream_cg_create(struct kv_stream *s, const char *name, size_t nlen, const struct stream_id *id,
+struct stream_cg *kv_stream_cg_create(struct kv_stream *s, const char *name, size_t nlen, const struct stream_id *id,
                                    long long entries_read)
 {
     bool found;
@@ -820,7 +820,7 @@ struct stream_cg *stream_cg_create(struct kv_stream *s, const char *name, size_t
     return g;
 }
 
-bool stream_cg_destroy(struct kv_stream *s, const char *name, size_t nlen)
+bool kv_stream_cg_destroy(struct kv_stream *s, const char *name, size_t nlen)
 {
     bool found;
     size_t at = cg_pos(s, name, nlen, &found);
@@ -851,14 +851,14 @@ static size_t consumer_pos(const struct stream_cg *g, const char *name, size_t n
     return lo;
 }
 
-struct stream_consumer *stream_consumer_find(const struct stream_cg *g, const char *name, size_t nlen)
+struct stream_consumer *kv_stream_consumer_find(const struct stream_cg *g, const char *name, size_t nlen)
 {
     bool found;
     size_t i = consumer_pos(g, name, nlen, &found);
     return found ? g->consumers[i] : NULL;
 }
 
-struct stream_consumer *stream_consumer_create(struct stream_cg *g, const char *name, size_t nlen, long long now)
+struct stream_consumer *kv_stream_consumer_create(struct stream_cg *g, const char *name, size_t nlen, long long now)
 {
     bool found;
     size_t at = consumer_pos(g, name, nlen, &found);
@@ -878,7 +878,7 @@ struct stream_consumer *stream_consumer_create(struct stream_cg *g, const char *
     return c;
 }
 
-uint64_t stream_consumer_delete(struct stream_cg *g, struct stream_consumer *c)
+uint64_t kv_stream_consumer_delete(struct stream_cg *g, struct stream_consumer *c)
 {
     uint64_t had = c->npel;
     if (had) {
@@ -899,7 +899,7 @@ uint64_t stream_consumer_delete(struct stream_cg *g, struct stream_consumer *c)
     return had;
 }
 
-size_t stream_pel_lower_bound(const struct stream_cg *g, const struct stream_id *id)
+size_t kv_stream_pel_lower_bound(const struct stream_cg *g, const struct stream_id *id)
 {
     size_t lo = 0, hi = g->npel;
     while (lo < hi) {
@@ -912,16 +912,16 @@ size_t stream_pel_lower_bound(const struct stream_cg *g, const struct stream_id 
     return lo;
 }
 
-struct stream_nack *stream_pel_find(const struct stream_cg *g, const struct stream_id *id)
+struct stream_nack *kv_stream_pel_find(const struct stream_cg *g, const struct stream_id *id)
 {
-    size_t i = stream_pel_lower_bound(g, id);
+    size_t i = kv_stream_pel_lower_bound(g, id);
     return i < g->npel && stream_id_cmp(&g->pel[i].id, id) == 0 ? &g->pel[i] : NULL;
 }
 
-struct stream_nack *stream_pel_add(struct stream_cg *g, const struct stream_id *id, struct stream_consumer *c,
+struct stream_nack *kv_stream_pel_add(struct stream_cg *g, const struct stream_id *id, struct stream_consumer *c,
                                    long long now)
 {
-    size_t at = stream_pel_lower_bound(g, id);
+    size_t at = kv_stream_pel_lower_bound(g, id);
     size_t front = g->pel_base ? (size_t)(g->pel - g->pel_base) : 0;
     if (front + g->npel == g->cappel) {
         if (front > g->npel) {
@@ -946,7 +946,7 @@ struct stream_nack *stream_pel_add(struct stream_cg *g, const struct stream_id *
     return n;
 }
 
-void stream_pel_remove_at(struct stream_cg *g, size_t i)
+void kv_stream_pel_remove_at(struct stream_cg *g, size_t i)
 {
     if (g->pel[i].consumer)
         g->pel[i].consumer->npel--;
@@ -967,7 +967,7 @@ void stream_pel_remove_at(struct stream_cg *g, size_t i)
     }
 }
 
-void stream_nack_set_owner(struct stream_nack *n, struct stream_consumer *c)
+void kv_stream_nack_set_owner(struct stream_nack *n, struct stream_consumer *c)
 {
     if (n->consumer == c)
         return;
@@ -979,13 +979,13 @@ void stream_nack_set_owner(struct stream_nack *n, struct stream_consumer *c)
 
 /* ---- logical read counters (Redis 7.0 t_stream.c semantics) --------------- */
 
-bool stream_range_has_tombstones(const struct kv_stream *s, const struct stream_id *start,
+bool kv_stream_range_has_tombstones(const struct kv_stream *s, const struct stream_id *start,
                                  const struct stream_id *end)
 {
     if (!s->length || stream_id_is_zero(&s->max_deleted_id))
         return false;
     struct stream_id first;
-    if (!stream_first_id(s, &first))
+    if (!kv_stream_first_id(s, &first))
         first = id_min;
     if (stream_id_cmp(&first, &s->max_deleted_id) > 0)
         return false;
@@ -994,7 +994,7 @@ bool stream_range_has_tombstones(const struct kv_stream *s, const struct stream_
     return stream_id_cmp(a, &s->max_deleted_id) <= 0 && stream_id_cmp(&s->max_deleted_id, b) <= 0;
 }
 
-long long stream_estimate_distance(const struct kv_stream *s, const struct stream_id *id)
+long long kv_stream_estimate_distance(const struct kv_stream *s, const struct stream_id *id)
 {
     if (!s->entries_added)
         return 0;
@@ -1006,7 +1006,7 @@ long long stream_estimate_distance(const struct kv_stream *s, const struct strea
     if (cmp_last > 0)
         return STREAM_ENTRIES_READ_INVALID;
     struct stream_id first;
-    if (!stream_first_id(s, &first))
+    if (!kv_stream_first_id(s, &first))
         first = id_min;
     int cmp_id_first = stream_id_cmp(id, &first);
     int cmp_xdel_first = stream_id_cmp(&s->max_deleted_id, &first);

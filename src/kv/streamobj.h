@@ -51,10 +51,10 @@ static inline int stream_id_cmp(const struct stream_id *a, const struct stream_i
 }
 static inline bool stream_id_is_zero(const struct stream_id *a) { return a->ms == 0 && a->seq == 0; }
 /* The next / previous id; false (and 0-0 / max) at the end of the space. */
-bool stream_id_incr(struct stream_id *id);
-bool stream_id_decr(struct stream_id *id);
+bool kv_stream_id_incr(struct stream_id *id);
+bool kv_stream_id_decr(struct stream_id *id);
 /* "ms-seq" into dst (at least 42 bytes); returns the length. */
-size_t stream_id_fmt(char *dst, const struct stream_id *id);
+size_t kv_stream_id_fmt(char *dst, const struct stream_id *id);
 
 struct stream_node;
 
@@ -98,13 +98,13 @@ struct kv_stream {
     size_t ngroups, capgroups;
 };
 
-struct kv_stream *stream_new(void);
-void stream_free(struct kv_stream *s);
+struct kv_stream *kv_stream_new(void);
+void kv_stream_free(struct kv_stream *s);
 /* A deep copy: entries, groups, consumers and PELs (COPY). */
-struct kv_stream *stream_dup(const struct kv_stream *s);
-size_t stream_memory(const struct kv_stream *s);
+struct kv_stream *kv_stream_dup(const struct kv_stream *s);
+size_t kv_stream_memory(const struct kv_stream *s);
 /* Packed nodes (tests, XINFO radix-tree-keys). */
-size_t stream_nodes(const struct kv_stream *s);
+size_t kv_stream_nodes(const struct kv_stream *s);
 
 /* A field or value of an entry. */
 struct stream_str {
@@ -116,12 +116,12 @@ struct stream_str {
  * Append an entry with nfields (field, value) pairs, kv[2i] the field and
  * kv[2i+1] its value. id must be greater than s->last_id (the caller checks).
  */
-void stream_append(struct kv_stream *s, const struct stream_id *id, const struct stream_str *kv, size_t nfields);
+void kv_stream_append(struct kv_stream *s, const struct stream_id *id, const struct stream_str *kv, size_t nfields);
 /* Delete the entry with this id; true if it existed (not already deleted). */
-bool stream_delete(struct kv_stream *s, const struct stream_id *id);
+bool kv_stream_delete(struct kv_stream *s, const struct stream_id *id);
 /* The first / last live entry's id; false when the stream is empty. */
-bool stream_first_id(const struct kv_stream *s, struct stream_id *id);
-bool stream_last_valid_id(const struct kv_stream *s, struct stream_id *id);
+bool kv_stream_first_id(const struct kv_stream *s, struct stream_id *id);
+bool kv_stream_last_valid_id(const struct kv_stream *s, struct stream_id *id);
 
 enum { STREAM_TRIM_MAXLEN = 1, STREAM_TRIM_MINID = 2 };
 /*
@@ -129,7 +129,7 @@ enum { STREAM_TRIM_MAXLEN = 1, STREAM_TRIM_MINID = 2 };
  * only whole nodes. limit > 0 caps the entries removed. Returns the count
  * removed.
  */
-uint64_t stream_trim(struct kv_stream *s, int strategy, uint64_t maxlen, const struct stream_id *minid,
+uint64_t kv_stream_trim(struct kv_stream *s, int strategy, uint64_t maxlen, const struct stream_id *minid,
                      bool approx, uint64_t limit);
 
 /* Iterator over live entries with start <= id <= end, forward or reverse. */
@@ -151,33 +151,33 @@ struct stream_iter {
     uint64_t nfields, fread;
 };
 
-void stream_iter_init(struct stream_iter *it, const struct kv_stream *s, const struct stream_id *start,
+void kv_stream_iter_init(struct stream_iter *it, const struct kv_stream *s, const struct stream_id *start,
                       const struct stream_id *end, bool rev);
 /* The next entry: true with *id and *nfields set, false at the end. */
-bool stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nfields);
+bool kv_stream_iter_next(struct stream_iter *it, struct stream_id *id, uint64_t *nfields);
 /* The next (field, value) pair of the current entry. */
-void stream_iter_field(struct stream_iter *it, struct stream_str *f, struct stream_str *v);
+void kv_stream_iter_field(struct stream_iter *it, struct stream_str *f, struct stream_str *v);
 
 /* ---- raw nodes (RDB: one node is one Redis listpack) ---- */
 
-struct stream_node_view {
+struct kv_stream_node_view {
     struct stream_id master;    /* the node's master id (Redis's rax key) */
     uint32_t count, deleted;    /* records, deleted ones included */
-    uint64_t nmaster;           /* master fields, read with stream_raw_str */
+    uint64_t nmaster;           /* master fields, read with kv_stream_raw_str */
     const unsigned char *mfields;
-    const unsigned char *recs;  /* the first record, for stream_raw_rec */
+    const unsigned char *recs;  /* the first record, for kv_stream_raw_rec */
 };
-struct stream_raw_rec {
+struct kv_stream_raw_rec {
     bool deleted, same;         /* same: the master's field names, values only */
     struct stream_id id;
     uint64_t nfields;
     const unsigned char *fields;/* same: nfields values, else nfields (field, value) */
 };
-void stream_node_view(const struct kv_stream *s, size_t i, struct stream_node_view *v);
+void kv_stream_node_view(const struct kv_stream *s, size_t i, struct kv_stream_node_view *v);
 /* Decode the record at p; returns the next record. */
-const unsigned char *stream_raw_rec(const struct stream_node_view *v, const unsigned char *p, struct stream_raw_rec *r);
+const unsigned char *kv_stream_raw_rec(const struct kv_stream_node_view *v, const unsigned char *p, struct kv_stream_raw_rec *r);
 /* Decode one string at p; returns what follows it. */
-const unsigned char *stream_raw_str(const unsigned char *p, struct stream_str *out);
+const unsigned char *kv_stream_raw_str(const unsigned char *p, struct stream_str *out);
 
 /*
  * Loading: start a node at the end (master id greater than every id so far),
@@ -186,43 +186,43 @@ const unsigned char *stream_raw_str(const unsigned char *p, struct stream_str *o
  * the caller's to set. Returns false when the node is full
  * (STREAM_NODE_MAX_ENTRIES records): start another.
  */
-void stream_load_node(struct kv_stream *s, const struct stream_id *master, const struct stream_str *mfields,
+void kv_stream_load_node(struct kv_stream *s, const struct stream_id *master, const struct stream_str *mfields,
                       size_t nmaster);
-bool stream_load_rec(struct kv_stream *s, bool deleted, const struct stream_id *id, const struct stream_str *kv,
+bool kv_stream_load_rec(struct kv_stream *s, bool deleted, const struct stream_id *id, const struct stream_str *kv,
                      size_t nfields);
 /* Drop the tail node if it holds no live record. */
-void stream_load_node_end(struct kv_stream *s);
+void kv_stream_load_node_end(struct kv_stream *s);
 
 /* ---- consumer groups ---- */
 
-struct stream_cg *stream_cg_find(const struct kv_stream *s, const char *name, size_t nlen);
+struct stream_cg *kv_stream_cg_find(const struct kv_stream *s, const char *name, size_t nlen);
 /* NULL when a group of that name exists. */
-struct stream_cg *stream_cg_create(struct kv_stream *s, const char *name, size_t nlen, const struct stream_id *id,
+struct stream_cg *kv_stream_cg_create(struct kv_stream *s, const char *name, size_t nlen, const struct stream_id *id,
                                    long long entries_read);
-bool stream_cg_destroy(struct kv_stream *s, const char *name, size_t nlen);
+bool kv_stream_cg_destroy(struct kv_stream *s, const char *name, size_t nlen);
 
-struct stream_consumer *stream_consumer_find(const struct stream_cg *g, const char *name, size_t nlen);
+struct stream_consumer *kv_stream_consumer_find(const struct stream_cg *g, const char *name, size_t nlen);
 /* NULL when it exists already. */
-struct stream_consumer *stream_consumer_create(struct stream_cg *g, const char *name, size_t nlen, long long now);
+struct stream_consumer *kv_stream_consumer_create(struct stream_cg *g, const char *name, size_t nlen, long long now);
 /* Delete a consumer and its NACKs; returns how many it had pending. */
-uint64_t stream_consumer_delete(struct stream_cg *g, struct stream_consumer *c);
+uint64_t kv_stream_consumer_delete(struct stream_cg *g, struct stream_consumer *c);
 
 /* The NACK of id in the group's PEL, or NULL. */
-struct stream_nack *stream_pel_find(const struct stream_cg *g, const struct stream_id *id);
+struct stream_nack *kv_stream_pel_find(const struct stream_cg *g, const struct stream_id *id);
 /* Index of the first NACK with id >= *id. */
-size_t stream_pel_lower_bound(const struct stream_cg *g, const struct stream_id *id);
+size_t kv_stream_pel_lower_bound(const struct stream_cg *g, const struct stream_id *id);
 /* Add a NACK (id not yet in the PEL) owned by c (NULL: nobody yet); returns it (valid until the next PEL change). */
-struct stream_nack *stream_pel_add(struct stream_cg *g, const struct stream_id *id, struct stream_consumer *c,
+struct stream_nack *kv_stream_pel_add(struct stream_cg *g, const struct stream_id *id, struct stream_consumer *c,
                                    long long now);
 /* Remove the NACK at index i (its consumer's count drops). */
-void stream_pel_remove_at(struct stream_cg *g, size_t i);
+void kv_stream_pel_remove_at(struct stream_cg *g, size_t i);
 /* Give a NACK to another consumer. */
-void stream_nack_set_owner(struct stream_nack *n, struct stream_consumer *c);
+void kv_stream_nack_set_owner(struct stream_nack *n, struct stream_consumer *c);
 
 /* Redis's streamEstimateDistanceFromFirstEverEntry: -1 when unknown. */
-long long stream_estimate_distance(const struct kv_stream *s, const struct stream_id *id);
+long long kv_stream_estimate_distance(const struct kv_stream *s, const struct stream_id *id);
 /* Redis's streamRangeHasTombstones (start NULL: from 0-0; end NULL: to the max). */
-bool stream_range_has_tombstones(const struct kv_stream *s, const struct stream_id *start,
+bool kv_stream_range_has_tombstones(const struct kv_stream *s, const struct stream_id *start,
                                  const struct stream_id *end);
 
 #endif

@@ -6,7 +6,7 @@
  *
  * Sizes: SETBIT grows a string to offset/8 + 1 bytes; the offset is bounded
  * by proto-max-bulk-len (and 512 MB), and the growth goes through
- * db_string_try_resize, so a large offset that cannot be allocated fails
+ * kv_db_string_try_resize, so a large offset that cannot be allocated fails
  * with an error instead of aborting. BITOP's result is as long as its
  * longest source, itself a stored string.
  */
@@ -24,7 +24,7 @@ static inline struct kv_db *DB(struct kv_client *c) { return &c->srv->db; }
 
 static bool lookup_string(struct kv_client *c, const struct resp_arg *k, int flags, struct kv_obj ***ref)
 {
-    *ref = db_lookup_ref(DB(c), k->ptr, k->len, flags);
+    *ref = kv_db_lookup_ref(DB(c), k->ptr, k->len, flags);
     if (*ref && obj_type(**ref) != OBJ_STRING) {
         kv_reply_wrongtype(c);
         return false;
@@ -70,16 +70,16 @@ void kv_cmd_SETBIT(struct kv_client *c, int argc, struct resp_arg *argv)
     bool created = false, grown = false;
     if (!ref) {
         created = true;
-        db_add(DB(c), obj_new_string(argv[1].ptr, argv[1].len, NULL, 0, -1));
-        ref = db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+        kv_db_add(DB(c), kv_obj_new_string(argv[1].ptr, argv[1].len, NULL, 0, -1));
+        ref = kv_db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
     }
     struct kv_obj *o = *ref;
     size_t old = obj_vlen(o);
     if (need > old) {
-        o = db_string_try_resize(DB(c), ref, need);
+        o = kv_db_string_try_resize(DB(c), ref, need);
         if (!o) {
             if (created) /* the empty key made for this command goes again */
-                db_delete_ref(DB(c), ref);
+                kv_db_delete_ref(DB(c), ref);
             kv_reply_errorf(c, "OOM cannot allocate a string of %zu bytes", need);
             return;
         }
@@ -368,13 +368,13 @@ void kv_cmd_BITOP(struct kv_client *c, int argc, struct resp_arg *argv)
             res[i] = out;
         }
         xfree(src);
-        db_set(db, obj_new_string(argv[2].ptr, argv[2].len, (const char *)res, maxlen, -1), false);
+        kv_db_set(db, kv_obj_new_string(argv[2].ptr, argv[2].len, (const char *)res, maxlen, -1), false);
         xfree(res);
         c->srv->dirty++;
         kv_notify(c, KV_NOTIFY_STRING, "set", argv[2].ptr, argv[2].len);
     } else {
         xfree(src);
-        if (db_delete(db, argv[2].ptr, argv[2].len)) {
+        if (kv_db_delete(db, argv[2].ptr, argv[2].len)) {
             c->srv->dirty++;
             kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[2].ptr, argv[2].len);
         }
@@ -630,16 +630,16 @@ static void bitfield_generic(struct kv_client *c, int argc, struct resp_arg *arg
         size_t need = (size_t)(highest >> 3) + 1;
         bool created = !ref;
         if (created) {
-            db_add(DB(c), obj_new_string(argv[1].ptr, argv[1].len, NULL, 0, -1));
-            ref = db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+            kv_db_add(DB(c), kv_obj_new_string(argv[1].ptr, argv[1].len, NULL, 0, -1));
+            ref = kv_db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
         }
         o = *ref;
         size_t old = obj_vlen(o);
         if (need > old) {
-            o = db_string_try_resize(DB(c), ref, need);
+            o = kv_db_string_try_resize(DB(c), ref, need);
             if (!o) {
                 if (created)
-                    db_delete_ref(DB(c), ref);
+                    kv_db_delete_ref(DB(c), ref);
                 kv_reply_errorf(c, "OOM cannot allocate a string of %zu bytes", need);
                 goto out;
             }

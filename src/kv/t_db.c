@@ -46,22 +46,22 @@ void kv_cmd_MOVE(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_reply_error(c, "ERR source and destination objects are the same");
         return;
     }
-    if (!db_lookup_ref(&s->db, key->ptr, key->len, LOOKUP_WRITE)) {
+    if (!kv_db_lookup_ref(&s->db, key->ptr, key->len, LOOKUP_WRITE)) {
         resp_add_int(&c->out, 0);
         return;
     }
     kv_db_select(s, dst);
-    bool there = db_lookup_ref(&s->db, key->ptr, key->len, LOOKUP_WRITE) != NULL;
+    bool there = kv_db_lookup_ref(&s->db, key->ptr, key->len, LOOKUP_WRITE) != NULL;
     kv_db_select(s, c->db);
     if (there) {
         resp_add_int(&c->out, 0);
         return;
     }
     /* the object itself moves, with its TTL; WATCH sees both keys change */
-    struct kv_obj **ref = db_lookup_ref(&s->db, key->ptr, key->len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
-    struct kv_obj *o = db_unlink_ref(&s->db, ref);
+    struct kv_obj **ref = kv_db_lookup_ref(&s->db, key->ptr, key->len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    struct kv_obj *o = kv_db_unlink_ref(&s->db, ref);
     kv_db_select(s, dst);
-    db_add(&s->db, o);
+    kv_db_add(&s->db, o);
     kv_db_select(s, c->db);
     s->dirty++;
     kv_notify(c, KV_NOTIFY_GENERIC, "move_from", key->ptr, key->len);
@@ -86,7 +86,7 @@ void kv_cmd_SWAPDB(struct kv_client *c, int argc, struct resp_arg *argv)
     if (a != b) {
         /* as Redis: watchers of keys present in either database are dirty */
         kv_watch_swapdb(s, (int)a, (int)b);
-        db_exchange(kv_db_get(s, (int)a), kv_db_get(s, (int)b), false);
+        kv_db_exchange(kv_db_get(s, (int)a), kv_db_get(s, (int)b), false);
         /* clients blocked on keys of either database may be served now */
         kv_blocking_swapdb(s, (int)a, (int)b);
     }

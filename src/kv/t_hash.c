@@ -32,7 +32,7 @@ static inline struct kv_db *DB(struct kv_client *c) { return &c->srv->db; }
 static bool lookup_hash(struct kv_client *c, const struct resp_arg *k, int flags, struct kv_hash **h,
                         struct kv_obj ***ref)
 {
-    struct kv_obj **r = db_lookup_ref(DB(c), k->ptr, k->len, flags);
+    struct kv_obj **r = kv_db_lookup_ref(DB(c), k->ptr, k->len, flags);
     *h = NULL;
     if (ref)
         *ref = r;
@@ -49,8 +49,8 @@ static bool lookup_hash(struct kv_client *c, const struct resp_arg *k, int flags
 /* Add an empty hash under a key known to be absent (filled at once by the caller). */
 static struct kv_hash *create_hash(struct kv_client *c, const struct resp_arg *k)
 {
-    struct kv_hash *h = hash_new();
-    db_add(DB(c), obj_new_hash(k->ptr, k->len, h, -1));
+    struct kv_hash *h = kv_hash_new();
+    kv_db_add(DB(c), kv_obj_new_hash(k->ptr, k->len, h, -1));
     return h;
 }
 
@@ -70,7 +70,7 @@ static void hset_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
         h = create_hash(c, &argv[1]);
     long long created = 0;
     for (int i = 2; i < argc; i += 2)
-        created += hash_set(h, argv[i].ptr, argv[i].len, argv[i + 1].ptr, argv[i + 1].len);
+        created += kv_hash_set(h, argv[i].ptr, argv[i].len, argv[i + 1].ptr, argv[i + 1].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(argc - 2) / 2;
     kv_notify(c, KV_NOTIFY_HASH, "hset", argv[1].ptr, argv[1].len);
@@ -90,13 +90,13 @@ void kv_cmd_HSETNX(struct kv_client *c, int argc, struct resp_arg *argv)
     size_t vlen;
     if (!lookup_hash(c, &argv[1], LOOKUP_WRITE, &h, NULL))
         return;
-    if (h && hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen)) {
+    if (h && kv_hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen)) {
         resp_add_int(&c->out, 0);
         return;
     }
     if (!h)
         h = create_hash(c, &argv[1]);
-    hash_set(h, argv[2].ptr, argv[2].len, argv[3].ptr, argv[3].len);
+    kv_hash_set(h, argv[2].ptr, argv[2].len, argv[3].ptr, argv[3].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     kv_notify(c, KV_NOTIFY_HASH, "hset", argv[1].ptr, argv[1].len);
@@ -113,11 +113,11 @@ void kv_cmd_HDEL(struct kv_client *c, int argc, struct resp_arg *argv)
     bool removed = false;
     if (h) {
         for (int i = 2; i < argc; i++) {
-            if (hash_del(h, argv[i].ptr, argv[i].len))
+            if (kv_hash_del(h, argv[i].ptr, argv[i].len))
                 deleted++;
-            if (hash_len(h) == 0) {
+            if (kv_hash_len(h) == 0) {
                 /* only the hash changed since the lookup: ref is still good */
-                db_delete_ref(DB(c), ref);
+                kv_db_delete_ref(DB(c), ref);
                 removed = true;
                 break;
             }
@@ -141,7 +141,7 @@ void kv_cmd_HINCRBY(struct kv_client *c, int argc, struct resp_arg *argv)
     size_t vlen;
     if (!kv_arg_ll(c, &argv[3], &incr) || !lookup_hash(c, &argv[1], LOOKUP_WRITE, &h, NULL))
         return;
-    if (h && hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen) && !util_str2ll(v, vlen, &value)) {
+    if (h && kv_hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen) && !util_str2ll(v, vlen, &value)) {
         kv_reply_error(c, "ERR hash value is not an integer");
         return;
     }
@@ -154,7 +154,7 @@ void kv_cmd_HINCRBY(struct kv_client *c, int argc, struct resp_arg *argv)
     size_t n = util_ll2str(buf, value);
     if (!h)
         h = create_hash(c, &argv[1]);
-    hash_set(h, argv[2].ptr, argv[2].len, buf, n);
+    kv_hash_set(h, argv[2].ptr, argv[2].len, buf, n);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     kv_notify(c, KV_NOTIFY_HASH, "hincrby", argv[1].ptr, argv[1].len);
@@ -175,7 +175,7 @@ void kv_cmd_HINCRBYFLOAT(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     if (!lookup_hash(c, &argv[1], LOOKUP_WRITE, &h, NULL))
         return;
-    if (h && hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen) && !util_str2ld(v, vlen, &value)) {
+    if (h && kv_hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen) && !util_str2ld(v, vlen, &value)) {
         kv_reply_error(c, "ERR hash value is not a float");
         return;
     }
@@ -188,7 +188,7 @@ void kv_cmd_HINCRBYFLOAT(struct kv_client *c, int argc, struct resp_arg *argv)
     size_t n = util_ld2str(buf, sizeof buf, value);
     if (!h)
         h = create_hash(c, &argv[1]);
-    hash_set(h, argv[2].ptr, argv[2].len, buf, n);
+    kv_hash_set(h, argv[2].ptr, argv[2].len, buf, n);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     kv_notify(c, KV_NOTIFY_HASH, "hincrbyfloat", argv[1].ptr, argv[1].len);
@@ -202,7 +202,7 @@ static void reply_field(struct kv_client *c, struct kv_hash *h, const struct res
 {
     const char *v;
     size_t vlen;
-    if (h && hash_get(h, f->ptr, f->len, &v, &vlen))
+    if (h && kv_hash_get(h, f->ptr, f->len, &v, &vlen))
         resp_add_bulk(&c->out, v, vlen);
     else
         resp_add_null(&c->out, c->proto);
@@ -232,7 +232,7 @@ void kv_cmd_HEXISTS(struct kv_client *c, int argc, struct resp_arg *argv)
     size_t vlen;
     if (!lookup_hash(c, &argv[1], 0, &h, NULL))
         return;
-    resp_add_int(&c->out, h && hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen));
+    resp_add_int(&c->out, h && kv_hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen));
 }
 
 void kv_cmd_HLEN(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -240,7 +240,7 @@ void kv_cmd_HLEN(struct kv_client *c, int argc, struct resp_arg *argv)
     struct kv_hash *h;
     if (!lookup_hash(c, &argv[1], 0, &h, NULL))
         return;
-    resp_add_int(&c->out, h ? (long long)hash_len(h) : 0);
+    resp_add_int(&c->out, h ? (long long)kv_hash_len(h) : 0);
 }
 
 void kv_cmd_HSTRLEN(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -250,7 +250,7 @@ void kv_cmd_HSTRLEN(struct kv_client *c, int argc, struct resp_arg *argv)
     size_t vlen;
     if (!lookup_hash(c, &argv[1], 0, &h, NULL))
         return;
-    if (h && hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen))
+    if (h && kv_hash_get(h, argv[2].ptr, argv[2].len, &v, &vlen))
         resp_add_int(&c->out, (long long)vlen);
     else
         resp_add_int(&c->out, 0);
@@ -278,14 +278,14 @@ static void hgetall_generic(struct kv_client *c, struct resp_arg *argv, int what
     struct kv_hash *h;
     if (!lookup_hash(c, &argv[1], 0, &h, NULL))
         return;
-    long long n = h ? (long long)hash_len(h) : 0;
+    long long n = h ? (long long)kv_hash_len(h) : 0;
     if (what == (HG_KEYS | HG_VALS))
         resp_add_map(&c->out, c->proto, n);
     else
         resp_add_array(&c->out, n);
     if (h) {
         struct hgetall_ctx x = {&c->out, what};
-        hash_foreach(h, hgetall_visit, &x);
+        kv_hash_foreach(h, hgetall_visit, &x);
     }
 }
 
@@ -305,7 +305,7 @@ struct pairvec {
     size_t n, cap;
 };
 
-/* hash_foreach / hash_scan callback; pointers stay valid while the hash is unchanged */
+/* kv_hash_foreach / kv_hash_scan callback; pointers stay valid while the hash is unchanged */
 static void pair_collect(const char *f, size_t flen, const char *v, size_t vlen, void *arg)
 {
     struct pairvec *pv = arg;
@@ -338,15 +338,15 @@ void kv_cmd_HSCAN(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
 
     struct pairvec pv = {0};
-    if (hash_is_packed(h)) {
+    if (kv_hash_is_packed(h)) {
         /* small: everything at once, cursor 0 (Redis does the same for a listpack) */
-        hash_foreach(h, pair_collect, &pv);
+        kv_hash_foreach(h, pair_collect, &pv);
         cursor = 0;
     } else {
         /* Redis counts a field and its value as two elements against COUNT */
         long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
         do {
-            cursor = hash_scan(h, cursor, pair_collect, &pv);
+            cursor = kv_hash_scan(h, cursor, pair_collect, &pv);
         } while (cursor && maxiter-- && (unsigned long long)pv.n * 2 < (unsigned long long)count);
     }
     size_t kept = 0;
@@ -388,7 +388,7 @@ static void hrandfield_count(struct kv_client *c, struct resp_arg *argv, long lo
         return;
     }
     uint64_t count = l < 0 ? (uint64_t)0 - (uint64_t)l : (uint64_t)l;
-    uint64_t size = hash_len(h);
+    uint64_t size = kv_hash_len(h);
     long long per = withvalues && c->proto == 2 ? 2 : 1;
 
     if (l < 0 || count == 1) {
@@ -398,13 +398,13 @@ static void hrandfield_count(struct kv_client *c, struct resp_arg *argv, long lo
             struct hpair p;
             if (kv_reply_full(c)) /* the count is the client's: |l| may be 2^63 */
                 return;
-            hash_random(h, &p.f, &p.flen, &p.v, &p.vlen);
+            kv_hash_random(h, &p.f, &p.flen, &p.v, &p.vlen);
             reply_pair(c, &p, withvalues);
         }
         return;
     }
     struct pairvec pv = {0};
-    hash_foreach(h, pair_collect, &pv);
+    kv_hash_foreach(h, pair_collect, &pv);
     if (count >= size) {
         /* the whole hash */
         resp_add_array(&c->out, (long long)size * per);
@@ -451,6 +451,6 @@ void kv_cmd_HRANDFIELD(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_null(&c->out, c->proto);
         return;
     }
-    hash_random(h, &p.f, &p.flen, &p.v, &p.vlen);
+    kv_hash_random(h, &p.f, &p.flen, &p.v, &p.vlen);
     resp_add_bulk(&c->out, p.f, p.flen);
 }

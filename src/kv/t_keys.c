@@ -62,7 +62,7 @@ static const char *type_name(const struct kv_obj *o)
  * expired, reported through db->on_expire). o is freed. */
 static void expire_met(struct kv_db *db, struct kv_obj *o)
 {
-    (void)db_lookup_ref(db, obj_key(o), obj_klen(o), LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    (void)kv_db_lookup_ref(db, obj_key(o), obj_klen(o), LOOKUP_WRITE | LOOKUP_NOTOUCH);
 }
 
 /* A growable array of object pointers. */
@@ -88,7 +88,7 @@ static void del_generic(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     long long n = 0;
     for (int j = 1; j < argc; j++) {
-        if (db_delete(DB(c), argv[j].ptr, argv[j].len)) {
+        if (kv_db_delete(DB(c), argv[j].ptr, argv[j].len)) {
             n++;
             kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[j].ptr, argv[j].len);
         }
@@ -131,7 +131,7 @@ void kv_cmd_TYPE(struct kv_client *c, int argc, struct resp_arg *argv)
 /*
  * Move the value of src under dst. The object holds its key inline, so the
  * value moves into a new object: a string is copied, a hash moves by pointer
- * (the old object's pointer is cleared so obj_free does not free it). The TTL
+ * (the old object's pointer is cleared so kv_obj_free does not free it). The TTL
  * and the access metadata (LRU, LFU, insertion order) travel with the value.
  */
 static void rename_generic(struct kv_client *c, struct resp_arg *argv, bool nx)
@@ -149,35 +149,35 @@ static void rename_generic(struct kv_client *c, struct resp_arg *argv, bool nx)
             resp_add_ok(&c->out);
         return;
     }
-    struct kv_obj **dref = db_lookup_ref(db, dst->ptr, dst->len, LOOKUP_WRITE);
+    struct kv_obj **dref = kv_db_lookup_ref(db, dst->ptr, dst->len, LOOKUP_WRITE);
     if (dref) {
         if (nx) {
             resp_add_int(&c->out, 0);
             return;
         }
-        db_delete_ref(db, dref);
+        kv_db_delete_ref(db, dref);
     }
     /* fresh link: the lookups above may have moved buckets */
-    struct kv_obj **sref = db_lookup_ref(db, src->ptr, src->len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
-    struct kv_obj *o = db_unlink_ref(db, sref);
+    struct kv_obj **sref = kv_db_lookup_ref(db, src->ptr, src->len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    struct kv_obj *o = kv_db_unlink_ref(db, sref);
     struct kv_obj *n;
     if (obj_type(o) == OBJ_HASH) {
         struct kv_hash *h = obj_hash(o), *none = NULL;
-        n = obj_new_hash(dst->ptr, dst->len, h, obj_expire(o));
+        n = kv_obj_new_hash(dst->ptr, dst->len, h, obj_expire(o));
         memcpy(obj_val(o), &none, sizeof none);
     } else if (obj_type(o) != OBJ_STRING) {
         /* lists, sets...: the value moves by pointer */
-        n = obj_new_ptr(dst->ptr, dst->len, obj_type(o), obj_ptr(o), obj_expire(o));
+        n = kv_obj_new_ptr(dst->ptr, dst->len, obj_type(o), obj_ptr(o), obj_expire(o));
         obj_set_ptr(o, NULL);
     } else {
-        n = obj_new_string(dst->ptr, dst->len, obj_cval(o), obj_vlen(o), obj_expire(o));
+        n = kv_obj_new_string(dst->ptr, dst->len, obj_cval(o), obj_vlen(o), obj_expire(o));
     }
-    db_add(db, n);
+    kv_db_add(db, n);
     n->lru = o->lru;
     n->lfu = o->lfu;
     n->ldt = o->ldt;
     n->seq = o->seq;
-    obj_free(o);
+    kv_obj_free(o);
     c->srv->dirty++;
     kv_notify(c, KV_NOTIFY_GENERIC, "rename_from", src->ptr, src->len);
     kv_notify(c, KV_NOTIFY_GENERIC, "rename_to", dst->ptr, dst->len);
@@ -193,23 +193,23 @@ void kv_cmd_RENAMENX(struct kv_client *c, int argc, struct resp_arg *argv) { ren
 /* ---- COPY ------------------------------------------------------------------ */
 
 /* A deep copy of o's value under key: same type, same encoding, same TTL;
- * the access metadata starts fresh (db_add), as Redis's COPY. */
+ * the access metadata starts fresh (kv_db_add), as Redis's COPY. */
 static struct kv_obj *obj_copy(const struct kv_obj *o, const char *key, size_t klen)
 {
     long long when = obj_expire(o);
     switch (obj_type(o)) {
     case OBJ_STRING:
-        return obj_new_string(key, klen, obj_cval(o), obj_vlen(o), when);
+        return kv_obj_new_string(key, klen, obj_cval(o), obj_vlen(o), when);
     case OBJ_HASH:
-        return obj_new_hash(key, klen, hash_dup(obj_hash(o)), when);
+        return kv_obj_new_hash(key, klen, kv_hash_dup(obj_hash(o)), when);
     case OBJ_ZSET:
-        return obj_new_zset(key, klen, zset_dup(obj_zset(o)), when);
+        return kv_obj_new_zset(key, klen, kv_zset_dup(obj_zset(o)), when);
     case OBJ_LIST:
-        return obj_new_ptr(key, klen, OBJ_LIST, list_dup(obj_ptr(o)), when);
+        return kv_obj_new_ptr(key, klen, OBJ_LIST, kv_list_dup(obj_ptr(o)), when);
     case OBJ_SET:
-        return obj_new_ptr(key, klen, OBJ_SET, set_dup(obj_ptr(o)), when);
+        return kv_obj_new_ptr(key, klen, OBJ_SET, kv_set_dup(obj_ptr(o)), when);
     case OBJ_STREAM:
-        return obj_new_ptr(key, klen, OBJ_STREAM, stream_dup(obj_ptr(o)), when);
+        return kv_obj_new_ptr(key, klen, OBJ_STREAM, kv_stream_dup(obj_ptr(o)), when);
     default:
         return NULL;
     }
@@ -257,16 +257,16 @@ void kv_cmd_COPY(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     kv_db_select(s, dstdb);
     struct kv_db *db = DB(c);
-    struct kv_obj **dref = db_lookup_ref(db, dst->ptr, dst->len, LOOKUP_WRITE);
+    struct kv_obj **dref = kv_db_lookup_ref(db, dst->ptr, dst->len, LOOKUP_WRITE);
     if (dref && !replace) {
-        obj_free(n);
+        kv_obj_free(n);
         kv_db_select(s, c->db);
         resp_add_int(&c->out, 0);
         return;
     }
     if (dref)
-        db_delete_ref(db, dref);
-    db_add(db, n);
+        kv_db_delete_ref(db, dref);
+    kv_db_add(db, n);
     kv_notify_db(s, dstdb, KV_NOTIFY_GENERIC, "copy_to", dst->ptr, dst->len);
     kv_db_select(s, c->db);
     s->dirty++;
@@ -340,7 +340,7 @@ static void expire_generic(struct kv_client *c, int argc, struct resp_arg *argv,
     }
     when += basetime;
 
-    struct kv_obj **ref = db_lookup_ref(db, argv[1].ptr, argv[1].len, LOOKUP_WRITE);
+    struct kv_obj **ref = kv_db_lookup_ref(db, argv[1].ptr, argv[1].len, LOOKUP_WRITE);
     if (!ref) {
         resp_add_int(&c->out, 0);
         return;
@@ -353,9 +353,9 @@ static void expire_generic(struct kv_client *c, int argc, struct resp_arg *argv,
     }
     bool gone = when <= db->now_ms;
     if (gone)
-        db_delete_ref(db, ref);
+        kv_db_delete_ref(db, ref);
     else
-        db_set_expire(db, ref, when);
+        kv_db_set_expire(db, ref, when);
     c->srv->dirty++;
     kv_notify(c, KV_NOTIFY_GENERIC, gone ? "del" : "expire", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, 1);
@@ -384,12 +384,12 @@ void kv_cmd_PEXPIREAT(struct kv_client *c, int argc, struct resp_arg *argv)
 void kv_cmd_PERSIST(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_db *db = DB(c);
-    struct kv_obj **ref = db_lookup_ref(db, argv[1].ptr, argv[1].len, LOOKUP_WRITE);
+    struct kv_obj **ref = kv_db_lookup_ref(db, argv[1].ptr, argv[1].len, LOOKUP_WRITE);
     if (!ref || !obj_has_ttl(*ref)) {
         resp_add_int(&c->out, 0);
         return;
     }
-    db_set_expire(db, ref, -1);
+    kv_db_set_expire(db, ref, -1);
     c->srv->dirty++;
     kv_notify(c, KV_NOTIFY_GENERIC, "persist", argv[1].ptr, argv[1].len);
     resp_add_int(&c->out, 1);
@@ -452,7 +452,7 @@ void kv_cmd_KEYS(struct kv_client *c, int argc, struct resp_arg *argv)
         .plen = argv[1].len,
         .all = argv[1].len == 1 && argv[1].ptr[0] == '*',
     };
-    dict_foreach(&k.db->d, keys_visit, &k);
+    kv_dict_foreach(&k.db->d, keys_visit, &k);
     resp_add_array(&c->out, (long long)k.out.n);
     for (size_t i = 0; i < k.out.n; i++)
         resp_add_bulk(&c->out, obj_key(k.out.v[i]), obj_klen(k.out.v[i]));
@@ -493,7 +493,7 @@ void kv_cmd_SCAN(struct kv_client *c, int argc, struct resp_arg *argv)
     struct objvec found = {0};
     long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
     do {
-        cursor = dict_scan(&db->d, cursor, scan_collect, &found);
+        cursor = kv_dict_scan(&db->d, cursor, scan_collect, &found);
     } while (cursor && maxiter-- && found.n < (unsigned long long)count);
 
     /* filter in place; expired keys are set aside and deleted after the reply */
@@ -536,7 +536,7 @@ void kv_cmd_RANDOMKEY(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_db *db = DB(c);
     for (int tries = 0; tries < RANDOMKEY_MAX_TRIES; tries++) {
-        struct kv_obj *o = (struct kv_obj *)dict_random(&db->d);
+        struct kv_obj *o = (struct kv_obj *)kv_dict_random(&db->d);
         if (!o)
             break;
         if (obj_is_expired(db, o)) {
@@ -572,13 +572,13 @@ static const char *const object_help[] = {
 static const char *encoding_name(const struct kv_obj *o)
 {
     if (obj_type(o) == OBJ_HASH)
-        return hash_is_packed(obj_hash(o)) ? "listpack" : "hashtable";
+        return kv_hash_is_packed(obj_hash(o)) ? "listpack" : "hashtable";
     if (obj_type(o) == OBJ_ZSET)
-        return zset_is_packed(obj_zset(o)) ? "listpack" : "skiplist";
+        return kv_zset_is_packed(obj_zset(o)) ? "listpack" : "skiplist";
     if (obj_type(o) == OBJ_LIST)
         return "quicklist"; /* Redis 7.0 has no other list encoding */
     if (obj_type(o) == OBJ_SET)
-        return set_is_intset(obj_ptr(o)) ? "intset" : "hashtable";
+        return kv_set_is_intset(obj_ptr(o)) ? "intset" : "hashtable";
     if (obj_type(o) == OBJ_STREAM)
         return "stream";
     long long ll;
@@ -662,7 +662,7 @@ void kv_cmd_OBJECT(struct kv_client *c, int argc, struct resp_arg *argv)
                               "switching between policies at runtime LRU and LFU data will take some time to adjust.");
             return;
         }
-        resp_add_int(&c->out, db_idle_ms(db, o) / 1000);
+        resp_add_int(&c->out, kv_db_idle_ms(db, o) / 1000);
         break;
     case OBJ_SUB_FREQ:
         if (!policy_is_lfu(c->srv)) {
@@ -671,7 +671,7 @@ void kv_cmd_OBJECT(struct kv_client *c, int argc, struct resp_arg *argv)
                               "to adjust.");
             return;
         }
-        resp_add_int(&c->out, db_lfu_decayed(db, o));
+        resp_add_int(&c->out, kv_db_lfu_decayed(db, o));
         break;
     }
 }

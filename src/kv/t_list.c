@@ -37,7 +37,7 @@ enum { BR_KEY_VALUE, BR_VALUE, BR_KEY_VALUES };
 static bool lookup_list(struct kv_client *c, const struct resp_arg *k, int flags, struct kv_list **l,
                         struct kv_obj ***ref)
 {
-    struct kv_obj **r = db_lookup_ref(DB(c), k->ptr, k->len, flags);
+    struct kv_obj **r = kv_db_lookup_ref(DB(c), k->ptr, k->len, flags);
     *l = NULL;
     if (ref)
         *ref = r;
@@ -75,16 +75,16 @@ static void notify_popped(struct kv_server *s, struct kv_client *c, int where, c
 
 static struct kv_list *create_list(struct kv_db *db, const char *key, size_t klen)
 {
-    struct kv_list *l = list_new();
-    db_add(db, obj_new_ptr(key, klen, OBJ_LIST, l, -1));
+    struct kv_list *l = kv_list_new();
+    kv_db_add(db, kv_obj_new_ptr(key, klen, OBJ_LIST, l, -1));
     return l;
 }
 
 /* Delete the list at key when it became empty (a fresh lookup: the caller may have changed the keyspace). */
 static void delete_if_empty(struct kv_db *db, const char *key, size_t klen, struct kv_list *l)
 {
-    if (list_len(l) == 0)
-        db_delete(db, key, klen);
+    if (kv_list_len(l) == 0)
+        kv_db_delete(db, key, klen);
 }
 
 /* LEFT / RIGHT (Redis getListPositionFromObjectOrReply). */
@@ -125,14 +125,14 @@ static bool elements_fit(struct kv_client *c, const struct resp_arg *argv, int f
 /* Pop up to count elements from one end into out as an array. */
 static void pop_range_reply(struct buf *out, struct kv_list *l, int where, long long count)
 {
-    uint64_t n = list_len(l) < (uint64_t)count ? list_len(l) : (uint64_t)count;
+    uint64_t n = kv_list_len(l) < (uint64_t)count ? kv_list_len(l) : (uint64_t)count;
     resp_add_array(out, (long long)n);
     for (uint64_t i = 0; i < n; i++) {
         const char *v;
         size_t vl;
-        list_peek(l, where, &v, &vl);
+        kv_list_peek(l, where, &v, &vl);
         resp_add_bulk(out, v, vl);
-        list_pop(l, where);
+        kv_list_pop(l, where);
     }
 }
 
@@ -153,11 +153,11 @@ static void push_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
         l = create_list(DB(c), argv[1].ptr, argv[1].len);
     }
     for (int i = 2; i < argc; i++)
-        list_push(l, where, argv[i].ptr, argv[i].len);
+        kv_list_push(l, where, argv[i].ptr, argv[i].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(argc - 2);
     kv_notify(c, KV_NOTIFY_LIST, push_event(where), argv[1].ptr, argv[1].len);
-    resp_add_int(&c->out, (long long)list_len(l));
+    resp_add_int(&c->out, (long long)kv_list_len(l));
 }
 
 void kv_cmd_LPUSH(struct kv_client *c, int argc, struct resp_arg *argv) { push_generic(c, argc, argv, LIST_HEAD, false); }
@@ -197,15 +197,15 @@ static void pop_generic(struct kv_client *c, int argc, struct resp_arg *argv, in
     } else {
         const char *v;
         size_t vl;
-        list_peek(l, where, &v, &vl);
+        kv_list_peek(l, where, &v, &vl);
         resp_add_bulk(&c->out, v, vl);
-        list_pop(l, where);
+        kv_list_pop(l, where);
     }
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
-    bool gone = list_len(l) == 0;
+    bool gone = kv_list_len(l) == 0;
     if (gone)
-        db_delete_ref(DB(c), ref);
+        kv_db_delete_ref(DB(c), ref);
     notify_popped(c->srv, c, where, argv[1].ptr, argv[1].len, gone);
 }
 
@@ -218,7 +218,7 @@ void kv_cmd_LLEN(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_list *l;
     if (lookup_list(c, &argv[1], 0, &l, NULL))
-        resp_add_int(&c->out, l ? (long long)list_len(l) : 0);
+        resp_add_int(&c->out, l ? (long long)kv_list_len(l) : 0);
 }
 
 void kv_cmd_LRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -233,7 +233,7 @@ void kv_cmd_LRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_array(&c->out, 0);
         return;
     }
-    long long llen = (long long)list_len(l);
+    long long llen = (long long)kv_list_len(l);
     if (start < 0)
         start = llen + start; /* both negative terms: no overflow */
     if (end < 0)
@@ -249,13 +249,13 @@ void kv_cmd_LRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
     long long n = end - start + 1;
     resp_add_array(&c->out, n);
     struct list_iter it;
-    list_iter_init(&it, l, (uint64_t)start, true);
+    kv_list_iter_init(&it, l, (uint64_t)start, true);
     for (long long i = 0; i < n; i++) {
         const char *v;
         size_t vl;
-        list_iter_get(&it, &v, &vl);
+        kv_list_iter_get(&it, &v, &vl);
         resp_add_bulk(&c->out, v, vl);
-        list_iter_next(&it);
+        kv_list_iter_next(&it);
     }
 }
 
@@ -273,7 +273,7 @@ void kv_cmd_LINDEX(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     if (!kv_arg_ll(c, &argv[2], &idx))
         return;
-    if (list_index(l, idx, &v, &vl))
+    if (kv_list_index(l, idx, &v, &vl))
         resp_add_bulk(&c->out, v, vl);
     else
         resp_add_null(&c->out, c->proto);
@@ -325,16 +325,16 @@ void kv_cmd_LPOS(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     const struct resp_arg *ele = &argv[2];
-    uint64_t llen = list_len(l), matches = 0, index = 0;
+    uint64_t llen = kv_list_len(l), matches = 0, index = 0;
     long long found = -1;
     struct buf hits;
     long long nhits = 0;
     buf_init(&hits);
     struct list_iter it;
-    list_iter_init(&it, l, fwd ? 0 : llen - 1, fwd);
+    kv_list_iter_init(&it, l, fwd ? 0 : llen - 1, fwd);
     const char *v;
     size_t vl;
-    while (list_iter_get(&it, &v, &vl) && (maxlen == 0 || index < (uint64_t)maxlen)) {
+    while (kv_list_iter_get(&it, &v, &vl) && (maxlen == 0 || index < (uint64_t)maxlen)) {
         if (vl == ele->len && memcmp(v, ele->ptr, vl) == 0) {
             matches++;
             long long pos = fwd ? (long long)index : (long long)(llen - index - 1);
@@ -351,7 +351,7 @@ void kv_cmd_LPOS(struct kv_client *c, int argc, struct resp_arg *argv)
             }
         }
         index++;
-        list_iter_next(&it);
+        kv_list_iter_next(&it);
     }
     if (count != -1) {
         resp_add_array(&c->out, nhits);
@@ -378,7 +378,7 @@ void kv_cmd_LSET(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     if (!kv_arg_ll(c, &argv[2], &idx) || !elements_fit(c, argv, 3, 4))
         return;
-    uint64_t len = list_len(l), i;
+    uint64_t len = kv_list_len(l), i;
     if (idx < 0) {
         uint64_t back = (uint64_t)(-(idx + 1)) + 1;
         if (back > len) {
@@ -392,7 +392,7 @@ void kv_cmd_LSET(struct kv_client *c, int argc, struct resp_arg *argv)
     } else {
         i = (uint64_t)idx;
     }
-    list_set(l, i, argv[3].ptr, argv[3].len);
+    kv_list_set(l, i, argv[3].ptr, argv[3].len);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty++;
     kv_notify(c, KV_NOTIFY_LIST, "lset", argv[1].ptr, argv[1].len);
@@ -418,19 +418,19 @@ void kv_cmd_LINSERT(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     struct list_iter it;
-    list_iter_init(&it, l, 0, true);
+    kv_list_iter_init(&it, l, 0, true);
     const char *v;
     size_t vl;
-    while (list_iter_get(&it, &v, &vl)) {
+    while (kv_list_iter_get(&it, &v, &vl)) {
         if (vl == argv[3].len && memcmp(v, argv[3].ptr, vl) == 0) {
-            list_iter_insert(&it, after, argv[4].ptr, argv[4].len);
+            kv_list_iter_insert(&it, after, argv[4].ptr, argv[4].len);
             db_modified(DB(c), argv[1].ptr, argv[1].len);
             c->srv->dirty++;
             kv_notify(c, KV_NOTIFY_LIST, "linsert", argv[1].ptr, argv[1].len);
-            resp_add_int(&c->out, (long long)list_len(l));
+            resp_add_int(&c->out, (long long)kv_list_len(l));
             return;
         }
-        list_iter_next(&it);
+        kv_list_iter_next(&it);
     }
     resp_add_int(&c->out, -1);
 }
@@ -452,17 +452,17 @@ void kv_cmd_LREM(struct kv_client *c, int argc, struct resp_arg *argv)
     uint64_t limit = toremove < 0 ? (uint64_t)(-(toremove + 1)) + 1 : (uint64_t)toremove;
     uint64_t removed = 0;
     struct list_iter it;
-    list_iter_init(&it, l, fwd ? 0 : list_len(l) - 1, fwd);
+    kv_list_iter_init(&it, l, fwd ? 0 : kv_list_len(l) - 1, fwd);
     const char *v;
     size_t vl;
-    while (list_iter_get(&it, &v, &vl)) {
+    while (kv_list_iter_get(&it, &v, &vl)) {
         if (vl == argv[3].len && memcmp(v, argv[3].ptr, vl) == 0) {
-            list_iter_del(&it);
+            kv_list_iter_del(&it);
             removed++;
             if (limit && removed == limit)
                 break;
         } else {
-            list_iter_next(&it);
+            kv_list_iter_next(&it);
         }
     }
     if (removed) {
@@ -470,8 +470,8 @@ void kv_cmd_LREM(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_notify(c, KV_NOTIFY_LIST, "lrem", argv[1].ptr, argv[1].len);
     }
     c->srv->dirty += removed;
-    if (list_len(l) == 0) {
-        db_delete_ref(DB(c), ref);
+    if (kv_list_len(l) == 0) {
+        kv_db_delete_ref(DB(c), ref);
         kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
     }
     resp_add_int(&c->out, (long long)removed);
@@ -490,7 +490,7 @@ void kv_cmd_LTRIM(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_ok(&c->out);
         return;
     }
-    long long llen = (long long)list_len(l), ltrim, rtrim;
+    long long llen = (long long)kv_list_len(l), ltrim, rtrim;
     if (start < 0)
         start = llen + start;
     if (end < 0)
@@ -506,14 +506,14 @@ void kv_cmd_LTRIM(struct kv_client *c, int argc, struct resp_arg *argv)
         ltrim = start;
         rtrim = llen - end - 1;
     }
-    list_del_range(l, 0, (uint64_t)ltrim);
+    kv_list_del_range(l, 0, (uint64_t)ltrim);
     if (rtrim)
-        list_del_range(l, list_len(l) - (uint64_t)rtrim, (uint64_t)rtrim);
+        kv_list_del_range(l, kv_list_len(l) - (uint64_t)rtrim, (uint64_t)rtrim);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     c->srv->dirty += (uint64_t)(ltrim + rtrim);
     kv_notify(c, KV_NOTIFY_LIST, "ltrim", argv[1].ptr, argv[1].len);
-    if (list_len(l) == 0) {
-        db_delete_ref(DB(c), ref);
+    if (kv_list_len(l) == 0) {
+        kv_db_delete_ref(DB(c), ref);
         kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
     }
     resp_add_ok(&c->out);
@@ -531,18 +531,18 @@ static char *move_one(struct kv_server *s, struct kv_client *c, const struct res
 {
     struct kv_db *db = &s->db;
     const char *v;
-    list_peek(sl, wherefrom, &v, n);
+    kv_list_peek(sl, wherefrom, &v, n);
     char *copy = xmalloc(*n ? *n : 1);
     memcpy(copy, v, *n);
-    list_pop(sl, wherefrom);
+    kv_list_pop(sl, wherefrom);
     db_modified(db, src->ptr, src->len);
     if (!dl)
         dl = create_list(db, dst->ptr, dst->len);
-    list_push(dl, whereto, copy, *n);
+    kv_list_push(dl, whereto, copy, *n);
     db_modified(db, dst->ptr, dst->len);
     notify(s, c, KV_NOTIFY_LIST, push_event(whereto), dst->ptr, dst->len);
     /* src == dst: the list got its element back and is never empty here */
-    bool gone = list_len(sl) == 0;
+    bool gone = kv_list_len(sl) == 0;
     delete_if_empty(db, src->ptr, src->len, sl);
     notify_popped(s, c, wherefrom, src->ptr, src->len, gone);
     return copy;
@@ -650,9 +650,9 @@ static int mpop_try(struct kv_client *c, const struct resp_arg *keys, long long 
         pop_range_reply(&c->out, l, where, count);
         db_modified(DB(c), keys[j].ptr, keys[j].len);
         c->srv->dirty++;
-        bool gone = list_len(l) == 0;
+        bool gone = kv_list_len(l) == 0;
         if (gone)
-            db_delete_ref(DB(c), ref);
+            kv_db_delete_ref(DB(c), ref);
         notify_popped(c->srv, c, where, keys[j].ptr, keys[j].len, gone);
         return 1;
     }
@@ -674,7 +674,7 @@ void kv_cmd_LMPOP(struct kv_client *c, int argc, struct resp_arg *argv)
 static bool serve_list(struct kv_server *s, struct kv_blocked *b, const char *key, size_t klen)
 {
     struct kv_db *db = &s->db;
-    struct kv_obj **ref = db_lookup_ref(db, key, klen, LOOKUP_WRITE);
+    struct kv_obj **ref = kv_db_lookup_ref(db, key, klen, LOOKUP_WRITE);
     if (!ref || obj_type(*ref) != OBJ_LIST)
         return false;
     struct kv_list *l = obj_ptr(*ref);
@@ -699,21 +699,21 @@ static bool serve_list(struct kv_server *s, struct kv_blocked *b, const char *ke
         resp_add_bulk(out, key, klen);
         const char *pop = b->a.where == LIST_HEAD ? "LPOP" : "RPOP";
         if (b->a.reply == BR_KEY_VALUES) {
-            uint64_t len = list_len(l);
+            uint64_t len = kv_list_len(l);
             kv_prop_pop(s, b->db, pop, key, klen, (long long)(len < (uint64_t)b->a.count ? len : (uint64_t)b->a.count));
             pop_range_reply(out, l, b->a.where, b->a.count);
         } else {
             const char *v;
             size_t vl;
-            list_peek(l, b->a.where, &v, &vl);
+            kv_list_peek(l, b->a.where, &v, &vl);
             resp_add_bulk(out, v, vl);
-            list_pop(l, b->a.where);
+            kv_list_pop(l, b->a.where);
             kv_prop_pop(s, b->db, pop, key, klen, 0);
         }
         db_modified(db, key, klen);
-        bool gone = list_len(l) == 0;
+        bool gone = kv_list_len(l) == 0;
         if (gone)
-            db_delete_ref(db, ref);
+            kv_db_delete_ref(db, ref);
         notify_popped(s, NULL, b->a.where, key, klen, gone);
     }
     s->dirty++;
@@ -734,16 +734,16 @@ static void bpop_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
             continue;
         const char *v;
         size_t vl;
-        list_peek(l, where, &v, &vl);
+        kv_list_peek(l, where, &v, &vl);
         resp_add_array(&c->out, 2);
         resp_add_bulk(&c->out, argv[j].ptr, argv[j].len);
         resp_add_bulk(&c->out, v, vl);
-        list_pop(l, where);
+        kv_list_pop(l, where);
         db_modified(DB(c), argv[j].ptr, argv[j].len);
         c->srv->dirty++;
-        bool gone = list_len(l) == 0;
+        bool gone = kv_list_len(l) == 0;
         if (gone)
-            db_delete_ref(DB(c), ref);
+            kv_db_delete_ref(DB(c), ref);
         notify_popped(c->srv, c, where, argv[j].ptr, argv[j].len, gone);
         return;
     }

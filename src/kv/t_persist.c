@@ -447,17 +447,17 @@ void kv_cmd_RESTORE(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     if (replace)
-        db_delete(db, key, klen);
+        kv_db_delete(db, key, klen);
     if (ttl && ttl <= now) {
-        obj_free(o);
+        kv_obj_free(o);
         resp_add_ok(&c->out);
         return;
     }
-    db_add(db, o);
+    kv_db_add(db, o);
     if (idle >= 0) {
         unsigned long long units = idle > (long long)(UINT32_MAX / 1000 * 16) ? UINT32_MAX
                                                                             : (unsigned long long)idle * 1000 / 16;
-        o->lru = db_lru_clock(db) - (uint32_t)(units > UINT32_MAX ? UINT32_MAX : units);
+        o->lru = kv_db_lru_clock(db) - (uint32_t)(units > UINT32_MAX ? UINT32_MAX : units);
     }
     if (freq >= 0)
         o->lfu = (uint8_t)freq;
@@ -497,7 +497,7 @@ void kv_cmd_DEBUG(struct kv_client *c, int argc, struct resp_arg *argv)
     if (flush) {
         kv_watch_flush(s);
         for (int i = 0; i < n; i++)
-            db_flush(dbs[i]);
+            kv_db_flush(dbs[i]);
         kv_fn_flush(s);
     }
     char path[4096], err[600];

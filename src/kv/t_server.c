@@ -521,7 +521,7 @@ static void flush_generic(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_db_select(s, i);
         s->dirty += db_size(&s->db);
         kv_watch_flush(s);
-        db_flush(&s->db);
+        kv_db_flush(&s->db);
     }
     kv_db_select(s, c->db);
     s->dirty++;
@@ -555,7 +555,7 @@ void kv_cmd_MEMORY(struct kv_client *c, int argc, struct resp_arg *argv)
         if (!o)
             resp_add_null(&c->out, c->proto);
         else
-            resp_add_int(&c->out, (long long)obj_memory(o));
+            resp_add_int(&c->out, (long long)kv_obj_memory(o));
     } else if (kv_arg_is(&argv[1], "help")) {
         static const char *help[] = {"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                                      "USAGE <key> [SAMPLES <count>]", "    Return memory in bytes used by <key>.",

@@ -33,7 +33,7 @@ static inline struct kv_db *DB(struct kv_client *c) { return &c->srv->db; }
 static bool lookup_set(struct kv_client *c, const struct resp_arg *k, int flags, struct kv_set **s,
                        struct kv_obj ***ref)
 {
-    struct kv_obj **r = db_lookup_ref(DB(c), k->ptr, k->len, flags);
+    struct kv_obj **r = kv_db_lookup_ref(DB(c), k->ptr, k->len, flags);
     *s = NULL;
     if (ref)
         *ref = r;
@@ -50,7 +50,7 @@ static bool lookup_set(struct kv_client *c, const struct resp_arg *k, int flags,
 static void add_cb(const char *m, size_t n, void *arg)
 {
     struct kv_set **s = arg;
-    set_add(s, m, n);
+    kv_set_add(s, m, n);
 }
 
 static void reply_cb(const char *m, size_t n, void *arg) { resp_add_bulk(arg, m, n); }
@@ -65,15 +65,15 @@ void kv_cmd_SADD(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     struct kv_obj *o;
     if (!s) {
-        s = set_new();
-        o = obj_new_ptr(argv[1].ptr, argv[1].len, OBJ_SET, s, -1);
-        db_add(DB(c), o);
+        s = kv_set_new();
+        o = kv_obj_new_ptr(argv[1].ptr, argv[1].len, OBJ_SET, s, -1);
+        kv_db_add(DB(c), o);
     } else {
         o = *ref;
     }
     long long added = 0;
     for (int i = 2; i < argc; i++)
-        added += set_add(&s, argv[i].ptr, argv[i].len);
+        added += kv_set_add(&s, argv[i].ptr, argv[i].len);
     obj_set_ptr(o, s);
     if (added) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
@@ -93,10 +93,10 @@ void kv_cmd_SREM(struct kv_client *c, int argc, struct resp_arg *argv)
     bool gone = false;
     if (s) {
         for (int i = 2; i < argc; i++) {
-            deleted += set_remove(&s, argv[i].ptr, argv[i].len);
+            deleted += kv_set_remove(&s, argv[i].ptr, argv[i].len);
             obj_set_ptr(*ref, s);
-            if (set_len(s) == 0) {
-                db_delete_ref(DB(c), ref);
+            if (kv_set_len(s) == 0) {
+                kv_db_delete_ref(DB(c), ref);
                 gone = true;
                 break;
             }
@@ -116,14 +116,14 @@ void kv_cmd_SCARD(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_set *s;
     if (lookup_set(c, &argv[1], 0, &s, NULL))
-        resp_add_int(&c->out, s ? (long long)set_len(s) : 0);
+        resp_add_int(&c->out, s ? (long long)kv_set_len(s) : 0);
 }
 
 void kv_cmd_SISMEMBER(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_set *s;
     if (lookup_set(c, &argv[1], 0, &s, NULL))
-        resp_add_int(&c->out, s && set_has(s, argv[2].ptr, argv[2].len));
+        resp_add_int(&c->out, s && kv_set_has(s, argv[2].ptr, argv[2].len));
 }
 
 void kv_cmd_SMISMEMBER(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -133,7 +133,7 @@ void kv_cmd_SMISMEMBER(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     resp_add_array(&c->out, argc - 2);
     for (int i = 2; i < argc; i++)
-        resp_add_int(&c->out, s && set_has(s, argv[i].ptr, argv[i].len));
+        resp_add_int(&c->out, s && kv_set_has(s, argv[i].ptr, argv[i].len));
 }
 
 void kv_cmd_SMOVE(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -151,29 +151,29 @@ void kv_cmd_SMOVE(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     if (so == dobj) {
-        resp_add_int(&c->out, set_has(obj_ptr(so), m->ptr, m->len));
+        resp_add_int(&c->out, kv_set_has(obj_ptr(so), m->ptr, m->len));
         return;
     }
     struct kv_set *s = obj_ptr(so);
-    if (!set_remove(&s, m->ptr, m->len)) {
+    if (!kv_set_remove(&s, m->ptr, m->len)) {
         resp_add_int(&c->out, 0);
         return;
     }
     obj_set_ptr(so, s);
     kv_notify(c, KV_NOTIFY_SET, "srem", argv[1].ptr, argv[1].len);
-    if (set_len(s) == 0) {
-        db_delete(db, argv[1].ptr, argv[1].len);
+    if (kv_set_len(s) == 0) {
+        kv_db_delete(db, argv[1].ptr, argv[1].len);
         kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
     }
     dobj = db_lookup(db, argv[2].ptr, argv[2].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
     int added;
     if (!dobj) {
-        struct kv_set *d = set_new();
-        added = set_add(&d, m->ptr, m->len);
-        db_add(db, obj_new_ptr(argv[2].ptr, argv[2].len, OBJ_SET, d, -1));
+        struct kv_set *d = kv_set_new();
+        added = kv_set_add(&d, m->ptr, m->len);
+        kv_db_add(db, kv_obj_new_ptr(argv[2].ptr, argv[2].len, OBJ_SET, d, -1));
     } else {
         struct kv_set *d = obj_ptr(dobj);
-        added = set_add(&d, m->ptr, m->len);
+        added = kv_set_add(&d, m->ptr, m->len);
         obj_set_ptr(dobj, d);
     }
     if (added)
@@ -218,7 +218,7 @@ static void memvec_free(struct memvec *mv)
 }
 
 /* Every member, copied (random picks without repeats shuffle this). */
-static void collect_members(const struct kv_set *s, struct memvec *mv) { set_foreach(s, memvec_cb, mv); }
+static void collect_members(const struct kv_set *s, struct memvec *mv) { kv_set_foreach(s, memvec_cb, mv); }
 
 /* The first k slots of a partial Fisher-Yates shuffle of mv. */
 static void shuffle_prefix(struct memvec *mv, size_t k)
@@ -249,14 +249,14 @@ static void srandmember_count(struct kv_client *c, struct resp_arg *argv)
         resp_add_array(&c->out, 0);
         return;
     }
-    uint64_t size = set_len(s);
+    uint64_t size = kv_set_len(s);
     char buf[SET_INT_STR];
     const char *m;
     size_t n;
     if (!uniq || count == 1) {
         resp_add_array(&c->out, (long long)count);
         for (uint64_t i = 0; i < count; i++) {
-            set_random(s, buf, &m, &n);
+            kv_set_random(s, buf, &m, &n);
             resp_add_bulk(&c->out, m, n);
             if ((i & 4095) == 4095 && kv_reply_full(c))
                 return;
@@ -265,7 +265,7 @@ static void srandmember_count(struct kv_client *c, struct resp_arg *argv)
     }
     if (count >= size) {
         resp_add_array(&c->out, (long long)size);
-        set_foreach(s, reply_cb, &c->out);
+        kv_set_foreach(s, reply_cb, &c->out);
         return;
     }
     struct memvec mv = {0};
@@ -297,7 +297,7 @@ void kv_cmd_SRANDMEMBER(struct kv_client *c, int argc, struct resp_arg *argv)
     char buf[SET_INT_STR];
     const char *m;
     size_t n;
-    set_random(s, buf, &m, &n);
+    kv_set_random(s, buf, &m, &n);
     resp_add_bulk(&c->out, m, n);
 }
 
@@ -316,15 +316,15 @@ static void spop_count(struct kv_client *c, struct resp_arg *argv)
         resp_add_array(&c->out, 0);
         return;
     }
-    uint64_t count = (uint64_t)l, size = set_len(s);
+    uint64_t count = (uint64_t)l, size = kv_set_len(s);
     if (count >= size) {
         /* the whole set, in the order of a fresh copy (Redis replies through SUNION) */
-        struct kv_set *u = set_new();
-        set_foreach(s, add_cb, &u);
-        resp_add_set(&c->out, c->proto, (long long)set_len(u));
-        set_foreach(u, reply_cb, &c->out);
-        set_free(u);
-        db_delete_ref(DB(c), ref);
+        struct kv_set *u = kv_set_new();
+        kv_set_foreach(s, add_cb, &u);
+        resp_add_set(&c->out, c->proto, (long long)kv_set_len(u));
+        kv_set_foreach(u, reply_cb, &c->out);
+        kv_set_free(u);
+        kv_db_delete_ref(DB(c), ref);
         c->srv->dirty++;
         kv_notify(c, KV_NOTIFY_SET, "spop", argv[1].ptr, argv[1].len);
         kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
@@ -337,7 +337,7 @@ static void spop_count(struct kv_client *c, struct resp_arg *argv)
     resp_add_set(&c->out, c->proto, (long long)count);
     for (uint64_t i = 0; i < count; i++) {
         resp_add_bulk(&c->out, mv.v[i].p, mv.v[i].n);
-        set_remove(&s, mv.v[i].p, mv.v[i].n);
+        kv_set_remove(&s, mv.v[i].p, mv.v[i].n);
     }
     obj_set_ptr(*ref, s);
     memvec_free(&mv);
@@ -367,17 +367,17 @@ void kv_cmd_SPOP(struct kv_client *c, int argc, struct resp_arg *argv)
     char buf[SET_INT_STR], *copy;
     const char *m;
     size_t n;
-    set_random(s, buf, &m, &n);
+    kv_set_random(s, buf, &m, &n);
     resp_add_bulk(&c->out, m, n);
     copy = xmalloc(n ? n : 1);
     memcpy(copy, m, n);
-    set_remove(&s, copy, n);
+    kv_set_remove(&s, copy, n);
     xfree(copy);
     obj_set_ptr(*ref, s);
     db_modified(DB(c), argv[1].ptr, argv[1].len);
     kv_notify(c, KV_NOTIFY_SET, "spop", argv[1].ptr, argv[1].len);
-    if (set_len(s) == 0) {
-        db_delete_ref(DB(c), ref);
+    if (kv_set_len(s) == 0) {
+        kv_db_delete_ref(DB(c), ref);
         kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
     }
     c->srv->dirty++;
@@ -404,13 +404,13 @@ void kv_cmd_SSCAN(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!kv_scan_opts(c, argc, argv, 3, &count, &pat))
         return;
     struct memvec mv = {0};
-    if (set_is_intset(s)) {
-        set_foreach(s, memvec_cb, &mv);
+    if (kv_set_is_intset(s)) {
+        kv_set_foreach(s, memvec_cb, &mv);
         cursor = 0;
     } else {
         long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
         do {
-            cursor = set_scan(s, cursor, memvec_cb, &mv);
+            cursor = kv_set_scan(s, cursor, memvec_cb, &mv);
         } while (cursor && maxiter-- && mv.n < (unsigned long long)count);
     }
     size_t kept = 0;
@@ -454,15 +454,15 @@ static bool lookup_sets(struct kv_client *c, const struct resp_arg *keys, long l
 static void store_result(struct kv_client *c, const struct resp_arg *dst, struct kv_set *r)
 {
     struct kv_db *db = DB(c);
-    long long n = (long long)set_len(r);
+    long long n = (long long)kv_set_len(r);
     if (n > 0) {
-        db_set(db, obj_new_ptr(dst->ptr, dst->len, OBJ_SET, r, -1), false);
+        kv_db_set(db, kv_obj_new_ptr(dst->ptr, dst->len, OBJ_SET, r, -1), false);
         c->srv->dirty++;
         /* the event is the command's name: sinterstore, sunionstore, sdiffstore */
         kv_notify(c, KV_NOTIFY_SET, resp_cmds[c->last_cmd].name, dst->ptr, dst->len);
     } else {
-        set_free(r);
-        if (db_delete(db, dst->ptr, dst->len)) {
+        kv_set_free(r);
+        if (kv_db_delete(db, dst->ptr, dst->len)) {
             c->srv->dirty++;
             kv_notify(c, KV_NOTIFY_GENERIC, "del", dst->ptr, dst->len);
         }
@@ -484,18 +484,18 @@ static void inter_cb(const char *m, size_t len, void *arg)
     if (x->limit && x->found >= x->limit)
         return;
     for (long long j = 1; j < x->n; j++)
-        if (x->sets[j] != x->sets[0] && !set_has(x->sets[j], m, len))
+        if (x->sets[j] != x->sets[0] && !kv_set_has(x->sets[j], m, len))
             return;
     x->found++;
     if (x->out)
         resp_add_bulk(x->out, m, len);
     else if (x->dst)
-        set_add(x->dst, m, len);
+        kv_set_add(x->dst, m, len);
 }
 
 static int cmp_card(const void *a, const void *b)
 {
-    uint64_t x = set_len(*(struct kv_set *const *)a), y = set_len(*(struct kv_set *const *)b);
+    uint64_t x = kv_set_len(*(struct kv_set *const *)a), y = kv_set_len(*(struct kv_set *const *)b);
     return x < y ? -1 : x > y;
 }
 
@@ -509,7 +509,7 @@ static void sinter_generic(struct kv_client *c, const struct resp_arg *keys, lon
         goto done;
     if (empty > 0) {
         if (dst) {
-            if (db_delete(DB(c), dst->ptr, dst->len)) {
+            if (kv_db_delete(DB(c), dst->ptr, dst->len)) {
                 c->srv->dirty++;
                 kv_notify(c, KV_NOTIFY_GENERIC, "del", dst->ptr, dst->len);
             }
@@ -524,18 +524,18 @@ static void sinter_generic(struct kv_client *c, const struct resp_arg *keys, lon
     qsort(sets, (size_t)n, sizeof *sets, cmp_card);
     struct inter_ctx x = {.sets = sets, .n = n, .limit = limit};
     if (dst) {
-        struct kv_set *r = set_new();
+        struct kv_set *r = kv_set_new();
         x.dst = &r;
-        set_foreach(sets[0], inter_cb, &x);
+        kv_set_foreach(sets[0], inter_cb, &x);
         store_result(c, dst, r);
     } else if (card) {
-        set_foreach(sets[0], inter_cb, &x);
+        kv_set_foreach(sets[0], inter_cb, &x);
         resp_add_int(&c->out, x.found);
     } else {
         struct buf members;
         buf_init(&members);
         x.out = &members;
-        set_foreach(sets[0], inter_cb, &x);
+        kv_set_foreach(sets[0], inter_cb, &x);
         resp_add_set(&c->out, c->proto, x.found);
         buf_append(&c->out, buf_head(&members), buf_pending(&members));
         buf_deinit(&members);
@@ -588,9 +588,9 @@ static void diff_cb(const char *m, size_t len, void *arg)
 {
     struct diff_ctx *x = arg;
     for (long long j = 1; j < x->n; j++)
-        if (x->sets[j] && set_has(x->sets[j], m, len))
+        if (x->sets[j] && kv_set_has(x->sets[j], m, len))
             return;
-    set_add(x->dst, m, len);
+    kv_set_add(x->dst, m, len);
 }
 
 /* SUNION / SDIFF and their STORE forms (Redis sunionDiffGenericCommand). */
@@ -601,23 +601,23 @@ static void sunion_diff(struct kv_client *c, const struct resp_arg *keys, long l
     long long empty;
     if (!lookup_sets(c, keys, n, dst != NULL, sets, &empty))
         goto done;
-    struct kv_set *r = set_new();
+    struct kv_set *r = kv_set_new();
     if (diff) {
         if (sets[0]) {
             struct diff_ctx x = {sets, n, &r};
-            set_foreach(sets[0], diff_cb, &x);
+            kv_set_foreach(sets[0], diff_cb, &x);
         }
     } else {
         for (long long j = 0; j < n; j++)
             if (sets[j])
-                set_foreach(sets[j], add_cb, &r);
+                kv_set_foreach(sets[j], add_cb, &r);
     }
     if (dst) {
         store_result(c, dst, r);
     } else {
-        resp_add_set(&c->out, c->proto, (long long)set_len(r));
-        set_foreach(r, reply_cb, &c->out);
-        set_free(r);
+        resp_add_set(&c->out, c->proto, (long long)kv_set_len(r));
+        kv_set_foreach(r, reply_cb, &c->out);
+        kv_set_free(r);
     }
 done:
     xfree(sets);

@@ -119,7 +119,7 @@ static bool pattern_lookup(struct kv_db *db, const struct resp_arg *pat, const c
     if (field) {
         if (obj_type(o) != OBJ_HASH)
             return false;
-        return hash_get(obj_hash(o), field, flen, v, vn);
+        return kv_hash_get(obj_hash(o), field, flen, v, vn);
     }
     if (obj_type(o) != OBJ_STRING)
         return false;
@@ -213,14 +213,14 @@ static void sort_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
     if (o && type == OBJ_ZSET) {
         /* Redis converts the set for SORT (OBJECT ENCODING shows it) */
         struct kv_zset *z = obj_zset(o);
-        zset_to_skiplist(&z);
+        kv_zset_to_skiplist(&z);
         obj_set_ptr(o, z);
     }
 
     long long len = !o ? 0
-                    : type == OBJ_LIST ? (long long)list_len(obj_ptr(o))
-                    : type == OBJ_SET  ? (long long)set_len(obj_ptr(o))
-                                       : (long long)zset_len(obj_zset(o));
+                    : type == OBJ_LIST ? (long long)kv_list_len(obj_ptr(o))
+                    : type == OBJ_SET  ? (long long)kv_set_len(obj_ptr(o))
+                                       : (long long)kv_zset_len(obj_zset(o));
     /* LIMIT, clamped to the object as Redis 7.0.8+ does (no overflow) */
     long long start = limit_start < 0 ? 0 : limit_start > len ? len : limit_start;
     long long count = limit_count < -1 ? -1 : limit_count > len ? len : limit_count;
@@ -244,12 +244,12 @@ static void sort_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
             /* the list's own order (reversed by DESC), only the LIMIT range */
             if (end >= start) {
                 struct list_iter it;
-                list_iter_init(&it, l, (uint64_t)(desc ? len - start - 1 : start), !desc);
+                kv_list_iter_init(&it, l, (uint64_t)(desc ? len - start - 1 : start), !desc);
                 const char *p;
                 size_t n;
-                while ((long long)col.n < vlen && list_iter_get(&it, &p, &n)) {
+                while ((long long)col.n < vlen && kv_list_iter_get(&it, &p, &n)) {
                     add_elem(&col, p, n);
-                    list_iter_next(&it);
+                    kv_list_iter_next(&it);
                 }
                 end -= start;
                 start = 0;
@@ -258,11 +258,11 @@ static void sort_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
             struct list_iter it;
             const char *p;
             size_t n;
-            for (list_iter_init(&it, l, 0, true); list_iter_get(&it, &p, &n); list_iter_next(&it))
+            for (kv_list_iter_init(&it, l, 0, true); kv_list_iter_get(&it, &p, &n); kv_list_iter_next(&it))
                 add_elem(&col, p, n);
         }
     } else if (o && type == OBJ_SET) {
-        set_foreach(obj_ptr(o), add_set_member, &col);
+        kv_set_foreach(obj_ptr(o), add_set_member, &col);
     } else if (o && type == OBJ_ZSET) {
         struct zset_iter it;
         const char *m;
@@ -271,10 +271,10 @@ static void sort_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
         /* a descending walk starts from its rank counted from the top */
         uint64_t first = !dontsort ? 0 : desc ? (uint64_t)(len - 1 - start) : (uint64_t)start;
         if (vlen > 0) {
-            zset_iter_init(&it, obj_zset(o), first, dontsort && desc);
-            while ((long long)col.n < vlen && zset_iter_next(&it, &m, &ml, &sc))
+            kv_zset_iter_init(&it, obj_zset(o), first, dontsort && desc);
+            while ((long long)col.n < vlen && kv_zset_iter_next(&it, &m, &ml, &sc))
                 add_elem(&col, m, ml);
-            zset_iter_done(&it);
+            kv_zset_iter_done(&it);
         }
         if (dontsort) {
             end -= start;
@@ -341,7 +341,7 @@ static void sort_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
          * the output limit */
         unsigned long long maxmem = c->srv->cfg.maxmemory;
         bool oom = false;
-        struct kv_list *l = list_new();
+        struct kv_list *l = kv_list_new();
         for (long long j = start; j <= end && !oom; j++) {
             if (maxmem && xalloc_used() > maxmem) {
                 oom = true;
@@ -350,23 +350,23 @@ static void sort_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
             const char *el = buf_head(&arena) + col.v[j].off;
             size_t elen = col.v[j].len;
             if (!ngets)
-                list_push(l, LIST_TAIL, el, elen);
+                kv_list_push(l, LIST_TAIL, el, elen);
             for (int g = 0; g < ngets; g++) {
                 const char *v = "";
                 size_t vn = 0;
                 pattern_lookup(db, gets[g], el, elen, &key, &v, &vn);
-                list_push(l, LIST_TAIL, v, vn);
+                kv_list_push(l, LIST_TAIL, v, vn);
             }
         }
         if (oom) {
-            list_free(l);
+            kv_list_free(l);
             kv_reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
         } else if (outlen > 0) {
-            db_set(db, obj_new_ptr(store->ptr, store->len, OBJ_LIST, l, -1), false);
+            kv_db_set(db, kv_obj_new_ptr(store->ptr, store->len, OBJ_LIST, l, -1), false);
             c->srv->dirty += (uint64_t)outlen;
         } else {
-            list_free(l);
-            if (db_delete(db, store->ptr, store->len))
+            kv_list_free(l);
+            if (kv_db_delete(db, store->ptr, store->len))
                 c->srv->dirty++;
         }
         if (!oom)

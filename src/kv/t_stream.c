@@ -134,7 +134,7 @@ static bool parse_interval(struct kv_client *c, const struct resp_arg *a, struct
 static void add_id(struct buf *o, const struct stream_id *id)
 {
     char s[44];
-    size_t n = stream_id_fmt(s, id);
+    size_t n = kv_stream_id_fmt(s, id);
     resp_add_bulk(o, s, n);
 }
 
@@ -157,8 +157,8 @@ static bool lookup_stream(struct kv_client *c, const struct resp_arg *k, int fla
 
 static struct kv_stream *create_stream(struct kv_client *c, const struct resp_arg *k)
 {
-    struct kv_stream *s = stream_new();
-    db_add(DB(c), obj_new_ptr(k->ptr, k->len, OBJ_STREAM, s, -1));
+    struct kv_stream *s = kv_stream_new();
+    kv_db_add(DB(c), kv_obj_new_ptr(k->ptr, k->len, OBJ_STREAM, s, -1));
     return s;
 }
 
@@ -172,7 +172,7 @@ static void emit_entry(struct buf *o, struct stream_iter *it, const struct strea
     resp_add_array(o, (long long)(nf * 2));
     for (uint64_t i = 0; i < nf; i++) {
         struct stream_str f, v;
-        stream_iter_field(it, &f, &v);
+        kv_stream_iter_field(it, &f, &v);
         resp_add_bulk(o, f.p, f.n);
         resp_add_bulk(o, v.p, v.n);
     }
@@ -184,8 +184,8 @@ static bool emit_entry_by_id(struct buf *o, const struct kv_stream *s, const str
     struct stream_iter it;
     struct stream_id got;
     uint64_t nf;
-    stream_iter_init(&it, s, id, id, false);
-    if (!stream_iter_next(&it, &got, &nf))
+    kv_stream_iter_init(&it, s, id, id, false);
+    if (!kv_stream_iter_next(&it, &got, &nf))
         return false;
     emit_entry(o, &it, &got, nf);
     return true;
@@ -196,8 +196,8 @@ static bool entry_exists(const struct kv_stream *s, const struct stream_id *id)
     struct stream_iter it;
     struct stream_id got;
     uint64_t nf;
-    stream_iter_init(&it, s, id, id, false);
-    return stream_iter_next(&it, &got, &nf);
+    kv_stream_iter_init(&it, s, id, id, false);
+    return kv_stream_iter_next(&it, &got, &nf);
 }
 
 /*
@@ -248,24 +248,24 @@ static uint64_t reply_range(struct buf *o, struct range_ctx *x, const struct str
     struct kv_stream *s = x->s;
     struct stream_cg *g = x->g;
     long long now = g ? now_ms() : 0;
-    stream_iter_init(&it, s, start, end, rev);
-    while (stream_iter_next(&it, &id, &nf)) {
+    kv_stream_iter_init(&it, s, start, end, rev);
+    while (kv_stream_iter_next(&it, &id, &nf)) {
         if (g && stream_id_cmp(&id, &g->last_id) > 0) {
-            if (g->entries_read != STREAM_ENTRIES_READ_INVALID && !stream_range_has_tombstones(s, &id, NULL))
+            if (g->entries_read != STREAM_ENTRIES_READ_INVALID && !kv_stream_range_has_tombstones(s, &id, NULL))
                 g->entries_read++;
             else if (s->entries_added)
-                g->entries_read = stream_estimate_distance(s, &id);
+                g->entries_read = kv_stream_estimate_distance(s, &id);
             g->last_id = id;
         }
         emit_entry(o, &it, &id, nf);
         if (g && !x->noack) {
-            struct stream_nack *na = stream_pel_find(g, &id);
+            struct stream_nack *na = kv_stream_pel_find(g, &id);
             if (na) {
-                stream_nack_set_owner(na, x->consumer);
+                kv_stream_nack_set_owner(na, x->consumer);
                 na->delivery_time = now;
                 na->delivery_count = 1;
             } else {
-                stream_pel_add(g, &id, x->consumer, now);
+                kv_stream_pel_add(g, &id, x->consumer, now);
             }
         }
         n++;
@@ -285,7 +285,7 @@ static void reply_consumer_history(struct buf *o, struct kv_stream *s, struct st
     size_t mark = buf_pending(o);
     uint64_t n = 0;
     long long now = now_ms();
-    for (size_t i = stream_pel_lower_bound(g, start); i < g->npel && (!count || n < count); i++) {
+    for (size_t i = kv_stream_pel_lower_bound(g, start); i < g->npel && (!count || n < count); i++) {
         struct stream_nack *na = &g->pel[i];
         if (na->consumer != cons)
             continue;
@@ -409,7 +409,7 @@ static uint64_t do_trim(struct kv_stream *s, const struct trim_args *a)
 {
     if (!a->strategy)
         return 0;
-    return stream_trim(s, a->strategy, (uint64_t)a->maxlen, &a->minid, a->approx, (uint64_t)a->limit);
+    return kv_stream_trim(s, a->strategy, (uint64_t)a->maxlen, &a->minid, a->approx, (uint64_t)a->limit);
 }
 
 /* Most bytes one entry may hold (fields and values together). */
@@ -469,7 +469,7 @@ void kv_cmd_XADD(struct kv_client *c, int argc, struct resp_arg *argv)
             id = (struct stream_id){ms, 0};
         } else {
             id = last;
-            stream_id_incr(&id);
+            kv_stream_id_incr(&id);
         }
     }
     if (stream_id_cmp(&id, &last) <= 0) {
@@ -483,7 +483,7 @@ void kv_cmd_XADD(struct kv_client *c, int argc, struct resp_arg *argv)
     struct stream_str *kv = nf * 2 <= 32 ? stack : xmalloc(nf * 2 * sizeof *kv);
     for (size_t i = 0; i < nf * 2; i++)
         kv[i] = (struct stream_str){argv[fpos + (int)i].ptr, argv[fpos + (int)i].len};
-    stream_append(s, &id, kv, nf);
+    kv_stream_append(s, &id, kv, nf);
     if (kv != stack)
         xfree(kv);
     add_id(&c->out, &id);
@@ -540,7 +540,7 @@ void kv_cmd_XDEL(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     long long deleted = 0;
     for (int j = 0; j < n; j++) {
-        if (stream_delete(s, &ids[j])) {
+        if (kv_stream_delete(s, &ids[j])) {
             if (stream_id_cmp(&ids[j], &s->max_deleted_id) > 0)
                 s->max_deleted_id = ids[j];
             deleted++;
@@ -564,13 +564,13 @@ static void xrange_generic(struct kv_client *c, int argc, struct resp_arg *argv,
     long long count = -1;
     if (!parse_interval(c, &argv[rev ? 3 : 2], &start, &startex, 0))
         return;
-    if (startex && !stream_id_incr(&start)) {
+    if (startex && !kv_stream_id_incr(&start)) {
         kv_reply_error(c, "ERR invalid start ID for the interval");
         return;
     }
     if (!parse_interval(c, &argv[rev ? 2 : 3], &end, &endex, UINT64_MAX))
         return;
-    if (endex && !stream_id_decr(&end)) {
+    if (endex && !kv_stream_id_decr(&end)) {
         kv_reply_error(c, "ERR invalid end ID for the interval");
         return;
     }
@@ -650,7 +650,7 @@ static bool serve_stream(struct kv_server *srv, struct kv_blocked *b, const char
     struct stream_cg *g = NULL;
     struct stream_id gt = w->ids[k];
     if (w->group) {
-        g = stream_cg_find(s, w->group, w->glen);
+        g = kv_stream_cg_find(s, w->group, w->glen);
         if (!g) {
             resp_add_errorf(&b->reply, "NOGROUP the consumer group this client was blocked on no longer exists");
             return true;
@@ -658,20 +658,20 @@ static bool serve_stream(struct kv_server *srv, struct kv_blocked *b, const char
         gt = g->last_id;
     }
     struct stream_id maxid;
-    if (!stream_last_valid_id(s, &maxid) || stream_id_cmp(&maxid, &gt) <= 0)
+    if (!kv_stream_last_valid_id(s, &maxid) || stream_id_cmp(&maxid, &gt) <= 0)
         return false;
     struct stream_consumer *cons = NULL;
     if (g) {
         long long now = now_ms();
-        cons = stream_consumer_find(g, w->consumer, w->clen);
+        cons = kv_stream_consumer_find(g, w->consumer, w->clen);
         if (!cons) {
-            cons = stream_consumer_create(g, w->consumer, w->clen, now);
+            cons = kv_stream_consumer_create(g, w->consumer, w->clen, now);
             kv_notify_db(srv, srv->db.id, KV_NOTIFY_STREAM, "xgroup-createconsumer", key, klen);
         }
         cons->seen_time = now;
     }
     struct stream_id start = gt;
-    stream_id_incr(&start);
+    kv_stream_id_incr(&start);
     /* RESP2: [[key, entries]]; RESP3: {key: entries} */
     if (b->proto == 2) {
         resp_add_array(&b->reply, 1);
@@ -760,7 +760,7 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
         if (!lookup_stream(c, key, 0, &s))
             goto cleanup;
         if (gname) {
-            if (!s || !(groups[idx] = stream_cg_find(s, gname->ptr, gname->len))) {
+            if (!s || !(groups[idx] = kv_stream_cg_find(s, gname->ptr, gname->len))) {
                 kv_reply_errorf(c, "NOGROUP No such key '%.*s' or consumer group '%.*s' in XREADGROUP with GROUP option",
                                 (int)key->len, key->ptr, (int)gname->len, gname->ptr);
                 goto cleanup;
@@ -806,7 +806,7 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
                 sync = history = true;
             } else if (s->length) {
                 struct stream_id maxid;
-                stream_last_valid_id(s, &maxid);
+                kv_stream_last_valid_id(s, &maxid);
                 if (stream_id_cmp(&maxid, &groups[i]->last_id) > 0) {
                     sync = true;
                     gt = groups[i]->last_id;
@@ -814,16 +814,16 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
             }
         } else if (s->length) {
             struct stream_id maxid;
-            stream_last_valid_id(s, &maxid);
+            kv_stream_last_valid_id(s, &maxid);
             sync = stream_id_cmp(&maxid, &gt) > 0;
         }
         if (!sync)
             continue;
         if (groups) {
             /* Redis 7.0 makes the consumer only when it serves it */
-            cons = stream_consumer_find(groups[i], cname->ptr, cname->len);
+            cons = kv_stream_consumer_find(groups[i], cname->ptr, cname->len);
             if (!cons) {
-                cons = stream_consumer_create(groups[i], cname->ptr, cname->len, now);
+                cons = kv_stream_consumer_create(groups[i], cname->ptr, cname->len, now);
                 kv_notify(c, KV_NOTIFY_STREAM, "xgroup-createconsumer", argv[streams_arg + i].ptr,
                           argv[streams_arg + i].len);
                 c->srv->dirty++;
@@ -832,7 +832,7 @@ static void xread_generic(struct kv_client *c, int argc, struct resp_arg *argv, 
         }
         served++;
         struct stream_id start = gt;
-        stream_id_incr(&start);
+        kv_stream_id_incr(&start);
         if (c->proto == 2)
             resp_add_array(&c->out, 2);
         resp_add_bulk(&c->out, argv[streams_arg + i].ptr, argv[streams_arg + i].len);
@@ -930,7 +930,7 @@ void kv_cmd_XSETID(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     if (s->length > 0) {
         struct stream_id maxid;
-        stream_last_valid_id(s, &maxid);
+        kv_stream_last_valid_id(s, &maxid);
         if (stream_id_cmp(&id, &maxid) < 0) {
             kv_reply_error(c, "ERR The ID specified in XSETID is smaller than the target stream top item");
             return;
@@ -1069,7 +1069,7 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
                                   "want to use the MKSTREAM option to create an empty stream automatically.");
                 return;
             }
-            cg = stream_cg_find(s, argv[3].ptr, argv[3].len);
+            cg = kv_stream_cg_find(s, argv[3].ptr, argv[3].len);
             if (!cg && (kv_arg_is(opt, "setid") || kv_arg_is(opt, "createconsumer") || kv_arg_is(opt, "delconsumer"))) {
                 kv_reply_errorf(c, "NOGROUP No such consumer group '%.*s' for key name '%.*s'", (int)argv[3].len,
                                 argv[3].ptr, (int)argv[2].len, argv[2].ptr);
@@ -1087,7 +1087,7 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
             return;
         if (!s)
             s = create_stream(c, &argv[2]);
-        if (stream_cg_create(s, argv[3].ptr, argv[3].len, &id, entries_read)) {
+        if (kv_stream_cg_create(s, argv[3].ptr, argv[3].len, &id, entries_read)) {
             kv_notify(c, KV_NOTIFY_STREAM, "xgroup-create", argv[2].ptr, argv[2].len);
             resp_add_ok(&c->out);
             c->srv->dirty++;
@@ -1107,7 +1107,7 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         c->srv->dirty++;
     } else if (kv_arg_is(opt, "destroy") && argc == 4) {
         if (cg) {
-            stream_cg_destroy(s, argv[3].ptr, argv[3].len);
+            kv_stream_cg_destroy(s, argv[3].ptr, argv[3].len);
             kv_notify(c, KV_NOTIFY_STREAM, "xgroup-destroy", argv[2].ptr, argv[2].len);
             resp_add_int(&c->out, 1);
             c->srv->dirty++;
@@ -1117,7 +1117,7 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
             resp_add_int(&c->out, 0);
         }
     } else if (kv_arg_is(opt, "createconsumer") && argc == 5) {
-        bool made = stream_consumer_create(cg, argv[4].ptr, argv[4].len, now_ms()) != NULL;
+        bool made = kv_stream_consumer_create(cg, argv[4].ptr, argv[4].len, now_ms()) != NULL;
         if (made) {
             c->srv->dirty++; /* Redis 7.0 signals no WATCH here */
             kv_notify(c, KV_NOTIFY_STREAM, "xgroup-createconsumer", argv[2].ptr, argv[2].len);
@@ -1125,9 +1125,9 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         resp_add_int(&c->out, made);
     } else if (kv_arg_is(opt, "delconsumer") && argc == 5) {
         long long pending = 0;
-        struct stream_consumer *cons = stream_consumer_find(cg, argv[4].ptr, argv[4].len);
+        struct stream_consumer *cons = kv_stream_consumer_find(cg, argv[4].ptr, argv[4].len);
         if (cons) {
-            pending = (long long)stream_consumer_delete(cg, cons);
+            pending = (long long)kv_stream_consumer_delete(cg, cons);
             c->srv->dirty++;
             kv_notify(c, KV_NOTIFY_STREAM, "xgroup-delconsumer", argv[2].ptr, argv[2].len);
         }
@@ -1146,7 +1146,7 @@ void kv_cmd_XACK(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_stream(c, &argv[1], LOOKUP_WRITE, &s))
         return;
     if (s)
-        g = stream_cg_find(s, argv[2].ptr, argv[2].len);
+        g = kv_stream_cg_find(s, argv[2].ptr, argv[2].len);
     if (!g) {
         resp_add_int(&c->out, 0);
         return;
@@ -1161,9 +1161,9 @@ void kv_cmd_XACK(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     long long acked = 0;
     for (int j = 0; j < n; j++) {
-        size_t i = stream_pel_lower_bound(g, &ids[j]);
+        size_t i = kv_stream_pel_lower_bound(g, &ids[j]);
         if (i < g->npel && stream_id_cmp(&g->pel[i].id, &ids[j]) == 0) {
-            stream_pel_remove_at(g, i);
+            kv_stream_pel_remove_at(g, i);
             acked++;
         }
     }
@@ -1200,13 +1200,13 @@ void kv_cmd_XPENDING(struct kv_client *c, int argc, struct resp_arg *argv)
         bool ex;
         if (!parse_interval(c, &argv[si], &start, &ex, 0))
             return;
-        if (ex && !stream_id_incr(&start)) {
+        if (ex && !kv_stream_id_incr(&start)) {
             kv_reply_error(c, "ERR invalid start ID for the interval");
             return;
         }
         if (!parse_interval(c, &argv[si + 1], &end, &ex, UINT64_MAX))
             return;
-        if (ex && !stream_id_decr(&end)) {
+        if (ex && !kv_stream_id_decr(&end)) {
             kv_reply_error(c, "ERR invalid end ID for the interval");
             return;
         }
@@ -1217,7 +1217,7 @@ void kv_cmd_XPENDING(struct kv_client *c, int argc, struct resp_arg *argv)
     struct stream_cg *g = NULL;
     if (!lookup_stream(c, &argv[1], 0, &s))
         return;
-    if (!s || !(g = stream_cg_find(s, argv[2].ptr, argv[2].len))) {
+    if (!s || !(g = kv_stream_cg_find(s, argv[2].ptr, argv[2].len))) {
         kv_reply_errorf(c, "NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)argv[1].len, argv[1].ptr,
                         (int)argv[2].len, argv[2].ptr);
         return;
@@ -1250,7 +1250,7 @@ void kv_cmd_XPENDING(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     struct stream_consumer *cons = NULL;
     if (cname) {
-        cons = stream_consumer_find(g, cname->ptr, cname->len);
+        cons = kv_stream_consumer_find(g, cname->ptr, cname->len);
         if (!cons) {
             resp_add_array(o, 0);
             return;
@@ -1260,7 +1260,7 @@ void kv_cmd_XPENDING(struct kv_client *c, int argc, struct resp_arg *argv)
     struct buf tmp;
     buf_init(&tmp);
     long long n = 0;
-    for (size_t i = stream_pel_lower_bound(g, &start); count && i < g->npel; i++) {
+    for (size_t i = kv_stream_pel_lower_bound(g, &start); count && i < g->npel; i++) {
         struct stream_nack *na = &g->pel[i];
         if (stream_id_cmp(&na->id, &end) > 0)
             break;
@@ -1287,9 +1287,9 @@ void kv_cmd_XPENDING(struct kv_client *c, int argc, struct resp_arg *argv)
 static struct stream_consumer *get_consumer(struct kv_client *c, const struct resp_arg *key, struct stream_cg *g,
                                             const struct resp_arg *name, long long now)
 {
-    struct stream_consumer *cs = stream_consumer_find(g, name->ptr, name->len);
+    struct stream_consumer *cs = kv_stream_consumer_find(g, name->ptr, name->len);
     if (!cs) {
-        cs = stream_consumer_create(g, name->ptr, name->len, now);
+        cs = kv_stream_consumer_create(g, name->ptr, name->len, now);
         kv_notify(c, KV_NOTIFY_STREAM, "xgroup-createconsumer", key->ptr, key->len);
     }
     cs->seen_time = now;
@@ -1305,7 +1305,7 @@ void kv_cmd_XCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_stream(c, &argv[1], LOOKUP_WRITE, &s))
         return;
     if (s)
-        g = stream_cg_find(s, argv[2].ptr, argv[2].len);
+        g = kv_stream_cg_find(s, argv[2].ptr, argv[2].len);
     if (!g) {
         kv_reply_errorf(c, "NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)argv[1].len, argv[1].ptr,
                         (int)argv[2].len, argv[2].ptr);
@@ -1371,24 +1371,24 @@ void kv_cmd_XCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
     for (j = 5; j <= last_id_arg; j++) {
         struct stream_id id;
         parse_strict(NULL, &argv[j], &id, NULL);
-        size_t pi = stream_pel_lower_bound(g, &id);
+        size_t pi = kv_stream_pel_lower_bound(g, &id);
         struct stream_nack *na = pi < g->npel && stream_id_cmp(&g->pel[pi].id, &id) == 0 ? &g->pel[pi] : NULL;
         if (!entry_exists(s, &id)) {
             if (na) {
-                stream_pel_remove_at(g, pi);
+                kv_stream_pel_remove_at(g, pi);
                 changed = true;
             }
             continue;
         }
         if (force && !na)
-            na = stream_pel_add(g, &id, NULL, now);
+            na = kv_stream_pel_add(g, &id, NULL, now);
         if (!na)
             continue;
         if (na->consumer && minidle && ms_since(now, na->delivery_time) < minidle)
             continue;
         if (!cons)
             cons = get_consumer(c, &argv[1], g, &argv[3], now);
-        stream_nack_set_owner(na, cons);
+        kv_stream_nack_set_owner(na, cons);
         na->delivery_time = deliverytime;
         if (retrycount >= 0)
             na->delivery_count = (uint64_t)retrycount;
@@ -1419,7 +1419,7 @@ void kv_cmd_XAUTOCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
         minidle = 0;
     if (!parse_interval(c, &argv[5], &start, &startex, 0))
         return;
-    if (startex && !stream_id_incr(&start)) {
+    if (startex && !kv_stream_id_incr(&start)) {
         kv_reply_error(c, "ERR invalid start ID for the interval");
         return;
     }
@@ -1442,7 +1442,7 @@ void kv_cmd_XAUTOCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!lookup_stream(c, &argv[1], LOOKUP_WRITE, &s))
         return;
     if (s)
-        g = stream_cg_find(s, argv[2].ptr, argv[2].len);
+        g = kv_stream_cg_find(s, argv[2].ptr, argv[2].len);
     if (!g) {
         kv_reply_errorf(c, "NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)argv[1].len, argv[1].ptr,
                         (int)argv[2].len, argv[2].ptr);
@@ -1456,12 +1456,12 @@ void kv_cmd_XAUTOCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
     buf_init(&del);
     long long n = 0, ndel = 0;
     bool changed = false;
-    size_t i = stream_pel_lower_bound(g, &start);
+    size_t i = kv_stream_pel_lower_bound(g, &start);
     while (attempts-- && count && i < g->npel) {
         struct stream_nack *na = &g->pel[i];
         struct stream_id id = na->id;
         if (!entry_exists(s, &id)) {
-            stream_pel_remove_at(g, i);
+            kv_stream_pel_remove_at(g, i);
             add_id(&del, &id);
             ndel++;
             count--;
@@ -1476,7 +1476,7 @@ void kv_cmd_XAUTOCLAIM(struct kv_client *c, int argc, struct resp_arg *argv)
             cons = get_consumer(c, &argv[1], g, &argv[3], now);
             na = &g->pel[i];
         }
-        stream_nack_set_owner(na, cons);
+        kv_stream_nack_set_owner(na, cons);
         na->delivery_time = now;
         if (!justid)
             na->delivery_count++;
@@ -1527,10 +1527,10 @@ static void reply_lag(struct buf *o, int proto, const struct kv_stream *s, const
     long long lag;
     if (!s->entries_added) {
         lag = 0;
-    } else if (g->entries_read != STREAM_ENTRIES_READ_INVALID && !stream_range_has_tombstones(s, &g->last_id, NULL)) {
+    } else if (g->entries_read != STREAM_ENTRIES_READ_INVALID && !kv_stream_range_has_tombstones(s, &g->last_id, NULL)) {
         lag = (long long)s->entries_added - g->entries_read;
     } else {
-        long long er = stream_estimate_distance(s, &g->last_id);
+        long long er = kv_stream_estimate_distance(s, &g->last_id);
         if (er == STREAM_ENTRIES_READ_INVALID) {
             resp_add_null(o, proto);
             return;
@@ -1574,15 +1574,15 @@ static void xinfo_stream(struct kv_client *c, int argc, struct resp_arg *argv, s
         }
     }
     struct stream_id first;
-    if (!stream_first_id(s, &first))
+    if (!kv_stream_first_id(s, &first))
         first = (struct stream_id){0, 0};
     resp_add_map(o, c->proto, full ? 9 : 10);
     add_str(o, "length");
     resp_add_int(o, (long long)s->length);
     add_str(o, "radix-tree-keys");
-    resp_add_int(o, (long long)stream_nodes(s));
+    resp_add_int(o, (long long)kv_stream_nodes(s));
     add_str(o, "radix-tree-nodes");
-    resp_add_int(o, (long long)stream_nodes(s) + 1);
+    resp_add_int(o, (long long)kv_stream_nodes(s) + 1);
     add_str(o, "last-generated-id");
     add_id(o, &s->last_id);
     add_str(o, "max-deleted-entry-id");
@@ -1599,8 +1599,8 @@ static void xinfo_stream(struct kv_client *c, int argc, struct resp_arg *argv, s
             struct stream_iter it;
             struct stream_id id;
             uint64_t nf;
-            stream_iter_init(&it, s, NULL, NULL, rev);
-            if (stream_iter_next(&it, &id, &nf))
+            kv_stream_iter_init(&it, s, NULL, NULL, rev);
+            if (kv_stream_iter_next(&it, &id, &nf))
                 emit_entry(o, &it, &id, nf);
             else
                 resp_add_null(o, c->proto);
@@ -1684,7 +1684,7 @@ void kv_cmd_XINFO(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     struct buf *o = &c->out;
     if (kv_arg_is(&argv[1], "consumers") && argc == 4) {
-        struct stream_cg *g = stream_cg_find(s, argv[3].ptr, argv[3].len);
+        struct stream_cg *g = kv_stream_cg_find(s, argv[3].ptr, argv[3].len);
         if (!g) {
             kv_reply_errorf(c, "NOGROUP No such consumer group '%.*s' for key name '%.*s'", (int)argv[3].len,
                             argv[3].ptr, (int)argv[2].len, argv[2].ptr);

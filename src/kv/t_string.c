@@ -28,7 +28,7 @@ static void reply_string(struct kv_client *c, const struct kv_obj *o)
 /* Look a key up for reading; replies WRONGTYPE and returns false on a non-string. */
 static bool lookup_string(struct kv_client *c, const struct resp_arg *k, int flags, struct kv_obj ***ref)
 {
-    *ref = db_lookup_ref(DB(c), k->ptr, k->len, flags);
+    *ref = kv_db_lookup_ref(DB(c), k->ptr, k->len, flags);
     if (*ref && obj_type(**ref) != OBJ_STRING) {
         kv_reply_wrongtype(c);
         return false;
@@ -134,8 +134,8 @@ static bool parse_set_options(struct kv_client *c, int argc, struct resp_arg *ar
 static struct kv_obj *store_string(struct kv_client *c, const struct resp_arg *k, const char *v, size_t vlen,
                                    long long when, bool keepttl)
 {
-    struct kv_obj *o = obj_new_string(k->ptr, k->len, v, vlen, when);
-    o = db_set(DB(c), o, keepttl);
+    struct kv_obj *o = kv_obj_new_string(k->ptr, k->len, v, vlen, when);
+    o = kv_db_set(DB(c), o, keepttl);
     c->srv->dirty++;
     return o;
 }
@@ -159,7 +159,7 @@ void kv_cmd_SET(struct kv_client *c, int argc, struct resp_arg *argv)
         if (!lookup_string(c, &argv[1], 0, &ref))
             return;
     } else {
-        ref = db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+        ref = kv_db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
     }
     bool exists = ref != NULL;
     if ((flags & SET_NX && exists) || (flags & SET_XX && !exists)) {
@@ -174,7 +174,7 @@ void kv_cmd_SET(struct kv_client *c, int argc, struct resp_arg *argv)
     if (when >= 0 && when <= DB(c)->now_ms) {
         /* already expired: the net effect is a delete */
         if (exists) {
-            db_delete_ref(DB(c), ref);
+            kv_db_delete_ref(DB(c), ref);
             c->srv->dirty++;
         }
         /* Redis 7.0 stores the key with its past time and expires it at once:
@@ -182,11 +182,11 @@ void kv_cmd_SET(struct kv_client *c, int argc, struct resp_arg *argv)
         notify_set(c, &argv[1], when);
         kv_notify_db(c->srv, 0, KV_NOTIFY_EXPIRED, "expired", argv[1].ptr, argv[1].len);
         DB(c)->st.expired++;
-    } else if (exists && when < 0 && db_string_overwrite(DB(c), ref, argv[2].ptr, argv[2].len)) {
+    } else if (exists && when < 0 && kv_db_string_overwrite(DB(c), ref, argv[2].ptr, argv[2].len)) {
         c->srv->dirty++; /* the common overwrite: in place, one lookup */
         notify_set(c, &argv[1], when);
     } else if (!exists) {
-        db_add(DB(c), obj_new_string(argv[1].ptr, argv[1].len, argv[2].ptr, argv[2].len, when));
+        kv_db_add(DB(c), kv_obj_new_string(argv[1].ptr, argv[1].len, argv[2].ptr, argv[2].len, when));
         c->srv->dirty++; /* absent a moment ago: no second lookup */
         notify_set(c, &argv[1], when);
     } else {
@@ -200,7 +200,7 @@ void kv_cmd_SET(struct kv_client *c, int argc, struct resp_arg *argv)
 void kv_cmd_SETNX(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     (void)argc;
-    if (db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH)) {
+    if (kv_db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH)) {
         resp_add_int(&c->out, 0);
         return;
     }
@@ -258,7 +258,7 @@ void kv_cmd_GETDEL(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     reply_string(c, ref ? *ref : NULL);
     if (ref) {
-        db_delete_ref(DB(c), ref);
+        kv_db_delete_ref(DB(c), ref);
         c->srv->dirty++;
         kv_notify(c, KV_NOTIFY_GENERIC, "del", argv[1].ptr, argv[1].len);
     }
@@ -283,19 +283,19 @@ void kv_cmd_GETEX(struct kv_client *c, int argc, struct resp_arg *argv)
         bool sec = flags & (SET_EX | SET_EXAT), abs_ = flags & (SET_EXAT | SET_PXAT);
         if (!expire_from_arg(c, &argv[when], sec ? 1000 : 1, abs_, "getex", &when))
             return;
-        ref = db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+        ref = kv_db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
     }
     reply_string(c, *ref);
     if (flags & SET_ANY_EXPIRE) {
         bool gone = when <= DB(c)->now_ms;
         if (gone)
-            db_delete_ref(DB(c), ref);
+            kv_db_delete_ref(DB(c), ref);
         else
-            db_set_expire(DB(c), ref, when);
+            kv_db_set_expire(DB(c), ref, when);
         c->srv->dirty++;
         kv_notify(c, KV_NOTIFY_GENERIC, gone ? "del" : "expire", argv[1].ptr, argv[1].len);
     } else if (flags & SET_PERSIST && obj_has_ttl(*ref)) {
-        db_set_expire(DB(c), ref, -1);
+        kv_db_set_expire(DB(c), ref, -1);
         c->srv->dirty++;
         kv_notify(c, KV_NOTIFY_GENERIC, "persist", argv[1].ptr, argv[1].len);
     }
@@ -320,7 +320,7 @@ static void mset_generic(struct kv_client *c, int argc, struct resp_arg *argv, b
     }
     if (nx) {
         for (int j = 1; j < argc; j += 2) {
-            if (db_lookup_ref(DB(c), argv[j].ptr, argv[j].len, LOOKUP_WRITE | LOOKUP_NOTOUCH)) {
+            if (kv_db_lookup_ref(DB(c), argv[j].ptr, argv[j].len, LOOKUP_WRITE | LOOKUP_NOTOUCH)) {
                 resp_add_int(&c->out, 0);
                 return;
             }
@@ -375,7 +375,7 @@ void kv_cmd_APPEND(struct kv_client *c, int argc, struct resp_arg *argv)
     size_t old = obj_vlen(*ref);
     if (!check_size(c, (long long)old, argv[2].len))
         return;
-    struct kv_obj *o = db_string_try_resize(DB(c), ref, old + argv[2].len);
+    struct kv_obj *o = kv_db_string_try_resize(DB(c), ref, old + argv[2].len);
     if (!o) {
         reply_alloc_failed(c, old + argv[2].len);
         return;
@@ -397,7 +397,7 @@ void kv_cmd_STRLEN(struct kv_client *c, int argc, struct resp_arg *argv)
 /* Replace a string value in place (same key, TTL kept). */
 static struct kv_obj *overwrite_value(struct kv_client *c, struct kv_obj **ref, const char *v, size_t vlen)
 {
-    struct kv_obj *o = db_string_resize(DB(c), ref, vlen);
+    struct kv_obj *o = kv_db_string_resize(DB(c), ref, vlen);
     memcpy(obj_val(o), v, vlen);
     c->srv->dirty++;
     return o;
@@ -542,9 +542,9 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
         }
         if (!check_size(c, off, vlen))
             return;
-        struct kv_obj *o = obj_new_string(argv[1].ptr, argv[1].len, NULL, 0, -1);
-        db_add(DB(c), o);
-        ref = db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+        struct kv_obj *o = kv_obj_new_string(argv[1].ptr, argv[1].len, NULL, 0, -1);
+        kv_db_add(DB(c), o);
+        ref = kv_db_lookup_ref(DB(c), argv[1].ptr, argv[1].len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
     }
     size_t old = obj_vlen(*ref);
     if (vlen == 0) {
@@ -555,10 +555,10 @@ void kv_cmd_SETRANGE(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     struct kv_obj *o = *ref;
     if ((size_t)off + vlen > old) {
-        o = db_string_try_resize(DB(c), ref, (size_t)off + vlen);
+        o = kv_db_string_try_resize(DB(c), ref, (size_t)off + vlen);
         if (!o) {
             if (created) /* the empty key made for this command goes again */
-                db_delete_ref(DB(c), ref);
+                kv_db_delete_ref(DB(c), ref);
             reply_alloc_failed(c, (size_t)off + vlen);
             return;
         }

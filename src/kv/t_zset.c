@@ -165,7 +165,7 @@ static bool parse_lrange(const struct resp_arg *min, const struct resp_arg *max,
 static bool lookup_zset(struct kv_client *c, const struct resp_arg *k, int flags, struct kv_zset **z,
                         struct kv_obj ***ref)
 {
-    struct kv_obj **r = db_lookup_ref(DB(c), k->ptr, k->len, flags);
+    struct kv_obj **r = kv_db_lookup_ref(DB(c), k->ptr, k->len, flags);
     *z = NULL;
     if (ref)
         *ref = r;
@@ -182,8 +182,8 @@ static bool lookup_zset(struct kv_client *c, const struct resp_arg *k, int flags
 /* Add an empty set under a key known to be absent; returns its object. */
 static struct kv_obj *create_zset(struct kv_client *c, const struct resp_arg *k)
 {
-    struct kv_obj *o = obj_new_zset(k->ptr, k->len, zset_new(), -1);
-    db_add(DB(c), o);
+    struct kv_obj *o = kv_obj_new_zset(k->ptr, k->len, kv_zset_new(), -1);
+    kv_db_add(DB(c), o);
     return o;
 }
 
@@ -191,16 +191,16 @@ static struct kv_obj *create_zset(struct kv_client *c, const struct resp_arg *k)
  * empty. Takes ownership of z. Returns the stored length. */
 static long long store_zset(struct kv_client *c, const struct resp_arg *k, struct kv_zset *z)
 {
-    long long n = (long long)zset_len(z);
+    long long n = (long long)kv_zset_len(z);
     if (n == 0) {
-        zset_free(z);
-        if (db_delete(DB(c), k->ptr, k->len)) {
+        kv_zset_free(z);
+        if (kv_db_delete(DB(c), k->ptr, k->len)) {
             c->srv->dirty++;
             kv_notify(c, KV_NOTIFY_GENERIC, "del", k->ptr, k->len);
         }
         return 0;
     }
-    db_set(DB(c), obj_new_zset(k->ptr, k->len, z, -1), false);
+    kv_db_set(DB(c), kv_obj_new_zset(k->ptr, k->len, z, -1), false);
     c->srv->dirty++;
     /* the event is the command's name: zrangestore, zunionstore, zinterstore, zdiffstore */
     kv_notify(c, KV_NOTIFY_ZSET, resp_cmds[c->last_cmd].name, k->ptr, k->len);
@@ -210,8 +210,8 @@ static long long store_zset(struct kv_client *c, const struct resp_arg *k, struc
 /* Delete the key at ref when its set became empty (event "del"). */
 static void delete_if_empty(struct kv_client *c, struct kv_zset *z, struct kv_obj **ref, const struct resp_arg *k)
 {
-    if (zset_len(z) == 0) {
-        db_delete_ref(DB(c), ref);
+    if (kv_zset_len(z) == 0) {
+        kv_db_delete_ref(DB(c), ref);
         kv_notify(c, KV_NOTIFY_GENERIC, "del", k->ptr, k->len);
     }
 }
@@ -239,19 +239,19 @@ static void emit_ranks(struct kv_client *c, struct kv_zset *z, uint64_t from, ui
     if (!dst)
         reply_len(c, n, withscores);
     struct zset_iter it;
-    zset_iter_init(&it, z, from, reverse);
+    kv_zset_iter_init(&it, z, from, reverse);
     const char *m;
     size_t ml;
     double s;
-    for (uint64_t i = 0; i < n && zset_iter_next(&it, &m, &ml, &s); i++) {
+    for (uint64_t i = 0; i < n && kv_zset_iter_next(&it, &m, &ml, &s); i++) {
         if (dst) {
             int out;
-            zset_add(dst, s, m, ml, 0, &out, NULL);
+            kv_zset_add(dst, s, m, ml, 0, &out, NULL);
         } else {
             reply_elem(c, m, ml, s, withscores);
         }
     }
-    zset_iter_done(&it);
+    kv_zset_iter_done(&it);
 }
 
 /* ---- ZADD ZINCRBY ---------------------------------------------------------------- */
@@ -323,7 +323,7 @@ static void zadd_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
         const struct resp_arg *m = &argv[idx + 2 * j + 1];
         int out;
         double newscore = scores[j];
-        bool ok = zset_add(&z, scores[j], m->ptr, m->len, in, &out, &newscore);
+        bool ok = kv_zset_add(&z, scores[j], m->ptr, m->len, in, &out, &newscore);
         memcpy(obj_val(o), &z, sizeof z); /* the set may have moved */
         if (!ok) {
             kv_reply_error(c, NAN_ERR);
@@ -371,10 +371,10 @@ void kv_cmd_ZREM(struct kv_client *c, int argc, struct resp_arg *argv)
     bool gone = false;
     if (z) {
         for (int i = 2; i < argc; i++) {
-            if (zset_del(z, argv[i].ptr, argv[i].len))
+            if (kv_zset_del(z, argv[i].ptr, argv[i].len))
                 deleted++;
-            if (zset_len(z) == 0) {
-                db_delete_ref(DB(c), ref);
+            if (kv_zset_len(z) == 0) {
+                kv_db_delete_ref(DB(c), ref);
                 gone = true;
                 break;
             }
@@ -394,13 +394,13 @@ void kv_cmd_ZCARD(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_zset *z;
     if (lookup_zset(c, &argv[1], 0, &z, NULL))
-        resp_add_int(&c->out, z ? (long long)zset_len(z) : 0);
+        resp_add_int(&c->out, z ? (long long)kv_zset_len(z) : 0);
 }
 
 static void reply_score(struct kv_client *c, struct kv_zset *z, const struct resp_arg *m)
 {
     double s;
-    if (z && zset_score(z, m->ptr, m->len, &s))
+    if (z && kv_zset_score(z, m->ptr, m->len, &s))
         resp_add_double(&c->out, c->proto, s);
     else
         resp_add_null(&c->out, c->proto);
@@ -429,11 +429,11 @@ static void zrank_generic(struct kv_client *c, struct resp_arg *argv, bool rever
     uint64_t rank;
     if (!lookup_zset(c, &argv[1], 0, &z, NULL))
         return;
-    if (!z || !zset_rank(z, argv[2].ptr, argv[2].len, &rank, NULL)) {
+    if (!z || !kv_zset_rank(z, argv[2].ptr, argv[2].len, &rank, NULL)) {
         resp_add_null(&c->out, c->proto);
         return;
     }
-    resp_add_int(&c->out, (long long)(reverse ? zset_len(z) - 1 - rank : rank));
+    resp_add_int(&c->out, (long long)(reverse ? kv_zset_len(z) - 1 - rank : rank));
 }
 
 void kv_cmd_ZRANK(struct kv_client *c, int argc, struct resp_arg *argv) { zrank_generic(c, argv, false); }
@@ -453,7 +453,7 @@ void kv_cmd_ZCOUNT(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     if (!lookup_zset(c, &argv[1], 0, &z, NULL))
         return;
-    resp_add_int(&c->out, z ? (long long)span(zset_score_below(z, &r), zset_score_upto(z, &r)) : 0);
+    resp_add_int(&c->out, z ? (long long)span(kv_zset_score_below(z, &r), kv_zset_score_upto(z, &r)) : 0);
 }
 
 void kv_cmd_ZLEXCOUNT(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -466,7 +466,7 @@ void kv_cmd_ZLEXCOUNT(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     if (!lookup_zset(c, &argv[1], 0, &z, NULL))
         return;
-    resp_add_int(&c->out, z ? (long long)span(zset_lex_below(z, &r), zset_lex_upto(z, &r)) : 0);
+    resp_add_int(&c->out, z ? (long long)span(kv_zset_lex_below(z, &r), kv_zset_lex_upto(z, &r)) : 0);
 }
 
 /* ---- ZRANGE and its older forms ------------------------------------------------------ */
@@ -567,7 +567,7 @@ static void zrange_generic(struct kv_client *c, int argc, struct resp_arg *argv,
     /* the answer as a window of ranks, walked up (from first) or down (from first) */
     uint64_t first = 0, n = 0;
     if (z) {
-        uint64_t len = zset_len(z);
+        uint64_t len = kv_zset_len(z);
         if (type == RT_RANK) {
             n = rank_window(start, end, len, &first);
             if (reverse)
@@ -575,11 +575,11 @@ static void zrange_generic(struct kv_client *c, int argc, struct resp_arg *argv,
         } else {
             uint64_t lo, hi;
             if (type == RT_SCORE) {
-                lo = zset_score_below(z, &sr);
-                hi = zset_score_upto(z, &sr);
+                lo = kv_zset_score_below(z, &sr);
+                hi = kv_zset_score_upto(z, &sr);
             } else {
-                lo = zset_lex_below(z, &lr);
-                hi = zset_lex_upto(z, &lr);
+                lo = kv_zset_lex_below(z, &lr);
+                hi = kv_zset_lex_upto(z, &lr);
             }
             uint64_t inrange = span(lo, hi);
             /* a negative offset walks off the end in Redis: nothing */
@@ -593,7 +593,7 @@ static void zrange_generic(struct kv_client *c, int argc, struct resp_arg *argv,
     }
     if (dst) {
         /* Redis sizes the result by the rank window (unknown for BYSCORE/BYLEX) */
-        struct kv_zset *out = type == RT_RANK && n > zset_max_entries ? zset_new_skiplist() : zset_new();
+        struct kv_zset *out = type == RT_RANK && n > kv_zset_max_entries ? kv_zset_new_skiplist() : kv_zset_new();
         if (n)
             emit_ranks(c, z, first, n, reverse, true, &out);
         resp_add_int(&c->out, store_zset(c, dst, out));
@@ -664,16 +664,16 @@ static void zremrange_generic(struct kv_client *c, struct resp_arg *argv, enum r
     }
     uint64_t lo = 0, hi = 0;
     if (type == RT_RANK) {
-        uint64_t n = rank_window(start, end, zset_len(z), &lo);
+        uint64_t n = rank_window(start, end, kv_zset_len(z), &lo);
         hi = lo + n;
     } else if (type == RT_SCORE) {
-        lo = zset_score_below(z, &sr);
-        hi = zset_score_upto(z, &sr);
+        lo = kv_zset_score_below(z, &sr);
+        hi = kv_zset_score_upto(z, &sr);
     } else {
-        lo = zset_lex_below(z, &lr);
-        hi = zset_lex_upto(z, &lr);
+        lo = kv_zset_lex_below(z, &lr);
+        hi = kv_zset_lex_upto(z, &lr);
     }
-    uint64_t deleted = hi > lo ? zset_delete_ranks(z, lo, hi) : 0;
+    uint64_t deleted = hi > lo ? kv_zset_delete_ranks(z, lo, hi) : 0;
     if (deleted) {
         db_modified(DB(c), argv[1].ptr, argv[1].len);
         kv_notify(c, KV_NOTIFY_ZSET, resp_cmds[c->last_cmd].name, argv[1].ptr, argv[1].len); /* zremrangeby* */
@@ -694,7 +694,7 @@ void kv_cmd_ZREMRANGEBYLEX(struct kv_client *c, int argc, struct resp_arg *argv)
 static void zpop_emit(struct kv_server *s, struct kv_client *c, struct buf *o, int proto, const struct resp_arg *key,
                       struct kv_zset *z, struct kv_obj **ref, bool max, long long count, enum kv_zpop_reply shape)
 {
-    uint64_t len = zset_len(z);
+    uint64_t len = kv_zset_len(z);
     uint64_t n = (uint64_t)count < len ? (uint64_t)count : len;
     switch (shape) {
     case KV_ZPOP_FLAT:
@@ -715,26 +715,26 @@ static void zpop_emit(struct kv_server *s, struct kv_client *c, struct buf *o, i
     }
     bool nested = shape == KV_ZPOP_NESTED || shape == KV_ZPOP_KEY_NESTED;
     struct zset_iter it;
-    zset_iter_init(&it, z, max ? len - 1 : 0, max);
+    kv_zset_iter_init(&it, z, max ? len - 1 : 0, max);
     const char *m;
     size_t ml;
     double sc;
-    for (uint64_t i = 0; i < n && zset_iter_next(&it, &m, &ml, &sc); i++) {
+    for (uint64_t i = 0; i < n && kv_zset_iter_next(&it, &m, &ml, &sc); i++) {
         if (nested)
             resp_add_array(o, 2);
         resp_add_bulk(o, m, ml);
         resp_add_double(o, proto, sc);
     }
-    zset_iter_done(&it);
+    kv_zset_iter_done(&it);
     if (max)
-        zset_delete_ranks(z, len - n, len);
+        kv_zset_delete_ranks(z, len - n, len);
     else
-        zset_delete_ranks(z, 0, n);
+        kv_zset_delete_ranks(z, 0, n);
     s->dirty += n;
     db_modified(&s->db, key->ptr, key->len);
-    bool gone = zset_len(z) == 0;
+    bool gone = kv_zset_len(z) == 0;
     if (gone)
-        db_delete_ref(&s->db, ref);
+        kv_db_delete_ref(&s->db, ref);
     /* c NULL: serving a blocked client, the server raises the events */
     const char *ev = max ? "zpopmax" : "zpopmin";
     if (c)
@@ -857,11 +857,11 @@ void kv_cmd_ZMPOP(struct kv_client *c, int argc, struct resp_arg *argv)
  * (a value of another type keeps it waiting, as in Redis). */
 static bool serve_zset(struct kv_server *s, struct kv_blocked *b, const char *key, size_t klen)
 {
-    struct kv_obj **ref = db_lookup_ref(&s->db, key, klen, LOOKUP_WRITE);
+    struct kv_obj **ref = kv_db_lookup_ref(&s->db, key, klen, LOOKUP_WRITE);
     if (!ref || obj_type(*ref) != OBJ_ZSET)
         return false;
     struct resp_arg k = {.ptr = key, .len = klen};
-    size_t len = zset_len(obj_zset(*ref));
+    size_t len = kv_zset_len(obj_zset(*ref));
     long long cnt = b->a.count > 0 ? b->a.count : 1;
     kv_prop_pop(s, b->db, b->a.where != 0 ? "ZPOPMAX" : "ZPOPMIN", key, klen,
                 (long long)((size_t)cnt < len ? (size_t)cnt : len));
@@ -917,7 +917,7 @@ static void zrandmember_count(struct kv_client *c, struct resp_arg *argv, long l
         return;
     }
     uint64_t count = l < 0 ? (uint64_t)0 - (uint64_t)l : (uint64_t)l;
-    uint64_t size = zset_len(z);
+    uint64_t size = kv_zset_len(z);
     const char *m;
     size_t ml;
     double s;
@@ -927,7 +927,7 @@ static void zrandmember_count(struct kv_client *c, struct resp_arg *argv, long l
         for (uint64_t i = 0; i < count; i++) {
             if ((i & 1023) == 1023 && kv_reply_full(c))
                 return;
-            zset_at(z, rand_below(size), &m, &ml, &s);
+            kv_zset_at(z, rand_below(size), &m, &ml, &s);
             reply_elem(c, m, ml, s, withscores);
         }
         return;
@@ -950,7 +950,7 @@ static void zrandmember_count(struct kv_client *c, struct resp_arg *argv, long l
     }
     reply_len(c, count, withscores);
     for (uint64_t i = 0; i < count; i++) {
-        zset_at(z, r[i], &m, &ml, &s);
+        kv_zset_at(z, r[i], &m, &ml, &s);
         reply_elem(c, m, ml, s, withscores);
     }
     xfree(r);
@@ -988,7 +988,7 @@ void kv_cmd_ZRANDMEMBER(struct kv_client *c, int argc, struct resp_arg *argv)
     const char *m;
     size_t ml;
     double s;
-    zset_at(z, rand_below(zset_len(z)), &m, &ml, &s);
+    kv_zset_at(z, rand_below(kv_zset_len(z)), &m, &ml, &s);
     resp_add_bulk(&c->out, m, ml);
 }
 
@@ -1007,7 +1007,7 @@ struct zsrc {
 static void set_member_cb(const char *m, size_t n, void *arg)
 {
     int out;
-    zset_add(arg, 1.0, m, n, 0, &out, NULL);
+    kv_zset_add(arg, 1.0, m, n, 0, &out, NULL);
 }
 
 /*
@@ -1017,7 +1017,7 @@ static void set_member_cb(const char *m, size_t n, void *arg)
  */
 static bool lookup_source(struct kv_client *c, const struct resp_arg *k, struct zsrc *out)
 {
-    struct kv_obj **r = db_lookup_ref(DB(c), k->ptr, k->len, 0);
+    struct kv_obj **r = kv_db_lookup_ref(DB(c), k->ptr, k->len, 0);
     out->z = NULL;
     out->owned = false;
     if (!r)
@@ -1027,8 +1027,8 @@ static bool lookup_source(struct kv_client *c, const struct resp_arg *k, struct 
         return true;
     }
     if (obj_type(*r) == OBJ_SET) {
-        struct kv_zset *z = zset_new_skiplist();
-        set_foreach(obj_ptr(*r), set_member_cb, &z);
+        struct kv_zset *z = kv_zset_new_skiplist();
+        kv_set_foreach(obj_ptr(*r), set_member_cb, &z);
         out->z = z;
         out->owned = true;
         return true;
@@ -1041,11 +1041,11 @@ static void free_sources(struct zsrc *src, long long n)
 {
     for (long long i = 0; i < n; i++)
         if (src[i].owned)
-            zset_free(src[i].z);
+            kv_zset_free(src[i].z);
     xfree(src);
 }
 
-static inline uint64_t src_len(const struct zsrc *s) { return s->z ? zset_len(s->z) : 0; }
+static inline uint64_t src_len(const struct zsrc *s) { return s->z ? kv_zset_len(s->z) : 0; }
 
 static int src_cmp(const void *a, const void *b)
 {
@@ -1148,7 +1148,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
 
     /* a skiplist, as Redis builds it (a reply shows its -0 scores), converted
      * at the end when it fits the packed limits and is stored */
-    struct kv_zset *res = zset_new_skiplist();
+    struct kv_zset *res = kv_zset_new_skiplist();
     uint64_t card = 0;
     struct zset_iter it;
     const char *m;
@@ -1158,8 +1158,8 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
 
     if (op == OP_INTER) {
         if (src_len(&src[0]) > 0) {
-            zset_iter_init(&it, src[0].z, 0, false);
-            while (zset_iter_next(&it, &m, &ml, &s)) {
+            kv_zset_iter_init(&it, src[0].z, 0, false);
+            while (kv_zset_iter_next(&it, &m, &ml, &s)) {
                 double score = src[0].weight * s, value;
                 if (isnan(score))
                     score = 0;
@@ -1168,7 +1168,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
                     if (src[k].z == src[0].z) {
                         value = s * src[k].weight;
                         aggregate(&score, value, agg);
-                    } else if (zset_score(src[k].z, m, ml, &value)) {
+                    } else if (kv_zset_score(src[k].z, m, ml, &value)) {
                         value *= src[k].weight;
                         aggregate(&score, value, agg);
                     } else {
@@ -1181,54 +1181,54 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
                         if (limit && card >= (uint64_t)limit)
                             break;
                     } else {
-                        zset_add(&res, score, m, ml, 0, &out, NULL);
+                        kv_zset_add(&res, score, m, ml, 0, &out, NULL);
                     }
                 }
             }
-            zset_iter_done(&it);
+            kv_zset_iter_done(&it);
         }
     } else if (op == OP_UNION) {
         for (long long i = 0; i < setnum; i++) {
             if (src_len(&src[i]) == 0)
                 continue;
-            zset_iter_init(&it, src[i].z, 0, false);
-            while (zset_iter_next(&it, &m, &ml, &s)) {
+            kv_zset_iter_init(&it, src[i].z, 0, false);
+            while (kv_zset_iter_next(&it, &m, &ml, &s)) {
                 double score = src[i].weight * s, cur;
                 if (isnan(score))
                     score = 0;
-                if (zset_score(res, m, ml, &cur)) {
+                if (kv_zset_score(res, m, ml, &cur)) {
                     aggregate(&cur, score, agg);
                     score = cur;
                 }
-                zset_add(&res, score, m, ml, ZSET_IN_EXACT, &out, NULL);
+                kv_zset_add(&res, score, m, ml, ZSET_IN_EXACT, &out, NULL);
             }
-            zset_iter_done(&it);
+            kv_zset_iter_done(&it);
         }
     } else if (src_len(&src[0]) > 0) {
         /* DIFF: the members of the first set found in none of the others */
-        zset_iter_init(&it, src[0].z, 0, false);
-        while (zset_iter_next(&it, &m, &ml, &s)) {
+        kv_zset_iter_init(&it, src[0].z, 0, false);
+        while (kv_zset_iter_next(&it, &m, &ml, &s)) {
             long long k;
             double v;
             for (k = 1; k < setnum; k++)
-                if (src[k].z == src[0].z || (src[k].z && zset_score(src[k].z, m, ml, &v)))
+                if (src[k].z == src[0].z || (src[k].z && kv_zset_score(src[k].z, m, ml, &v)))
                     break;
             if (k == setnum)
-                zset_add(&res, s, m, ml, 0, &out, NULL);
+                kv_zset_add(&res, s, m, ml, 0, &out, NULL);
         }
-        zset_iter_done(&it);
+        kv_zset_iter_done(&it);
     }
     free_sources(src, setnum);
 
     if (card_only) {
-        zset_free(res);
+        kv_zset_free(res);
         resp_add_int(&c->out, (long long)card);
     } else if (dst) {
-        zset_shrink_if_fits(&res);
+        kv_zset_shrink_if_fits(&res);
         resp_add_int(&c->out, store_zset(c, dst, res));
     } else {
-        emit_ranks(c, res, 0, zset_len(res), false, withscores, NULL);
-        zset_free(res);
+        emit_ranks(c, res, 0, kv_zset_len(res), false, withscores, NULL);
+        kv_zset_free(res);
     }
 }
 
@@ -1303,13 +1303,13 @@ void kv_cmd_ZSCAN(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!kv_scan_opts(c, argc, argv, 3, &count, &pat))
         return;
     struct scan_vec sv = {0};
-    if (zset_is_packed(z)) {
-        cursor = zset_scan(z, 0, scan_collect, &sv);
+    if (kv_zset_is_packed(z)) {
+        cursor = kv_zset_scan(z, 0, scan_collect, &sv);
     } else {
         /* a member and its score count as two elements against COUNT, as in Redis */
         long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
         do {
-            cursor = zset_scan(z, cursor, scan_collect, &sv);
+            cursor = kv_zset_scan(z, cursor, scan_collect, &sv);
         } while (cursor && maxiter-- && (unsigned long long)sv.n * 2 < (unsigned long long)count);
     }
     size_t kept = 0;

@@ -24,8 +24,8 @@
 #include "core/rand.h"
 #include "kv/dict.h"
 
-size_t zset_max_entries = 128;
-size_t zset_max_value = 64;
+size_t kv_zset_max_entries = 128;
+size_t kv_zset_max_value = 64;
 
 #define ZSL_MAX_LEVEL 32
 #define PACKED_MAX_BYTES ((size_t)1 << 30) /* a packed buffer never passes 1 GiB */
@@ -69,7 +69,7 @@ static inline int nlevels(const struct zs_node *n) { return (int)n->dn.meta; }
 static inline struct zs_big *BIG(const struct kv_zset *z) { return (struct zs_big *)z; }
 static inline struct zs_packed *PK(const struct kv_zset *z) { return (struct zs_packed *)z; }
 
-int zset_member_cmp(const char *a, size_t alen, const char *b, size_t blen)
+int kv_zset_member_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;
     int c = n ? memcmp(a, b, n) : 0;
@@ -85,7 +85,7 @@ static inline int elem_cmp(double s1, const char *m1, size_t l1, double s2, cons
         return -1;
     if (s1 > s2)
         return 1;
-    return zset_member_cmp(m1, l1, m2, l2);
+    return kv_zset_member_cmp(m1, l1, m2, l2);
 }
 
 /* ---- range predicates (Redis zslValueGteMin and friends) -------------------- */
@@ -97,7 +97,7 @@ static bool lex_gte_min(const char *m, size_t l, const struct zset_lrange *r)
 {
     if (r->mininf)
         return r->mininf < 0;
-    int c = zset_member_cmp(m, l, r->min, r->minlen);
+    int c = kv_zset_member_cmp(m, l, r->min, r->minlen);
     return r->minex ? c > 0 : c >= 0;
 }
 
@@ -105,7 +105,7 @@ static bool lex_lte_max(const char *m, size_t l, const struct zset_lrange *r)
 {
     if (r->maxinf)
         return r->maxinf > 0;
-    int c = zset_member_cmp(m, l, r->max, r->maxlen);
+    int c = kv_zset_member_cmp(m, l, r->max, r->maxlen);
     return r->maxex ? c < 0 : c <= 0;
 }
 
@@ -313,7 +313,7 @@ static int random_level(void)
 static struct zs_big *big_new(void)
 {
     struct zs_big *b = xcalloc(1, sizeof *b);
-    dict_init(&b->d, offsetof(struct zs_node, m));
+    kv_dict_init(&b->d, offsetof(struct zs_node, m));
     b->head = node_new(ZSL_MAX_LEVEL, 0, NULL, 0);
     b->level = 1;
     return b;
@@ -327,7 +327,7 @@ static void free_node_cb(struct dict_node *n, void *arg)
 
 static void big_free(struct zs_big *b)
 {
-    dict_deinit(&b->d, free_node_cb, NULL);
+    kv_dict_deinit(&b->d, free_node_cb, NULL);
     node_free(b->head);
     xfree(b);
 }
@@ -409,13 +409,13 @@ static void big_insert(struct zs_big *b, double score, const char *m, size_t mle
 {
     struct zs_node *n = node_new(random_level(), score, m, mlen);
     b->node_bytes += xalloc_size(node_block(n));
-    dict_insert(&b->d, &n->dn, dict_hash(m, mlen));
+    kv_dict_insert(&b->d, &n->dn, kv_dict_hash(m, mlen));
     zsl_link(b, n);
 }
 
 static struct zs_node *big_find(struct zs_big *b, const char *m, size_t mlen)
 {
-    return (struct zs_node *)dict_find(&b->d, m, mlen, dict_hash(m, mlen));
+    return (struct zs_node *)dict_find(&b->d, m, mlen, kv_dict_hash(m, mlen));
 }
 
 /* The node of 0-based rank r (r < length), with its predecessors if update given. */
@@ -440,7 +440,7 @@ static void big_remove_node(struct zs_big *b, struct zs_node *n, struct zs_node 
         zsl_unlink_with(b, n, update);
     else
         zsl_unlink(b, n);
-    dict_remove(&b->d, n->m, n->dn.klen, dict_hash(n->m, n->dn.klen));
+    kv_dict_remove(&b->d, n->m, n->dn.klen, kv_dict_hash(n->m, n->dn.klen));
     b->node_bytes -= xalloc_size(node_block(n));
     node_free(n);
 }
@@ -463,23 +463,23 @@ static void convert_to_big(struct kv_zset **zp)
     *zp = (struct kv_zset *)b;
 }
 
-void zset_to_skiplist(struct kv_zset **zp)
+void kv_zset_to_skiplist(struct kv_zset **zp)
 {
     if ((*zp)->packed)
         convert_to_big(zp);
 }
 
-void zset_shrink_if_fits(struct kv_zset **zp)
+void kv_zset_shrink_if_fits(struct kv_zset **zp)
 {
     struct kv_zset *z = *zp;
     if (z->packed)
         return;
     struct zs_big *b = BIG(z);
-    if (b->length > zset_max_entries)
+    if (b->length > kv_zset_max_entries)
         return;
     size_t total = 0;
     for (struct zs_node *n = LV(b->head, 0)->fwd; n; n = LV(n, 0)->fwd) {
-        if (n->dn.klen > zset_max_value)
+        if (n->dn.klen > kv_zset_max_value)
             return;
         total += entry_size(n->score, n->dn.klen);
     }
@@ -507,17 +507,17 @@ static struct kv_zset *packed_new(void)
     return (struct kv_zset *)pk;
 }
 
-struct kv_zset *zset_new(void)
+struct kv_zset *kv_zset_new(void)
 {
     struct kv_zset *z = packed_new();
-    if (zset_max_entries == 0)
+    if (kv_zset_max_entries == 0)
         convert_to_big(&z);
     return z;
 }
 
-struct kv_zset *zset_new_skiplist(void) { return (struct kv_zset *)big_new(); }
+struct kv_zset *kv_zset_new_skiplist(void) { return (struct kv_zset *)big_new(); }
 
-void zset_free(struct kv_zset *z)
+void kv_zset_free(struct kv_zset *z)
 {
     if (!z)
         return;
@@ -527,7 +527,7 @@ void zset_free(struct kv_zset *z)
         big_free(BIG(z));
 }
 
-struct kv_zset *zset_dup(const struct kv_zset *z)
+struct kv_zset *kv_zset_dup(const struct kv_zset *z)
 {
     if (z->packed) {
         size_t n = offsetof(struct zs_packed, data) + PK(z)->bytes;
@@ -542,10 +542,10 @@ struct kv_zset *zset_dup(const struct kv_zset *z)
     return (struct kv_zset *)b;
 }
 
-size_t zset_len(const struct kv_zset *z) { return z->packed ? PK(z)->count : BIG(z)->length; }
-bool zset_is_packed(const struct kv_zset *z) { return z->packed != 0; }
+size_t kv_zset_len(const struct kv_zset *z) { return z->packed ? PK(z)->count : BIG(z)->length; }
+bool kv_zset_is_packed(const struct kv_zset *z) { return z->packed != 0; }
 
-size_t zset_memory(const struct kv_zset *z)
+size_t kv_zset_memory(const struct kv_zset *z)
 {
     if (z->packed)
         return xalloc_size(z);
@@ -554,7 +554,7 @@ size_t zset_memory(const struct kv_zset *z)
            b->node_bytes;
 }
 
-bool zset_score(struct kv_zset *z, const char *m, size_t mlen, double *score)
+bool kv_zset_score(struct kv_zset *z, const char *m, size_t mlen, double *score)
 {
     if (z->packed)
         return pk_find(z, m, mlen, score) >= 0;
@@ -565,7 +565,7 @@ bool zset_score(struct kv_zset *z, const char *m, size_t mlen, double *score)
     return true;
 }
 
-bool zset_add(struct kv_zset **zp, double score, const char *m, size_t mlen, int in, int *out, double *newscore)
+bool kv_zset_add(struct kv_zset **zp, double score, const char *m, size_t mlen, int in, int *out, double *newscore)
 {
     struct kv_zset *z = *zp;
     bool incr = in & ZSET_IN_INCR, nx = in & ZSET_IN_NX, xx = in & ZSET_IN_XX;
@@ -619,7 +619,7 @@ bool zset_add(struct kv_zset **zp, double score, const char *m, size_t mlen, int
         *out = ZSET_OUT_NOP;
         return true;
     }
-    if (z->packed && (PK(z)->count + 1 > zset_max_entries || mlen > zset_max_value ||
+    if (z->packed && (PK(z)->count + 1 > kv_zset_max_entries || mlen > kv_zset_max_value ||
                       PK(z)->bytes + entry_size(score, mlen) > PACKED_MAX_BYTES)) {
         convert_to_big(zp);
         z = *zp;
@@ -634,7 +634,7 @@ bool zset_add(struct kv_zset **zp, double score, const char *m, size_t mlen, int
     return true;
 }
 
-bool zset_del(struct kv_zset *z, const char *m, size_t mlen)
+bool kv_zset_del(struct kv_zset *z, const char *m, size_t mlen)
 {
     if (z->packed) {
         double s;
@@ -651,7 +651,7 @@ bool zset_del(struct kv_zset *z, const char *m, size_t mlen)
     return true;
 }
 
-bool zset_rank(struct kv_zset *z, const char *m, size_t mlen, uint64_t *rank, double *score)
+bool kv_zset_rank(struct kv_zset *z, const char *m, size_t mlen, uint64_t *rank, double *score)
 {
     if (z->packed) {
         const uint8_t *p = PBUF(z), *end = p + PK(z)->bytes;
@@ -692,9 +692,9 @@ bool zset_rank(struct kv_zset *z, const char *m, size_t mlen, uint64_t *rank, do
     return true;
 }
 
-uint64_t zset_delete_ranks(struct kv_zset *z, uint64_t start, uint64_t end)
+uint64_t kv_zset_delete_ranks(struct kv_zset *z, uint64_t start, uint64_t end)
 {
-    uint64_t len = zset_len(z);
+    uint64_t len = kv_zset_len(z);
     if (end > len)
         end = len;
     if (start >= end)
@@ -728,7 +728,7 @@ uint64_t zset_delete_ranks(struct kv_zset *z, uint64_t start, uint64_t end)
         big_remove_node(b, x, update);
         x = next;
     }
-    dict_maybe_shrink(&b->d);
+    kv_dict_maybe_shrink(&b->d);
     return end - start;
 }
 
@@ -772,20 +772,20 @@ static bool p_upto_score(double s, const char *m, size_t ml, const void *r) { re
 static bool p_below_lex(double s, const char *m, size_t ml, const void *r) { return !lex_gte_min(m, ml, r); }
 static bool p_upto_lex(double s, const char *m, size_t ml, const void *r) { return lex_lte_max(m, ml, r); }
 
-uint64_t zset_score_below(struct kv_zset *z, const struct zset_srange *r) { return count_prefix(z, p_below_score, r); }
-uint64_t zset_score_upto(struct kv_zset *z, const struct zset_srange *r) { return count_prefix(z, p_upto_score, r); }
-uint64_t zset_lex_below(struct kv_zset *z, const struct zset_lrange *r) { return count_prefix(z, p_below_lex, r); }
-uint64_t zset_lex_upto(struct kv_zset *z, const struct zset_lrange *r) { return count_prefix(z, p_upto_lex, r); }
+uint64_t kv_zset_score_below(struct kv_zset *z, const struct zset_srange *r) { return count_prefix(z, p_below_score, r); }
+uint64_t kv_zset_score_upto(struct kv_zset *z, const struct zset_srange *r) { return count_prefix(z, p_upto_score, r); }
+uint64_t kv_zset_lex_below(struct kv_zset *z, const struct zset_lrange *r) { return count_prefix(z, p_below_lex, r); }
+uint64_t kv_zset_lex_upto(struct kv_zset *z, const struct zset_lrange *r) { return count_prefix(z, p_upto_lex, r); }
 
 /* ---- iteration --------------------------------------------------------------------- */
 
-void zset_iter_init(struct zset_iter *it, struct kv_zset *z, uint64_t rank, bool reverse)
+void kv_zset_iter_init(struct zset_iter *it, struct kv_zset *z, uint64_t rank, bool reverse)
 {
     memset(it, 0, sizeof *it);
     it->z = z;
     it->reverse = reverse;
     it->pos = rank;
-    uint64_t len = zset_len(z);
+    uint64_t len = kv_zset_len(z);
     if (rank >= len) {
         it->pos = UINT64_MAX; /* exhausted */
         return;
@@ -808,7 +808,7 @@ void zset_iter_init(struct zset_iter *it, struct kv_zset *z, uint64_t rank, bool
     it->off = (size_t)(p - b);
 }
 
-bool zset_iter_next(struct zset_iter *it, const char **m, size_t *mlen, double *score)
+bool kv_zset_iter_next(struct zset_iter *it, const char **m, size_t *mlen, double *score)
 {
     if (it->pos == UINT64_MAX)
         return false;
@@ -837,13 +837,13 @@ bool zset_iter_next(struct zset_iter *it, const char **m, size_t *mlen, double *
     return true;
 }
 
-void zset_iter_done(struct zset_iter *it)
+void kv_zset_iter_done(struct zset_iter *it)
 {
     xfree(it->offs);
     it->offs = NULL;
 }
 
-void zset_at(struct kv_zset *z, uint64_t rank, const char **m, size_t *mlen, double *score)
+void kv_zset_at(struct kv_zset *z, uint64_t rank, const char **m, size_t *mlen, double *score)
 {
     if (!z->packed) {
         struct zs_node *n = big_at(BIG(z), rank, NULL);
@@ -869,7 +869,7 @@ static void scan_visit(struct dict_node *dn, void *arg)
     x->fn(n->m, n->dn.klen, n->score, x->arg);
 }
 
-uint64_t zset_scan(struct kv_zset *z, uint64_t cursor,
+uint64_t kv_zset_scan(struct kv_zset *z, uint64_t cursor,
                    void (*fn)(const char *m, size_t mlen, double score, void *arg), void *arg)
 {
     if (z->packed) {
@@ -884,5 +884,5 @@ uint64_t zset_scan(struct kv_zset *z, uint64_t cursor,
         return 0;
     }
     struct scan_ctx x = {fn, arg};
-    return dict_scan(&BIG(z)->d, cursor, scan_visit, &x);
+    return kv_dict_scan(&BIG(z)->d, cursor, scan_visit, &x);
 }

@@ -3,8 +3,8 @@
  *
  * Two encodings, as Redis (OBJECT ENCODING names them the same way):
  *
- *   listpack  a small set (at most zset_max_entries elements, each member at
- *             most zset_max_value bytes) is one packed buffer of entries in
+ *   listpack  a small set (at most kv_zset_max_entries elements, each member at
+ *             most kv_zset_max_value bytes) is one packed buffer of entries in
  *             (score, member) order, searched linearly. An entry is
  *               [kind][score bytes][member length, LEB128][member]
  *             kind 56+s for a small integer score s in -40..199 (1 byte in
@@ -28,30 +28,30 @@
 
 struct kv_zset;
 
-extern size_t zset_max_entries;  /* zset-max-listpack-entries, default 128 */
-extern size_t zset_max_value;    /* zset-max-listpack-value, default 64 */
+extern size_t kv_zset_max_entries;  /* zset-max-listpack-entries, default 128 */
+extern size_t kv_zset_max_value;    /* zset-max-listpack-value, default 64 */
 
-/* An empty set in the packed encoding (skiplist if zset_max_entries is 0). */
-struct kv_zset *zset_new(void);
+/* An empty set in the packed encoding (skiplist if kv_zset_max_entries is 0). */
+struct kv_zset *kv_zset_new(void);
 /* An empty set in the skiplist encoding (results Redis builds that way: its
  * scores keep -0, which the packed encoding stores as 0). */
-struct kv_zset *zset_new_skiplist(void);
-void zset_free(struct kv_zset *z);
+struct kv_zset *kv_zset_new_skiplist(void);
+void kv_zset_free(struct kv_zset *z);
 /* A deep copy in the same encoding (COPY). */
-struct kv_zset *zset_dup(const struct kv_zset *z);
-size_t zset_len(const struct kv_zset *z);
-size_t zset_memory(const struct kv_zset *z);
-bool zset_is_packed(const struct kv_zset *z);
+struct kv_zset *kv_zset_dup(const struct kv_zset *z);
+size_t kv_zset_len(const struct kv_zset *z);
+size_t kv_zset_memory(const struct kv_zset *z);
+bool kv_zset_is_packed(const struct kv_zset *z);
 /* Convert a skiplist set back to packed when it fits the limits (the *STORE
  * commands do this for their result, as Redis does); *zp is updated. */
-void zset_shrink_if_fits(struct kv_zset **zp);
+void kv_zset_shrink_if_fits(struct kv_zset **zp);
 /* Convert a packed set to the skiplist encoding (SORT does, as Redis). */
-void zset_to_skiplist(struct kv_zset **zp);
+void kv_zset_to_skiplist(struct kv_zset **zp);
 
 /* Member lookup: true with *score set. */
-bool zset_score(struct kv_zset *z, const char *m, size_t mlen, double *score);
+bool kv_zset_score(struct kv_zset *z, const char *m, size_t mlen, double *score);
 
-/* zset_add flags, Redis's ZADD_IN_* / ZADD_OUT_* */
+/* kv_zset_add flags, Redis's ZADD_IN_* / ZADD_OUT_* */
 enum {
     ZSET_IN_INCR = 1 << 0,
     ZSET_IN_NX = 1 << 1,
@@ -74,13 +74,13 @@ enum {
  * The score must not be NaN. Converts to the skiplist when a limit is passed.
  * May move the set: *zp is updated (a key's object must be given the new pointer).
  */
-bool zset_add(struct kv_zset **zp, double score, const char *m, size_t mlen, int in, int *out, double *newscore);
+bool kv_zset_add(struct kv_zset **zp, double score, const char *m, size_t mlen, int in, int *out, double *newscore);
 /* Remove a member; true if it existed. */
-bool zset_del(struct kv_zset *z, const char *m, size_t mlen);
+bool kv_zset_del(struct kv_zset *z, const char *m, size_t mlen);
 /* 0-based ascending rank of a member; true if present (*score set too if non-NULL). */
-bool zset_rank(struct kv_zset *z, const char *m, size_t mlen, uint64_t *rank, double *score);
+bool kv_zset_rank(struct kv_zset *z, const char *m, size_t mlen, uint64_t *rank, double *score);
 /* Remove the elements of ranks [start, end); returns how many. */
-uint64_t zset_delete_ranks(struct kv_zset *z, uint64_t start, uint64_t end);
+uint64_t kv_zset_delete_ranks(struct kv_zset *z, uint64_t start, uint64_t end);
 
 /* Score interval (Redis zrangespec). */
 struct zset_srange {
@@ -97,16 +97,16 @@ struct zset_lrange {
 
 /* How many elements lie before the interval (below min) / up to its end
  * (at most max). The interval holds the ranks [below, upto) when below < upto. */
-uint64_t zset_score_below(struct kv_zset *z, const struct zset_srange *r);
-uint64_t zset_score_upto(struct kv_zset *z, const struct zset_srange *r);
-uint64_t zset_lex_below(struct kv_zset *z, const struct zset_lrange *r);
-uint64_t zset_lex_upto(struct kv_zset *z, const struct zset_lrange *r);
+uint64_t kv_zset_score_below(struct kv_zset *z, const struct zset_srange *r);
+uint64_t kv_zset_score_upto(struct kv_zset *z, const struct zset_srange *r);
+uint64_t kv_zset_lex_below(struct kv_zset *z, const struct zset_lrange *r);
+uint64_t kv_zset_lex_upto(struct kv_zset *z, const struct zset_lrange *r);
 /* Order of members as Redis sorts them (memcmp, then the shorter first). */
-int zset_member_cmp(const char *a, size_t alen, const char *b, size_t blen);
+int kv_zset_member_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /*
  * Iterator from a rank, ascending or descending. The member pointer it yields
- * points inside the set and stays valid until the set changes. zset_iter_done
+ * points inside the set and stays valid until the set changes. kv_zset_iter_done
  * frees what a descending walk of the packed encoding needed.
  */
 struct zset_iter {
@@ -117,16 +117,16 @@ struct zset_iter {
     size_t off;            /* packed ascending: offset of the next entry */
     uint32_t *offs;        /* packed descending: entry offsets 0..rank */
 };
-void zset_iter_init(struct zset_iter *it, struct kv_zset *z, uint64_t rank, bool reverse);
-bool zset_iter_next(struct zset_iter *it, const char **m, size_t *mlen, double *score);
-void zset_iter_done(struct zset_iter *it);
+void kv_zset_iter_init(struct zset_iter *it, struct kv_zset *z, uint64_t rank, bool reverse);
+bool kv_zset_iter_next(struct zset_iter *it, const char **m, size_t *mlen, double *score);
+void kv_zset_iter_done(struct zset_iter *it);
 
-/* The element at a rank (rank < zset_len): member valid until the set changes. */
-void zset_at(struct kv_zset *z, uint64_t rank, const char **m, size_t *mlen, double *score);
+/* The element at a rank (rank < kv_zset_len): member valid until the set changes. */
+void kv_zset_at(struct kv_zset *z, uint64_t rank, const char **m, size_t *mlen, double *score);
 
 /* Cursor iteration for ZSCAN over the skiplist's dict (packed: cursor must be 0,
  * all at once, returns 0). fn must not modify the set. */
-uint64_t zset_scan(struct kv_zset *z, uint64_t cursor,
+uint64_t kv_zset_scan(struct kv_zset *z, uint64_t cursor,
                    void (*fn)(const char *m, size_t mlen, double score, void *arg), void *arg);
 
 #endif

@@ -34,11 +34,11 @@ static void setup(void)
     s = xcalloc(1, sizeof *s);
     conf_defaults(&kv_conf_table, &s->cfg);
     pthread_mutex_init(&s->lock, NULL);
-    db_init(&s->db);
+    kv_db_init(&s->db);
     s->ndbs = (int)s->cfg.databases;
     s->dbs = xcalloc((size_t)s->ndbs, sizeof *s->dbs);
     for (int i = 0; i < s->ndbs; i++) {
-        db_init(&s->dbs[i]);
+        kv_db_init(&s->dbs[i]);
         s->dbs[i].id = i;
     }
     s->next_client_id = 1;
@@ -52,7 +52,7 @@ static void setup(void)
     kv_prop_init(s);
     kv_repl_init(s);
     kv_config_apply(s);
-    db_set_now(&s->db, util_time_ms());
+    kv_db_set_now(&s->db, util_time_ms());
 }
 
 TestSuite(aof_load, .init = setup);

@@ -1,7 +1,7 @@
 /*
  * test_kv_databases.c — the numbered databases underneath SELECT/SWAPDB:
  *
- *   db.c        db_exchange() moves a database's data (keys, TTL count,
+ *   db.c        kv_db_exchange() moves a database's data (keys, TTL count,
  *               expiry cursor, avg_ttl, and the number when asked) and
  *               leaves statistics, clock, settings and hooks in place
  *   server.c    kv_db_select() / kv_db_get() on a server with 16 databases:
@@ -26,11 +26,11 @@
 static struct kv_server *server_new(void)
 {
     struct kv_server *s = calloc(1, sizeof *s);
-    db_init(&s->db);
+    kv_db_init(&s->db);
     s->ndbs = NDB;
     s->dbs = calloc(NDB, sizeof *s->dbs);
     for (int i = 0; i < NDB; i++) {
-        db_init(&s->dbs[i]);
+        kv_db_init(&s->dbs[i]);
         s->dbs[i].id = i;
     }
     return s;
@@ -38,16 +38,16 @@ static struct kv_server *server_new(void)
 
 static void server_free(struct kv_server *s)
 {
-    db_deinit(&s->db);
+    kv_db_deinit(&s->db);
     for (int i = 0; i < NDB; i++)
-        db_deinit(&s->dbs[i]);
+        kv_db_deinit(&s->dbs[i]);
     free(s->dbs);
     free(s);
 }
 
 static void put(struct kv_db *db, const char *key, const char *val, long long expire_ms)
 {
-    db_set(db, obj_new_string(key, strlen(key), val, strlen(val), expire_ms), false);
+    kv_db_set(db, kv_obj_new_string(key, strlen(key), val, strlen(val), expire_ms), false);
 }
 
 static const char *get(struct kv_db *db, const char *key)
@@ -75,14 +75,14 @@ static void on_modify(void *arg, const char *key, size_t klen)
 Test(databases, exchange_moves_data_not_context)
 {
     struct kv_db a, b;
-    db_init(&a);
-    db_init(&b);
+    kv_db_init(&a);
+    kv_db_init(&b);
     a.id = 1;
     b.id = 2;
     put(&a, "k", "in-a", 5000);
     a.avg_ttl = 42;
     a.st.hits = 7;
-    db_exchange(&a, &b, false);
+    kv_db_exchange(&a, &b, false);
     cr_assert_eq(db_size(&a), 0);
     cr_assert_eq(db_size(&b), 1);
     cr_assert_eq(b.volatile_keys, 1);
@@ -91,11 +91,11 @@ Test(databases, exchange_moves_data_not_context)
     cr_assert_eq(a.id, 1, "ids stay without with_id");
     cr_assert_eq(a.st.hits, 7, "statistics stay in place");
     cr_assert_str_eq(get(&b, "k"), "in-a");
-    db_exchange(&a, &b, true);
+    kv_db_exchange(&a, &b, true);
     cr_assert_eq(a.id, 2);
     cr_assert_str_eq(get(&a, "k"), "in-a");
-    db_deinit(&a);
-    db_deinit(&b);
+    kv_db_deinit(&a);
+    kv_db_deinit(&b);
 }
 
 Test(databases, select_keeps_keys_in_their_database)
@@ -126,7 +126,7 @@ Test(databases, select_keeps_keys_in_their_database)
     cr_assert_eq(kv_db_get(s, 3), &s->db);
     cr_assert_str_eq(get(kv_db_get(s, 9), "k"), "9");
     /* SWAPDB: data moves, numbers stay */
-    db_exchange(kv_db_get(s, 3), kv_db_get(s, 9), false);
+    kv_db_exchange(kv_db_get(s, 3), kv_db_get(s, 9), false);
     cr_assert_eq(s->db.id, 3);
     cr_assert_str_eq(get(&s->db, "k"), "9");
     kv_db_select(s, 9);
@@ -139,14 +139,14 @@ Test(databases, eviction_pool_spans_databases)
     struct kv_server *s = server_new();
     const struct kv_evict_policy *p = &kv_policy_allkeys_lru;
     /* old keys in db 5, fresh ones in db 0: LRU must pick from db 5 */
-    db_set_now(&s->db, 1000000);
+    kv_db_set_now(&s->db, 1000000);
     kv_db_select(s, 5);
     for (int i = 0; i < 50; i++) {
         char k[16];
         snprintf(k, sizeof k, "old%d", i);
         put(&s->db, k, "v", -1);
     }
-    db_set_now(&s->db, 1000000 + 3600 * 1000);
+    kv_db_set_now(&s->db, 1000000 + 3600 * 1000);
     kv_db_select(s, 0);
     for (int i = 0; i < 50; i++) {
         char k[16];
@@ -182,9 +182,9 @@ Test(databases, eviction_pool_spans_databases)
 Test(databases, avg_ttl_estimate)
 {
     struct kv_server *s = calloc(1, sizeof *s);
-    db_init(&s->db);
+    kv_db_init(&s->db);
     long long t0 = 1700000000000LL;
-    db_set_now(&s->db, t0);
+    kv_db_set_now(&s->db, t0);
     for (int i = 0; i < 100; i++) {
         char k[16];
         snprintf(k, sizeof k, "t%d", i);
@@ -193,10 +193,10 @@ Test(databases, avg_ttl_estimate)
     kv_expire_cycle(s, 100000);
     /* the first sample seeds the estimate (Redis: 100000/50*49 + 100000/50) */
     cr_assert_eq(s->db.avg_ttl, 100000, "avg_ttl %lld", s->db.avg_ttl);
-    db_set_now(&s->db, t0 + 50000);
+    kv_db_set_now(&s->db, t0 + 50000);
     for (int i = 0; i < 200; i++)
         kv_expire_cycle(s, 100000);
     cr_assert(s->db.avg_ttl < 100000 && s->db.avg_ttl >= 50000, "avg_ttl %lld", s->db.avg_ttl);
-    db_deinit(&s->db);
+    kv_db_deinit(&s->db);
     free(s);
 }

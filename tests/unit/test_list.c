@@ -4,7 +4,7 @@
  * and shrinking values, inserts that split full nodes, iterator deletes in
  * both directions, range deletes across nodes, long elements (multi-byte
  * length varints), and a randomized sequence of every operation checked
- * against a plain array model under several node limits (list_fill),
+ * against a plain array model under several node limits (kv_list_fill),
  * with the node count and memory accounting checked along the way.
  */
 #include <criterion/criterion.h>
@@ -58,28 +58,28 @@ static void m_free(struct model *m)
 
 static void check_same(struct kv_list *l, const struct model *m)
 {
-    cr_assert_eq(list_len(l), m->len);
+    cr_assert_eq(kv_list_len(l), m->len);
     struct list_iter it;
-    list_iter_init(&it, l, 0, true);
+    kv_list_iter_init(&it, l, 0, true);
     const char *v;
     size_t n;
     for (size_t i = 0; i < m->len; i++) {
-        cr_assert(list_iter_get(&it, &v, &n), "element %zu missing", i);
+        cr_assert(kv_list_iter_get(&it, &v, &n), "element %zu missing", i);
         cr_assert_eq(n, m->n[i], "length of element %zu", i);
         cr_assert(memcmp(v, m->v[i], n) == 0, "element %zu differs", i);
-        list_iter_next(&it);
+        kv_list_iter_next(&it);
     }
-    cr_assert_not(list_iter_get(&it, &v, &n));
+    cr_assert_not(kv_list_iter_get(&it, &v, &n));
     /* backwards too */
     if (m->len) {
-        list_iter_init(&it, l, m->len - 1, false);
+        kv_list_iter_init(&it, l, m->len - 1, false);
         for (size_t i = m->len; i-- > 0;) {
-            cr_assert(list_iter_get(&it, &v, &n));
+            cr_assert(kv_list_iter_get(&it, &v, &n));
             cr_assert_eq(n, m->n[i]);
             cr_assert(memcmp(v, m->v[i], n) == 0);
-            list_iter_next(&it);
+            kv_list_iter_next(&it);
         }
-        cr_assert_not(list_iter_get(&it, &v, &n));
+        cr_assert_not(kv_list_iter_get(&it, &v, &n));
     }
 }
 
@@ -96,64 +96,64 @@ static size_t make_value(char *buf, uint64_t r)
 
 Test(list, push_pop_both_ends)
 {
-    struct kv_list *l = list_new();
+    struct kv_list *l = kv_list_new();
     char buf[16];
     for (int i = 0; i < 5000; i++) {
         int n = snprintf(buf, sizeof buf, "%d", i);
-        list_push(l, i % 2 ? LIST_TAIL : LIST_HEAD, buf, (size_t)n);
+        kv_list_push(l, i % 2 ? LIST_TAIL : LIST_HEAD, buf, (size_t)n);
     }
-    cr_assert_eq(list_len(l), 5000);
-    cr_assert_gt(list_nodes(l), 1, "8 KB nodes: 5000 entries need several");
+    cr_assert_eq(kv_list_len(l), 5000);
+    cr_assert_gt(kv_list_nodes(l), 1, "8 KB nodes: 5000 entries need several");
     const char *v;
     size_t n;
-    cr_assert(list_peek(l, LIST_HEAD, &v, &n));
+    cr_assert(kv_list_peek(l, LIST_HEAD, &v, &n));
     cr_assert(n == 4 && memcmp(v, "4998", 4) == 0);
-    cr_assert(list_peek(l, LIST_TAIL, &v, &n));
+    cr_assert(kv_list_peek(l, LIST_TAIL, &v, &n));
     cr_assert(n == 4 && memcmp(v, "4999", 4) == 0);
-    cr_assert(list_index(l, -1, &v, &n) && n == 4 && memcmp(v, "4999", 4) == 0);
-    cr_assert(list_index(l, 2500, &v, &n) && n == 1 && v[0] == '1');
-    cr_assert_not(list_index(l, 5000, &v, &n));
-    cr_assert_not(list_index(l, -5001, &v, &n));
-    cr_assert_not(list_index(l, INT64_MIN, &v, &n));
+    cr_assert(kv_list_index(l, -1, &v, &n) && n == 4 && memcmp(v, "4999", 4) == 0);
+    cr_assert(kv_list_index(l, 2500, &v, &n) && n == 1 && v[0] == '1');
+    cr_assert_not(kv_list_index(l, 5000, &v, &n));
+    cr_assert_not(kv_list_index(l, -5001, &v, &n));
+    cr_assert_not(kv_list_index(l, INT64_MIN, &v, &n));
     for (int i = 0; i < 5000; i++)
-        list_pop(l, i % 3 ? LIST_TAIL : LIST_HEAD);
-    cr_assert_eq(list_len(l), 0);
-    cr_assert_eq(list_nodes(l), 0);
-    cr_assert_not(list_peek(l, LIST_HEAD, &v, &n));
-    list_free(l);
+        kv_list_pop(l, i % 3 ? LIST_TAIL : LIST_HEAD);
+    cr_assert_eq(kv_list_len(l), 0);
+    cr_assert_eq(kv_list_nodes(l), 0);
+    cr_assert_not(kv_list_peek(l, LIST_HEAD, &v, &n));
+    kv_list_free(l);
 }
 
 Test(list, small_elements_cost_two_bytes)
 {
-    struct kv_list *l = list_new();
+    struct kv_list *l = kv_list_new();
     for (int i = 0; i < 100000; i++)
-        list_push(l, LIST_TAIL, "abc", 3);
+        kv_list_push(l, LIST_TAIL, "abc", 3);
     /* 5 bytes an entry plus node headers and slack: well under Redis's ~11 */
-    size_t per = list_memory(l) / 100000;
+    size_t per = kv_list_memory(l) / 100000;
     cr_assert_leq(per, 7, "%zu bytes per 3-byte element", per);
-    list_free(l);
+    kv_list_free(l);
 }
 
 Test(list, long_elements_and_set)
 {
-    struct kv_list *l = list_new();
+    struct kv_list *l = kv_list_new();
     char *big = malloc(100000);
     memset(big, 'x', 100000);
-    list_push(l, LIST_TAIL, "a", 1);
-    list_push(l, LIST_TAIL, big, 100000);
-    list_push(l, LIST_TAIL, "c", 1);
+    kv_list_push(l, LIST_TAIL, "a", 1);
+    kv_list_push(l, LIST_TAIL, big, 100000);
+    kv_list_push(l, LIST_TAIL, "c", 1);
     const char *v;
     size_t n;
-    cr_assert(list_index(l, 1, &v, &n) && n == 100000 && v[99999] == 'x');
-    list_set(l, 1, "b", 1);
-    cr_assert(list_index(l, 1, &v, &n) && n == 1 && v[0] == 'b');
-    list_set(l, 0, big, 100000);
-    cr_assert(list_index(l, 0, &v, &n) && n == 100000);
-    cr_assert(list_index(l, 2, &v, &n) && n == 1 && v[0] == 'c');
-    cr_assert(list_peek(l, LIST_TAIL, &v, &n) && n == 1 && v[0] == 'c');
-    list_pop(l, LIST_HEAD);
-    cr_assert(list_peek(l, LIST_HEAD, &v, &n) && n == 1 && v[0] == 'b');
-    list_free(l);
+    cr_assert(kv_list_index(l, 1, &v, &n) && n == 100000 && v[99999] == 'x');
+    kv_list_set(l, 1, "b", 1);
+    cr_assert(kv_list_index(l, 1, &v, &n) && n == 1 && v[0] == 'b');
+    kv_list_set(l, 0, big, 100000);
+    cr_assert(kv_list_index(l, 0, &v, &n) && n == 100000);
+    cr_assert(kv_list_index(l, 2, &v, &n) && n == 1 && v[0] == 'c');
+    cr_assert(kv_list_peek(l, LIST_TAIL, &v, &n) && n == 1 && v[0] == 'c');
+    kv_list_pop(l, LIST_HEAD);
+    cr_assert(kv_list_peek(l, LIST_HEAD, &v, &n) && n == 1 && v[0] == 'b');
+    kv_list_free(l);
     free(big);
 }
 
@@ -162,9 +162,9 @@ Test(list, random_against_model)
     static const long fills[] = {-2, -1, -5, 1, 3, 128};
     char *buf = malloc(20000);
     for (size_t f = 0; f < sizeof fills / sizeof fills[0]; f++) {
-        list_fill = fills[f];
+        kv_list_fill = fills[f];
         rand_seed(42 + f);
-        struct kv_list *l = list_new();
+        struct kv_list *l = kv_list_new();
         struct model m = {0};
         for (int step = 0; step < 4000; step++) {
             uint64_t r = rand64();
@@ -173,21 +173,21 @@ Test(list, random_against_model)
             case 0:
             case 1: {
                 int where = (r >> 4) & 1;
-                list_push(l, where, buf, n);
+                kv_list_push(l, where, buf, n);
                 m_insert(&m, where == LIST_HEAD ? 0 : m.len, buf, n);
                 break;
             }
             case 2:
                 if (m.len) {
                     int where = (r >> 4) & 1;
-                    list_pop(l, where);
+                    kv_list_pop(l, where);
                     m_delete(&m, where == LIST_HEAD ? 0 : m.len - 1);
                 }
                 break;
             case 3:
                 if (m.len) {
                     size_t i = rand_below(m.len);
-                    list_set(l, i, buf, n);
+                    kv_list_set(l, i, buf, n);
                     free(m.v[i]);
                     m.v[i] = malloc(n + 1);
                     memcpy(m.v[i], buf, n);
@@ -199,8 +199,8 @@ Test(list, random_against_model)
                     size_t i = rand_below(m.len);
                     bool after = (r >> 4) & 1;
                     struct list_iter it;
-                    list_iter_init(&it, l, i, true);
-                    list_iter_insert(&it, after, buf, n);
+                    kv_list_iter_init(&it, l, i, true);
+                    kv_list_iter_insert(&it, after, buf, n);
                     m_insert(&m, i + after, buf, n);
                 }
                 break;
@@ -210,9 +210,9 @@ Test(list, random_against_model)
                     size_t i = rand_below(m.len);
                     bool fwd = (r >> 4) & 1;
                     struct list_iter it;
-                    list_iter_init(&it, l, i, fwd);
-                    for (int k = 0; k < 3 && list_iter_get(&it, &(const char *){0}, &(size_t){0}); k++) {
-                        list_iter_del(&it);
+                    kv_list_iter_init(&it, l, i, fwd);
+                    for (int k = 0; k < 3 && kv_list_iter_get(&it, &(const char *){0}, &(size_t){0}); k++) {
+                        kv_list_iter_del(&it);
                         m_delete(&m, i);
                         if (!fwd) {
                             if (i == 0)
@@ -230,7 +230,7 @@ Test(list, random_against_model)
                     size_t cnt = rand_below(m.len - start + 1);
                     if (cnt > 50)
                         cnt = 50;
-                    list_del_range(l, start, cnt);
+                    kv_list_del_range(l, start, cnt);
                     for (size_t k = 0; k < cnt; k++)
                         m_delete(&m, start);
                 }
@@ -240,7 +240,7 @@ Test(list, random_against_model)
                     long long i = (long long)rand_below(2 * m.len) - (long long)m.len;
                     const char *v;
                     size_t vn;
-                    cr_assert(list_index(l, i, &v, &vn));
+                    cr_assert(kv_list_index(l, i, &v, &vn));
                     size_t j = i < 0 ? (size_t)((long long)m.len + i) : (size_t)i;
                     cr_assert(vn == m.n[j] && memcmp(v, m.v[j], vn) == 0);
                 }
@@ -250,23 +250,23 @@ Test(list, random_against_model)
                 check_same(l, &m);
         }
         check_same(l, &m);
-        cr_assert_geq(list_memory(l), m.len);
-        list_free(l);
+        cr_assert_geq(kv_list_memory(l), m.len);
+        kv_list_free(l);
         m_free(&m);
     }
-    list_fill = -2;
+    kv_list_fill = -2;
     free(buf);
 }
 
 Test(list, fill_count_limits_entries_per_node)
 {
-    list_fill = 4;
-    struct kv_list *l = list_new();
+    kv_list_fill = 4;
+    struct kv_list *l = kv_list_new();
     for (int i = 0; i < 40; i++)
-        list_push(l, LIST_TAIL, "x", 1);
-    cr_assert_eq(list_nodes(l), 10);
-    list_del_range(l, 2, 36);
-    cr_assert_eq(list_len(l), 4);
-    list_free(l);
-    list_fill = -2;
+        kv_list_push(l, LIST_TAIL, "x", 1);
+    cr_assert_eq(kv_list_nodes(l), 10);
+    kv_list_del_range(l, 2, 36);
+    cr_assert_eq(kv_list_len(l), 4);
+    kv_list_free(l);
+    kv_list_fill = -2;
 }

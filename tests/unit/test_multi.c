@@ -37,36 +37,36 @@ static void count_hook(void *arg, const char *key, size_t klen)
 Test(modify_hook, every_change_signals)
 {
     struct kv_db db;
-    db_init(&db);
-    db_set_now(&db, 1000);
+    kv_db_init(&db);
+    kv_db_set_now(&db, 1000);
     db.on_modify = count_hook;
-    db_add(&db, obj_new_string("a", 1, "v", 1, -1));
+    kv_db_add(&db, kv_obj_new_string("a", 1, "v", 1, -1));
     cr_expect_eq(hook_calls, 1);
     cr_expect_str_eq(hook_last, "a");
-    db_set(&db, obj_new_string("a", 1, "w", 1, -1), false);   /* replace */
+    kv_db_set(&db, kv_obj_new_string("a", 1, "w", 1, -1), false);   /* replace */
     cr_expect_eq(hook_calls, 2);
-    struct kv_obj **ref = db_lookup_ref(&db, "a", 1, LOOKUP_WRITE);
-    db_set_expire(&db, ref, 5000);
+    struct kv_obj **ref = kv_db_lookup_ref(&db, "a", 1, LOOKUP_WRITE);
+    kv_db_set_expire(&db, ref, 5000);
     cr_expect_eq(hook_calls, 3);
-    db_set_expire(&db, ref, -1);
+    kv_db_set_expire(&db, ref, -1);
     cr_expect_eq(hook_calls, 4);
-    db_set_expire(&db, ref, -1);                                 /* no TTL: no change */
+    kv_db_set_expire(&db, ref, -1);                                 /* no TTL: no change */
     cr_expect_eq(hook_calls, 4);
-    db_string_resize(&db, ref, 10);
+    kv_db_string_resize(&db, ref, 10);
     cr_expect_eq(hook_calls, 5);
     db_modified(&db, "b", 1);
     cr_expect_eq(hook_calls, 6);
     cr_expect_str_eq(hook_last, "b");
-    cr_expect(db_delete(&db, "a", 1));
+    cr_expect(kv_db_delete(&db, "a", 1));
     cr_expect_eq(hook_calls, 7);
     /* lazy expiry is a change too */
-    db_add(&db, obj_new_string("t", 1, "v", 1, 1500));
-    db_set_now(&db, 2000);
+    kv_db_add(&db, kv_obj_new_string("t", 1, "v", 1, 1500));
+    kv_db_set_now(&db, 2000);
     hook_calls = 0;
     cr_expect_null(db_lookup(&db, "t", 1, 0));
     cr_expect_eq(hook_calls, 1);
     cr_expect_str_eq(hook_last, "t");
-    db_deinit(&db);
+    kv_db_deinit(&db);
 }
 
 /* ---- transactions through kv_call -------------------------------------------- */
@@ -79,7 +79,7 @@ static void server_up(void)
     srv = xcalloc(1, sizeof *srv);
     conf_defaults(&kv_conf_table, &srv->cfg);
     pthread_mutex_init(&srv->lock, NULL);
-    db_init(&srv->db);
+    kv_db_init(&srv->db);
     srv->db.on_modify = kv_watch_on_modify;
     srv->db.on_modify_arg = srv;
     uv_loop_init(&loop);
@@ -88,7 +88,7 @@ static void server_up(void)
     srv->workers = xcalloc(1, sizeof *srv->workers);
     srv->workers[0].srv = srv;
     kv_config_apply(srv);
-    db_set_now(&srv->db, util_time_ms());
+    kv_db_set_now(&srv->db, util_time_ms());
 }
 
 static struct kv_client *client_new(void)
@@ -117,7 +117,7 @@ static void client_free(struct kv_client *c)
 
 static void server_down(void)
 {
-    db_deinit(&srv->db);
+    kv_db_deinit(&srv->db);
     kv_watch_free(srv->watch);
     conf_free(&kv_conf_table, &srv->cfg);
     uv_close((uv_handle_t *)&srv->cron, NULL);

@@ -51,7 +51,7 @@ static void server_up(void)
     srv = xcalloc(1, sizeof *srv);
     conf_defaults(&kv_conf_table, &srv->cfg);
     pthread_mutex_init(&srv->lock, NULL);
-    db_init(&srv->db);
+    kv_db_init(&srv->db);
     uv_loop_init(&loop);
     uv_timer_init(&loop, &srv->cron);
     srv->nworkers = 1;
@@ -59,7 +59,7 @@ static void server_up(void)
     srv->workers[0].srv = srv;
     srv->pubsub = kv_pubsub_new(srv, 1);
     kv_config_apply(srv);
-    db_set_now(&srv->db, util_time_ms());
+    kv_db_set_now(&srv->db, util_time_ms());
 }
 
 static struct kv_client *client_new(void)
@@ -90,7 +90,7 @@ static void client_free(struct kv_client *c)
 static void server_down(void)
 {
     kv_pubsub_free(srv->pubsub);
-    db_deinit(&srv->db);
+    kv_db_deinit(&srv->db);
     conf_free(&kv_conf_table, &srv->cfg);
     uv_close((uv_handle_t *)&srv->cron, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -250,87 +250,87 @@ static struct kv_obj *roundtrip(struct kv_obj *o)
 
 Test(kv_rdb, every_type_dump_restore)
 {
-    struct kv_obj *o = obj_new_string("k", 1, "hello world hello world hello world", 35, -1), *b = roundtrip(o);
+    struct kv_obj *o = kv_obj_new_string("k", 1, "hello world hello world hello world", 35, -1), *b = roundtrip(o);
     cr_assert(obj_vlen(b) == 35 && memcmp(obj_cval(b), "hello world hello world hello world", 35) == 0);
-    obj_free(o), obj_free(b);
+    kv_obj_free(o), kv_obj_free(b);
 
     for (int big = 0; big < 2; big++) {
-        struct kv_list *l = list_new();
+        struct kv_list *l = kv_list_new();
         int n = big ? 5000 : 5;
         char tmp[32];
         for (int i = 0; i < n; i++)
-            list_push(l, LIST_TAIL, tmp, (size_t)snprintf(tmp, sizeof tmp, i % 2 ? "%d" : "e%d", i));
-        o = obj_new_ptr("l", 1, OBJ_LIST, l, -1);
+            kv_list_push(l, LIST_TAIL, tmp, (size_t)snprintf(tmp, sizeof tmp, i % 2 ? "%d" : "e%d", i));
+        o = kv_obj_new_ptr("l", 1, OBJ_LIST, l, -1);
         b = roundtrip(o);
         struct kv_list *l2 = obj_ptr(b);
-        cr_assert_eq(list_len(l2), (uint64_t)n);
+        cr_assert_eq(kv_list_len(l2), (uint64_t)n);
         const char *v;
         size_t vn;
-        cr_assert(list_index(l2, n - 1, &v, &vn));
+        cr_assert(kv_list_index(l2, n - 1, &v, &vn));
         snprintf(tmp, sizeof tmp, (n - 1) % 2 ? "%d" : "e%d", n - 1);
         cr_assert(vn == strlen(tmp) && memcmp(v, tmp, vn) == 0);
-        obj_free(o), obj_free(b);
+        kv_obj_free(o), kv_obj_free(b);
 
-        struct kv_set *s = set_new();
+        struct kv_set *s = kv_set_new();
         for (int i = 0; i < n; i++)
-            set_add(&s, tmp, (size_t)snprintf(tmp, sizeof tmp, "%d", i * 7 - 100));
+            kv_set_add(&s, tmp, (size_t)snprintf(tmp, sizeof tmp, "%d", i * 7 - 100));
         if (big)
-            set_add(&s, "x", 1);
-        o = obj_new_ptr("s", 1, OBJ_SET, s, -1);
+            kv_set_add(&s, "x", 1);
+        o = kv_obj_new_ptr("s", 1, OBJ_SET, s, -1);
         b = roundtrip(o);
-        cr_assert_eq(set_len(obj_ptr(b)), set_len(s));
-        cr_assert(set_has(obj_ptr(b), "-100", 4));
-        cr_assert_eq(set_is_intset(obj_ptr(b)), set_is_intset(s));
-        obj_free(o), obj_free(b);
+        cr_assert_eq(kv_set_len(obj_ptr(b)), kv_set_len(s));
+        cr_assert(kv_set_has(obj_ptr(b), "-100", 4));
+        cr_assert_eq(kv_set_is_intset(obj_ptr(b)), kv_set_is_intset(s));
+        kv_obj_free(o), kv_obj_free(b);
 
-        struct kv_hash *h = hash_new();
+        struct kv_hash *h = kv_hash_new();
         for (int i = 0; i < n; i++) {
             char f[32];
-            hash_set(h, f, (size_t)snprintf(f, sizeof f, "f%d", i), tmp, (size_t)snprintf(tmp, sizeof tmp, "%d", i));
+            kv_hash_set(h, f, (size_t)snprintf(f, sizeof f, "f%d", i), tmp, (size_t)snprintf(tmp, sizeof tmp, "%d", i));
         }
-        o = obj_new_hash("h", 1, h, -1);
+        o = kv_obj_new_hash("h", 1, h, -1);
         b = roundtrip(o);
-        cr_assert_eq(hash_len(obj_hash(b)), (size_t)n);
+        cr_assert_eq(kv_hash_len(obj_hash(b)), (size_t)n);
         const char *hv;
         size_t hn;
-        cr_assert(hash_get(obj_hash(b), "f3", 2, &hv, &hn) && hn == 1 && hv[0] == '3');
-        obj_free(o), obj_free(b);
+        cr_assert(kv_hash_get(obj_hash(b), "f3", 2, &hv, &hn) && hn == 1 && hv[0] == '3');
+        kv_obj_free(o), kv_obj_free(b);
 
-        struct kv_zset *z = zset_new();
+        struct kv_zset *z = kv_zset_new();
         int out;
         for (int i = 0; i < n; i++)
-            zset_add(&z, i == 0 ? -INFINITY : i / 3.0, tmp, (size_t)snprintf(tmp, sizeof tmp, "m%d", i), 0, &out, NULL);
-        o = obj_new_zset("z", 1, z, -1);
+            kv_zset_add(&z, i == 0 ? -INFINITY : i / 3.0, tmp, (size_t)snprintf(tmp, sizeof tmp, "m%d", i), 0, &out, NULL);
+        o = kv_obj_new_zset("z", 1, z, -1);
         b = roundtrip(o);
-        cr_assert_eq(zset_len(obj_zset(b)), (size_t)n);
+        cr_assert_eq(kv_zset_len(obj_zset(b)), (size_t)n);
         double sc;
-        cr_assert(zset_score(obj_zset(b), "m4", 2, &sc) && sc == 4 / 3.0);
-        cr_assert(zset_score(obj_zset(b), "m0", 2, &sc) && isinf(sc) && sc < 0);
-        cr_assert_eq(zset_is_packed(obj_zset(b)), zset_is_packed(z));
-        obj_free(o), obj_free(b);
+        cr_assert(kv_zset_score(obj_zset(b), "m4", 2, &sc) && sc == 4 / 3.0);
+        cr_assert(kv_zset_score(obj_zset(b), "m0", 2, &sc) && isinf(sc) && sc < 0);
+        cr_assert_eq(kv_zset_is_packed(obj_zset(b)), kv_zset_is_packed(z));
+        kv_obj_free(o), kv_obj_free(b);
     }
 }
 
 static struct kv_stream *make_stream(void)
 {
-    struct kv_stream *s = stream_new();
+    struct kv_stream *s = kv_stream_new();
     char v[32];
     for (int i = 0; i < 250; i++) {
         struct stream_id id = {1000 + (uint64_t)i / 3, (uint64_t)i % 3};
         struct stream_str kv[4] = {{"job", 3}, {v, (size_t)snprintf(v, sizeof v, "%d", i * 7)},
                                    {i % 5 ? "n" : "other", i % 5 ? 1 : 5}, {"x", 1}};
-        stream_append(s, &id, kv, 2);
+        kv_stream_append(s, &id, kv, 2);
     }
     struct stream_id d = {1010, 1};
-    cr_assert(stream_delete(s, &d));
-    stream_trim(s, STREAM_TRIM_MAXLEN, 200, NULL, false, 0);
+    cr_assert(kv_stream_delete(s, &d));
+    kv_stream_trim(s, STREAM_TRIM_MAXLEN, 200, NULL, false, 0);
     struct stream_id g0 = {1020, 0};
-    struct stream_cg *g = stream_cg_create(s, "grp", 3, &g0, 5);
-    struct stream_consumer *c = stream_consumer_create(g, "c1", 2, 1234);
-    stream_consumer_create(g, "idle", 4, 99);
+    struct stream_cg *g = kv_stream_cg_create(s, "grp", 3, &g0, 5);
+    struct stream_consumer *c = kv_stream_consumer_create(g, "c1", 2, 1234);
+    kv_stream_consumer_create(g, "idle", 4, 99);
     for (uint64_t ms = 1060; ms < 1070; ms++) {
         struct stream_id id = {ms, 1};
-        stream_pel_add(g, &id, c, 5000 + (long long)ms)->delivery_count = ms % 4 + 1;
+        kv_stream_pel_add(g, &id, c, 5000 + (long long)ms)->delivery_count = ms % 4 + 1;
     }
     return s;
 }
@@ -343,7 +343,7 @@ static void dump_of(const struct kv_obj *o, struct buf *b)
 
 Test(kv_rdb, stream_roundtrip_same_bytes_and_truncations_refused)
 {
-    struct kv_obj *o = obj_new_ptr("s", 1, OBJ_STREAM, make_stream(), -1);
+    struct kv_obj *o = kv_obj_new_ptr("s", 1, OBJ_STREAM, make_stream(), -1);
     struct buf a, b;
     size_t body;
     dump_of(o, &a);
@@ -354,7 +354,7 @@ Test(kv_rdb, stream_roundtrip_same_bytes_and_truncations_refused)
     const struct kv_stream *s1 = obj_ptr(o), *s2 = obj_ptr(back);
     cr_assert_eq(s2->length, s1->length);
     cr_assert_eq(s2->entries_added, 250);
-    cr_assert_eq(stream_nodes(s2), stream_nodes(s1));
+    cr_assert_eq(kv_stream_nodes(s2), kv_stream_nodes(s1));
     cr_assert_eq(s2->groups[0]->npel, 10);
     cr_assert_eq(s2->groups[0]->consumers[0]->npel, 10);
     dump_of(back, &b);
@@ -368,11 +368,11 @@ Test(kv_rdb, stream_roundtrip_same_bytes_and_truncations_refused)
         buf_head(&a)[i] = (char)(save ^ 0x5a);
         struct kv_obj *x = kv_rdb_restore(buf_head(&a), body, "s", 1, -1);
         if (x)
-            obj_free(x);
+            kv_obj_free(x);
         buf_head(&a)[i] = save;
     }
     buf_deinit(&a), buf_deinit(&b);
-    obj_free(o), obj_free(back);
+    kv_obj_free(o), kv_obj_free(back);
 }
 
 /* Copy a length / string from r to w. */
@@ -403,7 +403,7 @@ static void cp_raw(struct rdb_reader *r, struct rdb_writer *w, size_t n)
  * max deleted id, entries added and the groups' entries-read. */
 Test(kv_rdb, stream_type_15_loads)
 {
-    struct kv_obj *o = obj_new_ptr("s", 1, OBJ_STREAM, make_stream(), -1);
+    struct kv_obj *o = kv_obj_new_ptr("s", 1, OBJ_STREAM, make_stream(), -1);
     struct buf a;
     size_t body;
     uint64_t n, skip;
@@ -455,7 +455,7 @@ Test(kv_rdb, stream_type_15_loads)
     cr_assert_eq(s2->groups[0]->nconsumers, 2);
     rdb_writer_deinit(&w);
     buf_deinit(&a);
-    obj_free(o), obj_free(back);
+    kv_obj_free(o), kv_obj_free(back);
 }
 
 Test(kv_rdb, restore_rejects_garbage)
@@ -472,15 +472,15 @@ Test(kv_rdb, restore_rejects_garbage)
 Test(kv_rdb, file_roundtrip_and_corruption)
 {
     struct kv_db db, db2;
-    db_init(&db);
-    db_init(&db2);
+    kv_db_init(&db);
+    kv_db_init(&db2);
     char k[32], v[64];
     for (int i = 0; i < 300; i++) {
         size_t kl = (size_t)snprintf(k, sizeof k, "key:%d", i);
         size_t vl = (size_t)snprintf(v, sizeof v, "value-%d-value-%d-value", i, i);
-        db_add(&db, obj_new_string(k, kl, v, vl, i % 3 == 0 ? 4000000000000LL + i : -1));
+        kv_db_add(&db, kv_obj_new_string(k, kl, v, vl, i % 3 == 0 ? 4000000000000LL + i : -1));
     }
-    db_add(&db, obj_new_string("old", 3, "x", 1, 1000)); /* expired at load time */
+    kv_db_add(&db, kv_obj_new_string("old", 3, "x", 1, 1000)); /* expired at load time */
     char path[] = "/tmp/test_rdb_XXXXXX";
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
@@ -512,18 +512,18 @@ Test(kv_rdb, file_roundtrip_and_corruption)
         else
             bad[9 + rand64() % (n - 9)] ^= (char)(1 << (rand64() % 8)); /* bit flip after the magic */
         struct kv_db d3;
-        db_init(&d3);
+        kv_db_init(&d3);
         struct kv_db *dbs3[1] = {&d3};
         int rc = kv_rdb_load_mem(bad, len, dbs3, 1, 0, &st, err, sizeof err);
         cr_assert_eq(rc, -1, "corruption %d not detected", t);
         cr_assert(strncmp(err, "offset ", 7) == 0, "%s", err);
-        db_deinit(&d3);
+        kv_db_deinit(&d3);
     }
     memcpy(img + 5, "0011", 4);
     cr_assert_eq(kv_rdb_load_mem(img, n, dbs2, 1, 0, &st, err, sizeof err), -1);
     cr_assert(strstr(err, "version") != NULL, "%s", err);
-    db_deinit(&db);
-    db_deinit(&db2);
+    kv_db_deinit(&db);
+    kv_db_deinit(&db2);
 }
 
 /* The repl-* aux fields (full sync) are written and read back; a FUNCTION2
@@ -532,9 +532,9 @@ Test(kv_rdb, file_roundtrip_and_corruption)
 Test(kv_rdb, repl_aux_and_function_opcode)
 {
     struct kv_db db, db2;
-    db_init(&db);
-    db_init(&db2);
-    db_add(&db, obj_new_string("k", 1, "v", 1, -1));
+    kv_db_init(&db);
+    kv_db_init(&db2);
+    kv_db_add(&db, kv_obj_new_string("k", 1, "v", 1, -1));
     char path[] = "/tmp/test_rdb_XXXXXX";
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
@@ -571,17 +571,17 @@ Test(kv_rdb, repl_aux_and_function_opcode)
     img2[m++] = (char)RDB_OPCODE_EOF;
     memset(img2 + m, 0, 8);
     m += 8;
-    db_flush(&db2);
+    kv_db_flush(&db2);
     cr_assert_eq(kv_rdb_load_mem(img2, m, dbs2, 4, 0, &st, err, sizeof err), 0, "%s", err);
     cr_assert_eq(st.functions, 1);
     cr_assert_eq(st.keys, 1);
     img2[eof] = (char)RDB_OPCODE_FUNCTION;
-    db_flush(&db2);
+    kv_db_flush(&db2);
     cr_assert_eq(kv_rdb_load_mem(img2, m, dbs2, 4, 0, &st, err, sizeof err), -1);
     cr_assert(strstr(err, "pre-GA") != NULL, "%s", err);
     char want[32];
     snprintf(want, sizeof want, "offset %zu:", eof);
     cr_assert(strncmp(err, want, strlen(want)) == 0, "%s", err);
-    db_deinit(&db);
-    db_deinit(&db2);
+    kv_db_deinit(&db);
+    kv_db_deinit(&db2);
 }

@@ -29,14 +29,14 @@ static void server_up(void)
     srv = xcalloc(1, sizeof *srv);
     conf_defaults(&kv_conf_table, &srv->cfg);
     pthread_mutex_init(&srv->lock, NULL);
-    db_init(&srv->db);
+    kv_db_init(&srv->db);
     uv_loop_init(&loop);
     uv_timer_init(&loop, &srv->cron);
     srv->nworkers = 1;
     srv->workers = xcalloc(1, sizeof *srv->workers);
     srv->workers[0].srv = srv;
     kv_config_apply(srv);
-    db_set_now(&srv->db, util_time_ms());
+    kv_db_set_now(&srv->db, util_time_ms());
     cl = xcalloc(1, sizeof *cl);
     cl->srv = srv;
     cl->w = &srv->workers[0];
@@ -56,7 +56,7 @@ static void server_down(void)
     buf_deinit(&cl->wbuf);
     xfree(cl);
     kv_script_free(srv->script);
-    db_deinit(&srv->db);
+    kv_db_deinit(&srv->db);
     conf_free(&kv_conf_table, &srv->cfg);
     uv_close((uv_handle_t *)&srv->cron, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);

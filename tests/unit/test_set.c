@@ -1,7 +1,7 @@
 /*
  * test_set.c — unit tests of kv/setobj.c: the intset encoding (sorted order,
  * width upgrades 16 -> 32 -> 64 bits at both ends, canonical integers only),
- * conversion to a hashtable past set_max_intset_entries or on a non-integer
+ * conversion to a hashtable past kv_set_max_intset_entries or on a non-integer
  * member, add/remove/has in both encodings, random picks, SSCAN cursors, and
  * a randomized sequence checked against a simple model.
  */
@@ -28,22 +28,22 @@ static void collect(const char *m, size_t n, void *arg)
     c->n++;
 }
 
-static bool add(struct kv_set **s, const char *m) { return set_add(s, m, strlen(m)); }
-static bool has(const struct kv_set *s, const char *m) { return set_has(s, m, strlen(m)); }
+static bool add(struct kv_set **s, const char *m) { return kv_set_add(s, m, strlen(m)); }
+static bool has(const struct kv_set *s, const char *m) { return kv_set_has(s, m, strlen(m)); }
 
 Test(set, intset_sorted_and_upgrades)
 {
-    struct kv_set *s = set_new();
-    cr_assert(set_is_intset(s));
+    struct kv_set *s = kv_set_new();
+    cr_assert(kv_set_is_intset(s));
     cr_assert(add(&s, "5"));
     cr_assert(add(&s, "-3"));
     cr_assert_not(add(&s, "5"));
     cr_assert(add(&s, "70000"));              /* 32-bit, goes last */
     cr_assert(add(&s, "-9223372036854775808")); /* 64-bit, goes first */
     cr_assert(add(&s, "100"));
-    cr_assert(set_is_intset(s));
+    cr_assert(kv_set_is_intset(s));
     struct collected *c = calloc(1, sizeof *c);
-    set_foreach(s, collect, c);
+    kv_set_foreach(s, collect, c);
     cr_assert_eq(c->n, 5);
     const char *want[] = {"-9223372036854775808", "-3", "5", "100", "70000"};
     for (int i = 0; i < 5; i++)
@@ -51,46 +51,46 @@ Test(set, intset_sorted_and_upgrades)
     cr_assert(has(s, "70000"));
     cr_assert_not(has(s, "070000"));
     cr_assert_not(has(s, "+5"));
-    cr_assert(set_remove(&s, "-3", 2));
-    cr_assert_not(set_remove(&s, "-3", 2));
-    cr_assert_eq(set_len(s), 4);
+    cr_assert(kv_set_remove(&s, "-3", 2));
+    cr_assert_not(kv_set_remove(&s, "-3", 2));
+    cr_assert_eq(kv_set_len(s), 4);
     /* "-0" is not canonical: it converts */
     cr_assert(add(&s, "-0"));
-    cr_assert_not(set_is_intset(s));
+    cr_assert_not(kv_set_is_intset(s));
     cr_assert(has(s, "-0") && has(s, "100") && has(s, "-9223372036854775808"));
-    cr_assert_eq(set_len(s), 5);
+    cr_assert_eq(kv_set_len(s), 5);
     free(c);
-    set_free(s);
+    kv_set_free(s);
 }
 
 Test(set, converts_past_max_entries)
 {
-    size_t old = set_max_intset_entries;
-    set_max_intset_entries = 100;
-    struct kv_set *s = set_new();
+    size_t old = kv_set_max_intset_entries;
+    kv_set_max_intset_entries = 100;
+    struct kv_set *s = kv_set_new();
     char buf[32];
     for (int i = 0; i < 100; i++) {
         snprintf(buf, sizeof buf, "%d", i * 7);
         cr_assert(add(&s, buf));
     }
-    cr_assert(set_is_intset(s));
-    size_t small = set_memory(s);
+    cr_assert(kv_set_is_intset(s));
+    size_t small = kv_set_memory(s);
     cr_assert_leq(small, 100 * 2 + 64, "intset of small numbers: 2 bytes a member (%zu)", small);
     cr_assert(add(&s, "1000000"));
-    cr_assert_not(set_is_intset(s));
-    cr_assert_eq(set_len(s), 101);
+    cr_assert_not(kv_set_is_intset(s));
+    cr_assert_eq(kv_set_len(s), 101);
     for (int i = 0; i < 100; i++) {
         snprintf(buf, sizeof buf, "%d", i * 7);
         cr_assert(has(s, buf));
     }
-    set_max_intset_entries = old;
-    set_free(s);
+    kv_set_max_intset_entries = old;
+    kv_set_free(s);
 }
 
 Test(set, random_and_scan_hashtable)
 {
     rand_seed(7);
-    struct kv_set *s = set_new();
+    struct kv_set *s = kv_set_new();
     char buf[32];
     for (int i = 0; i < 1000; i++) {
         snprintf(buf, sizeof buf, "m%d", i);
@@ -100,29 +100,29 @@ Test(set, random_and_scan_hashtable)
     const char *m;
     size_t n;
     for (int i = 0; i < 100; i++) {
-        cr_assert(set_random(s, scratch, &m, &n));
-        cr_assert(set_has(s, m, n));
+        cr_assert(kv_set_random(s, scratch, &m, &n));
+        cr_assert(kv_set_has(s, m, n));
     }
     struct collected *c = calloc(1, sizeof *c);
     uint64_t cursor = 0;
     do {
-        cursor = set_scan(s, cursor, collect, c);
+        cursor = kv_set_scan(s, cursor, collect, c);
     } while (cursor);
     cr_assert_geq(c->n, 1000);
     free(c);
-    set_free(s);
-    struct kv_set *e = set_new();
-    cr_assert_not(set_random(e, scratch, &m, &n));
-    set_free(e);
+    kv_set_free(s);
+    struct kv_set *e = kv_set_new();
+    cr_assert_not(kv_set_random(e, scratch, &m, &n));
+    kv_set_free(e);
 }
 
 Test(set, random_against_model)
 {
-    size_t old = set_max_intset_entries;
-    set_max_intset_entries = 64;
+    size_t old = kv_set_max_intset_entries;
+    kv_set_max_intset_entries = 64;
     rand_seed(1);
     for (int round = 0; round < 20; round++) {
-        struct kv_set *s = set_new();
+        struct kv_set *s = kv_set_new();
         bool model[400] = {0};
         size_t count = 0;
         for (int step = 0; step < 2000; step++) {
@@ -140,11 +140,11 @@ Test(set, random_against_model)
                 count += !model[k];
                 model[k] = true;
             } else {
-                cr_assert_eq(set_remove(&s, buf, strlen(buf)), model[k]);
+                cr_assert_eq(kv_set_remove(&s, buf, strlen(buf)), model[k]);
                 count -= model[k];
                 model[k] = false;
             }
-            cr_assert_eq(set_len(s), count);
+            cr_assert_eq(kv_set_len(s), count);
         }
         for (int k = 0; k < 400; k++) {
             char buf[32];
@@ -154,7 +154,7 @@ Test(set, random_against_model)
                 snprintf(buf, sizeof buf, "w%d", k);
             cr_assert_eq(has(s, buf), model[k]);
         }
-        set_free(s);
+        kv_set_free(s);
     }
-    set_max_intset_entries = old;
+    kv_set_max_intset_entries = old;
 }

@@ -5,9 +5,9 @@
  *               ints, doubles, -0 stored as 0, inf), order by (score, member)
  *   skiplist    ranks, predecessors and spans after inserts, updates that
  *               move a node, deletes and rank-range deletes
- *   conversion  packed -> skiplist at zset_max_entries + 1 elements and at a
- *               member longer than zset_max_value; back with
- *               zset_shrink_if_fits only when both limits hold
+ *   conversion  packed -> skiplist at kv_zset_max_entries + 1 elements and at a
+ *               member longer than kv_zset_max_value; back with
+ *               kv_zset_shrink_if_fits only when both limits hold
  *   commands    key positions of the Z* rows (numkeys forms) and their docs
  *   model       random operations (add with NX/XX/GT/LT/INCR, delete, rank,
  *               rank-range delete, score and lex counts, iteration both ways
@@ -47,7 +47,7 @@ static int mcmp(const struct melem *a, const struct melem *b)
         return -1;
     if (a->s > b->s)
         return 1;
-    return zset_member_cmp(a->m, a->ml, b->m, b->ml);
+    return kv_zset_member_cmp(a->m, a->ml, b->m, b->ml);
 }
 
 static long model_find(const struct model *md, const char *m, size_t ml)
@@ -113,36 +113,36 @@ static int model_add(struct model *md, double s, const char *m, size_t ml, int i
 /* Full comparison of the set with the model: forward, backward, ranks, lookups. */
 static void check_same(struct kv_zset *z, const struct model *md)
 {
-    cr_assert_eq(zset_len(z), md->n);
+    cr_assert_eq(kv_zset_len(z), md->n);
     struct zset_iter it;
     const char *m;
     size_t ml;
     double s;
-    zset_iter_init(&it, z, 0, false);
+    kv_zset_iter_init(&it, z, 0, false);
     for (size_t i = 0; i < md->n; i++) {
-        cr_assert(zset_iter_next(&it, &m, &ml, &s), "forward walk ended at %zu of %zu", i, md->n);
+        cr_assert(kv_zset_iter_next(&it, &m, &ml, &s), "forward walk ended at %zu of %zu", i, md->n);
         cr_assert_eq(ml, md->v[i].ml);
         cr_assert(memcmp(m, md->v[i].m, ml) == 0);
         cr_assert(s == md->v[i].s, "score %g != %g at %zu", s, md->v[i].s, i);
     }
-    cr_assert_not(zset_iter_next(&it, &m, &ml, &s));
-    zset_iter_done(&it);
+    cr_assert_not(kv_zset_iter_next(&it, &m, &ml, &s));
+    kv_zset_iter_done(&it);
     if (md->n) {
-        zset_iter_init(&it, z, md->n - 1, true);
+        kv_zset_iter_init(&it, z, md->n - 1, true);
         for (size_t i = md->n; i-- > 0;) {
-            cr_assert(zset_iter_next(&it, &m, &ml, &s));
+            cr_assert(kv_zset_iter_next(&it, &m, &ml, &s));
             cr_assert(ml == md->v[i].ml && memcmp(m, md->v[i].m, ml) == 0);
         }
-        cr_assert_not(zset_iter_next(&it, &m, &ml, &s));
-        zset_iter_done(&it);
+        cr_assert_not(kv_zset_iter_next(&it, &m, &ml, &s));
+        kv_zset_iter_done(&it);
     }
     for (size_t i = 0; i < md->n; i++) {
         uint64_t r;
         double sc;
-        cr_assert(zset_rank(z, md->v[i].m, md->v[i].ml, &r, &sc));
+        cr_assert(kv_zset_rank(z, md->v[i].m, md->v[i].ml, &r, &sc));
         cr_assert_eq(r, i);
         cr_assert(sc == md->v[i].s);
-        cr_assert(zset_score(z, md->v[i].m, md->v[i].ml, &sc));
+        cr_assert(kv_zset_score(z, md->v[i].m, md->v[i].ml, &sc));
     }
 }
 
@@ -179,94 +179,94 @@ Test(zset, packed_score_kinds_round_trip)
                                     -9007199254740992.0, 9007199254740994.0, 1e300, -1e-300, 0.1,
                                     INFINITY, -INFINITY, 5e-324};
     size_t n = sizeof scores / sizeof scores[0];
-    struct kv_zset *z = zset_new();
+    struct kv_zset *z = kv_zset_new();
     char m[16];
     for (size_t i = 0; i < n; i++) {
         int out;
         size_t ml = (size_t)snprintf(m, sizeof m, "k%zu", i);
-        cr_assert(zset_add(&z, scores[i], m, ml, 0, &out, NULL));
+        cr_assert(kv_zset_add(&z, scores[i], m, ml, 0, &out, NULL));
         cr_assert_eq(out, ZSET_OUT_ADDED);
     }
-    cr_assert(zset_is_packed(z));
-    cr_assert_eq(zset_len(z), n);
+    cr_assert(kv_zset_is_packed(z));
+    cr_assert_eq(kv_zset_len(z), n);
     for (size_t i = 0; i < n; i++) {
         double s;
         size_t ml = (size_t)snprintf(m, sizeof m, "k%zu", i);
-        cr_assert(zset_score(z, m, ml, &s));
+        cr_assert(kv_zset_score(z, m, ml, &s));
         cr_assert(s == scores[i], "k%zu: %.17g != %.17g", i, s, scores[i]);
         if (scores[i] == 0)
             cr_assert_not(signbit(s), "packed -0 reads back as 0, as Redis's listpack");
     }
-    zset_free(z);
+    kv_zset_free(z);
 }
 
 Test(zset, packed_is_compact)
 {
-    struct kv_zset *z = zset_new();
+    struct kv_zset *z = kv_zset_new();
     char m[16];
     int out;
     for (int i = 0; i < 100; i++) {
         size_t ml = (size_t)snprintf(m, sizeof m, "player:%04d", i);
-        zset_add(&z, 1000 + i, m, ml, 0, &out, NULL);
+        kv_zset_add(&z, 1000 + i, m, ml, 0, &out, NULL);
     }
     /* 11-byte member, 2-byte integer score: 1 + 2 + 1 + 11 = 15 bytes an entry */
-    cr_assert_leq(zset_memory(z), 100 * 15 + 64);
-    zset_free(z);
+    cr_assert_leq(kv_zset_memory(z), 100 * 15 + 64);
+    kv_zset_free(z);
 }
 
 /* ---- conversions ------------------------------------------------------------------ */
 
 Test(zset, converts_at_entry_limit)
 {
-    zset_max_entries = 16;
-    zset_max_value = 64;
-    struct kv_zset *z = zset_new();
+    kv_zset_max_entries = 16;
+    kv_zset_max_value = 64;
+    struct kv_zset *z = kv_zset_new();
     char m[16];
     int out;
     for (int i = 0; i < 16; i++) {
         size_t ml = (size_t)snprintf(m, sizeof m, "e%d", i);
-        zset_add(&z, i, m, ml, 0, &out, NULL);
+        kv_zset_add(&z, i, m, ml, 0, &out, NULL);
     }
-    cr_assert(zset_is_packed(z), "16 entries fit");
-    zset_add(&z, 3, "e3", 2, 0, &out, NULL); /* an update does not grow */
-    cr_assert(zset_is_packed(z));
-    zset_add(&z, 99, "e16", 3, 0, &out, NULL);
-    cr_assert_not(zset_is_packed(z), "the 17th entry converts");
-    cr_assert_eq(zset_len(z), 17);
-    zset_del(z, "e16", 3);
-    cr_assert_not(zset_is_packed(z), "deletes never convert back");
-    zset_shrink_if_fits(&z);
-    cr_assert(zset_is_packed(z), "16 short entries fit again");
+    cr_assert(kv_zset_is_packed(z), "16 entries fit");
+    kv_zset_add(&z, 3, "e3", 2, 0, &out, NULL); /* an update does not grow */
+    cr_assert(kv_zset_is_packed(z));
+    kv_zset_add(&z, 99, "e16", 3, 0, &out, NULL);
+    cr_assert_not(kv_zset_is_packed(z), "the 17th entry converts");
+    cr_assert_eq(kv_zset_len(z), 17);
+    kv_zset_del(z, "e16", 3);
+    cr_assert_not(kv_zset_is_packed(z), "deletes never convert back");
+    kv_zset_shrink_if_fits(&z);
+    cr_assert(kv_zset_is_packed(z), "16 short entries fit again");
     uint64_t r;
-    cr_assert(zset_rank(z, "e15", 3, &r, NULL));
+    cr_assert(kv_zset_rank(z, "e15", 3, &r, NULL));
     cr_assert_eq(r, 15);
-    zset_free(z);
-    zset_max_entries = 128;
+    kv_zset_free(z);
+    kv_zset_max_entries = 128;
 }
 
 Test(zset, converts_at_value_limit)
 {
-    zset_max_entries = 128;
-    zset_max_value = 8;
-    struct kv_zset *z = zset_new();
+    kv_zset_max_entries = 128;
+    kv_zset_max_value = 8;
+    struct kv_zset *z = kv_zset_new();
     int out;
-    zset_add(&z, 1, "12345678", 8, 0, &out, NULL);
-    cr_assert(zset_is_packed(z));
-    zset_add(&z, -0.0, "123456789", 9, 0, &out, NULL);
-    cr_assert_not(zset_is_packed(z));
+    kv_zset_add(&z, 1, "12345678", 8, 0, &out, NULL);
+    cr_assert(kv_zset_is_packed(z));
+    kv_zset_add(&z, -0.0, "123456789", 9, 0, &out, NULL);
+    cr_assert_not(kv_zset_is_packed(z));
     double s;
-    cr_assert(zset_score(z, "123456789", 9, &s));
+    cr_assert(kv_zset_score(z, "123456789", 9, &s));
     cr_assert(signbit(s), "the skiplist keeps -0");
-    zset_shrink_if_fits(&z);
-    cr_assert_not(zset_is_packed(z), "a 9-byte member keeps it a skiplist");
-    zset_free(z);
-    zset_max_value = 64;
+    kv_zset_shrink_if_fits(&z);
+    cr_assert_not(kv_zset_is_packed(z), "a 9-byte member keeps it a skiplist");
+    kv_zset_free(z);
+    kv_zset_max_value = 64;
 
-    zset_max_entries = 0;
-    z = zset_new();
-    cr_assert_not(zset_is_packed(z), "zset-max-listpack-entries 0: always a skiplist");
-    zset_free(z);
-    zset_max_entries = 128;
+    kv_zset_max_entries = 0;
+    z = kv_zset_new();
+    cr_assert_not(kv_zset_is_packed(z), "zset-max-listpack-entries 0: always a skiplist");
+    kv_zset_free(z);
+    kv_zset_max_entries = 128;
 }
 
 /* ---- skiplist ranks and range deletes ------------------------------------------------- */
@@ -274,7 +274,7 @@ Test(zset, converts_at_value_limit)
 Test(zset, skiplist_ranks_and_range_delete)
 {
     rand_seed(7);
-    struct kv_zset *z = zset_new_skiplist();
+    struct kv_zset *z = kv_zset_new_skiplist();
     struct model md = {0};
     char m[16];
     int out;
@@ -282,20 +282,20 @@ Test(zset, skiplist_ranks_and_range_delete)
     for (int i = 0; i < 2000; i++) {
         size_t ml = (size_t)snprintf(m, sizeof m, "n%d", i);
         double s = (double)((i * 7919) % 1000);
-        zset_add(&z, s, m, ml, 0, &out, NULL);
+        kv_zset_add(&z, s, m, ml, 0, &out, NULL);
         model_add(&md, s, m, ml, 0, &ns);
     }
     check_same(z, &md);
-    cr_assert_eq(zset_delete_ranks(z, 100, 600), 500);
+    cr_assert_eq(kv_zset_delete_ranks(z, 100, 600), 500);
     for (int i = 0; i < 500; i++)
         model_del_at(&md, 100);
     check_same(z, &md);
-    cr_assert_eq(zset_delete_ranks(z, 1400, 99999), 100);
+    cr_assert_eq(kv_zset_delete_ranks(z, 1400, 99999), 100);
     md.n = 1400;
     check_same(z, &md);
-    cr_assert_eq(zset_delete_ranks(z, 0, 1400), 1400);
-    cr_assert_eq(zset_len(z), 0);
-    zset_free(z);
+    cr_assert_eq(kv_zset_delete_ranks(z, 0, 1400), 1400);
+    cr_assert_eq(kv_zset_len(z), 0);
+    kv_zset_free(z);
     free(md.v);
 }
 
@@ -305,9 +305,9 @@ static void random_ops(unsigned seed, size_t max_entries, int steps)
 {
     srand(seed);
     rand_seed(seed);
-    zset_max_entries = max_entries;
-    zset_max_value = 64;
-    struct kv_zset *z = zset_new();
+    kv_zset_max_entries = max_entries;
+    kv_zset_max_value = 64;
+    struct kv_zset *z = kv_zset_new();
     struct model md = {0};
     char m[16];
     size_t ml;
@@ -320,7 +320,7 @@ static void random_ops(unsigned seed, size_t max_entries, int steps)
             int in = flagsets[rand() % 10];
             double s = rand_score(), ns1 = NAN, ns2 = NAN;
             int out;
-            bool ok = zset_add(&z, s, m, ml, in, &out, &ns1);
+            bool ok = kv_zset_add(&z, s, m, ml, in, &out, &ns1);
             /* the packed encoding stores -0 as 0: the model does the same for small sets */
             int mout = model_add(&md, s, m, ml, in, &ns2);
             cr_assert_eq(ok, !(mout & ZSET_OUT_NAN));
@@ -329,7 +329,7 @@ static void random_ops(unsigned seed, size_t max_entries, int steps)
                 cr_assert(ns1 == ns2);
         } else if (op == 5) {
             long i = model_find(&md, m, ml);
-            cr_assert_eq(zset_del(z, m, ml), i >= 0);
+            cr_assert_eq(kv_zset_del(z, m, ml), i >= 0);
             if (i >= 0)
                 model_del_at(&md, (size_t)i);
         } else if (op == 6 && md.n) {
@@ -341,7 +341,7 @@ static void random_ops(unsigned seed, size_t max_entries, int steps)
             }
             if (b - a > 20)
                 b = a + 20;
-            cr_assert_eq(zset_delete_ranks(z, a, b), b - a);
+            cr_assert_eq(kv_zset_delete_ranks(z, a, b), b - a);
             for (uint64_t k = a; k < b; k++)
                 model_del_at(&md, (size_t)a);
         } else if (op == 7) {
@@ -354,24 +354,24 @@ static void random_ops(unsigned seed, size_t max_entries, int steps)
                 if (r.maxex ? v < r.max : v <= r.max)
                     upto++;
             }
-            cr_assert_eq(zset_score_below(z, &r), below);
-            cr_assert_eq(zset_score_upto(z, &r), upto);
+            cr_assert_eq(kv_zset_score_below(z, &r), below);
+            cr_assert_eq(kv_zset_score_upto(z, &r), upto);
         } else if (op == 8 && md.n) {
             uint64_t r = (uint64_t)rand() % md.n;
             const char *em;
             size_t el;
             double s;
-            zset_at(z, r, &em, &el, &s);
+            kv_zset_at(z, r, &em, &el, &s);
             cr_assert(el == md.v[r].ml && memcmp(em, md.v[r].m, el) == 0 && s == md.v[r].s);
         } else if (op == 9) {
             /* lex ranges over a set whose scores are all equal: a fresh one */
-            struct kv_zset *lz = zset_new();
+            struct kv_zset *lz = kv_zset_new();
             struct model lm = {0};
             int out;
             double ns;
             for (int i = 0; i < (int)(rand() % 40); i++) {
                 rand_member(m, &ml);
-                zset_add(&lz, 0, m, ml, 0, &out, NULL);
+                kv_zset_add(&lz, 0, m, ml, 0, &out, NULL);
                 model_add(&lm, 0, m, ml, 0, &ns);
             }
             char a[16], b[16];
@@ -382,20 +382,20 @@ static void random_ops(unsigned seed, size_t max_entries, int steps)
                                     rand() % 2, rand() % 2};
             uint64_t below = 0, upto = 0;
             for (size_t i = 0; i < lm.n; i++) {
-                int c1 = zset_member_cmp(lm.v[i].m, lm.v[i].ml, a, al);
-                int c2 = zset_member_cmp(lm.v[i].m, lm.v[i].ml, b, bl);
+                int c1 = kv_zset_member_cmp(lm.v[i].m, lm.v[i].ml, a, al);
+                int c2 = kv_zset_member_cmp(lm.v[i].m, lm.v[i].ml, b, bl);
                 if (!r.mininf && (r.minex ? c1 <= 0 : c1 < 0))
                     below++;
                 if (r.maxinf || (r.maxex ? c2 < 0 : c2 <= 0))
                     upto++;
             }
-            cr_assert_eq(zset_lex_below(lz, &r), below);
-            cr_assert_eq(zset_lex_upto(lz, &r), upto);
-            zset_free(lz);
+            cr_assert_eq(kv_zset_lex_below(lz, &r), below);
+            cr_assert_eq(kv_zset_lex_upto(lz, &r), upto);
+            kv_zset_free(lz);
             free(lm.v);
         }
         /* -0 in a packed set reads back as 0; keep the model in step */
-        if (zset_is_packed(z))
+        if (kv_zset_is_packed(z))
             for (size_t i = 0; i < md.n; i++)
                 if (md.v[i].s == 0)
                     md.v[i].s = 0.0;
@@ -403,9 +403,9 @@ static void random_ops(unsigned seed, size_t max_entries, int steps)
             check_same(z, &md);
     }
     check_same(z, &md);
-    zset_free(z);
+    kv_zset_free(z);
     free(md.v);
-    zset_max_entries = 128;
+    kv_zset_max_entries = 128;
 }
 
 Test(zset, random_ops_packed) { random_ops(1, 1000, 3000); }
@@ -420,17 +420,17 @@ Test(zset, random_ops_more_seeds)
 Test(zset, memory_is_freed)
 {
     size_t before = xalloc_used();
-    struct kv_zset *z = zset_new();
+    struct kv_zset *z = kv_zset_new();
     char m[32];
     int out;
     for (int i = 0; i < 5000; i++) {
         size_t ml = (size_t)snprintf(m, sizeof m, "member:%d", i);
-        zset_add(&z, i % 97, m, ml, 0, &out, NULL);
+        kv_zset_add(&z, i % 97, m, ml, 0, &out, NULL);
     }
-    cr_assert_not(zset_is_packed(z));
-    cr_assert_gt(zset_memory(z), 5000 * 32);
-    zset_delete_ranks(z, 0, 2500);
-    zset_free(z);
+    cr_assert_not(kv_zset_is_packed(z));
+    cr_assert_gt(kv_zset_memory(z), 5000 * 32);
+    kv_zset_delete_ranks(z, 0, 2500);
+    kv_zset_free(z);
     cr_assert_eq(xalloc_used(), before);
 }
 
