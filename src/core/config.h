@@ -66,6 +66,15 @@ struct conf_directive {
 /* The log levels every role's `loglevel` directive takes (core/log.h values). */
 extern const struct conf_enum conf_loglevels[];
 
+/* The three directives every long-running role has, for a config struct TYPE
+ * with members loglevel (int), logfile and pidfile (char *); LEVEL_FLAGS is
+ * CONF_RUNTIME where CONFIG SET may change the level. */
+#define CONF_PROCESS_ROWS(TYPE, LEVEL_FLAGS)                                                                       \
+    {"loglevel", CONF_ENUM, offsetof(TYPE, loglevel), 0, 0, "notice", conf_loglevels, LEVEL_FLAGS,               \
+     "log verbosity", 0, NULL, NULL},                                                                            \
+    {"logfile", CONF_STRING, offsetof(TYPE, logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL}, \
+    {"pidfile", CONF_STRING, offsetof(TYPE, pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL}
+
 struct conf_table {
     const char *role;                       /* "kv", "lb", ... */
     const struct conf_directive *dirs;      /* terminated by {NULL} */

@@ -365,9 +365,7 @@ static const struct conf_directive pg_dirs[] = {
     {"admin-port", CONF_INT, OFF(admin_port), -1, 65535, "-1", NULL, 0,
      "HTTP port for /metrics and /status (-1: listen port + 10000, 0: off)", 0, NULL, NULL},
     {"admin-bind", CONF_STRING, OFF(admin_bind), 0, 0, "127.0.0.1", NULL, 0, "address of the admin endpoint", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "log verbosity", 0, NULL, NULL},
-    {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
-    {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here (empty: none)", 0, NULL, NULL},
+    CONF_PROCESS_ROWS(struct pg_config, 0),
     CONF_END,
 };
 

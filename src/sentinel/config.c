@@ -191,9 +191,7 @@ static const struct conf_directive snt_dirs[] = {
      "parallel-syncs NAME N | announce-ip IP | announce-port PORT | myid ID | current-epoch N | config-epoch NAME N | "
      "known-replica NAME IP PORT | known-sentinel NAME IP PORT RUNID",
      0, parse_sentinel, format_sentinel},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
-    {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
-    {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here", 0, NULL, NULL},
+    CONF_PROCESS_ROWS(struct snt_config, 0),
     CONF_END,
 };
 

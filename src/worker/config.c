@@ -34,9 +34,7 @@ static const struct conf_directive worker_dirs[] = {
     {"retry-backoff", CONF_DURATION, OFF(retry_backoff_ms), 0, 3600000, "200ms", NULL, 0,
      "wait before a failed job is retried, times the attempts so far", 1, NULL, NULL},
     {"scan-window", CONF_INT, OFF(scan_window), 1, 100000, "256", NULL, 0, "job ids looked at per claim", 0, NULL, NULL},
-    {"loglevel", CONF_ENUM, OFF(loglevel), 0, 0, "notice", conf_loglevels, 0, "debug, verbose, notice, warning", 0, NULL, NULL},
-    {"logfile", CONF_STRING, OFF(logfile), 0, 0, "", NULL, 0, "log file (empty: stderr)", 0, NULL, NULL},
-    {"pidfile", CONF_STRING, OFF(pidfile), 0, 0, "", NULL, 0, "write the PID here", 0, NULL, NULL},
+    CONF_PROCESS_ROWS(struct worker_config, 0),
     CONF_END,
 };
 
