@@ -38,6 +38,7 @@
 #include "core/net.h"
 #include "core/util.h"
 #include "proto/reply.h"
+#include "net/sentinel_ask.h"
 
 #define MAX_CONNS 64
 #define RECONNECT_MS 100
@@ -346,60 +347,7 @@ static bool conn_open(struct kconn *c)
 /* One sentinel's answer to get-master-addr-by-name: true and host/port set. */
 static bool ask_sentinel(const char *host, int port, const char *name, char *mhost, size_t mhostlen, int *mport)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        /* a name (a StatefulSet pod's, under Kubernetes): resolved each time,
-         * blocking, which happens only around a failover */
-        struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
-        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-            return false;
-        sa.sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
-        freeaddrinfo(res);
-    }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    struct timeval tv = {0, 200000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    char req[256], rep[256];
-    int n = snprintf(req, sizeof req, "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$%zu\r\n%s\r\n",
-                     strlen(name), name);
-    bool ok = false;
-    size_t got = 0;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)n) == n) {
-        /* *2 $len host $len port: read until both bulk strings are in */
-        while (got < sizeof rep - 1) {
-            ssize_t r = read(fd, rep + got, sizeof rep - 1 - got);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-            rep[got] = 0;
-            char h[64];
-            long long hl = 0, pl = 0;
-            int off = 0;
-            if (sscanf(rep, "*2\r\n$%lld\r\n%n", &hl, &off) == 1 && hl > 0 && hl < (long long)sizeof h &&
-                (size_t)off + (size_t)hl + 2 <= got) {
-                memcpy(h, rep + off, (size_t)hl);
-                h[hl] = 0;
-                const char *q = rep + off + hl + 2;
-                int off2 = 0;
-                if (sscanf(q, "$%lld\r\n%n", &pl, &off2) == 1 && off2 > 0 && (size_t)(q - rep) + (size_t)off2 + (size_t)pl + 2 <= got) {
-                    long long v = 0;
-                    if (util_str2ll(q + off2, (size_t)pl, &v) && v > 0 && v < 65536 && strlen(h) < mhostlen) {
-                        strcpy(mhost, h);
-                        *mport = (int)v;
-                        ok = true;
-                    }
-                    break;
-                }
-            } else if (got > 0 && rep[0] != '*') {
-                break; /* an error or nil: this sentinel does not know */
-            }
-        }
-    }
-    close(fd);
-    return ok;
+    return net_sentinel_master(host, port, name, 200, mhost, mhostlen, mport);
 }
 
 /* Ask the sentinels, in turn, where the primary is (rate-limited). */

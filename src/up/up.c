@@ -51,6 +51,7 @@
 #include "proto/http1.h"
 #include "proto/json.h"
 #include "up/up.h"
+#include "net/sentinel_ask.h"
 
 #define TICK_MS 100
 #define STOP_KILL_MS 10000
@@ -230,14 +231,20 @@ static const char *shard_master(int s, char *b, size_t n)
     return b;
 }
 
-/* A kv node's argv: the primary (replicaof 0) or a replica of 127.0.0.1:replicaof. */
-static char **kv_argv(struct up *u, int port, int replicaof)
+/* A kv node's argv: the primary (replicaof 0) or a replica of 127.0.0.1:replicaof.
+ * Its files (dump.rdb, the AOF, a replica's synced RDB) go to DIR/kv/NAME,
+ * never up's working directory: the nodes would load each other's there. */
+static char **kv_argv(struct up *u, const char *name, int port, int replicaof)
 {
     int argc;
-    char p[16], r[16];
+    char p[16], r[16], dir[PATH_MAX + 64];
     snprintf(p, sizeof p, "%d", port);
+    if (snprintf(dir, sizeof dir, "%s/kv", u->dir) < (int)sizeof dir && mkdir(dir, 0755) != 0 && errno != EEXIST)
+        up_log(u, "kv: cannot create %s: %s", dir, strerror(errno));
+    if (snprintf(dir, sizeof dir, "%s/kv/%s", u->dir, name) < (int)sizeof dir && mkdir(dir, 0755) != 0 && errno != EEXIST)
+        up_log(u, "%s: cannot create %s: %s", name, dir, strerror(errno));
     char **argv = argv_new(&argc, self_exe, "kv", "--port", p, "--admin-port", "0", "--maxmemory", u->cfg.kv_maxmemory,
-                           "--maxmemory-policy", "allkeys-lru", (char *)NULL);
+                           "--maxmemory-policy", "allkeys-lru", "--dir", dir, (char *)NULL);
     if (replicaof > 0) {
         snprintf(r, sizeof r, "%d", replicaof);
         add_arg(&argv, &argc, "--replicaof");
@@ -256,39 +263,10 @@ static int sentinel_master_port(void) { return sentinel_master_port_of(KV_MASTER
 static int sentinel_master_port_of(const char *master)
 {
     for (int i = 0; i < n_sentinels; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            continue;
-        struct timeval tv = {0, 300000};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sentinel_ports[i])};
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        char req[128], rep[256];
-        int n = snprintf(req, sizeof req, "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$%zu\r\n%s\r\n",
-                         strlen(master), master);
+        char host[64];
         int port = -1;
-        size_t got = 0;
-        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)n) == n) {
-            while (got < sizeof rep - 1) {
-                ssize_t r = read(fd, rep + got, sizeof rep - 1 - got);
-                if (r <= 0)
-                    break;
-                got += (size_t)r;
-                rep[got] = 0;
-                /* *2 $9 127.0.0.1 $N PORT */
-                char *a = strstr(rep, "127.0.0.1\r\n$");
-                char *e = a ? strstr(a + 12, "\r\n") : NULL;
-                char *e2 = e ? strstr(e + 2, "\r\n") : NULL;
-                if (e2) {
-                    port = atoi(e + 2);
-                    break;
-                }
-                if (rep[0] != '*')
-                    break;
-            }
-        }
-        close(fd);
-        if (port > 0)
+        if (net_sentinel_master("127.0.0.1", sentinel_ports[i], master, 300, host, sizeof host, &port) &&
+            strcmp(host, "127.0.0.1") == 0)
             return port;
     }
     return -1;
@@ -440,19 +418,19 @@ static void build_topology(struct up *u)
         struct up_proc *p = up_proc_new(u, UP_PGPROXY, "pg-proxy", argv, pg_proxy_port);
         p->admin_port = pg_proxy_admin;
     }
-    up_proc_new(u, UP_KV, "kv", kv_argv(u, kv_port, 0), kv_port);
+    up_proc_new(u, UP_KV, "kv", kv_argv(u, "kv", kv_port, 0), kv_port);
     for (long long i = 0; i < u->cfg.kv_replicas; i++) {
         char name[32];
         snprintf(name, sizeof name, "kv-replica-%lld", i + 1);
-        up_proc_new(u, UP_KVREP, name, kv_argv(u, kv_rep_ports[i], kv_port), kv_rep_ports[i]);
+        up_proc_new(u, UP_KVREP, name, kv_argv(u, name, kv_rep_ports[i], kv_port), kv_rep_ports[i]);
     }
     for (int sh = 1; sh < n_shards; sh++) {
         char name[48];
         snprintf(name, sizeof name, "kv-s%d", sh + 1);
-        up_proc_new(u, UP_KV, name, kv_argv(u, shard_ports[sh][0], 0), shard_ports[sh][0])->shard = sh;
+        up_proc_new(u, UP_KV, name, kv_argv(u, name, shard_ports[sh][0], 0), shard_ports[sh][0])->shard = sh;
         for (long long i = 0; i < u->cfg.kv_replicas; i++) {
             snprintf(name, sizeof name, "kv-s%d-replica-%d", sh + 1, (int)i + 1);
-            up_proc_new(u, UP_KVREP, name, kv_argv(u, shard_ports[sh][i + 1], shard_ports[sh][0]), shard_ports[sh][i + 1])
+            up_proc_new(u, UP_KVREP, name, kv_argv(u, name, shard_ports[sh][i + 1], shard_ports[sh][0]), shard_ports[sh][i + 1])
                 ->shard = sh;
         }
     }
@@ -639,7 +617,7 @@ static void backoff_fire(uv_timer_t *t)
         for (char **a = p->argv; *a; a++)
             xfree(*a);
         xfree(p->argv);
-        p->argv = kv_argv(p->up, p->port, m > 0 && m != p->port ? m : 0);
+        p->argv = kv_argv(p->up, p->name, p->port, m > 0 && m != p->port ? m : 0);
         if (m > 0 && p->shard == 0)
             workers_follow(p->up, m);
         up_log(p->up, "%s: restarting as %s", p->name, m > 0 && m != p->port ? "a replica of the sentinels' primary" : "the primary");

@@ -36,6 +36,7 @@
 #include "net/server.h"
 #include "proto/reply.h"
 #include "worker/worker.h"
+#include "net/sentinel_ask.h"
 
 const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv, &worker_queue_list, &worker_queue_stream};
 
@@ -75,64 +76,7 @@ static void kv_drop(struct worker_kv *kv)
  * 300 ms): true and host/port set. */
 static bool ask_sentinel(const char *host, int port, const char *name, char *mhost, size_t mhostlen, int *mport)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        /* a name (a StatefulSet pod's, under Kubernetes): resolved each time,
-         * blocking, which happens only around a failover */
-        struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
-        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-            return false;
-        sa.sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
-        freeaddrinfo(res);
-    }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    struct timeval tv = {0, 300000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    char req[256];
-    int n = snprintf(req, sizeof req, "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$%zu\r\n%s\r\n",
-                     strlen(name), name);
-    bool ok = false;
-    struct buf in;
-    buf_init(&in);
-    struct resp_reply rp;
-    resp_reply_init(&rp);
-    if (n > 0 && (size_t)n < sizeof req && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        write(fd, req, (size_t)n) == n) {
-        for (;;) {
-            ssize_t len = resp_reply_parse(&rp, buf_head(&in), buf_pending(&in));
-            if (len > 0) {
-                /* *2 $N host $M port */
-                const char *p = buf_head(&in), *end = p + len;
-                struct worker_reply h, pt;
-                const char *q = NULL;
-                if (*p == '*' && p[1] == '2' && (q = memchr(p, '\n', (size_t)len)) != NULL &&
-                    (q = scalar(q + 1, end, &h)) != NULL && scalar(q, end, &pt) != NULL && h.type == WR_BULK &&
-                    pt.type == WR_BULK && h.len < mhostlen) {
-                    long long v = 0;
-                    if (util_str2ll(pt.str, pt.len, &v) && v > 0 && v < 65536) {
-                        memcpy(mhost, h.str, h.len);
-                        mhost[h.len] = 0;
-                        *mport = (int)v;
-                        ok = true;
-                    }
-                }
-                break;
-            }
-            if (len < 0 || buf_pending(&in) > 4096)
-                break;
-            buf_reserve(&in, 512);
-            ssize_t got = recv(fd, buf_tail(&in), buf_room(&in), 0);
-            if (got <= 0)
-                break;
-            in.len += (size_t)got;
-        }
-    }
-    buf_deinit(&in);
-    close(fd);
-    return ok;
+    return net_sentinel_master(host, port, name, 300, mhost, mhostlen, mport);
 }
 
 /* Where the primary is, as the first sentinel that answers says. */

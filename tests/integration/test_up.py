@@ -72,7 +72,13 @@ scale-interval 200ms
 drain-timeout 5s
 ready-timeout 60s
 """)
-    p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base)
+    # up runs in a directory holding someone else's (corrupt) dump.rdb: its kv
+    # nodes keep their files under up's dir, never the working directory (a kv
+    # started there refused to load it, and nodes sharing it loaded each other's)
+    cwd = base / "cwd"
+    cwd.mkdir()
+    (cwd / "dump.rdb").write_bytes(b"hello")
+    p = Proc("up", [scaleout_bin(), "up", conf], port=lb_port, logdir=base, cwd=cwd)
     p.start(timeout=90, ready=lambda: tcp_open(status_port) and tcp_open(lb_port) and
             requests.get(f"http://{HOST}:{status_port}/status", timeout=5).json()["ready"])
     yield {"proc": p, "lb": lb_port, "status": status_port, "base": base, "lb_admin": lb_admin}
@@ -80,6 +86,13 @@ ready-timeout 60s
     bad = sanitizer_reports(base)
     rmtree(base)
     assert not bad, bad
+
+
+def test_kv_files_live_under_ups_dir(up):
+    st = status(up["status"])
+    assert proc_named(st, "kv")["state"] == "running"
+    assert (up["base"] / "data" / "kv").is_dir()
+    assert sorted(os.listdir(up["base"] / "cwd")) == ["dump.rdb"]
 
 
 def test_round_trip_through_the_lb(up):

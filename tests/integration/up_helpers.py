@@ -48,8 +48,8 @@ def world_dir(prefix):
 
 
 class Proc:
-    def __init__(self, name, argv, port=None, logdir=None, user=None):
-        self.name, self.argv, self.port = name, [str(a) for a in argv], port
+    def __init__(self, name, argv, port=None, logdir=None, user=None, cwd=None):
+        self.name, self.argv, self.port, self.cwd = name, [str(a) for a in argv], port, cwd
         self.logdir = Path(logdir or tempfile.gettempdir())
         self.log_path = self.logdir / f"{name}.log"
         self.user = user
@@ -61,7 +61,8 @@ class Proc:
         if self.user is not None:
             pw = pwd.getpwnam(self.user)
             kw = {"user": pw.pw_uid, "group": pw.pw_gid}
-        self.p = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kw)
+        self.p = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd,
+                                  **kw)
         log.close()
         check = ready or (lambda: tcp_open(self.port) if self.port else True)
 
