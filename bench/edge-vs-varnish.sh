@@ -29,7 +29,8 @@
 #   rounds. RATE defaults to 70% of the slowest proxy's median closed-loop
 #   req/s of this run (RATE=N fixes it; RATE=0 skips the open-loop phase).
 #   Reported: p50/p99/p99.9, CPU us/req (same counting), the achieved rate,
-#   and per-proxy p99 spread (min-max over rounds).
+#   per-proxy p99 spread (min-max over rounds), errors and unsent requests
+#   (due but not sent at the end: all connections were waiting on the proxy).
 #
 # USAGE
 #   bench/edge-vs-varnish.sh                  (ROUNDS=3 DURATION=10 THREADS=1 CONNS=64)
@@ -197,7 +198,9 @@ for r in $(seq 1 "$ROUNDS"); do
         done
     done
 done
-# bench_open_parse JSON: "REQUESTS REQ/S P50_MS P99_MS P999_MS ERRORS" of step 0
+# bench_open_parse JSON: "REQUESTS REQ/S P50_MS P99_MS P999_MS ERRORS UNSENT" of step 0
+# (unsent: due but never sent by the end because every connection was waiting:
+# a stall in the last moments of the run, not an error answer)
 bench_open_parse() {
     python3 - "$1" <<'PY'
 import json, sys
@@ -207,13 +210,13 @@ e = {k: v for k, v in s["errors"].items() if k != "total" and v}
 if e or s.get("unsent"):
     print("errors by kind:", e, "unsent:", s.get("unsent"), "first:", s.get("first_error"), file=sys.stderr)
 print(s["requests"], "%.1f" % s["requests_per_s"], "%.3f" % (l["p50"] / 1000), "%.3f" % (l["p99"] / 1000),
-      "%.3f" % (l["p99.9"] / 1000), s["errors"]["total"] + s.get("unsent", 0))
+      "%.3f" % (l["p99.9"] / 1000), s["errors"]["total"], s.get("unsent", 0))
 PY
 }
 
 # measure_open KIND T: the open-loop run at $RATE on a fresh proxy
 measure_open() {
-    local kind=$1 t=$2 u c0 c1 reqs rps p50 p99 p999 errs cpu j=$BENCH_TMP/open.json
+    local kind=$1 t=$2 u c0 c1 reqs rps p50 p99 p999 errs unsent cpu j=$BENCH_TMP/open.json
     start_checked "$kind" "$t"
     bench_run 30 "$SCALEOUT" bench "$u" --rate "$RATE" -c "$CONNS" -d 1s --progress off >/dev/null 2>&1 || true
     rm -f "$j"
@@ -222,10 +225,10 @@ measure_open() {
         --progress off --json "$j" >"$BENCH_TMP/open.out" 2>&1 || bench_die "scaleout bench failed: $(tail -3 "$BENCH_TMP/open.out")"
     c1=$(bench_group_ticks "$PROXY_PID")
     bench_stop "$PROXY_PID"
-    read -r reqs rps p50 p99 p999 errs <<<"$(bench_open_parse "$j")"
+    read -r reqs rps p50 p99 p999 errs unsent <<<"$(bench_open_parse "$j")"
     cpu=$(bench_us_per "$c0" "$c1" "$reqs")
-    echo "$kind $t $rps $p50 $p99 $p999 $cpu $errs" >>"$OPEN"
-    bench_log "open $kind t$t @ $RATE/s: $rps req/s, p50 $p50 ms, p99 $p99 ms, p99.9 $p999 ms, $cpu us/req, errors $errs"
+    echo "$kind $t $rps $p50 $p99 $p999 $cpu $errs $unsent" >>"$OPEN"
+    bench_log "open $kind t$t @ $RATE/s: $rps req/s, p50 $p50 ms, p99 $p99 ms, p99.9 $p999 ms, $cpu us/req, errors $errs, unsent $unsent"
 }
 
 if [ -z "$RATE" ]; then
@@ -301,13 +304,13 @@ orange() {
 echo
 echo "Open loop at $RATE req/s ($RATE_HOW): \`scaleout bench URL --rate $RATE -c $CONNS -d ${DURATION}s\`, latency from the scheduled send times; same proxies, alternation and CPU counting; medians of $ROUNDS round(s), p99 range = min-max over the rounds; ${open_elapsed} s."
 echo
-echo "| threads | proxy | req/s | p50 ms | p99 ms | p99.9 ms | p99 range ms | CPU us/req | errors | p99 ratio | p99.9 ratio | CPU ratio |"
+echo "| threads | proxy | req/s | p50 ms | p99 ms | p99.9 ms | p99 range ms | CPU us/req | errors / unsent | p99 ratio | p99.9 ratio | CPU ratio |"
 echo "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 orow() {
     local t=$1 k=$2 ref=$3 rps p50 p99 p999 cpu
     rps=$(omed "$k" "$t" 3); p50=$(omed "$k" "$t" 4); p99=$(omed "$k" "$t" 5); p999=$(omed "$k" "$t" 6); cpu=$(omed "$k" "$t" 7)
-    printf '| %s | %s | %.0f | %.3f | %.3f | %.3f | %s | %.2f | %s |' "$t" "$k${ref:+ vs $ref}" "$rps" "$p50" "$p99" "$p999" \
-        "$(orange "$k" "$t" 5)" "$cpu" "$(bench_col_sum "$OPEN" 8 "$k" "$t")"
+    printf '| %s | %s | %.0f | %.3f | %.3f | %.3f | %s | %.2f | %s / %s |' "$t" "$k${ref:+ vs $ref}" "$rps" "$p50" "$p99" "$p999" \
+        "$(orange "$k" "$t" 5)" "$cpu" "$(bench_col_sum "$OPEN" 8 "$k" "$t")" "$(bench_col_sum "$OPEN" 9 "$k" "$t")"
     if [ -n "$ref" ]; then
         printf ' %s | %s | %s |\n' "$(bench_ratio "$p99" "$(omed "$ref" "$t" 5)")" \
             "$(bench_ratio "$p999" "$(omed "$ref" "$t" 6)")" "$(bench_ratio "$cpu" "$(omed "$ref" "$t" 7)")"
