@@ -165,11 +165,11 @@ OPEN=$BENCH_TMP/open
 # start_checked KIND T: start the proxy on a free port, warm it (the miss)
 # and check that the next request is a hit with the 1 KiB body; sets $u.
 start_checked() {
-    local kind=$1 t=$2 port hdrs body i
+    local kind=$1 t=$2 port hdrs body
     bench_free_port port
     start_proxy "$kind" "$t" "$port"
     u="http://127.0.0.1:$port/object-1k"
-    for i in $(seq 1 50); do   # varnish's child may take a moment after the port opens
+    for _ in $(seq 1 50); do   # varnish's child may take a moment after the port opens
         body=$(curl -s --max-time 5 "$u") && [ "$body" = "$BODY" ] && break
         sleep 0.1
     done
