@@ -243,7 +243,7 @@ if [ -z "$RATE" ]; then
     [ "$RATE" -gt 0 ] || RATE=1000
     RATE_HOW="70% of the slowest proxy's closed-loop req/s, rounded down to 1000"
 else
-    RATE_HOW="fixed (RATE=$RATE)"
+    RATE_HOW="fixed by RATE"
 fi
 open_s=$(date +%s)
 if [ "$RATE" != 0 ]; then
