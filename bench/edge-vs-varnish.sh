@@ -19,9 +19,23 @@
 #   process group: nginx master + workers, varnish manager + child) during
 #   the wrk run / requests wrk completed.
 #
+#   OPEN LOOP (after all closed-loop rounds): in a closed loop the faster
+#   proxy is driven harder (2 wrk threads + the proxy busy on 2 cores), so its
+#   tail is partly the scheduler's. Every proxy is then also driven at one
+#   fixed rate that all of them sustain: `scaleout bench URL --rate RATE -c CONNS
+#   -d DURATION` (latency counted from each request's scheduled send time, so
+#   a stall is charged to every request that should have gone out during it),
+#   after a 1 s warm-up at the same rate; proxies alternate as above, ROUNDS
+#   rounds. RATE defaults to 70% of the slowest proxy's median closed-loop
+#   req/s of this run (RATE=N fixes it; RATE=0 skips the open-loop phase).
+#   Reported: p50/p99/p99.9, CPU us/req (same counting), the achieved rate,
+#   per-proxy p99 spread (min-max over rounds), errors and unsent requests
+#   (due but not sent at the end: all connections were waiting on the proxy).
+#
 # USAGE
 #   bench/edge-vs-varnish.sh                  (ROUNDS=3 DURATION=10 THREADS=1 CONNS=64)
 #   ROUNDS=1 DURATION=5 bench/edge-vs-varnish.sh
+#   RATE=30000 bench/edge-vs-varnish.sh       (fixed open-loop rate)
 #   Markdown table on stdout (paste into docs/BENCHMARKS.md).
 #
 # Needs: nginx, varnish (varnishd), wrk, curl (scripts/install-deps.sh).
@@ -37,6 +51,7 @@ DURATION=${DURATION:-10}
 THREADS=${THREADS:-1}
 CONNS=${CONNS:-64}
 SCALEOUT=${SCALEOUT_BIN:-$root/scaleout}
+RATE=${RATE:-}
 
 for tool in nginx wrk curl; do
     command -v "$tool" >/dev/null 2>&1 || bench_die "$tool is not installed (scripts/install-deps.sh)"
@@ -143,20 +158,29 @@ is_hit() {
 }
 
 RESULTS=$BENCH_TMP/results
+OPEN=$BENCH_TMP/open
 : >"$RESULTS"
+: >"$OPEN"
 
-measure() {
-    local kind=$1 t=$2 port rps p50 p99 cpu errs hdrs body i
+# start_checked KIND T: start the proxy on a free port, warm it (the miss)
+# and check that the next request is a hit with the 1 KiB body; sets $u.
+start_checked() {
+    local kind=$1 t=$2 port hdrs body
     bench_free_port port
     start_proxy "$kind" "$t" "$port"
-    local u="http://127.0.0.1:$port/object-1k"
-    for i in $(seq 1 50); do   # varnish's child may take a moment after the port opens
+    u="http://127.0.0.1:$port/object-1k"
+    for _ in $(seq 1 50); do   # varnish's child may take a moment after the port opens
         body=$(curl -s --max-time 5 "$u") && [ "$body" = "$BODY" ] && break
         sleep 0.1
     done
     [ "$body" = "$BODY" ] || bench_die "$kind did not answer the 1 KiB body"
     hdrs=$(curl -s --max-time 5 -D - -o /dev/null "$u" | tr -d '\r')
     is_hit "$kind" "$hdrs" || bench_die "$kind: second request is not a hit: $hdrs"
+}
+
+measure() {
+    local kind=$1 t=$2 u rps p50 p99 cpu errs
+    start_checked "$kind" "$t"
     read -r rps p50 p99 cpu errs <<<"$(bench_wrk_cpu bench_group_ticks "$PROXY_PID" "$CONNS" "$DURATION" "$u")"
     bench_stop "$PROXY_PID"
     echo "$kind $t $rps $p50 $p99 $cpu $errs" >>"$RESULTS"
@@ -174,6 +198,68 @@ for r in $(seq 1 "$ROUNDS"); do
         done
     done
 done
+# bench_open_parse JSON: "REQUESTS REQ/S P50_MS P99_MS P999_MS ERRORS UNSENT" of step 0
+# (unsent: due but never sent by the end because every connection was waiting:
+# a stall in the last moments of the run, not an error answer)
+bench_open_parse() {
+    python3 - "$1" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["steps"][0]
+l = s["latency_us"]
+e = {k: v for k, v in s["errors"].items() if k != "total" and v}
+if e or s.get("unsent"):
+    print("errors by kind:", e, "unsent:", s.get("unsent"), "first:", s.get("first_error"), file=sys.stderr)
+print(s["requests"], "%.1f" % s["requests_per_s"], "%.3f" % (l["p50"] / 1000), "%.3f" % (l["p99"] / 1000),
+      "%.3f" % (l["p99.9"] / 1000), s["errors"]["total"], s.get("unsent", 0))
+PY
+}
+
+# measure_open KIND T: the open-loop run at $RATE on a fresh proxy
+measure_open() {
+    local kind=$1 t=$2 u c0 c1 reqs rps p50 p99 p999 errs unsent cpu j=$BENCH_TMP/open.json
+    start_checked "$kind" "$t"
+    bench_run 30 "$SCALEOUT" bench "$u" --rate "$RATE" -c "$CONNS" -d 1s --progress off >/dev/null 2>&1 || true
+    rm -f "$j"
+    c0=$(bench_group_ticks "$PROXY_PID")
+    bench_run $(( DURATION + 30 )) "$SCALEOUT" bench "$u" --rate "$RATE" -c "$CONNS" -d "${DURATION}s" \
+        --progress off --json "$j" >"$BENCH_TMP/open.out" 2>&1 || bench_die "scaleout bench failed: $(tail -3 "$BENCH_TMP/open.out")"
+    c1=$(bench_group_ticks "$PROXY_PID")
+    bench_stop "$PROXY_PID"
+    read -r reqs rps p50 p99 p999 errs unsent <<<"$(bench_open_parse "$j")"
+    cpu=$(bench_us_per "$c0" "$c1" "$reqs")
+    echo "$kind $t $rps $p50 $p99 $p999 $cpu $errs $unsent" >>"$OPEN"
+    bench_log "open $kind t$t @ $RATE/s: $rps req/s, p50 $p50 ms, p99 $p99 ms, p99.9 $p999 ms, $cpu us/req, errors $errs, unsent $unsent"
+}
+
+if [ -z "$RATE" ]; then
+    slow=""
+    for t in $THREADS; do
+        for k in varnish nginx scaleout; do
+            v=$(bench_col_median "$RESULTS" 3 "$k" "$t")
+            slow=$(awk -v a="$slow" -v b="$v" 'BEGIN { if (a == "" || b + 0 < a + 0) print b; else print a }')
+        done
+    done
+    RATE=$(awk -v s="$slow" 'BEGIN { printf "%d\n", int(s * 0.7 / 1000) * 1000 }')
+    [ "$RATE" -gt 0 ] || RATE=1000
+    RATE_HOW="70% of the slowest proxy's closed-loop req/s, rounded down to 1000"
+else
+    RATE_HOW="fixed by RATE"
+fi
+open_s=$(date +%s)
+if [ "$RATE" != 0 ]; then
+    for r in $(seq 1 "$ROUNDS"); do
+        for t in $THREADS; do
+            kinds="varnish nginx scaleout"
+            if [ $(( r % 2 )) = 0 ]; then kinds="scaleout nginx varnish"; fi
+            for k in $kinds; do
+                bench_log "open loop round $r/$ROUNDS, threads $t: $k at $RATE req/s"
+                measure_open "$k" "$t"
+            done
+        done
+    done
+fi
+open_elapsed=$(( $(date +%s) - open_s ))
+
 busy1=$(bench_sys_busy_ticks)
 elapsed=$(( $(date +%s) - start_s ))
 
@@ -207,4 +293,34 @@ for t in $THREADS; do
     row "$t" nginx ""
     row "$t" scaleout varnish
     row "$t" scaleout nginx
+done
+
+[ "$RATE" != 0 ] || exit 0
+omed() { bench_col_median "$OPEN" "$3" "$1" "$2"; }
+orange() {
+    awk -v c="$3" -v k="$1" -v t="$2" '$1 == k && $2 == t { print $c }' "$OPEN" | sort -g |
+        awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s\n", lo, hi }'
+}
+echo
+echo "Open loop at $RATE req/s ($RATE_HOW): \`scaleout bench URL --rate $RATE -c $CONNS -d ${DURATION}s\`, latency from the scheduled send times; same proxies, alternation and CPU counting; medians of $ROUNDS round(s), p99 range = min-max over the rounds; ${open_elapsed} s."
+echo
+echo "| threads | proxy | req/s | p50 ms | p99 ms | p99.9 ms | p99 range ms | CPU us/req | errors / unsent | p99 ratio | p99.9 ratio | CPU ratio |"
+echo "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+orow() {
+    local t=$1 k=$2 ref=$3 rps p50 p99 p999 cpu
+    rps=$(omed "$k" "$t" 3); p50=$(omed "$k" "$t" 4); p99=$(omed "$k" "$t" 5); p999=$(omed "$k" "$t" 6); cpu=$(omed "$k" "$t" 7)
+    printf '| %s | %s | %.0f | %.3f | %.3f | %.3f | %s | %.2f | %s / %s |' "$t" "$k${ref:+ vs $ref}" "$rps" "$p50" "$p99" "$p999" \
+        "$(orange "$k" "$t" 5)" "$cpu" "$(bench_col_sum "$OPEN" 8 "$k" "$t")" "$(bench_col_sum "$OPEN" 9 "$k" "$t")"
+    if [ -n "$ref" ]; then
+        printf ' %s | %s | %s |\n' "$(bench_ratio "$p99" "$(omed "$ref" "$t" 5)")" \
+            "$(bench_ratio "$p999" "$(omed "$ref" "$t" 6)")" "$(bench_ratio "$cpu" "$(omed "$ref" "$t" 7)")"
+    else
+        printf '  |  |  |\n'
+    fi
+}
+for t in $THREADS; do
+    orow "$t" varnish ""
+    orow "$t" nginx ""
+    orow "$t" scaleout varnish
+    orow "$t" scaleout nginx
 done
