@@ -175,44 +175,25 @@ static const char *line_end(const char *p, const char *end)
 /* Decode one scalar at p (a complete reply); returns the byte after it. */
 static const char *decode_scalar(const char *p, const char *end, struct app_kv_reply *r)
 {
-    const char *le = line_end(p + 1, end);
-    long long v = 0;
+    struct resp_scalar v;
+    const char *next = resp_scalar_at(p, end, &v);
     memset(r, 0, sizeof *r);
-    switch (*p) {
-    case '+':
-        r->type = APP_KV_STATUS;
-        r->str = p + 1;
-        r->len = (size_t)(le - p - 1);
-        return le + 2;
-    case '-':
-        r->type = APP_KV_ERROR;
-        r->str = p + 1;
-        r->len = (size_t)(le - p - 1);
-        return le + 2;
-    case ':':
-        r->type = APP_KV_INT;
-        util_str2ll(p + 1, (size_t)(le - p - 1), &v);
-        r->integer = v;
-        return le + 2;
-    case '$':
-        util_str2ll(p + 1, (size_t)(le - p - 1), &v);
-        if (v < 0) {
-            r->type = APP_KV_NIL;
-            return le + 2;
-        }
-        r->type = APP_KV_BULK;
-        r->str = le + 2;
-        r->len = (size_t)v;
-        return le + 2 + v + 2;
-    case '_':
-        r->type = APP_KV_NIL;
-        return le + 2;
+    r->str = v.str;
+    r->len = v.len;
+    r->integer = v.integer;
+    switch (next ? v.type : 0) {
+    case '+': r->type = APP_KV_STATUS; break;
+    case '-': r->type = APP_KV_ERROR; break;
+    case ':': r->type = APP_KV_INT; break;
+    case '$': r->type = APP_KV_BULK; break;
+    case RESP_SCALAR_NIL: r->type = APP_KV_NIL; break;
     default:
         r->type = APP_KV_ERROR;
         r->str = "unexpected reply type";
         r->len = strlen(r->str);
         return NULL;
     }
+    return next;
 }
 
 static void deliver(struct kconn *c, const char *p, size_t len)

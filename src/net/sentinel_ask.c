@@ -13,22 +13,6 @@
 #include "core/util.h"
 #include "proto/reply.h"
 
-/* A bulk string at p (inside a reply the parser found complete): its bytes in
- * s and n, and the position after it, or NULL if p holds anything else. */
-static const char *bulk_at(const char *p, const char *end, const char **s, size_t *n)
-{
-    if (p >= end || *p != '$')
-        return NULL;
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    long long v = 0;
-    if (!nl || nl - p < 3 || !util_str2ll(p + 1, (size_t)(nl - 1 - (p + 1)), &v) || v < 0 ||
-        v > (long long)(end - (nl + 1)) - 2)
-        return NULL;
-    *s = nl + 1;
-    *n = (size_t)v;
-    return nl + 1 + v + 2;
-}
-
 bool net_sentinel_master(const char *host, int port, const char *name, int timeout_ms, char *mhost, size_t mhostlen,
                          int *mport)
 {
@@ -61,14 +45,14 @@ bool net_sentinel_master(const char *host, int port, const char *name, int timeo
             if (len == RESP_REPLY_INCOMPLETE)
                 continue;
             if (len > 0 && rep[0] == '*' && len > 4 && memcmp(rep, "*2\r\n", 4) == 0) {
-                const char *end = rep + len, *h, *pt;
-                size_t hl, pl;
-                const char *q = bulk_at(rep + 4, end, &h, &hl);
+                const char *end = rep + len, *q;
+                struct resp_scalar h, pt;
                 long long v = 0;
-                if (q && bulk_at(q, end, &pt, &pl) && hl > 0 && hl < mhostlen && util_str2ll(pt, pl, &v) && v > 0 &&
+                if ((q = resp_scalar_at(rep + 4, end, &h)) && resp_scalar_at(q, end, &pt) && h.type == '$' &&
+                    pt.type == '$' && h.len > 0 && h.len < mhostlen && util_str2ll(pt.str, pt.len, &v) && v > 0 &&
                     v < 65536) {
-                    memcpy(mhost, h, hl);
-                    mhost[hl] = 0;
+                    memcpy(mhost, h.str, h.len);
+                    mhost[h.len] = 0;
                     *mport = (int)v;
                     ok = true;
                 }

@@ -181,3 +181,46 @@ proto:
     p->need = 0;
     return RESP_REPLY_EPROTO;
 }
+
+const char *resp_scalar_at(const char *p, const char *end, struct resp_scalar *out)
+{
+    memset(out, 0, sizeof *out);
+    if (p >= end)
+        return NULL;
+    const char *cr = memchr(p, '\r', (size_t)(end - p));
+    if (!cr || end - cr < 2)
+        return NULL;
+    const char *next = cr + 2;
+    long long v = 0;
+    out->type = *p;
+    switch (*p) {
+    case '+':
+    case '-':
+        out->str = p + 1;
+        out->len = (size_t)(cr - p - 1);
+        return next;
+    case ':':
+        if (!util_str2ll(p + 1, (size_t)(cr - p - 1), &v))
+            return NULL;
+        out->integer = v;
+        return next;
+    case '$':
+    case '*':
+        if (!util_str2ll(p + 1, (size_t)(cr - p - 1), &v))
+            return NULL;
+        if (v < 0) {
+            out->type = RESP_SCALAR_NIL;
+            return next;
+        }
+        if (*p == '*' || v > (long long)(end - next) - 2)
+            return NULL;
+        out->str = next;
+        out->len = (size_t)v;
+        return next + v + 2;
+    case '_':
+        out->type = RESP_SCALAR_NIL;
+        return next;
+    default:
+        return NULL;
+    }
+}

@@ -54,4 +54,22 @@ static inline void resp_reply_init(struct resp_reply *p) { p->need = 0; }
  */
 ssize_t resp_reply_parse(struct resp_reply *p, const char *buf, size_t len);
 
+/*
+ * One scalar inside a reply that resp_reply_parse() found complete (a whole
+ * reply, or an element of an array): type is its first byte ('+', '-', ':',
+ * '$', ...) or RESP_SCALAR_NIL for a null ("$-1", "*-1", "_"); str/len are
+ * the bytes of a simple string, error or bulk, integer the value of ':'.
+ * Returns the position after it, or NULL when p is not a scalar this decoder
+ * knows (+ - : $ _) or runs past end. The clients of kv (the app, the
+ * worker, the sentinel query) read replies with it.
+ */
+#define RESP_SCALAR_NIL 'n'
+struct resp_scalar {
+    char type;
+    const char *str;
+    size_t len;
+    long long integer;
+};
+const char *resp_scalar_at(const char *p, const char *end, struct resp_scalar *out);
+
 #endif

@@ -121,35 +121,25 @@ static bool kv_connect(struct worker_kv *kv)
 
 static const char *scalar(const char *p, const char *end, struct worker_reply *r)
 {
-    const char *le = memchr(p, '\r', (size_t)(end - p));
-    if (!le)
-        return NULL;
-    long long v = 0;
+    struct resp_scalar v;
+    const char *next = resp_scalar_at(p, end, &v);
     memset(r, 0, sizeof *r);
-    switch (*p) {
-    case '+': case '-':
-        r->type = *p == '+' ? WR_STATUS : WR_ERROR;
-        r->str = p + 1;
-        r->len = (size_t)(le - p - 1);
-        return le + 2;
-    case ':':
-        r->type = WR_INT;
-        util_str2ll(p + 1, (size_t)(le - p - 1), &r->integer);
-        return le + 2;
-    case '$':
-        util_str2ll(p + 1, (size_t)(le - p - 1), &v);
-        if (v < 0) {
-            r->type = WR_NIL;
-            return le + 2;
-        }
-        r->type = WR_BULK;
-        r->str = le + 2;
-        r->len = (size_t)v;
-        return le + 2 + v + 2;
+    r->str = v.str;
+    r->len = v.len;
+    r->integer = v.integer;
+    switch (next ? v.type : 0) {
+    case '+': r->type = WR_STATUS; break;
+    case '-': r->type = WR_ERROR; break;
+    case ':': r->type = WR_INT; break;
+    case '$': r->type = WR_BULK; break;
+    case RESP_SCALAR_NIL: r->type = WR_NIL; break;
     default:
-        r->type = WR_NIL;
-        return le + 2;
+        if (!memchr(p, '\r', (size_t)(end - p)))
+            return NULL;
+        r->type = WR_NIL; /* another type: skipped as nil, as before */
+        return (const char *)memchr(p, '\r', (size_t)(end - p)) + 2;
     }
+    return next;
 }
 
 /* One element of an array reply: a scalar into kv->elems (up to

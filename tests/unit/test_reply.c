@@ -200,3 +200,23 @@ Test(resp_reply, nesting_is_bounded)
     /* exactly the maximum depth is fine */
     ok(deep + 4, n - 4, '*', false);
 }
+
+Test(reply, scalar_at)
+{
+    struct resp_scalar v;
+    const char r[] = "+OK\r\n-ERR no\r\n:-42\r\n$3\r\nabc\r\n$-1\r\n_\r\n*-1\r\n";
+    const char *end = r + sizeof r - 1, *p = r;
+    cr_assert((p = resp_scalar_at(p, end, &v)) && v.type == '+' && v.len == 2 && memcmp(v.str, "OK", 2) == 0);
+    cr_assert((p = resp_scalar_at(p, end, &v)) && v.type == '-' && v.len == 6);
+    cr_assert((p = resp_scalar_at(p, end, &v)) && v.type == ':' && v.integer == -42);
+    cr_assert((p = resp_scalar_at(p, end, &v)) && v.type == '$' && v.len == 3 && memcmp(v.str, "abc", 3) == 0);
+    cr_assert((p = resp_scalar_at(p, end, &v)) && v.type == RESP_SCALAR_NIL);
+    cr_assert((p = resp_scalar_at(p, end, &v)) && v.type == RESP_SCALAR_NIL);
+    cr_assert((p = resp_scalar_at(p, end, &v)) && v.type == RESP_SCALAR_NIL);
+    cr_assert_eq(p, end);
+    cr_assert_null(resp_scalar_at(end, end, &v));
+    /* a bulk longer than what is there, an aggregate, an unknown type, no CRLF */
+    const char *bad[] = {"$10\r\nabc\r\n", "*2\r\n:1\r\n:2\r\n", ",1.5\r\n", ":12", ":1x\r\n", "$x\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_assert_null(resp_scalar_at(bad[i], bad[i] + strlen(bad[i]), &v), "%s", bad[i]);
+}
