@@ -31,7 +31,10 @@
 #   bench's p99 (spread: (max - min) / median); the ratio is slow / base
 #   (goal: at most 1.2). "server CPU" is the lb's or kv's utime+stime over the
 #   measured run, in % of one core: the steadier figure of what the slow
-#   clients cost the server itself when the machine is shared.
+#   clients cost the server itself when the machine is shared. The two
+#   generator columns are the same for the load generator (`scaleout bench`,
+#   alone / with the slow clients) and the slow-client generator (Python):
+#   what competes with the server for the CPUs.
 #
 # USAGE
 #   bench/slow-clients.sh                 (ROUNDS=3 DURATION=8 SLOW=1000 LB_RATE=1000 KV_RATE=2000 CONNS=20 PIN=0 ANCHORS=1)
@@ -164,14 +167,21 @@ if [ "$ANCHORS" = 1 ]; then
     SPID[redis]=$RD_PID; WHAT[redis]="redis-server (partial RESP, anchor)"
 fi
 
-# measure WHO OUT: one open-loop run; prints "p99_us requests errors server_cpu_pct"
+# measure WHO OUT [SLOWPID]: one open-loop run; prints "p99_us requests errors
+# server_cpu_pct loadgen_cpu_pct slowgen_cpu_pct" (the generators' CPU: the
+# bench, and the slow-client generator SLOWPID or "-" without one)
 measure() {
-    local who=$1 out=$2 t0 t1
+    local who=$1 out=$2 spid=${3:-} t0 t1 g0 g1 s0=0 s1=0
     t0=$(bench_cpu_ticks "${SPID[$who]}")
+    [ -n "$spid" ] && s0=$(bench_cpu_ticks "$spid")
+    bench_children_ticks g0
     bench_run $((DURATION + 30)) "${PIN_GEN[@]}" "$SCALEOUT" bench "${URL[$who]}" --rate "${RATE[$who]}" -c "$CONNS" \
         -d "${DURATION}s" --progress off --json "$out" >/dev/null
     t1=$(bench_cpu_ticks "${SPID[$who]}")
-    python3 - "$out" "$(( (t1 - t0) * 100 / BENCH_CLK_TCK ))" "$DURATION" <<'PY'
+    bench_children_ticks g1
+    [ -n "$spid" ] && s1=$(bench_cpu_ticks "$spid")
+    python3 - "$out" "$(( (t1 - t0) * 100 / BENCH_CLK_TCK ))" "$DURATION" "$(( (g1 - g0) * 100 / BENCH_CLK_TCK ))" \
+        "${spid:+$(( (s1 - s0) * 100 / BENCH_CLK_TCK ))}" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 def find(o):
@@ -186,7 +196,9 @@ def find(o):
                 return r
     return None
 s = find(d)
-print(s["latency_us"]["p99"], s["requests"], s["errors"]["total"], "%.1f" % (float(sys.argv[2]) / float(sys.argv[3])))
+secs = float(sys.argv[3])
+print(s["latency_us"]["p99"], s["requests"], s["errors"]["total"], "%.1f" % (float(sys.argv[2]) / secs),
+      "%.1f" % (float(sys.argv[4]) / secs), "%.1f" % (float(sys.argv[5]) / secs) if sys.argv[5] else "-")
 PY
 }
 
@@ -218,7 +230,7 @@ clients() {
         2>/dev/null || echo "?"
 }
 
-declare -A RES CPU
+declare -A RES CPU GEN SGEN
 for who in $TARGETS; do
     bench_log "warm-up $who"
     measure "$who" "$BENCH_TMP/warm-$who.json" >/dev/null
@@ -232,30 +244,38 @@ for r in $(seq 1 "$ROUNDS"); do
                 with_slow "$who" "$r"
                 bench_log "round $r $who: $(clients "$who") clients connected before the run"
             fi
-            res=$(measure "$who" "$BENCH_TMP/$who-$kind-$r.json")
             if [ "$kind" = slow ]; then
-                bench_log "round $r $who slow: p99_us requests errors cpu% = $res ($(clients "$who") clients at the end)"
+                res=$(measure "$who" "$BENCH_TMP/$who-$kind-$r.json" "$SLOW_PID")
+            else
+                res=$(measure "$who" "$BENCH_TMP/$who-$kind-$r.json")
+            fi
+            read -r p99 _ _ cpu gcpu scpu <<<"$res"
+            if [ "$kind" = slow ]; then
+                bench_log "round $r $who slow: p99_us requests errors cpu% loadgen% slowgen% = $res ($(clients "$who") clients at the end)"
                 bench_stop "$SLOW_PID" 5 || true
             else
-                bench_log "round $r $who base: p99_us requests errors cpu% = $res"
+                bench_log "round $r $who base: p99_us requests errors cpu% loadgen% slowgen% = $res"
             fi
-            RES[$who-$kind]="${RES[$who-$kind]:-} ${res%% *}"
-            CPU[$who-$kind]="${CPU[$who-$kind]:-} ${res##* }"
+            RES[$who-$kind]="${RES[$who-$kind]:-} $p99"
+            CPU[$who-$kind]="${CPU[$who-$kind]:-} $cpu"
+            GEN[$who-$kind]="${GEN[$who-$kind]:-} $gcpu"
+            [ "$kind" = slow ] && SGEN[$who]="${SGEN[$who]:-} $scpu"
         done
     done
 done
 
 med() { tr ' ' '\n' | grep -v '^$' | bench_median; }
 spread() { tr ' ' '\n' | grep -v '^$' | bench_spread_pct; }
-echo "| target | normal load | p99 alone (spread) | p99 with $SLOW slow clients (spread) | ratio | server CPU alone / with | CPU pinning |"
-echo "|---|---|---|---|---|---|---|"
+echo "| target | normal load | p99 alone (spread) | p99 with $SLOW slow clients (spread) | ratio | server CPU alone / with | CPU pinning | load generator CPU alone / with | slow-client generator CPU |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for who in $TARGETS; do
     b=$(echo "${RES[$who-base]}" | med); s=$(echo "${RES[$who-slow]}" | med)
     bs=$(echo "${RES[$who-base]}" | spread); ss=$(echo "${RES[$who-slow]}" | spread)
     cb=$(echo "${CPU[$who-base]}" | med); cs=$(echo "${CPU[$who-slow]}" | med)
     desc="${RATE[$who]} req/s open loop, $CONNS conns, ${DURATION}s x $ROUNDS"
-    printf '| %s | %s | %.0f us (%s%%) | %.0f us (%s%%) | %sx | %s%% / %s%% | %s |\n' "${WHAT[$who]}" "$desc" "$b" "$bs" "$s" "$ss" \
-        "$(bench_ratio "$s" "$b")" "$cb" "$cs" "$PIN_DESC"
+    gb=$(echo "${GEN[$who-base]}" | med); gs=$(echo "${GEN[$who-slow]}" | med); sg=$(echo "${SGEN[$who]}" | med)
+    printf '| %s | %s | %.0f us (%s%%) | %.0f us (%s%%) | %sx | %s%% / %s%% | %s | %s%% / %s%% | %s%% |\n' "${WHAT[$who]}" "$desc" \
+        "$b" "$bs" "$s" "$ss" "$(bench_ratio "$s" "$b")" "$cb" "$cs" "$PIN_DESC" "$gb" "$gs" "$sg"
 done
 BUSY1=$(bench_sys_busy_ticks); WALL1=$(date +%s)
 echo
