@@ -196,3 +196,22 @@ static const struct conf_directive snt_dirs[] = {
 };
 
 const struct conf_table snt_conf_table = {"sentinel", snt_dirs, sizeof(struct snt_config), NULL};
+
+void snt_config_free(struct snt_config *c)
+{
+    for (struct snt_master_conf *m = c->masters, *next; m; m = next) {
+        next = m->next;
+        for (int i = 0; i < m->nknown; i++)
+            xfree(m->known[i]);
+        xfree(m->known);
+        xfree(m->name);
+        xfree(m->host);
+        xfree(m);
+    }
+    c->masters = NULL;
+    xfree(c->announce_ip); /* set by `sentinel announce-ip`, not a directive of the table */
+    c->announce_ip = NULL;
+    xfree(c->myid);
+    c->myid = NULL;
+    conf_free(&snt_conf_table, c);
+}

@@ -51,6 +51,8 @@ struct snt_config {
 };
 
 extern const struct conf_table snt_conf_table;
+/* What loading a configuration allocated: the `sentinel` lines and the strings. */
+void snt_config_free(struct snt_config *c);
 int sentinel_main(int argc, char **argv);
 
 /* ---- decoded replies -------------------------------------------------- */

@@ -63,6 +63,18 @@ static void setup(void)
 
 static void teardown(void)
 {
+    kv_db_deinit(&s->db);
+    for (int i = 0; i < s->ndbs; i++)
+        kv_db_deinit(&s->dbs[i]);
+    xfree(s->dbs);
+    xfree(s->persist_dbs);
+    kv_blocking_free(s->blocking);
+    kv_pubsub_free(s->pubsub);
+    kv_repl_free(s);
+    kv_prop_free(s);
+    conf_free(&kv_conf_table, &s->cfg);
+    xfree(s->workers);
+    xfree(s);
     char cmd[sizeof tmpdir + 16];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (chdir("/") == 0)

@@ -24,10 +24,27 @@ static char *dup_exact(const char *p, size_t n)
     return d;
 }
 
+/* A parse's results point into its input: the whole inputs are kept until
+ * the test ends, then freed. */
+static char *kept[256];
+static size_t nkept;
+
+static char *keep(char *d)
+{
+    cr_assert(nkept < sizeof kept / sizeof *kept);
+    return kept[nkept++] = d;
+}
+
+static void free_kept(void)
+{
+    while (nkept)
+        free(kept[--nkept]);
+}
+
 /* Parse a startup packet whole and byte by byte; the results must agree. */
 static ssize_t startup_both(const char *p, size_t n, size_t max, struct pg_startup *out)
 {
-    char *whole = dup_exact(p, n);
+    char *whole = keep(dup_exact(p, n));
     unsigned long long a0 = xalloc_count();
     ssize_t rc = pg_parse_startup(whole, n, max, out);
     cr_assert_eq(xalloc_count(), a0, "the parser allocated");
@@ -45,13 +62,13 @@ static ssize_t startup_both(const char *p, size_t n, size_t max, struct pg_start
             break;
         }
     }
-    /* out points into `whole`: keep it alive (leak on purpose in tests) */
+    /* out points into `whole`: kept alive until the test ends */
     return rc;
 }
 
 static ssize_t msg_both(const char *p, size_t n, size_t max, struct pg_msg *out)
 {
-    char *whole = dup_exact(p, n);
+    char *whole = keep(dup_exact(p, n));
     ssize_t rc = pg_parse_msg(whole, n, max, out);
     for (size_t k = 0; k < n; k++) {
         char *part = dup_exact(p, k);
@@ -65,6 +82,8 @@ static ssize_t msg_both(const char *p, size_t n, size_t max, struct pg_msg *out)
     }
     return rc;
 }
+
+TestSuite(pg, .fini = free_kept);
 
 Test(pg, startup_message)
 {

@@ -43,6 +43,7 @@ Test(sentinel_config, monitor_and_settings_as_flags)
     cr_assert_str_eq(c.announce_ip, "10.0.0.1");
     cr_assert_eq(c.announce_port, 26999);
     buf_deinit(&errs);
+    snt_config_free(&c);
 }
 
 Test(sentinel_config, errors_are_reported)
@@ -62,6 +63,7 @@ Test(sentinel_config, errors_are_reported)
     cr_assert(strstr(e, "Unrecognized sentinel configuration statement: 'bogus'"), "%s", e);
     cr_assert_null(c.masters);
     buf_deinit(&errs);
+    snt_config_free(&c);
 }
 
 Test(sentinel_config, duplicate_master)
@@ -73,6 +75,7 @@ Test(sentinel_config, duplicate_master)
     buf_putc(&errs, 0);
     cr_assert(strstr(buf_head(&errs), "Duplicated master name."));
     buf_deinit(&errs);
+    snt_config_free(&c);
 }
 
 Test(sentinel_reply, decodes_nested_replies)
@@ -147,4 +150,5 @@ Test(sentinel_config, written_back_lines_load)
     cr_assert_str_eq(c.masters->known[1], "s 127.0.0.1 26380 0123456789012345678901234567890123456789");
     cr_assert_eq(c.current_epoch, 9);
     buf_deinit(&errs);
+    snt_config_free(&c);
 }
