@@ -295,7 +295,9 @@ def dropping():
 
 def test_retry_idempotent_resends_requests_of_dropped_connections(dropping, tmp_path):
     s = dropping(3)
-    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 3, "-n", 60, "--retry-idempotent", 1, "--progress", "off")
+    html = tmp_path / "report.html"
+    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 3, "-n", 60, "--retry-idempotent", 1, "--progress", "off",
+                                  "--html", html)
     assert rc == 0, err
     st = rep["steps"][0]
     assert st["errors"]["total"] == 0, st["errors"]
@@ -303,6 +305,7 @@ def test_retry_idempotent_resends_requests_of_dropped_connections(dropping, tmp_
     assert st["requests"] == 60 and st["sent"] == 60, st
     assert accounted(st), st
     assert "retried     3" in out, out
+    assert "3 retried" in html.read_text()
 
 
 def test_retry_idempotent_counts_attempts(dropping, tmp_path):
