@@ -23,8 +23,9 @@
  * answer yet are not lost but kept at the front of the ring (`nretry`) and
  * resent first when the connection reopens (a new socket), each at most N
  * times; their latency still counts from their first start. A request whose
- * answer had begun, a timeout or a protocol error is never retried. If the
- * reconnect fails, the kept requests are lost (closed).
+ * answer had begun, a timeout or a protocol error is never retried. A failed
+ * reconnect costs each kept request an attempt (the connection retries with
+ * its backoff, in the drain too); one with none left is lost (closed).
  */
 #include "bench/worker.h"
 
@@ -169,11 +170,18 @@ static void conn_close_fd(struct bench_worker *w, struct bench_conn *c)
     buf_shrink(&c->in, READ_CHUNK);
 }
 
-/* Requests kept for a resend that will not happen are lost. */
-static void drop_retries(struct bench_worker *w, struct bench_conn *c)
+/* The reconnect meant to resend ring[0..nretry) failed: that costs each of
+ * them an attempt; those with none left are lost (closed). */
+static void retries_connect_failed(struct bench_worker *w, struct bench_conn *c)
 {
-    w->cur->c.errors[BENCH_ERR_CLOSED] += c->nretry;
-    c->nretry = 0;
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < c->nretry; i++) {
+        if (++c->ring[i].attempts < w->run->retry_max)
+            c->ring[keep++] = c->ring[i];
+        else
+            w->cur->c.errors[BENCH_ERR_CLOSED]++;
+    }
+    c->nretry = keep;
 }
 
 /* The connection is gone: every request in flight is lost (the first as
@@ -212,7 +220,7 @@ static void connect_failed(struct bench_worker *w, struct bench_conn *c, int err
 {
     w->cur->c.errors[BENCH_ERR_CONNECT]++;
     note_error(w, "connect to %s:%d: %s", w->run->target->host, w->run->target->port, strerror(err));
-    drop_retries(w, c);
+    retries_connect_failed(w, c);
     conn_close_fd(w, c);
     c->failures++;
     uint64_t b = BACKOFF_MIN_NS << (c->failures > 7 ? 7 : c->failures - 1);
@@ -524,7 +532,7 @@ static void enter_drain(struct bench_worker *w, uint64_t now)
     w->drain_end = now + cap;
     /* connections that are not open will not be needed again */
     for (int i = 0; i < w->nconns; i++)
-        if (w->conns[i].state != C_OPEN && !(w->conns[i].state == C_CONNECTING && w->conns[i].nretry))
+        if (w->conns[i].state != C_OPEN && !w->conns[i].nretry)
             conn_close_fd(w, &w->conns[i]);
 }
 
@@ -547,7 +555,8 @@ static void housekeeping(struct bench_worker *w, uint64_t now)
                 connect_failed(w, c, ETIMEDOUT, now);
             break;
         default:
-            if ((w->phase == PH_RUN || w->phase == PH_CONNECT) && now >= c->t_event)
+            if ((w->phase == PH_RUN || w->phase == PH_CONNECT || (w->phase == PH_DRAIN && c->nretry)) &&
+                now >= c->t_event)
                 conn_connect(w, c, now);
             break;
         }

@@ -211,27 +211,42 @@ def test_usage_errors():
 class DroppingServer:
     """A tiny threaded HTTP/1.1 server (keep-alive, 200 "ok") whose first
     `drop` connections read one whole request and then close without an
-    answer (mode "close"), or after the first bytes of one (mode "cut")."""
+    answer (mode "close"), or after the first bytes of one (mode "cut"), or
+    stop listening for `refuse_s` seconds and then close (mode "refuse": the
+    client's reconnects are refused meanwhile)."""
 
-    def __init__(self, drop, mode="close"):
+    def __init__(self, drop, mode="close", refuse_s=0.3):
+        import threading
+        self.drop, self.mode, self.refuse_s = drop, mode, refuse_s
+        self.accepted = 0
+        self.refused = threading.Event()
+        self.lock = threading.Lock()
+        self.port = 0
+        self._listen()
+
+    def _listen(self):
         import socket
         import threading
-        self.drop, self.mode = drop, mode
-        self.accepted = 0
-        self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((HOST, 0))
+        self.sock.bind((HOST, self.port))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._accept, args=(self.sock,), daemon=True).start()
 
-    def _accept(self):
+    def _unlisten(self):
+        import socket
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+        except OSError:
+            pass
+        self.sock.close()
+
+    def _accept(self, sock):
         import threading
         while True:
             try:
-                conn, _ = self.sock.accept()
+                conn, _ = sock.accept()
             except OSError:
                 return
             with self.lock:
@@ -269,6 +284,12 @@ class DroppingServer:
                 if dropper:
                     if self.mode == "cut":
                         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nok")
+                    if self.mode == "refuse":
+                        self._unlisten()
+                        conn.close()
+                        time.sleep(self.refuse_s)  # the client's reconnects are refused meanwhile
+                        self.refused.set()
+                        self._listen()
                     return
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         except OSError:
@@ -277,7 +298,7 @@ class DroppingServer:
             conn.close()
 
     def stop(self):
-        self.sock.close()
+        self._unlisten()
 
 
 @pytest.fixture
@@ -318,6 +339,19 @@ def test_retry_idempotent_counts_attempts(dropping, tmp_path):
     rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 1, "-n", 10, "--retry-idempotent", 2, "--progress", "off")
     st = rep["steps"][0]
     assert st["retried"] == 2 and st["errors"]["closed"] == 1 and st["requests"] == 9, st
+
+
+def test_retry_survives_refused_reconnects(dropping, tmp_path):
+    """The reconnect that would resend the request is refused a few times
+    (each costs an attempt; 50 last far longer than the 0.3 s): the request
+    is still resent and answered."""
+    s = dropping(1, mode="refuse")
+    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 1, "-n", 5, "--retry-idempotent", 50, "--progress", "off")
+    assert s.refused.is_set()
+    st = rep["steps"][0]
+    assert st["errors"]["connect"] >= 1, st["errors"]
+    assert st["errors"]["closed"] == 0 and st["retried"] == 1 and st["requests"] == 5, st
+    assert accounted(st), st
 
 
 def test_without_retry_dropped_requests_are_errors(dropping, tmp_path):
