@@ -69,6 +69,8 @@ struct bench_config {
     char *body_file;
     char headers[BENCH_MAX_HEADERS_BYTES]; /* "Name: value\r\n" lines from -H */
     size_t headers_len;
+    long long retry_idempotent;   /* resends of an idempotent request whose
+                                     connection died before any response byte */
     /* RESP */
     long long keys;
     int dist;                     /* enum bench_dist */
@@ -142,6 +144,7 @@ struct bench_counts {
     uint64_t connects;             /* connections established */
     uint64_t reconnects;           /* ... of which re-established after a loss */
     uint64_t cancelled;            /* still in flight when the step ended */
+    uint64_t retried;              /* --retry-idempotent: requests resent on a new connection */
     uint64_t unsent;               /* open loop: due before the end but never sent */
 };
 
@@ -237,6 +240,10 @@ struct bench_proto {
     /* The server closed the connection: BENCH_PARSE_DONE if that ended a
      * response (HTTP body until close), else BENCH_PARSE_MORE. */
     int (*eof)(const void *shared, void *cs, struct bench_response *r);
+    /* Whether the request is idempotent (RFC 9110 9.2.2), so a client may
+     * resend it when its connection dies before any byte of the answer;
+     * NULL: never. */
+    bool (*idempotent)(const void *shared);
 };
 
 /* One row per protocol: its ops (one file each), and the other URL schemes it

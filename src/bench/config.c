@@ -218,6 +218,10 @@ static const struct conf_directive bench_dirs[] = {
      "HTTP header 'Name: value' added to every request; repeat for more (-H)", 0, parse_header, format_header},
     {"body-file", CONF_STRING, OFF(body_file), 0, 0, "", NULL, 0,
      "HTTP request body read from this file (with --method POST/PUT)", 0, NULL, NULL},
+    {"retry-idempotent", CONF_INT, OFF(retry_idempotent), 0, 100, "0", NULL, 0,
+     "HTTP: resend a GET/HEAD/PUT/DELETE/OPTIONS request whose connection closed, reset or failed before "
+     "any byte of its answer, on a new connection, up to this many times (what browsers do); 0: never",
+     0, NULL, NULL},
     {"keys", CONF_INT, OFF(keys), 1, 1LL << 40, "100000", NULL, 0,
      "RESP: size of the keyspace (keys KEY_PREFIX000000000000 ...)", 0, NULL, NULL},
     {"dist", CONF_CUSTOM, 0, 0, 0, "uniform", NULL, 0,
@@ -298,6 +302,7 @@ void bench_counts_add(struct bench_counts *dst, const struct bench_counts *src)
     dst->bytes_out += src->bytes_out;
     dst->connects += src->connects;
     dst->reconnects += src->reconnects;
+    dst->retried += src->retried;
     dst->cancelled += src->cancelled;
     dst->unsent += src->unsent;
 }

@@ -24,6 +24,7 @@ struct http_shared {
     char *req;
     size_t req_len;
     bool head;              /* HEAD: responses have no body */
+    bool idempotent;        /* GET HEAD PUT DELETE OPTIONS */
 };
 
 enum { ST_HEAD, ST_BODY, ST_CHUNKED, ST_UNTIL_CLOSE };
@@ -123,6 +124,10 @@ static void *http_setup(const struct bench_config *cfg, const struct bench_targe
     memcpy(s->req, buf_head(&req), s->req_len);
     buf_deinit(&req);
     s->head = strcmp(method, "HEAD") == 0;
+    static const char *const idem[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"};
+    for (size_t i = 0; i < sizeof idem / sizeof idem[0]; i++)
+        if (strcmp(method, idem[i]) == 0)
+            s->idempotent = true;
     return s;
 }
 
@@ -245,6 +250,12 @@ static int http_eof(const void *shared, void *cs, struct bench_response *r)
     return BENCH_PARSE_MORE;
 }
 
+static bool http_idempotent(const void *shared)
+{
+    const struct http_shared *s = shared;
+    return s->idempotent;
+}
+
 const struct bench_proto bench_http_proto = {
     .name = "http",
     .scheme = "http",
@@ -256,4 +267,5 @@ const struct bench_proto bench_http_proto = {
     .write_request = http_write_request,
     .parse = http_parse,
     .eof = http_eof,
+    .idempotent = http_idempotent,
 };

@@ -149,6 +149,9 @@ void bench_print_step(FILE *f, const struct bench_step *s)
     } else {
         fprintf(f, "  errors      none\n");
     }
+    if (s->c.retried)
+        fprintf(f, "  retried     %llu (idempotent requests resent on a new connection after theirs closed "
+                   "before any byte of the answer; not errors)\n", (unsigned long long)s->c.retried);
     fprintf(f, "  connections %llu opened", (unsigned long long)s->c.connects);
     if (s->c.reconnects)
         fprintf(f, " (%llu reconnects: the server closed a connection, or it was lost)",
@@ -232,7 +235,7 @@ static void json_step(struct buf *b, const struct bench_step *s)
     buf_printf(b, ",\n   \"errors\": {\"total\": %llu", (unsigned long long)bench_counts_errors(&s->c));
     for (int i = 0; i < BENCH_ERR__COUNT; i++)
         buf_printf(b, ", \"%s\": %llu", bench_err_keys[i], (unsigned long long)s->c.errors[i]);
-    buf_puts(b, "}, \"status\": {");
+    buf_printf(b, "}, \"retried\": %llu, \"status\": {", (unsigned long long)s->c.retried);
     for (int i = 1; i <= 5; i++)
         buf_printf(b, "%s\"%dxx\": %llu", i > 1 ? ", " : "", i, (unsigned long long)s->c.status[i]);
     buf_printf(b, "},\n   \"connects\": %llu, \"reconnects\": %llu, \"cancelled\": %llu, \"unsent\": %llu",

@@ -425,6 +425,8 @@ static void step_table(struct buf *b, const struct bench_report *r)
             }
             buf_puts(b, ")");
         }
+        if (s->c.retried)
+            buf_printf(b, "; %llu retried", (unsigned long long)s->c.retried);
         buf_puts(b, "</td></tr>\n");
     }
     buf_puts(b, "</table>\n");

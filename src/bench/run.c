@@ -309,6 +309,8 @@ int bench_run_step(const struct bench_config *cfg, uint64_t t0, struct bench_ste
         .pipeline = (uint32_t)cfg->pipeline,
         .open_loop = cfg->rate > 0,
     };
+    if (target.proto->idempotent && target.proto->idempotent(shared))
+        run.retry_max = (uint32_t)cfg->retry_idempotent;
     long long dur = cfg->duration_ms;
     if (dur == 0 && cfg->requests == 0)
         dur = 10000;

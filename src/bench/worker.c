@@ -17,6 +17,15 @@
  * backoff (10 ms doubling to 1 s); a timeout, a reset, a close or an
  * unparseable response costs every request in flight on that connection
  * (timeout, closed, protocol) and the connection reopens at once.
+ *
+ * --retry-idempotent N (HTTP, idempotent method): when the connection closes,
+ * resets or fails to send, the requests in flight that got no byte of their
+ * answer yet are not lost but kept at the front of the ring (`nretry`) and
+ * resent first when the connection reopens (a new socket), each at most N
+ * times; their latency still counts from their first start. A request whose
+ * answer had begun, a timeout or a protocol error is never retried. A failed
+ * reconnect costs each kept request an attempt (the connection retries with
+ * its backoff, in the drain too); one with none left is lost (closed).
  */
 #include "bench/worker.h"
 
@@ -48,6 +57,7 @@ enum { C_IDLE, C_CONNECTING, C_OPEN };
 struct slot {
     uint64_t start;   /* latency is measured from here */
     uint64_t sent;    /* timeout is measured from here */
+    uint32_t attempts; /* resends so far (--retry-idempotent) */
 };
 
 struct bench_conn {
@@ -61,6 +71,8 @@ struct bench_conn {
     bool ever_open;
     uint32_t failures;   /* consecutive failed connects */
     uint32_t head, inflight;
+    uint32_t nretry;     /* closed: ring[0..nretry) wait to be resent */
+    bool head_partial;   /* bytes of the oldest request's answer arrived */
     struct slot *ring;   /* run->pipeline slots */
     uint64_t t_event;    /* CONNECTING: since; IDLE: reconnect at */
     struct buf in, out;
@@ -152,22 +164,55 @@ static void conn_close_fd(struct bench_worker *w, struct bench_conn *c)
     c->want_out = false;
     c->inflight = 0;
     c->head = 0;
+    c->head_partial = false;
     buf_consume(&c->in, buf_pending(&c->in));
     buf_consume(&c->out, buf_pending(&c->out));
     buf_shrink(&c->in, READ_CHUNK);
 }
 
+/* The reconnect meant to resend ring[0..nretry) failed: that costs each of
+ * them an attempt; those with none left are lost (closed). */
+static void retries_connect_failed(struct bench_worker *w, struct bench_conn *c)
+{
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < c->nretry; i++) {
+        if (++c->ring[i].attempts < w->run->retry_max)
+            c->ring[keep++] = c->ring[i];
+        else
+            w->cur->c.errors[BENCH_ERR_CLOSED]++;
+    }
+    c->nretry = keep;
+}
+
 /* The connection is gone: every request in flight is lost (the first as
- * `first_kind`, the rest as `rest_kind`). Reopens at once while sending. */
+ * `first_kind`, the rest as `rest_kind`), except, when it closed or reset
+ * (`first_kind` closed), those --retry-idempotent keeps for a resend.
+ * Reopens at once while sending, or while requests wait for a resend. */
 static void conn_lost(struct bench_worker *w, struct bench_conn *c, enum bench_err first_kind,
                       enum bench_err rest_kind, uint64_t now)
 {
-    if (c->inflight) {
+    uint32_t p = w->run->pipeline, keep = 0, lost = 0;
+    bool can_retry = w->run->retry_max > 0 && first_kind == BENCH_ERR_CLOSED;
+    if (can_retry && c->inflight) {
+        struct slot kept[BENCH_MAX_PIPELINE];
+        for (uint32_t i = 0; i < c->inflight; i++) {
+            const struct slot *s = &c->ring[(c->head + i) % p];
+            if (s->attempts < w->run->retry_max && !(i == 0 && c->head_partial))
+                kept[keep++] = *s;
+            else
+                lost++;
+        }
+        memcpy(c->ring, kept, keep * sizeof kept[0]);
+    } else {
+        lost = c->inflight;
+    }
+    if (lost) {
         w->cur->c.errors[first_kind]++;
-        w->cur->c.errors[rest_kind] += c->inflight - 1;
+        w->cur->c.errors[rest_kind] += lost - 1;
     }
     conn_close_fd(w, c);
-    if (w->phase == PH_RUN || w->phase == PH_CONNECT)
+    c->nretry = keep;
+    if (w->phase == PH_RUN || w->phase == PH_CONNECT || (w->phase == PH_DRAIN && keep))
         conn_connect(w, c, now);
 }
 
@@ -175,6 +220,7 @@ static void connect_failed(struct bench_worker *w, struct bench_conn *c, int err
 {
     w->cur->c.errors[BENCH_ERR_CONNECT]++;
     note_error(w, "connect to %s:%d: %s", w->run->target->host, w->run->target->port, strerror(err));
+    retries_connect_failed(w, c);
     conn_close_fd(w, c);
     c->failures++;
     uint64_t b = BACKOFF_MIN_NS << (c->failures > 7 ? 7 : c->failures - 1);
@@ -187,6 +233,7 @@ static void send_one(struct bench_worker *w, struct bench_conn *c, uint64_t star
     struct slot *s = &c->ring[(c->head + c->inflight) % w->run->pipeline];
     s->start = start;
     s->sent = now;
+    s->attempts = 0;
     c->inflight++;
     w->cur->c.sent++;
     w->sent_total++;
@@ -213,6 +260,19 @@ static void conn_opened(struct bench_worker *w, struct bench_conn *c, uint64_t n
     w->run->proto->conn_reset(w->run->shared, c->ps);
     c->want_out = true; /* force the MOD below */
     want_out(w, c, false);
+    if (c->nretry) {
+        /* resend what the lost connection held, oldest first (ring[0..nretry)) */
+        for (uint32_t i = 0; i < c->nretry; i++) {
+            w->run->proto->write_request(w->run->shared, &c->out);
+            c->ring[i].sent = now;
+            c->ring[i].attempts++;
+        }
+        c->head = 0;
+        c->inflight = c->nretry;
+        w->cur->c.retried += c->nretry;
+        c->nretry = 0;
+        mark_dirty(w, c);
+    }
     if (w->phase == PH_RUN) {
         if (w->run->open_loop)
             ready_push(w, c);
@@ -293,6 +353,7 @@ static void complete(struct bench_worker *w, struct bench_conn *c, const struct 
     struct slot *s = &c->ring[c->head];
     c->head = (c->head + 1) % w->run->pipeline;
     c->inflight--;
+    c->head_partial = false;
     struct bench_interval *iv = w->cur;
     bench_hist_record(&iv->hist, now > s->start ? now - s->start : 0);
     iv->c.done++;
@@ -324,8 +385,11 @@ static bool process(struct bench_worker *w, struct bench_conn *c, uint64_t now)
         int rc = run->proto->parse(run->shared, c->ps, buf_head(&c->in), buf_pending(&c->in), &used, &r);
         if (used)
             buf_consume(&c->in, used);
-        if (rc == BENCH_PARSE_MORE)
+        if (rc == BENCH_PARSE_MORE) {
+            /* part of the oldest request's answer is here (parsed or buffered) */
+            c->head_partial = c->head_partial || used || buf_pending(&c->in);
             break;
+        }
         if (rc == BENCH_PARSE_ERROR || c->inflight == 0) {
             /* garbage, or an answer nobody asked for */
             if (c->inflight == 0)
@@ -426,7 +490,7 @@ static uint64_t inflight_total(const struct bench_worker *w)
 {
     uint64_t n = 0;
     for (int i = 0; i < w->nconns; i++)
-        n += w->conns[i].inflight;
+        n += w->conns[i].inflight + w->conns[i].nretry;
     return n;
 }
 
@@ -468,7 +532,7 @@ static void enter_drain(struct bench_worker *w, uint64_t now)
     w->drain_end = now + cap;
     /* connections that are not open will not be needed again */
     for (int i = 0; i < w->nconns; i++)
-        if (w->conns[i].state != C_OPEN)
+        if (w->conns[i].state != C_OPEN && !w->conns[i].nretry)
             conn_close_fd(w, &w->conns[i]);
 }
 
@@ -491,7 +555,8 @@ static void housekeeping(struct bench_worker *w, uint64_t now)
                 connect_failed(w, c, ETIMEDOUT, now);
             break;
         default:
-            if ((w->phase == PH_RUN || w->phase == PH_CONNECT) && now >= c->t_event)
+            if ((w->phase == PH_RUN || w->phase == PH_CONNECT || (w->phase == PH_DRAIN && c->nretry)) &&
+                now >= c->t_event)
                 conn_connect(w, c, now);
             break;
         }
@@ -529,8 +594,10 @@ static void check_phase(struct bench_worker *w, uint64_t now)
             /* -n: the run lasts until the last answer; -d: the sending period */
             if (!run->duration_ns)
                 w->stop_ns = now;
-            for (int i = 0; i < w->nconns; i++)
+            for (int i = 0; i < w->nconns; i++) {
+                w->conns[i].nretry = 0; /* counted as cancelled above */
                 conn_close_fd(w, &w->conns[i]);
+            }
             w->phase = PH_DONE;
         }
     }

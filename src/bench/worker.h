@@ -40,6 +40,7 @@ struct bench_run {
     uint64_t timeout_ns;
     uint64_t duration_ns;          /* 0: until the requests are done */
     uint32_t pipeline;
+    uint32_t retry_max;            /* resends per request (0 unless idempotent) */
     bool open_loop;
     atomic_uint epoch;
 };

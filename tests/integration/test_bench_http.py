@@ -202,3 +202,181 @@ def test_usage_errors():
         p = subprocess.run([str(scaleout_bin()), "bench", *args], capture_output=True, text=True, timeout=10)
         assert p.returncode == 2, (args, p.returncode, p.stderr)
         assert msg in p.stderr, (args, p.stderr)
+
+
+# --------------------------------------------------------------------------
+# --retry-idempotent: a server that drops its first K connections
+# --------------------------------------------------------------------------
+
+class DroppingServer:
+    """A tiny threaded HTTP/1.1 server (keep-alive, 200 "ok") whose first
+    `drop` connections read one whole request and then close without an
+    answer (mode "close"), or after the first bytes of one (mode "cut"), or
+    stop listening for `refuse_s` seconds and then close (mode "refuse": the
+    client's reconnects are refused meanwhile)."""
+
+    def __init__(self, drop, mode="close", refuse_s=0.3):
+        import threading
+        self.drop, self.mode, self.refuse_s = drop, mode, refuse_s
+        self.accepted = 0
+        self.refused = threading.Event()
+        self.lock = threading.Lock()
+        self.port = 0
+        self._listen()
+
+    def _listen(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST, self.port))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, args=(self.sock,), daemon=True).start()
+
+    def _unlisten(self):
+        import socket
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+        except OSError:
+            pass
+        self.sock.close()
+
+    def _accept(self, sock):
+        import threading
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepted += 1
+                dropper = self.accepted <= self.drop
+            threading.Thread(target=self._serve, args=(conn, dropper), daemon=True).start()
+
+    @staticmethod
+    def _read_request(conn, buf):
+        while b"\r\n\r\n" not in buf:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None, buf
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(rest) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None, rest
+            rest += chunk
+        return head, rest[length:]
+
+    def _serve(self, conn, dropper):
+        buf = b""
+        try:
+            while True:
+                head, buf = self._read_request(conn, buf)
+                if head is None:
+                    return
+                if dropper:
+                    if self.mode == "cut":
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nok")
+                    if self.mode == "refuse":
+                        self._unlisten()
+                        conn.close()
+                        time.sleep(self.refuse_s)  # the client's reconnects are refused meanwhile
+                        self.refused.set()
+                        self._listen()
+                    return
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def stop(self):
+        self._unlisten()
+
+
+@pytest.fixture
+def dropping():
+    servers = []
+
+    def make(drop, mode="close"):
+        s = DroppingServer(drop, mode)
+        servers.append(s)
+        return s
+    yield make
+    for s in servers:
+        s.stop()
+
+
+def test_retry_idempotent_resends_requests_of_dropped_connections(dropping, tmp_path):
+    s = dropping(3)
+    html = tmp_path / "report.html"
+    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 3, "-n", 60, "--retry-idempotent", 1, "--progress", "off",
+                                  "--html", html)
+    assert rc == 0, err
+    st = rep["steps"][0]
+    assert st["errors"]["total"] == 0, st["errors"]
+    assert st["retried"] == 3, st
+    assert st["requests"] == 60 and st["sent"] == 60, st
+    assert accounted(st), st
+    assert "retried     3" in out, out
+    assert "3 retried" in html.read_text()
+
+
+def test_retry_idempotent_counts_attempts(dropping, tmp_path):
+    # one connection at a time: the request meets the 3 dropping connections in a row
+    s = dropping(3)
+    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 1, "-n", 10, "--retry-idempotent", 3, "--progress", "off")
+    st = rep["steps"][0]
+    assert st["errors"]["total"] == 0 and st["retried"] == 3 and st["requests"] == 10, st
+    s = dropping(3)
+    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 1, "-n", 10, "--retry-idempotent", 2, "--progress", "off")
+    st = rep["steps"][0]
+    assert st["retried"] == 2 and st["errors"]["closed"] == 1 and st["requests"] == 9, st
+
+
+def test_retry_survives_refused_reconnects(dropping, tmp_path):
+    """The reconnect that would resend the request is refused a few times
+    (each costs an attempt; 50 last far longer than the 0.3 s): the request
+    is still resent and answered."""
+    s = dropping(1, mode="refuse")
+    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 1, "-n", 5, "--retry-idempotent", 50, "--progress", "off")
+    assert s.refused.is_set()
+    st = rep["steps"][0]
+    assert st["errors"]["connect"] >= 1, st["errors"]
+    assert st["errors"]["closed"] == 0 and st["retried"] == 1 and st["requests"] == 5, st
+    assert accounted(st), st
+
+
+def test_without_retry_dropped_requests_are_errors(dropping, tmp_path):
+    s = dropping(3)
+    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 3, "-n", 60, "--progress", "off")
+    st = rep["steps"][0]
+    assert st["errors"]["closed"] == 3 and st["errors"]["total"] == 3, st["errors"]
+    assert st["retried"] == 0 and st["requests"] == 57, st
+    assert "retried" not in out
+
+
+def test_post_is_never_retried(dropping, tmp_path):
+    body = tmp_path / "body.txt"
+    body.write_bytes(b"payload\n")
+    s = dropping(3)
+    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 3, "-n", 60, "--method", "POST", "--body-file", body,
+                                  "--retry-idempotent", 1, "--progress", "off")
+    st = rep["steps"][0]
+    assert st["errors"]["closed"] == 3 and st["errors"]["total"] == 3, st["errors"]
+    assert st["retried"] == 0 and st["requests"] == 57, st
+
+
+def test_response_cut_after_its_first_bytes_is_not_retried(dropping, tmp_path):
+    s = dropping(3, mode="cut")
+    rc, out, err, rep = run_bench(tmp_path, url(s), "-c", 3, "-n", 60, "--retry-idempotent", 1, "--progress", "off")
+    st = rep["steps"][0]
+    assert st["errors"]["closed"] == 3 and st["errors"]["total"] == 3, st["errors"]
+    assert st["retried"] == 0 and st["requests"] == 57, st
