@@ -757,7 +757,9 @@ static void phase_lb(struct demo *d, struct up_run *r)
     }
     long long secs = d->secs < 3 ? 3 : d->secs;
     /* GETs (idempotent): the client resends once what a dead connection held */
-    pid_t g = bench_start_retry(d, "lb-kill9", port, "/products/7", 16, secs, NULL, 0, 1);
+    /* two attempts: the first resend's new connection may still be accepted by
+     * the dying lb's listening socket (SO_REUSEPORT) and die with it */
+    pid_t g = bench_start_retry(d, "lb-kill9", port, "/products/7", 16, secs, NULL, 0, 2);
     usleep((useconds_t)(secs * 1000 * 1000 / 3));
     kill(a, SIGKILL);
     wait_pid(a, 5000);
@@ -768,7 +770,7 @@ static void phase_lb(struct demo *d, struct up_run *r)
     a = lb_spawn(d, port, aa, app_port, "lb-a.log");
     struct bench_res tm = {0};
     if (http_wait_ready(aa, 20000)) {
-        g = bench_start_retry(d, "lb-sigterm", port, "/products/7", 16, secs, NULL, 0, 1);
+        g = bench_start_retry(d, "lb-sigterm", port, "/products/7", 16, secs, NULL, 0, 2);
         usleep((useconds_t)(secs * 1000 * 1000 / 3));
         kill(b, SIGTERM);
         say("  stopped lb-b (pid %d) with SIGTERM", (int)b);
