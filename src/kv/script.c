@@ -927,6 +927,18 @@ static long long lua_number_to_ll(lua_Number v)
     return (long long)v;
 }
 
+/* The number of key/value pairs of the table at stack index t. */
+static long long table_pairs(lua_State *L, int t)
+{
+    long long n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
 static void reply_value(struct kv_script *sc, lua_State *L, struct buf *out, int proto, int depth)
 {
     int idx = lua_gettop(L);
@@ -998,12 +1010,7 @@ static void reply_value(struct kv_script *sc, lua_State *L, struct buf *out, int
         }
         if (field(L, idx, "map", LUA_TTABLE)) {
             int m = lua_gettop(L);
-            long long cnt = 0;
-            lua_pushnil(L);
-            while (lua_next(L, m)) {
-                cnt++;
-                lua_pop(L, 1);
-            }
+            long long cnt = table_pairs(L, m);
             resp_add_map(out, proto, cnt);
             lua_pushnil(L);
             while (lua_next(L, m)) {
@@ -1018,12 +1025,7 @@ static void reply_value(struct kv_script *sc, lua_State *L, struct buf *out, int
         }
         if (field(L, idx, "set", LUA_TTABLE)) {
             int m = lua_gettop(L);
-            long long cnt = 0;
-            lua_pushnil(L);
-            while (lua_next(L, m)) {
-                cnt++;
-                lua_pop(L, 1);
-            }
+            long long cnt = table_pairs(L, m);
             resp_add_set(out, proto, cnt);
             lua_pushnil(L);
             while (lua_next(L, m)) {

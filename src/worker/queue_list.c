@@ -67,6 +67,32 @@ static bool is(const struct worker_reply *r, const char *s)
     return r && r->type == WR_BULK && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
 }
 
+/* A claimed job: its record marked running by this worker, its data read
+ * into job (the list and the stream queues share it). 0, or -1 when the
+ * connection failed. */
+int worker_job_load(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job, const char *key,
+                    long long jid, long long attempts)
+{
+    const struct worker_reply *r;
+    char nows[32];
+    snprintf(nows, sizeof nows, "%lld", util_time_ms());
+    const char *hs[] = {"HSET", key, "status", "running", "worker", cf->id, "started_ms", nows};
+    if (!worker_kv_cmdv(kv, 8, hs))
+        return -1;
+    const char *hd[] = {"HGET", key, "data"};
+    if (!(r = worker_kv_cmdv(kv, 3, hd)))
+        return -1;
+    job->id = jid;
+    job->attempts = attempts;
+    snprintf(job->key, sizeof job->key, "%s", key);
+    job->len = r->type == WR_BULK ? r->len : 0;
+    job->data = xmalloc(job->len + 1);
+    if (job->len)
+        memcpy(job->data, r->str, job->len);
+    job->data[job->len] = 0;
+    return 0;
+}
+
 static void names(const struct worker_config *cf)
 {
     snprintf(processing, sizeof processing, "queue:processing:%.120s", cf->id);
@@ -360,22 +386,8 @@ static int claim(struct worker_kv *kv, const struct worker_config *cf, struct wo
         log_notice("job %s: %s", id, err);
         return 0;
     }
-    char nows[32];
-    snprintf(nows, sizeof nows, "%lld", util_time_ms());
-    const char *hs[] = {"HSET", key, "status", "running", "worker", cf->id, "started_ms", nows};
-    if (!worker_kv_cmdv(kv, 8, hs))
+    if (worker_job_load(kv, cf, job, key, jid, attempts) < 0)
         return -1;
-    const char *hd[] = {"HGET", key, "data"};
-    if (!(r = worker_kv_cmdv(kv, 3, hd)))
-        return -1;
-    job->id = jid;
-    job->attempts = attempts;
-    snprintf(job->key, sizeof job->key, "%s", key);
-    job->len = r->type == WR_BULK ? r->len : 0;
-    job->data = xmalloc(job->len + 1);
-    if (job->len)
-        memcpy(job->data, r->str, job->len);
-    job->data[job->len] = 0;
     return 1;
 }
 

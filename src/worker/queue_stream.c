@@ -192,22 +192,8 @@ static int take(struct worker_kv *kv, const struct worker_config *cf, struct wor
     const char *hi[] = {"HINCRBY", key, "attempts", "1"};
     if (!worker_kv_cmdv(kv, 4, hi))
         return -1;
-    char nows[32];
-    snprintf(nows, sizeof nows, "%lld", util_time_ms());
-    const char *hs[] = {"HSET", key, "status", "running", "worker", cf->id, "started_ms", nows};
-    if (!worker_kv_cmdv(kv, 8, hs))
+    if (worker_job_load(kv, cf, job, key, jid, delivered) < 0)
         return -1;
-    const char *hd[] = {"HGET", key, "data"};
-    if (!(r = worker_kv_cmdv(kv, 3, hd)))
-        return -1;
-    job->id = jid;
-    job->attempts = delivered;
-    snprintf(job->key, sizeof job->key, "%s", key);
-    job->len = r->type == WR_BULK ? r->len : 0;
-    job->data = xmalloc(job->len + 1);
-    if (job->len)
-        memcpy(job->data, r->str, job->len);
-    job->data[job->len] = 0;
     snprintf(cur_sid, sizeof cur_sid, "%s", sid);
     next_beat_ms = util_time_ms() + cf->lease_ms / 3;
     return 1;

@@ -74,6 +74,11 @@ struct worker_job {
     long long attempts;       /* including this one */
 };
 
+/* Mark a claimed job's record running (this worker, now) and read its data
+ * into job. 0, or -1 when the kv connection failed. */
+int worker_job_load(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job, const char *key,
+                    long long jid, long long attempts);
+
 struct worker_queue_ops {
     const char *name;
     bool blocks;              /* claim waits for work itself: no poll sleep */
