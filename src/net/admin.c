@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/net.h"
 #include "core/util.h"
+#include "net/conn.h"
 #include "proto/http1.h"
 
 #define ADMIN_DEFAULT_MAX_REQ 8192
@@ -26,7 +27,7 @@ struct admin_conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     struct admin *a;
-    struct buf in, out;
+    struct buf in, out, wbuf; /* wbuf: what a uv_write is sending (net/conn.h) */
     uv_write_t wreq;
     bool writing, close_after, closing;
     int handles;
@@ -140,15 +141,11 @@ static void conn_handle_closed(uv_handle_t *h)
     if (--c->handles > 0)
         return;
     struct admin *a = c->a;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        a->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    NET_LIST_REMOVE(a->conns, c, prev, next);
     a->nconns--;
     buf_deinit(&c->in);
     buf_deinit(&c->out);
+    buf_deinit(&c->wbuf);
     xfree(c);
     /* admin_close: the last of the listener and the connections frees a */
     if (a->closing && a->listener_closed && a->nconns == 0)
@@ -170,7 +167,7 @@ static void on_written(uv_write_t *w, int status)
 {
     struct admin_conn *c = w->data;
     c->writing = false;
-    buf_consume(&c->out, buf_pending(&c->out));
+    net_conn_written(&c->wbuf, 0);
     if (status < 0 || c->close_after) {
         conn_close(c);
         return;
@@ -178,54 +175,57 @@ static void on_written(uv_write_t *w, int status)
     conn_process(c); /* a pipelined request may be waiting */
 }
 
-static void conn_send(struct admin_conn *c)
+/* Send the response in out: at once when the socket takes it all, else by
+ * one uv_write (on_written goes on). One response at a time: conn_process
+ * waits while one is sent. Returns true when all of it went out and the
+ * connection stays open (the next pipelined request may be looked at). */
+static bool conn_send(struct admin_conn *c)
 {
-    c->writing = true;
-    c->wreq.data = c;
-    uv_buf_t b = uv_buf_init(buf_head(&c->out), (unsigned)buf_pending(&c->out));
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-        c->writing = false;
+    size_t sent;
+    int r = net_conn_write((uv_stream_t *)&c->tcp, &c->out, &c->wbuf, &c->wreq, c, on_written, &c->writing, &sent);
+    if (r < 0 || (r == NET_WRITE_DONE && c->close_after)) {
         conn_close(c);
+        return false;
     }
+    return r == NET_WRITE_DONE;
 }
 
-static void conn_fail(struct admin_conn *c, int status, const char *text)
+static bool conn_fail(struct admin_conn *c, int status, const char *text)
 {
     http1_write_response(&c->out, status, "text/plain", text, strlen(text), NULL, HTTP1_W_CLOSE);
     c->close_after = true;
-    conn_send(c);
+    return conn_send(c);
 }
 
-static void conn_process(struct admin_conn *c)
+/* Answer the first request in c->in, if it is all there. Returns true when
+ * its response is sent and the next one may be looked at. */
+static bool conn_process_one(struct admin_conn *c)
 {
     if (c->closing || c->writing || buf_pending(&c->in) == 0)
-        return;
+        return false;
     const struct admin_opts *o = &c->a->opts;
     struct http1_limits lim = {.max_line = (uint32_t)(o->max_request / 4), .max_header_bytes = (uint32_t)o->max_request,
                                .max_headers = ADMIN_MAX_HEADERS, .max_chunk_ext = 256, .max_trailer_bytes = 1024};
     int n = http1_parse_request(buf_head(&c->in), buf_pending(&c->in), &c->req, &lim);
     if (n == HTTP1_INCOMPLETE) {
         if (buf_pending(&c->in) >= o->max_request)
-            conn_fail(c, 431, "request too large\n");
-        return;
+            return conn_fail(c, 431, "request too large\n");
+        return false;
     }
     if (n < 0) {
         http1_write_error(&c->out, n);
         c->close_after = true;
-        conn_send(c);
-        return;
+        return conn_send(c);
     }
     if (c->req.host && !admin_host_allowed(c->req.host, c->req.host_len, c->a->bind, c->a->allow_hosts)) {
-        conn_fail(c, 403, "Host not allowed: use a loopback address or name (or admin-allow-host)\n");
-        return;
+        return conn_fail(c, 403, "Host not allowed: use a loopback address or name (or admin-allow-host)\n");
     }
     if (c->req.body == HTTP1_BODY_CHUNKED || (c->req.body == HTTP1_BODY_LENGTH && c->req.content_length > o->max_body)) {
-        conn_fail(c, 413, o->max_body ? "body too large\n" : "no body expected\n");
-        return;
+        return conn_fail(c, 413, o->max_body ? "body too large\n" : "no body expected\n");
     }
     size_t blen = c->req.body == HTTP1_BODY_LENGTH ? (size_t)c->req.content_length : 0;
     if (buf_pending(&c->in) < (size_t)n + blen)
-        return; /* the body is still coming */
+        return false; /* the body is still coming */
 
     char path[512], params[ADMIN_MAX_PARAMS + 1];
     size_t plen = c->req.target_len, qn = 0;
@@ -263,15 +263,21 @@ static void conn_process(struct admin_conn *c)
                          resp.extra_headers, flags);
     buf_deinit(&resp.body);
     buf_consume(&c->in, (size_t)n + blen);
-    conn_send(c);
+    return conn_send(c);
+}
+
+/* Answer every whole request that waits, one response at a time. */
+static void conn_process(struct admin_conn *c)
+{
+    while (conn_process_one(c))
+        ;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     (void)suggested;
     struct admin_conn *c = h->data;
-    buf_reserve(&c->in, 4096);
-    *b = uv_buf_init(buf_tail(&c->in), (unsigned)buf_room(&c->in));
+    net_conn_read_room(&c->in, 4096, SIZE_MAX, b);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -314,11 +320,9 @@ static void on_conn(uv_stream_t *server, int status)
     c->handles = 2;
     buf_init(&c->in);
     buf_init(&c->out);
+    buf_init(&c->wbuf);
     http1_request_init(&c->req, c->hdrs, ADMIN_MAX_HEADERS);
-    c->next = a->conns;
-    if (a->conns)
-        a->conns->prev = c;
-    a->conns = c;
+    NET_LIST_PUSH(a->conns, c, prev, next);
     a->nconns++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || a->nconns > ADMIN_MAX_CONNS) {
         conn_close(c);
