@@ -25,6 +25,7 @@
 
 #include "app/app.h"
 #include "net/admin.h"
+#include "net/conn.h"
 #include "net/server.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -47,7 +48,7 @@ struct app_conn {
     bool busy;              /* a request in flight */
     bool keep_alive;
     unsigned wflags;
-    int writes;             /* uv_write in flight */
+    struct net_out out;     /* responses on their way (net/conn.h) */
 };
 
 struct gate_item {
@@ -94,53 +95,49 @@ static void conn_closed(uv_handle_t *h)
     struct app_conn *c = h->data;
     c->srv->nconns--;
     buf_deinit(&c->in);
+    net_out_deinit(&c->out);
     xfree(c);
+}
+
+/* A closing connection goes once no request is in flight and all is sent. */
+static void conn_close_if_idle(struct app_conn *c)
+{
+    if (c->closing && !c->busy && !c->out.busy && !uv_is_closing((uv_handle_t *)&c->tcp))
+        uv_close((uv_handle_t *)&c->tcp, conn_closed);
 }
 
 static void conn_close(struct app_conn *c)
 {
-    if (c->closing)
-        return;
     c->closing = true;
-    if (!c->busy && c->writes == 0)
-        uv_close((uv_handle_t *)&c->tcp, conn_closed);
+    conn_close_if_idle(c);
 }
 
-struct wreq {
-    uv_write_t w;
-    struct app_conn *c;
-    struct buf b;
-};
+static void conn_flush(struct app_conn *c);
 
 static void on_write(uv_write_t *w, int status)
 {
-    struct wreq *wr = (struct wreq *)w;
-    struct app_conn *c = wr->c;
-    buf_deinit(&wr->b);
-    xfree(wr);
-    c->writes--;
+    struct app_conn *c = w->data;
+    net_out_written(&c->out);
     if (status < 0)
         c->closing = true;
-    if (c->closing) {
-        if (!c->busy && c->writes == 0 && !uv_is_closing((uv_handle_t *)&c->tcp))
-            uv_close((uv_handle_t *)&c->tcp, conn_closed);
-    }
+    else
+        conn_flush(c); /* what was queued meanwhile */
+    conn_close_if_idle(c);
 }
 
+static void conn_flush(struct app_conn *c)
+{
+    if (net_out_flush((uv_stream_t *)&c->tcp, &c->out, c, on_write) < 0)
+        c->closing = true;
+}
+
+/* Queue b's bytes (b is emptied) and send what the socket takes now. */
 static void conn_send(struct app_conn *c, struct buf *b)
 {
-    struct wreq *wr = xmalloc(sizeof *wr);
-    wr->c = c;
-    wr->b = *b;
+    buf_append(&c->out.out, buf_head(b), buf_pending(b));
+    buf_deinit(b);
     buf_init(b);
-    uv_buf_t ub = uv_buf_init(buf_head(&wr->b), (unsigned)buf_pending(&wr->b));
-    c->writes++;
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &ub, 1, on_write) < 0) {
-        c->writes--;
-        buf_deinit(&wr->b);
-        xfree(wr);
-        c->closing = true;
-    }
+    conn_flush(c);
 }
 
 static void send_error_close(struct app_conn *c, int status, const char *msg)
@@ -373,6 +370,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 
 static void conn_read_start(struct app_conn *c)
 {
+    if (c->closing)
+        return;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
@@ -402,14 +401,14 @@ void app_reply(struct app_req *r, int status, const char *ctype, const char *bod
         size_t blen = c->req.body == HTTP1_BODY_LENGTH ? (size_t)c->req.content_length : 0;
         buf_consume(&c->in, c->head_len + blen);
         c->head_len = 0;
-        if (!c->keep_alive || (c->wflags & HTTP1_W_CLOSE)) {
+        if (c->closing || !c->keep_alive || (c->wflags & HTTP1_W_CLOSE)) {
             conn_close(c);
         } else {
             conn_read_start(c);
             conn_process(c);
         }
-    } else if (c->writes == 0 && !uv_is_closing((uv_handle_t *)&c->tcp)) {
-        uv_close((uv_handle_t *)&c->tcp, conn_closed);
+    } else {
+        conn_close_if_idle(c);
     }
     free_req(r);
     maybe_finish_drain(s);
@@ -441,6 +440,7 @@ static void on_connection(uv_stream_t *l, int status)
     uv_tcp_init(s->loop, &c->tcp);
     c->tcp.data = c;
     buf_init(&c->in);
+    net_out_init(&c->out);
     http1_request_init(&c->req, c->hdr, MAX_HEADERS);
     s->nconns++;
     if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || s->nconns > s->cfg.maxclients) {

@@ -98,6 +98,67 @@ static inline size_t net_conn_backlog(const struct buf *out, const struct buf *i
     return buf_pending(out) + buf_pending(inflight);
 }
 
+/* ---- an output queue ----------------------------------------------------- */
+
+/*
+ * The write side of a connection that needs nothing more than "send these
+ * bytes, in order": what is queued collects in out, net_out_flush sends it
+ * (uv_try_write first, the rest by one uv_write at a time, as above). For
+ * clients and small servers (app, sentinel, the kv replica link); the
+ * busy paths of kv, lb and pg keep the pieces in their own structs.
+ */
+struct net_out {
+    struct buf out;  /* queued, not yet handed to the socket */
+    struct buf wbuf; /* what the uv_write in flight sends */
+    uv_write_t req;
+    bool busy;       /* a uv_write is in flight: its callback runs */
+};
+
+#define NET_OUT_KEEP (16 * 1024) /* wbuf memory kept between writes */
+
+static inline void net_out_init(struct net_out *o)
+{
+    buf_init(&o->out);
+    buf_init(&o->wbuf);
+    o->busy = false;
+}
+
+static inline void net_out_deinit(struct net_out *o)
+{
+    buf_deinit(&o->out);
+    buf_deinit(&o->wbuf);
+}
+
+/*
+ * Send what out holds, unless a write is in flight (its callback calls this
+ * again). req->data = data and cb runs when a queued write ends; cb must call
+ * net_out_written first. Returns NET_WRITE_DONE, NET_WRITE_QUEUED, or a
+ * negative libuv error: the socket failed, everything queued is dropped and
+ * the owner closes the connection (cb is not called for it).
+ */
+static inline int net_out_flush(uv_stream_t *st, struct net_out *o, void *data, uv_write_cb cb)
+{
+    if (o->busy)
+        return NET_WRITE_QUEUED;
+    size_t written;
+    int r = net_conn_write(st, &o->out, &o->wbuf, &o->req, data, cb, &o->busy, &written);
+    if (r < 0) {
+        buf_consume(&o->out, buf_pending(&o->out));
+        buf_consume(&o->wbuf, buf_pending(&o->wbuf));
+    }
+    return r;
+}
+
+/* First thing in the uv_write callback, whatever its status. */
+static inline void net_out_written(struct net_out *o)
+{
+    o->busy = false;
+    net_conn_written(&o->wbuf, NET_OUT_KEEP);
+}
+
+/* Nothing queued and nothing in flight. */
+static inline bool net_out_idle(const struct net_out *o) { return !o->busy && buf_pending(&o->out) == 0; }
+
 /* ---- read path ----------------------------------------------------------- */
 
 /*
