@@ -127,6 +127,7 @@ struct snt_link *snt_link_new(uv_loop_t *loop, const char *host, int port)
     snprintf(l->host, sizeof l->host, "%s", host);
     l->port = port;
     buf_init(&l->in);
+    net_out_init(&l->out);
     resp_reply_init(&l->rp);
     l->state = SNT_LINK_CLOSED;
     return l;
@@ -151,6 +152,7 @@ static void on_closed(uv_handle_t *h)
     l->state = SNT_LINK_CLOSED;
     if (l->free_on_close) {
         buf_deinit(&l->in);
+        net_out_deinit(&l->out);
         xfree(l);
     }
 }
@@ -162,6 +164,7 @@ void snt_link_drop(struct snt_link *l)
         uv_close((uv_handle_t *)&l->tcp, on_closed);
     }
     buf_consume(&l->in, buf_pending(&l->in));
+    buf_consume(&l->out.out, buf_pending(&l->out.out));
     resp_reply_init(&l->rp);
     fail_queue(l);
 }
@@ -176,6 +179,7 @@ void snt_link_free(struct snt_link *l)
         return;
     }
     buf_deinit(&l->in);
+    net_out_deinit(&l->out);
     xfree(l);
 }
 
@@ -264,31 +268,24 @@ void snt_link_connect(struct snt_link *l)
         snt_link_drop(l);
 }
 
-struct wreq {
-    uv_write_t w;
-    struct buf b;
-};
-
 static void write_cb(uv_write_t *w, int status)
 {
-    struct wreq *r = (struct wreq *)w;
-    buf_deinit(&r->b);
-    xfree(r);
+    struct snt_link *l = w->data;
+    net_out_written(&l->out);
+    if (status < 0 || l->state != SNT_LINK_UP)
+        return; /* dropped: the read side or snt_link_drop says so */
+    if (net_out_flush((uv_stream_t *)&l->tcp, &l->out, l, write_cb) < 0)
+        snt_link_drop(l);
 }
 
 int snt_link_cmd(struct snt_link *l, snt_reply_cb cb, void *ctx, int argc, const char **argv)
 {
     if (l->state != SNT_LINK_UP)
         return -1;
-    struct wreq *r = xcalloc(1, sizeof *r);
-    buf_init(&r->b);
-    resp_add_array(&r->b, argc);
+    resp_add_array(&l->out.out, argc);
     for (int i = 0; i < argc; i++)
-        resp_add_bulk_cstr(&r->b, argv[i]);
-    uv_buf_t ub = uv_buf_init(buf_head(&r->b), (unsigned)buf_pending(&r->b));
-    if (uv_write(&r->w, (uv_stream_t *)&l->tcp, &ub, 1, write_cb) != 0) {
-        buf_deinit(&r->b);
-        xfree(r);
+        resp_add_bulk_cstr(&l->out.out, argv[i]);
+    if (net_out_flush((uv_stream_t *)&l->tcp, &l->out, l, write_cb) < 0) {
         snt_link_drop(l);
         return -1;
     }

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "core/buf.h"
+#include "net/conn.h"
 #include "core/config.h"
 #include "proto/reply.h"
 
@@ -92,6 +93,7 @@ struct snt_link {
     int port;
     int state;                       /* SNT_LINK_* */
     struct buf in;
+    struct net_out out;              /* commands on their way (net/conn.h) */
     struct resp_reply rp;
     struct snt_pending *q;           /* replies expected, oldest first */
     int qn, qcap;

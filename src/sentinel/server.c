@@ -20,6 +20,7 @@
 #include "core/net.h"
 #include "core/rand.h"
 #include "core/util.h"
+#include "net/conn.h"
 #include "net/server.h"
 #include "proto/resp.h"
 #include "sentinel/sentinel.h"
@@ -31,6 +32,7 @@
 struct client {
     uv_tcp_t tcp;
     struct buf in;
+    struct net_out out; /* replies and messages on their way (net/conn.h) */
     struct resp_parser p;
     char **chans, **pats;
     int nchans, npats;
@@ -45,38 +47,43 @@ static int nclients;
 
 /* ---- writing ----------------------------------------------------------- */
 
-struct wreq {
-    uv_write_t w;
-    struct buf b;
-};
+static void client_close(struct client *c);
+
+static void client_flush(struct client *c);
 
 static void write_cb(uv_write_t *w, int status)
 {
-    struct wreq *r = (struct wreq *)w;
-    buf_deinit(&r->b);
-    xfree(r);
+    struct client *c = w->data;
+    net_out_written(&c->out);
+    if (c->closing)
+        return;
+    if (status < 0)
+        client_close(c);
+    else
+        client_flush(c); /* what was queued meanwhile */
 }
 
-static void client_close(struct client *c);
+static void client_flush(struct client *c)
+{
+    if (net_out_flush((uv_stream_t *)&c->tcp, &c->out, c, write_cb) < 0)
+        client_close(c);
+}
 
 static void client_send(struct client *c, struct buf *b)
 {
     if (c->closing || buf_pending(b) == 0)
         return;
-    if (c->tcp.write_queue_size > CLIENT_MAX_OUT) {
+    size_t unsent = net_conn_backlog(&c->out.out, &c->out.wbuf);
+    if (unsent > CLIENT_MAX_OUT) {
         /* a subscriber that does not read: drop it (Redis's pubsub output limit) */
-        log_warn("closing a client with %zu bytes unsent", (size_t)c->tcp.write_queue_size);
+        log_warn("closing a client with %zu bytes unsent", unsent);
         client_close(c);
         return;
     }
-    struct wreq *r = xcalloc(1, sizeof *r);
-    r->b = *b;
+    buf_append(&c->out.out, buf_head(b), buf_pending(b));
+    buf_deinit(b);
     buf_init(b);
-    uv_buf_t ub = uv_buf_init(buf_head(&r->b), (unsigned)buf_pending(&r->b));
-    if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &ub, 1, write_cb) != 0) {
-        buf_deinit(&r->b);
-        xfree(r);
-    }
+    client_flush(c);
 }
 
 static void client_closed(uv_handle_t *h)
@@ -89,6 +96,7 @@ static void client_closed(uv_handle_t *h)
     xfree(c->chans);
     xfree(c->pats);
     buf_deinit(&c->in);
+    net_out_deinit(&c->out);
     resp_parser_deinit(&c->p);
     xfree(c);
 }
@@ -98,12 +106,7 @@ static void client_close(struct client *c)
     if (c->closing)
         return;
     c->closing = true;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    NET_LIST_REMOVE(clients, c, prev, next);
     nclients--;
     uv_close((uv_handle_t *)&c->tcp, client_closed);
 }
@@ -528,16 +531,14 @@ static void on_connection(uv_stream_t *srv, int status)
     uv_tcp_init(srv->loop, &c->tcp);
     c->tcp.data = c;
     buf_init(&c->in);
+    net_out_init(&c->out);
     resp_parser_init(&c->p);
     if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0) {
         uv_close((uv_handle_t *)&c->tcp, client_closed);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    c->next = clients;
-    if (clients)
-        clients->prev = c;
-    clients = c;
+    NET_LIST_PUSH(clients, c, prev, next);
     nclients++;
     uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read);
 }
