@@ -69,6 +69,7 @@ struct app_config {
     int profile_cache;           /* enum app_cache_strategy */
     int product_cache;
     long long product_max_age_s; /* Cache-Control max-age of /products */
+    long long product_read_ms;   /* > 0: a product read waits this long in PostgreSQL (pg_sleep) */
     long long max_body;
     long long feed_limit;
     long long job_ttl_ms;

@@ -65,6 +65,10 @@ static const struct conf_directive app_dirs[] = {
      "caching strategy of /products (as profile-cache)", 0, NULL, NULL},
     {"product-max-age", CONF_INT, OFF(product_max_age_s), 0, 86400 * 365, "60", NULL, 0,
      "Cache-Control max-age (seconds) of /products answers, for the edge", 0, NULL, NULL},
+    {"product-read-time", CONF_DURATION, OFF(product_read_ms), 0, 10000, "0", NULL, 0,
+     "a product read also waits this long in PostgreSQL (pg_sleep in the query), as a disk read would: a database "
+     "server's read capacity is then its connections / this time, whatever the CPU (up --demo's replica claim; "
+     "0 = off)", 1, NULL, NULL},
     {"max-body", CONF_MEMORY, OFF(max_body), 0, 64LL * 1024 * 1024, "1mb", NULL, 0, "largest request body (413 beyond)", 0,
      NULL, NULL},
     {"feed-limit", CONF_INT, OFF(feed_limit), 1, 1000, "50", NULL, 0, "posts in a feed page", 0, NULL, NULL},

@@ -858,6 +858,17 @@ static void product_load(struct app_req *r, app_cache_done done)
 {
     r->load_done = done;
     app_server_metrics(r->srv)->db_queries_total++;
+    long long wait_ms = app_server_conf(r->srv)->product_read_ms;
+    if (wait_ms > 0) {
+        /* the sleep is a function in FROM: evaluated once, and a read, so the
+         * pg proxy may send it to a replica like the plain query */
+        char secs[32];
+        snprintf(secs, sizeof secs, "%lld.%03lld", wait_ms / 1000, wait_ms % 1000);
+        const char *p[] = {r->arg, secs};
+        app_pg_query(app_server_pg(r->srv), product_loaded, r,
+                     "SELECT id, name, price_cents FROM products, pg_sleep($2::float8) WHERE id = $1::bigint", 2, p);
+        return;
+    }
     const char *p[] = {r->arg};
     app_pg_query(app_server_pg(r->srv), product_loaded, r, "SELECT id, name, price_cents FROM products WHERE id = $1::bigint",
                  1, p);

@@ -279,6 +279,9 @@ static const struct conf_directive pg_dirs[] = {
     {"balance", CONF_CUSTOM, 0, 0, 0, "roundrobin", NULL, 0,
      "how reads spread over the replicas: roundrobin, wrr (replica ADDR weight=N), leastconn (fewest transactions in "
      "flight), p2c, hash or chash (of the client: its reads stay on one replica)", 0, parse_balance, format_balance},
+    {"primary-read-weight", CONF_INT, OFF(primary_read_weight), 0, 1000000, "0", NULL, 0,
+     "the primary's weight among the servers that take reads, next to the replicas' weight=N (0: reads go to the "
+     "primary only when no replica is usable; read at start)", 0, NULL, NULL},
     {"database", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "NAME [SERVER-DBNAME]: a database clients may ask for (none listed: any name passes)", 0, parse_database,
      format_database},

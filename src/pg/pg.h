@@ -109,6 +109,7 @@ struct pg_config {
     long long replica_weights[PG_MAX_REPLICAS]; /* `weight=N` after an address (default 1) */
     int nreplicas;
     int balance;                    /* index into net_balancers[]: how reads spread over replicas */
+    long long primary_read_weight;  /* > 0: the primary takes reads too, with this weight */
     struct pg_db_alias databases[PG_MAX_DATABASES];
     int ndatabases;
     struct pg_shard_map shard_maps[PG_MAX_SHARD_MAPS];

@@ -379,7 +379,8 @@ void pg_pool_balancer_init(struct pg_proxy *px)
         struct net_backend_conf bc;
         memset(&bc, 0, sizeof bc);
         bc.addr = px->backends[bi].name;
-        bc.weight = bi > 0 ? px->cfg.replica_weights[bi - 1] : 1;
+        bc.weight = bi > 0 ? px->cfg.replica_weights[bi - 1]
+                           : (px->cfg.primary_read_weight > 0 ? px->cfg.primary_read_weight : 1);
         memcpy(&bc.sa, &px->backends[bi].addr, sizeof bc.sa);
         bc.salen = sizeof bc.sa;
         px->peers[bi] = net_peer_new(NULL, &bc, 1);
@@ -407,7 +408,8 @@ int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key)
     uint64_t mask = 0;
     for (int bi = 0; bi < px->nbackends; bi++) {
         const struct pg_backend *b = &px->backends[bi];
-        if (bi != px->primary && !b->dead && !b->shard && b->down_until_ms <= now && !b->lagging)
+        if (bi == px->primary ? px->cfg.primary_read_weight > 0 && !b->dead && !b->shard
+                              : !b->dead && !b->shard && b->down_until_ms <= now && !b->lagging)
             mask |= (uint64_t)1 << bi;
     }
     const struct net_balance_ops *ops = net_balancers[px->cfg.balance];
@@ -426,7 +428,7 @@ int pg_pool_pick_replica(struct pg_proxy *px, uint64_t lsn, uint64_t key)
     int nbehind = 0;
     if (lsn)
         for (int bi = 0; bi < px->nbackends; bi++)
-            if ((mask & ((uint64_t)1 << bi)) && px->backends[bi].replay_lsn < lsn)
+            if (bi != px->primary && (mask & ((uint64_t)1 << bi)) && px->backends[bi].replay_lsn < lsn)
                 behind[nbehind++] = px->peers[bi];
     if (nbehind == px->nusable)
         return px->primary;

@@ -51,6 +51,8 @@ static const struct conf_directive up_dirs[] = {
      "libpq conninfo the apps use when postgres is no (a server, or the pg proxy)", 0, NULL, NULL},
     {"pg-replicas", CONF_INT, OFF(pg_replicas), 0, 4, "1", NULL, 0,
      "streaming replicas of up's PostgreSQL (pg_basebackup on first start; ports pg-port + 1, ...)", 0, NULL, NULL},
+    {"pg-proxy-args", CONF_STRING, OFF(pg_proxy_args), 0, 0, "", NULL, 0,
+     "more flags for the pg proxy (e.g. \"--primary-read-weight 1\")", 0, NULL, NULL},
     {"pg-proxy", CONF_BOOL, OFF(pg_proxy), 0, 0, "yes", NULL, 0,
      "the apps reach up's PostgreSQL through `scaleout pg` (pooling; reads to the replicas)", 0, NULL, NULL},
     {"pg-proxy-port", CONF_INT, OFF(pg_proxy_port), 0, 65535, "8430", NULL, 0,

@@ -134,6 +134,8 @@ static int emit_systemd(const struct up_config *c, const char *bin, const char *
                    bin, proxy_port, pg_port);
         for (long long i = 1; i <= replicas; i++)
             buf_printf(&b, " --replica 127.0.0.1:%lld", pg_port + i);
+        if (c->pg_proxy_args && *c->pg_proxy_args)
+            buf_printf(&b, " %s", c->pg_proxy_args);
         buf_printf(&b, "\nRestart=on-failure\nRestartSec=%llds\n\n[Install]\nWantedBy=scaleout.target\n", backoff_s);
         rc |= put(dir, "scaleout-pg-proxy.service", &b, err, errlen);
     }
@@ -548,7 +550,7 @@ static int emit_k8s(const struct up_config *c, const char *dir, char *err, size_
         snprintf(replica, sizeof replica, "postgres-replica:%d", pg_port);
         const char *pargs[] = {"pg", "--listen", listen, "--primary", primary, "--auth-type", "trust",
                                c->pg_replicas > 0 ? "--replica" : NULL, replica, NULL};
-        args_list(&b, "            ", pargs, NULL);
+        args_list(&b, "            ", pargs, c->pg_proxy_args);
         buf_printf(&b, "          ports:\n            - containerPort: %d\n          readinessProbe:\n            tcpSocket:\n"
                        "              port: %d\n",
                    proxy_port, proxy_port);

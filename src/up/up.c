@@ -415,6 +415,7 @@ static void build_topology(struct up *u)
             add_arg(&argv, &argc, "--replica");
             add_arg(&argv, &argc, rep);
         }
+        add_words(&argv, &argc, u->cfg.pg_proxy_args);
         struct up_proc *p = up_proc_new(u, UP_PGPROXY, "pg-proxy", argv, pg_proxy_port);
         p->admin_port = pg_proxy_admin;
     }

@@ -49,6 +49,7 @@ struct up_config {
     long long app_concurrency;
     long long app_service_ms;
     char *app_args;
+    char *pg_proxy_args;         /* more flags for the pg proxy */
     long long workers;
     char *worker_args;
     long long worker_max;        /* workers scaled between workers and this on the job backlog (0: fixed) */

@@ -197,6 +197,36 @@ def test_read_through_loads_a_cold_key_once(world):
     app.stop()
 
 
+def test_product_read_time_waits_in_postgres(world):
+    """--product-read-time: the product read itself waits in PostgreSQL
+    (pg_sleep in the query, so a read replica can take it): seen while it
+    runs in pg_stat_activity, and the answer is the same product."""
+    import psycopg2
+    app = world["app"]("app-prt", "--product-cache", "none", "--product-read-time", "3s",
+                       "--concurrency", "8", "--service-time", "0")
+    got = {}
+
+    def one():
+        got["r"] = requests.get(f"http://{HOST}:{app.port}/products/778", timeout=20)
+    t = threading.Thread(target=one)
+    t.start()
+    c = psycopg2.connect(world["pg"].conninfo)
+    c.autocommit = True
+
+    def sleeping():
+        with c.cursor() as cur:
+            cur.execute("SELECT query FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
+                        " AND query LIKE '%FROM products, pg_sleep(%'")
+            return cur.fetchall()
+    try:
+        wait_until(lambda: sleeping(), timeout=10, what="the product read waiting in pg_sleep")
+    finally:
+        t.join()
+        c.close()
+    assert got["r"].status_code == 200 and got["r"].json()["id"] == 778
+    app.stop()
+
+
 def test_refresh_ahead_reloads_a_hot_key_before_it_expires(world):
     app = world["app"]("app-ra", "--profile-cache", "refresh-ahead", "--cache-ttl", "2s", "--refresh-ahead", "10")
     h = Http(app.port)

@@ -1071,6 +1071,34 @@ def test_weighted_balance_over_two_replicas(cluster2, workdir, proxy):
     c.close()
 
 
+def test_primary_read_weight_puts_the_primary_among_the_readers(cluster2, workdir, proxy):
+    """--primary-read-weight N: reads spread over the primary and the replicas
+    by weight (Pgpool-II's load balancing with the primary in it); without it
+    (the default, tested above) the primary takes no reads."""
+    a, b = cluster2.replicas
+    p = proxy(cluster=cluster2, replicas=False,
+              extra=["--replica", f"{HOST}:{a.port}", "--balance", "wrr", "--primary-read-weight", "2"])
+    c = connect(p.port)
+    assert ports_of(c, 30) == {cluster2.primary.port: 20, a.port: 10}
+    # the replica lags: its reads go to the primary, which is never behind itself
+    a.sql("SELECT pg_wal_replay_pause()")
+    c.close()
+    p2 = proxy(cluster=cluster2, replicas=False,
+               extra=["--replica", f"{HOST}:{a.port}", "--primary-read-weight", "1", "--replica-max-lag", "300ms",
+                      "--replica-check-interval", "100ms"])
+    c = connect(p2.port)
+    try:
+        cluster2.primary.sql("INSERT INTO kv VALUES (3, 'lag') ON CONFLICT (k) DO UPDATE SET v = kv.v || '+'",
+                             dbname="appdb")
+        wait_until(lambda: set(ports_of(c, 6)) == {cluster2.primary.port}, timeout=15,
+                   what="reads only on the primary while the replica lags")
+    finally:
+        a.sql("SELECT pg_wal_replay_resume()")
+    wait_until(lambda: set(ports_of(c, 6)) == {cluster2.primary.port, a.port}, timeout=15,
+               what="the replica reads again")
+    c.close()
+
+
 def test_lag_excludes_one_replica_and_hints(cluster2, workdir, proxy):
     a, b = cluster2.replicas
     p = proxy(cluster=cluster2, extra=["--replica-max-lag", "300ms", "--replica-check-interval", "100ms"])

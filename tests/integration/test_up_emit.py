@@ -291,3 +291,19 @@ def test_k8s_manifests_of_the_router_topology(tmp_path):
     worker = by["Deployment"]["worker"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert worker[worker.index("--kv") + 1] == "$(QUEUE_KV)" and cm["QUEUE_KV"].split(":")[0] == "kv"
     assert worker[worker.index("--kv-sentinel") + 1] == "$(KV_SENTINEL)"
+
+
+def test_pg_proxy_args_reach_the_proxy_everywhere(tmp_path):
+    """pg-proxy-args: the flags go to the pg proxy that up runs, and to its
+    systemd unit and k8s Deployment alike."""
+    conf = tmp_path / "up.conf"
+    conf.write_text(CONF.read_text() + '\npg-proxy-args "--primary-read-weight 2 --balance leastconn"\n')
+    for kind in ("systemd", "k8s"):
+        out = subprocess.run([str(scaleout_bin()), "up", str(conf), "--emit", kind, str(tmp_path / kind)],
+                             capture_output=True, text=True, timeout=20)
+        assert out.returncode == 0, out.stderr
+    sd = unit(tmp_path / "systemd" / "scaleout-pg-proxy.service")
+    assert sd["Service"]["ExecStart"].endswith(" --primary-read-weight 2 --balance leastconn"), sd["Service"]["ExecStart"]
+    dep = yaml.safe_load((tmp_path / "k8s" / "pg-proxy.yaml").read_text().split("\n---")[0])
+    args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[-4:] == ["--primary-read-weight", "2", "--balance", "leastconn"], args
