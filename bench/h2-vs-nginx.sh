@@ -12,8 +12,9 @@
 #     scaleout  scaleout lb --threads 1 --tls-cert ... (h2 offered first by ALPN)
 #   Load: `h2load -n REQUESTS -c 10 -m 10 https://...` (h2load from Debian's
 #   nghttp2-client: 10 connections, 10 concurrent streams each). Figures:
-#   req/s as h2load reports it, the mean and max time per request (h2load
-#   gives no percentiles), and CPU us per request: the proxy's utime+stime
+#   req/s as h2load reports it, the mean and max time per request, p50 and
+#   p99 computed from h2load's per-request log (--log-file: the time to the
+#   end of each response), and CPU us per request: the proxy's utime+stime
 #   from /proc/PID/stat over the run divided by the requests done.
 #   Proxies alternate within a round, the order reversed every other round;
 #   each figure is the median over ROUNDS.
@@ -100,18 +101,18 @@ start_proxy() {
     bench_wait_port "$port" "$PROXY_PID" 10 || bench_die "$kind did not start: $(tail -5 "$BENCH_TMP/$kind.log")"
 }
 
-RESULTS=$BENCH_TMP/results   # kind rps mean_ms max_ms cpu_us failed
+RESULTS=$BENCH_TMP/results   # kind rps mean_ms max_ms cpu_us failed p50_ms p99_ms
 : >"$RESULTS"
 
 measure() {
-    local kind=$1 port c0 c1 out body rps mean max done ok cpu
+    local kind=$1 port c0 c1 out body rps mean max done ok cpu p50 p99
     bench_free_port port
     start_proxy "$kind" "$port"
     body=$(curl -sk --http2 --max-time 5 "https://127.0.0.1:$port/") || true
     [ "$body" = ok ] || bench_die "$kind answered '$body' instead of ok"
     bench_run 60 h2load -n 20000 -c 10 -m 10 "https://127.0.0.1:$port/" >/dev/null 2>&1 || true   # warm-up
     c0=$(bench_cpu_ticks "$PROXY_PID")
-    out=$(bench_run 600 h2load -n "$REQUESTS" -c 10 -m 10 "https://127.0.0.1:$port/")
+    out=$(bench_run 600 h2load -n "$REQUESTS" -c 10 -m 10 --log-file="$BENCH_TMP/h2load.log" "https://127.0.0.1:$port/")
     c1=$(bench_cpu_ticks "$PROXY_PID")
     bench_stop "$PROXY_PID"
     grep -q "Application protocol: h2" <<<"$out" || bench_die "$kind did not speak h2: $out"
@@ -121,8 +122,13 @@ measure() {
     max=$(bench_to_ms "$(awk '/^time for request:/ { print $5; exit }' <<<"$out")")
     mean=$(bench_to_ms "$(awk '/^time for request:/ { print $6; exit }' <<<"$out")")
     cpu=$(bench_us_per "$c0" "$c1" "$done")
-    echo "$kind $rps $mean $max $cpu $(( REQUESTS - ok ))" >>"$RESULTS"
-    bench_log "$kind: $rps req/s, mean $mean ms, max $max ms, $cpu us CPU/req, failed or non-2xx $(( REQUESTS - ok ))"
+    # percentiles from h2load's per-request log (3rd column: microseconds to the end of the response)
+    read -r p50 p99 < <(cut -f3 "$BENCH_TMP/h2load.log" | sort -n | awk '{ v[NR] = $1 }
+        END { if (NR == 0) { print "0 0"; exit } i50 = int(NR * 0.50); i99 = int(NR * 0.99); if (i50 < 1) i50 = 1; if (i99 < 1) i99 = 1
+              printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000 }')
+    rm -f "$BENCH_TMP/h2load.log"
+    echo "$kind $rps $mean $max $cpu $(( REQUESTS - ok )) $p50 $p99" >>"$RESULTS"
+    bench_log "$kind: $rps req/s, mean $mean ms, p50 $p50 ms, p99 $p99 ms, max $max ms, $cpu us CPU/req, failed or non-2xx $(( REQUESTS - ok ))"
 }
 
 busy0=$(bench_sys_busy_ticks)
@@ -145,15 +151,17 @@ echo
 echo "- Machine: $(bench_machine)"
 echo "- Versions: $("$NGINX" -v 2>&1 | awk -F/ '{ print "nginx " $2 }'); $("$SCALEOUT" --version); $(h2load --version 2>&1 | head -1); $(openssl version | awk '{ print $1 " " $2 }')"
 echo "- Run: \`ROUNDS=$ROUNDS REQUESTS=$REQUESTS bench/h2-vs-nginx.sh\` (${elapsed} s)"
-echo "- Method: one thread / one process each, same P-256 certificate, one nginx backend returning a fixed 200 over HTTP/1.1 keep-alive. Load: \`h2load -n $REQUESTS -c 10 -m 10 https://...\` (ALPN h2). CPU = proxy utime+stime per request. h2load reports no percentiles: mean and max time per request instead of p99. Median of $ROUNDS round(s); ratio scaleout / nginx."
+echo "- Method: one thread / one process each, same P-256 certificate, one nginx backend returning a fixed 200 over HTTP/1.1 keep-alive. Load: \`h2load -n $REQUESTS -c 10 -m 10 https://...\` (ALPN h2). CPU = proxy utime+stime per request. p50/p99 from h2load's per-request log (\`--log-file\`, time to the end of each response). Median of $ROUNDS round(s); ratio scaleout / nginx."
 awk -v b0="$busy0" -v b1="$busy1" -v s="$elapsed" -v hz="$BENCH_CLK_TCK" 'BEGIN {
     if (s > 0) printf "- Whole machine busy during the runs (proxies, h2load and backend included): %.2f cores on average.\n", (b1 - b0) / hz / s }'
 echo
-echo "| proxy | req/s | mean ms | max ms | CPU us/req | failed or non-2xx |"
-echo "|---|--:|--:|--:|--:|--:|"
+echo "| proxy | req/s | mean ms | p50 ms | p99 ms | max ms | CPU us/req | failed or non-2xx |"
+echo "|---|--:|--:|--:|--:|--:|--:|--:|"
 for k in nginx scaleout; do
-    printf '| %s | %.0f | %.3f | %.3f | %.2f | %s |\n' "$k" "$(med "$k" 2)" "$(med "$k" 3)" "$(med "$k" 4)" "$(med "$k" 5)" "$(errsum "$k")"
+    printf '| %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.2f | %s |\n' "$k" "$(med "$k" 2)" "$(med "$k" 3)" "$(med "$k" 7)" \
+        "$(med "$k" 8)" "$(med "$k" 4)" "$(med "$k" 5)" "$(errsum "$k")"
 done
-printf '| ratio | %s | %s | %s | %s | |\n' \
+printf '| ratio | %s | %s | %s | %s | %s | %s | |\n' \
     "$(bench_ratio "$(med scaleout 2)" "$(med nginx 2)")" "$(bench_ratio "$(med scaleout 3)" "$(med nginx 3)")" \
+    "$(bench_ratio "$(med scaleout 7)" "$(med nginx 7)")" "$(bench_ratio "$(med scaleout 8)" "$(med nginx 8)")" \
     "$(bench_ratio "$(med scaleout 4)" "$(med nginx 4)")" "$(bench_ratio "$(med scaleout 5)" "$(med nginx 5)")"
