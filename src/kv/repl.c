@@ -46,6 +46,8 @@ struct kv_replica {
     bool dropped;                 /* too far behind: its worker closes it */
     bool capa_eof;                /* REPLCONF capa eof: reads an RDB with $EOF:<mark> framing */
     bool diskless;                /* its full sync is the diskless child's */
+    size_t unsent;                /* bytes its connection holds for the socket, as its worker last saw */
+    long long progress_ms;        /* diskless: when its socket last took bytes */
     long long wait_ms;            /* when it asked for a full sync */
     struct kv_replica *next;
 };
@@ -81,6 +83,8 @@ struct kv_repl {
     bool pipe_eof, pipe_failed, child_reaped, child_ok;
     char mark[KV_REPLID_LEN + 1]; /* the $EOF:<mark> of this sync */
     uint64_t streamed;            /* RDB bytes sent so far */
+    bool pipe_paused;             /* back-pressure: a replica holds too much, the pipe is not read */
+    uint64_t pipe_pauses;
     char *pipe_buf;
     /* workers: one wake each */
     uv_async_t *wake;
@@ -200,6 +204,7 @@ static void on_wake(uv_async_t *a)
             buf_append(&x->c->out, buf_head(&x->pend), buf_pending(&x->pend));
             x->pend.off = x->pend.len = 0;
             buf_shrink(&x->pend, 1 << 20);
+            x->unsent = buf_pending(&x->c->out) + buf_pending(&x->c->wbuf);
             drop[n] = x->dropped;
             todo[n++] = x->c;
         }
@@ -375,6 +380,25 @@ void kv_repl_drop_replicas(struct kv_server *s)
 /* ---- full sync ---------------------------------------------------------------------- */
 
 #define PIPE_CHUNK (1 << 20) /* diskless: pipe size and read size */
+/* Diskless back-pressure, as Redis's rdb pipe: worker 0 stops reading the
+ * child's pipe while a replica of the sync holds more than PIPE_HIGH bytes
+ * not yet taken by its socket (pending plus its connection's output), and
+ * reads again once every one is at most PIPE_LOW. The child then blocks on
+ * the full pipe: memory stays bounded by these marks, not by the dataset. A
+ * replica that takes nothing for repl-timeout is dropped so the others go
+ * on. */
+#define PIPE_HIGH (4u << 20)
+#define PIPE_LOW (1u << 20)
+
+/* The most any replica of the running diskless sync holds (lock held). */
+static size_t diskless_backlog(struct kv_repl *r)
+{
+    size_t most = 0;
+    for (struct kv_replica *x = r->replicas; x; x = x->next)
+        if (x->state == RS_WAIT_END && x->diskless && !x->dropped && buf_pending(&x->pend) + x->unsent > most)
+            most = buf_pending(&x->pend) + x->unsent;
+    return most;
+}
 
 /* Diskless this time: repl-diskless-sync and every waiting replica reads EOF framing (else disk, as Redis). */
 static bool use_diskless(struct kv_server *s)
@@ -455,7 +479,7 @@ static void sync_child_start(struct kv_server *s)
         (void)fcntl(pfd[0], F_SETPIPE_SZ, PIPE_CHUNK); /* fewer wake-ups; the default (64 KB) works too */
         r->diskless_active = true;
         r->child_pipe = pfd[0];
-        r->pipe_eof = r->pipe_failed = r->child_reaped = r->child_ok = false;
+        r->pipe_eof = r->pipe_failed = r->child_reaped = r->child_ok = r->pipe_paused = false;
         r->streamed = 0;
         random_id(r->mark);
         uv_async_send(&r->pipe_async); /* worker 0 reads the pipe */
@@ -466,6 +490,8 @@ static void sync_child_start(struct kv_server *s)
             continue;
         x->state = RS_WAIT_END;
         x->diskless = diskless;
+        x->unsent = 0;
+        x->progress_ms = util_time_ms();
         x->sync_off = r->child_off;
         buf_printf(&x->pend, "+FULLRESYNC %s %lld\r\n", r->replid, r->child_off);
         if (diskless)
@@ -527,6 +553,11 @@ static void on_pipe_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
                 wake_worker(s, x->c);
             }
         }
+        if (diskless_backlog(r) > PIPE_HIGH) {
+            uv_read_stop(st);
+            r->pipe_paused = true;
+            r->pipe_pauses++;
+        }
     } else if (nread < 0) {
         /* EOF (the child closed its end) or an error: the child's exit status decides */
         if (nread != UV_EOF) {
@@ -568,6 +599,24 @@ static void on_pipe_async(uv_async_t *a)
         } else {
             r->rdb_pipe = p;
         }
+    } else if (r->pipe_paused && r->rdb_pipe && diskless_backlog(r) <= PIPE_LOW) {
+        /* back-pressure released: the replicas took their bytes (or left) */
+        r->pipe_paused = false;
+        uv_read_start((uv_stream_t *)r->rdb_pipe, on_pipe_alloc, on_pipe_read);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void kv_repl_client_wrote(struct kv_client *c)
+{
+    struct kv_server *s = c->srv;
+    pthread_mutex_lock(&s->lock);
+    struct kv_replica *x = c->rl;
+    if (s->repl && x && x->diskless && x->state == RS_WAIT_END) {
+        x->unsent = buf_pending(&c->out) + buf_pending(&c->wbuf);
+        x->progress_ms = util_time_ms();
+        if (s->repl->pipe_paused && diskless_backlog(s->repl) <= PIPE_LOW)
+            uv_async_send(&s->repl->pipe_async);
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -670,6 +719,8 @@ void kv_repl_client_gone(struct kv_client *c)
     }
     if (c->rl->state != RS_NONE)
         log_notice("Connection with replica %s lost.", c->addr);
+    if (s->repl->pipe_paused) /* what it held no longer holds the sync back */
+        uv_async_send(&s->repl->pipe_async);
     buf_deinit(&c->rl->pend);
     buf_deinit(&c->rl->after);
     xfree(c->rl);
@@ -997,6 +1048,19 @@ void kv_repl_cron(struct kv_server *s)
         else if (p < 0 && errno == ECHILD)
             sync_child_done(s, false);
     }
+    if (r->diskless_active && r->pipe_paused) {
+        /* a replica that takes nothing holds the sync back: repl-timeout drops it */
+        long long now = util_time_ms();
+        for (struct kv_replica *x = r->replicas; x; x = x->next) {
+            if (x->state == RS_WAIT_END && x->diskless && !x->dropped &&
+                now - x->progress_ms > s->cfg.repl_timeout * 1000) {
+                log_warn("Disconnecting timedout replica (full sync) %s: no bytes taken for %llds", x->c->addr,
+                         s->cfg.repl_timeout);
+                x->dropped = true;
+                wake_worker(s, x->c);
+            }
+        }
+    }
     if (r->child <= 0 && !r->diskless_active) {
         /* repl-diskless-sync-delay: the diskless child waits for more
          * replicas, counted from the first that asked */
@@ -1031,6 +1095,8 @@ void kv_repl_info_stats(struct kv_server *s, struct buf *o)
     buf_printf(o, "sync_full:%llu\r\nsync_partial_ok:%llu\r\nsync_partial_err:%llu\r\n",
                (unsigned long long)(r ? r->sync_full : 0), (unsigned long long)(r ? r->sync_partial_ok : 0),
                (unsigned long long)(r ? r->sync_partial_err : 0));
+    /* scaleout's own: times a diskless sync stopped reading its child for a slow replica */
+    buf_printf(o, "repl_diskless_pipe_pauses:%llu\r\n", (unsigned long long)(r ? r->pipe_pauses : 0));
 }
 
 void kv_repl_info(struct kv_server *s, struct buf *o)

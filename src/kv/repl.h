@@ -55,6 +55,9 @@ void kv_repl_cron(struct kv_server *s);
 void kv_repl_flush(struct kv_server *s);
 /* A client is going away (lock held). */
 void kv_repl_client_gone(struct kv_client *c);
+/* A replica's connection finished a write (its worker's thread): the
+ * diskless sync's back-pressure learns how much it still holds. */
+void kv_repl_client_wrote(struct kv_client *c);
 /* Whether c may not run a write now; *msg the error (READONLY, NOREPLICAS). */
 bool kv_repl_deny_write(struct kv_client *c, const char **msg);
 /* INFO replication and INFO stats' sync_* fields. */

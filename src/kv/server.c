@@ -460,6 +460,8 @@ static void on_write(uv_write_t *req, int status)
     c->net_out += net_conn_written(&c->wbuf, 64 * 1024);
     atomic_store_explicit(&c->out_bytes, buf_pending(&c->out), memory_order_relaxed);
     client_flush(c);
+    if (c->rl && !c->closing)
+        kv_repl_client_wrote(c); /* a replica: what it holds, for the diskless back-pressure */
 }
 
 /* Write what c->out holds: try directly, queue the rest on wbuf. */
@@ -615,8 +617,11 @@ void kv_client_pushed(struct kv_client *c, bool over)
         client_close(c);
         return;
     }
-    if (!check_output_limits(c, util_time_ms()))
+    if (!check_output_limits(c, util_time_ms())) {
         client_flush(c);
+        if (c->rl && !c->closing)
+            kv_repl_client_wrote(c);
+    }
 }
 
 /*

@@ -122,6 +122,7 @@ struct kv_config {
     char *masteruser;
     bool repl_diskless_sync;         /* full sync: the RDB goes to the replicas without a disk file */
     long long repl_diskless_sync_delay; /* seconds to wait for more replicas before the child starts */
+    long long repl_timeout;          /* seconds a diskless full sync waits on a replica that takes nothing */
     int repl_diskless_load;          /* KV_DISKLESS_LOAD_* */
 };
 

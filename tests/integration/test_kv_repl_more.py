@@ -368,7 +368,7 @@ def test_new_directives_config_get_set_like_redis(launch):
     require_redis()
     so, rd = launch("scaleout", "so", []), launch("redis", "rd", [])
     for name, value in [("masterauth", "x y"), ("masteruser", "u1"), ("repl-diskless-sync", "yes"),
-                        ("repl-diskless-sync-delay", "7"), ("repl-diskless-load", "swapdb"),
+                        ("repl-diskless-sync-delay", "7"), ("repl-diskless-load", "swapdb"), ("repl-timeout", "30"),
                         ("repl-diskless-load", "on-empty-db")]:
         got = {}
         for s in (so, rd):
@@ -473,3 +473,83 @@ def test_script_write_refused_on_read_only_replica(target, launch):
     assert r == b"READONLY You can't write against a read only replica."
     assert c.eval("return redis.call('get', 'x')", 0) == b"1"
     assert c.exists("k") == 0 and c.get("x") == b"1"
+
+
+# ---- diskless back-pressure ---------------------------------------------------------------
+
+def _rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _stalled_diskless_replica(port):
+    """A replica that asks for a diskless full sync, reads the header, then
+    stops reading. Returns the socket and the EOF mark."""
+    import socket
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.connect(("127.0.0.1", port))
+    s.settimeout(10)
+    s.sendall(b"*5\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n")
+    assert s.recv(5) == b"+OK\r\n"
+    s.sendall(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+    head = b""
+    while head.count(b"\r\n") < 2:
+        head += s.recv(1)
+    assert head.startswith(b"+FULLRESYNC "), head
+    mark = head.split(b"$EOF:")[1].strip()
+    assert len(mark) == 40
+    return s, mark
+
+
+def test_diskless_sync_to_a_stalled_replica_keeps_memory_bounded(launch):
+    """A replica that stops reading during a diskless full sync holds the
+    child at the pipe (back-pressure, as Redis's rdb pipe), not the whole
+    RDB in the primary's memory; when it reads again it gets the full
+    payload; one that never reads is dropped after repl-timeout and the
+    primary goes on."""
+    so = launch("scaleout", "so", ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                                   "--rdbcompression", "no", "--repl-timeout", "2"])
+    c = so.client()
+    p = c.pipeline(transaction=False)
+    for i in range(60000):                        # ~60 MB that LZF could not shrink anyway
+        p.set(f"k{i}", os.urandom(1000))
+        if i % 2000 == 1999:
+            p.execute()
+    p.execute()
+    pid = so.proc.pid
+    base = _rss_kb(pid)
+    s, mark = _stalled_diskless_replica(so.port)
+    wait_until(lambda: int(c.info("stats")["repl_diskless_pipe_pauses"]) >= 1, timeout=20,
+               what="the primary pausing the pipe for the stalled replica")
+    grown = _rss_kb(pid) - base
+    assert grown < 30 * 1024, f"primary RSS grew by {grown} kB while the replica did not read"
+    # it reads again: the whole RDB arrives, ended by the mark
+    got = 0
+    tail = b""
+    while True:
+        d = s.recv(1 << 20)
+        assert d, "the primary closed the link"
+        got += len(d)
+        tail = (tail + d)[-64:]
+        if tail.endswith(mark):
+            break
+    assert got > 60 * 1000 * 1000
+    assert _rss_kb(pid) - base < 30 * 1024
+    s.close()
+    # a replica that never reads again: dropped after repl-timeout, the primary serves on
+    s2, _ = _stalled_diskless_replica(so.port)
+    wait_until(lambda: "Disconnecting timedout replica" in so.log_tail(), timeout=30,
+               what="the stalled replica dropped after repl-timeout")
+    s2.settimeout(10)
+    try:
+        while s2.recv(1 << 20):
+            pass
+    except ConnectionResetError:
+        pass
+    s2.close()
+    assert c.set("after", "1") and c.get("after") == b"1"
+    assert _rss_kb(pid) - base < 30 * 1024
