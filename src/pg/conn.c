@@ -16,7 +16,8 @@ static void on_closed(uv_handle_t *h)
     buf_deinit(&c->out);
     buf_deinit(&c->wbuf);
     buf_deinit(&c->raw);
-    pg_tls_free(c);
+    pg_tls_free(c->tls);
+    c->tls = NULL;
     c->ops->on_close(c);
 }
 
@@ -47,7 +48,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (n > 0 && c->tls) {
         c->raw.len += (size_t)n;
         c->bytes_in += (unsigned long long)n;
-        int r = pg_tls_on_read(c, &c->raw);
+        int r = pg_tls_input(c->tls, &c->raw, &c->in);
         pg_conn_flush(c); /* handshake answers */
         if (r < 0)
             c->ops->on_read(c, true);
@@ -158,7 +159,7 @@ void pg_conn_flush(struct pg_conn *c)
 {
     if (c->writing || c->closing)
         return;
-    if (c->tls && pg_tls_encrypt(c) != 0) {
+    if (c->tls && pg_tls_output(c->tls, &c->out) != 0) {
         pg_conn_close(c);
         return;
     }
@@ -178,6 +179,14 @@ void pg_conn_flush(struct pg_conn *c)
     } else if (c->ops->on_drain) {
         c->ops->on_drain(c);
     }
+}
+
+int pg_conn_tls_start(struct pg_conn *c, struct net_tls_ctx *ctx)
+{
+    if (c->tls)
+        return -1;
+    c->tls = pg_tls_new(ctx);
+    return c->tls ? 0 : -1;
 }
 
 void pg_conn_close_after_write(struct pg_conn *c)

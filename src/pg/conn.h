@@ -25,6 +25,8 @@
 #include "core/buf.h"
 
 struct pg_conn;
+struct pg_tls;
+struct net_tls_ctx;
 
 struct pg_conn_ops {
     /* new bytes are in c->in (or the peer closed: eof, and the owner should close) */
@@ -65,6 +67,9 @@ void pg_conn_flush(struct pg_conn *c);
 static inline size_t pg_conn_pending(const struct pg_conn *c) { return buf_pending(&c->out) + buf_pending(&c->wbuf); }
 /* Close now (queued bytes are dropped). Idempotent. */
 void pg_conn_close(struct pg_conn *c);
+/* Switch c to TLS (the server side of a handshake; tls.c): from now on bytes
+ * read are decrypted into `in` and `out` is encrypted when flushed. 0, or -1. */
+int pg_conn_tls_start(struct pg_conn *c, struct net_tls_ctx *ctx);
 /* Close once everything queued has been written. */
 void pg_conn_close_after_write(struct pg_conn *c);
 
