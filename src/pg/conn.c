@@ -3,6 +3,8 @@
  */
 #include "pg/conn.h"
 
+#include <sys/un.h>
+
 #include "core/alloc.h"
 #include "net/conn.h"
 #include "pg/tls.h"
@@ -81,7 +83,7 @@ void pg_conn_read_stop(struct pg_conn *c)
     c->reading = false;
 }
 
-static void init(uv_loop_t *loop, struct pg_conn *c, const struct pg_conn_ops *ops, void *owner)
+static void init(uv_loop_t *loop, struct pg_conn *c, const struct pg_conn_ops *ops, void *owner, bool unix_socket)
 {
     buf_init(&c->in);
     buf_init(&c->out);
@@ -92,13 +94,18 @@ static void init(uv_loop_t *loop, struct pg_conn *c, const struct pg_conn_ops *o
     c->owner = owner;
     c->reading = c->writing = c->closing = c->close_after_write = false;
     c->bytes_in = c->bytes_out = 0;
-    uv_tcp_init(loop, &c->tcp);
-    c->tcp.data = c;
+    if (unix_socket) {
+        uv_pipe_init(loop, &c->pipe, 0);
+        c->pipe.data = c;
+    } else {
+        uv_tcp_init(loop, &c->tcp);
+        c->tcp.data = c;
+    }
 }
 
 int pg_conn_accept(uv_loop_t *loop, uv_stream_t *server, struct pg_conn *c, const struct pg_conn_ops *ops, void *owner)
 {
-    init(loop, c, ops, owner);
+    init(loop, c, ops, owner, false);
     int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
     if (rc != 0) {
         pg_conn_close(c);
@@ -115,7 +122,8 @@ static void on_connected(uv_connect_t *req, int status)
     if (c->closing)
         return;
     if (status == 0) {
-        uv_tcp_nodelay(&c->tcp, 1);
+        if (c->tcp.type == UV_TCP)
+            uv_tcp_nodelay(&c->tcp, 1);
         pg_conn_read_start(c);
     }
     c->ops->on_connect(c, status);
@@ -124,8 +132,14 @@ static void on_connected(uv_connect_t *req, int status)
 int pg_conn_connect(uv_loop_t *loop, struct pg_conn *c, const struct sockaddr *addr, const struct pg_conn_ops *ops,
                     void *owner)
 {
-    init(loop, c, ops, owner);
+    bool unix_socket = addr->sa_family == AF_UNIX;
+    init(loop, c, ops, owner, unix_socket);
     c->creq.data = c;
+    if (unix_socket) {
+        /* libuv reports every failure (a missing file, ECONNREFUSED) through on_connected */
+        uv_pipe_connect(&c->creq, &c->pipe, ((const struct sockaddr_un *)(const void *)addr)->sun_path, on_connected);
+        return 0;
+    }
     int rc = uv_tcp_connect(&c->creq, &c->tcp, addr, on_connected);
     if (rc != 0)
         pg_conn_close(c);

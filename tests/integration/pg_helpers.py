@@ -266,13 +266,14 @@ class Proc:
 
 
 def start_scaleout_pg(cluster, workdir, auth="scram-sha-256", mode="transaction", replicas=True, extra=(),
-                      port=None, admin_port=None, users=None):
+                      port=None, admin_port=None, users=None, primary=None):
     """Start `scaleout pg` in front of cluster; returns a Proc with .port and .admin_port.
-    users: {name: password or md5/SCRAM secret} for its auth file (default: the cluster's)."""
+    users: {name: password or md5/SCRAM secret} for its auth file (default: the cluster's).
+    primary: the --primary address (default: the cluster's primary over TCP)."""
     port = port or free_port()
     admin_port = admin_port or free_port()
     userlist = cluster.userlist(Path(workdir) / f"userlist-{port}.txt", users)
-    cmd = [scaleout_bin(), "pg", "--listen", f"{HOST}:{port}", "--primary", f"{HOST}:{cluster.primary.port}",
+    cmd = [scaleout_bin(), "pg", "--listen", f"{HOST}:{port}", "--primary", primary or f"{HOST}:{cluster.primary.port}",
            "--admin-port", str(admin_port), "--auth-type", auth, "--auth-file", userlist, "--pool-mode", mode]
     if replicas:
         for r in cluster.replicas:

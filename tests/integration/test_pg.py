@@ -1392,3 +1392,40 @@ def test_leastconn_avoids_the_busy_replica(cluster2, proxy):
     assert f":{got['port']}" in busy
     slow.close()
     c.close()
+
+
+# ---- Unix-domain socket to the servers ----------------------------------------------------
+
+def test_primary_over_a_unix_socket(cluster, workdir, proxy):
+    """--primary /socket-dir:port reaches PostgreSQL's own socket file
+    (dir/.s.PGSQL.port, libpq's host=/dir): the server sees a local session."""
+    p = proxy(replicas=False, primary=f"{cluster.primary.sockdir}:{cluster.primary.port}")
+    c = connect(p.port)
+    assert one(c, "SELECT inet_server_addr() IS NULL, current_user") == (True, H.APP_USER)
+    assert one(c, "SELECT %s::int + 1", (41,)) == (42,)  # psycopg2: simple protocol
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        one(c, "SELECT 1 / 0")
+    c.autocommit = False
+    one(c, "INSERT INTO kv VALUES (9101, 'unix') RETURNING k")
+    c.commit()
+    assert one(c, "SELECT v FROM kv WHERE k = 9101") == ("unix",)
+    c.rollback()
+    c.close()
+    r = subprocess.run(["pgbench", "-h", HOST, "-p", str(p.port), "-U", H.APP_USER, "-n", "-M", "extended",
+                        "-c", "4", "-t", "50", "-f", "-", "appdb"], input="SELECT 1;\n", capture_output=True, text=True,
+                       env={"PGPASSWORD": H.APP_PASSWORD, "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert r.returncode == 0 and "number of transactions actually processed: 200/200" in r.stdout, r.stdout + r.stderr
+    # no server behind the socket path: the client gets the connect error, the proxy stays up
+    q = proxy(replicas=False, primary=f"{workdir}:1", extra=["--server-connect-timeout", "2s"])
+    with pytest.raises(psycopg2.OperationalError, match="could not connect to server"):
+        connect(q.port)
+    assert one(connect(p.port), "SELECT 1") == (1,)
+
+
+def test_unix_socket_path_too_long_is_refused(cluster, workdir):
+    long_dir = "/" + "d" * 120
+    r = subprocess.run([str(scaleout_bin()), "pg", "--listen", f"{HOST}:{free_port()}",
+                        "--admin-port", str(free_port()), "--primary", f"{long_dir}:5432", "--auth-type", "trust"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "/socket-dir:port" in r.stdout + r.stderr
