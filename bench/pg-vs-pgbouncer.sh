@@ -22,6 +22,11 @@
 #                     client), max_pool 4, primary only
 #       pgpool-rw     the same with the replica and load_balance_mode on
 #                     (primary weight 0: every read to the replica)
+#     and, only when TARGETS names them (both reach the primary over its
+#     Unix-domain socket instead of TCP; their "CPU / PgBouncer" is against
+#     pgbouncer-unix when it runs):
+#       pgbouncer-unix  PgBouncer with host=SOCKET-DIR
+#       scaleout-unix   scaleout pg with --primary SOCKET-DIR:PORT
 #   TPS is pgbench's; proxy CPU per transaction is the proxy's utime+stime
 #   (from /proc/PID/stat, ticks) over the run divided by the transactions;
 #   for Pgpool-II (one process per client) the main process and all its
@@ -129,6 +134,15 @@ with H.PgCluster(replicas=1, conf="max_connections = 250") as pg:
         os.environ["SCALEOUT_BIN"] = new_bin
         procs.append(old)
         targets.append(("scaleout-old", old.port, old.proc.pid))
+    if "pgbouncer-unix" in WANT:
+        b_unix = H.start_pgbouncer(pg, wd, mode="transaction", pool_size=20, server_host=pg.primary.sockdir)
+        procs.append(b_unix)
+        targets.append(("pgbouncer-unix", b_unix.port, int(open(f"{wd}/pgbouncer-{b_unix.port}.pid").read())))
+    if "scaleout-unix" in WANT:
+        ours_unix = H.start_scaleout_pg(pg, wd, replicas=False, extra=["--pool-size", "20"],
+                                        primary=f"{pg.primary.sockdir}:{pg.primary.port}")
+        procs.append(ours_unix)
+        targets.append(("scaleout-unix", ours_unix.port, ours_unix.proc.pid))
     if want("scaleout-rw"):
         ours_rw = H.start_scaleout_pg(pg, wd, replicas=True, extra=["--pool-size", "20"])
         procs.append(ours_rw)
@@ -181,14 +195,16 @@ with H.PgCluster(replicas=1, conf="max_connections = 250") as pg:
     for mode, _ in modes:
         d = statistics.median(res[(mode, "direct")]["tps"])
         b_cpu = statistics.median(res[(mode, "pgbouncer")]["cpu"])
+        b_unix_cpu = statistics.median(res[(mode, "pgbouncer-unix")]["cpu"]) if (mode, "pgbouncer-unix") in res else 0
         for name, _, pid in targets:
+            b_ref = b_unix_cpu if name.endswith("-unix") and b_unix_cpu else b_cpu
             tps = statistics.median(res[(mode, name)]["tps"])
             cpu = statistics.median(res[(mode, name)]["cpu"])
             pp = {"scaleout": "pgpool", "scaleout-rw": "pgpool-rw"}.get(name)
             p_cpu = statistics.median(res[(mode, pp)]["cpu"]) if (mode, pp) in res else 0
             ns = res[(mode, name)]["sys"]
             print(f"| {mode} | {name} | {tps:,.0f} | {tps / d:.2f} | " + (f"{cpu:.1f} |" if pid else " |")
-                  + (f" {cpu / b_cpu:.2f} |" if pid and b_cpu else " |")
+                  + (f" {cpu / b_ref:.2f} |" if pid and b_ref else " |")
                   + (f" {cpu / p_cpu:.2f} |" if p_cpu else " |")
                   + (f" {statistics.median(ns):.2f} |" if ns else " |"))
 PY

@@ -284,14 +284,16 @@ def start_scaleout_pg(cluster, workdir, auth="scram-sha-256", mode="transaction"
     return p.start()
 
 
-def start_pgbouncer(cluster, workdir, auth="scram-sha-256", mode="transaction", pool_size=20, port=None):
-    """Start Debian's PgBouncer (as RUN_USER: it refuses root) in front of the primary."""
+def start_pgbouncer(cluster, workdir, auth="scram-sha-256", mode="transaction", pool_size=20, port=None,
+                    server_host=None):
+    """Start Debian's PgBouncer (as RUN_USER: it refuses root) in front of the primary.
+    server_host: its host= for the primary (default: HOST; a directory: the Unix-domain socket)."""
     port = port or free_port()
     workdir = Path(workdir)
     userlist = cluster.userlist(workdir / "pgb-userlist.txt")
     ini = write_file(workdir / f"pgbouncer-{port}.ini",
                      "[databases]\n"
-                     f"* = host={HOST} port={cluster.primary.port}\n"
+                     f"* = host={server_host or HOST} port={cluster.primary.port}\n"
                      "[pgbouncer]\n"
                      f"listen_addr = {HOST}\nlisten_port = {port}\nunix_socket_dir =\n"
                      f"auth_type = {auth}\nauth_file = {userlist}\npool_mode = {mode}\n"
