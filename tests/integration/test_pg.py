@@ -1410,6 +1410,24 @@ def test_primary_over_a_unix_socket(cluster, workdir, proxy):
     c.commit()
     assert one(c, "SELECT v FROM kv WHERE k = 9101") == ("unix",)
     c.rollback()
+    # a CancelRequest goes to the server over the socket too
+    c.autocommit = True
+    errs = []
+
+    def sleeper():
+        try:
+            one(c, "SELECT pg_sleep(60)")
+        except psycopg2.Error as e:
+            errs.append(e)
+
+    t = threading.Thread(target=sleeper)
+    t.start()
+    wait_until(lambda: cluster.primary.sql("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' "
+                                           "AND state = 'active'")[0][0] == 1, timeout=20, what="pg_sleep running")
+    c.cancel()
+    t.join(30)
+    assert not t.is_alive() and len(errs) == 1 and isinstance(errs[0], psycopg2.errors.QueryCanceled), errs
+    assert one(c, "SELECT 5") == (5,)
     c.close()
     r = subprocess.run(["pgbench", "-h", HOST, "-p", str(p.port), "-U", H.APP_USER, "-n", "-M", "extended",
                         "-c", "4", "-t", "50", "-f", "-", "appdb"], input="SELECT 1;\n", capture_output=True, text=True,
