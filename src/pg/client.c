@@ -22,7 +22,6 @@
 #include "core/util.h"
 #include "pg/pg.h"
 #include "pg/route.h"
-#include "pg/tls.h"
 #include "proto/pg.h"
 
 #define AUTH_MSG_MAX 8192
@@ -296,7 +295,7 @@ static ssize_t on_startup(struct pg_client *c)
             }
             buf_putc(&c->conn.out, 'S');
             pg_conn_flush(&c->conn);
-            if (pg_tls_start(&c->conn, px->tls_ctx) != 0) {
+            if (pg_conn_tls_start(&c->conn, px->tls_ctx) != 0) {
                 client_close(c);
                 return -1;
             }

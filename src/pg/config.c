@@ -272,10 +272,11 @@ static void format_ryw(const void *conf, struct buf *out)
 static const struct conf_directive pg_dirs[] = {
     {"listen", CONF_STRING, OFF(listen), 0, 0, "127.0.0.1:6432", NULL, 0, "address clients connect to (host:port)", 0,
      NULL, NULL},
-    {"primary", CONF_STRING, OFF(primary), 0, 0, "127.0.0.1:5432", NULL, 0, "the primary PostgreSQL server (host:port)", 0,
-     NULL, NULL},
+    {"primary", CONF_STRING, OFF(primary), 0, 0, "127.0.0.1:5432", NULL, 0,
+     "the primary PostgreSQL server (host:port, or /socket-dir:port: its Unix-domain socket)", 0, NULL, NULL},
     {"replica", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
-     "a streaming replica (host:port [weight=N]); repeat or list several; reads go there", 0, parse_replica, format_replica},
+     "a streaming replica (host:port or /socket-dir:port [weight=N]); repeat or list several; reads go there", 0,
+     parse_replica, format_replica},
     {"balance", CONF_CUSTOM, 0, 0, 0, "roundrobin", NULL, 0,
      "how reads spread over the replicas: roundrobin, wrr (replica ADDR weight=N), leastconn (fewest transactions in "
      "flight), p2c, hash or chash (of the client: its reads stay on one replica)", 0, parse_balance, format_balance},

@@ -3,6 +3,8 @@
  */
 #include "pg/conn.h"
 
+#include <sys/un.h>
+
 #include "core/alloc.h"
 #include "net/conn.h"
 #include "pg/tls.h"
@@ -16,7 +18,8 @@ static void on_closed(uv_handle_t *h)
     buf_deinit(&c->out);
     buf_deinit(&c->wbuf);
     buf_deinit(&c->raw);
-    pg_tls_free(c);
+    pg_tls_free(c->tls);
+    c->tls = NULL;
     c->ops->on_close(c);
 }
 
@@ -47,7 +50,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (n > 0 && c->tls) {
         c->raw.len += (size_t)n;
         c->bytes_in += (unsigned long long)n;
-        int r = pg_tls_on_read(c, &c->raw);
+        int r = pg_tls_input(c->tls, &c->raw, &c->in);
         pg_conn_flush(c); /* handshake answers */
         if (r < 0)
             c->ops->on_read(c, true);
@@ -80,7 +83,7 @@ void pg_conn_read_stop(struct pg_conn *c)
     c->reading = false;
 }
 
-static void init(uv_loop_t *loop, struct pg_conn *c, const struct pg_conn_ops *ops, void *owner)
+static void init(uv_loop_t *loop, struct pg_conn *c, const struct pg_conn_ops *ops, void *owner, bool unix_socket)
 {
     buf_init(&c->in);
     buf_init(&c->out);
@@ -91,13 +94,18 @@ static void init(uv_loop_t *loop, struct pg_conn *c, const struct pg_conn_ops *o
     c->owner = owner;
     c->reading = c->writing = c->closing = c->close_after_write = false;
     c->bytes_in = c->bytes_out = 0;
-    uv_tcp_init(loop, &c->tcp);
-    c->tcp.data = c;
+    if (unix_socket) {
+        uv_pipe_init(loop, &c->pipe, 0);
+        c->pipe.data = c;
+    } else {
+        uv_tcp_init(loop, &c->tcp);
+        c->tcp.data = c;
+    }
 }
 
 int pg_conn_accept(uv_loop_t *loop, uv_stream_t *server, struct pg_conn *c, const struct pg_conn_ops *ops, void *owner)
 {
-    init(loop, c, ops, owner);
+    init(loop, c, ops, owner, false);
     int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
     if (rc != 0) {
         pg_conn_close(c);
@@ -114,7 +122,8 @@ static void on_connected(uv_connect_t *req, int status)
     if (c->closing)
         return;
     if (status == 0) {
-        uv_tcp_nodelay(&c->tcp, 1);
+        if (c->tcp.type == UV_TCP)
+            uv_tcp_nodelay(&c->tcp, 1);
         pg_conn_read_start(c);
     }
     c->ops->on_connect(c, status);
@@ -123,8 +132,14 @@ static void on_connected(uv_connect_t *req, int status)
 int pg_conn_connect(uv_loop_t *loop, struct pg_conn *c, const struct sockaddr *addr, const struct pg_conn_ops *ops,
                     void *owner)
 {
-    init(loop, c, ops, owner);
+    bool unix_socket = addr->sa_family == AF_UNIX;
+    init(loop, c, ops, owner, unix_socket);
     c->creq.data = c;
+    if (unix_socket) {
+        /* libuv reports every failure (a missing file, ECONNREFUSED) through on_connected */
+        uv_pipe_connect(&c->creq, &c->pipe, ((const struct sockaddr_un *)(const void *)addr)->sun_path, on_connected);
+        return 0;
+    }
     int rc = uv_tcp_connect(&c->creq, &c->tcp, addr, on_connected);
     if (rc != 0)
         pg_conn_close(c);
@@ -158,7 +173,7 @@ void pg_conn_flush(struct pg_conn *c)
 {
     if (c->writing || c->closing)
         return;
-    if (c->tls && pg_tls_encrypt(c) != 0) {
+    if (c->tls && pg_tls_output(c->tls, &c->out) != 0) {
         pg_conn_close(c);
         return;
     }
@@ -178,6 +193,14 @@ void pg_conn_flush(struct pg_conn *c)
     } else if (c->ops->on_drain) {
         c->ops->on_drain(c);
     }
+}
+
+int pg_conn_tls_start(struct pg_conn *c, struct net_tls_ctx *ctx)
+{
+    if (c->tls)
+        return -1;
+    c->tls = pg_tls_new(ctx);
+    return c->tls ? 0 : -1;
 }
 
 void pg_conn_close_after_write(struct pg_conn *c)

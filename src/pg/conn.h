@@ -25,6 +25,8 @@
 #include "core/buf.h"
 
 struct pg_conn;
+struct pg_tls;
+struct net_tls_ctx;
 
 struct pg_conn_ops {
     /* new bytes are in c->in (or the peer closed: eof, and the owner should close) */
@@ -38,7 +40,10 @@ struct pg_conn_ops {
 };
 
 struct pg_conn {
-    uv_tcp_t tcp;
+    union {                         /* the handle: tcp.type says which (one stream either way) */
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;             /* a Unix-domain socket (a server's socket file) */
+    };
     uv_connect_t creq;
     uv_write_t wreq;
     struct buf in, out, wbuf;
@@ -53,7 +58,8 @@ struct pg_conn {
 /* Accept one connection from a listening stream. 0 or a negative libuv error
  * (the conn is then closed and on_close will run). Starts reading. */
 int pg_conn_accept(uv_loop_t *loop, uv_stream_t *server, struct pg_conn *c, const struct pg_conn_ops *ops, void *owner);
-/* Start connecting to addr; on_connect reports the outcome. 0 or a negative
+/* Start connecting to addr (AF_INET, AF_INET6, or AF_UNIX: then over a
+ * Unix-domain socket); on_connect reports the outcome. 0 or a negative
  * libuv error (then nothing was started and on_close will run). */
 int pg_conn_connect(uv_loop_t *loop, struct pg_conn *c, const struct sockaddr *addr, const struct pg_conn_ops *ops,
                     void *owner);
@@ -65,6 +71,9 @@ void pg_conn_flush(struct pg_conn *c);
 static inline size_t pg_conn_pending(const struct pg_conn *c) { return buf_pending(&c->out) + buf_pending(&c->wbuf); }
 /* Close now (queued bytes are dropped). Idempotent. */
 void pg_conn_close(struct pg_conn *c);
+/* Switch c to TLS (the server side of a handshake; tls.c): from now on bytes
+ * read are decrypted into `in` and `out` is encrypted when flushed. 0, or -1. */
+int pg_conn_tls_start(struct pg_conn *c, struct net_tls_ctx *ctx);
 /* Close once everything queued has been written. */
 void pg_conn_close_after_write(struct pg_conn *c);
 

@@ -761,7 +761,9 @@ static void dispatch(struct pg_pool *p, int bi)
         if (pg_container_of(t->waiters.next, struct pg_client, wlink)->px->paused)
             return;
         if (t->nidle > 0) {
-            struct pg_srv *s = pg_container_of(t->idle.next, struct pg_srv, link);
+            /* LIFO: the connection that came back last (PgBouncer's default):
+             * its backend and socket are the warmest, the others can idle out */
+            struct pg_srv *s = pg_container_of(t->idle.prev, struct pg_srv, link);
             struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
             pg_pool_unwait(c);
             if (c->authq)

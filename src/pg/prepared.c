@@ -140,12 +140,18 @@ static void ensure(struct pg_prep_server *ps, const struct pg_stmt *st, struct b
     push(ps, 'x', st->h);
 }
 
-static bool word_in(const char *s, size_t n, const char *w)
+/* Whether the SQL text mentions DEALLOCATE or DISCARD anywhere (any case):
+ * one pass over the text, which every simple Query goes through. */
+static bool mentions_discard(const char *s, size_t n)
 {
-    size_t wl = strlen(w);
-    for (size_t i = 0; i + wl <= n; i++)
-        if ((s[i] | 0x20) == w[0] && strncasecmp(s + i, w, wl) == 0)
+    for (size_t i = 0; i + 7 <= n; i++) {
+        if ((s[i] | 0x20) != 'd')
+            continue;
+        if (i + 10 <= n && strncasecmp(s + i, "deallocate", 10) == 0)
             return true;
+        if (strncasecmp(s + i, "discard", 7) == 0)
+            return true;
+    }
     return false;
 }
 
@@ -236,7 +242,7 @@ long pg_prep_client_msg(struct pg_prep_client *pc, struct pg_prep_server *ps, co
         return whole;
     }
     case 'Q':
-        if (raw && (word_in(m->body, m->body_len, "deallocate") || word_in(m->body, m->body_len, "discard")))
+        if (raw && mentions_discard(m->body, m->body_len))
             ps->retire = true;
         push(ps, 'S', 0);
         return whole;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "net/admin.h"
@@ -28,9 +29,25 @@
 
 static long long now_ms(void) { return util_mono_us() / 1000; }
 
+/* "host:port", or "/dir:port": PostgreSQL's Unix-domain socket dir/.s.PGSQL.port
+ * (libpq's host=/dir port=N), for a server on this machine: no TCP stack on
+ * that side, about a fifth less CPU per transaction. */
 static int resolve(const char *hostport, struct sockaddr_storage *out, char *err, size_t errlen)
 {
-    return net_resolve_hostport(hostport, "host:port", out, NULL, err, errlen);
+    if (hostport[0] != '/')
+        return net_resolve_hostport(hostport, "host:port", out, NULL, err, errlen);
+    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    int port;
+    struct sockaddr_un *un = (struct sockaddr_un *)(void *)out;
+    memset(out, 0, sizeof *out);
+    un->sun_family = AF_UNIX;
+    if (!net_split_hostport(hostport, dir, sizeof dir, &port) || port <= 0 || port > 65535 ||
+        (size_t)snprintf(un->sun_path, sizeof un->sun_path, "%s/.s.PGSQL.%d", dir, port) >= sizeof un->sun_path) {
+        snprintf(err, errlen, "'%s' is not host:port or /socket-dir:port (a path of at most %zu bytes)", hostport,
+                 sizeof un->sun_path - 1);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- admin ---------------------------------------------------------------------- */

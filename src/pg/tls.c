@@ -1,8 +1,8 @@
 /*
  * tls.c — TLS on a pg_conn over net/tls (see tls.h):
  *
- *   socket ──ciphertext──▶ conn->raw ──▶ net_tls_conn.raw ─(net_tls_conn_input)─▶ conn->in
- *   conn->out ──▶ plain ─(net_tls_conn_output)─▶ conn->out (ciphertext) ──▶ socket
+ *   socket ──ciphertext──▶ raw ──▶ net_tls_conn.raw ─(net_tls_conn_input)─▶ plain in
+ *   out ──▶ t->plain ─(net_tls_conn_output)─▶ out (ciphertext) ──▶ socket
  *
  * Plaintext written before the handshake ends waits in `plain` (net/tls
  * encrypts only once established).
@@ -13,7 +13,6 @@
 
 #include "core/alloc.h"
 #include "net/tls.h"
-#include "pg/conn.h"
 
 struct pg_tls {
     struct net_tls_conn conn;
@@ -41,54 +40,49 @@ void pg_tls_ctx_free(struct net_tls_ctx *ctx)
         net_tls_ctx_unref(ctx);
 }
 
-int pg_tls_start(struct pg_conn *c, struct net_tls_ctx *ctx)
+struct pg_tls *pg_tls_new(struct net_tls_ctx *ctx)
 {
     struct pg_tls *t = xcalloc(1, sizeof *t);
     if (net_tls_conn_init(&t->conn, ctx) != 0) {
         xfree(t);
-        return -1;
+        return NULL;
     }
     buf_init(&t->plain);
-    c->tls = t;
-    return 0;
+    return t;
 }
 
-void pg_tls_free(struct pg_conn *c)
+void pg_tls_free(struct pg_tls *t)
 {
-    struct pg_tls *t = c->tls;
     if (!t)
         return;
     net_tls_conn_deinit(&t->conn);
     buf_deinit(&t->plain);
     xfree(t);
-    c->tls = NULL;
 }
 
-int pg_tls_on_read(struct pg_conn *c, struct buf *raw)
+int pg_tls_input(struct pg_tls *t, struct buf *raw, struct buf *plain)
 {
-    struct pg_tls *t = c->tls;
     if (buf_pending(raw)) {
         buf_append(&t->conn.raw, buf_head(raw), buf_pending(raw));
         buf_consume(raw, buf_pending(raw));
     }
-    long n = net_tls_conn_input(&t->conn, &c->in);
+    long n = net_tls_conn_input(&t->conn, plain);
     if (n < 0)
         return -1; /* garbage, a failed handshake, renegotiation, or close_notify: the owner closes */
     return n > 0;
 }
 
-int pg_tls_encrypt(struct pg_conn *c)
+int pg_tls_output(struct pg_tls *t, struct buf *out)
 {
-    struct pg_tls *t = c->tls;
-    if (buf_pending(&c->out)) {
+    if (buf_pending(out)) {
         if (buf_pending(&t->plain) == 0) {
             struct buf tmp = t->plain; /* no copy: the owner's plaintext becomes ours */
-            t->plain = c->out;
-            c->out = tmp;
+            t->plain = *out;
+            *out = tmp;
         } else {
-            buf_append(&t->plain, buf_head(&c->out), buf_pending(&c->out));
+            buf_append(&t->plain, buf_head(out), buf_pending(out));
         }
-        c->out.off = c->out.len = 0;
+        out->off = out->len = 0;
     }
-    return net_tls_conn_output(&t->conn, &t->plain, &c->out) == 0 ? 0 : -1;
+    return net_tls_conn_output(&t->conn, &t->plain, out) == 0 ? 0 : -1;
 }

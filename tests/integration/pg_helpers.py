@@ -266,13 +266,14 @@ class Proc:
 
 
 def start_scaleout_pg(cluster, workdir, auth="scram-sha-256", mode="transaction", replicas=True, extra=(),
-                      port=None, admin_port=None, users=None):
+                      port=None, admin_port=None, users=None, primary=None):
     """Start `scaleout pg` in front of cluster; returns a Proc with .port and .admin_port.
-    users: {name: password or md5/SCRAM secret} for its auth file (default: the cluster's)."""
+    users: {name: password or md5/SCRAM secret} for its auth file (default: the cluster's).
+    primary: the --primary address (default: the cluster's primary over TCP)."""
     port = port or free_port()
     admin_port = admin_port or free_port()
     userlist = cluster.userlist(Path(workdir) / f"userlist-{port}.txt", users)
-    cmd = [scaleout_bin(), "pg", "--listen", f"{HOST}:{port}", "--primary", f"{HOST}:{cluster.primary.port}",
+    cmd = [scaleout_bin(), "pg", "--listen", f"{HOST}:{port}", "--primary", primary or f"{HOST}:{cluster.primary.port}",
            "--admin-port", str(admin_port), "--auth-type", auth, "--auth-file", userlist, "--pool-mode", mode]
     if replicas:
         for r in cluster.replicas:
@@ -283,14 +284,16 @@ def start_scaleout_pg(cluster, workdir, auth="scram-sha-256", mode="transaction"
     return p.start()
 
 
-def start_pgbouncer(cluster, workdir, auth="scram-sha-256", mode="transaction", pool_size=20, port=None):
-    """Start Debian's PgBouncer (as RUN_USER: it refuses root) in front of the primary."""
+def start_pgbouncer(cluster, workdir, auth="scram-sha-256", mode="transaction", pool_size=20, port=None,
+                    server_host=None):
+    """Start Debian's PgBouncer (as RUN_USER: it refuses root) in front of the primary.
+    server_host: its host= for the primary (default: HOST; a directory: the Unix-domain socket)."""
     port = port or free_port()
     workdir = Path(workdir)
     userlist = cluster.userlist(workdir / "pgb-userlist.txt")
     ini = write_file(workdir / f"pgbouncer-{port}.ini",
                      "[databases]\n"
-                     f"* = host={HOST} port={cluster.primary.port}\n"
+                     f"* = host={server_host or HOST} port={cluster.primary.port}\n"
                      "[pgbouncer]\n"
                      f"listen_addr = {HOST}\nlisten_port = {port}\nunix_socket_dir =\n"
                      f"auth_type = {auth}\nauth_file = {userlist}\npool_mode = {mode}\n"

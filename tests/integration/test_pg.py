@@ -1420,3 +1420,58 @@ def test_leastconn_avoids_the_busy_replica(cluster2, proxy):
     assert f":{got['port']}" in busy
     slow.close()
     c.close()
+
+
+# ---- Unix-domain socket to the servers ----------------------------------------------------
+
+def test_primary_over_a_unix_socket(cluster, workdir, proxy):
+    """--primary /socket-dir:port reaches PostgreSQL's own socket file
+    (dir/.s.PGSQL.port, libpq's host=/dir): the server sees a local session."""
+    p = proxy(replicas=False, primary=f"{cluster.primary.sockdir}:{cluster.primary.port}")
+    c = connect(p.port)
+    assert one(c, "SELECT inet_server_addr() IS NULL, current_user") == (True, H.APP_USER)
+    assert one(c, "SELECT %s::int + 1", (41,)) == (42,)  # psycopg2: simple protocol
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        one(c, "SELECT 1 / 0")
+    c.autocommit = False
+    one(c, "INSERT INTO kv VALUES (9101, 'unix') RETURNING k")
+    c.commit()
+    assert one(c, "SELECT v FROM kv WHERE k = 9101") == ("unix",)
+    c.rollback()
+    # a CancelRequest goes to the server over the socket too
+    c.autocommit = True
+    errs = []
+
+    def sleeper():
+        try:
+            one(c, "SELECT pg_sleep(60)")
+        except psycopg2.Error as e:
+            errs.append(e)
+
+    t = threading.Thread(target=sleeper)
+    t.start()
+    wait_until(lambda: cluster.primary.sql("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' "
+                                           "AND state = 'active'")[0][0] == 1, timeout=20, what="pg_sleep running")
+    c.cancel()
+    t.join(30)
+    assert not t.is_alive() and len(errs) == 1 and isinstance(errs[0], psycopg2.errors.QueryCanceled), errs
+    assert one(c, "SELECT 5") == (5,)
+    c.close()
+    r = subprocess.run(["pgbench", "-h", HOST, "-p", str(p.port), "-U", H.APP_USER, "-n", "-M", "extended",
+                        "-c", "4", "-t", "50", "-f", "-", "appdb"], input="SELECT 1;\n", capture_output=True, text=True,
+                       env={"PGPASSWORD": H.APP_PASSWORD, "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert r.returncode == 0 and "number of transactions actually processed: 200/200" in r.stdout, r.stdout + r.stderr
+    # no server behind the socket path: the client gets the connect error, the proxy stays up
+    q = proxy(replicas=False, primary=f"{workdir}:1", extra=["--server-connect-timeout", "2s"])
+    with pytest.raises(psycopg2.OperationalError, match="could not connect to server"):
+        connect(q.port)
+    assert one(connect(p.port), "SELECT 1") == (1,)
+
+
+def test_unix_socket_path_too_long_is_refused(cluster, workdir):
+    long_dir = "/" + "d" * 120
+    r = subprocess.run([str(scaleout_bin()), "pg", "--listen", f"{HOST}:{free_port()}",
+                        "--admin-port", str(free_port()), "--primary", f"{long_dir}:5432", "--auth-type", "trust"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "/socket-dir:port" in r.stdout + r.stderr
