@@ -21,7 +21,7 @@
  * "Retries" below), so a request waits through a failover.
  *
  * Replies are framed with proto/reply (resp_reply_parse) and decoded one
- * level deep into struct app_kv_reply.
+ * level deep into struct resp_value.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -173,25 +173,13 @@ static const char *line_end(const char *p, const char *end)
 }
 
 /* Decode one scalar at p (a complete reply); returns the byte after it. */
-static const char *decode_scalar(const char *p, const char *end, struct app_kv_reply *r)
+static const char *decode_scalar(const char *p, const char *end, struct resp_value *r)
 {
-    struct resp_scalar v;
-    const char *next = resp_scalar_at(p, end, &v);
-    memset(r, 0, sizeof *r);
-    r->str = v.str;
-    r->len = v.len;
-    r->integer = v.integer;
-    switch (next ? v.type : 0) {
-    case '+': r->type = APP_KV_STATUS; break;
-    case '-': r->type = APP_KV_ERROR; break;
-    case ':': r->type = APP_KV_INT; break;
-    case '$': r->type = APP_KV_BULK; break;
-    case RESP_SCALAR_NIL: r->type = APP_KV_NIL; break;
-    default:
-        r->type = APP_KV_ERROR;
+    const char *next = resp_value_scalar(p, end, r);
+    if (!next) {
+        r->type = RESP_VALUE_ERROR;
         r->str = "unexpected reply type";
         r->len = strlen(r->str);
-        return NULL;
     }
     return next;
 }
@@ -200,18 +188,18 @@ static void deliver(struct kconn *c, const char *p, size_t len)
 {
     struct pend pd = q_pop(c);
     const char *end = p + len;
-    struct app_kv_reply r;
+    struct resp_value r;
     if (*p == '*') {
         long long n = 0;
         const char *le = line_end(p + 1, end);
         util_str2ll(p + 1, (size_t)(le - p - 1), &n);
         memset(&r, 0, sizeof r);
         if (n < 0) {
-            r.type = APP_KV_NIL;
+            r.type = RESP_VALUE_NIL;
             pd.cb(pd.arg, &r);
             return;
         }
-        r.type = APP_KV_ARRAY;
+        r.type = RESP_VALUE_ARRAY;
         r.nelem = (size_t)n;
         r.elem = xcalloc(n ? (size_t)n : 1, sizeof *r.elem);
         const char *q = le + 2;
@@ -222,7 +210,7 @@ static void deliver(struct kconn *c, const char *p, size_t len)
         return;
     }
     decode_scalar(p, end, &r);
-    if (c->kv->nsent && r.type == APP_KV_ERROR && r.len >= 8 && memcmp(r.str, "READONLY", 8) == 0) {
+    if (c->kv->nsent && r.type == RESP_VALUE_ERROR && r.len >= 8 && memcmp(r.str, "READONLY", 8) == 0) {
         c->kv->stale = true;
         c->drop = true;
     }
@@ -497,7 +485,7 @@ struct op {
     char *cmd;
 };
 
-static void op_reply(void *arg, const struct app_kv_reply *r);
+static void op_reply(void *arg, const struct resp_value *r);
 
 static void op_timer_closed(uv_handle_t *h) { xfree(h); }
 
@@ -528,11 +516,11 @@ static void op_fire(uv_timer_t *t)
     send_encoded(o->kv, o->rkey, o->rlen, op_reply, o, o->cmd, o->len);
 }
 
-static bool retryable(const struct app_kv_reply *r)
+static bool retryable(const struct resp_value *r)
 {
     if (!r)
         return true;
-    if (r->type != APP_KV_ERROR)
+    if (r->type != RESP_VALUE_ERROR)
         return false;
     static const char *const codes[] = {"READONLY", "LOADING", "MASTERDOWN"};
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
@@ -551,7 +539,7 @@ static bool retryable(const struct app_kv_reply *r)
     return false;
 }
 
-static void op_reply(void *arg, const struct app_kv_reply *r)
+static void op_reply(void *arg, const struct resp_value *r)
 {
     struct op *o = arg;
     if (retryable(r) && util_time_ms() < o->deadline_ms && !o->kv->closing) {

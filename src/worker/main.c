@@ -44,7 +44,7 @@ const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv, &worke
 
 #define MAX_SENTINELS 8
 
-static const char *scalar(const char *p, const char *end, struct worker_reply *r);
+static const char *scalar(const char *p, const char *end, struct resp_value *r);
 
 struct worker_kv {
     char host[128];
@@ -57,8 +57,8 @@ struct worker_kv {
     struct buf in, out;
     struct resp_reply rp;
     size_t last_len;              /* bytes of the previous reply, consumed on the next call */
-    struct worker_reply reply;
-    struct worker_reply elems[WORKER_MAX_ELEMS];
+    struct resp_value reply;
+    struct resp_value elems[WORKER_MAX_ELEMS];
     long long last_fail_ms;
 };
 
@@ -119,27 +119,14 @@ static bool kv_connect(struct worker_kv *kv)
     return true;
 }
 
-static const char *scalar(const char *p, const char *end, struct worker_reply *r)
+static const char *scalar(const char *p, const char *end, struct resp_value *r)
 {
-    struct resp_scalar v;
-    const char *next = resp_scalar_at(p, end, &v);
-    memset(r, 0, sizeof *r);
-    r->str = v.str;
-    r->len = v.len;
-    r->integer = v.integer;
-    switch (next ? v.type : 0) {
-    case '+': r->type = WR_STATUS; break;
-    case '-': r->type = WR_ERROR; break;
-    case ':': r->type = WR_INT; break;
-    case '$': r->type = WR_BULK; break;
-    case RESP_SCALAR_NIL: r->type = WR_NIL; break;
-    default:
-        if (!memchr(p, '\r', (size_t)(end - p)))
-            return NULL;
-        r->type = WR_NIL; /* another type: skipped as nil, as before */
-        return (const char *)memchr(p, '\r', (size_t)(end - p)) + 2;
-    }
-    return next;
+    const char *next = resp_value_scalar(p, end, r);
+    if (next)
+        return next;
+    /* another type: skipped as nil (r is), as before */
+    const char *cr = memchr(p, '\r', (size_t)(end - p));
+    return cr ? cr + 2 : NULL;
 }
 
 /* One element of an array reply: a scalar into kv->elems (up to
@@ -147,7 +134,7 @@ static const char *scalar(const char *p, const char *end, struct worker_reply *r
 static const char *flatten(struct worker_kv *kv, const char *q, const char *end, int depth)
 {
     if (*q != '*') {
-        struct worker_reply skip;
+        struct resp_value skip;
         if (kv->reply.nelem < WORKER_MAX_ELEMS)
             return scalar(q, end, &kv->elems[kv->reply.nelem++]);
         return scalar(q, end, &skip);
@@ -163,7 +150,7 @@ static const char *flatten(struct worker_kv *kv, const char *q, const char *end,
     return q;
 }
 
-const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens)
+const struct resp_value *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens)
 {
     if (kv->last_len) {
         buf_consume(&kv->in, kv->last_len);
@@ -202,14 +189,14 @@ const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const c
                 const char *le = memchr(p, '\r', (size_t)n);
                 util_str2ll(p + 1, (size_t)(le - p - 1), &cnt);
                 memset(&kv->reply, 0, sizeof kv->reply);
-                kv->reply.type = cnt < 0 ? WR_NIL : WR_ARRAY;
+                kv->reply.type = cnt < 0 ? RESP_VALUE_NIL : RESP_VALUE_ARRAY;
                 kv->reply.elem = kv->elems;
                 const char *q = le + 2;
                 for (long long i = 0; i < cnt && q; i++)
                     q = flatten(kv, q, end, 0);
             } else {
                 scalar(p, end, &kv->reply);
-                if (kv->nsent && kv->reply.type == WR_ERROR && kv->reply.len >= 8 &&
+                if (kv->nsent && kv->reply.type == RESP_VALUE_ERROR && kv->reply.len >= 8 &&
                     memcmp(kv->reply.str, "READONLY", 8) == 0) {
                     /* a demoted primary: ask the sentinels at the next call */
                     log_warn("kv %s:%d is read-only (no longer the primary)", kv->host, kv->port);
@@ -237,7 +224,7 @@ fail:
     return NULL;
 }
 
-const struct worker_reply *worker_kv_cmdv(struct worker_kv *kv, int argc, const char **argv)
+const struct resp_value *worker_kv_cmdv(struct worker_kv *kv, int argc, const char **argv)
 {
     size_t lens[16];
     for (int i = 0; i < argc && i < 16; i++)
