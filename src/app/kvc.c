@@ -66,8 +66,6 @@ struct kconn {
     long long progress_ms;   /* last reply, or when the queue became non-empty */
 };
 
-#define MAX_SENTINELS 8
-
 struct app_kv {
     uv_loop_t *loop;
     char host[128];
@@ -75,9 +73,7 @@ struct app_kv {
     int n;
     struct kconn c[MAX_CONNS];
     unsigned long long commands;
-    int nsent;
-    char sent_host[MAX_SENTINELS][64];
-    int sent_port[MAX_SENTINELS];
+    struct net_sentinels sent;
     char master_name[64];
     bool stale;              /* ask the sentinels before the next connection */
     long long last_ask_ms;
@@ -210,7 +206,7 @@ static void deliver(struct kconn *c, const char *p, size_t len)
         return;
     }
     decode_scalar(p, end, &r);
-    if (c->kv->nsent && r.type == RESP_VALUE_ERROR && r.len >= 8 && memcmp(r.str, "READONLY", 8) == 0) {
+    if (c->kv->sent.n && r.type == RESP_VALUE_ERROR && r.len >= 8 && memcmp(r.str, "READONLY", 8) == 0) {
         c->kv->stale = true;
         c->drop = true;
     }
@@ -313,55 +309,25 @@ static bool conn_open(struct kconn *c)
     return true;
 }
 
-/* One sentinel's answer to get-master-addr-by-name: true and host/port set. */
-static bool ask_sentinel(const char *host, int port, const char *name, char *mhost, size_t mhostlen, int *mport)
-{
-    return net_sentinel_master(host, port, name, 200, mhost, mhostlen, mport);
-}
-
 /* Ask the sentinels, in turn, where the primary is (rate-limited). */
 static void rediscover(struct app_kv *kv)
 {
     long long now = util_time_ms();
-    if (!kv->nsent || !kv->stale || now - kv->last_ask_ms < RECONNECT_MS)
+    if (!kv->sent.n || !kv->stale || now - kv->last_ask_ms < RECONNECT_MS)
         return;
     kv->last_ask_ms = now;
-    for (int i = 0; i < kv->nsent; i++) {
-        char h[128];
-        int port = 0;
-        if (ask_sentinel(kv->sent_host[i], kv->sent_port[i], kv->master_name, h, sizeof h, &port)) {
-            if (port != kv->port || strcmp(h, kv->host) != 0)
-                log_notice("kv primary %s is at %s:%d (sentinel %s:%d)", kv->master_name, h, port, kv->sent_host[i],
-                           kv->sent_port[i]);
-            snprintf(kv->host, sizeof kv->host, "%s", h);
-            kv->port = port;
-            kv->stale = false;
-            return;
-        }
-    }
+    if (net_sentinels_follow(&kv->sent, kv->master_name, 200, kv->host, sizeof kv->host, &kv->port))
+        kv->stale = false;
 }
 
 bool app_kv_set_sentinels(struct app_kv *kv, const char *list, const char *master_name)
 {
-    kv->nsent = 0;
-    const char *p = list;
-    while (p && *p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char one[96];
-        if (n == 0 || n >= sizeof one || kv->nsent == MAX_SENTINELS)
-            return false;
-        memcpy(one, p, n);
-        one[n] = 0;
-        if (!net_split_hostport(one, kv->sent_host[kv->nsent], sizeof kv->sent_host[0], &kv->sent_port[kv->nsent]))
-            return false;
-        kv->nsent++;
-        p = comma ? comma + 1 : NULL;
-    }
+    if (!net_sentinels_parse(&kv->sent, list))
+        return false;
     if (!master_name || !*master_name || strlen(master_name) >= sizeof kv->master_name)
         return false;
     snprintf(kv->master_name, sizeof kv->master_name, "%s", master_name);
-    kv->stale = kv->nsent > 0;
+    kv->stale = kv->sent.n > 0;
     kv->last_ask_ms = -RECONNECT_MS;
     return true;
 }
@@ -433,7 +399,7 @@ static void send_encoded(struct app_kv *kv, const char *rkey, size_t rlen, app_k
     for (size_t i = 0; i < rlen; i++)
         h = (h ^ (unsigned char)rkey[i]) * 16777619u;
     struct kconn *best = &kv->c[h % (uint32_t)kv->n];
-    if (kv->nsent) {
+    if (kv->sent.n) {
         rediscover(kv);
         if (best->state != C_DOWN && best->port != kv->port) {
             conn_fail(best, "kv primary moved");
@@ -548,7 +514,7 @@ static void op_reply(void *arg, const struct resp_value *r)
             uv_timer_init(o->kv->loop, o->timer);
             o->timer->data = o;
         }
-        o->kv->stale = o->kv->nsent > 0;
+        o->kv->stale = o->kv->sent.n > 0;
         o->next = o->kv->waiting;
         if (o->next)
             o->next->prev = o;

@@ -42,16 +42,12 @@ const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv, &worke
 
 /* ---- blocking kv connection ------------------------------------------------- */
 
-#define MAX_SENTINELS 8
-
 static const char *scalar(const char *p, const char *end, struct resp_value *r);
 
 struct worker_kv {
     char host[128];
     int port;
-    int nsent;
-    char sent_host[MAX_SENTINELS][64];
-    int sent_port[MAX_SENTINELS];
+    struct net_sentinels sent;
     const char *master_name;
     int fd;
     struct buf in, out;
@@ -72,34 +68,10 @@ static void kv_drop(struct worker_kv *kv)
     resp_reply_init(&kv->rp);
 }
 
-/* One sentinel's answer to SENTINEL get-master-addr-by-name (blocking,
- * 300 ms): true and host/port set. */
-static bool ask_sentinel(const char *host, int port, const char *name, char *mhost, size_t mhostlen, int *mport)
-{
-    return net_sentinel_master(host, port, name, 300, mhost, mhostlen, mport);
-}
-
-/* Where the primary is, as the first sentinel that answers says. */
-static void kv_follow_sentinels(struct worker_kv *kv)
-{
-    for (int i = 0; i < kv->nsent; i++) {
-        char h[128];
-        int port = 0;
-        if (ask_sentinel(kv->sent_host[i], kv->sent_port[i], kv->master_name, h, sizeof h, &port)) {
-            if (port != kv->port || strcmp(h, kv->host) != 0)
-                log_notice("kv primary %s is at %s:%d (sentinel %s:%d)", kv->master_name, h, port, kv->sent_host[i],
-                           kv->sent_port[i]);
-            snprintf(kv->host, sizeof kv->host, "%s", h);
-            kv->port = port;
-            return;
-        }
-    }
-}
-
 static bool kv_connect(struct worker_kv *kv)
 {
-    if (kv->nsent)
-        kv_follow_sentinels(kv);
+    /* where the primary is, as the first sentinel that answers says (300 ms each) */
+    net_sentinels_follow(&kv->sent, kv->master_name, 300, kv->host, sizeof kv->host, &kv->port);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)kv->port)};
     if (inet_pton(AF_INET, kv->host, &sa.sin_addr) != 1)
         return false;
@@ -196,7 +168,7 @@ const struct resp_value *worker_kv_cmd(struct worker_kv *kv, int argc, const cha
                     q = flatten(kv, q, end, 0);
             } else {
                 scalar(p, end, &kv->reply);
-                if (kv->nsent && kv->reply.type == RESP_VALUE_ERROR && kv->reply.len >= 8 &&
+                if (kv->sent.n && kv->reply.type == RESP_VALUE_ERROR && kv->reply.len >= 8 &&
                     memcmp(kv->reply.str, "READONLY", 8) == 0) {
                     /* a demoted primary: ask the sentinels at the next call */
                     log_warn("kv %s:%d is read-only (no longer the primary)", kv->host, kv->port);
@@ -319,22 +291,13 @@ int worker_main(int argc, char **argv)
         return 2;
     }
     kv.master_name = cf.kv_master_name;
-    for (const char *p = cf.kv_sentinel; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char one[96];
-        if (n == 0 || n >= sizeof one || kv.nsent == MAX_SENTINELS || !*cf.kv_master_name ||
-            (memcpy(one, p, n), one[n] = 0,
-             !net_split_hostport(one, kv.sent_host[kv.nsent], sizeof kv.sent_host[0], &kv.sent_port[kv.nsent]))) {
-            fprintf(stderr, "scaleout worker: bad kv-sentinel '%s' (want HOST:PORT[,HOST:PORT...], IPv4)\n",
-                    cf.kv_sentinel);
-            buf_deinit(&kv.in);
-            buf_deinit(&kv.out);
-            conf_free(&worker_conf_table, &cf);
-            return 2;
-        }
-        kv.nsent++;
-        p = comma ? comma + 1 : NULL;
+    if (!net_sentinels_parse(&kv.sent, cf.kv_sentinel) || (kv.sent.n && !*cf.kv_master_name)) {
+        fprintf(stderr, "scaleout worker: bad kv-sentinel '%s' (want HOST:PORT[,HOST:PORT...], IPv4)\n",
+                cf.kv_sentinel);
+        buf_deinit(&kv.in);
+        buf_deinit(&kv.out);
+        conf_free(&worker_conf_table, &cf);
+        return 2;
     }
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
