@@ -112,6 +112,10 @@ const struct conf_directive *conf_lookup(const struct conf_table *t, const char 
 int conf_set(const struct conf_table *t, void *conf, const char *name, int argc, char **argv,
              bool runtime, char *err, size_t errlen);
 
+/* For CONF_CUSTOM parsers: write the message into err and return -1, so a
+ * check and its error are one statement. */
+int conf_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Append the value of directive d, as a file would spell it, to out. */
 void conf_format(const struct conf_directive *d, const void *conf, struct buf *out);
 
