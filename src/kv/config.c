@@ -177,8 +177,8 @@ static const struct conf_directive kv_dirs[] = {
     CONF_ROW_INT("maxclients", OFF(maxclients), 1, 1000000, "10000", CONF_RUNTIME, "maximum connected clients"),
     CONF_ROW_MEMORY("proto-max-bulk-len", OFF(proto_max_bulk_len), 1024, 4 * GB, "512mb", CONF_RUNTIME,
         "largest bulk string a client may send"),
-    CONF_ROW_MEMORY("client-query-buffer-limit", OFF(client_query_buffer_limit), 1024 * 1024, 4 * GB, "1gb", CONF_RUNTIME,
-        "largest unparsed input held for one client"),
+    CONF_ROW_MEMORY("client-query-buffer-limit", OFF(client_query_buffer_limit), 1024 * 1024, 4 * GB, "1gb",
+        CONF_RUNTIME, "largest unparsed input held for one client"),
     {"client-output-buffer-limit", CONF_CUSTOM, OFF(obl), 0, 0,
      "normal 256mb 64mb 60 replica 256mb 64mb 60 pubsub 32mb 8mb 60", NULL, CONF_RUNTIME,
      "disconnect clients whose unread replies pass hard, or stay above soft for soft-seconds (classes normal, "
