@@ -117,7 +117,7 @@ Test(sentinel_ask, sentinels_parse)
     cr_assert_eq(s.port[0], 26379);
     cr_assert_str_eq(s.host[1], "10.0.0.2");
     cr_assert_eq(s.port[1], 26380);
-    char max[256] = "", over[256];
+    char max[256] = "", over[sizeof max + 16];
     for (int i = 0; i < NET_SENTINELS_MAX; i++)
         snprintf(max + strlen(max), sizeof max - strlen(max), "%s127.0.0.1:%d", i ? "," : "", 26379 + i);
     cr_assert(net_sentinels_parse(&s, max) && s.n == NET_SENTINELS_MAX);
