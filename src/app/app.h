@@ -27,6 +27,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "proto/reply.h"
 
 /* ---- configuration ---------------------------------------------------- */
 
@@ -90,21 +91,12 @@ int app_main(int argc, char **argv);
 
 /* ---- kv client (kvc.c) -------------------------------------------------- */
 
-enum app_kv_type { APP_KV_NIL, APP_KV_STATUS, APP_KV_ERROR, APP_KV_INT, APP_KV_BULK, APP_KV_ARRAY };
-
-/* A decoded reply, valid during the callback only. Arrays are one level deep
- * (elements are scalars); that is all the app's commands return. */
-struct app_kv_reply {
-    enum app_kv_type type;
-    long long integer;
-    const char *str;             /* STATUS, ERROR, BULK */
-    size_t len;
-    size_t nelem;                /* ARRAY */
-    struct app_kv_reply *elem;
-};
+/* Replies are struct resp_value (proto/reply.h), valid during the callback
+ * only. Arrays are one level deep (elements are scalars); that is all the
+ * app's commands return. */
 
 /* reply NULL: the connection failed (kv down); the command may not have run. */
-typedef void (*app_kv_cb)(void *arg, const struct app_kv_reply *reply);
+typedef void (*app_kv_cb)(void *arg, const struct resp_value *reply);
 
 struct app_kv;
 struct app_kv *app_kv_new(uv_loop_t *loop, const char *hostport, int nconns);

@@ -26,7 +26,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 
-static void ignore(void *arg, const struct app_kv_reply *rep) { (void)arg, (void)rep; }
+static void ignore(void *arg, const struct resp_value *rep) { (void)arg, (void)rep; }
 
 /* ---- none ------------------------------------------------------------------ */
 
@@ -59,11 +59,11 @@ static void fill(struct app_req *r, int status, const char *val, size_t len)
     r->cache_done(r, status, val, len);
 }
 
-static void aside_got(void *arg, const struct app_kv_reply *rep)
+static void aside_got(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
     struct app_metrics *m = app_server_metrics(r->srv);
-    if (rep && rep->type == APP_KV_BULK) {
+    if (rep && rep->type == RESP_VALUE_BULK) {
         m->cache_hits_total++;
         r->cache_done(r, 200, rep->str, rep->len);
         return;
@@ -81,10 +81,10 @@ static void aside_read(struct app_req *r, const char *key, app_cache_load load, 
     app_kv_cmdv(app_server_kv(r->srv), aside_got, r, 2, argv);
 }
 
-static void deleted(void *arg, const struct app_kv_reply *rep)
+static void deleted(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type == APP_KV_ERROR)
+    if (!rep || rep->type == RESP_VALUE_ERROR)
         log_warn("cache: could not invalidate %s; stale for at most cache-ttl", r->key);
     /* the value to answer with was parked in scratch by aside_written */
     char *val = r->scratch;

@@ -89,7 +89,7 @@ static void flight_free(struct flight *f)
 }
 
 /* The fill is acknowledged (or failed): kv answers for the key from now on. */
-static void filled(void *arg, const struct app_kv_reply *rep)
+static void filled(void *arg, const struct resp_value *rep)
 {
     struct flight *f = arg;
     (void)rep;
@@ -179,10 +179,10 @@ static void miss(struct app_req *r, bool prefixed)
     r->cache_load(r, loaded);
 }
 
-static void through_got(void *arg, const struct app_kv_reply *rep)
+static void through_got(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (rep && rep->type == APP_KV_BULK) {
+    if (rep && rep->type == RESP_VALUE_BULK) {
         app_server_metrics(r->srv)->cache_hits_total++;
         r->cache_done(r, 200, rep->str, rep->len);
         return;
@@ -213,10 +213,10 @@ static void start_refresh(struct app_req *r)
     r->cache_load(shadow, refreshed);
 }
 
-static void ahead_got(void *arg, const struct app_kv_reply *rep)
+static void ahead_got(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (rep && rep->type == APP_KV_BULK) {
+    if (rep && rep->type == RESP_VALUE_BULK) {
         const char *nl = memchr(rep->str, '\n', rep->len);
         long long at;
         if (nl && util_str2ll(rep->str, (size_t)(nl - rep->str), &at)) {
@@ -241,10 +241,10 @@ static void ahead_read(struct app_req *r, const char *key, app_cache_load load, 
     app_kv_cmdv(app_server_kv(r->srv), ahead_got, r, 2, argv);
 }
 
-static void answered(void *arg, const struct app_kv_reply *rep)
+static void answered(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type == APP_KV_ERROR)
+    if (!rep || rep->type == RESP_VALUE_ERROR)
         log_warn("cache: could not update %s; stale for at most cache-ttl", r->key);
     char *val = r->scratch;
     r->cache_done(r, 200, val, strlen(val));

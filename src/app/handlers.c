@@ -65,14 +65,14 @@ static void reply_db_error(struct app_req *r, const char *err)
 
 /* ---- sessions ---------------------------------------------------------------- */
 
-static void session_got(void *arg, const struct app_kv_reply *rep)
+static void session_got(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
     if (!rep) {
         reply_kv_down(r);
         return;
     }
-    if (rep->type != APP_KV_BULK || rep->len == 0 || rep->len >= sizeof r->user) {
+    if (rep->type != RESP_VALUE_BULK || rep->len == 0 || rep->len >= sizeof r->user) {
         app_reply_error(r, 401, "not logged in");
         return;
     }
@@ -96,10 +96,10 @@ static void with_session(struct app_req *r, void (*next)(struct app_req *r))
     app_kv_cmdv(app_server_kv(r->srv), session_got, r, 4, argv);
 }
 
-static void login_replicated(void *arg, const struct app_kv_reply *rep)
+static void login_replicated(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type == APP_KV_ERROR) {
+    if (!rep || rep->type == RESP_VALUE_ERROR) {
         reply_kv_down(r);
         return;
     }
@@ -115,7 +115,7 @@ static void login_replicated(void *arg, const struct app_kv_reply *rep)
     app_reply_json(r, 200, &b, hdr);
 }
 
-static void login_stored(void *arg, const struct app_kv_reply *rep);
+static void login_stored(void *arg, const struct resp_value *rep);
 
 /* r->key marks a login whose session was stored a second time */
 #define LOGIN_RESTORED "login: session stored again"
@@ -124,11 +124,11 @@ static void login_stored(void *arg, const struct app_kv_reply *rep);
  * the SET may have died meanwhile (the WAIT was retried on its successor,
  * which may never have seen the session). The session is SET once more, on
  * the primary of now, and then the login is answered whatever the replicas. */
-static void login_waited(void *arg, const struct app_kv_reply *rep)
+static void login_waited(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
     long long n = app_server_conf(r->srv)->kv_wait_replicas;
-    if (rep && rep->type == APP_KV_INT && rep->integer < n && strcmp(r->key, LOGIN_RESTORED) != 0) {
+    if (rep && rep->type == RESP_VALUE_INT && rep->integer < n && strcmp(r->key, LOGIN_RESTORED) != 0) {
         snprintf(r->key, sizeof r->key, "%s", LOGIN_RESTORED);
         char key[96], ttl[32];
         snprintf(key, sizeof key, "sess:%s", r->sid);
@@ -142,11 +142,11 @@ static void login_waited(void *arg, const struct app_kv_reply *rep)
 
 /* With kv-wait-replicas, the session is on that many replicas before the
  * login is answered (WAIT; after 500 ms it is answered anyway). */
-static void login_stored(void *arg, const struct app_kv_reply *rep)
+static void login_stored(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
     long long n = app_server_conf(r->srv)->kv_wait_replicas;
-    if (!rep || rep->type == APP_KV_ERROR || n <= 0 || strcmp(r->key, LOGIN_RESTORED) == 0) {
+    if (!rep || rep->type == RESP_VALUE_ERROR || n <= 0 || strcmp(r->key, LOGIN_RESTORED) == 0) {
         login_replicated(r, rep);
         return;
     }
@@ -187,7 +187,7 @@ static void h_login(struct app_req *r)
                  1, p);
 }
 
-static void logout_done(void *arg, const struct app_kv_reply *rep)
+static void logout_done(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
     if (!rep) {
@@ -201,7 +201,7 @@ static void logout_done(void *arg, const struct app_kv_reply *rep)
 static void h_logout(struct app_req *r)
 {
     if (!r->sid[0]) {
-        logout_done(r, &(struct app_kv_reply){.type = APP_KV_INT});
+        logout_done(r, &(struct resp_value){.type = RESP_VALUE_INT});
         return;
     }
     char key[96];
@@ -405,7 +405,7 @@ static void h_profile(struct app_req *r)
  * followee's posts. A timeline is a cache; PostgreSQL stays the truth.
  */
 
-static void follow_invalidated(void *arg, const struct app_kv_reply *rep)
+static void follow_invalidated(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
     if (!rep)
@@ -466,13 +466,13 @@ static void post_reply(struct app_req *r)
     app_reply_json(r, 201, &b, NULL);
 }
 
-static void post_pushed(void *arg, const struct app_kv_reply *rep)
+static void post_pushed(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
     struct fanout *f = r->scratch;
     if (!rep)
         log_warn("kv: post %s not pushed to a timeline", r->key);
-    else if (rep->type == APP_KV_INT && rep->integer > 0)
+    else if (rep->type == RESP_VALUE_INT && rep->integer > 0)
         f->pushed++;             /* an LPUSHX that found the timeline */
     if (--f->pending == 0)
         post_reply(r);
@@ -597,10 +597,10 @@ static void feed_merge(struct app_req *r)
                  4, p);
 }
 
-static void feed_filled(void *arg, const struct app_kv_reply *rep)
+static void feed_filled(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type == APP_KV_ERROR)
+    if (!rep || rep->type == RESP_VALUE_ERROR)
         log_warn("kv: timeline of %s not stored", r->user);
     feed_merge(r);
 }
@@ -646,10 +646,10 @@ static void feed_rebuilt(void *arg, PGresult *res, const char *err)
     xfree(lens);
 }
 
-static void feed_placeholder(void *arg, const struct app_kv_reply *rep)
+static void feed_placeholder(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type != APP_KV_INT || rep->integer != 1) {
+    if (!rep || rep->type != RESP_VALUE_INT || rep->integer != 1) {
         feed_read_all(r);        /* kv down, or someone else is building it */
         return;
     }
@@ -666,10 +666,10 @@ static void feed_placeholder(void *arg, const struct app_kv_reply *rep)
                  3, p);
 }
 
-static void feed_timeline(void *arg, const struct app_kv_reply *rep)
+static void feed_timeline(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type != APP_KV_ARRAY) {
+    if (!rep || rep->type != RESP_VALUE_ARRAY) {
         feed_read_all(r);
         return;
     }
@@ -686,9 +686,9 @@ static void feed_timeline(void *arg, const struct app_kv_reply *rep)
     buf_putc(&ids, '{');
     bool first = true;
     for (size_t i = 0; i < rep->nelem; i++) {
-        const struct app_kv_reply *e = &rep->elem[i];
+        const struct resp_value *e = &rep->elem[i];
         long long id;
-        if (e->type != APP_KV_BULK || !util_str2ll(e->str, e->len, &id) || id <= 0)
+        if (e->type != RESP_VALUE_BULK || !util_str2ll(e->str, e->len, &id) || id <= 0)
             continue;            /* the placeholder, or junk */
         buf_printf(&ids, "%s%lld", first ? "" : ",", id);
         first = false;
@@ -714,10 +714,10 @@ static void h_feed(struct app_req *r) { with_session(r, feed_then); }
 
 /* ---- uploads and jobs -------------------------------------------------------- */
 
-static void upload_queued(void *arg, const struct app_kv_reply *rep)
+static void upload_queued(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type != APP_KV_INT) {
+    if (!rep || rep->type != RESP_VALUE_INT) {
         reply_kv_down(r);
         return;
     }
@@ -778,14 +778,14 @@ static void upload_sync_done(struct app_req *r)
 
 static void h_upload_sync(struct app_req *r) { app_work(r, app_server_conf(r->srv)->sync_job_ms, upload_sync_done); }
 
-static void job_got(void *arg, const struct app_kv_reply *rep)
+static void job_got(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
     if (!rep) {
         reply_kv_down(r);
         return;
     }
-    if (rep->type != APP_KV_ARRAY || rep->nelem != 6 || rep->elem[0].type != APP_KV_BULK) {
+    if (rep->type != RESP_VALUE_ARRAY || rep->nelem != 6 || rep->elem[0].type != RESP_VALUE_BULK) {
         app_reply_error(r, 404, "no such job");
         return;
     }
@@ -794,8 +794,8 @@ static void job_got(void *arg, const struct app_kv_reply *rep)
     buf_init(&b);
     buf_printf(&b, "{\"id\":%s", r->arg);
     for (size_t i = 0; i < 6; i++) {
-        const struct app_kv_reply *e = &rep->elem[i];
-        if (e->type != APP_KV_BULK)
+        const struct resp_value *e = &rep->elem[i];
+        if (e->type != RESP_VALUE_BULK)
             continue;
         buf_printf(&b, ",\"%s\":", names[i]);
         long long v;

@@ -21,7 +21,7 @@
  * "Retries" below), so a request waits through a failover.
  *
  * Replies are framed with proto/reply (resp_reply_parse) and decoded one
- * level deep into struct app_kv_reply.
+ * level deep into struct resp_value.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -66,8 +66,6 @@ struct kconn {
     long long progress_ms;   /* last reply, or when the queue became non-empty */
 };
 
-#define MAX_SENTINELS 8
-
 struct app_kv {
     uv_loop_t *loop;
     char host[128];
@@ -75,9 +73,7 @@ struct app_kv {
     int n;
     struct kconn c[MAX_CONNS];
     unsigned long long commands;
-    int nsent;
-    char sent_host[MAX_SENTINELS][64];
-    int sent_port[MAX_SENTINELS];
+    struct net_sentinels sent;
     char master_name[64];
     bool stale;              /* ask the sentinels before the next connection */
     long long last_ask_ms;
@@ -173,25 +169,13 @@ static const char *line_end(const char *p, const char *end)
 }
 
 /* Decode one scalar at p (a complete reply); returns the byte after it. */
-static const char *decode_scalar(const char *p, const char *end, struct app_kv_reply *r)
+static const char *decode_scalar(const char *p, const char *end, struct resp_value *r)
 {
-    struct resp_scalar v;
-    const char *next = resp_scalar_at(p, end, &v);
-    memset(r, 0, sizeof *r);
-    r->str = v.str;
-    r->len = v.len;
-    r->integer = v.integer;
-    switch (next ? v.type : 0) {
-    case '+': r->type = APP_KV_STATUS; break;
-    case '-': r->type = APP_KV_ERROR; break;
-    case ':': r->type = APP_KV_INT; break;
-    case '$': r->type = APP_KV_BULK; break;
-    case RESP_SCALAR_NIL: r->type = APP_KV_NIL; break;
-    default:
-        r->type = APP_KV_ERROR;
+    const char *next = resp_value_scalar(p, end, r);
+    if (!next) {
+        r->type = RESP_VALUE_ERROR;
         r->str = "unexpected reply type";
         r->len = strlen(r->str);
-        return NULL;
     }
     return next;
 }
@@ -200,18 +184,18 @@ static void deliver(struct kconn *c, const char *p, size_t len)
 {
     struct pend pd = q_pop(c);
     const char *end = p + len;
-    struct app_kv_reply r;
+    struct resp_value r;
     if (*p == '*') {
         long long n = 0;
         const char *le = line_end(p + 1, end);
         util_str2ll(p + 1, (size_t)(le - p - 1), &n);
         memset(&r, 0, sizeof r);
         if (n < 0) {
-            r.type = APP_KV_NIL;
+            r.type = RESP_VALUE_NIL;
             pd.cb(pd.arg, &r);
             return;
         }
-        r.type = APP_KV_ARRAY;
+        r.type = RESP_VALUE_ARRAY;
         r.nelem = (size_t)n;
         r.elem = xcalloc(n ? (size_t)n : 1, sizeof *r.elem);
         const char *q = le + 2;
@@ -222,7 +206,7 @@ static void deliver(struct kconn *c, const char *p, size_t len)
         return;
     }
     decode_scalar(p, end, &r);
-    if (c->kv->nsent && r.type == APP_KV_ERROR && r.len >= 8 && memcmp(r.str, "READONLY", 8) == 0) {
+    if (c->kv->sent.n && r.type == RESP_VALUE_ERROR && r.len >= 8 && memcmp(r.str, "READONLY", 8) == 0) {
         c->kv->stale = true;
         c->drop = true;
     }
@@ -325,55 +309,25 @@ static bool conn_open(struct kconn *c)
     return true;
 }
 
-/* One sentinel's answer to get-master-addr-by-name: true and host/port set. */
-static bool ask_sentinel(const char *host, int port, const char *name, char *mhost, size_t mhostlen, int *mport)
-{
-    return net_sentinel_master(host, port, name, 200, mhost, mhostlen, mport);
-}
-
 /* Ask the sentinels, in turn, where the primary is (rate-limited). */
 static void rediscover(struct app_kv *kv)
 {
     long long now = util_time_ms();
-    if (!kv->nsent || !kv->stale || now - kv->last_ask_ms < RECONNECT_MS)
+    if (!kv->sent.n || !kv->stale || now - kv->last_ask_ms < RECONNECT_MS)
         return;
     kv->last_ask_ms = now;
-    for (int i = 0; i < kv->nsent; i++) {
-        char h[128];
-        int port = 0;
-        if (ask_sentinel(kv->sent_host[i], kv->sent_port[i], kv->master_name, h, sizeof h, &port)) {
-            if (port != kv->port || strcmp(h, kv->host) != 0)
-                log_notice("kv primary %s is at %s:%d (sentinel %s:%d)", kv->master_name, h, port, kv->sent_host[i],
-                           kv->sent_port[i]);
-            snprintf(kv->host, sizeof kv->host, "%s", h);
-            kv->port = port;
-            kv->stale = false;
-            return;
-        }
-    }
+    if (net_sentinels_follow(&kv->sent, kv->master_name, 200, kv->host, sizeof kv->host, &kv->port))
+        kv->stale = false;
 }
 
 bool app_kv_set_sentinels(struct app_kv *kv, const char *list, const char *master_name)
 {
-    kv->nsent = 0;
-    const char *p = list;
-    while (p && *p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char one[96];
-        if (n == 0 || n >= sizeof one || kv->nsent == MAX_SENTINELS)
-            return false;
-        memcpy(one, p, n);
-        one[n] = 0;
-        if (!net_split_hostport(one, kv->sent_host[kv->nsent], sizeof kv->sent_host[0], &kv->sent_port[kv->nsent]))
-            return false;
-        kv->nsent++;
-        p = comma ? comma + 1 : NULL;
-    }
+    if (!net_sentinels_parse(&kv->sent, list))
+        return false;
     if (!master_name || !*master_name || strlen(master_name) >= sizeof kv->master_name)
         return false;
     snprintf(kv->master_name, sizeof kv->master_name, "%s", master_name);
-    kv->stale = kv->nsent > 0;
+    kv->stale = kv->sent.n > 0;
     kv->last_ask_ms = -RECONNECT_MS;
     return true;
 }
@@ -445,7 +399,7 @@ static void send_encoded(struct app_kv *kv, const char *rkey, size_t rlen, app_k
     for (size_t i = 0; i < rlen; i++)
         h = (h ^ (unsigned char)rkey[i]) * 16777619u;
     struct kconn *best = &kv->c[h % (uint32_t)kv->n];
-    if (kv->nsent) {
+    if (kv->sent.n) {
         rediscover(kv);
         if (best->state != C_DOWN && best->port != kv->port) {
             conn_fail(best, "kv primary moved");
@@ -497,7 +451,7 @@ struct op {
     char *cmd;
 };
 
-static void op_reply(void *arg, const struct app_kv_reply *r);
+static void op_reply(void *arg, const struct resp_value *r);
 
 static void op_timer_closed(uv_handle_t *h) { xfree(h); }
 
@@ -528,11 +482,11 @@ static void op_fire(uv_timer_t *t)
     send_encoded(o->kv, o->rkey, o->rlen, op_reply, o, o->cmd, o->len);
 }
 
-static bool retryable(const struct app_kv_reply *r)
+static bool retryable(const struct resp_value *r)
 {
     if (!r)
         return true;
-    if (r->type != APP_KV_ERROR)
+    if (r->type != RESP_VALUE_ERROR)
         return false;
     static const char *const codes[] = {"READONLY", "LOADING", "MASTERDOWN"};
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
@@ -551,7 +505,7 @@ static bool retryable(const struct app_kv_reply *r)
     return false;
 }
 
-static void op_reply(void *arg, const struct app_kv_reply *r)
+static void op_reply(void *arg, const struct resp_value *r)
 {
     struct op *o = arg;
     if (retryable(r) && util_time_ms() < o->deadline_ms && !o->kv->closing) {
@@ -560,7 +514,7 @@ static void op_reply(void *arg, const struct app_kv_reply *r)
             uv_timer_init(o->kv->loop, o->timer);
             o->timer->data = o;
         }
-        o->kv->stale = o->kv->nsent > 0;
+        o->kv->stale = o->kv->sent.n > 0;
         o->next = o->kv->waiting;
         if (o->next)
             o->next->prev = o;

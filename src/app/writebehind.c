@@ -66,7 +66,7 @@ static void clear_batch(struct app_wb *w)
     w->busy = false;
 }
 
-static void ignore(void *arg, const struct app_kv_reply *rep) { (void)arg, (void)rep; }
+static void ignore(void *arg, const struct resp_value *rep) { (void)arg, (void)rep; }
 
 /* Keys of this batch that this instance holds go back to wb:dirty. */
 static void give_back(struct app_wb *w)
@@ -176,7 +176,7 @@ static void write_batch(struct app_wb *w)
     buf_deinit(&emails);
 }
 
-static void got_value(void *arg, const struct app_kv_reply *rep)
+static void got_value(void *arg, const struct resp_value *rep)
 {
     struct wb_slot *sl = arg;
     struct app_wb *w = sl->w;
@@ -184,7 +184,7 @@ static void got_value(void *arg, const struct app_kv_reply *rep)
         return;
     if (!rep) {
         w->failed = true; /* kv went away: the batch goes back when kv answers again */
-    } else if (rep->type == APP_KV_BULK) {
+    } else if (rep->type == RESP_VALUE_BULK) {
         char *v = xmalloc(rep->len + 1);
         memcpy(v, rep->str, rep->len);
         v[rep->len] = 0;
@@ -201,13 +201,13 @@ static void got_value(void *arg, const struct app_kv_reply *rep)
     write_batch(w);
 }
 
-static void moved(void *arg, const struct app_kv_reply *rep)
+static void moved(void *arg, const struct resp_value *rep)
 {
     struct wb_slot *sl = arg;
     struct app_wb *w = sl->w;
     if (w->stopped)
         return;
-    w->mine[sl->i] = rep && rep->type == APP_KV_INT && rep->integer == 1;
+    w->mine[sl->i] = rep && rep->type == RESP_VALUE_INT && rep->integer == 1;
     if (--w->pending > 0)
         return;
     int mine = 0;
@@ -225,19 +225,19 @@ static void moved(void *arg, const struct app_kv_reply *rep)
         }
 }
 
-static void picked(void *arg, const struct app_kv_reply *rep)
+static void picked(void *arg, const struct resp_value *rep)
 {
     struct app_wb *w = arg;
     if (w->stopped)
         return;
-    if (!rep || rep->type != APP_KV_ARRAY || rep->nelem == 0) {
+    if (!rep || rep->type != RESP_VALUE_ARRAY || rep->nelem == 0) {
         w->busy = false;
         return;
     }
     w->n = 0;
     for (size_t i = 0; i < rep->nelem && w->n < w->batch; i++) {
-        const struct app_kv_reply *e = &rep->elem[i];
-        if (e->type != APP_KV_BULK)
+        const struct resp_value *e = &rep->elem[i];
+        if (e->type != RESP_VALUE_BULK)
             continue;
         if (e->len <= strlen(WB_PREFIX) || e->len > 150 || memcmp(e->str, WB_PREFIX, strlen(WB_PREFIX)) != 0) {
             /* not a profile key: dropped, so it cannot crowd out real ones */
@@ -274,12 +274,12 @@ static void pick(struct app_wb *w)
     app_kv_cmdv(app_server_kv(w->srv), picked, w, 3, argv);
 }
 
-static void recovered(void *arg, const struct app_kv_reply *rep)
+static void recovered(void *arg, const struct resp_value *rep)
 {
     struct app_wb *w = arg;
     if (w->stopped)
         return;
-    if (!rep || rep->type == APP_KV_ERROR) {
+    if (!rep || rep->type == RESP_VALUE_ERROR) {
         w->busy = false; /* kv not there yet: again on the next tick */
         return;
     }
@@ -337,10 +337,10 @@ void app_wb_free(struct app_wb *w)
 
 /* ---- the write: SET the merged value, then mark it dirty ---------------------- */
 
-static void marked(void *arg, const struct app_kv_reply *rep)
+static void marked(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type == APP_KV_ERROR) {
+    if (!rep || rep->type == RESP_VALUE_ERROR) {
         r->cache_done(r, 503, NULL, 0);
         return;
     }
@@ -348,10 +348,10 @@ static void marked(void *arg, const struct app_kv_reply *rep)
     r->cache_done(r, 200, val, strlen(val));
 }
 
-static void stored(void *arg, const struct app_kv_reply *rep)
+static void stored(void *arg, const struct resp_value *rep)
 {
     struct app_req *r = arg;
-    if (!rep || rep->type == APP_KV_ERROR) {
+    if (!rep || rep->type == RESP_VALUE_ERROR) {
         /* not acknowledged: nothing was promised */
         r->cache_done(r, 503, NULL, 0);
         return;

@@ -82,6 +82,12 @@ void xfree(void *p)
     free(p);
 }
 
+void xfree_each(void *const *ptrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        xfree(ptrs[i]);
+}
+
 char *xstrdup(const char *s)
 {
     return xstrndup(s, strlen(s));

@@ -25,6 +25,17 @@ void *xrealloc(void *p, size_t n);
  * huge one gets an error reply rather than killing the server. */
 void *xtry_realloc(void *p, size_t n);
 void xfree(void *p);
+/* xfree every argument, in order: XFREE_ALL(p->name, p->addr, p) for what a
+ * struct owns, then the struct. */
+void xfree_each(void *const *ptrs, size_t n);
+#define XFREE_ALL(...) xfree_each((void *const[]){__VA_ARGS__}, sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
+/* xfree the n pointers of the array v, then v (a vector of owned strings). */
+#define XFREE_VEC(v, n)                                                               \
+    do {                                                                              \
+        for (size_t xfree_vec_i_ = 0; xfree_vec_i_ < (size_t)(n); xfree_vec_i_++)     \
+            xfree((v)[xfree_vec_i_]);                                                 \
+        xfree(v);                                                                     \
+    } while (0)
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Bytes the allocator really reserved for p (>= the size asked for). */

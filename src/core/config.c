@@ -4,6 +4,7 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,15 @@ int conf_set(const struct conf_table *t, void *conf, const char *name, int argc,
     if (runtime && t->changed)
         t->changed(conf, d);
     return 0;
+}
+
+int conf_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 void conf_format(const struct conf_directive *d, const void *conf, struct buf *out)

@@ -60,6 +60,21 @@ struct conf_directive {
     void (*format)(const void *conf, struct buf *out);
 };
 
+/* Rows of the plain kinds, naming only the columns their kind uses (no enum
+ * names but for CONF_ENUM, a unit only for CONF_DURATION, no callbacks);
+ * CONF_CUSTOM rows and anything unusual are written out in full. */
+#define CONF_ROW_INT(NAME, OFFSET, MIN, MAX, DEF, FLAGS, HELP) \
+    {NAME, CONF_INT, OFFSET, MIN, MAX, DEF, NULL, FLAGS, HELP, 0, NULL, NULL}
+#define CONF_ROW_MEMORY(NAME, OFFSET, MIN, MAX, DEF, FLAGS, HELP) \
+    {NAME, CONF_MEMORY, OFFSET, MIN, MAX, DEF, NULL, FLAGS, HELP, 0, NULL, NULL}
+#define CONF_ROW_DURATION(NAME, OFFSET, MIN, MAX, DEF, UNIT_MS, FLAGS, HELP) \
+    {NAME, CONF_DURATION, OFFSET, MIN, MAX, DEF, NULL, FLAGS, HELP, UNIT_MS, NULL, NULL}
+#define CONF_ROW_BOOL(NAME, OFFSET, DEF, FLAGS, HELP) {NAME, CONF_BOOL, OFFSET, 0, 0, DEF, NULL, FLAGS, HELP, 0, NULL, NULL}
+#define CONF_ROW_STRING(NAME, OFFSET, DEF, FLAGS, HELP) \
+    {NAME, CONF_STRING, OFFSET, 0, 0, DEF, NULL, FLAGS, HELP, 0, NULL, NULL}
+#define CONF_ROW_ENUM(NAME, OFFSET, DEF, ENUMS, FLAGS, HELP) \
+    {NAME, CONF_ENUM, OFFSET, 0, 0, DEF, ENUMS, FLAGS, HELP, 0, NULL, NULL}
+
 /* The row that ends a directive table. */
 #define CONF_END {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, NULL}
 
@@ -96,6 +111,10 @@ const struct conf_directive *conf_lookup(const struct conf_table *t, const char 
  */
 int conf_set(const struct conf_table *t, void *conf, const char *name, int argc, char **argv,
              bool runtime, char *err, size_t errlen);
+
+/* For CONF_CUSTOM parsers: write the message into err and return -1, so a
+ * check and its error are one statement. */
+int conf_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Append the value of directive d, as a file would spell it, to out. */
 void conf_format(const struct conf_directive *d, const void *conf, struct buf *out);

@@ -219,19 +219,14 @@ static void cg_free(struct stream_cg *g)
         xfree(g->consumers[i]->name);
         xfree(g->consumers[i]);
     }
-    xfree(g->consumers);
-    xfree(g->pel_base);
-    xfree(g->name);
-    xfree(g);
+    XFREE_ALL(g->consumers, g->pel_base, g->name, g);
 }
 
 void kv_stream_free(struct kv_stream *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->nnodes; i++)
-        xfree(s->nodes[i]);
-    xfree(s->nodes);
+    XFREE_VEC(s->nodes, s->nnodes);
     for (size_t i = 0; i < s->ngroups; i++)
         cg_free(s->groups[i]);
     xfree(s->groups);

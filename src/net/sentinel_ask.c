@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
 #include "proto/reply.h"
@@ -62,4 +63,40 @@ bool net_sentinel_master(const char *host, int port, const char *name, int timeo
     }
     close(fd);
     return ok;
+}
+
+bool net_sentinels_parse(struct net_sentinels *s, const char *list)
+{
+    s->n = 0;
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char one[96];
+        if (n == 0 || n >= sizeof one || s->n == NET_SENTINELS_MAX)
+            return false;
+        memcpy(one, p, n);
+        one[n] = 0;
+        if (!net_split_hostport(one, s->host[s->n], sizeof s->host[0], &s->port[s->n]))
+            return false;
+        s->n++;
+        p = comma ? comma + 1 : NULL;
+    }
+    return true;
+}
+
+bool net_sentinels_follow(const struct net_sentinels *s, const char *name, int timeout_ms, char *host, size_t hostlen,
+                          int *port)
+{
+    for (int i = 0; i < s->n; i++) {
+        char h[128];
+        int p = 0;
+        if (net_sentinel_master(s->host[i], s->port[i], name, timeout_ms, h, sizeof h, &p)) {
+            if (p != *port || strcmp(h, host) != 0)
+                log_notice("kv primary %s is at %s:%d (sentinel %s:%d)", name, h, p, s->host[i], s->port[i]);
+            snprintf(host, hostlen, "%s", h);
+            *port = p;
+            return true;
+        }
+    }
+    return false;
 }

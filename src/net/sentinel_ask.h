@@ -21,4 +21,26 @@
 bool net_sentinel_master(const char *host, int port, const char *name, int timeout_ms, char *mhost, size_t mhostlen,
                          int *mport);
 
+/* The sentinels a client follows its kv primary through (the app's kv
+ * client, the worker). */
+#define NET_SENTINELS_MAX 8
+struct net_sentinels {
+    int n;
+    char host[NET_SENTINELS_MAX][64];
+    int port[NET_SENTINELS_MAX];
+};
+
+/* Parse "HOST:PORT[,HOST:PORT...]" (at most NET_SENTINELS_MAX; "" is none)
+ * into s. False on an empty item, a bad address or too many. */
+bool net_sentinels_parse(struct net_sentinels *s, const char *list);
+
+/*
+ * Ask the sentinels in turn (net_sentinel_master, timeout_ms each) where
+ * master `name` is: the first that answers sets host (hostlen bytes) and
+ * *port, with a notice in the log when that moved the primary. False when
+ * none answered (host and *port unchanged).
+ */
+bool net_sentinels_follow(const struct net_sentinels *s, const char *name, int timeout_ms, char *host, size_t hostlen,
+                          int *port);
+
 #endif

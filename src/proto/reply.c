@@ -224,3 +224,23 @@ const char *resp_scalar_at(const char *p, const char *end, struct resp_scalar *o
         return NULL;
     }
 }
+
+const char *resp_value_scalar(const char *p, const char *end, struct resp_value *v)
+{
+    struct resp_scalar s;
+    const char *next = resp_scalar_at(p, end, &s);
+    memset(v, 0, sizeof *v);
+    if (!next)
+        return NULL;
+    switch (s.type) {
+    case '+': v->type = RESP_VALUE_STATUS; break;
+    case '-': v->type = RESP_VALUE_ERROR; break;
+    case ':': v->type = RESP_VALUE_INT; break;
+    case '$': v->type = RESP_VALUE_BULK; break;
+    default: v->type = RESP_VALUE_NIL; break; /* RESP_SCALAR_NIL: the only other type it returns */
+    }
+    v->str = s.str;
+    v->len = s.len;
+    v->integer = s.integer;
+    return next;
+}

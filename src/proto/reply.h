@@ -72,4 +72,30 @@ struct resp_scalar {
 };
 const char *resp_scalar_at(const char *p, const char *end, struct resp_scalar *out);
 
+/*
+ * A reply decoded into one struct, for the clients of kv that wait for one
+ * reply at a time (the app's kv client, the worker): a scalar, or an array
+ * whose elements the client decodes into elem (nelem of them, owned by the
+ * client). str points into the input.
+ */
+enum resp_value_type {
+    RESP_VALUE_NIL,
+    RESP_VALUE_STATUS,
+    RESP_VALUE_ERROR,
+    RESP_VALUE_INT,
+    RESP_VALUE_BULK,
+    RESP_VALUE_ARRAY,
+};
+struct resp_value {
+    enum resp_value_type type;
+    long long integer;        /* INT */
+    const char *str;          /* STATUS, ERROR, BULK */
+    size_t len;
+    size_t nelem;             /* ARRAY */
+    struct resp_value *elem;
+};
+/* The scalar at p (resp_scalar_at) as a resp_value. Returns the position
+ * after it, or NULL (v all zero) when resp_scalar_at does not know it. */
+const char *resp_value_scalar(const char *p, const char *end, struct resp_value *v);
+
 #endif

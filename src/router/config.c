@@ -64,11 +64,7 @@ static struct rt_pool_conf *cur_pool(struct rt_config *c)
 
 void rt_shard_conf_deinit(struct rt_shard_conf *s)
 {
-    xfree(s->addr);
-    xfree(s->name);
-    xfree(s->replica);
-    xfree(s->range_lo);
-    xfree(s->master);
+    XFREE_ALL(s->addr, s->name, s->replica, s->range_lo, s->master);
     memset(s, 0, sizeof *s);
 }
 
@@ -78,13 +74,7 @@ static void pool_free(struct rt_pool_conf *p)
         rt_shard_conf_deinit(&p->shards[i]);
     for (int i = 0; i < p->nprefixes; i++)
         xfree(p->prefixes[i]);
-    xfree(p->name);
-    xfree(p->hash_tag);
-    xfree(p->range_pattern);
-    xfree(p->dir_addr);
-    xfree(p->dir_hash);
-    xfree(p->dir_default);
-    xfree(p);
+    XFREE_ALL(p->name, p->hash_tag, p->range_pattern, p->dir_addr, p->dir_hash, p->dir_default, p);
 }
 
 static bool valid_addr(const char *s)
@@ -98,12 +88,11 @@ int rt_shard_parse(struct rt_shard_conf *s, int argc, char **argv, char *err, si
 {
     memset(s, 0, sizeof *s);
     s->weight = 1;
-    if (argc < 1 || !valid_addr(argv[0])) {
-        snprintf(err, errlen,
-                 "shard HOST:PORT [weight N] [name NAME] [replica HOST:PORT] [range LO] [master NAME] (got '%s')",
-                 argc ? argv[0] : "");
-        return -1;
-    }
+    if (argc < 1 || !valid_addr(argv[0]))
+        return conf_fail(err, errlen,
+                         "shard HOST:PORT [weight N] [name NAME] [replica HOST:PORT] [range LO] [master NAME] "
+                         "(got '%s')",
+                         argc ? argv[0] : "");
     s->addr = xstrdup(argv[0]);
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -158,20 +147,14 @@ static const char *shard_name(const struct rt_shard_conf *s) { return s->name ? 
 static int p_pool(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
     struct rt_config *c = conf;
-    if (argc != 1 || !*argv[0] || strlen(argv[0]) > 64) {
-        snprintf(err, errlen, "a pool section starts with 'pool NAME'");
-        return -1;
-    }
+    if (argc != 1 || !*argv[0] || strlen(argv[0]) > 64)
+        return conf_fail(err, errlen, "a pool section starts with 'pool NAME'");
     struct rt_pool_conf *p = find_pool(c, argv[0]);
-    if (p && p->line) {
-        snprintf(err, errlen, "pool '%s' is defined twice", argv[0]);
-        return -1;
-    }
+    if (p && p->line)
+        return conf_fail(err, errlen, "pool '%s' is defined twice", argv[0]);
     if (!p) {
-        if (c->npools >= RT_MAX_POOLS) {
-            snprintf(err, errlen, "at most %d pools", RT_MAX_POOLS);
-            return -1;
-        }
+        if (c->npools >= RT_MAX_POOLS)
+            return conf_fail(err, errlen, "at most %d pools", RT_MAX_POOLS);
         p = new_pool(c, argv[0]);
     }
     p->line = 1;
@@ -188,10 +171,8 @@ static int p_shard(void *conf, int argc, char **argv, char *err, size_t errlen)
     int total = 0;
     for (int i = 0; i < c->npools; i++)
         total += c->pools[i]->nshards;
-    if (total >= RT_MAX_SHARDS) {
-        snprintf(err, errlen, "at most %d shards", RT_MAX_SHARDS);
-        return -1;
-    }
+    if (total >= RT_MAX_SHARDS)
+        return conf_fail(err, errlen, "at most %d shards", RT_MAX_SHARDS);
     struct rt_shard_conf s;
     if (rt_shard_parse(&s, argc, argv, err, errlen) != 0)
         return -1;
@@ -208,10 +189,8 @@ static int p_shard(void *conf, int argc, char **argv, char *err, size_t errlen)
 static int p_distribution(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
     int d = argc == 1 ? rt_dist_find(argv[0]) : -1;
-    if (d < 0) {
-        snprintf(err, errlen, "distribution must be ketama, modula, range or directory");
-        return -1;
-    }
+    if (d < 0)
+        return conf_fail(err, errlen, "distribution must be ketama, modula, range or directory");
     cur_pool(conf)->dist = d;
     return 0;
 }
@@ -219,20 +198,16 @@ static int p_distribution(void *conf, int argc, char **argv, char *err, size_t e
 static int p_hash(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
     int h = argc == 1 ? rt_hash_find(argv[0]) : -1;
-    if (h < 0) {
-        snprintf(err, errlen, "hash must be xxh3, fnv1a_64, fnv1_64, md5 or one_at_a_time");
-        return -1;
-    }
+    if (h < 0)
+        return conf_fail(err, errlen, "hash must be xxh3, fnv1a_64, fnv1_64, md5 or one_at_a_time");
     cur_pool(conf)->hash = h;
     return 0;
 }
 
 static int p_hash_tag(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
-    if (argc != 1 || (strlen(argv[0]) != 2 && argv[0][0])) {
-        snprintf(err, errlen, "hash-tag is two characters (\"{}\") or \"\" for none");
-        return -1;
-    }
+    if (argc != 1 || (strlen(argv[0]) != 2 && argv[0][0]))
+        return conf_fail(err, errlen, "hash-tag is two characters (\"{}\") or \"\" for none");
     struct rt_pool_conf *p = cur_pool(conf);
     xfree(p->hash_tag);
     p->hash_tag = xstrdup(argv[0]);
@@ -245,10 +220,8 @@ static int p_bool(bool *out, const char *name, int argc, char **argv, char *err,
         *out = true;
     else if (argc == 1 && strcasecmp(argv[0], "no") == 0)
         *out = false;
-    else {
-        snprintf(err, errlen, "'%s' takes yes or no", name);
-        return -1;
-    }
+    else
+        return conf_fail(err, errlen, "'%s' takes yes or no", name);
     return 0;
 }
 
@@ -259,20 +232,16 @@ static int p_compat(void *conf, int argc, char **argv, char *err, size_t errlen)
         p->twemproxy = true;
     else if (argc == 1 && strcasecmp(argv[0], "native") == 0)
         p->twemproxy = false;
-    else {
-        snprintf(err, errlen, "ketama-compat takes twemproxy or native");
-        return -1;
-    }
+    else
+        return conf_fail(err, errlen, "ketama-compat takes twemproxy or native");
     return 0;
 }
 
 static int p_vnodes(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
     long long v;
-    if (argc != 1 || !util_str2ll(argv[0], strlen(argv[0]), &v) || v < 1 || v > 2000) {
-        snprintf(err, errlen, "vnodes must be 1..2000");
-        return -1;
-    }
+    if (argc != 1 || !util_str2ll(argv[0], strlen(argv[0]), &v) || v < 1 || v > 2000)
+        return conf_fail(err, errlen, "vnodes must be 1..2000");
     cur_pool(conf)->vnodes = v;
     return 0;
 }
@@ -299,18 +268,15 @@ static int p_read_policy(void *conf, int argc, char **argv, char *err, size_t er
         cur_pool(conf)->read_policy = RT_READ_WHEN_DOWN;
         return 0;
     }
-    snprintf(err, errlen, "read-replicas must be never, prefer or when-primary-down");
-    return -1;
+    return conf_fail(err, errlen, "read-replicas must be never, prefer or when-primary-down");
 }
 
 static int p_duration(long long *out, const char *name, long long min, int argc, char **argv, char *err,
                       size_t errlen)
 {
     long long v;
-    if (argc != 1 || !util_parse_duration_ms(argv[0], &v) || v < min || v > 86400000LL) {
-        snprintf(err, errlen, "'%s' takes a duration (250ms, 2s) of at least %lld ms", name, min);
-        return -1;
-    }
+    if (argc != 1 || !util_parse_duration_ms(argv[0], &v) || v < min || v > 86400000LL)
+        return conf_fail(err, errlen, "'%s' takes a duration (250ms, 2s) of at least %lld ms", name, min);
     *out = v;
     return 0;
 }
@@ -327,10 +293,8 @@ static int p_dir_ttl(void *conf, int argc, char **argv, char *err, size_t errlen
 
 static int p_str(char **out, const char *name, int argc, char **argv, char *err, size_t errlen)
 {
-    if (argc != 1) {
-        snprintf(err, errlen, "'%s' takes one value", name);
-        return -1;
-    }
+    if (argc != 1)
+        return conf_fail(err, errlen, "'%s' takes one value", name);
     xfree(*out);
     *out = xstrdup(argv[0]);
     return 0;
@@ -349,10 +313,8 @@ static int p_dir_default(void *conf, int argc, char **argv, char *err, size_t er
 static int p_directory(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
     struct rt_pool_conf *p = cur_pool(conf);
-    if (argc != 2 || !valid_addr(argv[0]) || !*argv[1]) {
-        snprintf(err, errlen, "directory HOST:PORT HASHNAME (the kv and the hash holding key -> shard name)");
-        return -1;
-    }
+    if (argc != 2 || !valid_addr(argv[0]) || !*argv[1])
+        return conf_fail(err, errlen, "directory HOST:PORT HASHNAME (the kv and the hash holding key -> shard name)");
     xfree(p->dir_addr);
     xfree(p->dir_hash);
     p->dir_addr = xstrdup(argv[0]);
@@ -364,16 +326,12 @@ static int p_prefix(void *conf, int argc, char **argv, char *err, size_t errlen)
 {
     struct rt_pool_conf *p = cur_pool(conf);
     for (int i = 0; i < argc; i++) {
-        if (p->nprefixes >= RT_MAX_PREFIXES || !*argv[i]) {
-            snprintf(err, errlen, "prefix: at most %d non-empty prefixes per pool", RT_MAX_PREFIXES);
-            return -1;
-        }
+        if (p->nprefixes >= RT_MAX_PREFIXES || !*argv[i])
+            return conf_fail(err, errlen, "prefix: at most %d non-empty prefixes per pool", RT_MAX_PREFIXES);
         p->prefixes[p->nprefixes++] = xstrdup(argv[i]);
     }
-    if (argc == 0) {
-        snprintf(err, errlen, "prefix takes one or more key prefixes");
-        return -1;
-    }
+    if (argc == 0)
+        return conf_fail(err, errlen, "prefix takes one or more key prefixes");
     return 0;
 }
 
@@ -383,16 +341,12 @@ static int p_sentinel(void *conf, int argc, char **argv, char *err, size_t errle
 {
     struct rt_config *c = conf;
     for (int i = 0; i < argc; i++) {
-        if (!valid_addr(argv[i]) || c->nsentinels >= RT_MAX_SENTINELS) {
-            snprintf(err, errlen, "sentinel HOST:PORT (at most %d), got '%s'", RT_MAX_SENTINELS, argv[i]);
-            return -1;
-        }
+        if (!valid_addr(argv[i]) || c->nsentinels >= RT_MAX_SENTINELS)
+            return conf_fail(err, errlen, "sentinel HOST:PORT (at most %d), got '%s'", RT_MAX_SENTINELS, argv[i]);
         c->sentinels[c->nsentinels++] = xstrdup(argv[i]);
     }
-    if (argc == 0) {
-        snprintf(err, errlen, "sentinel takes HOST:PORT");
-        return -1;
-    }
+    if (argc == 0)
+        return conf_fail(err, errlen, "sentinel takes HOST:PORT");
     return 0;
 }
 
@@ -400,37 +354,36 @@ static int p_sentinel(void *conf, int argc, char **argv, char *err, size_t errle
     {name, CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT, help, 0, fn, format_none}
 
 static const struct conf_directive rt_dirs[] = {
-    {"listen", CONF_STRING, OFF(listen), 0, 0, "127.0.0.1:7400", NULL, 0, "host:port clients connect to", 0, NULL, NULL},
-    {"threads", CONF_INT, OFF(threads), 1, 64, "1", NULL, 0, "worker threads (each with its own shard connections)", 0, NULL, NULL},
-    {"tcp-backlog", CONF_INT, OFF(tcp_backlog), 1, 65535, "511", NULL, 0, "listen(2) backlog", 0, NULL, NULL},
-    {"conns-per-shard", CONF_INT, OFF(conns_per_shard), 1, 64, "1", NULL, 0,
-     "pipelined connections per shard per thread that every client's commands share", 0, NULL, NULL},
-    {"reshard-batch", CONF_INT, OFF(reshard_batch), 1, 100000, "100", NULL, 0,
-     "online resharding: keys asked for per SCAN (COUNT) on a source shard", 0, NULL, NULL},
-    {"reshard-pause", CONF_DURATION, OFF(reshard_pause_ms), 0, 60000, "0", NULL, 0,
-     "online resharding: pause between batches (rate limit)", 1000, NULL, NULL},
-    {"max-pipeline", CONF_INT, OFF(max_pipeline), 1, 1000000, "10000", NULL, 0,
-     "commands one client may have in flight; more get an error", 0, NULL, NULL},
-    {"client-output-limit", CONF_MEMORY, OFF(max_client_buffer), 1024, 1LL << 40, "256mb", NULL, 0,
-     "unsent reply bytes held for one client; past it the client is closed", 0, NULL, NULL},
-    {"client-query-buffer-limit", CONF_MEMORY, OFF(max_query), 1024, 1LL << 40, "512mb", NULL, 0,
-     "largest single command", 0, NULL, NULL},
-    {"maxclients", CONF_INT, OFF(maxclients), 1, 1000000, "10000", NULL, 0, "client connections at once", 0, NULL, NULL},
-    {"server-timeout", CONF_DURATION, OFF(server_timeout_ms), 0, 3600000, "5s", NULL, 0,
-     "a shard that owes a reply this long is cut off (its commands get an error); 0: never", 1000, NULL, NULL},
-    {"connect-timeout", CONF_DURATION, OFF(connect_timeout_ms), 1, 600000, "1s", NULL, 0, "shard connect timeout", 1000, NULL, NULL},
-    {"health-interval", CONF_DURATION, OFF(health_interval_ms), 50, 3600000, "1s", NULL, 0,
-     "PING every shard this often (a down shard returns when it answers)", 1000, NULL, NULL},
-    {"health-fall", CONF_INT, OFF(health_fall), 1, 100, "2", NULL, 0, "failed PINGs that mark a shard down", 0, NULL, NULL},
-    {"health-rise", CONF_INT, OFF(health_rise), 1, 100, "1", NULL, 0, "good PINGs that bring it back", 0, NULL, NULL},
-    {"admin-port", CONF_INT, OFF(admin_port), -1, 65535, "-1", NULL, 0,
-     "HTTP port for /metrics, /status and shard changes (-1: listen port + 10000, 0: off)", 0, NULL, NULL},
-    {"admin-bind", CONF_STRING, OFF(admin_bind), 0, 0, "127.0.0.1", NULL, 0, "address of the admin endpoint", 0, NULL, NULL},
-    {"admin-token", CONF_STRING, OFF(admin_token), 0, 0, "", NULL, CONF_SECRET,
-     "bearer token for POST /shards (empty: runtime changes refused)", 0, NULL, NULL},
+    CONF_ROW_STRING("listen", OFF(listen), "127.0.0.1:7400", 0, "host:port clients connect to"),
+    CONF_ROW_INT("threads", OFF(threads), 1, 64, "1", 0, "worker threads (each with its own shard connections)"),
+    CONF_ROW_INT("tcp-backlog", OFF(tcp_backlog), 1, 65535, "511", 0, "listen(2) backlog"),
+    CONF_ROW_INT("conns-per-shard", OFF(conns_per_shard), 1, 64, "1", 0,
+        "pipelined connections per shard per thread that every client's commands share"),
+    CONF_ROW_INT("reshard-batch", OFF(reshard_batch), 1, 100000, "100", 0,
+        "online resharding: keys asked for per SCAN (COUNT) on a source shard"),
+    CONF_ROW_DURATION("reshard-pause", OFF(reshard_pause_ms), 0, 60000, "0", 1000, 0,
+        "online resharding: pause between batches (rate limit)"),
+    CONF_ROW_INT("max-pipeline", OFF(max_pipeline), 1, 1000000, "10000", 0,
+        "commands one client may have in flight; more get an error"),
+    CONF_ROW_MEMORY("client-output-limit", OFF(max_client_buffer), 1024, 1LL << 40, "256mb", 0,
+        "unsent reply bytes held for one client; past it the client is closed"),
+    CONF_ROW_MEMORY("client-query-buffer-limit", OFF(max_query), 1024, 1LL << 40, "512mb", 0, "largest single command"),
+    CONF_ROW_INT("maxclients", OFF(maxclients), 1, 1000000, "10000", 0, "client connections at once"),
+    CONF_ROW_DURATION("server-timeout", OFF(server_timeout_ms), 0, 3600000, "5s", 1000, 0,
+        "a shard that owes a reply this long is cut off (its commands get an error); 0: never"),
+    CONF_ROW_DURATION("connect-timeout", OFF(connect_timeout_ms), 1, 600000, "1s", 1000, 0, "shard connect timeout"),
+    CONF_ROW_DURATION("health-interval", OFF(health_interval_ms), 50, 3600000, "1s", 1000, 0,
+        "PING every shard this often (a down shard returns when it answers)"),
+    CONF_ROW_INT("health-fall", OFF(health_fall), 1, 100, "2", 0, "failed PINGs that mark a shard down"),
+    CONF_ROW_INT("health-rise", OFF(health_rise), 1, 100, "1", 0, "good PINGs that bring it back"),
+    CONF_ROW_INT("admin-port", OFF(admin_port), -1, 65535, "-1", 0,
+        "HTTP port for /metrics, /status and shard changes (-1: listen port + 10000, 0: off)"),
+    CONF_ROW_STRING("admin-bind", OFF(admin_bind), "127.0.0.1", 0, "address of the admin endpoint"),
+    CONF_ROW_STRING("admin-token", OFF(admin_token), "", CONF_SECRET,
+        "bearer token for POST /shards (empty: runtime changes refused)"),
     CONF_PROCESS_ROWS(struct rt_config, 0),
-    {"sentinel-check-interval", CONF_DURATION, OFF(sentinel_poll_ms), 100, 3600000, "2s", NULL, 0,
-     "shards with a master name: the sentinels are asked for the primary again this often", 1000, NULL, NULL},
+    CONF_ROW_DURATION("sentinel-check-interval", OFF(sentinel_poll_ms), 100, 3600000, "2s", 1000, 0,
+        "shards with a master name: the sentinels are asked for the primary again this often"),
     POOLDIR("sentinel", p_sentinel, "HOST:PORT of a scaleout/Redis sentinel (repeat); shards with 'master NAME' follow it"),
     POOLDIR("pool", p_pool, "pool NAME: starts a pool section (before any: the pool 'default')"),
     POOLDIR("shard", p_shard, "HOST:PORT [weight N] [name NAME] [replica HOST:PORT] [range LO] [master NAME] (repeat)"),

@@ -184,8 +184,8 @@ static void format_sentinel(const void *conf, struct buf *out)
 }
 
 static const struct conf_directive snt_dirs[] = {
-    {"port", CONF_INT, OFF(port), 1, 65535, "26379", NULL, 0, "port clients and other sentinels connect to", 0, NULL, NULL},
-    {"bind", CONF_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 0, "address to listen on", 0, NULL, NULL},
+    CONF_ROW_INT("port", OFF(port), 1, 65535, "26379", 0, "port clients and other sentinels connect to"),
+    CONF_ROW_STRING("bind", OFF(bind), "127.0.0.1", 0, "address to listen on"),
     {"sentinel", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "monitor NAME HOST PORT QUORUM | down-after-milliseconds NAME MS | failover-timeout NAME MS | "
      "parallel-syncs NAME N | announce-ip IP | announce-port PORT | myid ID | current-epoch N | config-epoch NAME N | "

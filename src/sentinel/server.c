@@ -89,12 +89,8 @@ static void client_send(struct client *c, struct buf *b)
 static void client_closed(uv_handle_t *h)
 {
     struct client *c = h->data;
-    for (int i = 0; i < c->nchans; i++)
-        xfree(c->chans[i]);
-    for (int i = 0; i < c->npats; i++)
-        xfree(c->pats[i]);
-    xfree(c->chans);
-    xfree(c->pats);
+    XFREE_VEC(c->chans, c->nchans);
+    XFREE_VEC(c->pats, c->npats);
     buf_deinit(&c->in);
     net_out_deinit(&c->out);
     resp_parser_deinit(&c->p);

@@ -42,23 +42,19 @@ const struct worker_queue_ops *const worker_queues[] = {&worker_queue_kv, &worke
 
 /* ---- blocking kv connection ------------------------------------------------- */
 
-#define MAX_SENTINELS 8
-
-static const char *scalar(const char *p, const char *end, struct worker_reply *r);
+static const char *scalar(const char *p, const char *end, struct resp_value *r);
 
 struct worker_kv {
     char host[128];
     int port;
-    int nsent;
-    char sent_host[MAX_SENTINELS][64];
-    int sent_port[MAX_SENTINELS];
+    struct net_sentinels sent;
     const char *master_name;
     int fd;
     struct buf in, out;
     struct resp_reply rp;
     size_t last_len;              /* bytes of the previous reply, consumed on the next call */
-    struct worker_reply reply;
-    struct worker_reply elems[WORKER_MAX_ELEMS];
+    struct resp_value reply;
+    struct resp_value elems[WORKER_MAX_ELEMS];
     long long last_fail_ms;
 };
 
@@ -72,34 +68,10 @@ static void kv_drop(struct worker_kv *kv)
     resp_reply_init(&kv->rp);
 }
 
-/* One sentinel's answer to SENTINEL get-master-addr-by-name (blocking,
- * 300 ms): true and host/port set. */
-static bool ask_sentinel(const char *host, int port, const char *name, char *mhost, size_t mhostlen, int *mport)
-{
-    return net_sentinel_master(host, port, name, 300, mhost, mhostlen, mport);
-}
-
-/* Where the primary is, as the first sentinel that answers says. */
-static void kv_follow_sentinels(struct worker_kv *kv)
-{
-    for (int i = 0; i < kv->nsent; i++) {
-        char h[128];
-        int port = 0;
-        if (ask_sentinel(kv->sent_host[i], kv->sent_port[i], kv->master_name, h, sizeof h, &port)) {
-            if (port != kv->port || strcmp(h, kv->host) != 0)
-                log_notice("kv primary %s is at %s:%d (sentinel %s:%d)", kv->master_name, h, port, kv->sent_host[i],
-                           kv->sent_port[i]);
-            snprintf(kv->host, sizeof kv->host, "%s", h);
-            kv->port = port;
-            return;
-        }
-    }
-}
-
 static bool kv_connect(struct worker_kv *kv)
 {
-    if (kv->nsent)
-        kv_follow_sentinels(kv);
+    /* where the primary is, as the first sentinel that answers says (300 ms each) */
+    net_sentinels_follow(&kv->sent, kv->master_name, 300, kv->host, sizeof kv->host, &kv->port);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)kv->port)};
     if (inet_pton(AF_INET, kv->host, &sa.sin_addr) != 1)
         return false;
@@ -119,27 +91,14 @@ static bool kv_connect(struct worker_kv *kv)
     return true;
 }
 
-static const char *scalar(const char *p, const char *end, struct worker_reply *r)
+static const char *scalar(const char *p, const char *end, struct resp_value *r)
 {
-    struct resp_scalar v;
-    const char *next = resp_scalar_at(p, end, &v);
-    memset(r, 0, sizeof *r);
-    r->str = v.str;
-    r->len = v.len;
-    r->integer = v.integer;
-    switch (next ? v.type : 0) {
-    case '+': r->type = WR_STATUS; break;
-    case '-': r->type = WR_ERROR; break;
-    case ':': r->type = WR_INT; break;
-    case '$': r->type = WR_BULK; break;
-    case RESP_SCALAR_NIL: r->type = WR_NIL; break;
-    default:
-        if (!memchr(p, '\r', (size_t)(end - p)))
-            return NULL;
-        r->type = WR_NIL; /* another type: skipped as nil, as before */
-        return (const char *)memchr(p, '\r', (size_t)(end - p)) + 2;
-    }
-    return next;
+    const char *next = resp_value_scalar(p, end, r);
+    if (next)
+        return next;
+    /* another type: skipped as nil (r is), as before */
+    const char *cr = memchr(p, '\r', (size_t)(end - p));
+    return cr ? cr + 2 : NULL;
 }
 
 /* One element of an array reply: a scalar into kv->elems (up to
@@ -147,7 +106,7 @@ static const char *scalar(const char *p, const char *end, struct worker_reply *r
 static const char *flatten(struct worker_kv *kv, const char *q, const char *end, int depth)
 {
     if (*q != '*') {
-        struct worker_reply skip;
+        struct resp_value skip;
         if (kv->reply.nelem < WORKER_MAX_ELEMS)
             return scalar(q, end, &kv->elems[kv->reply.nelem++]);
         return scalar(q, end, &skip);
@@ -163,7 +122,7 @@ static const char *flatten(struct worker_kv *kv, const char *q, const char *end,
     return q;
 }
 
-const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens)
+const struct resp_value *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens)
 {
     if (kv->last_len) {
         buf_consume(&kv->in, kv->last_len);
@@ -202,14 +161,14 @@ const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const c
                 const char *le = memchr(p, '\r', (size_t)n);
                 util_str2ll(p + 1, (size_t)(le - p - 1), &cnt);
                 memset(&kv->reply, 0, sizeof kv->reply);
-                kv->reply.type = cnt < 0 ? WR_NIL : WR_ARRAY;
+                kv->reply.type = cnt < 0 ? RESP_VALUE_NIL : RESP_VALUE_ARRAY;
                 kv->reply.elem = kv->elems;
                 const char *q = le + 2;
                 for (long long i = 0; i < cnt && q; i++)
                     q = flatten(kv, q, end, 0);
             } else {
                 scalar(p, end, &kv->reply);
-                if (kv->nsent && kv->reply.type == WR_ERROR && kv->reply.len >= 8 &&
+                if (kv->sent.n && kv->reply.type == RESP_VALUE_ERROR && kv->reply.len >= 8 &&
                     memcmp(kv->reply.str, "READONLY", 8) == 0) {
                     /* a demoted primary: ask the sentinels at the next call */
                     log_warn("kv %s:%d is read-only (no longer the primary)", kv->host, kv->port);
@@ -237,7 +196,7 @@ fail:
     return NULL;
 }
 
-const struct worker_reply *worker_kv_cmdv(struct worker_kv *kv, int argc, const char **argv)
+const struct resp_value *worker_kv_cmdv(struct worker_kv *kv, int argc, const char **argv)
 {
     size_t lens[16];
     for (int i = 0; i < argc && i < 16; i++)
@@ -332,22 +291,13 @@ int worker_main(int argc, char **argv)
         return 2;
     }
     kv.master_name = cf.kv_master_name;
-    for (const char *p = cf.kv_sentinel; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char one[96];
-        if (n == 0 || n >= sizeof one || kv.nsent == MAX_SENTINELS || !*cf.kv_master_name ||
-            (memcpy(one, p, n), one[n] = 0,
-             !net_split_hostport(one, kv.sent_host[kv.nsent], sizeof kv.sent_host[0], &kv.sent_port[kv.nsent]))) {
-            fprintf(stderr, "scaleout worker: bad kv-sentinel '%s' (want HOST:PORT[,HOST:PORT...], IPv4)\n",
-                    cf.kv_sentinel);
-            buf_deinit(&kv.in);
-            buf_deinit(&kv.out);
-            conf_free(&worker_conf_table, &cf);
-            return 2;
-        }
-        kv.nsent++;
-        p = comma ? comma + 1 : NULL;
+    if (!net_sentinels_parse(&kv.sent, cf.kv_sentinel) || (kv.sent.n && !*cf.kv_master_name)) {
+        fprintf(stderr, "scaleout worker: bad kv-sentinel '%s' (want HOST:PORT[,HOST:PORT...], IPv4)\n",
+                cf.kv_sentinel);
+        buf_deinit(&kv.in);
+        buf_deinit(&kv.out);
+        conf_free(&worker_conf_table, &cf);
+        return 2;
     }
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);

@@ -27,19 +27,19 @@
 #include "core/util.h"
 #include "worker/worker.h"
 
-static long long int_reply(const struct worker_reply *r, long long dflt)
+static long long int_reply(const struct resp_value *r, long long dflt)
 {
     long long v;
-    if (r && r->type == WR_INT)
+    if (r && r->type == RESP_VALUE_INT)
         return r->integer;
-    if (r && r->type == WR_BULK && util_str2ll(r->str, r->len, &v))
+    if (r && r->type == RESP_VALUE_BULK && util_str2ll(r->str, r->len, &v))
         return v;
     return dflt;
 }
 
-static bool is(const struct worker_reply *r, const char *s)
+static bool is(const struct resp_value *r, const char *s)
 {
-    return r && r->type == WR_BULK && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+    return r && r->type == RESP_VALUE_BULK && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
 }
 
 /* A job id missing its hash: the app died between INCR and HSET, or the
@@ -50,7 +50,7 @@ static long long hole_id = -1, hole_since;
 static int kv_claim(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job)
 {
     const char *g1[] = {"GET", "jobs:seq"};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 2, g1);
+    const struct resp_value *r = worker_kv_cmdv(kv, 2, g1);
     if (!r)
         return -1;
     long long seq = int_reply(r, 0);
@@ -74,7 +74,7 @@ static int kv_claim(struct worker_kv *kv, const struct worker_config *cf, struct
         if (!r)
             return -1;
         bool finished = is(r, "done") || is(r, "failed");
-        if (r->type == WR_NIL) {
+        if (r->type == RESP_VALUE_NIL) {
             long long now = util_time_ms();
             if (hole_id != id) {
                 hole_id = id;
@@ -96,7 +96,7 @@ static int kv_claim(struct worker_kv *kv, const struct worker_config *cf, struct
         r = worker_kv_cmdv(kv, 6, s);
         if (!r)
             return -1;
-        if (r->type != WR_STATUS)
+        if (r->type != RESP_VALUE_STATUS)
             continue; /* someone else holds it */
         const char *hi[] = {"HINCRBY", key, "attempts", "1"};
         r = worker_kv_cmdv(kv, 4, hi);
@@ -114,7 +114,7 @@ static int kv_claim(struct worker_kv *kv, const struct worker_config *cf, struct
             return -1;
         job->id = id;
         snprintf(job->key, sizeof job->key, "%s", key);
-        job->len = r->type == WR_BULK ? r->len : 0;
+        job->len = r->type == RESP_VALUE_BULK ? r->len : 0;
         job->data = xmalloc(job->len + 1);
         if (job->len)
             memcpy(job->data, r->str, job->len);

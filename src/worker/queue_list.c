@@ -52,19 +52,19 @@ static char processing[160], alive[160];
 static long long next_beat_ms, next_reap_ms;
 static bool recover = true;  /* our list may hold ids we do not run: requeue them */
 
-static long long int_reply(const struct worker_reply *r, long long dflt)
+static long long int_reply(const struct resp_value *r, long long dflt)
 {
     long long v;
-    if (r && r->type == WR_INT)
+    if (r && r->type == RESP_VALUE_INT)
         return r->integer;
-    if (r && r->type == WR_BULK && util_str2ll(r->str, r->len, &v))
+    if (r && r->type == RESP_VALUE_BULK && util_str2ll(r->str, r->len, &v))
         return v;
     return dflt;
 }
 
-static bool is(const struct worker_reply *r, const char *s)
+static bool is(const struct resp_value *r, const char *s)
 {
-    return r && r->type == WR_BULK && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+    return r && r->type == RESP_VALUE_BULK && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
 }
 
 /* A claimed job: its record marked running by this worker, its data read
@@ -73,7 +73,7 @@ static bool is(const struct worker_reply *r, const char *s)
 int worker_job_load(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job, const char *key,
                     long long jid, long long attempts)
 {
-    const struct worker_reply *r;
+    const struct resp_value *r;
     char nows[32];
     snprintf(nows, sizeof nows, "%lld", util_time_ms());
     const char *hs[] = {"HSET", key, "status", "running", "worker", cf->id, "started_ms", nows};
@@ -85,7 +85,7 @@ int worker_job_load(struct worker_kv *kv, const struct worker_config *cf, struct
     job->id = jid;
     job->attempts = attempts;
     snprintf(job->key, sizeof job->key, "%s", key);
-    job->len = r->type == WR_BULK ? r->len : 0;
+    job->len = r->type == RESP_VALUE_BULK ? r->len : 0;
     job->data = xmalloc(job->len + 1);
     if (job->len)
         memcpy(job->data, r->str, job->len);
@@ -127,10 +127,10 @@ static long long requeue_all(struct worker_kv *kv, const char *src)
     long long n = 0;
     for (; n < REAP_BATCH; n++) {
         const char *m[] = {"LMOVE", src, "queue:jobs", "RIGHT", "RIGHT"};
-        const struct worker_reply *r = worker_kv_cmdv(kv, 5, m);
+        const struct resp_value *r = worker_kv_cmdv(kv, 5, m);
         if (!r)
             return -1;
-        if (r->type != WR_BULK)
+        if (r->type != RESP_VALUE_BULK)
             break;
     }
     return n;
@@ -163,7 +163,7 @@ static void list_stop(struct worker_kv *kv, const struct worker_config *cf)
     (void)cf;
     /* nothing in hand (the loop finished its job): leave at once, so nobody
      * waits for the lease to expire */
-    const struct worker_reply *r;
+    const struct resp_value *r;
     const char *l[] = {"LLEN", processing};
     if (!(r = worker_kv_cmdv(kv, 2, l)) || int_reply(r, 1) != 0)
         return;
@@ -179,16 +179,16 @@ static int reap(struct worker_kv *kv, const struct worker_config *cf)
     char want[16];
     snprintf(want, sizeof want, "%d", WORKER_MAX_ELEMS);
     const char *sm[] = {"SRANDMEMBER", "queue:workers", want};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 3, sm);
+    const struct resp_value *r = worker_kv_cmdv(kv, 3, sm);
     if (!r)
         return -1;
-    if (r->type != WR_ARRAY)
+    if (r->type != RESP_VALUE_ARRAY)
         return 0;
     char others[WORKER_MAX_ELEMS][64];
     int n = 0;
     for (size_t i = 0; i < r->nelem; i++) {
-        const struct worker_reply *e = &r->elem[i];
-        if (e->type != WR_BULK || e->len == 0 || e->len >= sizeof others[0])
+        const struct resp_value *e = &r->elem[i];
+        if (e->type != RESP_VALUE_BULK || e->len == 0 || e->len >= sizeof others[0])
             continue;
         if (e->len == strlen(cf->id) && memcmp(e->str, cf->id, e->len) == 0)
             continue;
@@ -227,15 +227,15 @@ static int promote(struct worker_kv *kv, long long now)
     snprintf(ns, sizeof ns, "%lld", now);
     snprintf(lim, sizeof lim, "%d", PROMOTE_BATCH);
     const char *z[] = {"ZRANGEBYSCORE", "queue:delayed", "-inf", ns, "LIMIT", "0", lim};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 7, z);
+    const struct resp_value *r = worker_kv_cmdv(kv, 7, z);
     if (!r)
         return -1;
-    if (r->type != WR_ARRAY || r->nelem == 0)
+    if (r->type != RESP_VALUE_ARRAY || r->nelem == 0)
         return 0;
     char ids[PROMOTE_BATCH][32];
     int n = 0;
     for (size_t i = 0; i < r->nelem && n < PROMOTE_BATCH; i++)
-        if (r->elem[i].type == WR_BULK && r->elem[i].len < sizeof ids[0]) {
+        if (r->elem[i].type == RESP_VALUE_BULK && r->elem[i].len < sizeof ids[0]) {
             memcpy(ids[n], r->elem[i].str, r->elem[i].len);
             ids[n][r->elem[i].len] = 0;
             n++;
@@ -267,10 +267,10 @@ static long long next_due = LLONG_MAX, next_delay_check_ms;
 static int check_delayed(struct worker_kv *kv, long long now)
 {
     const char *z[] = {"ZRANGE", "queue:delayed", "0", "0", "WITHSCORES"};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 5, z);
+    const struct resp_value *r = worker_kv_cmdv(kv, 5, z);
     if (!r)
         return -1;
-    next_due = r->type == WR_ARRAY && r->nelem == 2 ? int_reply(&r->elem[1], now) : LLONG_MAX;
+    next_due = r->type == RESP_VALUE_ARRAY && r->nelem == 2 ? int_reply(&r->elem[1], now) : LLONG_MAX;
     next_delay_check_ms = now + DELAY_CHECK_MS;
     if (next_due <= now) {
         if (promote(kv, now) != 0)
@@ -344,10 +344,10 @@ static int claim(struct worker_kv *kv, const struct worker_config *cf, struct wo
     char t[32];
     snprintf(t, sizeof t, "%lld.%03lld", ms / 1000, ms % 1000);
     const char *bm[] = {"BLMOVE", "queue:jobs", processing, "RIGHT", "LEFT", t};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 6, bm);
+    const struct resp_value *r = worker_kv_cmdv(kv, 6, bm);
     if (!r)
         return -1;
-    if (r->type != WR_BULK)
+    if (r->type != RESP_VALUE_BULK)
         return 0; /* timed out */
     char id[32];
     long long jid;
@@ -366,9 +366,9 @@ static int claim(struct worker_kv *kv, const struct worker_config *cf, struct wo
     const char *hg[] = {"HGET", key, "status"};
     if (!(r = worker_kv_cmdv(kv, 3, hg)))
         return -1;
-    if (r->type != WR_BULK || is(r, "done") || is(r, "failed")) {
+    if (r->type != RESP_VALUE_BULK || is(r, "done") || is(r, "failed")) {
         /* expired (job-ttl), or finished already: a duplicate delivery */
-        log_verbose("job %s: %s, dropped", id, r->type == WR_BULK ? "already finished" : "no record");
+        log_verbose("job %s: %s, dropped", id, r->type == RESP_VALUE_BULK ? "already finished" : "no record");
         drop(kv, id);
         return 0;
     }

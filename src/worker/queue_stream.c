@@ -50,17 +50,17 @@ static long long next_beat_ms, next_autoclaim_ms;
 static char cursor[48] = "0-0";    /* XAUTOCLAIM's scan position */
 static bool recover = true, have_group;
 
-static bool is(const struct worker_reply *r, const char *s)
+static bool is(const struct resp_value *r, const char *s)
 {
-    return r && r->type == WR_BULK && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
+    return r && r->type == RESP_VALUE_BULK && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
 }
 
-static bool is_error(const struct worker_reply *r, const char *prefix)
+static bool is_error(const struct resp_value *r, const char *prefix)
 {
-    return r && r->type == WR_ERROR && r->len >= strlen(prefix) && memcmp(r->str, prefix, strlen(prefix)) == 0;
+    return r && r->type == RESP_VALUE_ERROR && r->len >= strlen(prefix) && memcmp(r->str, prefix, strlen(prefix)) == 0;
 }
 
-static void copy_str(char *dst, size_t cap, const struct worker_reply *r)
+static void copy_str(char *dst, size_t cap, const struct resp_value *r)
 {
     size_t n = r->len < cap - 1 ? r->len : cap - 1;
     memcpy(dst, r->str, n);
@@ -71,10 +71,10 @@ static void copy_str(char *dst, size_t cap, const struct worker_reply *r)
 static int ensure_group(struct worker_kv *kv)
 {
     const char *g[] = {"XGROUP", "CREATE", STREAM, GROUP, "0", "MKSTREAM"};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 6, g);
+    const struct resp_value *r = worker_kv_cmdv(kv, 6, g);
     if (!r)
         return -1;
-    if (r->type == WR_ERROR && !is_error(r, "BUSYGROUP")) {
+    if (r->type == RESP_VALUE_ERROR && !is_error(r, "BUSYGROUP")) {
         log_warn("XGROUP CREATE %s %s: %.*s", STREAM, GROUP, (int)r->len, r->str);
         return -1;
     }
@@ -103,12 +103,12 @@ static void ack(struct worker_kv *kv, const char *sid)
 static long long deliveries(struct worker_kv *kv, const char *sid, const struct worker_config *cf, bool *ours)
 {
     const char *p[] = {"XPENDING", STREAM, GROUP, sid, sid, "1"};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 6, p);
+    const struct resp_value *r = worker_kv_cmdv(kv, 6, p);
     *ours = false;
-    if (!r || r->type != WR_ARRAY || r->nelem < 4)
+    if (!r || r->type != RESP_VALUE_ARRAY || r->nelem < 4)
         return 1;
-    *ours = r->elem[1].type == WR_BULK && is(&r->elem[1], cf->id);
-    return r->elem[3].type == WR_INT ? r->elem[3].integer : 1;
+    *ours = r->elem[1].type == RESP_VALUE_BULK && is(&r->elem[1], cf->id);
+    return r->elem[3].type == RESP_VALUE_INT ? r->elem[3].integer : 1;
 }
 
 static void dead_letter(struct worker_kv *kv, const char *key, const char *jid, const char *sid, long long n,
@@ -142,8 +142,8 @@ static void stream_stop(struct worker_kv *kv, const struct worker_config *cf)
 {
     /* nothing in hand: leave the group if nothing is pending under our name */
     const char *p[] = {"XPENDING", STREAM, GROUP, "-", "+", "1", cf->id};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 7, p);
-    if (!r || r->type != WR_ARRAY || r->nelem != 0)
+    const struct resp_value *r = worker_kv_cmdv(kv, 7, p);
+    if (!r || r->type != RESP_VALUE_ARRAY || r->nelem != 0)
         return;
     const char *d[] = {"XGROUP", "DELCONSUMER", STREAM, GROUP, cf->id};
     worker_kv_cmdv(kv, 5, d);
@@ -154,14 +154,15 @@ static void stream_stop(struct worker_kv *kv, const struct worker_config *cf)
  * 1 with the job filled, 0 when it was dropped, -1 if kv went away.
  */
 static int take(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job,
-                const struct worker_reply *e, size_t n, long long delivered)
+                const struct resp_value *e, size_t n, long long delivered)
 {
     char sid[48], id[32], key[64];
-    if (n < 1 || e[0].type != WR_BULK)
+    if (n < 1 || e[0].type != RESP_VALUE_BULK)
         return 0;
     copy_str(sid, sizeof sid, &e[0]);
     long long jid = 0;
-    if (n < 3 || !is(&e[1], "job") || e[2].type != WR_BULK || !util_str2ll(e[2].str, e[2].len, &jid) || jid <= 0) {
+    if (n < 3 || !is(&e[1], "job") || e[2].type != RESP_VALUE_BULK || !util_str2ll(e[2].str, e[2].len, &jid) ||
+        jid <= 0) {
         /* deleted meanwhile, or not a job entry */
         log_warn("dropping stream entry %s: not a job", sid);
         ack(kv, sid);
@@ -174,11 +175,11 @@ static int take(struct worker_kv *kv, const struct worker_config *cf, struct wor
         delivered = deliveries(kv, sid, cf, &ours);
     }
     const char *hg[] = {"HGET", key, "status"};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 3, hg);
+    const struct resp_value *r = worker_kv_cmdv(kv, 3, hg);
     if (!r)
         return -1;
-    if (r->type != WR_BULK || is(r, "done") || is(r, "failed")) {
-        log_verbose("job %s: %s, acked", id, r->type == WR_BULK ? "already finished" : "no record");
+    if (r->type != RESP_VALUE_BULK || is(r, "done") || is(r, "failed")) {
+        log_verbose("job %s: %s, acked", id, r->type == RESP_VALUE_BULK ? "already finished" : "no record");
         ack(kv, sid);
         return 0;
     }
@@ -205,15 +206,15 @@ static int autoclaim(struct worker_kv *kv, const struct worker_config *cf, struc
     char idle[32];
     snprintf(idle, sizeof idle, "%lld", cf->lease_ms);
     const char *a[] = {"XAUTOCLAIM", STREAM, GROUP, cf->id, idle, cursor, "COUNT", "1"};
-    const struct worker_reply *r = worker_kv_cmdv(kv, 8, a);
+    const struct resp_value *r = worker_kv_cmdv(kv, 8, a);
     if (!r)
         return -1;
-    if (r->type != WR_ARRAY || r->nelem < 1 || r->elem[0].type != WR_BULK)
-        return r->type == WR_ERROR && is_error(r, "NOGROUP") ? (have_group = false, 0) : 0;
+    if (r->type != RESP_VALUE_ARRAY || r->nelem < 1 || r->elem[0].type != RESP_VALUE_BULK)
+        return r->type == RESP_VALUE_ERROR && is_error(r, "NOGROUP") ? (have_group = false, 0) : 0;
     /* flattened: cursor, [sid, "job", ID], deleted ids... */
     copy_str(cursor, sizeof cursor, &r->elem[0]);
     if (r->nelem >= 4 && is(&r->elem[2], "job")) {
-        struct worker_reply e[3];
+        struct resp_value e[3];
         memcpy(e, &r->elem[1], sizeof e);
         char sid[48];
         copy_str(sid, sizeof sid, &e[0]);
@@ -235,10 +236,10 @@ static int read_group(struct worker_kv *kv, const struct worker_config *cf, stru
     snprintf(t, sizeof t, "%lld", block_ms);
     const char *x[] = {"XREADGROUP", "GROUP", GROUP, cf->id, "COUNT", "1", "BLOCK", t, "STREAMS", STREAM, from};
     const char *xh[] = {"XREADGROUP", "GROUP", GROUP, cf->id, "COUNT", "1", "STREAMS", STREAM, from};
-    const struct worker_reply *r = block_ms >= 0 ? worker_kv_cmdv(kv, 11, x) : worker_kv_cmdv(kv, 9, xh);
+    const struct resp_value *r = block_ms >= 0 ? worker_kv_cmdv(kv, 11, x) : worker_kv_cmdv(kv, 9, xh);
     if (!r)
         return -1;
-    if (r->type == WR_ERROR) {
+    if (r->type == RESP_VALUE_ERROR) {
         if (is_error(r, "NOGROUP"))
             have_group = false;
         else
@@ -246,15 +247,15 @@ static int read_group(struct worker_kv *kv, const struct worker_config *cf, stru
         return 0;
     }
     /* flattened: stream, sid, "job", ID (a history entry deleted meanwhile: stream, sid) */
-    if (r->type != WR_ARRAY || r->nelem < 2)
+    if (r->type != RESP_VALUE_ARRAY || r->nelem < 2)
         return 0;
-    struct worker_reply e[3];
+    struct resp_value e[3];
     char sid[48], jid[32];
     size_t n = r->nelem - 1 < 3 ? r->nelem - 1 : 3;
     memcpy(e, &r->elem[1], n * sizeof *e);
     copy_str(sid, sizeof sid, &e[0]);
     e[0].str = sid;
-    if (n == 3 && e[2].type == WR_BULK) {
+    if (n == 3 && e[2].type == RESP_VALUE_BULK) {
         copy_str(jid, sizeof jid, &e[2]);
         e[2].str = jid;
     }

@@ -20,6 +20,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "proto/reply.h"
 
 struct worker_config {
     char *kv;
@@ -44,25 +45,16 @@ int worker_main(int argc, char **argv);
 
 /* ---- a blocking RESP connection (main.c) --------------------------------- */
 
-enum worker_rtype { WR_NIL, WR_STATUS, WR_ERROR, WR_INT, WR_BULK, WR_ARRAY };
-
 #define WORKER_MAX_ELEMS 64
 
-struct worker_reply {
-    enum worker_rtype type;
-    long long integer;
-    const char *str;      /* points into the connection's input buffer */
-    size_t len;
-    size_t nelem;
-    struct worker_reply *elem; /* ARRAY: up to WORKER_MAX_ELEMS scalars; nested
-                                * arrays are flattened depth-first (a nil one adds nothing) */
-};
-
+/* Replies are struct resp_value (proto/reply.h); str points into the
+ * connection's input buffer. ARRAY: up to WORKER_MAX_ELEMS scalars; nested
+ * arrays are flattened depth-first (a nil one adds nothing). */
 struct worker_kv;
 /* Send a command and wait for its reply. NULL when the connection failed
  * (it reconnects on the next call). The reply is valid until the next call. */
-const struct worker_reply *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens);
-const struct worker_reply *worker_kv_cmdv(struct worker_kv *kv, int argc, const char **argv);
+const struct resp_value *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens);
+const struct resp_value *worker_kv_cmdv(struct worker_kv *kv, int argc, const char **argv);
 
 /* ---- the queue ------------------------------------------------------------ */
 

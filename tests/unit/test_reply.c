@@ -220,3 +220,27 @@ Test(reply, scalar_at)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         cr_assert_null(resp_scalar_at(bad[i], bad[i] + strlen(bad[i]), &v), "%s", bad[i]);
 }
+
+Test(reply, value_scalar)
+{
+    struct resp_value v;
+    const char r[] = "+OK\r\n-ERR no\r\n:-42\r\n$3\r\nabc\r\n$-1\r\n_\r\n";
+    const char *end = r + sizeof r - 1, *p = r;
+    cr_assert((p = resp_value_scalar(p, end, &v)) && v.type == RESP_VALUE_STATUS && v.len == 2 &&
+              memcmp(v.str, "OK", 2) == 0);
+    cr_assert((p = resp_value_scalar(p, end, &v)) && v.type == RESP_VALUE_ERROR && v.len == 6 &&
+              memcmp(v.str, "ERR no", 6) == 0);
+    cr_assert((p = resp_value_scalar(p, end, &v)) && v.type == RESP_VALUE_INT && v.integer == -42 && !v.str);
+    cr_assert((p = resp_value_scalar(p, end, &v)) && v.type == RESP_VALUE_BULK && v.len == 3 &&
+              memcmp(v.str, "abc", 3) == 0);
+    cr_assert((p = resp_value_scalar(p, end, &v)) && v.type == RESP_VALUE_NIL && !v.str && !v.len);
+    cr_assert((p = resp_value_scalar(p, end, &v)) && v.type == RESP_VALUE_NIL && v.nelem == 0 && !v.elem);
+    cr_assert_eq(p, end);
+    /* what resp_scalar_at does not know: NULL, and v all zero */
+    const char *bad[] = {"$10\r\nabc\r\n", "*2\r\n:1\r\n:2\r\n", ",1.5\r\n", ":12", ":1x\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        memset(&v, 0xff, sizeof v);
+        cr_assert_null(resp_value_scalar(bad[i], bad[i] + strlen(bad[i]), &v), "%s", bad[i]);
+        cr_assert(v.type == RESP_VALUE_NIL && !v.str && !v.len && !v.integer && !v.nelem && !v.elem, "%s", bad[i]);
+    }
+}
