@@ -17,6 +17,7 @@
 
 #include "app/app.h"
 #include "core/alloc.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -255,9 +256,7 @@ static void dispatch(struct app_pg *pg)
         if (c->state != P_IDLE)
             continue;
         struct query *q = pg->head;
-        pg->head = q->next;
-        if (!pg->head)
-            pg->tail = NULL;
+        QUEUE_SHIFT(pg->head, pg->tail, next);
         pg->nwait--;
         start(c, q);
     }
@@ -269,9 +268,7 @@ static void dispatch(struct app_pg *pg)
     /* nothing can serve the waiting queries now: fail them */
     while (!any_live && pg->head) {
         struct query *q = pg->head;
-        pg->head = q->next;
-        if (!pg->head)
-            pg->tail = NULL;
+        QUEUE_SHIFT(pg->head, pg->tail, next);
         pg->nwait--;
         q->cb(q->arg, NULL, "PostgreSQL unavailable");
         query_free(q);
@@ -352,11 +349,7 @@ void app_pg_query(struct app_pg *pg, app_pg_cb cb, void *arg, const char *sql, i
     q->nparams = nparams;
     for (int i = 0; i < nparams; i++)
         q->params[i] = params[i] ? xstrdup(params[i]) : NULL; /* NULL: SQL NULL */
-    if (pg->tail)
-        pg->tail->next = q;
-    else
-        pg->head = q;
-    pg->tail = q;
+    QUEUE_PUSH(pg->head, pg->tail, q, next);
     pg->nwait++;
     dispatch(pg);
     /* dispatch may fail it at once when nothing is up; that callback then ran

@@ -28,6 +28,7 @@
 #include "net/conn.h"
 #include "net/server.h"
 #include "core/alloc.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
@@ -185,9 +186,7 @@ static void slot_done(uv_timer_t *t)
     s->busy_slots--;
     if (s->qhead) {
         struct gate_item *it = s->qhead;
-        s->qhead = it->next;
-        if (!s->qhead)
-            s->qtail = NULL;
+        QUEUE_SHIFT(s->qhead, s->qtail, next);
         s->qlen--;
         gate_admit(s, it->r, it->ms, it->then);
         xfree(it);
@@ -221,12 +220,7 @@ static void gate_enter(struct app_server *s, struct app_req *r, long long ms, vo
     it->r = r;
     it->ms = ms;
     it->then = then;
-    it->next = NULL;
-    if (s->qtail)
-        s->qtail->next = it;
-    else
-        s->qhead = it;
-    s->qtail = it;
+    QUEUE_PUSH(s->qhead, s->qtail, it, next);
     s->qlen++;
 }
 

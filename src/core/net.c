@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
+
 int net_listen(const char *host, int port, int backlog, bool reuseport, char *err, size_t errlen)
 {
     struct addrinfo hints = {0}, *res = NULL;
@@ -142,4 +144,32 @@ int net_resolve_hostport(const char *hostport, const char *form, struct sockaddr
         return -1;
     }
     return net_resolve(host, port, sa, salen, err, errlen);
+}
+
+int net_write_all(int fd, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n > 0) {
+        ssize_t k = write(fd, s, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        s += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+ssize_t net_read_buf(int fd, struct buf *b, size_t want)
+{
+    buf_reserve(b, want);
+    for (;;) {
+        ssize_t k = read(fd, buf_tail(b), buf_room(b));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k > 0)
+            b->len += (size_t)k;
+        return k;
+    }
 }

@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+
+struct buf;
 
 /*
  * Create a non-blocking listening TCP socket on host:port with SO_REUSEADDR
@@ -37,6 +40,21 @@ int net_resolve(const char *host, int port, struct sockaddr_storage *sa, socklen
  * "'ADDR' is not FORM" in err (form: how the role's docs spell it). */
 int net_resolve_hostport(const char *hostport, const char *form, struct sockaddr_storage *sa, socklen_t *salen,
                          char *err, size_t errlen);
+
+/*
+ * Blocking-socket helpers for the roles' helper threads (sentinel queries,
+ * directory reads, migrations, the `up` runner): loops that must not stop at
+ * a short write or an EINTR.
+ *
+ * Write all n bytes of p to fd, again after EINTR and short writes.
+ * 0, or -1 when write fails or takes nothing (errno says why on failure).
+ */
+int net_write_all(int fd, const void *p, size_t n);
+
+/* One read from fd into the tail of b, after making room for at least want
+ * bytes (again after EINTR). Returns the bytes added to b, 0 at end of file,
+ * or -1 (errno: a timeout of SO_RCVTIMEO is EAGAIN). */
+ssize_t net_read_buf(int fd, struct buf *b, size_t want);
 
 /* "ip:port" of a socket address into out. */
 void net_format_addr(const struct sockaddr *sa, char *out, size_t outlen);

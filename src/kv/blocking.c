@@ -116,7 +116,7 @@ static void unlink_waits(struct kv_blocking *bk, struct kv_blocked *b)
         struct kv_bkey *k = w->k;
         if (!k)
             continue;
-        NET_TLIST_REMOVE(k->head, k->tail, w, prev, next);
+        LIST_TREMOVE(k->head, k->tail, w, prev, next);
         w->k = NULL;
         if (!k->head) {
             struct dict_node *n = kv_dict_remove(&bk->keys, k->key, k->dn.klen, kv_dict_hash(k->key, k->dn.klen));
@@ -128,7 +128,7 @@ static void unlink_waits(struct kv_blocking *bk, struct kv_blocked *b)
 
 static void worker_unlink(struct wstate *ws, struct kv_blocked *b)
 {
-    NET_LIST_REMOVE(ws->head, b, wprev, wnext);
+    LIST_REMOVE(ws->head, b, wprev, wnext);
     b->wprev = b->wnext = NULL;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 
 long kv_list_fill = -2;
 
@@ -227,14 +228,7 @@ static void link_after(struct kv_list *l, struct list_node *ref, struct list_nod
 
 static void node_unlink_free(struct kv_list *l, struct list_node *nd)
 {
-    if (nd->prev)
-        nd->prev->next = nd->next;
-    else
-        l->head = nd->next;
-    if (nd->next)
-        nd->next->prev = nd->prev;
-    else
-        l->tail = nd->prev;
+    LIST_TREMOVE(l->head, l->tail, nd, prev, next);
     l->nodes--;
     xfree(nd);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 #include "kv/dict.h"
 #include "kv/server.h"
 
@@ -164,12 +165,7 @@ static void unwatch_all(struct kv_client *c)
     for (size_t i = 0; i < m->nw; i++) {
         struct wentry *e = m->w[i];
         struct wkey *k = e->k;
-        if (e->prev)
-            e->prev->next = e->next;
-        else
-            k->head = e->next;
-        if (e->next)
-            e->next->prev = e->prev;
+        LIST_REMOVE(k->head, e, prev, next);
         if (!k->head)
             xfree(kv_dict_remove(&w->keys, k->key, k->dn.klen, kv_dict_hash(k->key, k->dn.klen)));
         xfree(e);
@@ -214,11 +210,7 @@ static void watch_key(struct kv_client *c, const struct resp_arg *key)
     e->c = c;
     e->k = k;
     e->db = c->db;
-    e->prev = NULL;
-    e->next = k->head;
-    if (k->head)
-        k->head->prev = e;
-    k->head = e;
+    LIST_PUSH(k->head, e, prev, next);
     if (m->nw == m->capw) {
         m->capw = m->capw ? m->capw * 2 : 4;
         m->w = xrealloc(m->w, m->capw * sizeof *m->w);

@@ -402,9 +402,9 @@ static void on_close(uv_handle_t *h)
     kv_pubsub_client_gone(c);
     kv_repl_client_gone(c);
     kv_multi_reset(c);
-    NET_LIST_REMOVE(s->registry, c, gprev, gnext);
+    LIST_REMOVE(s->registry, c, gprev, gnext);
     pthread_mutex_unlock(&s->lock);
-    NET_LIST_REMOVE(w->clients, c, prev, next);
+    LIST_REMOVE(w->clients, c, prev, next);
     w->nclients--;
     if (c->aof_held) /* closed before its worker's AOF check ran: unlist it */
         for (size_t i = 0; i < w->nheld; i++)
@@ -882,13 +882,13 @@ static void on_connection(uv_stream_t *server, int status)
     uv_os_fd_t fd = -1;
     uv_fileno((uv_handle_t *)&c->tcp, &fd);
     c->fd = fd;
-    NET_LIST_PUSH(w->clients, c, prev, next); /* worker list */
+    LIST_PUSH(w->clients, c, prev, next); /* worker list */
     w->nclients++;
     /* registry (CLIENT LIST) */
     pthread_mutex_lock(&s->lock);
     /* requirepass may be replaced by CONFIG SET on another thread: read it locked */
     c->authed = s->cfg.requirepass == NULL || s->cfg.requirepass[0] == '\0';
-    NET_LIST_PUSH(s->registry, c, gprev, gnext);
+    LIST_PUSH(s->registry, c, gprev, gnext);
     s->st.conns_received++;
     pthread_mutex_unlock(&s->lock);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 #include "kv/server.h"
 
 #define SLOWLOG_MAX_ARGC 32
@@ -102,12 +103,7 @@ void kv_slowlog_note(struct kv_client *c, int id, int argc, const struct resp_ar
     }
     snprintf(e->addr, sizeof e->addr, "%s", c->addr);
     e->name = c->name ? xstrdup(c->name) : NULL;
-    e->next = sl->head;
-    if (sl->head)
-        sl->head->prev = e;
-    else
-        sl->tail = e;
-    sl->head = e;
+    LIST_TPUSH(sl->head, sl->tail, e, prev, next);
     sl->len++;
     while (sl->len > (unsigned long long)s->cfg.slowlog_max_len)
         drop_oldest(sl);

@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "lb/cache.h"
 #include "lb/lb.h"
@@ -131,14 +132,7 @@ static void unlink_obj(struct lb_cache *c, struct lb_cache_obj *o)
         pp = &(*pp)->hnext;
     if (*pp)
         *pp = o->hnext;
-    if (o->prev)
-        o->prev->next = o->next;
-    else
-        c->lru_head = o->next;
-    if (o->next)
-        o->next->prev = o->prev;
-    else
-        c->lru_tail = o->prev;
+    LIST_TREMOVE(c->lru_head, c->lru_tail, o, prev, next);
     o->prev = o->next = o->hnext = NULL;
     o->linked = false;
     c->bytes -= o->size;
@@ -230,15 +224,8 @@ static void lru_touch(struct lb_cache *c, struct lb_cache_obj *o)
 {
     if (c->lru_head == o)
         return;
-    o->prev->next = o->next;
-    if (o->next)
-        o->next->prev = o->prev;
-    else
-        c->lru_tail = o->prev;
-    o->prev = NULL;
-    o->next = c->lru_head;
-    c->lru_head->prev = o;
-    c->lru_head = o;
+    LIST_TREMOVE(c->lru_head, c->lru_tail, o, prev, next);
+    LIST_TPUSH(c->lru_head, c->lru_tail, o, prev, next);
 }
 
 /* The object for the request (an answer before a marker). */
@@ -300,13 +287,7 @@ static void insert(struct lb_cache *c, struct lb_cache_obj *o)
     struct lb_cache_obj **b = &c->buckets[o->hash & (c->nbuckets - 1)];
     o->hnext = *b;
     *b = o;
-    o->prev = NULL;
-    o->next = c->lru_head;
-    if (c->lru_head)
-        c->lru_head->prev = o;
-    c->lru_head = o;
-    if (!c->lru_tail)
-        c->lru_tail = o;
+    LIST_TPUSH(c->lru_head, c->lru_tail, o, prev, next);
     o->linked = true;
     c->bytes += o->size;
     c->nobjects++;

@@ -42,6 +42,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "lb/h2.h"
 #include "lb/proxy.h"
@@ -278,12 +279,7 @@ static void conn_flush(struct lb_h2_conn *c)
 static void stream_unlink(struct lb_h2_stream *st)
 {
     struct lb_h2_conn *c = st->c;
-    if (st->prev)
-        st->prev->next = st->next;
-    else
-        c->streams = st->next;
-    if (st->next)
-        st->next->prev = st->prev;
+    LIST_REMOVE(c->streams, st, prev, next);
     c->nstreams--;
 }
 
@@ -534,10 +530,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     buf_init(&st->rin);
     buf_init(&st->body);
     http1_response_init(&st->res, st->hdrs, LB_MAX_HEADERS);
-    st->next = c->streams;
-    if (c->streams)
-        c->streams->prev = st;
-    c->streams = st;
+    LIST_PUSH(c->streams, st, prev, next);
     c->nstreams++;
     nghttp2_session_set_stream_user_data(ng, st->id, st);
     atomic_fetch_add_explicit(&c->s->ls->h2_streams, 1, memory_order_relaxed);

@@ -148,7 +148,7 @@ static void on_session_closed(uv_handle_t *h)
 {
     struct lb_session *s = h->data;
     struct lb_worker *w = s->w;
-    NET_LIST_REMOVE(w->sessions, s, prev, next);
+    LIST_REMOVE(w->sessions, s, prev, next);
     w->nsessions--;
     atomic_fetch_sub(&w->srv->nclients, 1);
     buf_deinit(&s->in);
@@ -534,7 +534,7 @@ static void cache_unwait(struct lb_session *s)
     struct lb_cache_fill *f = s->cwait;
     if (!f)
         return;
-    NET_LIST_REMOVE(*lb_cache_fill_waiters(f), s, cwait_prev, cwait_next);
+    LIST_REMOVE(*lb_cache_fill_waiters(f), s, cwait_prev, cwait_next);
     s->cwait_prev = s->cwait_next = NULL;
     s->cwait = NULL;
     lb_cache_fill_unwait(f);
@@ -1519,7 +1519,7 @@ void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *se
     /* timeout-header runs from the accept for the first request */
     s->state = LB_S_HEAD;
     s->since = s->last_client = now_ms(s);
-    NET_LIST_PUSH(w->sessions, s, prev, next);
+    LIST_PUSH(w->sessions, s, prev, next);
     w->nsessions++;
     uv_read_start((uv_stream_t *)&s->tcp, on_client_alloc, on_client_read);
 }
@@ -1546,7 +1546,7 @@ static struct lb_session *stream_new(struct lb_session *c)
     s->nrequests = 1; /* never an h2c preface */
     s->state = LB_S_HEAD;
     s->since = s->last_client = now_ms(s);
-    NET_LIST_PUSH(w->sessions, s, prev, next);
+    LIST_PUSH(w->sessions, s, prev, next);
     w->nsessions++;
     return s;
 }

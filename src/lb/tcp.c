@@ -77,7 +77,7 @@ static void tunnel_free_if_done(struct lb_tunnel *t)
     if (t->handles > 0)
         return;
     struct lb_worker *w = t->w;
-    NET_LIST_REMOVE(w->tunnels, t, prev, next);
+    LIST_REMOVE(w->tunnels, t, prev, next);
     w->ntunnels--;
     atomic_fetch_sub(&w->srv->nclients, 1);
     buf_deinit(&t->c2s);
@@ -524,7 +524,7 @@ void lb_tcp_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *ser
         }
     }
     uv_tcp_nodelay(&t->cli, 1);
-    NET_LIST_PUSH(w->tunnels, t, prev, next);
+    LIST_PUSH(w->tunnels, t, prev, next);
     w->ntunnels++;
     t->since = t->last = lb_now_ms(w);
     uv_read_start((uv_stream_t *)&t->cli, on_cli_alloc, on_cli_read);

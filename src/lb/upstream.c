@@ -42,7 +42,7 @@ static void on_closed(uv_handle_t *h)
 {
     struct lb_upstream *u = h->data;
     struct lb_worker *w = u->w;
-    NET_LIST_REMOVE(w->upstreams, u, prev, next);
+    LIST_REMOVE(w->upstreams, u, prev, next);
     w->nupstreams--;
     buf_deinit(&u->in);
     buf_deinit(&u->out);
@@ -218,7 +218,7 @@ struct lb_upstream *lb_upstream_connect(struct lb_worker *w, struct net_peer *p,
     uv_tcp_init(&w->loop, &u->tcp);
     u->tcp.data = u;
     u->creq.data = u;
-    NET_LIST_PUSH(w->upstreams, u, prev, next);
+    LIST_PUSH(w->upstreams, u, prev, next);
     w->nupstreams++;
     net_count(&p->local[w->id].connects, 1);
     int r = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&p->sa, on_connect);

@@ -141,7 +141,7 @@ static void conn_handle_closed(uv_handle_t *h)
     if (--c->handles > 0)
         return;
     struct admin *a = c->a;
-    NET_LIST_REMOVE(a->conns, c, prev, next);
+    LIST_REMOVE(a->conns, c, prev, next);
     a->nconns--;
     buf_deinit(&c->in);
     buf_deinit(&c->out);
@@ -322,7 +322,7 @@ static void on_conn(uv_stream_t *server, int status)
     buf_init(&c->out);
     buf_init(&c->wbuf);
     http1_request_init(&c->req, c->hdrs, ADMIN_MAX_HEADERS);
-    NET_LIST_PUSH(a->conns, c, prev, next);
+    LIST_PUSH(a->conns, c, prev, next);
     a->nconns++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || a->nconns > ADMIN_MAX_CONNS) {
         conn_close(c);

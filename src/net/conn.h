@@ -30,6 +30,7 @@
 #include <uv.h>
 
 #include "core/buf.h"
+#include "core/list.h"
 
 /* ---- write path ---------------------------------------------------------- */
 
@@ -200,44 +201,7 @@ static inline bool net_conn_resume(uv_stream_t *st, bool *paused, uv_alloc_cb al
 
 /* ---- intrusive lists ----------------------------------------------------- */
 
-/*
- * A doubly-linked list threaded through the elements themselves: the element
- * type has pointers named by the `prev` and `next` arguments and the list is
- * one head pointer. O(1) push and removal; no allocation.
- *
- *   NET_LIST_PUSH(w->clients, c, prev, next);     add c at the front
- *   NET_LIST_REMOVE(w->clients, c, prev, next);   take c out
- */
-#define NET_LIST_PUSH(head, el, prev, next)                                                                            \
-    do {                                                                                                               \
-        (el)->prev = NULL;                                                                                             \
-        (el)->next = (head);                                                                                           \
-        if (head)                                                                                                      \
-            (head)->prev = (el);                                                                                       \
-        (head) = (el);                                                                                                 \
-    } while (0)
-
-#define NET_LIST_REMOVE(head, el, prev, next)                                                                          \
-    do {                                                                                                               \
-        if ((el)->prev)                                                                                                \
-            (el)->prev->next = (el)->next;                                                                             \
-        else                                                                                                           \
-            (head) = (el)->next;                                                                                       \
-        if ((el)->next)                                                                                                \
-            (el)->next->prev = (el)->prev;                                                                             \
-    } while (0)
-
-/* Take el out of a list that also keeps its last element in tail. */
-#define NET_TLIST_REMOVE(head, tail, el, prev, next)                                                                   \
-    do {                                                                                                               \
-        if ((el)->prev)                                                                                                \
-            (el)->prev->next = (el)->next;                                                                             \
-        else                                                                                                           \
-            (head) = (el)->next;                                                                                       \
-        if ((el)->next)                                                                                                \
-            (el)->next->prev = (el)->prev;                                                                             \
-        else                                                                                                           \
-            (tail) = (el)->prev;                                                                                       \
-    } while (0)
+/* A worker's connections sit on intrusive lists: LIST_PUSH / LIST_REMOVE of
+ * core/list.h (included here for that). */
 
 #endif

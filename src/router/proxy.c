@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "net/conn.h"
@@ -148,11 +149,7 @@ static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
         buf_init(&m->frags[i].reply);
     }
     buf_init(&m->reply);
-    if (c->tail)
-        c->tail->next = m;
-    else
-        c->head = m;
-    c->tail = m;
+    QUEUE_PUSH(c->head, c->tail, m, next);
     c->inflight++;
     atomic_fetch_add_explicit(&c->w->inflight, 1, memory_order_relaxed);
     return m;
@@ -196,9 +193,7 @@ static void client_advance(struct rt_client *c)
     struct rt_msg *m;
     while ((m = c->head) && m->done) {
         buf_append(&c->wq.out, buf_head(&m->reply), buf_pending(&m->reply));
-        c->head = m->next;
-        if (!c->head)
-            c->tail = NULL;
+        QUEUE_SHIFT(c->head, c->tail, next);
         c->inflight--;
         atomic_fetch_sub_explicit(&c->w->inflight, 1, memory_order_relaxed);
         if (m->quit)
@@ -244,9 +239,7 @@ static void frag_answer(struct rt_frag *f, const char *p, size_t n)
         if (m->nfrag == 1 && !m->route && m->c && m->c->head == m) {
             struct rt_client *c = m->c;
             buf_append(&c->wq.out, p, n);
-            c->head = m->next;
-            if (!c->head)
-                c->tail = NULL;
+            QUEUE_SHIFT(c->head, c->tail, next);
             c->inflight--;
             atomic_fetch_sub_explicit(&c->w->inflight, 1, memory_order_relaxed);
             msg_free(m);
@@ -409,9 +402,7 @@ static void on_sconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             return;
         }
         struct rt_frag *f = sc->head;
-        sc->head = f->next;
-        if (!sc->head)
-            sc->tail = NULL;
+        QUEUE_SHIFT(sc->head, sc->tail, next);
         sc->nq--;
         sc->since_ms = (long long)uv_now(&w->loop);
         net_count(&sc->peer->local[w->id].responses[sc->rp.is_error ? 5 : 2], 1);
@@ -821,11 +812,7 @@ static bool park(struct rt_client *c, int argc, const struct resp_arg *argv)
     if (c->nparked > 1) {
         /* parking just ended, but earlier commands of this client are on their way back: queue behind them */
         pthread_mutex_lock(&w->rel_lock);
-        if (w->rel_tail)
-            w->rel_tail->next = pk;
-        else
-            w->rel_head = pk;
-        w->rel_tail = pk;
+        QUEUE_PUSH(w->rel_head, w->rel_tail, pk, next);
         pthread_mutex_unlock(&w->rel_lock);
         uv_async_send(&w->wake);
         return true;
@@ -984,7 +971,7 @@ void rt_client_close(struct rt_client *c)
             *pp = c->dnext;
             break;
         }
-    NET_LIST_REMOVE(w->clients, c, prev, next);
+    LIST_REMOVE(w->clients, c, prev, next);
     atomic_fetch_sub(&w->nclients, 1);
     rt_sub_free(c);
     uv_close((uv_handle_t *)&c->tcp, on_client_closed);
@@ -1108,7 +1095,7 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
     rt_wq_init(&c->wq);
     c->multi_shard = -1;
     c->cslot = w->next_cslot++;
-    NET_LIST_PUSH(w->clients, c, prev, next);
+    LIST_PUSH(w->clients, c, prev, next);
     w->clients_total++;
     atomic_fetch_add(&w->nclients, 1);
     int total = 0;

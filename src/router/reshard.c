@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
@@ -113,17 +114,8 @@ static int mc_call(struct mconn *c, struct rt_shard *sh, int n)
     if (mc_open(c, sh) != 0)
         return -1;
     buf_consume(&c->in, buf_pending(&c->in));
-    const char *p = buf_head(&c->out);
-    size_t left = buf_pending(&c->out);
-    while (left) {
-        ssize_t w = write(c->fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto fail;
-        p += w;
-        left -= (size_t)w;
-    }
+    if (net_write_all(c->fd, buf_head(&c->out), buf_pending(&c->out)) != 0)
+        goto fail;
     buf_consume(&c->out, buf_pending(&c->out));
     size_t off = 0;
     struct resp_reply rr;
@@ -143,13 +135,8 @@ static int mc_call(struct mconn *c, struct rt_shard *sh, int n)
         }
         if (buf_pending(&c->in) > MAX_REPLY)
             goto fail;
-        buf_reserve(&c->in, 65536);
-        ssize_t r = read(c->fd, buf_tail(&c->in), buf_room(&c->in));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
+        if (net_read_buf(c->fd, &c->in, 65536) <= 0)
             goto fail;
-        c->in.len += (size_t)r;
     }
     for (int i = 0; i < n; i++)
         c->rep[i] = buf_head(&c->in) + offs[i];
@@ -289,12 +276,7 @@ static void release(struct rt_park *pk)
 {
     struct rt_worker *w = pk->w;
     pthread_mutex_lock(&w->rel_lock);
-    pk->next = NULL;
-    if (w->rel_tail)
-        w->rel_tail->next = pk;
-    else
-        w->rel_head = pk;
-    w->rel_tail = pk;
+    QUEUE_PUSH(w->rel_head, w->rel_tail, pk, next);
     pthread_mutex_unlock(&w->rel_lock);
     uv_async_send(&w->wake);
 }
@@ -329,12 +311,7 @@ bool rt_reshard_park(struct rt_server *s, struct rt_park *pk)
         pthread_mutex_unlock(&rs->lock);
         return false;
     }
-    pk->next = NULL;
-    if (rs->tail)
-        rs->tail->next = pk;
-    else
-        rs->head = pk;
-    rs->tail = pk;
+    QUEUE_PUSH(rs->head, rs->tail, pk, next);
     atomic_fetch_add(&rs->parked, 1);
     pthread_cond_signal(&rs->cond);
     pthread_mutex_unlock(&rs->lock);

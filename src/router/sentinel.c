@@ -110,20 +110,6 @@ static int sent_connect(const char *addr, long long rcv_timeout_ms)
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* One CRLF-terminated line (without CRLF) into out; -1 on error, EOF or a line too long. */
 static int read_line(struct rd *r, char *out, size_t outlen)
 {
@@ -212,7 +198,7 @@ static int ask_one(const char *sentinel, const char *master, char *out, size_t o
     r->fd = fd;
     int rc = -1;
     char ip[256], port[32];
-    if (send_all(fd, cmd, strlen(cmd)) == 0 && read_array(r) == 2 && read_elem(r, ip, sizeof ip) == 0 &&
+    if (net_write_all(fd, cmd, strlen(cmd)) == 0 && read_array(r) == 2 && read_elem(r, ip, sizeof ip) == 0 &&
         read_elem(r, port, sizeof port) == 0 && *ip && atoi(port) > 0) {
         snprintf(out, outlen, "%s:%s", ip, port);
         rc = 0;
@@ -233,7 +219,7 @@ static bool role_is(const char *addr, const char *want)
     struct rd *r = xcalloc(1, sizeof *r);
     r->fd = fd;
     char kind[32];
-    bool ok = send_all(fd, role, sizeof role - 1) == 0 && read_array(r) >= 1 &&
+    bool ok = net_write_all(fd, role, sizeof role - 1) == 0 && read_array(r) >= 1 &&
               read_elem(r, kind, sizeof kind) == 0 && strcmp(kind, want) == 0;
     xfree(r);
     close(fd);
@@ -270,7 +256,7 @@ static int ask_replicas_one(const char *sentinel, const char *master, struct rt_
     r->fd = fd;
     int rc = -1;
     *nreps = 0;
-    long n = send_all(fd, cmd, strlen(cmd)) == 0 ? read_array(r) : -2;
+    long n = net_write_all(fd, cmd, strlen(cmd)) == 0 ? read_array(r) : -2;
     if (n < 0)
         goto out;
     for (long i = 0; i < n; i++) {
@@ -461,7 +447,7 @@ static void *sub_thread(void *arg)
         /* +switch-master moves a primary; the others change which replicas are readable */
         static const char sub[] = "*6\r\n$9\r\nSUBSCRIBE\r\n$14\r\n+switch-master\r\n$6\r\n+slave\r\n"
                                   "$6\r\n+sdown\r\n$6\r\n-sdown\r\n$17\r\n+convert-to-slave\r\n";
-        if (fd >= 0 && send_all(fd, sub, sizeof sub - 1) == 0) {
+        if (fd >= 0 && net_write_all(fd, sub, sizeof sub - 1) == 0) {
             memset(r, 0, sizeof *r);
             r->fd = fd;
             bool subscribed = false;

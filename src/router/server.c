@@ -444,16 +444,13 @@ static int dir_fetch(struct rt_server *s, struct rt_pool *p)
     struct resp_arg cmd[2] = {{"HGETALL", 7}, {p->conf->dir_hash, strlen(p->conf->dir_hash)}};
     rt_write_command(&out, 2, cmd);
     if (connect(fd, (struct sockaddr *)&sa, salen) != 0 ||
-        write(fd, buf_head(&out), buf_pending(&out)) != (ssize_t)buf_pending(&out))
+        net_write_all(fd, buf_head(&out), buf_pending(&out)) != 0)
         goto done;
     struct resp_reply rr;
     resp_reply_init(&rr);
     for (;;) {
-        buf_reserve(&in, 65536);
-        ssize_t n = read(fd, buf_tail(&in), buf_room(&in));
-        if (n <= 0)
+        if (net_read_buf(fd, &in, 65536) <= 0)
             goto done;
-        in.len += (size_t)n;
         ssize_t m = resp_reply_parse(&rr, buf_head(&in), buf_pending(&in));
         if (m < 0 || buf_pending(&in) > DIR_MAX_REPLY)
             goto done;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/rand.h"
@@ -102,7 +103,7 @@ static void client_close(struct client *c)
     if (c->closing)
         return;
     c->closing = true;
-    NET_LIST_REMOVE(clients, c, prev, next);
+    LIST_REMOVE(clients, c, prev, next);
     nclients--;
     uv_close((uv_handle_t *)&c->tcp, client_closed);
 }
@@ -534,7 +535,7 @@ static void on_connection(uv_stream_t *srv, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    NET_LIST_PUSH(clients, c, prev, next);
+    LIST_PUSH(clients, c, prev, next);
     nclients++;
     uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read);
 }

@@ -45,6 +45,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/net.h"
 #include "core/util.h"
 #include "up/up.h"
 
@@ -187,20 +188,6 @@ static int tcp_open(int port)
     return fd;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* One inline command; its first reply line (without CRLF) in out. false: no answer. */
 static bool resp_line(int port, const char *cmd, char *out, size_t outlen)
 {
@@ -209,7 +196,7 @@ static bool resp_line(int port, const char *cmd, char *out, size_t outlen)
         return false;
     char req[256];
     int n = snprintf(req, sizeof req, "%s\r\n", cmd);
-    bool ok = write_all(fd, req, (size_t)n);
+    bool ok = net_write_all(fd, req, (size_t)n) == 0;
     size_t got = 0;
     while (ok && got + 1 < outlen) {
         ssize_t r = read(fd, out + got, outlen - 1 - got);
@@ -268,7 +255,7 @@ static long long resp_load_keys(int port, long long n)
             int kl = snprintf(key, sizeof key, "demo:chash:%lld", k);
             buf_printf(&b, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$5\r\nvalue\r\n", kl, key);
         }
-        if (!write_all(fd, buf_head(&b), buf_pending(&b)))
+        if (net_write_all(fd, buf_head(&b), buf_pending(&b)) != 0)
             break;
         /* each reply is "+OK\r\n" (5 bytes) or an error line */
         long long lines = 0;

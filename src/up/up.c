@@ -131,18 +131,15 @@ int up_http_call(int port, const char *method, const char *path, const char *tok
     char req[1024];
     int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Length: 0\r\nConnection: close\r\n\r\n",
                      method, path, token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
-    if (write(fd, req, (size_t)n) != n) {
+    if (net_write_all(fd, req, (size_t)n) != 0) {
         close(fd);
         return -1;
     }
     struct buf b;
     buf_init(&b);
     for (;;) {
-        buf_reserve(&b, 16384);
-        ssize_t r = read(fd, buf_tail(&b), buf_room(&b));
-        if (r <= 0)
+        if (net_read_buf(fd, &b, 16384) <= 0)
             break;
-        b.len += (size_t)r;
         if (b.len > (4u << 20))
             break;
     }

@@ -1,6 +1,6 @@
 /*
  * test_net_conn.c — net/conn.h (the write path: try-write, then swap and
- * uv_write; the intrusive lists) and net/server.c's listening sockets
+ * uv_write) and net/server.c's listening sockets
  * (SO_REUSEPORT sockets that refuse a taken port, one socket shared by dups,
  * port 0), admin port rule, and argument helpers.
  */
@@ -13,44 +13,6 @@
 #include "core/net.h"
 #include "net/conn.h"
 #include "net/server.h"
-
-struct el {
-    int v;
-    struct el *prev, *next;
-};
-
-Test(net_conn, list_push_remove)
-{
-    struct el a = {.v = 1}, b = {.v = 2}, c = {.v = 3};
-    struct el *head = NULL;
-    NET_LIST_PUSH(head, &a, prev, next);
-    NET_LIST_PUSH(head, &b, prev, next);
-    NET_LIST_PUSH(head, &c, prev, next); /* c b a */
-    cr_assert_eq(head, &c);
-    NET_LIST_REMOVE(head, &b, prev, next); /* middle */
-    cr_assert_eq(c.next, &a);
-    cr_assert_eq(a.prev, &c);
-    NET_LIST_REMOVE(head, &c, prev, next); /* head */
-    cr_assert_eq(head, &a);
-    cr_assert_null(a.prev);
-    NET_LIST_REMOVE(head, &a, prev, next); /* last */
-    cr_assert_null(head);
-}
-
-Test(net_conn, tlist_remove_keeps_tail)
-{
-    struct el a = {.v = 1}, b = {.v = 2};
-    struct el *head = &a, *tail = &b;
-    a.next = &b;
-    b.prev = &a;
-    NET_TLIST_REMOVE(head, tail, &b, prev, next);
-    cr_assert_eq(tail, &a);
-    cr_assert_eq(head, &a);
-    cr_assert_null(a.next);
-    NET_TLIST_REMOVE(head, tail, &a, prev, next);
-    cr_assert_null(head);
-    cr_assert_null(tail);
-}
 
 static int written_status = 1;
 static void on_written(uv_write_t *req, int status)
