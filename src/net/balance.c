@@ -7,7 +7,6 @@
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
-#include <xxhash.h>
 
 const struct net_balance_ops *const net_balancers[NET_BALANCE__COUNT] = {
 #define NET_X_ROW(id, sym, aliases) &sym,
@@ -45,8 +44,6 @@ int net_balance_find(const char *name)
             return i;
     return -1;
 }
-
-uint64_t net_hash(const void *p, size_t n, uint64_t seed) { return XXH3_64bits_withSeed(p, n, seed); }
 
 struct net_peer *net_balance_walk(struct net_peer *const *peers, int n, const uint64_t *cum, uint64_t point,
                                 const struct net_pick_ctx *ctx)

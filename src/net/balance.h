@@ -22,18 +22,8 @@ enum {
     NET_BAL_KEY = 1 << 1,       /* hashes a key the role gives (ctx->key; the lb: ip, uri, header, cookie) */
 };
 
-struct net_balance_ops {
-    const char *name;
-    unsigned flags;
-    const char *help;
-    /* New state for an empty peer list; destroy frees it. */
-    void *(*create)(void);
-    void (*destroy)(void *st);
-    /* The usable peers are now peers[0..n) (n may be 0). */
-    void (*update)(void *st, struct net_peer *const *peers, int n);
-    /* One of peers[0..n) not excluded by ctx, or NULL. n == the last update's n. */
-    struct net_peer *(*pick)(void *st, struct net_peer *const *peers, int n, const struct net_pick_ctx *ctx);
-};
+/* struct net_balance_ops, the interface every algorithm implements, is in
+ * peer.h: the pool calls it there, and this header builds on peer.h. */
 
 /* One row per algorithm: id, ops symbol, other accepted spellings
  * (space-separated, matched without case after every algorithm's own name). */
@@ -58,7 +48,7 @@ enum net_balance_id {
 NET_BALANCERS(NET_X_DECL)
 #undef NET_X_DECL
 
-extern const struct net_balance_ops *const net_balancers[NET_BALANCE__COUNT];
+extern const struct net_balance_ops *const net_balancers[NET_BALANCE__COUNT]; /* also in peer.h */
 extern const char *const net_balance_aliases[NET_BALANCE__COUNT];
 
 /* Index of the algorithm called name (or one of its aliases), -1 if unknown. */
@@ -70,7 +60,7 @@ int net_balance_find(const char *name);
 struct net_peer *net_balance_walk(struct net_peer *const *peers, int n, const uint64_t *cum, uint64_t point,
                                 const struct net_pick_ctx *ctx);
 
-/* 64-bit hash of bytes (xxHash3), the one every algorithm uses. */
-uint64_t net_hash(const void *p, size_t n, uint64_t seed);
+/* net_hash, the 64-bit hash every algorithm uses, is in peer.h (peers hash
+ * their names with it). */
 
 #endif

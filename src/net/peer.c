@@ -6,10 +6,12 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
-#include "net/balance.h"
+
+uint64_t net_hash(const void *p, size_t n, uint64_t seed) { return XXH3_64bits_withSeed(p, n, seed); }
 
 long long net_mono_ms(void) { return (long long)(uv_hrtime() / 1000000); }
 

@@ -166,6 +166,31 @@ static inline bool net_pick_excluded(const struct net_pick_ctx *c, const struct 
     return false;
 }
 
+/*
+ * A balancing algorithm as the pool sees it (balance.h: the table of
+ * algorithms, one file each). Declared here, below balance.h, so that the
+ * pool calls algorithms through this interface without including the
+ * algorithms' header (balance.h builds on this one, never the reverse).
+ */
+struct net_balance_ops {
+    const char *name;
+    unsigned flags;
+    const char *help;
+    /* New state for an empty peer list; destroy frees it. */
+    void *(*create)(void);
+    void (*destroy)(void *st);
+    /* The usable peers are now peers[0..n) (n may be 0). */
+    void (*update)(void *st, struct net_peer *const *peers, int n);
+    /* One of peers[0..n) not excluded by ctx, or NULL. n == the last update's n. */
+    struct net_peer *(*pick)(void *st, struct net_peer *const *peers, int n, const struct net_pick_ctx *ctx);
+};
+
+/* 64-bit hash of bytes (xxHash3): peer names (sticky ids), balancing keys. */
+uint64_t net_hash(const void *p, size_t n, uint64_t seed);
+
+/* The algorithms by index (net_pool_conf.balance); defined in balance.c. */
+extern const struct net_balance_ops *const net_balancers[];
+
 struct net_pool *net_pool_new(const char *name, struct net_pool_conf *conf, int nworkers);
 /* Free a pool (exit only): drops the pool's peers and every snapshot, and
  * own_conf through free_conf. */
