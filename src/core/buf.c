@@ -68,3 +68,18 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
     b->len += (size_t)n;
 }
+
+void buf_move(struct buf *src, struct buf *dst, size_t n)
+{
+    if (n == 0)
+        return;
+    if (n == buf_pending(src) && buf_pending(dst) == 0) {
+        struct buf t = *src;
+        *src = *dst;
+        *dst = t;
+        src->off = src->len = 0;
+        return;
+    }
+    buf_append(dst, buf_head(src), n);
+    buf_consume(src, n);
+}

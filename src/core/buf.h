@@ -69,6 +69,10 @@ static inline void buf_putc(struct buf *b, char c)
 
 static inline void buf_puts(struct buf *b, const char *s) { buf_append(b, s, strlen(s)); }
 
+/* Move n bytes from the head of src to the tail of dst (swaps the buffers
+ * when that moves everything into an empty dst: no copy). */
+void buf_move(struct buf *src, struct buf *dst, size_t n);
+
 /* printf-style append. */
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

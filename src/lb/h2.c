@@ -45,7 +45,7 @@
 #include "core/list.h"
 #include "core/log.h"
 #include "lb/h2.h"
-#include "lb/proxy.h"
+#include "lb/session.h"
 
 #define H2_STREAM_WINDOW (256 * 1024)
 #define H2_CONN_WINDOW (1024 * 1024)
@@ -336,9 +336,9 @@ static void stream_answer(struct lb_h2_stream *st, int status)
 
 static bool hop_by_hop(const struct http1_header *h)
 {
-    return lb_header_is(h, "connection") || lb_header_is(h, "keep-alive") ||
-           lb_header_is(h, "proxy-connection") || lb_header_is(h, "transfer-encoding") ||
-           lb_header_is(h, "upgrade") || lb_header_is(h, "te");
+    return http1_header_is(h, "connection") || http1_header_is(h, "keep-alive") ||
+           http1_header_is(h, "proxy-connection") || http1_header_is(h, "transfer-encoding") ||
+           http1_header_is(h, "upgrade") || http1_header_is(h, "te");
 }
 
 /* The response head is parsed: HEADERS. */
@@ -408,7 +408,7 @@ static bool parse_response(struct lb_h2_stream *st)
         switch (st->rbody) {
         case HTTP1_BODY_LENGTH: {
             size_t n = avail < st->rleft ? avail : (size_t)st->rleft;
-            lb_buf_move(&st->rin, &st->body, n);
+            buf_move(&st->rin, &st->body, n);
             st->rleft -= n;
             if (st->rleft == 0)
                 st->rstate = 2;
@@ -436,7 +436,7 @@ static bool parse_response(struct lb_h2_stream *st)
             break;
         }
         default:
-            lb_buf_move(&st->rin, &st->body, avail);
+            buf_move(&st->rin, &st->body, avail);
             break;
         }
         buf_consume(&st->rin, 0);
@@ -454,7 +454,7 @@ void lb_h2_stream_flush(struct lb_session *s)
     if (!st)
         return;
     if (!st->reset) {
-        lb_buf_move(&s->out, &st->rin, buf_pending(&s->out));
+        buf_move(&s->out, &st->rin, buf_pending(&s->out));
         parse_response(st);
     } else {
         buf_consume(&s->out, buf_pending(&s->out));
@@ -577,7 +577,7 @@ static void request_begin(struct lb_h2_conn *c, struct lb_h2_stream *st, bool en
     struct lb_session *s = c->ops->stream_new(c->s);
     s->h2s = st;
     st->s = s;
-    lb_buf_move(&head, &s->in, buf_pending(&head));
+    buf_move(&head, &s->in, buf_pending(&head));
     buf_deinit(&head);
     c->ops->stream_input(s);
 }

@@ -19,19 +19,14 @@
 #include "net/balance.h"
 #include "lb/proxy.h"
 
-bool lb_header_is(const struct http1_header *h, const char *name)
-{
-    return util_strieq(h->name, h->name_len, name);
-}
-
 /* Hop-by-hop fields never cross the proxy (RFC 9110 7.6.1). */
 static bool hop_by_hop(const struct http1_header *h)
 {
     switch (h->name_len) {
-    case 2: return lb_header_is(h, "te");
-    case 7: return lb_header_is(h, "upgrade");
-    case 10: return lb_header_is(h, "connection") || lb_header_is(h, "keep-alive");
-    case 16: return lb_header_is(h, "proxy-connection");
+    case 2: return http1_header_is(h, "te");
+    case 7: return http1_header_is(h, "upgrade");
+    case 10: return http1_header_is(h, "connection") || http1_header_is(h, "keep-alive");
+    case 16: return http1_header_is(h, "proxy-connection");
     }
     return false;
 }
@@ -56,7 +51,7 @@ bool lb_http_is_upgrade(const struct http1_request *r)
 static bool connection_names_fields(const struct http1_header *hdrs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (hdrs[i].name_len != 10 || !lb_header_is(&hdrs[i], "connection"))
+        if (hdrs[i].name_len != 10 || !http1_header_is(&hdrs[i], "connection"))
             continue;
         const char *p = hdrs[i].value, *end = p + hdrs[i].value_len;
         while (p < end) {
@@ -84,9 +79,9 @@ static bool connection_names_fields(const struct http1_header *hdrs, size_t n)
 static bool never_hop_by_hop(const struct http1_header *h)
 {
     switch (h->name_len) {
-    case 4: return lb_header_is(h, "host");
-    case 14: return lb_header_is(h, "content-length");
-    case 17: return lb_header_is(h, "transfer-encoding");
+    case 4: return http1_header_is(h, "host");
+    case 14: return http1_header_is(h, "content-length");
+    case 17: return http1_header_is(h, "transfer-encoding");
     }
     return false;
 }
@@ -97,7 +92,7 @@ static bool named_in_connection(const struct http1_header *hdrs, size_t n, const
     if (never_hop_by_hop(h))
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (hdrs[i].name_len != 10 || !lb_header_is(&hdrs[i], "connection"))
+        if (hdrs[i].name_len != 10 || !http1_header_is(&hdrs[i], "connection"))
             continue;
         char name[128];
         if (h->name_len >= sizeof name)
@@ -115,7 +110,7 @@ static bool find_cookie(const struct http1_header *hdrs, size_t n, const char *n
 {
     size_t nl = strlen(name);
     for (size_t i = 0; i < n; i++) {
-        if (hdrs[i].name_len != 6 || !lb_header_is(&hdrs[i], "cookie"))
+        if (hdrs[i].name_len != 6 || !http1_header_is(&hdrs[i], "cookie"))
             continue;
         const char *p = hdrs[i].value, *end = p + hdrs[i].value_len;
         while (p < end) {
@@ -319,21 +314,21 @@ void lb_http_request_head(struct lb_session *s)
     int nxff = 0;
     for (size_t i = 0; i < r->num_headers; i++) {
         const struct http1_header *h = &r->headers[i];
-        if (hop_by_hop(h) && !(s->upgrade && h->name_len == 7 && lb_header_is(h, "upgrade")))
+        if (hop_by_hop(h) && !(s->upgrade && h->name_len == 7 && http1_header_is(h, "upgrade")))
             continue;
         if (lc->forwarded_for) {
-            if (h->name_len == 15 && lb_header_is(h, "x-forwarded-for")) {
+            if (h->name_len == 15 && http1_header_is(h, "x-forwarded-for")) {
                 if (nxff < 8)
                     xff[nxff++] = h;
                 continue;
             }
-            if ((h->name_len == 17 && lb_header_is(h, "x-forwarded-proto")) ||
-                (h->name_len == 16 && lb_header_is(h, "x-forwarded-port")))
+            if ((h->name_len == 17 && http1_header_is(h, "x-forwarded-proto")) ||
+                (h->name_len == 16 && http1_header_is(h, "x-forwarded-port")))
                 continue;
         }
         if (named && named_in_connection(r->headers, r->num_headers, h))
             continue;
-        if (h->name_len == 12 && lb_header_is(h, "x-request-id")) {
+        if (h->name_len == 12 && http1_header_is(h, "x-request-id")) {
             if (h->value_len == 0 || h->value_len > 200)
                 continue; /* replaced by ours */
             has_reqid = true;
@@ -392,9 +387,9 @@ void lb_http_response_head(struct buf *o, const struct http1_response *r, bool d
     bool named = connection_names_fields(r->headers, r->num_headers);
     for (size_t i = 0; i < r->num_headers; i++) {
         const struct http1_header *h = &r->headers[i];
-        if (hop_by_hop(h) && !(r->status == 101 && h->name_len == 7 && lb_header_is(h, "upgrade")))
+        if (hop_by_hop(h) && !(r->status == 101 && h->name_len == 7 && http1_header_is(h, "upgrade")))
             continue;
-        if (dechunk && h->name_len == 17 && lb_header_is(h, "transfer-encoding"))
+        if (dechunk && h->name_len == 17 && http1_header_is(h, "transfer-encoding"))
             continue;
         if (named && named_in_connection(r->headers, r->num_headers, h))
             continue;

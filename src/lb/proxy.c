@@ -749,7 +749,7 @@ static void tunnel_up(struct lb_session *s)
         return;
     }
     if (buf_pending(&s->in))
-        lb_buf_move(&s->in, &u->out, buf_pending(&s->in));
+        buf_move(&s->in, &u->out, buf_pending(&s->in));
     lb_upstream_flush(u);
     if (s->closing || s->up != u)
         return;
@@ -761,7 +761,7 @@ static void tunnel_up(struct lb_session *s)
 static void tunnel_down(struct lb_session *s, struct lb_upstream *u)
 {
     if (buf_pending(&u->in))
-        lb_buf_move(&u->in, &s->out, buf_pending(&u->in));
+        buf_move(&u->in, &s->out, buf_pending(&u->in));
     client_flush(s);
     if (!s->closing && s->up == u &&
         (s->h2s ? lb_h2_stream_queued(s) : buf_pending(&s->out) + buf_pending(&s->wbuf)) >= LB_HIGH_WATER)
@@ -803,14 +803,14 @@ static void pump_request(struct lb_session *s)
     size_t avail = buf_pending(&s->in);
     if (s->req_body == HTTP1_BODY_LENGTH) {
         size_t n = avail < s->req_left ? avail : (size_t)s->req_left;
-        lb_buf_move(&s->in, dst, n);
+        buf_move(&s->in, dst, n);
         s->req_left -= n;
         if (s->req_left == 0)
             s->req_done = true;
     } else if (s->req_body == HTTP1_BODY_CHUNKED) {
         size_t used;
         int rc = http1_chunked_scan(&s->req_ck, buf_head(&s->in), avail, &used);
-        lb_buf_move(&s->in, dst, used);
+        buf_move(&s->in, dst, used);
         if (rc == HTTP1_CHUNK_DONE) {
             s->req_done = true;
         } else if (rc < 0) {
@@ -865,7 +865,7 @@ static void send_request(struct lb_session *s, struct lb_upstream *u)
     if (s->replay)
         buf_append(&u->out, buf_head(&s->hold), buf_pending(&s->hold));
     else
-        lb_buf_move(&s->hold, &u->out, buf_pending(&s->hold));
+        buf_move(&s->hold, &u->out, buf_pending(&s->hold));
     lb_upstream_flush(u);
     if (s->closing || s->up != u)
         return;
@@ -1095,7 +1095,7 @@ static void body_move(struct lb_session *s, struct lb_upstream *u, size_t n)
     if (s->cache_sink)
         buf_consume(&u->in, n);
     else
-        lb_buf_move(&u->in, &s->out, n);
+        buf_move(&u->in, &s->out, n);
 }
 
 /* Parse and relay what the backend sent. */

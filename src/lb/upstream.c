@@ -23,21 +23,6 @@
 #include "net/conn.h"
 #include "lb/proxy.h"
 
-void lb_buf_move(struct buf *src, struct buf *dst, size_t n)
-{
-    if (n == 0)
-        return;
-    if (n == buf_pending(src) && buf_pending(dst) == 0) {
-        struct buf t = *src;
-        *src = *dst;
-        *dst = t;
-        src->off = src->len = 0;
-        return;
-    }
-    buf_append(dst, buf_head(src), n);
-    buf_consume(src, n);
-}
-
 static void on_closed(uv_handle_t *h)
 {
     struct lb_upstream *u = h->data;

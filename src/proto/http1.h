@@ -185,6 +185,10 @@ struct http1_header {
     size_t value_len;
 };
 
+/* Whether h is the field called name (lowercase; field names compare
+ * without case). */
+bool http1_header_is(const struct http1_header *h, const char *name);
+
 enum http1_body {
     HTTP1_BODY_NONE,        /* no body */
     HTTP1_BODY_LENGTH,      /* content_length bytes (may be 0) */
