@@ -57,5 +57,43 @@ t=$(tree nowhere)
 printf '#include "nosuch/x.h"\n' >"$t/kv/t_string.c"
 expect 1 nowhere "an include of a folder that does not exist fails" "$t"
 
+# include cycles (module = x.c + x.h)
+t=$(tree mutual)
+printf '#include "lb/h2.h"\n' >"$t/lb/proxy.h"
+printf '#include "lb/proxy.h"\n' >"$t/lb/proxy.c"
+printf '#include "core/buf.h"\n' >"$t/lb/h2.h"
+printf '#include "lb/h2.h"\n#include "lb/proxy.h"\n' >"$t/lb/h2.c"
+expect 1 mutual "two modules whose .c include each other's header fail" "$t"
+
+t=$(tree mutual_local)
+printf '#include "peer.h"\n' >"$t/net/balance.h"
+printf '#include "net/balance.h"\n' >"$t/net/balance.c"
+printf '#include <stdint.h>\n' >"$t/net/peer.h"
+printf '#include "net/peer.h"\n#include "balance.h"\n' >"$t/net/peer.c"
+expect 1 mutual_local "a header and a .c that include each other (same-folder spelling) fail" "$t"
+
+t=$(tree hcircle)
+printf '#include "kv/b.h"\n' >"$t/kv/a.h"
+printf '#include "kv/c.h"\n' >"$t/kv/b.h"
+printf '#include "kv/a.h"\n' >"$t/kv/c.h"
+expect 1 hcircle "three headers that include each other in a circle fail" "$t"
+
+t=$(tree oneway)
+printf '#include "lb/h2.h"\n' >"$t/lb/proxy.c"
+printf '#include "core/buf.h"\n' >"$t/lb/proxy.h"
+printf '#include "core/buf.h"\n' >"$t/lb/h2.h"
+printf '#include "lb/h2.h"\n#include "net/conn.h"\n' >"$t/lb/h2.c"
+printf '#include "kv/script.h"\n' >"$t/kv/script_int.h"
+printf '#include "kv/script_int.h"\n' >"$t/kv/script.c"
+printf '#include <stddef.h>\n' >"$t/kv/script.h"
+expect 0 oneway "one-way includes and a private header of a module pass" "$t"
+
+t=$(tree known)
+printf '#include "kv/server.h"\n' >"$t/kv/aof.c"
+printf '#include <stddef.h>\n' >"$t/kv/aof.h"
+printf '#include "kv/aof.h"\n' >"$t/kv/server.c"
+printf '#include <stddef.h>\n' >"$t/kv/server.h"
+expect 0 known "a pair listed in KNOWN_CYCLES passes" "$t"
+
 [ "$fail" = 0 ] && echo "check-layers-test: all cases as expected"
 exit "$fail"
