@@ -535,9 +535,9 @@ static void on_signal(uv_signal_t *h, int signum)
     maybe_finish_drain(s);
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    net_server_usage(stdout, &app_conf_table,
+    net_server_usage(f, &app_conf_table,
                      "usage: scaleout app [--config FILE] [--directive value ...]\n\n"
                      "The reference stateless service: sessions, cache and jobs in kv, data in PostgreSQL.\n\n"
                      "directives:\n",
@@ -546,16 +546,11 @@ static void usage(void)
 
 int app_main(int argc, char **argv)
 {
-    if (net_server_help_asked(argc, argv)) {
-        usage();
-        return 0;
-    }
     struct app_server *s = xcalloc(1, sizeof *s);
-    conf_defaults(&app_conf_table, &s->cfg);
-    if (net_server_conf_args(&app_conf_table, &s->cfg, "app", argc, argv, NULL) != 0) {
-        conf_free(&app_conf_table, &s->cfg);
+    int code = net_server_args(&app_conf_table, &s->cfg, "app", argc, argv, NULL, usage);
+    if (code >= 0) {
         xfree(s);
-        return 2;
+        return code;
     }
     net_server_process_init("app", s->cfg.loglevel, s->cfg.logfile);
     s->start_ms = util_time_ms();

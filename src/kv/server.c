@@ -1342,16 +1342,11 @@ static int start_workers(struct kv_server *s)
 
 int kv_main(int argc, char **argv)
 {
-    if (net_server_help_asked(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
     struct kv_server *s = xcalloc(1, sizeof *s);
-    conf_defaults(&kv_conf_table, &s->cfg);
-    if (net_server_conf_args(&kv_conf_table, &s->cfg, "kv", argc, argv, NULL) != 0) {
-        conf_free(&kv_conf_table, &s->cfg);
+    int code = net_server_args(&kv_conf_table, &s->cfg, "kv", argc, argv, NULL, usage);
+    if (code >= 0) {
         xfree(s);
-        return 2;
+        return code;
     }
     const char *path = net_server_config_path(argc, argv);
     if (path)

@@ -53,6 +53,21 @@ int net_server_conf_args(const struct conf_table *t, void *cfg, const char *role
     return n;
 }
 
+int net_server_args(const struct conf_table *t, void *cfg, const char *role, int argc, char **argv,
+                    int (*validate)(void *cfg, struct buf *errs), void (*usage)(FILE *f))
+{
+    if (net_server_help_asked(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    conf_defaults(t, cfg);
+    if (net_server_conf_args(t, cfg, role, argc, argv, validate) != 0) {
+        conf_free(t, cfg);
+        return 2;
+    }
+    return -1;
+}
+
 void net_server_usage(FILE *f, const struct conf_table *t, const char *before, const char *after)
 {
     struct buf b;

@@ -3,6 +3,8 @@
  * role's main runs (kv, lb, router, pg, sentinel, app), so that a role's
  * main keeps only what is its own (its config, its handlers, its state).
  *
+ *   net_server_args            the two below in one: --help (exit 0), else
+ *                              defaults, config file + flags (exit 2 on errors)
  *   net_server_help_asked      --help / -h among the arguments
  *   net_server_conf_args       config file + flags; errors to stderr (exit 2)
  *   net_server_process_init    log, SIGPIPE ignored
@@ -52,6 +54,16 @@ const char *net_server_config_path(int argc, char **argv);
  */
 int net_server_conf_args(const struct conf_table *t, void *cfg, const char *role, int argc, char **argv,
                          int (*validate)(void *cfg, struct buf *errs));
+
+/*
+ * The first step of a role's main whose config is a plain directive table:
+ * with --help (-h) among the arguments, usage(stdout) and 0; otherwise cfg
+ * gets t's defaults, then the config file and flags (net_server_conf_args,
+ * validate may be NULL), and on an error cfg is freed again (conf_free) and
+ * 2 is returned. -1: cfg is loaded, go on. A result >= 0 is the exit code.
+ */
+int net_server_args(const struct conf_table *t, void *cfg, const char *role, int argc, char **argv,
+                    int (*validate)(void *cfg, struct buf *errs), void (*usage)(FILE *f));
 
 /* The --help text on f: before, the help of every directive of t, after. */
 void net_server_usage(FILE *f, const struct conf_table *t, const char *before, const char *after);
