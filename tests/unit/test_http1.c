@@ -1602,3 +1602,12 @@ Test(http1_path, ambiguous_or_malformed_refused)
         cr_assert_eq(norm(cases[i].in, out), cases[i].rc, "%s", cases[i].in);
     cr_assert_eq(http1_err_status(HTTP1_E_PATH_AMBIGUOUS), 400);
 }
+
+/* http1_header_is: the whole name, without case. */
+Test(http1, header_is)
+{
+    struct http1_header h = {.name = "Content-Length", .name_len = 14, .value = "3", .value_len = 1};
+    cr_assert(http1_header_is(&h, "content-length"));
+    cr_assert(!http1_header_is(&h, "content-len"));
+    cr_assert(!http1_header_is(&h, "content-length2"));
+}
