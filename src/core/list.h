@@ -13,7 +13,8 @@
  *   QUEUE_SHIFT(q->head, q->tail, next);            drop the FIFO's first element
  *
  * The removals leave el's own links as they were: clear them where the
- * element is looked at again.
+ * element is looked at again. These are macros: el must be a plain pointer,
+ * never the head or tail expression itself (take `x = l->head` first).
  */
 #ifndef SCALEOUT_CORE_LIST_H
 #define SCALEOUT_CORE_LIST_H
@@ -39,27 +40,19 @@
             (el)->next->prev = (el)->prev;                                                                             \
     } while (0)
 
+/* The list with a tail: the same, and tail follows its last element. */
 #define LIST_TPUSH(head, tail, el, prev, next)                                                                         \
     do {                                                                                                               \
-        (el)->prev = NULL;                                                                                             \
-        (el)->next = (head);                                                                                           \
-        if (head)                                                                                                      \
-            (head)->prev = (el);                                                                                       \
-        else                                                                                                           \
+        if (!(head))                                                                                                   \
             (tail) = (el);                                                                                             \
-        (head) = (el);                                                                                                 \
+        LIST_PUSH(head, el, prev, next);                                                                               \
     } while (0)
 
 #define LIST_TREMOVE(head, tail, el, prev, next)                                                                       \
     do {                                                                                                               \
-        if ((el)->prev)                                                                                                \
-            (el)->prev->next = (el)->next;                                                                             \
-        else                                                                                                           \
-            (head) = (el)->next;                                                                                       \
-        if ((el)->next)                                                                                                \
-            (el)->next->prev = (el)->prev;                                                                             \
-        else                                                                                                           \
+        if (!(el)->next)                                                                                               \
             (tail) = (el)->prev;                                                                                       \
+        LIST_REMOVE(head, el, prev, next);                                                                             \
     } while (0)
 
 #define QUEUE_PUSH(head, tail, el, next)                                                                               \

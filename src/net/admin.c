@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "core/alloc.h"
+#include "core/list.h"
 #include "core/net.h"
 #include "core/util.h"
 #include "net/conn.h"

@@ -31,6 +31,8 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "core/list.h"
+
 /* One backend as configured: `backend ADDR [weight N] [maxconn N] [name NAME]`. */
 struct net_backend_conf {
     char *addr;                     /* as written: "127.0.0.1:8101" */
@@ -260,21 +262,12 @@ int net_pool_retry_after(struct net_pool *pool, long long now);
  * oldest is the last one (NULL when none). */
 static inline void net_peer_idle_push(struct net_peer_local *l, struct net_idle *n)
 {
-    n->prev = NULL;
-    n->next = l->idle;
-    if (l->idle)
-        l->idle->prev = n;
-    l->idle = n;
+    LIST_PUSH(l->idle, n, prev, next);
     l->nidle++;
 }
 static inline void net_peer_idle_unlink(struct net_peer_local *l, struct net_idle *n)
 {
-    if (n->prev)
-        n->prev->next = n->next;
-    else
-        l->idle = n->next;
-    if (n->next)
-        n->next->prev = n->prev;
+    LIST_REMOVE(l->idle, n, prev, next);
     n->prev = n->next = NULL;
     l->nidle--;
 }
