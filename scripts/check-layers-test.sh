@@ -93,7 +93,11 @@ printf '#include "kv/server.h"\n' >"$t/kv/aof.c"
 printf '#include <stddef.h>\n' >"$t/kv/aof.h"
 printf '#include "kv/aof.h"\n' >"$t/kv/server.c"
 printf '#include <stddef.h>\n' >"$t/kv/server.h"
+export CHECK_LAYERS_KNOWN_CYCLES="kv/aof kv/server"
 expect 0 known "a pair listed in KNOWN_CYCLES passes" "$t"
+CHECK_LAYERS_KNOWN_CYCLES=""
+expect 1 unknown "the same pair fails when KNOWN_CYCLES does not list it" "$t"
+unset CHECK_LAYERS_KNOWN_CYCLES
 
 [ "$fail" = 0 ] && echo "check-layers-test: all cases as expected"
 exit "$fail"

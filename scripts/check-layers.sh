@@ -99,6 +99,8 @@ kv/repl kv/server
 kv/server kv/slowlog
 pg/conn pg/tls
 "
+# (scripts/check-layers-test.sh gives its own list)
+KNOWN_CYCLES=${CHECK_LAYERS_KNOWN_CYCLES-$KNOWN_CYCLES}
 
 # One awk pass over every include of src/*/*.[ch]: "F path" lines first name
 # the files that exist, then grep's "path:line:#include ..." lines.
