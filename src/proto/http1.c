@@ -31,8 +31,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/util.h"
-
 /* ---- character classes ------------------------------------------------- */
 
 enum {
@@ -1666,8 +1664,3 @@ void http1_write_chunk(struct buf *b, const void *data, size_t len)
 }
 
 void http1_write_last_chunk(struct buf *b) { buf_append(b, "0\r\n\r\n", 5); }
-
-bool http1_header_is(const struct http1_header *h, const char *name)
-{
-    return util_strieq(h->name, h->name_len, name);
-}

@@ -100,6 +100,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/util.h"
 
 /* ---- errors ----------------------------------------------------------- */
 
@@ -186,8 +187,11 @@ struct http1_header {
 };
 
 /* Whether h is the field called name (lowercase; field names compare
- * without case). */
-bool http1_header_is(const struct http1_header *h, const char *name);
+ * without case). Inline: the lb asks it of every field it forwards. */
+static inline bool http1_header_is(const struct http1_header *h, const char *name)
+{
+    return util_strieq(h->name, h->name_len, name);
+}
 
 enum http1_body {
     HTTP1_BODY_NONE,        /* no body */
