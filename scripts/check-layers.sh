@@ -88,7 +88,6 @@ echo "check-layers: $files files under $SRC/*/ and $includes \"dir/...\" include
 #     kv_server, struct kv_client, the reply and argument API every command
 #     file uses) while server.c drives the modules: a hub, to be split into
 #     a types header and server.c's own (follow-up of issue 8).
-#   pg/conn pg/tls: being broken on the pg branch (remove the line then).
 KNOWN_CYCLES="
 kv/aof kv/server
 kv/blocking kv/server
@@ -97,7 +96,6 @@ kv/propagate kv/server
 kv/pubsub kv/server
 kv/repl kv/server
 kv/server kv/slowlog
-pg/conn pg/tls
 "
 # (scripts/check-layers-test.sh gives its own list)
 KNOWN_CYCLES=${CHECK_LAYERS_KNOWN_CYCLES-$KNOWN_CYCLES}
