@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "fuzz_flags.h"
 #include "fuzz_memfile.h"
 #include "kv/server.h"
 

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_flags.h"
 #include "proto/http1.h"
 
 #define MAXH 64

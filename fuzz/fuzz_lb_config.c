@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "fuzz_flags.h"
 #include "fuzz_memfile.h"
 #include "fuzz_resolve_numeric.h"
 #include "lb/lb.h"

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "fuzz_flags.h"
 #include "proto/resp.h"
 
 #define CHECK(cond)                                                                   \
