@@ -12,7 +12,7 @@
  *                linear and, across executions, every k is explored);
  *   byte by byte each byte appended to a new allocation, the old one freed, so
  *                a parser that kept a pointer instead of an offset is caught
- *                (inputs over 128 bytes: steps of 1 to 16 bytes, varied by a hash
+ *                (inputs over 32 bytes: steps of 1 to 16 bytes, varied by a hash
  *                of the input, as every step copies all pending bytes);
  *   drop empty   byte by byte, calling resp_parser_drop_empty() after every
  *                incomplete return and dropping those bytes;
@@ -227,7 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         same(&whole, &t, "split", k);
     }
 
-    /* byte by byte; past 128 bytes (where copying every step gets quadratic) in
+    /* byte by byte; past 32 bytes (where copying every step gets quadratic) in
      * steps of 1 to 16 bytes, varied but the same for the same input */
     size_t *cut = malloc((len ? len : 1) * sizeof *cut);
     size_t ncut = 0;
@@ -236,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         h = (h ^ data[i]) * 16777619u;
     for (size_t at = 0; at < len;) {
         size_t step = 1;
-        if (len > 128) {
+        if (len > 32) {
             h = h * 1103515245u + 12345u;
             step = 1 + (h >> 16) % 16;
         }
