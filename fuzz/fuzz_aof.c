@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fuzz_flags.h"
 #include "fuzz_kv_server.h"
 #include "kv/aof.h"
 

@@ -3,7 +3,8 @@
  * (bench_scenario_check_file: directive lines, step/run/spawn/sleep lines,
  * per-step settings, targets): any bytes as a scenario file give 0..n errors
  * with file:line and run nothing, never a crash, a leak or a hang. Targets
- * resolve numerically only (fuzz_resolve_numeric.h).
+ * resolve numerically only (fuzz_resolve_numeric.h); the file is a memfd
+ * (fuzz_memfile.h).
  *
  *   make fuzz && build-fuzz/fuzz_bench_scenario -dict=fuzz/bench_scenario.dict fuzz/corpus/bench_scenario
  */
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "fuzz_flags.h"
+#include "fuzz_memfile.h"
 #include "fuzz_resolve_numeric.h"
 
 static FILE *devnull;
@@ -22,17 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!devnull)
         devnull = fopen("/dev/null", "w");
-    char path[] = "/tmp/fuzz-scenario-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    close(fd);
-    bench_scenario_check_file(path, devnull);
-    unlink(path);
+    bench_scenario_check_file(fz_memfile(data, size), devnull);
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * fuzz_config.c — libFuzzer target for the config reader (core/config) with the
  * kv directive table: any bytes as a config file must give 0..n errors with
- * file:line, never a crash, a leak or a hang.
+ * file:line, never a crash, a leak or a hang. The file is a memfd
+ * (fuzz_memfile.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,20 +11,13 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "fuzz_flags.h"
+#include "fuzz_memfile.h"
 #include "kv/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[] = "/tmp/fuzz-config-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    close(fd);
+    const char *path = fz_memfile(data, size);
     struct kv_config c;
     conf_defaults(&kv_conf_table, &c);
     struct buf errs;
@@ -40,6 +34,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_deinit(&errs);
     conf_free(&kv_conf_table, &c);
     free(conf_file_role(path));
-    unlink(path);
     return 0;
 }

@@ -4,22 +4,28 @@
  * Each input is parsed as a request (default and tight limits), as a response
  * (to GET and to HEAD) and as a chunked body; a header block that parses with
  * a chunked body has its remainder decoded too. Every parse is checked for:
- *   - split independence: a fresh parse of every prefix (on an exact-size
- *     heap copy, so ASan sees any read past len) is INCOMPLETE or the very
- *     result of the whole input; resuming on the same buffer after any prefix
- *     and feeding byte by byte give the whole-input result;
+ *   - split independence: a fresh parse of a prefix (on an exact-size heap
+ *     copy, so ASan sees any read past len) is INCOMPLETE or the very result
+ *     of the whole input; resuming on the same buffer after a prefix and
+ *     feeding byte by byte give the whole-input result;
  *   - sane results: slices inside the header block, valid error codes.
  *   - after an INCOMPLETE prefix, continuing in a moved (re-allocated)
  *     buffer gives the whole-input result too.
- * Chunked bodies (default and tight limits) are fed whole, split in two at
- * every offset, byte by byte, and decoded in place; all must agree on result,
- * consumed bytes and data.
+ * Chunked bodies (default and tight limits) are fed whole, split in two,
+ * byte by byte, and decoded in place; all must agree on result, consumed
+ * bytes and data.
+ *
+ * Split points: every offset for inputs up to SPLIT_ALL bytes; past that,
+ * SPLIT_SAMPLE offsets derived from a hash of the input (plus 1 and n-1),
+ * so one execution stays linear in the input and, across executions, every
+ * offset is still explored. Byte-by-byte feeding is always complete.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_flags.h"
 #include "proto/http1.h"
 
 #define MAXH 64
@@ -145,6 +151,36 @@ static void snap_take(struct parser *p, int rc, const char *base, struct snap *o
     CHECK(base[rc - 1] == '\n' && base[rc - 2] == '\r');
 }
 
+#define SPLIT_ALL 16
+#define SPLIT_SAMPLE 4
+
+/* The offsets in [lo, n) at which a split is checked (see the top). */
+static size_t split_points(const uint8_t *d, size_t n, size_t lo, size_t *k)
+{
+    size_t m = 0;
+    if (n <= lo)
+        return 0;
+    if (n - lo <= SPLIT_ALL) {
+        for (size_t i = lo; i < n; i++)
+            k[m++] = i;
+        return m;
+    }
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ d[i]) * 1099511628211ull;
+    k[m++] = lo;
+    if (lo + 1 < n)
+        k[m++] = lo + 1;
+    k[m++] = n - 1;
+    for (int i = 0; i < SPLIT_SAMPLE; i++) {
+        h = h * 6364136223846793005ull + 1442695040888963407ull;
+        k[m++] = lo + (size_t)((h >> 33) % (n - lo));
+    }
+    return m;
+}
+
+#define MAX_SPLITS (SPLIT_ALL + 3 + SPLIT_SAMPLE)
+
 static bool snap_eq(const struct snap *a, const struct snap *b) { return memcmp(a, b, sizeof *a) == 0; }
 
 static char *copy(const uint8_t *d, size_t n)
@@ -219,8 +255,9 @@ static void fuzz_chunked(const uint8_t *d, size_t n, const struct http1_limits *
 {
     struct cres whole, other;
     chunk_split(d, n, n, lim, &whole);
-    for (size_t k = 0; k < n; k++) {
-        chunk_split(d, n, k, lim, &other);
+    size_t ks[MAX_SPLITS], nk = split_points(d, n, 0, ks);
+    for (size_t i = 0; i < nk; i++) {
+        chunk_split(d, n, ks[i], lim, &other);
         CHECK(other.rc == whole.rc && other.consumed == whole.consumed &&
               other.dlen == whole.dlen && other.hash == whole.hash);
     }
@@ -260,9 +297,11 @@ static int fuzz_block(struct parser *p, const uint8_t *d, size_t n, bool splits)
     if (!splits)
         return rc;
 
-    /* fresh parse of every prefix: INCOMPLETE or the whole-input result;
+    /* fresh parse of a prefix: INCOMPLETE or the whole-input result;
      * after INCOMPLETE, continuing in a moved buffer gives the whole result */
-    for (size_t k = 0; k < n; k++) {
+    size_t ks[MAX_SPLITS], nk = split_points(d, n, 0, ks);
+    for (size_t i = 0; i < nk; i++) {
+        size_t k = ks[i];
         b = copy(d, k);
         p_init(p);
         int prc = p_parse(p, b, k);
@@ -281,7 +320,10 @@ static int fuzz_block(struct parser *p, const uint8_t *d, size_t n, bool splits)
 
     /* resumption on one buffer: prefix k, then everything */
     b = copy(d, n);
-    for (size_t k = 1; k < n; k++) {
+    for (size_t i = 0; i < nk; i++) {
+        size_t k = ks[i];
+        if (k == 0)
+            continue;
         p_init(p);
         int prc = p_parse(p, b, k);
         if (prc != HTTP1_INCOMPLETE)

@@ -21,10 +21,11 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/util.h"
+#include "fuzz_flags.h"
 #include "kv/blocking.h"
-#include "kv/pubsub.h"
 #include "kv/hashobj.h"
 #include "kv/multi.h"
+#include "kv/pubsub.h"
 #include "kv/server.h"
 
 static struct kv_server *srv;
@@ -135,5 +136,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         buf_consume(&cl->out, buf_pending(&cl->out)); /* "written" */
     }
     client_free();
+    /* Empty the keyspace at the end of the input too: values hold their
+     * pointers unaligned (obj_set_ptr), which LeakSanitizer does not scan,
+     * so what the last input left in it would be reported as a leak when
+     * the process exits (a false finding at the end of every -runs=N
+     * campaign whose last input kept an aggregate, e.g. a stream). */
+    kv_db_flush(&srv->db);
     return 0;
 }

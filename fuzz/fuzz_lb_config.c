@@ -3,7 +3,8 @@
  * (lb_config_load: the directive table, listener and pool sections, routes,
  * backends, then the cross-section validation): any bytes as an lb config
  * file give 0..n errors with file:line, never a crash, a leak or a hang.
- * Host names resolve numerically only (fuzz_resolve_numeric.h).
+ * Host names resolve numerically only (fuzz_resolve_numeric.h); the file
+ * is a memfd (fuzz_memfile.h).
  *
  *   make fuzz && build-fuzz/fuzz_lb_config -dict=fuzz/lb_config.dict fuzz/corpus/lb_config
  */
@@ -14,21 +15,14 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "fuzz_flags.h"
+#include "fuzz_memfile.h"
 #include "fuzz_resolve_numeric.h"
 #include "lb/lb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[] = "/tmp/fuzz-lb-config-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    close(fd);
+    const char *path = fz_memfile(data, size);
     struct lb_config c;
     lb_config_init(&c);
     struct buf errs;
@@ -36,6 +30,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lb_config_load(&c, path, 0, NULL, &errs);
     buf_deinit(&errs);
     lb_config_deinit(&c);
-    unlink(path);
     return 0;
 }

@@ -16,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "fuzz_flags.h"
 #include "kv/db.h"
 #include "kv/rdb.h"
 
@@ -31,14 +33,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kv_db_init(&db);
     int rc = kv_rdb_load_mem(data, size, dbs, 1, 0, &st, err, sizeof err);
     if (rc == 0) {
-        /* write it back to a temporary file and load that */
-        FILE *f = tmpfile();
-        if (f) {
+        /* write it back to a file in memory (the saver ends with fsync: on
+         * a disk file that was most of the time of an input) and load that */
+        static int fd = -1;
+        if (fd < 0 && (fd = memfd_create("fuzz-rdb", MFD_CLOEXEC)) < 0) {
+            perror("memfd_create");
+            abort();
+        }
+        if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+            abort();
+        {
             struct kv_rdb_save_opts o = {.compress = true, .checksum = true};
-            if (kv_rdb_save_fd(fileno(f), dbs, 1, &o) == 0) {
-                off_t len = lseek(fileno(f), 0, SEEK_END);
+            if (kv_rdb_save_fd(fd, dbs, 1, &o) == 0) {
+                off_t len = lseek(fd, 0, SEEK_END);
                 char *img = xmalloc((size_t)len + 1);
-                if (pread(fileno(f), img, (size_t)len, 0) == len) {
+                if (pread(fd, img, (size_t)len, 0) == len) {
                     struct kv_db db2;
                     struct kv_db *dbs2[1] = {&db2};
                     struct kv_rdb_load_stats st2;
@@ -52,7 +61,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
                 xfree(img);
             }
-            fclose(f);
         }
     }
     kv_db_deinit(&db);

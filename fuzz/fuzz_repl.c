@@ -16,6 +16,7 @@
  */
 #include <stdint.h>
 
+#include "fuzz_flags.h"
 #include "fuzz_kv_server.h"
 #include "kv/function.h"
 

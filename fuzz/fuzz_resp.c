@@ -6,11 +6,14 @@
  * ending at the same stream offsets, then the same error or a wait):
  *
  *   whole        all bytes in one buffer;
- *   split at k   for every k (a sample for long inputs): k bytes first, then
- *                the rest in a new allocation;
+ *   split at k   k bytes first, then the rest in a new allocation: every k
+ *                for inputs up to 16 bytes, past that k = 1, len-1 and 4
+ *                offsets from a hash of the input (so one execution stays
+ *                linear and, across executions, every k is explored);
  *   byte by byte each byte appended to a new allocation, the old one freed, so
  *                a parser that kept a pointer instead of an offset is caught
- *                (inputs over 1KB: steps of 1 to 16 bytes);
+ *                (inputs over 32 bytes: steps of 1 to 16 bytes, varied by a hash
+ *                of the input, as every step copies all pending bytes);
  *   drop empty   byte by byte, calling resp_parser_drop_empty() after every
  *                incomplete return and dropping those bytes;
  *   tight limits whole and byte by byte with small limits and auth_required.
@@ -26,6 +29,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "fuzz_flags.h"
 #include "proto/resp.h"
 
 #define CHECK(cond)                                                                   \
@@ -201,16 +205,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     buf_init(&t);
     run_whole(&whole, data, len, &cfg_default);
 
-    /* split at k: every k for short inputs, a sample for long ones */
-    size_t stride = len <= 512 ? 1 : len / 256;
-    for (size_t k = 1; k < len; k += stride) {
+    /* split at k: every k for short inputs, a few chosen by a hash of the
+     * input otherwise */
+    uint64_t hk = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        hk = (hk ^ data[i]) * 1099511628211ull;
+    size_t nsplit = len <= 16 ? (len ? len - 1 : 0) : 6;
+    for (size_t i = 0; i < nsplit; i++) {
+        size_t k;
+        if (len <= 16)
+            k = i + 1;
+        else if (i < 2)
+            k = i == 0 ? 1 : len - 1;
+        else {
+            hk = hk * 6364136223846793005ull + 1442695040888963407ull;
+            k = 1 + (size_t)((hk >> 33) % (len - 1));
+        }
         size_t cut[2] = {k, len};
         t.len = t.off = 0;
         run_steps(&t, data, len, cut, 2, false, &cfg_default);
         same(&whole, &t, "split", k);
     }
 
-    /* byte by byte; past 1KB (where copying every step gets quadratic) in
+    /* byte by byte; past 32 bytes (where copying every step gets quadratic) in
      * steps of 1 to 16 bytes, varied but the same for the same input */
     size_t *cut = malloc((len ? len : 1) * sizeof *cut);
     size_t ncut = 0;
@@ -219,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         h = (h ^ data[i]) * 16777619u;
     for (size_t at = 0; at < len;) {
         size_t step = 1;
-        if (len > 1024) {
+        if (len > 32) {
             h = h * 1103515245u + 12345u;
             step = 1 + (h >> 16) % 16;
         }

@@ -12,7 +12,8 @@
  * array / integer / OK); a SCAN gets its shard command written and re-parsed
  * and its reply's cursor rewritten. The merged reply must parse as exactly
  * one RESP reply.
- * The same input is also loaded as a router config file (the first 4 KiB).
+ * The same input is also loaded as a router config file (the first 4 KiB,
+ * as a memfd: fuzz_memfile.h).
  * Build: make fuzz; run e.g. build-fuzz/fuzz_router -dict=fuzz/resp.dict
  */
 #include <stdint.h>
@@ -23,6 +24,8 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "fuzz_flags.h"
+#include "fuzz_memfile.h"
 #include "proto/commands.h"
 #include "proto/reply.h"
 #include "proto/resp.h"
@@ -178,22 +181,10 @@ static void route_stream(char *data, size_t len, const char *replies, size_t rle
 
 static void config_file(const uint8_t *data, size_t size)
 {
-    char path[] = "/tmp/fuzz_router_XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return;
-    size_t n = size > 4096 ? 4096 : size;
-    if (write(fd, data, n) != (ssize_t)n) {
-        close(fd);
-        unlink(path);
-        return;
-    }
-    close(fd);
     struct buf errs;
     buf_init(&errs);
-    rt_config_check(path, &errs);
+    rt_config_check(fz_memfile(data, size > 4096 ? 4096 : size), &errs);
     buf_deinit(&errs);
-    unlink(path);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
