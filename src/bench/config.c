@@ -242,6 +242,13 @@ static const struct conf_directive bench_dirs[] = {
      0, NULL, NULL},
     {"action-timeout", CONF_DURATION, OFF(action_timeout_ms), 1, DAY_MS, "60s", NULL, 0,
      "scenario: a `run` command still running after this is killed", 1000, NULL, NULL},
+    {"slow", CONF_INT, OFF(slow), 0, 1000000, "0", NULL, 0,
+     "instead of measuring, hold this many slow clients on the target: each sends the opening of a "
+     "request (HTTP: a head without its end; RESP: a SET announcing a 1 MB value) and then one byte "
+     "per slow-interval, reconnecting when the server closes it, for `duration` (0: until stopped)",
+     0, NULL, NULL},
+    {"slow-interval", CONF_DURATION, OFF(slow_interval_ms), 1, 3600 * 1000, "1s", NULL, 0,
+     "slow clients: each sends one more byte this often", 1000, NULL, NULL},
     {"step", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "scenario only: step NAME [directive value ...] runs one measured step", 0, parse_step, format_none},
     {"run", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
