@@ -21,7 +21,7 @@
  * Output (stdout): "ready N" once all N are connected (or "only K of N
  * connected" if they are not after 30 s; it keeps trying), then at the end
  * "slow PROTO: N clients, opened A, reconnects B, connect failures C, closed
- * by the server D, open at the end E". Runs for --duration (0: until
+ * by the server D, open at the end E, bytes sent F". Runs for --duration (0: until
  * SIGINT/SIGTERM). Exit status 0, or 1 if the N were never all connected.
  */
 #include <errno.h>
@@ -62,7 +62,7 @@ struct slow_run {
     uint64_t interval_ns;
     struct buf opening;
     size_t open;           /* connections in SC_OPEN */
-    uint64_t opened, reconnects, connect_failures, server_closed;
+    uint64_t opened, reconnects, connect_failures, server_closed, bytes_sent;
 };
 
 static void conn_close(struct slow_run *r, struct slow_conn *c)
@@ -105,6 +105,7 @@ static void conn_opened(struct slow_run *r, struct slow_conn *c)
     }
     c->state = SC_OPEN;
     c->sent = 0;
+    r->bytes_sent += (uint64_t)w;
     r->open++;
     r->opened++;
     if (c->ever_open)
@@ -151,6 +152,7 @@ static void conn_visit(struct slow_run *r, struct slow_conn *c, uint64_t now)
             break; /* the request stays one byte short of complete */
         if (send(c->fd, &r->proto->slow_byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) {
             c->sent++;
+            r->bytes_sent++;
         } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             r->server_closed++;
             conn_close(r, c);
@@ -265,9 +267,10 @@ int bench_slow_main(const struct bench_config *cfg, const struct bench_target *t
     for (size_t i = 0; i < r.n; i++)
         conn_close(&r, &r.c[i]);
     printf("slow %s: %zu clients, opened %llu, reconnects %llu, connect failures %llu, closed by the server %llu, "
-           "open at the end %zu\n",
+           "open at the end %zu, bytes sent %llu\n",
            r.proto->name, r.n, (unsigned long long)r.opened, (unsigned long long)r.reconnects,
-           (unsigned long long)r.connect_failures, (unsigned long long)r.server_closed, open_end);
+           (unsigned long long)r.connect_failures, (unsigned long long)r.server_closed, open_end,
+           (unsigned long long)r.bytes_sent);
     fflush(stdout);
     buf_deinit(&r.opening);
     xfree(r.c);
