@@ -16,7 +16,7 @@
  * interval every connection is visited once and the visits are spread evenly
  * (N = 1,000, 1 s: 10 connections every 10 ms), not N timers and not a burst
  * once a second. A visit sends one byte (or starts a connect that is due).
- * The first interval opens the connections the same spread way.
+ * The first connects are spread the same way over min(interval, 1 s).
  *
  * Output (stdout): "ready N" once all N are connected (or "only K of N
  * connected" if they are not after 30 s; it keeps trying), then at the end
@@ -41,6 +41,7 @@
 #define SLOW_CONNECT_TIMEOUT_NS (5 * 1000 * 1000 * 1000ULL)
 #define SLOW_READY_WAIT_NS (30 * 1000 * 1000 * 1000ULL)
 #define SLOW_EVENTS 256
+#define SLOW_RAMP_MAX_NS (1000 * 1000 * 1000ULL) /* the first connects take at most this long */
 
 enum { SC_IDLE, SC_CONNECTING, SC_OPEN };
 
@@ -62,6 +63,7 @@ struct slow_run {
     uint64_t interval_ns;
     struct buf opening;
     size_t open;           /* connections in SC_OPEN */
+    size_t ramp;           /* connections started for the first time so far */
     uint64_t opened, reconnects, connect_failures, server_closed, bytes_sent;
 };
 
@@ -192,6 +194,7 @@ static int slow_loop(struct slow_run *r, uint64_t duration_ns)
     if (tick < SLOW_TICK_MIN_NS)
         tick = SLOW_TICK_MIN_NS;
     uint64_t visits = 0; /* turns taken since t0 */
+    uint64_t ramp_ns = r->interval_ns < SLOW_RAMP_MAX_NS ? r->interval_ns : SLOW_RAMP_MAX_NS;
     uint64_t next_tick = t0;
     bool ready = false, warned = false;
     struct epoll_event evs[SLOW_EVENTS];
@@ -206,6 +209,11 @@ static int slow_loop(struct slow_run *r, uint64_t duration_ns)
                 visits = due - r->n; /* after a stall: one round at most, no burst */
             for (; visits < due; visits++)
                 conn_visit(r, &r->c[visits % r->n], now);
+            /* the first connects, spread over min(interval, 1 s) */
+            size_t opened_due = (size_t)((unsigned __int128)(now - t0) * r->n / ramp_ns) + 1;
+            for (; r->ramp < r->n && r->ramp < opened_due; r->ramp++)
+                if (r->c[r->ramp].state == SC_IDLE && !r->c[r->ramp].ever_open && r->c[r->ramp].connect_at == 0)
+                    conn_start(r, &r->c[r->ramp], now);
             next_tick += tick;
             if (next_tick <= now)
                 next_tick = now + tick;
