@@ -12,7 +12,7 @@
  * was less than an interval ago, so N stay open without a reconnect storm.
  *
  * Cost: one thread, one epoll loop and one timer. The timer ticks every
- * max(interval / N, 10 ms) and visits the connections in turn, so over each
+ * max(min(interval, 1 s) / N, 10 ms) and visits the connections in turn, so over each
  * interval every connection is visited once and the visits are spread evenly
  * (N = 1,000, 1 s: 10 connections every 10 ms), not N timers and not a burst
  * once a second. A visit sends one byte (or starts a connect that is due).
@@ -190,11 +190,11 @@ static void conn_input(struct slow_run *r, struct slow_conn *c, uint32_t events,
 static int slow_loop(struct slow_run *r, uint64_t duration_ns)
 {
     uint64_t t0 = bench_now_ns();
-    uint64_t tick = r->interval_ns / r->n;
-    if (tick < SLOW_TICK_MIN_NS)
-        tick = SLOW_TICK_MIN_NS;
     uint64_t visits = 0; /* turns taken since t0 */
     uint64_t ramp_ns = r->interval_ns < SLOW_RAMP_MAX_NS ? r->interval_ns : SLOW_RAMP_MAX_NS;
+    uint64_t tick = ramp_ns / r->n; /* interval / N, or finer for the first connects */
+    if (tick < SLOW_TICK_MIN_NS)
+        tick = SLOW_TICK_MIN_NS;
     uint64_t next_tick = t0;
     bool ready = false, warned = false;
     struct epoll_event evs[SLOW_EVENTS];
