@@ -17,8 +17,8 @@
 #       (`scaleout bench --slow SLOW redis://...`): partial commands that
 #       never end. The slow-client generator is C (src/bench/slow.c: one epoll
 #       loop, one timer spreading the bytes over each second); the Python
-#       asyncio one it replaced cost about 7x its CPU (1,000 clients, 20 s:
-#       0.28 s against 1.43 s on a shared machine).
+#       asyncio one it replaced cost 6-7x its CPU (1,000 clients for 20 s,
+#       utime+stime: 0.25-0.36 s against 1.72-2.26 s, resp and http).
 #   Anchors (ANCHORS=1, the default), in the same run and the same way:
 #   HAProxy (mode http, 1 thread, `timeout http-request 10s`, the same nginx
 #   backend) under the lb's slow-header clients and load, and redis-server
