@@ -44,7 +44,8 @@ int bench_apply_pairs(struct bench_config *cfg, char **pairs, int n, const char 
 
 static bool forbidden_in_step(const char *name)
 {
-    static const char *const no[] = {"step", "run", "spawn", "sleep", "scenario", "config", "json", "html", "progress"};
+    static const char *const no[] = {"step", "run", "spawn", "sleep", "scenario", "config", "json", "html", "progress",
+                                       "slow", "slow-interval"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         if (strcasecmp(name, no[i]) == 0)
             return true;

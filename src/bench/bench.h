@@ -86,6 +86,9 @@ struct bench_config {
     long long action_timeout_ms;  /* scenario `run` commands are killed after this */
     int scenario_lines;           /* step/run/spawn/sleep lines seen (a config file with
                                      them is a scenario) */
+    /* slow clients (slow.c) */
+    long long slow;               /* > 0: hold this many slow clients instead of measuring */
+    long long slow_interval_ms;   /* one more byte per client this often */
 };
 
 extern const struct conf_table bench_conf_table;
@@ -244,6 +247,12 @@ struct bench_proto {
      * resend it when its connection dies before any byte of the answer;
      * NULL: never. */
     bool (*idempotent)(const void *shared);
+    /* --slow: the opening of a request that never ends (appended to out),
+     * then one slow_byte per --slow-interval, at most slow_max of them (0: no
+     * limit), so the request never completes (slow.c). */
+    void (*slow_opening)(const struct bench_target *t, struct buf *out);
+    char slow_byte;
+    long long slow_max;
 };
 
 /* One row per protocol: its ops (one file each), and the other URL schemes it
@@ -321,6 +330,15 @@ int bench_scenario_check_file(const char *file, FILE *errf);
  * `scaleout check` knows scenario lines, and the scenario loader).
  * Returns 0, or -1 with a message in err. */
 int bench_scenario_check_step(int argc, char **argv, char *err, size_t errlen);
+
+/*
+ * --slow N: hold N connections that each send the opening of a request
+ * (cfg's protocol's slow_opening) and then one byte per slow_interval_ms,
+ * reconnecting when the server closes them, for cfg->duration_ms (0: until
+ * SIGINT/SIGTERM). Prints "ready N" once all are connected and a summary at
+ * the end. Returns the exit status.
+ */
+int bench_slow_main(const struct bench_config *cfg, const struct bench_target *t);
 
 int bench_main(int argc, char **argv);
 

@@ -236,6 +236,12 @@ static const struct conf_directive bench_dirs[] = {
         "live progress on stderr: auto (a rewritten line on a terminal, else a line per second), tty, plain, off"),
     CONF_ROW_DURATION("action-timeout", OFF(action_timeout_ms), 1, DAY_MS, "60s", 1000, 0,
         "scenario: a `run` command still running after this is killed"),
+    CONF_ROW_INT("slow", OFF(slow), 0, 1000000, "0", 0,
+        "instead of measuring, hold this many slow clients on the target: each sends the opening of a "
+        "request (HTTP: a head without its end; RESP: a SET announcing a 1 MB value) and then one byte "
+        "per slow-interval, reconnecting when the server closes it, for `duration` (0: until stopped)"),
+    CONF_ROW_DURATION("slow-interval", OFF(slow_interval_ms), 1, 3600 * 1000, "1s", 1000, 0,
+        "slow clients: each sends one more byte this often"),
     {"step", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "scenario only: step NAME [directive value ...] runs one measured step", 0, parse_step, format_none},
     {"run", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,

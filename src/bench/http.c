@@ -256,6 +256,13 @@ static bool http_idempotent(const void *shared)
     return s->idempotent;
 }
 
+/* --slow: a request head that never ends, one more byte of its last header
+ * at a time (a slowloris client) */
+static void http_slow_opening(const struct bench_target *t, struct buf *out)
+{
+    buf_printf(out, "GET %s HTTP/1.1\r\nHost: %s\r\nX-Slow: ", t->path, t->hostport);
+}
+
 const struct bench_proto bench_http_proto = {
     .name = "http",
     .scheme = "http",
@@ -268,4 +275,7 @@ const struct bench_proto bench_http_proto = {
     .parse = http_parse,
     .eof = http_eof,
     .idempotent = http_idempotent,
+    .slow_opening = http_slow_opening,
+    .slow_byte = 'z',
+    .slow_max = 0,
 };

@@ -54,6 +54,7 @@ static void usage(FILE *f)
                      "  scaleout bench http://127.0.0.1:8080/api --rate 2000 -c 100 -d 1m --json out.json\n"
                      "  scaleout bench redis://127.0.0.1:7379 -c 50 -P 16 --ratio 1:1 --dist zipf:0.99 -n 1000000\n"
                      "  scaleout bench --scenario ramp.bench --html report.html\n"
+                     "  scaleout bench --slow 1000 http://127.0.0.1:8080/ -d 30s   (1,000 slow-header clients)\n"
                      "details: docs/bench.md\n");
 }
 
@@ -216,6 +217,9 @@ int bench_main(int argc, char **argv)
     } else if (config && cfg.scenario && *cfg.scenario) {
         fprintf(stderr, "scaleout bench: give --scenario FILE or --config FILE, not both\n");
         status = 2;
+    } else if (cfg.slow > 0 && ((cfg.scenario && *cfg.scenario) || cfg.scenario_lines > 0)) {
+        fprintf(stderr, "scaleout bench: --slow runs alone, not with a scenario (spawn it from one)\n");
+        status = 2;
     } else if ((cfg.scenario && *cfg.scenario) || cfg.scenario_lines > 0) {
         const char *file = cfg.scenario && *cfg.scenario ? cfg.scenario : config;
         install_signals();
@@ -230,6 +234,9 @@ int bench_main(int argc, char **argv)
         if (bench_target_parse(&t, cfg.target, err, sizeof err) != 0) {
             fprintf(stderr, "scaleout bench: %s\n", err);
             status = 2;
+        } else if (cfg.slow > 0) {
+            install_signals();
+            status = bench_slow_main(&cfg, &t);
         } else {
             status = single_run(&cfg);
         }

@@ -141,6 +141,15 @@ static int redis_eof(const void *shared, void *cs, struct bench_response *r)
     return BENCH_PARSE_MORE;
 }
 
+/* --slow: a SET whose announced 1 MB value arrives one byte at a time, so the
+ * command never completes (at most REDIS_SLOW_VALUE - 1 bytes are sent) */
+#define REDIS_SLOW_VALUE 1000000
+static void redis_slow_opening(const struct bench_target *t, struct buf *out)
+{
+    (void)t;
+    buf_printf(out, "*3\r\n$3\r\nSET\r\n$8\r\nslow:key\r\n$%d\r\n", REDIS_SLOW_VALUE);
+}
+
 const struct bench_proto bench_redis_proto = {
     .name = "resp",
     .scheme = "redis",
@@ -152,4 +161,7 @@ const struct bench_proto bench_redis_proto = {
     .write_request = redis_write_request,
     .parse = redis_parse,
     .eof = redis_eof,
+    .slow_opening = redis_slow_opening,
+    .slow_byte = 'v',
+    .slow_max = REDIS_SLOW_VALUE - 1,
 };

@@ -404,6 +404,8 @@ static void on_close(uv_handle_t *h)
     kv_multi_reset(c);
     LIST_REMOVE(s->registry, c, gprev, gnext);
     pthread_mutex_unlock(&s->lock);
+    if (w->clients_cursor == c) /* on_clients_timer resumes after c */
+        w->clients_cursor = c->next;
     LIST_REMOVE(w->clients, c, prev, next);
     w->nclients--;
     if (c->aof_held) /* closed before its worker's AOF check ran: unlist it */
@@ -760,6 +762,7 @@ static void process_input(struct kv_client *c)
         }
         if (s->pause_type != KV_PAUSE_NONE && pause_holds(c, c->parser.argc, c->parser.argv)) {
             c->paused = true; /* the command stays in the input until the pause ends */
+            c->w->pause_held = true; /* on_clients_timer resumes it then */
             break;
         }
         kv_call(c, c->parser.argc, c->parser.argv);
@@ -905,14 +908,50 @@ void kv_client_resume(struct kv_client *c)
         process_input(c);
 }
 
-/* Idle timeouts and soft output limits, per worker. */
+/*
+ * Idle timeouts, deferred closes and soft output limits, per worker. Each
+ * tick (every 100 ms) visits a slice of the clients, as Redis's clientsCron
+ * does, resuming where the last tick stopped (w->clients_cursor), so no tick
+ * walks a large client set at once: max(KV_CLIENTS_SLICE_MIN, nclients /
+ * KV_CLIENTS_ROUND_TICKS) clients a tick. Up to KV_CLIENTS_SLICE_MIN clients
+ * are all visited every tick (as before); with more, every client is visited
+ * at least once per round of KV_CLIENTS_ROUND_TICKS ticks (1 s), so an idle
+ * timeout or soft-limit deadline is acted on within 1 s + 100 ms of passing
+ * (a client connected during a round is visited in the next one; its
+ * deadline is at least `timeout` >= 1 s away). Clients held by CLIENT PAUSE
+ * are resumed when the pause ends, within one tick as before: a worker that
+ * held one (w->pause_held) checks the pause every tick.
+ */
+#define KV_CLIENTS_SLICE_MIN 64
+#define KV_CLIENTS_ROUND_TICKS 10
+
+static void client_tick(struct kv_client *c, long long now)
+{
+    struct kv_server *s = c->srv;
+    long long timeout = s->cfg.timeout_ms;
+    if (c->closing)
+        return;
+    if (c->close_deferred) {
+        if (!atomic_load(&s->script_busy))
+            client_close(c);
+        return;
+    }
+    /* as Redis: a subscriber waits for messages, it is not idle */
+    if (timeout > 0 && !c->writing && !c->blk && !c->paused && now - c->last_ms > timeout &&
+        !kv_pubsub_subscribed(c)) {
+        log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
+        client_close(c);
+        return;
+    }
+    check_output_limits(c, now);
+}
+
 static void on_clients_timer(uv_timer_t *t)
 {
     struct kv_worker *w = t->data;
     w->wall_off_ms = util_time_ms() - (long long)uv_now(&w->loop);
     struct kv_server *s = w->srv;
     long long now = util_time_ms();
-    long long timeout = s->cfg.timeout_ms;
     if (w->drain_deadline) {
         if (w->clients && now < w->drain_deadline)
             return;
@@ -922,33 +961,28 @@ static void on_clients_timer(uv_timer_t *t)
         uv_close((uv_handle_t *)t, NULL);
         return;
     }
-    bool held = false;
-    for (struct kv_client *c = w->clients; c && !held; c = c->next)
-        held = c->paused;
-    if (held) {
+    if (w->pause_held) {
         pthread_mutex_lock(&s->lock);
         bool on = pause_active(s, now);
         pthread_mutex_unlock(&s->lock);
-        if (!on)
+        if (!on) {
+            w->pause_held = false; /* set again by a client that is held again */
             resume_paused(w);
+        }
     }
-    for (struct kv_client *c = w->clients, *next; c; c = next) {
-        next = c->next;
-        if (c->closing)
-            continue;
-        if (c->close_deferred) {
-            if (!atomic_load(&s->script_busy))
-                client_close(c);
-            continue;
-        }
-        /* as Redis: a subscriber waits for messages, it is not idle */
-        if (timeout > 0 && !c->writing && !c->blk && !c->paused && now - c->last_ms > timeout &&
-            !kv_pubsub_subscribed(c)) {
-            log_verbose("closing idle client id=%llu addr=%s", (unsigned long long)c->id, c->addr);
-            client_close(c);
-            continue;
-        }
-        check_output_limits(c, now);
+    uint64_t n = w->nclients;
+    uint64_t slice = (n + KV_CLIENTS_ROUND_TICKS - 1) / KV_CLIENTS_ROUND_TICKS;
+    if (slice < KV_CLIENTS_SLICE_MIN)
+        slice = KV_CLIENTS_SLICE_MIN;
+    if (slice > n)
+        slice = n;
+    /* from the cursor to the end of the list, then on from its head */
+    struct kv_client *c = w->clients_cursor ? w->clients_cursor : w->clients;
+    for (uint64_t k = 0; c && k < slice; k++) {
+        struct kv_client *next = c->next;
+        w->clients_cursor = next; /* on_close moves it on if next goes */
+        client_tick(c, now);
+        c = next ? next : w->clients;
     }
 }
 

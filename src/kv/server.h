@@ -210,6 +210,8 @@ struct kv_worker {
     long long wall_off_ms;     /* wall clock - uv_now(loop), re-read every 100 ms (clients_timer) */
     struct kv_client *clients;
     uint64_t nclients;
+    struct kv_client *clients_cursor; /* on_clients_timer's next client (NULL: the head) */
+    bool pause_held;           /* a client was held by CLIENT PAUSE: check the pause each tick */
     _Atomic uint64_t net_in, net_out;
 };
 

@@ -234,6 +234,7 @@ struct lb_worker {
     struct lb_lsock **lsocks;       /* per listener slot (srv->listeners); NULL: none */
     int nlsocks;
     struct lb_session *sessions;
+    struct lb_session *sweep_cursor; /* lb_http_sweep's next session (NULL: the head) */
     struct lb_tunnel *tunnels;
     struct lb_upstream *upstreams;  /* every upstream connection of this worker */
     long long nsessions, ntunnels, nupstreams;

@@ -148,6 +148,8 @@ static void on_session_closed(uv_handle_t *h)
 {
     struct lb_session *s = h->data;
     struct lb_worker *w = s->w;
+    if (w->sweep_cursor == s) /* lb_http_sweep resumes after s */
+        w->sweep_cursor = s->next;
     LIST_REMOVE(w->sessions, s, prev, next);
     w->nsessions--;
     atomic_fetch_sub(&w->srv->nclients, 1);
@@ -1589,10 +1591,34 @@ static void session_trim(struct lb_session *s)
         net_tls_conn_trim(s->tls);
 }
 
+/*
+ * Every SWEEP_MS (server.c) a worker checks its sessions' timeouts. A tick
+ * visits a slice of them, resuming where the last one stopped
+ * (w->sweep_cursor), so no tick walks a large session set at once:
+ * max(LB_SWEEP_SLICE_MIN, nsessions / LB_SWEEP_ROUND_TICKS) a tick. Up to
+ * LB_SWEEP_SLICE_MIN sessions are all visited every tick (as before); with
+ * more, each is visited at least once per round of LB_SWEEP_ROUND_TICKS
+ * ticks (10 x 50 ms = 500 ms), so a header, client, keep-alive, tunnel,
+ * queue, connect, server or TLS handshake timeout fires within 500 ms + one
+ * tick of its deadline (a session opened during a round is visited in the
+ * next one).
+ */
+#define LB_SWEEP_SLICE_MIN 64
+#define LB_SWEEP_ROUND_TICKS 10
+
 void lb_http_sweep(struct lb_worker *w, long long now)
 {
-    for (struct lb_session *s = w->sessions, *next; s; s = next) {
+    long long n = w->nsessions;
+    long long slice = (n + LB_SWEEP_ROUND_TICKS - 1) / LB_SWEEP_ROUND_TICKS;
+    if (slice < LB_SWEEP_SLICE_MIN)
+        slice = LB_SWEEP_SLICE_MIN;
+    if (slice > n)
+        slice = n;
+    /* from the cursor to the end of the list, then on from its head */
+    struct lb_session *s = w->sweep_cursor ? w->sweep_cursor : w->sessions, *next = NULL;
+    for (long long k = 0; s && k < slice; k++, s = next ? next : w->sessions) {
         next = s->next;
+        w->sweep_cursor = next; /* on_session_closed moves it on if next goes */
         if (s->closing)
             continue;
         struct lb_listener_conf *lc = lconf(s);
