@@ -56,7 +56,7 @@ static uint64_t inst_ops(struct kv_server *s)
 
 static uint64_t net_total(struct kv_server *s, bool in)
 {
-    uint64_t t = 0;
+    uint64_t t = in ? s->st.closed_net_in : s->st.closed_net_out;
     for (struct kv_client *c = s->registry; c; c = c->gnext)
         t += in ? c->net_in : c->net_out;
     return t;

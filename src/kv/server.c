@@ -402,6 +402,8 @@ static void on_close(uv_handle_t *h)
     kv_pubsub_client_gone(c);
     kv_repl_client_gone(c);
     kv_multi_reset(c);
+    s->st.closed_net_in += c->net_in;
+    s->st.closed_net_out += c->net_out;
     LIST_REMOVE(s->registry, c, gprev, gnext);
     pthread_mutex_unlock(&s->lock);
     if (w->clients_cursor == c) /* on_clients_timer resumes after c */

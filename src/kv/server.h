@@ -149,6 +149,7 @@ struct kv_stats {
     uint64_t proto_errors;
     uint64_t obl_disconnects;
     uint64_t timeouts;
+    uint64_t closed_net_in, closed_net_out; /* bytes of clients gone (INFO's totals are cumulative) */
     struct kv_cmd_stats cmd[RESP_CMD_COUNT];
 };
 
@@ -212,7 +213,6 @@ struct kv_worker {
     uint64_t nclients;
     struct kv_client *clients_cursor; /* on_clients_timer's next client (NULL: the head) */
     bool pause_held;           /* a client was held by CLIENT PAUSE: check the pause each tick */
-    _Atomic uint64_t net_in, net_out;
 };
 
 struct kv_server {

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import DEFAULT_MAXMEMORY, EXTRA_POLICIES, RespMap, parse_info
+from conftest import DEFAULT_MAXMEMORY, EXTRA_POLICIES, HOST, RespMap, parse_info, wait_until
 
 SYNTAX = "ERR syntax error"
 NOT_INT = "ERR value is not an integer or out of range"
@@ -271,6 +271,23 @@ def test_info_hits_misses(c):
     after = parse_info(c.cmd("INFO", "stats"))
     assert after["keyspace_hits"] - before["keyspace_hits"] == 2
     assert after["keyspace_misses"] - before["keyspace_misses"] == 3
+
+
+def test_info_net_totals_keep_the_bytes_of_closed_clients(server, c):
+    """total_net_input/output_bytes count since start, as Redis: the bytes of
+    a client that has gone stay in them (they were summed over the clients
+    still connected, so they went down when one closed)."""
+    import socket
+    n0 = parse_info(c.cmd("INFO", "clients"))["connected_clients"]
+    before = parse_info(c.cmd("INFO", "stats"))
+    s = socket.create_connection((HOST, server.port), timeout=5)
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$4\r\nbulk\r\n$20000\r\n" + b"x" * 20000 + b"\r\n")
+    assert s.recv(5) == b"+OK\r\n"
+    s.close()
+    wait_until(lambda: parse_info(c.cmd("INFO", "clients"))["connected_clients"] == n0, what="the client gone")
+    after = parse_info(c.cmd("INFO", "stats"))
+    assert after["total_net_input_bytes"] - before["total_net_input_bytes"] >= 20000
+    assert after["total_net_output_bytes"] >= before["total_net_output_bytes"]
 
 
 def test_info_keyspace(c):
