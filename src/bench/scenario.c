@@ -47,7 +47,7 @@ enum { IT_STEP, IT_RUN, IT_SPAWN, IT_SLEEP };
 struct item {
     int kind;
     int line;
-    struct bench_config cfg;   /* IT_STEP */
+    struct bench_config *cfg;  /* IT_STEP (6 KB of inline buffers: kept out of the item array) */
     char **argv;               /* IT_RUN, IT_SPAWN: NULL-terminated copies */
     char *text;                /* "run kill -STOP 123" */
     long long ms;              /* IT_SLEEP */
@@ -71,6 +71,8 @@ static struct item *add_item(struct scenario *sc, int kind, int line)
     memset(it, 0, sizeof *it);
     it->kind = kind;
     it->line = line;
+    if (kind == IT_STEP)
+        it->cfg = xcalloc(1, sizeof *it->cfg);
     return it;
 }
 
@@ -78,8 +80,10 @@ static void free_items(struct scenario *sc)
 {
     for (size_t i = 0; i < sc->nitems; i++) {
         struct item *it = &sc->items[i];
-        if (it->kind == IT_STEP)
-            conf_free(&bench_conf_table, &it->cfg);
+        if (it->kind == IT_STEP) {
+            conf_free(&bench_conf_table, it->cfg);
+            xfree(it->cfg);
+        }
         if (it->argv) {
             for (char **a = it->argv; *a; a++)
                 xfree(*a);
@@ -144,15 +148,15 @@ static int load(struct scenario *sc, char **pairs, int npairs, FILE *errf)
                 continue;
             }
             struct item *it = add_item(sc, IT_STEP, lineno);
-            bench_config_copy(&it->cfg, &sc->base);
+            bench_config_copy(it->cfg, &sc->base);
             char *name = argv[1];
-            conf_set(&bench_conf_table, &it->cfg, "name", 1, &name, false, err, sizeof err);
+            conf_set(&bench_conf_table, it->cfg, "name", 1, &name, false, err, sizeof err);
             for (int i = 2; i + 1 < argc; i += 2) {
                 const char *d = strncmp(argv[i], "--", 2) == 0 ? argv[i] + 2 : argv[i];
-                conf_set(&bench_conf_table, &it->cfg, d, 1, &argv[i + 1], false, err, sizeof err);
+                conf_set(&bench_conf_table, it->cfg, d, 1, &argv[i + 1], false, err, sizeof err);
             }
             struct bench_target t;
-            if (bench_target_parse(&t, it->cfg.target, err, sizeof err) != 0) {
+            if (bench_target_parse(&t, it->cfg->target, err, sizeof err) != 0) {
                 fprintf(errf, "%s:%d: step '%s': %s\n", sc->file, lineno, name, err);
                 nerr++;
             }
@@ -334,14 +338,14 @@ int bench_scenario_main(const char *file, char **pairs, int npairs)
             if (!quiet) {
                 struct buf d;
                 buf_init(&d);
-                bench_config_describe(&it->cfg, &d);
-                fprintf(stderr, "== step %zu/%zu %s: %s, %.*s\n", step_no, sc.nsteps, it->cfg.name, it->cfg.target,
+                bench_config_describe(it->cfg, &d);
+                fprintf(stderr, "== step %zu/%zu %s: %s, %.*s\n", step_no, sc.nsteps, it->cfg->name, it->cfg->target,
                         (int)buf_pending(&d), buf_head(&d));
                 buf_deinit(&d);
             }
             struct bench_step *s = &r.steps[r.nsteps];
-            if (bench_run_step(&it->cfg, t0, s, err, sizeof err) != 0) {
-                fprintf(stderr, "%s:%d: step '%s': %s\n", file, it->line, it->cfg.name, err);
+            if (bench_run_step(it->cfg, t0, s, err, sizeof err) != 0) {
+                fprintf(stderr, "%s:%d: step '%s': %s\n", file, it->line, it->cfg->name, err);
                 bench_step_free(s);
                 status = 1;
                 goto out;
