@@ -112,13 +112,7 @@ static int kv_claim(struct worker_kv *kv, const struct worker_config *cf, struct
         r = worker_kv_cmdv(kv, 3, hd);
         if (!r)
             return -1;
-        job->id = id;
-        snprintf(job->key, sizeof job->key, "%s", key);
-        job->len = r->type == RESP_VALUE_BULK ? r->len : 0;
-        job->data = xmalloc(job->len + 1);
-        if (job->len)
-            memcpy(job->data, r->str, job->len);
-        job->data[job->len] = 0;
+        worker_job_fill(job, id, key, r);
         rc = 1;
         break;
     }

@@ -67,6 +67,18 @@ static bool is(const struct resp_value *r, const char *s)
     return r && r->type == RESP_VALUE_BULK && r->len == strlen(s) && memcmp(r->str, s, r->len) == 0;
 }
 
+/* Fill job from its key and the HGET of its data (nil: empty data). */
+void worker_job_fill(struct worker_job *job, long long id, const char *key, const struct resp_value *r)
+{
+    job->id = id;
+    snprintf(job->key, sizeof job->key, "%s", key);
+    job->len = r->type == RESP_VALUE_BULK ? r->len : 0;
+    job->data = xmalloc(job->len + 1);
+    if (job->len)
+        memcpy(job->data, r->str, job->len);
+    job->data[job->len] = 0;
+}
+
 /* A claimed job: its record marked running by this worker, its data read
  * into job (the list and the stream queues share it). 0, or -1 when the
  * connection failed. */
@@ -82,14 +94,8 @@ int worker_job_load(struct worker_kv *kv, const struct worker_config *cf, struct
     const char *hd[] = {"HGET", key, "data"};
     if (!(r = worker_kv_cmdv(kv, 3, hd)))
         return -1;
-    job->id = jid;
+    worker_job_fill(job, jid, key, r);
     job->attempts = attempts;
-    snprintf(job->key, sizeof job->key, "%s", key);
-    job->len = r->type == RESP_VALUE_BULK ? r->len : 0;
-    job->data = xmalloc(job->len + 1);
-    if (job->len)
-        memcpy(job->data, r->str, job->len);
-    job->data[job->len] = 0;
     return 0;
 }
 

@@ -68,6 +68,7 @@ struct worker_job {
 
 /* Mark a claimed job's record running (this worker, now) and read its data
  * into job. 0, or -1 when the kv connection failed. */
+void worker_job_fill(struct worker_job *job, long long id, const char *key, const struct resp_value *r);
 int worker_job_load(struct worker_kv *kv, const struct worker_config *cf, struct worker_job *job, const char *key,
                     long long jid, long long attempts);
 
