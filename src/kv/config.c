@@ -259,6 +259,8 @@ static const struct conf_directive kv_dirs[] = {
         "seconds since its last ACK for a replica to count as good"),
     CONF_ROW_BOOL("replica-read-only", OFF(replica_read_only), "yes", CONF_RUNTIME,
         "a replica refuses writes from clients (READONLY)"),
+    CONF_ROW_BOOL("replica-serve-stale-data", OFF(replica_serve_stale_data), "yes", CONF_RUNTIME,
+        "a replica whose link to its primary is down answers from its data (no: MASTERDOWN but for INFO, ROLE...)"),
     CONF_ROW_STRING("masterauth", OFF(masterauth), "", CONF_RUNTIME | CONF_SECRET,
         "password a replica sends (AUTH) to its primary (empty: none)"),
     CONF_ROW_STRING("masteruser", OFF(masteruser), "", CONF_RUNTIME,

@@ -1192,19 +1192,29 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
                        const struct kv_rdb_load_opts *lo, struct kv_rdb_load_stats *st, char *err, size_t errlen)
 {
     struct rdb_reader r;
+    rdb_reader_init(&r, p, len);
+    return kv_rdb_load_reader(&r, dbs, ndbs, now_ms, lo, st, err, errlen);
+}
+
+/* A streaming reader drops what was parsed once this much piled up. */
+#define LOAD_DROP_BYTES (256u << 10)
+
+int kv_rdb_load_reader(struct rdb_reader *r, struct kv_db *const *dbs, int ndbs, long long now_ms,
+                       const struct kv_rdb_load_opts *lo, struct kv_rdb_load_stats *st, char *err, size_t errlen)
+{
     char magic[10];
+    uint64_t crc = 0; /* of the bytes dropped so far */
     memset(st, 0, sizeof *st);
     st->ctime = -1;
     st->repl_stream_db = -1;
     st->repl_offset = -1;
-    rdb_reader_init(&r, p, len);
-    if (!rdb_get_raw(&r, magic, 9))
-        return load_fail(&r, err, errlen);
+    if (!rdb_get_raw(r, magic, 9))
+        return load_fail(r, err, errlen);
     magic[9] = '\0';
     if (memcmp(magic, "REDIS", 5) != 0) {
-        r.off = 0;
-        rdb_fail(&r, "not an RDB file (wrong signature)");
-        return load_fail(&r, err, errlen);
+        r->off = 0;
+        rdb_fail(r, "not an RDB file (wrong signature)");
+        return load_fail(r, err, errlen);
     }
     int ver = 0;
     for (int i = 5; i < 9; i++) {
@@ -1213,9 +1223,9 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
         ver = ver * 10 + magic[i] - '0';
     }
     if (ver < 1 || ver > RDB_VERSION) {
-        r.off = 5;
-        rdb_fail(&r, "can't handle RDB format version %.4s", magic + 5);
-        return load_fail(&r, err, errlen);
+        r->off = 5;
+        rdb_fail(r, "can't handle RDB format version %.4s", magic + 5);
+        return load_fail(r, err, errlen);
     }
     st->version = ver;
     struct kv_db *db = ndbs > 0 ? dbs[0] : NULL;
@@ -1225,34 +1235,38 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
         kv_db_set_now(dbs[i], now_ms); /* clocks for the IDLE hints */
     for (;;) {
         uint8_t type;
-        size_t at = r.off;
-        if (!rdb_get_byte(&r, &type))
-            return load_fail(&r, err, errlen);
+        if (r->drop && r->off >= LOAD_DROP_BYTES) {
+            crc = crc64_update(crc, r->p, r->off);
+            r->drop(r);
+        }
+        size_t at = r->off;
+        if (!rdb_get_byte(r, &type))
+            return load_fail(r, err, errlen);
         if (type == RDB_OPCODE_EXPIRETIME) {
             uint32_t s;
-            if (!rdb_get_u32le(&r, &s))
-                return load_fail(&r, err, errlen);
+            if (!rdb_get_u32le(r, &s))
+                return load_fail(r, err, errlen);
             expire = (long long)s * 1000;
             continue;
         }
         if (type == RDB_OPCODE_EXPIRETIME_MS) {
             uint64_t ms;
-            if (!rdb_get_u64le(&r, &ms))
-                return load_fail(&r, err, errlen);
+            if (!rdb_get_u64le(r, &ms))
+                return load_fail(r, err, errlen);
             expire = (long long)ms;
             continue;
         }
         if (type == RDB_OPCODE_FREQ) {
             uint8_t f;
-            if (!rdb_get_byte(&r, &f))
-                return load_fail(&r, err, errlen);
+            if (!rdb_get_byte(r, &f))
+                return load_fail(r, err, errlen);
             freq = f;
             continue;
         }
         if (type == RDB_OPCODE_IDLE) {
             uint64_t secs;
-            if (!rdb_get_len(&r, &secs, NULL))
-                return load_fail(&r, err, errlen);
+            if (!rdb_get_len(r, &secs, NULL))
+                return load_fail(r, err, errlen);
             idle = secs > (uint64_t)(UINT32_MAX / 1000 * 16) ? UINT32_MAX / 1000 * 16 : (long long)secs;
             continue;
         }
@@ -1260,32 +1274,34 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
             break;
         if (type == RDB_OPCODE_SELECTDB) {
             uint64_t id;
-            if (!rdb_get_len(&r, &id, NULL))
-                return load_fail(&r, err, errlen);
+            if (!rdb_get_len(r, &id, NULL))
+                return load_fail(r, err, errlen);
             if (id >= (uint64_t)ndbs) {
-                r.off = at;
-                rdb_fail(&r, "database %llu out of range (this server has %d)", (unsigned long long)id, ndbs);
-                return load_fail(&r, err, errlen);
+                r->off = at;
+                rdb_fail(r, "database %llu out of range (this server has %d)", (unsigned long long)id, ndbs);
+                return load_fail(r, err, errlen);
             }
             db = dbs[id];
             continue;
         }
         if (type == RDB_OPCODE_RESIZEDB) {
             uint64_t a, b;
-            if (!rdb_get_len(&r, &a, NULL) || !rdb_get_len(&r, &b, NULL))
-                return load_fail(&r, err, errlen);
+            if (!rdb_get_len(r, &a, NULL) || !rdb_get_len(r, &b, NULL))
+                return load_fail(r, err, errlen);
             continue;
         }
         if (type == RDB_OPCODE_AUX) {
             char *k, *v;
             size_t kl, vl;
-            if (!rdb_get_string(&r, &k, &kl))
-                return load_fail(&r, err, errlen);
-            if (!rdb_get_string(&r, &v, &vl)) {
+            if (!rdb_get_string(r, &k, &kl))
+                return load_fail(r, err, errlen);
+            if (!rdb_get_string(r, &v, &vl)) {
                 xfree(k);
-                return load_fail(&r, err, errlen);
+                return load_fail(r, err, errlen);
             }
             long long t;
+            if (lo && lo->aux)
+                lo->aux(lo->arg, k, kl, v, vl);
             if (strcmp(k, "ctime") == 0 && util_str2ll(v, vl, &t))
                 st->ctime = t;
             else if (strcmp(k, "repl-stream-db") == 0 && util_str2ll(v, vl, &t) && t >= 0 && t < ndbs)
@@ -1301,42 +1317,44 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
         if (type == RDB_OPCODE_FUNCTION2) {
             char *code;
             size_t cl;
-            if (!rdb_get_string(&r, &code, &cl))
-                return load_fail(&r, err, errlen);
+            if (!rdb_get_string(r, &code, &cl))
+                return load_fail(r, err, errlen);
             st->functions++;
             char fe[400];
             int frc = lo && lo->fn_srv ? kv_fn_load_code(lo->fn_srv, code, cl, fe, sizeof fe) : 0;
+            if (lo && !lo->fn_srv && lo->fn_code)
+                lo->fn_code(lo->arg, code, cl);
             xfree(code);
             if (frc != 0) {
-                r.off = at;
-                rdb_fail(&r, "failed loading a library: %s", fe);
-                return load_fail(&r, err, errlen);
+                r->off = at;
+                rdb_fail(r, "failed loading a library: %s", fe);
+                return load_fail(r, err, errlen);
             }
             continue;
         }
         if (type == RDB_OPCODE_MODULE_AUX || type == RDB_OPCODE_FUNCTION) {
-            r.off = at;
-            rdb_fail(&r, "%s are not supported by kv",
+            r->off = at;
+            rdb_fail(r, "%s are not supported by kv",
                      type == RDB_OPCODE_MODULE_AUX ? "module aux data" : "pre-GA functions (Redis 7.0 RC)");
-            return load_fail(&r, err, errlen);
+            return load_fail(r, err, errlen);
         }
         /* a key: type, key, value */
         char *key;
         size_t klen;
-        if (!rdb_get_string(&r, &key, &klen))
-            return load_fail(&r, err, errlen);
+        if (!rdb_get_string(r, &key, &klen))
+            return load_fail(r, err, errlen);
         if (!db) {
             xfree(key);
-            r.off = at;
-            rdb_fail(&r, "a key but no database");
-            return load_fail(&r, err, errlen);
+            r->off = at;
+            rdb_fail(r, "a key but no database");
+            return load_fail(r, err, errlen);
         }
         bool empty;
-        struct kv_obj *o = kv_rdb_get_value(&r, type, key, klen, expire, &empty);
+        struct kv_obj *o = kv_rdb_get_value(r, type, key, klen, expire, &empty);
         if (!o) {
             xfree(key);
             if (!empty)
-                return load_fail(&r, err, errlen);
+                return load_fail(r, err, errlen);
             st->empty++;
             expire = idle = -1;
             freq = -1;
@@ -1348,9 +1366,9 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
         } else if (dict_find(&db->d, key, klen, kv_dict_hash(key, klen))) {
             kv_obj_free(o);
             xfree(key);
-            r.off = at;
-            rdb_fail(&r, "duplicated key");
-            return load_fail(&r, err, errlen);
+            r->off = at;
+            rdb_fail(r, "duplicated key");
+            return load_fail(r, err, errlen);
         } else {
             kv_db_add(db, o);
             if (idle >= 0)
@@ -1364,17 +1382,17 @@ int kv_rdb_load_mem_ex(const void *p, size_t len, struct kv_db *const *dbs, int 
         freq = -1;
     }
     if (ver >= 5) {
-        size_t body = r.off;
+        size_t body = r->off;
         uint64_t want;
-        if (!rdb_get_u64le(&r, &want))
-            return load_fail(&r, err, errlen);
-        if (want != 0 && want != crc64_update(0, p, body)) {
-            r.off = body;
-            rdb_fail(&r, "wrong RDB checksum");
-            return load_fail(&r, err, errlen);
+        if (!rdb_get_u64le(r, &want))
+            return load_fail(r, err, errlen);
+        if (want != 0 && want != crc64_update(crc, r->p, body)) {
+            r->off = body;
+            rdb_fail(r, "wrong RDB checksum");
+            return load_fail(r, err, errlen);
         }
     }
-    st->consumed = r.off;
+    st->consumed = r->base + r->off;
     return 0;
 }
 

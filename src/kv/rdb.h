@@ -93,6 +93,12 @@ struct kv_rdb_load_stats {
 /* What a load does beyond keys. */
 struct kv_rdb_load_opts {
     struct kv_server *fn_srv; /* load FUNCTION2 libraries into it (replacing same-named ones); NULL: skip them */
+    /* fn_srv NULL: each FUNCTION2 library's code goes here instead (a load
+     * off the keyspace lock installs them later); NULL: skipped */
+    void (*fn_code)(void *arg, const char *code, size_t len);
+    /* every AUX field as read (progress reports: used-mem...); may be NULL */
+    void (*aux)(void *arg, const char *k, size_t klen, const char *v, size_t vlen);
+    void *arg;                /* for fn_code and aux */
 };
 
 /*
@@ -103,6 +109,15 @@ struct kv_rdb_load_opts {
 int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndbs, long long now_ms,
                     struct kv_rdb_load_stats *st, char *err, size_t errlen);
 /* Load a file: 0 loaded, 1 no such file, -1 error (message in err). */
+/*
+ * The same from a reader (streaming when r->fill is set: the loader drops
+ * what it parsed between keys, so memory holds one value at a time beyond
+ * the databases). Touches nothing but dbs, st and lo's callbacks: with
+ * lo->fn_srv NULL it may run on a thread of its own while the keyspace lock
+ * is not held, into databases nobody else sees.
+ */
+int kv_rdb_load_reader(struct rdb_reader *r, struct kv_db *const *dbs, int ndbs, long long now_ms,
+                       const struct kv_rdb_load_opts *lo, struct kv_rdb_load_stats *st, char *err, size_t errlen);
 int kv_rdb_load_file(const char *path, struct kv_db *const *dbs, int ndbs, long long now_ms,
                      struct kv_rdb_load_stats *st, char *err, size_t errlen);
 /* The same with options (lo NULL: as above, functions skipped). */

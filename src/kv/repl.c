@@ -286,6 +286,27 @@ static void backlog_append(struct kv_repl *r, const char *p, size_t n)
     }
 }
 
+/* CONFIG SET repl-backlog-size (lock held): the backlog takes the new size
+ * at once, keeping its newest bytes, as Redis's resizeReplicationBacklog. */
+static void backlog_fit(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    size_t want = s->cfg.repl_backlog_size ? (size_t)s->cfg.repl_backlog_size : 1;
+    if (!r->bl || want == r->bl_size)
+        return;
+    size_t keep = r->histlen < want ? r->histlen : want;
+    char *nb = xmalloc(want);
+    size_t start = (r->bl_idx + r->bl_size - keep) % r->bl_size;
+    for (size_t i = 0; i < keep; i++)
+        nb[i] = r->bl[(start + i) % r->bl_size];
+    xfree(r->bl);
+    r->bl = nb;
+    r->bl_first += (long long)(r->histlen - keep);
+    r->histlen = keep;
+    r->bl_size = want;
+    r->bl_idx = keep % want;
+}
+
 /* Copy the backlog from offset `from` to its end into b. */
 static void backlog_copy(struct kv_repl *r, long long from, struct buf *b)
 {
@@ -315,6 +336,7 @@ void kv_repl_feed_raw(struct kv_server *s, const char *p, size_t n)
     struct kv_repl *r = s->repl;
     if (!r || !r->bl || n == 0)
         return;
+    backlog_fit(s);
     backlog_append(r, p, n);
     s->repl_offset += n;
     for (struct kv_replica *x = r->replicas; x; x = x->next) {
@@ -803,6 +825,7 @@ void kv_cmd_PSYNC(struct kv_client *c, int argc, struct resp_arg *argv)
     struct kv_replica *x = replica_of(c);
     long long off = -1;
     util_str2ll(argv[2].ptr, argv[2].len, &off);
+    backlog_fit(s);
     bool id1 = argv[1].len == KV_REPLID_LEN && memcmp(argv[1].ptr, r->replid, KV_REPLID_LEN) == 0;
     bool id2 = argv[1].len == KV_REPLID_LEN && memcmp(argv[1].ptr, r->replid2, KV_REPLID_LEN) == 0 &&
                off <= r->second_off;

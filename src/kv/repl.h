@@ -41,6 +41,7 @@
 struct kv_server;
 struct kv_client;
 struct kv_worker;
+struct resp_arg;
 
 
 void kv_repl_init(struct kv_server *s);
@@ -91,6 +92,16 @@ bool kv_replica_in_apply(const struct kv_server *s);
 /* A replica with its link up: the database its primary's stream is in; else -1. */
 int kv_replica_stream_db(const struct kv_server *s);
 void kv_replica_role(struct kv_server *s, struct kv_client *c);
+/* A full sync's image is loading on a thread while the old data is served
+ * (INFO async_loading:1); its INFO persistence loading_* fields. */
+bool kv_replica_async_loading(const struct kv_server *s);
+void kv_replica_info_loading(struct kv_server *s, struct buf *o);
+/* Whether a replica refuses command `name` (lowercase; argv[1] its
+ * subcommand) from c now, as Redis: MASTERDOWN while the link is down and
+ * replica-serve-stale-data is no, LOADING for what async loading denies
+ * (SAVE, BGSAVE, REPLICAOF...). *msg the error. Lock held. */
+bool kv_replica_deny_cmd(struct kv_client *c, const char *name, int argc, const struct resp_arg *argv,
+                         const char **msg);
 void kv_replica_getack(struct kv_server *s);
 void kv_replica_init(struct kv_server *s);
 void kv_replica_free(struct kv_server *s);

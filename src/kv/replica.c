@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "kv/async_load.h"
 #include "kv/aof.h"
 #include "kv/blocking.h"
 #include "kv/function.h"
@@ -63,10 +64,16 @@ struct kv_master_link {
     bool applying;
     long long last_io_ms;
     long long down_since_ms;
+    long long al_start_ms;      /* when the asynchronous load began */
     long long read_off;         /* stream bytes received (applied or not) */
     char last_error[256];       /* the primary's last refusal (AUTH), for INFO */
     bool eof_mode;              /* the RDB comes with $EOF:<mark> framing (diskless primary) */
     char eof_mark[KV_REPLID_LEN];
+    bool reading;               /* uv_read_start is in effect on tcp */
+    bool async_wanted;          /* this full sync loads asynchronously (swapdb, same replid) */
+    struct kv_async_load *al;   /* the asynchronous load running, NULL none */
+    long long al_left;          /* $<len> framing: payload bytes not fed to al yet */
+    bool al_ended;              /* al has the whole payload */
 };
 
 struct kv_master_link **kv_repl_ml(struct kv_server *s);
@@ -206,6 +213,17 @@ static void link_close(struct kv_master_link *m, const char *why)
         return;
     if (why)
         log_warn("Connection with master lost: %s", why);
+    if (m->al) {
+        /* as Redis: an async load that did not finish leaves the old data
+         * (m->al changes under the lock: INFO reads it from any worker) */
+        struct kv_async_load *al = m->al;
+        pthread_mutex_lock(&m->s->lock);
+        m->al = NULL;
+        pthread_mutex_unlock(&m->s->lock);
+        kv_async_load_free(al);
+        log_notice("MASTER <-> REPLICA sync: Discarding the data loaded asynchronously, the old data stays");
+    }
+    m->reading = false;
     uv_read_stop((uv_stream_t *)m->tcp);
     uv_close((uv_handle_t *)m->tcp, on_tcp_closed);
     m->tcp = NULL;
@@ -222,7 +240,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     (void)suggested;
     struct kv_master_link *m = h->data;
     size_t want = 64 * 1024;
-    if (m->state == ML_RDB && m->eof_mode) /* diskless: length unknown, read big */
+    if (m->al) /* the loader takes the bytes as they come */
+        want = 1u << 20;
+    else if (m->state == ML_RDB && m->eof_mode) /* diskless: length unknown, read big */
         want = buf_pending(&m->in) >= (1u << 20) ? (1u << 22) : (1u << 20);
     else if (m->state == ML_RDB && m->rdb_len > 0 && (size_t)m->rdb_len > buf_pending(&m->in))
         want = (size_t)m->rdb_len - buf_pending(&m->in) < (1u << 24) ? (size_t)m->rdb_len - buf_pending(&m->in)
@@ -361,6 +381,24 @@ static int load_swapdb(struct kv_server *s, const char *p, size_t n, struct kv_d
     return rc;
 }
 
+/* A full sync's data is in place (lock held): the new history begins. */
+static void sync_loaded(struct kv_master_link *m, const struct kv_rdb_load_stats *st)
+{
+    struct kv_server *s = m->s;
+    kv_repl_drop_replicas(s); /* their data changed wholesale: they resync */
+    kv_repl_new_history(s, m->pending_id, m->pending_off);
+    /* the stream goes on in the database the primary's stream was in when
+     * it took the snapshot (repl-stream-db: a chained primary's stream
+     * does not begin with SELECT) */
+    m->mc->db = st->repl_stream_db >= 0 ? st->repl_stream_db : 0;
+    m->state = ML_STREAM;
+    m->last_error[0] = '\0';
+    s->dirty++;
+    kv_aof_after_full_sync(s);
+    /* as Redis: ACK at once (a diskless primary puts the replica online on its first ACK) */
+    send_ack(m);
+}
+
 static void full_sync_load(struct kv_master_link *m)
 {
     struct kv_server *s = m->s;
@@ -403,21 +441,192 @@ static void full_sync_load(struct kv_master_link *m)
         return;
     }
     buf_consume(&m->in, plen + (m->eof_mode ? KV_REPLID_LEN : 0));
-    kv_repl_drop_replicas(s); /* their data changed wholesale: they resync */
-    kv_repl_new_history(s, m->pending_id, m->pending_off);
-    /* the stream goes on in the database the primary's stream was in when
-     * it took the snapshot (repl-stream-db: a chained primary's stream
-     * does not begin with SELECT) */
-    m->mc->db = st.repl_stream_db >= 0 ? st.repl_stream_db : 0;
-    m->state = ML_STREAM;
-    m->last_error[0] = '\0';
-    s->dirty++;
-    kv_aof_after_full_sync(s);
-    /* as Redis: ACK at once (a diskless primary puts the replica online on its first ACK) */
-    send_ack(m);
+    sync_loaded(m, &st);
     pthread_mutex_unlock(&s->lock);
     log_notice("MASTER <-> REPLICA sync: Finished with success (%llu keys, %llu libraries, offset %lld)",
                (unsigned long long)st.keys, (unsigned long long)st.functions, m->pending_off);
+}
+
+/* ---- repl-diskless-load swapdb, asynchronously (Redis 7.0's async loading) --------------
+ *
+ * When the primary's +FULLRESYNC names the replication id this replica
+ * already follows, its current data is an older state of the same data set:
+ * as Redis, it goes on serving it while the new image loads on a thread
+ * (async_load.h) from the socket's bytes as they come; at the end the new
+ * databases and libraries replace the old ones in one step under the lock,
+ * and a failed load leaves the old ones. What the primary sends after the
+ * image stays in the socket (or m->in) until then: the stream is applied
+ * after the swap, as Redis reads it only after its load.
+ */
+
+static void read_start(struct kv_master_link *m);
+static void process(struct kv_master_link *m);
+
+/* Install the libraries of the loaded image (lock held): the old ones are
+ * put back when one fails. 0 or -1 (err). */
+static int install_libraries(struct kv_server *s, struct kv_async_load *al, char *err, size_t errlen)
+{
+    struct code_list old = {0}, fresh = {0};
+    kv_fn_foreach_code(s, keep_code, &old);
+    kv_async_load_foreach_code(al, keep_code, &fresh);
+    kv_fn_flush(s);
+    int rc = 0;
+    for (int i = 0; i < fresh.n && rc == 0; i++)
+        if (kv_fn_load_code(s, fresh.code[i], fresh.len[i], err, errlen) != 0)
+            rc = -1;
+    if (rc != 0) {
+        char e2[300];
+        kv_fn_flush(s);
+        for (int i = 0; i < old.n; i++)
+            if (kv_fn_load_code(s, old.code[i], old.len[i], e2, sizeof e2) != 0)
+                log_warn("Restoring a library after a failed sync: %s", e2);
+    }
+    code_list_free(&old);
+    code_list_free(&fresh);
+    return rc;
+}
+
+/* The loader finished (worker 0): swap the new data in, or keep the old. */
+static void async_load_finished(struct kv_master_link *m)
+{
+    struct kv_server *s = m->s;
+    struct kv_async_load_result res;
+    char err[600];
+    kv_async_load_result(m->al, &res);
+    /* res points into the loader: copied before it is freed */
+    snprintf(err, sizeof err, "%s", res.err);
+    int rc = res.rc;
+    struct kv_rdb_load_stats st = *res.st;
+    pthread_mutex_lock(&s->lock);
+    if (rc == 0)
+        rc = install_libraries(s, m->al, err, sizeof err);
+    if (rc == 0) {
+        int n;
+        struct kv_db **dbs = kv_persist_dbs(s, &n);
+        kv_watch_flush(s); /* as Redis: the swap touches every watched key */
+        for (int i = 0; i < n && i < res.ndbs; i++) {
+            kv_db_exchange(dbs[i], &res.dbs[i], false);
+            kv_blocking_swapdb(s, i, i); /* XREAD BLOCK on a key the new data has */
+        }
+        sync_loaded(m, &st);
+        kv_blocking_serve_ready(s);
+    }
+    struct kv_async_load *al = m->al;
+    m->al = NULL;
+    pthread_mutex_unlock(&s->lock);
+    long long ms = util_time_ms() - m->al_start_ms;
+    /* the swapped-out data is in the loader's databases now: freed off this thread */
+    kv_async_load_free(al);
+    if (rc != 0) {
+        log_warn("Failed trying to load the MASTER synchronization DB from socket: %s", err);
+        link_close(m, "bad RDB payload");
+        return;
+    }
+    log_notice("MASTER <-> REPLICA sync: Finished with success (async loading: %llu keys, %llu libraries, "
+               "%lld ms serving the old data, offset %lld)",
+               (unsigned long long)st.keys, (unsigned long long)st.functions, ms, m->pending_off);
+    read_start(m);
+    process(m); /* the stream that waited in m->in */
+}
+
+/* The loader has room again or finished (worker 0). */
+static void on_load_event(void *arg)
+{
+    struct kv_master_link *m = arg;
+    if (!m->al)
+        return;
+    if (kv_async_load_done(m->al)) {
+        async_load_finished(m);
+        return;
+    }
+    if (!m->al_ended && kv_async_load_has_room(m->al))
+        read_start(m);
+}
+
+/* Start the asynchronous load of the payload that follows (worker 0).
+ * false: the thread could not start (the load is then synchronous). */
+static bool async_load_begin(struct kv_master_link *m)
+{
+    struct kv_server *s = m->s;
+    int n;
+    pthread_mutex_lock(&s->lock);
+    struct kv_db **dbs = kv_persist_dbs(s, &n);
+    m->al = kv_async_load_start(dbs, n, m->eof_mode, &s->workers[0].loop, on_load_event, m);
+    pthread_mutex_unlock(&s->lock);
+    if (!m->al)
+        return false;
+    m->al_left = m->rdb_len;
+    m->al_ended = false;
+    m->al_start_ms = util_time_ms();
+    log_notice("MASTER <-> REPLICA sync: Loading the DB asynchronously from socket, serving the old data meanwhile");
+    return true;
+}
+
+/* Hand what arrived of the payload to the loader (worker 0). */
+static void async_load_feed(struct kv_master_link *m)
+{
+    bool room = true;
+    size_t have = buf_pending(&m->in);
+    if (m->al_ended)
+        goto stop;
+    if (m->eof_mode) {
+        /* the last 40 bytes may be the mark: they wait until more come */
+        if (have > KV_REPLID_LEN) {
+            size_t k = have - KV_REPLID_LEN;
+            room = kv_async_load_feed(m->al, buf_head(&m->in), k);
+            buf_consume(&m->in, k);
+        }
+        if (buf_pending(&m->in) == KV_REPLID_LEN && memcmp(buf_head(&m->in), m->eof_mark, KV_REPLID_LEN) == 0) {
+            buf_consume(&m->in, KV_REPLID_LEN);
+            m->al_ended = true;
+        }
+    } else {
+        size_t k = (unsigned long long)m->al_left < have ? (size_t)m->al_left : have;
+        if (k) {
+            room = kv_async_load_feed(m->al, buf_head(&m->in), k);
+            buf_consume(&m->in, k);
+            m->al_left -= (long long)k;
+        }
+        m->al_ended = m->al_left == 0;
+    }
+    if (m->al_ended)
+        kv_async_load_end(m->al);
+    if (room && !m->al_ended)
+        return;
+stop:
+    /* the loader is full, or the payload is all there: what follows (the
+     * stream) stays in the socket until the swap, as in Redis */
+    if (m->reading && m->tcp) {
+        uv_read_stop((uv_stream_t *)m->tcp);
+        m->reading = false;
+    }
+}
+
+bool kv_replica_async_loading(const struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    return m && m->al;
+}
+
+void kv_replica_info_loading(struct kv_server *s, struct buf *o)
+{
+    struct kv_master_link *m = ML(s);
+    if (!m || !m->al)
+        return;
+    uint64_t loaded, used_mem;
+    long long start_ms;
+    kv_async_load_progress(m->al, &loaded, &used_mem, &start_ms);
+    /* as Redis: a diskless payload's size is unknown; the primary's used-mem estimates it */
+    long long total = m->eof_mode ? 0 : m->rdb_len;
+    long long est = total ? total : (long long)used_mem;
+    double perc = est ? (double)loaded / (double)est * 100 : 0;
+    long long remaining = est > (long long)loaded ? est - (long long)loaded : 0;
+    long long elapsed = util_time_ms() / 1000 - start_ms / 1000;
+    long long eta = elapsed == 0 ? 1 : elapsed * remaining / ((long long)loaded + 1);
+    buf_printf(o, "loading_start_time:%lld\r\nloading_total_bytes:%lld\r\nloading_rdb_used_mem:%llu\r\n",
+               start_ms / 1000, total, (unsigned long long)used_mem);
+    buf_printf(o, "loading_loaded_bytes:%llu\r\nloading_loaded_perc:%.2f\r\nloading_eta_seconds:%lld\r\n",
+               (unsigned long long)loaded, perc, eta);
 }
 
 /* Expired keys on a replica (lock held): a read-only replica keeps them
@@ -531,6 +740,12 @@ static void process(struct kv_master_link *m)
                 }
                 memcpy(m->pending_id, line + 12, KV_REPLID_LEN);
                 m->pending_id[KV_REPLID_LEN] = '\0';
+                /* as Redis: async loading only when the old data is an older
+                 * state of the same history (the replid did not change) */
+                pthread_mutex_lock(&s->lock);
+                m->async_wanted = s->cfg.repl_diskless_load == KV_DISKLESS_LOAD_SWAPDB &&
+                                  memcmp(m->pending_id, kv_repl_id(s), KV_REPLID_LEN) == 0;
+                pthread_mutex_unlock(&s->lock);
                 m->state = ML_RDB_LEN;
                 log_notice("Full resync from master: %s:%lld", m->pending_id, m->pending_off);
             } else if (strncmp(line, "+CONTINUE", 9) == 0) {
@@ -565,6 +780,8 @@ static void process(struct kv_master_link *m)
                 m->eof_mode = true;
                 m->rdb_len = -1;
                 m->state = ML_RDB;
+                if (m->async_wanted)
+                    async_load_begin(m);
                 break;
             }
             m->eof_mode = false;
@@ -575,9 +792,15 @@ static void process(struct kv_master_link *m)
             }
             m->rdb_len = n;
             m->state = ML_RDB;
+            if (m->async_wanted)
+                async_load_begin(m);
             break;
         }
         case ML_RDB:
+            if (m->al) {
+                async_load_feed(m);
+                return;
+            }
             if (m->eof_mode) {
                 /* the primary sends nothing after the mark until our first ACK */
                 size_t have = buf_pending(&m->in);
@@ -616,6 +839,12 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     if (m->state == ML_STREAM)
         m->read_off += nread;
     process(m);
+}
+
+static void read_start(struct kv_master_link *m)
+{
+    if (m->tcp && !m->reading && uv_read_start((uv_stream_t *)m->tcp, on_alloc, on_read) == 0)
+        m->reading = true;
 }
 
 /*
@@ -659,7 +888,7 @@ static void on_connect(uv_connect_t *req, int status)
     log_notice("MASTER <-> REPLICA sync started");
     m->state = ML_PONG;
     m->last_io_ms = util_time_ms();
-    uv_read_start((uv_stream_t *)m->tcp, on_alloc, on_read);
+    read_start(m);
     const char *av[1] = {"PING"};
     send_cmd(m, 1, av);
 }
@@ -846,4 +1075,66 @@ void kv_replica_info(struct kv_server *s, struct buf *o)
     if (!up && m->last_error[0]) /* scaleout's own field: why the primary refused (a wrong masterauth...) */
         buf_printf(o, "master_link_last_error:%s\r\n", m->last_error);
     buf_printf(o, "slave_priority:100\r\nslave_read_only:%d\r\nreplica_announced:1\r\n", s->cfg.replica_read_only);
+}
+
+/* ---- what a replica refuses while its data is stale or loading ------------------------- */
+
+/* Redis 7.0's CMD_STALE commands (and subcommands, "name|sub"): what a
+ * replica whose link is down still answers with replica-serve-stale-data no. */
+static const char *const stale_ok[] = {
+    "acl|cat", "acl|deluser", "acl|dryrun", "acl|genpass", "acl|getuser", "acl|help", "acl|list", "acl|load",
+    "acl|log", "acl|save", "acl|setuser", "acl|users", "acl|whoami", "auth", "client|caching", "client|getname",
+    "client|getredir", "client|help", "client|id", "client|info", "client|kill", "client|list", "client|no-evict",
+    "client|pause", "client|reply", "client|setname", "client|tracking", "client|trackinginfo", "client|unblock",
+    "client|unpause", "command", "config|get", "config|help", "config|resetstat", "config|rewrite", "config|set",
+    "debug", "discard", "echo", "eval", "eval_ro", "evalsha", "evalsha_ro", "exec", "failover", "fcall", "fcall_ro",
+    "function|help", "hello", "info", "lastsave", "latency|doctor", "latency|graph", "latency|help",
+    "latency|histogram", "latency|history", "latency|latest", "latency|reset", "memory|help", "module|help",
+    "monitor", "multi", "object|help", "psubscribe", "publish", "pubsub|channels", "pubsub|help", "pubsub|numpat",
+    "pubsub|numsub", "pubsub|shardchannels", "pubsub|shardnumsub", "punsubscribe", "quit", "readonly", "readwrite",
+    "replconf", "replicaof", "reset", "role", "script|help", "script|load", "select", "shutdown", "slaveof",
+    "slowlog|get", "slowlog|help", "slowlog|len", "slowlog|reset", "spublish", "ssubscribe", "subscribe",
+    "sunsubscribe", "time", "unsubscribe", "unwatch", "watch", "xgroup|help", "xinfo|help",
+};
+
+/* Redis 7.0's CMD_NO_ASYNC_LOADING commands (kv has no CLUSTER or MODULE). */
+static const char *const no_async_loading[] = {"bgrewriteaof", "bgsave", "psync", "replicaof", "save", "slaveof", "sync"};
+
+static bool listed(const char *const *list, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
+            return true;
+    return false;
+}
+
+bool kv_replica_deny_cmd(struct kv_client *c, const char *name, int argc, const struct resp_arg *argv,
+                         const char **msg)
+{
+    struct kv_server *s = c->srv;
+    struct kv_master_link *m = ML(s);
+    if (!m || !m->want || c == m->mc || (!c->w && c->fd < 0)) /* the primary's stream, scripts, the AOF */
+        return false;
+    if (m->state != ML_STREAM && !s->cfg.replica_serve_stale_data) {
+        bool ok = listed(stale_ok, sizeof stale_ok / sizeof *stale_ok, name);
+        if (!ok && argc > 1 && argv[1].len < 32) {
+            char full[64];
+            size_t n = (size_t)snprintf(full, sizeof full, "%s|", name);
+            for (size_t i = 0; i < argv[1].len && n + 1 < sizeof full; i++) {
+                char ch = argv[1].ptr[i];
+                full[n++] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+            }
+            full[n] = '\0';
+            ok = listed(stale_ok, sizeof stale_ok / sizeof *stale_ok, full);
+        }
+        if (!ok) {
+            *msg = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+            return true;
+        }
+    }
+    if (m->al && listed(no_async_loading, sizeof no_async_loading / sizeof *no_async_loading, name)) {
+        *msg = "LOADING Redis is loading the dataset in memory";
+        return true;
+    }
+    return false;
 }

@@ -362,6 +362,11 @@ void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
         kv_multi_reject(c, id, repl_err);
         return;
     }
+    if (kv_replica_deny_cmd(c, cmd->name, argc, argv, &repl_err)) { /* MASTERDOWN, LOADING */
+        cs->rejected++;
+        kv_multi_reject(c, id, repl_err);
+        return;
+    }
     char aof_err[192];
     if (((cmd->flags & CMD_WRITE) || (id == RESP_CMD_EXEC && kv_multi_writes(c))) &&
         kv_aof_deny_write(s, aof_err, sizeof aof_err)) {

@@ -118,6 +118,7 @@ struct kv_config {
     long long min_replicas_to_write;
     long long min_replicas_max_lag;
     bool replica_read_only;
+    bool replica_serve_stale_data;   /* no: MASTERDOWN while the link to the primary is down */
     char *masterauth;                /* a replica AUTHs to its primary with these (empty: no AUTH) */
     char *masteruser;
     bool repl_diskless_sync;         /* full sync: the RDB goes to the replicas without a disk file */

@@ -31,6 +31,7 @@
 #include "kv/function.h"
 #include "kv/persist.h"
 #include "kv/rdb.h"
+#include "kv/repl.h"
 
 const char kv_persist_misconf[] =
     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
@@ -275,13 +276,15 @@ int kv_persist_shutdown(struct kv_server *s, bool force_save, bool nosave)
 void kv_persist_info(struct kv_server *s, struct buf *o)
 {
     long long now = util_time_ms();
-    buf_printf(o, "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:%llu\r\n", (unsigned long long)s->dirty);
+    buf_printf(o, "loading:0\r\nasync_loading:%d\r\nrdb_changes_since_last_save:%llu\r\n", kv_replica_async_loading(s),
+               (unsigned long long)s->dirty);
     buf_printf(o, "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n",
                s->bgsave_pid > 0, s->lastsave, s->last_bgsave_ok ? "ok" : "err");
     buf_printf(o, "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\n",
                s->last_bgsave_secs, s->bgsave_pid > 0 ? (now - s->bgsave_start_ms) / 1000 : -1,
                (unsigned long long)s->rdb_saves);
     kv_aof_info(s, o);
+    kv_replica_info_loading(s, o);
 }
 
 /* ---- commands ------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include "kv/hashobj.h"
 #include "kv/multi.h"
 #include "kv/pubsub.h"
+#include "kv/repl.h"
 #include "kv/server.h"
 
 #define KV_REDIS_VERSION "7.0.0"
@@ -433,6 +434,12 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
         /* Redis checks every filter before killing anyone */
         for (int j = 2; j + 1 < argc; j += 2) {
             long long id;
+            const struct resp_arg *t = &argv[j + 1];
+            if (kv_arg_is(&argv[j], "type") && !kv_arg_is(t, "normal") && !kv_arg_is(t, "master") &&
+                !kv_arg_is(t, "replica") && !kv_arg_is(t, "slave") && !kv_arg_is(t, "pubsub")) {
+                kv_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)t->len, t->ptr);
+                return;
+            }
             if (kv_arg_is(&argv[j], "id") &&
                 !kv_arg_range(c, &argv[j + 1], 1, LLONG_MAX, &id, "ERR client-id should be greater than 0",
                               "ERR client-id should be greater than 0"))
@@ -446,6 +453,15 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                     match = util_str2ll(argv[j + 1].ptr, argv[j + 1].len, &id) && x->id == (uint64_t)id;
                 } else if (kv_arg_is(&argv[j], "addr")) {
                     match = strlen(x->addr) == argv[j + 1].len && memcmp(x->addr, argv[j + 1].ptr, argv[j + 1].len) == 0;
+                } else if (kv_arg_is(&argv[j], "type")) {
+                    /* as Redis's getClientType: replica (said REPLCONF/PSYNC), pubsub, normal;
+                     * the master link is no registered client */
+                    const struct resp_arg *t = &argv[j + 1];
+                    long long ns, np, nss;
+                    kv_pubsub_counts(x, &ns, &np, &nss);
+                    bool pubsub = ns + np + nss > 0;
+                    match = x->rl ? kv_arg_is(t, "replica") || kv_arg_is(t, "slave")
+                                  : pubsub ? kv_arg_is(t, "pubsub") : kv_arg_is(t, "normal");
                 } else {
                     kv_reply_syntax(c);
                     return;
@@ -696,6 +712,12 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
                 goto fail;
             }
         }
+        /* as Redis (DENY_LOADING_CONFIG): appendonly waits for an async load */
+        for (int j = 2; j < argc && kv_replica_async_loading(s); j += 2)
+            if (kv_arg_is(&argv[j], "appendonly")) {
+                kv_reply_error(c, "LOADING Redis is loading the dataset in memory");
+                goto fail;
+            }
         /* commit: free replaced strings, adopt the copy */
         free_replaced_strings(&s->cfg, &next);
         s->cfg = next;

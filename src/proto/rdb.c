@@ -330,7 +330,7 @@ bool rdb_fail(struct rdb_reader *r, const char *fmt, ...)
     if (r->failed)
         return false;
     r->failed = true;
-    r->err_off = r->off;
+    r->err_off = r->base + r->off;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->err, sizeof r->err, fmt, ap);
@@ -338,11 +338,17 @@ bool rdb_fail(struct rdb_reader *r, const char *fmt, ...)
     return false;
 }
 
+/* Whether n bytes are there past off, asking a streaming reader for more. */
+static bool have(struct rdb_reader *r, size_t n)
+{
+    return r->len - r->off >= n || (r->fill && !r->failed && r->fill(r, n) && r->len - r->off >= n);
+}
+
 static bool need(struct rdb_reader *r, size_t n)
 {
     if (r->failed)
         return false;
-    if (r->len - r->off < n)
+    if (!have(r, n))
         return rdb_fail(r, "unexpected end of data (%zu bytes needed, %zu left)", n, r->len - r->off);
     return true;
 }
@@ -449,7 +455,7 @@ bool rdb_get_string(struct rdb_reader *r, char **s, size_t *n)
             uint64_t clen, ulen;
             if (!rdb_get_len(r, &clen, NULL) || !rdb_get_len(r, &ulen, NULL))
                 return false;
-            if (clen > r->len - r->off) {
+            if (!have(r, clen)) {
                 r->off = start;
                 return rdb_fail(r, "LZF string of %llu bytes past the end of data", (unsigned long long)clen);
             }
@@ -480,7 +486,7 @@ bool rdb_get_string(struct rdb_reader *r, char **s, size_t *n)
             return rdb_fail(r, "unknown string encoding %llu", (unsigned long long)len);
         }
     }
-    if (len > r->len - r->off) {
+    if (!have(r, len)) {
         r->off = start;
         return rdb_fail(r, "string of %llu bytes past the end of data", (unsigned long long)len);
     }

@@ -122,8 +122,20 @@ struct rdb_reader {
     const uint8_t *p;
     size_t len, off;
     bool failed;
-    size_t err_off;
+    size_t err_off;     /* stream offset of the failure (base + off) */
     char err[160];
+    /*
+     * Streaming (NULL for a whole image in memory): fill makes at least n
+     * bytes available past off, appending to the window (p and len may
+     * change, offsets into it stay valid); false at the end of the stream.
+     * The owner may drop the bytes before off between two items (base grows
+     * by what it dropped, off goes back to 0): nothing keeps a pointer into
+     * the window across calls.
+     */
+    bool (*fill)(struct rdb_reader *r, size_t n);
+    void (*drop)(struct rdb_reader *r); /* drop the bytes before off (the loader calls it between items) */
+    void *fill_arg;
+    size_t base;        /* stream offset of p[0] */
 };
 
 void rdb_reader_init(struct rdb_reader *r, const void *p, size_t len);
