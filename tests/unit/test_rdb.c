@@ -585,3 +585,141 @@ Test(kv_rdb, repl_aux_and_function_opcode)
     kv_db_deinit(&db);
     kv_db_deinit(&db2);
 }
+
+/* A streaming reader over an image in memory, chunk bytes at a time, that
+ * drops what the loader parsed: what kv_rdb_load_reader gets from a socket. */
+struct stream_src {
+    const char *img;
+    size_t n, pos, chunk;
+    struct buf win;
+    size_t max_win;
+};
+
+static void src_sync(struct rdb_reader *r)
+{
+    struct stream_src *s = r->fill_arg;
+    r->p = (const uint8_t *)buf_head(&s->win);
+    r->len = buf_pending(&s->win);
+    if (r->len > s->max_win)
+        s->max_win = r->len;
+}
+
+static bool src_fill(struct rdb_reader *r, size_t n)
+{
+    struct stream_src *s = r->fill_arg;
+    while (r->len - r->off < n) {
+        if (s->pos == s->n)
+            return false;
+        size_t k = s->n - s->pos < s->chunk ? s->n - s->pos : s->chunk;
+        buf_append(&s->win, s->img + s->pos, k);
+        s->pos += k;
+        src_sync(r);
+    }
+    return true;
+}
+
+static void src_drop(struct rdb_reader *r)
+{
+    struct stream_src *s = r->fill_arg;
+    buf_consume(&s->win, r->off);
+    r->base += r->off;
+    r->off = 0;
+    src_sync(r);
+}
+
+static int load_streaming(const char *img, size_t n, size_t chunk, struct kv_db *db, struct kv_rdb_load_stats *st,
+                          char *err, size_t errlen, size_t *max_win)
+{
+    struct stream_src s = {.img = img, .n = n, .chunk = chunk};
+    buf_init(&s.win);
+    struct rdb_reader r;
+    rdb_reader_init(&r, NULL, 0);
+    r.fill = src_fill;
+    r.drop = src_drop;
+    r.fill_arg = &s;
+    src_sync(&r);
+    struct kv_db *dbs[1] = {db};
+    int rc = kv_rdb_load_reader(&r, dbs, 1, 0, NULL, st, err, errlen);
+    buf_deinit(&s.win);
+    if (max_win)
+        *max_win = s.max_win;
+    return rc;
+}
+
+/* The streaming loader (a full sync's async load) reads what the memory
+ * loader reads, in any chunking, holding about one value beyond what it
+ * dropped; a corrupt image fails with the same error and offset. */
+Test(kv_rdb, streaming_load_equals_memory_load)
+{
+    struct kv_db db;
+    kv_db_init(&db);
+    char k[32];
+    static char big[100000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + rand64() % 26); /* does not compress */
+    for (int i = 0; i < 3000; i++) {
+        size_t kl = (size_t)snprintf(k, sizeof k, "key:%d", i);
+        size_t vl = i % 100 == 0 ? sizeof big : (size_t)(i % 50);
+        kv_db_add(&db, kv_obj_new_string(k, kl, big, vl, i % 7 == 0 ? 4000000000000LL + i : -1));
+    }
+    struct kv_hash *h = kv_hash_new();
+    for (int i = 0; i < 500; i++) {
+        size_t kl = (size_t)snprintf(k, sizeof k, "f%d", i);
+        kv_hash_set(h, k, kl, big, (size_t)i);
+    }
+    kv_db_add(&db, kv_obj_new_hash("h", 1, h, -1));
+    char path[] = "/tmp/test_rdb_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    struct kv_rdb_save_opts o = {.compress = true, .checksum = true, .now_ms = 1700000000000LL};
+    struct kv_db *dbs[1] = {&db};
+    cr_assert_eq(kv_rdb_save_fd(fd, dbs, 1, &o), 0);
+    off_t size = lseek(fd, 0, SEEK_END);
+    char *img = malloc((size_t)size);
+    cr_assert_eq(pread(fd, img, (size_t)size, 0), size);
+    close(fd);
+    unlink(path);
+    size_t n = (size_t)size;
+    struct kv_rdb_load_stats st, st2;
+    char err[400], err2[400];
+    size_t chunks[] = {1, 7, 4096, 1 << 20};
+    for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+        struct kv_db d2;
+        kv_db_init(&d2);
+        size_t max_win = 0;
+        cr_assert_eq(load_streaming(img, n, chunks[c], &d2, &st, err, sizeof err, &max_win), 0, "%s", err);
+        cr_assert_eq(st.keys, 3001);
+        cr_assert_eq(st.consumed, n);
+        cr_assert_eq(db_size(&d2), 3001);
+        struct kv_obj *x = db_lookup(&d2, "key:700", 7, LOOKUP_NOTOUCH);
+        cr_assert(x && obj_vlen(x) == sizeof big && memcmp(obj_cval(x), big, sizeof big) == 0);
+        cr_assert_eq(obj_expire(x), 4000000000700LL);
+        /* the window: the drop threshold, one value, one chunk */
+        cr_assert_lt(max_win, (256u << 10) + 2 * sizeof big + chunks[c] + 64, "window %zu of %zu", max_win, n);
+        kv_db_deinit(&d2);
+    }
+    cr_assert_gt(n, 2u << 20);
+    for (int t = 0; t < 200; t++) {
+        char *bad = malloc(n);
+        memcpy(bad, img, n);
+        size_t len = n;
+        if (t % 3 == 0)
+            len = rand64() % n;
+        else
+            bad[9 + rand64() % (n - 9)] ^= (char)(1 << (rand64() % 8));
+        struct kv_db d3, d4;
+        kv_db_init(&d3);
+        kv_db_init(&d4);
+        struct kv_db *dbs3[1] = {&d3};
+        int rc = kv_rdb_load_mem(bad, len, dbs3, 1, 0, &st, err, sizeof err);
+        int rc2 = load_streaming(bad, len, 1 + rand64() % 9000, &d4, &st2, err2, sizeof err2, NULL);
+        cr_assert_eq(rc, -1, "corruption %d not detected", t);
+        cr_assert_eq(rc2, -1);
+        cr_assert_str_eq(err, err2);
+        kv_db_deinit(&d3);
+        kv_db_deinit(&d4);
+        free(bad);
+    }
+    free(img);
+    kv_db_deinit(&db);
+}
