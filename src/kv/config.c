@@ -265,7 +265,7 @@ static const struct conf_directive kv_dirs[] = {
         "password a replica sends (AUTH) to its primary (empty: none)"),
     CONF_ROW_STRING("masteruser", OFF(masteruser), "", CONF_RUNTIME,
         "user name for the replica's AUTH to its primary (empty: AUTH <masterauth> alone)"),
-    CONF_ROW_BOOL("repl-diskless-sync", OFF(repl_diskless_sync), "no", CONF_RUNTIME,
+    CONF_ROW_BOOL("repl-diskless-sync", OFF(repl_diskless_sync), "yes", CONF_RUNTIME,
         "full sync: the RDB child writes to memory and the RDB is sent with Redis's EOF framing, no disk file"),
     CONF_ROW_INT("repl-diskless-sync-delay", OFF(repl_diskless_sync_delay), 0, INT_MAX, "5", CONF_RUNTIME,
         "seconds a diskless full sync waits for more replicas before it starts"),

@@ -76,7 +76,8 @@ def start_redis(workdir, port=None, replicaof=None):
 
 def start_kv(workdir, port=None, replicaof=None):
     port = port or free_port()
-    argv = [str(scaleout_bin()), "kv", "--port", str(port), "--bind", HOST]
+    # diskless full syncs (the default, as Redis) start at once, not after 5 s
+    argv = [str(scaleout_bin()), "kv", "--port", str(port), "--bind", HOST, "--repl-diskless-sync-delay", "0"]
     if replicaof:
         argv += ["--replicaof", HOST, str(replicaof)]
     return Proc("kv", argv, port, str(workdir))

@@ -33,7 +33,10 @@ def launch(tmp_path):
     started = []
 
     def start(target, name, extra=()):
-        s = start_server(target, tmp_path / name, list(SAME_THRESHOLDS[target]) + list(extra))
+        # these tests cover the disk sync ($<len> framing): kv's default is diskless
+        # now, as Redis 7.0's (test_kv_repl_more.py and test_kv_repl_async.py cover that)
+        disk = ["--repl-diskless-sync", "no"] if target == "scaleout" else []
+        s = start_server(target, tmp_path / name, list(SAME_THRESHOLDS[target]) + disk + list(extra))
         started.append(s)
         return s
     yield start

@@ -379,8 +379,11 @@ def test_new_directives_config_get_set_like_redis(launch):
     for s in (so, rd):
         with pytest.raises(redis.ResponseError):
             s.client().config_set("repl-diskless-load", "sometimes")
-    # the one default that differs on purpose (docs/kv.md): diskless sync is off
-    assert launch("scaleout", "so2", []).client().config_get("repl-diskless-sync") == {"repl-diskless-sync": "no"}
+    # the defaults are Redis 7.0's (diskless sync on, 5 s delay, disk load; stale data served)
+    so2, rd2 = launch("scaleout", "so2", []), launch("redis", "rd2", [])
+    names = ["repl-diskless-sync", "repl-diskless-sync-delay", "repl-diskless-load", "replica-serve-stale-data"]
+    for n in names:
+        assert so2.client().config_get(n) == rd2.client().config_get(n)
 
 
 # ---- a bad diskless payload ---------------------------------------------------------------
