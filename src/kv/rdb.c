@@ -1204,6 +1204,7 @@ int kv_rdb_load_reader(struct rdb_reader *r, struct kv_db *const *dbs, int ndbs,
 {
     char magic[10];
     uint64_t crc = 0; /* of the bytes dropped so far */
+    size_t drop_at = lo && lo->drop_bytes ? lo->drop_bytes : LOAD_DROP_BYTES;
     memset(st, 0, sizeof *st);
     st->ctime = -1;
     st->repl_stream_db = -1;
@@ -1235,7 +1236,7 @@ int kv_rdb_load_reader(struct rdb_reader *r, struct kv_db *const *dbs, int ndbs,
         kv_db_set_now(dbs[i], now_ms); /* clocks for the IDLE hints */
     for (;;) {
         uint8_t type;
-        if (r->drop && r->off >= LOAD_DROP_BYTES) {
+        if (r->drop && r->off >= drop_at) {
             crc = crc64_update(crc, r->p, r->off);
             r->drop(r);
         }

@@ -99,6 +99,7 @@ struct kv_rdb_load_opts {
     /* every AUX field as read (progress reports: used-mem...); may be NULL */
     void (*aux)(void *arg, const char *k, size_t klen, const char *v, size_t vlen);
     void *arg;                /* for fn_code and aux */
+    size_t drop_bytes;        /* a streaming reader drops what was parsed past this (0: 256 kB) */
 };
 
 /*
