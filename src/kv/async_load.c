@@ -196,7 +196,7 @@ struct kv_async_load *kv_async_load_start(struct kv_db *const *like, int ndbs, b
         l->on_event = NULL;
         l->done = true;
         l->rc = -1;
-        kv_async_load_free(l);
+        kv_async_load_free(l, false);
         return NULL;
     }
     l->started = true;
@@ -284,12 +284,12 @@ static void *lazy_free_main(void *arg)
     return NULL;
 }
 
-void kv_async_load_free_dbs(struct kv_db *dbs, int n)
+void kv_async_load_free_dbs(struct kv_db *dbs, int n, bool lazy)
 {
     uint64_t keys = 0;
     for (int i = 0; i < n; i++)
         keys += db_size(&dbs[i]);
-    if (keys > LAZY_FREE_KEYS) {
+    if (lazy && keys > LAZY_FREE_KEYS) {
         struct lazy_free *f = xmalloc(sizeof *f);
         f->dbs = dbs;
         f->n = n;
@@ -312,7 +312,7 @@ static void on_closed(uv_handle_t *h)
     xfree(l);
 }
 
-void kv_async_load_free(struct kv_async_load *l)
+void kv_async_load_free(struct kv_async_load *l, bool lazy)
 {
     if (!l)
         return;
@@ -322,7 +322,7 @@ void kv_async_load_free(struct kv_async_load *l)
     pthread_mutex_unlock(&l->mu);
     if (l->started)
         pthread_join(l->th, NULL);
-    kv_async_load_free_dbs(l->dbs, l->ndbs);
+    kv_async_load_free_dbs(l->dbs, l->ndbs, lazy);
     l->dbs = NULL;
     for (int i = 0; i < l->ncode; i++)
         xfree(l->code[i]);

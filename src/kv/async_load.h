@@ -67,15 +67,15 @@ void kv_async_load_progress(struct kv_async_load *l, uint64_t *loaded, uint64_t 
 
 /*
  * Worker 0: stop the loader if it runs (a link that broke), wait for the
- * thread, free what it built (on another thread when large: the databases
- * kv_async_load_result gave hold whatever data is in them now, the old data
- * after a swap) and release l (its handle closes on loop).
+ * thread, free what it built (lazy: on another thread when large; the
+ * databases kv_async_load_result gave hold whatever data is in them now,
+ * the old data after a swap) and release l (its handle closes on loop).
  */
-void kv_async_load_free(struct kv_async_load *l);
+void kv_async_load_free(struct kv_async_load *l, bool lazy);
 
-/* Free databases' contents and the array on another thread when they are
- * large (Redis frees a swapped-out dataset without blocking clients),
- * inline otherwise. Takes ownership of dbs (n of them, from xcalloc). */
-void kv_async_load_free_dbs(struct kv_db *dbs, int n);
+/* Free databases' contents and the array, on another thread when lazy and
+ * they are large (Redis frees a swapped-out dataset without blocking
+ * clients), inline otherwise. Takes ownership of dbs (n of them, xcalloc). */
+void kv_async_load_free_dbs(struct kv_db *dbs, int n, bool lazy);
 
 #endif

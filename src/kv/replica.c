@@ -220,7 +220,7 @@ static void link_close(struct kv_master_link *m, const char *why)
         pthread_mutex_lock(&m->s->lock);
         m->al = NULL;
         pthread_mutex_unlock(&m->s->lock);
-        kv_async_load_free(al);
+        kv_async_load_free(al, !atomic_load(&m->s->shutting_down)); /* no thread left behind at exit */
         log_notice("MASTER <-> REPLICA sync: Discarding the data loaded asynchronously, the old data stays");
     }
     m->reading = false;
@@ -516,7 +516,7 @@ static void async_load_finished(struct kv_master_link *m)
     pthread_mutex_unlock(&s->lock);
     long long ms = util_time_ms() - m->al_start_ms;
     /* the swapped-out data is in the loader's databases now: freed off this thread */
-    kv_async_load_free(al);
+    kv_async_load_free(al, true);
     if (rc != 0) {
         log_warn("Failed trying to load the MASTER synchronization DB from socket: %s", err);
         link_close(m, "bad RDB payload");
@@ -551,7 +551,7 @@ static bool async_load_begin(struct kv_master_link *m)
     int n;
     pthread_mutex_lock(&s->lock);
     struct kv_db **dbs = kv_persist_dbs(s, &n);
-    m->al = kv_async_load_start(dbs, n, m->eof_mode, &s->workers[0].loop, on_load_event, m);
+    m->al = kv_async_load_start(dbs, n, m->eof_mode, m->tcp->loop, on_load_event, m);
     pthread_mutex_unlock(&s->lock);
     if (!m->al)
         return false;
@@ -869,6 +869,14 @@ bool kv_replica_feed(struct kv_server *s, uv_loop_t *loop, const char *data, siz
         memcpy(b.base, data + off, k);
         on_read((uv_stream_t *)m->tcp, (ssize_t)k, &b);
         off += k;
+    }
+    if (m->tcp && m->al && m->al_ended) {
+        /* an async load has the whole payload: let it finish and swap, as
+         * worker 0's loop would (the wake comes through loop) */
+        while (!kv_async_load_done(m->al))
+            usleep(200);
+        for (int i = 0; i < 100 && m->al; i++)
+            uv_run(loop, UV_RUN_NOWAIT);
     }
     bool up = m->tcp != NULL;
     link_close(m, NULL);
