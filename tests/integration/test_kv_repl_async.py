@@ -19,7 +19,8 @@ load once per 2 MB read). During the load, polled, never slept for:
   - SAVE, BGSAVE, REPLICAOF, CONFIG SET appendonly get LOADING;
   - replica-serve-stale-data no turns reads into MASTERDOWN (INFO still works);
   - a load cut short (the primary drops the replica) keeps the old data;
-  - the next sync's load ends with the new data (marker, library, DBSIZE).
+  - the next sync's load ends with the new data (marker, library, DBSIZE),
+    and serves a reader blocked (XREAD BLOCK) on a key only the new data has.
 """
 import time
 
@@ -111,6 +112,7 @@ def test_swapdb_serves_old_data_during_full_sync(pair, launch):
     tx.execute()
     pc.set("marker", "v2")
     pc.execute_command("FUNCTION", "LOAD", "REPLACE", LIB % "v2")
+    pc.xadd("stream", {"f": "v"}, id="1-1")
 
     t0 = time.monotonic()
     wait_until(lambda: info(rc, "persistence")["async_loading"] == 1, timeout=30, interval=0.01,
@@ -153,6 +155,9 @@ def test_swapdb_serves_old_data_during_full_sync(pair, launch):
         "stale_info": True,
         "stale_off": "OK",
     }, (pair, seen)
+    # a reader blocked on a key the old data lacks is served by the swap
+    xc = r.conn()
+    xc.send_cmd("XREAD", "BLOCK", "0", "STREAMS", "stream", "0-0")
 
     # a load cut short keeps the old data (the next sync waits 5 s to be seen between syncs)
     pc.config_set("repl-diskless-sync-delay", "5")
@@ -167,9 +172,10 @@ def test_swapdb_serves_old_data_during_full_sync(pair, launch):
     pc.config_set("repl-diskless-sync-delay", "0")
     wait_until(lambda: rc.get("marker") == b"v2", timeout=60, interval=0.01, what="the new data")
     assert rc.fcall("ver", 0) == b"v2"
+    assert xc.read() == [[b"stream", [[b"1-1", [b"f", b"v"]]]]]
     assert info(rc, "persistence")["async_loading"] == 0
     wait_until(lambda: synced(pc, rc), timeout=30, what="in sync after the swap")
-    assert rc.dbsize() == pc.dbsize() == N_KEYS + 11
+    assert rc.dbsize() == pc.dbsize() == N_KEYS + 12  # + marker, 10 fill keys, the stream
     assert rc.get("key:1234") == b"value:1234:".ljust(VALUE_BYTES, b"v")
     assert error_of(lambda: rc.set("x", "1")) == "You can't write against a read only replica."
     print(f"{pair}: old data served for >= {time.monotonic() - t0:.2f} s in all")
