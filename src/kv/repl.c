@@ -111,6 +111,8 @@ static void random_id(char *out)
     out[KV_REPLID_LEN] = '\0';
 }
 
+bool kv_repl_sync_child_running(const struct kv_server *s) { return s->repl && s->repl->child > 0; }
+
 const char *kv_repl_id(const struct kv_server *s) { return s->repl->replid; }
 
 static void sink(void *arg, const char *p, size_t n)

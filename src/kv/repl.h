@@ -81,6 +81,8 @@ void kv_repl_shift_replid(struct kv_server *s, const char *new_replid);
 /* Drop every replica (their data is about to change wholesale). */
 void kv_repl_drop_replicas(struct kv_server *s);
 const char *kv_repl_id(const struct kv_server *s);
+/* A full sync's RDB child runs (INFO rdb_bgsave_in_progress counts it, as Redis). */
+bool kv_repl_sync_child_running(const struct kv_server *s);
 /* Replica side (replica.c). */
 void kv_replica_set_target(struct kv_server *s, const char *host, long long port);
 void kv_replica_info(struct kv_server *s, struct buf *o);

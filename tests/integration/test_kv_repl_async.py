@@ -179,3 +179,37 @@ def test_swapdb_serves_old_data_during_full_sync(pair, launch):
     assert rc.get("key:1234") == b"value:1234:".ljust(VALUE_BYTES, b"v")
     assert error_of(lambda: rc.set("x", "1")) == "You can't write against a read only replica."
     print(f"{pair}: old data served for >= {time.monotonic() - t0:.2f} s in all")
+
+
+@pytest.mark.parametrize("target", ["redis", "scaleout"])
+def test_swapdb_async_load_of_a_disk_sync_payload_then_the_stream(target, launch):
+    """The same with a primary that syncs by disk ($<len> framing): the
+    writes made while its child saves reach the replica after the RDB, and
+    are applied after the swap, on the new data."""
+    assert REDIS_SERVER, "redis-server is required (scripts/install-deps.sh installs it)"
+    p = launch(target, "primary", ["--repl-diskless-sync", "no", "--rdbcompression", "no"])
+    r = launch(target, "replica", ["--repl-diskless-load", "swapdb"])
+    pc, rc = p.client(), r.client()
+    populate(pc, N_KEYS)
+    pc.set("marker", "v1")
+    rc.replicaof("127.0.0.1", p.port)
+    wait_until(lambda: synced(pc, rc), timeout=30, what="first sync")
+    pc.config_set("rdb-key-save-delay", 500)
+    pc.config_set("repl-backlog-size", "16384")
+    tx = pc.pipeline(transaction=True)
+    tx.execute_command("CLIENT", "KILL", "TYPE", "replica")
+    for i in range(10):
+        tx.set(f"fill:{i}", "A" * 16384)
+    tx.execute()
+    wait_until(lambda: pc.info("persistence")["rdb_bgsave_in_progress"] == 1, timeout=30, interval=0.01,
+               what="the sync's child saving")
+    for i in range(100):  # during the child's save: the stream after the RDB
+        pc.incr("counter")
+    pc.set("marker", "v2")
+    wait_until(lambda: rc.get("marker") == b"v2", timeout=60, interval=0.01, what="the new data and the stream")
+    assert rc.get("counter") == b"100"
+    wait_until(lambda: synced(pc, rc), timeout=30, what="in sync")
+    assert rc.dbsize() == pc.dbsize() == N_KEYS + 12
+    assert info(rc, "persistence")["async_loading"] == 0
+    if target == "scaleout":
+        assert "Loading the DB asynchronously" in r.log_tail(200000)
