@@ -74,7 +74,4 @@ void kv_reply_help(struct kv_client *c, const char **lines, size_t n);
 int kv_fn_lua_register(lua_State *L);
 void kv_fn_free_all(struct kv_script *sc);
 
-/* server.c: a busy script's own worker answers its other clients (hook). */
-void kv_busy_poll(struct kv_server *s);
-
 #endif
