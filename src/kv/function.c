@@ -18,6 +18,7 @@
 #include "kv/function.h"
 #include "kv/propagate.h"
 #include "kv/repl.h"
+#include "kv/reply.h"
 #include "kv/script_int.h"
 
 enum { FN_NO_WRITES = 1, FN_ALLOW_OOM = 2, FN_ALLOW_STALE = 4, FN_NO_CLUSTER = 8, FN_ALLOW_CROSS_SLOT = 16 };

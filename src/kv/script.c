@@ -24,7 +24,7 @@
 #include "core/util.h"
 #include "kv/lua_libs.h"
 #include "kv/repl.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 #define HOOK_COUNT 100000      /* instructions between busy/kill checks (Redis: same) */
 #define MAX_REPLY_DEPTH 500    /* nested tables converted before "reached lua stack limit" */

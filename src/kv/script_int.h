@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "kv/script.h"
-#include "kv/server.h"
+#include "kv/types.h"
 
 /* what redis.REDIS_VERSION says (the version INFO and HELLO report) */
 #define KV_REDIS_VERSION "7.0.0"
