@@ -34,6 +34,7 @@
 #include "kv/multi.h"
 #include "kv/pubsub.h"
 #include "kv/repl.h"
+#include "kv/reply.h"
 #include "kv/persist.h"
 #include "kv/propagate.h"
 #include "kv/setobj.h"

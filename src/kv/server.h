@@ -30,7 +30,6 @@
 #include "core/buf.h"
 #include "proto/resp.h"
 #include "kv/types.h"
-#include "kv/reply.h" /* until every file includes what it uses */
 
 extern const struct conf_table kv_conf_table;
 
