@@ -18,7 +18,6 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "core/util.h"
-#include "kv/aof.h"
 #include "kv/blocking.h"
 #include "kv/multi.h"
 #include "kv/persist.h"

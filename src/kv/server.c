@@ -1025,6 +1025,7 @@ static const struct kv_server_ops server_ops = {
     .client_resume = kv_server_client_resume,
     .client_pushed = kv_server_client_pushed,
     .busy_poll = kv_server_busy_poll,
+    .repl_deny_write = kv_repl_deny_write,
 };
 
 void kv_config_apply(struct kv_server *s)

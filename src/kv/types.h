@@ -214,6 +214,11 @@ struct kv_server_ops {
     void (*client_resume)(struct kv_client *c);
     void (*client_pushed)(struct kv_client *c, bool over);
     void (*busy_poll)(struct kv_server *s);
+    /* kv_repl_deny_write (repl.h): whether c may not write now (a read-only
+     * replica, min-replicas), *msg the error. Here for the scripts and
+     * functions, which replication sits above (a full sync loads their
+     * libraries through rdb.c). */
+    bool (*repl_deny_write)(struct kv_client *c, const char **msg);
 };
 
 struct kv_server {
