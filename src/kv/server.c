@@ -38,7 +38,7 @@
 #include "kv/persist.h"
 #include "kv/propagate.h"
 #include "kv/setobj.h"
-#include "kv/script_int.h"
+#include "kv/script.h"
 #include "kv/slowlog.h"
 
 #define IOBUF_LEN (16 * 1024)
