@@ -21,6 +21,12 @@
  * file need). Worker 0 runs in the main thread and also owns the cron
  * (active expiry, eviction after CONFIG SET, rehashing), signals and the admin
  * endpoint.
+ *
+ * The objects (struct kv_server, kv_worker, kv_client) are in types.h and
+ * the reply and argument helpers in reply.h: the subsystems and the command
+ * files include those. This header is server.c's own API, for what sits
+ * above the server (handlers.c, config.c, info.c, expire.c, some t_*.c) and
+ * main.c; the subsystems below reach server.c only through s->ops.
  */
 #ifndef SCALEOUT_KV_SERVER_H
 #define SCALEOUT_KV_SERVER_H
