@@ -4,12 +4,11 @@
  * thread with its loop) and struct kv_client (one connection), and the
  * up-calls a subsystem makes into the server (struct kv_server_ops).
  *
- * Every kv module includes this header, not server.h: the subsystems
- * (aof, blocking, multi, propagate, pubsub, repl, script, slowlog ...) sit
- * below server.c, which drives them, and reach the server only through
- * s->ops (see the module map in docs/kv.md, "Source layout"). The fields are
- * described where they are used; server.h has the diagram of the command
- * path.
+ * The subsystems (aof, blocking, multi, propagate, pubsub, repl, script,
+ * slowlog ...) and the command files include this header (most through
+ * reply.h), not server.h: they sit below server.c, which drives them, and
+ * reach it only through s->ops (see the module map in docs/kv.md, "Source
+ * layout"). server.h has the diagram of the command path.
  */
 #ifndef SCALEOUT_KV_TYPES_H
 #define SCALEOUT_KV_TYPES_H
@@ -303,9 +302,9 @@ static inline void kv_call_queued(struct kv_client *c, int id, int argc, struct 
 /* A blocked client got its reply (worker thread, lock not held): run the
  * input it has queued meanwhile and flush. */
 static inline void kv_client_resume(struct kv_client *c) { c->srv->ops->client_resume(c); }
-/* Pub/sub messages (or a replica's stream) were moved into c's output
- * (worker thread, lock not held): check its output limits and write; over:
- * it passed the pubsub hard limit, close it. */
+/* Pub/sub messages (or, on a primary, the stream to replica c) were moved
+ * into c's output (worker thread, lock not held): check its output limits
+ * and write; over: it passed the pubsub hard limit, close it. */
 static inline void kv_client_pushed(struct kv_client *c, bool over) { c->srv->ops->client_pushed(c, over); }
 /* A busy script's hook (script.c): serve the other clients of the script's
  * worker with -BUSY and friends. */
