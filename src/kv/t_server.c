@@ -16,6 +16,7 @@
 #include "kv/hashobj.h"
 #include "kv/multi.h"
 #include "kv/pubsub.h"
+#include "kv/reply.h"
 #include "kv/server.h"
 
 #define KV_REDIS_VERSION "7.0.0"
