@@ -2,7 +2,8 @@
  * zsetobj.c — sorted-set values: the packed (listpack) encoding and the
  * skiplist + dict encoding (see zsetobj.h for the layouts).
  *
- * The skiplist is Redis's (William Pugh's with spans, p = 1/4, 32 levels),
+ * The skiplist is Redis's (William Pugh's with spans, 32 levels; p = 1/3
+ * here, 1/4 in Redis: see random_level),
  * written for nodes that carry their own dict link:
  *
  *   one malloc block per element
@@ -13,7 +14,7 @@
  *   +----------------------------+----------------------------------+--------+
  *                                ^ struct zs_node * points here (dict key at +32)
  *
- * so an element costs 32 + 24*L + mlen bytes (L averages 1.33) plus its
+ * so an element costs 32 + 24*L + mlen bytes (L averages 1.5) plus its
  * dict bucket slot, against Redis's node + sds + dictEntry (three blocks).
  * fscore, the score of the node a link points to, lets a walk compare without
  * loading that node: on a 100,000-member set the two walks of a ZADD that
@@ -318,13 +319,25 @@ static inline bool link_before(double fs, const struct zs_node *f, double s, con
 static inline void *node_block(struct zs_node *n) { return LV(n, nlevels(n) - 1); }
 static void node_free(struct zs_node *n) { xfree(node_block(n)); }
 
+/*
+ * Level of a new node: P(level > k) = (1/3)^k, at most 32 levels. Redis uses
+ * 1/4; with the score copies in the links a walk loads only the nodes it
+ * moves to, about (1-p)/p a level over log(n)/log(1/p) levels: 2 x 10.5 on a
+ * 100,000-member set for 1/3 against 3 x 8.3 for 1/4 (27% fewer misses under
+ * cachegrind with a 1 MB last level; 1/2 gives 29% but 14% more memory,
+ * 1/3 costs about 4 bytes an element).
+ */
 static int random_level(void)
 {
     uint64_t r = rand64();
-    int level = 1;
-    while ((r & 3) == 0 && level < ZSL_MAX_LEVEL) {
+    int level = 1, left = 4; /* 16 bits a draw */
+    while ((r & 0xffff) < 21845 && level < ZSL_MAX_LEVEL) {
         level++;
-        r >>= 2;
+        r >>= 16;
+        if (--left == 0) {
+            r = rand64();
+            left = 4;
+        }
     }
     return level;
 }
