@@ -527,7 +527,7 @@ static void zsl_move(struct zs_big *b, struct zs_node *n, double score)
  * Give the linked node n a new score. When the score keeps n's place (above
  * its predecessor's, below its successor's, strictly, as Redis's
  * zslUpdateScore checks) only the score and the links' copies of it change:
- * a node of one level (three in four) needs no walk at all. Otherwise it is
+ * a node of one level (two in three) needs no walk at all. Otherwise it is
  * unlinked and linked again: two walks, no allocation.
  */
 static void zsl_rescore(struct zs_big *b, struct zs_node *n, double score)
