@@ -21,7 +21,10 @@ USAGE
   OLD=path/to/old/scaleout NEW=build/scaleout bench/kv-ab-cpu.py
   env: ROUNDS (5) N (400000) KEYS (100000) PIPE (16; 1 = no pipelining)
        TESTS ("set get incr lpush rpush lpop sadd hset zadd"; also eval, evalsha,
-       eval10: EVAL of a SET, EVALSHA of it, EVAL of 10 INCR)
+       eval10: EVAL of a SET, EVALSHA of it, EVAL of 10 INCR; zincrby, zrank,
+       zscore, zrange10 (ZRANGE 0 10 WITHSCORES), zrangebyscore (LIMIT 0 10) on
+       the set -t zadd grew, so list them after zadd; zadd_small: ZADD to KEYS
+       small sets; zpopmin, last, as it empties the set)
 Stops only the servers it started.
 """
 import hashlib
@@ -75,6 +78,14 @@ CUSTOM = {
     "eval": ["EVAL", SET_LUA, "1", "key:__rand_int__", "v"],
     "evalsha": ["EVALSHA", hashlib.sha1(SET_LUA.encode()).hexdigest(), "1", "key:__rand_int__", "v"],
     "eval10": ["EVAL", TEN_LUA, "1", "counter:__rand_int__"],
+    # sorted sets: after -t zadd, myzset holds about KEYS members element:<n>
+    "zincrby": ["ZINCRBY", "myzset", "1", "element:__rand_int__"],
+    "zrank": ["ZRANK", "myzset", "element:__rand_int__"],
+    "zscore": ["ZSCORE", "myzset", "element:__rand_int__"],
+    "zrange10": ["ZRANGE", "myzset", "0", "10", "WITHSCORES"],
+    "zrangebyscore": ["ZRANGEBYSCORE", "myzset", "__rand_int__", "+inf", "LIMIT", "0", "10"],
+    # KEYS small sets (listpack encoding), a few members each
+    "zadd_small": ["ZADD", "zsmall:__rand_int__", "__rand_int__", "m:__rand_int__"],
 }
 
 

@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config clang libuv1-dev libxxhash-dev libcriterion-dev
       postgresql-15 pgbouncer python3 python3-pytest python3-redis python3-requests python3-yaml
       python3-psycopg2 redis-server redis-sentinel redis-tools curl procps nginx wrk chromium haproxy
       varnish openssl nutcracker libnghttp2-dev nghttp2-client liblua5.1-0-dev lua-cjson lua-bitop
-      pgpool2 python3-rq"
+      pgpool2 python3-rq liburing-dev"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

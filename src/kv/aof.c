@@ -28,7 +28,7 @@
 #include "kv/propagate.h"
 #include "kv/pubsub.h"
 #include "kv/rdb.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 const struct conf_enum kv_appendfsync_names[] = {
     {"no", KV_FSYNC_NO}, {"always", KV_FSYNC_ALWAYS}, {"everysec", KV_FSYNC_EVERYSEC}, {NULL, 0},

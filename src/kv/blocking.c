@@ -24,7 +24,7 @@
 #include "core/util.h"
 #include "kv/dict.h"
 #include "kv/multi.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 struct kv_bwait {
     struct kv_blocked *b;

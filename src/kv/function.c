@@ -17,7 +17,7 @@
 #include "core/util.h"
 #include "kv/function.h"
 #include "kv/propagate.h"
-#include "kv/repl.h"
+#include "kv/reply.h"
 #include "kv/script_int.h"
 
 enum { FN_NO_WRITES = 1, FN_ALLOW_OOM = 2, FN_ALLOW_STALE = 4, FN_NO_CLUSTER = 8, FN_ALLOW_CROSS_SLOT = 16 };
@@ -103,7 +103,7 @@ static void fn_changed(struct kv_client *c, int argc, struct resp_arg *argv)
 static bool fn_denied(struct kv_client *c)
 {
     const char *msg = NULL;
-    if (kv_repl_deny_write(c, &msg)) {
+    if (c->srv->ops->repl_deny_write(c, &msg)) {
         kv_reply_errorf(c, "%s", msg);
         return true;
     }

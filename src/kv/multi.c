@@ -20,7 +20,7 @@
 #include "core/alloc.h"
 #include "core/list.h"
 #include "kv/dict.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 struct wentry;
 

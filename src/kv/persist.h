@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #include "core/buf.h"
-#include "kv/server.h"
+#include "kv/types.h"
 
 /* Everything a snapshot covers: every database in number order (lock
  * held), *n of them. The array is the server's (allocated on the first call,

@@ -11,7 +11,7 @@
 #include "core/util.h"
 #include "kv/hashobj.h"
 #include "kv/pubsub.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 #include "kv/streamobj.h"
 
 #define MAX_SINKS 4

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "kv/dict.h"
+#include "kv/reply.h"
 
 /* A channel, pattern or shard channel with its subscribers, oldest first. */
 struct ps_chan {

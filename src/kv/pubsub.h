@@ -39,7 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kv/server.h"
+#include "kv/types.h"
 
 /* Keyspace notification classes: Redis's NOTIFY_* bits, same values. */
 enum {

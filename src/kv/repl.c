@@ -18,13 +18,12 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "core/util.h"
-#include "kv/aof.h"
 #include "kv/blocking.h"
 #include "kv/multi.h"
 #include "kv/persist.h"
 #include "kv/propagate.h"
 #include "kv/rdb.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 enum {
     RS_NONE,          /* said REPLCONF only */

@@ -25,7 +25,7 @@
 #include "kv/persist.h"
 #include "kv/propagate.h"
 #include "kv/rdb.h"
-#include "kv/server.h"
+#include "kv/types.h"
 
 enum {
     ML_NONE,        /* no connection */

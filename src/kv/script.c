@@ -23,8 +23,7 @@
 #include "core/sha1.h"
 #include "core/util.h"
 #include "kv/lua_libs.h"
-#include "kv/repl.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 #define HOOK_COUNT 100000      /* instructions between busy/kill checks (Redis: same) */
 #define MAX_REPLY_DEPTH 500    /* nested tables converted before "reached lua stack limit" */
@@ -686,7 +685,7 @@ static int redis_call_generic(lua_State *L, bool raise)
         if (sc->ro)
             return push_error_cstr(L, "ERR Write commands are not allowed from read-only scripts.", raise);
         const char *deny;
-        if (kv_repl_deny_write(sc->fake, &deny)) /* a read-only replica, as Redis: before OOM */
+        if (sc->srv->ops->repl_deny_write(sc->fake, &deny)) /* a read-only replica, as Redis: before OOM */
             return push_error_cstr(L, deny, raise);
         if (sc->oom && (cmd->flags & CMD_DENYOOM))
             return push_error_cstr(L, "OOM command not allowed when used memory > 'maxmemory'.", raise);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "kv/script.h"
-#include "kv/server.h"
+#include "kv/types.h"
 
 /* what redis.REDIS_VERSION says (the version INFO and HELLO report) */
 #define KV_REDIS_VERSION "7.0.0"
@@ -73,8 +73,5 @@ void kv_reply_help(struct kv_client *c, const char **lines, size_t n);
 /* function.c */
 int kv_fn_lua_register(lua_State *L);
 void kv_fn_free_all(struct kv_script *sc);
-
-/* server.c: a busy script's own worker answers its other clients (hook). */
-void kv_busy_poll(struct kv_server *s);
 
 #endif

@@ -34,10 +34,11 @@
 #include "kv/multi.h"
 #include "kv/pubsub.h"
 #include "kv/repl.h"
+#include "kv/reply.h"
 #include "kv/persist.h"
 #include "kv/propagate.h"
 #include "kv/setobj.h"
-#include "kv/script_int.h"
+#include "kv/script.h"
 #include "kv/slowlog.h"
 
 #define IOBUF_LEN (16 * 1024)
@@ -48,167 +49,6 @@ static void client_flush(struct kv_client *c);
 static bool lock_unless_busy(struct kv_server *s);
 static void process_input(struct kv_client *c);
 static void on_aof_check(uv_check_t *h);
-
-/* ---- replies -------------------------------------------------------------- */
-
-void kv_reply_error(struct kv_client *c, const char *msg)
-{
-    resp_add_error(&c->out, msg, strlen(msg));
-    if (c->last_cmd >= 0)
-        c->srv->st.cmd[c->last_cmd].failed++;
-}
-
-void kv_reply_errorf(struct kv_client *c, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    /* errors are one line: newlines in user data become spaces */
-    for (int i = 0; i < n && i < (int)sizeof msg; i++)
-        if (msg[i] == '\r' || msg[i] == '\n')
-            msg[i] = ' ';
-    kv_reply_error(c, msg);
-}
-
-void kv_reply_syntax(struct kv_client *c) { kv_reply_error(c, "ERR syntax error"); }
-
-void kv_reply_wrongtype(struct kv_client *c)
-{
-    kv_reply_error(c, "WRONGTYPE Operation against a key holding the wrong kind of value");
-}
-
-void kv_reply_arity(struct kv_client *c, const char *cmd)
-{
-    kv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd);
-}
-
-void kv_set_subcommand(struct kv_client *c, const struct resp_arg *sub)
-{
-    size_t n = sub->len < sizeof c->last_sub - 1 ? sub->len : sizeof c->last_sub - 1;
-    for (size_t i = 0; i < n; i++) {
-        char ch = sub->ptr[i];
-        c->last_sub[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-    }
-    c->last_sub[n] = '\0';
-}
-
-bool kv_arg_ll_msg(struct kv_client *c, const struct resp_arg *a, long long *out, const char *msg)
-{
-    if (util_str2ll(a->ptr, a->len, out))
-        return true;
-    kv_reply_error(c, msg ? msg : "ERR value is not an integer or out of range");
-    return false;
-}
-
-bool kv_arg_range(struct kv_client *c, const struct resp_arg *a, long long min, long long max, long long *out,
-                  const char *msg, const char *range_msg)
-{
-    long long v;
-    if (!kv_arg_ll_msg(c, a, &v, msg))
-        return false;
-    if (v < min || v > max) {
-        if (range_msg)
-            kv_reply_error(c, range_msg);
-        else
-            kv_reply_errorf(c, "ERR value is out of range, value must between %lld and %lld", min, max);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-#define REPLY_FALLBACK_LIMIT (1ULL << 30)
-
-bool kv_reply_full(struct kv_client *c)
-{
-    if (c->reply_over)
-        return true;
-    unsigned long long limit = c->srv->cfg.obl.hard;
-    if (!limit)
-        limit = c->srv->cfg.maxmemory ? c->srv->cfg.maxmemory : REPLY_FALLBACK_LIMIT;
-    if (buf_pending(&c->out) + buf_pending(&c->wbuf) <= limit)
-        return false;
-    c->reply_over = true;
-    return true;
-}
-
-bool kv_arg_ll(struct kv_client *c, const struct resp_arg *a, long long *out)
-{
-    return kv_arg_ll_msg(c, a, out, NULL);
-}
-
-bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out)
-{
-    if (util_str2ld(a->ptr, a->len, out))
-        return true;
-    kv_reply_error(c, "ERR value is not a valid float");
-    return false;
-}
-
-/*
- * Parse a SCAN cursor as Redis does (strtoul, base 10): leading space
- * refused, a sign accepted (a negative value wraps), the C string ends at a
- * NUL byte, an empty string is 0, out of range refused.
- */
-bool kv_scan_opts(struct kv_client *c, int argc, struct resp_arg *argv, int first, long long *count,
-                  const struct resp_arg **pat)
-{
-    *pat = NULL;
-    for (int i = first; i < argc; i += 2) {
-        bool has_value = i + 1 < argc;
-        if (has_value && kv_arg_is(&argv[i], "count")) {
-            if (!kv_arg_range(c, &argv[i + 1], 1, LLONG_MAX, count, NULL, "ERR syntax error"))
-                return false;
-        } else if (has_value && kv_arg_is(&argv[i], "match")) {
-            *pat = &argv[i + 1];
-            if ((*pat)->len == 1 && (*pat)->ptr[0] == '*')
-                *pat = NULL;
-        } else {
-            kv_reply_syntax(c);
-            return false;
-        }
-    }
-    return true;
-}
-
-void kv_reply_empty_scan(struct kv_client *c)
-{
-    resp_add_array(&c->out, 2);
-    resp_add_bulk(&c->out, "0", 1);
-    resp_add_array(&c->out, 0);
-}
-
-bool kv_arg_cursor(const struct resp_arg *a, uint64_t *out)
-{
-    const char *p = a->ptr;
-    const char *end = p + strnlen(p, a->len);
-    bool neg = false;
-    uint64_t v = 0;
-    if (p == end) {
-        *out = 0;
-        return true;
-    }
-    if (isspace((unsigned char)*p))
-        return false;
-    if (*p == '+' || *p == '-')
-        neg = *p++ == '-';
-    if (p == end)
-        return false;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = neg ? (uint64_t)0 - v : v;
-    return true;
-}
-
-bool kv_arg_is(const struct resp_arg *a, const char *word) { return util_strieq(a->ptr, a->len, word); }
 
 /* ---- the command path ----------------------------------------------------- */
 
@@ -237,19 +77,6 @@ static void reply_unknown(struct kv_client *c, int argc, struct resp_arg *argv)
                     (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr, args);
 }
 
-/* ---- databases ------------------------------------------------------------ */
-
-void kv_db_select(struct kv_server *s, int id)
-{
-    if (s->db.id == id)
-        return;
-    /* the slot's data goes home, database id's data comes in */
-    kv_db_exchange(&s->db, &s->dbs[s->db.id], true);
-    kv_db_exchange(&s->db, &s->dbs[id], true);
-}
-
-struct kv_db *kv_db_get(struct kv_server *s, int id) { return id == s->db.id ? &s->db : &s->dbs[id]; }
-
 /* Run the handler of a checked command and count it. */
 static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
 {
@@ -273,7 +100,7 @@ static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
     c->srv->st.commands++;
 }
 
-void kv_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv) { run(c, id, argc, argv); }
+void kv_server_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv) { run(c, id, argc, argv); }
 
 /* Whether a command may be refused when over maxmemory: one that may grow
  * memory, anything queued in MULTI (the queue grows), and an EXEC whose
@@ -308,7 +135,7 @@ static void lower_sub(char *full, size_t cap, const struct resp_arg *sub)
     full[n] = '\0';
 }
 
-void kv_call(struct kv_client *c, int argc, struct resp_arg *argv)
+void kv_server_call(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_server *s = c->srv;
     int id = resp_cmd_lookup(argv[0].ptr, argv[0].len);
@@ -612,7 +439,7 @@ void kv_unpause(struct kv_server *s)
         uv_async_send(&s->workers[i].wake);
 }
 
-void kv_client_pushed(struct kv_client *c, bool over)
+void kv_server_client_pushed(struct kv_client *c, bool over)
 {
     if (c->closing)
         return;
@@ -714,7 +541,7 @@ static void busy_serve(struct kv_client *c)
     c->net_out += n;
 }
 
-void kv_busy_poll(struct kv_server *s)
+void kv_server_busy_poll(struct kv_server *s)
 {
     struct kv_worker *w = s->script_worker;
     if (!w)
@@ -772,7 +599,7 @@ static void process_input(struct kv_client *c)
             c->w->pause_held = true; /* on_clients_timer resumes it then */
             break;
         }
-        kv_call(c, c->parser.argc, c->parser.argv);
+        kv_server_call(c, c->parser.argc, c->parser.argv);
         buf_consume(&c->in, (size_t)n);
         if (buf_pending(&c->out) > (1u << 20) && output_over_limits(c, s->db.now_ms))
             break; /* dropped below, once the lock is released */
@@ -904,7 +731,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-void kv_client_resume(struct kv_client *c)
+void kv_server_client_resume(struct kv_client *c)
 {
     if (c->srv->aof_hold && !c->closing) {
         /* a reply made by another worker's write (a blocked pop served):
@@ -1197,8 +1024,18 @@ int kv_evict(struct kv_server *s)
     return 0;
 }
 
+static const struct kv_server_ops server_ops = {
+    .call = kv_server_call,
+    .call_queued = kv_server_call_queued,
+    .client_resume = kv_server_client_resume,
+    .client_pushed = kv_server_client_pushed,
+    .busy_poll = kv_server_busy_poll,
+    .repl_deny_write = kv_repl_deny_write,
+};
+
 void kv_config_apply(struct kv_server *s)
 {
+    s->ops = &server_ops;
     s->policy = kv_policies[s->cfg.maxmemory_policy];
     /* kept in the selected database's slot, which serves them all */
     s->db.lfu_log_factor = (int)s->cfg.lfu_log_factor;

@@ -21,344 +21,44 @@
  * file need). Worker 0 runs in the main thread and also owns the cron
  * (active expiry, eviction after CONFIG SET, rehashing), signals and the admin
  * endpoint.
+ *
+ * The objects (struct kv_server, kv_worker, kv_client) are in types.h and
+ * the reply and argument helpers in reply.h: the subsystems and the command
+ * files include those. This header is server.c's own API, for what sits
+ * above the server (handlers.c, config.c, info.c, expire.c, some t_*.c) and
+ * main.c; the subsystems below reach server.c only through s->ops.
  */
 #ifndef SCALEOUT_KV_SERVER_H
 #define SCALEOUT_KV_SERVER_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
-#include <stdint.h>
-#include <uv.h>
 
 #include "core/buf.h"
-#include "proto/commands.h"
 #include "proto/resp.h"
-#include "net/server.h"
-#include "kv/db.h"
-
-struct kv_evict_policy;
-struct kv_blocked;
-struct kv_blocking;
-struct kv_script;
-struct kv_replica;
-struct kv_repl;
-struct kv_prop;
-struct kv_aof;
-
-/* client-output-buffer-limit of one client class */
-struct kv_obl {
-    unsigned long long hard, soft;
-    long long soft_seconds;
-};
-
-enum { KV_PAUSE_NONE, KV_PAUSE_WRITE, KV_PAUSE_ALL };
-
-struct kv_config {
-    long long port;
-    char *bind;
-    long long threads;
-    long long tcp_backlog;
-    unsigned long long maxmemory;
-    int maxmemory_policy;
-    long long maxmemory_samples;
-    char *requirepass;
-    long long timeout_ms;
-    long long tcp_keepalive;
-    long long maxclients;
-    unsigned long long proto_max_bulk_len;
-    unsigned long long client_query_buffer_limit;
-    struct kv_obl obl;          /* normal clients */
-    struct kv_obl obl_replica;  /* replicas (none yet: kept for CONFIG GET/SET) */
-    struct kv_obl obl_pubsub;   /* clients with subscriptions */
-    int notify_keyspace_events; /* KV_NOTIFY_* bits (pubsub.h) */
-    long long admin_port;
-    char *admin_bind;
-    int loglevel;
-    char *logfile;
-    char *pidfile;
-    long long hz;
-    long long databases;
-    long long active_expire_effort;
-    long long lfu_log_factor;
-    long long lfu_decay_time;
-    long long hash_max_listpack_entries;
-    long long hash_max_listpack_value;
-    long long zset_max_listpack_entries;
-    long long zset_max_listpack_value;
-    long long list_max_listpack_size;
-    long long set_max_intset_entries;
-    long long slowlog_log_slower_than;
-    long long slowlog_max_len;
-    /* persistence (persist.h) */
-    char *dir;
-    char *dbfilename;
-    bool rdbcompression;
-    bool rdbchecksum;
-    bool stop_writes_on_bgsave_error;
-    long long rdb_key_save_delay;    /* microseconds slept per key saved (tests, as Redis) */
-    struct kv_save_sched {
-        int n;                       /* save points; 0: no automatic saves */
-        long long secs[16], changes[16];
-    } save;
-    long long busy_reply_threshold; /* ms a script runs before -BUSY (lua-time-limit) */
-    /* append-only file (aof.h) */
-    bool appendonly;
-    char *appendfilename;
-    char *appenddirname;
-    int appendfsync;                 /* KV_FSYNC_* */
-    bool aof_load_truncated;
-    bool aof_use_rdb_preamble;
-    long long auto_aof_rewrite_percentage;
-    unsigned long long auto_aof_rewrite_min_size;
-    /* replication (repl.h) */
-    struct kv_replicaof { char host[256]; long long port; } replicaof;
-    unsigned long long repl_backlog_size;
-    long long repl_ping_replica_period;
-    long long min_replicas_to_write;
-    long long min_replicas_max_lag;
-    bool replica_read_only;
-    bool replica_serve_stale_data;   /* no: MASTERDOWN while the link to the primary is down */
-    char *masterauth;                /* a replica AUTHs to its primary with these (empty: no AUTH) */
-    char *masteruser;
-    bool repl_diskless_sync;         /* full sync: the RDB goes to the replicas without a disk file */
-    long long repl_diskless_sync_delay; /* seconds to wait for more replicas before the child starts */
-    long long repl_timeout;          /* seconds a diskless full sync waits on a replica that takes nothing */
-    int repl_diskless_load;          /* KV_DISKLESS_LOAD_* */
-};
-
-enum { KV_DISKLESS_LOAD_DISABLED, KV_DISKLESS_LOAD_ON_EMPTY_DB, KV_DISKLESS_LOAD_SWAPDB };
+#include "kv/types.h"
 
 extern const struct conf_table kv_conf_table;
-
-#define KV_LAT_BUCKETS 22 /* <=1us, <=2us ... <=2^20us, +Inf */
-
-struct kv_cmd_stats {
-    uint64_t calls;
-    uint64_t usec;
-    uint64_t failed;     /* replied with an error by the handler */
-    uint64_t rejected;   /* refused before running (arity, auth, OOM) */
-    uint64_t lat[KV_LAT_BUCKETS];
-};
-
-/* Figures updated under the keyspace lock. */
-struct kv_stats {
-    uint64_t commands;
-    uint64_t conns_received;
-    uint64_t conns_rejected;
-    uint64_t unknown_commands;
-    uint64_t proto_errors;
-    uint64_t obl_disconnects;
-    uint64_t timeouts;
-    uint64_t closed_net_in, closed_net_out; /* bytes of clients gone (INFO's totals are cumulative) */
-    struct kv_cmd_stats cmd[RESP_CMD_COUNT];
-};
-
-struct kv_worker;
-struct kv_server;
-
-struct kv_client {
-    uv_tcp_t tcp;
-    struct kv_worker *w;
-    struct kv_server *srv;
-    uint64_t id;
-    struct buf in, out, wbuf;
-    struct resp_parser parser;
-    uv_write_t wreq;
-    int proto;                 /* 2 or 3 */
-    bool authed;
-    bool writing;              /* a uv_write of wbuf is in flight */
-    bool close_after_reply;    /* QUIT, protocol error */
-    bool closing;              /* uv_close called */
-    bool close_deferred;       /* to close once a busy script ends (server.c client_close) */
-    bool reply_over;           /* the running command's reply passed the output limit */
-    char *name;
-    char addr[64], laddr[64];
-    int fd;
-    long long ctime_ms;
-    long long last_ms;         /* last interaction (worker thread only) */
-    long long obl_soft_since;  /* when the output passed the soft limit, 0 if below */
-    int last_cmd;              /* last command id, -1 none */
-    char last_sub[16];         /* its subcommand, lowercase (CLIENT LIST shows "client|list") */
-    uint64_t net_in, net_out;
-    struct kv_blocked *blk;    /* waiting in a blocking command (blocking.h), else NULL */
-    struct kv_multi *mx;       /* MULTI queue and WATCHed keys (multi.h), else NULL */
-    struct kv_psclient *ps;    /* subscriptions and pending messages (pubsub.h), else NULL */
-    _Atomic size_t out_bytes;  /* unsent output after the last flush (read by publishers) */
-    bool in_exec;              /* running EXEC's commands: blocking ones answer at once */
-    int db;                    /* selected database (SELECT) */
-    bool paused;               /* CLIENT PAUSE holds its next command (worker thread) */
-    bool no_evict;             /* CLIENT NO-EVICT on (CLIENT LIST flag e) */
-    struct kv_replica *rl;     /* a replica's link state on the primary (repl.c), else NULL */
-    uint64_t woff;             /* replication offset after its last propagated write (WAIT) */
-    bool aof_held;             /* AOF on: replies wait for the worker's AOF write (and fsync) */
-    struct kv_client *prev, *next;     /* worker's list (worker thread only) */
-    struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
-};
-
-struct kv_worker {
-    int id;
-    struct kv_server *srv;
-    uv_loop_t loop;
-    uv_tcp_t listener;
-    uv_async_t wake;
-    uv_timer_t clients_timer;
-    uv_check_t aof_check;      /* after each poll: one AOF fsync, then the held replies */
-    bool aof_sync;             /* held replies wait for that fsync */
-    struct kv_client **held;   /* the clients with aof_held set (on_aof_check walks only these) */
-    size_t nheld, held_cap;
-    bool listening;
-    long long drain_deadline;  /* shutting down: force-close clients after this */
-    long long wall_off_ms;     /* wall clock - uv_now(loop), re-read every 100 ms (clients_timer) */
-    struct kv_client *clients;
-    uint64_t nclients;
-    struct kv_client *clients_cursor; /* on_clients_timer's next client (NULL: the head) */
-    bool pause_held;           /* a client was held by CLIENT PAUSE: check the pause each tick */
-};
-
-struct kv_server {
-    struct kv_config cfg;
-    char *config_file;
-    pthread_mutex_t lock;      /* the keyspace lock */
-    /* The selected database (SELECT): every key operation works on s->db.
-     * The other databases' data wait in dbs[] (dbs[db.id] is an empty
-     * placeholder); kv_db_select moves data in and out of the slot, so the
-     * statistics, clock and hooks of s->db serve every database. */
-    struct kv_db db;
-    struct kv_db *dbs;
-    int ndbs;
-    int evict_next_db;         /* random eviction: the database to try first */
-    struct kv_stats st;
-    const struct kv_evict_policy *policy;
-    struct kv_worker *workers;
-    int nworkers;
-    _Atomic uint64_t next_client_id;
-    _Atomic long long nclients;
-    struct kv_client *registry;
-    uint64_t dirty;            /* write commands that changed something */
-    uint64_t repl_offset;      /* bytes of the propagated command stream */
-    long long start_ms;
-    _Atomic bool shutting_down;
-    struct net_signals sig;    /* SIGTERM, SIGINT, SIGHUP on worker 0's loop */
-    uv_timer_t cron;
-    long long cron_loops;
-    /* instantaneous ops/sec samples */
-    uint64_t ops_samples[16];
-    int ops_idx;
-    uint64_t ops_last;
-    long long ops_last_ms;
-    void *admin;
-    struct kv_blocking *blocking;  /* clients blocked on keys (blocking.h) */
-    struct kv_watch *watch;        /* WATCHed keys (multi.h), made by the first WATCH */
-    struct kv_slowlog *slowlog;    /* SLOWLOG entries (slowlog.h) */
-    /* CLIENT PAUSE: clients whose next command it holds wait, input unread */
-    int pause_type;                /* KV_PAUSE_* */
-    long long pause_end_ms;
-    struct kv_pubsub *pubsub;      /* channels and patterns (pubsub.h) */
-    /* RDB snapshots (persist.h; keyspace lock) */
-    long long lastsave;            /* unix seconds of the last successful save (or start) */
-    long long last_bgsave_try;     /* unix seconds */
-    int bgsave_pid;                /* child saving, -1 none */
-    int bgsave_errfd;              /* read end of the child's error pipe, -1 none */
-    bool bgsave_scheduled;         /* BGSAVE SCHEDULE while another ran */
-    bool last_bgsave_ok;
-    long long bgsave_start_ms;
-    long long last_bgsave_secs;    /* duration of the last BGSAVE, -1 none */
-    uint64_t dirty_at_bgsave;      /* dirty when the running BGSAVE forked */
-    uint64_t rdb_saves;            /* successful saves since start */
-    long long latest_fork_usec;    /* how long the last fork() blocked the server */
-    struct kv_db **persist_dbs;    /* kv_persist_dbs's array (ndbs) */
-    /* scripting (script.h): state made by the first EVAL/FUNCTION; the flags
-     * are read without the lock by workers deciding to answer -BUSY */
-    struct kv_script *script;
-    _Atomic bool script_busy;      /* a script passed busy-reply-threshold */
-    _Atomic bool script_wrote;     /* ... and it ran a write command (UNKILLABLE) */
-    _Atomic bool script_kill;      /* SCRIPT KILL / FUNCTION KILL asked */
-    _Atomic bool script_is_fn;     /* the busy one is a function (FCALL) */
-    struct kv_worker *script_worker; /* the worker running it */
-    struct kv_client *script_caller;
-    struct kv_prop *prop;          /* the propagation point (propagate.h) */
-    struct kv_aof *aof;            /* the append-only file (aof.h), NULL when off */
-    struct kv_repl *repl;          /* replication, both sides (repl.h) */
-    _Atomic bool aof_hold;         /* AOF on: replies wait for the loop's AOF write (read by workers unlocked) */
-};
-
-/* Reply helpers bound to a client (proto-aware). */
-static inline struct buf *cout(struct kv_client *c) { return &c->out; }
-
-/* Redis error replies: `msg` without the leading '-'. */
-void kv_reply_error(struct kv_client *c, const char *msg);
-void kv_reply_errorf(struct kv_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void kv_reply_syntax(struct kv_client *c);
-void kv_reply_wrongtype(struct kv_client *c);
-void kv_reply_arity(struct kv_client *c, const char *cmd);
-/* Container commands (CLIENT, CONFIG...): remember the subcommand for CLIENT LIST. */
-void kv_set_subcommand(struct kv_client *c, const struct resp_arg *sub);
-
-/* Argument helpers that reply with Redis's error and return false on failure. */
-bool kv_arg_ll(struct kv_client *c, const struct resp_arg *a, long long *out);
-bool kv_arg_ll_msg(struct kv_client *c, const struct resp_arg *a, long long *out, const char *msg);
-/*
- * The one integer-argument parser: overflow-safe (util_str2ll), then range
- * checked. Not an integer: `msg` or "ERR value is not an integer or out of
- * range"; outside [min, max]: `range_msg` or Redis's getRangeLongFromObject
- * text "ERR value is out of range, value must between <min> and <max>".
- * Replies and returns false on failure.
- */
-bool kv_arg_range(struct kv_client *c, const struct resp_arg *a, long long min, long long max, long long *out,
-                  const char *msg, const char *range_msg);
-bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out);
-bool kv_arg_is(const struct resp_arg *a, const char *word);
-/* A SCAN/HSCAN cursor, parsed as Redis does (strtoul rules); false if invalid. */
-bool kv_arg_cursor(const struct resp_arg *a, uint64_t *out);
-/*
- * The COUNT and MATCH options of HSCAN/SSCAN/ZSCAN from argv[first..]: COUNT
- * an integer >= 1 (a non-integer gets Redis's integer error, < 1 a syntax
- * error), MATCH "*" is no pattern (*pat NULL). Returns false after replying.
- */
-bool kv_scan_opts(struct kv_client *c, int argc, struct resp_arg *argv, int first, long long *count,
-                  const struct resp_arg **pat);
-/* The reply of a *SCAN on a missing key: cursor 0, no elements. */
-void kv_reply_empty_scan(struct kv_client *c);
-
-/*
- * Whether the running command's reply has passed the client's output limit
- * (client-output-buffer-limit hard; when that is 0, maxmemory, or 1 GB when
- * both are 0). A handler whose reply size depends on an argument (repeats,
- * counts, ranges) calls this in its reply loop and returns at once when it
- * says true: kv_call then drops the partial reply, answers an error and the
- * client is closed; the server goes on.
- */
-bool kv_reply_full(struct kv_client *c);
 
 /* Command handlers: one per resp_cmds entry, defined in the t_*.c files. */
 typedef void kv_cmd_fn(struct kv_client *c, int argc, struct resp_arg *argv);
 extern kv_cmd_fn *const kv_handlers[RESP_CMD_COUNT];
 
-/* Run one command (keyspace lock held). */
-void kv_call(struct kv_client *c, int argc, struct resp_arg *argv);
-/* Run command id, already checked, as part of EXEC (statistics kept; no
- * serving of blocked clients until the EXEC ends). */
-void kv_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv);
-/* Pub/sub messages were moved into c's output (worker thread, lock not
- * held): check its output limits and write; over: it passed the pubsub hard
- * limit, close it. */
-void kv_client_pushed(struct kv_client *c, bool over);
+/*
+ * The up-calls' implementations (struct kv_server_ops in types.h; the
+ * subsystems call them as kv_call, kv_call_queued, kv_client_resume,
+ * kv_client_pushed and kv_busy_poll through s->ops).
+ */
+void kv_server_call(struct kv_client *c, int argc, struct resp_arg *argv);
+void kv_server_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv);
+void kv_server_client_resume(struct kv_client *c);
+void kv_server_client_pushed(struct kv_client *c, bool over);
+void kv_server_busy_poll(struct kv_server *s);
+
 /* The output-buffer-limit class of c (normal or pubsub). */
 const struct kv_obl *kv_client_obl(const struct kv_client *c);
 
-/* A blocked client got its reply (worker thread, lock not held): run the
- * input it has queued meanwhile and flush. */
-void kv_client_resume(struct kv_client *c);
-
 /* CLIENT PAUSE ended (UNPAUSE): the workers resume their held clients. */
 void kv_unpause(struct kv_server *s);
-
-/* Make database id the one in s->db (lock held; 0 <= id < ndbs). */
-void kv_db_select(struct kv_server *s, int id);
-/* Database id, wherever its data is, for reading or dict-only work (no db_*
- * call that fires hooks: select it for those). */
-struct kv_db *kv_db_get(struct kv_server *s, int id);
 
 /* Eviction (evict.c): free memory until under maxmemory. 0 ok, -1 cannot. */
 int kv_evict(struct kv_server *s);
@@ -374,7 +74,9 @@ void kv_status(struct kv_server *s, struct buf *out);
 /* Begin a graceful shutdown (SHUTDOWN, signals): drain clients, stop. */
 void kv_begin_shutdown(struct kv_server *s, const char *why);
 
-/* Apply a runtime config change (CONFIG SET, SIGHUP). */
+/* Apply a runtime config change (CONFIG SET, SIGHUP). Also sets s->ops, the
+ * up-calls of the subsystems (types.h): every server passes here before its
+ * first command (server_setup, the unit tests' servers). */
 void kv_config_apply(struct kv_server *s);
 
 int kv_main(int argc, char **argv);

@@ -13,7 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/list.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 #define SLOWLOG_MAX_ARGC 32
 #define SLOWLOG_MAX_STRING 128

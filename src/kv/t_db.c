@@ -16,7 +16,7 @@
 #include "kv/blocking.h"
 #include "kv/multi.h"
 #include "kv/pubsub.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 /* A database number argument: Redis's getIntFromObjectOrReply (msg, or the
  * integer error) and then the range check ("DB index is out of range"). */

@@ -18,7 +18,7 @@
 #include "core/util.h"
 #include "kv/hashobj.h"
 #include "kv/pubsub.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 #define HSCAN_DEFAULT_COUNT 10
 

@@ -22,7 +22,7 @@
 #include "kv/listobj.h"
 #include "kv/zsetobj.h"
 #include "kv/pubsub.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 #include "kv/setobj.h"
 #include "kv/streamobj.h"
 

@@ -22,7 +22,7 @@
 #include "kv/listobj.h"
 #include "kv/propagate.h"
 #include "kv/pubsub.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 static inline struct kv_db *DB(struct kv_client *c) { return &c->srv->db; }
 

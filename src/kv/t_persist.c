@@ -32,6 +32,8 @@
 #include "kv/persist.h"
 #include "kv/rdb.h"
 #include "kv/repl.h"
+#include "kv/reply.h"
+#include "kv/server.h"
 
 const char kv_persist_misconf[] =
     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "

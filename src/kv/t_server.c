@@ -17,6 +17,7 @@
 #include "kv/multi.h"
 #include "kv/pubsub.h"
 #include "kv/repl.h"
+#include "kv/reply.h"
 #include "kv/server.h"
 
 #define KV_REDIS_VERSION "7.0.0"

@@ -23,7 +23,7 @@
 #include "core/rand.h"
 #include "core/util.h"
 #include "kv/pubsub.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 #include "kv/setobj.h"
 
 #define SSCAN_DEFAULT_COUNT 10

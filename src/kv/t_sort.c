@@ -26,7 +26,7 @@
 #include "core/buf.h"
 #include "kv/hashobj.h"
 #include "kv/listobj.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 #include "kv/setobj.h"
 #include "kv/zsetobj.h"
 

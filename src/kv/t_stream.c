@@ -22,7 +22,7 @@
 #include "core/util.h"
 #include "kv/blocking.h"
 #include "kv/pubsub.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 #include "kv/streamobj.h"
 
 

@@ -10,7 +10,7 @@
 #include "core/alloc.h"
 #include "core/util.h"
 #include "kv/pubsub.h"
-#include "kv/server.h"
+#include "kv/reply.h"
 
 #define STRING_MAX (512LL * 1024 * 1024)
 

@@ -29,6 +29,7 @@
 #include "kv/blocking.h"
 #include "kv/propagate.h"
 #include "kv/pubsub.h"
+#include "kv/reply.h"
 #include "kv/setobj.h"
 #include "kv/zsetobj.h"
 

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "kv/server.h"
+#include "kv/types.h"
 
 /* Reply shapes of Redis's genericZpopCommand. */
 enum kv_zpop_reply {

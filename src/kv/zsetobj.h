@@ -14,7 +14,8 @@
  *   skiplist  past either limit it converts, once, to Redis's skiplist with
  *             spans (ranks in O(log n)) plus a dict from member to node. Node,
  *             member and dict link are one allocation: the level array sits
- *             before the node header and the member right after it.
+ *             before the node header and the member right after it; each
+ *             forward link carries a copy of its target's score.
  *
  * Callers never see the encoding: every operation works on both, and ranks
  * are 0-based ascending positions. Not thread-safe (kv holds the keyspace lock).
@@ -123,6 +124,10 @@ void kv_zset_iter_done(struct zset_iter *it);
 
 /* The element at a rank (rank < kv_zset_len): member valid until the set changes. */
 void kv_zset_at(struct kv_zset *z, uint64_t rank, const char **m, size_t *mlen, double *score);
+
+/* Check the skiplist's invariants (spans, the links' score copies, backward
+ * links, order, length, dict size); true for a packed set. For tests. */
+bool kv_zset_verify(struct kv_zset *z);
 
 /* Cursor iteration for ZSCAN over the skiplist's dict (packed: cursor must be 0,
  * all at once, returns 0). fn must not modify the set. */

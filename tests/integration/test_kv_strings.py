@@ -349,6 +349,81 @@ def test_incr_overflow(c):
     assert c.cmd("INCRBY", "x", "-9223372036854775808") == -9223372036854775808
 
 
+@pytest.mark.parametrize("start,cmd,expect", [
+    ("9", ("INCR",), b"10"),                      # one digit more
+    ("99999", ("INCR",), b"100000"),
+    ("-10", ("INCR",), b"-9"),                    # one character less
+    ("-1", ("INCR",), b"0"),
+    ("0", ("DECR",), b"-1"),
+    ("10", ("DECRBY", "20"), b"-10"),
+    ("999999999999999999", ("INCR",), b"1000000000000000000"),
+    ("9223372036854775806", ("INCR",), b"9223372036854775807"),
+    ("-9223372036854775807", ("DECR",), b"-9223372036854775808"),
+    ("9223372036854775807", ("INCRBY", "-9223372036854775808"), b"-1"),
+    ("9999", ("INCR",), b"10000"),                # past Redis's shared integers
+    ("100", ("INCR",), b"101"),                   # a shared integer in Redis
+    ("5", ("INCRBY", "0"), b"5"),
+])
+def test_incr_in_place_values_and_encoding(c, start, cmd, expect):
+    """The new number is written over the old one (longer, shorter, at the
+    limits); the reply, the value, its length and OBJECT ENCODING are Redis's."""
+    c.cmd("SET", "n", start)
+    assert c.cmd(cmd[0], "n", *cmd[1:]) == int(expect)
+    assert c.cmd("GET", "n") == expect
+    assert c.cmd("STRLEN", "n") == len(expect)
+    assert c.cmd("OBJECT", "ENCODING", "n") == b"int"
+    # and again from there (the record the first write left)
+    if int(expect) < 2**63 - 1:
+        assert c.cmd("INCR", "n") == int(expect) + 1
+    else:
+        assert c.err("INCR", "n") == OVERFLOW
+
+
+@pytest.mark.parametrize("writes", [
+    [("SET", "k", "1"), ("APPEND", "k", "2")],            # raw in Redis
+    [("SET", "k", "10"), ("SETRANGE", "k", 0, "4")],      # raw in Redis
+    [("SET", "k", "1.5"), ("INCRBYFLOAT", "k", "1.5")],   # "3", embstr in Redis
+    [("SET", "k", "x"), ("SET", "k", "41")],              # int over embstr
+    [("SET", "k", "x" * 50), ("SET", "k", "41")],         # int over raw
+    [("SET", "k", "7", "EX", "100")],                     # with a TTL
+    [("SET", "k", "0"), ("GETSET", "k", "41")],
+])
+def test_incr_over_every_string_kind(c, writes):
+    """INCR of an integer value however it was written: Redis makes it an int."""
+    for w in writes:
+        c.cmd(*w)
+    before = int(c.cmd("GET", "k"))
+    assert c.cmd("INCR", "k") == before + 1
+    assert c.cmd("GET", "k") == str(before + 1).encode()
+    assert c.cmd("OBJECT", "ENCODING", "k") == b"int"
+    assert c.cmd("INCRBY", "k", "-1000") == before - 999
+    assert c.cmd("OBJECT", "ENCODING", "k") == b"int"
+    if writes[-1][-2:] == ("EX", "100"):
+        assert 0 < c.cmd("TTL", "k") <= 100
+
+
+def test_incr_failures_leave_the_value(c):
+    """Errors change nothing: the value, its length and its encoding stay."""
+    for value, enc in (("9223372036854775807", b"int"), ("12345678901234567890", b"embstr"),
+                       ("1" * 45, b"raw"), ("-0", b"embstr"), ("0x10", b"embstr")):
+        c.cmd("SET", "k", value)
+        c.err("INCR", "k")
+        c.err("INCRBY", "k", "1")
+        assert c.cmd("GET", "k") == value.encode()
+        assert c.cmd("OBJECT", "ENCODING", "k") == enc
+    c.cmd("SET", "k", "-9223372036854775808")
+    assert c.err("DECR", "k") == OVERFLOW
+    assert c.cmd("OBJECT", "ENCODING", "k") == b"int"
+
+
+def test_incrbyfloat_encoding(c):
+    """A fractional result is a string (embstr) in both."""
+    c.cmd("SET", "f", "10")
+    assert c.cmd("INCRBYFLOAT", "f", "0.5") == b"10.5"
+    assert c.cmd("OBJECT", "ENCODING", "f") == b"embstr"
+    assert c.err("INCR", "f") == NOT_INT
+
+
 @pytest.mark.parametrize("start,incr,expect", [
     (None, "1.5", b"1.5"),
     ("10.5", "0.1", b"10.6"),

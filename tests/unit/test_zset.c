@@ -4,7 +4,9 @@
  *   packed      entry round trip for every score kind (small ints, 1..8-byte
  *               ints, doubles, -0 stored as 0, inf), order by (score, member)
  *   skiplist    ranks, predecessors and spans after inserts, updates that
- *               move a node, deletes and rank-range deletes
+ *               move a node, deletes and rank-range deletes; a 5,000-member
+ *               set under in-place updates, moves onto ties and INCR, with
+ *               kv_zset_verify's invariants (spans, the links' score copies)
  *   conversion  packed -> skiplist at kv_zset_max_entries + 1 elements and at a
  *               member longer than kv_zset_max_value; back with
  *               kv_zset_shrink_if_fits only when both limits hold
@@ -114,6 +116,7 @@ static int model_add(struct model *md, double s, const char *m, size_t ml, int i
 static void check_same(struct kv_zset *z, const struct model *md)
 {
     cr_assert_eq(kv_zset_len(z), md->n);
+    cr_assert(kv_zset_verify(z), "skiplist invariants broken");
     struct zset_iter it;
     const char *m;
     size_t ml;
@@ -295,6 +298,89 @@ Test(zset, skiplist_ranks_and_range_delete)
     check_same(z, &md);
     cr_assert_eq(kv_zset_delete_ranks(z, 0, 1400), 1400);
     cr_assert_eq(kv_zset_len(z), 0);
+    kv_zset_free(z);
+    free(md.v);
+}
+
+/*
+ * A large skiplist (5,000 members, many equal scores) under the three update
+ * paths of kv_zset_add: a score that keeps the member's place (the in-place
+ * update, on nodes of one level and of several), a move (the interleaved
+ * walks, in both directions, onto ties and across the member's own old
+ * place), and INCR; plus inserts and deletes. Invariants (spans, the links'
+ * score copies, backward links, dict) are checked every few steps, the
+ * contents against the model at the end of each phase.
+ */
+Test(zset, skiplist_large_updates)
+{
+    srand(21);
+    rand_seed(21);
+    struct kv_zset *z = kv_zset_new_skiplist();
+    struct model md = {0};
+    char m[16];
+    int out;
+    double ns1, ns2;
+    for (int i = 0; i < 5000; i++) {
+        size_t ml = (size_t)snprintf(m, sizeof m, "element:%d", i);
+        double s = (double)(rand() % 1000); /* about 5 members a score */
+        kv_zset_add(&z, s, m, ml, 0, &out, NULL);
+        model_add(&md, s, m, ml, 0, &ns2);
+    }
+    cr_assert(kv_zset_verify(z));
+    check_same(z, &md);
+    int in_place = 0;
+    for (int step = 0; step < 20000; step++) {
+        size_t r = (size_t)rand() % md.n;
+        size_t ml = md.v[r].ml;
+        memcpy(m, md.v[r].m, ml);
+        double s;
+        int in = 0;
+        switch (rand() % 6) {
+        case 0: /* strictly between the neighbours' scores: keeps the place */
+        case 1: {
+            double lo = r ? md.v[r - 1].s : md.v[r].s - 1, hi = r + 1 < md.n ? md.v[r + 1].s : md.v[r].s + 1;
+            if (!(lo < hi))
+                continue;
+            s = lo + (hi - lo) / 2;
+            if (!(s > lo && s < hi))
+                continue;
+            in_place += s != md.v[r].s;
+            break;
+        }
+        case 2: /* onto a tie with another member */
+            s = md.v[(size_t)rand() % md.n].s;
+            break;
+        case 3: /* anywhere */
+            s = (double)(rand() % 1000);
+            break;
+        case 4: /* a small step up or down through the neighbours */
+            in = ZSET_IN_INCR;
+            s = (double)(rand() % 5) - 2;
+            break;
+        default: /* a new member, or a delete */
+            if (rand() % 2) {
+                ml = (size_t)snprintf(m, sizeof m, "new:%d", step);
+                s = (double)(rand() % 1000);
+            } else {
+                cr_assert(kv_zset_del(z, m, ml));
+                model_del_at(&md, r);
+                continue;
+            }
+        }
+        bool ok = kv_zset_add(&z, s, m, ml, in, &out, &ns1);
+        int mout = model_add(&md, s, m, ml, in, &ns2);
+        cr_assert(ok);
+        cr_assert_eq(out, mout, "step %d: out %d, model %d", step, out, mout);
+        if (!(out & ZSET_OUT_NOP))
+            cr_assert(ns1 == ns2);
+        if (step % 97 == 0)
+            cr_assert(kv_zset_verify(z), "invariants broken at step %d", step);
+        if (step % 5000 == 4999)
+            check_same(z, &md);
+    }
+    cr_assert_gt(in_place, 1000);
+    cr_assert(kv_zset_verify(z));
+    check_same(z, &md);
     kv_zset_free(z);
     free(md.v);
 }
