@@ -74,6 +74,7 @@ struct kv_master_link {
     struct kv_async_load *al;   /* the asynchronous load running, NULL none */
     long long al_left;          /* $<len> framing: payload bytes not fed to al yet */
     bool al_ended;              /* al has the whole payload */
+    long long skip;             /* payload bytes after the image's end, dropped before the stream */
 };
 
 struct kv_master_link **kv_repl_ml(struct kv_server *s);
@@ -224,6 +225,7 @@ static void link_close(struct kv_master_link *m, const char *why)
         log_notice("MASTER <-> REPLICA sync: Discarding the data loaded asynchronously, the old data stays");
     }
     m->reading = false;
+    m->skip = 0;
     uv_read_stop((uv_stream_t *)m->tcp);
     uv_close((uv_handle_t *)m->tcp, on_tcp_closed);
     m->tcp = NULL;
@@ -510,6 +512,9 @@ static void async_load_finished(struct kv_master_link *m)
         }
         sync_loaded(m, &st);
         kv_blocking_serve_ready(s);
+        /* $<len> framing: what the primary announced beyond the image's
+         * checksum is ignored, as the synchronous load ignores it */
+        m->skip = m->eof_mode ? 0 : m->al_left;
     }
     struct kv_async_load *al = m->al;
     m->al = NULL;
@@ -818,6 +823,13 @@ static void process(struct kv_master_link *m)
             full_sync_load(m);
             break;
         case ML_STREAM:
+            if (m->skip > 0) {
+                size_t k = (unsigned long long)m->skip < buf_pending(&m->in) ? (size_t)m->skip : buf_pending(&m->in);
+                buf_consume(&m->in, k);
+                m->skip -= (long long)k;
+                if (m->skip > 0)
+                    return;
+            }
             apply_stream(m);
             return;
         default:
