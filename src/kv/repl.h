@@ -97,6 +97,9 @@ void kv_replica_role(struct kv_server *s, struct kv_client *c);
 /* A full sync's image is loading on a thread while the old data is served
  * (INFO async_loading:1); its INFO persistence loading_* fields. */
 bool kv_replica_async_loading(const struct kv_server *s);
+/* A full sync's image of a new history is loading on the thread: clients
+ * get LOADING but for INFO, ROLE... (INFO loading:1). */
+bool kv_replica_loading(const struct kv_server *s);
 void kv_replica_info_loading(struct kv_server *s, struct buf *o);
 /* Whether a replica refuses command `name` (lowercase; argv[1] its
  * subcommand) from c now, as Redis: MASTERDOWN while the link is down and

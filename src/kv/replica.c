@@ -70,7 +70,8 @@ struct kv_master_link {
     bool eof_mode;              /* the RDB comes with $EOF:<mark> framing (diskless primary) */
     char eof_mark[KV_REPLID_LEN];
     bool reading;               /* uv_read_start is in effect on tcp */
-    bool async_wanted;          /* this full sync loads asynchronously (swapdb, same replid) */
+    bool async_wanted;          /* this full sync loads on the loader thread (swapdb) */
+    bool al_blocking;           /* ... but not serving the old data: a new replid (INFO loading:1) */
     struct kv_async_load *al;   /* the asynchronous load running, NULL none */
     long long al_left;          /* $<len> framing: payload bytes not fed to al yet */
     bool al_ended;              /* al has the whole payload */
@@ -563,7 +564,11 @@ static bool async_load_begin(struct kv_master_link *m)
     m->al_left = m->rdb_len;
     m->al_ended = false;
     m->al_start_ms = util_time_ms();
-    log_notice("MASTER <-> REPLICA sync: Loading the DB asynchronously from socket, serving the old data meanwhile");
+    if (m->al_blocking)
+        log_notice("MASTER <-> REPLICA sync: Loading the DB from socket on the loader thread (new replication id: "
+                   "LOADING meanwhile, the old data back if it fails)");
+    else
+        log_notice("MASTER <-> REPLICA sync: Loading the DB asynchronously from socket, serving the old data meanwhile");
     return true;
 }
 
@@ -610,7 +615,13 @@ stop:
 bool kv_replica_async_loading(const struct kv_server *s)
 {
     struct kv_master_link *m = ML(s);
-    return m && m->al;
+    return m && m->al && !m->al_blocking;
+}
+
+bool kv_replica_loading(const struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    return m && m->al && m->al_blocking;
 }
 
 void kv_replica_info_loading(struct kv_server *s, struct buf *o)
@@ -745,11 +756,13 @@ static void process(struct kv_master_link *m)
                 }
                 memcpy(m->pending_id, line + 12, KV_REPLID_LEN);
                 m->pending_id[KV_REPLID_LEN] = '\0';
-                /* as Redis: async loading only when the old data is an older
-                 * state of the same history (the replid did not change) */
+                /* swapdb loads on the loader thread; as Redis, the old data
+                 * is served meanwhile only when it is an older state of the
+                 * same history (the replid did not change), else clients
+                 * get LOADING (INFO loading:1) */
                 pthread_mutex_lock(&s->lock);
-                m->async_wanted = s->cfg.repl_diskless_load == KV_DISKLESS_LOAD_SWAPDB &&
-                                  memcmp(m->pending_id, kv_repl_id(s), KV_REPLID_LEN) == 0;
+                m->async_wanted = s->cfg.repl_diskless_load == KV_DISKLESS_LOAD_SWAPDB;
+                m->al_blocking = memcmp(m->pending_id, kv_repl_id(s), KV_REPLID_LEN) != 0;
                 pthread_mutex_unlock(&s->lock);
                 m->state = ML_RDB_LEN;
                 log_notice("Full resync from master: %s:%lld", m->pending_id, m->pending_off);
@@ -1117,6 +1130,23 @@ static const char *const stale_ok[] = {
     "sunsubscribe", "time", "unsubscribe", "unwatch", "watch", "xgroup|help", "xinfo|help",
 };
 
+/* Redis 7.0's CMD_LOADING commands: what a replica loading a new data set
+ * (not serving the old one) answers; the others get LOADING. */
+static const char *const loading_ok[] = {
+    "acl|cat", "acl|deluser", "acl|dryrun", "acl|genpass", "acl|getuser", "acl|help", "acl|list", "acl|load",
+    "acl|log", "acl|save", "acl|setuser", "acl|users", "acl|whoami", "auth", "client|caching", "client|getname",
+    "client|getredir", "client|help", "client|id", "client|info", "client|kill", "client|list", "client|no-evict",
+    "client|pause", "client|reply", "client|setname", "client|tracking", "client|trackinginfo", "client|unblock",
+    "client|unpause", "command", "config|get", "config|help", "config|resetstat", "config|rewrite", "config|set",
+    "debug", "discard", "echo", "exec", "function|help", "hello", "info", "lastsave", "latency|doctor",
+    "latency|graph", "latency|help", "latency|histogram", "latency|history", "latency|latest", "latency|reset",
+    "memory|help", "monitor", "multi", "object|help", "psubscribe", "publish", "pubsub|channels", "pubsub|help",
+    "pubsub|numpat", "pubsub|numsub", "pubsub|shardchannels", "pubsub|shardnumsub", "punsubscribe", "quit",
+    "readonly", "readwrite", "replconf", "reset", "role", "script|help", "select", "shutdown", "slowlog|get",
+    "slowlog|help", "slowlog|len", "slowlog|reset", "spublish", "ssubscribe", "subscribe", "sunsubscribe", "time",
+    "unsubscribe", "unwatch", "watch", "xgroup|help", "xinfo|help",
+};
+
 /* Redis 7.0's CMD_NO_ASYNC_LOADING commands (kv has no CLUSTER or MODULE). */
 static const char *const no_async_loading[] = {"bgrewriteaof", "bgsave", "psync", "replicaof", "save", "slaveof", "sync"};
 
@@ -1128,6 +1158,23 @@ static bool listed(const char *const *list, size_t n, const char *name)
     return false;
 }
 
+/* Whether the command (name, or "name|subcommand") is in list. */
+static bool cmd_listed(const char *const *list, size_t n, const char *name, int argc, const struct resp_arg *argv)
+{
+    if (listed(list, n, name))
+        return true;
+    if (argc < 2 || argv[1].len >= 32)
+        return false;
+    char full[64];
+    size_t k = (size_t)snprintf(full, sizeof full, "%s|", name);
+    for (size_t i = 0; i < argv[1].len && k + 1 < sizeof full; i++) {
+        char ch = argv[1].ptr[i];
+        full[k++] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+    }
+    full[k] = '\0';
+    return listed(list, n, full);
+}
+
 bool kv_replica_deny_cmd(struct kv_client *c, const char *name, int argc, const struct resp_arg *argv,
                          const char **msg)
 {
@@ -1135,24 +1182,13 @@ bool kv_replica_deny_cmd(struct kv_client *c, const char *name, int argc, const 
     struct kv_master_link *m = ML(s);
     if (!m || !m->want || c == m->mc || (!c->w && c->fd < 0)) /* the primary's stream, scripts, the AOF */
         return false;
-    if (m->state != ML_STREAM && !s->cfg.replica_serve_stale_data) {
-        bool ok = listed(stale_ok, sizeof stale_ok / sizeof *stale_ok, name);
-        if (!ok && argc > 1 && argv[1].len < 32) {
-            char full[64];
-            size_t n = (size_t)snprintf(full, sizeof full, "%s|", name);
-            for (size_t i = 0; i < argv[1].len && n + 1 < sizeof full; i++) {
-                char ch = argv[1].ptr[i];
-                full[n++] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
-            }
-            full[n] = '\0';
-            ok = listed(stale_ok, sizeof stale_ok / sizeof *stale_ok, full);
-        }
-        if (!ok) {
-            *msg = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
-            return true;
-        }
+    if (m->state != ML_STREAM && !s->cfg.replica_serve_stale_data &&
+        !cmd_listed(stale_ok, sizeof stale_ok / sizeof *stale_ok, name, argc, argv)) {
+        *msg = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+        return true;
     }
-    if (m->al && listed(no_async_loading, sizeof no_async_loading / sizeof *no_async_loading, name)) {
+    if (m->al && (m->al_blocking ? !cmd_listed(loading_ok, sizeof loading_ok / sizeof *loading_ok, name, argc, argv)
+                                 : listed(no_async_loading, sizeof no_async_loading / sizeof *no_async_loading, name))) {
         *msg = "LOADING Redis is loading the dataset in memory";
         return true;
     }

@@ -278,8 +278,8 @@ int kv_persist_shutdown(struct kv_server *s, bool force_save, bool nosave)
 void kv_persist_info(struct kv_server *s, struct buf *o)
 {
     long long now = util_time_ms();
-    buf_printf(o, "loading:0\r\nasync_loading:%d\r\nrdb_changes_since_last_save:%llu\r\n", kv_replica_async_loading(s),
-               (unsigned long long)s->dirty);
+    buf_printf(o, "loading:%d\r\nasync_loading:%d\r\nrdb_changes_since_last_save:%llu\r\n", kv_replica_loading(s),
+               kv_replica_async_loading(s), (unsigned long long)s->dirty);
     buf_printf(o, "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n",
                s->bgsave_pid > 0 || kv_repl_sync_child_running(s), s->lastsave, s->last_bgsave_ok ? "ok" : "err");
     buf_printf(o, "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\n",

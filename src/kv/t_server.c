@@ -714,7 +714,7 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
             }
         }
         /* as Redis (DENY_LOADING_CONFIG): appendonly waits for an async load */
-        for (int j = 2; j < argc && kv_replica_async_loading(s); j += 2)
+        for (int j = 2; j < argc && (kv_replica_async_loading(s) || kv_replica_loading(s)); j += 2)
             if (kv_arg_is(&argv[j], "appendonly")) {
                 kv_reply_error(c, "LOADING Redis is loading the dataset in memory");
                 goto fail;

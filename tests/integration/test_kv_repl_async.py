@@ -213,3 +213,41 @@ def test_swapdb_async_load_of_a_disk_sync_payload_then_the_stream(target, launch
     assert info(rc, "persistence")["async_loading"] == 0
     if target == "scaleout":
         assert "Loading the DB asynchronously" in r.log_tail(200000)
+
+
+@pytest.mark.parametrize("pair", [("redis", "redis"), ("scaleout", "scaleout")], ids=["redis-redis", "scaleout-scaleout"])
+def test_swapdb_first_sync_answers_loading_and_keeps_the_old_data_if_cut(pair, launch):
+    """A full sync of another history (the replica's first): as Redis, the
+    replica does not serve its old data meanwhile (INFO loading:1, LOADING to
+    all but INFO, ROLE, CONFIG...), keeps it when the load is cut, and has
+    only the primary's data after the sync."""
+    assert REDIS_SERVER, "redis-server is required (scripts/install-deps.sh installs it)"
+    ptarget, rtarget = pair
+    p = launch(ptarget, "primary", ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                                    "--rdbcompression", "no"])
+    r = launch(rtarget, "replica", ["--repl-diskless-load", "swapdb"])
+    pc, rc = p.client(), r.client()
+    populate(pc, N_KEYS)
+    rc.set("mine", "old")
+    pc.config_set("rdb-key-save-delay", SAVE_DELAY_US)
+    rc.replicaof("127.0.0.1", p.port)
+    wait_until(lambda: info(rc, "persistence")["loading"] == 1, timeout=30, interval=0.01, what="loading:1")
+    probes = [("INFO", "persistence"), ("GET", "mine"), ("PING",), ("DBSIZE",), ("REPLICAOF", "NO", "ONE"),
+              ("CONFIG", "GET", "repl-diskless-load"), ("ROLE",), ("INFO", "persistence")]
+    out = r.conn().pipeline(probes)
+    pers, after = parse_info(out[0]), parse_info(out[-1])
+    assert after["loading"] == 1, out
+    loading = "LOADING Redis is loading the dataset in memory"
+    got = [(x.msg if isinstance(x, RespError) else x) for x in out[1:6]]
+    assert (pers["loading"], pers["async_loading"]) == (1, 0)
+    assert got == [loading, loading, loading, loading, [b"repl-diskless-load", b"swapdb"]], (pair, got)
+    assert out[6][3] == b"sync"
+    # cut: the old data comes back
+    pc.config_set("repl-diskless-sync-delay", "5")
+    assert pc.execute_command("CLIENT", "KILL", "TYPE", "replica") >= 1
+    wait_until(lambda: info(rc, "persistence")["loading"] == 0, timeout=30, interval=0.01, what="the cut load stops")
+    assert rc.get("mine") == b"old" and rc.dbsize() == 1
+    pc.config_set("rdb-key-save-delay", 0)
+    pc.config_set("repl-diskless-sync-delay", "0")
+    wait_until(lambda: synced(pc, rc), timeout=60, what="the sync")
+    assert rc.get("mine") is None and rc.dbsize() == N_KEYS
