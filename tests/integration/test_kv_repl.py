@@ -187,6 +187,10 @@ def test_readonly_role_and_info_like_redis(tmp_path, launch):
             "set": c.cmd("SET", "x", "1"),
             "multi": [c.cmd("MULTI"), c.cmd("SET", "x", "1"), c.cmd("EXEC")],
             "get": c.cmd("GET", "x"),
+            # a script's write is refused the same way, with the script named
+            "eval_w": c.cmd("EVAL", "return redis.call('SET', 'x', '1')", "0"),
+            "eval_r": c.cmd("EVAL", "return redis.call('GET', 'x')", "0"),
+            "eval_ro": c.cmd("EVAL_RO", "return redis.call('GET', 'x')", "0"),
             "role_p": [role_p[0], len(role_p[2]), role_p[2][0][1]],
             "role_r": [role_r[0], role_r[1], role_r[3]],
             "info_p": sorted(k for k in p.info("replication") if k not in ("min_slaves_good_slaves",)),
@@ -195,7 +199,7 @@ def test_readonly_role_and_info_like_redis(tmp_path, launch):
             "psync_port": f"port={rep.port}," in str(p.info("replication")["slave0"]),
         }
     r_, s_ = got["redis"], got["scaleout"]
-    for k in ("set", "multi", "get", "role_r", "stats", "psync_port"):
+    for k in ("set", "multi", "get", "eval_w", "eval_r", "eval_ro", "role_r", "stats", "psync_port"):
         assert r_[k] == s_[k], (k, r_[k], s_[k])
     assert r_["role_p"][:2] == s_["role_p"][:2]
     assert set(s_["info_p"]) <= set(r_["info_p"]), set(s_["info_p"]) - set(r_["info_p"])
