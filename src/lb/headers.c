@@ -380,6 +380,22 @@ void lb_http_request_head(struct lb_session *s)
     buf_append(o, "\r\n", 2);
 }
 
+void lb_http_request_text(const struct http1_request *r, struct buf *o)
+{
+    buf_append(o, r->method, r->method_len);
+    buf_putc(o, ' ');
+    buf_append(o, r->target, r->target_len);
+    buf_puts(o, r->minor_version ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
+    for (size_t i = 0; i < r->num_headers; i++) {
+        const struct http1_header *h = &r->headers[i];
+        buf_append(o, h->name, h->name_len);
+        buf_append(o, ": ", 2);
+        buf_append(o, h->value, h->value_len);
+        buf_append(o, "\r\n", 2);
+    }
+    buf_append(o, "\r\n", 2);
+}
+
 void lb_http_response_head(struct buf *o, const struct http1_response *r, bool dechunk)
 {
     buf_reserve(o, 512);

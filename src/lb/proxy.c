@@ -70,6 +70,7 @@ static void upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n
 static void upstream_drained(struct lb_session *s, struct lb_upstream *u);
 
 static struct lb_session *stream_new(struct lb_session *c);
+static void stream_request(struct lb_session *s, struct lb_h2_req *r, bool body);
 static void stream_input(struct lb_session *s);
 static void stream_drained(struct lb_session *s);
 
@@ -83,6 +84,7 @@ static const struct lb_upstream_events upstream_events = {
 /* what h2.c asks of the sessions of its streams (likewise) */
 static const struct lb_h2_session_ops h2_ops = {
     .stream_new = stream_new,
+    .stream_request = stream_request,
     .stream_input = stream_input,
     .stream_drained = stream_drained,
     .close = session_close,
@@ -449,6 +451,17 @@ static bool cache_close(const struct lb_session *s) { return !s->req_keepalive |
 
 static void cache_wake(void *head, int mode);
 
+/* The request head as text for a fill: its bytes in s->in, or for an
+ * HTTP/2 stream (no text of its own) written into *tmp (deinit it after). */
+static const char *request_text(const struct lb_session *s, size_t head_len, struct buf *tmp)
+{
+    buf_init(tmp);
+    if (!s->h2s)
+        return head_len ? buf_head(&s->in) : "";
+    lb_http_request_text(&s->req, tmp);
+    return buf_head(tmp);
+}
+
 /* Before the request goes up: answer it from the cache, park it behind the
  * fetch of the same URL, or make it that fetch (s->cfill). True when the
  * request needs nothing more now. */
@@ -497,7 +510,11 @@ static bool cache_request(struct lb_session *s, size_t head_len)
             return true;
         }
         s->status = a.status;
-        s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, true, true);
+        struct buf text;
+        const char *rh = request_text(s, head_len, &text);
+        s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, rh, s->h2s ? buf_pending(&text) : head_len,
+                                       stale, true, true);
+        buf_deinit(&text);
         s->cache_sink = true;
         client_flush(s);
         return s->closing;
@@ -525,8 +542,11 @@ static bool cache_request(struct lb_session *s, size_t head_len)
     }
     /* after an uncacheable answer (LB_CACHE_PASS) nobody waits for this
      * fetch, but a cacheable answer is still stored */
-    s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, false,
-                                   res != LB_CACHE_PASS);
+    struct buf text;
+    const char *rh = request_text(s, head_len, &text);
+    s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, rh, s->h2s ? buf_pending(&text) : head_len, stale,
+                                   false, res != LB_CACHE_PASS);
+    buf_deinit(&text);
     return false;
 }
 
@@ -683,6 +703,31 @@ static void forward_request(struct lb_session *s, size_t head_len)
     dispatch(s);
 }
 
+/* The request head limits of s's listener (HTTP/1.1 heads and HTTP/2 header lists alike). */
+static void request_limits(const struct lb_session *s, struct http1_limits *lim)
+{
+    *lim = (struct http1_limits)HTTP1_LIMITS_DEFAULT;
+    lim->max_header_bytes = (uint32_t)lconf(s)->max_header_size;
+    if (lim->max_line > lim->max_header_bytes)
+        lim->max_line = lim->max_header_bytes;
+}
+
+/* A request head refused (err: HTTP1_E_*): its error answer, then close. */
+static void bad_request(struct lb_session *s, int err)
+{
+    count_reject(s, LB_REJ_BAD);
+    log_verbose("client %s: bad request: %s", s->ip, http1_strerror(err));
+    s->req_keepalive = false;
+    s->meth = HTTP1_METHOD_OTHER;
+    s->reqid[0] = '\0';
+    buf_consume(&s->in, buf_pending(&s->in));
+    http1_write_error(&s->out, err);
+    s->close_after = true;
+    s->state = LB_S_IDLE;
+    client_pause(s);
+    client_flush(s);
+}
+
 static void process_head(struct lb_session *s)
 {
     if (s->in_head)
@@ -691,10 +736,8 @@ static void process_head(struct lb_session *s)
     while (!s->closing && (s->state == LB_S_IDLE || s->state == LB_S_HEAD) && buf_pending(&s->in) > 0 &&
            !s->close_after) {
         struct lb_listener_conf *lc = lconf(s);
-        struct http1_limits lim = HTTP1_LIMITS_DEFAULT;
-        lim.max_header_bytes = (uint32_t)lc->max_header_size;
-        if (lim.max_line > lim.max_header_bytes)
-            lim.max_line = lim.max_header_bytes;
+        struct http1_limits lim;
+        request_limits(s, &lim);
         if (s->state == LB_S_IDLE) {
             s->state = LB_S_HEAD;
             s->since = now_ms(s);
@@ -720,17 +763,7 @@ static void process_head(struct lb_session *s)
             n = HTTP1_E_HEADERS_TOO_LARGE; /* the parser reports it; belt and braces */
         }
         if (n < 0) {
-            count_reject(s, LB_REJ_BAD);
-            log_verbose("client %s: bad request: %s", s->ip, http1_strerror(n));
-            s->req_keepalive = false;
-            s->meth = HTTP1_METHOD_OTHER;
-            s->reqid[0] = '\0';
-            buf_consume(&s->in, buf_pending(&s->in));
-            http1_write_error(&s->out, n);
-            s->close_after = true;
-            s->state = LB_S_IDLE;
-            client_pause(s);
-            client_flush(s);
+            bad_request(s, n);
             break;
         }
         begin_request(s, (size_t)n);
@@ -1551,6 +1584,26 @@ static struct lb_session *stream_new(struct lb_session *c)
     LIST_PUSH(w->sessions, s, prev, next);
     w->nsessions++;
     return s;
+}
+
+/* An HTTP/2 stream's header list: the parsed request is built from it with
+ * the checks and limits of an HTTP/1.1 head (no request text in between),
+ * then the request goes the HTTP/1.1 way from begin_request on. */
+static void stream_request(struct lb_session *s, struct lb_h2_req *r, bool body)
+{
+    if (s->closing)
+        return;
+    struct http1_limits lim;
+    request_limits(s, &lim);
+    s->state = LB_S_HEAD;
+    s->since = now_ms(s);
+    int rc = lb_h2_req_build(r, body, &lim, &s->req);
+    if (rc < 0) {
+        bad_request(s, rc);
+        return;
+    }
+    s->req.keep_alive = false; /* one request per stream: the session ends with it */
+    begin_request(s, 0);
 }
 
 static void stream_input(struct lb_session *s)
