@@ -73,6 +73,7 @@ struct lb_h2_stream {
     uint64_t rleft;
     struct http1_chunked rck;
     bool submitted, deferred, reset;
+    bool direct;                /* the answer is relayed by lb_h2_stream_head/_body/_end, not parsed */
     bool rst_after;             /* answered before its body ended: RST_STREAM NO_ERROR once the answer is out */
     struct lb_h2_stream *prev, *next;
 };
@@ -419,37 +420,58 @@ static bool hop_by_hop(const struct http1_header *h)
            http1_header_is(h, "upgrade") || http1_header_is(h, "te");
 }
 
-/* The response head is parsed: HEADERS. */
-static void submit_head(struct lb_h2_stream *st)
+/* HEADERS for st: :status and the fields f (names lowercased into a scratch
+ * buffer: nghttp2 copies them), with a data provider when a body follows. */
+static void submit_fields(struct lb_h2_stream *st, int status, const struct http1_header *f, size_t n, bool body)
 {
-    const struct http1_response *r = &st->res;
-    nghttp2_nv nv[LB_MAX_HEADERS + 1];
-    char status[4];
-    snprintf(status, sizeof status, "%03d", r->status);
+    nghttp2_nv nv[LB_MAX_HEADERS + 3];
+    char code[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10), (char)('0' + status % 10)};
     size_t k = 0;
-    nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE};
-    /* names lowercased in one scratch buffer (nghttp2 copies them) */
+    nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE};
     size_t total = 0;
-    for (size_t i = 0; i < r->num_headers; i++)
-        total += r->headers[i].name_len;
-    char *lower = xmalloc(total + 1);
+    for (size_t i = 0; i < n; i++)
+        total += f[i].name_len;
+    char stack[2048];
+    char *lower = total <= sizeof stack ? stack : xmalloc(total);
     size_t off = 0;
-    for (size_t i = 0; i < r->num_headers && k < LB_MAX_HEADERS + 1; i++) {
-        const struct http1_header *h = &r->headers[i];
-        if (hop_by_hop(h))
-            continue;
-        for (size_t j = 0; j < h->name_len; j++)
-            lower[off + j] = (char)tolower((unsigned char)h->name[j]);
+    for (size_t i = 0; i < n && k < sizeof nv / sizeof nv[0]; i++) {
+        const struct http1_header *h = &f[i];
+        for (size_t j = 0; j < h->name_len; j++) {
+            unsigned char ch = (unsigned char)h->name[j];
+            lower[off + j] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
+        }
         nv[k++] = (nghttp2_nv){(uint8_t *)lower + off, (uint8_t *)h->value, h->name_len, h->value_len,
                                NGHTTP2_NV_FLAG_NONE};
         off += h->name_len;
     }
     nghttp2_data_provider dp = {.source.ptr = st, .read_callback = data_read};
     st->submitted = true;
-    int rc = nghttp2_submit_response(st->c->ng, st->id, nv, k, r->body == HTTP1_BODY_NONE ? NULL : &dp);
-    xfree(lower);
+    int rc = nghttp2_submit_response(st->c->ng, st->id, nv, k, body ? &dp : NULL);
+    if (lower != stack)
+        xfree(lower);
     if (rc != 0)
         stream_rst(st, NGHTTP2_INTERNAL_ERROR);
+}
+
+/* The response head the session wrote is parsed: HEADERS without its hop-by-hop fields. */
+static void submit_head(struct lb_h2_stream *st)
+{
+    const struct http1_response *r = &st->res;
+    struct http1_header f[LB_MAX_HEADERS];
+    size_t n = 0;
+    for (size_t i = 0; i < r->num_headers; i++)
+        if (!hop_by_hop(&r->headers[i]))
+            f[n++] = r->headers[i];
+    submit_fields(st, r->status, f, n, r->body != HTTP1_BODY_NONE);
+}
+
+/* Data for the client's window is there (or the answer ended): nghttp2 asks again. */
+static void stream_data_ready(struct lb_h2_stream *st)
+{
+    if (st->deferred && (buf_pending(&st->body) || st->rstate == 2)) {
+        st->deferred = false;
+        nghttp2_session_resume_data(st->c->ng, st->id);
+    }
 }
 
 /* Parse what the stream session wrote; returns false when the stream was reset. */
@@ -519,11 +541,38 @@ static bool parse_response(struct lb_h2_stream *st)
         }
         buf_consume(&st->rin, 0);
     }
-    if (st->deferred && (buf_pending(&st->body) || st->rstate == 2)) {
-        st->deferred = false;
-        nghttp2_session_resume_data(st->c->ng, st->id);
-    }
+    stream_data_ready(st);
     return true;
+}
+
+void lb_h2_stream_head(struct lb_session *s, int status, const struct http1_header *f, size_t n, bool body)
+{
+    struct lb_h2_stream *st = s->h2s;
+    if (!st || st->reset || st->submitted)
+        return;
+    st->direct = true;
+    st->rstate = body ? 1 : 2;
+    submit_fields(st, status, f, n, body);
+}
+
+void lb_h2_stream_body(struct lb_session *s, const char *p, size_t n)
+{
+    struct lb_h2_stream *st = s->h2s;
+    if (!st || !st->direct || st->reset || n == 0)
+        return;
+    /* copied: the backend's read buffer stays where it is (moving it here
+     * made the upstream allocate a new one for each answer) */
+    buf_append(&st->body, p, n);
+    stream_data_ready(st);
+}
+
+void lb_h2_stream_end(struct lb_session *s)
+{
+    struct lb_h2_stream *st = s->h2s;
+    if (!st || !st->direct)
+        return;
+    st->rstate = 2;
+    stream_data_ready(st);
 }
 
 void lb_h2_stream_flush(struct lb_session *s)
@@ -531,7 +580,9 @@ void lb_h2_stream_flush(struct lb_session *s)
     struct lb_h2_stream *st = s->h2s;
     if (!st)
         return;
-    if (!st->reset) {
+    if (st->direct) {
+        buf_consume(&s->out, buf_pending(&s->out)); /* nothing is written there once the answer is relayed */
+    } else if (!st->reset) {
         buf_move(&s->out, &st->rin, buf_pending(&s->out));
         parse_response(st);
     } else {

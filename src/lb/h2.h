@@ -95,8 +95,17 @@ void lb_h2_conn_sweep(struct lb_session *s, long long now);
 void lb_h2_conn_drain(struct lb_session *s);
 
 /* stream sessions */
-/* Take what the session wrote to s->out (its HTTP/1.1 answer). */
+/* Take what the session wrote to s->out: an HTTP/1.1 answer of the lb's own
+ * (errors, cache hits), parsed into HEADERS and DATA. */
 void lb_h2_stream_flush(struct lb_session *s);
+/* A backend's answer relayed without HTTP/1.1 text in between: HEADERS from
+ * status and the n end-to-end fields f (any case; copied), then body bytes
+ * given by lb_h2_stream_body (decoded: no chunk framing) until
+ * lb_h2_stream_end. body: false when the answer has none (HEAD, 204, 304). */
+void lb_h2_stream_head(struct lb_session *s, int status, const struct http1_header *f, size_t n, bool body);
+void lb_h2_stream_body(struct lb_session *s, const char *p, size_t n);
+/* The relayed answer is complete (nothing for an answer given by s->out). */
+void lb_h2_stream_end(struct lb_session *s);
 /* Response bytes waiting for the client's window (backpressure on the backend). */
 size_t lb_h2_stream_queued(const struct lb_session *s);
 /* The session reads again: the DATA held back is given back to the window. */

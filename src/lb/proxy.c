@@ -1070,6 +1070,22 @@ static int lat_bucket(long long ms)
 /* Decide how the response body travels to the client (as is, or dechunked
  * for HTTP/1.0), and whether the client connection stays open; write the
  * rewritten head into s->out. */
+/* An HTTP/2 stream: the head goes to h2.c as fields, no HTTP/1.1 text. */
+static void relay_head_h2(struct lb_session *s, const struct http1_response *r, const struct lb_pool_conf *pc)
+{
+    struct http1_header f[LB_MAX_HEADERS + 2];
+    size_t n = lb_http_response_fields(r, s->dechunk, f, LB_MAX_HEADERS);
+    if (s->xcache)
+        f[n++] = (struct http1_header){"X-Cache", 7, s->xcache, strlen(s->xcache)};
+    char cookie[160];
+    if (pc->sticky_cookie[0] && s->peer && strcmp(s->sticky, s->peer->sticky_id) != 0) {
+        int l = snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly", pc->sticky_cookie, s->peer->sticky_id);
+        if (l > 0 && (size_t)l < sizeof cookie)
+            f[n++] = (struct http1_header){"Set-Cookie", 10, cookie, (size_t)l};
+    }
+    lb_h2_stream_head(s, r->status, f, n, r->body != HTTP1_BODY_NONE);
+}
+
 static void relay_head(struct lb_session *s, struct lb_upstream *u)
 {
     const struct http1_response *r = &u->res;
@@ -1083,8 +1099,9 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
         close = true;
     if (r->body == HTTP1_BODY_CHUNKED) {
         http1_chunked_init(&s->resp_ck, NULL);
-        if (s->req_http10) {
-            /* an HTTP/1.0 client cannot read chunks: send the data, close at the end */
+        if (s->req_http10 || s->h2s) {
+            /* an HTTP/1.0 client cannot read chunks: send the data, close at
+             * the end; an HTTP/2 stream carries the data in DATA frames */
             s->dechunk = true;
             close = true;
         }
@@ -1093,6 +1110,10 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
         s->close_after = true;
     if (s->cache_sink)
         return; /* a background refresh: nothing goes to the client */
+    if (s->h2s) {
+        relay_head_h2(s, r, pc);
+        return;
+    }
     lb_http_response_head(o, r, s->dechunk);
     if (s->xcache) {
         buf_puts(o, "X-Cache: ");
@@ -1112,6 +1133,8 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
 static void response_done(struct lb_session *s, struct lb_upstream *u, bool reusable)
 {
     s->resp_done = true;
+    if (s->h2s)
+        lb_h2_stream_end(s);
     if (s->cfill)
         cache_fill_end(s, reusable);
     if (s->peer)
@@ -1127,10 +1150,14 @@ static void response_done(struct lb_session *s, struct lb_upstream *u, bool reus
 /* n body bytes from the backend to the client (dropped for a background refresh). */
 static void body_move(struct lb_session *s, struct lb_upstream *u, size_t n)
 {
-    if (s->cache_sink)
+    if (s->cache_sink) {
         buf_consume(&u->in, n);
-    else
+    } else if (s->h2s) {
+        lb_h2_stream_body(s, buf_head(&u->in), n);
+        buf_consume(&u->in, n);
+    } else {
         buf_move(&u->in, &s->out, n);
+    }
 }
 
 /* Parse and relay what the backend sent. */
@@ -1182,7 +1209,7 @@ static bool response_head(struct lb_session *s, struct lb_upstream *u)
                 return false;
             }
             /* interim: relay to HTTP/1.1 clients as is, then read the final answer */
-            if (!s->req_http10 && !s->cache_sink)
+            if (!s->req_http10 && !s->cache_sink && !s->h2s) /* HTTP/2: not relayed (no 1xx HEADERS) */
                 buf_append(&s->out, buf_head(&u->in), (size_t)n);
             buf_consume(&u->in, (size_t)n);
             http1_response_reset(&u->res);
@@ -1221,7 +1248,11 @@ static bool chunked_body(struct lb_session *s, struct lb_upstream *u, size_t ava
                 break;
             if (s->cfill && !lb_cache_fill_data(s->cfill, d, dl))
                 cache_fill_end(s, false);
-            if (!s->cache_sink)
+            if (s->cache_sink)
+                continue;
+            if (s->h2s)
+                lb_h2_stream_body(s, d, dl);
+            else
                 buf_append(&s->out, d, dl);
         }
         used = off;

@@ -66,5 +66,8 @@ void lb_http_request_text(const struct http1_request *r, struct buf *o);
  * adds Connection, Set-Cookie, then the blank line). dechunk: drop
  * Transfer-Encoding (the body is decoded for an HTTP/1.0 client). */
 void lb_http_response_head(struct buf *o, const struct http1_response *r, bool dechunk);
+/* The same end-to-end fields of r as slices into out (at most max; returns
+ * how many): an HTTP/2 stream's answer goes out as HEADERS from them. */
+size_t lb_http_response_fields(const struct http1_response *r, bool dechunk, struct http1_header *out, size_t max);
 
 #endif
