@@ -1,16 +1,21 @@
 /*
  * h2.c — HTTP/2 on the client side (libnghttp2), mapped onto the HTTP/1.1
- * proxy of proxy.c.
+ * proxy of proxy.c without HTTP/1.1 text in between.
  *
  *   client ──TLS (ALPN h2) or plain (h2c: the connection preface)──▶ carrier session
  *     │ s->in ─nghttp2_session_mem_recv─▶ frames                    (state LB_S_H2)
  *     ▼
  *   one stream = one socketless lb_session (s->h2s) with one request:
- *     HEADERS ─lb_h2_req_*─▶ "GET /p HTTP/1.1 / Host / fields / Connection: close"
- *     DATA    ─────────────▶ body bytes (Content-Length as sent, else chunked)
- *       └──▶ s->in of the stream session: the same routing, rate limiting, edge
- *            cache, balancing, queues, retries and backend pools as HTTP/1.1
- *   the stream session's answer (an HTTP/1.1 response in s->out)
+ *     HEADERS ─lb_h2_req_field─▶ st->req (pseudo-headers, fields by offset, cookies)
+ *             ─ops->stream_request─▶ proxy.c: lb_h2_req_build into s->req (the
+ *               HTTP/1.1 parser's checks, proto/http1 http1_request_*), then
+ *               begin_request: the same routing, rate limiting, edge cache,
+ *               balancing, queues, retries and backend pools as HTTP/1.1
+ *     DATA    ─────────────▶ s->in: body bytes (Content-Length as sent, else chunked)
+ *   the backend's answer, relayed by proxy.c:
+ *     lb_h2_stream_head ─▶ HEADERS (:status, end-to-end fields lowercased)
+ *     lb_h2_stream_body ─▶ st->body (decoded) ─▶ DATA frames; lb_h2_stream_end: EOF
+ *   an answer of the lb's own (errors, cache hits: HTTP/1.1 text in s->out)
  *     ─http1_parse_response─▶ HEADERS (:status, fields without hop-by-hop)
  *     ─Content-Length / chunks decoded / until close─▶ st->body ─▶ DATA frames
  *   nghttp2_session_mem_send ─▶ carrier s->out ─▶ client (never more than

@@ -1,9 +1,10 @@
 /*
  * h2.h — HTTP/2 on the client side (h2.c): an HTTP/2 connection is a carrier
  * session (state LB_S_H2) running an nghttp2 server session; each stream is a
- * socketless session of proxy.c (s->h2s) given one HTTP/1.1 request, whose
- * HTTP/1.1 answer goes back as HEADERS and DATA frames. Runs on the worker
- * thread that accepted the connection.
+ * socketless session of proxy.c (s->h2s) given one request, parsed from the
+ * stream's header list as the HTTP/1.1 parser would have, whose answer goes
+ * back as HEADERS and DATA frames. Runs on the worker thread that accepted
+ * the connection.
  */
 #ifndef SCALEOUT_LB_H2_H
 #define SCALEOUT_LB_H2_H
