@@ -1093,7 +1093,8 @@ static int lat_bucket(long long ms)
 static void relay_head_h2(struct lb_session *s, const struct http1_response *r, const struct lb_pool_conf *pc)
 {
     struct http1_header f[LB_MAX_HEADERS + 2];
-    size_t n = lb_http_response_fields(r, s->dechunk, f, LB_MAX_HEADERS);
+    /* no Transfer-Encoding in HTTP/2, whatever the body (a HEAD's answer too) */
+    size_t n = lb_http_response_fields(r, true, f, LB_MAX_HEADERS);
     if (s->xcache)
         f[n++] = (struct http1_header){"X-Cache", 7, s->xcache, strlen(s->xcache)};
     char cookie[160];

@@ -233,6 +233,10 @@ def test_h2_only_rules(backends, lb):
     # a body without content-length goes up chunked (the backend echoes it back)
     r = h2_exchange(x.port, h2_fields(b"POST", b"/echo", b"a", []), body=b"hello")
     assert r == ("answer", b"hello"), r
+    # HEAD of a chunked answer: HEADERS without transfer-encoding (a connection-specific field in h2)
+    block = [(b":method", b"HEAD"), (b":scheme", b"http"), (b":path", b"/big?n=1000"), (b":authority", b"a")]
+    r = h2_exchange(x.port, block)
+    assert r == ("answer", b""), r
     # no :path (CONNECT) is a malformed request for the proxy
     r = h2_exchange(x.port, [(b":method", b"CONNECT"), (b":authority", b"a:443")])
     assert r[0] == "reset" or r[1].strip() == b"malformed request line", r
