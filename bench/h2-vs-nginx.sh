@@ -8,7 +8,7 @@
 #   answering a fixed `200 "ok\n"` with keep-alive. In front of it, in turn:
 #     nginx     nginx 1.22 (Debian's), one process (master_process off),
 #               `listen ... ssl http2`, proxy_pass to an upstream with
-#               keepalive 64 (HTTP/1.1 to the backend), no logging
+#               keepalive NGINX_KEEPALIVE (64) (HTTP/1.1 to the backend), no logging
 #     scaleout  scaleout lb --threads 1 --tls-cert ... (h2 offered first by ALPN)
 #   Load: `h2load -n REQUESTS -c 10 -m 10 https://...` (h2load from Debian's
 #   nghttp2-client: 10 connections, 10 concurrent streams each). Figures:
@@ -19,6 +19,10 @@
 #   Proxies alternate within a round, the order reversed every other round;
 #   each figure is the median over ROUNDS.
 #
+#   NGINX_KEEPALIVE (default 64) is the front nginx's upstream `keepalive`:
+#   at 100 concurrent streams a pool of 64 makes nginx connect and close
+#   for about one request in five; 128 shows nginx without that churn
+#   (the lb keeps a burst's surplus idle connections for 1 s, see lb.md).
 #   With SCALEOUT_OLD_BIN set, a second scaleout binary (e.g. main's, built
 #   in another clone) runs too, as "scaleout-old", in the same alternation:
 #   old, new and nginx measured in one run. The load average (1 min) is
@@ -41,6 +45,7 @@ ROUNDS=${ROUNDS:-1}
 REQUESTS=${REQUESTS:-200000}
 SCALEOUT=${SCALEOUT_BIN:-$root/scaleout}
 SCALEOUT_OLD=${SCALEOUT_OLD_BIN:-}
+NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-64}
 
 for tool in nginx h2load openssl curl; do
     command -v "$tool" >/dev/null 2>&1 || bench_die "$tool is not installed (scripts/install-deps.sh)"
@@ -92,7 +97,7 @@ start_proxy() {
     case $kind in
     nginx)
         nginx_conf "$BENCH_TMP/front" off "http2_max_requests 1000000;
-    upstream be { server 127.0.0.1:$B1; keepalive 64; }
+    upstream be { server 127.0.0.1:$B1; keepalive $NGINX_KEEPALIVE; }
     server {
         listen 127.0.0.1:$port ssl http2;
         ssl_certificate $C/srv.pem;
@@ -164,7 +169,7 @@ echo "### lb HTTP/2 (h2 over TLS) vs nginx, $(date +%Y-%m-%d)"
 echo
 echo "- Machine: $(bench_machine)"
 echo "- Versions: $("$NGINX" -v 2>&1 | awk -F/ '{ print "nginx " $2 }'); $("$SCALEOUT" --version)${SCALEOUT_OLD:+ (scaleout-old: another build of it)}; $(h2load --version 2>&1 | head -1); $(openssl version | awk '{ print $1 " " $2 }')"
-echo "- Run: \`${SCALEOUT_OLD:+SCALEOUT_OLD_BIN=<old build> }ROUNDS=$ROUNDS REQUESTS=$REQUESTS bench/h2-vs-nginx.sh\` (${elapsed} s); load average (1 min) $load0 before, $load1 after"
+echo "- Run: \`${SCALEOUT_OLD:+SCALEOUT_OLD_BIN=<old build> }NGINX_KEEPALIVE=$NGINX_KEEPALIVE ROUNDS=$ROUNDS REQUESTS=$REQUESTS bench/h2-vs-nginx.sh\` (${elapsed} s); load average (1 min) $load0 before, $load1 after"
 echo "- Method: one thread / one process each, same P-256 certificate, one nginx backend returning a fixed 200 over HTTP/1.1 keep-alive. Load: \`h2load -n $REQUESTS -c 10 -m 10 https://...\` (ALPN h2). CPU = proxy utime+stime per request. p50/p99 from h2load's per-request log (\`--log-file\`, time to the end of each response). Median of $ROUNDS round(s); ratio scaleout / nginx."
 awk -v b0="$busy0" -v b1="$busy1" -v s="$elapsed" -v hz="$BENCH_CLK_TCK" 'BEGIN {
     if (s > 0) printf "- Whole machine busy during the runs (proxies, h2load and backend included): %.2f cores on average.\n", (b1 - b0) / hz / s }'
