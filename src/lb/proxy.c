@@ -1095,6 +1095,15 @@ static void relay_head_h2(struct lb_session *s, const struct http1_response *r, 
     struct http1_header f[LB_MAX_HEADERS + 2];
     /* no Transfer-Encoding in HTTP/2, whatever the body (a HEAD's answer too) */
     size_t n = lb_http_response_fields(r, true, f, LB_MAX_HEADERS);
+    if (r->status == 204) {
+        /* RFC 9110 8.6: none on a 204; an HTTP/2 client resets a stream whose
+         * content-length its (empty) DATA do not match */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!(f[i].name_len == 14 && http1_header_is(&f[i], "content-length")))
+                f[k++] = f[i];
+        n = k;
+    }
     if (s->xcache)
         f[n++] = (struct http1_header){"X-Cache", 7, s->xcache, strlen(s->xcache)};
     char cookie[160];
