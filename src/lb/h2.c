@@ -425,36 +425,22 @@ static bool hop_by_hop(const struct http1_header *h)
            http1_header_is(h, "upgrade") || http1_header_is(h, "te");
 }
 
-/* HEADERS for st: :status and the fields f (names lowercased into a scratch
- * buffer: nghttp2 copies them), with a data provider when a body follows. */
+/* HEADERS for st: :status and the fields f, with a data provider when a
+ * body follows. nghttp2 copies the names and values and lowercases the
+ * names as it copies them (nghttp2_nv_array_copy), so HTTP/1.1 names go in
+ * as they are. */
 static void submit_fields(struct lb_h2_stream *st, int status, const struct http1_header *f, size_t n, bool body)
 {
     nghttp2_nv nv[LB_MAX_HEADERS + 3];
     char code[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10), (char)('0' + status % 10)};
     size_t k = 0;
     nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE};
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += f[i].name_len;
-    char stack[2048];
-    char *lower = total <= sizeof stack ? stack : xmalloc(total);
-    size_t off = 0;
-    for (size_t i = 0; i < n && k < sizeof nv / sizeof nv[0]; i++) {
-        const struct http1_header *h = &f[i];
-        for (size_t j = 0; j < h->name_len; j++) {
-            unsigned char ch = (unsigned char)h->name[j];
-            lower[off + j] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
-        }
-        nv[k++] = (nghttp2_nv){(uint8_t *)lower + off, (uint8_t *)h->value, h->name_len, h->value_len,
+    for (size_t i = 0; i < n && k < sizeof nv / sizeof nv[0]; i++)
+        nv[k++] = (nghttp2_nv){(uint8_t *)f[i].name, (uint8_t *)f[i].value, f[i].name_len, f[i].value_len,
                                NGHTTP2_NV_FLAG_NONE};
-        off += h->name_len;
-    }
     nghttp2_data_provider dp = {.source.ptr = st, .read_callback = data_read};
     st->submitted = true;
-    int rc = nghttp2_submit_response(st->c->ng, st->id, nv, k, body ? &dp : NULL);
-    if (lower != stack)
-        xfree(lower);
-    if (rc != 0)
+    if (nghttp2_submit_response(st->c->ng, st->id, nv, k, body ? &dp : NULL) != 0)
         stream_rst(st, NGHTTP2_INTERNAL_ERROR);
 }
 

@@ -246,6 +246,11 @@ def test_h2_only_rules(backends, lb):
     r = subprocess.run([curl, "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}",
                         f"http://{HOST}:{x.port}/status?code=204"], capture_output=True, timeout=30)
     assert (r.returncode, r.stdout) == (0, b"204"), r
+    # field names go out lowercased (the backend sends "X-Backend", "Content-Type")
+    r = subprocess.run([curl, "-s", "--http2-prior-knowledge", "-D", "-", "-o", "/dev/null",
+                        f"http://{HOST}:{x.port}/x"], capture_output=True, timeout=30)
+    lines = r.stdout.decode().split("\r\n")
+    assert "x-backend: b1" in lines and "content-type: text/plain" in lines, lines
     # no :path (CONNECT) is a malformed request for the proxy
     r = h2_exchange(x.port, [(b":method", b"CONNECT"), (b":authority", b"a:443")])
     assert r[0] == "reset" or r[1].strip() == b"malformed request line", r
