@@ -8,7 +8,7 @@
 #   answering a fixed `200 "ok\n"` with keep-alive. In front of it, in turn:
 #     nginx     nginx 1.22 (Debian's), one process (master_process off),
 #               `listen ... ssl http2`, proxy_pass to an upstream with
-#               keepalive 64 (HTTP/1.1 to the backend), no logging
+#               keepalive NGINX_KEEPALIVE (64) (HTTP/1.1 to the backend), no logging
 #     scaleout  scaleout lb --threads 1 --tls-cert ... (h2 offered first by ALPN)
 #   Load: `h2load -n REQUESTS -c 10 -m 10 https://...` (h2load from Debian's
 #   nghttp2-client: 10 connections, 10 concurrent streams each). Figures:
@@ -19,8 +19,18 @@
 #   Proxies alternate within a round, the order reversed every other round;
 #   each figure is the median over ROUNDS.
 #
+#   NGINX_KEEPALIVE (default 64) is the front nginx's upstream `keepalive`:
+#   at 100 concurrent streams a pool of 64 makes nginx connect and close
+#   for about one request in five; 128 shows nginx without that churn
+#   (the lb keeps a burst's surplus idle connections for 1 s, see lb.md).
+#   With SCALEOUT_OLD_BIN set, a second scaleout binary (e.g. main's, built
+#   in another clone) runs too, as "scaleout-old", in the same alternation:
+#   old, new and nginx measured in one run. The load average (1 min) is
+#   read before and after the runs.
+#
 # USAGE
 #   bench/h2-vs-nginx.sh                     (ROUNDS=1 REQUESTS=200000)
+#   SCALEOUT_OLD_BIN=../old/scaleout ROUNDS=5 bench/h2-vs-nginx.sh
 #   Results go to stdout as a Markdown table (paste into docs/BENCHMARKS.md).
 #
 # Needs: nginx, h2load (nghttp2-client), openssl, curl (scripts/install-deps.sh).
@@ -34,11 +44,14 @@ root=$(cd "$here/.." && pwd)
 ROUNDS=${ROUNDS:-1}
 REQUESTS=${REQUESTS:-200000}
 SCALEOUT=${SCALEOUT_BIN:-$root/scaleout}
+SCALEOUT_OLD=${SCALEOUT_OLD_BIN:-}
+NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-64}
 
 for tool in nginx h2load openssl curl; do
     command -v "$tool" >/dev/null 2>&1 || bench_die "$tool is not installed (scripts/install-deps.sh)"
 done
 [ -x "$SCALEOUT" ] || bench_die "$SCALEOUT not built (make)"
+[ -z "$SCALEOUT_OLD" ] || [ -x "$SCALEOUT_OLD" ] || bench_die "SCALEOUT_OLD_BIN=$SCALEOUT_OLD is not an executable"
 NGINX=$(command -v nginx)
 
 bench_init h2-bench
@@ -84,7 +97,7 @@ start_proxy() {
     case $kind in
     nginx)
         nginx_conf "$BENCH_TMP/front" off "http2_max_requests 1000000;
-    upstream be { server 127.0.0.1:$B1; keepalive 64; }
+    upstream be { server 127.0.0.1:$B1; keepalive $NGINX_KEEPALIVE; }
     server {
         listen 127.0.0.1:$port ssl http2;
         ssl_certificate $C/srv.pem;
@@ -92,8 +105,10 @@ start_proxy() {
         location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
     }"
         bench_start nginx "$BENCH_TMP/nginx.log" "$NGINX" -p "$BENCH_TMP/front" -c "$BENCH_TMP/front/nginx.conf" ;;
-    scaleout)
-        bench_start scaleout "$BENCH_TMP/scaleout.log" "$SCALEOUT" lb --listen "127.0.0.1:$port" \
+    scaleout|scaleout-old)
+        local bin=$SCALEOUT
+        [ "$kind" = scaleout ] || bin=$SCALEOUT_OLD
+        bench_start "$kind" "$BENCH_TMP/$kind.log" "$bin" lb --listen "127.0.0.1:$port" \
             --backend "127.0.0.1:$B1" --threads 1 --admin-port 0 --loglevel warning \
             --tls-cert "$C/srv.pem" "$C/srv.key" --tls-max-handshakes 0 ;;
     esac
@@ -131,16 +146,20 @@ measure() {
     bench_log "$kind: $rps req/s, mean $mean ms, p50 $p50 ms, p99 $p99 ms, max $max ms, $cpu us CPU/req, failed or non-2xx $(( REQUESTS - ok ))"
 }
 
+ALL="nginx scaleout"
+[ -z "$SCALEOUT_OLD" ] || ALL="nginx scaleout-old scaleout"
+load0=$(cut -d' ' -f1 /proc/loadavg)
 busy0=$(bench_sys_busy_ticks)
 for r in $(seq 1 "$ROUNDS"); do
-    kinds="nginx scaleout"
-    if [ $(( r % 2 )) = 0 ]; then kinds="scaleout nginx"; fi
+    kinds=$ALL
+    if [ $(( r % 2 )) = 0 ]; then kinds=$(tr ' ' '\n' <<<"$ALL" | tac | tr '\n' ' '); fi
     for k in $kinds; do
         bench_log "round $r/$ROUNDS: $k"
         measure "$k"
     done
 done
 busy1=$(bench_sys_busy_ticks)
+load1=$(cut -d' ' -f1 /proc/loadavg)
 elapsed=$(( $(date +%s) - start_s ))
 
 med() { bench_col_median "$RESULTS" "$2" "$1"; }
@@ -149,15 +168,15 @@ errsum() { bench_col_sum "$RESULTS" 6 "$1"; }
 echo "### lb HTTP/2 (h2 over TLS) vs nginx, $(date +%Y-%m-%d)"
 echo
 echo "- Machine: $(bench_machine)"
-echo "- Versions: $("$NGINX" -v 2>&1 | awk -F/ '{ print "nginx " $2 }'); $("$SCALEOUT" --version); $(h2load --version 2>&1 | head -1); $(openssl version | awk '{ print $1 " " $2 }')"
-echo "- Run: \`ROUNDS=$ROUNDS REQUESTS=$REQUESTS bench/h2-vs-nginx.sh\` (${elapsed} s)"
+echo "- Versions: $("$NGINX" -v 2>&1 | awk -F/ '{ print "nginx " $2 }'); $("$SCALEOUT" --version)${SCALEOUT_OLD:+ (scaleout-old: another build of it)}; $(h2load --version 2>&1 | head -1); $(openssl version | awk '{ print $1 " " $2 }')"
+echo "- Run: \`${SCALEOUT_OLD:+SCALEOUT_OLD_BIN=<old build> }NGINX_KEEPALIVE=$NGINX_KEEPALIVE ROUNDS=$ROUNDS REQUESTS=$REQUESTS bench/h2-vs-nginx.sh\` (${elapsed} s); load average (1 min) $load0 before, $load1 after"
 echo "- Method: one thread / one process each, same P-256 certificate, one nginx backend returning a fixed 200 over HTTP/1.1 keep-alive. Load: \`h2load -n $REQUESTS -c 10 -m 10 https://...\` (ALPN h2). CPU = proxy utime+stime per request. p50/p99 from h2load's per-request log (\`--log-file\`, time to the end of each response). Median of $ROUNDS round(s); ratio scaleout / nginx."
 awk -v b0="$busy0" -v b1="$busy1" -v s="$elapsed" -v hz="$BENCH_CLK_TCK" 'BEGIN {
     if (s > 0) printf "- Whole machine busy during the runs (proxies, h2load and backend included): %.2f cores on average.\n", (b1 - b0) / hz / s }'
 echo
 echo "| proxy | req/s | mean ms | p50 ms | p99 ms | max ms | CPU us/req | failed or non-2xx |"
 echo "|---|--:|--:|--:|--:|--:|--:|--:|"
-for k in nginx scaleout; do
+for k in $ALL; do
     printf '| %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.2f | %s |\n' "$k" "$(med "$k" 2)" "$(med "$k" 3)" "$(med "$k" 7)" \
         "$(med "$k" 8)" "$(med "$k" 4)" "$(med "$k" 5)" "$(errsum "$k")"
 done
@@ -165,3 +184,14 @@ printf '| ratio | %s | %s | %s | %s | %s | %s | |\n' \
     "$(bench_ratio "$(med scaleout 2)" "$(med nginx 2)")" "$(bench_ratio "$(med scaleout 3)" "$(med nginx 3)")" \
     "$(bench_ratio "$(med scaleout 7)" "$(med nginx 7)")" "$(bench_ratio "$(med scaleout 8)" "$(med nginx 8)")" \
     "$(bench_ratio "$(med scaleout 4)" "$(med nginx 4)")" "$(bench_ratio "$(med scaleout 5)" "$(med nginx 5)")"
+if [ -n "$SCALEOUT_OLD" ]; then
+    printf '| new / old | %s | %s | %s | %s | %s | %s | |\n' \
+        "$(bench_ratio "$(med scaleout 2)" "$(med scaleout-old 2)")" "$(bench_ratio "$(med scaleout 3)" "$(med scaleout-old 3)")" \
+        "$(bench_ratio "$(med scaleout 7)" "$(med scaleout-old 7)")" "$(bench_ratio "$(med scaleout 8)" "$(med scaleout-old 8)")" \
+        "$(bench_ratio "$(med scaleout 4)" "$(med scaleout-old 4)")" "$(bench_ratio "$(med scaleout 5)" "$(med scaleout-old 5)")"
+fi
+echo
+echo "CPU us/req per round (in run order):"
+for k in $ALL; do
+    echo "- $k: $(awk -v k="$k" '$1 == k { printf "%s ", $5 }' "$RESULTS")"
+done

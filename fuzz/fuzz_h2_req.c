@@ -1,22 +1,27 @@
 /*
- * fuzz_h2_req.c — libFuzzer target for the HTTP/2 request conversion of
- * src/lb/h2.c (lb_h2_req_field / lb_h2_req_head): a header list as HPACK
+ * fuzz_h2_req.c — libFuzzer target for the HTTP/2 request mapping of
+ * src/lb/h2.c (lb_h2_req_field / lb_h2_req_build): a header list as HPACK
  * would hand it over (any bytes: nghttp2's own validation is not assumed),
- * turned into an HTTP/1.1 head that the lb's HTTP/1.1 parser then reads.
- * Invariants: a head is produced only from a :method and a :path; it is one
- * complete message for http1_parse_request (never incomplete, never followed
- * by a second message: no smuggling through field values), its method and
- * target are the ones given, and it carries no Transfer-Encoding or
- * Connection field but ours.
+ * made into the parsed request the proxy routes (proto/http1's
+ * http1_request_start / _field / _finish).
+ * Invariants: a request is built only from a :method and a :path, within the
+ * list size bound; any refusal is an HTTP1_E_* code; and a built request is
+ * one the HTTP/1.1 parser accepts as the same message: written out as
+ * HTTP/1.1 text it parses whole (exactly one message, no field value can end
+ * it early or smuggle a second one) with the same method, target, framing
+ * (body kind, Content-Length), Host and fields, and Transfer-Encoding:
+ * chunked is there exactly when a body has no Content-Length.
  *
  * Input: records [name length: 1 byte][name][value length: 2 bytes BE][value],
- * the first byte of the input is a flag byte (bit 0: the request has a body).
+ * the first byte of the input is a flag byte (bit 0: the request has a body;
+ * bit 1: a 256-byte list bound).
  *
  *   make build-fuzz/fuzz_h2_req && build-fuzz/fuzz_h2_req -max_total_time=180 fuzz/corpus/h2_req
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lb/h2.h"
 #include "proto/http1.h"
@@ -43,44 +48,58 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lb_h2_req_field(&r, n, nl, data + i, vl);
         i += vl;
     }
-    struct buf o;
-    buf_init(&o);
-    int rc = lb_h2_req_head(&r, body, &o);
-    if (rc == 0) {
+    struct http1_header hdrs[100];
+    struct http1_request req;
+    http1_request_init(&req, hdrs, 100);
+    struct http1_limits lim = HTTP1_LIMITS_DEFAULT;
+    lim.max_header_bytes = 1 << 20;
+    int rc = lb_h2_req_build(&r, body, &lim, &req);
+    if (rc < 0) {
+        if (http1_err_name(rc)[0] == 'U') /* "UNKNOWN": not an HTTP1_E_* code */
+            abort();
+    } else if (rc > 0) {
+        abort();
+    } else {
         if (!buf_pending(&r.method) || !buf_pending(&r.path) || r.bytes > limit)
             abort();
-        struct http1_header hdrs[128];
-        struct http1_request req;
-        http1_request_init(&req, hdrs, 128);
-        struct http1_limits lim = HTTP1_LIMITS_DEFAULT;
-        lim.max_header_bytes = 1 << 20;
-        lim.max_line = 1 << 20;
-        int n = http1_parse_request(buf_head(&o), buf_pending(&o), &req, &lim);
-        if (n == HTTP1_INCOMPLETE)
-            abort(); /* the head always ends */
-        if (n > 0) {
-            if ((size_t)n != buf_pending(&o))
-                abort(); /* exactly one message */
-            if (req.method_len != buf_pending(&r.method) ||
-                memcmp(req.method, buf_head(&r.method), req.method_len) != 0)
-                abort();
-            if (req.target_len != buf_pending(&r.path) || memcmp(req.target, buf_head(&r.path), req.target_len) != 0)
-                abort();
-            int te = 0, conn = 0;
-            for (size_t k = 0; k < req.num_headers; k++) {
-                const struct http1_header *h = &req.headers[k];
-                if (h->name_len == 17 && strncasecmp(h->name, "transfer-encoding", 17) == 0)
-                    te++;
-                if (h->name_len == 10 && strncasecmp(h->name, "connection", 10) == 0)
-                    conn++;
-            }
-            if (conn != 1 || te > 1 || (te == 1) != (body && !r.has_cl))
-                abort();
+        if (req.method_len != buf_pending(&r.method) || memcmp(req.method, buf_head(&r.method), req.method_len) != 0)
+            abort();
+        if (req.target_len != buf_pending(&r.path) || memcmp(req.target, buf_head(&r.path), req.target_len) != 0)
+            abort();
+        /* the same message as HTTP/1.1 text, through the HTTP/1.1 parser */
+        struct buf o;
+        buf_init(&o);
+        buf_append(&o, req.method, req.method_len);
+        buf_putc(&o, ' ');
+        buf_append(&o, req.target, req.target_len);
+        buf_puts(&o, " HTTP/1.1\r\n");
+        int te = 0;
+        for (size_t k = 0; k < req.num_headers; k++) {
+            buf_append(&o, hdrs[k].name, hdrs[k].name_len);
+            buf_append(&o, ": ", 2);
+            buf_append(&o, hdrs[k].value, hdrs[k].value_len);
+            buf_append(&o, "\r\n", 2);
+            if (hdrs[k].name_len == 17 && strncasecmp(hdrs[k].name, "transfer-encoding", 17) == 0)
+                te++;
         }
-    } else if (rc != -1 && rc != -2) {
-        abort();
+        buf_append(&o, "\r\n", 2);
+        struct http1_header ph[100];
+        struct http1_request p;
+        http1_request_init(&p, ph, 100);
+        int n = http1_parse_request(buf_head(&o), buf_pending(&o), &p, &lim);
+        if (n < 0 || (size_t)n != buf_pending(&o))
+            abort(); /* built, yet not exactly one HTTP/1.1 message */
+        if (p.meth != req.meth || p.body != req.body || p.content_length != req.content_length ||
+            p.host_len != req.host_len || p.num_headers != req.num_headers || p.keep_alive != req.keep_alive ||
+            p.target_form != req.target_form)
+            abort();
+        for (size_t k = 0; k < p.num_headers; k++)
+            if (ph[k].value_len != hdrs[k].value_len || memcmp(ph[k].value, hdrs[k].value, ph[k].value_len) != 0)
+                abort();
+        if (te > 1 || (te == 1) != (body && !r.has_cl) || r.chunked != (te == 1))
+            abort();
+        buf_deinit(&o);
     }
-    buf_deinit(&o);
     lb_h2_req_deinit(&r);
     return 0;
 }

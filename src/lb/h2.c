@@ -1,16 +1,21 @@
 /*
  * h2.c — HTTP/2 on the client side (libnghttp2), mapped onto the HTTP/1.1
- * proxy of proxy.c.
+ * proxy of proxy.c without HTTP/1.1 text in between.
  *
  *   client ──TLS (ALPN h2) or plain (h2c: the connection preface)──▶ carrier session
  *     │ s->in ─nghttp2_session_mem_recv─▶ frames                    (state LB_S_H2)
  *     ▼
  *   one stream = one socketless lb_session (s->h2s) with one request:
- *     HEADERS ─lb_h2_req_*─▶ "GET /p HTTP/1.1 / Host / fields / Connection: close"
- *     DATA    ─────────────▶ body bytes (Content-Length as sent, else chunked)
- *       └──▶ s->in of the stream session: the same routing, rate limiting, edge
- *            cache, balancing, queues, retries and backend pools as HTTP/1.1
- *   the stream session's answer (an HTTP/1.1 response in s->out)
+ *     HEADERS ─lb_h2_req_field─▶ st->req (pseudo-headers, fields by offset, cookies)
+ *             ─ops->stream_request─▶ proxy.c: lb_h2_req_build into s->req (the
+ *               HTTP/1.1 parser's checks, proto/http1 http1_request_*), then
+ *               begin_request: the same routing, rate limiting, edge cache,
+ *               balancing, queues, retries and backend pools as HTTP/1.1
+ *     DATA    ─────────────▶ s->in: body bytes (Content-Length as sent, else chunked)
+ *   the backend's answer, relayed by proxy.c:
+ *     lb_h2_stream_head ─▶ HEADERS (:status, end-to-end fields lowercased)
+ *     lb_h2_stream_body ─▶ st->body (decoded) ─▶ DATA frames; lb_h2_stream_end: EOF
+ *   an answer of the lb's own (errors, cache hits: HTTP/1.1 text in s->out)
  *     ─http1_parse_response─▶ HEADERS (:status, fields without hop-by-hop)
  *     ─Content-Length / chunks decoded / until close─▶ st->body ─▶ DATA frames
  *   nghttp2_session_mem_send ─▶ carrier s->out ─▶ client (never more than
@@ -57,7 +62,6 @@ struct lb_h2_stream {
     struct lb_h2_conn *c;
     struct lb_session *s;       /* the stream's session; NULL once it closed */
     int32_t id;
-    struct lb_h2_req req;
     bool chunked;               /* the request body goes up chunked */
     bool in_done;               /* END_STREAM seen */
     size_t owed;                /* DATA bytes not yet given back to the client's window */
@@ -65,12 +69,16 @@ struct lb_h2_stream {
     struct buf rin;             /* HTTP/1.1 response bytes not yet parsed */
     struct buf body;            /* decoded body waiting for the client's window */
     struct http1_response res;
+    /* not zeroed when the stream is reused (what they hold is counted) */
     struct http1_header hdrs[LB_MAX_HEADERS];
+    struct lb_h2_req req;
+    /* zeroed from here */
     int rstate;                 /* 0 head, 1 body, 2 complete */
     enum http1_body rbody;
     uint64_t rleft;
     struct http1_chunked rck;
     bool submitted, deferred, reset;
+    bool direct;                /* the answer is relayed by lb_h2_stream_head/_body/_end, not parsed */
     bool rst_after;             /* answered before its body ended: RST_STREAM NO_ERROR once the answer is out */
     struct lb_h2_stream *prev, *next;
 };
@@ -100,12 +108,14 @@ struct lb_h2_conn {
 
 void lb_h2_req_init(struct lb_h2_req *r, size_t limit)
 {
-    memset(r, 0, sizeof *r);
     buf_init(&r->method);
     buf_init(&r->path);
     buf_init(&r->authority);
-    buf_init(&r->fields);
+    buf_init(&r->store);
     buf_init(&r->cookie);
+    r->nfields = r->bytes = r->nregular = 0;
+    r->err = 0;
+    r->has_cl = r->chunked = r->bad = r->too_large = false;
     r->limit = limit;
 }
 
@@ -114,7 +124,7 @@ void lb_h2_req_deinit(struct lb_h2_req *r)
     buf_deinit(&r->method);
     buf_deinit(&r->path);
     buf_deinit(&r->authority);
-    buf_deinit(&r->fields);
+    buf_deinit(&r->store);
     buf_deinit(&r->cookie);
 }
 
@@ -124,9 +134,24 @@ static bool name_is(const uint8_t *n, size_t nl, const char *s)
     return nl == l && memcmp(n, s, l) == 0;
 }
 
-static bool tchar(unsigned char c)
+/* Hop-by-hop fields mean nothing in HTTP/2 (nghttp2 refuses most already). */
+static bool h2_hop_by_hop(const uint8_t *n, size_t nl)
 {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    switch (nl) {
+    case 2: return name_is(n, nl, "te");
+    case 7: return name_is(n, nl, "upgrade");
+    case 10: return name_is(n, nl, "connection") || name_is(n, nl, "keep-alive");
+    case 16: return name_is(n, nl, "proxy-connection");
+    case 17: return name_is(n, nl, "transfer-encoding");
+    }
+    return false;
+}
+
+static int req_bad(struct lb_h2_req *r, int err)
+{
+    r->bad = true;
+    r->err = err;
+    return -1;
 }
 
 int lb_h2_req_field(struct lb_h2_req *r, const uint8_t *n, size_t nl, const uint8_t *v, size_t vl)
@@ -138,93 +163,99 @@ int lb_h2_req_field(struct lb_h2_req *r, const uint8_t *n, size_t nl, const uint
         r->too_large = true;
         return -1;
     }
-    for (size_t i = 0; i < vl; i++)
-        if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
-            goto bad;
     if (nl > 0 && n[0] == ':') {
         if (r->nregular)
-            goto bad; /* pseudo-header after a regular one */
+            return req_bad(r, HTTP1_E_REQUEST_LINE); /* pseudo-header after a regular one */
+        if (name_is(n, nl, ":scheme"))
+            return 0;
         struct buf *dst = name_is(n, nl, ":method") ? &r->method
                         : name_is(n, nl, ":path") ? &r->path
                         : name_is(n, nl, ":authority") ? &r->authority
                         : NULL;
-        if (name_is(n, nl, ":scheme"))
-            return 0;
         if (!dst || buf_pending(dst) || vl == 0)
-            goto bad;
-        for (size_t i = 0; i < vl; i++)
-            if (v[i] == ' ' || v[i] == '\t')
-                goto bad;
+            return req_bad(r, HTTP1_E_REQUEST_LINE);
         buf_append(dst, v, vl);
         return 0;
     }
     if (nl == 0)
-        goto bad;
+        return req_bad(r, HTTP1_E_HEADER_NAME);
     for (size_t i = 0; i < nl; i++)
-        if (!tchar(n[i]))
-            goto bad; /* HTTP/2 field names are lowercase tokens */
+        if (n[i] >= 'A' && n[i] <= 'Z')
+            return req_bad(r, HTTP1_E_HEADER_NAME); /* HTTP/2 field names are lowercase */
     r->nregular++;
-    /* hop-by-hop fields mean nothing in HTTP/2 (nghttp2 refuses most already) */
-    if (name_is(n, nl, "connection") || name_is(n, nl, "keep-alive") || name_is(n, nl, "proxy-connection") ||
-        name_is(n, nl, "transfer-encoding") || name_is(n, nl, "upgrade") || name_is(n, nl, "te"))
+    if (h2_hop_by_hop(n, nl))
         return 0;
-    if (name_is(n, nl, "host")) {
-        if (!r->host_seen && !buf_pending(&r->authority))
-            buf_append(&r->authority, v, vl);
-        r->host_seen = true;
-        return 0;
-    }
-    if (name_is(n, nl, "cookie")) {
+    if (nl == 6 && name_is(n, nl, "cookie")) {
         /* RFC 9113 8.2.3: crumbs are joined with "; " for HTTP/1.1 */
         if (buf_pending(&r->cookie))
             buf_append(&r->cookie, "; ", 2);
         buf_append(&r->cookie, v, vl);
         return 0;
     }
-    if (name_is(n, nl, "content-length"))
+    if (nl == 14 && name_is(n, nl, "content-length"))
         r->has_cl = true;
-    buf_reserve(&r->fields, nl + vl + 4 > 512 ? nl + vl + 4 : 512); /* one allocation for usual fields */
-    buf_append(&r->fields, n, nl);
-    buf_append(&r->fields, ": ", 2);
-    buf_append(&r->fields, v, vl);
-    buf_append(&r->fields, "\r\n", 2);
+    if (r->nfields == LB_H2_MAX_FIELDS)
+        return req_bad(r, HTTP1_E_TOO_MANY_HEADERS);
+    struct lb_h2_field *f = &r->f[r->nfields++];
+    buf_reserve(&r->store, nl + vl > 512 ? nl + vl : 512); /* one allocation for usual lists */
+    f->name = (uint32_t)buf_pending(&r->store);
+    f->name_len = (uint32_t)nl;
+    buf_append(&r->store, n, nl);
+    f->value = (uint32_t)buf_pending(&r->store);
+    f->value_len = (uint32_t)vl;
+    buf_append(&r->store, v, vl);
     return 0;
-bad:
-    r->bad = true;
-    return -1;
 }
 
-int lb_h2_req_head(struct lb_h2_req *r, bool body, struct buf *o)
+static bool same_authority(const char *a, size_t al, const char *b, size_t bl)
 {
+    if (al != bl)
+        return false;
+    for (size_t i = 0; i < al; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+int lb_h2_req_build(struct lb_h2_req *r, bool body, const struct http1_limits *lim, struct http1_request *req)
+{
+    r->chunked = false;
     if (r->too_large)
-        return -2;
-    if (r->bad || !buf_pending(&r->method) || !buf_pending(&r->path))
-        return -1; /* CONNECT (no :path) is not proxied */
-    for (size_t i = 0; i < buf_pending(&r->method); i++)
-        if (!tchar((unsigned char)tolower((unsigned char)buf_head(&r->method)[i])))
-            return -1;
-    buf_reserve(o, buf_pending(&r->method) + buf_pending(&r->path) + buf_pending(&r->authority) +
-                        buf_pending(&r->fields) + buf_pending(&r->cookie) + 96);
-    buf_append(o, buf_head(&r->method), buf_pending(&r->method));
-    buf_putc(o, ' ');
-    buf_append(o, buf_head(&r->path), buf_pending(&r->path));
-    buf_append(o, " HTTP/1.1\r\n", 11);
-    if (buf_pending(&r->authority)) {
-        buf_append(o, "Host: ", 6);
-        buf_append(o, buf_head(&r->authority), buf_pending(&r->authority));
-        buf_append(o, "\r\n", 2);
+        return HTTP1_E_HEADERS_TOO_LARGE;
+    if (r->bad)
+        return r->err;
+    if (!buf_pending(&r->method) || !buf_pending(&r->path))
+        return HTTP1_E_REQUEST_LINE; /* CONNECT (no :path) is not proxied */
+    int rc = http1_request_start(req, buf_head(&r->method), buf_pending(&r->method), buf_head(&r->path),
+                                 buf_pending(&r->path), lim);
+    if (rc)
+        return rc;
+    const char *auth = buf_head(&r->authority);
+    size_t alen = buf_pending(&r->authority);
+    if (alen && (rc = http1_request_field(req, "Host", 4, auth, alen, lim)) != 0)
+        return rc;
+    const char *store = buf_head(&r->store);
+    for (size_t i = 0; i < r->nfields; i++) {
+        const struct lb_h2_field *f = &r->f[i];
+        const char *n = store + f->name, *v = store + f->value;
+        if (alen && f->name_len == 4 && memcmp(n, "host", 4) == 0) {
+            /* RFC 9113 8.3.1: :authority wins; a Host naming another one is malformed */
+            if (!same_authority(v, f->value_len, auth, alen))
+                return HTTP1_E_HOST_MISMATCH;
+            continue;
+        }
+        if ((rc = http1_request_field(req, n, f->name_len, v, f->value_len, lim)) != 0)
+            return rc;
     }
-    buf_append(o, buf_head(&r->fields), buf_pending(&r->fields));
-    if (buf_pending(&r->cookie)) {
-        buf_append(o, "Cookie: ", 8);
-        buf_append(o, buf_head(&r->cookie), buf_pending(&r->cookie));
-        buf_append(o, "\r\n", 2);
+    if (buf_pending(&r->cookie) &&
+        (rc = http1_request_field(req, "Cookie", 6, buf_head(&r->cookie), buf_pending(&r->cookie), lim)) != 0)
+        return rc;
+    if (body && !r->has_cl) {
+        if ((rc = http1_request_field(req, "Transfer-Encoding", 17, "chunked", 7, lim)) != 0)
+            return rc;
+        r->chunked = true;
     }
-    r->chunked = body && !r->has_cl;
-    if (r->chunked)
-        buf_puts(o, "Transfer-Encoding: chunked\r\n");
-    buf_puts(o, "Connection: close\r\n\r\n");
-    return 0;
+    return http1_request_finish(req);
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -297,7 +328,7 @@ static void stream_free(struct lb_h2_stream *st)
 }
 
 /* The buffers a stream owns, kept (emptied) when the stream is reused. */
-#define STREAM_BUFS(st) {&(st)->req.method, &(st)->req.path, &(st)->req.authority, &(st)->req.fields, \
+#define STREAM_BUFS(st) {&(st)->req.method, &(st)->req.path, &(st)->req.authority, &(st)->req.store, \
                          &(st)->req.cookie, &(st)->rin, &(st)->body}
 enum { STREAM_NBUFS = 7 };
 
@@ -321,16 +352,17 @@ static struct lb_h2_stream *stream_get(struct lb_h2_conn *c, size_t limit)
     } else {
         st = xmalloc(sizeof *st);
     }
-    size_t a = offsetof(struct lb_h2_stream, hdrs), b = a + sizeof st->hdrs;
+    /* the header arrays (3.2 KB of response fields, 2 KB of request field
+     * offsets) are filled up to their counts: not zeroed */
+    size_t a = offsetof(struct lb_h2_stream, hdrs), b = offsetof(struct lb_h2_stream, rstate);
     memset(st, 0, a);
     memset((char *)st + b, 0, sizeof *st - b);
+    lb_h2_req_init(&st->req, limit);
     if (reuse) {
         struct buf *bs[STREAM_NBUFS] = STREAM_BUFS(st);
         for (int i = 0; i < STREAM_NBUFS; i++)
             *bs[i] = keep[i];
-        st->req.limit = limit;
     } else {
-        lb_h2_req_init(&st->req, limit);
         buf_init(&st->rin);
         buf_init(&st->body);
     }
@@ -386,17 +418,6 @@ static void stream_rst(struct lb_h2_stream *st, uint32_t code)
     nghttp2_submit_rst_stream(st->c->ng, NGHTTP2_FLAG_NONE, st->id, code);
 }
 
-/* An answer from the lb itself, for a stream that never became a request. */
-static void stream_answer(struct lb_h2_stream *st, int status)
-{
-    char code[4];
-    snprintf(code, sizeof code, "%03d", status);
-    nghttp2_nv nv[] = {{(uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE}};
-    st->submitted = true;
-    st->rstate = 2;
-    nghttp2_submit_response(st->c->ng, st->id, nv, 1, NULL);
-}
-
 static bool hop_by_hop(const struct http1_header *h)
 {
     return http1_header_is(h, "connection") || http1_header_is(h, "keep-alive") ||
@@ -404,37 +425,44 @@ static bool hop_by_hop(const struct http1_header *h)
            http1_header_is(h, "upgrade") || http1_header_is(h, "te");
 }
 
-/* The response head is parsed: HEADERS. */
+/* HEADERS for st: :status and the fields f, with a data provider when a
+ * body follows. nghttp2 copies the names and values and lowercases the
+ * names as it copies them (nghttp2_nv_array_copy), so HTTP/1.1 names go in
+ * as they are. */
+static void submit_fields(struct lb_h2_stream *st, int status, const struct http1_header *f, size_t n, bool body)
+{
+    nghttp2_nv nv[LB_MAX_HEADERS + 3];
+    char code[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10), (char)('0' + status % 10)};
+    size_t k = 0;
+    nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE};
+    for (size_t i = 0; i < n && k < sizeof nv / sizeof nv[0]; i++)
+        nv[k++] = (nghttp2_nv){(uint8_t *)f[i].name, (uint8_t *)f[i].value, f[i].name_len, f[i].value_len,
+                               NGHTTP2_NV_FLAG_NONE};
+    nghttp2_data_provider dp = {.source.ptr = st, .read_callback = data_read};
+    st->submitted = true;
+    if (nghttp2_submit_response(st->c->ng, st->id, nv, k, body ? &dp : NULL) != 0)
+        stream_rst(st, NGHTTP2_INTERNAL_ERROR);
+}
+
+/* The response head the session wrote is parsed: HEADERS without its hop-by-hop fields. */
 static void submit_head(struct lb_h2_stream *st)
 {
     const struct http1_response *r = &st->res;
-    nghttp2_nv nv[LB_MAX_HEADERS + 1];
-    char status[4];
-    snprintf(status, sizeof status, "%03d", r->status);
-    size_t k = 0;
-    nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE};
-    /* names lowercased in one scratch buffer (nghttp2 copies them) */
-    size_t total = 0;
+    struct http1_header f[LB_MAX_HEADERS];
+    size_t n = 0;
     for (size_t i = 0; i < r->num_headers; i++)
-        total += r->headers[i].name_len;
-    char *lower = xmalloc(total + 1);
-    size_t off = 0;
-    for (size_t i = 0; i < r->num_headers && k < LB_MAX_HEADERS + 1; i++) {
-        const struct http1_header *h = &r->headers[i];
-        if (hop_by_hop(h))
-            continue;
-        for (size_t j = 0; j < h->name_len; j++)
-            lower[off + j] = (char)tolower((unsigned char)h->name[j]);
-        nv[k++] = (nghttp2_nv){(uint8_t *)lower + off, (uint8_t *)h->value, h->name_len, h->value_len,
-                               NGHTTP2_NV_FLAG_NONE};
-        off += h->name_len;
+        if (!hop_by_hop(&r->headers[i]))
+            f[n++] = r->headers[i];
+    submit_fields(st, r->status, f, n, r->body != HTTP1_BODY_NONE);
+}
+
+/* Data for the client's window is there (or the answer ended): nghttp2 asks again. */
+static void stream_data_ready(struct lb_h2_stream *st)
+{
+    if (st->deferred && (buf_pending(&st->body) || st->rstate == 2)) {
+        st->deferred = false;
+        nghttp2_session_resume_data(st->c->ng, st->id);
     }
-    nghttp2_data_provider dp = {.source.ptr = st, .read_callback = data_read};
-    st->submitted = true;
-    int rc = nghttp2_submit_response(st->c->ng, st->id, nv, k, r->body == HTTP1_BODY_NONE ? NULL : &dp);
-    xfree(lower);
-    if (rc != 0)
-        stream_rst(st, NGHTTP2_INTERNAL_ERROR);
 }
 
 /* Parse what the stream session wrote; returns false when the stream was reset. */
@@ -504,11 +532,38 @@ static bool parse_response(struct lb_h2_stream *st)
         }
         buf_consume(&st->rin, 0);
     }
-    if (st->deferred && (buf_pending(&st->body) || st->rstate == 2)) {
-        st->deferred = false;
-        nghttp2_session_resume_data(st->c->ng, st->id);
-    }
+    stream_data_ready(st);
     return true;
+}
+
+void lb_h2_stream_head(struct lb_session *s, int status, const struct http1_header *f, size_t n, bool body)
+{
+    struct lb_h2_stream *st = s->h2s;
+    if (!st || st->reset || st->submitted)
+        return;
+    st->direct = true;
+    st->rstate = body ? 1 : 2;
+    submit_fields(st, status, f, n, body);
+}
+
+void lb_h2_stream_body(struct lb_session *s, const char *p, size_t n)
+{
+    struct lb_h2_stream *st = s->h2s;
+    if (!st || !st->direct || st->reset || n == 0)
+        return;
+    /* copied: the backend's read buffer stays where it is (moving it here
+     * made the upstream allocate a new one for each answer) */
+    buf_append(&st->body, p, n);
+    stream_data_ready(st);
+}
+
+void lb_h2_stream_end(struct lb_session *s)
+{
+    struct lb_h2_stream *st = s->h2s;
+    if (!st || !st->direct)
+        return;
+    st->rstate = 2;
+    stream_data_ready(st);
 }
 
 void lb_h2_stream_flush(struct lb_session *s)
@@ -516,7 +571,9 @@ void lb_h2_stream_flush(struct lb_session *s)
     struct lb_h2_stream *st = s->h2s;
     if (!st)
         return;
-    if (!st->reset) {
+    if (st->direct) {
+        buf_consume(&s->out, buf_pending(&s->out)); /* nothing is written there once the answer is relayed */
+    } else if (!st->reset) {
         buf_move(&s->out, &st->rin, buf_pending(&s->out));
         parse_response(st);
     } else {
@@ -616,26 +673,16 @@ static void request_end(struct lb_h2_stream *st)
     }
 }
 
+/* The header list is complete: the stream's session takes it as its
+ * request (built in place, no HTTP/1.1 text in between). */
 static void request_begin(struct lb_h2_conn *c, struct lb_h2_stream *st, bool end_stream)
 {
-    struct buf head;
-    buf_init(&head);
-    int rc = lb_h2_req_head(&st->req, !end_stream, &head);
-    if (rc != 0) {
-        buf_deinit(&head);
-        st->in_done = end_stream;
-        st->rst_after = !end_stream;
-        stream_answer(st, rc == -2 ? 431 : 400);
-        return;
-    }
-    st->chunked = st->req.chunked;
     st->in_done = end_stream;
+    st->chunked = !end_stream && !st->req.has_cl; /* what lb_h2_req_build decides */
     struct lb_session *s = c->ops->stream_new(c->s);
     s->h2s = st;
     st->s = s;
-    buf_move(&head, &s->in, buf_pending(&head));
-    buf_deinit(&head);
-    c->ops->stream_input(s);
+    c->ops->stream_request(s, &st->req, !end_stream);
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)

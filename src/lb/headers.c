@@ -380,6 +380,37 @@ void lb_http_request_head(struct lb_session *s)
     buf_append(o, "\r\n", 2);
 }
 
+void lb_http_request_text(const struct http1_request *r, struct buf *o)
+{
+    buf_append(o, r->method, r->method_len);
+    buf_putc(o, ' ');
+    buf_append(o, r->target, r->target_len);
+    buf_puts(o, r->minor_version ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
+    for (size_t i = 0; i < r->num_headers; i++) {
+        const struct http1_header *h = &r->headers[i];
+        buf_append(o, h->name, h->name_len);
+        buf_append(o, ": ", 2);
+        buf_append(o, h->value, h->value_len);
+        buf_append(o, "\r\n", 2);
+    }
+    buf_append(o, "\r\n", 2);
+}
+
+/* Whether field h of r goes on to the client: not hop-by-hop (an Upgrade of
+ * a 101 excepted), not named by Connection (named: some Connection field
+ * names fields), not Transfer-Encoding when the body is decoded. */
+static bool response_field_kept(const struct http1_response *r, const struct http1_header *h, bool named,
+                                bool dechunk)
+{
+    if (hop_by_hop(h) && !(r->status == 101 && h->name_len == 7 && http1_header_is(h, "upgrade")))
+        return false;
+    if (dechunk && h->name_len == 17 && http1_header_is(h, "transfer-encoding"))
+        return false;
+    if (named && named_in_connection(r->headers, r->num_headers, h))
+        return false;
+    return true;
+}
+
 void lb_http_response_head(struct buf *o, const struct http1_response *r, bool dechunk)
 {
     buf_reserve(o, 512);
@@ -387,15 +418,21 @@ void lb_http_response_head(struct buf *o, const struct http1_response *r, bool d
     bool named = connection_names_fields(r->headers, r->num_headers);
     for (size_t i = 0; i < r->num_headers; i++) {
         const struct http1_header *h = &r->headers[i];
-        if (hop_by_hop(h) && !(r->status == 101 && h->name_len == 7 && http1_header_is(h, "upgrade")))
-            continue;
-        if (dechunk && h->name_len == 17 && http1_header_is(h, "transfer-encoding"))
-            continue;
-        if (named && named_in_connection(r->headers, r->num_headers, h))
+        if (!response_field_kept(r, h, named, dechunk))
             continue;
         buf_append(o, h->name, h->name_len);
         buf_append(o, ": ", 2);
         buf_append(o, h->value, h->value_len);
         buf_append(o, "\r\n", 2);
     }
+}
+
+size_t lb_http_response_fields(const struct http1_response *r, bool dechunk, struct http1_header *out, size_t max)
+{
+    bool named = connection_names_fields(r->headers, r->num_headers);
+    size_t n = 0;
+    for (size_t i = 0; i < r->num_headers && n < max; i++)
+        if (response_field_kept(r, &r->headers[i], named, dechunk))
+            out[n++] = r->headers[i];
+    return n;
 }

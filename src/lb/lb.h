@@ -238,6 +238,8 @@ struct lb_worker {
     struct lb_tunnel *tunnels;
     struct lb_upstream *upstreams;  /* every upstream connection of this worker */
     long long nsessions, ntunnels, nupstreams;
+    struct lb_session *spare_streams; /* closed HTTP/2 stream sessions kept for the next streams */
+    int nspare_streams;
     _Atomic uint64_t ticks;         /* sweeps done: retired configs are freed after every worker ticked */
     _Atomic bool need_sync;         /* listeners changed: open/close sockets */
     bool draining;

@@ -70,6 +70,7 @@ static void upstream_read(struct lb_session *s, struct lb_upstream *u, ssize_t n
 static void upstream_drained(struct lb_session *s, struct lb_upstream *u);
 
 static struct lb_session *stream_new(struct lb_session *c);
+static void stream_request(struct lb_session *s, struct lb_h2_req *r, bool body);
 static void stream_input(struct lb_session *s);
 static void stream_drained(struct lb_session *s);
 
@@ -83,6 +84,7 @@ static const struct lb_upstream_events upstream_events = {
 /* what h2.c asks of the sessions of its streams (likewise) */
 static const struct lb_h2_session_ops h2_ops = {
     .stream_new = stream_new,
+    .stream_request = stream_request,
     .stream_input = stream_input,
     .stream_drained = stream_drained,
     .close = session_close,
@@ -144,6 +146,23 @@ static void client_resume(struct lb_session *s)
     }
 }
 
+#define LB_SPARE_STREAMS 64           /* closed stream sessions a worker keeps */
+#define LB_SPARE_BUF_MAX (16 * 1024)  /* ... when none of their buffers grew past this */
+
+/* A closed HTTP/2 stream session is kept (buffers emptied, not freed) for
+ * the next stream of this worker: a stream's session malloc, its head
+ * buffer's and their frees were 2 of the ~10 allocations of an h2 request. */
+static bool stream_keep(struct lb_worker *w, struct lb_session *s)
+{
+    if (!s->h2_stream || w->stopped || w->nspare_streams >= LB_SPARE_STREAMS || s->in.cap > LB_SPARE_BUF_MAX ||
+        s->out.cap > LB_SPARE_BUF_MAX || s->wbuf.cap > LB_SPARE_BUF_MAX || s->hold.cap > LB_SPARE_BUF_MAX)
+        return false;
+    s->next = w->spare_streams;
+    w->spare_streams = s;
+    w->nspare_streams++;
+    return true;
+}
+
 static void on_session_closed(uv_handle_t *h)
 {
     struct lb_session *s = h->data;
@@ -153,6 +172,8 @@ static void on_session_closed(uv_handle_t *h)
     LIST_REMOVE(w->sessions, s, prev, next);
     w->nsessions--;
     atomic_fetch_sub(&w->srv->nclients, 1);
+    if (stream_keep(w, s))
+        return;
     buf_deinit(&s->in);
     buf_deinit(&s->out);
     buf_deinit(&s->wbuf);
@@ -449,6 +470,17 @@ static bool cache_close(const struct lb_session *s) { return !s->req_keepalive |
 
 static void cache_wake(void *head, int mode);
 
+/* The request head as text for a fill: its bytes in s->in, or for an
+ * HTTP/2 stream (no text of its own) written into *tmp (deinit it after). */
+static const char *request_text(const struct lb_session *s, size_t head_len, struct buf *tmp)
+{
+    buf_init(tmp);
+    if (!s->h2s)
+        return head_len ? buf_head(&s->in) : "";
+    lb_http_request_text(&s->req, tmp);
+    return buf_head(tmp);
+}
+
 /* Before the request goes up: answer it from the cache, park it behind the
  * fetch of the same URL, or make it that fetch (s->cfill). True when the
  * request needs nothing more now. */
@@ -497,7 +529,11 @@ static bool cache_request(struct lb_session *s, size_t head_len)
             return true;
         }
         s->status = a.status;
-        s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, true, true);
+        struct buf text;
+        const char *rh = request_text(s, head_len, &text);
+        s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, rh, s->h2s ? buf_pending(&text) : head_len,
+                                       stale, true, true);
+        buf_deinit(&text);
         s->cache_sink = true;
         client_flush(s);
         return s->closing;
@@ -525,8 +561,11 @@ static bool cache_request(struct lb_session *s, size_t head_len)
     }
     /* after an uncacheable answer (LB_CACHE_PASS) nobody waits for this
      * fetch, but a cacheable answer is still stored */
-    s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, buf_head(&s->in), head_len, stale, false,
-                                   res != LB_CACHE_PASS);
+    struct buf text;
+    const char *rh = request_text(s, head_len, &text);
+    s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, rh, s->h2s ? buf_pending(&text) : head_len, stale,
+                                   false, res != LB_CACHE_PASS);
+    buf_deinit(&text);
     return false;
 }
 
@@ -683,6 +722,31 @@ static void forward_request(struct lb_session *s, size_t head_len)
     dispatch(s);
 }
 
+/* The request head limits of s's listener (HTTP/1.1 heads and HTTP/2 header lists alike). */
+static void request_limits(const struct lb_session *s, struct http1_limits *lim)
+{
+    *lim = (struct http1_limits)HTTP1_LIMITS_DEFAULT;
+    lim->max_header_bytes = (uint32_t)lconf(s)->max_header_size;
+    if (lim->max_line > lim->max_header_bytes)
+        lim->max_line = lim->max_header_bytes;
+}
+
+/* A request head refused (err: HTTP1_E_*): its error answer, then close. */
+static void bad_request(struct lb_session *s, int err)
+{
+    count_reject(s, LB_REJ_BAD);
+    log_verbose("client %s: bad request: %s", s->ip, http1_strerror(err));
+    s->req_keepalive = false;
+    s->meth = HTTP1_METHOD_OTHER;
+    s->reqid[0] = '\0';
+    buf_consume(&s->in, buf_pending(&s->in));
+    http1_write_error(&s->out, err);
+    s->close_after = true;
+    s->state = LB_S_IDLE;
+    client_pause(s);
+    client_flush(s);
+}
+
 static void process_head(struct lb_session *s)
 {
     if (s->in_head)
@@ -691,10 +755,8 @@ static void process_head(struct lb_session *s)
     while (!s->closing && (s->state == LB_S_IDLE || s->state == LB_S_HEAD) && buf_pending(&s->in) > 0 &&
            !s->close_after) {
         struct lb_listener_conf *lc = lconf(s);
-        struct http1_limits lim = HTTP1_LIMITS_DEFAULT;
-        lim.max_header_bytes = (uint32_t)lc->max_header_size;
-        if (lim.max_line > lim.max_header_bytes)
-            lim.max_line = lim.max_header_bytes;
+        struct http1_limits lim;
+        request_limits(s, &lim);
         if (s->state == LB_S_IDLE) {
             s->state = LB_S_HEAD;
             s->since = now_ms(s);
@@ -720,17 +782,7 @@ static void process_head(struct lb_session *s)
             n = HTTP1_E_HEADERS_TOO_LARGE; /* the parser reports it; belt and braces */
         }
         if (n < 0) {
-            count_reject(s, LB_REJ_BAD);
-            log_verbose("client %s: bad request: %s", s->ip, http1_strerror(n));
-            s->req_keepalive = false;
-            s->meth = HTTP1_METHOD_OTHER;
-            s->reqid[0] = '\0';
-            buf_consume(&s->in, buf_pending(&s->in));
-            http1_write_error(&s->out, n);
-            s->close_after = true;
-            s->state = LB_S_IDLE;
-            client_pause(s);
-            client_flush(s);
+            bad_request(s, n);
             break;
         }
         begin_request(s, (size_t)n);
@@ -1037,6 +1089,32 @@ static int lat_bucket(long long ms)
 /* Decide how the response body travels to the client (as is, or dechunked
  * for HTTP/1.0), and whether the client connection stays open; write the
  * rewritten head into s->out. */
+/* An HTTP/2 stream: the head goes to h2.c as fields, no HTTP/1.1 text. */
+static void relay_head_h2(struct lb_session *s, const struct http1_response *r, const struct lb_pool_conf *pc)
+{
+    struct http1_header f[LB_MAX_HEADERS + 2];
+    /* no Transfer-Encoding in HTTP/2, whatever the body (a HEAD's answer too) */
+    size_t n = lb_http_response_fields(r, true, f, LB_MAX_HEADERS);
+    if (r->status == 204) {
+        /* RFC 9110 8.6: none on a 204; an HTTP/2 client resets a stream whose
+         * content-length its (empty) DATA do not match */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!(f[i].name_len == 14 && http1_header_is(&f[i], "content-length")))
+                f[k++] = f[i];
+        n = k;
+    }
+    if (s->xcache)
+        f[n++] = (struct http1_header){"X-Cache", 7, s->xcache, strlen(s->xcache)};
+    char cookie[160];
+    if (pc->sticky_cookie[0] && s->peer && strcmp(s->sticky, s->peer->sticky_id) != 0) {
+        int l = snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly", pc->sticky_cookie, s->peer->sticky_id);
+        if (l > 0 && (size_t)l < sizeof cookie)
+            f[n++] = (struct http1_header){"Set-Cookie", 10, cookie, (size_t)l};
+    }
+    lb_h2_stream_head(s, r->status, f, n, r->body != HTTP1_BODY_NONE);
+}
+
 static void relay_head(struct lb_session *s, struct lb_upstream *u)
 {
     const struct http1_response *r = &u->res;
@@ -1050,8 +1128,9 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
         close = true;
     if (r->body == HTTP1_BODY_CHUNKED) {
         http1_chunked_init(&s->resp_ck, NULL);
-        if (s->req_http10) {
-            /* an HTTP/1.0 client cannot read chunks: send the data, close at the end */
+        if (s->req_http10 || s->h2s) {
+            /* an HTTP/1.0 client cannot read chunks: send the data, close at
+             * the end; an HTTP/2 stream carries the data in DATA frames */
             s->dechunk = true;
             close = true;
         }
@@ -1060,6 +1139,10 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
         s->close_after = true;
     if (s->cache_sink)
         return; /* a background refresh: nothing goes to the client */
+    if (s->h2s) {
+        relay_head_h2(s, r, pc);
+        return;
+    }
     lb_http_response_head(o, r, s->dechunk);
     if (s->xcache) {
         buf_puts(o, "X-Cache: ");
@@ -1079,6 +1162,8 @@ static void relay_head(struct lb_session *s, struct lb_upstream *u)
 static void response_done(struct lb_session *s, struct lb_upstream *u, bool reusable)
 {
     s->resp_done = true;
+    if (s->h2s)
+        lb_h2_stream_end(s);
     if (s->cfill)
         cache_fill_end(s, reusable);
     if (s->peer)
@@ -1094,10 +1179,14 @@ static void response_done(struct lb_session *s, struct lb_upstream *u, bool reus
 /* n body bytes from the backend to the client (dropped for a background refresh). */
 static void body_move(struct lb_session *s, struct lb_upstream *u, size_t n)
 {
-    if (s->cache_sink)
+    if (s->cache_sink) {
         buf_consume(&u->in, n);
-    else
+    } else if (s->h2s) {
+        lb_h2_stream_body(s, buf_head(&u->in), n);
+        buf_consume(&u->in, n);
+    } else {
         buf_move(&u->in, &s->out, n);
+    }
 }
 
 /* Parse and relay what the backend sent. */
@@ -1149,7 +1238,7 @@ static bool response_head(struct lb_session *s, struct lb_upstream *u)
                 return false;
             }
             /* interim: relay to HTTP/1.1 clients as is, then read the final answer */
-            if (!s->req_http10 && !s->cache_sink)
+            if (!s->req_http10 && !s->cache_sink && !s->h2s) /* HTTP/2: not relayed (no 1xx HEADERS) */
                 buf_append(&s->out, buf_head(&u->in), (size_t)n);
             buf_consume(&u->in, (size_t)n);
             http1_response_reset(&u->res);
@@ -1188,7 +1277,11 @@ static bool chunked_body(struct lb_session *s, struct lb_upstream *u, size_t ava
                 break;
             if (s->cfill && !lb_cache_fill_data(s->cfill, d, dl))
                 cache_fill_end(s, false);
-            if (!s->cache_sink)
+            if (s->cache_sink)
+                continue;
+            if (s->h2s)
+                lb_h2_stream_body(s, d, dl);
+            else
                 buf_append(&s->out, d, dl);
         }
         used = off;
@@ -1531,16 +1624,33 @@ void lb_http_accept(struct lb_worker *w, struct lb_listener *ls, uv_stream_t *se
 static struct lb_session *stream_new(struct lb_session *c)
 {
     struct lb_worker *w = c->w;
-    struct lb_session *s = session_alloc();
-    uv_tcp_init(&w->loop, &s->tcp); /* no socket: the handle only defers the free to the loop */
+    struct lb_session *s = w->spare_streams;
+    if (s) {
+        /* a kept one: zeroed but for its header array, its buffers emptied */
+        w->spare_streams = s->next;
+        w->nspare_streams--;
+        struct buf keep[4] = {s->in, s->out, s->wbuf, s->hold};
+        size_t a = offsetof(struct lb_session, hdrs), b = a + sizeof s->hdrs;
+        memset(s, 0, a);
+        memset((char *)s + b, 0, sizeof *s - b);
+        struct buf *bs[4] = {&s->in, &s->out, &s->wbuf, &s->hold};
+        for (int i = 0; i < 4; i++) {
+            *bs[i] = keep[i];
+            bs[i]->off = bs[i]->len = 0;
+        }
+    } else {
+        s = session_alloc();
+        buf_init(&s->in);
+        buf_init(&s->out);
+        buf_init(&s->wbuf);
+        buf_init(&s->hold);
+    }
+    uv_tcp_init(&w->loop, &s->tcp); /* no socket: the handle only defers the close to the loop */
     s->tcp.data = s;
     atomic_fetch_add(&w->srv->nclients, 1);
     s->w = w;
     s->ls = c->ls;
-    buf_init(&s->in);
-    buf_init(&s->out);
-    buf_init(&s->wbuf);
-    buf_init(&s->hold);
+    s->h2_stream = true;
     http1_request_init(&s->req, s->hdrs, LB_MAX_HEADERS);
     memcpy(s->ip, c->ip, sizeof s->ip);
     s->iphash = c->iphash;
@@ -1551,6 +1661,26 @@ static struct lb_session *stream_new(struct lb_session *c)
     LIST_PUSH(w->sessions, s, prev, next);
     w->nsessions++;
     return s;
+}
+
+/* An HTTP/2 stream's header list: the parsed request is built from it with
+ * the checks and limits of an HTTP/1.1 head (no request text in between),
+ * then the request goes the HTTP/1.1 way from begin_request on. */
+static void stream_request(struct lb_session *s, struct lb_h2_req *r, bool body)
+{
+    if (s->closing)
+        return;
+    struct http1_limits lim;
+    request_limits(s, &lim);
+    s->state = LB_S_HEAD;
+    s->since = now_ms(s);
+    int rc = lb_h2_req_build(r, body, &lim, &s->req);
+    if (rc < 0) {
+        bad_request(s, rc);
+        return;
+    }
+    s->req.keep_alive = false; /* one request per stream: the session ends with it */
+    begin_request(s, 0);
 }
 
 static void stream_input(struct lb_session *s)
@@ -1752,4 +1882,14 @@ void lb_http_close_all(struct lb_worker *w)
     for (struct lb_session *s = w->sessions; s; s = s->next)
         session_close(s);
     lb_upstream_close_all(w);
+    while (w->spare_streams) {
+        struct lb_session *s = w->spare_streams;
+        w->spare_streams = s->next;
+        buf_deinit(&s->in);
+        buf_deinit(&s->out);
+        buf_deinit(&s->wbuf);
+        buf_deinit(&s->hold);
+        xfree(s);
+    }
+    w->nspare_streams = 0;
 }

@@ -58,9 +58,16 @@ struct net_pool *lb_http_route(const struct lb_listener_conf *c, const struct ht
 void lb_http_request_key(struct lb_session *s);
 /* The head that goes to the backend, into s->hold (sets s->reqid). */
 void lb_http_request_head(struct lb_session *s);
+/* The client's request as HTTP/1.1 text as it came (request line and fields
+ * unchanged, no body) appended to o: what the edge cache keeps of a fetch's
+ * request when it came over HTTP/2 and so has no text of its own. */
+void lb_http_request_text(const struct http1_request *r, struct buf *o);
 /* Status line and end-to-end fields of r into o (no final CRLF: the caller
  * adds Connection, Set-Cookie, then the blank line). dechunk: drop
  * Transfer-Encoding (the body is decoded for an HTTP/1.0 client). */
 void lb_http_response_head(struct buf *o, const struct http1_response *r, bool dechunk);
+/* The same end-to-end fields of r as slices into out (at most max; returns
+ * how many): an HTTP/2 stream's answer goes out as HEADERS from them. */
+size_t lb_http_response_fields(const struct http1_response *r, bool dechunk, struct http1_header *out, size_t max);
 
 #endif

@@ -91,6 +91,7 @@ struct lb_session {
     struct lb_h2_conn *h2c;         /* LB_S_H2: the HTTP/2 connection (h2.c) */
     struct lb_h2_stream *h2s;       /* an HTTP/2 stream's session: no socket, h2.c carries its bytes */
     bool h2_tls;                    /* that stream came over TLS */
+    bool h2_stream;                 /* an HTTP/2 stream's session (kept for the next stream once closed) */
     struct buf in;                  /* client bytes not yet forwarded */
     struct buf out, wbuf;           /* to the client: out collects, wbuf is being written */
     uv_write_t wreq;

@@ -922,6 +922,80 @@ static size_t header_cap(size_t array, const struct http1_limits *lim)
     return array < l ? array : l;
 }
 
+/* ---- a request given part by part (HTTP/2) ------------------------------- */
+
+/* The checks below are the ones parse_request_line, parse_field_line,
+ * note_header and finish_request apply to a request read from bytes, with
+ * the same character classes and the same error codes: a request that the
+ * HTTP/1.1 path refuses is refused here with the same status. */
+
+int http1_request_start(struct http1_request *req, const char *method, size_t method_len, const char *target,
+                        size_t target_len, const struct http1_limits *lim)
+{
+    struct http1_limits l;
+    limits_get(lim, &l);
+    state_reset(&req->st_);
+    req->num_headers = 0;
+    req->body = HTTP1_BODY_NONE;
+    req->content_length = 0;
+    req->host = NULL;
+    req->host_len = 0;
+    req->keep_alive = req->expect_continue = req->upgrade = false;
+    if (method_len == 0)
+        return HTTP1_E_METHOD;
+    for (size_t i = 0; i < method_len; i++)
+        if (!IS(method[i], C_TCHAR))
+            return HTTP1_E_METHOD;
+    if (target_len == 0)
+        return HTTP1_E_REQUEST_LINE;
+    if (method_len + target_len + 10 > l.max_line) /* "M T HTTP/1.1" as the line it stands for */
+        return HTTP1_E_LINE_TOO_LONG;
+    for (size_t i = 0; i < target_len; i++)
+        if (!IS(target[i], C_TARGET))
+            return HTTP1_E_TARGET;
+    req->method = method;
+    req->method_len = method_len;
+    req->meth = method_of(method, method_len);
+    req->target = target;
+    req->target_len = target_len;
+    req->minor_version = 1;
+    return classify_target(req);
+}
+
+int http1_request_field(struct http1_request *req, const char *name, size_t name_len, const char *value,
+                        size_t value_len, const struct http1_limits *lim)
+{
+    if (name_len == 0)
+        return HTTP1_E_HEADER_NAME;
+    for (size_t i = 0; i < name_len; i++)
+        if (!IS(name[i], C_TCHAR))
+            return HTTP1_E_HEADER_NAME;
+    const char *v = value, *end = value + value_len;
+    if (skip_field(v, end) != end)
+        return HTTP1_E_HEADER_VALUE;
+    while (v < end && is_ows(*v))
+        v++;
+    while (end > v && is_ows(end[-1]))
+        end--;
+    if (req->num_headers >= header_cap(req->max_headers, lim))
+        return HTTP1_E_TOO_MANY_HEADERS;
+    struct http1_header *h = &req->headers[req->num_headers];
+    *h = (struct http1_header){name, name_len, v, (size_t)(end - v)};
+    struct msg m = {.st = &req->st_, .hdrs = req->headers, .num = &req->num_headers, .req = req};
+    int rc = note_header(&m, h);
+    if (rc)
+        return rc;
+    req->num_headers++;
+    return 0;
+}
+
+int http1_request_finish(struct http1_request *req)
+{
+    int rc = finish_request(req, &req->st_);
+    state_reset(&req->st_);
+    return rc;
+}
+
 int http1_parse_request(const char *buf, size_t len, struct http1_request *req,
                         const struct http1_limits *lim)
 {

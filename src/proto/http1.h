@@ -304,6 +304,24 @@ int http1_parse_request(const char *buf, size_t len, struct http1_request *req,
 int http1_parse_response(const char *buf, size_t len, struct http1_response *res,
                          const struct http1_limits *lim, bool head_request);
 
+/*
+ * The same request given in parts instead of bytes (an HTTP/2 header list):
+ * http1_request_start with the method and target, http1_request_field for
+ * each field (the slices must stay valid while req is used; values lose
+ * their leading and trailing SP/HTAB as on the wire), then
+ * http1_request_finish. Each applies the checks http1_parse_request makes
+ * of that part (token method and names, target characters and form, field
+ * value characters, Host, Content-Length, Transfer-Encoding, Connection,
+ * the header count and the request line length of lim), so the message
+ * gets the same results and the same HTTP1_E_* codes; minor_version is 1.
+ * Each returns 0 or a negative HTTP1_E_* (the request is then refused).
+ */
+int http1_request_start(struct http1_request *req, const char *method, size_t method_len, const char *target,
+                        size_t target_len, const struct http1_limits *lim);
+int http1_request_field(struct http1_request *req, const char *name, size_t name_len, const char *value,
+                        size_t value_len, const struct http1_limits *lim);
+int http1_request_finish(struct http1_request *req);
+
 /* First header named name (case-insensitive), or NULL. */
 const struct http1_header *http1_find_header(const struct http1_header *h, size_t n,
                                              const char *name, size_t name_len);

@@ -42,6 +42,34 @@ def test_keepalive_both_sides_and_upstream_pool(backends, lb):
     assert idle == 2
 
 
+def test_idle_pool_surplus_kept_for_the_next_burst_then_trimmed(backends, lb):
+    """idle-conns 2 and bursts of 6 concurrent requests: the surplus idle
+    connections are not closed at once (the next burst takes them, nothing
+    connects again), and once idle for a second they close down to 2."""
+    b = backends(1)
+    x = lb("--backend", b[0].addr, "--idle-conns", "2")
+
+    def total(prefix):
+        return sum(v for k, v in x.metrics().items() if k.startswith(prefix))
+
+    def burst():
+        got = []
+        ts = [threading.Thread(target=lambda: got.append(Client(x.port).get("/slow?ms=300")[0])) for _ in range(6)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(10)
+        assert got == [200] * 6
+
+    burst()
+    assert total("scaleout_lb_backend_connects_total") == 6
+    burst()
+    assert total("scaleout_lb_backend_connects_total") == 6, "the second burst connected again"
+    wait_until(lambda: total("scaleout_lb_backend_idle_connections") == 2, 10,
+               what="the idle surplus over idle-conns to close")
+    assert total("scaleout_lb_backend_idle_connections") == 2
+
+
 def test_forwarded_headers_and_request_id(backends, lb):
     b = backends(1)
     x = lb("--backend", b[0].addr)

@@ -1611,3 +1611,123 @@ Test(http1, header_is)
     cr_assert(!http1_header_is(&h, "content-len"));
     cr_assert(!http1_header_is(&h, "content-length2"));
 }
+
+/* http1_request_start / _field / _finish (a request given in parts, as
+ * HTTP/2 gives it) against http1_parse_request on the same message as
+ * bytes: the same outcome (the error code, or the same results) for each
+ * of a list of tricky requests. Each case is a request line and its field
+ * lines, split here at the first SP / ": ". */
+static int parts_request(const char *msg, struct http1_request *req)
+{
+    const char *line_end = strstr(msg, "\r\n");
+    const char *sp1 = memchr(msg, ' ', (size_t)(line_end - msg));
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
+    if (!sp1 || !sp2)
+        return 1;
+    int rc = http1_request_start(req, msg, (size_t)(sp1 - msg), sp1 + 1, (size_t)(sp2 - sp1 - 1), NULL);
+    if (rc)
+        return rc;
+    for (const char *p = line_end + 2; strncmp(p, "\r\n", 2) != 0;) {
+        const char *e = strstr(p, "\r\n");
+        const char *colon = memchr(p, ':', (size_t)(e - p));
+        if (!colon)
+            return 1;
+        rc = http1_request_field(req, p, (size_t)(colon - p), colon + 1, (size_t)(e - colon - 1), NULL);
+        if (rc)
+            return rc;
+        p = e + 2;
+    }
+    return http1_request_finish(req);
+}
+
+Test(http1, request_in_parts_agrees_with_the_parser)
+{
+    static const char *cases[] = {
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /x?y=1 HTTP/1.1\r\nHost: a.example:8080\r\nAccept: */*\r\nCookie: a=1; b=2\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n",                                     /* no Host */
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",               /* two */
+        "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",                        /* bad host characters */
+        "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: \r\n\r\n",                           /* empty Host: allowed */
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 005\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Ctl: a\x01" "b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Del: a\x7f\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Obs: caf\xc3\xa9\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX(Y): 1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Tab: \t v \t\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n\r\n",
+        "G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /a#f HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET a/b HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+        "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+        "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
+        "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n",
+        "GET http://A/x HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http1_header h1[100], h2[100];
+        struct http1_request a, b;
+        http1_request_init(&a, h1, 100);
+        http1_request_init(&b, h2, 100);
+        int ra = http1_parse_request(cases[i], strlen(cases[i]), &a, NULL);
+        int rb = parts_request(cases[i], &b);
+        cr_assert_neq(ra, HTTP1_INCOMPLETE, "case %zu", i);
+        cr_assert_eq(ra < 0 ? ra : 0, rb, "case %zu: parser %s, parts %s", i, http1_err_name(ra), http1_err_name(rb));
+        if (ra < 0)
+            continue;
+        cr_assert_eq(a.meth, b.meth, "case %zu", i);
+        cr_assert_eq(a.target_form, b.target_form, "case %zu", i);
+        cr_assert_eq(a.body, b.body, "case %zu", i);
+        cr_assert_eq(a.content_length, b.content_length, "case %zu", i);
+        cr_assert_eq(a.keep_alive, b.keep_alive, "case %zu", i);
+        cr_assert_eq(a.upgrade, b.upgrade, "case %zu", i);
+        cr_assert_eq(a.expect_continue, b.expect_continue, "case %zu", i);
+        cr_assert_eq(a.host_len, b.host_len, "case %zu", i);
+        cr_assert_eq(a.num_headers, b.num_headers, "case %zu", i);
+        for (size_t k = 0; k < a.num_headers; k++) {
+            cr_assert_eq(h1[k].value_len, h2[k].value_len, "case %zu field %zu", i, k);
+            cr_assert(memcmp(h1[k].value, h2[k].value, h1[k].value_len) == 0, "case %zu field %zu", i, k);
+        }
+    }
+    /* the limits: the request line and the field count */
+    struct http1_header h[4];
+    struct http1_request r;
+    http1_request_init(&r, h, 4);
+    struct http1_limits lim = HTTP1_LIMITS_DEFAULT;
+    lim.max_line = 20;
+    cr_assert_eq(http1_request_start(&r, "GET", 3, "/0123456789", 11, &lim), HTTP1_E_LINE_TOO_LONG);
+    cr_assert_eq(http1_request_start(&r, "GET", 3, "/012345", 7, &lim), 0);
+    /* the parser's bound on the same lines: 20 bytes pass, 21 do not */
+    struct http1_header hp[4];
+    struct http1_request p;
+    http1_request_init(&p, hp, 4);
+    cr_assert_gt(http1_parse_request("GET /012345 HTTP/1.1\r\nHost: a\r\n\r\n", 35, &p, &lim), 0);
+    cr_assert_eq(http1_parse_request("GET /0123456 HTTP/1.1\r\nHost: a\r\n\r\n", 36, &p, &lim), HTTP1_E_LINE_TOO_LONG);
+    cr_assert_eq(http1_request_start(&r, "GET", 3, "/0123456", 8, &lim), HTTP1_E_LINE_TOO_LONG);
+    cr_assert_eq(http1_request_start(&r, "GET", 3, "/012345", 7, &lim), 0);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(http1_request_field(&r, "x", 1, "1", 1, NULL), 0);
+    cr_assert_eq(http1_request_field(&r, "x", 1, "1", 1, NULL), HTTP1_E_TOO_MANY_HEADERS);
+}

@@ -163,6 +163,40 @@ Test(lb_headers, response_head_filtered)
     buf_deinit(&o);
 }
 
+/* lb_http_response_fields (an HTTP/2 stream's HEADERS) keeps exactly the
+ * fields lb_http_response_head writes. */
+Test(lb_headers, response_fields_match_response_head)
+{
+    const char *raw = "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\n"
+                      "Transfer-Encoding: chunked\r\nContent-Type: text/plain\r\nTE: x\r\nUpgrade: y\r\n"
+                      "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n";
+    struct http1_header h[16], f[16];
+    struct http1_response r;
+    http1_response_init(&r, h, 16);
+    cr_assert_gt(http1_parse_response(raw, strlen(raw), &r, NULL, false), 0);
+    for (int dechunk = 0; dechunk < 2; dechunk++) {
+        struct buf o, p;
+        buf_init(&o);
+        buf_init(&p);
+        lb_http_response_head(&o, &r, dechunk);
+        size_t n = lb_http_response_fields(&r, dechunk, f, 16);
+        http1_write_status_line(&p, r.status);
+        for (size_t i = 0; i < n; i++) {
+            buf_append(&p, f[i].name, f[i].name_len);
+            buf_append(&p, ": ", 2);
+            buf_append(&p, f[i].value, f[i].value_len);
+            buf_append(&p, "\r\n", 2);
+        }
+        buf_putc(&o, '\0');
+        buf_putc(&p, '\0');
+        cr_assert_str_eq(buf_head(&p), buf_head(&o));
+        cr_assert_eq(n, dechunk ? 3u : 4u, "%s", buf_head(&o));
+        buf_deinit(&o);
+        buf_deinit(&p);
+    }
+    cr_assert_eq(lb_http_response_fields(&r, false, f, 2), 2); /* bounded by max */
+}
+
 /* Connection may not make the framing fields hop-by-hop: the lb frames the
  * body by them, so the backend must get them (issue 7, smuggling). */
 Test(lb_headers, connection_cannot_remove_framing_fields)
