@@ -91,6 +91,13 @@ struct rt_msg {
     struct buf reply;
     /* merge of a split or fan-out */
     struct rt_route *route;         /* copy of what merging needs (NULL: pass through) */
+    /* kept while the message waits on the worker's free list, so that a
+     * recycled message allocates nothing: the fragment array of the last
+     * split (fcap of them, their reply buffers emptied), a route copy, and
+     * (above) the emptied reply buffers of `one` and `reply` */
+    struct rt_frag *fbuf;
+    int fcap;
+    struct rt_route *rcache;
 };
 
 struct rt_wq {                      /* output of a stream: appended to `out`, written from `wout` */
@@ -281,8 +288,9 @@ void rt_msg_error(struct rt_client *c, const char *fmt, const char *a);
 bool rt_shard_usable(struct rt_shard *sh, long long now);
 struct rt_shard *rt_shard_of(struct rt_server *s, int id);
 
-/* pubsub.c: (P)(UN)SUBSCRIBE and every command in subscribe mode (true: handled); a closing client's subscriptions. */
-bool rt_sub_handle(struct rt_client *c, int argc, const struct resp_arg *argv, long long now);
+/* pubsub.c: (P)(UN)SUBSCRIBE and every command in subscribe mode (true: handled; cmd: argv[0]'s
+ * resp_cmd_lookup); a closing client's subscriptions. */
+bool rt_sub_handle(struct rt_client *c, int cmd, int argc, const struct resp_arg *argv, long long now);
 void rt_sub_free(struct rt_client *c);
 
 /* Dispatch the commands the migrator handed back (worker thread, on wake). */
