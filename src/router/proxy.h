@@ -138,7 +138,9 @@ struct rt_client {
     unsigned cslot;                 /* which of the shard connections this client uses */
     bool closing, close_after;
     bool dirty;
-    struct rt_client *dnext, *prev, *next;
+    bool held;                      /* on the worker's held list: ready replies wait for the rest (proxy.c) */
+    long long hold_ms;              /* when they started waiting */
+    struct rt_client *dnext, *hnext, *prev, *next;
     long long last_write_ms;
     /* MULTI block */
     bool in_multi, multi_bad, multi_cross, multi_moving;
@@ -222,6 +224,7 @@ struct rt_worker {
     struct rt_sconn *dirty_s;
     struct rt_sconn *retired;       /* out of their slots, still owing replies */
     struct rt_client *dirty_c;
+    struct rt_client *held_c;       /* clients whose ready replies wait for their commands in flight */
     struct rt_client *clients;
     struct rt_route route;          /* scratch */
     /* resharding */

@@ -250,6 +250,27 @@ def test_pipeline_spanning_shards_keeps_order(three):
     assert len(set(owners(shards).values())) == 3
 
 
+def test_long_pipeline_over_shards_gets_every_reply_in_order(three):
+    # replies ready while a client has commands in flight wait for the rest
+    # (one write per pipeline), but only while fewer than 16 KB are ready: a
+    # pipeline whose replies are a megabyte streams back, in order
+    shards, r = three
+    c = client(r.port)
+    val = "x" * 100
+    p = c.pipeline(transaction=False)
+    for i in range(3000):
+        p.set(f"lp:{i}", f"{i}:{val}")
+    assert all(x is True for x in p.execute())
+    p = c.pipeline(transaction=False)
+    for rep in range(3):  # 9,000: under max-pipeline (10,000)
+        for i in range(3000):
+            p.get(f"lp:{i}")
+    res = p.execute()
+    assert len(res) == 9000
+    assert res == [f"{i}:{val}".encode() for _ in range(3) for i in range(3000)]
+    assert len(set(owners(shards).values())) == 3
+
+
 def test_hash_tags_and_cross_shard_refusal(three):
     shards, r = three
     c = client(r.port)
