@@ -489,6 +489,30 @@ static bool array_head(const char *p, size_t len, long long *n, size_t *hl)
     return true;
 }
 
+/* Length of the bulk string or nil at s (what MGET's elements almost always
+ * are: "$N\r\n...\r\n" with N < 10^8 written without leading zeros, or
+ * "$-1\r\n"), read without the general reply parser; 0: something else (the
+ * caller asks resp_reply_parse). The shard connection already parsed the
+ * whole reply, so this only finds the element's end again, cheaply. */
+static size_t bulk_len(const char *s, size_t rem)
+{
+    if (rem < 5 || s[0] != '$')
+        return 0;
+    if (s[1] == '-')
+        return s[2] == '1' && s[3] == '\r' && s[4] == '\n' ? 5 : 0;
+    if (s[1] == '0' && s[2] != '\r')
+        return 0;
+    size_t i = 1, n = 0;
+    while (i < rem && i <= 8 && s[i] >= '0' && s[i] <= '9')
+        n = n * 10 + (size_t)(s[i++] - '0');
+    if (i == 1 || i + 1 >= rem || s[i] != '\r' || s[i + 1] != '\n')
+        return 0;
+    size_t total = i + 2 + n + 2;
+    if (total > rem || s[total - 2] != '\r' || s[total - 1] != '\n')
+        return 0;
+    return total;
+}
+
 void rt_merge(const struct rt_route *r, const char *const *replies, const size_t *lens, int n, struct buf *out)
 {
     for (int i = 0; i < n; i++)
@@ -578,9 +602,12 @@ void rt_merge(const struct rt_route *r, const char *const *replies, const size_t
             }
             size_t off = hl;
             for (int j = 0; j < k; j++) {
-                struct resp_reply rr;
-                resp_reply_init(&rr);
-                ssize_t m = resp_reply_parse(&rr, replies[p] + off, lens[p] - off);
+                ssize_t m = (ssize_t)bulk_len(replies[p] + off, lens[p] - off);
+                if (m == 0) {
+                    struct resp_reply rr;
+                    resp_reply_init(&rr);
+                    m = resp_reply_parse(&rr, replies[p] + off, lens[p] - off);
+                }
                 if (m <= 0) {
                     resp_add_error(out, "ERR router: a shard sent a reply of the wrong shape", 51);
                     goto done;
