@@ -1188,7 +1188,8 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
  * in one write instead of two or three: fewer writes on the client socket
  * (the router's costliest system call: the loopback peer's receive work
  * is charged to the writer) and fewer wake-ups of the client. They wait at
- * most HOLD_MS (the loop's millisecond clock, checked every iteration) and
+ * most HOLD_MS (the loop's millisecond clock, checked every iteration; a
+ * timer wakes an otherwise idle loop for them) and
  * while fewer than HOLD_BYTES are ready, and never for a command parked by
  * a resharding, a subscriber, or a client that is closing. The last reply
  * of a pipeline leaves as soon as it arrives, as before. */
@@ -1209,6 +1210,9 @@ static bool client_hold(struct rt_client *c, long long now)
     c->w->held_c = c;
     return true;
 }
+
+/* Nothing to do: the check phase that follows the wake-up releases what is due. */
+static void on_hold_timer(uv_timer_t *t) { (void)t; }
 
 /* Writes are only queued by the callbacks (on the dirty lists); they go out
  * in the loop's check phase, after every I/O callback of this iteration ran,
@@ -1242,18 +1246,25 @@ static void worker_flush_now(struct rt_worker *w)
             if (!client_hold(c, now))
                 client_flush(c);
         }
-        /* held clients whose wait is over (the rest arrived, time, size) */
-        for (struct rt_client **pp = &w->held_c; *pp;) {
-            struct rt_client *c = *pp;
-            if (client_hold(c, now)) {
-                pp = &c->hnext;
-                continue;
-            }
-            *pp = c->hnext;
-            c->held = false;
-            client_flush(c); /* may close c: already off the list */
-        }
     }
+    /* held clients whose wait is over (the rest arrived, time, size); every
+     * iteration, dirty or not: a client waiting only for time is on no other
+     * list. A flush only writes (or closes): nothing becomes dirty here. */
+    long long now = (long long)uv_now(&w->loop);
+    for (struct rt_client **pp = &w->held_c; *pp;) {
+        struct rt_client *c = *pp;
+        if (client_hold(c, now)) {
+            pp = &c->hnext;
+            continue;
+        }
+        *pp = c->hnext;
+        c->held = false;
+        client_flush(c); /* may close c: already off the list */
+    }
+    /* replies still held: make sure the loop wakes when they are due, even
+     * if nothing else happens (one timer per worker, not per client) */
+    if (w->held_c && !uv_is_active((uv_handle_t *)&w->hold_timer))
+        uv_timer_start(&w->hold_timer, on_hold_timer, HOLD_MS, 0);
 }
 
 static void on_check(uv_check_t *h) { worker_flush_now(h->data); }
@@ -1264,6 +1275,9 @@ void rt_proxy_worker_init(struct rt_worker *w)
     w->flush.data = w;
     uv_check_start(&w->flush, on_check);
     uv_unref((uv_handle_t *)&w->flush);
+    uv_timer_init(&w->loop, &w->hold_timer);
+    w->hold_timer.data = w;
+    uv_unref((uv_handle_t *)&w->hold_timer);
     int cps = (int)w->srv->cfg.conns_per_shard;
     w->sc = xcalloc((size_t)RT_MAX_SHARDS * 2 * (size_t)cps, sizeof *w->sc);
     rt_route_init(&w->route);

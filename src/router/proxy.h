@@ -217,6 +217,7 @@ struct rt_worker {
     uv_async_t wake;
     uv_timer_t sweep;
     uv_check_t flush;               /* writes what the iteration's callbacks queued */
+    uv_timer_t hold_timer;          /* wakes the loop when held replies are due (proxy.c) */
     uv_tcp_t listener;
     bool listening;
     struct rt_sconn **sc;           /* [shard id * 2 * cps + replica * cps + i] */
