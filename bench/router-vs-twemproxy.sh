@@ -11,6 +11,8 @@
 #   nutcracker; the order rotates every round), redis-benchmark runs
 #       -c CLIENTS -d 64 -r 100000 -n N  -t set, then -t get        (no pipelining)
 #       -c CLIENTS -d 64 -r 100000 -n NP -P 16 -t set, then -t get  (16 in flight per client)
+#   (TESTS=mget: `mget key:__rand_int__` with 10 keys instead of -t: the
+#   proxies split it over both shards and merge the replies)
 #   and `scaleout bench redis://... -c CLIENTS --ratio 1:1 --value-size 64
 #   --keys 100000` (test "sob": GET and SET mixed 1:1) without and with -P 16,
 #   its ops/s and p99 read from its --json file.
@@ -28,7 +30,7 @@
 #   OLD_BIN=path/to/an/older/scaleout adds a fourth target, "router_old": the
 #   same router flags with that binary (before/after a change, side by side
 #   and in alternation on the same shards).
-#   TESTS="set get" runs only those tests (default: set get sob).
+#   TESTS="set get" runs only those tests (default: set get sob; also: mget).
 #   SIDE=1 measures the proxies at the same time (see run_side): use it to
 #   compare CPU per operation on a machine whose load moves; TESTS=set/get only.
 #
@@ -98,6 +100,18 @@ NT=${#TARGETS[@]}
 RES="$TMP/results"
 : >"$RES"
 
+# redis-benchmark's arguments for a test: -t NAME, or for mget the command
+# itself (MGET of 10 random keys: split over both shards by the proxies; the
+# keys are the ones -t set writes, key:__rand_int__)
+rb_test() {
+    if [ "$1" = mget ]; then
+        echo mget key:__rand_int__ key:__rand_int__ key:__rand_int__ key:__rand_int__ key:__rand_int__ \
+            key:__rand_int__ key:__rand_int__ key:__rand_int__ key:__rand_int__ key:__rand_int__
+    else
+        echo -t "$1"
+    fi
+}
+
 run() { # target mode test
     local t=$1 mode=$2 test=$3 n=$N extra=()
     if [ "$mode" = P16 ]; then n=$NP; extra=(-P 16); fi
@@ -109,7 +123,7 @@ run() { # target mode test
         c1=$(bench_cpu_ticks "${PID[$t]}")
         read -r rps p99 < <(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["steps"][0]; print(s["requests_per_s"], s["latency_us"]["p99"] / 1000)' "$TMP/sob.json")
     else
-    csv=$(redis-benchmark -p "${PORT[$t]}" -c "$CLIENTS" -d 64 -r 100000 -n "$n" -t "$test" "${extra[@]}" --csv 2>/dev/null | tail -1)
+    csv=$(redis-benchmark -p "${PORT[$t]}" -c "$CLIENTS" -d 64 -r 100000 -n "$n" "${extra[@]}" --csv $(rb_test "$test") 2>/dev/null | tail -1)
     c1=$(bench_cpu_ticks "${PID[$t]}")
     rps=$(echo "$csv" | awk -F'","' '{print $2}')
     p99=$(echo "$csv" | awk -F'","' '{print $7}')
@@ -130,7 +144,7 @@ run_side() { # mode test
     for t in "${TARGETS[@]}"; do
         [ "$t" = direct ] && continue
         c0[$t]=$(bench_cpu_ticks "${PID[$t]}")
-        redis-benchmark -p "${PORT[$t]}" -c "$CLIENTS" -d 64 -r 100000 -n "$n" -t "$test" "${extra[@]}" --csv \
+        redis-benchmark -p "${PORT[$t]}" -c "$CLIENTS" -d 64 -r 100000 -n "$n" "${extra[@]}" --csv $(rb_test "$test") \
             >"$TMP/side.$t" 2>/dev/null & bp[$t]=$!
     done
     for t in "${!bp[@]}"; do

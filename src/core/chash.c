@@ -14,6 +14,7 @@ void chash_init(struct chash *c) { memset(c, 0, sizeof *c); }
 void chash_deinit(struct chash *c)
 {
     xfree(c->ring);
+    xfree(c->idx);
     chash_init(c);
 }
 
@@ -25,6 +26,37 @@ static int cmp_point(const void *a, const void *b)
     if (x->h != y->h)
         return x->h < y->h ? -1 : 1;
     return x->member - y->member;
+}
+
+#define CHASH_IDX_MAX_BITS 16 /* at most 64K index entries (256 KB) */
+
+/* Index the sorted ring: about two buckets per point over the span of the
+ * points' hashes (a 32-bit ring such as nutcracker's uses the low 32 bits of
+ * the space, so the span is taken from the largest point, not 2^64). */
+static void build_index(struct chash *c)
+{
+    xfree(c->idx);
+    c->idx = NULL;
+    c->idx_n = 0;
+    c->idx_shift = 0;
+    if (c->npoints == 0)
+        return;
+    uint64_t top = c->ring[c->npoints - 1].h;
+    unsigned span = top ? 64u - (unsigned)__builtin_clzll(top) : 1u; /* bits the points use */
+    unsigned want = 1;
+    while (want < CHASH_IDX_MAX_BITS && ((size_t)1 << want) < 2 * c->npoints)
+        want++;
+    unsigned shift = span > want ? span - want : 0;
+    size_t n = (size_t)(top >> shift) + 1;
+    c->idx = xmalloc(n * sizeof *c->idx);
+    size_t pos = 0;
+    for (size_t b = 0; b < n; b++) {
+        while (pos < c->npoints && (c->ring[pos].h >> shift) < b)
+            pos++;
+        c->idx[b] = (uint32_t)pos;
+    }
+    c->idx_n = n;
+    c->idx_shift = shift;
 }
 
 static size_t points_of(long long weight)
@@ -57,6 +89,7 @@ void chash_build(struct chash *c, const char *const *names, const long long *wei
     qsort(c->ring, k, sizeof *c->ring, cmp_point);
     c->npoints = k;
     c->nmembers = n;
+    build_index(c);
 }
 
 void chash_build_points(struct chash *c, const struct chash_point *pts, size_t n, int nmembers)
@@ -70,9 +103,23 @@ void chash_build_points(struct chash *c, const struct chash_point *pts, size_t n
     qsort(c->ring, n, sizeof *c->ring, cmp_point);
     c->npoints = n;
     c->nmembers = nmembers;
+    build_index(c);
 }
 
 size_t chash_find(const struct chash *c, uint64_t h)
+{
+    if (c->idx) {
+        if (h > c->ring[c->npoints - 1].h)
+            return 0; /* past the last point: wraps to the first */
+        size_t pos = c->idx[h >> c->idx_shift]; /* h <= top, so the bucket exists */
+        while (c->ring[pos].h < h) /* stops at the last point at the latest */
+            pos++;
+        return pos;
+    }
+    return chash_find_bsearch(c, h);
+}
+
+size_t chash_find_bsearch(const struct chash *c, uint64_t h)
 {
     size_t lo = 0, hi = c->npoints;
     while (lo < hi) {

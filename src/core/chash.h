@@ -27,6 +27,13 @@ struct chash {
     struct chash_point *ring;
     size_t npoints, cap;
     int nmembers;
+    /* lookup index built with the ring: idx[b] is the first position whose
+     * point has h >> idx_shift >= b, for b in 0..idx_n-1, so a lookup is a
+     * table read plus a short forward scan instead of a binary search (whose
+     * unpredictable branches cost a proxy routing many keys a request) */
+    uint32_t *idx;
+    size_t idx_n;
+    unsigned idx_shift;
 };
 
 void chash_init(struct chash *c);
@@ -48,6 +55,8 @@ uint64_t chash_hash(const void *key, size_t len);
  * Undefined on an empty ring (npoints == 0).
  */
 size_t chash_find(const struct chash *c, uint64_t h);
+/* The same answer by binary search, without the index (tests compare them). */
+size_t chash_find_bsearch(const struct chash *c, uint64_t h);
 static inline int chash_member_at(const struct chash *c, size_t pos) { return c->ring[pos % c->npoints].member; }
 
 #endif

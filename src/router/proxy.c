@@ -114,6 +114,48 @@ int rt_wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
 
 /* ---- messages ---------------------------------------------------------------- */
 
+/* w->inflight: only its worker writes it (admin and the drain read it), so a
+ * plain load and store do, not a locked read-modify-write per command. */
+static inline void inflight_add(struct rt_worker *w, long long d)
+{
+    atomic_store_explicit(&w->inflight, atomic_load_explicit(&w->inflight, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
+
+#define MSG_KEEP_BUF 4096       /* reply buffers up to this size stay with a recycled message */
+
+/* m's fragments: m->one, or the kept array (grown when too small). */
+static void msg_frags(struct rt_msg *m, int nfrag)
+{
+    m->nfrag = nfrag;
+    if (nfrag <= 1) {
+        m->frags = &m->one;
+        m->one.m = m;
+        return;
+    }
+    if (m->fcap < nfrag) {
+        for (int i = 0; i < m->fcap; i++)
+            buf_deinit(&m->fbuf[i].reply);
+        xfree(m->fbuf);
+        m->fbuf = xcalloc((size_t)nfrag, sizeof *m->fbuf); /* zeroed: empty buffers */
+        m->fcap = nfrag;
+    }
+    m->frags = m->fbuf;
+    for (int i = 0; i < nfrag; i++) {
+        struct rt_frag *f = &m->fbuf[i];
+        f->m = m;
+        f->next = NULL;
+        f->discard = f->done = false;
+    }
+}
+
+/* Empty a reply buffer, keeping a small allocation for the next message. */
+static void reply_reset(struct buf *b)
+{
+    b->off = b->len = 0;
+    buf_shrink(b, MSG_KEEP_BUF);
+}
+
 static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
 {
     struct rt_worker *w = c->w;
@@ -121,37 +163,36 @@ static struct rt_msg *msg_new(struct rt_client *c, int nfrag)
         /* a released parked command: its place in the queue is kept */
         struct rt_msg *m = w->reuse;
         w->reuse = NULL;
-        m->nfrag = nfrag;
-        m->frags = nfrag <= 1 ? &m->one : xcalloc((size_t)nfrag, sizeof *m->frags);
-        for (int i = 0; i < nfrag; i++) {
-            m->frags[i].m = m;
-            buf_init(&m->frags[i].reply);
-        }
+        msg_frags(m, nfrag);
         return m;
     }
     struct rt_msg *m = w->free_msgs;
     if (m) {
         w->free_msgs = m->next;
         w->nfree_msgs--;
+        /* everything but what a recycled message keeps (emptied in msg_free) */
+        struct rt_frag *fbuf = m->fbuf;
+        int fcap = m->fcap;
+        struct rt_route *rcache = m->rcache;
+        struct buf reply = m->reply, one = m->one.reply;
         memset(m, 0, sizeof *m);
+        m->fbuf = fbuf;
+        m->fcap = fcap;
+        m->rcache = rcache;
+        m->reply = reply;
+        m->one.reply = one;
     } else {
-        m = xcalloc(1, sizeof *m);
+        m = xcalloc(1, sizeof *m); /* zeroed: empty buffers */
     }
     m->c = c;
     m->w = w;
     m->ep = w->cur_ep;
     atomic_fetch_add_explicit(&w->ep_inflight[m->ep & 1], 1, memory_order_relaxed);
-    m->nfrag = nfrag;
     m->keep = -1;
-    m->frags = nfrag <= 1 ? &m->one : xcalloc((size_t)nfrag, sizeof *m->frags);
-    for (int i = 0; i < nfrag; i++) {
-        m->frags[i].m = m;
-        buf_init(&m->frags[i].reply);
-    }
-    buf_init(&m->reply);
+    msg_frags(m, nfrag);
     QUEUE_PUSH(c->head, c->tail, m, next);
     c->inflight++;
-    atomic_fetch_add_explicit(&c->w->inflight, 1, memory_order_relaxed);
+    inflight_add(w, 1);
     return m;
 }
 
@@ -160,20 +201,32 @@ static void msg_free(struct rt_msg *m)
     if (!m->uncounted)
         atomic_fetch_sub_explicit(&m->w->ep_inflight[m->ep & 1], 1, memory_order_relaxed);
     for (int i = 0; i < m->nfrag; i++)
-        buf_deinit(&m->frags[i].reply);
-    if (m->frags != &m->one)
-        xfree(m->frags);
+        reply_reset(&m->frags[i].reply);
+    reply_reset(&m->reply);
     if (m->route) {
-        rt_route_deinit(m->route);
-        xfree(m->route);
+        if (m->rcache) {
+            rt_route_deinit(m->route);
+            xfree(m->route);
+        } else {
+            m->rcache = m->route; /* its arrays serve the next split's copy */
+        }
+        m->route = NULL;
     }
-    buf_deinit(&m->reply);
     struct rt_worker *w = m->w;
     if (w->nfree_msgs < MSG_FREE_MAX) {
         m->next = w->free_msgs;
         w->free_msgs = m;
         w->nfree_msgs++;
         return;
+    }
+    for (int i = 0; i < m->fcap; i++)
+        buf_deinit(&m->fbuf[i].reply);
+    xfree(m->fbuf);
+    buf_deinit(&m->one.reply);
+    buf_deinit(&m->reply);
+    if (m->rcache) {
+        rt_route_deinit(m->rcache);
+        xfree(m->rcache);
     }
     xfree(m);
 }
@@ -195,7 +248,7 @@ static void client_advance(struct rt_client *c)
         buf_append(&c->wq.out, buf_head(&m->reply), buf_pending(&m->reply));
         QUEUE_SHIFT(c->head, c->tail, next);
         c->inflight--;
-        atomic_fetch_sub_explicit(&c->w->inflight, 1, memory_order_relaxed);
+        inflight_add(c->w, -1);
         if (m->quit)
             c->close_after = true;
         msg_free(m);
@@ -214,7 +267,8 @@ static void msg_finish(struct rt_msg *m)
             rp[i] = buf_head(&m->frags[i].reply);
             rl[i] = buf_pending(&m->frags[i].reply);
         }
-        rt_merge(m->route, rp, rl, n, &m->reply);
+        /* the client's oldest command: merged straight into its output (everything before it is there) */
+        rt_merge(m->route, rp, rl, n, m->c && m->c->head == m ? &m->c->wq.out : &m->reply);
     } else if (m->nfrag > 0) {
         struct rt_frag *f = &m->frags[m->keep >= 0 ? m->keep : 0];
         struct buf t = m->reply;
@@ -241,7 +295,7 @@ static void frag_answer(struct rt_frag *f, const char *p, size_t n)
             buf_append(&c->wq.out, p, n);
             QUEUE_SHIFT(c->head, c->tail, next);
             c->inflight--;
-            atomic_fetch_sub_explicit(&c->w->inflight, 1, memory_order_relaxed);
+            inflight_add(c->w, -1);
             msg_free(m);
             client_advance(c);
             return;
@@ -560,10 +614,16 @@ static void send_single(struct rt_client *c, struct rt_shard *sh, bool read, con
     sconn_push(sc, &m->frags[0]);
 }
 
-static struct rt_route *route_copy(const struct rt_route *r)
+/* What merging needs of r, in m's kept route copy (or a new one). */
+static struct rt_route *route_copy(struct rt_msg *m, const struct rt_route *r)
 {
-    struct rt_route *k = xcalloc(1, sizeof *k);
-    rt_route_init(k);
+    struct rt_route *k = m->rcache;
+    if (k) {
+        m->rcache = NULL;
+    } else {
+        k = xcalloc(1, sizeof *k);
+        rt_route_init(k);
+    }
     k->kind = r->kind;
     k->merge = r->merge;
     k->cmd = r->cmd;
@@ -571,9 +631,8 @@ static struct rt_route *route_copy(const struct rt_route *r)
     k->step = r->step;
     k->nparts = r->nparts;
     if (r->nparts) {
-        k->parts = xmalloc((size_t)r->nparts * sizeof *k->parts);
+        rt_route_reserve(k, r->nparts > r->nkeys ? r->nparts : r->nkeys);
         memcpy(k->parts, r->parts, (size_t)r->nparts * sizeof *k->parts);
-        k->order = xmalloc((size_t)r->nkeys * sizeof *k->order);
         memcpy(k->order, r->order, (size_t)r->nkeys * sizeof *k->order);
     }
     return k;
@@ -593,7 +652,7 @@ static void send_split(struct rt_client *c, struct rt_route *r, int argc, const 
         }
     }
     struct rt_msg *m = msg_new(c, r->nparts);
-    m->route = route_copy(r);
+    m->route = route_copy(m, r);
     for (int p = 0; p < r->nparts; p++) {
         rt_route_write_part(r, p, argc, argv, &conns[p]->wq.out);
         sconn_push(conns[p], &m->frags[p]);
@@ -622,7 +681,7 @@ static void send_fanout(struct rt_client *c, struct rt_route *r, int argc, const
         return;
     }
     struct rt_msg *m = msg_new(c, n);
-    m->route = route_copy(r);
+    m->route = route_copy(m, r);
     m->route->nparts = n;
     for (int i = 0; i < n; i++) {
         rt_write_command(&conns[i]->wq.out, argc, argv);
@@ -654,7 +713,7 @@ static void send_scan(struct rt_client *c, struct rt_route *r, int argc, const s
         return;
     }
     struct rt_msg *m = msg_new(c, 1);
-    m->route = route_copy(r);
+    m->route = route_copy(m, r);
     m->route->nparts = live;
     m->route->scan_shard = r->scan_shard;
     rt_route_write_scan(r, argc, argv, &sc->wq.out);
@@ -892,10 +951,11 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
         rt_msg_error(c, "ERR router: more than %s commands in flight on this connection (max-pipeline)", n);
         return;
     }
-    if (rt_sub_handle(c, argc, argv, now))
+    int cmd = resp_cmd_lookup(argv[0].ptr, argv[0].len); /* once: pub/sub, transactions and routing use it */
+    if (rt_sub_handle(c, cmd, argc, argv, now))
         return;
     /* transactions */
-    if (util_strieq(argv[0].ptr, argv[0].len, "multi") && argc == 1) {
+    if (cmd == RESP_CMD_MULTI && argc == 1) {
         if (c->in_multi)
             rt_msg_error(c, "ERR MULTI calls can not be nested%s", "");
         else {
@@ -906,7 +966,7 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
         }
         return;
     }
-    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "exec") && argc == 1) {
+    if (c->in_multi && cmd == RESP_CMD_EXEC && argc == 1) {
         if (c->multi_ep != w->cur_ep || c->nparked > 0 || c->multi_moving) {
             rt_msg_error(c, "EXECABORT Transaction discarded: keys are being resharded; retry%s", "");
             multi_reset(c);
@@ -915,7 +975,7 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
         multi_exec(c, now);
         return;
     }
-    if (c->in_multi && util_strieq(argv[0].ptr, argv[0].len, "discard") && argc == 1) {
+    if (c->in_multi && cmd == RESP_CMD_DISCARD && argc == 1) {
         multi_reset(c);
         rt_msg_local(c, "+OK\r\n", 5, false);
         return;
@@ -923,7 +983,7 @@ static void handle(struct rt_client *c, int argc, const struct resp_arg *argv, c
     struct rt_route *r = &w->route;
     w->moving = false;
     buf_consume(&w->mkeys, buf_pending(&w->mkeys));
-    rt_route(r, argc, argv, locate_cb, w);
+    rt_route_cmd(r, cmd, argc, argv, locate_cb, w);
     if (c->in_multi) {
         if (w->moving)
             c->multi_moving = true;
@@ -964,13 +1024,20 @@ void rt_client_close(struct rt_client *c)
         m = next;
     }
     c->head = c->tail = NULL;
-    atomic_fetch_sub_explicit(&w->inflight, c->inflight, memory_order_relaxed);
+    inflight_add(w, -c->inflight);
     c->inflight = 0;
     for (struct rt_client **pp = &w->dirty_c; *pp; pp = &(*pp)->dnext)
         if (*pp == c) {
             *pp = c->dnext;
             break;
         }
+    if (c->held)
+        for (struct rt_client **pp = &w->held_c; *pp; pp = &(*pp)->hnext)
+            if (*pp == c) {
+                *pp = c->hnext;
+                c->held = false;
+                break;
+            }
     LIST_REMOVE(w->clients, c, prev, next);
     atomic_fetch_sub(&w->nclients, 1);
     rt_sub_free(c);
@@ -1115,6 +1182,38 @@ void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server)
 
 /* ---- the worker ------------------------------------------------------------------------ */
 
+/* Replies that are ready while the same client still has commands in flight
+ * (a pipeline spread over two shards whose replies come back in different
+ * loop iterations) wait for the rest, so that the pipeline's replies leave
+ * in one write instead of two or three: fewer writes on the client socket
+ * (the router's costliest system call: the loopback peer's receive work
+ * is charged to the writer) and fewer wake-ups of the client. They wait at
+ * most HOLD_MS (the loop's millisecond clock, checked every iteration; a
+ * timer wakes an otherwise idle loop for them) and
+ * while fewer than HOLD_BYTES are ready, and never for a command parked by
+ * a resharding, a subscriber, or a client that is closing. The last reply
+ * of a pipeline leaves as soon as it arrives, as before. */
+#define HOLD_BYTES (16 * 1024)
+#define HOLD_MS 1
+
+/* true: c's output waits (c is put on the held list); false: write it now. */
+static bool client_hold(struct rt_client *c, long long now)
+{
+    size_t ready = buf_pending(&c->wq.out);
+    if (!c->head || ready == 0 || ready >= HOLD_BYTES || c->close_after || c->closing || c->nparked > 0 || c->sub)
+        return false;
+    if (c->held)
+        return now - c->hold_ms < HOLD_MS;
+    c->held = true;
+    c->hold_ms = now;
+    c->hnext = c->w->held_c;
+    c->w->held_c = c;
+    return true;
+}
+
+/* Nothing to do: the check phase that follows the wake-up releases what is due. */
+static void on_hold_timer(uv_timer_t *t) { (void)t; }
+
 /* Writes are only queued by the callbacks (on the dirty lists); they go out
  * in the loop's check phase, after every I/O callback of this iteration ran,
  * so the commands many clients sent in one iteration leave in one write per
@@ -1139,13 +1238,33 @@ static void worker_flush_now(struct rt_worker *w)
             else
                 net_count(&sc->peer->local[w->id].bytes_out, before);
         }
+        long long now = (long long)uv_now(&w->loop);
         while (w->dirty_c) {
             struct rt_client *c = w->dirty_c;
             w->dirty_c = c->dnext;
             c->dirty = false;
-            client_flush(c);
+            if (!client_hold(c, now))
+                client_flush(c);
         }
     }
+    /* held clients whose wait is over (the rest arrived, time, size); every
+     * iteration, dirty or not: a client waiting only for time is on no other
+     * list. A flush only writes (or closes): nothing becomes dirty here. */
+    long long now = (long long)uv_now(&w->loop);
+    for (struct rt_client **pp = &w->held_c; *pp;) {
+        struct rt_client *c = *pp;
+        if (client_hold(c, now)) {
+            pp = &c->hnext;
+            continue;
+        }
+        *pp = c->hnext;
+        c->held = false;
+        client_flush(c); /* may close c: already off the list */
+    }
+    /* replies still held: make sure the loop wakes when they are due, even
+     * if nothing else happens (one timer per worker, not per client) */
+    if (w->held_c && !uv_is_active((uv_handle_t *)&w->hold_timer))
+        uv_timer_start(&w->hold_timer, on_hold_timer, HOLD_MS, 0);
 }
 
 static void on_check(uv_check_t *h) { worker_flush_now(h->data); }
@@ -1156,6 +1275,9 @@ void rt_proxy_worker_init(struct rt_worker *w)
     w->flush.data = w;
     uv_check_start(&w->flush, on_check);
     uv_unref((uv_handle_t *)&w->flush);
+    uv_timer_init(&w->loop, &w->hold_timer);
+    w->hold_timer.data = w;
+    uv_unref((uv_handle_t *)&w->hold_timer);
     int cps = (int)w->srv->cfg.conns_per_shard;
     w->sc = xcalloc((size_t)RT_MAX_SHARDS * 2 * (size_t)cps, sizeof *w->sc);
     rt_route_init(&w->route);

@@ -91,6 +91,13 @@ struct rt_msg {
     struct buf reply;
     /* merge of a split or fan-out */
     struct rt_route *route;         /* copy of what merging needs (NULL: pass through) */
+    /* kept while the message waits on the worker's free list, so that a
+     * recycled message allocates nothing: the fragment array of the last
+     * split (fcap of them, their reply buffers emptied), a route copy, and
+     * (above) the emptied reply buffers of `one` and `reply` */
+    struct rt_frag *fbuf;
+    int fcap;
+    struct rt_route *rcache;
 };
 
 struct rt_wq {                      /* output of a stream: appended to `out`, written from `wout` */
@@ -131,7 +138,9 @@ struct rt_client {
     unsigned cslot;                 /* which of the shard connections this client uses */
     bool closing, close_after;
     bool dirty;
-    struct rt_client *dnext, *prev, *next;
+    bool held;                      /* on the worker's held list: ready replies wait for the rest (proxy.c) */
+    long long hold_ms;              /* when they started waiting */
+    struct rt_client *dnext, *hnext, *prev, *next;
     long long last_write_ms;
     /* MULTI block */
     bool in_multi, multi_bad, multi_cross, multi_moving;
@@ -208,6 +217,7 @@ struct rt_worker {
     uv_async_t wake;
     uv_timer_t sweep;
     uv_check_t flush;               /* writes what the iteration's callbacks queued */
+    uv_timer_t hold_timer;          /* wakes the loop when held replies are due (proxy.c) */
     uv_tcp_t listener;
     bool listening;
     struct rt_sconn **sc;           /* [shard id * 2 * cps + replica * cps + i] */
@@ -215,6 +225,7 @@ struct rt_worker {
     struct rt_sconn *dirty_s;
     struct rt_sconn *retired;       /* out of their slots, still owing replies */
     struct rt_client *dirty_c;
+    struct rt_client *held_c;       /* clients whose ready replies wait for their commands in flight */
     struct rt_client *clients;
     struct rt_route route;          /* scratch */
     /* resharding */
@@ -281,8 +292,9 @@ void rt_msg_error(struct rt_client *c, const char *fmt, const char *a);
 bool rt_shard_usable(struct rt_shard *sh, long long now);
 struct rt_shard *rt_shard_of(struct rt_server *s, int id);
 
-/* pubsub.c: (P)(UN)SUBSCRIBE and every command in subscribe mode (true: handled); a closing client's subscriptions. */
-bool rt_sub_handle(struct rt_client *c, int argc, const struct resp_arg *argv, long long now);
+/* pubsub.c: (P)(UN)SUBSCRIBE and every command in subscribe mode (true: handled; cmd: argv[0]'s
+ * resp_cmd_lookup); a closing client's subscriptions. */
+bool rt_sub_handle(struct rt_client *c, int cmd, int argc, const struct resp_arg *argv, long long now);
 void rt_sub_free(struct rt_client *c);
 
 /* Dispatch the commands the migrator handed back (worker thread, on wake). */

@@ -255,9 +255,8 @@ static struct rt_psconn *ps_get(struct rt_client *c, int id, long long now)
 }
 
 /* Pub/sub commands, and every command in subscribe mode: true when handled. */
-bool rt_sub_handle(struct rt_client *c, int argc, const struct resp_arg *argv, long long now)
+bool rt_sub_handle(struct rt_client *c, int cmd, int argc, const struct resp_arg *argv, long long now)
 {
-    int cmd = resp_cmd_lookup(argv[0].ptr, argv[0].len);
     bool subc = cmd == RESP_CMD_SUBSCRIBE || cmd == RESP_CMD_PSUBSCRIBE;
     bool unsubc = cmd == RESP_CMD_UNSUBSCRIBE || cmd == RESP_CMD_PUNSUBSCRIBE;
     bool pat = cmd == RESP_CMD_PSUBSCRIBE || cmd == RESP_CMD_PUNSUBSCRIBE;

@@ -213,6 +213,10 @@ static bool splittable(int cmd)
 static bool route_script(struct rt_route *r, int argc, const struct resp_arg *argv, rt_locate_fn locate, void *arg)
 {
     static const char *const evals[] = {"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"};
+    /* every name here is 4 to 10 bytes and starts with e, f or s: most commands stop at this test */
+    char c0 = (char)(argv[0].len ? argv[0].ptr[0] | 0x20 : 0);
+    if (argv[0].len < 4 || argv[0].len > 10 || (c0 != 'e' && c0 != 'f' && c0 != 's'))
+        return false;
     int e = -1;
     for (int i = 0; i < 6 && e < 0; i++)
         if (argis(&argv[0], evals[i]))
@@ -284,7 +288,24 @@ static bool route_script(struct rt_route *r, int argc, const struct resp_arg *ar
     return true;
 }
 
+void rt_route_reserve(struct rt_route *r, int n)
+{
+    if (n <= r->cap)
+        return;
+    r->parts = xrealloc(r->parts, (size_t)n * sizeof *r->parts);
+    r->order = xrealloc(r->order, (size_t)n * sizeof *r->order);
+    r->cap = n;
+}
+
 void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_locate_fn locate, void *arg)
+{
+    rt_route_cmd(r, resp_cmd_lookup(argv[0].ptr, argv[0].len), argc, argv, locate, arg);
+}
+
+#define SPLIT_STACK_KEYS 256 /* splits of up to this many keys need no allocation */
+
+void rt_route_cmd(struct rt_route *r, int cmd, int argc, const struct resp_arg *argv, rt_locate_fn locate,
+                  void *arg)
 {
     r->out.off = r->out.len = 0;
     r->kind = RT_REFUSE;
@@ -294,7 +315,7 @@ void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_loca
     r->nparts = 0;
     r->step = 1;
     r->write = false;
-    r->cmd = resp_cmd_lookup(argv[0].ptr, argv[0].len);
+    r->cmd = cmd;
     if (route_script(r, argc, argv, locate, arg))
         return;
     if (r->cmd < 0) {
@@ -379,15 +400,16 @@ void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_loca
         return;
     }
     /* split: group the key groups by shard, in order of first appearance */
-    r->parts = xrealloc(r->parts, (size_t)nkeys * sizeof *r->parts);
-    r->order = xrealloc(r->order, (size_t)nkeys * sizeof *r->order);
-    int *shard_of = xmalloc((size_t)nkeys * sizeof *shard_of);
+    rt_route_reserve(r, nkeys);
+    int shard_stack[SPLIT_STACK_KEYS];
+    int *shard_of = nkeys <= SPLIT_STACK_KEYS ? shard_stack : xmalloc((size_t)nkeys * sizeof *shard_of);
     for (int g = 0; g < nkeys; g++) {
         const struct resp_arg *k = &argv[kfirst + g * step];
         int s = locate(arg, k->ptr, k->len);
         if (s < 0) {
             refuse(r, "ERR no shard for key '%.*s'", k->ptr, k->len);
-            xfree(shard_of);
+            if (shard_of != shard_stack)
+                xfree(shard_of);
             return;
         }
         shard_of[g] = s;
@@ -405,7 +427,8 @@ void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_loca
         r->kind = RT_SINGLE;
         r->shard = r->parts[0].shard;
         r->nparts = 0;
-        xfree(shard_of);
+        if (shard_of != shard_stack)
+            xfree(shard_of);
         return;
     }
     int at = 0;
@@ -415,7 +438,8 @@ void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_loca
             if (shard_of[g] == r->parts[p].shard)
                 r->order[at++] = g;
     }
-    xfree(shard_of);
+    if (shard_of != shard_stack)
+        xfree(shard_of);
     r->kind = RT_SPLIT;
     r->merge = r->cmd == RESP_CMD_MGET ? RT_MERGE_ARRAY : r->cmd == RESP_CMD_MSET ? RT_MERGE_OK : RT_MERGE_SUM;
 }
@@ -463,6 +487,30 @@ static bool array_head(const char *p, size_t len, long long *n, size_t *hl)
         return false;
     *hl = (size_t)(e - p) + 2;
     return true;
+}
+
+/* Length of the bulk string or nil at s (what MGET's elements almost always
+ * are: "$N\r\n...\r\n" with N < 10^8 written without leading zeros, or
+ * "$-1\r\n"), read without the general reply parser; 0: something else (the
+ * caller asks resp_reply_parse). The shard connection already parsed the
+ * whole reply, so this only finds the element's end again, cheaply. */
+static size_t bulk_len(const char *s, size_t rem)
+{
+    if (rem < 5 || s[0] != '$')
+        return 0;
+    if (s[1] == '-')
+        return s[2] == '1' && s[3] == '\r' && s[4] == '\n' ? 5 : 0;
+    if (s[1] == '0' && s[2] != '\r')
+        return 0;
+    size_t i = 1, n = 0;
+    while (i < rem && i <= 8 && s[i] >= '0' && s[i] <= '9')
+        n = n * 10 + (size_t)(s[i++] - '0');
+    if (i == 1 || i + 1 >= rem || s[i] != '\r' || s[i + 1] != '\n')
+        return 0;
+    size_t total = i + 2 + n + 2;
+    if (total > rem || s[total - 2] != '\r' || s[total - 1] != '\n')
+        return 0;
+    return total;
 }
 
 void rt_merge(const struct rt_route *r, const char *const *replies, const size_t *lens, int n, struct buf *out)
@@ -540,8 +588,11 @@ void rt_merge(const struct rt_route *r, const char *const *replies, const size_t
         return;
     }
     case RT_MERGE_ARRAY: {
-        const char **ep = xmalloc((size_t)r->nkeys * sizeof *ep);
-        size_t *el = xmalloc((size_t)r->nkeys * sizeof *el);
+        const char *ep_stack[SPLIT_STACK_KEYS];
+        size_t el_stack[SPLIT_STACK_KEYS];
+        bool heap = r->nkeys > SPLIT_STACK_KEYS;
+        const char **ep = heap ? xmalloc((size_t)r->nkeys * sizeof *ep) : ep_stack;
+        size_t *el = heap ? xmalloc((size_t)r->nkeys * sizeof *el) : el_stack;
         for (int p = 0; p < n && p < r->nparts; p++) {
             long long k;
             size_t hl;
@@ -551,9 +602,12 @@ void rt_merge(const struct rt_route *r, const char *const *replies, const size_t
             }
             size_t off = hl;
             for (int j = 0; j < k; j++) {
-                struct resp_reply rr;
-                resp_reply_init(&rr);
-                ssize_t m = resp_reply_parse(&rr, replies[p] + off, lens[p] - off);
+                ssize_t m = (ssize_t)bulk_len(replies[p] + off, lens[p] - off);
+                if (m == 0) {
+                    struct resp_reply rr;
+                    resp_reply_init(&rr);
+                    m = resp_reply_parse(&rr, replies[p] + off, lens[p] - off);
+                }
                 if (m <= 0) {
                     resp_add_error(out, "ERR router: a shard sent a reply of the wrong shape", 51);
                     goto done;
@@ -568,8 +622,10 @@ void rt_merge(const struct rt_route *r, const char *const *replies, const size_t
         for (int g = 0; g < r->nkeys; g++)
             buf_append(out, ep[g], el[g]);
     done:
-        xfree(ep);
-        xfree(el);
+        if (heap) {
+            xfree(ep);
+            xfree(el);
+        }
         return;
     }
     }

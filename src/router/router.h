@@ -253,6 +253,7 @@ struct rt_route {
     unsigned long long scan_cursor; /* RT_SCAN: that shard's cursor */
     struct rt_part *parts;
     int *order;
+    int cap;                /* elements parts and order have room for (kept between commands) */
     struct buf out;         /* LOCAL / REFUSE reply */
 };
 
@@ -264,6 +265,13 @@ void rt_route_deinit(struct rt_route *r);
  * errors without '-'.
  */
 void rt_route(struct rt_route *r, int argc, const struct resp_arg *argv, rt_locate_fn locate, void *arg);
+/* The same with argv[0] already looked up (cmd: resp_cmd_lookup's answer),
+ * for a caller that needs the id before routing (the proxy: one lookup per
+ * command). */
+void rt_route_cmd(struct rt_route *r, int cmd, int argc, const struct resp_arg *argv, rt_locate_fn locate,
+                  void *arg);
+/* parts and order with room for n elements each. */
+void rt_route_reserve(struct rt_route *r, int n);
 /* Write the sub-command of part p of a split route into out (multibulk). */
 void rt_route_write_part(const struct rt_route *r, int p, int argc, const struct resp_arg *argv, struct buf *out);
 /* SCAN cursors: the router's cursor is (shard cursor << 8) | shard ordinal,

@@ -250,6 +250,108 @@ def test_pipeline_spanning_shards_keeps_order(three):
     assert len(set(owners(shards).values())) == 3
 
 
+def test_long_pipeline_over_shards_gets_every_reply_in_order(three):
+    # replies ready while a client has commands in flight wait for the rest
+    # (one write per pipeline), but only while fewer than 16 KB are ready: a
+    # pipeline whose replies are a megabyte streams back, in order
+    shards, r = three
+    c = client(r.port)
+    val = "x" * 100
+    p = c.pipeline(transaction=False)
+    for i in range(3000):
+        p.set(f"lp:{i}", f"{i}:{val}")
+    assert all(x is True for x in p.execute())
+    p = c.pipeline(transaction=False)
+    for rep in range(3):  # 9,000: under max-pipeline (10,000)
+        for i in range(3000):
+            p.get(f"lp:{i}")
+    res = p.execute()
+    assert len(res) == 9000
+    assert res == [f"{i}:{val}".encode() for _ in range(3) for i in range(3000)]
+    assert len(set(owners(shards).values())) == 3
+
+
+def test_ready_reply_is_not_held_behind_a_shard_that_does_not_answer(procs):
+    """A pipeline GET (kv shard) + GET (fake shard that holds its reply until
+    told): the first reply reaches the client while the second is still
+    owed (ready replies wait for the rest of the pipeline only briefly)."""
+    kv = procs.kv()
+    lsock = socket.socket()
+    lsock.bind((HOST, 0))
+    lsock.listen(8)
+    port = lsock.getsockname()[1]
+    seen, hold, release, stop = set(), threading.Event(), threading.Event(), threading.Event()
+
+    def serve(conn):
+        conn.settimeout(0.2)
+        buf = b""
+        while not stop.is_set():
+            try:
+                d = conn.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not d:
+                break
+            buf += d
+            while True:  # whole commands only: *N, then N bulk strings
+                parts = buf.split(b"\r\n")
+                if len(parts) < 2 or not parts[0].startswith(b"*"):
+                    break
+                n = int(parts[0][1:])
+                if len(parts) < 1 + 2 * n + 1:
+                    break
+                args = [parts[2 + 2 * i] for i in range(n)]
+                buf = b"\r\n".join(parts[1 + 2 * n:])
+                if args[0].upper() == b"GET":
+                    seen.add(args[1].decode())
+                    if hold.is_set():
+                        release.wait(10)
+                    conn.sendall(b"$-1\r\n")
+                else:
+                    conn.sendall(b"+PONG\r\n")
+        conn.close()
+
+    def accept():
+        lsock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = lsock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        r = procs.router("--shard", f"{HOST}:{kv.port}", "--shard", f"{HOST}:{port}")
+        c = client(r.port)
+        keys = [f"h:{i}" for i in range(40)]
+        for k in keys:
+            c.get(k)
+        on_fake = [k for k in keys if k in seen]
+        on_kv = [k for k in keys if k not in seen]
+        assert on_fake and on_kv
+        c.set(on_kv[0], "fast")
+        hold.set()
+        s = socket.create_connection((HOST, r.port), timeout=10)
+        a, b = on_kv[0].encode(), on_fake[0].encode()
+        s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b))
+        got = b""
+        while len(got) < len(b"$4\r\nfast\r\n"):
+            got += s.recv(4096)  # times out (fails) if the ready reply waits for the fake shard
+        assert got == b"$4\r\nfast\r\n" and not release.is_set()
+        release.set()
+        while len(got) < len(b"$4\r\nfast\r\n$-1\r\n"):
+            got += s.recv(4096)
+        assert got == b"$4\r\nfast\r\n$-1\r\n"
+        s.close()
+    finally:
+        release.set()
+        stop.set()
+        lsock.close()
+
+
 def test_hash_tags_and_cross_shard_refusal(three):
     shards, r = three
     c = client(r.port)

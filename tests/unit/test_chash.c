@@ -90,3 +90,52 @@ Test(chash, find_wraps_past_the_last_point)
     cr_assert_eq(c.ring[pos].h, c.ring[10].h);
     chash_deinit(&c);
 }
+
+/* The lookup index answers what the binary search answers: for points' own
+ * hashes, their neighbours, the ends of the space and random hashes, on a
+ * 64-bit ring and on a 32-bit one (nutcracker's layout uses only the low 32
+ * bits of the space), of a few and of many points. */
+static void index_matches(const struct chash *c)
+{
+    uint64_t x = 88172645463325252ull; /* xorshift */
+    uint64_t top = c->ring[c->npoints - 1].h;
+    for (size_t i = 0; i < c->npoints; i++) {
+        uint64_t h = c->ring[i].h;
+        cr_assert_eq(chash_find(c, h), chash_find_bsearch(c, h));
+        cr_assert_eq(chash_find(c, h + 1), chash_find_bsearch(c, h + 1));
+        cr_assert_eq(chash_find(c, h - 1), chash_find_bsearch(c, h - 1));
+    }
+    uint64_t edges[] = {0, 1, top, top + 1, UINT32_MAX, (uint64_t)UINT32_MAX + 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++)
+        cr_assert_eq(chash_find(c, edges[i]), chash_find_bsearch(c, edges[i]));
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t h = (top >> 32) ? x : (x & UINT32_MAX);
+        cr_assert_eq(chash_find(c, h), chash_find_bsearch(c, h));
+    }
+}
+
+Test(chash, index_gives_the_binary_search_answer)
+{
+    struct chash c;
+    chash_init(&c);
+    chash_build(&c, names, ones, 5);
+    cr_assert_not_null(c.idx);
+    index_matches(&c);
+    static const long long heavy[] = {100, 100, 100, 100, 100}; /* capped per member: many points */
+    chash_build(&c, names, heavy, 5);
+    index_matches(&c);
+    /* 32-bit points, several on one value, and a ring of one point */
+    struct chash_point pts[400];
+    uint32_t y = 2463534242u;
+    for (int i = 0; i < 400; i++) {
+        y ^= y << 13, y ^= y >> 17, y ^= y << 5;
+        pts[i].h = i % 50 == 7 ? pts[i - 1].h : y;
+        pts[i].member = i % 3;
+    }
+    chash_build_points(&c, pts, 400, 3);
+    index_matches(&c);
+    chash_build_points(&c, pts, 1, 1);
+    index_matches(&c);
+    chash_deinit(&c);
+}

@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "proto/commands.h"
+#include "proto/reply.h"
 #include "router/router.h"
 
 /* A key's shard: the digit after the last ':' (or inside a {tag}), mod 3; "none..." has none. */
@@ -164,6 +165,38 @@ Test(router_route, mget_split_and_merge_in_client_order)
     cr_assert(buf_pending(&out) == strlen(m) && memcmp(buf_head(&out), m, strlen(m)) == 0, "%.*s",
               (int)buf_pending(&out), buf_head(&out));
     buf_deinit(&out);
+}
+
+/* Elements that are not plain bulk strings (empty, RESP3 null, integers,
+ * arrays, a bulk string whose bytes hold CRLF or look like a header) are
+ * found by the general parser; shapes that are wrong stay an error. */
+Test(router_route, mget_merge_of_every_element_kind)
+{
+    route("MGET k:1 k:2 k:4 k:3 k:5");
+    const char *replies[] = {"*2\r\n$0\r\n\r\n$10\r\n$3\r\nab\r\n\r\n\r\n", "*2\r\n_\r\n*2\r\n:1\r\n$-1\r\n",
+                             "*1\r\n:42\r\n"};
+    size_t lens[] = {strlen(replies[0]), strlen(replies[1]), strlen(replies[2])};
+    struct buf out;
+    buf_init(&out);
+    rt_merge(&R, replies, lens, 3, &out);
+    const char *m = "*5\r\n$0\r\n\r\n_\r\n$10\r\n$3\r\nab\r\n\r\n\r\n:42\r\n*2\r\n:1\r\n$-1\r\n";
+    cr_assert(buf_pending(&out) == strlen(m) && memcmp(buf_head(&out), m, strlen(m)) == 0, "%.*s",
+              (int)buf_pending(&out), buf_head(&out));
+    buf_deinit(&out);
+    /* a bulk length running past the reply, and one written with a leading zero */
+    const char *bad[][3] = {{"*2\r\n$2\r\nv1\r\n$9\r\nv4\r\n", "*2\r\n$-1\r\n$2\r\nv5\r\n", "*1\r\n$2\r\nv3\r\n"},
+                            {"*2\r\n$02\r\nv1\r\n$2\r\nv4\r\n", "*2\r\n$-1\r\n$2\r\nv5\r\n", "*1\r\n$2\r\nv3\r\n"}};
+    for (int b = 0; b < 2; b++) {
+        size_t bl[] = {strlen(bad[b][0]), strlen(bad[b][1]), strlen(bad[b][2])};
+        struct resp_reply rr;
+        resp_reply_init(&rr);
+        bool generic_ok = resp_reply_parse(&rr, bad[b][0], bl[0]) == (ssize_t)bl[0];
+        buf_init(&out);
+        rt_merge(&R, bad[b], bl, 3, &out);
+        /* the merge says what the general parser says of the same reply */
+        cr_assert_eq(buf_head(&out)[0] == '-', !generic_ok, "%d: %.*s", b, (int)buf_pending(&out), buf_head(&out));
+        buf_deinit(&out);
+    }
 }
 
 Test(router_route, mget_on_one_shard_is_passed_through)
