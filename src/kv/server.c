@@ -52,12 +52,14 @@ static void on_aof_check(uv_check_t *h);
 
 /* ---- the command path ----------------------------------------------------- */
 
+/* The smallest b with us <= 2^b (0 for us <= 1), at most the last bucket:
+ * ceil(log2(us)) from the leading zeros, not a loop over the buckets. */
 static int lat_bucket(long long us)
 {
-    int b = 0;
-    while (b < KV_LAT_BUCKETS - 1 && us > (1LL << b))
-        b++;
-    return b;
+    if (us <= 1)
+        return 0;
+    int b = 64 - __builtin_clzll((unsigned long long)(us - 1));
+    return b < KV_LAT_BUCKETS - 1 ? b : KV_LAT_BUCKETS - 1;
 }
 
 static void reply_unknown(struct kv_client *c, int argc, struct resp_arg *argv)

@@ -3,7 +3,7 @@
  *
  * Lookup lowercases the name into a small stack buffer and probes a static
  * open-addressing table built on first use (pthread_once), so the hot path
- * is one hash of a few bytes and one memcmp.
+ * is one pass over the name (lowercase and hash) and one compare.
  */
 #include "proto/commands.h"
 
@@ -30,46 +30,59 @@ const struct resp_cmd resp_cmds[RESP_CMD_COUNT] = {
 #define TABLE_SIZE 512 /* power of two, > 2x the commands */
 #define MAX_NAME 32
 
-static short table[TABLE_SIZE];
+/* a slot: the command's id (-1: empty) and its name's length, so a probe
+ * compares lengths before any byte and never calls strlen */
+static struct {
+    short id;
+    unsigned char len;
+} table[TABLE_SIZE];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static inline uint32_t name_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
+#define FNV_BASIS 2166136261u
+#define FNV_PRIME 16777619u
 
 static void build(void)
 {
     for (int i = 0; i < TABLE_SIZE; i++)
-        table[i] = -1;
+        table[i].id = -1;
     for (int c = 0; c < RESP_CMD_COUNT; c++) {
         const char *nm = resp_cmds[c].name;
-        uint32_t i = name_hash(nm, strlen(nm)) & (TABLE_SIZE - 1);
-        while (table[i] >= 0)
+        size_t n = strlen(nm);
+        uint32_t h = FNV_BASIS;
+        for (size_t k = 0; k < n; k++)
+            h = (h ^ (unsigned char)nm[k]) * FNV_PRIME;
+        uint32_t i = h & (TABLE_SIZE - 1);
+        while (table[i].id >= 0)
             i = (i + 1) & (TABLE_SIZE - 1);
-        table[i] = (short)c;
+        table[i].id = (short)c;
+        table[i].len = (unsigned char)n;
     }
 }
 
+/* Every request passes here: one pass lowercases and hashes the name, then
+ * a probe compares lengths and, on a match, the bytes (names are short). */
 int resp_cmd_lookup(const char *name, size_t len)
 {
     pthread_once(&once, build);
     if (len == 0 || len > MAX_NAME)
         return -1;
     char low[MAX_NAME];
-    for (size_t i = 0; i < len; i++) {
-        char ch = name[i];
-        low[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    uint32_t h = FNV_BASIS;
+    for (size_t k = 0; k < len; k++) {
+        char ch = name[k];
+        ch = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+        low[k] = ch;
+        h = (h ^ (unsigned char)ch) * FNV_PRIME;
     }
-    uint32_t i = name_hash(low, len) & (TABLE_SIZE - 1);
-    while (table[i] >= 0) {
-        const char *nm = resp_cmds[table[i]].name;
-        if (strlen(nm) == len && memcmp(nm, low, len) == 0)
-            return table[i];
-        i = (i + 1) & (TABLE_SIZE - 1);
+    for (uint32_t i = h & (TABLE_SIZE - 1); table[i].id >= 0; i = (i + 1) & (TABLE_SIZE - 1)) {
+        if (table[i].len != len)
+            continue;
+        const char *nm = resp_cmds[table[i].id].name;
+        size_t k = 0;
+        while (k < len && nm[k] == low[k])
+            k++;
+        if (k == len)
+            return table[i].id;
     }
     return -1;
 }
