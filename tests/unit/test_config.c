@@ -162,8 +162,29 @@ Test(commands, lookup)
     cr_assert_eq(resp_cmd_lookup("nope", 4), -1);
     cr_assert_eq(resp_cmd_lookup("", 0), -1);
     cr_assert_eq(resp_cmd_lookup("getx", 3), RESP_CMD_GET);
-    for (int i = 0; i < RESP_CMD_COUNT; i++)
-        cr_assert_eq(resp_cmd_lookup(resp_cmds[i].name, strlen(resp_cmds[i].name)), i);
+    for (int i = 0; i < RESP_CMD_COUNT; i++) {
+        const char *nm = resp_cmds[i].name;
+        size_t n = strlen(nm);
+        cr_assert_eq(resp_cmd_lookup(nm, n), i);
+        char up[64];
+        cr_assert_lt(n, sizeof up);
+        for (size_t k = 0; k < n; k++)
+            up[k] = (nm[k] >= 'a' && nm[k] <= 'z') ? (char)(nm[k] - 32) : nm[k];
+        cr_assert_eq(resp_cmd_lookup(up, n), i, "%s in upper case", nm);
+        cr_assert_neq(resp_cmd_lookup(nm, n - 1), i, "a prefix of %s", nm);
+        /* only ASCII A-Z fold: bytes that differ from a name's by 0x20
+         * elsewhere do not match it */
+        memcpy(up, nm, n);
+        up[n - 1] = (char)(up[n - 1] ^ 0x20);
+        if (!(nm[n - 1] >= 'a' && nm[n - 1] <= 'z'))
+            cr_assert_eq(resp_cmd_lookup(up, n), -1, "%s with its last byte ^ 0x20", nm);
+    }
+    cr_assert_eq(resp_cmd_lookup("GE", 2), -1);
+    cr_assert_eq(resp_cmd_lookup("GETT", 4), -1);
+    cr_assert_eq(resp_cmd_lookup("g\xc5t", 3), -1);
+    char longname[40];
+    memset(longname, 'a', sizeof longname);
+    cr_assert_eq(resp_cmd_lookup(longname, sizeof longname), -1);
     cr_assert_eq(resp_cmds[RESP_CMD_MSET].step, 2);
     cr_assert_eq(resp_cmds[RESP_CMD_MSET].last, -1);
 }
