@@ -81,6 +81,7 @@ struct kv_master_link {
     int disk_fd;                /* that file while it is written, -1 none */
     long long disk_written;
     char disk_tmp[4200];        /* its temporary name */
+    atomic_bool kill_wanted;    /* CLIENT KILL TYPE master asked worker 0 to drop the link */
 };
 
 struct kv_master_link **kv_repl_ml(struct kv_server *s);
@@ -1088,7 +1089,7 @@ static void link_connect(struct kv_master_link *m)
 static void on_async(uv_async_t *a)
 {
     struct kv_master_link *m = a->data;
-    link_close(m, NULL);
+    link_close(m, atomic_exchange(&m->kill_wanted, false) ? "killed by CLIENT KILL TYPE master" : NULL);
     link_connect(m);
 }
 
@@ -1192,6 +1193,16 @@ void kv_replica_set_target(struct kv_server *s, const char *host, long long port
 }
 
 void kv_replica_cron(struct kv_server *s) { (void)s; }
+
+int kv_replica_kill_master(struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    if (!m || !m->want || !m->handles || m->state != ML_STREAM || atomic_load(&s->shutting_down))
+        return 0;
+    atomic_store(&m->kill_wanted, true);
+    uv_async_send(&m->async);
+    return 1;
+}
 
 static const char *link_state(const struct kv_master_link *m)
 {
