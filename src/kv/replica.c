@@ -229,7 +229,10 @@ static void link_close(struct kv_master_link *m, const char *why)
         m->al = NULL;
         pthread_mutex_unlock(&m->s->lock);
         kv_async_load_free(al, !atomic_load(&m->s->shutting_down)); /* no thread left behind at exit */
-        log_notice("MASTER <-> REPLICA sync: Discarding the data loaded asynchronously, the old data stays");
+        if (m->keep_old)
+            log_notice("MASTER <-> REPLICA sync: Discarding the data loaded asynchronously, the old data stays");
+        else
+            log_notice("MASTER <-> REPLICA sync: Discarding the partly loaded data (the old data was flushed)");
     }
     if (m->disk_fd >= 0) { /* a transfer to disk cut short */
         close(m->disk_fd);
