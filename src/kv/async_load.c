@@ -13,7 +13,9 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -28,6 +30,8 @@ struct kv_async_load {
     int ndbs;
     struct kv_db *dbs;                  /* the new databases (the thread's until done) */
     bool strict_end;
+    int fd;                             /* >= 0: the image is read from this file */
+    long long key_delay_us;
     pthread_t th;
     bool started;                       /* th runs (joined by kv_async_load_free) */
     pthread_mutex_t mu;
@@ -63,12 +67,40 @@ static void win_sync(struct kv_async_load *l)
     l->r.len = buf_pending(&l->win);
 }
 
+static bool cancelled(struct kv_async_load *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool c = l->cancel;
+    pthread_mutex_unlock(&l->mu);
+    return c;
+}
+
+/* rdb_reader fill from the file: read until n bytes are past off. */
+static bool fill_from_file(struct kv_async_load *l, struct rdb_reader *r, size_t n)
+{
+    while (r->len - r->off < n) {
+        if (cancelled(l))
+            return false;
+        buf_reserve(&l->win, 1u << 20);
+        ssize_t k = read(l->fd, buf_tail(&l->win), buf_room(&l->win));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        l->win.len += (size_t)k;
+        win_sync(l);
+    }
+    return true;
+}
+
 /* rdb_reader fill: wait for bytes from worker 0 until n are past off. */
 static bool on_fill(struct rdb_reader *r, size_t n)
 {
     struct kv_async_load *l = r->fill_arg;
     if (n > MAX_CLAIM)
         return false;
+    if (l->fd >= 0)
+        return fill_from_file(l, r, n);
     while (r->len - r->off < n) {
         bool wake = false;
         pthread_mutex_lock(&l->mu);
@@ -134,10 +166,10 @@ static void *loader_main(void *arg)
     l->r.drop = on_drop;
     l->r.fill_arg = l;
     win_sync(l);
-    struct kv_rdb_load_opts lo = {.fn_code = on_code, .aux = on_aux, .arg = l};
+    struct kv_rdb_load_opts lo = {.fn_code = on_code, .aux = on_aux, .arg = l, .key_delay_us = l->key_delay_us};
     l->rc = kv_rdb_load_reader(&l->r, tp, l->ndbs, util_time_ms(), &lo, &l->st, l->err, sizeof l->err);
     xfree(tp);
-    if (l->rc == 0 && l->strict_end) {
+    if (l->rc == 0 && l->strict_end && l->fd < 0) {
         /* the image must end where the mark said the payload ends */
         size_t left = l->r.len - l->r.off;
         pthread_mutex_lock(&l->mu);
@@ -172,9 +204,18 @@ static void on_wake(uv_async_t *a)
 struct kv_async_load *kv_async_load_start(struct kv_db *const *like, int ndbs, bool strict_end, uv_loop_t *loop,
                                           void (*on_event)(void *arg), void *arg)
 {
+    struct kv_async_load_src src = {.strict_end = strict_end, .fd = -1};
+    return kv_async_load_start_src(like, ndbs, &src, loop, on_event, arg);
+}
+
+struct kv_async_load *kv_async_load_start_src(struct kv_db *const *like, int ndbs, const struct kv_async_load_src *src,
+                                              uv_loop_t *loop, void (*on_event)(void *arg), void *arg)
+{
     struct kv_async_load *l = xcalloc(1, sizeof *l);
     l->ndbs = ndbs;
-    l->strict_end = strict_end;
+    l->strict_end = src->strict_end;
+    l->fd = src->fd;
+    l->key_delay_us = src->key_delay_us;
     l->dbs = xcalloc((size_t)ndbs, sizeof *l->dbs);
     for (int i = 0; i < ndbs; i++) {
         kv_db_init(&l->dbs[i]);
@@ -328,6 +369,9 @@ void kv_async_load_free(struct kv_async_load *l, bool lazy)
         xfree(l->code[i]);
     xfree(l->code);
     xfree(l->code_len);
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
     buf_deinit(&l->q);
     buf_deinit(&l->win);
     pthread_mutex_destroy(&l->mu);

@@ -38,6 +38,18 @@ struct kv_async_load;
  */
 struct kv_async_load *kv_async_load_start(struct kv_db *const *like, int ndbs, bool strict_end, uv_loop_t *loop,
                                           void (*on_event)(void *arg), void *arg);
+/* Where an image comes from, and how it loads (kv_async_load_start_src). */
+struct kv_async_load_src {
+    bool strict_end;        /* fed bytes: the image must be all of them */
+    int fd;                 /* >= 0: the thread reads the image from this file (a disk
+                             * sync's payload), owned: closed by kv_async_load_free;
+                             * -1: the image comes through kv_async_load_feed */
+    long long key_delay_us; /* sleep per key loaded (Redis's key-load-delay; tests) */
+};
+/* The same as kv_async_load_start from src; NULL when the thread could not
+ * start (src->fd is closed then too). */
+struct kv_async_load *kv_async_load_start_src(struct kv_db *const *like, int ndbs, const struct kv_async_load_src *src,
+                                              uv_loop_t *loop, void (*on_event)(void *arg), void *arg);
 /* Worker 0: more bytes of the image (copied). Returns whether there is room
  * for more now; false: stop reading until on_event. */
 bool kv_async_load_feed(struct kv_async_load *l, const void *p, size_t n);

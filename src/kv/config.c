@@ -231,6 +231,8 @@ static const struct conf_directive kv_dirs[] = {
     CONF_ROW_BOOL("rdbchecksum", OFF(rdbchecksum), "yes", CONF_RUNTIME, "write a CRC64 at the end of RDB files"),
     CONF_ROW_INT("rdb-key-save-delay", OFF(rdb_key_save_delay), 0, 1000000000, "0", CONF_RUNTIME,
         "microseconds to sleep per key saved (for tests, as Redis's)"),
+    CONF_ROW_INT("key-load-delay", OFF(key_load_delay), 0, 1000000000, "0", CONF_RUNTIME,
+        "microseconds to sleep per key a replica's full sync loads (for tests, as Redis's)"),
     CONF_ROW_BOOL("stop-writes-on-bgsave-error", OFF(stop_writes_on_bgsave_error), "yes", CONF_RUNTIME,
         "refuse writes (MISCONF) while the last background save failed"),
     CONF_ROW_BOOL("appendonly", OFF(appendonly), "no", CONF_RUNTIME,

@@ -1381,6 +1381,8 @@ int kv_rdb_load_reader(struct rdb_reader *r, struct kv_db *const *dbs, int ndbs,
         xfree(key);
         expire = idle = -1;
         freq = -1;
+        if (lo && lo->key_delay_us > 0)
+            usleep((useconds_t)lo->key_delay_us);
     }
     if (ver >= 5) {
         size_t body = r->off;

@@ -100,6 +100,7 @@ struct kv_rdb_load_opts {
     void (*aux)(void *arg, const char *k, size_t klen, const char *v, size_t vlen);
     void *arg;                /* for fn_code and aux */
     size_t drop_bytes;        /* a streaming reader drops what was parsed past this (0: 256 kB) */
+    long long key_delay_us;   /* sleep per key loaded (Redis's key-load-delay; tests) */
 };
 
 /*

@@ -108,6 +108,12 @@ void kv_replica_info_loading(struct kv_server *s, struct buf *o);
 bool kv_replica_deny_cmd(struct kv_client *c, const char *name, int argc, const struct resp_arg *argv,
                          const char **msg);
 void kv_replica_getack(struct kv_server *s);
+/* CLIENT KILL TYPE master (lock held, any worker): drop the link to the
+ * primary if it is up (Redis has a master client only then); worker 0
+ * closes it and reconnects at once, continuing by PSYNC (a partial resync
+ * when the primary's backlog still has the offset), as Redis. Returns the
+ * number of links dropped: 1 or 0. */
+int kv_replica_kill_master(struct kv_server *s);
 void kv_replica_init(struct kv_server *s);
 void kv_replica_free(struct kv_server *s);
 void kv_replica_cron(struct kv_server *s);

@@ -76,6 +76,12 @@ struct kv_master_link {
     long long al_left;          /* $<len> framing: payload bytes not fed to al yet */
     bool al_ended;              /* al has the whole payload */
     long long skip;             /* payload bytes after the image's end, dropped before the stream */
+    bool keep_old;              /* swapdb: the old data stays until the new is loaded (and if it fails) */
+    bool to_disk;               /* the payload goes to a file first, then loads from it */
+    int disk_fd;                /* that file while it is written, -1 none */
+    long long disk_written;
+    char disk_tmp[4200];        /* its temporary name */
+    atomic_bool kill_wanted;    /* CLIENT KILL TYPE master asked worker 0 to drop the link */
 };
 
 struct kv_master_link **kv_repl_ml(struct kv_server *s);
@@ -223,7 +229,15 @@ static void link_close(struct kv_master_link *m, const char *why)
         m->al = NULL;
         pthread_mutex_unlock(&m->s->lock);
         kv_async_load_free(al, !atomic_load(&m->s->shutting_down)); /* no thread left behind at exit */
-        log_notice("MASTER <-> REPLICA sync: Discarding the data loaded asynchronously, the old data stays");
+        if (m->keep_old)
+            log_notice("MASTER <-> REPLICA sync: Discarding the data loaded asynchronously, the old data stays");
+        else
+            log_notice("MASTER <-> REPLICA sync: Discarding the partly loaded data (the old data was flushed)");
+    }
+    if (m->disk_fd >= 0) { /* a transfer to disk cut short */
+        close(m->disk_fd);
+        unlink(m->disk_tmp);
+        m->disk_fd = -1;
     }
     m->reading = false;
     m->skip = 0;
@@ -300,50 +314,6 @@ static void code_list_free(struct code_list *l)
 }
 
 /*
- * repl-diskless-load disabled: the payload goes to a temp file in dir, is
- * loaded from there and becomes dbfilename (as Redis). 0, or -1 (err).
- */
-static int load_via_file(struct kv_server *s, const char *p, size_t n, struct kv_db *const *dbs, int ndbs,
-                         const struct kv_rdb_load_opts *lo, struct kv_rdb_load_stats *st, char *err, size_t errlen)
-{
-    const char *dir = s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".";
-    char tmp[4200], dst[4200];
-    snprintf(tmp, sizeof tmp, "%s/temp-%lld.%d.rdb", dir, util_time_ms(), (int)getpid());
-    snprintf(dst, sizeof dst, "%s/%s", dir, s->cfg.dbfilename ? s->cfg.dbfilename : "dump.rdb");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "Opening the temp file needed for MASTER <-> REPLICA synchronization: %s",
-                 strerror(errno));
-        return -1;
-    }
-    size_t done = 0;
-    while (done < n) {
-        ssize_t k = write(fd, p + done, n - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            snprintf(err, errlen, "Write error writing to the DB file %.400s: %s", tmp, strerror(k < 0 ? errno : EIO));
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        done += (size_t)k;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        snprintf(err, errlen, "Failed trying to sync the temp DB to disk: %s", strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, dst) != 0) {
-        snprintf(err, errlen, "Failed trying to rename the temp DB into %.400s: %s", dst, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    int rc = kv_rdb_load_file_ex(dst, dbs, ndbs, util_time_ms(), lo, st, err, errlen);
-    return rc == 0 ? 0 : -1;
-}
-
-/*
  * repl-diskless-load swapdb: load into new databases from the received
  * bytes and exchange them with the server's only when the load succeeded
  * (a bad payload leaves the old data, and the old libraries, in place).
@@ -402,21 +372,26 @@ static void sync_loaded(struct kv_master_link *m, const struct kv_rdb_load_stats
     send_ack(m);
 }
 
-static void full_sync_load(struct kv_master_link *m)
+/*
+ * The synchronous load (lock taken here): only when the loader thread could
+ * not start. file: the payload was saved there (a disk sync's); NULL: it is
+ * in m->in (rdb_len bytes).
+ */
+static void full_sync_load(struct kv_master_link *m, const char *file)
 {
     struct kv_server *s = m->s;
     char err[600];
     int n;
     const char *payload = buf_head(&m->in);
-    size_t plen = (size_t)m->rdb_len;
+    size_t plen = file ? 0 : (size_t)m->rdb_len;
     pthread_mutex_lock(&s->lock);
     kv_prop_set_enabled(s, false);
-    int mode = s->cfg.repl_diskless_load;
+    bool swap = m->keep_old && !file;
     kv_db_select(s, 0);
     struct kv_db **dbs = kv_persist_dbs(s, &n);
     struct kv_rdb_load_stats st;
     int rc;
-    if (mode == KV_DISKLESS_LOAD_SWAPDB) {
+    if (swap) {
         rc = load_swapdb(s, payload, plen, dbs, n, &st, err, sizeof err);
     } else {
         kv_watch_flush(s);
@@ -424,12 +399,12 @@ static void full_sync_load(struct kv_master_link *m)
             kv_db_flush(dbs[i]);
         kv_fn_flush(s); /* as Redis: a full sync replaces the libraries too */
         struct kv_rdb_load_opts lo = {.fn_srv = s};
-        if (mode == KV_DISKLESS_LOAD_DISABLED)
-            rc = load_via_file(s, payload, plen, dbs, n, &lo, &st, err, sizeof err);
+        if (file)
+            rc = kv_rdb_load_file_ex(file, dbs, n, util_time_ms(), &lo, &st, err, sizeof err) == 0 ? 0 : -1;
         else
             rc = kv_rdb_load_mem_ex(payload, plen, dbs, n, util_time_ms(), &lo, &st, err, sizeof err);
     }
-    if (rc != 0 && mode != KV_DISKLESS_LOAD_SWAPDB) {
+    if (rc != 0 && !swap) {
         /* as Redis: what a failed load left is not the primary's data */
         for (int i = 0; i < n; i++)
             kv_db_flush(dbs[i]);
@@ -438,12 +413,12 @@ static void full_sync_load(struct kv_master_link *m)
     kv_prop_set_enabled(s, true);
     if (rc != 0) {
         pthread_mutex_unlock(&s->lock);
-        log_warn("Failed trying to load the MASTER synchronization DB from %s: %s",
-                 mode == KV_DISKLESS_LOAD_DISABLED ? "disk" : "socket", err);
+        log_warn("Failed trying to load the MASTER synchronization DB from %s: %s", file ? "disk" : "socket", err);
         link_close(m, "bad RDB payload");
         return;
     }
-    buf_consume(&m->in, plen + (m->eof_mode ? KV_REPLID_LEN : 0));
+    if (!file)
+        buf_consume(&m->in, plen + (m->eof_mode ? KV_REPLID_LEN : 0));
     sync_loaded(m, &st);
     pthread_mutex_unlock(&s->lock);
     log_notice("MASTER <-> REPLICA sync: Finished with success (%llu keys, %llu libraries, offset %lld)",
@@ -524,7 +499,7 @@ static void async_load_finished(struct kv_master_link *m)
     /* the swapped-out data is in the loader's databases now: freed off this thread */
     kv_async_load_free(al, true);
     if (rc != 0) {
-        log_warn("Failed trying to load the MASTER synchronization DB from socket: %s", err);
+        log_warn("Failed trying to load the MASTER synchronization DB from %s: %s", m->to_disk ? "disk" : "socket", err);
         link_close(m, "bad RDB payload");
         return;
     }
@@ -549,27 +524,168 @@ static void on_load_event(void *arg)
         read_start(m);
 }
 
-/* Start the asynchronous load of the payload that follows (worker 0).
- * false: the thread could not start (the load is then synchronous). */
-static bool async_load_begin(struct kv_master_link *m)
+/* A load that does not keep the old data begins (lock held): as Redis's
+ * emptyData, the databases and libraries are emptied; the old data is freed
+ * on another thread, so clients do not wait for it. */
+static void flush_for_load(struct kv_server *s)
+{
+    int n;
+    struct kv_db **dbs = kv_persist_dbs(s, &n);
+    struct kv_db *old = xcalloc((size_t)n, sizeof *old);
+    kv_watch_flush(s);
+    for (int i = 0; i < n; i++) {
+        kv_db_init(&old[i]);
+        old[i].id = i;
+        kv_db_exchange(dbs[i], &old[i], false);
+    }
+    kv_async_load_free_dbs(old, n, true);
+    kv_fn_flush(s);
+}
+
+/* Start the load on the loader thread (worker 0): of the payload that
+ * follows on the socket (fd -1), or of the file a disk sync saved (fd,
+ * owned). false: the thread could not start (the load is then synchronous). */
+static bool async_load_begin(struct kv_master_link *m, int fd)
 {
     struct kv_server *s = m->s;
     int n;
     pthread_mutex_lock(&s->lock);
     struct kv_db **dbs = kv_persist_dbs(s, &n);
-    m->al = kv_async_load_start(dbs, n, m->eof_mode, m->tcp->loop, on_load_event, m);
+    struct kv_async_load_src src = {.strict_end = m->eof_mode && fd < 0, .fd = fd,
+                                    .key_delay_us = s->cfg.key_load_delay};
+    m->al = kv_async_load_start_src(dbs, n, &src, m->tcp->loop, on_load_event, m);
+    if (m->al && !m->keep_old)
+        flush_for_load(s);
     pthread_mutex_unlock(&s->lock);
     if (!m->al)
         return false;
-    m->al_left = m->rdb_len;
-    m->al_ended = false;
+    m->al_left = fd >= 0 ? 0 : m->rdb_len;
+    m->al_ended = fd >= 0;
     m->al_start_ms = util_time_ms();
-    if (m->al_blocking)
+    if (fd >= 0)
+        log_notice("MASTER <-> REPLICA sync: Flushing old data, loading the DB from disk on the loader thread "
+                   "(LOADING meanwhile)");
+    else if (!m->keep_old)
+        log_notice("MASTER <-> REPLICA sync: Flushing old data, loading the DB from socket on the loader thread "
+                   "(LOADING meanwhile)");
+    else if (m->al_blocking)
         log_notice("MASTER <-> REPLICA sync: Loading the DB from socket on the loader thread (new replication id: "
                    "LOADING meanwhile, the old data back if it fails)");
     else
         log_notice("MASTER <-> REPLICA sync: Loading the DB asynchronously from socket, serving the old data meanwhile");
     return true;
+}
+
+/* ---- a disk sync's payload (repl-diskless-load disabled, or on-empty-db with data) --------
+ *
+ * As Redis: the payload goes to a temp file as it arrives while clients
+ * keep reading the old data; once it is all there the file becomes
+ * dbfilename, the old data is flushed and the file loads on the loader
+ * thread, clients getting LOADING meanwhile (INFO loading:1).
+ */
+
+static void disk_begin(struct kv_master_link *m)
+{
+    struct kv_server *s = m->s;
+    pthread_mutex_lock(&s->lock); /* CONFIG SET dir */
+    snprintf(m->disk_tmp, sizeof m->disk_tmp, "%s/temp-%lld.%d.rdb", s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".",
+             util_time_ms(), (int)getpid());
+    pthread_mutex_unlock(&s->lock);
+    m->disk_written = 0;
+    m->al_left = m->rdb_len;
+    m->disk_fd = open(m->disk_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (m->disk_fd < 0) {
+        log_warn("Opening the temp file needed for MASTER <-> REPLICA synchronization: %s", strerror(errno));
+        link_close(m, NULL);
+    }
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return k < 0 ? -errno : -EIO;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The payload is all in the temp file: it becomes dbfilename and loads. */
+static void disk_done(struct kv_master_link *m)
+{
+    struct kv_server *s = m->s;
+    char dst[4200];
+    pthread_mutex_lock(&s->lock);
+    snprintf(dst, sizeof dst, "%s/%s", s->cfg.dir && *s->cfg.dir ? s->cfg.dir : ".",
+             s->cfg.dbfilename ? s->cfg.dbfilename : "dump.rdb");
+    pthread_mutex_unlock(&s->lock);
+    int fd = m->disk_fd;
+    m->disk_fd = -1;
+    const char *what = NULL;
+    if (fsync(fd) != 0)
+        what = "Failed trying to sync the temp DB to disk";
+    if (close(fd) != 0 && !what)
+        what = "Failed trying to sync the temp DB to disk";
+    if (!what && rename(m->disk_tmp, dst) != 0)
+        what = "Failed trying to rename the temp DB into dbfilename";
+    if (what) {
+        log_warn("%s: %s", what, strerror(errno));
+        unlink(m->disk_tmp);
+        link_close(m, NULL);
+        return;
+    }
+    m->rdb_len = m->disk_written; /* INFO loading_total_bytes */
+    log_notice("MASTER <-> REPLICA sync: %lld bytes of the DB saved on disk", m->disk_written);
+    fd = open(dst, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && async_load_begin(m, fd)) {
+        /* what follows (the stream) stays in the socket until the load ends */
+        if (m->reading && m->tcp) {
+            uv_read_stop((uv_stream_t *)m->tcp);
+            m->reading = false;
+        }
+        return;
+    }
+    full_sync_load(m, dst);
+}
+
+/* Write what arrived of the payload to the temp file (worker 0). */
+static void disk_feed(struct kv_master_link *m)
+{
+    size_t have = buf_pending(&m->in), k;
+    if (m->eof_mode) /* the last 40 bytes may be the mark: they wait until more come */
+        k = have > KV_REPLID_LEN ? have - KV_REPLID_LEN : 0;
+    else
+        k = (unsigned long long)m->al_left < have ? (size_t)m->al_left : have;
+    if (k) {
+        int rc = write_all(m->disk_fd, buf_head(&m->in), k);
+        if (rc != 0) {
+            log_warn("Write error saving the DB on disk: %s", strerror(-rc));
+            link_close(m, NULL);
+            return;
+        }
+        buf_consume(&m->in, k);
+        m->disk_written += (long long)k;
+        if (!m->eof_mode)
+            m->al_left -= (long long)k;
+    }
+    bool end;
+    if (m->eof_mode) {
+        end = buf_pending(&m->in) == KV_REPLID_LEN && memcmp(buf_head(&m->in), m->eof_mark, KV_REPLID_LEN) == 0;
+        if (end)
+            buf_consume(&m->in, KV_REPLID_LEN);
+    } else {
+        end = m->al_left == 0;
+    }
+    if ((unsigned long long)m->disk_written > MAX_RDB_PAYLOAD) {
+        link_close(m, "RDB payload too large");
+        return;
+    }
+    if (end)
+        disk_done(m);
 }
 
 /* Hand what arrived of the payload to the loader (worker 0). */
@@ -633,7 +749,7 @@ void kv_replica_info_loading(struct kv_server *s, struct buf *o)
     long long start_ms;
     kv_async_load_progress(m->al, &loaded, &used_mem, &start_ms);
     /* as Redis: a diskless payload's size is unknown; the primary's used-mem estimates it */
-    long long total = m->eof_mode ? 0 : m->rdb_len;
+    long long total = m->eof_mode && !m->to_disk ? 0 : m->rdb_len;
     long long est = total ? total : (long long)used_mem;
     double perc = est ? (double)loaded / (double)est * 100 : 0;
     long long remaining = est > (long long)loaded ? est - (long long)loaded : 0;
@@ -761,8 +877,16 @@ static void process(struct kv_master_link *m)
                  * same history (the replid did not change), else clients
                  * get LOADING (INFO loading:1) */
                 pthread_mutex_lock(&s->lock);
-                m->async_wanted = s->cfg.repl_diskless_load == KV_DISKLESS_LOAD_SWAPDB;
-                m->al_blocking = memcmp(m->pending_id, kv_repl_id(s), KV_REPLID_LEN) != 0;
+                int mode = s->cfg.repl_diskless_load, ndb;
+                struct kv_db **dbs = kv_persist_dbs(s, &ndb);
+                uint64_t keys = 0;
+                for (int i = 0; i < ndb; i++)
+                    keys += db_size(dbs[i]);
+                /* as Redis's useDisklessLoad(): on-empty-db with data goes by disk */
+                m->keep_old = mode == KV_DISKLESS_LOAD_SWAPDB;
+                m->to_disk = mode == KV_DISKLESS_LOAD_DISABLED || (mode == KV_DISKLESS_LOAD_ON_EMPTY_DB && keys > 0);
+                m->async_wanted = !m->to_disk;
+                m->al_blocking = !m->keep_old || memcmp(m->pending_id, kv_repl_id(s), KV_REPLID_LEN) != 0;
                 pthread_mutex_unlock(&s->lock);
                 m->state = ML_RDB_LEN;
                 log_notice("Full resync from master: %s:%lld", m->pending_id, m->pending_off);
@@ -798,8 +922,10 @@ static void process(struct kv_master_link *m)
                 m->eof_mode = true;
                 m->rdb_len = -1;
                 m->state = ML_RDB;
-                if (m->async_wanted)
-                    async_load_begin(m);
+                if (m->to_disk)
+                    disk_begin(m);
+                else if (m->async_wanted)
+                    async_load_begin(m, -1);
                 break;
             }
             m->eof_mode = false;
@@ -810,14 +936,22 @@ static void process(struct kv_master_link *m)
             }
             m->rdb_len = n;
             m->state = ML_RDB;
-            if (m->async_wanted)
-                async_load_begin(m);
+            if (m->to_disk)
+                disk_begin(m);
+            else if (m->async_wanted)
+                async_load_begin(m, -1);
             break;
         }
         case ML_RDB:
             if (m->al) {
                 async_load_feed(m);
                 return;
+            }
+            if (m->to_disk) {
+                disk_feed(m);
+                if (m->state == ML_RDB)
+                    return;
+                break;
             }
             if (m->eof_mode) {
                 /* the primary sends nothing after the mark until our first ACK */
@@ -833,7 +967,7 @@ static void process(struct kv_master_link *m)
             } else if (buf_pending(&m->in) < (size_t)m->rdb_len) {
                 return;
             }
-            full_sync_load(m);
+            full_sync_load(m, NULL);
             break;
         case ML_STREAM:
             if (m->skip > 0) {
@@ -958,7 +1092,7 @@ static void link_connect(struct kv_master_link *m)
 static void on_async(uv_async_t *a)
 {
     struct kv_master_link *m = a->data;
-    link_close(m, NULL);
+    link_close(m, atomic_exchange(&m->kill_wanted, false) ? "killed by CLIENT KILL TYPE master" : NULL);
     link_connect(m);
 }
 
@@ -994,6 +1128,7 @@ void kv_replica_init(struct kv_server *s)
     m->p.max_bulk = 1LL << 40;
     m->down_since_ms = util_time_ms();
     m->mc = master_client(s);
+    m->disk_fd = -1;
     *kv_repl_ml(s) = m;
 }
 
@@ -1061,6 +1196,16 @@ void kv_replica_set_target(struct kv_server *s, const char *host, long long port
 }
 
 void kv_replica_cron(struct kv_server *s) { (void)s; }
+
+int kv_replica_kill_master(struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    if (!m || !m->want || !m->handles || m->state != ML_STREAM || atomic_load(&s->shutting_down))
+        return 0;
+    atomic_store(&m->kill_wanted, true);
+    uv_async_send(&m->async);
+    return 1;
+}
 
 static const char *link_state(const struct kv_master_link *m)
 {

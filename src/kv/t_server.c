@@ -456,7 +456,7 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                     match = strlen(x->addr) == argv[j + 1].len && memcmp(x->addr, argv[j + 1].ptr, argv[j + 1].len) == 0;
                 } else if (kv_arg_is(&argv[j], "type")) {
                     /* as Redis's getClientType: replica (said REPLCONF/PSYNC), pubsub, normal;
-                     * the master link is no registered client */
+                     * the master link is no registered client (below) */
                     const struct resp_arg *t = &argv[j + 1];
                     long long ns, np, nss;
                     kv_pubsub_counts(x, &ns, &np, &nss);
@@ -470,6 +470,9 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                 if (match && kill_client(c, x))
                     killed++;
             }
+            /* the link to the primary is no registered client: dropped apart */
+            if (kv_arg_is(&argv[j], "type") && kv_arg_is(&argv[j + 1], "master"))
+                killed += kv_replica_kill_master(c->srv);
         }
         resp_add_int(&c->out, killed);
     } else if (kv_arg_is(sub, "unblock")) {

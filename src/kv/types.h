@@ -85,6 +85,7 @@ struct kv_config {
     bool rdbchecksum;
     bool stop_writes_on_bgsave_error;
     long long rdb_key_save_delay;    /* microseconds slept per key saved (tests, as Redis) */
+    long long key_load_delay;        /* microseconds slept per key a full sync loads (tests, as Redis) */
     struct kv_save_sched {
         int n;                       /* save points; 0: no automatic saves */
         long long secs[16], changes[16];

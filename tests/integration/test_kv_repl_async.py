@@ -251,3 +251,61 @@ def test_swapdb_first_sync_answers_loading_and_keeps_the_old_data_if_cut(pair, l
     pc.config_set("repl-diskless-sync-delay", "0")
     wait_until(lambda: synced(pc, rc), timeout=60, what="the sync")
     assert rc.get("mine") is None and rc.dbsize() == N_KEYS
+
+
+# ---- the other modes: disabled and on-empty-db load with LOADING, never a hang ---------------
+
+@pytest.mark.parametrize("load", ["disabled", "on-empty-db-with-data", "on-empty-db-empty"])
+@pytest.mark.parametrize("pair", [("redis", "redis"), ("scaleout", "scaleout")], ids=["redis-redis", "scaleout-scaleout"])
+def test_disk_and_on_empty_db_loads_answer_loading(pair, load, tmp_path, launch):
+    """repl-diskless-load disabled (the payload saved to disk, then loaded)
+    and on-empty-db (from the socket on an empty replica, by disk on one with
+    data, as Redis's useDisklessLoad()): while the full sync's data loads,
+    clients get LOADING and INFO, ROLE, CONFIG still answer (scaleout kv used
+    to hang them under the keyspace lock until the load ended). The load is
+    slowed by key-load-delay, the same Redis config on both servers."""
+    assert REDIS_SERVER, "redis-server is required (scripts/install-deps.sh installs it)"
+    ptarget, rtarget = pair
+    mode = "disabled" if load == "disabled" else "on-empty-db"
+    disk = load != "on-empty-db-empty"
+    p = launch(ptarget, "primary", ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                                    "--rdbcompression", "no"])
+    r = launch(rtarget, "replica", ["--repl-diskless-load", mode, "--key-load-delay", "2000"])
+    pc, rc = p.client(), r.client()
+    populate(pc, N_KEYS)
+    if load != "on-empty-db-empty":
+        rc.set("mine", "old")
+    rc.replicaof("127.0.0.1", p.port)
+    wait_until(lambda: info(rc, "persistence")["loading"] == 1, timeout=30, interval=0.01, what="loading:1")
+    probes = [("INFO", "persistence"), ("GET", "mine"), ("PING",), ("DBSIZE",), ("SET", "x", "1"),
+              ("REPLICAOF", "NO", "ONE"), ("CONFIG", "GET", "repl-diskless-load"), ("ROLE",), ("INFO", "replication"),
+              ("INFO", "persistence")]
+    out = r.conn().pipeline(probes)
+    pers, repl, after = parse_info(out[0]), parse_info(out[8]), parse_info(out[-1])
+    assert after["loading"] == 1, (pair, load, out)  # every answer came during the load
+    loading = "LOADING Redis is loading the dataset in memory"
+    seen = {
+        "loading": (pers["loading"], pers["async_loading"]),
+        "total_bytes_known": pers["loading_total_bytes"] > 0,
+        "replies": [(x.msg if isinstance(x, RespError) else x) for x in out[1:7]],
+        "role": out[7][3],
+        "link": (repl["master_link_status"], repl["master_sync_in_progress"]),
+    }
+    assert seen == {
+        "loading": (1, 0),
+        "total_bytes_known": disk,
+        # as Redis: a write meets the read-only check before the loading one
+        "replies": [loading] * 3 + ["READONLY You can't write against a read only replica.", loading,
+                                    [b"repl-diskless-load", mode.encode()]],
+        "role": b"sync",
+        "link": ("down", 1),
+    }, (pair, load, seen)
+    wait_until(lambda: synced(pc, rc), timeout=60, interval=0.05, what="loaded and in sync")
+    assert info(rc, "persistence")["loading"] == 0
+    assert rc.get("mine") is None and rc.dbsize() == pc.dbsize() == N_KEYS
+    assert rc.get("key:1234") == b"value:1234:".ljust(VALUE_BYTES, b"v")
+    # a disk load leaves the payload as dbfilename, a socket load writes nothing
+    assert (tmp_path / "replica" / "dump.rdb").exists() == disk
+    if rtarget == "scaleout":
+        assert ("loading the DB from disk on the loader thread" if disk else
+                "loading the DB from socket on the loader thread") in r.log_tail(200000)

@@ -255,8 +255,9 @@ def test_diskless_scaleout_primary(load, tmp_path, launch):
         assert rc.get("during49") == b"49"
     assert "target: replicas sockets" in so.log_tail()
     assert not any(n.startswith("temp-repl") for n in os.listdir(tmp_path / "so"))
-    # disabled: the payload went through a file that became dump.rdb
-    assert (tmp_path / "kvr" / "dump.rdb").exists() == (load == "disabled")
+    # disabled, and on-empty-db on a replica with data (kv had "old"; Redis's
+    # useDisklessLoad()): the payload went through a file that became dump.rdb
+    assert (tmp_path / "kvr" / "dump.rdb").exists() == (load != "swapdb")
 
 
 @pytest.mark.parametrize("load", ["disabled", "swapdb"])
@@ -559,3 +560,37 @@ def test_diskless_sync_to_a_stalled_replica_keeps_memory_bounded(launch):
     s2.close()
     assert c.set("after", "1") and c.get("after") == b"1"
     assert int(c.info("memory")["used_memory"]) - used0 < 30 << 20
+
+
+# ---- CLIENT KILL TYPE master -----------------------------------------------------------------
+
+def test_client_kill_type_master_drops_the_link_like_redis(launch):
+    """CLIENT KILL TYPE master on a replica drops its link to the primary,
+    which it re-establishes by PSYNC (a partial resync), and answers 1; on a
+    primary, or a replica whose link is not up, it kills nothing. The same
+    script against redis-server and scaleout kv, the answers compared."""
+    require_redis()
+    from conftest import free_port
+    seen = {}
+    for target in ("redis", "scaleout"):
+        p = launch(target, target + "-p")
+        r = launch(target, target + "-r", ["--replicaof", "127.0.0.1", str(p.port)])
+        pc, rc = p.client(), r.client()
+        pc.set("k", "v")
+        wait_synced(p, r)
+        before = pc.info("stats")
+        killed = rc.execute_command("CLIENT", "KILL", "TYPE", "master")
+        wait_until(lambda: pc.info("stats")["sync_partial_ok"] == before["sync_partial_ok"] + 1, timeout=20,
+                   what="the replica reconnected by PSYNC")
+        pc.set("after", "1")
+        wait_synced(p, r)
+        down = launch(target, target + "-down", ["--replicaof", "127.0.0.1", str(free_port())])
+        seen[target] = {
+            "killed": killed,
+            "full_syncs": pc.info("stats")["sync_full"] - before["sync_full"],
+            "after": rc.get("after"),
+            "on_primary": pc.execute_command("CLIENT", "KILL", "TYPE", "master"),
+            "link_down": down.client().execute_command("CLIENT", "KILL", "TYPE", "master"),
+        }
+    assert seen["scaleout"] == seen["redis"] == {"killed": 1, "full_syncs": 0, "after": b"1", "on_primary": 0,
+                                                 "link_down": 0}, seen
