@@ -431,49 +431,73 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             kv_reply_error(c, "ERR No such client");
             return;
         }
-        long long killed = 0;
-        /* Redis checks every filter before killing anyone */
-        for (int j = 2; j + 1 < argc; j += 2) {
-            long long id;
-            const struct resp_arg *t = &argv[j + 1];
-            if (kv_arg_is(&argv[j], "type") && !kv_arg_is(t, "normal") && !kv_arg_is(t, "master") &&
-                !kv_arg_is(t, "replica") && !kv_arg_is(t, "slave") && !kv_arg_is(t, "pubsub")) {
-                kv_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)t->len, t->ptr);
+        /* the filter form: every filter is checked before anyone is killed,
+         * and a client is killed only when it matches all of them (Redis's
+         * AND); SKIPME yes (the default) spares the caller */
+        long long killed = 0, id = 0;
+        const struct resp_arg *addr = NULL, *laddr = NULL, *type = NULL;
+        bool skipme = true;
+        for (int j = 2; j < argc; j += 2) {
+            const struct resp_arg *v = &argv[j + 1];
+            if (j + 1 == argc) {
+                kv_reply_syntax(c); /* a filter without its value */
                 return;
-            }
-            if (kv_arg_is(&argv[j], "id") &&
-                !kv_arg_range(c, &argv[j + 1], 1, LLONG_MAX, &id, "ERR client-id should be greater than 0",
-                              "ERR client-id should be greater than 0"))
-                return;
-        }
-        for (int j = 2; j + 1 < argc; j += 2) {
-            for (struct kv_client *x = c->srv->registry; x; x = x->gnext) {
-                bool match = false;
-                if (kv_arg_is(&argv[j], "id")) {
-                    long long id;
-                    match = util_str2ll(argv[j + 1].ptr, argv[j + 1].len, &id) && x->id == (uint64_t)id;
-                } else if (kv_arg_is(&argv[j], "addr")) {
-                    match = strlen(x->addr) == argv[j + 1].len && memcmp(x->addr, argv[j + 1].ptr, argv[j + 1].len) == 0;
-                } else if (kv_arg_is(&argv[j], "type")) {
-                    /* as Redis's getClientType: replica (said REPLCONF/PSYNC), pubsub, normal;
-                     * the master link is no registered client (below) */
-                    const struct resp_arg *t = &argv[j + 1];
-                    long long ns, np, nss;
-                    kv_pubsub_counts(x, &ns, &np, &nss);
-                    bool pubsub = ns + np + nss > 0;
-                    match = x->rl ? kv_arg_is(t, "replica") || kv_arg_is(t, "slave")
-                                  : pubsub ? kv_arg_is(t, "pubsub") : kv_arg_is(t, "normal");
+            } else if (kv_arg_is(&argv[j], "id")) {
+                if (!kv_arg_range(c, v, 1, LLONG_MAX, &id, "ERR client-id should be greater than 0",
+                                  "ERR client-id should be greater than 0"))
+                    return;
+            } else if (kv_arg_is(&argv[j], "type")) {
+                if (!kv_arg_is(v, "normal") && !kv_arg_is(v, "master") && !kv_arg_is(v, "replica") &&
+                    !kv_arg_is(v, "slave") && !kv_arg_is(v, "pubsub")) {
+                    kv_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)v->len, v->ptr);
+                    return;
+                }
+                type = v;
+            } else if (kv_arg_is(&argv[j], "addr")) {
+                addr = v;
+            } else if (kv_arg_is(&argv[j], "laddr")) {
+                laddr = v;
+            } else if (kv_arg_is(&argv[j], "skipme")) {
+                if (kv_arg_is(v, "yes")) {
+                    skipme = true;
+                } else if (kv_arg_is(v, "no")) {
+                    skipme = false;
                 } else {
                     kv_reply_syntax(c);
                     return;
                 }
-                if (match && kill_client(c, x))
-                    killed++;
+            } else {
+                kv_reply_syntax(c);
+                return;
             }
-            /* the link to the primary is no registered client: dropped apart */
-            if (kv_arg_is(&argv[j], "type") && kv_arg_is(&argv[j + 1], "master"))
-                killed += kv_replica_kill_master(c->srv);
         }
+        for (struct kv_client *x = c->srv->registry; x; x = x->gnext) {
+            if (id && x->id != (uint64_t)id)
+                continue;
+            if (addr && !(strlen(x->addr) == addr->len && memcmp(x->addr, addr->ptr, addr->len) == 0))
+                continue;
+            if (laddr && !(strlen(x->laddr) == laddr->len && memcmp(x->laddr, laddr->ptr, laddr->len) == 0))
+                continue;
+            if (type) {
+                /* as Redis's getClientType: replica (said REPLCONF/PSYNC), pubsub,
+                 * normal; the master link is no registered client (below) */
+                long long ns, np, nss;
+                kv_pubsub_counts(x, &ns, &np, &nss);
+                bool pubsub = ns + np + nss > 0;
+                bool match = x->rl ? kv_arg_is(type, "replica") || kv_arg_is(type, "slave")
+                                   : pubsub ? kv_arg_is(type, "pubsub") : kv_arg_is(type, "normal");
+                if (!match)
+                    continue;
+            }
+            if (x == c && skipme)
+                continue;
+            if (kill_client(c, x))
+                killed++;
+        }
+        /* the link to the primary is no registered client: dropped apart, when
+         * the filters name its type and nothing it cannot match */
+        if (type && kv_arg_is(type, "master") && !id && !addr && !laddr)
+            killed += kv_replica_kill_master(c->srv);
         resp_add_int(&c->out, killed);
     } else if (kv_arg_is(sub, "unblock")) {
         if (argc > 4) {

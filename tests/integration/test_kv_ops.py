@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import SCALEOUT_BIN, parse_info
+from conftest import SCALEOUT_BIN, RespError, parse_info
 
 pytestmark = []
 
@@ -230,6 +230,45 @@ def test_client_kill_across_threads(server_factory):
         assert v.cmd("PING") == "PONG"
     assert killer.cmd("CLIENT", "KILL", "ID", "999999") == 0
     assert killer.cmd("DBSIZE") == 0
+
+
+def _client_fields(conn):
+    line = conn.cmd("CLIENT", "INFO")
+    line = line.decode() if isinstance(line, bytes) else str(line)
+    return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+
+
+def test_client_kill_filters_all_must_match(server_factory):
+    """CLIENT KILL with several filters kills the clients matching all of them
+    (before the fix: any one of them, and a client could be counted twice),
+    and SKIPME yes (the default) spares the caller; the same on both servers."""
+    s = server_factory()
+    a, b = s.conn(), s.conn()
+    sub = s.conn()
+    sub.send_cmd("SUBSCRIBE", "ch")
+    sub.read()
+    killer = s.conn()
+    fa, fb, fk = _client_fields(a), _client_fields(b), _client_fields(killer)
+    # a's address with a type it does not have: nobody
+    assert killer.cmd("CLIENT", "KILL", "ADDR", fa["addr"], "TYPE", "pubsub") == 0
+    # b's id with a's address: nobody (an OR would kill both)
+    assert killer.cmd("CLIENT", "KILL", "ID", fb["id"], "ADDR", fa["addr"]) == 0
+    # the caller's own id: spared unless SKIPME no
+    assert killer.cmd("CLIENT", "KILL", "ID", fk["id"], "TYPE", "normal") == 0
+    # a filter without its value, after a valid one: a syntax error
+    assert killer.cmd("CLIENT", "KILL", "TYPE", "normal", "ID") == RespError("ERR syntax error")
+    assert killer.cmd("CLIENT", "KILL", "SKIPME", "maybe") == RespError("ERR syntax error")
+    # the local address and the type together: exactly a
+    assert killer.cmd("CLIENT", "KILL", "ID", fa["id"], "LADDR", fa["laddr"], "TYPE", "normal") == 1
+    assert a.read_until_closed(timeout=5) == b""
+    # every normal client but the caller: b only (the subscriber is pubsub)
+    assert killer.cmd("CLIENT", "KILL", "TYPE", "normal") == 1
+    assert b.read_until_closed(timeout=5) == b""
+    assert killer.cmd("CLIENT", "KILL", "TYPE", "pubsub", "SKIPME", "yes") == 1
+    assert sub.read_until_closed(timeout=5) == b""
+    # now the caller itself: answered, then closed
+    assert killer.cmd("CLIENT", "KILL", "ID", fk["id"], "SKIPME", "no") == 1
+    assert killer.read_until_closed(timeout=5) == b""
 
 
 @pytest.mark.scaleout_only
