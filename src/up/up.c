@@ -753,6 +753,46 @@ static bool pg_ready(struct up_proc *p)
     return ok;
 }
 
+/*
+ * A kv replica is ready at start-up when its link to the primary is up
+ * (INFO replication: master_link_status:up), not when it accepts TCP: until
+ * its first sync it has none of the primary's data, so a failover in that
+ * window (kv primaries sync diskless after repl-diskless-sync-delay, as
+ * Redis 7) would promote an empty node. Blocking, loopback, 1 s at most.
+ */
+static bool kv_replica_linked(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    static const char req[] = "*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n";
+    bool ok = false;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && net_write_all(fd, req, sizeof req - 1) == 0) {
+        struct buf b;
+        buf_init(&b);
+        /* the reply is one bulk string: read until it is whole */
+        while (net_read_buf(fd, &b, 16384) > 0 && b.len < 65536) {
+            const char *h = buf_head(&b), *nl = memchr(h, '\n', buf_pending(&b));
+            if (h[0] != '$' || !nl)
+                continue;
+            long long n = strtoll(h + 1, NULL, 10);
+            if (n >= 0 && buf_pending(&b) >= (size_t)(nl + 1 - h) + (size_t)n + 2) {
+                buf_putc(&b, '\0');
+                ok = strstr(buf_head(&b), "\r\nmaster_link_status:up\r\n") != NULL;
+                break;
+            }
+        }
+        buf_deinit(&b);
+    }
+    close(fd);
+    return ok;
+}
+
 static int run_as(char *const argv[], bool su, uid_t uid, gid_t gid, const char *logpath);
 
 /* A replica's data directory: a base backup of the running primary on first
@@ -809,7 +849,11 @@ static void ready_checks(struct up *u)
     for (struct up_proc *p = u->procs; p; p = p->next) {
         if (p->state != UP_P_STARTING || !p->h)
             continue;
-        if (p->port && (!tcp_ready(p->port) || ((p->kind == UP_PG || p->kind == UP_PGREP) && !pg_ready(p)))) {
+        /* a kv replica started with the system must have synced (a restarted
+         * one may follow a primary that is gone: TCP is enough then) */
+        bool kv_sync = p->kind == UP_KVREP && u->stage != UP_KIND__COUNT;
+        if (p->port && (!tcp_ready(p->port) || ((p->kind == UP_PG || p->kind == UP_PGREP) && !pg_ready(p)) ||
+                        (kv_sync && !kv_replica_linked(p->port)))) {
             /* after start-up, a restart or a new instance that never gets
              * ready is killed; the restart policy takes it from there */
             if (u->stage == UP_KIND__COUNT && util_time_ms() - p->started_ms > u->cfg.ready_timeout_ms) {

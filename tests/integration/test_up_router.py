@@ -63,6 +63,13 @@ ready-timeout 60s
         st = status(status_port)
         kinds = {q["kind"] for q in st["procs"]}
         assert {"kv", "kv-replica", "sentinel", "router", "app", "worker", "lb"} <= kinds, kinds
+        # ready means every kv replica has synced: a failover before its first
+        # sync would promote an empty node (the sessions of the failover below
+        # were lost that way once primaries synced diskless after a delay)
+        for q in st["procs"]:
+            if q["kind"] == "kv-replica":
+                info = redis.Redis(host=HOST, port=q["port"], socket_timeout=2).info("replication")
+                assert info["master_link_status"] == "up", (q["name"], info)
         shards = {s["shard"]: s for s in st["kv_shards"]}
         assert sorted(shards) == ["s1", "s2", "s3"]
         assert all(s["primary"] in ("kv", "kv-s2", "kv-s3") for s in shards.values()), shards
