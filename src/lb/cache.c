@@ -28,6 +28,7 @@ struct lb_cache_obj {
     struct lb_cache_obj *prev, *next;       /* LRU: head is the most recent */
     _Atomic int refs;                       /* the table's one, fills' */
     bool linked;
+    uint64_t seq;                           /* when it was inserted (c->seq) */
     uint64_t hash;
     char *key;                              /* host '\0' path */
     size_t host_len, path_len;
@@ -90,6 +91,7 @@ struct lb_cache {
     _Atomic int max_waiters;
     long long nobjects;
     struct lb_cache_fill *fills;            /* fetches in progress, every worker's */
+    uint64_t seq;                           /* objects inserted so far */
     void (*wake)(void *head, int mode);
     _Atomic uint64_t hits, misses, stale, revalidated, evictions, stores, passes, purged;
 };
@@ -285,6 +287,7 @@ static void insert(struct lb_cache *c, struct lb_cache_obj *o)
     if ((size_t)c->nobjects >= c->nbuckets)
         grow(c);
     struct lb_cache_obj **b = &c->buckets[o->hash & (c->nbuckets - 1)];
+    o->seq = ++c->seq;
     o->hnext = *b;
     *b = o;
     LIST_TPUSH(c->lru_head, c->lru_tail, o, prev, next);
@@ -399,6 +402,7 @@ enum lb_cache_result lb_cache_lookup(struct lb_cache *c, const struct lb_cache_k
 {
     *stale = NULL;
     pthread_mutex_lock(&c->lock);
+    a->seen = c->seq;
     struct lb_cache_obj *o = find(c, k, a->req);
     if (!o) {
         pthread_mutex_unlock(&c->lock);
@@ -453,35 +457,36 @@ static void on_shadow_async(uv_async_t *a)
     uv_close((uv_handle_t *)&sh->async, on_shadow_closed);
 }
 
-struct lb_cache_fill *lb_cache_fill_find(struct lb_cache *c, int worker, uv_loop_t *loop, const struct lb_cache_key *k)
+/* A fill's shadow on worker's loop (made on first use). c->lock held. */
+static struct lb_cache_fill *shadow_of(struct lb_cache_fill *f, int worker, uv_loop_t *loop)
 {
-    pthread_mutex_lock(&c->lock);
-    struct lb_cache_fill *f = c->fills;
-    while (f && !key_eq(f->key, f->host_len, f->path_len, f->hash, k, k->hash))
-        f = f->next;
-    if (f && f->worker != worker) {
-        struct lb_cache_fill *sh = f->shadows;
-        while (sh && sh->worker != worker)
-            sh = sh->snext;
-        if (!sh) {
-            sh = xcalloc(1, sizeof *sh);
-            sh->c = c;
-            sh->worker = worker;
-            sh->shadow = true;
-            uv_async_init(loop, &sh->async, on_shadow_async);
-            sh->async.data = sh;
-            sh->snext = f->shadows;
-            f->shadows = sh;
-        }
-        f = sh;
+    struct lb_cache_fill *sh = f->shadows;
+    while (sh && sh->worker != worker)
+        sh = sh->snext;
+    if (!sh) {
+        sh = xcalloc(1, sizeof *sh);
+        sh->c = f->c;
+        sh->worker = worker;
+        sh->shadow = true;
+        uv_async_init(loop, &sh->async, on_shadow_async);
+        sh->async.data = sh;
+        sh->snext = f->shadows;
+        f->shadows = sh;
     }
-    pthread_mutex_unlock(&c->lock);
-    return f;
+    return sh;
 }
 
-struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loop_t *loop,
-                                          const struct lb_cache_key *k, const char *reqhead, size_t reqhead_len,
-                                          struct lb_cache_obj *stale, bool bg, bool coalesce)
+/* An object of k's URL (any variant, or a marker) was inserted after the
+ * lookup that saw c->seq == seen. c->lock held. */
+static bool stored_since(struct lb_cache *c, const struct lb_cache_key *k, uint64_t seen)
+{
+    for (struct lb_cache_obj *o = c->buckets[k->hash & (c->nbuckets - 1)]; o; o = o->hnext)
+        if (o->seq > seen && key_eq(o->key, o->host_len, o->path_len, o->hash, k, k->hash))
+            return true;
+    return false;
+}
+
+static struct lb_cache_fill *fill_new(struct lb_cache *c, int worker, uv_loop_t *loop, const struct lb_cache_key *k)
 {
     struct lb_cache_fill *f = xcalloc(1, sizeof *f);
     f->c = c;
@@ -497,15 +502,58 @@ struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loo
     f->key[k->host_len] = key_sep(k->https);
     memcpy(f->key + k->host_len + 1, k->path, k->path_len);
     f->key[k->host_len + 1 + k->path_len] = '\0';
+    buf_init(&f->body);
+    uv_timer_init(loop, &f->timer);
+    f->timer.data = f;
+    return f;
+}
+
+enum lb_cache_join lb_cache_fill_join(struct lb_cache *c, int worker, uv_loop_t *loop, const struct lb_cache_key *k,
+                                      uint64_t seen, bool claim, struct lb_cache_fill **out)
+{
+    enum lb_cache_join j;
+    *out = NULL;
+    pthread_mutex_lock(&c->lock);
+    struct lb_cache_fill *f = c->fills;
+    while (f && !key_eq(f->key, f->host_len, f->path_len, f->hash, k, k->hash))
+        f = f->next;
+    if (f) {
+        *out = f->worker == worker ? f : shadow_of(f, worker, loop);
+        j = LB_CACHE_JOIN_WAIT;
+    } else if (stored_since(c, k, seen)) {
+        j = LB_CACHE_JOIN_AGAIN; /* a fill finished between the lookup and now */
+    } else if (!claim) {
+        j = LB_CACHE_JOIN_NONE;
+    } else {
+        /* registered before the lock is let go: a request of the same URL
+         * on another worker finds it and waits, never fetches too */
+        f = fill_new(c, worker, loop, k);
+        f->next = c->fills;
+        c->fills = f;
+        *out = f;
+        j = LB_CACHE_JOIN_OWN;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return j;
+}
+
+void lb_cache_fill_begin(struct lb_cache_fill *f, const char *reqhead, size_t reqhead_len, struct lb_cache_obj *stale,
+                         bool bg)
+{
     f->reqhead = xmalloc(reqhead_len + 1);
     memcpy(f->reqhead, reqhead, reqhead_len);
     f->reqhead[reqhead_len] = '\0';
     f->reqhead_len = reqhead_len;
     f->stale = stale;
     f->bg = bg;
-    buf_init(&f->body);
-    uv_timer_init(loop, &f->timer);
-    f->timer.data = f;
+}
+
+struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loop_t *loop,
+                                          const struct lb_cache_key *k, const char *reqhead, size_t reqhead_len,
+                                          struct lb_cache_obj *stale, bool bg, bool coalesce)
+{
+    struct lb_cache_fill *f = fill_new(c, worker, loop, k);
+    lb_cache_fill_begin(f, reqhead, reqhead_len, stale, bg);
     if (coalesce) {
         pthread_mutex_lock(&c->lock);
         f->next = c->fills;
@@ -869,7 +917,7 @@ void lb_cache_fill_answer(struct lb_cache_fill *f, const struct lb_cache_obj *o,
         rq.num_headers = 0;
         rq.meth = HTTP1_METHOD_GET;
     }
-    struct lb_cache_answer a = {out, &rq, close, keepalive_hdr, 0};
+    struct lb_cache_answer a = {out, &rq, close, keepalive_hdr, 0, 0};
     lb_cache_write(f->c, o, now_ms, xcache, &a);
 }
 
@@ -940,17 +988,6 @@ void lb_cache_fill_failed(struct lb_cache_fill *f, bool stale_served)
 void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, void (*wake)(void *head, int mode))
 {
     struct lb_cache *c = f->c;
-    pthread_mutex_lock(&c->lock);
-    for (struct lb_cache_fill **pp = &c->fills; *pp; pp = &(*pp)->next) {
-        if (*pp == f) {
-            *pp = f->next;
-            break;
-        }
-    }
-    struct lb_cache_fill *shadows = f->shadows;
-    f->shadows = NULL;
-    c->wake = wake;
-    pthread_mutex_unlock(&c->lock);
     f->finished = true;
     bool stored = false;
     if (f->fresh) {
@@ -980,6 +1017,21 @@ void lb_cache_fill_finish(struct lb_cache_fill *f, bool ok, long long now_ms, vo
         m->size = sizeof *m + m->host_len + m->path_len + 3;
         insert(c, m);
     }
+    /* only now, with the object in the store, does the fill leave the list:
+     * a request that misses from here on finds the object (or sees it was
+     * stored since its lookup: lb_cache_fill_join), one that missed before
+     * joins this fill; no moment where it finds neither and fetches again */
+    pthread_mutex_lock(&c->lock);
+    for (struct lb_cache_fill **pp = &c->fills; *pp; pp = &(*pp)->next) {
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    }
+    struct lb_cache_fill *shadows = f->shadows;
+    f->shadows = NULL;
+    c->wake = wake;
+    pthread_mutex_unlock(&c->lock);
     if (f->obj)
         obj_free(f->obj);
     f->obj = NULL;

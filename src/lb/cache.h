@@ -62,6 +62,7 @@ struct lb_cache_answer {
     bool close;                     /* Connection: close */
     bool keepalive_hdr;             /* Connection: keep-alive (HTTP/1.0 client) */
     int status;                     /* out: the status written */
+    uint64_t seen;                  /* out: the store's insert count at the lookup */
 };
 
 enum lb_cache_result {
@@ -82,13 +83,24 @@ void lb_cache_write(struct lb_cache *c, const struct lb_cache_obj *o, long long 
 
 /* ---- fills ---------------------------------------------------------------- */
 
-/* The fill in progress for k, or NULL. When another worker runs it, what
- * this worker gets is a shadow of it on its own loop (requests wait on the
- * shadow; it is woken when the fill finishes). */
-struct lb_cache_fill *lb_cache_fill_find(struct lb_cache *c, int worker, uv_loop_t *loop, const struct lb_cache_key *k);
-/* Start one: reqhead is the client's request head (copied: Vary values),
- * stale a reference it takes over (or NULL), bg: the client was answered,
- * coalesce: others may wait for it (lb_cache_fill_find finds it). */
+/* What a request that missed does about its URL's fill, decided under the
+ * store's lock so that two requests never both fetch:
+ *   WAIT   *f runs: wait on it (when another worker runs it, *f is a shadow
+ *          of it on this worker's loop, woken when the fill finishes)
+ *   OWN    none ran and claim was set: *f is new, already found by others;
+ *          lb_cache_fill_begin it, then fetch
+ *   NONE   none runs, none claimed
+ *   AGAIN  an object of the URL was stored after the lookup (seen: the
+ *          lookup's a->seen): look up again */
+enum lb_cache_join { LB_CACHE_JOIN_WAIT, LB_CACHE_JOIN_OWN, LB_CACHE_JOIN_NONE, LB_CACHE_JOIN_AGAIN };
+enum lb_cache_join lb_cache_fill_join(struct lb_cache *c, int worker, uv_loop_t *loop, const struct lb_cache_key *k,
+                                      uint64_t seen, bool claim, struct lb_cache_fill **f);
+/* reqhead is the client's request head (copied: Vary values), stale a
+ * reference the fill takes over (or NULL), bg: the client was answered. */
+void lb_cache_fill_begin(struct lb_cache_fill *f, const char *reqhead, size_t reqhead_len, struct lb_cache_obj *stale,
+                         bool bg);
+/* A fill made and begun at once; coalesce: others may wait for it (without
+ * the join's guarantee: for fetches nobody waits for, and tests). */
 struct lb_cache_fill *lb_cache_fill_start(struct lb_cache *c, int worker, uv_loop_t *loop,
                                           const struct lb_cache_key *k, const char *reqhead, size_t reqhead_len,
                                           struct lb_cache_obj *stale, bool bg, bool coalesce);

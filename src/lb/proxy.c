@@ -503,27 +503,46 @@ static bool cache_request(struct lb_session *s, size_t head_len)
     struct lb_cache_key k;
     lb_cache_key_init(&k, s->tgt.host, s->tgt.host_len, s->tgt.path, s->tgt.path_len, s->tls != NULL || s->h2_tls);
     bool close = cache_close(s);
-    struct lb_cache_answer a = {&s->out, r, close, !close && s->req_http10, 0};
+    struct lb_cache_answer a = {&s->out, r, close, !close && s->req_http10, 0, 0};
     struct lb_cache_obj *stale = NULL;
+    struct lb_cache_fill *f = NULL;
+    enum lb_cache_result res;
+    enum lb_cache_join j = LB_CACHE_JOIN_NONE;
     long long now = now_ms(s);
-    enum lb_cache_result res = lb_cache_lookup(c, &k, now, &a, &stale);
-    if (res == LB_CACHE_HIT) {
-        cache_answered(s, head_len, a.status, close);
-        return true;
-    }
-    if (res == LB_CACHE_STALE && stale_ok && lb_cache_obj_stale_on_error(stale, now)) {
-        /* the fetch this request waited for failed: the stale object answers */
-        lb_cache_write(c, stale, now, "STALE", &a);
+    for (int tries = 0;; tries++) {
+        res = lb_cache_lookup(c, &k, now, &a, &stale);
+        if (res == LB_CACHE_HIT) {
+            cache_answered(s, head_len, a.status, close);
+            return true;
+        }
+        if (res == LB_CACHE_STALE && stale_ok && lb_cache_obj_stale_on_error(stale, now)) {
+            /* the fetch this request waited for failed: the stale object answers */
+            lb_cache_write(c, stale, now, "STALE", &a);
+            lb_cache_obj_unref(stale);
+            lb_cache_note_stale(c);
+            cache_answered(s, head_len, a.status, close);
+            return true;
+        }
+        if (res == LB_CACHE_PASS)
+            break;
+        /* this request becomes the URL's fetch (the stale-while-revalidate
+         * refresh rides on a kept connection: its next request waits) */
+        bool claim = r->meth == HTTP1_METHOD_GET && (res != LB_CACHE_STALE_SERVED || !close);
+        j = lb_cache_fill_join(c, s->w->id, &s->w->loop, &k, tries < 3 ? a.seen : UINT64_MAX, claim, &f);
+        if (j != LB_CACHE_JOIN_AGAIN)
+            break;
+        /* stored since the lookup: a served stale answer needs no refresh
+         * any more; otherwise look up again */
         lb_cache_obj_unref(stale);
-        lb_cache_note_stale(c);
-        cache_answered(s, head_len, a.status, close);
-        return true;
+        stale = NULL;
+        if (res == LB_CACHE_STALE_SERVED) {
+            cache_answered(s, head_len, a.status, close);
+            return true;
+        }
     }
-    struct lb_cache_fill *f = res == LB_CACHE_PASS ? NULL : lb_cache_fill_find(c, s->w->id, &s->w->loop, &k);
     if (res == LB_CACHE_STALE_SERVED) {
-        /* stale-while-revalidate: the client has its answer; the refresh
-         * rides on this connection (its next request waits for it) */
-        if (close || f || r->meth != HTTP1_METHOD_GET) {
+        /* stale-while-revalidate: the client has its answer */
+        if (j != LB_CACHE_JOIN_OWN) {
             lb_cache_obj_unref(stale);
             cache_answered(s, head_len, a.status, close);
             return true;
@@ -531,14 +550,14 @@ static bool cache_request(struct lb_session *s, size_t head_len)
         s->status = a.status;
         struct buf text;
         const char *rh = request_text(s, head_len, &text);
-        s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, rh, s->h2s ? buf_pending(&text) : head_len,
-                                       stale, true, true);
+        lb_cache_fill_begin(f, rh, s->h2s ? buf_pending(&text) : head_len, stale, true);
+        s->cfill = f;
         buf_deinit(&text);
         s->cache_sink = true;
         client_flush(s);
         return s->closing;
     }
-    if (f) {
+    if (j == LB_CACHE_JOIN_WAIT) {
         lb_cache_obj_unref(stale);
         if (!lb_cache_fill_wait(f))
             return false; /* enough are waiting: straight to the origin */
@@ -555,16 +574,21 @@ static bool cache_request(struct lb_session *s, size_t head_len)
         client_pause(s);
         return true;
     }
-    if (r->meth == HTTP1_METHOD_HEAD) {
-        lb_cache_obj_unref(stale); /* objects come from GETs */
+    if (j == LB_CACHE_JOIN_NONE && res != LB_CACHE_PASS) {
+        lb_cache_obj_unref(stale); /* a HEAD: objects come from GETs */
         return false;
     }
-    /* after an uncacheable answer (LB_CACHE_PASS) nobody waits for this
-     * fetch, but a cacheable answer is still stored */
+    /* this request's fetch (after an uncacheable answer, LB_CACHE_PASS,
+     * nobody waits for it, but a cacheable answer is still stored) */
     struct buf text;
     const char *rh = request_text(s, head_len, &text);
-    s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, rh, s->h2s ? buf_pending(&text) : head_len, stale,
-                                   false, res != LB_CACHE_PASS);
+    size_t rl = s->h2s ? buf_pending(&text) : head_len;
+    if (j == LB_CACHE_JOIN_OWN) {
+        lb_cache_fill_begin(f, rh, rl, stale, false);
+        s->cfill = f;
+    } else {
+        s->cfill = lb_cache_fill_start(c, s->w->id, &s->w->loop, &k, rh, rl, stale, false, false);
+    }
     buf_deinit(&text);
     return false;
 }

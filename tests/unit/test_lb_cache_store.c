@@ -77,7 +77,7 @@ static enum lb_cache_result look(const char *path, const char *reqhead, long lon
     parse_req(&q, reqhead);
     struct lb_cache_key k;
     key_of(&k, path);
-    struct lb_cache_answer a = {out, &q.r, false, false, 0};
+    struct lb_cache_answer a = {out, &q.r, false, false, 0, 0};
     struct lb_cache_obj *stale = NULL;
     enum lb_cache_result res = lb_cache_lookup(cache, &k, now, &a, &stale);
     lb_cache_obj_unref(stale);
@@ -216,7 +216,7 @@ Test(cache_store, revalidated_by_304, .init = setup, .fini = teardown)
     key_of(&k, "/r");
     struct buf out;
     buf_init(&out);
-    struct lb_cache_answer a = {&out, &q.r, false, false, 0};
+    struct lb_cache_answer a = {&out, &q.r, false, false, 0, 0};
     struct lb_cache_obj *stale = NULL;
     cr_assert_eq(lb_cache_lookup(cache, &k, 5000, &a, &stale), LB_CACHE_STALE);
     cr_assert_not_null(stale);
@@ -269,5 +269,79 @@ Test(cache_store, scheme_is_part_of_the_key, .init = setup, .fini = teardown)
     cr_assert_eq(look("/a", GET("/a"), 0, &out, &st), LB_CACHE_HIT);
     cr_assert(has(&out, "0123456789"));
     cr_assert_eq(lb_cache_purge(cache, NULL, "/a", false), 2);
+    buf_deinit(&out);
+}
+
+/* Two requests of one URL on two workers both missed; deciding what each
+ * does is one step under the store's lock, so only the first fetches and
+ * the other waits on a shadow of that fill, woken once it is stored. (With
+ * a find and a separate start, both found nothing and both fetched: two
+ * origin requests, seen under load in test_lb_cache.py.) */
+Test(cache_store, join_two_workers_one_fetch, .init = setup, .fini = teardown)
+{
+    struct req q;
+    parse_req(&q, GET("/j"));
+    struct lb_cache_key k;
+    key_of(&k, "/j");
+    struct buf out;
+    buf_init(&out);
+    struct lb_cache_answer a0 = {&out, &q.r, false, false, 0, 0}, a1 = a0;
+    struct lb_cache_obj *stale = NULL;
+    cr_assert_eq(lb_cache_lookup(cache, &k, 1000, &a0, &stale), LB_CACHE_MISS);
+    cr_assert_eq(lb_cache_lookup(cache, &k, 1000, &a1, &stale), LB_CACHE_MISS);
+    struct lb_cache_fill *f0, *f1, *f2;
+    cr_assert_eq(lb_cache_fill_join(cache, 0, &loop, &k, a0.seen, true, &f0), LB_CACHE_JOIN_OWN);
+    cr_assert_eq(lb_cache_fill_join(cache, 1, &loop, &k, a1.seen, true, &f1), LB_CACHE_JOIN_WAIT);
+    cr_assert_neq(f0, f1); /* a shadow for worker 1 */
+    cr_assert_eq(lb_cache_fill_join(cache, 0, &loop, &k, a1.seen, true, &f2), LB_CACHE_JOIN_WAIT);
+    cr_assert_eq(f2, f0); /* the owner's own worker waits on the fill itself */
+    cr_assert(lb_cache_fill_wait(f1));
+    *lb_cache_fill_waiters(f1) = &out; /* any non-NULL head: wake() counts */
+    lb_cache_fill_begin(f0, q.raw, strlen(q.raw), NULL, false);
+    struct http1_response r;
+    struct http1_header h[32];
+    http1_response_init(&r, h, 32);
+    cr_assert_gt(http1_parse_response(OK60, strlen(OK60), &r, NULL, false), 0);
+    struct lb_cache_rules rules = {NULL, 0, false};
+    cr_assert_eq(lb_cache_fill_head(f0, &r, &rules, 1000), 1);
+    lb_cache_fill_data(f0, "0123456789", 10);
+    lb_cache_fill_finish(f0, true, 1000, wake);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(woken, 1); /* the shadow's waiters (f0 had none) */
+    int st;
+    cr_assert_eq(look("/j", GET("/j"), 1000, &out, &st), LB_CACHE_HIT);
+    buf_deinit(&out);
+}
+
+/* A request that missed before a fill of its URL was stored, and asks after
+ * the fill left: it is told to look again (the object is there), not made a
+ * second fetch. A HEAD (no claim) that finds no fill is told NONE. */
+Test(cache_store, join_after_store_looks_again, .init = setup, .fini = teardown)
+{
+    struct req q;
+    parse_req(&q, GET("/g"));
+    struct lb_cache_key k;
+    key_of(&k, "/g");
+    struct buf out;
+    buf_init(&out);
+    struct lb_cache_answer a = {&out, &q.r, false, false, 0, 0};
+    struct lb_cache_obj *stale = NULL;
+    cr_assert_eq(lb_cache_lookup(cache, &k, 1000, &a, &stale), LB_CACHE_MISS);
+    struct lb_cache_fill *f;
+    cr_assert_eq(lb_cache_fill_join(cache, 1, &loop, &k, a.seen, false, &f), LB_CACHE_JOIN_NONE);
+    cr_assert_null(f);
+    cr_assert_eq(fill("/other", GET("/other"), OK60, "0123456789", 1000), 1);
+    cr_assert_eq(lb_cache_fill_join(cache, 1, &loop, &k, a.seen, false, &f), LB_CACHE_JOIN_NONE); /* not its URL */
+    cr_assert_eq(fill("/g", GET("/g"), OK60, "0123456789", 1000), 1);
+    cr_assert_eq(lb_cache_fill_join(cache, 1, &loop, &k, a.seen, true, &f), LB_CACHE_JOIN_AGAIN);
+    cr_assert_null(f);
+    cr_assert_eq(lb_cache_lookup(cache, &k, 1000, &a, &stale), LB_CACHE_HIT);
+    /* an uncacheable answer's marker counts as stored too: the look again
+     * then says PASS */
+    key_of(&k, "/u");
+    cr_assert_eq(lb_cache_lookup(cache, &k, 1000, &a, &stale), LB_CACHE_MISS);
+    fill("/u", GET("/u"), "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: 1\r\n\r\n", "x", 1000);
+    cr_assert_eq(lb_cache_fill_join(cache, 1, &loop, &k, a.seen, true, &f), LB_CACHE_JOIN_AGAIN);
+    cr_assert_eq(lb_cache_lookup(cache, &k, 1000, &a, &stale), LB_CACHE_PASS);
     buf_deinit(&out);
 }
