@@ -97,6 +97,20 @@ static int tkeys_get(long long period, struct tkey out[2])
     return n;
 }
 
+/* The ticket cipher, fetched once: handing EVP_EncryptInit_ex the legacy
+ * EVP_aes_256_cbc() makes OpenSSL 3.0 look the provider's implementation up
+ * by name on every ticket. NULL (fetch failed): the legacy one is used. */
+static EVP_CIPHER *tk_cipher;
+static pthread_once_t tk_cipher_once = PTHREAD_ONCE_INIT;
+
+static void tk_cipher_init(void) { tk_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL); }
+
+static const EVP_CIPHER *ticket_cipher(void)
+{
+    pthread_once(&tk_cipher_once, tk_cipher_init);
+    return tk_cipher ? tk_cipher : EVP_aes_256_cbc();
+}
+
 static int set_mac_key(EVP_MAC_CTX *h, unsigned char *key)
 {
     OSSL_PARAM p[3];
@@ -120,14 +134,14 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
         if (RAND_bytes(iv, 16) != 1)
             return -1;
         memcpy(name, k[0].name, 16);
-        if (EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k[0].aes, iv) != 1 || set_mac_key(hctx, k[0].hmac) != 1)
+        if (EVP_EncryptInit_ex(ectx, ticket_cipher(), NULL, k[0].aes, iv) != 1 || set_mac_key(hctx, k[0].hmac) != 1)
             return -1;
         return 1;
     }
     for (int i = 0; i < n; i++) {
         if (memcmp(name, k[i].name, 16) != 0)
             continue;
-        if (EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k[i].aes, iv) != 1 || set_mac_key(hctx, k[i].hmac) != 1)
+        if (EVP_DecryptInit_ex(ectx, ticket_cipher(), NULL, k[i].aes, iv) != 1 || set_mac_key(hctx, k[i].hmac) != 1)
             return -1;
         return i == 0 ? 1 : 2;
     }
@@ -264,6 +278,12 @@ static SSL_CTX *make_ctx(struct net_tls_ctx *x, struct tls_slot *slot, const str
     if (c->ticket_rotate_ms <= 0)
         opts |= SSL_OP_NO_TICKET;
     SSL_CTX_set_options(ctx, opts);
+    /* The chain sent is the one in the tls-cert file. Without this mode
+     * OpenSSL tries to build one per handshake from the context's store when
+     * the file holds the leaf only (an X509_STORE_CTX and a failed
+     * X509_verify_cert each time); a server context's store is empty, so
+     * that never added a certificate. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
     /* no SSL_MODE_RELEASE_BUFFERS: freeing and taking OpenSSL's record
      * buffers on every read and write cost 1-2 us per request; an idle
      * connection gives them back through net_tls_conn_trim instead */

@@ -152,6 +152,44 @@ def test_resumption(certs, backends, lb, tmp_path, args):
     assert m['scaleout_lb_listener_tls_handshakes_total{listener="default",kind="resumed"}'] == 1
 
 
+def tickets_received(out):
+    """NewSessionTicket messages the server sent, from s_client -msg output."""
+    return len(re.findall(r"<<< TLS 1\.3, Handshake \[length [0-9a-f]+\], NewSessionTicket", out))
+
+
+def test_one_ticket_per_handshake(certs, backends, lb, tmp_path):
+    """A full TLS 1.3 handshake gets one session ticket (OpenSSL's default is
+    two: each costs the server a session encoding and an encryption), and that
+    one resumes; a resumption with the current key gets none (the ticket stays
+    good: only one made with the previous key is renewed)."""
+    (b,) = backends(1)
+    x = lb("--backend", b.addr, *tls_flags(certs))
+    sess = tmp_path / "sess.pem"
+    first = s_client(x.port, "-tls1_3", "-msg", "-sess_out", sess, send=GET_CLOSE)
+    assert "New, TLSv1.3" in first and "X-Backend: b1" in first, first
+    assert tickets_received(first) == 1, first
+    second = s_client(x.port, "-tls1_3", "-msg", "-sess_in", sess, send=GET_CLOSE)
+    assert "Reused, TLSv1.3" in second and "X-Backend: b1" in second, second
+    assert tickets_received(second) == 0, second
+    third = s_client(x.port, "-tls1_3", "-sess_in", sess, send=GET_CLOSE)
+    assert "Reused, TLSv1.3" in third, third
+
+
+def test_certificate_chain_as_in_file(certs, backends, lb, tmp_path):
+    """The chain sent is the tls-cert file's: the leaf alone when the file holds
+    the leaf only (nothing is built per handshake), leaf and CA when the file
+    holds both; a client that trusts the CA verifies either."""
+    (b,) = backends(1)
+    chain = tmp_path / "a-chain.pem"
+    chain.write_text((certs / "a.pem").read_text() + (certs / "ca.pem").read_text())
+    for cert, n in ((certs / "a.pem", 1), (chain, 2)):
+        x = lb("--backend", b.addr, "--tls-cert", cert, certs / "a.key")
+        out = s_client(x.port, "-showcerts", "-CAfile", certs / "ca.pem", "-verify_return_error")
+        assert out.count("-----BEGIN CERTIFICATE-----") == n, out
+        assert "Verify return code: 0 (ok)" in out, out
+        assert peer_serial(x.port, certs) == cert_serial(certs / "a.pem")
+
+
 def test_ticket_key_rotation(certs, backends, lb, tmp_path):
     """tls-ticket-rotate: a ticket made with the key before the current one is still
     accepted; once that key is gone too, the handshake is a full one."""
