@@ -33,7 +33,6 @@
 #include "kv/rdb.h"
 #include "kv/repl.h"
 #include "kv/reply.h"
-#include "kv/server.h"
 
 const char kv_persist_misconf[] =
     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
