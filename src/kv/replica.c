@@ -333,7 +333,7 @@ static int load_swapdb(struct kv_server *s, const char *p, size_t n, struct kv_d
     struct code_list old = {0};
     kv_fn_foreach_code(s, keep_code, &old);
     kv_fn_flush(s);
-    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
     int rc = kv_rdb_load_mem_ex(p, n, tp, ndbs, util_time_ms(), &lo, st, err, errlen);
     if (rc == 0) {
         kv_watch_flush(s);
@@ -398,7 +398,7 @@ static void full_sync_load(struct kv_master_link *m, const char *file)
         for (int i = 0; i < n; i++)
             kv_db_flush(dbs[i]);
         kv_fn_flush(s); /* as Redis: a full sync replaces the libraries too */
-        struct kv_rdb_load_opts lo = {.fn_srv = s};
+        struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
         if (file)
             rc = kv_rdb_load_file_ex(file, dbs, n, util_time_ms(), &lo, &st, err, sizeof err) == 0 ? 0 : -1;
         else

@@ -62,7 +62,8 @@ struct kv_db **kv_persist_dbs(struct kv_server *s, int *n)
 static void save_opts(struct kv_server *s, struct kv_rdb_save_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->fn_srv = s; /* FUNCTION libraries, as Redis */
+    o->fn_each = kv_fn_rdb_each; /* FUNCTION libraries, as Redis */
+    o->fn_arg = s;
     o->compress = s->cfg.rdbcompression;
     o->checksum = s->cfg.rdbchecksum;
     o->now_ms = util_time_ms();
@@ -103,7 +104,7 @@ int kv_persist_load(struct kv_server *s)
     s->last_bgsave_secs = -1;
     s->lastsave = util_time_ms() / 1000;
     long long t0 = util_mono_us();
-    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
     int rc = kv_rdb_load_file_ex(path, dbs, n, util_time_ms(), &lo, &st, err, sizeof err);
     s->dirty = 0;
     if (rc == 1)
@@ -508,7 +509,7 @@ void kv_cmd_DEBUG(struct kv_client *c, int argc, struct resp_arg *argv)
     struct kv_rdb_load_stats st;
     rdb_path(s, path, sizeof path);
     uint64_t dirty = s->dirty;
-    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
     int rc = kv_rdb_load_file_ex(path, dbs, n, util_time_ms(), &lo, &st, err, sizeof err);
     s->dirty = dirty;
     if (rc != 0) {
