@@ -42,23 +42,6 @@ const char kv_persist_misconf[] =
 
 #define BGSAVE_RETRY_SECS 5 /* Redis's CONFIG_BGSAVE_RETRY_DELAY */
 
-struct kv_db **kv_persist_dbs(struct kv_server *s, int *n)
-{
-    if (!s->persist_dbs)
-        s->persist_dbs = xmalloc(sizeof *s->persist_dbs * (size_t)s->ndbs);
-    for (int i = 0; i < s->ndbs; i++) {
-        struct kv_db *db = kv_db_get(s, i);
-        if (db != &s->db) {
-            db->now_ms = s->db.now_ms;
-            db->lfu_log_factor = s->db.lfu_log_factor;
-            db->lfu_decay_time = s->db.lfu_decay_time;
-        }
-        s->persist_dbs[i] = db;
-    }
-    *n = s->ndbs;
-    return s->persist_dbs;
-}
-
 static void save_opts(struct kv_server *s, struct kv_rdb_save_opts *o)
 {
     memset(o, 0, sizeof *o);
