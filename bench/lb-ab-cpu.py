@@ -4,8 +4,9 @@
 # thread (L7 http and L4 tcp) to two nginx backends; old and new alternate, the
 # order swapping every round; medians over ROUNDS. For refactors that must not
 # move CPU per request (issue 8: within ±3%).
-#   usage: ROUNDS=5 DUR=5 bench/lb-ab-cpu.py OLD_BINARY NEW_BINARY
-# Ports 21020-21033 on 127.0.0.1. Stops only the processes it started.
+#   usage: ROUNDS=5 DUR=5 [PORT_BASE=21020] bench/lb-ab-cpu.py OLD_BINARY NEW_BINARY
+# Ports PORT_BASE to PORT_BASE+13 on 127.0.0.1 (default 21020-21033). Stops only
+# the processes it started.
 import subprocess, time, os, sys, statistics, socket, re, tempfile, shutil
 OLD, NEW = sys.argv[1], sys.argv[2]
 ROUNDS = int(os.environ.get('ROUNDS', '5')); DUR = os.environ.get('DUR', '5')
@@ -19,7 +20,8 @@ def wait(port):
         except OSError: time.sleep(0.05)
     raise SystemExit(f'port {port} not up')
 d = tempfile.mkdtemp(prefix='lb-ab-cpu-')
-B1, B2 = 21020, 21021
+PORT_BASE = int(os.environ.get('PORT_BASE', '21020'))
+B1, B2 = PORT_BASE, PORT_BASE + 1
 open(f'{d}/nginx.conf', 'w').write(f'''daemon off; master_process on; worker_processes 1; pid {d}/nginx.pid;
 error_log {d}/error.log error; events {{ worker_connections 4096; }}
 http {{ access_log off; keepalive_requests 1000000; keepalive_timeout 75s;
@@ -30,7 +32,7 @@ server {{ listen 127.0.0.1:{B2}; location / {{ return 200 "ok\\n"; }} }} }}
 ng = subprocess.Popen(['nginx', '-p', d, '-c', f'{d}/nginx.conf'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 wait(B1); wait(B2)
 procs = {}; ports = {}
-p0 = 21030
+p0 = PORT_BASE + 10
 for mode in ['http', 'tcp']:
     for who, b in [('old', OLD), ('new', NEW)]:
         port = p0; p0 += 1

@@ -161,6 +161,17 @@ int net_write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+int net_socket_timeout(int family, long long timeout_ms)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
 ssize_t net_read_buf(int fd, struct buf *b, size_t want)
 {
     buf_reserve(b, want);

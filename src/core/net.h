@@ -51,6 +51,11 @@ int net_resolve_hostport(const char *hostport, const char *form, struct sockaddr
  */
 int net_write_all(int fd, const void *p, size_t n);
 
+/* A blocking TCP socket of family (AF_INET, AF_INET6) whose reads, writes
+ * and connect() give up after timeout_ms (SO_RCVTIMEO, SO_SNDTIMEO): the fd,
+ * or -1 (errno). */
+int net_socket_timeout(int family, long long timeout_ms);
+
 /* One read from fd into the tail of b, after making room for at least want
  * bytes (again after EINTR). Returns the bytes added to b, 0 at end of file,
  * or -1 (errno: a timeout of SO_RCVTIMEO is EAGAIN). */

@@ -390,7 +390,7 @@ static int rdb_preamble(struct kv_server *s, const char *data, size_t len, const
     int n;
     struct kv_db **dbs = kv_persist_dbs(s, &n);
     struct kv_rdb_load_stats st;
-    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
     char e[600];
     if (kv_rdb_load_mem_ex(data, len, dbs, n, util_time_ms(), &lo, &st, e, sizeof e) != 0) {
         snprintf(err, errlen, "Bad RDB preamble of the append only file %.400s: %.400s", path, e);
@@ -487,7 +487,7 @@ int kv_aof_load(struct kv_server *s, bool *loaded)
             struct kv_db **dbs = kv_persist_dbs(s, &n);
             struct kv_rdb_load_stats st;
             char e2[600];
-            struct kv_rdb_load_opts lo = {.fn_srv = s};
+            struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
             int rc = kv_rdb_load_file_ex(path, dbs, n, util_time_ms(), &lo, &st, e2, sizeof e2);
             if (rc != 0) {
                 snprintf(err, sizeof err, "%.400s: %.400s", path, rc == 1 ? "missing" : e2);
@@ -837,7 +837,8 @@ static int write_base(struct kv_server *s, const char *dir, int seq, bool rdb, c
                                  .used_mem = xalloc_used(),
                                  .key_delay_us = s->cfg.rdb_key_save_delay,
                                  .hints = KV_RDB_HINT_NONE,
-                                 .fn_srv = s};
+                                 .fn_each = kv_fn_rdb_each,
+                                 .fn_arg = s};
     return kv_rdb_save_file(dir, name, dbs, n, &o, err, errlen);
 }
 

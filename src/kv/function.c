@@ -84,6 +84,16 @@ int kv_fn_load_code(struct kv_server *s, const char *code, size_t len, char *err
     return fn_load(kv_script_get(s), true, &a, err, errlen) ? 0 : -1;
 }
 
+void kv_fn_rdb_each(void *srv, void (*cb)(void *arg, const char *code, size_t len), void *arg)
+{
+    kv_fn_foreach_code(srv, cb, arg);
+}
+
+int kv_fn_rdb_load(void *srv, const char *code, size_t len, char *err, size_t errlen)
+{
+    return kv_fn_load_code(srv, code, len, err, errlen);
+}
+
 void kv_fn_flush(struct kv_server *s)
 {
     if (s->script)

@@ -14,6 +14,10 @@ struct kv_server;
 void kv_fn_foreach_code(struct kv_server *s, void (*cb)(void *arg, const char *code, size_t len), void *arg);
 /* FUNCTION LOAD REPLACE code (lock held). 0, or -1 with Redis's error text in err. */
 int kv_fn_load_code(struct kv_server *s, const char *code, size_t len, char *err, size_t errlen);
+/* The same as rdb.c's callbacks (struct kv_rdb_save_opts fn_each and
+ * struct kv_rdb_load_opts fn_load, with fn_arg the struct kv_server). */
+void kv_fn_rdb_each(void *srv, void (*cb)(void *arg, const char *code, size_t len), void *arg);
+int kv_fn_rdb_load(void *srv, const char *code, size_t len, char *err, size_t errlen);
 /* FUNCTION FLUSH (lock held). */
 void kv_fn_flush(struct kv_server *s);
 

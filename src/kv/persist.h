@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "kv/types.h"
 
@@ -15,8 +16,24 @@
  * held), *n of them. The array is the server's (allocated on the first call,
  * so that a forked child never allocates it); databases not selected get the
  * selected one's clock and LFU settings, so that loading into them stamps
- * keys as in the selected one. */
-struct kv_db **kv_persist_dbs(struct kv_server *s, int *n);
+ * keys as in the selected one. Inline here: aof.c, repl.c and replica.c,
+ * which t_persist.c calls, use it too (no file pair calling each other). */
+static inline struct kv_db **kv_persist_dbs(struct kv_server *s, int *n)
+{
+    if (!s->persist_dbs)
+        s->persist_dbs = xmalloc(sizeof *s->persist_dbs * (size_t)s->ndbs);
+    for (int i = 0; i < s->ndbs; i++) {
+        struct kv_db *db = kv_db_get(s, i);
+        if (db != &s->db) {
+            db->now_ms = s->db.now_ms;
+            db->lfu_log_factor = s->db.lfu_log_factor;
+            db->lfu_decay_time = s->db.lfu_decay_time;
+        }
+        s->persist_dbs[i] = db;
+    }
+    *n = s->ndbs;
+    return s->persist_dbs;
+}
 
 /* Start-up: load dir/dbfilename if it exists. 0 ok (or no file), -1 corrupt
  * or unreadable (message logged and printed: the server must not start). */

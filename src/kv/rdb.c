@@ -23,7 +23,6 @@
 #include "core/alloc.h"
 #include "core/crc64.h"
 #include "core/util.h"
-#include "kv/function.h"
 #include "kv/hashobj.h"
 #include "kv/listobj.h"
 #include "kv/setobj.h"
@@ -1123,8 +1122,8 @@ int kv_rdb_save_fd(int fd, struct kv_db *const *dbs, int ndbs, const struct kv_r
         put_aux_ll(&w, "repl-offset", o->repl_offset);
     }
     put_aux_ll(&w, "aof-base", 0);
-    if (o->fn_srv)
-        kv_fn_foreach_code(o->fn_srv, put_function, &w);
+    if (o->fn_each)
+        o->fn_each(o->fn_arg, put_function, &w);
     for (int i = 0; i < ndbs; i++) {
         struct kv_db *db = dbs[i];
         if (!db || db_size(db) == 0)
@@ -1322,8 +1321,8 @@ int kv_rdb_load_reader(struct rdb_reader *r, struct kv_db *const *dbs, int ndbs,
                 return load_fail(r, err, errlen);
             st->functions++;
             char fe[400];
-            int frc = lo && lo->fn_srv ? kv_fn_load_code(lo->fn_srv, code, cl, fe, sizeof fe) : 0;
-            if (lo && !lo->fn_srv && lo->fn_code)
+            int frc = lo && lo->fn_load ? lo->fn_load(lo->fn_arg, code, cl, fe, sizeof fe) : 0;
+            if (lo && !lo->fn_load && lo->fn_code)
                 lo->fn_code(lo->arg, code, cl);
             xfree(code);
             if (frc != 0) {

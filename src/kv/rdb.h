@@ -57,7 +57,11 @@ struct kv_rdb_save_opts {
     uint64_t used_mem;  /* used-mem aux field */
     long long key_delay_us; /* sleep per key (rdb-key-save-delay; tests) */
     int hints;          /* KV_RDB_HINT_*: eviction hints written per key, as Redis */
-    struct kv_server *fn_srv; /* write this server's FUNCTION LOAD libraries (FUNCTION2 opcode); NULL none */
+    /* FUNCTION LOAD libraries (FUNCTION2 opcode): fn_each(fn_arg, cb, arg)
+     * calls cb with each library's code (kv_fn_rdb_each in function.h, for
+     * a server); NULL: none written */
+    void (*fn_each)(void *fn_arg, void (*cb)(void *arg, const char *code, size_t len), void *arg);
+    void *fn_arg;
     bool repl_info;     /* write the repl-stream-db, repl-id and repl-offset aux fields (full sync) */
     int repl_stream_db; /* the database the replication stream is in after this snapshot */
     const char *repl_id;
@@ -83,7 +87,7 @@ struct kv_rdb_load_stats {
     uint64_t empty;         /* keys skipped: empty collections */
     int version;
     long long ctime;        /* aux ctime, -1 if absent */
-    uint64_t functions;     /* FUNCTION2 libraries met (loaded when fn_srv was given) */
+    uint64_t functions;     /* FUNCTION2 libraries met (loaded when fn_load was given) */
     int repl_stream_db;     /* aux repl-stream-db, -1 if absent */
     char repl_id[41];       /* aux repl-id, "" if absent */
     long long repl_offset;  /* aux repl-offset, -1 if absent */
@@ -92,8 +96,12 @@ struct kv_rdb_load_stats {
 
 /* What a load does beyond keys. */
 struct kv_rdb_load_opts {
-    struct kv_server *fn_srv; /* load FUNCTION2 libraries into it (replacing same-named ones); NULL: skip them */
-    /* fn_srv NULL: each FUNCTION2 library's code goes here instead (a load
+    /* load a FUNCTION2 library (replacing a same-named one): 0, or -1 with
+     * the reason in err, which fails the load (kv_fn_rdb_load in function.h
+     * loads into the server fn_arg); NULL: not loaded */
+    int (*fn_load)(void *fn_arg, const char *code, size_t len, char *err, size_t errlen);
+    void *fn_arg;
+    /* fn_load NULL: each FUNCTION2 library's code goes here instead (a load
      * off the keyspace lock installs them later); NULL: skipped */
     void (*fn_code)(void *arg, const char *code, size_t len);
     /* every AUX field as read (progress reports: used-mem...); may be NULL */
@@ -115,7 +123,7 @@ int kv_rdb_load_mem(const void *p, size_t len, struct kv_db *const *dbs, int ndb
  * The same from a reader (streaming when r->fill is set: the loader drops
  * what it parsed between keys, so memory holds one value at a time beyond
  * the databases). Touches nothing but dbs, st and lo's callbacks: with
- * lo->fn_srv NULL it may run on a thread of its own while the keyspace lock
+ * lo->fn_load NULL it may run on a thread of its own while the keyspace lock
  * is not held, into databases nobody else sees.
  */
 int kv_rdb_load_reader(struct rdb_reader *r, struct kv_db *const *dbs, int ndbs, long long now_ms,

@@ -19,6 +19,7 @@
 #include "core/rand.h"
 #include "core/util.h"
 #include "kv/blocking.h"
+#include "kv/function.h"
 #include "kv/multi.h"
 #include "kv/persist.h"
 #include "kv/propagate.h"
@@ -474,7 +475,8 @@ static void sync_child_start(struct kv_server *s)
                                      .used_mem = xalloc_used(),
                                      .key_delay_us = s->cfg.rdb_key_save_delay,
                                      .hints = KV_RDB_HINT_NONE,
-                                     .fn_srv = s,
+                                     .fn_each = kv_fn_rdb_each,
+                                     .fn_arg = s,
                                      .repl_info = true,
                                      .repl_stream_db = stream_db >= 0 ? stream_db : 0,
                                      .repl_id = r->replid,

@@ -313,6 +313,17 @@ static void code_list_free(struct code_list *l)
     xfree(l->len);
 }
 
+/* A sync failed after its libraries replaced old's (lock held): put old's
+ * back. */
+static void restore_libraries(struct kv_server *s, const struct code_list *old)
+{
+    char e2[300];
+    kv_fn_flush(s);
+    for (int i = 0; i < old->n; i++)
+        if (kv_fn_load_code(s, old->code[i], old->len[i], e2, sizeof e2) != 0)
+            log_warn("Restoring a library after a failed sync: %s", e2);
+}
+
 /*
  * repl-diskless-load swapdb: load into new databases from the received
  * bytes and exchange them with the server's only when the load succeeded
@@ -333,18 +344,14 @@ static int load_swapdb(struct kv_server *s, const char *p, size_t n, struct kv_d
     struct code_list old = {0};
     kv_fn_foreach_code(s, keep_code, &old);
     kv_fn_flush(s);
-    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
     int rc = kv_rdb_load_mem_ex(p, n, tp, ndbs, util_time_ms(), &lo, st, err, errlen);
     if (rc == 0) {
         kv_watch_flush(s);
         for (int i = 0; i < ndbs; i++)
             kv_db_exchange(dbs[i], &tmp[i], false);
     } else {
-        char e2[300];
-        kv_fn_flush(s);
-        for (int i = 0; i < old.n; i++)
-            if (kv_fn_load_code(s, old.code[i], old.len[i], e2, sizeof e2) != 0)
-                log_warn("Restoring a library after a failed sync: %s", e2);
+        restore_libraries(s, &old);
     }
     code_list_free(&old);
     for (int i = 0; i < ndbs; i++)
@@ -398,7 +405,7 @@ static void full_sync_load(struct kv_master_link *m, const char *file)
         for (int i = 0; i < n; i++)
             kv_db_flush(dbs[i]);
         kv_fn_flush(s); /* as Redis: a full sync replaces the libraries too */
-        struct kv_rdb_load_opts lo = {.fn_srv = s};
+        struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
         if (file)
             rc = kv_rdb_load_file_ex(file, dbs, n, util_time_ms(), &lo, &st, err, sizeof err) == 0 ? 0 : -1;
         else
@@ -452,13 +459,8 @@ static int install_libraries(struct kv_server *s, struct kv_async_load *al, char
     for (int i = 0; i < fresh.n && rc == 0; i++)
         if (kv_fn_load_code(s, fresh.code[i], fresh.len[i], err, errlen) != 0)
             rc = -1;
-    if (rc != 0) {
-        char e2[300];
-        kv_fn_flush(s);
-        for (int i = 0; i < old.n; i++)
-            if (kv_fn_load_code(s, old.code[i], old.len[i], e2, sizeof e2) != 0)
-                log_warn("Restoring a library after a failed sync: %s", e2);
-    }
+    if (rc != 0)
+        restore_libraries(s, &old);
     code_list_free(&old);
     code_list_free(&fresh);
     return rc;

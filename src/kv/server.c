@@ -1033,6 +1033,7 @@ static const struct kv_server_ops server_ops = {
     .client_pushed = kv_server_client_pushed,
     .busy_poll = kv_server_busy_poll,
     .repl_deny_write = kv_repl_deny_write,
+    .begin_shutdown = kv_server_begin_shutdown,
 };
 
 void kv_config_apply(struct kv_server *s)
@@ -1057,7 +1058,7 @@ void kv_config_apply(struct kv_server *s)
 
 /* ---- signals ------------------------------------------------------------- */
 
-void kv_begin_shutdown(struct kv_server *s, const char *why)
+void kv_server_begin_shutdown(struct kv_server *s, const char *why)
 {
     if (atomic_exchange(&s->shutting_down, true))
         return;
@@ -1110,7 +1111,7 @@ static void on_signal(uv_signal_t *h, int signum)
     if (!atomic_load(&s->shutting_down) && kv_persist_shutdown(s, false, false) != 0)
         log_warn("SIGTERM/SIGINT: the final save failed; exiting anyway");
     pthread_mutex_unlock(&s->lock);
-    kv_begin_shutdown(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    kv_server_begin_shutdown(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 /* ---- admin endpoint ------------------------------------------------------ */

@@ -46,13 +46,15 @@ extern kv_cmd_fn *const kv_handlers[RESP_CMD_COUNT];
 /*
  * The up-calls' implementations (struct kv_server_ops in types.h; the
  * subsystems call them as kv_call, kv_call_queued, kv_client_resume,
- * kv_client_pushed and kv_busy_poll through s->ops).
+ * kv_client_pushed, kv_busy_poll and kv_begin_shutdown through s->ops).
  */
 void kv_server_call(struct kv_client *c, int argc, struct resp_arg *argv);
 void kv_server_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv);
 void kv_server_client_resume(struct kv_client *c);
 void kv_server_client_pushed(struct kv_client *c, bool over);
 void kv_server_busy_poll(struct kv_server *s);
+/* Begin a graceful shutdown (SHUTDOWN, signals): drain clients, stop. */
+void kv_server_begin_shutdown(struct kv_server *s, const char *why);
 
 /* The output-buffer-limit class of c (normal or pubsub). */
 const struct kv_obl *kv_client_obl(const struct kv_client *c);
@@ -70,9 +72,6 @@ void kv_info(struct kv_server *s, struct buf *out, const char *section);
 /* Prometheus /metrics and JSON /status bodies (lock taken inside). */
 void kv_metrics(struct kv_server *s, struct buf *out);
 void kv_status(struct kv_server *s, struct buf *out);
-
-/* Begin a graceful shutdown (SHUTDOWN, signals): drain clients, stop. */
-void kv_begin_shutdown(struct kv_server *s, const char *why);
 
 /* Apply a runtime config change (CONFIG SET, SIGHUP). Also sets s->ops, the
  * up-calls of the subsystems (types.h): every server passes here before its

@@ -33,7 +33,6 @@
 #include "kv/rdb.h"
 #include "kv/repl.h"
 #include "kv/reply.h"
-#include "kv/server.h"
 
 const char kv_persist_misconf[] =
     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
@@ -43,27 +42,11 @@ const char kv_persist_misconf[] =
 
 #define BGSAVE_RETRY_SECS 5 /* Redis's CONFIG_BGSAVE_RETRY_DELAY */
 
-struct kv_db **kv_persist_dbs(struct kv_server *s, int *n)
-{
-    if (!s->persist_dbs)
-        s->persist_dbs = xmalloc(sizeof *s->persist_dbs * (size_t)s->ndbs);
-    for (int i = 0; i < s->ndbs; i++) {
-        struct kv_db *db = kv_db_get(s, i);
-        if (db != &s->db) {
-            db->now_ms = s->db.now_ms;
-            db->lfu_log_factor = s->db.lfu_log_factor;
-            db->lfu_decay_time = s->db.lfu_decay_time;
-        }
-        s->persist_dbs[i] = db;
-    }
-    *n = s->ndbs;
-    return s->persist_dbs;
-}
-
 static void save_opts(struct kv_server *s, struct kv_rdb_save_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->fn_srv = s; /* FUNCTION libraries, as Redis */
+    o->fn_each = kv_fn_rdb_each; /* FUNCTION libraries, as Redis */
+    o->fn_arg = s;
     o->compress = s->cfg.rdbcompression;
     o->checksum = s->cfg.rdbchecksum;
     o->now_ms = util_time_ms();
@@ -104,7 +87,7 @@ int kv_persist_load(struct kv_server *s)
     s->last_bgsave_secs = -1;
     s->lastsave = util_time_ms() / 1000;
     long long t0 = util_mono_us();
-    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
     int rc = kv_rdb_load_file_ex(path, dbs, n, util_time_ms(), &lo, &st, err, sizeof err);
     s->dirty = 0;
     if (rc == 1)
@@ -509,7 +492,7 @@ void kv_cmd_DEBUG(struct kv_client *c, int argc, struct resp_arg *argv)
     struct kv_rdb_load_stats st;
     rdb_path(s, path, sizeof path);
     uint64_t dirty = s->dirty;
-    struct kv_rdb_load_opts lo = {.fn_srv = s};
+    struct kv_rdb_load_opts lo = {.fn_load = kv_fn_rdb_load, .fn_arg = s};
     int rc = kv_rdb_load_file_ex(path, dbs, n, util_time_ms(), &lo, &st, err, sizeof err);
     s->dirty = dirty;
     if (rc != 0) {

@@ -220,6 +220,9 @@ struct kv_server_ops {
      * functions, which replication sits above (a full sync loads their
      * libraries through rdb.c). */
     bool (*repl_deny_write)(struct kv_client *c, const char **msg);
+    /* Begin a graceful shutdown (SHUTDOWN; server.c's signals call it
+     * directly): drain clients, stop. */
+    void (*begin_shutdown)(struct kv_server *s, const char *why);
 };
 
 struct kv_server {
@@ -311,6 +314,8 @@ static inline void kv_client_pushed(struct kv_client *c, bool over) { c->srv->op
 /* A busy script's hook (script.c): serve the other clients of the script's
  * worker with -BUSY and friends. */
 static inline void kv_busy_poll(struct kv_server *s) { s->ops->busy_poll(s); }
+/* SHUTDOWN (t_persist.c), after its final save: drain clients and stop. */
+static inline void kv_begin_shutdown(struct kv_server *s, const char *why) { s->ops->begin_shutdown(s, why); }
 
 /* ---- databases (SELECT) --------------------------------------------------------- */
 

@@ -23,12 +23,9 @@ bool net_sentinel_master(const char *host, int port, const char *name, int timeo
     size_t nlen = strlen(name);
     if (nlen > 200 || net_resolve(host, port, &sa, &salen, err, sizeof err) != 0)
         return false;
-    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = net_socket_timeout(sa.ss_family, timeout_ms); /* bounds connect() too */
     if (fd < 0)
         return false;
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* bounds connect() too */
     char req[256], rep[512];
     int n = snprintf(req, sizeof req, "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$%zu\r\n%s\r\n", nlen,
                      name);

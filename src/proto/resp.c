@@ -239,17 +239,6 @@ static bool is_space(int c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-static int hex_val(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Split the inline line buf[i..end) into words with Redis sdssplitargs rules,
  * decoding each word in place over its own bytes (a word never decodes longer
@@ -282,9 +271,9 @@ static bool split_inline(struct resp_parser *p, char *buf, size_t i, size_t end)
         while (!done) {
             int c = AT(i);
             if (inq) {
-                if (c == '\\' && AT(i + 1) == 'x' && hex_val(AT(i + 2)) >= 0 &&
-                    hex_val(AT(i + 3)) >= 0) {
-                    buf[w++] = (char)(hex_val(AT(i + 2)) * 16 + hex_val(AT(i + 3)));
+                if (c == '\\' && AT(i + 1) == 'x' && util_hexval(AT(i + 2)) >= 0 &&
+                    util_hexval(AT(i + 3)) >= 0) {
+                    buf[w++] = (char)(util_hexval(AT(i + 2)) * 16 + util_hexval(AT(i + 3)));
                     i += 4;
                 } else if (c == '\\' && AT(i + 1) != -1) {
                     int e = AT(i + 1);

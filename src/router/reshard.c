@@ -93,12 +93,9 @@ static int mc_open(struct mconn *c, struct rt_shard *sh)
         return 0;
     mc_close(c);
     struct net_peer *peer = atomic_load(&sh->peer);
-    int fd = socket(peer->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = net_socket_timeout(peer->sa.ss_family, 5000);
     if (fd < 0)
         return -1;
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (const struct sockaddr *)&peer->sa, peer->salen) != 0) {
         close(fd);
         return -1;

@@ -140,12 +140,9 @@ static bool ping_ok(const char *addr, long long timeout_ms)
     char err[256];
     if (resolve(addr, &sa, &salen, err, sizeof err) != 0)
         return false;
-    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = net_socket_timeout(sa.ss_family, timeout_ms);
     if (fd < 0)
         return false;
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     char rep[8];
     bool ok = connect(fd, (struct sockaddr *)&sa, salen) == 0 && write(fd, "PING\r\n", 6) == 6 &&
               read(fd, rep, sizeof rep) >= 5 && memcmp(rep, "+PONG", 5) == 0;
@@ -431,12 +428,9 @@ static int dir_fetch(struct rt_server *s, struct rt_pool *p)
     char err[256];
     if (resolve(p->conf->dir_addr, &sa, &salen, err, sizeof err) != 0)
         return -1;
-    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = net_socket_timeout(sa.ss_family, 1000);
     if (fd < 0)
         return -1;
-    struct timeval tv = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int rc = -1;
     struct buf in, out;
     buf_init(&in);

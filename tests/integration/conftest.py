@@ -591,6 +591,25 @@ def c(server):
 
 
 @pytest.fixture
+def launch_in_dir(tmp_path):
+    """start(target, name, extra) -> a server of target ("scaleout" or
+    "redis") with --dir tmp_path/name (its RDB and AOF files go there), for
+    tests that run both kinds side by side (replication, persistence); all
+    are stopped at the end of the test."""
+    started = []
+
+    def start(target, name, extra=()):
+        d = tmp_path / name
+        d.mkdir(parents=True, exist_ok=True)
+        s = start_server(target, d, ["--dir", str(d)] + list(extra))
+        started.append(s)
+        return s
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
 def server_factory(kv_target, tmp_path):
     """start(*flags) -> a fresh KvServer of this test's target with extra flags;
     all are stopped at the end of the test."""

@@ -33,6 +33,7 @@ As a module it gives the tests:
   Client(port)               fast keep-alive client (http.client) that also
                              reconnects when the server closed
   raw(port, data)            send raw bytes, read until close or a full response
+  h2_frame, h2_read_frames   raw HTTP/2 (h2c) frames: write one, read what comes
   wait_until(pred, timeout)  bounded polling, never a fixed sleep
 
 Every socket has a timeout and every wait is bounded, so a hung process fails
@@ -43,6 +44,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -501,6 +503,44 @@ def raw(port, data, timeout=5.0, until_close=False, shut=False):
             buf += chunk
     finally:
         s.close()
+
+
+# raw HTTP/2 frames (RFC 9113 4.1), for the h2c tests
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2_frame(ftype, flags, stream, payload=b""):
+    """One frame: 24-bit length, type, flags, 31-bit stream id, payload."""
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
+
+
+def h2_read_frames(sock, until_type=None, timeout=10, done=None):
+    """Frames (type, flags, stream, payload) the server sends on sock, in
+    order, until a frame of until_type arrived, done(frames) is true (both
+    checked after each read), the connection closes or timeout passes."""
+    sock.settimeout(timeout)
+    buf = b""
+    frames = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 9:
+            n = int.from_bytes(buf[:3], "big")
+            if len(buf) < 9 + n:
+                break
+            frames.append((buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + n]))
+            buf = buf[9 + n:]
+        if until_type is not None and any(f[0] == until_type for f in frames):
+            break
+        if done is not None and done(frames):
+            break
+    return frames
 
 
 def status_of(resp):

@@ -27,7 +27,7 @@ import time
 import pytest
 import redis
 
-from conftest import REDIS_SERVER, RespError, parse_info, start_server, wait_until
+from conftest import REDIS_SERVER, RespError, parse_info, wait_until
 
 # Redis answers clients during a load once per 2 MB it read
 # (loading-process-events-interval-bytes): large values, no compression
@@ -41,18 +41,8 @@ LIB = ("#!lua name=verlib\n"
 
 
 @pytest.fixture
-def launch(tmp_path):
-    started = []
-
-    def start(target, name, extra=()):
-        d = tmp_path / name
-        d.mkdir(parents=True, exist_ok=True)
-        s = start_server(target, d, ["--dir", str(d)] + list(extra))
-        started.append(s)
-        return s
-    yield start
-    for s in started:
-        s.stop()
+def launch(launch_in_dir):  # conftest.py: servers with --dir in tmp_path/NAME
+    return launch_in_dir
 
 
 def info(c, section):

@@ -21,7 +21,7 @@ import shutil
 import pytest
 import redis
 
-from conftest import REDIS_SERVER, start_server, wait_until
+from conftest import REDIS_SERVER, wait_until
 
 LIB = ("#!lua name=mylib\n"
        "redis.register_function{function_name='myget', callback=function(keys, args) "
@@ -37,18 +37,8 @@ def require_redis():
 
 
 @pytest.fixture
-def launch(tmp_path):
-    started = []
-
-    def start(target, name, extra=()):
-        d = tmp_path / name
-        d.mkdir(parents=True, exist_ok=True)
-        s = start_server(target, d, ["--dir", str(d)] + list(extra))
-        started.append(s)
-        return s
-    yield start
-    for s in started:
-        s.stop()
+def launch(launch_in_dir):  # conftest.py: servers with --dir in tmp_path/NAME
+    return launch_in_dir
 
 
 def offset(s, **kw):

@@ -21,13 +21,12 @@ import signal
 import socket
 import struct
 import subprocess
-import time
 
 import pytest
 
-from lb_helpers import HOST, Backend, backends, free_port, lb, wait_until, _skip_without_binary  # noqa: F401
+from lb_helpers import (HOST, H2_PREFACE, Backend, backends, free_port, h2_frame, h2_read_frames, lb,  # noqa: F401
+                        wait_until, _skip_without_binary)
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY = 0, 1, 3, 4, 6, 7
 NO_ERROR, PROTOCOL_ERROR, FRAME_SIZE_ERROR, ENHANCE_YOUR_CALM = 0, 1, 6, 0xB
 
@@ -68,38 +67,9 @@ def h2load(*args, timeout=120):
 
 # ---- raw frames -------------------------------------------------------------
 
-def frame(ftype, flags, stream, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
-
-
 def get_headers(path=b"/", authority=b"127.0.0.1"):
     """HPACK: :method GET, :scheme http, :path, :authority (literals without indexing)."""
     return (b"\x82\x86" + b"\x04" + bytes([len(path)]) + path + b"\x01" + bytes([len(authority)]) + authority)
-
-
-def read_frames(sock, until_type=None, timeout=10):
-    """Frames the server sends until until_type arrives or the connection closes."""
-    sock.settimeout(timeout)
-    buf = b""
-    frames = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            chunk = sock.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            break
-        if not chunk:
-            break
-        buf += chunk
-        while len(buf) >= 9:
-            n = int.from_bytes(buf[:3], "big")
-            if len(buf) < 9 + n:
-                break
-            frames.append((buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + n]))
-            buf = buf[9 + n:]
-        if until_type is not None and any(f[0] == until_type for f in frames):
-            break
-    return frames
 
 
 def goaway_code(frames):
@@ -111,7 +81,7 @@ def goaway_code(frames):
 
 def h2c_sock(port):
     s = socket.create_connection((HOST, port), timeout=10)
-    s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    s.sendall(H2_PREFACE + h2_frame(SETTINGS, 0, 0))
     return s
 
 
@@ -164,7 +134,7 @@ def test_h2c_off(backends, lb):
     b = backends(1)
     x = lb("--backend", b[0].addr, "--h2c", "no")
     s = socket.create_connection((HOST, x.port), timeout=10)
-    s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    s.sendall(H2_PREFACE + h2_frame(SETTINGS, 0, 0))
     answer = s.recv(4096)
     s.close()
     assert re.match(rb"HTTP/1\.1 (400|505) ", answer), answer  # read as a bad HTTP/1.1 request
@@ -274,12 +244,12 @@ def test_rapid_reset_flood_goaway(backends, lb):
     out = b""
     for i in range(2000):
         sid = 1 + 2 * i
-        out += frame(HEADERS, 0x4 | 0x1, sid, get_headers(b"/slow?ms=200")) + frame(RST_STREAM, 0, sid, b"\x00\x00\x00\x08")
+        out += h2_frame(HEADERS, 0x4 | 0x1, sid, get_headers(b"/slow?ms=200")) + h2_frame(RST_STREAM, 0, sid, b"\x00\x00\x00\x08")
     try:
         s.sendall(out)
     except OSError:
         pass
-    frames = read_frames(s, GOAWAY)
+    frames = h2_read_frames(s, GOAWAY)
     s.close()
     assert goaway_code(frames) == ENHANCE_YOUR_CALM, frames[-3:]
     assert x.alive()
@@ -299,7 +269,7 @@ def test_control_flood_without_reading_is_cut(backends, lb, kind):
     s = h2c_sock(x.port)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.settimeout(10)
-    one = frame(PING, 0, 0, b"12345678") if kind == "ping" else frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 65535))
+    one = h2_frame(PING, 0, 0, b"12345678") if kind == "ping" else h2_frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 65535))
     ping = one * 4096
     cut = False
     for _ in range(2000):  # up to ~140 MB, never reading the ACKs
@@ -320,21 +290,21 @@ def test_garbage_after_preface_protocol_error(backends, lb):
     b = backends(1)
     x = lb("--backend", b[0].addr)
     s = socket.create_connection((HOST, x.port), timeout=10)
-    s.sendall(PREFACE + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + b"\xff" * 64)
-    assert goaway_code(read_frames(s, GOAWAY)) == PROTOCOL_ERROR
+    s.sendall(H2_PREFACE + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + b"\xff" * 64)
+    assert goaway_code(h2_read_frames(s, GOAWAY)) == PROTOCOL_ERROR
     s.close()
     # an oversized frame (over SETTINGS_MAX_FRAME_SIZE 16384)
     s = h2c_sock(x.port)
-    s.sendall(frame(HEADERS, 0x4, 1, get_headers()) + frame(DATA, 0, 1, b"x" * 20000))
-    assert goaway_code(read_frames(s, GOAWAY)) == FRAME_SIZE_ERROR
+    s.sendall(h2_frame(HEADERS, 0x4, 1, get_headers()) + h2_frame(DATA, 0, 1, b"x" * 20000))
+    assert goaway_code(h2_read_frames(s, GOAWAY)) == FRAME_SIZE_ERROR
     s.close()
     # empty DATA frames, endlessly
     s = h2c_sock(x.port)
     try:
-        s.sendall(frame(HEADERS, 0x4, 1, get_headers(b"/slow?ms=3000")) + frame(DATA, 0, 1) * 5000)
+        s.sendall(h2_frame(HEADERS, 0x4, 1, get_headers(b"/slow?ms=3000")) + h2_frame(DATA, 0, 1) * 5000)
     except OSError:
         pass
-    assert goaway_code(read_frames(s, GOAWAY)) == ENHANCE_YOUR_CALM
+    assert goaway_code(h2_read_frames(s, GOAWAY)) == ENHANCE_YOUR_CALM
     s.close()
     assert x.alive()
     assert curl("--http2-prior-knowledge", f"http://{HOST}:{x.port}/").stdout == b"b1"
@@ -354,11 +324,11 @@ def test_sigterm_graceful_goaway(backends, lb):
     b = backends(1)
     x = lb("--backend", b[0].addr)
     s = h2c_sock(x.port)
-    read_frames(s, SETTINGS, timeout=5)
-    s.sendall(frame(HEADERS, 0x4 | 0x1, 1, get_headers(b"/slow?ms=500")))
+    h2_read_frames(s, SETTINGS, timeout=5)
+    s.sendall(h2_frame(HEADERS, 0x4 | 0x1, 1, get_headers(b"/slow?ms=500")))
     assert wait_until(lambda: x.metrics()['scaleout_lb_listener_h2_streams_total{listener="default"}'] >= 1, timeout=5)
     os.kill(x.pid, signal.SIGTERM)
-    frames = read_frames(s, None, timeout=10)
+    frames = h2_read_frames(s, None, timeout=10)
     s.close()
     assert goaway_code(frames) == NO_ERROR, frames
     x.expect_exit = True
@@ -375,8 +345,8 @@ def test_backend_read_paused_while_client_window_closed(backends, lb):
     x = lb("--backend", b[0].addr)
     s = socket.create_connection((HOST, x.port), timeout=10)
     # SETTINGS_INITIAL_WINDOW_SIZE = 0
-    s.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0)) +
-              frame(HEADERS, 0x4 | 0x1, 1, get_headers(b"/big?n=50000000")))
+    s.sendall(H2_PREFACE + h2_frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0)) +
+              h2_frame(HEADERS, 0x4 | 0x1, 1, get_headers(b"/big?n=50000000")))
     assert wait_until(lambda: received_from_backends(x) > 0, timeout=10)
     last = [-1]
 
@@ -388,10 +358,10 @@ def test_backend_read_paused_while_client_window_closed(backends, lb):
 
     assert wait_until(settled, timeout=20, interval=0.5)
     assert last[0] < 10_000_000, last[0]
-    frames = read_frames(s, None, timeout=1)
+    frames = h2_read_frames(s, None, timeout=1)
     assert not any(t == DATA for t, _, _, _ in frames)
     # the window opens: the whole body arrives
-    s.sendall(frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 1 << 20)) + frame(8, 0, 0, struct.pack(">I", 1 << 30)))
+    s.sendall(h2_frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 1 << 20)) + h2_frame(8, 0, 0, struct.pack(">I", 1 << 30)))
     got = 0
     s.settimeout(30)
     buf = b""
@@ -404,7 +374,7 @@ def test_backend_read_paused_while_client_window_closed(backends, lb):
             if buf[3] == DATA:
                 got += n
                 if n:  # give the stream window back as we go
-                    s.sendall(frame(8, 0, 1, struct.pack(">I", n)) + frame(8, 0, 0, struct.pack(">I", n)))
+                    s.sendall(h2_frame(8, 0, 1, struct.pack(">I", n)) + h2_frame(8, 0, 0, struct.pack(">I", n)))
             buf = buf[9 + n:]
     s.close()
     assert got == 50_000_000
@@ -414,7 +384,7 @@ def test_settings_advertised(backends, lb):
     b = backends(1)
     x = lb("--backend", b[0].addr, "--h2-max-streams", "7", "--max-header-size", "8kb")
     s = h2c_sock(x.port)
-    frames = read_frames(s, SETTINGS, timeout=5)
+    frames = h2_read_frames(s, SETTINGS, timeout=5)
     s.close()
     payload = next(p for t, f, _, p in frames if t == SETTINGS and not f & 1)
     got = {int.from_bytes(payload[i:i + 2], "big"): int.from_bytes(payload[i + 2:i + 6], "big")
@@ -426,7 +396,7 @@ def test_idle_connection_goaway(backends, lb):
     b = backends(1)
     x = lb("--backend", b[0].addr, "--timeout-keepalive", "1s")
     s = h2c_sock(x.port)
-    frames = read_frames(s, None, timeout=10)  # until the lb closes it
+    frames = h2_read_frames(s, None, timeout=10)  # until the lb closes it
     s.close()
     assert goaway_code(frames) == NO_ERROR, frames
 
@@ -441,8 +411,8 @@ def test_answer_before_body_end_then_rst_no_error(backends, lb):
     assert curl("--http2-prior-knowledge", f"http://{HOST}:{x.port}/").stdout == b"b1"
     s = h2c_sock(x.port)
     hdrs = b"\x83\x86" + b"\x04\x05/echo" + b"\x01\x09127.0.0.1" + b"\x0f\x0d\x071000000"  # POST, content-length
-    s.sendall(frame(HEADERS, 0x4, 1, hdrs) + frame(DATA, 0, 1, b"x" * 1000))
-    frames = read_frames(s, RST_STREAM, timeout=10)
+    s.sendall(h2_frame(HEADERS, 0x4, 1, hdrs) + h2_frame(DATA, 0, 1, b"x" * 1000))
+    frames = h2_read_frames(s, RST_STREAM, timeout=10)
     s.close()
     kinds = [(t, f & 1) for t, f, sid, _ in frames if sid == 1]
     assert kinds[0] == (HEADERS, 0) and (DATA, 1) in kinds and kinds[-1][0] == RST_STREAM, kinds
@@ -463,10 +433,10 @@ def test_frames_past_the_high_mark_go_out_when_the_socket_took_all(backends, lb)
     x = lb("--backend", b[0].addr)
     nstreams, size = 4, 1_000_000
     s = socket.create_connection((HOST, x.port), timeout=10)
-    out = PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0))  # INITIAL_WINDOW_SIZE 0
-    out += frame(8, 0, 0, struct.pack(">I", (1 << 31) - 1 - 65535))  # the connection window: all of it
+    out = H2_PREFACE + h2_frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0))  # INITIAL_WINDOW_SIZE 0
+    out += h2_frame(8, 0, 0, struct.pack(">I", (1 << 31) - 1 - 65535))  # the connection window: all of it
     for i in range(nstreams):
-        out += frame(HEADERS, 0x4 | 0x1, 1 + 2 * i, get_headers(f"/big?n={size}".encode()))
+        out += h2_frame(HEADERS, 0x4 | 0x1, 1 + 2 * i, get_headers(f"/big?n={size}".encode()))
     s.sendall(out)
     assert wait_until(lambda: received_from_backends(x) > 0, timeout=10)
     last = [-1]
@@ -478,7 +448,7 @@ def test_frames_past_the_high_mark_go_out_when_the_socket_took_all(backends, lb)
         return done
 
     assert wait_until(settled, timeout=20, interval=0.5)  # every backend read paused
-    s.sendall(frame(SETTINGS, 0, 0, struct.pack(">HI", 4, (1 << 31) - 1)))
+    s.sendall(h2_frame(SETTINGS, 0, 0, struct.pack(">HI", 4, (1 << 31) - 1)))
     got, ended = {}, set()
     buf = b""
     s.settimeout(10)

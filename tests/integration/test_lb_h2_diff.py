@@ -24,21 +24,15 @@ joined with "; ", and a POST body without content-length goes up chunked.
 import json
 import shutil
 import socket
-import struct
 import subprocess
-import time
 
 import pytest
 
-from lb_helpers import HOST, Backend, backends, free_port, lb, wait_until, _skip_without_binary  # noqa: F401
+from lb_helpers import (HOST, H2_PREFACE, Backend, backends, free_port, h2_frame, h2_read_frames, lb,  # noqa: F401
+                        wait_until, _skip_without_binary)
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY = 0, 1, 3, 4, 7
 END_STREAM, END_HEADERS = 0x1, 0x4
-
-
-def frame(ftype, flags, stream, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
 
 
 def hpack_int(v, prefix_bits, first=0):
@@ -59,39 +53,31 @@ def hpack_literal(name, value):
     return b"\x00" + hpack_int(len(name), 7) + name + hpack_int(len(value), 7) + value
 
 
+def stream_ends(f):
+    """Whether frame f ends h2_exchange's stream 1 (an answer, a reset, a GOAWAY)."""
+    t, fl, sid, _ = f
+    return t == GOAWAY or (sid == 1 and (t == RST_STREAM or (t in (DATA, HEADERS) and fl & END_STREAM)))
+
+
 def h2_exchange(port, fields, body=None, timeout=10):
     """One stream on a fresh h2c connection: ('answer', body bytes) or ('reset', code)."""
     block = b"".join(hpack_literal(n, v) for n, v in fields)
     s = socket.create_connection((HOST, port), timeout=timeout)
     try:
-        s.sendall(PREFACE + frame(SETTINGS, 0, 0) +
-                  frame(HEADERS, END_HEADERS | (0 if body is not None else END_STREAM), 1, block))
+        s.sendall(H2_PREFACE + h2_frame(SETTINGS, 0, 0) +
+                  h2_frame(HEADERS, END_HEADERS | (0 if body is not None else END_STREAM), 1, block))
         if body is not None:
-            s.sendall(frame(DATA, END_STREAM, 1, body))
-        buf, data = b"", b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not chunk:
-                break
-            buf += chunk
-            while len(buf) >= 9:
-                n = int.from_bytes(buf[:3], "big")
-                if len(buf) < 9 + n:
-                    break
-                t, fl, sid, p = buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + n]
-                buf = buf[9 + n:]
-                if sid == 1 and t == RST_STREAM:
-                    return ("reset", int.from_bytes(p[:4], "big"))
-                if t == GOAWAY:
-                    return ("reset", int.from_bytes(p[4:8], "big"))
-                if sid == 1 and t == DATA:
-                    data += p
-                if sid == 1 and t in (DATA, HEADERS) and fl & END_STREAM:
-                    return ("answer", data)
+            s.sendall(h2_frame(DATA, END_STREAM, 1, body))
+        data = b""
+        for t, fl, sid, p in h2_read_frames(s, timeout=timeout, done=lambda fs: any(map(stream_ends, fs))):
+            if sid == 1 and t == RST_STREAM:
+                return ("reset", int.from_bytes(p[:4], "big"))
+            if t == GOAWAY:
+                return ("reset", int.from_bytes(p[4:8], "big"))
+            if sid == 1 and t == DATA:
+                data += p
+            if sid == 1 and t in (DATA, HEADERS) and fl & END_STREAM:
+                return ("answer", data)
         raise AssertionError("no end of stream 1")
     finally:
         s.close()

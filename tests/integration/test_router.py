@@ -40,6 +40,7 @@ import pytest
 import redis
 
 from proc_helpers import free_port, scaleout_bin, wait_until
+from router_helpers import FakeShard
 
 HOST = "127.0.0.1"
 
@@ -276,53 +277,29 @@ def test_ready_reply_is_not_held_behind_a_shard_that_does_not_answer(procs):
     told): the first reply reaches the client while the second is still
     owed (ready replies wait for the rest of the pipeline only briefly)."""
     kv = procs.kv()
-    lsock = socket.socket()
-    lsock.bind((HOST, 0))
-    lsock.listen(8)
-    port = lsock.getsockname()[1]
-    seen, hold, release, stop = set(), threading.Event(), threading.Event(), threading.Event()
+    seen, hold, release = set(), threading.Event(), threading.Event()
 
-    def serve(conn):
-        conn.settimeout(0.2)
-        buf = b""
-        while not stop.is_set():
-            try:
-                d = conn.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
+    def consume(conn, buf):
+        while True:  # whole commands only: *N, then N bulk strings
+            parts = buf.split(b"\r\n")
+            if len(parts) < 2 or not parts[0].startswith(b"*"):
                 break
-            if not d:
+            n = int(parts[0][1:])
+            if len(parts) < 1 + 2 * n + 1:
                 break
-            buf += d
-            while True:  # whole commands only: *N, then N bulk strings
-                parts = buf.split(b"\r\n")
-                if len(parts) < 2 or not parts[0].startswith(b"*"):
-                    break
-                n = int(parts[0][1:])
-                if len(parts) < 1 + 2 * n + 1:
-                    break
-                args = [parts[2 + 2 * i] for i in range(n)]
-                buf = b"\r\n".join(parts[1 + 2 * n:])
-                if args[0].upper() == b"GET":
-                    seen.add(args[1].decode())
-                    if hold.is_set():
-                        release.wait(10)
-                    conn.sendall(b"$-1\r\n")
-                else:
-                    conn.sendall(b"+PONG\r\n")
-        conn.close()
+            args = [parts[2 + 2 * i] for i in range(n)]
+            buf = b"\r\n".join(parts[1 + 2 * n:])
+            if args[0].upper() == b"GET":
+                seen.add(args[1].decode())
+                if hold.is_set():
+                    release.wait(10)
+                conn.sendall(b"$-1\r\n")
+            else:
+                conn.sendall(b"+PONG\r\n")
+        return buf
 
-    def accept():
-        lsock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = lsock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
+    fake = FakeShard(consume)
+    port = fake.port
     try:
         r = procs.router("--shard", f"{HOST}:{kv.port}", "--shard", f"{HOST}:{port}")
         c = client(r.port)
@@ -348,8 +325,7 @@ def test_ready_reply_is_not_held_behind_a_shard_that_does_not_answer(procs):
         s.close()
     finally:
         release.set()
-        stop.set()
-        lsock.close()
+        fake.close()
 
 
 def test_hash_tags_and_cross_shard_refusal(three):
@@ -660,37 +636,23 @@ def test_limits_pipeline_depth_and_garbage_shard(procs, tmp_path):
             data += sock.recv(100)
         assert data == b"+PONG\r\n"
     # a shard that answers garbage: its keys get an error, the router stays up
-    lsock = socket.socket()
-    lsock.bind((HOST, 0))
-    lsock.listen(8)
-    gport = lsock.getsockname()[1]
-    stop = threading.Event()
+    def garbage(conn):
+        try:
+            conn.settimeout(2)
+            conn.recv(4096)
+            conn.sendall(b"?garbage\r\n")
+        except OSError:
+            pass
+        conn.close()
 
-    def garbage():
-        lsock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = lsock.accept()
-            except OSError:
-                continue
-            try:
-                conn.settimeout(2)
-                conn.recv(4096)
-                conn.sendall(b"?garbage\r\n")
-            except OSError:
-                pass
-            conn.close()
-
-    t = threading.Thread(target=garbage, daemon=True)
-    t.start()
+    fake = FakeShard(handle=garbage)
+    gport = fake.port
     r2 = procs.router("--shard", f"{HOST}:{gport}", "--health-interval", "10s")
     c = client(r2.port)
     with pytest.raises(redis.ResponseError, match="unavailable"):
         c.get("x")
     assert c.ping() is True
-    stop.set()
-    t.join(5)
-    lsock.close()
+    fake.close()
 
 
 def test_threads_and_many_clients(procs):
@@ -775,49 +737,24 @@ def test_sigterm_answers_commands_in_flight_then_exits_0(procs):
     """A fake shard answers GET after 0.5 s; SIGTERM arrives while the GET is
     at the shard: the client still gets its reply, new clients are refused,
     and the router exits 0."""
-    lsock = socket.socket()
-    lsock.bind((HOST, 0))
-    lsock.listen(8)
-    port = lsock.getsockname()[1]
     got_get = threading.Event()
-    stop = threading.Event()
 
-    def serve(conn):
-        conn.settimeout(0.2)
-        buf = b""
-        while not stop.is_set():
-            try:
-                d = conn.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
+    def consume(conn, buf):
+        while b"\r\n" in buf:
+            if buf.startswith(b"*1\r\n$4\r\nPING\r\n"):
+                buf = buf[14:]
+                conn.sendall(b"+PONG\r\n")
+            elif buf.startswith(b"*2\r\n$3\r\nGET\r\n") and buf.count(b"\r\n") >= 5:
+                buf = b""
+                got_get.set()
+                time.sleep(0.5)
+                conn.sendall(b"$4\r\nslow\r\n")
+            else:
                 break
-            if not d:
-                break
-            buf += d
-            while b"\r\n" in buf:
-                if buf.startswith(b"*1\r\n$4\r\nPING\r\n"):
-                    buf = buf[14:]
-                    conn.sendall(b"+PONG\r\n")
-                elif buf.startswith(b"*2\r\n$3\r\nGET\r\n") and buf.count(b"\r\n") >= 5:
-                    buf = b""
-                    got_get.set()
-                    time.sleep(0.5)
-                    conn.sendall(b"$4\r\nslow\r\n")
-                else:
-                    break
-        conn.close()
+        return buf
 
-    def accept():
-        lsock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = lsock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
+    fake = FakeShard(consume)
+    port = fake.port
     r = procs.router("--shard", f"{HOST}:{port}")
     c = client(r.port)
     result = {}
@@ -830,8 +767,7 @@ def test_sigterm_answers_commands_in_flight_then_exits_0(procs):
     assert r.proc.wait(10) == 0
     with pytest.raises(OSError):
         socket.create_connection((HOST, r.port), timeout=1).close()
-    stop.set()
-    lsock.close()
+    fake.close()
 
 
 @pytest.mark.parametrize("shard", ["kv", "redis"])

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -231,4 +232,27 @@ Test(net_conn, write_all_and_read_buf)
     buf_deinit(&in);
     close(sv[1]);
     cr_assert_eq(net_write_all(-1, "x", 1), -1); /* a failing write */
+}
+
+/* core/net: net_socket_timeout gives a TCP socket whose reads and writes
+ * time out after the given milliseconds, close-on-exec. */
+Test(net_conn, socket_timeout)
+{
+    int fd = net_socket_timeout(AF_INET, 1500);
+    cr_assert_geq(fd, 0);
+    struct timeval rcv = {0}, snd = {0};
+    socklen_t len = sizeof rcv;
+    cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, &len), 0);
+    len = sizeof snd;
+    cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, &len), 0);
+    cr_assert_eq(rcv.tv_sec, 1);
+    cr_assert_eq(rcv.tv_usec, 500000);
+    cr_assert_eq(snd.tv_sec, 1);
+    cr_assert_eq(snd.tv_usec, 500000);
+    int type = 0;
+    len = sizeof type;
+    cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+    cr_assert_eq(type, SOCK_STREAM);
+    cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    close(fd);
 }
