@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 import pytest
+from proc_helpers import wait_until  # noqa: F401  (polling shared with the lb/bench helpers)
 
 try:
     import redis as redis_py
@@ -81,20 +82,6 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
-
-
-def wait_until(pred, timeout=5.0, interval=0.02, what="condition"):
-    """Polls pred() until it returns a truthy value; returns that value.
-    Fails the test after `timeout` seconds. Never waits longer than that."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        last = pred()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-        time.sleep(interval)
 
 
 def parse_info(text):
