@@ -436,7 +436,7 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
          * AND); SKIPME yes (the default) spares the caller */
         long long killed = 0, id = 0;
         const struct resp_arg *addr = NULL, *laddr = NULL, *type = NULL;
-        bool skipme = true;
+        bool skipme = true, user = false;
         for (int j = 2; j < argc; j += 2) {
             const struct resp_arg *v = &argv[j + 1];
             if (j + 1 == argc) {
@@ -457,6 +457,14 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                 addr = v;
             } else if (kv_arg_is(&argv[j], "laddr")) {
                 laddr = v;
+            } else if (kv_arg_is(&argv[j], "user")) {
+                /* kv has one user, "default", which every client is (as
+                 * Redis without ACL users); another name: Redis's error */
+                if (v->len != 7 || memcmp(v->ptr, "default", 7) != 0) { /* names are case-sensitive */
+                    kv_reply_errorf(c, "ERR No such user '%.*s'", (int)(v->len > 128 ? 128 : v->len), v->ptr);
+                    return;
+                }
+                user = true;
             } else if (kv_arg_is(&argv[j], "skipme")) {
                 if (kv_arg_is(v, "yes")) {
                     skipme = true;
@@ -495,8 +503,9 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                 killed++;
         }
         /* the link to the primary is no registered client: dropped apart, when
-         * the filters name its type and nothing it cannot match */
-        if (type && kv_arg_is(type, "master") && !id && !addr && !laddr)
+         * the filters name its type and nothing it cannot match (its user is
+         * none, as Redis's master client: USER never matches it) */
+        if (type && kv_arg_is(type, "master") && !id && !addr && !laddr && !user)
             killed += kv_replica_kill_master(c->srv);
         resp_add_int(&c->out, killed);
     } else if (kv_arg_is(sub, "unblock")) {
