@@ -58,7 +58,8 @@ struct kv_aof {
     pthread_cond_t cv;
     bool stop;
     _Atomic bool unsynced;      /* written since the last fsync */
-    bool syncing;               /* the thread is in fdatasync (on fd) */
+    _Atomic bool syncing;       /* the thread is in fdatasync (on fd); set under mu, read without it */
+    long long postponed_ms;     /* everysec: a write waits for that fdatasync since then, 0 none */
     int fsyncers;               /* workers in fdatasync on fd (appendfsync always), under mu */
     int fd_waiters;             /* open_incr / aof_close waiting for fsyncers to drop to 0, under mu */
     /* rewrite */
@@ -535,17 +536,12 @@ fail:
 
 /* ---- writing --------------------------------------------------------------- */
 
-static void sink(void *arg, const char *p, size_t n)
+/* The propagated stream goes into a->buf (kv_prop_add_buf): a command
+ * costs a buffer append, the loop iteration one write() (kv_aof_fsync). */
+static struct buf *aof_buf(void *arg)
 {
     struct kv_server *s = arg;
-    if (s->aof && s->aof->fd >= 0)
-        buf_append(&s->aof->buf, p, n);
-}
-
-static bool wants(void *arg)
-{
-    struct kv_server *s = arg;
-    return s->aof && s->aof->fd >= 0;
+    return s->aof && s->aof->fd >= 0 ? &s->aof->buf : NULL;
 }
 
 static void *fsync_thread(void *arg)
@@ -643,6 +639,45 @@ static void write_all(struct kv_server *s, struct kv_aof *a)
     buf_shrink(&a->buf, 1 << 20);
 }
 
+/* appendfsync everysec, lock held: whether this write waits. As Redis's
+ * flushAppendOnlyFile: while the thread's fdatasync runs, a write() to the
+ * same file may block on it, so the bytes stay in the buffer (and the
+ * replies go out: everysec may lose up to ~2 s of writes on a crash); after
+ * 2 s of waiting the write goes ahead anyway, counted in aof_delayed_fsync.
+ * The next loop iteration that has bytes pending, or the cron, tries again. */
+static bool write_postponed(struct kv_aof *a)
+{
+    if (!atomic_load(&a->syncing)) {
+        a->postponed_ms = 0;
+        return false;
+    }
+    long long now = util_time_ms();
+    if (a->postponed_ms == 0) {
+        a->postponed_ms = now;
+        return true;
+    }
+    if (now - a->postponed_ms < 2000)
+        return true;
+    a->postponed_ms = 0;
+    a->delayed_fsync++;
+    log_notice("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for "
+               "fsync to complete, this may slow down Redis.");
+    return false;
+}
+
+/* everysec and no, lock held: write what is pending unless it waits for
+ * the running fdatasync (everysec); the thread syncs it within a second. */
+static void write_lazy(struct kv_server *s, struct kv_aof *a)
+{
+    if (buf_pending(&a->buf) == 0)
+        return;
+    if (s->cfg.appendfsync == KV_FSYNC_EVERYSEC && write_postponed(a))
+        return;
+    write_all(s, a);
+    if (s->cfg.appendfsync == KV_FSYNC_EVERYSEC)
+        atomic_store(&a->unsynced, true);
+}
+
 void kv_aof_flush(struct kv_server *s)
 {
     struct kv_aof *a = s->aof;
@@ -690,14 +725,13 @@ void kv_aof_fsync(struct kv_server *s)
         pthread_mutex_unlock(&s->lock);
         return;
     }
-    if (buf_pending(&a->buf) > 0)
-        write_all(s, a);
     if (s->cfg.appendfsync != KV_FSYNC_ALWAYS) {
-        if (s->cfg.appendfsync == KV_FSYNC_EVERYSEC)
-            atomic_store(&a->unsynced, true);
+        write_lazy(s, a);
         pthread_mutex_unlock(&s->lock);
         return;
     }
+    if (buf_pending(&a->buf) > 0)
+        write_all(s, a);
     /* fdatasync without the keyspace lock: the file is neither switched
      * (open_incr) nor closed (aof_close) while a worker syncs it; they wait
      * for fsyncers to drop to 0. (A counter rather than a dup()/close() of
@@ -877,7 +911,7 @@ static int max_seq(const struct kv_aof *a)
 
 int kv_aof_open(struct kv_server *s)
 {
-    kv_prop_add_sink(s, sink, wants, s);
+    kv_prop_add_buf(s, aof_buf, s);
     if (!s->cfg.appendonly)
         return 0;
     struct kv_aof *a = aof_new(s);
@@ -1061,7 +1095,10 @@ void kv_aof_cron(struct kv_server *s)
     struct kv_aof *a = s->aof;
     if (!a)
         return;
-    kv_aof_flush(s);
+    if (s->cfg.appendfsync != KV_FSYNC_ALWAYS && a->fd >= 0)
+        write_lazy(s, a); /* a postponed write too */
+    else
+        kv_aof_flush(s);
     if (a->child > 0) {
         int st;
         pid_t r = waitpid(a->child, &st, WNOHANG);
@@ -1187,9 +1224,9 @@ void kv_aof_info(struct kv_server *s, struct buf *o)
     if (a)
         buf_printf(o,
                    "aof_current_size:%llu\r\naof_base_size:%llu\r\naof_pending_rewrite:%d\r\naof_buffer_length:%zu\r\n"
-                   "aof_pending_bio_fsync:0\r\naof_delayed_fsync:%llu\r\n",
+                   "aof_pending_bio_fsync:%d\r\naof_delayed_fsync:%llu\r\n",
                    (unsigned long long)a->cur_size, (unsigned long long)a->base_size, a->scheduled,
-                   buf_pending(&a->buf), (unsigned long long)a->delayed_fsync);
+                   buf_pending(&a->buf), atomic_load(&a->syncing) ? 1 : 0, (unsigned long long)a->delayed_fsync);
 }
 
 /* ---- BGREWRITEAOF ------------------------------------------------------------ */

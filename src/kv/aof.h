@@ -8,11 +8,14 @@
  *         or .base.aof                       commands when aof-use-rdb-preamble no)
  *       <appendfilename>.<m>.incr.aof        the command stream since (RESP)
  *
- * The stream comes from the propagation point (propagate.h). Every batch of
- * commands is written before its replies go out (kv_aof_flush, called by the
- * worker before it releases the keyspace lock); appendfsync always also
- * fdatasyncs there (one fsync per batch: group commit of the batch), everysec
- * leaves the fsync to a thread that runs once a second, no to the kernel.
+ * The stream comes from the propagation point (propagate.h), encoded straight
+ * into the AOF buffer (a command costs a buffer append). After each loop
+ * iteration a worker writes the whole buffer with one write() before the
+ * replies of that iteration go out (kv_aof_fsync, as Redis's beforeSleep);
+ * appendfsync always also fdatasyncs there (group commit), everysec leaves
+ * the fsync to a thread that runs once a second, no to the kernel. As in
+ * Redis, an everysec write waits (and the replies do not) while that
+ * thread's fdatasync runs, for up to 2 s (then aof_delayed_fsync counts it).
  *
  * BGREWRITEAOF (and CONFIG SET appendonly yes) opens a new incr file first,
  * records it in the manifest, then forks a child that writes the new base from
@@ -76,13 +79,15 @@ void kv_aof_flush(struct kv_server *s);
  * pending, which kv_aof_fsync writes and syncs before the replies leave;
  * otherwise kv_aof_flush. */
 bool kv_aof_write(struct kv_server *s);
-/* Write what is pending (under the lock, taken briefly) and fdatasync it
- * (without the lock). Lock NOT held. */
+/* Write what is pending (under the lock, taken briefly) and with
+ * appendfsync always fdatasync it (without the lock); everysec: unless the
+ * write waits for the thread's fdatasync (see above). Lock NOT held. */
 void kv_aof_fsync(struct kv_server *s);
 /* The last AOF write failed (disk full...): writes get Redis's
  * "MISCONF Errors writing to the AOF file: <error>" in msg. Lock held. */
 bool kv_aof_deny_write(struct kv_server *s, char *msg, size_t n);
-/* Cron: reap a rewrite child, retry a failed enabling rewrite. */
+/* Cron: write a postponed buffer, reap a rewrite child, retry a failed
+ * enabling rewrite. */
 void kv_aof_cron(struct kv_server *s);
 /* After CONFIG SET: appendonly turned on (background rewrite) or off. */
 void kv_aof_apply(struct kv_server *s);

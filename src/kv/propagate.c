@@ -23,6 +23,7 @@ struct kv_prop {
     int nsinks;
     kv_prop_sink_fn *sink[MAX_SINKS];
     kv_prop_want_fn *want[MAX_SINKS];
+    kv_prop_buf_fn *buf_of[MAX_SINKS]; /* a buffer sink (sink[i] NULL): kv_prop_add_buf */
     void *sink_arg[MAX_SINKS];
     struct buf scratch;
 };
@@ -45,17 +46,28 @@ void kv_prop_free(struct kv_server *s)
     s->prop = NULL;
 }
 
-void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, kv_prop_want_fn *want, void *arg)
+static void add_sink(struct kv_prop *p, kv_prop_sink_fn *fn, kv_prop_want_fn *want, kv_prop_buf_fn *buf_of,
+                     void *arg)
 {
-    struct kv_prop *p = s->prop;
     for (int i = 0; i < p->nsinks; i++)
-        if (p->sink[i] == fn && p->sink_arg[i] == arg)
+        if (p->sink[i] == fn && p->buf_of[i] == buf_of && p->sink_arg[i] == arg)
             return;
     if (p->nsinks < MAX_SINKS) {
         p->sink[p->nsinks] = fn;
         p->want[p->nsinks] = want;
+        p->buf_of[p->nsinks] = buf_of;
         p->sink_arg[p->nsinks++] = arg;
     }
+}
+
+void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, kv_prop_want_fn *want, void *arg)
+{
+    add_sink(s->prop, fn, want, NULL, arg);
+}
+
+void kv_prop_add_buf(struct kv_server *s, kv_prop_buf_fn *buf_of, void *arg)
+{
+    add_sink(s->prop, NULL, NULL, buf_of, arg);
 }
 
 void kv_prop_reset_db(struct kv_server *s)
@@ -76,37 +88,27 @@ bool kv_prop_wrapper(int id)
 
 /* ---- emission ------------------------------------------------------------- */
 
-/* "<c><n>\r\n" without printf: this runs for every write command. */
-static void put_hdr(struct buf *b, char c, size_t n)
-{
-    char tmp[24], *e = tmp + sizeof tmp, *q = e;
-    *--q = '\n';
-    *--q = '\r';
-    do
-        *--q = (char)('0' + n % 10);
-    while ((n /= 10) != 0);
-    *--q = c;
-    buf_append(b, q, (size_t)(e - q));
-}
-
+/* One command as a RESP array of bulk strings, with proto's writers (no
+ * printf, one reservation and one copy per argument): this runs for every
+ * write command. */
 static void encode(struct buf *b, int argc, const char *const *argv, const size_t *lens)
 {
-    size_t need = 16;
+    resp_add_array(b, argc);
     for (int i = 0; i < argc; i++)
-        need += lens[i] + 24;
-    buf_reserve(b, need);
-    put_hdr(b, '*', (size_t)argc);
-    for (int i = 0; i < argc; i++) {
-        put_hdr(b, '$', lens[i]);
-        buf_append(b, argv[i], lens[i]);
-        buf_append(b, "\r\n", 2);
-    }
+        resp_add_bulk(b, argv[i], lens[i]);
 }
 
 static void feed(struct kv_prop *p, const char *data, size_t n)
 {
-    for (int i = 0; i < p->nsinks; i++)
-        p->sink[i](p->sink_arg[i], data, n);
+    for (int i = 0; i < p->nsinks; i++) {
+        if (p->sink[i]) {
+            p->sink[i](p->sink_arg[i], data, n);
+            continue;
+        }
+        struct buf *b = p->buf_of[i](p->sink_arg[i]);
+        if (b)
+            buf_append(b, data, n);
+    }
 }
 
 static void encode1(struct buf *b, const char *word)
@@ -124,12 +126,43 @@ static struct kv_prop_frame *wrapper_of(struct kv_prop *p)
     return NULL;
 }
 
-/* Start a batch for the sinks in p->scratch: SELECT first when the database
- * changes, MULTI first inside a wrapper. */
-static struct buf *emit_begin(struct kv_prop *p, int db)
+/* Where the next commands are encoded: straight into the buffer of a
+ * buffer sink (the AOF's) when it is the only consumer taking the stream,
+ * so that a write costs one encoding and no copy, as Redis's
+ * feedAppendOnlyFile (*direct = true); otherwise into p->scratch, which
+ * feed() then hands to every sink. NULL: no consumer takes the stream. */
+static struct buf *target(struct kv_prop *p, bool *direct)
 {
-    struct buf *b = &p->scratch;
-    b->off = b->len = 0;
+    struct buf *only = NULL;
+    int n = 0;
+    *direct = false;
+    if (!p || !p->enabled)
+        return NULL;
+    for (int i = 0; i < p->nsinks; i++) {
+        if (p->buf_of[i]) {
+            struct buf *b = p->buf_of[i](p->sink_arg[i]);
+            if (b) {
+                only = b;
+                n++;
+            }
+        } else if (!p->want[i] || p->want[i](p->sink_arg[i])) {
+            n += 2; /* a function sink: always through scratch */
+        }
+    }
+    if (n == 0)
+        return NULL;
+    if (n == 1) {
+        *direct = true;
+        return only;
+    }
+    p->scratch.off = p->scratch.len = 0;
+    return &p->scratch;
+}
+
+/* Start a batch in b (target()): SELECT first when the database changes,
+ * MULTI first inside a wrapper. */
+static void emit_begin(struct kv_prop *p, struct buf *b, int db)
+{
     if (db != p->last_db) {
         char num[16];
         const char *av[2] = {"SELECT", num};
@@ -142,7 +175,6 @@ static struct buf *emit_begin(struct kv_prop *p, int db)
         encode1(b, "MULTI");
         w->multi_open = true;
     }
-    return b;
 }
 
 /* Whether any consumer takes the stream now. */
@@ -151,7 +183,7 @@ static bool emitting(const struct kv_prop *p)
     if (!p || !p->enabled)
         return false;
     for (int i = 0; i < p->nsinks; i++)
-        if (!p->want[i] || p->want[i](p->sink_arg[i]))
+        if (p->buf_of[i] ? p->buf_of[i](p->sink_arg[i]) != NULL : !p->want[i] || p->want[i](p->sink_arg[i]))
             return true;
     return false;
 }
@@ -160,22 +192,28 @@ static bool emitting(const struct kv_prop *p)
 static void emit_encoded(struct kv_server *s, int db, const char *data, size_t n)
 {
     struct kv_prop *p = s->prop;
-    if (!emitting(p) || n == 0)
+    bool direct;
+    struct buf *b = n ? target(p, &direct) : NULL;
+    if (!b)
         return;
-    struct buf *b = emit_begin(p, db);
+    emit_begin(p, b, db);
     buf_append(b, data, n);
-    feed(p, buf_head(b), buf_pending(b));
+    if (!direct)
+        feed(p, buf_head(b), buf_pending(b));
 }
 
-/* One command, encoded straight into the scratch buffer. */
+/* One command, encoded straight into its consumer's buffer (or scratch). */
 static void emitv(struct kv_server *s, int db, int argc, const char *const *argv, const size_t *lens)
 {
     struct kv_prop *p = s->prop;
-    if (!emitting(p) || argc <= 0)
+    bool direct;
+    struct buf *b = argc > 0 ? target(p, &direct) : NULL;
+    if (!b)
         return;
-    struct buf *b = emit_begin(p, db);
+    emit_begin(p, b, db);
     encode(b, argc, argv, lens);
-    feed(p, buf_head(b), buf_pending(b));
+    if (!direct)
+        feed(p, buf_head(b), buf_pending(b));
 }
 
 #define MAXV 64

@@ -14,7 +14,8 @@
  *                 SELECT n when the database differs from the last emitted
  *                 MULTI ... EXEC around the effects of a wrapper (EXEC; EVAL later)
  *                                  ▼
- *                       sinks: kv_prop_add_sink (AOF, replication)
+ *                       sinks: kv_prop_add_buf (AOF: encoded straight into its buffer
+ *                       when it is the only one), kv_prop_add_sink (replication)
  *
  * Rewrites (propagate.c, one table): relative TTLs become absolute
  * (SET EX/PX/EXAT → SET PXAT, SETEX/PSETEX → SET PXAT, EXPIRE/PEXPIRE/
@@ -64,6 +65,11 @@ void kv_prop_init(struct kv_server *s);
 void kv_prop_free(struct kv_server *s);
 /* Add a consumer (at most a few: AOF, replication). */
 void kv_prop_add_sink(struct kv_server *s, kv_prop_sink_fn *fn, kv_prop_want_fn *want, void *arg);
+/* A consumer that only appends the stream to a buffer (the AOF): buf_of
+ * returns that buffer, or NULL while it takes nothing. When it is the only
+ * consumer taking the stream, commands are encoded straight into it. */
+typedef struct buf *kv_prop_buf_fn(void *arg);
+void kv_prop_add_buf(struct kv_server *s, kv_prop_buf_fn *buf_of, void *arg);
 /* The next command emitted starts with SELECT (a new consumer or file). */
 void kv_prop_reset_db(struct kv_server *s);
 /* Propagation off (loading the AOF, a replica applying its primary's

@@ -114,6 +114,10 @@ void kv_replica_getack(struct kv_server *s);
  * when the primary's backlog still has the offset), as Redis. Returns the
  * number of links dropped: 1 or 0. */
 int kv_replica_kill_master(struct kv_server *s);
+/* The master client while the link to the primary streams (CLIENT LIST
+ * shows it, CLIENT KILL's ID/ADDR/LADDR filters match it), NULL otherwise.
+ * Lock held. */
+struct kv_client *kv_replica_master_client(struct kv_server *s);
 void kv_replica_init(struct kv_server *s);
 void kv_replica_free(struct kv_server *s);
 void kv_replica_cron(struct kv_server *s);

@@ -15,6 +15,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/net.h"
 #include "core/util.h"
 #include "kv/async_load.h"
 #include "kv/aof.h"
@@ -81,7 +82,7 @@ struct kv_master_link {
     int disk_fd;                /* that file while it is written, -1 none */
     long long disk_written;
     char disk_tmp[4200];        /* its temporary name */
-    atomic_bool kill_wanted;    /* CLIENT KILL TYPE master asked worker 0 to drop the link */
+    atomic_bool kill_wanted;    /* CLIENT KILL asked worker 0 to drop the link */
 };
 
 struct kv_master_link **kv_repl_ml(struct kv_server *s);
@@ -793,6 +794,7 @@ static void apply_stream(struct kv_master_link *m)
             kv_db_set_now(&s->db, util_time_ms());
         }
         m->applying = true;
+        m->mc->last_ms = s->db.now_ms; /* CLIENT LIST idle= */
         m->mc->in_exec = true; /* as Redis: the master client never blocks (BLPOP, WAIT answer at once) */
         s->db.expire_mode = DB_EXPIRE_NONE; /* the primary's commands see its keys, expired or not */
         kv_call(m->mc, m->p.argc, m->p.argv);
@@ -1044,6 +1046,25 @@ bool kv_replica_feed(struct kv_server *s, uv_loop_t *loop, const char *data, siz
     return up;
 }
 
+/* The master client's addresses and age, as CLIENT LIST and CLIENT KILL
+ * see them (Redis's master client: addr is the primary's). Worker 0, lock
+ * taken (the other workers read them under it). */
+static void master_client_addrs(struct kv_master_link *m)
+{
+    struct sockaddr_storage peer, local;
+    int pl = sizeof peer, ll = sizeof local;
+    char a[64] = "master", l[64] = "";
+    if (uv_tcp_getpeername(m->tcp, (struct sockaddr *)&peer, &pl) == 0)
+        net_format_addr((struct sockaddr *)&peer, a, sizeof a);
+    if (uv_tcp_getsockname(m->tcp, (struct sockaddr *)&local, &ll) == 0)
+        net_format_addr((struct sockaddr *)&local, l, sizeof l);
+    pthread_mutex_lock(&m->s->lock);
+    snprintf(m->mc->addr, sizeof m->mc->addr, "%s", a);
+    snprintf(m->mc->laddr, sizeof m->mc->laddr, "%s", l);
+    m->mc->ctime_ms = m->mc->last_ms = util_time_ms();
+    pthread_mutex_unlock(&m->s->lock);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
     struct kv_master_link *m = req->data;
@@ -1055,6 +1076,7 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     log_notice("MASTER <-> REPLICA sync started");
+    master_client_addrs(m);
     m->state = ML_PONG;
     m->last_io_ms = util_time_ms();
     read_start(m);
@@ -1094,7 +1116,7 @@ static void link_connect(struct kv_master_link *m)
 static void on_async(uv_async_t *a)
 {
     struct kv_master_link *m = a->data;
-    link_close(m, atomic_exchange(&m->kill_wanted, false) ? "killed by CLIENT KILL TYPE master" : NULL);
+    link_close(m, atomic_exchange(&m->kill_wanted, false) ? "killed by CLIENT KILL" : NULL);
     link_connect(m);
 }
 
@@ -1207,6 +1229,14 @@ int kv_replica_kill_master(struct kv_server *s)
     atomic_store(&m->kill_wanted, true);
     uv_async_send(&m->async);
     return 1;
+}
+
+struct kv_client *kv_replica_master_client(struct kv_server *s)
+{
+    struct kv_master_link *m = ML(s);
+    if (!m || !m->want || !m->handles || !m->mc || m->state != ML_STREAM || atomic_load(&s->shutting_down))
+        return NULL;
+    return m->mc;
 }
 
 static const char *link_state(const struct kv_master_link *m)

@@ -211,6 +211,8 @@ static void client_info_line(struct kv_client *me, struct kv_client *c, struct b
     long long now = me->srv->db.now_ms;
     char flags[8];
     size_t nf = 0;
+    if (kv_replica_is_master_client(me->srv, c))
+        flags[nf++] = 'M';
     if (c->blk)
         flags[nf++] = 'b';
     if (kv_multi_dirty(c))
@@ -382,6 +384,7 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
         buf_deinit(&b);
     } else if (kv_arg_is(sub, "list")) {
         int j = 2;
+        struct kv_client *mc = kv_replica_master_client(c->srv); /* a replica's link: no registered client */
         struct buf b;
         buf_init(&b);
         if (argc >= 4 && kv_arg_is(&argv[2], "type")) {
@@ -395,6 +398,8 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             if (normal)
                 for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
                     client_info_line(c, x, &b);
+            if (kv_arg_is(&argv[3], "master") && mc)
+                client_info_line(c, mc, &b);
             j = 4;
         } else if (argc >= 4 && kv_arg_is(&argv[2], "id")) {
             for (j = 3; j < argc; j++) {
@@ -407,10 +412,14 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                 for (struct kv_client *x = c->srv->registry; x && id > 0; x = x->gnext)
                     if (x->id == (uint64_t)id)
                         client_info_line(c, x, &b);
+                if (mc && id > 0 && mc->id == (uint64_t)id)
+                    client_info_line(c, mc, &b);
             }
         } else if (argc == 2) {
             for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
                 client_info_line(c, x, &b);
+            if (mc)
+                client_info_line(c, mc, &b);
         } else {
             kv_reply_syntax(c);
             buf_deinit(&b);
@@ -428,6 +437,12 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                     return;
                 }
             }
+            struct kv_client *mc = kv_replica_master_client(c->srv);
+            if (mc && strlen(mc->addr) == argv[2].len && memcmp(mc->addr, argv[2].ptr, argv[2].len) == 0) {
+                kv_replica_kill_master(c->srv);
+                resp_add_ok(&c->out);
+                return;
+            }
             kv_reply_error(c, "ERR No such client");
             return;
         }
@@ -436,7 +451,7 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
          * AND); SKIPME yes (the default) spares the caller */
         long long killed = 0, id = 0;
         const struct resp_arg *addr = NULL, *laddr = NULL, *type = NULL;
-        bool skipme = true;
+        bool skipme = true, user = false;
         for (int j = 2; j < argc; j += 2) {
             const struct resp_arg *v = &argv[j + 1];
             if (j + 1 == argc) {
@@ -457,6 +472,14 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                 addr = v;
             } else if (kv_arg_is(&argv[j], "laddr")) {
                 laddr = v;
+            } else if (kv_arg_is(&argv[j], "user")) {
+                /* kv has one user, "default", which every client is (as
+                 * Redis without ACL users); another name: Redis's error */
+                if (v->len != 7 || memcmp(v->ptr, "default", 7) != 0) { /* names are case-sensitive */
+                    kv_reply_errorf(c, "ERR No such user '%.*s'", (int)(v->len > 128 ? 128 : v->len), v->ptr);
+                    return;
+                }
+                user = true;
             } else if (kv_arg_is(&argv[j], "skipme")) {
                 if (kv_arg_is(v, "yes")) {
                     skipme = true;
@@ -494,9 +517,13 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             if (kill_client(c, x))
                 killed++;
         }
-        /* the link to the primary is no registered client: dropped apart, when
-         * the filters name its type and nothing it cannot match */
-        if (type && kv_arg_is(type, "master") && !id && !addr && !laddr)
+        /* the link to the primary is no registered client: dropped apart when
+         * it matches every filter (its user is none, as Redis's master client:
+         * USER never matches it) */
+        struct kv_client *mc = kv_replica_master_client(c->srv);
+        if (mc && (!type || kv_arg_is(type, "master")) && !user && (!id || mc->id == (uint64_t)id) &&
+            (!addr || (strlen(mc->addr) == addr->len && memcmp(mc->addr, addr->ptr, addr->len) == 0)) &&
+            (!laddr || (strlen(mc->laddr) == laddr->len && memcmp(mc->laddr, laddr->ptr, laddr->len) == 0)))
             killed += kv_replica_kill_master(c->srv);
         resp_add_int(&c->out, killed);
     } else if (kv_arg_is(sub, "unblock")) {

@@ -271,6 +271,28 @@ def test_client_kill_filters_all_must_match(server_factory):
     assert killer.read_until_closed(timeout=5) == b""
 
 
+def test_client_kill_user_filter(server_factory):
+    """CLIENT KILL USER: every client is the default user (no ACL users), so
+    USER default narrows nothing and another name is Redis's error; the same
+    on both servers."""
+    s = server_factory()
+    a, b = s.conn(), s.conn()
+    killer = s.conn()
+    fa = _client_fields(a)
+    assert killer.cmd("CLIENT", "KILL", "USER", "nobody") == RespError("ERR No such user 'nobody'")
+    assert killer.cmd("CLIENT", "KILL", "ID", fa["id"], "USER", "nobody") == RespError("ERR No such user 'nobody'")
+    assert killer.cmd("CLIENT", "KILL", "TYPE", "normal", "USER") == RespError("ERR syntax error")
+    assert killer.cmd("CLIENT", "KILL", "USER") == RespError("ERR No such client")
+    assert a.cmd("PING") == "PONG"
+    assert killer.cmd("CLIENT", "KILL", "ID", fa["id"], "USER", "default") == 1
+    assert a.read_until_closed(timeout=5) == b""
+    assert killer.cmd("CLIENT", "KILL", "USER", "default", "TYPE", "pubsub") == 0
+    assert killer.cmd("CLIENT", "KILL", "USER", "DEFAULT") == RespError("ERR No such user 'DEFAULT'")
+    assert killer.cmd("CLIENT", "KILL", "USER", "default") == 1
+    assert b.read_until_closed(timeout=5) == b""
+    assert killer.cmd("PING") == "PONG"
+
+
 @pytest.mark.scaleout_only
 def test_sigterm_with_open_admin_connections(server_factory):
     """Admin connections open at shutdown are closed after the listener; their

@@ -584,3 +584,55 @@ def test_client_kill_type_master_drops_the_link_like_redis(launch):
         }
     assert seen["scaleout"] == seen["redis"] == {"killed": 1, "full_syncs": 0, "after": b"1", "on_primary": 0,
                                                  "link_down": 0}, seen
+
+
+def test_client_kill_id_and_addr_reach_the_master_link_like_redis(launch):
+    """On a replica, CLIENT LIST shows the link to the primary (TYPE master,
+    flags=M, addr = the primary's), and CLIENT KILL's ID, ADDR and LADDR
+    filters and the old `CLIENT KILL ip:port` form drop that link (it comes
+    back by PSYNC); a filter it does not match (TYPE normal, USER) spares it.
+    The same script against redis-server and scaleout kv, answers compared."""
+    require_redis()
+    seen = {}
+    for target in ("redis", "scaleout"):
+        p = launch(target, target + "-p")
+        r = launch(target, target + "-r", ["--replicaof", "127.0.0.1", str(p.port)])
+        pc, rc = p.client(), r.client()
+        pc.set("k", "v")
+        wait_synced(p, r)
+        out = {}
+
+        def master_line():
+            lines = [ln for ln in rc.execute_command("CLIENT", "LIST", "TYPE", "master").decode().splitlines() if ln]
+            assert len(lines) == 1, lines
+            return dict(kv.split("=", 1) for kv in lines[0].split() if "=" in kv)
+
+        def killed_then_back(*args):
+            before = pc.info("stats")["sync_partial_ok"]
+            answer = rc.execute_command("CLIENT", "KILL", *args)
+            wait_until(lambda: pc.info("stats")["sync_partial_ok"] == before + 1, timeout=20,
+                       what=f"the replica reconnected by PSYNC after CLIENT KILL {args}")
+            wait_synced(p, r)
+            return answer
+
+        m = master_line()
+        out["flags"], out["addr_is_primary"] = m["flags"], m["addr"] == f"127.0.0.1:{p.port}"
+        everyone = rc.execute_command("CLIENT", "LIST").decode()
+        out["in_list"] = f"id={m['id']} " in everyone
+        out["spared"] = [rc.execute_command("CLIENT", "KILL", "ID", m["id"], "TYPE", "normal"),
+                         rc.execute_command("CLIENT", "KILL", "ADDR", m["addr"], "USER", "default"),
+                         rc.execute_command("CLIENT", "KILL", "ADDR", m["addr"], "ID", str(int(m["id"]) + 1000))]
+        out["by_id"] = killed_then_back("ID", m["id"])
+        m = master_line()
+        out["by_addr"] = killed_then_back("ADDR", m["addr"], "TYPE", "master")
+        m = master_line()
+        out["by_laddr"] = killed_then_back("LADDR", m["laddr"], "SKIPME", "yes")
+        m = master_line()
+        out["old_form"] = killed_then_back(m["addr"])
+        pc.set("after", "1")
+        wait_synced(p, r)
+        out["after"] = rc.get("after")
+        out["full_syncs"] = pc.info("stats")["sync_full"]
+        seen[target] = out
+    assert seen["scaleout"] == seen["redis"], seen
+    assert seen["redis"]["by_id"] == 1 and seen["redis"]["addr_is_primary"], seen
