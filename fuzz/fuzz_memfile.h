@@ -27,7 +27,9 @@ static const char *fz_memfile(const uint8_t *data, size_t size)
         }
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     }
-    if (ftruncate(fd, 0) != 0 || (size && pwrite(fd, data, size, 0) != (ssize_t)size)) {
+    /* written over, then cut to size: emptying it first freed and faulted
+     * in its pages again for every input */
+    if ((size && pwrite(fd, data, size, 0) != (ssize_t)size) || ftruncate(fd, (off_t)size) != 0) {
         perror("fuzz input memfd");
         abort();
     }

@@ -1,8 +1,9 @@
 /*
  * args.c — what the command line (main.c) and scenario files (scenario.c)
  * both use: applying (directive, value) pairs to a configuration, and the
- * start time a report carries, and the check of a scenario's `step` line
- * that config.c runs for a `scenario` file. Kept apart so that neither
+ * start time a report carries, and a scenario's `step` line: applied to the
+ * step's configuration by scenario.c, checked on its own by config.c for
+ * `scaleout check`. Kept apart so that neither
  * scenario.c calls back into main.c (main.c hands over to scenario.c) nor
  * config.c into scenario.c (scenario.c reads configurations).
  */
@@ -52,7 +53,7 @@ static bool forbidden_in_step(const char *name)
     return false;
 }
 
-int bench_scenario_check_step(int argc, char **argv, char *err, size_t errlen)
+int bench_scenario_apply_step(struct bench_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     if (argc < 1) {
         snprintf(err, errlen, "'step' needs a name: step NAME [directive value ...]");
@@ -63,22 +64,28 @@ int bench_scenario_check_step(int argc, char **argv, char *err, size_t errlen)
                  argv[0], argc - 1, argc == 2 ? "" : "s");
         return -1;
     }
-    struct bench_config tmp;
-    conf_defaults(&bench_conf_table, &tmp);
-    int rc = 0;
-    for (int i = 1; i < argc && rc == 0; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
         const char *name = argv[i];
         if (strncmp(name, "--", 2) == 0)
             name += 2;
         char e[400];
         if (forbidden_in_step(name)) {
             snprintf(err, errlen, "step '%s': '%s' cannot be set per step", argv[0], name);
-            rc = -1;
-        } else if (conf_set(&bench_conf_table, &tmp, name, 1, &argv[i + 1], false, e, sizeof e) != 0) {
+            return -1;
+        }
+        if (conf_set(&bench_conf_table, cfg, name, 1, &argv[i + 1], false, e, sizeof e) != 0) {
             snprintf(err, errlen, "step '%s': %s", argv[0], e);
-            rc = -1;
+            return -1;
         }
     }
+    return 0;
+}
+
+int bench_scenario_check_step(int argc, char **argv, char *err, size_t errlen)
+{
+    struct bench_config tmp;
+    conf_defaults(&bench_conf_table, &tmp);
+    int rc = bench_scenario_apply_step(&tmp, argc, argv, err, errlen);
     conf_free(&bench_conf_table, &tmp);
     return rc;
 }

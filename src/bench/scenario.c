@@ -71,8 +71,6 @@ static struct item *add_item(struct scenario *sc, int kind, int line)
     memset(it, 0, sizeof *it);
     it->kind = kind;
     it->line = line;
-    if (kind == IT_STEP)
-        it->cfg = xcalloc(1, sizeof *it->cfg);
     return it;
 }
 
@@ -142,22 +140,26 @@ static int load(struct scenario *sc, char **pairs, int npairs, FILE *errf)
                 nerr++;
             }
         } else if (strcasecmp(w, "step") == 0) {
-            if (bench_scenario_check_step(argc - 1, argv + 1, err, sizeof err) != 0) {
+            /* the step's settings: the file's so far, its name, its own pairs
+             * (checked as they are applied, so defaults are built once a file) */
+            struct bench_config *cfg = xmalloc(sizeof *cfg); /* bench_config_copy fills all of it */
+            bench_config_copy(cfg, &sc->base);
+            if (argc >= 2) {
+                char *name = argv[1];
+                conf_set(&bench_conf_table, cfg, "name", 1, &name, false, err, sizeof err);
+            }
+            if (bench_scenario_apply_step(cfg, argc - 1, argv + 1, err, sizeof err) != 0) {
                 fprintf(errf, "%s:%d: %s\n", sc->file, lineno, err);
                 nerr++;
+                conf_free(&bench_conf_table, cfg);
+                xfree(cfg);
                 continue;
             }
             struct item *it = add_item(sc, IT_STEP, lineno);
-            bench_config_copy(it->cfg, &sc->base);
-            char *name = argv[1];
-            conf_set(&bench_conf_table, it->cfg, "name", 1, &name, false, err, sizeof err);
-            for (int i = 2; i + 1 < argc; i += 2) {
-                const char *d = strncmp(argv[i], "--", 2) == 0 ? argv[i] + 2 : argv[i];
-                conf_set(&bench_conf_table, it->cfg, d, 1, &argv[i + 1], false, err, sizeof err);
-            }
+            it->cfg = cfg;
             struct bench_target t;
             if (bench_target_parse(&t, it->cfg->target, err, sizeof err) != 0) {
-                fprintf(errf, "%s:%d: step '%s': %s\n", sc->file, lineno, name, err);
+                fprintf(errf, "%s:%d: step '%s': %s\n", sc->file, lineno, argv[1], err);
                 nerr++;
             }
             sc->nsteps++;

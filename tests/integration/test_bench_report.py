@@ -158,3 +158,17 @@ step b connections 3
     a, b = json.loads(out.read_text())["steps"]
     assert a["connections"] == 2 and a["requests"] == 200
     assert b["connections"] == 3 and b["requests"] == 200
+
+
+def test_step_settings_are_checked_on_top_of_the_file(tmp_path):
+    """A step's settings are applied to (and checked in) the step's copy of
+    the file's settings: headers that fit alone but not with the file's are
+    an error with file:line, not a header silently left out."""
+    f = tmp_path / "headers.bench"
+    f.write_text(f'target http://127.0.0.1:1/\nheader "X-A: {"a" * 3000}"\n'
+                 f'step a header "X-B: {"b" * 1500}"\nstep b header "X-C: 1"\n')
+    p = subprocess.run([str(scaleout_bin()), "bench", "--scenario", str(f)], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 2
+    assert f"{f}:3: step 'a': headers exceed 4096 bytes" in p.stderr, p.stderr
+    assert "1 error" in p.stderr and f"{f}:4:" not in p.stderr
