@@ -659,8 +659,11 @@ static void feed_placeholder(void *arg, const struct resp_value *rep)
     snprintf(thr, sizeof thr, "%lld", cf->fanout_threshold);
     app_server_metrics(r->srv)->db_queries_total++;
     const char *p[] = {r->user, lim, thr};
+    /* on the primary, like the profile load: a timeline is a cache, and one
+     * built from a replica that has not replayed the user's newest posts
+     * would keep them out until it is rebuilt */
     app_pg_query(app_server_pg(r->srv), feed_rebuilt, r,
-                 "SELECT id FROM posts WHERE author = $1 OR author IN (SELECT f.followee FROM follows f"
+                 "/*+ primary */ SELECT id FROM posts WHERE author = $1 OR author IN (SELECT f.followee FROM follows f"
                  "  JOIN users u ON u.name = f.followee WHERE f.follower = $1 AND u.followers < $3::bigint)"
                  " ORDER BY id DESC LIMIT $2::int",
                  3, p);

@@ -57,7 +57,12 @@ def test_scenario_runs_steps_and_actions(scenario_run):
     names = [s["name"] for s in rep["steps"]]
     assert names == ["warm", "full speed"]
     warm, full = rep["steps"]
-    assert warm["mode"] == "open" and warm["rate"] == 2000 and abs(warm["sent"] - 2400) <= 48
+    # 1.2 s at 2,000/s: 2,400 requests fall due. On a loaded machine some of
+    # them find every connection busy and are counted as unsent (due but
+    # never sent), so what is sent alone depends on the machine; the two
+    # together do not (2217 sent of 2,400 under a load average of 8).
+    assert warm["mode"] == "open" and warm["rate"] == 2000 and warm["sent"] > 0
+    assert abs(warm["sent"] + warm["unsent"] - 2400) <= 48, (warm["sent"], warm["unsent"])
     assert full["mode"] == "closed" and full["pipeline"] == 8 and full["connections"] == 4
     assert full["start_s"] > warm["start_s"] + 1.3  # the run and the sleep came between
     assert [a["action"].split()[0] for a in rep["actions"]] == ["run", "spawn"]

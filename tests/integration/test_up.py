@@ -88,6 +88,30 @@ ready-timeout 60s
     assert not bad, bad
 
 
+def test_own_post_in_a_new_timeline_while_the_replica_lags(up):
+    """A timeline (the feed's cache in kv) is built from PostgreSQL on the
+    first /feed. Built on a replica that had not replayed the user's new post
+    yet, it left that post out of the cached timeline for good: the author
+    did not see it (test_round_trip_through_the_lb failed so under load). The
+    build reads the primary: with the replica's replay paused, a new user's
+    post is in their first feed, from every app instance."""
+    import psycopg2
+    rep = proc_named(status(up["status"]), "pg-replica-1")
+    c = psycopg2.connect(host=HOST, port=rep["port"], user="postgres", dbname="postgres", connect_timeout=5)
+    c.autocommit = True
+    cur = c.cursor()
+    cur.execute("SELECT pg_wal_replay_pause()")
+    try:
+        h = Http(up["lb"])
+        assert h.login("lagged").json() == {"user": "lagged"}
+        assert h.post("/posts", json={"body": "ahead of the replica"}).status_code == 201
+        for _ in range(4):
+            assert [p["body"] for p in h.get("/feed").json()["posts"]] == ["ahead of the replica"]
+    finally:
+        cur.execute("SELECT pg_wal_replay_resume()")
+        c.close()
+
+
 def test_kv_files_live_under_ups_dir(up):
     st = status(up["status"])
     assert proc_named(st, "kv")["state"] == "running"
