@@ -7,6 +7,7 @@
  *   client ─▶ lb ─▶ app (this process: one libuv loop)
  *                    │  server.c    HTTP/1.1 connections (proto/http1), the
  *                    │              capacity gate (concurrency × service time)
+ *                    │  context.c   what the parts below reach of server.c
  *                    │  handlers.c  the endpoints
  *                    │  cache.c     caching strategies (ops table, per endpoint)
  *                    ├─ kvc.c ─▶ kv: a pool of pipelined RESP connections
@@ -157,11 +158,13 @@ struct app_req {
     void (*next)(struct app_req *r); /* handlers.c: what runs after the session check */
 };
 
+/* context.c: answer r (exactly once), through the server's ctx.reply */
 void app_reply(struct app_req *r, int status, const char *ctype, const char *body, size_t len,
                const char *extra_headers);
 void app_reply_json(struct app_req *r, int status, struct buf *body, const char *extra_headers);
 void app_reply_error(struct app_req *r, int status, const char *msg);
 
+/* context.c: the server's clients and configuration, from its ctx */
 struct app_kv *app_server_kv(struct app_server *s);
 struct app_pg *app_server_pg(struct app_server *s);
 const struct app_config *app_server_conf(struct app_server *s);
@@ -189,9 +192,25 @@ struct app_metrics {
 };
 struct app_metrics *app_server_metrics(struct app_server *s);
 
-/* Hold a capacity slot for ms more of "CPU work" (queued like any request,
- * 503 when the queue is full), then run then(r). */
+/* context.c: hold a capacity slot for ms more of "CPU work" (queued like any
+ * request, 503 when the queue is full), then run then(r); ctx.work. */
 void app_work(struct app_req *r, long long ms, void (*then)(struct app_req *r));
+
+/*
+ * What the parts (handlers.c, cache*.c, writebehind.c) reach of the server,
+ * read by context.c's functions above. server.c fills it in; struct
+ * app_server (opaque here) begins with it. The parts never call server.c by
+ * name: server.c -> parts -> context.c.
+ */
+struct app_ctx {
+    const struct app_config *cfg;
+    struct app_kv *kv;
+    struct app_pg *pg;
+    struct app_metrics *metrics;
+    void (*reply)(struct app_req *r, int status, const char *ctype, const char *body, size_t len,
+                  const char *extra_headers);
+    void (*work)(struct app_req *r, long long ms, void (*then)(struct app_req *r));
+};
 
 /* handlers.c: route and serve one request. */
 void app_handle(struct app_req *r);

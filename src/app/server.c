@@ -60,6 +60,7 @@ struct gate_item {
 };
 
 struct app_server {
+    struct app_ctx ctx;      /* first: context.c reads it (app.h) */
     struct app_config cfg;
     uv_loop_t *loop;
     uv_tcp_t listener;
@@ -81,12 +82,9 @@ struct app_server {
     unsigned long long lat_us_sum;
 };
 
-struct app_kv *app_server_kv(struct app_server *s) { return s->kv; }
-struct app_pg *app_server_pg(struct app_server *s) { return s->pg; }
-const struct app_config *app_server_conf(struct app_server *s) { return &s->cfg; }
-struct app_metrics *app_server_metrics(struct app_server *s) { return &s->m; }
-
 static void conn_read_start(struct app_conn *c);
+static void server_reply(struct app_req *r, int status, const char *ctype, const char *body, size_t len,
+                         const char *extra_headers);
 static void maybe_finish_drain(struct app_server *s);
 
 /* ---- connections --------------------------------------------------------- */
@@ -213,7 +211,7 @@ static void gate_enter(struct app_server *s, struct app_req *r, long long ms, vo
     }
     if (s->qlen >= s->cfg.max_queue) {
         s->m.rejected_total++;
-        app_reply(r, 503, "application/json", "{\"error\":\"over capacity\"}\n", 26, "Retry-After: 1\r\n");
+        server_reply(r, 503, "application/json", "{\"error\":\"over capacity\"}\n", 26, "Retry-After: 1\r\n");
         return;
     }
     struct gate_item *it = xmalloc(sizeof *it);
@@ -224,7 +222,8 @@ static void gate_enter(struct app_server *s, struct app_req *r, long long ms, vo
     s->qlen++;
 }
 
-void app_work(struct app_req *r, long long ms, void (*then)(struct app_req *r))
+/* ctx.work: app_work (context.c) */
+static void server_work(struct app_req *r, long long ms, void (*then)(struct app_req *r))
 {
     gate_enter(r->srv, r, ms, then);
 }
@@ -376,8 +375,9 @@ static void free_req(struct app_req *r)
     xfree(r);
 }
 
-void app_reply(struct app_req *r, int status, const char *ctype, const char *body, size_t len,
-               const char *extra_headers)
+/* ctx.reply: app_reply (context.c) */
+static void server_reply(struct app_req *r, int status, const char *ctype, const char *body, size_t len,
+                         const char *extra_headers)
 {
     struct app_server *s = r->srv;
     struct app_conn *c = r->conn;
@@ -408,21 +408,6 @@ void app_reply(struct app_req *r, int status, const char *ctype, const char *bod
     maybe_finish_drain(s);
 }
 
-void app_reply_json(struct app_req *r, int status, struct buf *body, const char *extra_headers)
-{
-    app_reply(r, status, "application/json", buf_head(body), buf_pending(body), extra_headers);
-    buf_deinit(body);
-}
-
-void app_reply_error(struct app_req *r, int status, const char *msg)
-{
-    struct buf b;
-    buf_init(&b);
-    buf_puts(&b, "{\"error\":");
-    json_put_str(&b, msg, strlen(msg));
-    buf_puts(&b, "}\n");
-    app_reply_json(r, status, &b, NULL);
-}
 
 static void on_connection(uv_stream_t *l, int status)
 {
@@ -547,6 +532,10 @@ static void usage(FILE *f)
 int app_main(int argc, char **argv)
 {
     struct app_server *s = xcalloc(1, sizeof *s);
+    s->ctx.cfg = &s->cfg;
+    s->ctx.metrics = &s->m;
+    s->ctx.reply = server_reply;
+    s->ctx.work = server_work;
     int code = net_server_args(&app_conf_table, &s->cfg, "app", argc, argv, NULL, usage);
     if (code >= 0) {
         xfree(s);
@@ -568,7 +557,7 @@ int app_main(int argc, char **argv)
     }
     s->loop = xmalloc(sizeof *s->loop);
     uv_loop_init(s->loop);
-    s->kv = app_kv_new(s->loop, s->cfg.kv, (int)s->cfg.kv_pool);
+    s->kv = s->ctx.kv = app_kv_new(s->loop, s->cfg.kv, (int)s->cfg.kv_pool);
     if (s->kv && s->cfg.kv_sentinel && *s->cfg.kv_sentinel &&
         !app_kv_set_sentinels(s->kv, s->cfg.kv_sentinel, s->cfg.kv_master_name)) {
         fprintf(stderr, "scaleout app: bad kv-sentinel '%s' (want HOST:PORT[,HOST:PORT...], IPv4)\n", s->cfg.kv_sentinel);
@@ -582,7 +571,7 @@ int app_main(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    s->pg = app_pg_new(s->loop, s->cfg.pg, (int)s->cfg.pg_pool);
+    s->pg = s->ctx.pg = app_pg_new(s->loop, s->cfg.pg, (int)s->cfg.pg_pool);
 
     int fd = net_listen(s->cfg.bind, (int)s->cfg.port, 511, false, err, sizeof err);
     if (fd < 0) {

@@ -326,9 +326,9 @@ int bench_scenario_main(const char *file, char **pairs, int npairs);
  * errors as file:line to errf. Returns the number of errors. */
 int bench_scenario_check_file(const char *file, FILE *errf);
 
-/* Apply the settings of `step NAME [directive value ...]` (argv[0] is NAME)
- * to cfg, checking each (the scenario loader applies them to the step's copy
- * of the file's settings). Returns 0, or -1 with a message in err (cfg may
+/* config.c: apply the settings of `step NAME [directive value ...]`
+ * (argv[0] is NAME) to cfg, checking each (the scenario loader applies them
+ * to the step's copy of the file's settings). Returns 0, or -1 with a message in err (cfg may
  * then hold some of the settings). */
 int bench_scenario_apply_step(struct bench_config *cfg, int argc, char **argv, char *err, size_t errlen);
 /* Validate a step line on its own, against the defaults (the conf table's

@@ -157,6 +157,53 @@ static void format_ratio(const void *conf, struct buf *out)
     buf_printf(out, "%lld:%lld", c->ratio_reads, c->ratio_writes);
 }
 
+static bool forbidden_in_step(const char *name)
+{
+    static const char *const no[] = {"step", "run", "spawn", "sleep", "scenario", "config", "json", "html", "progress",
+                                       "slow", "slow-interval"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (strcasecmp(name, no[i]) == 0)
+            return true;
+    return false;
+}
+
+int bench_scenario_apply_step(struct bench_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    if (argc < 1) {
+        snprintf(err, errlen, "'step' needs a name: step NAME [directive value ...]");
+        return -1;
+    }
+    if ((argc - 1) % 2 != 0) {
+        snprintf(err, errlen, "step '%s': settings come in pairs (directive value), got %d word%s after the name",
+                 argv[0], argc - 1, argc == 2 ? "" : "s");
+        return -1;
+    }
+    for (int i = 1; i < argc; i += 2) {
+        const char *name = argv[i];
+        if (strncmp(name, "--", 2) == 0)
+            name += 2;
+        char e[400];
+        if (forbidden_in_step(name)) {
+            snprintf(err, errlen, "step '%s': '%s' cannot be set per step", argv[0], name);
+            return -1;
+        }
+        if (conf_set(&bench_conf_table, cfg, name, 1, &argv[i + 1], false, e, sizeof e) != 0) {
+            snprintf(err, errlen, "step '%s': %s", argv[0], e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int bench_scenario_check_step(int argc, char **argv, char *err, size_t errlen)
+{
+    struct bench_config tmp;
+    conf_defaults(&bench_conf_table, &tmp);
+    int rc = bench_scenario_apply_step(&tmp, argc, argv, err, errlen);
+    conf_free(&bench_conf_table, &tmp);
+    return rc;
+}
+
 /* scenario lines: validated here, run by scenario.c */
 static int parse_step(void *conf, int argc, char **argv, char *err, size_t errlen)
 {

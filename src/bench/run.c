@@ -22,8 +22,6 @@
 #define POLL_NS (10 * 1000 * 1000ULL)
 #define ACK_WAIT_NS (500 * 1000 * 1000ULL)
 
-atomic_bool bench_interrupted;
-
 static void sleep_ns(uint64_t ns)
 {
     struct timespec ts = {(time_t)(ns / SEC_NS), (long)(ns % SEC_NS)};

@@ -79,6 +79,10 @@ struct bench_conn {
     void *ps;            /* driver state */
 };
 
+/* Here rather than in run.c, which starts the workers: the workers read it,
+ * and run.c and main.c set it, so the workers do not call back into run.c. */
+atomic_bool bench_interrupted;
+
 uint64_t bench_now_ns(void)
 {
     struct timespec ts;

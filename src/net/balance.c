@@ -1,6 +1,8 @@
 /*
- * balance.c — the table of balancing algorithms and the helpers they share
- * (see balance.h). The algorithms themselves are in balance_*.c.
+ * balance.c — the table of balancing algorithms and their lookup by name
+ * (see balance.h). The algorithms themselves are in balance_*.c; the helper
+ * they share is in balance_walk.c, below both (the table names the
+ * algorithms, they call the helper, nothing calls back).
  */
 #include "net/balance.h"
 
@@ -43,26 +45,4 @@ int net_balance_find(const char *name)
         if (in_words(net_balance_aliases[i], name))
             return i;
     return -1;
-}
-
-struct net_peer *net_balance_walk(struct net_peer *const *peers, int n, const uint64_t *cum, uint64_t point,
-                                const struct net_pick_ctx *ctx)
-{
-    if (n == 0)
-        return NULL;
-    /* first i with cum[i] > point */
-    int lo = 0, hi = n - 1;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (cum[mid] > point)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    for (int i = 0; i < n; i++) {
-        struct net_peer *p = peers[(lo + i) % n];
-        if (!net_pick_excluded(ctx, p))
-            return p;
-    }
-    return NULL;
 }

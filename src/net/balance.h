@@ -54,7 +54,7 @@ extern const char *const net_balance_aliases[NET_BALANCE__COUNT];
 /* Index of the algorithm called name (or one of its aliases), -1 if unknown. */
 int net_balance_find(const char *name);
 
-/* Weighted pick helper shared by hash-style algorithms: the peer whose
+/* Weighted pick helper shared by hash-style algorithms (balance_walk.c): the peer whose
  * cumulative weight range holds point (0 <= point < total), skipping excluded
  * peers by walking forward. cum[i] = w0 + ... + wi. */
 struct net_peer *net_balance_walk(struct net_peer *const *peers, int n, const uint64_t *cum, uint64_t point,

@@ -206,7 +206,7 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
         admin_param(req, "name", name, sizeof name);
         admin_param(req, "replica", replica, sizeof replica);
         admin_param(req, "range", range, sizeof range);
-        struct rt_pool *p = rt_server_find_pool(s, pool);
+        struct rt_pool *p = s->ops->find_pool(s, pool);
         if (!p) {
             admin_answer_json(resp, 404, "{\"error\":\"no pool named '%s'\"}\n", pool);
             return;
@@ -226,7 +226,7 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
             admin_answer_json(resp, 400, "{\"error\":\"%s\"}\n", err);
             return;
         }
-        struct rt_shard *sh = rt_server_add_shard(s, p, &sc, err, sizeof err);
+        struct rt_shard *sh = s->ops->add_shard(s, p, &sc, err, sizeof err);
         rt_shard_conf_deinit(&sc);
         if (!sh) {
             admin_answer_json(resp, 409, "{\"error\":\"%s\"}\n", err);
@@ -249,13 +249,13 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
     }
     memcpy(sname, path, nl);
     sname[nl] = 0;
-    struct rt_shard *sh = rt_server_find_shard(s, sname);
+    struct rt_shard *sh = s->ops->find_shard(s, sname);
     if (!sh) {
         admin_answer_json(resp, 404, "{\"error\":\"no shard named '%s'\"}\n", sname);
         return;
     }
     if (req->method == HTTP1_METHOD_DELETE && !slash) {
-        if (rt_server_remove_shard(s, sh, err, sizeof err) != 0) {
+        if (s->ops->remove_shard(s, sh, err, sizeof err) != 0) {
             admin_answer_json(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }
@@ -274,7 +274,7 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
             return;
         }
         net_peer_set_weight(sh->peer, (int)w);
-        if (rt_server_change(s, sh->pool, err, sizeof err) != 0) {
+        if (s->ops->change(s, sh->pool, err, sizeof err) != 0) {
             admin_answer_json(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }
@@ -287,7 +287,7 @@ static void control(struct rt_server *s, const struct admin_req *req, struct adm
             admin_answer_json(resp, 400, "{\"error\":\"addr=HOST:PORT is required\"}\n");
             return;
         }
-        if (rt_server_set_primary(s, sh, addr, err, sizeof err) != 0) {
+        if (s->ops->set_primary(s, sh, addr, err, sizeof err) != 0) {
             admin_answer_json(resp, 409, "{\"error\":\"%s\"}\n", err);
             return;
         }

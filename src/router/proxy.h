@@ -273,6 +273,7 @@ struct rt_server {
     _Atomic unsigned epoch;         /* bumped at every resharding switch */
     struct rt_reshard rs;
     struct rt_sentinel *sent;       /* sentinel follower (sentinel.c), NULL without sentinels */
+    const struct rt_server_ops *ops; /* server.c's, for admin.c and sentinel.c */
 };
 
 /* proxy.c */
@@ -309,7 +310,7 @@ int rt_locate_key(struct rt_server *s, const char *key, size_t len);
  * rt_sentinel_start: after the loops exist; a thread per sentinel subscribes
  * to +switch-master, another asks get-master-addr-by-name every
  * sentinel-check-interval; switches run on the main loop through
- * rt_server_set_primary (the manual failover's path). */
+ * s->ops->set_primary (the manual failover's path). */
 void rt_sentinel_resolve(struct rt_config *cfg);
 void rt_sentinel_start(struct rt_server *s);
 /* A replica SENTINEL replicas lists as up (no s_down, o_down, disconnected). */
@@ -329,25 +330,28 @@ int rt_sentinel_pick_replica(const struct rt_sent_rep *reps, int n, const char *
 /* Ask the sentinels (first that answers) for master's address ("ip:port"); 0 or -1. */
 int rt_sentinel_ask(const struct rt_config *cfg, const char *master, char *out, size_t outlen);
 
-/* server.c */
-int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen);
-struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, const struct rt_shard_conf *sc,
-                                     char *err, size_t errlen);
-int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, size_t errlen);
-/* Manual failover: sh's primary becomes addr (its distribution identity, the
- * name, stays, so no key moves); connections to the old primary finish what
- * they owe and close. When addr is sh's replica, the shard has no replica
- * any more. Main thread. */
-int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
-/* The shard's read replica becomes addr (NULL: none); connections to the old
- * one finish what they owe and close. Main thread (sentinel.c: the replicas
- * the sentinels list). */
-int rt_server_set_replica(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
-/* Rebuild after a membership or weight change: once running, keys whose
- * owner changed are moved online (reshard.c); -1 when a resharding runs. */
-int rt_server_change(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen);
-struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name);
-struct rt_shard *rt_server_find_shard(struct rt_server *s, const char *name_or_addr);
+/* server.c: what admin.c and sentinel.c change in the server, through
+ * s->ops (server.c sets it before it starts them, so they do not call
+ * server.c by name: server.c -> admin.c, sentinel.c -> s->ops). Main thread. */
+struct rt_server_ops {
+    struct rt_shard *(*add_shard)(struct rt_server *s, struct rt_pool *p, const struct rt_shard_conf *sc,
+                                  char *err, size_t errlen);
+    int (*remove_shard)(struct rt_server *s, struct rt_shard *sh, char *err, size_t errlen);
+    /* Manual failover: sh's primary becomes addr (its distribution identity,
+     * the name, stays, so no key moves); connections to the old primary
+     * finish what they owe and close. When addr is sh's replica, the shard
+     * has no replica any more. */
+    int (*set_primary)(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
+    /* The shard's read replica becomes addr (NULL: none); connections to the
+     * old one finish what they owe and close (sentinel.c: the replicas the
+     * sentinels list). */
+    int (*set_replica)(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen);
+    /* Rebuild after a membership or weight change: once running, keys whose
+     * owner changed are moved online (reshard.c); -1 when a resharding runs. */
+    int (*change)(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen);
+    struct rt_pool *(*find_pool)(struct rt_server *s, const char *name);
+    struct rt_shard *(*find_shard)(struct rt_server *s, const char *name_or_addr);
+};
 
 /* reshard.c */
 void rt_reshard_init(struct rt_server *s);

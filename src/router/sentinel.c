@@ -20,9 +20,10 @@
  *     of our masters on the subscription make the check run at once, so a
  *     replica that joins (or an old primary that returns as a replica) is
  *     read from within a second, and a replica that goes down is dropped.
- * Switches run on the main loop (uv_async) through rt_server_set_primary, the
- * manual failover's path (replicas through rt_server_set_replica): commands in flight on the old primary's connections
- * get errors, new commands go to the new primary. The new primary must
+ * Switches run on the main loop (uv_async) through s->ops->set_primary, the
+ * manual failover's path (replicas through s->ops->set_replica; server.c
+ * sets s->ops): commands in flight on the old primary's connections get
+ * errors, new commands go to the new primary. The new primary must
  * answer ROLE with "master" (checked in the thread, so a dead address never
  * blocks a loop) and then PING; a switch that fails is asked again at the
  * next check.
@@ -401,7 +402,7 @@ static void on_switch(uv_async_t *a)
         if (!sh || atomic_load(&sh->removed))
             continue;
         if (q[i].replica) {
-            if (rt_server_set_replica(st->srv, sh, *q[i].addr ? q[i].addr : NULL, err, sizeof err) != 0)
+            if (st->srv->ops->set_replica(st->srv, sh, *q[i].addr ? q[i].addr : NULL, err, sizeof err) != 0)
                 log_warn("shard %s: replica of sentinel master '%s' not changed (asked again at the next check): %s",
                          sh->name, sh->master, err);
             continue;
@@ -409,7 +410,7 @@ static void on_switch(uv_async_t *a)
         if (strcmp(atomic_load(&sh->peer)->addr, q[i].addr) == 0)
             continue;
         log_notice("shard %s: sentinel master '%s' moved to %s", sh->name, sh->master, q[i].addr);
-        if (rt_server_set_primary(st->srv, sh, q[i].addr, err, sizeof err) != 0)
+        if (st->srv->ops->set_primary(st->srv, sh, q[i].addr, err, sizeof err) != 0)
             log_warn("shard %s: sentinel switch not applied (asked again at the next check): %s", sh->name, err);
         else
             kick(st); /* the promoted node was the replica: find the shard's replicas again */

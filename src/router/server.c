@@ -41,7 +41,7 @@ static int resolve(const char *addr, struct sockaddr_storage *sa, socklen_t *sal
     return net_resolve_hostport(addr, "HOST:PORT", sa, salen, err, errlen);
 }
 
-struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name)
+static struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name)
 {
     for (int i = 0; i < s->npools; i++)
         if (strcmp(s->pools[i].conf->name, name) == 0)
@@ -49,7 +49,7 @@ struct rt_pool *rt_server_find_pool(struct rt_server *s, const char *name)
     return NULL;
 }
 
-struct rt_shard *rt_server_find_shard(struct rt_server *s, const char *key)
+static struct rt_shard *rt_server_find_shard(struct rt_server *s, const char *key)
 {
     int n = atomic_load(&s->nshards);
     for (int i = 0; i < n; i++) {
@@ -65,7 +65,7 @@ static void dir_reinstall(struct rt_pool *p, struct rt_dist *d);
 
 static int rebuild(struct rt_server *s, struct rt_pool *p, bool migrate, char *err, size_t errlen);
 
-int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen)
+static int rt_server_rebuild(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen)
 {
     return rebuild(s, p, false, err, errlen);
 }
@@ -77,7 +77,7 @@ static bool migrates(struct rt_server *s, struct rt_pool *p)
     return s->running && !p->conf->auto_eject && p->conf->dist != RT_DIST_DIRECTORY;
 }
 
-int rt_server_change(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen)
+static int rt_server_change(struct rt_server *s, struct rt_pool *p, char *err, size_t errlen)
 {
     if (s->batch)
         return 0; /* SIGHUP reload: one rebuild after every change of the pool */
@@ -182,7 +182,7 @@ static struct net_peer *make_peer(struct rt_server *s, struct net_pool *np, cons
     return peer;
 }
 
-struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, const struct rt_shard_conf *sc,
+static struct rt_shard *rt_server_add_shard(struct rt_server *s, struct rt_pool *p, const struct rt_shard_conf *sc,
                                      char *err, size_t errlen)
 {
     const char *name = sc->name ? sc->name : sc->addr;
@@ -266,7 +266,7 @@ static void finish_remove(struct rt_server *s, struct rt_shard *sh)
     }
 }
 
-int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, size_t errlen)
+static int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, size_t errlen)
 {
     struct rt_pool *p = sh->pool;
     if (p->nmembers <= 1) {
@@ -298,7 +298,7 @@ int rt_server_remove_shard(struct rt_server *s, struct rt_shard *sh, char *err, 
     return 0;
 }
 
-int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen)
+static int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen)
 {
     struct rt_pool *p = sh->pool;
     struct net_peer *old = atomic_load(&sh->peer);
@@ -345,7 +345,7 @@ int rt_server_set_primary(struct rt_server *s, struct rt_shard *sh, const char *
     return 0;
 }
 
-int rt_server_set_replica(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen)
+static int rt_server_set_replica(struct rt_server *s, struct rt_shard *sh, const char *addr, char *err, size_t errlen)
 {
     struct rt_pool *p = sh->pool;
     struct net_peer *old = atomic_load(&sh->replica);
@@ -706,6 +706,17 @@ static void usage(void)
 
 static int validate(void *cfg, struct buf *errs) { return rt_config_validate(cfg, errs); }
 
+/* What admin.c and sentinel.c change in the server (s->ops, proxy.h). */
+static const struct rt_server_ops server_ops = {
+    .add_shard = rt_server_add_shard,
+    .remove_shard = rt_server_remove_shard,
+    .set_primary = rt_server_set_primary,
+    .set_replica = rt_server_set_replica,
+    .change = rt_server_change,
+    .find_pool = rt_server_find_pool,
+    .find_shard = rt_server_find_shard,
+};
+
 int router_main(int argc, char **argv)
 {
     if (net_server_help_asked(argc, argv)) {
@@ -713,6 +724,7 @@ int router_main(int argc, char **argv)
         return 0;
     }
     struct rt_server *s = xcalloc(1, sizeof *s);
+    s->ops = &server_ops;
     g_srv = s;
     g_argc = argc;
     g_argv = argv;

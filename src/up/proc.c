@@ -2,8 +2,8 @@
  * proc.c — one supervised process: spawn (uv_spawn, optionally as another
  * user), its stdout and stderr read line by line and written both to up's
  * stdout prefixed with the name ("app-1   | ...") and to DIR/logs/NAME.log,
- * its exit reported to up.c (which decides on restarts), and the signal that
- * stops it.
+ * its exit reported to up.c through the up's on_proc_exit callback (up.c
+ * decides on restarts), and the signal that stops it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -132,7 +132,7 @@ static void on_exit_cb(uv_process_t *h, int64_t status, int sig)
     uv_close((uv_handle_t *)h, proc_closed);
     p->h = NULL;
     p->pid = 0;
-    up_on_exit(p->up, p, (long long)status, sig);
+    p->up->on_proc_exit(p->up, p, (long long)status, sig);
 }
 
 int up_proc_start(struct up_proc *p)

@@ -8,7 +8,8 @@
  *      ──serves──▶ status page (HTML + JSON) on status-port
  *
  * Files: config.c (directive table), proc.c (spawning, logs, restarts),
- * up.c (start-up stages, autoscaler, stop, main), page.c (status page).
+ * up.c (start-up stages, autoscaler, stop, main), page.c (status page),
+ * util.c (a free port, a blocking HTTP call: up.c's and demo.c's).
  * Everything runs on one libuv loop; the small HTTP calls to the lb's admin
  * API are blocking on loopback with a 1 s timeout.
  */
@@ -83,7 +84,7 @@ enum up_metric {
     UP_METRIC_CPU,      /* CPU of the app processes, % of one core, averaged over the running ones */
 };
 
-/* up.c: a blocking HTTP/1.1 exchange with a loopback port (1 s timeout): the
+/* util.c: a blocking HTTP/1.1 exchange with a loopback port (1 s timeout): the
  * status, the body in out when not NULL; -1 when nothing answered. */
 int up_http_call(int port, const char *method, const char *path, const char *token, struct buf *out);
 /* a port free on 127.0.0.1 now (-1 on failure) */
@@ -149,8 +150,6 @@ void up_proc_signal(struct up_proc *p, int sig);
 /* unlink from the list and free (the process must have exited) */
 void up_proc_free(struct up_proc *p);
 const char *up_proc_state_name(enum up_proc_state s);
-/* called by proc.c when a process exits */
-void up_on_exit(struct up *u, struct up_proc *p, long long status, int sig);
 void up_log(struct up *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- the topology (up.c) ------------------------------------------------------ */
@@ -163,6 +162,9 @@ struct up {
     char dir[4096];               /* realpath: PATH_MAX */
     char token[40];
     struct up_proc *procs;
+    /* proc.c calls it when a process exits (up.c sets it: proc.c does not
+     * call up.c by name) */
+    void (*on_proc_exit)(struct up *u, struct up_proc *p, long long status, int sig);
     int lb_admin_port;
     int stage;                   /* start-up stage in progress; UP_KIND__COUNT: running */
     bool stopping;

@@ -43,7 +43,7 @@ struct worker_config {
 extern const struct conf_table worker_conf_table;
 int worker_main(int argc, char **argv);
 
-/* ---- a blocking RESP connection (main.c) --------------------------------- */
+/* ---- a blocking RESP connection (kv.c) ----------------------------------- */
 
 #define WORKER_MAX_ELEMS 64
 
@@ -51,6 +51,12 @@ int worker_main(int argc, char **argv);
  * connection's input buffer. ARRAY: up to WORKER_MAX_ELEMS scalars; nested
  * arrays are flattened depth-first (a nil one adds nothing). */
 struct worker_kv;
+/* A connection to kv at addr (HOST:PORT), or, when sentinels (HOST:PORT[,...],
+ * "" for none) are given, to the primary they name master_name (kept: it must
+ * outlive the connection). Not connected yet: the first command connects.
+ * NULL with *bad = "kv" or "kv-sentinel", the directive that is wrong. */
+struct worker_kv *worker_kv_new(const char *addr, const char *sentinels, const char *master_name, const char **bad);
+void worker_kv_free(struct worker_kv *kv);
 /* Send a command and wait for its reply. NULL when the connection failed
  * (it reconnects on the next call). The reply is valid until the next call. */
 const struct resp_value *worker_kv_cmd(struct worker_kv *kv, int argc, const char **argv, const size_t *lens);
