@@ -1,7 +1,8 @@
 # scaleout — one plain GNU Makefile.
 #   make            build ./scaleout
 #   make test       install missing Debian packages, build, check the layering
-#                   (scripts/check-layers.sh), run unit + integration tests
+#                   (scripts/check-layers.sh, scripts/call-loops.sh), run unit +
+#                   integration tests
 #   make asan       the same tests under ASan + UBSan (build-asan/)
 #   make fuzz       build libFuzzer targets (clang) into build-fuzz/, run fuzz/kv_diff.py briefly
 #   make bench      run the side-by-side benchmarks under bench/
@@ -75,6 +76,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
 	$(Q)scripts/check-layers.sh
 	$(Q)scripts/check-layers-test.sh
+	$(Q)scripts/call-loops.sh $(BUILD)
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 

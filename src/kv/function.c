@@ -61,7 +61,7 @@ static void lib_free(lua_State *L, struct kv_fn_lib *lib)
     xfree(lib);
 }
 
-void kv_fn_free_all(struct kv_script *sc)
+static void fn_free_all(struct kv_script *sc)
 {
     while (sc->libs) {
         struct kv_fn_lib *n = sc->libs->next;
@@ -97,7 +97,7 @@ int kv_fn_rdb_load(void *srv, const char *code, size_t len, char *err, size_t er
 void kv_fn_flush(struct kv_server *s)
 {
     if (s->script)
-        kv_fn_free_all(s->script);
+        fn_free_all(s->script);
 }
 
 /* A FUNCTION subcommand changed the libraries: it goes to the AOF and the
@@ -178,7 +178,7 @@ static int reg_error(lua_State *L, const char *msg)
     return lua_error(L);
 }
 
-int kv_fn_lua_register(lua_State *L)
+static int fn_lua_register(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, "__kv_script");
     struct kv_script *sc = lua_touserdata(L, -1);
@@ -292,8 +292,25 @@ int kv_fn_lua_register(lua_State *L)
  * Load (or with replace, replace) the library in code: its name, or NULL with
  * Redis's error text in err (no leading '-').
  */
+/* Hook this file into the script engine, once per Lua state: it frees the
+ * libraries with the state, and a library body's redis.register_function is
+ * fn_lua_register (script.c leaves a placeholder under that key). */
+static void fn_attach(struct kv_script *sc)
+{
+    if (sc->free_libs)
+        return;
+    sc->free_libs = fn_free_all;
+    lua_State *L = sc->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, "__kv_loadredis");
+    lua_pushstring(L, "register_function");
+    lua_pushcfunction(L, fn_lua_register);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 static const char *fn_load(struct kv_script *sc, bool replace, const struct resp_arg *code, char *err, size_t errlen)
 {
+    fn_attach(sc);
     lua_State *L = sc->L;
     const char *p = code->ptr, *end = code->ptr + code->len;
     if (code->len < 2 || p[0] != '#' || p[1] != '!') {
@@ -656,7 +673,7 @@ static bool fn_restore(struct kv_client *c, struct kv_script *sc, const struct r
     }
     if (!err) {
         if (policy == 0) /* FLUSH */
-            kv_fn_free_all(sc);
+            fn_free_all(sc);
         for (int i = 0; i < n; i++) {
             struct resp_arg a = {codes[i], lens[i]};
             if (!fn_load(sc, policy == 2, &a, msg, sizeof msg)) {
@@ -824,7 +841,7 @@ void kv_cmd_FUNCTION(struct kv_client *c, int argc, struct resp_arg *argv)
         }
         if (fn_denied(c))
             return;
-        kv_fn_free_all(sc);
+        fn_free_all(sc);
         resp_add_ok(&c->out);
         fn_changed(c, argc, argv);
     } else if (kv_arg_is(sub, "stats") && argc == 2) {

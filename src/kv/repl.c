@@ -93,12 +93,7 @@ struct kv_repl {
     uint64_t sync_full, sync_partial_ok, sync_partial_err;
     struct wait_client *waits;
     bool getack_pending;          /* a WAIT asked: REPLCONF GETACK * before the lock is released */
-    struct kv_master_link *ml;    /* replica side (replica.c) */
 };
-
-/* replica.c reaches its state through this */
-struct kv_master_link **kv_repl_ml(struct kv_server *s);
-struct kv_master_link **kv_repl_ml(struct kv_server *s) { return &s->repl->ml; }
 
 static void random_id(char *out)
 {
@@ -141,7 +136,15 @@ void kv_repl_init(struct kv_server *s)
     r->bl_first = 1;
     s->repl = r;
     kv_prop_add_sink(s, sink, wants, s);
-    kv_replica_init(s);
+    static const struct kv_repl_ops ops = {
+        .feed_raw = kv_repl_feed_raw,
+        .new_history = kv_repl_new_history,
+        .shift_replid = kv_repl_shift_replid,
+        .drop_replicas = kv_repl_drop_replicas,
+        .id = kv_repl_id,
+        .ensure_backlog = kv_repl_ensure_backlog,
+    };
+    kv_replica_init(s, &ops);
 }
 
 void kv_repl_free(struct kv_server *s)

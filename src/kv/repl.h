@@ -83,7 +83,25 @@ void kv_repl_drop_replicas(struct kv_server *s);
 const char *kv_repl_id(const struct kv_server *s);
 /* A full sync's RDB child runs (INFO rdb_bgsave_in_progress counts it, as Redis). */
 bool kv_repl_sync_child_running(const struct kv_server *s);
+/* A backlog exists (a replica continuing its primary's history). */
+void kv_repl_ensure_backlog(struct kv_server *s);
+
+/* What replica.c calls in repl.c: the functions above, handed to
+ * kv_replica_init by kv_repl_init, so replica.c calls no repl.c function
+ * (issue 8: no two files that call each other). The primary's side calls the
+ * replica's directly (kv_replica_active runs for every propagated command). */
+struct kv_repl_ops {
+    void (*feed_raw)(struct kv_server *s, const char *p, size_t n);
+    void (*new_history)(struct kv_server *s, const char *replid, long long offset);
+    void (*shift_replid)(struct kv_server *s, const char *new_replid);
+    void (*drop_replicas)(struct kv_server *s);
+    const char *(*id)(const struct kv_server *s);
+    void (*ensure_backlog)(struct kv_server *s);
+};
+
 /* Replica side (replica.c). */
+/* Makes s->ml; keeps ops (static storage). */
+void kv_replica_init(struct kv_server *s, const struct kv_repl_ops *ops);
 void kv_replica_set_target(struct kv_server *s, const char *host, long long port);
 void kv_replica_info(struct kv_server *s, struct buf *o);
 bool kv_replica_active(const struct kv_server *s);
@@ -118,7 +136,6 @@ int kv_replica_kill_master(struct kv_server *s);
  * shows it, CLIENT KILL's ID/ADDR/LADDR filters match it), NULL otherwise.
  * Lock held. */
 struct kv_client *kv_replica_master_client(struct kv_server *s);
-void kv_replica_init(struct kv_server *s);
 void kv_replica_free(struct kv_server *s);
 void kv_replica_cron(struct kv_server *s);
 /* Shutdown (worker 0): close the link and its handles. */
@@ -126,7 +143,5 @@ void kv_replica_close_handles(struct kv_server *s);
 /* Tests and fuzzing: feed bytes as from a primary after PING, in chunks of
  * chunk bytes (0: at once), without a socket; true when the link survived. */
 bool kv_replica_feed(struct kv_server *s, uv_loop_t *loop, const char *data, size_t len, size_t chunk);
-/* A backlog exists (a replica continuing its primary's history). */
-void kv_repl_ensure_backlog(struct kv_server *s);
 
 #endif

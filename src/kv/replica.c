@@ -47,6 +47,7 @@ enum {
 
 struct kv_master_link {
     struct kv_server *s;
+    const struct kv_repl_ops *ops; /* repl.c's (kv_repl_init) */
     char host[256];
     long long port;
     bool want;                  /* a primary is configured */
@@ -85,12 +86,7 @@ struct kv_master_link {
     atomic_bool kill_wanted;    /* CLIENT KILL asked worker 0 to drop the link */
 };
 
-struct kv_master_link **kv_repl_ml(struct kv_server *s);
-
-static struct kv_master_link *ML(const struct kv_server *s)
-{
-    return s->repl ? *kv_repl_ml((struct kv_server *)s) : NULL;
-}
+static struct kv_master_link *ML(const struct kv_server *s) { return s->ml; }
 
 bool kv_replica_active(const struct kv_server *s)
 {
@@ -366,8 +362,8 @@ static int load_swapdb(struct kv_server *s, const char *p, size_t n, struct kv_d
 static void sync_loaded(struct kv_master_link *m, const struct kv_rdb_load_stats *st)
 {
     struct kv_server *s = m->s;
-    kv_repl_drop_replicas(s); /* their data changed wholesale: they resync */
-    kv_repl_new_history(s, m->pending_id, m->pending_off);
+    m->ops->drop_replicas(s); /* their data changed wholesale: they resync */
+    m->ops->new_history(s, m->pending_id, m->pending_off);
     /* the stream goes on in the database the primary's stream was in when
      * it took the snapshot (repl-stream-db: a chained primary's stream
      * does not begin with SELECT) */
@@ -802,7 +798,7 @@ static void apply_stream(struct kv_master_link *m)
         m->mc->in_exec = false;
         m->applying = false;
         m->mc->out.off = m->mc->out.len = 0; /* the primary reads no replies */
-        kv_repl_feed_raw(s, buf_head(&m->in), (size_t)n);
+        m->ops->feed_raw(s, buf_head(&m->in), (size_t)n);
         buf_consume(&m->in, (size_t)n);
     }
     if (locked) {
@@ -854,7 +850,7 @@ static void process(struct kv_master_link *m)
                 char off[32];
                 pthread_mutex_lock(&s->lock);
                 snprintf(off, sizeof off, "%lld", (long long)s->repl_offset + 1);
-                const char *av[3] = {"PSYNC", kv_repl_id(s), off};
+                const char *av[3] = {"PSYNC", m->ops->id(s), off};
                 pthread_mutex_unlock(&s->lock);
                 send_cmd(m, 3, av);
                 m->state = ML_PSYNC;
@@ -890,19 +886,19 @@ static void process(struct kv_master_link *m)
                 m->keep_old = mode == KV_DISKLESS_LOAD_SWAPDB;
                 m->to_disk = mode == KV_DISKLESS_LOAD_DISABLED || (mode == KV_DISKLESS_LOAD_ON_EMPTY_DB && keys > 0);
                 m->async_wanted = !m->to_disk;
-                m->al_blocking = !m->keep_old || memcmp(m->pending_id, kv_repl_id(s), KV_REPLID_LEN) != 0;
+                m->al_blocking = !m->keep_old || memcmp(m->pending_id, m->ops->id(s), KV_REPLID_LEN) != 0;
                 pthread_mutex_unlock(&s->lock);
                 m->state = ML_RDB_LEN;
                 log_notice("Full resync from master: %s:%lld", m->pending_id, m->pending_off);
             } else if (strncmp(line, "+CONTINUE", 9) == 0) {
                 pthread_mutex_lock(&s->lock);
-                if (len >= 10 + KV_REPLID_LEN && memcmp(line + 10, kv_repl_id(s), KV_REPLID_LEN) != 0) {
+                if (len >= 10 + KV_REPLID_LEN && memcmp(line + 10, m->ops->id(s), KV_REPLID_LEN) != 0) {
                     char id[KV_REPLID_LEN + 1];
                     memcpy(id, line + 10, KV_REPLID_LEN);
                     id[KV_REPLID_LEN] = '\0';
-                    kv_repl_shift_replid(s, id);
+                    m->ops->shift_replid(s, id);
                 }
-                kv_repl_ensure_backlog(s);
+                m->ops->ensure_backlog(s);
                 pthread_mutex_unlock(&s->lock);
                 m->state = ML_STREAM;
                 log_notice("Successful partial resynchronization with master.");
@@ -1143,17 +1139,18 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- setup and commands ------------------------------------------------------------------- */
 
-void kv_replica_init(struct kv_server *s)
+void kv_replica_init(struct kv_server *s, const struct kv_repl_ops *ops)
 {
     struct kv_master_link *m = xcalloc(1, sizeof *m);
     m->s = s;
+    m->ops = ops;
     buf_init(&m->in);
     resp_parser_init(&m->p);
     m->p.max_bulk = 1LL << 40;
     m->down_since_ms = util_time_ms();
     m->mc = master_client(s);
     m->disk_fd = -1;
-    *kv_repl_ml(s) = m;
+    s->ml = m;
 }
 
 void kv_repl_start(struct kv_server *s)
@@ -1201,7 +1198,7 @@ void kv_replica_free(struct kv_server *s)
     buf_deinit(&m->in);
     resp_parser_deinit(&m->p);
     xfree(m);
-    *kv_repl_ml(s) = NULL;
+    s->ml = NULL;
 }
 
 void kv_replica_set_target(struct kv_server *s, const char *host, long long port)

@@ -439,7 +439,8 @@ void kv_script_free(struct kv_script *sc)
 {
     if (!sc)
         return;
-    kv_fn_free_all(sc);
+    if (sc->free_libs)
+        sc->free_libs(sc);
     lua_close(sc->L);
     s_last_L = NULL;
     s_last_sc = NULL;
@@ -884,7 +885,10 @@ static void register_api(lua_State *L, struct kv_script *sc)
 
     /* FUNCTION LOAD's redis: register_function and the logging API */
     lua_newtable(L);
-    lua_pushcfunction(L, kv_fn_lua_register);
+    /* a placeholder: function.c sets its own before the first FUNCTION LOAD
+     * runs a body (the key stays where it was: the table's layout is as if
+     * the function were set here) */
+    lua_pushboolean(L, 0);
     lua_setfield(L, -2, "register_function");
     lua_pushcfunction(L, lua_redis_log);
     lua_setfield(L, -2, "log");

@@ -44,6 +44,12 @@ struct kv_script {
     size_t argbuf_cap;
     /* FUNCTION libraries (function.c) */
     struct kv_fn_lib *libs;
+    /* function.c's: frees libs (kv_script_free calls it before closing the
+     * Lua state). function.c sets it, and puts its register_function into
+     * the load-time redis table, before it runs its first library body, so
+     * the engine calls nothing of function.c (issue 8: no two files that
+     * call each other); NULL until then, when there is nothing to free. */
+    void (*free_libs)(struct kv_script *sc);
     struct kv_fn_lib *loading;    /* the library FUNCTION LOAD is building */
 };
 
@@ -69,9 +75,5 @@ bool kv_lua_numkeys(struct kv_client *c, int argc, struct resp_arg *argv, long l
 void kv_lua_sha1hex(const char *p, size_t n, char out[41]);
 /* An array of status lines (HELP). */
 void kv_reply_help(struct kv_client *c, const char **lines, size_t n);
-
-/* function.c */
-int kv_fn_lua_register(lua_State *L);
-void kv_fn_free_all(struct kv_script *sc);
 
 #endif

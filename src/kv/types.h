@@ -31,6 +31,7 @@ struct kv_blocking;
 struct kv_script;
 struct kv_replica;
 struct kv_repl;
+struct kv_master_link;
 struct kv_prop;
 struct kv_aof;
 
@@ -289,6 +290,7 @@ struct kv_server {
     struct kv_prop *prop;          /* the propagation point (propagate.h) */
     struct kv_aof *aof;            /* the append-only file (aof.h), NULL when off */
     struct kv_repl *repl;          /* replication, both sides (repl.h) */
+    struct kv_master_link *ml;     /* its replica side (replica.c), NULL before kv_repl_init */
     _Atomic bool aof_hold;         /* AOF on: replies wait for the loop's AOF write (read by workers unlocked) */
     const struct kv_server_ops *ops; /* up-calls into server.c (above) */
 };

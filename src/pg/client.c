@@ -67,7 +67,7 @@ void pg_client_fail(struct pg_client *c, const char *sqlstate, const char *messa
     fatal(c, sqlstate, message);
 }
 
-void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *message)
+static void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *message)
 {
     if (c->state != CL_WAIT)
         return;
@@ -94,7 +94,7 @@ void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *
     client_process(c);
 }
 
-void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len)
+static void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len)
 {
     if (c->state == CL_CLOSING)
         return;
@@ -105,7 +105,7 @@ void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len)
     pg_conn_close_after_write(&c->conn);
 }
 
-void pg_client_server_lost(struct pg_client *c)
+static void pg_client_server_lost(struct pg_client *c)
 {
     c->srv = NULL;
     if (c->state == CL_CLOSING)
@@ -155,12 +155,6 @@ static struct pg_client *find_by_key(struct pg_proxy *px, uint32_t pid, uint32_t
 
 static void login_done(struct pg_client *c);
 
-struct pg_user *pg_user_find(struct pg_proxy *px, const char *name)
-{
-    struct pg_user *u = pg_userlist_find(&px->users, name);
-    return u ? u : pg_userlist_find(&px->fetched, name);
-}
-
 static void send_challenge(struct pg_client *c);
 
 static void start_auth(struct pg_client *c, const char *dbname)
@@ -182,7 +176,7 @@ static void start_auth(struct pg_client *c, const char *dbname)
     send_challenge(c);
 }
 
-void pg_client_authq_done(struct pg_client *c)
+static void pg_client_authq_done(struct pg_client *c)
 {
     struct pg_proxy *px = c->px;
     c->authq = false;
@@ -547,7 +541,7 @@ static void login_done(struct pg_client *c)
 
 /* ---- linking ---------------------------------------------------------------------------- */
 
-void pg_client_linked(struct pg_client *c, struct pg_srv *s)
+static void pg_client_linked(struct pg_client *c, struct pg_srv *s)
 {
     c->srv = s;
     c->state = CL_LINKED;
@@ -571,7 +565,7 @@ void pg_client_linked(struct pg_client *c, struct pg_srv *s)
         client_process(c);
 }
 
-void pg_client_unlinked(struct pg_client *c)
+static void pg_client_unlinked(struct pg_client *c)
 {
     c->srv = NULL;
     struct pg_proxy *px = c->px;
@@ -601,7 +595,7 @@ void pg_client_unlinked(struct pg_client *c)
         client_process(c);
 }
 
-void pg_client_resume(struct pg_client *c)
+static void pg_client_resume(struct pg_client *c)
 {
     if (c->state == CL_LINKED)
         pg_conn_read_start(&c->conn);
@@ -976,6 +970,20 @@ static void client_on_drain(struct pg_conn *conn)
 static void client_on_connect(struct pg_conn *conn, int status) { (void)conn, (void)status; }
 
 static const struct pg_conn_ops client_ops = {client_on_read, client_on_connect, client_on_drain, client_on_close};
+
+void pg_client_init(struct pg_proxy *px)
+{
+    static const struct pg_pool_client_ops ops = {
+        .linked = pg_client_linked,
+        .no_server = pg_client_no_server,
+        .fail_raw = pg_client_fail_raw,
+        .unlinked = pg_client_unlinked,
+        .authq_done = pg_client_authq_done,
+        .server_lost = pg_client_server_lost,
+        .resume = pg_client_resume,
+    };
+    px->client_ops = &ops;
+}
 
 void pg_client_accept(struct pg_proxy *px, uv_stream_t *listener)
 {

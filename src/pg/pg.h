@@ -297,8 +297,32 @@ struct pg_stats {
 #undef PG_STAT_FIELD
 };
 
+/* What the pool reports to a client (client.c's; pg_client_init sets
+ * px->client_ops before the first client), so pool.c calls no client.c
+ * function (issue 8: no two files that call each other). All on the loop. */
+struct pg_pool_client_ops {
+    /* a server of the requested backend is linked to c (maybe at once, from pg_pool_request) */
+    void (*linked)(struct pg_client *c, struct pg_srv *s);
+    /* no server for a waiting client (query-wait-timeout: 53300; the server
+     * cannot be reached: 08006): a logged-in client gets an ERROR for the
+     * statement that waited (up to its Sync) and may go on; a client still
+     * logging in gets it as FATAL */
+    void (*no_server)(struct pg_client *c, const char *sqlstate, const char *message);
+    /* pass a whole server ErrorResponse to the client, then close it */
+    void (*fail_raw)(struct pg_client *c, const char *msg, size_t len);
+    /* the linked server finished the transaction (transaction mode): unlink */
+    void (*unlinked)(struct pg_client *c);
+    /* the auth-query ran (c->authq_secret, or c->authq_failed): go on with the login */
+    void (*authq_done)(struct pg_client *c);
+    /* the linked server vanished */
+    void (*server_lost)(struct pg_client *c);
+    /* the linked server's output was drained by the client socket: go on reading */
+    void (*resume)(struct pg_client *c);
+};
+
 struct pg_proxy {
     uv_loop_t *loop;
+    const struct pg_pool_client_ops *client_ops; /* client.c's, for pool.c */
     struct pg_config cfg;
     struct pg_userlist users;
     struct pg_userlist fetched;     /* users whose secret came from auth-query */
@@ -343,8 +367,8 @@ int pg_reload(struct pg_proxy *px, struct buf *errs);
 
 /* pool.c */
 struct pg_pool *pg_pool_get(struct pg_proxy *px, const char *user, const char *database);
-/* Ask for a server of backend bi for c: pg_client_linked() runs (maybe at
- * once) when one is linked, pg_client_fail() when none can be had. */
+/* Ask for a server of backend bi for c: px->client_ops->linked runs (maybe
+ * at once) when one is linked, ->no_server or ->fail_raw when none can be had. */
 void pg_pool_request(struct pg_pool *p, int bi, struct pg_client *c);
 /* Take c off the queue it waits in (no callback). */
 void pg_pool_unwait(struct pg_client *c);
@@ -396,27 +420,18 @@ void pg_console_message(struct pg_client *c, const struct pg_msg *m);
 void pg_pool_resume(struct pg_proxy *px);
 
 /* client.c */
+/* At start, before the first client: sets px->client_ops (the pool's
+ * up-calls, struct pg_pool_client_ops). */
+void pg_client_init(struct pg_proxy *px);
 void pg_client_accept(struct pg_proxy *px, uv_stream_t *listener);
-void pg_client_linked(struct pg_client *c, struct pg_srv *s);
 /* The request failed: send the message (an ErrorResponse) and close. */
 void pg_client_fail(struct pg_client *c, const char *sqlstate, const char *message);
-/* No server for a waiting client (query-wait-timeout: 53300; the server
- * cannot be reached: 08006): a logged-in client gets an ERROR for the
- * statement that waited (up to its Sync) and may go on; a client still
- * logging in gets it as FATAL. */
-void pg_client_no_server(struct pg_client *c, const char *sqlstate, const char *message);
-/* Pass a whole server ErrorResponse to the client, then close it. */
-void pg_client_fail_raw(struct pg_client *c, const char *msg, size_t len);
-/* The linked server finished the transaction (transaction mode): unlink. */
-void pg_client_unlinked(struct pg_client *c);
-/* The auth-query ran (c->authq_secret, or c->authq_failed): go on with the login. */
-void pg_client_authq_done(struct pg_client *c);
 /* The user of that name: the auth-file's, else one fetched by auth-query, or NULL. */
-struct pg_user *pg_user_find(struct pg_proxy *px, const char *name);
-/* The linked server vanished. */
-void pg_client_server_lost(struct pg_client *c);
-/* The linked server's output was drained by the client socket: go on reading. */
-void pg_client_resume(struct pg_client *c);
+static inline struct pg_user *pg_user_find(struct pg_proxy *px, const char *name)
+{
+    struct pg_user *u = pg_userlist_find(&px->users, name);
+    return u ? u : pg_userlist_find(&px->fetched, name);
+}
 void pg_client_cron(struct pg_proxy *px, long long now_ms);
 /* Close every client that is not inside a transaction (shutdown). */
 void pg_client_drain(struct pg_proxy *px, bool all);

@@ -121,7 +121,7 @@ static void srv_close(struct pg_srv *s, const char *why)
     struct pg_client *c = s->client;
     s->client = NULL;
     if (c && s->state == SRV_ACTIVE)
-        pg_client_server_lost(c);
+        c->px->client_ops->server_lost(c);
     if (c && s->state == SRV_FAN)
         for (int k = 0; k < PG_MAX_SHARDS; k++)
             if (c->fan_side[k] == s)
@@ -129,7 +129,7 @@ static void srv_close(struct pg_srv *s, const char *why)
     if (c && s->state == SRV_AUTHQ) {
         c->authq_srv = NULL;
         c->authq_failed = true;
-        pg_client_authq_done(c);
+        c->px->client_ops->authq_done(c);
     }
     if (s->state == SRV_IDLE || s->state == SRV_RESET) {
         pg_write_terminate(&s->conn.out);
@@ -178,9 +178,9 @@ static void login_failed(struct pg_srv *s, const char *errmsg, size_t errlen, co
         struct pg_client *c = pg_container_of(t->waiters.next, struct pg_client, wlink);
         pg_pool_unwait(c);
         if (errmsg)
-            pg_client_fail_raw(c, errmsg, errlen);
+            c->px->client_ops->fail_raw(c, errmsg, errlen);
         else
-            pg_client_no_server(c, "08006", text);
+            c->px->client_ops->no_server(c, "08006", text);
         if (!all)
             break;
     }
@@ -666,7 +666,7 @@ static void link_pair(struct pg_srv *s, struct pg_client *c)
     s->fwd_left = s->skip_left = 0;
     sync_vars(s, c);
     pg_conn_read_start(&s->conn);
-    pg_client_linked(c, s);
+    c->px->client_ops->linked(c, s);
 }
 
 /* ---- auth-query: a client's secret fetched from the server ------------------------------ */
@@ -746,7 +746,7 @@ static void authq_msgs(struct pg_srv *s)
             set_state(s, SRV_IDLE);
             dispatch(s->pool, s->bi);
             if (c)
-                pg_client_authq_done(c);
+                c->px->client_ops->authq_done(c);
             return;
         }
     }
@@ -822,7 +822,7 @@ static void end_of_transaction(struct pg_srv *s)
         set_state(s, SRV_IDLE);
         dispatch(s->pool, s->bi);
     }
-    pg_client_unlinked(c);
+    c->px->client_ops->unlinked(c);
 }
 
 /* ---- fan-out (a read without a shard key, run on each shard in turn) ---------------------- */
@@ -1405,7 +1405,7 @@ static void srv_on_drain(struct pg_conn *conn)
 {
     struct pg_srv *s = conn->owner;
     if (s->client)
-        pg_client_resume(s->client);
+        s->px->client_ops->resume(s->client);
 }
 
 static const struct pg_conn_ops srv_ops = {srv_on_read, srv_on_connect, srv_on_drain, srv_on_close};
@@ -1519,7 +1519,7 @@ void pg_pool_cron(struct pg_proxy *px, long long now)
                 snprintf(msg, sizeof msg,
                          "query_wait_timeout: no server connection to %s within %lld ms (pool-size %lld for %s/%s)",
                          px->backends[bi].name, cfg->query_wait_timeout_ms, cfg->pool_size, p->user, p->database);
-                pg_client_no_server(c, "53300", msg);
+                c->px->client_ops->no_server(c, "53300", msg);
             }
         }
     }

@@ -428,6 +428,7 @@ int pg_main(int argc, char **argv)
         return 1;
     }
     pg_pool_balancer_init(px);
+    pg_client_init(px);
 
     uv_loop_t *loop = uv_default_loop();
     px->loop = loop;

@@ -41,6 +41,10 @@ enum { SC_CONNECTING, SC_UP, SC_CLOSED };
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 static void sconn_fail(struct rt_sconn *sc, const char *why);
+static void rt_client_close(struct rt_client *c);
+static void rt_client_process(struct rt_client *c);
+
+static size_t wq_pending(const struct rt_wq *q) { return buf_pending(&q->out) + buf_pending(&q->wout); }
 
 /* ---- key location ------------------------------------------------------- */
 
@@ -79,37 +83,6 @@ static int locate_cb(void *arg, const char *key, size_t len)
 {
     struct rt_worker *w = arg;
     return locate_in(w->srv, key, len, w);
-}
-
-/* ---- output queues -------------------------------------------------------- */
-
-void rt_wq_init(struct rt_wq *q)
-{
-    buf_init(&q->out);
-    buf_init(&q->wout);
-    q->writing = false;
-}
-
-void rt_wq_deinit(struct rt_wq *q)
-{
-    buf_deinit(&q->out);
-    buf_deinit(&q->wout);
-}
-
-static size_t wq_pending(const struct rt_wq *q) { return buf_pending(&q->out) + buf_pending(&q->wout); }
-
-/* Write what is queued: try at once, the rest through uv_write. -1: the stream failed. */
-int rt_wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
-{
-    if (q->writing || buf_pending(&q->out) == 0)
-        return 0;
-    size_t n; /* the callbacks find their connection from the request (container_of) */
-    int r = net_conn_write(s, &q->out, &q->wout, &q->req, q->req.data, cb, &q->writing, &n);
-    if (r < 0)
-        return -1;
-    if (r == NET_WRITE_DONE)
-        buf_shrink(&q->out, 64 * 1024);
-    return 0;
 }
 
 /* ---- messages ---------------------------------------------------------------- */
@@ -231,7 +204,7 @@ static void msg_free(struct rt_msg *m)
     xfree(m);
 }
 
-void rt_client_mark(struct rt_client *c)
+static void rt_client_mark(struct rt_client *c)
 {
     if (!c->dirty) {
         c->dirty = true;
@@ -318,7 +291,7 @@ static void frag_error(struct rt_frag *f, const char *fmt, const char *a, const 
 }
 
 /* A reply made here (local answer or error). */
-void rt_msg_local(struct rt_client *c, const char *p, size_t n, bool quit)
+static void rt_msg_local(struct rt_client *c, const char *p, size_t n, bool quit)
 {
     struct rt_msg *m = msg_new(c, 0);
     buf_append(&m->reply, p, n);
@@ -327,7 +300,7 @@ void rt_msg_local(struct rt_client *c, const char *p, size_t n, bool quit)
     client_advance(c);
 }
 
-void rt_msg_error(struct rt_client *c, const char *fmt, const char *a)
+static void rt_msg_error(struct rt_client *c, const char *fmt, const char *a)
 {
     char msg[300];
     snprintf(msg, sizeof msg, fmt, a);
@@ -558,12 +531,6 @@ static void sconn_push(struct rt_sconn *sc, struct rt_frag *f)
 
 /* ---- routing a command --------------------------------------------------------- */
 
-bool rt_shard_usable(struct rt_shard *sh, long long now)
-{
-    return !atomic_load_explicit(&sh->removed, memory_order_relaxed) &&
-           net_peer_usable(atomic_load_explicit(&sh->peer, memory_order_acquire), now);
-}
-
 /* The connection a command for sh goes to: NULL when the shard is down. */
 static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool read, long long now)
 {
@@ -584,11 +551,6 @@ static struct rt_sconn *pick_conn(struct rt_client *c, struct rt_shard *sh, bool
     if (!primary_ok)
         return NULL;
     return sconn_get(c, sh, NULL);
-}
-
-struct rt_shard *rt_shard_of(struct rt_server *s, int id)
-{
-    return id >= 0 && id < RT_MAX_SHARDS ? atomic_load_explicit(&s->shards[id], memory_order_acquire) : NULL;
 }
 
 static void unavailable(struct rt_client *c, struct rt_shard *sh)
@@ -1007,7 +969,7 @@ static void on_client_closed(uv_handle_t *h)
     xfree(c);
 }
 
-void rt_client_close(struct rt_client *c)
+static void rt_client_close(struct rt_client *c)
 {
     if (c->closing)
         return;
@@ -1089,7 +1051,7 @@ static void on_client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 }
 
 /* Handle the complete commands in c->in. */
-void rt_client_process(struct rt_client *c)
+static void rt_client_process(struct rt_client *c)
 {
     struct rt_worker *w = c->w;
     for (;;) {
@@ -1271,6 +1233,15 @@ static void on_check(uv_check_t *h) { worker_flush_now(h->data); }
 
 void rt_proxy_worker_init(struct rt_worker *w)
 {
+    static const struct rt_sub_ops sub_ops = {
+        .close = rt_client_close,
+        .mark = rt_client_mark,
+        .process = rt_client_process,
+        .locate_key = rt_locate_key,
+        .msg_local = rt_msg_local,
+        .msg_error = rt_msg_error,
+    };
+    w->sub_ops = &sub_ops;
     uv_check_init(&w->loop, &w->flush);
     w->flush.data = w;
     uv_check_start(&w->flush, on_check);

@@ -20,12 +20,14 @@
 #include <uv.h>
 
 #include "net/admin.h"
+#include "net/conn.h"
 #include "net/peer.h"
 #include "net/server.h"
 #include "proto/reply.h"
 #include "router/router.h"
 
 struct rt_pool;
+struct rt_server;
 
 struct rt_shard {
     int id;                         /* global, index into srv->shards */
@@ -210,8 +212,26 @@ struct rt_reshard {
     long long started_ms, finished_ms;
 };
 
+/* What pubsub.c calls back in proxy.c, the client's side (worker thread);
+ * rt_proxy_worker_init sets w->sub_ops, so pubsub.c calls no proxy.c
+ * function (issue 8: no two files that call each other). */
+struct rt_sub_ops {
+    void (*close)(struct rt_client *c);
+    /* queue c for the end-of-iteration flush */
+    void (*mark)(struct rt_client *c);
+    /* handle the complete commands in c's input (stops while a subscriber
+     * waits for confirmations) */
+    void (*process)(struct rt_client *c);
+    /* key -> global shard id, following prefixes to a pool */
+    int (*locate_key)(struct rt_server *s, const char *key, size_t len);
+    /* a reply the router makes itself (quit: close once it is written) */
+    void (*msg_local)(struct rt_client *c, const char *p, size_t n, bool quit);
+    void (*msg_error)(struct rt_client *c, const char *fmt, const char *a);
+};
+
 struct rt_worker {
     int id;
+    const struct rt_sub_ops *sub_ops; /* pubsub.c's up-calls (proxy.c) */
     struct rt_server *srv;
     uv_loop_t loop;
     uv_async_t wake;
@@ -279,19 +299,49 @@ struct rt_server {
 /* proxy.c */
 void rt_proxy_accept(struct rt_worker *w, uv_stream_t *server);
 void rt_proxy_sweep(struct rt_worker *w);
+/* Sets up w's proxy state, and w->sub_ops (what pubsub.c calls back). */
 void rt_proxy_worker_init(struct rt_worker *w);
-/* Shared with pubsub.c (worker thread). */
-void rt_wq_init(struct rt_wq *q);
-void rt_wq_deinit(struct rt_wq *q);
-int rt_wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb);
-void rt_client_close(struct rt_client *c);
-void rt_client_mark(struct rt_client *c);
-/* Handle the complete commands in c's input (stops while a subscriber waits for confirmations). */
-void rt_client_process(struct rt_client *c);
-void rt_msg_local(struct rt_client *c, const char *p, size_t n, bool quit);
-void rt_msg_error(struct rt_client *c, const char *fmt, const char *a);
-bool rt_shard_usable(struct rt_shard *sh, long long now);
-struct rt_shard *rt_shard_of(struct rt_server *s, int id);
+
+/* Output queues, shared by proxy.c and pubsub.c (worker thread). */
+static inline void rt_wq_init(struct rt_wq *q)
+{
+    buf_init(&q->out);
+    buf_init(&q->wout);
+    q->writing = false;
+}
+
+static inline void rt_wq_deinit(struct rt_wq *q)
+{
+    buf_deinit(&q->out);
+    buf_deinit(&q->wout);
+}
+
+/* Write what is queued: try at once, the rest through uv_write. -1: the stream failed. */
+static inline int rt_wq_flush(struct rt_wq *q, uv_stream_t *s, uv_write_cb cb)
+{
+    if (q->writing || buf_pending(&q->out) == 0)
+        return 0;
+    size_t n; /* the callbacks find their connection from the request (container_of) */
+    int r = net_conn_write(s, &q->out, &q->wout, &q->req, q->req.data, cb, &q->writing, &n);
+    if (r < 0)
+        return -1;
+    if (r == NET_WRITE_DONE)
+        buf_shrink(&q->out, 64 * 1024);
+    return 0;
+}
+
+/* Shard id -> shard (NULL: none, or out of range); any thread. */
+static inline struct rt_shard *rt_shard_of(struct rt_server *s, int id)
+{
+    return id >= 0 && id < RT_MAX_SHARDS ? atomic_load_explicit(&s->shards[id], memory_order_acquire) : NULL;
+}
+
+/* Not removed, and its primary is up. */
+static inline bool rt_shard_usable(struct rt_shard *sh, long long now)
+{
+    return !atomic_load_explicit(&sh->removed, memory_order_relaxed) &&
+           net_peer_usable(atomic_load_explicit(&sh->peer, memory_order_acquire), now);
+}
 
 /* pubsub.c: (P)(UN)SUBSCRIBE and every command in subscribe mode (true: handled; cmd: argv[0]'s
  * resp_cmd_lookup); a closing client's subscriptions. */

@@ -8,7 +8,8 @@
  * answers the sum of receivers. The shards' (un)subscribe confirmations get
  * the count of the client's subscriptions over all shards; messages pass
  * through. While an (un)subscribe is being confirmed the client's next
- * commands wait (proxy.c rt_client_process), so replies keep Redis's order.
+ * commands wait (proxy.c's rt_client_process, reached through
+ * c->w->sub_ops like every call back into proxy.c), so replies keep Redis's order.
  * A subscriber connection that fails closes the client (its subscriptions on
  * that shard are gone; clients reconnect and subscribe again).
  */
@@ -47,7 +48,7 @@ static void ps_fail(struct rt_psconn *ps, const char *why)
     ps->failed = true;
     if (c) {
         log_verbose("subscriber closed: its shard connection failed (%s)", why);
-        rt_client_close(c); /* closes ps too */
+        c->w->sub_ops->close(c); /* closes ps too */
     } else {
         ps_close(ps);
     }
@@ -166,7 +167,7 @@ static void sub_forward(struct rt_client *c, const char *p, size_t n)
             if (sub->n == 0 && unsub)
                 sub->active = false;
             if (sub->pending > 0 && --sub->pending == 0)
-                rt_client_process(c); /* the commands that waited */
+                c->w->sub_ops->process(c); /* the commands that waited */
             return;
         }
     }
@@ -211,7 +212,7 @@ static void on_ps_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     if (buf_pending(&ps->in) == 0)
         buf_shrink(&ps->in, 64 * 1024);
     if (c && !c->closing)
-        rt_client_mark(c);
+        c->w->sub_ops->mark(c);
 }
 
 static void on_ps_connect(uv_connect_t *req, int status)
@@ -273,17 +274,17 @@ bool rt_sub_handle(struct rt_client *c, int cmd, int argc, const struct resp_arg
                 resp_add_bulk(&t, argv[1].ptr, argv[1].len);
             else
                 resp_add_bulk(&t, "", 0);
-            rt_msg_local(c, buf_head(&t), buf_pending(&t), false);
+            c->w->sub_ops->msg_local(c, buf_head(&t), buf_pending(&t), false);
             buf_deinit(&t);
         } else if (cmd == RESP_CMD_QUIT) {
-            rt_msg_local(c, "+OK\r\n", 5, true);
+            c->w->sub_ops->msg_local(c, "+OK\r\n", 5, true);
         } else {
             char name[40];
             size_t n = argv[0].len < sizeof name - 1 ? argv[0].len : sizeof name - 1;
             for (size_t i = 0; i < n; i++)
                 name[i] = (char)(argv[0].ptr[i] >= 'A' && argv[0].ptr[i] <= 'Z' ? argv[0].ptr[i] + 32 : argv[0].ptr[i]);
             name[n] = 0;
-            rt_msg_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+            c->w->sub_ops->msg_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
                          "allowed in this context", name);
         }
         return true;
@@ -291,7 +292,7 @@ bool rt_sub_handle(struct rt_client *c, int cmd, int argc, const struct resp_arg
     const char *kind = cmd == RESP_CMD_SUBSCRIBE ? "subscribe" : cmd == RESP_CMD_PSUBSCRIBE ? "psubscribe"
                      : cmd == RESP_CMD_UNSUBSCRIBE ? "unsubscribe" : "punsubscribe";
     if (subc && argc < 2) {
-        rt_msg_error(c, "ERR wrong number of arguments for '%s' command", kind);
+        c->w->sub_ops->msg_error(c, "ERR wrong number of arguments for '%s' command", kind);
         return true;
     }
     struct buf t;
@@ -302,13 +303,13 @@ bool rt_sub_handle(struct rt_client *c, int cmd, int argc, const struct resp_arg
             sub_confirm(&t, kind, NULL, 0, 0);
         for (int i = 1; i < argc; i++)
             sub_confirm(&t, kind, argv[i].ptr, argv[i].len, 0);
-        rt_msg_local(c, buf_head(&t), buf_pending(&t), false);
+        c->w->sub_ops->msg_local(c, buf_head(&t), buf_pending(&t), false);
         buf_deinit(&t);
         return true;
     }
     if (!active && (c->head || c->nparked)) {
         buf_deinit(&t);
-        rt_msg_error(c, "ERR router: %s with commands still in flight on this connection is not supported", kind);
+        c->w->sub_ops->msg_error(c, "ERR router: %s with commands still in flight on this connection is not supported", kind);
         return true;
     }
     if (!c->sub) {
@@ -338,7 +339,7 @@ bool rt_sub_handle(struct rt_client *c, int cmd, int argc, const struct resp_arg
     }
     for (int i = 1; i < argc; i++) {
         int k = sub_find(sub, argv[i].ptr, argv[i].len, pat);
-        int id = k >= 0 ? sub->names[k].shard : rt_locate_key(c->w->srv, argv[i].ptr, argv[i].len);
+        int id = k >= 0 ? sub->names[k].shard : c->w->sub_ops->locate_key(c->w->srv, argv[i].ptr, argv[i].len);
         struct rt_psconn *ps = id >= 0 && (unsubc ? k >= 0 : true) ? ps_get(c, id, now) : NULL;
         if (unsubc && k < 0) {
             sub_confirm(&t, kind, argv[i].ptr, argv[i].len, sub->count); /* not subscribed: nothing to tell a shard */
@@ -375,7 +376,7 @@ bool rt_sub_handle(struct rt_client *c, int cmd, int argc, const struct resp_arg
         ps_send(ps);
     }
     if (buf_pending(&t))
-        rt_msg_local(c, buf_head(&t), buf_pending(&t), false);
+        c->w->sub_ops->msg_local(c, buf_head(&t), buf_pending(&t), false);
     if (sub->n == 0 && !unsubc)
         sub->active = false; /* every SUBSCRIBE failed */
     buf_deinit(&t);

@@ -49,6 +49,15 @@ struct snt_state snt;
 
 static long long now_ms(void) { return util_time_ms(); }
 
+/* server.c's up-calls, set at snt_monitor_init (NULL in unit tests) */
+static const struct snt_monitor_ops *mon_ops;
+
+static void publish(const char *channel, const char *payload)
+{
+    if (mon_ops && mon_ops->publish)
+        mon_ops->publish(channel, payload);
+}
+
 /* ---- instances ----------------------------------------------------------- */
 
 static void inst_init(struct snt_inst *i, enum snt_kind k, struct snt_master *m, const char *host, int port)
@@ -149,7 +158,7 @@ void snt_event_inst(const char *type, const struct snt_inst *i, const char *extr
                  i->kind == SNT_REPLICA ? "slave" : "sentinel", i->host, i->port, i->host, i->port, m->name,
                  m->self.host, m->self.port, extra ? " " : "", extra ? extra : "");
     log_notice("%s %s", type, payload);
-    snt_publish(type, payload);
+    publish(type, payload);
 }
 
 const char *snt_fo_state_name(enum snt_fo_state s)
@@ -413,7 +422,7 @@ static void process_hello(const char *msg, size_t len)
         snt.current_epoch = epoch;
         char e[32];
         snprintf(e, sizeof e, "%lld", epoch);
-        snt_publish("+new-epoch", e);
+        publish("+new-epoch", e);
     }
     /* a newer configuration of this master */
     if (mepoch > m->config_epoch && (mport != m->self.port || strcmp(f[5], m->self.host) != 0)) {
@@ -446,7 +455,7 @@ static void process_hello(const char *msg, size_t len)
         char payload[512];
         snprintf(payload, sizeof payload, "%s %s %d %s %d", m->name, oldhost, oldport, f[5], mport);
         log_notice("+switch-master %s", payload);
-        snt_publish("+switch-master", payload);
+        publish("+switch-master", payload);
     } else if (mepoch > m->config_epoch) {
         m->config_epoch = mepoch;
     }
@@ -468,7 +477,7 @@ const char *snt_vote(struct snt_master *m, long long req_epoch, const char *req_
         snt.current_epoch = req_epoch;
         char e[32];
         snprintf(e, sizeof e, "%lld", req_epoch);
-        snt_publish("+new-epoch", e);
+        publish("+new-epoch", e);
     }
     if (m->leader_epoch < req_epoch && snt.current_epoch <= req_epoch) {
         snprintf(m->leader, sizeof m->leader, "%s", req_runid);
@@ -631,7 +640,7 @@ static void start_failover(struct snt_master *m, bool forced)
     m->fo_state_ms = now_ms();
     char e[32];
     snprintf(e, sizeof e, "%lld", snt.current_epoch);
-    snt_publish("+new-epoch", e);
+    publish("+new-epoch", e);
     snt_event_inst("+try-failover", &m->self, NULL);
 }
 
@@ -787,7 +796,7 @@ static void finish_failover(struct snt_master *m)
     char payload[512];
     snprintf(payload, sizeof payload, "%s %s %d %s %d", m->name, oldhost, oldport, nh, np);
     log_notice("+switch-master %s", payload);
-    snt_publish("+switch-master", payload);
+    publish("+switch-master", payload);
     /* tell the others at once (they also learn it from the next hello) */
     for (int k = 0; k < m->nreplicas; k++)
         m->replicas[k]->last_hello_sent_ms = 0;
@@ -988,7 +997,8 @@ void snt_monitor_tick(void)
     }
     if (sig != snt.persisted_sig) {
         snt.persisted_sig = sig;
-        snt_persist();
+        if (mon_ops && mon_ops->persist)
+            mon_ops->persist();
     }
 }
 
@@ -1028,8 +1038,9 @@ int snt_reset(const char *pattern, size_t len)
     return n;
 }
 
-void snt_monitor_init(void)
+void snt_monitor_init(const struct snt_monitor_ops *ops)
 {
+    mon_ops = ops;
     for (struct snt_master_conf *c = snt.cf->masters; c; c = c->next) {
         struct snt_master *m = xcalloc(1, sizeof *m);
         inst_init(&m->self, SNT_MASTER, NULL, c->host, c->port);

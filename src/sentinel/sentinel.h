@@ -202,12 +202,22 @@ struct snt_state {
     struct snt_inst **graveyard;     /* removed instances (their links closing) */
     int ngrave;
     uv_timer_t timer;
-    unsigned long long persisted_sig;   /* state last written back (snt_persist) */
+    unsigned long long persisted_sig;   /* state last written back (ops->persist) */
 };
 
 extern struct snt_state snt;
 
-void snt_monitor_init(void);
+/* What the monitor reports back to the server (server.c sets it at
+ * snt_monitor_init): publish an event to our own subscribers, and write the
+ * state back into the config file when it changed. Until it is set (unit
+ * tests), both are no-ops. */
+struct snt_monitor_ops {
+    void (*publish)(const char *channel, const char *payload);
+    void (*persist)(void);
+};
+
+/* Builds the masters from the config; keeps `ops` (static storage). */
+void snt_monitor_init(const struct snt_monitor_ops *ops);
 void snt_monitor_tick(void);
 struct snt_master *snt_master_by_name(const char *name, size_t len);
 struct snt_master *snt_master_by_addr(const char *host, int port);
@@ -224,13 +234,8 @@ void snt_inst_flags(const struct snt_inst *i, struct buf *out);
 /* count of usable sentinels (incl. self) for CKQUORUM */
 int snt_usable_sentinels(const struct snt_master *m);
 
-/* events: publish to our own subscribers (server.c). The payload of
- * instance events is built by snt_event_inst. */
-void snt_publish(const char *channel, const char *payload);
-/* Write the current epoch, this sentinel's id, each master's address and
- * config epoch back into the config file, when started with --config
- * (server.c; a no-op otherwise). */
-void snt_persist(void);
+/* events: published through ops->publish (server.c's subscribers). The
+ * payload of instance events is built by snt_event_inst. */
 void snt_event_inst(const char *type, const struct snt_inst *i, const char *extra);
 
 #endif

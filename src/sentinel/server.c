@@ -110,7 +110,8 @@ static void client_close(struct client *c)
 
 /* ---- events -------------------------------------------------------------- */
 
-void snt_publish(const char *channel, const char *payload)
+/* events to our own subscribers (the monitor's ops->publish) */
+static void snt_publish(const char *channel, const char *payload)
 {
     size_t cl = strlen(channel), pl = strlen(payload);
     for (struct client *c = clients; c; c = c->next) {
@@ -545,7 +546,10 @@ static void on_connection(uv_stream_t *srv, int status)
 static char *conf_path;   /* --config FILE, NULL when started from flags only */
 static char *conf_text;   /* the file as loaded */
 
-void snt_persist(void)
+/* Write the current epoch, this sentinel's id, each master's address and
+ * config epoch back into the config file, when started with --config (a
+ * no-op otherwise): the monitor's ops->persist. */
+static void snt_persist(void)
 {
     if (!conf_path || !conf_text)
         return;
@@ -667,7 +671,8 @@ int sentinel_main(int argc, char **argv)
         return 1;
     }
     net_pidfile_write(cf.pidfile);
-    snt_monitor_init();
+    static const struct snt_monitor_ops mon_ops = {.publish = snt_publish, .persist = snt_persist};
+    snt_monitor_init(&mon_ops);
     net_cron_start(&snt.timer, snt.loop, on_timer, 100, NULL);
     static struct net_signals sig;
     net_signals_start(&sig, snt.loop, on_signal, NULL, NULL);
