@@ -50,6 +50,7 @@ static bool lock_unless_busy(struct kv_server *s);
 static void process_input(struct kv_client *c);
 static void on_aof_check(uv_check_t *h);
 static void batch_take(struct kv_client *c);
+static void prefetch_input(struct kv_client *c);
 
 /* ---- the command path ----------------------------------------------------- */
 
@@ -598,6 +599,7 @@ static void process_input(struct kv_client *c)
             }
             locked = true;
             kv_db_set_now(&s->db, util_time_ms());
+            prefetch_input(c);
         }
         if (s->pause_type != KV_PAUSE_NONE && pause_holds(c, c->parser.argc, c->parser.argv)) {
             c->paused = true; /* the command stays in the input until the pause ends */
@@ -698,6 +700,46 @@ static size_t scan_keys(const char *p, size_t len, const char **key, size_t *kle
     return k;
 }
 
+/* The hashes of up to max keys at the head of c's input, into h and db. */
+static size_t collect_keys(struct kv_client *c, uint64_t *h, int *db, size_t max)
+{
+    const char *kp[BATCH_PF_PER_CLIENT];
+    size_t kl[BATCH_PF_PER_CLIENT];
+    size_t m = scan_keys(buf_head(&c->in), buf_pending(&c->in), kp, kl,
+                         max < BATCH_PF_PER_CLIENT ? max : BATCH_PF_PER_CLIENT);
+    for (size_t j = 0; j < m; j++) {
+        h[j] = kv_dict_hash(kp[j], kl[j]);
+        db[j] = c->db;
+    }
+    return m;
+}
+
+/* Prefetch the buckets, then the first nodes, of k keys (lock held). */
+static void prefetch_keys(struct kv_server *s, const uint64_t *h, const int *db, size_t k)
+{
+    for (size_t j = 0; j < k; j++)
+        dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 0);
+    for (size_t j = 0; j < k; j++)
+        dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 1);
+}
+
+/* A pipeline: the keys of c's next commands, prefetched together (lock held). */
+static void prefetch_input(struct kv_client *c)
+{
+    const char *kp[BATCH_PF_PER_CLIENT];
+    size_t kl[BATCH_PF_PER_CLIENT];
+    size_t k = scan_keys(buf_head(&c->in), buf_pending(&c->in), kp, kl, BATCH_PF_PER_CLIENT);
+    if (k < 2)
+        return; /* one command: batch_run prefetched its key */
+    uint64_t h[BATCH_PF_PER_CLIENT];
+    int db[BATCH_PF_PER_CLIENT];
+    for (size_t j = 0; j < k; j++) {
+        h[j] = kv_dict_hash(kp[j], kl[j]);
+        db[j] = c->db;
+    }
+    prefetch_keys(c->srv, h, db, k);
+}
+
 static void batch_run(struct kv_worker *w)
 {
     if (w->nbatch == 0)
@@ -706,25 +748,13 @@ static void batch_run(struct kv_worker *w)
     uint64_t h[BATCH_PF_MAX];
     int db[BATCH_PF_MAX];
     size_t k = 0;
-    for (size_t i = 0; i < w->nbatch && k < BATCH_PF_MAX; i++) {
-        struct kv_client *c = w->batch[i];
-        if (!c)
-            continue;
-        const char *kp[BATCH_PF_PER_CLIENT];
-        size_t kl[BATCH_PF_PER_CLIENT];
-        size_t m = scan_keys(buf_head(&c->in), buf_pending(&c->in), kp, kl,
-                             BATCH_PF_MAX - k < BATCH_PF_PER_CLIENT ? BATCH_PF_MAX - k : BATCH_PF_PER_CLIENT);
-        for (size_t j = 0; j < m; j++, k++) {
-            h[k] = kv_dict_hash(kp[j], kl[j]);
-            db[k] = c->db;
-        }
-    }
+    /* the first command of each client (a pipeline's others: prefetch_input) */
+    for (size_t i = 0; i < w->nbatch && k < BATCH_PF_MAX; i++)
+        if (w->batch[i])
+            k += collect_keys(w->batch[i], h + k, db + k, 1);
     /* the table is read under the lock; a contended lock skips the hints */
     if (k > 1 && !atomic_load(&s->script_busy) && pthread_mutex_trylock(&s->lock) == 0) {
-        for (size_t j = 0; j < k; j++)
-            dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 0);
-        for (size_t j = 0; j < k; j++)
-            dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 1);
+        prefetch_keys(s, h, db, k);
         pthread_mutex_unlock(&s->lock);
     }
     for (size_t i = 0; i < w->nbatch; i++) {
