@@ -51,6 +51,7 @@ static void process_input(struct kv_client *c);
 static void on_aof_check(uv_check_t *h);
 static void batch_take(struct kv_client *c);
 static void prefetch_input(struct kv_client *c);
+static void batch_prefetch_ahead(struct kv_client *c);
 
 /* ---- the command path ----------------------------------------------------- */
 
@@ -600,6 +601,7 @@ static void process_input(struct kv_client *c)
             locked = true;
             kv_db_set_now(&s->db, util_time_ms());
             prefetch_input(c);
+            batch_prefetch_ahead(c);
         }
         if (s->pause_type != KV_PAUSE_NONE && pause_holds(c, c->parser.argc, c->parser.argv)) {
             c->paused = true; /* the command stays in the input until the pause ends */
@@ -639,7 +641,6 @@ static void process_input(struct kv_client *c)
  * read, or that reads again or ends, runs at once.
  */
 
-#define BATCH_PF_MAX 64        /* keys prefetched per loop turn */
 #define BATCH_PF_PER_CLIENT 16 /* commands of one client's input looked at */
 
 static void batch_add(struct kv_client *c)
@@ -740,32 +741,56 @@ static void prefetch_input(struct kv_client *c)
     prefetch_keys(c->srv, h, db, k);
 }
 
+/* Prefetch step `step` of the key of the client in batch slot i (lock held). */
+static void batch_prefetch(struct kv_worker *w, size_t i, int step)
+{
+    struct kv_client *c = i < w->nbatch ? w->batch[i] : NULL;
+    if (c && c->pf_ok)
+        dict_prefetch(&kv_db_get(w->srv, c->db)->d, c->pf_hash, step);
+}
+
+/* The client of batch slot i runs (lock held): the next one's first node and
+ * the one after's bucket are fetched meanwhile, behind its system calls. */
+static void batch_prefetch_ahead(struct kv_client *c)
+{
+    struct kv_worker *w = c->w;
+    if (!w->batch_running || w->batch[w->batch_cur] != c)
+        return;
+    batch_prefetch(w, w->batch_cur + 1, 1);
+    batch_prefetch(w, w->batch_cur + 2, 0);
+}
+
 static void batch_run(struct kv_worker *w)
 {
     if (w->nbatch == 0)
         return;
     struct kv_server *s = w->srv;
-    uint64_t h[BATCH_PF_MAX];
-    int db[BATCH_PF_MAX];
-    size_t k = 0;
-    /* the first command of each client (a pipeline's others: prefetch_input) */
-    for (size_t i = 0; i < w->nbatch && k < BATCH_PF_MAX; i++)
-        if (w->batch[i])
-            k += collect_keys(w->batch[i], h + k, db + k, 1);
+    /* the key of each client's first command (a pipeline's others: prefetch_input) */
+    for (size_t i = 0; i < w->nbatch; i++) {
+        struct kv_client *c = w->batch[i];
+        int db;
+        if (c)
+            c->pf_ok = collect_keys(c, &c->pf_hash, &db, 1) == 1;
+    }
     /* the table is read under the lock; a contended lock skips the hints */
-    if (k > 1 && !atomic_load(&s->script_busy) && pthread_mutex_trylock(&s->lock) == 0) {
-        prefetch_keys(s, h, db, k);
+    if (w->nbatch > 1 && !atomic_load(&s->script_busy) && pthread_mutex_trylock(&s->lock) == 0) {
+        batch_prefetch(w, 0, 0);
+        batch_prefetch(w, 1, 0);
+        batch_prefetch(w, 0, 1);
         pthread_mutex_unlock(&s->lock);
     }
+    w->batch_running = true;
     for (size_t i = 0; i < w->nbatch; i++) {
         struct kv_client *c = w->batch[i];
         if (!c)
             continue;
         c->batched = false;
+        w->batch_cur = i;
         process_input(c);
         if (buf_pending(&c->in) == 0)
             buf_shrink(&c->in, 64 * 1024);
     }
+    w->batch_running = false;
     w->nbatch = 0;
 }
 

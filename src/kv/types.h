@@ -181,6 +181,8 @@ struct kv_client {
     bool aof_held;             /* AOF on: replies wait for the worker's AOF write (and fsync) */
     bool batched;              /* read this loop turn, its input not run yet (server.c batch_run) */
     size_t batch_idx;          /* its slot in w->batch */
+    uint64_t pf_hash;          /* batch_run: the hash of its first command's key */
+    bool pf_ok;                /* pf_hash is set */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -198,6 +200,8 @@ struct kv_worker {
     size_t nheld, held_cap;
     struct kv_client **batch;  /* read this loop turn: their input runs after the poll (batch_run) */
     size_t nbatch, batch_cap;
+    size_t batch_cur;          /* batch_run: the slot whose input runs (0: none) */
+    bool batch_running;
     bool listening;
     long long drain_deadline;  /* shutting down: force-close clients after this */
     long long wall_off_ms;     /* wall clock - uv_now(loop), re-read every 100 ms (clients_timer) */
