@@ -80,23 +80,7 @@ static inline struct dict_node *dict_find(struct dict *d, const void *key, size_
  * to arrive) the slot's first node and the line after it (key, small value).
  * Reads the table: call with the dict's lock held. Never changes anything.
  */
-static inline void dict_prefetch(const struct dict *d, uint64_t h, int step)
-{
-    for (int i = 0; i < 2; i++) {
-        const struct dict_table *t = &d->t[i];
-        if (!t->b)
-            break;
-        struct dict_node *const *slot = &t->b[h & t->mask];
-        if (step == 0) {
-            __builtin_prefetch(slot);
-        } else if (*slot) {
-            __builtin_prefetch(*slot);
-            __builtin_prefetch((const char *)*slot + 64);
-        }
-        if (d->rehash_idx < 0)
-            break;
-    }
-}
+void kv_dict_prefetch(const struct dict *d, uint64_t h, int step);
 
 /* Insert n (n->klen set, key bytes in place); h is the key's kv_dict_hash. The key must be absent. */
 void kv_dict_insert(struct dict *d, struct dict_node *n, uint64_t h);

@@ -719,9 +719,9 @@ static size_t collect_keys(struct kv_client *c, uint64_t *h, int *db, size_t max
 static void prefetch_keys(struct kv_server *s, const uint64_t *h, const int *db, size_t k)
 {
     for (size_t j = 0; j < k; j++)
-        dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 0);
+        kv_dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 0);
     for (size_t j = 0; j < k; j++)
-        dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 1);
+        kv_dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 1);
 }
 
 /* A pipeline: the keys of c's next commands, prefetched together (lock held). */
@@ -746,7 +746,7 @@ static void batch_prefetch(struct kv_worker *w, size_t i, int step)
 {
     struct kv_client *c = i < w->nbatch ? w->batch[i] : NULL;
     if (c && c->pf_ok)
-        dict_prefetch(&kv_db_get(w->srv, c->db)->d, c->pf_hash, step);
+        kv_dict_prefetch(&kv_db_get(w->srv, c->db)->d, c->pf_hash, step);
 }
 
 /* The client of batch slot i runs (lock held): the next one's first node and
