@@ -632,13 +632,15 @@ static void process_input(struct kv_client *c)
  *
  * The clients that one poll found readable are read first (on_read lists
  * them), and their input runs after the poll, in the order read
- * (batch_run, from the loop turn's check): before that, the buckets and
- * first nodes of the keys they name are prefetched, all in a row, so that
- * the cache misses of ~36 lookups overlap instead of each stalling its own
- * command (the kernel's work between two requests evicts the table). Each
- * client's commands run as before, in order, by process_input; only the
- * point in the loop turn moves, and a client whose input is larger than one
- * read, or that reads again or ends, runs at once.
+ * (batch_run, from the loop turn's check). While one client's command runs,
+ * the bucket of the client two places on and the first node of the next
+ * one are prefetched (kv_dict_prefetch), so that the key lookup's two cache
+ * misses (the kernel's work between two requests evicts the table) are paid
+ * behind the running client's system calls. A pipeline's keys (up to 16)
+ * are prefetched together when its client takes the lock (prefetch_input).
+ * Each client's commands run as before, in order, by process_input; only
+ * the point in the loop turn moves, and a client whose input is larger than
+ * one read, or that reads again or ends, runs at once.
  */
 
 #define BATCH_PF_PER_CLIENT 16 /* commands of one client's input looked at */
