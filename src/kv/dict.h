@@ -73,6 +73,15 @@ static inline struct dict_node *dict_find(struct dict *d, const void *key, size_
     return r ? *r : NULL;
 }
 
+/*
+ * Cache hints for a lookup of hash h that comes soon (the read path batches
+ * them over the clients of one loop turn, so that their cache misses overlap):
+ * step 0 prefetches the bucket slot, step 1 (once step 0's line has had time
+ * to arrive) the slot's first node and the line after it (key, small value).
+ * Reads the table: call with the dict's lock held. Never changes anything.
+ */
+void kv_dict_prefetch(const struct dict *d, uint64_t h, int step);
+
 /* Insert n (n->klen set, key bytes in place); h is the key's kv_dict_hash. The key must be absent. */
 void kv_dict_insert(struct dict *d, struct dict_node *n, uint64_t h);
 /* Unlink the node *ref points to; ref must come from the latest kv_dict_find_ref

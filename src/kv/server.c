@@ -49,6 +49,9 @@ static void client_flush(struct kv_client *c);
 static bool lock_unless_busy(struct kv_server *s);
 static void process_input(struct kv_client *c);
 static void on_aof_check(uv_check_t *h);
+static void batch_take(struct kv_client *c);
+static void prefetch_input(struct kv_client *c);
+static void batch_prefetch_ahead(struct kv_client *c);
 
 /* ---- the command path ----------------------------------------------------- */
 
@@ -244,6 +247,8 @@ static void on_close(uv_handle_t *h)
         w->clients_cursor = c->next;
     LIST_REMOVE(w->clients, c, prev, next);
     w->nclients--;
+    if (c->batched)
+        batch_take(c);
     if (c->aof_held) /* closed before its worker's AOF check ran: unlist it */
         for (size_t i = 0; i < w->nheld; i++)
             if (w->held[i] == c) {
@@ -595,6 +600,8 @@ static void process_input(struct kv_client *c)
             }
             locked = true;
             kv_db_set_now(&s->db, util_time_ms());
+            prefetch_input(c);
+            batch_prefetch_ahead(c);
         }
         if (s->pause_type != KV_PAUSE_NONE && pause_holds(c, c->parser.argc, c->parser.argv)) {
             c->paused = true; /* the command stays in the input until the pause ends */
@@ -621,6 +628,174 @@ static void process_input(struct kv_client *c)
         client_flush(c);
 }
 
+/* ---- read batches: the key lookups' cache misses overlap ------------------
+ *
+ * The clients that one poll found readable are read first (on_read lists
+ * them), and their input runs after the poll, in the order read
+ * (batch_run, from the loop turn's check). While one client's command runs,
+ * the bucket of the client two places on and the first node of the next
+ * one are prefetched (kv_dict_prefetch), so that the key lookup's two cache
+ * misses (the kernel's work between two requests evicts the table) are paid
+ * behind the running client's system calls. A pipeline's keys (up to 16)
+ * are prefetched together when its client takes the lock (prefetch_input).
+ * Each client's commands run as before, in order, by process_input; only
+ * the point in the loop turn moves, and a client whose input is larger than
+ * one read, or that reads again or ends, runs at once.
+ */
+
+#define BATCH_PF_PER_CLIENT 16 /* commands of one client's input looked at */
+
+static void batch_add(struct kv_client *c)
+{
+    struct kv_worker *w = c->w;
+    if (w->nbatch == w->batch_cap) {
+        w->batch_cap = w->batch_cap ? w->batch_cap * 2 : 64;
+        w->batch = xrealloc(w->batch, w->batch_cap * sizeof *w->batch);
+    }
+    c->batch_idx = w->nbatch;
+    w->batch[w->nbatch++] = c;
+    c->batched = true;
+}
+
+static void batch_take(struct kv_client *c)
+{
+    c->w->batch[c->batch_idx] = NULL;
+    c->batched = false;
+}
+
+/* p[*off] is '*' or '$': the number after it, *off past its CRLF. */
+static bool scan_num(const char *p, size_t len, size_t *off, size_t *v)
+{
+    size_t i = *off + 1, n = 0;
+    while (i < len && p[i] >= '0' && p[i] <= '9' && n < ((size_t)1 << 40))
+        n = n * 10 + (size_t)(p[i++] - '0');
+    if (i == *off + 1 || i + 1 >= len || p[i] != '\r' || p[i + 1] != '\n')
+        return false;
+    *off = i + 2;
+    *v = n;
+    return true;
+}
+
+/* The second argument (the key of most commands) of each complete multibulk
+ * command at the head of p[0..len), at most max: a hint for prefetching, so
+ * anything unexpected ends the scan (resp_parse judges the input). */
+static size_t scan_keys(const char *p, size_t len, const char **key, size_t *klen, size_t max)
+{
+    size_t k = 0, off = 0;
+    while (k < max && off < len && p[off] == '*') {
+        size_t argc, i;
+        if (!scan_num(p, len, &off, &argc) || argc < 2)
+            break;
+        for (i = 0; i < argc; i++) {
+            size_t l;
+            if (off >= len || p[off] != '$' || !scan_num(p, len, &off, &l) || l > len - off || len - off - l < 2)
+                break;
+            if (i == 1) {
+                key[k] = p + off;
+                klen[k] = l;
+            }
+            off += l + 2;
+        }
+        if (i < argc)
+            break;
+        k++;
+    }
+    return k;
+}
+
+/* The hashes of up to max keys at the head of c's input, into h and db. */
+static size_t collect_keys(struct kv_client *c, uint64_t *h, int *db, size_t max)
+{
+    const char *kp[BATCH_PF_PER_CLIENT];
+    size_t kl[BATCH_PF_PER_CLIENT];
+    size_t m = scan_keys(buf_head(&c->in), buf_pending(&c->in), kp, kl,
+                         max < BATCH_PF_PER_CLIENT ? max : BATCH_PF_PER_CLIENT);
+    for (size_t j = 0; j < m; j++) {
+        h[j] = kv_dict_hash(kp[j], kl[j]);
+        db[j] = c->db;
+    }
+    return m;
+}
+
+/* Prefetch the buckets, then the first nodes, of k keys (lock held). */
+static void prefetch_keys(struct kv_server *s, const uint64_t *h, const int *db, size_t k)
+{
+    for (size_t j = 0; j < k; j++)
+        kv_dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 0);
+    for (size_t j = 0; j < k; j++)
+        kv_dict_prefetch(&kv_db_get(s, db[j])->d, h[j], 1);
+}
+
+/* A pipeline: the keys of c's next commands, prefetched together (lock held). */
+static void prefetch_input(struct kv_client *c)
+{
+    const char *kp[BATCH_PF_PER_CLIENT];
+    size_t kl[BATCH_PF_PER_CLIENT];
+    size_t k = scan_keys(buf_head(&c->in), buf_pending(&c->in), kp, kl, BATCH_PF_PER_CLIENT);
+    if (k < 2)
+        return; /* one command: batch_run prefetched its key */
+    uint64_t h[BATCH_PF_PER_CLIENT];
+    int db[BATCH_PF_PER_CLIENT];
+    for (size_t j = 0; j < k; j++) {
+        h[j] = kv_dict_hash(kp[j], kl[j]);
+        db[j] = c->db;
+    }
+    prefetch_keys(c->srv, h, db, k);
+}
+
+/* Prefetch step `step` of the key of the client in batch slot i (lock held). */
+static void batch_prefetch(struct kv_worker *w, size_t i, int step)
+{
+    struct kv_client *c = i < w->nbatch ? w->batch[i] : NULL;
+    if (c && c->pf_ok)
+        kv_dict_prefetch(&kv_db_get(w->srv, c->db)->d, c->pf_hash, step);
+}
+
+/* The client of batch slot i runs (lock held): the next one's first node and
+ * the one after's bucket are fetched meanwhile, behind its system calls. */
+static void batch_prefetch_ahead(struct kv_client *c)
+{
+    struct kv_worker *w = c->w;
+    if (!w->batch_running || w->batch[w->batch_cur] != c)
+        return;
+    batch_prefetch(w, w->batch_cur + 1, 1);
+    batch_prefetch(w, w->batch_cur + 2, 0);
+}
+
+static void batch_run(struct kv_worker *w)
+{
+    if (w->nbatch == 0)
+        return;
+    struct kv_server *s = w->srv;
+    /* the key of each client's first command (a pipeline's others: prefetch_input) */
+    for (size_t i = 0; i < w->nbatch; i++) {
+        struct kv_client *c = w->batch[i];
+        int db;
+        if (c)
+            c->pf_ok = collect_keys(c, &c->pf_hash, &db, 1) == 1;
+    }
+    /* the table is read under the lock; a contended lock skips the hints */
+    if (w->nbatch > 1 && !atomic_load(&s->script_busy) && pthread_mutex_trylock(&s->lock) == 0) {
+        batch_prefetch(w, 0, 0);
+        batch_prefetch(w, 1, 0);
+        batch_prefetch(w, 0, 1);
+        pthread_mutex_unlock(&s->lock);
+    }
+    w->batch_running = true;
+    for (size_t i = 0; i < w->nbatch; i++) {
+        struct kv_client *c = w->batch[i];
+        if (!c)
+            continue;
+        c->batched = false;
+        w->batch_cur = i;
+        process_input(c);
+        if (buf_pending(&c->in) == 0)
+            buf_shrink(&c->in, 64 * 1024);
+    }
+    w->batch_running = false;
+    w->nbatch = 0;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     (void)suggested;
@@ -645,6 +820,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     (void)b;
     struct kv_client *c = st->data;
     if (nread < 0) {
+        if (c->batched) { /* what it sent before the end runs first, as before */
+            batch_take(c);
+            process_input(c);
+        }
         client_close(c);
         return;
     }
@@ -664,6 +843,13 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         client_close(c);
         return;
     }
+    if (!c->batched && buf_pending(&c->in) <= IOBUF_LEN) {
+        batch_add(c); /* runs after the poll, with the loop turn's other reads */
+        return;
+    }
+    /* a second read this turn (the first filled its buffer): run it all now */
+    if (c->batched)
+        batch_take(c);
     process_input(c);
     /* keep memory small for idle clients */
     if (buf_pending(&c->in) == 0)
@@ -892,6 +1078,7 @@ static int worker_init(struct kv_server *s, struct kv_worker *w, int id, int fd,
 static void on_aof_check(uv_check_t *h)
 {
     struct kv_worker *w = h->data;
+    batch_run(w); /* the loop turn's reads run first (their replies may be held below) */
     if (!w->aof_sync)
         return;
     w->aof_sync = false;
@@ -1264,6 +1451,7 @@ int kv_main(int argc, char **argv)
     for (int i = 0; i < s->nworkers; i++) {
         net_loop_close(&s->workers[i].loop);
         xfree(s->workers[i].held);
+        xfree(s->workers[i].batch);
     }
     net_pidfile_remove(s->cfg.pidfile);
     log_notice("scaleout kv stopped");

@@ -180,6 +180,10 @@ struct kv_client {
     struct kv_replica *rl;     /* a replica's link state on the primary (repl.c), else NULL */
     uint64_t woff;             /* replication offset after its last propagated write (WAIT) */
     bool aof_held;             /* AOF on: replies wait for the worker's AOF write (and fsync) */
+    bool batched;              /* read this loop turn, its input not run yet (server.c batch_run) */
+    size_t batch_idx;          /* its slot in w->batch */
+    uint64_t pf_hash;          /* batch_run: the hash of its first command's key */
+    bool pf_ok;                /* pf_hash is set */
     struct kv_client *prev, *next;     /* worker's list (worker thread only) */
     struct kv_client *gprev, *gnext;   /* server registry (keyspace lock) */
 };
@@ -195,6 +199,10 @@ struct kv_worker {
     bool aof_sync;             /* held replies wait for that fsync */
     struct kv_client **held;   /* the clients with aof_held set (on_aof_check walks only these) */
     size_t nheld, held_cap;
+    struct kv_client **batch;  /* read this loop turn: their input runs after the poll (batch_run) */
+    size_t nbatch, batch_cap;
+    size_t batch_cur;          /* batch_run: the slot whose input runs (0: none) */
+    bool batch_running;
     bool listening;
     long long drain_deadline;  /* shutting down: force-close clients after this */
     long long wall_off_ms;     /* wall clock - uv_now(loop), re-read every 100 ms (clients_timer) */
