@@ -30,13 +30,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -171,19 +169,7 @@ static char *read_all(const char *path)
 
 /* ---- RESP on a blocking socket (kv shards, the router) ---------------------- */
 
-static int tcp_open(int port)
-{
-    int fd = net_socket_timeout(AF_INET, 5000);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
+static int tcp_open(int port) { return up_tcp_loopback(port, 5000); }
 
 /* One inline command; its first reply line (without CRLF) in out. false: no answer. */
 static bool resp_line(int port, const char *cmd, char *out, size_t outlen)

@@ -84,7 +84,10 @@ enum up_metric {
     UP_METRIC_CPU,      /* CPU of the app processes, % of one core, averaged over the running ones */
 };
 
-/* util.c: a blocking HTTP/1.1 exchange with a loopback port (1 s timeout): the
+/* util.c: a blocking TCP connection to 127.0.0.1:port with send/receive
+ * timeouts, or -1 */
+int up_tcp_loopback(int port, int timeout_ms);
+/* a blocking HTTP/1.1 exchange with a loopback port (1 s timeout): the
  * status, the body in out when not NULL; -1 when nothing answered. */
 int up_http_call(int port, const char *method, const char *path, const char *token, struct buf *out);
 /* a port free on 127.0.0.1 now (-1 on failure) */

@@ -50,9 +50,9 @@ int up_free_port(void)
  * A blocking HTTP/1.1 exchange with a loopback admin endpoint (1 s timeout).
  * Returns the status (body in out when out != NULL), or -1.
  */
-int up_http_call(int port, const char *method, const char *path, const char *token, struct buf *out)
+int up_tcp_loopback(int port, int timeout_ms)
 {
-    int fd = net_socket_timeout(AF_INET, 1000);
+    int fd = net_socket_timeout(AF_INET, timeout_ms);
     if (fd < 0)
         return -1;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -61,6 +61,14 @@ int up_http_call(int port, const char *method, const char *path, const char *tok
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+int up_http_call(int port, const char *method, const char *path, const char *token, struct buf *out)
+{
+    int fd = up_tcp_loopback(port, 1000);
+    if (fd < 0)
+        return -1;
     char req[1024];
     int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Length: 0\r\nConnection: close\r\n\r\n",
                      method, path, token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");

@@ -552,6 +552,15 @@ def test_diskless_sync_to_a_stalled_replica_keeps_memory_bounded(launch):
     assert int(c.info("memory")["used_memory"]) - used0 < 30 << 20
 
 
+def synced_pair(launch, target):
+    """A primary holding one key and a replica of it, synced."""
+    p = launch(target, target + "-p")
+    r = launch(target, target + "-r", ["--replicaof", "127.0.0.1", str(p.port)])
+    p.client().set("k", "v")
+    wait_synced(p, r)
+    return p, r
+
+
 # ---- CLIENT KILL TYPE master -----------------------------------------------------------------
 
 def test_client_kill_type_master_drops_the_link_like_redis(launch):
@@ -563,11 +572,8 @@ def test_client_kill_type_master_drops_the_link_like_redis(launch):
     from conftest import free_port
     seen = {}
     for target in ("redis", "scaleout"):
-        p = launch(target, target + "-p")
-        r = launch(target, target + "-r", ["--replicaof", "127.0.0.1", str(p.port)])
+        p, r = synced_pair(launch, target)
         pc, rc = p.client(), r.client()
-        pc.set("k", "v")
-        wait_synced(p, r)
         before = pc.info("stats")
         killed = rc.execute_command("CLIENT", "KILL", "TYPE", "master")
         wait_until(lambda: pc.info("stats")["sync_partial_ok"] == before["sync_partial_ok"] + 1, timeout=20,
@@ -595,11 +601,8 @@ def test_client_kill_id_and_addr_reach_the_master_link_like_redis(launch):
     require_redis()
     seen = {}
     for target in ("redis", "scaleout"):
-        p = launch(target, target + "-p")
-        r = launch(target, target + "-r", ["--replicaof", "127.0.0.1", str(p.port)])
+        p, r = synced_pair(launch, target)
         pc, rc = p.client(), r.client()
-        pc.set("k", "v")
-        wait_synced(p, r)
         out = {}
 
         def master_line():
