@@ -41,7 +41,9 @@
 #   what competes with the server for the CPUs.
 #
 # USAGE
-#   bench/slow-clients.sh                 (ROUNDS=3 DURATION=8 SLOW=1000 LB_RATE=1000 KV_RATE=2000 CONNS=20 PIN=0 ANCHORS=1)
+#   bench/slow-clients.sh                 (ROUNDS=3 DURATION=8 SLOW=1000 LB_RATE=1000 KV_RATE=2000 CONNS=20 PIN=0 ANCHORS=1 SLOW_TICK=1ms)
+#   SLOW_TICK=10ms bench/slow-clients.sh  (the slow clients due in 10 ms send together: bursts of 10,
+#                                          the only pacing before 2026-11-30)
 #   PIN=1 bench/slow-clients.sh           (servers on CPU 0, generators and backend on CPU 1; needs 2+ CPUs)
 #   ANCHORS=0 bench/slow-clients.sh       (lb and kv only, as before)
 #   PORT_BASE=22100 bench/slow-clients.sh (use PORT_BASE..PORT_BASE+6 instead of random free ports)
@@ -64,6 +66,7 @@ SLOW=${SLOW:-1000}
 LB_RATE=${LB_RATE:-1000}
 KV_RATE=${KV_RATE:-2000}
 CONNS=${CONNS:-20}
+SLOW_TICK=${SLOW_TICK:-1ms}
 PIN=${PIN:-0}
 ANCHORS=${ANCHORS:-1}
 SCALEOUT=${SCALEOUT_BIN:-$root/scaleout}
@@ -209,7 +212,7 @@ PY
 with_slow() {
     local who=$1 log=$BENCH_TMP/slow-$1-$2.log i
     bench_start "slow $who" "$log" "${PIN_GEN[@]}" "$SCALEOUT" bench --slow "$SLOW" "${URL[$who]}" \
-        -d "$((DURATION + 15))s"
+        --slow-tick "$SLOW_TICK" -d "$((DURATION + 15))s"
     SLOW_PID=$BENCH_LAST_PID
     for i in $(seq 1 600); do
         grep -q '^ready' "$log" 2>/dev/null && return 0
@@ -269,7 +272,7 @@ done
 
 med() { tr ' ' '\n' | grep -v '^$' | bench_median; }
 spread() { tr ' ' '\n' | grep -v '^$' | bench_spread_pct; }
-echo "| target | normal load | p99 alone (spread) | p99 with $SLOW slow clients (spread) | ratio | server CPU alone / with | CPU pinning | load generator CPU alone / with | slow-client generator CPU |"
+echo "| target | normal load | p99 alone (spread) | p99 with $SLOW slow clients, tick $SLOW_TICK (spread) | ratio | server CPU alone / with | CPU pinning | load generator CPU alone / with | slow-client generator CPU |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for who in $TARGETS; do
     b=$(echo "${RES[$who-base]}" | med); s=$(echo "${RES[$who-slow]}" | med)

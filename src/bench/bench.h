@@ -89,6 +89,7 @@ struct bench_config {
     /* slow clients (slow.c) */
     long long slow;               /* > 0: hold this many slow clients instead of measuring */
     long long slow_interval_ms;   /* one more byte per client this often */
+    long long slow_tick_ms;       /* the pacing timer's shortest tick */
 };
 
 extern const struct conf_table bench_conf_table;

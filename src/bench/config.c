@@ -160,7 +160,7 @@ static void format_ratio(const void *conf, struct buf *out)
 static bool forbidden_in_step(const char *name)
 {
     static const char *const no[] = {"step", "run", "spawn", "sleep", "scenario", "config", "json", "html", "progress",
-                                       "slow", "slow-interval"};
+                                       "slow", "slow-interval", "slow-tick"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         if (strcasecmp(name, no[i]) == 0)
             return true;
@@ -289,6 +289,9 @@ static const struct conf_directive bench_dirs[] = {
         "per slow-interval, reconnecting when the server closes it, for `duration` (0: until stopped)"),
     CONF_ROW_DURATION("slow-interval", OFF(slow_interval_ms), 1, 3600 * 1000, "1s", 1000, 0,
         "slow clients: each sends one more byte this often"),
+    CONF_ROW_DURATION("slow-tick", OFF(slow_tick_ms), 1, 1000, "1ms", 1, 0,
+        "slow clients: the pacing timer's shortest tick; the clients due in one tick send together "
+        "(1,000 clients at 1s: one every 1 ms; with 10ms, bursts of ten)"),
     {"step", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,
      "scenario only: step NAME [directive value ...] runs one measured step", 0, parse_step, format_none},
     {"run", CONF_CUSTOM, 0, 0, 0, NULL, NULL, CONF_REPEAT,

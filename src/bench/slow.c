@@ -12,16 +12,20 @@
  * was less than an interval ago, so N stay open without a reconnect storm.
  *
  * Cost: one thread, one epoll loop and one timer. The timer ticks every
- * max(min(interval, 1 s) / N, 10 ms) and visits the connections in turn, so over each
- * interval every connection is visited once and the visits are spread evenly
- * (N = 1,000, 1 s: 10 connections every 10 ms), not N timers and not a burst
- * once a second. A visit sends one byte (or starts a connect that is due).
+ * max(min(interval, 1 s) / N, --slow-tick) and visits the connections in turn, so
+ * over each interval every connection is visited once and the visits are spread
+ * evenly (N = 1,000, 1 s: one connection every 1 ms), not N timers and not a burst
+ * once a second. The clients due in one tick send together: with
+ * --slow-tick 10ms (the only pacing before 2026-11-30) ten every 10 ms, and a
+ * server reads those ten in one turn of its loop, which a normal request
+ * arriving then waits behind; independent clients would rarely line up so. A visit sends one byte (or starts a connect that is due).
  * The first connects are spread the same way over min(interval, 1 s).
  *
  * Output (stdout): "ready N" once all N are connected (or "only K of N
  * connected" if they are not after 30 s; it keeps trying), then at the end
  * "slow PROTO: N clients, opened A, reconnects B, connect failures C, closed
- * by the server D, open at the end E, bytes sent F". Runs for --duration (0: until
+ * by the server D, open at the end E, bytes sent F, visits V in T ticks" (V
+ * connection turns taken by T timer ticks: V / T clients send together). Runs for --duration (0: until
  * SIGINT/SIGTERM). Exit status 0, or 1 if the N were never all connected.
  */
 #include <errno.h>
@@ -37,7 +41,6 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 
-#define SLOW_TICK_MIN_NS (10 * 1000 * 1000ULL)
 #define SLOW_CONNECT_TIMEOUT_NS (5 * 1000 * 1000 * 1000ULL)
 #define SLOW_READY_WAIT_NS (30 * 1000 * 1000 * 1000ULL)
 #define SLOW_EVENTS 256
@@ -61,10 +64,12 @@ struct slow_run {
     size_t n;
     int epfd;
     uint64_t interval_ns;
+    uint64_t tick_min_ns; /* --slow-tick */
     struct buf opening;
     size_t open;           /* connections in SC_OPEN */
     size_t ramp;           /* connections started for the first time so far */
     uint64_t opened, reconnects, connect_failures, server_closed, bytes_sent;
+    uint64_t visits, visit_ticks; /* connection turns taken, and the ticks that took any */
 };
 
 static void conn_close(struct slow_run *r, struct slow_conn *c)
@@ -193,8 +198,8 @@ static int slow_loop(struct slow_run *r, uint64_t duration_ns)
     uint64_t visits = 0; /* turns taken since t0 */
     uint64_t ramp_ns = r->interval_ns < SLOW_RAMP_MAX_NS ? r->interval_ns : SLOW_RAMP_MAX_NS;
     uint64_t tick = ramp_ns / r->n; /* interval / N, or finer for the first connects */
-    if (tick < SLOW_TICK_MIN_NS)
-        tick = SLOW_TICK_MIN_NS;
+    if (tick < r->tick_min_ns)
+        tick = r->tick_min_ns;
     uint64_t next_tick = t0;
     bool ready = false, warned = false;
     struct epoll_event evs[SLOW_EVENTS];
@@ -207,6 +212,9 @@ static int slow_loop(struct slow_run *r, uint64_t duration_ns)
             uint64_t due = (uint64_t)((unsigned __int128)(now - t0) * r->n / r->interval_ns) + 1;
             if (due > visits + r->n)
                 visits = due - r->n; /* after a stall: one round at most, no burst */
+            if (visits < due)
+                r->visit_ticks++;
+            r->visits += due > visits ? due - visits : 0;
             for (; visits < due; visits++)
                 conn_visit(r, &r->c[visits % r->n], now);
             /* the first connects, spread over min(interval, 1 s) */
@@ -257,6 +265,7 @@ int bench_slow_main(const struct bench_config *cfg, const struct bench_target *t
     r.t = t;
     r.n = (size_t)cfg->slow;
     r.interval_ns = (uint64_t)cfg->slow_interval_ms * 1000000ULL;
+    r.tick_min_ns = (uint64_t)cfg->slow_tick_ms * 1000000ULL;
     r.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (r.epfd < 0) {
         fprintf(stderr, "scaleout bench: epoll_create1: %s\n", strerror(errno));
@@ -275,10 +284,10 @@ int bench_slow_main(const struct bench_config *cfg, const struct bench_target *t
     for (size_t i = 0; i < r.n; i++)
         conn_close(&r, &r.c[i]);
     printf("slow %s: %zu clients, opened %llu, reconnects %llu, connect failures %llu, closed by the server %llu, "
-           "open at the end %zu, bytes sent %llu\n",
+           "open at the end %zu, bytes sent %llu, visits %llu in %llu ticks\n",
            r.proto->name, r.n, (unsigned long long)r.opened, (unsigned long long)r.reconnects,
            (unsigned long long)r.connect_failures, (unsigned long long)r.server_closed, open_end,
-           (unsigned long long)r.bytes_sent);
+           (unsigned long long)r.bytes_sent, (unsigned long long)r.visits, (unsigned long long)r.visit_ticks);
     fflush(stdout);
     buf_deinit(&r.opening);
     xfree(r.c);

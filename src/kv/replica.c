@@ -238,6 +238,9 @@ static void link_close(struct kv_master_link *m, const char *why)
     }
     m->reading = false;
     m->skip = 0;
+    pthread_mutex_lock(&m->s->lock);
+    m->mc->fd = -1;
+    pthread_mutex_unlock(&m->s->lock);
     uv_read_stop((uv_stream_t *)m->tcp);
     uv_close((uv_handle_t *)m->tcp, on_tcp_closed);
     m->tcp = NULL;
@@ -1043,7 +1046,7 @@ bool kv_replica_feed(struct kv_server *s, uv_loop_t *loop, const char *data, siz
 }
 
 /* The master client's addresses and age, as CLIENT LIST and CLIENT KILL
- * see them (Redis's master client: addr is the primary's). Worker 0, lock
+ * see them (Redis's master client: addr is the primary's, fd the link's socket). Worker 0, lock
  * taken (the other workers read them under it). */
 static void master_client_addrs(struct kv_master_link *m)
 {
@@ -1054,7 +1057,11 @@ static void master_client_addrs(struct kv_master_link *m)
         net_format_addr((struct sockaddr *)&peer, a, sizeof a);
     if (uv_tcp_getsockname(m->tcp, (struct sockaddr *)&local, &ll) == 0)
         net_format_addr((struct sockaddr *)&local, l, sizeof l);
+    uv_os_fd_t fd = -1;
+    if (uv_fileno((uv_handle_t *)m->tcp, &fd) != 0)
+        fd = -1;
     pthread_mutex_lock(&m->s->lock);
+    m->mc->fd = fd; /* shown only: the link is closed by kv_replica_kill_master, never through it */
     snprintf(m->mc->addr, sizeof m->mc->addr, "%s", a);
     snprintf(m->mc->laddr, sizeof m->mc->laddr, "%s", l);
     m->mc->ctime_ms = m->mc->last_ms = util_time_ms();

@@ -6,7 +6,10 @@ of bench/slow-clients.sh, against real servers on 127.0.0.1:
     partial SET never completes (no SET call, no key), and the summary counts
     N opened and no reconnect;
   - http against `scaleout lb` with a short timeout-header: the lb cuts each
-    slow head with 408 and the generator connects again (reconnects counted).
+    slow head with 408 and the generator connects again (reconnects counted);
+  - --slow-tick: the clients due in one tick send together, one per tick by
+    default (1 ms) and ten per tick with 10 ms (visits per tick, from the
+    generator's own count).
 
 Readiness is the generator's own "ready N" line and bounded polls; nothing
 sleeps a fixed time before an assertion.
@@ -23,7 +26,8 @@ from lb_helpers import HOST, backends, lb, _skip_without_binary, wait_until  # n
 from proc_helpers import scaleout_bin
 
 SUMMARY = re.compile(rb"slow (\w+): (\d+) clients, opened (\d+), reconnects (\d+), connect failures (\d+), "
-                     rb"closed by the server (\d+), open at the end (\d+), bytes sent (\d+)")
+                     rb"closed by the server (\d+), open at the end (\d+), bytes sent (\d+), "
+                     rb"visits (\d+) in (\d+) ticks")
 
 
 class Slow:
@@ -58,7 +62,8 @@ class Slow:
             if m:
                 g = m.groups()
                 return {"proto": g[0].decode(), "clients": int(g[1]), "opened": int(g[2]), "reconnects": int(g[3]),
-                        "connect_failures": int(g[4]), "closed": int(g[5]), "open_end": int(g[6]), "bytes": int(g[7])}
+                        "connect_failures": int(g[4]), "closed": int(g[5]), "open_end": int(g[6]), "bytes": int(g[7]),
+                        "visits": int(g[8]), "ticks": int(g[9])}
         raise AssertionError(f"no summary line in {self.lines!r}; stderr {self.proc.stderr.read()!r}")
 
 
@@ -154,3 +159,32 @@ def test_slow_needs_a_target_and_no_scenario(tmp_path):
     r = subprocess.run([str(scaleout_bin()), "bench", "--slow", "-1", "redis://127.0.0.1:1"], capture_output=True,
                        timeout=10)
     assert r.returncode == 2 and b"slow" in r.stderr
+
+
+@pytest.mark.parametrize("tick,lo,hi", [("10ms", 8.0, None), (None, None, 5.0)])
+def test_slow_tick_sets_how_many_send_together(kv, tick, lo, hi):
+    # 100 clients, a byte each per 100 ms: one due every 1 ms. With a 10 ms
+    # tick ten send together (at least: a late tick takes all that are due);
+    # with the default 1 ms tick about one, at most a few when a tick is late.
+    n = 100
+    extra = ["--slow-interval", "100ms", "-d", "2s"] + (["--slow-tick", tick] if tick else [])
+    g = Slow(n, f"redis://{HOST}:{kv.port}", *extra)
+    try:
+        g.proc.wait(30)
+    finally:
+        rc = g.stop()
+    assert rc == 0
+    s = g.summary()
+    assert s["opened"] == n and s["visits"] >= 10 * n, s
+    per_tick = s["visits"] / s["ticks"]
+    if lo is not None:
+        assert per_tick >= lo, s
+    if hi is not None:
+        assert per_tick <= hi, s
+
+
+@pytest.mark.parametrize("bad", ["0", "1001ms", "2s", "x"])
+def test_slow_tick_out_of_range_is_refused(bad):
+    r = subprocess.run([str(scaleout_bin()), "bench", "--slow", "1", "redis://127.0.0.1:1/", "--slow-tick", bad],
+                       capture_output=True, timeout=10)
+    assert r.returncode == 2 and b"slow-tick" in r.stderr, r

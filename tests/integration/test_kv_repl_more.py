@@ -594,7 +594,7 @@ def test_client_kill_type_master_drops_the_link_like_redis(launch):
 
 def test_client_kill_id_and_addr_reach_the_master_link_like_redis(launch):
     """On a replica, CLIENT LIST shows the link to the primary (TYPE master,
-    flags=M, addr = the primary's), and CLIENT KILL's ID, ADDR and LADDR
+    flags=M, addr = the primary's, fd = its socket), and CLIENT KILL's ID, ADDR and LADDR
     filters and the old `CLIENT KILL ip:port` form drop that link (it comes
     back by PSYNC); a filter it does not match (TYPE normal, USER) spares it.
     The same script against redis-server and scaleout kv, answers compared."""
@@ -625,8 +625,10 @@ def test_client_kill_id_and_addr_reach_the_master_link_like_redis(launch):
         out["spared"] = [rc.execute_command("CLIENT", "KILL", "ID", m["id"], "TYPE", "normal"),
                          rc.execute_command("CLIENT", "KILL", "ADDR", m["addr"], "USER", "default"),
                          rc.execute_command("CLIENT", "KILL", "ADDR", m["addr"], "ID", str(int(m["id"]) + 1000))]
+        out["fd_open"] = [int(m["fd"]) >= 0]  # the link's socket (scaleout showed -1 until 2026-11-30)
         out["by_id"] = killed_then_back("ID", m["id"])
         m = master_line()
+        out["fd_open"].append(int(m["fd"]) >= 0)  # the new link's
         out["by_addr"] = killed_then_back("ADDR", m["addr"], "TYPE", "master")
         m = master_line()
         out["by_laddr"] = killed_then_back("LADDR", m["laddr"], "SKIPME", "yes")
@@ -639,3 +641,4 @@ def test_client_kill_id_and_addr_reach_the_master_link_like_redis(launch):
         seen[target] = out
     assert seen["scaleout"] == seen["redis"], seen
     assert seen["redis"]["by_id"] == 1 and seen["redis"]["addr_is_primary"], seen
+    assert seen["redis"]["fd_open"] == [True, True], seen
