@@ -146,17 +146,30 @@ struct snt_master *snt_master_by_addr(const char *host, int port)
 
 /* ---- events ------------------------------------------------------------- */
 
+/* An instance's name as Redis's Sentinel names it: the master's configured
+ * name, a replica's ip:port, another sentinel's run id (its ip:port until
+ * its first hello tells the id). */
+void snt_inst_name(const struct snt_inst *i, char *out, size_t len)
+{
+    if (i->kind == SNT_MASTER)
+        snprintf(out, len, "%s", owner(i)->name);
+    else if (i->kind == SNT_SENTINEL && i->runid[0])
+        snprintf(out, len, "%s", i->runid);
+    else
+        snprintf(out, len, "%s:%d", i->host, i->port);
+}
+
 void snt_event_inst(const char *type, const struct snt_inst *i, const char *extra)
 {
-    char payload[512];
+    char payload[512], name[96];
     const struct snt_master *m = owner(i);
+    snt_inst_name(i, name, sizeof name);
     if (i->kind == SNT_MASTER)
-        snprintf(payload, sizeof payload, "master %s %s %d%s%s", m->name, i->host, i->port, extra ? " " : "",
+        snprintf(payload, sizeof payload, "master %s %s %d%s%s", name, i->host, i->port, extra ? " " : "",
                  extra ? extra : "");
     else
-        snprintf(payload, sizeof payload, "%s %s:%d %s %d @ %s %s %d%s%s",
-                 i->kind == SNT_REPLICA ? "slave" : "sentinel", i->host, i->port, i->host, i->port, m->name,
-                 m->self.host, m->self.port, extra ? " " : "", extra ? extra : "");
+        snprintf(payload, sizeof payload, "%s %s %s %d @ %s %s %d%s%s", i->kind == SNT_REPLICA ? "slave" : "sentinel",
+                 name, i->host, i->port, m->name, m->self.host, m->self.port, extra ? " " : "", extra ? extra : "");
     log_notice("%s %s", type, payload);
     publish(type, payload);
 }

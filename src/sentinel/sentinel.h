@@ -236,6 +236,7 @@ int snt_usable_sentinels(const struct snt_master *m);
 
 /* events: published through ops->publish (server.c's subscribers). The
  * payload of instance events is built by snt_event_inst. */
+void snt_inst_name(const struct snt_inst *i, char *out, size_t len);
 void snt_event_inst(const char *type, const struct snt_inst *i, const char *extra);
 
 #endif

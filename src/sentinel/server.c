@@ -162,8 +162,8 @@ static void add_instance(struct buf *out, const struct snt_inst *i)
     buf_init(&b);
     int n = 0;
     char name[96];
-    snprintf(name, sizeof name, "%s:%d", i->host, i->port);
-    pair_str(&b, &n, "name", i->kind == SNT_MASTER ? m->name : name);
+    snt_inst_name(i, name, sizeof name);
+    pair_str(&b, &n, "name", name);
     pair_str(&b, &n, "ip", i->host);
     pair_ll(&b, &n, "port", i->port);
     pair_str(&b, &n, "runid", i->runid);

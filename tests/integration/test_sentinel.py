@@ -243,6 +243,16 @@ def test_differential_shapes_against_redis_sentinel(tmp_path, procs):
         _shape(b.execute_command("SENTINEL", "replicas", MASTER)[0])
     assert _shape(a.execute_command("SENTINEL", "sentinels", MASTER)[0]) == \
         _shape(b.execute_command("SENTINEL", "sentinels", MASTER)[0])
+    # names as Redis's Sentinel gives them: a replica's ip:port, another
+    # sentinel's run id (scaleout named sentinels ip:port until 2026-11-30),
+    # in the replies and in the +sentinel event clients subscribe to
+    for c, log in ((a, theirs), (b, ours)):
+        s0 = pairs(c.execute_command("SENTINEL", "sentinels", MASTER)[0])
+        r0 = pairs(c.execute_command("SENTINEL", "replicas", MASTER)[0])
+        assert s0["name"] == s0["runid"] and len(s0["runid"]) == 40, s0
+        assert r0["name"] == f'{r0["ip"]}:{r0["port"]}', r0
+        event = f'+sentinel sentinel {s0["runid"]} {s0["ip"]} {s0["port"]} @ {MASTER} '
+        wait_until(lambda: event in log.tail(1 << 20), timeout=10, what=f"{event!r} in the log")
     for cmd in (("SENTINEL", "master", "nope"), ("SENTINEL", "replicas", "nope")):
         with pytest.raises(redis.ResponseError) as ea:
             a.execute_command(*cmd)
