@@ -183,11 +183,14 @@ size_t kv_obj_memory(const struct kv_obj *o)
     return m;
 }
 
-/* force: delete even in DB_EXPIRE_KEEP (a write replacing the key must not leave it twice). */
+/* force: delete even in DB_EXPIRE_KEEP (a write replacing the key must not leave it twice).
+ * As Redis, a key is expired once the clock is past its time: at exactly its
+ * millisecond it still answers (PTTL 0). Setting a time that is not in the
+ * future deletes at once (t_string.c, t_keys.c: Redis's checkAlreadyExpired). */
 static bool expire_ref(struct kv_db *db, struct kv_obj **ref, bool force)
 {
     struct kv_obj *o = *ref;
-    if (!obj_has_ttl(o) || obj_expire(o) > db->now_ms || db->expire_mode == DB_EXPIRE_NONE)
+    if (!obj_has_ttl(o) || obj_expire(o) >= db->now_ms || db->expire_mode == DB_EXPIRE_NONE)
         return false;
     if (db->expire_mode == DB_EXPIRE_KEEP && !force)
         return true;

@@ -37,10 +37,10 @@ static void visit(struct dict_node *n, void *arg)
     if (!obj_has_ttl(o))
         return;
     long long left = obj_expire(o) - s->db->now_ms;
-    if (left <= 0) {
+    if (left < 0) { /* past its time, as lookups (db.c) */
         if (s->nfound < (int)(sizeof s->found / sizeof s->found[0]))
             s->found[s->nfound++] = o;
-    } else if (s->ttl_sum < LLONG_MAX - left) {
+    } else if (left > 0 && s->ttl_sum < LLONG_MAX - left) {
         s->ttl_sum += left;
         s->ttl_n++;
     }

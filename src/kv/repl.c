@@ -6,10 +6,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -93,7 +95,15 @@ struct kv_repl {
     uint64_t sync_full, sync_partial_ok, sync_partial_err;
     struct wait_client *waits;
     bool getack_pending;          /* a WAIT asked: REPLCONF GETACK * before the lock is released */
+    /* FAILOVER (below) */
+    int fo_state;                 /* FO_* */
+    char fo_host[256];            /* the target; "" until one is chosen */
+    long long fo_port;
+    long long fo_end_ms;          /* TIMEOUT's deadline; 0 none */
+    bool fo_force;
 };
+
+enum { FO_NONE, FO_WAIT_SYNC, FO_IN_PROGRESS };
 
 static void random_id(char *out)
 {
@@ -125,6 +135,8 @@ static bool wants(void *arg)
     return s->repl && s->repl->bl && !kv_replica_active(s);
 }
 
+static void failover_result(struct kv_server *s, bool ok, const char *why);
+
 void kv_repl_init(struct kv_server *s)
 {
     struct kv_repl *r = xcalloc(1, sizeof *r);
@@ -143,6 +155,7 @@ void kv_repl_init(struct kv_server *s)
         .drop_replicas = kv_repl_drop_replicas,
         .id = kv_repl_id,
         .ensure_backlog = kv_repl_ensure_backlog,
+        .failover_result = failover_result,
     };
     kv_replica_init(s, &ops);
 }
@@ -755,6 +768,8 @@ void kv_repl_client_gone(struct kv_client *c)
     c->rl = NULL;
 }
 
+static void failover_update(struct kv_server *s);
+
 void kv_cmd_REPLCONF(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     if (!c->srv->repl) {
@@ -774,6 +789,8 @@ void kv_cmd_REPLCONF(struct kv_client *c, int argc, struct resp_arg *argv)
             if (off > c->rl->ack_off)
                 c->rl->ack_off = off;
             c->rl->ack_ms = util_time_ms();
+            if (s->repl->fo_state == FO_WAIT_SYNC)
+                failover_update(s);
             if (c->rl->state == RS_WAIT_ACK) { /* diskless sync loaded: the stream follows */
                 struct kv_replica *x = c->rl;
                 buf_append(&x->pend, buf_head(&x->after), buf_pending(&x->after));
@@ -820,6 +837,27 @@ void kv_cmd_PSYNC(struct kv_client *c, int argc, struct resp_arg *argv)
     struct kv_repl *r = s->repl;
     if (c->rl && c->rl->state != RS_NONE)
         return; /* as Redis: ignored on a replica link */
+    if (argc > 3 && kv_arg_is(&argv[3], "failover")) {
+        /* the primary's FAILOVER: this replica takes over if it holds the
+         * primary's history, then answers the PSYNC as a primary */
+        log_notice("Failover request received for replid %.*s.", (int)(argv[1].len > 64 ? 64 : argv[1].len),
+                   argv[1].ptr);
+        if (!kv_replica_active(s)) {
+            kv_reply_error(c, "ERR PSYNC FAILOVER can't be sent to a master.");
+            return;
+        }
+        if (argv[1].len != KV_REPLID_LEN || memcmp(argv[1].ptr, r->replid, KV_REPLID_LEN) != 0) {
+            kv_reply_error(c, "ERR PSYNC FAILOVER replid must match my replid.");
+            return;
+        }
+        kv_replica_set_target(s, NULL, 0);
+        kv_repl_shift_replid(s, NULL);
+        log_notice("MASTER MODE enabled (failover request from '%s')", c->addr);
+    }
+    if (r->fo_state != FO_NONE) {
+        kv_reply_error(c, "NOMASTERLINK Can't SYNC while failing over");
+        return;
+    }
     if (kv_replica_active(s) && kv_replica_applying(s) == false && !r->bl) {
         kv_reply_error(c, "NOMASTERLINK Can't SYNC while not connected with my master");
         return;
@@ -875,6 +913,10 @@ void kv_cmd_REPLICAOF(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     (void)argc;
     struct kv_server *s = c->srv;
+    if (s->repl->fo_state != FO_NONE) {
+        kv_reply_error(c, "ERR REPLICAOF not allowed while failing over.");
+        return;
+    }
     if (kv_arg_is(&argv[1], "no") && kv_arg_is(&argv[2], "one")) {
         if (kv_replica_active(s)) {
             kv_replica_set_target(s, NULL, 0);
@@ -899,6 +941,228 @@ void kv_cmd_REPLICAOF(struct kv_client *c, int argc, struct resp_arg *argv)
 }
 
 void kv_cmd_SLAVEOF(struct kv_client *c, int argc, struct resp_arg *argv) { kv_cmd_REPLICAOF(c, argc, argv); }
+
+/* ---- FAILOVER ------------------------------------------------------------------------
+ *
+ * Redis 6.2's coordinated failover, by the same steps and with the same
+ * replies: the primary holds write commands (its own pause, apart from
+ * CLIENT PAUSE's), waits until a replica (the one named by TO, else the first
+ * one) has acknowledged the whole stream, turns into a replica of it and
+ * sends it `PSYNC <replid> <offset> FAILOVER`; the target, holding that
+ * history, promotes itself and answers +CONTINUE. Then the pause ends: held
+ * writes get READONLY, as from Redis. TIMEOUT bounds the wait (with FORCE it
+ * fails over anyway when it expires); ABORT, a timeout or a refused or failed
+ * PSYNC FAILOVER put the primary back. All under the server lock. Unlike
+ * Redis, a target that cannot be reached at all also ends the failover
+ * (Redis would keep trying with its writes held). */
+
+static const char *failover_state_name(const struct kv_repl *r)
+{
+    return r->fo_state == FO_WAIT_SYNC     ? "waiting-for-sync"
+           : r->fo_state == FO_IN_PROGRESS ? "failover-in-progress"
+                                           : "no-failover";
+}
+
+/* A replica's address as FAILOVER TO names it: its IP and listening port. */
+static bool replica_is(const struct kv_replica *x, const char *host, long long port)
+{
+    char ip[64];
+    snprintf(ip, sizeof ip, "%s", x->c->addr);
+    char *colon = strrchr(ip, ':');
+    if (colon)
+        *colon = '\0';
+    return x->listening_port == port && strcasecmp(ip, host) == 0;
+}
+
+static struct kv_replica *failover_find(struct kv_server *s, const char *host, long long port)
+{
+    for (struct kv_replica *x = s->repl->replicas; x; x = x->next)
+        if (!x->dropped && replica_is(x, host, port))
+            return x;
+    return NULL;
+}
+
+/* FAILOVER's own write pause, apart from CLIENT PAUSE's (server.c holds
+ * the commands; a worker's wake runs them again). */
+static void failover_pause(struct kv_server *s, bool on)
+{
+    s->failover_pause = on;
+    if (on || atomic_load(&s->shutting_down))
+        return;
+    for (int i = 0; i < s->nworkers; i++)
+        uv_async_send(&s->workers[i].wake); /* the held writes run at once, not at the next tick */
+}
+
+static void failover_clear(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    r->fo_state = FO_NONE;
+    r->fo_host[0] = '\0';
+    r->fo_port = 0;
+    r->fo_end_ms = 0;
+    r->fo_force = false;
+    failover_pause(s, false);
+}
+
+static void failover_abort(struct kv_server *s, const char *why)
+{
+    struct kv_repl *r = s->repl;
+    if (r->fo_state == FO_NONE)
+        return;
+    if (r->fo_host[0])
+        log_notice("FAILOVER to %s:%lld aborted: %s", r->fo_host, r->fo_port, why);
+    else
+        log_notice("FAILOVER to any replica aborted: %s", why);
+    if (r->fo_state == FO_IN_PROGRESS) {
+        /* back to a primary, on a new history (as REPLICAOF NO ONE) */
+        kv_replica_set_failover(s, false);
+        kv_replica_set_target(s, NULL, 0);
+        kv_repl_shift_replid(s, NULL);
+    }
+    failover_clear(s);
+}
+
+/* Become a replica of the target and ask it to take over. */
+static void failover_begin(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    r->fo_state = FO_IN_PROGRESS;
+    kv_replica_set_failover(s, true);
+    kv_replica_set_target(s, r->fo_host, r->fo_port);
+}
+
+static void failover_result(struct kv_server *s, bool ok, const char *why)
+{
+    struct kv_repl *r = s->repl;
+    if (r->fo_state != FO_IN_PROGRESS)
+        return;
+    if (!ok) {
+        failover_abort(s, why);
+        return;
+    }
+    log_notice("FAILOVER to %s:%lld done: this server is its replica", r->fo_host, r->fo_port);
+    failover_clear(s);
+}
+
+/* Waiting for a replica to catch up: the cron and every ACK look. */
+static void failover_update(struct kv_server *s)
+{
+    struct kv_repl *r = s->repl;
+    if (r->fo_state != FO_WAIT_SYNC)
+        return;
+    if (r->fo_end_ms && r->fo_end_ms <= util_time_ms()) {
+        if (r->fo_force) {
+            log_notice("FAILOVER to %s:%lld time out exceeded, failing over.", r->fo_host, r->fo_port);
+            failover_begin(s);
+        } else {
+            failover_abort(s, "Replica never caught up before timeout");
+        }
+        return;
+    }
+    struct kv_replica *x = NULL;
+    if (r->fo_host[0]) {
+        x = failover_find(s, r->fo_host, r->fo_port);
+    } else {
+        for (x = r->replicas; x; x = x->next)
+            if (!x->dropped && x->state == RS_ONLINE && x->ack_off == (long long)s->repl_offset)
+                break;
+        if (x) {
+            snprintf(r->fo_host, sizeof r->fo_host, "%s", x->c->addr);
+            char *colon = strrchr(r->fo_host, ':');
+            if (colon)
+                *colon = '\0';
+            r->fo_port = x->listening_port;
+        }
+    }
+    if (x && x->state == RS_ONLINE && x->ack_off == (long long)s->repl_offset) {
+        log_notice("Failover target %s:%lld is synced, failing over.", r->fo_host, r->fo_port);
+        failover_begin(s);
+    }
+}
+
+/* FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds] */
+void kv_cmd_FAILOVER(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    struct kv_server *s = c->srv;
+    struct kv_repl *r = s->repl;
+    if (!r) {
+        kv_reply_error(c, "ERR replication is not set up in this server");
+        return;
+    }
+    if (argc == 2 && kv_arg_is(&argv[1], "abort")) {
+        if (r->fo_state == FO_NONE) {
+            kv_reply_error(c, "ERR No failover in progress.");
+            return;
+        }
+        failover_abort(s, "Failover manually aborted");
+        resp_add_ok(&c->out);
+        return;
+    }
+    long long timeout = 0, port = 0;
+    const struct resp_arg *host = NULL;
+    bool force = false;
+    for (int j = 1; j < argc; j++) {
+        if (kv_arg_is(&argv[j], "timeout") && j + 1 < argc && timeout == 0) {
+            if (!kv_arg_ll(c, &argv[j + 1], &timeout))
+                return;
+            if (timeout <= 0) {
+                kv_reply_error(c, "ERR FAILOVER timeout must be greater than 0");
+                return;
+            }
+            j++;
+        } else if (kv_arg_is(&argv[j], "to") && j + 2 < argc && !host) {
+            if (!kv_arg_ll(c, &argv[j + 2], &port))
+                return;
+            host = &argv[j + 1];
+            j += 2;
+        } else if (kv_arg_is(&argv[j], "force") && !force) {
+            force = true;
+        } else {
+            kv_reply_syntax(c);
+            return;
+        }
+    }
+    if (r->fo_state != FO_NONE) {
+        kv_reply_error(c, "ERR FAILOVER already in progress.");
+        return;
+    }
+    if (kv_replica_active(s)) {
+        kv_reply_error(c, "ERR FAILOVER is not valid when server is a replica.");
+        return;
+    }
+    if (!r->replicas) {
+        kv_reply_error(c, "ERR FAILOVER requires connected replicas.");
+        return;
+    }
+    if (force && (!timeout || !host)) {
+        kv_reply_error(c, "ERR FAILOVER with force option requires both a timeout and target HOST and IP.");
+        return;
+    }
+    if (host) {
+        char h[256];
+        snprintf(h, sizeof h, "%.*s", (int)(host->len < 255 ? host->len : 255), host->ptr);
+        struct kv_replica *x = host->len < 255 ? failover_find(s, h, port) : NULL;
+        if (!x) {
+            kv_reply_error(c, "ERR FAILOVER target HOST and PORT is not a replica.");
+            return;
+        }
+        if (x->state != RS_ONLINE) {
+            kv_reply_error(c, "ERR FAILOVER target replica is not online.");
+            return;
+        }
+        snprintf(r->fo_host, sizeof r->fo_host, "%s", h);
+        r->fo_port = port;
+        log_notice("FAILOVER requested to %s:%lld.", h, port);
+    } else {
+        log_notice("FAILOVER requested to any replica.");
+    }
+    r->fo_end_ms = timeout ? util_time_ms() + (timeout > LLONG_MAX / 2 ? LLONG_MAX / 2 : timeout) : 0;
+    r->fo_force = force;
+    r->fo_state = FO_WAIT_SYNC;
+    failover_pause(s, true);
+    r->getack_pending = true; /* the replicas tell their offsets now, not at their next second's ACK */
+    resp_add_ok(&c->out);
+}
 
 static long long lag_secs(const struct kv_replica *x, long long now)
 {
@@ -1105,8 +1369,11 @@ void kv_repl_cron(struct kv_server *s)
         if (any && (!use_diskless(s) || util_time_ms() - first >= s->cfg.repl_diskless_sync_delay * 1000))
             sync_child_start(s);
     }
+    failover_update(s);
     long long now = util_time_ms();
-    if (r->replicas && !kv_replica_active(s) && now - r->last_ping_ms >= s->cfg.repl_ping_replica_period * 1000) {
+    /* no PING while FAILOVER holds writes: the stream stays still for the target to catch up */
+    if (r->replicas && !kv_replica_active(s) && !s->failover_pause &&
+        now - r->last_ping_ms >= s->cfg.repl_ping_replica_period * 1000) {
         static const char ping[] = "*1\r\n$4\r\nPING\r\n";
         r->last_ping_ms = now;
         kv_prop_reset_db(s);
@@ -1163,8 +1430,8 @@ void kv_repl_info(struct kv_server *s, struct buf *o)
                                                                          : "wait_bgsave",
                    x->ack_off, lag_secs(x, now));
     }
-    buf_printf(o, "master_failover_state:no-failover\r\nmaster_replid:%s\r\nmaster_replid2:%s\r\n", r->replid,
-               r->replid2);
+    buf_printf(o, "master_failover_state:%s\r\nmaster_replid:%s\r\nmaster_replid2:%s\r\n", failover_state_name(r),
+               r->replid, r->replid2);
     buf_printf(o, "master_repl_offset:%llu\r\nsecond_repl_offset:%lld\r\n", (unsigned long long)s->repl_offset,
                r->second_off);
     buf_printf(o, "repl_backlog_active:%d\r\nrepl_backlog_size:%llu\r\nrepl_backlog_first_byte_offset:%lld\r\n"

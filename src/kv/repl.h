@@ -97,12 +97,17 @@ struct kv_repl_ops {
     void (*drop_replicas)(struct kv_server *s);
     const char *(*id)(const struct kv_server *s);
     void (*ensure_backlog)(struct kv_server *s);
+    /* FAILOVER: how the PSYNC FAILOVER to the target ended (lock held) */
+    void (*failover_result)(struct kv_server *s, bool ok, const char *why);
 };
 
 /* Replica side (replica.c). */
 /* Makes s->ml; keeps ops (static storage). */
 void kv_replica_init(struct kv_server *s, const struct kv_repl_ops *ops);
 void kv_replica_set_target(struct kv_server *s, const char *host, long long port);
+/* FAILOVER: the next PSYNC says FAILOVER, and its outcome goes to the ops'
+ * failover_result (lock held). */
+void kv_replica_set_failover(struct kv_server *s, bool on);
 void kv_replica_info(struct kv_server *s, struct buf *o);
 bool kv_replica_active(const struct kv_server *s);
 bool kv_replica_is_master_client(const struct kv_server *s, const struct kv_client *c);

@@ -84,6 +84,7 @@ struct kv_master_link {
     long long disk_written;
     char disk_tmp[4200];        /* its temporary name */
     atomic_bool kill_wanted;    /* CLIENT KILL asked worker 0 to drop the link */
+    bool psync_failover;        /* FAILOVER: the PSYNC says FAILOVER; its answer ends it (lock) */
 };
 
 static struct kv_master_link *ML(const struct kv_server *s) { return s->ml; }
@@ -212,12 +213,24 @@ void kv_replica_getack(struct kv_server *s)
 
 static void on_tcp_closed(uv_handle_t *h) { xfree(h); }
 
+/* The PSYNC FAILOVER got its answer, or never will (lock held). */
+static void failover_answered(struct kv_master_link *m, bool ok, const char *why)
+{
+    if (!m->psync_failover)
+        return;
+    m->psync_failover = false;
+    m->ops->failover_result(m->s, ok, why);
+}
+
 static void link_close(struct kv_master_link *m, const char *why)
 {
     if (!m->tcp)
         return;
     if (why)
         log_warn("Connection with master lost: %s", why);
+    pthread_mutex_lock(&m->s->lock);
+    failover_answered(m, false, "Failover target could not be reached");
+    pthread_mutex_unlock(&m->s->lock);
     if (m->al) {
         /* as Redis: an async load that did not finish leaves the old data
          * (m->al changes under the lock: INFO reads it from any worker) */
@@ -853,9 +866,10 @@ static void process(struct kv_master_link *m)
                 char off[32];
                 pthread_mutex_lock(&s->lock);
                 snprintf(off, sizeof off, "%lld", (long long)s->repl_offset + 1);
-                const char *av[3] = {"PSYNC", m->ops->id(s), off};
+                const char *av[4] = {"PSYNC", m->ops->id(s), off, "FAILOVER"};
+                int ac = m->psync_failover ? 4 : 3; /* the target promotes itself, then continues us */
                 pthread_mutex_unlock(&s->lock);
-                send_cmd(m, 3, av);
+                send_cmd(m, ac, av);
                 m->state = ML_PSYNC;
             }
             break;
@@ -890,6 +904,7 @@ static void process(struct kv_master_link *m)
                 m->to_disk = mode == KV_DISKLESS_LOAD_DISABLED || (mode == KV_DISKLESS_LOAD_ON_EMPTY_DB && keys > 0);
                 m->async_wanted = !m->to_disk;
                 m->al_blocking = !m->keep_old || memcmp(m->pending_id, m->ops->id(s), KV_REPLID_LEN) != 0;
+                failover_answered(m, true, NULL); /* as Redis: a full sync ends a failover too */
                 pthread_mutex_unlock(&s->lock);
                 m->state = ML_RDB_LEN;
                 log_notice("Full resync from master: %s:%lld", m->pending_id, m->pending_off);
@@ -902,12 +917,16 @@ static void process(struct kv_master_link *m)
                     m->ops->shift_replid(s, id);
                 }
                 m->ops->ensure_backlog(s);
+                failover_answered(m, true, NULL);
                 pthread_mutex_unlock(&s->lock);
                 m->state = ML_STREAM;
                 log_notice("Successful partial resynchronization with master.");
             } else {
                 log_warn("Unexpected reply to PSYNC from master: %s", line);
                 snprintf(m->last_error, sizeof m->last_error, "%.200s", line[0] == '-' ? line + 1 : line);
+                pthread_mutex_lock(&s->lock);
+                failover_answered(m, false, "Failover target rejected psync request");
+                pthread_mutex_unlock(&s->lock);
                 link_close(m, NULL);
                 return;
             }
@@ -1221,6 +1240,13 @@ void kv_replica_set_target(struct kv_server *s, const char *host, long long port
     s->db.expire_mode = replica_expire_mode(s);
     if (m->handles && !atomic_load(&s->shutting_down))
         uv_async_send(&m->async);
+}
+
+void kv_replica_set_failover(struct kv_server *s, bool on)
+{
+    struct kv_master_link *m = ML(s);
+    if (m)
+        m->psync_failover = on;
 }
 
 void kv_replica_cron(struct kv_server *s) { (void)s; }

@@ -403,12 +403,12 @@ static bool pause_active(struct kv_server *s, long long now_ms)
 {
     if (s->pause_type != KV_PAUSE_NONE && now_ms >= s->pause_end_ms)
         s->pause_type = KV_PAUSE_NONE;
-    return s->pause_type != KV_PAUSE_NONE;
+    return s->pause_type != KV_PAUSE_NONE || s->failover_pause;
 }
 
 /* Whether CLIENT PAUSE holds this command (lock held): ALL holds every one,
  * WRITE the write commands (also while MULTI queues them, as Redis 7.0)
- * and an EXEC whose queue writes. */
+ * and an EXEC whose queue writes. A FAILOVER holds what WRITE holds. */
 static bool pause_holds(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_server *s = c->srv;
@@ -603,7 +603,7 @@ static void process_input(struct kv_client *c)
             prefetch_input(c);
             batch_prefetch_ahead(c);
         }
-        if (s->pause_type != KV_PAUSE_NONE && pause_holds(c, c->parser.argc, c->parser.argv)) {
+        if ((s->pause_type != KV_PAUSE_NONE || s->failover_pause) && pause_holds(c, c->parser.argc, c->parser.argv)) {
             c->paused = true; /* the command stays in the input until the pause ends */
             c->w->pause_held = true; /* on_clients_timer resumes it then */
             break;

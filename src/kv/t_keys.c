@@ -33,7 +33,7 @@ static inline struct kv_db *DB(struct kv_client *c) { return &c->srv->db; }
 
 static inline bool obj_is_expired(const struct kv_db *db, const struct kv_obj *o)
 {
-    return obj_has_ttl(o) && obj_expire(o) <= db->now_ms;
+    return obj_has_ttl(o) && obj_expire(o) < db->now_ms; /* as lookups (db.c) */
 }
 
 static const char *type_name(const struct kv_obj *o)

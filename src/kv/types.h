@@ -272,6 +272,7 @@ struct kv_server {
     /* CLIENT PAUSE: clients whose next command it holds wait, input unread */
     int pause_type;                /* KV_PAUSE_* */
     long long pause_end_ms;
+    bool failover_pause;           /* FAILOVER holds write commands until it ends (repl.c) */
     struct kv_pubsub *pubsub;      /* channels and patterns (pubsub.h) */
     /* RDB snapshots (persist.h; keyspace lock) */
     long long lastsave;            /* unix seconds of the last successful save (or start) */

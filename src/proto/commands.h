@@ -234,6 +234,7 @@ enum {
     X(SYNC, "sync", 1, A|K, 0, 0, 0, "server") \
     X(REPLCONF, "replconf", -1, A|K, 0, 0, 0, "server") \
     X(ROLE, "role", 1, F|K, 0, 0, 0, "server") \
+    X(FAILOVER, "failover", -1, A|K, 0, 0, 0, "server") \
     X(WAIT, "wait", 3, K, 0, 0, 0, "generic") \
     X(SHUTDOWN, "shutdown", -1, A|K, 0, 0, 0, "server") \
     X(DUMP, "dump", 2, R, 1, 1, 1, "generic") \

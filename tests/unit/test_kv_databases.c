@@ -200,3 +200,28 @@ Test(databases, avg_ttl_estimate)
     kv_db_deinit(&s->db);
     free(s);
 }
+
+/* As Redis (keyIsExpired: now > when): a key is alive through its own
+ * millisecond and gone after it, for lookups and for the active cycle alike.
+ * The replica of a redis-server primary saw a key expired one millisecond
+ * before its primary did (kv said expired at now == when). */
+Test(databases, expired_only_past_its_millisecond)
+{
+    struct kv_server *s = calloc(1, sizeof *s);
+    kv_db_init(&s->db);
+    long long t0 = 1700000000000LL;
+    kv_db_set_now(&s->db, t0);
+    put(&s->db, "k", "v", t0 + 10);
+    put(&s->db, "swept", "v", t0 + 10);
+    kv_db_set_now(&s->db, t0 + 10);
+    cr_assert_str_eq(get(&s->db, "k"), "v");
+    kv_expire_cycle(s, 100000);
+    cr_assert_eq(s->db.st.expired, 0);
+    cr_assert_str_eq(get(&s->db, "swept"), "v");
+    kv_db_set_now(&s->db, t0 + 11);
+    cr_assert_null(get(&s->db, "k"));
+    kv_expire_cycle(s, 100000);
+    cr_assert_eq(s->db.st.expired, 2, "expired %llu", (unsigned long long)s->db.st.expired);
+    kv_db_deinit(&s->db);
+    free(s);
+}
