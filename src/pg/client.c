@@ -38,6 +38,7 @@ static void client_close(struct pg_client *c)
 {
     if (c->state == CL_CLOSING && c->conn.closing)
         return;
+    pg_pool_count_bytes(c);
     if (c->state == CL_WAIT)
         pg_pool_unwait(c);
     c->state = CL_CLOSING;
@@ -629,8 +630,14 @@ static bool pass_through(struct pg_client *c)
             client_close(c);
             return false;
         }
-        if (m.type == 'Q' || m.type == 'S' || m.type == 'F')
-            s->pending++;
+        if (m.type == 'Q' || m.type == 'S' || m.type == 'F') {
+            if (s->pending++ == 0) { /* SHOW STATS: a query, maybe a transaction, starts */
+                long long now = util_mono_us();
+                s->q_start_us = now;
+                if (!s->x_start_us)
+                    s->x_start_us = now;
+            }
+        }
         if (c->px->cfg.pool_mode != PG_POOL_TRANSACTION) {
             c->fwd_left = m.len + 1;
             continue;

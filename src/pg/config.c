@@ -308,6 +308,8 @@ static const struct conf_directive pg_dirs[] = {
         "close clients that have not logged in after this long"),
     CONF_ROW_DURATION("server-idle-timeout", OFF(server_idle_timeout_ms), 0, DAY_MS, "600", 1000, 0,
         "close pooled server connections idle this long (0 = never)"),
+    CONF_ROW_DURATION("stats-period", OFF(stats_period_ms), 1000, DAY_MS, "60", 1000, 0,
+        "the averages of SHOW STATS, STATS_AVERAGES and TOTALS are over this period (PgBouncer's stats_period)"),
     CONF_ROW_DURATION("server-connect-timeout", OFF(server_connect_timeout_ms), 100, DAY_MS, "15", 1000, 0,
         "give up on a server connection that has not logged in after this long"),
     CONF_ROW_DURATION("replica-retry", OFF(replica_retry_ms), 0, DAY_MS, "5", 1000, 0,

@@ -112,7 +112,78 @@ static void done(struct table *t, const char *tag)
 
 static const char *mode_name(struct pg_proxy *px) { return px->cfg.pool_mode == PG_POOL_SESSION ? "session" : "transaction"; }
 
+static const char *role_name(struct pg_proxy *px, int bi)
+{
+    return bi == px->primary ? "primary" : px->backends[bi].dead ? "fenced" : px->backends[bi].shard ? "shard" : "replica";
+}
+
+static void put_ull(char *out, size_t n, unsigned long long v) { snprintf(out, n, "%llu", v); }
+
+/* SHOW POOLS: one row per pool (database, user), PgBouncer 1.18's columns
+ * in its order; the server counts are summed over the backends (SHOW
+ * BACKENDS has them one by one). Cancel requests are forwarded at once, never
+ * queued, so the cancel columns are 0; sv_used is 0 (no server waits for a
+ * check before reuse here), sv_tested counts servers running their reset or
+ * lag check, sv_login those connecting or logging in. maxwait: how long the
+ * oldest waiting client has waited. */
 static void show_pools(struct pg_proxy *px, struct buf *o)
+{
+    static const char *const cols[] = {"database", "user", "cl_active", "cl_waiting", "cl_active_cancel_req",
+                                       "cl_waiting_cancel_req", "sv_active", "sv_active_cancel", "sv_being_canceled",
+                                       "sv_idle", "sv_used", "sv_tested", "sv_login", "maxwait", "maxwait_us",
+                                       "pool_mode", NULL};
+    struct table t;
+    header(&t, o, cols);
+    long long now = util_mono_us();
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        unsigned long long active = 0, waiting = 0, sv_active = 0, sv_idle = 0, tested = 0, login = 0;
+        long long oldest = 0;
+        for (struct pg_list *x = px->clients.next; x != &px->clients; x = x->next) {
+            struct pg_client *c = pg_container_of(x, struct pg_client, link);
+            if (c->console || (c->pool != p && c->wait_pool != p))
+                continue;
+            if (c->state == CL_WAIT) {
+                waiting++;
+                if (c->wait_pool == p && (!oldest || c->wait_us < oldest))
+                    oldest = c->wait_us;
+            } else if (c->state == CL_READY || c->state == CL_LINKED) {
+                active++;
+            }
+        }
+        for (int bi = 0; bi < px->nbackends; bi++) {
+            sv_active += (unsigned long long)p->t[bi].nactive;
+            sv_idle += (unsigned long long)p->t[bi].nidle;
+        }
+        for (struct pg_list *x = px->servers.next; x != &px->servers; x = x->next) {
+            struct pg_srv *s = pg_container_of(x, struct pg_srv, alink);
+            if (s->closed || s->pool != p)
+                continue;
+            if (s->state == SRV_RESET || s->state == SRV_CHECK)
+                tested++;
+            else if (s->state == SRV_CONNECTING || s->state == SRV_LOGIN)
+                login++;
+        }
+        long long waited = oldest ? now - oldest : 0;
+        char v[12][24];
+        put_ull(v[0], sizeof v[0], active);
+        put_ull(v[1], sizeof v[1], waiting);
+        put_ull(v[2], sizeof v[2], sv_active);
+        put_ull(v[3], sizeof v[3], sv_idle);
+        put_ull(v[4], sizeof v[4], tested);
+        put_ull(v[5], sizeof v[5], login);
+        put_ull(v[6], sizeof v[6], (unsigned long long)(waited / 1000000));
+        put_ull(v[7], sizeof v[7], (unsigned long long)(waited % 1000000));
+        const char *r[] = {p->database, p->user, v[0], v[1], "0", "0", v[2], "0", "0", v[3], "0", v[4], v[5], v[6], v[7],
+                           mode_name(px)};
+        row(&t, r);
+    }
+    done(&t, "SHOW");
+}
+
+/* SHOW BACKENDS (scaleout's own): each pool's counts per backend, with the
+ * backend's address and role. */
+static void show_backends(struct pg_proxy *px, struct buf *o)
 {
     static const char *const cols[] = {"database", "user", "backend", "role", "cl_waiting", "sv_active", "sv_idle",
                                        "sv_connecting", "pool_mode", NULL};
@@ -129,7 +200,7 @@ static void show_pools(struct pg_proxy *px, struct buf *o)
             snprintf(b, sizeof b, "%d", p->t[bi].nactive);
             snprintf(c, sizeof c, "%d", p->t[bi].nidle);
             snprintf(d, sizeof d, "%d", p->t[bi].nconnecting);
-            const char *v[] = {p->database, p->user, px->backends[bi].name, bi == px->primary ? "primary" : px->backends[bi].dead ? "fenced" : px->backends[bi].shard ? "shard" : "replica", a, b, c, d,
+            const char *v[] = {p->database, p->user, px->backends[bi].name, role_name(px, bi), a, b, c, d,
                                mode_name(px)};
             row(&t, v);
         }
@@ -137,20 +208,176 @@ static void show_pools(struct pg_proxy *px, struct buf *o)
     done(&t, "SHOW");
 }
 
-static void show_stats(struct pg_proxy *px, struct buf *o)
+/* The pools' figures summed per database (or over all of them: db NULL). */
+static void sum_stats(struct pg_proxy *px, const char *db, struct pg_pool_stats *tot, struct pg_pool_stats *avg)
 {
-    static const char *const cols[] = {"name", "value", "description", NULL};
+    memset(tot, 0, sizeof *tot);
+    memset(avg, 0, sizeof *avg);
+    unsigned long long xw = 0, qw = 0; /* the averages of times, weighted by the period's counts */
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        if (db && strcmp(p->database, db) != 0)
+            continue;
+        const struct pg_pool_stats *s = &p->st, *a = &p->avg;
+        tot->xact_count += s->xact_count, tot->query_count += s->query_count, tot->recv += s->recv;
+        tot->sent += s->sent, tot->xact_us += s->xact_us, tot->query_us += s->query_us, tot->wait_us += s->wait_us;
+        avg->xact_count += a->xact_count, avg->query_count += a->query_count, avg->recv += a->recv;
+        avg->sent += a->sent, avg->wait_us += a->wait_us;
+        avg->xact_us += a->xact_us * a->xact_count, avg->query_us += a->query_us * a->query_count;
+        xw += a->xact_count, qw += a->query_count;
+    }
+    avg->xact_us = xw ? avg->xact_us / xw : 0;
+    avg->query_us = qw ? avg->query_us / qw : 0;
+}
+
+/* The databases of the pools, once each, in pool order: calls fn per name. */
+static void each_database(struct pg_proxy *px, void (*fn)(struct pg_proxy *, struct table *, const char *, int),
+                          struct table *t, int kind)
+{
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        bool seen = false;
+        for (struct pg_list *e = px->pools.next; e != l && !seen; e = e->next)
+            seen = strcmp(pg_container_of(e, struct pg_pool, link)->database, p->database) == 0;
+        if (!seen)
+            fn(px, t, p->database, kind);
+    }
+}
+
+enum { ST_BOTH, ST_TOTALS, ST_AVERAGES };
+
+static void stats_row(struct pg_proxy *px, struct table *t, const char *db, int kind)
+{
+    struct pg_pool_stats tot, avg;
+    sum_stats(px, db, &tot, &avg);
+    const struct pg_pool_stats *v[2] = {&tot, &avg};
+    char f[14][24];
+    int n = 0;
+    for (int k = 0; k < 2; k++) {
+        if ((kind == ST_TOTALS && k == 1) || (kind == ST_AVERAGES && k == 0))
+            continue;
+        put_ull(f[n++], sizeof f[0], v[k]->xact_count);
+        put_ull(f[n++], sizeof f[0], v[k]->query_count);
+        put_ull(f[n++], sizeof f[0], v[k]->recv);
+        put_ull(f[n++], sizeof f[0], v[k]->sent);
+        put_ull(f[n++], sizeof f[0], v[k]->xact_us);
+        put_ull(f[n++], sizeof f[0], v[k]->query_us);
+        put_ull(f[n++], sizeof f[0], v[k]->wait_us);
+    }
+    const char *r[15] = {db};
+    for (int i = 0; i < n; i++)
+        r[i + 1] = f[i];
+    row(t, r);
+}
+
+/* SHOW STATS / STATS_TOTALS / STATS_AVERAGES: PgBouncer 1.18's per-database
+ * rows. Totals since start; averages over the last whole stats-period:
+ * counts and bytes per second, times (us) per transaction and per query,
+ * wait time (us) per second. received = from clients, sent = to clients. */
+static void show_stats(struct pg_proxy *px, struct buf *o, int kind)
+{
+    static const char *const both[] = {"database", "total_xact_count", "total_query_count", "total_received",
+                                       "total_sent", "total_xact_time", "total_query_time", "total_wait_time",
+                                       "avg_xact_count", "avg_query_count", "avg_recv", "avg_sent", "avg_xact_time",
+                                       "avg_query_time", "avg_wait_time", NULL};
+    static const char *const one[] = {"database", "xact_count", "query_count", "bytes_received", "bytes_sent",
+                                      "xact_time", "query_time", "wait_time", NULL};
+    struct table t;
+    header(&t, o, kind == ST_BOTH ? both : one);
+    each_database(px, stats_row, &t, kind);
+    done(&t, "SHOW");
+}
+
+/* SHOW TOTALS: PgBouncer's rows (all databases), then scaleout's own counters. */
+static void show_totals(struct pg_proxy *px, struct buf *o)
+{
+    static const char *const cols[] = {"name", "value", NULL};
+    static const char *const names[14] = {"total_xact_count", "total_query_count", "total_client_bytes",
+                                          "total_server_bytes", "total_xact_time", "total_query_time",
+                                          "total_wait_time", "avg_xact_count", "avg_query_count", "avg_client_bytes",
+                                          "avg_server_bytes", "avg_xact_time", "avg_query_time", "avg_wait_time"};
     struct table t;
     header(&t, o, cols);
-    char v[32];
+    struct pg_pool_stats tot, avg;
+    sum_stats(px, NULL, &tot, &avg);
+    const struct pg_pool_stats *v[2] = {&tot, &avg};
+    char val[24];
+    for (int k = 0; k < 2; k++) {
+        unsigned long long f[7] = {v[k]->xact_count, v[k]->query_count, v[k]->recv, v[k]->sent,
+                                   v[k]->xact_us, v[k]->query_us, v[k]->wait_us};
+        for (int i = 0; i < 7; i++) {
+            put_ull(val, sizeof val, f[i]);
+            const char *r[] = {names[k * 7 + i], val};
+            row(&t, r);
+        }
+    }
 #define PG_STAT_ROW(name, help)                                        \
     do {                                                               \
-        snprintf(v, sizeof v, "%llu", px->stats.name);                 \
-        const char *r[] = {#name, v, help};                            \
+        put_ull(val, sizeof val, px->stats.name);                      \
+        const char *r[] = {#name, val};                                \
         row(&t, r);                                                    \
     } while (0);
     PG_STATS(PG_STAT_ROW)
 #undef PG_STAT_ROW
+    done(&t, "SHOW");
+}
+
+/* SHOW LISTS: PgBouncer's rows. Nothing is kept on a free list here and no
+ * DNS cache exists, so those rows are 0. */
+static void show_lists(struct pg_proxy *px, struct buf *o)
+{
+    static const char *const cols[] = {"list", "items", NULL};
+    unsigned long long dbs = 0, users = 0, pools = 0, clients = 0, login = 0, servers = 0;
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        bool db_seen = false, user_seen = false;
+        for (struct pg_list *e = px->pools.next; e != l; e = e->next) {
+            struct pg_pool *q = pg_container_of(e, struct pg_pool, link);
+            db_seen = db_seen || strcmp(q->database, p->database) == 0;
+            user_seen = user_seen || strcmp(q->user, p->user) == 0;
+        }
+        dbs += !db_seen;
+        users += !user_seen;
+        pools++;
+    }
+    for (struct pg_list *l = px->clients.next; l != &px->clients; l = l->next) {
+        struct pg_client *c = pg_container_of(l, struct pg_client, link);
+        clients++;
+        login += c->state == CL_STARTUP || c->state == CL_AUTH;
+    }
+    for (struct pg_list *l = px->servers.next; l != &px->servers; l = l->next)
+        servers += !pg_container_of(l, struct pg_srv, alink)->closed;
+    struct table t;
+    header(&t, o, cols);
+    const char *names[] = {"databases", "users", "pools", "free_clients", "used_clients", "login_clients",
+                           "free_servers", "used_servers", "dns_names", "dns_zones", "dns_queries", "dns_pending"};
+    unsigned long long vals[] = {dbs, users, pools, 0, clients, login, 0, servers, 0, 0, 0, 0};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        char v[24];
+        put_ull(v, sizeof v, vals[i]);
+        const char *r[] = {names[i], v};
+        row(&t, r);
+    }
+    done(&t, "SHOW");
+}
+
+/* SHOW USERS: the users that have a pool, with PgBouncer's columns (an
+ * empty pool_mode: the global one applies). */
+static void show_users(struct pg_proxy *px, struct buf *o)
+{
+    static const char *const cols[] = {"name", "pool_mode", NULL};
+    struct table t;
+    header(&t, o, cols);
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        bool seen = false;
+        for (struct pg_list *e = px->pools.next; e != l && !seen; e = e->next)
+            seen = strcmp(pg_container_of(e, struct pg_pool, link)->user, p->user) == 0;
+        if (!seen) {
+            const char *r[] = {p->user, ""};
+            row(&t, r);
+        }
+    }
     done(&t, "SHOW");
 }
 
@@ -273,8 +500,20 @@ void pg_console_message(struct pg_client *c, const struct pg_msg *m)
         pg_write_error(o, "ERROR", "08P01", "malformed Query message");
     } else if (is_cmd(sql, len, "show pools")) {
         show_pools(px, o);
+    } else if (is_cmd(sql, len, "show backends")) {
+        show_backends(px, o);
     } else if (is_cmd(sql, len, "show stats")) {
-        show_stats(px, o);
+        show_stats(px, o, ST_BOTH);
+    } else if (is_cmd(sql, len, "show stats_totals")) {
+        show_stats(px, o, ST_TOTALS);
+    } else if (is_cmd(sql, len, "show stats_averages")) {
+        show_stats(px, o, ST_AVERAGES);
+    } else if (is_cmd(sql, len, "show totals")) {
+        show_totals(px, o);
+    } else if (is_cmd(sql, len, "show lists")) {
+        show_lists(px, o);
+    } else if (is_cmd(sql, len, "show users")) {
+        show_users(px, o);
     } else if (is_cmd(sql, len, "show servers")) {
         show_servers(px, o);
     } else if (is_cmd(sql, len, "show clients")) {
@@ -284,7 +523,10 @@ void pg_console_message(struct pg_client *c, const struct pg_msg *m)
     } else if (is_cmd(sql, len, "show version")) {
         one_value(o, "version", SCALEOUT_PG_VERSION, "SHOW");
     } else if (is_cmd(sql, len, "show help") || is_cmd(sql, len, "help")) {
-        one_value(o, "help", "SHOW POOLS|STATS|SERVERS|CLIENTS|DATABASES|VERSION; PAUSE; RESUME; RELOAD", "SHOW");
+        one_value(o, "help",
+                  "SHOW POOLS|BACKENDS|STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS|LISTS|USERS|SERVERS|CLIENTS|DATABASES|"
+                  "VERSION; PAUSE; RESUME; RELOAD",
+                  "SHOW");
     } else if (is_cmd(sql, len, "pause")) {
         px->paused = true;
         size_t st = pg_begin(o, 'C');

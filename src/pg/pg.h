@@ -124,6 +124,7 @@ struct pg_config {
     long long client_idle_timeout_ms;
     long long client_login_timeout_ms;
     long long server_idle_timeout_ms;
+    long long stats_period_ms;      /* SHOW STATS averages: over this period */
     long long server_connect_timeout_ms;
     long long replica_retry_ms;
     long long replica_max_lag_ms;
@@ -192,8 +193,16 @@ struct pg_target {                  /* one backend of one pool */
     int nidle, nactive, nconnecting;
 };
 
+/* What SHOW STATS counts, per pool (PgBouncer's figures; times in us). */
+struct pg_pool_stats {
+    unsigned long long xact_count, query_count, recv, sent, xact_us, query_us, wait_us;
+};
+
 struct pg_pool {
     char *user, *database;          /* names on the servers */
+    struct pg_pool_stats st;        /* totals since start */
+    struct pg_pool_stats st_mark;   /* the totals when the current stats period began */
+    struct pg_pool_stats avg;       /* the last whole period: counts and bytes per second, times per xact/query */
     struct pg_user *auth;           /* password for the servers (NULL: none) */
     struct pg_target t[PG_MAX_BACKENDS];
     struct pg_shard_map *smap;      /* the database is sharded (NULL: not) */
@@ -228,6 +237,7 @@ struct pg_srv {
     struct pg_vars vars;            /* its session settings, as last reported or set */
     int swallow_q;                  /* our own SET queries whose answers are not passed on */
     char status;                    /* last ReadyForQuery status */
+    long long q_start_us, x_start_us; /* the running query's and transaction's start (0: none), for SHOW STATS */
     bool closed;
     long long since_ms;             /* state change time (idle, connect timeouts) */
     struct pg_scram_client scram;
@@ -260,6 +270,9 @@ struct pg_client {
     uint64_t ryw_lsn;               /* read-your-writes lsn: replicas must have replayed this (0: not known yet) */
     long long primary_until_ms;     /* read-your-writes: reads go to the primary until then */
     long long since_ms;             /* connect / wait start / last activity */
+    long long wait_us;              /* when it began waiting for a server (SHOW STATS wait time) */
+    struct pg_pool *wait_pool;      /* the pool it waits in */
+    unsigned long long st_in, st_out; /* conn bytes already counted in its pool's SHOW STATS */
     char *shard_key;                /* SET scaleout.shard_key (NULL: none) */
     bool authq;                     /* waiting for the auth-query's answer */
     bool authq_failed;
@@ -331,6 +344,7 @@ struct pg_proxy {
     int nbackends;
     int primary;                    /* index of the primary in backends (changes at failover) */
     long long primary_down_since_ms; /* first failed login to the primary since the last good one (0: none) */
+    long long stats_period_start_us; /* SHOW STATS: the current period's start (monotonic) */
     bool promoting;
     unsigned rr;                    /* replica round robin */
     /* reads over replicas: the balancer of src/net on one peer per backend */
@@ -372,6 +386,8 @@ struct pg_pool *pg_pool_get(struct pg_proxy *px, const char *user, const char *d
 void pg_pool_request(struct pg_pool *p, int bi, struct pg_client *c);
 /* Take c off the queue it waits in (no callback). */
 void pg_pool_unwait(struct pg_client *c);
+/* SHOW STATS: the client's bytes since the last count go to its pool. */
+void pg_pool_count_bytes(struct pg_client *c);
 /* The client is done with its linked server: pool it (after a reset in
  * session mode) or close it when it is not clean. */
 void pg_pool_release(struct pg_srv *s, bool client_gone);

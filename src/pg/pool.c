@@ -369,6 +369,49 @@ static int login_msg(struct pg_srv *s, const struct pg_msg *m, const char *raw)
 void pg_pool_unwait(struct pg_client *c)
 {
     pg_list_del(&c->wlink);
+    if (c->wait_pool) { /* SHOW STATS: the time it waited, served or not */
+        c->wait_pool->st.wait_us += (unsigned long long)(util_mono_us() - c->wait_us);
+        c->wait_pool = NULL;
+    }
+}
+
+/* SHOW STATS: the client's bytes since the last count go to its pool. */
+void pg_pool_count_bytes(struct pg_client *c)
+{
+    if (!c->pool || c->console)
+        return;
+    c->pool->st.recv += c->conn.bytes_in - c->st_in;
+    c->pool->st.sent += c->conn.bytes_out - c->st_out;
+    c->st_in = c->conn.bytes_in;
+    c->st_out = c->conn.bytes_out;
+}
+
+/* SHOW STATS averages: at the end of each stats-period, the period's
+ * counts and bytes per second and mean times per transaction and query
+ * (PgBouncer's avg_* columns). */
+static void stats_period(struct pg_proxy *px)
+{
+    long long now = util_mono_us(), dur = now - px->stats_period_start_us;
+    if (px->stats_period_start_us == 0) {
+        px->stats_period_start_us = now;
+        return;
+    }
+    if (dur < px->cfg.stats_period_ms * 1000)
+        return;
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        const struct pg_pool_stats *a = &p->st, *b = &p->st_mark;
+        unsigned long long x = a->xact_count - b->xact_count, q = a->query_count - b->query_count;
+        p->avg.xact_count = x * 1000000ULL / (unsigned long long)dur;
+        p->avg.query_count = q * 1000000ULL / (unsigned long long)dur;
+        p->avg.recv = (a->recv - b->recv) * 1000000ULL / (unsigned long long)dur;
+        p->avg.sent = (a->sent - b->sent) * 1000000ULL / (unsigned long long)dur;
+        p->avg.xact_us = x ? (a->xact_us - b->xact_us) / x : 0;
+        p->avg.query_us = q ? (a->query_us - b->query_us) / q : 0;
+        p->avg.wait_us = (a->wait_us - b->wait_us) * 1000000ULL / (unsigned long long)dur;
+        p->st_mark = p->st;
+    }
+    px->stats_period_start_us = now;
 }
 
 /* One net_peer per backend (weights from `replica ADDR weight=N`); the
@@ -663,6 +706,7 @@ static void link_pair(struct pg_srv *s, struct pg_client *c)
     set_state(s, SRV_ACTIVE);
     s->client = c;
     s->pending = 0;
+    s->q_start_us = s->x_start_us = 0;
     s->fwd_left = s->skip_left = 0;
     sync_vars(s, c);
     pg_conn_read_start(&s->conn);
@@ -793,6 +837,8 @@ void pg_pool_request(struct pg_pool *p, int bi, struct pg_client *c)
 {
     c->want = bi;
     c->since_ms = now_ms();
+    c->wait_us = util_mono_us();
+    c->wait_pool = p;
     pg_list_push(&p->t[bi].waiters, &c->wlink);
     dispatch(p, bi);
 }
@@ -804,6 +850,25 @@ void pg_srv_flush(struct pg_srv *s)
     pg_conn_flush(&s->conn);
     if (s->client && pg_conn_pending(&s->conn) > PG_BACKPRESSURE)
         pg_conn_read_stop(&s->client->conn);
+}
+
+/* SHOW STATS: a ReadyForQuery ends a query, and with status I a
+ * transaction (the client's bytes are counted then too). */
+static void count_ready(struct pg_srv *s, struct pg_client *c, char st)
+{
+    long long now = util_mono_us();
+    struct pg_pool_stats *ps = &s->pool->st;
+    if (s->q_start_us) {
+        ps->query_count++;
+        ps->query_us += (unsigned long long)(now - s->q_start_us);
+        s->q_start_us = s->pending > 0 ? now : 0; /* the next of a pipeline runs from here */
+    }
+    if (st == 'I' && s->x_start_us) {
+        ps->xact_count++;
+        ps->xact_us += (unsigned long long)(now - s->x_start_us);
+        s->x_start_us = 0;
+    }
+    pg_pool_count_bytes(c);
 }
 
 /* The transaction ended (transaction mode): unlink, pool, serve the queue,
@@ -1027,6 +1092,7 @@ static void forward(struct pg_srv *s)
         s->status = st;
         if (s->pending > 0)
             s->pending--;
+        count_ready(s, c, st);
         if (s->pending == 0 && st == 'I' && s->px->cfg.pool_mode == PG_POOL_TRANSACTION) {
             pg_conn_flush(&c->conn);
             end_of_transaction(s);
@@ -1483,6 +1549,7 @@ void pg_pool_cancel(struct pg_srv *s)
 
 void pg_pool_cron(struct pg_proxy *px, long long now)
 {
+    stats_period(px);
     const struct pg_config *cfg = &px->cfg;
     for (struct pg_list *l = px->servers.next, *next; l != &px->servers; l = next) {
         next = l->next;

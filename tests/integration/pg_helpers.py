@@ -285,7 +285,7 @@ def start_scaleout_pg(cluster, workdir, auth="scram-sha-256", mode="transaction"
 
 
 def start_pgbouncer(cluster, workdir, auth="scram-sha-256", mode="transaction", pool_size=20, port=None,
-                    server_host=None):
+                    server_host=None, admin_users=None):
     """Start Debian's PgBouncer (as RUN_USER: it refuses root) in front of the primary.
     server_host: its host= for the primary (default: HOST; a directory: the Unix-domain socket)."""
     port = port or free_port()
@@ -299,7 +299,8 @@ def start_pgbouncer(cluster, workdir, auth="scram-sha-256", mode="transaction", 
                      f"auth_type = {auth}\nauth_file = {userlist}\npool_mode = {mode}\n"
                      f"default_pool_size = {pool_size}\nmax_client_conn = 1000\n"
                      f"pidfile = {workdir}/pgbouncer-{port}.pid\nlogfile = {workdir}/pgbouncer-{port}.log\n"
-                     "ignore_startup_parameters = extra_float_digits,options\n")
+                     "ignore_startup_parameters = extra_float_digits,options\n" +
+                     (f"admin_users = {admin_users}\n" if admin_users else ""))
     return Proc(as_user([PGBOUNCER, ini]), workdir / f"pgbouncer-{port}.out", port).start()
 
 

@@ -832,10 +832,13 @@ def test_admin_console(cluster, proxy):
     assert one(c, "SELECT 1") == (1,)
     r = console_psql(p.port, "SHOW POOLS")
     assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0].startswith("database|user|cl_active|cl_waiting|")  # PgBouncer's (below)
+    r = console_psql(p.port, "SHOW BACKENDS")
+    assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "database|user|backend|role|cl_waiting|sv_active|sv_idle|sv_connecting|pool_mode"
     assert any(l.startswith(f"appdb|app|{HOST}:{cluster.primary.port}|primary|0|") for l in lines)
-    r = console_psql(p.port, "show stats;", db="scaleout")
+    r = console_psql(p.port, "show totals;", db="scaleout")
     assert r.returncode == 0 and "clients_accepted|" in r.stdout
     for cmd in ("SHOW SERVERS", "SHOW CLIENTS", "SHOW DATABASES", "SHOW VERSION"):
         r = console_psql(p.port, cmd)
@@ -852,6 +855,62 @@ def test_admin_console(cluster, proxy):
     # a user not in admin-users, and a wrong password
     r = console_psql(p.port, "SHOW POOLS", user=H.MD5_USER)
     assert r.returncode != 0 and "not in admin-users" in r.stderr
+
+
+def console_rows(r):
+    """psql -A output as a list of dicts (header line, then rows; the row count line dropped)."""
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if l and not (l.startswith("(") and l.endswith(")"))]
+    cols = lines[0].split("|")
+    return cols, [dict(zip(cols, l.split("|"))) for l in lines[1:]]
+
+
+def test_admin_console_speaks_pgbouncers_columns(cluster, workdir, proxy):
+    """SHOW POOLS, STATS, STATS_TOTALS, STATS_AVERAGES, USERS have Debian's
+    PgBouncer 1.18's columns in its order, and SHOW TOTALS and LISTS its row
+    names (monitoring such as pgbouncer_exporter reads them by name); and the
+    figures count what ran: transactions, queries, bytes both ways, times,
+    and (stats-period 1s) the per-second averages while a client works."""
+    bouncer = H.start_pgbouncer(cluster, workdir, mode="transaction", admin_users=H.APP_USER)
+    try:
+        ours = proxy(replicas=False, extra=["--admin-users", H.APP_USER, "--stats-period", "1"])
+        for port in (bouncer.port, ours.port):
+            c = connect(port)
+            for i in range(50):
+                assert one(c, f"SELECT {i}") == (i,)
+            c.close()
+        for cmd in ("SHOW POOLS", "SHOW STATS", "SHOW STATS_TOTALS", "SHOW STATS_AVERAGES", "SHOW USERS"):
+            a, _ = console_rows(console_psql(bouncer.port, cmd))
+            b, _ = console_rows(console_psql(ours.port, cmd))
+            assert a == b, (cmd, a, b)
+        for cmd in ("SHOW TOTALS", "SHOW LISTS"):
+            _, a = console_rows(console_psql(bouncer.port, cmd))
+            _, b = console_rows(console_psql(ours.port, cmd))
+            na, nb = [r[next(iter(r))] for r in a], [r[next(iter(r))] for r in b]
+            assert nb[:len(na)] == na, (cmd, na, nb)  # PgBouncer's rows first, in its order
+    finally:
+        bouncer.stop()
+    _, rows = console_rows(console_psql(ours.port, "SHOW STATS"))
+    st = {r["database"]: r for r in rows}["appdb"]
+    assert int(st["total_xact_count"]) >= 50 and int(st["total_query_count"]) >= 50, st
+    assert int(st["total_received"]) > 50 * len("SELECT 1") and int(st["total_sent"]) > 0, st
+    assert int(st["total_query_time"]) > 0 and int(st["total_xact_time"]) >= int(st["total_query_time"]) // 2, st
+    _, pools = console_rows(console_psql(ours.port, "SHOW POOLS"))
+    pool = {(r["database"], r["user"]): r for r in pools}[("appdb", H.APP_USER)]
+    assert pool["pool_mode"] == "transaction" and int(pool["sv_idle"]) + int(pool["sv_active"]) >= 1, pool
+    _, lists = console_rows(console_psql(ours.port, "SHOW LISTS"))
+    assert {r["list"]: int(r["items"]) for r in lists}["pools"] >= 1
+    # averages over the last whole second, while a client keeps working
+    c = connect(ours.port)
+
+    def busy_average():
+        for i in range(20):
+            one(c, "SELECT 1")
+        _, rows = console_rows(console_psql(ours.port, "SHOW STATS_AVERAGES"))
+        a = {r["database"]: r for r in rows}["appdb"]
+        return int(a["query_count"]) > 0 and int(a["query_time"]) > 0 and int(a["bytes_received"]) > 0
+    wait_until(busy_average, timeout=20, what="a period's averages")
+    c.close()
 
 
 def test_reserve_pool(cluster, proxy):
