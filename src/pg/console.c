@@ -438,19 +438,75 @@ static void show_clients(struct pg_proxy *px, struct buf *o)
     done(&t, "SHOW");
 }
 
+static void database_row(struct pg_proxy *px, struct table *t, const char *name, const char *dbname)
+{
+    char host[128], port[16] = "", size[24], reserve[24], cur[24];
+    snprintf(host, sizeof host, "%s", px->backends[px->primary].name);
+    char *colon = strrchr(host, ':');
+    if (colon) {
+        snprintf(port, sizeof port, "%s", colon + 1);
+        *colon = '\0';
+    }
+    unsigned long long n = 0;
+    for (struct pg_list *l = px->servers.next; l != &px->servers; l = l->next) {
+        struct pg_srv *s = pg_container_of(l, struct pg_srv, alink);
+        n += !s->closed && strcmp(s->pool->database, dbname) == 0;
+    }
+    put_ull(size, sizeof size, (unsigned long long)px->cfg.pool_size);
+    put_ull(reserve, sizeof reserve, (unsigned long long)px->cfg.reserve_pool_size);
+    put_ull(cur, sizeof cur, n);
+    /* no minimum pool, no per-database connection limit: PgBouncer's 0 */
+    const char *v[] = {name, host, port, dbname, "", size, "0", reserve, mode_name(px), "0", cur,
+                       px->paused ? "1" : "0", "0"};
+    row(t, v);
+}
+
+/* SHOW DATABASES: PgBouncer's columns; the `database` aliases, then the
+ * databases clients reached by their own name (PgBouncer's automatic ones).
+ * host and port are the primary's. */
 static void show_databases(struct pg_proxy *px, struct buf *o)
 {
-    static const char *const cols[] = {"name", "dbname", NULL};
+    static const char *const cols[] = {"name", "host", "port", "database", "force_user", "pool_size",
+                                       "min_pool_size", "reserve_pool", "pool_mode", "max_connections",
+                                       "current_connections", "paused", "disabled", NULL};
     struct table t;
     header(&t, o, cols);
-    if (px->cfg.ndatabases == 0) {
-        const char *v[] = {"*", "(as the client names it)"};
-        row(&t, v);
+    for (int i = 0; i < px->cfg.ndatabases; i++)
+        database_row(px, &t, px->cfg.databases[i].name, px->cfg.databases[i].dbname);
+    for (struct pg_list *l = px->pools.next; l != &px->pools; l = l->next) {
+        struct pg_pool *p = pg_container_of(l, struct pg_pool, link);
+        bool seen = false;
+        for (int i = 0; i < px->cfg.ndatabases && !seen; i++)
+            seen = strcmp(px->cfg.databases[i].dbname, p->database) == 0;
+        for (struct pg_list *e = px->pools.next; e != l && !seen; e = e->next)
+            seen = strcmp(pg_container_of(e, struct pg_pool, link)->database, p->database) == 0;
+        if (!seen)
+            database_row(px, &t, p->database, p->database);
     }
-    for (int i = 0; i < px->cfg.ndatabases; i++) {
-        const char *v[] = {px->cfg.databases[i].name, px->cfg.databases[i].dbname};
-        row(&t, v);
+    done(&t, "SHOW");
+}
+
+/* SHOW CONFIG: every directive with PgBouncer's columns (scaleout's names);
+ * changeable: whether RELOAD applies it. Secrets are not shown. */
+static void show_config(struct pg_proxy *px, struct buf *o)
+{
+    static const char *const cols[] = {"key", "value", "default", "changeable", NULL};
+    struct table t;
+    header(&t, o, cols);
+    struct buf v;
+    buf_init(&v);
+    for (const struct conf_directive *d = pg_conf_table.dirs; d->name; d++) {
+        buf_consume(&v, buf_pending(&v));
+        if (!(d->flags & CONF_SECRET))
+            conf_format(d, &px->cfg, &v);
+        buf_putc(&v, '\0');
+        bool fixed = false;
+        for (int i = 0; pg_restart_only[i] && !fixed; i++)
+            fixed = strcmp(pg_restart_only[i], d->name) == 0;
+        const char *r[] = {d->name, buf_head(&v), d->def ? d->def : "", fixed ? "no" : "yes"};
+        row(&t, r);
     }
+    buf_deinit(&v);
     done(&t, "SHOW");
 }
 
@@ -514,6 +570,8 @@ void pg_console_message(struct pg_client *c, const struct pg_msg *m)
         show_lists(px, o);
     } else if (is_cmd(sql, len, "show users")) {
         show_users(px, o);
+    } else if (is_cmd(sql, len, "show config")) {
+        show_config(px, o);
     } else if (is_cmd(sql, len, "show servers")) {
         show_servers(px, o);
     } else if (is_cmd(sql, len, "show clients")) {
@@ -524,8 +582,8 @@ void pg_console_message(struct pg_client *c, const struct pg_msg *m)
         one_value(o, "version", SCALEOUT_PG_VERSION, "SHOW");
     } else if (is_cmd(sql, len, "show help") || is_cmd(sql, len, "help")) {
         one_value(o, "help",
-                  "SHOW POOLS|BACKENDS|STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS|LISTS|USERS|SERVERS|CLIENTS|DATABASES|"
-                  "VERSION; PAUSE; RESUME; RELOAD",
+                  "SHOW POOLS|BACKENDS|STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS|LISTS|USERS|CONFIG|SERVERS|CLIENTS|"
+                  "DATABASES|VERSION; PAUSE; RESUME; RELOAD",
                   "SHOW");
     } else if (is_cmd(sql, len, "pause")) {
         px->paused = true;

@@ -377,6 +377,7 @@ int pg_main(int argc, char **argv);
 /* Read the config (file and flags) and the auth file again and apply what
  * can change while clients stay connected; errors (nothing applied) go to
  * errs. Returns 0 or -1. */
+extern const char *const pg_restart_only[];
 int pg_reload(struct pg_proxy *px, struct buf *errs);
 
 /* pool.c */

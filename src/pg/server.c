@@ -213,6 +213,10 @@ static void on_signal(uv_signal_t *h, int signum)
         (b) = t_;                                                                                       \
     } while (0)
 
+/* The directives a reload keeps as they were (SHOW CONFIG: changeable no). */
+const char *const pg_restart_only[] = {"listen", "primary", "replica", "shard-map", "pool-mode", "admin-port",
+                                       "admin-bind", "logfile", "pidfile", "state-file", NULL};
+
 int pg_reload(struct pg_proxy *px, struct buf *errs)
 {
     struct pg_config n;
@@ -233,7 +237,7 @@ int pg_reload(struct pg_proxy *px, struct buf *errs)
         log_warn("reload: invalid configuration, nothing changed: %.*s", (int)buf_pending(errs), buf_head(errs));
         return -1;
     }
-    /* what needs a restart keeps its running value */
+    /* what needs a restart keeps its running value (pg_restart_only) */
     struct pg_config *o = &px->cfg;
     bool fixed_changed = strcmp(n.listen, o->listen) != 0 || strcmp(n.primary, o->primary) != 0 ||
                          n.nreplicas != o->nreplicas || n.nshard_maps != o->nshard_maps || n.pool_mode != o->pool_mode ||

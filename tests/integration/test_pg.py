@@ -879,7 +879,8 @@ def test_admin_console_speaks_pgbouncers_columns(cluster, workdir, proxy):
             for i in range(50):
                 assert one(c, f"SELECT {i}") == (i,)
             c.close()
-        for cmd in ("SHOW POOLS", "SHOW STATS", "SHOW STATS_TOTALS", "SHOW STATS_AVERAGES", "SHOW USERS"):
+        for cmd in ("SHOW POOLS", "SHOW STATS", "SHOW STATS_TOTALS", "SHOW STATS_AVERAGES", "SHOW USERS",
+                    "SHOW DATABASES", "SHOW CONFIG"):
             a, _ = console_rows(console_psql(bouncer.port, cmd))
             b, _ = console_rows(console_psql(ours.port, cmd))
             assert a == b, (cmd, a, b)
@@ -900,6 +901,14 @@ def test_admin_console_speaks_pgbouncers_columns(cluster, workdir, proxy):
     assert pool["pool_mode"] == "transaction" and int(pool["sv_idle"]) + int(pool["sv_active"]) >= 1, pool
     _, lists = console_rows(console_psql(ours.port, "SHOW LISTS"))
     assert {r["list"]: int(r["items"]) for r in lists}["pools"] >= 1
+    _, dbs = console_rows(console_psql(ours.port, "SHOW DATABASES"))
+    db = {r["name"]: r for r in dbs}["appdb"]
+    assert (db["host"], db["port"], db["database"]) == (HOST, str(cluster.primary.port), "appdb"), db
+    assert int(db["current_connections"]) >= 1 and db["paused"] == "0", db
+    _, conf = console_rows(console_psql(ours.port, "SHOW CONFIG"))
+    conf = {r["key"]: r for r in conf}
+    assert conf["stats-period"]["value"] == "1" and conf["stats-period"]["changeable"] == "yes", conf["stats-period"]
+    assert conf["listen"]["changeable"] == "no" and conf["pool-mode"]["changeable"] == "no"
     # averages over the last whole second, while a client keeps working
     c = connect(ours.port)
 
