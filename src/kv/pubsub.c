@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -48,6 +50,8 @@ struct ps_worker {
 
 struct kv_pubsub {
     struct kv_server *s;
+    struct kv_client **mon;    /* MONITOR clients, in the order they asked */
+    size_t nmon, capmon;
     struct dict d[KIND_N];     /* struct ps_chan */
     struct ps_chan **patv;     /* every pattern, for PUBLISH */
     size_t npat, cappat;
@@ -145,6 +149,7 @@ void kv_pubsub_free(struct kv_pubsub *ps)
         xfree(ps->ws[i].q);
     xfree(ps->ws);
     xfree(ps->patv);
+    xfree(ps->mon);
     xfree(ps);
 }
 
@@ -353,9 +358,23 @@ static void dequeue(struct kv_pubsub *ps, struct kv_client *c)
     c->ps->queued = false;
 }
 
+static void monitor_remove(struct kv_pubsub *ps, struct kv_client *c)
+{
+    for (size_t i = 0; i < ps->nmon; i++)
+        if (ps->mon[i] == c) {
+            memmove(&ps->mon[i], &ps->mon[i + 1], (ps->nmon - i - 1) * sizeof *ps->mon);
+            ps->nmon--;
+            break;
+        }
+    c->monitor = false;
+    c->srv->nmonitors = ps->nmon;
+}
+
 void kv_pubsub_client_gone(struct kv_client *c)
 {
     struct kv_psclient *pc = c->ps;
+    if (c->monitor && c->srv->pubsub)
+        monitor_remove(c->srv->pubsub, c);
     if (!pc)
         return;
     kv_pubsub_reset(c);
@@ -425,6 +444,94 @@ static void push(struct kv_pubsub *ps, struct kv_client *from, struct kv_client 
     }
     buf_append(&pc->pending, buf_head(m), n);
     enqueue(ps, c);
+}
+
+/* ---- MONITOR ---------------------------------------------------------------------
+ *
+ * As Redis: after +OK the client gets one status line per command the server
+ * runs, from any client, in the order they ran (under the keyspace lock):
+ *   +<unix time>.<microseconds> [<db> <addr>|lua] "arg" "arg"...
+ * each argument quoted as Redis's sdscatrepr does; AUTH's and HELLO AUTH's
+ * secrets as "(redacted)". Admin commands (CONFIG, DEBUG, MONITOR...) are
+ * not shown, nor commands refused before they ran. A monitor's lines travel
+ * as pub/sub messages do (pending, woken worker); Redis puts monitors in the
+ * unlimited normal output class, here they are bounded by the pubsub one. */
+
+void kv_monitor_start(struct kv_client *c)
+{
+    struct kv_pubsub *ps = c->srv->pubsub;
+    if (c->monitor || !ps)
+        return; /* as Redis: a second MONITOR answers nothing */
+    psclient(c);
+    if (ps->nmon == ps->capmon) {
+        ps->capmon = ps->capmon ? ps->capmon * 2 : 4;
+        ps->mon = xrealloc(ps->mon, ps->capmon * sizeof *ps->mon);
+    }
+    ps->mon[ps->nmon++] = c;
+    c->monitor = true;
+    c->srv->nmonitors = ps->nmon;
+    resp_add_ok(&c->out);
+}
+
+static void repr(struct buf *b, const char *p, size_t n)
+{
+    buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        switch (ch) {
+        case '\\': buf_puts(b, "\\\\"); break;
+        case '"': buf_puts(b, "\\\""); break;
+        case '\n': buf_puts(b, "\\n"); break;
+        case '\r': buf_puts(b, "\\r"); break;
+        case '\t': buf_puts(b, "\\t"); break;
+        case '\a': buf_puts(b, "\\a"); break;
+        case '\b': buf_puts(b, "\\b"); break;
+        default:
+            if (ch >= 0x20 && ch < 0x7f)
+                buf_putc(b, (char)ch);
+            else
+                buf_printf(b, "\\x%02x", ch);
+        }
+    }
+    buf_putc(b, '"');
+}
+
+/* Which arguments Redis hides: AUTH's, and HELLO's after AUTH. */
+static bool redacted(const struct resp_arg *argv, int i)
+{
+    if (i == 0)
+        return false;
+    if (argv[0].len == 4 && strncasecmp(argv[0].ptr, "auth", 4) == 0)
+        return true;
+    if (argv[0].len == 5 && strncasecmp(argv[0].ptr, "hello", 5) == 0)
+        for (int j = 1; j < i; j++)
+            if (argv[j].len == 4 && strncasecmp(argv[j].ptr, "auth", 4) == 0 && i <= j + 2)
+                return true;
+    return false;
+}
+
+void kv_monitor_feed_slow(struct kv_client *c, int argc, const struct resp_arg *argv)
+{
+    struct kv_pubsub *ps = c->srv->pubsub;
+    if (!c->w && c->fd < 0 && !c->script_client)
+        return; /* the AOF loader's commands, as Redis while loading */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct buf b;
+    buf_init(&b);
+    buf_printf(&b, "+%lld.%06ld [%d %s]", (long long)ts.tv_sec, ts.tv_nsec / 1000, c->db,
+               c->script_client ? "lua" : c->addr);
+    for (int i = 0; i < argc; i++) {
+        buf_putc(&b, ' ');
+        if (redacted(argv, i))
+            buf_puts(&b, "\"(redacted)\"");
+        else
+            repr(&b, argv[i].ptr, argv[i].len);
+    }
+    buf_puts(&b, "\r\n");
+    for (size_t i = 0; i < ps->nmon; i++)
+        push(ps, c, ps->mon[i], &b);
+    buf_deinit(&b);
 }
 
 /* A message in both RESP versions, formatted on first use. */

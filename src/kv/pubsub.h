@@ -124,6 +124,11 @@ void kv_pubsub_counts(const struct kv_client *c, long long *sub, long long *psub
  * before it runs a command, so replies keep the order of events). */
 static inline void kv_pubsub_drain(struct kv_client *c);
 void kv_pubsub_drain_slow(struct kv_client *c);
+/* MONITOR: c gets every command run from now on (+OK; a second time, nothing). */
+void kv_monitor_start(struct kv_client *c);
+/* A command is about to run: its line to every monitor (lock held; the
+ * caller checked s->nmonitors and that the command is not an admin one). */
+void kv_monitor_feed_slow(struct kv_client *c, int argc, const struct resp_arg *argv);
 /* RESET: leave pub/sub mode silently. */
 void kv_pubsub_reset(struct kv_client *c);
 /* The client is going away: drop its subscriptions and queued messages. */

@@ -407,6 +407,7 @@ struct kv_script *kv_script_get(struct kv_server *s)
     f->in_exec = true; /* blocking commands (refused anyway) never block */
     f->fd = -1;
     f->id = UINT64_MAX;
+    f->script_client = true;
     buf_init(&f->in);
     buf_init(&f->out);
     buf_init(&f->wbuf);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "net/admin.h"
@@ -82,6 +83,24 @@ static void reply_unknown(struct kv_client *c, int argc, struct resp_arg *argv)
                     (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr, args);
 }
 
+/* Redis 7.0's admin commands and subcommands: MONITOR does not show them. */
+static bool monitor_hides(int id, int argc, const struct resp_arg *argv)
+{
+    static const char *const client_subs[] = {"kill", "list", "no-evict", "pause", "unblock", "unpause", NULL};
+    static const char *const config_subs[] = {"get", "resetstat", "rewrite", "set", NULL};
+    static const char *const slowlog_subs[] = {"get", "len", "reset", NULL};
+    const char *const *subs = id == RESP_CMD_CLIENT    ? client_subs
+                              : id == RESP_CMD_CONFIG  ? config_subs
+                              : id == RESP_CMD_SLOWLOG ? slowlog_subs
+                                                       : NULL;
+    if (!subs)
+        return (resp_cmds[id].flags & CMD_ADMIN) != 0;
+    for (int i = 0; argc > 1 && subs[i]; i++)
+        if (strlen(subs[i]) == argv[1].len && strncasecmp(subs[i], argv[1].ptr, argv[1].len) == 0)
+            return true;
+    return false;
+}
+
 /* Run the handler of a checked command and count it. */
 static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
 {
@@ -92,9 +111,18 @@ static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
     struct kv_prop_frame pf;
     uint64_t off0 = c->srv->repl_offset;
     kv_prop_begin(c, &pf, id);
+    /* MONITOR, as Redis 7.0: a command's line once it ran (EXEC's after its
+     * commands'), but a script's before the commands it runs */
+    bool mon = c->srv->nmonitors && !monitor_hides(id, argc, argv);
+    bool script = id == RESP_CMD_EVAL || id == RESP_CMD_EVALSHA || id == RESP_CMD_EVAL_RO ||
+                  id == RESP_CMD_EVALSHA_RO || id == RESP_CMD_FCALL || id == RESP_CMD_FCALL_RO;
+    if (mon && script)
+        kv_monitor_feed_slow(c, argc, argv);
     long long t0 = util_mono_us();
     kv_handlers[id](c, argc, argv);
     long long dt = util_mono_us() - t0;
+    if (mon && !script && c->srv->nmonitors)
+        kv_monitor_feed_slow(c, argc, argv);
     kv_prop_end(c, &pf, argc, argv);
     if (c->srv->repl_offset != off0)
         c->woff = c->srv->repl_offset; /* what WAIT waits for */

@@ -213,6 +213,8 @@ static void client_info_line(struct kv_client *me, struct kv_client *c, struct b
     size_t nf = 0;
     if (kv_replica_is_master_client(me->srv, c))
         flags[nf++] = 'M';
+    if (c->monitor)
+        flags[nf++] = 'O';
     if (c->blk)
         flags[nf++] = 'b';
     if (kv_multi_dirty(c))
@@ -896,4 +898,15 @@ void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
     } else {
         reply_unknown_sub(c, sub, "COMMAND");
     }
+}
+
+/* MONITOR (pubsub.c delivers the lines). */
+void kv_cmd_MONITOR(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc, (void)argv;
+    if (c->in_exec) {
+        kv_reply_error(c, "ERR MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
+    kv_monitor_start(c);
 }

@@ -174,6 +174,8 @@ struct kv_client {
     struct kv_psclient *ps;    /* subscriptions and pending messages (pubsub.h), else NULL */
     _Atomic size_t out_bytes;  /* unsent output after the last flush (read by publishers) */
     bool in_exec;              /* running EXEC's commands: blocking ones answer at once */
+    bool monitor;              /* MONITOR: gets every command the server runs (pubsub.c) */
+    bool script_client;        /* the scripts' own client: MONITOR shows it as "lua" */
     int db;                    /* selected database (SELECT) */
     bool paused;               /* CLIENT PAUSE holds its next command (worker thread) */
     bool no_evict;             /* CLIENT NO-EVICT on (CLIENT LIST flag e) */
@@ -257,6 +259,7 @@ struct kv_server {
     uint64_t repl_offset;      /* bytes of the propagated command stream */
     long long start_ms;
     _Atomic bool shutting_down;
+    size_t nmonitors;              /* MONITOR clients (pubsub.c; lock held) */
     struct net_signals sig;    /* SIGTERM, SIGINT, SIGHUP on worker 0's loop */
     uv_timer_t cron;
     long long cron_loops;

@@ -210,6 +210,7 @@ enum {
     X(PING, "ping", -1, F|K, 0, 0, 0, "connection") \
     X(ECHO, "echo", 2, F|K, 0, 0, 0, "connection") \
     X(QUIT, "quit", -1, F|N|K, 0, 0, 0, "connection") \
+    X(MONITOR, "monitor", 1, A|K, 0, 0, 0, "server") \
     X(HELLO, "hello", -1, F|N|K, 0, 0, 0, "connection") \
     X(AUTH, "auth", -2, F|N|K, 0, 0, 0, "connection") \
     X(SELECT, "select", 2, F|K, 0, 0, 0, "connection") \

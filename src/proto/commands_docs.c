@@ -148,6 +148,7 @@ const struct resp_cmd_doc resp_cmd_docs[RESP_CMD_COUNT] = {
     [RESP_CMD_PSYNC] = {"Internal command used for replication", "2.8.0"},
     [RESP_CMD_SYNC] = {"Internal command used for replication", "1.0.0"},
     [RESP_CMD_REPLCONF] = {"An internal command for configuring the replication stream", "3.0.0"},
+    [RESP_CMD_MONITOR] = {"Listens for all requests received by the server in real-time.", "1.0.0"},
     [RESP_CMD_FAILOVER] = {"Starts a coordinated failover from a server to one of its replicas.", "6.2.0"},
     [RESP_CMD_ROLE] = {"Return the role of the instance in the context of replication", "2.8.12"},
     [RESP_CMD_WAIT] = {"Wait for the synchronous replication of all the write commands sent in the context of the current connection", "3.0.0"},
