@@ -152,3 +152,26 @@ def test_failover_holds_writes_while_waiting(launch, kind, end):
         assert reply(pc, "FAILOVER", "ABORT") == "ERR: No failover in progress."
     finally:
         r.proc.send_signal(signal.SIGCONT)
+
+
+@pytest.mark.parametrize("kind", ["redis", "scaleout"])
+def test_failover_force_after_timeout(launch, kind):
+    """FAILOVER TO r FORCE TIMEOUT: the replica cannot acknowledge (stopped),
+    so at the deadline the primary fails over anyway: it turns into r's
+    replica (failover-in-progress while r is stopped) and, once r runs again
+    and takes the PSYNC FAILOVER, the roles are swapped."""
+    require_redis()
+    p, r = pair(launch, kind, kind, f"{kind}-force")
+    r.proc.send_signal(signal.SIGSTOP)
+    try:
+        p.client().set("moved", "1")
+        assert p.client().execute_command("FAILOVER", "TO", HOST, str(r.port), "FORCE", "TIMEOUT", "300") in \
+            (b"OK", "OK", True)
+        wait_until(lambda: info_repl(p)["master_failover_state"] == "failover-in-progress", timeout=10,
+                   what="the forced failover to begin")
+    finally:
+        r.proc.send_signal(signal.SIGCONT)
+    wait_until(lambda: info_repl(r)["role"] == "master" and info_repl(p)["role"] == "slave" and
+               info_repl(p).get("master_link_status") == "up", timeout=30, what="the roles swapped")
+    wait_until(lambda: info_repl(p)["master_failover_state"] == "no-failover", timeout=10, what="the state cleared")
+    assert r.client().get("before") == b"1"
