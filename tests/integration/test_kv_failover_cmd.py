@@ -45,6 +45,9 @@ def pair(launch, pkind, rkind, tag):
     want = int(info_repl(p)["master_repl_offset"])
     wait_until(lambda: info_repl(r).get("master_link_status") == "up" and
                int(info_repl(r)["master_repl_offset"]) >= want, timeout=20, what="the replica in sync")
+    # and online in the primary's eyes (FAILOVER TO wants that)
+    wait_until(lambda: isinstance(info_repl(p).get("slave0"), dict) and info_repl(p)["slave0"].get("state") == "online",
+               timeout=20, what="the replica online at the primary")
     return p, r
 
 
@@ -171,7 +174,13 @@ def test_failover_force_after_timeout(launch, kind):
                    what="the forced failover to begin")
     finally:
         r.proc.send_signal(signal.SIGCONT)
-    wait_until(lambda: info_repl(r)["role"] == "master" and info_repl(p)["role"] == "slave" and
-               info_repl(p).get("master_link_status") == "up", timeout=30, what="the roles swapped")
-    wait_until(lambda: info_repl(p)["master_failover_state"] == "no-failover", timeout=10, what="the state cleared")
+    # r has just been woken (and p may be taking a full sync from it): a
+    # connection error or LOADING while it settles is "not yet"
+    def swapped():
+        try:
+            return info_repl(r)["role"] == "master" and info_repl(p)["role"] == "slave" and \
+                info_repl(p).get("master_link_status") == "up" and info_repl(p)["master_failover_state"] == "no-failover"
+        except redis.RedisError:
+            return False
+    wait_until(swapped, timeout=30, what="the roles swapped")
     assert r.client().get("before") == b"1"
