@@ -633,6 +633,7 @@ static bool pass_through(struct pg_client *c)
         if (m.type == 'Q' || m.type == 'S' || m.type == 'F') {
             if (s->pending++ == 0) { /* SHOW STATS: a query, maybe a transaction, starts */
                 long long now = util_mono_us();
+                c->conn.request_ms = s->conn.request_ms = util_time_ms();
                 s->q_start_us = now;
                 if (!s->x_start_us)
                     s->x_start_us = now;

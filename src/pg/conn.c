@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include "core/alloc.h"
+#include "core/util.h"
 #include "net/conn.h"
 #include "pg/tls.h"
 
@@ -112,6 +113,7 @@ int pg_conn_accept(uv_loop_t *loop, uv_stream_t *server, struct pg_conn *c, cons
         return rc;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    c->connect_ms = util_time_ms();
     pg_conn_read_start(c);
     return 0;
 }
@@ -122,6 +124,7 @@ static void on_connected(uv_connect_t *req, int status)
     if (c->closing)
         return;
     if (status == 0) {
+        c->connect_ms = util_time_ms();
         if (c->tcp.type == UV_TCP)
             uv_tcp_nodelay(&c->tcp, 1);
         pg_conn_read_start(c);

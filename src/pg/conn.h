@@ -51,6 +51,8 @@ struct pg_conn {
     void *owner;
     bool reading, writing, closing, close_after_write;
     unsigned long long bytes_in, bytes_out;
+    long long connect_ms;           /* wall clock: accepted, or connected (SHOW CLIENTS/SERVERS) */
+    long long request_ms;           /* wall clock: its last request (SHOW CLIENTS/SERVERS; 0: none yet) */
     struct pg_tls *tls;             /* TLS (tls.c), or NULL */
     struct buf raw;                 /* TLS: ciphertext read, not yet decrypted */
 };

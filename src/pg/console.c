@@ -12,12 +12,17 @@
  * Every answer is text columns (RowDescription, DataRow..., CommandComplete,
  * ReadyForQuery), so psql shows them as tables.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/util.h"
 #include "pg/pg.h"
+#include "pg/tls.h"
+#include "pg/vars.h"
 #include "proto/pg.h"
 
 #define SCALEOUT_PG_VERSION "scaleout pg 0.1.0"
@@ -381,15 +386,90 @@ static void show_users(struct pg_proxy *px, struct buf *o)
     done(&t, "SHOW");
 }
 
+
+/* ---- SHOW CLIENTS / SERVERS: PgBouncer's socket columns, then scaleout's --------------- */
+
+static const char *const sock_cols[] = {"type", "user", "database", "state", "addr", "port", "local_addr",
+                                        "local_port", "connect_time", "request_time", "wait", "wait_us",
+                                        "close_needed", "ptr", "link", "remote_pid", "tls", "application_name"};
+#define SOCK_NCOLS (sizeof sock_cols / sizeof sock_cols[0])
+
+struct sock_row {
+    char addr[64], port[8], laddr[64], lport[8], connect[32], request[32], wait[24], wait_us[24], ptr[24], link[24],
+        pid[16], tls[96];
+};
+
+/* "2026-11-30 17:09:38 UTC", as PgBouncer prints times. */
+static void wall_time(long long ms, char *out, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static void split_addr(const struct sockaddr_storage *ss, int ok, char *addr, size_t alen, char *port, size_t plen)
+{
+    addr[0] = port[0] = '\0';
+    if (!ok)
+        return;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, addr, (socklen_t)alen);
+        snprintf(port, plen, "%u", ntohs(a->sin_port));
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, addr, (socklen_t)alen);
+        snprintf(port, plen, "%u", ntohs(a->sin6_port));
+    }
+}
+
+static void sock_fill(struct sock_row *r, const struct pg_conn *conn, const void *self, const void *peer, uint32_t pid,
+                      long long waited_us)
+{
+    struct sockaddr_storage ss;
+    int n = sizeof ss;
+    if (conn->tcp.type == UV_TCP) {
+        int ok = uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &n) == 0;
+        split_addr(&ss, ok, r->addr, sizeof r->addr, r->port, sizeof r->port);
+        n = sizeof ss;
+        ok = uv_tcp_getsockname(&conn->tcp, (struct sockaddr *)&ss, &n) == 0;
+        split_addr(&ss, ok, r->laddr, sizeof r->laddr, r->lport, sizeof r->lport);
+    } else {
+        size_t pl = sizeof r->addr; /* a server's Unix-domain socket: its path, as PgBouncer */
+        if (uv_pipe_getpeername(&conn->pipe, r->addr, &pl) != 0)
+            r->addr[0] = '\0';
+        r->port[0] = r->laddr[0] = r->lport[0] = '\0';
+    }
+    wall_time(conn->connect_ms, r->connect, sizeof r->connect);
+    wall_time(conn->request_ms ? conn->request_ms : conn->connect_ms, r->request, sizeof r->request);
+    put_ull(r->wait, sizeof r->wait, (unsigned long long)(waited_us / 1000000));
+    put_ull(r->wait_us, sizeof r->wait_us, (unsigned long long)(waited_us % 1000000));
+    snprintf(r->ptr, sizeof r->ptr, "%p", self);
+    if (peer)
+        snprintf(r->link, sizeof r->link, "%p", peer);
+    else
+        r->link[0] = '\0';
+    put_ull(r->pid, sizeof r->pid, pid);
+    pg_tls_describe(conn->tls, r->tls, sizeof r->tls);
+}
+
+static const char *app_name(const struct pg_vars *vs)
+{
+    int i = pg_vars_index("application_name");
+    return i >= 0 && vs->v[i] ? vs->v[i] : "";
+}
+
+/* PgBouncer's state names where they mean the same; scaleout's own else. */
 static const char *srv_state_name(enum pg_srv_state s)
 {
     switch (s) {
-    case SRV_CONNECTING: return "connecting";
+    case SRV_CONNECTING: return "login";
     case SRV_LOGIN: return "login";
     case SRV_IDLE: return "idle";
     case SRV_ACTIVE: return "active";
-    case SRV_RESET: return "reset";
-    case SRV_CHECK: return "lag-check";
+    case SRV_RESET: return "tested";
+    case SRV_CHECK: return "tested";
     case SRV_PROMOTE: return "promoting";
     case SRV_LSN: return "lsn-sample";
     case SRV_AUTHQ: return "auth-query";
@@ -399,40 +479,59 @@ static const char *srv_state_name(enum pg_srv_state s)
     return "?";
 }
 
+/* SHOW SERVERS: PgBouncer's columns, then backend (address as configured),
+ * client_pid and prepared (scaleout's). */
 static void show_servers(struct pg_proxy *px, struct buf *o)
 {
-    static const char *const cols[] = {"user", "database", "backend", "state", "backend_pid", "client_pid", "prepared",
-                                       NULL};
+    const char *cols[SOCK_NCOLS + 4];
+    for (size_t i = 0; i < SOCK_NCOLS; i++)
+        cols[i] = sock_cols[i];
+    cols[SOCK_NCOLS] = "backend", cols[SOCK_NCOLS + 1] = "client_pid", cols[SOCK_NCOLS + 2] = "prepared";
+    cols[SOCK_NCOLS + 3] = NULL;
     struct table t;
     header(&t, o, cols);
     for (struct pg_list *l = px->servers.next; l != &px->servers; l = l->next) {
         struct pg_srv *s = pg_container_of(l, struct pg_srv, alink);
         if (s->closed)
             continue;
-        char pid[16], cpid[16], np[16];
-        snprintf(pid, sizeof pid, "%u", s->be_pid);
+        struct sock_row r;
+        sock_fill(&r, &s->conn, s, s->client, s->be_pid, 0);
+        char cpid[16], np[16];
         snprintf(cpid, sizeof cpid, "%u", s->client ? s->client->pid : 0);
         snprintf(np, sizeof np, "%d", s->prep.n);
-        const char *v[] = {s->pool->user, s->pool->database, px->backends[s->bi].name, srv_state_name(s->state), pid,
-                           s->client ? cpid : "", np};
+        const char *v[] = {"S", s->pool->user, s->pool->database, srv_state_name(s->state), r.addr, r.port, r.laddr,
+                           r.lport, r.connect, r.request, r.wait, r.wait_us, s->prep.retire ? "1" : "0", r.ptr,
+                           r.link, r.pid, r.tls, app_name(&s->vars), px->backends[s->bi].name, s->client ? cpid : "", np};
         row(&t, v);
     }
     done(&t, "SHOW");
 }
 
+/* SHOW CLIENTS: PgBouncer's columns (remote_pid 0, as PgBouncer's for
+ * clients), then pid (the one this proxy gave the client for cancels),
+ * prepared and backend (scaleout's). */
 static void show_clients(struct pg_proxy *px, struct buf *o)
 {
-    static const char *const cols[] = {"pid", "user", "database", "state", "backend", "prepared", NULL};
-    static const char *const states[] = {"startup", "auth", "idle", "waiting", "active", "closing"};
+    static const char *const states[] = {"login", "login", "active", "waiting", "active", "closing"};
+    const char *cols[SOCK_NCOLS + 4];
+    for (size_t i = 0; i < SOCK_NCOLS; i++)
+        cols[i] = sock_cols[i];
+    cols[SOCK_NCOLS] = "pid", cols[SOCK_NCOLS + 1] = "prepared", cols[SOCK_NCOLS + 2] = "backend";
+    cols[SOCK_NCOLS + 3] = NULL;
     struct table t;
     header(&t, o, cols);
+    long long now = util_mono_us();
     for (struct pg_list *l = px->clients.next; l != &px->clients; l = l->next) {
         struct pg_client *c = pg_container_of(l, struct pg_client, link);
+        struct sock_row r;
+        sock_fill(&r, &c->conn, c, c->srv, 0, c->state == CL_WAIT ? now - c->wait_us : 0);
         char pid[16], np[16];
         snprintf(pid, sizeof pid, "%u", c->pid);
         snprintf(np, sizeof np, "%d", c->prep.n);
-        const char *v[] = {pid, c->username ? c->username : "", c->console ? "(console)" : c->pool ? c->pool->database : "",
-                           states[c->state], c->srv ? px->backends[c->srv->bi].name : "", np};
+        const char *v[] = {"C", c->username ? c->username : "",
+                           c->console ? "pgbouncer" : c->pool ? c->pool->database : "", states[c->state], r.addr, r.port,
+                           r.laddr, r.lport, r.connect, r.request, r.wait, r.wait_us, "0", r.ptr, r.link, r.pid, r.tls,
+                           app_name(&c->vars), pid, np, c->srv ? px->backends[c->srv->bi].name : ""};
         row(&t, v);
     }
     done(&t, "SHOW");

@@ -9,7 +9,10 @@
  */
 #include "pg/tls.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+#include <openssl/ssl.h>
 
 #include "core/alloc.h"
 #include "net/tls.h"
@@ -85,4 +88,14 @@ int pg_tls_output(struct pg_tls *t, struct buf *out)
         out->off = out->len = 0;
     }
     return net_tls_conn_output(&t->conn, &t->plain, out) == 0 ? 0 : -1;
+}
+
+void pg_tls_describe(const struct pg_tls *t, char *out, size_t len)
+{
+    if (!t || !t->conn.established || !t->conn.ssl) {
+        snprintf(out, len, "%s", "");
+        return;
+    }
+    SSL *ssl = t->conn.ssl;
+    snprintf(out, len, "%s/%s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 }

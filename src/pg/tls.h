@@ -31,6 +31,8 @@ void pg_tls_ctx_free(struct net_tls_ctx *ctx);
  * SSLRequest was answered 'S'; NULL on failure. */
 struct pg_tls *pg_tls_new(struct net_tls_ctx *ctx);
 void pg_tls_free(struct pg_tls *t);
+/* "TLSv1.3/TLS_AES_256_GCM_SHA384" once the handshake is done, else "" (SHOW CLIENTS). */
+void pg_tls_describe(const struct pg_tls *t, char *out, size_t len);
 
 /* Ciphertext read into raw (consumed): decrypt into plain. Returns 1 when
  * plaintext arrived, 0 when not, -1 on a TLS error or the peer's close_notify. */

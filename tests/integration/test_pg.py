@@ -884,6 +884,10 @@ def test_admin_console_speaks_pgbouncers_columns(cluster, workdir, proxy):
             a, _ = console_rows(console_psql(bouncer.port, cmd))
             b, _ = console_rows(console_psql(ours.port, cmd))
             assert a == b, (cmd, a, b)
+        for cmd in ("SHOW CLIENTS", "SHOW SERVERS"):  # PgBouncer's columns first, then scaleout's
+            a, _ = console_rows(console_psql(bouncer.port, cmd))
+            b, _ = console_rows(console_psql(ours.port, cmd))
+            assert b[:len(a)] == a, (cmd, a, b)
         for cmd in ("SHOW TOTALS", "SHOW LISTS"):
             _, a = console_rows(console_psql(bouncer.port, cmd))
             _, b = console_rows(console_psql(ours.port, cmd))
@@ -905,6 +909,15 @@ def test_admin_console_speaks_pgbouncers_columns(cluster, workdir, proxy):
     db = {r["name"]: r for r in dbs}["appdb"]
     assert (db["host"], db["port"], db["database"]) == (HOST, str(cluster.primary.port), "appdb"), db
     assert int(db["current_connections"]) >= 1 and db["paused"] == "0", db
+    _, clients = console_rows(console_psql(ours.port, "SHOW CLIENTS"))
+    me = [r for r in clients if r["database"] == "pgbouncer"]
+    assert me and me[0]["type"] == "C" and me[0]["addr"] == HOST and me[0]["local_port"] == str(ours.port), clients
+    assert me[0]["application_name"] == "psql" and me[0]["state"] == "active", me[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", me[0]["connect_time"]), me[0]
+    _, servers = console_rows(console_psql(ours.port, "SHOW SERVERS"))
+    srv = [r for r in servers if r["database"] == "appdb"]
+    assert srv and srv[0]["type"] == "S" and (srv[0]["addr"], srv[0]["port"]) == (HOST, str(cluster.primary.port)), servers
+    assert int(srv[0]["remote_pid"]) > 0 and srv[0]["state"] in ("idle", "active"), srv[0]
     _, conf = console_rows(console_psql(ours.port, "SHOW CONFIG"))
     conf = {r["key"]: r for r in conf}
     assert conf["stats-period"]["value"] == "1" and conf["stats-period"]["changeable"] == "yes", conf["stats-period"]
