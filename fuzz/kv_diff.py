@@ -744,7 +744,17 @@ def xinfo_args(r):
     return [sub, skey(r)]
 
 
+def failover_args(r):
+    """FAILOVER's options in any order and number (the servers have no
+    replica: after the option checks both answer "requires connected replicas")."""
+    opts = [["TO", r.choice(["127.0.0.1", "localhost", ""]), r.choice(["6379", "0", "-1", "x", "99999"])],
+            ["FORCE"], ["ABORT"], ["TIMEOUT", r.choice(["100", "0", "-5", "x", "9223372036854775807"])], ["TO"],
+            ["TIMEOUT"], ["BAD"]]
+    return [w for _ in range(r.randint(0, 3)) for w in r.choice(opts)]
+
+
 GRAMMAR.update({
+    "failover": (2, failover_args),
     "xadd": (10, xadd_args),
     "xlen": (2, lambda r: [skey(r)]),
     "xrange": (3, lambda r: [skey(r), xrange_id(r), xrange_id(r, True)]
