@@ -59,6 +59,8 @@ struct kv_pubsub {
     int nworkers;
 };
 
+static void monitor_remove(struct kv_pubsub *ps, struct kv_client *c);
+
 static const char *const sub_word[KIND_N] = {"subscribe", "psubscribe", "ssubscribe"};
 static const char *const unsub_word[KIND_N] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
 
@@ -342,6 +344,8 @@ static void unsubscribe_all(struct kv_client *c, int kind, bool reply)
 
 void kv_pubsub_reset(struct kv_client *c)
 {
+    if (c->monitor && c->srv->pubsub) /* RESET leaves MONITOR too, as Redis */
+        monitor_remove(c->srv->pubsub, c);
     for (int k = 0; k < KIND_N; k++)
         unsubscribe_all(c, k, false);
 }

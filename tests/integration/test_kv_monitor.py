@@ -11,7 +11,7 @@ port, which differ by nature, are masked):
   - a script's line comes before the commands it runs, shown as [db lua];
     EXEC's after its commands; SELECT moves the database number;
   - the monitor's own commands: the reply, then its line; a second MONITOR
-    answers nothing; CLIENT LIST flags it O; admin subcommands (CLIENT
+    answers nothing; RESET leaves MONITOR; CLIENT LIST flags it O; admin subcommands (CLIENT
     LIST, SLOWLOG RESET) are not shown, others of the same command are.
 
 The end of a run is a positive signal: an ECHO with a marker, whose line the
@@ -142,7 +142,14 @@ def test_monitor_lines_like_redis(launch):
         c.sendall(b"ECHO end-of-script-2\r\n")
         read_reply(c)
         out2 = mon.until(b"end-of-script-2")
-        seen[kind] = {"lines": out, "own": own, "after": out2,
+        # RESET leaves MONITOR: the next line the old monitor reads is its own PONG
+        mon.s.sendall(b"RESET\r\n")
+        assert mon.line() == b"+RESET"
+        c.sendall(b"SET after-reset 1\r\n")
+        read_reply(c)
+        mon.s.sendall(b"PING\r\n")
+        after_reset = mon.line()
+        seen[kind] = {"lines": out, "own": own, "after": out2, "after_reset": after_reset,
                       "flag_O": any("flags=O" in ln and "cmd=ping" in ln for ln in listed.splitlines())}
         c.close()
         mon.s.close()
