@@ -214,6 +214,8 @@ static const struct conf_directive kv_dirs[] = {
         "alias of list-max-listpack-size"),
     CONF_ROW_INT("set-max-intset-entries", OFF(set_max_intset_entries), 0, 9223372036854775807LL, "512", CONF_RUNTIME,
         "members of an all-integer set in the intset encoding"),
+    CONF_ROW_INT("hll-sparse-max-bytes", OFF(hll_sparse_max_bytes), 0, LONG_MAX, "3000", CONF_RUNTIME,
+        "a HyperLogLog stays sparse up to this many bytes (header included), then turns dense (12304 bytes)"),
     CONF_ROW_INT("slowlog-log-slower-than", OFF(slowlog_log_slower_than), -1, LLONG_MAX, "10000", CONF_RUNTIME,
         "log commands running at least this many microseconds (-1: none, 0: all)"),
     CONF_ROW_INT("slowlog-max-len", OFF(slowlog_max_len), 0, LONG_MAX, "128", CONF_RUNTIME,

@@ -77,6 +77,7 @@ struct kv_config {
     long long zset_max_listpack_value;
     long long list_max_listpack_size;
     long long set_max_intset_entries;
+    long long hll_sparse_max_bytes;
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
     /* persistence (persist.h) */

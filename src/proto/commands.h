@@ -65,6 +65,9 @@ enum {
     X(SETBIT, "setbit", 4, W|M, 1, 1, 1, "bitmap") \
     X(GETBIT, "getbit", 3, R|F, 1, 1, 1, "bitmap") \
     X(BITCOUNT, "bitcount", -2, R, 1, 1, 1, "bitmap") \
+    X(PFADD, "pfadd", -2, W|M|F, 1, 1, 1, "hyperloglog") \
+    X(PFCOUNT, "pfcount", -2, R, 1, -1, 1, "hyperloglog") \
+    X(PFMERGE, "pfmerge", -2, W|M, 1, -1, 1, "hyperloglog") \
     X(BITPOS, "bitpos", -3, R, 1, 1, 1, "bitmap") \
     X(BITOP, "bitop", -4, W|M, 2, -1, 1, "bitmap") \
     X(BITFIELD, "bitfield", -2, W|M, 1, 1, 1, "bitmap") \
