@@ -322,10 +322,21 @@ static const struct subcmd {
     {RESP_CMD_FUNCTION, "delete", 3}, {RESP_CMD_FUNCTION, "dump", 2}, {RESP_CMD_FUNCTION, "flush", -2},
     {RESP_CMD_FUNCTION, "help", 2}, {RESP_CMD_FUNCTION, "kill", 2}, {RESP_CMD_FUNCTION, "list", -2},
     {RESP_CMD_FUNCTION, "load", -3}, {RESP_CMD_FUNCTION, "restore", -3}, {RESP_CMD_FUNCTION, "stats", 2},
+    /* Redis 7.0's, for their errors only: kv is no cluster node (t_server.c) */
+    {RESP_CMD_CLUSTER, "saveconfig", 2}, {RESP_CMD_CLUSTER, "replicate", 3}, {RESP_CMD_CLUSTER, "delslots", -3},
+    {RESP_CMD_CLUSTER, "help", 2}, {RESP_CMD_CLUSTER, "bumpepoch", 2}, {RESP_CMD_CLUSTER, "addslots", -3},
+    {RESP_CMD_CLUSTER, "shards", 2}, {RESP_CMD_CLUSTER, "getkeysinslot", 4}, {RESP_CMD_CLUSTER, "slots", 2},
+    {RESP_CMD_CLUSTER, "keyslot", 3}, {RESP_CMD_CLUSTER, "nodes", 2}, {RESP_CMD_CLUSTER, "count-failure-reports", 3},
+    {RESP_CMD_CLUSTER, "setslot", -4}, {RESP_CMD_CLUSTER, "addslotsrange", -4}, {RESP_CMD_CLUSTER, "reset", -2},
+    {RESP_CMD_CLUSTER, "delslotsrange", -4}, {RESP_CMD_CLUSTER, "meet", -4}, {RESP_CMD_CLUSTER, "forget", 3},
+    {RESP_CMD_CLUSTER, "failover", -2}, {RESP_CMD_CLUSTER, "myid", 2}, {RESP_CMD_CLUSTER, "info", 2},
+    {RESP_CMD_CLUSTER, "replicas", 3}, {RESP_CMD_CLUSTER, "slaves", 3}, {RESP_CMD_CLUSTER, "links", 2},
+    {RESP_CMD_CLUSTER, "flushslots", 2}, {RESP_CMD_CLUSTER, "countkeysinslot", 3},
+    {RESP_CMD_CLUSTER, "set-config-epoch", 3},
 };
 
 /* Check the subcommand of a container command; false after refusing it. */
-static bool subcommand_ok(struct kv_client *c, int id, int argc, const struct resp_arg *argv)
+bool kv_subcommand_ok(struct kv_client *c, int id, int argc, const struct resp_arg *argv)
 {
     bool container = false;
     for (size_t i = 0; i < sizeof subcmds / sizeof subcmds[0]; i++) {
@@ -376,7 +387,7 @@ bool kv_multi_queue(struct kv_client *c, int id, int argc, const struct resp_arg
         kv_multi_reject(c, id, "ERR Command not allowed inside a transaction");
         return true;
     }
-    if (!subcommand_ok(c, id, argc, argv))
+    if (!kv_subcommand_ok(c, id, argc, argv))
         return true;
     struct kv_multi *m = c->mx;
     size_t bytes = (size_t)argc * sizeof(struct resp_arg);

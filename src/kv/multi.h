@@ -54,6 +54,9 @@ bool kv_multi_writes(const struct kv_client *c);
  * +QUEUED, unless it is one that runs at once (EXEC DISCARD MULTI WATCH QUIT
  * RESET). true when queued.
  */
+/* A container command's subcommand exists and has its arity; else the
+ * client got Redis's error (through kv_multi_reject) and false. */
+bool kv_subcommand_ok(struct kv_client *c, int id, int argc, const struct resp_arg *argv);
 bool kv_multi_queue(struct kv_client *c, int id, int argc, const struct resp_arg *argv);
 /*
  * kv_call refused command `id` with error msg (no leading '-'): in MULTI,

@@ -910,3 +910,16 @@ void kv_cmd_MONITOR(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     kv_monitor_start(c);
 }
+
+/* The Redis Cluster commands: kv is not a cluster node (the router shards
+ * it), so they answer as a redis-server with cluster-enabled no does, which
+ * is what cluster-aware clients probe for. */
+static void no_cluster(struct kv_client *c) { kv_reply_error(c, "ERR This instance has cluster support disabled"); }
+void kv_cmd_CLUSTER(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    if (kv_subcommand_ok(c, RESP_CMD_CLUSTER, argc, argv)) /* unknown subcommands and arities first, as Redis */
+        no_cluster(c);
+}
+void kv_cmd_READONLY(struct kv_client *c, int argc, struct resp_arg *argv) { (void)argc, (void)argv; no_cluster(c); }
+void kv_cmd_READWRITE(struct kv_client *c, int argc, struct resp_arg *argv) { (void)argc, (void)argv; no_cluster(c); }
+void kv_cmd_ASKING(struct kv_client *c, int argc, struct resp_arg *argv) { (void)argc, (void)argv; no_cluster(c); }

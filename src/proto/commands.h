@@ -214,6 +214,10 @@ enum {
     X(ECHO, "echo", 2, F|K, 0, 0, 0, "connection") \
     X(QUIT, "quit", -1, F|N|K, 0, 0, 0, "connection") \
     X(MONITOR, "monitor", 1, A|K, 0, 0, 0, "server") \
+    X(CLUSTER, "cluster", -2, K, 0, 0, 0, "cluster") \
+    X(READONLY, "readonly", 1, F|K, 0, 0, 0, "cluster") \
+    X(READWRITE, "readwrite", 1, F|K, 0, 0, 0, "cluster") \
+    X(ASKING, "asking", 1, F|K, 0, 0, 0, "cluster") \
     X(HELLO, "hello", -1, F|N|K, 0, 0, 0, "connection") \
     X(AUTH, "auth", -2, F|N|K, 0, 0, 0, "connection") \
     X(SELECT, "select", 2, F|K, 0, 0, 0, "connection") \
