@@ -182,8 +182,8 @@ static bool is_hll(const uint8_t *v, size_t n)
     return v[4] != HLL_ENC_DENSE || n == HLL_DENSE_SIZE;
 }
 
-/* Sparse data to one byte per register; false when the opcodes do not
- * cover exactly 16384 registers. */
+/* Sparse data to one byte per register (raw NULL: only checked); false
+ * when the opcodes do not cover exactly 16384 registers. */
 static bool sparse_to_raw(const uint8_t *p, const uint8_t *end, uint8_t *raw)
 {
     long idx = 0;
@@ -200,7 +200,8 @@ static bool sparse_to_raw(const uint8_t *p, const uint8_t *end, uint8_t *raw)
             int v = val_value(p), n = val_len(p);
             if (idx + n > HLL_REGISTERS)
                 return false;
-            memset(raw + idx, v, (size_t)n);
+            if (raw)
+                memset(raw + idx, v, (size_t)n);
             idx += n;
             p++;
         }
@@ -228,24 +229,6 @@ static bool merge_into(uint8_t *raw, const uint8_t *v, size_t n)
             raw[i] = tmp[i];
     xfree(tmp);
     return ok;
-}
-
-/* Whether sparse opcodes cover exactly the 16384 registers. */
-static bool sparse_valid(const uint8_t *p, const uint8_t *end)
-{
-    long idx = 0;
-    while (p < end && idx <= HLL_REGISTERS) {
-        if (op_is_xzero(p)) {
-            if (p + 1 >= end)
-                return false;
-            idx += xzero_len(p);
-            p += 2;
-        } else {
-            idx += op_is_zero(p) ? zero_len(p) : val_len(p);
-            p++;
-        }
-    }
-    return idx == HLL_REGISTERS && p == end;
 }
 
 /* Sparse to dense, in h (the cached count's validity kept). false: corrupt. */
@@ -446,35 +429,12 @@ static uint64_t count_raw(const uint8_t *raw)
 /* The count of one value; false: corrupt. */
 static bool count_value(const uint8_t *v, size_t n, uint64_t *out)
 {
-    int histo[64] = {0};
-    if (v[4] == HLL_ENC_DENSE) {
-        for (long i = 0; i < HLL_REGISTERS; i++)
-            histo[dense_get(v + HLL_HDR, i)]++;
-    } else {
-        const uint8_t *p = v + HLL_HDR, *end = v + n;
-        long idx = 0;
-        while (p < end) {
-            if (op_is_zero(p)) {
-                idx += zero_len(p);
-                histo[0] += zero_len(p);
-                p++;
-            } else if (op_is_xzero(p)) {
-                if (p + 1 >= end)
-                    return false;
-                idx += xzero_len(p);
-                histo[0] += xzero_len(p);
-                p += 2;
-            } else {
-                idx += val_len(p);
-                histo[val_value(p)] += val_len(p);
-                p++;
-            }
-        }
-        if (idx != HLL_REGISTERS)
-            return false;
-    }
-    *out = estimate(histo);
-    return true;
+    uint8_t *raw = xcalloc(HLL_REGISTERS, 1);
+    bool ok = merge_into(raw, v, n);
+    if (ok)
+        *out = count_raw(raw);
+    xfree(raw);
+    return ok;
 }
 
 /* ---- commands ------------------------------------------------------------------------ */
@@ -531,7 +491,7 @@ void kv_cmd_PFADD(struct kv_client *c, int argc, struct resp_arg *argv)
         hll_reserve(&h, obj_vlen(*ref));
         memcpy(h.p, obj_cval(*ref), obj_vlen(*ref));
         h.len = obj_vlen(*ref);
-        if (h.p[4] == HLL_ENC_SPARSE && !sparse_valid(h.p + HLL_HDR, h.p + h.len)) {
+        if (h.p[4] == HLL_ENC_SPARSE && !sparse_to_raw(h.p + HLL_HDR, h.p + h.len, NULL)) {
             /* a corrupt value is refused whole, whichever registers the elements hit */
             xfree(h.p);
             kv_reply_error(c, invalid_err);
