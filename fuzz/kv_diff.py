@@ -753,6 +753,67 @@ def failover_args(r):
     return [w for _ in range(r.randint(0, 3)) for w in r.choice(opts)]
 
 
+GEO_LONS = ["13.361389", "15.087269", "-122.42", "180", "-180", "0", "179.99", "200", "x", "-0.5", "2.5"]
+GEO_LATS = ["38.115556", "37.502669", "37.77", "85.05112878", "-85.05112878", "0", "-33.9", "86", "nan", "10"]
+GEO_UNITS = ["m", "km", "ft", "mi", "KM", "yd"]
+GEO_SIZES = ["0", "1", "100", "5000", "200000", "5000000", "20000000", "-1", "x", "1e400", "inf"]
+
+
+def geo_point(r):
+    if r.random() < 0.8:
+        return [f"{r.uniform(-180, 180):.5f}", f"{r.uniform(-85, 85):.5f}"]
+    return [r.choice(GEO_LONS), r.choice(GEO_LATS)]
+
+
+def geo_opts(r, store=None):
+    out = []
+    for _ in range(r.choice([0, 1, 2, 3])):
+        w = r.choice(["WITHDIST", "WITHHASH", "WITHCOORD", "ASC", "DESC", "ANY", "COUNT", "BAD"])
+        out.append(w)
+        if w == "COUNT" and r.random() < 0.9:
+            out.append(r.choice(["1", "2", "3", "10", "0", "-1", "x"]))
+    if store and r.random() < 0.3:
+        out += [r.choice(store)] + ([key(r)] if "STORE" in store else [])
+    r.shuffle(out) if r.random() < 0.2 else None
+    return out
+
+
+def geo_from_by(r):
+    out = []
+    for _ in range(r.choice([1, 2, 2, 2, 3])):
+        k = r.random()
+        if k < 0.25:
+            out += ["FROMMEMBER", member(r)]
+        elif k < 0.5:
+            out += ["FROMLONLAT"] + geo_point(r)
+        elif k < 0.75:
+            out += ["BYRADIUS", r.choice(GEO_SIZES), r.choice(GEO_UNITS)]
+        else:
+            out += ["BYBOX", r.choice(GEO_SIZES), r.choice(GEO_SIZES), r.choice(GEO_UNITS)]
+    return out
+
+
+GRAMMAR.update({
+    # geo indexes are sorted sets: the same keys as the z* commands, so the
+    # searches also meet scores that GEOADD never writes
+    "geoadd": (4, lambda r: [key(r)] + r.choice([[], [], ["NX"], ["XX"], ["CH"], ["XX", "CH"]])
+               + [a for _ in range(r.choice([1, 1, 2, 4])) for a in geo_point(r) + [member(r)]]),
+    "geodist": (2, lambda r: [key(r), member(r), member(r)] + r.choice([[], [r.choice(GEO_UNITS)]])),
+    "geohash": (2, lambda r: [key(r)] + [member(r) for _ in range(r.randint(1, 3))]),
+    "geopos": (2, lambda r: [key(r)] + [member(r) for _ in range(r.randint(1, 3))]),
+    "georadius": (2, lambda r: [key(r)] + geo_point(r) + [r.choice(GEO_SIZES), r.choice(GEO_UNITS)]
+                  + geo_opts(r, ["STORE", "STOREDIST"])),
+    "georadius_ro": (2, lambda r: [key(r)] + geo_point(r) + [r.choice(GEO_SIZES), r.choice(GEO_UNITS)]
+                     + geo_opts(r, ["STORE"])),
+    "georadiusbymember": (2, lambda r: [key(r), member(r), r.choice(GEO_SIZES), r.choice(GEO_UNITS)]
+                          + geo_opts(r, ["STORE", "STOREDIST"])),
+    "georadiusbymember_ro": (2, lambda r: [key(r), member(r), r.choice(GEO_SIZES), r.choice(GEO_UNITS)]
+                             + geo_opts(r)),
+    "geosearch": (3, lambda r: [key(r)] + geo_from_by(r) + geo_opts(r)),
+    "geosearchstore": (2, lambda r: [key(r), key(r)] + geo_from_by(r) + geo_opts(r, ["STOREDIST"])),
+})
+
+
 GRAMMAR.update({
     # HyperLogLogs on keys of their own: other string commands (APPEND,
     # SETRANGE...) damage a value, and PFADD on a damaged sparse value differs

@@ -6,11 +6,15 @@
 #include "kv/reply.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/util.h"
 
 /* ---- replies -------------------------------------------------------------- */
@@ -101,6 +105,44 @@ bool kv_reply_full(struct kv_client *c)
 bool kv_arg_ll(struct kv_client *c, const struct resp_arg *a, long long *out)
 {
     return kv_arg_ll_msg(c, a, out, NULL);
+}
+
+/* Redis getDoubleFromObject: the whole argument a float (strtod over the
+ * argument up to its first NUL byte, as Redis sees it), no leading space, no
+ * NaN, no overflow (underflow to a denormal is fine, to zero is not). */
+bool kv_str2d(const struct resp_arg *a, double *out)
+{
+    if (a->len == 0 || isspace((unsigned char)a->ptr[0]))
+        return false;
+    /* fast path: a plain integer that a double holds exactly is what strtod
+     * would return ("-0" is refused by util_str2ll, so its sign is kept) */
+    long long ll;
+    if (a->len <= 16 && util_str2ll(a->ptr, a->len, &ll)) {
+        *out = (double)ll;
+        return true;
+    }
+    char small[128];
+    char *s = a->len < sizeof small ? small : xmalloc(a->len + 1);
+    memcpy(s, a->ptr, a->len);
+    s[a->len] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    bool ok = (size_t)(end - s) == a->len && !isnan(d) &&
+              !(errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || fpclassify(d) == FP_ZERO));
+    if (s != small)
+        xfree(s);
+    if (ok)
+        *out = d;
+    return ok;
+}
+
+bool kv_arg_double(struct kv_client *c, const struct resp_arg *a, double *out, const char *msg)
+{
+    if (kv_str2d(a, out))
+        return true;
+    kv_reply_error(c, msg ? msg : "ERR value is not a valid float");
+    return false;
 }
 
 bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out)

@@ -39,6 +39,11 @@ bool kv_arg_ll_msg(struct kv_client *c, const struct resp_arg *a, long long *out
  */
 bool kv_arg_range(struct kv_client *c, const struct resp_arg *a, long long min, long long max, long long *out,
                   const char *msg, const char *range_msg);
+/* A double as Redis's getDoubleFromObject reads it (no NaN, no overflow,
+ * the whole argument); kv_arg_double replies `msg` or "ERR value is not a
+ * valid float" when it is not one. */
+bool kv_str2d(const struct resp_arg *a, double *out);
+bool kv_arg_double(struct kv_client *c, const struct resp_arg *a, double *out, const char *msg);
 bool kv_arg_ld(struct kv_client *c, const struct resp_arg *a, long double *out);
 bool kv_arg_is(const struct resp_arg *a, const char *word);
 /* A SCAN/HSCAN cursor, parsed as Redis does (strtoul rules); false if invalid. */

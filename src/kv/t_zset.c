@@ -66,40 +66,6 @@ static void cstr_done(struct cstr *t)
         xfree(t->s);
 }
 
-/* Redis string2d: the whole argument a float, no leading space, no NaN,
- * no overflow (underflow to a denormal is fine, to zero is not). */
-static bool parse_double(const struct resp_arg *a, double *out)
-{
-    if (a->len == 0 || isspace((unsigned char)a->ptr[0]))
-        return false;
-    /* fast path: a plain integer that a double holds exactly is what strtod
-     * would return ("-0" is refused by util_str2ll, so its sign is kept) */
-    long long ll;
-    if (a->len <= 16 && util_str2ll(a->ptr, a->len, &ll)) {
-        *out = (double)ll;
-        return true;
-    }
-    struct cstr t;
-    const char *s = cstr_of(&t, a->ptr, a->len);
-    char *end;
-    errno = 0;
-    double d = strtod(s, &end);
-    bool ok = (size_t)(end - s) == a->len && !isnan(d) &&
-              !(errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || fpclassify(d) == FP_ZERO));
-    cstr_done(&t);
-    if (ok)
-        *out = d;
-    return ok;
-}
-
-static bool arg_double(struct kv_client *c, const struct resp_arg *a, double *out, const char *msg)
-{
-    if (parse_double(a, out))
-        return true;
-    kv_reply_error(c, msg);
-    return false;
-}
-
 /* One end of a score range (Redis zslParseRange): "(x" exclusive; plain
  * strtod, so leading spaces and an empty number (0) pass, as in Redis. */
 static bool parse_range_item(const struct resp_arg *a, double *v, bool *ex)
@@ -303,7 +269,7 @@ static void zadd_generic(struct kv_client *c, int argc, struct resp_arg *argv, i
     /* every score first: the command runs fully or not at all */
     double one, *scores = elements == 1 ? &one : xmalloc((size_t)elements * sizeof *scores);
     for (int j = 0; j < elements; j++) {
-        if (!arg_double(c, &argv[idx + 2 * j], &scores[j], NOT_FLOAT))
+        if (!kv_arg_double(c, &argv[idx + 2 * j], &scores[j], NOT_FLOAT))
             goto done;
     }
     struct kv_zset *z;
@@ -1108,7 +1074,7 @@ static void zsetop_generic(struct kv_client *c, int argc, struct resp_arg *argv,
         if (op != OP_DIFF && !card_only && remaining >= setnum + 1 && kv_arg_is(&argv[j], "weights")) {
             j++;
             for (long long i = 0; i < setnum; i++, j++) {
-                if (!arg_double(c, &argv[j], &src[i].weight, "ERR weight value is not a float")) {
+                if (!kv_arg_double(c, &argv[j], &src[i].weight, "ERR weight value is not a float")) {
                     free_sources(src, setnum);
                     return;
                 }

@@ -8,7 +8,11 @@
 #include "proto/commands.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
+
+#include "proto/resp.h"
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -131,4 +135,32 @@ int resp_cmd_keynum_index(int id)
     default:
         return -1;
     }
+}
+
+static bool word_is(const struct resp_arg *a, const char *w)
+{
+    size_t n = strlen(w);
+    return a->len == n && strncasecmp(a->ptr, w, n) == 0;
+}
+
+int resp_cmd_store_index(int id, int argc, const struct resp_arg *argv)
+{
+    int found = -1;
+    if (id == RESP_CMD_SORT) {
+        /* skip the arguments of LIMIT (2), BY and GET (1) so that a key or
+         * pattern named "store" is not taken for the option */
+        for (int i = 2; i < argc; i++) {
+            if (word_is(&argv[i], "limit"))
+                i += 2;
+            else if (word_is(&argv[i], "get") || word_is(&argv[i], "by"))
+                i += 1;
+            else if (word_is(&argv[i], "store") && i + 1 < argc)
+                found = i + 1; /* not skipped, as in Redis */
+        }
+    } else if (id == RESP_CMD_GEORADIUS || id == RESP_CMD_GEORADIUSBYMEMBER) {
+        for (int i = 5; i < argc; i++)
+            if ((word_is(&argv[i], "store") || word_is(&argv[i], "storedist")) && i + 1 < argc)
+                found = ++i;
+    }
+    return found;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct resp_arg;
+
 enum {
     CMD_WRITE = 1 << 0,
     CMD_READONLY = 1 << 1,
@@ -148,6 +150,16 @@ enum {
     X(ZDIFFSTORE, "zdiffstore", -4, W|M|V, 1, 1, 1, "sorted-set") \
     X(ZINTERCARD, "zintercard", -3, R|V, 0, 0, 0, "sorted-set") \
     X(ZSCAN, "zscan", -3, R, 1, 1, 1, "sorted-set") \
+    X(GEOADD, "geoadd", -5, W|M, 1, 1, 1, "geo") \
+    X(GEODIST, "geodist", -4, R, 1, 1, 1, "geo") \
+    X(GEOHASH, "geohash", -2, R, 1, 1, 1, "geo") \
+    X(GEOPOS, "geopos", -2, R, 1, 1, 1, "geo") \
+    X(GEORADIUS, "georadius", -6, W|M|V, 1, 1, 1, "geo") \
+    X(GEORADIUS_RO, "georadius_ro", -6, R, 1, 1, 1, "geo") \
+    X(GEORADIUSBYMEMBER, "georadiusbymember", -5, W|M|V, 1, 1, 1, "geo") \
+    X(GEORADIUSBYMEMBER_RO, "georadiusbymember_ro", -5, R, 1, 1, 1, "geo") \
+    X(GEOSEARCH, "geosearch", -7, R, 1, 1, 1, "geo") \
+    X(GEOSEARCHSTORE, "geosearchstore", -8, W|M, 1, 2, 1, "geo") \
     X(LPUSH, "lpush", -3, W|M|F, 1, 1, 1, "list") \
     X(RPUSH, "rpush", -3, W|M|F, 1, 1, 1, "list") \
     X(LPUSHX, "lpushx", -3, W|M|F, 1, 1, 1, "list") \
@@ -297,6 +309,14 @@ int resp_cmd_lookup(const char *name, size_t len);
  * *STORE forms 2 after their destination at 1), or -1 for other commands.
  */
 int resp_cmd_keynum_index(int id);
+
+/*
+ * The destination key that an option names (Redis's sortGetKeys and
+ * georadiusGetKeys): SORT ... STORE dst, GEORADIUS/GEORADIUSBYMEMBER ...
+ * STORE|STOREDIST dst (the last one given wins). Its index in argv, or -1
+ * when the command has none.
+ */
+int resp_cmd_store_index(int id, int argc, const struct resp_arg *argv);
 
 /* Human names of the flags set in `flags` (for COMMAND INFO): count written to out. */
 int resp_cmd_flag_names(unsigned flags, const char **out, int max);

@@ -367,6 +367,7 @@ void rt_route_cmd(struct rt_route *r, int cmd, int argc, const struct resp_arg *
         klast = last < 0 ? argc + last : last;
         if (klast >= argc)
             klast = argc - 1;
+        extra = resp_cmd_store_index(r->cmd, argc, argv); /* SORT/GEORADIUS ... STORE dst */
     }
     if (r->cmd == RESP_CMD_MSET && (argc - 1) % 2 != 0) {
         refuse(r, "ERR wrong number of arguments for 'mset' command%.*s", "", 0);

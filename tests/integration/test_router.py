@@ -350,6 +350,24 @@ def test_hash_tags_and_cross_shard_refusal(three):
         c.sinterstore("x:dest", [a, b])
     with pytest.raises(redis.ResponseError, match="CROSSSLOT"):
         c.smove(a, b, "m")
+    # a destination named by an option (SORT/GEORADIUS ... STORE dst) is a
+    # key too: on another shard it is refused, not written to the source's
+    c.rpush("{g}list", 3, 1, 2)
+    c.geoadd("{g}idx", (13.361389, 38.115556, "Palermo"))
+    c.mset({f"y:{i}": i for i in range(40)})
+    own = owners(shards)
+    far = next(f"y:{i}" for i in range(40) if own[f"y:{i}"] != own["{g}list"])
+    with pytest.raises(redis.ResponseError, match="CROSSSLOT"):
+        c.execute_command("SORT", "{g}list", "STORE", far)
+    with pytest.raises(redis.ResponseError, match="CROSSSLOT"):
+        c.georadius("{g}idx", 15, 37, 200, unit="km", store=far)
+    with pytest.raises(redis.ResponseError, match="CROSSSLOT"):
+        c.georadiusbymember("{g}idx", "Palermo", 1, unit="km", store_dist=far)
+    assert c.get(far) is not None  # untouched
+    assert c.execute_command("SORT", "{g}list", "STORE", "{g}sorted") == 3
+    assert c.georadius("{g}idx", 15, 37, 200, unit="km", store_dist="{g}near") == 1
+    assert c.zrange("{g}near", 0, -1) == [b"Palermo"]
+    assert owners(shards)["{g}near"] == owners(shards)["{g}sorted"] == own["{g}list"]
     # transactions: one shard works, two shards are refused at EXEC
     p = c.pipeline(transaction=True)
     p.set("{t}a", 1).incr("{t}a").get("{t}a")
