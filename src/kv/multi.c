@@ -286,62 +286,16 @@ void kv_multi_reset(struct kv_client *c)
 /*
  * Redis 7.0 looks subcommands of container commands up before queueing: an
  * unknown one or a wrong arity is refused then (and aborts the transaction),
- * where outside MULTI the handler answers the same text. Redis 7.0.15's
- * subcommands with their arities.
+ * where outside MULTI the handler answers the same text. The table is
+ * proto's (resp_subcmds).
  */
-static const struct subcmd {
-    int id;
-    const char *name;
-    int arity;
-} subcmds[] = {
-    {RESP_CMD_CLIENT, "caching", -3}, {RESP_CMD_CLIENT, "getname", 2}, {RESP_CMD_CLIENT, "getredir", 2},
-    {RESP_CMD_CLIENT, "help", 2}, {RESP_CMD_CLIENT, "id", 2}, {RESP_CMD_CLIENT, "info", 2},
-    {RESP_CMD_CLIENT, "kill", -3}, {RESP_CMD_CLIENT, "list", -2}, {RESP_CMD_CLIENT, "no-evict", 3},
-    {RESP_CMD_CLIENT, "pause", -3}, {RESP_CMD_CLIENT, "reply", 3}, {RESP_CMD_CLIENT, "setname", 3},
-    {RESP_CMD_CLIENT, "tracking", -3}, {RESP_CMD_CLIENT, "trackinginfo", 2}, {RESP_CMD_CLIENT, "unblock", -3},
-    {RESP_CMD_CLIENT, "unpause", 2},
-    {RESP_CMD_CONFIG, "get", -3}, {RESP_CMD_CONFIG, "help", 2}, {RESP_CMD_CONFIG, "resetstat", 2},
-    {RESP_CMD_CONFIG, "rewrite", 2}, {RESP_CMD_CONFIG, "set", -4},
-    {RESP_CMD_COMMAND, "count", 2}, {RESP_CMD_COMMAND, "docs", -2}, {RESP_CMD_COMMAND, "getkeys", -3},
-    {RESP_CMD_COMMAND, "getkeysandflags", -3}, {RESP_CMD_COMMAND, "help", 2}, {RESP_CMD_COMMAND, "info", -2},
-    {RESP_CMD_COMMAND, "list", -2},
-    {RESP_CMD_OBJECT, "encoding", 3}, {RESP_CMD_OBJECT, "freq", 3}, {RESP_CMD_OBJECT, "help", 2},
-    {RESP_CMD_OBJECT, "idletime", 3}, {RESP_CMD_OBJECT, "refcount", 3},
-    {RESP_CMD_MEMORY, "doctor", 2}, {RESP_CMD_MEMORY, "help", 2}, {RESP_CMD_MEMORY, "malloc-stats", 2},
-    {RESP_CMD_MEMORY, "purge", 2}, {RESP_CMD_MEMORY, "stats", 2}, {RESP_CMD_MEMORY, "usage", -3},
-    {RESP_CMD_SLOWLOG, "get", -2}, {RESP_CMD_SLOWLOG, "help", 2}, {RESP_CMD_SLOWLOG, "len", 2},
-    {RESP_CMD_SLOWLOG, "reset", 2},
-    {RESP_CMD_PUBSUB, "channels", -2}, {RESP_CMD_PUBSUB, "help", 2}, {RESP_CMD_PUBSUB, "numpat", 2},
-    {RESP_CMD_PUBSUB, "numsub", -2}, {RESP_CMD_PUBSUB, "shardchannels", -2}, {RESP_CMD_PUBSUB, "shardnumsub", -2},
-    {RESP_CMD_XGROUP, "create", -5}, {RESP_CMD_XGROUP, "createconsumer", 5}, {RESP_CMD_XGROUP, "delconsumer", 5},
-    {RESP_CMD_XGROUP, "destroy", 4}, {RESP_CMD_XGROUP, "help", 2}, {RESP_CMD_XGROUP, "setid", -5},
-    {RESP_CMD_XINFO, "consumers", 4}, {RESP_CMD_XINFO, "groups", 3}, {RESP_CMD_XINFO, "help", 2},
-    {RESP_CMD_XINFO, "stream", -3},
-    {RESP_CMD_SCRIPT, "debug", 3}, {RESP_CMD_SCRIPT, "exists", -3}, {RESP_CMD_SCRIPT, "flush", -2},
-    {RESP_CMD_SCRIPT, "help", 2}, {RESP_CMD_SCRIPT, "kill", 2}, {RESP_CMD_SCRIPT, "load", 3},
-    {RESP_CMD_FUNCTION, "delete", 3}, {RESP_CMD_FUNCTION, "dump", 2}, {RESP_CMD_FUNCTION, "flush", -2},
-    {RESP_CMD_FUNCTION, "help", 2}, {RESP_CMD_FUNCTION, "kill", 2}, {RESP_CMD_FUNCTION, "list", -2},
-    {RESP_CMD_FUNCTION, "load", -3}, {RESP_CMD_FUNCTION, "restore", -3}, {RESP_CMD_FUNCTION, "stats", 2},
-    /* Redis 7.0's, for their errors only: kv is no cluster node (t_server.c) */
-    {RESP_CMD_CLUSTER, "saveconfig", 2}, {RESP_CMD_CLUSTER, "replicate", 3}, {RESP_CMD_CLUSTER, "delslots", -3},
-    {RESP_CMD_CLUSTER, "help", 2}, {RESP_CMD_CLUSTER, "bumpepoch", 2}, {RESP_CMD_CLUSTER, "addslots", -3},
-    {RESP_CMD_CLUSTER, "shards", 2}, {RESP_CMD_CLUSTER, "getkeysinslot", 4}, {RESP_CMD_CLUSTER, "slots", 2},
-    {RESP_CMD_CLUSTER, "keyslot", 3}, {RESP_CMD_CLUSTER, "nodes", 2}, {RESP_CMD_CLUSTER, "count-failure-reports", 3},
-    {RESP_CMD_CLUSTER, "setslot", -4}, {RESP_CMD_CLUSTER, "addslotsrange", -4}, {RESP_CMD_CLUSTER, "reset", -2},
-    {RESP_CMD_CLUSTER, "delslotsrange", -4}, {RESP_CMD_CLUSTER, "meet", -4}, {RESP_CMD_CLUSTER, "forget", 3},
-    {RESP_CMD_CLUSTER, "failover", -2}, {RESP_CMD_CLUSTER, "myid", 2}, {RESP_CMD_CLUSTER, "info", 2},
-    {RESP_CMD_CLUSTER, "replicas", 3}, {RESP_CMD_CLUSTER, "slaves", 3}, {RESP_CMD_CLUSTER, "links", 2},
-    {RESP_CMD_CLUSTER, "flushslots", 2}, {RESP_CMD_CLUSTER, "countkeysinslot", 3},
-    {RESP_CMD_CLUSTER, "set-config-epoch", 3},
-};
-
 /* Check the subcommand of a container command; false after refusing it. */
 bool kv_subcommand_ok(struct kv_client *c, int id, int argc, const struct resp_arg *argv)
 {
     bool container = false;
-    for (size_t i = 0; i < sizeof subcmds / sizeof subcmds[0]; i++) {
-        const struct subcmd *sc = &subcmds[i];
-        if (sc->id != id)
+    for (int i = 0; i < resp_subcmd_count; i++) {
+        const struct resp_subcmd *sc = &resp_subcmds[i];
+        if (sc->parent != id)
             continue;
         container = true;
         if (argc < 2 || !kv_arg_is(&argv[1], sc->name))

@@ -804,21 +804,37 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* ---- COMMAND --------------------------------------------------------------- */
 
-static void command_entry(struct kv_client *c, int id)
+/* The COMMAND INFO entry of a command, or with sub >= 0 of its subcommand
+ * (named container|sub, its own arity and key, the container's flags). */
+static void command_entry_sub(struct kv_client *c, int id, int sub)
 {
     const struct resp_cmd *cmd = &resp_cmds[id];
     struct buf *o = &c->out;
     resp_add_array(o, 10);
-    resp_add_bulk_cstr(o, cmd->name);
-    resp_add_int(o, cmd->arity);
+    if (sub >= 0) {
+        char name[64];
+        int n = snprintf(name, sizeof name, "%s|%s", cmd->name, resp_subcmds[sub].name);
+        resp_add_bulk(o, name, (size_t)n);
+        resp_add_int(o, resp_subcmds[sub].arity);
+    } else {
+        resp_add_bulk_cstr(o, cmd->name);
+        resp_add_int(o, cmd->arity);
+    }
     const char *flags[8];
     int nf = resp_cmd_flag_names(cmd->flags, flags, 8);
     resp_add_set(o, c->proto, nf);
     for (int i = 0; i < nf; i++)
         resp_add_simple(o, flags[i], strlen(flags[i]));
-    resp_add_int(o, cmd->first);
-    resp_add_int(o, cmd->last);
-    resp_add_int(o, cmd->step);
+    if (sub >= 0) {
+        int k = resp_subcmds[sub].key;
+        resp_add_int(o, k);
+        resp_add_int(o, k);
+        resp_add_int(o, k ? 1 : 0);
+    } else {
+        resp_add_int(o, cmd->first);
+        resp_add_int(o, cmd->last);
+        resp_add_int(o, cmd->step);
+    }
     resp_add_set(o, c->proto, 1);
     char cat[32];
     int n = snprintf(cat, sizeof cat, "@%s", cmd->group);
@@ -826,6 +842,53 @@ static void command_entry(struct kv_client *c, int id)
     resp_add_set(o, c->proto, 0);  /* tips */
     resp_add_array(o, 0);          /* key specs */
     resp_add_array(o, 0);          /* subcommands */
+}
+
+static void command_entry(struct kv_client *c, int id) { command_entry_sub(c, id, -1); }
+
+/* COMMAND GETKEYS: the keys of the command line argv[0..argc), Redis's
+ * checks and texts in its order. */
+static void command_getkeys(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    int id = resp_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (id < 0) {
+        kv_reply_error(c, "ERR Invalid command specified");
+        return;
+    }
+    int arity = resp_cmds[id].arity;
+    /* the sharded pub/sub commands name channels (Redis's NOT_KEY specs) */
+    bool has_keys = (resp_cmds[id].first > 0 || resp_cmd_keynum_index(id) >= 0 || id == RESP_CMD_XREAD ||
+                     id == RESP_CMD_XREADGROUP) &&
+                    id != RESP_CMD_SPUBLISH && id != RESP_CMD_SSUBSCRIBE && id != RESP_CMD_SUNSUBSCRIBE;
+    if (resp_cmd_is_container(id) && argc > 1) {
+        int sub = resp_subcmd_lookup(id, argv[1].ptr, argv[1].len);
+        if (sub < 0) {
+            kv_reply_error(c, "ERR Invalid command specified");
+            return;
+        }
+        arity = resp_subcmds[sub].arity;
+        has_keys = resp_subcmds[sub].key > 0;
+    } else if (resp_cmd_is_container(id)) {
+        has_keys = false;
+    }
+    if (!has_keys) {
+        kv_reply_error(c, "ERR The command has no key arguments");
+        return;
+    }
+    if ((arity > 0 && arity != argc) || argc < -arity) {
+        kv_reply_error(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int *pos = xmalloc((size_t)argc * sizeof *pos);
+    int n = resp_cmd_keys(id, argc, argv, pos);
+    if (n < 0) {
+        kv_reply_error(c, "ERR Invalid arguments specified for command");
+    } else {
+        resp_add_array(&c->out, n);
+        for (int i = 0; i < n; i++)
+            resp_add_bulk(&c->out, argv[pos[i]].ptr, argv[pos[i]].len);
+    }
+    xfree(pos);
 }
 
 void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -838,6 +901,8 @@ void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     struct resp_arg *sub = &argv[1];
     kv_set_subcommand(c, sub);
+    if (!kv_subcommand_ok(c, RESP_CMD_COMMAND, argc, argv)) /* arities first, as Redis */
+        return;
     if (kv_arg_is(sub, "count") && argc == 2) {
         resp_add_int(&c->out, RESP_CMD_COUNT);
     } else if (kv_arg_is(sub, "info")) {
@@ -849,11 +914,18 @@ void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
         }
         resp_add_array(&c->out, argc - 2);
         for (int j = 2; j < argc; j++) {
-            int id = resp_cmd_lookup(argv[j].ptr, argv[j].len);
+            const char *bar = memchr(argv[j].ptr, '|', argv[j].len);
+            int id = resp_cmd_lookup(argv[j].ptr, bar ? (size_t)(bar - argv[j].ptr) : argv[j].len);
+            int sid = -1;
+            if (id >= 0 && bar) {
+                sid = resp_subcmd_lookup(id, bar + 1, argv[j].len - (size_t)(bar + 1 - argv[j].ptr));
+                if (sid < 0)
+                    id = -1;
+            }
             if (id < 0)
                 resp_add_null_array(&c->out, c->proto);
             else
-                command_entry(c, id);
+                command_entry_sub(c, id, sid);
         }
     } else if (kv_arg_is(sub, "docs")) {
         /* name -> {summary, since, group, arguments}; unknown names are left out */
@@ -884,14 +956,23 @@ void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
             resp_add_array(&c->out, 0);
         }
     } else if (kv_arg_is(sub, "list") && argc == 2) {
-        resp_add_array(&c->out, RESP_CMD_COUNT);
+        /* as Redis: the subcommands too, named container|sub */
+        resp_add_array(&c->out, RESP_CMD_COUNT + resp_subcmd_count);
         for (int i = 0; i < RESP_CMD_COUNT; i++)
             resp_add_bulk_cstr(&c->out, resp_cmds[i].name);
+        for (int i = 0; i < resp_subcmd_count; i++) {
+            char name[64];
+            int n = snprintf(name, sizeof name, "%s|%s", resp_cmds[resp_subcmds[i].parent].name, resp_subcmds[i].name);
+            resp_add_bulk(&c->out, name, (size_t)n);
+        }
+    } else if (kv_arg_is(sub, "getkeys") && argc >= 3) {
+        command_getkeys(c, argc - 2, argv + 2);
     } else if (kv_arg_is(sub, "help")) {
         static const char *help[] = {"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                                      "(no subcommand)", "    Return details about all commands.",
                                      "COUNT", "    Return the total number of commands.",
                                      "INFO [<command-name> ...]", "    Return details about the given commands.",
+                                     "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
                                      "LIST", "    Return a list of all commands.",
                                      "HELP", "    Print this help."};
         reply_help(c, help, sizeof help / sizeof help[0]);

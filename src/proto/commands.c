@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/util.h"
 #include "proto/resp.h"
 
 #define W CMD_WRITE
@@ -163,4 +164,212 @@ int resp_cmd_store_index(int id, int argc, const struct resp_arg *argv)
                 found = ++i;
     }
     return found;
+}
+
+/* Redis 7.0.15's subcommands of the container commands kv answers, with
+ * their arities and key positions (kv is no cluster node: CLUSTER's are
+ * there for their error texts). */
+const struct resp_subcmd resp_subcmds[] = {
+    {RESP_CMD_CLIENT, "caching", 3, 0},
+    {RESP_CMD_CLIENT, "getname", 2, 0},
+    {RESP_CMD_CLIENT, "getredir", 2, 0},
+    {RESP_CMD_CLIENT, "help", 2, 0},
+    {RESP_CMD_CLIENT, "id", 2, 0},
+    {RESP_CMD_CLIENT, "info", 2, 0},
+    {RESP_CMD_CLIENT, "kill", -3, 0},
+    {RESP_CMD_CLIENT, "list", -2, 0},
+    {RESP_CMD_CLIENT, "no-evict", 3, 0},
+    {RESP_CMD_CLIENT, "pause", -3, 0},
+    {RESP_CMD_CLIENT, "reply", 3, 0},
+    {RESP_CMD_CLIENT, "setname", 3, 0},
+    {RESP_CMD_CLIENT, "tracking", -3, 0},
+    {RESP_CMD_CLIENT, "trackinginfo", 2, 0},
+    {RESP_CMD_CLIENT, "unblock", -3, 0},
+    {RESP_CMD_CLIENT, "unpause", 2, 0},
+    {RESP_CMD_CONFIG, "get", -3, 0},
+    {RESP_CMD_CONFIG, "help", 2, 0},
+    {RESP_CMD_CONFIG, "resetstat", 2, 0},
+    {RESP_CMD_CONFIG, "rewrite", 2, 0},
+    {RESP_CMD_CONFIG, "set", -4, 0},
+    {RESP_CMD_COMMAND, "count", 2, 0},
+    {RESP_CMD_COMMAND, "docs", -2, 0},
+    {RESP_CMD_COMMAND, "getkeys", -4, 0},
+    {RESP_CMD_COMMAND, "getkeysandflags", -4, 0},
+    {RESP_CMD_COMMAND, "help", 2, 0},
+    {RESP_CMD_COMMAND, "info", -2, 0},
+    {RESP_CMD_COMMAND, "list", -2, 0},
+    {RESP_CMD_OBJECT, "encoding", 3, 2},
+    {RESP_CMD_OBJECT, "freq", 3, 2},
+    {RESP_CMD_OBJECT, "help", 2, 0},
+    {RESP_CMD_OBJECT, "idletime", 3, 2},
+    {RESP_CMD_OBJECT, "refcount", 3, 2},
+    {RESP_CMD_MEMORY, "doctor", 2, 0},
+    {RESP_CMD_MEMORY, "help", 2, 0},
+    {RESP_CMD_MEMORY, "malloc-stats", 2, 0},
+    {RESP_CMD_MEMORY, "purge", 2, 0},
+    {RESP_CMD_MEMORY, "stats", 2, 0},
+    {RESP_CMD_MEMORY, "usage", -3, 2},
+    {RESP_CMD_SLOWLOG, "get", -2, 0},
+    {RESP_CMD_SLOWLOG, "help", 2, 0},
+    {RESP_CMD_SLOWLOG, "len", 2, 0},
+    {RESP_CMD_SLOWLOG, "reset", 2, 0},
+    {RESP_CMD_PUBSUB, "channels", -2, 0},
+    {RESP_CMD_PUBSUB, "help", 2, 0},
+    {RESP_CMD_PUBSUB, "numpat", 2, 0},
+    {RESP_CMD_PUBSUB, "numsub", -2, 0},
+    {RESP_CMD_PUBSUB, "shardchannels", -2, 0},
+    {RESP_CMD_PUBSUB, "shardnumsub", -2, 0},
+    {RESP_CMD_XGROUP, "create", -5, 2},
+    {RESP_CMD_XGROUP, "createconsumer", 5, 2},
+    {RESP_CMD_XGROUP, "delconsumer", 5, 2},
+    {RESP_CMD_XGROUP, "destroy", 4, 2},
+    {RESP_CMD_XGROUP, "help", 2, 0},
+    {RESP_CMD_XGROUP, "setid", -5, 2},
+    {RESP_CMD_XINFO, "consumers", 4, 2},
+    {RESP_CMD_XINFO, "groups", 3, 2},
+    {RESP_CMD_XINFO, "help", 2, 0},
+    {RESP_CMD_XINFO, "stream", -3, 2},
+    {RESP_CMD_SCRIPT, "debug", 3, 0},
+    {RESP_CMD_SCRIPT, "exists", -3, 0},
+    {RESP_CMD_SCRIPT, "flush", -2, 0},
+    {RESP_CMD_SCRIPT, "help", 2, 0},
+    {RESP_CMD_SCRIPT, "kill", 2, 0},
+    {RESP_CMD_SCRIPT, "load", 3, 0},
+    {RESP_CMD_FUNCTION, "delete", 3, 0},
+    {RESP_CMD_FUNCTION, "dump", 2, 0},
+    {RESP_CMD_FUNCTION, "flush", -2, 0},
+    {RESP_CMD_FUNCTION, "help", 2, 0},
+    {RESP_CMD_FUNCTION, "kill", 2, 0},
+    {RESP_CMD_FUNCTION, "list", -2, 0},
+    {RESP_CMD_FUNCTION, "load", -3, 0},
+    {RESP_CMD_FUNCTION, "restore", -3, 0},
+    {RESP_CMD_FUNCTION, "stats", 2, 0},
+    {RESP_CMD_CLUSTER, "saveconfig", 2, 0},
+    {RESP_CMD_CLUSTER, "replicate", 3, 0},
+    {RESP_CMD_CLUSTER, "delslots", -3, 0},
+    {RESP_CMD_CLUSTER, "help", 2, 0},
+    {RESP_CMD_CLUSTER, "bumpepoch", 2, 0},
+    {RESP_CMD_CLUSTER, "addslots", -3, 0},
+    {RESP_CMD_CLUSTER, "shards", 2, 0},
+    {RESP_CMD_CLUSTER, "getkeysinslot", 4, 0},
+    {RESP_CMD_CLUSTER, "slots", 2, 0},
+    {RESP_CMD_CLUSTER, "keyslot", 3, 0},
+    {RESP_CMD_CLUSTER, "nodes", 2, 0},
+    {RESP_CMD_CLUSTER, "count-failure-reports", 3, 0},
+    {RESP_CMD_CLUSTER, "setslot", -4, 0},
+    {RESP_CMD_CLUSTER, "addslotsrange", -4, 0},
+    {RESP_CMD_CLUSTER, "reset", -2, 0},
+    {RESP_CMD_CLUSTER, "delslotsrange", -4, 0},
+    {RESP_CMD_CLUSTER, "meet", -4, 0},
+    {RESP_CMD_CLUSTER, "forget", 3, 0},
+    {RESP_CMD_CLUSTER, "failover", -2, 0},
+    {RESP_CMD_CLUSTER, "myid", 2, 0},
+    {RESP_CMD_CLUSTER, "info", 2, 0},
+    {RESP_CMD_CLUSTER, "replicas", 3, 0},
+    {RESP_CMD_CLUSTER, "slaves", 3, 0},
+    {RESP_CMD_CLUSTER, "links", 2, 0},
+    {RESP_CMD_CLUSTER, "flushslots", 2, 0},
+    {RESP_CMD_CLUSTER, "countkeysinslot", 3, 0},
+    {RESP_CMD_CLUSTER, "set-config-epoch", 3, 0},
+};
+const int resp_subcmd_count = (int)(sizeof resp_subcmds / sizeof resp_subcmds[0]);
+
+int resp_subcmd_lookup(int parent, const char *name, size_t len)
+{
+    for (int i = 0; i < resp_subcmd_count; i++)
+        if (resp_subcmds[i].parent == parent && strlen(resp_subcmds[i].name) == len &&
+            strncasecmp(resp_subcmds[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+bool resp_cmd_is_container(int id)
+{
+    for (int i = 0; i < resp_subcmd_count; i++)
+        if (resp_subcmds[i].parent == id)
+            return true;
+    return false;
+}
+
+static bool keys_optional(int id)
+{
+    switch (id) {
+    case RESP_CMD_EVAL:
+    case RESP_CMD_EVALSHA:
+    case RESP_CMD_EVAL_RO:
+    case RESP_CMD_EVALSHA_RO:
+    case RESP_CMD_FCALL:
+    case RESP_CMD_FCALL_RO:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Redis's keyword key spec: the first argument from `from` on equal to the
+ * word; the index after it, or -1. */
+static int after_keyword(int argc, const struct resp_arg *argv, int from, const char *word)
+{
+    for (int i = from; i < argc; i++)
+        if (word_is(&argv[i], word))
+            return i + 1;
+    return -1;
+}
+
+/* XREAD/XREADGROUP: after the first STREAMS (searched from index 1, or 4
+ * past GROUP g c), the first half of the rest. */
+static int xread_keys(int id, int argc, const struct resp_arg *argv, int *pos)
+{
+    int first = after_keyword(argc, argv, id == RESP_CMD_XREAD ? 1 : 4, "streams");
+    if (first < 0)
+        return 0;
+    int n = 0;
+    for (int i = first; i < first + (argc - first) / 2; i++)
+        pos[n++] = i;
+    return n;
+}
+int resp_cmd_keys(int id, int argc, const struct resp_arg *argv, int *pos)
+{
+    const struct resp_cmd *c = &resp_cmds[id];
+    int n = 0;
+    if (id == RESP_CMD_XREAD || id == RESP_CMD_XREADGROUP) {
+        n = xread_keys(id, argc, argv, pos);
+    } else if (resp_cmd_is_container(id)) {
+        int sub = argc > 1 ? resp_subcmd_lookup(id, argv[1].ptr, argv[1].len) : -1;
+        if (sub >= 0 && resp_subcmds[sub].key && resp_subcmds[sub].key < argc)
+            pos[n++] = resp_subcmds[sub].key;
+    } else {
+        int ki = resp_cmd_keynum_index(id);
+        if (ki >= 0) {
+            long long nk;
+            if (ki >= argc || !util_str2ll(argv[ki].ptr, argv[ki].len, &nk) || nk <= 0 || nk > argc - ki - 1)
+                return keys_optional(id) ? 0 : -1;
+            if (c->first > 0) /* the destination of the *STORE forms */
+                pos[n++] = c->first;
+            for (int i = 0; i < nk; i++)
+                pos[n++] = ki + 1 + i;
+        } else if (c->first > 0) {
+            int last = c->last < 0 ? argc + c->last : c->last;
+            for (int i = c->first; i <= last; i += c->step)
+                if (i < argc)
+                    pos[n++] = i;
+            if (id == RESP_CMD_PFMERGE && argc < 3)
+                return -1; /* Redis's second key spec (the sources) starts past the end */
+            if (id == RESP_CMD_GEORADIUS || id == RESP_CMD_GEORADIUSBYMEMBER) {
+                /* Redis's key specs: the first STORE and the first STOREDIST
+                 * after the fixed arguments (the command writes the last one) */
+                int from = id == RESP_CMD_GEORADIUS ? 6 : 5;
+                int a = after_keyword(argc, argv, from, "store"), b = after_keyword(argc, argv, from, "storedist");
+                if (a > 0 && a < argc)
+                    pos[n++] = a;
+                if (b > 0 && b < argc)
+                    pos[n++] = b;
+            } else {
+                int st = resp_cmd_store_index(id, argc, argv);
+                if (st >= 0)
+                    pos[n++] = st;
+            }
+        }
+    }
+    return n == 0 && !keys_optional(id) ? -1 : n;
 }

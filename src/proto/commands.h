@@ -11,6 +11,7 @@
 #ifndef SCALEOUT_PROTO_COMMANDS_H
 #define SCALEOUT_PROTO_COMMANDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -317,6 +318,30 @@ int resp_cmd_keynum_index(int id);
  * when the command has none.
  */
 int resp_cmd_store_index(int id, int argc, const struct resp_arg *argv);
+
+/* Subcommands of container commands (CONFIG GET, OBJECT ENCODING...). */
+struct resp_subcmd {
+    int parent;        /* enum resp_cmd_id */
+    const char *name;  /* lower case */
+    int arity;         /* Redis's, counting the container's name */
+    int key;           /* index of its key argument, 0 for none */
+};
+extern const struct resp_subcmd resp_subcmds[];
+extern const int resp_subcmd_count;
+/* Index into resp_subcmds (case-insensitive), or -1. */
+int resp_subcmd_lookup(int parent, const char *name, size_t len);
+/* Whether the command has subcommands. */
+bool resp_cmd_is_container(int id);
+
+/*
+ * The positions of a command line's keys (COMMAND GETKEYS): the range of the
+ * table, the numkeys form, the keys before XREAD's IDs, a container's
+ * subcommand key, the STORE destination. pos must hold argc entries.
+ * Returns the count, or -1 when the arguments name no key where the command
+ * needs one (a bad numkeys, XREAD without STREAMS...): Redis's "Invalid
+ * arguments specified for command". EVAL and FCALL may have none (0).
+ */
+int resp_cmd_keys(int id, int argc, const struct resp_arg *argv, int *pos);
 
 /* Human names of the flags set in `flags` (for COMMAND INFO): count written to out. */
 int resp_cmd_flag_names(unsigned flags, const char **out, int max);
