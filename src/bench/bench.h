@@ -41,7 +41,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "bench/hist.h"
+#include "core/hist.h"
 #include "core/buf.h"
 #include "core/config.h"
 
@@ -164,7 +164,7 @@ void bench_counts_add(struct bench_counts *dst, const struct bench_counts *src);
 /* What a worker records between two rotations. */
 struct bench_interval {
     struct bench_counts c;
-    struct bench_hist hist;        /* latency of every response, ns */
+    struct hist hist;        /* latency of every response, ns */
 };
 
 /* One point of the timeline (one second, the last one shorter). */
@@ -188,7 +188,7 @@ struct bench_step {
     double start;                  /* seconds since the run began */
     double elapsed;                /* measured length, seconds (drain excluded) */
     struct bench_counts c;
-    struct bench_hist *hist;       /* whole step */
+    struct hist *hist;       /* whole step */
     struct bench_point *points;
     size_t npoints, cap_points;
     char first_error[256];         /* first error message seen, for the summary */
@@ -299,7 +299,7 @@ void bench_format_ns(char *dst, size_t cap, uint64_t ns);
 /* Points of the latency-by-percentile curve: percentiles (10 per decade of
  * 1/(1-q), as far as the data reaches, then 100) into qs, values (ns) into
  * vals; returns how many (0 when empty). */
-size_t bench_curve(const struct bench_hist *h, double *qs, uint64_t *vals, size_t cap);
+size_t bench_curve(const struct hist *h, double *qs, uint64_t *vals, size_t cap);
 /* Text summary of a step (stdout). */
 void bench_print_step(FILE *f, const struct bench_step *s);
 /* --json: every figure. Returns 0 or -1 (message in err). */

@@ -46,7 +46,7 @@ void bench_format_ns(char *dst, size_t cap, uint64_t ns)
         snprintf(dst, cap, "%.1fs", v / 1e9);
 }
 
-size_t bench_curve(const struct bench_hist *h, double *qs, uint64_t *vals, size_t cap)
+size_t bench_curve(const struct hist *h, double *qs, uint64_t *vals, size_t cap)
 {
     size_t n = 0;
     if (h->total == 0 || cap < 2)
@@ -59,7 +59,7 @@ size_t bench_curve(const struct bench_hist *h, double *qs, uint64_t *vals, size_
         qs[n++] = 100.0 * (1.0 - tail);
     }
     qs[n++] = 100.0;
-    bench_hist_percentiles(h, qs, n, vals);
+    hist_percentiles(h, qs, n, vals);
     return n;
 }
 
@@ -107,7 +107,7 @@ void bench_print_step(FILE *f, const struct bench_step *s)
 
     if (s->hist->total) {
         uint64_t v[NSUMMARY];
-        bench_hist_percentiles(s->hist, summary_qs, NSUMMARY, v);
+        hist_percentiles(s->hist, summary_qs, NSUMMARY, v);
         fprintf(f, "  latency    ");
         for (size_t i = 0; i < NSUMMARY; i++) {
             if (summary_qs[i] > 99.9 && s->hist->total < 10000)
@@ -118,8 +118,8 @@ void bench_print_step(FILE *f, const struct bench_step *s)
         }
         char mx[32], mean[32], sd[32];
         bench_format_ns(mx, sizeof mx, s->hist->max);
-        bench_format_ns(mean, sizeof mean, (uint64_t)bench_hist_mean(s->hist));
-        bench_format_ns(sd, sizeof sd, (uint64_t)bench_hist_stdev(s->hist));
+        bench_format_ns(mean, sizeof mean, (uint64_t)hist_mean(s->hist));
+        bench_format_ns(sd, sizeof sd, (uint64_t)hist_stdev(s->hist));
         fprintf(f, "  max %s  (mean %s, stdev %s)%s\n", mx, mean, sd,
                 s->cfg.rate > 0 ? " from the scheduled send times" : "");
     } else {
@@ -219,10 +219,10 @@ static void json_step(struct buf *b, const struct bench_step *s)
     if (s->hist->total) {
         buf_puts(b, "\"min\": ");
         json_us(b, s->hist->min);
-        buf_printf(b, ", \"mean\": %.3f, \"stdev\": %.3f", bench_hist_mean(s->hist) / 1e3,
-                   bench_hist_stdev(s->hist) / 1e3);
+        buf_printf(b, ", \"mean\": %.3f, \"stdev\": %.3f", hist_mean(s->hist) / 1e3,
+                   hist_stdev(s->hist) / 1e3);
         uint64_t v[NSUMMARY];
-        bench_hist_percentiles(s->hist, summary_qs, NSUMMARY, v);
+        hist_percentiles(s->hist, summary_qs, NSUMMARY, v);
         for (size_t i = 0; i < NSUMMARY; i++) {
             buf_printf(b, ", \"%s\": ", summary_names[i]);
             json_us(b, v[i]);
@@ -271,9 +271,9 @@ static void json_step(struct buf *b, const struct bench_step *s)
         buf_puts(b, "}");
     }
     buf_puts(b, "],\n   \"histogram_us\": [");
-    struct bench_hist_iter it = {0};
+    struct hist_iter it = {0};
     bool first = true;
-    while (bench_hist_next(s->hist, &it)) {
+    while (hist_next(s->hist, &it)) {
         buf_printf(b, "%s[", first ? "" : ", ");
         json_us(b, it.lo);
         buf_puts(b, ", ");

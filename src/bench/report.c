@@ -410,7 +410,7 @@ static void step_table(struct buf *b, const struct bench_report *r)
                    s->elapsed > 0 ? (double)s->c.done / s->elapsed : 0.0);
         static const double qs[] = {50, 90, 99, 99.9, 100};
         uint64_t v[5];
-        bench_hist_percentiles(s->hist, qs, 5, v);
+        hist_percentiles(s->hist, qs, 5, v);
         for (int k = 0; k < 5; k++)
             td_ns(b, v[k]);
         uint64_t errs = bench_counts_errors(&s->c);

@@ -32,7 +32,7 @@ static void sleep_ns(uint64_t ns)
 void bench_step_free(struct bench_step *s)
 {
     conf_free(&bench_conf_table, &s->cfg);
-    bench_hist_free(s->hist);
+    hist_free(s->hist);
     xfree(s->points);
     memset(s, 0, sizeof *s);
 }
@@ -52,13 +52,13 @@ void bench_report_free(struct bench_report *r)
 static void interval_reset(struct bench_interval *iv)
 {
     memset(&iv->c, 0, sizeof iv->c);
-    bench_hist_init(&iv->hist);
+    hist_init(&iv->hist);
 }
 
 static void interval_take(struct bench_interval *dst, struct bench_interval *src)
 {
     bench_counts_add(&dst->c, &src->c);
-    bench_hist_merge(&dst->hist, &src->hist);
+    hist_merge(&dst->hist, &src->hist);
     interval_reset(src);
 }
 
@@ -101,7 +101,7 @@ static void add_point(struct bench_step *s, const struct bench_interval *acc, do
     p->errors = bench_counts_errors(&acc->c);
     static const double qs[] = {50, 90, 99, 100};
     uint64_t v[4];
-    bench_hist_percentiles(&acc->hist, qs, 4, v);
+    hist_percentiles(&acc->hist, qs, 4, v);
     p->p50 = v[0];
     p->p90 = v[1];
     p->p99 = v[2];
@@ -121,7 +121,7 @@ static void progress_line(struct progress *pg, const struct bench_step *s, doubl
     if (pg->mode == BENCH_PROGRESS_OFF)
         return;
     char p99[32];
-    bench_format_ns(p99, sizeof p99, bench_hist_percentile(s->hist, 99));
+    bench_format_ns(p99, sizeof p99, hist_percentile(s->hist, 99));
     uint64_t errs = bench_counts_errors(&s->c);
     char line[512];
     int n = snprintf(line, sizeof line, "%s%s%6.1fs  %10.0f req/s  p99 %-9s errors %llu",
@@ -221,7 +221,7 @@ static uint64_t sample_points(struct bench_run *run, struct bench_worker *ws, in
         now = bench_now_ns();
         add_point(s, *acc, (double)(last - t0) / 1e9, (double)(now - last) / 1e9);
         bench_counts_add(&s->c, &(*acc)->c);
-        bench_hist_merge(s->hist, &(*acc)->hist);
+        hist_merge(s->hist, &(*acc)->hist);
         progress_line(pg, s, (double)(now - begin) / 1e9, &s->points[s->npoints - 1]);
         /* keep this point's figures in case the tail gets folded into it */
         struct bench_interval *tmp = *prev;
@@ -247,14 +247,14 @@ static void last_point(struct bench_worker *ws, int nw, struct bench_step *s, ui
         interval_take(acc, ws[i].ivl[1]);
     }
     bench_counts_add(&s->c, &acc->c);
-    bench_hist_merge(s->hist, &acc->hist);
+    hist_merge(s->hist, &acc->hist);
     if (s->npoints > 0 && end - last < SEC_NS / 2) {
         /* a short tail (the drain): fold it into the last point rather than
          * plot a sliver whose rate means nothing */
         struct bench_point *p = &s->points[--s->npoints];
         double t = p->t, dt = p->dt + (double)(end - last) / 1e9;
         bench_counts_add(&acc->c, &prev->c);
-        bench_hist_merge(&acc->hist, &prev->hist);
+        hist_merge(&acc->hist, &prev->hist);
         add_point(s, acc, t, dt);
     } else {
         add_point(s, acc, (double)(last - t0) / 1e9, (double)(end - last) / 1e9);
@@ -289,7 +289,7 @@ int bench_run_step(const struct bench_config *cfg, uint64_t t0, struct bench_ste
 {
     memset(s, 0, sizeof *s);
     bench_config_copy(&s->cfg, cfg);
-    s->hist = bench_hist_new();
+    s->hist = hist_new();
     struct bench_target target;
     if (bench_target_parse(&target, cfg->target, err, errlen) != 0)
         return -1;

@@ -359,7 +359,7 @@ static void complete(struct bench_worker *w, struct bench_conn *c, const struct 
     c->inflight--;
     c->head_partial = false;
     struct bench_interval *iv = w->cur;
-    bench_hist_record(&iv->hist, now > s->start ? now - s->start : 0);
+    hist_record(&iv->hist, now > s->start ? now - s->start : 0);
     iv->c.done++;
     if (r->status >= 100 && r->status <= 599) {
         int cls = r->status / 100;
@@ -714,7 +714,7 @@ void bench_worker_init(struct bench_worker *w, int id, struct bench_run *run, in
     w->ivl[1] = xmalloc(sizeof *w->ivl[1]);
     for (int i = 0; i < 2; i++) {
         memset(&w->ivl[i]->c, 0, sizeof w->ivl[i]->c);
-        bench_hist_init(&w->ivl[i]->hist);
+        hist_init(&w->ivl[i]->hist);
     }
     w->epoch = atomic_load(&run->epoch);
     w->cur = w->ivl[w->epoch & 1];

@@ -10,7 +10,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
-#include "bench/hist.h"
+#include "core/hist.h"
 #include "bench/sched.h"
 #include "core/rand.h"
 
@@ -121,7 +121,7 @@ Test(bench_sched, nothing_due_before_start)
 Test(bench_sched, stall_shows_in_open_loop_p99_only)
 {
     const uint64_t service = 100000, stall_at = 5 * SEC, stall_end = stall_at + 500000000ULL;
-    struct bench_hist *open = bench_hist_new(), *closed = bench_hist_new();
+    struct hist *open = hist_new(), *closed = hist_new();
 
     struct bench_sched s;
     bench_sched_init(&s, 0, 1000, 10000);
@@ -132,23 +132,23 @@ Test(bench_sched, stall_shows_in_open_loop_p99_only)
         uint64_t begin = sent >= stall_at && sent < stall_end ? stall_end : sent;
         uint64_t done = begin + service;
         free_at = done;
-        bench_hist_record(open, done - intended);
+        hist_record(open, done - intended);
     }
 
     uint64_t t = 0;
     while (t < 10 * SEC) {
         uint64_t begin = t >= stall_at && t < stall_end ? stall_end : t;
         uint64_t done = begin + service;
-        bench_hist_record(closed, done - t);
+        hist_record(closed, done - t);
         t = done;
     }
 
-    uint64_t p99_open = bench_hist_percentile(open, 99);
-    uint64_t p99_closed = bench_hist_percentile(closed, 99);
+    uint64_t p99_open = hist_percentile(open, 99);
+    uint64_t p99_closed = hist_percentile(closed, 99);
     cr_assert_geq(p99_open, 400000000ULL, "open loop p99 %llu ns should show the 500 ms stall",
                   (unsigned long long)p99_open);
     cr_assert_leq(p99_closed, 2 * service, "closed loop p99 %llu ns hides the stall", (unsigned long long)p99_closed);
     cr_assert_geq(closed->max, 400000000ULL, "the closed loop sees the stall once, in max");
-    bench_hist_free(open);
-    bench_hist_free(closed);
+    hist_free(open);
+    hist_free(closed);
 }

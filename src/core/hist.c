@@ -1,51 +1,51 @@
 /*
  * hist.c — log-linear latency histogram (see hist.h).
  */
-#include "bench/hist.h"
+#include "core/hist.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "core/alloc.h"
 
-uint64_t bench_hist_bucket_lo(size_t i)
+uint64_t hist_bucket_lo(size_t i)
 {
-    if (i < 2 * BENCH_HIST_SUB)
+    if (i < 2 * HIST_SUB)
         return (uint64_t)i;
-    unsigned shift = (unsigned)(i / BENCH_HIST_SUB) - 1;
-    uint64_t m = (uint64_t)(i - (size_t)shift * BENCH_HIST_SUB);
+    unsigned shift = (unsigned)(i / HIST_SUB) - 1;
+    uint64_t m = (uint64_t)(i - (size_t)shift * HIST_SUB);
     return m << shift;
 }
 
-uint64_t bench_hist_bucket_hi(size_t i)
+uint64_t hist_bucket_hi(size_t i)
 {
-    if (i < 2 * BENCH_HIST_SUB)
+    if (i < 2 * HIST_SUB)
         return (uint64_t)i;
-    unsigned shift = (unsigned)(i / BENCH_HIST_SUB) - 1;
-    uint64_t m = (uint64_t)(i - (size_t)shift * BENCH_HIST_SUB);
+    unsigned shift = (unsigned)(i / HIST_SUB) - 1;
+    uint64_t m = (uint64_t)(i - (size_t)shift * HIST_SUB);
     return ((m + 1) << shift) - 1;
 }
 
-void bench_hist_init(struct bench_hist *h)
+void hist_init(struct hist *h)
 {
     memset(h, 0, sizeof *h);
     h->min = UINT64_MAX;
 }
 
-struct bench_hist *bench_hist_new(void)
+struct hist *hist_new(void)
 {
-    struct bench_hist *h = xmalloc(sizeof *h);
-    bench_hist_init(h);
+    struct hist *h = xmalloc(sizeof *h);
+    hist_init(h);
     return h;
 }
 
-void bench_hist_free(struct bench_hist *h) { xfree(h); }
+void hist_free(struct hist *h) { xfree(h); }
 
-void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src)
+void hist_merge(struct hist *dst, const struct hist *src)
 {
     if (src->total == 0)
         return;
-    for (size_t i = 0; i < BENCH_HIST_BUCKETS; i++)
+    for (size_t i = 0; i < HIST_BUCKETS; i++)
         dst->counts[i] += src->counts[i];
     dst->total += src->total;
     dst->sum += src->sum;
@@ -56,9 +56,9 @@ void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src)
         dst->max = src->max;
 }
 
-static uint64_t representative(const struct bench_hist *h, size_t i)
+static uint64_t representative(const struct hist *h, size_t i)
 {
-    uint64_t lo = bench_hist_bucket_lo(i), hi = bench_hist_bucket_hi(i);
+    uint64_t lo = hist_bucket_lo(i), hi = hist_bucket_hi(i);
     uint64_t v = lo + (hi - lo) / 2;
     if (v < h->min)
         v = h->min;
@@ -67,7 +67,7 @@ static uint64_t representative(const struct bench_hist *h, size_t i)
     return v;
 }
 
-static uint64_t rank_of(const struct bench_hist *h, double q)
+static uint64_t rank_of(const struct hist *h, double q)
 {
     double r = ceil(q / 100.0 * (double)h->total);
     if (r < 1)
@@ -77,7 +77,7 @@ static uint64_t rank_of(const struct bench_hist *h, double q)
     return (uint64_t)r;
 }
 
-void bench_hist_percentiles(const struct bench_hist *h, const double *qs, size_t n, uint64_t *out)
+void hist_percentiles(const struct hist *h, const double *qs, size_t n, uint64_t *out)
 {
     size_t k = 0;
     if (h->total == 0) {
@@ -98,41 +98,41 @@ void bench_hist_percentiles(const struct bench_hist *h, const double *qs, size_t
             continue;
         }
         uint64_t rank = rank_of(h, qs[k]);
-        while (i < BENCH_HIST_BUCKETS && cum + h->counts[i] < rank)
+        while (i < HIST_BUCKETS && cum + h->counts[i] < rank)
             cum += h->counts[i++];
-        out[k] = i < BENCH_HIST_BUCKETS ? representative(h, i) : h->max;
+        out[k] = i < HIST_BUCKETS ? representative(h, i) : h->max;
     }
 }
 
-uint64_t bench_hist_percentile(const struct bench_hist *h, double q)
+uint64_t hist_percentile(const struct hist *h, double q)
 {
     uint64_t v;
-    bench_hist_percentiles(h, &q, 1, &v);
+    hist_percentiles(h, &q, 1, &v);
     return v;
 }
 
-double bench_hist_mean(const struct bench_hist *h)
+double hist_mean(const struct hist *h)
 {
     return h->total ? h->sum / (double)h->total : 0.0;
 }
 
-double bench_hist_stdev(const struct bench_hist *h)
+double hist_stdev(const struct hist *h)
 {
     if (h->total < 2)
         return 0.0;
-    double m = bench_hist_mean(h);
+    double m = hist_mean(h);
     double var = h->sumsq / (double)h->total - m * m;
     return var > 0 ? sqrt(var) : 0.0;
 }
 
-bool bench_hist_next(const struct bench_hist *h, struct bench_hist_iter *it)
+bool hist_next(const struct hist *h, struct hist_iter *it)
 {
-    while (it->next < BENCH_HIST_BUCKETS) {
+    while (it->next < HIST_BUCKETS) {
         size_t i = it->next++;
         if (h->counts[i] == 0)
             continue;
-        it->lo = bench_hist_bucket_lo(i);
-        it->hi = bench_hist_bucket_hi(i);
+        it->lo = hist_bucket_lo(i);
+        it->hi = hist_bucket_hi(i);
         it->count = h->counts[i];
         it->cum += h->counts[i];
         return true;

@@ -1,5 +1,5 @@
 /*
- * hist.h — latency histogram with bounded relative error (bench role).
+ * hist.h — latency histogram with bounded relative error (bench, kv LATENCY).
  *
  * Log-linear buckets in the manner of HdrHistogram: values below 2^8 have a
  * bucket each; above, every power of two [2^e, 2^(e+1)) is split into 128
@@ -18,52 +18,52 @@
  * per-second histograms merge exactly into the totals. Not thread-safe:
  * one writer; readers synchronise with it (see worker.c's rotation).
  */
-#ifndef SCALEOUT_BENCH_HIST_H
-#define SCALEOUT_BENCH_HIST_H
+#ifndef SCALEOUT_HIST_H
+#define SCALEOUT_HIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define BENCH_HIST_SUB_BITS 7                          /* 128 sub-buckets per power of two */
-#define BENCH_HIST_SUB (1u << BENCH_HIST_SUB_BITS)
-#define BENCH_HIST_MAX_BITS 42                         /* values < 2^42 get their own bucket */
-#define BENCH_HIST_BUCKETS ((BENCH_HIST_MAX_BITS - BENCH_HIST_SUB_BITS + 1) * BENCH_HIST_SUB)
-#define BENCH_HIST_MAX_VALUE ((UINT64_C(1) << BENCH_HIST_MAX_BITS) - 1)
+#define HIST_SUB_BITS 7                          /* 128 sub-buckets per power of two */
+#define HIST_SUB (1u << HIST_SUB_BITS)
+#define HIST_MAX_BITS 42                         /* values < 2^42 get their own bucket */
+#define HIST_BUCKETS ((HIST_MAX_BITS - HIST_SUB_BITS + 1) * HIST_SUB)
+#define HIST_MAX_VALUE ((UINT64_C(1) << HIST_MAX_BITS) - 1)
 
-struct bench_hist {
+struct hist {
     uint64_t total;     /* values recorded */
     uint64_t min, max;  /* exact; min is UINT64_MAX while empty */
     double sum;         /* for the mean */
     double sumsq;       /* for the standard deviation */
-    uint64_t counts[BENCH_HIST_BUCKETS];
+    uint64_t counts[HIST_BUCKETS];
 };
 
-/* Bucket index of v (values above BENCH_HIST_MAX_VALUE go to the last bucket). */
-static inline size_t bench_hist_index(uint64_t v)
+/* Bucket index of v (values above HIST_MAX_VALUE go to the last bucket). */
+static inline size_t hist_index(uint64_t v)
 {
-    if (v < 2 * BENCH_HIST_SUB)
+    if (v < 2 * HIST_SUB)
         return (size_t)v;
-    if (v > BENCH_HIST_MAX_VALUE)
-        v = BENCH_HIST_MAX_VALUE;
-    unsigned shift = (unsigned)(63 - __builtin_clzll(v)) - BENCH_HIST_SUB_BITS;
-    return (size_t)shift * BENCH_HIST_SUB + (size_t)(v >> shift);
+    if (v > HIST_MAX_VALUE)
+        v = HIST_MAX_VALUE;
+    unsigned shift = (unsigned)(63 - __builtin_clzll(v)) - HIST_SUB_BITS;
+    return (size_t)shift * HIST_SUB + (size_t)(v >> shift);
 }
 
 /* Lowest and highest value of bucket i. */
-uint64_t bench_hist_bucket_lo(size_t i);
-uint64_t bench_hist_bucket_hi(size_t i);
+uint64_t hist_bucket_lo(size_t i);
+uint64_t hist_bucket_hi(size_t i);
 
 /* Empty the histogram (caller's memory, any alignment). */
-void bench_hist_init(struct bench_hist *h);
-static inline void bench_hist_reset(struct bench_hist *h) { bench_hist_init(h); }
+void hist_init(struct hist *h);
+static inline void hist_reset(struct hist *h) { hist_init(h); }
 /* Heap helpers (counted through core/alloc). */
-struct bench_hist *bench_hist_new(void);
-void bench_hist_free(struct bench_hist *h);
+struct hist *hist_new(void);
+void hist_free(struct hist *h);
 
-static inline void bench_hist_record(struct bench_hist *h, uint64_t v)
+static inline void hist_record(struct hist *h, uint64_t v)
 {
-    h->counts[bench_hist_index(v)]++;
+    h->counts[hist_index(v)]++;
     h->total++;
     if (v < h->min)
         h->min = v;
@@ -75,30 +75,30 @@ static inline void bench_hist_record(struct bench_hist *h, uint64_t v)
 }
 
 /* Add every value of src to dst. */
-void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src);
+void hist_merge(struct hist *dst, const struct hist *src);
 
 /*
  * Value at percentile q (0..100): the value of rank ceil(q/100 * total)
  * (at least 1) in sorted order, reported as its bucket's midpoint clamped to
  * [min, max]. q <= 0 gives min, q >= 100 gives max; 0 when empty.
  */
-uint64_t bench_hist_percentile(const struct bench_hist *h, double q);
+uint64_t hist_percentile(const struct hist *h, double q);
 /* The same for n percentiles in one pass; qs must be ascending. */
-void bench_hist_percentiles(const struct bench_hist *h, const double *qs, size_t n, uint64_t *out);
+void hist_percentiles(const struct hist *h, const double *qs, size_t n, uint64_t *out);
 
-double bench_hist_mean(const struct bench_hist *h);
-double bench_hist_stdev(const struct bench_hist *h);
+double hist_mean(const struct hist *h);
+double hist_stdev(const struct hist *h);
 
 /* Iteration over the non-empty buckets in ascending order:
- *     struct bench_hist_iter it = {0};
- *     while (bench_hist_next(h, &it)) use(it.lo, it.hi, it.count, it.cum);
+ *     struct hist_iter it = {0};
+ *     while (hist_next(h, &it)) use(it.lo, it.hi, it.count, it.cum);
  */
-struct bench_hist_iter {
+struct hist_iter {
     size_t next;        /* bucket to look at next */
     uint64_t lo, hi;    /* value range of the bucket found */
     uint64_t count;     /* values in it */
     uint64_t cum;       /* values in it and in every bucket before */
 };
-bool bench_hist_next(const struct bench_hist *h, struct bench_hist_iter *it);
+bool hist_next(const struct hist *h, struct hist_iter *it);
 
 #endif
