@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "kv/evict.h"
+#include "kv/latency.h"
 #include "kv/pubsub.h"
 #include "kv/server.h"
 #include "kv/aof.h"
@@ -91,6 +92,24 @@ static void format_notify(const void *conf, struct buf *out)
     char s[16];
     kv_notify_format(((const struct kv_config *)conf)->notify_keyspace_events, s);
     buf_puts(out, s);
+}
+
+static int parse_percentiles(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct kv_config *c = conf;
+    double p[16];
+    int n = kv_latency_parse_percentiles((const char *const *)argv, argc, p, 16, err, errlen);
+    if (n < 0)
+        return -1;
+    memcpy(c->latency_percentiles, p, sizeof p);
+    c->latency_npercentiles = n;
+    return 0;
+}
+
+static void format_percentiles(const void *conf, struct buf *out)
+{
+    const struct kv_config *c = conf;
+    kv_latency_format_percentiles(c->latency_percentiles, c->latency_npercentiles, out);
 }
 
 /* save <seconds> <changes> [<seconds> <changes> ...], or "" for none (Redis). */
@@ -220,6 +239,13 @@ static const struct conf_directive kv_dirs[] = {
         "log commands running at least this many microseconds (-1: none, 0: all)"),
     CONF_ROW_INT("slowlog-max-len", OFF(slowlog_max_len), 0, LONG_MAX, "128", CONF_RUNTIME,
         "entries the slow log keeps"),
+    CONF_ROW_INT("latency-monitor-threshold", OFF(latency_monitor_threshold), 0, LLONG_MAX, "0", CONF_RUNTIME,
+        "record commands taking at least this many ms as latency events (LATENCY LATEST; 0: off)"),
+    CONF_ROW_BOOL("latency-tracking", OFF(latency_tracking), "yes", CONF_RUNTIME,
+        "keep a latency histogram per command (LATENCY HISTOGRAM, INFO latencystats)"),
+    {"latency-tracking-info-percentiles", CONF_CUSTOM, OFF(latency_percentiles), 0, 0, "50 99 99.9", NULL,
+     CONF_RUNTIME, "percentiles INFO latencystats reports (0 to 100, space-separated)", 0, parse_percentiles,
+     format_percentiles},
     CONF_ROW_INT("busy-reply-threshold", OFF(busy_reply_threshold), 0, LLONG_MAX, "5000", CONF_RUNTIME,
         "ms a script may run before other clients get -BUSY and SCRIPT KILL works (0: never)"),
     CONF_ROW_INT("lua-time-limit", OFF(busy_reply_threshold), 0, LLONG_MAX, "5000", CONF_RUNTIME,

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/util.h"
+#include "kv/latency.h"
 #include "kv/blocking.h"
 #include "kv/evict.h"
 #include "kv/persist.h"
@@ -174,6 +175,10 @@ void kv_info(struct kv_server *s, struct buf *o, const char *section)
                        cs->calls ? (double)cs->usec / (double)cs->calls : 0.0, (unsigned long long)cs->rejected,
                        (unsigned long long)cs->failed);
         }
+    }
+    if (want(section, "latencystats", false)) {
+        SECTION("Latencystats");
+        kv_latency_info(s, o);
     }
     if (want(section, "keyspace", true)) {
         SECTION("Keyspace");

@@ -41,6 +41,7 @@
 #include "kv/setobj.h"
 #include "kv/script.h"
 #include "kv/slowlog.h"
+#include "kv/latency.h"
 
 #define IOBUF_LEN (16 * 1024)
 #define MAX_ARGS_LOGGED 3
@@ -130,6 +131,13 @@ static void run(struct kv_client *c, int id, int argc, struct resp_arg *argv)
     cs->calls++;
     cs->usec += (uint64_t)dt;
     cs->lat[lat_bucket(dt)]++;
+    if (!c->last_sub[0]) {
+        kv_latency_note(c->srv, id, -1, dt);
+    } else { /* a container: its subcommand's own histogram (none for an unknown one, as Redis) */
+        int sub = resp_subcmd_lookup(id, c->last_sub, strlen(c->last_sub));
+        if (sub >= 0 || !resp_cmd_is_container(id))
+            kv_latency_note(c->srv, id, sub, dt);
+    }
     c->srv->st.commands++;
 }
 
@@ -1363,6 +1371,7 @@ static void server_free(struct kv_server *s)
     kv_pubsub_free(s->pubsub);
     kv_watch_free(s->watch);
     kv_slowlog_free(s->slowlog);
+    kv_latency_free(s->latency);
     kv_script_free(s->script);
     kv_aof_free(s);
     kv_repl_free(s);
@@ -1395,6 +1404,7 @@ static void server_setup(struct kv_server *s)
     s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
     s->blocking = kv_blocking_new(s, s->nworkers);
     s->slowlog = kv_slowlog_new();
+    s->latency = kv_latency_new();
     s->pubsub = kv_pubsub_new(s, s->nworkers);
     kv_prop_init(s);
     kv_repl_init(s);

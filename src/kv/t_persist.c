@@ -17,8 +17,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -452,11 +454,38 @@ void kv_cmd_RESTORE(struct kv_client *c, int argc, struct resp_arg *argv)
     resp_add_ok(&c->out);
 }
 
+/* DEBUG SLEEP <seconds>: hold the server for that long (Redis's, for
+ * latency tests), at most DEBUG_SLEEP_MAX_S: a request never hangs it. The
+ * number is read as strtod reads it (junk is 0, as in Redis). */
+#define DEBUG_SLEEP_MAX_S 10.0
+static void debug_sleep(struct kv_client *c, const struct resp_arg *a)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%.*s", (int)(a->len < sizeof tmp ? a->len : sizeof tmp - 1), a->ptr);
+    double secs = strtod(tmp, NULL);
+    if (!(secs <= DEBUG_SLEEP_MAX_S)) {
+        kv_reply_errorf(c, "ERR DEBUG SLEEP is limited to %.0f seconds", DEBUG_SLEEP_MAX_S);
+        return;
+    }
+    if (secs > 0) {
+        long long us = (long long)(secs * 1e6);
+        struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+    resp_add_ok(&c->out);
+}
+
 /* DEBUG RELOAD [NOSAVE] [NOFLUSH]: save, empty the keyspace, load the file
- * back. MERGE and the other DEBUG subcommands of Redis are not implemented. */
+ * back; DEBUG SLEEP. MERGE and Redis's other DEBUG subcommands are not
+ * implemented. */
 void kv_cmd_DEBUG(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_server *s = c->srv;
+    if (kv_arg_is(&argv[1], "sleep") && argc == 3) {
+        debug_sleep(c, &argv[2]);
+        return;
+    }
     if (!kv_arg_is(&argv[1], "reload")) {
         kv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try DEBUG HELP.", (int)(argv[1].len > 128 ? 128 : argv[1].len),
                         argv[1].ptr);

@@ -14,6 +14,7 @@
 #include "core/util.h"
 #include "kv/blocking.h"
 #include "kv/hashobj.h"
+#include "kv/latency.h"
 #include "kv/multi.h"
 #include "kv/pubsub.h"
 #include "kv/repl.h"
@@ -786,6 +787,7 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     } else if (kv_arg_is(sub, "resetstat") && argc == 2) {
         memset(&s->st, 0, sizeof s->st);
+        kv_latency_reset_histograms(s->latency);
         memset(&s->db.st, 0, sizeof s->db.st);
         resp_add_ok(&c->out);
     } else if (kv_arg_is(sub, "rewrite") && argc == 2) {

@@ -80,6 +80,10 @@ struct kv_config {
     long long hll_sparse_max_bytes;
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
+    long long latency_monitor_threshold; /* ms; 0: the latency monitor is off (latency.h) */
+    bool latency_tracking;               /* per-command latency histograms */
+    int latency_npercentiles;            /* latency-tracking-info-percentiles */
+    double latency_percentiles[16];
     /* persistence (persist.h) */
     char *dir;
     char *dbfilename;
@@ -273,6 +277,7 @@ struct kv_server {
     struct kv_blocking *blocking;  /* clients blocked on keys (blocking.h) */
     struct kv_watch *watch;        /* WATCHed keys (multi.h), made by the first WATCH */
     struct kv_slowlog *slowlog;    /* SLOWLOG entries (slowlog.h) */
+    struct kv_latency *latency;    /* latency events and command histograms (latency.h) */
     /* CLIENT PAUSE: clients whose next command it holds wait, input unread */
     int pause_type;                /* KV_PAUSE_* */
     long long pause_end_ms;

@@ -246,6 +246,7 @@ enum {
     X(MEMORY, "memory", -2, R, 0, 0, 0, "server") \
     X(LASTSAVE, "lastsave", 1, F|K, 0, 0, 0, "server") \
     X(SLOWLOG, "slowlog", -2, K, 0, 0, 0, "server") \
+    X(LATENCY, "latency", -2, A|K, 0, 0, 0, "server") \
     X(SAVE, "save", 1, A|K, 0, 0, 0, "server") \
     X(BGSAVE, "bgsave", -1, A|K, 0, 0, 0, "server") \
     X(BGREWRITEAOF, "bgrewriteaof", 1, A|K, 0, 0, 0, "server") \

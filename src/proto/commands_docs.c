@@ -128,6 +128,7 @@ const struct resp_cmd_doc resp_cmd_docs[RESP_CMD_COUNT] = {
     [RESP_CMD_HELLO] = {"Handshake with Redis", "6.0.0"},
     [RESP_CMD_AUTH] = {"Authenticate to the server", "1.0.0"},
     [RESP_CMD_SLOWLOG] = {"A container for slow log commands", "2.2.12"},
+    [RESP_CMD_LATENCY] = {"A container for latency diagnostics commands", "2.8.13"},
     [RESP_CMD_SELECT] = {"Change the selected database for the current connection", "1.0.0"},
     [RESP_CMD_CLIENT] = {"A container for client connection commands", "2.4.0"},
     [RESP_CMD_RESET] = {"Reset the connection", "6.2.0"},
