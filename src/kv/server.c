@@ -1372,6 +1372,7 @@ static void server_free(struct kv_server *s)
     kv_watch_free(s->watch);
     kv_slowlog_free(s->slowlog);
     kv_latency_free(s->latency);
+    kv_migrate_free(s->migrate);
     kv_script_free(s->script);
     kv_aof_free(s);
     kv_repl_free(s);

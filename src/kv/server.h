@@ -42,6 +42,8 @@ extern const struct conf_table kv_conf_table;
 /* Command handlers: one per resp_cmds entry, defined in the t_*.c files. */
 typedef void kv_cmd_fn(struct kv_client *c, int argc, struct resp_arg *argv);
 extern kv_cmd_fn *const kv_handlers[RESP_CMD_COUNT];
+/* MIGRATE's cached connections (t_migrate.c), closed with the server. */
+void kv_migrate_free(struct kv_migrate *m);
 
 /*
  * The up-calls' implementations (struct kv_server_ops in types.h; the

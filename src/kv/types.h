@@ -34,6 +34,8 @@ struct kv_repl;
 struct kv_master_link;
 struct kv_prop;
 struct kv_aof;
+struct kv_latency;
+struct kv_migrate;
 
 /* client-output-buffer-limit of one client class */
 struct kv_obl {
@@ -278,6 +280,7 @@ struct kv_server {
     struct kv_watch *watch;        /* WATCHed keys (multi.h), made by the first WATCH */
     struct kv_slowlog *slowlog;    /* SLOWLOG entries (slowlog.h) */
     struct kv_latency *latency;    /* latency events and command histograms (latency.h) */
+    struct kv_migrate *migrate;    /* MIGRATE's cached connections (t_migrate.c), made at first use */
     /* CLIENT PAUSE: clients whose next command it holds wait, input unread */
     int pause_type;                /* KV_PAUSE_* */
     long long pause_end_ms;

@@ -209,6 +209,11 @@ const struct resp_subcmd resp_subcmds[] = {
     {RESP_CMD_MEMORY, "purge", 2, 0},
     {RESP_CMD_MEMORY, "stats", 2, 0},
     {RESP_CMD_MEMORY, "usage", -3, 2},
+    {RESP_CMD_MODULE, "help", 2, 0},
+    {RESP_CMD_MODULE, "list", 2, 0},
+    {RESP_CMD_MODULE, "load", -3, 0},
+    {RESP_CMD_MODULE, "loadex", -3, 0},
+    {RESP_CMD_MODULE, "unload", 3, 0},
     {RESP_CMD_LATENCY, "doctor", 2, 0},
     {RESP_CMD_LATENCY, "graph", 3, 0},
     {RESP_CMD_LATENCY, "help", 2, 0},
@@ -341,6 +346,25 @@ int resp_cmd_keys(int id, int argc, const struct resp_arg *argv, int *pos)
     int n = 0;
     if (id == RESP_CMD_XREAD || id == RESP_CMD_XREADGROUP) {
         n = xread_keys(id, argc, argv, pos);
+    } else if (id == RESP_CMD_MIGRATE) {
+        /* the key at 3, or with KEYS (key "") the rest; AUTH takes one
+         * argument and AUTH2 two (Redis's migrateGetKeys) */
+        int first = 3, num = argc > 3 ? 1 : 0;
+        for (int i = 6; i < argc; i++) {
+            if (word_is(&argv[i], "auth")) {
+                i += 1;
+            } else if (word_is(&argv[i], "auth2")) {
+                i += 2;
+            } else if (word_is(&argv[i], "keys")) {
+                if (argv[3].len > 0)
+                    return -1;
+                first = i + 1;
+                num = argc - first;
+                break;
+            }
+        }
+        for (int i = 0; i < num; i++)
+            pos[n++] = first + i;
     } else if (resp_cmd_is_container(id)) {
         int sub = argc > 1 ? resp_subcmd_lookup(id, argv[1].ptr, argv[1].len) : -1;
         if (sub >= 0 && resp_subcmds[sub].key && resp_subcmds[sub].key < argc)

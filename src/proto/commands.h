@@ -247,6 +247,7 @@ enum {
     X(LASTSAVE, "lastsave", 1, F|K, 0, 0, 0, "server") \
     X(SLOWLOG, "slowlog", -2, K, 0, 0, 0, "server") \
     X(LATENCY, "latency", -2, A|K, 0, 0, 0, "server") \
+    X(MODULE, "module", -2, A|K, 0, 0, 0, "server") \
     X(SAVE, "save", 1, A|K, 0, 0, 0, "server") \
     X(BGSAVE, "bgsave", -1, A|K, 0, 0, 0, "server") \
     X(BGREWRITEAOF, "bgrewriteaof", 1, A|K, 0, 0, 0, "server") \
@@ -261,6 +262,8 @@ enum {
     X(SHUTDOWN, "shutdown", -1, A|K, 0, 0, 0, "server") \
     X(DUMP, "dump", 2, R, 1, 1, 1, "generic") \
     X(RESTORE, "restore", -4, W|M, 1, 1, 1, "generic") \
+    X(RESTORE_ASKING, "restore-asking", -4, W|M, 1, 1, 1, "server") \
+    X(MIGRATE, "migrate", -6, W|V, 3, 3, 1, "generic") \
     X(DEBUG, "debug", -2, A|K, 0, 0, 0, "server") \
     X(MULTI, "multi", 1, F|K, 0, 0, 0, "transactions") \
     X(EXEC, "exec", 1, K, 0, 0, 0, "transactions") \

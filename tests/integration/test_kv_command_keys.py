@@ -47,7 +47,9 @@ SHAPES = [
     ["CONFIG", "GET", "x"], ["CLIENT", "LIST"], ["NOSUCHCOMMAND", "a"], ["MSET", "a", "1", "b", "2"],
     ["MSET", "a", "1", "b"], ["BITOP", "AND", "d", "a", "b"], ["BLPOP", "a", "b", "0"], ["LCS", "a", "b"],
     ["SET", "k", "v", "EX", "1"], ["GET"], ["GET", "a", "b"], ["PING"], ["PUBLISH", "ch", "m"],
-    ["SPUBLISH", "ch", "m"], ["SSUBSCRIBE", "ch"], ["RENAME", "a", "b"], ["SMOVE", "a", "b", "m"],
+    ["SPUBLISH", "ch", "m"], ["MIGRATE", "h", "1", "k", "0", "1"], ["MIGRATE", "h", "1", "", "0", "1", "KEYS", "a", "b"],
+    ["MIGRATE", "h", "1", "k", "0", "1", "KEYS", "a"], ["MIGRATE", "h", "1", "", "0", "1", "AUTH", "keys", "KEYS", "a"],
+    ["MIGRATE", "h", "1", "", "0", "1", "AUTH2", "u", "keys", "COPY", "KEYS", "a", "b", "c"], ["SSUBSCRIBE", "ch"], ["RENAME", "a", "b"], ["SMOVE", "a", "b", "m"],
 ]
 
 
