@@ -794,6 +794,14 @@ def geo_from_by(r):
 
 
 GRAMMAR.update({
+    # MIGRATE to a closed port: both answer the IOERR of a refused connection
+    "migrate": (1, lambda r: ["127.0.0.1", "1", r.choice([key(r), ""]), r.choice(["0", "1", "x"]),
+                              r.choice(["100", "0", "x"])]
+                + [w for _ in range(r.randint(0, 2)) for w in r.choice([["COPY"], ["REPLACE"], ["AUTH", "pw"],
+                                                                       ["KEYS", key(r)], ["BAD"]])]),
+})
+
+GRAMMAR.update({
     # geo indexes are sorted sets: the same keys as the z* commands, so the
     # searches also meet scores that GEOADD never writes
     "geoadd": (4, lambda r: [key(r)] + r.choice([[], [], ["NX"], ["XX"], ["CH"], ["XX", "CH"]])
@@ -943,6 +951,7 @@ SHAPE = {
     "hello": "server name, version and client id differ",
     "config": "directive sets differ (scaleout lists its own)",
     "slowlog": "ids, times, durations and addresses differ; what is slow differs",
+    "latency": "histograms hold each server's own durations",
     "dbsize": "counts keys whose TTL passed but are not reclaimed yet; SET .. EXAT <past> "
               "deletes at once in scaleout, Redis 7.0 stores the key already expired",
 }
