@@ -17,7 +17,7 @@
 #include "core/util.h"
 #include "kv/multi.h"
 #include "kv/reply.h"
-#include "kv/server.h"
+#include "kv/types.h"
 
 #define TS_LEN 160        /* samples an event keeps (Redis's LATENCY_TS_LEN) */
 #define MAX_EVENTS 32

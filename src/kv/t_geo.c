@@ -31,6 +31,7 @@
 #include "kv/pubsub.h"
 #include "kv/reply.h"
 #include "kv/server.h"
+#include "kv/t_zset.h"
 #include "kv/zsetobj.h"
 
 static inline struct kv_db *DB(struct kv_client *c) { return &c->srv->db; }
@@ -181,7 +182,7 @@ void kv_cmd_GEOADD(struct kv_client *c, int argc, struct resp_arg *argv)
         zv[first + 2 * i] = (struct resp_arg){scores[i], (size_t)len};
         zv[first + 2 * i + 1] = a[2];
     }
-    kv_handlers[RESP_CMD_ZADD](c, zargc, zv);
+    kv_cmd_ZADD(c, zargc, zv);
 done:
     xfree(scores);
     xfree(zv);

@@ -353,11 +353,6 @@ done:
     xfree(keys);
 }
 
-void kv_cmd_RESTORE_ASKING(struct kv_client *c, int argc, struct resp_arg *argv)
-{
-    kv_handlers[RESP_CMD_RESTORE](c, argc, argv);
-}
-
 /* MODULE: kv loads no modules; LIST is empty, LOAD and UNLOAD fail as
  * Redis's do for a module it cannot load or does not have. */
 void kv_cmd_MODULE(struct kv_client *c, int argc, struct resp_arg *argv)

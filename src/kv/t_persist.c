@@ -454,6 +454,9 @@ void kv_cmd_RESTORE(struct kv_client *c, int argc, struct resp_arg *argv)
     resp_add_ok(&c->out);
 }
 
+/* RESTORE-ASKING: what a cluster node's MIGRATE sends; RESTORE here. */
+void kv_cmd_RESTORE_ASKING(struct kv_client *c, int argc, struct resp_arg *argv) { kv_cmd_RESTORE(c, argc, argv); }
+
 /* DEBUG SLEEP <seconds>: hold the server for that long (Redis's, for
  * latency tests), at most DEBUG_SLEEP_MAX_S: a request never hangs it. The
  * number is read as strtod reads it (junk is 0, as in Redis). */

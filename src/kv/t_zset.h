@@ -30,4 +30,7 @@ enum kv_zpop_reply {
 int kv_zset_pop(struct kv_client *c, const struct resp_arg *keys, int nkeys, bool max, long long count,
                 enum kv_zpop_reply shape);
 
+/* ZADD, which GEOADD runs with the coordinates turned into scores. */
+void kv_cmd_ZADD(struct kv_client *c, int argc, struct resp_arg *argv);
+
 #endif
