@@ -588,7 +588,7 @@ static void search(struct kv_client *c, int argc, struct resp_arg *argv, int src
         return;
     }
     size_t n = count == 0 || r.n < (unsigned long long)count ? r.n : (size_t)count;
-    if (sort != SORT_NONE) {
+    if (sort != SORT_NONE && r.n > 1) { /* (qsort of no array is undefined) */
         int (*cmp)(const void *, const void *) = sort == SORT_ASC ? by_dist_asc : by_dist_desc;
         if (n == r.n)
             qsort(r.p, r.n, sizeof *r.p, cmp); /* glibc's merge sort, as Redis calls it */
