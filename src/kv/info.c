@@ -20,7 +20,6 @@
 #include "kv/pubsub.h"
 #include "kv/script.h"
 
-#define KV_VERSION "0.1.0"
 
 static size_t rss_bytes(void)
 {

@@ -1006,3 +1006,44 @@ void kv_cmd_CLUSTER(struct kv_client *c, int argc, struct resp_arg *argv)
 void kv_cmd_READONLY(struct kv_client *c, int argc, struct resp_arg *argv) { (void)argc, (void)argv; no_cluster(c); }
 void kv_cmd_READWRITE(struct kv_client *c, int argc, struct resp_arg *argv) { (void)argc, (void)argv; no_cluster(c); }
 void kv_cmd_ASKING(struct kv_client *c, int argc, struct resp_arg *argv) { (void)argc, (void)argv; no_cluster(c); }
+
+/* ---- LOLWUT ------------------------------------------------------------------ */
+
+/*
+ * LOLWUT [VERSION v] [columns rows]: computer art and the version, as Redis
+ * has it; the art here is a Truchet maze, the 10 PRINT program's, its
+ * diagonals picked by a generator seeded with the size (the same size draws
+ * the same maze). VERSION is parsed as Redis parses it and otherwise
+ * ignored: there is one picture. The size is at most 200 x 100.
+ */
+void kv_cmd_LOLWUT(struct kv_client *c, int argc, struct resp_arg *argv)
+{
+    int first = 1;
+    if (argc >= 3 && kv_arg_is(&argv[1], "version")) {
+        long long ver;
+        if (!kv_arg_ll(c, &argv[2], &ver))
+            return;
+        first = 3;
+    }
+    long long cols = 40, rows = 10;
+    if (first < argc && !kv_arg_ll(c, &argv[first], &cols))
+        return;
+    if (first + 1 < argc && !kv_arg_ll(c, &argv[first + 1], &rows))
+        return;
+    cols = cols < 1 ? 1 : cols > 200 ? 200 : cols;
+    rows = rows < 1 ? 1 : rows > 100 ? 100 : rows;
+    struct buf art;
+    buf_init(&art);
+    uint64_t x = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(cols * 1000 + rows);
+    for (long long r = 0; r < rows; r++) {
+        for (long long k = 0; k < cols; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+            buf_puts(&art, (x >> 32) & 1 ? "\xe2\x95\xb1" : "\xe2\x95\xb2"); /* U+2571, U+2572 */
+        }
+        buf_putc(&art, '\n');
+    }
+    buf_printf(&art, "\nTruchet maze, after 10 PRINT CHR$(205.5+RND(1)); : GOTO 10. scaleout kv ver. %s\n",
+               KV_VERSION);
+    resp_add_verbatim(&c->out, c->proto, buf_head(&art), buf_pending(&art));
+    buf_deinit(&art);
+}

@@ -25,6 +25,9 @@
 #include "net/server.h"
 #include "kv/db.h"
 
+/* The version INFO, /status and LOLWUT report. */
+#define KV_VERSION "0.1.0"
+
 struct kv_evict_policy;
 struct kv_blocked;
 struct kv_blocking;

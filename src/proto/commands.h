@@ -71,6 +71,8 @@ enum {
     X(PFADD, "pfadd", -2, W|M|F, 1, 1, 1, "hyperloglog") \
     X(PFCOUNT, "pfcount", -2, R, 1, -1, 1, "hyperloglog") \
     X(PFMERGE, "pfmerge", -2, W|M, 1, -1, 1, "hyperloglog") \
+    X(PFDEBUG, "pfdebug", 3, W|M|A, 2, 2, 1, "hyperloglog") \
+    X(PFSELFTEST, "pfselftest", 1, A|K, 0, 0, 0, "hyperloglog") \
     X(BITPOS, "bitpos", -3, R, 1, 1, 1, "bitmap") \
     X(BITOP, "bitop", -4, W|M, 2, -1, 1, "bitmap") \
     X(BITFIELD, "bitfield", -2, W|M, 1, 1, 1, "bitmap") \
@@ -248,6 +250,7 @@ enum {
     X(SLOWLOG, "slowlog", -2, K, 0, 0, 0, "server") \
     X(LATENCY, "latency", -2, A|K, 0, 0, 0, "server") \
     X(MODULE, "module", -2, A|K, 0, 0, 0, "server") \
+    X(LOLWUT, "lolwut", -1, R|F|K, 0, 0, 0, "server") \
     X(SAVE, "save", 1, A|K, 0, 0, 0, "server") \
     X(BGSAVE, "bgsave", -1, A|K, 0, 0, 0, "server") \
     X(BGREWRITEAOF, "bgrewriteaof", 1, A|K, 0, 0, 0, "server") \

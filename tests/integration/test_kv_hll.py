@@ -106,3 +106,26 @@ def test_hll_errors_and_values_across_servers(launch):
         c.set("copy", made[src])
         assert c.pfcount("copy") == seen[src][-1]
         assert c.pfadd("copy", "m1") == 0 and c.pfadd("copy", "new-element") == 1
+
+
+def test_pfdebug_and_pfselftest_like_redis(launch):
+    """PFDEBUG's views (DECODE's opcodes, GETREG's registers, ENCODING) and
+    its conversions (TODENSE, GETREG on a sparse value) with Redis's replies
+    and errors; PFSELFTEST passes."""
+    assert REDIS_SERVER
+    seen = {}
+    cmds = [["PFADD", "h", *[f"e{i}" for i in range(40)]], ["PFDEBUG", "ENCODING", "h"], ["PFDEBUG", "DECODE", "h"],
+            ["PFADD", "g", "a", "b"], ["PFDEBUG", "GETREG", "g"], ["PFDEBUG", "ENCODING", "g"], ["GET", "g"],
+            ["PFDEBUG", "TODENSE", "h"], ["PFDEBUG", "TODENSE", "h"], ["PFDEBUG", "DECODE", "h"], ["GET", "h"],
+            ["PFCOUNT", "h"], ["PFDEBUG", "BOGUS", "h"], ["PFDEBUG", "ENCODING", "nokey"], ["SET", "s", "x"],
+            ["PFDEBUG", "ENCODING", "s"], ["RPUSH", "l", "x"], ["PFDEBUG", "ENCODING", "l"],
+            ["PFDEBUG", "ENCODING", "h", "x"], ["PFDEBUG", "ENCODING"], ["PFSELFTEST"], ["PFSELFTEST", "x"]]
+    for kind in ("redis", "scaleout"):
+        c = launch(kind, f"{kind}-pfdebug").conn()
+        out = []
+        for cmd in cmds:
+            c.cmd(*cmd)
+            out.append(c.last_raw)
+        seen[kind] = out
+    for i, (a, b) in enumerate(zip(seen["redis"], seen["scaleout"])):
+        assert a == b, (i, cmds[i], a[:300], b[:300])
