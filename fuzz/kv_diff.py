@@ -952,6 +952,7 @@ SHAPE = {
     "config": "directive sets differ (scaleout lists its own)",
     "slowlog": "ids, times, durations and addresses differ; what is slow differs",
     "latency": "histograms hold each server's own durations",
+    "lolwut": "each server draws its own picture",
     "dbsize": "counts keys whose TTL passed but are not reclaimed yet; SET .. EXAT <past> "
               "deletes at once in scaleout, Redis 7.0 stores the key already expired",
 }

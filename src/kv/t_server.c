@@ -1025,11 +1025,13 @@ void kv_cmd_LOLWUT(struct kv_client *c, int argc, struct resp_arg *argv)
             return;
         first = 3;
     }
-    long long cols = 40, rows = 10;
-    if (first < argc && !kv_arg_ll(c, &argv[first], &cols))
-        return;
-    if (first + 1 < argc && !kv_arg_ll(c, &argv[first + 1], &rows))
-        return;
+    /* as Redis 7.0's LOLWUT without VERSION: other arguments that are not
+     * sizes are ignored */
+    long long cols = 40, rows = 10, v;
+    if (first < argc && util_str2ll(argv[first].ptr, argv[first].len, &v))
+        cols = v;
+    if (first + 1 < argc && util_str2ll(argv[first + 1].ptr, argv[first + 1].len, &v))
+        rows = v;
     cols = cols < 1 ? 1 : cols > 200 ? 200 : cols;
     rows = rows < 1 ? 1 : rows > 100 ? 100 : rows;
     struct buf art;
