@@ -471,8 +471,6 @@ void kv_cmd_LATENCY(struct kv_client *c, int argc, struct resp_arg *argv)
             "HELP",
             "    Print this help.",
         };
-        resp_add_array(&c->out, (long long)(sizeof help / sizeof help[0]));
-        for (size_t i = 0; i < sizeof help / sizeof help[0]; i++)
-            resp_add_simple(&c->out, help[i], strlen(help[i]));
+        kv_reply_help(c, help, sizeof help / sizeof help[0]);
     }
 }

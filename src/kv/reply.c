@@ -42,6 +42,13 @@ void kv_reply_errorf(struct kv_client *c, const char *fmt, ...)
 
 void kv_reply_syntax(struct kv_client *c) { kv_reply_error(c, "ERR syntax error"); }
 
+void kv_reply_help(struct kv_client *c, const char *const *lines, size_t n)
+{
+    resp_add_array(&c->out, (long long)n);
+    for (size_t i = 0; i < n; i++)
+        resp_add_simple(&c->out, lines[i], strlen(lines[i]));
+}
+
 void kv_reply_wrongtype(struct kv_client *c)
 {
     kv_reply_error(c, "WRONGTYPE Operation against a key holding the wrong kind of value");

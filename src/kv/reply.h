@@ -22,6 +22,8 @@ static inline struct buf *cout(struct kv_client *c) { return &c->out; }
 void kv_reply_error(struct kv_client *c, const char *msg);
 void kv_reply_errorf(struct kv_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kv_reply_syntax(struct kv_client *c);
+/* A HELP reply: the lines as simple strings. */
+void kv_reply_help(struct kv_client *c, const char *const *lines, size_t n);
 void kv_reply_wrongtype(struct kv_client *c);
 void kv_reply_arity(struct kv_client *c, const char *cmd);
 /* Container commands (CLIENT, CONFIG...): remember the subcommand for CLIENT LIST. */

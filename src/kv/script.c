@@ -7,6 +7,7 @@
  * Everything here runs with the keyspace lock held, on the worker thread of
  * the client that called the script, except kv_script_busy_reply().
  */
+#include "kv/acl.h"
 #include "kv/script_int.h"
 
 #include <lauxlib.h>
@@ -683,6 +684,10 @@ static int redis_call_generic(lua_State *L, bool raise)
         return push_error_cstr(L, "ERR Wrong number of args calling Redis command from script", raise);
     if (sc->noscript[id])
         return push_error_cstr(L, "ERR This Redis command is not allowed from script", raise);
+    char acl_err[640]; /* the caller's permissions, checked as Redis does before the write checks */
+    if (sc->caller && sc->caller->user && !kv_acl_user_unrestricted(sc->caller->user) &&
+        !kv_acl_check(sc->caller, KV_ACL_LUA, id, argc, argv, acl_err, sizeof acl_err))
+        return push_error_cstr(L, acl_err, raise);
     if (cmd->flags & CMD_WRITE) {
         if (sc->ro)
             return push_error_cstr(L, "ERR Write commands are not allowed from read-only scripts.", raise);
@@ -1443,12 +1448,6 @@ static const char *script_help[] = {
     "    Prints this help.",
 };
 
-void kv_reply_help(struct kv_client *c, const char **lines, size_t n)
-{
-    resp_add_array(&c->out, (long long)n);
-    for (size_t i = 0; i < n; i++)
-        resp_add_simple(&c->out, lines[i], strlen(lines[i]));
-}
 
 void kv_cmd_SCRIPT(struct kv_client *c, int argc, struct resp_arg *argv)
 {

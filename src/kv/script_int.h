@@ -74,6 +74,5 @@ void kv_lua_load_hook(struct kv_script *sc, bool on);
 bool kv_lua_numkeys(struct kv_client *c, int argc, struct resp_arg *argv, long long *nk, bool fcall);
 void kv_lua_sha1hex(const char *p, size_t n, char out[41]);
 /* An array of status lines (HELP). */
-void kv_reply_help(struct kv_client *c, const char **lines, size_t n);
 
 #endif

@@ -26,6 +26,7 @@
 #include "core/net.h"
 #include "core/rand.h"
 #include "core/util.h"
+#include "kv/acl.h"
 #include "kv/aof.h"
 #include "kv/blocking.h"
 #include "kv/evict.h"
@@ -200,6 +201,13 @@ void kv_server_call(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!c->authed && !(cmd->flags & CMD_NOAUTH)) {
         cs->rejected++;
         kv_multi_reject(c, id, "NOAUTH Authentication required.");
+        return;
+    }
+    char acl_err[640];
+    if (c->user && !kv_acl_user_unrestricted(c->user) &&
+        !kv_acl_check(c, kv_multi_active(c) ? KV_ACL_MULTI : KV_ACL_TOPLEVEL, id, argc, argv, acl_err, sizeof acl_err)) {
+        cs->rejected++;
+        kv_multi_reject(c, id, acl_err);
         return;
     }
     if (s->cfg.maxmemory && xalloc_used() > s->cfg.maxmemory) {
@@ -947,8 +955,9 @@ static void on_connection(uv_stream_t *server, int status)
     w->nclients++;
     /* registry (CLIENT LIST) */
     pthread_mutex_lock(&s->lock);
-    /* requirepass may be replaced by CONFIG SET on another thread: read it locked */
-    c->authed = s->cfg.requirepass == NULL || s->cfg.requirepass[0] == '\0';
+    /* the default user may change on another thread: read it locked */
+    c->user = kv_acl_default_user(s->acl);
+    c->authed = kv_acl_default_open(s->acl);
     LIST_PUSH(s->registry, c, gprev, gnext);
     s->st.conns_received++;
     pthread_mutex_unlock(&s->lock);
@@ -1274,6 +1283,14 @@ void kv_config_apply(struct kv_server *s)
     /* Redis caps the intset at 2^30 members whatever the setting says */
     kv_set_max_intset_entries = (size_t)(s->cfg.set_max_intset_entries < (1LL << 30) ? s->cfg.set_max_intset_entries : (1LL << 30));
     log_set_level(s->cfg.loglevel);
+    /* requirepass is the default user's password: set when it changes, so
+     * that other CONFIG SETs leave what ACL SETUSER default gave */
+    const char *rp = s->cfg.requirepass ? s->cfg.requirepass : "";
+    if (s->acl && (!s->acl_requirepass || strcmp(s->acl_requirepass, rp) != 0)) {
+        kv_acl_set_requirepass(s->acl, rp);
+        xfree(s->acl_requirepass);
+        s->acl_requirepass = xstrdup(rp);
+    }
     if (uv_is_active((uv_handle_t *)&s->cron) && (long long)uv_timer_get_repeat(&s->cron) != 1000 / s->cfg.hz)
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
     kv_aof_apply(s);
@@ -1371,6 +1388,8 @@ static void server_free(struct kv_server *s)
     kv_pubsub_free(s->pubsub);
     kv_watch_free(s->watch);
     kv_slowlog_free(s->slowlog);
+    kv_acl_free(s->acl);
+    xfree(s->acl_requirepass);
     kv_latency_free(s->latency);
     kv_migrate_free(s->migrate);
     kv_script_free(s->script);
@@ -1399,6 +1418,7 @@ static void server_setup(struct kv_server *s)
     }
     s->start_ms = util_time_ms();
     s->next_client_id = 1;
+    s->acl = kv_acl_new();
     kv_config_apply(s);
 
     s->nworkers = (int)s->cfg.threads;

@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/util.h"
+#include "kv/acl.h"
 #include "kv/blocking.h"
 #include "kv/hashobj.h"
 #include "kv/latency.h"
@@ -52,47 +53,23 @@ void kv_cmd_QUIT(struct kv_client *c, int argc, struct resp_arg *argv)
     c->close_after_reply = true;
 }
 
-/* Constant-time password check against requirepass. */
-static bool password_ok(struct kv_client *c, const struct resp_arg *pass)
-{
-    const char *want = c->srv->cfg.requirepass;
-    size_t wl = strlen(want);
-    unsigned char diff = (unsigned char)(wl != pass->len);
-    for (size_t i = 0; i < pass->len; i++)
-        diff |= (unsigned char)(pass->ptr[i] ^ want[i % (wl ? wl : 1)]);
-    return diff == 0 && wl == pass->len;
-}
-
-static bool have_password(struct kv_client *c) { return c->srv->cfg.requirepass && c->srv->cfg.requirepass[0]; }
-
+/* Redis 7.0's AUTH: one argument is the default user's password (an error
+ * when the default user has none); the check and its logging are acl.c's. */
 void kv_cmd_AUTH(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     if (argc > 3) {
         kv_reply_syntax(c);
         return;
     }
-    if (!have_password(c)) {
-        if (argc == 2) {
-            kv_reply_error(c, "ERR AUTH <password> called without any password configured for the default user. "
-                              "Are you sure your configuration is correct?");
-            return;
-        }
-        /* AUTH default <anything> is accepted by Redis with nopass users */
-        if (kv_arg_is(&argv[1], "default")) {
-            c->authed = true;
-            resp_add_ok(&c->out);
-        } else {
-            kv_reply_error(c, KV_WRONGPASS);
-        }
+    if (argc == 2 && kv_acl_default_open(c->srv->acl)) {
+        kv_reply_error(c, "ERR AUTH <password> called without any password configured for the default user. "
+                          "Are you sure your configuration is correct?");
         return;
     }
-    const struct resp_arg *pass = &argv[argc - 1];
-    if ((argc == 3 && !kv_arg_is(&argv[1], "default")) || !password_ok(c, pass)) {
+    if (kv_acl_auth(c, argc == 3 ? &argv[1] : NULL, &argv[argc - 1]))
+        resp_add_ok(&c->out);
+    else
         kv_reply_error(c, KV_WRONGPASS);
-        return;
-    }
-    c->authed = true;
-    resp_add_ok(&c->out);
 }
 
 static bool valid_client_name(const struct resp_arg *a)
@@ -124,17 +101,12 @@ void kv_cmd_HELLO(struct kv_client *c, int argc, struct resp_arg *argv)
         }
         j = 2;
     }
-    const struct resp_arg *setname = NULL;
+    const struct resp_arg *setname = NULL, *auth_user = NULL, *auth_pass = NULL;
     for (; j < argc; j++) {
         bool more = argc - j - 1;
         if (kv_arg_is(&argv[j], "auth") && argc - j - 1 >= 2) {
-            /* only the default user exists; without requirepass it takes any password */
-            bool ok = kv_arg_is(&argv[j + 1], "default") && (!have_password(c) || password_ok(c, &argv[j + 2]));
-            if (!ok) {
-                kv_reply_error(c, KV_WRONGPASS);
-                return;
-            }
-            c->authed = true;
+            auth_user = &argv[j + 1];
+            auth_pass = &argv[j + 2];
             j += 2;
         } else if (kv_arg_is(&argv[j], "setname") && more) {
             setname = &argv[j + 1];
@@ -147,6 +119,10 @@ void kv_cmd_HELLO(struct kv_client *c, int argc, struct resp_arg *argv)
             kv_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", (int)argv[j].len, argv[j].ptr);
             return;
         }
+    }
+    if (auth_user && !kv_acl_auth(c, auth_user, auth_pass)) {
+        kv_reply_error(c, KV_WRONGPASS);
+        return;
     }
     if (!c->authed) {
         kv_reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
@@ -201,13 +177,14 @@ void kv_cmd_RESET(struct kv_client *c, int argc, struct resp_arg *argv)
     c->proto = 2;
     xfree(c->name);
     c->name = NULL;
-    c->authed = !have_password(c);
+    c->user = kv_acl_default_user(c->srv->acl);
+    c->authed = kv_acl_default_open(c->srv->acl);
     resp_add_simple(&c->out, "RESET", 5);
 }
 
 /* ---- CLIENT ---------------------------------------------------------------- */
 
-static void client_info_line(struct kv_client *me, struct kv_client *c, struct buf *b)
+void kv_client_info(struct kv_client *me, struct kv_client *c, struct buf *b)
 {
     long long now = me->srv->db.now_ms;
     char flags[8];
@@ -234,14 +211,14 @@ static void client_info_line(struct kv_client *me, struct kv_client *c, struct b
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lld psub=%lld ssub=%lld "
                "multi=%lld qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=0 "
-               "events=r cmd=%s%s%s user=default redir=-1 resp=%d\n",
+               "events=r cmd=%s%s%s user=%s redir=-1 resp=%d\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, sub, psub, ssub,
                kv_multi_count(c),
                c == me ? buf_pending(&c->out) + buf_pending(&c->wbuf)
                        : atomic_load_explicit(&c->out_bytes, memory_order_relaxed),
                c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->last_sub[0] ? "|" : "", c->last_sub,
-               c->proto);
+               c->user ? kv_acl_user_name(c->user) : "default", c->proto);
 }
 
 static const char *client_help[] = {
@@ -260,20 +237,13 @@ static const char *client_help[] = {
     "HELP", "    Print this help.",
 };
 
-static void reply_help(struct kv_client *c, const char **lines, size_t n)
-{
-    resp_add_array(&c->out, (long long)n);
-    for (size_t i = 0; i < n; i++)
-        resp_add_simple(&c->out, lines[i], strlen(lines[i]));
-}
-
 static void reply_unknown_sub(struct kv_client *c, const struct resp_arg *sub, const char *cmd)
 {
     kv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", (int)(sub->len > 128 ? 128 : sub->len),
                     sub->ptr, cmd);
 }
 
-static bool kill_client(struct kv_client *me, struct kv_client *c)
+bool kv_client_kill(struct kv_client *me, struct kv_client *c)
 {
     if (c == me) {
         c->close_after_reply = true;
@@ -382,7 +352,7 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
     } else if (kv_arg_is(sub, "info") && argc == 2) {
         struct buf b;
         buf_init(&b);
-        client_info_line(c, c, &b);
+        kv_client_info(c, c, &b);
         resp_add_verbatim(&c->out, c->proto, buf_head(&b), buf_pending(&b));
         buf_deinit(&b);
     } else if (kv_arg_is(sub, "list")) {
@@ -400,9 +370,9 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             bool normal = kv_arg_is(&argv[3], "normal");
             if (normal)
                 for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
-                    client_info_line(c, x, &b);
+                    kv_client_info(c, x, &b);
             if (kv_arg_is(&argv[3], "master") && mc)
-                client_info_line(c, mc, &b);
+                kv_client_info(c, mc, &b);
             j = 4;
         } else if (argc >= 4 && kv_arg_is(&argv[2], "id")) {
             for (j = 3; j < argc; j++) {
@@ -414,15 +384,15 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                 }
                 for (struct kv_client *x = c->srv->registry; x && id > 0; x = x->gnext)
                     if (x->id == (uint64_t)id)
-                        client_info_line(c, x, &b);
+                        kv_client_info(c, x, &b);
                 if (mc && id > 0 && mc->id == (uint64_t)id)
-                    client_info_line(c, mc, &b);
+                    kv_client_info(c, mc, &b);
             }
         } else if (argc == 2) {
             for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
-                client_info_line(c, x, &b);
+                kv_client_info(c, x, &b);
             if (mc)
-                client_info_line(c, mc, &b);
+                kv_client_info(c, mc, &b);
         } else {
             kv_reply_syntax(c);
             buf_deinit(&b);
@@ -435,7 +405,7 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
         if (argc == 3) {
             for (struct kv_client *x = c->srv->registry; x; x = x->gnext) {
                 if (strlen(x->addr) == argv[2].len && memcmp(x->addr, argv[2].ptr, argv[2].len) == 0) {
-                    kill_client(c, x);
+                    kv_client_kill(c, x);
                     resp_add_ok(&c->out);
                     return;
                 }
@@ -454,7 +424,8 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
          * AND); SKIPME yes (the default) spares the caller */
         long long killed = 0, id = 0;
         const struct resp_arg *addr = NULL, *laddr = NULL, *type = NULL;
-        bool skipme = true, user = false;
+        bool skipme = true;
+        struct kv_acl_user *user = NULL;
         for (int j = 2; j < argc; j += 2) {
             const struct resp_arg *v = &argv[j + 1];
             if (j + 1 == argc) {
@@ -476,13 +447,11 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             } else if (kv_arg_is(&argv[j], "laddr")) {
                 laddr = v;
             } else if (kv_arg_is(&argv[j], "user")) {
-                /* kv has one user, "default", which every client is (as
-                 * Redis without ACL users); another name: Redis's error */
-                if (v->len != 7 || memcmp(v->ptr, "default", 7) != 0) { /* names are case-sensitive */
+                user = kv_acl_find_user(c->srv->acl, v->ptr, v->len); /* names are case-sensitive */
+                if (!user) {
                     kv_reply_errorf(c, "ERR No such user '%.*s'", (int)(v->len > 128 ? 128 : v->len), v->ptr);
                     return;
                 }
-                user = true;
             } else if (kv_arg_is(&argv[j], "skipme")) {
                 if (kv_arg_is(v, "yes")) {
                     skipme = true;
@@ -515,9 +484,11 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                 if (!match)
                     continue;
             }
+            if (user && x->user != user)
+                continue;
             if (x == c && skipme)
                 continue;
-            if (kill_client(c, x))
+            if (kv_client_kill(c, x))
                 killed++;
         }
         /* the link to the primary is no registered client: dropped apart when
@@ -567,7 +538,7 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             kv_reply_syntax(c);
         }
     } else if (kv_arg_is(sub, "help")) {
-        reply_help(c, client_help, sizeof client_help / sizeof client_help[0]);
+        kv_reply_help(c, client_help, sizeof client_help / sizeof client_help[0]);
     } else {
         reply_unknown_sub(c, sub, "CLIENT");
     }
@@ -634,7 +605,7 @@ void kv_cmd_MEMORY(struct kv_client *c, int argc, struct resp_arg *argv)
         static const char *help[] = {"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                                      "USAGE <key> [SAMPLES <count>]", "    Return memory in bytes used by <key>.",
                                      "HELP", "    Print this help."};
-        reply_help(c, help, sizeof help / sizeof help[0]);
+        kv_reply_help(c, help, sizeof help / sizeof help[0]);
     } else {
         reply_unknown_sub(c, &argv[1], "MEMORY");
     }
@@ -798,7 +769,7 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
                                      "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
                                      "RESETSTAT", "    Reset statistics reported by the INFO command.",
                                      "HELP", "    Print this help."};
-        reply_help(c, help, sizeof help / sizeof help[0]);
+        kv_reply_help(c, help, sizeof help / sizeof help[0]);
     } else {
         reply_unknown_sub(c, sub, "CONFIG");
     }
@@ -837,10 +808,14 @@ static void command_entry_sub(struct kv_client *c, int id, int sub)
         resp_add_int(o, cmd->last);
         resp_add_int(o, cmd->step);
     }
-    resp_add_set(o, c->proto, 1);
-    char cat[32];
-    int n = snprintf(cat, sizeof cat, "@%s", cmd->group);
-    resp_add_simple(o, cat, (size_t)n);
+    uint32_t cats = sub >= 0 ? resp_subcmd_acls[sub].cats : resp_cmd_acls[id].cats;
+    resp_add_set(o, c->proto, __builtin_popcount(cats));
+    for (int i = 0; i < RESP_ACL_NCATS; i++)
+        if (cats & (1u << i)) {
+            char cat[32];
+            int n = snprintf(cat, sizeof cat, "@%s", resp_acl_cat_names[i]);
+            resp_add_simple(o, cat, (size_t)n);
+        }
     resp_add_set(o, c->proto, 0);  /* tips */
     resp_add_array(o, 0);          /* key specs */
     resp_add_array(o, 0);          /* subcommands */
@@ -850,7 +825,7 @@ static void command_entry(struct kv_client *c, int id) { command_entry_sub(c, id
 
 /* COMMAND GETKEYS: the keys of the command line argv[0..argc), Redis's
  * checks and texts in its order. */
-static void command_getkeys(struct kv_client *c, int argc, struct resp_arg *argv)
+static void command_getkeys(struct kv_client *c, int argc, struct resp_arg *argv, bool with_flags)
 {
     int id = resp_cmd_lookup(argv[0].ptr, argv[0].len);
     if (id < 0) {
@@ -887,8 +862,19 @@ static void command_getkeys(struct kv_client *c, int argc, struct resp_arg *argv
         kv_reply_error(c, "ERR Invalid arguments specified for command");
     } else {
         resp_add_array(&c->out, n);
-        for (int i = 0; i < n; i++)
-            resp_add_bulk(&c->out, argv[pos[i]].ptr, argv[pos[i]].len);
+        for (int i = 0; i < n; i++) {
+            if (with_flags) { /* GETKEYSANDFLAGS: [key, {flags}] */
+                const char *names[12];
+                int nf = resp_key_flag_names(resp_cmd_key_flags(id, argc, argv, pos[i]), names, 12);
+                resp_add_array(&c->out, 2);
+                resp_add_bulk(&c->out, argv[pos[i]].ptr, argv[pos[i]].len);
+                resp_add_set(&c->out, c->proto, nf);
+                for (int k = 0; k < nf; k++)
+                    resp_add_simple(&c->out, names[k], strlen(names[k]));
+            } else {
+                resp_add_bulk(&c->out, argv[pos[i]].ptr, argv[pos[i]].len);
+            }
+        }
     }
     xfree(pos);
 }
@@ -968,7 +954,9 @@ void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
             resp_add_bulk(&c->out, name, (size_t)n);
         }
     } else if (kv_arg_is(sub, "getkeys") && argc >= 3) {
-        command_getkeys(c, argc - 2, argv + 2);
+        command_getkeys(c, argc - 2, argv + 2, false);
+    } else if (kv_arg_is(sub, "getkeysandflags") && argc >= 3) {
+        command_getkeys(c, argc - 2, argv + 2, true);
     } else if (kv_arg_is(sub, "help")) {
         static const char *help[] = {"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                                      "(no subcommand)", "    Return details about all commands.",
@@ -977,7 +965,7 @@ void kv_cmd_COMMAND(struct kv_client *c, int argc, struct resp_arg *argv)
                                      "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
                                      "LIST", "    Return a list of all commands.",
                                      "HELP", "    Print this help."};
-        reply_help(c, help, sizeof help / sizeof help[0]);
+        kv_reply_help(c, help, sizeof help / sizeof help[0]);
     } else {
         reply_unknown_sub(c, sub, "COMMAND");
     }

@@ -976,13 +976,6 @@ static bool check_sub(struct kv_client *c, const char *cmd, const char *upcmd, c
     return false;
 }
 
-static void reply_help(struct kv_client *c, const char *const *lines, size_t n)
-{
-    resp_add_array(&c->out, (long long)n);
-    for (size_t i = 0; i < n; i++)
-        resp_add_simple(&c->out, lines[i], strlen(lines[i]));
-}
-
 static void reply_sub_syntax(struct kv_client *c, const struct resp_arg *sub, const char *upcmd)
 {
     kv_reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try %s HELP.",
@@ -1078,7 +1071,7 @@ void kv_cmd_XGROUP(struct kv_client *c, int argc, struct resp_arg *argv)
         }
     }
     if (argc == 2 && kv_arg_is(opt, "help")) {
-        reply_help(c, xgroup_help, sizeof xgroup_help / sizeof xgroup_help[0]);
+        kv_reply_help(c, xgroup_help, sizeof xgroup_help / sizeof xgroup_help[0]);
     } else if (kv_arg_is(opt, "create") && argc >= 5 && argc <= 8) {
         struct stream_id id;
         if (argv[4].len == 1 && argv[4].ptr[0] == '$')
@@ -1672,7 +1665,7 @@ void kv_cmd_XINFO(struct kv_client *c, int argc, struct resp_arg *argv)
     if (!check_sub(c, "xinfo", "XINFO", xinfo_subs, argc, argv))
         return;
     if (kv_arg_is(&argv[1], "help")) {
-        reply_help(c, xinfo_help, sizeof xinfo_help / sizeof xinfo_help[0]);
+        kv_reply_help(c, xinfo_help, sizeof xinfo_help / sizeof xinfo_help[0]);
         return;
     }
     struct kv_stream *s;

@@ -38,6 +38,8 @@ struct kv_master_link;
 struct kv_prop;
 struct kv_aof;
 struct kv_latency;
+struct kv_acl;
+struct kv_acl_user;
 struct kv_migrate;
 
 /* client-output-buffer-limit of one client class */
@@ -85,6 +87,7 @@ struct kv_config {
     long long hll_sparse_max_bytes;
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
+    long long acllog_max_len;
     long long latency_monitor_threshold; /* ms; 0: the latency monitor is off (latency.h) */
     bool latency_tracking;               /* per-command latency histograms */
     int latency_npercentiles;            /* latency-tracking-info-percentiles */
@@ -165,6 +168,7 @@ struct kv_client {
     uv_write_t wreq;
     int proto;                 /* 2 or 3 */
     bool authed;
+    struct kv_acl_user *user;  /* whose permissions apply (acl.h); NULL: none checked (internal clients) */
     bool writing;              /* a uv_write of wbuf is in flight */
     bool close_after_reply;    /* QUIT, protocol error */
     bool closing;              /* uv_close called */
@@ -282,6 +286,8 @@ struct kv_server {
     struct kv_blocking *blocking;  /* clients blocked on keys (blocking.h) */
     struct kv_watch *watch;        /* WATCHed keys (multi.h), made by the first WATCH */
     struct kv_slowlog *slowlog;    /* SLOWLOG entries (slowlog.h) */
+    struct kv_acl *acl;            /* users and ACL LOG (acl.h) */
+    char *acl_requirepass;         /* the requirepass last given to the default user */
     struct kv_latency *latency;    /* latency events and command histograms (latency.h) */
     struct kv_migrate *migrate;    /* MIGRATE's cached connections (t_migrate.c), made at first use */
     /* CLIENT PAUSE: clients whose next command it holds wait, input unread */

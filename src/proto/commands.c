@@ -109,6 +109,57 @@ int resp_cmd_flag_names(unsigned flags, const char **out, int max)
     return n;
 }
 
+int resp_key_flag_names(unsigned flags, const char **out, int max)
+{
+    static const char *const names[] = {"RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key"};
+    int n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && n < max; i++)
+        if (flags & (1u << i))
+            out[n++] = names[i];
+    return n;
+}
+
+static bool word_is(const struct resp_arg *a, const char *w)
+{
+    size_t n = strlen(w);
+    return a->len == n && strncasecmp(a->ptr, w, n) == 0;
+}
+
+/* Redis's bitfieldGetKeys: read-only when every operation is a whole GET or
+ * OVERFLOW; a SET, an INCRBY or anything malformed makes it a write. */
+static bool bitfield_readonly(int argc, const struct resp_arg *argv)
+{
+    for (int i = 2; i < argc; i++) {
+        int rem = argc - i - 1;
+        if (word_is(&argv[i], "get") && rem >= 2)
+            i += 2;
+        else if (word_is(&argv[i], "overflow") && rem >= 1)
+            i += 1;
+        else
+            return false;
+    }
+    return true;
+}
+
+unsigned resp_cmd_key_flags(int id, int argc, const struct resp_arg *argv, int pos)
+{
+    if (id == RESP_CMD_SET) { /* Redis's setGetKeys: GET reads the old value (case-sensitive "get" is not) */
+        for (int i = 3; i < argc; i++)
+            if (word_is(&argv[i], "get"))
+                return RESP_KEY_RW | RESP_KEY_ACCESS | RESP_KEY_UPDATE;
+        return RESP_KEY_OW | RESP_KEY_UPDATE;
+    }
+    if (id == RESP_CMD_BITFIELD)
+        return bitfield_readonly(argc, argv) ? RESP_KEY_RO | RESP_KEY_ACCESS
+                                             : RESP_KEY_RW | RESP_KEY_ACCESS | RESP_KEY_UPDATE;
+    if (resp_cmd_is_container(id) && argc > 1) {
+        int sub = resp_subcmd_lookup(id, argv[1].ptr, argv[1].len);
+        return sub >= 0 ? resp_subcmd_acls[sub].key : 0;
+    }
+    const struct resp_cmd_acl *a = &resp_cmd_acls[id];
+    return pos == resp_cmds[id].first ? a->key_first : a->key_rest;
+}
+
 int resp_cmd_keynum_index(int id)
 {
     switch (id) {
@@ -138,12 +189,6 @@ int resp_cmd_keynum_index(int id)
     }
 }
 
-static bool word_is(const struct resp_arg *a, const char *w)
-{
-    size_t n = strlen(w);
-    return a->len == n && strncasecmp(a->ptr, w, n) == 0;
-}
-
 int resp_cmd_store_index(int id, int argc, const struct resp_arg *argv)
 {
     int found = -1;
@@ -170,6 +215,19 @@ int resp_cmd_store_index(int id, int argc, const struct resp_arg *argv)
  * their arities and key positions (kv is no cluster node: CLUSTER's are
  * there for their error texts). */
 const struct resp_subcmd resp_subcmds[] = {
+    {RESP_CMD_ACL, "cat", -2, 0},
+    {RESP_CMD_ACL, "deluser", -3, 0},
+    {RESP_CMD_ACL, "dryrun", -4, 0},
+    {RESP_CMD_ACL, "genpass", -2, 0},
+    {RESP_CMD_ACL, "getuser", 3, 0},
+    {RESP_CMD_ACL, "help", 2, 0},
+    {RESP_CMD_ACL, "list", 2, 0},
+    {RESP_CMD_ACL, "load", 2, 0},
+    {RESP_CMD_ACL, "log", -2, 0},
+    {RESP_CMD_ACL, "save", 2, 0},
+    {RESP_CMD_ACL, "setuser", -3, 0},
+    {RESP_CMD_ACL, "users", 2, 0},
+    {RESP_CMD_ACL, "whoami", 2, 0},
     {RESP_CMD_CLIENT, "caching", 3, 0},
     {RESP_CMD_CLIENT, "getname", 2, 0},
     {RESP_CMD_CLIENT, "getredir", 2, 0},

@@ -235,6 +235,7 @@ enum {
     X(ASKING, "asking", 1, F|K, 0, 0, 0, "cluster") \
     X(HELLO, "hello", -1, F|N|K, 0, 0, 0, "connection") \
     X(AUTH, "auth", -2, F|N|K, 0, 0, 0, "connection") \
+    X(ACL, "acl", -2, K, 0, 0, 0, "server") \
     X(SELECT, "select", 2, F|K, 0, 0, 0, "connection") \
     X(CLIENT, "client", -2, K, 0, 0, 0, "connection") \
     X(RESET, "reset", 1, F|N|K, 0, 0, 0, "connection") \
@@ -349,6 +350,75 @@ bool resp_cmd_is_container(int id);
  * arguments specified for command". EVAL and FCALL may have none (0).
  */
 int resp_cmd_keys(int id, int argc, const struct resp_arg *argv, int *pos);
+
+/*
+ * ACL categories and key-spec flags (commands_acl.c, written from Redis 7.0's
+ * own table by scripts/gen-command-acl.py). The categories are in Redis's
+ * order: ACL CAT lists them so, and ACL LIST's description tries them so.
+ */
+enum {
+    RESP_ACL_KEYSPACE = 1u << 0,
+    RESP_ACL_READ = 1u << 1,
+    RESP_ACL_WRITE = 1u << 2,
+    RESP_ACL_SET = 1u << 3,
+    RESP_ACL_SORTEDSET = 1u << 4,
+    RESP_ACL_LIST = 1u << 5,
+    RESP_ACL_HASH = 1u << 6,
+    RESP_ACL_STRING = 1u << 7,
+    RESP_ACL_BITMAP = 1u << 8,
+    RESP_ACL_HYPERLOGLOG = 1u << 9,
+    RESP_ACL_GEO = 1u << 10,
+    RESP_ACL_STREAM = 1u << 11,
+    RESP_ACL_PUBSUB = 1u << 12,
+    RESP_ACL_ADMIN = 1u << 13,
+    RESP_ACL_FAST = 1u << 14,
+    RESP_ACL_SLOW = 1u << 15,
+    RESP_ACL_BLOCKING = 1u << 16,
+    RESP_ACL_DANGEROUS = 1u << 17,
+    RESP_ACL_CONNECTION = 1u << 18,
+    RESP_ACL_TRANSACTION = 1u << 19,
+    RESP_ACL_SCRIPTING = 1u << 20,
+};
+#define RESP_ACL_NCATS 21
+extern const char *const resp_acl_cat_names[RESP_ACL_NCATS];
+
+/* Key-spec flags, as COMMAND GETKEYSANDFLAGS names them. */
+enum {
+    RESP_KEY_RO = 1 << 0,
+    RESP_KEY_RW = 1 << 1,
+    RESP_KEY_OW = 1 << 2,
+    RESP_KEY_RM = 1 << 3,
+    RESP_KEY_ACCESS = 1 << 4,
+    RESP_KEY_UPDATE = 1 << 5,
+    RESP_KEY_INSERT = 1 << 6,
+    RESP_KEY_DELETE = 1 << 7,
+    RESP_KEY_NOT_KEY = 1 << 8,
+    RESP_KEY_INCOMPLETE = 1 << 9,
+    RESP_KEY_VARIABLE_FLAGS = 1 << 10,
+};
+
+struct resp_cmd_acl {
+    uint32_t cats;        /* RESP_ACL_* */
+    uint16_t key_first;   /* RESP_KEY_* of the first key spec */
+    uint16_t key_rest;    /* ... of the last spec: the keys after the first */
+};
+extern const struct resp_cmd_acl resp_cmd_acls[RESP_CMD_COUNT];
+
+struct resp_subcmd_acl {
+    const char *fullname; /* "config|get" */
+    uint32_t cats;
+    uint16_t key;
+};
+/* Indexed like resp_subcmds. */
+extern const struct resp_subcmd_acl resp_subcmd_acls[];
+extern const int resp_subcmd_acl_count;
+
+/* The key-spec flags of the key at argv[pos] (one of resp_cmd_keys's
+ * positions), with Redis's per-call flags for SET and BITFIELD. */
+unsigned resp_cmd_key_flags(int id, int argc, const struct resp_arg *argv, int pos);
+/* The names of key-spec flags (GETKEYSANDFLAGS, without incomplete and
+ * variable_flags): count written to out. */
+int resp_key_flag_names(unsigned flags, const char **out, int max);
 
 /* Human names of the flags set in `flags` (for COMMAND INFO): count written to out. */
 int resp_cmd_flag_names(unsigned flags, const char **out, int max);

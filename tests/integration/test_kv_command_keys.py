@@ -53,17 +53,21 @@ SHAPES = [
 ]
 
 
-def replies(conn, lines):
+def replies(conn, lines, sub="GETKEYS"):
     out = []
     for line in lines:
-        conn.cmd("COMMAND", "GETKEYS", *line)
+        conn.cmd("COMMAND", sub, *line)
         out.append(conn.last_raw)
     return out
 
 
-def test_getkeys_like_redis(launch):
+@pytest.mark.parametrize("sub", ["GETKEYS", "GETKEYSANDFLAGS"])
+def test_getkeys_like_redis(launch, sub):
     assert REDIS_SERVER, "redis-server is required (scripts/install-deps.sh installs it)"
     conns = {k: launch(k, f"{k}-gk").conn() for k in ("redis", "scaleout")}
+    if sub == "GETKEYSANDFLAGS":  # the flags are a set in RESP3
+        for c in conns.values():
+            c.cmd("HELLO", "3")
     names = {k: {n.decode() for n in conns[k].cmd("COMMAND", "LIST") if b"|" not in n} for k in conns}
     common = sorted(names["redis"] & names["scaleout"])
     assert len(common) > 200
@@ -72,8 +76,11 @@ def test_getkeys_like_redis(launch):
     for name in common:
         for n in range(0, 8):
             lines.append([name] + args[:n])
-    lines += SHAPES
-    got = {k: replies(conns[k], lines) for k in conns}
+    lines += SHAPES + [["SET", "k", "v", "GET"], ["SET", "k", "v", "get", "EX", "1"], ["BITFIELD", "k", "GET", "u8", "0"],
+                       ["BITFIELD", "k", "GET", "u8", "0", "SET", "u8", "0", "1"], ["BITFIELD", "k", "OVERFLOW", "SAT"],
+                       ["BITFIELD", "k", "GET", "u8"], ["BITFIELD", "k"], ["LMOVE", "a", "b", "LEFT", "RIGHT"],
+                       ["COPY", "a", "b"], ["RENAMENX", "a", "b"], ["ZRANGESTORE", "d", "s", "0", "1"]]
+    got = {k: replies(conns[k], lines, sub) for k in conns}
     diffs = [(lines[i], a, b) for i, (a, b) in enumerate(zip(got["redis"], got["scaleout"])) if a != b]
     assert not diffs, (f"{len(diffs)} of {len(lines)} differ, in {sorted({d[0][0] for d in diffs})}; "
                        f"first: {diffs[:8]}")
@@ -110,4 +117,16 @@ def test_subcommand_arities_and_keys_like_redis(launch):
         assert s[0].decode() == name
         assert s[1] == r[1], (name, "arity", r[1], s[1])
         assert s[3:6] == r[3:6], (name, "keys", r[3:6], s[3:6])
+        assert set(s[6]) == set(r[6]), (name, "ACL categories", r[6], s[6])
+
+
+def test_acl_categories_like_redis(launch):
+    """COMMAND INFO's ACL categories of every command are Redis's: ACL's
+    +@category rules, ACL CAT and the descriptions of ACL LIST follow them."""
+    assert REDIS_SERVER
+    conns = {k: launch(k, f"{k}-cats").conn() for k in ("redis", "scaleout")}
+    names = sorted(n.decode() for n in conns["scaleout"].cmd("COMMAND", "LIST") if b"|" not in n)
+    info = {k: conns[k].cmd("COMMAND", "INFO", *names) for k in conns}
+    for name, r, s in zip(names, info["redis"], info["scaleout"]):
+        assert set(s[6]) == set(r[6]), (name, r[6], s[6])
     assert conns["scaleout"].cmd("COMMAND", "INFO", "config|nosuch", "nosuch|get") == [None, None]

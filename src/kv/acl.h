@@ -1,0 +1,66 @@
+/*
+ * acl.h — users and their permissions: Redis 7.0's ACL.
+ *
+ * Every connection runs as a user, "default" until AUTH names another. A
+ * user has passwords (kept as SHA-256 digests), an on/off switch and one or
+ * more selectors: a root selector and any number of "(...)" ones. A command
+ * runs when one selector allows it: its command bit (or a first-argument
+ * rule), every key against the key patterns with the access the key spec
+ * needs (%R~ read, %W~ write, ~ both), every channel against the channel
+ * patterns (a PSUBSCRIBE pattern must be listed literally).
+ *
+ * requirepass is the default user's password, as in Redis. All of it lives
+ * under the keyspace lock; the command path checks a client whose user is
+ * unrestricted (+@all ~* &*, the default) with one flag test.
+ */
+#ifndef SCALEOUT_KV_ACL_H
+#define SCALEOUT_KV_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct kv_acl;
+struct kv_acl_user;
+struct kv_client;
+struct kv_server;
+struct resp_arg;
+
+/* ACL LOG contexts */
+enum kv_acl_ctx { KV_ACL_TOPLEVEL, KV_ACL_MULTI, KV_ACL_LUA };
+
+struct kv_acl *kv_acl_new(void);
+void kv_acl_free(struct kv_acl *a);
+
+/* The user new connections start as. */
+struct kv_acl_user *kv_acl_default_user(struct kv_acl *a);
+/* Whether a new connection of the default user is authenticated at once
+ * (the default user is on and has nopass). */
+bool kv_acl_default_open(struct kv_acl *a);
+/* requirepass changed: the default user's password becomes `pass` (nopass
+ * when empty), as Redis's ACLUpdateDefaultUserPassword. */
+void kv_acl_set_requirepass(struct kv_acl *a, const char *pass);
+
+/* The user's name (CLIENT LIST, ACL WHOAMI). */
+const char *kv_acl_user_name(const struct kv_acl_user *u);
+/* A user by name (case-sensitive), or NULL. */
+struct kv_acl_user *kv_acl_find_user(struct kv_acl *a, const char *name, size_t len);
+/* Whether the user may run anything on any key and channel: the command path
+ * skips the check. */
+bool kv_acl_user_unrestricted(const struct kv_acl_user *u);
+
+/*
+ * The command path's check for c's user: true when allowed. Otherwise false,
+ * msg holds Redis's NOPERM error and the denial is in ACL LOG with context
+ * ctx. id is the command's (known) id and argv its whole line.
+ */
+bool kv_acl_check(struct kv_client *c, enum kv_acl_ctx ctx, int id, int argc, const struct resp_arg *argv, char *msg,
+                  size_t cap);
+
+/*
+ * AUTH and HELLO AUTH: user NULL names the default user. On success c runs
+ * as that user and is authenticated; on failure the attempt is logged
+ * (reason auth) and false returned (the caller answers WRONGPASS).
+ */
+bool kv_acl_auth(struct kv_client *c, const struct resp_arg *user, const struct resp_arg *pass);
+
+#endif
