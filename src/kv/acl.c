@@ -20,9 +20,8 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/util.h"
-#include "kv/multi.h"
 #include "kv/reply.h"
-#include "kv/server.h"
+#include "kv/types.h"
 #include "proto/commands.h"
 #include "proto/resp.h"
 
@@ -391,7 +390,7 @@ static int selector_rule(struct selector *s, const char *op, size_t len)
                     return E_SYNTAX;
                 }
             }
-            if (!perm || off > len || op[off - 1] != '~')
+            if (!perm) /* "%R" alone is the empty pattern, as in Redis */
                 return E_SYNTAX;
         } else {
             perm = PERM_RW;
@@ -720,7 +719,7 @@ bool kv_acl_user_unrestricted(const struct kv_acl_user *u) { return u->open; }
 /* ---- the log --------------------------------------------------------------- */
 
 static const char *const reason_names[] = {"", "command", "key", "auth", "channel"};
-static const char *const ctx_names[] = {"toplevel", "multi", "lua"};
+static const char *const ctx_names[] = {"toplevel", "multi", "lua", "multi"};
 
 static void log_add(struct kv_client *c, int reason, enum kv_acl_ctx ctx, const char *obj, size_t olen,
                     const char *user, size_t ulen)
@@ -729,7 +728,7 @@ static void log_add(struct kv_client *c, int reason, enum kv_acl_ctx ctx, const 
     struct kv_acl *a = s->acl;
     struct buf ci;
     buf_init(&ci);
-    kv_client_info(c, c, &ci);
+    s->ops->client_info(c, c, &ci);
     char *cinfo = xstrndup(buf_head(&ci), buf_pending(&ci) ? buf_pending(&ci) - 1 : 0); /* without its newline */
     buf_deinit(&ci);
     long long now = util_time_ms();
@@ -841,7 +840,10 @@ static int selector_check(const struct selector *s, int id, int bit, int argc, c
         }
         for (int i = 0; i < kc->n; i++) {
             int p = kc->pos[i];
-            if (!key_allowed(s, &argv[p], resp_cmd_key_flags(id, argc, argv, p))) {
+            unsigned kf = resp_cmd_key_flags(id, argc, argv, p);
+            if (kf & RESP_KEY_NOT_KEY) /* SPUBLISH's channel: checked as a channel below */
+                continue;
+            if (!key_allowed(s, &argv[p], kf)) {
                 *errpos = p;
                 return DENY_KEY;
             }
@@ -891,11 +893,25 @@ static int command_bit(int id, int argc, const struct resp_arg *argv)
     return sub < 0 ? -1 : sub_bit(sub);
 }
 
-static void deny_message(int r, int bit, const struct resp_arg *arg, bool verbose, char *msg, size_t cap)
+/* The texts of a denial: DRYRUN's (verbose), a script's, EXEC's, a command's. */
+static void deny_message(int r, int bit, const struct resp_arg *arg, bool verbose, enum kv_acl_ctx ctx, char *msg,
+                         size_t cap)
 {
     char name[64];
     bit_name(bit, name, sizeof name);
-    if (verbose) {
+    if (!verbose && ctx == KV_ACL_LUA) {
+        snprintf(msg, cap, "ERR The user executing the script can't %s",
+                 r == DENY_CMD   ? "run this command or subcommand"
+                 : r == DENY_KEY ? "access at least one of the keys mentioned in the command arguments"
+                                 : "publish to the channel mentioned in the command");
+    } else if (!verbose && ctx == KV_ACL_EXEC) {
+        snprintf(msg, cap,
+                 "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
+                 "This command is no longer allowed for the following reason: %s",
+                 r == DENY_CMD   ? "no permission to execute the command or subcommand"
+                 : r == DENY_KEY ? "no permission to touch the specified keys"
+                                 : "no permission to access one of the channels used as arguments");
+    } else if (verbose) {
         if (r == DENY_CMD)
             snprintf(msg, cap, "This user has no permissions to run the '%s' command", name);
         else
@@ -922,7 +938,9 @@ bool kv_acl_check(struct kv_client *c, enum kv_acl_ctx ctx, int id, int argc, co
     int r = user_check(u, id, bit, argc, argv, &pos);
     if (r == DENY_OK)
         return true;
-    deny_message(r, bit, &argv[pos], false, msg, cap);
+    deny_message(r, bit, &argv[pos], false, ctx, msg, cap);
+    if (ctx == KV_ACL_EXEC)
+        ctx = KV_ACL_MULTI;
     char name[64];
     bit_name(bit, name, sizeof name);
     if (r == DENY_CMD)
@@ -932,7 +950,8 @@ bool kv_acl_check(struct kv_client *c, enum kv_acl_ctx ctx, int id, int argc, co
     return false;
 }
 
-bool kv_acl_auth(struct kv_client *c, const struct resp_arg *user, const struct resp_arg *pass)
+bool kv_acl_auth(struct kv_client *c, enum kv_acl_ctx ctx, const struct resp_arg *user, const struct resp_arg *pass,
+                 const struct resp_arg *cmd)
 {
     struct kv_acl *a = c->srv->acl;
     struct kv_acl_user *u = user ? get_user(a, user->ptr, user->len) : a->def;
@@ -956,11 +975,10 @@ bool kv_acl_auth(struct kv_client *c, const struct resp_arg *user, const struct 
         c->authed = true;
         return true;
     }
-    enum kv_acl_ctx ctx = kv_multi_active(c) ? KV_ACL_MULTI : KV_ACL_TOPLEVEL;
     if (user)
-        log_add(c, DENY_AUTH, ctx, "AUTH", 4, user->ptr, user->len);
+        log_add(c, DENY_AUTH, ctx, cmd->ptr, cmd->len, user->ptr, user->len);
     else
-        log_add(c, DENY_AUTH, ctx, "AUTH", 4, "default", 7);
+        log_add(c, DENY_AUTH, ctx, cmd->ptr, cmd->len, "default", 7);
     return false;
 }
 
@@ -1198,6 +1216,10 @@ static void setuser(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_acl *a = c->srv->acl;
     const struct resp_arg *name = &argv[2];
+    if (has_space(name->ptr, name->len) || memchr(name->ptr, '\0', name->len)) {
+        kv_reply_error(c, "ERR Usernames can't contain spaces or null characters");
+        return;
+    }
     int n = 0, bad = 0;
     size_t *lens;
     char **rules = merge_args(argc - 3, argv + 3, &n, &lens, &bad);
@@ -1316,7 +1338,7 @@ static void deluser(struct kv_client *c, int argc, struct resp_arg *argv)
             if (x->user == u) {
                 x->user = a->def;
                 x->authed = false;
-                kv_client_kill(c, x);
+                s->ops->client_kill(c, x);
             }
         if (c->user == u) {
             c->user = a->def;
@@ -1333,7 +1355,9 @@ static void deluser(struct kv_client *c, int argc, struct resp_arg *argv)
 static void genpass(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     long long bits = 256;
-    if (argc == 3 && (!util_str2ll(argv[2].ptr, argv[2].len, &bits) || bits <= 0 || bits > 4096)) {
+    if (argc == 3 && !kv_arg_ll(c, &argv[2], &bits))
+        return;
+    if (bits <= 0 || bits > 4096) {
         kv_reply_error(c, "ERR ACL GENPASS argument must be the number of bits for the output password, a positive "
                           "number up to 4096");
         return;
@@ -1381,7 +1405,7 @@ static void dryrun(struct kv_client *c, int argc, struct resp_arg *argv)
         return;
     }
     char msg[700];
-    deny_message(r, bit, &cv[pos], true, msg, sizeof msg);
+    deny_message(r, bit, &cv[pos], true, KV_ACL_TOPLEVEL, msg, sizeof msg);
     resp_add_bulk_cstr(&c->out, msg);
 }
 

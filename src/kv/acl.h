@@ -25,8 +25,13 @@ struct kv_client;
 struct kv_server;
 struct resp_arg;
 
-/* ACL LOG contexts */
-enum kv_acl_ctx { KV_ACL_TOPLEVEL, KV_ACL_MULTI, KV_ACL_LUA };
+/* Where a check happens: ACL LOG's context, and the form of the error. */
+enum kv_acl_ctx {
+    KV_ACL_TOPLEVEL, /* a command: NOPERM ... */
+    KV_ACL_MULTI,    /* queued in MULTI: NOPERM ..., logged as "multi" */
+    KV_ACL_LUA,      /* redis.call: "The user executing the script can't ..." */
+    KV_ACL_EXEC,     /* run by EXEC after the rules changed: logged as "multi" */
+};
 
 struct kv_acl *kv_acl_new(void);
 void kv_acl_free(struct kv_acl *a);
@@ -59,8 +64,10 @@ bool kv_acl_check(struct kv_client *c, enum kv_acl_ctx ctx, int id, int argc, co
 /*
  * AUTH and HELLO AUTH: user NULL names the default user. On success c runs
  * as that user and is authenticated; on failure the attempt is logged
- * (reason auth) and false returned (the caller answers WRONGPASS).
+ * (reason auth, the object cmd: the command's name as typed) and false
+ * returned (the caller answers WRONGPASS).
  */
-bool kv_acl_auth(struct kv_client *c, const struct resp_arg *user, const struct resp_arg *pass);
+bool kv_acl_auth(struct kv_client *c, enum kv_acl_ctx ctx, const struct resp_arg *user, const struct resp_arg *pass,
+                 const struct resp_arg *cmd);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "core/list.h"
+#include "kv/acl.h"
 #include "kv/dict.h"
 #include "kv/reply.h"
 
@@ -442,8 +443,16 @@ void kv_cmd_EXEC(struct kv_client *c, int argc, struct resp_arg *argv)
     int exec_id = c->last_cmd;
     resp_add_array(&c->out, (long long)nq);
     c->in_exec = true;
-    for (size_t i = 0; i < nq; i++)
+    for (size_t i = 0; i < nq; i++) {
+        /* the rules may have changed since the command was queued (Redis checks again) */
+        char acl_err[640];
+        if (c->user && !kv_acl_user_unrestricted(c->user) &&
+            !kv_acl_check(c, KV_ACL_EXEC, q[i].id, q[i].argc, q[i].argv, acl_err, sizeof acl_err)) {
+            kv_reply_error(c, acl_err);
+            continue;
+        }
         kv_call_queued(c, q[i].id, q[i].argc, q[i].argv);
+    }
     c->in_exec = false;
     c->last_cmd = exec_id;
     c->last_sub[0] = '\0';

@@ -7,7 +7,6 @@
  * Everything here runs with the keyspace lock held, on the worker thread of
  * the client that called the script, except kv_script_busy_reply().
  */
-#include "kv/acl.h"
 #include "kv/script_int.h"
 
 #include <lauxlib.h>
@@ -23,6 +22,7 @@
 #include "core/log.h"
 #include "core/sha1.h"
 #include "core/util.h"
+#include "kv/acl.h"
 #include "kv/lua_libs.h"
 #include "kv/reply.h"
 

@@ -1258,6 +1258,58 @@ int kv_evict(struct kv_server *s)
     return 0;
 }
 
+/* ---- CLIENT LIST lines and killing clients (t_server.c, acl.c) --------------- */
+
+void kv_client_info(struct kv_client *me, struct kv_client *c, struct buf *b)
+{
+    long long now = me->srv->db.now_ms;
+    char flags[8];
+    size_t nf = 0;
+    if (kv_replica_is_master_client(me->srv, c))
+        flags[nf++] = 'M';
+    if (c->monitor)
+        flags[nf++] = 'O';
+    if (c->blk)
+        flags[nf++] = 'b';
+    if (kv_multi_dirty(c))
+        flags[nf++] = 'd';
+    if (kv_multi_active(c))
+        flags[nf++] = 'x';
+    if (c->no_evict)
+        flags[nf++] = 'e';
+    long long sub, psub, ssub;
+    kv_pubsub_counts(c, &sub, &psub, &ssub);
+    if (sub + psub + ssub)
+        flags[nf++] = 'P';
+    if (!nf)
+        flags[nf++] = 'N';
+    flags[nf] = '\0';
+    buf_printf(b,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lld psub=%lld ssub=%lld "
+               "multi=%lld qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=0 "
+               "events=r cmd=%s%s%s user=%s redir=-1 resp=%d\n",
+               (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, sub, psub, ssub,
+               kv_multi_count(c),
+               c == me ? buf_pending(&c->out) + buf_pending(&c->wbuf)
+                       : atomic_load_explicit(&c->out_bytes, memory_order_relaxed),
+               c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->last_sub[0] ? "|" : "", c->last_sub,
+               c->user ? kv_acl_user_name(c->user) : "default", c->proto);
+}
+
+bool kv_client_kill(struct kv_client *me, struct kv_client *c)
+{
+    if (c == me) {
+        c->close_after_reply = true;
+        return true;
+    }
+    /* another worker's client: its own thread closes it (shutdown of its socket
+     * makes its next read fail; the fd stays owned by libuv) */
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
+    return true;
+}
+
 static const struct kv_server_ops server_ops = {
     .call = kv_server_call,
     .call_queued = kv_server_call_queued,
@@ -1266,6 +1318,8 @@ static const struct kv_server_ops server_ops = {
     .busy_poll = kv_server_busy_poll,
     .repl_deny_write = kv_repl_deny_write,
     .begin_shutdown = kv_server_begin_shutdown,
+    .client_info = kv_client_info,
+    .client_kill = kv_client_kill,
 };
 
 void kv_config_apply(struct kv_server *s)

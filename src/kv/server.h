@@ -53,7 +53,7 @@ void kv_migrate_free(struct kv_migrate *m);
 void kv_server_call(struct kv_client *c, int argc, struct resp_arg *argv);
 void kv_server_call_queued(struct kv_client *c, int id, int argc, struct resp_arg *argv);
 void kv_server_client_resume(struct kv_client *c);
-/* CLIENT LIST's line for c, as seen by me (t_server.c; also ACL LOG's client-info). */
+/* CLIENT LIST's line for c, as seen by me (also ACL LOG's client-info). */
 void kv_client_info(struct kv_client *me, struct kv_client *c, struct buf *b);
 /* Close c: me after its reply, another worker's client by its own thread. */
 bool kv_client_kill(struct kv_client *me, struct kv_client *c);

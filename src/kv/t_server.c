@@ -53,6 +53,8 @@ void kv_cmd_QUIT(struct kv_client *c, int argc, struct resp_arg *argv)
     c->close_after_reply = true;
 }
 
+static enum kv_acl_ctx auth_ctx(struct kv_client *c) { return kv_multi_active(c) ? KV_ACL_MULTI : KV_ACL_TOPLEVEL; }
+
 /* Redis 7.0's AUTH: one argument is the default user's password (an error
  * when the default user has none); the check and its logging are acl.c's. */
 void kv_cmd_AUTH(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -66,7 +68,7 @@ void kv_cmd_AUTH(struct kv_client *c, int argc, struct resp_arg *argv)
                           "Are you sure your configuration is correct?");
         return;
     }
-    if (kv_acl_auth(c, argc == 3 ? &argv[1] : NULL, &argv[argc - 1]))
+    if (kv_acl_auth(c, auth_ctx(c), argc == 3 ? &argv[1] : NULL, &argv[argc - 1], &argv[0]))
         resp_add_ok(&c->out);
     else
         kv_reply_error(c, KV_WRONGPASS);
@@ -120,7 +122,7 @@ void kv_cmd_HELLO(struct kv_client *c, int argc, struct resp_arg *argv)
             return;
         }
     }
-    if (auth_user && !kv_acl_auth(c, auth_user, auth_pass)) {
+    if (auth_user && !kv_acl_auth(c, auth_ctx(c), auth_user, auth_pass, &argv[0])) {
         kv_reply_error(c, KV_WRONGPASS);
         return;
     }
@@ -184,42 +186,6 @@ void kv_cmd_RESET(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* ---- CLIENT ---------------------------------------------------------------- */
 
-void kv_client_info(struct kv_client *me, struct kv_client *c, struct buf *b)
-{
-    long long now = me->srv->db.now_ms;
-    char flags[8];
-    size_t nf = 0;
-    if (kv_replica_is_master_client(me->srv, c))
-        flags[nf++] = 'M';
-    if (c->monitor)
-        flags[nf++] = 'O';
-    if (c->blk)
-        flags[nf++] = 'b';
-    if (kv_multi_dirty(c))
-        flags[nf++] = 'd';
-    if (kv_multi_active(c))
-        flags[nf++] = 'x';
-    if (c->no_evict)
-        flags[nf++] = 'e';
-    long long sub, psub, ssub;
-    kv_pubsub_counts(c, &sub, &psub, &ssub);
-    if (sub + psub + ssub)
-        flags[nf++] = 'P';
-    if (!nf)
-        flags[nf++] = 'N';
-    flags[nf] = '\0';
-    buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lld psub=%lld ssub=%lld "
-               "multi=%lld qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=0 "
-               "events=r cmd=%s%s%s user=%s redir=-1 resp=%d\n",
-               (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-               (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, sub, psub, ssub,
-               kv_multi_count(c),
-               c == me ? buf_pending(&c->out) + buf_pending(&c->wbuf)
-                       : atomic_load_explicit(&c->out_bytes, memory_order_relaxed),
-               c->last_cmd >= 0 ? resp_cmds[c->last_cmd].name : "NULL", c->last_sub[0] ? "|" : "", c->last_sub,
-               c->user ? kv_acl_user_name(c->user) : "default", c->proto);
-}
 
 static const char *client_help[] = {
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -241,19 +207,6 @@ static void reply_unknown_sub(struct kv_client *c, const struct resp_arg *sub, c
 {
     kv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", (int)(sub->len > 128 ? 128 : sub->len),
                     sub->ptr, cmd);
-}
-
-bool kv_client_kill(struct kv_client *me, struct kv_client *c)
-{
-    if (c == me) {
-        c->close_after_reply = true;
-        return true;
-    }
-    /* another worker's client: its own thread closes it (shutdown of its socket
-     * makes its next read fail; the fd stays owned by libuv) */
-    if (c->fd >= 0)
-        shutdown(c->fd, SHUT_RDWR);
-    return true;
 }
 
 /* Subcommand arities (Redis's, as "client|setname"); negative = at least. */

@@ -248,6 +248,10 @@ struct kv_server_ops {
     /* Begin a graceful shutdown (SHUTDOWN; server.c's signals call it
      * directly): drain clients, stop. */
     void (*begin_shutdown)(struct kv_server *s, const char *why);
+    /* kv_client_info and kv_client_kill (server.h), for ACL LOG's client-info
+     * and ACL DELUSER, which the command path sits above. */
+    void (*client_info)(struct kv_client *me, struct kv_client *c, struct buf *b);
+    bool (*client_kill)(struct kv_client *me, struct kv_client *c);
 };
 
 struct kv_server {
