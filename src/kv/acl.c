@@ -15,10 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "kv/reply.h"
 #include "kv/types.h"
@@ -521,6 +524,8 @@ static int selector_from_ops(struct kv_acl_user *u, const char *op, size_t len)
 static int user_rule(struct kv_acl_user *u, const char *op, size_t len)
 {
     int e = E_OK;
+    if (len == 0) /* an empty rule does nothing (a double space in an ACL file) */
+        return E_OK;
     if (op_is(op, len, "on")) {
         u->flags = (u->flags | U_ON) & ~(unsigned)U_OFF;
     } else if (op_is(op, len, "off")) {
@@ -1257,6 +1262,201 @@ done:
     xfree(lens);
 }
 
+/* ---- the ACL file ------------------------------------------------------------ */
+
+static void acl_path(const struct kv_server *s, char *out, size_t cap)
+{
+    const char *f = s->cfg.aclfile;
+    if (f[0] == '/' || !s->cfg.dir || !s->cfg.dir[0])
+        snprintf(out, cap, "%s", f);
+    else
+        snprintf(out, cap, "%s/%s", s->cfg.dir, f);
+}
+
+static bool read_file(const char *path, struct buf *out, int *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        *err = errno;
+        return false;
+    }
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(out, chunk, n);
+    bool ok = !ferror(f);
+    *err = ok ? 0 : errno;
+    fclose(f);
+    return ok;
+}
+
+/* One line "user <name> <rules...>" of an ACL file into set (Redis's
+ * ACLLoadFromFile: tokens split at single spaces, so two spaces make an
+ * empty rule, a syntax error). */
+static void load_line(struct kv_acl *set, const char *file, int lineno, char *line, size_t len, struct buf *err)
+{
+    int cap = 8, argc = 0;
+    struct resp_arg *argv = xmalloc((size_t)cap * sizeof *argv);
+    const char *p = line, *end = line + len;
+    for (;;) {
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        const char *e = sp ? sp : end;
+        if (argc == cap) {
+            cap *= 2;
+            argv = xrealloc(argv, (size_t)cap * sizeof *argv);
+        }
+        argv[argc].ptr = p;
+        argv[argc].len = (size_t)(e - p);
+        argc++;
+        if (!sp)
+            break;
+        p = sp + 1;
+    }
+    if (argc < 2 || argv[0].len != 4 || memcmp(argv[0].ptr, "user", 4) != 0) {
+        buf_printf(err, "%s:%d should start with user keyword followed by the username. ", file, lineno);
+        goto done;
+    }
+    if (has_space(argv[1].ptr, argv[1].len)) {
+        buf_printf(err, "'%s:%d: username '%.*s' contains invalid characters. ", file, lineno, (int)argv[1].len,
+                   argv[1].ptr);
+        goto done;
+    }
+    if (get_user(set, argv[1].ptr, argv[1].len)) {
+        buf_printf(err, "WARNING: Duplicate user '%.*s' found on line %d. ", (int)argv[1].len, argv[1].ptr, lineno);
+        goto done;
+    }
+    struct kv_acl_user *u = user_new(argv[1].ptr, argv[1].len);
+    insert_user(set, u);
+    int n = 0, bad = 0;
+    size_t *lens;
+    char **rules = merge_args(argc - 2, argv + 2, &n, &lens, &bad);
+    if (!rules) {
+        buf_printf(err, "%s:%d: Unmatched parenthesis in selector definition.", file, lineno);
+        goto done;
+    }
+    for (int j = 0; j < n; j++) {
+        size_t rl = lens[j];
+        while (rl && (rules[j][rl - 1] == '\t' || rules[j][rl - 1] == '\r' || rules[j][rl - 1] == '\n'))
+            rl--;
+        int e = user_rule(u, rules[j], rl);
+        if (e != E_OK)
+            buf_printf(err, "%s:%d: %s. ", file, lineno, rule_error(e));
+        xfree(rules[j]);
+    }
+    xfree(rules);
+    xfree(lens);
+done:
+    xfree(argv);
+}
+
+static void set_free_users(struct kv_acl *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        user_free(set->users[i]);
+    xfree(set->users);
+    set->users = NULL;
+    set->n = 0;
+}
+
+bool kv_acl_load(struct kv_server *s, struct kv_client *me, struct buf *err)
+{
+    struct kv_acl *a = s->acl;
+    char path[4096];
+    acl_path(s, path, sizeof path);
+    struct buf text;
+    buf_init(&text);
+    int e;
+    if (!read_file(path, &text, &e)) {
+        buf_printf(err, "Error loading ACLs, opening file '%s': %s", s->cfg.aclfile, strerror(e));
+        buf_deinit(&text);
+        return false;
+    }
+    struct kv_acl set = {0};
+    size_t before = buf_pending(err);
+    char *p = buf_head(&text), *end = buf_tail(&text);
+    for (int lineno = 1; p < end; lineno++) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *le = nl ? nl : end;
+        char *b = p;
+        while (b < le && (*b == ' ' || *b == '\t' || *b == '\r'))
+            b++;
+        char *t = le;
+        while (t > b && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\r'))
+            t--;
+        if (t > b)
+            load_line(&set, s->cfg.aclfile, lineno, b, (size_t)(t - b), err);
+        p = nl ? nl + 1 : end;
+    }
+    buf_deinit(&text);
+    if (buf_pending(err) > before) {
+        buf_puts(err, "WARNING: ACL errors detected, no change to the previously active ACL rules was performed");
+        set_free_users(&set);
+        return false;
+    }
+    struct kv_acl_user *nd = get_user(&set, "default", 7);
+    if (!nd) {
+        nd = user_new("default", 7);
+        static const char *const rules[] = {"+@all", "~*", "&*", "on", "nopass"};
+        for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+            user_rule(nd, rules[i], strlen(rules[i]));
+        insert_user(&set, nd);
+    }
+    /* the default user keeps its object: clients point at it */
+    user_copy_rules(a->def, nd);
+    for (size_t i = 0; i < set.n; i++)
+        if (set.users[i] == nd)
+            set.users[i] = a->def;
+    user_free(nd);
+    /* the other users go, and their clients with them */
+    for (size_t i = 0; i < a->n; i++) {
+        struct kv_acl_user *u = a->users[i];
+        if (u == a->def)
+            continue;
+        for (struct kv_client *x = s->registry; x; x = x->gnext)
+            if (x->user == u) {
+                x->user = a->def;
+                x->authed = false;
+                s->ops->client_kill(me ? me : x, x);
+            }
+        if (me && me->user == u) {
+            me->user = a->def;
+            me->authed = false;
+        }
+        user_free(u);
+    }
+    xfree(a->users);
+    a->users = set.users;
+    a->n = set.n;
+    return true;
+}
+
+bool kv_acl_save(struct kv_server *s)
+{
+    char path[4096], tmp[4200];
+    acl_path(s, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
+    struct buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < s->acl->n; i++) {
+        describe_user(&b, s->acl->users[i]);
+        buf_puts(&b, "\n");
+    }
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fwrite(buf_head(&b), 1, buf_pending(&b), f) == buf_pending(&b);
+    if (f) {
+        ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+        ok = fclose(f) == 0 && ok;
+    }
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok) {
+        log_warn("ACL SAVE: cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    buf_deinit(&b);
+    return ok;
+}
+
 /* ---- the ACL command ----------------------------------------------------- */
 
 static const char *acl_help[] = {
@@ -1494,6 +1694,24 @@ void kv_cmd_ACL(struct kv_client *c, int argc, struct resp_arg *argv)
         dryrun(c, argc, argv);
     } else if (kv_arg_is(sub, "log") && argc <= 3) {
         acl_log(c, argc, argv);
+    } else if ((kv_arg_is(sub, "load") || kv_arg_is(sub, "save")) && argc == 2 && c->srv->cfg.aclfile[0]) {
+        if (kv_arg_is(sub, "save")) {
+            if (kv_acl_save(c->srv))
+                resp_add_ok(o);
+            else
+                kv_reply_error(c, "ERR There was an error trying to save the ACLs. Please check the server logs for "
+                                  "more information");
+            return;
+        }
+        struct buf err;
+        buf_init(&err);
+        if (kv_acl_load(c->srv, c, &err)) {
+            resp_add_ok(o);
+        } else {
+            buf_putc(&err, '\0');
+            kv_reply_errorf(c, "ERR %s", buf_head(&err));
+        }
+        buf_deinit(&err);
     } else if ((kv_arg_is(sub, "load") || kv_arg_is(sub, "save")) && argc == 2) {
         kv_reply_error(c, "ERR This Redis instance is not configured to use an ACL file. You may want to specify "
                           "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "

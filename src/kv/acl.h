@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct buf;
 struct kv_acl;
 struct kv_acl_user;
 struct kv_client;
@@ -69,5 +70,16 @@ bool kv_acl_check(struct kv_client *c, enum kv_acl_ctx ctx, int id, int argc, co
  */
 bool kv_acl_auth(struct kv_client *c, enum kv_acl_ctx ctx, const struct resp_arg *user, const struct resp_arg *pass,
                  const struct resp_arg *cmd);
+
+/*
+ * ACL LOAD and the start: replace every user by the users of the aclfile
+ * (relative to dir), all or nothing. The default user keeps its object (and
+ * its clients); clients of the other users are closed, as in Redis 7.0. me
+ * is ACL LOAD's client (NULL at start). false with Redis's error text in err.
+ */
+bool kv_acl_load(struct kv_server *s, struct kv_client *me, struct buf *err);
+/* ACL SAVE: every user as an ACL LIST line, written to a temporary file that
+ * replaces the aclfile. false (logged) on an I/O error. */
+bool kv_acl_save(struct kv_server *s);
 
 #endif

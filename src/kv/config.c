@@ -239,6 +239,8 @@ static const struct conf_directive kv_dirs[] = {
         "log commands running at least this many microseconds (-1: none, 0: all)"),
     CONF_ROW_INT("slowlog-max-len", OFF(slowlog_max_len), 0, LONG_MAX, "128", CONF_RUNTIME,
         "entries the slow log keeps"),
+    CONF_ROW_STRING("aclfile", OFF(aclfile), "", 0,
+        "users file (ACL LOAD, ACL SAVE; loaded on start; relative to dir)"),
     CONF_ROW_INT("acllog-max-len", OFF(acllog_max_len), 0, LONG_MAX, "128", CONF_RUNTIME,
         "entries ACL LOG keeps (denied commands, keys, channels and failed AUTHs)"),
     CONF_ROW_INT("latency-monitor-threshold", OFF(latency_monitor_threshold), 0, LLONG_MAX, "0", CONF_RUNTIME,

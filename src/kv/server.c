@@ -1535,6 +1535,20 @@ int kv_main(int argc, char **argv)
 
     net_server_process_init("kv", s->cfg.loglevel, s->cfg.logfile);
     server_setup(s);
+    if (s->cfg.aclfile[0]) {
+        struct buf err;
+        buf_init(&err);
+        bool ok = kv_acl_load(s, NULL, &err);
+        if (!ok) {
+            buf_putc(&err, '\0');
+            log_warn("Aborting startup because of ACL errors: %s", buf_head(&err));
+        }
+        buf_deinit(&err);
+        if (!ok) {
+            server_free(s);
+            return 1;
+        }
+    }
     bool aof_loaded;
     if (kv_aof_load(s, &aof_loaded) != 0 || (!aof_loaded && kv_persist_load(s) != 0) || kv_aof_open(s) != 0) {
         server_free(s); /* a corrupt or unreadable snapshot or AOF: nothing started yet */

@@ -88,6 +88,7 @@ struct kv_config {
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
     long long acllog_max_len;
+    char *aclfile;
     long long latency_monitor_threshold; /* ms; 0: the latency monitor is off (latency.h) */
     bool latency_tracking;               /* per-command latency histograms */
     int latency_npercentiles;            /* latency-tracking-info-percentiles */

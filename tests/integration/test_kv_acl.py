@@ -462,6 +462,8 @@ def setuser_steps():
     su("u2", "(", "+hget", "%W~h*", ")")                 # parentheses across arguments
     su("u2", "( +get )")
     su("u2", "()")
+    su("u2", "")                                         # an empty rule does nothing
+    su("u2", "on", "", "+get")
     su("u2", "(+get ~a)(+set)")
     su("u2", "clearselectors")
     su("u2", "(+get", "~x")                              # unmatched
@@ -950,3 +952,84 @@ def test_requirepass_like_redis(launch, proto):
     assert b"user default on #2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881 ~* &* +@all" \
         in lists[1]
     assert lists[-1].endswith(b"user default on nopass ~* &* +@all\r\n")
+
+
+# --------------------------------------------------------------------------
+# 7. aclfile: ACL LOAD, ACL SAVE, the users loaded on start
+# --------------------------------------------------------------------------
+
+ACL_FILES = [
+    # (file content, what it exercises)
+    ("user alice on >p ~a* +get\n\nuser bob off\n", "two users and a blank line"),
+    ("user alice on >p\n# comment\nuser x foo\nnotuser y\nuser default off\n", "errors: nothing changes"),
+    ("  user  carol   on\nuser alice on\n", "double spaces make empty rules"),
+    ("user alice on\nuser alice off\n", "a duplicate user"),
+    ("user alice on >p ~a* +get\nuser default on nopass ~* +@all\n", "the default user redefined"),
+    ("user a\tb on\n", "a tab in a name"),
+    ("user u (+get ~x\n", "an unclosed selector"),
+    ("user u on (+get ~x) (+set ~y)\r\n", "selectors, CRLF"),
+    ("user\n", "no name"),
+    ("", "an empty file"),
+    ("user alice on nopass +@all ~* &*\n", "back to one user"),
+]
+
+
+def test_aclfile_like_redis(launch, tmp_path):
+    """The same users.acl (relative to dir) in both servers' directories: the
+    users loaded on start, ACL LOAD of good and bad files (all or nothing,
+    Redis's error texts, the missing file), ACL SAVE's file, and a client of
+    a user that ACL LOAD replaces is closed."""
+    assert REDIS_SERVER
+    first = ACL_FILES[0][0]
+    servers = {}
+    for label_, target in SIDES:
+        d = tmp_path / f"{label_}-aclfile"
+        d.mkdir()
+        (d / "users.acl").write_text(first)
+        servers[label_] = (d, launch(target, f"{label_}-aclfile", ["--aclfile", "users.acl"]))
+    got = {}
+    for side, (d, srv) in servers.items():
+        admin = srv.conn(timeout=5)
+        alice = srv.conn(timeout=5)
+        out = []
+
+        def step(c, *args, norm=None):
+            try:
+                c.cmd(*args)
+                raw = c.last_raw
+            except (ConnectionClosed, ConnectionResetError, BrokenPipeError):
+                raw = b"<closed>"
+            out.append((" ".join(args), norm(raw) if norm and not raw.startswith(b"<") else raw))
+        step(admin, "ACL", "LIST", norm=norm_acl_list)
+        step(alice, "AUTH", "alice", "p")
+        for content, what in ACL_FILES[1:]:
+            (d / "users.acl").write_text(content)
+            step(admin, "ACL", "LOAD")
+            step(admin, "ACL", "LIST", norm=norm_acl_list)
+            step(alice, "PING")   # closed once alice is replaced
+        step(admin, "ACL", "SETUSER", "zed", "on", ">pw", "%R~z*", "+@read", "-keys", "(+set ~w*)")
+        step(admin, "ACL", "SAVE")
+        saved = (d / "users.acl").read_bytes()
+        out.append(("saved file", "\n".join(norm_acl_list_line(l) for l in saved.decode().split("\n")).encode()))
+        step(admin, "ACL", "LOAD")
+        step(admin, "ACL", "LIST", norm=norm_acl_list)
+        (d / "users.acl").unlink()
+        step(admin, "ACL", "LOAD")
+        step(admin, "ACL", "LIST", norm=norm_acl_list)
+        got[side] = out
+    labels = [w for w, _ in got["redis"]]
+    assert [w for w, _ in got["kv"]] == labels
+    assert_same(labels, {k: [r for _, r in v] for k, v in got.items()}, "aclfile")
+    replies = dict(got["redis"])
+    assert replies["ACL SAVE"] == b"+OK\r\n"
+
+
+def test_aclfile_errors_stop_the_start(tmp_path):
+    """A bad aclfile at start: kv refuses to start and says why, as Redis."""
+    import subprocess
+    from conftest import SCALEOUT_BIN
+    (tmp_path / "users.acl").write_text("user alice on\nbogus line\n")
+    r = subprocess.run([SCALEOUT_BIN, "kv", "--port", "0", "--dir", str(tmp_path), "--aclfile", "users.acl"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "Aborting startup because of ACL errors: users.acl:2 should start with user keyword" in r.stderr + r.stdout
