@@ -23,6 +23,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "kv/pubsub.h"
 #include "kv/reply.h"
 #include "kv/types.h"
 #include "proto/commands.h"
@@ -316,10 +317,11 @@ static void user_copy_rules(struct kv_acl_user *dst, const struct kv_acl_user *s
     update_open(dst);
 }
 
+/* Redis's ACLStringHasSpaces: white space or a NUL (names, patterns). */
 static bool has_space(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == '\v' || s[i] == '\f')
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == '\v' || s[i] == '\f' || s[i] == '\0')
             return true;
     return false;
 }
@@ -417,13 +419,14 @@ static int selector_rule(struct selector *s, const char *op, size_t len)
             return E_SYNTAX;
         add_pattern(&s->chans, &s->nchans, op + 1, len - 1, 0);
     } else if (len > 1 && (op[0] == '+' || op[0] == '-') && op[1] == '@') {
-        uint32_t cat = category_by_name(op + 2, len - 2);
+        /* command and category names end at a NUL, as Redis reads them as C strings */
+        uint32_t cat = category_by_name(op + 2, strnlen(op + 2, len - 2));
         if (!cat)
             return E_UNKNOWN;
         set_category(s, cat, op[0] == '+');
     } else if (len > 0 && op[0] == '+') {
         const char *name = op + 1;
-        size_t nl = len - 1;
+        size_t nl = strnlen(name, len - 1);
         const char *bar = memchr(name, '|', nl);
         if (!bar) {
             int id = resp_cmd_lookup(name, nl);
@@ -443,7 +446,9 @@ static int selector_rule(struct selector *s, const char *op, size_t len)
             return E_FIRSTARG_SUB;
         const char *arg = last + 1;
         size_t al = nl - (size_t)(arg - name);
-        if (al == 0)
+        /* Redis takes any first argument, but one with white space would not
+         * survive ACL SAVE and LOAD (a rule is a space-separated word there) */
+        if (al == 0 || has_space(arg, al))
             return E_SYNTAX;
         if (resp_cmd_is_container(base)) {
             int b = lookup_bit(name, nl);
@@ -460,7 +465,7 @@ static int selector_rule(struct selector *s, const char *op, size_t len)
         s->fa[s->nfa].arg = xstrndup(arg, al);
         s->nfa++;
     } else if (len > 0 && op[0] == '-') {
-        int b = lookup_bit(op + 1, len - 1);
+        int b = lookup_bit(op + 1, strnlen(op + 1, len - 1));
         if (b < 0)
             return E_UNKNOWN;
         change_perm(s, b, false);
@@ -1217,6 +1222,27 @@ static char **merge_args(int argc, const struct resp_arg *argv, int *nout, size_
     return out;
 }
 
+/* A subscription the user may keep: one selector lists it (Redis 7.0's
+ * ACLKillPubsubClientsIfNeeded looks at the union of the selectors). */
+static bool sub_allowed(const char *name, size_t len, bool pattern, void *arg)
+{
+    const struct kv_acl_user *u = arg;
+    struct resp_arg ch = {name, len};
+    for (size_t i = 0; i < u->nsel; i++)
+        if ((u->sel[i].flags & SEL_ALLCHANNELS) || channel_allowed(&u->sel[i], &ch, pattern))
+            return true;
+    return false;
+}
+
+/* After u's rules changed: its subscribers that lost a channel go. */
+static void kill_revoked_subscribers(struct kv_client *me, struct kv_acl_user *u)
+{
+    struct kv_server *s = me->srv;
+    for (struct kv_client *x = s->registry; x; x = x->gnext)
+        if (x->user == u && kv_pubsub_subscribed(x) && !kv_pubsub_all_subs(x, sub_allowed, u))
+            s->ops->client_kill(me, x);
+}
+
 static void setuser(struct kv_client *c, int argc, struct resp_arg *argv)
 {
     struct kv_acl *a = c->srv->acl;
@@ -1250,6 +1276,7 @@ static void setuser(struct kv_client *c, int argc, struct resp_arg *argv)
     if (u) {
         user_copy_rules(u, t);
         user_free(t);
+        kill_revoked_subscribers(c, u);
     } else {
         update_open(t);
         insert_user(a, t);
@@ -1576,37 +1603,44 @@ static void genpass(struct kv_client *c, int argc, struct resp_arg *argv)
     resp_add_bulk(&c->out, hex, chars);
 }
 
-static void dryrun(struct kv_client *c, int argc, struct resp_arg *argv)
+int kv_acl_dryrun(struct kv_acl *a, const char *user, size_t ulen, int argc, const struct resp_arg *argv, char *msg,
+                  size_t cap)
 {
-    struct kv_acl_user *u = get_user(c->srv->acl, argv[2].ptr, argv[2].len);
+    struct kv_acl_user *u = get_user(a, user, ulen);
     if (!u) {
-        kv_reply_errorf(c, "ERR User '%.*s' not found", (int)(argv[2].len > 128 ? 128 : argv[2].len), argv[2].ptr);
-        return;
+        snprintf(msg, cap, "ERR User '%.*s' not found", (int)(ulen > 128 ? 128 : ulen), user);
+        return -1;
     }
-    struct resp_arg *cv = argv + 3;
-    int cc = argc - 3;
-    int id = resp_cmd_lookup(cv[0].ptr, cv[0].len);
-    int bit = id < 0 ? -1 : command_bit(id, cc, cv);
+    int id = resp_cmd_lookup(argv[0].ptr, argv[0].len);
+    int bit = id < 0 ? -1 : command_bit(id, argc, argv);
     if (bit < 0) {
-        kv_reply_errorf(c, "ERR Command '%.*s' not found", (int)(cv[0].len > 128 ? 128 : cv[0].len), cv[0].ptr);
-        return;
+        snprintf(msg, cap, "ERR Command '%.*s' not found", (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr);
+        return -1;
     }
     int arity = bit < RESP_CMD_COUNT ? resp_cmds[id].arity : resp_subcmds[bit - RESP_CMD_COUNT].arity;
-    if ((arity > 0 && cc != arity) || cc < -arity) {
+    if ((arity > 0 && argc != arity) || argc < -arity) {
         char name[64];
         bit_name(bit, name, sizeof name);
-        kv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", name);
-        return;
+        snprintf(msg, cap, "ERR wrong number of arguments for '%s' command", name);
+        return -1;
     }
     int pos = 0;
-    int r = user_check(u, id, bit, cc, cv, &pos);
-    if (r == DENY_OK) {
-        resp_add_ok(&c->out);
-        return;
-    }
+    int r = user_check(u, id, bit, argc, argv, &pos);
+    if (r != DENY_OK)
+        deny_message(r, bit, &argv[pos], true, KV_ACL_TOPLEVEL, msg, cap);
+    return r != DENY_OK;
+}
+
+static void dryrun(struct kv_client *c, int argc, struct resp_arg *argv)
+{
     char msg[700];
-    deny_message(r, bit, &cv[pos], true, KV_ACL_TOPLEVEL, msg, sizeof msg);
-    resp_add_bulk_cstr(&c->out, msg);
+    int r = kv_acl_dryrun(c->srv->acl, argv[2].ptr, argv[2].len, argc - 3, argv + 3, msg, sizeof msg);
+    if (r < 0)
+        kv_reply_error(c, msg);
+    else if (r > 0)
+        resp_add_bulk_cstr(&c->out, msg);
+    else
+        resp_add_ok(&c->out);
 }
 
 static void acl_log(struct kv_client *c, int argc, struct resp_arg *argv)
@@ -1685,7 +1719,10 @@ void kv_cmd_ACL(struct kv_client *c, int argc, struct resp_arg *argv)
         }
         buf_deinit(&b);
     } else if (kv_arg_is(sub, "whoami") && argc == 2) {
-        resp_add_bulk(o, c->user->name, c->user->name_len);
+        if (c->user)
+            resp_add_bulk(o, c->user->name, c->user->name_len);
+        else /* an internal client (the AOF loader, the primary's link), as Redis */
+            resp_add_null(o, c->proto);
     } else if (kv_arg_is(sub, "cat") && argc <= 3) {
         cat(c, argc, argv);
     } else if (kv_arg_is(sub, "genpass") && argc <= 3) {

@@ -72,6 +72,14 @@ bool kv_acl_auth(struct kv_client *c, enum kv_acl_ctx ctx, const struct resp_arg
                  const struct resp_arg *cmd);
 
 /*
+ * ACL DRYRUN: whether the user may run the command line argv (argc >= 1)
+ * without running it. 0 yes; 1 no, msg DRYRUN's text; -1 no such user or
+ * command or a wrong arity, msg the error.
+ */
+int kv_acl_dryrun(struct kv_acl *a, const char *user, size_t ulen, int argc, const struct resp_arg *argv, char *msg,
+                  size_t cap);
+
+/*
  * ACL LOAD and the start: replace every user by the users of the aclfile
  * (relative to dir), all or nothing. The default user keeps its object (and
  * its clients); clients of the other users are closed, as in Redis 7.0. me

@@ -172,6 +172,34 @@ static long long count_of(const struct kv_psclient *pc, int kind)
     return pc ? (long long)dict_size(&pc->subs[kind]) : 0;
 }
 
+struct subs_check {
+    bool (*ok)(const char *name, size_t len, bool pattern, void *arg);
+    void *arg;
+    bool pattern;
+    bool all;
+};
+
+static void check_sub(struct dict_node *n, void *arg)
+{
+    struct subs_check *k = arg;
+    const struct ps_ref *r = (const struct ps_ref *)n;
+    if (k->all && !k->ok(r->name, n->klen, k->pattern, k->arg))
+        k->all = false;
+}
+
+bool kv_pubsub_all_subs(const struct kv_client *c, bool (*ok)(const char *name, size_t len, bool pattern, void *arg),
+                        void *arg)
+{
+    if (!c->ps)
+        return true;
+    struct subs_check k = {ok, arg, false, true};
+    for (int kind = 0; kind < KIND_N && k.all; kind++) {
+        k.pattern = kind == KIND_PAT;
+        kv_dict_foreach(&c->ps->subs[kind], check_sub, &k);
+    }
+    return k.all;
+}
+
 /* The count Redis replies with: channels + patterns, or shard channels. */
 static long long reply_count(const struct kv_psclient *pc, int kind)
 {

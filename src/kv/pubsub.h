@@ -120,6 +120,10 @@ bool kv_pubsub_subscribed(const struct kv_client *c);
 bool kv_pubsub_allowed(int id);
 /* Subscriptions of c: channels, patterns, shard channels (CLIENT LIST). */
 void kv_pubsub_counts(const struct kv_client *c, long long *sub, long long *psub, long long *ssub);
+/* Whether every channel and pattern c subscribes to passes ok(name, len,
+ * pattern, arg) (ACL SETUSER closes the clients that lose one). */
+bool kv_pubsub_all_subs(const struct kv_client *c, bool (*ok)(const char *name, size_t len, bool pattern, void *arg),
+                        void *arg);
 /* Move messages published to c meanwhile into its output (c's own thread,
  * before it runs a command, so replies keep the order of events). */
 static inline void kv_pubsub_drain(struct kv_client *c);

@@ -1340,7 +1340,9 @@ void kv_config_apply(struct kv_server *s)
     /* requirepass is the default user's password: set when it changes, so
      * that other CONFIG SETs leave what ACL SETUSER default gave */
     const char *rp = s->cfg.requirepass ? s->cfg.requirepass : "";
-    if (s->acl && (!s->acl_requirepass || strcmp(s->acl_requirepass, rp) != 0)) {
+    if (!s->acl) /* the first apply: every server (and every test's) has its users */
+        s->acl = kv_acl_new();
+    if (!s->acl_requirepass || strcmp(s->acl_requirepass, rp) != 0) {
         kv_acl_set_requirepass(s->acl, rp);
         xfree(s->acl_requirepass);
         s->acl_requirepass = xstrdup(rp);
@@ -1472,7 +1474,6 @@ static void server_setup(struct kv_server *s)
     }
     s->start_ms = util_time_ms();
     s->next_client_id = 1;
-    s->acl = kv_acl_new();
     kv_config_apply(s);
 
     s->nworkers = (int)s->cfg.threads;

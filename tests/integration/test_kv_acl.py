@@ -463,6 +463,11 @@ def setuser_steps():
     su("u2", "( +get )")
     su("u2", "()")
     su("u2", "")                                         # an empty rule does nothing
+    # NUL bytes: names and patterns refuse them; command names end there (Redis reads C strings)
+    for rule in (b"+get\x00xyz", b"-@hash\x00x", b"+set|\x00x", b"~a\x00b", b"&c\x00d", b">p\x00w",
+                 b"+config|get\x00x", b"-config|get\x00x", b"%R\x00~x", b"+select|\x00"):
+        su("u2", rule)
+    st.append(S("ACL", "SETUSER", b"n\x00ul", "on"))
     su("u2", "on", "", "+get")
     su("u2", "(+get ~a)(+set)")
     su("u2", "clearselectors")
@@ -1033,3 +1038,53 @@ def test_aclfile_errors_stop_the_start(tmp_path):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode != 0
     assert "Aborting startup because of ACL errors: users.acl:2 should start with user keyword" in r.stderr + r.stdout
+
+
+# --------------------------------------------------------------------------
+# 8. ACL SETUSER that takes channels away closes those subscribers
+# --------------------------------------------------------------------------
+
+def revoke_behaviour(srv):
+    out = []
+    admin = srv.conn(timeout=5)
+    admin.cmd("ACL", "SETUSER", "subu", "on", ">pw", "+@all", "~*", "resetchannels", "&news*", "&other")
+    out.append(("setuser", admin.last_raw))
+    conns = {}
+    for name, cmd in (("chan", ("SUBSCRIBE", "news1")), ("pat", ("PSUBSCRIBE", "news*")),
+                      ("other", ("SUBSCRIBE", "other")), ("idle", None), ("shard", ("SSUBSCRIBE", "news2"))):
+        c = srv.conn(timeout=5)
+        c.cmd("AUTH", "subu", "pw")
+        out.append((f"{name} auth", c.last_raw))
+        if cmd:
+            c.cmd(*cmd)
+            out.append((f"{name} {cmd[0]}", c.last_raw))
+        conns[name] = c
+
+    def ping_all(what):
+        for name, c in conns.items():
+            try:
+                c.cmd("PING")
+                raw = c.last_raw
+            except (ConnectionClosed, ConnectionResetError, BrokenPipeError):
+                raw = b"<closed>"
+            out.append((f"{what}: {name} ping", raw))
+    for rules in (["resetchannels", "&news*"],      # "other" loses its channel
+                  ["resetchannels", "&news1", "&news2"],  # the pattern news* is no longer listed as such
+                  ["(&zzz)"],                       # a selector adds, revokes nothing
+                  ["resetchannels", "(&news1)"],    # news1 still allowed through the selector
+                  ["clearselectors"]):              # now nothing
+        admin.cmd("ACL", "SETUSER", "subu", *rules)
+        out.append((" ".join(rules), admin.last_raw))
+        ping_all(" ".join(rules))
+    return out
+
+
+def test_revoked_channels_close_subscribers_like_redis(launch):
+    servers = start_pair(launch, "revoke")
+    got = {side: revoke_behaviour(srv) for side, srv in servers.items()}
+    labels = [w for w, _ in got["redis"]]
+    assert [w for w, _ in got["kv"]] == labels
+    assert_same(labels, {k: [r for _, r in v] for k, v in got.items()}, "revoked channels")
+    closed = dict(got["redis"])
+    assert closed["resetchannels &news*: other ping"] == b"<closed>"
+    assert closed["clearselectors: idle ping"] != b"<closed>"

@@ -18,7 +18,6 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/util.h"
-#include "kv/acl.h"
 #include "kv/db.h"
 #include "kv/multi.h"
 #include "kv/server.h"
@@ -81,7 +80,6 @@ static void server_up(void)
     conf_defaults(&kv_conf_table, &srv->cfg);
     pthread_mutex_init(&srv->lock, NULL);
     kv_db_init(&srv->db);
-    srv->acl = kv_acl_new();
     srv->db.on_modify = kv_watch_on_modify;
     srv->db.on_modify_arg = srv;
     uv_loop_init(&loop);
