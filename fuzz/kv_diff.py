@@ -793,6 +793,29 @@ def geo_from_by(r):
     return out
 
 
+ACL_USERS = ["u1", "u2", "u3"]   # never "default": the fuzzing connection runs as it
+ACL_RULES = ["on", "off", "nopass", "resetpass", ">pw", "<pw", "#" + "a" * 64, "!" + "a" * 64, "~k*", "%R~k*",
+             "%W~*", "%RW~x", "allkeys", "resetkeys", "&ch*", "allchannels", "resetchannels", "+get", "-get",
+             "+@read", "-@write", "+@all", "-@all", "+@hash", "-@dangerous", "+config|get", "-config|set",
+             "+select|0", "allcommands", "nocommands", "reset", "(+set ~s*)", "clearselectors", "bogus",
+             "+nosuch", "+@nosuch", "sanitize-payload", "skip-sanitize-payload"]
+ACL_LINES = [["get", "k1"], ["set", "k1", "v"], ["set", "x", "v"], ["config", "get", "x"], ["config", "set", "a", "b"],
+             ["select", "0"], ["select", "1"], ["publish", "ch1", "m"], ["psubscribe", "ch*"], ["hset", "k", "f", "v"],
+             ["flushall"], ["lmove", "k1", "x", "left", "left"], ["nosuch"], ["get"]]
+GRAMMAR.update({
+    # ACL on users of its own (the connection stays the default user's)
+    "acl": (3, lambda r: r.choice([
+        lambda: ["SETUSER", r.choice(ACL_USERS)] + [r.choice(ACL_RULES) for _ in range(r.randint(0, 5))],
+        lambda: ["GETUSER", r.choice(ACL_USERS + ["default", "nosuch"])],
+        lambda: ["DELUSER"] + [r.choice(ACL_USERS + ["nosuch"]) for _ in range(r.randint(1, 2))],
+        lambda: ["DRYRUN", r.choice(ACL_USERS + ["default", "nosuch"])] + r.choice(ACL_LINES),
+        lambda: [r.choice(["USERS", "LIST", "WHOAMI", "CAT", "HELP", "LOG", "GENPASS"])],
+        lambda: ["CAT", r.choice(["read", "hash", "dangerous", "nosuch", "ALL"])],
+        lambda: ["GENPASS", r.choice(["1", "4096", "0", "x"])],
+        lambda: [r.choice(["BOGUS", "LOAD", "SAVE"])],
+    ])()),
+})
+
 GRAMMAR.update({
     # MIGRATE to a closed port: both answer the IOERR of a refused connection
     "migrate": (1, lambda r: ["127.0.0.1", "1", r.choice([key(r), ""]), r.choice(["0", "1", "x"]),
@@ -1007,9 +1030,33 @@ def xnorm(v):
     return v
 
 
+def acl_rules_sorted(line):
+    """An ACL description with its single-command tail sorted: the tail
+    follows each server's command table order (Redis's: a hash table)."""
+    words = line.split(b" ")
+    last = max([i for i, w in enumerate(words) if w.startswith((b"+@", b"-@"))], default=-1)
+    return b" ".join(words[:last + 1] + sorted(words[last + 1:]))
+
+
+def acl_norm(args, v):
+    sub = args[0].upper() if args else ""
+    if sub in ("GENPASS", "LOG"):
+        return shape(v)
+    if sub == "CAT" and len(args) > 1 and isinstance(v, list):
+        return sorted(v)
+    if sub == "LIST" and isinstance(v, list):
+        return [acl_rules_sorted(x) if b"(" not in x else x for x in v]
+    if sub == "GETUSER" and isinstance(v, (list, RespMap)):
+        items = list(v.items()) if isinstance(v, RespMap) else list(zip(v[0::2], v[1::2]))
+        return [(k, acl_rules_sorted(x) if k == b"commands" else x) for k, x in items]
+    return v
+
+
 def normalise(name, args, v):
     if isinstance(v, RespError):
         return v
+    if name == "acl":
+        return acl_norm(args, v)
     if name == "xinfo":
         return xnorm(v)
     if name == "xpending" and isinstance(v, list) and v and all(isinstance(e, list) and len(e) == 4 for e in v):
