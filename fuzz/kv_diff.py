@@ -969,7 +969,7 @@ SHAPE = {
     "dump": "payloads of hash tables list members in each server's own order, LZF output differs; "
             "the data they carry is compared by test_kv_rdb.py",
     "memory": "allocator-specific sizes",
-    "command": "scaleout's table lists fewer commands and no key specs",
+    "command": "COMMAND DOCS differs (summaries only); COMMAND INFO is compared by test_kv_command_keys.py",
     "client": "ids, addresses and ages differ",
     "hello": "server name, version and client id differ",
     "config": "directive sets differ (scaleout lists its own)",

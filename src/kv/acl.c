@@ -168,20 +168,24 @@ static void change_perm(struct selector *s, int bit, bool allow)
 static void set_category(struct selector *s, uint32_t cat, bool allow)
 {
     for (int id = 0; id < RESP_CMD_COUNT; id++) {
-        if (resp_cmd_acls[id].cats & cat)
+        if (resp_cmd_infos[id].cats & cat)
             change_perm(s, id, allow);
         for (int i = 0; i < resp_subcmd_count; i++)
-            if (resp_subcmds[i].parent == id && (resp_subcmd_acls[i].cats & cat))
+            if (resp_subcmds[i].parent == id && (resp_subcmd_infos[i].info.cats & cat))
                 change_perm(s, sub_bit(i), allow);
     }
+}
+
+static uint32_t bit_cats(int b)
+{
+    return b < RESP_CMD_COUNT ? resp_cmd_infos[b].cats : resp_subcmd_infos[b - RESP_CMD_COUNT].info.cats;
 }
 
 static void count_category(const struct selector *s, uint32_t cat, unsigned long *on, unsigned long *off)
 {
     *on = *off = 0;
     for (int b = 0; b < nbits_used(); b++) {
-        uint32_t cats = b < RESP_CMD_COUNT ? resp_cmd_acls[b].cats : resp_subcmd_acls[b - RESP_CMD_COUNT].cats;
-        if (cats & cat) {
+        if (bit_cats(b) & cat) {
             if (bit_get(s, b))
                 (*on)++;
             else
@@ -220,7 +224,7 @@ static void bit_name(int b, char *out, size_t cap)
     if (b < RESP_CMD_COUNT)
         snprintf(out, cap, "%s", resp_cmds[b].name);
     else
-        snprintf(out, cap, "%s", resp_subcmd_acls[b - RESP_CMD_COUNT].fullname);
+        snprintf(out, cap, "%s", resp_subcmd_infos[b - RESP_CMD_COUNT].fullname);
 }
 
 /* ---- selectors and users ------------------------------------------------------ */
@@ -1534,10 +1538,10 @@ static void cat(struct kv_client *c, int argc, struct resp_arg *argv)
     }
     int n = 0;
     for (int b = 0; b < nbits_used(); b++)
-        n += ((b < RESP_CMD_COUNT ? resp_cmd_acls[b].cats : resp_subcmd_acls[b - RESP_CMD_COUNT].cats) & cat) != 0;
+        n += (bit_cats(b) & cat) != 0;
     resp_add_array(o, n);
     for (int b = 0; b < nbits_used(); b++)
-        if ((b < RESP_CMD_COUNT ? resp_cmd_acls[b].cats : resp_subcmd_acls[b - RESP_CMD_COUNT].cats) & cat) {
+        if (bit_cats(b) & cat) {
             char name[64];
             bit_name(b, name, sizeof name);
             resp_add_bulk_cstr(o, name);

@@ -730,6 +730,57 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* ---- COMMAND --------------------------------------------------------------- */
 
+/* One key spec of COMMAND INFO, as Redis 7.0 writes it (maps in RESP3). */
+static void key_spec(struct kv_client *c, const struct resp_keyspec *k)
+{
+    struct buf *o = &c->out;
+    resp_add_map(o, c->proto, k->notes ? 4 : 3);
+    if (k->notes) {
+        resp_add_bulk_cstr(o, "notes");
+        resp_add_bulk_cstr(o, k->notes);
+    }
+    static const char *const names[] = {"RO", "RW", "OW", "RM", "access", "update", "insert", "delete",
+                                        "not_key", "incomplete", "variable_flags"};
+    resp_add_bulk_cstr(o, "flags");
+    resp_add_set(o, c->proto, __builtin_popcount(k->flags));
+    for (int i = 0; i < 11; i++)
+        if (k->flags & (1u << i))
+            resp_add_simple(o, names[i], strlen(names[i]));
+    resp_add_bulk_cstr(o, "begin_search");
+    resp_add_map(o, c->proto, 2);
+    resp_add_bulk_cstr(o, "type");
+    resp_add_bulk_cstr(o, k->bs == RESP_BS_INDEX ? "index" : k->bs == RESP_BS_KEYWORD ? "keyword" : "unknown");
+    resp_add_bulk_cstr(o, "spec");
+    if (k->bs == RESP_BS_INDEX) {
+        resp_add_map(o, c->proto, 1);
+        resp_add_bulk_cstr(o, "index");
+        resp_add_int(o, k->bs_pos);
+    } else if (k->bs == RESP_BS_KEYWORD) {
+        resp_add_map(o, c->proto, 2);
+        resp_add_bulk_cstr(o, "keyword");
+        resp_add_bulk_cstr(o, k->keyword);
+        resp_add_bulk_cstr(o, "startfrom");
+        resp_add_int(o, k->bs_pos);
+    } else {
+        resp_add_map(o, c->proto, 0);
+    }
+    resp_add_bulk_cstr(o, "find_keys");
+    resp_add_map(o, c->proto, 2);
+    resp_add_bulk_cstr(o, "type");
+    resp_add_bulk_cstr(o, k->fk == RESP_FK_RANGE ? "range" : k->fk == RESP_FK_KEYNUM ? "keynum" : "unknown");
+    resp_add_bulk_cstr(o, "spec");
+    if (k->fk == RESP_FK_UNKNOWN) {
+        resp_add_map(o, c->proto, 0);
+        return;
+    }
+    static const char *const range[] = {"lastkey", "keystep", "limit"}, *const keynum[] = {"keynumidx", "firstkey", "keystep"};
+    resp_add_map(o, c->proto, 3);
+    for (int i = 0; i < 3; i++) {
+        resp_add_bulk_cstr(o, k->fk == RESP_FK_RANGE ? range[i] : keynum[i]);
+        resp_add_int(o, k->fk_arg[i]);
+    }
+}
+
 /* The COMMAND INFO entry of a command, or with sub >= 0 of its subcommand
  * (named container|sub, its own arity and key, the container's flags). */
 static void command_entry_sub(struct kv_client *c, int id, int sub)
@@ -746,32 +797,51 @@ static void command_entry_sub(struct kv_client *c, int id, int sub)
         resp_add_bulk_cstr(o, cmd->name);
         resp_add_int(o, cmd->arity);
     }
-    const char *flags[8];
-    int nf = resp_cmd_flag_names(cmd->flags, flags, 8);
+    const struct resp_cmd_info *in = sub >= 0 ? &resp_subcmd_infos[sub].info : &resp_cmd_infos[id];
+    int nf = 0;
+    while (in->flags[nf])
+        nf++;
     resp_add_set(o, c->proto, nf);
     for (int i = 0; i < nf; i++)
-        resp_add_simple(o, flags[i], strlen(flags[i]));
+        resp_add_simple(o, in->flags[i], strlen(in->flags[i]));
     if (sub >= 0) {
         int k = resp_subcmds[sub].key;
         resp_add_int(o, k);
         resp_add_int(o, k);
         resp_add_int(o, k ? 1 : 0);
-    } else {
-        resp_add_int(o, cmd->first);
-        resp_add_int(o, cmd->last);
-        resp_add_int(o, cmd->step);
+    } else { /* a container has no key of its own (its subcommands do) */
+        bool cont = resp_cmd_is_container(id);
+        resp_add_int(o, cont ? 0 : cmd->first);
+        resp_add_int(o, cont ? 0 : cmd->last);
+        resp_add_int(o, cont ? 0 : cmd->step);
     }
-    uint32_t cats = sub >= 0 ? resp_subcmd_acls[sub].cats : resp_cmd_acls[id].cats;
-    resp_add_set(o, c->proto, __builtin_popcount(cats));
+    resp_add_set(o, c->proto, __builtin_popcount(in->cats));
     for (int i = 0; i < RESP_ACL_NCATS; i++)
-        if (cats & (1u << i)) {
+        if (in->cats & (1u << i)) {
             char cat[32];
             int n = snprintf(cat, sizeof cat, "@%s", resp_acl_cat_names[i]);
             resp_add_simple(o, cat, (size_t)n);
         }
-    resp_add_set(o, c->proto, 0);  /* tips */
-    resp_add_array(o, 0);          /* key specs */
-    resp_add_array(o, 0);          /* subcommands */
+    int nt = 0;
+    while (in->tips && in->tips[nt])
+        nt++;
+    resp_add_set(o, c->proto, nt);
+    for (int i = 0; i < nt; i++)
+        resp_add_bulk_cstr(o, in->tips[i]);
+    resp_add_set(o, c->proto, in->nspecs);
+    for (int i = 0; i < in->nspecs; i++)
+        key_spec(c, &in->specs[i]);
+    if (sub < 0 && resp_cmd_is_container(id)) {
+        int n = 0;
+        for (int i = 0; i < resp_subcmd_count; i++)
+            n += resp_subcmds[i].parent == id;
+        resp_add_set(o, c->proto, n);
+        for (int i = 0; i < resp_subcmd_count; i++)
+            if (resp_subcmds[i].parent == id)
+                command_entry_sub(c, id, i);
+    } else {
+        resp_add_set(o, c->proto, 0);
+    }
 }
 
 static void command_entry(struct kv_client *c, int id) { command_entry_sub(c, id, -1); }

@@ -92,23 +92,6 @@ int resp_cmd_lookup(const char *name, size_t len)
     return -1;
 }
 
-int resp_cmd_flag_names(unsigned flags, const char **out, int max)
-{
-    static const struct {
-        unsigned f;
-        const char *name;
-    } names[] = {
-        {CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-        {CMD_ADMIN, "admin"}, {CMD_PUBSUB, "pubsub"}, {CMD_NOAUTH, "no_auth"}, {CMD_BLOCKING, "blocking"}, {CMD_FAST, "fast"},
-        {CMD_MOVABLEKEYS, "movablekeys"},
-    };
-    int n = 0;
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && n < max; i++)
-        if (flags & names[i].f)
-            out[n++] = names[i].name;
-    return n;
-}
-
 int resp_key_flag_names(unsigned flags, const char **out, int max)
 {
     static const char *const names[] = {"RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key"};
@@ -154,9 +137,9 @@ unsigned resp_cmd_key_flags(int id, int argc, const struct resp_arg *argv, int p
                                              : RESP_KEY_RW | RESP_KEY_ACCESS | RESP_KEY_UPDATE;
     if (resp_cmd_is_container(id) && argc > 1) {
         int sub = resp_subcmd_lookup(id, argv[1].ptr, argv[1].len);
-        return sub >= 0 ? resp_subcmd_acls[sub].key : 0;
+        return sub >= 0 ? resp_subcmd_infos[sub].info.key_first : 0;
     }
-    const struct resp_cmd_acl *a = &resp_cmd_acls[id];
+    const struct resp_cmd_info *a = &resp_cmd_infos[id];
     return pos == resp_cmds[id].first ? a->key_first : a->key_rest;
 }
 

@@ -352,8 +352,8 @@ bool resp_cmd_is_container(int id);
 int resp_cmd_keys(int id, int argc, const struct resp_arg *argv, int *pos);
 
 /*
- * ACL categories and key-spec flags (commands_acl.c, written from Redis 7.0's
- * own table by scripts/gen-command-acl.py). The categories are in Redis's
+ * ACL categories and key specs (commands_info.c, written from Redis 7.0's
+ * own table by scripts/gen-command-info.py). The categories are in Redis's
  * order: ACL CAT lists them so, and ACL LIST's description tries them so.
  */
 enum {
@@ -397,21 +397,38 @@ enum {
     RESP_KEY_VARIABLE_FLAGS = 1 << 10,
 };
 
-struct resp_cmd_acl {
-    uint32_t cats;        /* RESP_ACL_* */
-    uint16_t key_first;   /* RESP_KEY_* of the first key spec */
-    uint16_t key_rest;    /* ... of the last spec: the keys after the first */
+/* A key spec, as COMMAND INFO shows it. */
+enum { RESP_BS_INDEX, RESP_BS_KEYWORD, RESP_BS_UNKNOWN };
+enum { RESP_FK_RANGE, RESP_FK_KEYNUM, RESP_FK_UNKNOWN };
+struct resp_keyspec {
+    const char *notes;    /* NULL: none */
+    uint16_t flags;       /* RESP_KEY_* */
+    uint8_t bs;           /* RESP_BS_*: where the search begins */
+    int bs_pos;           /* its index, or the keyword's startfrom */
+    const char *keyword;
+    uint8_t fk;           /* RESP_FK_*: how the keys are found */
+    int fk_arg[3];        /* lastkey keystep limit | keynumidx firstkey keystep */
 };
-extern const struct resp_cmd_acl resp_cmd_acls[RESP_CMD_COUNT];
 
-struct resp_subcmd_acl {
+/* What COMMAND INFO says of a command (Redis 7.0's). */
+struct resp_cmd_info {
+    uint32_t cats;                   /* RESP_ACL_* */
+    uint16_t key_first;              /* RESP_KEY_* of the first key spec */
+    uint16_t key_rest;               /* ... of the last spec: the keys after the first */
+    const char *const *flags;        /* NULL-terminated */
+    const char *const *tips;         /* NULL-terminated, or NULL */
+    const struct resp_keyspec *specs;
+    int nspecs;
+};
+extern const struct resp_cmd_info resp_cmd_infos[RESP_CMD_COUNT];
+
+struct resp_subcmd_info {
     const char *fullname; /* "config|get" */
-    uint32_t cats;
-    uint16_t key;
+    struct resp_cmd_info info;
 };
 /* Indexed like resp_subcmds. */
-extern const struct resp_subcmd_acl resp_subcmd_acls[];
-extern const int resp_subcmd_acl_count;
+extern const struct resp_subcmd_info resp_subcmd_infos[];
+extern const int resp_subcmd_info_count;
 
 /* The key-spec flags of the key at argv[pos] (one of resp_cmd_keys's
  * positions), with Redis's per-call flags for SET and BITFIELD. */
@@ -420,8 +437,6 @@ unsigned resp_cmd_key_flags(int id, int argc, const struct resp_arg *argv, int p
  * variable_flags): count written to out. */
 int resp_key_flag_names(unsigned flags, const char **out, int max);
 
-/* Human names of the flags set in `flags` (for COMMAND INFO): count written to out. */
-int resp_cmd_flag_names(unsigned flags, const char **out, int max);
 
 #undef W
 #undef R

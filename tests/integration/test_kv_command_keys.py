@@ -130,3 +130,34 @@ def test_acl_categories_like_redis(launch):
     for name, r, s in zip(names, info["redis"], info["scaleout"]):
         assert set(s[6]) == set(r[6]), (name, r[6], s[6])
     assert conns["scaleout"].cmd("COMMAND", "INFO", "config|nosuch", "nosuch|get") == [None, None]
+
+
+@pytest.mark.parametrize("proto", [2, 3], ids=["resp2", "resp3"])
+def test_command_info_like_redis(launch, proto):
+    """COMMAND INFO of every command is Redis 7.0's, byte for byte: flags,
+    key range, ACL categories, tips, key specs (maps in RESP3) and the
+    subcommand entries; only the order of a container's subcommands is
+    Redis's hash-table order, so containers are compared with it sorted.
+    COMMAND and COMMAND COUNT list the same commands."""
+    assert REDIS_SERVER
+    conns = {k: launch(k, f"{k}-info{proto}").conn() for k in ("redis", "scaleout")}
+    for c in conns.values():
+        c.cmd("HELLO", str(proto))
+    names = sorted(n.decode() for n in conns["redis"].cmd("COMMAND", "LIST") if b"|" not in n)
+    diffs = []
+    for name in names:
+        got = {}
+        for k, c in conns.items():
+            v = c.cmd("COMMAND", "INFO", name)
+            got[k] = (c.last_raw, v)
+        if got["redis"][0] == got["scaleout"][0]:
+            continue
+        r, s = got["redis"][1][0], got["scaleout"][1][0]
+        if r[9] and s[9] and r[:9] == s[:9] and sorted(r[9], key=repr) == sorted(s[9], key=repr):
+            continue
+        diffs.append((name, got["redis"][0][:300], got["scaleout"][0][:300]))
+    assert not diffs, f"{len(diffs)} of {len(names)} differ: {diffs[:4]}"
+    counts = {k: c.cmd("COMMAND", "COUNT") for k, c in conns.items()}
+    assert counts["redis"] == counts["scaleout"]
+    alls = {k: sorted(e[0] for e in c.cmd("COMMAND")) for k, c in conns.items()}
+    assert alls["redis"] == alls["scaleout"]

@@ -1,5 +1,5 @@
 /*
- * test_command_acl.c — proto/commands_acl.c stays in step with the command
+ * test_command_info.c — proto/commands_info.c stays in step with the command
  * table: one subcommand row per resp_subcmds row, in its order and under its
  * name; every command and subcommand is @fast or @slow (never both), as in
  * Redis; the key flags of SET and BITFIELD follow their arguments.
@@ -11,26 +11,26 @@
 #include "proto/commands.h"
 #include "proto/resp.h"
 
-Test(command_acl, subcommand_rows_match_the_table)
+Test(command_info, subcommand_rows_match_the_table)
 {
-    cr_assert_eq(resp_subcmd_acl_count, resp_subcmd_count);
+    cr_assert_eq(resp_subcmd_info_count, resp_subcmd_count);
     for (int i = 0; i < resp_subcmd_count; i++) {
         char want[96];
         snprintf(want, sizeof want, "%s|%s", resp_cmds[resp_subcmds[i].parent].name, resp_subcmds[i].name);
-        cr_assert_str_eq(resp_subcmd_acls[i].fullname, want, "row %d", i);
+        cr_assert_str_eq(resp_subcmd_infos[i].fullname, want, "row %d", i);
     }
 }
 
-Test(command_acl, fast_or_slow)
+Test(command_info, fast_or_slow)
 {
     uint32_t fs = RESP_ACL_FAST | RESP_ACL_SLOW;
     for (int id = 0; id < RESP_CMD_COUNT; id++) {
-        uint32_t c = resp_cmd_acls[id].cats & fs;
+        uint32_t c = resp_cmd_infos[id].cats & fs;
         cr_assert(c == RESP_ACL_FAST || c == RESP_ACL_SLOW, "%s", resp_cmds[id].name);
     }
     for (int i = 0; i < resp_subcmd_count; i++) {
-        uint32_t c = resp_subcmd_acls[i].cats & fs;
-        cr_assert(c == RESP_ACL_FAST || c == RESP_ACL_SLOW, "%s", resp_subcmd_acls[i].fullname);
+        uint32_t c = resp_subcmd_infos[i].info.cats & fs;
+        cr_assert(c == RESP_ACL_FAST || c == RESP_ACL_SLOW, "%s", resp_subcmd_infos[i].fullname);
     }
     cr_assert_str_eq(resp_acl_cat_names[0], "keyspace");
     cr_assert_str_eq(resp_acl_cat_names[RESP_ACL_NCATS - 1], "scripting");
@@ -38,7 +38,7 @@ Test(command_acl, fast_or_slow)
 
 static struct resp_arg arg(const char *s) { return (struct resp_arg){.ptr = s, .len = strlen(s)}; }
 
-Test(command_acl, variable_key_flags)
+Test(command_info, variable_key_flags)
 {
     struct resp_arg set[] = {arg("SET"), arg("k"), arg("v"), arg("GET")};
     cr_assert_eq(resp_cmd_key_flags(RESP_CMD_SET, 3, set, 1), RESP_KEY_OW | RESP_KEY_UPDATE);
