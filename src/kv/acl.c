@@ -517,7 +517,9 @@ static int selector_from_ops(struct kv_acl_user *u, const char *op, size_t len)
         while (p < end && *p != ' ' && *p != '\t')
             p++;
         if (p > w) {
-            int e = selector_rule(&s, w, (size_t)(p - w));
+            /* a rule ending in ')' would end the selector early when ACL
+             * SAVE's line is read back (Redis takes it, and misreads its file) */
+            int e = p[-1] == ')' ? E_SYNTAX : selector_rule(&s, w, (size_t)(p - w));
             if (e != E_OK) {
                 selector_clear(&s);
                 return e;
