@@ -3,7 +3,8 @@
 # pipelining: user time and kernel time per request, scaleout kv beside
 # redis-server, and the system calls each makes per request.
 #
-# Both servers run at once (--save '' --appendonly no); for ROUNDS rounds,
+# Both servers run at once (--save '' --appendonly no, or with AOF=mode the
+# append-only file on with that appendfsync, in a temporary dir); for ROUNDS rounds,
 # in alternation, `redis-benchmark -c 50 -d 64 -r 100000 -n N -t set|get`
 # runs against each, and utime and stime (fields 14 and 15 of /proc/PID/stat,
 # all threads) are read around the run: their differences over N are the user
@@ -13,6 +14,7 @@
 #
 #   bench/kv-cpu-split.sh                  # ROUNDS=2 N=300000
 #   STRACE=1 bench/kv-cpu-split.sh
+#   AOF=everysec TESTS=set bench/kv-cpu-split.sh   # both with appendonly yes, that appendfsync
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${SCALEOUT_BIN:-./build/scaleout}
@@ -21,12 +23,19 @@ N=${N:-300000}
 RPORT=${RPORT:-7401}
 KPORT=${KPORT:-7402}
 TCK=$(getconf CLK_TCK)
+TESTS=${TESTS:-set get}
+PERSIST=(--save '' --appendonly no)
+if [ -n "${AOF:-}" ]; then
+    PERSIST=(--save '' --appendonly yes --appendfsync "$AOF")
+fi
+WORK=$(mktemp -d)
+mkdir -p "$WORK/redis" "$WORK/kv"
 
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
+redis-server --port "$RPORT" --bind 127.0.0.1 "${PERSIST[@]}" --dir "$WORK/redis" >/dev/null 2>&1 &
 RPID=$!
-"$BIN" kv --port "$KPORT" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
+"$BIN" kv --port "$KPORT" --bind 127.0.0.1 "${PERSIST[@]}" --dir "$WORK/kv" >/dev/null 2>&1 &
 KPID=$!
-trap 'kill $RPID $KPID 2>/dev/null || true' EXIT
+trap 'kill $RPID $KPID 2>/dev/null || true; sleep 0.2; rm -rf "$WORK"' EXIT
 for p in "$RPORT" "$KPORT"; do
     for _ in $(seq 50); do redis-cli -p "$p" PING >/dev/null 2>&1 && break; sleep 0.1; done
 done
@@ -44,7 +53,7 @@ measure() { # name pid port test
 echo "| test | server | user µs/req | kernel µs/req | total µs/req |"
 echo "|---|---|--:|--:|--:|"
 for _ in $(seq "$ROUNDS"); do
-    for t in set get; do
+    for t in $TESTS; do
         measure redis "$RPID" "$RPORT" "$t"
         measure scaleout "$KPID" "$KPORT" "$t"
     done
