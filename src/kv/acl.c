@@ -236,6 +236,13 @@ static void patterns_free(struct pattern *p, size_t n)
     xfree(p);
 }
 
+static void patterns_reset(struct pattern **v, size_t *n)
+{
+    patterns_free(*v, *n);
+    *v = NULL;
+    *n = 0;
+}
+
 static void selector_clear(struct selector *s)
 {
     patterns_free(s->keys, s->nkeys);
@@ -354,24 +361,16 @@ static int selector_rule(struct selector *s, const char *op, size_t len)
 {
     if (op_is(op, len, "allkeys") || (len == 2 && op[0] == '~' && op[1] == '*')) {
         s->flags |= SEL_ALLKEYS;
-        patterns_free(s->keys, s->nkeys);
-        s->keys = NULL;
-        s->nkeys = 0;
+        patterns_reset(&s->keys, &s->nkeys);
     } else if (op_is(op, len, "resetkeys")) {
         s->flags &= ~(unsigned)SEL_ALLKEYS;
-        patterns_free(s->keys, s->nkeys);
-        s->keys = NULL;
-        s->nkeys = 0;
+        patterns_reset(&s->keys, &s->nkeys);
     } else if (op_is(op, len, "allchannels") || (len == 2 && op[0] == '&' && op[1] == '*')) {
         s->flags |= SEL_ALLCHANNELS;
-        patterns_free(s->chans, s->nchans);
-        s->chans = NULL;
-        s->nchans = 0;
+        patterns_reset(&s->chans, &s->nchans);
     } else if (op_is(op, len, "resetchannels")) {
         s->flags &= ~(unsigned)SEL_ALLCHANNELS;
-        patterns_free(s->chans, s->nchans);
-        s->chans = NULL;
-        s->nchans = 0;
+        patterns_reset(&s->chans, &s->nchans);
     } else if (op_is(op, len, "allcommands") || op_is(op, len, "+@all")) {
         s->flags |= SEL_ALLCOMMANDS;
         memset(s->bits, 0xff, sizeof s->bits);
@@ -408,9 +407,7 @@ static int selector_rule(struct selector *s, const char *op, size_t len)
         size_t pl = len - off;
         if (pl == 1 && p[0] == '*' && perm == PERM_RW) {
             s->flags |= SEL_ALLKEYS;
-            patterns_free(s->keys, s->nkeys);
-            s->keys = NULL;
-            s->nkeys = 0;
+            patterns_reset(&s->keys, &s->nkeys);
         } else {
             if (has_space(p, pl))
                 return E_SYNTAX;
@@ -497,6 +494,21 @@ static void hash_password(const char *pw, size_t len, char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* The digest a password rule names: >pw and <pw hash the password, #hex
+ * and !hex give it (false when it is not 64 lowercase hex digits). */
+static bool rule_digest(const char *op, size_t len, char h[65])
+{
+    if (op[0] == '>' || op[0] == '<') {
+        hash_password(op + 1, len - 1, h);
+        return true;
+    }
+    if (!valid_hash(op + 1, len - 1))
+        return false;
+    memcpy(h, op + 1, 64);
+    h[64] = '\0';
+    return true;
+}
+
 static int find_pass(const struct kv_acl_user *u, const char *h)
 {
     for (size_t i = 0; i < u->npass; i++)
@@ -557,14 +569,8 @@ static int user_rule(struct kv_acl_user *u, const char *op, size_t len)
         u->npass = 0;
     } else if (len > 0 && (op[0] == '>' || op[0] == '#')) {
         char h[65];
-        if (op[0] == '>') {
-            hash_password(op + 1, len - 1, h);
-        } else {
-            if (!valid_hash(op + 1, len - 1))
-                return E_HASH;
-            memcpy(h, op + 1, 64);
-            h[64] = '\0';
-        }
+        if (!rule_digest(op, len, h))
+            return E_HASH;
         if (find_pass(u, h) < 0) {
             u->pass = xrealloc(u->pass, (u->npass + 1) * sizeof *u->pass);
             memcpy(u->pass[u->npass++], h, 65);
@@ -572,14 +578,8 @@ static int user_rule(struct kv_acl_user *u, const char *op, size_t len)
         u->flags &= ~(unsigned)U_NOPASS;
     } else if (len > 0 && (op[0] == '<' || op[0] == '!')) {
         char h[65];
-        if (op[0] == '<') {
-            hash_password(op + 1, len - 1, h);
-        } else {
-            if (!valid_hash(op + 1, len - 1))
-                return E_HASH;
-            memcpy(h, op + 1, 64);
-            h[64] = '\0';
-        }
+        if (!rule_digest(op, len, h))
+            return E_HASH;
         int i = find_pass(u, h);
         if (i < 0)
             return E_NOPASS;

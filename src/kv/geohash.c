@@ -184,32 +184,34 @@ static uint8_t steps_for(double range_m, double lat)
     return (uint8_t)step;
 }
 
+#define ODD_BITS 0xaaaaaaaaaaaaaaaaULL  /* longitude */
+#define EVEN_BITS 0x5555555555555555ULL /* latitude */
+
+/* One interleaved coordinate v (its bits `mine`, the other's `other`) moved
+ * by d (+1 or -1): the other's bits are filled with ones so that the carry or
+ * borrow runs through them. */
+static uint64_t step_coord(uint64_t v, int d, uint64_t mine, uint64_t other, unsigned sh)
+{
+    uint64_t zz = other >> sh;
+    if (d > 0) {
+        v = v + (zz + 1);
+    } else {
+        v = v | zz;
+        v = v - (zz + 1);
+    }
+    return v & (mine >> sh);
+}
+
 /* Move a cell by one in longitude (odd bits, dx) and latitude (even bits,
  * dy), wrapping at the edges of the world. */
 static struct geo_cell move(struct geo_cell h, int dx, int dy)
 {
     unsigned sh = 64 - h.step * 2u;
-    uint64_t x = h.bits & 0xaaaaaaaaaaaaaaaaULL, y = h.bits & 0x5555555555555555ULL;
-    if (dx) {
-        uint64_t zz = 0x5555555555555555ULL >> sh;
-        if (dx > 0) {
-            x = x + (zz + 1);
-        } else {
-            x = x | zz;
-            x = x - (zz + 1);
-        }
-        x &= 0xaaaaaaaaaaaaaaaaULL >> sh;
-    }
-    if (dy) {
-        uint64_t zz = 0xaaaaaaaaaaaaaaaaULL >> sh;
-        if (dy > 0) {
-            y = y + (zz + 1);
-        } else {
-            y = y | zz;
-            y = y - (zz + 1);
-        }
-        y &= 0x5555555555555555ULL >> sh;
-    }
+    uint64_t x = h.bits & ODD_BITS, y = h.bits & EVEN_BITS;
+    if (dx)
+        x = step_coord(x, dx, ODD_BITS, EVEN_BITS, sh);
+    if (dy)
+        y = step_coord(y, dy, EVEN_BITS, ODD_BITS, sh);
     h.bits = x | y;
     return h;
 }

@@ -730,6 +730,21 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
 
 /* ---- COMMAND --------------------------------------------------------------- */
 
+/* A NULL-terminated list (or NULL) as a set of simple or bulk strings. */
+static void reply_string_set(struct kv_client *c, const char *const *v, bool simple)
+{
+    int n = 0;
+    while (v && v[n])
+        n++;
+    resp_add_set(&c->out, c->proto, n);
+    for (int i = 0; i < n; i++) {
+        if (simple)
+            resp_add_simple(&c->out, v[i], strlen(v[i]));
+        else
+            resp_add_bulk_cstr(&c->out, v[i]);
+    }
+}
+
 /* One key spec of COMMAND INFO, as Redis 7.0 writes it (maps in RESP3). */
 static void key_spec(struct kv_client *c, const struct resp_keyspec *k)
 {
@@ -798,12 +813,7 @@ static void command_entry_sub(struct kv_client *c, int id, int sub)
         resp_add_int(o, cmd->arity);
     }
     const struct resp_cmd_info *in = sub >= 0 ? &resp_subcmd_infos[sub].info : &resp_cmd_infos[id];
-    int nf = 0;
-    while (in->flags[nf])
-        nf++;
-    resp_add_set(o, c->proto, nf);
-    for (int i = 0; i < nf; i++)
-        resp_add_simple(o, in->flags[i], strlen(in->flags[i]));
+    reply_string_set(c, in->flags, true);
     if (sub >= 0) {
         int k = resp_subcmds[sub].key;
         resp_add_int(o, k);
@@ -822,12 +832,7 @@ static void command_entry_sub(struct kv_client *c, int id, int sub)
             int n = snprintf(cat, sizeof cat, "@%s", resp_acl_cat_names[i]);
             resp_add_simple(o, cat, (size_t)n);
         }
-    int nt = 0;
-    while (in->tips && in->tips[nt])
-        nt++;
-    resp_add_set(o, c->proto, nt);
-    for (int i = 0; i < nt; i++)
-        resp_add_bulk_cstr(o, in->tips[i]);
+    reply_string_set(c, in->tips, false);
     resp_add_set(o, c->proto, in->nspecs);
     for (int i = 0; i < in->nspecs; i++)
         key_spec(c, &in->specs[i]);

@@ -77,6 +77,23 @@ SOCK_TIMEOUT = 10.0      # default timeout of every client socket
 # helpers
 # --------------------------------------------------------------------------
 
+def raw_replies(conn, cmds):
+    """The raw reply bytes of each command of cmds, run in order on conn."""
+    out = []
+    for cmd in cmds:
+        conn.cmd(*cmd)
+        out.append(conn.last_raw)
+    return out
+
+
+def assert_same_raw(cmds, a, b, clip=300):
+    """Two servers' raw replies to cmds (raw_replies) are the same; the first
+    difference names the command and both replies (clipped)."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        assert x == y, (i, cmds[i], x[:clip], y[:clip])
+    assert len(a) == len(b)
+
+
 def free_port():
     """A TCP port that was free a moment ago (bind port 0, read it, close)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

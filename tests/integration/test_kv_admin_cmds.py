@@ -9,7 +9,7 @@ redis-server where the replies are data:
 """
 import pytest
 
-from conftest import REDIS_SERVER
+from conftest import REDIS_SERVER, assert_same_raw, raw_replies
 
 
 @pytest.fixture
@@ -26,13 +26,8 @@ def test_module_like_redis(launch):
     for kind in ("redis", "scaleout"):
         # Redis 7 refuses MODULE unless enabled; kv has nothing to refuse
         c = launch(kind, f"{kind}-mod", ["--enable-module-command", "yes"] if kind == "redis" else []).conn()
-        out = []
-        for cmd in cmds:
-            c.cmd(*cmd)
-            out.append(c.last_raw)
-        seen[kind] = out
-    for i, (a, b) in enumerate(zip(seen["redis"], seen["scaleout"])):
-        assert a == b, (i, cmds[i], a, b)
+        seen[kind] = raw_replies(c, cmds)
+    assert_same_raw(cmds, seen["redis"], seen["scaleout"])
 
 
 def test_lolwut(launch):

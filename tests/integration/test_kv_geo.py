@@ -23,7 +23,7 @@ import random
 
 import pytest
 
-from conftest import REDIS_SERVER
+from conftest import REDIS_SERVER, raw_replies
 
 
 @pytest.fixture
@@ -233,14 +233,6 @@ ERRORS = [
 ]
 
 
-def run(conn, cmds):
-    out = []
-    for c in cmds:
-        conn.cmd(*c)
-        out.append(conn.last_raw)
-    return out
-
-
 def compare(launch, name, cmds, resp3=False):
     assert REDIS_SERVER, "redis-server is required (scripts/install-deps.sh installs it)"
     seen = {}
@@ -248,7 +240,7 @@ def compare(launch, name, cmds, resp3=False):
         conn = launch(kind, f"{kind}-{name}").conn()
         if resp3:
             conn.cmd("HELLO", "3")
-        seen[kind] = run(conn, cmds)
+        seen[kind] = raw_replies(conn, cmds)
     for i, (a, b) in enumerate(zip(seen["redis"], seen["scaleout"])):
         assert a == b, (i, cmds[i], a[:600], b[:600])
 

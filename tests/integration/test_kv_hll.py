@@ -19,7 +19,7 @@ import random
 import pytest
 import redis
 
-from conftest import REDIS_SERVER
+from conftest import REDIS_SERVER, assert_same_raw, raw_replies
 
 
 @pytest.fixture
@@ -122,10 +122,5 @@ def test_pfdebug_and_pfselftest_like_redis(launch):
             ["PFDEBUG", "ENCODING", "h", "x"], ["PFDEBUG", "ENCODING"], ["PFSELFTEST"], ["PFSELFTEST", "x"]]
     for kind in ("redis", "scaleout"):
         c = launch(kind, f"{kind}-pfdebug").conn()
-        out = []
-        for cmd in cmds:
-            c.cmd(*cmd)
-            out.append(c.last_raw)
-        seen[kind] = out
-    for i, (a, b) in enumerate(zip(seen["redis"], seen["scaleout"])):
-        assert a == b, (i, cmds[i], a[:300], b[:300])
+        seen[kind] = raw_replies(c, cmds)
+    assert_same_raw(cmds, seen["redis"], seen["scaleout"])
