@@ -19,6 +19,7 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/util.h"
+#include "kv/acl.h"
 #include "kv/aof.h"
 #include "kv/blocking.h"
 #include "kv/propagate.h"
@@ -74,6 +75,8 @@ static void teardown(void)
     kv_prop_free(s);
     conf_free(&kv_conf_table, &s->cfg);
     xfree(s->workers);
+    kv_acl_free(s->acl); /* made by kv_config_apply */
+    xfree(s->acl_requirepass);
     xfree(s);
     char cmd[sizeof tmpdir + 16];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -18,6 +18,7 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/util.h"
+#include "kv/acl.h"
 #include "kv/db.h"
 #include "kv/multi.h"
 #include "kv/server.h"
@@ -125,6 +126,8 @@ static void server_down(void)
     uv_loop_close(&loop);
     xfree(srv->workers);
     pthread_mutex_destroy(&srv->lock);
+    kv_acl_free(srv->acl); /* made by kv_config_apply */
+    xfree(srv->acl_requirepass);
     xfree(srv);
 }
 
