@@ -145,7 +145,7 @@ void conf_defaults(const struct conf_table *t, void *conf)
 void conf_free(const struct conf_table *t, void *conf)
 {
     for (const struct conf_directive *d = t->dirs; d->name; d++) {
-        if (d->type == CONF_STRING) {
+        if (d->type == CONF_STRING || (d->type == CONF_CUSTOM && (d->flags & CONF_HEAP))) {
             char **s = field(conf, d);
             xfree(*s);
             *s = NULL;

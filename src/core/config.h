@@ -42,6 +42,7 @@ enum {
     CONF_RUNTIME = 1 << 0,  /* may change with CONFIG SET / reload */
     CONF_SECRET = 1 << 1,   /* not shown by --help defaults (passwords) */
     CONF_REPEAT = 1 << 2,   /* custom: may appear several times (each call appends) */
+    CONF_HEAP = 1 << 3,     /* custom: the field is a char * the config owns (conf_free frees it) */
 };
 
 struct conf_directive {

@@ -104,6 +104,10 @@ struct kv_acl {
     size_t nlog;
 };
 
+/* acl-pubsub-default allchannels: new users and selectors get every channel
+ * (one kv server per process: set by kv_config_apply) */
+static bool pubsub_default_all;
+
 static const char *const user_flag_names[] = {"on", "off", "nopass", "skip-sanitize-payload", "sanitize-payload"};
 
 /* A NUL-terminated copy of n bytes. */
@@ -307,7 +311,7 @@ static struct kv_acl_user *user_new(const char *name, size_t len)
     u->name_len = len;
     u->flags = U_OFF;
     u->sel = xcalloc(1, sizeof *u->sel);
-    u->sel[0].flags = SEL_ROOT; /* acl-pubsub-default resetchannels, Redis 7's default */
+    u->sel[0].flags = SEL_ROOT | (pubsub_default_all ? SEL_ALLCHANNELS : 0);
     u->nsel = 1;
     return u;
 }
@@ -521,6 +525,7 @@ static int find_pass(const struct kv_acl_user *u, const char *h)
 static int selector_from_ops(struct kv_acl_user *u, const char *op, size_t len)
 {
     struct selector s = {0};
+    s.flags = pubsub_default_all ? SEL_ALLCHANNELS : 0;
     const char *p = op + 1, *end = op + len - 1;
     while (p < end) {
         while (p < end && (*p == ' ' || *p == '\t'))
@@ -594,7 +599,7 @@ static int user_rule(struct kv_acl_user *u, const char *op, size_t len)
     } else if (op_is(op, len, "reset")) {
         user_rule(u, "resetpass", 9);
         user_rule(u, "resetkeys", 9);
-        user_rule(u, "resetchannels", 13);
+        user_rule(u, pubsub_default_all ? "allchannels" : "resetchannels", pubsub_default_all ? 11 : 13);
         user_rule(u, "off", 3);
         user_rule(u, "sanitize-payload", 16);
         user_rule(u, "clearselectors", 14);
@@ -709,6 +714,8 @@ void kv_acl_free(struct kv_acl *a)
 }
 
 struct kv_acl_user *kv_acl_default_user(struct kv_acl *a) { return a->def; }
+
+void kv_acl_set_pubsub_default(bool allchannels) { pubsub_default_all = allchannels; }
 
 bool kv_acl_default_open(struct kv_acl *a) { return (a->def->flags & U_NOPASS) && !(a->def->flags & U_OFF); }
 
@@ -1293,6 +1300,95 @@ done:
         xfree(rules[j]);
     xfree(rules);
     xfree(lens);
+}
+
+/* ---- users of the config file --------------------------------------------- */
+
+/* The words of a `user` line as rules for merge_args. */
+static struct resp_arg *words_args(int argc, char **argv)
+{
+    struct resp_arg *a = xmalloc((size_t)(argc ? argc : 1) * sizeof *a);
+    for (int i = 0; i < argc; i++)
+        a[i] = (struct resp_arg){argv[i], strlen(argv[i])};
+    return a;
+}
+
+/* Apply a `user` line's rules (argv[1..]) to u: E_OK, or the error with the
+ * rule in *bad (-1: an unclosed selector). */
+static int apply_words(struct kv_acl_user *u, int argc, char **argv, char *bad, size_t cap)
+{
+    struct resp_arg *a = words_args(argc, argv);
+    int n = 0, open_at = 0, e = E_OK;
+    size_t *lens;
+    char **rules = merge_args(argc - 1, a + 1, &n, &lens, &open_at);
+    xfree(a);
+    if (!rules) {
+        snprintf(bad, cap, "%s", argv[1 + open_at]);
+        return -1;
+    }
+    for (int j = 0; j < n; j++) {
+        if (e == E_OK && (e = user_rule(u, rules[j], lens[j])) != E_OK)
+            snprintf(bad, cap, "%.*s", (int)lens[j], rules[j]);
+        xfree(rules[j]);
+    }
+    xfree(rules);
+    xfree(lens);
+    return e;
+}
+
+bool kv_acl_rules_ok(int argc, char **argv, char *msg, size_t cap)
+{
+    if (has_space(argv[0], strlen(argv[0]))) {
+        snprintf(msg, cap, "Usernames can't contain spaces or null characters");
+        return false;
+    }
+    struct kv_acl_user *t = user_new(argv[0], strlen(argv[0]));
+    char bad[256];
+    int e = apply_words(t, argc, argv, bad, sizeof bad);
+    user_free(t);
+    if (e == -1)
+        snprintf(msg, cap, "Unmatched parenthesis in acl selector starting at '%s'.", bad);
+    else if (e != E_OK)
+        snprintf(msg, cap, "Error in ACL SETUSER modifier '%s': %s", bad, rule_error(e));
+    return e == E_OK;
+}
+
+bool kv_acl_load_config_users(struct kv_server *s, struct buf *err)
+{
+    struct kv_acl *a = s->acl;
+    char *text = xstrdup(s->cfg.users ? s->cfg.users : "");
+    bool ok = true;
+    char *lsave = NULL;
+    for (char *line = strtok_r(text, "\n", &lsave); line && ok; line = strtok_r(NULL, "\n", &lsave)) {
+        char *argv[256], *wsave = NULL;
+        int argc = 0;
+        for (char *w = strtok_r(line, " ", &wsave); w && argc < 256; w = strtok_r(NULL, " ", &wsave))
+            argv[argc++] = w;
+        if (argc == 0)
+            continue;
+        struct kv_acl_user *u = get_user(a, argv[0], strlen(argv[0]));
+        if (u && u != a->def) {
+            buf_printf(err, "Duplicate user '%s' found", argv[0]);
+            ok = false;
+            break;
+        }
+        if (u) {
+            user_rule(u, "reset", 5); /* `user default ...` starts the default user over */
+        } else {
+            u = user_new(argv[0], strlen(argv[0]));
+            insert_user(a, u);
+        }
+        char bad[256];
+        int e = apply_words(u, argc, argv, bad, sizeof bad);
+        if (e != E_OK) {
+            buf_printf(err, "Error loading ACL rule '%s' for the user named '%s': %s", bad, argv[0],
+                       e == -1 ? "Unmatched parenthesis" : rule_error(e));
+            ok = false;
+        }
+        update_open(u);
+    }
+    xfree(text);
+    return ok;
 }
 
 /* ---- the ACL file ------------------------------------------------------------ */

@@ -71,6 +71,14 @@ bool kv_acl_check(struct kv_client *c, enum kv_acl_ctx ctx, int id, int argc, co
 bool kv_acl_auth(struct kv_client *c, enum kv_acl_ctx ctx, const struct resp_arg *user, const struct resp_arg *pass,
                  const struct resp_arg *cmd);
 
+/* acl-pubsub-default: whether new users and selectors get allchannels. */
+void kv_acl_set_pubsub_default(bool allchannels);
+/* A config `user` line (argv[0] the name, then rules): false with the error. */
+bool kv_acl_rules_ok(int argc, char **argv, char *msg, size_t cap);
+/* At start: make the users of the config's `user` lines (`user default ...`
+ * starts the default user over, as Redis). false with the error in err. */
+bool kv_acl_load_config_users(struct kv_server *s, struct buf *err);
+
 /*
  * ACL DRYRUN: whether the user may run the command line argv (argc >= 1)
  * without running it. 0 yes; 1 no, msg DRYRUN's text; -1 no such user or

@@ -9,9 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/alloc.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "kv/acl.h"
 #include "kv/evict.h"
 #include "kv/latency.h"
 #include "kv/pubsub.h"
@@ -19,6 +21,43 @@
 #include "kv/aof.h"
 
 #define OFF(f) offsetof(struct kv_config, f)
+
+static const struct conf_enum pubsub_default_names[] = {{"allchannels", 1}, {"resetchannels", 0}, {NULL, 0}};
+
+/* `user <name> <rules...>`: checked now (Redis's "Error in user declaration"),
+ * created at start (acl.c). */
+static int parse_user(void *conf, int argc, char **argv, char *err, size_t errlen)
+{
+    struct kv_config *c = conf;
+    if (argc < 1) {
+        snprintf(err, errlen, "'user' takes a name and rules");
+        return -1;
+    }
+    char msg[512];
+    if (!kv_acl_rules_ok(argc, argv, msg, sizeof msg)) {
+        snprintf(err, errlen, "Error in user declaration '%s': %s", argv[0], msg);
+        return -1;
+    }
+    struct buf b;
+    buf_init(&b);
+    if (c->users)
+        buf_puts(&b, c->users);
+    for (int i = 0; i < argc; i++) {
+        buf_puts(&b, argv[i]);
+        buf_putc(&b, i + 1 < argc ? ' ' : '\n');
+    }
+    buf_putc(&b, '\0');
+    xfree(c->users);
+    c->users = xstrdup(buf_head(&b));
+    buf_deinit(&b);
+    return 0;
+}
+
+static void format_user(const void *conf, struct buf *out)
+{
+    (void)conf; /* as Redis: users are not a setting CONFIG GET shows (ACL LIST does) */
+    (void)out;
+}
 
 static const struct conf_enum diskless_load_names[] = {
     {"disabled", KV_DISKLESS_LOAD_DISABLED}, {"on-empty-db", KV_DISKLESS_LOAD_ON_EMPTY_DB},
@@ -241,6 +280,10 @@ static const struct conf_directive kv_dirs[] = {
         "entries the slow log keeps"),
     CONF_ROW_STRING("aclfile", OFF(aclfile), "", 0,
         "users file (ACL LOAD, ACL SAVE; loaded on start; relative to dir)"),
+    {"user", CONF_CUSTOM, OFF(users), 0, 0, NULL, NULL, CONF_REPEAT | CONF_HEAP,
+     "a user made at start: `user <name> <ACL SETUSER rules>` (repeat; not with aclfile)", 0, parse_user, format_user},
+    CONF_ROW_ENUM("acl-pubsub-default", OFF(acl_pubsub_default), "resetchannels", pubsub_default_names, CONF_RUNTIME,
+        "channels of a new user or selector: resetchannels (none) or allchannels"),
     CONF_ROW_INT("acllog-max-len", OFF(acllog_max_len), 0, LONG_MAX, "128", CONF_RUNTIME,
         "entries ACL LOG keeps (denied commands, keys, channels and failed AUTHs)"),
     CONF_ROW_INT("latency-monitor-threshold", OFF(latency_monitor_threshold), 0, LLONG_MAX, "0", CONF_RUNTIME,

@@ -1342,6 +1342,7 @@ void kv_config_apply(struct kv_server *s)
     const char *rp = s->cfg.requirepass ? s->cfg.requirepass : "";
     if (!s->acl) /* the first apply: every server (and every test's) has its users */
         s->acl = kv_acl_new();
+    kv_acl_set_pubsub_default(s->cfg.acl_pubsub_default == 1);
     if (!s->acl_requirepass || strcmp(s->acl_requirepass, rp) != 0) {
         kv_acl_set_requirepass(s->acl, rp);
         xfree(s->acl_requirepass);
@@ -1536,10 +1537,16 @@ int kv_main(int argc, char **argv)
 
     net_server_process_init("kv", s->cfg.loglevel, s->cfg.logfile);
     server_setup(s);
-    if (s->cfg.aclfile[0]) {
+    if (s->cfg.aclfile[0] && s->cfg.users) {
+        log_warn("Configuring users with `user` directives and an aclfile at once is refused: define them in one "
+                 "place (as Redis)");
+        server_free(s);
+        return 1;
+    }
+    if (s->cfg.aclfile[0] || s->cfg.users) {
         struct buf err;
         buf_init(&err);
-        bool ok = kv_acl_load(s, NULL, &err);
+        bool ok = s->cfg.users ? kv_acl_load_config_users(s, &err) : kv_acl_load(s, NULL, &err);
         if (!ok) {
             buf_putc(&err, '\0');
             log_warn("Aborting startup because of ACL errors: %s", buf_head(&err));

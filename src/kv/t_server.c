@@ -630,6 +630,8 @@ void kv_cmd_CONFIG(struct kv_client *c, int argc, struct resp_arg *argv)
         buf_init(&pairs);
         for (const struct conf_directive *d = kv_conf_table.dirs; d->name; d++) {
             bool match = false;
+            if (strcmp(d->name, "user") == 0) /* users are ACL LIST's, not a setting (as Redis) */
+                continue;
             for (int j = 2; j < argc && !match; j++)
                 match = util_glob_match(argv[j].ptr, argv[j].len, d->name, strlen(d->name), true);
             if (!match)

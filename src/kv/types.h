@@ -89,6 +89,8 @@ struct kv_config {
     long long slowlog_max_len;
     long long acllog_max_len;
     char *aclfile;
+    char *users;                     /* `user` directives: one "name rules..." line each */
+    int acl_pubsub_default;          /* 1: new users and selectors start with allchannels */
     long long latency_monitor_threshold; /* ms; 0: the latency monitor is off (latency.h) */
     bool latency_tracking;               /* per-command latency histograms */
     int latency_npercentiles;            /* latency-tracking-info-percentiles */

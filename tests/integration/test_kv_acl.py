@@ -1088,3 +1088,44 @@ def test_revoked_channels_close_subscribers_like_redis(launch):
     closed = dict(got["redis"])
     assert closed["resetchannels &news*: other ping"] == b"<closed>"
     assert closed["clearselectors: idle ping"] != b"<closed>"
+
+
+# --------------------------------------------------------------------------
+# 9. `user` directives (config file and command line), acl-pubsub-default
+# --------------------------------------------------------------------------
+
+USER_FLAGS = ["--user", "alice", "on", ">pa", "~a*", "+get",
+              "--user", "default", "on", "nopass", "~*", "&*", "+@all", "-flushall",
+              "--user", "bob", "off", "(+set", "~b*)", "&news"]
+
+
+def test_user_directives_like_redis(launch):
+    """Users given as `user` directives exist from the start (the default user
+    starts over when named), CONFIG GET does not list them, and
+    acl-pubsub-default allchannels gives new users and selectors every channel."""
+    servers = {label: launch(target, f"{label}-users", USER_FLAGS) for label, target in SIDES}
+    steps = [L(), S("CONFIG", "GET", "user"), S("CONFIG", "GET", "acl-pubsub-default"),
+             S("AUTH", "alice", "pa", conn="alice"), S("GET", "a1", conn="alice"), S("GET", "b1", conn="alice"),
+             S("FLUSHALL"),
+             S("CONFIG", "SET", "acl-pubsub-default", "allchannels"), S("CONFIG", "GET", "acl-pubsub-default"),
+             S("ACL", "SETUSER", "carol", "on", "(+get)"), G("carol"), L(),
+             S("ACL", "SETUSER", "alice", "reset"), G("alice"),
+             S("CONFIG", "SET", "acl-pubsub-default", "resetchannels"),
+             S("ACL", "SETUSER", "dave", "(+get)"), G("dave"), S("ACL", "SETUSER", "carol", "reset"), L(),
+             S("CONFIG", "SET", "acl-pubsub-default", "bogus")]
+    got = {side: play(srv, steps) for side, srv in servers.items()}
+    assert_same([label(s) for s in steps], got, "user directives")
+
+
+def test_user_directive_errors_stop_the_start(tmp_path):
+    """A bad rule in a `user` directive, or users both in the config and in an
+    aclfile: kv refuses to start, as Redis."""
+    import subprocess
+    from conftest import SCALEOUT_BIN
+    (tmp_path / "users.acl").write_text("user x on\n")
+    for extra, says in ((["--user", "alice", "bogus"], "Error in user declaration 'alice'"),
+                        (["--user", "alice", "on", "--aclfile", "users.acl"], "aclfile at once is refused")):
+        r = subprocess.run([SCALEOUT_BIN, "kv", "--port", "0", "--dir", str(tmp_path)] + extra,
+                           capture_output=True, text=True, timeout=20)
+        assert r.returncode != 0, extra
+        assert says in r.stderr + r.stdout, (extra, r.stderr[-500:])
