@@ -1304,9 +1304,13 @@ bool kv_client_kill(struct kv_client *me, struct kv_client *c)
         return true;
     }
     /* another worker's client: its own thread closes it (shutdown of its socket
-     * makes its next read fail; the fd stays owned by libuv) */
-    if (c->fd >= 0)
-        shutdown(c->fd, SHUT_RDWR);
+     * makes its next read fail; the fd stays owned by libuv). Until then it
+     * is still registered: killed keeps a second CLIENT KILL from counting it
+     * again (in Redis it is gone at once) */
+    if (c->killed || c->fd < 0)
+        return false;
+    c->killed = true;
+    shutdown(c->fd, SHUT_RDWR);
     return true;
 }
 

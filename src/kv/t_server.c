@@ -323,7 +323,8 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
             bool normal = kv_arg_is(&argv[3], "normal");
             if (normal)
                 for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
-                    kv_client_info(c, x, &b);
+                    if (!x->killed)
+                        kv_client_info(c, x, &b);
             if (kv_arg_is(&argv[3], "master") && mc)
                 kv_client_info(c, mc, &b);
             j = 4;
@@ -336,14 +337,15 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
                     return;
                 }
                 for (struct kv_client *x = c->srv->registry; x && id > 0; x = x->gnext)
-                    if (x->id == (uint64_t)id)
+                    if (x->id == (uint64_t)id && !x->killed)
                         kv_client_info(c, x, &b);
                 if (mc && id > 0 && mc->id == (uint64_t)id)
                     kv_client_info(c, mc, &b);
             }
         } else if (argc == 2) {
             for (struct kv_client *x = c->srv->registry; x; x = x->gnext)
-                kv_client_info(c, x, &b);
+                if (!x->killed)
+                    kv_client_info(c, x, &b);
             if (mc)
                 kv_client_info(c, mc, &b);
         } else {
@@ -357,8 +359,8 @@ void kv_cmd_CLIENT(struct kv_client *c, int argc, struct resp_arg *argv)
     } else if (kv_arg_is(sub, "kill") && argc >= 3) {
         if (argc == 3) {
             for (struct kv_client *x = c->srv->registry; x; x = x->gnext) {
-                if (strlen(x->addr) == argv[2].len && memcmp(x->addr, argv[2].ptr, argv[2].len) == 0) {
-                    kv_client_kill(c, x);
+                if (strlen(x->addr) == argv[2].len && memcmp(x->addr, argv[2].ptr, argv[2].len) == 0 &&
+                    kv_client_kill(c, x)) { /* one killed already is gone, as in Redis */
                     resp_add_ok(&c->out);
                     return;
                 }

@@ -175,6 +175,7 @@ struct kv_client {
     bool writing;              /* a uv_write of wbuf is in flight */
     bool close_after_reply;    /* QUIT, protocol error */
     bool closing;              /* uv_close called */
+    bool killed;               /* CLIENT KILL shut its socket: gone for CLIENT KILL/LIST (keyspace lock) */
     bool close_deferred;       /* to close once a busy script ends (server.c client_close) */
     bool reply_over;           /* the running command's reply passed the output limit */
     char *name;
